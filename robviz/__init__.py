@@ -1,0 +1,17 @@
+"""robviz: interactive lessons on robust machine learning in the adversarial setting.
+
+Modules: ``centers`` (Max-Mahalanobis centers), ``objectives`` (SCE, center loss, L-GM, MMLDA, MMC, RCE),
+``data``, ``models``, ``train`` (fit, History, checkpoints), ``regions`` (decision regions), ``viz`` (plotly
+figures), ``widgets`` (ipywidgets dashboards), ``runtime`` (device and mode).
+"""
+
+from .centers import mm_centers
+from .data import Dataset, load_dataset
+from .models import Classifier, make_model
+from .objectives import OBJECTIVES, make_objective
+from .runtime import full_mode, pick_device, seed_everything
+from .train import History, TrainConfig, fit
+
+__version__ = "0.1.0"
+__all__ = ["mm_centers", "Dataset", "load_dataset", "Classifier", "make_model", "OBJECTIVES", "make_objective",
+           "full_mode", "pick_device", "seed_everything", "History", "TrainConfig", "fit"]

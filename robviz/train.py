@@ -1,0 +1,233 @@
+"""Training: one ``fit`` for every objective and model, recording a :class:`History` of snapshots.
+
+A snapshot holds, at one step: the mean training loss since the previous snapshot, accuracies, the features of a
+fixed probe set and a copy of the head's parameters (so decision regions can be drawn for every frame later).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from .data import Dataset
+
+__all__ = ["TrainConfig", "History", "fit", "fit_objectives", "accuracy", "save_checkpoint", "load_checkpoint"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; printing it reproduces the run.
+
+    Attributes:
+        steps: optimizer steps.
+        batch_size: samples per step; ``None`` trains full-batch.
+        lr: learning rate.
+        optimizer: ``"adam"`` or ``"sgd"`` (SGD uses ``momentum``).
+        weight_decay: L2 penalty on all parameters.
+        record_every: take a snapshot every this many steps (0: only the first and the last).
+        probe_size: training points whose features every snapshot records.
+        seed: seeds batch order and the probe choice.
+    """
+
+    steps: int = 600
+    batch_size: int | None = None
+    lr: float = 0.01
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    record_every: int = 20
+    probe_size: int = 300
+    seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {self.steps!r}")
+        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
+            raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {self.batch_size!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.record_every < 0 or self.probe_size < 1:
+            raise ValueError("record_every must be >= 0 and probe_size >= 1")
+
+
+@dataclass
+class History:
+    """What ``fit`` recorded. Lists have one entry per snapshot; ``features`` is (S, P, d).
+
+    Attributes:
+        objective: the objective's name.
+        config: the :class:`TrainConfig` used.
+        step, loss, train_accuracy, test_accuracy, feature_norm: per snapshot (loss is the mean training loss
+            since the previous snapshot, at step 0 the loss on the whole training set; feature_norm the mean ||z|| over the probe set).
+        features: probe-set features per snapshot, a tensor (S, P, d) on the CPU.
+        probe_y: labels of the probe set (P,).
+        head_states: the head's parameters per snapshot (CPU copies), for drawing decision regions later.
+        centers: the (L, d) class centers at the end of training, if the objective has centers.
+    """
+
+    objective: str
+    config: TrainConfig
+    step: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    feature_norm: list[float] = field(default_factory=list)
+    features: torch.Tensor | None = None
+    probe_y: torch.Tensor | None = None
+    head_states: list[dict] = field(default_factory=list)
+    centers: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def summary(self) -> dict:
+        """The last snapshot's numbers, rounded for printing."""
+        return {"objective": self.objective, "step": self.step[-1], "loss": round(self.loss[-1], 4),
+                "train_accuracy": round(self.train_accuracy[-1], 4),
+                "test_accuracy": round(self.test_accuracy[-1], 4), "feature_norm": round(self.feature_norm[-1], 3)}
+
+
+@torch.no_grad()
+def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+    """Fraction of ``x`` that ``model`` classifies as ``y`` (evaluated in eval mode, batched)."""
+    was_training = model.training
+    model.eval()
+    correct = sum((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+                  for i in range(0, len(x), batch_size))
+    model.train(was_training)
+    return correct / max(len(x), 1)
+
+
+def _snapshot(model, data, history, probe_x, mean_loss, step):
+    model.eval()
+    with torch.no_grad():
+        z = model.features(probe_x).cpu()
+    history.step.append(step)
+    history.loss.append(mean_loss)
+    history.train_accuracy.append(accuracy(model, data.x_train, data.y_train))
+    history.test_accuracy.append(accuracy(model, data.x_test, data.y_test))
+    history.feature_norm.append(z.norm(dim=1).mean().item())
+    history.features.append(z)
+    history.head_states.append({k: v.detach().cpu().clone() for k, v in model.objective.state_dict().items()})
+    model.train()
+
+
+def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bool = True, **overrides) -> History:
+    """Train ``model`` on ``data.x_train`` with its objective's loss and return the recorded :class:`History`.
+
+    Args:
+        model: a :class:`robviz.models.Classifier` (anything with ``features``, ``objective`` and ``loss``).
+        data: a :class:`robviz.data.Dataset`; the model is moved to its device.
+        config: a :class:`TrainConfig`; keyword ``overrides`` replace its fields (``fit(m, d, steps=100)``).
+        progress: show a tqdm progress bar.
+
+    Raises:
+        FloatingPointError: when the loss becomes NaN or infinite (with the step and a hint).
+    """
+    from tqdm.auto import tqdm
+
+    config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
+    device = data.x_train.device
+    model.to(device).train()
+    generator = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)
+
+    n = len(data.x_train)
+    probe_index = torch.randperm(n, generator=generator)[: config.probe_size].to(device)
+    probe_x = data.x_train[probe_index]
+    history = History(objective=model.objective.name, config=config, features=[],
+                      probe_y=data.y_train[probe_index].cpu())
+
+    if config.optimizer == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                    weight_decay=config.weight_decay)
+    batch = n if config.batch_size is None else min(config.batch_size, n)
+    order, cursor = torch.randperm(n, generator=generator), 0
+    running, count = 0.0, 0
+
+    with torch.no_grad():  # the loss before any step, on the whole training set
+        initial_loss = model.loss(data.x_train, data.y_train).item()
+    _snapshot(model, data, history, probe_x, initial_loss, 0)
+    bar = tqdm(range(1, config.steps + 1), desc=f"fit {model.objective.name}", disable=not progress, leave=False)
+    for step in bar:
+        if cursor + batch > n:  # a new epoch: reshuffle
+            order, cursor = torch.randperm(n, generator=generator), 0
+        index = order[cursor:cursor + batch].to(device)
+        cursor += batch
+        loss = model.loss(data.x_train[index], data.y_train[index])
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"the {model.objective.name} loss became {loss.item()} at step {step}; "
+                f"lower the learning rate (lr={config.lr}) or check the inputs for NaN")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running, count = running + loss.item(), count + 1
+        if (config.record_every and step % config.record_every == 0) or step == config.steps:
+            _snapshot(model, data, history, probe_x, running / count, step)
+            bar.set_postfix(loss=f"{running / count:.3g}", acc=f"{history.test_accuracy[-1]:.3f}")
+            running, count = 0.0, 0
+    bar.close()
+    model.eval()
+    history.features = torch.stack(history.features)
+    centers = model.objective.centers
+    history.centers = None if centers is None else centers.detach().cpu().clone()
+    return history
+
+
+def fit_objectives(data: Dataset, objectives, config: TrainConfig | None = None, *, feature_dim: int | None = None,
+                   seed: int = 0, progress: bool = True, **overrides):
+    """Train one model per objective name on the same data, from the same seed, with the same config.
+
+    Returns:
+        (models, histories): two dicts keyed by objective name.
+    """
+    from .models import make_model
+
+    models, histories = {}, {}
+    for name in objectives:
+        models[name] = make_model(data, name, feature_dim, seed=seed)
+        histories[name] = fit(models[name], data, config, progress=progress, **overrides)
+    return models, histories
+
+
+def save_checkpoint(path, model, **metadata) -> Path:
+    """Write ``model``'s parameters and plain ``metadata`` (numbers, strings, lists, dicts) to ``path``.
+
+    Atomic: the file is written next to its target and renamed, so a crash never leaves half a checkpoint.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+             "metadata": copy.deepcopy(metadata)}
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(handle)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load_checkpoint(path, model, map_location="cpu") -> dict:
+    """Load parameters saved by :func:`save_checkpoint` into ``model`` and return the metadata.
+
+    Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never code.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    model.load_state_dict(state["state_dict"])
+    return state["metadata"]

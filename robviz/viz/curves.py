@@ -1,0 +1,38 @@
+"""Line plots of recorded training histories."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .style import OBJECTIVE_LABELS, series_color
+
+__all__ = ["training_curves"]
+
+_METRIC_TITLES = {"loss": "training loss", "train_accuracy": "train accuracy", "test_accuracy": "test accuracy",
+                  "feature_norm": "mean feature norm ‖z‖"}
+
+
+def training_curves(histories: dict, metrics=("test_accuracy", "feature_norm"), *, title: str | None = None,
+                    log_y: tuple = ()) -> go.Figure:
+    """One panel per recorded metric, one line per run, against the optimizer step.
+
+    Args:
+        histories: name -> :class:`robviz.train.History`.
+        metrics: History attributes to plot (loss, train_accuracy, test_accuracy, feature_norm).
+        log_y: metrics drawn on a logarithmic axis.
+    """
+    for metric in metrics:
+        if metric not in _METRIC_TITLES:
+            raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(_METRIC_TITLES)}")
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[_METRIC_TITLES[m] for m in metrics])
+    for i, (name, history) in enumerate(histories.items()):
+        for j, metric in enumerate(metrics):
+            fig.add_trace(go.Scatter(x=history.step, y=getattr(history, metric), mode="lines",
+                                     name=OBJECTIVE_LABELS.get(name, name), legendgroup=name, showlegend=j == 0,
+                                     line=dict(color=series_color(i), width=2)), row=1, col=j + 1)
+            fig.update_xaxes(title_text="step", row=1, col=j + 1)
+            if metric in log_y:
+                fig.update_yaxes(type="log", row=1, col=j + 1)
+    fig.update_layout(template="robviz", height=380, title=title or "Training curves")
+    return fig

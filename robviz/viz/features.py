@@ -1,0 +1,159 @@
+"""Feature-space pictures: animated 2-D features over training, several objectives side by side."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .style import OBJECTIVE_LABELS, class_color
+
+__all__ = ["feature_animation", "feature_figure", "animation_controls"]
+
+
+def _values(t) -> np.ndarray:
+    """float32 NumPy arrays: plotly stores them as compact base64 typed arrays, so figures stay light."""
+    return np.asarray(t.detach().cpu(), dtype=np.float32)
+
+
+def _label(name: str) -> str:
+    return OBJECTIVE_LABELS.get(name, name)
+
+
+def _region_trace(labels, extent, num_classes):
+    x_min, x_max, y_min, y_max = extent
+    resolution = labels.shape[-1]
+    # A discrete colour scale: class k fills [k, k+1) / L with its own pale colour.
+    scale = []
+    for k in range(num_classes):
+        scale += [[k / num_classes, class_color(k)], [(k + 1) / num_classes, class_color(k)]]
+    return go.Heatmap(z=np.asarray(labels, dtype=np.uint8), x0=x_min, dx=(x_max - x_min) / (resolution - 1), y0=y_min,
+                      dy=(y_max - y_min) / (resolution - 1), zmin=0, zmax=num_classes, colorscale=scale,
+                      opacity=0.18, showscale=False, hoverinfo="skip")
+
+
+def _panel_traces(z, y, num_classes, centers, regions, extent, first_panel):
+    traces = [] if regions is None else [_region_trace(regions, extent, num_classes)]
+    for k in range(num_classes):
+        points = z[y == k]
+        traces.append(go.Scatter(x=_values(points[:, 0]), y=_values(points[:, 1]), mode="markers",
+                                 name=f"class {k}", legendgroup=f"class {k}", showlegend=first_panel,
+                                 marker=dict(size=5, color=class_color(k), opacity=0.75)))
+    if centers is not None:
+        traces.append(go.Scatter(x=_values(centers[:, 0]), y=_values(centers[:, 1]), mode="markers",
+                                 name="centers", legendgroup="centers", showlegend=first_panel,
+                                 marker=dict(symbol="x-thin", size=14, line=dict(width=3, color="black"))))
+    return traces
+
+
+def animation_controls(labels, duration_ms: int = 120, prefix: str = "step ") -> dict:
+    """Layout entries for a play/pause button and a slider over frames named by ``labels``."""
+    labels = [str(label) for label in labels]
+    play = dict(label="Play", method="animate",
+                args=[None, dict(frame=dict(duration=duration_ms, redraw=True), fromcurrent=True,
+                                 transition=dict(duration=0))])
+    pause = dict(label="Pause", method="animate",
+                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
+    slider = dict(active=0, x=0.1, len=0.9, y=0, yanchor="top", pad=dict(t=40),
+                  currentvalue=dict(prefix=prefix),
+                  steps=[dict(label=lab, method="animate",
+                              args=[[lab], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                                transition=dict(duration=0))]) for lab in labels])
+    return dict(updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0, yanchor="top",
+                                  pad=dict(t=40, r=10), showactive=False, buttons=[play, pause])],
+                sliders=[slider])
+
+
+def _centers_at(history, frame):
+    """Centers shown in ``frame``: moving ones (center loss, L-GM) come from that frame's head state."""
+    state = history.head_states[frame] if history.head_states else {}
+    for key in ("class_centers", "means", "mm_centers"):
+        if key in state:
+            return state[key]
+    return history.centers
+
+
+def feature_animation(histories: dict, regions: dict | None = None, *, title: str | None = None,
+                      columns: int | None = None, duration_ms: int = 120) -> go.Figure:
+    """Animate the 2-D probe features of several training runs side by side, in one synchronized animation.
+
+    Args:
+        histories: name -> :class:`robviz.train.History` with 2-D features, all with the same snapshot steps.
+        regions: optional name -> :class:`robviz.regions.Regions` (one frame per snapshot) drawn underneath.
+        title: figure title.
+        columns: panels per row (default: up to 3).
+        duration_ms: time per frame when playing.
+
+    Returns:
+        A plotly Figure with a play button and a step slider; every panel keeps fixed axes.
+    """
+    names = list(histories)
+    if not names:
+        raise ValueError("histories is empty: pass at least one History")
+    steps = histories[names[0]].step
+    for name in names:
+        h = histories[name]
+        if h.step != steps:
+            raise ValueError(f"histories must share snapshot steps to animate together; {name!r} differs")
+        if h.features.shape[-1] != 2:
+            raise ValueError(f"{name!r} has {h.features.shape[-1]}-D features; animate 2-D features only "
+                             "(or embed them first with robviz.embed)")
+    columns = columns or min(3, len(names))
+    rows = math.ceil(len(names) / columns)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[_label(n) for n in names],
+                        horizontal_spacing=0.06, vertical_spacing=0.12)
+
+    def frame_traces(frame):
+        traces, panel_of = [], []
+        for p, name in enumerate(names):
+            h = histories[name]
+            reg = None if regions is None else regions[name]
+            t = _panel_traces(h.features[frame], h.probe_y, int(h.probe_y.max()) + 1, _centers_at(h, frame),
+                              None if reg is None else reg.labels[frame], None if reg is None else reg.extent,
+                              p == 0)
+            traces += t
+            panel_of += [p] * len(t)
+        return traces, panel_of
+
+    first, panel_of = frame_traces(0)
+    for trace, p in zip(first, panel_of):
+        fig.add_trace(trace, row=p // columns + 1, col=p % columns + 1)
+    fig.frames = [go.Frame(data=frame_traces(f)[0], name=str(s), traces=list(range(len(first))))
+                  for f, s in enumerate(steps)]
+
+    for p, name in enumerate(names):
+        h = histories[name]
+        if regions is not None:
+            x_min, x_max, y_min, y_max = regions[name].extent
+        else:
+            from ..regions import feature_extent
+            x_min, x_max, y_min, y_max = feature_extent(h.features, centers=h.centers)
+        axis = p + 1 if p else ""
+        fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title="z₁", constrain="domain")
+        fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title="z₂", scaleanchor=f"x{axis}")
+    fig.update_layout(template="robviz", height=360 * rows + 120,
+                      title=title or "Features of the probe set during training",
+                      legend=dict(orientation="h", y=1.08, x=1, xanchor="right"),
+                      **animation_controls(steps, duration_ms))
+    return fig
+
+
+def feature_figure(z, y, *, centers=None, regions=None, title: str = "Features") -> go.Figure:
+    """One static 2-D feature scatter (N, 2) coloured by label (N,), with optional centers (L, 2) and
+    :class:`robviz.regions.Regions` (a single (R, R) frame) underneath."""
+    if z.shape[-1] != 2:
+        raise ValueError(f"feature_figure draws 2-D features, got shape {tuple(z.shape)}")
+    num_classes = int(y.max()) + 1
+    labels = None if regions is None else (regions.labels[-1] if regions.labels.dim() == 3 else regions.labels)
+    traces = _panel_traces(z, y, num_classes, centers, labels, None if regions is None else regions.extent, True)
+    fig = go.Figure(traces)
+    fig.update_layout(template="robviz", title=title, height=480, width=560,
+                      xaxis=dict(title="z₁", constrain="domain"), yaxis=dict(title="z₂", scaleanchor="x"))
+    if regions is not None:
+        x_min, x_max, y_min, y_max = regions.extent
+        fig.update_xaxes(range=[x_min, x_max])
+        fig.update_yaxes(range=[y_min, y_max])
+    return fig

@@ -1,0 +1,82 @@
+"""ipywidgets dashboards: controls wired to "recompute, then redraw"."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+from IPython.display import display
+
+from .data import load_dataset
+from .models import make_model
+from .objectives import OBJECTIVES
+from .regions import feature_regions
+from .train import TrainConfig, fit
+from .viz.features import feature_figure
+from .viz.style import OBJECTIVE_LABELS
+
+__all__ = ["ObjectiveExplorer"]
+
+
+class ObjectiveExplorer:
+    """Pick an objective, the number of classes, the batch size and the steps; the toy model retrains and the
+    2-D feature picture (features, decision regions, centers) redraws.
+
+    Args:
+        dataset: a toy dataset name from ``robviz.data.DATASETS`` with a ``num_classes`` option.
+        objective, num_classes, batch_size, steps: the initial control values.
+        seed: seeds data, model and batches, so each setting always gives the same picture.
+
+    Attributes:
+        widget: the ipywidgets box (CSS class ``robviz-explorer``); ``display(explorer)`` shows it.
+        history, model: the last run.
+    """
+
+    def __init__(self, dataset: str = "spirals", objective: str = "mmc", num_classes: int = 3,
+                 batch_size: int | None = None, steps: int = 400, seed: int = 0, device="cpu"):
+        self.dataset, self.seed, self.device = dataset, seed, device
+        self.history = self.model = None
+        style = {"description_width": "initial"}
+        self.objective = widgets.Dropdown(options=list(OBJECTIVES), value=objective, description="objective",
+                                          style=style)
+        self.num_classes = widgets.IntSlider(value=num_classes, min=2, max=6, description="classes",
+                                             continuous_update=False, style=style)
+        self.batch_size = widgets.Dropdown(options=[("full batch", None), ("64", 64), ("16", 16)],
+                                           value=batch_size, description="batch size", style=style)
+        self.steps = widgets.IntSlider(value=steps, min=100, max=2000, step=100, description="steps",
+                                       continuous_update=False, style=style)
+        self.status = widgets.HTML()
+        self.output = widgets.Output()
+        controls = widgets.HBox([self.objective, self.num_classes, self.batch_size, self.steps])
+        self.widget = widgets.VBox([controls, self.status, self.output])
+        self.widget.add_class("robviz-explorer")
+        for control in (self.objective, self.num_classes, self.batch_size, self.steps):
+            control.observe(lambda change: self.update(), names="value")
+        self.update()
+
+    def run(self):
+        """Retrain with the current control values; returns the :class:`robviz.train.History`."""
+        data = load_dataset(self.dataset, num_classes=self.num_classes.value, seed=self.seed, device=self.device)
+        self.model = make_model(data, self.objective.value, feature_dim=2, seed=self.seed)
+        config = TrainConfig(steps=self.steps.value, batch_size=self.batch_size.value, record_every=0,
+                             seed=self.seed)
+        self.history = fit(self.model, data, config, progress=False)
+        return self.history
+
+    def figure(self):
+        """The feature picture of the last run."""
+        h = self.history
+        name = OBJECTIVE_LABELS[self.objective.value]
+        title = (f"{name}: {self.num_classes.value} classes, test accuracy {100 * h.test_accuracy[-1]:.1f}% "
+                 f"after {h.step[-1]} steps")
+        return feature_figure(h.features[-1], h.probe_y, centers=h.centers,
+                              regions=feature_regions(self.model, h, resolution=120), title=title)
+
+    def update(self):
+        self.status.value = "<i>training…</i>"
+        self.run()
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(self.figure())
+        self.status.value = ""
+
+    def _ipython_display_(self):
+        display(self.widget)

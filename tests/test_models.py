@@ -1,0 +1,35 @@
+import pytest
+import torch
+
+from robviz.data import digits, gaussian_mixture
+from robviz.models import SmallCNN, ToyMLP, make_model
+
+
+def test_model_contract_on_toy_data():
+    data = gaussian_mixture(num_classes=3, n_per_class=20)
+    model = make_model(data, "rce")
+    x = data.x_test[:7]
+    assert model.features(x).shape == (7, 2)
+    assert model(x).shape == (7, 3)
+    z = model.features(x)
+    assert torch.equal(model(x), -model.raw_logits(z))  # RCE: output logits are the negated head logits
+
+
+def test_small_cnn_on_digits():
+    data = digits()
+    model = make_model(data, "mmc", feature_dim=16)
+    assert model.features(data.x_test[:5]).shape == (5, 16)
+    assert model(data.x_test[:5]).shape == (5, 10)
+
+
+def test_same_seed_same_weights():
+    data = gaussian_mixture(n_per_class=10)
+    a, b = make_model(data, "sce", seed=1), make_model(data, "sce", seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_wrong_input_shapes_raise_clear_errors():
+    with pytest.raises(ValueError, match=r"ToyMLP expects inputs of shape \(N, 2\)"):
+        ToyMLP()(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="SmallCNN expects images"):
+        SmallCNN()(torch.zeros(4, 8, 8))

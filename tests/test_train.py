@@ -1,0 +1,77 @@
+import math
+
+import pytest
+import torch
+
+from robviz.data import gaussian_mixture
+from robviz.models import make_model
+from robviz.objectives import OBJECTIVES
+from robviz.train import TrainConfig, fit, load_checkpoint, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def data():
+    return gaussian_mixture(num_classes=3, n_per_class=60, seed=0)
+
+
+@pytest.mark.parametrize("name", list(OBJECTIVES))
+def test_training_lowers_the_loss_and_learns(data, name):
+    model = make_model(data, name, seed=0)
+    history = fit(model, data, steps=150, record_every=50, progress=False)
+    assert history.loss[-1] < history.loss[1] < history.loss[0]
+    assert history.test_accuracy[-1] > 0.9
+    assert history.step == [0, 50, 100, 150]
+    assert history.features.shape == (4, 126, 2)
+
+
+def test_fit_is_deterministic(data):
+    runs = []
+    for _ in range(2):
+        model = make_model(data, "mmc", seed=0)
+        runs.append((fit(model, data, steps=60, batch_size=16, progress=False), model))
+    (h1, m1), (h2, m2) = runs
+    assert h1.loss == h2.loss
+    assert all(torch.equal(p, q) for p, q in zip(m1.parameters(), m2.parameters()))
+
+
+def test_minibatch_and_snapshots(data):
+    model = make_model(data, "sce")
+    h = fit(model, data, TrainConfig(steps=40, batch_size=32, record_every=10, probe_size=50), progress=False)
+    assert len(h) == 5 and h.features.shape == (5, 50, 2) and h.probe_y.shape == (50,)
+    assert len(h.head_states) == 5 and "linear.weight" in h.head_states[0]
+    # Head snapshots are copies, not views of the live parameters.
+    assert not torch.equal(h.head_states[0]["linear.weight"], h.head_states[-1]["linear.weight"])
+
+
+def test_nan_loss_stops_with_a_clear_message(data):
+    bad = gaussian_mixture(num_classes=3, n_per_class=20)
+    bad.x_train[0, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match="loss became nan at step 1.*learning rate"):
+        fit(make_model(bad, "sce"), bad, steps=5, progress=False)
+
+
+@pytest.mark.parametrize("field,value,match", [("steps", 0, "steps"), ("batch_size", 0, "batch_size"),
+                                               ("lr", -1.0, "lr"), ("optimizer", "lbfgs", "optimizer")])
+def test_bad_config_raises(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**{field: value})
+
+
+def test_checkpoint_round_trip_is_atomic_and_safe(tmp_path, data):
+    model = make_model(data, "lgm")
+    fit(model, data, steps=10, progress=False)
+    path = save_checkpoint(tmp_path / "ckpt" / "lgm.pt", model, objective="lgm", steps=10)
+    assert [p.name for p in path.parent.iterdir()] == ["lgm.pt"]  # no temporary file left behind
+    fresh = make_model(data, "lgm", seed=1)
+    meta = load_checkpoint(path, fresh)
+    assert meta == {"objective": "lgm", "steps": 10}
+    assert all(torch.equal(p, q) for p, q in zip(model.state_dict().values(), fresh.state_dict().values()))
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt", fresh)
+
+
+def test_checkpoint_refuses_pickled_code(tmp_path, data):
+    path = tmp_path / "evil.pt"
+    torch.save({"state_dict": {}, "metadata": {"f": math.sqrt}}, path)
+    with pytest.raises(Exception, match="[Ww]eights only"):
+        load_checkpoint(path, make_model(data, "sce"))

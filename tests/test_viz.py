@@ -1,0 +1,66 @@
+import plotly.graph_objects as go
+import pytest
+
+from robviz import viz
+from robviz.data import digits, gaussian_mixture
+from robviz.models import make_model
+from robviz.regions import feature_regions, input_regions
+from robviz.train import fit, fit_objectives
+
+
+@pytest.fixture(scope="module")
+def runs():
+    data = gaussian_mixture(num_classes=3, n_per_class=40)
+    models, histories = fit_objectives(data, ["sce", "mmc", "center"], steps=40, record_every=20, progress=False)
+    return data, models, histories
+
+
+def test_feature_animation_is_synchronized_with_fixed_axes(runs):
+    data, models, histories = runs
+    regions = {n: feature_regions(models[n], h, resolution=20) for n, h in histories.items()}
+    fig = viz.feature_animation(histories, regions, title="t")
+    assert isinstance(fig, go.Figure)
+    assert [f.name for f in fig.frames] == ["0", "20", "40"]
+    assert all(len(f.data) == len(fig.data) for f in fig.frames)
+    assert fig.layout.sliders[0].steps[2].label == "40"
+    assert fig.layout.updatemenus[0].buttons[0].label == "Play"
+    assert fig.layout.xaxis.range is not None and fig.layout.xaxis2.range is not None
+    # Centers of the center-loss objective move between frames; MMC's stay fixed.
+    mmc_centers, center_centers = [i for i, t in enumerate(fig.data) if t.name == "centers"]
+    first, last = fig.frames[0].data, fig.frames[-1].data
+    assert list(first[center_centers].x) != list(last[center_centers].x)
+    assert list(first[mmc_centers].x) == list(last[mmc_centers].x)
+
+
+def test_feature_regions_change_for_sce_not_for_mmc(runs):
+    _, models, histories = runs
+    sce = feature_regions(models["sce"], histories["sce"], resolution=15)
+    mmc = feature_regions(models["mmc"], histories["mmc"], resolution=15)
+    assert sce.labels.shape == (3, 15, 15)
+    assert not (sce.labels[0] == sce.labels[-1]).all()
+    assert (mmc.labels[0] == mmc.labels[-1]).all()
+
+
+def test_input_regions_and_static_figure(runs):
+    data, models, histories = runs
+    r = input_regions(models["sce"], (-3, 3, -3, 3), resolution=10)
+    assert r.labels.shape == (10, 10)
+    h = histories["mmc"]
+    fig = viz.feature_figure(h.features[-1], h.probe_y, centers=h.centers, title="MMC")
+    assert fig.layout.title.text == "MMC"
+
+
+def test_training_curves(runs):
+    _, _, histories = runs
+    fig = viz.training_curves(histories, metrics=("loss", "feature_norm"), log_y=("loss",))
+    assert len(fig.data) == 6
+    with pytest.raises(ValueError, match="unknown metric"):
+        viz.training_curves(histories, metrics=("speed",))
+
+
+def test_animation_refuses_high_dimensional_features():
+    data = digits()
+    model = make_model(data, "sce", feature_dim=8)
+    h = fit(model, data, steps=2, progress=False)
+    with pytest.raises(ValueError, match="2-D features"):
+        viz.feature_animation({"sce": h})

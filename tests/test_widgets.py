@@ -1,0 +1,14 @@
+from robviz.widgets import ObjectiveExplorer
+
+
+def test_explorer_retrains_and_redraws_when_a_control_moves():
+    explorer = ObjectiveExplorer(objective="mmc", steps=100)
+    assert "robviz-explorer" in explorer.widget._dom_classes
+    first = explorer.figure().layout.title.text
+    assert first.startswith("MMC")
+    explorer.objective.value = "sce"
+    assert explorer.history.objective == "sce"
+    assert explorer.figure().layout.title.text.startswith("SCE")
+    explorer.num_classes.value = 4
+    assert explorer.history.probe_y.max().item() == 3
+    assert "4 classes" in explorer.figure().layout.title.text
