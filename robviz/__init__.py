@@ -9,9 +9,9 @@ from .centers import mm_centers
 from .data import Dataset, load_dataset
 from .models import Classifier, make_model
 from .objectives import OBJECTIVES, make_objective
-from .runtime import full_mode, pick_device, seed_everything
+from .runtime import full_mode, pick_device, seed_everything, setup
 from .train import History, TrainConfig, fit
 
 __version__ = "0.1.0"
 __all__ = ["mm_centers", "Dataset", "load_dataset", "Classifier", "make_model", "OBJECTIVES", "make_objective",
-           "full_mode", "pick_device", "seed_everything", "History", "TrainConfig", "fit"]
+           "full_mode", "pick_device", "seed_everything", "setup", "History", "TrainConfig", "fit"]

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["pick_device", "full_mode", "seed_everything"]
+__all__ = ["pick_device", "full_mode", "seed_everything", "setup"]
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -38,3 +38,24 @@ def seed_everything(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def setup(seed: int = 0, device: str | None = None, threads: int | None = None) -> torch.device:
+    """The first call of every lesson: seed everything, pick the device, size PyTorch's CPU thread pool.
+
+    In the default (fast) mode on a CPU, PyTorch gets one thread: the lessons' models are so small that
+    synchronizing threads costs more than it saves, and much more when other work shares the cores (measured:
+    several times slower with two threads on a busy 2-core machine). Full mode keeps PyTorch's default.
+
+    Returns:
+        The device lessons should put data and models on.
+    """
+    seed_everything(seed)
+    chosen = pick_device(device)
+    if threads is None and chosen.type == "cpu" and not full_mode():
+        threads = 1
+    if threads:
+        torch.set_num_threads(threads)
+    print(f"robviz: device {chosen}, {'full' if full_mode() else 'default (fast)'} mode, "
+          f"{torch.get_num_threads()} CPU thread(s), seed {seed}")
+    return chosen
