@@ -39,8 +39,9 @@ class ObjectiveExplorer:
                                           style=style)
         self.num_classes = widgets.IntSlider(value=num_classes, min=2, max=6, description="classes",
                                              continuous_update=False, style=style)
-        self.batch_size = widgets.Dropdown(options=[("full batch", None), ("64", 64), ("16", 16)],
-                                           value=batch_size, description="batch size", style=style)
+        # 0 stands for "full batch": a Dropdown shows the value None as an empty selection.
+        self.batch_size = widgets.Dropdown(options=[("full batch", 0), ("64", 64), ("16", 16)],
+                                           value=batch_size or 0, description="batch size", style=style)
         self.steps = widgets.IntSlider(value=steps, min=100, max=2000, step=100, description="steps",
                                        continuous_update=False, style=style)
         self.status = widgets.HTML()
@@ -56,7 +57,7 @@ class ObjectiveExplorer:
         """Retrain with the current control values; returns the :class:`robviz.train.History`."""
         data = load_dataset(self.dataset, num_classes=self.num_classes.value, seed=self.seed, device=self.device)
         self.model = make_model(data, self.objective.value, feature_dim=2, seed=self.seed)
-        config = TrainConfig(steps=self.steps.value, batch_size=self.batch_size.value, record_every=0,
+        config = TrainConfig(steps=self.steps.value, batch_size=self.batch_size.value or None, record_every=0,
                              seed=self.seed)
         self.history = fit(self.model, data, config, progress=False)
         return self.history

@@ -12,3 +12,6 @@ def test_explorer_retrains_and_redraws_when_a_control_moves():
     explorer.num_classes.value = 4
     assert explorer.history.probe_y.max().item() == 3
     assert "4 classes" in explorer.figure().layout.title.text
+    assert explorer.batch_size.label == "full batch" and explorer.history.config.batch_size is None
+    explorer.batch_size.value = 16
+    assert explorer.history.config.batch_size == 16
