@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Set-up commands for robviz (standard library only, Python 3.10+).
+
+    python3 tasks.py lab [jupyter lab args...]   # make .venv, open the first lesson
+    python3 tasks.py test [pytest args...]       # make .venv, ensure chromium, run pytest
+    python3 tasks.py notebooks                   # execute every lesson headless
+
+Everything the lessons and tests need is installed by these commands into .venv;
+nothing installed by hand is relied upon.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".robviz-install-stamp"
+
+# Pinned so pip picks a CPU wheel: an unpinned `torch` from PyPI pulls the
+# multi-GB CUDA build. GPU users can set ROBVIZ_TORCH (a pip requirement plus
+# optional pip options, e.g. ROBVIZ_TORCH=torch for the CUDA build) or use
+# environment.yml with conda instead.
+DEFAULT_TORCH = "torch==2.13.0"
+
+
+def step(msg: str) -> None:
+    print(f"[tasks] {msg}", flush=True)
+
+
+def run(cmd: list, **kw) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
+
+
+def install_steps(torch_spec: str) -> list:
+    """(message, pip arguments) for each install step, in order."""
+    return [
+        ("upgrading pip", ["--upgrade", "pip"]),
+        # torch first, so the dependency resolution below keeps this build.
+        (f"installing {torch_spec}", torch_spec.split()),
+        # compat mode puts the repository on sys.path with a .pth file: the default
+        # editable finder lets a kernel started in notebooks/ import robviz as an
+        # empty namespace package.
+        ("installing robviz and its test tools (pip install -e .[test])",
+         ["-e", ".[test]", "--config-settings", "editable_mode=compat"]),
+    ]
+
+
+def ensure_venv() -> None:
+    torch_spec = os.environ.get("ROBVIZ_TORCH", DEFAULT_TORCH)
+    steps = install_steps(torch_spec)
+    # Reinstall when the dependencies, the torch spec or the pip steps change.
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + repr(steps).encode()
+    ).hexdigest()
+    if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == digest:
+        step(".venv is up to date")
+        return
+    if not PY.exists():
+        step("creating .venv")
+        run([sys.executable, "-m", "venv", VENV])
+    for msg, args in steps:
+        step(msg)
+        run([PY, "-m", "pip", "install", "-q", *args])
+    STAMP.write_text(digest + "\n")
+    step(".venv is ready")
+
+
+def first_notebook() -> Path | None:
+    start = ROOT / "notebooks" / "00_start_here.ipynb"
+    if start.exists():
+        return start
+    found = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    return found[0] if found else None
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def ensure_chromium() -> None:
+    if shutil.which("chromium"):
+        return
+    if is_root() and shutil.which("apt-get"):
+        step("installing Debian chromium (apt-get)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        run(["apt-get", "update", "-qq"], env=env)
+        run(["apt-get", "install", "-y", "-qq", "chromium"], env=env)
+    else:
+        step(
+            "chromium not found: the browser test needs it. Install it with\n"
+            "         sudo apt-get install chromium   (Debian/Ubuntu)\n"
+            "       or any Chromium and put it on PATH as `chromium`."
+        )
+
+
+def cmd_lab(args: list[str]) -> int:
+    ensure_venv()
+    nb = first_notebook()
+    target = [str(nb.relative_to(ROOT))] if nb else []
+    if is_root() and "--allow-root" not in args:
+        args = ["--allow-root", *args]  # containers and CI machines often run as root
+    step(f"starting jupyter lab {' '.join(target)}")
+    return subprocess.call([str(PY), "-m", "jupyter", "lab", *target, *args], cwd=ROOT)
+
+
+def cmd_test(args: list[str]) -> int:
+    ensure_venv()
+    ensure_chromium()
+    step("running pytest")
+    env = dict(os.environ, ROBVIZ_REQUIRE_BROWSER="1")
+    rc = subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env)
+    if rc == 5:  # pytest: no tests collected, which must not pass as green
+        step("pytest collected no tests")
+        return 1
+    return rc
+
+
+def cmd_notebooks(args: list[str]) -> int:
+    ensure_venv()
+    nbs = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if not nbs:
+        step("no notebooks found")
+        return 1
+    step(f"executing {len(nbs)} notebook(s) into build/executed")
+    return subprocess.call(
+        [str(PY), "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+         "--output-dir", "build/executed", *args, *[str(n.relative_to(ROOT)) for n in nbs]],
+        cwd=ROOT,
+    )
+
+
+COMMANDS = {"lab": cmd_lab, "test": cmd_test, "notebooks": cmd_notebooks}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__.strip())
+        return 2
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except subprocess.CalledProcessError as exc:
+        step(f"failed: {' '.join(map(str, exc.cmd))} (exit {exc.returncode})")
+        return exc.returncode or 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,243 @@
+"""The lesson as a learner meets it: JupyterLab in a real headless Chromium.
+
+Needs Debian's `chromium` (apt-get install chromium) and playwright from the
+`test` extra; Playwright never downloads a browser here. `python3 tasks.py test`
+sets ROBVIZ_REQUIRE_BROWSER=1, so a missing browser fails instead of skipping.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+except ImportError:  # reported by the `page` fixture
+    sync_playwright = None
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = ROOT / "notebooks"
+LESSON = "01_feature_space.ipynb"
+SCREENSHOTS = ROOT / "build" / "screenshots"
+RUN_TIMEOUT_MS = 300_000
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+# Lab settings for the test server: render every cell (no windowing, so all
+# outputs are in the DOM) and no news/update checks (no network, no pop-up).
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False,
+    },
+}
+
+
+def missing(what: str, install: str):
+    msg = f"{what} is missing; install it with: {install}"
+    if os.environ.get("ROBVIZ_REQUIRE_BROWSER") == "1":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab on loopback serving a temporary copy of the notebooks."""
+    if not (NOTEBOOK_DIR / LESSON).exists():
+        pytest.fail(f"notebooks/{LESSON} is missing")
+    tmp = tmp_path_factory.mktemp("lab")
+    # A copy, so that autosave never writes outputs into the repository.
+    root = shutil.copytree(NOTEBOOK_DIR, tmp / "notebooks",
+                           ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    settings = tmp / "settings"
+    for rel, values in LAB_SETTINGS.items():
+        (settings / rel).parent.mkdir(parents=True, exist_ok=True)
+        (settings / rel).write_text(json.dumps(values))
+    # Keep the user's own Jupyter config, kernels and workspaces out of it.
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp / "config"),
+               JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+               IPYTHONDIR=str(tmp / "ipython"), PYTHONUNBUFFERED="1")
+    port, token = free_port(), secrets.token_hex(16)
+    log = open(tmp / "jupyter.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}",
+         f"--LabApp.workspaces_dir={tmp / 'workspaces'}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                req = urllib.request.Request(f"{base}/api/status",
+                                             headers={"Authorization": f"token {token}"})
+                with urllib.request.urlopen(req, timeout=5):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("JupyterLab did not start:\n" + (tmp / "jupyter.log").read_text())
+                time.sleep(0.5)
+        yield base, token, root
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page():
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        missing("Debian chromium", "sudo apt-get install chromium")
+    if sync_playwright is None:
+        missing("playwright", "pip install -e '.[test]'")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        yield page
+        browser.close()
+
+
+def shoot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
+IDLE = '.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]'
+PROMPTS_JS = ("[...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]"
+              ".map(e => e.textContent)")
+
+
+TITLES_JS = ("[...document.querySelectorAll('.jp-NotebookPanel .robviz-explorer .gtitle')]"
+             ".map(e => e.textContent).join(' | ').toLowerCase()")
+
+
+def titles(page) -> str:
+    """The explorer's figure titles, lower case, in one string."""
+    return page.evaluate(f"() => {TITLES_JS}")
+
+
+def run_all_cells(page):
+    """Run → Run All Cells through the menu bar, as a learner would."""
+    page.locator(IDLE).wait_for(timeout=120_000)
+    page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for(timeout=120_000)
+    # A click that lands while the kernel connection settles can be lost;
+    # Run All marks every code cell "[*]" at once, so a missing mark means retry.
+    for _ in range(3):
+        page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
+        page.locator('#jp-mainmenu-run .lm-Menu-itemLabel:text-is("Run All Cells")').click()
+        try:
+            page.wait_for_function(f"() => {PROMPTS_JS}.some(t => /[*0-9]/.test(t))",
+                                   timeout=15_000, polling=250)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    pytest.fail("Run → Run All Cells did not start the notebook")
+
+
+def check_saved_outputs(page, path: Path):
+    """Save the (temporary) notebook and read it back: error outputs are only
+    told apart from other stderr text in the document, not in the page."""
+    import nbformat
+
+    page.locator('.lm-MenuBar-itemLabel:text-is("File")').click()
+    page.locator('#jp-mainmenu-file .lm-Menu-itemLabel:text-is("Save Notebook")').click()
+    deadline = time.monotonic() + 60
+    while True:
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        if any(c.execution_count for c in code) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    if errors:
+        shoot(page, LESSON.replace(".ipynb", "_error.png"))
+        e = errors[0]
+        pytest.fail(f"the lesson raised {e.ename}: {e.evalue}")
+    unrun = sum(c.execution_count is None for c in code)
+    assert unrun == 0, f"{unrun} of {len(code)} code cells did not run"
+
+
+def test_lesson_runs_and_widget_drives_figure(page, lab):
+    base, token, root = lab
+    page.set_default_timeout(60_000)
+    page.goto(f"{base}/lab/tree/{LESSON}?token={token}")
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+    run_all_cells(page)
+    # Done when a cell has run, none waits ("[*]") and the kernel is idle
+    # again; an error stops Run All and leaves the later prompts empty.
+    page.wait_for_function(
+        f"""() => {{
+            const prompts = {PROMPTS_JS};
+            return document.querySelector('{IDLE}')
+                && prompts.some(t => /[0-9]/.test(t)) && !prompts.some(t => t.includes('*'));
+        }}""",
+        timeout=RUN_TIMEOUT_MS, polling=500,
+    )
+    check_saved_outputs(page, root / LESSON)
+
+    tracebacks = page.locator(".jp-NotebookPanel .jp-RenderedText", has_text="Traceback")
+    assert tracebacks.count() == 0, tracebacks.first.inner_text()  # e.g. from a widget callback
+
+    plots = page.locator(".jp-NotebookPanel .js-plotly-plot:has(.main-svg)")
+    assert plots.count() >= 2, "expected at least two rendered plotly figures"
+    animated = page.locator(
+        ".jp-NotebookPanel .js-plotly-plot .slider-container,"
+        " .jp-NotebookPanel .js-plotly-plot .updatemenu-button")
+    assert animated.count() >= 1, "expected an animated figure (slider or play button)"
+
+    # The explorer: a dropdown "objective" and a figure titled after it.
+    explorer = page.locator(".jp-NotebookPanel .robviz-explorer").first
+    explorer.wait_for()
+    label = page.locator(".widget-label", has_text="objective")
+    select = explorer.locator(".widget-dropdown", has=label).locator("select").first
+    explorer.locator(".gtitle").first.wait_for()
+    before = select.evaluate("s => s.options[s.selectedIndex].text")
+    assert before.lower() in titles(page), f"no figure title names the objective {before!r}"
+    explorer.evaluate("e => e.scrollIntoView({block: 'start'})")
+    shoot(page, LESSON.replace(".ipynb", ".png"))
+
+    # Choosing another objective must redraw the figure for it.
+    after = next((o for o in select.locator("option").all_inner_texts() if o != before), None)
+    assert after, "the objective dropdown offers only one choice"
+    old = titles(page)
+    select.select_option(label=after)
+    try:
+        page.wait_for_function(
+            f"([old, want]) => {{ const t = {TITLES_JS}; return t !== old && t.includes(want); }}",
+            arg=[old, after.lower()], timeout=120_000, polling=500,
+        )
+    except PlaywrightTimeout:
+        shoot(page, LESSON.replace(".ipynb", "_after.png"))
+        pytest.fail(f"choosing {after!r} did not redraw the figure (titles: {titles(page)!r})")
+    explorer.evaluate("e => e.scrollIntoView({block: 'start'})")
+    shoot(page, LESSON.replace(".ipynb", "_after.png"))
+    assert tracebacks.count() == 0, tracebacks.first.inner_text()
