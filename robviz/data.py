@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-__all__ = ["Dataset", "DATASETS", "load_dataset", "gaussian_mixture", "moons", "spirals", "digits", "mnist5k"]
+__all__ = ["Dataset", "DATASETS", "load_dataset", "gaussian_mixture", "moons", "spirals", "digits", "mnist5k",
+           "grid_points", "sample_per_class"]
 
 
 @dataclass
@@ -155,3 +156,16 @@ def grid_points(extent: tuple[float, float, float, float], resolution: int = 100
     ys = torch.linspace(y_min, y_max, resolution)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+
+
+def sample_per_class(y: torch.Tensor, per_class: int, *, mask: torch.Tensor | None = None, seed: int = 0):
+    """Indices of ``per_class`` samples of every class, drawn with ``seed``, optionally only where ``mask`` is
+    True (e.g. the correctly classified ones). Returns a (<= L * per_class,) int64 tensor ordered by class."""
+    generator = torch.Generator().manual_seed(seed)
+    allowed = torch.ones_like(y, dtype=torch.bool) if mask is None else mask.bool()
+    picked = []
+    for k in torch.unique(y).tolist():
+        candidates = torch.nonzero((y == k) & allowed).flatten().cpu()
+        order = torch.randperm(len(candidates), generator=generator)[:per_class]
+        picked.append(candidates[order].sort().values)
+    return torch.cat(picked).to(y.device)

@@ -55,3 +55,14 @@ def test_grid_points_row_major():
     assert g[:3, 1].tolist() == [10, 10, 10] and g[:3, 0].tolist() == [0, 0.5, 1]
     with pytest.raises(ValueError, match="extent"):
         grid_points((1, 0, 0, 1))
+
+
+def test_sample_per_class_respects_the_mask_and_the_seed():
+    from robviz.data import sample_per_class
+
+    y = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    mask = torch.tensor([1, 1, 0, 1, 1, 1, 0, 0, 1], dtype=torch.bool)
+    index = sample_per_class(y, 2, mask=mask, seed=1)
+    assert y[index].tolist() == [0, 0, 1, 1, 2]  # class 2 has only one allowed sample
+    assert mask[index].all()
+    assert torch.equal(index, sample_per_class(y, 2, mask=mask, seed=1))

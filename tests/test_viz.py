@@ -64,3 +64,31 @@ def test_animation_refuses_high_dimensional_features():
     h = fit(model, data, steps=2, progress=False)
     with pytest.raises(ValueError, match="2-D features"):
         viz.feature_animation({"sce": h})
+
+
+def test_attack_animation_frames_follow_the_trajectory(runs):
+    from robviz.attacks import PGD
+
+    data, models, histories = runs
+    model = models["sce"]
+    result = PGD(model, eps=0.5, alpha=0.1, steps=5, random_start=False, bounds=data.bounds).run(
+        data.x_test[:4], data.y_test[:4], record=True)
+    t = result.trajectory
+    fig = viz.attack_animation(t.inputs, t.predictions, data.y_test[:4], features=t.features,
+                               input_regions=input_regions(model, (-3, 3, -3, 3), resolution=10), eps=0.5)
+    assert [f.name for f in fig.frames] == [str(i) for i in range(6)]
+    assert all(len(f.data) == len(fig.data) for f in fig.frames)
+    # The last frame's marker of sample 0 sits at the final adversarial input.
+    markers = [tr for tr in fig.frames[-1].data if tr.mode == "markers" and tr.name == "input plane 0"]
+    assert markers and abs(float(markers[0].x[0]) - float(result.x_adv[0, 0])) < 1e-5
+    with pytest.raises(ValueError, match="predictions must have shape"):
+        viz.attack_animation(t.inputs, t.predictions[:2], data.y_test[:4])
+
+
+def test_ball_outline_and_heatmap():
+    x, y = viz.ball_outline((0.0, 0.0), 0.5, "Linf")
+    assert max(abs(v) for v in x) == 0.5 and x[0] == x[-1]
+    with pytest.raises(ValueError, match="unknown norm"):
+        viz.ball_outline((0, 0), 1, "L3")
+    fig = viz.robustness_heatmap(["SCE"], ["clean", "PGD"], [[99.0, 10.0]], reference=[[92.9, None]])
+    assert "talk 92.9" in fig.data[0].text[0][0] and fig.data[0].text[0][1] == "10.0"

@@ -1,0 +1,31 @@
+"""Adversarial attacks: one small class per attack on a shared base (torchattacks-style), attack objectives,
+and robust-accuracy tables.
+
+    attack = PGD(model, eps=8/255, alpha=2/255, steps=10, random_start=True)
+    x_adv = attack(x, y)
+    result = attack.run(x, y, record=True)     # x_adv, success, trajectory (inputs, features, objective)
+
+| family | attacks | distance |
+|---|---|---|
+| gradient, radius eps | FGSM, BIM, PGD, ILCM, MIM (``gradient.py``) | L-inf (PGD and BIM also L2) |
+| gradient-free, radius eps | SPSA (``spsa.py``) | L-inf |
+| smallest perturbation | CW, EAD (``cw.py``), DeepFool (``deepfool.py``), JSMA (``jsma.py``) | L2, L1, L2, L0 |
+
+Objectives (``loss=``): :func:`cross_entropy_objective` (default), :func:`margin_objective`,
+:func:`mmc_objective`; :func:`auto_objective` picks the adaptive one for a robviz model. Evaluation:
+:func:`robust_accuracy`, :func:`talk_battery`, :class:`RobustnessTable`.
+"""
+
+from .base import Attack, AttackResult, Trajectory, least_likely, lp_norm, random_target
+from .cw import CW, EAD
+from .deepfool import DeepFool
+from .evaluate import TALK_EPS, RobustnessTable, robust_accuracy, talk_battery
+from .gradient import BIM, FGSM, ILCM, MIM, PGD
+from .jsma import JSMA
+from .objectives import auto_objective, cross_entropy_objective, margin_objective, mmc_objective
+from .spsa import SPSA
+
+__all__ = ["Attack", "AttackResult", "Trajectory", "least_likely", "lp_norm", "random_target",
+           "FGSM", "BIM", "PGD", "ILCM", "MIM", "CW", "EAD", "JSMA", "DeepFool", "SPSA",
+           "cross_entropy_objective", "margin_objective", "mmc_objective", "auto_objective",
+           "TALK_EPS", "talk_battery", "robust_accuracy", "RobustnessTable"]

@@ -1,0 +1,353 @@
+"""The shared base of every attack: eval mode, input bounds, targets, batching, devices and recording.
+
+An attack subclass stores its hyperparameters and overrides ``forward(x, labels) -> x_adv``; the base class does
+the chores once, so a PGD is a dozen readable lines. Conventions used everywhere in ``robviz.attacks``:
+
+* inputs ``x`` are (N, ...) and lie in ``bounds`` (``(0, 1)`` for images, ``data.bounds`` for the 2-D toy sets);
+* an *attack objective* is ``objective(model, x, labels) -> (N,)``, small when the model predicts ``labels``
+  (see :mod:`robviz.attacks.objectives`); untargeted attacks increase it at ``labels = y``, targeted attacks
+  decrease it at ``labels = target``;
+* success means ``argmax model(x_adv) != y`` (untargeted) or ``== target`` (targeted).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .objectives import auto_objective
+
+__all__ = ["Attack", "AttackResult", "Trajectory", "least_likely", "random_target", "norm_name", "lp_norm"]
+
+_NORMS = {"linf": "Linf", "inf": "Linf", "l2": "L2", "2": "L2", "l1": "L1", "1": "L1", "l0": "L0", "0": "L0"}
+
+
+def norm_name(p, allowed=("Linf", "L2", "L1", "L0")) -> str:
+    """The canonical name of a norm: ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` (also accepts inf, 2, 1, 0, "l2"...)."""
+    if isinstance(p, (int, float)) and not isinstance(p, bool):
+        key = "inf" if p == math.inf else str(int(p)) if float(p).is_integer() else str(p)
+    else:
+        key = str(p).lower()
+    name = _NORMS.get(key)
+    if name is None or name not in allowed:
+        raise ValueError(f"unknown norm {p!r}; valid norms: {', '.join(map(repr, allowed))}")
+    return name
+
+
+def lp_norm(delta: torch.Tensor, p="L2") -> torch.Tensor:
+    """Per-sample norm of a perturbation: (N, ...) -> (N,). ``p``: ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``
+    (L0 counts the entries that changed by more than 1e-12)."""
+    flat = delta.reshape(len(delta), -1)
+    name = norm_name(p)
+    if name == "Linf":
+        return flat.abs().amax(dim=1) if flat.shape[1] else flat.new_zeros(len(flat))
+    if name == "L0":
+        return (flat.abs() > 1e-12).sum(dim=1).to(flat.dtype)
+    return flat.norm(p=2 if name == "L2" else 1, dim=1)
+
+
+@torch.no_grad()
+def least_likely(model, x: torch.Tensor) -> torch.Tensor:
+    """The least-likely class argmin_k model(x)_k of each input, (N,) (the target of ILCM, Kurakin et al. 2017)."""
+    return model(x).argmin(dim=1)
+
+
+def random_target(y: torch.Tensor, num_classes: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A uniformly random class different from y for every sample: (y + U{1, ..., L-1}) mod L.  (N,) -> (N,).
+
+    Drawn on the CPU with ``generator`` (seeded), so the targets are the same on every device.
+    """
+    shift = torch.randint(1, num_classes, (len(y),), generator=generator)
+    return (y + shift.to(y.device)) % num_classes
+
+
+@dataclass
+class Trajectory:
+    """What an attack visited: one frame per step, frame 0 is where the iteration started (the clean input, or the
+    random start), the last frame is the final iterate. Stored on the CPU.
+
+    Attributes:
+        inputs: (T+1, N, ...) the iterates x_t.
+        features: (T+1, N, d) ``model.features(x_t)``, or None when the model has no ``features``.
+        objective: (T+1, N) the attack objective at x_t for the labels the attack used (y when untargeted,
+            the target when targeted): untargeted attacks push it up, targeted attacks push it down.
+        predictions: (T+1, N) argmax model(x_t), the predicted class at every step.
+    """
+
+    inputs: torch.Tensor
+    features: torch.Tensor | None
+    objective: torch.Tensor
+    predictions: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+
+@dataclass
+class AttackResult:
+    """The outcome of :meth:`Attack.run`.
+
+    Attributes:
+        x, y: the clean inputs (N, ...) and labels (N,).
+        x_adv: the adversarial inputs (N, ...), on the device of ``x``.
+        prediction: argmax model(x_adv), (N,).
+        success: (N,) bool, ``prediction != y`` (untargeted) or ``prediction == target`` (targeted).
+        target: the (N,) target classes of a targeted attack, else None.
+        trajectory: a :class:`Trajectory` when ``run(..., record=True)``, else None.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    x_adv: torch.Tensor
+    prediction: torch.Tensor
+    success: torch.Tensor
+    target: torch.Tensor | None = None
+    trajectory: Trajectory | None = None
+
+    @property
+    def success_rate(self) -> float:
+        return self.success.float().mean().item() if len(self.success) else 0.0
+
+    def perturbation_norm(self, p="L2") -> torch.Tensor:
+        """||x_adv - x||_p per sample, (N,); ``p`` is ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``.
+
+        For DeepFool (and C&W) the L2 norm of a successful sample is the distance d_ij of the talk's robustness
+        definition (Moosavi-Dezfooli et al., CVPR 2016), with i = y and j = ``prediction``.
+        """
+        return lp_norm(self.x_adv - self.x, p)
+
+    def __repr__(self) -> str:
+        recorded = "none" if self.trajectory is None else f"{len(self.trajectory)} frames"
+        return (f"AttackResult(n={len(self.x)}, success_rate={self.success_rate:.3f}, "
+                f"targeted={self.target is not None}, trajectory={recorded})")
+
+
+class Attack:
+    """Base class of every attack in ``robviz.attacks``.
+
+    Args:
+        model: an ``nn.Module`` whose ``model(x)`` returns (N, L) logits (argmax = prediction). Models with
+            ``features(x)`` also get feature trajectories. The model is put in eval mode while attacking (so
+            BatchNorm statistics never change) and its own mode is restored afterwards; its parameters are
+            never updated and never get a ``.grad``.
+        bounds: (low, high) of the valid input range, ``(0, 1)`` for images; pass ``data.bounds`` (or the
+            Dataset itself) for the toy sets. Every adversarial input is clipped to it.
+        targeted: push the prediction to a target class instead of away from y. ``run(x, y, target)`` takes
+            the targets; without them each sample gets a uniformly random class != y, drawn with ``seed``.
+        loss: the attack objective ``loss(model, x, labels) -> (N,)`` (small when ``model`` predicts
+            ``labels``). Default :func:`~robviz.attacks.objectives.auto_objective`: the MMC loss for MMC
+            models, else cross-entropy on ``model(x)`` (for RCE the negated logits: the adaptive choices).
+        batch_size: attack this many samples at a time (None: all at once).
+        device: where to attack (None: the device of the inputs). Results come back on the inputs' device.
+        seed: seeds random starts, random targets and random directions; every ``run`` restarts from it.
+    """
+
+    norm = "Linf"  # the distance the attack bounds or minimizes
+
+    def __init__(self, model, *, bounds=(0.0, 1.0), targeted: bool = False, loss=None,
+                 batch_size: int | None = None, device=None, seed: int = 0):
+        self.model = model
+        self.bounds = self._check_bounds(getattr(bounds, "bounds", bounds))
+        self.targeted = bool(targeted)
+        self.loss = auto_objective(model) if loss is None else loss
+        if not callable(self.loss):
+            raise ValueError(f"loss must be a callable loss(model, x, labels) -> (N,), got {loss!r}")
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be None (all at once) or an integer >= 1, got {batch_size!r}")
+        self.batch_size, self.device, self.seed = batch_size, device, seed
+        self._frames = None
+        self._generator = torch.Generator().manual_seed(seed)
+
+    # ------------------------------------------------------------------------------------------- public
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+        """The adversarial inputs x_adv (N, ...) for inputs x (N, ...) and labels y (N,)."""
+        return self.run(x, y, target).x_adv
+
+    def run(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None,
+            record: bool = False) -> AttackResult:
+        """Attack ``x`` (N, ...) with labels ``y`` (N,) and return an :class:`AttackResult`.
+
+        ``target`` (N,) gives the target classes of a targeted attack (default: seeded random classes != y).
+        ``record=True`` also returns the per-step :class:`Trajectory` (inputs, features, objective values,
+        predictions).
+        """
+        x, y, target = self._check_inputs(x, y, target)
+        home, device = x.device, torch.device(self.device) if self.device is not None else x.device
+        x, y = x.to(device), y.to(device)
+        target = None if target is None else target.to(device)
+        was_training = self.model.training
+        self.model.eval()
+        self._generator.manual_seed(self.seed)
+        try:
+            if self.targeted and target is None:
+                target = self._default_target(x, y)
+            labels = target if self.targeted else y
+            size = self.batch_size or len(x)
+            chunks = [self._run_chunk(x[i:i + size], labels[i:i + size], record) for i in range(0, len(x), size)]
+        finally:
+            self.model.train(was_training)
+            self._frames = None
+        x_adv = torch.cat([c[0] for c in chunks])
+        prediction = torch.cat([c[1] for c in chunks])
+        success = prediction == target if self.targeted else prediction != y
+        trajectory = _concat_trajectories([c[2] for c in chunks]) if record else None
+        move = lambda t: None if t is None else t.to(home)  # noqa: E731
+        return AttackResult(move(x), move(y), move(x_adv), move(prediction), move(success),
+                            move(target if self.targeted else None), trajectory)
+
+    def with_eps(self, eps: float) -> "Attack":
+        """A copy of this attack with radius ``eps`` (what :func:`robviz.attacks.robust_accuracy` sweeps)."""
+        if not hasattr(self, "eps"):
+            raise ValueError(f"{type(self).__name__} has no radius eps (it minimizes the perturbation instead)")
+        attack = copy.copy(self)
+        attack.eps = self._check_eps(eps)
+        attack._generator = torch.Generator().manual_seed(self.seed)
+        return attack
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Overridden by every attack: x (N, ...), labels (N,) (y, or the target when targeted) -> x_adv."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        skip = {"model", "loss", "bounds", "batch_size", "device", "seed", "targeted"}
+        params = {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in skip}
+        params.update(targeted=self.targeted, bounds=self.bounds)
+        text = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}" for k, v in params.items())
+        return f"{type(self).__name__}({text})"
+
+    # ------------------------------------------------------------------------------- helpers for attacks
+
+    def _objective(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The attack objective per sample, (N,), checked."""
+        value = self.loss(self.model, x, labels)
+        if not torch.is_tensor(value) or value.shape != (len(x),):
+            shape = tuple(value.shape) if torch.is_tensor(value) else type(value).__name__
+            raise ValueError(f"the attack objective must return one value per input, shape ({len(x)},), got "
+                             f"{shape}; use reduction='none' in a loss that averages over the batch")
+        return value
+
+    def _ascent(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """What the attack climbs, per sample: the objective (untargeted) or minus the objective (targeted)."""
+        value = self._objective(x, labels)
+        return -value if self.targeted else value
+
+    def _gradient(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """d/dx of the summed ascent objective: every sample gets its own gradient, (N, ...)."""
+        x = x.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(self._ascent(x, labels).sum(), x)
+        return grad
+
+    def _clip(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clamp(self.bounds[0], self.bounds[1])
+
+    def _log(self, x: torch.Tensor) -> None:
+        """Record one frame of the trajectory (only when ``run(..., record=True)``)."""
+        if self._frames is not None:
+            self._frames.append(x.detach().to("cpu", copy=True))
+
+    def _rand(self, *shape, like: torch.Tensor) -> torch.Tensor:
+        """Uniform [0, 1) noise from the seeded CPU generator, on the device of ``like``."""
+        return torch.rand(*shape, generator=self._generator).to(like.device, like.dtype)
+
+    def _randn(self, *shape, like: torch.Tensor) -> torch.Tensor:
+        return torch.randn(*shape, generator=self._generator).to(like.device, like.dtype)
+
+    def _default_target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            num_classes = self.model(x[:1]).shape[1]
+        return random_target(y, num_classes, self._generator)
+
+    # ------------------------------------------------------------------------------------- validation
+
+    def _check_eps(self, eps, norm: str | None = None) -> float:
+        norm = norm or self.norm
+        low, high = self.bounds
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps < 0:
+            raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+        if norm == "Linf" and eps > high - low:
+            raise ValueError(f"eps={eps!r} is larger than the whole input range {self.bounds}: for an L-inf attack "
+                             f"eps must lie in [0, {high - low:g}] (for images in [0, 1] write e.g. 8/255, not 8)")
+        return float(eps)
+
+    @staticmethod
+    def _check_int(name: str, value, minimum: int = 1) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    @staticmethod
+    def _check_positive(name: str, value, allow_none: bool = False):
+        if value is None and allow_none:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a finite number > 0{' or None' if allow_none else ''}, got {value!r}")
+        return float(value)
+
+    @staticmethod
+    def _check_bounds(bounds) -> tuple[float, float]:
+        try:
+            low, high = (float(b) for b in bounds)
+        except (TypeError, ValueError):
+            raise ValueError(f"bounds must be (low, high) or a Dataset with .bounds, got {bounds!r}") from None
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise ValueError(f"bounds must be finite with low < high, got {bounds!r}")
+        return low, high
+
+    def _check_inputs(self, x, y, target):
+        if not torch.is_tensor(x) or not x.is_floating_point() or x.dim() < 2 or len(x) == 0:
+            raise ValueError(f"x must be a non-empty floating-point tensor of shape (N, ...), got "
+                             f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
+        for name, labels in (("y", y), ("target", target)):
+            if labels is None:
+                continue
+            if not torch.is_tensor(labels) or labels.shape != (len(x),) or labels.is_floating_point():
+                shape = tuple(labels.shape) if torch.is_tensor(labels) else type(labels).__name__
+                raise ValueError(f"{name} must be an integer tensor of shape ({len(x)},) (one label per input "
+                                 f"of x {tuple(x.shape)}), got {shape}")
+        if target is not None and not self.targeted:
+            raise ValueError(f"a target was given to an untargeted attack; use {type(self).__name__}(..., "
+                             f"targeted=True)")
+        low, high = self.bounds
+        if x.min() < low - 1e-6 or x.max() > high + 1e-6:
+            raise ValueError(f"inputs lie outside bounds {self.bounds} (min {x.min().item():.4g}, max "
+                             f"{x.max().item():.4g}); pass bounds=data.bounds, or inputs scaled to [0, 1]")
+        return x.detach(), y.long(), None if target is None else target.long()
+
+    # --------------------------------------------------------------------------------------- plumbing
+
+    def _run_chunk(self, x, labels, record):
+        self._frames = [] if record else None
+        x_adv = self.forward(x, labels).detach()
+        frames, self._frames = self._frames, None
+        with torch.no_grad():
+            prediction = self.model(x_adv).argmax(dim=1)
+            trajectory = None
+            if record:
+                if not frames:
+                    frames = [x.detach().cpu(), x_adv.cpu()]
+                features = hasattr(self.model, "features")
+                zs, values, predictions = [], [], []
+                for frame in frames:
+                    frame = frame.to(x.device)
+                    zs.append(self.model.features(frame).cpu() if features else None)
+                    values.append(self._objective(frame, labels).cpu())
+                    predictions.append(self.model(frame).argmax(dim=1).cpu())
+                trajectory = Trajectory(torch.stack(frames), torch.stack(zs) if features else None,
+                                        torch.stack(values), torch.stack(predictions))
+        return x_adv, prediction, trajectory
+
+
+def _concat_trajectories(parts: list[Trajectory]) -> Trajectory:
+    """Join per-batch trajectories along N; shorter ones (attacks that stop early) repeat their last frame."""
+    steps = max(len(p) for p in parts)
+
+    def pad(t):
+        return t if t is None or len(t) == steps else torch.cat([t, t[-1:].expand(steps - len(t), *t.shape[1:])])
+
+    cat = lambda ts: None if ts[0] is None else torch.cat([pad(t) for t in ts], dim=1)  # noqa: E731
+    return Trajectory(*(cat([getattr(p, name) for p in parts])
+                        for name in ("inputs", "features", "objective", "predictions")))

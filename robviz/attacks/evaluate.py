@@ -1,0 +1,201 @@
+"""Robust accuracy over attacks x radii, as a tidy table in the layout of the talk's tables.
+
+The talk's white-box table (the MMC paper, ICLR 2020, Table 2) has one row per model and the columns
+clean | eps = 8/255: PGD10-tar, PGD10-un, PGD50-tar, PGD50-un | eps = 16/255: the same four.
+:func:`talk_battery` builds those attacks and :func:`robust_accuracy` fills one row per model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from .base import Attack, lp_norm
+from .gradient import PGD
+
+__all__ = ["TALK_EPS", "talk_battery", "robust_accuracy", "RobustnessTable"]
+
+#: The talk's radii (L-inf). Images in [0, 1]: 8/255 and 16/255. Toy sets (standardized 2-D inputs, where two
+#: class means lie about 2 to 3 units apart): 0.25 and 0.5, radii at which an undefended model loses a visible
+#: share of its points but not all of them.
+TALK_EPS = {"images": (8 / 255, 16 / 255), "toy": (0.25, 0.5)}
+
+
+def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> dict[str, Attack]:
+    """The talk's white-box battery: PGD with 10 and 50 steps, targeted and untargeted (MMC paper, Table 2).
+
+    Every attack is L-inf PGD with a random start, radius ``TALK_EPS[kind][0]`` (8/255 for images, 0.25 for the
+    toy sets; :func:`robust_accuracy` sweeps both radii of ``TALK_EPS``), and a fixed step of a quarter of the
+    first radius (2/255 for images, as the paper; 0.0625 for the toy sets). The objective is
+    :func:`~robviz.attacks.objectives.auto_objective` (the MMC loss for MMC models: the paper's adaptive attack).
+    Targeted attacks draw a uniformly random target != y with ``seed``, the same for PGD10 and PGD50.
+
+    Args:
+        model: the classifier.
+        kind: ``"images"`` (inputs in [0, 1]) or ``"toy"`` (the 2-D sets; give ``bounds``).
+        bounds: the input range; default (0, 1) for images, required for toy data (``data.bounds``).
+        seed: seeds random starts and targets.
+
+    Returns:
+        ``{"PGD10-tar": PGD, "PGD10-un": PGD, "PGD50-tar": PGD, "PGD50-un": PGD}``, in the table's order.
+    """
+    if kind not in TALK_EPS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, TALK_EPS))}, got {kind!r}")
+    if bounds is None:
+        if kind == "toy":
+            raise ValueError("toy inputs are not in [0, 1]: pass bounds=data.bounds")
+        bounds = (0.0, 1.0)
+    eps = TALK_EPS[kind][0]
+    return {f"PGD{steps}-{tag}": PGD(model, eps=eps, alpha=eps / 4, steps=steps, random_start=True,
+                                     targeted=targeted, bounds=bounds, seed=seed)
+            for steps in (10, 50) for tag, targeted in (("tar", True), ("un", False))}
+
+
+def format_eps(eps: float | None) -> str:
+    """8/255 for multiples of 1/255 below 1, else the number (``0.25``); empty for None."""
+    if eps is None:
+        return ""
+    k = eps * 255
+    if 0 < eps < 1 and abs(k - round(k)) < 1e-6:
+        return f"{round(k)}/255"
+    return f"{eps:g}"
+
+
+@dataclass
+class RobustnessTable:
+    """A tidy table of robust accuracies: one row (a dict) per model x attack x radius.
+
+    Row keys: ``model``, ``attack`` (``"clean"`` for the clean accuracy), ``eps`` (None for attacks without a
+    radius), ``accuracy`` (fraction in [0, 1]), ``distance`` (mean perturbation norm, in the attack's norm, of
+    the samples the attack turned from correct to wrong; NaN if none), ``n`` (samples).
+
+    ``to_markdown()`` (also the ``repr``) pivots it into the talk's layout: a row per model, a column per
+    attack and radius, accuracies in percent. Tables add up: ``table_sce + table_mmc``.
+    """
+
+    rows: list[dict] = field(default_factory=list)
+
+    def __add__(self, other: "RobustnessTable") -> "RobustnessTable":
+        return RobustnessTable(self.rows + other.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def models(self) -> list[str]:
+        return list(dict.fromkeys(row["model"] for row in self.rows))
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names of the pivoted table, in order: ``"clean"``, then ``"PGD10-tar 8/255"``, ..."""
+        return list(dict.fromkeys(_column(row) for row in self.rows))
+
+    def get(self, attack: str = "clean", eps: float | None = None, model: str | None = None,
+            value: str = "accuracy") -> float:
+        """One number: e.g. ``table.get("PGD10-un", 8/255)`` (``model`` is needed when the table has several)."""
+        if model is None:
+            if len(self.models) != 1:
+                raise ValueError(f"the table has several models ({', '.join(self.models)}); pass model=")
+            model = self.models[0]
+        for row in self.rows:
+            same_eps = eps is None or (row["eps"] is not None and math.isclose(row["eps"], eps, abs_tol=1e-9))
+            if row["model"] == model and row["attack"] == attack and same_eps:
+                return row[value]
+        raise KeyError(f"no row for model={model!r}, attack={attack!r}, eps={eps!r}; columns: {self.columns}")
+
+    def pivot(self, value: str = "accuracy") -> tuple[list[str], list[str], list[list[float]]]:
+        """(models, columns, values) in the talk's layout; accuracies in percent, NaN where a cell is empty.
+        Ready for ``robviz.viz.attacks.robustness_heatmap(*table.pivot())``."""
+        scale = 100.0 if value == "accuracy" else 1.0
+        cells = {(row["model"], _column(row)): scale * row[value] for row in self.rows}
+        columns = self.columns
+        return self.models, columns, [[cells.get((m, c), math.nan) for c in columns] for m in self.models]
+
+    def to_markdown(self, value: str = "accuracy", digits: int = 1) -> str:
+        """The table in the talk's layout (accuracy in percent; ``value="distance"`` for mean norms)."""
+        models, columns, values = self.pivot(value)
+        digits = digits if value == "accuracy" else max(digits, 3)
+        lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+        for model, row in zip(models, values):
+            lines.append(f"| {model} | " + " | ".join("" if v != v else f"{v:.{digits}f}" for v in row) + " |")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.to_markdown() if self.rows else "RobustnessTable(rows=[])"
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
+def _column(row: dict) -> str:
+    return row["attack"] if row["attack"] == "clean" else f"{row['attack']} {format_eps(row['eps'])}".strip()
+
+
+@torch.no_grad()
+def _predict(model, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: dict[str, Attack] | None = None, *,
+                    eps_list=None, name: str | None = None, kind: str | None = None, bounds=None,
+                    progress: bool = True) -> RobustnessTable:
+    """Robust accuracy of ``model`` on (x, y) under every attack at every radius: one row of the talk's table.
+
+    A sample counts as robust when the model classifies it correctly both clean and under the attack, so every
+    robust accuracy is at most the clean accuracy. For a targeted attack the prediction must still be y (not
+    merely differ from the target), the accuracy the MMC authors' code reports.
+
+    Args:
+        model: the classifier (``model(x)`` -> logits).
+        x, y: inputs (N, ...) and labels (N,).
+        attacks: ``{name: Attack}``. None: :func:`talk_battery` (PGD10/PGD50, targeted/untargeted).
+        eps_list: radii; every attack that has an ``eps`` is run at each (``attack.with_eps(eps)``), attacks
+            without one (C&W, DeepFool, JSMA) once. None: the talk's radii ``TALK_EPS[kind]`` for the default
+            battery, each attack's own eps otherwise.
+        name: the row label; default the model's objective name (``"sce"``, ``"mmc"``...) or its class.
+        kind: ``"images"`` or ``"toy"``; default ``"images"`` for 4-D inputs, else ``"toy"``.
+        bounds: input range for the default battery (``data.bounds`` for toy data).
+        progress: show a tqdm progress bar.
+
+    Returns:
+        A :class:`RobustnessTable`; print it for the talk's layout, add tables of several models with ``+``.
+
+    Example:
+        >>> table = robust_accuracy(model, data.x_test, data.y_test, bounds=data.bounds, name="MMC")
+        >>> table.get("PGD10-un", 0.25)
+    """
+    from tqdm.auto import tqdm
+
+    kind = kind or ("images" if x.dim() == 4 else "toy")
+    if attacks is None:
+        attacks = talk_battery(model, kind, bounds)
+        eps_list = TALK_EPS[kind] if eps_list is None else eps_list
+    if name is None:
+        name = getattr(getattr(model, "objective", None), "name", None) or type(model).__name__
+    correct = _predict(model, x) == y
+    n = len(x)
+    rows = [dict(model=name, attack="clean", eps=None, accuracy=correct.float().mean().item(),
+                 distance=math.nan, n=n)]
+    jobs = []
+    for index, eps in enumerate([None] if eps_list is None else list(eps_list)):
+        for label, attack in attacks.items():
+            if eps is not None and hasattr(attack, "eps"):
+                jobs.append((label, attack.with_eps(eps)))
+            elif index == 0:
+                jobs.append((label, attack))
+    for label, attack in tqdm(jobs, desc=f"robust accuracy {name}", disable=not progress, leave=False):
+        result = attack.run(x, y)
+        robust = correct & (result.prediction == y)
+        broken = correct & (result.prediction != y)
+        norms = lp_norm(result.x_adv - x, attack.norm)[broken]
+        rows.append(dict(model=name, attack=label, eps=getattr(attack, "eps", None),
+                         accuracy=robust.float().mean().item(),
+                         distance=norms.mean().item() if len(norms) else math.nan, n=n))
+    return RobustnessTable(rows)

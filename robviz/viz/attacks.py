@@ -1,0 +1,159 @@
+"""Pictures of attacks: trajectories in the input and feature planes, robust-accuracy tables."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .features import _region_trace, _values, animation_controls
+from .style import SERIES_COLORS, class_color
+
+__all__ = ["attack_animation", "ball_outline", "robustness_heatmap", "distance_histogram"]
+
+
+def ball_outline(center, eps: float, norm: str = "Linf", points: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """x, y coordinates of the boundary of the 2-D eps-ball around ``center`` (a square for L-inf, a circle for
+    L2, a diamond for L1), closed so it draws as one line."""
+    cx, cy = (float(c) for c in center)
+    if norm in ("Linf", "inf"):
+        xs, ys = np.array([-1, 1, 1, -1, -1]), np.array([-1, -1, 1, 1, -1])
+    elif norm == "L1":
+        xs, ys = np.array([1, 0, -1, 0, 1]), np.array([0, 1, 0, -1, 0])
+    elif norm == "L2":
+        t = np.linspace(0, 2 * math.pi, points + 1)
+        xs, ys = np.cos(t), np.sin(t)
+    else:
+        raise ValueError(f"unknown norm {norm!r}; valid: 'Linf', 'L2', 'L1'")
+    return cx + eps * xs, cy + eps * ys
+
+
+def _paths(traj, upto, y, name_prefix, first_panel, true_labels):
+    """One line per sample from step 0 to ``upto`` plus a marker at its current position."""
+    traces = []
+    for n in range(traj.shape[1]):
+        path = traj[: upto + 1, n]
+        k = int(true_labels[n])
+        traces.append(go.Scatter(x=_values(path[:, 0]), y=_values(path[:, 1]), mode="lines",
+                                 line=dict(color=class_color(k), width=2), showlegend=False, hoverinfo="skip"))
+        predicted = int(y[upto, n])
+        traces.append(go.Scatter(x=_values(path[-1:, 0]), y=_values(path[-1:, 1]), mode="markers",
+                                 marker=dict(size=11, color=class_color(predicted), symbol="circle",
+                                             line=dict(width=2, color="black")),
+                                 name=f"{name_prefix} {n}", showlegend=False,
+                                 hovertemplate=f"sample {n}: predicted class {predicted}<extra></extra>"))
+    return traces
+
+
+def attack_animation(inputs, predictions, labels, *, features=None, input_regions=None, feature_regions=None,
+                     eps: float | None = None, norm: str = "Linf", centers=None, title: str | None = None,
+                     duration_ms: int = 250) -> go.Figure:
+    """Animate attack trajectories step by step: the input moving inside its eps-ball (left) and, when
+    ``features`` are given, its feature travelling across the feature plane (right).
+
+    Args:
+        inputs: (T+1, N, 2) inputs at each attack step (step 0 = clean), e.g. ``result.trajectory.inputs``.
+        predictions: (T+1, N) predicted class at each step (marker fill colour).
+        labels: (N,) true classes (path colour).
+        features: optional (T+1, N, 2) features at each step.
+        input_regions, feature_regions: optional single-frame :class:`robviz.regions.Regions` drawn underneath.
+        eps, norm: draw the eps-ball around every clean input.
+        centers: optional (L, 2) class centers in the feature plane.
+
+    Returns:
+        A plotly Figure with a play button and a step slider.
+    """
+    if inputs.dim() != 3 or inputs.shape[-1] != 2:
+        raise ValueError(f"attack_animation draws 2-D inputs of shape (T+1, N, 2), got {tuple(inputs.shape)}")
+    steps, n = inputs.shape[0], inputs.shape[1]
+    if predictions.shape != (steps, n):
+        raise ValueError(f"predictions must have shape {(steps, n)}, got {tuple(predictions.shape)}")
+    panels = [("input plane", inputs, input_regions)]
+    if features is not None:
+        if features.shape[:2] != (steps, n) or features.shape[-1] != 2:
+            raise ValueError(f"features must have shape {(steps, n, 2)}, got {tuple(features.shape)}")
+        panels.append(("feature plane", features, feature_regions))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.08)
+    num_classes = int(max(int(labels.max()), int(predictions.max()))) + 1
+
+    # Static traces (regions, balls, centers) come first; the animated paths follow and are the frames' traces.
+    for col, (name, traj, regions) in enumerate(panels, start=1):
+        if regions is not None:
+            labels_2d = regions.labels[-1] if regions.labels.dim() == 3 else regions.labels
+            fig.add_trace(_region_trace(labels_2d, regions.extent, num_classes), row=1, col=col)
+        if col == 1 and eps is not None:
+            for i in range(n):
+                bx, by = ball_outline(traj[0, i], eps, norm)
+                fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", line=dict(color="black", dash="dot", width=1),
+                                         showlegend=i == 0, name=f"{norm} ball, eps={eps:g}", hoverinfo="skip"),
+                              row=1, col=col)
+        if col == 2 and centers is not None:
+            fig.add_trace(go.Scatter(x=_values(centers[:, 0]), y=_values(centers[:, 1]), mode="markers",
+                                     name="centers", marker=dict(symbol="x-thin", size=14,
+                                                                 line=dict(width=3, color="black"))),
+                          row=1, col=col)
+    static = len(fig.data)
+
+    def animated(t):
+        traces, cols = [], []
+        for col, (name, traj, _) in enumerate(panels, start=1):
+            new = _paths(traj, t, predictions, name, col == 1, labels)
+            traces += new
+            cols += [col] * len(new)
+        return traces, cols
+
+    first, cols = animated(0)
+    for trace, col in zip(first, cols):
+        fig.add_trace(trace, row=1, col=col)
+    # Every frame carries every trace: plotly.js drops heatmaps that a frame leaves out while it animates.
+    background = list(fig.data[:static])
+    fig.frames = [go.Frame(data=background + animated(t)[0], name=str(t)) for t in range(steps)]
+
+    for col, (name, traj, regions) in enumerate(panels, start=1):
+        if regions is not None:
+            x_min, x_max, y_min, y_max = regions.extent
+        else:
+            pts = traj.reshape(-1, 2)
+            pad = 0.1 * float((pts.max(0).values - pts.min(0).values).max()) + 1e-6
+            x_min, y_min = (pts.min(0).values - pad).tolist()
+            x_max, y_max = (pts.max(0).values + pad).tolist()
+        axis = "" if col == 1 else str(col)
+        sub = "x" if col == 1 else "z"
+        fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title=f"{sub}₁", constrain="domain")
+        fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title=f"{sub}₂", scaleanchor=f"x{axis}")
+    fig.update_layout(template="robviz", height=520, title=title or "Attack trajectories, step by step",
+                      **animation_controls(list(range(steps)), duration_ms, prefix="attack step "))
+    return fig
+
+
+def robustness_heatmap(rows: list[str], columns: list[str], values, *, title: str = "Robust accuracy (%)",
+                       reference=None) -> go.Figure:
+    """A table of accuracies as an annotated heatmap: ``values[i][j]`` is the accuracy (%) of row ``i`` (a model)
+    under column ``j`` (clean or an attack). ``reference`` (same shape, may hold None) is printed beside each
+    value, e.g. the talk's published numbers."""
+    z = np.asarray(values, dtype=float)
+    if z.shape != (len(rows), len(columns)):
+        raise ValueError(f"values must have shape {(len(rows), len(columns))}, got {z.shape}")
+    text = [[f"{v:.1f}" + ("" if reference is None or reference[i][j] is None else f"<br>(talk {reference[i][j]})")
+             for j, v in enumerate(row)] for i, row in enumerate(z)]
+    fig = go.Figure(go.Heatmap(z=z, x=columns, y=rows, text=text, texttemplate="%{text}", zmin=0, zmax=100,
+                               colorscale=[[0, "#FFFFFF"], [1, SERIES_COLORS[0]]],
+                               colorbar=dict(title="accuracy %")))
+    fig.update_layout(template="robviz", title=title, height=120 + 60 * len(rows),
+                      xaxis=dict(title="attack", side="top"), yaxis=dict(title="model", autorange="reversed"))
+    return fig
+
+
+def distance_histogram(distances: dict, *, title: str = "Smallest adversarial perturbation",
+                       unit: str = "L2 distance") -> go.Figure:
+    """Overlaid histograms of per-sample perturbation sizes, one per model: ``distances`` maps a name to an (N,)
+    tensor, e.g. DeepFool's ``result.perturbation_norm("L2")[result.success]``."""
+    fig = go.Figure()
+    for i, (name, values) in enumerate(distances.items()):
+        fig.add_trace(go.Histogram(x=_values(values), name=name, opacity=0.6, marker_color=SERIES_COLORS[i % 7],
+                                   nbinsx=30))
+    fig.update_layout(template="robviz", barmode="overlay", title=title, height=380,
+                      xaxis_title=unit, yaxis_title="samples")
+    return fig

@@ -1,0 +1,568 @@
+"""Pictures of the Max-Mahalanobis theory: centers, robustness, loss contours, sample density, convergence.
+
+Builders only: each takes tensors or arrays that ``robviz.centers``, ``robviz.theory``, ``robviz.landscape`` and
+``robviz.train`` computed and returns a plotly Figure (template "robviz", colour-blind-safe colours, a title and
+labelled axes). Coordinates travel as float32 NumPy arrays, which plotly stores as compact typed arrays.
+
+Papers: T. Pang, C. Du, J. Zhu, "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018 (centers,
+Theorem 1 on robustness); T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss
+for Adversarial Robustness", ICLR 2020 (g-SCE and MMC contours, sample density, faster convergence).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from .features import animation_controls
+from .style import OBJECTIVE_LABELS, class_color, series_color
+
+__all__ = [
+    "centers_figure",
+    "expected_distance_figure",
+    "robustness_comparison_figure",
+    "loss_contours_figure",
+    "curse_of_softmax_animation",
+    "density_heatmap_animation",
+    "shell_density_figure",
+    "sample_density_figure",
+    "convergence_figure",
+]
+
+_LOSS_SCALE = "Cividis"  # sequential and readable with the common colour-vision deficiencies
+_DENSITY_SCALE = "Viridis"
+_INK = "#333333"
+
+
+def _array(values, dtype=np.float32) -> np.ndarray:
+    """A NumPy array of ``values`` (tensor, list or array): float32 by default, so plotly sends typed arrays."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=dtype)
+
+
+def _label(name: str) -> str:
+    return OBJECTIVE_LABELS.get(name, name)
+
+
+# ------------------------------------------------------------------------------------------------ centers
+
+
+def _closest_pairs(points: np.ndarray, tolerance: float = 1e-3) -> list[tuple[int, int]]:
+    """Index pairs at the smallest pairwise distance (within a relative ``tolerance``): the pairs that set RB."""
+    distances = np.linalg.norm(points[:, None] - points[None], axis=2)
+    off = ~np.eye(len(points), dtype=bool)
+    smallest = distances[off].min()
+    return [(i, j) for i in range(len(points)) for j in range(i + 1, len(points))
+            if distances[i, j] <= smallest * (1 + tolerance)]
+
+
+def _edge_coordinates(points: np.ndarray, pairs) -> list[np.ndarray]:
+    """One array per coordinate with the segments of ``pairs``, separated by NaN (one trace for all edges)."""
+    columns = []
+    for axis in range(points.shape[1]):
+        values = []
+        for i, j in pairs:
+            values += [points[i, axis], points[j, axis], np.nan]
+        columns.append(np.asarray(values, dtype=np.float32))
+    return columns
+
+
+def _center_summary(points: np.ndarray) -> str:
+    distances = np.linalg.norm(points[:, None] - points[None], axis=2)
+    smallest = distances[~np.eye(len(points), dtype=bool)].min()
+    return f"min ‖μ_i − μ_j‖ = {smallest:.2f}"
+
+
+def centers_figure(centers, *, title: str | None = None, show_sphere: bool = True) -> go.Figure:
+    """Class centers mu (L, d) as a picture: 2-D scatter (d <= 2), 3-D scatter (d = 3), or the matrix of
+    pairwise cosines (d > 3).
+
+    In 2-D and 3-D, lines join the pairs at the smallest pairwise distance (the pairs that decide the robustness
+    bound RB_bar = min_ij ||mu_i - mu_j|| / 2, ICML 2018): for Max-Mahalanobis centers with d >= L - 1 every pair,
+    a regular simplex; for the optimized fallback (d < L - 1) only the neighbours. The circle (sphere) of radius C
+    = the mean center norm is drawn for reference. For d > 3 the heatmap shows cos(mu_i, mu_j), which is
+    -1/(L - 1) off the diagonal for the exact simplex.
+
+    Args:
+        centers: (L, d) tensor or array. title: the figure title (default: L, d, C and the smallest distance).
+        show_sphere: draw the circle / sphere of radius C in 2-D / 3-D.
+
+    Returns:
+        A plotly Figure.
+    """
+    mu = _array(centers, np.float64)
+    if mu.ndim != 2 or mu.shape[0] < 2:
+        raise ValueError(f"centers must have shape (L, d) with L >= 2, got {mu.shape}")
+    num_classes, dim = mu.shape
+    norm = float(np.linalg.norm(mu, axis=1).mean())
+    title = title or f"{num_classes} centers in d = {dim}, C = {norm:.3g}: {_center_summary(mu)}"
+    if dim > 3:
+        return _cosine_heatmap(mu, title)
+    if dim == 1:
+        mu = np.concatenate([mu, np.zeros_like(mu)], axis=1)
+    pairs = _closest_pairs(mu)
+    if mu.shape[1] == 2:
+        return _centers_2d(mu, pairs, norm, title, show_sphere and dim == 2)
+    return _centers_3d(mu, pairs, norm, title, show_sphere)
+
+
+def _centers_2d(mu, pairs, norm, title, show_circle) -> go.Figure:
+    fig = go.Figure()
+    if show_circle:
+        angle = np.linspace(0, 2 * np.pi, 121)
+        fig.add_trace(go.Scatter(x=_array(norm * np.cos(angle)), y=_array(norm * np.sin(angle)), mode="lines",
+                                 name=f"‖z‖ = C = {norm:.3g}", hoverinfo="skip",
+                                 line=dict(color="#BBBBBB", width=1, dash="dot")))
+    ex, ey = _edge_coordinates(mu, pairs)
+    fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", name="closest pairs", hoverinfo="skip",
+                             line=dict(color=_INK, width=1.5)))
+    for k, point in enumerate(mu):
+        fig.add_trace(go.Scatter(x=_array(point[:1]), y=_array(point[1:2]), mode="markers+text", text=[f"μ{k}"],
+                                 textposition="top center", name=f"class {k}", showlegend=False,
+                                 marker=dict(size=13, color=class_color(k), line=dict(width=1, color="white"))))
+    reach = 1.25 * max(norm, float(np.abs(mu).max()))
+    fig.update_layout(template="robviz", title=title, height=480, width=560,
+                      xaxis=dict(title="z₁", range=[-reach, reach], constrain="domain"),
+                      yaxis=dict(title="z₂", range=[-reach, reach], scaleanchor="x"),
+                      legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def _centers_3d(mu, pairs, norm, title, show_sphere) -> go.Figure:
+    fig = go.Figure()
+    if show_sphere:
+        u, v = np.meshgrid(np.linspace(0, 2 * np.pi, 25), np.linspace(0, np.pi, 13))
+        fig.add_trace(go.Surface(x=_array(norm * np.cos(u) * np.sin(v)), y=_array(norm * np.sin(u) * np.sin(v)),
+                                 z=_array(norm * np.cos(v)), opacity=0.12, showscale=False, hoverinfo="skip",
+                                 colorscale=[[0, "#BBBBBB"], [1, "#BBBBBB"]], name=f"‖z‖ = C = {norm:.3g}"))
+    ex, ey, ez = _edge_coordinates(mu, pairs)
+    fig.add_trace(go.Scatter3d(x=ex, y=ey, z=ez, mode="lines", name="closest pairs", hoverinfo="skip",
+                               line=dict(color=_INK, width=3)))
+    fig.add_trace(go.Scatter3d(x=_array(mu[:, 0]), y=_array(mu[:, 1]), z=_array(mu[:, 2]), mode="markers+text",
+                               text=[f"μ{k}" for k in range(len(mu))], name="centers",
+                               marker=dict(size=6, color=[class_color(k) for k in range(len(mu))])))
+    reach = 1.2 * max(norm, float(np.abs(mu).max()))
+    axis = dict(range=[-reach, reach])
+    fig.update_layout(template="robviz", title=title, height=520, width=620,
+                      scene=dict(xaxis=dict(title="z₁", **axis), yaxis=dict(title="z₂", **axis),
+                                 zaxis=dict(title="z₃", **axis), aspectmode="cube"),
+                      legend=dict(orientation="h", y=-0.05))
+    return fig
+
+
+def _cosine_heatmap(mu, title) -> go.Figure:
+    unit = mu / np.linalg.norm(mu, axis=1, keepdims=True)
+    cosines = unit @ unit.T
+    labels = [f"μ{k}" for k in range(len(mu))]
+    show_text = len(mu) <= 12
+    fig = go.Figure(go.Heatmap(z=_array(cosines), x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu",
+                               reversescale=True, colorbar=dict(title="cos"),
+                               texttemplate="%{z:.3f}" if show_text else None,
+                               hovertemplate="cos(%{y}, %{x}) = %{z:.4f}<extra></extra>"))
+    fig.update_layout(template="robviz", title=title, height=500, width=560,
+                      xaxis=dict(title="center j", constrain="domain"),
+                      yaxis=dict(title="center i", autorange="reversed", scaleanchor="x"))
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------- robustness
+
+
+def expected_distance_figure(deltas, formula_values, mc_means=None, mc_errors=None, *, mc_deltas=None,
+                             num_errors: float = 3.0, title: str | None = None) -> go.Figure:
+    """E(d_ij) against the Mahalanobis distance Delta_ij (ICML 2018, Theorem 1), with Monte-Carlo points over it.
+
+    E(d) = sqrt(2/pi) exp(-Delta^2/8) + (Delta/2) [1 - 2 Phi(-Delta/2)] (``robviz.theory.expected_distance``)
+    as a line; the approximation RB_bar = Delta/2 dashed beneath it; Monte-Carlo means
+    (``robviz.theory.monte_carlo_expected_distance``) as markers with error bars of ``num_errors`` standard errors.
+
+    Args:
+        deltas: (K,) Delta values of the curve. formula_values: (K,) E(d) at ``deltas``.
+        mc_means, mc_errors: (M,) Monte-Carlo means and standard errors, or None.
+        mc_deltas: (M,) where the Monte-Carlo points lie (default: ``deltas``).
+        num_errors: the half-width of the error bars in standard errors.
+    """
+    delta = _array(deltas)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=delta, y=_array(formula_values), mode="lines", name="Theorem 1: E(d)",
+                             line=dict(color=series_color(0), width=3)))
+    fig.add_trace(go.Scatter(x=delta, y=delta / 2, mode="lines", name="Δ/2 (the bound RB̄)",
+                             line=dict(color=series_color(6), width=1.5, dash="dash")))
+    if mc_means is not None:
+        where = delta if mc_deltas is None else _array(mc_deltas)
+        errors = None if mc_errors is None else dict(type="data", array=num_errors * _array(mc_errors),
+                                                     visible=True, thickness=1.5)
+        fig.add_trace(go.Scatter(x=where, y=_array(mc_means), mode="markers", error_y=errors,
+                                 name=f"Monte Carlo (± {num_errors:g} s.e.)",
+                                 marker=dict(color=series_color(1), size=9, symbol="diamond")))
+    fig.update_layout(template="robviz", height=420,
+                      title=title or "Expected distance to the decision boundary grows with the Mahalanobis distance",
+                      xaxis=dict(title="Mahalanobis distance Δ between two centers"),
+                      yaxis=dict(title="expected distance E(d) to the boundary"),
+                      legend=dict(x=0.02, y=0.98))
+    return fig
+
+
+def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound: float | None = None,
+                                 title: str | None = None, label: str = "random centers") -> go.Figure:
+    """Histogram of the robustness bound RB_bar = min_ij ||mu_i - mu_j|| / 2 for random centers of norm C, with a
+    line at the Max-Mahalanobis centers' value (ICML 2018: the MMD maximizes RB_bar).
+
+    Args:
+        random_bounds: (K,) RB_bar of K random center sets. mm_bound: RB_bar of the MM centers.
+        upper_bound: an optional second line, e.g. the simplex value (C/2) sqrt(2L/(L-1)).
+        label: the histogram's legend entry.
+    """
+    values = _array(random_bounds)
+    fig = go.Figure(go.Histogram(x=values, nbinsx=40, name=label, marker=dict(color=series_color(5)),
+                                 opacity=0.85))
+    fig.add_vline(x=float(mm_bound), line=dict(color=series_color(1), width=3),
+                  annotation_text=f"MM centers: {mm_bound:.3f}", annotation_position="top left")
+    if upper_bound is not None and not math.isclose(upper_bound, mm_bound, rel_tol=1e-4):
+        fig.add_vline(x=float(upper_bound), line=dict(color=_INK, width=1.5, dash="dash"),
+                      annotation_text=f"simplex: {upper_bound:.3f}", annotation_position="bottom left")
+    right = 1.08 * max(float(values.max()), float(mm_bound), float(upper_bound or 0.0))
+    fig.update_layout(template="robviz", height=380, showlegend=True,
+                      title=title or "MM centers have the largest robustness bound",
+                      xaxis=dict(title="RB̄ = ½ min ‖μ_i − μ_j‖", range=[0, right]),
+                      yaxis=dict(title="number of center sets"))
+    return fig
+
+
+# -------------------------------------------------------------------------------------------- loss contours
+
+
+def _shown(values, log10: bool, floor: float) -> np.ndarray:
+    values = _array(values, np.float64)
+    return _array(np.log10(np.maximum(values, floor)) if log10 else values)
+
+
+def _grid_axes(grid) -> dict:
+    x_min, x_max, y_min, y_max = grid.extent
+    resolution = grid.values.shape[-1]
+    return dict(x0=x_min, dx=(x_max - x_min) / (resolution - 1), y0=y_min, dy=(y_max - y_min) / (resolution - 1))
+
+
+def _contour_trace(grid, log10, floor, colorbar_x, ncontours, colorbar_title):
+    return go.Contour(z=_shown(grid.values, log10, floor), **_grid_axes(grid), colorscale=_LOSS_SCALE,
+                      ncontours=ncontours, contours=dict(coloring="heatmap", showlabels=True,
+                                                         labelfont=dict(size=9, color="white")),
+                      line=dict(width=0.6, color="rgba(255,255,255,0.6)"), name=grid.name, hoverinfo="skip",
+                      colorbar=dict(title=colorbar_title, x=colorbar_x, len=0.8, thickness=12))
+
+
+def _center_marks(centers, label, show_legend):
+    mu = _array(centers)
+    # White crosses with a dark outline and an orange ring read on both ends of the colour scale (and in the legend).
+    return [go.Scatter(x=mu[:, 0], y=mu[:, 1], mode="markers", name="centers μ_k", legendgroup="centers",
+                       showlegend=show_legend, hoverinfo="skip",
+                       marker=dict(symbol="x", size=12, color="white", line=dict(width=1.5, color=_INK))),
+            go.Scatter(x=mu[label:label + 1, 0], y=mu[label:label + 1, 1], mode="markers",
+                       name=f"center of the true class y = {label}", legendgroup="true", showlegend=show_legend,
+                       hoverinfo="skip",
+                       marker=dict(symbol="circle-open", size=20, line=dict(width=3, color=series_color(1))))]
+
+
+def _panel_domains(fig, panels):
+    """Right ends of each panel's x domain, to put every colour bar beside its own panel."""
+    return [fig.layout[f"xaxis{'' if p == 0 else p + 1}"].domain[1] for p in range(panels)]
+
+
+def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True, floor: float = 1e-6,
+                         ncontours: int = 16, title: str | None = None) -> go.Figure:
+    """Loss landscapes L(z, y) over a 2-D feature plane, side by side, as filled contours with labelled levels.
+
+    With ``log10`` the colours and levels are log10 of the loss (clipped below at ``floor``): softmax losses
+    fall by many orders of magnitude near their centers while MMC grows quadratically.
+
+    Args:
+        grids: a list of :class:`robviz.landscape.LossGrid` (or a dict title -> LossGrid), one panel each.
+        centers: (L, 2) centers marked in every panel (the grids' label is circled), or None.
+        curves: None, or one dict per panel, name -> (K, 2) points, drawn as lines (e.g. the sphere of
+            ``robviz.theory.gsce_contour`` or a path of ``robviz.landscape.trace_contour``).
+        log10, floor, ncontours: how the values are coloured.
+        title: the figure title.
+    """
+    titled = list(grids.items()) if isinstance(grids, dict) else [(g.name, g) for g in grids]
+    if not titled:
+        raise ValueError("grids is empty: pass at least one LossGrid")
+    if curves is not None and len(curves) != len(titled):
+        raise ValueError(f"curves must have one dict per panel ({len(titled)}), got {len(curves)}")
+    fig = make_subplots(rows=1, cols=len(titled), subplot_titles=[_label(t) for t, _ in titled],
+                        horizontal_spacing=0.12)
+    ends = _panel_domains(fig, len(titled))
+    scale_title = "log₁₀ loss" if log10 else "loss"
+    for p, (name, grid) in enumerate(titled):
+        fig.add_trace(_contour_trace(grid, log10, floor, ends[p] + 0.005, ncontours, scale_title), row=1, col=p + 1)
+        for i, (curve_name, points) in enumerate((curves[p] if curves else {}).items()):
+            xy = _array(points)
+            fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=curve_name,
+                                     line=dict(color=series_color(4 + i), width=3, dash="dash")), row=1, col=p + 1)
+        if centers is not None:
+            for trace in _center_marks(centers, grid.label, p == 0):
+                fig.add_trace(trace, row=1, col=p + 1)
+        x_min, x_max, y_min, y_max = grid.extent
+        axis = "" if p == 0 else p + 1
+        fig.layout[f"xaxis{axis}"].update(title="z₁", range=[x_min, x_max], constrain="domain")
+        fig.layout[f"yaxis{axis}"].update(title="z₂", range=[y_min, y_max], scaleanchor=f"x{axis}")
+    fig.update_layout(template="robviz", height=460, width=max(520, 470 * len(titled)),
+                      title=title or f"Loss of class y = {titled[0][1].label} over the feature plane",
+                      legend=dict(orientation="h", y=-0.18))
+    return fig
+
+
+def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc_losses, *, centers=None,
+                               num_frames: int = 30, log10: bool = True, floor: float = 1e-6,
+                               duration_ms: int = 150, title: str | None = None) -> go.Figure:
+    """A feature moving along a contour of a softmax loss: that loss stays put, the MMC loss does not
+    (the "curse of softmax", ICLR 2020).
+
+    Three panels: the softmax loss landscape and the MMC landscape of the same class with the path and the
+    moving feature, and both losses along the path (log axis). Frames move the feature.
+
+    Args:
+        softmax_grid, mmc_grid: :class:`robviz.landscape.LossGrid` of the two losses (same label).
+        path: (T, 2) points along a softmax contour (``robviz.landscape.trace_contour``).
+        softmax_losses, mmc_losses: (T,) the two losses at the path's points.
+        centers: (L, 2) centers to mark, or None.
+        num_frames: frames, taken evenly along the path. duration_ms: time per frame when playing.
+    """
+    xy = _array(path)
+    soft, mmc = _array(softmax_losses), _array(mmc_losses)
+    if not (len(xy) == len(soft) == len(mmc)) or xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"path (T, 2) and the two loss arrays (T,) must have one length; got {xy.shape}, "
+                         f"{soft.shape}, {mmc.shape}")
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(xy, axis=0), axis=1))]).astype(np.float32)
+    picks = np.unique(np.linspace(0, len(xy) - 1, min(num_frames, len(xy))).round().astype(int))
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.13,
+                        subplot_titles=[f"{_label(softmax_grid.name)} loss (softmax)", "MMC loss",
+                                        "the two losses along the path"])
+    ends = _panel_domains(fig, 2)
+    scale_title = "log₁₀ loss" if log10 else "loss"
+    moving = []
+    for p, grid in enumerate((softmax_grid, mmc_grid)):
+        fig.add_trace(_contour_trace(grid, log10, floor, ends[p] + 0.005, 12, scale_title), row=1, col=p + 1)
+        fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name="path along a softmax contour",
+                                 legendgroup="path", showlegend=p == 0,
+                                 line=dict(color=series_color(4), width=3)), row=1, col=p + 1)
+        if centers is not None:
+            for trace in _center_marks(centers, grid.label, p == 0):
+                fig.add_trace(trace, row=1, col=p + 1)
+        x_min, x_max, y_min, y_max = grid.extent
+        axis = "" if p == 0 else p + 1
+        fig.layout[f"xaxis{axis}"].update(title="z₁", range=[x_min, x_max], constrain="domain")
+        fig.layout[f"yaxis{axis}"].update(title="z₂", range=[y_min, y_max], scaleanchor=f"x{axis}")
+    for name, values, color in (("softmax loss", soft, series_color(0)), ("MMC loss", mmc, series_color(1))):
+        fig.add_trace(go.Scatter(x=arc, y=values, mode="lines", name=name, line=dict(color=color, width=3)),
+                      row=1, col=3)
+    fig.update_xaxes(title_text="distance travelled along the path", row=1, col=3)
+    fig.update_yaxes(title_text="loss", type="log" if log10 else "linear", row=1, col=3)
+
+    def markers(i):
+        point = dict(mode="markers", marker=dict(size=13, color="white", line=dict(width=3, color=_INK)),
+                     showlegend=False, hoverinfo="skip")
+        return [go.Scatter(x=xy[i:i + 1, 0], y=xy[i:i + 1, 1], **point),
+                go.Scatter(x=xy[i:i + 1, 0], y=xy[i:i + 1, 1], **point),
+                go.Scatter(x=arc[[i, i]], y=np.array([soft[i], mmc[i]], dtype=np.float32), **point)]
+
+    first = len(fig.data)
+    for trace, col in zip(markers(int(picks[0])), (1, 2, 3)):
+        fig.add_trace(trace, row=1, col=col)
+        moving.append(len(fig.data) - 1)
+    names = [f"{arc[i]:.1f}" for i in picks]
+    fig.frames = [go.Frame(data=markers(int(i)), name=name, traces=list(range(first, first + 3)),
+                           layout=dict(title_text=(title or "The curse of softmax") +
+                                       f": softmax loss {soft[i]:.3g}, MMC loss {mmc[i]:.3g}"))
+                  for i, name in zip(picks, names)]
+    fig.update_layout(template="robviz", height=500, width=1350, margin=dict(t=120),
+                      title=(title or "The curse of softmax") +
+                      f": softmax loss {soft[picks[0]]:.3g}, MMC loss {mmc[picks[0]]:.3g}",
+                      legend=dict(orientation="h", y=1.2, x=1, xanchor="right"),
+                      **animation_controls(names, duration_ms, prefix="distance along the path "))
+    return fig
+
+
+# ------------------------------------------------------------------------------------------- sample density
+
+
+def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, duration_ms: int = 150,
+                              title: str | None = None) -> go.Figure:
+    """Feature density (points per unit area) of several runs side by side, animated over training.
+
+    One colour scale for every panel, in log10 points per unit area, so a bright cell means a high sample density
+    SD = Delta N / Vol(Delta B) (ICLR 2020, Eq. 2) whatever the panel's own axes.
+
+    Args:
+        grids: name -> :class:`robviz.landscape.DensityGrid` with values (S, R, R), one frame per step.
+        steps: (S,) the training steps of the frames.
+        floor: densities below it (empty cells included) show as ``floor``.
+        duration_ms: time per frame when playing.
+    """
+    names = list(grids)
+    if not names:
+        raise ValueError("grids is empty: pass at least one DensityGrid")
+    steps = [int(s) for s in steps]
+    for name in names:
+        if grids[name].values.dim() != 3 or grids[name].values.shape[0] != len(steps):
+            raise ValueError(f"{name!r}: values must be (S, R, R) with S = len(steps) = {len(steps)}")
+    shown = {n: _array(np.log10(np.maximum(_array(grids[n].values, np.float64), floor))) for n in names}
+    top = max(float(v.max()) for v in shown.values())
+    low = math.log10(floor)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[_label(n) for n in names],
+                        horizontal_spacing=0.08)
+
+    def heatmap(name, frame, first):
+        grid = grids[name]
+        x_min, x_max, y_min, y_max = grid.extent
+        resolution = grid.values.shape[-1]
+        # Cell centers: a DensityGrid's cells are bins, not grid points.
+        return go.Heatmap(z=shown[name][frame], x0=x_min + (x_max - x_min) / (2 * resolution),
+                          dx=(x_max - x_min) / resolution, y0=y_min + (y_max - y_min) / (2 * resolution),
+                          dy=(y_max - y_min) / resolution, zmin=low, zmax=top, colorscale=_DENSITY_SCALE,
+                          showscale=first, colorbar=dict(title="log₁₀ points<br>per unit area"),
+                          hovertemplate="z = (%{x:.2f}, %{y:.2f})<br>log₁₀ SD = %{z:.2f}<extra></extra>")
+
+    for p, name in enumerate(names):
+        fig.add_trace(heatmap(name, 0, p == 0), row=1, col=p + 1)
+        x_min, x_max, y_min, y_max = grids[name].extent
+        axis = "" if p == 0 else p + 1
+        fig.layout[f"xaxis{axis}"].update(title="z₁", range=[x_min, x_max], constrain="domain")
+        fig.layout[f"yaxis{axis}"].update(title="z₂", range=[y_min, y_max], scaleanchor=f"x{axis}")
+    labels = [str(s) for s in steps]
+    fig.frames = [go.Frame(data=[heatmap(n, f, p == 0) for p, n in enumerate(names)], name=labels[f],
+                           traces=list(range(len(names)))) for f in range(len(steps))]
+    fig.update_layout(template="robviz", height=460, width=max(520, 450 * len(names)),
+                      title=title or "Sample density of the training features during training",
+                      **animation_controls(labels, duration_ms))
+    return fig
+
+
+def _pooled_log10(density) -> np.ndarray:
+    """(S,) log10 SD per shell, averaged over the classes with a finite value (a geometric mean of SD)."""
+    values = _array(density.log_densities, np.float64) / math.log(10)
+    finite = np.isfinite(values)
+    total = np.where(finite, values, 0.0).sum(axis=0)
+    count = finite.sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan).astype(np.float32)
+
+
+def _quantile_midpoints(num_shells: int, quantiles) -> np.ndarray:
+    low, high = quantiles
+    return (low + (np.arange(num_shells) + 0.5) * (high - low) / num_shells).astype(np.float32)
+
+
+def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float, float] = (0.02, 0.98),
+                         duration_ms: int = 200, title: str | None = None) -> go.Figure:
+    """Measured sample density in loss shells at matched loss quantiles, one line per run (ICLR 2020, Eq. 2).
+
+    Each :class:`robviz.theory.SampleDensity` must use the default equal-count shells between the loss
+    ``quantiles`` (``spacing="count"``), so shell s of every run holds the same share of its class's points: the
+    x axis is that share (the loss quantile at the shell's middle) and the comparison is at matched quantiles.
+    The y value is log10 SD averaged over the classes.
+
+    Args:
+        densities: name -> SampleDensity (a static figure), or name -> list of SampleDensity, one per entry of
+            ``steps`` (an animation over training).
+        steps: the training steps of the frames (with lists).
+        quantiles: the (low, high) loss quantiles the shells span.
+        duration_ms: time per frame when playing.
+    """
+    names = list(densities)
+    if not names:
+        raise ValueError("densities is empty")
+    animated = isinstance(densities[names[0]], (list, tuple))
+    if animated:
+        if steps is None or any(len(densities[n]) != len(steps) for n in names):
+            raise ValueError("with lists of SampleDensity, pass steps with one entry per list element")
+    frames = [{n: densities[n][f] for n in names} for f in range(len(steps))] if animated else [densities]
+
+    def lines(frame):
+        traces = []
+        for i, name in enumerate(names):
+            density = frame[name]
+            traces.append(go.Scatter(x=_quantile_midpoints(density.counts.shape[1], quantiles),
+                                     y=_pooled_log10(density), mode="lines+markers", name=_label(name),
+                                     line=dict(color=series_color(i), width=3), marker=dict(size=7)))
+        return traces
+
+    values = np.concatenate([np.concatenate([t.y for t in lines(f)]) for f in frames]).astype(np.float64)
+    values = values[np.isfinite(values)]
+    fig = go.Figure(lines(frames[0]))
+    fig.update_layout(template="robviz", height=430,
+                      title=title or "Sample density at matched loss quantiles",
+                      xaxis=dict(title="loss quantile of the shell (0 = the best-fitted points)",
+                                 range=[0, 1]),
+                      yaxis=dict(title="log₁₀ sample density (points per unit volume)",
+                                 range=[float(values.min()) - 0.5, float(values.max()) + 0.5] if len(values) else None),
+                      legend=dict(x=0.98, xanchor="right", y=0.98))
+    if animated:
+        labels = [str(int(s)) for s in steps]
+        fig.frames = [go.Frame(data=lines(f), name=label, traces=list(range(len(names))))
+                      for f, label in zip(frames, labels)]
+        fig.update_layout(**animation_controls(labels, duration_ms))
+    return fig
+
+
+def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: str = "measured",
+                          title: str | None = None) -> go.Figure:
+    """Measured sample density against loss, with theory curves beside it (ICLR 2020, Theorems 1 and 2).
+
+    Args:
+        losses: (S,) loss values of the measurements (e.g. shell midpoints). log_measured: (S,) natural-log SD.
+        theory: name -> (C (K,), natural-log SD (K,)), e.g. ``robviz.theory.mmc_sample_density(..., log=True)``
+            in its "exact" and "theorem" forms.
+        measured_name: the legend entry of the measurements.
+        title: the figure title.
+    """
+    to10 = 1 / math.log(10)
+    fig = go.Figure()
+    dashes = ["solid", "dash", "dot", "dashdot"]
+    for i, (name, (c, log_sd)) in enumerate(theory.items()):
+        fig.add_trace(go.Scatter(x=_array(c), y=_array(log_sd) * to10, mode="lines", name=name,
+                                 line=dict(color=series_color(i), width=3, dash=dashes[i % len(dashes)])))
+    fig.add_trace(go.Scatter(x=_array(losses), y=_array(log_measured) * to10, mode="markers", name=measured_name,
+                             marker=dict(color=_INK, size=9, symbol="circle-open", line=dict(width=2))))
+    fig.update_layout(template="robviz", height=430, title=title or "Sample density: measurement and theory",
+                      xaxis=dict(title="loss value C", type="log"),
+                      yaxis=dict(title="log₁₀ sample density SD(C)"), legend=dict(x=0.02, y=0.02))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- convergence
+
+
+def convergence_figure(panels: dict, *, thresholds: dict | None = None, styles: dict | None = None,
+                       log_y=(), title: str | None = None) -> go.Figure:
+    """Curves of several runs against the training step, one panel per metric (ICLR 2020's toy demo on faster
+    convergence: center loss vs MMC, full batch vs mini-batches).
+
+    Args:
+        panels: panel title (the metric, used as its y-axis label) -> {run name -> (steps (K,), values (K,))}.
+        thresholds: panel title -> a value drawn as a horizontal dotted line (the target of "steps to reach").
+        styles: run name -> dict(color=..., dash=...) (default: one series colour per run).
+        log_y: panel titles drawn on a logarithmic axis.
+    """
+    titles = list(panels)
+    if not titles:
+        raise ValueError("panels is empty")
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.1)
+    runs = list(dict.fromkeys(name for t in titles for name in panels[t]))
+    for j, panel in enumerate(titles):
+        for name, (steps, values) in panels[panel].items():
+            style = dict(color=series_color(runs.index(name)), dash="solid")
+            style.update((styles or {}).get(name, {}))
+            fig.add_trace(go.Scatter(x=_array(steps, np.int32), y=_array(values), mode="lines", name=_label(name),
+                                     legendgroup=name, showlegend=j == 0, line=dict(width=2.5, **style)),
+                          row=1, col=j + 1)
+        if thresholds and panel in thresholds:
+            fig.add_hline(y=float(thresholds[panel]), line=dict(color=_INK, width=1, dash="dot"), row=1, col=j + 1)
+        fig.update_xaxes(title_text="step", row=1, col=j + 1)
+        fig.update_yaxes(title_text=panel, type="log" if panel in log_y else "linear", row=1, col=j + 1)
+    fig.update_layout(template="robviz", height=420, title=title or "Convergence", legend=dict(orientation="h",
+                                                                                              y=-0.2))
+    return fig
