@@ -79,7 +79,7 @@ def test_attack_animation_frames_follow_the_trajectory(runs):
     assert [f.name for f in fig.frames] == [str(i) for i in range(6)]
     assert all(len(f.data) == len(fig.data) for f in fig.frames)
     # The last frame's marker of sample 0 sits at the final adversarial input.
-    markers = [tr for tr in fig.frames[-1].data if tr.mode == "markers" and tr.name == "input plane 0"]
+    markers = [tr for tr in fig.frames[-1].data if tr.type == "scatter" and tr.name == "input plane 0"]
     assert markers and abs(float(markers[0].x[0]) - float(result.x_adv[0, 0])) < 1e-5
     with pytest.raises(ValueError, match="predictions must have shape"):
         viz.attack_animation(t.inputs, t.predictions[:2], data.y_test[:4])
