@@ -1,10 +1,12 @@
 """robviz: interactive lessons on robust machine learning in the adversarial setting.
 
 Modules: ``centers`` (Max-Mahalanobis centers), ``objectives`` (SCE, center loss, L-GM, MMLDA, MMC, RCE),
-``data``, ``models``, ``train`` (fit, History, checkpoints), ``regions`` (decision regions), ``viz`` (plotly
-figures), ``widgets`` (ipywidgets dashboards), ``runtime`` (device and mode).
+``data``, ``models``, ``train`` (fit, History, checkpoints), ``regions`` (decision regions), ``attacks`` (one class
+per attack, robust-accuracy tables), ``theory`` (the talk's theorems), ``viz`` (plotly figures), ``widgets``
+(ipywidgets dashboards), ``runtime`` (device and mode).
 """
 
+from . import attacks, theory
 from .centers import mm_centers
 from .data import Dataset, load_dataset
 from .models import Classifier, make_model
