@@ -172,7 +172,13 @@ def check_saved_outputs(page, path: Path):
     page.locator('#jp-mainmenu-file .lm-Menu-itemLabel:text-is("Save Notebook")').click()
     deadline = time.monotonic() + 60
     while True:
-        nb = nbformat.read(path, as_version=4)
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # caught mid-write (an empty or partial file): read again
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+            continue
         code = [c for c in nb.cells if c.cell_type == "code"]
         if any(c.execution_count for c in code) or time.monotonic() > deadline:
             break
