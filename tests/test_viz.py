@@ -17,8 +17,7 @@ def runs():
 
 def test_feature_animation_is_synchronized_with_fixed_axes(runs):
     data, models, histories = runs
-    regions = {n: feature_regions(models[n], h, resolution=20) for n, h in histories.items()}
-    fig = viz.feature_animation(histories, regions, title="t")
+    fig = viz.feature_animation(histories, title="t")
     assert isinstance(fig, go.Figure)
     assert [f.name for f in fig.frames] == ["0", "20", "40"]
     assert all(len(f.data) == len(fig.data) for f in fig.frames)
@@ -30,6 +29,15 @@ def test_feature_animation_is_synchronized_with_fixed_axes(runs):
     first, last = fig.frames[0].data, fig.frames[-1].data
     assert list(first[center_centers].x) != list(last[center_centers].x)
     assert list(first[mmc_centers].x) == list(last[mmc_centers].x)
+
+
+def test_feature_panels_draw_regions_features_and_centers(runs):
+    _, models, histories = runs
+    regions = {n: feature_regions(models[n], h, resolution=12) for n, h in histories.items()}
+    fig = viz.feature_panels(histories, regions)
+    assert [t.type for t in fig.data].count("heatmap") == 3
+    assert fig.layout.title.text == "Features and decision regions at step 40"
+    assert fig.layout.xaxis3.range[0] == regions["center"].extent[0]
 
 
 def test_feature_regions_change_for_sce_not_for_mmc(runs):

@@ -2,8 +2,8 @@
 
 from .attacks import attack_animation, ball_outline, distance_histogram, robustness_heatmap
 from .curves import training_curves
-from .features import animation_controls, feature_animation, feature_figure
+from .features import animation_controls, feature_animation, feature_figure, feature_panels
 from .style import CLASS_COLORS, SERIES_COLORS, class_color, series_color
 
-__all__ = ["attack_animation", "ball_outline", "distance_histogram", "robustness_heatmap", "training_curves", "feature_animation", "feature_figure", "animation_controls", "CLASS_COLORS",
+__all__ = ["attack_animation", "ball_outline", "distance_histogram", "robustness_heatmap", "training_curves", "feature_animation", "feature_figure", "feature_panels", "animation_controls", "CLASS_COLORS",
            "SERIES_COLORS", "class_color", "series_color"]

@@ -9,9 +9,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..regions import feature_extent
 from .style import OBJECTIVE_LABELS, class_color
 
-__all__ = ["feature_animation", "feature_figure", "animation_controls"]
+__all__ = ["feature_animation", "feature_panels", "feature_figure", "animation_controls"]
 
 
 def _values(t) -> np.ndarray:
@@ -76,13 +77,15 @@ def _centers_at(history, frame):
     return history.centers
 
 
-def feature_animation(histories: dict, regions: dict | None = None, *, title: str | None = None,
-                      columns: int | None = None, duration_ms: int = 120) -> go.Figure:
+def feature_animation(histories: dict, *, title: str | None = None, columns: int | None = None,
+                      duration_ms: int = 120) -> go.Figure:
     """Animate the 2-D probe features of several training runs side by side, in one synchronized animation.
+
+    Decision regions are not animated: plotly.js does not redraw heatmaps that change between frames. Draw
+    them for one snapshot with :func:`feature_panels`.
 
     Args:
         histories: name -> :class:`robviz.train.History` with 2-D features, all with the same snapshot steps.
-        regions: optional name -> :class:`robviz.regions.Regions` (one frame per snapshot) drawn underneath.
         title: figure title.
         columns: panels per row (default: up to 3).
         duration_ms: time per frame when playing.
@@ -101,44 +104,76 @@ def feature_animation(histories: dict, regions: dict | None = None, *, title: st
         if h.features.shape[-1] != 2:
             raise ValueError(f"{name!r} has {h.features.shape[-1]}-D features; animate 2-D features only "
                              "(or embed them first with robviz.embed)")
-    columns = columns or min(3, len(names))
-    rows = math.ceil(len(names) / columns)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[_label(n) for n in names],
-                        horizontal_spacing=0.06, vertical_spacing=0.12)
+    fig, columns = _panels(names, columns)
 
     def frame_traces(frame):
-        traces, panel_of = [], []
+        traces = []
         for p, name in enumerate(names):
             h = histories[name]
-            reg = None if regions is None else regions[name]
-            t = _panel_traces(h.features[frame], h.probe_y, int(h.probe_y.max()) + 1, _centers_at(h, frame),
-                              None if reg is None else reg.labels[frame], None if reg is None else reg.extent,
-                              p == 0)
-            traces += t
-            panel_of += [p] * len(t)
-        return traces, panel_of
+            traces += _panel_traces(h.features[frame], h.probe_y, int(h.probe_y.max()) + 1, _centers_at(h, frame),
+                                    None, None, p == 0)
+        return traces
 
-    first, panel_of = frame_traces(0)
+    first = frame_traces(0)
+    panel_of = _panel_index(names, histories, first)
     for trace, p in zip(first, panel_of):
         fig.add_trace(trace, row=p // columns + 1, col=p % columns + 1)
-    fig.frames = [go.Frame(data=frame_traces(f)[0], name=str(s), traces=list(range(len(first))))
-                  for f, s in enumerate(steps)]
-
+    fig.frames = [go.Frame(data=frame_traces(f), name=str(s)) for f, s in enumerate(steps)]
     for p, name in enumerate(names):
         h = histories[name]
-        if regions is not None:
-            x_min, x_max, y_min, y_max = regions[name].extent
-        else:
-            from ..regions import feature_extent
-            x_min, x_max, y_min, y_max = feature_extent(h.features, centers=h.centers)
-        axis = p + 1 if p else ""
-        fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title="z₁", constrain="domain")
-        fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title="z₂", scaleanchor=f"x{axis}")
-    fig.update_layout(template="robviz", height=360 * rows + 120,
+        _fix_axes(fig, p, feature_extent(h.features, centers=h.centers))
+    fig.update_layout(template="robviz", height=360 * math.ceil(len(names) / columns) + 120,
                       title=title or "Features of the probe set during training",
                       legend=dict(orientation="h", y=1.08, x=1, xanchor="right"),
                       **animation_controls(steps, duration_ms))
     return fig
+
+
+def feature_panels(histories: dict, regions: dict, *, frame: int = -1, title: str | None = None,
+                   columns: int | None = None) -> go.Figure:
+    """Several runs side by side at one snapshot (default: the last): features, class centers and the head's
+    decision regions (name -> :class:`robviz.regions.Regions` from ``robviz.regions.feature_regions``)."""
+    names = list(histories)
+    fig, columns = _panels(names, columns)
+    for p, name in enumerate(names):
+        h, reg = histories[name], regions[name]
+        labels = reg.labels[frame] if reg.labels.dim() == 3 else reg.labels
+        for trace in _panel_traces(h.features[frame], h.probe_y, int(h.probe_y.max()) + 1, _centers_at(h, frame),
+                                   labels, reg.extent, p == 0):
+            fig.add_trace(trace, row=p // columns + 1, col=p % columns + 1)
+        _fix_axes(fig, p, reg.extent)
+    step = histories[names[0]].step[frame]
+    fig.update_layout(template="robviz", height=360 * math.ceil(len(names) / columns) + 100,
+                      title=title or f"Features and decision regions at step {step}",
+                      legend=dict(orientation="h", y=1.08, x=1, xanchor="right"))
+    return fig
+
+
+def _panels(names, columns):
+    if not names:
+        raise ValueError("histories is empty: pass at least one History")
+    columns = columns or min(3, len(names))
+    fig = make_subplots(rows=math.ceil(len(names) / columns), cols=columns,
+                        subplot_titles=[_label(n) for n in names], horizontal_spacing=0.06, vertical_spacing=0.12)
+    return fig, columns
+
+
+def _panel_index(names, histories, traces):
+    """Which panel each trace of a frame belongs to (panels have L class traces, plus one for centers)."""
+    index = []
+    for p, name in enumerate(names):
+        h = histories[name]
+        count = int(h.probe_y.max()) + 1 + (0 if _centers_at(h, 0) is None else 1)
+        index += [p] * count
+    assert len(index) == len(traces)
+    return index
+
+
+def _fix_axes(fig, p, extent):
+    x_min, x_max, y_min, y_max = extent
+    axis = p + 1 if p else ""
+    fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title="z₁", constrain="domain")
+    fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title="z₂", scaleanchor=f"x{axis}")
 
 
 def feature_figure(z, y, *, centers=None, regions=None, title: str = "Features") -> go.Figure:
