@@ -1,0 +1,278 @@
+"""Ensembles and the Adaptive Diversity Promoting (ADP) regularizer (Pang et al., ICML 2019).
+
+An :class:`Ensemble` holds K member classifiers; its prediction is the mean of the members' softmax outputs.
+Training minimizes ``sum_k CE(y, F^k) + ADP``, where the ADP term rewards a high entropy of the mean prediction
+and a large volume spanned by the members' *non-true-label* predictions: the members agree on the true label and
+disagree on how to be wrong, so an adversarial example crafted on one member transfers less to the others.
+
+The ensemble follows the robviz model contract, so ``robviz.train.fit`` trains it (one optimizer over all
+members) and every attack works on it:
+
+* ``ensemble(x)``: the log of the mean softmax, (N, L). Its argmax is the ensemble's prediction and
+  cross-entropy on it is ``-log mean_k F^k_y``, the natural white-box attack on the averaged ensemble.
+* ``ensemble.features(x)``: the members' predictions side by side, (N, K * L). This is what ``fit`` records
+  for its probe set at every snapshot; :func:`recorded_predictions` turns a History back into (S, P, K, L).
+* ``ensemble.loss(x, y)``: the training loss; ``ensemble.objective.name`` names the run in a History.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Ensemble", "adp_regularizer", "non_true_predictions", "ensemble_diversity", "pairwise_angles",
+           "recorded_predictions", "transferability", "solve_adp", "LOG_OFFSET", "DET_OFFSET"]
+
+#: Offsets of the authors' code: inside the entropy's log, and on the diagonal of the Gram matrix.
+LOG_OFFSET = 1e-20
+DET_OFFSET = 1e-6
+
+
+def _check_probabilities(probabilities: torch.Tensor, y: torch.Tensor) -> None:
+    if not torch.is_tensor(probabilities) or probabilities.dim() != 3:
+        raise ValueError(f"probabilities must be a (K, N, L) tensor, got "
+                         f"{tuple(probabilities.shape) if torch.is_tensor(probabilities) else type(probabilities)}")
+    K, N, L = probabilities.shape
+    if K < 2:
+        raise ValueError(f"an ensemble needs K >= 2 members, got K={K}")
+    if L < 2:
+        raise ValueError(f"need L >= 2 classes, got L={L}")
+    if not torch.is_tensor(y) or y.shape != (N,) or y.is_floating_point():
+        raise ValueError(f"y must be an integer tensor of shape ({N},), got "
+                         f"{tuple(y.shape) if torch.is_tensor(y) else type(y).__name__}")
+
+
+def non_true_predictions(probabilities: torch.Tensor, y: torch.Tensor, normalize: str | None = "l2") -> torch.Tensor:
+    """Each member's prediction with the true-label entry removed (the paper's F^k_{\\y}).
+
+    Args:
+        probabilities: (K, N, L) member softmax outputs. y: (N,) true labels.
+        normalize: ``"l2"`` (unit vectors: the rows of the paper's M), ``"l1"`` (points on the (L-2)-simplex,
+            what the ternary plot shows for L = 4) or None.
+
+    Returns:
+        (K, N, L - 1): the remaining labels in increasing order.
+    """
+    _check_probabilities(probabilities, y)
+    K, N, L = probabilities.shape
+    keep = ~F.one_hot(y, L).bool()                                     # (N, L)
+    rest = probabilities[:, keep].reshape(K, N, L - 1)
+    if normalize == "l2":
+        return F.normalize(rest, p=2, dim=-1, eps=1e-12)
+    if normalize == "l1":
+        return rest / rest.sum(-1, keepdim=True).clamp_min(1e-12)
+    if normalize is None:
+        return rest
+    raise ValueError(f"normalize must be 'l2', 'l1' or None, got {normalize!r}")
+
+
+def _gram(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(N, K, K) Gram matrices M M^T of the L2-normalized non-true-label predictions."""
+    m = non_true_predictions(probabilities, y, "l2").transpose(0, 1)   # (N, K, L-1)
+    return m @ m.transpose(1, 2)
+
+
+def adp_regularizer(probabilities: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: float = 0.5,
+                    *, reduction: str = "mean") -> torch.Tensor:
+    """The ADP regularizer of Pang et al., "Improving Adversarial Robustness via Promoting Ensemble Diversity"
+    (ICML 2019, https://arxiv.org/abs/1901.08846), as it is *added* to the loss:
+
+        ADP = - alpha * H(mean_k F^k) - beta * log det(M M^T + 1e-6 I_K),
+        H(p) = - sum_j p_j log(p_j + 1e-20),
+
+    where row k of M (K x (L-1)) is member k's prediction F^k with the true-label entry removed, L2-normalized.
+    det(M M^T) is the squared volume spanned by the members' non-maximal predictions (the ensemble diversity);
+    the 1e-6 keeps the log finite when members agree exactly. ``alpha = beta = 0`` is the baseline.
+
+    Args:
+        probabilities: (K, N, L) member softmax outputs, K >= 2. y: (N,) labels.
+        alpha: entropy weight (paper 2). beta: log-det weight (paper 0.5).
+        reduction: ``"mean"`` over the batch (a scalar) or ``"none"`` (N,).
+    """
+    _check_probabilities(probabilities, y)
+    mean = probabilities.mean(0)                                        # (N, L)
+    entropy = -(mean * torch.log(mean + LOG_OFFSET)).sum(-1)
+    gram = _gram(probabilities, y)
+    eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
+    log_det = torch.logdet(gram + DET_OFFSET * eye)
+    value = -alpha * entropy - beta * log_det
+    if reduction == "none":
+        return value
+    if reduction == "mean":
+        return value.mean()
+    raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+
+
+@torch.no_grad()
+def ensemble_diversity(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The ensemble diversity ED = det(M M^T) per sample, (N,), without the offset: 0 when two members'
+    non-true-label predictions are parallel, 1 when they are orthogonal (one member per wrong label)."""
+    return torch.linalg.det(_gram(probabilities, y).double()).clamp_min(0.0).to(probabilities.dtype)
+
+
+@torch.no_grad()
+def pairwise_angles(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Angles in degrees between members' non-true-label predictions, (N, K, K): 0 = same direction, 90 =
+    orthogonal (the most the nonnegative vectors can differ)."""
+    cosine = _gram(probabilities, y).clamp(-1.0, 1.0)
+    return torch.rad2deg(torch.arccos(cosine))
+
+
+def recorded_predictions(history, num_members: int) -> torch.Tensor:
+    """The member predictions that ``fit`` recorded for an :class:`Ensemble`'s probe set, as (S, P, K, L).
+
+    ``fit`` stores ``ensemble.features(probe)`` per snapshot: (S, P, K * L)."""
+    features = history.features
+    S, P, width = features.shape
+    if width % num_members:
+        raise ValueError(f"recorded features of width {width} do not split into {num_members} members")
+    return features.reshape(S, P, num_members, width // num_members)
+
+
+class _EnsembleObjective(nn.Module):
+    """What ``fit`` reads from ``model.objective``: a name and (no) centers. Holds no parameters."""
+
+    centers = None
+
+    def __init__(self, name: str, num_classes: int):
+        super().__init__()
+        self.name, self.num_classes = name, num_classes
+
+
+class Ensemble(nn.Module):
+    """K classifiers trained together; prediction = the mean of their softmax outputs.
+
+    Args:
+        members: K >= 2 modules with ``member(x)`` -> (N, L) logits and the same L (any robviz model).
+        alpha: ADP entropy weight (paper 2). beta: ADP log-det weight (paper 0.5). ``alpha = beta = 0``: the
+            baseline, K members trained independently with cross-entropy (but through one optimizer).
+        name: the run's name in a History; default ``"baseline"`` or ``"ADP_{alpha},{beta}"``.
+
+    Shape:
+        ``forward(x)``: (N, L) log mean softmax. ``member_probabilities(x)``: (K, N, L).
+        ``features(x)``: (N, K * L). ``loss(x, y)``: scalar.
+
+    Example:
+        >>> members = [make_model(data, "sce", seed=k) for k in range(3)]
+        >>> ens = Ensemble(members, alpha=2.0, beta=0.5)
+        >>> history = fit(ens, data, steps=300)
+    """
+
+    def __init__(self, members, alpha: float = 2.0, beta: float = 0.5, *, name: str | None = None):
+        super().__init__()
+        members = list(members)
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs K >= 2 members, got {len(members)}")
+        if not all(isinstance(m, nn.Module) for m in members):
+            raise ValueError("every member must be a torch.nn.Module returning (N, L) logits")
+        classes = {getattr(m, "num_classes", None) for m in members} - {None}
+        if len(classes) > 1:
+            raise ValueError(f"members must predict the same number of classes, got {sorted(classes)}")
+        for label, value in (("alpha", alpha), ("beta", beta)):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{label} must be a finite number >= 0, got {value!r}")
+        self.members = nn.ModuleList(members)
+        self.alpha, self.beta = float(alpha), float(beta)
+        if name is None:
+            name = "baseline" if self.alpha == 0 and self.beta == 0 else f"ADP_{self.alpha:g},{self.beta:g}"
+        self.objective = _EnsembleObjective(name, classes.pop() if classes else None)
+
+    @property
+    def num_members(self) -> int:
+        return len(self.members)
+
+    @property
+    def name(self) -> str:
+        return self.objective.name
+
+    def member_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(K, N, L) member logits; raises a clear error if the members disagree on the output shape."""
+        outputs = [m(x) for m in self.members]
+        shapes = {tuple(o.shape) for o in outputs}
+        if len(shapes) != 1 or outputs[0].dim() != 2:
+            raise ValueError(f"members must return logits of one shape (N, L), got {[tuple(o.shape) for o in outputs]}")
+        return torch.stack(outputs)
+
+    def member_probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """(K, N, L) member softmax outputs F^k."""
+        return self.member_logits(x).softmax(-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """log(mean_k softmax(member_k(x))), (N, L), computed stably with logsumexp.
+
+        Not logits in the usual sense but log-probabilities: softmax of them is the mean prediction, argmax is
+        the ensemble's prediction and cross-entropy on them is -log of the mean probability of the label."""
+        log_probs = self.member_logits(x).log_softmax(-1)
+        return torch.logsumexp(log_probs, dim=0) - math.log(self.num_members)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The members' predictions side by side, (N, K * L): what ``fit`` records for the probe set."""
+        p = self.member_probabilities(x)
+        return p.transpose(0, 1).reshape(p.shape[1], -1)
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """sum_k CE(y, F^k) + ADP_{alpha, beta}, averaged over the batch (the paper's training objective)."""
+        logits = self.member_logits(x)
+        ce = sum(F.cross_entropy(logits[k], y) for k in range(self.num_members))
+        if self.alpha == 0 and self.beta == 0:
+            return ce
+        return ce + adp_regularizer(logits.softmax(-1), y, self.alpha, self.beta)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self(x).argmax(dim=1)
+
+
+@torch.no_grad()
+def _accuracy(model, x, y) -> float:
+    was_training = model.training
+    model.eval()
+    try:
+        return (model(x).argmax(1) == y).float().mean().item()
+    finally:
+        model.train(was_training)
+
+
+def transferability(ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack_factory) -> torch.Tensor:
+    """Adversarial transferability among members: entry (i, j) is the accuracy of member j on adversarial
+    examples crafted on member i. The diagonal is each member's white-box accuracy under the attack; low
+    off-diagonal accuracy means the attack transfers.
+
+    Args:
+        ensemble: an :class:`Ensemble`. x, y: inputs (N, ...) and labels (N,).
+        attack_factory: ``member -> Attack``, e.g. ``lambda m: PGD(m, eps=0.25, bounds=data.bounds)``.
+
+    Returns:
+        (K, K) float tensor of accuracies in [0, 1] (plain accuracy on the adversarial inputs).
+    """
+    K = ensemble.num_members
+    matrix = torch.zeros(K, K)
+    for i, source in enumerate(ensemble.members):
+        x_adv = attack_factory(source)(x, y)
+        for j, target in enumerate(ensemble.members):
+            matrix[i, j] = _accuracy(target, x_adv, y)
+    return matrix
+
+
+def solve_adp(alpha: float, beta: float, K: int = 3, L: int = 4, *, y: int = 0, steps: int = 3000,
+              lr: float = 0.05, seed: int = 0) -> torch.Tensor:
+    """Minimize sum_k CE(y, F^k) + ADP_{alpha, beta} over the K predictions of one sample directly (Adam on
+    free logits, float64): the numerical counterpart of the paper's Theorems 1 and 2 and Corollary 1.
+
+    Returns:
+        (K, L) float64 member predictions at the end of the descent.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    logits = (0.1 * torch.randn(K, L, generator=generator, dtype=torch.float64)).requires_grad_(True)
+    labels = torch.tensor([y])
+    optimizer = torch.optim.Adam([logits], lr=lr)
+    for _ in range(steps):
+        p = logits.softmax(-1).unsqueeze(1)                             # (K, 1, L)
+        loss = -torch.log(p[:, 0, y]).sum() + adp_regularizer(p, labels, alpha, beta)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return logits.detach().softmax(-1)

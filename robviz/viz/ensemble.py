@@ -1,0 +1,132 @@
+"""Ensemble pictures: members' non-true-label predictions on the triangle (L = 4), diversity over training,
+the transferability matrix and the Eq. 7 optimum of ADP against measured predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .features import animation_controls
+from .style import SERIES_COLORS, series_color
+
+__all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "adp_optimum_figure"]
+
+
+def _array(values, dtype=np.float32) -> np.ndarray:
+    if hasattr(values, "detach"):
+        values = values.detach().cpu()
+    return np.asarray(values, dtype=dtype)
+
+
+def _ternary_traces(points, panel, first_panel, reference):
+    """points (K, P, 3) on the simplex -> one Scatterternary per member (+ the reference marks)."""
+    traces = [go.Scatterternary(a=points[k, :, 0], b=points[k, :, 1], c=points[k, :, 2], mode="markers",
+                                subplot=panel, name=f"member {k + 1}", legendgroup=f"member {k + 1}",
+                                showlegend=first_panel, marker=dict(size=5, color=series_color(k), opacity=0.6))
+              for k in range(points.shape[0])]
+    if reference is not None:
+        traces.append(go.Scatterternary(a=reference[:, 0], b=reference[:, 1], c=reference[:, 2], mode="markers",
+                                        subplot=panel, name="Corollary 1 optimum", legendgroup="reference",
+                                        showlegend=first_panel, hoverinfo="skip",
+                                        marker=dict(symbol="x-thin", size=18, line=dict(width=3, color="black"))))
+    return traces
+
+
+def ternary_animation(points: dict, steps, *, reference=None, title: str | None = None,
+                      axis_titles=("wrong label 1", "wrong label 2", "wrong label 3"),
+                      duration_ms: int = 150) -> go.Figure:
+    """Members' L1-normalized non-true-label predictions on the triangle, one panel per ensemble, animated.
+
+    Args:
+        points: ``{name: (S, K, P, 3)}`` (S snapshots, K members, P probe points; rows on the simplex), e.g.
+            ``non_true_predictions(p, y, "l1")`` per snapshot. Every panel must have the same S.
+        steps: the S training steps (frame labels).
+        reference: optional (R, 3) points drawn in every panel and frame (Corollary 1's vertices).
+        axis_titles: what the three corners mean (the wrong labels in increasing order).
+    """
+    names = list(points)
+    arrays = [_array(points[n]) for n in names]
+    if not arrays or any(a.ndim != 4 or a.shape[-1] != 3 for a in arrays):
+        raise ValueError("points must map names to (S, K, P, 3) arrays")
+    S = arrays[0].shape[0]
+    if any(a.shape[0] != S for a in arrays) or len(steps) != S:
+        raise ValueError(f"every panel needs {len(steps)} snapshots (one per step), got {[a.shape[0] for a in arrays]}")
+    ref = None if reference is None else _array(reference)
+    fig = make_subplots(rows=1, cols=len(names), specs=[[{"type": "ternary"}] * len(names)], subplot_titles=names)
+    panels = ["ternary" if i == 0 else f"ternary{i + 1}" for i in range(len(names))]
+
+    def frame_traces(s):
+        return [t for i, a in enumerate(arrays) for t in _ternary_traces(a[s], panels[i], i == 0, ref)]
+
+    for trace in frame_traces(S - 1):
+        fig.add_trace(trace)
+    fig.frames = [go.Frame(data=frame_traces(s), name=str(steps[s])) for s in range(S)]
+    axes = dict(aaxis=dict(title=axis_titles[0]), baxis=dict(title=axis_titles[1]),
+                caxis=dict(title=axis_titles[2]))
+    for panel in panels:
+        fig.layout[panel].update(**axes)
+    controls = animation_controls(list(steps), duration_ms)
+    controls["sliders"][0]["active"] = S - 1
+    fig.update_layout(template="robviz", height=460, width=max(520, 400 * len(names)),
+                      title=title or "Members' non-true-label predictions (normalized) over training", **controls)
+    return fig
+
+
+def diversity_figure(steps, diversity: dict, angles: dict, *, title: str | None = None) -> go.Figure:
+    """Two panels over training: the mean ensemble diversity det(M M^T) and the mean pairwise angle between
+    members' non-true-label predictions. ``diversity`` and ``angles`` map run names to per-step values."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("volume det(M Mᵀ)", "mean pairwise angle (degrees)"))
+    x = _array(steps)
+    for i, name in enumerate(diversity):
+        color = series_color(i)
+        fig.add_trace(go.Scatter(x=x, y=_array(diversity[name]), mode="lines+markers", name=name,
+                                 legendgroup=name, line=dict(color=color)), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=_array(angles[name]), mode="lines+markers", name=name, legendgroup=name,
+                                 showlegend=False, line=dict(color=color)), row=1, col=2)
+    fig.update_yaxes(range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(range=[0, 92], row=1, col=2)
+    fig.update_xaxes(title="training step")
+    fig.update_layout(template="robviz", height=380, title=title or "Diversity of non-true-label predictions")
+    return fig
+
+
+def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.Figure:
+    """One annotated heatmap per ensemble: entry (i, j) = accuracy (%) of member j on adversarial examples
+    crafted on member i (``robviz.ensemble.transferability``). ``matrices`` maps names to (K, K) in [0, 1]."""
+    names = list(matrices)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
+    for c, name in enumerate(names, start=1):
+        z = 100 * _array(matrices[name], np.float64)
+        if z.ndim != 2 or z.shape[0] != z.shape[1]:
+            raise ValueError(f"{name}: a transferability matrix is (K, K), got {z.shape}")
+        labels = [f"member {k + 1}" for k in range(len(z))]
+        fig.add_trace(go.Heatmap(z=z, x=labels, y=labels, text=np.round(z, 1), texttemplate="%{text}", zmin=0,
+                                 zmax=100, colorscale=[[0, "#FFFFFF"], [1, SERIES_COLORS[0]]],
+                                 showscale=c == len(names), colorbar=dict(title="accuracy %")), row=1, col=c)
+        fig.update_xaxes(title="evaluated on", row=1, col=c)
+        fig.update_yaxes(title="crafted on" if c == 1 else None, autorange="reversed", row=1, col=c)
+    fig.update_layout(template="robviz", height=380, width=max(480, 360 * len(names)),
+                      title=title or "Adversarial transferability among members (accuracy %)")
+    return fig
+
+
+def adp_optimum_figure(alphas, theory, measured: dict | None = None, *, K: int, L: int,
+                       title: str | None = None) -> go.Figure:
+    """Eq. 7's optimal F_y against alpha (a line) with measured values (markers).
+
+    Args:
+        alphas, theory: the curve, e.g. ``[robviz.theory.adp_optimum(a, K, L) for a in alphas]``.
+        measured: ``{name: (alphas, F_y values)}``, e.g. direct minimization and trained ensembles.
+    """
+    fig = go.Figure(go.Scatter(x=_array(alphas), y=_array(theory), mode="lines", name="Eq. 7 (Theorem 2)",
+                               line=dict(color="black")))
+    for i, (name, (a, f)) in enumerate((measured or {}).items()):
+        fig.add_trace(go.Scatter(x=_array(a), y=_array(f), mode="markers", name=name,
+                                 marker=dict(size=11, color=series_color(i), symbol=["circle", "diamond", "square",
+                                                                                       "triangle-up"][i % 4])))
+    fig.add_hline(y=1 / L, line=dict(dash="dot", color="gray"), annotation_text="1/L")
+    fig.update_layout(template="robviz", height=380, title=title or f"ADP optimum of F_y (K = {K}, L = {L})",
+                      xaxis_title="alpha", yaxis=dict(title="true-class prediction F_y", range=[0, 1.02]))
+    return fig

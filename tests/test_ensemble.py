@@ -1,0 +1,149 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from robviz.attacks import FGSM, PGD
+from robviz.data import gaussian_mixture
+from robviz.ensemble import (
+    Ensemble,
+    adp_regularizer,
+    ensemble_diversity,
+    non_true_predictions,
+    pairwise_angles,
+    recorded_predictions,
+    solve_adp,
+    transferability,
+)
+from robviz.models import make_model
+from robviz.theory import adp_optimum
+from robviz.train import fit
+
+
+def numpy_adp(p, y, alpha, beta):
+    """The ADP term written out per sample in NumPy (float64)."""
+    K, N, L = p.shape
+    values = []
+    for n in range(N):
+        mean = p[:, n].mean(0)
+        entropy = -(mean * np.log(mean + 1e-20)).sum()
+        rows = np.stack([np.delete(p[k, n], y[n]) for k in range(K)])
+        rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        log_det = np.log(np.linalg.det(rows @ rows.T + 1e-6 * np.eye(K)))
+        values.append(-alpha * entropy - beta * log_det)
+    return np.mean(values)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    data = gaussian_mixture(num_classes=4, n_per_class=30, seed=0)
+    ens = Ensemble([make_model(data, "sce", feature_dim=4, seed=k) for k in range(3)], alpha=2.0, beta=0.5)
+    history = fit(ens, data, steps=30, record_every=15, probe_size=20, progress=False)
+    return data, ens, history
+
+
+@pytest.mark.parametrize("alpha,beta", [(2.0, 0.5), (0.0, 1.0), (1.5, 0.0)])
+def test_adp_matches_numpy(alpha, beta):
+    g = torch.Generator().manual_seed(0)
+    p = torch.randn(3, 7, 5, generator=g, dtype=torch.float64).mul(2).softmax(-1)
+    y = torch.randint(0, 5, (7,), generator=g)
+    ours = adp_regularizer(p, y, alpha, beta).item()
+    assert ours == pytest.approx(numpy_adp(p.numpy(), y.numpy(), alpha, beta), rel=1e-9, abs=1e-9)
+
+
+def test_adp_gradient_is_finite_when_members_agree():
+    logits = torch.tensor([[3.0, 0.5, -1.0, 0.2]]).repeat(3, 1).unsqueeze(1).requires_grad_(True)
+    value = adp_regularizer(logits.softmax(-1), torch.tensor([0]), 2.0, 0.5)
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(logits.grad).all()
+    # identical members: M M^T is all ones (eigenvalues K, 0, 0), so log det = log(3 + 1e-6) + 2 log(1e-6)
+    mean = logits[:, 0].softmax(-1)[0].detach().double()
+    entropy = -(mean * mean.log()).sum().item()
+    expected = -2.0 * entropy - 0.5 * (np.log(3 + 1e-6) + 2 * np.log(1e-6))
+    assert value.item() == pytest.approx(expected, abs=0.2)  # float32 rounding is ~1e-7 next to the 1e-6 floor
+
+
+def test_forward_is_log_of_mean_softmax(toy):
+    data, ens, _ = toy
+    x = data.x_test[:11]
+    p = torch.stack([m(x).softmax(-1) for m in ens.members])
+    assert torch.allclose(ens(x).exp(), p.mean(0), atol=1e-6)
+    assert torch.allclose(ens.member_probabilities(x), p, atol=1e-6)
+    assert torch.equal(ens.predict(x), p.mean(0).argmax(1))
+    assert ens(x).exp().sum(1).sub(1).abs().max() < 1e-5
+
+
+def test_loss_is_sum_of_ce_plus_adp(toy):
+    data, ens, _ = toy
+    x, y = data.x_train[:16], data.y_train[:16]
+    logits = ens.member_logits(x)
+    ce = sum(nn.functional.cross_entropy(logits[k], y) for k in range(3))
+    assert ens.loss(x, y).item() == pytest.approx((ce + adp_regularizer(logits.softmax(-1), y)).item(), rel=1e-5)
+    base = Ensemble(list(ens.members), alpha=0, beta=0)
+    assert base.name == "baseline" and base.loss(x, y).item() == pytest.approx(ce.item(), rel=1e-6)
+
+
+def test_fit_records_member_predictions(toy):
+    data, ens, history = toy
+    assert history.objective == "ADP_2,0.5" and history.step == [0, 15, 30]
+    p = recorded_predictions(history, 3)
+    assert p.shape == (3, 20, 3, 4)
+    assert torch.allclose(p.sum(-1), torch.ones(3, 20, 3), atol=1e-5)
+
+
+def test_geometry_helpers():
+    p = torch.tensor([[[0.7, 0.3, 0.0, 0.0]], [[0.7, 0.0, 0.3, 0.0]], [[0.7, 0.0, 0.0, 0.3]]])
+    y = torch.tensor([0])
+    assert ensemble_diversity(p, y).item() == pytest.approx(1.0, abs=1e-6)
+    assert torch.allclose(non_true_predictions(p, y, "l1")[:, 0], torch.eye(3))
+    angles = pairwise_angles(p, y)[0]
+    assert angles[0, 1].item() == pytest.approx(90.0, abs=1e-3) and angles[0, 0].item() == pytest.approx(0, abs=0.1)
+    same = p[:1].repeat(3, 1, 1)
+    assert ensemble_diversity(same, y).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_transferability_diagonal_is_white_box_accuracy(toy):
+    data, ens, _ = toy
+    x, y = data.x_test, data.y_test
+    factory = lambda m: FGSM(m, eps=0.5, bounds=data.bounds)  # noqa: E731
+    matrix = transferability(ens, x, y, factory)
+    assert matrix.shape == (3, 3)
+    for k, member in enumerate(ens.members):
+        x_adv = factory(member)(x, y)
+        with torch.no_grad():
+            white = (member(x_adv).argmax(1) == y).float().mean().item()
+        assert matrix[k, k].item() == pytest.approx(white)
+    assert ((matrix >= 0) & (matrix <= 1)).all()
+
+
+def test_attacks_run_on_the_ensemble(toy):
+    data, ens, _ = toy
+    result = PGD(ens, eps=0.25, alpha=0.1, steps=3, bounds=data.bounds).run(data.x_test, data.y_test)
+    assert result.x_adv.shape == data.x_test.shape
+
+
+def test_clear_errors():
+    data = gaussian_mixture(num_classes=4, n_per_class=10)
+    other = gaussian_mixture(num_classes=3, n_per_class=10)
+    with pytest.raises(ValueError, match="K >= 2"):
+        Ensemble([make_model(data)])
+    with pytest.raises(ValueError, match="same number of classes"):
+        Ensemble([make_model(data), make_model(other)])
+    with pytest.raises(ValueError, match="alpha"):
+        Ensemble([make_model(data), make_model(data, seed=1)], alpha=-1)
+    mixed = Ensemble([nn.Linear(2, 4), nn.Linear(2, 3)])
+    with pytest.raises(ValueError, match="one shape"):
+        mixed(torch.zeros(5, 2))
+    with pytest.raises(ValueError, match="K >= 2"):
+        adp_regularizer(torch.full((1, 2, 4), 0.25), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="y must be"):
+        adp_regularizer(torch.full((3, 2, 4), 0.25), torch.tensor([0]))
+
+
+def test_theorems_numerically():
+    one_hot = solve_adp(0.0, 0.5, 3, 4, steps=300, lr=0.1)          # Theorem 1: alpha = 0 -> F^k = 1_y
+    assert one_hot[:, 0].min() > 0.99
+    eq7 = solve_adp(2.0, 0.0, 3, 4, steps=300, lr=0.1)              # Theorem 2: F^k_y = Eq. 7, mean wrong flat
+    target = adp_optimum(2.0, 3, 4)
+    assert torch.allclose(eq7[:, 0], torch.full((3,), target, dtype=torch.float64), atol=5e-3)
+    assert torch.allclose(eq7.mean(0)[1:], torch.full((3,), (1 - target) / 3, dtype=torch.float64), atol=5e-3)
