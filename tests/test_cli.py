@@ -1,0 +1,93 @@
+"""The command line: exact resume, evaluation JSON, tables, config files (tiny synthetic runs on the CPU)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from robviz.cli import TALK_TABLE, main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["train", "--tiny", "--quiet", "--threads", "1", "--train-size", "64", "--batch-size", "16",
+        "--test-size", "32"]
+
+
+def state(path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@pytest.mark.parametrize("extra", [["--objective", "sce"],
+                                   ["--objective", "mmc", "--adversarial", "targeted", "--recipe", "paper"]])
+def test_resume_continues_exactly(tmp_path, extra):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    main(TINY + extra + ["--out", str(straight)])
+    main(TINY + extra + ["--out", str(split), "--stop-after", "1"])
+    first = json.loads((split / "results.json").read_text())
+    assert first["epochs_done"] == 1 and not first["finished"]
+    main(TINY + extra + ["--out", str(split), "--resume"])
+    a, b = state(straight / "checkpoint.pt"), state(split / "checkpoint.pt")
+    assert a["metadata"]["epoch"] == b["metadata"]["epoch"] == 2
+    for key in a["state_dict"]:
+        assert torch.equal(a["state_dict"][key], b["state_dict"][key]), key
+    ra, rb = (json.loads((p / "results.json").read_text()) for p in (straight, split))
+    assert [h["train_loss"] for h in ra["history"]] == [h["train_loss"] for h in rb["history"]]
+    assert rb["finished"] and rb["test_accuracy"] == ra["test_accuracy"]
+
+
+def test_config_file_and_flags(tmp_path):
+    config = tmp_path / "run.json"
+    config.write_text(json.dumps({"objective": "rce", "epochs": 1, "norm": "group", "width": 2}))
+    main(TINY + ["--config", str(config), "--out", str(tmp_path / "run"), "--epochs", "1"])
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["config"]["objective"] == "rce" and results["config"]["width"] == 2
+    assert results["recipe"]["epochs"] == 1 and len(results["history"]) == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"objectiv": "mmc"}))
+    with pytest.raises(SystemExit, match="objectiv"):
+        main(TINY + ["--config", str(bad)])
+
+
+def test_evaluate_writes_json_and_table_renders(tmp_path):
+    run = tmp_path / "run"
+    main(TINY + ["--out", str(run), "--epochs", "1"])
+    out = tmp_path / "eval.json"
+    main(["evaluate", str(run / "checkpoint.pt"), "--out", str(out), "--n", "8", "--quiet", "--threads", "1",
+          "--attacks", "pgd", "cw", "spsa", "noise", "rotation", "--cw-steps", "3", "--cw-binary-steps", "1",
+          "--spsa-steps", "1", "--spsa-samples", "4"])
+    results = json.loads(out.read_text())
+    attacks = {(row["attack"], row["eps"]) for row in results["rows"]}
+    assert ("clean", None) in attacks and ("PGD50-un", 16 / 255) in attacks and ("noise", 0.05) in attacks
+    assert {"C&W", "SPSA", "rotation", "PGD10-tar"} <= {a for a, _ in attacks}
+    assert all(0 <= row["accuracy"] <= 1 for row in results["rows"]) and results["model"] == "sce"
+    markdown, html = tmp_path / "table.md", tmp_path / "table.html"
+    main(["table", str(out), "--out", str(markdown), "--html", str(html)])
+    text = markdown.read_text()
+    assert "| sce |" in text and f"({TALK_TABLE['sce']['clean']})" in text and "PGD10-un 8/255" in text
+    assert html.stat().st_size > 1000
+
+
+def test_python_dash_m_entry_point(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "robviz", "train", "--help"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0 and "--resume" in done.stdout and "--checkpoint-every" in done.stdout
+
+
+def test_recipes_follow_the_papers():
+    from robviz.recipes import get_recipe, lr_factor
+
+    paper = get_recipe("paper", "mmc")
+    assert (paper.optimizer, paper.lr, paper.momentum, paper.batch_size, paper.epochs) == ("sgd", 0.01, 0.9, 50, 200)
+    factors = [lr_factor(paper, epoch * 10, 10) for epoch in (0, 99, 100, 149, 150, 199)]
+    assert factors == pytest.approx([1, 1, 0.1, 0.1, 0.01, 0.01])
+    assert get_recipe("paper", "adp").optimizer == "adam"
+    fast = get_recipe("fast", "sce", adversarial="targeted", epochs=10)
+    assert fast.batch_size > paper.batch_size and fast.adversarial == "targeted" and fast.at_steps == 10
+    assert lr_factor(fast, 0, 10) < lr_factor(fast, 15, 10) == pytest.approx(1.0)
+    assert lr_factor(fast, 99, 10) < 0.02
+    with pytest.raises(ValueError, match="adversarial"):
+        get_recipe("paper", adversarial="both")
