@@ -5,7 +5,7 @@
     torchrun --nproc_per_node 4 -m robviz train --recipe fast ... # data-parallel, same flags
     robviz evaluate runs/mmc/checkpoint.pt --out runs/mmc/eval.json
     robviz table runs/*/eval.json --out table.md --html table.html
-    robviz train --tiny --out /tmp/tiny                        # seconds on a CPU: synthetic data, ResNet-8
+    robviz train --tiny --out runs/tiny                        # seconds on a CPU: synthetic data, ResNet-8
 
 Also ``python -m robviz ...``. Settings come from (later wins): built-in defaults, ``--tiny``, ``--config FILE``
 (a JSON object whose keys are the flags' names with underscores, e.g. ``{"objective": "mmc", "epochs": 50}``),

@@ -49,6 +49,15 @@ def _label(name: str) -> str:
     return OBJECTIVE_LABELS.get(name, name)
 
 
+def _controls(labels, duration_ms: int, prefix: str = "step ") -> dict:
+    """The shared play button and slider (``robviz.viz.animation_controls``), set lower so that they clear the
+    x-axis titles of the panels above them."""
+    controls = animation_controls(labels, duration_ms, prefix)
+    controls["sliders"][0]["pad"] = dict(t=65)
+    controls["updatemenus"][0]["pad"] = dict(t=65, r=10)
+    return controls
+
+
 # ------------------------------------------------------------------------------------------------ centers
 
 
@@ -221,13 +230,14 @@ def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound:
     values = _array(random_bounds)
     fig = go.Figure(go.Histogram(x=values, nbinsx=40, name=label, marker=dict(color=series_color(5)),
                                  opacity=0.85))
-    fig.add_vline(x=float(mm_bound), line=dict(color=series_color(1), width=3),
+    fig.add_vline(x=float(mm_bound), line=dict(color=series_color(1), width=3), opacity=1,
                   annotation_text=f"MM centers: {mm_bound:.3f}", annotation_position="top left")
     if upper_bound is not None and not math.isclose(upper_bound, mm_bound, rel_tol=1e-4):
-        fig.add_vline(x=float(upper_bound), line=dict(color=_INK, width=1.5, dash="dash"),
+        fig.add_vline(x=float(upper_bound), line=dict(color=_INK, width=1.5, dash="dash"), opacity=1,
                       annotation_text=f"simplex: {upper_bound:.3f}", annotation_position="bottom left")
     right = 1.08 * max(float(values.max()), float(mm_bound), float(upper_bound or 0.0))
-    fig.update_layout(template="robviz", height=380, showlegend=True,
+    fig.update_layout(template="robviz", height=400, showlegend=True,
+                      legend=dict(orientation="h", y=-0.25, x=0),
                       title=title or "MM centers have the largest robustness bound",
                       xaxis=dict(title="RB̄ = ½ min ‖μ_i − μ_j‖", range=[0, right]),
                       yaxis=dict(title="number of center sets"))
@@ -265,7 +275,7 @@ def _center_marks(centers, label, show_legend):
             go.Scatter(x=mu[label:label + 1, 0], y=mu[label:label + 1, 1], mode="markers",
                        name=f"center of the true class y = {label}", legendgroup="true", showlegend=show_legend,
                        hoverinfo="skip",
-                       marker=dict(symbol="circle-open", size=20, line=dict(width=3, color=series_color(1))))]
+                       marker=dict(symbol="circle-open", size=20, color=series_color(1), line=dict(width=3)))]
 
 
 def _panel_domains(fig, panels):
@@ -344,7 +354,6 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
                                         "the two losses along the path"])
     ends = _panel_domains(fig, 2)
     scale_title = "log₁₀ loss" if log10 else "loss"
-    moving = []
     for p, grid in enumerate((softmax_grid, mmc_grid)):
         fig.add_trace(_contour_trace(grid, log10, floor, ends[p] + 0.005, 12, scale_title), row=1, col=p + 1)
         fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name="path along a softmax contour",
@@ -373,8 +382,10 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
     first = len(fig.data)
     for trace, col in zip(markers(int(picks[0])), (1, 2, 3)):
         fig.add_trace(trace, row=1, col=col)
-        moving.append(len(fig.data) - 1)
-    names = [f"{arc[i]:.1f}" for i in picks]
+    names = []  # frame names are the distances travelled, made unique by the frame number where they round alike
+    for frame, i in enumerate(picks):
+        name = f"{arc[i]:.1f}"
+        names.append(name if name not in names else f"{name} (frame {frame})")
     fig.frames = [go.Frame(data=markers(int(i)), name=name, traces=list(range(first, first + 3)),
                            layout=dict(title_text=(title or "The curse of softmax") +
                                        f": softmax loss {soft[i]:.3g}, MMC loss {mmc[i]:.3g}"))
@@ -383,7 +394,7 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
                       title=(title or "The curse of softmax") +
                       f": softmax loss {soft[picks[0]]:.3g}, MMC loss {mmc[picks[0]]:.3g}",
                       legend=dict(orientation="h", y=1.2, x=1, xanchor="right"),
-                      **animation_controls(names, duration_ms, prefix="distance along the path "))
+                      **_controls(names, duration_ms, prefix="distance along the path "))
     return fig
 
 
@@ -438,7 +449,7 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
                            traces=list(range(len(names)))) for f in range(len(steps))]
     fig.update_layout(template="robviz", height=460, width=max(520, 450 * len(names)),
                       title=title or "Sample density of the training features during training",
-                      **animation_controls(labels, duration_ms))
+                      **_controls(labels, duration_ms))
     return fig
 
 
@@ -504,7 +515,7 @@ def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float,
         labels = [str(int(s)) for s in steps]
         fig.frames = [go.Frame(data=lines(f), name=label, traces=list(range(len(names))))
                       for f, label in zip(frames, labels)]
-        fig.update_layout(**animation_controls(labels, duration_ms))
+        fig.update_layout(**_controls(labels, duration_ms))
     return fig
 
 
