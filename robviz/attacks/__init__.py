@@ -10,12 +10,14 @@ and robust-accuracy tables.
 | gradient, radius eps | FGSM, BIM, PGD, ILCM, MIM (``gradient.py``) | L-inf (PGD and BIM also L2) |
 | gradient-free, radius eps | SPSA (``spsa.py``) | L-inf |
 | smallest perturbation | CW, EAD (``cw.py``), DeepFool (``deepfool.py``), JSMA (``jsma.py``) | L2, L1, L2, L0 |
+| adaptive, radius eps | APGD with CE or DLR, ``auto_attack`` (``apgd.py``); EOT for randomized models (``eot.py``) | L-inf |
 
 Objectives (``loss=``): :func:`cross_entropy_objective` (default), :func:`margin_objective`,
 :func:`mmc_objective`; :func:`auto_objective` picks the adaptive one for a robviz model. Evaluation:
 :func:`robust_accuracy`, :func:`talk_battery`, :class:`RobustnessTable`.
 """
 
+from .apgd import APGD, AutoAttackResult, apgd_checkpoints, auto_attack, dlr_loss, dlr_objective, dlr_targeted_loss
 from .base import Attack, AttackResult, Trajectory, least_likely, lp_norm, random_target
 from .cw import CW, EAD
 from .deepfool import DeepFool
@@ -23,9 +25,12 @@ from .evaluate import TALK_EPS, RobustnessTable, robust_accuracy, talk_battery
 from .gradient import BIM, FGSM, ILCM, MIM, PGD
 from .jsma import JSMA
 from .objectives import auto_objective, cross_entropy_objective, margin_objective, mmc_objective
+from .eot import EOT, eot_objective
 from .spsa import SPSA
 
 __all__ = ["Attack", "AttackResult", "Trajectory", "least_likely", "lp_norm", "random_target",
            "FGSM", "BIM", "PGD", "ILCM", "MIM", "CW", "EAD", "JSMA", "DeepFool", "SPSA",
            "cross_entropy_objective", "margin_objective", "mmc_objective", "auto_objective",
-           "TALK_EPS", "talk_battery", "robust_accuracy", "RobustnessTable"]
+           "TALK_EPS", "talk_battery", "robust_accuracy", "RobustnessTable",
+           "APGD", "auto_attack", "AutoAttackResult", "apgd_checkpoints", "dlr_loss", "dlr_targeted_loss",
+           "dlr_objective", "EOT", "eot_objective"]

@@ -1,0 +1,95 @@
+"""Pictures of the gradient-masking checks of :mod:`robviz.masking`: curves and loss landscapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .style import series_color
+
+__all__ = ["eps_curve_figure", "steps_curve_figure", "box_comparison_figure", "loss_line_figure",
+           "loss_surface_figure"]
+
+
+def _verdict_title(title, evidence):
+    return f"{title}<br><sup>{evidence.verdict}</sup>"
+
+
+def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> go.Figure:
+    """Accuracy (%) against eps, one line per model: ``curves`` maps a name to an
+    :class:`~robviz.masking.EpsCurve`."""
+    fig = go.Figure()
+    for i, (name, curve) in enumerate(curves.items()):
+        fig.add_trace(go.Scatter(x=curve.eps, y=[100 * a for a in curve.accuracy], mode="lines+markers",
+                                 name=f"{name}{' (masked?)' if curve.looks_masked else ''}",
+                                 line=dict(color=series_color(i))))
+    fig.update_layout(template="robviz", title=title, xaxis_title="eps (L-inf)", yaxis_title="robust accuracy (%)",
+                      yaxis_range=[-3, 103])
+    return fig
+
+
+def steps_curve_figure(curve, title: str = "Robust accuracy vs attack steps") -> go.Figure:
+    """Accuracy (%) against steps (log axis), one line per number of restarts (a
+    :class:`~robviz.masking.StepsCurve`)."""
+    fig = go.Figure()
+    grid = np.asarray(curve.accuracy)
+    for j, restarts in enumerate(curve.restarts):
+        fig.add_trace(go.Scatter(x=curve.steps, y=100 * grid[:, j], mode="lines+markers",
+                                 name=f"{restarts} restart{'s' if restarts > 1 else ''}",
+                                 line=dict(color=series_color(j))))
+    fig.update_layout(template="robviz", title=_verdict_title(title, curve), xaxis_title="attack steps",
+                      xaxis_type="log", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103])
+    return fig
+
+
+def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-box") -> go.Figure:
+    """Grouped bars: for each model (``comparisons`` maps names to
+    :class:`~robviz.masking.BoxComparison`), its accuracy under every attack."""
+    fig = go.Figure()
+    keys = []
+    for comparison in comparisons.values():
+        keys += [k for k in comparison.accuracy if k not in keys]
+    for i, key in enumerate(keys):
+        fig.add_trace(go.Bar(x=list(comparisons), name=key, marker_color=series_color(i),
+                             y=[100 * c.accuracy.get(key, np.nan) for c in comparisons.values()]))
+    fig.update_layout(template="robviz", title=title, barmode="group", yaxis_title="accuracy (%)",
+                      yaxis_range=[0, 103])
+    return fig
+
+
+def loss_line_figure(lines: dict, title: str = "Loss along the attack direction",
+                     samples: int = 0) -> go.Figure:
+    """The mean loss along x + alpha d, one line per model (``lines`` maps names to
+    :class:`~robviz.masking.LossLine`); ``samples`` > 0 adds that many thin per-sample lines."""
+    fig = go.Figure()
+    for i, (name, line) in enumerate(lines.items()):
+        alphas = line.alphas.numpy()
+        for n in range(min(samples, line.loss.shape[1])):
+            fig.add_trace(go.Scatter(x=alphas, y=line.loss[:, n].numpy(), mode="lines", showlegend=False,
+                                     line=dict(color=series_color(i), width=0.7), opacity=0.35,
+                                     hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=alphas, y=line.mean.numpy(), mode="lines", line=dict(color=series_color(i),
+                                 width=3), name=f"{name}{' (masked?)' if line.looks_masked else ''}"))
+    fig.add_vline(x=0, line_dash="dot", line_color="#777777")
+    fig.update_layout(template="robviz", title=title, xaxis_title="alpha (step along d)", yaxis_title="loss")
+    return fig
+
+
+def loss_surface_figure(surface, title: str = "Loss landscape", kind: str = "heatmap") -> go.Figure:
+    """The mean loss on the plane x + a d1 + b d2 (a :class:`~robviz.masking.LossSurface`), as a ``"heatmap"``
+    or a 3-D ``"surface"``."""
+    a, b, z = surface.alphas.numpy(), surface.betas.numpy(), surface.loss.numpy()
+    if kind == "heatmap":
+        trace = go.Heatmap(x=a, y=b, z=z, colorscale="Viridis", colorbar=dict(title="loss"))
+    elif kind == "surface":
+        trace = go.Surface(x=a, y=b, z=z, colorscale="Viridis", colorbar=dict(title="loss"))
+    else:
+        raise ValueError(f"kind must be 'heatmap' or 'surface', got {kind!r}")
+    fig = go.Figure(trace)
+    fig.update_layout(template="robviz", title=_verdict_title(title, surface))
+    if kind == "heatmap":
+        fig.update_layout(xaxis_title="a (gradient sign)", yaxis_title="b (random sign)")
+    else:
+        fig.update_layout(scene=dict(xaxis_title="a (gradient sign)", yaxis_title="b (random sign)",
+                                     zaxis_title="loss"))
+    return fig

@@ -1,0 +1,107 @@
+"""Tests of the gradient-masking checks: an undefended model passes them, a model without gradients fails them."""
+
+import pytest
+import torch
+from torch import nn
+
+from robviz import masking
+from robviz.data import gaussian_mixture
+from robviz.models import make_model
+from robviz.train import fit
+from robviz.viz import masking as viz
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+class Quantized(nn.Module):
+    """The model on inputs rounded to a coarse grid: the same decisions, but a zero gradient almost everywhere,
+    the textbook case of gradient masking ("shattered gradients", Athalye et al. 2018)."""
+
+    def __init__(self, model, step=0.5):
+        super().__init__()
+        self.model, self.step = model, step
+
+    def forward(self, x):
+        return self.model(torch.round(x / self.step) * self.step)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    data = gaussian_mixture(num_classes=4, n_per_class=60)
+    model = make_model(data, "sce")
+    fit(model, data, steps=150, progress=False, record_every=0)
+    return data, model, data.x_test[:48], data.y_test[:48]
+
+
+def test_accuracy_vs_eps_reaches_zero_on_an_undefended_model(toy):
+    data, model, x, y = toy
+    full = data.bounds[1] - data.bounds[0]
+    curve = masking.accuracy_vs_eps(model, x, y, [0.0, 0.25, 0.5, 1.0, full], bounds=data.bounds)
+    assert curve.accuracy[0] > 0.9 and curve.accuracy[-1] <= 0.02
+    assert not curve.looks_masked and curve.verdict.startswith("no sign")
+
+
+def test_accuracy_vs_eps_flags_a_masked_model(toy):
+    data, model, x, y = toy
+    masked = Quantized(model)
+    curve = masking.accuracy_vs_eps(masked, x, y, [0.0, 0.25, 0.5], bounds=data.bounds)
+    assert curve.looks_masked and curve.verdict.startswith("masked")
+
+
+def test_accuracy_vs_steps_never_rises(toy):
+    data, model, x, y = toy
+    curve = masking.accuracy_vs_steps(model, x, y, 0.5, steps_list=(1, 5, 20), restarts_list=(1, 2),
+                                      bounds=data.bounds)
+    grid = torch.tensor(curve.accuracy)
+    assert grid.shape == (3, 2)
+    assert (grid[:, 1] <= grid[:, 0] + 1e-9).all()  # a second restart never helps the defense
+    assert not curve.looks_masked
+
+
+def test_whitebox_vs_blackbox(toy):
+    data, model, x, y = toy
+    honest = masking.whitebox_vs_blackbox(model, x, y, 0.5, surrogate=model, bounds=data.bounds, spsa_steps=10,
+                                          spsa_samples=32)
+    assert set(honest.accuracy) == {"clean", "white-box PGD", "black-box SPSA", "transfer"}
+    assert not honest.looks_masked
+    masked = masking.whitebox_vs_blackbox(Quantized(model), x, y, 0.5, surrogate=model, bounds=data.bounds,
+                                          spsa_steps=10, spsa_samples=32)
+    assert masked.looks_masked, masked.accuracy
+    assert masked.accuracy["transfer"] < masked.accuracy["white-box PGD"]
+
+
+def test_loss_along_the_gradient_rises(toy):
+    data, model, x, y = toy
+    line = masking.loss_along_direction(model, x, y)
+    assert line.loss.shape == (41, len(x)) and line.mean.shape == (41,)
+    assert line.mean[21] > line.mean[20] > line.mean[19]  # near x: up along +sign(grad), down along -sign(grad)
+    assert line.mean[-1] > 10 * line.mean[20]
+    assert (line.slope >= 0).all() and not line.looks_masked
+    masked = masking.loss_along_direction(Quantized(model), x, y, direction=masking.gradient_direction(model, x, y))
+    assert masked.looks_masked  # the loss still rises along the true direction, but its gradient is 0
+
+
+def test_loss_landscape_2d_and_figures(toy):
+    data, model, x, y = toy
+    surface = masking.loss_landscape_2d(model, x[:8], y[:8], alphas=torch.linspace(-1, 1, 9),
+                                        betas=torch.linspace(-1, 1, 7))
+    assert surface.loss.shape == (7, 9) and not surface.looks_masked
+    assert surface.flat_fraction < 0.1
+    d = masking.gradient_direction(model, x[:16], y[:16])
+    rough = masking.loss_landscape_2d(Quantized(model), x[:16], y[:16], d1=d)
+    assert rough.loss.shape == (21, 21) and rough.looks_masked and rough.flat_fraction > 0.4, rough.flat_fraction
+    assert not masking.loss_landscape_2d(model, x[:16], y[:16], d1=d).looks_masked
+    curve = masking.accuracy_vs_eps(model, x, y, [0.0, 0.5], bounds=data.bounds)
+    figures = [viz.eps_curve_figure({"SCE": curve}),
+               viz.steps_curve_figure(masking.accuracy_vs_steps(model, x, y, 0.5, (1, 5), (1,), bounds=data.bounds)),
+               viz.loss_line_figure({"SCE": masking.loss_along_direction(model, x, y)}, samples=3),
+               viz.loss_surface_figure(surface), viz.loss_surface_figure(surface, kind="surface")]
+    assert all(len(f.data) >= 1 for f in figures)
+    with pytest.raises(ValueError, match="kind"):
+        viz.loss_surface_figure(surface, kind="contour")

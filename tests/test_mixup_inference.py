@@ -1,0 +1,159 @@
+"""Tests of Mixup Inference, mixup training, interpolated adversarial training and EOT through MI."""
+
+import pytest
+import torch
+
+from robviz.attacks import PGD
+from robviz.attacks.eot import EOT, eot_objective
+from robviz.data import gaussian_mixture, sample_per_class
+from robviz.mixup_inference import (MixupInference, MixupModel, interpolated_adversarial_training, mixup_batch,
+                                    mixup_loss)
+from robviz.models import make_model
+from robviz.train import accuracy, fit
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """Four Gaussian blobs, a mixup-trained model and a clean pool of 10 training points per class."""
+    data = gaussian_mixture(num_classes=4, n_per_class=60)
+    model = make_model(data, "sce")
+    fit(MixupModel(model, alpha=1.0), data, steps=120, progress=False, record_every=0)
+    pool = sample_per_class(data.y_train, 10)
+    return data, model, data.x_train[pool], data.y_train[pool]
+
+
+def test_pl_with_lambda_one_is_the_plain_model(toy):
+    data, model, xp, yp = toy
+    mi = MixupInference(model, xp, yp, mode="PL", lam=1.0)
+    x = data.x_test
+    assert torch.equal(mi(x).argmax(1), model(x).argmax(1))
+    assert torch.allclose(mi(x).exp(), model(x).softmax(1), atol=1e-5)
+
+
+def test_pool_drawn_from_the_right_classes(toy):
+    data, model, xp, yp = toy
+    mi = MixupInference(model, xp, yp, mode="OL")
+    predicted = torch.arange(4).repeat(25)
+    same = mi.draw(predicted, 30, same=True)
+    other = mi.draw(predicted, 30, same=False)
+    assert same.shape == other.shape == (100, 30)
+    assert (mi.y_pool[same] == predicted[:, None]).all()
+    assert (mi.y_pool[other] != predicted[:, None]).all()
+    # every other-class pool image can be drawn
+    assert set(other[predicted == 0].flatten().tolist()) == set((mi.y_pool != 0).nonzero().flatten().tolist())
+
+
+def test_modes_give_probabilities_and_paper_defaults(toy):
+    data, model, xp, yp = toy
+    x = data.x_test[:20]
+    for mode, samples in (("PL", 10), ("OL", 30), ("combined", (5, 15))):
+        mi = MixupInference(model, xp, yp, mode=mode)
+        assert mi.samples == samples and mi.lam == 0.5
+        out = mi(x)
+        assert out.shape == (20, 4)
+        assert torch.allclose(out.exp().sum(1), torch.ones(20), atol=1e-4)
+    assert mi.last_choice.shape == (20,)
+    assert accuracy(MixupInference(model, xp, yp, mode="PL"), data.x_test, data.y_test) > 0.9
+
+
+def test_mi_is_seeded_and_random_between_calls(toy):
+    data, model, xp, yp = toy
+    mi = MixupInference(model, xp, yp, mode="OL", samples=3, seed=1)
+    x = data.x_test[:10]
+    first, second = mi(x), mi(x)
+    assert not torch.allclose(first, second)
+    mi.reseed()
+    assert torch.allclose(mi(x), first)
+
+
+def test_mi_validates(toy):
+    data, model, xp, yp = toy
+    with pytest.raises(ValueError, match="mode"):
+        MixupInference(model, xp, yp, mode="XL")
+    with pytest.raises(ValueError, match="every class"):
+        MixupInference(model, xp[yp != 2], yp[yp != 2], mode="PL")
+    with pytest.raises(ValueError, match="pair"):
+        MixupInference(model, xp, yp, mode="combined", samples=5)
+    with pytest.raises(ValueError, match="lam"):
+        MixupInference(model, xp, yp, lam=1.5)
+
+
+def test_mixup_batch_mixes_linearly():
+    x, y = torch.randn(16, 2), torch.arange(16) % 4
+    x_mix, y_a, y_b, lam = mixup_batch(x, y, alpha=1.0, generator=torch.Generator().manual_seed(3))
+    again = mixup_batch(x, y, alpha=1.0, generator=torch.Generator().manual_seed(3))
+    assert 0 <= lam <= 1 and lam == again[3] and torch.equal(x_mix, again[0])
+    partner = (x_mix - lam * x) / (1 - lam)
+    assert torch.equal(y_a, y)
+    for i in range(16):  # each partner is some row of x with the label y_b
+        match = (partner[i] - x).abs().sum(1).argmin()
+        assert y[match] == y_b[i]
+    with pytest.raises(ValueError, match="alpha"):
+        mixup_batch(x, y, alpha=0)
+
+
+def test_mixup_model_trains_with_fit_and_delegates():
+    data = gaussian_mixture(num_classes=3, n_per_class=40)
+    model = make_model(data, "sce")
+    wrapper = MixupModel(model)
+    history = fit(wrapper, data, steps=40, progress=False, record_every=0)
+    assert history.objective == "sce" and accuracy(model, data.x_test, data.y_test) > 0.8
+    wrapper.eval()
+    x, y = data.x_test, data.y_test
+    assert torch.equal(wrapper(x), model(x)) and torch.equal(wrapper.features(x), model.features(x))
+    assert torch.allclose(wrapper.loss(x, y), model.loss(x, y))
+    assert torch.isfinite(mixup_loss(model, x, y))
+
+
+def test_interpolated_adversarial_training_runs():
+    data = gaussian_mixture(num_classes=3, n_per_class=40)
+    model = make_model(data, "sce")
+    fit(interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds, steps=3), data, steps=20,
+        progress=False, record_every=0)
+    assert accuracy(model, data.x_test, data.y_test) > 0.7
+
+
+def test_eot_reduces_gradient_variance(toy):
+    data, model, xp, yp = toy
+    mi = MixupInference(model, xp, yp, mode="OL", samples=2)
+    x, y = data.x_test[:8], data.y_test[:8]
+
+    def spread(samples):
+        objective = eot_objective(samples=samples)
+        grads = []
+        for _ in range(12):
+            xg = x.clone().requires_grad_(True)
+            grads.append(torch.autograd.grad(objective(mi, xg, y).sum(), xg)[0])
+        return torch.stack(grads).var(dim=0).mean().item()
+
+    assert spread(16) < 0.3 * spread(1)
+
+
+def test_eot_attacks_mi(toy):
+    data, model, xp, yp = toy
+    mi = MixupInference(model, xp, yp, mode="PL", samples=4)
+    x, y = data.x_test, data.y_test
+    adaptive = PGD(mi, eps=0.5, alpha=0.125, steps=10, bounds=data.bounds, loss=eot_objective(samples=4))(x, y)
+    assert accuracy(mi, adaptive, y) < accuracy(mi, x, y)
+    assert EOT(mi, samples=3)(x).shape == (len(x), 4)
+    with pytest.raises(ValueError, match="samples"):
+        eot_objective(samples=0)
+
+
+def test_mixing_effect_vanishes_at_lambda_zero_and_shrinks(toy):
+    from robviz.mixup_inference import mixing_effect
+
+    data, model, xp, yp = toy
+    x, y = data.x_test[:30], data.y_test[:30]
+    x_adv = PGD(model, eps=0.75, alpha=0.2, steps=10, bounds=data.bounds)(x, y)
+    result = mixing_effect(model, x, x_adv, y, xp, [0.0, 0.5, 1.0], samples=5)
+    assert result.effect[0] == 0 and result.effect[1] < result.effect[2]
+    assert torch.allclose(result.mixed_adv[1] - result.mixed_clean[1], 0.5 * (x_adv - x)[:, None].expand(-1, 5, -1))
