@@ -2,11 +2,12 @@
 
 Modules: ``centers`` (Max-Mahalanobis centers), ``objectives`` (SCE, center loss, L-GM, MMLDA, MMC, RCE),
 ``data``, ``models``, ``train`` (fit, History, checkpoints), ``regions`` (decision regions), ``attacks`` (one class
-per attack, robust-accuracy tables), ``theory`` (the talk's theorems), ``viz`` (plotly figures), ``widgets``
+per attack, robust-accuracy tables), ``theory`` (the talk's theorems), ``detect`` (confidence, non-ME,
+kernel density, LID, ROC/AUC), ``embed`` (t-SNE, PCA), ``ensemble`` (ADP), ``mixup_inference``, ``masking``, ``viz`` (plotly figures), ``widgets``
 (ipywidgets dashboards), ``runtime`` (device and mode).
 """
 
-from . import attacks, theory
+from . import attacks, detect, embed, theory
 from .centers import mm_centers
 from .data import Dataset, load_dataset
 from .models import Classifier, make_model

@@ -1,0 +1,420 @@
+"""Detecting adversarial examples: scores with one interface, and the ROC/AUC protocol of the RCE paper.
+
+Every detector maps a batch of inputs to one score per input, **higher = more normal** (as in the authors' AUC
+code: clean inputs are the positive class). A detector is anything callable as ``detector(model, x)`` returning
+a NumPy array (N,):
+
+| detector | score | paper |
+|---|---|---|
+| :func:`confidence` | max_k softmax(model(x))_k | Hendrycks & Gimpel, ICLR 2017 (baseline) |
+| :func:`non_max_entropy_score` | non-ME of softmax(model(x)) | Pang et al., NeurIPS 2018 |
+| :class:`KernelDensity` | log of the Gaussian kernel density of the feature, predicted class | Feinman et al. 2017 |
+| :class:`LID` | minus the local intrinsic dimensionality of the feature | Ma et al., ICLR 2018 |
+
+``model(x)`` returns the logits whose argmax is the prediction (for RCE the *negated* logits, see
+``robviz.models``), so no detector special-cases an objective. Evaluation (:func:`detection_pairs`,
+:func:`roc_auc`, :func:`roc_curve`) follows the RCE paper: only the test images that are classified correctly
+*and* whose attack succeeded enter, once clean (label 1) and once adversarial (label 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = ["confidence", "non_max_entropy", "non_max_entropy_score", "KernelDensity", "LID", "lid_mle",
+           "kd_bandwidth", "detection_pairs", "DetectionPairs", "roc_auc", "roc_curve", "detection_scores",
+           "KD_BANDWIDTH", "non_me_domain", "max_non_me_lines"]
+
+# sigma^2 of the K-density kernel in the RCE authors' code: 0.1 / 0.26 for RCE models, 1 / 0.26 for CE.
+KD_BANDWIDTH = {"rce": 0.1 / 0.26, "ce": 1.0 / 0.26}
+
+
+def _numpy(t) -> np.ndarray:
+    if isinstance(t, torch.Tensor):
+        return t.detach().cpu().numpy()
+    return np.asarray(t)
+
+
+@torch.no_grad()
+def _batched(fn, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    return torch.cat([fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]) if len(x) else fn(x)
+
+
+@torch.no_grad()
+def _probabilities(model, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    try:
+        return _batched(lambda b: torch.softmax(model(b), dim=1), x, batch_size)
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def _features(model, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    try:
+        return _batched(model.features, x, batch_size)
+    finally:
+        model.train(was_training)
+
+
+def _check_probabilities(p) -> np.ndarray:
+    p = np.asarray(_numpy(p), dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] < 3:
+        raise ValueError(f"probabilities must have shape (N, L) with L >= 3 classes, got {p.shape}")
+    return p
+
+
+# ------------------------------------------------------------------------------------------- softmax scores
+
+
+def confidence(model, x: torch.Tensor) -> np.ndarray:
+    """The baseline detector: the largest predicted probability, max_k softmax(model(x))_k.
+
+    Shape: x (N, ...) -> (N,) in [1/L, 1]. Higher = more normal.
+    """
+    return _probabilities(model, x).max(dim=1).values.cpu().numpy()
+
+
+def non_max_entropy(probabilities) -> np.ndarray:
+    """Non-maximal entropy (non-ME) of predicted probabilities (Pang et al., "Towards Robust Detection of
+    Adversarial Examples", NeurIPS 2018, https://arxiv.org/abs/1706.00633).
+
+    With yhat = argmax_k F_k and the non-maximal probabilities renormalized, p_i = F_i / sum_{j != yhat} F_j:
+
+        nonME(F) = - sum_{i != yhat} p_i log p_i,      0 <= nonME <= log(L - 1),
+
+    maximal when the L - 1 non-maximal probabilities are equal. RCE training drives clean inputs there.
+
+    Shape: probabilities (N, L), L >= 3 -> (N,). Computed in float64; 0 log 0 = 0.
+    """
+    p = _check_probabilities(probabilities)
+    top = p.argmax(axis=1)
+    rest = p.copy()
+    rest[np.arange(len(p)), top] = 0.0
+    total = rest.sum(axis=1, keepdims=True)
+    hat = np.divide(rest, total, out=np.full_like(rest, 1.0 / (p.shape[1] - 1)), where=total > 0)
+    hat[np.arange(len(p)), top] = 0.0
+    logs = np.log(hat, out=np.zeros_like(hat), where=hat > 0)
+    return -(hat * logs).sum(axis=1)
+
+
+def non_max_entropy_score(model, x: torch.Tensor) -> np.ndarray:
+    """The non-ME detector: :func:`non_max_entropy` of softmax(model(x)). Shape: x (N, ...) -> (N,).
+
+    Higher = more normal (for an RCE model, clean inputs sit near the maximum log(L - 1)).
+    """
+    return non_max_entropy(_probabilities(model, x).double())
+
+
+# ------------------------------------------------------------------------------------------ kernel density
+
+
+def kd_bandwidth(objective: str) -> float:
+    """The default sigma^2 of :class:`KernelDensity` for an objective: 0.1/0.26 for ``"rce"``, 1/0.26 for CE
+    (``"sce"`` or ``"ce"``), the values of the RCE authors' code."""
+    key = str(objective).lower()
+    if key == "rce":
+        return KD_BANDWIDTH["rce"]
+    if key in ("sce", "ce"):
+        return KD_BANDWIDTH["ce"]
+    raise ValueError(f"no default K-density bandwidth for objective {objective!r}; valid: 'rce', 'sce', 'ce'")
+
+
+class KernelDensity:
+    """Kernel density (K-density) on the features (Feinman et al., "Detecting Adversarial Samples from
+    Artifacts", 2017, https://arxiv.org/abs/1703.00410; with the RCE paper's settings).
+
+        KD(x) = 1/|Z_yhat| sum_{z_i in Z_yhat} exp(-||z(x) - z_i||^2 / sigma^2),
+
+    where z(x) = ``model.features(x)`` and Z_yhat are the kernel points (training features) of the *predicted*
+    class yhat = argmax model(x). :meth:`score` returns log KD (computed with log-sum-exp, so far points do
+    not underflow to ties at 0); the logarithm does not change a ROC curve.
+
+    Args:
+        sigma2: the kernel's sigma^2. Default: :func:`kd_bandwidth` of the model's objective at :meth:`fit`
+            (0.1/0.26 for RCE, 1/0.26 for CE).
+        points_per_class: kernel points per class, drawn from the training set with ``seed``. Default 1000.
+        seed: seeds the draw.
+
+    Shapes: ``fit(model, x_train (M, ...), y_train (M,))``; ``score(model, x (N, ...)) -> (N,)``.
+
+    Example:
+        >>> kd = KernelDensity().fit(model, data.x_train, data.y_train)
+        >>> kd(model, x_adv)          # log-densities, (N,)
+    """
+
+    def __init__(self, sigma2: float | None = None, *, points_per_class: int = 1000, seed: int = 0):
+        if sigma2 is not None and not (isinstance(sigma2, (int, float)) and sigma2 > 0):
+            raise ValueError(f"sigma2 must be a number > 0 or None, got {sigma2!r}")
+        if not (isinstance(points_per_class, int) and points_per_class >= 1):
+            raise ValueError(f"points_per_class must be an integer >= 1, got {points_per_class!r}")
+        self.sigma2, self.points_per_class, self.seed = sigma2, points_per_class, seed
+        self.kernel_points: dict[int, torch.Tensor] = {}
+
+    def fit(self, model, x: torch.Tensor, y: torch.Tensor) -> "KernelDensity":
+        """Store up to ``points_per_class`` training features per class. Returns self."""
+        if len(x) != len(y) or y.dim() != 1:
+            raise ValueError(f"x and y must hold the same number of samples, y 1-D; got {tuple(x.shape)}, "
+                             f"{tuple(y.shape)}")
+        from .data import sample_per_class
+
+        if self.sigma2 is None:
+            self.sigma2 = kd_bandwidth(model.objective.name)
+        index = sample_per_class(y, self.points_per_class, seed=self.seed)
+        z, labels = _features(model, x[index]), y[index]
+        self.kernel_points = {int(k): z[labels == k] for k in torch.unique(labels).tolist()}
+        return self
+
+    @torch.no_grad()
+    def log_density(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """log KD of features z (N, d) under the kernel points of ``classes`` (N,) -> (N,)."""
+        if not self.kernel_points:
+            raise RuntimeError("KernelDensity is not fitted: call fit(model, x_train, y_train) first")
+        out = torch.full((len(z),), -math.inf, dtype=torch.float64)
+        for k in torch.unique(classes).tolist():
+            mask = classes == k
+            if k not in self.kernel_points:
+                continue  # no kernel points for that class: density 0
+            points = self.kernel_points[k].to(z.device, torch.float64)
+            d2 = torch.cdist(z[mask].double(), points).pow(2)
+            out[mask.cpu()] = (torch.logsumexp(-d2 / self.sigma2, dim=1) - math.log(len(points))).cpu()
+        return out
+
+    def score(self, model, x: torch.Tensor) -> np.ndarray:
+        """log KD(x) with the predicted class's kernel points; higher = more normal. (N, ...) -> (N,)."""
+        z = _features(model, x)
+        predicted = _probabilities(model, x).argmax(dim=1)
+        return self.log_density(z, predicted).numpy()
+
+    __call__ = score
+
+    def __repr__(self) -> str:
+        return f"KernelDensity(sigma2={self.sigma2}, points_per_class={self.points_per_class}, seed={self.seed})"
+
+
+# ------------------------------------------------------------------------------------------------- LID
+
+
+def lid_mle(z: torch.Tensor, reference: torch.Tensor, k: int = 20, *, exclude_self: bool = False) -> torch.Tensor:
+    """Maximum-likelihood local intrinsic dimensionality (Amsaleg et al. 2015, as used by Ma et al. 2018):
+
+        LID(z) = -( 1/k sum_{i=1..k} log(r_i(z) / r_k(z)) )^{-1},
+
+    with r_i(z) the distance from z to its i-th nearest neighbour in ``reference``.
+
+    Shapes: z (N, d), reference (M, d) with M > k (M > k + 1 when ``exclude_self``) -> (N,) float64.
+    ``exclude_self`` drops the nearest neighbour (use it when z is part of ``reference``).
+    """
+    if z.dim() != 2 or reference.dim() != 2 or z.shape[1] != reference.shape[1]:
+        raise ValueError(f"z and reference must be (N, d) and (M, d), got {tuple(z.shape)}, {tuple(reference.shape)}")
+    skip = int(exclude_self)
+    if not (isinstance(k, int) and 1 <= k and k + skip <= len(reference)):
+        raise ValueError(f"k must be an integer in [1, {len(reference) - skip}] for {len(reference)} reference "
+                         f"points, got {k!r}")
+    d = torch.cdist(z.double(), reference.to(z.device).double())
+    r = d.topk(k + skip, dim=1, largest=False).values[:, skip:].clamp_min(1e-12)
+    return -1.0 / torch.log(r / r[:, -1:]).mean(dim=1).clamp_max(-1e-12)
+
+
+class LID:
+    """Local intrinsic dimensionality of the features (Ma et al., "Characterizing Adversarial Subspaces Using
+    Local Intrinsic Dimensionality", ICLR 2018, https://arxiv.org/abs/1801.02613).
+
+    Ma et al. compute the LID of every layer's activations against a mini-batch of clean inputs and train a
+    logistic regression on those LID features. robviz keeps the idea and drops the training: one layer (the
+    features z = ``model.features(x)``), the :func:`lid_mle` estimate with k = 20 nearest neighbours in a fixed
+    reference batch of clean training features, and the score
+
+        score(x) = -LID(z(x))       (higher = more normal: adversarial regions have higher LID).
+
+    Args:
+        k: neighbours. Default 20 (Ma et al.).
+        reference_size: clean training points in the reference batch. Default 1000.
+        seed: seeds the draw of the reference batch.
+
+    Shapes: ``fit(model, x_train (M, ...))``; ``score(model, x (N, ...)) -> (N,)``.
+    """
+
+    def __init__(self, k: int = 20, *, reference_size: int = 1000, seed: int = 0):
+        if not (isinstance(k, int) and k >= 1):
+            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        if not (isinstance(reference_size, int) and reference_size > k):
+            raise ValueError(f"reference_size must be an integer > k = {k}, got {reference_size!r}")
+        self.k, self.reference_size, self.seed = k, reference_size, seed
+        self.reference: torch.Tensor | None = None
+
+    def fit(self, model, x: torch.Tensor) -> "LID":
+        """Draw the reference batch from ``x`` (clean training inputs) and store its features. Returns self."""
+        if len(x) <= self.k:
+            raise ValueError(f"need more than k = {self.k} reference inputs, got {len(x)}")
+        generator = torch.Generator().manual_seed(self.seed)
+        index = torch.randperm(len(x), generator=generator)[: self.reference_size].to(x.device)
+        self.reference = _features(model, x[index])
+        return self
+
+    def score(self, model, x: torch.Tensor) -> np.ndarray:
+        """-LID of each input's feature against the reference batch. (N, ...) -> (N,)."""
+        if self.reference is None:
+            raise RuntimeError("LID is not fitted: call fit(model, x_train) first")
+        return (-lid_mle(_features(model, x), self.reference, self.k)).cpu().numpy()
+
+    __call__ = score
+
+    def __repr__(self) -> str:
+        return f"LID(k={self.k}, reference_size={self.reference_size}, seed={self.seed})"
+
+
+# ----------------------------------------------------------------------------------------------- protocol
+
+
+@dataclass
+class DetectionPairs:
+    """The masks of the RCE paper's AUC protocol, all (N,) bool.
+
+    Attributes:
+        correct: the clean input is classified correctly.
+        success: the attack succeeded (``AttackResult.success``).
+        pairs: both; the clean and the adversarial input of these samples are scored.
+    """
+
+    correct: torch.Tensor
+    success: torch.Tensor
+    pairs: torch.Tensor
+
+    @property
+    def count(self) -> int:
+        return int(self.pairs.sum())
+
+
+@torch.no_grad()
+def detection_pairs(model, x: torch.Tensor, y: torch.Tensor, result) -> DetectionPairs:
+    """Which samples the AUC uses: clean correctly classified *and* attack successful (RCE paper, Sec. 5).
+
+    Args: model, clean inputs x (N, ...), labels y (N,), the :class:`~robviz.attacks.AttackResult` of x.
+    """
+    if len(x) != len(y) or len(result.success) != len(y):
+        raise ValueError(f"x, y and result must describe the same samples, got {len(x)}, {len(y)}, "
+                         f"{len(result.success)}")
+    correct = (_probabilities(model, x).argmax(dim=1) == y.to(x.device)).cpu()
+    success = result.success.bool().cpu()
+    return DetectionPairs(correct=correct, success=success, pairs=correct & success)
+
+
+def _check_scores(clean, adversarial) -> tuple[np.ndarray, np.ndarray]:
+    clean, adversarial = (np.asarray(_numpy(s), dtype=np.float64) for s in (clean, adversarial))
+    if clean.ndim != 1 or adversarial.ndim != 1:
+        raise ValueError(f"scores must be 1-D, got shapes {clean.shape} and {adversarial.shape}")
+    if len(clean) == 0 or len(adversarial) == 0:
+        raise ValueError("need at least one clean and one adversarial score (no successful pairs?)")
+    if not (np.isfinite(clean).all() and np.isfinite(adversarial).all()):
+        raise ValueError("scores must be finite")
+    return clean, adversarial
+
+
+def _labelled(clean, adversarial):
+    clean, adversarial = _check_scores(clean, adversarial)
+    labels = np.concatenate([np.ones(len(clean)), np.zeros(len(adversarial))])
+    return labels, np.concatenate([clean, adversarial])
+
+
+def roc_auc(scores_clean, scores_adversarial) -> float:
+    """Area under the ROC curve (``sklearn.metrics.roc_auc_score``), clean = positive, higher score = normal.
+
+    1.0: every clean score above every adversarial one; 0.5: chance; 0.0: the detector is exactly reversed
+    (the talk's 0.0 for confidence on C&W-hc). Shapes: (N_clean,), (N_adv,) -> float.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(*_labelled(scores_clean, scores_adversarial)))
+
+
+def roc_curve(scores_clean, scores_adversarial):
+    """The ROC curve (``sklearn.metrics.roc_curve``): false-positive rate (adversarial accepted as clean),
+    true-positive rate (clean accepted), thresholds. Shapes: (N_clean,), (N_adv,) -> three (T,) arrays."""
+    from sklearn.metrics import roc_curve as _roc_curve
+
+    fpr, tpr, thresholds = _roc_curve(*_labelled(scores_clean, scores_adversarial))
+    return fpr, tpr, thresholds
+
+
+def detection_scores(detectors: dict, model, x: torch.Tensor, y: torch.Tensor, result) -> dict:
+    """Score the paper's pairs with every detector.
+
+    Args:
+        detectors: name -> callable ``detector(model, x) -> (N,)``.
+        model, x, y: the model and the clean inputs and labels the attack ran on.
+        result: the :class:`~robviz.attacks.AttackResult`.
+
+    Returns:
+        name -> (clean scores, adversarial scores), both (P,) for the P = ``detection_pairs(...).count`` pairs.
+    """
+    keep = detection_pairs(model, x, y, result).pairs.to(x.device)
+    x_clean, x_adv = x[keep], result.x_adv.to(x.device)[keep]
+    return {name: (np.asarray(fn(model, x_clean)), np.asarray(fn(model, x_adv))) for name, fn in detectors.items()}
+
+
+# ------------------------------------------------------------------------------------- the talk's picture
+
+
+@torch.no_grad()
+def non_me_domain(model, extent, resolution: int = 150) -> dict:
+    """The decision domain and the non-ME of a model with 2-D features, on a grid of the feature plane.
+
+    Args:
+        model: a :class:`~robviz.models.Classifier` with 2-D features (its head maps z to logits).
+        extent: (z1_min, z1_max, z2_min, z2_max).
+        resolution: grid points per axis.
+
+    Returns:
+        dict with ``labels`` (R, R) predicted class, ``non_me`` (R, R) non-ME of softmax(output logits) and
+        ``extent``; rows run along z2 (as ``robviz.data.grid_points``).
+    """
+    from .data import grid_points
+
+    if model.objective.feature_dim != 2:
+        raise ValueError(f"the domain picture needs 2-D features, got feature_dim = {model.objective.feature_dim}")
+    grid = grid_points(extent, resolution)
+    logits = model.objective.output(model.raw_logits(grid.to(next(model.parameters()).device))).cpu()
+    return dict(labels=logits.argmax(1).reshape(resolution, resolution).numpy(),
+                non_me=non_max_entropy(torch.softmax(logits.double(), 1)).reshape(resolution, resolution),
+                extent=tuple(float(e) for e in extent))
+
+
+@torch.no_grad()
+def max_non_me_lines(model, extent, num: int = 600) -> list[np.ndarray]:
+    """Where non-ME is maximal for a 3-class model with 2-D features and a linear head (SCE, RCE).
+
+    With three classes, non-ME = log 2 exactly where the two non-maximal logits are equal: on the part of the
+    line h_i(z) = h_j(z) inside the domain of the third class k (the talk's black dashed lines; RCE training
+    pulls each class's features towards its line). Returns up to three (M, 2) float32 arrays of points along
+    those rays, clipped to ``extent`` = (z1_min, z1_max, z2_min, z2_max).
+    """
+    head = model.objective
+    if head.num_classes != 3 or head.feature_dim != 2 or not hasattr(head, "linear"):
+        raise ValueError("max_non_me_lines needs a 3-class objective with 2-D features and a linear head "
+                         "(sce or rce)")
+    w, b = head.linear.weight.detach().cpu().double(), head.linear.bias.detach().cpu().double()
+    x0, x1, y0, y1 = extent
+    span = 2 * max(x1 - x0, y1 - y0) + float(np.abs(np.array(extent)).max())
+    lines = []
+    for i, j, k in ((0, 1, 2), (0, 2, 1), (1, 2, 0)):
+        a, c = w[i] - w[j], b[i] - b[j]
+        if a.norm() < 1e-12:
+            continue
+        base = -c * a / a.dot(a)
+        direction = torch.stack([-a[1], a[0]]) / a.norm()
+        t = torch.linspace(-span, span, num, dtype=torch.float64)
+        points = base + t[:, None] * direction
+        output = head.output(points @ w.T + b)
+        inside = ((output.argmax(1) == k) & (points[:, 0] >= x0) & (points[:, 0] <= x1)
+                  & (points[:, 1] >= y0) & (points[:, 1] <= y1))
+        if inside.any():
+            lines.append(points[inside].numpy().astype(np.float32))
+    return lines

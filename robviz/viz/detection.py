@@ -1,0 +1,197 @@
+"""Detection pictures: t-SNE of features over training, the talk's non-ME domain picture, ROC curves and the
+AUC table in the talk's layout. Builders only draw what ``robviz.detect`` and ``robviz.embed`` computed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .features import _region_trace, animation_controls
+from .style import OBJECTIVE_LABELS, class_color, series_color
+
+__all__ = ["embedding_animation", "non_me_domain_figure", "roc_figure", "detection_table"]
+
+OBJECTIVE_NAMES = {**OBJECTIVE_LABELS, "sce": "CE"}
+
+
+def _f32(values) -> np.ndarray:
+    """float32 NumPy (compact typed arrays in the figure JSON)."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=np.float32)
+
+
+def _name(key) -> str:
+    return OBJECTIVE_NAMES.get(key, str(key))
+
+
+def _scatter(points, labels, num_classes, first_panel, size=4):
+    traces = []
+    for k in range(num_classes):
+        p = points[labels == k]
+        traces.append(go.Scatter(x=p[:, 0], y=p[:, 1], mode="markers", name=f"class {k}",
+                                 legendgroup=f"class {k}", showlegend=first_panel,
+                                 marker=dict(size=size, color=class_color(k), opacity=0.8)))
+    return traces
+
+
+def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: str = "t-SNE of the features",
+                        duration_ms: int = 400, prefix: str = "epoch ") -> go.Figure:
+    """Side-by-side animated 2-D embeddings (e.g. aligned t-SNE of CE and RCE features over training).
+
+    Args:
+        embeddings: name -> (S, N, 2) embeddings of the same N points at S moments (all names the same S).
+        labels: (N,) class of every point.
+        frame_labels: S names of the frames (default 0..S-1).
+        title, duration_ms, prefix: figure title, time per frame, slider prefix.
+    """
+    names = list(embeddings)
+    if not names:
+        raise ValueError("embeddings is empty")
+    arrays = {n: _f32(embeddings[n]) for n in names}
+    labels = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels).astype(int)
+    shapes = {a.shape for a in arrays.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 2:
+        raise ValueError(f"every embedding must be (S, N, 2) with the same S and N, got {sorted(shapes)}")
+    frames_n, n, _ = next(iter(shapes))
+    if len(labels) != n:
+        raise ValueError(f"labels must have length N = {n}, got {len(labels)}")
+    frame_labels = [str(f) for f in (range(frames_n) if frame_labels is None else frame_labels)]
+    if len(frame_labels) != frames_n:
+        raise ValueError(f"frame_labels must have S = {frames_n} entries, got {len(frame_labels)}")
+    num_classes = int(labels.max()) + 1
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[_name(n) for n in names],
+                        horizontal_spacing=0.06)
+
+    def traces(s):
+        out = []
+        for p, name in enumerate(names):
+            out += _scatter(arrays[name][s], labels, num_classes, p == 0)
+        return out
+
+    for i, trace in enumerate(traces(0)):
+        fig.add_trace(trace, row=1, col=i // num_classes + 1)
+    fig.frames = [go.Frame(data=traces(s), name=frame_labels[s], traces=list(range(len(fig.data))))
+                  for s in range(frames_n)]
+    for p, name in enumerate(names):
+        a = arrays[name]
+        low, high = a.min(axis=(0, 1)), a.max(axis=(0, 1))
+        pad = 0.05 * (high - low)
+        axis = p + 1 if p else ""
+        fig.layout[f"xaxis{axis}"].update(range=[float(low[0] - pad[0]), float(high[0] + pad[0])],
+                                          title="t-SNE 1", showticklabels=False)
+        fig.layout[f"yaxis{axis}"].update(range=[float(low[1] - pad[1]), float(high[1] + pad[1])],
+                                          title="t-SNE 2", showticklabels=False)
+    fig.update_layout(template="robviz", title=title, height=470,
+                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
+                      **animation_controls(frame_labels, duration_ms, prefix))
+    return fig
+
+
+def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and where non-ME is maximal") -> go.Figure:
+    """The talk's picture: a 3-class decision domain in the 2-D feature plane, the lines where non-ME is
+    maximal (black, dashed) and the features of the test points, one panel per model.
+
+    Args:
+        panels: name -> dict with ``domain`` (from ``robviz.detect.non_me_domain``), ``lines`` (from
+            ``robviz.detect.max_non_me_lines``), ``features`` (N, 2) and ``labels`` (N,).
+    """
+    names = list(panels)
+    if not names:
+        raise ValueError("panels is empty")
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[_name(n) for n in names],
+                        horizontal_spacing=0.08)
+    for p, name in enumerate(names):
+        panel = panels[name]
+        domain, labels = panel["domain"], np.asarray(panel["labels"]).astype(int)
+        num_classes = int(max(domain["labels"].max(), labels.max())) + 1
+        traces = [_region_trace(domain["labels"], domain["extent"], num_classes)]
+        for i, line in enumerate(panel["lines"]):
+            line = _f32(line)
+            traces.append(go.Scatter(x=line[:, 0], y=line[:, 1], mode="lines", name="max non-ME",
+                                     legendgroup="line", showlegend=(p == 0 and i == 0),
+                                     line=dict(color="black", dash="dash", width=2)))
+        traces += _scatter(_f32(panel["features"]), labels, num_classes, p == 0, size=5)
+        for trace in traces:
+            fig.add_trace(trace, row=1, col=p + 1)
+        x0, x1, y0, y1 = domain["extent"]
+        axis = p + 1 if p else ""
+        fig.layout[f"xaxis{axis}"].update(range=[x0, x1], title="z₁", constrain="domain")
+        fig.layout[f"yaxis{axis}"].update(range=[y0, y1], title="z₂", scaleanchor=f"x{axis}")
+    fig.update_layout(template="robviz", title=title, height=430,
+                      legend=dict(orientation="h", y=1.14, x=1, xanchor="right"))
+    return fig
+
+
+def roc_figure(curves: dict, *, columns: int = 3, title: str = "ROC curves (clean = positive)") -> go.Figure:
+    """ROC curves, one panel per attack, one line per (objective, detector).
+
+    Args:
+        curves: attack -> {line name -> (fpr, tpr, auc)} (``robviz.detect.roc_curve`` and ``roc_auc``).
+            Lines with the same name share a colour across panels; names starting with "RCE" are solid, the
+            others dashed.
+        columns: panels per row.
+    """
+    attacks = list(curves)
+    if not attacks:
+        raise ValueError("curves is empty")
+    line_names = list(dict.fromkeys(n for a in attacks for n in curves[a]))
+    detectors = list(dict.fromkeys(n.split(" · ")[-1] for n in line_names))
+    rows = math.ceil(len(attacks) / columns)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=attacks, horizontal_spacing=0.06,
+                        vertical_spacing=0.14)
+    for p, attack in enumerate(attacks):
+        r, c = p // columns + 1, p % columns + 1
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#bbbbbb", dash="dot"),
+                                 showlegend=False, hoverinfo="skip"), row=r, col=c)
+        for name, (fpr, tpr, auc) in curves[attack].items():
+            color = series_color(detectors.index(name.split(" · ")[-1]))
+            dash = "solid" if name.startswith("RCE") else "dash"
+            fig.add_trace(go.Scatter(x=_f32(fpr), y=_f32(tpr), mode="lines", name=name, legendgroup=name,
+                                     showlegend=p == 0, line=dict(color=color, dash=dash, width=2),
+                                     hovertemplate=f"{name}<br>AUC {100 * auc:.1f}<extra></extra>"),
+                          row=r, col=c)
+        fig.update_xaxes(title_text="false-positive rate" if r == rows else None, range=[0, 1], row=r, col=c)
+        fig.update_yaxes(title_text="true-positive rate" if c == 1 else None, range=[0, 1.02], row=r, col=c)
+    fig.update_layout(template="robviz", title=title, height=300 * rows + 130,
+                      legend=dict(orientation="h", y=-0.12, x=0))
+    return fig
+
+
+def detection_table(aucs: dict, *, title: str = "AUC (10⁻²) of detecting adversarial examples") -> go.Figure:
+    """The talk's table: rows attack x objective, columns detectors, AUC x 100; per attack and detector the
+    better objective is bold.
+
+    Args:
+        aucs: attack -> objective -> detector -> AUC in [0, 1] (NaN where no pair was left).
+    """
+    attacks = list(aucs)
+    if not attacks:
+        raise ValueError("aucs is empty")
+    detectors = list(dict.fromkeys(d for a in attacks for o in aucs[a] for d in aucs[a][o]))
+    col_attack, col_obj, cols = [], [], {d: [] for d in detectors}
+    for attack in attacks:
+        objectives = list(aucs[attack])
+        for i, obj in enumerate(objectives):
+            col_attack.append(attack if i == 0 else "")
+            col_obj.append(_name(obj))
+            for d in detectors:
+                value = aucs[attack][obj].get(d, float("nan"))
+                finite = [v for v in (aucs[attack][o].get(d, float("nan")) for o in objectives) if np.isfinite(v)]
+                best = max(finite, default=float("nan"))
+                text = "–" if not np.isfinite(value) else f"{100 * value:.1f}"
+                cols[d].append(f"<b>{text}</b>" if np.isfinite(value) and value == best and len(objectives) > 1
+                               else text)
+    fills = ["#f4f4f4" if (i // max(len(aucs[attacks[0]]), 1)) % 2 == 0 else "white" for i in range(len(col_obj))]
+    fig = go.Figure(go.Table(
+        header=dict(values=["Attack", "Obj."] + detectors, fill_color="#dddddd", align="center",
+                    font=dict(size=13)),
+        cells=dict(values=[col_attack, col_obj] + [cols[d] for d in detectors], align="center",
+                   fill_color=[fills] * (2 + len(detectors)), height=24)))
+    fig.update_layout(template="robviz", title=title, height=80 + 26 * (len(col_obj) + 1),
+                      margin=dict(l=10, r=10, t=50, b=10))
+    return fig

@@ -1,0 +1,158 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from robviz import detect
+from robviz.attacks import FGSM
+from robviz.data import gaussian_mixture
+from robviz.models import make_model
+from robviz.train import fit
+
+
+class FixedFeatures(nn.Module):
+    """A stand-in model: the input *is* the feature (N, 2); logits are a fixed linear map of it."""
+
+    def __init__(self, weight, name="sce"):
+        super().__init__()
+        self.weight = torch.as_tensor(weight, dtype=torch.float32)
+        self.objective = type("Head", (), {"name": name})()
+
+    def features(self, x):
+        return x
+
+    def forward(self, x):
+        return x @ self.weight.T
+
+
+def reference_non_me(p):
+    out = []
+    for row in p:
+        top = row.argmax()
+        rest = np.delete(row, top)
+        hat = rest / rest.sum()
+        out.append(-sum(q * math.log(q) for q in hat if q > 0))
+    return np.array(out)
+
+
+def test_non_max_entropy_matches_a_direct_computation():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(50, 6)) * 3
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    np.testing.assert_allclose(detect.non_max_entropy(p), reference_non_me(p), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(detect.non_max_entropy(torch.tensor(p)), reference_non_me(p), rtol=1e-10)
+
+
+def test_non_max_entropy_is_maximal_for_uniform_non_max_probabilities():
+    L = 10
+    p = np.full((1, L), 0.05 / (L - 1))
+    p[0, 3] = 0.95
+    assert detect.non_max_entropy(p)[0] == pytest.approx(math.log(L - 1), rel=1e-12)
+    q = p.copy()
+    q[0, 0], q[0, 1] = q[0, 0] * 1.5, q[0, 1] * 0.5
+    assert detect.non_max_entropy(q)[0] < math.log(L - 1)
+    one_hot = np.eye(L)[[2]]
+    assert detect.non_max_entropy(one_hot)[0] == pytest.approx(math.log(L - 1))  # 0/0 -> uniform by convention
+
+
+def test_non_max_entropy_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"\(N, L\)"):
+        detect.non_max_entropy(np.ones(5))
+    with pytest.raises(ValueError, match="L >= 3"):
+        detect.non_max_entropy(np.ones((4, 2)) / 2)
+
+
+def test_confidence_and_non_me_scores_use_the_model_output():
+    model = FixedFeatures(torch.eye(3))
+    x = torch.tensor([[5.0, 0.0, 0.0], [1.0, 1.0, 0.9]])
+    p = torch.softmax(x, 1).numpy()
+    np.testing.assert_allclose(detect.confidence(model, x), p.max(1), rtol=1e-6)
+    np.testing.assert_allclose(detect.non_max_entropy_score(model, x), reference_non_me(p), rtol=1e-5)
+
+
+def test_kernel_density_uses_the_predicted_class_kernel_points():
+    # Class 0 lives at (+3, 0), class 1 at (-3, 0), class 2 at (0, +3); the logits are z itself (3 classes of 2-D).
+    w = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    model = FixedFeatures(w)
+    x_train = torch.tensor([[3.0, 0.0], [3.0, 0.2], [-3.0, 0.0], [-3.0, 0.2], [0.0, 3.0], [0.2, 3.0]])
+    y_train = torch.tensor([0, 0, 1, 1, 2, 2])
+    kd = detect.KernelDensity(sigma2=1.0).fit(model, x_train, y_train)
+    assert kd.sigma2 == 1.0 and set(kd.kernel_points) == {0, 1, 2}
+    x = torch.tensor([[3.0, 0.1], [2.0, 0.0]])  # both predicted as class 0
+    expected = [math.log(np.mean([math.exp(-((p[0] - 3) ** 2 + (p[1] - q) ** 2)) for q in (0.0, 0.2)]))
+                for p in x.tolist()]
+    np.testing.assert_allclose(kd(model, x), expected, rtol=1e-6)
+    # Far from its predicted class's points, a point near *another* class's points still scores low.
+    far = torch.tensor([[0.5, 2.9]])  # predicted class 2 (logit 2.9): near class 2's points, high density
+    near_wrong = torch.tensor([[3.0, 3.05]])  # predicted class 2 but sitting at class 0 shifted: low
+    assert kd(model, far)[0] > kd(model, near_wrong)[0]
+    # The log-sum-exp keeps far points finite (no ties at density 0).
+    assert np.isfinite(kd(model, torch.tensor([[300.0, 0.0]]))).all()
+
+
+def test_kernel_density_default_bandwidths_are_the_authors():
+    assert detect.kd_bandwidth("rce") == pytest.approx(0.1 / 0.26)
+    assert detect.kd_bandwidth("sce") == pytest.approx(1 / 0.26)
+    kd = detect.KernelDensity().fit(FixedFeatures(torch.eye(3)[:, :2], name="rce"), torch.zeros(4, 2),
+                                    torch.tensor([0, 0, 1, 1]))
+    assert kd.sigma2 == pytest.approx(0.1 / 0.26)
+    with pytest.raises(ValueError, match="sigma2"):
+        detect.KernelDensity(sigma2=-1.0)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        detect.KernelDensity().score(FixedFeatures(torch.eye(2)), torch.zeros(1, 2))
+
+
+def test_lid_of_a_uniform_cloud_is_close_to_its_dimension():
+    torch.manual_seed(0)
+    for dim in (2, 5):
+        reference = torch.rand(4000, dim)
+        z = torch.rand(200, dim) * 0.5 + 0.25  # interior points, away from the cube's faces
+        lid = detect.lid_mle(z, reference, k=20)
+        assert abs(lid.mean().item() - dim) < 0.25 * dim
+    with pytest.raises(ValueError, match="k must"):
+        detect.lid_mle(torch.zeros(3, 2), torch.zeros(5, 2), k=10)
+    with pytest.raises(ValueError, match=r"\(N, d\)"):
+        detect.lid_mle(torch.zeros(3, 2), torch.zeros(50, 3))
+
+
+def test_lid_detector_scores_off_manifold_points_lower():
+    torch.manual_seed(0)
+    model = FixedFeatures(torch.eye(3))
+    reference = torch.randn(500, 3) * torch.tensor([1.0, 1.0, 0.0])  # a plane in 3-D
+    lid = detect.LID(k=20, reference_size=400).fit(model, reference)
+    on = torch.randn(100, 3) * torch.tensor([1.0, 1.0, 0.0])
+    off = on + torch.tensor([0.0, 0.0, 1.0])
+    assert detect.roc_auc(lid(model, on), lid(model, off)) > 0.9
+
+
+def test_roc_auc_of_separated_scores_is_one_and_reversed_is_zero():
+    clean, adv = np.array([0.9, 0.8, 0.7]), np.array([0.1, 0.2])
+    assert detect.roc_auc(clean, adv) == 1.0
+    assert detect.roc_auc(adv, clean) == 0.0
+    assert detect.roc_auc(np.ones(4), np.ones(4)) == 0.5
+    fpr, tpr, _ = detect.roc_curve(clean, adv)
+    assert fpr[0] == 0 and tpr[-1] == 1 and fpr[-1] == 1
+    with pytest.raises(ValueError, match="1-D"):
+        detect.roc_auc(np.ones((2, 2)), np.ones(2))
+    with pytest.raises(ValueError, match="at least one"):
+        detect.roc_auc(np.ones(2), np.array([]))
+
+
+def test_detection_pairs_and_scores_follow_the_paper_protocol():
+    data = gaussian_mixture(num_classes=3, n_per_class=40, seed=0)
+    model = make_model(data, "rce", seed=0)
+    fit(model, data, steps=60, progress=False)
+    x, y = data.x_test, data.y_test
+    result = FGSM(model, eps=0.5, bounds=data.bounds).run(x, y)
+    pairs = detect.detection_pairs(model, x, y, result)
+    correct = model.predict(x) == y
+    assert torch.equal(pairs.correct, correct)
+    assert torch.equal(pairs.pairs, correct & result.success)
+    assert pairs.count == int((correct & result.success).sum()) > 0
+    scores = detect.detection_scores({"conf": detect.confidence, "non-ME": detect.non_max_entropy_score},
+                                     model, x, y, result)
+    assert all(len(c) == len(a) == pairs.count for c, a in scores.values())
+    with pytest.raises(ValueError, match="same samples"):
+        detect.detection_pairs(model, x[:-1], y, result)
