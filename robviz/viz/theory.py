@@ -504,11 +504,11 @@ def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float,
     values = np.concatenate([np.concatenate([t.y for t in lines(f)]) for f in frames]).astype(np.float64)
     values = values[np.isfinite(values)]
     fig = go.Figure(lines(frames[0]))
-    fig.update_layout(template="robviz", height=430,
+    fig.update_layout(template="robviz", height=470,
                       title=title or "Sample density at matched loss quantiles",
                       xaxis=dict(title="loss quantile of the shell (0 = the best-fitted points)",
                                  range=[0, 1]),
-                      yaxis=dict(title="log₁₀ sample density (points per unit volume)",
+                      yaxis=dict(title="log₁₀ sample density",
                                  range=[float(values.min()) - 0.5, float(values.max()) + 0.5] if len(values) else None),
                       legend=dict(x=0.98, xanchor="right", y=0.98))
     if animated:

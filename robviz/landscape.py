@@ -1,0 +1,278 @@
+"""Quantities over a 2-D feature plane, as plain tensors for ``robviz.viz.theory`` to draw.
+
+* :func:`loss_on_grid`: a loss evaluated at every point of a grid (the loss landscape a class sees);
+* :func:`gsce_loss`: the generalized softmax cross-entropy of the ICLR 2020 paper, one value per sample;
+* :func:`trace_contour`: a walk along a level set of a loss (where the loss does not change);
+* :func:`feature_density`: how many features fall in each grid cell per unit area, frame by frame.
+
+Grids follow ``robviz.data.grid_points``: row i of an (R, R) grid is y = y_min + i (y_max - y_min) / (R - 1),
+column j is x = x_min + j (x_max - x_min) / (R - 1). Nothing here plots, and nothing trains.
+
+Reference: T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for
+Adversarial Robustness", ICLR 2020.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .data import grid_points
+from .objectives import Objective, squared_distances
+
+__all__ = ["LossGrid", "loss_on_grid", "gsce_loss", "cross_entropy_per_sample", "trace_contour", "DensityGrid",
+           "feature_density", "as_loss_fn"]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _check_extent(extent) -> tuple[float, float, float, float]:
+    if len(extent) != 4:
+        raise ValueError(f"extent must be (x_min, x_max, y_min, y_max), got {extent!r}")
+    x_min, x_max, y_min, y_max = (float(v) for v in extent)
+    if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, (x_min, x_max, y_min, y_max)))):
+        raise ValueError(f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent!r}")
+    return x_min, x_max, y_min, y_max
+
+
+def as_loss_fn(loss) -> LossFn:
+    """A per-sample loss ``(M, d) features, (M,) labels -> (M,) losses`` from a robviz objective or a callable.
+
+    An :class:`robviz.objectives.Objective` gives its own training loss, one term per sample: its batch-mean
+    loss applied to batches of one sample (``torch.func.vmap``), extra terms included, and differentiable
+    (unlike ``robviz.theory.per_sample_loss``, which runs without gradients). A callable is returned as it is.
+    """
+    if isinstance(loss, Objective):
+        objective = loss
+
+        def one(z, y):
+            return objective.loss(z[None], objective(z[None]), y[None])
+
+        return torch.func.vmap(one)
+    if callable(loss):
+        return loss
+    raise ValueError(f"loss must be a robviz Objective or a callable (z, y) -> per-sample losses, got {loss!r}")
+
+
+@dataclass
+class LossGrid:
+    """A loss evaluated on a square grid of 2-D features, for one label.
+
+    Attributes:
+        values: (R, R) float64 losses; ``values[i, j]`` is the loss at (xs[j], ys[i]).
+        extent: (x_min, x_max, y_min, y_max).
+        label: the class y whose loss L(z, y) was evaluated.
+        name: what the loss is, for titles (e.g. "MMC").
+    """
+
+    values: torch.Tensor
+    extent: tuple[float, float, float, float]
+    label: int
+    name: str = "loss"
+
+    @property
+    def resolution(self) -> int:
+        return self.values.shape[-1]
+
+    @property
+    def xs(self) -> torch.Tensor:
+        """(R,) the grid's x coordinates (columns)."""
+        return torch.linspace(self.extent[0], self.extent[1], self.resolution)
+
+    @property
+    def ys(self) -> torch.Tensor:
+        """(R,) the grid's y coordinates (rows)."""
+        return torch.linspace(self.extent[2], self.extent[3], self.resolution)
+
+
+@torch.no_grad()
+def loss_on_grid(loss, extent, resolution: int = 100, label: int = 0, *, name: str | None = None,
+                 chunk_size: int = 16_384) -> LossGrid:
+    """The loss L(z, label) at every point z of a ``resolution`` x ``resolution`` grid over ``extent``.
+
+    Args:
+        loss: a robviz objective (its per-sample training loss, e.g. MMC: factor ||z - mu*_y||^2) or a callable
+            ``(M, 2) features, (M,) labels -> (M,) losses`` such as :func:`gsce_loss` with its parameters bound.
+        extent: (x_min, x_max, y_min, y_max) of the feature plane.
+        resolution: R, points per side (>= 2).
+        label: the class y (an integer in [0, L)).
+        name: a name for titles; default: the objective's name, or "loss".
+        chunk_size: grid points per call of the loss.
+
+    Returns:
+        :class:`LossGrid` with (R, R) float64 values.
+
+    Example:
+        >>> from robviz.objectives import MMC
+        >>> grid = loss_on_grid(MMC(3, 2), (-12, 12, -12, 12), resolution=5, label=0)
+        >>> grid.values.shape
+        torch.Size([5, 5])
+    """
+    extent = _check_extent(extent)
+    if not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
+    if not isinstance(label, int) or label < 0:
+        raise ValueError(f"label must be a non-negative integer, got {label!r}")
+    loss_fn = as_loss_fn(loss)
+    points = grid_points(extent, resolution)
+    if isinstance(loss, Objective):
+        if label >= loss.num_classes:
+            raise ValueError(f"label must be < num_classes ({loss.num_classes}), got {label}")
+        points = points.to(next(iter(loss.buffers()), points).device)
+    values = torch.cat([loss_fn(chunk, torch.full((len(chunk),), label, dtype=torch.long, device=chunk.device))
+                        .detach().to(torch.float64).cpu() for chunk in points.split(chunk_size)])
+    name = name or (loss.name if isinstance(loss, Objective) else "loss")
+    return LossGrid(values.reshape(resolution, resolution), extent, label, name)
+
+
+def gsce_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, sigmas, offsets=None) -> torch.Tensor:
+    """The generalized softmax cross-entropy (g-SCE) of every sample (ICLR 2020), with Sigma_i = sigma_i I.
+
+        L_g-SCE(z, y) = -log softmax(h)_y,    h_i = -sigma_i ||z - mu_i||^2 + B_i.
+
+    Plain SCE with a linear head (W z + b) is the case sigma_i = 1, mu_i = W_i / 2, B_i = b_i + ||W_i||^2 / 4
+    (the talk's identity); MMLDA is sigma_i = 1/2 on the Max-Mahalanobis centers. With equal sigma_i the loss
+    depends on z only through differences of linear functions, so its contours are unbounded (hyperplanes far
+    from the centers); with sigma_y != sigma_i they are approximately spheres (Theorem 1,
+    ``robviz.theory.gsce_contour``).
+
+    Args:
+        z: (M, d) features. y: (M,) labels. centers: (L, d) means mu.
+        sigmas: a float (shared) or (L,) scales sigma_i. offsets: None (zeros), a float or (L,) B_i.
+
+    Returns:
+        (M,) losses.
+    """
+    centers = centers.to(z)
+    num_classes = centers.shape[0]
+    sigma = torch.as_tensor(sigmas, dtype=z.dtype, device=z.device).expand(num_classes)
+    offset = torch.zeros(num_classes, dtype=z.dtype, device=z.device) if offsets is None else \
+        torch.as_tensor(offsets, dtype=z.dtype, device=z.device).expand(num_classes)
+    h = -sigma * squared_distances(z, centers) + offset
+    return cross_entropy_per_sample(h, y)
+
+
+def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """-log softmax(h)_y for every sample, accurate also for tiny losses: (N, L) logits, (N,) labels -> (N,).
+
+        -log softmax(h)_y = log(1 + sum_{k != y} exp(h_k - h_y)) = softplus(logsumexp_{k != y}(h_k - h_y)).
+
+    The usual logsumexp(h) - h_y rounds to exactly 0 once the loss falls below the float precision (about 1e-7 in
+    float32, 1e-16 in float64), which a well-trained softmax head reaches for most training points; softplus of a
+    very negative number is its exponential, so this form keeps every loss distinct (down to about 1e-308 in
+    float64). Sample-density shells between loss quantiles need that: tied losses would merge the shells.
+    """
+    others = torch.ones_like(h, dtype=torch.bool).scatter(1, y[:, None].long(), False)
+    margins = (h - h.gather(1, y[:, None].long())).masked_fill(~others, -math.inf)
+    return torch.nn.functional.softplus(torch.logsumexp(margins, dim=1))
+
+
+def _loss_and_gradient(loss_fn: LossFn, z: torch.Tensor, label: torch.Tensor):
+    with torch.enable_grad():
+        point = z.detach().clone().requires_grad_(True)
+        value = loss_fn(point[None], label).sum()
+        (gradient,) = torch.autograd.grad(value, point)
+    return value.detach(), gradient
+
+
+def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int = 200, extent=None,
+                  newton_steps: int = 3) -> torch.Tensor:
+    """Points along the contour {z : L(z, label) = L(start, label)} through ``start``, in a 2-D feature plane.
+
+    A predictor-corrector walk: move ``step`` along the tangent of the level set (the gradient turned by 90
+    degrees), then pull back onto the level with ``newton_steps`` Newton steps along the gradient,
+    z <- z - (L(z) - L(start)) grad / ||grad||^2. It walks both ways from ``start`` and stops at ``max_steps``
+    per side, when it leaves ``extent``, or where the gradient vanishes (a flat region has no contour).
+
+    This is how the lesson moves a feature while the loss "does not notice": along an SCE contour the SCE loss
+    stays put while the MMC loss changes (the "curse of softmax", ICLR 2020).
+
+    Args:
+        loss: a robviz objective or a per-sample callable ``(M, 2), (M,) -> (M,)`` (differentiable).
+        label: the class y. start: (2,) a feature point.
+        step: arc length per step. max_steps: steps per direction. extent: (x_min, x_max, y_min, y_max) or None.
+        newton_steps: corrections per step.
+
+    Returns:
+        (T, 2) float64 points ordered along the contour, ``start`` among them.
+    """
+    if isinstance(loss, Objective):  # a float64 CPU copy: Newton steps need the precision; the caller's head stays
+        loss = copy.deepcopy(loss).to("cpu", torch.float64)
+    loss_fn = as_loss_fn(loss)
+    z0 = torch.as_tensor(start, dtype=torch.float64).detach().reshape(-1)
+    if z0.numel() != 2:
+        raise ValueError(f"trace_contour walks in a 2-D plane; start must have 2 entries, got {z0.numel()}")
+    if not step > 0 or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"step must be > 0 and max_steps an integer >= 1, got {step!r}, {max_steps!r}")
+    bounds = None if extent is None else _check_extent(extent)
+    target = torch.tensor([label], dtype=torch.long)
+    level, _ = _loss_and_gradient(loss_fn, z0, target)
+
+    def inside(z):
+        return bounds is None or (bounds[0] <= z[0] <= bounds[1] and bounds[2] <= z[1] <= bounds[3])
+
+    sides = []
+    for direction in (1.0, -1.0):
+        z, points = z0.clone(), []
+        for _ in range(max_steps):
+            _, gradient = _loss_and_gradient(loss_fn, z, target)
+            norm = gradient.norm()
+            if not torch.isfinite(norm) or norm < 1e-12:
+                break
+            z = z + direction * step * torch.stack([-gradient[1], gradient[0]]) / norm
+            for _ in range(newton_steps):
+                value, gradient = _loss_and_gradient(loss_fn, z, target)
+                squared = gradient.pow(2).sum()
+                if squared < 1e-24:
+                    break
+                z = z - (value - level) * gradient / squared
+            if not inside(z):
+                break
+            points.append(z)
+        sides.append(points)
+    forward, backward = sides
+    return torch.stack(backward[::-1] + [z0] + forward)
+
+
+@dataclass
+class DensityGrid:
+    """Features per unit area on a grid: ``values`` is (S, R, R) for S frames (or (R, R)) over ``extent``;
+    cell (i, j) covers x in [x_min + j w, x_min + (j + 1) w), y likewise, with w = (x_max - x_min) / R."""
+
+    values: torch.Tensor
+    extent: tuple[float, float, float, float]
+
+
+def feature_density(features: torch.Tensor, extent, resolution: int = 40) -> DensityGrid:
+    """The empirical density of 2-D features: points per cell divided by the cell's area.
+
+    A picture of the sample density SD = Delta N / Vol(Delta B) (ICLR 2020, Eq. 2) with square cells as the
+    neighbourhoods Delta B. Points outside ``extent`` are not counted.
+
+    Args:
+        features: (P, 2) or (S, P, 2) features (S frames, e.g. ``History.features``).
+        extent: (x_min, x_max, y_min, y_max), e.g. ``robviz.regions.feature_extent(features)``.
+        resolution: R cells per side.
+
+    Returns:
+        :class:`DensityGrid` with values (R, R) or (S, R, R), float64, in points per unit area.
+    """
+    extent = _check_extent(extent)
+    if not isinstance(resolution, int) or resolution < 1:
+        raise ValueError(f"resolution must be an integer >= 1, got {resolution!r}")
+    z = torch.as_tensor(features).detach().to(torch.float64).cpu()
+    if z.shape[-1] != 2 or z.dim() not in (2, 3):
+        raise ValueError(f"features must have shape (P, 2) or (S, P, 2), got {tuple(z.shape)}")
+    frames = z[None] if z.dim() == 2 else z
+    x_min, x_max, y_min, y_max = extent
+    cell_area = (x_max - x_min) * (y_max - y_min) / resolution**2
+    grids = []
+    for points in frames:
+        counts, _ = torch.histogramdd(points, bins=[resolution, resolution], range=[x_min, x_max, y_min, y_max])
+        grids.append(counts.T / cell_area)  # histogramdd bins (x, y); rows of a grid are y
+    values = torch.stack(grids)
+    return DensityGrid(values[0] if z.dim() == 2 else values, extent)
