@@ -11,14 +11,6 @@ from robviz.models import make_model
 from robviz.train import fit
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def toy():
     data = gaussian_mixture(num_classes=3, n_per_class=60)

@@ -11,14 +11,6 @@ from robviz.train import fit
 from robviz.viz import masking as viz
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class Quantized(nn.Module):
     """The model on inputs rounded to a coarse grid: the same decisions, but a zero gradient almost everywhere,
     the textbook case of gradient masking ("shattered gradients", Athalye et al. 2018)."""

@@ -12,14 +12,6 @@ from robviz.models import make_model
 from robviz.train import accuracy, fit
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def toy():
     """Four Gaussian blobs, a mixup-trained model and a clean pool of 10 training points per class."""
