@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .features import _region_trace, animation_controls
+from .features import _region_trace, animation_controls, plane_axes
 from .style import OBJECTIVE_LABELS, class_color, series_color
 
 __all__ = ["embedding_animation", "non_me_domain_figure", "roc_figure", "detection_table"]
@@ -118,10 +118,7 @@ def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and whe
         traces += _scatter(_f32(panel["features"]), labels, num_classes, p == 0, size=5)
         for trace in traces:
             fig.add_trace(trace, row=1, col=p + 1)
-        x0, x1, y0, y1 = domain["extent"]
-        axis = p + 1 if p else ""
-        fig.layout[f"xaxis{axis}"].update(range=[x0, x1], title="z₁", constrain="domain")
-        fig.layout[f"yaxis{axis}"].update(range=[y0, y1], title="z₂", scaleanchor=f"x{axis}")
+        plane_axes(fig, p, domain["extent"])
     fig.update_layout(template="robviz", title=title, height=430,
                       legend=dict(orientation="h", y=1.14, x=1, xanchor="right"))
     return fig

@@ -121,7 +121,7 @@ def feature_animation(histories: dict, *, title: str | None = None, columns: int
     fig.frames = [go.Frame(data=frame_traces(f), name=str(s)) for f, s in enumerate(steps)]
     for p, name in enumerate(names):
         h = histories[name]
-        _fix_axes(fig, p, feature_extent(h.features, centers=h.centers))
+        plane_axes(fig, p, feature_extent(h.features, centers=h.centers))
     fig.update_layout(template="robviz", height=360 * math.ceil(len(names) / columns) + 120,
                       title=title or "Features of the probe set during training",
                       legend=dict(orientation="h", y=1.08, x=1, xanchor="right"),
@@ -141,7 +141,7 @@ def feature_panels(histories: dict, regions: dict, *, frame: int = -1, title: st
         for trace in _panel_traces(h.features[frame], h.probe_y, int(h.probe_y.max()) + 1, _centers_at(h, frame),
                                    labels, reg.extent, p == 0):
             fig.add_trace(trace, row=p // columns + 1, col=p % columns + 1)
-        _fix_axes(fig, p, reg.extent)
+        plane_axes(fig, p, reg.extent)
     step = histories[names[0]].step[frame]
     fig.update_layout(template="robviz", height=360 * math.ceil(len(names) / columns) + 100,
                       title=title or f"Features and decision regions at step {step}",
@@ -169,7 +169,8 @@ def _panel_index(names, histories, traces):
     return index
 
 
-def _fix_axes(fig, p, extent):
+def plane_axes(fig, p, extent):
+    """Fix panel ``p``'s axes to ``extent`` = (x_min, x_max, y_min, y_max), labelled z₁ and z₂, at equal scale."""
     x_min, x_max, y_min, y_max = extent
     axis = p + 1 if p else ""
     fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title="z₁", constrain="domain")

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from .features import animation_controls
+from .features import animation_controls, plane_axes
 from .style import OBJECTIVE_LABELS, class_color, series_color
 
 __all__ = [
@@ -316,10 +316,7 @@ def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True
         if centers is not None:
             for trace in _center_marks(centers, grid.label, p == 0):
                 fig.add_trace(trace, row=1, col=p + 1)
-        x_min, x_max, y_min, y_max = grid.extent
-        axis = "" if p == 0 else p + 1
-        fig.layout[f"xaxis{axis}"].update(title="z₁", range=[x_min, x_max], constrain="domain")
-        fig.layout[f"yaxis{axis}"].update(title="z₂", range=[y_min, y_max], scaleanchor=f"x{axis}")
+        plane_axes(fig, p, grid.extent)
     fig.update_layout(template="robviz", height=460, width=max(520, 470 * len(titled)),
                       title=title or f"Loss of class y = {titled[0][1].label} over the feature plane",
                       legend=dict(orientation="h", y=-0.18))
@@ -362,10 +359,7 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
         if centers is not None:
             for trace in _center_marks(centers, grid.label, p == 0):
                 fig.add_trace(trace, row=1, col=p + 1)
-        x_min, x_max, y_min, y_max = grid.extent
-        axis = "" if p == 0 else p + 1
-        fig.layout[f"xaxis{axis}"].update(title="z₁", range=[x_min, x_max], constrain="domain")
-        fig.layout[f"yaxis{axis}"].update(title="z₂", range=[y_min, y_max], scaleanchor=f"x{axis}")
+        plane_axes(fig, p, grid.extent)
     for name, values, color in (("softmax loss", soft, series_color(0)), ("MMC loss", mmc, series_color(1))):
         fig.add_trace(go.Scatter(x=arc, y=values, mode="lines", name=name, line=dict(color=color, width=3)),
                       row=1, col=3)
@@ -440,10 +434,7 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
 
     for p, name in enumerate(names):
         fig.add_trace(heatmap(name, 0, p == 0), row=1, col=p + 1)
-        x_min, x_max, y_min, y_max = grids[name].extent
-        axis = "" if p == 0 else p + 1
-        fig.layout[f"xaxis{axis}"].update(title="z₁", range=[x_min, x_max], constrain="domain")
-        fig.layout[f"yaxis{axis}"].update(title="z₂", range=[y_min, y_max], scaleanchor=f"x{axis}")
+        plane_axes(fig, p, grids[name].extent)
     labels = [str(s) for s in steps]
     fig.frames = [go.Frame(data=[heatmap(n, f, p == 0) for p, n in enumerate(names)], name=labels[f],
                            traces=list(range(len(names)))) for f in range(len(steps))]
