@@ -7,7 +7,7 @@ kernel density, LID, ROC/AUC), ``embed`` (t-SNE, PCA), ``ensemble`` (ADP), ``mix
 (ipywidgets dashboards), ``runtime`` (device and mode).
 """
 
-from . import attacks, detect, embed, theory
+from . import attacks, detect, embed, exercises, theory
 from .centers import mm_centers
 from .data import Dataset, load_dataset
 from .models import Classifier, make_model

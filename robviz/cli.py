@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["main", "build_parser", "train", "evaluate", "table", "synthetic_images", "TALK_TABLE", "TRAIN_DEFAULTS"]
+__all__ = ["main", "build_parser", "train", "evaluate", "table", "student", "synthetic_images", "TALK_TABLE", "TRAIN_DEFAULTS"]
 
 TRAIN_DEFAULTS = dict(dataset="cifar10", data_root=None, arch="resnet20", version=1, width=16, norm="batch",
                       objective="sce", feature_dim=None, recipe="paper", epochs=None, batch_size=None, lr=None,
@@ -457,6 +457,15 @@ def _finite(row: dict) -> dict:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
 
 
+def student(cfg: dict) -> list[Path]:
+    """Write the student versions of the lessons (solution cells replaced by stubs); see :mod:`robviz.course`."""
+    from .course import write_student_versions
+
+    written = write_student_versions(cfg.get("lessons", "notebooks"), cfg.get("out", "build/student"))
+    print(f"robviz: wrote {len(written)} student notebook(s) to {written[0].parent}")
+    return written
+
+
 def _write_json(path: Path, payload: dict) -> None:
     """Atomic: written next to the target and renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -525,6 +534,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("results", nargs="+", help="JSON files written by `robviz evaluate`")
     _flag(t, "--out", help="write the markdown here")
     _flag(t, "--html", help="write a plotly heatmap here")
+
+    s = sub.add_parser("student", help="write the lessons without their solution cells (for students)")
+    _flag(s, "--lessons", help="folder of the lessons (default: notebooks)")
+    _flag(s, "--out", help="folder of the student versions (default: build/student)")
     return parser
 
 
@@ -550,6 +563,8 @@ def main(argv=None) -> int:
         train(cfg)
     elif command == "evaluate":
         evaluate(cfg)
+    elif command == "student":
+        student(cfg)
     else:
         table(cfg)
     return 0

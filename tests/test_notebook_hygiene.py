@@ -34,7 +34,18 @@ def test_no_outputs_counts_or_widget_state(nb):
             assert cell.execution_count is None, f"cell {i} has an execution count"
 
 
+def _is_exercise_cell(cell) -> bool:
+    """Markdown, a solution cell, or a check cell calling robviz.exercises.check."""
+    if cell.cell_type == "markdown":
+        return True
+    return "solution" in cell.metadata.get("tags", []) or "exercises.check(" in cell.source
+
+
 def test_starts_with_markdown_and_ends_with_exercises(nb):
     assert nb.cells and nb.cells[0].cell_type == "markdown"
-    last = nb.cells[-1]
-    assert last.cell_type == "markdown" and "exercises" in last.source.lower()
+    headings = [i for i, cell in enumerate(nb.cells)
+                if cell.cell_type == "markdown" and cell.source.lstrip().startswith("## Exercises")]
+    assert len(headings) == 1, "every lesson has one markdown cell that starts with '## Exercises'"
+    after = nb.cells[headings[0] + 1:]
+    assert all(_is_exercise_cell(cell) for cell in after), \
+        "after '## Exercises' come only exercise text, solution cells and check cells"

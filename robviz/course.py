@@ -1,0 +1,139 @@
+"""Course delivery: student versions of the lessons (solutions removed).
+
+A lesson's exercise is three cells: the exercise text (markdown), a solution cell tagged ``solution``, and an
+untagged check cell that calls :func:`robviz.exercises.check` with the names the solution defines::
+
+    def mmc(z, y, centers):                 # tagged "solution"
+        return 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()
+
+    exercises.check("0.2", mmc)             # untagged: stays in the student version
+
+:func:`student_notebook` replaces every solution cell by a stub that keeps only what the check cell needs: the
+signatures of the functions it defines (body ``...``) and ``name = ...`` for the values it assigns. The check then
+answers "your turn" until the student fills them in. ``robviz student`` writes the student versions of a folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["SOLUTION_TAG", "is_solution", "student_stub", "student_notebook", "write_student_versions"]
+
+SOLUTION_TAG = "solution"
+_STUB_HEADER = "# Exercise: your solution here (replace every `...`)."
+
+
+def is_solution(cell: dict) -> bool:
+    """True for a code cell tagged ``solution``."""
+    return cell.get("cell_type") == "code" and SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _names_used(source: str) -> set[str]:
+    return {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+
+
+def _assigned_names(statement: ast.stmt) -> list[str]:
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+        targets = [statement.target]
+    else:
+        return []
+    names = []
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                names.append(node.id)
+    return names
+
+
+def student_stub(solution: str, used: set[str]) -> str:
+    """The student's version of a solution cell: function signatures (with docstrings) and assignments of the
+    names in ``used`` (those the check cell reads), every body and value replaced by ``...``.
+
+    Raises:
+        ValueError: when the solution defines none of the names in ``used`` (the check would have nothing to read).
+    """
+    tree = ast.parse(solution)
+    lines = solution.splitlines()
+    stub, seen = [_STUB_HEADER], set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name in used:
+            header_end = statement.body[0].lineno - 1
+            docstring = ast.get_docstring(statement, clean=False) is not None
+            body_start = statement.body[0].end_lineno if docstring else header_end
+            indent = " " * statement.body[0].col_offset
+            stub += lines[statement.lineno - 1:body_start] + [f"{indent}...  # your code here", ""]
+            seen.add(statement.name)
+        else:
+            for name in _assigned_names(statement):
+                if name in used and name not in seen:
+                    stub.append(f"{name} = ...  # your answer here")
+                    seen.add(name)
+    if len(stub) == 1:
+        raise ValueError("a solution cell defines none of the names its check cell uses; the student stub "
+                         f"would be empty. Names used by the check cell: {sorted(used)}")
+    return "\n".join(stub).rstrip() + "\n"
+
+
+def student_notebook(notebook: dict) -> dict:
+    """A copy of ``notebook`` (nbformat 4 JSON as a dict) with every solution cell replaced by its stub and all
+    outputs cleared.
+
+    Raises:
+        ValueError: when a solution cell is not followed by a code cell (its check).
+    """
+    student = copy.deepcopy(notebook)
+    cells = student["cells"]
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+        if not is_solution(cell):
+            continue
+        following = next((c for c in cells[index + 1:] if c.get("cell_type") == "code"), None)
+        if following is None or is_solution(following):
+            raise ValueError(f"solution cell {index} must be followed by an untagged check cell")
+        cell["source"] = student_stub(_source(cell), _names_used(_source(following)))
+        tags = [tag for tag in cell["metadata"].get("tags", []) if tag != SOLUTION_TAG]
+        cell["metadata"] = {"tags": tags + ["exercise"]}
+    student.get("metadata", {}).pop("widgets", None)
+    return student
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(temporary, path)
+
+
+def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
+    """Write the student version of every ``*.ipynb`` in folder ``source`` to folder ``out``.
+
+    Returns:
+        The written paths, sorted.
+    """
+    source, out = Path(source), Path(out)
+    notebooks = sorted(source.glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no notebooks (*.ipynb) in {source}")
+    if out.resolve() == source.resolve():
+        raise ValueError("the student versions must go to another folder than the lessons")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in notebooks:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        target = out / path.name
+        _write_atomic(target, json.dumps(student_notebook(notebook), indent=1, ensure_ascii=False) + "\n")
+        written.append(target)
+    return written

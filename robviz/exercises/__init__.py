@@ -1,0 +1,271 @@
+"""Self-checks for the lessons' exercises.
+
+    from robviz import exercises
+    exercises.check("1.2", my_answer)      # lesson 1, exercise 2
+
+Every check returns a :class:`Feedback` that shows under the cell: what is right, or a hint aimed at the likely
+mistake (a missing factor, a wrong sign, a forgotten projection), never a bare "wrong". Three kinds of answer are
+checked by the helpers below:
+
+* a number (:func:`expect_number`), compared with a tolerance; known wrong values get their own hints;
+* a choice among named options (:func:`expect_choice`), with a hint per wrong option;
+* a function (:func:`expect_function`), run on test inputs next to a reference implementation; if it matches a
+  known mistake (e.g. the MMC loss without the factor 1/2), the hint names that mistake.
+
+The lessons' solutions live in notebook cells tagged ``solution``; ``robviz student`` writes the notebooks without
+them (:mod:`robviz.course`). In strict mode (``ROBVIZ_STRICT_EXERCISES=1``, set by the test suite) a wrong answer
+raises, so the notebook tests fail when a solution or a check breaks.
+
+Each lesson's exercises are registered in ``robviz/exercises/lessonNN.py``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+__all__ = ["check", "Feedback", "Exercise", "exercise", "registered", "expect_number", "expect_choice",
+           "expect_function", "Mistake", "STRICT_ENV"]
+
+#: Environment variable that turns a wrong answer into an ``AssertionError`` (the tests set it).
+STRICT_ENV = "ROBVIZ_STRICT_EXERCISES"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict of one check: ``passed`` and a message (praise, or a hint). True in a boolean context when
+    passed. ``answered`` is False while the answer is still the placeholder ``...``."""
+
+    exercise: str
+    passed: bool
+    message: str
+    answered: bool = True
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        verdict = "correct" if self.passed else ("your turn" if not self.answered else "not yet")
+        return f"Exercise {self.exercise}: {verdict}. {self.message}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        # Colour-blind-safe pair (blue / orange) plus a word and a symbol, so colour is never the only cue.
+        if self.passed:
+            colour, symbol, verdict = "#0072B2", "✓", "Correct"
+        elif not self.answered:
+            colour, symbol, verdict = "#666666", "…", "Your turn"
+        else:
+            colour, symbol, verdict = "#D55E00", "✗", "Not yet"
+        return (f'<div role="status" class="robviz-feedback" style="border-left:4px solid {colour};'
+                f'padding:4px 10px;margin:4px 0"><strong>{symbol} Exercise {html.escape(self.exercise)}: '
+                f'{verdict}.</strong> {html.escape(self.message)}</div>')
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One registered exercise: its id (``"lesson.number"``), a one-line title and the checker, a function
+    ``answer -> (passed, message)``."""
+
+    id: str
+    title: str
+    checker: Callable
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def exercise(id: str, title: str):
+    """Decorator that registers ``checker(answer) -> (passed, message)`` under ``id`` (e.g. ``"1.2"``)."""
+
+    def register(checker):
+        if id in _REGISTRY:
+            raise ValueError(f"exercise {id!r} is registered twice")
+        _REGISTRY[id] = Exercise(id, title, checker)
+        return checker
+
+    return register
+
+
+def registered() -> dict[str, Exercise]:
+    """All exercises with a self-check, by id, in lesson order."""
+    def order(key):
+        return tuple(int(part) for part in key.split("."))
+    return {key: _REGISTRY[key] for key in sorted(_REGISTRY, key=order)}
+
+
+def _strict() -> bool:
+    return os.environ.get(STRICT_ENV, "0").lower() in ("1", "true", "yes")
+
+
+def check(exercise_id: str, answer) -> Feedback:
+    """Check ``answer`` for exercise ``exercise_id`` (``"lesson.number"``, as printed above the exercise).
+
+    Returns:
+        A :class:`Feedback` (shown under the cell). In strict mode a wrong answer raises ``AssertionError``.
+    """
+    exercise_id = str(exercise_id)
+    if exercise_id not in _REGISTRY:
+        known = ", ".join(registered()) or "none"
+        raise KeyError(f"no self-check for exercise {exercise_id!r}; exercises with checks: {known}")
+    if answer is Ellipsis:
+        feedback = Feedback(exercise_id, False, "Replace the `...` in the cell above with your answer, then run "
+                                                "this cell again.", answered=False)
+    else:
+        try:
+            passed, message = _REGISTRY[exercise_id].checker(answer)
+        except _Unfinished as unfinished:
+            passed, message = False, str(unfinished)
+            feedback = Feedback(exercise_id, False, message, answered=False)
+        else:
+            feedback = Feedback(exercise_id, bool(passed), message)
+    if not feedback.passed and _strict():
+        raise AssertionError(str(feedback))
+    return feedback
+
+
+class _Unfinished(Exception):
+    """Raised inside a checker when a function answer still returns the placeholder ``...``."""
+
+
+# ------------------------------------------------------------------------------------------------ numbers
+
+def _as_float(answer, what: str) -> float:
+    if isinstance(answer, torch.Tensor):
+        if answer.numel() != 1:
+            raise ValueError(f"{what}: expected one number, got a tensor of shape {tuple(answer.shape)}")
+        return float(answer.item())
+    if isinstance(answer, np.ndarray):
+        if answer.size != 1:
+            raise ValueError(f"{what}: expected one number, got an array of shape {answer.shape}")
+        return float(answer.item())
+    return float(answer)
+
+
+def expect_number(answer, expected: float, *, rtol: float = 1e-3, atol: float = 1e-8, unit: str = "",
+                  mistakes: Iterable[tuple[float, str]] = (), hint: str = "") -> tuple[bool, str]:
+    """Compare a numeric answer with ``expected``.
+
+    Args:
+        mistakes: ``(value, hint)`` pairs: an answer close to ``value`` gets that ``hint`` (a known slip, such
+            as forgetting a factor 1/2).
+        hint: what to look at when the answer matches no known mistake.
+    """
+    try:
+        value = _as_float(answer, "answer")
+    except (TypeError, ValueError) as exc:
+        return False, f"Expected a number{f' ({unit})' if unit else ''}; {exc if str(exc) else type(answer).__name__}."
+    if not math.isfinite(value):
+        return False, f"Your answer is {value}; expected a finite number."
+
+    def close(a, b):
+        return math.isclose(a, b, rel_tol=rtol, abs_tol=atol)
+
+    suffix = f" {unit}" if unit else ""
+    if close(value, expected):
+        return True, f"{value:.6g}{suffix} is right."
+    for wrong, mistake_hint in mistakes:
+        if close(value, wrong):
+            return False, f"{value:.6g}{suffix} is a known slip. {mistake_hint}"
+    direction = "too large" if value > expected else "too small"
+    return False, f"{value:.6g}{suffix} is {direction}. {hint}".strip()
+
+
+# ------------------------------------------------------------------------------------------------ choices
+
+def expect_choice(answer, correct, hints: dict, *, why: str = "") -> tuple[bool, str]:
+    """Check a multiple-choice answer (compared case-insensitively when strings).
+
+    Args:
+        correct: the right option.
+        hints: ``{wrong option: hint}``; every option the exercise offers should appear here or be ``correct``.
+        why: one sentence said when the answer is right.
+    """
+    def norm(option):
+        return option.strip().lower() if isinstance(option, str) else option
+
+    options = [correct, *hints]
+    if norm(answer) == norm(correct):
+        return True, why or "Right."
+    for option, hint in hints.items():
+        if norm(answer) == norm(option):
+            return False, hint
+    listed = ", ".join(repr(option) for option in options)
+    return False, f"{answer!r} is not one of the options: {listed}."
+
+
+# ------------------------------------------------------------------------------------------------ functions
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong implementation and the hint for a student whose function behaves like it."""
+
+    function: Callable
+    hint: str
+
+
+def _to_tensor(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(torch.float64)
+    if isinstance(value, np.ndarray) or isinstance(value, (int, float, list, tuple)):
+        return torch.as_tensor(np.asarray(value, dtype=np.float64))
+    raise TypeError(f"expected a tensor, an array or a number, got {type(value).__name__}")
+
+
+def _agrees(output, reference, rtol: float, atol: float) -> tuple[bool, str]:
+    output, reference = _to_tensor(output), _to_tensor(reference)
+    if output.shape != reference.shape:
+        return False, f"returns shape {tuple(output.shape)}, expected {tuple(reference.shape)}"
+    if not torch.allclose(output, reference, rtol=rtol, atol=atol, equal_nan=False):
+        worst = (output - reference).abs().max().item()
+        return False, f"differs from the reference by up to {worst:.3g}"
+    return True, ""
+
+
+def expect_function(answer, reference: Callable, inputs: Iterable[tuple], *, mistakes: Iterable[Mistake] = (),
+                    rtol: float = 1e-4, atol: float = 1e-6, hint: str = "") -> tuple[bool, str]:
+    """Run a student's function and ``reference`` on each argument tuple of ``inputs`` and compare the outputs.
+
+    A function that raises, returns ``...``, returns the wrong shape or other values fails with a message
+    saying which; a function that agrees with one of ``mistakes`` on every input gets that mistake's hint.
+    """
+    if not callable(answer):
+        return False, f"Expected a function, got {type(answer).__name__}."
+    inputs = list(inputs)
+    first_problem = ""
+    for args in inputs:
+        try:
+            output = answer(*args)
+        except Exception as exc:  # a student's code may raise anything; say what and where
+            return False, f"Your function raised {type(exc).__name__}: {exc}"
+        if output is Ellipsis or output is None:
+            raise _Unfinished("Your function returns "
+                              f"{'`...`' if output is Ellipsis else 'None'}: fill in its body (and `return` "
+                              "the result), then run this cell again.")
+        try:
+            ok, problem = _agrees(output, reference(*args), rtol, atol)
+        except TypeError as exc:
+            return False, f"Your function {exc}."
+        if not ok:
+            first_problem = problem
+            break
+    if not first_problem:
+        return True, f"Your function agrees with the reference on {len(inputs)} test inputs."
+    for mistake in mistakes:
+        try:
+            if all(_agrees(answer(*args), mistake.function(*args), rtol, atol)[0] for args in inputs):
+                return False, f"Your function {first_problem}. {mistake.hint}"
+        except Exception:  # a mistake that does not apply to these inputs is not this student's mistake
+            continue
+    return False, f"Your function {first_problem}. {hint}".strip()
+
+
+# The lessons' exercises register themselves on import.
+from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08  # noqa: E402,F401

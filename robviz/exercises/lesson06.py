@@ -1,0 +1,1 @@
+"""Self-checks for lesson 6 (registered on import by robviz.exercises)."""
