@@ -49,3 +49,8 @@ def test_starts_with_markdown_and_ends_with_exercises(nb):
     after = nb.cells[headings[0] + 1:]
     assert all(_is_exercise_cell(cell) for cell in after), \
         "after '## Exercises' come only exercise text, solution cells and check cells"
+
+
+def test_cells_have_ids_where_the_format_requires_them(nb):
+    if nb.nbformat_minor >= 5:
+        assert all(cell.get("id") for cell in nb.cells), "nbformat 4.5 needs an id on every cell"
