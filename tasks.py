@@ -4,6 +4,7 @@
     python3 tasks.py lab [jupyter lab args...]   # make .venv, open the first lesson
     python3 tasks.py test [pytest args...]       # make .venv, ensure chromium, run pytest
     python3 tasks.py notebooks                   # execute every lesson headless
+    python3 tasks.py gallery [--only 00 01]      # every lesson as a static HTML site in build/gallery
 
 Everything the lessons and tests need is installed by these commands into .venv;
 nothing installed by hand is relied upon.
@@ -137,7 +138,13 @@ def cmd_notebooks(args: list[str]) -> int:
     )
 
 
-COMMANDS = {"lab": cmd_lab, "test": cmd_test, "notebooks": cmd_notebooks}
+def cmd_gallery(args: list[str]) -> int:
+    ensure_venv()
+    step("building the static gallery of the lessons (robviz gallery)")
+    return subprocess.call([str(PY), "-m", "robviz", "gallery", *args], cwd=ROOT)
+
+
+COMMANDS = {"lab": cmd_lab, "test": cmd_test, "notebooks": cmd_notebooks, "gallery": cmd_gallery}
 
 
 def main(argv: list[str]) -> int:

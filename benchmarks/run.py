@@ -2,10 +2,12 @@
 
     python benchmarks/run.py              # everything
     python benchmarks/run.py --objectives # only the training speed
-    python benchmarks/run.py --threads 1  # as on a one-core Binder
+    python benchmarks/run.py --one-core   # as on a one-core Binder: every process pinned to CPU 0
 
 Lessons run in a fresh kernel through nbclient, one at a time; peak memory is the kernel's maximum resident set
-size (ru_maxrss of the child processes). Nothing here asserts a time: these are figures to read and compare.
+size (ru_maxrss of the child processes). "first figure" is the time from starting the kernel to the first plotly
+figure a lesson shows: the start-to-first-figure path of a student who opens the lesson and runs all cells.
+Nothing here asserts a time: these are figures to read and compare.
 """
 
 from __future__ import annotations
@@ -44,29 +46,43 @@ def objective_speed(steps: int = 300) -> None:
         print(f"{name:<10}{rates[0]:>20.0f}{rates[1]:>20.0f}")
 
 
-def _run_lesson(path: Path) -> tuple[float, float]:
-    """Execute one notebook in a child process; return (seconds, peak MiB of the kernel)."""
-    code = (
-        "import sys, time, nbformat, resource\n"
-        "from nbclient import NotebookClient\n"
-        "nb = nbformat.read(sys.argv[1], 4)\n"
-        "t = time.perf_counter()\n"
-        "NotebookClient(nb, timeout=1200, kernel_name='python3', resources={'metadata': {'path': sys.argv[2]}}).execute()\n"
-        "print(time.perf_counter() - t)\n"
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code, str(path), str(path.parent)], check=True,
-                         capture_output=True, text=True).stdout.split()
-    return float(out[-2]), float(out[-1])
+_LESSON_RUNNER = """
+import resource, sys, time
+import nbformat
+from nbclient import NotebookClient
+
+PLOTLY = "application/vnd.plotly.v1+json"
+nb = nbformat.read(sys.argv[1], 4)
+start, first = time.perf_counter(), []
+
+def executed(cell, cell_index, execute_reply):
+    if not first and any(PLOTLY in output.get("data", {}) for output in cell.get("outputs", [])):
+        first.append(time.perf_counter() - start)
+
+NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}},
+               on_cell_executed=executed).execute()
+print(time.perf_counter() - start, first[0] if first else float("nan"),
+      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
 
 
-def lessons() -> None:
+def _run_lesson(path: Path, one_core: bool) -> tuple[float, float, float]:
+    """Execute one notebook in a child process; return (seconds, seconds to the first figure, peak MiB of the
+    kernel). With ``one_core`` the child, and so its kernel, may only run on CPU 0."""
+    pin = (lambda: os.sched_setaffinity(0, {0})) if one_core else None
+    out = subprocess.run([sys.executable, "-c", _LESSON_RUNNER, str(path), str(path.parent)], check=True,
+                         capture_output=True, text=True, preexec_fn=pin).stdout.split()
+    return float(out[-3]), float(out[-2]), float(out[-1])
+
+
+def lessons(one_core: bool = False) -> None:
     paths = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-    print(f"\nlessons in default mode ({os.cpu_count()} CPUs visible)")
-    print(f"{'lesson':<36}{'wall s':>10}{'peak MiB':>12}")
+    where = "pinned to one core" if one_core else f"{os.cpu_count()} CPUs visible"
+    print(f"\nlessons in default mode ({where})")
+    print(f"{'lesson':<36}{'wall s':>10}{'first figure s':>16}{'peak MiB':>12}")
     for path in paths:
-        seconds, peak = _run_lesson(path)
-        print(f"{path.name:<36}{seconds:>10.1f}{peak:>12.0f}")
+        seconds, first, peak = _run_lesson(path, one_core)
+        print(f"{path.name:<36}{seconds:>10.1f}{first:>16.1f}{peak:>12.0f}", flush=True)
 
 
 def main() -> None:
@@ -74,7 +90,11 @@ def main() -> None:
     parser.add_argument("--objectives", action="store_true", help="only the per-objective training speed")
     parser.add_argument("--lessons", action="store_true", help="only the lessons")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (and OMP_NUM_THREADS)")
+    parser.add_argument("--one-core", action="store_true", help="pin everything to CPU 0, as on a one-core Binder")
     args = parser.parse_args()
+    if args.one_core:
+        os.sched_setaffinity(0, {0})
+        args.threads = args.threads or 1
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
         import torch
@@ -84,7 +104,7 @@ def main() -> None:
     if args.objectives or both:
         objective_speed()
     if args.lessons or both:
-        lessons()
+        lessons(args.one_core)
     print(f"\nbenchmark process peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

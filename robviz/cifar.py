@@ -28,7 +28,7 @@ import torch
 
 from .data import Dataset
 
-__all__ = ["CIFAR", "CifarSpec", "CifarDownloadError", "default_root", "load_cifar", "download", "md5sum",
+__all__ = ["CIFAR", "CifarSpec", "CifarDownloadError", "default_root", "is_cached", "load_cifar", "download", "md5sum",
            "augment", "augment_params", "apply_augment", "gpu_batches", "to_float"]
 
 
@@ -69,6 +69,14 @@ class CifarDownloadError(RuntimeError):
 def default_root() -> Path:
     """``$ROBVIZ_DATA`` if set, else ``~/.cache/robviz``."""
     return Path(os.environ.get("ROBVIZ_DATA") or Path.home() / ".cache" / "robviz")
+
+
+def is_cached(name: str = "cifar10", root=None) -> bool:
+    """True when the official archive of ``name`` is already in the cache folder (no download needed)."""
+    key = str(name).lower().replace("-", "")
+    if key not in CIFAR:
+        raise ValueError(f"unknown CIFAR set {name!r}; valid names: {', '.join(CIFAR)}")
+    return (Path(root if root is not None else default_root()) / CIFAR[key].filename).is_file()
 
 
 def md5sum(path, chunk: int = 1 << 20) -> str:

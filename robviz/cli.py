@@ -6,6 +6,7 @@
     robviz evaluate runs/mmc/checkpoint.pt --out runs/mmc/eval.json
     robviz table runs/*/eval.json --out table.md --html table.html
     robviz train --tiny --out runs/tiny                        # seconds on a CPU: synthetic data, ResNet-8
+    robviz gallery --out build/gallery                         # every lesson executed, as a static HTML site
 
 Also ``python -m robviz ...``. Settings come from (later wins): built-in defaults, ``--tiny``, ``--config FILE``
 (a JSON object whose keys are the flags' names with underscores, e.g. ``{"objective": "mmc", "epochs": 50}``),
@@ -24,7 +25,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["main", "build_parser", "train", "evaluate", "table", "student", "synthetic_images", "TALK_TABLE", "TRAIN_DEFAULTS"]
+__all__ = ["main", "build_parser", "train", "evaluate", "table", "measured_vs_talk", "as_command", "student",
+           "gallery", "synthetic_images", "TALK_TABLE", "TRAIN_DEFAULTS"]
 
 TRAIN_DEFAULTS = dict(dataset="cifar10", data_root=None, arch="resnet20", version=1, width=16, norm="batch",
                       objective="sce", feature_dim=None, recipe="paper", epochs=None, batch_size=None, lr=None,
@@ -81,6 +83,10 @@ def _load_data(cfg: dict, device):
     """The training set as uint8 on ``device``, cut to ``train_size``/``test_size`` when given."""
     if cfg["dataset"] == "synthetic":
         data = synthetic_images(cfg["train_size"] or 512, cfg["test_size"] or 256, seed=1234, device=device)
+    elif cfg["dataset"] == "mnist32":
+        from .data import mnist32
+
+        data = mnist32(device=device)
     else:
         from .cifar import load_cifar
 
@@ -220,6 +226,8 @@ def _accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) 
 
 def train(cfg: dict) -> dict:
     """Train as ``cfg`` (the flags' values) says; returns the results that ``OUT/results.json`` holds."""
+    from tqdm.auto import tqdm
+
     from .cifar import gpu_batches
     from .recipes import make_optimizer, make_scheduler
     from .train import save_checkpoint
@@ -284,9 +292,11 @@ def train(cfg: dict) -> dict:
         for epoch in range(start, last):
             model.train()
             began, total, seen = time.perf_counter(), torch.zeros((), device=device), 0
-            for xb, yb in gpu_batches(data.x_train, data.y_train, recipe.batch_size, generator,
-                                      augmentation=recipe.augment, rank=dist.rank, world_size=dist.world,
-                                      channels_last=cuda):
+            batches = gpu_batches(data.x_train, data.y_train, recipe.batch_size, generator,
+                                  augmentation=recipe.augment, rank=dist.rank, world_size=dist.world,
+                                  channels_last=cuda)
+            for xb, yb in tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{recipe.epochs}",
+                               unit="step", leave=False, disable=not (dist.main and cfg["progress"])):
                 if recipe.adversarial:
                     xb = _pgd_examples(model, xb, yb, recipe, generator, dist.rank, dist.world)
                 with _autocast(device):
@@ -369,6 +379,10 @@ def evaluate(cfg: dict) -> dict:
     batch = cfg.get("batch_size") or 500
     began = time.perf_counter()
     attacks = talk_battery(model, "images", seed=cfg.get("seed", 0)) if "pgd" in wanted else {}
+    pgd_steps = set(cfg.get("pgd_steps") or (10, 50))
+    if not pgd_steps <= {10, 50}:
+        raise ValueError(f"pgd_steps must be 10 and/or 50 (the talk's columns), got {sorted(pgd_steps)}")
+    attacks = {key: attack for key, attack in attacks.items() if attack.steps in pgd_steps}
     for attack in attacks.values():
         attack.batch_size = batch
     table = robust_accuracy(model, x, y, attacks, eps_list=TALK_EPS["images"] if attacks else None, name=name,
@@ -413,19 +427,28 @@ def _reference_matrix(models, columns):
     return [[TALK_TABLE.get(m, {}).get(c) for c in columns] for m in models]
 
 
-def table(cfg: dict) -> str:
-    """Read evaluation JSON files, print the talk's table beside the measured numbers (markdown: ``measured
-    (talk)``), optionally write the markdown (``out``) and a plotly heatmap (``html``)."""
+def measured_vs_talk(paths) -> tuple[list[str], list[str], list[list[float]], list[list[str | None]]]:
+    """Read evaluation JSON files (``robviz evaluate``) and pair them with the talk's Table 2.
+
+    Returns:
+        ``(models, columns, values, reference)``: ``values[i][j]`` is the measured accuracy (%) of model ``i``
+        under column ``j`` (NaN where not run), ``reference[i][j]`` the talk's number as printed, or None.
+    """
     from .attacks import RobustnessTable
 
     rows = []
-    for path in cfg["results"]:
+    for path in paths:
         data = json.loads(Path(path).read_text())
         rows += [{**row, "accuracy": _nan(row["accuracy"]), "distance": _nan(row.get("distance"))}
                  for row in data["rows"]]
-    measured = RobustnessTable(rows)
-    models, columns, values = measured.pivot()
-    reference = _reference_matrix(models, columns)
+    models, columns, values = RobustnessTable(rows).pivot()
+    return models, columns, values, _reference_matrix(models, columns)
+
+
+def table(cfg: dict) -> str:
+    """Read evaluation JSON files, print the talk's table beside the measured numbers (markdown: ``measured
+    (talk)``), optionally write the markdown (``out``) and a plotly heatmap (``html``)."""
+    models, columns, values, reference = measured_vs_talk(cfg["results"])
     lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for model, row, ref in zip(models, values, reference):
         cells = ["" if v != v else f"{v:.1f}" + ("" if r is None else f" ({r})") for v, r in zip(row, ref)]
@@ -443,8 +466,33 @@ def table(cfg: dict) -> str:
                                     title="Robust accuracy (%): measured (talk)")
         Path(cfg["html"]).parent.mkdir(parents=True, exist_ok=True)
         figure.write_html(cfg["html"])
-    print(markdown)
+    if cfg.get("progress", True):
+        print(markdown)
     return markdown
+
+
+_NEGATED = {"progress": "--quiet", "augment": "--no-augment"}
+
+
+def as_command(command: str, settings: dict) -> str:
+    """The shell command that runs ``command`` with ``settings`` (a dict as :func:`train` takes), e.g.
+    ``robviz train --dataset mnist32 --epochs 1``: what a lesson ran, to repeat in a terminal."""
+    words = ["robviz", command]
+    for key, value in settings.items():
+        if key in ("checkpoint", "results"):
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key in _NEGATED:  # flags that switch a default off
+            words += [_NEGATED[key]] if value is False else []
+        elif value is True:
+            words.append(flag)
+        elif isinstance(value, (list, tuple)):
+            words += [flag, *map(str, value)]
+        elif value not in (None, False):
+            words += [flag, str(value)]
+    if "checkpoint" in settings:
+        words.insert(2, str(settings["checkpoint"]))
+    return " ".join(words)
 
 
 # ------------------------------------------------------------------------------------------------------- plumbing
@@ -463,6 +511,15 @@ def student(cfg: dict) -> list[Path]:
 
     written = write_student_versions(cfg.get("lessons", "notebooks"), cfg.get("out", "build/student"))
     print(f"robviz: wrote {len(written)} student notebook(s) to {written[0].parent}")
+    return written
+
+
+def gallery(cfg: dict) -> list[Path]:
+    """Execute the lessons (student versions, default mode) into a static HTML site; see :mod:`robviz.gallery`."""
+    from .gallery import build_gallery
+
+    written = build_gallery(cfg.get("lessons", "notebooks"), cfg.get("out", "build/gallery"), only=cfg.get("only"))
+    print(f"robviz: wrote {len(written) - 1} lesson page(s) and {written[-1]}")
     return written
 
 
@@ -485,7 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a CIFAR ResNet (data-parallel under torchrun)")
     _flag(p, "--config", help="JSON file of settings (keys: the flags' names with underscores)")
     _flag(p, "--tiny", action="store_true", help="seconds on a CPU: synthetic data, ResNet-8 of width 4, 2 epochs")
-    _flag(p, "--dataset", choices=["cifar10", "cifar100", "synthetic"])
+    _flag(p, "--dataset", choices=["cifar10", "cifar100", "mnist32", "synthetic"],
+          help="mnist32: the 5000 offline MNIST images padded to 32x32 (no download)")
     _flag(p, "--data-root", help="cache folder of the CIFAR archives (default $ROBVIZ_DATA or ~/.cache/robviz)")
     _flag(p, "--arch", choices=["resnet8", "resnet20", "resnet32", "resnet56", "resnet110"])
     _flag(p, "--version", type=int, choices=[1, 2], help="1: original blocks, 2: pre-activation")
@@ -521,6 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(e, "--attacks", nargs="+", choices=["pgd", "cw", "spsa", "noise", "rotation"])
     _flag(e, "--name", help="the model's row label (default: objective, -AT-tar/-AT-un for adversarial training)")
     _flag(e, "--batch-size", type=int)
+    _flag(e, "--pgd-steps", type=int, nargs="+", choices=[10, 50], help="PGD columns to run (default: 10 50)")
     _flag(e, "--cw-steps", type=int, help="C&W iterations per binary step (default 100; the paper: 1000)")
     _flag(e, "--cw-binary-steps", type=int, help="C&W binary search steps (default 9, as the paper)")
     _flag(e, "--spsa-steps", type=int, help="SPSA iterations (default 10, as the paper)")
@@ -538,6 +597,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("student", help="write the lessons without their solution cells (for students)")
     _flag(s, "--lessons", help="folder of the lessons (default: notebooks)")
     _flag(s, "--out", help="folder of the student versions (default: build/student)")
+
+    g = sub.add_parser("gallery", help="execute the lessons (student versions) into a static HTML site")
+    _flag(g, "--lessons", help="folder of the lessons (default: notebooks)")
+    _flag(g, "--out", help="folder of the site, replaced when the build succeeds (default: build/gallery)")
+    _flag(g, "--only", nargs="+", help="lesson number prefixes to build, e.g. --only 00 01 (default: all)")
     return parser
 
 
@@ -565,6 +629,8 @@ def main(argv=None) -> int:
         evaluate(cfg)
     elif command == "student":
         student(cfg)
+    elif command == "gallery":
+        gallery(cfg)
     else:
         table(cfg)
     return 0

@@ -134,8 +134,22 @@ def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Datas
     return _split("mnist5k", x, y, test_fraction, seed, (0.0, 1.0), device)
 
 
+def mnist32(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
+    """MNIST-5k in CIFAR's format: zero-padded to 32x32, grey repeated to 3 channels, uint8 pixels
+    (N, 3, 32, 32). The offline stand-in for CIFAR when its archive is not cached (``robviz train --dataset
+    mnist32``); attacks and training convert to [0, 1] per batch, as for CIFAR."""
+    data = mnist5k(seed=seed, test_fraction=test_fraction, device=device)
+
+    def as_cifar(x):
+        x = torch.nn.functional.pad(x, (2, 2, 2, 2)).expand(-1, 3, -1, -1)
+        return (x * 255).round().to(torch.uint8).contiguous()
+
+    return Dataset("mnist32", as_cifar(data.x_train), data.y_train, as_cifar(data.x_test), data.y_test,
+                   data.num_classes, (0.0, 1.0))
+
+
 DATASETS = {"gaussians": gaussian_mixture, "moons": moons, "spirals": spirals, "digits": digits,
-            "mnist5k": mnist5k}
+            "mnist5k": mnist5k, "mnist32": mnist32}
 
 
 def load_dataset(name: str, **options) -> Dataset:

@@ -1,8 +1,8 @@
 """The lesson as a learner meets it: JupyterLab in a real headless Chromium.
 
-Needs Debian's `chromium` (apt-get install chromium) and playwright from the
-`test` extra; Playwright never downloads a browser here. `python3 tasks.py test`
-sets ROBVIZ_REQUIRE_BROWSER=1, so a missing browser fails instead of skipping.
+The browser comes from browser_support.py: Debian's `chromium` driven by
+Playwright; `python3 tasks.py test` sets ROBVIZ_REQUIRE_BROWSER=1, so a missing
+browser fails instead of skipping.
 """
 
 import json
@@ -18,24 +18,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import chromium_page, shoot
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import sync_playwright
 except ImportError:  # reported by the `page` fixture
-    sync_playwright = None
+    pass
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 LESSON = "01_feature_space.ipynb"
-SCREENSHOTS = ROOT / "build" / "screenshots"
 RUN_TIMEOUT_MS = 300_000
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
 # Lab settings for the test server: render every cell (no windowing, so all
 # outputs are in the DOM) and no news/update checks (no network, no pop-up).
 LAB_SETTINGS = {
@@ -44,13 +39,6 @@ LAB_SETTINGS = {
         "fetchNews": "false", "checkForUpdates": False,
     },
 }
-
-
-def missing(what: str, install: str):
-    msg = f"{what} is missing; install it with: {install}"
-    if os.environ.get("ROBVIZ_REQUIRE_BROWSER") == "1":
-        pytest.fail(msg)
-    pytest.skip(msg)
 
 
 def free_port() -> int:
@@ -111,24 +99,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page():
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        missing("Debian chromium", "sudo apt-get install chromium")
-    if sync_playwright is None:
-        missing("playwright", "pip install -e '.[test]'")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with chromium_page() as page:
         yield page
-        browser.close()
-
-
-def shoot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
-    return path
 
 
 IDLE = '.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]'

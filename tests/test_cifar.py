@@ -125,3 +125,11 @@ def test_gpu_batches_shard_the_global_batch():
         assert torch.equal(torch.cat([parts[0][k][1], parts[1][k][1]]), yb)
     with pytest.raises(ValueError, match="multiple"):
         next(gpu_batches(x, y, 7, world_size=2))
+
+
+def test_is_cached_looks_for_the_official_archive(tmp_path):
+    assert not cifar.is_cached("cifar10", tmp_path)
+    write_archive(tmp_path)
+    assert cifar.is_cached("cifar10", tmp_path) and not cifar.is_cached("cifar100", tmp_path)
+    with pytest.raises(ValueError, match="valid names"):
+        cifar.is_cached("svhn", tmp_path)

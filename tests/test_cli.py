@@ -91,3 +91,38 @@ def test_recipes_follow_the_papers():
     assert lr_factor(fast, 99, 10) < 0.02
     with pytest.raises(ValueError, match="adversarial"):
         get_recipe("paper", adversarial="both")
+
+
+def test_evaluate_runs_only_the_requested_pgd_columns(tmp_path):
+    run = tmp_path / "run"
+    main(TINY + ["--out", str(run), "--epochs", "1"])
+    out = tmp_path / "eval.json"
+    main(["evaluate", str(run / "checkpoint.pt"), "--out", str(out), "--n", "8", "--quiet", "--threads", "1",
+          "--attacks", "pgd", "--pgd-steps", "10"])
+    attacks = {row["attack"] for row in json.loads(out.read_text())["rows"]}
+    assert attacks == {"clean", "PGD10-tar", "PGD10-un"}
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(run / "checkpoint.pt"), "--pgd-steps", "20"])
+
+
+def test_trains_on_mnist_in_cifar_format(tmp_path):
+    results = main(["train", "--dataset", "mnist32", "--arch", "resnet8", "--width", "4", "--epochs", "1",
+                    "--batch-size", "32", "--train-size", "64", "--test-size", "32", "--recipe", "fast",
+                    "--quiet", "--threads", "1", "--out", str(tmp_path / "run")])
+    assert results == 0
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["config"]["dataset"] == "mnist32" and saved["finished"]
+
+
+def test_as_command_round_trips_through_the_parser():
+    from robviz.cli import as_command, build_parser
+
+    settings = dict(dataset="mnist32", arch="resnet20", epochs=1, batch_size=32, augment=False, progress=False,
+                    compile=False, out="runs/x")
+    line = as_command("train", settings)
+    assert line.startswith("robviz train ") and "--no-augment" in line and "--quiet" in line
+    parsed = vars(build_parser().parse_args(line.split()[1:]))
+    assert {k: parsed[k] for k in ("dataset", "arch", "epochs", "batch_size", "augment", "progress", "out")} == \
+        {k: settings[k] for k in ("dataset", "arch", "epochs", "batch_size", "augment", "progress", "out")}
+    evaluate = as_command("evaluate", dict(checkpoint="runs/x/checkpoint.pt", n=64, pgd_steps=[10]))
+    assert evaluate == "robviz evaluate runs/x/checkpoint.pt --n 64 --pgd-steps 10"

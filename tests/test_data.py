@@ -66,3 +66,16 @@ def test_sample_per_class_respects_the_mask_and_the_seed():
     assert y[index].tolist() == [0, 0, 1, 1, 2]  # class 2 has only one allowed sample
     assert mask[index].all()
     assert torch.equal(index, sample_per_class(y, 2, mask=mask, seed=1))
+
+
+def test_mnist32_is_mnist_in_cifar_format():
+    from robviz.data import mnist32
+
+    small, big = mnist5k(), mnist32()
+    assert big.x_train.shape == (len(small.x_train), 3, 32, 32) and big.x_train.dtype == torch.uint8
+    assert torch.equal(big.y_test, small.y_test)
+    # the 28x28 image sits in the middle with a 2-pixel border of zeros, in all three channels
+    assert big.x_train[:, :, :2].max() == 0 and big.x_train[:, :, :, -2:].max() == 0
+    assert torch.equal(big.x_train[0, 0], big.x_train[0, 2])
+    restored = big.x_train[:5, 0, 2:30, 2:30].float() / 255
+    assert torch.allclose(restored, small.x_train[:5, 0], atol=1 / 255)

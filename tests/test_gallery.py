@@ -1,0 +1,233 @@
+"""The static gallery (robviz.gallery): the page conversion on tiny notebooks, then the real site of every lesson,
+built once and opened in a real headless Chromium whose Play button must move an animation."""
+
+import functools
+import http.server
+import re
+import threading
+from pathlib import Path
+
+import nbformat
+import plotly.graph_objects as go
+import plotly.offline
+import pytest
+from browser_support import chromium_page, shoot
+
+from robviz.cli import build_parser
+from robviz.gallery import PLOTLY_JS, WIDGET_NOTE, GalleryError, build_gallery, render_page
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+SITE = ROOT / "build" / "gallery"
+BANNER = "* plotly.js v"  # the first lines of plotly.js
+SCRIPT_TAG = re.compile(r'<script[^>]*\bsrc="plotly\.min\.js"')
+
+
+def _library_chunk() -> str:
+    """A stretch from the middle of plotly.js: a page that contains it has the library inlined."""
+    library = plotly.offline.get_plotlyjs()
+    return library[len(library) // 2:len(library) // 2 + 200]
+
+
+def _animated_figure() -> dict:
+    frames = [go.Frame(name=str(k), data=[go.Scatter(y=[k, k + 1])]) for k in range(3)]
+    figure = go.Figure(go.Scatter(y=[0, 1]), frames=frames)
+    figure.update_layout(updatemenus=[dict(type="buttons", buttons=[dict(label="Play", method="animate",
+                                                                         args=[None])])])
+    return figure.to_plotly_json()
+
+
+def _tiny_notebook() -> dict:
+    """An executed notebook as a lesson leaves it: a link, a figure (with the library inlined beside it, as
+    plotly's notebook renderer does), the renderer's own copy of plotly.js, a widget."""
+    inlined = f"<script>/**\n{BANNER}9.9.9\n*/ window.Plotly = {{}};</script>"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Tiny lesson\n\nNext: [lesson 2](02_attacks.ipynb), "
+                                      "[its exercises](02_attacks.ipynb#Exercises), [plotly](https://plotly.com)."),
+        nbformat.v4.new_code_cell("figure", outputs=[
+            nbformat.v4.new_output("display_data", data={"text/html": inlined}),
+            nbformat.v4.new_output("execute_result", execution_count=1, data={
+                "application/vnd.plotly.v1+json": _animated_figure(),
+                "text/html": f"<div>{inlined}</div>", "text/plain": "Figure(...)"}),
+        ]),
+        nbformat.v4.new_code_cell("explorer", outputs=[
+            nbformat.v4.new_output("display_data", data={
+                "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2,
+                                                             "version_minor": 0},
+                "text/plain": "VBox(children=(Dropdown(...),))"}),
+        ]),
+        nbformat.v4.new_code_cell("train()", outputs=[  # tqdm's notebook progress bar
+            nbformat.v4.new_output("display_data", data={
+                "application/vnd.jupyter.widget-view+json": {"model_id": "bar", "version_major": 2,
+                                                             "version_minor": 0},
+                "text/plain": "fit sce: 100%|##########| 300/300"}),
+        ]),
+    ]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0,
+                              "state": {"bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_p"]}},
+                                        "p": {"model_name": "FloatProgressModel", "state": {"value": 300}}}}}
+    return nb
+
+
+def _write(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell(s) if s.startswith("# ") else nbformat.v4.new_code_cell(s)
+                for s in sources]
+    nbformat.write(nb, path)
+    return path
+
+
+# ------------------------------------------------------------------------------------------- the conversion
+
+
+def test_page_draws_figures_with_the_shared_plotly_js():
+    page = render_page(_tiny_notebook(), "Tiny lesson")
+    assert page.count("plotly-graph-div") == 1 and "Plotly.newPlot" in page
+    assert BANNER not in page, "plotly.js is inlined in the page"
+    assert len(SCRIPT_TAG.findall(page)) == 1
+    assert SCRIPT_TAG.search(page).start() < page.index("</head>"), "plotly.js must load in the head"
+    assert "require.js" not in page  # with require.js loaded first, plotly.js would not set window.Plotly
+    assert "<title>Tiny lesson</title>" in page
+
+
+def test_page_turns_widgets_into_a_note_and_links_into_pages():
+    page = render_page(_tiny_notebook(), "Tiny lesson")
+    assert page.count(WIDGET_NOTE) == 1 and "VBox(children" not in page  # the progress bar is dropped
+    assert "fit sce" not in page
+    assert 'href="02_attacks.html"' in page and 'href="02_attacks.html#Exercises"' in page
+    assert ".ipynb" not in page.replace("02_attacks.ipynb", "")  # nothing else was touched or left
+    assert 'href="https://plotly.com"' in page
+
+
+@pytest.mark.slow
+def test_tiny_build_runs_the_student_version_in_default_mode(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBVIZ_FULL", "1")
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "data.txt").write_text("read from the lessons folder")
+    _write(lessons / "00_tiny.ipynb", "# Tiny start\n\nThen [the next one](01_next.ipynb).",
+           "import os\nprint(os.environ['ROBVIZ_STRICT_EXERCISES'], 'ROBVIZ_FULL' in os.environ)",
+           "print(open('data.txt').read())",
+           "import plotly.graph_objects as go\ngo.Figure(go.Scatter(y=[1, 3, 2]))")
+    nb = nbformat.read(_write(lessons / "01_next.ipynb", "# Next lesson", "secret = 'the-hidden-answer'"), as_version=4)
+    nb.cells[1].metadata["tags"] = ["solution"]
+    nb.cells.append(nbformat.v4.new_code_cell("print('the check reads', secret)"))
+    nbformat.write(nb, lessons / "01_next.ipynb")
+
+    written = build_gallery(lessons, tmp_path / "site")
+    site = tmp_path / "site"
+    assert written == [site / "00_tiny.html", site / "01_next.html", site / "index.html"]
+    assert sorted(p.name for p in site.iterdir()) == ["00_tiny.html", "01_next.html", "index.html", PLOTLY_JS]
+    assert (site / PLOTLY_JS).read_text(encoding="utf-8") == plotly.offline.get_plotlyjs()
+    start = (site / "00_tiny.html").read_text(encoding="utf-8")
+    assert "0 False" in start, "the kernel must run in default mode with non-strict exercise checks"
+    assert "read from the lessons folder" in start
+    assert start.count("plotly-graph-div") == 1 and BANNER not in start
+    assert 'href="01_next.html"' in start
+    nxt = (site / "01_next.html").read_text(encoding="utf-8")
+    assert "the-hidden-answer" not in nxt and "your answer here" in nxt, "the site must show the student version"
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert '<a href="00_tiny.html">Tiny start</a>' in index and '<a href="01_next.html">Next lesson</a>' in index
+    assert not list(tmp_path.glob(".site*")), "the staging folder was left behind"
+
+
+@pytest.mark.slow
+def test_a_failing_lesson_names_itself_and_keeps_the_old_site(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    _write(lessons / "03_broken.ipynb", "# Broken", "x = 1", "raise ValueError('boom')")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("the previous site")
+    with pytest.raises(GalleryError, match=r"03_broken\.ipynb failed in cell 2 .*raise ValueError.*ValueError: boom"):
+        build_gallery(lessons, site)
+    assert (site / "index.html").read_text() == "the previous site"
+    assert not list(tmp_path.glob(".site*")), "the staging folder was left behind"
+
+
+def test_cli_gallery_flags():
+    args = vars(build_parser().parse_args(["gallery", "--lessons", "L", "--out", "O", "--only", "00", "01"]))
+    assert args == {"command": "gallery", "lessons": "L", "out": "O", "only": ["00", "01"]}
+
+
+# ------------------------------------------------------------------------------------ the real site, built once
+
+
+@pytest.fixture(scope="module")
+def site():
+    """The gallery of every lesson, built as `robviz gallery` builds it (this is the CI build)."""
+    build_gallery(ROOT / "notebooks", SITE)
+    return SITE
+
+
+@pytest.mark.slow
+def test_site_has_one_page_per_lesson_and_one_plotly_js(site):
+    names = sorted(p.name for p in site.iterdir())
+    assert names == sorted([p.with_suffix(".html").name for p in LESSONS] + ["index.html", PLOTLY_JS])
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{p.with_suffix(".html").name}"' in index for p in LESSONS)
+    chunk = _library_chunk()
+    for lesson in LESSONS:
+        page = (site / lesson.with_suffix(".html").name).read_text(encoding="utf-8")
+        assert BANNER not in page and chunk not in page, f"{lesson.name}: plotly.js is inlined"
+        assert len(SCRIPT_TAG.findall(page)) == 1, f"{lesson.name}: plotly.min.js is not loaded exactly once"
+        assert "Traceback" not in page, f"{lesson.name}: a cell failed"
+
+
+@pytest.mark.slow
+def test_every_lesson_page_draws_its_figures(site):
+    for lesson in LESSONS:
+        page = (site / lesson.with_suffix(".html").name).read_text(encoding="utf-8")
+        divs = page.count('class="plotly-graph-div"')
+        assert divs >= 1, f"{lesson.name}: no plotly figure on the page"
+        assert page.count("Plotly.newPlot(") == divs
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """The site over HTTP on loopback, as a static host serves it."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+# The first figure with a Play button, its slider's active step and the frame plotly shows.
+_ANIMATION_STATE = """() => {
+    const plot = [...document.querySelectorAll('.js-plotly-plot')]
+        .find(p => [...p.querySelectorAll('.updatemenu-button')].some(b => b.textContent.trim() === 'Play'));
+    if (!plot) return null;
+    return {active: plot._fullLayout.sliders[0].active, frame: plot._fullLayout._currentFrame ?? null};
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_play_button_runs_the_animation_in_a_browser(server):
+    with chromium_page() as page:
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.set_default_timeout(60_000)
+        page.goto(f"{server}/01_feature_space.html")
+        assert page.evaluate("() => typeof window.Plotly") == "object", "plotly.min.js did not load"
+        page.wait_for_function(_ANIMATION_STATE)
+        before = page.evaluate(_ANIMATION_STATE)
+        assert before["active"] == 0
+        plot = page.locator(".js-plotly-plot", has=page.locator(".updatemenu-button", has_text="Play")).first
+        plot.scroll_into_view_if_needed()
+        plot.locator(".updatemenu-button", has_text="Play").click()
+        page.wait_for_function(f"() => ({_ANIMATION_STATE})().active > 0", timeout=30_000, polling=100)
+        after = page.evaluate(_ANIMATION_STATE)
+        assert after["frame"] is not None and after["frame"] != before["frame"]
+        shoot(page, "gallery_01.png")
+        assert not errors, f"JavaScript errors on the page: {errors}"
