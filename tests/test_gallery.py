@@ -2,6 +2,7 @@
 built once and opened in a real headless Chromium whose Play button must move an animation."""
 
 import functools
+import json
 import http.server
 import re
 import threading
@@ -183,6 +184,53 @@ def test_every_lesson_page_draws_its_figures(site):
         divs = page.count('class="plotly-graph-div"')
         assert divs >= 1, f"{lesson.name}: no plotly figure on the page"
         assert page.count("Plotly.newPlot(") == divs
+
+
+def _figures(page: str):
+    """(data, layout) of every figure on a page, read back from its Plotly.newPlot call."""
+    decoder = json.JSONDecoder()
+    for call in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', page):
+        data, end = decoder.raw_decode(page, call.end())
+        start = page.index(",", end) + 1
+        while page[start].isspace():
+            start += 1
+        layout, _ = decoder.raw_decode(page, start)
+        yield data, layout
+
+
+def _text(title) -> str:
+    return title if isinstance(title, str) else (title or {}).get("text") or ""
+
+
+def _untitled_axes(data: list, layout: dict) -> list[str]:
+    """Cartesian axes that carry data, show tick labels and have no title, unless an axis of the same grid column
+    (x) or row (y) is titled: a grid of panels labels its outer axes only."""
+    used = {f"{letter}axis{trace.get(letter + 'axis', letter)[1:]}" for trace in data
+            if trace.get("type", "scatter") in ("scatter", "scattergl", "heatmap", "bar", "histogram", "contour")
+            for letter in "xy"}
+    missing = []
+    for name in sorted(used):
+        axis = layout.get(name, {})
+        if axis.get("visible") is False or axis.get("showticklabels") is False or _text(axis.get("title")):
+            continue
+        siblings = [other for other, spec in layout.items() if other[:5] == name[:5] and other != name
+                    and isinstance(spec, dict) and spec.get("domain") == axis.get("domain")]
+        if not any(_text(layout[other].get("title")) for other in siblings):
+            missing.append(name)
+    return missing
+
+
+@pytest.mark.slow
+def test_every_figure_has_a_title_and_labelled_axes(site):
+    problems = []
+    for lesson in LESSONS:
+        page = (site / lesson.with_suffix(".html").name).read_text(encoding="utf-8")
+        for number, (data, layout) in enumerate(_figures(page), start=1):
+            if not _text(layout.get("title")):
+                problems.append(f"{lesson.name} figure {number}: no title")
+            if missing := _untitled_axes(data, layout):
+                problems.append(f"{lesson.name} figure {number} ({_text(layout.get('title'))}): {missing} untitled")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,9 @@ __all__ = ["training_curves"]
 
 _METRIC_TITLES = {"loss": "training loss", "train_accuracy": "train accuracy", "test_accuracy": "test accuracy",
                   "feature_norm": "mean feature norm ‖z‖"}
+# The y-axis titles say the unit: accuracies are fractions in [0, 1], norms are in feature units.
+_METRIC_AXES = {"loss": "loss", "train_accuracy": "accuracy (fraction)", "test_accuracy": "accuracy (fraction)",
+                "feature_norm": "‖z‖ (feature units)"}
 
 
 def training_curves(histories: dict, metrics=("test_accuracy", "feature_norm"), *, title: str | None = None,
@@ -32,6 +35,7 @@ def training_curves(histories: dict, metrics=("test_accuracy", "feature_norm"), 
                                      name=OBJECTIVE_LABELS.get(name, name), legendgroup=name, showlegend=j == 0,
                                      line=dict(color=series_color(i), width=2)), row=1, col=j + 1)
             fig.update_xaxes(title_text="step", row=1, col=j + 1)
+            fig.update_yaxes(title_text=_METRIC_AXES[metric], row=1, col=j + 1)
             if metric in log_y:
                 fig.update_yaxes(type="log", row=1, col=j + 1)
     fig.update_layout(template="robviz", height=380, title=title or "Training curves")

@@ -85,8 +85,8 @@ def diversity_figure(steps, diversity: dict, angles: dict, *, title: str | None 
                                  legendgroup=name, line=dict(color=color)), row=1, col=1)
         fig.add_trace(go.Scatter(x=x, y=_array(angles[name]), mode="lines+markers", name=name, legendgroup=name,
                                  showlegend=False, line=dict(color=color)), row=1, col=2)
-    fig.update_yaxes(range=[0, 1.02], row=1, col=1)
-    fig.update_yaxes(range=[0, 92], row=1, col=2)
+    fig.update_yaxes(range=[0, 1.02], title_text="det(M Mᵀ)", row=1, col=1)
+    fig.update_yaxes(range=[0, 92], title_text="angle (degrees)", row=1, col=2)
     fig.update_xaxes(title="training step")
     fig.update_layout(template="robviz", height=380, title=title or "Diversity of non-true-label predictions")
     return fig

@@ -53,7 +53,7 @@ def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-bo
         fig.add_trace(go.Bar(x=list(comparisons), name=key, marker_color=series_color(i),
                              y=[100 * c.accuracy.get(key, np.nan) for c in comparisons.values()]))
     fig.update_layout(template="robviz", title=title, barmode="group", yaxis_title="accuracy (%)",
-                      yaxis_range=[0, 103])
+                      xaxis_title="model", yaxis_range=[0, 103])
     return fig
 
 
