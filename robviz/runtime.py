@@ -44,17 +44,18 @@ def setup(seed: int = 0, device: str | None = None, threads: int | None = None, 
           small_models: bool = True) -> torch.device:
     """The first call of every lesson: seed everything, pick the device, size PyTorch's CPU thread pool.
 
-    With ``small_models`` (the toy lessons) in the default (fast) mode on a CPU, PyTorch gets one thread: the
-    models are so small that synchronizing threads costs more than it saves, and much more when other work
-    shares the cores (measured: several times slower with two threads on a busy 2-core machine). Full mode, and
-    lessons with convolutional networks (``small_models=False``), keep PyTorch's default; ``threads`` overrides.
+    With ``small_models`` (the toy lessons: MLPs and 8x8-digit CNNs) on a CPU, PyTorch gets one thread, in both
+    modes: the models are so small that synchronizing threads costs more than it saves, and much more when other
+    work shares the cores (measured: several times slower with two threads on a busy 2-core machine; lesson 4's
+    full run took about 5 min with two threads and 20 s with one). Lessons with ResNets (``small_models=False``)
+    keep PyTorch's default; ``threads`` overrides both.
 
     Returns:
         The device lessons should put data and models on.
     """
     seed_everything(seed)
     chosen = pick_device(device)
-    if threads is None and small_models and chosen.type == "cpu" and not full_mode():
+    if threads is None and small_models and chosen.type == "cpu":
         threads = 1
     if threads:
         torch.set_num_threads(threads)

@@ -656,18 +656,30 @@ def _monte_carlo_hits(loss_fn, box, edges, num_samples, seed, chunk_size, dtype)
 
 
 def per_sample_loss(objective) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """The training loss of a robviz objective, one value per sample: (M, d), (M,) -> (M,).
+    """The training loss of a robviz objective, one value per sample, in float64: (M, d), (M,) -> (M,).
 
     The objectives' losses average over the batch; applying one to batches of a single sample (with
-    ``torch.func.vmap``) gives every sample's own term, extra terms (center loss, L-GM) included.
+    ``torch.func.vmap``) gives every sample's own term, extra terms (center loss, L-GM) included. Pure softmax
+    heads (SCE, MMLDA) use :func:`robviz.landscape.cross_entropy_per_sample`: a well-fitted softmax loss falls
+    below float32's resolution and rounds to 0, and tied losses would merge the equal-count shells of
+    :func:`sample_density`.
     """
+    import copy
+
+    from .landscape import cross_entropy_per_sample
+
+    head = copy.deepcopy(objective).double()
+
     def one(z, y):
-        return objective.loss(z[None], objective(z[None]), y[None])
+        return head.loss(z[None], head(z[None]), y[None])
 
     batched = torch.func.vmap(one)
 
     def loss_fn(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
+            z = z.double()
+            if head.name in ("sce", "mmlda"):
+                return cross_entropy_per_sample(head(z), y)
             return batched(z, y)
 
     return loss_fn

@@ -263,7 +263,23 @@ def test_monte_carlo_volumes_match_the_exact_annuli_in_2d():
 def test_per_sample_loss_gives_each_samples_own_term():
     objective = make_objective("sce", 4, 2)
     z, y = torch.randn(9, 2), torch.randint(0, 4, (9,))
-    assert torch.allclose(per_sample_loss(objective)(z, y), F.cross_entropy(objective(z), y, reduction="none"))
+    losses = per_sample_loss(objective)(z, y)
+    assert losses.dtype == torch.float64
+    assert torch.allclose(losses.float(), F.cross_entropy(objective(z), y, reduction="none"))
+    center = make_objective("center", 4, 2)
+    assert torch.allclose(per_sample_loss(center)(z, y).float(),
+                          torch.stack([center.loss(z[i:i + 1], center(z[i:i + 1]), y[i:i + 1]) for i in range(9)]))
+
+
+def test_per_sample_loss_keeps_tiny_softmax_losses_apart():
+    """Far from the boundary float32 rounds every SCE loss to 0; the float64 form keeps them distinct."""
+    objective = make_objective("sce", 3, 2)
+    z = torch.linspace(200, 400, 50)[:, None] * torch.tensor([[1.0, 0.0]])
+    logits = objective(z)
+    y = logits.argmax(1)  # label each point by its own prediction: large margins, losses far below 1e-7
+    assert (F.cross_entropy(logits, y, reduction="none") == 0).sum() > 10
+    losses = per_sample_loss(objective)(z, y)
+    assert (losses > 0).all() and len(torch.unique(losses)) == 50
 
 
 def test_sample_density_of_models_dispatches_on_the_objective():
