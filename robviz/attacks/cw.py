@@ -19,7 +19,8 @@ __all__ = ["CW", "EAD"]
 
 
 class _MarginSearch(Attack):
-    """Shared by CW and EAD: the margin objective, its confidence kappa and the bisection over c."""
+    """Shared by CW and EAD: the margin objective, its confidence kappa, the best-so-far bookkeeping and the
+    bisection over c."""
 
     def __init__(self, model, *, c, kappa, steps, lr, binary_steps, **options):
         if options.pop("loss", None) is not None:
@@ -38,6 +39,18 @@ class _MarginSearch(Attack):
         a > 0 and a >= kappa, per sample."""
         a = self._ascent(x_adv, labels)
         return (-a).clamp(min=-self.kappa), (a > 0) & (a >= self.kappa)
+
+    def _search_state(self, x):
+        """Per sample: the constant c, its bisection bounds, the best example so far and its distance."""
+        c = torch.full((len(x),), self.c, device=x.device)
+        return c, torch.zeros_like(c), torch.full_like(c, math.inf), x.clone(), torch.full_like(c, math.inf)
+
+    @staticmethod
+    def _keep_best(best, best_dist, candidate, dist, ok):
+        """Store the successful candidates closer than the best so far (in place); return the new distances."""
+        better = ok & (dist < best_dist)
+        best[better] = candidate[better].detach()
+        return torch.where(better, dist, best_dist)
 
     @staticmethod
     def _bisect(c, lower, upper, found):
@@ -87,9 +100,7 @@ class CW(_MarginSearch):
         scale = (high - low) / 2
         w0 = torch.atanh(((x - low) / scale - 1).clamp(-1 + 1e-6, 1 - 1e-6))
         n = len(x)
-        c = torch.full((n,), self.c, device=x.device)
-        lower, upper = torch.zeros_like(c), torch.full_like(c, math.inf)
-        best, best_dist = x.clone(), torch.full_like(c, math.inf)
+        c, lower, upper, best, best_dist = self._search_state(x)
         self._log(x)
         for _ in range(self.binary_steps):
             w = w0.clone().requires_grad_(True)
@@ -103,9 +114,7 @@ class CW(_MarginSearch):
                 (w.grad,) = torch.autograd.grad(total, w)  # never touches the model's parameters
                 optimizer.step()
                 with torch.no_grad():
-                    better = ok & (dist < best_dist)
-                    best_dist = torch.where(better, dist, best_dist)
-                    best[better] = x_adv[better].detach()
+                    best_dist = self._keep_best(best, best_dist, x_adv, dist, ok)
                     found |= ok
                 self._log(x_adv)
                 if self.abort_early and step % max(self.steps // 10, 1) == 0:
@@ -163,9 +172,7 @@ class EAD(_MarginSearch):
 
     def forward(self, x, labels):
         n = len(x)
-        c = torch.full((n,), self.c, device=x.device)
-        lower, upper = torch.zeros_like(c), torch.full_like(c, math.inf)
-        best, best_dist = x.clone(), torch.full_like(c, math.inf)
+        c, lower, upper, best, best_dist = self._search_state(x)
         self._log(x)
         for _ in range(self.binary_steps):
             x_k, slack = x.clone(), x.clone()
@@ -183,9 +190,7 @@ class EAD(_MarginSearch):
                     _, ok = self._penalty(x_k, labels)
                     l1 = lp_norm(x_k - x, "L1")
                     dist = l1 if self.decision == "L1" else l1 * self.beta + lp_norm(x_k - x, "L2").pow(2)
-                    better = ok & (dist < best_dist)
-                    best_dist = torch.where(better, dist, best_dist)
-                    best[better] = x_k[better]
+                    best_dist = self._keep_best(best, best_dist, x_k, dist, ok)
                     found |= ok
                 self._log(x_k)
             c, lower, upper = self._bisect(c, lower, upper, found)
