@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import anywidget
 import ipywidgets as widgets
+import traitlets
 from IPython.display import display
 
 from .data import load_dataset
@@ -13,7 +15,45 @@ from .train import TrainConfig, fit
 from .viz.features import feature_figure
 from .viz.style import OBJECTIVE_LABELS
 
-__all__ = ["ObjectiveExplorer"]
+__all__ = ["ObjectiveExplorer", "KeyboardScope"]
+
+
+class KeyboardScope(anywidget.AnyWidget):
+    """An invisible widget that hands the keyboard to the controls of the dashboard it sits in.
+
+    In JupyterLab's command mode the notebook's shortcuts see a key press before a focused drop-down or slider
+    does: an arrow key moves to the next cell instead of changing the control. JupyterLab skips its shortcuts for
+    elements marked ``data-lm-suppress-shortcuts``; this widget marks every focusable control inside its nearest
+    ancestor with the CSS class ``scope`` (e.g. ``robviz-explorer``), also controls drawn later, so arrow keys,
+    Home and End change the control.
+    """
+
+    scope = traitlets.Unicode("robviz-explorer").tag(sync=True)
+    _esm = """
+    const FOCUSABLE = "select, input, textarea, button, [tabindex]";
+    export default {
+      render({ model, el }) {
+        el.style.display = "none";
+        const markAll = (box) => {
+          for (const control of box.querySelectorAll(FOCUSABLE)) {
+            control.setAttribute("data-lm-suppress-shortcuts", "true");
+          }
+        };
+        // The view is attached to the page after render returns: look for the dashboard until it is there.
+        let tries = 0;
+        const timer = setInterval(() => {
+          const box = el.closest("." + model.get("scope"));
+          if (box) {
+            clearInterval(timer);
+            markAll(box);
+            new MutationObserver(() => markAll(box)).observe(box, { childList: true, subtree: true });
+          } else if (++tries > 100) {
+            clearInterval(timer);
+          }
+        }, 100);
+      },
+    };
+    """
 
 
 class ObjectiveExplorer:
@@ -47,7 +87,7 @@ class ObjectiveExplorer:
         self.status = widgets.HTML()
         self.output = widgets.Output()
         controls = widgets.HBox([self.objective, self.num_classes, self.batch_size, self.steps])
-        self.widget = widgets.VBox([controls, self.status, self.output])
+        self.widget = widgets.VBox([controls, self.status, self.output, KeyboardScope(scope="robviz-explorer")])
         self.widget.add_class("robviz-explorer")
         for control in (self.objective, self.num_classes, self.batch_size, self.steps):
             control.observe(lambda change: self.update(), names="value")

@@ -10,6 +10,7 @@ from IPython.display import display
 from .centers import mm_centers
 from .theory import expected_robustness, robustness_bound
 from .viz.theory import centers_figure
+from .widgets import KeyboardScope
 
 __all__ = ["MMCentersExplorer"]
 
@@ -48,7 +49,8 @@ class MMCentersExplorer:
         self.status = widgets.HTML()
         self.output = widgets.Output()
         controls = widgets.HBox([self.num_classes, self.dim, self.norm])
-        self.widget = widgets.VBox([controls, self.status, self.output])
+        self.widget = widgets.VBox([controls, self.status, self.output,
+                                    KeyboardScope(scope="robviz-centers-explorer")])
         self.widget.add_class("robviz-centers-explorer")
         self.centers = None
         self.numbers: dict = {}

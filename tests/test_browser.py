@@ -220,7 +220,22 @@ def test_lesson_runs_and_widget_drives_figure(page, lab):
     shoot(page, LESSON.replace(".ipynb", "_after.png"))
     assert tracebacks.count() == 0, tracebacks.first.inner_text()
 
-    # Keyboard users reach the controls: the drop-down takes the focus. (Arrow keys did not change a focused
-    # drop-down in JupyterLab's command mode in Chromium: the notebook's shortcuts handle them first.)
+    # Keyboard alone: focus the drop-down, press an arrow key, and the figure follows (KeyboardScope keeps
+    # JupyterLab's command-mode shortcuts from taking the key).
+    assert select.get_attribute("data-lm-suppress-shortcuts") == "true"
+    options = select.locator("option").all_inner_texts()
+    current = select.evaluate("s => s.selectedIndex")
+    key, target = ("ArrowDown", current + 1) if current + 1 < len(options) else ("ArrowUp", current - 1)
+    old = titles(page)
     select.focus()
     assert select.evaluate("s => document.activeElement === s"), "the drop-down cannot take the keyboard focus"
+    page.keyboard.press(key)
+    try:
+        page.wait_for_function(
+            f"([old, want]) => {{ const t = {TITLES_JS}; return t !== old && t.includes(want); }}",
+            arg=[old, options[target].lower()], timeout=120_000, polling=500,
+        )
+    except PlaywrightTimeout:
+        shoot(page, LESSON.replace(".ipynb", "_keyboard.png"))
+        pytest.fail(f"{key} on the focused drop-down did not redraw the figure for {options[target]!r}")
+    assert tracebacks.count() == 0, tracebacks.first.inner_text()

@@ -15,3 +15,12 @@ def test_explorer_retrains_and_redraws_when_a_control_moves():
     assert explorer.batch_size.label == "full batch" and explorer.history.config.batch_size is None
     explorer.batch_size.value = 16
     assert explorer.history.config.batch_size == 16
+
+
+def test_dashboards_carry_a_keyboard_scope_for_their_own_class():
+    from robviz.widgets import KeyboardScope, ObjectiveExplorer
+    from robviz.widgets_theory import MMCentersExplorer
+
+    for explorer in (ObjectiveExplorer(steps=100), MMCentersExplorer()):
+        scopes = [child for child in explorer.widget.children if isinstance(child, KeyboardScope)]
+        assert len(scopes) == 1 and scopes[0].scope in explorer.widget._dom_classes
