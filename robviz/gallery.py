@@ -12,7 +12,8 @@ renders exactly the notebooks we executed, and it lets us control how plotly is 
 as their JSON and drawn by one shared ``plotly.min.js`` (plotly's bundled copy, loaded once per page from the
 site), instead of the ~5 MB library inlined into every page or figure. The animations' Play buttons and sliders
 keep working because they need only the figure JSON and plotly.js. Widgets need a running kernel, so their
-outputs become a note that says so.
+outputs become a note that says so, followed by what the widget's Output areas showed when the lesson ran
+(a dashboard's first figure).
 
 A lesson that fails to execute raises :class:`GalleryError` naming the lesson and the cell. The site is built
 in a temporary folder next to ``out`` and swapped in at the end, so a failed build leaves the previous site.
@@ -36,7 +37,8 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: The one copy of plotly.js in the site; every page loads it with a single <script> in its head.
 PLOTLY_JS = "plotly.min.js"
 #: What a widget output becomes: widgets need a live kernel, a static page cannot drive them.
-WIDGET_NOTE = "Interactive widget: run this lesson in Jupyter or on Binder to use it."
+WIDGET_NOTE = ("Interactive widget: run this lesson in Jupyter or on Binder to use it. Below, what it showed "
+               "with its initial settings.")
 #: The banner at the top of plotly.js: an output that contains it has the library inlined.
 _PLOTLY_JS_BANNER = "* plotly.js v"
 
@@ -69,6 +71,33 @@ def _is_progress_bar(model_id: str, widgets: dict) -> bool:
                in ("FloatProgressModel", "IntProgressModel") for child in children)
 
 
+def _captured_outputs(model_id: str, widgets: dict) -> list[dict]:
+    """The outputs that Output widgets inside widget ``model_id`` held when the lesson ran (e.g. a dashboard's
+    first figure), in display order."""
+    state = widgets.get(model_id, {})
+    if state.get("model_name") == "OutputModel":
+        return list(state.get("state", {}).get("outputs", []))
+    found = []
+    for child in state.get("state", {}).get("children", []):
+        found += _captured_outputs(child.removeprefix("IPY_MODEL_"), widgets)
+    return found
+
+
+def _captured_html(output: dict) -> str:
+    """A captured output as static HTML: plotly figures drawn by the shared plotly.js, other rich outputs as
+    they are; widgets nested inside are left out."""
+    data = output.get("data", {})
+    if PLOTLY_MIME in data:
+        return _plotly_div(data[PLOTLY_MIME])
+    if "text/html" in data and _PLOTLY_JS_BANNER not in str(data["text/html"]):
+        html_text = data["text/html"]
+        return "".join(html_text) if isinstance(html_text, list) else html_text
+    text = output.get("text") or data.get("text/plain")
+    if text and WIDGET_MIME not in data:
+        return f"<pre>{html.escape(''.join(text) if isinstance(text, list) else text)}</pre>"
+    return ""
+
+
 def _convert_output(output: dict, widgets: dict) -> dict | None:
     """The output as the static page shows it, or None to drop it. ``widgets``: widget states by model id."""
     data = output.get("data")
@@ -79,7 +108,10 @@ def _convert_output(output: dict, widgets: dict) -> dict | None:
     elif WIDGET_MIME in data:
         if _is_progress_bar(data[WIDGET_MIME].get("model_id", ""), widgets):
             return None  # the run is over: a progress bar has nothing to show
-        output["data"] = {"text/html": f'<p class="robviz-widget-note"><em>{html.escape(WIDGET_NOTE)}</em></p>'}
+        captured = "".join(_captured_html(o) for o in _captured_outputs(data[WIDGET_MIME].get("model_id", ""),
+                                                                           widgets))
+        output["data"] = {"text/html": f'<p class="robviz-widget-note"><em>{html.escape(WIDGET_NOTE)}</em></p>'
+                                       + captured}
     elif _PLOTLY_JS_BANNER in str(data.get("text/html", "")):  # a renderer's inlined copy of the library
         return None
     output["metadata"] = {}
@@ -88,8 +120,8 @@ def _convert_output(output: dict, widgets: dict) -> dict | None:
 
 def render_page(notebook: dict, title: str, plotly_js: str = PLOTLY_JS) -> str:
     """The HTML page of an executed notebook (nbformat 4 JSON): plotly figures as divs drawn by the script
-    ``plotly_js``, widgets as a note (progress bars dropped), links to other lessons (``02_attacks.ipynb``)
-    pointing to their pages."""
+    ``plotly_js``, widgets as a note followed by what their Output widgets held (progress bars dropped), links
+    to other lessons (``02_attacks.ipynb``) pointing to their pages."""
     import jinja2
     from nbconvert import HTMLExporter
 

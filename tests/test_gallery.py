@@ -67,7 +67,16 @@ def _tiny_notebook() -> dict:
     ]
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0,
                               "state": {"bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_p"]}},
-                                        "p": {"model_name": "FloatProgressModel", "state": {"value": 300}}}}}
+                                        "p": {"model_name": "FloatProgressModel", "state": {"value": 300}},
+                                        # a dashboard: controls and an Output widget holding its first figure
+                                        "abc": {"model_name": "VBoxModel",
+                                                "state": {"children": ["IPY_MODEL_menu", "IPY_MODEL_out"]}},
+                                        "menu": {"model_name": "DropdownModel", "state": {"index": 0}},
+                                        "out": {"model_name": "OutputModel", "state": {"outputs": [
+                                            {"output_type": "display_data", "metadata": {}, "data": {
+                                                "application/vnd.plotly.v1+json": _animated_figure(),
+                                                "text/plain": "Figure(...)"}},
+                                            {"output_type": "stream", "name": "stdout", "text": "trained <ok>"}]}}}}}
     return nb
 
 
@@ -85,7 +94,10 @@ def _write(path: Path, *sources: str) -> Path:
 
 def test_page_draws_figures_with_the_shared_plotly_js():
     page = render_page(_tiny_notebook(), "Tiny lesson")
-    assert page.count("plotly-graph-div") == 1 and "Plotly.newPlot" in page
+    # the figure, and the one the dashboard's Output widget held when the lesson ran
+    assert page.count('class="plotly-graph-div"') == 2 and page.count("Plotly.newPlot(") == 2
+    assert page.index(WIDGET_NOTE) < page.rindex('class="plotly-graph-div"')
+    assert "<pre>trained &lt;ok&gt;</pre>" in page
     assert BANNER not in page, "plotly.js is inlined in the page"
     assert len(SCRIPT_TAG.findall(page)) == 1
     assert SCRIPT_TAG.search(page).start() < page.index("</head>"), "plotly.js must load in the head"
