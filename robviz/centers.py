@@ -11,20 +11,19 @@ import math
 
 import torch
 
+from . import checks
+
 __all__ = ["mm_centers", "simplex_centers", "spread_centers"]
 
 
-def _check(num_classes: int, dim: int, norm: float) -> None:
-    if not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-    if not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+def _check(num_classes: int, dim: int, norm: float) -> tuple[int, int, float]:
+    num_classes = checks.integer("num_classes", num_classes, low=2)
+    dim = checks.integer("dim", dim, low=1)
     if dim == 1 and num_classes > 2:
         raise ValueError(
             f"dim=1 holds at most 2 distinct directions, cannot place {num_classes} centers; use dim >= 2"
         )
-    if not (isinstance(norm, (int, float)) and math.isfinite(norm) and norm > 0):
-        raise ValueError(f"norm must be a positive finite number, got {norm!r}")
+    return num_classes, dim, checks.real("norm", norm, low=0, low_open=True)
 
 
 def simplex_centers(num_classes: int, dim: int, norm: float = 10.0) -> torch.Tensor:
@@ -38,7 +37,7 @@ def simplex_centers(num_classes: int, dim: int, norm: float = 10.0) -> torch.Ten
     Returns:
         Tensor of shape (num_classes, dim), float32.
     """
-    _check(num_classes, dim, norm)
+    num_classes, dim, norm = _check(num_classes, dim, norm)
     if dim < num_classes - 1:
         raise ValueError(
             f"an exact simplex of {num_classes} centers needs dim >= {num_classes - 1}, got dim={dim}; "
@@ -66,7 +65,7 @@ def spread_centers(
     Returns:
         Tensor of shape (num_classes, dim), float32, each row of length ``norm``.
     """
-    _check(num_classes, dim, norm)
+    num_classes, dim, norm = _check(num_classes, dim, norm)
     if dim == 1:
         return torch.tensor([[norm], [-norm]])
     if dim == 2:
@@ -108,7 +107,7 @@ def mm_centers(num_classes: int, dim: int, norm: float = 10.0) -> torch.Tensor:
         >>> round(float(mu[0] @ mu[1]), 3)
         -11.111
     """
-    _check(num_classes, dim, norm)
+    num_classes, dim, norm = _check(num_classes, dim, norm)
     if dim >= num_classes - 1:
         return simplex_centers(num_classes, dim, norm)
     return spread_centers(num_classes, dim, norm)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from . import checks
+
 __all__ = ["Dataset", "DATASETS", "load_dataset", "gaussian_mixture", "moons", "spirals", "digits", "mnist5k",
            "grid_points", "sample_per_class"]
 
@@ -69,19 +71,15 @@ def _toy(name, x, y, test_fraction, seed, device) -> Dataset:
     return _split(name, x.astype(np.float32), y, test_fraction, seed, (-bound, bound), device)
 
 
-def _check_toy(num_classes, n_per_class, noise):
-    if not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-    if not isinstance(n_per_class, int) or n_per_class < 4:
-        raise ValueError(f"n_per_class must be an integer >= 4, got {n_per_class!r}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise!r}")
+def _check_toy(num_classes, n_per_class, noise) -> tuple[int, int, float]:
+    return (checks.integer("num_classes", num_classes, low=2), checks.integer("n_per_class", n_per_class, low=4),
+            checks.real("noise", noise, low=0))
 
 
 def gaussian_mixture(num_classes: int = 4, n_per_class: int = 250, noise: float = 0.55, *, seed: int = 0,
                      test_fraction: float = 0.3, device="cpu") -> Dataset:
     """L isotropic Gaussian blobs in 2-D with means on a circle of radius 2 and standard deviation ``noise``."""
-    _check_toy(num_classes, n_per_class, noise)
+    num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
     rng = np.random.default_rng(seed)
     angle = 2 * np.pi * np.arange(num_classes) / num_classes
     means = 2.0 * np.stack([np.cos(angle), np.sin(angle)], 1)
@@ -97,7 +95,7 @@ def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fr
 
     if num_classes != 2:
         raise ValueError(f"moons has exactly 2 classes, got num_classes={num_classes}")
-    _check_toy(2, n_per_class, noise)
+    _, n_per_class, noise = _check_toy(2, n_per_class, noise)
     x, y = make_moons(2 * n_per_class, noise=noise, random_state=seed)
     return _toy("moons", x, y, test_fraction, seed, device)
 
@@ -105,7 +103,7 @@ def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fr
 def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *, turns: float = 1.0,
             seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
     """L interleaved spiral arms in 2-D (the classic CS231n toy set), ``turns`` revolutions each."""
-    _check_toy(num_classes, n_per_class, noise)
+    num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
     rng = np.random.default_rng(seed)
     r = np.tile(np.linspace(0.1, 1.0, n_per_class), num_classes)
     y = np.repeat(np.arange(num_classes), n_per_class)

@@ -25,7 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["confidence", "non_max_entropy", "non_max_entropy_score", "KernelDensity", "LID", "lid_mle",
+from . import checks
+from .runtime import inference
+
+__all__ = ["confidence", "non_max_entropy", "non_max_entropy_logits", "non_max_entropy_score", "KernelDensity", "LID", "lid_mle",
            "kd_bandwidth", "detection_pairs", "DetectionPairs", "roc_auc", "roc_curve", "detection_scores",
            "KD_BANDWIDTH", "non_me_domain", "max_non_me_lines"]
 
@@ -39,36 +42,19 @@ def _numpy(t) -> np.ndarray:
     return np.asarray(t)
 
 
-@torch.no_grad()
-def _batched(fn, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    return torch.cat([fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]) if len(x) else fn(x)
+def _logits(model, x: torch.Tensor) -> torch.Tensor:
+    return inference(model, x)
 
 
-@torch.no_grad()
-def _probabilities(model, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    was_training = model.training
-    model.eval()
-    try:
-        return _batched(lambda b: torch.softmax(model(b), dim=1), x, batch_size)
-    finally:
-        model.train(was_training)
+def _features(model, x: torch.Tensor) -> torch.Tensor:
+    return inference(model, x, method="features")
 
 
-@torch.no_grad()
-def _features(model, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    was_training = model.training
-    model.eval()
-    try:
-        return _batched(model.features, x, batch_size)
-    finally:
-        model.train(was_training)
-
-
-def _check_probabilities(p) -> np.ndarray:
-    p = np.asarray(_numpy(p), dtype=np.float64)
-    if p.ndim != 2 or p.shape[1] < 3:
-        raise ValueError(f"probabilities must have shape (N, L) with L >= 3 classes, got {p.shape}")
-    return p
+def _check_outputs(values, name: str) -> np.ndarray:
+    values = np.asarray(_numpy(values), dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] < 3:
+        raise ValueError(f"{name} must have shape (N, L) with L >= 3 classes, got {values.shape}")
+    return values
 
 
 # ------------------------------------------------------------------------------------------- softmax scores
@@ -79,7 +65,25 @@ def confidence(model, x: torch.Tensor) -> np.ndarray:
 
     Shape: x (N, ...) -> (N,) in [1/L, 1]. Higher = more normal.
     """
-    return _probabilities(model, x).max(dim=1).values.cpu().numpy()
+    return _logits(model, x).double().log_softmax(dim=1).max(dim=1).values.exp().cpu().numpy()
+
+
+def _non_max_entropy_log(log_scores: np.ndarray) -> np.ndarray:
+    """non-ME from log-probabilities or logits (N, L) float64, in log space: the non-maximal entries'
+    renormalized distribution is their softmax, so no probability is formed before it is renormalized."""
+    rows = np.arange(len(log_scores))
+    top = log_scores.argmax(axis=1)
+    rest = log_scores.copy()
+    rest[rows, top] = -np.inf
+    peak = rest.max(axis=1, keepdims=True)
+    undefined = ~np.isfinite(peak[:, 0])  # every non-maximal probability is exactly 0
+    peak[undefined] = 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_hat = rest - peak - np.log(np.exp(rest - peak).sum(axis=1, keepdims=True))
+        terms = np.where(np.isfinite(log_hat), np.exp(log_hat) * log_hat, 0.0)
+    entropy = -terms.sum(axis=1)
+    entropy[undefined] = math.log(log_scores.shape[1] - 1)  # the convention for 0/0: uniform
+    return entropy
 
 
 def non_max_entropy(probabilities) -> np.ndarray:
@@ -92,25 +96,30 @@ def non_max_entropy(probabilities) -> np.ndarray:
 
     maximal when the L - 1 non-maximal probabilities are equal. RCE training drives clean inputs there.
 
-    Shape: probabilities (N, L), L >= 3 -> (N,). Computed in float64; 0 log 0 = 0.
+    Shape: probabilities (N, L), L >= 3 -> (N,). Computed in float64 and in log space; 0 log 0 = 0; when every
+    non-maximal probability is exactly 0 the renormalized distribution is taken as uniform (non-ME = log(L-1)).
+    Probabilities that underflowed to 0 cannot be renormalized: from a model, use :func:`non_max_entropy_logits`.
     """
-    p = _check_probabilities(probabilities)
-    top = p.argmax(axis=1)
-    rest = p.copy()
-    rest[np.arange(len(p)), top] = 0.0
-    total = rest.sum(axis=1, keepdims=True)
-    hat = np.divide(rest, total, out=np.full_like(rest, 1.0 / (p.shape[1] - 1)), where=total > 0)
-    hat[np.arange(len(p)), top] = 0.0
-    logs = np.log(hat, out=np.zeros_like(hat), where=hat > 0)
-    return -(hat * logs).sum(axis=1)
+    p = _check_outputs(probabilities, "probabilities")
+    with np.errstate(divide="ignore"):
+        return _non_max_entropy_log(np.log(p))
+
+
+def non_max_entropy_logits(logits) -> np.ndarray:
+    """:func:`non_max_entropy` of softmax(logits), computed from the logits in log space, (N, L) -> (N,).
+
+    p_i = softmax over the non-maximal logits, so float32 logits such as [0, -150, -160, -170], whose
+    softmax underflows to [1, 0, 0, 0], still give the right value (about 5e-4, not log 3).
+    """
+    return _non_max_entropy_log(_check_outputs(logits, "logits"))
 
 
 def non_max_entropy_score(model, x: torch.Tensor) -> np.ndarray:
-    """The non-ME detector: :func:`non_max_entropy` of softmax(model(x)). Shape: x (N, ...) -> (N,).
+    """The non-ME detector: :func:`non_max_entropy_logits` of model(x). Shape: x (N, ...) -> (N,).
 
     Higher = more normal (for an RCE model, clean inputs sit near the maximum log(L - 1)).
     """
-    return non_max_entropy(_probabilities(model, x).double())
+    return non_max_entropy_logits(_logits(model, x))
 
 
 # ------------------------------------------------------------------------------------------ kernel density
@@ -151,10 +160,8 @@ class KernelDensity:
     """
 
     def __init__(self, sigma2: float | None = None, *, points_per_class: int = 1000, seed: int = 0):
-        if sigma2 is not None and not (isinstance(sigma2, (int, float)) and sigma2 > 0):
-            raise ValueError(f"sigma2 must be a number > 0 or None, got {sigma2!r}")
-        if not (isinstance(points_per_class, int) and points_per_class >= 1):
-            raise ValueError(f"points_per_class must be an integer >= 1, got {points_per_class!r}")
+        sigma2 = checks.real("sigma2", sigma2, low=0, low_open=True, allow_none=True)
+        points_per_class = checks.integer("points_per_class", points_per_class, low=1)
         self.sigma2, self.points_per_class, self.seed = sigma2, points_per_class, seed
         self.kernel_points: dict[int, torch.Tensor] = {}
 
@@ -167,9 +174,15 @@ class KernelDensity:
 
         if self.sigma2 is None:
             self.sigma2 = kd_bandwidth(model.objective.name)
+        num_classes = _logits(model, x[:1]).shape[1]
+        missing = sorted(set(range(num_classes)) - set(torch.unique(y).tolist()))
+        if missing:
+            raise ValueError(f"the fit data has no sample of class(es) {missing} of the model's {num_classes}: "
+                             f"inputs predicted as those classes would get no kernel points (density 0); fit "
+                             f"on training data with every class (e.g. data.x_train, data.y_train)")
         index = sample_per_class(y, self.points_per_class, seed=self.seed)
-        z, labels = _features(model, x[index]), y[index]
-        self.kernel_points = {int(k): z[labels == k] for k in torch.unique(labels).tolist()}
+        z, labels = _features(model, x[index]), y[index].to("cpu")
+        self.kernel_points = {int(k): z[labels.to(z.device) == k] for k in torch.unique(labels).tolist()}
         return self
 
     @torch.no_grad()
@@ -181,7 +194,7 @@ class KernelDensity:
         for k in torch.unique(classes).tolist():
             mask = classes == k
             if k not in self.kernel_points:
-                continue  # no kernel points for that class: density 0
+                raise ValueError(f"class {k} has no kernel points: refit on data with every class")
             points = self.kernel_points[k].to(z.device, torch.float64)
             d2 = torch.cdist(z[mask].double(), points).pow(2)
             out[mask.cpu()] = (torch.logsumexp(-d2 / self.sigma2, dim=1) - math.log(len(points))).cpu()
@@ -190,7 +203,7 @@ class KernelDensity:
     def score(self, model, x: torch.Tensor) -> np.ndarray:
         """log KD(x) with the predicted class's kernel points; higher = more normal. (N, ...) -> (N,)."""
         z = _features(model, x)
-        predicted = _probabilities(model, x).argmax(dim=1)
+        predicted = _logits(model, x).argmax(dim=1)
         return self.log_density(z, predicted).numpy()
 
     __call__ = score
@@ -215,9 +228,7 @@ def lid_mle(z: torch.Tensor, reference: torch.Tensor, k: int = 20, *, exclude_se
     if z.dim() != 2 or reference.dim() != 2 or z.shape[1] != reference.shape[1]:
         raise ValueError(f"z and reference must be (N, d) and (M, d), got {tuple(z.shape)}, {tuple(reference.shape)}")
     skip = int(exclude_self)
-    if not (isinstance(k, int) and 1 <= k and k + skip <= len(reference)):
-        raise ValueError(f"k must be an integer in [1, {len(reference) - skip}] for {len(reference)} reference "
-                         f"points, got {k!r}")
+    k = checks.integer("k", k, low=1, high=len(reference) - skip, note=f"{len(reference)} reference points")
     d = torch.cdist(z.double(), reference.to(z.device).double())
     r = d.topk(k + skip, dim=1, largest=False).values[:, skip:].clamp_min(1e-12)
     return -1.0 / torch.log(r / r[:, -1:]).mean(dim=1).clamp_max(-1e-12)
@@ -243,10 +254,8 @@ class LID:
     """
 
     def __init__(self, k: int = 20, *, reference_size: int = 1000, seed: int = 0):
-        if not (isinstance(k, int) and k >= 1):
-            raise ValueError(f"k must be an integer >= 1, got {k!r}")
-        if not (isinstance(reference_size, int) and reference_size > k):
-            raise ValueError(f"reference_size must be an integer > k = {k}, got {reference_size!r}")
+        k = checks.integer("k", k, low=1)
+        reference_size = checks.integer("reference_size", reference_size, low=k + 1, note=f"more than k = {k}")
         self.k, self.reference_size, self.seed = k, reference_size, seed
         self.reference: torch.Tensor | None = None
 
@@ -302,7 +311,7 @@ def detection_pairs(model, x: torch.Tensor, y: torch.Tensor, result) -> Detectio
     if len(x) != len(y) or len(result.success) != len(y):
         raise ValueError(f"x, y and result must describe the same samples, got {len(x)}, {len(y)}, "
                          f"{len(result.success)}")
-    correct = (_probabilities(model, x).argmax(dim=1) == y.to(x.device)).cpu()
+    correct = (_logits(model, x).argmax(dim=1).cpu() == y.cpu())
     success = result.success.bool().cpu()
     return DetectionPairs(correct=correct, success=success, pairs=correct & success)
 
@@ -383,7 +392,7 @@ def non_me_domain(model, extent, resolution: int = 150) -> dict:
     grid = grid_points(extent, resolution)
     logits = model.objective.output(model.raw_logits(grid.to(next(model.parameters()).device))).cpu()
     return dict(labels=logits.argmax(1).reshape(resolution, resolution).numpy(),
-                non_me=non_max_entropy(torch.softmax(logits.double(), 1)).reshape(resolution, resolution),
+                non_me=non_max_entropy_logits(logits).reshape(resolution, resolution),
                 extent=tuple(float(e) for e in extent))
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checks
+
 __all__ = ["tsne", "aligned_tsne", "pca", "clear_cache", "cache_size"]
 
 _CACHE: dict[str, np.ndarray] = {}
@@ -73,18 +75,29 @@ def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter
         cache_dir: optional folder to keep embeddings on disk as ``<hash>.npy`` between runs.
 
     Returns:
-        (N, 2) float32 embedding.
+        (N, 2) float32 embedding, always finite.
+
+    Raises:
+        ValueError: bad shapes or settings; features that are all one vector (nothing to embed: every distance
+            is 0, and t-SNE's affinities are 0/0); 1-D features with ``init="pca"`` (PCA needs d >= 2).
+        FloatingPointError: if openTSNE returns a non-finite embedding (never cached).
     """
     from openTSNE import TSNE
 
     x = _array(features)
-    if not 0 < perplexity < len(x):
-        raise ValueError(f"perplexity must lie in (0, N = {len(x)}), got {perplexity!r}")
+    perplexity = checks.real("perplexity", perplexity, low=0, high=len(x), low_open=True, high_open=True,
+                             note=f"N = {len(x)} points")
+    if np.ptp(x, axis=0).max() == 0:
+        raise ValueError(f"all {len(x)} feature vectors are identical: t-SNE has no distances to preserve (a "
+                         f"collapsed model or a constant input?); embed features that differ")
     if init is None:
         init = "pca"
     if isinstance(init, str):
         if init not in ("pca", "random"):
             raise ValueError(f"init must be 'pca', 'random' or an (N, 2) array, got {init!r}")
+        if init == "pca" and x.shape[1] < 2:
+            raise ValueError(f"init='pca' needs features with d >= 2 dimensions, got d = {x.shape[1]}: pass "
+                             f"init='random' (or an (N, 2) array) to embed 1-D features")
     else:
         init = np.asarray(init.detach().cpu() if isinstance(init, torch.Tensor) else init, dtype=np.float64)
         if init.shape != (len(x), 2):
@@ -113,6 +126,9 @@ def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter
     finally:
         logger.setLevel(level)
     out = np.asarray(embedding, dtype=np.float32)
+    if not np.isfinite(out).all():
+        raise FloatingPointError(f"openTSNE returned a non-finite embedding for {x.shape} features (perplexity "
+                                 f"{perplexity:g}); try another perplexity or init. Nothing was cached.")
     if cache:
         _CACHE[key] = out
         if path is not None:
@@ -158,6 +174,5 @@ def pca(features, n_components: int = 2) -> np.ndarray:
     from sklearn.decomposition import PCA
 
     x = _array(features)
-    if not (isinstance(n_components, int) and 1 <= n_components <= min(x.shape)):
-        raise ValueError(f"n_components must be an integer in [1, {min(x.shape)}], got {n_components!r}")
+    n_components = checks.integer("n_components", n_components, low=1, high=min(x.shape))
     return PCA(n_components=n_components).fit_transform(x).astype(np.float32)

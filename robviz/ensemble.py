@@ -23,6 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import checks
+from .runtime import inference
+
 __all__ = ["Ensemble", "adp_regularizer", "non_true_predictions", "ensemble_diversity", "pairwise_angles",
            "recorded_predictions", "transferability", "solve_adp", "LOG_OFFSET", "DET_OFFSET"]
 
@@ -171,11 +174,8 @@ class Ensemble(nn.Module):
         classes = {getattr(m, "num_classes", None) for m in members} - {None}
         if len(classes) > 1:
             raise ValueError(f"members must predict the same number of classes, got {sorted(classes)}")
-        for label, value in (("alpha", alpha), ("beta", beta)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{label} must be a finite number >= 0, got {value!r}")
         self.members = nn.ModuleList(members)
-        self.alpha, self.beta = float(alpha), float(beta)
+        self.alpha, self.beta = checks.real("alpha", alpha, low=0), checks.real("beta", beta, low=0)
         if name is None:
             name = "baseline" if self.alpha == 0 and self.beta == 0 else f"ADP_{self.alpha:g},{self.beta:g}"
         self.objective = _EnsembleObjective(name, classes.pop() if classes else None)
@@ -226,14 +226,8 @@ class Ensemble(nn.Module):
         return self(x).argmax(dim=1)
 
 
-@torch.no_grad()
 def _accuracy(model, x, y) -> float:
-    was_training = model.training
-    model.eval()
-    try:
-        return (model(x).argmax(1) == y).float().mean().item()
-    finally:
-        model.train(was_training)
+    return (inference(model, x).argmax(1).cpu() == y.cpu()).float().mean().item()
 
 
 def transferability(ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack_factory) -> torch.Tensor:

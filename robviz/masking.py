@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from .attacks import PGD, SPSA
-from .attacks.evaluate import _predict
+from .runtime import evaluating, inference, to_model
 
 __all__ = ["EpsCurve", "StepsCurve", "BoxComparison", "LossLine", "LossSurface", "accuracy_vs_eps",
            "accuracy_vs_steps", "whitebox_vs_blackbox", "loss_along_direction", "loss_landscape_2d",
@@ -35,10 +35,14 @@ def _default_attack(model, eps, steps=20, seed=0, bounds=(0.0, 1.0)):
     return PGD(model, eps=eps, alpha=2.5 * eps / steps, steps=steps, random_start=True, bounds=bounds, seed=seed)
 
 
+def _correct(model, x, y) -> torch.Tensor:
+    """(N,) bool on the CPU: the model classifies x as y."""
+    return inference(model, x).argmax(1).cpu() == y.cpu()
+
+
 def _robust(model, x, y, attack) -> torch.Tensor:
-    """(N,) bool: correct clean and under the attack."""
-    correct = _predict(model, x) == y
-    return correct & (attack.run(x, y).prediction == y)
+    """(N,) bool on the CPU: correct clean and under the attack."""
+    return _correct(model, x, y) & (attack.run(x, y).prediction.cpu() == y.cpu())
 
 
 @dataclass
@@ -68,7 +72,7 @@ def accuracy_vs_eps(model, x: torch.Tensor, y: torch.Tensor, eps_list, attack_fa
     factory = attack_factory or (lambda m, e: _default_attack(m, e, bounds=bounds))
     eps_list = [float(e) for e in eps_list]
     accuracy = [_robust(model, x, y, factory(model, eps)).float().mean().item() if eps > 0
-                else (_predict(model, x) == y).float().mean().item() for eps in eps_list]
+                else _correct(model, x, y).float().mean().item() for eps in eps_list]
     rises = any(b > a + tolerance for a, b in zip(accuracy, accuracy[1:]))
     stuck = accuracy[-1] > floor
     masked = rises or stuck
@@ -105,11 +109,11 @@ def accuracy_vs_steps(model, x: torch.Tensor, y: torch.Tensor, eps: float, steps
     steps_list, restarts_list = [int(s) for s in steps_list], sorted(int(r) for r in restarts_list)
     grid = []
     for steps in steps_list:
-        robust = _predict(model, x) == y
+        robust = _correct(model, x, y)
         row, done = [], 0
         for restarts in restarts_list:
             for seed in range(done, restarts):
-                robust &= factory(model, eps, steps, seed).run(x, y).prediction == y
+                robust &= factory(model, eps, steps, seed).run(x, y).prediction.cpu() == y.cpu()
             done = restarts
             row.append(robust.float().mean().item())
         grid.append(row)
@@ -157,16 +161,16 @@ def whitebox_vs_blackbox(model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
         white_attack: an Attack to use as the white-box attack instead of PGD (e.g. PGD with an EOT loss).
         tolerance: how far black-box may beat white-box before it counts. Default 0.02.
     """
-    correct = _predict(model, x) == y
+    correct = _correct(model, x, y)
     white = white_attack or _default_attack(model, eps, pgd_steps, seed, bounds)
     accuracy = {"clean": correct.float().mean().item(),
-                "white-box PGD": (correct & (white.run(x, y).prediction == y)).float().mean().item()}
+                "white-box PGD": (correct & (white.run(x, y).prediction.cpu() == y.cpu())).float().mean().item()}
     spsa = SPSA(model, eps=eps, steps=spsa_steps, lr=spsa_lr or eps / 4, delta=min(0.01, eps / 2) or 0.01,
                 samples=spsa_samples, bounds=bounds, seed=seed)
-    accuracy["black-box SPSA"] = (correct & (spsa.run(x, y).prediction == y)).float().mean().item()
+    accuracy["black-box SPSA"] = (correct & (spsa.run(x, y).prediction.cpu() == y.cpu())).float().mean().item()
     if surrogate is not None:
         x_t = _default_attack(surrogate, eps, pgd_steps, seed, bounds)(x, y)
-        accuracy["transfer"] = (correct & (_predict(model, x_t) == y)).float().mean().item()
+        accuracy["transfer"] = (correct & _correct(model, x_t, y)).float().mean().item()
     black = min(v for k, v in accuracy.items() if k in ("black-box SPSA", "transfer"))
     masked = black < accuracy["white-box PGD"] - tolerance
     if masked:
@@ -182,19 +186,16 @@ def whitebox_vs_blackbox(model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
 def gradient_direction(model, x: torch.Tensor, y: torch.Tensor, objective=None) -> torch.Tensor:
     """sign(grad_x J(x, y)), the first L-inf attack direction (FGSM's), (N, ...). ``objective(model, x, y)``
     defaults to cross-entropy on the logits."""
-    x = x.detach().requires_grad_(True)
-    was_training = model.training
-    model.eval()
-    try:
+    x = to_model(model, x).detach().requires_grad_(True)
+    with evaluating(model):
         value = (objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")).sum()
         (grad,) = torch.autograd.grad(value, x)
-    finally:
-        model.train(was_training)
     return grad.sign()
 
 
 @torch.no_grad()
 def _loss(model, x, y, objective):
+    x = to_model(model, x)
     return objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")
 
 
@@ -225,18 +226,15 @@ def loss_along_direction(model, x: torch.Tensor, y: torch.Tensor, direction=None
         objective: ``objective(model, x, labels) -> (N,)``; default cross-entropy.
         roughness: the total-variation ratio above which the curve counts as jagged.
     """
+    x = to_model(model, x)
     d = gradient_direction(model, x, y, objective) if direction is None else direction.to(x)
     scale = float(x.abs().max()) or 1.0
     alphas = torch.linspace(-0.5, 0.5, 41) * scale if alphas is None else torch.as_tensor(alphas).float()
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         loss = torch.stack([_loss(model, x + float(a) * d, y, objective).cpu() for a in alphas])
         xg = x.detach().requires_grad_(True)
         value = (objective(model, xg, y) if objective else F.cross_entropy(model(xg), y, reduction="none")).sum()
         (grad,) = torch.autograd.grad(value, xg)
-    finally:
-        model.train(was_training)
     slope = (grad * d).reshape(len(x), -1).sum(dim=1).cpu()
     net = (loss[-1] - loss[0]).abs()
     variation = loss.diff(dim=0).abs().sum(dim=0)
@@ -276,6 +274,7 @@ def loss_landscape_2d(model, x: torch.Tensor, y: torch.Tensor, d1=None, d2=None,
     paper's picture). Defaults: d1 the gradient sign, d2 a random sign vector (Rademacher, seeded); a and b in
     21 points of [-0.5, 0.5] times the input scale. ``plateau``: the fraction of grid steps over which a sample's
     loss may stay exactly constant before the surface counts as shattered (piecewise constant)."""
+    x = to_model(model, x)
     d1 = gradient_direction(model, x, y, objective) if d1 is None else d1.to(x)
     if d2 is None:
         generator = torch.Generator().manual_seed(seed)
@@ -283,13 +282,9 @@ def loss_landscape_2d(model, x: torch.Tensor, y: torch.Tensor, d1=None, d2=None,
     scale = float(x.abs().max()) or 1.0
     alphas = torch.linspace(-0.5, 0.5, 21) * scale if alphas is None else torch.as_tensor(alphas).float()
     betas = torch.linspace(-0.5, 0.5, 21) * scale if betas is None else torch.as_tensor(betas).float()
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         per_sample = torch.stack([torch.stack([_loss(model, x + float(a) * d1 + float(b) * d2, y, objective)
                                                for a in alphas]) for b in betas]).cpu()  # (B, A, N)
-    finally:
-        model.train(was_training)
     loss = per_sample.mean(dim=2)
     jumps = torch.cat([loss.diff(dim=0).abs().flatten(), loss.diff(dim=1).abs().flatten()])
     typical = jumps.median().clamp_min(1e-6)

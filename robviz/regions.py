@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .data import grid_points
+from .runtime import inference
 
 __all__ = ["Regions", "feature_extent", "feature_regions", "input_regions"]
 
@@ -56,9 +57,5 @@ def feature_regions(model, history, resolution: int = 80, extent=None) -> Region
 @torch.no_grad()
 def input_regions(model, extent, resolution: int = 100) -> Regions:
     """The whole model's decision regions over a 2-D input plane (toy data)."""
-    points = grid_points(extent, resolution).to(next(model.parameters()).device)
-    was_training = model.training
-    model.eval()
-    labels = model(points).argmax(1).reshape(resolution, resolution).cpu()
-    model.train(was_training)
+    labels = inference(model, grid_points(extent, resolution)).argmax(1).reshape(resolution, resolution).cpu()
     return Regions(labels, tuple(extent))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 
 import numpy as np
 import torch
 
-__all__ = ["pick_device", "full_mode", "seed_everything", "setup"]
+__all__ = ["pick_device", "full_mode", "seed_everything", "setup", "evaluating", "dtype_and_device", "to_model",
+           "inference"]
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -62,3 +64,58 @@ def setup(seed: int = 0, device: str | None = None, threads: int | None = None, 
     print(f"robviz: device {chosen}, {'full' if full_mode() else 'default (fast)'} mode, "
           f"{torch.get_num_threads()} CPU thread(s), seed {seed}")
     return chosen
+
+
+@contextlib.contextmanager
+def evaluating(model):
+    """Run the block with ``model`` in eval mode, then give every submodule back its own mode.
+
+    Every attack, detector and evaluator measures the model through this: BatchNorm uses (and never updates) its
+    running statistics and dropout is off, whatever mode the user left the model in. Each submodule's flag is
+    restored, so a model with, say, a frozen BatchNorm inside a training network comes back as it was.
+    Objects without ``.train`` / ``.eval`` (plain functions) pass through unchanged.
+    """
+    modules = list(model.modules()) if hasattr(model, "modules") else []
+    modes = [m.training for m in modules]
+    if modules:
+        model.eval()
+    try:
+        yield model
+    finally:
+        for module, mode in zip(modules, modes):
+            module.training = mode
+
+
+def dtype_and_device(model, default_dtype: torch.dtype = torch.float32) -> tuple[torch.dtype, torch.device | None]:
+    """The floating dtype and the device of ``model``'s first floating parameter or buffer.
+
+    ``(default_dtype, None)`` for a model without any (a function, a wrapper of a non-module): inputs then keep
+    their device. Attacks and evaluators move inputs to these, so float64 models and GPU models just work.
+    """
+    tensors = list(model.parameters()) + list(model.buffers()) if hasattr(model, "parameters") else []
+    for tensor in tensors:
+        if tensor.is_floating_point():
+            return tensor.dtype, tensor.device
+    return default_dtype, None
+
+
+def to_model(model, x: torch.Tensor) -> torch.Tensor:
+    """``x`` on the model's device and in its floating dtype (:func:`dtype_and_device`); integer inputs stay."""
+    dtype, device = dtype_and_device(model, default_dtype=x.dtype)
+    return x.to(device or x.device, dtype if x.is_floating_point() else x.dtype)
+
+
+@torch.no_grad()
+def inference(model, x: torch.Tensor, *, method: str | None = None, batch_size: int = 512) -> torch.Tensor:
+    """``model(x)`` (or ``model.<method>(x)``, e.g. ``"features"``) in eval mode, without gradients, in batches.
+
+    ``x`` (N, ...) is moved to the model's dtype and device first (see :func:`dtype_and_device`), so a float64
+    model or a model on a GPU takes float32 CPU inputs. Returns the outputs concatenated along N, on the model's
+    device; an empty ``x`` gives an empty output of the right trailing shape.
+    """
+    fn = model if method is None else getattr(model, method)
+    x = to_model(model, x)
+    with evaluating(model):
+        if len(x) == 0:
+            return fn(x)
+        return torch.cat([fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])

@@ -29,6 +29,8 @@ from typing import Callable, NamedTuple
 
 import torch
 
+from .runtime import inference
+
 __all__ = [
     "expected_distance",
     "mahalanobis_distances",
@@ -685,14 +687,8 @@ def per_sample_loss(objective) -> Callable[[torch.Tensor, torch.Tensor], torch.T
     return loss_fn
 
 
-@torch.no_grad()
 def _features(model, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    was_training = model.training
-    model.eval()
-    try:
-        return torch.cat([model.features(batch) for batch in x.split(batch_size)])
-    finally:
-        model.train(was_training)
+    return inference(model, x, method="features", batch_size=batch_size)
 
 
 def sample_density(model, x, y, *, num_shells: int = 20, edges=None, quantiles: tuple[float, float] = (0.02, 0.98),

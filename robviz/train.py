@@ -6,15 +6,17 @@ fixed probe set and a copy of the head's parameters (so decision regions can be 
 
 from __future__ import annotations
 
-import copy
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from . import checks
 from .data import Dataset
+from .runtime import evaluating, inference
 
 __all__ = ["TrainConfig", "History", "fit", "fit_objectives", "accuracy", "save_checkpoint", "load_checkpoint"]
 
@@ -45,12 +47,10 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if not isinstance(self.steps, int) or self.steps < 1:
-            raise ValueError(f"steps must be an integer >= 1, got {self.steps!r}")
-        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 1):
-            raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {self.batch_size!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        self.steps = checks.integer("steps", self.steps, low=1)
+        self.batch_size = checks.integer("batch_size", self.batch_size, low=1, allow_none=True,
+                                         note="None: full batch")
+        self.lr = checks.real("lr", self.lr, low=0, low_open=True)
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.record_every < 0 or self.probe_size < 1:
@@ -97,17 +97,12 @@ class History:
 @torch.no_grad()
 def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
     """Fraction of ``x`` that ``model`` classifies as ``y`` (evaluated in eval mode, batched)."""
-    was_training = model.training
-    model.eval()
-    correct = sum((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
-                  for i in range(0, len(x), batch_size))
-    model.train(was_training)
+    correct = (inference(model, x, batch_size=batch_size).argmax(1).cpu() == y.cpu()).sum().item()
     return correct / max(len(x), 1)
 
 
 def _snapshot(model, data, history, probe_x, mean_loss, step):
-    model.eval()
-    with torch.no_grad():
+    with evaluating(model), torch.no_grad():
         z = model.features(probe_x).cpu()
     history.step.append(step)
     history.loss.append(mean_loss)
@@ -116,7 +111,6 @@ def _snapshot(model, data, history, probe_x, mean_loss, step):
     history.feature_norm.append(z.norm(dim=1).mean().item())
     history.features.append(z)
     history.head_states.append({k: v.detach().cpu().clone() for k, v in model.objective.state_dict().items()})
-    model.train()
 
 
 def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bool = True, **overrides) -> History:
@@ -200,15 +194,49 @@ def fit_objectives(data: Dataset, objectives, config: TrainConfig | None = None,
     return models, histories
 
 
+def plain_metadata(value, key: str = "metadata"):
+    """``value`` as data that ``torch.load(weights_only=True)`` reads back: what robviz writes, it can read.
+
+    NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists, paths strings;
+    tensors, None, bools, numbers, strings and lists, tuples and dicts (string or integer keys) of those stay.
+
+    Raises:
+        TypeError: for anything else, naming the key (e.g. ``metadata['config']``) and the type.
+    """
+    if isinstance(value, np.generic):  # first: np.float64 is also a float, but pickles as a NumPy object
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
+        return value.detach().cpu().clone() if isinstance(value, torch.Tensor) else value
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain_metadata(v, f"{key}[{i}]") for i, v in enumerate(value))
+    if isinstance(value, dict):
+        bad = [k for k in value if isinstance(k, bool) or not isinstance(k, (str, int))]
+        if bad:
+            raise TypeError(f"{key} has a key {bad[0]!r} of type {type(bad[0]).__name__}; checkpoint metadata "
+                            f"keys must be strings or integers")
+        return {plain_metadata(k): plain_metadata(v, f"{key}[{k!r}]") for k, v in value.items()}
+    raise TypeError(f"{key} is a {type(value).__module__}.{type(value).__name__}, which a safe checkpoint "
+                    f"(torch.load(weights_only=True)) cannot read back; store numbers, strings, lists, dicts or "
+                    f"tensors (e.g. dataclasses.asdict(config))")
+
+
 def save_checkpoint(path, model, **metadata) -> Path:
     """Write ``model``'s parameters and plain ``metadata`` (numbers, strings, lists, dicts) to ``path``.
 
     Atomic: the file is written next to its target and renamed, so a crash never leaves half a checkpoint.
+    Metadata goes through :func:`plain_metadata` first, so everything saved loads with ``weights_only=True``.
+
+    Raises:
+        TypeError: a metadata value that a safe load could not read (named with its key), before any writing.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-             "metadata": copy.deepcopy(metadata)}
+             "metadata": plain_metadata(metadata)}
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(handle)
     try:

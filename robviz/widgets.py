@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+
 import anywidget
 import ipywidgets as widgets
 import traitlets
 from IPython.display import display
 
+from . import checks
 from .data import load_dataset
 from .models import make_model
 from .objectives import OBJECTIVES
@@ -15,7 +18,10 @@ from .train import TrainConfig, fit
 from .viz.features import feature_figure
 from .viz.style import OBJECTIVE_LABELS
 
-__all__ = ["ObjectiveExplorer", "KeyboardScope"]
+__all__ = ["Dashboard", "ObjectiveExplorer", "KeyboardScope"]
+
+#: The class counts each toy dataset can make (the explorer's slider range); moons has two classes only.
+TOY_CLASSES = {"gaussians": (2, 6), "spirals": (2, 6), "moons": (2, 2)}
 
 
 class KeyboardScope(anywidget.AnyWidget):
@@ -56,12 +62,51 @@ class KeyboardScope(anywidget.AnyWidget):
     """
 
 
-class ObjectiveExplorer:
+class Dashboard:
+    """What every robviz dashboard shares: controls, a status line, an output area, "recompute, then redraw".
+
+    Subclasses build their controls, call :meth:`_assemble` and implement :meth:`update`. A control change runs
+    :meth:`update` through :meth:`redraw`, which shows any exception inside the dashboard (a red box in the
+    output area, class ``robviz-error``, and in the status line) instead of leaving it in a log the student never
+    sees; the dashboard stays usable for the next change.
+    """
+
+    def _assemble(self, controls: list, scope: str) -> None:
+        self.status = widgets.HTML()
+        self.output = widgets.Output()
+        self.error: str | None = None
+        self.widget = widgets.VBox([widgets.HBox(controls), self.status, self.output, KeyboardScope(scope=scope)])
+        self.widget.add_class(scope)
+        for control in controls:
+            control.observe(lambda change: self.redraw(), names="value")
+
+    def update(self):
+        raise NotImplementedError
+
+    def redraw(self) -> None:
+        """:meth:`update`, with any error shown in the dashboard (kept in ``self.error``)."""
+        try:
+            self.update()
+            self.error = None
+        except Exception as exc:  # noqa: BLE001 -- a callback's error must reach the student, whatever it is
+            self.error = f"{type(exc).__name__}: {exc}"
+            text = html.escape(self.error)
+            self.status.value = f'<span style="color:#b00020"><b>Error</b> (nothing was redrawn): {text}</span>'
+            self.output.clear_output(wait=True)
+            with self.output:
+                display(widgets.HTML(f'<div class="robviz-error" style="border:2px solid #b00020;padding:6px">'
+                                     f'<b>Error</b>: {text}</div>'))
+
+    def _ipython_display_(self):
+        display(self.widget)
+
+
+class ObjectiveExplorer(Dashboard):
     """Pick an objective, the number of classes, the batch size and the steps; the toy model retrains and the
     2-D feature picture (features, decision regions, centers) redraws.
 
     Args:
-        dataset: a toy dataset name from ``robviz.data.DATASETS`` with a ``num_classes`` option.
+        dataset: ``"spirals"``, ``"gaussians"`` (2-6 classes) or ``"moons"`` (2 classes: the slider is fixed).
         objective, num_classes, batch_size, steps: the initial control values.
         seed: seeds data, model and batches, so each setting always gives the same picture.
 
@@ -72,26 +117,25 @@ class ObjectiveExplorer:
 
     def __init__(self, dataset: str = "spirals", objective: str = "mmc", num_classes: int = 3,
                  batch_size: int | None = None, steps: int = 400, seed: int = 0, device="cpu"):
+        checks.choice("dataset", dataset, TOY_CLASSES)
+        checks.choice("objective", objective, OBJECTIVES)
+        low, high = TOY_CLASSES[dataset]
+        num_classes = checks.integer("num_classes", num_classes, low=low, high=high, note=f"dataset {dataset!r}")
         self.dataset, self.seed, self.device = dataset, seed, device
         self.history = self.model = None
         style = {"description_width": "initial"}
         self.objective = widgets.Dropdown(options=list(OBJECTIVES), value=objective, description="objective",
                                           style=style)
-        self.num_classes = widgets.IntSlider(value=num_classes, min=2, max=6, description="classes",
+        self.num_classes = widgets.IntSlider(value=num_classes, min=low, max=max(high, low + 1),
+                                             disabled=low == high, description="classes",
                                              continuous_update=False, style=style)
         # 0 stands for "full batch": a Dropdown shows the value None as an empty selection.
         self.batch_size = widgets.Dropdown(options=[("full batch", 0), ("64", 64), ("16", 16)],
                                            value=batch_size or 0, description="batch size", style=style)
         self.steps = widgets.IntSlider(value=steps, min=100, max=2000, step=100, description="steps",
                                        continuous_update=False, style=style)
-        self.status = widgets.HTML()
-        self.output = widgets.Output()
-        controls = widgets.HBox([self.objective, self.num_classes, self.batch_size, self.steps])
-        self.widget = widgets.VBox([controls, self.status, self.output, KeyboardScope(scope="robviz-explorer")])
-        self.widget.add_class("robviz-explorer")
-        for control in (self.objective, self.num_classes, self.batch_size, self.steps):
-            control.observe(lambda change: self.update(), names="value")
-        self.update()
+        self._assemble([self.objective, self.num_classes, self.batch_size, self.steps], "robviz-explorer")
+        self.update()  # at construction an error raises: the arguments were wrong
 
     def run(self):
         """Retrain with the current control values; returns the :class:`robviz.train.History`."""
@@ -118,6 +162,3 @@ class ObjectiveExplorer:
         with self.output:
             display(self.figure())
         self.status.value = ""
-
-    def _ipython_display_(self):
-        display(self.widget)

@@ -10,12 +10,13 @@ from IPython.display import display
 from .centers import mm_centers
 from .theory import expected_robustness, robustness_bound
 from .viz.theory import centers_figure
-from .widgets import KeyboardScope
+from . import checks
+from .widgets import Dashboard
 
 __all__ = ["MMCentersExplorer"]
 
 
-class MMCentersExplorer:
+class MMCentersExplorer(Dashboard):
     """Pick the number of classes L, the feature dimension d and the norm C; the Max-Mahalanobis centers are
     recomputed (``robviz.centers.mm_centers``) and redrawn (``robviz.viz.theory.centers_figure``: 2-D or 3-D
     scatter, pairwise cosines for d > 3), with their robustness printed:
@@ -35,10 +36,10 @@ class MMCentersExplorer:
 
     def __init__(self, num_classes: int = 3, dim: int = 2, norm: float = 10.0, *, max_classes: int = 16,
                  max_dim: int = 16):
-        if not 2 <= num_classes <= max_classes:
-            raise ValueError(f"num_classes must lie in [2, {max_classes}], got {num_classes!r}")
-        if not 2 <= dim <= max_dim:
-            raise ValueError(f"dim must lie in [2, {max_dim}], got {dim!r}")
+        max_classes, max_dim = checks.integer("max_classes", max_classes, low=2), checks.integer("max_dim", max_dim, low=2)
+        num_classes = checks.integer("num_classes", num_classes, low=2, high=max_classes)
+        dim = checks.integer("dim", dim, low=2, high=max_dim)
+        norm = checks.real("norm", norm, low=0.5, high=20.0)
         style = {"description_width": "initial"}
         self.num_classes = widgets.IntSlider(value=num_classes, min=2, max=max_classes, description="classes L",
                                              continuous_update=False, style=style)
@@ -46,16 +47,9 @@ class MMCentersExplorer:
                                      continuous_update=False, style=style)
         self.norm = widgets.FloatSlider(value=norm, min=0.5, max=20.0, step=0.5, description="norm C",
                                         continuous_update=False, style=style)
-        self.status = widgets.HTML()
-        self.output = widgets.Output()
-        controls = widgets.HBox([self.num_classes, self.dim, self.norm])
-        self.widget = widgets.VBox([controls, self.status, self.output,
-                                    KeyboardScope(scope="robviz-centers-explorer")])
-        self.widget.add_class("robviz-centers-explorer")
         self.centers = None
         self.numbers: dict = {}
-        for control in (self.num_classes, self.dim, self.norm):
-            control.observe(lambda change: self.update(), names="value")
+        self._assemble([self.num_classes, self.dim, self.norm], "robviz-centers-explorer")
         self.update()
 
     def compute(self) -> dict:
@@ -95,6 +89,3 @@ class MMCentersExplorer:
         with self.output:
             display(self.figure())
         self.status.value = self.report()
-
-    def _ipython_display_(self):
-        display(self.widget)

@@ -96,8 +96,12 @@ def test_kernel_density_default_bandwidths_are_the_authors():
     assert detect.kd_bandwidth("rce") == pytest.approx(0.1 / 0.26)
     assert detect.kd_bandwidth("sce") == pytest.approx(1 / 0.26)
     kd = detect.KernelDensity().fit(FixedFeatures(torch.eye(3)[:, :2], name="rce"), torch.zeros(4, 2),
-                                    torch.tensor([0, 0, 1, 1]))
+                                    torch.tensor([0, 1, 2, 2]))
     assert kd.sigma2 == pytest.approx(0.1 / 0.26)
+    # A class without kernel points would score every input predicted as it log 0 = -inf: refused at fit.
+    with pytest.raises(ValueError, match=r"no sample of class\(es\) \[2\]"):
+        detect.KernelDensity().fit(FixedFeatures(torch.eye(3)[:, :2], name="rce"), torch.zeros(4, 2),
+                                   torch.tensor([0, 0, 1, 1]))
     with pytest.raises(ValueError, match="sigma2"):
         detect.KernelDensity(sigma2=-1.0)
     with pytest.raises(RuntimeError, match="not fitted"):

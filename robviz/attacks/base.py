@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import checks
+from ..runtime import dtype_and_device, evaluating
 from .objectives import auto_objective
 
 __all__ = ["Attack", "AttackResult", "Trajectory", "least_likely", "random_target", "norm_name", "lp_norm"]
@@ -176,20 +178,21 @@ class Attack:
         predictions).
         """
         x, y, target = self._check_inputs(x, y, target)
-        home, device = x.device, torch.device(self.device) if self.device is not None else x.device
-        x, y = x.to(device), y.to(device)
+        home = x.device
+        dtype, model_device = dtype_and_device(self.model, default_dtype=x.dtype)
+        device = torch.device(self.device) if self.device is not None else (model_device or x.device)
+        x, y = x.to(device, dtype), y.to(device)
         target = None if target is None else target.to(device)
-        was_training = self.model.training
-        self.model.eval()
         self._generator.manual_seed(self.seed)
         try:
-            if self.targeted and target is None:
-                target = self._default_target(x, y)
-            labels = target if self.targeted else y
-            size = self.batch_size or len(x)
-            chunks = [self._run_chunk(x[i:i + size], labels[i:i + size], record) for i in range(0, len(x), size)]
+            with evaluating(self.model):
+                if self.targeted and target is None:
+                    target = self._default_target(x, y)
+                labels = target if self.targeted else y
+                size = self.batch_size or len(x)
+                chunks = [self._run_chunk(x[i:i + size], labels[i:i + size], record)
+                          for i in range(0, len(x), size)]
         finally:
-            self.model.train(was_training)
             self._frames = None
         x_adv = torch.cat([c[0] for c in chunks])
         prediction = torch.cat([c[1] for c in chunks])
@@ -266,26 +269,19 @@ class Attack:
     def _check_eps(self, eps, norm: str | None = None) -> float:
         norm = norm or self.norm
         low, high = self.bounds
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps < 0:
-            raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+        eps = checks.real("eps", eps, low=0)
         if norm == "Linf" and eps > high - low:
             raise ValueError(f"eps={eps!r} is larger than the whole input range {self.bounds}: for an L-inf attack "
                              f"eps must lie in [0, {high - low:g}] (for images in [0, 1] write e.g. 8/255, not 8)")
-        return float(eps)
+        return eps
 
     @staticmethod
     def _check_int(name: str, value, minimum: int = 1) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        return value
+        return checks.integer(name, value, low=minimum)
 
     @staticmethod
     def _check_positive(name: str, value, allow_none: bool = False):
-        if value is None and allow_none:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be a finite number > 0{' or None' if allow_none else ''}, got {value!r}")
-        return float(value)
+        return checks.real(name, value, low=0, low_open=True, allow_none=allow_none)
 
     @staticmethod
     def _check_bounds(bounds) -> tuple[float, float]:
@@ -311,6 +307,11 @@ class Attack:
         if target is not None and not self.targeted:
             raise ValueError(f"a target was given to an untargeted attack; use {type(self).__name__}(..., "
                              f"targeted=True)")
+        if target is not None and bool((target == y).any()):
+            same = int((target == y).sum())
+            raise ValueError(f"target equals the true label y for {same} of {len(y)} inputs: a targeted attack "
+                             f"would count those clean inputs as successes with no perturbation; give every input "
+                             f"a target != y (or omit target: each input then gets a random class != y)")
         low, high = self.bounds
         if x.min() < low - 1e-6 or x.max() > high + 1e-6:
             raise ValueError(f"inputs lie outside bounds {self.bounds} (min {x.min().item():.4g}, max "

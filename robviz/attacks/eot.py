@@ -14,9 +14,12 @@ its gradient by the mean of ``samples`` draws, which cuts the gradient's varianc
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
+from .. import checks
 from .objectives import cross_entropy_objective
 
 __all__ = ["eot_objective", "EOT"]
@@ -35,8 +38,7 @@ def eot_objective(base_objective=None, samples: int = 10):
         A function ``(model, x, labels) -> (N,)``, to pass to any attack as ``loss=``.
     """
     base = cross_entropy_objective if base_objective is None else base_objective
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
+    samples = checks.integer("samples", samples, low=1)
     if not callable(base):
         raise ValueError(f"base_objective must be a callable objective(model, x, labels), got {base!r}")
 
@@ -57,10 +59,9 @@ class EOT(nn.Module):
 
     def __init__(self, model: nn.Module, samples: int = 10):
         super().__init__()
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
+        samples = checks.integer("samples", samples, low=1)
         self.model, self.samples = model, samples
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probs = torch.stack([self.model(x).softmax(dim=1) for _ in range(self.samples)]).mean(dim=0)
-        return probs.clamp_min(1e-12).log()
+        log_probs = torch.stack([self.model(x).log_softmax(dim=1) for _ in range(self.samples)])
+        return torch.logsumexp(log_probs, dim=0) - math.log(self.samples)  # log of the mean, in log space

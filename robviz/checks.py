@@ -1,0 +1,92 @@
+"""Argument checks shared by every public function: one helper per kind of value, one wording of the errors.
+
+A user holds numbers in many types: Python ``int``/``float``, NumPy scalars (``np.float32(0.25)``,
+``np.int64(10)``), 0-d arrays and 0-d tensors (``torch.tensor(0.25)``, what ``eps_list[i]`` gives for a tensor).
+Every one of them is accepted wherever a number is expected; ``bool`` never is (``True`` is an ``int`` to Python,
+but a flag passed where a count belongs is a bug).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+
+import numpy as np
+import torch
+
+__all__ = ["real", "integer", "choice"]
+
+
+def _scalar(value):
+    """A 0-d tensor or array as a Python scalar; anything else unchanged."""
+    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
+        if value.dtype in (torch.bool, np.bool_):
+            return bool(value.item())
+        return value.item()
+    return value
+
+
+def _range_text(low, high, low_open, high_open) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high:g}"
+    return ""
+
+
+def real(name: str, value, *, low: float | None = None, high: float | None = None, low_open: bool = False,
+         high_open: bool = False, allow_none: bool = False, note: str = "") -> float | None:
+    """``value`` as a finite Python float in the range, or a ``ValueError`` that names ``name``.
+
+    Accepts any real number type (``numbers.Real``: int, float, NumPy scalars) and 0-d arrays or tensors.
+    ``low``/``high`` bound the range (closed unless ``low_open``/``high_open``). ``allow_none`` lets None through.
+    ``note`` is added to the error in parentheses (why the range is what it is).
+
+    >>> real("eps", np.float32(0.25), low=0)
+    0.25
+    """
+    if value is None and allow_none:
+        return None
+    scalar = _scalar(value)
+    ok = isinstance(scalar, numbers.Real) and not isinstance(scalar, (bool, np.bool_))
+    number = float(scalar) if ok else math.nan
+    if ok and math.isfinite(number):
+        ok = not ((low is not None and (number < low or (low_open and number == low)))
+                  or (high is not None and (number > high or (high_open and number == high))))
+    else:
+        ok = False
+    if not ok:
+        extra = (" or None" if allow_none else "") + (f" ({note})" if note else "")
+        raise ValueError(f"{name} must be a finite number{_range_text(low, high, low_open, high_open)}{extra}, "
+                         f"got {value!r}")
+    return number
+
+
+def integer(name: str, value, *, low: int | None = None, high: int | None = None,
+            allow_none: bool = False, note: str = "") -> int | None:
+    """``value`` as a Python int in [low, high], or a ``ValueError`` that names ``name``.
+
+    Accepts anything with ``__index__`` (int, NumPy integers, 0-d integer arrays and tensors); floats are
+    refused even when whole (``3.0`` epochs is a typo somewhere).
+    """
+    if value is None and allow_none:
+        return None
+    scalar = _scalar(value)
+    try:
+        number = None if isinstance(scalar, (bool, np.bool_)) else operator.index(scalar)
+    except TypeError:
+        number = None
+    if number is None or (low is not None and number < low) or (high is not None and number > high):
+        extra = _range_text(low, high, False, False) + (" or None" if allow_none else "") + (f" ({note})" if note else "")
+        raise ValueError(f"{name} must be an integer{extra}, got {value!r}")
+    return number
+
+
+def choice(name: str, value, options):
+    """``value`` if it is one of ``options``, else a ``ValueError`` listing them."""
+    if value not in options:
+        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(repr, options))}")
+    return value
