@@ -30,6 +30,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 LESSON = "01_feature_space.ipynb"
+#: Every lesson with a dashboard, and the CSS class of its box (robviz.widgets.Dashboard).
+DASHBOARDS = {"01_feature_space.ipynb": "robviz-explorer", "03_mm_centers.ipynb": "robviz-centers-explorer"}
 RUN_TIMEOUT_MS = 300_000
 # Lab settings for the test server: render every cell (no windowing, so all
 # outputs are in the DOM) and no news/update checks (no network, no pop-up).
@@ -135,7 +137,7 @@ def run_all_cells(page):
     pytest.fail("Run → Run All Cells did not start the notebook")
 
 
-def check_saved_outputs(page, path: Path):
+def check_saved_outputs(page, path: Path, lesson: str = LESSON):
     """Save the (temporary) notebook and read it back: error outputs are only
     told apart from other stderr text in the document, not in the page."""
     import nbformat
@@ -157,17 +159,18 @@ def check_saved_outputs(page, path: Path):
         time.sleep(0.5)
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     if errors:
-        shoot(page, LESSON.replace(".ipynb", "_error.png"))
+        shoot(page, lesson.replace(".ipynb", "_error.png"))
         e = errors[0]
         pytest.fail(f"the lesson raised {e.ename}: {e.evalue}")
     unrun = sum(c.execution_count is None for c in code)
     assert unrun == 0, f"{unrun} of {len(code)} code cells did not run"
 
 
-def test_lesson_runs_and_widget_drives_figure(page, lab):
+def open_and_run(page, lab, lesson: str):
+    """Open ``lesson`` in JupyterLab, Run All Cells, wait until it is done and check that nothing raised."""
     base, token, root = lab
     page.set_default_timeout(60_000)
-    page.goto(f"{base}/lab/tree/{LESSON}?token={token}")
+    page.goto(f"{base}/lab/tree/{lesson}?token={token}")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
     run_all_cells(page)
     # Done when a cell has run, none waits ("[*]") and the kernel is idle
@@ -180,7 +183,11 @@ def test_lesson_runs_and_widget_drives_figure(page, lab):
         }}""",
         timeout=RUN_TIMEOUT_MS, polling=500,
     )
-    check_saved_outputs(page, root / LESSON)
+    check_saved_outputs(page, root / lesson, lesson)
+
+
+def test_lesson_runs_and_widget_drives_figure(page, lab):
+    open_and_run(page, lab, LESSON)
 
     tracebacks = page.locator(".jp-NotebookPanel .jp-RenderedText", has_text="Traceback")
     assert tracebacks.count() == 0, tracebacks.first.inner_text()  # e.g. from a widget callback
@@ -238,4 +245,92 @@ def test_lesson_runs_and_widget_drives_figure(page, lab):
     except PlaywrightTimeout:
         shoot(page, LESSON.replace(".ipynb", "_keyboard.png"))
         pytest.fail(f"{key} on the focused drop-down did not redraw the figure for {options[target]!r}")
+    assert tracebacks.count() == 0, tracebacks.first.inner_text()
+
+
+# ------------------------------------------------------------------------- every control of every dashboard
+
+CONTROL_VALUE_JS = """c => {
+    const select = c.querySelector('select');
+    if (select) return select.options[select.selectedIndex].text;
+    const readout = c.querySelector('.widget-readout');
+    return readout ? readout.textContent.trim() : null;
+}"""
+
+
+def mark_figures(box):
+    """Tag the figures now in the dashboard, so that a redraw (a new figure element) can be told apart."""
+    box.evaluate("b => b.querySelectorAll('.js-plotly-plot').forEach(p => { p.dataset.robvizOld = '1'; })")
+
+
+def wait_for_redraw(page, box, scope: str, what: str):
+    """A new figure in the dashboard, nothing computing, and no error box; a screenshot names a failure."""
+    try:
+        page.wait_for_function(
+            """s => { const b = document.querySelector('.jp-NotebookPanel .' + s);
+                      return b && b.querySelector('.js-plotly-plot:not([data-robviz-old]) .main-svg')
+                          && !/computing|training/.test(b.textContent); }""",
+            arg=scope, timeout=120_000, polling=500)
+    except PlaywrightTimeout:
+        shoot(page, f"{scope}_{what}.png")
+        pytest.fail(f"{what}: the dashboard did not redraw")
+    errors = box.locator(".robviz-error")
+    if errors.count():
+        shoot(page, f"{scope}_{what}_error.png")
+        pytest.fail(f"{what}: the dashboard shows an error: {errors.first.inner_text()}")
+
+
+def change_control(page, control, keyboard: bool) -> str:
+    """Move a drop-down or a slider to a neighbouring value, by keyboard (focus, arrow key) or by mouse."""
+    select = control.locator("select")
+    if select.count():
+        options = select.locator("option").all_inner_texts()
+        index = select.evaluate("s => s.selectedIndex")
+        forward = index + 1 < len(options)
+        if keyboard:
+            select.focus()
+            page.keyboard.press("ArrowDown" if forward else "ArrowUp")
+        else:
+            select.select_option(index=index + 1 if forward else index - 1)
+        return "keyboard" if keyboard else "mouse"
+    handle = control.locator(".noUi-handle").first
+    handle.focus()  # a slider is moved with the arrow keys, as a keyboard user does
+    value = control.evaluate(CONTROL_VALUE_JS)
+    page.keyboard.press("ArrowRight")
+    try:
+        page.wait_for_function(f"([c, v]) => ({CONTROL_VALUE_JS})(c) !== v", arg=[control.element_handle(), value],
+                               timeout=5_000, polling=100)
+    except PlaywrightTimeout:  # at the top of its range: go down instead
+        page.keyboard.press("ArrowLeft")
+    return "keyboard"
+
+
+@pytest.mark.parametrize("lesson", sorted(DASHBOARDS))
+def test_every_dashboard_control_redraws(page, lab, lesson):
+    """Each control of each lesson's dashboard, changed once (drop-downs by mouse, one by keyboard; sliders by
+    keyboard), redraws the figure and leaves no error unshown."""
+    scope = DASHBOARDS[lesson]
+    if lesson != LESSON:  # lesson 1 ran in the test above, in this same page
+        open_and_run(page, lab, lesson)
+    box = page.locator(f".jp-NotebookPanel .{scope}").first
+    box.wait_for()
+    box.locator(".js-plotly-plot .main-svg").first.wait_for()
+    controls = box.locator(".widget-dropdown, .widget-hslider")
+    assert controls.count() >= 2, f"{lesson}: expected a dashboard with controls"
+    keyboard_used = False
+    for i in range(controls.count()):
+        control = controls.nth(i)
+        if control.evaluate("c => !!c.querySelector('select:disabled, .noUi-target[disabled]')"):
+            continue
+        label = control.locator(".widget-label").inner_text().strip()
+        before = control.evaluate(CONTROL_VALUE_JS)
+        mark_figures(box)
+        box.evaluate("e => e.scrollIntoView({block: 'start'})")
+        how = change_control(page, control, keyboard=not keyboard_used)
+        keyboard_used = True
+        after = control.evaluate(CONTROL_VALUE_JS)
+        assert after != before, f"{lesson}: {label!r} did not change by {how} ({before!r})"
+        wait_for_redraw(page, box, scope, label.replace(" ", "_"))
+    shoot(page, lesson.replace(".ipynb", "_dashboard.png"))
+    tracebacks = page.locator(".jp-NotebookPanel .jp-RenderedText", has_text="Traceback")
     assert tracebacks.count() == 0, tracebacks.first.inner_text()
