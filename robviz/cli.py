@@ -30,8 +30,8 @@ __all__ = ["main", "build_parser", "train", "evaluate", "table", "measured_vs_ta
            "gallery", "synthetic_images", "TALK_TABLE", "TRAIN_DEFAULTS"]
 
 TRAIN_DEFAULTS = dict(dataset="cifar10", data_root=None, arch="resnet20", version=1, width=16, norm="batch",
-                      objective="sce", feature_dim=None, recipe="paper", factor=None, epochs=None, batch_size=None, lr=None,
-                      weight_decay=None, adversarial=None, compile=False, sync_bn=False, augment=None,
+                      objective="sce", feature_dim=None, recipe="paper", factor=None, epochs=None, batch_size=None,
+                      lr=None, weight_decay=None, adversarial=None, compile=False, sync_bn=False, augment=None,
                       out="runs/robviz", checkpoint_every=1, resume=False, stop_after=None, seed=0, device=None,
                       threads=None, train_size=None, test_size=None, progress=True)
 
