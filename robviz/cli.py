@@ -1,6 +1,7 @@
 """The ``robviz`` command line: train CIFAR ResNets, evaluate them with the talk's attack battery, render tables.
 
     robviz train --dataset cifar10 --arch resnet32 --objective mmc --recipe paper --out runs/mmc
+    robviz train --objective mmc --recipe authors --out runs/mmc-code    # the authors' code: factor 1, Keras SGD
     robviz train --config runs/mmc.json --resume               # continue exactly where the last checkpoint was
     torchrun --nproc_per_node 4 -m robviz train --recipe fast ... # data-parallel, same flags
     robviz evaluate runs/mmc/checkpoint.pt --out runs/mmc/eval.json
@@ -29,8 +30,8 @@ __all__ = ["main", "build_parser", "train", "evaluate", "table", "measured_vs_ta
            "gallery", "synthetic_images", "TALK_TABLE", "TRAIN_DEFAULTS"]
 
 TRAIN_DEFAULTS = dict(dataset="cifar10", data_root=None, arch="resnet20", version=1, width=16, norm="batch",
-                      objective="sce", feature_dim=None, recipe="paper", epochs=None, batch_size=None, lr=None,
-                      weight_decay=None, adversarial=None, compile=False, sync_bn=False, augment=None,
+                      objective="sce", feature_dim=None, recipe="paper", factor=None, epochs=None, batch_size=None,
+                      lr=None, weight_decay=None, adversarial=None, compile=False, sync_bn=False, augment=None,
                       out="runs/robviz", checkpoint_every=1, resume=False, stop_after=None, seed=0, device=None,
                       threads=None, train_size=None, test_size=None, progress=True)
 
@@ -98,19 +99,23 @@ def _load_data(cfg: dict, device):
     return data
 
 
-def _build_model(cfg: dict, num_classes: int):
+def _build_model(cfg: dict, num_classes: int, factor: float | None = None):
+    """The model of ``cfg``; ``factor`` (the recipe's MMC/MMLDA loss factor) goes to mmc and mmlda heads."""
     from .resnet import make_cifar_model
 
+    options = {} if factor is None else dict(factor=float(factor))
     return make_cifar_model(cfg["arch"], cfg["objective"], num_classes, feature_dim=cfg["feature_dim"],
-                            version=cfg["version"], width=cfg["width"], norm=cfg["norm"], seed=cfg["seed"])
+                            version=cfg["version"], width=cfg["width"], norm=cfg["norm"], seed=cfg["seed"],
+                            **options)
 
 
 def _recipe(cfg: dict):
+    """The recipe of ``cfg``: ``cfg["recipe"]`` for ``cfg["objective"]`` with the explicit settings on top."""
     from .recipes import get_recipe
 
     return get_recipe(cfg["recipe"], cfg["objective"], epochs=cfg["epochs"], batch_size=cfg["batch_size"],
                       lr=cfg["lr"], weight_decay=cfg["weight_decay"], adversarial=cfg["adversarial"],
-                      compile=cfg["compile"] or None, augment=cfg["augment"])
+                      compile=cfg["compile"] or None, augment=cfg["augment"], factor=cfg["factor"])
 
 
 # ---------------------------------------------------------------------------------------------- distributed setup
@@ -239,9 +244,11 @@ def train(cfg: dict) -> dict:
     device = dist.device
     try:
         recipe = _recipe(cfg)
+        if dist.main and cfg["progress"]:
+            print(recipe.describe(), flush=True)
         torch.manual_seed(cfg["seed"])
         data = _load_data(cfg, device)
-        model = _build_model(cfg, data.num_classes).to(device)
+        model = _build_model(cfg, data.num_classes, recipe.factor).to(device)
         cuda = device.type == "cuda"
         if cuda:
             model = model.to(memory_format=torch.channels_last)
@@ -362,7 +369,7 @@ def evaluate(cfg: dict) -> dict:
     state = torch.load(cfg["checkpoint"], map_location="cpu", weights_only=True)
     meta = state["metadata"]
     train_cfg = {**TRAIN_DEFAULTS, **meta["config"]}
-    model = _build_model(train_cfg, meta["num_classes"])
+    model = _build_model(train_cfg, meta["num_classes"], meta["recipe"].get("factor"))
     model.load_state_dict(state["state_dict"])
     model.to(device).eval()
     data = _load_data({**train_cfg, "test_size": None}, device)
@@ -536,6 +543,8 @@ def _flag(parser, *names, **options):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .recipes import RECIPES
+
     parser = argparse.ArgumentParser(prog="robviz", description="Train and evaluate robust CIFAR models.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -551,7 +560,11 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(p, "--norm", choices=["batch", "group", "none"])
     _flag(p, "--objective", choices=["sce", "center", "lgm", "mmlda", "mmc", "rce", "adp"])
     _flag(p, "--feature-dim", type=int, help="extra linear feature layer (default 256 for mmc/mmlda)")
-    _flag(p, "--recipe", choices=["paper", "fast"])
+    _flag(p, "--recipe", choices=list(RECIPES),
+          help="paper: the papers' settings; authors: the authors' code for the objective (or mmc-authors, "
+               "rce-authors, adp-authors); fast: one-cycle on large batches. Training prints each number's source")
+    _flag(p, "--factor", type=float,
+          help="MMC/MMLDA loss factor: 0.5 the papers, 1 the authors' code (default: the recipe's)")
     _flag(p, "--epochs", type=int)
     _flag(p, "--batch-size", type=int, help="global batch (all processes together)")
     _flag(p, "--lr", type=float)
@@ -624,6 +637,10 @@ def main(argv=None) -> int:
         cfg.update(loaded)
     cfg.update(args)
     if command == "train":
+        try:  # configuration errors of the recipe as one clear line, before any data is loaded
+            _recipe({**TRAIN_DEFAULTS, **cfg})
+        except ValueError as error:
+            raise SystemExit(f"robviz: {error}") from None
         train(cfg)
     elif command == "evaluate":
         evaluate(cfg)

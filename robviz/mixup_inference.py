@@ -9,7 +9,13 @@ over N such mixtures:
 * MI-PL (predicted label): x_s from the class the model predicts for x; N = 10, lambda = 0.5.
 * MI-OL (other labels): x_s from the other classes; N = 30, lambda = 0.5 (mixup model) or 0.6 (interpolated AT).
 * MI-Combined: gap = max softmax f(x) - max of the MI-PL average (N = 5); gap < 0.2 -> MI-PL, else MI-OL
-  (N = 15).
+  (N = 15). Each branch has its own lambda (the authors' README example: lambda_PL = 0.5, lambda_OL = 0.4).
+
+Partners are drawn as the authors' code draws them (P2333/Mixup-Inference, ``attack_resnet_mixuptest_PL.py``,
+``_OL.py``, ``_Combined.py``): MI-PL picks an image uniformly from the predicted class; MI-OL first picks a class
+uniformly among the other L - 1 classes, then an image uniformly within it (on a class-unbalanced pool this is
+not uniform over the other classes' images). Averages of softmax outputs are computed in log space
+(log-softmax and logsumexp), so tiny probabilities keep their logarithms.
 
 Training: :class:`MixupModel` wraps a :class:`~robviz.models.Classifier` so that :func:`robviz.train.fit`
 trains it with mixup (Zhang et al., "mixup: Beyond Empirical Risk Minimization", ICLR 2018,
@@ -19,6 +25,7 @@ https://arxiv.org/abs/1710.09412, alpha = 1), or with interpolated adversarial t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +33,7 @@ import torch
 from torch import nn
 
 __all__ = ["MixupInference", "MixupModel", "mixup_batch", "mixup_loss", "interpolated_adversarial_training",
-           "MI_DEFAULTS", "MixingEffect", "mixing_effect"]
+           "MI_DEFAULTS", "MixingEffect", "mixing_effect", "log_mean_softmax"]
 
 #: The paper's settings per mode: samples N and mixing weight lambda (for a mixup-trained model).
 MI_DEFAULTS = {"PL": dict(samples=10, lam=0.5), "OL": dict(samples=30, lam=0.5),
@@ -47,7 +54,8 @@ class MixupInference(nn.Module):
             picked with :func:`robviz.data.sample_per_class`).
         mode: ``"PL"``, ``"OL"`` or ``"combined"``.
         samples: N; for ``"combined"`` a pair (N_PL, N_OL). Default: the paper's (10, 30, (5, 15)).
-        lam: the weight lambda of the input in lambda x + (1 - lambda) x_s. Default 0.5.
+        lam: the weight lambda of the input in lambda x + (1 - lambda) x_s. Default 0.5. For ``"combined"`` a
+            number (both branches) or a pair (lambda_PL, lambda_OL), e.g. (0.5, 0.4) as the authors' README.
         threshold: the gap below which MI-Combined keeps MI-PL. Default 0.2.
         seed: seeds the draws of mixing partners.
 
@@ -73,9 +81,8 @@ class MixupInference(nn.Module):
             raise ValueError(f"for mode='combined' samples must be a pair (N_PL, N_OL), got {samples!r}")
         if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in counts):
             raise ValueError(f"samples must be integers >= 1, got {samples!r}")
-        if not 0.0 <= lam <= 1.0:
-            raise ValueError(f"lam must lie in [0, 1], got {lam!r}")
-        self.model, self.mode, self.samples, self.lam = model, mode, samples, float(lam)
+        self.model, self.mode, self.samples = model, mode, samples
+        self.lam, self.lam_pl, self.lam_ol = _check_lam(lam, mode)
         self.threshold, self.seed = float(threshold), seed
         order = torch.argsort(y_pool.cpu(), stable=True)
         y_sorted = y_pool.cpu()[order].long()
@@ -96,50 +103,80 @@ class MixupInference(nn.Module):
         self.generator.manual_seed(self.seed if seed is None else seed)
 
     def draw(self, predicted: torch.Tensor, n: int, same: bool) -> torch.Tensor:
-        """Pool indices (B, n): ``n`` partners per input, from its predicted class (``same``) or from the others.
+        """Pool indices (B, n): ``n`` partners per input, drawn on the CPU with the seeded generator.
 
-        Uniform over the allowed pool images, drawn on the CPU with the seeded generator.
+        ``same``: uniform over the images of the predicted class (MI-PL). Otherwise (MI-OL) as the authors' code:
+        a class uniform among the L - 1 other classes, then an image uniform within it. One uniform number u per
+        partner: with n_c the size of the class of rank floor(u (L - 1)) among the others, position
+        floor(u (L - 1) n_c) gives the rank (position // n_c) and the image (position % n_c); on a balanced pool
+        this is exactly a uniform draw over all other-class images.
         """
-        k = predicted.cpu().long()
+        k = predicted.cpu().long()[:, None]
         if int(k.max()) >= len(self.counts):
             raise ValueError(f"predicted class {int(k.max())} has no images in the pool")
         u = torch.rand(len(k), n, generator=self.generator)
-        count, offset = self.counts[k][:, None], self.offsets[k][:, None]
         if same:
-            index = offset + (u * count).long().clamp_max(count - 1)
-        else:
-            others = len(self.y_pool) - count
-            position = (u * others).long().clamp_max(others - 1)
-            index = position + count * (position >= offset).long()
-        return index.to(self.x_pool.device)
+            count = self.counts[k]
+            return (self.offsets[k] + (u * count).long().clamp_max(count - 1)).to(self.x_pool.device)
+        others = len(self.counts) - 1
+        rank = (u * others).long().clamp_max(others - 1)
+        count = self.counts[rank + (rank >= k).long()]
+        position = (u * (others * count)).long()
+        rank = (position // count).clamp_max(others - 1)
+        cls = rank + (rank >= k).long()
+        within = (position - rank * count).clamp(min=0).minimum(self.counts[cls] - 1)
+        return (self.offsets[cls] + within).to(self.x_pool.device)
 
-    def mix(self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool) -> torch.Tensor:
+    def log_mix(self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool,
+                lam: float | None = None) -> torch.Tensor:
+        """log of the averaged softmax of f(lambda x + (1 - lambda) x_s) over ``n`` partners x_s, (B, L), computed
+        as logsumexp over the partners of log_softmax, minus log n. ``lam`` defaults to the mode's lambda."""
+        lam = (self.lam_pl if same else self.lam_ol) if lam is None else lam
+        partners = self.x_pool[self.draw(predicted, n, same)]  # (B, n, ...)
+        mixed = lam * x[:, None] + (1 - lam) * partners
+        return log_mean_softmax(self.model(mixed.reshape(-1, *x.shape[1:])).reshape(len(x), n, -1))
+
+    def mix(self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool,
+            lam: float | None = None) -> torch.Tensor:
         """The averaged softmax of f(lambda x + (1 - lambda) x_s) over ``n`` partners x_s: (B, L)."""
-        index = self.draw(predicted, n, same)
-        partners = self.x_pool[index]  # (B, n, ...)
-        mixed = self.lam * x[:, None] + (1 - self.lam) * partners
-        probs = self.model(mixed.reshape(-1, *x.shape[1:])).softmax(dim=1)
-        return probs.reshape(len(x), n, -1).mean(dim=1)
+        return self.log_mix(x, predicted, n, same, lam).exp()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            clean = self.model(x).softmax(dim=1)
+            clean = self.model(x).log_softmax(dim=1)
         predicted = clean.argmax(dim=1)
         if self.mode == "PL":
-            probs = self.mix(x, predicted, self.samples, same=True)
-        elif self.mode == "OL":
-            probs = self.mix(x, predicted, self.samples, same=False)
-        else:
-            pl = self.mix(x, predicted, self.samples[0], same=True)
-            ol = self.mix(x, predicted, self.samples[1], same=False)
-            gap = clean.max(dim=1).values - pl.detach().max(dim=1).values
-            use_pl = gap < self.threshold
-            self.last_choice = use_pl.detach().cpu()
-            probs = torch.where(use_pl[:, None], pl, ol)
-        return probs.clamp_min(1e-12).log()
+            return self.log_mix(x, predicted, self.samples, same=True)
+        if self.mode == "OL":
+            return self.log_mix(x, predicted, self.samples, same=False)
+        pl = self.log_mix(x, predicted, self.samples[0], same=True)
+        ol = self.log_mix(x, predicted, self.samples[1], same=False)
+        gap = clean.max(dim=1).values.exp() - pl.detach().max(dim=1).values.exp()
+        use_pl = gap < self.threshold
+        self.last_choice = use_pl.detach().cpu()
+        return torch.where(use_pl[:, None], pl, ol)
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, samples={self.samples}, lam={self.lam}, pool={len(self.y_pool)}"
+
+
+def _check_lam(lam, mode: str):
+    """(lam as given, lambda_PL, lambda_OL); raises ValueError outside [0, 1] or for a pair outside combined."""
+    pair = isinstance(lam, (tuple, list))
+    if pair and (mode != "combined" or len(lam) != 2):
+        raise ValueError(f"lam must be a number in [0, 1] (a pair (lambda_PL, lambda_OL) only for "
+                         f"mode='combined'), got {lam!r}")
+    values = tuple(lam) if pair else (lam, lam)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in values):
+        raise ValueError(f"lam must lie in [0, 1], got {lam!r}")
+    pl, ol = float(values[0]), float(values[1])
+    return ((pl, ol) if pair else pl), pl, ol
+
+
+def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """log of the mean over dim 1 of softmax(logits): (B, n, L) -> (B, L), in log space (logsumexp of
+    log_softmax, minus log n), so a probability of exp(-150) is -150, not log 0."""
+    return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
 
 def mixup_batch(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, generator: torch.Generator | None = None):
@@ -147,7 +184,8 @@ def mixup_batch(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, generator:
 
         lam ~ Beta(alpha, alpha),   x_mix = lam x + (1 - lam) x[perm],
 
-    one lam per batch, as the authors' code. Returns (x_mix, y, y[perm], lam); the loss is
+    one lam per batch and one permutation, as Zhang et al.'s code. (The MI authors' ``train_resnet_mixup.py``
+    draws one lam per sample and mixes two permutations of the batch.) Returns (x_mix, y, y[perm], lam); the loss is
     lam * L(x_mix, y) + (1 - lam) * L(x_mix, y[perm]). x (N, ...), y (N,).
     """
     if not alpha > 0:
@@ -283,8 +321,8 @@ def mixing_effect(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, 
     for lam in lams.tolist():
         mc = lam * x[:, None] + (1 - lam) * partners
         ma = lam * x_adv[:, None] + (1 - lam) * partners
-        pc = model(mc.reshape(-1, *x.shape[1:])).softmax(1).reshape(len(x), samples, -1).mean(1)
-        pa = model(ma.reshape(-1, *x.shape[1:])).softmax(1).reshape(len(x), samples, -1).mean(1)
+        pc = log_mean_softmax(model(mc.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)).exp()
+        pa = log_mean_softmax(model(ma.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)).exp()
         effect.append(0.5 * (pc - pa).abs().sum(1).mean().item())
         clean_true.append(pc.gather(1, y[:, None]).mean().item())
         adv_true.append(pa.gather(1, y[:, None]).mean().item())

@@ -83,7 +83,11 @@ def mmlda_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: 
     """MMLDA loss (Pang et al., "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018).
 
     Softmax cross-entropy on the logits h_k = -factor * ||z - mu*_k||^2, with fixed Max-Mahalanobis centers
-    mu* (L, d). The paper writes factor = 1/2; the authors' code uses factor = 1.
+    mu* (L, d). The paper writes factor = 1/2; the authors' code (P2333/Max-Mahalanobis-Training, ``train.py``
+    with ``use_ball=False``: cross-entropy on the log-softmax of -||z - mu_k||^2) uses factor = 1. Here the factor
+    is a temperature: it changes the softmax itself, not only the size of the loss.
+
+    Args: z (N, d) features, y (N,) labels, centers (L, d), factor > 0. Returns a scalar.
     """
     return sce_loss(-factor * squared_distances(z, centers), y)
 
@@ -95,8 +99,11 @@ def mmc_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: fl
         L_MMC(z, y) = factor * ||z - mu*_y||^2,   averaged over the batch,
 
     with fixed Max-Mahalanobis centers mu* (L, d) (see ``robviz.centers.mm_centers``). No softmax: the loss
-    pulls each feature straight to its own center. The paper writes factor = 1/2; the authors' code uses 1,
-    which only rescales the learning rate.
+    pulls each feature straight to its own center. The paper writes factor = 1/2; the authors' code
+    (P2333/Max-Mahalanobis-Training, ``train.py``: ``dot_loss`` on the logits -||z - mu_k||^2) uses 1. This is
+    not a pure learning-rate rescale: under SGD with weight decay, factor 1/2 halves the loss gradient but not the
+    decay, so it equals the code's training only at half the learning rate *and* twice the decay.
+    ``robviz.recipes`` has both: ``paper`` (1/2) and ``authors``/``mmc-authors`` (1).
 
     Args: z (N, d) features, y (N,) labels, centers (L, d). Returns a scalar.
     """
@@ -206,7 +213,8 @@ class LGM(Objective):
 
 
 class _MMHead(Objective):
-    """Fixed Max-Mahalanobis centers of length ``norm``; logits h_k = -factor * ||z - mu_k||^2."""
+    """Fixed Max-Mahalanobis centers of length ``norm`` (the authors' ``mean_var``: ||mu_k|| = norm, not norm^2);
+    logits h_k = -factor * ||z - mu_k||^2, factor 1/2 (the papers) or 1 (the authors' code)."""
 
     def __init__(self, num_classes: int, feature_dim: int, norm: float = 10.0, factor: float = 0.5):
         super().__init__(num_classes, feature_dim)
@@ -223,7 +231,8 @@ class _MMHead(Objective):
 
 class MMLDA(_MMHead):
     """MMLDA (ICML 2018): softmax cross-entropy on the distances to fixed MM centers.
-    Defaults: C^2 = 100 (the code's ``mean_var``), factor 1/2 (the paper)."""
+    Defaults: C = 10 (the code's ``mean_var = 10``, the length of each center), factor 1/2 (the paper; the code:
+    1, which changes the softmax)."""
 
     name = "mmlda"
 
@@ -233,7 +242,7 @@ class MMLDA(_MMHead):
 
 class MMC(_MMHead):
     """MMC (ICLR 2020): pull every feature to its fixed MM center; predict the nearest center.
-    Defaults: C = 10 ("MMC-10"), factor 1/2 (the paper)."""
+    Defaults: C = 10 ("MMC-10", the code's ``mean_var = 10``), factor 1/2 (the paper; the code: 1)."""
 
     name = "mmc"
 

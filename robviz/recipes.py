@@ -1,26 +1,46 @@
 """Training recipes for the CIFAR ResNets: small dataclasses, printable and serializable, with their schedules.
 
-``paper``: the MMC authors' code (ICLR 2020): SGD momentum 0.9, lr 0.01, batch 50, 200 epochs, lr x0.1 after
-epoch 100 and x0.01 after 150, L2 1e-4 on the weights. For ``adp`` ensembles the ADP paper's: Adam lr 1e-3,
-180 epochs, x0.1 after 120 and x0.01 after 160.
+Every recipe knows where each of its numbers comes from (``Recipe.sources``, printed by ``Recipe.describe()`` and
+by ``robviz train``). Three families:
+
+``paper``: the papers' settings. MMC/MMLDA with the papers' loss factor 1/2, SGD momentum 0.9, lr 0.01, batch
+50, 200 epochs, lr x0.1 from epoch 100 and x0.01 from 150, weight decay 2e-4 on conv and linear weights (the
+MMC code's numbers, used for every single-network objective). For ``adp`` ensembles the ADP paper's Adam lr 1e-3,
+batch 64, 180 epochs, x0.1 from 120 and x0.01 from 160, no weight decay.
+
+``authors`` (or per paper ``mmc-authors``, ``rce-authors``, ``adp-authors``): the authors' public code, number
+for number, read from the files named in each recipe's docstring: the loss factor 1, the exact epoch at which the
+learning rate drops (Keras counts epochs from 0 and drops *after* epoch 100, i.e. from epoch 101), weight decay
+on the layers the code regularizes, its batch size, and the Keras update rules (``KerasSGD``, ``KerasAdam``) where
+the code is Keras. What robviz cannot reproduce (the Keras shift augmentation, the RCE code's 2-pixel crop, the
+architectures' details) is said in the recipe's sources.
 
 ``fast``: batch 512, SGD with Nesterov momentum and a one-cycle schedule (linear warm-up to the peak over the
 first 15% of the steps, then linear decay to zero), 30 epochs; optional ``torch.compile``.
 
-Either can add PGD adversarial training (Madry et al. 2018; the MMC paper's AT): ``adversarial="untargeted"`` or
+Any can add PGD adversarial training (Madry et al. 2018; the MMC paper's AT): ``adversarial="untargeted"`` or
 ``"targeted"`` (a uniformly random target != y), eps 8/255, step 2/255, 10 iterations, random start, the attack
 objective being the model's adaptive one (the MMC loss for MMC models, cross-entropy otherwise). The authors'
-code wrote the radii as 8/256 and 2/256; ``at_eps``/``at_alpha`` take either.
+code wrote the radii as 8/256 and 2/256 and drew its targets uniformly from all classes, the true one included
+(``advtrain.py``); ``at_eps``/``at_alpha`` take either radius.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "lr_factor", "make_optimizer", "make_scheduler"]
+__all__ = ["Recipe", "RECIPES", "FACTOR_OBJECTIVES", "get_recipe", "lr_factor", "make_optimizer",
+           "make_scheduler", "KerasSGD", "KerasAdam"]
+
+#: Objectives whose loss has the MMC/MMLDA factor (paper 1/2, the authors' code 1).
+FACTOR_OBJECTIVES = ("mmc", "mmlda")
+
+_MMC_REPO = "P2333/Max-Mahalanobis-Training"
+_RCE_REPO = "P2333/Reverse-Cross-Entropy"
+_ADP_REPO = "P2333/Adaptive-Diversity-Promoting"
 
 
 @dataclass
@@ -28,20 +48,28 @@ class Recipe:
     """Everything about optimization in one object.
 
     Attributes:
-        name: ``"paper"`` or ``"fast"`` (or your own).
+        name: ``"paper"``, ``"fast"``, ``"mmc-authors"``, ... (or your own).
         epochs, batch_size, lr: as usual; ``batch_size`` is the global batch (all processes together).
         optimizer: ``"sgd"`` or ``"adam"``.
+        rule: ``"pytorch"`` (``torch.optim.SGD``/``Adam``) or ``"keras"`` (:class:`KerasSGD`/:class:`KerasAdam`,
+            the update rules of Keras 2, which the MMC and ADP codes used).
         momentum, nesterov: SGD's.
-        weight_decay: decoupled from the loss as SGD's weight decay, on conv and linear weights only (not on
-            biases or norm parameters). Keras' ``l2(1e-4)`` of the authors' code adds 1e-4 ||w||^2 to the loss,
-            which is weight decay 2e-4 here.
-        schedule: ``"step"`` (x ``gamma`` at each epoch of ``milestones``) or ``"onecycle"``.
-        milestones, gamma: the step schedule.
+        weight_decay: added to the gradient as ``weight_decay * w`` (coupled, also for Adam). Keras' ``l2(1e-4)``
+            adds 1e-4 ||w||^2 to the loss, which is weight decay 2e-4 here; TensorFlow's 2e-4 * l2_loss(w)
+            (= 1e-4 ||w||^2) is 2e-4 too.
+        decay_scope: ``"weights"`` (conv and linear weights, no biases or norm parameters) or ``"conv"`` (conv
+            kernels only, as ``kernel_regularizer`` on the Conv2D layers of the Keras codes).
+        schedule: ``"step"`` (x ``gamma`` at each of ``milestones``), ``"onecycle"`` or ``"constant"``.
+        milestones, gamma: the step schedule; the factor drops at the start of 0-based epoch ``m`` (or optimizer
+            step ``m`` with ``milestone_unit="step"``).
+        milestone_unit: ``"epoch"`` or ``"step"``.
         warmup: the one-cycle warm-up, a fraction of all steps.
         compile: wrap the model in ``torch.compile`` (CUDA only; ignored on the CPU).
         adversarial: None, ``"untargeted"`` or ``"targeted"`` PGD adversarial training.
         at_eps, at_alpha, at_steps: the PGD of adversarial training.
         augment: pad-4 random crop + horizontal flip.
+        factor: the MMC/MMLDA loss factor (0.5 the papers, 1.0 the authors' code); None for other objectives.
+        sources: where each number comes from, by attribute name (what :meth:`describe` prints).
     """
 
     name: str = "paper"
@@ -49,11 +77,14 @@ class Recipe:
     batch_size: int = 50
     lr: float = 0.01
     optimizer: str = "sgd"
+    rule: str = "pytorch"
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 2e-4
+    decay_scope: str = "weights"
     schedule: str = "step"
     milestones: tuple[int, ...] = (100, 150)
+    milestone_unit: str = "epoch"
     gamma: float = 0.1
     warmup: float = 0.15
     compile: bool = False
@@ -62,6 +93,8 @@ class Recipe:
     at_alpha: float = 2 / 255
     at_steps: int = 10
     augment: bool = True
+    factor: float | None = None
+    sources: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.milestones = tuple(int(m) for m in self.milestones)
@@ -73,45 +106,216 @@ class Recipe:
             raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
-        if self.schedule not in ("step", "onecycle", "constant"):
-            raise ValueError(f"schedule must be 'step', 'onecycle' or 'constant', got {self.schedule!r}")
-        if self.adversarial not in (None, "untargeted", "targeted"):
-            raise ValueError(f"adversarial must be None, 'untargeted' or 'targeted', got {self.adversarial!r}")
+        for label, value, valid in (("optimizer", self.optimizer, ("sgd", "adam")),
+                                    ("rule", self.rule, ("pytorch", "keras")),
+                                    ("decay_scope", self.decay_scope, ("weights", "conv")),
+                                    ("schedule", self.schedule, ("step", "onecycle", "constant")),
+                                    ("milestone_unit", self.milestone_unit, ("epoch", "step")),
+                                    ("adversarial", self.adversarial, (None, "untargeted", "targeted"))):
+            if value not in valid:
+                raise ValueError(f"{label} must be one of {', '.join(map(repr, valid))}, got {value!r}")
         if not 0 <= self.warmup < 1:
             raise ValueError(f"warmup must lie in [0, 1), got {self.warmup!r}")
+        if self.factor is not None and not self.factor > 0:
+            raise ValueError(f"factor must be > 0 (0.5 the papers, 1.0 the authors' code), got {self.factor!r}")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "milestones": list(self.milestones)}
 
+    def describe(self) -> str:
+        """One line per setting that applies: its value and where it comes from (``robviz train`` prints this)."""
+        skip = {"name", "sources"}
+        if self.optimizer == "adam":
+            skip |= {"momentum", "nesterov"}
+        if self.schedule != "step":
+            skip |= {"milestones", "milestone_unit", "gamma"}
+        if self.schedule != "onecycle":
+            skip.add("warmup")
+        if self.adversarial is None:
+            skip |= {"at_eps", "at_alpha", "at_steps"}
+        if self.factor is None:
+            skip.add("factor")
+        lines = [f"recipe {self.name!r} (value, source):"]
+        for key, value in self.to_dict().items():
+            if key not in skip:
+                shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+                lines.append(f"  {key:<14} {shown:<12} {self.sources.get(key, 'robviz default')}")
+        if "note" in self.sources:
+            lines.append(f"  note: {self.sources['note']}")
+        return "\n".join(lines)
+
+
+_KERAS_STEPS = dict(schedule="lr_schedule, a Keras LearningRateScheduler: piecewise constant per epoch",
+                    gamma="lr_schedule: 1e-1, then 1e-2", nesterov="Keras SGD default nesterov=False")
+
 
 def _paper(objective: str = "sce") -> Recipe:
+    """The papers' settings: MMC (ICLR 2020) code numbers with the paper's factor 1/2; ADP (ICML 2019) Sec. 5."""
     if objective == "adp":
-        return Recipe(name="paper", epochs=180, lr=1e-3, optimizer="adam", weight_decay=0.0,
-                      milestones=(120, 160))
-    return Recipe(name="paper")
+        return Recipe(name="paper", epochs=180, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0,
+                      milestones=(120, 160), sources=dict(
+                          epochs="ADP paper, Sec. 5: 180 epochs on CIFAR (train_cifar.py: 200)",
+                          batch_size="ADP paper, Sec. 5: mini-batch 64",
+                          lr="ADP paper, Sec. 5: Adam, initial lr 0.001", optimizer="ADP paper, Sec. 5",
+                          weight_decay="none in the paper's text (the code: l2 1e-4 on conv kernels)",
+                          milestones="x0.1 from epoch 120, x0.01 from 160 (the code: see adp-authors)",
+                          schedule="step decays", gamma="x0.1 per drop",
+                          augment="robviz: pad-4 crop + flip (the code: Keras shift 0.1 + flip)"))
+    sources = dict(
+        epochs=f"{_MMC_REPO} train.py: 200 epochs on CIFAR", batch_size="MMC README commands: --batch_size=50",
+        lr="MMC README / train.py: --lr=0.01", optimizer="train.py: SGD (--optimizer=mom)",
+        momentum="train.py: momentum 0.9", weight_decay="utils/model.py: Keras l2(1e-4) = decay 2e-4",
+        decay_scope="robviz: conv and linear weights (the code: conv kernels only)",
+        milestones="train.py epochs_inter [100, 150]; robviz drops at the start of 0-based epoch 100, "
+                   "the code one epoch later (epoch > 100)",
+        schedule="train.py lr_schedule: step decays", gamma="train.py lr_schedule: x0.1 per drop",
+        nesterov="train.py: plain momentum",
+        augment="robviz: pad-4 crop + flip (the code: Keras shift 0.1 + flip)")
+    factor = None
+    if objective in FACTOR_OBJECTIVES:
+        factor = 0.5
+        sources["factor"] = ("MMC paper (ICLR 2020): L = 1/2 ||z - mu_y||^2; MMLDA paper (ICML 2018): logits "
+                             "-1/2 ||z - mu_k||^2 (the code: 1)")
+    return Recipe(name="paper", factor=factor, sources=sources)
+
+
+def _mmc_authors(objective: str = "mmc") -> Recipe:
+    """The MMC/MMLDA authors' training, ``P2333/Max-Mahalanobis-Training``: ``train.py`` with the README's commands
+    (``--batch_size=50 --mean_var=10 --optimizer='mom' --lr=0.01``), ``utils/model.py`` (``l2(1e-4)`` on every
+    Conv2D kernel, none on the Dense layers), Keras 2.2.4.
+
+    Loss: ``dot_loss`` on the logits -||z - mu_k||^2 (MMC, ``use_ball=True``) or on their log-softmax (MMLDA): factor
+    1. Learning rate: ``lr_schedule(epoch)`` multiplies by 0.1 when ``epoch > 100`` and 0.01 when ``epoch > 150``,
+    Keras epochs counted from 0: milestones 101 and 151 here. ``advtrain.py`` (adversarial training) has the same
+    optimizer and schedule. The SCE baseline (``--use_MMLDA=False``) is trained the same way; the repository has no
+    center-loss or LGM code, so those objectives get the same settings.
+    """
+    if objective not in ("mmc", "mmlda", "sce", "center", "lgm"):
+        raise ValueError(f"recipe 'mmc-authors' is for the objectives mmc, mmlda, sce, center, lgm, not "
+                         f"{objective!r}; use 'authors' to pick the authors' recipe of each objective")
+    sources = dict(
+        epochs=f"{_MMC_REPO} train.py: epochs = 200 (cifar10, cifar100)",
+        batch_size="README commands: --batch_size=50 (train.py's flag default is 64)",
+        lr="README / train.py: --lr=0.01", optimizer="train.py: keras SGD (--optimizer=mom)",
+        rule="Keras 2.2.4 SGD: v = 0.9 v - lr g; w += v", momentum="train.py: SGD(momentum=0.9)",
+        weight_decay="utils/model.py resnet_layer: kernel_regularizer=l2(1e-4), i.e. decay 2e-4",
+        decay_scope="utils/model.py: Conv2D kernels only (no l2 on Dense layers, biases, BN)",
+        milestones="train.py lr_schedule: x0.1 if epoch > 100, x0.01 if epoch > 150 (0-based epochs)",
+        augment="train.py ImageDataGenerator(width/height_shift_range=0.1, fill_mode='nearest', "
+                "horizontal_flip=True); robviz's loader does pad-4 crop + flip instead",
+        note="the code subtracts the per-pixel training mean instead of robviz's channel normalization, and its "
+             "ResNet-v1 shortcut is a 1x1 conv without BN", **_KERAS_STEPS)
+    factor = None
+    if objective in FACTOR_OBJECTIVES:
+        factor = 1.0
+        sources["factor"] = ("train.py: dot_loss(y, logits) with logits -||z - mu_k||^2 (MMC) or their "
+                             "log-softmax (MMLDA): factor 1; mean_var=10 is the length of each center")
+    return Recipe(name="mmc-authors", rule="keras", decay_scope="conv", milestones=(101, 151), factor=factor,
+                  sources=sources)
+
+
+def _rce_authors(objective: str = "rce") -> Recipe:
+    """The RCE authors' training, ``P2333/Reverse-Cross-Entropy``: ``train.py`` (``HParams(batch_size=128,
+    lrn_rate=0.1, weight_decay_rate=0.0002)``, ``--total_steps`` 90000, the ``_LearningRateSetterHook``: 0.1 below
+    step 40000, 0.01 below 60000, 0.001 below 80000, then 0.0001) and ``resnet_model_cifar.py`` (TensorFlow
+    ``MomentumOptimizer(lr, 0.9)``, which updates as ``torch.optim.SGD``; ``_decay``: 2e-4 * l2_loss of every
+    ``DW`` weight, conv and fully connected). The same for the CE baseline (``--RCE_train=False``).
+    """
+    if objective not in ("rce", "sce"):
+        raise ValueError(f"recipe 'rce-authors' is for the objectives rce and sce, not {objective!r}; use "
+                         f"'authors' to pick the authors' recipe of each objective")
+    return Recipe(name="rce-authors", epochs=231, batch_size=128, lr=0.1, weight_decay=2e-4,
+                  milestones=(40000, 60000, 80000), milestone_unit="step", sources=dict(
+                      epochs=f"{_RCE_REPO} train.py: total_steps 90000 = 230.8 epochs of 50 000 at batch 128; "
+                             "robviz runs whole epochs (231 = 90 090 steps)",
+                      batch_size="train.py: HParams(batch_size=128)", lr="train.py: lrn_rate 0.1",
+                      optimizer="resnet_model_cifar.py: tf.train.MomentumOptimizer(lr, 0.9) (--Optimizer=mom)",
+                      rule="TensorFlow's momentum update is PyTorch's", momentum="resnet_model_cifar.py: 0.9",
+                      weight_decay="train.py weight_decay_rate 0.0002 * tf.nn.l2_loss (= sum w^2 / 2): decay 2e-4",
+                      decay_scope="resnet_model_cifar.py _decay: every DW variable (conv and fully connected)",
+                      milestones="train.py _LearningRateSetterHook: steps 40000, 60000, 80000 (+-1 step: the "
+                                 "hook reads the global step in the same run as the update)",
+                      milestone_unit="train.py: the schedule counts optimizer steps",
+                      augment="cifar_input.py: pad to 36, random 32 crop, flip; robviz's loader pads 4, not 2",
+                      schedule="train.py: piecewise constant in the global step", gamma="train.py: 0.1 per drop",
+                      nesterov="MomentumOptimizer's default use_nesterov=False",
+                      note="the code's ResNet uses leaky ReLU 0.1 and scales images to [-0.5, 0.5]"))
+
+
+def _adp_authors(objective: str = "adp") -> Recipe:
+    """The ADP authors' training, ``P2333/Adaptive-Diversity-Promoting``: ``train_cifar.py`` (Adam lr 1e-3, 200
+    epochs, ``lr_schedule``: x0.1 when ``epoch > 100``, x0.01 when ``epoch > 150``, Keras epochs from 0), the README
+    command (``--lamda=2 --log_det_lamda=0.5 --num_models=3 --augmentation=True``), ``utils.py`` (``batch_size``
+    flag 64) and ``model.py`` (``l2(1e-4)`` on Conv2D kernels only). ``advtrain_cifar10.py`` (adversarial training:
+    180 epochs, x0.1 after 80, x0.01 after 120, x0.001 after 160, PGD with eps ~ U(0.01, 0.05) on the averaged
+    ensemble, clean plus adversarial loss) is not a robviz recipe: robviz's adversarial training differs.
+    """
+    if objective != "adp":
+        raise ValueError(f"recipe 'adp-authors' is for the objective adp, not {objective!r}; use 'authors' to "
+                         f"pick the authors' recipe of each objective")
+    return Recipe(name="adp-authors", epochs=200, batch_size=64, lr=1e-3, optimizer="adam", rule="keras",
+                  weight_decay=2e-4, decay_scope="conv", milestones=(101, 151), sources=dict(
+                      epochs=f"{_ADP_REPO} train_cifar.py: epochs = 200 (the paper: 180)",
+                      batch_size="utils.py: batch_size flag 64 (the README command keeps it)",
+                      lr="train_cifar.py lr_schedule: 1e-3", optimizer="train_cifar.py: keras Adam",
+                      rule="Keras 2.2.4 Adam: epsilon 1e-7 outside the bias correction",
+                      weight_decay="model.py resnet_layer: kernel_regularizer=l2(1e-4), i.e. decay 2e-4",
+                      decay_scope="model.py: Conv2D kernels only (no l2 on the Dense layer, biases, BN)",
+                      milestones="train_cifar.py lr_schedule: x0.1 if epoch > 100, x0.01 if epoch > 150 "
+                                 "(0-based epochs)",
+                      augment="README: --augmentation=True, ImageDataGenerator(width/height_shift_range=0.1, "
+                              "fill_mode='nearest', horizontal_flip=True); robviz's loader does pad-4 crop + flip",
+                      note="train_cifar.py builds ResNet-32 v1 members (n = 5; the paper and "
+                           "advtrain_cifar10.py: ResNet-20) and subtracts the per-pixel training mean",
+                      **_KERAS_STEPS))
+
+
+_AUTHORS = {"mmc": _mmc_authors, "mmlda": _mmc_authors, "sce": _mmc_authors, "center": _mmc_authors,
+            "lgm": _mmc_authors, "rce": _rce_authors, "adp": _adp_authors}
+
+
+def _authors(objective: str = "sce") -> Recipe:
+    """The authors' code for ``objective``: mmc-authors (sce, center, lgm, mmlda, mmc), rce-authors, adp-authors."""
+    if objective not in _AUTHORS:
+        raise ValueError(f"no authors' recipe for objective {objective!r}; valid: {', '.join(_AUTHORS)}")
+    return _AUTHORS[objective](objective)
 
 
 def _fast(objective: str = "sce") -> Recipe:
+    sources = dict(batch_size="robviz: large batches for GPUs", schedule="robviz: one-cycle (not in any paper)",
+                   epochs="robviz: 30 epochs", lr="robviz: the one-cycle peak", weight_decay="robviz")
     if objective == "adp":
         return Recipe(name="fast", epochs=30, batch_size=512, lr=4e-3, optimizer="adam", weight_decay=0.0,
-                      schedule="onecycle")
+                      schedule="onecycle", sources=sources)
     # MMC/MMLDA losses are squared distances to centers of norm 10: a smaller peak keeps them stable.
-    lr = 0.05 if objective in ("mmc", "mmlda") else 0.2
+    lr = 0.05 if objective in FACTOR_OBJECTIVES else 0.2
+    factor = 0.5 if objective in FACTOR_OBJECTIVES else None
+    if factor is not None:
+        sources["factor"] = "the papers' 1/2"
     return Recipe(name="fast", epochs=30, batch_size=512, lr=lr, nesterov=True, weight_decay=5e-4,
-                  schedule="onecycle")
+                  schedule="onecycle", factor=factor, sources=sources)
 
 
-RECIPES = {"paper": _paper, "fast": _fast}
+RECIPES = {"paper": _paper, "fast": _fast, "authors": _authors, "mmc-authors": _mmc_authors,
+           "rce-authors": _rce_authors, "adp-authors": _adp_authors}
 
 
 def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Recipe:
-    """The named recipe for ``objective`` with ``overrides`` applied (None values are ignored)."""
+    """The named recipe for ``objective`` with ``overrides`` applied (None values are ignored).
+
+    Raises ValueError for an unknown name (listing the valid ones), a per-paper recipe asked for another paper's
+    objective, or a ``factor`` for an objective without one (only mmc and mmlda have it).
+    """
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; valid names: {', '.join(RECIPES)}")
-    recipe = RECIPES[name](str(objective).lower())
-    return replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+    objective = str(objective).lower()
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "factor" in overrides and objective not in FACTOR_OBJECTIVES:
+        raise ValueError(f"factor applies to the objectives {' and '.join(FACTOR_OBJECTIVES)} only, not "
+                         f"{objective!r}")
+    recipe = RECIPES[name](objective)
+    sources = {**recipe.sources, **{k: "set by the caller (flag or config)" for k in overrides}}
+    return replace(recipe, **overrides, sources=sources)
 
 
 def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
@@ -119,8 +323,8 @@ def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
     if recipe.schedule == "constant":
         return 1.0
     if recipe.schedule == "step":
-        epoch = step // steps_per_epoch
-        return recipe.gamma ** sum(epoch >= m for m in recipe.milestones)
+        count = step if recipe.milestone_unit == "step" else step // steps_per_epoch
+        return recipe.gamma ** sum(count >= m for m in recipe.milestones)
     total = recipe.epochs * steps_per_epoch
     peak = max(1, math.ceil(recipe.warmup * total))
     if step < peak:
@@ -128,16 +332,98 @@ def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
     return max(0.0, (total - step) / max(1, total - peak))
 
 
+def _decayed(parameter: torch.Tensor, scope: str) -> bool:
+    """conv kernels are 4-D, linear weights 2-D; biases and norm parameters 1-D (never decayed)."""
+    return parameter.dim() == 4 if scope == "conv" else parameter.dim() > 1
+
+
 def make_optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
-    """SGD or Adam with weight decay on conv and linear weights only."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
-    rest = [p for p in model.parameters() if p.requires_grad and p.dim() <= 1]
+    """The recipe's optimizer: two parameter groups, group 0 (decayed: conv kernels, plus linear weights with
+    ``decay_scope="weights"``) with ``recipe.weight_decay`` and group 1 (the rest) without.
+
+    ``rule="pytorch"``: ``torch.optim.SGD``/``Adam``; ``rule="keras"``: :class:`KerasSGD`/:class:`KerasAdam`.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if _decayed(p, recipe.decay_scope)]
+    rest = [p for p in params if not _decayed(p, recipe.decay_scope)]
     groups = [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    keras = recipe.rule == "keras"
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=recipe.lr)
+        return KerasAdam(groups, lr=recipe.lr) if keras else torch.optim.Adam(groups, lr=recipe.lr)
+    if keras:
+        if recipe.nesterov:
+            raise ValueError("rule='keras' supports plain momentum only (nesterov=False), as the authors' code")
+        return KerasSGD(groups, lr=recipe.lr, momentum=recipe.momentum)
     return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, steps_per_epoch: int):
     """A ``LambdaLR`` stepped once per optimizer step; its state (the step count) goes into checkpoints."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(recipe, step, steps_per_epoch))
+
+
+class KerasSGD(torch.optim.Optimizer):
+    """SGD with momentum as Keras 2 (``keras/optimizers.py``, ``SGD.get_updates``) applies it, with the L2 term of
+    ``kernel_regularizer=l2(c)`` as ``weight_decay = 2 c`` in the gradient:
+
+        g = grad + weight_decay * w,   v <- momentum * v - lr * g,   w <- w + v.
+
+    The learning rate sits inside the velocity: at a learning-rate drop the old velocity keeps its old scale,
+    where ``torch.optim.SGD`` (v <- momentum v + g, w <- w - lr v) rescales it at once. With a constant lr the
+    two are identical. State per parameter: ``velocity``.
+    """
+
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0):
+        if not lr > 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(f"need lr > 0, momentum >= 0, weight_decay >= 0; got {lr}, {momentum}, {weight_decay}")
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
+                v = self.state[p].setdefault("velocity", torch.zeros_like(p))
+                v.mul_(group["momentum"]).add_(g, alpha=-group["lr"])
+                p.add_(v)
+        return loss
+
+
+class KerasAdam(torch.optim.Optimizer):
+    """Adam as Keras 2 (``keras/optimizers.py``, ``Adam.get_updates``, ``epsilon = K.epsilon() = 1e-7``) applies
+    it, with the L2 term as ``weight_decay`` in the gradient (coupled, not AdamW):
+
+        m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
+        w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).
+
+    ``torch.optim.Adam`` puts eps inside the bias correction (m_hat / (sqrt(v_hat) + eps)); the two differ while
+    sqrt(v) is comparable to eps. State per parameter: ``step``, ``m``, ``v``.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-7, weight_decay: float = 0.0):
+        if not lr > 0 or not 0 <= betas[0] < 1 or not 0 <= betas[1] < 1 or eps < 0 or weight_decay < 0:
+            raise ValueError(f"invalid Adam settings: lr={lr}, betas={betas}, eps={eps}, weight_decay={weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
+                state = self.state[p]
+                if not state:
+                    state.update(step=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
+                state["step"] += 1
+                t = state["step"]
+                state["m"].mul_(b1).add_(g, alpha=1 - b1)
+                state["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
+                rate = group["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+                p.addcdiv_(state["m"], state["v"].sqrt().add_(group["eps"]), value=-rate)
+        return loss

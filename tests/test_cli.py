@@ -21,7 +21,8 @@ def state(path):
 
 
 @pytest.mark.parametrize("extra", [["--objective", "sce"],
-                                   ["--objective", "mmc", "--adversarial", "targeted", "--recipe", "paper"]])
+                                   ["--objective", "mmc", "--adversarial", "targeted", "--recipe", "paper"],
+                                   ["--objective", "mmlda", "--recipe", "authors"]])
 def test_resume_continues_exactly(tmp_path, extra):
     straight, split = tmp_path / "straight", tmp_path / "split"
     main(TINY + extra + ["--out", str(straight)])
@@ -126,3 +127,75 @@ def test_as_command_round_trips_through_the_parser():
         {k: settings[k] for k in ("dataset", "arch", "epochs", "batch_size", "augment", "progress", "out")}
     evaluate = as_command("evaluate", dict(checkpoint="runs/x/checkpoint.pt", n=64, pgd_steps=[10]))
     assert evaluate == "robviz evaluate runs/x/checkpoint.pt --n 64 --pgd-steps 10"
+
+
+SMALL = ["train", "--dataset", "synthetic", "--arch", "resnet8", "--width", "4", "--train-size", "64",
+         "--test-size", "32", "--batch-size", "16", "--epochs", "1", "--quiet", "--threads", "1"]
+
+
+def test_authors_recipe_builds_the_authors_optimizer_schedule_and_loss_scale(tmp_path):
+    """`robviz train --recipe authors --objective mmc`: the MMC code's Keras SGD, decay on conv kernels, drops
+    after epochs 100 and 150, factor 1; read back from the checkpoint."""
+    from robviz.cli import TRAIN_DEFAULTS, _build_model
+    from robviz.recipes import Recipe, lr_factor
+
+    main(SMALL + ["--objective", "mmc", "--recipe", "authors", "--out", str(tmp_path / "run")])
+    meta = state(tmp_path / "run" / "checkpoint.pt")["metadata"]
+    recipe = meta["recipe"]
+    assert (recipe["name"], recipe["factor"], recipe["rule"], recipe["optimizer"]) == ("mmc-authors", 1.0, "keras",
+                                                                                        "sgd")
+    assert (recipe["lr"], recipe["momentum"], recipe["weight_decay"], recipe["decay_scope"]) == (0.01, 0.9, 2e-4,
+                                                                                                 "conv")
+    assert "train.py" in recipe["sources"]["milestones"] and "utils/model.py" in recipe["sources"]["decay_scope"]
+    schedule = Recipe(**{**recipe, "milestones": tuple(recipe["milestones"])})
+    assert [schedule.lr * lr_factor(schedule, e, 1) for e in (100, 101, 150, 151)] == \
+        pytest.approx([0.01, 0.001, 0.001, 0.0001])
+    model = _build_model({**TRAIN_DEFAULTS, **meta["config"]}, 10, recipe["factor"])
+    assert model.objective.factor == 1.0
+    shapes = [tuple(p.shape) for p in model.parameters()]
+    kernels = [s for s in shapes if len(s) == 4]
+    decayed, rest = meta["optimizer"]["param_groups"]  # state_dict numbers the parameters group by group
+    assert len(decayed["params"]) == len(kernels) and len(rest["params"]) == len(shapes) - len(kernels)
+    assert [tuple(meta["optimizer"]["state"][i]["velocity"].shape) for i in decayed["params"]] == kernels
+    assert decayed["weight_decay"] == 2e-4 and rest["weight_decay"] == 0.0
+    assert (decayed["lr"], decayed["momentum"]) == (0.01, 0.9)
+    assert all(set(meta["optimizer"]["state"][i]) == {"velocity"} for i in decayed["params"])  # Keras' velocity
+    z, y = torch.randn(4, 256), torch.tensor([0, 1, 2, 3])
+    expected = (z - model.objective.centers[y]).pow(2).sum(1).mean()
+    assert torch.allclose(model.objective.loss(z, model.objective(z), y), expected)
+
+
+def test_factor_flag_and_recipe_errors(tmp_path):
+    from robviz.recipes import get_recipe
+
+    main(SMALL + ["--objective", "mmlda", "--recipe", "paper", "--factor", "1", "--out", str(tmp_path / "run")])
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["recipe"]["factor"] == 1.0 and saved["recipe"]["sources"]["factor"].startswith("set by")
+    assert get_recipe("paper", "mmc").factor == 0.5 and get_recipe("paper", "sce").factor is None
+    with pytest.raises(SystemExit, match="mmc and mmlda only"):
+        main(SMALL + ["--objective", "sce", "--factor", "1"])
+    with pytest.raises(SystemExit, match="adp-authors' is for the objective adp"):
+        main(SMALL + ["--objective", "mmc", "--recipe", "adp-authors"])
+    config = tmp_path / "bad.json"
+    config.write_text(json.dumps({"recipe": "papers"}))
+    with pytest.raises(SystemExit, match="valid names: paper, fast, authors, mmc-authors"):
+        main(SMALL + ["--config", str(config)])
+
+
+def test_every_recipe_says_where_its_numbers_come_from():
+    from robviz.recipes import RECIPES, get_recipe
+
+    for name in RECIPES:
+        for objective in ("mmc", "sce", "rce", "adp"):
+            try:
+                recipe = get_recipe(name, objective)
+            except ValueError:
+                continue
+            text = recipe.describe()
+            for key in ("epochs", "batch_size", "lr", "weight_decay"):
+                assert key in recipe.sources, (name, objective, key)
+            assert text.count("\n") >= 8 and recipe.name in text
+    adp = get_recipe("authors", "adp")
+    assert (adp.epochs, adp.batch_size, adp.milestones, adp.decay_scope, adp.rule) == (200, 64, (101, 151), "conv",
+                                                                                       "keras")
+    assert get_recipe("paper", "adp").epochs == 180

@@ -149,3 +149,55 @@ def test_mixing_effect_vanishes_at_lambda_zero_and_shrinks(toy):
     result = mixing_effect(model, x, x_adv, y, xp, [0.0, 0.5, 1.0], samples=5)
     assert result.effect[0] == 0 and result.effect[1] < result.effect[2]
     assert torch.allclose(result.mixed_adv[1] - result.mixed_clean[1], 0.5 * (x_adv - x)[:, None].expand(-1, 5, -1))
+
+
+class _Constant(torch.nn.Module):
+    """Returns the same float32 logits for every input (N, ...) -> (N, L)."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.tensor(logits, dtype=torch.float32)
+
+    def forward(self, x):
+        return self.logits.expand(len(x), -1) + 0 * x.flatten(1).sum(1, keepdim=True)
+
+
+@pytest.mark.parametrize("mode", ["PL", "OL", "combined"])
+def test_mi_log_probabilities_are_computed_in_log_space(mode):
+    """float32 logits [0, -150, -160, -170]: softmax-then-log would give log(0) (or the clamp) for the small ones."""
+    model = _Constant([0.0, -150.0, -160.0, -170.0])
+    x_pool, y_pool = torch.randn(8, 2), torch.arange(4).repeat(2)
+    out = MixupInference(model, x_pool, y_pool, mode=mode, samples=(2, 3) if mode == "combined" else 3)(
+        torch.randn(5, 2))
+    assert out.dtype == torch.float32
+    assert out[:, 1].tolist() == pytest.approx([-150.0] * 5, abs=1e-3)
+    assert out[0].tolist() == pytest.approx([0.0, -150.0, -160.0, -170.0], abs=1e-3)
+
+
+def test_combined_takes_separate_lambdas(toy):
+    data, model, xp, yp = toy
+    mi = MixupInference(model, xp, yp, mode="combined", lam=(0.5, 0.4))
+    assert (mi.lam, mi.lam_pl, mi.lam_ol) == ((0.5, 0.4), 0.5, 0.4)
+    x = data.x_test[:20]
+    predicted = model(x).argmax(1)
+    pl = mi.log_mix(x, predicted, 5, same=True, lam=0.5)
+    ol = mi.log_mix(x, predicted, 15, same=False, lam=0.4)
+    mi.reseed()
+    out = mi(x)
+    expected = torch.where(mi.last_choice[:, None], pl, ol)
+    assert torch.allclose(out, expected)
+    single = MixupInference(model, xp, yp, mode="combined", lam=0.45)
+    assert (single.lam, single.lam_pl, single.lam_ol) == (0.45, 0.45, 0.45)
+    with pytest.raises(ValueError, match="pair"):
+        MixupInference(model, xp, yp, mode="PL", lam=(0.5, 0.4))
+    with pytest.raises(ValueError, match="lam"):
+        MixupInference(model, xp, yp, mode="combined", lam=(0.5, 1.4))
+
+
+def test_ol_partners_on_an_unbalanced_pool_pick_the_class_first():
+    """As the authors' code: each other class with probability 1/(L - 1), then an image within it."""
+    y_pool = torch.cat([torch.full((n,), c) for c, n in enumerate([3, 7, 2, 8])])
+    mi = MixupInference(torch.nn.Linear(2, 4), torch.randn(20, 2), y_pool, mode="OL")
+    drawn = mi.y_pool[mi.draw(torch.zeros(30000, dtype=torch.long), 1, same=False)].flatten()
+    share = torch.bincount(drawn, minlength=4).float() / len(drawn)
+    assert share[0] == 0 and torch.allclose(share[1:], torch.full((3,), 1 / 3), atol=0.015)
