@@ -112,12 +112,23 @@ def cmd_lab(args: list[str]) -> int:
     return subprocess.call([str(PY), "-m", "jupyter", "lab", *target, *args], cwd=ROOT)
 
 
+def test_workers() -> int:
+    """pytest-xdist workers: ROBVIZ_TEST_WORKERS, else one per core up to 4 (each test runs on one thread)."""
+    wanted = os.environ.get("ROBVIZ_TEST_WORKERS")
+    return int(wanted) if wanted else max(1, min(os.cpu_count() or 1, 4))
+
+
 def cmd_test(args: list[str]) -> int:
     ensure_venv()
     ensure_chromium()
-    step("running pytest")
+    workers = test_workers()
+    # --dist loadfile: a lesson's cells (nbval) and a module's shared fixtures (the gallery build, a JupyterLab
+    # server) stay in one worker, so each is built once per run.
+    parallel = [] if workers < 2 or any(a.startswith(("-n", "--numprocesses")) for a in args) else [
+        "-n", str(workers), "--dist", "loadfile"]
+    step(f"running pytest ({workers} worker(s))")
     env = dict(os.environ, ROBVIZ_REQUIRE_BROWSER="1")
-    rc = subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env)
+    rc = subprocess.call([str(PY), "-m", "pytest", *parallel, *args], cwd=ROOT, env=env)
     if rc == 5:  # pytest: no tests collected, which must not pass as green
         step("pytest collected no tests")
         return 1

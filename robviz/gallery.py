@@ -24,11 +24,18 @@ from __future__ import annotations
 import html
 import json
 import os
+import queue
 import re
 import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
+
+from jupyter_client import AsyncKernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from traitlets import Type
 
 __all__ = ["build_gallery", "render_page", "GalleryError", "PLOTLY_JS", "WIDGET_NOTE"]
 
@@ -169,12 +176,44 @@ def _kernel_env() -> dict:
     return env
 
 
+class _SlicedChannel(AsyncZMQSocketChannel):
+    """Waits for a message in polls of at most a second.
+
+    nbclient waits for a cell's execute reply with one poll as long as the cell timeout. On a busy machine that
+    poll can miss the socket's wake-up (zmq's notification is edge-triggered): the reply sits unread, kernel and
+    client both idle, until the poll times out and finds it (seen here: a lesson stalled for the whole 600 s
+    timeout after its widget cell, then went on). Short polls bound such a stall to a second; the cell timeout
+    still applies.
+    """
+
+    async def get_msg(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
+            if await self.socket.poll(int(left * 1000)):
+                return await self._recv()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise queue.Empty
+
+
+class _SlicedClient(AsyncKernelClient):
+    shell_channel_class = Type(_SlicedChannel)
+    iopub_channel_class = Type(_SlicedChannel)
+
+
+class _SlicedKernelManager(AsyncKernelManager):
+    """The kernel manager of the gallery's executions: its clients poll in slices (:class:`_SlicedChannel`)."""
+
+    client_factory = Type(_SlicedClient)
+
+
 def _execute(path: Path, notebook: dict, timeout: int) -> dict:
     from nbclient import NotebookClient
 
     node = _node(notebook)
     current = {}
     client = NotebookClient(node, timeout=timeout, kernel_name="python3",
+                            kernel_manager_class=_SlicedKernelManager,
                             resources={"metadata": {"path": str(path.parent)}})
     client.on_cell_start = lambda cell, cell_index: current.update(cell=cell, index=cell_index)
     try:
