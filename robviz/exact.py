@@ -32,6 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .runtime import inference, to_model
+
 __all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
            "grid_minimal_distance", "affine_pieces"]
 
@@ -404,13 +406,7 @@ def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
 
 
 def _model_prediction(model, x) -> torch.Tensor:
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return model(x).argmax(dim=1)
-    finally:
-        model.train(was_training)
+    return inference(model, x).argmax(dim=1)
 
 
 def minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds) -> torch.Tensor:
@@ -446,8 +442,7 @@ def _as_input(x, model) -> torch.Tensor:
         raise ValueError(f"x must be a tensor of shape (N, 2), got {type(x).__name__}")
     if x.dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(x.shape)}")
-    param = next(model.parameters(), None)
-    return x if param is None else x.to(param.device, param.dtype)
+    return to_model(model, x)
 
 
 @torch.no_grad()

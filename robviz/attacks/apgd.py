@@ -13,6 +13,8 @@ import math
 
 import torch
 
+from .. import checks
+from ..runtime import inference, to_model
 from .base import Attack
 from .objectives import auto_objective, cross_entropy_objective, margin_objective
 
@@ -174,8 +176,7 @@ class APGD(Attack):
         self.eps = self._check_eps(eps)
         self.steps = self._check_int("steps", steps)
         self.restarts = self._check_int("restarts", restarts)
-        if not 0 < rho < 1:
-            raise ValueError(f"rho must lie in (0, 1), got {rho!r}")
+        rho = checks.real("rho", rho, low=0, high=1, low_open=True, high_open=True)
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
         self.rho, self.momentum = float(rho), float(momentum)
@@ -197,7 +198,7 @@ class APGD(Attack):
         try:
             best = x.clone()
             done = torch.zeros(len(x), dtype=torch.bool, device=x.device)
-            best_value = torch.full((len(x),), -math.inf, device=x.device)
+            best_value = torch.full((len(x),), -math.inf, device=x.device, dtype=x.dtype)
             for restart in range(self.restarts):
                 todo = (~done).nonzero().flatten()
                 if len(todo) == 0:
@@ -318,15 +319,9 @@ def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
     return stages
 
 
-@torch.no_grad()
 def _clean_logits(model, x: torch.Tensor) -> torch.Tensor:
     """model(x) in eval mode (BatchNorm statistics untouched, Dropout off), the model's mode restored."""
-    was_training = model.training
-    model.eval()
-    try:
-        return model(x)
-    finally:
-        model.train(was_training)
+    return inference(model, x)
 
 
 def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(0.0, 1.0), steps: int = 100,
@@ -368,6 +363,8 @@ def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(
     """
     from tqdm.auto import tqdm
 
+    x = to_model(model, x)  # the model's dtype and device, as every attack's run
+    y = y.to(x.device)
     logits = _clean_logits(model, x)
     robust = logits.argmax(dim=1) == y
     x_adv = x.clone()
