@@ -15,10 +15,10 @@ import operator
 import numpy as np
 import torch
 
-__all__ = ["real", "integer", "choice"]
+__all__ = ["real", "integer", "choice", "scalar"]
 
 
-def _scalar(value):
+def scalar(value):
     """A 0-d tensor or array as a Python scalar; anything else unchanged."""
     if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
         if value.dtype in (torch.bool, np.bool_):
@@ -50,9 +50,9 @@ def real(name: str, value, *, low: float | None = None, high: float | None = Non
     """
     if value is None and allow_none:
         return None
-    scalar = _scalar(value)
-    ok = isinstance(scalar, numbers.Real) and not isinstance(scalar, (bool, np.bool_))
-    number = float(scalar) if ok else math.nan
+    number_like = scalar(value)
+    ok = isinstance(number_like, numbers.Real) and not isinstance(number_like, (bool, np.bool_))
+    number = float(number_like) if ok else math.nan
     if ok and math.isfinite(number):
         ok = not ((low is not None and (number < low or (low_open and number == low)))
                   or (high is not None and (number > high or (high_open and number == high))))
@@ -74,9 +74,9 @@ def integer(name: str, value, *, low: int | None = None, high: int | None = None
     """
     if value is None and allow_none:
         return None
-    scalar = _scalar(value)
+    number_like = scalar(value)
     try:
-        number = None if isinstance(scalar, (bool, np.bool_)) else operator.index(scalar)
+        number = None if isinstance(number_like, (bool, np.bool_)) else operator.index(number_like)
     except TypeError:
         number = None
     if number is None or (low is not None and number < low) or (high is not None and number > high):

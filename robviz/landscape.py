@@ -21,6 +21,7 @@ from typing import Callable
 
 import torch
 
+from . import checks
 from .data import grid_points
 from .objectives import Objective, squared_distances
 
@@ -113,10 +114,8 @@ def loss_on_grid(loss, extent, resolution: int = 100, label: int = 0, *, name: s
         torch.Size([5, 5])
     """
     extent = _check_extent(extent)
-    if not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
-    if not isinstance(label, int) or label < 0:
-        raise ValueError(f"label must be a non-negative integer, got {label!r}")
+    resolution = checks.integer("resolution", resolution, low=2)
+    label = checks.integer("label", label, low=0)
     loss_fn = as_loss_fn(loss)
     points = grid_points(extent, resolution)
     if isinstance(loss, Objective):
@@ -206,8 +205,8 @@ def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int 
     z0 = torch.as_tensor(start, dtype=torch.float64).detach().reshape(-1)
     if z0.numel() != 2:
         raise ValueError(f"trace_contour walks in a 2-D plane; start must have 2 entries, got {z0.numel()}")
-    if not step > 0 or not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"step must be > 0 and max_steps an integer >= 1, got {step!r}, {max_steps!r}")
+    step = checks.real("step", step, low=0, low_open=True)
+    max_steps = checks.integer("max_steps", max_steps, low=1)
     bounds = None if extent is None else _check_extent(extent)
     target = torch.tensor([label], dtype=torch.long)
     level, _ = _loss_and_gradient(loss_fn, z0, target)
@@ -262,8 +261,7 @@ def feature_density(features: torch.Tensor, extent, resolution: int = 40) -> Den
         :class:`DensityGrid` with values (R, R) or (S, R, R), float64, in points per unit area.
     """
     extent = _check_extent(extent)
-    if not isinstance(resolution, int) or resolution < 1:
-        raise ValueError(f"resolution must be an integer >= 1, got {resolution!r}")
+    resolution = checks.integer("resolution", resolution, low=1)
     z = torch.as_tensor(features).detach().to(torch.float64).cpu()
     if z.shape[-1] != 2 or z.dim() not in (2, 3):
         raise ValueError(f"features must have shape (P, 2) or (S, P, 2), got {tuple(z.shape)}")

@@ -32,6 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import checks
+
 __all__ = ["MixupInference", "MixupModel", "mixup_batch", "mixup_loss", "interpolated_adversarial_training",
            "MI_DEFAULTS", "MixingEffect", "mixing_effect", "log_mean_softmax"]
 
@@ -79,8 +81,8 @@ class MixupInference(nn.Module):
         counts = samples if mode == "combined" else (samples,)
         if mode == "combined" and (not isinstance(samples, (tuple, list)) or len(samples) != 2):
             raise ValueError(f"for mode='combined' samples must be a pair (N_PL, N_OL), got {samples!r}")
-        if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in counts):
-            raise ValueError(f"samples must be integers >= 1, got {samples!r}")
+        counts = [checks.integer("samples", s, low=1) for s in counts]
+        samples = tuple(counts) if mode == "combined" else counts[0]
         self.model, self.mode, self.samples = model, mode, samples
         self.lam, self.lam_pl, self.lam_ol = _check_lam(lam, mode)
         self.threshold, self.seed = float(threshold), seed
@@ -167,9 +169,7 @@ def _check_lam(lam, mode: str):
         raise ValueError(f"lam must be a number in [0, 1] (a pair (lambda_PL, lambda_OL) only for "
                          f"mode='combined'), got {lam!r}")
     values = tuple(lam) if pair else (lam, lam)
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in values):
-        raise ValueError(f"lam must lie in [0, 1], got {lam!r}")
-    pl, ol = float(values[0]), float(values[1])
+    pl, ol = (checks.real("lam", v, low=0, high=1) for v in values)
     return ((pl, ol) if pair else pl), pl, ol
 
 

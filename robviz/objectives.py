@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import checks
 from .centers import mm_centers
 
 __all__ = [
@@ -133,12 +134,8 @@ class Objective(nn.Module):
 
     def __init__(self, num_classes: int, feature_dim: int):
         super().__init__()
-        if not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-        if not isinstance(feature_dim, int) or feature_dim < 1:
-            raise ValueError(f"feature_dim must be an integer >= 1, got {feature_dim!r}")
-        self.num_classes = num_classes
-        self.feature_dim = feature_dim
+        self.num_classes = checks.integer("num_classes", num_classes, low=2)
+        self.feature_dim = checks.integer("feature_dim", feature_dim, low=1)
 
     @property
     def centers(self) -> torch.Tensor | None:

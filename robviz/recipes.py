@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
+from . import checks
+
 __all__ = ["Recipe", "RECIPES", "FACTOR_OBJECTIVES", "get_recipe", "lr_factor", "make_optimizer",
            "make_scheduler", "KerasSGD", "KerasAdam"]
 
@@ -100,12 +102,9 @@ class Recipe:
         self.milestones = tuple(int(m) for m in self.milestones)
         if self.adversarial in ("none", ""):
             self.adversarial = None
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ValueError(f"epochs must be an integer >= 1, got {self.epochs!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        self.epochs = checks.integer("epochs", self.epochs, low=1)
+        self.batch_size = checks.integer("batch_size", self.batch_size, low=1)
+        self.lr = checks.real("lr", self.lr, low=0, low_open=True)
         for label, value, valid in (("optimizer", self.optimizer, ("sgd", "adam")),
                                     ("rule", self.rule, ("pytorch", "keras")),
                                     ("decay_scope", self.decay_scope, ("weights", "conv")),

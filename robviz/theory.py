@@ -24,11 +24,13 @@ in log-space and every density function can return its logarithm.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import torch
 
+from . import checks
 from .runtime import inference
 
 __all__ = [
@@ -65,8 +67,8 @@ def _as_float64(value, name: str):
         dtype = value.dtype if value.is_floating_point() else torch.float64
         tensor = value.detach().to(torch.float64)
         back = lambda result: result.to(dtype)  # noqa: E731
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        tensor = torch.tensor(float(value), dtype=torch.float64)
+    elif isinstance(checks.scalar(value), numbers.Real) and not isinstance(checks.scalar(value), bool):
+        tensor = torch.tensor(float(checks.scalar(value)), dtype=torch.float64)
         back = lambda result: float(result) if result.numel() == 1 else result  # noqa: E731
     else:
         raise ValueError(f"{name} must be a number or a tensor, got {type(value).__name__}")
@@ -81,17 +83,8 @@ def _check_positive(tensor: torch.Tensor, name: str, strict: bool = True) -> Non
         raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}, got {tensor.min().item()!r}")
 
 
-def _check_int(value, name: str, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
 def _check_number(value, name: str, positive: bool = True) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return float(value)
+    return checks.real(name, value, low=0 if positive else None, low_open=True)
 
 
 def _check_form(form: str) -> None:
@@ -236,8 +229,8 @@ def monte_carlo_expected_distance(delta: float, dim: int = 2, n: int = 100_000, 
     delta = _check_number(delta, "delta", positive=False)
     if delta < 0:
         raise ValueError(f"delta must be >= 0, got {delta!r}")
-    _check_int(dim, "dim", 1)
-    _check_int(n, "n", 2)
+    dim = checks.integer("dim", dim, low=1)
+    n = checks.integer("n", n, low=2)
     chol = torch.eye(dim, dtype=torch.float64) if covariance is None else _cholesky(covariance, dim)
     generator = torch.Generator().manual_seed(seed)
     u = torch.nn.functional.normalize(torch.randn(dim, generator=generator, dtype=torch.float64), dim=0)
@@ -264,7 +257,7 @@ def log_ball_volume(radius, d: int):
     Returns:
         The log-volume, same kind as ``radius`` (-inf for r = 0).
     """
-    _check_int(d, "d", 1)
+    d = checks.integer("d", d, low=1)
     r, back = _as_float64(radius, "radius")
     _check_positive(r, "radius", strict=False)
     return back(_log_unit_ball(d) + d * torch.log(r))
@@ -296,7 +289,7 @@ def mmc_shell_log_volume(low, high, d: int, factor: float = 0.5):
     Returns:
         The log-volume, same kind as ``high``.
     """
-    _check_int(d, "d", 1)
+    d = checks.integer("d", d, low=1)
     factor = _check_number(factor, "factor")
     lo, _ = _as_float64(low, "low")
     hi, back = _as_float64(high, "high")
@@ -307,7 +300,7 @@ def mmc_shell_log_volume(low, high, d: int, factor: float = 0.5):
 
 
 def _density_inputs(C, d: int, N, p_of_C, form: str):
-    _check_int(d, "d", 1)
+    d = checks.integer("d", d, low=1)
     _check_form(form)
     c, back = _as_float64(C, "C")
     _check_positive(c, "C (a loss value)")
@@ -517,7 +510,7 @@ def _shell_edges(loss: torch.Tensor, y: torch.Tensor, num_classes: int, num_shel
         if edges.shape[0] != num_classes or edges.shape[1] < 2 or not (edges.diff(dim=1) > 0).all():
             raise ValueError(f"edges must be increasing, of shape (S + 1,) or ({num_classes}, S + 1) with S >= 1")
         return edges.clone()
-    _check_int(num_shells, "num_shells", 1)
+    num_shells = checks.integer("num_shells", num_shells, low=1)
     lo_q, hi_q = quantiles
     if not 0.0 <= lo_q < hi_q <= 1.0:
         raise ValueError(f"quantiles must satisfy 0 <= low < high <= 1, got {quantiles!r}")
@@ -625,9 +618,9 @@ def monte_carlo_shell_density(z, y, loss_fn: Callable[[torch.Tensor, torch.Tenso
     if dim > 3:
         raise ValueError(f"Monte-Carlo shell volumes need d <= 3 (got d={dim}); in higher dimension use "
                          "mmc_shell_density (exact spherical shells) for MMC features")
-    _check_int(num_samples, "num_samples", 1)
+    num_samples = checks.integer("num_samples", num_samples, low=1)
     num_classes = int(y.max()) + 1 if num_classes is None else num_classes
-    _check_int(num_classes, "num_classes", 2)
+    num_classes = checks.integer("num_classes", num_classes, low=2)
     box = _feature_box(z.to(torch.float64), _check_number(margin, "margin", positive=False)) if box is None \
         else torch.as_tensor(box, dtype=torch.float64, device=z.device)
     if box.shape != (2, dim) or not (box[1] > box[0]).all():
@@ -726,10 +719,9 @@ def sample_density(model, x, y, *, num_shells: int = 20, edges=None, quantiles: 
 
 
 def _check_adp(alpha, K, L) -> float:
-    _check_int(K, "K (ensemble members)", 1)
-    _check_int(L, "L (classes)", 2)
-    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not math.isfinite(alpha):
-        raise ValueError(f"alpha must be a finite number, got {alpha!r}")
+    K = checks.integer("K (ensemble members)", K, low=1)
+    L = checks.integer("L (classes)", L, low=2)
+    alpha = checks.real("alpha", alpha)
     if alpha <= 0:
         raise ValueError(f"Eq. 7 has a root only for alpha > 0, got alpha={alpha!r}: with alpha = 0 the optimum is "
                          "the one-hot prediction F_y = 1 (Theorem 1), and alpha < 0 rewards low entropy")
@@ -797,8 +789,7 @@ def adp_optimal_predictions(alpha: float, K: int, L: int, y: int = 0) -> torch.T
     alpha = _check_adp(alpha, K, L)
     if (L - 1) % K:
         raise ValueError(f"Corollary 1 needs K to divide L - 1; got K={K}, L={L}")
-    if not isinstance(y, int) or not 0 <= y < L:
-        raise ValueError(f"y must be an integer label in [0, {L}), got {y!r}")
+    y = checks.integer("y", y, low=0, high=L - 1, note=f"a label of L = {L} classes")
     f_y = adp_optimum(alpha, K, L)
     wrong = [j for j in range(L) if j != y]
     block = (L - 1) // K

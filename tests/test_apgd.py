@@ -113,3 +113,77 @@ def test_matches_torchattacks_apgd(toy):
                                                              n_restarts=1, loss=loss, seed=s)(u, y), y)
                          for s in seeds) / len(seeds)
             assert abs(ours - theirs) <= 0.05, (loss, eps, ours, theirs)
+
+
+def test_apgd_and_auto_attack_pick_the_adaptive_objective():
+    from robviz.attacks.objectives import cross_entropy_objective
+
+    data = gaussian_mixture(num_classes=4, n_per_class=30)
+    mmc = make_model(data, "mmc")
+    assert APGD(mmc).loss.__name__ == "mmc_objective"
+    assert APGD(make_model(data, "sce")).loss is cross_entropy_objective
+    result = auto_attack(mmc, data.x_test[:20], data.y_test[:20], 0.3, bounds=data.bounds, steps=5, progress=False)
+    assert list(result.log)[:2] == ["clean", "APGD-MMC"]
+
+
+def test_auto_attack_closes_the_gap_to_the_exact_robust_accuracy():
+    # lesson 2's setting, smaller: one restart misses adversarial corners of the ball that five restarts find
+    from robviz import exact
+    from robviz.data import spirals
+
+    data = spirals(num_classes=3, n_per_class=120, noise=0.2, seed=0)
+    for name in ("sce", "mmc"):
+        model = make_model(data, name)
+        fit(model, data, steps=300, lr=0.01, progress=False, record_every=0)
+        x, y = data.x_test, data.y_test
+        truth, _ = exact.robust_accuracy(model, x, y, 0.25, norm="Linf", bounds=data.bounds)
+        result = auto_attack(model, x, y, 0.25, bounds=data.bounds, steps=50, progress=False)
+        assert truth - 1e-9 <= result.accuracy <= truth + 0.02, (name, truth, result.accuracy)
+
+
+def test_auto_attack_on_two_classes_uses_the_margin():
+    from robviz.data import moons
+
+    data = moons(n_per_class=60)
+    model = make_model(data, "sce")
+    fit(model, data, steps=100, progress=False, record_every=0)
+    result = auto_attack(model, data.x_test, data.y_test, 0.3, bounds=data.bounds, steps=10, progress=False)
+    assert list(result.log) == ["clean", "APGD-CE", "APGD-margin"]
+    assert result.log["APGD-margin"] <= result.log["APGD-CE"]
+
+
+def test_auto_attack_runs_in_eval_mode_and_restores_the_mode():
+    data = gaussian_mixture(num_classes=4, n_per_class=30)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(),
+                                torch.nn.Dropout(0.5), torch.nn.Linear(16, 4))
+    model(data.x_train)  # running statistics that differ from the initial ones
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, y = data.x_test[:20], data.y_test[:20]
+    first = auto_attack(model, x, y, 0.3, bounds=data.bounds, steps=5, progress=False)
+    second = auto_attack(model, x, y, 0.3, bounds=data.bounds, steps=5, progress=False)
+    assert model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert first.log == second.log  # no Dropout draws in the clean pass
+    model.eval()
+    assert first.log["clean"] == pytest.approx(accuracy(model, x, y))
+
+
+def test_apgd_checks_success_on_the_gradient_pass(toy):
+    data, model = toy
+
+    class Counting(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.calls = inner, 0
+
+        def forward(self, x):
+            self.calls += 1
+            return self.inner(x)
+
+    counted = Counting(model)
+    steps = 10
+    APGD(counted, eps=0.3, steps=steps, loss="ce", bounds=data.bounds)(data.x_test[:10], data.y_test[:10])
+    # one pass at the start, one per step, one for the base class's final prediction; none to check success
+    assert counted.calls == steps + 2

@@ -258,19 +258,9 @@ def assert_untouched(model, before):
         assert torch.equal(value, before[key]), f"{key} changed"
 
 
-# Pending the APGD rework (float64 iterates): strict, so the mark must go when it lands.
-PENDING = {("APGD", torch.float64), ("robust_accuracy", torch.float64)}
-
-
-def pending(request, name, dtype):
-    if (name, dtype) in PENDING:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="APGD / robust_accuracy on float64 models"))
-
-
 @pytest.mark.parametrize("num_classes, dtype, n", CASES)
 @pytest.mark.parametrize("name", list(ATTACKS))
-def test_every_attack_on_awkward_models(request, name, num_classes, dtype, n):
-    pending(request, name, dtype)
+def test_every_attack_on_awkward_models(name, num_classes, dtype, n):
     data, model = trained(num_classes, dtype)
     x, y = data.x_test[:n], data.y_test[:n]  # float32 inputs: the attack follows the model's dtype
     before = state(model)
@@ -314,6 +304,7 @@ EVALUATORS = {
     "accuracy_vs_steps": lambda m, d, x, y: masking.accuracy_vs_steps(m, x, y, 0.3, steps_list=(1, 3),
                                                                       bounds=d.bounds),
     "loss_along_direction": lambda m, d, x, y: masking.loss_along_direction(m, x, y),
+    "auto_attack": lambda m, d, x, y: attacks.auto_attack(m, x, y, 0.3, bounds=d.bounds, steps=5, restarts=1),
     "detection_pairs": lambda m, d, x, y: detect.detection_pairs(
         m, x, y, attacks.FGSM(m, eps=0.3, bounds=d.bounds).run(x, y)),
 }
@@ -321,8 +312,7 @@ EVALUATORS = {
 
 @pytest.mark.parametrize("num_classes, dtype, n", CASES)
 @pytest.mark.parametrize("name", list(EVALUATORS))
-def test_every_evaluator_on_awkward_models(request, name, num_classes, dtype, n):
-    pending(request, name, dtype)
+def test_every_evaluator_on_awkward_models(name, num_classes, dtype, n):
     data, model = trained(num_classes, dtype)
     before = state(model)
     EVALUATORS[name](model, data, data.x_test[:n], data.y_test[:n])

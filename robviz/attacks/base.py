@@ -157,8 +157,7 @@ class Attack:
         self.loss = auto_objective(model) if loss is None else loss
         if not callable(self.loss):
             raise ValueError(f"loss must be a callable loss(model, x, labels) -> (N,), got {loss!r}")
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"batch_size must be None (all at once) or an integer >= 1, got {batch_size!r}")
+        batch_size = checks.integer("batch_size", batch_size, low=1, allow_none=True, note="None: all at once")
         self.batch_size, self.device, self.seed = batch_size, device, seed
         self._frames = None
         self._generator = torch.Generator().manual_seed(seed)

@@ -12,6 +12,7 @@ import math
 
 import torch
 
+from .. import checks
 from .base import Attack, lp_norm
 from .objectives import margin_objective
 
@@ -27,9 +28,7 @@ class _MarginSearch(Attack):
             raise ValueError(f"{type(self).__name__} optimizes the C&W margin on model(x); it takes no loss=")
         super().__init__(model, loss=margin_objective, **options)
         self.c = self._check_positive("c", c)
-        if not (isinstance(kappa, (int, float)) and kappa >= 0):
-            raise ValueError(f"kappa must be a number >= 0, got {kappa!r}")
-        self.kappa = float(kappa)
+        self.kappa = checks.real("kappa", kappa, low=0)
         self.steps = self._check_int("steps", steps)
         self.lr = self._check_positive("lr", lr)
         self.binary_steps = self._check_int("binary_steps", binary_steps)
@@ -159,8 +158,7 @@ class EAD(_MarginSearch):
     def __init__(self, model, *, beta: float = 1e-3, c: float = 1e-3, kappa: float = 0.0, steps: int = 100,
                  lr: float = 0.01, binary_steps: int = 9, decision: str = "EN", **options):
         super().__init__(model, c=c, kappa=kappa, steps=steps, lr=lr, binary_steps=binary_steps, **options)
-        if not (isinstance(beta, (int, float)) and beta >= 0):
-            raise ValueError(f"beta must be a number >= 0, got {beta!r}")
+        beta = checks.real("beta", beta, low=0)
         if decision not in ("EN", "L1"):
             raise ValueError(f"decision must be 'EN' or 'L1', got {decision!r}")
         self.beta, self.decision = float(beta), decision

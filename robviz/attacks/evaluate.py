@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..runtime import inference
 from .base import Attack, lp_norm
 from .gradient import PGD
 
@@ -135,12 +136,7 @@ def _column(row: dict) -> str:
 
 @torch.no_grad()
 def _predict(model, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    was_training = model.training
-    model.eval()
-    try:
-        return torch.cat([model(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)])
-    finally:
-        model.train(was_training)
+    return inference(model, x, batch_size=batch_size).argmax(dim=1).to(x.device)
 
 
 def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: dict[str, Attack] | None = None, *,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import checks
 from .base import Attack
 
 __all__ = ["JSMA"]
@@ -41,11 +42,10 @@ class JSMA(Attack):
         if options.setdefault("targeted", True) is not True:
             raise ValueError("JSMA is a targeted attack; leave targeted=True")
         super().__init__(model, **options)
-        if not (isinstance(theta, (int, float)) and theta != 0):
-            raise ValueError(f"theta must be a nonzero number, got {theta!r}")
-        if not (isinstance(gamma, (int, float)) and 0 < gamma <= 1):
-            raise ValueError(f"gamma must lie in (0, 1], got {gamma!r}")
-        self.theta, self.gamma = float(theta), float(gamma)
+        self.theta = checks.real("theta", theta)
+        if self.theta == 0:
+            raise ValueError("theta must be a nonzero number, got 0")
+        self.gamma = checks.real("gamma", gamma, low=0, high=1, low_open=True)
 
     def forward(self, x, target):
         n, shape = len(x), x.shape

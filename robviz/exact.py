@@ -1,0 +1,476 @@
+"""Exact robustness of classifiers on 2-D inputs: the ground truth that attacks are measured against.
+
+An attack only bounds robustness from one side: the robust accuracy it reports is an *upper* bound, the distance
+DeepFool or C&W reports an *upper* bound on the minimal distance. On 2-D inputs the truth can be computed.
+
+A ReLU network is affine on each cell of a partition of the plane into convex polygons (its *linear regions*):
+on a cell every neuron keeps its sign, so the whole network is x -> M x + m there. :func:`decision_boundary`
+enumerates those cells inside the input box by splitting polygons along each neuron's zero line, layer by layer,
+and splits every cell once more along the lines where the predicted class changes (the argmax of affine logits
+is constant on convex pieces). The result, an :class:`ExactBoundary`, is the input box cut into convex polygons
+with one predicted class each. Every distance and robust accuracy below is computed from those polygons, in
+float64: the error is floating-point rounding (tested below 1e-6 against closed forms), not a grid spacing.
+
+The heads of every robviz objective have affine decisions: SCE, center loss and RCE are linear layers (RCE
+negated), and MMC, MMLDA and L-GM predict the nearest center, argmax_k (2 mu_k . z - ||mu_k||^2). So every
+``Classifier`` on a ReLU body (``ToyMLP``) is handled, as are ``nn.Linear`` and ``nn.Sequential`` stacks of
+Linear, ReLU, BatchNorm1d (eval statistics), Dropout and Identity. Other models (ensembles that average
+softmaxes, randomized defenses) raise a ``TypeError``; :func:`grid_minimal_distance` gives them a grid estimate
+whose error is stated there.
+
+    boundary = decision_boundary(model, data.bounds)
+    d = boundary.distance(x, y, norm="L2")                 # (N,) exact minimal distances
+    acc, robust = boundary.robust_accuracy(x, y, 0.25, norm="Linf")
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .runtime import inference, to_model
+
+__all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
+           "grid_minimal_distance", "affine_pieces"]
+
+_NORMS = {"l2": "L2", "2": "L2", "linf": "Linf", "inf": "Linf"}
+_EDGE_BUDGET = 4_000_000  # point-edge pairs per chunk: about 100 MB of float64 temporaries
+
+
+# ------------------------------------------------------------------------------------------ the model as layers
+
+
+def _affine(weight, bias) -> tuple[np.ndarray, np.ndarray]:
+    w = weight.detach().double().cpu().numpy()
+    b = np.zeros(len(w)) if bias is None else bias.detach().double().cpu().numpy()
+    return w, b
+
+
+def _sequence(module: nn.Module) -> list:
+    """The module as a list of ("affine", (W, b)) and ("relu", None) steps."""
+    if isinstance(module, nn.Linear):
+        return [("affine", _affine(module.weight, module.bias))]
+    if isinstance(module, nn.ReLU):
+        return [("relu", None)]
+    if isinstance(module, (nn.Identity, nn.Dropout, nn.Flatten)):
+        return []
+    if isinstance(module, nn.BatchNorm1d) and module.track_running_stats and module.running_var is not None:
+        scale = (module.weight if module.affine else torch.ones_like(module.running_var)) / torch.sqrt(
+            module.running_var + module.eps)
+        shift = (module.bias if module.affine else torch.zeros_like(module.running_mean)) - module.running_mean * scale
+        return [("affine", (np.diag(scale.detach().double().cpu().numpy()), shift.detach().double().cpu().numpy()))]
+    if isinstance(module, nn.Sequential):
+        return [step for child in module for step in _sequence(child)]
+    net = getattr(module, "net", None)
+    if isinstance(net, nn.Sequential) and type(module).__name__ == "ToyMLP":
+        return _sequence(net)
+    raise TypeError(f"robviz.exact needs a piecewise-affine ReLU network (Linear, ReLU, BatchNorm1d, Dropout, "
+                    f"Identity), got a {type(module).__name__}; use grid_minimal_distance for a grid estimate")
+
+
+def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
+    """(A, c) with argmax_k (A z + c)_k the prediction of an objective head, (L, d) and (L,)."""
+    from .objectives import LGM, Objective, _LinearHead, _MMHead
+
+    if isinstance(head, _LinearHead):
+        a, c = _affine(head.linear.weight, head.linear.bias)
+        probe = torch.arange(1.0, head.num_classes + 1)[None]
+        out = head.output(probe)
+        if torch.equal(out, probe):
+            return a, c
+        if torch.equal(out, -probe):
+            return -a, -c
+    elif isinstance(head, (_MMHead, LGM)) and type(head).output is Objective.output:
+        mu = head.centers.detach().double().cpu().numpy()  # -k ||z - mu||^2 with k > 0: the nearest center
+        return 2 * mu, -(mu ** 2).sum(axis=1)
+    raise TypeError(f"robviz.exact knows the decisions of the robviz objective heads, not of a "
+                    f"{type(head).__name__}")
+
+
+def affine_pieces(model: nn.Module) -> list:
+    """``model`` as alternating steps: affine maps (W, b) in float64 and ReLUs, consecutive affine maps merged,
+    ending with the affine map whose argmax is the prediction. Raises ``TypeError`` for other models."""
+    if hasattr(model, "body") and hasattr(model, "objective"):
+        steps = _sequence(model.body) + [("affine", _head_decision(model.objective))]
+    else:
+        steps = _sequence(model)
+    merged = []
+    for kind, value in steps:
+        if kind == "affine" and merged and merged[-1][0] == "affine":
+            w0, b0 = merged[-1][1]
+            w1, b1 = value
+            merged[-1] = ("affine", (w1 @ w0, w1 @ b0 + b1))
+        elif kind == "relu" and merged and merged[-1][0] == "relu":
+            continue
+        else:
+            merged.append((kind, value))
+    if not merged or merged[-1][0] != "affine":
+        raise TypeError("robviz.exact needs a network that ends with an affine layer (the logits)")
+    if merged[0][0] != "affine":
+        merged.insert(0, ("affine", (np.eye(2), np.zeros(2))))
+    return merged
+
+
+# --------------------------------------------------------------------------------------------- polygons
+
+
+def _clip(poly: np.ndarray, a: np.ndarray, c: float) -> np.ndarray:
+    """The part of the convex polygon ``poly`` (V, 2) where a . x + c >= 0 (Sutherland-Hodgman, one edge)."""
+    values = poly @ a + c
+    out = []
+    for i in range(len(poly)):
+        j = (i + 1) % len(poly)
+        if values[i] >= 0:
+            out.append(poly[i])
+        if (values[i] >= 0) != (values[j] >= 0):
+            t = values[i] / (values[i] - values[j])
+            out.append(poly[i] + t * (poly[j] - poly[i]))
+    return np.array(out).reshape(-1, 2)
+
+
+def _area(poly: np.ndarray) -> float:
+    if len(poly) < 3:
+        return 0.0
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * abs(float(x[:-1] @ y[1:] - y[:-1] @ x[1:] + x[-1] * y[0] - y[-1] * x[0]))
+
+
+def _box(bounds) -> tuple[float, float, float, float]:
+    bounds = getattr(bounds, "bounds", bounds)
+    try:
+        values = [float(b) for b in bounds]
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds must be (low, high), (x_min, x_max, y_min, y_max) or a Dataset, got "
+                         f"{bounds!r}") from None
+    if len(values) == 2:
+        values = values * 2
+    if len(values) != 4 or not all(map(math.isfinite, values)) or values[1] <= values[0] or values[3] <= values[2]:
+        raise ValueError(f"bounds must be finite (low, high) with low < high, got {bounds!r}")
+    return tuple(values)
+
+
+def _regions(steps, box) -> list:
+    """The linear regions inside ``box``: a list of (polygon (V, 2), A (L, 2), c (L,)) with logits A x + c."""
+    x0, x1, y0, y1 = box
+    scale = max(x1 - x0, y1 - y0)
+    tiny_area = 1e-14 * scale ** 2
+    w0, b0 = steps[0][1]
+    square = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+    stack = [(square, 1, w0, b0)]  # (polygon, index of the next step, M, m): the current map is x -> M x + m
+    done = []
+    while stack:
+        poly, index, m_w, m_b = stack.pop()
+        if index == len(steps):
+            done.append((poly, m_w, m_b))
+            continue
+        kind, value = steps[index]
+        if kind == "affine":
+            w, b = value
+            stack.append((poly, index + 1, w @ m_w, w @ m_b + b))
+            continue
+        values = poly @ m_w.T + m_b  # (V, H) pre-activations at the vertices
+        tol = 1e-9 * (np.abs(values).max() + 1.0)
+        crossing = (values > tol).any(axis=0) & (values < -tol).any(axis=0)
+        if crossing.any():
+            j = int(np.argmax(crossing))
+            for sign in (1.0, -1.0):
+                half = _clip(poly, sign * m_w[j], sign * m_b[j])
+                if _area(half) > tiny_area:
+                    stack.append((half, index, m_w, m_b))
+            continue
+        active = (values.mean(axis=0) > 0).astype(np.float64)
+        stack.append((poly, index + 1, m_w * active[:, None], m_b * active))
+    return done
+
+
+def _class_pieces(poly, a, c, tiny_area):
+    """Split one linear region by its predicted class: [(polygon, class)]."""
+    labels = np.argmax(poly @ a.T + c, axis=1)
+    if (labels == labels[0]).all():  # the argmax of affine functions is constant on a convex set
+        return [(poly, int(labels[0]))]
+    pieces = []
+    for k in range(len(a)):
+        part = poly
+        for j in range(len(a)):
+            if j != k and len(part):
+                part = _clip(part, a[k] - a[j], c[k] - c[j])
+        if _area(part) > tiny_area:
+            pieces.append((part, k))
+    return pieces
+
+
+# ------------------------------------------------------------------------------------------ the result
+
+
+def _norm_name(norm) -> str:
+    name = _NORMS.get(str(norm).lower().replace("math.", ""))
+    if name is None:
+        raise ValueError(f"norm must be 'L2' or 'Linf', got {norm!r}")
+    return name
+
+
+def _segment_distance(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, norm: str) -> np.ndarray:
+    """Distance from each point (N, 2) to each segment [starts_e, ends_e] (E, 2), in L2 or L-inf: (N, E).
+
+    L-inf: along the segment s(t) = a + t u the distance max(|s_x(t) - p_x|, |s_y(t) - p_y|) is convex and
+    piecewise linear in t, so its minimum over [0, 1] is at t = 0, t = 1 or where a term vanishes or the two
+    terms are equal: six candidates, evaluated exactly.
+    """
+    u = ends - starts
+    q = points[:, None, :] - starts[None]  # (N, E, 2)
+    if norm == "L2":
+        t = np.clip((q * u).sum(-1) / np.maximum((u * u).sum(-1), 1e-300), 0.0, 1.0)
+        return np.hypot(q[..., 0] - t * u[:, 0], q[..., 1] - t * u[:, 1])
+    ux, uy = u[:, 0], u[:, 1]
+    qx, qy = q[..., 0], q[..., 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        candidates = [np.zeros_like(qx), np.ones_like(qx), qx / ux, qy / uy, (qx - qy) / (ux - uy),
+                      (qx + qy) / (ux + uy)]
+    best = np.full(qx.shape, np.inf)
+    for t in candidates:
+        t = np.clip(np.nan_to_num(t, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        best = np.minimum(best, np.maximum(np.abs(qx - t * ux), np.abs(qy - t * uy)))
+    return best
+
+
+@dataclass
+class ExactBoundary:
+    """A 2-D classifier's decisions over the input box, exactly: the box cut into convex polygons, one class each.
+
+    Attributes:
+        polygons: list of (V_i, 2) float64 arrays, convex, counter-clockwise or clockwise, covering the box.
+        labels: (P,) int64, the predicted class on each polygon.
+        box: (x_min, x_max, y_min, y_max), the input box.
+        num_classes: L.
+        regions: how many linear regions the network has inside the box.
+        steps: the network as float64 layers (see :func:`affine_pieces`).
+
+    Error bound: every vertex is an intersection of two lines computed in float64, so distances carry rounding
+    error only (below 1e-6 in the tests, against closed forms); nothing is sampled on a grid.
+    """
+
+    polygons: list
+    labels: np.ndarray
+    box: tuple
+    num_classes: int
+    regions: int
+    steps: list
+
+    def __post_init__(self):
+        self._edges = self._boundary_edges()
+
+    def _boundary_edges(self):
+        """The decision boundary: (S, 2, 2) segments and the (S, 2) classes on their two sides. A polygon edge is
+        on it when points 1e-7 * (box size) to either side of its midpoint, both inside the box, get different
+        classes; each such edge is kept once (from the side of the lower class)."""
+        if not self.polygons:
+            return np.zeros((0, 2, 2)), np.zeros((0, 2), dtype=np.int64)
+        starts = np.concatenate(self.polygons)
+        ends = np.concatenate([np.roll(p, -1, axis=0) for p in self.polygons])
+        label = np.repeat(self.labels, [len(p) for p in self.polygons])
+        u = ends - starts
+        length = np.hypot(u[:, 0], u[:, 1])
+        normal = np.stack([-u[:, 1], u[:, 0]], 1) / np.maximum(length, 1e-300)[:, None]
+        x0, x1, y0, y1 = self.box
+        step = 1e-7 * max(x1 - x0, y1 - y0)
+        sides = []
+        for sign in (1.0, -1.0):
+            probe = (starts + ends) / 2 + sign * step * normal
+            inside = (probe[:, 0] >= x0) & (probe[:, 0] <= x1) & (probe[:, 1] >= y0) & (probe[:, 1] <= y1)
+            sides.append(np.where(inside, self.predict(probe), -1))
+        keep = (sides[0] >= 0) & (sides[1] >= 0) & (sides[0] != sides[1]) & (length > 1e-12)
+        keep &= label == np.minimum(sides[0], sides[1])
+        return np.stack([starts[keep], ends[keep]], 1), np.stack([sides[0][keep], sides[1][keep]], 1)
+
+    def __repr__(self) -> str:
+        return (f"ExactBoundary({len(self.polygons)} class pieces in {self.regions} linear regions, "
+                f"box={self.box}, num_classes={self.num_classes})")
+
+    def class_distances(self, x, norm="L2") -> np.ndarray:
+        """Distance from each point to the nearest boundary segment of each class's region: (N, 2) -> (N, L)
+        float64 (inf for a class without boundary in the box). For a point of class y, the nearest point of
+        another class lies on the decision boundary (a straight path to it crosses the boundary first), so
+        min_{k != y} of this is the exact minimal distance. Computed in chunks of points."""
+        points = self._check_points(x)
+        norm = _norm_name(norm)
+        segments, sides = self._edges
+        out = np.full((len(points), self.num_classes), np.inf)
+        chunk = max(1, _EDGE_BUDGET // max(len(segments), 1))
+        for i in range(0, len(points), chunk):
+            dist = _segment_distance(points[i:i + chunk], segments[:, 0], segments[:, 1], norm)
+            for k in range(self.num_classes):
+                mask = (sides == k).any(axis=1)
+                if mask.any():
+                    out[i:i + chunk, k] = dist[:, mask].min(axis=1)
+        return out
+
+    def predict(self, x) -> np.ndarray:
+        """The model's prediction at each point, computed in float64 from its layers: (N, 2) -> (N,)."""
+        values = self._check_points(x, inside=False)
+        for kind, value in self.steps:
+            values = values @ value[0].T + value[1] if kind == "affine" else np.maximum(values, 0.0)
+        return values.argmax(axis=1)
+
+    def distance(self, x, y, norm="L2", prediction=None) -> torch.Tensor:
+        """The exact distance from each x to the nearest point of the box predicted as a class != y.
+
+        x: (N, 2) inside the box, y: (N,) labels; ``prediction`` (N,) the model's own prediction at x (default:
+        the class of the polygon holding x). Misclassified points get 0. Returns (N,) float64 on the CPU.
+        """
+        points = self._check_points(x)
+        labels = self._check_labels(y, len(points))
+        own = self.predict(points) if prediction is None else self._check_labels(prediction, len(points))
+        per_class = self.class_distances(points, norm)
+        per_class[np.arange(len(points)), labels] = np.inf
+        result = per_class.min(axis=1)
+        result[own != labels] = 0.0
+        return torch.from_numpy(result)
+
+    def robust_accuracy(self, x, y, eps: float, norm="Linf", prediction=None) -> tuple[float, torch.Tensor]:
+        """Exact robust accuracy at radius ``eps``, the ball intersected with the box: (accuracy, robust (N,)
+        bool). A point is robust when it is classified correctly and no point of another class lies within
+        distance <= eps."""
+        eps = self.check_eps(eps, norm)
+        robust = self.distance(x, y, norm, prediction) > eps
+        return robust.double().mean().item(), robust
+
+    def segments(self) -> tuple[np.ndarray, np.ndarray]:
+        """The decision boundary: (S, 2, 2) line segments (box edges excluded) and the (S, 2) classes on their two
+        sides. Ready for :func:`robviz.viz.exact.boundary_trace`."""
+        return self._edges
+
+    def check_eps(self, eps, norm="Linf") -> float:
+        """``eps`` as a float, checked: finite, >= 0, and at most the box's diameter in ``norm``."""
+        norm = _norm_name(norm)
+        width, height = self.box[1] - self.box[0], self.box[3] - self.box[2]
+        largest = max(width, height) if norm == "Linf" else math.hypot(width, height)
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps < 0:
+            raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+        if eps > largest:
+            raise ValueError(f"eps={eps!r} exceeds the {norm} diameter {largest:g} of the input box {self.box}")
+        return float(eps)
+
+    def _check_points(self, x, inside=True) -> np.ndarray:
+        points = x.detach().double().cpu().numpy() if torch.is_tensor(x) else np.asarray(x, dtype=np.float64)
+        if points.ndim != 2 or points.shape[1] != 2:
+            raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(points.shape)}")
+        x0, x1, y0, y1 = self.box
+        if inside and len(points) and not ((points[:, 0] >= x0 - 1e-9).all() and (points[:, 0] <= x1 + 1e-9).all()
+                                           and (points[:, 1] >= y0 - 1e-9).all() and (points[:, 1] <= y1 + 1e-9).all()):
+            raise ValueError(f"every input must lie in the box {self.box}")
+        return points
+
+    def _check_labels(self, y, n) -> np.ndarray:
+        labels = y.detach().cpu().numpy() if torch.is_tensor(y) else np.asarray(y)
+        if labels.shape != (n,):
+            raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+        if n and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
+        return labels.astype(np.int64)
+
+
+def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
+    """Enumerate the linear regions of ``model`` inside the input box and split them by predicted class.
+
+    Args:
+        model: a ReLU network on 2-D inputs: a robviz ``Classifier`` with a ``ToyMLP`` body, an ``nn.Linear`` or
+            an ``nn.Sequential`` of Linear / ReLU / BatchNorm1d / Dropout / Identity (read in eval mode: BatchNorm
+            uses its running statistics, Dropout is the identity).
+        bounds: (low, high) for both coordinates (``data.bounds``), (x_min, x_max, y_min, y_max) or a Dataset.
+
+    Returns:
+        An :class:`ExactBoundary`. Raises ``TypeError`` for models that are not piecewise affine and
+        ``ValueError`` for models whose inputs are not 2-D.
+
+    Cost: one polygon clip per linear region and layer; a 2-64-64-2 ToyMLP with an SCE or MMC head has a few
+    thousand regions in the spirals' box and takes about a second on one core.
+    """
+    steps = affine_pieces(model)
+    if steps[0][1][0].shape[1] != 2:
+        raise ValueError(f"robviz.exact works on 2-D inputs; the model's first layer takes "
+                         f"{steps[0][1][0].shape[1]} inputs")
+    box = _box(bounds)
+    regions = _regions(steps, box)
+    tiny_area = 1e-14 * max(box[1] - box[0], box[3] - box[2]) ** 2
+    polygons, labels = [], []
+    for poly, a, c in regions:
+        for piece, label in _class_pieces(poly, a, c, tiny_area):
+            polygons.append(piece)
+            labels.append(label)
+    num_classes = steps[-1][1][0].shape[0]
+    return ExactBoundary(polygons, np.array(labels, dtype=np.int64), box, num_classes, len(regions), steps)
+
+
+def _model_prediction(model, x) -> torch.Tensor:
+    return inference(model, x).argmax(dim=1)
+
+
+def minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds) -> torch.Tensor:
+    """The exact distance from each x to the nearest point of the input box that ``model`` predicts as a class
+    other than y (0 for misclassified points). x (N, 2), y (N,) -> (N,) float64 on the CPU.
+
+    ``norm``: ``"L2"`` or ``"Linf"``. ``bounds``: the input box (``data.bounds``). For an affine classifier
+    w . x + b this is |w . x + b| / ||w||_q with q the dual norm (2 for L2, 1 for L-inf) when the nearest point
+    lies inside the box. See :func:`decision_boundary` for the models handled.
+    """
+    boundary = decision_boundary(model, bounds)
+    return boundary.distance(x, y, norm, prediction=_model_prediction(model, _as_input(x, model)))
+
+
+def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, norm="Linf",
+                    bounds) -> tuple[float, torch.Tensor]:
+    """The exact robust accuracy at radius ``eps`` (the ball intersected with the input box):
+    (accuracy in [0, 1], robust (N,) bool). x (N, 2), y (N,)."""
+    boundary = decision_boundary(model, bounds)
+    return boundary.robust_accuracy(x, y, eps, norm, prediction=_model_prediction(model, _as_input(x, model)))
+
+
+def robust_accuracy_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_list, *, norm="Linf",
+                          bounds) -> list[float]:
+    """Exact robust accuracy at every radius of ``eps_list`` (one region enumeration for all): a list of floats."""
+    boundary = decision_boundary(model, bounds)
+    distances = boundary.distance(x, y, norm, prediction=_model_prediction(model, _as_input(x, model)))
+    return [(distances > boundary.check_eps(eps, norm)).double().mean().item() for eps in eps_list]
+
+
+def _as_input(x, model) -> torch.Tensor:
+    if not torch.is_tensor(x):
+        raise ValueError(f"x must be a tensor of shape (N, 2), got {type(x).__name__}")
+    if x.dim() != 2 or x.shape[1] != 2:
+        raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(x.shape)}")
+    return to_model(model, x)
+
+
+@torch.no_grad()
+def grid_minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds,
+                          resolution: int = 1000, chunk: int = 65536) -> torch.Tensor:
+    """Brute force for any 2-D classifier: the distance from each x to the nearest node of a
+    ``resolution`` x ``resolution`` grid over the box that the model predicts as a class != y (0 for
+    misclassified points). x (N, 2), y (N,) -> (N,) float64.
+
+    Error: every node it finds is a real point of another class, so the result is never below the exact
+    distance; it exceeds it by at most the grid spacing h (L-inf) or h * sqrt(2) / 2 (L2) *when every region of
+    another class contains a grid cell* (a region thinner than h can be missed). Memory: ``chunk`` nodes at a
+    time. This is the reference the exact method is tested against, and the estimate for models it cannot read.
+    """
+    x = _as_input(x, model)
+    norm = _norm_name(norm)
+    box = _box(bounds)
+    from .data import grid_points
+
+    nodes = grid_points(box, resolution).to(x.device, x.dtype)
+    labels = torch.cat([_model_prediction(model, nodes[i:i + chunk]) for i in range(0, len(nodes), chunk)])
+    p = 2 if norm == "L2" else math.inf
+    best = torch.full((len(x),), math.inf, dtype=torch.float64)
+    x64, n64, y_cpu = x.double().cpu(), nodes.double().cpu(), y.cpu()
+    for i in range(0, len(nodes), chunk):
+        dist = torch.cdist(x64, n64[i:i + chunk], p=p)
+        other = labels[i:i + chunk].cpu()[None, :] != y_cpu[:, None]
+        dist[~other] = math.inf
+        best = torch.minimum(best, dist.min(dim=1).values)
+    best[_model_prediction(model, x).cpu() != y_cpu] = 0.0
+    return best

@@ -1,0 +1,83 @@
+"""Attacks measured against the truth: exact robust accuracy (robviz.exact) beside each attack's, exact minimal
+distances beside an attack's estimates, and the exact decision boundary as a line trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .features import _values
+from .style import series_color
+
+__all__ = ["exact_vs_attacks", "distance_scatter", "boundary_trace"]
+
+_SYMBOLS = ["circle-open", "square-open", "diamond-open", "triangle-up-open", "x-thin-open", "cross-open",
+            "star-open", "hexagon-open"]
+
+
+def exact_vs_attacks(eps_list, exact: dict, attacks: dict, *, title: str | None = None) -> go.Figure:
+    """Robust accuracy against the radius: the exact value of each model as a line, each attack as markers on
+    or above it (an attack can only overestimate robust accuracy).
+
+    Args:
+        eps_list: the E radii.
+        exact: ``{model: E exact robust accuracies in [0, 1]}`` (from :func:`robviz.exact.robust_accuracy_curve`).
+        attacks: ``{model: {attack: E robust accuracies}}``.
+        title: the figure title.
+
+    Returns:
+        A plotly Figure, accuracies in percent; one colour per model, one marker symbol per attack.
+    """
+    eps = [float(e) for e in eps_list]
+    figure = go.Figure()
+    names = list(dict.fromkeys(a for per_model in attacks.values() for a in per_model))
+    for i, (model, values) in enumerate(exact.items()):
+        color = series_color(i)
+        figure.add_trace(go.Scatter(x=eps, y=[100 * v for v in values], mode="lines", name=f"{model}: exact",
+                                    line=dict(color=color, width=3)))
+        for attack, accs in attacks.get(model, {}).items():
+            figure.add_trace(go.Scatter(x=eps, y=[100 * v for v in accs], mode="markers", name=f"{model}: {attack}",
+                                        marker=dict(color=color, size=10, symbol=_SYMBOLS[names.index(attack)
+                                                                                        % len(_SYMBOLS)])))
+    figure.update_layout(template="robviz", title=title or "Robust accuracy: exact (lines) and attacks (markers)",
+                         xaxis_title="radius ε", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103])
+    return figure
+
+
+def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.Figure:
+    """Each estimate of the minimal distance (DeepFool, C&W, ...) against the exact one, per point, with the
+    diagonal y = x: points above it are overestimates (an attack's distance is never below the exact one).
+
+    Args:
+        exact: ``{model: (N,) exact distances}``, or one (N,) tensor for a single model.
+        estimates: ``{label: (N,) distances}`` with labels like ``"SCE DeepFool"``; a label starting with a model
+            name of ``exact`` is plotted against that model's exact distances (or against the single tensor).
+        title: the figure title.
+    """
+    exact = exact if isinstance(exact, dict) else {"": exact}
+    figure = go.Figure()
+    top = 0.0
+    for i, (label, values) in enumerate(estimates.items()):
+        model = next((m for m in exact if label.startswith(m)), next(iter(exact)))
+        truth, guess = _values(exact[model]), _values(values)
+        keep = np.isfinite(truth) & np.isfinite(guess) & (truth > 0)
+        top = max(top, float(np.max(guess[keep], initial=0)), float(np.max(truth[keep], initial=0)))
+        figure.add_trace(go.Scatter(x=truth[keep], y=guess[keep], mode="markers", name=label,
+                                    marker=dict(color=series_color(i), size=6, opacity=0.7)))
+    figure.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="estimate = exact",
+                                line=dict(color="black", dash="dot")))
+    figure.update_layout(template="robviz", title=title or "Estimated vs exact minimal distance",
+                         xaxis_title="exact distance", yaxis_title="attack's distance")
+    return figure
+
+
+def boundary_trace(segments, *, name: str = "exact boundary", color: str = "black", width: float = 1.5):
+    """The exact decision boundary as one line trace: ``segments`` (S, 2, 2) from
+    ``robviz.exact.ExactBoundary.segments()[0]`` (or the ExactBoundary itself)."""
+    if hasattr(segments, "segments"):
+        segments = segments.segments()[0]
+    segments = np.asarray(segments, dtype=np.float64).reshape(-1, 2, 2)
+    gaps = np.full((len(segments), 1, 2), np.nan)
+    path = np.concatenate([segments, gaps], axis=1).reshape(-1, 2)
+    return go.Scatter(x=path[:, 0].astype(np.float32), y=path[:, 1].astype(np.float32), mode="lines", name=name,
+                      line=dict(color=color, width=width), connectgaps=False, hoverinfo="skip")
