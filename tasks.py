@@ -128,6 +128,8 @@ def cmd_test(args: list[str]) -> int:
         "-n", str(workers), "--dist", "loadfile"]
     step(f"running pytest ({workers} worker(s))")
     env = dict(os.environ, ROBVIZ_REQUIRE_BROWSER="1")
+    if parallel:  # one thread per worker and per kernel: two thread pools on two cores slow each other down
+        env.setdefault("OMP_NUM_THREADS", "1")
     rc = subprocess.call([str(PY), "-m", "pytest", *parallel, *args], cwd=ROOT, env=env)
     if rc == 5:  # pytest: no tests collected, which must not pass as green
         step("pytest collected no tests")

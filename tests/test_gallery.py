@@ -171,8 +171,8 @@ def test_cli_gallery_flags():
 @pytest.fixture(scope="module")
 def site():
     """The gallery of every lesson, built as `robviz gallery` builds it (this is the CI build); a cell stuck for
-    5 minutes fails the build, naming the lesson and the cell."""
-    build_gallery(ROOT / "notebooks", SITE, timeout=300)
+    15 minutes fails the build, naming the lesson and the cell."""
+    build_gallery(ROOT / "notebooks", SITE, timeout=900)
     return SITE
 
 
