@@ -3,6 +3,7 @@
     python benchmarks/run.py              # everything
     python benchmarks/run.py --objectives # only the training speed
     python benchmarks/run.py --one-core   # as on a one-core Binder: every process pinned to CPU 0
+    python benchmarks/run.py --lessons --full [--only 05 07]   # the lessons' full mode (ROBVIZ_FULL=1)
 
 Lessons run in a fresh kernel through nbclient, one at a time; peak memory is the kernel's maximum resident set
 size (ru_maxrss of the child processes). "first figure" is the time from starting the kernel to the first plotly
@@ -66,22 +67,35 @@ print(time.perf_counter() - start, first[0] if first else float("nan"),
 """
 
 
-def _run_lesson(path: Path, one_core: bool) -> tuple[float, float, float]:
+def _run_lesson(path: Path, one_core: bool, full: bool = False) -> tuple[float, float, float]:
     """Execute one notebook in a child process; return (seconds, seconds to the first figure, peak MiB of the
-    kernel). With ``one_core`` the child, and so its kernel, may only run on CPU 0."""
+    kernel). With ``one_core`` the child, and so its kernel, may only run on CPU 0; ``full`` sets ROBVIZ_FULL=1."""
     pin = (lambda: os.sched_setaffinity(0, {0})) if one_core else None
-    out = subprocess.run([sys.executable, "-c", _LESSON_RUNNER, str(path), str(path.parent)], check=True,
-                         capture_output=True, text=True, preexec_fn=pin).stdout.split()
+    env = {k: v for k, v in os.environ.items() if k != "ROBVIZ_FULL"}
+    if full:
+        env["ROBVIZ_FULL"] = "1"
+    done = subprocess.run([sys.executable, "-c", _LESSON_RUNNER, str(path), str(path.parent)], capture_output=True,
+                          text=True, preexec_fn=pin, env=env)
+    if done.returncode:
+        reason = (done.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"{path.name:<36} failed: {reason}", flush=True)
+        return float("nan"), float("nan"), float("nan")
+    out = done.stdout.split()
     return float(out[-3]), float(out[-2]), float(out[-1])
 
 
-def lessons(one_core: bool = False) -> None:
+def lessons(one_core: bool = False, full: bool = False, only=None) -> None:
+    import torch
+
     paths = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    if only:
+        paths = [p for p in paths if any(p.name.startswith(prefix) for prefix in only)]
     where = "pinned to one core" if one_core else f"{os.cpu_count()} CPUs visible"
-    print(f"\nlessons in default mode ({where})")
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    print(f"\nlessons in {'full' if full else 'default'} mode ({where}, {device})")
     print(f"{'lesson':<36}{'wall s':>10}{'first figure s':>16}{'peak MiB':>12}")
     for path in paths:
-        seconds, first, peak = _run_lesson(path, one_core)
+        seconds, first, peak = _run_lesson(path, one_core, full)
         print(f"{path.name:<36}{seconds:>10.1f}{first:>16.1f}{peak:>12.0f}", flush=True)
 
 
@@ -91,6 +105,8 @@ def main() -> None:
     parser.add_argument("--lessons", action="store_true", help="only the lessons")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (and OMP_NUM_THREADS)")
     parser.add_argument("--one-core", action="store_true", help="pin everything to CPU 0, as on a one-core Binder")
+    parser.add_argument("--full", action="store_true", help="run the lessons in full mode (ROBVIZ_FULL=1)")
+    parser.add_argument("--only", nargs="+", metavar="NN", help="only the lessons whose names start with these")
     args = parser.parse_args()
     if args.one_core:
         os.sched_setaffinity(0, {0})
@@ -104,7 +120,7 @@ def main() -> None:
     if args.objectives or both:
         objective_speed()
     if args.lessons or both:
-        lessons(args.one_core)
+        lessons(args.one_core, args.full, args.only)
     print(f"\nbenchmark process peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

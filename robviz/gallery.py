@@ -37,7 +37,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from traitlets import Type
 
-__all__ = ["build_gallery", "render_page", "GalleryError", "PLOTLY_JS", "WIDGET_NOTE"]
+__all__ = ["build_gallery", "execute_lesson", "render_page", "GalleryError", "PLOTLY_JS", "WIDGET_NOTE"]
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -207,17 +207,30 @@ class _SlicedKernelManager(AsyncKernelManager):
     client_factory = Type(_SlicedClient)
 
 
-def _execute(path: Path, notebook: dict, timeout: int) -> dict:
+def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, env: dict | None = None) -> dict:
+    """Run a lesson top to bottom in a fresh kernel (nbclient) and return the executed notebook node.
+
+    Args:
+        path: the lesson's file; cells run with its folder as the working directory.
+        notebook: the notebook to run (default: read from ``path``), e.g. its student version.
+        timeout: seconds one cell may run.
+        env: the kernel's environment (default: the gallery's: default mode, exercise checks that only
+            report, plotly's JSON renderer). Pass ``{**os.environ, "ROBVIZ_FULL": "1"}`` for full mode.
+
+    Raises:
+        GalleryError: naming the lesson, the cell and the reason (its exception, a timeout, a dead kernel).
+    """
     from nbclient import NotebookClient
 
-    node = _node(notebook)
+    path = Path(path)
+    node = _node(json.loads(path.read_text(encoding="utf-8")) if notebook is None else notebook)
     current = {}
     client = NotebookClient(node, timeout=timeout, kernel_name="python3",
                             kernel_manager_class=_SlicedKernelManager,
                             resources={"metadata": {"path": str(path.parent)}})
     client.on_cell_start = lambda cell, cell_index: current.update(cell=cell, index=cell_index)
     try:
-        client.execute(env=_kernel_env())
+        client.execute(env=_kernel_env() if env is None else env)
     except Exception as error:
         if "cell" in current:
             first_line = (current["cell"].source.strip().splitlines() or [""])[0][:80]
@@ -300,7 +313,7 @@ def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/ga
             bar.set_postfix_str(path.name)
             student = student_notebook(json.loads(path.read_text(encoding="utf-8")))
             title = _title(student, path.stem)
-            executed = _execute(path, student, timeout)
+            executed = execute_lesson(path, student, timeout=timeout)
             page = path.with_suffix(".html").name
             (staging / page).write_text(render_page(executed, title), encoding="utf-8")
             entries.append((page, title))

@@ -97,3 +97,23 @@ def test_loss_landscape_2d_and_figures(toy):
     assert all(len(f.data) >= 1 for f in figures)
     with pytest.raises(ValueError, match="kind"):
         viz.loss_surface_figure(surface, kind="contour")
+
+
+def test_default_attack_does_not_stall_where_cross_entropy_saturates():
+    """A confident affine model: softmax is exactly one-hot in float32 almost everywhere, so cross-entropy's
+    gradient underflows and CE-PGD stalls; the masking checks' default attack (margin loss) must still reach 0 %
+    at eps = the whole box, and the check must not call the model masked."""
+    from robviz.attacks import PGD, cross_entropy_objective
+
+    torch.manual_seed(0)
+    model = nn.Linear(2, 3)
+    with torch.no_grad():
+        model.weight.copy_(200 * torch.tensor([[1.0, 0.0], [-0.5, 0.87], [-0.5, -0.87]]))
+        model.bias.zero_()
+    x = torch.rand(60, 2) * 6 - 3
+    y = model(x).argmax(1)
+    bounds = (-4.0, 4.0)
+    ce = PGD(model, eps=8.0, alpha=1.0, steps=20, random_start=True, bounds=bounds, loss=cross_entropy_objective)
+    assert (ce.run(x, y).prediction == y).float().mean() > 0.1  # the failure the default attack avoids
+    curve = masking.accuracy_vs_eps(model, x, y, [0.0, 8.0], bounds=bounds)
+    assert curve.accuracy == [1.0, 0.0] and not curve.looks_masked
