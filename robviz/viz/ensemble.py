@@ -33,7 +33,7 @@ def _ternary_reference(reference, panel, first_panel):
     return go.Scatterternary(a=reference[:, 0], b=reference[:, 1], c=reference[:, 2], mode="markers",
                              subplot=panel, name="Corollary 1 optimum", legendgroup="reference",
                              showlegend=first_panel, hoverinfo="skip",
-                             marker=dict(symbol="circle-open", size=16, line=dict(width=2, color="black")))
+                             marker=dict(symbol="circle-open", size=16, color="black", line=dict(width=2)))
 
 
 def ternary_animation(points: dict, steps, *, reference=None, title: str | None = None,
@@ -81,10 +81,11 @@ def ternary_animation(points: dict, steps, *, reference=None, title: str | None 
         fig.layout[panel].update(aaxis=dict(axis, title=dict(text=axis_titles[0])),
                                  baxis=dict(axis, title=dict(text=axis_titles[1])),
                                  caxis=dict(axis, title=dict(text=axis_titles[2])), sum=1)
-    # Subplot titles go above the top corner's title.
+    # Subplot titles go above the top corner's title, in a band of their own.
     for annotation in fig.layout.annotations:
-        annotation.update(yshift=22)
-    return fit_layout(fig, height=300, legend_rows="auto", subplot_titles=True, slider=True, bottom=30,
+        annotation.update(yshift=24)
+    return fit_layout(fig, height=260, legend_rows="auto", subplot_titles=True, slider=True, bottom=30, top_extra=26,
+                      left=50, right=50,
                       title=title or "Members' non-true-label predictions (normalized) over training")
 
 

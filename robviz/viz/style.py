@@ -79,7 +79,7 @@ def legend_row_count(fig: go.Figure, width: int = 840) -> int:
 
 def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitle: str | None = None,
                legend_rows: int | str = 0, subplot_titles: bool = False, slider: bool = False, bottom: int | None = None,
-               width: int | None = None, left: int = 60, right: int = 20) -> go.Figure:
+               width: int | None = None, left: int = 60, right: int = 20, top_extra: int = 0) -> go.Figure:
     """Lay ``fig`` out in bands that cannot collide, and let it take the width of the notebook column.
 
     From the top: the title (and an optional ``subtitle`` line, in a readable size), ``legend_rows`` rows of a
@@ -94,12 +94,14 @@ def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitl
         bottom: the bottom band in pixels (default: one x-axis band).
         width: a fixed width, only for figures that must stay small (at most :data:`MAX_WIDTH`); None follows
             the column.
+        top_extra: more room above the panels (e.g. for ternary corner titles above their panels).
     """
     if legend_rows == "auto":
         legend_rows = legend_row_count(fig, 840 if width is None else min(int(width), MAX_WIDTH) - left - right)
     top = _TITLE_BAND + (_SUBTITLE_BAND if subtitle else 0)
     legend_top = top
-    top += legend_rows * _LEGEND_ROW + (_SUBPLOT_TITLE_BAND if subplot_titles else 0) + (8 if legend_rows else 0)
+    top += (legend_rows * _LEGEND_ROW + (_SUBPLOT_TITLE_BAND if subplot_titles else 0) + (8 if legend_rows else 0)
+            + top_extra)
     bottom = (_AXIS_BAND if bottom is None else bottom) + (_SLIDER_BAND if slider else 0)
     total = height + top + bottom
     layout = dict(template="robviz", height=total, autosize=True, margin=dict(t=top, b=bottom, l=left, r=right))
