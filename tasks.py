@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Set-up commands for robviz (standard library only, Python 3.10+).
 
-    python3 tasks.py lab [jupyter lab args...]   # make .venv, open the first lesson
+    python3 tasks.py lab [jupyter lab args...]   # make .venv, open the lessons (exercises unanswered)
+    python3 tasks.py lab --solutions             # instructors: the solved lessons in notebooks/
     python3 tasks.py test [pytest args...]       # make .venv, ensure chromium, run pytest
     python3 tasks.py notebooks                   # execute every lesson headless
     python3 tasks.py gallery [--only 00 01]      # every lesson as a static HTML site in build/gallery
@@ -74,12 +75,35 @@ def ensure_venv() -> None:
     step(".venv is ready")
 
 
-def first_notebook() -> Path | None:
-    start = ROOT / "notebooks" / "00_start_here.ipynb"
+#: The student's copies of the lessons (exercises unanswered, solutions folded), made by `tasks.py lab`.
+LESSONS = ROOT / "lessons"
+
+
+def first_notebook(folder: Path | None = None) -> Path | None:
+    folder = folder or ROOT / "notebooks"
+    start = folder / "00_start_here.ipynb"
     if start.exists():
         return start
-    found = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    found = sorted(folder.glob("[0-9]*.ipynb"))
     return found[0] if found else None
+
+
+def build_lessons() -> None:
+    """The student versions of notebooks/ in lessons/ (robviz.course.write_lab_versions): each exercise
+    unanswered, its solution folded under it; a lesson already in lessons/ is kept (it holds the student's work)."""
+    step("writing the lessons you work in to lessons/ (exercises unanswered; existing ones are kept)")
+    run([PY, "-c", "from robviz.course import write_lab_versions; "
+         "print(*[p.name for p in write_lab_versions('notebooks', 'lessons')] or ['(none new)'])"])
+
+
+def lab_command(args: list[str], solutions: bool) -> list[str]:
+    """JupyterLab rooted at the repository (robviz/, docs/ and the lessons in its file browser), opening the
+    start-here notebook: the student versions in lessons/, or with ``solutions`` the solved ones in notebooks/."""
+    nb = first_notebook(ROOT / "notebooks" if solutions else LESSONS)
+    target = [nb.relative_to(ROOT).as_posix()] if nb else []
+    if is_root() and "--allow-root" not in args:
+        args = ["--allow-root", *args]  # containers and CI machines often run as root
+    return [str(PY), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", *target, *args]
 
 
 def is_root() -> bool:
@@ -103,13 +127,14 @@ def ensure_chromium() -> None:
 
 
 def cmd_lab(args: list[str]) -> int:
+    solutions = "--solutions" in args
+    args = [a for a in args if a != "--solutions"]
     ensure_venv()
-    nb = first_notebook()
-    target = [str(nb.relative_to(ROOT))] if nb else []
-    if is_root() and "--allow-root" not in args:
-        args = ["--allow-root", *args]  # containers and CI machines often run as root
-    step(f"starting jupyter lab {' '.join(target)}")
-    return subprocess.call([str(PY), "-m", "jupyter", "lab", *target, *args], cwd=ROOT)
+    if not solutions:
+        build_lessons()
+    step("starting jupyter lab at the repository root on "
+         + ("the solved lessons (notebooks/)" if solutions else "your lessons (lessons/)"))
+    return subprocess.call(lab_command(args, solutions), cwd=ROOT)
 
 
 def test_workers() -> int:

@@ -11,6 +11,10 @@ untagged check cell that calls :func:`robviz.exercises.check` with the names the
 :func:`student_notebook` replaces every solution cell by a stub that keeps only what the check cell needs: the
 signatures of the functions it defines (body ``...``) and ``name = ...`` for the values it assigns. The check then
 answers "your turn" until the student fills them in. ``robviz student`` writes the student versions of a folder.
+
+:func:`lab_notebook` is the version ``python3 tasks.py lab`` opens: the student version plus, after each check
+cell, the solution in a folded markdown cell ("Show a solution"). Markdown never runs, so Run All leaves every
+exercise unanswered, and a student who is stuck unfolds the answer.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["SOLUTION_TAG", "is_solution", "student_stub", "student_notebook", "write_student_versions"]
+__all__ = ["SOLUTION_TAG", "is_solution", "student_stub", "student_notebook", "write_student_versions",
+           "lab_notebook", "write_lab_versions"]
 
 SOLUTION_TAG = "solution"
 _STUB_HEADER = "# Exercise: your solution here (replace every `...`)."
@@ -135,5 +140,60 @@ def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
         notebook = json.loads(path.read_text(encoding="utf-8"))
         target = out / path.name
         _write_atomic(target, json.dumps(student_notebook(notebook), indent=1, ensure_ascii=False) + "\n")
+        written.append(target)
+    return written
+
+
+SOLUTION_SUMMARY = "Show a solution"
+
+
+def _solution_cell(solution: str) -> dict:
+    """A markdown cell holding ``solution`` folded: <details> shows only its summary until clicked."""
+    text = (f"<details><summary>{SOLUTION_SUMMARY}</summary>\n\n```python\n{solution.rstrip()}\n```\n\n"
+            "</details>\n")
+    return {"cell_type": "markdown", "metadata": {"tags": ["solution-on-demand"]}, "source": text}
+
+
+def lab_notebook(notebook: dict) -> dict:
+    """The student version of ``notebook`` (:func:`student_notebook`) with each solution available on demand: a
+    folded markdown cell after each exercise's check cell. Run All runs no solution."""
+    student = student_notebook(notebook)
+    cells, out = notebook["cells"], []
+    pending = []
+    for original, cell in zip(cells, student["cells"]):
+        out.append(cell)
+        if is_solution(original):
+            pending.append(_source(original))
+        elif cell.get("cell_type") == "code" and pending:  # the check cell: the solutions of its exercise follow
+            out += [_solution_cell(solution) for solution in pending]
+            pending = []
+    student["cells"] = out
+    if any("id" in cell for cell in cells):
+        for index, cell in enumerate(out):
+            cell.setdefault("id", f"solution-{index}")
+    return student
+
+
+def write_lab_versions(source: str | Path, out: str | Path) -> list[Path]:
+    """Write :func:`lab_notebook` of every ``*.ipynb`` in ``source`` to ``out``, leaving the notebooks already
+    there untouched (they hold the student's work; delete one to get a fresh copy).
+
+    Returns:
+        The paths written now, sorted.
+    """
+    source, out = Path(source), Path(out)
+    notebooks = sorted(source.glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no notebooks (*.ipynb) in {source}")
+    if out.resolve() == source.resolve():
+        raise ValueError("the lab versions must go to another folder than the lessons")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in notebooks:
+        target = out / path.name
+        if target.exists():
+            continue
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        _write_atomic(target, json.dumps(lab_notebook(notebook), indent=1, ensure_ascii=False) + "\n")
         written.append(target)
     return written

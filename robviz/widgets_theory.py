@@ -19,7 +19,8 @@ __all__ = ["MMCentersExplorer"]
 class MMCentersExplorer(Dashboard):
     """Pick the number of classes L, the feature dimension d and the norm C; the Max-Mahalanobis centers are
     recomputed (``robviz.centers.mm_centers``) and redrawn (``robviz.viz.theory.centers_figure``: 2-D or 3-D
-    scatter, pairwise cosines for d > 3), with their robustness printed:
+    scatter; for d > 3 the pairwise distances ||mu_i - mu_j|| on a colour scale fixed to the largest C, so that
+    moving C changes the picture, not only its title), with their robustness printed:
 
     * the smallest pairwise distance min ||mu_i - mu_j||;
     * RB_bar = (1/2) min ||mu_i - mu_j|| and RB = min E(d_ij) (ICML 2018, Theorem 1, identity covariance);
@@ -72,7 +73,10 @@ class MMCentersExplorer(Dashboard):
         n = self.numbers
         title = (f"{n['num_classes']} MM centers in d = {n['dim']}, C = {n['norm']:g} "
                  f"({n['construction']})")
-        return centers_figure(self.centers, title=title)
+        # Distances, not cosines, for d > 3: cosines do not depend on C. One colour scale for every C (the
+        # simplex edge at the largest C), so that a larger C reads as brighter cells.
+        top = self.norm.max * math.sqrt(2 * n["num_classes"] / (n["num_classes"] - 1))
+        return centers_figure(self.centers, title=title, matrix="distance", max_distance=top)
 
     def report(self) -> str:
         """The printed numbers, as HTML."""

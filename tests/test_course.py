@@ -136,3 +136,56 @@ def test_expect_helpers():
     ok, message = exercises.expect_choice("a line", "a point", {"a line": "think of two lines"})
     assert not ok and message == "think of two lines"
     assert "not one of the options" in exercises.expect_choice("a plane", "a point", {"a line": "no"})[1]
+
+
+def test_lab_versions_leave_exercises_unanswered_and_fold_the_solutions(tmp_path):
+    from robviz.course import SOLUTION_SUMMARY, lab_notebook, write_lab_versions
+
+    written = write_lab_versions(ROOT / "notebooks", tmp_path)
+    assert [p.name for p in written] == [p.name for p in NOTEBOOKS]
+    for original, lab in zip(NOTEBOOKS, written):
+        cells = _cells(lab)
+        code = "\n".join(_source(c) for c in cells if c["cell_type"] == "code")
+        folded = [_source(c) for c in cells if c["cell_type"] == "markdown" and SOLUTION_SUMMARY in _source(c)]
+        solutions = [_source(c) for c in _cells(original) if is_solution(c)]
+        assert len(folded) == len(solutions), lab.name
+        for solution, shown in zip(solutions, folded):
+            assert solution.rstrip() in shown  # on demand, in markdown: Run All never runs it
+            for line in solution.splitlines():
+                line = line.strip()
+                if line and not line.startswith(("def ", "#", '"""', "import ", "from ")) and "=" in line:
+                    assert line not in code, f"{lab.name} runs the solution line {line!r}"
+        # each folded solution follows its exercise's check cell
+        for index, cell in enumerate(cells):
+            if cell["cell_type"] == "markdown" and SOLUTION_SUMMARY in _source(cell):
+                previous = next(c for c in reversed(cells[:index]) if c["cell_type"] == "code")
+                assert CHECK.search(_source(previous)), f"{lab.name}: a solution not after its check cell"
+        ids = [c.get("id") for c in cells]
+        assert all(ids) == any(ids) and len(set(filter(None, ids))) == len(list(filter(None, ids)))
+    # The student's work is kept: a second build writes nothing over it.
+    written[0].write_text(written[0].read_text().replace("your solution here", "my own answer"))
+    assert write_lab_versions(ROOT / "notebooks", tmp_path) == []
+    assert "my own answer" in written[0].read_text()
+    assert lab_notebook(json.loads(NOTEBOOKS[0].read_text()))["cells"]
+
+
+def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    calls = []
+    monkeypatch.setattr(tasks, "ensure_venv", lambda: None)
+    monkeypatch.setattr(tasks, "build_lessons", lambda: calls.append("build"))
+    monkeypatch.setattr(tasks.subprocess, "call", lambda command, cwd: calls.append((command, cwd)) or 0)
+    monkeypatch.setattr(tasks, "first_notebook", lambda folder=None: (folder or ROOT / "notebooks") / "00_start_here.ipynb")
+    assert tasks.cmd_lab([]) == 0
+    assert calls[0] == "build"
+    command, cwd = calls[1]
+    assert cwd == tasks.ROOT and f"--ServerApp.root_dir={tasks.ROOT}" in command
+    assert "lessons/00_start_here.ipynb" in command
+    calls.clear()
+    assert tasks.cmd_lab(["--solutions", "--port=9999"]) == 0
+    command, _ = calls[0]  # instructors: no student build, the solved lessons
+    assert "notebooks/00_start_here.ipynb" in command and "--port=9999" in command and "--solutions" not in command

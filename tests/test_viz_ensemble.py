@@ -11,15 +11,19 @@ def simplex(S, K, P, seed):
     return torch.rand(S, K, P, 3, generator=torch.Generator().manual_seed(seed)).softmax(-1)
 
 
-def test_ternary_animation_has_every_trace_in_every_frame():
-    fig = ternary_animation({"baseline": simplex(3, 3, 10, 0), "ADP": simplex(3, 3, 10, 1)}, [0, 10, 20],
-                            reference=np.eye(3))
+def test_ternary_animation_opens_on_its_first_frame_with_the_reference_under_the_points():
+    points = {"baseline": simplex(3, 3, 10, 0), "ADP": simplex(3, 3, 10, 1)}
+    fig = ternary_animation(points, [0, 10, 20], reference=np.eye(3))
     assert isinstance(fig, go.Figure)
     assert [f.name for f in fig.frames] == ["0", "10", "20"]
-    assert all(len(f.data) == len(fig.data) == 8 for f in fig.frames)
+    assert len(fig.data) == 8 and all(len(f.data) == 6 and list(f.traces) == list(range(2, 8)) for f in fig.frames)
     assert {t.subplot for t in fig.data} == {"ternary", "ternary2"}
-    assert fig.data[0].a.dtype == np.float32
-    assert fig.layout.sliders[0].active == 2
+    # The rings of the reference come first, so every member's point is drawn over them.
+    assert [t.name for t in fig.data[:2]] == ["Corollary 1 optimum"] * 2
+    assert fig.data[2].a.dtype == np.float32
+    assert fig.layout.sliders[0].active == 0
+    np.testing.assert_array_equal(fig.data[2].a, points["baseline"][0, 0, :, 0].numpy())
+    assert fig.layout.width is None  # follows the notebook column
 
 
 def test_ternary_animation_checks_shapes():

@@ -194,3 +194,16 @@ def test_centers_explorer_recomputes_and_redraws_when_a_slider_moves():
     explorer.dim.value = 6
     assert isinstance(draw().data[0], go.Heatmap)
     assert "C = 5" in draw().layout.title.text
+
+
+def test_centers_distance_matrix_follows_the_norm_where_cosines_do_not():
+    from robviz.centers import mm_centers
+    from robviz.viz.theory import centers_figure
+
+    small, large = (centers_figure(mm_centers(6, 8, c), matrix="distance", max_distance=40.0) for c in (2.0, 8.0))
+    np.testing.assert_allclose(np.asarray(large.data[0].z), 4 * np.asarray(small.data[0].z), rtol=1e-5)
+    assert small.data[0].zmax == large.data[0].zmax == 40.0  # one colour scale: a larger C reads brighter
+    cosines = [np.asarray(centers_figure(mm_centers(6, 8, c)).data[0].z) for c in (2.0, 8.0)]
+    np.testing.assert_allclose(*cosines, atol=1e-5)
+    with pytest.raises(ValueError, match="matrix"):
+        centers_figure(mm_centers(6, 8, 1.0), matrix="angles")

@@ -8,8 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .features import _region_trace, _values, animation_controls
-from .style import SERIES_COLORS, class_color
+from .features import _region_trace, _values
+from .style import SERIES_COLORS, animate, class_color, fit_layout
 
 __all__ = ["attack_animation", "ball_outline", "robustness_heatmap", "distance_histogram"]
 
@@ -49,7 +49,7 @@ def _paths(traj, upto, y, name_prefix, first_panel, true_labels):
 
 def attack_animation(inputs, predictions, labels, *, features=None, input_regions=None, feature_regions=None,
                      eps: float | None = None, norm: str = "Linf", centers=None, title: str | None = None,
-                     duration_ms: int = 250) -> go.Figure:
+                     duration_ms: int = 400) -> go.Figure:
     """Animate attack trajectories step by step: the input moving inside its eps-ball (left) and, when
     ``features`` are given, its feature travelling across the feature plane (right).
 
@@ -109,7 +109,8 @@ def attack_animation(inputs, predictions, labels, *, features=None, input_region
         fig.add_trace(trace, row=1, col=col)
     # Every frame carries every trace: plotly.js drops heatmaps that a frame leaves out while it animates.
     background = list(fig.data[:static])
-    fig.frames = [go.Frame(data=background + animated(t)[0], name=str(t)) for t in range(steps)]
+    animate(fig, [background + animated(t)[0] for t in range(steps)], list(range(steps)),
+            traces=range(len(fig.data)), duration_ms=duration_ms, prefix="attack step ")
 
     for col, (name, traj, regions) in enumerate(panels, start=1):
         if regions is not None:
@@ -123,9 +124,8 @@ def attack_animation(inputs, predictions, labels, *, features=None, input_region
         sub = "x" if col == 1 else "z"
         fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title=f"{sub}₁", constrain="domain")
         fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title=f"{sub}₂", scaleanchor=f"x{axis}")
-    fig.update_layout(template="robviz", height=520, title=title or "Attack trajectories, step by step",
-                      **animation_controls(list(range(steps)), duration_ms, prefix="attack step "))
-    return fig
+    return fit_layout(fig, height=380, title=title or "Attack trajectories, step by step", legend_rows="auto",
+                      subplot_titles=True, slider=True)
 
 
 def robustness_heatmap(rows: list[str], columns: list[str], values, *, title: str = "Robust accuracy (%)",
@@ -140,10 +140,20 @@ def robustness_heatmap(rows: list[str], columns: list[str], values, *, title: st
              for j, v in enumerate(row)] for i, row in enumerate(z)]
     fig = go.Figure(go.Heatmap(z=z, x=columns, y=rows, text=text, texttemplate="%{text}", zmin=0, zmax=100,
                                colorscale=[[0, "#FFFFFF"], [1, SERIES_COLORS[0]]],
-                               colorbar=dict(title="accuracy %")))
-    fig.update_layout(template="robviz", title=title, height=120 + 60 * len(rows),
-                      xaxis=dict(title="attack", side="top"), yaxis=dict(title="model", autorange="reversed"))
-    return fig
+                               colorbar=dict(title=dict(text="accuracy %", side="right"), thickness=14)))
+    # The column labels sit under the table, where they cannot run into the title; long ones turn, and the
+    # x-axis band grows with them.
+    longest = max((len(str(c)) for c in columns), default=0)
+    turned = longest * len(columns) * 7.5 > 700
+    fig.update_layout(xaxis=dict(title="attack", side="bottom", tickangle=-30 if turned else 0, automargin=True),
+                      yaxis=dict(title="model", autorange="reversed", automargin=True))
+    return fit_layout(fig, height=60 + (60 if reference is not None else 44) * len(rows), title=title,
+                      bottom=_heatmap_bottom(longest, turned))
+
+
+def _heatmap_bottom(longest: int, turned: bool) -> int:
+    """The x-axis band of a table with column labels of ``longest`` characters, turned by 30 degrees or not."""
+    return 58 + (int(0.5 * 7.5 * longest) if turned else 0)
 
 
 def distance_histogram(distances: dict, *, title: str = "Smallest adversarial perturbation",
@@ -154,6 +164,5 @@ def distance_histogram(distances: dict, *, title: str = "Smallest adversarial pe
     for i, (name, values) in enumerate(distances.items()):
         fig.add_trace(go.Histogram(x=_values(values), name=name, opacity=0.6, marker_color=SERIES_COLORS[i % 7],
                                    nbinsx=30))
-    fig.update_layout(template="robviz", barmode="overlay", title=title, height=380,
-                      xaxis_title=unit, yaxis_title="samples")
-    return fig
+    fig.update_layout(barmode="overlay", xaxis_title=unit, yaxis_title="samples")
+    return fit_layout(fig, height=300, title=title, legend_rows="auto")

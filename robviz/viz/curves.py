@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import OBJECTIVE_LABELS, series_color
+from .style import OBJECTIVE_LABELS, fit_layout, series_color
 
 __all__ = ["training_curves"]
 
@@ -28,7 +28,8 @@ def training_curves(histories: dict, metrics=("test_accuracy", "feature_norm"), 
     for metric in metrics:
         if metric not in _METRIC_TITLES:
             raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(_METRIC_TITLES)}")
-    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[_METRIC_TITLES[m] for m in metrics])
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[_METRIC_TITLES[m] for m in metrics],
+                        horizontal_spacing=0.1)
     for i, (name, history) in enumerate(histories.items()):
         for j, metric in enumerate(metrics):
             fig.add_trace(go.Scatter(x=history.step, y=getattr(history, metric), mode="lines",
@@ -38,5 +39,4 @@ def training_curves(histories: dict, metrics=("test_accuracy", "feature_norm"), 
             fig.update_yaxes(title_text=_METRIC_AXES[metric], row=1, col=j + 1)
             if metric in log_y:
                 fig.update_yaxes(type="log", row=1, col=j + 1)
-    fig.update_layout(template="robviz", height=380, title=title or "Training curves")
-    return fig
+    return fit_layout(fig, height=290, title=title or "Training curves", legend_rows="auto", subplot_titles=True)

@@ -10,8 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .features import _region_trace, animation_controls, plane_axes
-from .style import OBJECTIVE_LABELS, class_color, series_color
+from .features import _region_trace, plane_axes
+from .style import OBJECTIVE_LABELS, animate, class_color, fit_layout, series_color
 
 __all__ = ["embedding_animation", "non_me_domain_figure", "roc_figure", "detection_table"]
 
@@ -40,7 +40,7 @@ def _scatter(points, labels, num_classes, first_panel, size=4):
 
 
 def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: str = "t-SNE of the features",
-                        duration_ms: int = 400, prefix: str = "epoch ") -> go.Figure:
+                        duration_ms: int = 600, prefix: str = "epoch ") -> go.Figure:
     """Side-by-side animated 2-D embeddings (e.g. aligned t-SNE of CE and RCE features over training).
 
     Args:
@@ -75,8 +75,8 @@ def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: s
 
     for i, trace in enumerate(traces(0)):
         fig.add_trace(trace, row=1, col=i // num_classes + 1)
-    fig.frames = [go.Frame(data=traces(s), name=frame_labels[s], traces=list(range(len(fig.data))))
-                  for s in range(frames_n)]
+    animate(fig, [traces(s) for s in range(frames_n)], frame_labels, traces=range(len(fig.data)),
+            duration_ms=duration_ms, prefix=prefix)
     for p, name in enumerate(names):
         a = arrays[name]
         low, high = a.min(axis=(0, 1)), a.max(axis=(0, 1))
@@ -86,10 +86,8 @@ def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: s
                                           title="t-SNE 1", showticklabels=False)
         fig.layout[f"yaxis{axis}"].update(range=[float(low[1] - pad[1]), float(high[1] + pad[1])],
                                           title="t-SNE 2", showticklabels=False)
-    fig.update_layout(template="robviz", title=title, height=470,
-                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
-                      **animation_controls(frame_labels, duration_ms, prefix))
-    return fig
+    return fit_layout(fig, height=340, title=title, legend_rows="auto", subplot_titles=True, slider=True,
+                      bottom=40)
 
 
 def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and where non-ME is maximal") -> go.Figure:
@@ -119,9 +117,7 @@ def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and whe
         for trace in traces:
             fig.add_trace(trace, row=1, col=p + 1)
         plane_axes(fig, p, domain["extent"])
-    fig.update_layout(template="robviz", title=title, height=430,
-                      legend=dict(orientation="h", y=1.14, x=1, xanchor="right"))
-    return fig
+    return fit_layout(fig, height=320, title=title, legend_rows="auto", subplot_titles=True)
 
 
 def roc_figure(curves: dict, *, columns: int = 3, title: str = "ROC curves (clean = positive)") -> go.Figure:
@@ -139,8 +135,8 @@ def roc_figure(curves: dict, *, columns: int = 3, title: str = "ROC curves (clea
     line_names = list(dict.fromkeys(n for a in attacks for n in curves[a]))
     detectors = list(dict.fromkeys(n.split(" · ")[-1] for n in line_names))
     rows = math.ceil(len(attacks) / columns)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=attacks, horizontal_spacing=0.06,
-                        vertical_spacing=0.14)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=attacks, horizontal_spacing=0.07,
+                        vertical_spacing=min(0.3, 110 / (260 * rows + 110 * (rows - 1))) if rows > 1 else 0.1)
     for p, attack in enumerate(attacks):
         r, c = p // columns + 1, p % columns + 1
         fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#bbbbbb", dash="dot"),
@@ -154,9 +150,8 @@ def roc_figure(curves: dict, *, columns: int = 3, title: str = "ROC curves (clea
                           row=r, col=c)
         fig.update_xaxes(title_text="false-positive rate" if r == rows else None, range=[0, 1], row=r, col=c)
         fig.update_yaxes(title_text="true-positive rate" if c == 1 else None, range=[0, 1.02], row=r, col=c)
-    fig.update_layout(template="robviz", title=title, height=300 * rows + 130,
-                      legend=dict(orientation="h", y=-0.12, x=0))
-    return fig
+    return fit_layout(fig, height=260 * rows + 110 * (rows - 1), title=title, legend_rows="auto",
+                      subplot_titles=True)
 
 
 def detection_table(aucs: dict, *, title: str = "AUC (10⁻²) of detecting adversarial examples") -> go.Figure:
@@ -186,9 +181,12 @@ def detection_table(aucs: dict, *, title: str = "AUC (10⁻²) of detecting adve
     fills = ["#f4f4f4" if (i // max(len(aucs[attacks[0]]), 1)) % 2 == 0 else "white" for i in range(len(col_obj))]
     fig = go.Figure(go.Table(
         header=dict(values=["Attack", "Obj."] + detectors, fill_color="#dddddd", align="center",
-                    font=dict(size=13)),
+                    font=dict(size=13), height=_ROW_PX),
         cells=dict(values=[col_attack, col_obj] + [cols[d] for d in detectors], align="center",
-                   fill_color=[fills] * (2 + len(detectors)), height=24)))
-    fig.update_layout(template="robviz", title=title, height=80 + 26 * (len(col_obj) + 1),
-                      margin=dict(l=10, r=10, t=50, b=10))
-    return fig
+                   fill_color=[fills] * (2 + len(detectors)), height=_ROW_PX, font=dict(size=13))))
+    # Every row shown: plotly.js draws a row at least its text's line height plus padding (about 31 px at 13 px),
+    # so the plot area holds the header and every row at _ROW_PX each, with a few pixels to spare.
+    return fit_layout(fig, height=_ROW_PX * (len(col_obj) + 1) + 12, title=title, bottom=10, left=10, right=10)
+
+
+_ROW_PX = 32

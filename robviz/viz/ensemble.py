@@ -8,8 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .features import animation_controls
-from .style import SERIES_COLORS, series_color
+from .style import SERIES_COLORS, animate, fit_layout, series_color
 
 __all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "adp_optimum_figure"]
 
@@ -20,31 +19,37 @@ def _array(values, dtype=np.float32) -> np.ndarray:
     return np.asarray(values, dtype=dtype)
 
 
-def _ternary_traces(points, panel, first_panel, reference):
-    """points (K, P, 3) on the simplex -> one Scatterternary per member (+ the reference marks)."""
-    traces = [go.Scatterternary(a=points[k, :, 0], b=points[k, :, 1], c=points[k, :, 2], mode="markers",
-                                subplot=panel, name=f"member {k + 1}", legendgroup=f"member {k + 1}",
-                                showlegend=first_panel, marker=dict(size=5, color=series_color(k), opacity=0.6))
-              for k in range(points.shape[0])]
-    if reference is not None:
-        traces.append(go.Scatterternary(a=reference[:, 0], b=reference[:, 1], c=reference[:, 2], mode="markers",
-                                        subplot=panel, name="Corollary 1 optimum", legendgroup="reference",
-                                        showlegend=first_panel, hoverinfo="skip",
-                                        marker=dict(symbol="x-thin", size=18, line=dict(width=3, color="black"))))
-    return traces
+def _ternary_members(points, panel, first_panel):
+    """points (K, P, 3) on the simplex -> one Scatterternary per member."""
+    return [go.Scatterternary(a=points[k, :, 0], b=points[k, :, 1], c=points[k, :, 2], mode="markers",
+                              subplot=panel, name=f"member {k + 1}", legendgroup=f"member {k + 1}",
+                              showlegend=first_panel, marker=dict(size=6, color=series_color(k), opacity=0.7),
+                              hovertemplate=f"member {k + 1}<br>(%{{a:.2f}}, %{{b:.2f}}, %{{c:.2f}})<extra></extra>")
+            for k in range(points.shape[0])]
+
+
+def _ternary_reference(reference, panel, first_panel):
+    """The reference marks as open rings, drawn under the members' points so that they hide none of them."""
+    return go.Scatterternary(a=reference[:, 0], b=reference[:, 1], c=reference[:, 2], mode="markers",
+                             subplot=panel, name="Corollary 1 optimum", legendgroup="reference",
+                             showlegend=first_panel, hoverinfo="skip",
+                             marker=dict(symbol="circle-open", size=16, color="black", line=dict(width=2)))
 
 
 def ternary_animation(points: dict, steps, *, reference=None, title: str | None = None,
-                      axis_titles=("wrong label 1", "wrong label 2", "wrong label 3"),
-                      duration_ms: int = 150) -> go.Figure:
-    """Members' L1-normalized non-true-label predictions on the triangle, one panel per ensemble, animated.
+                      axis_titles=("label 1", "label 2", "label 3"), duration_ms: int = 0) -> go.Figure:
+    """Members' L1-normalized non-true-label predictions on the triangle, one panel per ensemble, animated
+    from the first snapshot.
 
     Args:
         points: ``{name: (S, K, P, 3)}`` (S snapshots, K members, P probe points; rows on the simplex), e.g.
             ``non_true_predictions(p, y, "l1")`` per snapshot. Every panel must have the same S.
         steps: the S training steps (frame labels).
-        reference: optional (R, 3) points drawn in every panel and frame (Corollary 1's vertices).
-        axis_titles: what the three corners mean (the wrong labels in increasing order).
+        reference: optional (R, 3) points drawn in every panel and frame (Corollary 1's vertices), as rings
+            under the points.
+        axis_titles: what the three corners mean (the wrong labels in increasing order); keep them short, the
+            corners of neighbouring panels are close.
+        duration_ms: least time per frame when playing.
     """
     names = list(points)
     arrays = [_array(points[n]) for n in names]
@@ -54,30 +59,41 @@ def ternary_animation(points: dict, steps, *, reference=None, title: str | None 
     if any(a.shape[0] != S for a in arrays) or len(steps) != S:
         raise ValueError(f"every panel needs {len(steps)} snapshots (one per step), got {[a.shape[0] for a in arrays]}")
     ref = None if reference is None else _array(reference)
-    fig = make_subplots(rows=1, cols=len(names), specs=[[{"type": "ternary"}] * len(names)], subplot_titles=names)
+    fig = make_subplots(rows=1, cols=len(names), specs=[[{"type": "ternary"}] * len(names)], subplot_titles=names,
+                        horizontal_spacing=0.1)
     panels = ["ternary" if i == 0 else f"ternary{i + 1}" for i in range(len(names))]
+    if ref is not None:
+        for i, panel in enumerate(panels):
+            fig.add_trace(_ternary_reference(ref, panel, i == 0))
+    static = len(fig.data)
 
     def frame_traces(s):
-        return [t for i, a in enumerate(arrays) for t in _ternary_traces(a[s], panels[i], i == 0, ref)]
+        return [t for i, a in enumerate(arrays) for t in _ternary_members(a[s], panels[i], i == 0)]
 
-    for trace in frame_traces(S - 1):
+    for trace in frame_traces(0):
         fig.add_trace(trace)
-    fig.frames = [go.Frame(data=frame_traces(s), name=str(steps[s])) for s in range(S)]
-    axes = dict(aaxis=dict(title=axis_titles[0]), baxis=dict(title=axis_titles[1]),
-                caxis=dict(title=axis_titles[2]))
+    animate(fig, [frame_traces(s) for s in range(S)], list(steps), traces=range(static, len(fig.data)),
+            duration_ms=duration_ms)
+    # Corner titles only (tick labels would crowd the corners); the grid lines stay for reading proportions.
+    axis = dict(showticklabels=False, ticks="", showgrid=True, gridcolor="#e4e4e4", linecolor="#888888",
+                title=dict(font=dict(size=12)))
     for panel in panels:
-        fig.layout[panel].update(**axes)
-    controls = animation_controls(list(steps), duration_ms)
-    controls["sliders"][0]["active"] = S - 1
-    fig.update_layout(template="robviz", height=460, width=max(520, 400 * len(names)),
-                      title=title or "Members' non-true-label predictions (normalized) over training", **controls)
-    return fig
+        fig.layout[panel].update(aaxis=dict(axis, title=dict(text=axis_titles[0])),
+                                 baxis=dict(axis, title=dict(text=axis_titles[1])),
+                                 caxis=dict(axis, title=dict(text=axis_titles[2])), sum=1)
+    # Subplot titles go above the top corner's title, in a band of their own.
+    for annotation in fig.layout.annotations:
+        annotation.update(yshift=24)
+    return fit_layout(fig, height=260, legend_rows="auto", subplot_titles=True, slider=True, bottom=30, top_extra=26,
+                      left=50, right=50,
+                      title=title or "Members' non-true-label predictions (normalized) over training")
 
 
 def diversity_figure(steps, diversity: dict, angles: dict, *, title: str | None = None) -> go.Figure:
     """Two panels over training: the mean ensemble diversity det(M M^T) and the mean pairwise angle between
     members' non-true-label predictions. ``diversity`` and ``angles`` map run names to per-step values."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("volume det(M Mᵀ)", "mean pairwise angle (degrees)"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("volume det(M Mᵀ)", "mean pairwise angle (degrees)"),
+                        horizontal_spacing=0.12)
     x = _array(steps)
     for i, name in enumerate(diversity):
         color = series_color(i)
@@ -88,15 +104,15 @@ def diversity_figure(steps, diversity: dict, angles: dict, *, title: str | None 
     fig.update_yaxes(range=[0, 1.02], title_text="det(M Mᵀ)", row=1, col=1)
     fig.update_yaxes(range=[0, 92], title_text="angle (degrees)", row=1, col=2)
     fig.update_xaxes(title="training step")
-    fig.update_layout(template="robviz", height=380, title=title or "Diversity of non-true-label predictions")
-    return fig
+    return fit_layout(fig, height=280, title=title or "Diversity of non-true-label predictions", legend_rows="auto",
+                      subplot_titles=True)
 
 
 def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.Figure:
     """One annotated heatmap per ensemble: entry (i, j) = accuracy (%) of member j on adversarial examples
     crafted on member i (``robviz.ensemble.transferability``). ``matrices`` maps names to (K, K) in [0, 1]."""
     names = list(matrices)
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.04, shared_yaxes=True)
     for c, name in enumerate(names, start=1):
         z = 100 * _array(matrices[name], np.float64)
         if z.ndim != 2 or z.shape[0] != z.shape[1]:
@@ -104,12 +120,15 @@ def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.F
         labels = [f"member {k + 1}" for k in range(len(z))]
         fig.add_trace(go.Heatmap(z=z, x=labels, y=labels, text=np.round(z, 1), texttemplate="%{text}", zmin=0,
                                  zmax=100, colorscale=[[0, "#FFFFFF"], [1, SERIES_COLORS[0]]],
-                                 showscale=c == len(names), colorbar=dict(title="accuracy %")), row=1, col=c)
+                                 showscale=c == len(names),
+                                 colorbar=dict(title=dict(text="accuracy %", side="right"), thickness=14)),
+                      row=1, col=c)
         fig.update_xaxes(title="evaluated on", row=1, col=c)
-        fig.update_yaxes(title="crafted on" if c == 1 else None, autorange="reversed", row=1, col=c)
-    fig.update_layout(template="robviz", height=380, width=max(480, 360 * len(names)),
+        # Row labels once, left of the first panel (the panels share their rows), never over a neighbour's cells.
+        fig.update_yaxes(title="crafted on" if c == 1 else None, autorange="reversed", showticklabels=c == 1,
+                         row=1, col=c)
+    return fit_layout(fig, height=260, subplot_titles=True, left=90,
                       title=title or "Adversarial transferability among members (accuracy %)")
-    return fig
 
 
 def adp_optimum_figure(alphas, theory, measured: dict | None = None, *, K: int, L: int,
@@ -127,6 +146,5 @@ def adp_optimum_figure(alphas, theory, measured: dict | None = None, *, K: int, 
                                  marker=dict(size=11, color=series_color(i), symbol=["circle", "diamond", "square",
                                                                                        "triangle-up"][i % 4])))
     fig.add_hline(y=1 / L, line=dict(dash="dot", color="gray"), annotation_text="1/L")
-    fig.update_layout(template="robviz", height=380, title=title or f"ADP optimum of F_y (K = {K}, L = {L})",
-                      xaxis_title="alpha", yaxis=dict(title="true-class prediction F_y", range=[0, 1.02]))
-    return fig
+    fig.update_layout(xaxis_title="alpha", yaxis=dict(title="true-class prediction F_y", range=[0, 1.02]))
+    return fit_layout(fig, height=290, title=title or f"ADP optimum of F_y (K = {K}, L = {L})", legend_rows="auto")

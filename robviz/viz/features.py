@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..regions import feature_extent
-from .style import OBJECTIVE_LABELS, class_color
+from .style import OBJECTIVE_LABELS, animate, animation_controls, class_color, fit_layout
 
 __all__ = ["feature_animation", "feature_panels", "feature_figure", "animation_controls"]
 
@@ -50,24 +50,6 @@ def _panel_traces(z, y, num_classes, centers, regions, extent, first_panel):
     return traces
 
 
-def animation_controls(labels, duration_ms: int = 120, prefix: str = "step ") -> dict:
-    """Layout entries for a play/pause button and a slider over frames named by ``labels``."""
-    labels = [str(label) for label in labels]
-    play = dict(label="Play", method="animate",
-                args=[None, dict(frame=dict(duration=duration_ms, redraw=True), fromcurrent=True,
-                                 transition=dict(duration=0))])
-    pause = dict(label="Pause", method="animate",
-                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
-    slider = dict(active=0, x=0.1, len=0.9, y=0, yanchor="top", pad=dict(t=40),
-                  currentvalue=dict(prefix=prefix),
-                  steps=[dict(label=lab, method="animate",
-                              args=[[lab], dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                                                transition=dict(duration=0))]) for lab in labels])
-    return dict(updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0, yanchor="top",
-                                  pad=dict(t=40, r=10), showactive=False, buttons=[play, pause])],
-                sliders=[slider])
-
-
 def _centers_at(history, frame):
     """Centers shown in ``frame``: moving ones (center loss, L-GM) come from that frame's head state."""
     state = history.head_states[frame] if history.head_states else {}
@@ -78,7 +60,7 @@ def _centers_at(history, frame):
 
 
 def feature_animation(histories: dict, *, title: str | None = None, columns: int | None = None,
-                      duration_ms: int = 120) -> go.Figure:
+                      duration_ms: int = 0) -> go.Figure:
     """Animate the 2-D probe features of several training runs side by side, in one synchronized animation.
 
     Decision regions are not animated: plotly.js does not redraw heatmaps that change between frames. Draw
@@ -88,7 +70,8 @@ def feature_animation(histories: dict, *, title: str | None = None, columns: int
         histories: name -> :class:`robviz.train.History` with 2-D features, all with the same snapshot steps.
         title: figure title.
         columns: panels per row (default: up to 3).
-        duration_ms: time per frame when playing.
+        duration_ms: least time per frame when playing (at least 0.3 s, and 6 s in all; see
+            :func:`robviz.viz.style.frame_duration`).
 
     Returns:
         A plotly Figure with a play button and a step slider; every panel keeps fixed axes.
@@ -118,15 +101,13 @@ def feature_animation(histories: dict, *, title: str | None = None, columns: int
     panel_of = _panel_index(names, histories, first)
     for trace, p in zip(first, panel_of):
         fig.add_trace(trace, row=p // columns + 1, col=p % columns + 1)
-    fig.frames = [go.Frame(data=frame_traces(f), name=str(s)) for f, s in enumerate(steps)]
+    animate(fig, [frame_traces(f) for f in range(len(steps))], steps, traces=range(len(first)),
+            duration_ms=duration_ms)
     for p, name in enumerate(names):
         h = histories[name]
         plane_axes(fig, p, feature_extent(h.features, centers=h.centers))
-    fig.update_layout(template="robviz", height=360 * math.ceil(len(names) / columns) + 120,
-                      title=title or "Features of the probe set during training",
-                      legend=dict(orientation="h", y=1.08, x=1, xanchor="right"),
-                      **animation_controls(steps, duration_ms))
-    return fig
+    return fit_layout(fig, height=_panel_height(names, columns), legend_rows="auto", subplot_titles=True,
+                      slider=True, title=title or "Features of the probe set during training")
 
 
 def feature_panels(histories: dict, regions: dict, *, frame: int = -1, title: str | None = None,
@@ -143,18 +124,23 @@ def feature_panels(histories: dict, regions: dict, *, frame: int = -1, title: st
             fig.add_trace(trace, row=p // columns + 1, col=p % columns + 1)
         plane_axes(fig, p, reg.extent)
     step = histories[names[0]].step[frame]
-    fig.update_layout(template="robviz", height=360 * math.ceil(len(names) / columns) + 100,
-                      title=title or f"Features and decision regions at step {step}",
-                      legend=dict(orientation="h", y=1.08, x=1, xanchor="right"))
-    return fig
+    return fit_layout(fig, height=_panel_height(names, columns), legend_rows="auto", subplot_titles=True,
+                      title=title or f"Features and decision regions at step {step}")
+
+
+def _panel_height(names, columns):
+    """Plot-area height of a grid of square-ish feature panels: 300 px per row (~280 px wide in a 934 px column)."""
+    rows = math.ceil(len(names) / columns)
+    return 300 * rows + 50 * (rows - 1)
 
 
 def _panels(names, columns):
     if not names:
         raise ValueError("histories is empty: pass at least one History")
     columns = columns or min(3, len(names))
-    fig = make_subplots(rows=math.ceil(len(names) / columns), cols=columns,
-                        subplot_titles=[_label(n) for n in names], horizontal_spacing=0.06, vertical_spacing=0.12)
+    rows = math.ceil(len(names) / columns)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[_label(n) for n in names], horizontal_spacing=0.07,
+                        vertical_spacing=min(0.3, 90 / (300 * rows + 50 * (rows - 1))) if rows > 1 else 0.1)
     return fig, columns
 
 
@@ -186,8 +172,8 @@ def feature_figure(z, y, *, centers=None, regions=None, title: str = "Features")
     labels = None if regions is None else (regions.labels[-1] if regions.labels.dim() == 3 else regions.labels)
     traces = _panel_traces(z, y, num_classes, centers, labels, None if regions is None else regions.extent, True)
     fig = go.Figure(traces)
-    fig.update_layout(template="robviz", title=title, height=480, width=560,
-                      xaxis=dict(title="z₁", constrain="domain"), yaxis=dict(title="z₂", scaleanchor="x"))
+    fig.update_layout(xaxis=dict(title="z₁", constrain="domain"), yaxis=dict(title="z₂", scaleanchor="x"))
+    fit_layout(fig, height=380, width=560, title=title, legend_rows="auto")
     if regions is not None:
         x_min, x_max, y_min, y_max = regions.extent
         fig.update_xaxes(range=[x_min, x_max])

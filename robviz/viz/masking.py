@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import series_color
+from .style import fit_layout, series_color
 
 __all__ = ["eps_curve_figure", "steps_curve_figure", "box_comparison_figure", "loss_line_figure",
            "loss_surface_figure"]
 
 
-def _verdict_title(title, evidence):
-    return f"{title}<br><sup>{evidence.verdict}</sup>"
+def _verdict(evidence) -> str:
+    """The check's verdict, shown as the figure's subtitle (13 px, not a 9 px superscript)."""
+    return evidence.verdict
 
 
 def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> go.Figure:
@@ -23,9 +24,8 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
         fig.add_trace(go.Scatter(x=curve.eps, y=[100 * a for a in curve.accuracy], mode="lines+markers",
                                  name=f"{name}{' (masked?)' if curve.looks_masked else ''}",
                                  line=dict(color=series_color(i))))
-    fig.update_layout(template="robviz", title=title, xaxis_title="eps (L-inf)", yaxis_title="robust accuracy (%)",
-                      yaxis_range=[-3, 103])
-    return fig
+    fig.update_layout(xaxis_title="eps (L-inf)", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103])
+    return fit_layout(fig, height=320, title=title, legend_rows="auto")
 
 
 def steps_curve_figure(curve, title: str = "Robust accuracy vs attack steps") -> go.Figure:
@@ -37,9 +37,12 @@ def steps_curve_figure(curve, title: str = "Robust accuracy vs attack steps") ->
         fig.add_trace(go.Scatter(x=curve.steps, y=100 * grid[:, j], mode="lines+markers",
                                  name=f"{restarts} restart{'s' if restarts > 1 else ''}",
                                  line=dict(color=series_color(j))))
-    fig.update_layout(template="robviz", title=_verdict_title(title, curve), xaxis_title="attack steps",
-                      xaxis_type="log", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103])
-    return fig
+    # A log axis with one labelled tick per measured number of steps (plotly's own log ticks label every digit).
+    steps = [int(s) for s in curve.steps]
+    fig.update_layout(xaxis=dict(title="attack steps", type="log", tickmode="array", tickvals=steps,
+                                 ticktext=[str(s) for s in steps], minor=dict(showgrid=False, ticks="")),
+                      yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103])
+    return fit_layout(fig, height=320, title=title, subtitle=_verdict(curve), legend_rows="auto")
 
 
 def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-box") -> go.Figure:
@@ -52,9 +55,8 @@ def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-bo
     for i, key in enumerate(keys):
         fig.add_trace(go.Bar(x=list(comparisons), name=key, marker_color=series_color(i),
                              y=[100 * c.accuracy.get(key, np.nan) for c in comparisons.values()]))
-    fig.update_layout(template="robviz", title=title, barmode="group", yaxis_title="accuracy (%)",
-                      xaxis_title="model", yaxis_range=[0, 103])
-    return fig
+    fig.update_layout(barmode="group", yaxis_title="accuracy (%)", xaxis_title="model", yaxis_range=[0, 103])
+    return fit_layout(fig, height=320, title=title, legend_rows="auto")
 
 
 def loss_line_figure(lines: dict, title: str = "Loss along the attack direction",
@@ -71,8 +73,8 @@ def loss_line_figure(lines: dict, title: str = "Loss along the attack direction"
         fig.add_trace(go.Scatter(x=alphas, y=line.mean.numpy(), mode="lines", line=dict(color=series_color(i),
                                  width=3), name=f"{name}{' (masked?)' if line.looks_masked else ''}"))
     fig.add_vline(x=0, line_dash="dot", line_color="#777777")
-    fig.update_layout(template="robviz", title=title, xaxis_title="alpha (step along d)", yaxis_title="loss")
-    return fig
+    fig.update_layout(xaxis_title="alpha (step along d)", yaxis_title="loss")
+    return fit_layout(fig, height=320, title=title, legend_rows="auto")
 
 
 def loss_surface_figure(surface, title: str = "Loss landscape", kind: str = "heatmap") -> go.Figure:
@@ -86,7 +88,8 @@ def loss_surface_figure(surface, title: str = "Loss landscape", kind: str = "hea
     else:
         raise ValueError(f"kind must be 'heatmap' or 'surface', got {kind!r}")
     fig = go.Figure(trace)
-    fig.update_layout(template="robviz", title=_verdict_title(title, surface))
+    fit_layout(fig, height=360 if kind == "heatmap" else 420, title=title, subtitle=_verdict(surface),
+               bottom=58 if kind == "heatmap" else 10)
     if kind == "heatmap":
         fig.update_layout(xaxis_title="a (gradient sign)", yaxis_title="b (random sign)")
     else:

@@ -18,8 +18,8 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from .features import animation_controls, plane_axes
-from .style import OBJECTIVE_LABELS, class_color, series_color
+from .features import plane_axes
+from .style import OBJECTIVE_LABELS, animate, class_color, fit_layout, series_color
 
 __all__ = [
     "centers_figure",
@@ -47,15 +47,6 @@ def _array(values, dtype=np.float32) -> np.ndarray:
 
 def _label(name: str) -> str:
     return OBJECTIVE_LABELS.get(name, name)
-
-
-def _controls(labels, duration_ms: int, prefix: str = "step ") -> dict:
-    """The shared play button and slider (``robviz.viz.animation_controls``), set lower so that they clear the
-    x-axis titles of the panels above them."""
-    controls = animation_controls(labels, duration_ms, prefix)
-    controls["sliders"][0]["pad"] = dict(t=65)
-    controls["updatemenus"][0]["pad"] = dict(t=65, r=10)
-    return controls
 
 
 # ------------------------------------------------------------------------------------------------ centers
@@ -87,7 +78,8 @@ def _center_summary(points: np.ndarray) -> str:
     return f"min ‖μ_i − μ_j‖ = {smallest:.2f}"
 
 
-def centers_figure(centers, *, title: str | None = None, show_sphere: bool = True) -> go.Figure:
+def centers_figure(centers, *, title: str | None = None, show_sphere: bool = True, matrix: str = "cosine",
+                   max_distance: float | None = None) -> go.Figure:
     """Class centers mu (L, d) as a picture: 2-D scatter (d <= 2), 3-D scatter (d = 3), or the matrix of
     pairwise cosines (d > 3).
 
@@ -100,6 +92,10 @@ def centers_figure(centers, *, title: str | None = None, show_sphere: bool = Tru
     Args:
         centers: (L, d) tensor or array. title: the figure title (default: L, d, C and the smallest distance).
         show_sphere: draw the circle / sphere of radius C in 2-D / 3-D.
+        matrix: for d > 3, ``"cosine"`` (cos(mu_i, mu_j), independent of C) or ``"distance"`` (||mu_i - mu_j||,
+            which grows with C: what an explorer with a C control should show).
+        max_distance: the top of the distance colour scale (default: the largest distance), fixed so that the
+            colours follow C.
 
     Returns:
         A plotly Figure.
@@ -111,6 +107,10 @@ def centers_figure(centers, *, title: str | None = None, show_sphere: bool = Tru
     norm = float(np.linalg.norm(mu, axis=1).mean())
     title = title or f"{num_classes} centers in d = {dim}, C = {norm:.3g}: {_center_summary(mu)}"
     if dim > 3:
+        if matrix == "distance":
+            return _distance_heatmap(mu, title, max_distance)
+        if matrix != "cosine":
+            raise ValueError(f"matrix must be 'cosine' or 'distance', got {matrix!r}")
         return _cosine_heatmap(mu, title)
     if dim == 1:
         mu = np.concatenate([mu, np.zeros_like(mu)], axis=1)
@@ -135,11 +135,9 @@ def _centers_2d(mu, pairs, norm, title, show_circle) -> go.Figure:
                                  textposition="top center", name=f"class {k}", showlegend=False,
                                  marker=dict(size=13, color=class_color(k), line=dict(width=1, color="white"))))
     reach = 1.25 * max(norm, float(np.abs(mu).max()))
-    fig.update_layout(template="robviz", title=title, height=480, width=560,
-                      xaxis=dict(title="z₁", range=[-reach, reach], constrain="domain"),
-                      yaxis=dict(title="z₂", range=[-reach, reach], scaleanchor="x"),
-                      legend=dict(orientation="h", y=-0.15))
-    return fig
+    fig.update_layout(xaxis=dict(title="z₁", range=[-reach, reach], constrain="domain"),
+                      yaxis=dict(title="z₂", range=[-reach, reach], scaleanchor="x"))
+    return fit_layout(fig, height=400, width=620, title=title, legend_rows="auto")
 
 
 def _centers_3d(mu, pairs, norm, title, show_sphere) -> go.Figure:
@@ -157,11 +155,9 @@ def _centers_3d(mu, pairs, norm, title, show_sphere) -> go.Figure:
                                marker=dict(size=6, color=[class_color(k) for k in range(len(mu))])))
     reach = 1.2 * max(norm, float(np.abs(mu).max()))
     axis = dict(range=[-reach, reach])
-    fig.update_layout(template="robviz", title=title, height=520, width=620,
-                      scene=dict(xaxis=dict(title="z₁", **axis), yaxis=dict(title="z₂", **axis),
-                                 zaxis=dict(title="z₃", **axis), aspectmode="cube"),
-                      legend=dict(orientation="h", y=-0.05))
-    return fig
+    fig.update_layout(scene=dict(xaxis=dict(title="z₁", **axis), yaxis=dict(title="z₂", **axis),
+                                 zaxis=dict(title="z₃", **axis), aspectmode="cube"))
+    return fit_layout(fig, height=440, width=660, title=title, legend_rows="auto", bottom=10)
 
 
 def _cosine_heatmap(mu, title) -> go.Figure:
@@ -173,10 +169,23 @@ def _cosine_heatmap(mu, title) -> go.Figure:
                                reversescale=True, colorbar=dict(title="cos"),
                                texttemplate="%{z:.3f}" if show_text else None,
                                hovertemplate="cos(%{y}, %{x}) = %{z:.4f}<extra></extra>"))
-    fig.update_layout(template="robviz", title=title, height=500, width=560,
-                      xaxis=dict(title="center j", constrain="domain"),
+    fig.update_layout(xaxis=dict(title="center j", constrain="domain"),
                       yaxis=dict(title="center i", autorange="reversed", scaleanchor="x"))
-    return fig
+    return fit_layout(fig, height=420, width=620, title=title)
+
+
+def _distance_heatmap(mu, title, max_distance) -> go.Figure:
+    distances = np.linalg.norm(mu[:, None] - mu[None], axis=2)
+    labels = [f"μ{k}" for k in range(len(mu))]
+    show_text = len(mu) <= 12
+    top = float(max_distance) if max_distance else float(distances.max()) or 1.0
+    fig = go.Figure(go.Heatmap(z=_array(distances), x=labels, y=labels, zmin=0, zmax=top, colorscale="Viridis",
+                               colorbar=dict(title=dict(text="‖μ_i − μ_j‖", side="right")),
+                               texttemplate="%{z:.2f}" if show_text else None,
+                               hovertemplate="‖%{y} − %{x}‖ = %{z:.3f}<extra></extra>"))
+    fig.update_layout(xaxis=dict(title="center j", constrain="domain"),
+                      yaxis=dict(title="center i", autorange="reversed", scaleanchor="x"))
+    return fit_layout(fig, height=420, width=620, title=title)
 
 
 # ----------------------------------------------------------------------------------------------- robustness
@@ -209,12 +218,10 @@ def expected_distance_figure(deltas, formula_values, mc_means=None, mc_errors=No
         fig.add_trace(go.Scatter(x=where, y=_array(mc_means), mode="markers", error_y=errors,
                                  name=f"Monte Carlo (± {num_errors:g} s.e.)",
                                  marker=dict(color=series_color(1), size=9, symbol="diamond")))
-    fig.update_layout(template="robviz", height=420,
-                      title=title or "Expected distance to the decision boundary grows with the Mahalanobis distance",
-                      xaxis=dict(title="Mahalanobis distance Δ between two centers"),
-                      yaxis=dict(title="expected distance E(d) to the boundary"),
-                      legend=dict(x=0.02, y=0.98))
-    return fig
+    fig.update_layout(xaxis=dict(title="Mahalanobis distance Δ between two centers"),
+                      yaxis=dict(title="expected distance E(d) to the boundary"))
+    return fit_layout(fig, height=320, legend_rows="auto",
+                      title=title or "Expected distance to the decision boundary grows with the Mahalanobis distance")
 
 
 def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound: float | None = None,
@@ -236,12 +243,9 @@ def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound:
         fig.add_vline(x=float(upper_bound), line=dict(color=_INK, width=1.5, dash="dash"), opacity=1,
                       annotation_text=f"simplex: {upper_bound:.3f}", annotation_position="bottom left")
     right = 1.08 * max(float(values.max()), float(mm_bound), float(upper_bound or 0.0))
-    fig.update_layout(template="robviz", height=400, showlegend=True,
-                      legend=dict(orientation="h", y=-0.25, x=0),
-                      title=title or "MM centers have the largest robustness bound",
-                      xaxis=dict(title="RB̄ = ½ min ‖μ_i − μ_j‖", range=[0, right]),
+    fig.update_layout(showlegend=True, xaxis=dict(title="RB̄ = ½ min ‖μ_i − μ_j‖", range=[0, right]),
                       yaxis=dict(title="number of center sets"))
-    return fig
+    return fit_layout(fig, height=300, legend_rows="auto", title=title or "MM centers have the largest robustness bound")
 
 
 # -------------------------------------------------------------------------------------------- loss contours
@@ -258,12 +262,20 @@ def _grid_axes(grid) -> dict:
     return dict(x0=x_min, dx=(x_max - x_min) / (resolution - 1), y0=y_min, dy=(y_max - y_min) / (resolution - 1))
 
 
-def _contour_trace(grid, log10, floor, colorbar_x, ncontours, colorbar_title):
-    return go.Contour(z=_shown(grid.values, log10, floor), **_grid_axes(grid), colorscale=_LOSS_SCALE,
+def _contour_trace(grid, log10, floor, ncontours):
+    """Filled contours coloured on the figure's one shared colour axis (one colour bar for every panel)."""
+    return go.Contour(z=_shown(grid.values, log10, floor), **_grid_axes(grid), coloraxis="coloraxis",
                       ncontours=ncontours, contours=dict(coloring="heatmap", showlabels=True,
-                                                         labelfont=dict(size=9, color="white")),
-                      line=dict(width=0.6, color="rgba(255,255,255,0.6)"), name=grid.name, hoverinfo="skip",
-                      colorbar=dict(title=colorbar_title, x=colorbar_x, len=0.8, thickness=12))
+                                                         labelfont=dict(size=11, color="white")),
+                      line=dict(width=0.6, color="rgba(255,255,255,0.6)"), name=grid.name, hoverinfo="skip")
+
+
+def _shared_colour_axis(fig, grids, log10, floor, title, y=0.5, length=1.0):
+    """One colour scale for all loss panels, so that a colour means the same loss in each."""
+    values = np.concatenate([_shown(g.values, log10, floor).ravel() for g in grids])
+    fig.update_layout(coloraxis=dict(colorscale=_LOSS_SCALE, cmin=float(values.min()), cmax=float(values.max()),
+                                     colorbar=dict(title=dict(text=title, side="right"), thickness=14, y=y,
+                                                   yanchor="middle", len=length)))
 
 
 def _center_marks(centers, label, show_legend):
@@ -276,11 +288,6 @@ def _center_marks(centers, label, show_legend):
                        name=f"center of the true class y = {label}", legendgroup="true", showlegend=show_legend,
                        hoverinfo="skip",
                        marker=dict(symbol="circle-open", size=20, color=series_color(1), line=dict(width=3)))]
-
-
-def _panel_domains(fig, panels):
-    """Right ends of each panel's x domain, to put every colour bar beside its own panel."""
-    return [fig.layout[f"xaxis{'' if p == 0 else p + 1}"].domain[1] for p in range(panels)]
 
 
 def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True, floor: float = 1e-6,
@@ -304,11 +311,10 @@ def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True
     if curves is not None and len(curves) != len(titled):
         raise ValueError(f"curves must have one dict per panel ({len(titled)}), got {len(curves)}")
     fig = make_subplots(rows=1, cols=len(titled), subplot_titles=[_label(t) for t, _ in titled],
-                        horizontal_spacing=0.12)
-    ends = _panel_domains(fig, len(titled))
-    scale_title = "log₁₀ loss" if log10 else "loss"
+                        horizontal_spacing=0.08)
+    _shared_colour_axis(fig, [g for _, g in titled], log10, floor, "log₁₀ loss" if log10 else "loss")
     for p, (name, grid) in enumerate(titled):
-        fig.add_trace(_contour_trace(grid, log10, floor, ends[p] + 0.005, ncontours, scale_title), row=1, col=p + 1)
+        fig.add_trace(_contour_trace(grid, log10, floor, ncontours), row=1, col=p + 1)
         for i, (curve_name, points) in enumerate((curves[p] if curves else {}).items()):
             xy = _array(points)
             fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=curve_name,
@@ -317,20 +323,18 @@ def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True
             for trace in _center_marks(centers, grid.label, p == 0):
                 fig.add_trace(trace, row=1, col=p + 1)
         plane_axes(fig, p, grid.extent)
-    fig.update_layout(template="robviz", height=460, width=max(520, 470 * len(titled)),
-                      title=title or f"Loss of class y = {titled[0][1].label} over the feature plane",
-                      legend=dict(orientation="h", y=-0.18))
-    return fig
+    return fit_layout(fig, height=300, legend_rows="auto", subplot_titles=True,
+                      title=title or f"Loss of class y = {titled[0][1].label} over the feature plane")
 
 
 def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc_losses, *, centers=None,
                                num_frames: int = 30, log10: bool = True, floor: float = 1e-6,
-                               duration_ms: int = 150, title: str | None = None) -> go.Figure:
+                               duration_ms: int = 250, title: str | None = None) -> go.Figure:
     """A feature moving along a contour of a softmax loss: that loss stays put, the MMC loss does not
     (the "curse of softmax", ICLR 2020).
 
-    Three panels: the softmax loss landscape and the MMC landscape of the same class with the path and the
-    moving feature, and both losses along the path (log axis). Frames move the feature.
+    Three panels: the softmax loss landscape and the MMC landscape of the same class (one colour scale) with the
+    path and the moving feature, and under them both losses along the path (log axis). Frames move the feature.
 
     Args:
         softmax_grid, mmc_grid: :class:`robviz.landscape.LossGrid` of the two losses (same label).
@@ -346,13 +350,15 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
                          f"{soft.shape}, {mmc.shape}")
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(xy, axis=0), axis=1))]).astype(np.float32)
     picks = np.unique(np.linspace(0, len(xy) - 1, min(num_frames, len(xy))).round().astype(int))
-    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.13,
+    # Two landscapes side by side, the losses along the path under them (full width): nothing wider than the column.
+    fig = make_subplots(rows=2, cols=2, specs=[[{}, {}], [{"colspan": 2}, None]], row_heights=[0.62, 0.38],
+                        horizontal_spacing=0.1, vertical_spacing=0.2,
                         subplot_titles=[f"{_label(softmax_grid.name)} loss (softmax)", "MMC loss",
                                         "the two losses along the path"])
-    ends = _panel_domains(fig, 2)
-    scale_title = "log₁₀ loss" if log10 else "loss"
+    _shared_colour_axis(fig, [softmax_grid, mmc_grid], log10, floor, "log₁₀ loss" if log10 else "loss",
+                        y=0.81, length=0.62)
     for p, grid in enumerate((softmax_grid, mmc_grid)):
-        fig.add_trace(_contour_trace(grid, log10, floor, ends[p] + 0.005, 12, scale_title), row=1, col=p + 1)
+        fig.add_trace(_contour_trace(grid, log10, floor, 12), row=1, col=p + 1)
         fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name="path along a softmax contour",
                                  legendgroup="path", showlegend=p == 0,
                                  line=dict(color=series_color(4), width=3)), row=1, col=p + 1)
@@ -362,9 +368,9 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
         plane_axes(fig, p, grid.extent)
     for name, values, color in (("softmax loss", soft, series_color(0)), ("MMC loss", mmc, series_color(1))):
         fig.add_trace(go.Scatter(x=arc, y=values, mode="lines", name=name, line=dict(color=color, width=3)),
-                      row=1, col=3)
-    fig.update_xaxes(title_text="distance travelled along the path", row=1, col=3)
-    fig.update_yaxes(title_text="loss", type="log" if log10 else "linear", row=1, col=3)
+                      row=2, col=1)
+    fig.update_xaxes(title_text="distance travelled along the path", row=2, col=1)
+    fig.update_yaxes(title_text="loss", type="log" if log10 else "linear", row=2, col=1)
 
     def markers(i):
         point = dict(mode="markers", marker=dict(size=13, color="white", line=dict(width=3, color=_INK)),
@@ -374,28 +380,23 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
                 go.Scatter(x=arc[[i, i]], y=np.array([soft[i], mmc[i]], dtype=np.float32), **point)]
 
     first = len(fig.data)
-    for trace, col in zip(markers(int(picks[0])), (1, 2, 3)):
-        fig.add_trace(trace, row=1, col=col)
+    for trace, (row, col) in zip(markers(int(picks[0])), ((1, 1), (1, 2), (2, 1))):
+        fig.add_trace(trace, row=row, col=col)
     names = []  # frame names are the distances travelled, made unique by the frame number where they round alike
     for frame, i in enumerate(picks):
         name = f"{arc[i]:.1f}"
         names.append(name if name not in names else f"{name} (frame {frame})")
-    fig.frames = [go.Frame(data=markers(int(i)), name=name, traces=list(range(first, first + 3)),
-                           layout=dict(title_text=(title or "The curse of softmax") +
-                                       f": softmax loss {soft[i]:.3g}, MMC loss {mmc[i]:.3g}"))
-                  for i, name in zip(picks, names)]
-    fig.update_layout(template="robviz", height=500, width=1350, margin=dict(t=120),
-                      title=(title or "The curse of softmax") +
-                      f": softmax loss {soft[picks[0]]:.3g}, MMC loss {mmc[picks[0]]:.3g}",
-                      legend=dict(orientation="h", y=1.2, x=1, xanchor="right"),
-                      **_controls(names, duration_ms, prefix="distance along the path "))
-    return fig
+    heading = title or "The curse of softmax"
+    titles = [f"{heading}: softmax loss {soft[i]:.3g}, MMC loss {mmc[i]:.3g}" for i in picks]
+    animate(fig, [markers(int(i)) for i in picks], names, traces=range(first, first + 3), duration_ms=duration_ms,
+            prefix="distance along the path ", frame_layouts=[dict(title=dict(text=t)) for t in titles])
+    return fit_layout(fig, height=560, title=titles[0], legend_rows="auto", subplot_titles=True, slider=True)
 
 
 # ------------------------------------------------------------------------------------------- sample density
 
 
-def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, duration_ms: int = 150,
+def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, duration_ms: int = 0,
                               title: str | None = None) -> go.Figure:
     """Feature density (points per unit area) of several runs side by side, animated over training.
 
@@ -436,12 +437,10 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
         fig.add_trace(heatmap(name, 0, p == 0), row=1, col=p + 1)
         plane_axes(fig, p, grids[name].extent)
     labels = [str(s) for s in steps]
-    fig.frames = [go.Frame(data=[heatmap(n, f, p == 0) for p, n in enumerate(names)], name=labels[f],
-                           traces=list(range(len(names)))) for f in range(len(steps))]
-    fig.update_layout(template="robviz", height=460, width=max(520, 450 * len(names)),
-                      title=title or "Sample density of the training features during training",
-                      **_controls(labels, duration_ms))
-    return fig
+    animate(fig, [[heatmap(n, f, p == 0) for p, n in enumerate(names)] for f in range(len(steps))], labels,
+            traces=range(len(names)), duration_ms=duration_ms)
+    return fit_layout(fig, height=330, subplot_titles=True, slider=True,
+                      title=title or "Sample density of the training features during training")
 
 
 def _pooled_log10(density) -> np.ndarray:
@@ -459,7 +458,7 @@ def _quantile_midpoints(num_shells: int, quantiles) -> np.ndarray:
 
 
 def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float, float] = (0.02, 0.98),
-                         duration_ms: int = 200, title: str | None = None) -> go.Figure:
+                         duration_ms: int = 0, title: str | None = None) -> go.Figure:
     """Measured sample density in loss shells at matched loss quantiles, one line per run (ICLR 2020, Eq. 2).
 
     Each :class:`robviz.theory.SampleDensity` must use the default equal-count shells between the loss
@@ -495,19 +494,14 @@ def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float,
     values = np.concatenate([np.concatenate([t.y for t in lines(f)]) for f in frames]).astype(np.float64)
     values = values[np.isfinite(values)]
     fig = go.Figure(lines(frames[0]))
-    fig.update_layout(template="robviz", height=470,
-                      title=title or "Sample density at matched loss quantiles",
-                      xaxis=dict(title="loss quantile of the shell (0 = the best-fitted points)",
-                                 range=[0, 1]),
+    fig.update_layout(xaxis=dict(title="loss quantile of the shell (0 = the best-fitted points)", range=[0, 1]),
                       yaxis=dict(title="log₁₀ sample density",
-                                 range=[float(values.min()) - 0.5, float(values.max()) + 0.5] if len(values) else None),
-                      legend=dict(x=0.98, xanchor="right", y=0.98))
+                                 range=[float(values.min()) - 0.5, float(values.max()) + 0.5] if len(values) else None))
     if animated:
         labels = [str(int(s)) for s in steps]
-        fig.frames = [go.Frame(data=lines(f), name=label, traces=list(range(len(names))))
-                      for f, label in zip(frames, labels)]
-        fig.update_layout(**_controls(labels, duration_ms))
-    return fig
+        animate(fig, [lines(f) for f in frames], labels, traces=range(len(names)), duration_ms=duration_ms)
+    return fit_layout(fig, height=330, legend_rows="auto", slider=animated,
+                      title=title or "Sample density at matched loss quantiles")
 
 
 def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: str = "measured",
@@ -529,10 +523,8 @@ def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: 
                                  line=dict(color=series_color(i), width=3, dash=dashes[i % len(dashes)])))
     fig.add_trace(go.Scatter(x=_array(losses), y=_array(log_measured) * to10, mode="markers", name=measured_name,
                              marker=dict(color=_INK, size=9, symbol="circle-open", line=dict(width=2))))
-    fig.update_layout(template="robviz", height=430, title=title or "Sample density: measurement and theory",
-                      xaxis=dict(title="loss value C", type="log"),
-                      yaxis=dict(title="log₁₀ sample density SD(C)"), legend=dict(x=0.02, y=0.02))
-    return fig
+    fig.update_layout(xaxis=dict(title="loss value C", type="log"), yaxis=dict(title="log₁₀ sample density SD(C)"))
+    return fit_layout(fig, height=320, legend_rows="auto", title=title or "Sample density: measurement and theory")
 
 
 # ---------------------------------------------------------------------------------------------- convergence
@@ -565,6 +557,4 @@ def convergence_figure(panels: dict, *, thresholds: dict | None = None, styles: 
             fig.add_hline(y=float(thresholds[panel]), line=dict(color=_INK, width=1, dash="dot"), row=1, col=j + 1)
         fig.update_xaxes(title_text="step", row=1, col=j + 1)
         fig.update_yaxes(title_text=panel, type="log" if panel in log_y else "linear", row=1, col=j + 1)
-    fig.update_layout(template="robviz", height=420, title=title or "Convergence", legend=dict(orientation="h",
-                                                                                              y=-0.2))
-    return fig
+    return fit_layout(fig, height=300, title=title or "Convergence", legend_rows="auto", subplot_titles=True)

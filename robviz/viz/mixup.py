@@ -1,0 +1,52 @@
+"""Mixup Inference pictures: how mixing with clean partners shrinks an attack's effect (ICLR 2020)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .style import animate, class_color, fit_layout, series_color
+
+__all__ = ["mixing_animation"]
+
+
+def _array(values) -> np.ndarray:
+    if hasattr(values, "detach"):
+        values = values.detach().cpu()
+    return np.asarray(values, dtype=np.float32)
+
+
+def mixing_animation(effect, lams, x_train, y_train, *, active: int = -1, title: str | None = None,
+                     duration_ms: int = 0) -> go.Figure:
+    """The mixed clean and mixed adversarial points over the training points, one frame per mixing weight.
+
+    Args:
+        effect: a :class:`robviz.mixup_inference.MixingEffect` (``mixed_clean`` and ``mixed_adv`` of shape
+            (len(lams), ..., 2)), e.g. from ``mixing_effect``.
+        lams: the mixing weights lambda of its frames.
+        x_train, y_train: (N, 2) points and (N,) labels drawn faintly underneath.
+        active: the frame the figure opens on (default: the last, lambda = 1, the attack's full effect); the
+            slider names it.
+    """
+    lams = [float(v) for v in (lams.tolist() if hasattr(lams, "tolist") else lams)]
+    labels = [f"{lam:.1f}" for lam in lams]
+    if len(set(labels)) != len(labels):
+        labels = [f"{lam:.3g}" for lam in lams]
+    x_train, y_train = _array(x_train), np.asarray(_array(y_train), dtype=int)
+
+    def frame(k):
+        mc, ma = _array(effect.mixed_clean[k]).reshape(-1, 2), _array(effect.mixed_adv[k]).reshape(-1, 2)
+        return [go.Scatter(x=mc[:, 0], y=mc[:, 1], mode="markers", name="mixed clean",
+                           marker=dict(color=series_color(0), size=6)),
+                go.Scatter(x=ma[:, 0], y=ma[:, 1], mode="markers", name="mixed adversarial",
+                           marker=dict(color=series_color(1), symbol="x", size=7))]
+
+    background = [go.Scatter(x=x_train[y_train == k, 0], y=x_train[y_train == k, 1], mode="markers",
+                             marker=dict(color=class_color(k), size=4, opacity=0.25), name=f"class {k}",
+                             hoverinfo="skip") for k in range(int(y_train.max()) + 1)]
+    fig = go.Figure(data=background + frame(0))
+    animate(fig, [frame(k) for k in range(len(lams))], labels, active=active, duration_ms=duration_ms,
+            prefix="lambda = ")
+    fig.update_layout(xaxis_title="x₁", yaxis=dict(title="x₂", scaleanchor="x"), xaxis=dict(constrain="domain"))
+    return fit_layout(fig, height=380, legend_rows="auto", slider=True,
+                      title=title or "Mixing with clean partners as lambda changes")
