@@ -5,8 +5,16 @@ downloads a browser here. `python3 tasks.py test` sets ROBVIZ_REQUIRE_BROWSER=1,
 instead of skipping.
 """
 
+import json
 import os
+import secrets
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,3 +64,67 @@ def shoot(page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     print(f"screenshot: {path}")
     return path
+
+
+# Lab settings for the test servers: render every cell (no windowing, so all outputs are in the DOM) and no
+# news/update checks (no network, no pop-up).
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False,
+    },
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lab_request(base: str, token: str, path: str, method: str = "GET"):
+    """A call to the Jupyter server's REST API; the decoded JSON answer (None when empty)."""
+    req = urllib.request.Request(f"{base}{path}", method=method, headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(req, timeout=10) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+@contextmanager
+def jupyter_lab(notebooks: Path, tmp: Path):
+    """A JupyterLab on loopback serving a copy of ``notebooks`` (so autosave never writes outputs into the
+    repository), with its own config, kernels and workspaces under ``tmp``. Yields (base URL, token, root)."""
+    root = shutil.copytree(notebooks, tmp / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    settings = tmp / "settings"
+    for rel, values in LAB_SETTINGS.items():
+        (settings / rel).parent.mkdir(parents=True, exist_ok=True)
+        (settings / rel).write_text(json.dumps(values))
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_DATA_DIR=str(tmp / "data"),
+               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), IPYTHONDIR=str(tmp / "ipython"), PYTHONUNBUFFERED="1")
+    port, token = free_port(), secrets.token_hex(16)
+    log = open(tmp / "jupyter.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                lab_request(base, token, "/api/status")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("JupyterLab did not start:\n" + (tmp / "jupyter.log").read_text())
+                time.sleep(0.5)
+        yield base, token, root
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()

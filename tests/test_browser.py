@@ -5,20 +5,11 @@ Playwright; `python3 tasks.py test` sets ROBVIZ_REQUIRE_BROWSER=1, so a missing
 browser fails instead of skipping.
 """
 
-import json
-import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_support import chromium_page, shoot
+from browser_support import chromium_page, jupyter_lab, lab_request, shoot
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -33,70 +24,13 @@ LESSON = "01_feature_space.ipynb"
 #: Every lesson with a dashboard, and the CSS class of its box (robviz.widgets.Dashboard).
 DASHBOARDS = {"01_feature_space.ipynb": "robviz-explorer", "03_mm_centers.ipynb": "robviz-centers-explorer"}
 RUN_TIMEOUT_MS = 300_000
-# Lab settings for the test server: render every cell (no windowing, so all
-# outputs are in the DOM) and no news/update checks (no network, no pop-up).
-LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
-    },
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab on loopback serving a temporary copy of the notebooks."""
     if not (NOTEBOOK_DIR / LESSON).exists():
         pytest.fail(f"notebooks/{LESSON} is missing")
-    tmp = tmp_path_factory.mktemp("lab")
-    # A copy, so that autosave never writes outputs into the repository.
-    root = shutil.copytree(NOTEBOOK_DIR, tmp / "notebooks",
-                           ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    settings = tmp / "settings"
-    for rel, values in LAB_SETTINGS.items():
-        (settings / rel).parent.mkdir(parents=True, exist_ok=True)
-        (settings / rel).write_text(json.dumps(values))
-    # Keep the user's own Jupyter config, kernels and workspaces out of it.
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp / "config"),
-               JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-               IPYTHONDIR=str(tmp / "ipython"), PYTHONUNBUFFERED="1")
-    port, token = free_port(), secrets.token_hex(16)
-    log = open(tmp / "jupyter.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}",
-         f"--LabApp.workspaces_dir={tmp / 'workspaces'}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                req = urllib.request.Request(f"{base}/api/status",
-                                             headers={"Authorization": f"token {token}"})
-                with urllib.request.urlopen(req, timeout=5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("JupyterLab did not start:\n" + (tmp / "jupyter.log").read_text())
-                time.sleep(0.5)
-        yield base, token, root
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+    with jupyter_lab(NOTEBOOK_DIR, tmp_path_factory.mktemp("lab")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +76,10 @@ def check_saved_outputs(page, path: Path, lesson: str = LESSON):
     told apart from other stderr text in the document, not in the page."""
     import nbformat
 
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():
+        shoot(page, lesson.replace(".ipynb", "_dialog.png"))
+        pytest.fail(f"a dialog is open after Run All: {dialog.first.inner_text()!r}")
     page.locator('.lm-MenuBar-itemLabel:text-is("File")').click()
     page.locator('#jp-mainmenu-file .lm-Menu-itemLabel:text-is("Save Notebook")').click()
     deadline = time.monotonic() + 60
@@ -169,8 +107,10 @@ def check_saved_outputs(page, path: Path, lesson: str = LESSON):
 def open_and_run(page, lab, lesson: str):
     """Open ``lesson`` in JupyterLab, Run All Cells, wait until it is done and check that nothing raised."""
     base, token, root = lab
+    for session in lab_request(base, token, "/api/sessions") or []:  # one lesson, one kernel at a time
+        lab_request(base, token, f"/api/sessions/{session['id']}", method="DELETE")
     page.set_default_timeout(60_000)
-    page.goto(f"{base}/lab/tree/{lesson}?token={token}")
+    page.goto(f"{base}/lab/tree/{lesson}?reset&token={token}")  # reset: no tab of an earlier lesson comes back
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
     run_all_cells(page)
     # Done when a cell has run, none waits ("[*]") and the kernel is idle

@@ -13,14 +13,12 @@ and every widget renders. A failing figure is named, with a screenshot in build/
 (``<lesson>_fig<i>_<width>.png``).
 """
 
-import json
 import os
-import time
-import urllib.request
+from pathlib import Path
 
 import pytest
-from browser_support import SCREENSHOTS, chromium_page
-from test_browser import LAB_SETTINGS, check_saved_outputs, free_port, run_all_cells  # noqa: F401
+from browser_support import SCREENSHOTS, chromium_page, jupyter_lab, lab_request
+from test_browser import IDLE, PROMPTS_JS, check_saved_outputs, run_all_cells
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: F401
@@ -41,10 +39,6 @@ WIDGETS = {"01_feature_space.ipynb": "robviz-explorer", "03_mm_centers.ipynb": "
 RUN_TIMEOUT_MS = 300_000
 #: Text boxes may touch by this many pixels (glyph boxes include the font's internal leading).
 TOLERANCE_PX = 1.5
-
-IDLE = '.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]'
-PROMPTS_JS = ("[...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]"
-              ".map(e => e.textContent)")
 
 # One report per plotly figure of the open notebook. Text boxes are the nodes' getBBox() mapped through their
 # screen transform (so rotated labels keep their true outline); two boxes overlap when the separating-axis test
@@ -150,57 +144,11 @@ MEASURE_JS = r"""
 """
 
 
-def _request(base, token, path, method="GET"):
-    req = urllib.request.Request(f"{base}{path}", method=method, headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(req, timeout=10) as response:
-        body = response.read()
-    return json.loads(body) if body else None
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """One JupyterLab on loopback serving a temporary copy of the lessons (the solved versions)."""
-    import shutil
-    import signal
-    import secrets
-    import subprocess
-    import sys
-
-    tmp = tmp_path_factory.mktemp("figures-lab")
-    root = shutil.copytree(NOTEBOOK_DIR, tmp / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    settings = tmp / "settings"
-    for rel, values in LAB_SETTINGS.items():
-        (settings / rel).parent.mkdir(parents=True, exist_ok=True)
-        (settings / rel).write_text(json.dumps(values))
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_DATA_DIR=str(tmp / "data"),
-               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), IPYTHONDIR=str(tmp / "ipython"), PYTHONUNBUFFERED="1")
-    port, token = free_port(), secrets.token_hex(16)
-    log = open(tmp / "jupyter.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}",
-         f"--LabApp.workspaces_dir={tmp / 'workspaces'}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                _request(base, token, "/api/status")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("JupyterLab did not start:\n" + (tmp / "jupyter.log").read_text())
-                time.sleep(0.5)
-        yield base, token, root
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+    with jupyter_lab(Path(NOTEBOOK_DIR), tmp_path_factory.mktemp("figures-lab")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -211,8 +159,8 @@ def page():
 
 def _shut_down_kernels(base, token):
     """One lesson at a time: the previous lesson's kernel goes, so that its memory and threads do too."""
-    for session in _request(base, token, "/api/sessions") or []:
-        _request(base, token, f"/api/sessions/{session['id']}", method="DELETE")
+    for session in lab_request(base, token, "/api/sessions") or []:
+        lab_request(base, token, f"/api/sessions/{session['id']}", method="DELETE")
 
 
 def _run_lesson(page, lab, lesson):
