@@ -18,5 +18,6 @@ from .runtime import full_mode, pick_device, seed_everything, setup
 from .train import History, TrainConfig, fit
 
 __version__ = "0.1.0"
-__all__ = ["mm_centers", "Dataset", "load_dataset", "Classifier", "make_model", "OBJECTIVES", "make_objective",
-           "full_mode", "pick_device", "seed_everything", "setup", "History", "TrainConfig", "fit"]
+__all__ = ["attacks", "detect", "embed", "exercises", "theory", "mm_centers", "Dataset", "load_dataset",
+           "Classifier", "make_model", "OBJECTIVES", "make_objective", "full_mode", "pick_device", "seed_everything",
+           "setup", "History", "TrainConfig", "fit"]

@@ -80,7 +80,8 @@ def integer(name: str, value, *, low: int | None = None, high: int | None = None
     except TypeError:
         number = None
     if number is None or (low is not None and number < low) or (high is not None and number > high):
-        extra = _range_text(low, high, False, False) + (" or None" if allow_none else "") + (f" ({note})" if note else "")
+        extra = (_range_text(low, high, False, False) + (" or None" if allow_none else "")
+                 + (f" ({note})" if note else ""))
         raise ValueError(f"{name} must be an integer{extra}, got {value!r}")
     return number
 

@@ -28,7 +28,8 @@ import torch
 from . import checks
 from .runtime import inference
 
-__all__ = ["confidence", "non_max_entropy", "non_max_entropy_logits", "non_max_entropy_score", "KernelDensity", "LID", "lid_mle",
+__all__ = ["confidence", "non_max_entropy", "non_max_entropy_logits", "non_max_entropy_score", "KernelDensity", "LID",
+           "lid_mle",
            "kd_bandwidth", "detection_pairs", "DetectionPairs", "roc_auc", "roc_curve", "detection_scores",
            "KD_BANDWIDTH", "non_me_domain", "max_non_me_lines"]
 

@@ -65,7 +65,8 @@ class History:
         objective: the objective's name.
         config: the :class:`TrainConfig` used.
         step, loss, train_accuracy, test_accuracy, feature_norm: per snapshot (loss is the mean training loss
-            since the previous snapshot, at step 0 the loss on the whole training set; feature_norm the mean ||z|| over the probe set).
+            since the previous snapshot, at step 0 the loss on the whole training set; feature_norm the mean ||z||
+            over the probe set).
         features: probe-set features per snapshot, a tensor (S, P, d) on the CPU.
         probe_y: labels of the probe set (P,).
         head_states: the head's parameters per snapshot (CPU copies), for drawing decision regions later.

@@ -7,10 +7,10 @@ import math
 import ipywidgets as widgets
 from IPython.display import display
 
+from . import checks
 from .centers import mm_centers
 from .theory import expected_robustness, robustness_bound
 from .viz.theory import centers_figure
-from . import checks
 from .widgets import Dashboard
 
 __all__ = ["MMCentersExplorer"]
@@ -37,7 +37,8 @@ class MMCentersExplorer(Dashboard):
 
     def __init__(self, num_classes: int = 3, dim: int = 2, norm: float = 10.0, *, max_classes: int = 16,
                  max_dim: int = 16):
-        max_classes, max_dim = checks.integer("max_classes", max_classes, low=2), checks.integer("max_dim", max_dim, low=2)
+        max_classes = checks.integer("max_classes", max_classes, low=2)
+        max_dim = checks.integer("max_dim", max_dim, low=2)
         num_classes = checks.integer("num_classes", num_classes, low=2, high=max_classes)
         dim = checks.integer("dim", dim, low=2, high=max_dim)
         norm = checks.real("norm", norm, low=0.5, high=20.0)

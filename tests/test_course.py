@@ -179,7 +179,8 @@ def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch)
     monkeypatch.setattr(tasks, "ensure_venv", lambda: None)
     monkeypatch.setattr(tasks, "build_lessons", lambda: calls.append("build"))
     monkeypatch.setattr(tasks.subprocess, "call", lambda command, cwd: calls.append((command, cwd)) or 0)
-    monkeypatch.setattr(tasks, "first_notebook", lambda folder=None: (folder or ROOT / "notebooks") / "00_start_here.ipynb")
+    monkeypatch.setattr(tasks, "first_notebook",
+                        lambda folder=None: (folder or ROOT / "notebooks") / "00_start_here.ipynb")
     assert tasks.cmd_lab([]) == 0
     assert calls[0] == "build"
     command, cwd = calls[1]

@@ -10,7 +10,7 @@ and robust-accuracy tables.
 | gradient, radius eps | FGSM, BIM, PGD, ILCM, MIM (``gradient.py``) | L-inf (PGD and BIM also L2) |
 | gradient-free, radius eps | SPSA (``spsa.py``) | L-inf |
 | smallest perturbation | CW, EAD (``cw.py``), DeepFool (``deepfool.py``), JSMA (``jsma.py``) | L2, L1, L2, L0 |
-| adaptive, radius eps | APGD with CE or DLR, ``auto_attack`` (``apgd.py``); EOT for randomized models (``eot.py``) | L-inf |
+| adaptive, radius eps | APGD (adaptive objective, DLR), ``auto_attack`` (``apgd.py``); EOT (``eot.py``) | L-inf |
 
 Objectives (``loss=``): :func:`cross_entropy_objective` (default), :func:`margin_objective`,
 :func:`mmc_objective`; :func:`auto_objective` picks the adaptive one for a robviz model. Evaluation:
@@ -21,11 +21,11 @@ from .apgd import APGD, AutoAttackResult, apgd_checkpoints, auto_attack, dlr_los
 from .base import Attack, AttackResult, Trajectory, least_likely, lp_norm, random_target
 from .cw import CW, EAD
 from .deepfool import DeepFool
+from .eot import EOT, eot_objective
 from .evaluate import TALK_EPS, RobustnessTable, robust_accuracy, talk_battery
 from .gradient import BIM, FGSM, ILCM, MIM, PGD
 from .jsma import JSMA
 from .objectives import auto_objective, cross_entropy_objective, margin_objective, mmc_objective
-from .eot import EOT, eot_objective
 from .spsa import SPSA
 
 __all__ = ["Attack", "AttackResult", "Trajectory", "least_likely", "lp_norm", "random_target",

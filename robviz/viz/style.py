@@ -78,8 +78,9 @@ def legend_row_count(fig: go.Figure, width: int = 840) -> int:
 
 
 def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitle: str | None = None,
-               legend_rows: int | str = 0, subplot_titles: bool = False, slider: bool = False, bottom: int | None = None,
-               width: int | None = None, left: int = 60, right: int = 20, top_extra: int = 0) -> go.Figure:
+               legend_rows: int | str = 0, subplot_titles: bool = False, slider: bool = False,
+               bottom: int | None = None, width: int | None = None, left: int = 60, right: int = 20,
+               top_extra: int = 0) -> go.Figure:
     """Lay ``fig`` out in bands that cannot collide, and let it take the width of the notebook column.
 
     From the top: the title (and an optional ``subtitle`` line, in a readable size), ``legend_rows`` rows of a

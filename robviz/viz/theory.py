@@ -245,7 +245,8 @@ def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound:
     right = 1.08 * max(float(values.max()), float(mm_bound), float(upper_bound or 0.0))
     fig.update_layout(showlegend=True, xaxis=dict(title="RB̄ = ½ min ‖μ_i − μ_j‖", range=[0, right]),
                       yaxis=dict(title="number of center sets"))
-    return fit_layout(fig, height=300, legend_rows="auto", title=title or "MM centers have the largest robustness bound")
+    return fit_layout(fig, height=300, legend_rows="auto",
+                      title=title or "MM centers have the largest robustness bound")
 
 
 # -------------------------------------------------------------------------------------------- loss contours
