@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_support import SCREENSHOTS, chromium_page, jupyter_lab, lab_request
-from test_browser import IDLE, PROMPTS_JS, check_saved_outputs, run_all_cells
+from browser_support import SCREENSHOTS, chromium_page, jupyter_lab
+from test_browser import open_and_run
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: F401
@@ -36,7 +36,6 @@ LEFT_OUT: dict = {}
 LESSONS = sorted(n for n in os.listdir(NOTEBOOK_DIR) if n.endswith(".ipynb") and n not in LEFT_OUT)
 #: Widget boxes (CSS classes) that must render in a lesson.
 WIDGETS = {"01_feature_space.ipynb": "robviz-explorer", "03_mm_centers.ipynb": "robviz-centers-explorer"}
-RUN_TIMEOUT_MS = 300_000
 #: Text boxes may touch by this many pixels (glyph boxes include the font's internal leading).
 TOLERANCE_PX = 1.5
 
@@ -157,27 +156,10 @@ def page():
         yield page
 
 
-def _shut_down_kernels(base, token):
-    """One lesson at a time: the previous lesson's kernel goes, so that its memory and threads do too."""
-    for session in lab_request(base, token, "/api/sessions") or []:
-        lab_request(base, token, f"/api/sessions/{session['id']}", method="DELETE")
-
-
 def _run_lesson(page, lab, lesson):
-    base, token, root = lab
-    _shut_down_kernels(base, token)
+    """Run All in the laptop-sized window, with the previous lesson's kernel shut down (test_browser's runner)."""
     page.set_viewport_size(dict(zip(("width", "height"), SIZES[0])))
-    page.set_default_timeout(60_000)
-    page.goto(f"{base}/lab/tree/{lesson}?reset&token={token}")  # reset: no tab of an earlier lesson comes back
-    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
-    run_all_cells(page)
-    page.wait_for_function(
-        f"""() => {{
-            const prompts = {PROMPTS_JS};
-            return document.querySelector('{IDLE}')
-                && prompts.some(t => /[0-9]/.test(t)) && !prompts.some(t => t.includes('*'));
-        }}""", timeout=RUN_TIMEOUT_MS, polling=500)
-    check_saved_outputs(page, root / lesson, lesson)
+    open_and_run(page, lab, lesson)
 
 
 def _settle(page):
