@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from .runtime import evaluating
+
 __all__ = ["main", "build_parser", "train", "evaluate", "table", "measured_vs_talk", "as_command", "student",
            "gallery", "synthetic_images", "TALK_TABLE", "TRAIN_DEFAULTS"]
 
@@ -192,9 +194,7 @@ def _pgd_examples(model, x, y, recipe, generator, rank: int, world: int):
     if targeted:
         shift = torch.randint(1, num_classes, (n * world,), generator=generator, device=x.device)[part]
         labels = (y + shift) % num_classes
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         for _ in range(recipe.at_steps):
             x_adv.requires_grad_(True)
             with _autocast(x.device):
@@ -203,8 +203,6 @@ def _pgd_examples(model, x, y, recipe, generator, rank: int, world: int):
             step = -alpha if targeted else alpha
             x_adv = x_adv.detach() + step * grad.sign()
             x_adv = torch.min(torch.max(x_adv, x - eps), x + eps).clamp(0, 1)
-    finally:
-        model.train(was_training)
     return x_adv.detach()
 
 
@@ -216,16 +214,14 @@ def _autocast(device):
 def _accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -> float:
     from .cifar import to_float
 
-    was_training = model.training
-    model.eval()
     correct = 0
-    for i in range(0, len(x), batch_size):
-        xb = to_float(x[i:i + batch_size])
-        if channels_last:
-            xb = xb.contiguous(memory_format=torch.channels_last)
-        with _autocast(xb.device):
-            correct += (model(xb).argmax(1) == y[i:i + batch_size]).sum().item()
-    model.train(was_training)
+    with evaluating(model):
+        for i in range(0, len(x), batch_size):
+            xb = to_float(x[i:i + batch_size])
+            if channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with _autocast(xb.device):
+                correct += (model(xb).argmax(1) == y[i:i + batch_size]).sum().item()
     return correct / max(1, len(x))
 
 

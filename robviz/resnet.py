@@ -17,6 +17,8 @@ deviation, so attacks work in the [0, 1] pixel box.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -227,7 +229,8 @@ class ADPEnsemble(nn.Module):
         return torch.cat([member.features(x) for member in self.members], dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.member_logits(x).float().softmax(dim=-1).mean(dim=0).clamp_min(1e-20).log()
+        log_probs = self.member_logits(x).float().log_softmax(dim=-1)  # log of the mean, in log space
+        return torch.logsumexp(log_probs, dim=0) - math.log(len(self.members))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return adp_loss(self.member_logits(x), y, self.objective.alpha, self.objective.beta)
