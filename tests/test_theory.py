@@ -274,9 +274,13 @@ def test_per_sample_loss_gives_each_samples_own_term():
 def test_per_sample_loss_keeps_tiny_softmax_losses_apart():
     """Far from the boundary float32 rounds every SCE loss to 0; the float64 form keeps them distinct."""
     objective = make_objective("sce", 3, 2)
+    with torch.no_grad():  # fixed head (not the random init): class 0's logit grows fastest along z_1
+        objective.linear.weight.copy_(torch.tensor([[1.0, 0.0], [0.5, 0.0], [0.0, 0.0]]))
+        objective.linear.bias.zero_()
     z = torch.linspace(200, 400, 50)[:, None] * torch.tensor([[1.0, 0.0]])
     logits = objective(z)
-    y = logits.argmax(1)  # label each point by its own prediction: large margins, losses far below 1e-7
+    y = logits.argmax(1)  # every point is class 0 with margin >= 100: losses far below 1e-7
+    assert (y == 0).all()
     assert (F.cross_entropy(logits, y, reduction="none") == 0).sum() > 10
     losses = per_sample_loss(objective)(z, y)
     assert (losses > 0).all() and len(torch.unique(losses)) == 50
