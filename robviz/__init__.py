@@ -2,11 +2,12 @@
 
 Modules: ``centers`` (Max-Mahalanobis centers), ``objectives`` (SCE, center loss, L-GM, MMLDA, MMC, RCE),
 ``data``, ``models``, ``train`` (fit, History, checkpoints), ``regions`` (decision regions), ``attacks`` (one class
-per attack, robust-accuracy tables), ``theory`` (the talk's theorems), ``detect`` (confidence, non-ME,
-kernel density, LID, ROC/AUC), ``embed`` (t-SNE, PCA), ``ensemble`` (ADP), ``mixup_inference``, ``masking``,
-``viz`` (plotly figures), ``widgets`` (ipywidgets dashboards), ``runtime`` (device and mode), ``resnet``,
-``cifar``, ``recipes`` and ``cli`` (CIFAR ResNets at scale), ``exercises`` (self-checks with hints), ``course``
-(student versions) and ``gallery`` (the static site).
+per attack, robust-accuracy tables), ``theory`` (the talk's theorems, one module per paper), ``shell_density``
+(the sample density of trained models, measured), ``detect`` (confidence, non-ME, kernel density, LID, ROC/AUC),
+``embed`` (t-SNE, PCA), ``ensemble`` (ADP), ``mixup_inference``, ``masking``, ``viz`` (plotly figures),
+``widgets`` (ipywidgets dashboards), ``runtime`` (device and mode), ``resnet``, ``cifar``, ``recipes`` and ``cli``
+(CIFAR ResNets at scale), ``exercises`` (self-checks with hints), ``course`` (student versions) and ``gallery``
+(the static site).
 """
 
 from . import attacks, detect, embed, exercises, theory

@@ -17,18 +17,14 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
 from . import checks
 from .data import grid_points
-from .objectives import Objective, squared_distances
+from .objectives import LossFn, Objective, cross_entropy_per_sample, per_sample_loss, squared_distances
 
-__all__ = ["LossGrid", "loss_on_grid", "gsce_loss", "cross_entropy_per_sample", "trace_contour", "DensityGrid",
-           "feature_density", "as_loss_fn"]
-
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+__all__ = ["LossGrid", "loss_on_grid", "gsce_loss", "trace_contour", "DensityGrid", "feature_density"]
 
 
 def _check_extent(extent) -> tuple[float, float, float, float]:
@@ -38,25 +34,6 @@ def _check_extent(extent) -> tuple[float, float, float, float]:
     if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, (x_min, x_max, y_min, y_max)))):
         raise ValueError(f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent!r}")
     return x_min, x_max, y_min, y_max
-
-
-def as_loss_fn(loss) -> LossFn:
-    """A per-sample loss ``(M, d) features, (M,) labels -> (M,) losses`` from a robviz objective or a callable.
-
-    An :class:`robviz.objectives.Objective` gives its own training loss, one term per sample: its batch-mean
-    loss applied to batches of one sample (``torch.func.vmap``), extra terms included, and differentiable
-    (unlike ``robviz.theory.per_sample_loss``, which runs without gradients). A callable is returned as it is.
-    """
-    if isinstance(loss, Objective):
-        objective = loss
-
-        def one(z, y):
-            return objective.loss(z[None], objective(z[None]), y[None])
-
-        return torch.func.vmap(one)
-    if callable(loss):
-        return loss
-    raise ValueError(f"loss must be a robviz Objective or a callable (z, y) -> per-sample losses, got {loss!r}")
 
 
 @dataclass
@@ -116,7 +93,7 @@ def loss_on_grid(loss, extent, resolution: int = 100, label: int = 0, *, name: s
     extent = _check_extent(extent)
     resolution = checks.integer("resolution", resolution, low=2)
     label = checks.integer("label", label, low=0)
-    loss_fn = as_loss_fn(loss)
+    loss_fn = per_sample_loss(loss)
     points = grid_points(extent, resolution)
     if isinstance(loss, Objective):
         if label >= loss.num_classes:
@@ -155,21 +132,6 @@ def gsce_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, sigmas, o
     return cross_entropy_per_sample(h, y)
 
 
-def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """-log softmax(h)_y for every sample, accurate also for tiny losses: (N, L) logits, (N,) labels -> (N,).
-
-        -log softmax(h)_y = log(1 + sum_{k != y} exp(h_k - h_y)) = softplus(logsumexp_{k != y}(h_k - h_y)).
-
-    The usual logsumexp(h) - h_y rounds to exactly 0 once the loss falls below the float precision (about 1e-7 in
-    float32, 1e-16 in float64), which a well-trained softmax head reaches for most training points; softplus of a
-    very negative number is its exponential, so this form keeps every loss distinct (down to about 1e-308 in
-    float64). Sample-density shells between loss quantiles need that: tied losses would merge the shells.
-    """
-    others = torch.ones_like(h, dtype=torch.bool).scatter(1, y[:, None].long(), False)
-    margins = (h - h.gather(1, y[:, None].long())).masked_fill(~others, -math.inf)
-    return torch.nn.functional.softplus(torch.logsumexp(margins, dim=1))
-
-
 def _loss_and_gradient(loss_fn: LossFn, z: torch.Tensor, label: torch.Tensor):
     with torch.enable_grad():
         point = z.detach().clone().requires_grad_(True)
@@ -201,7 +163,7 @@ def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int 
     """
     if isinstance(loss, Objective):  # a float64 CPU copy: Newton steps need the precision; the caller's head stays
         loss = copy.deepcopy(loss).to("cpu", torch.float64)
-    loss_fn = as_loss_fn(loss)
+    loss_fn = per_sample_loss(loss)
     z0 = torch.as_tensor(start, dtype=torch.float64).detach().reshape(-1)
     if z0.numel() != 2:
         raise ValueError(f"trace_contour walks in a 2-D plane; start must have 2 entries, got {z0.numel()}")

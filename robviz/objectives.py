@@ -18,6 +18,10 @@ The losses are plain functions, short enough to read in a lecture; the classes o
 
 from __future__ import annotations
 
+import copy
+import math
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,7 +46,11 @@ __all__ = [
     "mmc_loss",
     "rce_loss",
     "squared_distances",
+    "cross_entropy_per_sample",
+    "per_sample_loss",
 ]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 # ----------------------------------------------------------------------------------------------- losses
@@ -275,3 +283,58 @@ def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> 
     if key not in OBJECTIVES:
         raise ValueError(f"unknown objective {name!r}; valid names: {', '.join(OBJECTIVES)}")
     return OBJECTIVES[key](num_classes, feature_dim, **options)
+
+
+# ------------------------------------------------------------------------------------------- per-sample losses
+
+
+def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """-log softmax(h)_y for every sample, accurate also for tiny losses: (N, L) logits, (N,) labels -> (N,).
+
+        -log softmax(h)_y = log(1 + sum_{k != y} exp(h_k - h_y)) = softplus(logsumexp_{k != y}(h_k - h_y)).
+
+    The usual logsumexp(h) - h_y rounds to exactly 0 once the loss falls below the float precision (about 1e-7 in
+    float32, 1e-16 in float64), which a well-trained softmax head reaches for most training points; softplus of a
+    very negative number is its exponential, so this form keeps every loss distinct (down to about 1e-308 in
+    float64). Sample-density shells between loss quantiles need that: tied losses would merge the shells.
+    """
+    others = torch.ones_like(h, dtype=torch.bool).scatter(1, y[:, None].long(), False)
+    margins = (h - h.gather(1, y[:, None].long())).masked_fill(~others, -math.inf)
+    return torch.nn.functional.softplus(torch.logsumexp(margins, dim=1))
+
+
+def per_sample_loss(loss, *, float64: bool = False) -> LossFn:
+    """A per-sample loss ``(M, d) features, (M,) labels -> (M,) losses`` from an objective or a callable.
+
+    An :class:`Objective` gives its own training loss, one term per sample: the objectives' losses average over
+    the batch, and applying one to batches of a single sample (``torch.func.vmap``) gives every sample's own
+    term, extra terms (center loss, L-GM) included. A callable is returned as it is.
+
+    * ``float64=False`` (loss landscapes, contour tracing): the objective itself, in its dtype, differentiable
+      in z and in its parameters.
+    * ``float64=True`` (sample-density shells): a frozen float64 copy of the objective (later training does not
+      change it), features cast to float64, and for the pure softmax heads (SCE, MMLDA)
+      :func:`cross_entropy_per_sample`: a well-fitted softmax loss falls below float32's resolution and rounds to
+      0, and tied losses would merge the equal-count shells of ``robviz.shell_density``. Still differentiable
+      in z.
+    """
+    if not isinstance(loss, Objective):
+        if callable(loss):
+            return loss
+        raise ValueError(f"loss must be a robviz Objective or a callable (z, y) -> per-sample losses, got {loss!r}")
+    head = copy.deepcopy(loss).double().requires_grad_(False) if float64 else loss
+
+    def one(z, y):
+        return head.loss(z[None], head(z[None]), y[None])
+
+    batched = torch.func.vmap(one)
+    if not float64:
+        return batched
+
+    def loss_fn(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        z = z.double()
+        if head.name in ("sce", "mmlda"):
+            return cross_entropy_per_sample(head(z), y)
+        return batched(z, y)
+
+    return loss_fn

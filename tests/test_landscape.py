@@ -4,9 +4,8 @@ import pytest
 import torch
 
 from robviz.data import grid_points
-from robviz.landscape import (DensityGrid, LossGrid, as_loss_fn, cross_entropy_per_sample, feature_density,
-                              gsce_loss, loss_on_grid, trace_contour)
-from robviz.objectives import MMC, MMLDA, SCE
+from robviz.landscape import DensityGrid, LossGrid, feature_density, gsce_loss, loss_on_grid, trace_contour
+from robviz.objectives import MMC, MMLDA, SCE, per_sample_loss
 from robviz.theory import gsce_contour
 
 EXTENT = (-12.0, 12.0, -10.0, 10.0)
@@ -58,18 +57,6 @@ def test_gsce_two_class_loss_is_c_on_the_sphere_of_theorem_1():
     assert torch.allclose(losses, torch.full_like(losses, 0.3), atol=1e-10)
 
 
-def test_as_loss_fn_of_an_objective_is_per_sample_and_differentiable():
-    head = MMC(3, 2, norm=2.0)
-    loss_fn = as_loss_fn(head)
-    z = torch.randn(4, 2, requires_grad=True)
-    y = torch.tensor([0, 1, 2, 0])
-    losses = loss_fn(z, y)
-    assert losses.shape == (4,)
-    assert torch.allclose(losses, 0.5 * (z - head.centers[y]).pow(2).sum(dim=1))
-    (gradient,) = torch.autograd.grad(losses.sum(), z)
-    assert torch.allclose(gradient, z - head.centers[y])
-
-
 def test_trace_contour_of_mmc_walks_a_circle_at_one_loss():
     head = MMC(3, 2, norm=5.0)
     start = head.centers[0] + torch.tensor([1.5, 0.0])
@@ -86,11 +73,11 @@ def test_trace_contour_of_a_softmax_loss_keeps_the_loss_and_runs_out_of_the_wind
     head = MMLDA(3, 2, norm=3.0)
     extent = (-8, 8, -8, 8)
     path = trace_contour(head, 0, 0.5 * head.centers[0], step=0.25, max_steps=500, extent=extent)
-    losses = as_loss_fn(head)(path.float(), torch.zeros(len(path), dtype=torch.long)).detach()
+    losses = per_sample_loss(head)(path.float(), torch.zeros(len(path), dtype=torch.long)).detach()
     assert (losses.max() - losses.min()) / losses.mean() < 1e-3
     assert len(path) < 2 * 500 + 1  # stopped at the window's edge, not by max_steps
     assert path.abs().max() > 7.5
-    mmc = as_loss_fn(MMC(3, 2, norm=3.0))(path.float(), torch.zeros(len(path), dtype=torch.long)).detach()
+    mmc = per_sample_loss(MMC(3, 2, norm=3.0))(path.float(), torch.zeros(len(path), dtype=torch.long)).detach()
     assert mmc.max() / mmc.min() > 10  # the curse of softmax
 
 
@@ -118,15 +105,3 @@ def test_feature_density_counts_points_per_unit_area_in_the_right_cells():
 def test_bad_arguments_raise_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
-
-
-def test_cross_entropy_per_sample_matches_cross_entropy_and_keeps_tiny_losses_apart():
-    torch.manual_seed(0)
-    h, y = torch.randn(20, 4, dtype=torch.float64), torch.randint(0, 4, (20,))
-    expected = torch.nn.functional.cross_entropy(h, y, reduction="none")
-    assert torch.allclose(cross_entropy_per_sample(h, y), expected, atol=1e-12)
-    confident = torch.tensor([[60.0, 0.0, 0.0], [80.0, 0.0, 0.0]], dtype=torch.float64)
-    labels = torch.zeros(2, dtype=torch.long)
-    assert (torch.nn.functional.cross_entropy(confident, labels, reduction="none") == 0).all()  # rounded away
-    tiny = cross_entropy_per_sample(confident, labels)
-    assert torch.allclose(tiny, 2 * torch.exp(torch.tensor([-60.0, -80.0], dtype=torch.float64)), rtol=1e-12)

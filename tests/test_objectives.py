@@ -2,10 +2,11 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from robviz.centers import mm_centers
-from robviz.objectives import (OBJECTIVES, MMC, RCE, center_loss, lgm_loss, make_objective, mmc_loss, mmlda_loss,
-                               rce_loss, sce_loss, squared_distances)
+from robviz.objectives import (OBJECTIVES, MMC, RCE, center_loss, cross_entropy_per_sample, lgm_loss, make_objective,
+                               mmc_loss, mmlda_loss, per_sample_loss, rce_loss, sce_loss, squared_distances)
 
 # One sample, three classes, 2-D features: small enough to compute every loss by hand.
 Z = torch.tensor([[1.0, 2.0]])
@@ -104,3 +105,93 @@ def test_objectives_reject_bad_sizes():
         make_objective("sce", 1, 2)
     with pytest.raises(ValueError, match="feature_dim"):
         make_objective("sce", 3, 0)
+
+
+# ----------------------------------------------------------------------------------- per-sample losses
+
+
+def test_per_sample_loss_of_an_objective_is_per_sample_and_differentiable():
+    head = MMC(3, 2, norm=2.0)
+    loss_fn = per_sample_loss(head)
+    z = torch.randn(4, 2, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 0])
+    losses = loss_fn(z, y)
+    assert losses.shape == (4,)
+    assert torch.allclose(losses, 0.5 * (z - head.centers[y]).pow(2).sum(dim=1))
+    (gradient,) = torch.autograd.grad(losses.sum(), z)
+    assert torch.allclose(gradient, z - head.centers[y])
+
+
+def test_cross_entropy_per_sample_matches_cross_entropy_and_keeps_tiny_losses_apart():
+    torch.manual_seed(0)
+    h, y = torch.randn(20, 4, dtype=torch.float64), torch.randint(0, 4, (20,))
+    expected = torch.nn.functional.cross_entropy(h, y, reduction="none")
+    assert torch.allclose(cross_entropy_per_sample(h, y), expected, atol=1e-12)
+    confident = torch.tensor([[60.0, 0.0, 0.0], [80.0, 0.0, 0.0]], dtype=torch.float64)
+    labels = torch.zeros(2, dtype=torch.long)
+    assert (torch.nn.functional.cross_entropy(confident, labels, reduction="none") == 0).all()  # rounded away
+    tiny = cross_entropy_per_sample(confident, labels)
+    assert torch.allclose(tiny, 2 * torch.exp(torch.tensor([-60.0, -80.0], dtype=torch.float64)), rtol=1e-12)
+
+
+def test_float64_per_sample_loss_gives_each_samples_own_term():
+    objective = make_objective("sce", 4, 2)
+    z, y = torch.randn(9, 2), torch.randint(0, 4, (9,))
+    losses = per_sample_loss(objective, float64=True)(z, y)
+    assert losses.dtype == torch.float64
+    assert torch.allclose(losses.float(), F.cross_entropy(objective(z), y, reduction="none"))
+    center = make_objective("center", 4, 2)
+    assert torch.allclose(per_sample_loss(center, float64=True)(z, y).float(),
+                          torch.stack([center.loss(z[i:i + 1], center(z[i:i + 1]), y[i:i + 1]) for i in range(9)]))
+
+
+def test_float64_per_sample_loss_keeps_tiny_softmax_losses_apart():
+    """Far from the boundary float32 rounds every SCE loss to 0; the float64 form keeps them distinct."""
+    objective = make_objective("sce", 3, 2)
+    with torch.no_grad():  # fixed head (not the random init): class 0's logit grows fastest along z_1
+        objective.linear.weight.copy_(torch.tensor([[1.0, 0.0], [0.5, 0.0], [0.0, 0.0]]))
+        objective.linear.bias.zero_()
+    z = torch.linspace(200, 400, 50)[:, None] * torch.tensor([[1.0, 0.0]])
+    logits = objective(z)
+    y = logits.argmax(1)  # every point is class 0 with margin >= 100: losses far below 1e-7
+    assert (y == 0).all()
+    assert (F.cross_entropy(logits, y, reduction="none") == 0).sum() > 10
+    losses = per_sample_loss(objective, float64=True)(z, y)
+    assert (losses > 0).all() and len(torch.unique(losses)) == 50
+
+
+@pytest.mark.parametrize("name", ["sce", "center", "lgm", "mmlda", "mmc", "rce"])
+def test_per_sample_loss_both_precisions_agree_on_a_float64_head(name):
+    """The landscape path (the objective itself, vmap) and the sample-density path (a frozen float64 copy, exact
+    cross-entropy for softmax heads) are one function: on a float64 head and float64 features they agree."""
+    torch.manual_seed(0)
+    head = make_objective(name, 4, 3).double()
+    z, y = 3 * torch.randn(50, 3, dtype=torch.float64), torch.randint(0, 4, (50,))
+    landscape = per_sample_loss(head)(z, y)
+    density = per_sample_loss(head, float64=True)(z, y)
+    by_hand = torch.stack([head.loss(z[i:i + 1], head(z[i:i + 1]), y[i:i + 1]) for i in range(50)])
+    assert landscape.dtype == density.dtype == torch.float64
+    assert torch.allclose(landscape, by_hand, rtol=1e-12, atol=1e-12)
+    # softmax heads: softplus(logsumexp of margins) against logsumexp(h) - h_y, rounded apart on logits ~ 1e3
+    assert torch.allclose(density, by_hand, rtol=1e-9, atol=1e-12)
+
+
+def test_float64_per_sample_loss_is_a_frozen_copy_and_keeps_the_callers_head():
+    head = make_objective("mmc", 3, 2)
+    loss_fn = per_sample_loss(head, float64=True)
+    z, y = torch.randn(5, 2), torch.tensor([0, 1, 2, 0, 1])
+    before = loss_fn(z, y)
+    with torch.no_grad():
+        head.centers.mul_(2.0)  # changing the caller's head later does not move the measured losses
+    assert torch.equal(loss_fn(z, y), before)
+    assert head.centers.dtype == torch.float32
+    point = z.double().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(loss_fn(point, y).sum(), point)
+    assert torch.isfinite(gradient).all()
+
+
+def test_per_sample_loss_passes_callables_through_and_rejects_the_rest():
+    fn = lambda z, y: z.sum(1)  # noqa: E731
+    assert per_sample_loss(fn) is fn and per_sample_loss(fn, float64=True) is fn
+    with pytest.raises(ValueError, match="Objective or a callable"):
+        per_sample_loss(3.0)

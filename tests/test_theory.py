@@ -8,6 +8,7 @@ from torch import nn
 from robviz.centers import mm_centers
 from robviz.models import Classifier
 from robviz.objectives import make_objective
+from robviz.shell_density import mmc_shell_density, monte_carlo_shell_density, sample_density
 from robviz.theory import (
     adp_optimal_predictions,
     adp_optimum,
@@ -18,13 +19,9 @@ from robviz.theory import (
     log_ball_volume,
     mahalanobis_distances,
     mmc_sample_density,
-    mmc_shell_density,
     mmc_shell_log_volume,
     monte_carlo_expected_distance,
-    monte_carlo_shell_density,
-    per_sample_loss,
     robustness_bound,
-    sample_density,
 )
 
 
@@ -258,32 +255,6 @@ def test_monte_carlo_volumes_match_the_exact_annuli_in_2d():
     assert torch.equal(estimate.counts, exact.counts)
     assert (estimate.log_volumes - exact.log_volumes).abs().max() < 0.1
     assert estimate.method == "monte-carlo" and estimate.volume_hits.min() > 100
-
-
-def test_per_sample_loss_gives_each_samples_own_term():
-    objective = make_objective("sce", 4, 2)
-    z, y = torch.randn(9, 2), torch.randint(0, 4, (9,))
-    losses = per_sample_loss(objective)(z, y)
-    assert losses.dtype == torch.float64
-    assert torch.allclose(losses.float(), F.cross_entropy(objective(z), y, reduction="none"))
-    center = make_objective("center", 4, 2)
-    assert torch.allclose(per_sample_loss(center)(z, y).float(),
-                          torch.stack([center.loss(z[i:i + 1], center(z[i:i + 1]), y[i:i + 1]) for i in range(9)]))
-
-
-def test_per_sample_loss_keeps_tiny_softmax_losses_apart():
-    """Far from the boundary float32 rounds every SCE loss to 0; the float64 form keeps them distinct."""
-    objective = make_objective("sce", 3, 2)
-    with torch.no_grad():  # fixed head (not the random init): class 0's logit grows fastest along z_1
-        objective.linear.weight.copy_(torch.tensor([[1.0, 0.0], [0.5, 0.0], [0.0, 0.0]]))
-        objective.linear.bias.zero_()
-    z = torch.linspace(200, 400, 50)[:, None] * torch.tensor([[1.0, 0.0]])
-    logits = objective(z)
-    y = logits.argmax(1)  # every point is class 0 with margin >= 100: losses far below 1e-7
-    assert (y == 0).all()
-    assert (F.cross_entropy(logits, y, reduction="none") == 0).sum() > 10
-    losses = per_sample_loss(objective)(z, y)
-    assert (losses > 0).all() and len(torch.unique(losses)) == 50
 
 
 def test_sample_density_of_models_dispatches_on_the_objective():

@@ -8,7 +8,8 @@ import torch
 from robviz.centers import mm_centers
 from robviz.landscape import feature_density, loss_on_grid
 from robviz.objectives import MMC, MMLDA
-from robviz.theory import expected_distance, mmc_shell_density
+from robviz.shell_density import mmc_shell_density
+from robviz.theory import expected_distance
 from robviz.viz.theory import (centers_figure, convergence_figure, curse_of_softmax_animation,
                                density_heatmap_animation, expected_distance_figure, loss_contours_figure,
                                robustness_comparison_figure, sample_density_figure, shell_density_figure)

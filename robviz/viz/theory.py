@@ -462,7 +462,7 @@ def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float,
                          duration_ms: int = 0, title: str | None = None) -> go.Figure:
     """Measured sample density in loss shells at matched loss quantiles, one line per run (ICLR 2020, Eq. 2).
 
-    Each :class:`robviz.theory.SampleDensity` must use the default equal-count shells between the loss
+    Each :class:`robviz.shell_density.SampleDensity` must use the default equal-count shells between the loss
     ``quantiles`` (``spacing="count"``), so shell s of every run holds the same share of its class's points: the
     x axis is that share (the loss quantile at the shell's middle) and the comparison is at matched quantiles.
     The y value is log10 SD averaged over the classes.

@@ -1,0 +1,215 @@
+"""Sample density induced by a loss, in closed form: why MMC packs features densely and softmax does not.
+
+T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for Adversarial
+Robustness", ICLR 2020: the volumes :func:`log_ball_volume` and :func:`mmc_shell_log_volume` (Eq. 2's Delta B),
+:func:`mmc_sample_density` (Theorem 2), :func:`gsce_contour` and :func:`gsce_sample_density` (Theorem 1, the
+curse of softmax). The estimators that measure a trained model's sample density are in
+:mod:`robviz.shell_density`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+
+from .. import checks
+from ._checks import as_float64, check_form, check_number, check_positive
+
+__all__ = ["log_ball_volume", "mmc_shell_log_volume", "mmc_sample_density", "Sphere", "gsce_contour",
+           "gsce_sample_density"]
+
+
+def log_ball_volume(radius, d: int):
+    """log Vol(B_d(r)) = (d/2) log(pi) - log Gamma(d/2 + 1) + d log(r), the volume of a d-ball of radius r.
+
+    Args:
+        radius: r >= 0, float or tensor. d: the dimension (>= 1).
+
+    Returns:
+        The log-volume, same kind as ``radius`` (-inf for r = 0).
+    """
+    d = checks.integer("d", d, low=1)
+    r, back = as_float64(radius, "radius")
+    check_positive(r, "radius", strict=False)
+    return back(_log_unit_ball(d) + d * torch.log(r))
+
+
+def _log_unit_ball(d: int) -> float:
+    return 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1)
+
+
+def _mmc_shell_log_volume(low: torch.Tensor, high: torch.Tensor, d: int, factor: float) -> torch.Tensor:
+    # Vol = V_d (high/f)^{d/2} [1 - (low/high)^{d/2}], in log-space.
+    ratio = torch.where(high > 0, low / high, torch.zeros_like(high))
+    return _log_unit_ball(d) + 0.5 * d * torch.log(high / factor) + torch.log1p(-ratio.pow(0.5 * d))
+
+
+def mmc_shell_log_volume(low, high, d: int, factor: float = 0.5):
+    """log-volume of the MMC loss shell {z in R^d : factor ||z - mu||^2 in [low, high]} (ICLR 2020, Eq. 2's Delta B).
+
+    The shell lies between the spheres of radii sqrt(low/factor) and sqrt(high/factor) around mu:
+
+        Vol = V_d [(high/factor)^{d/2} - (low/factor)^{d/2}],   V_d = pi^{d/2} / Gamma(d/2 + 1).
+
+    In 2-D with factor 1/2 this is the annulus area 2 pi (high - low).
+
+    Args:
+        low, high: loss values with 0 <= low < high (floats or tensors of one shape). d: dimension.
+        factor: the loss factor (paper 1/2, authors' code 1).
+
+    Returns:
+        The log-volume, same kind as ``high``.
+    """
+    d = checks.integer("d", d, low=1)
+    factor = check_number(factor, "factor")
+    lo, _ = as_float64(low, "low")
+    hi, back = as_float64(high, "high")
+    check_positive(lo, "low", strict=False)
+    if not (hi > lo).all():
+        raise ValueError("every shell needs low < high")
+    return back(_mmc_shell_log_volume(lo, hi, d, factor))
+
+
+def _density_inputs(C, d: int, N, p_of_C, form: str):
+    d = checks.integer("d", d, low=1)
+    check_form(form)
+    c, back = as_float64(C, "C")
+    check_positive(c, "C (a loss value)")
+    n, _ = as_float64(N, "N")
+    check_positive(n, "N", strict=False)
+    p, _ = as_float64(p_of_C(C) if callable(p_of_C) else p_of_C, "p_of_C")
+    check_positive(p, "p_of_C (a probability density)", strict=False)
+    return c, torch.log(n) + torch.log(p), back
+
+
+def mmc_sample_density(C, d: int, N, p_of_C, *, factor: float = 0.5, form: str = "exact", log: bool = False):
+    """Sample density induced by the MMC loss at loss value C (ICLR 2020, Theorem 2).
+
+    With L_MMC(z, y) = factor ||z - mu*_y||^2 distributed as p_k(c) over the N_k training points of class k, the
+    points with loss in [C, C + dC] number N_k p_k(C) dC and fill the spherical shell between radii
+    sqrt(C/factor) and sqrt((C + dC)/factor). Definition (2), SD = Delta N / Vol(Delta B), then gives
+
+    * ``form="exact"`` (default): SD(C) = N p(C) / (dVol/dC), dVol/dC = (d/2) V_d factor^{-d/2} C^{(d-2)/2},
+      V_d = pi^{d/2}/Gamma(d/2 + 1): the limit dC -> 0 of the estimator :func:`mmc_shell_density`, in the same
+      units (points per unit feature volume);
+    * ``form="theorem"``: the paper's expression SD(C) ∝ N p(C) / C^{(d-1)/2}, returned with constant 1.
+
+    The two differ by one factor sqrt(C): the exact shell has volume proportional to r^{d-1} dr with
+    dr = dC / (2 sqrt(factor C)), while C^{(d-1)/2} ~ r^{d-1} keeps the radial width fixed. Both fall steeply
+    with C for the d = 64 or 256 of the papers, which is what the theorem is used for.
+
+    Args:
+        C: loss value(s) > 0, float or tensor. d: feature dimension. N: number of training points of the class.
+        p_of_C: p_k(C), the density of the loss at C (a value, a tensor like C, or a callable evaluated at C).
+        factor: the MMC loss factor (paper 1/2). form: "exact" or "theorem". log: return log SD instead.
+
+    Returns:
+        SD (or log SD), same kind as ``C``.
+    """
+    factor = check_number(factor, "factor")
+    c, log_numerator, back = _density_inputs(C, d, N, p_of_C, form)
+    if form == "theorem":
+        log_sd = log_numerator - 0.5 * (d - 1) * torch.log(c)
+    else:
+        log_dvol = math.log(0.5 * d) + _log_unit_ball(d) - 0.5 * d * math.log(factor) + 0.5 * (d - 2) * torch.log(c)
+        log_sd = log_numerator - log_dvol
+    return back(log_sd if log else torch.exp(log_sd))
+
+
+class Sphere(NamedTuple):
+    """The approximate g-SCE loss contour of :func:`gsce_contour`: ||z - center||^2 = radius2.
+
+    ``b_term`` is B_{k,k~} of Theorem 1 (ICLR 2020).
+    """
+
+    center: torch.Tensor
+    radius2: object
+    b_term: float
+
+
+def _log_expm1(c: torch.Tensor) -> torch.Tensor:
+    """log(exp(C) - 1) without overflow: C + log(1 - exp(-C))."""
+    return c + torch.log(-torch.expm1(-c))
+
+
+def gsce_contour(C, sigma_k: float, sigma_kt: float, mu_k, mu_kt, B_k: float = 0.0, B_kt: float = 0.0) -> Sphere:
+    """The approximate contour L_g-SCE = C of the g-SCE loss as a sphere (ICLR 2020, Theorem 1 and its Eq. 6).
+
+    g-SCE: softmax cross-entropy on quadratic logits h_i = -(z - mu_i)^T Sigma_i (z - mu_i) + B_i (the paper's and
+    the talk's form, no factor 1/2). With Sigma_k = sigma_k I, Sigma_k~ = sigma_k~ I for the true class k and the
+    runner-up k~ = argmax_{l != k} h_l, the loss is approximated by L_{k,k~}(z) = log(1 + exp(h_k~ - h_k)), whose
+    level set C is h_k - h_k~ = -log(C_e - 1), C_e = exp(C). Completing the square gives the sphere
+
+        ||z - c||^2 = B_{k,k~} + log(C_e - 1) / (sigma_k - sigma_k~),
+        c = (sigma_k mu_k - sigma_k~ mu_k~) / (sigma_k - sigma_k~),
+        B_{k,k~} = sigma_k sigma_k~ ||mu_k - mu_k~||^2 / (sigma_k - sigma_k~)^2 + (B_k - B_k~) / (sigma_k - sigma_k~).
+
+    For sigma_k = sigma_k~ (plain SCE, whose logits W_i^T z + b_i are g-SCE with all sigma_i = 1, and MMLDA) the
+    contours are hyperplanes, not spheres, and the theorem does not apply. robviz's L-GM with margin m trains on
+    sigma_y = (1 + m)/2 against sigma = 1/2: the case sigma_k > sigma_k~.
+
+    Args:
+        C: loss value(s) > 0. sigma_k, sigma_kt: the two scales (must differ). mu_k, mu_kt: (d,) means.
+        B_k, B_kt: the logit offsets.
+
+    Returns:
+        :class:`Sphere` (center (d,) float64, radius2 like ``C`` and NaN where no sphere exists (radius2 <= 0),
+        b_term).
+    """
+    sigma_k = check_number(sigma_k, "sigma_k", positive=False)
+    sigma_kt = check_number(sigma_kt, "sigma_kt", positive=False)
+    if sigma_k == sigma_kt:
+        raise ValueError("sigma_k must differ from sigma_kt: with equal scales the contours are hyperplanes")
+    B_k, B_kt = check_number(B_k, "B_k", positive=False), check_number(B_kt, "B_kt", positive=False)
+    mu_k = torch.as_tensor(mu_k).detach().to(torch.float64).reshape(-1)
+    mu_kt = torch.as_tensor(mu_kt).detach().to(torch.float64).reshape(-1)
+    if mu_k.shape != mu_kt.shape:
+        raise ValueError(f"mu_k and mu_kt must have one shape, got {tuple(mu_k.shape)} and {tuple(mu_kt.shape)}")
+    c, back = as_float64(C, "C")
+    check_positive(c, "C (a loss value)")
+    gap = sigma_k - sigma_kt
+    b_term = sigma_k * sigma_kt * float((mu_k - mu_kt).pow(2).sum()) / gap**2 + (B_k - B_kt) / gap
+    radius2 = b_term + _log_expm1(c) / gap
+    radius2 = torch.where(radius2 > 0, radius2, torch.full_like(radius2, math.nan))
+    return Sphere((sigma_k * mu_k - sigma_kt * mu_kt) / gap, back(radius2), b_term)
+
+
+def gsce_sample_density(C, d: int, N, p_of_C, sigma_k: float, sigma_kt: float, mu_k, mu_kt,
+                        B_k: float = 0.0, B_kt: float = 0.0, *, form: str = "exact", log: bool = False):
+    """Sample density induced by the g-SCE loss at loss value C (ICLR 2020, Theorem 1).
+
+    The shell {z : L_{k,k~}(z) in [C, C + dC]} lies between two spheres of :func:`gsce_contour` with
+    r^2(C) = B_{k,k~} + log(C_e - 1)/(sigma_k - sigma_k~); N_{k,k~} p_{k,k~}(C) dC training points fill it.
+
+    * ``form="exact"`` (default): SD = N p(C) / |dVol/dC| with Vol = V_d r^d, so
+      |dVol/dC| = (d/2) V_d (r^2)^{(d-2)/2} |d r^2/dC| and d r^2/dC = C_e / ((C_e - 1)(sigma_k - sigma_k~));
+    * ``form="theorem"``: the paper's expression
+      SD ∝ N p(C) / [B_{k,k~} + log(C_e - 1)/(sigma_k - sigma_k~)]^{(d-1)/2}, returned with constant 1
+      (see :func:`mmc_sample_density` for why the exponents differ by 1/2).
+
+    When sigma_k < sigma_k~ (what training prefers: lower loss values) the radius shrinks as C grows and the
+    sphere disappears for large C: the density there is NaN.
+
+    Args:
+        C: loss value(s) > 0. d: feature dimension (the length of mu_k). N: N_{k,k~}.
+        p_of_C: p_{k,k~}(C) (a value, a tensor like C, or a callable). sigma_k, sigma_kt, mu_k, mu_kt, B_k, B_kt:
+        the g-SCE parameters of the true class k and the runner-up k~. form: "exact" or "theorem".
+        log: return log SD instead.
+
+    Returns:
+        SD (or log SD), same kind as ``C``; NaN where the contour does not exist.
+    """
+    c, log_numerator, back = _density_inputs(C, d, N, p_of_C, form)
+    sphere = gsce_contour(c, sigma_k, sigma_kt, mu_k, mu_kt, B_k, B_kt)
+    if sphere.center.numel() != d:
+        raise ValueError(f"mu_k has {sphere.center.numel()} entries but d = {d}")
+    log_r2 = torch.log(sphere.radius2)
+    if form == "theorem":
+        log_sd = log_numerator - 0.5 * (d - 1) * log_r2
+    else:
+        log_dr2 = -torch.log(-torch.expm1(-c)) - math.log(abs(sigma_k - sigma_kt))
+        log_sd = log_numerator - (math.log(0.5 * d) + _log_unit_ball(d) + 0.5 * (d - 2) * log_r2 + log_dr2)
+    return back(log_sd if log else torch.exp(log_sd))
+
