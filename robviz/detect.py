@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from . import checks
-from .runtime import inference
+from .runtime import inference, to_numpy
 
 __all__ = ["confidence", "non_max_entropy", "non_max_entropy_logits", "non_max_entropy_score", "KernelDensity", "LID",
            "lid_mle",
@@ -35,12 +35,6 @@ __all__ = ["confidence", "non_max_entropy", "non_max_entropy_logits", "non_max_e
 
 # sigma^2 of the K-density kernel in the RCE authors' code: 0.1 / 0.26 for RCE models, 1 / 0.26 for CE.
 KD_BANDWIDTH = {"rce": 0.1 / 0.26, "ce": 1.0 / 0.26}
-
-
-def _numpy(t) -> np.ndarray:
-    if isinstance(t, torch.Tensor):
-        return t.detach().cpu().numpy()
-    return np.asarray(t)
 
 
 def _logits(model, x: torch.Tensor) -> torch.Tensor:
@@ -52,7 +46,7 @@ def _features(model, x: torch.Tensor) -> torch.Tensor:
 
 
 def _check_outputs(values, name: str) -> np.ndarray:
-    values = np.asarray(_numpy(values), dtype=np.float64)
+    values = to_numpy(values, np.float64)
     if values.ndim != 2 or values.shape[1] < 3:
         raise ValueError(f"{name} must have shape (N, L) with L >= 3 classes, got {values.shape}")
     return values
@@ -66,7 +60,7 @@ def confidence(model, x: torch.Tensor) -> np.ndarray:
 
     Shape: x (N, ...) -> (N,) in [1/L, 1]. Higher = more normal.
     """
-    return _logits(model, x).double().log_softmax(dim=1).max(dim=1).values.exp().cpu().numpy()
+    return to_numpy(_logits(model, x).double().log_softmax(dim=1).max(dim=1).values.exp())
 
 
 def _non_max_entropy_log(log_scores: np.ndarray) -> np.ndarray:
@@ -205,7 +199,7 @@ class KernelDensity:
         """log KD(x) with the predicted class's kernel points; higher = more normal. (N, ...) -> (N,)."""
         z = _features(model, x)
         predicted = _logits(model, x).argmax(dim=1)
-        return self.log_density(z, predicted).numpy()
+        return to_numpy(self.log_density(z, predicted))
 
     __call__ = score
 
@@ -273,7 +267,7 @@ class LID:
         """-LID of each input's feature against the reference batch. (N, ...) -> (N,)."""
         if self.reference is None:
             raise RuntimeError("LID is not fitted: call fit(model, x_train) first")
-        return (-lid_mle(_features(model, x), self.reference, self.k)).cpu().numpy()
+        return to_numpy(-lid_mle(_features(model, x), self.reference, self.k))
 
     __call__ = score
 
@@ -318,7 +312,7 @@ def detection_pairs(model, x: torch.Tensor, y: torch.Tensor, result) -> Detectio
 
 
 def _check_scores(clean, adversarial) -> tuple[np.ndarray, np.ndarray]:
-    clean, adversarial = (np.asarray(_numpy(s), dtype=np.float64) for s in (clean, adversarial))
+    clean, adversarial = (to_numpy(s, np.float64) for s in (clean, adversarial))
     if clean.ndim != 1 or adversarial.ndim != 1:
         raise ValueError(f"scores must be 1-D, got shapes {clean.shape} and {adversarial.shape}")
     if len(clean) == 0 or len(adversarial) == 0:
@@ -392,7 +386,7 @@ def non_me_domain(model, extent, resolution: int = 150) -> dict:
         raise ValueError(f"the domain picture needs 2-D features, got feature_dim = {model.objective.feature_dim}")
     grid = grid_points(extent, resolution)
     logits = model.objective.output(model.raw_logits(grid.to(next(model.parameters()).device))).cpu()
-    return dict(labels=logits.argmax(1).reshape(resolution, resolution).numpy(),
+    return dict(labels=to_numpy(logits.argmax(1).reshape(resolution, resolution)),
                 non_me=non_max_entropy_logits(logits).reshape(resolution, resolution),
                 extent=tuple(float(e) for e in extent))
 
@@ -426,5 +420,5 @@ def max_non_me_lines(model, extent, num: int = 600) -> list[np.ndarray]:
         inside = ((output.argmax(1) == k) & (points[:, 0] >= x0) & (points[:, 0] <= x1)
                   & (points[:, 1] >= y0) & (points[:, 1] <= y1))
         if inside.any():
-            lines.append(points[inside].numpy().astype(np.float32))
+            lines.append(to_numpy(points[inside], np.float32))
     return lines

@@ -22,16 +22,15 @@ import numpy as np
 import torch
 
 from . import checks
+from .runtime import to_numpy
 
 __all__ = ["tsne", "aligned_tsne", "pca", "clear_cache", "cache_size"]
 
 _CACHE: dict[str, np.ndarray] = {}
 
 
-def _array(features, name: str = "features") -> np.ndarray:
-    if isinstance(features, torch.Tensor):
-        features = features.detach().cpu().numpy()
-    x = np.asarray(features, dtype=np.float32)
+def _features_array(features, name: str = "features") -> np.ndarray:
+    x = to_numpy(features, np.float32)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"{name} must have shape (N, d) with N >= 2, got {x.shape}")
     if not np.isfinite(x).all():
@@ -84,7 +83,7 @@ def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter
     """
     from openTSNE import TSNE
 
-    x = _array(features)
+    x = _features_array(features)
     perplexity = checks.real("perplexity", perplexity, low=0, high=len(x), low_open=True, high_open=True,
                              note=f"N = {len(x)} points")
     if np.ptp(x, axis=0).max() == 0:
@@ -153,7 +152,7 @@ def aligned_tsne(sequence, *, seed: int = 0, perplexity: float = 30.0, n_iter: i
     Returns:
         (S, N, 2) float32 embeddings.
     """
-    frames = [_array(f, f"sequence[{i}]") for i, f in enumerate(sequence)]
+    frames = [_features_array(f, f"sequence[{i}]") for i, f in enumerate(sequence)]
     if not frames:
         raise ValueError("sequence is empty: pass at least one (N, d) feature array")
     if len({len(f) for f in frames}) != 1:
@@ -173,6 +172,6 @@ def pca(features, n_components: int = 2) -> np.ndarray:
     """
     from sklearn.decomposition import PCA
 
-    x = _array(features)
+    x = _features_array(features)
     n_components = checks.integer("n_components", n_components, low=1, high=min(x.shape))
     return PCA(n_components=n_components).fit_transform(x).astype(np.float32)

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .runtime import inference, to_model
+from .runtime import inference, to_model, to_numpy
 
 __all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
            "grid_minimal_distance", "affine_pieces"]
@@ -45,8 +45,8 @@ _EDGE_BUDGET = 4_000_000  # point-edge pairs per chunk: about 100 MB of float64 
 
 
 def _affine(weight, bias) -> tuple[np.ndarray, np.ndarray]:
-    w = weight.detach().double().cpu().numpy()
-    b = np.zeros(len(w)) if bias is None else bias.detach().double().cpu().numpy()
+    w = to_numpy(weight, np.float64)
+    b = np.zeros(len(w)) if bias is None else to_numpy(bias, np.float64)
     return w, b
 
 
@@ -62,7 +62,7 @@ def _sequence(module: nn.Module) -> list:
         scale = (module.weight if module.affine else torch.ones_like(module.running_var)) / torch.sqrt(
             module.running_var + module.eps)
         shift = (module.bias if module.affine else torch.zeros_like(module.running_mean)) - module.running_mean * scale
-        return [("affine", (np.diag(scale.detach().double().cpu().numpy()), shift.detach().double().cpu().numpy()))]
+        return [("affine", (np.diag(to_numpy(scale, np.float64)), to_numpy(shift, np.float64)))]
     if isinstance(module, nn.Sequential):
         return [step for child in module for step in _sequence(child)]
     net = getattr(module, "net", None)
@@ -85,7 +85,7 @@ def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
         if torch.equal(out, -probe):
             return -a, -c
     elif isinstance(head, (_MMHead, LGM)) and type(head).output is Objective.output:
-        mu = head.centers.detach().double().cpu().numpy()  # -k ||z - mu||^2 with k > 0: the nearest center
+        mu = to_numpy(head.centers, np.float64)  # -k ||z - mu||^2 with k > 0: the nearest center
         return 2 * mu, -(mu ** 2).sum(axis=1)
     raise TypeError(f"robviz.exact knows the decisions of the robviz objective heads, not of a "
                     f"{type(head).__name__}")
@@ -355,7 +355,7 @@ class ExactBoundary:
         return float(eps)
 
     def _check_points(self, x, inside=True) -> np.ndarray:
-        points = x.detach().double().cpu().numpy() if torch.is_tensor(x) else np.asarray(x, dtype=np.float64)
+        points = to_numpy(x, np.float64)
         if points.ndim != 2 or points.shape[1] != 2:
             raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(points.shape)}")
         x0, x1, y0, y1 = self.box
@@ -365,7 +365,7 @@ class ExactBoundary:
         return points
 
     def _check_labels(self, y, n) -> np.ndarray:
-        labels = y.detach().cpu().numpy() if torch.is_tensor(y) else np.asarray(y)
+        labels = to_numpy(y)
         if labels.shape != (n,):
             raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
         if n and (labels.min() < 0 or labels.max() >= self.num_classes):

@@ -1,4 +1,6 @@
-"""Shared notebook setup: device choice, the default/full switch, seeds."""
+"""Shared notebook setup (device choice, the default/full switch, seeds), how every measurement runs a model
+(:func:`evaluating`, :func:`to_model`, :func:`inference`), and :func:`to_numpy`, the one tensor-to-NumPy
+conversion."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import numpy as np
 import torch
 
 __all__ = ["pick_device", "full_mode", "seed_everything", "setup", "evaluating", "dtype_and_device", "to_model",
-           "inference"]
+           "inference", "to_numpy"]
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -119,3 +121,18 @@ def inference(model, x: torch.Tensor, *, method: str | None = None, batch_size: 
         if len(x) == 0:
             return fn(x)
         return torch.cat([fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def to_numpy(values, dtype=None) -> np.ndarray:
+    """``values`` as a NumPy array: a tensor is detached and brought to the CPU first (any device, with or without
+    gradients; bfloat16, which NumPy lacks, goes through float32); anything else goes through ``np.asarray``.
+
+    ``dtype`` converts (e.g. ``np.float32`` for plotly's compact typed arrays, ``np.float64`` for exact geometry);
+    None keeps the input's own. Like ``np.asarray``, the result shares memory with a CPU tensor when no conversion
+    is needed: copy it before writing to it.
+    """
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu()
+        values = (values.float() if values.dtype == torch.bfloat16 else values).numpy()
+    return np.asarray(values, dtype=dtype)
+

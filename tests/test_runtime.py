@@ -1,9 +1,11 @@
-"""runtime.setup: seeds, device and the CPU thread pool."""
+"""runtime: setup (seeds, device, the CPU thread pool) and to_numpy."""
 
+import numpy as np
 import pytest
 import torch
 
 import robviz
+from robviz.runtime import to_numpy
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +47,22 @@ def test_a_missing_gpu_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("ROBVIZ_DEVICE", "cuda")
     with pytest.raises(RuntimeError, match="no CUDA GPU"):
         robviz.setup(seed=0)
+
+
+# ------------------------------------------------------------------------------------------------ to_numpy
+
+
+def test_to_numpy_detaches_tensors_and_keeps_or_converts_the_dtype():
+    t = torch.arange(6, dtype=torch.float64).reshape(2, 3).requires_grad_(True)
+    out = to_numpy(t * 1)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert to_numpy(t, np.float32).dtype == np.float32
+    assert to_numpy(torch.tensor([1.5], dtype=torch.bfloat16)).tolist() == [1.5]  # NumPy has no bfloat16
+    assert to_numpy(torch.tensor([0, 2])).dtype == np.int64
+    assert to_numpy([1, 2], np.float32).dtype == np.float32 and to_numpy(np.ones(2)).tolist() == [1.0, 1.0]
+
+
+def test_to_numpy_of_float32_to_float64_is_exact():
+    t = torch.randn(100)
+    assert np.array_equal(to_numpy(t, np.float64), t.double().numpy())
+

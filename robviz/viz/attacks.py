@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .features import _region_trace, _values
+from .features import _region_trace
+from .style import plot_array
 from .style import SERIES_COLORS, animate, class_color, fit_layout
 
 __all__ = ["attack_animation", "ball_outline", "robustness_heatmap", "distance_histogram"]
@@ -36,10 +37,10 @@ def _paths(traj, upto, y, name_prefix, first_panel, true_labels):
     for n in range(traj.shape[1]):
         path = traj[: upto + 1, n]
         k = int(true_labels[n])
-        traces.append(go.Scatter(x=_values(path[:, 0]), y=_values(path[:, 1]), mode="lines",
+        traces.append(go.Scatter(x=plot_array(path[:, 0]), y=plot_array(path[:, 1]), mode="lines",
                                  line=dict(color=class_color(k), width=2), showlegend=False, hoverinfo="skip"))
         predicted = int(y[upto, n])
-        traces.append(go.Scatter(x=_values(path[-1:, 0]), y=_values(path[-1:, 1]), mode="markers",
+        traces.append(go.Scatter(x=plot_array(path[-1:, 0]), y=plot_array(path[-1:, 1]), mode="markers",
                                  marker=dict(size=11, color=class_color(predicted), symbol="circle",
                                              line=dict(width=2, color="black")),
                                  name=f"{name_prefix} {n}", showlegend=False,
@@ -90,7 +91,7 @@ def attack_animation(inputs, predictions, labels, *, features=None, input_region
                                          showlegend=i == 0, name=f"{norm} ball, eps={eps:g}", hoverinfo="skip"),
                               row=1, col=col)
         if col == 2 and centers is not None:
-            fig.add_trace(go.Scatter(x=_values(centers[:, 0]), y=_values(centers[:, 1]), mode="markers",
+            fig.add_trace(go.Scatter(x=plot_array(centers[:, 0]), y=plot_array(centers[:, 1]), mode="markers",
                                      name="centers", marker=dict(symbol="x-thin", size=14,
                                                                  line=dict(width=3, color="black"))),
                           row=1, col=col)
@@ -162,7 +163,7 @@ def distance_histogram(distances: dict, *, title: str = "Smallest adversarial pe
     tensor, e.g. DeepFool's ``result.perturbation_norm("L2")[result.success]``."""
     fig = go.Figure()
     for i, (name, values) in enumerate(distances.items()):
-        fig.add_trace(go.Histogram(x=_values(values), name=name, opacity=0.6, marker_color=SERIES_COLORS[i % 7],
+        fig.add_trace(go.Histogram(x=plot_array(values), name=name, opacity=0.6, marker_color=SERIES_COLORS[i % 7],
                                    nbinsx=30))
     fig.update_layout(barmode="overlay", xaxis_title=unit, yaxis_title="samples")
     return fit_layout(fig, height=300, title=title, legend_rows="auto")

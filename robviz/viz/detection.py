@@ -11,18 +11,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .features import _region_trace, plane_axes
-from .style import OBJECTIVE_LABELS, animate, class_color, fit_layout, series_color
+from ..runtime import to_numpy
+from .style import OBJECTIVE_LABELS, animate, class_color, fit_layout, plot_array, series_color
 
 __all__ = ["embedding_animation", "non_me_domain_figure", "roc_figure", "detection_table"]
 
 OBJECTIVE_NAMES = {**OBJECTIVE_LABELS, "sce": "CE"}
-
-
-def _f32(values) -> np.ndarray:
-    """float32 NumPy (compact typed arrays in the figure JSON)."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    return np.asarray(values, dtype=np.float32)
 
 
 def _name(key) -> str:
@@ -52,8 +46,8 @@ def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: s
     names = list(embeddings)
     if not names:
         raise ValueError("embeddings is empty")
-    arrays = {n: _f32(embeddings[n]) for n in names}
-    labels = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels).astype(int)
+    arrays = {n: plot_array(embeddings[n]) for n in names}
+    labels = to_numpy(labels).astype(int)
     shapes = {a.shape for a in arrays.values()}
     if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 2:
         raise ValueError(f"every embedding must be (S, N, 2) with the same S and N, got {sorted(shapes)}")
@@ -109,11 +103,11 @@ def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and whe
         num_classes = int(max(domain["labels"].max(), labels.max())) + 1
         traces = [_region_trace(domain["labels"], domain["extent"], num_classes)]
         for i, line in enumerate(panel["lines"]):
-            line = _f32(line)
+            line = plot_array(line)
             traces.append(go.Scatter(x=line[:, 0], y=line[:, 1], mode="lines", name="max non-ME",
                                      legendgroup="line", showlegend=(p == 0 and i == 0),
                                      line=dict(color="black", dash="dash", width=2)))
-        traces += _scatter(_f32(panel["features"]), labels, num_classes, p == 0, size=5)
+        traces += _scatter(plot_array(panel["features"]), labels, num_classes, p == 0, size=5)
         for trace in traces:
             fig.add_trace(trace, row=1, col=p + 1)
         plane_axes(fig, p, domain["extent"])
@@ -144,7 +138,7 @@ def roc_figure(curves: dict, *, columns: int = 3, title: str = "ROC curves (clea
         for name, (fpr, tpr, auc) in curves[attack].items():
             color = series_color(detectors.index(name.split(" · ")[-1]))
             dash = "solid" if name.startswith("RCE") else "dash"
-            fig.add_trace(go.Scatter(x=_f32(fpr), y=_f32(tpr), mode="lines", name=name, legendgroup=name,
+            fig.add_trace(go.Scatter(x=plot_array(fpr), y=plot_array(tpr), mode="lines", name=name, legendgroup=name,
                                      showlegend=p == 0, line=dict(color=color, dash=dash, width=2),
                                      hovertemplate=f"{name}<br>AUC {100 * auc:.1f}<extra></extra>"),
                           row=r, col=c)

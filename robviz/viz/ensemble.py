@@ -8,15 +8,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import SERIES_COLORS, animate, fit_layout, series_color
+from ..runtime import to_numpy
+from .style import SERIES_COLORS, animate, fit_layout, plot_array, series_color
 
 __all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "adp_optimum_figure"]
-
-
-def _array(values, dtype=np.float32) -> np.ndarray:
-    if hasattr(values, "detach"):
-        values = values.detach().cpu()
-    return np.asarray(values, dtype=dtype)
 
 
 def _ternary_members(points, panel, first_panel):
@@ -52,13 +47,13 @@ def ternary_animation(points: dict, steps, *, reference=None, title: str | None 
         duration_ms: least time per frame when playing.
     """
     names = list(points)
-    arrays = [_array(points[n]) for n in names]
+    arrays = [plot_array(points[n]) for n in names]
     if not arrays or any(a.ndim != 4 or a.shape[-1] != 3 for a in arrays):
         raise ValueError("points must map names to (S, K, P, 3) arrays")
     S = arrays[0].shape[0]
     if any(a.shape[0] != S for a in arrays) or len(steps) != S:
         raise ValueError(f"every panel needs {len(steps)} snapshots (one per step), got {[a.shape[0] for a in arrays]}")
-    ref = None if reference is None else _array(reference)
+    ref = None if reference is None else plot_array(reference)
     fig = make_subplots(rows=1, cols=len(names), specs=[[{"type": "ternary"}] * len(names)], subplot_titles=names,
                         horizontal_spacing=0.1)
     panels = ["ternary" if i == 0 else f"ternary{i + 1}" for i in range(len(names))]
@@ -94,12 +89,12 @@ def diversity_figure(steps, diversity: dict, angles: dict, *, title: str | None 
     members' non-true-label predictions. ``diversity`` and ``angles`` map run names to per-step values."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("volume det(M Mᵀ)", "mean pairwise angle (degrees)"),
                         horizontal_spacing=0.12)
-    x = _array(steps)
+    x = plot_array(steps)
     for i, name in enumerate(diversity):
         color = series_color(i)
-        fig.add_trace(go.Scatter(x=x, y=_array(diversity[name]), mode="lines+markers", name=name,
+        fig.add_trace(go.Scatter(x=x, y=plot_array(diversity[name]), mode="lines+markers", name=name,
                                  legendgroup=name, line=dict(color=color)), row=1, col=1)
-        fig.add_trace(go.Scatter(x=x, y=_array(angles[name]), mode="lines+markers", name=name, legendgroup=name,
+        fig.add_trace(go.Scatter(x=x, y=plot_array(angles[name]), mode="lines+markers", name=name, legendgroup=name,
                                  showlegend=False, line=dict(color=color)), row=1, col=2)
     fig.update_yaxes(range=[0, 1.02], title_text="det(M Mᵀ)", row=1, col=1)
     fig.update_yaxes(range=[0, 92], title_text="angle (degrees)", row=1, col=2)
@@ -114,7 +109,7 @@ def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.F
     names = list(matrices)
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.04, shared_yaxes=True)
     for c, name in enumerate(names, start=1):
-        z = 100 * _array(matrices[name], np.float64)
+        z = 100 * to_numpy(matrices[name], np.float64)
         if z.ndim != 2 or z.shape[0] != z.shape[1]:
             raise ValueError(f"{name}: a transferability matrix is (K, K), got {z.shape}")
         labels = [f"member {k + 1}" for k in range(len(z))]
@@ -139,10 +134,10 @@ def adp_optimum_figure(alphas, theory, measured: dict | None = None, *, K: int, 
         alphas, theory: the curve, e.g. ``[robviz.theory.adp_optimum(a, K, L) for a in alphas]``.
         measured: ``{name: (alphas, F_y values)}``, e.g. direct minimization and trained ensembles.
     """
-    fig = go.Figure(go.Scatter(x=_array(alphas), y=_array(theory), mode="lines", name="Eq. 7 (Theorem 2)",
+    fig = go.Figure(go.Scatter(x=plot_array(alphas), y=plot_array(theory), mode="lines", name="Eq. 7 (Theorem 2)",
                                line=dict(color="black")))
     for i, (name, (a, f)) in enumerate((measured or {}).items()):
-        fig.add_trace(go.Scatter(x=_array(a), y=_array(f), mode="markers", name=name,
+        fig.add_trace(go.Scatter(x=plot_array(a), y=plot_array(f), mode="markers", name=name,
                                  marker=dict(size=11, color=series_color(i), symbol=["circle", "diamond", "square",
                                                                                        "triangle-up"][i % 4])))
     fig.add_hline(y=1 / L, line=dict(dash="dot", color="gray"), annotation_text="1/L")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .features import _values
+from .style import plot_array
 from .style import series_color
 
 __all__ = ["exact_vs_attacks", "distance_scatter", "boundary_trace"]
@@ -59,7 +59,7 @@ def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.
     top = 0.0
     for i, (label, values) in enumerate(estimates.items()):
         model = next((m for m in exact if label.startswith(m)), next(iter(exact)))
-        truth, guess = _values(exact[model]), _values(values)
+        truth, guess = plot_array(exact[model]), plot_array(values)
         keep = np.isfinite(truth) & np.isfinite(guess) & (truth > 0)
         top = max(top, float(np.max(guess[keep], initial=0)), float(np.max(truth[keep], initial=0)))
         figure.add_trace(go.Scatter(x=truth[keep], y=guess[keep], mode="markers", name=label,

@@ -10,14 +10,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..regions import feature_extent
-from .style import OBJECTIVE_LABELS, animate, animation_controls, class_color, fit_layout
+from .style import OBJECTIVE_LABELS, animate, animation_controls, class_color, fit_layout, plot_array
 
 __all__ = ["feature_animation", "feature_panels", "feature_figure", "animation_controls"]
-
-
-def _values(t) -> np.ndarray:
-    """float32 NumPy arrays: plotly stores them as compact base64 typed arrays, so figures stay light."""
-    return np.asarray(t.detach().cpu(), dtype=np.float32)
 
 
 def _label(name: str) -> str:
@@ -40,11 +35,11 @@ def _panel_traces(z, y, num_classes, centers, regions, extent, first_panel):
     traces = [] if regions is None else [_region_trace(regions, extent, num_classes)]
     for k in range(num_classes):
         points = z[y == k]
-        traces.append(go.Scatter(x=_values(points[:, 0]), y=_values(points[:, 1]), mode="markers",
+        traces.append(go.Scatter(x=plot_array(points[:, 0]), y=plot_array(points[:, 1]), mode="markers",
                                  name=f"class {k}", legendgroup=f"class {k}", showlegend=first_panel,
                                  marker=dict(size=5, color=class_color(k), opacity=0.75)))
     if centers is not None:
-        traces.append(go.Scatter(x=_values(centers[:, 0]), y=_values(centers[:, 1]), mode="markers",
+        traces.append(go.Scatter(x=plot_array(centers[:, 0]), y=plot_array(centers[:, 1]), mode="markers",
                                  name="centers", legendgroup="centers", showlegend=first_panel,
                                  marker=dict(symbol="x-thin", size=14, line=dict(width=3, color="black"))))
     return traces

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from ..runtime import to_numpy
 from .style import fit_layout, series_color
 
 __all__ = ["eps_curve_figure", "steps_curve_figure", "box_comparison_figure", "loss_line_figure",
@@ -65,12 +66,12 @@ def loss_line_figure(lines: dict, title: str = "Loss along the attack direction"
     :class:`~robviz.masking.LossLine`); ``samples`` > 0 adds that many thin per-sample lines."""
     fig = go.Figure()
     for i, (name, line) in enumerate(lines.items()):
-        alphas = line.alphas.numpy()
+        alphas = to_numpy(line.alphas)
         for n in range(min(samples, line.loss.shape[1])):
-            fig.add_trace(go.Scatter(x=alphas, y=line.loss[:, n].numpy(), mode="lines", showlegend=False,
+            fig.add_trace(go.Scatter(x=alphas, y=to_numpy(line.loss[:, n]), mode="lines", showlegend=False,
                                      line=dict(color=series_color(i), width=0.7), opacity=0.35,
                                      hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=alphas, y=line.mean.numpy(), mode="lines", line=dict(color=series_color(i),
+        fig.add_trace(go.Scatter(x=alphas, y=to_numpy(line.mean), mode="lines", line=dict(color=series_color(i),
                                  width=3), name=f"{name}{' (masked?)' if line.looks_masked else ''}"))
     fig.add_vline(x=0, line_dash="dot", line_color="#777777")
     fig.update_layout(xaxis_title="alpha (step along d)", yaxis_title="loss")
@@ -80,7 +81,7 @@ def loss_line_figure(lines: dict, title: str = "Loss along the attack direction"
 def loss_surface_figure(surface, title: str = "Loss landscape", kind: str = "heatmap") -> go.Figure:
     """The mean loss on the plane x + a d1 + b d2 (a :class:`~robviz.masking.LossSurface`), as a ``"heatmap"``
     or a 3-D ``"surface"``."""
-    a, b, z = surface.alphas.numpy(), surface.betas.numpy(), surface.loss.numpy()
+    a, b, z = (to_numpy(t) for t in (surface.alphas, surface.betas, surface.loss))
     if kind == "heatmap":
         trace = go.Heatmap(x=a, y=b, z=z, colorscale="Viridis", colorbar=dict(title="loss"))
     elif kind == "surface":

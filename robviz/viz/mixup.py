@@ -5,15 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import animate, class_color, fit_layout, series_color
+from .style import animate, class_color, fit_layout, plot_array, series_color
 
 __all__ = ["mixing_animation"]
-
-
-def _array(values) -> np.ndarray:
-    if hasattr(values, "detach"):
-        values = values.detach().cpu()
-    return np.asarray(values, dtype=np.float32)
 
 
 def mixing_animation(effect, lams, x_train, y_train, *, active: int = -1, title: str | None = None,
@@ -32,10 +26,10 @@ def mixing_animation(effect, lams, x_train, y_train, *, active: int = -1, title:
     labels = [f"{lam:.1f}" for lam in lams]
     if len(set(labels)) != len(labels):
         labels = [f"{lam:.3g}" for lam in lams]
-    x_train, y_train = _array(x_train), np.asarray(_array(y_train), dtype=int)
+    x_train, y_train = plot_array(x_train), np.asarray(plot_array(y_train), dtype=int)
 
     def frame(k):
-        mc, ma = _array(effect.mixed_clean[k]).reshape(-1, 2), _array(effect.mixed_adv[k]).reshape(-1, 2)
+        mc, ma = plot_array(effect.mixed_clean[k]).reshape(-1, 2), plot_array(effect.mixed_adv[k]).reshape(-1, 2)
         return [go.Scatter(x=mc[:, 0], y=mc[:, 1], mode="markers", name="mixed clean",
                            marker=dict(color=series_color(0), size=6)),
                 go.Scatter(x=ma[:, 0], y=ma[:, 1], mode="markers", name="mixed adversarial",

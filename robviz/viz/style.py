@@ -9,11 +9,15 @@ slider names and plays at a pace a student can follow.
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ..runtime import to_numpy
+
 __all__ = ["CLASS_COLORS", "SERIES_COLORS", "TEMPLATE", "class_color", "series_color", "OBJECTIVE_LABELS",
-           "fit_layout", "legend_row_count", "animation_controls", "animate", "frame_duration", "MAX_WIDTH"]
+           "fit_layout", "legend_row_count", "animation_controls", "animate", "frame_duration", "MAX_WIDTH",
+           "plot_array"]
 
 # Paul Tol's "muted" scheme (distinguishable with the common colour-vision deficiencies), for classes. Its pale
 # sand comes ninth, so that figures with up to eight classes never draw a class in a colour too light for white.
@@ -46,6 +50,12 @@ def class_color(k: int) -> str:
 
 def series_color(i: int) -> str:
     return SERIES_COLORS[i % len(SERIES_COLORS)]
+
+
+def plot_array(values) -> np.ndarray:
+    """Values for a trace (tensor, list or array) as float32 NumPy (:func:`robviz.runtime.to_numpy`): plotly
+    stores float32 arrays as compact typed arrays, so figures stay light."""
+    return to_numpy(values, np.float32)
 
 
 TEMPLATE = go.layout.Template(pio.templates["simple_white"])

@@ -15,11 +15,11 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
 from plotly.subplots import make_subplots
 
 from .features import plane_axes
-from .style import OBJECTIVE_LABELS, animate, class_color, fit_layout, series_color
+from ..runtime import to_numpy
+from .style import OBJECTIVE_LABELS, animate, class_color, fit_layout, plot_array, series_color
 
 __all__ = [
     "centers_figure",
@@ -36,13 +36,6 @@ __all__ = [
 _LOSS_SCALE = "Cividis"  # sequential and readable with the common colour-vision deficiencies
 _DENSITY_SCALE = "Viridis"
 _INK = "#333333"
-
-
-def _array(values, dtype=np.float32) -> np.ndarray:
-    """A NumPy array of ``values`` (tensor, list or array): float32 by default, so plotly sends typed arrays."""
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().numpy()
-    return np.asarray(values, dtype=dtype)
 
 
 def _label(name: str) -> str:
@@ -100,7 +93,7 @@ def centers_figure(centers, *, title: str | None = None, show_sphere: bool = Tru
     Returns:
         A plotly Figure.
     """
-    mu = _array(centers, np.float64)
+    mu = to_numpy(centers, np.float64)
     if mu.ndim != 2 or mu.shape[0] < 2:
         raise ValueError(f"centers must have shape (L, d) with L >= 2, got {mu.shape}")
     num_classes, dim = mu.shape
@@ -124,14 +117,14 @@ def _centers_2d(mu, pairs, norm, title, show_circle) -> go.Figure:
     fig = go.Figure()
     if show_circle:
         angle = np.linspace(0, 2 * np.pi, 121)
-        fig.add_trace(go.Scatter(x=_array(norm * np.cos(angle)), y=_array(norm * np.sin(angle)), mode="lines",
+        fig.add_trace(go.Scatter(x=plot_array(norm * np.cos(angle)), y=plot_array(norm * np.sin(angle)), mode="lines",
                                  name=f"‖z‖ = C = {norm:.3g}", hoverinfo="skip",
                                  line=dict(color="#BBBBBB", width=1, dash="dot")))
     ex, ey = _edge_coordinates(mu, pairs)
     fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", name="closest pairs", hoverinfo="skip",
                              line=dict(color=_INK, width=1.5)))
     for k, point in enumerate(mu):
-        fig.add_trace(go.Scatter(x=_array(point[:1]), y=_array(point[1:2]), mode="markers+text", text=[f"μ{k}"],
+        fig.add_trace(go.Scatter(x=plot_array(point[:1]), y=plot_array(point[1:2]), mode="markers+text", text=[f"μ{k}"],
                                  textposition="top center", name=f"class {k}", showlegend=False,
                                  marker=dict(size=13, color=class_color(k), line=dict(width=1, color="white"))))
     reach = 1.25 * max(norm, float(np.abs(mu).max()))
@@ -144,14 +137,14 @@ def _centers_3d(mu, pairs, norm, title, show_sphere) -> go.Figure:
     fig = go.Figure()
     if show_sphere:
         u, v = np.meshgrid(np.linspace(0, 2 * np.pi, 25), np.linspace(0, np.pi, 13))
-        fig.add_trace(go.Surface(x=_array(norm * np.cos(u) * np.sin(v)), y=_array(norm * np.sin(u) * np.sin(v)),
-                                 z=_array(norm * np.cos(v)), opacity=0.12, showscale=False, hoverinfo="skip",
+        fig.add_trace(go.Surface(x=plot_array(norm * np.cos(u) * np.sin(v)), y=plot_array(norm * np.sin(u) * np.sin(v)),
+                                 z=plot_array(norm * np.cos(v)), opacity=0.12, showscale=False, hoverinfo="skip",
                                  colorscale=[[0, "#BBBBBB"], [1, "#BBBBBB"]], name=f"‖z‖ = C = {norm:.3g}"))
     ex, ey, ez = _edge_coordinates(mu, pairs)
     fig.add_trace(go.Scatter3d(x=ex, y=ey, z=ez, mode="lines", name="closest pairs", hoverinfo="skip",
                                line=dict(color=_INK, width=3)))
-    fig.add_trace(go.Scatter3d(x=_array(mu[:, 0]), y=_array(mu[:, 1]), z=_array(mu[:, 2]), mode="markers+text",
-                               text=[f"μ{k}" for k in range(len(mu))], name="centers",
+    fig.add_trace(go.Scatter3d(x=plot_array(mu[:, 0]), y=plot_array(mu[:, 1]), z=plot_array(mu[:, 2]),
+                               mode="markers+text", text=[f"μ{k}" for k in range(len(mu))], name="centers",
                                marker=dict(size=6, color=[class_color(k) for k in range(len(mu))])))
     reach = 1.2 * max(norm, float(np.abs(mu).max()))
     axis = dict(range=[-reach, reach])
@@ -165,7 +158,7 @@ def _cosine_heatmap(mu, title) -> go.Figure:
     cosines = unit @ unit.T
     labels = [f"μ{k}" for k in range(len(mu))]
     show_text = len(mu) <= 12
-    fig = go.Figure(go.Heatmap(z=_array(cosines), x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu",
+    fig = go.Figure(go.Heatmap(z=plot_array(cosines), x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu",
                                reversescale=True, colorbar=dict(title="cos"),
                                texttemplate="%{z:.3f}" if show_text else None,
                                hovertemplate="cos(%{y}, %{x}) = %{z:.4f}<extra></extra>"))
@@ -179,7 +172,7 @@ def _distance_heatmap(mu, title, max_distance) -> go.Figure:
     labels = [f"μ{k}" for k in range(len(mu))]
     show_text = len(mu) <= 12
     top = float(max_distance) if max_distance else float(distances.max()) or 1.0
-    fig = go.Figure(go.Heatmap(z=_array(distances), x=labels, y=labels, zmin=0, zmax=top, colorscale="Viridis",
+    fig = go.Figure(go.Heatmap(z=plot_array(distances), x=labels, y=labels, zmin=0, zmax=top, colorscale="Viridis",
                                colorbar=dict(title=dict(text="‖μ_i − μ_j‖", side="right")),
                                texttemplate="%{z:.2f}" if show_text else None,
                                hovertemplate="‖%{y} − %{x}‖ = %{z:.3f}<extra></extra>"))
@@ -205,17 +198,17 @@ def expected_distance_figure(deltas, formula_values, mc_means=None, mc_errors=No
         mc_deltas: (M,) where the Monte-Carlo points lie (default: ``deltas``).
         num_errors: the half-width of the error bars in standard errors.
     """
-    delta = _array(deltas)
+    delta = plot_array(deltas)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=delta, y=_array(formula_values), mode="lines", name="Theorem 1: E(d)",
+    fig.add_trace(go.Scatter(x=delta, y=plot_array(formula_values), mode="lines", name="Theorem 1: E(d)",
                              line=dict(color=series_color(0), width=3)))
     fig.add_trace(go.Scatter(x=delta, y=delta / 2, mode="lines", name="Δ/2 (the bound RB̄)",
                              line=dict(color=series_color(6), width=1.5, dash="dash")))
     if mc_means is not None:
-        where = delta if mc_deltas is None else _array(mc_deltas)
-        errors = None if mc_errors is None else dict(type="data", array=num_errors * _array(mc_errors),
+        where = delta if mc_deltas is None else plot_array(mc_deltas)
+        errors = None if mc_errors is None else dict(type="data", array=num_errors * plot_array(mc_errors),
                                                      visible=True, thickness=1.5)
-        fig.add_trace(go.Scatter(x=where, y=_array(mc_means), mode="markers", error_y=errors,
+        fig.add_trace(go.Scatter(x=where, y=plot_array(mc_means), mode="markers", error_y=errors,
                                  name=f"Monte Carlo (± {num_errors:g} s.e.)",
                                  marker=dict(color=series_color(1), size=9, symbol="diamond")))
     fig.update_layout(xaxis=dict(title="Mahalanobis distance Δ between two centers"),
@@ -234,7 +227,7 @@ def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound:
         upper_bound: an optional second line, e.g. the simplex value (C/2) sqrt(2L/(L-1)).
         label: the histogram's legend entry.
     """
-    values = _array(random_bounds)
+    values = plot_array(random_bounds)
     fig = go.Figure(go.Histogram(x=values, nbinsx=40, name=label, marker=dict(color=series_color(5)),
                                  opacity=0.85))
     fig.add_vline(x=float(mm_bound), line=dict(color=series_color(1), width=3), opacity=1,
@@ -253,8 +246,8 @@ def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound:
 
 
 def _shown(values, log10: bool, floor: float) -> np.ndarray:
-    values = _array(values, np.float64)
-    return _array(np.log10(np.maximum(values, floor)) if log10 else values)
+    values = to_numpy(values, np.float64)
+    return plot_array(np.log10(np.maximum(values, floor)) if log10 else values)
 
 
 def _grid_axes(grid) -> dict:
@@ -280,7 +273,7 @@ def _shared_colour_axis(fig, grids, log10, floor, title, y=0.5, length=1.0):
 
 
 def _center_marks(centers, label, show_legend):
-    mu = _array(centers)
+    mu = plot_array(centers)
     # White crosses with a dark outline and an orange ring read on both ends of the colour scale (and in the legend).
     return [go.Scatter(x=mu[:, 0], y=mu[:, 1], mode="markers", name="centers μ_k", legendgroup="centers",
                        showlegend=show_legend, hoverinfo="skip",
@@ -317,7 +310,7 @@ def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True
     for p, (name, grid) in enumerate(titled):
         fig.add_trace(_contour_trace(grid, log10, floor, ncontours), row=1, col=p + 1)
         for i, (curve_name, points) in enumerate((curves[p] if curves else {}).items()):
-            xy = _array(points)
+            xy = plot_array(points)
             fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=curve_name,
                                      line=dict(color=series_color(4 + i), width=3, dash="dash")), row=1, col=p + 1)
         if centers is not None:
@@ -344,8 +337,8 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
         centers: (L, 2) centers to mark, or None.
         num_frames: frames, taken evenly along the path. duration_ms: time per frame when playing.
     """
-    xy = _array(path)
-    soft, mmc = _array(softmax_losses), _array(mmc_losses)
+    xy = plot_array(path)
+    soft, mmc = plot_array(softmax_losses), plot_array(mmc_losses)
     if not (len(xy) == len(soft) == len(mmc)) or xy.ndim != 2 or xy.shape[1] != 2:
         raise ValueError(f"path (T, 2) and the two loss arrays (T,) must have one length; got {xy.shape}, "
                          f"{soft.shape}, {mmc.shape}")
@@ -417,7 +410,7 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
     for name in names:
         if grids[name].values.dim() != 3 or grids[name].values.shape[0] != len(steps):
             raise ValueError(f"{name!r}: values must be (S, R, R) with S = len(steps) = {len(steps)}")
-    shown = {n: _array(np.log10(np.maximum(_array(grids[n].values, np.float64), floor))) for n in names}
+    shown = {n: plot_array(np.log10(np.maximum(to_numpy(grids[n].values, np.float64), floor))) for n in names}
     top = max(float(v.max()) for v in shown.values())
     low = math.log10(floor)
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=[_label(n) for n in names],
@@ -446,7 +439,7 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
 
 def _pooled_log10(density) -> np.ndarray:
     """(S,) log10 SD per shell, averaged over the classes with a finite value (a geometric mean of SD)."""
-    values = _array(density.log_densities, np.float64) / math.log(10)
+    values = to_numpy(density.log_densities, np.float64) / math.log(10)
     finite = np.isfinite(values)
     total = np.where(finite, values, 0.0).sum(axis=0)
     count = finite.sum(axis=0)
@@ -520,9 +513,10 @@ def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: 
     fig = go.Figure()
     dashes = ["solid", "dash", "dot", "dashdot"]
     for i, (name, (c, log_sd)) in enumerate(theory.items()):
-        fig.add_trace(go.Scatter(x=_array(c), y=_array(log_sd) * to10, mode="lines", name=name,
+        fig.add_trace(go.Scatter(x=plot_array(c), y=plot_array(log_sd) * to10, mode="lines", name=name,
                                  line=dict(color=series_color(i), width=3, dash=dashes[i % len(dashes)])))
-    fig.add_trace(go.Scatter(x=_array(losses), y=_array(log_measured) * to10, mode="markers", name=measured_name,
+    fig.add_trace(go.Scatter(x=plot_array(losses), y=plot_array(log_measured) * to10, mode="markers",
+                             name=measured_name,
                              marker=dict(color=_INK, size=9, symbol="circle-open", line=dict(width=2))))
     fig.update_layout(xaxis=dict(title="loss value C", type="log"), yaxis=dict(title="log₁₀ sample density SD(C)"))
     return fit_layout(fig, height=320, legend_rows="auto", title=title or "Sample density: measurement and theory")
@@ -551,7 +545,7 @@ def convergence_figure(panels: dict, *, thresholds: dict | None = None, styles: 
         for name, (steps, values) in panels[panel].items():
             style = dict(color=series_color(runs.index(name)), dash="solid")
             style.update((styles or {}).get(name, {}))
-            fig.add_trace(go.Scatter(x=_array(steps, np.int32), y=_array(values), mode="lines", name=_label(name),
+            fig.add_trace(go.Scatter(x=to_numpy(steps, np.int32), y=plot_array(values), mode="lines", name=_label(name),
                                      legendgroup=name, showlegend=j == 0, line=dict(width=2.5, **style)),
                           row=1, col=j + 1)
         if thresholds and panel in thresholds:
