@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from . import checks
-from .runtime import to_numpy
+from .runtime import atomic_write, to_numpy
 
 __all__ = ["tsne", "aligned_tsne", "pca", "clear_cache", "cache_size"]
 
@@ -132,7 +132,7 @@ def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter
         _CACHE[key] = out
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, out)
+            atomic_write(path, lambda handle: np.save(handle, out))  # a run stopped mid-write leaves no broken file
     return out.copy()
 
 

@@ -1,18 +1,21 @@
 """Shared notebook setup (device choice, the default/full switch, seeds), how every measurement runs a model
-(:func:`evaluating`, :func:`to_model`, :func:`inference`), and :func:`to_numpy`, the one tensor-to-NumPy
-conversion."""
+(:func:`evaluating`, :func:`to_model`, :func:`inference`), and the two conversions every module shares:
+:func:`to_numpy` (tensor to NumPy) and :func:`atomic_write` (a file appears whole or not at all)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import random
+import secrets
+from pathlib import Path
+from typing import BinaryIO, Callable
 
 import numpy as np
 import torch
 
 __all__ = ["pick_device", "full_mode", "seed_everything", "setup", "evaluating", "dtype_and_device", "to_model",
-           "inference", "to_numpy"]
+           "inference", "to_numpy", "atomic_write"]
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -136,3 +139,29 @@ def to_numpy(values, dtype=None) -> np.ndarray:
         values = (values.float() if values.dtype == torch.bfloat16 else values).numpy()
     return np.asarray(values, dtype=dtype)
 
+
+def atomic_write(path, content: bytes | str | Callable[[BinaryIO], object]) -> Path:
+    """Write a file so that it appears whole or not at all: a crash or an error never leaves half a file.
+
+    ``content`` is bytes, text (written as UTF-8) or a function that writes to the binary file it is given (e.g.
+    ``lambda f: torch.save(state, f)`` or ``lambda f: np.save(f, array)``). It goes to a temporary file next to
+    ``path`` (same folder, so same file system), which then replaces ``path`` in one step (``os.replace``). If
+    anything raises, the temporary file is removed, ``path`` keeps its old content (or stays absent) and the error
+    propagates. The folder must exist. The new file gets the usual permissions (the umask applies).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(temporary, "xb") as handle:
+            if callable(content):
+                content(handle)
+            else:
+                handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return path

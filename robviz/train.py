@@ -7,7 +7,6 @@ fixed probe set and a copy of the head's parameters (so decision regions can be 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import torch
 
 from . import checks
 from .data import Dataset
-from .runtime import evaluating, inference
+from .runtime import atomic_write, evaluating, inference
 
 __all__ = ["TrainConfig", "History", "fit", "fit_objectives", "accuracy", "save_checkpoint", "load_checkpoint"]
 
@@ -228,7 +227,7 @@ def plain_metadata(value, key: str = "metadata"):
 def save_checkpoint(path, model, **metadata) -> Path:
     """Write ``model``'s parameters and plain ``metadata`` (numbers, strings, lists, dicts) to ``path``.
 
-    Atomic: the file is written next to its target and renamed, so a crash never leaves half a checkpoint.
+    Atomic (``robviz.runtime.atomic_write``): a crash never leaves half a checkpoint.
     Metadata goes through :func:`plain_metadata` first, so everything saved loads with ``weights_only=True``.
 
     Raises:
@@ -238,15 +237,7 @@ def save_checkpoint(path, model, **metadata) -> Path:
     state = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
              "metadata": plain_metadata(metadata)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return atomic_write(path, lambda handle: torch.save(state, handle))
 
 
 def load_checkpoint(path, model, map_location="cpu") -> dict:

@@ -1,11 +1,11 @@
-"""runtime: setup (seeds, device, the CPU thread pool) and to_numpy."""
+"""runtime: setup (seeds, device, the CPU thread pool), to_numpy and atomic_write."""
 
 import numpy as np
 import pytest
 import torch
 
 import robviz
-from robviz.runtime import to_numpy
+from robviz.runtime import atomic_write, to_numpy
 
 
 @pytest.fixture(autouse=True)
@@ -66,3 +66,46 @@ def test_to_numpy_of_float32_to_float64_is_exact():
     t = torch.randn(100)
     assert np.array_equal(to_numpy(t, np.float64), t.double().numpy())
 
+
+# -------------------------------------------------------------------------------------------- atomic_write
+
+
+@pytest.mark.parametrize("content, expected", [(b"\x00bytes", b"\x00bytes"), ("text é", "text é".encode()),
+                                               (lambda f: f.write(b"from a writer"), b"from a writer")])
+def test_atomic_write_writes_bytes_text_or_through_a_function(tmp_path, content, expected):
+    path = atomic_write(tmp_path / "file.bin", content)
+    assert path == tmp_path / "file.bin" and path.read_bytes() == expected
+    assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+
+
+def test_a_failing_writer_leaves_no_partial_file_and_keeps_the_old_one(tmp_path):
+    def half_then_fail(handle):
+        handle.write(b"half a fi")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        atomic_write(tmp_path / "new.pt", half_then_fail)
+    assert list(tmp_path.iterdir()) == []  # neither the target nor a temporary file
+    atomic_write(tmp_path / "old.pt", b"old content")
+    with pytest.raises(RuntimeError):
+        atomic_write(tmp_path / "old.pt", half_then_fail)
+    assert (tmp_path / "old.pt").read_bytes() == b"old content"
+    assert [p.name for p in tmp_path.iterdir()] == ["old.pt"]
+
+
+def test_checkpoints_and_tsne_caches_are_written_atomically(tmp_path, monkeypatch):
+    from robviz import embed, train
+
+    def broken_save(obj, f, *args, **kwargs):
+        f.write(b"PK partial")
+        raise OSError("no space left")
+
+    monkeypatch.setattr(train.torch, "save", broken_save)
+    with pytest.raises(OSError, match="no space"):
+        train.save_checkpoint(tmp_path / "model.pt", torch.nn.Linear(2, 2))
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(embed.np, "save", lambda f, array: broken_save(array, f))
+    with pytest.raises(OSError, match="no space"):
+        embed.tsne(np.random.default_rng(0).normal(size=(40, 3)), perplexity=5, n_iter=50, cache_dir=tmp_path)
+    embed.clear_cache()
+    assert list(tmp_path.iterdir()) == []
