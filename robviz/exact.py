@@ -463,7 +463,7 @@ def grid_minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     from .data import grid_points
 
     nodes = grid_points(box, resolution).to(x.device, x.dtype)
-    labels = torch.cat([_model_prediction(model, nodes[i:i + chunk]) for i in range(0, len(nodes), chunk)])
+    labels = _model_prediction(model, nodes)  # runtime.inference batches the forward passes
     p = 2 if norm == "L2" else math.inf
     best = torch.full((len(x),), math.inf, dtype=torch.float64)
     x64, n64, y_cpu = x.double().cpu(), nodes.double().cpu(), y.cpu()

@@ -15,7 +15,7 @@ import torch
 
 from . import checks
 from .data import Dataset
-from .runtime import atomic_write, evaluating, inference
+from .runtime import atomic_write, inference
 
 __all__ = ["TrainConfig", "History", "fit", "fit_objectives", "accuracy", "save_checkpoint", "load_checkpoint"]
 
@@ -102,8 +102,7 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) ->
 
 
 def _snapshot(model, data, history, probe_x, mean_loss, step):
-    with evaluating(model), torch.no_grad():
-        z = model.features(probe_x).cpu()
+    z = inference(model, probe_x, method="features", batch_size=max(len(probe_x), 1)).cpu()  # one forward pass
     history.step.append(step)
     history.loss.append(mean_loss)
     history.train_accuracy.append(accuracy(model, data.x_train, data.y_train))
