@@ -1,4 +1,4 @@
-"""Quantities over a 2-D feature plane, as plain tensors for ``robviz.viz.theory`` to draw.
+"""Quantities over a 2-D feature plane, as plain tensors for ``robviz.viz.density`` to draw.
 
 * :func:`loss_on_grid`: a loss evaluated at every point of a grid (the loss landscape a class sees);
 * :func:`gsce_loss`: the generalized softmax cross-entropy of the ICLR 2020 paper, one value per sample;

@@ -10,9 +10,9 @@ from robviz.landscape import feature_density, loss_on_grid
 from robviz.objectives import MMC, MMLDA
 from robviz.shell_density import mmc_shell_density
 from robviz.theory import expected_distance
-from robviz.viz.theory import (centers_figure, convergence_figure, curse_of_softmax_animation,
-                               density_heatmap_animation, expected_distance_figure, loss_contours_figure,
-                               robustness_comparison_figure, sample_density_figure, shell_density_figure)
+from robviz.viz.density import (convergence_figure, curse_of_softmax_animation, density_heatmap_animation,
+                                loss_contours_figure, sample_density_figure, shell_density_figure)
+from robviz.viz.theory import centers_figure, expected_distance_figure, robustness_comparison_figure
 from robviz.widgets_theory import MMCentersExplorer
 
 

@@ -17,7 +17,7 @@ from ..runtime import to_numpy
 
 __all__ = ["CLASS_COLORS", "SERIES_COLORS", "TEMPLATE", "class_color", "series_color", "OBJECTIVE_LABELS",
            "fit_layout", "legend_row_count", "animation_controls", "animate", "frame_duration", "MAX_WIDTH",
-           "plot_array"]
+           "plot_array", "INK"]
 
 # Paul Tol's "muted" scheme (distinguishable with the common colour-vision deficiencies), for classes. Its pale
 # sand comes ninth, so that figures with up to eight classes never draw a class in a colour too light for white.
@@ -41,6 +41,9 @@ _SLIDER_BAND = 104        # the play button and the slider with its current valu
 # Animations: at least this long per frame, and at least this long in all, so that a student can follow.
 MIN_FRAME_MS = 300
 MIN_ANIMATION_MS = 6000
+
+
+INK = "#333333"  # dark grey for marks that are neither a class nor a series: reference lines, centers, outlines
 
 
 def class_color(k: int) -> str:
