@@ -7,7 +7,7 @@ forward, backward, optimizer step), for a chosen model, objective and device. No
     .venv/bin/python benchmarks/cifar.py --suite                  # the issue's table: see suite()
 
 On CUDA the steps run as in ``robviz train``: channels-last, bf16 autocast, the uint8 set resident on the GPU.
-The data are synthetic CIFAR-shaped images (``robviz.cli.synthetic_images``): throughput does not depend on the
+The data are synthetic CIFAR-shaped images (``robviz.scale.synthetic_images``): throughput does not depend on the
 pixels, and no download is needed.
 """
 
@@ -19,7 +19,7 @@ import time
 import torch
 
 from robviz.cifar import gpu_batches
-from robviz.cli import _autocast, _LossModule, _pgd_examples, synthetic_images
+from robviz.scale import LossModule, adversarial_examples, autocast, synthetic_images, training_attack
 from robviz.recipes import get_recipe, make_optimizer
 from robviz.resnet import make_cifar_model
 from robviz.runtime import pick_device
@@ -34,7 +34,8 @@ def measure(arch, objective, batch_size, steps, device, *, width=16, adversarial
         torch.backends.cudnn.benchmark = True
     recipe = get_recipe("fast", objective, batch_size=batch_size, adversarial=adversarial)
     optimizer = make_optimizer(model, recipe)
-    step_module = _LossModule(model)
+    step_module = LossModule(model)
+    attack = training_attack(model, recipe) if adversarial else None
     if compile and cuda:
         step_module = torch.compile(step_module)
     generator = torch.Generator(device=device).manual_seed(0)
@@ -46,8 +47,8 @@ def measure(arch, objective, batch_size, steps, device, *, width=16, adversarial
                 torch.cuda.synchronize(device)
             began = time.perf_counter()
         if adversarial:
-            xb = _pgd_examples(model, xb, yb, recipe, generator, 0, 1)
-        with _autocast(device):
+            xb = adversarial_examples(attack, xb, yb, generator)
+        with autocast(device):
             loss = step_module(xb, yb)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

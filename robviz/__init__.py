@@ -5,9 +5,9 @@ Modules: ``centers`` (Max-Mahalanobis centers), ``objectives`` (SCE, center loss
 per attack, robust-accuracy tables), ``theory`` (the talk's theorems, one module per paper), ``shell_density``
 (the sample density of trained models, measured), ``detect`` (confidence, non-ME, kernel density, LID, ROC/AUC),
 ``embed`` (t-SNE, PCA), ``ensemble`` (ADP), ``mixup_inference``, ``masking``, ``viz`` (plotly figures),
-``widgets`` (ipywidgets dashboards), ``runtime`` (device and mode), ``resnet``, ``cifar``, ``recipes`` and ``cli``
-(CIFAR ResNets at scale), ``exercises`` (self-checks with hints), ``course`` (student versions) and ``gallery``
-(the static site).
+``widgets`` (ipywidgets dashboards), ``runtime`` (device and mode), ``resnet``, ``cifar``, ``recipes``, ``scale``
+and ``cli`` (CIFAR ResNets at scale, in Python and from the command line), ``exercises`` (self-checks with hints),
+``course`` (student versions) and ``gallery`` (the static site).
 """
 
 from . import attacks, detect, embed, exercises, theory

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .ensemble import adp_regularizer
 from .models import Classifier
 from .objectives import make_objective
 
@@ -167,26 +168,26 @@ def cifar_resnet(depth: int = 20, num_classes: int = 10, objective: str = "sce",
     return Classifier(body, make_objective(key, num_classes, body.feature_dim, **objective_options))
 
 
-def adp_loss(logits: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: float = 0.5,
-             log_det_eps: float = 1e-6) -> torch.Tensor:
+def adp_loss(logits: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: float = 0.5) -> torch.Tensor:
     """The ADP training loss (Pang et al., "Improving Adversarial Robustness via Promoting Ensemble Diversity",
     ICML 2019), averaged over the batch:
 
-        L = sum_k CE(y, F_k) - alpha H(mean_k F_k) - beta log det(M M^T + eps I_K),
+        L = sum_k CE(y, F_k) - alpha H(mean_k F_k) - beta log det(M M^T + 1e-6 I_K),
 
     F_k = softmax of member k, H(p) = -sum p log(p + 1e-20), row k of M (K, L-1) = F_k without the true label's
-    entry, L2-normalized. ``logits``: (K, N, L) member logits; y: (N,).
+    entry, L2-normalized. The ADP term is :func:`robviz.ensemble.adp_regularizer` (one implementation, with the
+    authors' offsets ``LOG_OFFSET`` and ``DET_OFFSET``); here it runs in float32 on (K, N, L) member logits, so
+    it stays exact under bf16 autocast.
+
+    Args:
+        logits: (K, N, L) member logits, K >= 2. y: (N,) labels.
+
+    Raises:
+        ValueError: from :func:`~robviz.ensemble.adp_regularizer` for K < 2, L < 2 or labels of the wrong shape.
     """
-    K, _, L = logits.shape
-    probs = logits.float().softmax(dim=-1)                                  # (K, N, L)
-    ce = sum(F.cross_entropy(logits[k].float(), y) for k in range(K))
-    mean = probs.mean(dim=0)
-    entropy = -(mean * (mean + 1e-20).log()).sum(dim=1)                     # (N,)
-    keep = torch.ones_like(mean, dtype=torch.bool).scatter(1, y[:, None], False)
-    m = probs.permute(1, 0, 2)[keep[:, None, :].expand(-1, K, -1)].view(-1, K, L - 1)   # (N, K, L-1)
-    m = m / m.norm(dim=2, keepdim=True).clamp_min(1e-20)
-    gram = m @ m.transpose(1, 2) + log_det_eps * torch.eye(K, device=m.device, dtype=m.dtype)
-    return ce - alpha * entropy.mean() - beta * torch.logdet(gram).mean()
+    logits = logits.float()
+    ce = sum(F.cross_entropy(logits[k], y) for k in range(logits.shape[0]))
+    return ce + adp_regularizer(logits.softmax(dim=-1), y, alpha, beta)
 
 
 class _ADPHead(nn.Module):

@@ -17,7 +17,8 @@ from . import checks
 from .data import Dataset
 from .runtime import atomic_write, inference
 
-__all__ = ["TrainConfig", "History", "fit", "fit_objectives", "accuracy", "save_checkpoint", "load_checkpoint"]
+__all__ = ["TrainConfig", "History", "fit", "fit_objectives", "accuracy", "save_checkpoint", "load_checkpoint",
+           "read_checkpoint"]
 
 
 @dataclass
@@ -239,14 +240,26 @@ def save_checkpoint(path, model, **metadata) -> Path:
     return atomic_write(path, lambda handle: torch.save(state, handle))
 
 
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """The whole file written by :func:`save_checkpoint`: ``{"state_dict": ..., "metadata": ...}``; for callers
+    that need the metadata to build the model first (:func:`load_checkpoint` when the model exists).
+
+    Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never code.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
 def load_checkpoint(path, model, map_location="cpu") -> dict:
     """Load parameters saved by :func:`save_checkpoint` into ``model`` and return the metadata.
 
     Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never code.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    state = read_checkpoint(path, map_location)
     model.load_state_dict(state["state_dict"])
     return state["metadata"]

@@ -1,4 +1,5 @@
-"""The command line: exact resume, evaluation JSON, tables, config files (tiny synthetic runs on the CPU)."""
+"""The command line over robviz.scale: exact resume, evaluation JSON, tables, config files, run configurations
+(tiny synthetic runs on the CPU)."""
 
 import json
 import os
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from robviz.cli import TALK_TABLE, main
+from robviz.cli import main
+from robviz.scale import TALK_TABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["train", "--tiny", "--quiet", "--threads", "1", "--train-size", "64", "--batch-size", "16",
@@ -116,17 +118,89 @@ def test_trains_on_mnist_in_cifar_format(tmp_path):
 
 
 def test_as_command_round_trips_through_the_parser():
-    from robviz.cli import as_command, build_parser
+    from robviz.cli import build_parser, settings_of
+    from robviz.scale import TrainRun, as_command
 
     settings = dict(dataset="mnist32", arch="resnet20", epochs=1, batch_size=32, augment=False, progress=False,
                     compile=False, out="runs/x")
     line = as_command("train", settings)
     assert line.startswith("robviz train ") and "--no-augment" in line and "--quiet" in line
+    assert "--arch" not in line and "--compile" not in line          # defaults are left out
     parsed = vars(build_parser().parse_args(line.split()[1:]))
-    assert {k: parsed[k] for k in ("dataset", "arch", "epochs", "batch_size", "augment", "progress", "out")} == \
-        {k: settings[k] for k in ("dataset", "arch", "epochs", "batch_size", "augment", "progress", "out")}
+    assert settings_of(parsed.pop("command"), parsed) == TrainRun.from_dict(settings)
     evaluate = as_command("evaluate", dict(checkpoint="runs/x/checkpoint.pt", n=64, pgd_steps=[10]))
     assert evaluate == "robviz evaluate runs/x/checkpoint.pt --n 64 --pgd-steps 10"
+
+
+@pytest.mark.parametrize("run", [
+    dict(command="train", objective="mmc", adversarial="targeted", factor=1.0, augment=True, resume=True,
+         stop_after=3, lr=0.05, data_root="my data", progress=False, sync_bn=True),
+    dict(command="train"),
+    dict(command="evaluate", checkpoint="runs/a b/checkpoint.pt", attacks=["pgd", "noise"], pgd_steps=[50],
+         name="mmc-AT-un", progress=False, cw_steps=3),
+    dict(command="table", results=["a.json", "b.json"], out="t.md", html="t.html", progress=False),
+])
+def test_every_run_configuration_round_trips_through_its_command(run):
+    """run -> as_command() -> the parser -> the same run, for every field kind (choices, numbers, switches,
+    --augment/--no-augment, --quiet, lists, positionals, values with spaces)."""
+    import shlex
+
+    from robviz.cli import build_parser, settings_of
+    from robviz.scale import RUNS
+
+    command = run.pop("command")
+    config = RUNS[command].from_dict(run)
+    line = config.as_command()
+    parsed = vars(build_parser().parse_args(shlex.split(line)[1:]))
+    assert settings_of(parsed.pop("command"), parsed) == config, line
+
+
+def test_unknown_settings_are_refused_with_a_suggestion(tmp_path):
+    from robviz.scale import EvaluateRun, TrainRun, train
+
+    with pytest.raises(ValueError, match=r"unknown setting 'epoch'; did you mean 'epochs'\?.*batch_size"):
+        TrainRun.from_dict(epoch=3)
+    with pytest.raises(ValueError, match="unknown setting 'epoch'; did you mean 'epochs'"):
+        train(dict(dataset="synthetic", epoch=3, out=str(tmp_path)))   # before any training, not 200 epochs
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="did you mean 'pgd_steps'"):
+        EvaluateRun.from_dict(checkpoint="c.pt", pgd_step=[10])
+    with pytest.raises(TypeError):
+        TrainRun(epoch=3)                                              # the dataclass itself refuses too
+    for bad, match in ((dict(epochs=0), "epochs must be an integer >= 1"), (dict(lr=-1.0), "lr must be"),
+                       (dict(arch="resnet9"), "unknown arch 'resnet9'"), (dict(epochs=3.0), "epochs"),
+                       (dict(objective="sce", factor=1.0), "mmc and mmlda only"), (dict(compile="yes"), "compile")):
+        with pytest.raises(ValueError, match=match):
+            TrainRun.from_dict(bad)
+    with pytest.raises(ValueError, match="pgd_steps must be 10 and/or 50"):
+        EvaluateRun(checkpoint="c.pt", pgd_steps=(20,))
+
+
+def test_defaults_are_written_once_in_the_run_configurations():
+    """The parser fills nothing in itself (every flag is suppressed unless typed), so a bare command gives the
+    dataclass defaults; the help shows the same defaults."""
+    from dataclasses import MISSING, fields
+
+    from robviz.cli import build_parser, settings_of
+    from robviz.scale import RUNS, TrainRun
+
+    parser = build_parser()
+    for command, argv in (("train", ["train"]), ("evaluate", ["evaluate", "c.pt"]), ("table", ["table", "a.json"])):
+        parsed = vars(parser.parse_args(argv))
+        assert settings_of(parsed.pop("command"), parsed) == RUNS[command].from_dict(
+            {"evaluate": dict(checkpoint="c.pt"), "table": dict(results=["a.json"])}.get(command, {}))
+    assert TrainRun().epochs is None and TrainRun().get_recipe().epochs == 200     # None: the recipe decides
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for command, cls in RUNS.items():
+        actions = {a.dest: a for a in subparsers[command]._actions}
+        for f in fields(cls):
+            if f.default is MISSING and f.default_factory is MISSING:
+                continue
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            shown = list(default) if isinstance(default, tuple) else default
+            help_text = actions[f.name].help
+            assert f"default: {shown}" in help_text or "None:" in help_text or "progress=False" in help_text, \
+                (command, f.name, help_text)
 
 
 SMALL = ["train", "--dataset", "synthetic", "--arch", "resnet8", "--width", "4", "--train-size", "64",
@@ -136,8 +210,8 @@ SMALL = ["train", "--dataset", "synthetic", "--arch", "resnet8", "--width", "4",
 def test_authors_recipe_builds_the_authors_optimizer_schedule_and_loss_scale(tmp_path):
     """`robviz train --recipe authors --objective mmc`: the MMC code's Keras SGD, decay on conv kernels, drops
     after epochs 100 and 150, factor 1; read back from the checkpoint."""
-    from robviz.cli import TRAIN_DEFAULTS, _build_model
     from robviz.recipes import Recipe, lr_factor
+    from robviz.scale import TrainRun
 
     main(SMALL + ["--objective", "mmc", "--recipe", "authors", "--out", str(tmp_path / "run")])
     meta = state(tmp_path / "run" / "checkpoint.pt")["metadata"]
@@ -150,7 +224,7 @@ def test_authors_recipe_builds_the_authors_optimizer_schedule_and_loss_scale(tmp
     schedule = Recipe(**{**recipe, "milestones": tuple(recipe["milestones"])})
     assert [schedule.lr * lr_factor(schedule, e, 1) for e in (100, 101, 150, 151)] == \
         pytest.approx([0.01, 0.001, 0.001, 0.0001])
-    model = _build_model({**TRAIN_DEFAULTS, **meta["config"]}, 10, recipe["factor"])
+    model = TrainRun.from_dict(meta["config"]).build_model(10, recipe["factor"])
     assert model.objective.factor == 1.0
     shapes = [tuple(p.shape) for p in model.parameters()]
     kernels = [s for s in shapes if len(s) == 4]

@@ -66,3 +66,27 @@ def test_adp_loss_terms():
     # identical members: the rows of M coincide, det -> eps^..., the diversity term is strongly penalized
     same = logits[:1].expand(3, -1, -1)
     assert adp_loss(same, y, alpha=0.0, beta=0.5) > adp_loss(logits, y, alpha=0.0, beta=0.5) + 5
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 3), (3, 16, 10), (5, 7, 4)])
+def test_adp_loss_computes_through_the_ensemble_regularizer(shape):
+    """One ADP term: the ResNet ensemble's loss is sum_k CE + robviz.ensemble.adp_regularizer, and equals the
+    formula the ResNet module used to write out itself (mask, L2-normalize, log det with 1e-6 I)."""
+    from robviz.ensemble import adp_regularizer
+
+    K, N, L = shape
+    generator = torch.Generator().manual_seed(sum(shape))
+    logits, y = 3 * torch.randn(shape, generator=generator), torch.randint(0, L, (N,), generator=generator)
+    for alpha, beta in ((2.0, 0.5), (0.0, 0.0), (1.0, 2.0)):
+        ce = sum(torch.nn.functional.cross_entropy(logits[k], y) for k in range(K))
+        through = ce + adp_regularizer(logits.softmax(-1), y, alpha, beta)
+        probs = logits.softmax(-1)
+        mean = probs.mean(0)
+        entropy = -(mean * (mean + 1e-20).log()).sum(1)
+        keep = torch.ones_like(mean, dtype=torch.bool).scatter(1, y[:, None], False)
+        m = probs.permute(1, 0, 2)[keep[:, None, :].expand(-1, K, -1)].view(-1, K, L - 1)
+        m = m / m.norm(dim=2, keepdim=True)
+        log_det = torch.logdet(m @ m.transpose(1, 2) + 1e-6 * torch.eye(K))
+        written_out = ce - alpha * entropy.mean() - beta * log_det.mean()
+        assert adp_loss(logits, y, alpha, beta).item() == pytest.approx(through.item(), rel=1e-6, abs=1e-6)
+        assert adp_loss(logits, y, alpha, beta).item() == pytest.approx(written_out.item(), rel=1e-5, abs=1e-5)

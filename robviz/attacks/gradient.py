@@ -87,8 +87,20 @@ class PGD(Attack):
         self.random_start = bool(random_start)
 
     def forward(self, x, labels):
+        start = self._clip(x + self._random_delta(x)) if self.random_start else x.clone()
+        return self.iterate(x, start, labels)
+
+    def iterate(self, x: torch.Tensor, start: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The PGD iteration alone: ``steps`` projected steps from ``start`` (N, ...) around ``x`` (N, ...), for
+        ``labels`` (N,) (y, or the targets when targeted); returns x_adv (N, ...).
+
+        What :meth:`run` does after drawing its start, without its checks, batching, eval mode or final
+        prediction. Callers that draw the start themselves use it, e.g. adversarial training in
+        :mod:`robviz.scale`, whose random starts come from the run's own generator so that a resumed or
+        data-parallel run draws the same ones; wrap the call in :func:`robviz.runtime.evaluating`.
+        """
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
-        x_adv = self._clip(x + self._random_delta(x)) if self.random_start else x.clone()
+        x_adv = start
         self._log(x_adv)
         for _ in range(self.steps):
             grad = self._gradient(x_adv, labels)

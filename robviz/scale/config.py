@@ -1,0 +1,298 @@
+"""Run configurations: one typed, validated dataclass per command, owning its defaults.
+
+A field's default is the command's default; its metadata says how the command line spells it, so the parser
+(:func:`add_arguments`), the help text and :meth:`RunConfig.as_command` all derive from the one definition.
+Settings come from dicts (a JSON config file, a lesson's ``dict(...)``) through :meth:`RunConfig.from_dict`,
+which refuses unknown keys with a suggestion (``epoch`` -> did you mean ``epochs``?) instead of silently falling
+back to a default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import shlex
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import ClassVar
+
+from .. import checks
+from ..recipes import RECIPES
+from ..resnet import ARCHITECTURES
+
+__all__ = ["RunConfig", "TrainRun", "EvaluateRun", "TableRun", "TINY", "RUNS", "as_command", "add_arguments"]
+
+DATASETS = ("cifar10", "cifar100", "mnist32", "synthetic")
+ATTACKS = ("pgd", "cw", "spsa", "noise", "rotation")
+OBJECTIVES = ("sce", "center", "lgm", "mmlda", "mmc", "rce", "adp")
+
+
+def _setting(default=MISSING, help: str = "", **cli):
+    """A field with its command-line spelling in ``metadata``: ``type``, ``choices``, ``nargs``, ``positional``,
+    ``flag`` (a switch that sets ``value``, e.g. ``--quiet`` sets False), ``both`` (``--x/--no-x``)."""
+    if isinstance(default, (list, tuple)):
+        return field(default_factory=lambda: tuple(default), metadata=dict(help=help, **cli))
+    return field(default=default, metadata=dict(help=help, **cli))
+
+
+@dataclass
+class RunConfig:
+    """The shared behaviour of the run configurations (subclasses: :class:`TrainRun`, :class:`EvaluateRun`,
+    :class:`TableRun`)."""
+
+    command: ClassVar[str] = ""
+
+    @classmethod
+    def from_dict(cls, settings: dict | RunConfig | None = None, **overrides) -> RunConfig:
+        """The configuration of ``settings`` (keys: the field names), ``overrides`` on top.
+
+        Raises:
+            ValueError: for a key that is not a setting (naming it, the closest valid name and all valid ones),
+                or a value out of range (from :mod:`robviz.checks`).
+        """
+        if isinstance(settings, RunConfig):
+            settings = settings.to_dict()
+        settings = {**(settings or {}), **overrides}
+        names = [f.name for f in fields(cls)]
+        for key in settings:
+            if key not in names:
+                close = difflib.get_close_matches(str(key), names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"unknown setting {key!r}{hint} (valid settings of `robviz {cls.command}`: "
+                                 f"{', '.join(names)})")
+        return cls(**settings)
+
+    def to_dict(self) -> dict:
+        """The settings as a plain dict (JSON-ready; tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def as_command(self) -> str:
+        """The shell command that runs this configuration, e.g. ``robviz train --dataset mnist32 --epochs 1``:
+        only settings that differ from the defaults, so parsing it back gives this configuration again."""
+        words = ["robviz", self.command]
+        for f in fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if meta.get("positional"):
+                words += [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+            elif value != _default(f):
+                words += _words(f, value)
+        return " ".join(shlex.quote(w) for w in words)
+
+
+def _default(f):
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+def _flag(f) -> str:
+    return "--" + f.name.replace("_", "-")
+
+
+def _words(f, value) -> list[str]:
+    meta = f.metadata
+    if "flag" in meta:
+        return [meta["flag"]] if value == meta["value"] else []
+    if meta.get("both"):
+        return [_flag(f) if value else "--no-" + _flag(f)[2:]] if value is not None else []
+    if isinstance(value, bool):  # a store_true switch
+        return [_flag(f)] if value else []
+    if isinstance(value, (list, tuple)):
+        return [_flag(f), *map(str, value)]
+    return [] if value is None else [_flag(f), str(value)]
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type[RunConfig]) -> None:
+    """The flags of ``cls``'s fields on ``parser``, with the dataclass defaults in their help.
+
+    Flags default to ``argparse.SUPPRESS``: only what was typed appears in the parsed namespace, so explicit
+    flags can override a config file, which overrides ``--tiny``, which overrides the defaults."""
+    for f in fields(cls):
+        meta, default = f.metadata, _default(f)
+        shown = list(default) if isinstance(default, tuple) else default
+        text = meta.get("help", "")
+        if meta.get("positional"):
+            parser.add_argument(f.name, nargs=meta.get("nargs"), help=text)
+            continue
+        if "flag" not in meta and not (default is None and "None:" in text):
+            text = (text + "; " if text else "") + f"default: {shown}"
+        options = dict(default=argparse.SUPPRESS, help=text)
+        if "flag" in meta:
+            action = "store_false" if meta["value"] is False else "store_true"
+            parser.add_argument(meta["flag"], dest=f.name, action=action, **options)
+        elif meta.get("both"):
+            parser.add_argument(_flag(f), dest=f.name, action=argparse.BooleanOptionalAction, **options)
+        elif isinstance(default, bool):
+            parser.add_argument(_flag(f), action="store_true", **options)
+        else:
+            parser.add_argument(_flag(f), type=meta.get("type", str), choices=meta.get("choices"),
+                                nargs=meta.get("nargs"), **options)
+
+
+@dataclass
+class TrainRun(RunConfig):
+    """Everything that decides a ``robviz train`` run (:func:`robviz.scale.train`).
+
+    None for ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``adversarial``, ``augment`` and ``factor``
+    means: the recipe's value (:mod:`robviz.recipes` says where each comes from). ``resume``, ``stop_after``,
+    ``progress`` and ``device`` steer this invocation only and are not saved with the checkpoint.
+
+    Raises:
+        ValueError: unknown names, values out of range, or a recipe that does not apply (e.g. ``factor`` for an
+            objective without one), each naming the setting.
+    """
+
+    command: ClassVar[str] = "train"
+    #: Settings of one invocation, not of the run: left out of the checkpoint's and results' ``config``.
+    INVOCATION: ClassVar[tuple[str, ...]] = ("resume", "stop_after", "progress", "device")
+
+    dataset: str = _setting("cifar10", "mnist32: the 5000 offline MNIST images padded to 32x32 (no download)",
+                            choices=DATASETS)
+    data_root: str | None = _setting(None, "cache folder of the CIFAR archives ($ROBVIZ_DATA or ~/.cache/robviz)")
+    arch: str = _setting("resnet20", choices=tuple(ARCHITECTURES))
+    version: int = _setting(1, "1: original blocks, 2: pre-activation", type=int, choices=(1, 2))
+    width: int = _setting(16, "channels of the first stage", type=int)
+    norm: str = _setting("batch", choices=("batch", "group", "none"))
+    objective: str = _setting("sce", choices=OBJECTIVES)
+    feature_dim: int | None = _setting(None, "extra linear feature layer (None: 256 for mmc/mmlda)", type=int)
+    recipe: str = _setting("paper", "paper: the papers' settings; authors: the authors' code for the objective "
+                           "(or mmc-authors, rce-authors, adp-authors); fast: one-cycle on large batches. "
+                           "Training prints each number's source",
+                           choices=tuple(RECIPES))
+    factor: float | None = _setting(None, "MMC/MMLDA loss factor: 0.5 the papers, 1 the authors' code "
+                                    "(None: the recipe's)", type=float)
+    epochs: int | None = _setting(None, "None: the recipe's", type=int)
+    batch_size: int | None = _setting(None, "global batch (all processes together)", type=int)
+    lr: float | None = _setting(None, type=float)
+    weight_decay: float | None = _setting(None, type=float)
+    adversarial: str | None = _setting(None, "PGD-10 adversarial training", choices=("none", "untargeted",
+                                                                                       "targeted"))
+    compile: bool = _setting(False, "torch.compile the training step (CUDA)")
+    sync_bn: bool = _setting(False, "SyncBatchNorm across processes (CUDA)")
+    augment: bool | None = _setting(None, "pad-4 crop and flip (None: the recipe's)", both=True)
+    out: str = _setting("runs/robviz", "run folder: checkpoint.pt, results.json")
+    checkpoint_every: int = _setting(1, "epochs between checkpoints (0: only at the end)", type=int)
+    resume: bool = _setting(False, "continue from OUT/checkpoint.pt")
+    stop_after: int | None = _setting(None, "stop after this many epochs in this run (continue with --resume)",
+                                      type=int)
+    seed: int = _setting(0, type=int)
+    device: str | None = _setting(None)
+    threads: int | None = _setting(None, "CPU threads of PyTorch", type=int)
+    train_size: int | None = _setting(None, "use the first N training images", type=int)
+    test_size: int | None = _setting(None, "use the first N test images", type=int)
+    progress: bool = _setting(True, "no progress output (progress=False)", flag="--quiet", value=False)
+
+    def __post_init__(self):
+        checks.choice("dataset", self.dataset, DATASETS)
+        checks.choice("arch", self.arch, tuple(ARCHITECTURES))
+        checks.choice("norm", self.norm, ("batch", "group", "none"))
+        checks.choice("objective", self.objective, OBJECTIVES)
+        checks.choice("adversarial", self.adversarial, (None, "none", "untargeted", "targeted"))
+        self.version = checks.integer("version", self.version, low=1, high=2)
+        for name, low in (("width", 1), ("checkpoint_every", 0), ("seed", 0)):
+            setattr(self, name, checks.integer(name, getattr(self, name), low=low))
+        for name in ("feature_dim", "epochs", "batch_size", "stop_after", "threads", "train_size", "test_size"):
+            setattr(self, name, checks.integer(name, getattr(self, name), low=1, allow_none=True))
+        for name, low_open in (("factor", True), ("lr", True), ("weight_decay", False)):
+            setattr(self, name, checks.real(name, getattr(self, name), low=0, low_open=low_open, allow_none=True))
+        for name in ("compile", "sync_bn", "resume", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        self.get_recipe()  # the recipe's own errors (a factor for sce, adp-authors for mmc) at construction
+
+    def get_recipe(self):
+        """The :class:`robviz.recipes.Recipe` of this run: ``recipe`` for ``objective``, explicit settings on top.
+
+        Raises:
+            ValueError: from :func:`robviz.recipes.get_recipe` (unknown name, wrong objective, misplaced factor).
+        """
+        from ..recipes import get_recipe
+
+        return get_recipe(self.recipe, self.objective, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                          weight_decay=self.weight_decay, adversarial=self.adversarial,
+                          compile=self.compile or None, augment=self.augment, factor=self.factor)
+
+    def build_model(self, num_classes: int, factor: float | None = None):
+        """The model of this run (on the CPU, seeded with ``seed``); ``factor`` (the recipe's MMC/MMLDA loss
+        factor) goes to mmc and mmlda heads."""
+        from ..resnet import make_cifar_model
+
+        options = {} if factor is None else dict(factor=float(factor))
+        return make_cifar_model(self.arch, self.objective, num_classes, feature_dim=self.feature_dim,
+                                version=self.version, width=self.width, norm=self.norm, seed=self.seed, **options)
+
+    def saved(self) -> dict:
+        """The settings that describe the run (without :attr:`INVOCATION`): what checkpoints and results hold."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.INVOCATION}
+
+
+#: What ``robviz train --tiny`` sets (a run of seconds on a CPU), before the config file and the explicit flags.
+TINY = dict(dataset="synthetic", arch="resnet8", width=4, epochs=2, batch_size=32, train_size=256, test_size=128,
+            recipe="fast", lr=0.05)
+
+
+@dataclass
+class EvaluateRun(RunConfig):
+    """A ``robviz evaluate`` run (:func:`robviz.scale.evaluate`): the talk's battery on one checkpoint.
+
+    Raises:
+        ValueError: unknown names, unknown attacks, PGD columns other than 10 and 50, counts below 1.
+    """
+
+    command: ClassVar[str] = "evaluate"
+
+    checkpoint: str = _setting(MISSING, "checkpoint.pt written by `robviz train`", positional=True)
+    out: str | None = _setting(None, "JSON file (None: evaluation.json next to the checkpoint)")
+    n: int = _setting(1000, "test images", type=int)
+    attacks: tuple[str, ...] = _setting(ATTACKS, nargs="+", choices=ATTACKS)
+    name: str | None = _setting(None, "the model's row label (None: objective, -AT-tar/-AT-un for adversarial "
+                                "training)")
+    batch_size: int = _setting(500, type=int)
+    pgd_steps: tuple[int, ...] = _setting((10, 50), "PGD columns to run", type=int, nargs="+", choices=(10, 50))
+    cw_steps: int = _setting(100, "C&W iterations per binary step (the paper: 1000)", type=int)
+    cw_binary_steps: int = _setting(9, "C&W binary search steps (9, as the paper)", type=int)
+    spsa_steps: int = _setting(10, "SPSA iterations (10, as the paper)", type=int)
+    spsa_samples: int = _setting(128, "SPSA perturbations per iteration", type=int)
+    seed: int = _setting(0, type=int)
+    device: str | None = _setting(None)
+    threads: int | None = _setting(None, "CPU threads of PyTorch", type=int)
+    progress: bool = _setting(True, "don't print the table (progress=False)", flag="--quiet", value=False)
+
+    def __post_init__(self):
+        self.checkpoint = str(self.checkpoint)
+        self.attacks, self.pgd_steps = tuple(self.attacks), tuple(self.pgd_steps)
+        unknown = set(self.attacks) - set(ATTACKS)
+        if unknown:
+            raise ValueError(f"unknown attacks {sorted(unknown)}; valid: {', '.join(ATTACKS)}")
+        if not set(self.pgd_steps) <= {10, 50}:
+            raise ValueError(f"pgd_steps must be 10 and/or 50 (the talk's columns), got {sorted(self.pgd_steps)}")
+        for name in ("n", "batch_size", "cw_steps", "cw_binary_steps", "spsa_steps", "spsa_samples"):
+            setattr(self, name, checks.integer(name, getattr(self, name), low=1))
+        self.seed = checks.integer("seed", self.seed, low=0)
+        self.threads = checks.integer("threads", self.threads, low=1, allow_none=True)
+
+
+@dataclass
+class TableRun(RunConfig):
+    """A ``robviz table`` run (:func:`robviz.scale.render_table`): evaluation files beside the talk's Table 2."""
+
+    command: ClassVar[str] = "table"
+
+    results: tuple[str, ...] = _setting(MISSING, "JSON files written by `robviz evaluate`", positional=True,
+                                        nargs="+")
+    out: str | None = _setting(None, "write the markdown here")
+    html: str | None = _setting(None, "write a plotly heatmap here")
+    progress: bool = _setting(True, "don't print the table (progress=False)", flag="--quiet", value=False)
+
+    def __post_init__(self):
+        if isinstance(self.results, str):
+            self.results = (self.results,)
+        self.results = tuple(map(str, self.results))
+        if not self.results:
+            raise ValueError("results must name at least one evaluation JSON file")
+
+
+#: The run configuration of each command.
+RUNS: dict[str, type[RunConfig]] = {cls.command: cls for cls in (TrainRun, EvaluateRun, TableRun)}
+
+
+def as_command(command: str, settings: dict | RunConfig) -> str:
+    """``RUNS[command].from_dict(settings).as_command()``: the shell command of a lesson's settings dict."""
+    return RUNS[command].from_dict(settings).as_command()

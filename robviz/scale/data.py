@@ -1,0 +1,75 @@
+"""The images of a run: CIFAR, MNIST padded to 32x32, or a synthetic stand-in; and the atomic JSON writer."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+__all__ = ["synthetic_images", "load_data", "write_json", "SYNTHETIC_CLASSES"]
+
+SYNTHETIC_CLASSES = 10
+
+
+def synthetic_images(n_train: int = 512, n_test: int = 256, num_classes: int = SYNTHETIC_CLASSES, *,
+                     seed: int = 0, device="cpu"):
+    """A learnable stand-in for CIFAR in the same format: one smooth random colour pattern per class plus pixel
+    noise. For tests, benchmarks and ``--tiny`` runs; no download.
+
+    Returns:
+        A :class:`robviz.data.Dataset` named ``"synthetic"``: ``x_train`` uint8 (n_train, 3, 32, 32), ``y_train``
+        (n_train,) = index mod ``num_classes``, the same for the test split, bounds (0, 1) after
+        :func:`robviz.cifar.to_float`.
+    """
+    from ..data import Dataset
+
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(num_classes, 3, 4, 4, generator=generator)
+    templates = torch.nn.functional.interpolate(coarse, size=32, mode="bilinear", align_corners=False)
+
+    def draw(n):
+        y = torch.arange(n) % num_classes
+        x = 0.6 * templates[y] + 0.4 * torch.rand(n, 3, 32, 32, generator=generator)
+        return (x * 255).round().clamp(0, 255).to(torch.uint8).to(device), y.to(device)
+
+    x_train, y_train = draw(n_train)
+    x_test, y_test = draw(n_test)
+    return Dataset("synthetic", x_train, y_train, x_test, y_test, num_classes, (0.0, 1.0))
+
+
+def load_data(dataset: str, *, data_root=None, train_size: int | None = None, test_size: int | None = None,
+              device="cpu"):
+    """The named set (``"cifar10"``, ``"cifar100"``, ``"mnist32"`` or ``"synthetic"``) as uint8 on ``device``,
+    cut to the first ``train_size``/``test_size`` images when given.
+
+    Raises:
+        robviz.cifar.CifarDownloadError: when CIFAR is neither cached nor downloadable (with what to do by hand).
+    """
+    if dataset == "synthetic":
+        data = synthetic_images(train_size or 512, test_size or 256, seed=1234, device=device)
+    elif dataset == "mnist32":
+        from ..data import mnist32
+
+        data = mnist32(device=device)
+    else:
+        from ..cifar import load_cifar
+
+        data = load_cifar(dataset, data_root, device=device, dtype=torch.uint8)
+    if train_size:
+        data.x_train, data.y_train = data.x_train[:train_size], data.y_train[:train_size]
+    if test_size:
+        data.x_test, data.y_test = data.x_test[:test_size], data.y_test[:test_size]
+    return data
+
+
+def write_json(path, payload: dict) -> Path:
+    """Write ``payload`` as indented JSON to ``path`` atomically (next to the target, then renamed), creating the
+    folder; values JSON cannot hold are written as their ``str``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+    return path

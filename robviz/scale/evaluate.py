@@ -1,0 +1,132 @@
+"""The talk's evaluation battery on a checkpoint of :func:`robviz.scale.train`, written as JSON."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from .config import EvaluateRun, TrainRun
+from .data import load_data, write_json
+
+__all__ = ["evaluate", "load_trained", "rotate"]
+
+
+def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Images ``x`` (N, C, H, W) rotated by ``degrees`` about their centre (bilinear, zeros outside)."""
+    angle = math.radians(degrees)
+    c, s = math.cos(angle), math.sin(angle)
+    theta = torch.tensor([[c, -s, 0.0], [s, c, 0.0]], dtype=x.dtype, device=x.device).expand(len(x), 2, 3)
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
+
+def load_trained(path, device="cpu"):
+    """The model of a checkpoint written by :func:`robviz.scale.train`, in eval mode on ``device``.
+
+    Read with :func:`robviz.train.read_checkpoint` (``weights_only=True``: tensors and plain data, never code).
+
+    Returns:
+        ``(model, run, metadata)``: ``run`` the :class:`TrainRun` the checkpoint was trained with.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+    """
+    from ..train import read_checkpoint
+
+    state = read_checkpoint(path)
+    meta = state["metadata"]
+    run = TrainRun.from_dict(meta["config"])
+    model = run.build_model(meta["num_classes"], meta["recipe"].get("factor"))
+    model.load_state_dict(state["state_dict"])
+    return model.to(device).eval(), run, meta
+
+
+def _attack_rows(model, x, y, run: EvaluateRun, name: str):
+    """The PGD columns, C&W and SPSA that ``run`` asks for, as a :class:`robviz.attacks.RobustnessTable`."""
+    from ..attacks import CW, SPSA, TALK_EPS, RobustnessTable, robust_accuracy, talk_battery
+
+    batch = run.batch_size
+    attacks = talk_battery(model, "images", seed=run.seed) if "pgd" in run.attacks else {}
+    attacks = {key: attack for key, attack in attacks.items() if attack.steps in set(run.pgd_steps)}
+    for attack in attacks.values():
+        attack.batch_size = batch
+    table = robust_accuracy(model, x, y, attacks, eps_list=TALK_EPS["images"] if attacks else None, name=name,
+                            progress=run.progress)
+    extra = {}
+    if "cw" in run.attacks:
+        extra["C&W"] = CW(model, c=1e-2, lr=5e-3, steps=run.cw_steps, binary_steps=run.cw_binary_steps,
+                          batch_size=batch)
+    if "spsa" in run.attacks:
+        extra["SPSA"] = SPSA(model, eps=8 / 255, steps=run.spsa_steps, lr=0.01, delta=0.01,
+                             samples=run.spsa_samples, batch_size=batch)
+    if extra:
+        more = robust_accuracy(model, x, y, extra, eps_list=None, name=name, progress=run.progress)
+        table = table + RobustnessTable([row for row in more.rows if row["attack"] != "clean"])
+    return table
+
+
+@torch.no_grad()
+def _perturbation_rows(model, x, y, run: EvaluateRun, name: str) -> list[dict]:
+    """Gaussian noise (sigma 0.05) and rotation (30 degrees) rows: accuracy on inputs that were also classified
+    correctly clean; sigma and the angle in ``eps``."""
+    batch, perturbed = run.batch_size, {}
+    if "noise" in run.attacks:
+        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(run.seed)).to(x.device)
+        perturbed[("noise", 0.05)] = (x + 0.05 * noise).clamp(0, 1)
+    if "rotation" in run.attacks:
+        perturbed[("rotation", 30.0)] = rotate(x, 30.0)
+    if not perturbed:
+        return []
+    clean = torch.cat([model(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)]) == y
+    rows = []
+    for (label, value), xp in perturbed.items():
+        pred = torch.cat([model(xp[i:i + batch]).argmax(1) for i in range(0, len(xp), batch)])
+        rows.append(dict(model=name, attack=label, eps=value, accuracy=(clean & (pred == y)).float().mean().item(),
+                         distance=(xp - x).flatten(1).norm(dim=1).mean().item(), n=len(x)))
+    return rows
+
+
+def _finite(row: dict) -> dict:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+
+
+def evaluate(run: EvaluateRun | dict) -> dict:
+    """Run the talk's battery on a checkpoint and write JSON: clean; PGD10/PGD50, targeted and untargeted, at
+    8/255 and 16/255 (adaptive objective); C&W (L2); SPSA (8/255); Gaussian noise (sigma 0.05); rotation (30
+    degrees), as far as ``run.attacks`` and ``run.pgd_steps`` ask. The first ``run.n`` test images of the set
+    the model was trained on.
+
+    Returns:
+        What the JSON file holds: ``checkpoint``, ``model`` (the row label), ``n``, ``seconds``, ``config`` (the
+        training settings), ``rows`` (of a :class:`robviz.attacks.RobustnessTable`; noise and rotation rows carry
+        sigma and the angle in ``eps``; non-finite numbers as None) and ``markdown``.
+
+    Raises:
+        ValueError: an invalid setting (see :class:`EvaluateRun`). FileNotFoundError: no checkpoint.
+    """
+    from ..cifar import to_float
+    from ..runtime import pick_device
+
+    run = EvaluateRun.from_dict(run)
+    if run.threads:
+        torch.set_num_threads(run.threads)
+    device = pick_device(run.device)
+    model, trained, meta = load_trained(run.checkpoint, device)
+    data = load_data(trained.dataset, data_root=trained.data_root, train_size=trained.train_size, device=device)
+    x, y = to_float(data.x_test[:run.n]), data.y_test[:run.n]
+    adversarial = meta["recipe"].get("adversarial")
+    name = run.name or trained.objective + ("" if not adversarial else
+                                            "-AT-" + ("tar" if adversarial == "targeted" else "un"))
+    began = time.perf_counter()
+    table = _attack_rows(model, x, y, run, name)
+    table.rows.extend(_perturbation_rows(model, x, y, run, name))
+    results = dict(checkpoint=run.checkpoint, model=name, n=len(x), seconds=time.perf_counter() - began,
+                   config=trained.to_dict(),
+                   rows=[_finite(row) for row in table.rows], markdown=table.to_markdown())
+    write_json(Path(run.out) if run.out else Path(run.checkpoint).with_name("evaluation.json"), results)
+    if run.progress:
+        print(table.to_markdown())
+    return results

@@ -1,0 +1,236 @@
+"""The CIFAR training loop: recipes, data-parallel steps, PGD adversarial training, exact resume.
+
+A checkpoint holds, besides the weights, everything the next epoch depends on: the optimizer's and the
+scheduler's state, the run's generator (batch order, augmentation, PGD starts and targets) and PyTorch's global
+random states. ``TrainRun(resume=True)`` therefore continues a stopped run to exactly the weights of an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from ..runtime import evaluating
+from .config import TrainRun
+from .data import load_data, write_json
+from .distributed import Distributed, LossModule, autocast
+
+__all__ = ["train", "adversarial_examples", "training_attack", "accuracy"]
+
+
+def training_attack(model, recipe):
+    """The :class:`robviz.attacks.PGD` of adversarial training: ``recipe.at_eps``, ``at_alpha``, ``at_steps``,
+    the model's adaptive objective, targeted when ``recipe.adversarial == "targeted"``."""
+    from ..attacks import PGD
+
+    return PGD(model, eps=recipe.at_eps, alpha=recipe.at_alpha, steps=recipe.at_steps, random_start=True,
+               targeted=recipe.adversarial == "targeted")
+
+
+def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0, world: int = 1):
+    """PGD adversarial examples for a training batch: ``attack`` (from :func:`training_attack`) iterated from a
+    uniform random start in the eps-ball, in eval mode, under bf16 autocast on CUDA.
+
+    The random targets (targeted training: (y + U{1..L-1}) mod L) and then the random starts are drawn for the
+    whole global batch with the run's ``generator`` and sliced by ``rank``, so data-parallel training sees the
+    examples of a single process and a resumed run the same ones. On one process with a CPU generator seeded s,
+    the result equals ``attack.run(x, y).x_adv`` of a ``PGD(..., seed=s)``: the same draws, the same steps.
+
+    Shape: x (n, ...) in [0, 1], y (n,) -> x_adv (n, ...), detached.
+    """
+    n, part = len(x), slice(rank * len(x), (rank + 1) * len(x))
+    labels = y
+    if attack.targeted:
+        num_classes = attack.model.num_classes
+        shift = torch.randint(1, num_classes, (n * world,), generator=generator, device=x.device)[part]
+        labels = (y + shift) % num_classes
+    noise = torch.rand((n * world, *x.shape[1:]), generator=generator, device=x.device)[part]
+    start = (x + attack.eps * (2 * noise.to(x.dtype) - 1)).clamp(*attack.bounds)
+    with evaluating(attack.model), autocast(x.device):
+        return attack.iterate(x, start, labels).detach()
+
+
+@torch.no_grad()
+def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -> float:
+    """Clean accuracy of ``model`` on uint8 images ``x`` (N, 3, H, W) with labels ``y`` (N,), in eval mode,
+    batched, under bf16 autocast on CUDA."""
+    from ..cifar import to_float
+
+    correct = 0
+    with evaluating(model):
+        for i in range(0, len(x), batch_size):
+            xb = to_float(x[i:i + batch_size])
+            if channels_last:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with autocast(xb.device):
+                correct += (model(xb).argmax(1) == y[i:i + batch_size]).sum().item()
+    return correct / max(1, len(x))
+
+
+class _Trainer:
+    """One run's state: data, model, optimizer, scheduler, generator, history; built by :func:`train`."""
+
+    def __init__(self, run: TrainRun, dist: Distributed):
+        from ..recipes import make_optimizer, make_scheduler
+
+        self.run, self.dist, self.device = run, dist, dist.device
+        self.recipe = run.get_recipe()
+        if dist.main and run.progress:
+            print(self.recipe.describe(), flush=True)
+        torch.manual_seed(run.seed)
+        self.cuda = self.device.type == "cuda"
+        self.data = load_data(run.dataset, data_root=run.data_root, train_size=run.train_size,
+                              test_size=run.test_size, device=self.device)
+        model = run.build_model(self.data.num_classes, self.recipe.factor).to(self.device)
+        if self.cuda:
+            model = model.to(memory_format=torch.channels_last)
+            torch.backends.cudnn.benchmark = True
+        if run.sync_bn and dist.world > 1 and self.cuda:
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        self.model = model
+        self.optimizer = make_optimizer(model, self.recipe)
+        self.steps_per_epoch = len(self.data.x_train) // self.recipe.batch_size
+        if self.steps_per_epoch < 1:
+            raise ValueError(f"batch_size {self.recipe.batch_size} is larger than the training set "
+                             f"({len(self.data.x_train)})")
+        self.scheduler = make_scheduler(self.optimizer, self.recipe, self.steps_per_epoch)
+        self.generator = torch.Generator(device=self.device).manual_seed(run.seed)
+        self.checkpoint = Path(run.out) / "checkpoint.pt"
+        self.start, self.history = 0, []
+        self.attack = training_attack(model, self.recipe) if self.recipe.adversarial else None
+
+    def resume(self) -> None:
+        """Restore the state of ``OUT/checkpoint.pt`` (read with :func:`robviz.train.load_checkpoint`)."""
+        from ..train import load_checkpoint
+
+        if not self.checkpoint.exists():
+            if self.dist.main:
+                print(f"robviz train: no checkpoint at {self.checkpoint}; starting from scratch", flush=True)
+            return
+        meta = load_checkpoint(self.checkpoint, self.model)
+        self.optimizer.load_state_dict(meta["optimizer"])
+        self.scheduler.load_state_dict(meta["scheduler"])
+        self.generator.set_state(meta["generator"])
+        torch.set_rng_state(meta["torch_rng"])
+        if self.cuda and meta.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(meta["cuda_rng"], self.device)
+        self.start, self.history = meta["epoch"], list(meta["history"])
+        if self.dist.main:
+            print(f"robviz train: resumed from {self.checkpoint} after epoch {self.start}", flush=True)
+
+    def save(self, epoch: int) -> None:
+        """Write the checkpoint atomically (:func:`robviz.train.save_checkpoint`)."""
+        from ..train import save_checkpoint
+
+        save_checkpoint(self.checkpoint, self.model, config=self.run.saved(), recipe=self.recipe.to_dict(),
+                        epoch=epoch, history=self.history, optimizer=self.optimizer.state_dict(),
+                        scheduler=self.scheduler.state_dict(), generator=self.generator.get_state(),
+                        torch_rng=torch.get_rng_state(),
+                        cuda_rng=torch.cuda.get_rng_state(self.device) if self.cuda else None,
+                        num_classes=self.data.num_classes)
+
+    def step_module(self):
+        """The module one training step calls: the loss, wrapped in DDP and ``torch.compile`` as configured."""
+        module = LossModule(self.model)
+        if self.dist.world > 1:
+            module = torch.nn.parallel.DistributedDataParallel(module,
+                                                               device_ids=[self.device.index] if self.cuda else None)
+        if self.recipe.compile and self.cuda:
+            module = torch.compile(module)
+        return module
+
+    def epoch(self, epoch: int, step_module) -> dict:
+        """Train one epoch; returns its record (loss, lr, test accuracy, seconds, images/s).
+
+        Raises:
+            FloatingPointError: when the epoch's mean training loss is not finite.
+        """
+        from tqdm.auto import tqdm
+
+        from ..cifar import gpu_batches
+
+        run, dist, recipe = self.run, self.dist, self.recipe
+        self.model.train()
+        began, total, seen = time.perf_counter(), torch.zeros((), device=self.device), 0
+        batches = gpu_batches(self.data.x_train, self.data.y_train, recipe.batch_size, self.generator,
+                              augmentation=recipe.augment, rank=dist.rank, world_size=dist.world,
+                              channels_last=self.cuda)
+        for xb, yb in tqdm(batches, total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{recipe.epochs}",
+                           unit="step", leave=False, disable=not (dist.main and run.progress)):
+            if self.attack is not None:
+                xb = adversarial_examples(self.attack, xb, yb, self.generator, dist.rank, dist.world)
+            with autocast(self.device):
+                loss = step_module(xb, yb)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.scheduler.step()
+            total += loss.detach().float()
+            seen += len(xb) * dist.world
+        total = dist.mean(total)
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+        seconds = time.perf_counter() - began
+        train_loss = total.item() / self.steps_per_epoch
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(f"the training loss became {train_loss} in epoch {epoch + 1}; "
+                                     f"lower the learning rate (lr={recipe.lr})")
+        return dict(epoch=epoch + 1, lr=self.optimizer.param_groups[0]["lr"], train_loss=train_loss,
+                    test_accuracy=accuracy(self.model, self.data.x_test, self.data.y_test, channels_last=self.cuda),
+                    seconds=seconds, images_per_s=seen / max(seconds, 1e-9))
+
+    def fit(self) -> dict:
+        """Run the epochs from ``start`` to the end (or ``stop_after`` of them), checkpointing as configured;
+        write and return the results."""
+        run, recipe = self.run, self.recipe
+        step_module = self.step_module()
+        last = recipe.epochs if run.stop_after is None else min(recipe.epochs, self.start + run.stop_after)
+        for epoch in range(self.start, last):
+            record = self.epoch(epoch, step_module)
+            self.history.append(record)
+            if self.dist.main and run.progress:
+                print(f"epoch {epoch + 1}/{recipe.epochs} loss {record['train_loss']:.4f} "
+                      f"test acc {record['test_accuracy']:.4f} ({record['seconds']:.1f} s, "
+                      f"{record['images_per_s']:.0f} img/s)", flush=True)
+            every = run.checkpoint_every
+            if self.dist.main and ((every and (epoch + 1) % every == 0) or epoch + 1 == last):
+                self.save(epoch + 1)
+        history = self.history
+        results = dict(config=run.saved(), recipe=recipe.to_dict(), epochs_done=len(history), history=history,
+                       test_accuracy=history[-1]["test_accuracy"] if history else None,
+                       checkpoint=str(self.checkpoint), world_size=self.dist.world, device=str(self.device),
+                       finished=len(history) == recipe.epochs)
+        if self.dist.main:
+            write_json(Path(run.out) / "results.json", results)
+        return results
+
+
+def train(run: TrainRun | dict) -> dict:
+    """Train as ``run`` says (a :class:`TrainRun`, or a dict of its settings); data-parallel under ``torchrun``.
+
+    Writes ``OUT/checkpoint.pt`` (every ``checkpoint_every`` epochs and at the end) and ``OUT/results.json``
+    (rank 0 only).
+
+    Returns:
+        The results: ``config`` (the saved settings), ``recipe``, ``epochs_done``, ``history`` (one record per
+        epoch), ``test_accuracy``, ``checkpoint``, ``world_size``, ``device``, ``finished``.
+
+    Raises:
+        ValueError: an invalid setting (see :class:`TrainRun`) or a batch larger than the training set.
+        FloatingPointError: a non-finite training loss.
+    """
+    run = TrainRun.from_dict(run)
+    if run.threads:
+        torch.set_num_threads(run.threads)
+    dist = Distributed(run.device)
+    try:
+        trainer = _Trainer(run, dist)
+        if run.resume:
+            trainer.resume()
+        return trainer.fit()
+    finally:
+        dist.close()

@@ -1,0 +1,83 @@
+"""The talk's white-box table (MMC paper, ICLR 2020, Table 2) beside measured numbers: markdown and a heatmap."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from .config import TableRun
+
+__all__ = ["TALK_TABLE", "TALK_COLUMNS", "measured_vs_talk", "render_table"]
+
+#: The columns of :class:`robviz.attacks.RobustnessTable.pivot` that the talk's table has.
+TALK_COLUMNS = ["clean"] + [f"PGD{s}-{t} {e}" for e in ("8/255", "16/255") for s in (10, 50) for t in ("tar", "un")]
+_ROWS = {
+    "sce": "92.9 ≤1 3.7 ≤1 3.6 ≤1 2.9 ≤1 2.6",
+    "center": "92.8 ≤1 4.4 ≤1 4.3 ≤1 3.1 ≤1 2.9",
+    "mmlda": "92.4 ≤1 16.5 ≤1 9.7 ≤1 6.7 ≤1 5.5",
+    "lgm": "92.5 37.6 19.8 8.9 4.9 26.0 11.0 2.5 2.8",
+    "mmc": "92.7 48.7 36.0 26.6 24.8 36.1 25.2 13.4 17.5",
+    "sce-AT-tar": "83.7 70.6 49.7 69.8 47.8 48.4 26.7 31.2 16.0",
+    "mmc-AT-tar": "83.0 69.2 54.8 67.0 53.5 58.6 47.3 44.7 45.1",
+    "sce-AT-un": "80.9 69.8 55.4 69.4 53.9 53.3 34.1 38.5 21.5",
+    "mmc-AT-un": "81.8 70.8 56.3 70.1 55.0 54.7 37.4 39.9 27.7",
+}
+#: The talk's white-box table (MMC paper, ICLR 2020, Table 2; CIFAR-10, ResNet-32, adaptive attacks): accuracy in
+#: percent as printed (strings; "≤1" where the paper says so), by model label and column.
+TALK_TABLE = {model: dict(zip(TALK_COLUMNS, values.split())) for model, values in _ROWS.items()}
+
+
+def _nan(value):
+    return math.nan if value is None else float(value)
+
+
+def measured_vs_talk(paths) -> tuple[list[str], list[str], list[list[float]], list[list[str | None]]]:
+    """Read evaluation JSON files (:func:`robviz.scale.evaluate`) and pair them with the talk's Table 2.
+
+    Returns:
+        ``(models, columns, values, reference)``: ``values[i][j]`` is the measured accuracy (%) of model ``i``
+        under column ``j`` (NaN where not run), ``reference[i][j]`` the talk's number as printed, or None.
+    """
+    from ..attacks import RobustnessTable
+
+    rows = []
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        rows += [{**row, "accuracy": _nan(row["accuracy"]), "distance": _nan(row.get("distance"))}
+                 for row in data["rows"]]
+    models, columns, values = RobustnessTable(rows).pivot()
+    reference = [[TALK_TABLE.get(m, {}).get(c) for c in columns] for m in models]
+    return models, columns, values, reference
+
+
+def _markdown(models, columns, values, reference) -> str:
+    lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for model, row, ref in zip(models, values, reference):
+        cells = ["" if v != v else f"{v:.1f}" + ("" if r is None else f" ({r})") for v, r in zip(row, ref)]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    if any(r is not None for ref in reference for r in ref):
+        lines.append("\nIn parentheses: the talk's numbers (MMC paper, ICLR 2020, Table 2; CIFAR-10, ResNet-32).")
+    return "\n".join(lines)
+
+
+def render_table(run: TableRun | dict) -> str:
+    """The measured numbers of ``run.results`` with the talk's in parentheses, as markdown (``measured
+    (talk)``); written to ``run.out`` and, as a plotly heatmap, to ``run.html`` when given; printed unless
+    ``run.progress`` is False. Returns the markdown."""
+    run = TableRun.from_dict(run)
+    models, columns, values, reference = measured_vs_talk(run.results)
+    markdown = _markdown(models, columns, values, reference)
+    if run.out:
+        Path(run.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(run.out).write_text(markdown + "\n")
+    if run.html:
+        from ..viz.attacks import robustness_heatmap
+
+        figure = robustness_heatmap(models, columns, values, reference=reference,
+                                    title="Robust accuracy (%): measured (talk)")
+        Path(run.html).parent.mkdir(parents=True, exist_ok=True)
+        figure.write_html(run.html)
+    if run.progress:
+        print(markdown)
+    return markdown

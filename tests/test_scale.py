@@ -1,0 +1,52 @@
+"""robviz.scale: adversarial training draws its examples with robviz.attacks.PGD (one PGD in the package)."""
+
+import pytest
+import torch
+
+from robviz import scale
+from robviz.attacks import PGD
+from robviz.cifar import to_float
+from robviz.recipes import get_recipe
+from robviz.resnet import make_cifar_model
+
+
+@pytest.mark.parametrize("objective", ["sce", "mmc"])
+@pytest.mark.parametrize("adversarial", ["untargeted", "targeted"])
+def test_adversarial_training_gives_the_examples_of_the_attack(objective, adversarial):
+    """For a fixed seed on one process, the training path's examples are PGD(seed=s).run's, bit for bit:
+    the same random targets, the same random start, the same projected steps with the adaptive objective."""
+    torch.manual_seed(0)
+    model = make_cifar_model("resnet8", objective, width=4)
+    data = scale.synthetic_images(12, 1, seed=3)
+    x, y = to_float(data.x_train), data.y_train
+    recipe = get_recipe("fast", objective, adversarial=adversarial)
+    attack = scale.training_attack(model, recipe)
+    assert type(attack) is PGD and attack.targeted == (adversarial == "targeted")
+    model.train()
+    ours = scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(7))
+    assert model.training                                                     # the mode comes back
+    reference = PGD(model, eps=recipe.at_eps, alpha=recipe.at_alpha, steps=recipe.at_steps, random_start=True,
+                    targeted=adversarial == "targeted", seed=7).run(x, y)
+    assert torch.equal(ours, reference.x_adv)
+    assert (ours - x).abs().max() <= recipe.at_eps + 1e-6 and not torch.equal(ours, x)
+
+
+def test_data_parallel_ranks_slice_one_global_draw():
+    """Two ranks with the same generator state get the two halves of what one process draws for the whole
+    batch: data-parallel adversarial training starts from the starts of a single process."""
+    torch.manual_seed(0)
+    model = make_cifar_model("resnet8", "sce", width=4)
+    x, y = to_float(scale.synthetic_images(8, 1).x_train), torch.arange(8) % 10
+    attack = scale.training_attack(model, get_recipe("fast", "sce", adversarial="targeted"))
+    attack.steps = 0                                                          # the random start alone
+    whole = scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(1))
+    halves = [scale.adversarial_examples(attack, x[r * 4:(r + 1) * 4], y[r * 4:(r + 1) * 4],
+                                         torch.Generator().manual_seed(1), rank=r, world=2) for r in (0, 1)]
+    assert torch.equal(torch.cat(halves), whole)
+
+
+def test_the_old_training_pgd_is_gone():
+    import robviz.cli
+    import robviz.scale.loop
+
+    assert not hasattr(robviz.cli, "_pgd_examples") and not hasattr(robviz.scale.loop, "_pgd_examples")
