@@ -17,7 +17,6 @@ import io
 import os
 import pickle
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import URLError
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 from .data import Dataset
+from .runtime import atomic_write
 
 __all__ = ["CIFAR", "CifarSpec", "CifarDownloadError", "default_root", "is_cached", "load_cifar", "download", "md5sum",
            "augment", "augment_params", "apply_augment", "gpu_batches", "to_float"]
@@ -103,23 +103,21 @@ def download(url: str, target, md5: str | None = None, *, timeout: float = 60.0)
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            try:
-                with urlopen(url, timeout=timeout) as response:
-                    while block := response.read(1 << 20):
-                        out.write(block)
-            except (URLError, OSError) as error:
-                raise CifarDownloadError(f"could not download {url} to {target}: {error}.\n"
-                                         + _by_hand(url, target, md5)) from error
-        if md5 is not None and (found := md5sum(tmp)) != md5:
+
+    def fetch(out):
+        digest = hashlib.md5()
+        try:
+            with urlopen(url, timeout=timeout) as response:
+                while block := response.read(1 << 20):
+                    out.write(block)
+                    digest.update(block)
+        except (URLError, OSError) as error:
+            raise CifarDownloadError(f"could not download {url} to {target}: {error}.\n"
+                                     + _by_hand(url, target, md5)) from error
+        if md5 is not None and (found := digest.hexdigest()) != md5:
             raise ValueError(f"the file downloaded from {url} has md5 {found}, expected {md5}; try again")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return target
+
+    return atomic_write(target, fetch)  # a failed or corrupt download leaves nothing behind
 
 
 _fetch = download  # load_cifar's ``download`` argument shadows the function

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
+
+from ..runtime import atomic_write
 
 __all__ = ["synthetic_images", "load_data", "write_json", "SYNTHETIC_CLASSES"]
 
@@ -65,11 +66,8 @@ def load_data(dataset: str, *, data_root=None, train_size: int | None = None, te
 
 
 def write_json(path, payload: dict) -> Path:
-    """Write ``payload`` as indented JSON to ``path`` atomically (next to the target, then renamed), creating the
+    """Write ``payload`` as indented JSON to ``path`` atomically (``robviz.runtime.atomic_write``), creating the
     folder; values JSON cannot hold are written as their ``str``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, json.dumps(payload, indent=2, default=str) + "\n")
