@@ -8,6 +8,7 @@
     robviz table runs/*/eval.json --out table.md --html table.html
     robviz train --tiny --out runs/tiny                        # seconds on a CPU: synthetic data, ResNet-8
     robviz gallery --out build/gallery                         # every lesson executed, as a static HTML site
+    robviz course init my-course                               # the lessons as an nbgrader course
 
 Also ``python -m robviz ...``. Settings come from (later wins): built-in defaults, ``--tiny``, ``--config FILE``
 (a JSON object whose keys are the flags' names with underscores, e.g. ``{"objective": "mmc", "epochs": 50}``),
@@ -29,7 +30,7 @@ import torch
 from .runtime import evaluating
 
 __all__ = ["main", "build_parser", "train", "evaluate", "table", "measured_vs_talk", "as_command", "student",
-           "gallery", "synthetic_images", "TALK_TABLE", "TRAIN_DEFAULTS"]
+           "course", "gallery", "synthetic_images", "TALK_TABLE", "TRAIN_DEFAULTS"]
 
 TRAIN_DEFAULTS = dict(dataset="cifar10", data_root=None, arch="resnet20", version=1, width=16, norm="batch",
                       objective="sce", feature_dim=None, recipe="paper", factor=None, epochs=None, batch_size=None,
@@ -509,11 +510,22 @@ def _finite(row: dict) -> dict:
 
 
 def student(cfg: dict) -> list[Path]:
-    """Write the student versions of the lessons (solution cells replaced by stubs); see :mod:`robviz.course`."""
+    """Write the student versions of the lessons (nbgrader's: solutions and hidden tests removed); see
+    :mod:`robviz.course`."""
     from .course import write_student_versions
 
     written = write_student_versions(cfg.get("lessons", "notebooks"), cfg.get("out", "build/student"))
     print(f"robviz: wrote {len(written)} student notebook(s) to {written[0].parent}")
+    return written
+
+
+def course(cfg: dict) -> list[Path]:
+    """``course init FOLDER``: write the lessons as an nbgrader course; see :func:`robviz.course.init_course`."""
+    from .course import init_course
+
+    written = init_course(cfg["folder"], cfg.get("lessons", "notebooks"), course_id=cfg.get("course_id", "robviz"))
+    print(f"robviz: wrote an nbgrader course of {len(written) - 2} lesson(s) to {cfg['folder']}; "
+          f"see {written[1]} for generate / autograde / feedback")
     return written
 
 
@@ -603,9 +615,15 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(t, "--out", help="write the markdown here")
     _flag(t, "--html", help="write a plotly heatmap here")
 
-    s = sub.add_parser("student", help="write the lessons without their solution cells (for students)")
+    s = sub.add_parser("student", help="write the lessons without their solutions and hidden tests (for students)")
     _flag(s, "--lessons", help="folder of the lessons (default: notebooks)")
     _flag(s, "--out", help="folder of the student versions (default: build/student)")
+
+    c = sub.add_parser("course", help="course init FOLDER: the lessons as an nbgrader course (config, source/, README)")
+    c.add_argument("action", choices=["init"])
+    c.add_argument("folder", help="the course folder to create (must not hold a course yet)")
+    _flag(c, "--lessons", help="folder of the lessons (default: notebooks)")
+    _flag(c, "--course-id", help="nbgrader's course id (default: robviz)")
 
     g = sub.add_parser("gallery", help="execute the lessons (student versions) into a static HTML site")
     _flag(g, "--lessons", help="folder of the lessons (default: notebooks)")
@@ -642,6 +660,12 @@ def main(argv=None) -> int:
         evaluate(cfg)
     elif command == "student":
         student(cfg)
+    elif command == "course":
+        cfg.pop("action")
+        try:
+            course(cfg)
+        except (FileExistsError, FileNotFoundError, ValueError) as error:
+            raise SystemExit(f"robviz: {error}") from None
     elif command == "gallery":
         gallery(cfg)
     else:
