@@ -1,5 +1,5 @@
 """The ``robviz`` command line: a thin parser over :mod:`robviz.scale` (train CIFAR ResNets, evaluate them with the
-talk's attack battery, render tables) and the course commands (student versions, the gallery).
+talk's attack battery, render tables) and the course commands (student versions, an nbgrader course, the gallery).
 
     robviz train --dataset cifar10 --arch resnet32 --objective mmc --recipe paper --out runs/mmc
     robviz train --objective mmc --recipe authors --out runs/mmc-code    # the authors' code: factor 1, Keras SGD
@@ -9,6 +9,7 @@ talk's attack battery, render tables) and the course commands (student versions,
     robviz table runs/*/eval.json --out table.md --html table.html
     robviz train --tiny --out runs/tiny                        # seconds on a CPU: synthetic data, ResNet-8
     robviz gallery --out build/gallery                         # every lesson executed, as a static HTML site
+    robviz course init my-course                               # the lessons as an nbgrader course
 
 Also ``python -m robviz ...``. Settings come from (later wins): built-in defaults, ``--tiny``, ``--config FILE``
 (a JSON object whose keys are the flags' names with underscores, e.g. ``{"objective": "mmc", "epochs": 50}``),
@@ -26,15 +27,34 @@ from pathlib import Path
 
 from . import scale
 
-__all__ = ["main", "build_parser", "COMMANDS", "settings_of", "student", "gallery"]
+__all__ = ["main", "build_parser", "COMMANDS", "settings_of", "student", "course", "gallery"]
 
 
 def student(cfg: dict) -> list[Path]:
-    """Write the student versions of the lessons (solution cells replaced by stubs); see :mod:`robviz.course`."""
+    """Write the student versions of the lessons (nbgrader's: solutions and hidden tests removed); see
+    :mod:`robviz.course`."""
     from .course import write_student_versions
 
     written = write_student_versions(cfg.get("lessons", "notebooks"), cfg.get("out", "build/student"))
     print(f"robviz: wrote {len(written)} student notebook(s) to {written[0].parent}")
+    return written
+
+
+def course(cfg: dict) -> list[Path]:
+    """``course init FOLDER``: write the lessons as an nbgrader course; see :func:`robviz.course.init_course`.
+
+    Raises:
+        SystemExit: the folder already holds a course, or no lesson is found, as one line.
+    """
+    from .course import init_course
+
+    try:
+        written = init_course(cfg["folder"], cfg.get("lessons", "notebooks"),
+                              course_id=cfg.get("course_id", "robviz"))
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"robviz: {error}") from None
+    print(f"robviz: wrote an nbgrader course of {len(written) - 2} lesson(s) to {cfg['folder']}; "
+          f"see {written[1]} for generate / autograde / feedback")
     return written
 
 
@@ -73,9 +93,17 @@ def _add_table(sub):
 
 
 def _add_student(sub):
-    s = sub.add_parser("student", help="write the lessons without their solution cells (for students)")
+    s = sub.add_parser("student", help="write the lessons without their solutions and hidden tests (for students)")
     _suppressed(s, "--lessons", help="folder of the lessons (default: notebooks)")
     _suppressed(s, "--out", help="folder of the student versions (default: build/student)")
+
+
+def _add_course(sub):
+    c = sub.add_parser("course", help="course init FOLDER: the lessons as an nbgrader course (config, source/, README)")
+    c.add_argument("action", choices=["init"])
+    c.add_argument("folder", help="the course folder to create (must not hold a course yet)")
+    _suppressed(c, "--lessons", help="folder of the lessons (default: notebooks)")
+    _suppressed(c, "--course-id", help="nbgrader's course id (default: robviz)")
 
 
 def _add_gallery(sub):
@@ -117,6 +145,7 @@ COMMANDS = {
     "evaluate": (_add_evaluate, lambda args: scale.evaluate(settings_of("evaluate", args))),
     "table": (_add_table, lambda args: scale.render_table(settings_of("table", args))),
     "student": (_add_student, student),
+    "course": (_add_course, course),
     "gallery": (_add_gallery, gallery),
 }
 

@@ -1,16 +1,28 @@
-"""Course delivery: student versions of the lessons (solutions removed).
+"""Course delivery: the lessons are nbgrader source notebooks; student versions come from nbgrader itself.
 
-A lesson's exercise is three cells: the exercise text (markdown), a solution cell tagged ``solution``, and an
-untagged check cell that calls :func:`robviz.exercises.check` with the names the solution defines::
+A lesson's exercise is three cells, marked the way nbgrader (https://nbgrader.readthedocs.io) expects:
 
-    def mmc(z, y, centers):                 # tagged "solution"
-        return 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()
+* the exercise text (markdown);
+* an *autograded answer* cell (``metadata.nbgrader.solution``) whose solution is fenced by
+  ``### BEGIN SOLUTION`` / ``### END SOLUTION``::
 
-    exercises.check("0.2", mmc)             # untagged: stays in the student version
+      def mmc(z, y, centers):
+          \"\"\"MMC loss ...\"\"\"
+          ### BEGIN SOLUTION
+          return 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()
+          ### END SOLUTION
 
-:func:`student_notebook` replaces every solution cell by a stub that keeps only what the check cell needs: the
-signatures of the functions it defines (body ``...``) and ``name = ...`` for the values it assigns. The check then
-answers "your turn" until the student fills them in. ``robviz student`` writes the student versions of a folder.
+  A value answer starts from a placeholder (``loss_by_hand = ...  # your answer``) that the solution overwrites;
+* an *autograder tests* cell (``metadata.nbgrader.grade``, with points) that calls
+  :func:`robviz.exercises.check`, the hint-giving self-check, after a ``### BEGIN HIDDEN TESTS`` region that runs
+  the same check on other inputs (seeds 1 and 2) and, where the lesson has them, on its own models.
+
+The student version is what nbgrader's own preprocessors make of a lesson (:func:`student_notebook`):
+solutions replaced by :data:`CODE_STUB`, hidden tests removed, outputs cleared. The stub is ``...``, so a
+student's Run All runs through: the checks answer "your turn" instead of raising. ``robviz student`` writes
+those; ``robviz course init DIR`` writes a complete nbgrader course (:func:`init_course`) in which nbgrader's
+``generate_assignment`` makes the same student versions and ``autograde`` grades them (strict checks raise
+there, see :mod:`robviz.exercises`).
 
 :func:`lab_notebook` is the version ``python3 tasks.py lab`` opens: the student version plus, after each check
 cell, the solution in a folded markdown cell ("Show a solution"). Markdown never runs, so Run All leaves every
@@ -19,23 +31,32 @@ exercise unanswered, and a student who is stuck unfolds the answer.
 
 from __future__ import annotations
 
-import ast
-import copy
 import json
-import os
-import tempfile
+import shutil
 from pathlib import Path
 
-__all__ = ["SOLUTION_TAG", "is_solution", "student_stub", "student_notebook", "write_student_versions",
-           "lab_notebook", "write_lab_versions"]
+import nbformat
 
-SOLUTION_TAG = "solution"
-_STUB_HEADER = "# Exercise: your solution here (replace every `...`)."
+from .runtime import atomic_write
+
+__all__ = ["CODE_STUB", "is_solution", "is_graded", "course_exercises", "student_notebook",
+           "write_student_versions", "lab_notebook", "write_lab_versions", "init_course"]
+
+#: What replaces a solution region in the student version (nbgrader's ``ClearSolutions.code_stub``): ``...`` is
+#: valid as a function body and as a statement, so the student version runs top to bottom.
+CODE_STUB = "...  # your code here"
+_BEGIN_SOLUTION, _END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def is_solution(cell: dict) -> bool:
-    """True for a code cell tagged ``solution``."""
-    return cell.get("cell_type") == "code" and SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
+    """True for an nbgrader answer cell (``metadata.nbgrader.solution``)."""
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution", False))
+
+
+def is_graded(cell: dict) -> bool:
+    """True for an nbgrader autograder-tests cell (``metadata.nbgrader.grade`` and not an answer cell)."""
+    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(nbgrader.get("grade", False)) and not nbgrader.get("solution", False)
 
 
 def _source(cell: dict) -> str:
@@ -43,91 +64,57 @@ def _source(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def _names_used(source: str) -> set[str]:
-    return {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
-
-
-def _assigned_names(statement: ast.stmt) -> list[str]:
-    if isinstance(statement, ast.Assign):
-        targets = statement.targets
-    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
-        targets = [statement.target]
-    else:
-        return []
-    names = []
-    for target in targets:
-        for node in ast.walk(target):
-            if isinstance(node, ast.Name):
-                names.append(node.id)
-    return names
-
-
-def student_stub(solution: str, used: set[str]) -> str:
-    """The student's version of a solution cell: function signatures (with docstrings) and assignments of the
-    names in ``used`` (those the check cell reads), every body and value replaced by ``...``.
+def course_exercises(notebook: dict) -> list[tuple[int, int, float]]:
+    """The exercises of a lesson as ``(answer cell index, tests cell index, points)``, in order.
 
     Raises:
-        ValueError: when the solution defines none of the names in ``used`` (the check would have nothing to read).
+        ValueError: an answer cell not followed by a tests cell with points, or a grade id used twice (nbgrader
+            would refuse the notebook later, with a less direct message).
     """
-    tree = ast.parse(solution)
-    lines = solution.splitlines()
-    stub, seen = [_STUB_HEADER], set()
-    for statement in tree.body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name in used:
-            header_end = statement.body[0].lineno - 1
-            docstring = ast.get_docstring(statement, clean=False) is not None
-            body_start = statement.body[0].end_lineno if docstring else header_end
-            indent = " " * statement.body[0].col_offset
-            stub += lines[statement.lineno - 1:body_start] + [f"{indent}...  # your code here", ""]
-            seen.add(statement.name)
-        else:
-            for name in _assigned_names(statement):
-                if name in used and name not in seen:
-                    stub.append(f"{name} = ...  # your answer here")
-                    seen.add(name)
-    if len(stub) == 1:
-        raise ValueError("a solution cell defines none of the names its check cell uses; the student stub "
-                         f"would be empty. Names used by the check cell: {sorted(used)}")
-    return "\n".join(stub).rstrip() + "\n"
+    cells, exercises, ids = notebook["cells"], [], set()
+    for index, cell in enumerate(cells):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id is not None:
+            if grade_id in ids:
+                raise ValueError(f"cell {index}: nbgrader grade_id {grade_id!r} is used twice")
+            ids.add(grade_id)
+        if not is_solution(cell):
+            continue
+        following = next((i for i in range(index + 1, len(cells)) if cells[i].get("cell_type") == "code"), None)
+        if following is None or not is_graded(cells[following]):
+            raise ValueError(f"answer cell {index} must be followed by an nbgrader tests cell (its check)")
+        points = float(cells[following]["metadata"]["nbgrader"].get("points", 0))
+        if points <= 0:
+            raise ValueError(f"tests cell {following} must carry points > 0")
+        exercises.append((index, following, points))
+    return exercises
+
+
+def _nbgrader_student(notebook: dict) -> nbformat.NotebookNode:
+    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
+
+    node = nbformat.reads(json.dumps(notebook), as_version=4)  # sources as strings, as nbgrader reads them
+    resources: dict = {}
+    for preprocessor in (ClearSolutions(code_stub={"python": CODE_STUB}), ClearHiddenTests(), ClearOutput()):
+        node, resources = preprocessor.preprocess(node, resources)
+    return node
 
 
 def student_notebook(notebook: dict) -> dict:
-    """A copy of ``notebook`` (nbformat 4 JSON as a dict) with every solution cell replaced by its stub and all
-    outputs cleared.
+    """A copy of ``notebook`` (nbformat 4 JSON as a dict) as nbgrader releases it: every solution region replaced
+    by :data:`CODE_STUB`, hidden tests removed, outputs and saved widget state cleared.
 
     Raises:
-        ValueError: when a solution cell is not followed by a code cell (its check).
+        ValueError: as :func:`course_exercises`. RuntimeError: nbgrader's, for an unclosed solution or hidden-tests
+            region, or one outside a cell marked for it.
     """
-    student = copy.deepcopy(notebook)
-    cells = student["cells"]
-    for index, cell in enumerate(cells):
-        if cell.get("cell_type") == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-        if not is_solution(cell):
-            continue
-        following = next((c for c in cells[index + 1:] if c.get("cell_type") == "code"), None)
-        if following is None or is_solution(following):
-            raise ValueError(f"solution cell {index} must be followed by an untagged check cell")
-        cell["source"] = student_stub(_source(cell), _names_used(_source(following)))
-        tags = [tag for tag in cell["metadata"].get("tags", []) if tag != SOLUTION_TAG]
-        cell["metadata"] = {"tags": tags + ["exercise"]}
+    course_exercises(notebook)
+    student = json.loads(nbformat.writes(_nbgrader_student(notebook)))
     student.get("metadata", {}).pop("widgets", None)
     return student
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temporary, path)
-
-
-def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
-    """Write the student version of every ``*.ipynb`` in folder ``source`` to folder ``out``.
-
-    Returns:
-        The written paths, sorted.
-    """
+def _write_notebooks(source: str | Path, out: str | Path, convert, *, keep_existing: bool) -> list[Path]:
     source, out = Path(source), Path(out)
     notebooks = sorted(source.glob("*.ipynb"))
     if not notebooks:
@@ -137,14 +124,36 @@ def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
         target = out / path.name
-        _write_atomic(target, json.dumps(student_notebook(notebook), indent=1, ensure_ascii=False) + "\n")
+        if keep_existing and target.exists():
+            continue
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        atomic_write(target, json.dumps(convert(notebook), indent=1, ensure_ascii=False) + "\n")
         written.append(target)
     return written
 
 
+def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
+    """Write the student version (:func:`student_notebook`) of every ``*.ipynb`` in folder ``source`` to ``out``.
+
+    Returns:
+        The written paths, sorted.
+
+    Raises:
+        FileNotFoundError: no notebook in ``source``. ValueError: ``out`` is ``source``.
+    """
+    return _write_notebooks(source, out, student_notebook, keep_existing=False)
+
+
 SOLUTION_SUMMARY = "Show a solution"
+
+
+def _solution_text(answer_cell: dict) -> str:
+    """The answer cell as the solution reads: the markers and the placeholder lines they overwrite left out."""
+    lines = _source(answer_cell).splitlines()
+    kept = [line for line in lines if line.strip() not in (_BEGIN_SOLUTION, _END_SOLUTION)
+            and "= ...  # your answer" not in line]
+    return "\n".join(kept)
 
 
 def _solution_cell(solution: str) -> dict:
@@ -158,17 +167,14 @@ def lab_notebook(notebook: dict) -> dict:
     """The student version of ``notebook`` (:func:`student_notebook`) with each solution available on demand: a
     folded markdown cell after each exercise's check cell. Run All runs no solution."""
     student = student_notebook(notebook)
-    cells, out = notebook["cells"], []
-    pending = []
-    for original, cell in zip(cells, student["cells"]):
+    original, out = notebook["cells"], []
+    after_check = {check: answer for answer, check, _ in course_exercises(notebook)}
+    for index, cell in enumerate(student["cells"]):
         out.append(cell)
-        if is_solution(original):
-            pending.append(_source(original))
-        elif cell.get("cell_type") == "code" and pending:  # the check cell: the solutions of its exercise follow
-            out += [_solution_cell(solution) for solution in pending]
-            pending = []
+        if index in after_check:
+            out.append(_solution_cell(_solution_text(original[after_check[index]])))
     student["cells"] = out
-    if any("id" in cell for cell in cells):
+    if any("id" in cell for cell in original):
         for index, cell in enumerate(out):
             cell.setdefault("id", f"solution-{index}")
     return student
@@ -181,19 +187,76 @@ def write_lab_versions(source: str | Path, out: str | Path) -> list[Path]:
     Returns:
         The paths written now, sorted.
     """
-    source, out = Path(source), Path(out)
-    notebooks = sorted(source.glob("*.ipynb"))
-    if not notebooks:
-        raise FileNotFoundError(f"no notebooks (*.ipynb) in {source}")
-    if out.resolve() == source.resolve():
-        raise ValueError("the lab versions must go to another folder than the lessons")
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in notebooks:
-        target = out / path.name
-        if target.exists():
-            continue
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-        _write_atomic(target, json.dumps(lab_notebook(notebook), indent=1, ensure_ascii=False) + "\n")
+    return _write_notebooks(source, out, lab_notebook, keep_existing=True)
+
+
+_CONFIG = '''\
+# nbgrader configuration of the robviz course (written by `robviz course init`).
+c = get_config()  # noqa: F821 (nbgrader provides it)
+
+c.CourseDirectory.course_id = {course_id!r}
+# robviz's stub keeps the student version runnable top to bottom: `...` is a valid body and a valid statement.
+c.ClearSolutions.code_stub = {{"python": {stub!r}}}
+# Lessons train small models: a cell may take minutes on a small machine (nbgrader's default is 30 s).
+c.Execute.timeout = {timeout}
+'''
+
+_README = '''\
+# {course_id}: the robviz lessons as an nbgrader course
+
+Each lesson is one assignment in `source/<lesson>/`. Its exercises are nbgrader *autograded answer* cells
+(`### BEGIN SOLUTION` / `### END SOLUTION`) followed by *autograder tests* cells with points: the visible part is
+robviz's self-check, which gives a targeted hint; the hidden part (`### BEGIN HIDDEN TESTS`) runs the same check
+on other inputs. The gradebook is nbgrader's own SQLite database, `gradebook.db`.
+
+Run every command in this folder, with robviz installed in the environment the kernels use.
+
+    nbgrader generate_assignment 01_feature_space      # release/: solutions and hidden tests removed
+    nbgrader release_assignment 01_feature_space       # on JupyterHub with an exchange; otherwise copy release/
+    nbgrader collect 01_feature_space                  # submitted/<student>/01_feature_space/
+    nbgrader autograde 01_feature_space                # autograded/ and the scores in gradebook.db
+    nbgrader generate_feedback 01_feature_space        # feedback/<student>/01_feature_space/*.html
+
+Replace `01_feature_space` by any lesson (`ls source`). Without an exchange, put a student's notebook in
+`submitted/<student id>/<lesson>/` before `autograde`. A failed check shows robviz's hint in the feedback.
+Points: 2 for writing a function, 1 for a number or a choice. `nbgrader autograde` runs the whole lesson (a
+minute or two on a small machine per submission, in the lessons' default mode).
+'''
+
+
+def init_course(folder: str | Path, lessons: str | Path, *, course_id: str = "robviz",
+                timeout: int = 900) -> list[Path]:
+    """Write a ready nbgrader course in ``folder``: ``nbgrader_config.py``, ``source/<lesson>/<lesson>.ipynb``
+    for every lesson in ``lessons`` and a ``README.md`` for the instructor.
+
+    Args:
+        timeout: seconds one cell may run when nbgrader executes a lesson (``Execute.timeout``).
+
+    Returns:
+        The written files: the configuration, the README, then the lessons in order.
+
+    Raises:
+        FileExistsError: ``folder`` already holds a course (its ``nbgrader_config.py``), to protect a gradebook.
+        FileNotFoundError: no lesson in ``lessons``. ValueError: a lesson whose exercise cells are not marked
+            for nbgrader (see :func:`course_exercises`).
+    """
+    folder, lessons = Path(folder), Path(lessons)
+    paths = sorted(lessons.glob("*.ipynb"))
+    if not paths:
+        raise FileNotFoundError(f"no lessons (*.ipynb) in {lessons}")
+    config = folder / "nbgrader_config.py"
+    if config.exists():
+        raise FileExistsError(f"{config} exists: {folder} already holds a course; choose an empty folder")
+    for path in paths:
+        course_exercises(json.loads(path.read_text(encoding="utf-8")))
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(config, _CONFIG.format(course_id=course_id, stub=CODE_STUB, timeout=int(timeout)))
+    readme = folder / "README.md"
+    atomic_write(readme, _README.format(course_id=course_id))
+    written = [config, readme]
+    for path in paths:
+        target = folder / "source" / path.stem / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
         written.append(target)
     return written

@@ -11,12 +11,9 @@ from robviz.train import accuracy, fit
 
 
 @pytest.fixture(scope="module")
-def toy():
+def toy(trained_blobs):
     """Four Gaussian blobs and an undefended (SCE) model."""
-    data = gaussian_mixture(num_classes=4, n_per_class=60)
-    model = make_model(data, "sce")
-    fit(model, data, steps=150, progress=False, record_every=0)
-    return data, model
+    return trained_blobs(4)
 
 
 def test_checkpoint_schedule_for_100_steps():

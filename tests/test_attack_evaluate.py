@@ -6,17 +6,11 @@ import pytest
 import torch
 
 from robviz.attacks import (CW, PGD, TALK_EPS, DeepFool, RobustnessTable, robust_accuracy, talk_battery)
-from robviz.data import gaussian_mixture
-from robviz.models import make_model
-from robviz.train import fit
 
 
 @pytest.fixture(scope="module")
-def toy():
-    data = gaussian_mixture(num_classes=3, n_per_class=60)
-    model = make_model(data, "sce")
-    fit(model, data, steps=150, progress=False, record_every=0)
-    return data, model
+def toy(trained_blobs):
+    return trained_blobs(3)
 
 
 def test_talk_battery_has_the_papers_settings():

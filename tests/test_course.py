@@ -1,4 +1,5 @@
-"""Exercises and student versions: the checks give hints, the student notebooks hold no solution."""
+"""Exercises and student versions: the checks give hints, the student notebooks hold no solution and no hidden
+test (nbgrader's preprocessors make them). Grading with nbgrader end to end: test_grading.py."""
 
 import json
 import re
@@ -8,7 +9,8 @@ import pytest
 import torch
 
 from robviz import cli, exercises
-from robviz.course import SOLUTION_TAG, is_solution, student_notebook, student_stub, write_student_versions
+from robviz.course import (CODE_STUB, course_exercises, init_course, is_graded, is_solution, student_notebook,
+                           write_student_versions)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -34,13 +36,29 @@ def test_every_check_cell_names_a_registered_exercise_and_every_exercise_is_used
     assert set(exercises.registered()) <= used, f"never checked in a lesson: {set(exercises.registered()) - used}"
 
 
-def test_every_solution_cell_is_followed_by_its_check_cell():
+def test_every_answer_cell_is_followed_by_its_graded_check_cell():
     for path in NOTEBOOKS:
-        cells = _cells(path)
-        for index, cell in enumerate(cells):
-            if is_solution(cell):
-                following = next(c for c in cells[index + 1:] if c["cell_type"] == "code")
-                assert CHECK.search(_source(following)), f"{path.name} cell {index}: no check after the solution"
+        notebook = json.loads(path.read_text())
+        cells = notebook["cells"]
+        exercises = course_exercises(notebook)
+        assert exercises, f"{path.name} has no nbgrader exercise"
+        for answer, check, points in exercises:
+            found = CHECK.search(_source(cells[check]))
+            assert found, f"{path.name} cell {check}: the tests cell does not call robviz.exercises.check"
+            key = found.group(1).replace(".", "_")
+            assert cells[answer]["metadata"]["nbgrader"]["grade_id"] == f"answer_{key}"
+            assert cells[check]["metadata"]["nbgrader"]["grade_id"] == f"check_{key}"
+            source = _source(cells[answer])
+            assert source.count("### BEGIN SOLUTION") == 1 and source.count("### END SOLUTION") == 1
+            hidden = "### BEGIN HIDDEN TESTS" in _source(cells[check])
+            assert hidden == exercises_module_has_variants(found.group(1)), f"{path.name}: exercise {found.group(1)}"
+            assert points == (2 if hidden else 1)
+        # every check cell is a graded cell: nothing to grade is left outside the gradebook
+        assert sum(is_graded(c) for c in cells) == sum(bool(CHECK.search(_source(c))) for c in cells) == len(exercises)
+
+
+def exercises_module_has_variants(exercise_id):
+    return exercises.has_variants(exercise_id)
 
 
 def test_each_lesson_has_self_checked_exercises():
@@ -51,47 +69,128 @@ def test_each_lesson_has_self_checked_exercises():
         assert all(i.split(".")[0] == lesson for i in ids), f"{path.name} checks another lesson's exercise: {ids}"
 
 
-def test_student_versions_hold_no_solution(tmp_path):
+def test_student_versions_hold_no_solution_and_no_hidden_test(tmp_path):
     written = cli.student({"lessons": str(ROOT / "notebooks"), "out": str(tmp_path)})
     assert [p.name for p in written] == [p.name for p in NOTEBOOKS]
     for original, student in zip(NOTEBOOKS, written):
         solutions = [c for c in _cells(original) if is_solution(c)]
         student_cells = _cells(student)
         assert len(student_cells) == len(_cells(original))
-        assert not any(SOLUTION_TAG in c["metadata"].get("tags", []) for c in student_cells)
         text = "\n".join(_source(c) for c in student_cells)
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "seed=seed" not in text
+        assert text.count(CODE_STUB) == len(solutions)
+        assert all(not c.get("outputs") for c in student_cells if c["cell_type"] == "code")
         for solution in solutions:
-            # Every line that does real work in a solution is gone (signatures and docstrings may stay).
-            for line in _source(solution).splitlines():
+            # Every line of a solution region that does real work is gone.
+            region = _source(solution).split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+            for line in region.splitlines():
                 line = line.strip()
                 if line and not line.startswith(("def ", "#", '"""', "import ", "from ")) and "=" in line:
                     assert line not in text, f"{student.name} still contains the solution line {line!r}"
 
 
-def test_student_stub_keeps_signatures_and_checked_names_only():
-    solution = '''import torch
-helper = 3
-def mmc(z, y, centers):
-    """Docstring stays."""
-    return 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()
-answer = helper * 2
-'''
-    stub = student_stub(solution, {"mmc", "answer", "exercises"})
-    assert 'def mmc(z, y, centers):\n    """Docstring stays."""\n    ...' in stub
-    assert "answer = ..." in stub
-    assert "helper" not in stub and "pow(2)" not in stub and "import" not in stub
-    namespace = {}
-    exec(stub, namespace)  # a stub is valid Python that defines the checked names
-    assert namespace["answer"] is Ellipsis and namespace["mmc"](1, 2, 3) is None
-    with pytest.raises(ValueError, match="defines none of the names"):
-        student_stub("x = 1\n", {"y"})
+def _code(source, **nbgrader):
+    metadata = {"nbgrader": {"schema_version": 3, "locked": False, "task": False, **nbgrader}} if nbgrader else {}
+    return {"cell_type": "code", "id": f"cell-{abs(hash(source)) % 10**8}", "metadata": metadata, "source": source,
+            "outputs": [], "execution_count": None}
 
 
-def test_student_notebook_rejects_a_solution_without_check():
-    notebook = {"cells": [{"cell_type": "code", "metadata": {"tags": ["solution"]}, "source": "a = 1",
-                           "outputs": [], "execution_count": None}], "metadata": {}}
-    with pytest.raises(ValueError, match="check cell"):
-        student_notebook(notebook)
+def test_student_version_of_a_function_and_a_value_exercise_runs_and_says_your_turn(monkeypatch):
+    monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3",
+                                                                                "language": "python"}},
+                "cells": [_code('def mmc(z, y, centers):\n    """Docstring stays."""\n    ### BEGIN SOLUTION\n'
+                                "    return 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()\n    ### END SOLUTION",
+                                solution=True, grade=False, grade_id="answer_0_2"),
+                          _code("### BEGIN HIDDEN TESTS\nsecret = 1\n### END HIDDEN TESTS\n"
+                                'feedback_mmc = exercises.check("0.2", mmc)',
+                                solution=False, grade=True, grade_id="check_0_2", points=2),
+                          _code("z = 1\nloss_by_hand = ...  # your answer\n### BEGIN SOLUTION\nloss_by_hand = 41.0\n"
+                                "### END SOLUTION", solution=True, grade=False, grade_id="answer_0_1"),
+                          _code('feedback_value = exercises.check("0.1", loss_by_hand)',
+                                solution=False, grade=True, grade_id="check_0_1", points=1)]}
+    student = student_notebook(notebook)
+    sources = [_source(cell) for cell in student["cells"]]
+    assert sources[0] == f'def mmc(z, y, centers):\n    """Docstring stays."""\n    {CODE_STUB}'
+    assert sources[1] == 'feedback_mmc = exercises.check("0.2", mmc)'
+    assert sources[2] == f"z = 1\nloss_by_hand = ...  # your answer\n{CODE_STUB}"
+    namespace = {"exercises": exercises}
+    exec("\n".join(sources), namespace)  # the student version runs top to bottom: the checks say "your turn"
+    assert not namespace["feedback_mmc"].answered and not namespace["feedback_value"].answered
+    assert "secret" not in namespace
+    assert student["cells"][1]["metadata"]["nbgrader"]["points"] == 2  # what nbgrader needs to grade it
+
+
+def test_course_metadata_errors_are_clear():
+    answer = _code("### BEGIN SOLUTION\na = 1\n### END SOLUTION", solution=True, grade=False, grade_id="answer_a")
+    with pytest.raises(ValueError, match="followed by an nbgrader tests cell"):
+        course_exercises({"cells": [answer]})
+    check = _code("check(a)", solution=False, grade=True, grade_id="answer_a", points=1)
+    with pytest.raises(ValueError, match="used twice"):
+        course_exercises({"cells": [answer, check]})
+    check = _code("check(a)", solution=False, grade=True, grade_id="check_a", points=0)
+    with pytest.raises(ValueError, match="points > 0"):
+        course_exercises({"cells": [answer, check]})
+    unclosed = _code("### BEGIN SOLUTION\na = 1", solution=True, grade=False, grade_id="answer_b")
+    with pytest.raises(RuntimeError, match="end solution"):
+        student_notebook({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+            unclosed, _code("check(a)", solution=False, grade=True, grade_id="check_b", points=1)]})
+
+
+def test_course_init_writes_a_course_and_never_overwrites_one(tmp_path):
+    written = init_course(tmp_path / "course", ROOT / "notebooks", course_id="ml-robustness")
+    config = (tmp_path / "course" / "nbgrader_config.py").read_text()
+    assert "c.CourseDirectory.course_id = 'ml-robustness'" in config and repr(CODE_STUB) in config
+    assert "c.Execute.timeout = 900" in config
+    lessons = [p for p in written if p.suffix == ".ipynb"]
+    assert [p.parent.name for p in lessons] == [p.stem for p in NOTEBOOKS]
+    assert all(p.read_bytes() == (ROOT / "notebooks" / p.name).read_bytes() for p in lessons)
+    assert "nbgrader autograde" in (tmp_path / "course" / "README.md").read_text()
+    with pytest.raises(FileExistsError, match="already holds a course"):
+        init_course(tmp_path / "course", ROOT / "notebooks")
+    with pytest.raises(FileNotFoundError, match="no lessons"):
+        init_course(tmp_path / "other", tmp_path / "empty")
+    assert cli.main(["course", "init", str(tmp_path / "via-cli")]) == 0
+    assert (tmp_path / "via-cli" / "source" / "00_start_here" / "00_start_here.ipynb").exists()
+    with pytest.raises(SystemExit, match="already holds a course"):
+        cli.main(["course", "init", str(tmp_path / "via-cli")])
+
+
+def test_hidden_checks_use_other_inputs_and_refuse_exercises_without_variants(monkeypatch):
+    monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    from robviz.objectives import mmc_loss
+
+    seen = []
+
+    def recording(z, y, centers):
+        seen.append(tuple(z.shape))
+        return mmc_loss(z, y, centers)
+
+    assert exercises.check("0.2", recording) and exercises.check("0.2", recording, seed=1)
+    visible, hidden = seen[:len(seen) // 2], seen[len(seen) // 2:]
+    assert len(hidden) > len(visible) or hidden != visible  # other inputs, one more shape
+    with pytest.raises(ValueError, match="no other inputs"):
+        exercises.check("0.1", 41.0, seed=1)
+    assert exercises.has_variants("2.3") and not exercises.has_variants("5.3")
+    # A function hard-wired to the visible inputs' shapes passes the visible check but not the hidden one.
+    shapes = {(5, 2), (16, 9), (1, 3)}
+
+    def overfitted(z, y, centers):
+        return mmc_loss(z, y, centers) if tuple(z.shape) in shapes else z.sum() * 0
+    assert exercises.check("0.2", overfitted)
+    with pytest.raises(AssertionError, match="Exercise 0.2"):
+        exercises.check("0.2", overfitted, seed=1, strict=True)
+
+
+def test_under_nbgrader_checks_raise_and_return_no_value(monkeypatch):
+    monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    assert exercises.check("0.1", 41.0) is None and shown and shown[0].passed
+    with pytest.raises(AssertionError, match="factor 1/2"):
+        exercises.check("0.1", 82.0)
 
 
 def test_write_student_versions_refuses_to_overwrite_the_lessons(tmp_path):
@@ -150,8 +249,10 @@ def test_lab_versions_leave_exercises_unanswered_and_fold_the_solutions(tmp_path
         solutions = [_source(c) for c in _cells(original) if is_solution(c)]
         assert len(folded) == len(solutions), lab.name
         for solution, shown in zip(solutions, folded):
-            assert solution.rstrip() in shown  # on demand, in markdown: Run All never runs it
-            for line in solution.splitlines():
+            assert "BEGIN SOLUTION" not in shown and "# your answer" not in shown
+            body = solution.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+            assert all(line.strip() in shown for line in body.splitlines())  # on demand, in markdown
+            for line in body.splitlines():
                 line = line.strip()
                 if line and not line.startswith(("def ", "#", '"""', "import ", "from ")) and "=" in line:
                     assert line not in code, f"{lab.name} runs the solution line {line!r}"
@@ -163,7 +264,7 @@ def test_lab_versions_leave_exercises_unanswered_and_fold_the_solutions(tmp_path
         ids = [c.get("id") for c in cells]
         assert all(ids) == any(ids) and len(set(filter(None, ids))) == len(list(filter(None, ids)))
     # The student's work is kept: a second build writes nothing over it.
-    written[0].write_text(written[0].read_text().replace("your solution here", "my own answer"))
+    written[0].write_text(written[0].read_text().replace("your code here", "my own answer"))
     assert write_lab_versions(ROOT / "notebooks", tmp_path) == []
     assert "my own answer" in written[0].read_text()
     assert lab_notebook(json.loads(NOTEBOOKS[0].read_text()))["cells"]

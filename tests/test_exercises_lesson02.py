@@ -8,10 +8,6 @@ from robviz import exercises
 from robviz.exercises.lesson02 import SCORE_EPS, SCORE_WEIGHTS
 
 
-@pytest.fixture
-def lenient(monkeypatch):
-    monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
-
 
 def _gradient(model, x, y, reduction="mean"):
     x = x.detach().requires_grad_(True)

@@ -9,10 +9,6 @@ from robviz import exercises
 from robviz.centers import simplex_centers
 
 
-@pytest.fixture
-def lenient(monkeypatch):
-    monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
-
 
 def _simplex(L, d, C, target=None):
     target = -1 / (L - 1) if target is None else target

@@ -5,9 +5,7 @@ import pytest
 from robviz import exercises
 
 
-@pytest.fixture(autouse=True)
-def lenient(monkeypatch):
-    monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
+pytestmark = pytest.mark.usefixtures("lenient")
 
 
 def test_paper_learning_rate_accepts_the_schedule_and_names_mistakes():

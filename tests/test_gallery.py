@@ -124,9 +124,14 @@ def test_tiny_build_runs_the_student_version_in_default_mode(tmp_path, monkeypat
            "import os\nprint(os.environ['ROBVIZ_STRICT_EXERCISES'], 'ROBVIZ_FULL' in os.environ)",
            "print(open('data.txt').read())",
            "import plotly.graph_objects as go\ngo.Figure(go.Scatter(y=[1, 3, 2]))")
-    nb = nbformat.read(_write(lessons / "01_next.ipynb", "# Next lesson", "secret = 'the-hidden-answer'"), as_version=4)
-    nb.cells[1].metadata["tags"] = ["solution"]
+    nb = nbformat.read(_write(lessons / "01_next.ipynb", "# Next lesson",
+                              "secret = ...  # your answer\n### BEGIN SOLUTION\nsecret = 'the-hidden-answer'\n"
+                              "### END SOLUTION"), as_version=4)
+    nb.cells[1].metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "answer", "locked": False,
+                                        "schema_version": 3, "task": False}
     nb.cells.append(nbformat.v4.new_code_cell("print('the check reads', secret)"))
+    nb.cells[-1].metadata["nbgrader"] = {"solution": False, "grade": True, "grade_id": "check", "points": 1,
+                                         "locked": True, "schema_version": 3, "task": False}
     nbformat.write(nb, lessons / "01_next.ipynb")
 
     written = build_gallery(lessons, tmp_path / "site")
@@ -140,7 +145,7 @@ def test_tiny_build_runs_the_student_version_in_default_mode(tmp_path, monkeypat
     assert start.count("plotly-graph-div") == 1 and BANNER not in start
     assert 'href="01_next.html"' in start
     nxt = (site / "01_next.html").read_text(encoding="utf-8")
-    assert "the-hidden-answer" not in nxt and "your answer here" in nxt, "the site must show the student version"
+    assert "the-hidden-answer" not in nxt and "your code here" in nxt, "the site must show the student version"
     index = (site / "index.html").read_text(encoding="utf-8")
     assert '<a href="00_tiny.html">Tiny start</a>' in index and '<a href="01_next.html">Next lesson</a>' in index
     assert not list(tmp_path.glob(".site*")), "the staging folder was left behind"

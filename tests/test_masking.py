@@ -5,9 +5,6 @@ import torch
 from torch import nn
 
 from robviz import masking
-from robviz.data import gaussian_mixture
-from robviz.models import make_model
-from robviz.train import fit
 from robviz.viz import masking as viz
 
 
@@ -24,10 +21,8 @@ class Quantized(nn.Module):
 
 
 @pytest.fixture(scope="module")
-def toy():
-    data = gaussian_mixture(num_classes=4, n_per_class=60)
-    model = make_model(data, "sce")
-    fit(model, data, steps=150, progress=False, record_every=0)
+def toy(trained_blobs):
+    data, model = trained_blobs(4)
     return data, model, data.x_test[:48], data.y_test[:48]
 
 

@@ -35,10 +35,10 @@ def test_no_outputs_counts_or_widget_state(nb):
 
 
 def _is_exercise_cell(cell) -> bool:
-    """Markdown, a solution cell, or a check cell calling robviz.exercises.check."""
+    """Markdown, an nbgrader answer or tests cell, or a check cell calling robviz.exercises.check."""
     if cell.cell_type == "markdown":
         return True
-    return "solution" in cell.metadata.get("tags", []) or "exercises.check(" in cell.source
+    return "nbgrader" in cell.metadata or "exercises.check(" in cell.source
 
 
 def test_starts_with_markdown_and_ends_with_exercises(nb):

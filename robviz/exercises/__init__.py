@@ -12,9 +12,12 @@ checked by the helpers below:
 * a function (:func:`expect_function`), run on test inputs next to a reference implementation; if it matches a
   known mistake (e.g. the MMC loss without the factor 1/2), the hint names that mistake.
 
-The lessons' solutions live in notebook cells tagged ``solution``; ``robviz student`` writes the notebooks without
-them (:mod:`robviz.course`). In strict mode (``ROBVIZ_STRICT_EXERCISES=1``, set by the test suite) a wrong answer
-raises, so the notebook tests fail when a solution or a check breaks.
+The lessons are nbgrader source notebooks (:mod:`robviz.course`): each answer cell marks its solution with
+``### BEGIN SOLUTION`` / ``### END SOLUTION``, and the check cell after it is an autograded test cell whose
+hidden part runs the same check on other inputs (``check(id, answer, seed=1)``). In strict mode a wrong answer
+raises, so the notebook tests fail when a solution or a check breaks, and nbgrader's autograder takes the cell's
+points: strict mode is on when ``ROBVIZ_STRICT_EXERCISES=1`` (the test suite sets it) or when nbgrader runs the
+notebook (it sets ``NBGRADER_EXECUTION`` while autograding or validating).
 
 Each lesson's exercises are registered in ``robviz/exercises/lessonNN.py``.
 """
@@ -22,6 +25,7 @@ Each lesson's exercises are registered in ``robviz/exercises/lessonNN.py``.
 from __future__ import annotations
 
 import html
+import inspect
 import math
 import os
 from dataclasses import dataclass
@@ -30,7 +34,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-__all__ = ["check", "Feedback", "Exercise", "exercise", "registered", "expect_number", "expect_choice",
+__all__ = ["check", "has_variants", "Feedback", "Exercise", "exercise", "registered", "expect_number", "expect_choice",
            "expect_function", "Mistake", "STRICT_ENV"]
 
 #: Environment variable that turns a wrong answer into an ``AssertionError`` (the tests set it).
@@ -102,32 +106,63 @@ def registered() -> dict[str, Exercise]:
 
 
 def _strict() -> bool:
+    if os.environ.get("NBGRADER_EXECUTION"):  # nbgrader is autograding or validating: a failure must raise
+        return True
     return os.environ.get(STRICT_ENV, "0").lower() in ("1", "true", "yes")
 
 
-def check(exercise_id: str, answer) -> Feedback:
-    """Check ``answer`` for exercise ``exercise_id`` (``"lesson.number"``, as printed above the exercise).
+def has_variants(exercise_id: str) -> bool:
+    """True when exercise ``exercise_id`` can be checked on other inputs (``check(..., seed=k)``): the exercises
+    whose answer is a function. An answer that is one number or one choice has no other inputs."""
+    return "seed" in inspect.signature(_exercise(exercise_id).checker).parameters
 
-    Returns:
-        A :class:`Feedback` (shown under the cell). In strict mode a wrong answer raises ``AssertionError``.
-    """
-    exercise_id = str(exercise_id)
+
+def _exercise(exercise_id: str) -> Exercise:
     if exercise_id not in _REGISTRY:
         known = ", ".join(registered()) or "none"
         raise KeyError(f"no self-check for exercise {exercise_id!r}; exercises with checks: {known}")
+    return _REGISTRY[exercise_id]
+
+
+def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | None = None) -> Feedback | None:
+    """Check ``answer`` for exercise ``exercise_id`` (``"lesson.number"``, as printed above the exercise).
+
+    Args:
+        seed: check a function answer on other inputs (another random draw, other shapes) than the visible check
+            (``seed=None``, the same inputs as seed 0). The hidden tests of the course version use seeds 1 and 2.
+        strict: raise on a wrong or missing answer; ``None`` follows the environment (see the module docstring).
+
+    Returns:
+        A :class:`Feedback` (shown under the cell). In strict mode a wrong answer raises ``AssertionError``
+        whose message is the feedback, hint included. Under nbgrader the feedback is displayed and ``None``
+        returned, as nbgrader would read a returned value as partial credit.
+
+    Raises:
+        KeyError: for an unknown exercise id. ValueError: for ``seed`` on an exercise without variants.
+    """
+    exercise_id = str(exercise_id)
+    checker = _exercise(exercise_id).checker
+    if seed is not None and not has_variants(exercise_id):
+        raise ValueError(f"exercise {exercise_id} has one answer (a number or a choice): it has no other inputs "
+                         "to check with a seed")
     if answer is Ellipsis:
         feedback = Feedback(exercise_id, False, "Replace the `...` in the cell above with your answer, then run "
                                                 "this cell again.", answered=False)
     else:
         try:
-            passed, message = _REGISTRY[exercise_id].checker(answer)
+            passed, message = checker(answer) if seed is None else checker(answer, seed=int(seed))
         except _Unfinished as unfinished:
             passed, message = False, str(unfinished)
             feedback = Feedback(exercise_id, False, message, answered=False)
         else:
             feedback = Feedback(exercise_id, bool(passed), message)
-    if not feedback.passed and _strict():
+    if not feedback.passed and (_strict() if strict is None else strict):
         raise AssertionError(str(feedback))
+    if os.environ.get("NBGRADER_EXECUTION"):
+        # nbgrader reads a test cell's returned value as partial credit: show the feedback, return nothing.
+        from IPython.display import display
+        display(feedback)
+        return None
     return feedback
 
 

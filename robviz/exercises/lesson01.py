@@ -42,11 +42,12 @@ def _reverse_on_negated_logits(h, y):
 
 
 @exercise("1.2", "Write the RCE loss")
-def write_rce_loss(answer):
-    """A student's ``rce(h, y)`` against robviz.objectives.rce_loss on random logits, 3 to 10 classes."""
-    generator = torch.Generator().manual_seed(1)
+def write_rce_loss(answer, seed: int = 0):
+    """A student's ``rce(h, y)`` against robviz.objectives.rce_loss on random logits, 3 to 10 classes; ``seed``
+    draws other logits and one more shape (the hidden tests), seed 0 is the visible check."""
+    generator = torch.Generator().manual_seed(1 + 100 * seed)
     inputs = []
-    for n, classes in [(6, 3), (8, 4), (5, 10)]:
+    for n, classes in [(6, 3), (8, 4), (5, 10)] + [(2 + seed, 6 + seed)] * (seed > 0):
         h = torch.randn(n, classes, generator=generator, dtype=torch.float64) * 2
         y = torch.randint(0, classes, (n,), generator=generator)
         inputs.append((h, y))

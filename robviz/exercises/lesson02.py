@@ -37,11 +37,13 @@ def _linear_model(generator, features: int, classes: int) -> nn.Module:
     return model.requires_grad_(False)
 
 
-def _attack_inputs(seed: int):
-    """Linear models and inputs in [0, 1], some near the bounds so that clipping matters."""
-    generator = torch.Generator().manual_seed(seed)
+def _attack_inputs(seed: int, variant: int = 0):
+    """Linear models and inputs in [0, 1], some near the bounds so that clipping matters; a ``variant`` > 0
+    draws other models and adds one more shape (the hidden tests)."""
+    generator = torch.Generator().manual_seed(seed + 100 * variant)
     cases = []
-    for n, features, classes, eps in [(8, 2, 3, 0.25), (6, 5, 4, 0.1), (4, 64, 10, 8 / 255)]:
+    shapes = [(8, 2, 3, 0.25), (6, 5, 4, 0.1), (4, 64, 10, 8 / 255)] + [(3, 7 + variant, 5, 0.05)] * (variant > 0)
+    for n, features, classes, eps in shapes:
         model = _linear_model(generator, features, classes)
         x = torch.rand(n, features, generator=generator, dtype=torch.float64)
         x[0, 0], x[-1, -1] = 0.0, 1.0
@@ -63,10 +65,11 @@ def _fgsm_reference(model, x, y, eps, bounds):
 
 
 @exercise("2.2", "Write one FGSM step")
-def write_fgsm(answer):
-    """A student's ``fgsm(model, x, y, eps, bounds)`` against robviz.attacks.FGSM on fixed linear models."""
+def write_fgsm(answer, seed: int = 0):
+    """A student's ``fgsm(model, x, y, eps, bounds)`` against robviz.attacks.FGSM on fixed linear models (other
+    models and shapes for ``seed`` > 0, the hidden tests)."""
     bounds = (0.0, 1.0)
-    inputs = [(model, x, y, eps, bounds) for model, x, y, eps in _attack_inputs(2)]
+    inputs = [(model, x, y, eps, bounds) for model, x, y, eps in _attack_inputs(2, seed)]
     return expect_function(answer, _fgsm_reference, inputs, mistakes=[
         *[Mistake(lambda m, x, y, e, b, r=reduction: (x + e * _input_gradient(m, x, y, r)).clamp(*b),
                   "Take the *sign* of the gradient: FGSM moves every coordinate by exactly eps, the corner of "
@@ -104,11 +107,12 @@ def _pgd_variant(model, x, y, eps, alpha, steps, bounds, *, project=True, clip=T
 
 
 @exercise("2.3", "Write PGD: signed steps, projected back into the eps-ball")
-def write_pgd(answer):
+def write_pgd(answer, seed: int = 0):
     """A student's ``pgd(model, x, y, eps, alpha, steps, bounds)`` against robviz.attacks.PGD without random
-    start, on fixed linear models; the step alpha is large enough that the projection matters."""
+    start, on fixed linear models (other models and shapes for ``seed`` > 0, the hidden tests); the step alpha is
+    large enough that the projection matters."""
     bounds = (0.0, 1.0)
-    inputs = [(model, x, y, eps, eps / 3, 8, bounds) for model, x, y, eps in _attack_inputs(3)]
+    inputs = [(model, x, y, eps, eps / 3, 8 + seed, bounds) for model, x, y, eps in _attack_inputs(3, seed)]
     return expect_function(answer, _pgd_reference, inputs, mistakes=[
         Mistake(lambda *args: _pgd_variant(*args, project=False),
                 "Project back into the eps-ball around the *clean* x after every step "

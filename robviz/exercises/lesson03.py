@@ -46,12 +46,15 @@ def _recursion_gram(num_classes, dim, norm, *, target=None):
 
 
 @exercise("3.2", "Write the simplex (MM) centers")
-def write_simplex_centers(answer):
+def write_simplex_centers(answer, seed: int = 0):
     """A student's ``simplex(L, d, C)`` against robviz.centers.simplex_centers. Any rotation of the simplex is
-    right, so the check compares shapes and then the Gram matrices mu mu^T (norms and pairwise inner products)."""
+    right, so the check compares shapes and then the Gram matrices mu mu^T (norms and pairwise inner products).
+    ``seed`` > 0 checks other class counts, dimensions and norms (the hidden tests)."""
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
     inputs = [(3, 2, 10.0), (4, 3, 1.0), (5, 8, 2.5), (10, 16, 10.0)]
+    if seed:
+        inputs = [(5 + seed, 4 + seed, 0.5 * seed), (2, 1 + seed, 3.0), (20 + seed, 19 + seed, 7.0)]
     for num_classes, dim, norm in inputs:
         try:
             centers = answer(num_classes, dim, norm)

@@ -18,12 +18,13 @@ def _without_max(p):
 
 
 @exercise("5.1", "Write the non-maximal entropy")
-def write_non_max_entropy(answer):
+def write_non_max_entropy(answer, seed: int = 0):
     """A student's ``non_me(probabilities)`` against robviz.detect.non_max_entropy on softmax outputs of random
-    logits, from flat to confident, with L = 3, 5 and 10 classes."""
-    generator = torch.Generator().manual_seed(5)
+    logits, from flat to confident, with L = 3, 5 and 10 classes; ``seed`` > 0 draws other logits and one more
+    shape (the hidden tests)."""
+    generator = torch.Generator().manual_seed(5 + 100 * seed)
     inputs = []
-    for n, classes, scale in [(8, 3, 1.0), (12, 5, 3.0), (6, 10, 6.0), (1, 4, 2.0)]:
+    for n, classes, scale in [(8, 3, 1.0), (12, 5, 3.0), (6, 10, 6.0), (1, 4, 2.0)] + [(5, 6 + seed, 4.0)] * (seed > 0):
         logits = torch.randn(n, classes, generator=generator, dtype=torch.float64) * scale
         inputs.append((torch.softmax(logits, dim=1),))
     return expect_function(answer, non_max_entropy, inputs, mistakes=[

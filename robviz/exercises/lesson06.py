@@ -10,11 +10,13 @@ from ..theory import adp_optimum
 from . import Mistake, exercise, expect_function, expect_number
 
 
-def _member_predictions(seed: int):
-    """(K, N, L) softmax outputs of random logits, from flat to confident, and (N,) labels."""
-    generator = torch.Generator().manual_seed(seed)
+def _member_predictions(seed: int, variant: int = 0):
+    """(K, N, L) softmax outputs of random logits, from flat to confident, and (N,) labels; a ``variant`` > 0
+    draws others and adds one more shape (the hidden tests)."""
+    generator = torch.Generator().manual_seed(seed + 100 * variant)
     inputs = []
-    for members, n, classes, scale in [(3, 6, 4, 1.0), (2, 8, 10, 3.0), (3, 5, 10, 5.0), (4, 1, 6, 2.0)]:
+    shapes = [(3, 6, 4, 1.0), (2, 8, 10, 3.0), (3, 5, 10, 5.0), (4, 1, 6, 2.0)] + [(5, 3, 7, 2.0)] * (variant > 0)
+    for members, n, classes, scale in shapes:
         logits = torch.randn(members, n, classes, generator=generator, dtype=torch.float64) * scale
         y = torch.randint(0, classes, (n,), generator=generator)
         inputs.append((torch.softmax(logits, dim=-1), y))
@@ -32,9 +34,10 @@ def _reference_entropy(probabilities):
 
 
 @exercise("6.1", "Write the ensemble entropy")
-def write_ensemble_entropy(answer):
-    """A student's ``ensemble_entropy(probabilities)``, (K, N, L) -> (N,), against H(mean_k F^k) of ADP."""
-    inputs = [(p,) for p, _ in _member_predictions(6)]
+def write_ensemble_entropy(answer, seed: int = 0):
+    """A student's ``ensemble_entropy(probabilities)``, (K, N, L) -> (N,), against H(mean_k F^k) of ADP (other
+    inputs for ``seed`` > 0, the hidden tests)."""
+    inputs = [(p,) for p, _ in _member_predictions(6, seed)]
     return expect_function(answer, _reference_entropy, inputs, mistakes=[
         Mistake(lambda p: _entropy(p).mean(dim=0), "That is the members' mean entropy. ADP rewards the entropy "
                 "of the *ensemble's* prediction, H(mean_k F^k): average the probabilities first, then take the "
@@ -51,7 +54,7 @@ def _gram_det(m):
 
 
 @exercise("6.2", "Write the ensemble diversity det(M Mᵀ)")
-def write_ensemble_diversity(answer):
+def write_ensemble_diversity(answer, seed: int = 0):
     """A student's ``diversity(probabilities, y)``, (K, N, L) and (N,) -> (N,), against
     robviz.ensemble.ensemble_diversity: det of the Gram matrix of the L2-normalized non-true-label predictions."""
     def raw(p, y):
@@ -66,7 +69,7 @@ def write_ensemble_diversity(answer):
 
     log_det_hint = ("That is a log det, the form in the ADP loss (-β log det(M Mᵀ + 10⁻⁶ I)). The diversity itself "
                     "is the determinant, between 0 (parallel) and 1 (orthogonal).")
-    return expect_function(answer, ensemble_diversity, _member_predictions(7), mistakes=[
+    return expect_function(answer, ensemble_diversity, _member_predictions(7, seed), mistakes=[
         Mistake(lambda p, y: _gram_det(raw(p, y)), "Normalize each member's non-true-label vector to unit length "
                 "first: without it the determinant mostly measures how *unconfident* the members are (small "
                 "wrong-label mass, small det), not the angles between them."),

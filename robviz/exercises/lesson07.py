@@ -33,12 +33,14 @@ def _mi_reference(model, x, partners, lam):
     return mi.mix(x, None, n, same=True)
 
 
-def _mi_inputs():
-    generator = torch.Generator().manual_seed(0)
-    model = _TinyNet()
+def _mi_inputs(variant: int = 0):
+    """A network and batches; a ``variant`` > 0 draws another network, other inputs and one more batch shape (the
+    hidden tests)."""
+    generator = torch.Generator().manual_seed(100 * variant)
+    model = _TinyNet(variant)
     inputs = []
     # lam != 0.5 everywhere: at 0.5 a swapped lam and 1 - lam would go unnoticed
-    for batch, n, lam in [(5, 4, 0.6), (3, 10, 0.3), (1, 7, 0.8)]:
+    for batch, n, lam in [(5, 4, 0.6), (3, 10, 0.3), (1, 7, 0.8)] + [(4, 2 + variant, 0.7)] * (variant > 0):
         x = torch.randn(batch, 3, generator=generator, dtype=torch.float64) * 2
         partners = torch.randn(batch, n, 3, generator=generator, dtype=torch.float64) * 2
         inputs.append((model, x, partners, lam))
@@ -50,10 +52,10 @@ def _mix(x, partners, lam):
 
 
 @exercise("7.1", "Write the MI prediction")
-def write_mi_prediction(answer):
+def write_mi_prediction(answer, seed: int = 0):
     """A student's ``mi_predict(model, x, partners, lam)`` against ``MixupInference.mix`` with the same partners,
     on a small nonlinear network and three batches with lam = 0.6, 0.3, 0.8."""
-    return expect_function(answer, _mi_reference, _mi_inputs(), mistakes=[
+    return expect_function(answer, _mi_reference, _mi_inputs(seed), mistakes=[
         Mistake(lambda m, x, p, lam: _mi_reference(m, x, p, 1 - lam),
                 "lambda weighs the *input* and 1 - lambda the partner: lambda x + (1 - lambda) x_s. Swapped, the "
                 "perturbation in x would be scaled by 1 - lambda instead of lambda."),

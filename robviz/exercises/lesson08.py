@@ -45,19 +45,20 @@ def _gradient(function):
     return run
 
 
-def _bpda_inputs():
-    generator = torch.Generator().manual_seed(0)
-    return [(torch.randn(shape, generator=generator, dtype=torch.float64) * 2, step)
-            for shape, step in [((7,), 0.5), ((4, 3), 0.25), ((2, 1, 3, 3), 0.2)]]
+def _bpda_inputs(variant: int = 0):
+    """Inputs of several shapes and grid steps; a ``variant`` > 0 draws others and adds one shape (hidden tests)."""
+    generator = torch.Generator().manual_seed(100 * variant)
+    shapes = [((7,), 0.5), ((4, 3), 0.25), ((2, 1, 3, 3), 0.2)] + [((3, 2 + variant), 0.1)] * (variant > 0)
+    return [(torch.randn(shape, generator=generator, dtype=torch.float64) * 2, step) for shape, step in shapes]
 
 
 @exercise("8.1", "Write BPDA for the rounding layer")
-def write_bpda_round(answer):
+def write_bpda_round(answer, seed: int = 0):
     """A student's ``bpda_round(x, step)``: its output must equal round(x / step) * step and its gradient must be
     the identity (Athalye et al.'s straight-through BPDA). Both are checked, the output first."""
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
-    inputs = _bpda_inputs()
+    inputs = _bpda_inputs(seed)
     passed, message = expect_function(_output(answer), _rounded, inputs, mistakes=[
         Mistake(lambda x, step: torch.round(x),
                 "It ignores `step`: round x / step to an integer, then multiply by step to get back to the grid."),

@@ -1,0 +1,147 @@
+"""Grade one lesson end to end with nbgrader's own command line, as an instructor would.
+
+``robviz course init`` writes a course in a temporary folder; ``nbgrader generate_assignment`` releases the
+lesson; three students submit it (the reference solutions typed into the released stubs, the untouched release,
+and the reference with one wrong-but-plausible answer); ``nbgrader autograde`` and ``generate_feedback`` grade
+them. The scores are read from nbgrader's gradebook.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from robviz.course import CODE_STUB, course_exercises, init_course, is_graded, is_solution
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = {path.name[:2]: path for path in sorted((ROOT / "notebooks").glob("*.ipynb"))}
+
+# One wrong-but-plausible answer per lesson: the answer cell, what the student types in place of the stub, and
+# a phrase of the hint robviz's check must give for it.
+WRONG = {
+    "00": ("answer_0_2", "return (z - centers[y]).pow(2).sum(dim=1).mean()", "factor 1/2"),
+    "01": ("answer_1_2", "return F.cross_entropy(h, y)", "ordinary cross-entropy with the one-hot label"),
+    "02": ("answer_2_2", "x = x.detach().requires_grad_(True)\n"
+                         "(grad,) = torch.autograd.grad(F.cross_entropy(model(x), y), x)\n"
+                         "return (x + eps * grad.sign()).detach()", "Clip the result to the data bounds"),
+    "03": ("answer_3_1", "first_simplex_dim = 10", "Ten centers do not need ten dimensions"),
+    "04": ("answer_4_1", "return -(z.unsqueeze(1) - centers.unsqueeze(0)).pow(2).sum(dim=2)",
+           "It lacks the factor 1/2"),
+    "05": ("answer_5_2", "auc_by_hand = ((clean_scores[:, None] < adversarial_scores)\n"
+                         "               + 0.5 * (clean_scores[:, None] == adversarial_scores)).mean()",
+           "Orientation reversed"),
+    "06": ("answer_6_1", "return -(probabilities * probabilities.log()).sum(dim=-1).mean(dim=0)",
+           "the members' mean entropy"),
+    "07": ("answer_7_2", "mixed_eps = (1 - mixing_weight) * eps", "the partner's weight"),
+    "08": ("answer_8_2", 'masking_evidence = "b"', "That is a healthy sign"),
+    "09": ("answer_9_1", "return 0.01 * 0.1 ** ((epoch > 100) + (epoch > 150))", "The decay starts with epoch 100"),
+}
+
+
+def _source(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _solution(cell) -> str:
+    """The lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, dedented to the markers' column."""
+    lines = _source(cell).splitlines()
+    begin = next(i for i, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION")
+    end = next(i for i, line in enumerate(lines) if line.strip() == "### END SOLUTION")
+    indent = len(lines[begin]) - len(lines[begin].lstrip())
+    return "\n".join(line[indent:] for line in lines[begin + 1:end])
+
+
+def _answer(released_cell, typed: str) -> str:
+    """The released answer cell with the stub line replaced by ``typed``, indented as the stub was."""
+    lines = _source(released_cell).splitlines()
+    stub = next(i for i, line in enumerate(lines) if line.strip() == CODE_STUB)
+    indent = lines[stub][:len(lines[stub]) - len(lines[stub].lstrip())]
+    return "\n".join(lines[:stub] + [indent + line if line else line for line in typed.splitlines()]
+                     + lines[stub + 1:])
+
+
+def _nbgrader(course: Path, *args: str) -> None:
+    # nbgrader runs `alembic` and starts kernels: both from this environment.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, \
+        f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    assert "ERROR" not in result.stderr, f"nbgrader {' '.join(args)} logged an error:\n{result.stderr[-6000:]}"
+
+
+def _submit(course: Path, assignment: str, student: str, notebook: dict) -> None:
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    (folder / f"{assignment}.ipynb").write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+
+
+def grade_lesson(number: str, tmp_path: Path) -> None:
+    """The whole round trip for lesson ``number`` ("00" to "09"); asserts every promise of the course."""
+    lesson = LESSONS[number]
+    assignment = lesson.stem
+    course = tmp_path / "course"
+    init_course(course, ROOT / "notebooks")
+    _nbgrader(course, "generate_assignment", assignment)
+
+    source = json.loads(lesson.read_text(encoding="utf-8"))
+    released = json.loads((course / "release" / assignment / lesson.name).read_text(encoding="utf-8"))
+    exercises = course_exercises(source)
+    points = {source["cells"][check]["metadata"]["nbgrader"]["grade_id"]: value for _, check, value in exercises}
+    solutions = {cell["metadata"]["nbgrader"]["grade_id"]: _solution(cell) for cell in source["cells"]
+                 if is_solution(cell)}
+    release_text = "\n".join(_source(cell) for cell in released["cells"])
+    assert "BEGIN HIDDEN TESTS" not in release_text and "seed=seed" not in release_text
+    for solution in solutions.values():
+        assert solution not in release_text
+
+    def typed(wrong: tuple | None = None) -> dict:
+        notebook = copy.deepcopy(released)
+        for cell in notebook["cells"]:
+            if is_solution(cell):
+                grade_id = cell["metadata"]["nbgrader"]["grade_id"]
+                text = wrong[1] if wrong and grade_id == wrong[0] else solutions[grade_id]
+                cell["source"] = _answer(cell, text)
+        return notebook
+
+    wrong = WRONG[number]
+    _submit(course, assignment, "reference", typed())
+    _submit(course, assignment, "untouched", released)
+    _submit(course, assignment, "wrong", typed(wrong))
+    _nbgrader(course, "autograde", assignment)
+    _nbgrader(course, "generate_feedback", assignment)
+
+    from nbgrader.api import Gradebook
+
+    total = sum(points.values())
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        def scores(student):
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            return notebook.score, {grade.name: grade.score for grade in notebook.grades}
+
+        score, by_cell = scores("reference")
+        assert score == total and by_cell == points, f"{assignment}: reference solutions scored {by_cell}"
+        score, by_cell = scores("untouched")
+        assert score == 0 and set(by_cell) == set(points), f"{assignment}: untouched release scored {by_cell}"
+        score, by_cell = scores("wrong")
+        check_id = "check" + wrong[0][len("answer"):]
+        assert by_cell == {**points, check_id: 0.0}, f"{assignment}: one wrong answer scored {by_cell}"
+        assert score == total - points[check_id]
+
+    # The untouched release fails only in its test cells, each with robviz's "your turn", never elsewhere.
+    autograded = json.loads((course / "autograded" / "untouched" / assignment / lesson.name).read_text())
+    for index, cell in enumerate(autograded["cells"]):
+        errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
+        if is_graded(cell):
+            assert errors and errors[0]["ename"] == "AssertionError", f"{assignment} cell {index}: {errors}"
+            assert "your turn" in errors[0]["evalue"], errors[0]["evalue"]
+        else:
+            assert not errors, f"{assignment} cell {index} fails in the untouched release: {errors}"
+    feedback = (course / "feedback" / "wrong" / assignment / f"{assignment}.html").read_text(encoding="utf-8")
+    assert html.escape(wrong[2], quote=False) in feedback or wrong[2] in feedback, \
+        f"{assignment}: the feedback lacks robviz's hint {wrong[2]!r}"
