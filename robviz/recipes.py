@@ -148,6 +148,18 @@ _KERAS_STEPS = dict(schedule="lr_schedule, a Keras LearningRateScheduler: piecew
                     gamma="lr_schedule: 1e-1, then 1e-2", nesterov="Keras SGD default nesterov=False")
 
 
+def _keras_resnet_sources(model_file: str, schedule_file: str, augment_source: str) -> dict:
+    """The sources the MMC and ADP repositories share: the same Keras ResNet layers, L2 on conv kernels, the same
+    step schedule and the same ImageDataGenerator augmentation (named by the file that holds each)."""
+    return dict(
+        weight_decay=f"{model_file} resnet_layer: kernel_regularizer=l2(1e-4), i.e. decay 2e-4",
+        decay_scope=f"{model_file}: Conv2D kernels only (no l2 on Dense layers, biases, BN)",
+        milestones=f"{schedule_file} lr_schedule: x0.1 if epoch > 100, x0.01 if epoch > 150 (0-based epochs)",
+        augment=f"{augment_source}ImageDataGenerator(width/height_shift_range=0.1, fill_mode='nearest', "
+                "horizontal_flip=True); robviz's loader does pad-4 crop + flip instead",
+        **_KERAS_STEPS)
+
+
 def _paper(objective: str = "sce") -> Recipe:
     """The papers' settings: MMC (ICLR 2020) code numbers with the paper's factor 1/2; ADP (ICML 2019) Sec. 5."""
     if objective == "adp":
@@ -197,13 +209,9 @@ def _mmc_authors(objective: str = "mmc") -> Recipe:
         batch_size="README commands: --batch_size=50 (train.py's flag default is 64)",
         lr="README / train.py: --lr=0.01", optimizer="train.py: keras SGD (--optimizer=mom)",
         rule="Keras 2.2.4 SGD: v = 0.9 v - lr g; w += v", momentum="train.py: SGD(momentum=0.9)",
-        weight_decay="utils/model.py resnet_layer: kernel_regularizer=l2(1e-4), i.e. decay 2e-4",
-        decay_scope="utils/model.py: Conv2D kernels only (no l2 on Dense layers, biases, BN)",
-        milestones="train.py lr_schedule: x0.1 if epoch > 100, x0.01 if epoch > 150 (0-based epochs)",
-        augment="train.py ImageDataGenerator(width/height_shift_range=0.1, fill_mode='nearest', "
-                "horizontal_flip=True); robviz's loader does pad-4 crop + flip instead",
         note="the code subtracts the per-pixel training mean instead of robviz's channel normalization, and its "
-             "ResNet-v1 shortcut is a 1x1 conv without BN", **_KERAS_STEPS)
+             "ResNet-v1 shortcut is a 1x1 conv without BN",
+        **_keras_resnet_sources("utils/model.py", "train.py", "train.py "))
     factor = None
     if objective in FACTOR_OBJECTIVES:
         factor = 1.0
@@ -258,15 +266,9 @@ def _adp_authors(objective: str = "adp") -> Recipe:
                       batch_size="utils.py: batch_size flag 64 (the README command keeps it)",
                       lr="train_cifar.py lr_schedule: 1e-3", optimizer="train_cifar.py: keras Adam",
                       rule="Keras 2.2.4 Adam: epsilon 1e-7 outside the bias correction",
-                      weight_decay="model.py resnet_layer: kernel_regularizer=l2(1e-4), i.e. decay 2e-4",
-                      decay_scope="model.py: Conv2D kernels only (no l2 on the Dense layer, biases, BN)",
-                      milestones="train_cifar.py lr_schedule: x0.1 if epoch > 100, x0.01 if epoch > 150 "
-                                 "(0-based epochs)",
-                      augment="README: --augmentation=True, ImageDataGenerator(width/height_shift_range=0.1, "
-                              "fill_mode='nearest', horizontal_flip=True); robviz's loader does pad-4 crop + flip",
                       note="train_cifar.py builds ResNet-32 v1 members (n = 5; the paper and "
                            "advtrain_cifar10.py: ResNet-20) and subtracts the per-pixel training mean",
-                      **_KERAS_STEPS))
+                      **_keras_resnet_sources("model.py", "train_cifar.py", "README: --augmentation=True, ")))
 
 
 _AUTHORS = {"mmc": _mmc_authors, "mmlda": _mmc_authors, "sce": _mmc_authors, "center": _mmc_authors,

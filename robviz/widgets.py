@@ -65,11 +65,14 @@ class KeyboardScope(anywidget.AnyWidget):
 class Dashboard:
     """What every robviz dashboard shares: controls, a status line, an output area, "recompute, then redraw".
 
-    Subclasses build their controls, call :meth:`_assemble` and implement :meth:`update`. A control change runs
-    :meth:`update` through :meth:`redraw`, which shows any exception inside the dashboard (a red box in the
-    output area, class ``robviz-error``, and in the status line) instead of leaving it in a log the student never
-    sees; the dashboard stays usable for the next change.
+    Subclasses build their controls, call :meth:`_assemble` and implement :meth:`compute` (the work, e.g. a
+    training run), :meth:`figure` and optionally :meth:`report` (the status line afterwards); ``busy`` is the
+    status shown meanwhile. A control change runs :meth:`update` through :meth:`redraw`, which shows any exception
+    inside the dashboard (a red box in the output area, class ``robviz-error``, and in the status line) instead of
+    leaving it in a log the student never sees; the dashboard stays usable for the next change.
     """
+
+    busy = "computing…"
 
     def _assemble(self, controls: list, scope: str) -> None:
         self.status = widgets.HTML()
@@ -80,8 +83,23 @@ class Dashboard:
         for control in controls:
             control.observe(lambda change: self.redraw(), names="value")
 
-    def update(self):
+    def compute(self):
         raise NotImplementedError
+
+    def figure(self):
+        raise NotImplementedError
+
+    def report(self) -> str:
+        return ""
+
+    def update(self) -> None:
+        """Recompute for the current control values, then redraw the figure and the status line."""
+        self.status.value = f"<i>{self.busy}</i>"
+        self.compute()
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(self.figure())
+        self.status.value = self.report()
 
     def redraw(self) -> None:
         """:meth:`update`, with any error shown in the dashboard (kept in ``self.error``)."""
@@ -137,7 +155,9 @@ class ObjectiveExplorer(Dashboard):
         self._assemble([self.objective, self.num_classes, self.batch_size, self.steps], "robviz-explorer")
         self.update()  # at construction an error raises: the arguments were wrong
 
-    def run(self):
+    busy = "training…"
+
+    def compute(self):
         """Retrain with the current control values; returns the :class:`robviz.train.History`."""
         data = load_dataset(self.dataset, num_classes=self.num_classes.value, seed=self.seed, device=self.device)
         self.model = make_model(data, self.objective.value, feature_dim=2, seed=self.seed)
@@ -155,10 +175,3 @@ class ObjectiveExplorer(Dashboard):
         return feature_figure(h.features[-1], h.probe_y, centers=h.centers,
                               regions=feature_regions(self.model, h, resolution=120), title=title)
 
-    def update(self):
-        self.status.value = "<i>training…</i>"
-        self.run()
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(self.figure())
-        self.status.value = ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import ipywidgets as widgets
-from IPython.display import display
 
 from . import checks
 from .centers import mm_centers
@@ -86,11 +85,3 @@ class MMCentersExplorer(Dashboard):
         return (f"min ‖μ<sub>i</sub> − μ<sub>j</sub>‖ = <b>{n['min_distance']:.3f}</b> &nbsp;·&nbsp; "
                 f"RB̄ = ½ min Δ = <b>{n['rb_bar']:.3f}</b> &nbsp;·&nbsp; RB = min E(d) = {n['rb']:.3f} "
                 f"&nbsp;·&nbsp; simplex RB̄ = {n['simplex_rb_bar']:.3f} ({100 * share:.0f}% of it)")
-
-    def update(self):
-        self.status.value = "<i>computing…</i>"
-        self.compute()
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(self.figure())
-        self.status.value = self.report()
