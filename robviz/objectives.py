@@ -136,9 +136,23 @@ def rce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 class Objective(nn.Module):
     """Base class: ``forward(z)`` gives raw logits h, ``loss(z, h, y)`` the training loss, ``output(h)`` the
-    logits whose argmax is the prediction. ``centers`` is the (L, d) tensor of class centers, if any."""
+    logits whose argmax is the prediction. ``centers`` is the (L, d) tensor of class centers, if any.
+
+    What the rest of robviz needs to know about an objective it reads here, from the class, so that adding an
+    objective touches this file only:
+
+    * ``name``: the registry key (``OBJECTIVES``), the CLI choice and the recipes' lookup key;
+    * ``label``: how figures and tables name it;
+    * ``cifar_feature_dim``: the CIFAR ResNet's extra feature layer by default (None: the pooled features);
+    * ``has_factor``: the loss takes the MMC/MMLDA ``factor`` (paper 1/2, authors' code 1), set by the recipes;
+    * ``authors_recipe``: the recipe that reproduces the authors' code for it (``robviz.recipes``).
+    """
 
     name = "objective"
+    label = "objective"
+    cifar_feature_dim: int | None = None
+    has_factor = False
+    authors_recipe = "mmc-authors"  # the MMC repository also trains its SCE, center-loss and L-GM baselines
 
     def __init__(self, num_classes: int, feature_dim: int):
         super().__init__()
@@ -171,7 +185,7 @@ class _LinearHead(Objective):
 class SCE(_LinearHead):
     """Softmax cross-entropy with a linear head h = W z + b."""
 
-    name = "sce"
+    name, label = "sce", "SCE"
 
     def loss(self, z, h, y):
         return sce_loss(h, y)
@@ -180,7 +194,7 @@ class SCE(_LinearHead):
 class CenterLoss(_LinearHead):
     """Softmax cross-entropy plus the center loss with learnable centers (Wen et al., ECCV 2016)."""
 
-    name = "center"
+    name, label = "center", "Center loss"
 
     def __init__(self, num_classes: int, feature_dim: int, weight: float = 0.1):
         super().__init__(num_classes, feature_dim)
@@ -199,7 +213,7 @@ class LGM(Objective):
     """Large-margin Gaussian mixture (Wan et al., CVPR 2018): learnable means, logits -1/2 ||z - mu_k||^2
     (the margin applies only in the training loss)."""
 
-    name = "lgm"
+    name, label = "lgm", "L-GM"
 
     def __init__(self, num_classes: int, feature_dim: int, margin: float = 0.1, weight: float = 0.1):
         super().__init__(num_classes, feature_dim)
@@ -239,7 +253,8 @@ class MMLDA(_MMHead):
     Defaults: C = 10 (the code's ``mean_var = 10``, the length of each center), factor 1/2 (the paper; the code:
     1, which changes the softmax)."""
 
-    name = "mmlda"
+    name, label = "mmlda", "MMLDA"
+    cifar_feature_dim, has_factor = 256, True
 
     def loss(self, z, h, y):
         return mmlda_loss(z, y, self.mm_centers, self.factor)
@@ -249,7 +264,8 @@ class MMC(_MMHead):
     """MMC (ICLR 2020): pull every feature to its fixed MM center; predict the nearest center.
     Defaults: C = 10 ("MMC-10", the code's ``mean_var = 10``), factor 1/2 (the paper; the code: 1)."""
 
-    name = "mmc"
+    name, label = "mmc", "MMC"
+    cifar_feature_dim, has_factor = 256, True
 
     def loss(self, z, h, y):
         return mmc_loss(z, y, self.mm_centers, self.factor)
@@ -258,7 +274,8 @@ class MMC(_MMHead):
 class RCE(_LinearHead):
     """Reverse cross-entropy (NeurIPS 2018): train softmax(h) towards the reverse label, predict with -h."""
 
-    name = "rce"
+    name, label = "rce", "RCE"
+    authors_recipe = "rce-authors"
 
     def loss(self, z, h, y):
         return rce_loss(h, y)

@@ -33,12 +33,15 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 
 from . import checks
+from .objectives import OBJECTIVES as _HEADS
 
 __all__ = ["Recipe", "RECIPES", "FACTOR_OBJECTIVES", "get_recipe", "lr_factor", "make_optimizer",
            "make_scheduler", "KerasSGD", "KerasAdam"]
 
-#: Objectives whose loss has the MMC/MMLDA factor (paper 1/2, the authors' code 1).
-FACTOR_OBJECTIVES = ("mmc", "mmlda")
+#: Objectives whose loss has the MMC/MMLDA factor (paper 1/2, the authors' code 1): ``has_factor`` in their class.
+FACTOR_OBJECTIVES = tuple(name for name, head in _HEADS.items() if head.has_factor)
+#: Objectives trained by the MMC repository's code (its baselines included): ``authors_recipe`` in their class.
+_MMC_REPO_OBJECTIVES = tuple(name for name, head in _HEADS.items() if head.authors_recipe == "mmc-authors")
 
 _MMC_REPO = "P2333/Max-Mahalanobis-Training"
 _RCE_REPO = "P2333/Reverse-Cross-Entropy"
@@ -201,8 +204,8 @@ def _mmc_authors(objective: str = "mmc") -> Recipe:
     optimizer and schedule. The SCE baseline (``--use_MMLDA=False``) is trained the same way; the repository has no
     center-loss or LGM code, so those objectives get the same settings.
     """
-    if objective not in ("mmc", "mmlda", "sce", "center", "lgm"):
-        raise ValueError(f"recipe 'mmc-authors' is for the objectives mmc, mmlda, sce, center, lgm, not "
+    if objective not in _MMC_REPO_OBJECTIVES:
+        raise ValueError(f"recipe 'mmc-authors' is for the objectives {', '.join(_MMC_REPO_OBJECTIVES)}, not "
                          f"{objective!r}; use 'authors' to pick the authors' recipe of each objective")
     sources = dict(
         epochs=f"{_MMC_REPO} train.py: epochs = 200 (cifar10, cifar100)",
@@ -271,8 +274,8 @@ def _adp_authors(objective: str = "adp") -> Recipe:
                       **_keras_resnet_sources("model.py", "train_cifar.py", "README: --augmentation=True, ")))
 
 
-_AUTHORS = {"mmc": _mmc_authors, "mmlda": _mmc_authors, "sce": _mmc_authors, "center": _mmc_authors,
-            "lgm": _mmc_authors, "rce": _rce_authors, "adp": _adp_authors}
+_AUTHORS = {**{name: {"mmc-authors": _mmc_authors, "rce-authors": _rce_authors}[head.authors_recipe]
+               for name, head in _HEADS.items()}, "adp": _adp_authors}
 
 
 def _authors(objective: str = "sce") -> Recipe:

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from .ensemble import adp_regularizer
 from .models import Classifier
-from .objectives import make_objective
+from .objectives import OBJECTIVES, make_objective
 
 __all__ = ["CIFAR_MEAN", "CIFAR_STD", "CifarResNet", "cifar_resnet", "ADPEnsemble", "adp_loss",
            "cifar_adp_ensemble", "make_cifar_model", "ARCHITECTURES"]
@@ -37,7 +37,7 @@ CIFAR_STD = (0.2470, 0.2435, 0.2616)
 ARCHITECTURES = {"resnet8": 8, "resnet20": 20, "resnet32": 32, "resnet56": 56, "resnet110": 110}
 
 #: Objectives whose networks get the extra 256-d linear feature layer by default (as the MMC authors' code).
-_FEATURE_LAYER_DEFAULT = {"mmc": 256, "mmlda": 256}
+_FEATURE_LAYER_DEFAULT = {name: head.cifar_feature_dim for name, head in OBJECTIVES.items()}
 
 
 def _norm(kind: str, channels: int) -> nn.Module:

@@ -169,7 +169,7 @@ def test_unknown_settings_are_refused_with_a_suggestion(tmp_path):
         TrainRun(epoch=3)                                              # the dataclass itself refuses too
     for bad, match in ((dict(epochs=0), "epochs must be an integer >= 1"), (dict(lr=-1.0), "lr must be"),
                        (dict(arch="resnet9"), "unknown arch 'resnet9'"), (dict(epochs=3.0), "epochs"),
-                       (dict(objective="sce", factor=1.0), "mmc and mmlda only"), (dict(compile="yes"), "compile")):
+                       (dict(objective="sce", factor=1.0), "mmlda and mmc only"), (dict(compile="yes"), "compile")):
         with pytest.raises(ValueError, match=match):
             TrainRun.from_dict(bad)
     with pytest.raises(ValueError, match="pgd_steps must be 10 and/or 50"):
@@ -246,7 +246,7 @@ def test_factor_flag_and_recipe_errors(tmp_path):
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["recipe"]["factor"] == 1.0 and saved["recipe"]["sources"]["factor"].startswith("set by")
     assert get_recipe("paper", "mmc").factor == 0.5 and get_recipe("paper", "sce").factor is None
-    with pytest.raises(SystemExit, match="mmc and mmlda only"):
+    with pytest.raises(SystemExit, match="mmlda and mmc only"):
         main(SMALL + ["--objective", "sce", "--factor", "1"])
     with pytest.raises(SystemExit, match="adp-authors' is for the objective adp"):
         main(SMALL + ["--objective", "mmc", "--recipe", "adp-authors"])

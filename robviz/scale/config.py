@@ -17,13 +17,14 @@ from typing import ClassVar
 
 from .. import checks
 from ..recipes import RECIPES
+from ..objectives import OBJECTIVES as HEADS
 from ..resnet import ARCHITECTURES
 
 __all__ = ["RunConfig", "TrainRun", "EvaluateRun", "TableRun", "TINY", "RUNS", "as_command", "add_arguments"]
 
 DATASETS = ("cifar10", "cifar100", "mnist32", "synthetic")
 ATTACKS = ("pgd", "cw", "spsa", "noise", "rotation")
-OBJECTIVES = ("sce", "center", "lgm", "mmlda", "mmc", "rce", "adp")
+OBJECTIVES = (*HEADS, "adp")  # every registered objective, and the ADP ensemble
 
 
 def _setting(default=MISSING, help: str = "", **cli):

@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ..objectives import OBJECTIVES
 from ..runtime import to_numpy
 
 __all__ = ["CLASS_COLORS", "SERIES_COLORS", "TEMPLATE", "class_color", "series_color", "OBJECTIVE_LABELS",
@@ -26,8 +27,7 @@ CLASS_COLORS = ["#332288", "#CC6677", "#117733", "#882255", "#88CCEE", "#AA4499"
 # Okabe and Ito's palette without yellow (too pale on white), for lines of different methods.
 SERIES_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 
-OBJECTIVE_LABELS = {"sce": "SCE", "center": "Center loss", "lgm": "L-GM", "mmlda": "MMLDA", "mmc": "MMC",
-                    "rce": "RCE"}
+OBJECTIVE_LABELS = {name: head.label for name, head in OBJECTIVES.items()}
 
 #: The widest a figure with a fixed width may be: the output column of JupyterLab on a 1366 x 768 laptop is 934 px.
 MAX_WIDTH = 900
