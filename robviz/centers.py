@@ -1,4 +1,5 @@
-"""Max-Mahalanobis centers: the fixed class means of MMLDA and MMC.
+"""Max-Mahalanobis centers, the fixed class means of MMLDA and MMC; and the class means a trained model's
+features actually have, with the two scales lessons read from them.
 
 Reference: T. Pang, C. Du, J. Zhu. "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018;
 T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu. "Rethinking Softmax Cross-Entropy Loss for Adversarial
@@ -13,7 +14,7 @@ import torch
 
 from . import checks
 
-__all__ = ["mm_centers", "simplex_centers", "spread_centers"]
+__all__ = ["mm_centers", "simplex_centers", "spread_centers", "class_means", "class_mean_distance", "feature_spread"]
 
 
 def _check(num_classes: int, dim: int, norm: float) -> tuple[int, int, float]:
@@ -111,3 +112,29 @@ def mm_centers(num_classes: int, dim: int, norm: float = 10.0) -> torch.Tensor:
     if dim >= num_classes - 1:
         return simplex_centers(num_classes, dim, norm)
     return spread_centers(num_classes, dim, norm)
+
+
+def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The mean feature of every class: z (N, d), labels y (N,) in 0..L-1 -> (L, d), L = max(y) + 1."""
+    if z.dim() != 2 or y.shape != z.shape[:1]:
+        raise ValueError(f"expected features (N, d) and labels (N,), got {tuple(z.shape)} and {tuple(y.shape)}")
+    return torch.stack([z[y == k].mean(dim=0) for k in range(int(y.max()) + 1)])
+
+
+def _between(means: torch.Tensor) -> torch.Tensor:
+    distances = torch.cdist(means, means)
+    return distances[distances > 0]
+
+
+def class_mean_distance(z: torch.Tensor, y: torch.Tensor) -> float:
+    """The mean distance between two class means of the features z (N, d): a model's unit of length (lesson 4
+    compares densities of differently scaled feature spaces in it)."""
+    return _between(class_means(z, y)).mean().item()
+
+
+def feature_spread(z: torch.Tensor, y: torch.Tensor) -> float:
+    """mean ||z - m_y|| / min ||m_i - m_j|| for features z (N, d) and class means m: how tight the classes are,
+    free of scale (lower = tighter; the talk's convergence demo)."""
+    means = class_means(z, y)
+    within = (z - means[y]).norm(dim=1).mean()
+    return (within / _between(means).min()).item()

@@ -33,9 +33,12 @@ import torch
 from torch import nn
 
 from . import checks
+from .attacks import PGD, RobustnessTable
+from .attacks.eot import eot_objective
+from .train import accuracy
 
 __all__ = ["MixupInference", "MixupModel", "mixup_batch", "mixup_loss", "interpolated_adversarial_training",
-           "MI_DEFAULTS", "MixingEffect", "mixing_effect", "log_mean_softmax"]
+           "MI_DEFAULTS", "MixingEffect", "mixing_effect", "log_mean_softmax", "mi_robustness"]
 
 #: The paper's settings per mode: samples N and mixing weight lambda (for a mixup-trained model).
 MI_DEFAULTS = {"PL": dict(samples=10, lam=0.5), "OL": dict(samples=30, lam=0.5),
@@ -330,3 +333,44 @@ def mixing_effect(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, 
         mixed_a.append(ma.cpu())
     return MixingEffect(lams, torch.tensor(effect), torch.tensor(clean_true), torch.tensor(adv_true),
                         torch.stack(mixed_c), torch.stack(mixed_a))
+
+
+def mi_robustness(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, x_pool: torch.Tensor,
+                  y_pool: torch.Tensor, *, eps: float, alpha: float, bounds=(0.0, 1.0), steps: int = 10,
+                  eot_samples: int = 2, modes=("PL", "OL", "combined")) -> RobustnessTable:
+    """Accuracy of the bare model and of each MI variant, clean and under two attackers (the MI paper's table).
+
+    * ``oblivious``: ``x_adv``, an attack on the bare ``model`` (e.g. PGD), then fed to MI unchanged;
+    * ``adaptive``: PGD with ``steps`` steps of size ``alpha`` through MI itself, its gradient averaged over
+      ``eot_samples`` draws of the mixing partners (EOT, :func:`robviz.attacks.eot.eot_objective`). For the bare
+      model the adaptive attacker is the oblivious one.
+
+    Each MI variant is a fresh :class:`MixupInference` (seed 0) with the paper's settings for its mode, so the
+    numbers are reproducible.
+
+    Args:
+        model: the mixup-trained classifier.
+        x, y: (N, ...) clean inputs and (N,) labels; ``x_adv`` (N, ...) the oblivious attack's examples.
+        x_pool, y_pool: (M, ...) clean mixing partners and their (M,) labels.
+        eps, alpha, bounds: the adaptive attack's L-inf radius, step and input range.
+        modes: the MI variants, rows ``"MI-PL"``, ``"MI-OL"``, ``"MI-combined"``.
+
+    Returns:
+        A :class:`~robviz.attacks.RobustnessTable` with rows ``"no MI"`` and ``"MI-<mode>"`` and columns
+        ``"clean"``, ``"oblivious"``, ``"adaptive"``; each value is the plain accuracy on the (attacked) inputs,
+        as the MI paper reports it: ``table.get("oblivious", model="MI-PL")``. Print it for the table.
+    """
+    n = len(x)
+
+    def rows(name, clean, oblivious, adaptive):
+        return [dict(model=name, attack=attack, eps=None, accuracy=value, distance=math.nan, n=n)
+                for attack, value in (("clean", clean), ("oblivious", oblivious), ("adaptive", adaptive))]
+
+    bare = accuracy(model, x_adv, y)
+    table = rows("no MI", accuracy(model, x, y), bare, bare)
+    for mode in modes:
+        mi = MixupInference(model, x_pool, y_pool, mode=mode)
+        adaptive = PGD(mi, eps=eps, alpha=alpha, steps=steps, bounds=bounds, loss=eot_objective(samples=eot_samples))
+        clean, oblivious = accuracy(mi, x, y), accuracy(mi, x_adv, y)
+        table += rows(f"MI-{mode}", clean, oblivious, accuracy(mi, adaptive(x, y), y))
+    return RobustnessTable(table)

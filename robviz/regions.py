@@ -5,7 +5,6 @@ The results are plain tensors that ``robviz.viz`` draws; nothing here plots.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
@@ -41,15 +40,14 @@ def feature_extent(features: torch.Tensor, pad: float = 0.1, centers: torch.Tens
 def feature_regions(model, history, resolution: int = 80, extent=None) -> Regions:
     """The head's decision regions in the 2-D feature plane at every snapshot of ``history``.
 
-    Each frame loads that snapshot's head parameters into a copy of ``model.objective`` and predicts the
+    Each frame takes that snapshot's head (:meth:`robviz.train.History.head_at`) and predicts the
     class of every grid point z (argmax of the objective's output logits).
     """
     extent = extent or feature_extent(history.features, centers=history.centers)
     points = grid_points(extent, resolution)
-    head = copy.deepcopy(model.objective).cpu().eval()
     frames = []
-    for state in history.head_states:
-        head.load_state_dict(state)
+    for frame in range(len(history.head_states)):
+        head = history.head_at(model, frame)
         frames.append(head.output(head(points)).argmax(1).reshape(resolution, resolution))
     return Regions(torch.stack(frames), extent)
 

@@ -6,6 +6,7 @@ fixed probe set and a copy of the head's parameters (so decision regions can be 
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -87,6 +88,22 @@ class History:
 
     def __len__(self) -> int:
         return len(self.step)
+
+    def head_at(self, model, frame: int = -1):
+        """The head as it was at snapshot ``frame``: a CPU copy of ``model.objective`` (the model this history
+        trained) holding that snapshot's parameters, in eval mode. The model itself is not changed.
+
+        Use it wherever the head of an earlier step is needed: decision regions per frame
+        (``robviz.regions.feature_regions``), or the loss of a past snapshot for sample-density shells
+        (``robviz.objectives.per_sample_loss(history.head_at(model, frame), float64=True)``).
+        """
+        if not self.head_states:
+            raise ValueError("this history holds no snapshots")
+        if not -len(self.head_states) <= frame < len(self.head_states):
+            raise IndexError(f"frame must index one of the {len(self.head_states)} snapshots, got {frame}")
+        head = copy.deepcopy(model.objective).cpu().eval()
+        head.load_state_dict(self.head_states[frame])
+        return head
 
     def summary(self) -> dict:
         """The last snapshot's numbers, rounded for printing."""

@@ -6,8 +6,8 @@ import torch
 from robviz.attacks import PGD
 from robviz.attacks.eot import EOT, eot_objective
 from robviz.data import gaussian_mixture, sample_per_class
-from robviz.mixup_inference import (MixupInference, MixupModel, interpolated_adversarial_training, mixup_batch,
-                                    mixup_loss)
+from robviz.mixup_inference import (MixupInference, MixupModel, interpolated_adversarial_training, mi_robustness,
+                                    mixup_batch, mixup_loss)
 from robviz.models import make_model
 from robviz.train import accuracy, fit
 
@@ -201,3 +201,23 @@ def test_ol_partners_on_an_unbalanced_pool_pick_the_class_first():
     drawn = mi.y_pool[mi.draw(torch.zeros(30000, dtype=torch.long), 1, same=False)].flatten()
     share = torch.bincount(drawn, minlength=4).float() / len(drawn)
     assert share[0] == 0 and torch.allclose(share[1:], torch.full((3,), 1 / 3), atol=0.015)
+
+
+def test_mi_robustness_table_matches_direct_measurements(toy):
+    data, model, xp, yp = toy
+    x, y = data.x_test[:40], data.y_test[:40]
+    x_adv = PGD(model, eps=0.5, alpha=0.125, steps=5, bounds=data.bounds)(x, y)
+    table = mi_robustness(model, x, y, x_adv, xp, yp, eps=0.5, alpha=0.125, bounds=data.bounds, steps=3,
+                          modes=("PL", "OL"))
+    assert table.models == ["no MI", "MI-PL", "MI-OL"]
+    assert table.columns == ["clean", "oblivious", "adaptive"]
+    assert table.get(model="no MI") == accuracy(model, x, y)
+    assert table.get("oblivious", model="no MI") == table.get("adaptive", model="no MI") == accuracy(model, x_adv, y)
+    # A fresh MI of the same mode draws the same partners: the table's numbers are reproducible.
+    assert table.get(model="MI-PL") == accuracy(MixupInference(model, xp, yp, mode="PL"), x, y)
+    mi = MixupInference(model, xp, yp, mode="OL")  # measured in the table's order: clean, oblivious, adaptive
+    assert table.get(model="MI-OL") == accuracy(mi, x, y)
+    assert table.get("oblivious", model="MI-OL") == accuracy(mi, x_adv, y)
+    x_adaptive = PGD(mi, eps=0.5, alpha=0.125, steps=3, bounds=data.bounds, loss=eot_objective(samples=2))(x, y)
+    assert table.get("adaptive", model="MI-OL") == accuracy(mi, x_adaptive, y)
+    assert "| MI-OL |" in table.to_markdown() and all(0 <= row["accuracy"] <= 1 for row in table.rows)
