@@ -17,18 +17,20 @@ from . import checks
 __all__ = ["mm_centers", "simplex_centers", "spread_centers", "class_means", "class_mean_distance", "feature_spread"]
 
 
-def _check(num_classes: int, dim: int, norm: float) -> tuple[int, int, float]:
+def _check(num_classes: int, feature_dim: int, norm: float) -> tuple[int, int, float]:
     num_classes = checks.integer("num_classes", num_classes, low=2)
-    dim = checks.integer("dim", dim, low=1)
-    if dim == 1 and num_classes > 2:
+    feature_dim = checks.integer("feature_dim", feature_dim, low=1)
+    if feature_dim == 1 and num_classes > 2:
         raise ValueError(
-            f"dim=1 holds at most 2 distinct directions, cannot place {num_classes} centers; use dim >= 2"
+            f"feature_dim=1 holds at most 2 distinct directions, cannot place {num_classes} centers; use "
+            "feature_dim >= 2"
         )
-    return num_classes, dim, checks.real("norm", norm, low=0, low_open=True)
+    return num_classes, feature_dim, checks.real("norm", norm, low=0, low_open=True)
 
 
-def simplex_centers(num_classes: int, dim: int, norm: float = 10.0) -> torch.Tensor:
-    """The exact Max-Mahalanobis centers (a regular simplex), for ``dim >= num_classes - 1``.
+@checks.renamed(dim="feature_dim")
+def simplex_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.Tensor:
+    """The exact Max-Mahalanobis centers (a regular simplex), for ``feature_dim >= num_classes - 1``.
 
     The recursion of Pang et al. (ICML 2018, Algorithm 1) with L = num_classes:
     mu_1 = e_1; for k = 2..L and each j < k: mu_k[j] = -(1/(L-1) + <mu_k, mu_j>) / mu_j[j];
@@ -36,44 +38,46 @@ def simplex_centers(num_classes: int, dim: int, norm: float = 10.0) -> torch.Ten
     and sum to zero; they are then scaled to length ``norm`` (C), so <mu_i, mu_j> = -C^2/(L-1).
 
     Returns:
-        Tensor of shape (num_classes, dim), float32.
+        Tensor of shape (num_classes, feature_dim), float32.
     """
-    num_classes, dim, norm = _check(num_classes, dim, norm)
-    if dim < num_classes - 1:
+    num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
+    if feature_dim < num_classes - 1:
         raise ValueError(
-            f"an exact simplex of {num_classes} centers needs dim >= {num_classes - 1}, got dim={dim}; "
+            f"an exact simplex of {num_classes} centers needs feature_dim >= {num_classes - 1}, got "
+            f"feature_dim={feature_dim}; "
             "use mm_centers, which falls back to spread_centers"
         )
     L = num_classes
-    mu = torch.zeros(L, max(dim, L), dtype=torch.float64)  # one spare column: mu_L[L] is 0 and dropped
+    mu = torch.zeros(L, max(feature_dim, L), dtype=torch.float64)  # one spare column: mu_L[L] is 0 and dropped
     mu[0, 0] = 1.0
     for k in range(1, L):
         for j in range(k):
             mu[k, j] = -(1.0 / (L - 1) + mu[k] @ mu[j]) / mu[j, j]
         mu[k, k] = math.sqrt(abs(1.0 - float(mu[k] @ mu[k])))
-    return (norm * mu[:, :dim]).float()
+    return (norm * mu[:, :feature_dim]).float()
 
 
+@checks.renamed(dim="feature_dim")
 def spread_centers(
-    num_classes: int, dim: int, norm: float = 10.0, steps: int = 1000, seed: int = 0
+    num_classes: int, feature_dim: int, norm: float = 10.0, steps: int = 1000, seed: int = 0
 ) -> torch.Tensor:
-    """Centers on the sphere of radius ``norm`` pushed as far apart as possible (for dim < num_classes - 1).
+    """Centers on the sphere of radius ``norm`` pushed as far apart as possible (for feature_dim < num_classes - 1).
 
     No regular simplex exists then. Like the authors' code, minimize the largest pairwise cosine with Adam
     (here a smooth maximum, log-sum-exp with a growing sharpness) over unit vectors. In 2-D the optimum is
     the regular polygon, which is used directly.
 
     Returns:
-        Tensor of shape (num_classes, dim), float32, each row of length ``norm``.
+        Tensor of shape (num_classes, feature_dim), float32, each row of length ``norm``.
     """
-    num_classes, dim, norm = _check(num_classes, dim, norm)
-    if dim == 1:
+    num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
+    if feature_dim == 1:
         return torch.tensor([[norm], [-norm]])
-    if dim == 2:
+    if feature_dim == 2:
         angle = torch.arange(num_classes, dtype=torch.float64) * (2 * math.pi / num_classes)
         return (norm * torch.stack([angle.cos(), angle.sin()], dim=1)).float()
     generator = torch.Generator().manual_seed(seed)
-    w = torch.randn(num_classes, dim, generator=generator, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(num_classes, feature_dim, generator=generator, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.Adam([w], lr=0.02)
     off_diagonal = ~torch.eye(num_classes, dtype=torch.bool)
     for step in range(steps):
@@ -88,30 +92,31 @@ def spread_centers(
     return (norm * u).float()
 
 
-def mm_centers(num_classes: int, dim: int, norm: float = 10.0) -> torch.Tensor:
+@checks.renamed(dim="feature_dim")
+def mm_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.Tensor:
     """Max-Mahalanobis centers: ``num_classes`` points of length ``norm`` with the largest minimal distance.
 
-    For ``dim >= num_classes - 1`` this is the exact regular simplex of :func:`simplex_centers`
-    (pairwise inner products -norm^2/(num_classes-1), zero sum). For smaller ``dim`` (e.g. 10 classes in a
+    For ``feature_dim >= num_classes - 1`` this is the exact regular simplex of :func:`simplex_centers`
+    (pairwise inner products -norm^2/(num_classes-1), zero sum). For smaller ``feature_dim`` (e.g. 10 classes in a
     2-D feature space) it falls back to :func:`spread_centers`.
 
     Args:
         num_classes: L, the number of classes (>= 2).
-        dim: d, the feature dimension (>= 1).
+        feature_dim: d, the feature dimension (>= 1).
         norm: C, the length of every center. "MMC-10" in the papers means C = 10.
 
     Returns:
-        Tensor of shape (num_classes, dim), float32.
+        Tensor of shape (num_classes, feature_dim), float32.
 
     Example:
         >>> mu = mm_centers(10, 256)
         >>> round(float(mu[0] @ mu[1]), 3)
         -11.111
     """
-    num_classes, dim, norm = _check(num_classes, dim, norm)
-    if dim >= num_classes - 1:
-        return simplex_centers(num_classes, dim, norm)
-    return spread_centers(num_classes, dim, norm)
+    num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
+    if feature_dim >= num_classes - 1:
+        return simplex_centers(num_classes, feature_dim, norm)
+    return spread_centers(num_classes, feature_dim, norm)
 
 
 def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -8,14 +8,16 @@ but a flag passed where a count belongs is a bug).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
+import warnings
 
 import numpy as np
 import torch
 
-__all__ = ["real", "integer", "choice", "scalar"]
+__all__ = ["real", "integer", "choice", "scalar", "renamed"]
 
 
 def scalar(value):
@@ -91,3 +93,29 @@ def choice(name: str, value, options):
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(repr, options))}")
     return value
+
+
+def renamed(**old_to_new: str):
+    """Decorator: keyword arguments renamed to the vocabulary of ``docs/design.md`` are still accepted, for one
+    release, with a ``DeprecationWarning`` that names the new keyword.
+
+    >>> @renamed(dim="feature_dim")
+    ... def centers(num_classes, feature_dim): ...
+
+    Raises:
+        TypeError: the old and the new name are both given.
+    """
+    def decorate(function):
+        @functools.wraps(function)
+        def accept_old_names(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{function.__name__}() got {old!r} and {new!r}: {old!r} is the old name "
+                                        f"of {new!r}; pass {new!r} only")
+                    warnings.warn(f"{function.__name__}({old}=...) is deprecated: use {new}=...",
+                                  DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return function(*args, **kwargs)
+        return accept_old_names
+    return decorate

@@ -26,40 +26,41 @@ class MMCentersExplorer(Dashboard):
     * the simplex value (C/2) sqrt(2L/(L-1)), which only the exact simplex (d >= L - 1) reaches.
 
     Args:
-        num_classes, dim, norm: the initial L, d and C.
-        max_classes, max_dim: the sliders' upper ends.
+        num_classes, feature_dim, norm: the initial L, d and C (``dim``: the old name of ``feature_dim``).
+        max_classes, max_feature_dim: the sliders' upper ends.
 
     Attributes:
         widget: the ipywidgets box (CSS class ``robviz-centers-explorer``); ``display(explorer)`` shows it.
         centers: the last (L, d) centers. numbers: a dict of the last printed values.
     """
 
-    def __init__(self, num_classes: int = 3, dim: int = 2, norm: float = 10.0, *, max_classes: int = 16,
-                 max_dim: int = 16):
+    @checks.renamed(dim="feature_dim", max_dim="max_feature_dim")
+    def __init__(self, num_classes: int = 3, feature_dim: int = 2, norm: float = 10.0, *, max_classes: int = 16,
+                 max_feature_dim: int = 16):
         max_classes = checks.integer("max_classes", max_classes, low=2)
-        max_dim = checks.integer("max_dim", max_dim, low=2)
+        max_feature_dim = checks.integer("max_feature_dim", max_feature_dim, low=2)
         num_classes = checks.integer("num_classes", num_classes, low=2, high=max_classes)
-        dim = checks.integer("dim", dim, low=2, high=max_dim)
+        feature_dim = checks.integer("feature_dim", feature_dim, low=2, high=max_feature_dim)
         norm = checks.real("norm", norm, low=0.5, high=20.0)
         style = {"description_width": "initial"}
         self.num_classes = widgets.IntSlider(value=num_classes, min=2, max=max_classes, description="classes L",
                                              continuous_update=False, style=style)
-        self.dim = widgets.IntSlider(value=dim, min=2, max=max_dim, description="dimension d",
-                                     continuous_update=False, style=style)
+        self.feature_dim = widgets.IntSlider(value=feature_dim, min=2, max=max_feature_dim,
+                                             description="dimension d", continuous_update=False, style=style)
         self.norm = widgets.FloatSlider(value=norm, min=0.5, max=20.0, step=0.5, description="norm C",
                                         continuous_update=False, style=style)
         self.centers = None
         self.numbers: dict = {}
-        self._assemble([self.num_classes, self.dim, self.norm], "robviz-centers-explorer")
+        self._assemble([self.num_classes, self.feature_dim, self.norm], "robviz-centers-explorer")
         self.update()
 
     def compute(self) -> dict:
         """Recompute the centers and their robustness numbers for the current control values."""
-        L, d, C = self.num_classes.value, self.dim.value, float(self.norm.value)
+        L, d, C = self.num_classes.value, self.feature_dim.value, float(self.norm.value)
         self.centers = mm_centers(L, d, C)
         bound = robustness_bound(self.centers)
         self.numbers = {
-            "num_classes": L, "dim": d, "norm": C,
+            "num_classes": L, "feature_dim": d, "norm": C,
             "construction": "exact simplex" if d >= L - 1 else "optimized fallback (d < L − 1)",
             "min_distance": 2 * bound,
             "rb_bar": bound,
@@ -71,7 +72,7 @@ class MMCentersExplorer(Dashboard):
     def figure(self):
         """The centers figure of the current values."""
         n = self.numbers
-        title = (f"{n['num_classes']} MM centers in d = {n['dim']}, C = {n['norm']:g} "
+        title = (f"{n['num_classes']} MM centers in d = {n['feature_dim']}, C = {n['norm']:g} "
                  f"({n['construction']})")
         # Distances, not cosines, for d > 3: cosines do not depend on C. One colour scale for every C (the
         # simplex edge at the largest C), so that a larger C reads as brighter cells.

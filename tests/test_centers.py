@@ -63,3 +63,24 @@ def test_bad_arguments_raise_clear_errors(args, match):
 def test_simplex_refuses_too_few_dimensions():
     with pytest.raises(ValueError, match="dim >= 9"):
         simplex_centers(10, 2)
+
+
+def test_old_keyword_names_still_work_with_a_deprecation_warning():
+    """`dim` was renamed `feature_dim` (docs/design.md, Vocabulary): accepted for one release, with a warning."""
+    import warnings
+
+    from robviz.theory import monte_carlo_expected_distance
+    from robviz.widgets_theory import MMCentersExplorer
+
+    with pytest.warns(DeprecationWarning, match=r"mm_centers\(dim=...\) is deprecated: use feature_dim"):
+        old = mm_centers(4, dim=3)
+    assert torch.equal(old, mm_centers(4, feature_dim=3))
+    with pytest.raises(TypeError, match="'dim' and 'feature_dim'"):
+        mm_centers(4, dim=3, feature_dim=3)
+    with pytest.warns(DeprecationWarning):
+        assert monte_carlo_expected_distance(1.0, dim=3, n=100).n == 100
+    with pytest.warns(DeprecationWarning):
+        assert MMCentersExplorer(dim=3).feature_dim.value == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new names warn about nothing
+        mm_centers(4, feature_dim=3)

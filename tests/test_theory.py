@@ -75,7 +75,7 @@ def test_expected_distance_keeps_the_input_kind():
 @pytest.mark.parametrize("dim", [2, 10])
 @pytest.mark.parametrize("delta", [0.0, 1.0, 2.0, 4.0, 8.0])
 def test_formula_matches_monte_carlo_within_three_standard_errors(delta, dim):
-    estimate = monte_carlo_expected_distance(delta, dim=dim, n=100_000, seed=1)
+    estimate = monte_carlo_expected_distance(delta, feature_dim=dim, n=100_000, seed=1)
     assert abs(estimate.mean - expected_distance(delta)) < 3 * estimate.std_error
     assert estimate.std_error < 0.004
 
@@ -84,7 +84,7 @@ def test_monte_carlo_with_a_full_covariance_uses_the_mahalanobis_metric():
     generator = torch.Generator().manual_seed(3)
     a = torch.randn(5, 5, generator=generator, dtype=torch.float64)
     covariance = a @ a.T + 0.5 * torch.eye(5, dtype=torch.float64)
-    estimate = monte_carlo_expected_distance(3.0, dim=5, n=100_000, seed=2, covariance=covariance)
+    estimate = monte_carlo_expected_distance(3.0, feature_dim=5, n=100_000, seed=2, covariance=covariance)
     assert abs(estimate.mean - expected_distance(3.0)) < 3 * estimate.std_error
 
 
@@ -339,7 +339,7 @@ def test_corollary_1_with_another_true_label():
     (lambda: expected_distance(torch.tensor([1.0, -0.1])), "delta"),
     (lambda: expected_distance(float("nan")), "NaN"),
     (lambda: monte_carlo_expected_distance(-1.0), "delta"),
-    (lambda: monte_carlo_expected_distance(1.0, dim=0), "dim"),
+    (lambda: monte_carlo_expected_distance(1.0, feature_dim=0), "feature_dim"),
     (lambda: mahalanobis_distances(torch.zeros(1, 3)), "centers"),
     (lambda: mahalanobis_distances(torch.eye(3), -torch.eye(3)), "positive definite"),
     (lambda: mahalanobis_distances(torch.eye(3), torch.eye(2)), "covariance"),

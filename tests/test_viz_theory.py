@@ -173,7 +173,7 @@ def test_convergence_figure_one_panel_per_metric_with_thresholds_and_styles():
 
 
 def test_centers_explorer_recomputes_and_redraws_when_a_slider_moves():
-    explorer = MMCentersExplorer(num_classes=3, dim=2, norm=10.0)
+    explorer = MMCentersExplorer(num_classes=3, feature_dim=2, norm=10.0)
     assert "robviz-centers-explorer" in explorer.widget._dom_classes
     redraws = []
     draw = explorer.figure
@@ -184,7 +184,7 @@ def test_centers_explorer_recomputes_and_redraws_when_a_slider_moves():
     assert explorer.numbers["construction"].startswith("optimized fallback")
     assert explorer.numbers["rb_bar"] == pytest.approx(10 * math.sin(math.pi / 4), abs=1e-4)
 
-    explorer.dim.value = 3
+    explorer.feature_dim.value = 3
     assert len(redraws) == 2 and explorer.numbers["construction"] == "exact simplex"
     assert any(isinstance(t, go.Scatter3d) for t in draw().data)
     assert explorer.numbers["rb_bar"] == pytest.approx(explorer.numbers["simplex_rb_bar"], abs=1e-4)
@@ -192,7 +192,7 @@ def test_centers_explorer_recomputes_and_redraws_when_a_slider_moves():
 
     explorer.norm.value = 5.0
     assert len(redraws) == 3 and explorer.numbers["rb_bar"] == pytest.approx(5 * math.sqrt(2 * 4 / 3) / 2, abs=1e-4)
-    explorer.dim.value = 6
+    explorer.feature_dim.value = 6
     assert isinstance(draw().data[0], go.Heatmap)
     assert "C = 5" in draw().layout.title.text
 

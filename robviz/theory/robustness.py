@@ -112,7 +112,8 @@ class MonteCarloEstimate(NamedTuple):
     n: int
 
 
-def monte_carlo_expected_distance(delta: float, dim: int = 2, n: int = 100_000, seed: int = 0,
+@checks.renamed(dim="feature_dim")
+def monte_carlo_expected_distance(delta: float, feature_dim: int = 2, n: int = 100_000, seed: int = 0,
                                   covariance=None) -> MonteCarloEstimate:
     """Monte-Carlo estimate of E(d_ij) from samples of two Gaussians, to check :func:`expected_distance`.
 
@@ -125,8 +126,9 @@ def monte_carlo_expected_distance(delta: float, dim: int = 2, n: int = 100_000, 
     (For delta = 0 the boundary is taken through the common mean, normal to the same random direction.)
 
     Args:
-        delta: Delta >= 0. dim: feature dimension d >= 1. n: number of samples (>= 2). seed: the generator's seed.
-        covariance: (dim, dim) Sigma, or None for the identity.
+        delta: Delta >= 0. feature_dim: the feature dimension d >= 1 (``dim``: its old name). n: number of samples
+            (>= 2). seed: the generator's seed.
+        covariance: (feature_dim, feature_dim) Sigma, or None for the identity.
 
     Returns:
         :class:`MonteCarloEstimate` (mean, std_error, n).
@@ -134,15 +136,16 @@ def monte_carlo_expected_distance(delta: float, dim: int = 2, n: int = 100_000, 
     delta = check_number(delta, "delta", positive=False)
     if delta < 0:
         raise ValueError(f"delta must be >= 0, got {delta!r}")
-    dim = checks.integer("dim", dim, low=1)
+    feature_dim = checks.integer("feature_dim", feature_dim, low=1)
     n = checks.integer("n", n, low=2)
-    chol = torch.eye(dim, dtype=torch.float64) if covariance is None else cholesky(covariance, dim)
+    chol = (torch.eye(feature_dim, dtype=torch.float64) if covariance is None
+            else cholesky(covariance, feature_dim))
     generator = torch.Generator().manual_seed(seed)
-    u = torch.nn.functional.normalize(torch.randn(dim, generator=generator, dtype=torch.float64), dim=0)
-    middle = chol @ torch.randn(dim, generator=generator, dtype=torch.float64)
+    u = torch.nn.functional.normalize(torch.randn(feature_dim, generator=generator, dtype=torch.float64), dim=0)
+    middle = chol @ torch.randn(feature_dim, generator=generator, dtype=torch.float64)
     half_gap = 0.5 * delta * (chol @ u)  # (mu_i - mu_j)/2, of Mahalanobis length delta/2
     sign = torch.where(torch.arange(n) < n // 2, 1.0, -1.0).to(torch.float64)  # class i, then class j
-    noise = torch.randn(n, dim, generator=generator, dtype=torch.float64) @ chol.T
+    noise = torch.randn(n, feature_dim, generator=generator, dtype=torch.float64) @ chol.T
     x = middle + sign[:, None] * half_gap + noise
     # w = Sigma^{-1} chol u is parallel to Sigma^{-1}(mu_i - mu_j) and has w^T Sigma w = 1.
     w = torch.linalg.solve_triangular(chol.T, u[:, None], upper=True).squeeze(1)
