@@ -13,6 +13,7 @@ import math
 import numbers
 import operator
 import warnings
+from typing import Literal, overload
 
 import numpy as np
 import torch
@@ -39,6 +40,13 @@ def _range_text(low, high, low_open, high_open) -> str:
     return ""
 
 
+# The result is None only when ``allow_none`` lets a None through: a call without it gets a float (an int).
+@overload
+def real(name: str, value, *, low: float | None = ..., high: float | None = ..., low_open: bool = ...,
+         high_open: bool = ..., allow_none: Literal[False] = ..., note: str = ...) -> float: ...
+@overload
+def real(name: str, value, *, low: float | None = ..., high: float | None = ..., low_open: bool = ...,
+         high_open: bool = ..., allow_none: bool, note: str = ...) -> float | None: ...
 def real(name: str, value, *, low: float | None = None, high: float | None = None, low_open: bool = False,
          high_open: bool = False, allow_none: bool = False, note: str = "") -> float | None:
     """``value`` as a finite Python float in the range, or a ``ValueError`` that names ``name``.
@@ -67,6 +75,12 @@ def real(name: str, value, *, low: float | None = None, high: float | None = Non
     return number
 
 
+@overload
+def integer(name: str, value, *, low: int | None = ..., high: int | None = ...,
+            allow_none: Literal[False] = ..., note: str = ...) -> int: ...
+@overload
+def integer(name: str, value, *, low: int | None = ..., high: int | None = ...,
+            allow_none: bool, note: str = ...) -> int | None: ...
 def integer(name: str, value, *, low: int | None = None, high: int | None = None,
             allow_none: bool = False, note: str = "") -> int | None:
     """``value`` as a Python int in [low, high], or a ``ValueError`` that names ``name``.

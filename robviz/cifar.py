@@ -142,7 +142,7 @@ def _read_pickle(tar: tarfile.TarFile, member: str) -> dict:
     except KeyError:
         handle = None
     if handle is None:
-        raise ValueError(f"{tar.name} is not an official CIFAR archive: it has no file {member}")
+        raise ValueError(f"{tar.name!s} is not an official CIFAR archive: it has no file {member}")
     return _SafeUnpickler(io.BytesIO(handle.read()), encoding="bytes").load()
 
 
@@ -207,7 +207,8 @@ def to_float(x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tenso
     return x.to(dtype) / 255.0 if x.dtype == torch.uint8 else x.to(dtype)
 
 
-def augment_params(n: int, generator: torch.Generator | None = None, device="cpu", pad: int = 4):
+def augment_params(n: int, generator: torch.Generator | None = None, device="cpu",
+                   pad: int = 4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Random crop offsets (N,), (N,) in [0, 2 pad] and flip flags (N,) drawn with ``generator`` on ``device``
     (the generator must live on that device)."""
     oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=device)

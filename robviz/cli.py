@@ -24,6 +24,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Literal, overload
 
 from . import scale
 
@@ -117,6 +118,15 @@ def _suppressed(parser, *names, **options):
     parser.add_argument(*names, default=argparse.SUPPRESS, **options)
 
 
+# The run configuration's class follows the command: "train" gives a TrainRun (the class of scale.RUNS[command]).
+@overload
+def settings_of(command: Literal["train"], args: dict) -> scale.TrainRun: ...
+@overload
+def settings_of(command: Literal["evaluate"], args: dict) -> scale.EvaluateRun: ...
+@overload
+def settings_of(command: Literal["table"], args: dict) -> scale.TableRun: ...
+@overload
+def settings_of(command: str, args: dict) -> scale.RunConfig: ...
 def settings_of(command: str, args: dict) -> scale.RunConfig:
     """The run configuration of a run command from its parsed flags: built-in defaults, then ``--tiny``, then
     ``--config FILE``, then the explicit flags (later wins).

@@ -7,6 +7,7 @@ and shaped (N, 1, H, W); toy inputs are standardized 2-D points with stated ``bo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -146,8 +147,8 @@ def mnist32(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Datas
                    data.num_classes, (0.0, 1.0))
 
 
-DATASETS = {"gaussians": gaussian_mixture, "moons": moons, "spirals": spirals, "digits": digits,
-            "mnist5k": mnist5k, "mnist32": mnist32}
+DATASETS: dict[str, Callable[..., Dataset]] = {"gaussians": gaussian_mixture, "moons": moons, "spirals": spirals,
+                                              "digits": digits, "mnist5k": mnist5k, "mnist32": mnist32}
 
 
 def load_dataset(name: str, **options) -> Dataset:

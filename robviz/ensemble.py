@@ -140,9 +140,9 @@ class _EnsembleObjective(nn.Module):
 
     centers = None
 
-    def __init__(self, name: str, num_classes: int):
+    def __init__(self, name: str, num_classes: int | None):
         super().__init__()
-        self.name, self.num_classes = name, num_classes
+        self.name, self.num_classes = name, num_classes  # None: no member says how many classes it predicts
 
 
 class Ensemble(nn.Module):
@@ -171,7 +171,7 @@ class Ensemble(nn.Module):
             raise ValueError(f"an ensemble needs K >= 2 members, got {len(members)}")
         if not all(isinstance(m, nn.Module) for m in members):
             raise ValueError("every member must be a torch.nn.Module returning (N, L) logits")
-        classes = {getattr(m, "num_classes", None) for m in members} - {None}
+        classes = {c for m in members if (c := getattr(m, "num_classes", None)) is not None}
         if len(classes) > 1:
             raise ValueError(f"members must predict the same number of classes, got {sorted(classes)}")
         self.members = nn.ModuleList(members)
@@ -216,7 +216,10 @@ class Ensemble(nn.Module):
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """sum_k CE(y, F^k) + ADP_{alpha, beta}, averaged over the batch (the paper's training objective)."""
         logits = self.member_logits(x)
-        ce = sum(F.cross_entropy(logits[k], y) for k in range(self.num_members))
+        losses = [F.cross_entropy(logits[k], y) for k in range(self.num_members)]
+        ce = losses[0]
+        for member_loss in losses[1:]:
+            ce = ce + member_loss
         if self.alpha == 0 and self.beta == 0:
             return ce
         return ce + adp_regularizer(logits.softmax(-1), y, self.alpha, self.beta)

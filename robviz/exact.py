@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,7 +59,8 @@ def _sequence(module: nn.Module) -> list:
         return [("relu", None)]
     if isinstance(module, (nn.Identity, nn.Dropout, nn.Flatten)):
         return []
-    if isinstance(module, nn.BatchNorm1d) and module.track_running_stats and module.running_var is not None:
+    if (isinstance(module, nn.BatchNorm1d) and module.track_running_stats and module.running_var is not None
+            and module.running_mean is not None):
         scale = (module.weight if module.affine else torch.ones_like(module.running_var)) / torch.sqrt(
             module.running_var + module.eps)
         shift = (module.bias if module.affine else torch.zeros_like(module.running_mean)) - module.running_mean * scale
@@ -94,11 +96,12 @@ def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
 def affine_pieces(model: nn.Module) -> list:
     """``model`` as alternating steps: affine maps (W, b) in float64 and ReLUs, consecutive affine maps merged,
     ending with the affine map whose argmax is the prediction. Raises ``TypeError`` for other models."""
-    if hasattr(model, "body") and hasattr(model, "objective"):
-        steps = _sequence(model.body) + [("affine", _head_decision(model.objective))]
+    body = getattr(model, "body", None)
+    if isinstance(body, nn.Module) and hasattr(model, "objective"):
+        steps = _sequence(body) + [("affine", _head_decision(model.objective))]
     else:
         steps = _sequence(model)
-    merged = []
+    merged: list[tuple[str, Any]] = []  # ("affine", (W, b)) or ("relu", None)
     for kind, value in steps:
         if kind == "affine" and merged and merged[-1][0] == "affine":
             w0, b0 = merged[-1][1]
@@ -150,7 +153,7 @@ def _box(bounds) -> tuple[float, float, float, float]:
         values = values * 2
     if len(values) != 4 or not all(map(math.isfinite, values)) or values[1] <= values[0] or values[3] <= values[2]:
         raise ValueError(f"bounds must be finite (low, high) with low < high, got {bounds!r}")
-    return tuple(values)
+    return values[0], values[1], values[2], values[3]
 
 
 def _regions(steps, box) -> list:

@@ -31,11 +31,15 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from traitlets import Type
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 __all__ = ["build_gallery", "execute_lesson", "render_page", "GalleryError", "PLOTLY_JS", "WIDGET_NOTE"]
 
@@ -132,22 +136,22 @@ def render_page(notebook: dict, title: str, plotly_js: str = PLOTLY_JS) -> str:
     import jinja2
     from nbconvert import HTMLExporter
 
-    notebook = _node(notebook)
+    node = _node(notebook)
     # No widget state in the page: widgets' Python callbacks need a kernel, so the page shows a note instead
     # (and loads no widget manager from a CDN).
-    widgets = notebook.metadata.pop("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
-    for cell in notebook.cells:
+    widgets = node.metadata.pop("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    for cell in node.cells:
         if cell.cell_type == "code":
             cell.outputs = [out for out in (_convert_output(o, widgets.get("state", {})) for o in cell.outputs)
                             if out is not None]
     exporter = HTMLExporter(template_name="lab", template_file="robviz_gallery.html.j2",
                             extra_loaders=[jinja2.DictLoader({"robviz_gallery.html.j2": _TEMPLATE})])
-    page, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title},
-                                                               "plotly_js": plotly_js})
+    page, _ = exporter.from_notebook_node(node, resources={"metadata": {"name": title},
+                                                           "plotly_js": plotly_js})
     return _LESSON_LINK.sub(lambda m: f'href="{m[1]}.html{m[2] or ""}"', page)
 
 
-def _node(notebook: dict):
+def _node(notebook: dict) -> NotebookNode:
     """A copy of the notebook as nbformat's node (sources as strings, ids added to cells that lack one)."""
     import nbformat
     from nbformat.warnings import MissingIDFieldWarning
@@ -224,7 +228,7 @@ def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, en
 
     path = Path(path)
     node = _node(json.loads(path.read_text(encoding="utf-8")) if notebook is None else notebook)
-    current = {}
+    current: dict = {}  # the cell being run and its index
     client = NotebookClient(node, timeout=timeout, kernel_name="python3",
                             kernel_manager_class=_SlicedKernelManager,
                             resources={"metadata": {"path": str(path.parent)}})
@@ -237,8 +241,9 @@ def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, en
             where = f"in cell {current['index']} ({first_line!r})"
         else:
             where = "before its first cell"
-        if getattr(error, "ename", None):  # an exception raised by the cell's code
-            reason = f"{error.ename}: {error.evalue}"
+        ename = getattr(error, "ename", None)
+        if ename:  # an exception raised by the cell's code
+            reason = f"{ename}: {getattr(error, 'evalue', '')}"
         else:  # a timeout, a dead kernel, ...
             reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[-1]}"
         raise GalleryError(f"lesson {path.name} failed {where}: {reason}") from error

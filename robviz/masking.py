@@ -182,7 +182,7 @@ def whitebox_vs_blackbox(model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
     black = min(v for k, v in accuracy.items() if k in ("black-box SPSA", "transfer"))
     masked = black < accuracy["white-box PGD"] - tolerance
     if masked:
-        which = min((k for k in accuracy if k in ("black-box SPSA", "transfer")), key=accuracy.get)
+        which = min((k for k in accuracy if k in ("black-box SPSA", "transfer")), key=accuracy.__getitem__)
         verdict = (f"masked: {which} leaves {100 * black:.1f}% but white-box PGD "
                    f"{100 * accuracy['white-box PGD']:.1f}%; the white-box gradients mislead the attack")
     else:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -35,14 +36,22 @@ from torch import nn
 from . import checks
 from .attacks import PGD, RobustnessTable
 from .attacks.eot import eot_objective
+from .models import Classifier
 from .train import accuracy
 
 __all__ = ["MixupInference", "MixupModel", "mixup_batch", "mixup_loss", "interpolated_adversarial_training",
            "MI_DEFAULTS", "MixingEffect", "mixing_effect", "log_mean_softmax", "mi_robustness"]
 
+
+class _Defaults(TypedDict, total=False):
+    samples: int | tuple[int, int]  # N, or (N_PL, N_OL) for MI-Combined
+    lam: float
+    threshold: float
+
+
 #: The paper's settings per mode: samples N and mixing weight lambda (for a mixup-trained model).
-MI_DEFAULTS = {"PL": dict(samples=10, lam=0.5), "OL": dict(samples=30, lam=0.5),
-               "combined": dict(samples=(5, 15), lam=0.5, threshold=0.2)}
+MI_DEFAULTS: dict[str, _Defaults] = {"PL": dict(samples=10, lam=0.5), "OL": dict(samples=30, lam=0.5),
+                                     "combined": dict(samples=(5, 15), lam=0.5, threshold=0.2)}
 
 
 class MixupInference(nn.Module):
@@ -71,8 +80,11 @@ class MixupInference(nn.Module):
         >>> mi(x).argmax(1)
     """
 
+    x_pool: torch.Tensor  # buffers (registered in __init__)
+    y_pool: torch.Tensor
+
     def __init__(self, model: nn.Module, x_pool: torch.Tensor, y_pool: torch.Tensor, mode: str = "PL", *,
-                 samples=None, lam: float | None = None, threshold: float = 0.2, seed: int = 0):
+                 samples=None, lam: float | tuple[float, float] | None = None, threshold: float = 0.2, seed: int = 0):
         super().__init__()
         if mode not in MI_DEFAULTS:
             raise ValueError(f"mode must be one of {', '.join(map(repr, MI_DEFAULTS))}, got {mode!r}")
@@ -231,7 +243,7 @@ class MixupModel(nn.Module):
         >>> fit(MixupModel(model, alpha=1.0), data, steps=300)
     """
 
-    def __init__(self, model: nn.Module, alpha: float = 1.0, *, attack=None, seed: int = 0):
+    def __init__(self, model: Classifier, alpha: float = 1.0, *, attack=None, seed: int = 0):
         super().__init__()
         if not alpha > 0:
             raise ValueError(f"alpha must be > 0, got {alpha!r}")
@@ -273,7 +285,7 @@ class MixupModel(nn.Module):
         return 0.5 * (loss + mixup_loss(self.classifier, x_adv, y, self.alpha, self.generator))
 
 
-def interpolated_adversarial_training(model: nn.Module, eps: float, *, bounds=(0.0, 1.0), steps: int = 5,
+def interpolated_adversarial_training(model: Classifier, eps: float, *, bounds=(0.0, 1.0), steps: int = 5,
                                       alpha: float = 1.0, seed: int = 0) -> MixupModel:
     """A :class:`MixupModel` for interpolated adversarial training (Lamb et al. 2019): mixup on clean inputs and
     on L-inf PGD examples (``steps`` steps of 2.5 eps / steps, random start) of the current model.

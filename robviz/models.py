@@ -105,6 +105,7 @@ def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, 
     """
     torch.manual_seed(seed)
     shape = dataset.input_shape
+    body: nn.Module
     if len(shape) == 1:
         feature_dim = 2 if feature_dim is None else feature_dim
         body = ToyMLP(in_dim=shape[0], feature_dim=feature_dim)

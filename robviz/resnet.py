@@ -18,6 +18,8 @@ deviation, so attacks work in the [0, 1] pixel box.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -59,7 +61,7 @@ class BasicBlock(nn.Module):
         self.bn1 = _norm(norm, cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = _norm(norm, cout)
-        self.shortcut = nn.Identity()
+        self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or cin != cout:
             self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), _norm(norm, cout))
 
@@ -212,12 +214,13 @@ class ADPEnsemble(nn.Module):
     ``loss(x, y)`` the ADP loss, ``member_logits(x)`` the (K, N, L) member logits.
     """
 
-    def __init__(self, members, alpha: float = 2.0, beta: float = 0.5):
+    def __init__(self, members: Iterable[Classifier], alpha: float = 2.0, beta: float = 0.5):
         super().__init__()
+        members = list(members)
         self.members = nn.ModuleList(members)
         if len(self.members) < 2:
             raise ValueError(f"an ensemble needs at least 2 members, got {len(self.members)}")
-        self.objective = _ADPHead(self.members[0].num_classes, alpha, beta)
+        self.objective = _ADPHead(members[0].num_classes, alpha, beta)
 
     @property
     def num_classes(self) -> int:
@@ -227,7 +230,8 @@ class ADPEnsemble(nn.Module):
         return torch.stack([member(x) for member in self.members])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([member.features(x) for member in self.members], dim=1)
+        # nn.ModuleList is not generic: to mypy its items are plain Modules, here they are the Classifiers
+        return torch.cat([member.features(x) for member in self.members], dim=1)  # type: ignore[operator]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         log_probs = self.member_logits(x).float().log_softmax(dim=-1)  # log of the mean, in log space
@@ -259,7 +263,7 @@ def make_cifar_model(arch: str = "resnet20", objective: str = "sce", num_classes
     ``"adp"`` for an ensemble of three; ``options`` go to the objective or to :func:`cifar_adp_ensemble`)."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; valid names: {', '.join(ARCHITECTURES)}")
-    common = dict(version=version, width=width, norm=norm, in_channels=in_channels, seed=seed)
+    common: dict[str, Any] = dict(version=version, width=width, norm=norm, in_channels=in_channels, seed=seed)
     if str(objective).lower() == "adp":
         return cifar_adp_ensemble(ARCHITECTURES[arch], num_classes, **common, **options)
     return cifar_resnet(ARCHITECTURES[arch], num_classes, objective, feature_dim, **common, **options)

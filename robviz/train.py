@@ -119,14 +119,14 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) ->
     return correct / max(len(x), 1)
 
 
-def _snapshot(model, data, history, probe_x, mean_loss, step):
+def _snapshot(model, data, history, features, probe_x, mean_loss, step):
     z = inference(model, probe_x, method="features", batch_size=max(len(probe_x), 1)).cpu()  # one forward pass
     history.step.append(step)
     history.loss.append(mean_loss)
     history.train_accuracy.append(accuracy(model, data.x_train, data.y_train))
     history.test_accuracy.append(accuracy(model, data.x_test, data.y_test))
     history.feature_norm.append(z.norm(dim=1).mean().item())
-    history.features.append(z)
+    features.append(z)
     history.head_states.append({k: v.detach().cpu().clone() for k, v in model.objective.state_dict().items()})
 
 
@@ -153,9 +153,10 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
     n = len(data.x_train)
     probe_index = torch.randperm(n, generator=generator)[: config.probe_size].to(device)
     probe_x = data.x_train[probe_index]
-    history = History(objective=model.objective.name, config=config, features=[],
-                      probe_y=data.y_train[probe_index].cpu())
+    history = History(objective=model.objective.name, config=config, probe_y=data.y_train[probe_index].cpu())
+    features: list[torch.Tensor] = []  # the probe features of each snapshot, stacked into history.features
 
+    optimizer: torch.optim.Optimizer
     if config.optimizer == "adam":
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     else:
@@ -167,7 +168,7 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
 
     with torch.no_grad():  # the loss before any step, on the whole training set
         initial_loss = model.loss(data.x_train, data.y_train).item()
-    _snapshot(model, data, history, probe_x, initial_loss, 0)
+    _snapshot(model, data, history, features, probe_x, initial_loss, 0)
     bar = tqdm(range(1, config.steps + 1), desc=f"fit {model.objective.name}", disable=not progress, leave=False)
     for step in bar:
         if cursor + batch > n:  # a new epoch: reshuffle
@@ -184,12 +185,12 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
         optimizer.step()
         running, count = running + loss.item(), count + 1
         if (config.record_every and step % config.record_every == 0) or step == config.steps:
-            _snapshot(model, data, history, probe_x, running / count, step)
+            _snapshot(model, data, history, features, probe_x, running / count, step)
             bar.set_postfix(loss=f"{running / count:.3g}", acc=f"{history.test_accuracy[-1]:.3f}")
             running, count = 0.0, 0
     bar.close()
     model.eval()
-    history.features = torch.stack(history.features)
+    history.features = torch.stack(features)
     centers = model.objective.centers
     history.centers = None if centers is None else centers.detach().cpu().clone()
     return history

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import ipywidgets as widgets
+import torch
 
 from . import checks
 from .centers import mm_centers
@@ -49,7 +50,7 @@ class MMCentersExplorer(Dashboard):
                                              description="dimension d", continuous_update=False, style=style)
         self.norm = widgets.FloatSlider(value=norm, min=0.5, max=20.0, step=0.5, description="norm C",
                                         continuous_update=False, style=style)
-        self.centers = None
+        self.centers: torch.Tensor | None = None
         self.numbers: dict = {}
         self._assemble([self.num_classes, self.feature_dim, self.norm], "robviz-centers-explorer")
         self.update()

@@ -73,7 +73,7 @@ def apgd_checkpoints(steps: int) -> list[int]:
         if nxt > 1:
             break
         p.append(nxt)
-    points = []
+    points: list[int] = []
     for value in p:
         w = math.ceil(round(value * steps, 9))
         if not points or w > points[-1]:
@@ -306,7 +306,7 @@ def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
     first = auto_objective(model) if loss is None else loss
     name = {"cross_entropy_objective": "APGD-CE", "mmc_objective": "APGD-MMC"}.get(
         getattr(first, "__name__", ""), f"APGD-{getattr(first, '__name__', 'custom')}")
-    stages = [(name, dict(loss=first, targeted=False), None)]
+    stages: list[tuple[str, dict, torch.Tensor | None]] = [(name, dict(loss=first, targeted=False), None)]
     if num_classes >= 4:
         targets = min(9, num_classes - 1) if targets is None else targets
         order = logits.sort(dim=1, descending=True).indices

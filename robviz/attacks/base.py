@@ -185,9 +185,12 @@ class Attack:
         self._generator.manual_seed(self.seed)
         try:
             with evaluating(self.model):
-                if self.targeted and target is None:
-                    target = self._default_target(x, y)
-                labels = target if self.targeted else y
+                if self.targeted:
+                    if target is None:
+                        target = self._default_target(x, y)
+                    labels = target
+                else:
+                    labels = y
                 size = self.batch_size or len(x)
                 chunks = [self._run_chunk(x[i:i + size], labels[i:i + size], record)
                           for i in range(0, len(x), size)]
@@ -195,11 +198,11 @@ class Attack:
             self._frames = None
         x_adv = torch.cat([c[0] for c in chunks])
         prediction = torch.cat([c[1] for c in chunks])
-        success = prediction == target if self.targeted else prediction != y
+        success = prediction == labels if self.targeted else prediction != y  # labels: the targets when targeted
         trajectory = _concat_trajectories([c[2] for c in chunks]) if record else None
-        move = lambda t: None if t is None else t.to(home)  # noqa: E731
-        return AttackResult(move(x), move(y), move(x_adv), move(prediction), move(success),
-                            move(target if self.targeted else None), trajectory)
+        target_home = target.to(home) if self.targeted and target is not None else None
+        return AttackResult(x.to(home), y.to(home), x_adv.to(home), prediction.to(home), success.to(home),
+                            target_home, trajectory)
 
     def with_eps(self, eps: float) -> "Attack":
         """A copy of this attack with radius ``eps`` (what :func:`robviz.attacks.robust_accuracy` sweeps)."""
@@ -345,9 +348,12 @@ def _concat_trajectories(parts: list[Trajectory]) -> Trajectory:
     """Join per-batch trajectories along N; shorter ones (attacks that stop early) repeat their last frame."""
     steps = max(len(p) for p in parts)
 
-    def pad(t):
-        return t if t is None or len(t) == steps else torch.cat([t, t[-1:].expand(steps - len(t), *t.shape[1:])])
+    def pad(t: torch.Tensor) -> torch.Tensor:
+        return t if len(t) == steps else torch.cat([t, t[-1:].expand(steps - len(t), *t.shape[1:])])
 
-    cat = lambda ts: None if ts[0] is None else torch.cat([pad(t) for t in ts], dim=1)  # noqa: E731
-    return Trajectory(*(cat([getattr(p, name) for p in parts])
-                        for name in ("inputs", "features", "objective", "predictions")))
+    def cat(ts: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat([pad(t) for t in ts], dim=1)
+
+    features = [p.features for p in parts if p.features is not None]  # all or none: one model
+    return Trajectory(cat([p.inputs for p in parts]), cat(features) if features else None,
+                      cat([p.objective for p in parts]), cat([p.predictions for p in parts]))

@@ -8,6 +8,7 @@ clean | eps = 8/255: PGD10-tar, PGD10-un, PGD50-tar, PGD50-un | eps = 16/255: th
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -24,7 +25,7 @@ __all__ = ["TALK_EPS", "talk_battery", "robust_accuracy", "RobustnessTable"]
 TALK_EPS = {"images": (8 / 255, 16 / 255), "toy": (0.25, 0.5)}
 
 
-def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> dict[str, Attack]:
+def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> dict[str, PGD]:
     """The talk's white-box battery: PGD with 10 and 50 steps, targeted and untargeted (MMC paper, Table 2).
 
     Every attack is L-inf PGD with a random start, radius ``TALK_EPS[kind][0]`` (8/255 for images, 0.25 for the
@@ -139,7 +140,7 @@ def _predict(model, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     return inference(model, x, batch_size=batch_size).argmax(dim=1).to(x.device)
 
 
-def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: dict[str, Attack] | None = None, *,
+def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[str, Attack] | None = None, *,
                     eps_list=None, name: str | None = None, kind: str | None = None, bounds=None,
                     progress: bool = True) -> RobustnessTable:
     """Robust accuracy of ``model`` on (x, y) under every attack at every radius: one row of the talk's table.

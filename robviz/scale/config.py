@@ -13,7 +13,7 @@ import argparse
 import difflib
 import shlex
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from .. import checks
 from ..recipes import RECIPES
@@ -25,6 +25,9 @@ __all__ = ["RunConfig", "TrainRun", "EvaluateRun", "TableRun", "TINY", "RUNS", "
 DATASETS = ("cifar10", "cifar100", "mnist32", "synthetic")
 ATTACKS = ("pgd", "cw", "spsa", "noise", "rotation")
 OBJECTIVES = (*HEADS, "adp")  # every registered objective, and the ADP ensemble
+
+#: The class ``from_dict`` is called on: ``TrainRun.from_dict`` gives a ``TrainRun``.
+_Run = TypeVar("_Run", bound="RunConfig")
 
 
 def _setting(default=MISSING, help: str = "", **cli):
@@ -43,7 +46,7 @@ class RunConfig:
     command: ClassVar[str] = ""
 
     @classmethod
-    def from_dict(cls, settings: dict | RunConfig | None = None, **overrides) -> RunConfig:
+    def from_dict(cls: type[_Run], settings: dict | RunConfig | None = None, **overrides) -> _Run:
         """The configuration of ``settings`` (keys: the field names), ``overrides`` on top.
 
         Raises:
@@ -215,7 +218,7 @@ class TrainRun(RunConfig):
         factor) goes to mmc and mmlda heads."""
         from ..resnet import make_cifar_model
 
-        options = {} if factor is None else dict(factor=float(factor))
+        options: dict[str, Any] = {} if factor is None else dict(factor=float(factor))
         return make_cifar_model(self.arch, self.objective, num_classes, feature_dim=self.feature_dim,
                                 version=self.version, width=self.width, norm=self.norm, seed=self.seed, **options)
 

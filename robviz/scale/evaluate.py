@@ -46,7 +46,7 @@ def load_trained(path, device="cpu"):
 
 def _attack_rows(model, x, y, run: EvaluateRun, name: str):
     """The PGD columns, C&W and SPSA that ``run`` asks for, as a :class:`robviz.attacks.RobustnessTable`."""
-    from ..attacks import CW, SPSA, TALK_EPS, RobustnessTable, robust_accuracy, talk_battery
+    from ..attacks import CW, SPSA, TALK_EPS, Attack, RobustnessTable, robust_accuracy, talk_battery
 
     batch = run.batch_size
     attacks = talk_battery(model, "images", seed=run.seed) if "pgd" in run.attacks else {}
@@ -55,7 +55,7 @@ def _attack_rows(model, x, y, run: EvaluateRun, name: str):
         attack.batch_size = batch
     table = robust_accuracy(model, x, y, attacks, eps_list=TALK_EPS["images"] if attacks else None, name=name,
                             progress=run.progress)
-    extra = {}
+    extra: dict[str, Attack] = {}
     if "cw" in run.attacks:
         extra["C&W"] = CW(model, c=1e-2, lr=5e-3, steps=run.cw_steps, binary_steps=run.cw_binary_steps,
                           batch_size=batch)

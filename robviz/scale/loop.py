@@ -100,7 +100,8 @@ class _Trainer:
         self.scheduler = make_scheduler(self.optimizer, self.recipe, self.steps_per_epoch)
         self.generator = torch.Generator(device=self.device).manual_seed(run.seed)
         self.checkpoint = Path(run.out) / "checkpoint.pt"
-        self.start, self.history = 0, []
+        self.start = 0
+        self.history: list[dict] = []  # one record of epoch() per epoch done
         self.attack = training_attack(model, self.recipe) if self.recipe.adversarial else None
 
     def resume(self) -> None:

@@ -125,7 +125,7 @@ class Sphere(NamedTuple):
     """
 
     center: torch.Tensor
-    radius2: object
+    radius2: float | torch.Tensor  # like C
     b_term: float
 
 
@@ -205,6 +205,7 @@ def gsce_sample_density(C, d: int, N, p_of_C, sigma_k: float, sigma_kt: float, m
     sphere = gsce_contour(c, sigma_k, sigma_kt, mu_k, mu_kt, B_k, B_kt)
     if sphere.center.numel() != d:
         raise ValueError(f"mu_k has {sphere.center.numel()} entries but d = {d}")
+    assert isinstance(sphere.radius2, torch.Tensor)  # c is a tensor, so the radius is one too
     log_r2 = torch.log(sphere.radius2)
     if form == "theorem":
         log_sd = log_numerator - 0.5 * (d - 1) * log_r2
