@@ -185,6 +185,8 @@ class KernelDensity:
         """log KD of features z (N, d) under the kernel points of ``classes`` (N,) -> (N,)."""
         if not self.kernel_points:
             raise RuntimeError("KernelDensity is not fitted: call fit(model, x_train, y_train) first")
+        sigma2 = self.sigma2
+        assert sigma2 is not None  # set at fit, from kd_bandwidth when not given
         out = torch.full((len(z),), -math.inf, dtype=torch.float64)
         for k in torch.unique(classes).tolist():
             mask = classes == k
@@ -192,7 +194,7 @@ class KernelDensity:
                 raise ValueError(f"class {k} has no kernel points: refit on data with every class")
             points = self.kernel_points[k].to(z.device, torch.float64)
             d2 = torch.cdist(z[mask].double(), points).pow(2)
-            out[mask.cpu()] = (torch.logsumexp(-d2 / self.sigma2, dim=1) - math.log(len(points))).cpu()
+            out[mask.cpu()] = (torch.logsumexp(-d2 / sigma2, dim=1) - math.log(len(points))).cpu()
         return out
 
     def score(self, model, x: torch.Tensor) -> np.ndarray:

@@ -159,7 +159,9 @@ def detection_table(aucs: dict, *, title: str = "AUC (10⁻²) of detecting adve
     if not attacks:
         raise ValueError("aucs is empty")
     detectors = list(dict.fromkeys(d for a in attacks for o in aucs[a] for d in aucs[a][o]))
-    col_attack, col_obj, cols = [], [], {d: [] for d in detectors}
+    col_attack: list[str] = []
+    col_obj: list[str] = []
+    cols: dict[str, list[str]] = {d: [] for d in detectors}
     for attack in attacks:
         objectives = list(aucs[attack])
         for i, obj in enumerate(objectives):

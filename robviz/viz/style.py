@@ -75,7 +75,8 @@ pio.templates["robviz"] = TEMPLATE
 
 def legend_row_count(fig: go.Figure, width: int = 840) -> int:
     """Rows a horizontal legend of ``fig``'s named traces needs in a column ``width`` pixels wide."""
-    seen, used, rows = set(), 0, 1
+    seen: set[str] = set()
+    used, rows = 0.0, 1
     for trace in fig.data:
         if trace.type in ("heatmap", "contour", "surface", "table") or trace.showlegend is False or not trace.name:
             continue
@@ -110,12 +111,11 @@ def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitl
             the column.
         top_extra: more room above the panels (e.g. for ternary corner titles above their panels).
     """
-    if legend_rows == "auto":
-        legend_rows = legend_row_count(fig, 840 if width is None else min(int(width), MAX_WIDTH) - left - right)
+    rows = (legend_row_count(fig, 840 if width is None else min(int(width), MAX_WIDTH) - left - right)
+            if legend_rows == "auto" else int(legend_rows))
     top = _TITLE_BAND + (_SUBTITLE_BAND if subtitle else 0)
     legend_top = top
-    top += (legend_rows * _LEGEND_ROW + (_SUBPLOT_TITLE_BAND if subplot_titles else 0) + (8 if legend_rows else 0)
-            + top_extra)
+    top += rows * _LEGEND_ROW + (_SUBPLOT_TITLE_BAND if subplot_titles else 0) + (8 if rows else 0) + top_extra
     bottom = (_AXIS_BAND if bottom is None else bottom) + (_SLIDER_BAND if slider else 0)
     total = height + top + bottom
     layout = dict(template="robviz", height=total, autosize=True, margin=dict(t=top, b=bottom, l=left, r=right))
@@ -124,7 +124,7 @@ def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitl
     if subtitle:
         title_layout["subtitle"] = dict(text=subtitle, font=dict(size=13, color="#444444"))
     layout["title"] = title_layout
-    if legend_rows:
+    if rows:
         layout["legend"] = dict(orientation="h", yref="container", y=1 - (legend_top + 2) / total, yanchor="top",
                                 x=0, xanchor="left", bgcolor="rgba(0,0,0,0)", itemsizing="constant")
     if width is not None:
