@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import checks
 from .ensemble import adp_regularizer
 from .models import Classifier
 from .objectives import OBJECTIVES, make_objective
@@ -49,7 +50,7 @@ def _norm(kind: str, channels: int) -> nn.Module:
         return nn.GroupNorm(min(8, channels), channels)
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"norm must be 'batch', 'group' or 'none', got {kind!r}")
+    raise ValueError(f"normalization must be 'batch', 'group' or 'none', got {kind!r}")
 
 
 class BasicBlock(nn.Module):
@@ -99,12 +100,15 @@ class CifarResNet(nn.Module):
         width: channels of the first stage (16 in the paper); the stages have width, 2 width, 4 width.
         feature_dim: None: z is the pooled 4 width-d vector; an integer: an extra linear layer (with bias) maps
             the pooled vector to z (the MMC networks).
-        norm: ``"batch"`` (the paper), ``"group"`` or ``"none"``.
+        normalization: the normalization layer, ``"batch"`` (the paper), ``"group"`` or ``"none"`` (``norm``:
+            its old name).
         in_channels: image channels (3).
     """
 
+    @checks.renamed(norm="normalization")
     def __init__(self, depth: int = 20, *, version: int = 1, width: int = 16, feature_dim: int | None = None,
-                 norm: str = "batch", in_channels: int = 3):
+                 normalization: str = "batch", in_channels: int = 3):
+        norm = normalization
         super().__init__()
         if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
             raise ValueError(f"depth must be 6n + 2 with n >= 1 (8, 20, 32, 56, 110, ...), got {depth!r}")
@@ -147,8 +151,9 @@ class CifarResNet(nn.Module):
         return out if self.linear is None else self.linear(out)
 
 
+@checks.renamed(norm="normalization")
 def cifar_resnet(depth: int = 20, num_classes: int = 10, objective: str = "sce", feature_dim: int | None = None,
-                 version: int = 1, *, width: int = 16, norm: str = "batch", in_channels: int = 3,
+                 version: int = 1, *, width: int = 16, normalization: str = "batch", in_channels: int = 3,
                  seed: int | None = None, **objective_options) -> Classifier:
     """A CIFAR ResNet with an objective's head: a :class:`robviz.models.Classifier`.
 
@@ -165,7 +170,7 @@ def cifar_resnet(depth: int = 20, num_classes: int = 10, objective: str = "sce",
     key = str(objective).lower()
     if feature_dim is None:
         feature_dim = _FEATURE_LAYER_DEFAULT.get(key)
-    body = CifarResNet(depth, version=version, width=width, feature_dim=feature_dim, norm=norm,
+    body = CifarResNet(depth, version=version, width=width, feature_dim=feature_dim, normalization=normalization,
                        in_channels=in_channels)
     return Classifier(body, make_objective(key, num_classes, body.feature_dim, **objective_options))
 
@@ -245,25 +250,29 @@ class ADPEnsemble(nn.Module):
         return self(x).argmax(dim=1)
 
 
+@checks.renamed(norm="normalization")
 def cifar_adp_ensemble(depth: int = 20, num_classes: int = 10, members: int = 3, *, alpha: float = 2.0,
-                       beta: float = 0.5, version: int = 1, width: int = 16, norm: str = "batch",
+                       beta: float = 0.5, version: int = 1, width: int = 16, normalization: str = "batch",
                        in_channels: int = 3, seed: int | None = None) -> ADPEnsemble:
     """The ADP paper's ensemble: ``members`` x ResNet-``depth`` (3 x ResNet-20 v1), alpha 2, beta 0.5
     (alpha = beta = 0 is the paper's baseline: independently trained members)."""
     if seed is not None:
         torch.manual_seed(seed)
-    return ADPEnsemble([cifar_resnet(depth, num_classes, "sce", version=version, width=width, norm=norm,
+    return ADPEnsemble([cifar_resnet(depth, num_classes, "sce", version=version, width=width,
+                                     normalization=normalization,
                                      in_channels=in_channels) for _ in range(members)], alpha, beta)
 
 
+@checks.renamed(norm="normalization")
 def make_cifar_model(arch: str = "resnet20", objective: str = "sce", num_classes: int = 10, *,
-                     feature_dim: int | None = None, version: int = 1, width: int = 16, norm: str = "batch",
+                     feature_dim: int | None = None, version: int = 1, width: int = 16, normalization: str = "batch",
                      in_channels: int = 3, seed: int | None = 0, **options) -> nn.Module:
     """A model by architecture name (``robviz.resnet.ARCHITECTURES``) and objective (an ``OBJECTIVES`` name, or
     ``"adp"`` for an ensemble of three; ``options`` go to the objective or to :func:`cifar_adp_ensemble`)."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; valid names: {', '.join(ARCHITECTURES)}")
-    common: dict[str, Any] = dict(version=version, width=width, norm=norm, in_channels=in_channels, seed=seed)
+    common: dict[str, Any] = dict(version=version, width=width, normalization=normalization, in_channels=in_channels,
+                                  seed=seed)
     if str(objective).lower() == "adp":
         return cifar_adp_ensemble(ARCHITECTURES[arch], num_classes, **common, **options)
     return cifar_resnet(ARCHITECTURES[arch], num_classes, objective, feature_dim, **common, **options)

@@ -43,7 +43,7 @@ def test_resume_continues_exactly(tmp_path, extra):
 
 def test_config_file_and_flags(tmp_path):
     config = tmp_path / "run.json"
-    config.write_text(json.dumps({"objective": "rce", "epochs": 1, "norm": "group", "width": 2}))
+    config.write_text(json.dumps({"objective": "rce", "epochs": 1, "normalization": "group", "width": 2}))
     main(TINY + ["--config", str(config), "--out", str(tmp_path / "run"), "--epochs", "1"])
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["config"]["objective"] == "rce" and results["config"]["width"] == 2
@@ -273,3 +273,23 @@ def test_every_recipe_says_where_its_numbers_come_from():
     assert (adp.epochs, adp.batch_size, adp.milestones, adp.decay_scope, adp.rule) == (200, 64, (101, 151), "conv",
                                                                                        "keras")
     assert get_recipe("paper", "adp").epochs == 180
+
+
+def test_renamed_settings_still_read_with_a_warning():
+    """`norm` (the ResNet's normalization layer) is `normalization` now (docs/design.md, Vocabulary): old config
+    files, checkpoints and the `--norm` flag keep working for a release."""
+    from robviz.cli import build_parser, settings_of
+    from robviz.resnet import make_cifar_model
+    from robviz.scale import TrainRun
+
+    with pytest.warns(DeprecationWarning, match="setting 'norm' is deprecated: use 'normalization'"):
+        assert TrainRun.from_dict({"norm": "group"}).normalization == "group"
+    with pytest.raises(ValueError, match="old name of 'normalization'"):
+        TrainRun.from_dict({"norm": "group", "normalization": "batch"})
+    args = vars(build_parser().parse_args(["train", "--norm", "none"]))
+    args.pop("command")
+    assert settings_of("train", args).normalization == "none"
+    assert "--normalization group" in TrainRun(normalization="group").as_command()
+    with pytest.warns(DeprecationWarning, match=r"make_cifar_model\(norm=...\)"):
+        model = make_cifar_model("resnet8", width=2, norm="group")
+    assert any(isinstance(m, torch.nn.GroupNorm) for m in model.modules())

@@ -19,7 +19,7 @@ from robviz.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ["train", "--tiny", "--quiet", "--threads", "1", "--train-size", "64", "--batch-size", "16", "--test-size",
-       "32", "--norm", "group", "--objective", "mmc", "--epochs", "2"]
+       "32", "--normalization", "group", "--objective", "mmc", "--epochs", "2"]
 
 
 def _free_port() -> int:

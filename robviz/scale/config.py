@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import shlex
+import warnings
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
@@ -44,6 +45,9 @@ class RunConfig:
     :class:`TableRun`)."""
 
     command: ClassVar[str] = ""
+    #: Old setting names -> new ones (docs/design.md, Vocabulary): still read, with a DeprecationWarning, so
+    #: config files and checkpoints written before a rename keep working.
+    RENAMED: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def from_dict(cls: type[_Run], settings: dict | RunConfig | None = None, **overrides) -> _Run:
@@ -56,6 +60,12 @@ class RunConfig:
         if isinstance(settings, RunConfig):
             settings = settings.to_dict()
         settings = {**(settings or {}), **overrides}
+        for old, new in cls.RENAMED.items():
+            if old in settings:
+                if new in settings:
+                    raise ValueError(f"settings {old!r} and {new!r} both given: {old!r} is the old name of {new!r}")
+                warnings.warn(f"setting {old!r} is deprecated: use {new!r}", DeprecationWarning, stacklevel=2)
+                settings[new] = settings.pop(old)
         names = [f.name for f in fields(cls)]
         for key in settings:
             if key not in names:
@@ -118,6 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[RunConfig]) -> None
         if "flag" not in meta and not (default is None and "None:" in text):
             text = (text + "; " if text else "") + f"default: {shown}"
         options = dict(default=argparse.SUPPRESS, help=text)
+        old_flags = ["--" + old.replace("_", "-") for old, new in cls.RENAMED.items() if new == f.name]
         if "flag" in meta:
             action = "store_false" if meta["value"] is False else "store_true"
             parser.add_argument(meta["flag"], dest=f.name, action=action, **options)
@@ -126,7 +137,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[RunConfig]) -> None
         elif isinstance(default, bool):
             parser.add_argument(_flag(f), action="store_true", **options)
         else:
-            parser.add_argument(_flag(f), type=meta.get("type", str), choices=meta.get("choices"),
+            parser.add_argument(_flag(f), *old_flags, type=meta.get("type", str), choices=meta.get("choices"),
                                 nargs=meta.get("nargs"), **options)
 
 
@@ -144,6 +155,7 @@ class TrainRun(RunConfig):
     """
 
     command: ClassVar[str] = "train"
+    RENAMED: ClassVar[dict[str, str]] = {"norm": "normalization"}
     #: Settings of one invocation, not of the run: left out of the checkpoint's and results' ``config``.
     INVOCATION: ClassVar[tuple[str, ...]] = ("resume", "stop_after", "progress", "device")
 
@@ -153,7 +165,8 @@ class TrainRun(RunConfig):
     arch: str = _setting("resnet20", choices=tuple(ARCHITECTURES))
     version: int = _setting(1, "1: original blocks, 2: pre-activation", type=int, choices=(1, 2))
     width: int = _setting(16, "channels of the first stage", type=int)
-    norm: str = _setting("batch", choices=("batch", "group", "none"))
+    normalization: str = _setting("batch", "the normalization layer (--norm: its old name)",
+                                  choices=("batch", "group", "none"))
     objective: str = _setting("sce", choices=OBJECTIVES)
     feature_dim: int | None = _setting(None, "extra linear feature layer (None: 256 for mmc/mmlda)", type=int)
     recipe: str = _setting("paper", "paper: the papers' settings; authors: the authors' code for the objective "
@@ -186,7 +199,7 @@ class TrainRun(RunConfig):
     def __post_init__(self):
         checks.choice("dataset", self.dataset, DATASETS)
         checks.choice("arch", self.arch, tuple(ARCHITECTURES))
-        checks.choice("norm", self.norm, ("batch", "group", "none"))
+        checks.choice("normalization", self.normalization, ("batch", "group", "none"))
         checks.choice("objective", self.objective, OBJECTIVES)
         checks.choice("adversarial", self.adversarial, (None, "none", "untargeted", "targeted"))
         self.version = checks.integer("version", self.version, low=1, high=2)
@@ -220,7 +233,8 @@ class TrainRun(RunConfig):
 
         options: dict[str, Any] = {} if factor is None else dict(factor=float(factor))
         return make_cifar_model(self.arch, self.objective, num_classes, feature_dim=self.feature_dim,
-                                version=self.version, width=self.width, norm=self.norm, seed=self.seed, **options)
+                                version=self.version, width=self.width,
+                                normalization=self.normalization, seed=self.seed, **options)
 
     def saved(self) -> dict:
         """The settings that describe the run (without :attr:`INVOCATION`): what checkpoints and results hold."""
