@@ -20,7 +20,8 @@ import torch
 
 from robviz.cifar import gpu_batches
 from robviz.scale import LossModule, adversarial_examples, autocast, synthetic_images, training_attack
-from robviz.recipes import get_recipe, make_optimizer
+from robviz.optimizers import make_optimizer
+from robviz.recipes import get_recipe
 from robviz.resnet import make_cifar_model
 from robviz.runtime import pick_device
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from robviz import exact
 from robviz.data import spirals
+from robviz.linear_regions import polygon_area
 from robviz.models import make_model
 from robviz.train import fit
 
@@ -97,7 +98,7 @@ def test_regions_predict_what_the_model_predicts(seed):
         from_polygons[inside] = label
     agree = from_polygons == model(points).argmax(1).numpy()
     assert agree.mean() > 0.9999
-    areas = sum(exact._area(p) for p in boundary.polygons)
+    areas = sum(polygon_area(p) for p in boundary.polygons)
     assert areas == pytest.approx(64.0, rel=1e-9)  # the polygons tile the box
 
 

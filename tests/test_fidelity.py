@@ -18,7 +18,8 @@ from robviz.centers import mm_centers
 from robviz.ensemble import adp_regularizer
 from robviz.mixup_inference import MixupInference
 from robviz.objectives import MMC, MMLDA, RCE
-from robviz.recipes import KerasAdam, KerasSGD, get_recipe, lr_factor, make_optimizer
+from robviz.optimizers import KerasAdam, KerasSGD, make_optimizer
+from robviz.recipes import get_recipe, lr_factor
 from robviz.resnet import adp_loss, cifar_resnet
 
 RNG = np.random.default_rng(0)

@@ -75,7 +75,7 @@ class _Trainer:
     """One run's state: data, model, optimizer, scheduler, generator, history; built by :func:`train`."""
 
     def __init__(self, run: TrainRun, dist: Distributed):
-        from ..recipes import make_optimizer, make_scheduler
+        from ..optimizers import make_optimizer, make_scheduler
 
         self.run, self.dist, self.device = run, dist, dist.device
         self.recipe = run.get_recipe()

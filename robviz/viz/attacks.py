@@ -54,6 +54,9 @@ def attack_animation(inputs, predictions, labels, *, features=None, input_region
     """Animate attack trajectories step by step: the input moving inside its eps-ball (left) and, when
     ``features`` are given, its feature travelling across the feature plane (right).
 
+    Long because a plotly animation lists every trace of the first frame and then every frame's updates; split,
+    the two lists would have to be kept in the same order across two functions.
+
     Args:
         inputs: (T+1, N, 2) inputs at each attack step (step 0 = clean), e.g. ``result.trajectory.inputs``.
         predictions: (T+1, N) predicted class at each step (marker fill colour).

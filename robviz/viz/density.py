@@ -125,6 +125,7 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
 
     Three panels: the softmax loss landscape and the MMC landscape of the same class (one colour scale) with the
     path and the moving feature, and under them both losses along the path (log axis). Frames move the feature.
+    (Its length is the three panels' static traces and the frames that update them, which must stay in step.)
 
     Args:
         softmax_grid, mmc_grid: :class:`robviz.landscape.LossGrid` of the two losses (same label).
