@@ -29,7 +29,8 @@ from .data import Dataset
 from .runtime import atomic_write
 
 __all__ = ["CIFAR", "CifarSpec", "CifarDownloadError", "default_root", "is_cached", "load_cifar", "download", "md5sum",
-           "augment", "augment_params", "apply_augment", "gpu_batches", "to_float"]
+           "augment", "augment_params", "apply_augment", "keras_shift_params", "apply_keras_shift", "AUGMENTATIONS",
+           "gpu_batches", "to_float"]
 
 
 @dataclass(frozen=True)
@@ -235,16 +236,60 @@ def augment(x: torch.Tensor, generator: torch.Generator | None = None, pad: int 
     return apply_augment(x, *augment_params(len(x), generator, x.device, pad), pad=pad)
 
 
+def keras_shift_params(n: int, generator: torch.Generator | None = None, device="cpu",
+                       shift: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shifts (N, 2), (rows, columns) as fractions of the image size drawn uniformly from [-shift, shift], and
+    flip flags (N,): Keras' ``ImageDataGenerator(height_shift_range=shift, width_shift_range=shift,
+    horizontal_flip=True)``, the authors' augmentation."""
+    shifts = (torch.rand(n, 2, generator=generator, device=device) * 2 - 1) * shift
+    flip = torch.rand(n, generator=generator, device=device) < 0.5
+    return shifts, flip
+
+
+def apply_keras_shift(x: torch.Tensor, shifts: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """Keras 2.2.4's shift augmentation on float images ``x`` (N, C, H, W): pixel (r, c) of the output is the
+    input at (r + t_r H, c + t_c W), bilinearly interpolated, the image's edge extended beyond it
+    (``keras_preprocessing.image.apply_affine_transform`` with ``order=1, fill_mode='nearest'``, i.e.
+    ``scipy.ndimage.affine_transform``), then mirrored where ``flip`` (Keras flips after the shift)."""
+    n, _, h, w = x.shape
+    rows = torch.arange(h, device=x.device, dtype=x.dtype) + shifts[:, :1].to(x.dtype) * h     # (N, H)
+    cols = torch.arange(w, device=x.device, dtype=x.dtype) + shifts[:, 1:].to(x.dtype) * w     # (N, W)
+    grid = torch.stack([(2 * cols / (w - 1) - 1)[:, None, :].expand(n, h, w),                # x: columns
+                        (2 * rows / (h - 1) - 1)[:, :, None].expand(n, h, w)], dim=-1)       # y: rows
+    out = torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return torch.where(flip[:, None, None, None], out.flip(-1), out)
+
+
+#: The training augmentations: ``"crop4"`` (pad 4, random crop, flip: He et al. 2016, the papers), ``"crop2"``
+#: (pad 2: the RCE authors' ``cifar_input.py``), ``"keras-shift"`` (shift up to 10 % with the edge extended,
+#: flip: the MMC and ADP authors' Keras code).
+AUGMENTATIONS = ("crop4", "crop2", "keras-shift")
+
+
+def _augmented(x: torch.Tensor, index: torch.Tensor, part: slice, method: str, generator, dtype) -> torch.Tensor:
+    """The slice ``part`` of the global batch ``x[index]``, augmented by ``method``, as ``dtype`` in [0, 1]; the
+    random parameters are drawn for the whole global batch, so every rank consumes the generator alike."""
+    if method == "keras-shift":
+        shifts, flip = keras_shift_params(len(index), generator, x.device)
+        return apply_keras_shift(to_float(x[index[part]], dtype), shifts[part], flip[part])
+    pad = 2 if method == "crop2" else 4
+    oy, ox, flip = augment_params(len(index), generator, x.device, pad)
+    return to_float(apply_augment(x[index[part]], oy[part], ox[part], flip[part], pad=pad), dtype)
+
+
 def gpu_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator | None = None, *,
-                augmentation: bool = True, rank: int = 0, world_size: int = 1, channels_last: bool = False,
-                dtype: torch.dtype = torch.float32):
+                augmentation: bool = True, method: str = "crop4", rank: int = 0, world_size: int = 1,
+                channels_last: bool = False, dtype: torch.dtype = torch.float32):
     """One epoch of shuffled training batches from tensors resident on the device: yields (x_batch, y_batch).
 
     Every rank draws the same permutation and augmentation with the same ``generator`` state and keeps its
     contiguous slice of each global batch of ``batch_size`` (which ``world_size`` must divide), so data-parallel
     training sees exactly the batches of a single process. The last incomplete batch is dropped. Images come out
-    as ``dtype`` in [0, 1] (uint8 input is converted per batch), channels-last when asked.
+    as ``dtype`` in [0, 1] (uint8 input is converted per batch), channels-last when asked. ``method`` is one of
+    :data:`AUGMENTATIONS`.
     """
+    if method not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {method!r}; valid: {', '.join(AUGMENTATIONS)}")
     if batch_size < world_size or batch_size % world_size:
         raise ValueError(f"batch_size ({batch_size}) must be a multiple of the number of processes ({world_size})")
     n, device = len(x), x.device
@@ -256,11 +301,9 @@ def gpu_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: to
     for start in range(0, n - batch_size + 1, batch_size):
         index = order[start:start + batch_size]
         if augmentation:
-            oy, ox, flip = augment_params(batch_size, generator, device)
-            xb = apply_augment(x[index[part]], oy[part], ox[part], flip[part])
+            xb = _augmented(x, index, part, method, generator, dtype)
         else:
-            xb = x[index[part]]
-        xb = to_float(xb, dtype)
+            xb = to_float(x[index[part]], dtype)
         if channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
         yield xb, y[index[part]]

@@ -12,8 +12,9 @@ batch 64, 180 epochs, x0.1 from 120 and x0.01 from 160, no weight decay.
 for number, read from the files named in each recipe's docstring: the loss factor 1, the exact epoch at which the
 learning rate drops (Keras counts epochs from 0 and drops *after* epoch 100, i.e. from epoch 101), weight decay
 on the layers the code regularizes, its batch size, and the Keras update rules (``KerasSGD``, ``KerasAdam``) where
-the code is Keras. What robviz cannot reproduce (the Keras shift augmentation, the RCE code's 2-pixel crop, the
-architectures' details) is said in the recipe's sources.
+the code is Keras, and its augmentation (the Keras 10 % shift with the edge extended, the RCE code's 2-pixel
+crop). What robviz does not reproduce (the architectures' details, per-pixel mean subtraction) is said in the
+recipe's sources.
 
 ``fast``: batch 512, SGD with Nesterov momentum and a one-cycle schedule (linear warm-up to the peak over the
 first 15% of the steps, then linear decay to zero), 30 epochs; optional ``torch.compile``.
@@ -70,7 +71,9 @@ class Recipe:
         compile: wrap the model in ``torch.compile`` (CUDA only; ignored on the CPU).
         adversarial: None, ``"untargeted"`` or ``"targeted"`` PGD adversarial training.
         at_eps, at_alpha, at_steps: the PGD of adversarial training.
-        augment: pad-4 random crop + horizontal flip.
+        augment: augment the training images (with ``augmentation``).
+        augmentation: ``"crop4"`` (pad 4, random crop, flip), ``"crop2"`` (pad 2) or ``"keras-shift"`` (Keras'
+            10 % shift with the edge extended, and flip): :data:`robviz.cifar.AUGMENTATIONS`.
         factor: the MMC/MMLDA loss factor (0.5 the papers, 1.0 the authors' code); None for other objectives.
         sources: where each number comes from, by attribute name (what :meth:`describe` prints).
     """
@@ -96,6 +99,7 @@ class Recipe:
     at_alpha: float = 2 / 255
     at_steps: int = 10
     augment: bool = True
+    augmentation: str = "crop4"
     factor: float | None = None
     sources: dict = field(default_factory=dict)
 
@@ -111,6 +115,7 @@ class Recipe:
                                     ("decay_scope", self.decay_scope, ("weights", "conv")),
                                     ("schedule", self.schedule, ("step", "onecycle", "constant")),
                                     ("milestone_unit", self.milestone_unit, ("epoch", "step")),
+                                    ("augmentation", self.augmentation, ("crop4", "crop2", "keras-shift")),
                                     ("adversarial", self.adversarial, (None, "untargeted", "targeted"))):
             if value not in valid:
                 raise ValueError(f"{label} must be one of {', '.join(map(repr, valid))}, got {value!r}")
@@ -135,6 +140,8 @@ class Recipe:
             skip |= {"at_eps", "at_alpha", "at_steps"}
         if self.factor is None:
             skip.add("factor")
+        if not self.augment:
+            skip.add("augmentation")
         lines = [f"recipe {self.name!r} (value, source):"]
         for key, value in self.to_dict().items():
             if key not in skip:
@@ -156,8 +163,8 @@ def _keras_resnet_sources(model_file: str, schedule_file: str, augment_source: s
         weight_decay=f"{model_file} resnet_layer: kernel_regularizer=l2(1e-4), i.e. decay 2e-4",
         decay_scope=f"{model_file}: Conv2D kernels only (no l2 on Dense layers, biases, BN)",
         milestones=f"{schedule_file} lr_schedule: x0.1 if epoch > 100, x0.01 if epoch > 150 (0-based epochs)",
-        augment=f"{augment_source}ImageDataGenerator(width/height_shift_range=0.1, fill_mode='nearest', "
-                "horizontal_flip=True); robviz's loader does pad-4 crop + flip instead",
+        augmentation=f"{augment_source}ImageDataGenerator(width/height_shift_range=0.1, fill_mode='nearest', "
+                     "horizontal_flip=True): cifar.apply_keras_shift, the same bilinear shift and edge fill",
         **_KERAS_STEPS)
 
 
@@ -172,7 +179,7 @@ def _paper(objective: str = "sce") -> Recipe:
                           weight_decay="none in the paper's text (the code: l2 1e-4 on conv kernels)",
                           milestones="x0.1 from epoch 120, x0.01 from 160 (the code: see adp-authors)",
                           schedule="step decays", gamma="x0.1 per drop",
-                          augment="robviz: pad-4 crop + flip (the code: Keras shift 0.1 + flip)"))
+                          augmentation="robviz: pad-4 crop + flip (He et al. 2016; the code: Keras shift 0.1 + flip)"))
     sources = dict(
         epochs=f"{_MMC_REPO} train.py: 200 epochs on CIFAR", batch_size="MMC README commands: --batch_size=50",
         lr="MMC README / train.py: --lr=0.01", optimizer="train.py: SGD (--optimizer=mom)",
@@ -182,7 +189,7 @@ def _paper(objective: str = "sce") -> Recipe:
                    "the code one epoch later (epoch > 100)",
         schedule="train.py lr_schedule: step decays", gamma="train.py lr_schedule: x0.1 per drop",
         nesterov="train.py: plain momentum",
-        augment="robviz: pad-4 crop + flip (the code: Keras shift 0.1 + flip)")
+        augmentation="robviz: pad-4 crop + flip (He et al. 2016; the code: Keras shift 0.1 + flip)")
     factor = None
     if objective in FACTOR_OBJECTIVES:
         factor = 0.5
@@ -219,7 +226,7 @@ def _mmc_authors(objective: str = "mmc") -> Recipe:
         sources["factor"] = ("train.py: dot_loss(y, logits) with logits -||z - mu_k||^2 (MMC) or their "
                              "log-softmax (MMLDA): factor 1; mean_var=10 is the length of each center")
     return Recipe(name="mmc-authors", rule="keras", decay_scope="conv", milestones=(101, 151), factor=factor,
-                  sources=sources)
+                  augmentation="keras-shift", sources=sources)
 
 
 def _rce_authors(objective: str = "rce") -> Recipe:
@@ -233,7 +240,7 @@ def _rce_authors(objective: str = "rce") -> Recipe:
         raise ValueError(f"recipe 'rce-authors' is for the objectives rce and sce, not {objective!r}; use "
                          f"'authors' to pick the authors' recipe of each objective")
     return Recipe(name="rce-authors", epochs=231, batch_size=128, lr=0.1, weight_decay=2e-4,
-                  milestones=(40000, 60000, 80000), milestone_unit="step", sources=dict(
+                  milestones=(40000, 60000, 80000), milestone_unit="step", augmentation="crop2", sources=dict(
                       epochs=f"{_RCE_REPO} train.py: total_steps 90000 = 230.8 epochs of 50 000 at batch 128; "
                              "robviz runs whole epochs (231 = 90 090 steps)",
                       batch_size="train.py: HParams(batch_size=128)", lr="train.py: lrn_rate 0.1",
@@ -244,7 +251,7 @@ def _rce_authors(objective: str = "rce") -> Recipe:
                       milestones="train.py _LearningRateSetterHook: steps 40000, 60000, 80000 (+-1 step: the "
                                  "hook reads the global step in the same run as the update)",
                       milestone_unit="train.py: the schedule counts optimizer steps",
-                      augment="cifar_input.py: pad to 36, random 32 crop, flip; robviz's loader pads 4, not 2",
+                      augmentation="cifar_input.py: pad to 36, random 32 crop, flip (pad 2)",
                       schedule="train.py: piecewise constant in the global step", gamma="train.py: 0.1 per drop",
                       nesterov="MomentumOptimizer's default use_nesterov=False",
                       note="the code's ResNet uses leaky ReLU 0.1 and scales images to [-0.5, 0.5]"))
@@ -262,7 +269,8 @@ def _adp_authors(objective: str = "adp") -> Recipe:
         raise ValueError(f"recipe 'adp-authors' is for the objective adp, not {objective!r}; use 'authors' to "
                          f"pick the authors' recipe of each objective")
     return Recipe(name="adp-authors", epochs=200, batch_size=64, lr=1e-3, optimizer="adam", rule="keras",
-                  weight_decay=2e-4, decay_scope="conv", milestones=(101, 151), sources=dict(
+                  weight_decay=2e-4, decay_scope="conv", milestones=(101, 151), augmentation="keras-shift",
+                  sources=dict(
                       epochs=f"{_ADP_REPO} train_cifar.py: epochs = 200 (the paper: 180)",
                       batch_size="utils.py: batch_size flag 64 (the README command keeps it)",
                       lr="train_cifar.py lr_schedule: 1e-3", optimizer="train_cifar.py: keras Adam",

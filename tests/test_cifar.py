@@ -133,3 +133,49 @@ def test_is_cached_looks_for_the_official_archive(tmp_path):
     assert cifar.is_cached("cifar10", tmp_path) and not cifar.is_cached("cifar100", tmp_path)
     with pytest.raises(ValueError, match="valid names"):
         cifar.is_cached("svhn", tmp_path)
+
+
+def test_keras_shift_is_scipys_affine_transform_with_the_edge_extended():
+    """The authors' augmentation, checked against what Keras 2.2.4 calls: scipy.ndimage.affine_transform
+    (order 1, mode 'nearest') with a pure shift, input(r + t_r H, c + t_c W), then the horizontal flip."""
+    from scipy import ndimage
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 3, 32, 32, generator=generator, dtype=torch.float64)
+    shifts, flip = cifar.keras_shift_params(6, generator)
+    shifts[0] = torch.tensor([0.1, -0.1])          # the largest shift: the edge is extended over 3.2 pixels
+    shifts[1] = torch.tensor([0.0, 0.0])
+    flip[:2] = torch.tensor([True, False])
+    out = cifar.apply_keras_shift(x, shifts, flip)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert torch.allclose(out[1], x[1], atol=1e-12)   # no shift, no flip: the image itself
+    for i in range(6):
+        offset = (shifts[i] * 32).tolist()
+        expected = np.stack([ndimage.affine_transform(x[i, c].numpy(), np.eye(2), offset=offset, order=1,
+                                                      mode="nearest") for c in range(3)])
+        if flip[i]:
+            expected = expected[:, :, ::-1]
+        assert np.allclose(out[i].numpy(), expected, atol=1e-9), i
+    assert (shifts.abs() <= 0.1).all() and (cifar.keras_shift_params(1000, generator)[0].abs() <= 0.1).all()
+
+
+def test_batches_use_the_recipes_augmentation_and_split_it_across_ranks_exactly():
+    x = (torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 255).to(torch.uint8)
+    y = torch.arange(64) % 10
+    for method in cifar.AUGMENTATIONS:
+        whole = list(cifar.gpu_batches(x, y, 16, torch.Generator().manual_seed(3), method=method))
+        halves = [list(cifar.gpu_batches(x, y, 16, torch.Generator().manual_seed(3), method=method, rank=r,
+                                         world_size=2)) for r in (0, 1)]
+        for step, (xb, yb) in enumerate(whole):
+            assert torch.equal(torch.cat([halves[0][step][0], halves[1][step][0]]), xb), method
+            assert xb.dtype == torch.float32 and 0 <= xb.min() and xb.max() <= 1
+    crop2 = next(iter(cifar.gpu_batches(x, y, 16, torch.Generator().manual_seed(3), method="crop2")))[0]
+    crop4 = next(iter(cifar.gpu_batches(x, y, 16, torch.Generator().manual_seed(3))))[0]
+    assert not torch.equal(crop2, crop4)
+    with pytest.raises(ValueError, match="unknown augmentation 'mixup'; valid: crop4, crop2, keras-shift"):
+        next(iter(cifar.gpu_batches(x, y, 16, method="mixup")))
+    from robviz.recipes import get_recipe
+
+    assert get_recipe("authors", "mmc").augmentation == get_recipe("authors", "adp").augmentation == "keras-shift"
+    assert get_recipe("authors", "rce").augmentation == "crop2" and get_recipe("paper", "mmc").augmentation == "crop4"
+    assert "apply_keras_shift" in get_recipe("authors", "mmc").describe()

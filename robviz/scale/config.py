@@ -183,7 +183,8 @@ class TrainRun(RunConfig):
                                                                                        "targeted"))
     compile: bool = _setting(False, "torch.compile the training step (CUDA)")
     sync_bn: bool = _setting(False, "SyncBatchNorm across processes (CUDA)")
-    augment: bool | None = _setting(None, "pad-4 crop and flip (None: the recipe's)", both=True)
+    augment: bool | None = _setting(None, "augment the training images as the recipe says (None: its choice)",
+                                    both=True)
     out: str = _setting("runs/robviz", "run folder: checkpoint.pt, results.json")
     checkpoint_every: int = _setting(1, "epochs between checkpoints (0: only at the end)", type=int)
     resume: bool = _setting(False, "continue from OUT/checkpoint.pt")

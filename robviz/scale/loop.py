@@ -158,8 +158,8 @@ class _Trainer:
         self.model.train()
         began, total, seen = time.perf_counter(), torch.zeros((), device=self.device), 0
         batches = gpu_batches(self.data.x_train, self.data.y_train, recipe.batch_size, self.generator,
-                              augmentation=recipe.augment, rank=dist.rank, world_size=dist.world,
-                              channels_last=self.cuda)
+                              augmentation=recipe.augment, method=recipe.augmentation, rank=dist.rank,
+                              world_size=dist.world, channels_last=self.cuda)
         for xb, yb in tqdm(batches, total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{recipe.epochs}",
                            unit="step", leave=False, disable=not (dist.main and run.progress)):
             if self.attack is not None:
