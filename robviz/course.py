@@ -120,7 +120,7 @@ def _write_notebooks(source: str | Path, out: str | Path, convert, *, keep_exist
     if not notebooks:
         raise FileNotFoundError(f"no notebooks (*.ipynb) in {source}")
     if out.resolve() == source.resolve():
-        raise ValueError("the student versions must go to another folder than the lessons")
+        raise ValueError("the student and lab versions must go to another folder than the lessons")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:

@@ -40,9 +40,9 @@ def test_every_answer_cell_is_followed_by_its_graded_check_cell():
     for path in NOTEBOOKS:
         notebook = json.loads(path.read_text())
         cells = notebook["cells"]
-        exercises = course_exercises(notebook)
-        assert exercises, f"{path.name} has no nbgrader exercise"
-        for answer, check, points in exercises:
+        graded = course_exercises(notebook)
+        assert graded, f"{path.name} has no nbgrader exercise"
+        for answer, check, points in graded:
             found = CHECK.search(_source(cells[check]))
             assert found, f"{path.name} cell {check}: the tests cell does not call robviz.exercises.check"
             key = found.group(1).replace(".", "_")
@@ -51,14 +51,10 @@ def test_every_answer_cell_is_followed_by_its_graded_check_cell():
             source = _source(cells[answer])
             assert source.count("### BEGIN SOLUTION") == 1 and source.count("### END SOLUTION") == 1
             hidden = "### BEGIN HIDDEN TESTS" in _source(cells[check])
-            assert hidden == exercises_module_has_variants(found.group(1)), f"{path.name}: exercise {found.group(1)}"
+            assert hidden == exercises.has_variants(found.group(1)), f"{path.name}: exercise {found.group(1)}"
             assert points == (2 if hidden else 1)
         # every check cell is a graded cell: nothing to grade is left outside the gradebook
-        assert sum(is_graded(c) for c in cells) == sum(bool(CHECK.search(_source(c))) for c in cells) == len(exercises)
-
-
-def exercises_module_has_variants(exercise_id):
-    return exercises.has_variants(exercise_id)
+        assert sum(is_graded(c) for c in cells) == sum(bool(CHECK.search(_source(c))) for c in cells) == len(graded)
 
 
 def test_each_lesson_has_self_checked_exercises():
