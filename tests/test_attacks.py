@@ -203,6 +203,28 @@ def test_jsma_changes_few_pixels(digit_model):
     assert (result.target != y).all()
 
 
+def test_jsma_searches_pairs_in_chunks_as_in_one_go(digit_model):
+    data, model = digit_model
+    x, y = data.x_test[:20], data.y_test[:20]
+    whole = JSMA(model, theta=1.0, gamma=0.2).run(x, y)
+    chunked = JSMA(model, theta=1.0, gamma=0.2)
+    chunked.pair_scores_at_once = 1  # one sample at a time
+    assert torch.equal(chunked.run(x, y).x_adv, whole.x_adv)
+
+
+def test_jsma_best_pair_is_the_brute_force_best(digit_model):
+    generator = torch.Generator().manual_seed(0)
+    a, b = torch.randn(5, 7, generator=generator), torch.randn(5, 7, generator=generator)
+    domain = torch.rand(5, 7, generator=generator) > 0.3
+    first, second, found = JSMA(digit_model[1])._best_pairs(a, b, domain)
+    for k in range(5):
+        scores = {(i, j): (a[k, i] + a[k, j]) * -(b[k, i] + b[k, j]) for i in range(7) for j in range(7)
+                  if i != j and domain[k, i] and domain[k, j] and a[k, i] + a[k, j] > 0 and b[k, i] + b[k, j] < 0}
+        assert bool(found[k]) == bool(scores)
+        if scores:
+            assert torch.isclose(scores[int(first[k]), int(second[k])], max(scores.values()))
+
+
 def test_spsa_is_about_as_strong_as_pgd_without_gradients(toy):
     data, models = toy
     x, y, model = data.x_test, data.y_test, models["sce"]
