@@ -54,6 +54,8 @@ class Recipe:
     Attributes:
         name: ``"paper"``, ``"fast"``, ``"mmc-authors"``, ... (or your own).
         epochs, batch_size, lr: as usual; ``batch_size`` is the global batch (all processes together).
+        total_steps: stop after this many optimizer steps, within the last epoch (None: every step of every
+            epoch); the RCE code counts its training in steps.
         optimizer: ``"sgd"`` or ``"adam"``.
         rule: ``"pytorch"`` (``torch.optim.SGD``/``Adam``) or ``"keras"`` (:class:`KerasSGD`/:class:`KerasAdam`,
             the update rules of Keras 2, which the MMC and ADP codes used).
@@ -80,6 +82,7 @@ class Recipe:
 
     name: str = "paper"
     epochs: int = 200
+    total_steps: int | None = None
     batch_size: int = 50
     lr: float = 0.01
     optimizer: str = "sgd"
@@ -108,6 +111,8 @@ class Recipe:
         if self.adversarial in ("none", ""):
             self.adversarial = None
         self.epochs = checks.integer("epochs", self.epochs, low=1)
+        self.total_steps = checks.integer("total_steps", self.total_steps, low=1, allow_none=True,
+                                          note="None: every step of every epoch")
         self.batch_size = checks.integer("batch_size", self.batch_size, low=1)
         self.lr = checks.real("lr", self.lr, low=0, low_open=True)
         for label, value, valid in (("optimizer", self.optimizer, ("sgd", "adam")),
@@ -140,6 +145,8 @@ class Recipe:
             skip |= {"at_eps", "at_alpha", "at_steps"}
         if self.factor is None:
             skip.add("factor")
+        if self.total_steps is None:
+            skip.add("total_steps")
         if not self.augment:
             skip.add("augmentation")
         lines = [f"recipe {self.name!r} (value, source):"]
@@ -239,10 +246,10 @@ def _rce_authors(objective: str = "rce") -> Recipe:
     if objective not in ("rce", "sce"):
         raise ValueError(f"recipe 'rce-authors' is for the objectives rce and sce, not {objective!r}; use "
                          f"'authors' to pick the authors' recipe of each objective")
-    return Recipe(name="rce-authors", epochs=231, batch_size=128, lr=0.1, weight_decay=2e-4,
+    return Recipe(name="rce-authors", epochs=231, total_steps=90000, batch_size=128, lr=0.1, weight_decay=2e-4,
                   milestones=(40000, 60000, 80000), milestone_unit="step", augmentation="crop2", sources=dict(
-                      epochs=f"{_RCE_REPO} train.py: total_steps 90000 = 230.8 epochs of 50 000 at batch 128; "
-                             "robviz runs whole epochs (231 = 90 090 steps)",
+                      epochs=f"{_RCE_REPO} train.py: total_steps 90000 = 230.8 epochs of 50 000 at batch 128",
+                      total_steps="train.py: --total_steps 90000 (the 231st epoch stops after 300 steps)",
                       batch_size="train.py: HParams(batch_size=128)", lr="train.py: lrn_rate 0.1",
                       optimizer="resnet_model_cifar.py: tf.train.MomentumOptimizer(lr, 0.9) (--Optimizer=mom)",
                       rule="TensorFlow's momentum update is PyTorch's", momentum="resnet_model_cifar.py: 0.9",
@@ -335,7 +342,8 @@ def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
     if recipe.schedule == "step":
         count = step if recipe.milestone_unit == "step" else step // steps_per_epoch
         return recipe.gamma ** sum(count >= m for m in recipe.milestones)
-    total = recipe.epochs * steps_per_epoch
+    total = recipe.epochs * steps_per_epoch if recipe.total_steps is None else min(recipe.epochs * steps_per_epoch,
+                                                                                     recipe.total_steps)
     peak = max(1, math.ceil(recipe.warmup * total))
     if step < peak:
         return (step + 1) / peak

@@ -239,6 +239,22 @@ def test_authors_recipe_builds_the_authors_optimizer_schedule_and_loss_scale(tmp
     assert torch.allclose(model.objective.loss(z, model.objective(z), y), expected)
 
 
+def test_total_steps_ends_training_within_an_epoch(tmp_path):
+    """rce-authors counts its training in steps (90000): the last epoch stops at total_steps."""
+    from robviz.recipes import get_recipe
+
+    assert (get_recipe("rce-authors", "rce").epochs, get_recipe("rce-authors", "rce").total_steps) == (231, 90000)
+    # 64 images at batch 16: 4 steps an epoch; 10 steps are 2 whole epochs and 2 steps of a third.
+    main(SMALL + ["--objective", "rce", "--recipe", "rce-authors", "--epochs", "5", "--total-steps", "10",
+                  "--out", str(tmp_path / "run")])  # the last --epochs wins
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["epochs_done"] == 3 and saved["finished"] and saved["recipe"]["total_steps"] == 10
+    steps = state(tmp_path / "run" / "checkpoint.pt")["metadata"]["scheduler"]["last_epoch"]
+    assert steps == 10  # LambdaLR counts the optimizer steps taken
+    with pytest.raises(SystemExit, match="total_steps"):
+        main(SMALL + ["--total-steps", "0"])
+
+
 def test_factor_flag_and_recipe_errors(tmp_path):
     from robviz.recipes import get_recipe
 

@@ -145,9 +145,9 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[RunConfig]) -> None
 class TrainRun(RunConfig):
     """Everything that decides a ``robviz train`` run (:func:`robviz.scale.train`).
 
-    None for ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``adversarial``, ``augment`` and ``factor``
-    means: the recipe's value (:mod:`robviz.recipes` says where each comes from). ``resume``, ``stop_after``,
-    ``progress`` and ``device`` steer this invocation only and are not saved with the checkpoint.
+    None for ``epochs``, ``total_steps``, ``batch_size``, ``lr``, ``weight_decay``, ``adversarial``, ``augment``
+    and ``factor`` means: the recipe's value (:mod:`robviz.recipes` says where each comes from). ``resume``,
+    ``stop_after``, ``progress`` and ``device`` steer this invocation only and are not saved with the checkpoint.
 
     Raises:
         ValueError: unknown names, values out of range, or a recipe that does not apply (e.g. ``factor`` for an
@@ -176,6 +176,8 @@ class TrainRun(RunConfig):
     factor: float | None = _setting(None, "MMC/MMLDA loss factor: 0.5 the papers, 1 the authors' code "
                                     "(None: the recipe's)", type=float)
     epochs: int | None = _setting(None, "None: the recipe's", type=int)
+    total_steps: int | None = _setting(None, "stop after this many optimizer steps (None: the recipe's; only "
+                                       "rce-authors sets it)", type=int)
     batch_size: int | None = _setting(None, "global batch (all processes together)", type=int)
     lr: float | None = _setting(None, type=float)
     weight_decay: float | None = _setting(None, type=float)
@@ -206,7 +208,8 @@ class TrainRun(RunConfig):
         self.version = checks.integer("version", self.version, low=1, high=2)
         for name, low in (("width", 1), ("checkpoint_every", 0), ("seed", 0)):
             setattr(self, name, checks.integer(name, getattr(self, name), low=low))
-        for name in ("feature_dim", "epochs", "batch_size", "stop_after", "threads", "train_size", "test_size"):
+        for name in ("feature_dim", "epochs", "total_steps", "batch_size", "stop_after", "threads", "train_size",
+                     "test_size"):
             setattr(self, name, checks.integer(name, getattr(self, name), low=1, allow_none=True))
         for name, low_open in (("factor", True), ("lr", True), ("weight_decay", False)):
             setattr(self, name, checks.real(name, getattr(self, name), low=0, low_open=low_open, allow_none=True))
@@ -223,7 +226,8 @@ class TrainRun(RunConfig):
         """
         from ..recipes import get_recipe
 
-        return get_recipe(self.recipe, self.objective, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+        return get_recipe(self.recipe, self.objective, epochs=self.epochs, total_steps=self.total_steps,
+                          batch_size=self.batch_size, lr=self.lr,
                           weight_decay=self.weight_decay, adversarial=self.adversarial,
                           compile=self.compile or None, augment=self.augment, factor=self.factor)
 

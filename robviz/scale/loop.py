@@ -98,6 +98,10 @@ class _Trainer:
             raise ValueError(f"batch_size {self.recipe.batch_size} is larger than the training set "
                              f"({len(self.data.x_train)})")
         self.scheduler = make_scheduler(self.optimizer, self.recipe, self.steps_per_epoch)
+        steps = self.recipe.total_steps
+        #: Epochs to run: the recipe's, or fewer when its total_steps ends the training earlier.
+        self.epochs = self.recipe.epochs if steps is None else min(self.recipe.epochs,
+                                                                      -(-steps // self.steps_per_epoch))
         self.generator = torch.Generator(device=self.device).manual_seed(run.seed)
         self.checkpoint = Path(run.out) / "checkpoint.pt"
         self.start = 0
@@ -155,13 +159,18 @@ class _Trainer:
         from ..cifar import gpu_batches
 
         run, dist, recipe = self.run, self.dist, self.recipe
+        steps = self.steps_per_epoch  # this epoch's: the last one stops at the recipe's total_steps
+        if recipe.total_steps is not None:
+            steps = min(steps, recipe.total_steps - epoch * self.steps_per_epoch)
         self.model.train()
         began, total, seen = time.perf_counter(), torch.zeros((), device=self.device), 0
         batches = gpu_batches(self.data.x_train, self.data.y_train, recipe.batch_size, self.generator,
                               augmentation=recipe.augment, method=recipe.augmentation, rank=dist.rank,
                               world_size=dist.world, channels_last=self.cuda)
-        for xb, yb in tqdm(batches, total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{recipe.epochs}",
-                           unit="step", leave=False, disable=not (dist.main and run.progress)):
+        for step, (xb, yb) in enumerate(tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{self.epochs}",
+                                             unit="step", leave=False, disable=not (dist.main and run.progress))):
+            if step == steps:
+                break
             if self.attack is not None:
                 xb = adversarial_examples(self.attack, xb, yb, self.generator, dist.rank, dist.world)
             with autocast(self.device):
@@ -176,7 +185,7 @@ class _Trainer:
         if self.cuda:
             torch.cuda.synchronize(self.device)
         seconds = time.perf_counter() - began
-        train_loss = total.item() / self.steps_per_epoch
+        train_loss = total.item() / steps
         if not math.isfinite(train_loss):
             raise FloatingPointError(f"the training loss became {train_loss} in epoch {epoch + 1}; "
                                      f"lower the learning rate (lr={recipe.lr})")
@@ -189,12 +198,12 @@ class _Trainer:
         write and return the results."""
         run, recipe = self.run, self.recipe
         step_module = self.step_module()
-        last = recipe.epochs if run.stop_after is None else min(recipe.epochs, self.start + run.stop_after)
+        last = self.epochs if run.stop_after is None else min(self.epochs, self.start + run.stop_after)
         for epoch in range(self.start, last):
             record = self.epoch(epoch, step_module)
             self.history.append(record)
             if self.dist.main and run.progress:
-                print(f"epoch {epoch + 1}/{recipe.epochs} loss {record['train_loss']:.4f} "
+                print(f"epoch {epoch + 1}/{self.epochs} loss {record['train_loss']:.4f} "
                       f"test acc {record['test_accuracy']:.4f} ({record['seconds']:.1f} s, "
                       f"{record['images_per_s']:.0f} img/s)", flush=True)
             every = run.checkpoint_every
@@ -204,7 +213,7 @@ class _Trainer:
         results = dict(config=run.saved(), recipe=recipe.to_dict(), epochs_done=len(history), history=history,
                        test_accuracy=history[-1]["test_accuracy"] if history else None,
                        checkpoint=str(self.checkpoint), world_size=self.dist.world, device=str(self.device),
-                       finished=len(history) == recipe.epochs)
+                       finished=len(history) == self.epochs)
         if self.dist.main:
             write_json(Path(run.out) / "results.json", results)
         return results
