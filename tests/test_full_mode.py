@@ -16,12 +16,11 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: Lessons whose full mode fits CI's time on 2 cores.
 IN_CI = ["01_feature_space", "02_attacks", "03_mm_centers", "04_sample_density", "06_ensembles",
-         "08_honest_evaluation"]
+         "07_mixup_inference", "08_honest_evaluation"]
 #: The rest, and why not here.
 NOT_IN_CI = {
     "00_start_here": "no full mode (nothing to scale)",
     "05_detection": "tens of minutes on 2 cores (the MNIST part); run it with benchmarks/run.py --full --only 05",
-    "07_mixup_inference": "about 2 minutes and 1.8 GB, over Binder's memory; benchmarks/run.py --full --only 07",
     "09_resnets_at_scale": "needs a CUDA GPU in full mode",
 }
 
