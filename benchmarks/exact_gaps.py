@@ -1,0 +1,183 @@
+"""How far each attack stays from the truth: exact robust accuracy and minimal distance on the lessons' 2-D models.
+
+    python benchmarks/exact_gaps.py           # eps 0.1, 0.25, 0.5: about 4 min of one core
+    python benchmarks/exact_gaps.py --quick   # the talk's toy radii 0.25 and 0.5 only: about 3 min
+
+Every toy model the lessons train on 2-D inputs is trained here as its lesson trains it (data set, objective,
+seed, steps): lesson 0 (SCE, MMC on the spirals, 300 steps), lessons 1 and 2 (the six objectives on the spirals,
+600 steps; lesson 2's SCE and MMC are lesson 1's), lesson 4 (SCE, MMC on five Gaussians, and the center-loss and
+MMC runs of its convergence demo), lesson 5 (SCE, RCE on three Gaussians), lesson 8 (SCE and a mixup-trained SCE
+on four Gaussians; lesson 7's mixup model is the same). Models that are the same (same weights) are listed once
+under all their names. Not here, because :mod:`robviz.exact` cannot read them: lesson 6's ensembles (they average
+softmaxes), lesson 8's rounded model and Mixup Inference (not piecewise affine; randomized).
+
+On the first 300 test points of each model (all, where fewer), per L-inf radius eps: the exact robust accuracy
+(:func:`robviz.exact.robust_accuracy_curve`, linear regions enumerated, float64) and each attack's gap to it,
+attack minus exact in percentage points, with the attacks lesson 2 runs (robust accuracy through
+:func:`robviz.attacks.robust_accuracy`). An attack only bounds robust accuracy from above, so every gap is >= 0 up
+to the exact module's rounding error (below 1e-6); a negative gap is marked with "!". Then DeepFool's and C&W's
+L2 distances against the exact minimal distance (:func:`robviz.exact.minimal_distance`): the medians, the median
+of the per-point ratio attack / exact, and its maximum, on the points the attack fooled.
+
+Before and after: APGD and ``auto_attack`` now start from the adaptive objective
+(:func:`robviz.attacks.auto_objective`: the MMC loss for MMC models, cross-entropy otherwise) and ``auto_attack``
+runs five restarts by default. "before" reproduces the previous defaults by arguments: ``APGD(loss="ce")`` (one
+restart, APGD's default then and now) and ``auto_attack(loss=cross_entropy_objective, restarts=1)``. The other
+changes of that release do not alter what is found on these models: success was checked by a second forward pass
+(same iterates, see benchmarks/apgd.py), the clean pass now runs in eval mode (these MLPs have no BatchNorm or
+Dropout), and the new margin stage only serves 2-class models (none here). "after" is the defaults;
+``APGD x5`` adds ``restarts=5`` to APGD's defaults. APGD and auto_attack take 50 steps, as in lessons 2 and 8.
+Nothing here asserts anything: these are figures to read and compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from robviz import exact
+from robviz.attacks import (APGD, CW, FGSM, PGD, SPSA, DeepFool, auto_attack, cross_entropy_objective,
+                            robust_accuracy)
+from robviz.data import gaussian_mixture, spirals
+from robviz.mixup_inference import MixupModel
+from robviz.models import make_model
+from robviz.objectives import OBJECTIVES
+from robviz.runtime import seed_everything
+from robviz.train import TrainConfig, fit, fit_objectives
+
+N_EVAL, AA_STEPS = 300, 50  # lesson 2's evaluation points and APGD steps (default mode)
+ATTACKS = {  # name -> attack at radius eps, as lesson 2 builds them
+    "FGSM": lambda m, e, b: FGSM(m, eps=e, bounds=b),
+    "PGD-10": lambda m, e, b: PGD(m, eps=e, alpha=e / 4, steps=10, bounds=b),
+    "PGD-50": lambda m, e, b: PGD(m, eps=e, alpha=e / 4, steps=50, bounds=b),
+    "APGD before": lambda m, e, b: APGD(m, eps=e, steps=AA_STEPS, loss="ce", restarts=1, bounds=b),
+    "APGD after": lambda m, e, b: APGD(m, eps=e, steps=AA_STEPS, bounds=b),
+    "APGD x5": lambda m, e, b: APGD(m, eps=e, steps=AA_STEPS, restarts=5, bounds=b),
+    "SPSA": lambda m, e, b: SPSA(m, eps=e, lr=e / 4, steps=10, samples=32, bounds=b),
+}
+AUTO = {"AA before": dict(loss=cross_entropy_objective, restarts=1), "AA after": {}}
+
+
+def lesson_models() -> list[tuple[str, torch.nn.Module, object]]:
+    """(name, model, data) for every toy 2-D model of the lessons, trained with the lessons' calls."""
+    found = []
+
+    def add(name, model, data):
+        for i, (other, other_model, other_data) in enumerate(found):
+            if other_data is data and all(torch.equal(a, b) for a, b in
+                                          zip(model.state_dict().values(), other_model.state_dict().values())):
+                found[i] = (f"{other} = {name}", other_model, data)
+                return
+        found.append((name, model, data))
+
+    seed_everything(0)  # lesson 0
+    data = spirals(num_classes=3, seed=0)
+    models, _ = fit_objectives(data, ["sce", "mmc"], TrainConfig(steps=300, record_every=20), feature_dim=2,
+                               progress=False)
+    for name, model in models.items():
+        add(f"L0 spirals {name}", model, data)
+    seed_everything(0)  # lessons 1 and 2
+    data = spirals(num_classes=3, n_per_class=250, noise=0.2, seed=0)
+    models, _ = fit_objectives(data, OBJECTIVES, TrainConfig(steps=600, lr=0.01, record_every=20, seed=0),
+                               feature_dim=2, progress=False)
+    for name, model in models.items():
+        add(f"L1 spirals {name}", model, data)
+    models, _ = fit_objectives(data, ["sce", "mmc"], TrainConfig(steps=600, lr=0.01, record_every=50),
+                               feature_dim=2, progress=False)
+    for name, model in models.items():
+        add(f"L2 spirals {name}", model, data)
+    seed_everything(0)  # lesson 4
+    data = gaussian_mixture(num_classes=5, n_per_class=250, test_fraction=0.2, seed=0)
+    config = TrainConfig(steps=600, lr=0.01, record_every=50, probe_size=len(data.x_train), seed=0)
+    for name in ("sce", "mmc"):
+        model = make_model(data, name, feature_dim=2, seed=0)
+        fit(model, data, config, progress=False)
+        add(f"L4 gauss5 {name}", model, data)
+    for name in ("center", "mmc"):
+        for batch_size in (None, 20, 5):
+            model = make_model(data, name, feature_dim=2, seed=0)
+            fit(model, data, TrainConfig(steps=600, batch_size=batch_size, lr=0.01, record_every=20,
+                                         probe_size=150, seed=0), progress=False)
+            add(f"L4 gauss5 {name} batch {batch_size or 'full'}", model, data)
+    seed_everything(0)  # lesson 5
+    data = gaussian_mixture(num_classes=3, n_per_class=150, seed=0)
+    models, _ = fit_objectives(data, ["sce", "rce"], TrainConfig(steps=300, lr=0.01, record_every=0),
+                               feature_dim=2, progress=False)
+    for name, model in models.items():
+        add(f"L5 gauss3 {name}", model, data)
+    seed_everything(0)  # lessons 7 and 8
+    data = gaussian_mixture(num_classes=4, n_per_class=100)
+    sce = make_model(data, "sce", seed=0)
+    fit(sce, data, steps=200, record_every=0, progress=False)
+    add("L8 gauss4 sce", sce, data)
+    for lesson in ("L8", "L7"):
+        mixup = make_model(data, "sce", seed=1)
+        fit(MixupModel(mixup, alpha=1.0), data, steps=200, record_every=0, progress=False)
+        add(f"{lesson} gauss4 mixup sce", mixup, data)
+    return found
+
+
+def robust_rows(model, x, y, bounds, eps_list) -> dict[str, list[float]]:
+    """Robust accuracy per attack and radius (attack name -> one value per eps)."""
+    rows: dict[str, list[float]] = {name: [] for name in [*ATTACKS, *AUTO]}
+    for eps in eps_list:
+        attacks = {name: build(model, eps, bounds) for name, build in ATTACKS.items()}
+        table = robust_accuracy(model, x, y, attacks, name="model", progress=False)
+        for name in attacks:
+            rows[name].append(table.get(name, eps))
+        for name, options in AUTO.items():
+            result = auto_attack(model, x, y, eps, bounds=bounds, steps=AA_STEPS, progress=False, **options)
+            rows[name].append(result.accuracy)
+    return rows
+
+
+def distance_row(model, x, y, bounds) -> list[str]:
+    """Exact median L2 distance, then per attack (DeepFool, C&W): its median, median and max ratio, misses."""
+    truth = exact.minimal_distance(model, x, y, norm="L2", bounds=bounds).float()
+    cells = [f"{truth[truth > 0].median():.3f}"]
+    for attack in (DeepFool(model, bounds=bounds), CW(model, bounds=bounds)):
+        result = attack.run(x, y)
+        ok = result.success.cpu() & (truth > 0)
+        found = result.perturbation_norm("L2").cpu()[ok]
+        ratio = found / truth[ok]
+        misses = int((truth > 0).sum() - ok.sum())
+        cells += [f"{found.median():.3f}", f"{ratio.median():.3f}", f"{ratio.max():.2f}", str(misses)]
+    return cells
+
+
+def main(quick: bool = False) -> None:
+    torch.set_num_threads(1)
+    eps_list = (0.25, 0.5) if quick else (0.1, 0.25, 0.5)
+    start = time.perf_counter()
+    models = lesson_models()
+    print(f"{len(models)} models trained in {time.perf_counter() - start:.0f} s; evaluated on the first {N_EVAL} "
+          f"test points of each (all, where fewer)")
+    names = [*ATTACKS, *AUTO]
+    print("\nL-inf robust accuracy: exact (%), then attack - exact (points); '!' marks a gap below -1e-6")
+    print(f"{'model':<44}{'eps':>5}{'clean':>7}{'exact':>7}" + "".join(f"{n:>12}" for n in names))
+    distances = []
+    for label, model, data in models:
+        x, y = data.x_test[:N_EVAL], data.y_test[:N_EVAL]
+        truth = exact.robust_accuracy_curve(model, x, y, eps_list, norm="Linf", bounds=data.bounds)
+        rows = robust_rows(model, x, y, data.bounds, eps_list)
+        clean = (model(x).argmax(1) == y).float().mean().item()
+        for i, eps in enumerate(eps_list):
+            gaps = [rows[n][i] - truth[i] if abs(rows[n][i] - truth[i]) > 1e-6 else 0.0 for n in names]
+            print(f"{label:<44}{eps:>5g}{100 * clean:>7.1f}{100 * truth[i]:>7.1f}"
+                  + "".join(f"{100 * g:>+11.1f}{'!' if g < -1e-6 else ' '}" for g in gaps))
+        distances.append((label, distance_row(model, x, y, data.bounds)))
+    print("\nL2 minimal distance on the correctly classified points: exact median, then per attack its median, "
+          "the median and max of attack / exact, and how many points it did not fool (DF: DeepFool)")
+    header = ["exact"] + [f"{a} {c}" for a in ("DF", "C&W") for c in ("median", "ratio", "max", "miss")]
+    print(f"{'model':<44}" + "".join(f"{h:>12}" for h in header))
+    for label, cells in distances:
+        print(f"{label:<44}" + "".join(f"{c:>12}" for c in cells))
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="two radii (0.25, 0.5) instead of three")
+    main(parser.parse_args().quick)
