@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .. import checks
@@ -84,16 +86,20 @@ class JSMA(Attack):
         each (M,). The (M, D, D) pair scores are built a few samples at a time (``pair_scores_at_once``), so memory
         stays bounded on MNIST-sized inputs (D = 784: 0.6 M pairs per sample, 2.4 MB)."""
         m, d = a.shape
-        sign = 1.0 if self.theta > 0 else -1.0
-        distinct = ~torch.eye(d, dtype=torch.bool, device=a.device)
+        if self.theta < 0:  # the mirrored search: a_i + a_j < 0 and b_i + b_j > 0
+            a, b = -a, -b
+        # Features outside the domain can never qualify: a = -inf fails a_i + a_j > 0, b = +inf fails b_i + b_j < 0.
+        a = a.masked_fill(~domain, -math.inf)
+        b = b.masked_fill(~domain, math.inf)
         chunk = max(1, self.pair_scores_at_once // (d * d))
         best, found = [], []
         for i in range(0, m, chunk):
-            ai, bi, di = a[i:i + chunk], b[i:i + chunk], domain[i:i + chunk]
+            ai, bi = a[i:i + chunk], b[i:i + chunk]
             alpha, beta = ai[:, :, None] + ai[:, None, :], bi[:, :, None] + bi[:, None, :]
-            valid = (sign * alpha > 0) & (sign * beta < 0) & di[:, :, None] & di[:, None, :] & distinct
-            score = torch.where(valid, -alpha * beta, torch.zeros_like(alpha)).reshape(len(ai), -1)
-            best.append(score.argmax(dim=1))
-            found.append(valid.reshape(len(ai), -1).any(dim=1))
+            score = torch.where((alpha > 0) & (beta < 0), -alpha * beta, 0.0)
+            score.diagonal(dim1=1, dim2=2).zero_()  # a pair is two distinct features
+            value, index = score.reshape(len(ai), -1).max(dim=1)
+            best.append(index)
+            found.append(value > 0)
         best_pair = torch.cat(best)
         return best_pair // d, best_pair % d, torch.cat(found)
