@@ -124,7 +124,8 @@ def _run_lesson(path: Path, one_core: bool, full: bool = False) -> tuple[float, 
     done = subprocess.run([sys.executable, "-c", _LESSON_RUNNER, str(path), str(path.parent)], capture_output=True,
                           text=True, preexec_fn=pin, env=env)
     if done.returncode:
-        reason = (done.stderr.strip().splitlines() or ["?"])[-1]
+        lines = [line for line in done.stderr.splitlines() if line.strip(" -")]
+        reason = next((line for line in reversed(lines) if "Error" in line), lines[-1] if lines else "?")
         print(f"{path.name:<36} failed: {reason}", flush=True)
         return float("nan"), float("nan"), float("nan")
     out = done.stdout.split()
