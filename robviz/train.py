@@ -169,8 +169,9 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
     order, cursor = torch.randperm(n, generator=generator), 0
     running, count = 0.0, 0
 
-    with torch.no_grad():  # the loss before any step, on the whole training set
-        initial_loss = model.loss(data.x_train, data.y_train).item()
+    with torch.no_grad():  # the loss before any step, on the whole training set, 1024 samples at a time (memory)
+        chunks = [(data.x_train[i:i + 1024], data.y_train[i:i + 1024]) for i in range(0, n, 1024)]
+        initial_loss = sum(model.loss(xb, yb).item() * len(xb) for xb, yb in chunks) / n
     _snapshot(model, data, history, features, probe_x, initial_loss, 0)
     bar = tqdm(range(1, config.steps + 1), desc=f"fit {model.objective.name}", disable=not progress, leave=False)
     for step in bar:
