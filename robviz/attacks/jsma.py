@@ -31,7 +31,8 @@ class JSMA(Attack):
         theta: the change of each chosen feature, in input units (1.0 turns a pixel white). Default 1.0.
         gamma: the largest fraction of the D input features that may change. Default 0.1.
 
-    Shape: x (N, ...) in bounds, target (N,) -> x_adv (N, ...). Memory per sample ~ D^2 floats.
+    Shape: x (N, ...) in bounds, target (N,) -> x_adv (N, ...). Each step scores all D^2 pairs of every sample still
+    running, ``pair_scores_at_once`` scores at a time (memory stays bounded; time grows with D^2).
 
     Example:
         >>> result = JSMA(model, theta=1.0, gamma=0.1).run(x, y)
