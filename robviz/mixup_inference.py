@@ -194,19 +194,35 @@ def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
 
-def mixup_batch(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, generator: torch.Generator | None = None):
-    """Mix a batch with a shuffled copy of itself (Zhang et al., ICLR 2018):
+def mixup_batch(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, generator: torch.Generator | None = None, *,
+                per_sample: bool = False):
+    """Mix a batch with shuffled copies of itself (Zhang et al., ICLR 2018).
 
-        lam ~ Beta(alpha, alpha),   x_mix = lam x + (1 - lam) x[perm],
+    ``per_sample=False`` (Zhang et al.'s code): one lam ~ Beta(alpha, alpha) for the batch and one permutation,
+    x_mix = lam x + (1 - lam) x[perm]; returns (x_mix, y, y[perm], lam) with lam a float.
 
-    one lam per batch and one permutation, as Zhang et al.'s code. (The MI authors' ``train_resnet_mixup.py``
-    draws one lam per sample and mixes two permutations of the batch.) Returns (x_mix, y, y[perm], lam); the loss is
-    lam * L(x_mix, y) + (1 - lam) * L(x_mix, y[perm]). x (N, ...), y (N,).
+    ``per_sample=True`` (the MI authors' ``train_resnet_mixup.py``, ``shuffle_minibatch``): one lam_i per sample
+    and two permutations, x_mix_i = lam_i x[p1]_i + (1 - lam_i) x[p2]_i; returns (x_mix, y[p1], y[p2], lam) with
+    lam a (N,) tensor of x's dtype.
+
+    Either way the loss is lam * L(x_mix, y_a) + (1 - lam) * L(x_mix, y_b), per sample: the soft cross-entropy
+    of the mixed one-hot labels for softmax networks. x (N, ...), y (N,). The draws come from ``generator`` (a
+    CPU generator; default seeded 0).
+
+    Raises:
+        ValueError: alpha <= 0.
     """
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     seed = int(torch.randint(0, 2 ** 31 - 1, (1,), generator=generator))
+    if per_sample:
+        rng = np.random.default_rng(seed)
+        weights = torch.as_tensor(rng.beta(alpha, alpha, len(x)), dtype=x.dtype, device=x.device)
+        p1 = torch.as_tensor(rng.permutation(len(x)), device=x.device)
+        p2 = torch.as_tensor(rng.permutation(len(x)), device=x.device)
+        lam_x = weights.view(-1, *([1] * (x.dim() - 1)))
+        return lam_x * x[p1] + (1 - lam_x) * x[p2], y[p1], y[p2], weights
     lam = float(np.random.default_rng(seed).beta(alpha, alpha))
     perm = torch.randperm(len(x), generator=generator).to(x.device)
     return lam * x + (1 - lam) * x[perm], y, y[perm], lam

@@ -8,7 +8,8 @@ by ``robviz train``). Three families:
 MMC code's numbers, used for every single-network objective). For ``adp`` ensembles the ADP paper's Adam lr 1e-3,
 batch 64, 180 epochs, x0.1 from 120 and x0.01 from 160, no weight decay.
 
-``authors`` (or per paper ``mmc-authors``, ``rce-authors``, ``adp-authors``): the authors' public code, number
+``authors`` (or per paper ``mmc-authors``, ``rce-authors``, ``adp-authors``; and per script ``adp-at-authors``,
+``mi-authors``, ``mi-iat-authors``): the authors' public code, number
 for number, read from the files named in each recipe's docstring: the loss factor 1, the exact epoch at which the
 learning rate drops (Keras counts epochs from 0 and drops *after* epoch 100, i.e. from epoch 101), weight decay
 on the layers the code regularizes, its batch size, and the Keras update rules (``KerasSGD``, ``KerasAdam``) where
@@ -45,6 +46,7 @@ _MMC_REPO_OBJECTIVES = tuple(name for name, head in _HEADS.items() if head.autho
 _MMC_REPO = "P2333/Max-Mahalanobis-Training"
 _RCE_REPO = "P2333/Reverse-Cross-Entropy"
 _ADP_REPO = "P2333/Adaptive-Diversity-Promoting"
+_MI_REPO = "P2333/Mixup-Inference"
 
 
 @dataclass
@@ -73,6 +75,20 @@ class Recipe:
         compile: wrap the model in ``torch.compile`` (CUDA only; ignored on the CPU).
         adversarial: None, ``"untargeted"`` or ``"targeted"`` PGD adversarial training.
         at_eps, at_alpha, at_steps: the PGD of adversarial training.
+        at_eps_max: None (every batch at ``at_eps``) or the upper end of a random radius: each batch's eps is
+            drawn from U(at_eps, at_eps_max) and its step scaled with it (``at_alpha * eps / at_eps``), as the ADP
+            code's adversarial training.
+        at_labels: ``"true"`` (attack the labels) or ``"predicted"`` (attack the model's clean predictions: the
+            default of cleverhans' PGD when no label is given, which the MI and ADP codes use).
+        at_weight, clean_weight: the loss is ``at_weight * L(x_adv) + clean_weight * L(x)`` (Madry et al.: 1
+            and 0; the MI code's interpolated AT: 0.5 and 0.5; the ADP code: 1 and 1).
+        at_forward: ``"joint"`` (the adversarial and the clean images in one forward pass: one set of BatchNorm
+            statistics, as the MI code) or ``"separate"`` (a forward pass each, as the ADP code's two model
+            calls).
+        mixup: None or the Beta(alpha, alpha) parameter of mixup training as the MI authors' code mixes: one
+            weight per sample and two random permutations of the batch (:func:`robviz.mixup_inference.mixup_batch`
+            with ``per_sample=True``); with adversarial training the adversarial and the clean batch are mixed
+            each on its own.
         augment: augment the training images (with ``augmentation``).
         augmentation: ``"crop4"`` (pad 4, random crop, flip), ``"crop2"`` (pad 2) or ``"keras-shift"`` (Keras'
             10 % shift with the edge extended, and flip): :data:`robviz.cifar.AUGMENTATIONS`.
@@ -101,6 +117,12 @@ class Recipe:
     at_eps: float = 8 / 255
     at_alpha: float = 2 / 255
     at_steps: int = 10
+    at_eps_max: float | None = None
+    at_labels: str = "true"
+    at_weight: float = 1.0
+    clean_weight: float = 0.0
+    at_forward: str = "joint"
+    mixup: float | None = None
     augment: bool = True
     augmentation: str = "crop4"
     factor: float | None = None
@@ -121,11 +143,21 @@ class Recipe:
                                     ("schedule", self.schedule, ("step", "onecycle", "constant")),
                                     ("milestone_unit", self.milestone_unit, ("epoch", "step")),
                                     ("augmentation", self.augmentation, ("crop4", "crop2", "keras-shift")),
-                                    ("adversarial", self.adversarial, (None, "untargeted", "targeted"))):
+                                    ("adversarial", self.adversarial, (None, "untargeted", "targeted")),
+                                    ("at_labels", self.at_labels, ("true", "predicted")),
+                                    ("at_forward", self.at_forward, ("joint", "separate"))):
             if value not in valid:
                 raise ValueError(f"{label} must be one of {', '.join(map(repr, valid))}, got {value!r}")
         if not 0 <= self.warmup < 1:
             raise ValueError(f"warmup must lie in [0, 1), got {self.warmup!r}")
+        self.at_weight = checks.real("at_weight", self.at_weight, low=0)
+        self.clean_weight = checks.real("clean_weight", self.clean_weight, low=0)
+        if self.at_weight + self.clean_weight == 0:
+            raise ValueError("at_weight and clean_weight are both 0: the loss would be 0")
+        if self.at_eps_max is not None and not self.at_eps_max >= self.at_eps:
+            raise ValueError(f"at_eps_max must be >= at_eps ({self.at_eps}), got {self.at_eps_max!r}")
+        if self.mixup is not None:
+            self.mixup = checks.real("mixup", self.mixup, low=0, low_open=True, note="the Beta parameter; None: off")
         if self.factor is not None and not self.factor > 0:
             raise ValueError(f"factor must be > 0 (0.5 the papers, 1.0 the authors' code), got {self.factor!r}")
 
@@ -142,11 +174,18 @@ class Recipe:
         if self.schedule != "onecycle":
             skip.add("warmup")
         if self.adversarial is None:
-            skip |= {"at_eps", "at_alpha", "at_steps"}
+            skip |= {"at_eps", "at_alpha", "at_steps", "at_eps_max", "at_labels", "at_weight", "clean_weight",
+                     "at_forward"}
+        if self.at_eps_max is None:
+            skip.add("at_eps_max")
+        if self.mixup is None:
+            skip.add("mixup")
         if self.factor is None:
             skip.add("factor")
         if self.total_steps is None:
             skip.add("total_steps")
+        if self.weight_decay == 0:
+            skip.add("decay_scope")
         if not self.augment:
             skip.add("augmentation")
         lines = [f"recipe {self.name!r} (value, source):"]
@@ -268,9 +307,7 @@ def _adp_authors(objective: str = "adp") -> Recipe:
     """The ADP authors' training, ``P2333/Adaptive-Diversity-Promoting``: ``train_cifar.py`` (Adam lr 1e-3, 200
     epochs, ``lr_schedule``: x0.1 when ``epoch > 100``, x0.01 when ``epoch > 150``, Keras epochs from 0), the README
     command (``--lamda=2 --log_det_lamda=0.5 --num_models=3 --augmentation=True``), ``utils.py`` (``batch_size``
-    flag 64) and ``model.py`` (``l2(1e-4)`` on Conv2D kernels only). ``advtrain_cifar10.py`` (adversarial training:
-    180 epochs, x0.1 after 80, x0.01 after 120, x0.001 after 160, PGD with eps ~ U(0.01, 0.05) on the averaged
-    ensemble, clean plus adversarial loss) is not a robviz recipe: robviz's adversarial training differs.
+    flag 64) and ``model.py`` (``l2(1e-4)`` on Conv2D kernels only). ``advtrain_cifar10.py`` is ``adp-at-authors``.
     """
     if objective != "adp":
         raise ValueError(f"recipe 'adp-authors' is for the objective adp, not {objective!r}; use 'authors' to "
@@ -285,6 +322,94 @@ def _adp_authors(objective: str = "adp") -> Recipe:
                       note="train_cifar.py builds ResNet-32 v1 members (n = 5; the paper and "
                            "advtrain_cifar10.py: ResNet-20) and subtracts the per-pixel training mean",
                       **_keras_resnet_sources("model.py", "train_cifar.py", "README: --augmentation=True, ")))
+
+
+def _adp_at_authors(objective: str = "adp") -> Recipe:
+    """The ADP authors' adversarial training, ``P2333/Adaptive-Diversity-Promoting`` ``advtrain_cifar10.py``: the
+    ``adp-authors`` optimizer (Keras Adam lr 1e-3, ``l2(1e-4)`` on conv kernels, batch 64, the Keras shift), 180
+    epochs with ``lr_schedule`` x0.1 when ``epoch > 80``, x0.01 when ``> 120``, x0.001 when ``> 160`` (Keras epochs
+    from 0: milestones 81, 121, 161), and the loss ``L_ADP(x_adv) + L_ADP(x)`` (``adv_EEDPP``: two model calls).
+    ``x_adv``: cleverhans ``MadryEtAl`` on the averaged ensemble with ``eps = tf.random_uniform((), 0.01, 0.05)``
+    (one radius per batch), ``eps_iter = eps / 10``, 10 iterations, no labels given (the ensemble's predictions).
+    """
+    if objective != "adp":
+        raise ValueError(f"recipe 'adp-at-authors' is for the objective adp, not {objective!r}")
+    base = _adp_authors(objective)
+    code = f"{_ADP_REPO} advtrain_cifar10.py"
+    return replace(base, name="adp-at-authors", epochs=180, milestones=(81, 121, 161), adversarial="untargeted",
+                   at_eps=0.01, at_eps_max=0.05, at_alpha=0.001, at_steps=10, at_labels="predicted",
+                   at_weight=1.0, clean_weight=1.0, at_forward="separate", sources={
+                       **base.sources,
+                       "epochs": f"{code}: epochs = 180",
+                       "milestones": f"{code} lr_schedule: x0.1 if epoch > 80, x0.01 if > 120, x0.001 if > 160 "
+                                     "(0-based Keras epochs)",
+                       "adversarial": f"{code}: attacks.MadryEtAl (untargeted PGD) on the averaged ensemble",
+                       "at_eps": f"{code}: eps = tf.random_uniform((), 0.01, 0.05), one radius per batch",
+                       "at_eps_max": f"{code}: the upper end of eps ~ U(0.01, 0.05)",
+                       "at_alpha": f"{code}: eps_iter = eps / 10 (0.001 at eps 0.01, scaled with the radius)",
+                       "at_steps": f"{code}: nb_iter = 10",
+                       "at_labels": "cleverhans: no y given, so the attack uses the model's predictions",
+                       "at_weight": f"{code} adv_EEDPP: loss on adv_output + loss on normal_output",
+                       "clean_weight": f"{code} adv_EEDPP: + _Loss_withEE_DPP(y, normal_output)",
+                       "at_forward": f"{code}: model(adv_x) and model(model_input), two calls",
+                       "gamma": f"{code} lr_schedule: 1e-1, 1e-2, then 1e-3",
+                       "note": "the code builds ResNet-20 v1 members (n = 3), subtracts the per-pixel mean (the "
+                               "radii are in [0, 1] pixel units either way) and runs the attack inside the "
+                               "training graph, with BatchNorm in training mode; robviz attacks in eval mode. The "
+                               "random start is uniform in the eps-ball (cleverhans 2.x; 3.x draws from +-0.3 "
+                               "and clips to eps)"})
+
+
+def _mi_authors(objective: str = "sce", interpolated_at: bool = False) -> Recipe:
+    """The MI authors' training, ``P2333/Mixup-Inference`` ``train_resnet_mixup.py`` with the README's commands:
+    mixup (``-model resnet50 -lr 0.01 -adv_ratio 0. -mixup_alpha 1. -bs 64``) or, ``interpolated_at``,
+    interpolated adversarial training (``-lr 0.1 -adv_ratio 0.5``).
+
+    ``optim.SGD(lr, momentum=0.9)`` without weight decay, 200 epochs, ``LambdaLR(anneal_lr)`` (1 below epoch
+    100, 0.1 below 150, then 0.01) stepped at the *start* of each epoch, so the factor of 0-based epoch e is
+    ``anneal_lr(e + 1)``: milestones 99 and 149. ``shuffle_minibatch``: a Beta(1, 1) weight per sample and two
+    random permutations; ``soft_cross_entropy`` on the mixed labels. Interpolated AT: PGD (eps 16/255, step
+    4/255, 10 iterations on images in [-1, 1], i.e. 8/255 and 2/255 in [0, 1]) against the model's predictions
+    in eval mode, the adversarial and the clean batch each mixed, one forward pass of both in training mode,
+    loss ``0.5 L(adv) + 0.5 L(clean)``.
+    """
+    name = "mi-iat-authors" if interpolated_at else "mi-authors"
+    if objective != "sce":
+        raise ValueError(f"recipe {name!r} is for the objective sce (the MI code trains softmax networks), not "
+                         f"{objective!r}")
+    code = f"{_MI_REPO} train_resnet_mixup.py"
+    sources = dict(
+        epochs=f"{code}: EPOCH_TOTAL = 200", batch_size="README commands: -bs 64",
+        lr=f"README: -lr {'0.1 (interpolated AT)' if interpolated_at else '0.01 (mixup)'}",
+        optimizer=f"{code}: optim.SGD", rule="PyTorch's SGD", momentum=f"{code}: momentum=0.9",
+        nesterov="optim.SGD default nesterov=False", weight_decay=f"{code}: optim.SGD without weight_decay",
+        milestones=f"{code} anneal_lr: x0.1 from epoch 100, x0.01 from 150, but lr_scheduler.step() runs before "
+                   "each epoch: from 0-based epochs 99 and 149",
+        schedule=f"{code}: LambdaLR(anneal_lr), per epoch", gamma="anneal_lr: 0.1, then 0.01",
+        mixup="README: -mixup_alpha 1.; shuffle_minibatch: np.random.beta per sample, two torch.randperm",
+        augmentation="Torture.Models.transforms.cifar_transform, which the public repository lacks: robviz's "
+                     "pad-4 crop + flip",
+        note="train with --arch resnet50 (README: -model resnet50). The code's CIFAR module "
+             "(Torture.Models.resnet_3layer) is not in the public repository: robviz's resnet50 is the "
+             "three-stage CIFAR ResNet of depth 6n + 2 = 50 (n = 8), --version 2 for pre-activation blocks "
+             "(the README cites He et al. 2016b). The code scales images to [-1, 1]; robviz normalizes channels")
+    recipe = Recipe(name=name, epochs=200, batch_size=64, lr=0.01, weight_decay=0.0, milestones=(99, 149),
+                    mixup=1.0, sources=sources)
+    if not interpolated_at:
+        return recipe
+    sources.update(
+        adversarial=f"{code} with -adv_ratio 0.5: pgd.projected_gradient_descent (untargeted, rand_init=True)",
+        at_eps="pgd_kwargs eps 16/255 on [-1, 1] images = 8/255 in [0, 1]",
+        at_alpha="pgd_kwargs eps_iter 4/255 on [-1, 1] = 2/255 in [0, 1]", at_steps="pgd_kwargs nb_iter 10",
+        at_labels="MI/pgd.py: y=None, so the model's predictions (torch.max(model_fn(x), 1))",
+        at_weight="README -adv_ratio 0.5: loss1 * adv_ratio", clean_weight="loss2 * (1 - adv_ratio)",
+        at_forward=f"{code}: classifier(torch.cat([adv, clean])), one forward pass")
+    return replace(recipe, lr=0.1, adversarial="untargeted", at_eps=8 / 255, at_alpha=2 / 255, at_steps=10,
+                   at_labels="predicted", at_weight=0.5, clean_weight=0.5, at_forward="joint", sources=sources)
+
+
+def _mi_iat_authors(objective: str = "sce") -> Recipe:
+    return _mi_authors(objective, interpolated_at=True)
 
 
 _AUTHORS = {**{name: {"mmc-authors": _mmc_authors, "rce-authors": _rce_authors}[head.authors_recipe]
@@ -314,7 +439,8 @@ def _fast(objective: str = "sce") -> Recipe:
 
 
 RECIPES = {"paper": _paper, "fast": _fast, "authors": _authors, "mmc-authors": _mmc_authors,
-           "rce-authors": _rce_authors, "adp-authors": _adp_authors}
+           "rce-authors": _rce_authors, "adp-authors": _adp_authors, "adp-at-authors": _adp_at_authors,
+           "mi-authors": _mi_authors, "mi-iat-authors": _mi_iat_authors}
 
 
 def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Recipe:

@@ -36,8 +36,10 @@ __all__ = ["CIFAR_MEAN", "CIFAR_STD", "CifarResNet", "cifar_resnet", "ADPEnsembl
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 
-#: Architecture names accepted by :func:`make_cifar_model`, with their depth.
-ARCHITECTURES = {"resnet8": 8, "resnet20": 20, "resnet32": 32, "resnet56": 56, "resnet110": 110}
+#: Architecture names accepted by :func:`make_cifar_model`, with their depth (6n + 2). ``resnet50`` (n = 8) is
+#: the depth the MI authors trained (``mi-authors`` in :mod:`robviz.recipes` says what is known of their network).
+ARCHITECTURES = {"resnet8": 8, "resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet50": 50, "resnet56": 56,
+                 "resnet110": 110}
 
 #: Objectives whose networks get the extra 256-d linear feature layer by default (as the MMC authors' code).
 _FEATURE_LAYER_DEFAULT = {name: head.cifar_feature_dim for name, head in OBJECTIVES.items()}

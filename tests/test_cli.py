@@ -24,7 +24,9 @@ def state(path):
 
 @pytest.mark.parametrize("extra", [["--objective", "sce"],
                                    ["--objective", "mmc", "--adversarial", "targeted", "--recipe", "paper"],
-                                   ["--objective", "mmlda", "--recipe", "authors"]])
+                                   ["--objective", "mmlda", "--recipe", "authors"],
+                                   ["--objective", "sce", "--recipe", "mi-iat-authors"],
+                                   ["--objective", "adp", "--recipe", "adp-at-authors"]])
 def test_resume_continues_exactly(tmp_path, extra):
     straight, split = tmp_path / "straight", tmp_path / "split"
     main(TINY + extra + ["--out", str(straight)])
@@ -266,6 +268,13 @@ def test_factor_flag_and_recipe_errors(tmp_path):
         main(SMALL + ["--objective", "sce", "--factor", "1"])
     with pytest.raises(SystemExit, match="adp-authors' is for the objective adp"):
         main(SMALL + ["--objective", "mmc", "--recipe", "adp-authors"])
+    with pytest.raises(SystemExit, match="mi-authors' is for the objective sce"):
+        main(SMALL + ["--objective", "mmc", "--recipe", "mi-authors"])
+    for bad, message in ((dict(at_weight=0.0, clean_weight=0.0), "both 0"), (dict(mixup=0.0), "mixup"),
+                         (dict(at_eps=0.05, at_eps_max=0.01), "at_eps_max"), (dict(at_labels="soft"), "at_labels"),
+                         (dict(at_forward="both"), "at_forward")):
+        with pytest.raises(ValueError, match=message):
+            get_recipe("paper", "sce", **bad)
     config = tmp_path / "bad.json"
     config.write_text(json.dumps({"recipe": "papers"}))
     with pytest.raises(SystemExit, match="valid names: paper, fast, authors, mmc-authors"):

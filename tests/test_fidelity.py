@@ -340,3 +340,131 @@ def test_authors_weight_decay_is_on_conv_kernels_only():
     decayed = optimizer.param_groups[0]
     assert {id(p) for p in decayed["params"]} == kernels and decayed["weight_decay"] == 2e-4
     assert optimizer.param_groups[1]["weight_decay"] == 0.0 and isinstance(optimizer, KerasSGD)
+
+
+# ------------------------------------------------------------------- MI and ADP training steps (loop features)
+
+def authors_lambda_lr(base, epochs, anneal):
+    """Mixup-Inference train_resnet_mixup.py: LambdaLR(optimizer, [anneal_lr]), lr_scheduler.step() at the start
+    of every epoch, before its first update. Returns the learning rate each 0-based epoch trains with."""
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=base, momentum=0.9)
+    with pytest.warns(UserWarning):  # PyTorch warns that step() comes before optimizer.step(), as in the code
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, [anneal])
+        rates = []
+        for _ in range(epochs):
+            scheduler.step()
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+    return rates
+
+
+@pytest.mark.parametrize("name, base", [("mi-authors", 0.01), ("mi-iat-authors", 0.1)])
+def test_mi_authors_recipes_follow_the_lambda_lr_schedule(name, base):
+    def anneal_lr(epoch):
+        return 1.0 if epoch < 100 else 0.1 if epoch < 150 else 0.01
+
+    recipe, steps = get_recipe(name, "sce"), 5
+    assert (recipe.epochs, recipe.batch_size, recipe.momentum, recipe.weight_decay, recipe.mixup) == \
+        (200, 64, 0.9, 0.0, 1.0)
+    expected = authors_lambda_lr(base, recipe.epochs, anneal_lr)
+    ours = [recipe.lr * lr_factor(recipe, epoch * steps + steps - 1, steps) for epoch in range(recipe.epochs)]
+    assert ours == pytest.approx(expected, rel=1e-12)
+    assert expected[98:100] == pytest.approx([base, base / 10])  # the drop comes one epoch before anneal_lr's 100
+
+
+def test_adp_at_authors_recipe_follows_the_keras_schedule():
+    schedule, recipe = keras_lr_schedule(1e-3, (80, 120, 160)), get_recipe("adp-at-authors", "adp")
+    assert (recipe.epochs, recipe.at_eps, recipe.at_eps_max, recipe.at_alpha, recipe.at_steps) == \
+        (180, 0.01, 0.05, 0.001, 10)
+    for epoch in range(recipe.epochs):
+        assert recipe.lr * lr_factor(recipe, epoch * 3, 3) == pytest.approx(schedule(epoch), rel=1e-12)
+
+
+def authors_shuffle_minibatch(inputs, onehot, rp1, rp2, ma):
+    """train_resnet_mixup.py shuffle_minibatch: inputs[rp1] * ma + inputs[rp2] * (1 - ma), the same for the
+    one-hot targets, with ma (N, 1) from np.random.beta."""
+    ma_img = ma[:, :, None, None]
+    return inputs[rp1] * ma_img + inputs[rp2] * (1 - ma_img), onehot[rp1] * ma + onehot[rp2] * (1 - ma)
+
+
+def authors_soft_cross_entropy(logits, label):
+    """Torture/loss_function.py soft_cross_entropy: mean over the batch of -sum label * log_softmax(logits)."""
+    logp = logits - torch.logsumexp(logits, -1, keepdim=True)
+    return torch.mean(-torch.sum(label * logp, -1))
+
+
+def test_mixup_loss_is_the_authors_soft_cross_entropy_of_shuffle_minibatch():
+    from robviz.scale.distributed import LossModule
+
+    torch.manual_seed(0)
+    model = cifar_resnet(8, 10, "sce", width=4).double()
+    x, y = torch.rand(6, 3, 8, 8, dtype=torch.float64), torch.tensor([0, 3, 3, 9, 1, 0])
+    rp1, rp2 = torch.tensor(RNG.permutation(6)), torch.tensor(RNG.permutation(6))
+    ma = torch.tensor(RNG.beta(1.0, 1.0, (6, 1)))
+    inputs, targets = authors_shuffle_minibatch(x, torch.eye(10, dtype=torch.float64)[y], rp1, rp2, ma)
+    expected = authors_soft_cross_entropy(model(inputs), targets)
+    ours = LossModule(model)(inputs, y[rp1], weight=torch.full((6,), 1 / 6, dtype=torch.float64), y_b=y[rp2],
+                             lam=ma[:, 0])
+    assert ours.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_per_sample_mixup_uses_two_permutations_and_a_beta_weight_per_sample():
+    from robviz.mixup_inference import mixup_batch
+
+    x, y = torch.eye(8, dtype=torch.float64), torch.arange(8) * 3
+    x_mix, y_a, y_b, lam = mixup_batch(x, y, 1.0, torch.Generator().manual_seed(4), per_sample=True)
+    assert lam.shape == (8,) and bool(((lam > 0) & (lam < 1)).all()) and len(set(lam.tolist())) == 8
+    p1, p2 = y_a // 3, y_b // 3
+    assert sorted(p1.tolist()) == sorted(p2.tolist()) == list(range(8)) and not torch.equal(p1, p2)
+    rebuilt = lam[:, None] * x[p1] + (1 - lam[:, None]) * x[p2]
+    assert torch.allclose(x_mix, rebuilt)
+    draws = torch.cat([mixup_batch(x, y, 1.0, torch.Generator().manual_seed(s), per_sample=True)[3]
+                       for s in range(500)]).numpy()
+    from scipy import stats
+    assert stats.kstest(draws, "uniform").pvalue > 1e-3  # Beta(1, 1) is U(0, 1)
+
+
+def test_interpolated_at_step_is_the_authors_loss():
+    """train_resnet_mixup.py with -adv_ratio 0.5: each batch mixed on its own, one forward pass of
+    cat([adv, clean]) in training mode, 0.5 soft-CE(adv) + 0.5 soft-CE(clean)."""
+    from robviz.scale import training_batch
+    from robviz.scale.distributed import LossModule
+
+    torch.manual_seed(0)
+    model = cifar_resnet(8, 10, "sce", width=4).double().train()
+    x, y = torch.rand(6, 3, 8, 8, dtype=torch.float64), torch.tensor([0, 3, 3, 9, 1, 0])
+    x_adv = (x + 0.03 * torch.randn_like(x)).clamp(0, 1)
+    batch = training_batch(get_recipe("mi-iat-authors", "sce"), x, y, x_adv, torch.Generator().manual_seed(2))
+    assert batch["groups"] == 1 and batch["x"].shape == (12, 3, 8, 8)
+    assert torch.allclose(batch["weight"], torch.full((12,), 0.5 / 6, dtype=torch.float64))
+    lam, onehot = batch["lam"][:, None], torch.eye(10, dtype=torch.float64)
+    targets = lam * onehot[batch["y"]] + (1 - lam) * onehot[batch["y_b"]]
+    logits = model(batch["x"])
+    expected = 0.5 * authors_soft_cross_entropy(logits[:6], targets[:6]) + \
+        0.5 * authors_soft_cross_entropy(logits[6:], targets[6:])
+    assert LossModule(model)(**batch).item() == pytest.approx(expected.item(), rel=1e-6)
+    # The first half mixes the adversarial images, the second the clean ones.
+    for half, source in ((slice(0, 6), x_adv), (slice(6, 12), x)):
+        basis, rows = source.flatten(1).T, batch["x"][half].flatten(1).T
+        coefficients = torch.linalg.lstsq(basis, rows).solution
+        assert torch.allclose(basis @ coefficients, rows, atol=1e-10)
+
+
+def test_adp_adversarial_training_step_is_clean_plus_adversarial_adp_loss():
+    """advtrain_cifar10.py adv_EEDPP: L_ADP(model(adv_x)) + L_ADP(model(x)), two model calls in training mode."""
+    from robviz.resnet import cifar_adp_ensemble
+    from robviz.scale import training_batch
+    from robviz.scale.distributed import LossModule
+
+    ensemble = cifar_adp_ensemble(8, 10, 3, width=4, seed=0).train()
+    x, y = torch.rand(6, 3, 8, 8), torch.tensor([0, 3, 3, 9, 1, 0])
+    x_adv = (x + 0.03 * torch.randn_like(x)).clamp(0, 1)
+    batch = training_batch(get_recipe("adp-at-authors", "adp"), x, y, x_adv, torch.Generator().manual_seed(2))
+    assert batch["groups"] == 2 and batch["y_b"] is None
+    torch.manual_seed(1)
+    ours = LossModule(ensemble)(**batch)
+    expected = ensemble.loss(x_adv, y) + ensemble.loss(x, y)  # BatchNorm sees each batch on its own
+    assert ours.item() == pytest.approx(expected.item(), rel=1e-5)
+    joint = LossModule(ensemble)(**{**batch, "groups": 1})  # one forward of both: other BatchNorm statistics
+    assert joint.item() != pytest.approx(expected.item(), rel=1e-5)

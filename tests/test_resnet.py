@@ -4,14 +4,23 @@ import pytest
 import torch
 
 from robviz.models import Classifier
-from robviz.resnet import ADPEnsemble, CifarResNet, adp_loss, cifar_adp_ensemble, cifar_resnet, make_cifar_model
+from robviz.resnet import (ARCHITECTURES, ADPEnsemble, CifarResNet, adp_loss, cifar_adp_ensemble, cifar_resnet,
+                           make_cifar_model)
 
 
-@pytest.mark.parametrize("depth, millions", [(20, 0.27), (32, 0.46), (56, 0.85), (110, 1.7)])
+@pytest.mark.parametrize("depth, millions", [(20, 0.27), (32, 0.46), (44, 0.66), (56, 0.85), (110, 1.7)])
 def test_parameter_counts_match_the_paper(depth, millions):
-    # He et al. 2016, Table 6: 0.27M, 0.46M, 0.85M, 1.7M parameters.
+    # He et al. 2016, Table 6: 0.27M, 0.46M, 0.66M, 0.85M, 1.7M parameters.
     body = CifarResNet(depth)
     assert abs(sum(p.numel() for p in body.parameters()) / 1e6 / millions - 1) < 0.03
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_architecture_has_its_depth_in_weighted_layers(arch):
+    """depth = the 3x3 convolutions on the main path + the classifier layer (the 1x1 shortcuts do not count)."""
+    model = make_cifar_model(arch, "sce", width=4)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert len(convs) + 1 == ARCHITECTURES[arch] == int(arch.removeprefix("resnet"))
 
 
 @pytest.mark.parametrize("objective, feature_dim", [("sce", 16), ("center", 16), ("rce", 16), ("lgm", 16),

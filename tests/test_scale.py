@@ -50,3 +50,27 @@ def test_the_old_training_pgd_is_gone():
     import robviz.scale.loop
 
     assert not hasattr(robviz.cli, "_pgd_examples") and not hasattr(robviz.scale.loop, "_pgd_examples")
+
+
+def test_random_radius_and_predicted_labels():
+    """The ADP code's adversarial training: one radius per batch eps ~ U(0.01, 0.05), the step eps / 10, the
+    attack aimed at the model's clean predictions."""
+    torch.manual_seed(0)
+    model = make_cifar_model("resnet8", "sce", width=4).eval()               # predictions as the attack sees them
+    x = to_float(scale.synthetic_images(8, 1).x_train)
+    y = (model.predict(x) + 1) % 10                                               # never the prediction
+    recipe = get_recipe("fast", "sce", adversarial="untargeted", at_eps=0.01, at_alpha=0.001, at_eps_max=0.05)
+    attack = scale.training_attack(model, recipe)
+    radii = []
+    for seed in range(20):
+        u = float(torch.rand((), generator=torch.Generator().manual_seed(seed)))
+        x_adv = scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(seed), eps_max=0.05)
+        eps = 0.01 + 0.04 * u
+        assert (x_adv - x).abs().max() <= eps + 1e-6
+        radii.append((x_adv - x).abs().max().item())
+    assert min(radii) < 0.025 and max(radii) > 0.035 and (attack.eps, attack.alpha) == (0.01, 0.001)
+    g = torch.Generator().manual_seed(3)
+    predicted = scale.adversarial_examples(attack, x, y, g, labels="predicted")
+    by_hand = scale.adversarial_examples(attack, x, model.predict(x), torch.Generator().manual_seed(3))
+    assert torch.equal(predicted, by_hand)
+    assert not torch.equal(predicted, scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(3)))

@@ -23,10 +23,10 @@ from .config import RUNS, TINY, EvaluateRun, RunConfig, TableRun, TrainRun, add_
 from .data import load_data, synthetic_images, write_json
 from .distributed import Distributed, LossModule, autocast
 from .evaluate import evaluate, load_trained, rotate
-from .loop import accuracy, adversarial_examples, train, training_attack
+from .loop import accuracy, adversarial_examples, train, training_attack, training_batch
 from .table import TALK_COLUMNS, TALK_TABLE, measured_vs_talk, render_table
 
 __all__ = ["RunConfig", "TrainRun", "EvaluateRun", "TableRun", "TINY", "RUNS", "as_command", "add_arguments",
            "synthetic_images", "load_data", "write_json", "Distributed", "LossModule", "autocast", "train",
-           "training_attack", "adversarial_examples", "accuracy", "evaluate", "load_trained", "rotate",
-           "TALK_TABLE", "TALK_COLUMNS", "measured_vs_talk", "render_table"]
+           "training_attack", "training_batch", "adversarial_examples", "accuracy", "evaluate", "load_trained",
+           "rotate", "TALK_TABLE", "TALK_COLUMNS", "measured_vs_talk", "render_table"]

@@ -57,20 +57,63 @@ class Distributed:
             torch.distributed.destroy_process_group()
 
 
+def _full_precision(z: torch.Tensor) -> torch.Tensor:
+    """float32 for the half-precision features of autocast; float32 and float64 as they are."""
+    return z.float() if z.dtype in (torch.float16, torch.bfloat16) else z
+
+
 class LossModule(torch.nn.Module):
     """``forward(x, y) = model.loss(x, y)`` as a module, so DistributedDataParallel synchronizes the loss's
     gradients. For a single network the body runs under the caller's autocast and the head and its loss in
-    float32; an ensemble's loss casts to float32 itself. Returns a scalar."""
+    float32; an ensemble's loss casts to float32 itself. Returns a scalar.
+
+    With ``weight`` (N,) or ``y_b`` and ``lam`` (N,) (mixup, mixed adversarial and clean batches) the loss is a
+    weighted sum of per-sample losses, sum_i weight_i (lam_i L_i(y_i) + (1 - lam_i) L_i(y_b,i)) (weight 1/N and
+    lam 1 when not given), and ``groups`` > 1 splits the batch into that many equal chunks with a forward pass
+    each (their own BatchNorm statistics). An ensemble takes weights that are constant within each chunk and no
+    mixup (its ADP loss is a batch mean, so chunk weight x mean is that sum).
+    """
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, x, y):
+    def forward(self, x, y, weight=None, y_b=None, lam=None, groups: int = 1):
+        if weight is None and y_b is None and groups == 1:
+            return self._mean_loss(x, y)
+        if weight is None:
+            weight = torch.full((len(x),), 1.0 / len(x), device=x.device)
+        size = len(x) // groups
+        total = 0
+        for g in range(groups):
+            part = slice(g * size, (g + 1) * size if g < groups - 1 else len(x))
+            total = total + self._weighted_loss(x[part], y[part], weight[part],
+                                                None if y_b is None else y_b[part], None if lam is None else lam[part])
+        return total
+
+    def _mean_loss(self, x, y):
         if getattr(self.model, "body", None) is None:
             return self.model.loss(x, y)
         head = self.model.objective
         z = self.model.body(x)
         with torch.autocast(x.device.type, enabled=False):
-            z = z.float()
+            z = _full_precision(z)
             return head.loss(z, head(z), y)
+
+    def _weighted_loss(self, x, y, weight, y_b, lam):
+        from ..objectives import per_sample_loss
+
+        if getattr(self.model, "body", None) is None:
+            if y_b is not None or not bool((weight == weight[0]).all()):
+                raise ValueError("an ensemble's loss is a batch mean: it takes neither mixup nor weights that vary "
+                                 "within a forward pass")
+            return weight.sum() * self.model.loss(x, y)
+        z = self.model.body(x)
+        with torch.autocast(x.device.type, enabled=False):
+            z = _full_precision(z)
+            losses = per_sample_loss(self.model.objective)
+            per = losses(z, y)
+            if y_b is not None:
+                lam = lam.to(per.dtype)
+                per = lam * per + (1 - lam) * losses(z, y_b)
+            return (weight.to(per.dtype) * per).sum()

@@ -8,6 +8,7 @@ uninterrupted one.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from .config import TrainRun
 from .data import load_data, write_json
 from .distributed import Distributed, LossModule, autocast
 
-__all__ = ["train", "adversarial_examples", "training_attack", "accuracy"]
+__all__ = ["train", "adversarial_examples", "training_attack", "training_batch", "accuracy"]
 
 
 def training_attack(model, recipe):
@@ -31,27 +32,76 @@ def training_attack(model, recipe):
                targeted=recipe.adversarial == "targeted")
 
 
-def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0, world: int = 1):
+def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0, world: int = 1, *,
+                         eps_max: float | None = None, labels: str = "true"):
     """PGD adversarial examples for a training batch: ``attack`` (from :func:`training_attack`) iterated from a
     uniform random start in the eps-ball, in eval mode, under bf16 autocast on CUDA.
 
-    The random targets (targeted training: (y + U{1..L-1}) mod L) and then the random starts are drawn for the
-    whole global batch with the run's ``generator`` and sliced by ``rank``, so data-parallel training sees the
-    examples of a single process and a resumed run the same ones. On one process with a CPU generator seeded s,
-    the result equals ``attack.run(x, y).x_adv`` of a ``PGD(..., seed=s)``: the same draws, the same steps.
+    The random draws (the batch's radius with ``eps_max``, the targets of targeted training: (y + U{1..L-1})
+    mod L, then the starts) are made for the whole global batch with the run's ``generator`` and sliced by
+    ``rank``, so data-parallel training sees the examples of a single process and a resumed run the same ones.
+    On one process with a CPU generator seeded s and the defaults, the result equals ``attack.run(x, y).x_adv``
+    of a ``PGD(..., seed=s)``: the same draws, the same steps.
+
+    Args:
+        eps_max: None (the attack's eps), or one radius per batch eps ~ U(attack.eps, eps_max), the step scaled
+            with it (``alpha * eps / attack.eps``): the ADP code's adversarial training.
+        labels: ``"true"`` (attack y) or ``"predicted"`` (attack the model's predictions on x, in eval mode: what
+            cleverhans' PGD does when given no labels).
 
     Shape: x (n, ...) in [0, 1], y (n,) -> x_adv (n, ...), detached.
     """
     n, part = len(x), slice(rank * len(x), (rank + 1) * len(x))
-    labels = y
+    if eps_max is not None:
+        u = float(torch.rand((), generator=generator, device=x.device))
+        eps = attack.eps + (eps_max - attack.eps) * u
+        attack = copy.copy(attack)
+        attack.alpha = None if attack.alpha is None else attack.alpha * eps / attack.eps
+        attack.eps = eps
+    if labels == "predicted":
+        with torch.no_grad(), evaluating(attack.model), autocast(x.device):
+            y = attack.model(x).argmax(1)
+    target = y
     if attack.targeted:
         num_classes = attack.model.num_classes
         shift = torch.randint(1, num_classes, (n * world,), generator=generator, device=x.device)[part]
-        labels = (y + shift) % num_classes
+        target = (y + shift) % num_classes
     noise = torch.rand((n * world, *x.shape[1:]), generator=generator, device=x.device)[part]
     start = (x + attack.eps * (2 * noise.to(x.dtype) - 1)).clamp(*attack.bounds)
     with evaluating(attack.model), autocast(x.device):
-        return attack.iterate(x, start, labels).detach()
+        return attack.iterate(x, start, target).detach()
+
+
+def training_batch(recipe, x, y, x_adv, generator: torch.Generator, rank: int = 0, world: int = 1) -> dict:
+    """The arguments of one :class:`~robviz.scale.distributed.LossModule` call for a recipe that mixes, weighs
+    the adversarial against the clean batch, or forwards them separately: ``dict(x, y, weight, y_b, lam,
+    groups)``.
+
+    The parts are the adversarial batch (``x_adv``, weight ``recipe.at_weight``) and the clean batch (weight
+    ``recipe.clean_weight``, when > 0), or the clean batch alone without adversarial training. With
+    ``recipe.mixup`` each part is mixed on its own (:func:`robviz.mixup_inference.mixup_batch`, one weight per
+    sample and two permutations; the draws come from a seed per process taken from ``generator``, so resumed
+    runs mix alike). Each sample's weight is its part's weight over the part's size (the code's mean per part).
+    """
+    from ..mixup_inference import mixup_batch
+
+    parts = [(x, y, 1.0)] if x_adv is None else [(x_adv, y, recipe.at_weight)]
+    if x_adv is not None and recipe.clean_weight > 0:
+        parts.append((x, y, recipe.clean_weight))
+    xs, ys, weights, y_bs, lams = [], [], [], [], []
+    for xp, yp, w in parts:
+        if recipe.mixup is not None:
+            seeds = torch.randint(0, 2 ** 31 - 1, (world,), generator=generator, device=generator.device)
+            mixing = torch.Generator().manual_seed(int(seeds[rank]))
+            xp, yp, y_b, lam = mixup_batch(xp, yp, recipe.mixup, mixing, per_sample=True)
+            y_bs.append(y_b)
+            lams.append(lam)
+        xs.append(xp)
+        ys.append(yp)
+        weights.append(torch.full((len(xp),), w / len(xp), dtype=xp.dtype, device=xp.device))
+    return dict(x=torch.cat(xs), y=torch.cat(ys), weight=torch.cat(weights),
+                y_b=torch.cat(y_bs) if y_bs else None, lam=torch.cat(lams) if lams else None,
+                groups=len(parts) if recipe.at_forward == "separate" else 1)
 
 
 @torch.no_grad()
@@ -171,10 +221,17 @@ class _Trainer:
                                              unit="step", leave=False, disable=not (dist.main and run.progress))):
             if step == steps:
                 break
+            x_adv = None
             if self.attack is not None:
-                xb = adversarial_examples(self.attack, xb, yb, self.generator, dist.rank, dist.world)
+                x_adv = adversarial_examples(self.attack, xb, yb, self.generator, dist.rank, dist.world,
+                                             eps_max=recipe.at_eps_max, labels=recipe.at_labels)
+            plain = recipe.mixup is None and (x_adv is None or (recipe.clean_weight == 0 and recipe.at_weight == 1))
             with autocast(self.device):
-                loss = step_module(xb, yb)
+                if plain:  # the model's own loss on one batch: the clean one, or the adversarial one (Madry et al.)
+                    loss = step_module(xb if x_adv is None else x_adv, yb)
+                else:
+                    loss = step_module(**training_batch(recipe, xb, yb, x_adv, self.generator, dist.rank,
+                                                        dist.world))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
