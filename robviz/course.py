@@ -199,6 +199,9 @@ c.CourseDirectory.course_id = {course_id!r}
 c.ClearSolutions.code_stub = {{"python": {stub!r}}}
 # Lessons train small models: a cell may take minutes on a small machine (nbgrader's default is 30 s).
 c.Execute.timeout = {timeout}
+# nbclient waits for each cell's reply in one poll as long as that timeout; a missed socket wake-up would stall the
+# grading for all of it. robviz's kernel client polls in slices of a second (robviz/kernels.py).
+c.AsyncKernelManager.client_class = "robviz.kernels.SlicedKernelClient"
 '''
 
 _README = '''\

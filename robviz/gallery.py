@@ -24,19 +24,14 @@ from __future__ import annotations
 import html
 import json
 import os
-import queue
 import re
 import shutil
 import tempfile
-import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jupyter_client import AsyncKernelManager
-from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.channels import AsyncZMQSocketChannel
-from traitlets import Type
+from .kernels import SlicedKernelManager
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -180,37 +175,6 @@ def _kernel_env() -> dict:
     return env
 
 
-class _SlicedChannel(AsyncZMQSocketChannel):
-    """Waits for a message in polls of at most a second.
-
-    nbclient waits for a cell's execute reply with one poll as long as the cell timeout. On a busy machine that
-    poll can miss the socket's wake-up (zmq's notification is edge-triggered): the reply sits unread, kernel and
-    client both idle, until the poll times out and finds it (seen here: a lesson stalled for the whole 600 s
-    timeout after its widget cell, then went on). Short polls bound such a stall to a second; the cell timeout
-    still applies.
-    """
-
-    async def get_msg(self, timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
-            if await self.socket.poll(int(left * 1000)):
-                return await self._recv()
-            if deadline is not None and time.monotonic() >= deadline:
-                raise queue.Empty
-
-
-class _SlicedClient(AsyncKernelClient):
-    shell_channel_class = Type(_SlicedChannel)
-    iopub_channel_class = Type(_SlicedChannel)
-
-
-class _SlicedKernelManager(AsyncKernelManager):
-    """The kernel manager of the gallery's executions: its clients poll in slices (:class:`_SlicedChannel`)."""
-
-    client_factory = Type(_SlicedClient)
-
-
 def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, env: dict | None = None) -> dict:
     """Run a lesson top to bottom in a fresh kernel (nbclient) and return the executed notebook node.
 
@@ -230,7 +194,7 @@ def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, en
     node = _node(json.loads(path.read_text(encoding="utf-8")) if notebook is None else notebook)
     current: dict = {}  # the cell being run and its index
     client = NotebookClient(node, timeout=timeout, kernel_name="python3",
-                            kernel_manager_class=_SlicedKernelManager,
+                            kernel_manager_class=SlicedKernelManager,
                             resources={"metadata": {"path": str(path.parent)}})
     client.on_cell_start = lambda cell, cell_index: current.update(cell=cell, index=cell_index)
     try:

@@ -229,14 +229,28 @@ def mixup_batch(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, generator:
 
 
 def mixup_loss(model, x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, *, per_sample: bool = False) -> torch.Tensor:
     """The mixup training loss of a :class:`~robviz.models.Classifier` on a batch (its objective's loss on the
-    mixed inputs, weighted between the two labels): lam * L(x_mix, y_a) + (1 - lam) * L(x_mix, y_b)."""
-    x_mix, y_a, y_b, lam = mixup_batch(x, y, alpha, generator)
+    mixed inputs, weighted between the two labels): lam * L(x_mix, y_a) + (1 - lam) * L(x_mix, y_b).
+
+    ``per_sample`` mixes as the MI authors' code (:func:`mixup_batch`): lam_i per sample, the batch mean of
+    lam_i L_i(y_a) + (1 - lam_i) L_i(y_b) with the objective's per-sample losses.
+
+    Raises:
+        ValueError: ``per_sample`` for a model without ``features`` and ``objective`` (an ensemble).
+    """
+    from .objectives import per_sample_loss
+
+    x_mix, y_a, y_b, lam = mixup_batch(x, y, alpha, generator, per_sample=per_sample)
     if hasattr(model, "objective") and hasattr(model, "features"):
         z = model.features(x_mix)
+        if per_sample:
+            losses = per_sample_loss(model.objective)
+            return (lam * losses(z, y_a) + (1 - lam) * losses(z, y_b)).mean()
         h = model.objective(z)
         return lam * model.objective.loss(z, h, y_a) + (1 - lam) * model.objective.loss(z, h, y_b)
+    if per_sample:
+        raise ValueError("per-sample mixup needs a classifier with features and an objective, not an ensemble")
     return lam * model.loss(x_mix, y_a) + (1 - lam) * model.loss(x_mix, y_b)
 
 
@@ -253,17 +267,20 @@ class MixupModel(nn.Module):
         alpha: the Beta(alpha, alpha) parameter. Default 1.0 (the MI paper's).
         attack: None (mixup) or an attack for interpolated adversarial training.
         seed: seeds the mixing weights and permutations.
+        per_sample: mix as the MI authors' code (a weight per sample, two permutations) instead of Zhang et
+            al.'s one weight per batch (:func:`mixup_batch`).
 
     Example:
         >>> model = make_model(data, "sce")
         >>> fit(MixupModel(model, alpha=1.0), data, steps=300)
     """
 
-    def __init__(self, model: Classifier, alpha: float = 1.0, *, attack=None, seed: int = 0):
+    def __init__(self, model: Classifier, alpha: float = 1.0, *, attack=None, seed: int = 0,
+                 per_sample: bool = False):
         super().__init__()
         if not alpha > 0:
             raise ValueError(f"alpha must be > 0, got {alpha!r}")
-        self.classifier, self.alpha, self.attack = model, float(alpha), attack
+        self.classifier, self.alpha, self.attack, self.per_sample = model, float(alpha), attack, bool(per_sample)
         self.generator = torch.Generator().manual_seed(seed)
         self._calls = 0
 
@@ -291,14 +308,15 @@ class MixupModel(nn.Module):
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if not self.training or not torch.is_grad_enabled():
             return self.classifier.loss(x, y)
-        loss = mixup_loss(self.classifier, x, y, self.alpha, self.generator)
+        loss = mixup_loss(self.classifier, x, y, self.alpha, self.generator, per_sample=self.per_sample)
         if self.attack is None:
             return loss
         self._calls += 1
         self.attack.seed = self.attack.seed + 1  # a fresh random start for every batch
         x_adv = self.attack(x, y).detach()
         self.classifier.train()
-        return 0.5 * (loss + mixup_loss(self.classifier, x_adv, y, self.alpha, self.generator))
+        return 0.5 * (loss + mixup_loss(self.classifier, x_adv, y, self.alpha, self.generator,
+                                        per_sample=self.per_sample))
 
 
 def interpolated_adversarial_training(model: Classifier, eps: float, *, bounds=(0.0, 1.0), steps: int = 5,

@@ -138,6 +138,17 @@ def test_course_init_writes_a_course_and_never_overwrites_one(tmp_path):
     config = (tmp_path / "course" / "nbgrader_config.py").read_text()
     assert "c.CourseDirectory.course_id = 'ml-robustness'" in config and repr(CODE_STUB) in config
     assert "c.Execute.timeout = 900" in config
+    import nbformat
+    from nbgrader.preprocessors import Execute
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from robviz.kernels import SlicedKernelClient
+
+    settings = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path / "course")).load_config()
+    executor = Execute(config=settings)
+    executor.nb = nbformat.v4.new_notebook()
+    manager = executor.create_kernel_manager()  # what autograde starts its kernels with
+    assert manager.client_factory is SlicedKernelClient and executor.timeout == 900
     lessons = [p for p in written if p.suffix == ".ipynb"]
     assert [p.parent.name for p in lessons] == [p.stem for p in NOTEBOOKS]
     assert all(p.read_bytes() == (ROOT / "notebooks" / p.name).read_bytes() for p in lessons)

@@ -221,3 +221,18 @@ def test_mi_robustness_table_matches_direct_measurements(toy):
     x_adaptive = PGD(mi, eps=0.5, alpha=0.125, steps=3, bounds=data.bounds, loss=eot_objective(samples=2))(x, y)
     assert table.get("adaptive", model="MI-OL") == accuracy(mi, x_adaptive, y)
     assert "| MI-OL |" in table.to_markdown() and all(0 <= row["accuracy"] <= 1 for row in table.rows)
+
+
+def test_per_sample_mixup_loss_is_the_soft_cross_entropy_of_the_mixed_labels():
+    """The MI authors' mixing (a weight per sample): for a softmax network the loss is the soft cross-entropy of
+    lam_i onehot(y_a) + (1 - lam_i) onehot(y_b), and a MixupModel with per_sample=True trains."""
+    data = gaussian_mixture(num_classes=3, n_per_class=40)
+    model = make_model(data, "sce")
+    x, y = data.x_train[:12], data.y_train[:12]
+    loss = mixup_loss(model, x, y, 1.0, torch.Generator().manual_seed(5), per_sample=True)
+    x_mix, y_a, y_b, lam = mixup_batch(x, y, 1.0, torch.Generator().manual_seed(5), per_sample=True)
+    targets = lam[:, None] * torch.eye(3)[y_a] + (1 - lam[:, None]) * torch.eye(3)[y_b]
+    soft = -(targets * model(x_mix).log_softmax(dim=1)).sum(dim=1).mean()
+    assert loss.item() == pytest.approx(soft.item(), rel=1e-5)
+    history = fit(MixupModel(model, per_sample=True), data, steps=40, progress=False, record_every=0)
+    assert history.objective == "sce" and accuracy(model, data.x_test, data.y_test) > 0.8
