@@ -59,20 +59,22 @@ class JSMA(Attack):
         low, high = self.bounds
         domain = x_adv < high if self.theta > 0 else x_adv > low
         self._log(x)
+        rows = torch.arange(n, device=x.device)  # the samples still running; one that stops never restarts
         for _ in range(int(d * self.gamma) // 2):
-            with torch.no_grad():
-                logits = self.model(x_adv.reshape(shape))
-            rows = torch.nonzero((logits.argmax(dim=1) != target) & (domain.sum(dim=1) >= 2)).squeeze(1)
+            rows = rows[domain[rows].sum(dim=1) >= 2]
             if len(rows) == 0:
                 break
-            # Only the samples still running: their Jacobian rows, then the pair search in chunks.
+            # One forward pass gives the predictions (who has reached the target) and the Jacobian rows.
             x_in = x_adv[rows].reshape(len(rows), *shape[1:]).requires_grad_(True)
             logits = self.model(x_in)
+            running = logits.argmax(dim=1) != target[rows]
+            if not running.any():
+                break
             own = logits.gather(1, target[rows, None]).sum()
             (a,) = torch.autograd.grad(own, x_in, retain_graph=True)
             (total,) = torch.autograd.grad(logits.sum(), x_in)
-            a = a.reshape(len(rows), d)
-            first, second, found = self._best_pairs(a, total.reshape(len(rows), d) - a, domain[rows])
+            rows, a, total = rows[running], a.reshape(len(running), d)[running], total.reshape(len(running), d)[running]
+            first, second, found = self._best_pairs(a, total - a, domain[rows])
             if not found.any():
                 break
             rows, first, second = rows[found], first[found], second[found]
