@@ -1,6 +1,6 @@
 """The authors' training scripts as robviz recipes, at a CPU scale: cost per epoch, clean and PGD accuracy.
 
-    python benchmarks/authors_training.py            # mnist32 (the offline MNIST images), about 15 min of one core
+    python benchmarks/authors_training.py            # mnist32 (the offline MNIST images), about 10 min of one core
     python benchmarks/authors_training.py --quick    # synthetic images, a minute
 
 Each recipe trains a ResNet-8 (width 8) from the same seed for a few epochs with the recipe's own optimizer,
