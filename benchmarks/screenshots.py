@@ -31,9 +31,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))
 import test_browser  # noqa: E402
-from browser_support import chromium_page, jupyter_lab  # noqa: E402
+from browser_support import chromium_page, jupyter_lab, settle  # noqa: E402
 from test_browser import mark_figures, open_and_run  # noqa: E402
-from test_figures_browser import _settle  # noqa: E402
 
 SIZE = (1366, 768)
 #: Every plotly figure and every widget box of the open notebook, numbered in page order; a figure inside a widget
@@ -103,7 +102,7 @@ def shoot_box(page, box, path: Path) -> None:
 def shoot_lesson(page, lab, lesson: str, out: Path) -> None:
     try:
         open_and_run(page, lab, lesson)
-        _settle(page)
+        settle(page)
     except (Exception, pytest.fail.Exception) as e:  # a lesson that fails still shows what it drew
         print(f"{lesson}: {str(e).splitlines()[0]}", flush=True)
     count = page.evaluate(MARK_JS)

@@ -128,3 +128,11 @@ def jupyter_lab(notebooks: Path, tmp: Path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+def settle(page):
+    """Every figure drawn and the layout still for a moment (plotly redraws responsive figures on resize)."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot')]"
+        ".every(p => p.querySelector('.main-svg'))", timeout=60_000, polling=250)
+    page.wait_for_timeout(1500)  # plotly redraws a responsive figure a moment after its column changes

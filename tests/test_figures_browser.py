@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_support import SCREENSHOTS, chromium_page, jupyter_lab
+from browser_support import SCREENSHOTS, chromium_page, jupyter_lab, settle
 from test_browser import open_and_run
 
 try:
@@ -162,14 +162,6 @@ def _run_lesson(page, lab, lesson):
     open_and_run(page, lab, lesson)
 
 
-def _settle(page):
-    """Every figure drawn and the layout still for a moment (plotly redraws responsive figures on resize)."""
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot')]"
-        ".every(p => p.querySelector('.main-svg'))", timeout=60_000, polling=250)
-    page.wait_for_timeout(1500)  # plotly redraws a responsive figure a moment after its column changes
-
-
 def _problems(report, lesson, size):
     where = f"{lesson} at {size[0]} x {size[1]}, figure {report['index']} ({report['title'][:60]!r})"
     out = []
@@ -207,7 +199,7 @@ def test_every_figure_fits_and_reads(page, lab, lesson):
     shoot_all = os.environ.get("ROBVIZ_SHOOT_FIGURES") == "1"
     for size in SIZES:
         page.set_viewport_size(dict(zip(("width", "height"), size)))
-        _settle(page)
+        settle(page)
         reports = page.evaluate(MEASURE_JS, TOLERANCE_PX)
         assert reports or lesson.startswith(("09",)), f"{lesson}: no plotly figure rendered"
         for report in reports:
