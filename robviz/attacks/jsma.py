@@ -40,8 +40,9 @@ class JSMA(Attack):
     """
 
     norm = "L0"
-    #: At most this many pair scores are held at once (samples are searched in chunks): 2^24 floats, 64 MiB.
-    pair_scores_at_once = 2 ** 24
+    #: At most this many pair scores are held at once (samples are searched in chunks): 2^23 floats, 32 MiB
+    #: (about 100 MiB with the search's other temporaries).
+    pair_scores_at_once = 2 ** 23
 
     def __init__(self, model, *, theta: float = 1.0, gamma: float = 0.1, **options):
         if options.setdefault("targeted", True) is not True:
@@ -98,8 +99,11 @@ class JSMA(Attack):
         best, found = [], []
         for i in range(0, m, chunk):
             ai, bi = a[i:i + chunk], b[i:i + chunk]
-            alpha, beta = ai[:, :, None] + ai[:, None, :], bi[:, :, None] + bi[:, None, :]
-            score = torch.where((alpha > 0) & (beta < 0), -alpha * beta, 0.0)
+            # In place, to hold two (chunk, D, D) float tensors at a time: score = alpha, then -alpha * beta.
+            score, beta = ai[:, :, None] + ai[:, None, :], bi[:, :, None] + bi[:, None, :]
+            invalid = (score > 0).logical_and_(beta < 0).logical_not_()
+            score.mul_(beta).neg_().masked_fill_(invalid, 0.0)
+            del beta, invalid
             score.diagonal(dim1=1, dim2=2).zero_()  # a pair is two distinct features
             value, index = score.reshape(len(ai), -1).max(dim=1)
             best.append(index)
