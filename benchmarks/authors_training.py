@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from robviz.attacks import PGD
-from robviz.cifar import to_float
+from robviz.scale.cifar import to_float
 from robviz.scale import load_data, load_trained, train
 
 RECIPES = [("paper", "sce"), ("mi-authors", "sce"), ("mi-iat-authors", "sce"), ("adp-authors", "adp"),

@@ -18,11 +18,11 @@ import time
 
 import torch
 
-from robviz.cifar import gpu_batches
+from robviz.scale.cifar import gpu_batches
 from robviz.scale import LossModule, adversarial_examples, autocast, synthetic_images, training_attack
-from robviz.optimizers import make_optimizer
-from robviz.recipes import get_recipe
-from robviz.resnet import make_cifar_model
+from robviz.scale.optimizers import make_optimizer
+from robviz.scale.recipes import get_recipe
+from robviz.scale.resnet import make_cifar_model
 from robviz.runtime import pick_device
 
 
@@ -63,7 +63,7 @@ def attack_speed(arch, objective, batch_size, device, *, width=16, steps=10):
     """Images per second of a PGD-10 attack (8/255, step 2/255, the model's adaptive objective) with robviz, and
     with torchattacks when it is installed (None otherwise); an untrained model, as only speed is measured."""
     from robviz.attacks import PGD
-    from robviz.cifar import to_float
+    from robviz.scale.cifar import to_float
 
     model = make_cifar_model(arch, objective, width=width).to(device).eval()
     x = to_float(synthetic_images(batch_size, 10, device=device).x_train)

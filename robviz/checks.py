@@ -133,3 +133,18 @@ def renamed(**old_to_new: str):
             return function(*args, **kwargs)
         return accept_old_names
     return decorate
+
+
+def moved(old: str, new: str) -> None:
+    """Make the module ``old`` an alias of ``new``, for one release, with a ``DeprecationWarning`` naming ``new``.
+
+    Called as the whole body of a module that moved into a wing (``robviz.scale.resnet`` -> ``robviz.scale.resnet``):
+    ``import old`` then gives the module object of ``new`` itself, so attributes, monkeypatches and ``isinstance``
+    behave the same under both names.
+    """
+    import importlib
+    import sys
+
+    warnings.warn(f"{old} moved to {new}: import it from there ({old} is an alias for one release)",
+                  DeprecationWarning, stacklevel=3)
+    sys.modules[old] = importlib.import_module(new)

@@ -60,8 +60,8 @@ def course(cfg: dict) -> list[Path]:
 
 
 def gallery(cfg: dict) -> list[Path]:
-    """Execute the lessons (student versions, default mode) into a static HTML site; see :mod:`robviz.gallery`."""
-    from .gallery import build_gallery
+    """Execute the lessons (student versions, default mode) into a static HTML site (:mod:`robviz.course.gallery`)."""
+    from .course.gallery import build_gallery
 
     written = build_gallery(cfg.get("lessons", "notebooks"), cfg.get("out", "build/gallery"), only=cfg.get("only"))
     print(f"robviz: wrote {len(written) - 1} lesson page(s) and {written[-1]}")

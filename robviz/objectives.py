@@ -112,7 +112,7 @@ def mmc_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: fl
     (P2333/Max-Mahalanobis-Training, ``train.py``: ``dot_loss`` on the logits -||z - mu_k||^2) uses 1. This is
     not a pure learning-rate rescale: under SGD with weight decay, factor 1/2 halves the loss gradient but not the
     decay, so it equals the code's training only at half the learning rate *and* twice the decay.
-    ``robviz.recipes`` has both: ``paper`` (1/2) and ``authors``/``mmc-authors`` (1).
+    ``robviz.scale.recipes`` has both: ``paper`` (1/2) and ``authors``/``mmc-authors`` (1).
 
     Args: z (N, d) features, y (N,) labels, centers (L, d). Returns a scalar.
     """
@@ -145,7 +145,7 @@ class Objective(nn.Module):
     * ``label``: how figures and tables name it;
     * ``cifar_feature_dim``: the CIFAR ResNet's extra feature layer by default (None: the pooled features);
     * ``has_factor``: the loss takes the MMC/MMLDA ``factor`` (paper 1/2, authors' code 1), set by the recipes;
-    * ``authors_recipe``: the recipe that reproduces the authors' code for it (``robviz.recipes``).
+    * ``authors_recipe``: the recipe that reproduces the authors' code for it (``robviz.scale.recipes``).
     """
 
     name = "objective"

@@ -70,7 +70,7 @@ def test_old_keyword_names_still_work_with_a_deprecation_warning():
     import warnings
 
     from robviz.theory import monte_carlo_expected_distance
-    from robviz.widgets_theory import MMCentersExplorer
+    from robviz.widgets.centers import MMCentersExplorer
 
     with pytest.warns(DeprecationWarning, match=r"mm_centers\(dim=...\) is deprecated: use feature_dim"):
         old = mm_centers(4, dim=3)

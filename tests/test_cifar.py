@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-import robviz.cifar as cifar
-from robviz.cifar import CifarDownloadError, apply_augment, augment, gpu_batches, load_cifar
+import robviz.scale.cifar as cifar
+from robviz.scale.cifar import CifarDownloadError, apply_augment, augment, gpu_batches, load_cifar
 
 
 def write_archive(folder, name="cifar10", n=6, seed=0):
@@ -174,7 +174,7 @@ def test_batches_use_the_recipes_augmentation_and_split_it_across_ranks_exactly(
     assert not torch.equal(crop2, crop4)
     with pytest.raises(ValueError, match="unknown augmentation 'mixup'; valid: crop4, crop2, keras-shift"):
         next(iter(cifar.gpu_batches(x, y, 16, method="mixup")))
-    from robviz.recipes import get_recipe
+    from robviz.scale.recipes import get_recipe
 
     assert get_recipe("authors", "mmc").augmentation == get_recipe("authors", "adp").augmentation == "keras-shift"
     assert get_recipe("authors", "rce").augmentation == "crop2" and get_recipe("paper", "mmc").augmentation == "crop4"

@@ -83,7 +83,7 @@ def test_python_dash_m_entry_point(tmp_path):
 
 
 def test_recipes_follow_the_papers():
-    from robviz.recipes import get_recipe, lr_factor
+    from robviz.scale.recipes import get_recipe, lr_factor
 
     paper = get_recipe("paper", "mmc")
     assert (paper.optimizer, paper.lr, paper.momentum, paper.batch_size, paper.epochs) == ("sgd", 0.01, 0.9, 50, 200)
@@ -212,7 +212,7 @@ SMALL = ["train", "--dataset", "synthetic", "--arch", "resnet8", "--width", "4",
 def test_authors_recipe_builds_the_authors_optimizer_schedule_and_loss_scale(tmp_path):
     """`robviz train --recipe authors --objective mmc`: the MMC code's Keras SGD, decay on conv kernels, drops
     after epochs 100 and 150, factor 1; read back from the checkpoint."""
-    from robviz.recipes import Recipe, lr_factor
+    from robviz.scale.recipes import Recipe, lr_factor
     from robviz.scale import TrainRun
 
     main(SMALL + ["--objective", "mmc", "--recipe", "authors", "--out", str(tmp_path / "run")])
@@ -243,7 +243,7 @@ def test_authors_recipe_builds_the_authors_optimizer_schedule_and_loss_scale(tmp
 
 def test_total_steps_ends_training_within_an_epoch(tmp_path):
     """rce-authors counts its training in steps (90000): the last epoch stops at total_steps."""
-    from robviz.recipes import get_recipe
+    from robviz.scale.recipes import get_recipe
 
     assert (get_recipe("rce-authors", "rce").epochs, get_recipe("rce-authors", "rce").total_steps) == (231, 90000)
     # 64 images at batch 16: 4 steps an epoch; 10 steps are 2 whole epochs and 2 steps of a third.
@@ -258,7 +258,7 @@ def test_total_steps_ends_training_within_an_epoch(tmp_path):
 
 
 def test_factor_flag_and_recipe_errors(tmp_path):
-    from robviz.recipes import get_recipe
+    from robviz.scale.recipes import get_recipe
 
     main(SMALL + ["--objective", "mmlda", "--recipe", "paper", "--factor", "1", "--out", str(tmp_path / "run")])
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
@@ -282,7 +282,7 @@ def test_factor_flag_and_recipe_errors(tmp_path):
 
 
 def test_every_recipe_says_where_its_numbers_come_from():
-    from robviz.recipes import RECIPES, get_recipe
+    from robviz.scale.recipes import RECIPES, get_recipe
 
     for name in RECIPES:
         for objective in ("mmc", "sce", "rce", "adp"):
@@ -304,7 +304,7 @@ def test_renamed_settings_still_read_with_a_warning():
     """`norm` (the ResNet's normalization layer) is `normalization` now (docs/design.md, Vocabulary): old config
     files, checkpoints and the `--norm` flag keep working for a release."""
     from robviz.cli import build_parser, settings_of
-    from robviz.resnet import make_cifar_model
+    from robviz.scale.resnet import make_cifar_model
     from robviz.scale import TrainRun
 
     with pytest.warns(DeprecationWarning, match="setting 'norm' is deprecated: use 'normalization'"):

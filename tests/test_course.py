@@ -142,7 +142,7 @@ def test_course_init_writes_a_course_and_never_overwrites_one(tmp_path):
     from nbgrader.preprocessors import Execute
     from traitlets.config.loader import PyFileConfigLoader
 
-    from robviz.kernels import SlicedKernelClient
+    from robviz.course.kernels import SlicedKernelClient
 
     settings = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path / "course")).load_config()
     executor = Execute(config=settings)

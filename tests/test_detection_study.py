@@ -8,7 +8,7 @@ import pytest
 from robviz import detect
 from robviz.attacks import BIM, FGSM
 from robviz.data import gaussian_mixture
-from robviz.detection_study import DetectionStudy, default_detectors, detection_study
+from robviz.detect.study import DetectionStudy, default_detectors, detection_study
 from robviz.train import TrainConfig, fit_objectives
 
 

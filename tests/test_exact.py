@@ -11,7 +11,7 @@ from torch import nn
 
 from robviz import exact
 from robviz.data import spirals
-from robviz.linear_regions import polygon_area
+from robviz.exact.linear_regions import polygon_area
 from robviz.models import make_model
 from robviz.train import fit
 

@@ -18,9 +18,9 @@ from robviz.centers import mm_centers
 from robviz.ensemble import adp_regularizer
 from robviz.mixup_inference import MixupInference
 from robviz.objectives import MMC, MMLDA, RCE
-from robviz.optimizers import KerasAdam, KerasSGD, make_optimizer
-from robviz.recipes import get_recipe, lr_factor
-from robviz.resnet import adp_loss, cifar_resnet
+from robviz.scale.optimizers import KerasAdam, KerasSGD, make_optimizer
+from robviz.scale.recipes import get_recipe, lr_factor
+from robviz.scale.resnet import adp_loss, cifar_resnet
 
 RNG = np.random.default_rng(0)
 
@@ -453,7 +453,7 @@ def test_interpolated_at_step_is_the_authors_loss():
 
 def test_adp_adversarial_training_step_is_clean_plus_adversarial_adp_loss():
     """advtrain_cifar10.py adv_EEDPP: L_ADP(model(adv_x)) + L_ADP(model(x)), two model calls in training mode."""
-    from robviz.resnet import cifar_adp_ensemble
+    from robviz.scale.resnet import cifar_adp_ensemble
     from robviz.scale import training_batch
     from robviz.scale.distributed import LossModule
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from robviz.gallery import execute_lesson
+from robviz.course.gallery import execute_lesson
 
 pytestmark = pytest.mark.slow
 

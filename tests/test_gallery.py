@@ -1,5 +1,5 @@
-"""The static gallery (robviz.gallery): the page conversion on tiny notebooks, then the real site of every lesson,
-built once and opened in a real headless Chromium whose Play button must move an animation."""
+"""The static gallery (robviz.course.gallery): the page conversion on tiny notebooks, then the real site of every
+lesson, built once and opened in a real headless Chromium whose Play button must move an animation."""
 
 import functools
 import json
@@ -15,7 +15,7 @@ import pytest
 from browser_support import chromium_page, shoot
 
 from robviz.cli import build_parser
-from robviz.gallery import PLOTLY_JS, WIDGET_NOTE, GalleryError, build_gallery, render_page
+from robviz.course.gallery import PLOTLY_JS, WIDGET_NOTE, GalleryError, build_gallery, render_page
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))

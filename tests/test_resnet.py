@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from robviz.models import Classifier
-from robviz.resnet import (ARCHITECTURES, ADPEnsemble, CifarResNet, adp_loss, cifar_adp_ensemble, cifar_resnet,
+from robviz.scale.resnet import (ARCHITECTURES, ADPEnsemble, CifarResNet, adp_loss, cifar_adp_ensemble, cifar_resnet,
                            make_cifar_model)
 
 

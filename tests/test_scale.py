@@ -5,9 +5,9 @@ import torch
 
 from robviz import scale
 from robviz.attacks import PGD
-from robviz.cifar import to_float
-from robviz.recipes import get_recipe
-from robviz.resnet import make_cifar_model
+from robviz.scale.cifar import to_float
+from robviz.scale.recipes import get_recipe
+from robviz.scale.resnet import make_cifar_model
 
 
 @pytest.mark.parametrize("objective", ["sce", "mmc"])

@@ -13,7 +13,7 @@ from robviz.theory import expected_distance
 from robviz.viz.density import (convergence_figure, curse_of_softmax_animation, density_heatmap_animation,
                                 loss_contours_figure, sample_density_figure, shell_density_figure)
 from robviz.viz.theory import centers_figure, expected_distance_figure, robustness_comparison_figure
-from robviz.widgets_theory import MMCentersExplorer
+from robviz.widgets.centers import MMCentersExplorer
 
 
 def edges_of(fig, name="closest pairs"):

@@ -19,7 +19,7 @@ def test_explorer_retrains_and_redraws_when_a_control_moves():
 
 def test_dashboards_carry_a_keyboard_scope_for_their_own_class():
     from robviz.widgets import KeyboardScope, ObjectiveExplorer
-    from robviz.widgets_theory import MMCentersExplorer
+    from robviz.widgets.centers import MMCentersExplorer
 
     for explorer in (ObjectiveExplorer(steps=100), MMCentersExplorer()):
         scopes = [child for child in explorer.widget.children if isinstance(child, KeyboardScope)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..recipes import get_recipe, lr_factor
+from ..scale.recipes import get_recipe, lr_factor
 from . import Mistake, exercise, expect_function, expect_number
 
 _EPOCHS = (0, 1, 50, 99, 100, 101, 149, 150, 151, 199)

@@ -17,9 +17,9 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
 from .. import checks
-from ..recipes import RECIPES
+from .recipes import RECIPES
 from ..objectives import OBJECTIVES as HEADS
-from ..resnet import ARCHITECTURES
+from .resnet import ARCHITECTURES
 
 __all__ = ["RunConfig", "TrainRun", "EvaluateRun", "TableRun", "TINY", "RUNS", "as_command", "add_arguments"]
 
@@ -146,7 +146,7 @@ class TrainRun(RunConfig):
     """Everything that decides a ``robviz train`` run (:func:`robviz.scale.train`).
 
     None for ``epochs``, ``total_steps``, ``batch_size``, ``lr``, ``weight_decay``, ``adversarial``, ``augment``
-    and ``factor`` means: the recipe's value (:mod:`robviz.recipes` says where each comes from). ``resume``,
+    and ``factor`` means: the recipe's value (:mod:`robviz.scale.recipes` says where each comes from). ``resume``,
     ``stop_after``, ``progress`` and ``device`` steer this invocation only and are not saved with the checkpoint.
 
     Raises:
@@ -219,12 +219,12 @@ class TrainRun(RunConfig):
         self.get_recipe()  # the recipe's own errors (a factor for sce, adp-authors for mmc) at construction
 
     def get_recipe(self):
-        """The :class:`robviz.recipes.Recipe` of this run: ``recipe`` for ``objective``, explicit settings on top.
+        """The :class:`robviz.scale.recipes.Recipe` of this run: ``recipe`` for ``objective``, explicit settings on top.
 
         Raises:
-            ValueError: from :func:`robviz.recipes.get_recipe` (unknown name, wrong objective, misplaced factor).
+            ValueError: from :func:`robviz.scale.recipes.get_recipe` (unknown name, wrong objective, misplaced factor).
         """
-        from ..recipes import get_recipe
+        from .recipes import get_recipe
 
         return get_recipe(self.recipe, self.objective, epochs=self.epochs, total_steps=self.total_steps,
                           batch_size=self.batch_size, lr=self.lr,
@@ -234,7 +234,7 @@ class TrainRun(RunConfig):
     def build_model(self, num_classes: int, factor: float | None = None):
         """The model of this run (on the CPU, seeded with ``seed``); ``factor`` (the recipe's MMC/MMLDA loss
         factor) goes to mmc and mmlda heads."""
-        from ..resnet import make_cifar_model
+        from .resnet import make_cifar_model
 
         options: dict[str, Any] = {} if factor is None else dict(factor=float(factor))
         return make_cifar_model(self.arch, self.objective, num_classes, feature_dim=self.feature_dim,

@@ -22,7 +22,7 @@ def synthetic_images(n_train: int = 512, n_test: int = 256, num_classes: int = S
     Returns:
         A :class:`robviz.data.Dataset` named ``"synthetic"``: ``x_train`` uint8 (n_train, 3, 32, 32), ``y_train``
         (n_train,) = index mod ``num_classes``, the same for the test split, bounds (0, 1) after
-        :func:`robviz.cifar.to_float`.
+        :func:`robviz.scale.cifar.to_float`.
     """
     from ..data import Dataset
 
@@ -46,7 +46,7 @@ def load_data(dataset: str, *, data_root=None, train_size: int | None = None, te
     cut to the first ``train_size``/``test_size`` images when given.
 
     Raises:
-        robviz.cifar.CifarDownloadError: when CIFAR is neither cached nor downloadable (with what to do by hand).
+        robviz.scale.cifar.CifarDownloadError: when CIFAR is neither cached nor downloadable (with what to do by hand).
     """
     if dataset == "synthetic":
         data = synthetic_images(train_size or 512, test_size or 256, seed=1234, device=device)
@@ -55,7 +55,7 @@ def load_data(dataset: str, *, data_root=None, train_size: int | None = None, te
 
         data = mnist32(device=device)
     else:
-        from ..cifar import load_cifar
+        from .cifar import load_cifar
 
         data = load_cifar(dataset, data_root, device=device, dtype=torch.uint8)
     if train_size:

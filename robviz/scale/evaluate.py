@@ -107,7 +107,7 @@ def evaluate(run: EvaluateRun | dict) -> dict:
     Raises:
         ValueError: an invalid setting (see :class:`EvaluateRun`). FileNotFoundError: no checkpoint.
     """
-    from ..cifar import to_float
+    from .cifar import to_float
     from ..runtime import pick_device
 
     run = EvaluateRun.from_dict(run)

@@ -108,7 +108,7 @@ def training_batch(recipe, x, y, x_adv, generator: torch.Generator, rank: int = 
 def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -> float:
     """Clean accuracy of ``model`` on uint8 images ``x`` (N, 3, H, W) with labels ``y`` (N,), in eval mode,
     batched, under bf16 autocast on CUDA."""
-    from ..cifar import to_float
+    from .cifar import to_float
 
     correct = 0
     with evaluating(model):
@@ -125,7 +125,7 @@ class _Trainer:
     """One run's state: data, model, optimizer, scheduler, generator, history; built by :func:`train`."""
 
     def __init__(self, run: TrainRun, dist: Distributed):
-        from ..optimizers import make_optimizer, make_scheduler
+        from .optimizers import make_optimizer, make_scheduler
 
         self.run, self.dist, self.device = run, dist, dist.device
         self.recipe = run.get_recipe()
@@ -206,7 +206,7 @@ class _Trainer:
         """
         from tqdm.auto import tqdm
 
-        from ..cifar import gpu_batches
+        from .cifar import gpu_batches
 
         run, dist, recipe = self.run, self.dist, self.recipe
         steps = self.steps_per_epoch  # this epoch's: the last one stops at the recipe's total_steps

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import nbformat
 
-from .runtime import atomic_write
+from ..runtime import atomic_write
 
 __all__ = ["CODE_STUB", "is_solution", "is_graded", "course_exercises", "student_notebook",
            "write_student_versions", "lab_notebook", "write_lab_versions", "init_course"]
@@ -200,8 +200,8 @@ c.ClearSolutions.code_stub = {{"python": {stub!r}}}
 # Lessons train small models: a cell may take minutes on a small machine (nbgrader's default is 30 s).
 c.Execute.timeout = {timeout}
 # nbclient waits for each cell's reply in one poll as long as that timeout; a missed socket wake-up would stall the
-# grading for all of it. robviz's kernel client polls in slices of a second (robviz/kernels.py).
-c.AsyncKernelManager.client_class = "robviz.kernels.SlicedKernelClient"
+# grading for all of it. robviz's kernel client polls in slices of a second (robviz/course/kernels.py).
+c.AsyncKernelManager.client_class = "robviz.course.kernels.SlicedKernelClient"
 '''
 
 _README = '''\

@@ -1,21 +1,4 @@
-"""Detecting adversarial examples: scores with one interface, and the ROC/AUC protocol of the RCE paper.
-
-Every detector maps a batch of inputs to one score per input, **higher = more normal** (as in the authors' AUC
-code: clean inputs are the positive class). A detector is anything callable as ``detector(model, x)`` returning
-a NumPy array (N,):
-
-| detector | score | paper |
-|---|---|---|
-| :func:`confidence` | max_k softmax(model(x))_k | Hendrycks & Gimpel, ICLR 2017 (baseline) |
-| :func:`non_max_entropy_score` | non-ME of softmax(model(x)) | Pang et al., NeurIPS 2018 |
-| :class:`KernelDensity` | log of the Gaussian kernel density of the feature, predicted class | Feinman et al. 2017 |
-| :class:`LID` | minus the local intrinsic dimensionality of the feature | Ma et al., ICLR 2018 |
-
-``model(x)`` returns the logits whose argmax is the prediction (for RCE the *negated* logits, see
-``robviz.models``), so no detector special-cases an objective. Evaluation (:func:`detection_pairs`,
-:func:`roc_auc`, :func:`roc_curve`) follows the RCE paper: only the test images that are classified correctly
-*and* whose attack succeeded enter, once clean (label 1) and once adversarial (label 0).
-"""
+"""Detection scores (higher = more normal) and the RCE paper's ROC/AUC protocol; see :mod:`robviz.detect`."""
 
 from __future__ import annotations
 
@@ -25,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import checks
-from .runtime import inference, to_numpy
+from .. import checks
+from ..runtime import inference, to_numpy
 
 __all__ = ["confidence", "non_max_entropy", "non_max_entropy_logits", "non_max_entropy_score", "KernelDensity", "LID",
            "lid_mle",
@@ -165,7 +148,7 @@ class KernelDensity:
         if len(x) != len(y) or y.dim() != 1:
             raise ValueError(f"x and y must hold the same number of samples, y 1-D; got {tuple(x.shape)}, "
                              f"{tuple(y.shape)}")
-        from .data import sample_per_class
+        from ..data import sample_per_class
 
         if self.sigma2 is None:
             self.sigma2 = kd_bandwidth(model.objective.name)
@@ -382,7 +365,7 @@ def non_me_domain(model, extent, resolution: int = 150) -> dict:
         dict with ``labels`` (R, R) predicted class, ``non_me`` (R, R) non-ME of softmax(output logits) and
         ``extent``; rows run along z2 (as ``robviz.data.grid_points``).
     """
-    from .data import grid_points
+    from ..data import grid_points
 
     if model.objective.feature_dim != 2:
         raise ValueError(f"the domain picture needs 2-D features, got feature_dim = {model.objective.feature_dim}")

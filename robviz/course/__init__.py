@@ -1,0 +1,17 @@
+"""The course wing: the lessons as an nbgrader course, their student and lab versions, and the static gallery.
+
+* :mod:`robviz.course.assignments`: nbgrader source notebooks, student versions through nbgrader's own
+  preprocessors, the lab version with folded solutions, :func:`init_course` (re-exported here);
+* :mod:`robviz.course.gallery`: every lesson executed and exported as a static web page; ``execute_lesson``, the
+  notebook runner of the gallery and the full-mode test;
+* :mod:`robviz.course.kernels`: the Jupyter kernel client that waits in one-second polls (used by the gallery's
+  runner and by the course's ``nbgrader_config.py``).
+
+The self-checks the lessons call live in :mod:`robviz.exercises`.
+"""
+
+from .assignments import (CODE_STUB, SOLUTION_SUMMARY, course_exercises, init_course, is_graded, is_solution,
+                          lab_notebook, student_notebook, write_lab_versions, write_student_versions)
+
+__all__ = ["CODE_STUB", "SOLUTION_SUMMARY", "is_solution", "is_graded", "course_exercises", "student_notebook",
+           "write_student_versions", "lab_notebook", "write_lab_versions", "init_course"]

@@ -1,0 +1,300 @@
+"""A static HTML gallery of the lessons: every lesson executed and exported as a web page.
+
+    robviz gallery                      # build/gallery/index.html, one page per lesson, plotly.min.js
+    robviz gallery --only 00 01         # a partial site, for a quick look
+
+Each lesson is taken in its *student* version (:func:`robviz.course.student_notebook`: solutions replaced by
+stubs, so the public site does not give them away), executed in default mode with nbclient, and exported with
+nbconvert's ``HTMLExporter`` (``lab`` template: the pages look like the notebooks in JupyterLab).
+
+Why nbconvert and not jupyter-book or mystmd: it ships with Jupyter already (no new dependency, no Node), it
+renders exactly the notebooks we executed, and it lets us control how plotly is loaded. Plotly figures are kept
+as their JSON and drawn by one shared ``plotly.min.js`` (plotly's bundled copy, loaded once per page from the
+site), instead of the ~5 MB library inlined into every page or figure. The animations' Play buttons and sliders
+keep working because they need only the figure JSON and plotly.js. Widgets need a running kernel, so their
+outputs become a note that says so, followed by what the widget's Output areas showed when the lesson ran
+(a dashboard's first figure).
+
+A lesson that fails to execute raises :class:`GalleryError` naming the lesson and the cell. The site is built
+in a temporary folder next to ``out`` and swapped in at the end, so a failed build leaves the previous site.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .kernels import SlicedKernelManager
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+__all__ = ["build_gallery", "execute_lesson", "render_page", "GalleryError", "PLOTLY_JS", "WIDGET_NOTE"]
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+#: The one copy of plotly.js in the site; every page loads it with a single <script> in its head.
+PLOTLY_JS = "plotly.min.js"
+#: What a widget output becomes: widgets need a live kernel, a static page cannot drive them.
+WIDGET_NOTE = ("Interactive widget: run this lesson in Jupyter or on Binder to use it. Below, what it showed "
+               "with its initial settings.")
+#: The banner at the top of plotly.js: an output that contains it has the library inlined.
+_PLOTLY_JS_BANNER = "* plotly.js v"
+
+# The lab template with plotly.js loaded first and without require.js (from a CDN, unused by these pages, and
+# with it loaded first plotly.js would register as an AMD module instead of setting window.Plotly).
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}
+<script src="{{ resources.plotly_js }}"></script>
+{%- endblock html_head_js -%}
+"""
+_LESSON_LINK = re.compile(r'href="([^"/:#?]+)\.ipynb(#[^"]*)?"')
+
+
+class GalleryError(RuntimeError):
+    """A lesson failed to execute; the message names the lesson and the cell."""
+
+
+def _plotly_div(figure: dict) -> str:
+    import plotly.io as pio
+
+    # 525 px when the figure sets no height: what plotly's own notebook renderer uses.
+    return pio.to_html(figure, include_plotlyjs=False, full_html=False, auto_play=False,
+                       default_height="525px", validate=False)
+
+
+def _is_progress_bar(model_id: str, widgets: dict) -> bool:
+    """True for tqdm's notebook bar (a box holding a progress widget), by the widget states nbclient recorded."""
+    children = widgets.get(model_id, {}).get("state", {}).get("children", [])
+    return any(widgets.get(child.removeprefix("IPY_MODEL_"), {}).get("model_name")
+               in ("FloatProgressModel", "IntProgressModel") for child in children)
+
+
+def _captured_outputs(model_id: str, widgets: dict) -> list[dict]:
+    """The outputs that Output widgets inside widget ``model_id`` held when the lesson ran (e.g. a dashboard's
+    first figure), in display order."""
+    state = widgets.get(model_id, {})
+    if state.get("model_name") == "OutputModel":
+        return list(state.get("state", {}).get("outputs", []))
+    found = []
+    for child in state.get("state", {}).get("children", []):
+        found += _captured_outputs(child.removeprefix("IPY_MODEL_"), widgets)
+    return found
+
+
+def _captured_html(output: dict) -> str:
+    """A captured output as static HTML: plotly figures drawn by the shared plotly.js, other rich outputs as
+    they are; widgets nested inside are left out."""
+    data = output.get("data", {})
+    if PLOTLY_MIME in data:
+        return _plotly_div(data[PLOTLY_MIME])
+    if "text/html" in data and _PLOTLY_JS_BANNER not in str(data["text/html"]):
+        html_text = data["text/html"]
+        return "".join(html_text) if isinstance(html_text, list) else html_text
+    text = output.get("text") or data.get("text/plain")
+    if text and WIDGET_MIME not in data:
+        return f"<pre>{html.escape(''.join(text) if isinstance(text, list) else text)}</pre>"
+    return ""
+
+
+def _convert_output(output: dict, widgets: dict) -> dict | None:
+    """The output as the static page shows it, or None to drop it. ``widgets``: widget states by model id."""
+    data = output.get("data")
+    if not data:
+        return output
+    if PLOTLY_MIME in data:  # the figure's JSON: draw it with the shared plotly.js, drop every other form
+        output["data"] = {"text/html": _plotly_div(data[PLOTLY_MIME])}
+    elif WIDGET_MIME in data:
+        if _is_progress_bar(data[WIDGET_MIME].get("model_id", ""), widgets):
+            return None  # the run is over: a progress bar has nothing to show
+        captured = "".join(_captured_html(o) for o in _captured_outputs(data[WIDGET_MIME].get("model_id", ""),
+                                                                           widgets))
+        output["data"] = {"text/html": f'<p class="robviz-widget-note"><em>{html.escape(WIDGET_NOTE)}</em></p>'
+                                       + captured}
+    elif _PLOTLY_JS_BANNER in str(data.get("text/html", "")):  # a renderer's inlined copy of the library
+        return None
+    output["metadata"] = {}
+    return output
+
+
+def render_page(notebook: dict, title: str, plotly_js: str = PLOTLY_JS) -> str:
+    """The HTML page of an executed notebook (nbformat 4 JSON): plotly figures as divs drawn by the script
+    ``plotly_js``, widgets as a note followed by what their Output widgets held (progress bars dropped), links
+    to other lessons (``02_attacks.ipynb``) pointing to their pages."""
+    import jinja2
+    from nbconvert import HTMLExporter
+
+    node = _node(notebook)
+    # No widget state in the page: widgets' Python callbacks need a kernel, so the page shows a note instead
+    # (and loads no widget manager from a CDN).
+    widgets = node.metadata.pop("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    for cell in node.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [out for out in (_convert_output(o, widgets.get("state", {})) for o in cell.outputs)
+                            if out is not None]
+    exporter = HTMLExporter(template_name="lab", template_file="robviz_gallery.html.j2",
+                            extra_loaders=[jinja2.DictLoader({"robviz_gallery.html.j2": _TEMPLATE})])
+    page, _ = exporter.from_notebook_node(node, resources={"metadata": {"name": title},
+                                                           "plotly_js": plotly_js})
+    return _LESSON_LINK.sub(lambda m: f'href="{m[1]}.html{m[2] or ""}"', page)
+
+
+def _node(notebook: dict) -> NotebookNode:
+    """A copy of the notebook as nbformat's node (sources as strings, ids added to cells that lack one)."""
+    import nbformat
+    from nbformat.warnings import MissingIDFieldWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingIDFieldWarning)
+        return nbformat.reads(json.dumps(notebook), as_version=4)
+
+
+def _title(notebook: dict, fallback: str) -> str:
+    """The first markdown heading of the notebook."""
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            for line in source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return fallback
+
+
+def _kernel_env() -> dict:
+    """The lessons' default mode; exercise checks only report (the stubs are unanswered); plotly emits the
+    figure JSON only (we render it ourselves)."""
+    env = {k: v for k, v in os.environ.items() if k != "ROBVIZ_FULL"}
+    env.update(ROBVIZ_STRICT_EXERCISES="0", PLOTLY_RENDERER="plotly_mimetype")
+    return env
+
+
+def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, env: dict | None = None) -> dict:
+    """Run a lesson top to bottom in a fresh kernel (nbclient) and return the executed notebook node.
+
+    Args:
+        path: the lesson's file; cells run with its folder as the working directory.
+        notebook: the notebook to run (default: read from ``path``), e.g. its student version.
+        timeout: seconds one cell may run.
+        env: the kernel's environment (default: the gallery's: default mode, exercise checks that only
+            report, plotly's JSON renderer). Pass ``{**os.environ, "ROBVIZ_FULL": "1"}`` for full mode.
+
+    Raises:
+        GalleryError: naming the lesson, the cell and the reason (its exception, a timeout, a dead kernel).
+    """
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    node = _node(json.loads(path.read_text(encoding="utf-8")) if notebook is None else notebook)
+    current: dict = {}  # the cell being run and its index
+    client = NotebookClient(node, timeout=timeout, kernel_name="python3",
+                            kernel_manager_class=SlicedKernelManager,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.on_cell_start = lambda cell, cell_index: current.update(cell=cell, index=cell_index)
+    try:
+        client.execute(env=_kernel_env() if env is None else env)
+    except Exception as error:
+        if "cell" in current:
+            first_line = (current["cell"].source.strip().splitlines() or [""])[0][:80]
+            where = f"in cell {current['index']} ({first_line!r})"
+        else:
+            where = "before its first cell"
+        ename = getattr(error, "ename", None)
+        if ename:  # an exception raised by the cell's code
+            reason = f"{ename}: {getattr(error, 'evalue', '')}"
+        else:  # a timeout, a dead kernel, ...
+            reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[-1]}"
+        raise GalleryError(f"lesson {path.name} failed {where}: {reason}") from error
+    return node
+
+
+def _index_page(entries: list[tuple[str, str]]) -> str:
+    """The site's front page: the lessons in order, each linked by its title."""
+    items = "\n".join(f'    <li><a href="{html.escape(href)}">{html.escape(title)}</a></li>'
+                      for href, title in entries)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>robviz lessons</title>
+  <style>body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; }}
+  li {{ margin: 0.4rem 0; }}</style>
+</head>
+<body>
+  <h1>robviz lessons</h1>
+  <p>Each lesson executed in its default mode, exercises left for you. The figures and animations work here;
+  the widgets need a live kernel: run the lessons in Jupyter or on Binder.</p>
+  <ol start="0">
+{items}
+  </ol>
+</body>
+</html>
+"""
+
+
+def _lessons(folder: Path, only) -> list[Path]:
+    """The lessons (``NN_name.ipynb``) in ``folder``, in order; with ``only``, those whose name starts so."""
+    paths = sorted(folder.glob("[0-9]*.ipynb"))
+    if only:
+        paths = [p for p in paths if any(p.name.startswith(prefix) for prefix in only)]
+    if not paths:
+        raise FileNotFoundError(f"no lessons (NN_*.ipynb) in {folder}" + (f" matching {list(only)}" if only else ""))
+    return paths
+
+
+def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/gallery", only=None,
+                  timeout: int = 600) -> list[Path]:
+    """Execute every lesson (student version, default mode) and write the static site to ``out``.
+
+    Args:
+        lessons: folder of the lessons (``NN_name.ipynb``); each runs with this folder as its working directory.
+        out: the site's folder; replaced as a whole when the build succeeds.
+        only: lesson number prefixes (e.g. ``["00", "01"]``) to build a partial site.
+        timeout: seconds one cell may run.
+
+    Returns:
+        The written pages: one per lesson, in order, then ``index.html``.
+
+    Raises:
+        GalleryError: a lesson failed to execute (the message names the lesson and the cell).
+    """
+    import plotly.offline
+    from tqdm.auto import tqdm
+
+    from .assignments import student_notebook
+
+    lessons, out = Path(lessons).resolve(), Path(out)
+    paths = _lessons(lessons, only)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; the site is for everyone
+        (staging / PLOTLY_JS).write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")
+        entries = []
+        for path in (bar := tqdm(paths, desc="gallery", unit="lesson")):
+            bar.set_postfix_str(path.name)
+            student = student_notebook(json.loads(path.read_text(encoding="utf-8")))
+            title = _title(student, path.stem)
+            executed = execute_lesson(path, student, timeout=timeout)
+            page = path.with_suffix(".html").name
+            (staging / page).write_text(render_page(executed, title), encoding="utf-8")
+            entries.append((page, title))
+        (staging / "index.html").write_text(_index_page(entries), encoding="utf-8")
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))
+            os.replace(out, old / out.name)
+        os.replace(staging, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [out / page for page, _ in entries] + [out / "index.html"]

@@ -1,0 +1,94 @@
+"""The RCE paper's detection study: every detector against every attack, for several models (lesson 5).
+
+``robviz.detect`` scores one detector on one attack; :func:`detection_study` runs the whole grid the paper
+tabulates (Pang et al., NeurIPS 2018, Table 2): per attack and model, the pairs of correctly classified clean
+inputs whose attack succeeded, each detector's AUC on them, and the ROC curves the viz draws.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import scores as detect  # the scores, by their wing-wide names
+
+__all__ = ["default_detectors", "detection_study", "DetectionStudy"]
+
+
+def default_detectors(model, data) -> dict:
+    """The four detectors of the talk, fitted to ``model`` on ``data``'s training set (higher = more normal).
+
+    Returns:
+        ``{"Confidence", "non-ME", "K-density", "LID"}`` -> ``detector(model, x) -> (N,)`` scores; K-density
+        (one kernel per class, the authors' bandwidth) and LID (k = 20) are fitted on ``data.x_train``.
+    """
+    return {"Confidence": detect.confidence, "non-ME": detect.non_max_entropy_score,
+            "K-density": detect.KernelDensity().fit(model, data.x_train, data.y_train),
+            "LID": detect.LID(k=20).fit(model, data.x_train)}
+
+
+def _short(name: str) -> str:
+    return "RCE" if name == "rce" else "CE"
+
+
+@dataclass
+class DetectionStudy:
+    """What :func:`detection_study` measured.
+
+    Attributes:
+        aucs: ``aucs[attack][model][detector]``, the AUC (clean = positive) or NaN where the attack left fewer
+            than ``min_pairs`` pairs; the layout ``robviz.viz.detection_table`` draws.
+        curves: ``curves[attack]["CE · non-ME"] = (fpr, tpr, auc)`` for every scored pair (``"RCE · ..."`` for
+            the model named ``"rce"``); the layout ``robviz.viz.roc_figure`` draws.
+        pairs: ``pairs[attack, model]``, the number of (clean, adversarial) pairs that entered.
+        min_pairs: the fewest pairs an AUC was computed from.
+    """
+
+    aucs: dict = field(default_factory=dict)
+    curves: dict = field(default_factory=dict)
+    pairs: dict = field(default_factory=dict)
+    min_pairs: int = 10
+
+    def compare(self, detector: str, model: str = "rce", baseline: str = "sce") -> tuple[list[str], list[str]]:
+        """(attacks where both models have an AUC for ``detector``, those where ``model``'s AUC is higher)."""
+        both = [a for a in self.aucs if all(np.isfinite(self.aucs[a][o][detector]) for o in (baseline, model))]
+        return both, [a for a in both if self.aucs[a][model][detector] > self.aucs[a][baseline][detector]]
+
+
+def detection_study(models: dict, data, x, y, results: dict, *, detectors=default_detectors,
+                    min_pairs: int = 10) -> DetectionStudy:
+    """Score every attack's pairs with every detector, per model, as in the RCE paper.
+
+    Args:
+        models: name -> classifier, e.g. ``{"sce": ..., "rce": ...}``.
+        data: the :class:`~robviz.data.Dataset` the detectors are fitted on (its training split).
+        x, y: the (N, ...) clean inputs and (N,) labels every attack ran on.
+        results: ``results[attack][model]``, the :class:`~robviz.attacks.AttackResult` of that attack on that
+            model.
+        detectors: ``detectors(model, data) -> {name: detector}``, called once per model; default
+            :func:`default_detectors`.
+        min_pairs: attacks that leave fewer pairs get NaN AUCs and no curve (too few to rank).
+
+    Returns:
+        A :class:`DetectionStudy` (AUCs, ROC curves and pair counts).
+    """
+    study = DetectionStudy(min_pairs=min_pairs)
+    fitted = {name: detectors(model, data) for name, model in models.items()}
+    for attack, per_model in results.items():
+        study.aucs[attack], study.curves[attack] = {}, {}
+        for name, result in per_model.items():
+            scores = detect.detection_scores(fitted[name], models[name], x, y, result)
+            count = len(next(iter(scores.values()))[0])  # every detector scores the same pairs
+            study.pairs[attack, name] = count
+            study.aucs[attack][name] = {}
+            for detector, (clean, adversarial) in scores.items():
+                if count < min_pairs:
+                    study.aucs[attack][name][detector] = math.nan
+                    continue
+                auc = detect.roc_auc(clean, adversarial)
+                study.aucs[attack][name][detector] = auc
+                fpr, tpr, _ = detect.roc_curve(clean, adversarial)
+                study.curves[attack][f"{_short(name)} · {detector}"] = (fpr, tpr, auc)
+    return study

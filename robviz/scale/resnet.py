@@ -1,0 +1,280 @@
+"""CIFAR ResNets (He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, section 4.2) as robviz
+classifiers, and Adaptive Diversity Promoting (ADP) ensembles of them.
+
+The CIFAR variant: a 3x3 stem with ``width`` channels, three stages of n residual blocks with ``width``,
+``2 width`` and ``4 width`` channels (the second and third halve the resolution), global average pooling:
+depth = 6n + 2 (ResNet-20/32/56/110: n = 3/5/9/18). ``version=1`` is the original block (conv-BN-ReLU-conv-BN,
+add, ReLU); ``version=2`` the pre-activation block (He et al., "Identity Mappings in Deep Residual Networks",
+ECCV 2016: BN-ReLU-conv twice, add), with a final BN-ReLU before pooling. A shortcut that changes shape is a 1x1
+convolution with BN (v1) or a plain 1x1 convolution (v2).
+
+The feature z is the pooled ``4 width``-d vector or, with ``feature_dim``, the output of an extra linear layer
+(with bias) after pooling: the MMC/MMLDA networks of the authors' code (feature_dim 256 by default for them).
+
+Inputs are images in [0, 1], (N, 3, H, W); the body normalizes them with the CIFAR channel mean and standard
+deviation, so attacks work in the [0, 1] pixel box.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .. import checks
+from ..ensemble import adp_regularizer
+from ..models import Classifier
+from ..objectives import OBJECTIVES, make_objective
+
+__all__ = ["CIFAR_MEAN", "CIFAR_STD", "CifarResNet", "cifar_resnet", "ADPEnsemble", "adp_loss",
+           "cifar_adp_ensemble", "make_cifar_model", "ARCHITECTURES"]
+
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+
+#: Architecture names accepted by :func:`make_cifar_model`, with their depth (6n + 2). ``resnet50`` (n = 8) is
+#: the depth the MI authors trained (``mi-authors`` in :mod:`robviz.scale.recipes` says what is known of their network).
+ARCHITECTURES = {"resnet8": 8, "resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet50": 50, "resnet56": 56,
+                 "resnet110": 110}
+
+#: Objectives whose networks get the extra 256-d linear feature layer by default (as the MMC authors' code).
+_FEATURE_LAYER_DEFAULT = {name: head.cifar_feature_dim for name, head in OBJECTIVES.items()}
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":  # no dependence on the batch: data-parallel runs equal single-process ones exactly
+        return nn.GroupNorm(min(8, channels), channels)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"normalization must be 'batch', 'group' or 'none', got {kind!r}")
+
+
+class BasicBlock(nn.Module):
+    """v1 residual block: relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))."""
+
+    def __init__(self, cin: int, cout: int, stride: int, norm: str):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = _norm(norm, cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = _norm(norm, cout)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), _norm(norm, cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class PreActBlock(nn.Module):
+    """v2 (pre-activation) residual block: conv(relu(bn(conv(relu(bn(x)))))) + shortcut(x)."""
+
+    def __init__(self, cin: int, cout: int, stride: int, norm: str):
+        super().__init__()
+        self.bn1 = _norm(norm, cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn2 = _norm(norm, cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.shortcut = None
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Conv2d(cin, cout, 1, stride, bias=False)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(x))
+        shortcut = x if self.shortcut is None else self.shortcut(out)
+        out = self.conv1(out)
+        return self.conv2(F.relu(self.bn2(out))) + shortcut
+
+
+class CifarResNet(nn.Module):
+    """The body of a CIFAR ResNet: images (N, 3, H, W) in [0, 1] -> features z (N, feature_dim).
+
+    Args:
+        depth: 6n + 2 (8, 20, 32, 44, 56, 110, ...).
+        version: 1 (original blocks) or 2 (pre-activation blocks).
+        width: channels of the first stage (16 in the paper); the stages have width, 2 width, 4 width.
+        feature_dim: None: z is the pooled 4 width-d vector; an integer: an extra linear layer (with bias) maps
+            the pooled vector to z (the MMC networks).
+        normalization: the normalization layer, ``"batch"`` (the paper), ``"group"`` or ``"none"`` (``norm``:
+            its old name).
+        in_channels: image channels (3).
+    """
+
+    @checks.renamed(norm="normalization")
+    def __init__(self, depth: int = 20, *, version: int = 1, width: int = 16, feature_dim: int | None = None,
+                 normalization: str = "batch", in_channels: int = 3):
+        norm = normalization
+        super().__init__()
+        if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
+            raise ValueError(f"depth must be 6n + 2 with n >= 1 (8, 20, 32, 56, 110, ...), got {depth!r}")
+        if version not in (1, 2):
+            raise ValueError(f"version must be 1 (original) or 2 (pre-activation), got {version!r}")
+        if width < 1 or (feature_dim is not None and feature_dim < 1):
+            raise ValueError(f"width and feature_dim must be >= 1, got {width}, {feature_dim}")
+        n = (depth - 2) // 6
+        block = BasicBlock if version == 1 else PreActBlock
+        self.depth, self.version, self.width, self.in_channels = depth, version, width, in_channels
+        mean = torch.tensor(CIFAR_MEAN if in_channels == 3 else (0.5,) * in_channels).view(1, -1, 1, 1)
+        std = torch.tensor(CIFAR_STD if in_channels == 3 else (0.25,) * in_channels).view(1, -1, 1, 1)
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+        self.stem = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
+        self.stem_norm = _norm(norm, width) if version == 1 else nn.Identity()
+        layers, cin = [], width
+        for stage, cout in enumerate((width, 2 * width, 4 * width)):
+            for i in range(n):
+                layers.append(block(cin, cout, 2 if (stage > 0 and i == 0) else 1, norm))
+                cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.final_norm = _norm(norm, cin) if version == 2 else nn.Identity()
+        self.pooled_dim = cin
+        self.linear = None if feature_dim is None else nn.Linear(cin, feature_dim)
+        self.feature_dim = cin if feature_dim is None else feature_dim
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x):
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"CifarResNet expects images (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        out = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        out = F.relu(self.stem_norm(self.stem(out))) if self.version == 1 else self.stem(out)
+        out = self.layers(out)
+        if self.version == 2:
+            out = F.relu(self.final_norm(out))
+        out = out.mean(dim=(2, 3))
+        return out if self.linear is None else self.linear(out)
+
+
+@checks.renamed(norm="normalization")
+def cifar_resnet(depth: int = 20, num_classes: int = 10, objective: str = "sce", feature_dim: int | None = None,
+                 version: int = 1, *, width: int = 16, normalization: str = "batch", in_channels: int = 3,
+                 seed: int | None = None, **objective_options) -> Classifier:
+    """A CIFAR ResNet with an objective's head: a :class:`robviz.models.Classifier`.
+
+    ``feature_dim`` None picks the authors' choice: MMC and MMLDA get the extra linear layer with 256 features,
+    SCE, RCE and center loss use the pooled 4 width-d (64-d) features. ``seed`` seeds the initialisation.
+
+    Example:
+        >>> model = cifar_resnet(32, objective="mmc")        # ResNet-32, z in R^256, MMC-10 head
+        >>> model(torch.rand(2, 3, 32, 32)).shape
+        torch.Size([2, 10])
+    """
+    if seed is not None:
+        torch.manual_seed(seed)
+    key = str(objective).lower()
+    if feature_dim is None:
+        feature_dim = _FEATURE_LAYER_DEFAULT.get(key)
+    body = CifarResNet(depth, version=version, width=width, feature_dim=feature_dim, normalization=normalization,
+                       in_channels=in_channels)
+    return Classifier(body, make_objective(key, num_classes, body.feature_dim, **objective_options))
+
+
+def adp_loss(logits: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: float = 0.5) -> torch.Tensor:
+    """The ADP training loss (Pang et al., "Improving Adversarial Robustness via Promoting Ensemble Diversity",
+    ICML 2019), averaged over the batch:
+
+        L = sum_k CE(y, F_k) - alpha H(mean_k F_k) - beta log det(M M^T + 1e-6 I_K),
+
+    F_k = softmax of member k, H(p) = -sum p log(p + 1e-20), row k of M (K, L-1) = F_k without the true label's
+    entry, L2-normalized. The ADP term is :func:`robviz.ensemble.adp_regularizer` (one implementation, with the
+    authors' offsets ``LOG_OFFSET`` and ``DET_OFFSET``); here it runs in float32 on (K, N, L) member logits, so
+    it stays exact under bf16 autocast.
+
+    Args:
+        logits: (K, N, L) member logits, K >= 2. y: (N,) labels.
+
+    Raises:
+        ValueError: from :func:`~robviz.ensemble.adp_regularizer` for K < 2, L < 2 or labels of the wrong shape.
+    """
+    logits = logits.float()
+    ce = sum(F.cross_entropy(logits[k], y) for k in range(logits.shape[0]))
+    return ce + adp_regularizer(logits.softmax(dim=-1), y, alpha, beta)
+
+
+class _ADPHead(nn.Module):
+    """Holds the ensemble's objective settings; ``name = "adp"``, no centers."""
+
+    name = "adp"
+    centers = None
+
+    def __init__(self, num_classes: int, alpha: float, beta: float):
+        super().__init__()
+        self.num_classes, self.alpha, self.beta = num_classes, float(alpha), float(beta)
+
+    def extra_repr(self) -> str:
+        return f"num_classes={self.num_classes}, alpha={self.alpha}, beta={self.beta}"
+
+
+class ADPEnsemble(nn.Module):
+    """An ensemble of K SCE classifiers trained with the ADP loss (:func:`adp_loss`).
+
+    The robviz model contract: ``forward(x)`` returns log of the mean member softmax (argmax = the ensemble's
+    prediction, so attacks see the averaged ensemble), ``features(x)`` the members' features concatenated,
+    ``loss(x, y)`` the ADP loss, ``member_logits(x)`` the (K, N, L) member logits.
+    """
+
+    def __init__(self, members: Iterable[Classifier], alpha: float = 2.0, beta: float = 0.5):
+        super().__init__()
+        members = list(members)
+        self.members = nn.ModuleList(members)
+        if len(self.members) < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {len(self.members)}")
+        self.objective = _ADPHead(members[0].num_classes, alpha, beta)
+
+    @property
+    def num_classes(self) -> int:
+        return self.objective.num_classes
+
+    def member_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(x) for member in self.members])
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        # nn.ModuleList is not generic: to mypy its items are plain Modules, here they are the Classifiers
+        return torch.cat([member.features(x) for member in self.members], dim=1)  # type: ignore[operator]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        log_probs = self.member_logits(x).float().log_softmax(dim=-1)  # log of the mean, in log space
+        return torch.logsumexp(log_probs, dim=0) - math.log(len(self.members))
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return adp_loss(self.member_logits(x), y, self.objective.alpha, self.objective.beta)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self(x).argmax(dim=1)
+
+
+@checks.renamed(norm="normalization")
+def cifar_adp_ensemble(depth: int = 20, num_classes: int = 10, members: int = 3, *, alpha: float = 2.0,
+                       beta: float = 0.5, version: int = 1, width: int = 16, normalization: str = "batch",
+                       in_channels: int = 3, seed: int | None = None) -> ADPEnsemble:
+    """The ADP paper's ensemble: ``members`` x ResNet-``depth`` (3 x ResNet-20 v1), alpha 2, beta 0.5
+    (alpha = beta = 0 is the paper's baseline: independently trained members)."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    return ADPEnsemble([cifar_resnet(depth, num_classes, "sce", version=version, width=width,
+                                     normalization=normalization,
+                                     in_channels=in_channels) for _ in range(members)], alpha, beta)
+
+
+@checks.renamed(norm="normalization")
+def make_cifar_model(arch: str = "resnet20", objective: str = "sce", num_classes: int = 10, *,
+                     feature_dim: int | None = None, version: int = 1, width: int = 16, normalization: str = "batch",
+                     in_channels: int = 3, seed: int | None = 0, **options) -> nn.Module:
+    """A model by architecture name (``robviz.scale.resnet.ARCHITECTURES``) and objective (an ``OBJECTIVES`` name, or
+    ``"adp"`` for an ensemble of three; ``options`` go to the objective or to :func:`cifar_adp_ensemble`)."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown arch {arch!r}; valid names: {', '.join(ARCHITECTURES)}")
+    common: dict[str, Any] = dict(version=version, width=width, normalization=normalization, in_channels=in_channels,
+                                  seed=seed)
+    if str(objective).lower() == "adp":
+        return cifar_adp_ensemble(ARCHITECTURES[arch], num_classes, **common, **options)
+    return cifar_resnet(ARCHITECTURES[arch], num_classes, objective, feature_dim, **common, **options)
