@@ -39,6 +39,7 @@ __all__ = [
     "MMC",
     "RCE",
     "make_objective",
+    "nearest_center_decision",
     "sce_loss",
     "center_loss",
     "lgm_loss",
@@ -139,20 +140,26 @@ class Objective(nn.Module):
     logits whose argmax is the prediction. ``centers`` is the (L, d) tensor of class centers, if any.
 
     What the rest of robviz needs to know about an objective it reads here, from the class, so that adding an
-    objective touches this file only:
+    objective is one class and one ``OBJECTIVES`` entry (``tests/test_registries.py`` checks every entry):
 
     * ``name``: the registry key (``OBJECTIVES``), the CLI choice and the recipes' lookup key;
     * ``label``: how figures and tables name it;
     * ``cifar_feature_dim``: the CIFAR ResNet's extra feature layer by default (None: the pooled features);
     * ``has_factor``: the loss takes the MMC/MMLDA ``factor`` (paper 1/2, authors' code 1), set by the recipes;
-    * ``authors_recipe``: the recipe that reproduces the authors' code for it (``robviz.scale.recipes``).
+    * ``softmax_loss``: the loss is exactly the softmax cross-entropy of h, -log softmax(h)_y, and nothing else;
+      ``per_sample_loss(float64=True)`` then computes it in the form that keeps tiny losses nonzero;
+    * ``authors_recipe``: the recipe of ``robviz.scale.recipes`` that reproduces the authors' code for it, or
+      None (the default: ``get_recipe("authors", name)`` then raises, it never falls back to another paper's);
+    * :meth:`decision`: the prediction as an affine map of z, which ``robviz.exact`` reads;
+    * ``centers``: the class centers, or None.
     """
 
     name = "objective"
     label = "objective"
     cifar_feature_dim: int | None = None
     has_factor = False
-    authors_recipe = "mmc-authors"  # the MMC repository also trains its SCE, center-loss and L-GM baselines
+    softmax_loss = False
+    authors_recipe: str | None = None
 
     def __init__(self, num_classes: int, feature_dim: int):
         super().__init__()
@@ -169,8 +176,26 @@ class Objective(nn.Module):
     def output(self, h: torch.Tensor) -> torch.Tensor:
         return h
 
+    def decision(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The prediction as an affine map of the feature: (W (L, d), b (L,)) such that the prediction logits
+        ``output(forward(z))`` equal ``z @ W.T + b`` plus a term that is the same for every class (0 for linear
+        heads, -factor ||z||^2 for nearest-center heads). So the argmax and every logit difference agree, and
+        ``robviz.exact`` reads the decision from here. None (the default): the decision is not affine in z, and
+        ``robviz.exact`` refuses the model with a ``TypeError``.
+        """
+        return None
+
     def extra_repr(self) -> str:
         return f"num_classes={self.num_classes}, feature_dim={self.feature_dim}"
+
+
+def nearest_center_decision(centers: torch.Tensor, factor: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The affine decision of logits h_k = -factor ||z - mu_k||^2, factor > 0: (2 factor mu, -factor ||mu_k||^2).
+
+    -factor ||z - mu_k||^2 = 2 factor mu_k . z - factor ||mu_k||^2 - factor ||z||^2, and the last term is the same
+    for every class. centers: (L, d) -> (L, d), (L,).
+    """
+    return 2 * factor * centers, -factor * centers.pow(2).sum(dim=1)
 
 
 class _LinearHead(Objective):
@@ -181,11 +206,17 @@ class _LinearHead(Objective):
     def forward(self, z):
         return self.linear(z)
 
+    def decision(self):
+        # output() is applied row-wise and linear in h (the identity, or the negation for RCE), so applying it to
+        # the rows of W.T and to b gives the affine map of the prediction logits
+        return self.output(self.linear.weight.T).T, self.output(self.linear.bias[None])[0]
+
 
 class SCE(_LinearHead):
     """Softmax cross-entropy with a linear head h = W z + b."""
 
     name, label = "sce", "SCE"
+    softmax_loss, authors_recipe = True, "mmc-authors"  # the MMC repository also trains the SCE baseline
 
     def loss(self, z, h, y):
         return sce_loss(h, y)
@@ -195,6 +226,7 @@ class CenterLoss(_LinearHead):
     """Softmax cross-entropy plus the center loss with learnable centers (Wen et al., ECCV 2016)."""
 
     name, label = "center", "Center loss"
+    authors_recipe = "mmc-authors"  # the MMC repository's settings (it has no center-loss code)
 
     def __init__(self, num_classes: int, feature_dim: int, weight: float = 0.1):
         super().__init__(num_classes, feature_dim)
@@ -214,6 +246,7 @@ class LGM(Objective):
     (the margin applies only in the training loss)."""
 
     name, label = "lgm", "L-GM"
+    authors_recipe = "mmc-authors"  # the MMC repository's settings (it has no L-GM code)
 
     def __init__(self, num_classes: int, feature_dim: int, margin: float = 0.1, weight: float = 0.1):
         super().__init__(num_classes, feature_dim)
@@ -226,6 +259,9 @@ class LGM(Objective):
 
     def forward(self, z):
         return -0.5 * squared_distances(z, self.means)
+
+    def decision(self):
+        return nearest_center_decision(self.means, 0.5)
 
     def loss(self, z, h, y):
         return lgm_loss(z, y, self.means, self.margin, self.weight)
@@ -247,6 +283,9 @@ class _MMHead(Objective):
     def forward(self, z):
         return -self.factor * squared_distances(z, self.mm_centers)
 
+    def decision(self):
+        return nearest_center_decision(self.mm_centers, self.factor)
+
 
 class MMLDA(_MMHead):
     """MMLDA (ICML 2018): softmax cross-entropy on the distances to fixed MM centers.
@@ -254,7 +293,7 @@ class MMLDA(_MMHead):
     1, which changes the softmax)."""
 
     name, label = "mmlda", "MMLDA"
-    cifar_feature_dim, has_factor = 256, True
+    cifar_feature_dim, has_factor, softmax_loss, authors_recipe = 256, True, True, "mmc-authors"
 
     def loss(self, z, h, y):
         return mmlda_loss(z, y, self.mm_centers, self.factor)
@@ -265,7 +304,7 @@ class MMC(_MMHead):
     Defaults: C = 10 ("MMC-10", the code's ``mean_var = 10``), factor 1/2 (the paper; the code: 1)."""
 
     name, label = "mmc", "MMC"
-    cifar_feature_dim, has_factor = 256, True
+    cifar_feature_dim, has_factor, authors_recipe = 256, True, "mmc-authors"
 
     def loss(self, z, h, y):
         return mmc_loss(z, y, self.mm_centers, self.factor)
@@ -330,7 +369,7 @@ def per_sample_loss(loss, *, float64: bool = False) -> LossFn:
     * ``float64=False`` (loss landscapes, contour tracing): the objective itself, in its dtype, differentiable
       in z and in its parameters.
     * ``float64=True`` (sample-density shells): a frozen float64 copy of the objective (later training does not
-      change it), features cast to float64, and for the pure softmax heads (SCE, MMLDA)
+      change it), features cast to float64, and for the pure softmax heads (``softmax_loss``: SCE, MMLDA)
       :func:`cross_entropy_per_sample`: a well-fitted softmax loss falls below float32's resolution and rounds to
       0, and tied losses would merge the equal-count shells of ``robviz.shell_density``. Still differentiable
       in z.
@@ -350,7 +389,7 @@ def per_sample_loss(loss, *, float64: bool = False) -> LossFn:
 
     def loss_fn(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         z = z.double()
-        if head.name in ("sce", "mmlda"):
+        if head.softmax_loss:
             return cross_entropy_per_sample(head(z), y)
         return batched(z, y)
 

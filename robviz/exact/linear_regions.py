@@ -54,22 +54,14 @@ def _sequence(module: nn.Module) -> list:
 
 
 def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
-    """(A, c) with argmax_k (A z + c)_k the prediction of an objective head, (L, d) and (L,)."""
-    from ..objectives import LGM, Objective, _LinearHead, _MMHead
-
-    if isinstance(head, _LinearHead):
-        a, c = _affine(head.linear.weight, head.linear.bias)
-        probe = torch.arange(1.0, head.num_classes + 1)[None]
-        out = head.output(probe)
-        if torch.equal(out, probe):
-            return a, c
-        if torch.equal(out, -probe):
-            return -a, -c
-    elif isinstance(head, (_MMHead, LGM)) and type(head).output is Objective.output:
-        mu = to_numpy(head.centers, np.float64)  # -k ||z - mu||^2 with k > 0: the nearest center
-        return 2 * mu, -(mu ** 2).sum(axis=1)
-    raise TypeError(f"robviz.exact knows the decisions of the robviz objective heads, not of a "
-                    f"{type(head).__name__}")
+    """(A, c) with argmax_k (A z + c)_k the prediction of an objective head, (L, d) and (L,): what the head's
+    ``decision()`` declares (``robviz.objectives.Objective.decision``), in float64."""
+    decision = getattr(head, "decision", None)
+    affine = decision() if callable(decision) else None
+    if affine is None:
+        raise TypeError(f"robviz.exact needs a head whose prediction is affine in the feature; the "
+                        f"{type(head).__name__} head declares none (its decision() returns None or is missing)")
+    return _affine(*affine)
 
 
 def affine_pieces(model: nn.Module) -> list:
