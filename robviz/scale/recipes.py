@@ -35,13 +35,40 @@ from dataclasses import asdict, dataclass, field, replace
 
 from .. import checks
 from ..objectives import OBJECTIVES as _HEADS
+from .resnet import ENSEMBLE_OBJECTIVES as _ENSEMBLES
 
 __all__ = ["Recipe", "RECIPES", "FACTOR_OBJECTIVES", "get_recipe", "lr_factor"]
 
-#: Objectives whose loss has the MMC/MMLDA factor (paper 1/2, the authors' code 1): ``has_factor`` in their class.
+#: Objectives whose loss has the MMC/MMLDA factor (paper 1/2, the authors' code 1): ``has_factor`` in their class
+#: (the names registered at import; the recipes read the class of an objective when they are built).
 FACTOR_OBJECTIVES = tuple(name for name, head in _HEADS.items() if head.has_factor)
-#: Objectives trained by the MMC repository's code (its baselines included): ``authors_recipe`` in their class.
-_MMC_REPO_OBJECTIVES = tuple(name for name, head in _HEADS.items() if head.authors_recipe == "mmc-authors")
+
+
+def _registered(objective: str):
+    """The class registered as ``objective`` in ``robviz.objectives.OBJECTIVES`` or ``ENSEMBLE_OBJECTIVES``, or
+    None. Read at call time, so an objective registered later is seen like the others."""
+    return _HEADS.get(objective, _ENSEMBLES.get(objective))
+
+
+def _names() -> tuple[str, ...]:
+    return (*_HEADS, *_ENSEMBLES)
+
+
+def _has_factor(objective: str) -> bool:
+    return bool(getattr(_registered(objective), "has_factor", False))
+
+
+def _objectives_of(recipe: str) -> tuple[str, ...]:
+    """The registered objectives whose class names ``recipe`` as its ``authors_recipe``."""
+    return tuple(name for name in _names() if _registered(name).authors_recipe == recipe)
+
+
+def _wrong_objective(recipe: str, objective: str, authors: str | None = None) -> str:
+    """The error for a per-paper recipe asked for an objective whose class names another (``authors``: the
+    ``authors_recipe`` that selects the recipe's objectives, default ``recipe``)."""
+    names = _objectives_of(authors or recipe)
+    return f"recipe {recipe!r} is for the objective{'s' * (len(names) > 1)} {', '.join(names)}, not {objective!r}"
+
 
 _MMC_REPO = "P2333/Max-Mahalanobis-Training"
 _RCE_REPO = "P2333/Reverse-Cross-Entropy"
@@ -215,8 +242,9 @@ def _keras_resnet_sources(model_file: str, schedule_file: str, augment_source: s
 
 
 def _paper(objective: str = "sce") -> Recipe:
-    """The papers' settings: MMC (ICLR 2020) code numbers with the paper's factor 1/2; ADP (ICML 2019) Sec. 5."""
-    if objective == "adp":
+    """The papers' settings: MMC (ICLR 2020) code numbers with the paper's factor 1/2; ADP (ICML 2019) Sec. 5 for
+    the ADP paper's objectives (those whose ``authors_recipe`` is ``adp-authors``)."""
+    if objective in _objectives_of("adp-authors"):
         return Recipe(name="paper", epochs=180, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0,
                       milestones=(120, 160), sources=dict(
                           epochs="ADP paper, Sec. 5: 180 epochs on CIFAR (train_cifar.py: 200)",
@@ -237,7 +265,7 @@ def _paper(objective: str = "sce") -> Recipe:
         nesterov="train.py: plain momentum",
         augmentation="robviz: pad-4 crop + flip (He et al. 2016; the code: Keras shift 0.1 + flip)")
     factor = None
-    if objective in FACTOR_OBJECTIVES:
+    if _has_factor(objective):
         factor = 0.5
         sources["factor"] = ("MMC paper (ICLR 2020): L = 1/2 ||z - mu_y||^2; MMLDA paper (ICML 2018): logits "
                              "-1/2 ||z - mu_k||^2 (the code: 1)")
@@ -255,9 +283,9 @@ def _mmc_authors(objective: str = "mmc") -> Recipe:
     optimizer and schedule. The SCE baseline (``--use_MMLDA=False``) is trained the same way; the repository has no
     center-loss or LGM code, so those objectives get the same settings.
     """
-    if objective not in _MMC_REPO_OBJECTIVES:
-        raise ValueError(f"recipe 'mmc-authors' is for the objectives {', '.join(_MMC_REPO_OBJECTIVES)}, not "
-                         f"{objective!r}; use 'authors' to pick the authors' recipe of each objective")
+    if objective not in _objectives_of("mmc-authors"):
+        raise ValueError(f"{_wrong_objective('mmc-authors', objective)}; use 'authors' to pick the authors' recipe "
+                         f"of each objective")
     sources = dict(
         epochs=f"{_MMC_REPO} train.py: epochs = 200 (cifar10, cifar100)",
         batch_size="README commands: --batch_size=50 (train.py's flag default is 64)",
@@ -267,7 +295,7 @@ def _mmc_authors(objective: str = "mmc") -> Recipe:
              "ResNet-v1 shortcut is a 1x1 conv without BN",
         **_keras_resnet_sources("utils/model.py", "train.py", "train.py "))
     factor = None
-    if objective in FACTOR_OBJECTIVES:
+    if _has_factor(objective):
         factor = 1.0
         sources["factor"] = ("train.py: dot_loss(y, logits) with logits -||z - mu_k||^2 (MMC) or their "
                              "log-softmax (MMLDA): factor 1; mean_var=10 is the length of each center")
@@ -309,9 +337,9 @@ def _adp_authors(objective: str = "adp") -> Recipe:
     command (``--lamda=2 --log_det_lamda=0.5 --num_models=3 --augmentation=True``), ``utils.py`` (``batch_size``
     flag 64) and ``model.py`` (``l2(1e-4)`` on Conv2D kernels only). ``advtrain_cifar10.py`` is ``adp-at-authors``.
     """
-    if objective != "adp":
-        raise ValueError(f"recipe 'adp-authors' is for the objective adp, not {objective!r}; use 'authors' to "
-                         f"pick the authors' recipe of each objective")
+    if objective not in _objectives_of("adp-authors"):
+        raise ValueError(f"{_wrong_objective('adp-authors', objective)}; use 'authors' to pick the authors' recipe "
+                         f"of each objective")
     return Recipe(name="adp-authors", epochs=200, batch_size=64, lr=1e-3, optimizer="adam", rule="keras",
                   weight_decay=2e-4, decay_scope="conv", milestones=(101, 151), augmentation="keras-shift",
                   sources=dict(
@@ -332,8 +360,8 @@ def _adp_at_authors(objective: str = "adp") -> Recipe:
     ``x_adv``: cleverhans ``MadryEtAl`` on the averaged ensemble with ``eps = tf.random_uniform((), 0.01, 0.05)``
     (one radius per batch), ``eps_iter = eps / 10``, 10 iterations, no labels given (the ensemble's predictions).
     """
-    if objective != "adp":
-        raise ValueError(f"recipe 'adp-at-authors' is for the objective adp, not {objective!r}")
+    if objective not in _objectives_of("adp-authors"):  # the ADP paper's objectives
+        raise ValueError(_wrong_objective("adp-at-authors", objective, authors="adp-authors"))
     base = _adp_authors(objective)
     code = f"{_ADP_REPO} advtrain_cifar10.py"
     return replace(base, name="adp-at-authors", epochs=180, milestones=(81, 121, 161), adversarial="untargeted",
@@ -412,26 +440,32 @@ def _mi_iat_authors(objective: str = "sce") -> Recipe:
     return _mi_authors(objective, interpolated_at=True)
 
 
-_AUTHORS = {**{name: {"mmc-authors": _mmc_authors, "rce-authors": _rce_authors}[head.authors_recipe]
-               for name, head in _HEADS.items()}, "adp": _adp_authors}
-
-
 def _authors(objective: str = "sce") -> Recipe:
-    """The authors' code for ``objective``: mmc-authors (sce, center, lgm, mmlda, mmc), rce-authors, adp-authors."""
-    if objective not in _AUTHORS:
-        raise ValueError(f"no authors' recipe for objective {objective!r}; valid: {', '.join(_AUTHORS)}")
-    return _AUTHORS[objective](objective)
+    """The authors' code for ``objective``: the recipe its class names as ``authors_recipe`` (mmc-authors for sce,
+    center, lgm, mmlda, mmc; rce-authors; adp-authors). An objective whose class names none has no authors'
+    recipe: a ValueError, never another paper's settings."""
+    cls = _registered(objective)
+    if cls is None:
+        raise ValueError(f"unknown objective {objective!r}; valid names: {', '.join(_names())}")
+    if cls.authors_recipe is None:
+        with_recipe = [name for name in _names() if _registered(name).authors_recipe is not None]
+        raise ValueError(f"objective {objective!r} has no authors' recipe ({cls.__name__}.authors_recipe is None); "
+                         f"use 'paper' or 'fast', or one of the objectives with one: {', '.join(with_recipe)}")
+    if cls.authors_recipe not in RECIPES:
+        raise ValueError(f"{cls.__name__}.authors_recipe names {cls.authors_recipe!r}, which is not a recipe; valid "
+                         f"names: {', '.join(RECIPES)}")
+    return RECIPES[cls.authors_recipe](objective)
 
 
 def _fast(objective: str = "sce") -> Recipe:
     sources = dict(batch_size="robviz: large batches for GPUs", schedule="robviz: one-cycle (not in any paper)",
                    epochs="robviz: 30 epochs", lr="robviz: the one-cycle peak", weight_decay="robviz")
-    if objective == "adp":
+    if objective in _ENSEMBLES:
         return Recipe(name="fast", epochs=30, batch_size=512, lr=4e-3, optimizer="adam", weight_decay=0.0,
                       schedule="onecycle", sources=sources)
     # MMC/MMLDA losses are squared distances to centers of norm 10: a smaller peak keeps them stable.
-    lr = 0.05 if objective in FACTOR_OBJECTIVES else 0.2
-    factor = 0.5 if objective in FACTOR_OBJECTIVES else None
+    lr = 0.05 if _has_factor(objective) else 0.2
+    factor = 0.5 if _has_factor(objective) else None
     if factor is not None:
         sources["factor"] = "the papers' 1/2"
     return Recipe(name="fast", epochs=30, batch_size=512, lr=lr, nesterov=True, weight_decay=5e-4,
@@ -453,9 +487,9 @@ def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Reci
         raise ValueError(f"unknown recipe {name!r}; valid names: {', '.join(RECIPES)}")
     objective = str(objective).lower()
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    if "factor" in overrides and objective not in FACTOR_OBJECTIVES:
-        raise ValueError(f"factor applies to the objectives {' and '.join(FACTOR_OBJECTIVES)} only, not "
-                         f"{objective!r}")
+    if "factor" in overrides and not _has_factor(objective):
+        with_factor = [name for name in _names() if _has_factor(name)]
+        raise ValueError(f"factor applies to the objectives {' and '.join(with_factor)} only, not {objective!r}")
     recipe = RECIPES[name](objective)
     sources = {**recipe.sources, **{k: "set by the caller (flag or config)" for k in overrides}}
     return replace(recipe, **overrides, sources=sources)

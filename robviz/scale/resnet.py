@@ -31,7 +31,7 @@ from ..models import Classifier
 from ..objectives import OBJECTIVES, make_objective
 
 __all__ = ["CIFAR_MEAN", "CIFAR_STD", "CifarResNet", "cifar_resnet", "ADPEnsemble", "adp_loss",
-           "cifar_adp_ensemble", "make_cifar_model", "ARCHITECTURES"]
+           "cifar_adp_ensemble", "make_cifar_model", "ARCHITECTURES", "ADPObjective", "ENSEMBLE_OBJECTIVES"]
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
@@ -199,18 +199,37 @@ def adp_loss(logits: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: fl
     return ce + adp_regularizer(logits.softmax(dim=-1), y, alpha, beta)
 
 
-class _ADPHead(nn.Module):
-    """Holds the ensemble's objective settings; ``name = "adp"``, no centers."""
+class ADPObjective(nn.Module):
+    """The ADP objective of an ensemble, registered in :data:`ENSEMBLE_OBJECTIVES` as ``"adp"``: it holds the
+    settings (alpha, beta) and declares what the package reads about it, as the heads of
+    ``robviz.objectives.OBJECTIVES`` do (``name``, ``label``, ``has_factor``, ``authors_recipe``, ``centers``).
 
-    name = "adp"
+    It is not one of those heads: its loss reads the K members' logits, not a feature z, so it has no decision
+    on z (``robviz.exact`` does not apply) and no per-sample loss on z.
+    """
+
+    name, label = "adp", "ADP"
+    has_factor = False
+    authors_recipe: str | None = "adp-authors"
     centers = None
 
     def __init__(self, num_classes: int, alpha: float, beta: float):
         super().__init__()
         self.num_classes, self.alpha, self.beta = num_classes, float(alpha), float(beta)
 
+    @staticmethod
+    def build(depth: int, num_classes: int, **options) -> ADPEnsemble:
+        """The paper's ensemble of ResNet-``depth`` members (:func:`cifar_adp_ensemble`)."""
+        return cifar_adp_ensemble(depth, num_classes, **options)
+
     def extra_repr(self) -> str:
         return f"num_classes={self.num_classes}, alpha={self.alpha}, beta={self.beta}"
+
+
+#: Objectives trained on an ensemble's member logits (no head on a feature), by name: the CLI's choices beside
+#: ``robviz.objectives.OBJECTIVES``. An entry declares ``name``, ``label``, ``has_factor``, ``authors_recipe``
+#: and ``build(depth, num_classes, **options)``.
+ENSEMBLE_OBJECTIVES: dict[str, type[ADPObjective]] = {ADPObjective.name: ADPObjective}
 
 
 class ADPEnsemble(nn.Module):
@@ -227,7 +246,7 @@ class ADPEnsemble(nn.Module):
         self.members = nn.ModuleList(members)
         if len(self.members) < 2:
             raise ValueError(f"an ensemble needs at least 2 members, got {len(self.members)}")
-        self.objective = _ADPHead(members[0].num_classes, alpha, beta)
+        self.objective = ADPObjective(members[0].num_classes, alpha, beta)
 
     @property
     def num_classes(self) -> int:
@@ -270,11 +289,13 @@ def make_cifar_model(arch: str = "resnet20", objective: str = "sce", num_classes
                      feature_dim: int | None = None, version: int = 1, width: int = 16, normalization: str = "batch",
                      in_channels: int = 3, seed: int | None = 0, **options) -> nn.Module:
     """A model by architecture name (``robviz.scale.resnet.ARCHITECTURES``) and objective (an ``OBJECTIVES`` name, or
-    ``"adp"`` for an ensemble of three; ``options`` go to the objective or to :func:`cifar_adp_ensemble`)."""
+    an :data:`ENSEMBLE_OBJECTIVES` name such as ``"adp"``, an ensemble of three; ``options`` go to the objective or
+    to the ensemble's ``build``)."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; valid names: {', '.join(ARCHITECTURES)}")
     common: dict[str, Any] = dict(version=version, width=width, normalization=normalization, in_channels=in_channels,
                                   seed=seed)
-    if str(objective).lower() == "adp":
-        return cifar_adp_ensemble(ARCHITECTURES[arch], num_classes, **common, **options)
+    key = str(objective).lower()
+    if key in ENSEMBLE_OBJECTIVES:
+        return ENSEMBLE_OBJECTIVES[key].build(ARCHITECTURES[arch], num_classes, **common, **options)
     return cifar_resnet(ARCHITECTURES[arch], num_classes, objective, feature_dim, **common, **options)
