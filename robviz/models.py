@@ -1,18 +1,50 @@
 """Models: a body that maps inputs to features z, and an objective's head that maps z to logits.
 
-The contract every attack, detector and plot relies on:
-    ``model(x)``          -> (N, L) logits whose argmax is the prediction (for RCE: the negated logits);
-    ``model.features(x)`` -> (N, d) features z.
+The contract every attack, detector and plot relies on, as ``typing.Protocol`` classes (checked by mypy where
+functions are typed with them, and by ``isinstance`` at run time, which tests the methods' presence only):
+
+* :class:`Predictor`: ``model(x)`` -> (N, L) logits whose argmax is the prediction (for RCE: the negated
+  logits). Any model an attack accepts.
+* :class:`FeatureModel`: also ``model.features(x)`` -> (N, d) features z (feature plots, detectors,
+  trajectories).
+* :class:`TrainableModel`: also ``model.loss(x, y)`` -> the scalar training loss (``robviz.train.fit``).
+
+:class:`Classifier`, the ensembles (``robviz.ensemble.Ensemble``, ``robviz.scale.resnet.ADPEnsemble``) and the
+CIFAR ResNets are all three.
 """
 
 from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
 from .objectives import Objective, make_objective
 
-__all__ = ["ToyMLP", "SmallCNN", "Classifier", "make_model"]
+__all__ = ["Predictor", "FeatureModel", "TrainableModel", "ToyMLP", "SmallCNN", "Classifier", "make_model"]
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """Any classifier: ``model(x)``, (N, ...) inputs -> (N, L) logits whose argmax is the prediction."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class FeatureModel(Predictor, Protocol):
+    """A classifier with a feature: ``model.features(x)``, (N, ...) inputs -> (N, d) features z."""
+
+    def features(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class TrainableModel(FeatureModel, Protocol):
+    """A classifier with a feature and a training loss: ``model.loss(x, y)``, (N, ...) inputs and (N,) labels ->
+    a scalar tensor."""
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
 
 
 class ToyMLP(nn.Module):
