@@ -1,0 +1,278 @@
+"""Every registered objective gets the same checks, read from the registries (``robviz.objectives.OBJECTIVES``,
+``robviz.scale.resnet.ENSEMBLE_OBJECTIVES``), so a new entry is checked with no list to update here.
+
+The checks are plain functions (``check_*``), parametrized over the registries below, and called on a dummy
+objective registered for one test: the proof that an entry is picked up. Each check is also shown to fail on an
+objective that breaks its rule.
+"""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from robviz.data import gaussian_mixture, grid_points
+from robviz.exact import decision_boundary, grid_minimal_distance, minimal_distance
+from robviz.models import Classifier, FeatureModel, Predictor, ToyMLP, TrainableModel, make_model
+from robviz.objectives import OBJECTIVES, Objective, nearest_center_decision, per_sample_loss, squared_distances
+from robviz.scale.recipes import RECIPES, get_recipe
+from robviz.scale.resnet import ENSEMBLE_OBJECTIVES, make_cifar_model
+
+CLASSES, DIM = 3, 2
+BOX = (-3.0, 3.0)
+
+
+def _head(name: str, seed: int = 0) -> Objective:
+    torch.manual_seed(seed)
+    return OBJECTIVES[name](CLASSES, DIM)
+
+
+def _body(seed: int = 0) -> ToyMLP:
+    """A 2-8-2 ReLU network whose every first-layer line crosses the box and whose features spread over a few
+    units: several classes and many linear regions in the box, whatever the head."""
+    torch.manual_seed(seed)
+    body = ToyMLP(2, DIM, hidden=8, depth=1)
+    with torch.no_grad():
+        body.net[0].weight.normal_()
+        body.net[0].bias.uniform_(-3.0, 3.0)
+        body.net[2].weight.normal_()
+        body.net[2].bias.zero_()
+    return body
+
+
+# ------------------------------------------------------------------------------------------- the checks
+
+
+def check_declarations(name: str) -> None:
+    """The class attributes the package reads: name, label, flags, centers, and the recipes they select."""
+    cls = OBJECTIVES[name]
+    assert cls.name == name, f"{cls.__name__}.name is {cls.name!r}, registered as {name!r}"
+    assert isinstance(cls.label, str) and cls.label and cls.label != Objective.label, f"{cls.__name__}.label"
+    assert isinstance(cls.has_factor, bool) and isinstance(cls.softmax_loss, bool)
+    assert cls.cifar_feature_dim is None or (isinstance(cls.cifar_feature_dim, int) and cls.cifar_feature_dim >= 1)
+    centers = _head(name).centers
+    assert centers is None or tuple(centers.shape) == (CLASSES, DIM), f"{name} centers: {centers}"
+    for recipe in ("paper", "fast"):
+        assert (get_recipe(recipe, name).factor is not None) == cls.has_factor, (recipe, name)
+    check_recipe(name, cls.authors_recipe)
+
+
+def check_recipe(name: str, authors_recipe) -> None:
+    """``authors_recipe`` None: ``get_recipe("authors", name)`` refuses; else it names a recipe that is built."""
+    if authors_recipe is None:
+        with pytest.raises(ValueError, match="no authors' recipe"):
+            get_recipe("authors", name)
+        return
+    assert authors_recipe in RECIPES, f"{name}: authors_recipe {authors_recipe!r} is not a recipe"
+    assert get_recipe("authors", name).name == authors_recipe
+
+
+def check_decision(name: str) -> None:
+    """``decision()`` gives (W, b) with the prediction logits = z @ W.T + b + (the same for every class)."""
+    head = _head(name).double()
+    affine = head.decision()
+    assert affine is not None, f"{name}: decision() returns None; robviz.exact reads the decision from it"
+    w, b = affine
+    assert tuple(w.shape) == (CLASSES, DIM) and tuple(b.shape) == (CLASSES,), (w.shape, b.shape)
+    z = 3 * torch.randn(200, DIM, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    with torch.no_grad():
+        gap = head.output(head(z)) - (z @ w.T + b)
+    torch.testing.assert_close(gap, gap[:, :1].expand_as(gap), rtol=0, atol=1e-9,
+                               msg=f"{name}: decision() disagrees with the prediction logits")
+
+
+def check_exact_boundary(name: str) -> None:
+    """``robviz.exact`` on a 2-8-2 ToyMLP (:func:`_body`) with this head agrees with a dense grid: the prediction
+    at every node away from ties, and the minimal distances from above within two grid spacings."""
+    model = Classifier(_body(), _head(name)).double()
+    boundary = decision_boundary(model, BOX)
+    nodes = grid_points(BOX * 2, 201).double()
+    with torch.no_grad():
+        logits = model(nodes)
+    top = logits.topk(2, dim=1).values
+    clear = (top[:, 0] - top[:, 1] > 1e-9).numpy()
+    truth = logits.argmax(dim=1).numpy()
+    assert len(np.unique(truth)) >= 2, f"{name}: one class over the whole box, no boundary to check"
+    assert np.array_equal(boundary.predict(nodes.numpy())[clear], truth[clear]), f"{name}: exact predictions"
+    x = torch.empty(16, 2, dtype=torch.float64).uniform_(*BOX, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        y = model(x).argmax(dim=1)
+    resolution = 301
+    exact = minimal_distance(model, x, y, norm="L2", bounds=BOX)
+    grid = grid_minimal_distance(model, x, y, norm="L2", bounds=BOX, resolution=resolution)
+    spacing = (BOX[1] - BOX[0]) / (resolution - 1)
+    assert torch.isfinite(exact).any()
+    assert (grid >= exact - 1e-9).all(), f"{name}: the grid found a closer point than the exact boundary"
+    # the grid's nearest node of another class lies within h / sqrt(2) of a cell but may sit further in a sharp
+    # corner of a region: two spacings (measured: up to 1.5 spacings, at 301, 1001 and 3001 nodes a side)
+    assert (grid <= exact + 2 * spacing).all(), f"{name}: exact distance too small"
+
+
+def check_softmax_flag(name: str) -> None:
+    """``softmax_loss`` is True exactly when the loss is -log softmax(h)_y averaged, nothing else."""
+    head = copy.deepcopy(_head(name)).double()
+    generator = torch.Generator().manual_seed(3)
+    z = 2 * torch.randn(64, DIM, generator=generator, dtype=torch.float64)
+    y = torch.randint(CLASSES, (64,), generator=generator)
+    with torch.no_grad():
+        h = head(z)
+        is_softmax = torch.allclose(head.loss(z, h, y), F.cross_entropy(h, y), rtol=1e-12, atol=0)
+    assert is_softmax == head.softmax_loss, f"{name}: softmax_loss is {head.softmax_loss}, the loss says {is_softmax}"
+
+
+def check_float64_loss(name: str) -> None:
+    """``per_sample_loss(float64=True)``: float64, one term per sample, averaging to the objective's loss; for a
+    softmax head, tiny losses (well-classified points, where float32 gives 0) stay nonzero and exact."""
+    head = _head(name)
+    loss64 = per_sample_loss(head, float64=True)
+    generator = torch.Generator().manual_seed(4)
+    z = 2 * torch.randn(64, DIM, generator=generator)
+    y = torch.randint(CLASSES, (64,), generator=generator)
+    losses = loss64(z, y)
+    assert losses.dtype == torch.float64 and tuple(losses.shape) == (64,)
+    reference = copy.deepcopy(head).double()
+    with torch.no_grad():
+        batch = reference.loss(z.double(), reference(z.double()), y)
+    torch.testing.assert_close(losses.mean(), batch, rtol=1e-9, atol=0)
+    if not head.softmax_loss:
+        return
+    # points far out along every direction: the true class (the prediction) wins by margins of 40 to 700 nats
+    scales = torch.logspace(0, 3, 40, dtype=torch.float64).repeat_interleave(50)[:, None]
+    z = scales * torch.randn(len(scales), DIM, generator=generator, dtype=torch.float64)
+    with torch.no_grad():
+        h = reference(z)
+    y = h.argmax(dim=1)
+    others = (h - h.gather(1, y[:, None])).scatter(1, y[:, None], -math.inf)  # -(margins), -inf for the true class
+    far = (others.max(dim=1).values < -40) & (others.max(dim=1).values > -700)
+    assert far.sum() >= 10, f"{name}: too few points with tiny losses"
+    tiny = loss64(z[far], y[far])
+    expected = torch.log1p(others[far].exp().sum(dim=1))  # log(1 + sum_k exp(h_k - h_y)), independent form
+    assert (tiny > 0).all(), f"{name}: float64 per-sample losses round to 0"
+    torch.testing.assert_close(tiny, expected, rtol=1e-9, atol=0)
+    assert (per_sample_loss(head)(z[far].float(), y[far]) == 0).any()  # what float32 gives: the reason for all this
+
+
+def check_model_contract(name: str) -> None:
+    """``make_model`` builds a classifier with this objective that keeps the model contract."""
+    data = gaussian_mixture(CLASSES, n_per_class=10, seed=0)
+    model = make_model(data, name)
+    assert isinstance(model, TrainableModel)
+    x, y = data.x_train[:5], data.y_train[:5]
+    assert tuple(model(x).shape) == (5, CLASSES) and tuple(model.features(x).shape) == (5, 2)
+    assert model.loss(x, y).dim() == 0
+
+
+CHECKS = (check_declarations, check_decision, check_exact_boundary, check_softmax_flag, check_float64_loss,
+          check_model_contract)
+
+
+# ------------------------------------------------------------------------------------------- every entry
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
+@pytest.mark.parametrize("name", list(OBJECTIVES))
+def test_every_objective(name, check):
+    check(name)
+
+
+@pytest.mark.parametrize("name", list(ENSEMBLE_OBJECTIVES))
+def test_every_ensemble_objective(name):
+    cls = ENSEMBLE_OBJECTIVES[name]
+    assert cls.name == name and isinstance(cls.label, str) and cls.label
+    assert name not in OBJECTIVES
+    check_recipe(name, cls.authors_recipe)
+    for recipe in ("paper", "fast"):
+        assert (get_recipe(recipe, name).factor is not None) == cls.has_factor
+    model = make_cifar_model("resnet8", name, width=4)
+    assert isinstance(model, TrainableModel) and model.objective.name == name
+    x = torch.rand(2, 3, 32, 32)
+    assert tuple(model(x).shape) == (2, 10) and model.loss(x, torch.tensor([0, 1])).dim() == 0
+
+
+def test_model_protocols_tell_the_kinds_of_model_apart():
+    linear = torch.nn.Linear(2, 3)
+    model = Classifier(ToyMLP(), _head("sce"))
+    assert isinstance(linear, Predictor) and not isinstance(linear, FeatureModel)
+    assert isinstance(model, FeatureModel) and isinstance(model, TrainableModel)
+    assert not isinstance(object(), Predictor)
+
+
+# ------------------------------------------------------------------------------------------- a new objective
+
+
+class NearestMean(Objective):
+    """A dummy objective: learnable means, logits -||z - mu_k||^2, softmax cross-entropy on them."""
+
+    name, label = "nearest-mean", "Nearest mean"
+    softmax_loss = True
+
+    def __init__(self, num_classes: int, feature_dim: int):
+        super().__init__(num_classes, feature_dim)
+        self.means = torch.nn.Parameter(torch.randn(num_classes, feature_dim))
+
+    @property
+    def centers(self):
+        return self.means
+
+    def forward(self, z):
+        return -squared_distances(z, self.means)
+
+    def loss(self, z, h, y):
+        return F.cross_entropy(h, y)
+
+    def decision(self):
+        return nearest_center_decision(self.means, 1.0)
+
+
+def _register(monkeypatch, cls):
+    monkeypatch.setitem(OBJECTIVES, cls.name, cls)
+    return cls.name
+
+
+def test_a_new_objective_is_picked_up_by_every_check(monkeypatch):
+    name = _register(monkeypatch, NearestMean)
+    for check in CHECKS:
+        check(name)
+    # no authors' recipe declared: the authors' recipe is refused, never the MMC authors' by default
+    with pytest.raises(ValueError, match="'nearest-mean' has no authors' recipe"):
+        get_recipe("authors", name)
+    assert get_recipe("paper", name).name == "paper"
+
+
+def test_the_checks_catch_an_objective_that_breaks_its_rules(monkeypatch):
+    class WrongFlag(NearestMean):
+        name, softmax_loss = "wrong-flag", False
+
+    class WrongDecision(NearestMean):
+        name = "wrong-decision"
+
+        def decision(self):
+            w, b = super().decision()
+            return -w, -b
+
+    class NoDecision(NearestMean):
+        name = "no-decision"
+
+        def decision(self):
+            return None
+
+    class BadRecipe(NearestMean):
+        name, authors_recipe = "bad-recipe", "no-such-recipe"
+
+    with pytest.raises(AssertionError, match="softmax_loss"):
+        check_softmax_flag(_register(monkeypatch, WrongFlag))
+    name = _register(monkeypatch, WrongDecision)
+    with pytest.raises(AssertionError, match="decision"):
+        check_decision(name)
+    with pytest.raises(AssertionError):
+        check_exact_boundary(name)
+    name = _register(monkeypatch, NoDecision)
+    with pytest.raises(AssertionError, match="returns None"):
+        check_decision(name)
+    with pytest.raises(TypeError, match="NoDecision head declares none"):
+        check_exact_boundary(name)
+    with pytest.raises(AssertionError, match="not a recipe"):
+        check_declarations(_register(monkeypatch, BadRecipe))
