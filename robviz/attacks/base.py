@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import checks
+from ..models import Predictor
 from ..runtime import dtype_and_device, evaluating
 from .objectives import auto_objective
 
@@ -149,7 +150,7 @@ class Attack:
 
     norm = "Linf"  # the distance the attack bounds or minimizes
 
-    def __init__(self, model, *, bounds=(0.0, 1.0), targeted: bool = False, loss=None,
+    def __init__(self, model: Predictor, *, bounds=(0.0, 1.0), targeted: bool = False, loss=None,
                  batch_size: int | None = None, device=None, seed: int = 0):
         self.model = model
         self.bounds = self._check_bounds(getattr(bounds, "bounds", bounds))

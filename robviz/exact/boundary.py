@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .linear_regions import affine_pieces, class_pieces, input_box, linear_regions
+from ..models import Predictor
 from ..runtime import inference, to_model, to_numpy
 
 __all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
@@ -263,7 +264,7 @@ def _as_input(x, model) -> torch.Tensor:
 
 
 @torch.no_grad()
-def grid_minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds,
+def grid_minimal_distance(model: Predictor, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds,
                           resolution: int = 1000, chunk: int = 65536) -> torch.Tensor:
     """Brute force for any 2-D classifier: the distance from each x to the nearest node of a
     ``resolution`` x ``resolution`` grid over the box that the model predicts as a class != y (0 for
