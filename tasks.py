@@ -4,6 +4,7 @@
     python3 tasks.py lab [jupyter lab args...]   # make .venv, open the lessons (exercises unanswered)
     python3 tasks.py lab --solutions             # instructors: the solved lessons in notebooks/
     python3 tasks.py test [pytest args...]       # make .venv, ensure chromium, run pytest
+    python3 tasks.py test --quick                # the package's unit tests only (no lesson runs, no browser)
     python3 tasks.py notebooks                   # execute every lesson headless
     python3 tasks.py gallery [--only 00 01]      # every lesson as a static HTML site in build/gallery
 
@@ -143,16 +144,24 @@ def test_workers() -> int:
     return int(wanted) if wanted else max(1, min(os.cpu_count() or 1, 4))
 
 
+#: What ``test --quick`` leaves out: the lesson runs and everything built on them (gallery, grading, full mode)
+#: and the browser. What is left is the package's unit tests: the contributor's loop.
+QUICK = ["-m", "not slow and not browser"]
+
+
 def cmd_test(args: list[str]) -> int:
+    quick = "--quick" in args
+    args = [*QUICK, *(a for a in args if a != "--quick")] if quick else args
     ensure_venv()
-    ensure_chromium()
+    if not quick:
+        ensure_chromium()
     workers = test_workers()
-    # --dist loadfile: a lesson's cells (nbval) and a module's shared fixtures (the gallery build, a JupyterLab
-    # server) stay in one worker, so each is built once per run.
+    # --dist loadfile: a module's shared fixtures (a JupyterLab server, a trained model) stay in one worker, so
+    # each is built once per run; the lesson runs are shared by all workers (tests/lesson_runs.py).
     parallel = [] if workers < 2 or any(a.startswith(("-n", "--numprocesses")) for a in args) else [
         "-n", str(workers), "--dist", "loadfile"]
     step(f"running pytest ({workers} worker(s))")
-    env = dict(os.environ, ROBVIZ_REQUIRE_BROWSER="1")
+    env = dict(os.environ, ROBVIZ_REQUIRE_BROWSER="0" if quick else "1")
     if parallel:  # one thread per worker and per kernel: two thread pools on two cores slow each other down
         env.setdefault("OMP_NUM_THREADS", "1")
     rc = subprocess.call([str(PY), "-m", "pytest", *parallel, *args], cwd=ROOT, env=env)

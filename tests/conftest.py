@@ -8,8 +8,8 @@ import torch
 # The test models are tiny: one thread is faster than a contended pool on a small CI machine.
 torch.set_num_threads(1)
 
-# A wrong answer to a lesson's self-checked exercise raises, so nbval fails when a solution or its check breaks.
-# Kernels started by nbval inherit this environment.
+# A wrong answer to a lesson's self-checked exercise raises, so a lesson run fails when a solution or its check breaks.
+# Kernels started by the tests inherit this environment.
 os.environ["ROBVIZ_STRICT_EXERCISES"] = "1"
 
 
@@ -54,3 +54,15 @@ def trained_blobs():
         return data, copy.deepcopy(model)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def lesson_runs(tmp_path_factory):
+    """The lessons executed once per test run and shared by the workers (``lesson_runs.get("02_attacks")``);
+    see lesson_runs.py."""
+    from lesson_runs import LessonRuns
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, shared by every worker
+    return LessonRuns(base / "executed-lessons")

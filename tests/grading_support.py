@@ -1,9 +1,11 @@
 """Grade one lesson end to end with nbgrader's own command line, as an instructor would.
 
 ``robviz course init`` writes a course in a temporary folder; ``nbgrader generate_assignment`` releases the
-lesson; three students submit it (the reference solutions typed into the released stubs, the untouched release,
-and the reference with one wrong-but-plausible answer); ``nbgrader autograde`` and ``generate_feedback`` grade
-them. The scores are read from nbgrader's gradebook.
+lesson; three students submit it: the reference (the lesson as it ran with its solutions in the test run's shared
+execution, lesson_runs.py), the untouched release, and the reference solutions typed into the released stubs with
+one wrong-but-plausible answer. ``nbgrader autograde`` grades the reference from the outputs it was submitted with
+(it already ran: the grader's hidden tests are in that run) and executes the other two; ``generate_feedback``
+writes their feedback. The scores are read from nbgrader's gradebook.
 """
 
 from __future__ import annotations
@@ -81,8 +83,20 @@ def _submit(course: Path, assignment: str, student: str, notebook: dict) -> None
     (folder / f"{assignment}.ipynb").write_text(json.dumps(notebook, indent=1), encoding="utf-8")
 
 
-def grade_lesson(number: str, tmp_path: Path) -> None:
-    """The whole round trip for lesson ``number`` ("00" to "09"); asserts every promise of the course."""
+#: autograde's preprocessors for a submission that already ran: nbgrader's lists without ClearOutput and Execute.
+AS_SUBMITTED = [
+    *(f"--Autograde.sanitize_preprocessors=nbgrader.preprocessors.{name}"
+      for name in ("DeduplicateIds", "OverwriteKernelspec", "OverwriteCells", "CheckCellMetadata")),
+    *(f"--Autograde.autograde_preprocessors={name}"
+      for name in ("nbgrader.preprocessors.IgnorePattern", "nbconvert.preprocessors.ClearMetadataPreprocessor",
+                   "nbgrader.preprocessors.LimitOutput", "nbgrader.preprocessors.SaveAutoGrades",
+                   "nbgrader.preprocessors.AssignLatePenalties", "nbgrader.preprocessors.CheckCellMetadata")),
+]
+
+
+def grade_lesson(number: str, tmp_path: Path, lesson_runs) -> None:
+    """The whole round trip for lesson ``number`` ("00" to "09"); asserts every promise of the course.
+    ``lesson_runs``: the test run's shared executions (the conftest fixture)."""
     lesson = LESSONS[number]
     assignment = lesson.stem
     course = tmp_path / "course"
@@ -110,10 +124,11 @@ def grade_lesson(number: str, tmp_path: Path) -> None:
         return notebook
 
     wrong = WRONG[number]
-    _submit(course, assignment, "reference", typed())
+    _submit(course, assignment, "reference", lesson_runs.get(lesson.stem))
     _submit(course, assignment, "untouched", released)
     _submit(course, assignment, "wrong", typed(wrong))
-    _nbgrader(course, "autograde", assignment)
+    _nbgrader(course, "autograde", assignment, "--CourseDirectory.student_id=reference", *AS_SUBMITTED)
+    _nbgrader(course, "autograde", assignment, "--CourseDirectory.student_id_exclude=reference")
     _nbgrader(course, "generate_feedback", assignment)
 
     from nbgrader.api import Gradebook

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import chromium_page, jupyter_lab, lab_request, shoot
+from test_figures_browser import figure_problems
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -80,20 +81,22 @@ def check_saved_outputs(page, path: Path, lesson: str = LESSON):
     if dialog.count():
         shoot(page, lesson.replace(".ipynb", "_dialog.png"))
         pytest.fail(f"a dialog is open after Run All: {dialog.first.inner_text()!r}")
+    ran = page.evaluate(f"() => {PROMPTS_JS}.filter(t => /[0-9]/.test(t)).length")
     page.locator('.lm-MenuBar-itemLabel:text-is("File")').click()
     page.locator('#jp-mainmenu-file .lm-Menu-itemLabel:text-is("Save Notebook")').click()
-    deadline = time.monotonic() + 60
+    # Saved when the file holds every cell the page shows as run (an autosave from mid-run holds fewer; a read
+    # during the write fails to parse): wait for that, not for a guessed time.
+    deadline = time.monotonic() + 120
     while True:
         try:
             nb = nbformat.read(path, as_version=4)
-        except Exception:  # caught mid-write (an empty or partial file): read again
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-            continue
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        if any(c.execution_count for c in code) or time.monotonic() > deadline:
-            break
+            code = [c for c in nb.cells if c.cell_type == "code"]
+            if sum(bool(c.execution_count) for c in code) >= ran:
+                break
+        except Exception:  # caught mid-write: read again
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"the saved notebook did not catch up with the page's {ran} run cells in 120 s")
         time.sleep(0.5)
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     if errors:
@@ -274,3 +277,6 @@ def test_every_dashboard_control_redraws(page, lab, lesson):
     shoot(page, lesson.replace(".ipynb", "_dashboard.png"))
     tracebacks = page.locator(".jp-NotebookPanel .jp-RenderedText", has_text="Traceback")
     assert tracebacks.count() == 0, tracebacks.first.inner_text()
+    # The live lesson's figures, the dashboard's included, as the figure check measures saved ones.
+    problems = figure_problems(page, lesson)
+    assert not problems, "\n".join(problems)

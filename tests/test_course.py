@@ -10,7 +10,7 @@ import torch
 
 from robviz import cli, exercises
 from robviz.course import (CODE_STUB, course_exercises, init_course, is_graded, is_solution, student_notebook,
-                           write_student_versions)
+                           student_view, write_student_versions)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -63,6 +63,28 @@ def test_each_lesson_has_self_checked_exercises():
         ids = {i for cell in _cells(path) for i in CHECK.findall(_source(cell))}
         assert ids, f"{path.name} has no self-checked exercise"
         assert all(i.split(".")[0] == lesson for i in ids), f"{path.name} checks another lesson's exercise: {ids}"
+
+
+def test_student_view_of_a_run_keeps_the_lesson_outputs_and_hides_the_exercises():
+    """The gallery's page of a lesson that ran with its solutions: the exercise cells as the student version has
+    them (stubs, no hidden tests, no output), every other output as it ran."""
+    original = json.loads(NOTEBOOKS[1].read_text())
+    executed = json.loads(json.dumps(original))
+    for index, cell in enumerate(executed["cells"]):
+        if cell["cell_type"] == "code":
+            cell["execution_count"] = index
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"ran cell {index}\n"}]
+    view = student_view(executed)
+    student = student_notebook(original)
+    assert [_source(c) for c in view["cells"]] == [_source(c) for c in student["cells"]]
+    for index, cell in enumerate(view["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        if is_solution(cell) or is_graded(cell):
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+        else:
+            assert _source({"source": cell["outputs"][0]["text"]}) == f"ran cell {index}\n"
+            assert cell["execution_count"] == index
 
 
 def test_student_versions_hold_no_solution_and_no_hidden_test(tmp_path):

@@ -1,24 +1,25 @@
 """Every figure of every lesson as a student sees it: JupyterLab in a real headless Chromium.
 
-One JupyterLab and one browser for all lessons. Each lesson is opened and run (Run All Cells) in a 1366 x 768
-window, measured, then measured again after the window is resized to 1920 x 1080 (no second run). For every
-plotly figure:
+One JupyterLab and one browser for all lessons. Each lesson is opened as it ran in the test run's shared execution
+(lesson_runs.py: its outputs saved in the notebook, as a student's notebook holds them after Run All) in a
+1366 x 768 window, measured, then measured again after the window is resized to 1920 x 1080. JupyterLab draws
+the saved figures with the same renderer as live ones; the live side (Run All in JupyterLab, every dashboard
+control redrawing) is test_browser.py's. For every plotly figure:
 
 * it fits its output area (no horizontal overflow);
 * no two of its SVG text nodes overlap (their boxes, rotated as drawn, compared pairwise);
 * a table shows all its rows;
 * an animation opens on the frame its slider names;
 
-and every widget renders. A failing figure is named, with a screenshot in build/screenshots/
+and every saved widget renders. A failing figure is named, with a screenshot in build/screenshots/
 (``<lesson>_fig<i>_<width>.png``).
 """
 
 import os
-from pathlib import Path
 
 import pytest
-from browser_support import SCREENSHOTS, chromium_page, jupyter_lab, settle
-from test_browser import open_and_run
+from browser_support import SCREENSHOTS, chromium_page, jupyter_lab, lab_request, settle
+from lesson_runs import LESSONS as RUN_LESSONS
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: F401
@@ -27,15 +28,9 @@ except ImportError:  # reported by chromium_page()
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NOTEBOOK_DIR = os.path.join(ROOT, "notebooks")
 #: The window sizes: a laptop and a desktop screen.
 SIZES = [(1366, 768), (1920, 1080)]
-#: Lessons left out of the check, with the reason.
-LEFT_OUT: dict = {}
-LESSONS = sorted(n for n in os.listdir(NOTEBOOK_DIR) if n.endswith(".ipynb") and n not in LEFT_OUT)
-#: Widget boxes (CSS classes) that must render in a lesson.
-WIDGETS = {"01_feature_space.ipynb": "robviz-explorer", "03_mm_centers.ipynb": "robviz-centers-explorer"}
+LESSONS = [f"{lesson}.ipynb" for lesson in RUN_LESSONS]
 #: Text boxes may touch by this many pixels (glyph boxes include the font's internal leading).
 TOLERANCE_PX = 1.5
 
@@ -144,9 +139,13 @@ MEASURE_JS = r"""
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """One JupyterLab on loopback serving a temporary copy of the lessons (the solved versions)."""
-    with jupyter_lab(Path(NOTEBOOK_DIR), tmp_path_factory.mktemp("figures-lab")) as server:
+def lab(tmp_path_factory, lesson_runs):
+    """One JupyterLab on loopback serving the lessons as they ran (the solved versions, with their outputs)."""
+    lesson_runs.run_all()
+    executed = tmp_path_factory.mktemp("executed")
+    for lesson in RUN_LESSONS:
+        (executed / f"{lesson}.ipynb").write_bytes(lesson_runs.path(lesson).read_bytes())
+    with jupyter_lab(executed, tmp_path_factory.mktemp("figures-lab")) as server:
         yield server
 
 
@@ -156,10 +155,15 @@ def page():
         yield page
 
 
-def _run_lesson(page, lab, lesson):
-    """Run All in the laptop-sized window, with the previous lesson's kernel shut down (test_browser's runner)."""
+def _open_lesson(page, lab, lesson):
+    """Open the executed lesson in the laptop-sized window (no kernel: nothing runs, the saved outputs show)."""
+    base, token, _ = lab
     page.set_viewport_size(dict(zip(("width", "height"), SIZES[0])))
-    open_and_run(page, lab, lesson)
+    page.set_default_timeout(60_000)
+    page.goto(f"{base}/lab/tree/{lesson}?reset&token={token}")  # reset: no tab of an earlier lesson comes back
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+    for session in lab_request(base, token, "/api/sessions") or []:  # only the saved outputs are measured
+        lab_request(base, token, f"/api/sessions/{session['id']}", method="DELETE")
 
 
 def _problems(report, lesson, size):
@@ -180,22 +184,20 @@ def _problems(report, lesson, size):
 
 
 def _check_widgets(page, lesson):
+    """Saved widget outputs never show an error. (Dashboards need a live kernel: test_browser.py runs each in
+    JupyterLab, drives every control and measures its figures with :func:`figure_problems`.)"""
     problems = []
     text = page.locator(".jp-NotebookPanel .jp-OutputArea-output").all_inner_texts()
-    for bad in ("Error displaying widget", "Error rendering widget", "Loading widget..."):
+    for bad in ("Error displaying widget", "Error rendering widget"):
         if any(bad in t for t in text):
             problems.append(f"{lesson}: a widget did not render ({bad!r})")
-    if lesson in WIDGETS:
-        box = page.locator(f".jp-NotebookPanel .{WIDGETS[lesson]}")
-        if not box.count() or not box.first.locator(".js-plotly-plot .main-svg").count():
-            problems.append(f"{lesson}: the {WIDGETS[lesson]} dashboard did not render with its figure")
     return problems
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_every_figure_fits_and_reads(page, lab, lesson):
-    _run_lesson(page, lab, lesson)
-    problems = _check_widgets(page, lesson)
+def figure_problems(page, lesson) -> list[str]:
+    """Every plotly figure of the open notebook measured at each size in SIZES (the page is left at the first);
+    a failing figure is saved as a screenshot."""
+    problems = []
     shoot_all = os.environ.get("ROBVIZ_SHOOT_FIGURES") == "1"
     for size in SIZES:
         page.set_viewport_size(dict(zip(("width", "height"), size)))
@@ -213,4 +215,11 @@ def test_every_figure_fits_and_reads(page, lab, lesson):
                 figure.scroll_into_view_if_needed()
                 figure.screenshot(path=str(SCREENSHOTS / name))
     page.set_viewport_size(dict(zip(("width", "height"), SIZES[0])))
+    return problems
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_figure_fits_and_reads(page, lab, lesson):
+    _open_lesson(page, lab, lesson)
+    problems = _check_widgets(page, lesson) + figure_problems(page, lesson)
     assert not problems, "\n".join(problems)

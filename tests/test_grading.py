@@ -8,5 +8,5 @@ from grading_support import grade_lesson
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", ["00", "01", "02", "03", "04"])
-def test_lesson_grades_end_to_end_with_nbgrader(lesson, tmp_path):
-    grade_lesson(lesson, tmp_path)
+def test_lesson_grades_end_to_end_with_nbgrader(lesson, tmp_path, lesson_runs):
+    grade_lesson(lesson, tmp_path, lesson_runs)

@@ -11,7 +11,7 @@ The self-checks the lessons call live in :mod:`robviz.exercises`.
 """
 
 from .assignments import (CODE_STUB, SOLUTION_SUMMARY, course_exercises, init_course, is_graded, is_solution,
-                          lab_notebook, student_notebook, write_lab_versions, write_student_versions)
+                          lab_notebook, student_notebook, student_view, write_lab_versions, write_student_versions)
 
 __all__ = ["CODE_STUB", "SOLUTION_SUMMARY", "is_solution", "is_graded", "course_exercises", "student_notebook",
-           "write_student_versions", "lab_notebook", "write_lab_versions", "init_course"]
+           "student_view", "write_student_versions", "lab_notebook", "write_lab_versions", "init_course"]

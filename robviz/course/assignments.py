@@ -39,7 +39,7 @@ import nbformat
 
 from ..runtime import atomic_write
 
-__all__ = ["CODE_STUB", "is_solution", "is_graded", "course_exercises", "student_notebook",
+__all__ = ["CODE_STUB", "is_solution", "is_graded", "course_exercises", "student_notebook", "student_view",
            "write_student_versions", "lab_notebook", "write_lab_versions", "init_course"]
 
 #: What replaces a solution region in the student version (nbgrader's ``ClearSolutions.code_stub``): ``...`` is
@@ -112,6 +112,30 @@ def student_notebook(notebook: dict) -> dict:
     student = json.loads(nbformat.writes(_nbgrader_student(notebook)))
     student.get("metadata", {}).pop("widgets", None)
     return student
+
+
+def student_view(executed: dict) -> dict:
+    """What a student sees of a lesson that ran with its solutions: a copy of the executed ``notebook`` with every
+    solution region replaced by :data:`CODE_STUB`, hidden tests removed and the outputs of the exercise cells
+    (answers and checks) cleared; every other output is kept.
+
+    The gallery renders lessons this way from a run that the test suite shares with its other checks; ``robviz
+    gallery`` executes the :func:`student_notebook` instead. The two pages differ only in the exercise cells.
+
+    Raises:
+        ValueError, RuntimeError: as :func:`student_notebook`.
+    """
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    course_exercises(executed)
+    node = nbformat.reads(json.dumps(executed), as_version=4)
+    resources: dict = {}
+    for preprocessor in (ClearSolutions(code_stub={"python": CODE_STUB}), ClearHiddenTests()):
+        node, resources = preprocessor.preprocess(node, resources)
+    for cell in node.cells:
+        if cell.cell_type == "code" and (is_solution(cell) or is_graded(cell)):
+            cell.outputs, cell.execution_count = [], None
+    return json.loads(nbformat.writes(node))
 
 
 def _write_notebooks(source: str | Path, out: str | Path, convert, *, keep_existing: bool) -> list[Path]:

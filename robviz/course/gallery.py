@@ -250,7 +250,7 @@ def _lessons(folder: Path, only) -> list[Path]:
 
 
 def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/gallery", only=None,
-                  timeout: int = 600) -> list[Path]:
+                  timeout: int = 600, executed=None) -> list[Path]:
     """Execute every lesson (student version, default mode) and write the static site to ``out``.
 
     Args:
@@ -258,6 +258,9 @@ def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/ga
         out: the site's folder; replaced as a whole when the build succeeds.
         only: lesson number prefixes (e.g. ``["00", "01"]``) to build a partial site.
         timeout: seconds one cell may run.
+        executed: instead of executing the student versions, a function ``executed(path) -> notebook`` that
+            returns the lesson at ``path`` already executed with its solutions (e.g. a run shared with other
+            checks); the page shows :func:`~robviz.course.assignments.student_view` of it.
 
     Returns:
         The written pages: one per lesson, in order, then ``index.html``.
@@ -268,7 +271,7 @@ def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/ga
     import plotly.offline
     from tqdm.auto import tqdm
 
-    from .assignments import student_notebook
+    from .assignments import student_notebook, student_view
 
     lessons, out = Path(lessons).resolve(), Path(out)
     paths = _lessons(lessons, only)
@@ -280,11 +283,14 @@ def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/ga
         entries = []
         for path in (bar := tqdm(paths, desc="gallery", unit="lesson")):
             bar.set_postfix_str(path.name)
-            student = student_notebook(json.loads(path.read_text(encoding="utf-8")))
-            title = _title(student, path.stem)
-            executed = execute_lesson(path, student, timeout=timeout)
+            if executed is None:
+                student = student_notebook(json.loads(path.read_text(encoding="utf-8")))
+                shown = execute_lesson(path, student, timeout=timeout)
+            else:
+                shown = student_view(executed(path))
+            title = _title(shown, path.stem)
             page = path.with_suffix(".html").name
-            (staging / page).write_text(render_page(executed, title), encoding="utf-8")
+            (staging / page).write_text(render_page(shown, title), encoding="utf-8")
             entries.append((page, title))
         (staging / "index.html").write_text(_index_page(entries), encoding="utf-8")
         old = None

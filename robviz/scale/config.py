@@ -19,13 +19,13 @@ from typing import Any, ClassVar, TypeVar
 from .. import checks
 from .recipes import RECIPES
 from ..objectives import OBJECTIVES as HEADS
-from .resnet import ARCHITECTURES
+from .resnet import ARCHITECTURES, ENSEMBLE_OBJECTIVES
 
 __all__ = ["RunConfig", "TrainRun", "EvaluateRun", "TableRun", "TINY", "RUNS", "as_command", "add_arguments"]
 
 DATASETS = ("cifar10", "cifar100", "mnist32", "synthetic")
 ATTACKS = ("pgd", "cw", "spsa", "noise", "rotation")
-OBJECTIVES = (*HEADS, "adp")  # every registered objective, and the ADP ensemble
+OBJECTIVES = (*HEADS, *ENSEMBLE_OBJECTIVES)  # every registered objective: the heads and the ensembles (ADP)
 
 #: The class ``from_dict`` is called on: ``TrainRun.from_dict`` gives a ``TrainRun``.
 _Run = TypeVar("_Run", bound="RunConfig")

@@ -1,0 +1,96 @@
+"""Each lesson executed once per test run, shared by every check that reads its outputs.
+
+A default-mode run of a lesson (nbclient, strict exercise checks, plotly's JSON renderer) is what the cell check
+(test_lessons.py), the gallery (test_gallery.py), the figure check in JupyterLab (test_figures_browser.py) and
+the reference submission of the grading (grading_support.py) all read. pytest-xdist's workers share it through a
+folder of the run (next to the workers' temporary folders) and one lock file per lesson: the first worker that
+asks for a lesson runs it, the others wait for the lock and read the result. A lesson that fails is recorded
+with its error, and every check that asks for it fails with that error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from robviz.course.gallery import GalleryError, execute_lesson
+from robviz.runtime import atomic_write
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+#: The lessons, by file name without ``.ipynb`` (``"02_attacks"``), in teaching order.
+LESSONS = sorted(path.stem for path in NOTEBOOKS.glob("[0-9]*.ipynb"))
+#: Seconds one cell may run: a stuck kernel fails after 15 minutes.
+CELL_TIMEOUT = 900
+
+
+def lesson_env() -> dict:
+    """The kernel's environment: default mode, exercise checks that raise (a broken solution or check fails the
+    run), plotly's JSON renderer (JupyterLab and the gallery both draw from it)."""
+    env = {k: v for k, v in os.environ.items() if k != "ROBVIZ_FULL"}
+    env.update(ROBVIZ_STRICT_EXERCISES="1", PLOTLY_RENDERER="plotly_mimetype")
+    return env
+
+
+class LessonRuns:
+    """The executed lessons of one test run, in ``folder`` (shared by the workers)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, lesson: str) -> Path:
+        """The executed notebook's file (it exists once :meth:`get` returned)."""
+        return self.folder / f"{lesson}.ipynb"
+
+    def _run_once(self, lesson: str) -> None:
+        """Run the lesson unless a worker already did (the caller holds its lock)."""
+        done, failed = self.path(lesson), self.folder / f"{lesson}.error"
+        if done.exists() or failed.exists():
+            return
+        try:
+            executed = execute_lesson(NOTEBOOKS / f"{lesson}.ipynb", timeout=CELL_TIMEOUT, env=lesson_env())
+        except GalleryError as error:
+            atomic_write(failed, str(error))
+            return
+        atomic_write(done, json.dumps(executed, ensure_ascii=False))
+
+    def _result(self, lesson: str) -> dict:
+        failed = self.folder / f"{lesson}.error"
+        if failed.exists():
+            raise GalleryError(failed.read_text())
+        return json.loads(self.path(lesson).read_text(encoding="utf-8"))
+
+    def get(self, lesson: str) -> dict:
+        """The executed notebook of ``lesson`` (nbformat 4 JSON); runs it when no worker has.
+
+        Raises:
+            GalleryError: the lesson failed (the message names the cell and the error).
+        """
+        if lesson not in LESSONS:
+            raise KeyError(f"no lesson {lesson!r}; the lessons are {LESSONS}")
+        with FileLock(str(self.folder / f"{lesson}.lock")):
+            self._run_once(lesson)
+        return self._result(lesson)
+
+    def run_all(self, lessons=LESSONS) -> None:
+        """Make sure every lesson in ``lessons`` has run: first those no other worker is running (so two workers
+        that ask for all of them split the work), then wait for the rest."""
+        waiting = []
+        for lesson in lessons:
+            lock = FileLock(str(self.folder / f"{lesson}.lock"))
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                waiting.append(lesson)
+                continue
+            try:
+                self._run_once(lesson)
+            finally:
+                lock.release()
+        for lesson in waiting:
+            with FileLock(str(self.folder / f"{lesson}.lock")):
+                self._run_once(lesson)
