@@ -1,6 +1,8 @@
-"""Inputs users give that once gave wrong numbers: each test pins the right value, and the table-driven tests at
-the end call every public attack, detector and evaluator on the awkward cases at once (float64 models, a batch of
-one, two classes, a model left in train mode with BatchNorm and dropout)."""
+"""Inputs users give that once gave wrong numbers: each test pins the right value, and the table-driven tests
+call every public attack, detector and evaluator on the awkward cases at once (float64 models, a batch of one, two
+classes, a model left in train mode with BatchNorm and dropout). Round 2, at the end, is registry-driven: every
+attack class in ``robviz.attacks.__all__`` and every detector in ``robviz.detect`` is tried on non-finite inputs,
+empty inputs and zero budgets without a hand-written list."""
 
 import inspect
 import json

@@ -254,7 +254,8 @@ class LID:
 
         ``exclude_self=True`` drops each input's nearest reference point: use it for inputs drawn from the
         reference batch itself (training inputs), whose own copy at distance 0 would otherwise make the
-        estimate collapse (an exact duplicate turns an LID of 5.8 into 0.6, a very "normal" score).
+        estimate collapse to a very "normal" score (LID 0.16 to 0.17 instead of 1.2 to 20 for three such
+        points of a toy model, k = 5).
         """
         if self.reference is None:
             raise RuntimeError("LID is not fitted: call fit(model, x_train) first")
