@@ -76,7 +76,8 @@ class Trajectory:
         features: (T+1, N, d) ``model.features(x_t)``, or None when the model has no ``features``.
         objective: (T+1, N) the attack objective at x_t for the labels the attack used (y when untargeted,
             the target when targeted): untargeted attacks push it up, targeted attacks push it down.
-        predictions: (T+1, N) argmax model(x_t), the predicted class at every step.
+        predictions: (T+1, N) argmax model(x_t), the predicted class at every step (-1 where x_t or its
+            output is not finite).
     """
 
     inputs: torch.Tensor
@@ -352,7 +353,7 @@ class Attack:
                     frame = frame.to(x.device)
                     zs.append(self.model.features(frame).cpu() if features else None)
                     values.append(self._objective(frame, labels).cpu())
-                    predictions.append(self.model(frame).argmax(dim=1).cpu())
+                    predictions.append(predict(self.model(frame)).cpu())
                 trajectory = Trajectory(torch.stack(frames), torch.stack(zs) if features else None,
                                         torch.stack(values), torch.stack(predictions))
         return x_adv, prediction, trajectory
