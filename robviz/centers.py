@@ -127,8 +127,11 @@ def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def _between(means: torch.Tensor) -> torch.Tensor:
+    """The L(L-1)/2 distances between distinct classes' means (the diagonal left out by position, not by value:
+    two coinciding means give a distance 0, which is what they are)."""
     distances = torch.cdist(means, means)
-    return distances[distances > 0]
+    i, j = torch.triu_indices(len(means), len(means), offset=1)
+    return distances[i, j]
 
 
 def class_mean_distance(z: torch.Tensor, y: torch.Tensor) -> float:
@@ -139,7 +142,15 @@ def class_mean_distance(z: torch.Tensor, y: torch.Tensor) -> float:
 
 def feature_spread(z: torch.Tensor, y: torch.Tensor) -> float:
     """mean ||z - m_y|| / min ||m_i - m_j|| for features z (N, d) and class means m: how tight the classes are,
-    free of scale (lower = tighter; the talk's convergence demo)."""
+    free of scale (lower = tighter; the talk's convergence demo).
+
+    Two classes whose means coincide are not separated at all: the spread is then ``math.inf`` (never a finite
+    number that reads as separation). Means a hair apart give a huge, honest ratio (the spread over a tiny
+    distance).
+    """
     means = class_means(z, y)
     within = (z - means[y]).norm(dim=1).mean()
-    return (within / _between(means).min()).item()
+    closest = _between(means).min()
+    if closest == 0:
+        return math.inf
+    return (within / closest).item()

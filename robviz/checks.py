@@ -18,7 +18,7 @@ from typing import Literal, overload
 import numpy as np
 import torch
 
-__all__ = ["real", "integer", "choice", "scalar", "renamed"]
+__all__ = ["real", "integer", "choice", "scalar", "renamed", "finite_inputs", "unique_labels"]
 
 
 def scalar(value):
@@ -107,6 +107,44 @@ def choice(name: str, value, options):
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(repr, options))}")
     return value
+
+
+def finite_inputs(name: str, x, *, allow_empty: bool = False):
+    """``x`` (N, ...) unchanged, or a ``ValueError`` naming ``name`` and the samples that make it unusable.
+
+    The one check of the inputs every attack, detector and evaluator takes: an empty set has no accuracy (0/0
+    is not 0.0) and a NaN or infinite value passes every bound check (``nan < low`` is False) and turns every
+    score after it into a number that looks ordinary (argmax of NaN logits is class 0). ``allow_empty`` lets
+    N = 0 through (for the callers where an empty batch has a meaning).
+
+    Raises:
+        ValueError: N = 0, or non-finite values (the error gives the first sample indices and their count).
+    """
+    if not torch.is_tensor(x):
+        x = torch.as_tensor(np.asarray(x))
+    if x.dim() == 0:
+        raise ValueError(f"{name} must have a sample axis, shape (N, ...), got a scalar")
+    if len(x) == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}): there is nothing to evaluate")
+    if x.is_floating_point() or x.is_complex():
+        bad = ~torch.isfinite(x.detach()).reshape(len(x), -1).all(dim=1)
+        if bool(bad.any()):
+            index = torch.nonzero(bad).flatten().tolist()
+            shown = ", ".join(map(str, index[:5])) + (", ..." if len(index) > 5 else "")
+            raise ValueError(f"{name} has non-finite values (NaN or inf) in {len(index)} of {len(x)} samples, "
+                             f"at sample index {shown}: remove or repair them first")
+    return x
+
+
+def unique_labels(name: str, labels) -> list[str]:
+    """``labels`` as a list, or a ``ValueError`` naming ``name`` and the repeated labels: a label that keys data
+    (a table row, a heatmap row, a legend entry) must name one thing."""
+    labels = [str(label) for label in labels]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ValueError(f"{name} must be unique, but {', '.join(map(repr, repeated))} appears more than once: "
+                         f"give each its own name")
+    return labels
 
 
 def renamed(**old_to_new: str):

@@ -149,9 +149,19 @@ def settings_of(command: str, args: dict) -> scale.RunConfig:
         raise SystemExit(f"robviz: {error}") from None
 
 
+def train(args: dict) -> dict:
+    """``train``: :func:`robviz.scale.train`; a ``--resume`` with changed settings ends as one clear line."""
+    from .scale.config import ResumeMismatch
+
+    try:
+        return scale.train(settings_of("train", args))
+    except ResumeMismatch as error:
+        raise SystemExit(f"robviz: {error}") from None
+
+
 #: Each subcommand: (add its subparser, handle its parsed flags as a dict). A new command is one entry here.
 COMMANDS = {
-    "train": (_add_train, lambda args: scale.train(settings_of("train", args))),
+    "train": (_add_train, train),
     "evaluate": (_add_evaluate, lambda args: scale.evaluate(settings_of("evaluate", args))),
     "table": (_add_table, lambda args: scale.render_table(settings_of("table", args))),
     "student": (_add_student, student),

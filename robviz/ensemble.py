@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import checks
-from .runtime import inference
+from .runtime import inference, predict
 
 __all__ = ["Ensemble", "adp_regularizer", "non_true_predictions", "ensemble_diversity", "pairwise_angles",
            "recorded_predictions", "transferability", "solve_adp", "LOG_OFFSET", "DET_OFFSET"]
@@ -230,7 +230,7 @@ class Ensemble(nn.Module):
 
 
 def _accuracy(model, x, y) -> float:
-    return (inference(model, x).argmax(1).cpu() == y.cpu()).float().mean().item()
+    return (predict(inference(model, checks.finite_inputs("x", x))).cpu() == y.cpu()).float().mean().item()
 
 
 def transferability(ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack_factory) -> torch.Tensor:

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from . import checks
 from .attacks import PGD, SPSA, margin_objective
-from .runtime import evaluating, inference, to_model
+from .runtime import evaluating, inference, predict, to_model
 
 __all__ = ["EpsCurve", "StepsCurve", "BoxComparison", "LossLine", "LossSurface", "accuracy_vs_eps",
            "accuracy_vs_steps", "whitebox_vs_blackbox", "loss_along_direction", "loss_landscape_2d",
@@ -45,7 +46,7 @@ def _default_attack(model, eps, steps=20, seed=0, bounds=(0.0, 1.0)):
 
 def _correct(model, x, y) -> torch.Tensor:
     """(N,) bool on the CPU: the model classifies x as y."""
-    return inference(model, x).argmax(1).cpu() == y.cpu()
+    return predict(inference(model, checks.finite_inputs("x", x))).cpu() == y.cpu()
 
 
 def _robust(model, x, y, attack) -> torch.Tensor:
@@ -78,7 +79,9 @@ def accuracy_vs_eps(model, x: torch.Tensor, y: torch.Tensor, eps_list, attack_fa
         tolerance: how much the curve may rise between radii (sampling noise). Default 0.02.
     """
     factory = attack_factory or (lambda m, e: _default_attack(m, e, bounds=bounds))
-    eps_list = [float(e) for e in eps_list]
+    eps_list = [checks.real("eps_list entry", e, low=0) for e in eps_list]
+    if not eps_list:
+        raise ValueError("eps_list is empty: give the radii, ending with the whole input range")
     accuracy = [_robust(model, x, y, factory(model, eps)).float().mean().item() if eps > 0
                 else _correct(model, x, y).float().mean().item() for eps in eps_list]
     rises = any(b > a + tolerance for a, b in zip(accuracy, accuracy[1:]))
@@ -114,7 +117,11 @@ def accuracy_vs_steps(model, x: torch.Tensor, y: torch.Tensor, eps: float, steps
     survives every restart). ``attack_factory(model, eps, steps, seed) -> Attack`` (default: PGD with step
     2.5 eps / steps and a random start seeded by the restart). ``tolerance``: allowed rise (noise)."""
     factory = attack_factory or (lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds))
-    steps_list, restarts_list = [int(s) for s in steps_list], sorted(int(r) for r in restarts_list)
+    # Zero steps or zero restarts attack nothing: the curve would show the clean accuracy as robust.
+    steps_list = [checks.integer("steps_list entry", s, low=1) for s in steps_list]
+    restarts_list = sorted(checks.integer("restarts_list entry", r, low=1) for r in restarts_list)
+    if not steps_list or not restarts_list:
+        raise ValueError("steps_list and restarts_list must each hold at least one count")
     grid = []
     for steps in steps_list:
         robust = _correct(model, x, y)
@@ -203,7 +210,7 @@ def gradient_direction(model, x: torch.Tensor, y: torch.Tensor, objective=None) 
 
 @torch.no_grad()
 def _loss(model, x, y, objective):
-    x = to_model(model, x)
+    x = to_model(model, checks.finite_inputs("x", x))
     return objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")
 
 
@@ -234,7 +241,7 @@ def loss_along_direction(model, x: torch.Tensor, y: torch.Tensor, direction=None
         objective: ``objective(model, x, labels) -> (N,)``; default cross-entropy.
         roughness: the total-variation ratio above which the curve counts as jagged.
     """
-    x = to_model(model, x)
+    x = to_model(model, checks.finite_inputs("x", x))
     d = gradient_direction(model, x, y, objective) if direction is None else direction.to(x)
     scale = float(x.abs().max()) or 1.0
     alphas = torch.linspace(-0.5, 0.5, 41) * scale if alphas is None else torch.as_tensor(alphas).float()
@@ -282,7 +289,7 @@ def loss_landscape_2d(model, x: torch.Tensor, y: torch.Tensor, d1=None, d2=None,
     paper's picture). Defaults: d1 the gradient sign, d2 a random sign vector (Rademacher, seeded); a and b in
     21 points of [-0.5, 0.5] times the input scale. ``plateau``: the fraction of grid steps over which a sample's
     loss may stay exactly constant before the surface counts as shattered (piecewise constant)."""
-    x = to_model(model, x)
+    x = to_model(model, checks.finite_inputs("x", x))
     d1 = gradient_direction(model, x, y, objective) if d1 is None else d1.to(x)
     if d2 is None:
         generator = torch.Generator().manual_seed(seed)

@@ -37,6 +37,7 @@ from . import checks
 from .attacks import PGD, RobustnessTable
 from .attacks.eot import eot_objective
 from .models import Classifier
+from .runtime import inference
 from .train import accuracy
 
 __all__ = ["MixupInference", "MixupModel", "mixup_batch", "mixup_loss", "interpolated_adversarial_training",
@@ -361,7 +362,16 @@ def mixing_effect(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, 
     uniformly from ``x_pool``, for every lambda in ``lams``: the two mixtures differ by exactly lambda * delta,
     so the perturbation shrinks linearly with lambda, and this measures how much of its effect on the averaged
     softmax is left (the mechanism of Mixup Inference, Pang et al. 2020, Sec. 3). x, x_adv (N, ...), y (N,).
+    The model runs in eval mode (:func:`robviz.runtime.inference`), its own mode restored.
+
+    Raises:
+        ValueError: empty or non-finite x, x_adv or x_pool; ``samples`` < 1; no lambda.
     """
+    for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
+        checks.finite_inputs(name, value)
+    samples = checks.integer("samples", samples, low=1)
+    if len(lams) == 0:
+        raise ValueError("lams is empty: give at least one lambda")
     generator = torch.Generator().manual_seed(seed)
     index = torch.randint(0, len(x_pool), (len(x), samples), generator=generator).to(x_pool.device)
     partners = x_pool[index]
@@ -370,8 +380,9 @@ def mixing_effect(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, 
     for lam in lams.tolist():
         mc = lam * x[:, None] + (1 - lam) * partners
         ma = lam * x_adv[:, None] + (1 - lam) * partners
-        pc = log_mean_softmax(model(mc.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)).exp()
-        pa = log_mean_softmax(model(ma.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)).exp()
+        pc = log_mean_softmax(inference(model, mc.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)).exp()
+        pa = log_mean_softmax(inference(model, ma.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)).exp()
+        pc, pa = pc.to(y.device).float(), pa.to(y.device).float()
         effect.append(0.5 * (pc - pa).abs().sum(1).mean().item())
         clean_true.append(pc.gather(1, y[:, None]).mean().item())
         adv_true.append(pa.gather(1, y[:, None]).mean().item())

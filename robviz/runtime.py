@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 __all__ = ["pick_device", "full_mode", "seed_everything", "setup", "evaluating", "dtype_and_device", "to_model",
-           "inference", "to_numpy", "atomic_write"]
+           "predict", "inference", "to_numpy", "atomic_write"]
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -124,6 +124,13 @@ def inference(model, x: torch.Tensor, *, method: str | None = None, batch_size: 
         if len(x) == 0:
             return fn(x)
         return torch.cat([fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def predict(logits: torch.Tensor) -> torch.Tensor:
+    """argmax of logits (N, L) -> (N,), and -1 where a row is not finite: argmax of NaN logits is class 0,
+    which an accuracy would count as a correct class-0 answer. -1 equals no label and no target."""
+    finite = torch.isfinite(logits).all(dim=1)
+    return torch.where(finite, logits.argmax(dim=1), torch.full_like(finite, -1, dtype=torch.long))
 
 
 def to_numpy(values, dtype=None) -> np.ndarray:

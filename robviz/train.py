@@ -16,7 +16,7 @@ import torch
 
 from . import checks
 from .data import Dataset
-from .runtime import atomic_write, inference
+from .runtime import atomic_write, inference, predict
 
 __all__ = ["TrainConfig", "History", "fit", "fit_objectives", "accuracy", "save_checkpoint", "load_checkpoint",
            "read_checkpoint"]
@@ -114,9 +114,16 @@ class History:
 
 @torch.no_grad()
 def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
-    """Fraction of ``x`` that ``model`` classifies as ``y`` (evaluated in eval mode, batched)."""
-    correct = (inference(model, x, batch_size=batch_size).argmax(1).cpu() == y.cpu()).sum().item()
-    return correct / max(len(x), 1)
+    """Fraction of ``x`` that ``model`` classifies as ``y`` (evaluated in eval mode, batched).
+
+    A sample whose logits are not finite counts as wrong (:func:`robviz.runtime.predict`).
+
+    Raises:
+        ValueError: ``x`` is empty or has non-finite values (:func:`robviz.checks.finite_inputs`).
+    """
+    checks.finite_inputs("x", x)
+    correct = (predict(inference(model, x, batch_size=batch_size)).cpu() == y.cpu()).sum().item()
+    return correct / len(x)
 
 
 def _snapshot(model, data, history, features, probe_x, mean_loss, step):
@@ -143,10 +150,13 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
         progress: show a tqdm progress bar.
 
     Raises:
+        ValueError: empty or non-finite training or test inputs (naming the sample).
         FloatingPointError: when the loss becomes NaN or infinite (with the step and a hint).
     """
     from tqdm.auto import tqdm
 
+    checks.finite_inputs("data.x_train", data.x_train)
+    checks.finite_inputs("data.x_test", data.x_test)
     config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
     device = data.x_train.device
     model.to(device).train()

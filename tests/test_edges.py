@@ -1,7 +1,11 @@
-"""Inputs users give that once gave wrong numbers: each test pins the right value, and the table-driven tests at
-the end call every public attack, detector and evaluator on the awkward cases at once (float64 models, a batch of
-one, two classes, a model left in train mode with BatchNorm and dropout)."""
+"""Inputs users give that once gave wrong numbers: each test pins the right value, and the table-driven tests
+call every public attack, detector and evaluator on the awkward cases at once (float64 models, a batch of one, two
+classes, a model left in train mode with BatchNorm and dropout). Round 2, at the end, is registry-driven: every
+attack class in ``robviz.attacks.__all__`` and every detector in ``robviz.detect`` is tried on non-finite inputs,
+empty inputs and zero budgets without a hand-written list."""
 
+import inspect
+import json
 import math
 
 import numpy as np
@@ -9,8 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from robviz import attacks, detect, embed, masking
-from robviz.centers import mm_centers
+from robviz import attacks, checks, detect, embed, masking, mixup_inference
+from robviz.centers import feature_spread, mm_centers
 from robviz.data import gaussian_mixture
 from robviz.ensemble import Ensemble, transferability
 from robviz.train import accuracy, load_checkpoint, save_checkpoint
@@ -78,7 +82,7 @@ TARGETED = {
     "PGD": lambda m, b: attacks.PGD(m, eps=0.5, steps=5, targeted=True, bounds=b),
     "CW": lambda m, b: attacks.CW(m, steps=5, binary_steps=1, targeted=True, bounds=b),
     "DeepFool": lambda m, b: attacks.DeepFool(m, steps=5, targeted=True, bounds=b),
-    "JSMA": lambda m, b: attacks.JSMA(m, targeted=True, bounds=b),
+    "JSMA": lambda m, b: attacks.JSMA(m, gamma=1.0, targeted=True, bounds=b),
 }
 
 
@@ -236,7 +240,7 @@ ATTACKS = {
     "MIM": lambda m, b: attacks.MIM(m, eps=0.5, steps=3, bounds=b),
     "CW": lambda m, b: attacks.CW(m, steps=5, binary_steps=2, bounds=b),
     "EAD": lambda m, b: attacks.EAD(m, steps=5, binary_steps=2, bounds=b),
-    "JSMA": lambda m, b: attacks.JSMA(m, bounds=b),
+    "JSMA": lambda m, b: attacks.JSMA(m, gamma=1.0, bounds=b),
     "DeepFool": lambda m, b: attacks.DeepFool(m, steps=5, bounds=b),
     "SPSA": lambda m, b: attacks.SPSA(m, eps=0.5, steps=2, samples=4, bounds=b),
     "APGD": lambda m, b: attacks.APGD(m, eps=0.5, steps=5, bounds=b),
@@ -298,6 +302,8 @@ def test_every_detector_on_awkward_models(name, num_classes, dtype, n):
 
 EVALUATORS = {
     "accuracy": lambda m, d, x, y: accuracy(m, x, y),
+    "mixing_effect": lambda m, d, x, y: mixup_inference.mixing_effect(m, x, x, y, d.x_train[:20], [0.5, 1.0],
+                                                                      samples=2),
     "robust_accuracy": lambda m, d, x, y: attacks.robust_accuracy(
         m, x, y, {"PGD": attacks.PGD(m, eps=0.3, steps=3, bounds=d.bounds)}, eps_list=[0.1, 0.3], progress=False),
     "accuracy_vs_eps": lambda m, d, x, y: masking.accuracy_vs_eps(m, x, y, [0.1, 1.0], bounds=d.bounds),
@@ -329,3 +335,318 @@ def test_transferability_of_a_float64_ensemble_in_train_mode():
     assert matrix.shape == (2, 2) and ((0 <= matrix) & (matrix <= 1)).all()
     assert_untouched(ensemble, before)
     assert math.isfinite(float(matrix.sum()))
+
+
+
+# ============================================================================ round 2: the kinds, kind-wide
+# Every public attack class, found in robviz.attacks.__all__: a new attack is covered without editing a list.
+
+ATTACK_CLASSES = sorted(name for name in attacks.__all__ if inspect.isclass(getattr(attacks, name))
+                        and issubclass(getattr(attacks, name), attacks.Attack) and name != "Attack")
+#: Small budgets for the fast tests; an attack gets those of its keyword arguments it has.
+FAST = dict(eps=0.5, steps=3, binary_steps=2, samples=4, restarts=1, gamma=1.0)
+BUDGETS = ("steps", "binary_steps", "samples", "restarts")
+
+
+def keywords(cls) -> list[str]:
+    return [p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind == p.KEYWORD_ONLY]
+
+
+def fast_attack(name, model, bounds, **options):
+    cls = getattr(attacks, name)
+    return cls(model, bounds=bounds, **{**{k: v for k, v in FAST.items() if k in keywords(cls)}, **options})
+
+
+def test_the_registry_finds_every_attack():
+    assert {"FGSM", "PGD", "CW", "EAD", "JSMA", "DeepFool", "SPSA", "APGD", "MIM", "ILCM", "BIM"} <= set(ATTACK_CLASSES)
+
+
+def poisoned(x, value, index=2):
+    x = x.clone()
+    x[index, 0] = value
+    return x
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("name", ATTACK_CLASSES)
+def test_every_attack_refuses_non_finite_inputs_naming_the_sample(blobs, name, value):
+    data, model = blobs
+    attack = fast_attack(name, model, data.bounds)
+    x, y = poisoned(data.x_test[:5], value), data.y_test[:5]
+    with pytest.raises(ValueError, match=r"x has non-finite values \(NaN or inf\) in 1 of 5 samples, at sample "
+                                         r"index 2"):
+        attack.run(x, y)
+    with pytest.raises(ValueError, match="sample index 2"):
+        attack(x, y)
+
+
+@pytest.mark.parametrize("name", ATTACK_CLASSES)
+def test_every_attack_refuses_an_empty_set(blobs, name):
+    data, model = blobs
+    with pytest.raises(ValueError, match=r"x is empty"):
+        fast_attack(name, model, data.bounds).run(data.x_test[:0], data.y_test[:0])
+
+
+ZERO_BUDGETS = [(name, budget) for name in ATTACK_CLASSES for budget in BUDGETS
+                if budget in keywords(getattr(attacks, name))]
+
+
+@pytest.mark.parametrize("name, budget", ZERO_BUDGETS)
+def test_every_zero_budget_is_refused_naming_it(blobs, name, budget):
+    data, model = blobs
+    with pytest.raises(ValueError, match=f"{budget} must be an integer >= 1"):
+        fast_attack(name, model, data.bounds, **{budget: 0})
+
+
+def test_jsma_with_no_pair_to_change_is_refused_naming_gamma(blobs):
+    data, model = blobs
+    # 2-D inputs: int(2 * 0.1) // 2 = 0 pairs; the attack would return every input unchanged (0 % success).
+    with pytest.raises(ValueError, match=r"gamma=0.1 lets JSMA change int\(2 \* 0.1\) = 0 of the 2 input features"
+                                         r".*use gamma >= 1"):
+        attacks.JSMA(model, theta=1.0, gamma=0.1, bounds=data.bounds).run(data.x_test[:4], data.y_test[:4])
+    result = attacks.JSMA(model, theta=1.0, gamma=1.0, bounds=data.bounds).run(data.x_test[:4], data.y_test[:4])
+    assert (result.x_adv != data.x_test[:4]).any()  # the one pair moved
+
+
+def test_zero_restarts_and_empty_sweeps_are_refused(blobs):
+    data, model = blobs
+    x, y = data.x_test[:4], data.y_test[:4]
+    with pytest.raises(ValueError, match="restarts_list entry must be an integer >= 1"):
+        masking.accuracy_vs_steps(model, x, y, 0.3, steps_list=(1,), restarts_list=(0,), bounds=data.bounds)
+    with pytest.raises(ValueError, match="eps_list is empty"):
+        masking.accuracy_vs_eps(model, x, y, [], bounds=data.bounds)
+    pgd = {"PGD": attacks.PGD(model, eps=0.3, steps=2, bounds=data.bounds)}
+    with pytest.raises(ValueError, match="eps_list is empty"):
+        attacks.robust_accuracy(model, x, y, pgd, eps_list=[], progress=False)
+    with pytest.raises(ValueError, match="attacks is empty"):
+        attacks.robust_accuracy(model, x, y, {}, progress=False)
+
+
+# --------------------------------------------------------------- detectors, found in robviz.detect's exports
+
+
+def _fitted(name, model, data):
+    obj = getattr(detect, name)
+    if inspect.isclass(obj):
+        fit = inspect.signature(obj.fit).parameters
+        args = (model, data.x_train, data.y_train) if "y" in fit else (model, data.x_train)
+        small = {k: v for k, v in dict(k=5, reference_size=30, points_per_class=10, sigma2=1.0).items()
+                 if k in inspect.signature(obj.__init__).parameters}
+        return obj(**small).fit(*args)
+    return obj
+
+
+DETECTOR_NAMES = sorted(
+    name for name in detect.__all__
+    if (inspect.isclass(getattr(detect, name)) and hasattr(getattr(detect, name), "fit")
+        and hasattr(getattr(detect, name), "score"))
+    or (inspect.isfunction(getattr(detect, name))
+        and [p.name for p in inspect.signature(getattr(detect, name)).parameters.values()
+             if p.default is p.empty] == ["model", "x"]))
+
+
+def test_the_registry_finds_every_detector():
+    assert {"confidence", "non_max_entropy_score", "KernelDensity", "LID"} <= set(DETECTOR_NAMES)
+
+
+@pytest.mark.parametrize("name", DETECTOR_NAMES)
+def test_every_detector_refuses_non_finite_and_empty_inputs(name):
+    data, model = trained(3, torch.float32)
+    detector = _fitted(name, model, data)
+    for value in (math.nan, math.inf):
+        with pytest.raises(ValueError, match="x has non-finite values .* at sample index 2"):
+            detector(model, poisoned(data.x_test[:5], value))
+    with pytest.raises(ValueError, match="x is empty"):
+        detector(model, data.x_test[:0])
+
+
+def test_non_me_never_scores_a_nan_image_as_normal():
+    data, model = trained(3, torch.float32)
+    with pytest.raises(ValueError, match="sample index 2"):
+        detect.non_max_entropy_score(model, poisoned(data.x_test[:8], math.nan))
+
+
+# ------------------------------------------------------------------------------ evaluators: the same kinds
+
+
+@pytest.mark.parametrize("name", list(EVALUATORS))
+def test_every_evaluator_refuses_non_finite_and_empty_inputs(name):
+    data, model = trained(3, torch.float32)
+    x, y = data.x_test[:5], data.y_test[:5]
+    with pytest.raises(ValueError, match=r"non-finite values .* at sample index 2"):
+        EVALUATORS[name](model, data, poisoned(x, math.nan), y)
+    with pytest.raises(ValueError, match=r"is empty"):
+        EVALUATORS[name](model, data, x[:0], y[:0])
+
+
+def test_empty_sets_have_no_accuracy():
+    from robviz.scale.loop import accuracy as scale_accuracy
+
+    model = nn.Linear(2, 3)
+    with pytest.raises(ValueError, match="x is empty"):
+        accuracy(model, torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
+    with pytest.raises(ValueError, match="x is empty"):
+        scale_accuracy(model, torch.zeros(0, 3, 4, 4, dtype=torch.uint8), torch.zeros(0, dtype=torch.long))
+
+
+# ------------------------------------------------- a non-finite iterate or output is never robust or a success
+
+
+class DistanceToCenters(nn.Module):
+    """Logits -||x - c_k||: the gradient is NaN at a center (sqrt at 0), where the prediction is that class."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("centers", torch.tensor([[-1.0, 0.0], [1.0, 0.0], [0.0, 1.5]]))
+
+    def forward(self, x):
+        return -((x[:, None] - self.centers) ** 2).sum(-1).sqrt()
+
+
+@pytest.mark.parametrize("name", ["PGD-L2", "DeepFool"])
+def test_a_nan_gradient_is_reported_as_failed_never_as_robust(name):
+    model = DistanceToCenters()
+    x = torch.tensor([[-1.0, 0.0], [0.9, 0.1], [0.0, 1.4]])  # sample 0 sits on its class's center
+    y = torch.tensor([0, 1, 2])
+    bounds = (-3.0, 3.0)
+    attack = (attacks.PGD(model, eps=0.5, alpha=0.2, steps=5, norm="L2", random_start=False, bounds=bounds)
+              if name == "PGD-L2" else attacks.DeepFool(model, steps=5, bounds=bounds))
+    result = attack.run(x, y)
+    assert result.failed.tolist() == [True, False, False]
+    assert not result.success[0] and result.prediction[0] == -1
+    assert torch.isfinite(result.x_adv).all() and torch.equal(result.x_adv[0], x[0])  # the last finite iterate
+    assert "failed=1" in repr(result)
+    table = attacks.robust_accuracy(model, x, y, {name: attack}, progress=False)
+    row = table.rows[1]
+    assert row["failed"] == 1
+    assert row["accuracy"] == pytest.approx(1 - (result.success.sum().item() + 1) / 3)  # sample 0 not robust
+
+
+class NaNLogits(nn.Module):
+    """Logits [NaN, 0, 0] that depend on x (so attacks have a graph): argmax would say class 0."""
+
+    def forward(self, x):
+        return torch.tensor([math.nan, 0.0, 0.0]) + 0 * x.sum(dim=1, keepdim=True)
+
+
+def test_nan_logits_are_never_class_0():
+    model = NaNLogits()
+    y = torch.zeros(4, dtype=torch.long)
+    assert accuracy(model, torch.zeros(4, 2), y) == 0.0
+    table = attacks.robust_accuracy(model, torch.zeros(4, 2), y, {"FGSM": attacks.FGSM(model, eps=0.1)},
+                                    progress=False)
+    assert table.get("clean") == 0.0 and table.get("FGSM", 0.1) == 0.0
+
+
+# --------------------------------------------------------------------- labels that key data are unique
+
+
+def test_two_models_with_one_default_name_get_two_rows(blobs):
+    data, model = blobs
+    _, other = trained(3, torch.float32)
+    x, y = data.x_test[:10], data.y_test[:10]
+    fgsm = {"FGSM": attacks.FGSM(model, eps=0.3, bounds=data.bounds)}
+    first = attacks.robust_accuracy(model, x, y, fgsm, name="sce", progress=False)
+    second = attacks.robust_accuracy(other.eval(), x, y, {"FGSM": attacks.FGSM(other, eps=0.3, bounds=data.bounds)},
+                                     name="sce", progress=False)
+    table = first + second
+    assert table.models == ["sce", "sce #2"]
+    assert table.get("clean", model="sce") == first.get("clean")
+    assert table.get("clean", model="sce #2") == second.get("clean")
+    assert len(table.pivot()[2]) == 2
+    with pytest.raises(ValueError, match="appears more than once"):
+        attacks.RobustnessTable(first.rows + second.rows)
+
+
+def test_robviz_table_keeps_two_files_labelled_alike_apart(tmp_path):
+    from robviz.scale import measured_vs_talk
+
+    for i, accuracy_value in enumerate((0.5, 0.25)):
+        rows = [dict(model="sce", attack="clean", eps=None, accuracy=accuracy_value, distance=None, n=10)]
+        (tmp_path / f"e{i}.json").write_text(json.dumps({"rows": rows}))
+    models, columns, values, reference = measured_vs_talk([tmp_path / "e0.json", tmp_path / "e1.json"])
+    assert models == ["sce", "sce #2"] and [row[0] for row in values] == [50.0, 25.0]
+    assert reference[0][0] == reference[1][0] == "92.9"  # both compared with the talk's sce row
+
+
+def test_a_heatmap_refuses_two_rows_labelled_alike():
+    from robviz.viz import robustness_heatmap
+
+    with pytest.raises(ValueError, match="rows must be unique, but 'sce' appears more than once"):
+        robustness_heatmap(["sce", "sce"], ["clean"], [[50.0], [25.0]])
+    with pytest.raises(ValueError, match="labels must be unique"):
+        checks.unique_labels("labels", ["a", "b", "a"])
+
+
+# --------------------------------------------------------------------------- coinciding class means
+
+
+def test_feature_spread_of_coinciding_class_means_is_infinite():
+    z = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.0]])
+    y = torch.tensor([0, 0, 1, 1, 2, 2])  # classes 0 and 1: identical features, equal means
+    assert feature_spread(z, y) == math.inf
+    # Means 1e-3 apart: the honest ratio within / between (0.5 / 1e-3), not the spread to the far class.
+    z_close = z.clone()
+    z_close[2:4, 1] += 1e-3
+    assert feature_spread(z_close, y) == pytest.approx(0.5 / 1e-3, rel=1e-3)
+
+
+# ---------------------------------------------------------------------- C&W stops per sample
+
+
+def test_cw_early_abort_is_per_sample_so_batched_equals_one_at_a_time(blobs):
+    data, model = blobs
+    x, y = data.x_test[:12], data.y_test[:12]
+    attack = attacks.CW(model, steps=40, binary_steps=3, lr=0.05, bounds=data.bounds)  # abort_early=True
+    batched = attack.run(x, y)
+    single = torch.cat([attack.run(x[i:i + 1], y[i:i + 1]).x_adv for i in range(len(x))])
+    assert torch.allclose(batched.x_adv, single, atol=1e-5)
+
+
+# ------------------------------------------------------------------------ LID of its own reference points
+
+
+def test_lid_exclude_self_ignores_a_points_own_copy():
+    data, model = trained(3, torch.float32)
+    lid = detect.LID(k=5, reference_size=50).fit(model, data.x_train)
+    generator = torch.Generator().manual_seed(lid.seed)
+    inside = data.x_train[torch.randperm(len(data.x_train), generator=generator)[:3]]  # in the reference batch
+    with_copy = lid(model, inside)
+    without = lid.score(model, inside, exclude_self=True)
+    z, reference = detect.scores._features(model, inside), lid.reference
+    expected = -detect.lid_mle(z, reference, 5, exclude_self=True).numpy()
+    np.testing.assert_allclose(without, expected)
+    assert (with_copy > without + 1).all()  # the copy at distance 0 makes the point look far too "normal"
+
+
+# --------------------------------------------------------------------- the grid check's documented bound
+
+
+def test_grid_minimal_distance_states_the_bound_the_tests_check():
+    from robviz.exact import grid_minimal_distance
+
+    doc = grid_minimal_distance.__doc__
+    assert "h * sqrt(2) (L2) or h (L-inf)" in " ".join(doc.split())
+
+
+# ------------------------------------------------------------------------- resume with changed settings
+
+
+TINY_RUN = ["train", "--tiny", "--quiet", "--threads", "1", "--train-size", "32", "--batch-size", "16",
+            "--test-size", "16"]
+
+
+def test_resume_with_changed_settings_is_refused_naming_each(tmp_path):
+    import torch as _torch
+
+    from robviz.cli import main
+
+    out = tmp_path / "run"
+    main(TINY_RUN + ["--out", str(out), "--stop-after", "1"])
+    before = (out / "checkpoint.pt").read_bytes()
+    with pytest.raises(SystemExit, match=r"lr 0.05 -> 0.5, seed 0 -> 7.*--resume\).*--out NEW, without --resume"):
+        main(TINY_RUN + ["--out", str(out), "--resume", "--lr", "0.5", "--seed", "7"])
+    assert (out / "checkpoint.pt").read_bytes() == before  # nothing recorded that was not used
+    main(TINY_RUN + ["--out", str(out), "--resume"])  # the same settings continue
+    meta = _torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)["metadata"]
+    assert meta["epoch"] == 2 and meta["config"]["lr"] == 0.05

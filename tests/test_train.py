@@ -44,9 +44,17 @@ def test_minibatch_and_snapshots(data):
 
 
 def test_nan_loss_stops_with_a_clear_message(data):
-    bad = gaussian_mixture(num_classes=3, n_per_class=20)
-    bad.x_train[0, 0] = float("nan")
+    model = make_model(data, "sce")
+    with torch.no_grad():
+        next(model.parameters())[0, 0] = float("nan")  # a diverged weight: NaN logits, NaN loss
     with pytest.raises(FloatingPointError, match="loss became nan at step 1.*learning rate"):
+        fit(model, data, steps=5, progress=False)
+
+
+def test_non_finite_training_data_is_refused_naming_the_sample():
+    bad = gaussian_mixture(num_classes=3, n_per_class=20)
+    bad.x_train[4, 0] = float("nan")
+    with pytest.raises(ValueError, match="data.x_train has non-finite values .* at sample index 4"):
         fit(make_model(bad, "sce"), bad, steps=5, progress=False)
 
 

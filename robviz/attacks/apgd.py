@@ -14,7 +14,7 @@ import math
 import torch
 
 from .. import checks
-from ..runtime import inference, to_model
+from ..runtime import inference, predict, to_model
 from .base import Attack
 from .objectives import auto_objective, cross_entropy_objective, margin_objective
 
@@ -363,10 +363,10 @@ def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(
     """
     from tqdm.auto import tqdm
 
-    x = to_model(model, x)  # the model's dtype and device, as every attack's run
+    x = to_model(model, checks.finite_inputs("x", x))  # the model's dtype and device, as every attack's run
     y = y.to(x.device)
     logits = _clean_logits(model, x)
-    robust = logits.argmax(dim=1) == y
+    robust = predict(logits) == y
     x_adv = x.clone()
     log = {"clean": robust.float().mean().item()}
     stages = _stages(model, logits, loss, targets)

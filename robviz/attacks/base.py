@@ -20,7 +20,7 @@ import torch
 
 from .. import checks
 from ..models import Predictor
-from ..runtime import dtype_and_device, evaluating
+from ..runtime import dtype_and_device, evaluating, predict
 from .objectives import auto_objective
 
 __all__ = ["Attack", "AttackResult", "Trajectory", "least_likely", "random_target", "norm_name", "lp_norm"]
@@ -77,7 +77,8 @@ class Trajectory:
         features: (T+1, N, d) ``model.features(x_t)``, or None when the model has no ``features``.
         objective: (T+1, N) the attack objective at x_t for the labels the attack used (y when untargeted,
             the target when targeted): untargeted attacks push it up, targeted attacks push it down.
-        predictions: (T+1, N) argmax model(x_t), the predicted class at every step.
+        predictions: (T+1, N) argmax model(x_t), the predicted class at every step (-1 where x_t or its
+            output is not finite).
     """
 
     inputs: torch.Tensor
@@ -100,6 +101,10 @@ class AttackResult:
         success: (N,) bool, ``prediction != y`` (untargeted) or ``prediction == target`` (targeted).
         target: the (N,) target classes of a targeted attack, else None.
         trajectory: a :class:`Trajectory` when ``run(..., record=True)``, else None.
+        failed: (N,) bool, the samples the attack could not evaluate: its iterate or the model's output at it
+            was not finite (a NaN gradient, e.g. of a distance at its own center). Their ``x_adv`` is the clean
+            input, ``prediction`` is -1, and they count neither as a success nor (in ``robust_accuracy``) as
+            robust.
     """
 
     x: torch.Tensor
@@ -109,6 +114,11 @@ class AttackResult:
     success: torch.Tensor
     target: torch.Tensor | None = None
     trajectory: Trajectory | None = None
+    failed: torch.Tensor | None = None
+
+    def __post_init__(self):
+        if self.failed is None:
+            self.failed = torch.zeros(len(self.success), dtype=torch.bool, device=self.success.device)
 
     @property
     def success_rate(self) -> float:
@@ -124,8 +134,10 @@ class AttackResult:
 
     def __repr__(self) -> str:
         recorded = "none" if self.trajectory is None else f"{len(self.trajectory)} frames"
+        failed = int(self.failed.sum()) if self.failed is not None else 0
         return (f"AttackResult(n={len(self.x)}, success_rate={self.success_rate:.3f}, "
-                f"targeted={self.target is not None}, trajectory={recorded})")
+                f"targeted={self.target is not None}, trajectory={recorded}"
+                + (f", failed={failed}" if failed else "") + ")")
 
 
 class Attack:
@@ -199,11 +211,13 @@ class Attack:
             self._frames = None
         x_adv = torch.cat([c[0] for c in chunks])
         prediction = torch.cat([c[1] for c in chunks])
+        failed = prediction < 0  # a non-finite iterate or output: never a success
         success = prediction == labels if self.targeted else prediction != y  # labels: the targets when targeted
+        success &= ~failed
         trajectory = _concat_trajectories([c[2] for c in chunks]) if record else None
         target_home = target.to(home) if self.targeted and target is not None else None
         return AttackResult(x.to(home), y.to(home), x_adv.to(home), prediction.to(home), success.to(home),
-                            target_home, trajectory)
+                            target_home, trajectory, failed.to(home))
 
     def with_eps(self, eps: float) -> "Attack":
         """A copy of this attack with radius ``eps`` (what :func:`robviz.attacks.robust_accuracy` sweeps)."""
@@ -297,9 +311,10 @@ class Attack:
         return low, high
 
     def _check_inputs(self, x, y, target):
-        if not torch.is_tensor(x) or not x.is_floating_point() or x.dim() < 2 or len(x) == 0:
-            raise ValueError(f"x must be a non-empty floating-point tensor of shape (N, ...), got "
+        if not torch.is_tensor(x) or not x.is_floating_point() or x.dim() < 2:
+            raise ValueError(f"x must be a floating-point tensor of shape (N, ...), got "
                              f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
+        checks.finite_inputs("x", x)
         for name, labels in (("y", y), ("target", target)):
             if labels is None:
                 continue
@@ -328,7 +343,7 @@ class Attack:
         x_adv = self.forward(x, labels).detach()
         frames, self._frames = self._frames, None
         with torch.no_grad():
-            prediction = self.model(x_adv).argmax(dim=1)
+            x_adv, prediction = self._evaluate(x, x_adv)
             trajectory = None
             if record:
                 if not frames:
@@ -339,10 +354,22 @@ class Attack:
                     frame = frame.to(x.device)
                     zs.append(self.model.features(frame).cpu() if features else None)
                     values.append(self._objective(frame, labels).cpu())
-                    predictions.append(self.model(frame).argmax(dim=1).cpu())
+                    predictions.append(predict(self.model(frame)).cpu())
                 trajectory = Trajectory(torch.stack(frames), torch.stack(zs) if features else None,
                                         torch.stack(values), torch.stack(predictions))
         return x_adv, prediction, trajectory
+
+    def _evaluate(self, x, x_adv):
+        """x_adv with its non-finite rows replaced by the clean input, and the predictions, -1 where x_adv or the
+        model's output at it is not finite (argmax of NaN logits would read as class 0)."""
+        prediction = predict(self.model(x_adv))
+        prediction[~_finite_rows(x_adv)] = -1
+        shape = (-1,) + (1,) * (x.dim() - 1)
+        return torch.where(_finite_rows(x_adv).reshape(shape), x_adv, x), prediction
+
+
+def _finite_rows(t: torch.Tensor) -> torch.Tensor:
+    return torch.isfinite(t).reshape(len(t), -1).all(dim=1)
 
 
 def _concat_trajectories(parts: list[Trajectory]) -> Trajectory:

@@ -77,7 +77,8 @@ class CW(_MarginSearch):
             background of digits) sit where tanh is flat and barely move at small lr; there 0.05 to 0.1 finds
             closer adversarials in 100 steps.
         binary_steps: values of c tried. Default 9.
-        abort_early: stop a value of c when the loss has not dropped by 0.01% over steps // 10 steps.
+        abort_early: stop a sample's search at a value of c when its loss has not dropped by 0.01% over
+            steps // 10 steps. Per sample, so a batch gives the same result as one input at a time.
 
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory has one frame per Adam step
     (up to binary_steps * steps + 1).
@@ -101,25 +102,32 @@ class CW(_MarginSearch):
         n = len(x)
         c, lower, upper, best, best_dist = self._search_state(x)
         self._log(x)
+        every = max(self.steps // 10, 1)
         for _ in range(self.binary_steps):
             w = w0.clone().requires_grad_(True)
             optimizer = torch.optim.Adam([w], lr=self.lr)
-            found, previous = torch.zeros(n, dtype=torch.bool, device=x.device), math.inf
+            found = torch.zeros(n, dtype=torch.bool, device=x.device)
+            # Early abort per sample (a batch-summed loss would let one sample's progress keep another running).
+            active, previous = torch.ones_like(found), torch.full_like(c, math.inf)
             for step in range(self.steps):
                 x_adv = low + scale * (torch.tanh(w) + 1)
                 dist = (x_adv - x).pow(2).reshape(n, -1).sum(dim=1)
                 penalty, ok = self._penalty(x_adv, labels)
-                total = (dist + c * penalty).sum()
-                (w.grad,) = torch.autograd.grad(total, w)  # never touches the model's parameters
+                loss = dist + c * penalty
+                (w.grad,) = torch.autograd.grad(loss.sum(), w)  # never touches the model's parameters
+                stopped = w.detach()[~active]
                 optimizer.step()
                 with torch.no_grad():
-                    best_dist = self._keep_best(best, best_dist, x_adv, dist, ok)
-                    found |= ok
+                    w[~active] = stopped  # a stopped sample stays where it stopped
+                    best_dist = self._keep_best(best, best_dist, x_adv, dist, ok & active)
+                    found |= ok & active
                 self._log(x_adv)
-                if self.abort_early and step % max(self.steps // 10, 1) == 0:
-                    if total.item() > previous * 0.9999:
+                if self.abort_early and step % every == 0:
+                    loss = loss.detach()
+                    active &= ~(loss > previous * 0.9999)
+                    previous = torch.where(active, loss, previous)
+                    if not bool(active.any()):
                         break
-                    previous = total.item()
             c, lower, upper = self._bisect(c, lower, upper, found)
         return best
 

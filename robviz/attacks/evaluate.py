@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..runtime import inference
+from .. import checks
+from ..runtime import inference, predict
 from .base import Attack, lp_norm
 from .gradient import PGD
 
@@ -71,7 +72,12 @@ class RobustnessTable:
 
     Row keys: ``model``, ``attack`` (``"clean"`` for the clean accuracy), ``eps`` (None for attacks without a
     radius), ``accuracy`` (fraction in [0, 1]), ``distance`` (mean perturbation norm, in the attack's norm, of
-    the samples the attack turned from correct to wrong; NaN if none), ``n`` (samples).
+    the samples the attack turned from correct to wrong; NaN if none), ``n`` (samples) and, in attack rows of
+    :func:`robust_accuracy`, ``failed`` (correctly classified samples the attack could not evaluate, a
+    non-finite iterate or output: counted as not robust, see :class:`~robviz.attacks.AttackResult`).
+
+    Model labels key the rows, so they are unique: adding a table whose model label is already taken renames
+    the newcomer ``"sce #2"``, ``"sce #3"``... (and a table built with one (model, column) twice is refused).
 
     ``to_markdown()`` (also the ``repr``) pivots it into the talk's layout: a row per model, a column per
     attack and radius, accuracies in percent. Tables add up: ``table_sce + table_mmc``.
@@ -79,8 +85,24 @@ class RobustnessTable:
 
     rows: list[dict] = field(default_factory=list)
 
+    def __post_init__(self):
+        keys = [(row["model"], _column(row)) for row in self.rows]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValueError(f"rows must be unique per model and column, but {repeated[0]} appears more than once: "
+                             f"give each model its own name (robust_accuracy(..., name=...))")
+
     def __add__(self, other: "RobustnessTable") -> "RobustnessTable":
-        return RobustnessTable(self.rows + other.rows)
+        taken = set(self.models)
+        renamed = {}
+        for model in other.models:
+            label, k = model, 1
+            while label in taken:
+                k += 1
+                label = f"{model} #{k}"
+            renamed[model] = label
+            taken.add(label)
+        return RobustnessTable(self.rows + [{**row, "model": renamed[row["model"]]} for row in other.rows])
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -137,7 +159,7 @@ def _column(row: dict) -> str:
 
 @torch.no_grad()
 def _predict(model, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    return inference(model, x, batch_size=batch_size).argmax(dim=1).to(x.device)
+    return predict(inference(model, x, batch_size=batch_size)).to(x.device)
 
 
 def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[str, Attack] | None = None, *,
@@ -170,10 +192,15 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
     """
     from tqdm.auto import tqdm
 
+    checks.finite_inputs("x", x)
     kind = kind or ("images" if x.dim() == 4 else "toy")
     if attacks is None:
         attacks = talk_battery(model, kind, bounds)
         eps_list = TALK_EPS[kind] if eps_list is None else eps_list
+    if len(attacks) == 0:
+        raise ValueError("attacks is empty: give at least one {name: Attack} (None: the talk's battery)")
+    if eps_list is not None and len(eps_list) == 0:
+        raise ValueError("eps_list is empty: give at least one radius (None: each attack's own eps)")
     if name is None:
         name = getattr(getattr(model, "objective", None), "name", None) or type(model).__name__
     correct = _predict(model, x) == y
@@ -189,10 +216,11 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
                 jobs.append((label, attack))
     for label, attack in tqdm(jobs, desc=f"robust accuracy {name}", disable=not progress, leave=False):
         result = attack.run(x, y)
-        robust = correct & (result.prediction == y)
-        broken = correct & (result.prediction != y)
+        robust = correct & (result.prediction == y)  # a failed sample's prediction is -1: never robust
+        broken = correct & (result.prediction != y) & ~result.failed
         norms = lp_norm(result.x_adv - x, attack.norm)[broken]
         rows.append(dict(model=name, attack=label, eps=getattr(attack, "eps", None),
                          accuracy=robust.float().mean().item(),
-                         distance=norms.mean().item() if len(norms) else math.nan, n=n))
+                         distance=norms.mean().item() if len(norms) else math.nan, n=n,
+                         failed=int((correct & result.failed).sum())))
     return RobustnessTable(rows)

@@ -58,10 +58,15 @@ class JSMA(Attack):
         x_adv = x.reshape(n, -1).clone()
         d = x_adv.shape[1]
         low, high = self.bounds
+        pairs = int(d * self.gamma) // 2
+        if pairs == 0:  # no pair may change: every input would come back unchanged, a silent 0 % success
+            raise ValueError(f"gamma={self.gamma:g} lets JSMA change int({d} * {self.gamma:g}) = {int(d * self.gamma)} "
+                             f"of the {d} input features, less than one pair: it would do nothing; use gamma >= "
+                             f"{2 / d:.3g} for inputs of {d} features")
         domain = x_adv < high if self.theta > 0 else x_adv > low
         self._log(x)
         rows = torch.arange(n, device=x.device)  # the samples still running; one that stops never restarts
-        for _ in range(int(d * self.gamma) // 2):
+        for _ in range(pairs):
             rows = rows[domain[rows].sum(dim=1) >= 2]
             if len(rows) == 0:
                 break

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .. import checks
-from ..runtime import inference, to_numpy
+from ..runtime import inference, predict, to_numpy
 
 __all__ = ["confidence", "non_max_entropy", "non_max_entropy_logits", "non_max_entropy_score", "KernelDensity", "LID",
            "lid_mle",
@@ -21,11 +21,12 @@ KD_BANDWIDTH = {"rce": 0.1 / 0.26, "ce": 1.0 / 0.26}
 
 
 def _logits(model, x: torch.Tensor) -> torch.Tensor:
-    return inference(model, x)
+    """model(x) for a detector: the inputs checked (non-empty, finite), eval mode, batched."""
+    return inference(model, checks.finite_inputs("x", x))
 
 
 def _features(model, x: torch.Tensor) -> torch.Tensor:
-    return inference(model, x, method="features")
+    return inference(model, checks.finite_inputs("x", x), method="features")
 
 
 def _check_outputs(values, name: str) -> np.ndarray:
@@ -183,7 +184,7 @@ class KernelDensity:
     def score(self, model, x: torch.Tensor) -> np.ndarray:
         """log KD(x) with the predicted class's kernel points; higher = more normal. (N, ...) -> (N,)."""
         z = _features(model, x)
-        predicted = _logits(model, x).argmax(dim=1)
+        predicted = _logits(model, x).argmax(dim=1)  # x is finite; a NaN output is refused by log_density
         return to_numpy(self.log_density(z, predicted))
 
     __call__ = score
@@ -248,11 +249,17 @@ class LID:
         self.reference = _features(model, x[index])
         return self
 
-    def score(self, model, x: torch.Tensor) -> np.ndarray:
-        """-LID of each input's feature against the reference batch. (N, ...) -> (N,)."""
+    def score(self, model, x: torch.Tensor, *, exclude_self: bool = False) -> np.ndarray:
+        """-LID of each input's feature against the reference batch. (N, ...) -> (N,).
+
+        ``exclude_self=True`` drops each input's nearest reference point: use it for inputs drawn from the
+        reference batch itself (training inputs), whose own copy at distance 0 would otherwise make the
+        estimate collapse to a very "normal" score (LID 0.16 to 0.17 instead of 1.2 to 20 for three such
+        points of a toy model, k = 5).
+        """
         if self.reference is None:
             raise RuntimeError("LID is not fitted: call fit(model, x_train) first")
-        return to_numpy(-lid_mle(_features(model, x), self.reference, self.k))
+        return to_numpy(-lid_mle(_features(model, x), self.reference, self.k, exclude_self=exclude_self))
 
     __call__ = score
 
@@ -291,7 +298,7 @@ def detection_pairs(model, x: torch.Tensor, y: torch.Tensor, result) -> Detectio
     if len(x) != len(y) or len(result.success) != len(y):
         raise ValueError(f"x, y and result must describe the same samples, got {len(x)}, {len(y)}, "
                          f"{len(result.success)}")
-    correct = (_logits(model, x).argmax(dim=1).cpu() == y.cpu())
+    correct = predict(_logits(model, x)).cpu() == y.cpu()
     success = result.success.bool().cpu()
     return DetectionPairs(correct=correct, success=success, pairs=correct & success)
 
@@ -342,9 +349,12 @@ def detection_scores(detectors: dict, model, x: torch.Tensor, y: torch.Tensor, r
         result: the :class:`~robviz.attacks.AttackResult`.
 
     Returns:
-        name -> (clean scores, adversarial scores), both (P,) for the P = ``detection_pairs(...).count`` pairs.
+        name -> (clean scores, adversarial scores), both (P,) for the P = ``detection_pairs(...).count`` pairs
+        (empty arrays when the attack left no pair: a detector refuses an empty input).
     """
     keep = detection_pairs(model, x, y, result).pairs.to(x.device)
+    if not bool(keep.any()):
+        return {name: (np.zeros(0), np.zeros(0)) for name in detectors}
     x_clean, x_adv = x[keep], result.x_adv.to(x.device)[keep]
     return {name: (np.asarray(fn(model, x_clean)), np.asarray(fn(model, x_adv))) for name, fn in detectors.items()}
 

@@ -271,8 +271,12 @@ def grid_minimal_distance(model: Predictor, x: torch.Tensor, y: torch.Tensor, *,
     misclassified points). x (N, 2), y (N,) -> (N,) float64.
 
     Error: every node it finds is a real point of another class, so the result is never below the exact
-    distance; it exceeds it by at most the grid spacing h (L-inf) or h * sqrt(2) / 2 (L2) *when every region of
-    another class contains a grid cell* (a region thinner than h can be missed). Memory: ``chunk`` nodes at a
+    distance d; it exceeds it by at most h * sqrt(2) (L2) or h (L-inf), h = (box width) / (resolution - 1) the
+    grid spacing, *when every region of another class contains a grid cell* (a region thinner than h can be
+    missed). Why twice the half-diagonal: the node nearest to the closest boundary point may lie on the wrong
+    side of the boundary; a node of the other class lies within h * sqrt(2) / 2 of the point h * sqrt(2) / 2
+    beyond the boundary (h / 2 and h / 2 in L-inf), so within d + h * sqrt(2) of x. Even one straight
+    boundary reaches 1.41 times h * sqrt(2) / 2. Memory: ``chunk`` nodes at a
     time. This is the reference the exact method is tested against, and the estimate for models it cannot read.
     """
     x = _as_input(x, model)

@@ -21,7 +21,8 @@ from .recipes import RECIPES
 from ..objectives import OBJECTIVES as HEADS
 from .resnet import ARCHITECTURES, ENSEMBLE_OBJECTIVES
 
-__all__ = ["RunConfig", "TrainRun", "EvaluateRun", "TableRun", "TINY", "RUNS", "as_command", "add_arguments"]
+__all__ = ["RunConfig", "TrainRun", "EvaluateRun", "TableRun", "TINY", "RUNS", "as_command", "add_arguments",
+           "ResumeMismatch"]
 
 DATASETS = ("cifar10", "cifar100", "mnist32", "synthetic")
 ATTACKS = ("pgd", "cw", "spsa", "noise", "rotation")
@@ -244,6 +245,31 @@ class TrainRun(RunConfig):
     def saved(self) -> dict:
         """The settings that describe the run (without :attr:`INVOCATION`): what checkpoints and results hold."""
         return {k: v for k, v in self.to_dict().items() if k not in self.INVOCATION}
+
+    def check_resume(self, saved: dict, checkpoint) -> None:
+        """Refuse to resume the run whose checkpoint holds the settings ``saved`` with different settings.
+
+        A resumed run continues with the optimizer, scheduler and random states it was started with, so a changed
+        ``lr`` or ``seed`` would be recorded but never used. Where the run folder lives (``out``, ``data_root``)
+        may change.
+
+        Raises:
+            ResumeMismatch: a ``ValueError`` naming each changed setting (checkpoint's value -> this run's) and
+                how to go on.
+        """
+        mine = self.saved()
+        changed = [f"{key} {saved[key]!r} -> {mine[key]!r}" for key in mine
+                   if key in saved and key not in ("out", "data_root") and saved[key] != mine[key]]
+        if changed:
+            started = type(self).from_dict({**saved, "out": self.out, "data_root": self.data_root})
+            raise ResumeMismatch(f"--resume with settings that differ from the checkpoint {checkpoint}: "
+                             f"{', '.join(changed)}. A resumed run continues with the settings it was started with; "
+                             f"resume it with them ({started.as_command()} --resume), or start a new run with the "
+                             f"new settings in another folder (--out NEW, without --resume)")
+
+
+class ResumeMismatch(ValueError):
+    """``--resume`` with settings other than the checkpoint's (:meth:`TrainRun.check_resume`)."""
 
 
 #: What ``robviz train --tiny`` sets (a run of seconds on a CPU), before the config file and the explicit flags.

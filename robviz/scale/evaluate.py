@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from .config import EvaluateRun, TrainRun
+from ..runtime import predict
 from .data import load_data, write_json
 
 __all__ = ["evaluate", "load_trained", "rotate"]
@@ -80,10 +81,10 @@ def _perturbation_rows(model, x, y, run: EvaluateRun, name: str) -> list[dict]:
         perturbed[("rotation", 30.0)] = rotate(x, 30.0)
     if not perturbed:
         return []
-    clean = torch.cat([model(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)]) == y
+    clean = torch.cat([predict(model(x[i:i + batch])) for i in range(0, len(x), batch)]) == y
     rows = []
     for (label, value), xp in perturbed.items():
-        pred = torch.cat([model(xp[i:i + batch]).argmax(1) for i in range(0, len(xp), batch)])
+        pred = torch.cat([predict(model(xp[i:i + batch])) for i in range(0, len(xp), batch)])
         rows.append(dict(model=name, attack=label, eps=value, accuracy=(clean & (pred == y)).float().mean().item(),
                          distance=(xp - x).flatten(1).norm(dim=1).mean().item(), n=len(x)))
     return rows

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ..runtime import evaluating
+from ..runtime import evaluating, predict
 from .config import TrainRun
 from .data import load_data, write_json
 from .distributed import Distributed, LossModule, autocast
@@ -110,6 +110,8 @@ def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -
     batched, under bf16 autocast on CUDA."""
     from .cifar import to_float
 
+    if len(x) == 0:
+        raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is nothing to evaluate")
     correct = 0
     with evaluating(model):
         for i in range(0, len(x), batch_size):
@@ -117,8 +119,8 @@ def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with autocast(xb.device):
-                correct += (model(xb).argmax(1) == y[i:i + batch_size]).sum().item()
-    return correct / max(1, len(x))
+                correct += (predict(model(xb)) == y[i:i + batch_size]).sum().item()
+    return correct / len(x)
 
 
 class _Trainer:
@@ -167,6 +169,7 @@ class _Trainer:
                 print(f"robviz train: no checkpoint at {self.checkpoint}; starting from scratch", flush=True)
             return
         meta = load_checkpoint(self.checkpoint, self.model)
+        self.run.check_resume(meta["config"], self.checkpoint)
         self.optimizer.load_state_dict(meta["optimizer"])
         self.scheduler.load_state_dict(meta["scheduler"])
         self.generator.set_state(meta["generator"])

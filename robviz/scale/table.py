@@ -38,16 +38,18 @@ def measured_vs_talk(paths) -> tuple[list[str], list[str], list[list[float]], li
     Returns:
         ``(models, columns, values, reference)``: ``values[i][j]`` is the measured accuracy (%) of model ``i``
         under column ``j`` (NaN where not run), ``reference[i][j]`` the talk's number as printed, or None.
+        Two files with the same model label give two rows, the later ``"sce #2"`` (tables add up as
+        :class:`robviz.attacks.RobustnessTable` does), each compared with the talk's ``"sce"`` row.
     """
     from ..attacks import RobustnessTable
 
-    rows = []
+    table = RobustnessTable()
     for path in paths:
         data = json.loads(Path(path).read_text())
-        rows += [{**row, "accuracy": _nan(row["accuracy"]), "distance": _nan(row.get("distance"))}
-                 for row in data["rows"]]
-    models, columns, values = RobustnessTable(rows).pivot()
-    reference = [[TALK_TABLE.get(m, {}).get(c) for c in columns] for m in models]
+        table += RobustnessTable([{**row, "accuracy": _nan(row["accuracy"]), "distance": _nan(row.get("distance"))}
+                                  for row in data["rows"]])
+    models, columns, values = table.pivot()
+    reference = [[TALK_TABLE.get(m.split(" #")[0], {}).get(c) for c in columns] for m in models]
     return models, columns, values, reference
 
 

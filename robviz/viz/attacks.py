@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import checks
 from .features import _region_trace
 from .style import plot_array
 from .style import SERIES_COLORS, animate, class_color, fit_layout
@@ -136,7 +137,9 @@ def robustness_heatmap(rows: list[str], columns: list[str], values, *, title: st
                        reference=None) -> go.Figure:
     """A table of accuracies as an annotated heatmap: ``values[i][j]`` is the accuracy (%) of row ``i`` (a model)
     under column ``j`` (clean or an attack). ``reference`` (same shape, may hold None) is printed beside each
-    value, e.g. the talk's published numbers."""
+    value, e.g. the talk's published numbers. Row and column labels must be unique (plotly would draw two rows
+    labelled alike as one)."""
+    rows, columns = checks.unique_labels("rows", rows), checks.unique_labels("columns", columns)
     z = np.asarray(values, dtype=float)
     if z.shape != (len(rows), len(columns)):
         raise ValueError(f"values must have shape {(len(rows), len(columns))}, got {z.shape}")
