@@ -26,6 +26,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".robviz-install-stamp"
+TEST_STAMP = VENV / ".robviz-test-install-stamp"
 
 # Pinned so pip picks a CPU wheel: an unpinned `torch` from PyPI pulls the
 # multi-GB CUDA build. GPU users can set ROBVIZ_TORCH (a pip requirement plus
@@ -42,28 +43,40 @@ def run(cmd: list, **kw) -> None:
     subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
 
 
-def install_steps(torch_spec: str) -> list:
-    """(message, pip arguments) for each install step, in order."""
-    return [
+#: The peer the attack tests compare with. --no-deps: its metadata asks for torchvision, which would pull a
+#: multi-GB CUDA build of torch; it imports and runs without it.
+PEER = "torchattacks==3.5.1"
+
+
+def install_steps(torch_spec: str, test: bool = False) -> list:
+    """(message, pip arguments) for each install step, in order: what the lessons need, and with ``test`` the
+    test tools on top (the lab's environment holds no test tool)."""
+    # compat mode puts the repository on sys.path with a .pth file: the default editable finder lets a kernel
+    # started in notebooks/ import robviz as an empty namespace package. One more -q (pip's -qq): setuptools'
+    # banner that compat mode will go away one day is about the build, not about the user's environment.
+    editable = ["-q", "--config-settings", "editable_mode=compat"]
+    steps = [
         ("upgrading pip", ["--upgrade", "pip"]),
         # torch first, so the dependency resolution below keeps this build.
         (f"installing {torch_spec}", torch_spec.split()),
-        # compat mode puts the repository on sys.path with a .pth file: the default
-        # editable finder lets a kernel started in notebooks/ import robviz as an
-        # empty namespace package.
-        ("installing robviz and its test tools (pip install -e .[test])",
-         ["-e", ".[test]", "--config-settings", "editable_mode=compat"]),
+        ("installing robviz and what the lessons need (pip install -e .)", ["-e", ".", *editable]),
     ]
+    if test:
+        steps += [
+            ("installing the test tools (pip install -e .[test])", ["-e", ".[test]", *editable]),
+            (f"installing {PEER}, the peer the attack tests compare with", ["--no-deps", PEER]),
+        ]
+    return steps
 
 
-def ensure_venv() -> None:
+def ensure_venv(test: bool = False) -> None:
+    """.venv with what the lessons need (and with ``test`` the test tools), reinstalled when the dependencies,
+    the torch spec or the pip steps change."""
     torch_spec = os.environ.get("ROBVIZ_TORCH", DEFAULT_TORCH)
-    steps = install_steps(torch_spec)
-    # Reinstall when the dependencies, the torch spec or the pip steps change.
-    digest = hashlib.sha256(
-        (ROOT / "pyproject.toml").read_bytes() + repr(steps).encode()
-    ).hexdigest()
-    if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == digest:
+    steps = install_steps(torch_spec, test)
+    stamp = TEST_STAMP if test else STAMP
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + repr(steps).encode()).hexdigest()
+    if PY.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         step(".venv is up to date")
         return
     if not PY.exists():
@@ -72,7 +85,7 @@ def ensure_venv() -> None:
     for msg, args in steps:
         step(msg)
         run([PY, "-m", "pip", "install", "-q", *args])
-    STAMP.write_text(digest + "\n")
+    stamp.write_text(digest + "\n")
     step(".venv is ready")
 
 
@@ -152,7 +165,7 @@ QUICK = ["-m", "not slow and not browser"]
 def cmd_test(args: list[str]) -> int:
     quick = "--quick" in args
     args = [*QUICK, *(a for a in args if a != "--quick")] if quick else args
-    ensure_venv()
+    ensure_venv(test=True)
     if not quick:
         ensure_chromium()
     workers = test_workers()

@@ -306,17 +306,32 @@ def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch)
     tasks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tasks)
     calls = []
-    monkeypatch.setattr(tasks, "ensure_venv", lambda: None)
+    monkeypatch.setattr(tasks, "ensure_venv", lambda test=False: calls.append("test tools" if test else "venv"))
     monkeypatch.setattr(tasks, "build_lessons", lambda: calls.append("build"))
     monkeypatch.setattr(tasks.subprocess, "call", lambda command, cwd: calls.append((command, cwd)) or 0)
     monkeypatch.setattr(tasks, "first_notebook",
                         lambda folder=None: (folder or ROOT / "notebooks") / "00_start_here.ipynb")
     assert tasks.cmd_lab([]) == 0
-    assert calls[0] == "build"
-    command, cwd = calls[1]
+    assert calls[:2] == ["venv", "build"]  # the student's lab: no test tools
+    command, cwd = calls[2]
     assert cwd == tasks.ROOT and f"--ServerApp.root_dir={tasks.ROOT}" in command
     assert "lessons/00_start_here.ipynb" in command
     calls.clear()
     assert tasks.cmd_lab(["--solutions", "--port=9999"]) == 0
-    command, _ = calls[0]  # instructors: no student build, the solved lessons
+    assert calls[0] == "venv"
+    command, _ = calls[1]  # instructors: no student build, the solved lessons
     assert "notebooks/00_start_here.ipynb" in command and "--port=9999" in command and "--solutions" not in command
+
+
+def test_tasks_installs_test_tools_for_the_tests_only():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    lab = [args for _, args in tasks.install_steps("torch==2.13.0")]
+    test = [args for _, args in tasks.install_steps("torch==2.13.0", test=True)]
+    assert not any(".[test]" in args or tasks.PEER in args for args in lab)
+    assert test[:len(lab)] == lab
+    assert any(".[test]" in args for args in test)
+    assert ["--no-deps", tasks.PEER] in test  # torchattacks' metadata would pull torchvision and a CUDA torch
