@@ -85,6 +85,17 @@ def test_student_versions_hold_no_solution_and_no_hidden_test(tmp_path):
                     assert line not in text, f"{student.name} still contains the solution line {line!r}"
 
 
+def test_unanswered_cells_of_the_student_versions_print_nothing(tmp_path):
+    """No answer cell of a student version ends in a bare expression: IPython would show ``Out: Ellipsis``."""
+    import ast
+
+    for student in cli.student({"lessons": str(ROOT / "notebooks"), "out": str(tmp_path)}):
+        for cell in _cells(student):
+            if is_solution(cell):
+                last = ast.parse(_source(cell)).body[-1]
+                assert not isinstance(last, ast.Expr), f"{student.name}: {_source(cell)!r} echoes its last line"
+
+
 def _code(source, **nbgrader):
     metadata = {"nbgrader": {"schema_version": 3, "locked": False, "task": False, **nbgrader}} if nbgrader else {}
     return {"cell_type": "code", "id": f"cell-{abs(hash(source)) % 10**8}", "metadata": metadata, "source": source,
