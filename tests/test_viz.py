@@ -15,6 +15,18 @@ def runs():
     return data, models, histories
 
 
+def test_figures_with_play_controls_fit_a_laptop_screen(runs):
+    """Lesson 1's six panels in two rows were 916 px tall: Play sat below the fold of a 647 px notebook area."""
+    data, models, histories = runs
+    six = {f"{name} {k}": h for k in range(2) for name, h in histories.items()}
+    fig = viz.feature_animation(six, title="t")
+    assert fig.layout.height <= viz.MAX_PLAY_HEIGHT and fig.layout.sliders
+    for rows in (0, 3):  # the cap holds whatever the furniture above the plot, down to a readable plot
+        capped = viz.fit_layout(go.Figure(), height=900, legend_rows=rows, subplot_titles=True, slider=True)
+        assert capped.layout.height <= viz.MAX_PLAY_HEIGHT
+    assert viz.fit_layout(go.Figure(), height=900).layout.height > 900  # without Play a figure may scroll
+
+
 def test_feature_animation_is_synchronized_with_fixed_axes(runs):
     data, models, histories = runs
     fig = viz.feature_animation(histories, title="t")
