@@ -1,5 +1,6 @@
 import plotly.graph_objects as go
 import pytest
+import torch
 
 from robviz import viz
 from robviz.data import digits, gaussian_mixture
@@ -112,3 +113,16 @@ def test_ball_outline_and_heatmap():
         viz.ball_outline((0, 0), 1, "L3")
     fig = viz.robustness_heatmap(["SCE"], ["clean", "PGD"], [[99.0, 10.0]], reference=[[92.9, None]])
     assert "talk 92.9" in fig.data[0].text[0][0] and fig.data[0].text[0][1] == "10.0"
+
+
+def test_exact_figures_keep_their_legend_and_axis_on_the_data():
+    from robviz.viz.exact import distance_scatter, exact_vs_attacks
+
+    attacks = {m: {a: [0.6, 0.1] for a in ("FGSM", "PGD-10", "PGD-50", "APGD (1 restart)", "SPSA", "auto_attack")}
+               for m in ("SCE", "MMC")}
+    fig = exact_vs_attacks([0.25, 0.5], {"SCE": [0.5, 0.0], "MMC": [0.5, 0.0]}, attacks)
+    assert fig.layout.legend.orientation == "h" and fig.layout.margin.t >= 46 + 2 * 24  # rows above the plot
+    exact = torch.tensor([0.2, 0.5, 0.6])
+    scatter = distance_scatter({"SCE": exact}, {"SCE DeepFool": torch.tensor([0.3, 1.0, 4.4])})
+    assert scatter.layout.xaxis.range[1] == pytest.approx(1.05 * 0.6)  # not 4.4: the x data end at 0.6
+    assert max(scatter.data[-1].x) == pytest.approx(0.6)
