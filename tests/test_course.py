@@ -107,6 +107,27 @@ def test_student_versions_hold_no_solution_and_no_hidden_test(tmp_path):
                     assert line not in text, f"{student.name} still contains the solution line {line!r}"
 
 
+def test_feedback_renders_its_markdown_as_html_and_as_plain_text():
+    feedback = exercises.Feedback("0.1", False, "Average over the batch (`.mean()`), *don't* sum: x * 2 is **not** "
+                                                "`a*b*c` <b>")
+    shown = feedback._repr_html_()
+    assert "<code>.mean()</code>" in shown and "<em>don&#x27;t</em>" in shown and "<strong>not</strong>" in shown
+    assert "<code>a*b*c</code>" in shown and "x * 2" in shown and "&lt;b&gt;" in shown
+    assert "`" not in shown and "*don" not in shown
+    assert str(feedback) == "Exercise 0.1: not yet. Average over the batch (.mean()), don't sum: x * 2 is not a*b*c <b>"
+
+
+def test_unanswered_cells_of_the_student_versions_print_nothing(tmp_path):
+    """No answer cell of a student version ends in a bare expression: IPython would show ``Out: Ellipsis``."""
+    import ast
+
+    for student in cli.student({"lessons": str(ROOT / "notebooks"), "out": str(tmp_path)}):
+        for cell in _cells(student):
+            if is_solution(cell):
+                last = ast.parse(_source(cell)).body[-1]
+                assert not isinstance(last, ast.Expr), f"{student.name}: {_source(cell)!r} echoes its last line"
+
+
 def _code(source, **nbgrader):
     metadata = {"nbgrader": {"schema_version": 3, "locked": False, "task": False, **nbgrader}} if nbgrader else {}
     return {"cell_type": "code", "id": f"cell-{abs(hash(source)) % 10**8}", "metadata": metadata, "source": source,

@@ -1,5 +1,6 @@
 import plotly.graph_objects as go
 import pytest
+import torch
 
 from robviz import viz
 from robviz.data import digits, gaussian_mixture
@@ -13,6 +14,18 @@ def runs():
     data = gaussian_mixture(num_classes=3, n_per_class=40)
     models, histories = fit_objectives(data, ["sce", "mmc", "center"], steps=40, record_every=20, progress=False)
     return data, models, histories
+
+
+def test_figures_with_play_controls_fit_a_laptop_screen(runs):
+    """Lesson 1's six panels in two rows were 916 px tall: Play sat below the fold of a 647 px notebook area."""
+    data, models, histories = runs
+    six = {f"{name} {k}": h for k in range(2) for name, h in histories.items()}
+    fig = viz.feature_animation(six, title="t")
+    assert fig.layout.height <= viz.MAX_PLAY_HEIGHT and fig.layout.sliders
+    for rows in (0, 3):  # the cap holds whatever the furniture above the plot, down to a readable plot
+        capped = viz.fit_layout(go.Figure(), height=900, legend_rows=rows, subplot_titles=True, slider=True)
+        assert capped.layout.height <= viz.MAX_PLAY_HEIGHT
+    assert viz.fit_layout(go.Figure(), height=900).layout.height > 900  # without Play a figure may scroll
 
 
 def test_feature_animation_is_synchronized_with_fixed_axes(runs):
@@ -100,3 +113,16 @@ def test_ball_outline_and_heatmap():
         viz.ball_outline((0, 0), 1, "L3")
     fig = viz.robustness_heatmap(["SCE"], ["clean", "PGD"], [[99.0, 10.0]], reference=[[92.9, None]])
     assert "talk 92.9" in fig.data[0].text[0][0] and fig.data[0].text[0][1] == "10.0"
+
+
+def test_exact_figures_keep_their_legend_and_axis_on_the_data():
+    from robviz.viz.exact import distance_scatter, exact_vs_attacks
+
+    attacks = {m: {a: [0.6, 0.1] for a in ("FGSM", "PGD-10", "PGD-50", "APGD (1 restart)", "SPSA", "auto_attack")}
+               for m in ("SCE", "MMC")}
+    fig = exact_vs_attacks([0.25, 0.5], {"SCE": [0.5, 0.0], "MMC": [0.5, 0.0]}, attacks)
+    assert fig.layout.legend.orientation == "h" and fig.layout.margin.t >= 46 + 2 * 24  # rows above the plot
+    exact = torch.tensor([0.2, 0.5, 0.6])
+    scatter = distance_scatter({"SCE": exact}, {"SCE DeepFool": torch.tensor([0.3, 1.0, 4.4])})
+    assert scatter.layout.xaxis.range[1] == pytest.approx(1.05 * 0.6)  # not 4.4: the x data end at 0.6
+    assert max(scatter.data[-1].x) == pytest.approx(0.6)

@@ -42,4 +42,7 @@ def test_other_figures():
         transferability_heatmap({"a": torch.ones(2, 3)})
     alphas = [0.5, 1.0, 2.0]
     fig = adp_optimum_figure(alphas, [adp_optimum(a, 3, 4) for a in alphas], {"solved": ([2.0], [0.72])}, K=3, L=4)
-    assert len(fig.data) == 2
+    assert len(fig.data) == 3
+    uniform = fig.data[-1]  # the 1/L reference is a drawn line over the alphas, not only a label
+    assert list(uniform.x) == [0.5, 2.0] and list(uniform.y) == [0.25, 0.25] and uniform.mode == "lines"
+    assert "F_y" not in fig.to_json() and "F<sub>y</sub>" in fig.layout.title.text

@@ -37,6 +37,16 @@ def test_centers_figure_2d_joins_every_simplex_pair_and_only_the_polygon_sides_o
     assert "6.18" in decagon.layout.title.text  # 2 C sin(pi/10)
 
 
+def test_center_figures_write_subscripts_that_plotly_renders():
+    """Plotly shows an underscore literally: indices are <sub> tags."""
+    figures = [centers_figure(mm_centers(3, 2, 10.0)), centers_figure(mm_centers(10, 9, 10.0), matrix="distance"),
+               robustness_comparison_figure(torch.rand(50), 1.2)]
+    for fig in figures:
+        text = fig.to_json()
+        assert "μ_" not in text and "\\u03bc_" not in text
+    assert "μ<sub>i</sub>" in figures[2].layout.xaxis.title.text
+
+
 def test_centers_figure_3d_is_a_scatter3d_with_the_tetrahedron_edges():
     fig = centers_figure(mm_centers(4, 3, 2.0))
     assert any(isinstance(t, go.Scatter3d) and t.name == "centers" for t in fig.data)

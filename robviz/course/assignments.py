@@ -18,8 +18,9 @@ A lesson's exercise is three cells, marked the way nbgrader (https://nbgrader.re
   the same check on other inputs (seeds 1 and 2) and, where the lesson has them, on its own models.
 
 The student version is what nbgrader's own preprocessors make of a lesson (:func:`student_notebook`):
-solutions replaced by :data:`CODE_STUB`, hidden tests removed, outputs cleared. The stub is ``...``, so a
-student's Run All runs through: the checks answer "your turn" instead of raising. ``robviz student`` writes
+solutions replaced by :data:`CODE_STUB`, hidden tests removed, outputs cleared. The stub is ``pass``, so a
+student's Run All runs through, prints nothing for an unanswered cell (``...`` as a cell's last line would echo
+``Ellipsis``), and the checks answer "your turn" instead of raising. ``robviz student`` writes
 those; ``robviz course init DIR`` writes a complete nbgrader course (:func:`init_course`) in which nbgrader's
 ``generate_assignment`` makes the same student versions and ``autograde`` grades them (strict checks raise
 there, see :mod:`robviz.exercises`).
@@ -42,9 +43,11 @@ from ..runtime import atomic_write
 __all__ = ["CODE_STUB", "is_solution", "is_graded", "course_exercises", "student_notebook", "student_view",
            "write_student_versions", "lab_notebook", "write_lab_versions", "init_course"]
 
-#: What replaces a solution region in the student version (nbgrader's ``ClearSolutions.code_stub``): ``...`` is
-#: valid as a function body and as a statement, so the student version runs top to bottom.
-CODE_STUB = "...  # your code here"
+#: What replaces a solution region in the student version (nbgrader's ``ClearSolutions.code_stub``): ``pass`` is
+#: valid as a function body and as a statement, so the student version runs top to bottom, and unlike ``...`` it
+#: is not an expression, so an unanswered cell shows no ``Out: Ellipsis``. A function left at the stub returns None,
+#: which the checks answer with "your turn".
+CODE_STUB = "pass  # your code here"
 _BEGIN_SOLUTION, _END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
@@ -219,7 +222,7 @@ _CONFIG = '''\
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
 c.CourseDirectory.course_id = {course_id!r}
-# robviz's stub keeps the student version runnable top to bottom: `...` is a valid body and a valid statement.
+# robviz's stub keeps the student version runnable top to bottom: `pass` is a valid body and a valid statement.
 c.ClearSolutions.code_stub = {{"python": {stub!r}}}
 # Lessons train small models: a cell may take minutes on a small machine (nbgrader's default is 30 s).
 c.Execute.timeout = {timeout}

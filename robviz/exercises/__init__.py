@@ -28,6 +28,7 @@ import html
 import inspect
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -35,16 +36,39 @@ import numpy as np
 import torch
 
 __all__ = ["check", "has_variants", "Feedback", "Exercise", "exercise", "registered", "expect_number", "expect_choice",
-           "expect_function", "Mistake", "STRICT_ENV"]
+           "expect_function", "Mistake", "STRICT_ENV", "render_message"]
 
 #: Environment variable that turns a wrong answer into an ``AssertionError`` (the tests set it).
 STRICT_ENV = "ROBVIZ_STRICT_EXERCISES"
 
 
+# The inline markdown that hints use: `code`, **strong**, *emphasis* (an asterisk between spaces is a product).
+_CODE = re.compile(r"`([^`]+)`")
+_STRONG = re.compile(r"\*\*(\S(?:[^*]*?\S)?)\*\*")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:[^*]*?\S)?)\*(?![\w*])")
+
+
+def render_message(message: str, *, as_html: bool) -> str:
+    """A hint's inline markdown rendered: as HTML (``<code>``, ``<strong>``, ``<em>``, the rest escaped), or as
+    plain text with the markers removed, so neither a notebook nor a traceback shows asterisks and backticks."""
+    parts = _CODE.split(message)  # even indices: prose, odd: the inside of a code span
+    rendered = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            rendered.append(f"<code>{html.escape(part)}</code>" if as_html else part)
+            continue
+        if as_html:
+            part = html.escape(part)
+        part = _STRONG.sub(r"<strong>\1</strong>" if as_html else r"\1", part)
+        rendered.append(_EMPHASIS.sub(r"<em>\1</em>" if as_html else r"\1", part))
+    return "".join(rendered)
+
+
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict of one check: ``passed`` and a message (praise, or a hint). True in a boolean context when
-    passed. ``answered`` is False while the answer is still the placeholder ``...``."""
+    """The verdict of one check: ``passed`` and a message (praise, or a hint, in inline markdown). True in a boolean
+    context when passed. ``answered`` is False while the answer is still the placeholder ``...``. Shown as HTML in
+    a notebook and as plain text elsewhere (``str``), both with the markdown rendered."""
 
     exercise: str
     passed: bool
@@ -56,7 +80,7 @@ class Feedback:
 
     def __str__(self) -> str:
         verdict = "correct" if self.passed else ("your turn" if not self.answered else "not yet")
-        return f"Exercise {self.exercise}: {verdict}. {self.message}"
+        return f"Exercise {self.exercise}: {verdict}. {render_message(self.message, as_html=False)}"
 
     __repr__ = __str__
 
@@ -70,7 +94,7 @@ class Feedback:
             colour, symbol, verdict = "#D55E00", "✗", "Not yet"
         return (f'<div role="status" class="robviz-feedback" style="border-left:4px solid {colour};'
                 f'padding:4px 10px;margin:4px 0"><strong>{symbol} Exercise {html.escape(self.exercise)}: '
-                f'{verdict}.</strong> {html.escape(self.message)}</div>')
+                f'{verdict}.</strong> {render_message(self.message, as_html=True)}</div>')
 
 
 @dataclass(frozen=True)

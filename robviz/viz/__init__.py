@@ -15,7 +15,7 @@ from .features import feature_animation, feature_figure, feature_panels
 from .masking import (box_comparison_figure, eps_curve_figure, loss_line_figure, loss_surface_figure,
                       steps_curve_figure)
 from .mixup import mixing_animation
-from .style import (CLASS_COLORS, INK, MAX_WIDTH, OBJECTIVE_LABELS, SERIES_COLORS, TEMPLATE, animate,
+from .style import (CLASS_COLORS, INK, MAX_PLAY_HEIGHT, MAX_WIDTH, OBJECTIVE_LABELS, SERIES_COLORS, TEMPLATE, animate,
                     animation_controls, class_color, fit_layout, frame_duration, legend_row_count, plot_array,
                     series_color)
 from .theory import centers_figure, expected_distance_figure, robustness_comparison_figure
@@ -33,7 +33,7 @@ __all__ = [
     "diversity_figure", "transferability_heatmap", "adp_optimum_figure", "mixing_animation", "eps_curve_figure",
     "steps_curve_figure", "box_comparison_figure", "loss_line_figure", "loss_surface_figure",
     # the shared style
-    "CLASS_COLORS", "SERIES_COLORS", "TEMPLATE", "OBJECTIVE_LABELS", "INK", "MAX_WIDTH", "class_color",
-    "series_color", "plot_array", "fit_layout", "legend_row_count", "animation_controls", "animate",
+    "CLASS_COLORS", "SERIES_COLORS", "TEMPLATE", "OBJECTIVE_LABELS", "INK", "MAX_WIDTH", "MAX_PLAY_HEIGHT",
+    "class_color", "series_color", "plot_array", "fit_layout", "legend_row_count", "animation_controls", "animate",
     "frame_duration",
 ]

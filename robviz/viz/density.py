@@ -71,7 +71,7 @@ def _shared_colour_axis(fig, grids, log10, floor, title, y=0.5, length=1.0):
 def _center_marks(centers, label, show_legend):
     mu = plot_array(centers)
     # White crosses with a dark outline and an orange ring read on both ends of the colour scale (and in the legend).
-    return [go.Scatter(x=mu[:, 0], y=mu[:, 1], mode="markers", name="centers μ_k", legendgroup="centers",
+    return [go.Scatter(x=mu[:, 0], y=mu[:, 1], mode="markers", name="centers μ<sub>k</sub>", legendgroup="centers",
                        showlegend=show_legend, hoverinfo="skip",
                        marker=dict(symbol="x", size=12, color="white", line=dict(width=1.5, color=INK))),
             go.Scatter(x=mu[label:label + 1, 0], y=mu[label:label + 1, 1], mode="markers",

@@ -140,6 +140,12 @@ def adp_optimum_figure(alphas, theory, measured: dict | None = None, *, K: int, 
         fig.add_trace(go.Scatter(x=plot_array(a), y=plot_array(f), mode="markers", name=name,
                                  marker=dict(size=11, color=series_color(i), symbol=["circle", "diamond", "square",
                                                                                        "triangle-up"][i % 4])))
-    fig.add_hline(y=1 / L, line=dict(dash="dot", color="gray"), annotation_text="1/L")
-    fig.update_layout(xaxis_title="alpha", yaxis=dict(title="true-class prediction F_y", range=[0, 1.02]))
-    return fit_layout(fig, height=290, title=title or f"ADP optimum of F_y (K = {K}, L = {L})", legend_rows="auto")
+    # The uniform prediction 1/L as a trace over the drawn alphas: a trace is always drawn (a layout shape on the
+    # axis domain was not, in some renderers), and the legend names it.
+    span = plot_array(alphas)
+    fig.add_trace(go.Scatter(x=[float(span.min()), float(span.max())], y=[1 / L, 1 / L], mode="lines",
+                             name=f"1/L = {1 / L:.3g} (uniform)", line=dict(dash="dot", color="gray", width=2),
+                             hoverinfo="skip"))
+    fig.update_layout(xaxis_title="alpha", yaxis=dict(title="true-class prediction F<sub>y</sub>", range=[0, 1.02]))
+    return fit_layout(fig, height=290, title=title or f"ADP optimum of F<sub>y</sub> (K = {K}, L = {L})",
+                      legend_rows="auto")

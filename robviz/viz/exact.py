@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import plot_array
-from .style import series_color
+from .style import fit_layout, plot_array, series_color
 
 __all__ = ["exact_vs_attacks", "distance_scatter", "boundary_trace"]
 
@@ -39,9 +38,11 @@ def exact_vs_attacks(eps_list, exact: dict, attacks: dict, *, title: str | None 
             figure.add_trace(go.Scatter(x=eps, y=[100 * v for v in accs], mode="markers", name=f"{model}: {attack}",
                                         marker=dict(color=color, size=10, symbol=_SYMBOLS[names.index(attack)
                                                                                         % len(_SYMBOLS)])))
-    figure.update_layout(template="robviz", title=title or "Robust accuracy: exact (lines) and attacks (markers)",
-                         xaxis_title="radius ε", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103])
-    return figure
+    figure.update_layout(xaxis_title="radius ε", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103])
+    # A horizontal legend above the plot, as many rows as its entries need: a side legend of two models times
+    # seven series scrolled and hid entries.
+    return fit_layout(figure, height=340, legend_rows="auto",
+                      title=title or "Robust accuracy: exact (lines) and attacks (markers)")
 
 
 def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.Figure:
@@ -56,18 +57,19 @@ def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.
     """
     exact = exact if isinstance(exact, dict) else {"": exact}
     figure = go.Figure()
-    top = 0.0
+    top = 0.0  # the largest exact distance: the x axis and the diagonal end there, whatever the overestimates
     for i, (label, values) in enumerate(estimates.items()):
         model = next((m for m in exact if label.startswith(m)), next(iter(exact)))
         truth, guess = plot_array(exact[model]), plot_array(values)
         keep = np.isfinite(truth) & np.isfinite(guess) & (truth > 0)
-        top = max(top, float(np.max(guess[keep], initial=0)), float(np.max(truth[keep], initial=0)))
+        top = max(top, float(np.max(truth[keep], initial=0)))
         figure.add_trace(go.Scatter(x=truth[keep], y=guess[keep], mode="markers", name=label,
                                     marker=dict(color=series_color(i), size=6, opacity=0.7)))
     figure.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="estimate = exact",
                                 line=dict(color="black", dash="dot")))
     figure.update_layout(template="robviz", title=title or "Estimated vs exact minimal distance",
-                         xaxis_title="exact distance", yaxis_title="attack's distance")
+                         xaxis=dict(title="exact distance", range=[0, 1.05 * top] if top > 0 else None),
+                         yaxis_title="attack's distance")
     return figure
 
 

@@ -18,7 +18,7 @@ from ..runtime import to_numpy
 
 __all__ = ["CLASS_COLORS", "SERIES_COLORS", "TEMPLATE", "class_color", "series_color", "OBJECTIVE_LABELS",
            "fit_layout", "legend_row_count", "animation_controls", "animate", "frame_duration", "MAX_WIDTH",
-           "plot_array", "INK"]
+           "MAX_PLAY_HEIGHT", "plot_array", "INK"]
 
 # Paul Tol's "muted" scheme (distinguishable with the common colour-vision deficiencies), for classes. Its pale
 # sand comes ninth, so that figures with up to eight classes never draw a class in a colour too light for white.
@@ -31,6 +31,10 @@ OBJECTIVE_LABELS = {name: head.label for name, head in OBJECTIVES.items()}
 
 #: The widest a figure with a fixed width may be: the output column of JupyterLab on a 1366 x 768 laptop is 934 px.
 MAX_WIDTH = 900
+#: The tallest a figure with Play controls may be: the notebook area of that laptop (file browser open) is 647 px
+#: tall, and the controls must be in view with the plot, so :func:`fit_layout` shrinks the plot area to fit.
+MAX_PLAY_HEIGHT = 640
+_MIN_PLOT_HEIGHT = 200    # below this a plot is unreadable: a figure with that much furniture may exceed the cap
 # Bands of the layout, in pixels.
 _TITLE_BAND = 46          # the title (one line)
 _SUBTITLE_BAND = 22       # a second title line (a subtitle)
@@ -102,7 +106,8 @@ def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitl
     ``slider``, the play button and the slider.
 
     Args:
-        height: the height of the plot area (the panels), in pixels; the bands are added to it.
+        height: the height of the plot area (the panels), in pixels; the bands are added to it. With ``slider``
+            the plot area shrinks so that the whole figure is at most :data:`MAX_PLAY_HEIGHT` tall.
         legend_rows: rows reserved for the legend (0: the legend stays where the figure put it; "auto": as many
             as its entries need, see :func:`legend_row_count`).
         subplot_titles: reserve room for subplot titles above the panels.
@@ -117,6 +122,8 @@ def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitl
     legend_top = top
     top += rows * _LEGEND_ROW + (_SUBPLOT_TITLE_BAND if subplot_titles else 0) + (8 if rows else 0) + top_extra
     bottom = (_AXIS_BAND if bottom is None else bottom) + (_SLIDER_BAND if slider else 0)
+    if slider:  # the plot and its Play controls in view together on a laptop
+        height = min(height, max(MAX_PLAY_HEIGHT - top - bottom, _MIN_PLOT_HEIGHT))
     total = height + top + bottom
     layout = dict(template="robviz", height=total, autosize=True, margin=dict(t=top, b=bottom, l=left, r=right))
     text = title if title is not None else (fig.layout.title.text or "")

@@ -48,7 +48,7 @@ def _edge_coordinates(points: np.ndarray, pairs) -> list[np.ndarray]:
 def _center_summary(points: np.ndarray) -> str:
     distances = np.linalg.norm(points[:, None] - points[None], axis=2)
     smallest = distances[~np.eye(len(points), dtype=bool)].min()
-    return f"min ‖μ_i − μ_j‖ = {smallest:.2f}"
+    return f"min ‖μ<sub>i</sub> − μ<sub>j</sub>‖ = {smallest:.2f}"
 
 
 def centers_figure(centers, *, title: str | None = None, show_sphere: bool = True, matrix: str = "cosine",
@@ -153,7 +153,7 @@ def _distance_heatmap(mu, title, max_distance) -> go.Figure:
     show_text = len(mu) <= 12
     top = float(max_distance) if max_distance else float(distances.max()) or 1.0
     fig = go.Figure(go.Heatmap(z=plot_array(distances), x=labels, y=labels, zmin=0, zmax=top, colorscale="Viridis",
-                               colorbar=dict(title=dict(text="‖μ_i − μ_j‖", side="right")),
+                               colorbar=dict(title=dict(text="‖μ<sub>i</sub> − μ<sub>j</sub>‖", side="right")),
                                texttemplate="%{z:.2f}" if show_text else None,
                                hovertemplate="‖%{y} − %{x}‖ = %{z:.3f}<extra></extra>"))
     fig.update_layout(xaxis=dict(title="center j", constrain="domain"),
@@ -216,7 +216,7 @@ def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound:
         fig.add_vline(x=float(upper_bound), line=dict(color=INK, width=1.5, dash="dash"), opacity=1,
                       annotation_text=f"simplex: {upper_bound:.3f}", annotation_position="bottom left")
     right = 1.08 * max(float(values.max()), float(mm_bound), float(upper_bound or 0.0))
-    fig.update_layout(showlegend=True, xaxis=dict(title="RB̄ = ½ min ‖μ_i − μ_j‖", range=[0, right]),
+    fig.update_layout(showlegend=True, xaxis=dict(title="RB̄ = ½ min ‖μ<sub>i</sub> − μ<sub>j</sub>‖", range=[0, right]),
                       yaxis=dict(title="number of center sets"))
     return fit_layout(fig, height=300, legend_rows="auto",
                       title=title or "MM centers have the largest robustness bound")
