@@ -10,9 +10,11 @@ control redrawing) is test_browser.py's. For every plotly figure:
 * no two of its SVG text nodes overlap (their boxes, rotated as drawn, compared pairwise);
 * a table shows all its rows;
 * an animation opens on the frame its slider names;
+* an animation (a figure with a Play button) is no taller than the notebook area, so its controls and the plot
+  are seen together;
 
-and every saved widget renders. A failing figure is named, with a screenshot in build/screenshots/
-(``<lesson>_fig<i>_<width>.png``).
+every saved widget renders, and no code line is wider than its cell. A failing figure is named, with a screenshot
+in build/screenshots/ (``<lesson>_fig<i>_<width>.png``).
 """
 
 import os
@@ -91,8 +93,13 @@ MEASURE_JS = r"""
     const area = gd.closest('.jp-OutputArea-output') || gd.parentElement;
     const container = gd.querySelector('.svg-container') || gd;
     const box = container.getBoundingClientRect(), column = area.getBoundingClientRect();
+    const view = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer')
+                 || document.querySelector('.jp-NotebookPanel .jp-Notebook');
+    const play = ((gd.layout || {}).updatemenus || [])
+      .some(m => (m.buttons || []).some(b => /play/i.test(b.label || '')));
     const report = {index, title: ((gd.layout || {}).title || {}).text || '',
                     width: Math.round(box.width), area: Math.round(column.width),
+                    height: Math.round(box.height), view: view ? view.clientHeight : 0, play,
                     overflow: Math.max(0, box.right - column.right, area.scrollWidth - area.clientWidth),
                     overlaps: [], tables: [], animation: null};
     const texts = [...gd.querySelectorAll('svg text')].filter(visible)
@@ -171,6 +178,9 @@ def _problems(report, lesson, size):
     out = []
     if report["overflow"] > 1:
         out.append(f"{where}: {report['width']} px wide, overflows its {report['area']} px output area")
+    if report["play"] and report["height"] > report["view"]:
+        out.append(f"{where}: an animation {report['height']} px tall in a {report['view']} px notebook area: "
+                   "its Play button and the plot cannot be seen together")
     for a, b in report["overlaps"][:5]:
         out.append(f"{where}: text {a!r} overlaps {b!r}")
     for table in report["tables"]:
@@ -181,6 +191,23 @@ def _problems(report, lesson, size):
         out.append(f"{where}: the slider says {animation['label']!r} but the figure shows another frame "
                    f"({', '.join(animation['mismatched'][:3])})")
     return out
+
+
+# Code cells whose editor scrolls sideways: a line longer than the cell is wide. (index of the code cell, its
+# longest line)
+CODE_OVERFLOW_JS = r"""
+() => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')].map((cell, index) => {
+  const scroller = cell.querySelector('.cm-scroller');
+  if (!scroller || scroller.scrollWidth <= scroller.clientWidth + 1) return null;
+  const lines = [...cell.querySelectorAll('.cm-line')].map(l => l.textContent);
+  return [index, lines.reduce((a, b) => (b.length > a.length ? b : a), '')];
+}).filter(Boolean)
+"""
+
+
+def _check_code_lines(page, lesson, size):
+    return [f"{lesson} at {size[0]} x {size[1]}: code cell {index} is wider than the cell: {line[:60]!r}... "
+            f"({len(line)} characters)" for index, line in page.evaluate(CODE_OVERFLOW_JS)]
 
 
 def _check_widgets(page, lesson):
@@ -204,6 +231,7 @@ def figure_problems(page, lesson) -> list[str]:
         settle(page)
         reports = page.evaluate(MEASURE_JS, TOLERANCE_PX)
         assert reports or lesson.startswith(("09",)), f"{lesson}: no plotly figure rendered"
+        problems += _check_code_lines(page, lesson, size)
         for report in reports:
             found = _problems(report, lesson, size)
             problems += found
