@@ -18,10 +18,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lesson_runs import NOTEBOOKS, lessons
+
 from robviz.course import CODE_STUB, course_exercises, init_course, is_graded, is_solution
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = {path.name[:2]: path for path in sorted((ROOT / "notebooks").glob("*.ipynb"))}
+LESSONS = {name[:2]: NOTEBOOKS / f"{name}.ipynb" for name in lessons()}
+#: The lesson numbers in two halves, one per test file, so that the halves are graded in parallel.
+FIRST_HALF, SECOND_HALF = sorted(LESSONS)[:len(LESSONS) // 2], sorted(LESSONS)[len(LESSONS) // 2:]
 
 # One wrong-but-plausible answer per lesson: the answer cell, what the student types in place of the stub, and
 # a phrase of the hint robviz's check must give for it.
@@ -43,6 +47,11 @@ WRONG = {
     "08": ("answer_8_2", 'masking_evidence = "b"', "That is a healthy sign"),
     "09": ("answer_9_1", "return 0.01 * 0.1 ** ((epoch > 100) + (epoch > 150))", "The decay starts with epoch 100"),
 }
+
+
+def ungraded(numbers) -> list[str]:
+    """The lesson numbers that have no wrong-but-plausible answer to grade (every lesson needs one)."""
+    return [number for number in numbers if number not in WRONG]
 
 
 def _source(cell) -> str:

@@ -21,8 +21,16 @@ from robviz.runtime import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-#: The lessons, by file name without ``.ipynb`` (``"02_attacks"``), in teaching order.
-LESSONS = sorted(path.stem for path in NOTEBOOKS.glob("[0-9]*.ipynb"))
+
+
+def lessons(folder: Path = NOTEBOOKS) -> list[str]:
+    """The lessons in ``folder`` (``NN_name.ipynb``), by file name without ``.ipynb``, in teaching order: the
+    registry every lesson check is parametrized over, so a new lesson is checked with no list to edit."""
+    return sorted(path.stem for path in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+#: The lessons of this repository (``"02_attacks"``, ...).
+LESSONS = lessons()
 #: Seconds one cell may run: a stuck kernel fails after 15 minutes.
 CELL_TIMEOUT = 900
 
@@ -36,10 +44,11 @@ def lesson_env() -> dict:
 
 
 class LessonRuns:
-    """The executed lessons of one test run, in ``folder`` (shared by the workers)."""
+    """The executed lessons of one test run, in ``folder`` (shared by the workers); the lessons are read from
+    ``notebooks``."""
 
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)
+    def __init__(self, folder: Path, notebooks: Path = NOTEBOOKS):
+        self.folder, self.notebooks = Path(folder), Path(notebooks)
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, lesson: str) -> Path:
@@ -52,7 +61,7 @@ class LessonRuns:
         if done.exists() or failed.exists():
             return
         try:
-            executed = execute_lesson(NOTEBOOKS / f"{lesson}.ipynb", timeout=CELL_TIMEOUT, env=lesson_env())
+            executed = execute_lesson(self.notebooks / f"{lesson}.ipynb", timeout=CELL_TIMEOUT, env=lesson_env())
         except GalleryError as error:
             atomic_write(failed, str(error))
             return
@@ -70,17 +79,17 @@ class LessonRuns:
         Raises:
             GalleryError: the lesson failed (the message names the cell and the error).
         """
-        if lesson not in LESSONS:
-            raise KeyError(f"no lesson {lesson!r}; the lessons are {LESSONS}")
+        if lesson not in lessons(self.notebooks):
+            raise KeyError(f"no lesson {lesson!r}; the lessons are {lessons(self.notebooks)}")
         with FileLock(str(self.folder / f"{lesson}.lock")):
             self._run_once(lesson)
         return self._result(lesson)
 
-    def run_all(self, lessons=LESSONS) -> None:
-        """Make sure every lesson in ``lessons`` has run: first those no other worker is running (so two workers
-        that ask for all of them split the work), then wait for the rest."""
+    def run_all(self) -> None:
+        """Make sure every lesson has run: first those no other worker is running (so two workers that ask for
+        all of them split the work), then wait for the rest."""
         waiting = []
-        for lesson in lessons:
+        for lesson in lessons(self.notebooks):
             lock = FileLock(str(self.folder / f"{lesson}.lock"))
             try:
                 lock.acquire(timeout=0)

@@ -341,8 +341,13 @@ def test_transferability_of_a_float64_ensemble_in_train_mode():
 # ============================================================================ round 2: the kinds, kind-wide
 # Every public attack class, found in robviz.attacks.__all__: a new attack is covered without editing a list.
 
-ATTACK_CLASSES = sorted(name for name in attacks.__all__ if inspect.isclass(getattr(attacks, name))
-                        and issubclass(getattr(attacks, name), attacks.Attack) and name != "Attack")
+def attack_classes() -> list[str]:
+    """The public attack classes: what robviz.attacks exports that subclasses Attack."""
+    return sorted(name for name in attacks.__all__ if inspect.isclass(getattr(attacks, name))
+                  and issubclass(getattr(attacks, name), attacks.Attack) and name != "Attack")
+
+
+ATTACK_CLASSES = attack_classes()
 #: Small budgets for the fast tests; an attack gets those of its keyword arguments it has.
 FAST = dict(eps=0.5, steps=3, binary_steps=2, samples=4, restarts=1, gamma=1.0)
 BUDGETS = ("steps", "binary_steps", "samples", "restarts")
@@ -370,6 +375,10 @@ def poisoned(x, value, index=2):
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 @pytest.mark.parametrize("name", ATTACK_CLASSES)
 def test_every_attack_refuses_non_finite_inputs_naming_the_sample(blobs, name, value):
+    check_refuses_non_finite(blobs, name, value)
+
+
+def check_refuses_non_finite(blobs, name, value):
     data, model = blobs
     attack = fast_attack(name, model, data.bounds)
     x, y = poisoned(data.x_test[:5], value), data.y_test[:5]
@@ -382,17 +391,25 @@ def test_every_attack_refuses_non_finite_inputs_naming_the_sample(blobs, name, v
 
 @pytest.mark.parametrize("name", ATTACK_CLASSES)
 def test_every_attack_refuses_an_empty_set(blobs, name):
+    check_refuses_empty(blobs, name)
+
+
+def check_refuses_empty(blobs, name):
     data, model = blobs
     with pytest.raises(ValueError, match=r"x is empty"):
         fast_attack(name, model, data.bounds).run(data.x_test[:0], data.y_test[:0])
 
 
-ZERO_BUDGETS = [(name, budget) for name in ATTACK_CLASSES for budget in BUDGETS
-                if budget in keywords(getattr(attacks, name))]
+def zero_budgets(names) -> list[tuple[str, str]]:
+    return [(name, budget) for name in names for budget in BUDGETS if budget in keywords(getattr(attacks, name))]
 
 
-@pytest.mark.parametrize("name, budget", ZERO_BUDGETS)
+@pytest.mark.parametrize("name, budget", zero_budgets(ATTACK_CLASSES))
 def test_every_zero_budget_is_refused_naming_it(blobs, name, budget):
+    check_zero_budget_refused(blobs, name, budget)
+
+
+def check_zero_budget_refused(blobs, name, budget):
     data, model = blobs
     with pytest.raises(ValueError, match=f"{budget} must be an integer >= 1"):
         fast_attack(name, model, data.bounds, **{budget: 0})

@@ -3,7 +3,9 @@
 
 The checks are plain functions (``check_*``), parametrized over the registries below, and called on a dummy
 objective registered for one test: the proof that an entry is picked up. Each check is also shown to fail on an
-objective that breaks its rule.
+objective that breaks its rule. The same proof for the two other registries, at the end: a new attack exported
+from ``robviz.attacks`` gets test_edges.py's kind-wide checks, and a new lesson in ``notebooks/`` is run,
+graded and measured by every lesson check (lesson_runs.lessons).
 """
 
 import copy
@@ -276,3 +278,74 @@ def test_the_checks_catch_an_objective_that_breaks_its_rules(monkeypatch):
         check_exact_boundary(name)
     with pytest.raises(AssertionError, match="not a recipe"):
         check_declarations(_register(monkeypatch, BadRecipe))
+
+
+# ------------------------------------------------------------------------------ attacks: robviz.attacks.__all__
+
+NEW_ATTACK = '''
+from robviz import checks
+from robviz.attacks.base import Attack
+
+
+class Nudge(Attack):
+    """Repeated signed-gradient steps of eps / steps each: a new attack on the shared base."""
+
+    def __init__(self, model, *, eps=0.1, steps=2, **options):
+        super().__init__(model, **options)
+        self.eps = self._check_eps(eps)
+        self.steps = checks.integer("steps", steps, low=1)
+
+    def forward(self, x, labels):
+        x_adv = x
+        for _ in range(self.steps):
+            x_adv = self._clip(x_adv + self.eps / self.steps * self._gradient(x_adv, labels).sign())
+        return x_adv
+'''
+
+
+def test_a_new_attack_gets_the_kind_wide_checks(monkeypatch, tmp_path):
+    """An attack in a module of its own, exported from robviz.attacks like the others: test_edges.py's registry
+    lists it, and its checks (non-finite inputs, an empty set, zero budgets) run on it unchanged."""
+    import importlib
+
+    import test_edges
+
+    from robviz import attacks
+
+    (tmp_path / "nudge_attack.py").write_text(NEW_ATTACK)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(attacks, "Nudge", importlib.import_module("nudge_attack").Nudge, raising=False)
+    monkeypatch.setattr(attacks, "__all__", [*attacks.__all__, "Nudge"])
+    assert "Nudge" in test_edges.attack_classes()
+    assert test_edges.zero_budgets(["Nudge"]) == [("Nudge", "steps")]
+    torch.manual_seed(0)
+    data = gaussian_mixture(num_classes=3, n_per_class=20)
+    blobs = data, make_model(data, "sce")
+    for value in (math.nan, math.inf):
+        test_edges.check_refuses_non_finite(blobs, "Nudge", value)
+    test_edges.check_refuses_empty(blobs, "Nudge")
+    test_edges.check_zero_budget_refused(blobs, "Nudge", "steps")
+
+
+# ------------------------------------------------------------------------------------- lessons: notebooks/
+
+
+def test_a_new_lesson_is_picked_up_by_every_lesson_check(tmp_path):
+    """A lesson added to notebooks/ is in the registry every lesson check reads (the runs, the figure check,
+    the gallery, the grading halves), and the checks that need something of it say what is missing: a wrong
+    answer to grade, a full-mode decision."""
+    import shutil
+
+    from grading_support import WRONG, ungraded
+    from lesson_runs import LESSONS, NOTEBOOKS, lessons
+    from test_full_mode import unaccounted
+
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, folder)
+    shutil.copy(folder / "00_start_here.ipynb", folder / "10_new_lesson.ipynb")
+    found = lessons(folder)
+    assert found == [*LESSONS, "10_new_lesson"]
+    assert ungraded([name[:2] for name in found]) == ["10"]
+    assert unaccounted(found) == ["10_new_lesson"]
+    assert ungraded([name[:2] for name in LESSONS]) == [] and unaccounted(LESSONS) == []
+    assert set(WRONG) == {name[:2] for name in LESSONS}
