@@ -7,6 +7,7 @@ fixed probe set and a copy of the head's parameters (so decision regions can be 
 from __future__ import annotations
 
 import copy
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -176,7 +177,7 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
         optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                     weight_decay=config.weight_decay)
     batch = n if config.batch_size is None else min(config.batch_size, n)
-    order, cursor = torch.randperm(n, generator=generator), 0
+    order, cursor = torch.randperm(n, generator=generator).to(device), 0
     running, count = 0.0, 0
 
     with torch.no_grad():  # the loss before any step, on the whole training set, 1024 samples at a time (memory)
@@ -186,18 +187,19 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
     bar = tqdm(range(1, config.steps + 1), desc=f"fit {model.objective.name}", disable=not progress, leave=False)
     for step in bar:
         if cursor + batch > n:  # a new epoch: reshuffle
-            order, cursor = torch.randperm(n, generator=generator), 0
-        index = order[cursor:cursor + batch].to(device)
+            order, cursor = torch.randperm(n, generator=generator).to(device), 0
+        index = order[cursor:cursor + batch]
         cursor += batch
         loss = model.loss(data.x_train[index], data.y_train[index])
-        if not torch.isfinite(loss):
+        value = loss.item()  # one read of the loss a step: the NaN check and the running mean share it
+        if not math.isfinite(value):
             raise FloatingPointError(
-                f"the {model.objective.name} loss became {loss.item()} at step {step}; "
+                f"the {model.objective.name} loss became {value} at step {step}; "
                 f"lower the learning rate (lr={config.lr}) or check the inputs for NaN")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        running, count = running + loss.item(), count + 1
+        running, count = running + value, count + 1
         if (config.record_every and step % config.record_every == 0) or step == config.steps:
             _snapshot(model, data, history, features, probe_x, running / count, step)
             bar.set_postfix(loss=f"{running / count:.3g}", acc=f"{history.test_accuracy[-1]:.3f}")

@@ -102,14 +102,18 @@ class PGD(Attack):
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
         x_adv = start
         self._log(x_adv)
+        if self.norm == "Linf":
+            # The eps-box and the input bounds are two intervals per coordinate: their intersection, computed
+            # once, is the whole projection, one clamp a step.
+            low = torch.clamp(x - self.eps, min=self.bounds[0])
+            high = torch.clamp(x + self.eps, max=self.bounds[1])
         for _ in range(self.steps):
             grad = self._gradient(x_adv, labels)
             if self.norm == "Linf":
-                x_adv = torch.clamp(x_adv + alpha * grad.sign(), min=x - self.eps, max=x + self.eps)
+                x_adv = torch.clamp(grad.sign_().mul_(alpha).add_(x_adv), min=low, max=high)
             else:
                 delta = x_adv + alpha * grad / _flat_norm(grad) - x
-                x_adv = x + delta * (self.eps / _flat_norm(delta)).clamp(max=1.0)
-            x_adv = self._clip(x_adv)
+                x_adv = self._clip(x + delta * (self.eps / _flat_norm(delta)).clamp(max=1.0))
             self._log(x_adv)
         return x_adv
 
