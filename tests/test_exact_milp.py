@@ -114,6 +114,8 @@ def test_affine_classifier_matches_the_closed_form():
         above = exact.robust_accuracy(model, x[i:i + 1], y[i:i + 1], 1.001 * radius[i], bounds=(0, 1))
         assert list(below.verdicts) == ["robust"] and list(above.verdicts) == ["not robust"]
         check_witnesses(model, x[i:i + 1], y[i:i + 1], above, 1.001 * radius[i])
+        distance = exact.minimal_distance(model, x[i:i + 1], y[i:i + 1], norm="Linf", bounds=(0, 1))
+        assert distance.item() == pytest.approx(radius[i], rel=1e-6)
         for method in ("ibp", "crown"):
             assert exact.certified_robust(model, x[i:i + 1], y[i:i + 1], 0.999 * radius[i], bounds=(0, 1),
                                           method=method).item()
@@ -152,6 +154,18 @@ def test_robviz_heads_on_a_flattened_mlp(objective):
     clear = np.abs(best) > 1e-6
     assert ((result.verdicts == "robust") == (best < 0))[clear].all()
     check_witnesses(model, x, y, result, 0.1)
+
+
+def test_minimal_distance_is_where_the_verdict_flips():
+    model = random_net(2, in_shape=(1, 3, 3), hidden=(10, 10), classes=4)
+    x, y = points(model, 3, in_shape=(1, 3, 3), seed=2)
+    y[0] = (y[0] + 1) % 4
+    distance = exact.minimal_distance(model, x, y, norm="Linf", bounds=(0, 1))
+    assert distance[0] == 0 and (distance[1:] > 0).all() and torch.isfinite(distance).all()
+    for i in range(1, len(x)):
+        below = exact.verify(model, x[i:i + 1], y[i:i + 1], distance[i].item() * (1 - 1e-4), bounds=(0, 1))
+        above = exact.verify(model, x[i:i + 1], y[i:i + 1], distance[i].item() * (1 + 1e-4), bounds=(0, 1))
+        assert list(below.verdicts) == ["robust"] and list(above.verdicts) == ["not robust"]
 
 
 def test_agrees_with_the_2d_enumeration():
@@ -217,8 +231,8 @@ def test_curve_and_clear_errors():
     assert curve[0] == 1.0 and curve == sorted(curve, reverse=True)
     with pytest.raises(NotImplementedError, match="Linf"):
         exact.robust_accuracy(model, x, y, 0.1, norm="L2", bounds=(0, 1))
-    with pytest.raises(NotImplementedError, match="2-D inputs"):
-        exact.minimal_distance(model, x, y, norm="Linf", bounds=(0, 1))
+    with pytest.raises(NotImplementedError, match="Linf"):
+        exact.minimal_distance(model, x, y, norm="L2", bounds=(0, 1))
     with pytest.raises(ValueError, match="time_limit"):
         exact.verify(model, x, y, 0.1, bounds=(0, 1), time_limit=0)
     with pytest.raises(ValueError, match="eps"):

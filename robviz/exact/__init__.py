@@ -31,6 +31,7 @@ a witness the model misclassifies) and undecided (the per-point time limit ran o
     result = robust_accuracy(model, x_digits, y_digits, 0.1, bounds=(0, 1))   # a Verification
     result.verdicts, result.witnesses, result.lower, result.upper
     certified_robust(model, x_digits, y_digits, 0.1, bounds=(0, 1), method="crown")   # (N,) bool
+    minimal_distance(model, x_digits, y_digits, norm="Linf", bounds=(0, 1))        # exact, by MILP
 
 The wing's modules: :mod:`robviz.exact.boundary` (:class:`ExactBoundary`, the distances and robust accuracy;
 re-exported here) and :mod:`robviz.exact.linear_regions` (the geometry under it: a ReLU model as affine maps and
@@ -41,8 +42,8 @@ any size) and :mod:`robviz.exact.certify` (certified bounds).
 from .boundary import (ExactBoundary, affine_pieces, decision_boundary, grid_minimal_distance, minimal_distance,
                        robust_accuracy, robust_accuracy_curve)
 from .certify import certified_robust, crown_bounds, interval_bounds, margin_lower_bounds
-from .milp import Verification, verify
+from .milp import Verification, minimal_linf_distance, verify
 
 __all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
-           "grid_minimal_distance", "affine_pieces", "Verification", "verify", "certified_robust",
-           "margin_lower_bounds", "interval_bounds", "crown_bounds"]
+           "grid_minimal_distance", "affine_pieces", "Verification", "verify", "minimal_linf_distance",
+           "certified_robust", "margin_lower_bounds", "interval_bounds", "crown_bounds"]

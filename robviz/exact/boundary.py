@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .linear_regions import affine_pieces, class_pieces, input_box, linear_regions
-from .milp import Verification, verify
+from .milp import Verification, minimal_linf_distance, verify
 from ..runtime import inference, to_model, to_numpy
 
 __all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
@@ -227,18 +227,23 @@ def _model_prediction(model, x) -> torch.Tensor:
     return inference(model, x).argmax(dim=1)
 
 
-def minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds) -> torch.Tensor:
+def minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds,
+                     time_limit: float = 10.0) -> torch.Tensor:
     """The exact distance from each x to the nearest point of the input box that ``model`` predicts as a class
     other than y (0 for misclassified points). x (N, 2), y (N,) -> (N,) float64 on the CPU.
 
     ``norm``: ``"L2"`` or ``"Linf"``. ``bounds``: the input box (``data.bounds``). For an affine classifier
     w . x + b this is |w . x + b| / ||w||_q with q the dual norm (2 for L2, 1 for L-inf) when the nearest point
-    lies inside the box. See :func:`decision_boundary` for the models handled. Inputs that are not 2-D raise
-    ``NotImplementedError``: there, :func:`robust_accuracy` decides a given radius exactly.
+    lies inside the box. See :func:`decision_boundary` for the models handled. Inputs that are not 2-D:
+    ``norm="Linf"`` only, by mixed-integer programming (:func:`robviz.exact.milp.minimal_linf_distance`,
+    ``time_limit`` seconds a point, a ``ValueError`` for points not solved in time); ``"L2"`` raises
+    ``NotImplementedError``.
     """
     if not _is_plane(x):
-        raise NotImplementedError(f"exact minimal distances need 2-D inputs (N, 2), got {tuple(x.shape)}; for "
-                                  f"other inputs robviz.exact.robust_accuracy decides each radius exactly")
+        if _norm_name(norm) != "Linf":
+            raise NotImplementedError(f"exact minimal distances of inputs that are not 2-D are computed for "
+                                      f"norm='Linf' only, got norm={norm!r}")
+        return minimal_linf_distance(model, x, y, bounds=bounds, time_limit=time_limit)
     boundary = decision_boundary(model, bounds)
     return boundary.distance(x, y, norm, prediction=_model_prediction(model, _as_input(x, model)))
 
