@@ -182,8 +182,10 @@ def test_fast_on_the_lesson_scale(spiral_models):
 def test_clear_errors():
     model = small_mlp(0)
     x, y = torch.zeros(3, 2), torch.zeros(3, dtype=torch.long)
-    with pytest.raises(ValueError, match="2-D inputs"):
+    with pytest.raises(NotImplementedError, match="not 2-D"):  # other inputs: L-inf only, by MILP
         exact.minimal_distance(model, torch.zeros(3, 4), y, bounds=BOX)
+    with pytest.raises(ValueError, match="first layer takes 2 inputs"):
+        exact.robust_accuracy(model, torch.zeros(3, 4), y, 0.1, bounds=BOX)
     with pytest.raises(ValueError, match="2-D inputs"):
         exact.decision_boundary(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)), BOX)
     with pytest.raises(ValueError, match="labels must have shape"):

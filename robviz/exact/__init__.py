@@ -1,4 +1,4 @@
-"""Exact robustness of classifiers on 2-D inputs: the ground truth that attacks are measured against.
+"""Exact robustness of ReLU classifiers: the ground truth that attacks are measured against.
 
 An attack only bounds robustness from one side: the robust accuracy it reports is an *upper* bound, the distance
 DeepFool or C&W reports an *upper* bound on the minimal distance. On 2-D inputs the truth can be computed.
@@ -22,13 +22,28 @@ whose error is stated there.
     d = boundary.distance(x, y, norm="L2")                 # (N,) exact minimal distances
     acc, robust = boundary.robust_accuracy(x, y, 0.25, norm="Linf")
 
+On inputs of any other shape (digits, MNIST), :func:`robust_accuracy` decides each point exactly at an L-inf
+radius by mixed-integer linear programming (:mod:`robviz.exact.milp`): three verdicts, robust, not robust (with
+a witness the model misclassifies) and undecided (the per-point time limit ran out), returned as a
+:class:`Verification` that unpacks like the 2-D pair. Networks too large for that get certified lower bounds
+(:mod:`robviz.exact.certify`: interval bound propagation and CROWN), so that certified <= exact <= attack.
+
+    result = robust_accuracy(model, x_digits, y_digits, 0.1, bounds=(0, 1))   # a Verification
+    result.verdicts, result.witnesses, result.lower, result.upper
+    certified_robust(model, x_digits, y_digits, 0.1, bounds=(0, 1), method="crown")   # (N,) bool
+    minimal_distance(model, x_digits, y_digits, norm="Linf", bounds=(0, 1))        # exact, by MILP
+
 The wing's modules: :mod:`robviz.exact.boundary` (:class:`ExactBoundary`, the distances and robust accuracy;
 re-exported here) and :mod:`robviz.exact.linear_regions` (the geometry under it: a ReLU model as affine maps and
-ReLUs, its linear regions, their split by predicted class).
+ReLUs, its linear regions, their split by predicted class), :mod:`robviz.exact.milp` (the MILP for inputs of
+any size) and :mod:`robviz.exact.certify` (certified bounds).
 """
 
 from .boundary import (ExactBoundary, affine_pieces, decision_boundary, grid_minimal_distance, minimal_distance,
                        robust_accuracy, robust_accuracy_curve)
+from .certify import certified_robust, crown_bounds, interval_bounds, margin_lower_bounds
+from .milp import Verification, minimal_linf_distance, verify
 
 __all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
-           "grid_minimal_distance", "affine_pieces"]
+           "grid_minimal_distance", "affine_pieces", "Verification", "verify", "minimal_linf_distance",
+           "certified_robust", "margin_lower_bounds", "interval_bounds", "crown_bounds"]

@@ -12,6 +12,7 @@ from torch import nn
 
 from .linear_regions import affine_pieces, class_pieces, input_box, linear_regions
 from ..models import Predictor
+from .milp import Verification, minimal_linf_distance, verify
 from ..runtime import inference, to_model, to_numpy
 
 __all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
@@ -227,32 +228,67 @@ def _model_prediction(model, x) -> torch.Tensor:
     return inference(model, x).argmax(dim=1)
 
 
-def minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds) -> torch.Tensor:
+def minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds,
+                     time_limit: float = 10.0) -> torch.Tensor:
     """The exact distance from each x to the nearest point of the input box that ``model`` predicts as a class
     other than y (0 for misclassified points). x (N, 2), y (N,) -> (N,) float64 on the CPU.
 
     ``norm``: ``"L2"`` or ``"Linf"``. ``bounds``: the input box (``data.bounds``). For an affine classifier
     w . x + b this is |w . x + b| / ||w||_q with q the dual norm (2 for L2, 1 for L-inf) when the nearest point
-    lies inside the box. See :func:`decision_boundary` for the models handled.
+    lies inside the box. See :func:`decision_boundary` for the models handled. Inputs that are not 2-D:
+    ``norm="Linf"`` only, by mixed-integer programming (:func:`robviz.exact.milp.minimal_linf_distance`,
+    ``time_limit`` seconds a point, a ``ValueError`` for points not solved in time); ``"L2"`` raises
+    ``NotImplementedError``.
     """
+    if not _is_plane(x):
+        if _norm_name(norm) != "Linf":
+            raise NotImplementedError(f"exact minimal distances of inputs that are not 2-D are computed for "
+                                      f"norm='Linf' only, got norm={norm!r}")
+        return minimal_linf_distance(model, x, y, bounds=bounds, time_limit=time_limit)
     boundary = decision_boundary(model, bounds)
     return boundary.distance(x, y, norm, prediction=_model_prediction(model, _as_input(x, model)))
 
 
-def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, norm="Linf",
-                    bounds) -> tuple[float, torch.Tensor]:
+def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, norm="Linf", bounds,
+                    time_limit: float = 10.0) -> tuple[float, torch.Tensor] | Verification:
     """The exact robust accuracy at radius ``eps`` (the ball intersected with the input box):
-    (accuracy in [0, 1], robust (N,) bool). x (N, 2), y (N,)."""
+    (accuracy in [0, 1], robust (N,) bool). x (N, ...), y (N,).
+
+    2-D inputs (N, 2): read from the linear regions (:func:`decision_boundary`), L2 or L-inf. Inputs of any
+    other shape: L-inf only, decided point by point by mixed-integer linear programming
+    (:func:`robviz.exact.milp.verify`, at most ``time_limit`` seconds a point); the result is a
+    :class:`~robviz.exact.milp.Verification`, which unpacks as the same pair, raises ``ValueError`` on
+    unpacking when a point is undecided, and carries the verdicts, witnesses and the bounds ``lower``, ``upper``.
+    """
+    if not _is_plane(x):
+        if _norm_name(norm) != "Linf":
+            raise NotImplementedError(f"exact robustness of inputs that are not 2-D is computed for norm='Linf' "
+                                      f"only, got norm={norm!r}")
+        return verify(model, x, y, eps, bounds=bounds, time_limit=time_limit)
     boundary = decision_boundary(model, bounds)
     return boundary.robust_accuracy(x, y, eps, norm, prediction=_model_prediction(model, _as_input(x, model)))
 
 
 def robust_accuracy_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_list, *, norm="Linf",
-                          bounds) -> list[float]:
-    """Exact robust accuracy at every radius of ``eps_list`` (one region enumeration for all): a list of floats."""
+                          bounds, time_limit: float = 10.0) -> list[float]:
+    """Exact robust accuracy at every radius of ``eps_list``: a list of floats. 2-D inputs: one region
+    enumeration for all; other inputs: one :func:`robust_accuracy` per radius (L-inf), raising ``ValueError``
+    when a point is undecided within ``time_limit`` seconds."""
+    if not _is_plane(x):
+        if _norm_name(norm) != "Linf":
+            raise NotImplementedError(f"exact robustness of inputs that are not 2-D is computed for norm='Linf' "
+                                      f"only, got norm={norm!r}")
+        return [verify(model, x, y, eps, bounds=bounds, time_limit=time_limit).accuracy for eps in eps_list]
     boundary = decision_boundary(model, bounds)
     distances = boundary.distance(x, y, norm, prediction=_model_prediction(model, _as_input(x, model)))
     return [(distances > boundary.check_eps(eps, norm)).double().mean().item() for eps in eps_list]
+
+
+def _is_plane(x) -> bool:
+    """Whether x holds 2-D points (N, 2), the inputs the linear-region enumeration handles."""
+    if not torch.is_tensor(x):
+        raise ValueError(f"x must be a tensor of shape (N, ...), got {type(x).__name__}")
+    return x.dim() == 2 and x.shape[1] == 2
 
 
 def _as_input(x, model) -> torch.Tensor:

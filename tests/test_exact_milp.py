@@ -1,0 +1,249 @@
+"""Tests of robviz.exact beyond the plane: the MILP verdicts (robviz.exact.verify) and the certified bounds
+(robviz.exact.certify) against closed forms, brute force over activation patterns, the 2-D enumeration and PGD."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import linprog
+from torch import nn
+
+from robviz import exact
+from robviz.attacks import PGD, margin_objective
+from robviz.exact.certify import input_ball, network_layers
+from robviz.models import Classifier, ToyMLP
+from robviz.objectives import make_objective
+
+
+def spread(model):
+    """Re-draw every Linear layer of ``model`` in order (seeded by the caller) so that several classes are
+    predicted on the unit cube: the first layer's hyperplanes through the cube's centre, wide weights."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for i, linear in enumerate(linears):
+            linear.weight.normal_(std=2 * linear.in_features ** -0.5)
+            linear.bias.uniform_(-1.0, 1.0) if i else linear.bias.copy_(-linear.weight.sum(1) / 2)
+    return model.double().eval()
+
+
+def random_net(seed, in_shape=(1, 2, 3), hidden=(4, 4), classes=3):
+    """A random float64 ReLU network on inputs of shape ``in_shape`` in [0, 1]."""
+    torch.manual_seed(seed)
+    sizes = [int(np.prod(in_shape)), *hidden, classes]
+    layers: list[nn.Module] = [nn.Flatten()]
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return spread(nn.Sequential(*layers[:-1]))
+
+
+def points(model, n, in_shape=(1, 2, 3), seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, *in_shape, generator=generator, dtype=torch.float64)
+    with torch.no_grad():
+        return x, model(x).argmax(1)
+
+
+def brute_force_max_margin(model, x, y, eps):
+    """max over the ball of max_{k != y} (z_k - z_y), by enumerating every activation pattern: on the inputs where
+    a pattern holds (a polytope) the network is affine, so one LP per pattern and class; the largest LP optimum is
+    the exact maximum. Independent of the MILP encoding; for networks of a few hidden neurons only."""
+    layers = network_layers(model)
+    x_low, x_high = input_ball(x, eps, (0.0, 1.0))
+    hidden = sum(len(w) for w, _ in layers[:-1])
+    best = np.full(len(x_low), -np.inf)
+    for pattern in itertools.product([0.0, 1.0], repeat=hidden):
+        m_w, m_b, rows, rhs, used = np.eye(x_low.shape[1]), np.zeros(x_low.shape[1]), [], [], 0
+        for w, b in layers[:-1]:
+            m_w, m_b = w @ m_w, w @ m_b + b
+            mask = np.array(pattern[used:used + len(w)])
+            used += len(w)
+            sign = np.where(mask > 0, -1.0, 1.0)  # active: -v <= 0; inactive: v <= 0
+            rows.append(sign[:, None] * m_w)
+            rhs.append(-sign * m_b)
+            m_w, m_b = m_w * mask[:, None], m_b * mask
+        w, b = layers[-1]
+        logits_w, logits_b = w @ m_w, w @ m_b + b
+        first = np.array(pattern[:len(layers[0][0])]) > 0
+        for i in range(len(x_low)):
+            # The first layer's bounds over a box are exact: skip patterns that contradict a stable neuron.
+            centre, radius = layers[0][0] @ (x_low[i] + x_high[i]) / 2 + layers[0][1], \
+                np.abs(layers[0][0]) @ (x_high[i] - x_low[i]) / 2
+            if (first & (centre + radius < 0)).any() or (~first & (centre - radius > 0)).any():
+                continue
+            for k in range(len(w)):
+                if k == y[i]:
+                    continue
+                c = logits_w[k] - logits_w[y[i]]
+                result = linprog(-c, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs),
+                                 bounds=list(zip(x_low[i], x_high[i])), method="highs")
+                if result.status == 2:  # the pattern holds nowhere in this ball
+                    break
+                if result.status == 0:
+                    best[i] = max(best[i], -result.fun + logits_b[k] - logits_b[y[i]])
+    return best
+
+
+def check_witnesses(model, x, y, result, eps):
+    bad = torch.from_numpy(result.verdicts == "not robust")
+    witnesses = result.witnesses[bad]
+    assert torch.isfinite(witnesses).all() and torch.isnan(result.witnesses[~bad]).all()
+    assert ((witnesses - x[bad].double()).abs() <= eps + 1e-12).all()
+    assert (witnesses >= 0).all() and (witnesses <= 1).all()
+    with torch.no_grad():
+        assert (model.double()(witnesses).argmax(1) != y[bad]).all()
+
+
+def test_affine_classifier_matches_the_closed_form():
+    """For logits (0, w . x + b) the exact L-inf radius is |w . x + b| / ||w||_1 (inside the box); the MILP and
+    both certificates (exact for an affine model) flip exactly there."""
+    torch.manual_seed(0)
+    layer = nn.Linear(6, 2).double()
+    with torch.no_grad():
+        layer.weight[0] = 0.0
+        layer.bias[0] = 0.0
+        layer.bias[1] = -layer.weight[1].sum() / 2  # the boundary through the cube's centre
+    model = nn.Sequential(nn.Flatten(), layer)
+    x = 0.3 + 0.4 * torch.rand(12, 1, 2, 3, dtype=torch.float64)
+    y = model(x).argmax(1).detach()
+    w, b = layer.weight[1].detach(), layer.bias[1].detach()
+    radius = ((x.flatten(1) @ w + b).abs() / w.abs().sum()).numpy()
+    assert radius.max() < 0.3  # the nearest point of the other class lies inside the box
+    for i in range(len(x)):
+        below = exact.robust_accuracy(model, x[i:i + 1], y[i:i + 1], 0.999 * radius[i], bounds=(0, 1))
+        above = exact.robust_accuracy(model, x[i:i + 1], y[i:i + 1], 1.001 * radius[i], bounds=(0, 1))
+        assert list(below.verdicts) == ["robust"] and list(above.verdicts) == ["not robust"]
+        check_witnesses(model, x[i:i + 1], y[i:i + 1], above, 1.001 * radius[i])
+        distance = exact.minimal_distance(model, x[i:i + 1], y[i:i + 1], norm="Linf", bounds=(0, 1))
+        assert distance.item() == pytest.approx(radius[i], rel=1e-6)
+        for method in ("ibp", "crown"):
+            assert exact.certified_robust(model, x[i:i + 1], y[i:i + 1], 0.999 * radius[i], bounds=(0, 1),
+                                          method=method).item()
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])  # seeds where the points get both verdicts
+def test_agrees_with_brute_force_over_activation_patterns(seed):
+    model = random_net(seed, hidden=(3, 3))
+    x, y = points(model, 5, seed=seed)
+    seen = set()
+    for eps in (0.05, 0.15):
+        result = exact.verify(model, x, y, eps, bounds=(0, 1))
+        best = brute_force_max_margin(model, x, y, eps)
+        clear = np.abs(best) > 1e-6  # a maximum at 0 is a tie, decided by floating point either way
+        assert result.undecided == 0
+        assert ((result.verdicts == "robust") == (best < 0))[clear].all()
+        check_witnesses(model, x, y, result, eps)
+        seen |= set(result.verdicts)
+    assert seen == {"robust", "not robust"}  # both verdicts are tested
+
+
+@pytest.mark.parametrize("objective", ["sce", "mmc", "rce"])
+def test_robviz_heads_on_a_flattened_mlp(objective):
+    """A Classifier whose body is Flatten -> ToyMLP, with a robviz head: read through the head's decision rule,
+    brute force agrees and every witness fools the Classifier itself."""
+    torch.manual_seed(0)
+    model = spread(Classifier(nn.Sequential(nn.Flatten(), ToyMLP(in_dim=6, feature_dim=3, hidden=3, depth=2)),
+                              make_objective(objective, 4, 3)))
+    x, y = points(model, 6, seed=3)
+    y[0] = (y[0] + 1) % 4  # one point misclassified clean: its own witness
+    result = exact.verify(model, x, y, 0.1, bounds=(0, 1))
+    assert {"robust", "not robust"} <= set(result.verdicts[1:])  # both verdicts are tested
+    assert result.verdicts[0] == "not robust" and result.decided_by[0] == "clean"
+    assert torch.equal(result.witnesses[0], x[0])
+    best = brute_force_max_margin(model, x, y, 0.1)
+    clear = np.abs(best) > 1e-6
+    assert ((result.verdicts == "robust") == (best < 0))[clear].all()
+    check_witnesses(model, x, y, result, 0.1)
+
+
+def test_minimal_distance_is_where_the_verdict_flips():
+    model = random_net(2, in_shape=(1, 3, 3), hidden=(10, 10), classes=4)
+    x, y = points(model, 3, in_shape=(1, 3, 3), seed=2)
+    y[0] = (y[0] + 1) % 4
+    distance = exact.minimal_distance(model, x, y, norm="Linf", bounds=(0, 1))
+    assert distance[0] == 0 and (distance[1:] > 0).all() and torch.isfinite(distance).all()
+    for i in range(1, len(x)):
+        below = exact.verify(model, x[i:i + 1], y[i:i + 1], distance[i].item() * (1 - 1e-4), bounds=(0, 1))
+        above = exact.verify(model, x[i:i + 1], y[i:i + 1], distance[i].item() * (1 + 1e-4), bounds=(0, 1))
+        assert list(below.verdicts) == ["robust"] and list(above.verdicts) == ["not robust"]
+
+
+def test_agrees_with_the_2d_enumeration():
+    """On a 2-D network the MILP (called directly) and the linear-region enumeration give the same verdicts."""
+    model = random_net(0, in_shape=(2,), hidden=(8, 8), classes=3)
+    x, y = points(model, 60, in_shape=(2,), seed=1)
+    for eps in (0.02, 0.08, 0.2):
+        _, robust_2d = exact.robust_accuracy(model, x, y, eps, bounds=(0, 1))
+        result = exact.verify(model, x, y, eps, bounds=(0, 1))
+        assert result.undecided == 0
+        assert torch.equal(result.robust, robust_2d)
+        assert 0 < robust_2d.sum() < len(x)  # both verdicts occur
+        check_witnesses(model, x, y, result, eps)
+
+
+def test_certified_below_exact_below_attack_on_random_networks():
+    """Over many random networks: every point IBP or CROWN certifies is proven robust, every proven point
+    survives PGD, every point PGD fools is not robust; CROWN certifies at least as many points as IBP overall."""
+    totals = {"ibp": 0, "crown": 0, "exact": 0, "pgd": 0}
+    for seed in range(12):
+        model = random_net(seed, in_shape=(1, 3, 3), hidden=(10, 10), classes=4)
+        x, y = points(model, 10, in_shape=(1, 3, 3), seed=seed)
+        for eps in (0.02, 0.06):
+            ibp = exact.certified_robust(model, x, y, eps, bounds=(0, 1), method="ibp")
+            crown = exact.certified_robust(model, x, y, eps, bounds=(0, 1), method="crown")
+            result = exact.verify(model, x, y, eps, bounds=(0, 1))
+            assert result.undecided == 0
+            x_adv = PGD(model, eps=eps, alpha=eps / 4, steps=20, bounds=(0, 1), loss=margin_objective)(x, y)
+            with torch.no_grad():
+                pgd = model(x_adv).argmax(1) == y
+            assert (ibp <= result.robust).all() and (crown <= result.robust).all()
+            assert (result.robust <= pgd).all()
+            check_witnesses(model, x, y, result, eps)
+            for name, value in (("ibp", ibp), ("crown", crown), ("exact", result.robust), ("pgd", pgd)):
+                totals[name] += int(value.sum())
+    assert totals["ibp"] <= totals["crown"] <= totals["exact"] <= totals["pgd"]
+    assert totals["crown"] < totals["pgd"]  # the sandwich is not trivially tight
+
+
+def test_undecided_with_a_tiny_time_limit():
+    model = random_net(0, in_shape=(1, 3, 3), hidden=(10, 10), classes=4)
+    x, y = points(model, 10, in_shape=(1, 3, 3))
+    full = exact.verify(model, x, y, 0.06, bounds=(0, 1))
+    rushed = exact.verify(model, x, y, 0.06, bounds=(0, 1), time_limit=1e-9)
+    assert full.undecided == 0 and rushed.undecided > 0
+    assert set(rushed.decided_by[rushed.verdicts == "undecided"]) == {"time limit"}
+    decided = rushed.verdicts != "undecided"  # what was decided before the limit agrees with the full run
+    assert (rushed.verdicts[decided] == full.verdicts[decided]).all()
+    assert rushed.lower <= full.lower <= rushed.upper and rushed.lower < rushed.upper
+    with pytest.raises(ValueError, match="undecided"):
+        _ = rushed.accuracy
+    with pytest.raises(ValueError, match="undecided"):
+        accuracy, robust = rushed
+    accuracy, robust = full
+    assert accuracy == full.lower == robust.double().mean().item()
+    assert "undecided" in repr(rushed)
+
+
+def test_curve_and_clear_errors():
+    model = random_net(1)
+    x, y = points(model, 5)
+    curve = exact.robust_accuracy_curve(model, x, y, [0.0, 0.05, 0.5], bounds=(0, 1))
+    assert curve[0] == 1.0 and curve == sorted(curve, reverse=True)
+    with pytest.raises(NotImplementedError, match="Linf"):
+        exact.robust_accuracy(model, x, y, 0.1, norm="L2", bounds=(0, 1))
+    with pytest.raises(NotImplementedError, match="Linf"):
+        exact.minimal_distance(model, x, y, norm="L2", bounds=(0, 1))
+    with pytest.raises(ValueError, match="time_limit"):
+        exact.verify(model, x, y, 0.1, bounds=(0, 1), time_limit=0)
+    with pytest.raises(ValueError, match="eps"):
+        exact.verify(model, x, y, -0.1, bounds=(0, 1))
+    with pytest.raises(ValueError, match="bounds"):
+        exact.verify(model, x + 2, y, 0.1, bounds=(0, 1))
+    with pytest.raises(ValueError, match="y must be"):
+        exact.verify(model, x, y[:3], 0.1, bounds=(0, 1))
+    with pytest.raises(ValueError, match="first layer takes 6 inputs"):
+        exact.verify(model, torch.rand(2, 7, dtype=torch.float64), y[:2], 0.1, bounds=(0, 1))
+    with pytest.raises(ValueError, match="method"):
+        exact.certified_robust(model, x, y, 0.1, bounds=(0, 1), method="deeppoly")
+    with pytest.raises(TypeError, match="piecewise-affine"):
+        exact.verify(nn.Sequential(nn.Conv2d(1, 2, 2), nn.Flatten(), nn.Linear(4, 2)), x, y, 0.1, bounds=(0, 1))
