@@ -100,7 +100,7 @@ def feature_animation(histories: dict, *, title: str | None = None, columns: int
             duration_ms=duration_ms)
     for p, name in enumerate(names):
         h = histories[name]
-        plane_axes(fig, p, feature_extent(h.features, centers=h.centers))
+        plane_axes(fig, p, feature_extent(h.features, centers=h.centers), x_title=p + columns >= len(names))
     return fit_layout(fig, height=_panel_height(names, columns), legend_rows="auto", subplot_titles=True,
                       slider=True, title=title or "Features of the probe set during training")
 
@@ -117,7 +117,7 @@ def feature_panels(histories: dict, regions: dict, *, frame: int = -1, title: st
         for trace in _panel_traces(h.features[frame], h.probe_y, int(h.probe_y.max()) + 1, _centers_at(h, frame),
                                    labels, reg.extent, p == 0):
             fig.add_trace(trace, row=p // columns + 1, col=p % columns + 1)
-        plane_axes(fig, p, reg.extent)
+        plane_axes(fig, p, reg.extent, x_title=p + columns >= len(names))
     step = histories[names[0]].step[frame]
     return fit_layout(fig, height=_panel_height(names, columns), legend_rows="auto", subplot_titles=True,
                       title=title or f"Features and decision regions at step {step}")
@@ -150,11 +150,13 @@ def _panel_index(names, histories, traces):
     return index
 
 
-def plane_axes(fig, p, extent):
-    """Fix panel ``p``'s axes to ``extent`` = (x_min, x_max, y_min, y_max), labelled z₁ and z₂, at equal scale."""
+def plane_axes(fig, p, extent, x_title: bool = True):
+    """Fix panel ``p``'s axes to ``extent`` = (x_min, x_max, y_min, y_max), labelled z₁ and z₂, at equal scale.
+    ``x_title=False`` leaves the x axis untitled: in a grid only the lowest panel of a column carries it (an
+    x title between two rows would sit on the lower panel's title when the grid is shrunk to fit a laptop)."""
     x_min, x_max, y_min, y_max = extent
     axis = p + 1 if p else ""
-    fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title="z₁", constrain="domain")
+    fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title="z₁" if x_title else None, constrain="domain")
     fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title="z₂", scaleanchor=f"x{axis}")
 
 
