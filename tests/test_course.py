@@ -243,6 +243,32 @@ def test_under_nbgrader_checks_raise_and_return_no_value(monkeypatch):
         exercises.check("0.1", 82.0)
 
 
+def test_a_failed_check_shows_its_verdict_and_hint_as_text_not_a_traceback(monkeypatch, tmp_path):
+    """What a kernel shows for a failed check in strict mode, nbgrader's feedback and validation show too (the
+    check cell's error output): the feedback alone, hint included, with no frame of robviz."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    expected = str(exercises.check("0.1", 82.0, strict=False))
+    assert expected.startswith("Exercise 0.1: not yet.") and "factor 1/2" in expected
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell(config=config)
+    shown = []
+    monkeypatch.setattr(shell, "_showtraceback", lambda etype, evalue, stb: shown.append((etype, evalue, stb)))
+    result = shell.run_cell("from robviz import exercises\nexercises.check('0.1', 82.0)")
+    assert isinstance(result.error_in_exec, AssertionError)
+    [(etype, evalue, traceback)] = shown
+    assert etype is AssertionError  # the error's name, as nbgrader records it
+    assert traceback == [expected] and str(evalue) == expected
+    # Not a property of IPython: an error without the rendering shows its frames.
+    shown.clear()
+    shell.run_cell("from robviz import exercises\nexercises.check('99.9', 1.0)")
+    assert any("exercises" in line and "__init__.py" in line for line in shown[0][2])
+
+
 def test_write_student_versions_refuses_to_overwrite_the_lessons(tmp_path):
     with pytest.raises(ValueError, match="another folder"):
         write_student_versions(ROOT / "notebooks", ROOT / "notebooks")
