@@ -110,14 +110,28 @@ def build_lessons() -> None:
          "print(*[p.name for p in write_lab_versions('notebooks', 'lessons')] or ['(none new)'])"])
 
 
+#: The student's Jupyter configuration, put on JUPYTER_CONFIG_PATH by `tasks.py lab` (not by --solutions):
+#: labconfig/page_config.json disables nbgrader's lab extensions (its authoring menu, Create Assignment panel and
+#: Validate button are the instructor's), labconfig/default_setting_overrides.json shuts a lesson's kernel down
+#: when its tab is closed.
+STUDENT_CONFIG = ROOT / "jupyter-config" / "student"
+#: A kernel idle this long (minutes) with no lesson open on it is shut down: each holds its lesson's data and
+#: models in memory.
+CULL_IDLE_MINUTES = 20
+
+
 def lab_command(args: list[str], solutions: bool) -> list[str]:
     """JupyterLab rooted at the repository (robviz/, docs/ and the lessons in its file browser), opening the
-    start-here notebook: the student versions in lessons/, or with ``solutions`` the solved ones in notebooks/."""
+    start-here notebook: the student versions in lessons/, or with ``solutions`` the solved ones in notebooks/.
+    Kernels idle for ``CULL_IDLE_MINUTES`` with no notebook connected are shut down (checked every minute); the
+    student's configuration (``STUDENT_CONFIG``) is put on the path by :func:`cmd_lab`."""
     nb = first_notebook(ROOT / "notebooks" if solutions else LESSONS)
     target = [nb.relative_to(ROOT).as_posix()] if nb else []
     if is_root() and "--allow-root" not in args:
         args = ["--allow-root", *args]  # containers and CI machines often run as root
-    return [str(PY), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", *target, *args]
+    cull = [f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_MINUTES * 60}",
+            "--MappingKernelManager.cull_interval=60"]
+    return [str(PY), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", *cull, *target, *args]
 
 
 def is_root() -> bool:
@@ -141,14 +155,24 @@ def ensure_chromium() -> None:
 
 
 def cmd_lab(args: list[str]) -> int:
+    """Set up .venv and open JupyterLab (:func:`lab_command`). The student's lab (without ``--solutions``) first
+    writes the lessons/ copies and reads the student's Jupyter configuration (``STUDENT_CONFIG``, ahead of any
+    other on JUPYTER_CONFIG_PATH): no nbgrader authoring interface, a lesson's kernel shut down when its tab
+    closes. The instructor's keeps nbgrader's interface."""
     solutions = "--solutions" in args
     args = [a for a in args if a != "--solutions"]
     ensure_venv()
+    env = dict(os.environ)
     if not solutions:
         build_lessons()
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+            [str(STUDENT_CONFIG), *filter(None, [os.environ.get("JUPYTER_CONFIG_PATH")])])
     step("starting jupyter lab at the repository root on "
          + ("the solved lessons (notebooks/)" if solutions else "your lessons (lessons/)"))
-    return subprocess.call(lab_command(args, solutions), cwd=ROOT)
+    step("each running lesson holds its data and models in memory: "
+         + ("closing a lesson's tab shuts its kernel down, and " if not solutions else "")
+         + f"a kernel idle for {CULL_IDLE_MINUTES} minutes with no lesson open on it is shut down")
+    return subprocess.call(lab_command(args, solutions), cwd=ROOT, env=env)
 
 
 def test_workers() -> int:

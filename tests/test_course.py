@@ -2,6 +2,7 @@
 test (nbgrader's preprocessors make them). Grading with nbgrader end to end: test_grading.py."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -243,6 +244,32 @@ def test_under_nbgrader_checks_raise_and_return_no_value(monkeypatch):
         exercises.check("0.1", 82.0)
 
 
+def test_a_failed_check_shows_its_verdict_and_hint_as_text_not_a_traceback(monkeypatch, tmp_path):
+    """What a kernel shows for a failed check in strict mode, nbgrader's feedback and validation show too (the
+    check cell's error output): the feedback alone, hint included, with no frame of robviz."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    expected = str(exercises.check("0.1", 82.0, strict=False))
+    assert expected.startswith("Exercise 0.1: not yet.") and "factor 1/2" in expected
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell(config=config)
+    shown = []
+    monkeypatch.setattr(shell, "_showtraceback", lambda etype, evalue, stb: shown.append((etype, evalue, stb)))
+    result = shell.run_cell("from robviz import exercises\nexercises.check('0.1', 82.0)")
+    assert isinstance(result.error_in_exec, AssertionError)
+    [(etype, evalue, traceback)] = shown
+    assert etype is AssertionError  # the error's name, as nbgrader records it
+    assert traceback == [expected] and str(evalue) == expected
+    # Not a property of IPython: an error without the rendering shows its frames.
+    shown.clear()
+    shell.run_cell("from robviz import exercises\nexercises.check('99.9', 1.0)")
+    assert any("exercises" in line and "__init__.py" in line for line in shown[0][2])
+
+
 def test_write_student_versions_refuses_to_overwrite_the_lessons(tmp_path):
     with pytest.raises(ValueError, match="another folder"):
         write_student_versions(ROOT / "notebooks", ROOT / "notebooks")
@@ -320,39 +347,103 @@ def test_lab_versions_leave_exercises_unanswered_and_fold_the_solutions(tmp_path
     assert lab_notebook(json.loads(NOTEBOOKS[0].read_text()))["cells"]
 
 
-def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch):
+def _tasks():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
     tasks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tasks)
+    return tasks
+
+
+def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch, capsys):
+    tasks = _tasks()
     calls = []
     monkeypatch.setattr(tasks, "ensure_venv", lambda test=False: calls.append("test tools" if test else "venv"))
     monkeypatch.setattr(tasks, "build_lessons", lambda: calls.append("build"))
-    monkeypatch.setattr(tasks.subprocess, "call", lambda command, cwd: calls.append((command, cwd)) or 0)
+    monkeypatch.setattr(tasks.subprocess, "call", lambda command, cwd, env: calls.append((command, cwd, env)) or 0)
     monkeypatch.setattr(tasks, "first_notebook",
                         lambda folder=None: (folder or ROOT / "notebooks") / "00_start_here.ipynb")
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/elsewhere")
+    cull = ["--MappingKernelManager.cull_idle_timeout=1200", "--MappingKernelManager.cull_interval=60"]
     assert tasks.cmd_lab([]) == 0
     assert calls[:2] == ["venv", "build"]  # the student's lab: no test tools
-    command, cwd = calls[2]
+    command, cwd, env = calls[2]
     assert cwd == tasks.ROOT and f"--ServerApp.root_dir={tasks.ROOT}" in command
     assert "lessons/00_start_here.ipynb" in command
+    assert all(flag in command for flag in cull)  # idle kernels with no lesson open are shut down after 20 min
+    # The student's configuration first (no nbgrader authoring interface), the user's own after it.
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(tasks.STUDENT_CONFIG), "/elsewhere"]
+    said = capsys.readouterr().out
+    assert said.count("idle for 20 minutes") == 1 and "closing a lesson's tab shuts its kernel down" in said
     calls.clear()
     assert tasks.cmd_lab(["--solutions", "--port=9999"]) == 0
     assert calls[0] == "venv"
-    command, _ = calls[1]  # instructors: no student build, the solved lessons
+    command, _, env = calls[1]  # instructors: no student build, the solved lessons, nbgrader's interface
     assert "notebooks/00_start_here.ipynb" in command and "--port=9999" in command and "--solutions" not in command
+    assert all(flag in command for flag in cull) and env["JUPYTER_CONFIG_PATH"] == "/elsewhere"
+    assert capsys.readouterr().out.count("idle for 20 minutes") == 1
+
+
+def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_down(monkeypatch, tmp_path):
+    """What JupyterLab and Jupyter Server read with the student's configuration on the path, and without it."""
+    from jupyter_core.paths import jupyter_config_path, jupyter_path
+    from jupyter_server.extension.config import ExtensionConfigManager
+    from jupyterlab_server.config import get_federated_extensions, get_static_page_config
+    from jupyterlab_server.settings_utils import _get_overrides
+
+    nbgrader_lab = [name for name in get_federated_extensions(jupyter_path("labextensions")) if "nbgrader" in name]
+    assert nbgrader_lab == ["@jupyter/nbgrader"], "nbgrader's lab extension is not where the configuration expects"
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))  # no user configuration
+
+    def read():
+        server = ExtensionConfigManager(read_config_path=jupyter_config_path()).get_jpserver_extensions()
+        servers = {name: enabled for name, enabled in server.items() if name.startswith("nbgrader.")}
+        disabled = get_static_page_config(level="all").get("disabledExtensions", {})
+        tracker = _get_overrides(str(tmp_path))[0].get("@jupyterlab/notebook-extension:tracker", {})
+        return servers, disabled, tracker
+
+    monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+    servers, disabled, tracker = read()  # the instructor's lab: nbgrader everywhere
+    assert servers and all(servers.values()) and "@jupyter/nbgrader" not in disabled
+    assert not tracker.get("kernelShutdown")
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(_tasks().STUDENT_CONFIG))
+    student_servers, disabled, tracker = read()
+    assert student_servers == {name: False for name in servers}  # every nbgrader server extension off
+    assert disabled in ({"@jupyter/nbgrader": True}, ["@jupyter/nbgrader"])
+    assert tracker == {"kernelShutdown": True}
 
 
 def test_tasks_installs_test_tools_for_the_tests_only():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
-    tasks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tasks)
+    tasks = _tasks()
     lab = [args for _, args in tasks.install_steps("torch==2.13.0")]
     test = [args for _, args in tasks.install_steps("torch==2.13.0", test=True)]
     assert not any(".[test]" in args or tasks.PEER in args for args in lab)
     assert test[:len(lab)] == lab
     assert any(".[test]" in args for args in test)
     assert ["--no-deps", tasks.PEER] in test  # torchattacks' metadata would pull torchvision and a CUDA torch
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("student", [True, False], ids=["student", "instructor"])
+def test_only_the_instructors_lab_shows_nbgrader_in_a_browser(monkeypatch, tmp_path, student):
+    from browser_support import chromium_page, jupyter_lab
+
+    if student:
+        monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(_tasks().STUDENT_CONFIG))
+    else:
+        monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    (folder / "00_start_here.ipynb").write_text(json.dumps(student_notebook(json.loads(NOTEBOOKS[0].read_text()))))
+    with jupyter_lab(folder, tmp_path) as (base, token, _), chromium_page() as page:
+        page.goto(f"{base}/lab/tree/00_start_here.ipynb?token={token}")
+        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
+        menu = page.locator("#jp-menu-panel .lm-MenuBar-item", has_text="Nbgrader")
+        validate = page.locator(".jp-NotebookPanel-toolbar", has_text="Validate")
+        if student:  # the app's plugins are all started once a notebook shows its cells
+            assert menu.count() == 0 and validate.count() == 0
+        else:
+            menu.wait_for()
+            validate.wait_for()

@@ -1,6 +1,7 @@
 """The static gallery (robviz.course.gallery): the page conversion on tiny notebooks, then the real site of every
 lesson, built once and opened in a real headless Chromium whose Play button must move an animation."""
 
+import contextlib
 import functools
 import json
 import http.server
@@ -15,13 +16,19 @@ import pytest
 from browser_support import chromium_page, shoot
 
 from robviz.cli import build_parser
-from robviz.course.gallery import PLOTLY_JS, WIDGET_NOTE, GalleryError, build_gallery, render_page
+from robviz.course.gallery import (MATHJAX_JS, PLOTLY_JS, WIDGET_NOTE, GalleryError, build_gallery, mathjax_source,
+                                   render_page)
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 SITE = ROOT / "build" / "gallery"
 BANNER = "* plotly.js v"  # the first lines of plotly.js
 SCRIPT_TAG = re.compile(r'<script[^>]*\bsrc="plotly\.min\.js"')
+MATHJAX_TAG = re.compile(rf'<script[^>]*\bsrc="{re.escape(MATHJAX_JS)}"')
+#: A reference to another site (what a page must load nothing from): an attribute, an import or a CSS url().
+REMOTE = re.compile(r"""(?:src=|href=|import\(|url\()\s*["']?(?:https?:)?//""")
+#: Markdown math as the lessons write it: inline, display (with an extension), an escaped dollar.
+MATH = r"The loss is $\tfrac12\|z - \mu_y\|^2$, and $$x^2 + \boldsymbol{\mu}_i$$ costs \$5."
 
 
 def _library_chunk() -> str:
@@ -114,13 +121,65 @@ def test_page_turns_widgets_into_a_note_and_links_into_pages():
     assert 'href="https://plotly.com"' in page
 
 
+def _math_page() -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(MATH), nbformat.v4.new_markdown_cell("[plotly](https://plotly.com)"),
+                nbformat.v4.new_code_cell("print('$5 and $6')", outputs=[
+                    nbformat.v4.new_output("stream", name="stdout", text="$5 and $6\n")])]
+    return render_page(nb, "Math")
+
+
+def test_page_typesets_math_with_the_local_mathjax_and_loads_nothing_from_another_site():
+    page = _math_page()
+    assert len(MATHJAX_TAG.findall(page)) == 1
+    assert MATHJAX_TAG.search(page).start() < page.index("</head>"), "MathJax must load in the head"
+    assert page.index("window.MathJax = {") < MATHJAX_TAG.search(page).start(), "configured before it loads"
+    assert r"$\tfrac12\|z - \mu_y\|^2$" in page and r"$$x^2 + \boldsymbol{\mu}_i$$" in page  # left to MathJax
+    assert "mathjax/2" not in page.lower() and "cdnjs" not in page and "mermaid" not in page.lower()
+    assert REMOTE.findall(page) == ['href="https://'], "the page refers to another site beyond its one link"
+
+
+def test_mathjax_comes_from_its_package_or_the_error_says_how_to_install_it(monkeypatch):
+    source = mathjax_source()
+    assert source.name == "tex-svg-full.js" and b"MathJax" in source.read_bytes()[:200_000]
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="pip install django-static-mathjax"):
+        mathjax_source()
+
+
+@pytest.mark.browser
+def test_math_is_typeset_offline_in_a_browser(tmp_path):
+    """The page and the site's two scripts over HTTP on loopback; every request must stay there."""
+    (tmp_path / "math.html").write_text(_math_page(), encoding="utf-8")
+    (tmp_path / PLOTLY_JS).write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")
+    (tmp_path / MATHJAX_JS).write_bytes(mathjax_source().read_bytes())
+    with _serve(tmp_path) as base, chromium_page() as page:
+        requests, failed, errors = [], [], []
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("requestfailed", lambda request: failed.append(request.url))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{base}/math.html")
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("() => MathJax.startup.promise")
+        typeset = page.evaluate("""() => [...document.querySelectorAll('mjx-container')].map(
+            e => ({display: e.getAttribute('display') === 'true', svg: !!e.querySelector('svg'),
+                   error: !!e.querySelector('[data-mjx-error], merror')}))""")
+        assert typeset == [{"display": False, "svg": True, "error": False},
+                           {"display": True, "svg": True, "error": False}], typeset
+        text = page.inner_text("main")
+        assert "costs $5" in text and "$5 and $6" in text  # an escaped dollar and a printed one stay dollars
+        shoot(page, "gallery_math.png")
+    assert requests and all(url.startswith(base) for url in requests), requests
+    assert not failed and not errors, (failed, errors)
+
+
 @pytest.mark.slow
 def test_tiny_build_runs_the_student_version_in_default_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("ROBVIZ_FULL", "1")
     lessons = tmp_path / "lessons"
     lessons.mkdir()
     (lessons / "data.txt").write_text("read from the lessons folder")
-    _write(lessons / "00_tiny.ipynb", "# Tiny start\n\nThen [the next one](01_next.ipynb).",
+    _write(lessons / "00_tiny.ipynb", "# Tiny start\n\nThen [the next one](01_next.ipynb), where $x^2$ grows.",
            "import os\nprint(os.environ['ROBVIZ_STRICT_EXERCISES'], 'ROBVIZ_FULL' in os.environ)",
            "print(open('data.txt').read())",
            "import plotly.graph_objects as go\ngo.Figure(go.Scatter(y=[1, 3, 2]))")
@@ -137,9 +196,12 @@ def test_tiny_build_runs_the_student_version_in_default_mode(tmp_path, monkeypat
     written = build_gallery(lessons, tmp_path / "site")
     site = tmp_path / "site"
     assert written == [site / "00_tiny.html", site / "01_next.html", site / "index.html"]
-    assert sorted(p.name for p in site.iterdir()) == ["00_tiny.html", "01_next.html", "index.html", PLOTLY_JS]
+    assert sorted(p.name for p in site.iterdir()) == sorted(["00_tiny.html", "01_next.html", "index.html", PLOTLY_JS,
+                                                             MATHJAX_JS])
     assert (site / PLOTLY_JS).read_text(encoding="utf-8") == plotly.offline.get_plotlyjs()
+    assert (site / MATHJAX_JS).read_bytes() == mathjax_source().read_bytes()
     start = (site / "00_tiny.html").read_text(encoding="utf-8")
+    assert "$x^2$" in start and len(MATHJAX_TAG.findall(start)) == 1 and not REMOTE.findall(start)
     assert "0 False" in start, "the kernel must run in default mode with non-strict exercise checks"
     assert "read from the lessons folder" in start
     assert start.count("plotly-graph-div") == 1 and BANNER not in start
@@ -186,7 +248,7 @@ def site(lesson_runs):
 @pytest.mark.slow
 def test_site_has_one_page_per_lesson_and_one_plotly_js(site):
     names = sorted(p.name for p in site.iterdir())
-    assert names == sorted([p.with_suffix(".html").name for p in LESSONS] + ["index.html", PLOTLY_JS])
+    assert names == sorted([p.with_suffix(".html").name for p in LESSONS] + ["index.html", PLOTLY_JS, MATHJAX_JS])
     index = (site / "index.html").read_text(encoding="utf-8")
     assert all(f'href="{p.with_suffix(".html").name}"' in index for p in LESSONS)
     chunk = _library_chunk()
@@ -194,6 +256,8 @@ def test_site_has_one_page_per_lesson_and_one_plotly_js(site):
         page = (site / lesson.with_suffix(".html").name).read_text(encoding="utf-8")
         assert BANNER not in page and chunk not in page, f"{lesson.name}: plotly.js is inlined"
         assert len(SCRIPT_TAG.findall(page)) == 1, f"{lesson.name}: plotly.min.js is not loaded exactly once"
+        assert len(MATHJAX_TAG.findall(page)) == 1, f"{lesson.name}: MathJax is not loaded exactly once"
+        assert "cdnjs" not in page and "mathjax/2" not in page.lower(), f"{lesson.name}: a CDN is referred to"
         assert "Traceback" not in page, f"{lesson.name}: a cell failed"
 
 
@@ -253,16 +317,25 @@ def test_every_figure_has_a_title_and_labelled_axes(site):
     assert not problems, "\n".join(problems)
 
 
-@pytest.fixture(scope="module")
-def server(site):
-    """The site over HTTP on loopback, as a static host serves it."""
-    handler = functools.partial(_QuietHandler, directory=str(site))
+@contextlib.contextmanager
+def _serve(folder: Path):
+    """A folder over HTTP on loopback, as a static host serves it; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """The site over HTTP on loopback."""
+    with _serve(site) as base:
+        yield base
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

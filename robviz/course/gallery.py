@@ -11,9 +11,11 @@ Why nbconvert and not jupyter-book or mystmd: it ships with Jupyter already (no 
 renders exactly the notebooks we executed, and it lets us control how plotly is loaded. Plotly figures are kept
 as their JSON and drawn by one shared ``plotly.min.js`` (plotly's bundled copy, loaded once per page from the
 site), instead of the ~5 MB library inlined into every page or figure. The animations' Play buttons and sliders
-keep working because they need only the figure JSON and plotly.js. Widgets need a running kernel, so their
-outputs become a note that says so, followed by what the widget's Output areas showed when the lesson ran
-(a dashboard's first figure).
+keep working because they need only the figure JSON and plotly.js. Math (``$...$``, ``$$...$$``) is typeset in
+the reader's browser by one copy of MathJax 3 in the site (``tex-svg-full.js`` from the ``django-static-mathjax``
+package: TeX input, SVG output and every TeX extension in one file, so nothing else is fetched), so no page loads
+anything from a CDN. Widgets need a running kernel, so their outputs become a note that says so, followed by what
+the widget's Output areas showed when the lesson ran (a dashboard's first figure).
 
 A lesson that fails to execute raises :class:`GalleryError` naming the lesson and the cell. The site is built
 in a temporary folder next to ``out`` and swapped in at the end, so a failed build leaves the previous site.
@@ -36,12 +38,15 @@ from .kernels import SlicedKernelManager
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-__all__ = ["build_gallery", "execute_lesson", "render_page", "GalleryError", "PLOTLY_JS", "WIDGET_NOTE"]
+__all__ = ["build_gallery", "execute_lesson", "render_page", "mathjax_source", "GalleryError", "PLOTLY_JS",
+           "MATHJAX_JS", "WIDGET_NOTE"]
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: The one copy of plotly.js in the site; every page loads it with a single <script> in its head.
 PLOTLY_JS = "plotly.min.js"
+#: The one copy of MathJax in the site (MathJax 3's TeX input and SVG output, all TeX extensions, in one file).
+MATHJAX_JS = "mathjax-tex-svg.js"
 #: What a widget output becomes: widgets need a live kernel, a static page cannot drive them.
 WIDGET_NOTE = ("Interactive widget: run this lesson in Jupyter or on Binder to use it. Below, what it showed "
                "with its initial settings.")
@@ -49,11 +54,26 @@ WIDGET_NOTE = ("Interactive widget: run this lesson in Jupyter or on Binder to u
 _PLOTLY_JS_BANNER = "* plotly.js v"
 
 # The lab template with plotly.js loaded first and without require.js (from a CDN, unused by these pages, and
-# with it loaded first plotly.js would register as an AMD module instead of setting window.Plotly).
+# with it loaded first plotly.js would register as an AMD module instead of setting window.Plotly); MathJax 3 from
+# the site instead of nbconvert's MathJax 2 from a CDN, configured as JupyterLab typesets markdown (``$``/``$$``,
+# ``\(``/``\[``, ``\$`` for a dollar; code and ``<pre>`` outputs left alone); no mermaid.js (from a CDN; no
+# lesson draws a mermaid diagram).
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}
 <script src="{{ resources.plotly_js }}"></script>
 {%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}
+<script>
+window.MathJax = {
+  tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]], displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
+        processEscapes: true, processEnvironments: true, tags: "ams"},
+  svg: {fontCache: "global"}
+};
+</script>
+<script src="{{ resources.mathjax_js }}" id="MathJax-script"></script>
+{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}
+{%- endblock html_head_js_mermaidjs -%}
 """
 _LESSON_LINK = re.compile(r'href="([^"/:#?]+)\.ipynb(#[^"]*)?"')
 
@@ -124,10 +144,11 @@ def _convert_output(output: dict, widgets: dict) -> dict | None:
     return output
 
 
-def render_page(notebook: dict, title: str, plotly_js: str = PLOTLY_JS) -> str:
+def render_page(notebook: dict, title: str, plotly_js: str = PLOTLY_JS, mathjax_js: str = MATHJAX_JS) -> str:
     """The HTML page of an executed notebook (nbformat 4 JSON): plotly figures as divs drawn by the script
-    ``plotly_js``, widgets as a note followed by what their Output widgets held (progress bars dropped), links
-    to other lessons (``02_attacks.ipynb``) pointing to their pages."""
+    ``plotly_js``, math typeset by the MathJax 3 script ``mathjax_js``, widgets as a note followed by what their
+    Output widgets held (progress bars dropped), links to other lessons (``02_attacks.ipynb``) pointing to their
+    pages. The page loads nothing from another site."""
     import jinja2
     from nbconvert import HTMLExporter
 
@@ -142,8 +163,25 @@ def render_page(notebook: dict, title: str, plotly_js: str = PLOTLY_JS) -> str:
     exporter = HTMLExporter(template_name="lab", template_file="robviz_gallery.html.j2",
                             extra_loaders=[jinja2.DictLoader({"robviz_gallery.html.j2": _TEMPLATE})])
     page, _ = exporter.from_notebook_node(node, resources={"metadata": {"name": title},
-                                                           "plotly_js": plotly_js})
+                                                           "plotly_js": plotly_js, "mathjax_js": mathjax_js})
     return _LESSON_LINK.sub(lambda m: f'href="{m[1]}.html{m[2] or ""}"', page)
+
+
+def mathjax_source() -> Path:
+    """MathJax 3's single-file TeX-to-SVG bundle (``es5/tex-svg-full.js``) as the ``django-static-mathjax`` package
+    installs it (a dependency of robviz: pure static files, MathJax 3.2.2).
+
+    Raises:
+        FileNotFoundError: the package is not installed, naming the command that installs it.
+    """
+    from importlib.util import find_spec
+
+    spec = find_spec("mathjax")
+    path = Path(spec.origin).parent / "static" / "mathjax" / "es5" / "tex-svg-full.js" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        raise FileNotFoundError("MathJax for the gallery's math is missing: pip install django-static-mathjax "
+                                "(a dependency of robviz; python3 tasks.py gallery installs it)")
+    return path
 
 
 def _node(notebook: dict) -> NotebookNode:
@@ -263,10 +301,12 @@ def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/ga
             checks); the page shows :func:`~robviz.course.assignments.student_view` of it.
 
     Returns:
-        The written pages: one per lesson, in order, then ``index.html``.
+        The written pages: one per lesson, in order, then ``index.html``; beside them the site holds one copy
+        of plotly.js (:data:`PLOTLY_JS`) and one of MathJax (:data:`MATHJAX_JS`).
 
     Raises:
         GalleryError: a lesson failed to execute (the message names the lesson and the cell).
+        FileNotFoundError: MathJax is not installed (:func:`mathjax_source`).
     """
     import plotly.offline
     from tqdm.auto import tqdm
@@ -280,6 +320,7 @@ def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/ga
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; the site is for everyone
         (staging / PLOTLY_JS).write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")
+        shutil.copyfile(mathjax_source(), staging / MATHJAX_JS)
         entries = []
         for path in (bar := tqdm(paths, desc="gallery", unit="lesson")):
             bar.set_postfix_str(path.name)

@@ -158,8 +158,9 @@ def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | N
 
     Returns:
         A :class:`Feedback` (shown under the cell). In strict mode a wrong answer raises ``AssertionError``
-        whose message is the feedback, hint included. Under nbgrader the feedback is displayed and ``None``
-        returned, as nbgrader would read a returned value as partial credit.
+        whose message is the feedback, hint included, and which IPython shows as that text alone (no traceback).
+        Under nbgrader the feedback is displayed and ``None`` returned, as nbgrader would read a returned value as
+        partial credit.
 
     Raises:
         KeyError: for an unknown exercise id. ValueError: for ``seed`` on an exercise without variants.
@@ -181,13 +182,24 @@ def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | N
         else:
             feedback = Feedback(exercise_id, bool(passed), message)
     if not feedback.passed and (_strict() if strict is None else strict):
-        raise AssertionError(str(feedback))
+        raise _failure(feedback)
     if os.environ.get("NBGRADER_EXECUTION"):
         # nbgrader reads a test cell's returned value as partial credit: show the feedback, return nothing.
         from IPython.display import display
         display(feedback)
         return None
     return feedback
+
+
+def _failure(feedback: Feedback) -> AssertionError:
+    """The ``AssertionError`` of a failed check in strict mode, its message the feedback. IPython shows what an
+    exception's ``_render_traceback_`` returns in place of the traceback, so the check cell's error output (and
+    nbgrader's feedback and validation, which show that output) reads as the verdict and the hint in plain text,
+    not as the last line of a traceback through robviz."""
+    error = AssertionError(str(feedback))
+    # Set on the instance: a subclass would change the error's name that nbgrader and the tests read.
+    setattr(error, "_render_traceback_", lambda: [str(feedback)])
+    return error
 
 
 class _Unfinished(Exception):
