@@ -98,7 +98,8 @@ def battery_sanity(table: RobustnessTable, one_step: str = "FGSM", multi_step=No
                                     accuracy=row["accuracy"], one_step_accuracy=ref["accuracy"], points=points))
             lines.append(f"{row['model']}, eps {format_eps(row['eps'])}: {row['attack']} leaves "
                          f"{100 * row['accuracy']:.1f}% correct, one-step {one_step} {100 * ref['accuracy']:.1f}%"
-                         + ("" if points is None else f" ({points} points {one_step} broke survive it)"))
+                         + ("" if points is None else f", keeping {points} point{'' if points == 1 else 's'} "
+                                                      f"that {one_step} broke"))
     if check.compared == 0:
         raise ValueError(f"no multi-step attack shares a model and a radius with {one_step!r}: nothing to compare")
     check.looks_weak = bool(check.flags)
