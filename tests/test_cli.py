@@ -68,6 +68,14 @@ def test_evaluate_writes_json_and_table_renders(tmp_path):
     assert ("clean", None) in attacks and ("PGD50-un", 16 / 255) in attacks and ("noise", 0.05) in attacks
     assert {"C&W", "SPSA", "rotation", "PGD10-tar"} <= {a for a, _ in attacks}
     assert all(0 <= row["accuracy"] <= 1 for row in results["rows"]) and results["model"] == "sce"
+    assert {row["model"] for row in results["rows"]} == {"sce"}  # C&W and SPSA rows are the same model's
+    # the worst case per radius combines every attack with that radius (SPSA at 8/255 too, never C&W)
+    worst = {row["eps"]: row for row in results["rows"] if row["attack"] == "worst case"}
+    assert set(worst) == {8 / 255, 16 / 255} and "robust" not in worst[8 / 255]
+    assert worst[8 / 255]["attacks"] == ["PGD10-tar", "PGD10-un", "PGD50-tar", "PGD50-un", "SPSA"]
+    for eps, row in worst.items():
+        assert row["accuracy"] <= min(r["accuracy"] for r in results["rows"]
+                                      if r["eps"] == eps and r["attack"] in row["attacks"])
     markdown, html = tmp_path / "table.md", tmp_path / "table.html"
     main(["table", str(out), "--out", str(markdown), "--html", str(html)])
     text = markdown.read_text()
@@ -105,7 +113,7 @@ def test_evaluate_runs_only_the_requested_pgd_columns(tmp_path):
     main(["evaluate", str(run / "checkpoint.pt"), "--out", str(out), "--n", "8", "--quiet", "--threads", "1",
           "--attacks", "pgd", "--pgd-steps", "10"])
     attacks = {row["attack"] for row in json.loads(out.read_text())["rows"]}
-    assert attacks == {"clean", "PGD10-tar", "PGD10-un"}
+    assert attacks == {"clean", "PGD10-tar", "PGD10-un", "worst case"}
     with pytest.raises(SystemExit):
         main(["evaluate", str(run / "checkpoint.pt"), "--pgd-steps", "20"])
 

@@ -74,7 +74,9 @@ class RobustnessTable:
     radius), ``accuracy`` (fraction in [0, 1]), ``distance`` (mean perturbation norm, in the attack's norm, of
     the samples the attack turned from correct to wrong; NaN if none), ``n`` (samples) and, in attack rows of
     :func:`robust_accuracy`, ``failed`` (correctly classified samples the attack could not evaluate, a
-    non-finite iterate or output: counted as not robust, see :class:`~robviz.attacks.AttackResult`).
+    non-finite iterate or output: counted as not robust, see :class:`~robviz.attacks.AttackResult`) and
+    ``robust`` (the per-point result, an (n,) bool CPU tensor: correct clean and under this attack; the clean
+    row's is the clean correctness). :meth:`with_worst_case` combines the ``robust`` of a radius's attacks.
 
     Model labels key the rows, so they are unique: adding a table whose model label is already taken renames
     the newcomer ``"sce #2"``, ``"sce #3"``... (and a table built with one (model, column) twice is refused).
@@ -128,6 +130,61 @@ class RobustnessTable:
             if row["model"] == model and row["attack"] == attack and same_eps:
                 return row[value]
         raise KeyError(f"no row for model={model!r}, attack={attack!r}, eps={eps!r}; columns: {self.columns}")
+
+    def with_worst_case(self, attacks=None, label: str = "worst case") -> "RobustnessTable":
+        """The table plus, per model and radius, a row ``label``: the worst case over the battery, per point.
+
+        A point counts as robust in it only when it is classified correctly and *every* attack at that radius
+        failed on it, so its accuracy is at most the smallest accuracy of any one attack (it is lower when the
+        attacks break different points). This is the number to report (Carlini et al., "On Evaluating
+        Adversarial Robustness", 2019, https://arxiv.org/abs/1902.06705, Sec. 5: report the per-example worst
+        case over all attacks); it is still an upper bound on the true robust accuracy.
+
+        Args:
+            attacks: the attack labels to combine; None: every attack that has a radius (rows with ``eps`` None,
+                C&W or DeepFool, have no budget and are left out).
+            label: the attack label of the new rows.
+
+        Returns:
+            A new table: these rows, then one row per model and radius with ``accuracy``, ``robust`` (the
+            combined per-point result), ``n``, ``distance`` NaN and ``attacks`` (the labels it combined).
+
+        Raises:
+            ValueError: ``attacks`` names no attack of the table; ``label`` is already an attack of the table; a
+                row to combine has no per-point ``robust`` (a table not made by :func:`robust_accuracy`, or
+                read back from JSON); rows of one model measure different numbers of points.
+        """
+        names = list(dict.fromkeys(row["attack"] for row in self.rows if row["attack"] != "clean"))
+        if label in names or label == "clean":
+            raise ValueError(f"label {label!r} is already a column of the table: choose another label")
+        if attacks is not None:
+            attacks = [attacks] if isinstance(attacks, str) else list(attacks)
+            unknown = [a for a in attacks if a not in names]
+            if unknown or not attacks:
+                raise ValueError(f"attacks must name attacks of the table ({', '.join(names)}), got {attacks!r}")
+        groups: dict[tuple, list[dict]] = {}
+        for row in self.rows:
+            if row["attack"] == "clean" or row["eps"] is None or (attacks is not None and row["attack"] not in attacks):
+                continue
+            key = next((k for k in groups if k[0] == row["model"] and math.isclose(k[1], row["eps"], abs_tol=1e-9)),
+                       (row["model"], row["eps"]))
+            groups.setdefault(key, []).append(row)
+        if not groups:
+            raise ValueError("no attack with a radius to combine: with_worst_case needs rows with an eps")
+        added = []
+        for (model, eps), rows in groups.items():
+            missing = [row["attack"] for row in rows if row.get("robust") is None]
+            if missing:
+                raise ValueError(f"rows of {model!r} at eps={eps:g} have no per-point result 'robust' "
+                                 f"({', '.join(missing)}): build the table with robust_accuracy")
+            if len({len(row["robust"]) for row in rows}) != 1:
+                raise ValueError(f"the rows of {model!r} at eps={eps:g} measure different numbers of points: "
+                                 "the worst case needs the same points under every attack")
+            robust = torch.stack([row["robust"] for row in rows]).all(dim=0)
+            added.append(dict(model=model, attack=label, eps=eps, accuracy=robust.float().mean().item(),
+                              distance=math.nan, n=len(robust), robust=robust,
+                              attacks=[row["attack"] for row in rows]))
+        return RobustnessTable(self.rows + added)
 
     def pivot(self, value: str = "accuracy") -> tuple[list[str], list[str], list[list[float]]]:
         """(models, columns, values) in the talk's layout; accuracies in percent, NaN where a cell is empty.
@@ -184,7 +241,9 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
         progress: show a tqdm progress bar.
 
     Returns:
-        A :class:`RobustnessTable`; print it for the talk's layout, add tables of several models with ``+``.
+        A :class:`RobustnessTable`; print it for the talk's layout, add tables of several models with ``+``;
+        ``table.with_worst_case()`` adds the worst case over the attacks per point and radius, and
+        :func:`~robviz.attacks.battery_sanity` checks that the multi-step attacks beat the one-step one.
 
     Example:
         >>> table = robust_accuracy(model, data.x_test, data.y_test, bounds=data.bounds, name="MMC")
@@ -206,7 +265,7 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
     correct = _predict(model, x) == y
     n = len(x)
     rows = [dict(model=name, attack="clean", eps=None, accuracy=correct.float().mean().item(),
-                 distance=math.nan, n=n)]
+                 distance=math.nan, n=n, robust=correct.cpu())]
     jobs = []
     for index, eps in enumerate([None] if eps_list is None else list(eps_list)):
         for label, attack in attacks.items():
@@ -222,5 +281,5 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
         rows.append(dict(model=name, attack=label, eps=getattr(attack, "eps", None),
                          accuracy=robust.float().mean().item(),
                          distance=norms.mean().item() if len(norms) else math.nan, n=n,
-                         failed=int((correct & result.failed).sum())))
+                         failed=int((correct & result.failed).sum()), robust=robust.cpu()))
     return RobustnessTable(rows)

@@ -46,7 +46,9 @@ def load_trained(path, device="cpu"):
 
 
 def _attack_rows(model, x, y, run: EvaluateRun, name: str):
-    """The PGD columns, C&W and SPSA that ``run`` asks for, as a :class:`robviz.attacks.RobustnessTable`."""
+    """The PGD columns, C&W and SPSA that ``run`` asks for, as a :class:`robviz.attacks.RobustnessTable`, and
+    per radius the worst case over the attacks that have one (``"worst case"``: an image counts as robust only if
+    every attack at that radius failed on it)."""
     from ..attacks import CW, SPSA, TALK_EPS, Attack, RobustnessTable, robust_accuracy, talk_battery
 
     batch = run.batch_size
@@ -65,7 +67,10 @@ def _attack_rows(model, x, y, run: EvaluateRun, name: str):
                              samples=run.spsa_samples, batch_size=batch)
     if extra:
         more = robust_accuracy(model, x, y, extra, eps_list=None, name=name, progress=run.progress)
-        table = table + RobustnessTable([row for row in more.rows if row["attack"] != "clean"])
+        # the same model: its rows join the table as they are (``+`` would rename it "sce #2")
+        table = RobustnessTable(table.rows + [row for row in more.rows if row["attack"] != "clean"])
+    if any(row["eps"] is not None for row in table.rows):
+        table = table.with_worst_case()
     return table
 
 
@@ -91,14 +96,17 @@ def _perturbation_rows(model, x, y, run: EvaluateRun, name: str) -> list[dict]:
 
 
 def _finite(row: dict) -> dict:
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+    """The row as JSON holds it: non-finite numbers as None, without the per-point ``robust`` tensor."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items() if k != "robust"}
 
 
 def evaluate(run: EvaluateRun | dict) -> dict:
     """Run the talk's battery on a checkpoint and write JSON: clean; PGD10/PGD50, targeted and untargeted, at
     8/255 and 16/255 (adaptive objective); C&W (L2); SPSA (8/255); Gaussian noise (sigma 0.05); rotation (30
-    degrees), as far as ``run.attacks`` and ``run.pgd_steps`` ask. The first ``run.n`` test images of the set
-    the model was trained on.
+    degrees), as far as ``run.attacks`` and ``run.pgd_steps`` ask; and ``"worst case"`` at each radius, the
+    images every attack with that radius failed on (PGD and SPSA; C&W has no budget), the number to report
+    (:meth:`robviz.attacks.RobustnessTable.with_worst_case`). The first ``run.n`` test images of the set the
+    model was trained on.
 
     Returns:
         What the JSON file holds: ``checkpoint``, ``model`` (the row label), ``n``, ``seconds``, ``config`` (the
