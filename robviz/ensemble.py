@@ -159,9 +159,11 @@ class Ensemble(nn.Module):
         ``features(x)``: (N, K * L). ``loss(x, y)``: scalar.
 
     Example:
+        >>> from robviz.models import make_model
+        >>> from robviz.train import fit
         >>> members = [make_model(data, "sce", seed=k) for k in range(3)]
         >>> ens = Ensemble(members, alpha=2.0, beta=0.5)
-        >>> history = fit(ens, data, steps=300)
+        >>> history = fit(ens, data, steps=10, progress=False)
     """
 
     def __init__(self, members, alpha: float = 2.0, beta: float = 0.5, *, name: str | None = None):

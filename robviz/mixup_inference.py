@@ -78,7 +78,7 @@ class MixupInference(nn.Module):
 
     Example:
         >>> mi = MixupInference(model, data.x_train, data.y_train, mode="PL")
-        >>> mi(x).argmax(1)
+        >>> predictions = mi(x).argmax(1)          # (N,)
     """
 
     x_pool: torch.Tensor  # buffers (registered in __init__)
@@ -272,8 +272,10 @@ class MixupModel(nn.Module):
             al.'s one weight per batch (:func:`mixup_batch`).
 
     Example:
+        >>> from robviz.models import make_model
+        >>> from robviz.train import fit
         >>> model = make_model(data, "sce")
-        >>> fit(MixupModel(model, alpha=1.0), data, steps=300)
+        >>> history = fit(MixupModel(model, alpha=1.0), data, steps=30, progress=False)
     """
 
     def __init__(self, model: Classifier, alpha: float = 1.0, *, attack=None, seed: int = 0,
@@ -326,7 +328,9 @@ def interpolated_adversarial_training(model: Classifier, eps: float, *, bounds=(
     on L-inf PGD examples (``steps`` steps of 2.5 eps / steps, random start) of the current model.
 
     Example:
-        >>> fit(interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds), data, steps=300)
+        >>> from robviz.train import fit
+        >>> history = fit(interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds), data, steps=10,
+        ...               progress=False)
     """
     from .attacks import PGD
 

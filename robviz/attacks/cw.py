@@ -85,7 +85,7 @@ class CW(_MarginSearch):
 
     Example:
         >>> result = CW(model, c=1e-2, kappa=0, steps=100).run(x, y)
-        >>> result.perturbation_norm("L2")[result.success].mean()    # the talk's "C&W" column
+        >>> mean_distance = result.perturbation_norm("L2")[result.success].mean()    # the talk's "C&W" column
     """
 
     norm = "L2"
@@ -158,7 +158,7 @@ class EAD(_MarginSearch):
 
     Example:
         >>> result = EAD(model, beta=1e-2).run(x, y)
-        >>> result.perturbation_norm("L1")
+        >>> distances = result.perturbation_norm("L1")          # (N,)
     """
 
     norm = "L1"

@@ -246,8 +246,8 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
         :func:`~robviz.attacks.battery_sanity` checks that the multi-step attacks beat the one-step one.
 
     Example:
-        >>> table = robust_accuracy(model, data.x_test, data.y_test, bounds=data.bounds, name="MMC")
-        >>> table.get("PGD10-un", 0.25)
+        >>> table = robust_accuracy(model, x, y, bounds=data.bounds, name="SCE", progress=False)
+        >>> robust = table.get("PGD10-un", 8/255)          # a share of x, in [0, 1]: an upper bound
     """
     from tqdm.auto import tqdm
 

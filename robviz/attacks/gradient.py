@@ -154,7 +154,7 @@ class ILCM(BIM):
 
     Example:
         >>> result = ILCM(model, eps=8/255, steps=10).run(x, y)
-        >>> result.target          # the least-likely classes
+        >>> targets = result.target          # the least-likely classes, (N,)
     """
 
     def __init__(self, model, *, eps: float = 8 / 255, alpha: float | None = None, steps: int = 10,

@@ -36,7 +36,7 @@ class JSMA(Attack):
 
     Example:
         >>> result = JSMA(model, theta=1.0, gamma=0.1).run(x, y)
-        >>> result.perturbation_norm("L0")          # features changed
+        >>> changed = result.perturbation_norm("L0")          # features changed, (N,)
     """
 
     norm = "L0"

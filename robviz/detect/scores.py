@@ -135,7 +135,8 @@ class KernelDensity:
 
     Example:
         >>> kd = KernelDensity().fit(model, data.x_train, data.y_train)
-        >>> kd(model, x_adv)          # log-densities, (N,)
+        >>> x_adv = FGSM(model, eps=0.1)(x, y)
+        >>> scores = kd(model, x_adv)          # log-densities, (N,)
     """
 
     def __init__(self, sigma2: float | None = None, *, points_per_class: int = 1000, seed: int = 0):
