@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from robviz import exact
-from robviz.adversarial import AdversarialTraining, adversarial_batch, kl_objective, trades_loss, uniform_start
+from robviz.adversarial import (AdversarialTraining, adversarial_batch, exact_over_training, kl_objective, trades_loss,
+                                uniform_start)
 from robviz.attacks import PGD
 from robviz.data import moons
 from robviz.models import Classifier, ToyMLP
@@ -145,3 +146,21 @@ def test_record_models_gives_the_model_of_every_snapshot(data):
     assert not torch.equal(first(data.x_test), last(data.x_test))
     with pytest.raises(ValueError, match="record_models"):
         fit(toy_model(), data, steps=2, progress=False).model_at(model)
+
+
+def test_exact_over_training_is_robviz_exact_at_every_snapshot(data):
+    model = toy_model()
+    history = fit(model, data, steps=40, record_every=20, progress=False, record_models=True,
+                  adversarial=AdversarialTraining(eps=0.2, steps=2))
+    sets = {"train": (data.x_train, data.y_train), "test": (data.x_test, data.y_test)}
+    truth = exact_over_training(model, history, sets, [0.0, 0.2], bounds=data.bounds)
+    assert truth.step == [0, 20, 40] and truth.accuracy["test"].shape == (3, 2) and len(truth.segments) == 3
+    for frame in (0, -1):
+        snapshot = history.model_at(model, frame)
+        for name, (x, y) in sets.items():
+            expected = exact.robust_accuracy_curve(snapshot, x, y, [0.0, 0.2], bounds=data.bounds)
+            assert truth.accuracy[name][frame].tolist() == pytest.approx(expected, abs=1e-12)
+    assert truth.segments[-1].shape[1:] == (2, 2) and len(truth.segments[-1]) > 0
+    with pytest.raises(ValueError, match="record_models"):
+        exact_over_training(model, fit(toy_model(), data, steps=2, progress=False), sets, [0.1],
+                            bounds=data.bounds)
