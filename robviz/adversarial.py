@@ -24,6 +24,9 @@ minimization trains on it.
 The inner maximization is :meth:`robviz.attacks.PGD.iterate`, run in eval mode (BatchNorm statistics and dropout
 do not change while attacking) by :func:`adversarial_batch`; the training step that follows runs in the mode the
 caller set (train mode in ``fit``).
+
+What adversarial training does to a 2-D model is measured exactly, snapshot by snapshot, by
+:func:`exact_over_training` (robust accuracy per set and radius, and the decision boundary, from ``robviz.exact``).
 """
 
 from __future__ import annotations
