@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from . import checks
+from .adversarial import AdversarialTraining
 from .data import Dataset
 from .runtime import atomic_write, inference, predict
 
@@ -35,7 +36,12 @@ class TrainConfig:
         weight_decay: L2 penalty on all parameters.
         record_every: take a snapshot every this many steps (0: only the first and the last).
         probe_size: training points whose features every snapshot records.
-        seed: seeds batch order and the probe choice.
+        seed: seeds batch order and the probe choice (and, seeded ``seed + 1``, the random starts of
+            adversarial training, so that a run with and without it sees the same batches).
+        adversarial: None (train on the clean batch), or an :class:`robviz.adversarial.AdversarialTraining`
+            (or a dict of its fields): PGD adversarial training or TRADES, L-inf or L2.
+        record_models: also keep a copy of the whole model's parameters at every snapshot
+            (``History.model_at``), for measurements of the input space over training (small models only).
     """
 
     steps: int = 600
@@ -47,6 +53,8 @@ class TrainConfig:
     record_every: int = 20
     probe_size: int = 300
     seed: int = 0
+    adversarial: AdversarialTraining | None = None
+    record_models: bool = False
 
     def __post_init__(self):
         self.steps = checks.integer("steps", self.steps, low=1)
@@ -57,6 +65,11 @@ class TrainConfig:
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.record_every < 0 or self.probe_size < 1:
             raise ValueError("record_every must be >= 0 and probe_size >= 1")
+        if isinstance(self.adversarial, dict):  # asdict() of a config, or a config file
+            self.adversarial = AdversarialTraining(**self.adversarial)
+        if self.adversarial is not None and not isinstance(self.adversarial, AdversarialTraining):
+            raise ValueError(f"adversarial must be None, an AdversarialTraining or a dict of its fields, got "
+                             f"{self.adversarial!r}")
 
 
 @dataclass
@@ -73,6 +86,7 @@ class History:
         probe_y: labels of the probe set (P,).
         head_states: the head's parameters per snapshot (CPU copies), for drawing decision regions later.
         centers: the (L, d) class centers at the end of training, if the objective has centers.
+        model_states: the whole model's parameters per snapshot (CPU copies) when ``config.record_models``.
     """
 
     objective: str
@@ -86,6 +100,7 @@ class History:
     probe_y: torch.Tensor | None = None
     head_states: list[dict] = field(default_factory=list)
     centers: torch.Tensor | None = None
+    model_states: list[dict] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.step)
@@ -105,6 +120,21 @@ class History:
         head = copy.deepcopy(model.objective).cpu().eval()
         head.load_state_dict(self.head_states[frame])
         return head
+
+    def model_at(self, model, frame: int = -1):
+        """The whole model as it was at snapshot ``frame``: a CPU copy of ``model`` holding that snapshot's
+        parameters, in eval mode (the model itself is not changed). Needs ``TrainConfig(record_models=True)``.
+
+        Raises:
+            ValueError: the run did not record models. IndexError: ``frame`` out of range.
+        """
+        if not self.model_states:
+            raise ValueError("this history holds no model states; train with record_models=True")
+        if not -len(self.model_states) <= frame < len(self.model_states):
+            raise IndexError(f"frame must index one of the {len(self.model_states)} snapshots, got {frame}")
+        copied = copy.deepcopy(model).cpu().eval()
+        copied.load_state_dict(self.model_states[frame])
+        return copied
 
     def summary(self) -> dict:
         """The last snapshot's numbers, rounded for printing."""
@@ -136,6 +166,8 @@ def _snapshot(model, data, history, features, probe_x, mean_loss, step):
     history.feature_norm.append(z.norm(dim=1).mean().item())
     features.append(z)
     history.head_states.append({k: v.detach().cpu().clone() for k, v in model.objective.state_dict().items()})
+    if history.config.record_models:
+        history.model_states.append({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
 
 
 def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bool = True, **overrides) -> History:
@@ -149,6 +181,10 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
         data: a :class:`robviz.data.Dataset`; the model is moved to its device.
         config: a :class:`TrainConfig`; keyword ``overrides`` replace its fields (``fit(m, d, steps=100)``).
         progress: show a tqdm progress bar.
+
+    With ``config.adversarial`` each step trains on the loss of :meth:`robviz.adversarial.AdversarialTraining.loss`
+    (the inner maximization in eval mode, the step in train mode) instead of ``model.loss`` on the clean batch;
+    the loss at step 0 and the accuracies stay clean.
 
     Raises:
         ValueError: empty or non-finite training or test inputs (naming the sample).
@@ -165,6 +201,7 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
     torch.manual_seed(config.seed)
 
     n = len(data.x_train)
+    starts = torch.Generator().manual_seed(config.seed + 1)  # adversarial training's random starts
     probe_index = torch.randperm(n, generator=generator)[: config.probe_size].to(device)
     probe_x = data.x_train[probe_index]
     history = History(objective=model.objective.name, config=config, probe_y=data.y_train[probe_index].cpu())
@@ -190,7 +227,11 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
             order, cursor = torch.randperm(n, generator=generator).to(device), 0
         index = order[cursor:cursor + batch]
         cursor += batch
-        loss = model.loss(data.x_train[index], data.y_train[index])
+        xb, yb = data.x_train[index], data.y_train[index]
+        if config.adversarial is None:
+            loss = model.loss(xb, yb)
+        else:
+            loss = config.adversarial.loss(model, xb, yb, data.bounds, starts)
         value = loss.item()  # one read of the loss a step: the NaN check and the running mean share it
         if not math.isfinite(value):
             raise FloatingPointError(

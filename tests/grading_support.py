@@ -46,6 +46,7 @@ WRONG = {
     "07": ("answer_7_2", "mixed_eps = (1 - mixing_weight) * eps", "the partner's weight"),
     "08": ("answer_8_2", 'masking_evidence = "b"', "That is a healthy sign"),
     "09": ("answer_9_1", "return 0.01 * 0.1 ** ((epoch > 100) + (epoch > 150))", "The decay starts with epoch 100"),
+    "10": ("answer_10_2", 'carries_over = "a"', "can only fall"),
 }
 
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 #: Lessons whose full mode fits CI's time on 2 cores.
 IN_CI = ["01_feature_space", "02_attacks", "03_mm_centers", "04_sample_density", "06_ensembles",
-         "07_mixup_inference", "08_honest_evaluation"]
+         "07_mixup_inference", "08_honest_evaluation", "10_adversarial_training"]
 #: In CI from a file of its own: pytest-xdist runs it on one worker while the other runs the lessons above.
 ELSEWHERE = {"05_detection": "tests/test_full_mode_detection.py (about 12 minutes)"}
 #: The rest, and why not in CI.

@@ -112,7 +112,7 @@ def test_the_quotation_marker_is_per_sentence():
     assert [number for _, number, _ in found] == ["98.8"]
 
 
-README_TIME = re.compile(r"^\| (\d) \| \[.*\]\(notebooks/(\S+\.ipynb)\) \|.*\| about (\d+) s", re.MULTILINE)
+README_TIME = re.compile(r"^\| (\d+) \| \[.*\]\(notebooks/(\S+\.ipynb)\) \|.*\| about (\d+) s", re.MULTILINE)
 
 
 def test_header_time_matches_the_readme():

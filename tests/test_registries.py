@@ -342,10 +342,10 @@ def test_a_new_lesson_is_picked_up_by_every_lesson_check(tmp_path):
 
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder)
-    shutil.copy(folder / "00_start_here.ipynb", folder / "10_new_lesson.ipynb")
+    shutil.copy(folder / "00_start_here.ipynb", folder / "11_new_lesson.ipynb")
     found = lessons(folder)
-    assert found == [*LESSONS, "10_new_lesson"]
-    assert ungraded([name[:2] for name in found]) == ["10"]
-    assert unaccounted(found) == ["10_new_lesson"]
+    assert found == [*LESSONS, "11_new_lesson"]
+    assert ungraded([name[:2] for name in found]) == ["11"]
+    assert unaccounted(found) == ["11_new_lesson"]
     assert ungraded([name[:2] for name in LESSONS]) == [] and unaccounted(LESSONS) == []
     assert set(WRONG) == {name[:2] for name in LESSONS}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from ..adversarial import adversarial_batch
 from ..runtime import evaluating, predict
 from .config import TrainRun
 from .data import load_data, write_json
@@ -35,7 +36,8 @@ def training_attack(model, recipe):
 def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0, world: int = 1, *,
                          eps_max: float | None = None, labels: str = "true"):
     """PGD adversarial examples for a training batch: ``attack`` (from :func:`training_attack`) iterated from a
-    uniform random start in the eps-ball, in eval mode, under bf16 autocast on CUDA.
+    uniform random start in the eps-ball, in eval mode, under bf16 autocast on CUDA, by
+    :func:`robviz.adversarial.adversarial_batch` (the one maker of adversarial batches, also ``fit``'s).
 
     The random draws (the batch's radius with ``eps_max``, the targets of targeted training: (y + U{1..L-1})
     mod L, then the starts) are made for the whole global batch with the run's ``generator`` and sliced by
@@ -68,8 +70,8 @@ def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0
         target = (y + shift) % num_classes
     noise = torch.rand((n * world, *x.shape[1:]), generator=generator, device=x.device)[part]
     start = (x + attack.eps * (2 * noise.to(x.dtype) - 1)).clamp(*attack.bounds)
-    with evaluating(attack.model), autocast(x.device):
-        return attack.iterate(x, start, target).detach()
+    with autocast(x.device):
+        return adversarial_batch(attack, x, target, start)
 
 
 def training_batch(recipe, x, y, x_adv, generator: torch.Generator, rank: int = 0, world: int = 1) -> dict:

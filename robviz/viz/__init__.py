@@ -4,6 +4,7 @@ One namespace: every builder of every ``robviz.viz`` module, and the shared styl
 (lessons write ``viz.roc_figure(...)``, never ``robviz.viz.detection.roc_figure``).
 """
 
+from .adversarial import accuracy_lines, boundary_animation
 from .attacks import attack_animation, ball_outline, distance_histogram, robustness_heatmap
 from .curves import training_curves
 from .density import (convergence_figure, curse_of_softmax_animation, density_heatmap_animation, loss_contours_figure,
@@ -24,6 +25,8 @@ __all__ = [
     # attacks, curves, exact, features
     "attack_animation", "ball_outline", "distance_histogram", "robustness_heatmap", "training_curves",
     "exact_vs_attacks", "distance_scatter", "boundary_trace", "feature_animation", "feature_figure", "feature_panels",
+    # adversarial training
+    "boundary_animation", "accuracy_lines",
     # theory (ICML 2018), density (ICLR 2020)
     "centers_figure", "expected_distance_figure", "robustness_comparison_figure", "loss_contours_figure",
     "curse_of_softmax_animation", "density_heatmap_animation", "shell_density_figure", "sample_density_figure",

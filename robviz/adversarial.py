@@ -1,0 +1,235 @@
+"""Adversarial training: the one place that makes an adversarial batch, for ``robviz.train.fit`` and the CIFAR loop.
+
+Both methods solve a saddle-point problem: an inner maximization finds a worst-case input in the ball
+B(x, eps) = {x' : ||x' - x|| <= eps} around each training point (clipped to the input bounds), an outer
+minimization trains on it.
+
+* PGD adversarial training (Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks",
+  ICLR 2018, https://arxiv.org/abs/1706.06083):
+
+      min_theta  E_(x, y) [ max_{x' in B(x, eps)} L(theta; x', y) ],
+
+  the inner max approximated by PGD from a uniform random start on the attack objective J (the model's adaptive
+  one, :func:`robviz.attacks.objectives.auto_objective`: the MMC loss for MMC, as the talk trains AT-MMC; else
+  cross-entropy), and L the model's own training loss ``model.loss``.
+
+* TRADES (Zhang et al., "Theoretically Principled Trade-off between Robustness and Accuracy", ICML 2019,
+  https://arxiv.org/abs/1901.08573):
+
+      min_theta  E_(x, y) [ L(theta; x, y) + beta * max_{x' in B(x, eps)} KL( p(x) || p(x') ) ],
+
+  p = softmax(model(x)) the predicted class probabilities; the inner max by PGD on the KL from the paper's start
+  x + 0.001 N(0, I). ``beta`` trades clean accuracy (small) for robustness (large); the paper uses 6.
+
+The inner maximization is :meth:`robviz.attacks.PGD.iterate`, run in eval mode (BatchNorm statistics and dropout
+do not change while attacking) by :func:`adversarial_batch`; the training step that follows runs in the mode the
+caller set (train mode in ``fit``).
+
+What adversarial training does to a 2-D model is measured exactly, snapshot by snapshot, by
+:func:`exact_over_training` (robust accuracy per set and radius, and the decision boundary, from ``robviz.exact``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import checks
+from .runtime import evaluating
+
+__all__ = ["AdversarialTraining", "adversarial_batch", "uniform_start", "kl_objective", "trades_loss",
+           "ExactOverTraining", "exact_over_training"]
+
+TRADES_START = 0.001  # the standard deviation of the TRADES start around x (the authors' code)
+
+
+def adversarial_batch(attack, x: torch.Tensor, labels: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+    """The adversarial batch: ``attack.iterate`` (a :class:`robviz.attacks.PGD`) from ``start`` around ``x``, in
+    eval mode (each submodule's mode restored after), detached.
+
+    The one implementation of "make the adversarial batch": :class:`AdversarialTraining` (for ``fit``) and the
+    CIFAR loop (:func:`robviz.scale.adversarial_examples`, which draws its starts from the run's generator) call it.
+
+    Args:
+        attack: a :class:`robviz.attacks.PGD` (its eps, alpha, steps, norm, bounds, objective, targeted).
+        x: the clean batch (N, ...), in the attack's bounds.
+        labels: (N,) the labels the attack uses: y (untargeted) or the targets (targeted).
+        start: (N, ...) the first iterate (e.g. :func:`uniform_start`).
+
+    Returns:
+        x_adv (N, ...), in the eps-ball around x and in the bounds, without gradient history.
+    """
+    with evaluating(attack.model):
+        return attack.iterate(x, start, labels).detach()
+
+
+def uniform_start(x: torch.Tensor, eps: float, norm: str, bounds, generator: torch.Generator) -> torch.Tensor:
+    """A uniform random point of the eps-ball around each x (L-inf: the box; L2: the ball), clipped to ``bounds``.
+
+    Drawn on the CPU with ``generator`` in the order :class:`robviz.attacks.PGD` draws its random start, so a
+    generator seeded s gives the start of ``PGD(..., seed=s)``. x (N, ...) -> (N, ...) on x's device and dtype.
+    """
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    if norm == "Linf":
+        delta = eps * (2 * torch.rand(*x.shape, generator=generator).to(x.device, x.dtype) - 1)
+    else:
+        direction = torch.randn(*x.shape, generator=generator).to(x.device, x.dtype)
+        direction = direction / direction.reshape(len(x), -1).norm(dim=1).clamp_min(
+            torch.finfo(x.dtype).tiny).reshape(shape)
+        radius = torch.rand(len(x), generator=generator).to(x.device, x.dtype) ** (1.0 / x[0].numel())
+        delta = eps * direction * radius.reshape(shape)
+    return (x + delta).clamp(*bounds)
+
+
+def kl_objective(clean_logits: torch.Tensor):
+    """The TRADES inner objective as an attack objective: ``(model, x', labels) -> (N,)``,
+
+        KL( p(x) || p(x') ) = sum_k p_k(x) (log p_k(x) - log p_k(x')),   p = softmax(model(.)),
+
+    with p(x) fixed from ``clean_logits`` (N, L) (no gradient flows into it). ``labels`` is not used: TRADES
+    pushes the prediction away from the model's own clean prediction, not from y.
+    """
+    clean = F.log_softmax(clean_logits.detach(), dim=1)
+
+    def objective(model, x, labels):
+        return (clean.exp() * (clean - F.log_softmax(model(x), dim=1))).sum(dim=1)
+
+    objective.__name__ = objective.__qualname__ = "kl_objective"
+    return objective
+
+
+def trades_loss(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, beta: float) -> torch.Tensor:
+    """The TRADES training loss: ``model.loss(x, y) + beta * mean_i KL(p(x_i) || p(x_adv_i))``, a scalar.
+
+    The natural term is the model's own objective (cross-entropy for SCE, the MMC loss for MMC); the KL is
+    summed over classes and averaged over the batch (the authors' ``KLDivLoss(reduction="sum") / N``); both
+    terms carry gradients. x, x_adv (N, ...), y (N,).
+    """
+    logits = model(x)
+    kl = F.kl_div(F.log_softmax(model(x_adv), dim=1), F.log_softmax(logits, dim=1), reduction="sum",
+                  log_target=True) / len(x)
+    return model.loss(x, y) + beta * kl
+
+
+@dataclass
+class AdversarialTraining:
+    """How ``robviz.train.fit`` trains adversarially (``TrainConfig(adversarial=AdversarialTraining(...))``).
+
+    Attributes:
+        method: ``"pgd"`` (Madry et al. 2018: train on the PGD examples with the model's loss) or ``"trades"``
+            (Zhang et al. 2019: clean loss + beta * KL(p(x) || p(x_adv))). See the module's docstring.
+        eps: the training radius, in the input's units (> 0).
+        alpha: the PGD step size; None gives 2.5 * eps / steps (Madry et al.'s rule), filled in when built.
+        steps: PGD iterations of the inner maximization (>= 1).
+        norm: ``"Linf"`` or ``"L2"``.
+        beta: the TRADES weight of the KL term (> 0; unused by ``"pgd"``). The paper's default 6.
+
+    Raises:
+        ValueError: an unknown method or norm, eps, alpha or beta not > 0, steps < 1 (naming the setting).
+    """
+
+    method: str = "pgd"
+    eps: float = 0.1
+    alpha: float | None = None
+    steps: int = 10
+    norm: str = "Linf"
+    beta: float = 6.0
+
+    def __post_init__(self):
+        from .attacks.base import norm_name
+
+        self.method = checks.choice("method", self.method, ("pgd", "trades"))
+        self.eps = checks.real("eps", self.eps, low=0, low_open=True)
+        self.steps = checks.integer("steps", self.steps, low=1)
+        self.alpha = checks.real("alpha", self.alpha, low=0, low_open=True, allow_none=True)
+        if self.alpha is None:
+            self.alpha = 2.5 * self.eps / self.steps
+        self.norm = norm_name(self.norm, allowed=("Linf", "L2"))
+        self.beta = checks.real("beta", self.beta, low=0, low_open=True)
+
+    def attack(self, model, bounds, loss=None):
+        """The :class:`robviz.attacks.PGD` of the inner maximization (``loss``: its objective; None, the model's
+        adaptive one). Raises ``ValueError`` for an L-inf eps larger than the input range."""
+        from .attacks import PGD
+
+        return PGD(model, eps=self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, bounds=bounds,
+                   loss=loss)
+
+    def examples(self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator):
+        """The adversarial batch x_adv (N, ...) of this method for x (N, ...), y (N,); random starts drawn from
+        ``generator`` (a seeded CPU generator). For ``"pgd"`` with a generator seeded s it equals
+        ``PGD(model, eps, alpha, steps, norm, bounds, seed=s).run(x, y).x_adv``."""
+        if self.method == "pgd":
+            return adversarial_batch(self.attack(model, bounds), x, y, uniform_start(x, self.eps, self.norm,
+                                                                                      bounds, generator))
+        with torch.no_grad(), evaluating(model):
+            clean_logits = model(x)
+        noise = torch.randn(*x.shape, generator=generator).to(x.device, x.dtype)
+        start = (x + TRADES_START * noise).clamp(*bounds)
+        return adversarial_batch(self.attack(model, bounds, kl_objective(clean_logits)), x, y, start)
+
+    def loss(self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator) -> torch.Tensor:
+        """One adversarial training loss on the batch x (N, ...), y (N,): the inner maximization in eval mode,
+        then the outer loss in the model's current mode (train mode in ``fit``); a scalar with gradients."""
+        x_adv = self.examples(model, x, y, bounds, generator)
+        if self.method == "pgd":
+            return model.loss(x_adv, y)
+        return trades_loss(model, x, y, x_adv, self.beta)
+
+
+@dataclass
+class ExactOverTraining:
+    """The truth about a 2-D model at every snapshot of its training (:func:`exact_over_training`).
+
+    Attributes:
+        step: (S,) the snapshot steps.
+        eps: (E,) the radii.
+        accuracy: ``{set name: (S, E) exact robust accuracy}``, at radius 0 the clean accuracy.
+        segments: per snapshot, the exact decision boundary as (B_s, 2, 2) line segments (for
+            :func:`robviz.viz.boundary_animation`).
+    """
+
+    step: list
+    eps: list
+    accuracy: dict
+    segments: list
+
+
+def exact_over_training(model, history, sets: dict, eps_list, *, bounds, norm: str = "Linf") -> ExactOverTraining:
+    """Exact robust accuracy (:mod:`robviz.exact`) of every snapshot of a 2-D model's training, on each set.
+
+    Args:
+        model: the 2-D ReLU classifier ``history`` trained (``fit(..., record_models=True)``).
+        history: its :class:`robviz.train.History`.
+        sets: ``{name: (x (N, 2), y (N,))}``, e.g. ``{"train": ..., "test": ...}``.
+        eps_list: the radii (>= 0, at most the box's diameter).
+        bounds: the input box (``data.bounds``). norm: ``"Linf"`` or ``"L2"``.
+
+    Returns:
+        An :class:`ExactOverTraining`. One linear-region enumeration per snapshot (about 0.1-1 s each on one
+        core for a 2-32-32-2 network).
+
+    Raises:
+        ValueError: the history holds no model states, or an eps out of range.
+    """
+    from .exact import decision_boundary
+    from .runtime import inference
+
+    eps_list = [float(e) for e in eps_list]
+    if not history.model_states:
+        raise ValueError("the history holds no model states; train with fit(..., record_models=True)")
+    accuracy: dict = {name: np.zeros((len(history.model_states), len(eps_list))) for name in sets}
+    segments = []
+    for frame in range(len(history.model_states)):
+        snapshot = history.model_at(model, frame)
+        boundary = decision_boundary(snapshot, bounds)
+        for name, (x, y) in sets.items():
+            prediction = inference(snapshot, x.cpu()).argmax(1)
+            distance = boundary.distance(x.cpu(), y.cpu(), norm, prediction=prediction)
+            accuracy[name][frame] = [(distance > boundary.check_eps(e, norm)).double().mean().item()
+                                     for e in eps_list]
+        segments.append(boundary.segments()[0])
+    return ExactOverTraining(list(history.step), eps_list, accuracy, segments)

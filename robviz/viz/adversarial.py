@@ -1,0 +1,89 @@
+"""Adversarial training in pictures: the exact decision boundary over training beside the data, and accuracy
+lines (robust accuracy over training, the clean/robust trade-off over the training radius, train vs test)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .exact import boundary_trace
+from .features import _label, _panel_height, _panels
+from .style import animate, class_color, fit_layout, plot_array, series_color
+
+__all__ = ["boundary_animation", "accuracy_lines"]
+
+
+def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | None = None,
+                       columns: int | None = None, duration_ms: int = 0) -> go.Figure:
+    """The exact decision boundary of several training runs over training, side by side, over the data.
+
+    Args:
+        boundaries: ``{run name: per snapshot the (B_s, 2, 2) boundary segments}`` (``ExactOverTraining.segments``
+            from :func:`robviz.adversarial.exact_over_training`), all with one entry per step.
+        steps: (S,) the snapshot steps, the frames' names.
+        x, y: the points drawn in every panel, (N, 2) and (N,) (e.g. the test set).
+        extent: (x_min, x_max, y_min, y_max) of every panel.
+        title: the figure title. columns: panels per row (default up to 3). duration_ms: least time per frame.
+
+    Returns:
+        A plotly Figure with Play and a step slider; the points stay, the black boundary lines move.
+
+    Raises:
+        ValueError: no runs, or a run with another number of snapshots than ``steps``.
+    """
+    names = list(boundaries)
+    steps = [int(s) for s in steps]
+    for name in names:
+        if len(boundaries[name]) != len(steps):
+            raise ValueError(f"{name!r} has {len(boundaries[name])} boundaries for {len(steps)} steps")
+    fig, columns = _panels(names, columns)
+    points, labels = plot_array(x), np.asarray(plot_array(y)).astype(int)
+    num_classes = int(labels.max()) + 1
+    lines = []
+    for p, name in enumerate(names):
+        row, col = p // columns + 1, p % columns + 1
+        for k in range(num_classes):
+            fig.add_trace(go.Scatter(x=points[labels == k, 0], y=points[labels == k, 1], mode="markers",
+                                     name=f"class {k}", legendgroup=f"class {k}", showlegend=p == 0,
+                                     marker=dict(size=5, color=class_color(k), opacity=0.8)), row=row, col=col)
+        fig.add_trace(boundary_trace(boundaries[name][0], name="exact boundary"), row=row, col=col)
+        fig.data[-1].update(showlegend=p == 0, legendgroup="boundary")
+        lines.append(len(fig.data) - 1)
+        axis = p + 1 if p else ""
+        fig.layout[f"xaxis{axis}"].update(range=list(extent[:2]), title="x₁", constrain="domain")
+        fig.layout[f"yaxis{axis}"].update(range=list(extent[2:]), title="x₂", scaleanchor=f"x{axis}")
+    frames = [[boundary_trace(boundaries[name][f], name="exact boundary") for name in names]
+              for f in range(len(steps))]
+    for frame in frames:
+        for p, trace in enumerate(frame):
+            trace.update(showlegend=p == 0, legendgroup="boundary")
+    animate(fig, frames, steps, traces=lines, duration_ms=duration_ms)
+    return fit_layout(fig, height=_panel_height(names, columns), legend_rows="auto", subplot_titles=True,
+                      slider=True, title=title or "The exact decision boundary during training")
+
+
+def accuracy_lines(x, series: dict, *, x_title: str, title: str, dashed=(), markers: bool = True) -> go.Figure:
+    """Accuracies (fractions in [0, 1], drawn in percent) against one variable, one line per series.
+
+    Args:
+        x: (K,) the variable (optimizer steps, training radii).
+        series: ``{name: (K,) accuracies}``; names of registered objectives get their labels.
+        x_title, title: the axis and figure titles.
+        dashed: series drawn dashed (e.g. the test set beside the training set).
+        markers: draw a marker at every value.
+
+    Raises:
+        ValueError: no series, or one whose length is not that of ``x``.
+    """
+    xs = [float(v) for v in x]
+    if not series:
+        raise ValueError("series is empty: pass at least one {name: accuracies}")
+    fig = go.Figure()
+    for i, (name, values) in enumerate(series.items()):
+        values = [100 * float(v) for v in values]
+        if len(values) != len(xs):
+            raise ValueError(f"series {name!r} has {len(values)} values for {len(xs)} x values")
+        fig.add_trace(go.Scatter(x=xs, y=values, mode="lines+markers" if markers else "lines", name=_label(name),
+                                 line=dict(color=series_color(i), width=2.5, dash="dash" if name in dashed else None)))
+    fig.update_layout(xaxis_title=x_title, yaxis_title="accuracy (%)", yaxis_range=[-3, 103])
+    return fit_layout(fig, height=320, legend_rows="auto", title=title)
