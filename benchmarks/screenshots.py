@@ -9,7 +9,7 @@ wait until it is done, then save every plotly figure and every widget box of the
 ``lab`` (run by default, or named in ``--only``) saves ``<out>/lab.png``: what the checkout's ``tasks.py lab`` opens
 (the file browser at its root folder, the first exercise of its start notebook), from a copy of the checkout's
 tracked files. The kernels import robviz from ``--root`` (PYTHONPATH). Two checkouts give a before/after pair;
-nothing here checks a figure (tests/test_figures_browser.py does).
+nothing here checks a figure (tests/lessons/test_figures_browser.py does).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 TESTS = Path(__file__).resolve().parents[1] / "tests"
-sys.path.insert(0, str(TESTS))
+sys.path[:0] = [str(TESTS), str(TESTS / "lessons")]  # the support modules, and the browser test
 import test_browser  # noqa: E402
 from browser_support import chromium_page, jupyter_lab, settle  # noqa: E402
 from test_browser import mark_figures, open_and_run  # noqa: E402

@@ -103,3 +103,31 @@ class LessonRuns:
         for lesson in waiting:
             with FileLock(str(self.folder / f"{lesson}.lock")):
                 self._run_once(lesson)
+
+
+# ------------------------------------------------------------------------------------------- full mode
+# Every lesson's full-mode decision (tests/lessons/test_full_mode.py runs those in CI): a new lesson without one
+# fails there.
+
+#: Lessons whose full mode fits CI's time on 2 cores.
+IN_CI = ["01_feature_space", "02_attacks", "03_mm_centers", "04_sample_density", "06_ensembles",
+         "07_mixup_inference", "08_honest_evaluation", "10_adversarial_training"]
+#: In CI from a file of its own: pytest-xdist runs it on one worker while the other runs the lessons above.
+ELSEWHERE = {"05_detection": "tests/lessons/test_full_mode_detection.py (about 12 minutes)"}
+#: The rest, and why not in CI.
+NOT_IN_CI = {
+    "00_start_here": "no full mode (nothing to scale)",
+    "09_resnets_at_scale": "needs a CUDA GPU in full mode",
+}
+
+
+def unaccounted(lessons) -> list[str]:
+    """The lessons with no full-mode decision (in CI here, elsewhere, or not, with the reason)."""
+    return [name for name in lessons if name not in {*IN_CI, *ELSEWHERE, *NOT_IN_CI}]
+
+
+def run_full(lesson: str) -> None:
+    """Run ``lesson`` top to bottom in full mode (``ROBVIZ_FULL=1``), strict exercise checks; raises naming the
+    cell when one fails."""
+    env = {**os.environ, "ROBVIZ_FULL": "1", "ROBVIZ_STRICT_EXERCISES": "1", "PLOTLY_RENDERER": "plotly_mimetype"}
+    execute_lesson(NOTEBOOKS / f"{lesson}.ipynb", timeout=1800, env=env)

@@ -338,7 +338,7 @@ def test_a_new_lesson_is_picked_up_by_every_lesson_check(tmp_path):
 
     from grading_support import WRONG, ungraded
     from lesson_runs import LESSONS, NOTEBOOKS, lessons
-    from test_full_mode import unaccounted
+    from lesson_runs import unaccounted
 
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder)

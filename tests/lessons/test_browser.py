@@ -19,7 +19,7 @@ except ImportError:  # reported by the `page` fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 LESSON = "01_feature_space.ipynb"
 #: Every lesson with a dashboard, and the CSS class of its box (robviz.widgets.Dashboard).

@@ -17,7 +17,7 @@ import torch
 
 from robviz.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RUN = ["train", "--tiny", "--quiet", "--threads", "1", "--train-size", "64", "--batch-size", "16", "--test-size",
        "32", "--normalization", "group", "--objective", "mmc", "--epochs", "2"]
 

@@ -13,7 +13,7 @@ import torch
 from robviz.cli import main
 from robviz.scale import TALK_TABLE
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["train", "--tiny", "--quiet", "--threads", "1", "--train-size", "64", "--batch-size", "16",
         "--test-size", "32"]
 

@@ -19,7 +19,7 @@ from robviz.cli import build_parser
 from robviz.course.gallery import (MATHJAX_JS, PLOTLY_JS, WIDGET_NOTE, GalleryError, build_gallery, mathjax_source,
                                    render_page)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 SITE = ROOT / "build" / "gallery"
 BANNER = "* plotly.js v"  # the first lines of plotly.js

@@ -13,7 +13,7 @@ from robviz import cli, exercises
 from robviz.course import (CODE_STUB, course_exercises, init_course, is_graded, is_solution, student_notebook,
                            student_view, write_student_versions)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CHECK = re.compile(r"""exercises\.check\(\s*["']([0-9.]+)["']""")
 
