@@ -2,7 +2,7 @@
 
     python benchmarks/run.py              # everything
     python benchmarks/run.py --objectives # only the training speed
-    python benchmarks/run.py --fit        # fit against a minimal hand-written loop (its overhead; target < 5 %)
+    python benchmarks/run.py --fit        # fit against a minimal loop (benchmarks/peers.py; goal >= 0.95x)
     python benchmarks/run.py --one-core   # as on a one-core Binder: every process pinned to CPU 0
     python benchmarks/run.py --lessons --full [--only 05 07]   # the lessons' full mode (ROBVIZ_FULL=1)
 
@@ -46,52 +46,6 @@ def objective_speed(steps: int = 300) -> None:
             fit(model, data, steps=steps, batch_size=batch_size, record_every=0, progress=False)
             rates.append(steps / (time.perf_counter() - start))
         print(f"{name:<10}{rates[0]:>20.0f}{rates[1]:>20.0f}")
-
-
-def fit_overhead(steps: int = 600, repeats: int = 3) -> None:
-    """The time of ``fit`` against a minimal hand-written loop (Adam, the same model, batches and steps): the
-    ratio loop / fit is 1 when fit costs nothing extra. Without snapshots, and with the lessons' snapshots (every
-    20 steps: features of the probe set, the head copied)."""
-    import torch
-
-    from robviz.data import spirals
-    from robviz.models import make_model
-    from robviz.train import fit
-
-    data = spirals(num_classes=3, n_per_class=250)
-
-    def hand_loop(model, batch: int) -> float:
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-        generator = torch.Generator().manual_seed(0)
-        n = len(data.x_train)
-        order, cursor = torch.randperm(n, generator=generator), 0
-        start = time.perf_counter()
-        for _ in range(steps):
-            if cursor + batch > n:
-                order, cursor = torch.randperm(n, generator=generator), 0
-            index = order[cursor:cursor + batch]
-            cursor += batch
-            loss = model.loss(data.x_train[index], data.y_train[index])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return time.perf_counter() - start
-
-    def timed_fit(model, batch: int, record_every: int) -> float:
-        start = time.perf_counter()
-        fit(model, data, steps=steps, batch_size=batch, lr=0.01, record_every=record_every, progress=False)
-        return time.perf_counter() - start
-
-    print(f"\nfit against a minimal loop (spirals, {steps} Adam steps, best of {repeats}; ratio = loop / fit, "
-          "1.00 = no overhead)")
-    print(f"{'objective':<10}{'batch':>7}{'loop s':>9}{'fit s':>9}{'ratio':>8}{'fit+snapshots s':>17}{'ratio':>8}")
-    for name in ("sce", "mmc", "rce"):
-        for batch in (64, len(data.x_train)):
-            loop = min(hand_loop(make_model(data, name), batch) for _ in range(repeats))
-            plain = min(timed_fit(make_model(data, name), batch, 0) for _ in range(repeats))
-            snaps = min(timed_fit(make_model(data, name), batch, 20) for _ in range(repeats))
-            print(f"{name:<10}{batch:>7}{loop:>9.3f}{plain:>9.3f}{loop / plain:>8.2f}{snaps:>17.3f}"
-                  f"{loop / snaps:>8.2f}")
 
 
 _LESSON_RUNNER = """
@@ -167,7 +121,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     both = not (args.objectives or args.lessons or args.fit)
     if args.fit or both:
-        fit_overhead()
+        from peers import fit_against_a_minimal_loop  # this folder: the one comparison with a minimal loop
+
+        fit_against_a_minimal_loop()
     if args.objectives or both:
         objective_speed()
     if args.lessons or both:
