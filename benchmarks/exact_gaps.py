@@ -23,8 +23,8 @@ L2 distances against the exact minimal distance (:func:`robviz.exact.minimal_dis
 of the per-point ratio attack / exact, and its maximum, on the points the attack fooled.
 
 Before and after: APGD and ``auto_attack`` now start from the adaptive objective
-(:func:`robviz.attacks.auto_objective`: the MMC loss for MMC models, cross-entropy otherwise) and ``auto_attack``
-runs five restarts by default. "before" reproduces the previous defaults by arguments: ``APGD(loss="ce")`` (one
+(:func:`robviz.attacks.auto_objective`: cross-entropy, and for MMC models the MMC loss then, the margin since the
+``--digits`` figures) and ``auto_attack`` runs five restarts by default. "before" reproduces the previous defaults by arguments: ``APGD(loss="ce")`` (one
 restart, APGD's default then and now) and ``auto_attack(loss=cross_entropy_objective, restarts=1)``. The other
 changes of that release do not alter what is found on these models: success was checked by a second forward pass
 (same iterates, see benchmarks/apgd.py), the clean pass now runs in eval mode (these MLPs have no BatchNorm or
