@@ -24,8 +24,9 @@ of the per-point ratio attack / exact, and its maximum, on the points the attack
 
 Before and after: APGD and ``auto_attack`` now start from the adaptive objective
 (:func:`robviz.attacks.auto_objective`: cross-entropy, and for MMC models the MMC loss then, the margin since the
-``--digits`` figures) and ``auto_attack`` runs five restarts by default. "before" reproduces the previous defaults by arguments: ``APGD(loss="ce")`` (one
-restart, APGD's default then and now) and ``auto_attack(loss=cross_entropy_objective, restarts=1)``. The other
+``--digits`` figures) and ``auto_attack`` runs five restarts by default. "before" reproduces the previous defaults
+by arguments: ``APGD(loss="ce")`` (one restart, APGD's default then and now) and
+``auto_attack(loss=cross_entropy_objective, restarts=1)``. The other
 changes of that release do not alter what is found on these models: success was checked by a second forward pass
 (same iterates, see benchmarks/apgd.py), the clean pass now runs in eval mode (these MLPs have no BatchNorm or
 Dropout), and the new margin stage only serves 2-class models (none here). "after" is the defaults;
