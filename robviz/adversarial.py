@@ -10,7 +10,7 @@ minimization trains on it.
       min_theta  E_(x, y) [ max_{x' in B(x, eps)} L(theta; x', y) ],
 
   the inner max approximated by PGD from a uniform random start on the attack objective J (the model's adaptive
-  one, :func:`robviz.attacks.objectives.auto_objective`: the MMC loss for MMC, as the talk trains AT-MMC; else
+  one, :func:`robviz.attacks.paper_objective`: the MMC loss for MMC, as the talk trains AT-MMC; else
   cross-entropy), and L the model's own training loss ``model.loss``.
 
 * TRADES (Zhang et al., "Theoretically Principled Trade-off between Robustness and Accuracy", ICML 2019,
@@ -151,12 +151,13 @@ class AdversarialTraining:
         self.beta = checks.real("beta", self.beta, low=0, low_open=True)
 
     def attack(self, model, bounds, loss=None):
-        """The :class:`robviz.attacks.PGD` of the inner maximization (``loss``: its objective; None, the model's
-        adaptive one). Raises ``ValueError`` for an L-inf eps larger than the input range."""
-        from .attacks import PGD
+        """The :class:`robviz.attacks.PGD` of the inner maximization (``loss``: its objective; None, the papers'
+        adaptive one, :func:`robviz.attacks.paper_objective`: the MMC loss for MMC, as the talk trains AT-MMC).
+        Raises ``ValueError`` for an L-inf eps larger than the input range."""
+        from .attacks import PGD, paper_objective
 
         return PGD(model, eps=self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, bounds=bounds,
-                   loss=loss)
+                   loss=paper_objective(model) if loss is None else loss)
 
     def examples(self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator):
         """The adversarial batch x_adv (N, ...) of this method for x (N, ...), y (N,); random starts drawn from

@@ -22,7 +22,7 @@ from torch import nn
 
 from .objectives import Objective, make_objective
 
-__all__ = ["Predictor", "FeatureModel", "TrainableModel", "ToyMLP", "SmallCNN", "Classifier", "make_model"]
+__all__ = ["Predictor", "FeatureModel", "TrainableModel", "ToyMLP", "SmallCNN", "Classifier", "make_model", "make_mlp"]
 
 
 @runtime_checkable
@@ -146,6 +146,25 @@ def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, 
         body = SmallCNN(in_channels=shape[0], feature_dim=feature_dim)
     else:
         raise ValueError(f"no default model for inputs of shape {shape}; build a Classifier yourself")
+    head = make_objective(objective, dataset.num_classes, feature_dim, **objective_options)
+    model = Classifier(body, head)
+    return model.to(device if device is not None else dataset.x_train.device)
+
+
+def make_mlp(dataset, objective: str = "sce", feature_dim: int = 10, *, hidden: int = 32, depth: int = 2,
+             seed: int = 0, device=None, **objective_options) -> Classifier:
+    """A seeded ReLU MLP classifier for inputs of any shape: ``Flatten -> ToyMLP(in_dim=prod(input_shape),
+    feature_dim, hidden, depth)`` and the objective's head.
+
+    The model :mod:`robviz.exact` decides exactly on images (a mixed-integer program per point, which a CNN of
+    :func:`make_model` is too large for): on the 8x8 digits the defaults give a 64-32-32-10 network whose
+    robustness at an L-inf radius is known point by point. Raises ``ValueError`` for sizes < 1.
+    """
+    torch.manual_seed(seed)
+    in_dim = 1
+    for size in dataset.input_shape:
+        in_dim *= int(size)
+    body = nn.Sequential(nn.Flatten(), ToyMLP(in_dim=in_dim, feature_dim=feature_dim, hidden=hidden, depth=depth))
     head = make_objective(objective, dataset.num_classes, feature_dim, **objective_options)
     model = Classifier(body, head)
     return model.to(device if device is not None else dataset.x_train.device)

@@ -8,7 +8,7 @@ from torch import nn
 from robviz import exact
 from robviz.adversarial import (AdversarialTraining, adversarial_batch, exact_over_training, kl_objective, trades_loss,
                                 uniform_start)
-from robviz.attacks import PGD
+from robviz.attacks import PGD, paper_objective
 from robviz.data import moons
 from robviz.models import Classifier, ToyMLP
 from robviz.objectives import make_objective
@@ -29,12 +29,13 @@ def data():
 @pytest.mark.parametrize("norm", ["Linf", "L2"])
 def test_inner_maximization_is_the_pgd_of_the_attacks_module(data, objective, norm):
     """The adversarial batch of "pgd" is PGD's x_adv: same start (a generator seeded s, PGD(seed=s)), same
-    steps, the same adaptive objective (the MMC loss for MMC)."""
+    steps, the papers' adaptive objective (the MMC loss for MMC, as the talk trains AT-MMC)."""
     model = toy_model(objective)
     x, y = data.x_train[:32], data.y_train[:32]
     setting = AdversarialTraining(eps=0.3, steps=5, norm=norm)
     ours = setting.examples(model, x, y, data.bounds, torch.Generator().manual_seed(3))
-    theirs = PGD(model, eps=0.3, alpha=setting.alpha, steps=5, norm=norm, bounds=data.bounds, seed=3).run(x, y)
+    theirs = PGD(model, eps=0.3, alpha=setting.alpha, steps=5, norm=norm, bounds=data.bounds, seed=3,
+                 loss=paper_objective(model)).run(x, y)
     assert torch.equal(ours, theirs.x_adv)
     assert not torch.equal(ours, x) and not ours.requires_grad
 

@@ -149,8 +149,8 @@ class APGD(Attack):
             :class:`~robviz.attacks.base.Attack`).
         eps: the L-inf radius. Default 8/255.
         steps: iterations per restart. Default 100 (the paper's).
-        loss: ``"auto"`` (default: :func:`~robviz.attacks.objectives.auto_objective`, the adaptive objective:
-            the MMC loss for MMC models, else cross-entropy), ``"ce"`` (cross-entropy on the logits), ``"dlr"``
+        loss: ``"auto"`` (default: :func:`~robviz.attacks.objectives.auto_objective`: the logit
+            margin for MMC models, else cross-entropy), ``"ce"`` (cross-entropy on the logits), ``"dlr"``
             (:func:`dlr_loss`, L >= 3; targeted: the targeted DLR loss, L >= 4) or any attack objective
             ``loss(model, x, labels) -> (N,)``, e.g. an EOT objective (:func:`robviz.attacks.eot.eot_objective`).
         restarts: random restarts; a sample already fooled is not restarted. Default 1.
@@ -304,8 +304,8 @@ def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
     """The stages of :func:`auto_attack`: (name, APGD options, targets per sample or None)."""
     num_classes = logits.shape[1]
     first = auto_objective(model) if loss is None else loss
-    name = {"cross_entropy_objective": "APGD-CE", "mmc_objective": "APGD-MMC"}.get(
-        getattr(first, "__name__", ""), f"APGD-{getattr(first, '__name__', 'custom')}")
+    names = {"cross_entropy_objective": "APGD-CE", "mmc_objective": "APGD-MMC", "margin_objective": "APGD-margin"}
+    name = names.get(getattr(first, "__name__", ""), f"APGD-{getattr(first, '__name__', 'custom')}")
     stages: list[tuple[str, dict, torch.Tensor | None]] = [(name, dict(loss=first, targeted=False), None)]
     if num_classes >= 4:
         targets = min(9, num_classes - 1) if targets is None else targets
@@ -314,7 +314,7 @@ def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
                    for i in range(1, min(targets, num_classes - 1) + 1)]
     elif num_classes == 3:
         stages.append(("APGD-DLR", dict(loss="dlr", targeted=False), None))
-    else:
+    elif first is not margin_objective:  # the first stage already climbed the margin (MMC)
         stages.append(("APGD-margin", dict(loss=margin_objective, targeted=False), None))
     return stages
 
@@ -333,14 +333,26 @@ def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(
 
     Stages, by the number of classes L:
 
-    1. APGD on :func:`~robviz.attacks.objectives.auto_objective` (the MMC loss for MMC models, where the
-       cross-entropy gradient can be exactly 0; cross-entropy otherwise), logged as ``"APGD-MMC"`` or
-       ``"APGD-CE"``; ``loss`` replaces it (e.g. an EOT objective).
+    1. APGD on :func:`~robviz.attacks.objectives.auto_objective` (the logit margin for MMC models, where the
+       cross-entropy gradient can be exactly 0 and the paper's MMC loss leaves points standing that have an
+       adversarial example, see its docstring; cross-entropy otherwise), logged as ``"APGD-margin"`` or
+       ``"APGD-CE"``; ``loss`` replaces it (e.g. an EOT objective, or ``paper_objective(model)``, logged as
+       ``"APGD-MMC"`` for MMC).
     2. L >= 4: targeted APGD-DLR at the top ``targets`` other classes (logged together as ``"APGD-T (DLR)"``);
        L = 3: untargeted APGD-DLR (the targeted DLR loss needs 4 classes); L = 2: DLR is undefined (it needs a
        third logit), so APGD climbs the C&W logit margin z_other - z_y instead (``"APGD-margin"``).
 
     The model is evaluated in eval mode (BatchNorm statistics never change) and its own mode is restored.
+
+    Measured against the exact robust accuracy (``benchmarks/exact_gaps.py --digits``: 64-32-32-10 ReLU MLPs on
+    150 test digits, 50 steps): on SCE it lands on the exact value at eps 0.05, 16/255, 0.1 and 0.2; on MMC at
+    0.05 and 0.2, within 1.3 points at 0.1 (4.0 % against 2.7 %), but 3.3 points above it at 16/255 (52.7 %
+    against 49.3 %), and 1.3 points on the center-loss and L-GM models at 0.05. The MMC misses are not a bad
+    default: of the four points at 16/255 that the exact program breaks (each witness misclassified by the model)
+    and ``auto_attack`` leaves standing, APGD with 20 restarts, 100 steps, or the margin targeted at every other
+    class still leaves three. The adversarial part of their balls is a small region that gradient ascent from a
+    random start does not reach; only the exact program finds it. Hence the goal "within 1 point of the truth"
+    holds here for SCE, not for every model: grade an attack against :mod:`robviz.exact` where the model allows.
 
     Args:
         model: the classifier (``model(x)`` -> logits); for a randomized model pass ``loss`` an EOT objective.

@@ -153,8 +153,9 @@ class Attack:
         targeted: push the prediction to a target class instead of away from y. ``run(x, y, target)`` takes
             the targets; without them each sample gets a uniformly random class != y, drawn with ``seed``.
         loss: the attack objective ``loss(model, x, labels) -> (N,)`` (small when ``model`` predicts
-            ``labels``). Default :func:`~robviz.attacks.objectives.auto_objective`: the MMC loss for MMC
-            models, else cross-entropy on ``model(x)`` (for RCE the negated logits: the adaptive choices).
+            ``labels``). Default :func:`~robviz.attacks.objectives.auto_objective`: the logit margin for MMC
+            models (it finds more than the paper's MMC loss, measured against the exact values), else
+            cross-entropy on ``model(x)`` (for RCE the negated logits).
         batch_size: attack this many samples at a time (None: all at once).
         device: where to attack (None: the device of the inputs). Results come back on the inputs' device.
         seed: seeds random starts, random targets and random directions; every ``run`` restarts from it.

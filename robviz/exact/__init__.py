@@ -36,14 +36,16 @@ a witness the model misclassifies) and undecided (the per-point time limit ran o
 The wing's modules: :mod:`robviz.exact.boundary` (:class:`ExactBoundary`, the distances and robust accuracy;
 re-exported here) and :mod:`robviz.exact.linear_regions` (the geometry under it: a ReLU model as affine maps and
 ReLUs, its linear regions, their split by predicted class), :mod:`robviz.exact.milp` (the MILP for inputs of
-any size) and :mod:`robviz.exact.certify` (certified bounds).
+any size) :mod:`robviz.exact.certify` (certified bounds) and :mod:`robviz.exact.paired` (the exact McNemar test: is one
+model more robust than another on the same points, :func:`mcnemar`).
 """
 
 from .boundary import (ExactBoundary, affine_pieces, decision_boundary, grid_minimal_distance, minimal_distance,
                        robust_accuracy, robust_accuracy_curve)
 from .certify import certified_robust, crown_bounds, interval_bounds, margin_lower_bounds
 from .milp import Verification, minimal_linf_distance, verify
+from .paired import PairedTest, mcnemar
 
 __all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
            "grid_minimal_distance", "affine_pieces", "Verification", "verify", "minimal_linf_distance",
-           "certified_robust", "margin_lower_bounds", "interval_bounds", "crown_bounds"]
+           "certified_robust", "margin_lower_bounds", "interval_bounds", "crown_bounds", "PairedTest", "mcnemar"]

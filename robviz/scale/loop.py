@@ -26,11 +26,12 @@ __all__ = ["train", "adversarial_examples", "training_attack", "training_batch",
 
 def training_attack(model, recipe):
     """The :class:`robviz.attacks.PGD` of adversarial training: ``recipe.at_eps``, ``at_alpha``, ``at_steps``,
-    the model's adaptive objective, targeted when ``recipe.adversarial == "targeted"``."""
-    from ..attacks import PGD
+    the papers' adaptive objective (:func:`robviz.attacks.paper_objective`: the MMC loss for MMC models, as the
+    MMC paper trains), targeted when ``recipe.adversarial == "targeted"``."""
+    from ..attacks import PGD, paper_objective
 
     return PGD(model, eps=recipe.at_eps, alpha=recipe.at_alpha, steps=recipe.at_steps, random_start=True,
-               targeted=recipe.adversarial == "targeted")
+               targeted=recipe.adversarial == "targeted", loss=paper_objective(model))
 
 
 def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0, world: int = 1, *,

@@ -22,9 +22,9 @@ first 15% of the steps, then linear decay to zero), 30 epochs; optional ``torch.
 
 Any can add PGD adversarial training (Madry et al. 2018; the MMC paper's AT): ``adversarial="untargeted"`` or
 ``"targeted"`` (a uniformly random target != y), eps 8/255, step 2/255, 10 iterations, random start, the attack
-objective being the model's adaptive one (the MMC loss for MMC models, cross-entropy otherwise). The authors'
-code wrote the radii as 8/256 and 2/256 and drew its targets uniformly from all classes, the true one included
-(``advtrain.py``); ``at_eps``/``at_alpha`` take either radius.
+objective being the papers' adaptive one (``paper_objective``: the MMC loss for MMC models, cross-entropy
+otherwise). The authors' code wrote the radii as 8/256 and 2/256 and drew its targets uniformly from all
+classes, the true one included (``advtrain.py``); ``at_eps``/``at_alpha`` take either radius.
 """
 
 from __future__ import annotations

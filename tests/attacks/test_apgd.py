@@ -117,10 +117,15 @@ def test_apgd_and_auto_attack_pick_the_adaptive_objective():
 
     data = gaussian_mixture(num_classes=4, n_per_class=30)
     mmc = make_model(data, "mmc")
-    assert APGD(mmc).loss.__name__ == "mmc_objective"
+    from robviz.attacks.objectives import margin_objective, paper_objective
+
+    assert APGD(mmc).loss is margin_objective
     assert APGD(make_model(data, "sce")).loss is cross_entropy_objective
     result = auto_attack(mmc, data.x_test[:20], data.y_test[:20], 0.3, bounds=data.bounds, steps=5, progress=False)
-    assert list(result.log)[:2] == ["clean", "APGD-MMC"]
+    assert list(result.log)[:2] == ["clean", "APGD-margin"]
+    paper = auto_attack(mmc, data.x_test[:20], data.y_test[:20], 0.3, bounds=data.bounds, steps=5, progress=False,
+                        loss=paper_objective(mmc))
+    assert list(paper.log)[:2] == ["clean", "APGD-MMC"]
 
 
 def test_auto_attack_closes_the_gap_to_the_exact_robust_accuracy():

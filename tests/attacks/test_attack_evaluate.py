@@ -27,6 +27,14 @@ def test_talk_battery_has_the_papers_settings():
         talk_battery(model, "toy")
     with pytest.raises(ValueError, match="kind must be one of"):
         talk_battery(model, "audio")
+    # the paper's protocol: the MMC loss on MMC models, although every attack's default there is the margin
+    from robviz.data import gaussian_mixture
+    from robviz.models import make_model
+
+    data = gaussian_mixture(num_classes=3, n_per_class=10)
+    mmc = make_model(data, "mmc")
+    assert all(a.loss.__name__ == "mmc_objective" for a in talk_battery(mmc, "toy", data.bounds).values())
+    assert PGD(mmc, bounds=data.bounds).loss.__name__ == "margin_objective"
 
 
 def test_robust_accuracy_fills_the_talks_table(toy):

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from robviz.attacks import (BIM, CW, EAD, FGSM, ILCM, JSMA, MIM, PGD, SPSA, Attack, DeepFool, auto_objective,
-                            cross_entropy_objective, least_likely, margin_objective, mmc_objective)
+                            cross_entropy_objective, least_likely, margin_objective, mmc_objective,
+                            paper_objective)
 from robviz.data import digits, gaussian_mixture
 from robviz.models import make_model
 from robviz.train import fit
@@ -401,14 +402,16 @@ def test_auto_objective_is_the_adaptive_one(toy):
     data, models = toy
     x, y = data.x_test, data.y_test
     mmc, rce, sce = models["mmc"], models["rce"], models["sce"]
-    assert auto_objective(sce) is cross_entropy_objective
-    value = auto_objective(mmc)(mmc, x, y)
+    assert auto_objective(sce) is cross_entropy_objective and paper_objective(sce) is cross_entropy_objective
+    assert auto_objective(mmc) is margin_objective  # the strongest measured against the exact values
+    value = paper_objective(mmc)(mmc, x, y)
     z, centers = mmc.features(x), mmc.objective.centers
     assert torch.allclose(value, 0.5 * (z - centers[y]).pow(2).sum(1))
     assert torch.allclose(mmc_objective(centers, factor=1.0)(mmc, x, y), (z - centers[y]).pow(2).sum(1))
     # RCE: model(x) already returns the negated logits, so plain cross-entropy attacks softmax(-h).
     expected = F.cross_entropy(-rce.raw_logits(rce.features(x)), y, reduction="none")
     assert torch.allclose(auto_objective(rce)(rce, x, y), expected)
+    assert torch.allclose(paper_objective(rce)(rce, x, y), expected)
 
 
 def test_mmc_adaptive_attacks_move_features_between_centers(toy):
@@ -416,15 +419,16 @@ def test_mmc_adaptive_attacks_move_features_between_centers(toy):
     x, y, model = data.x_test, data.y_test, models["mmc"]
     centers = model.objective.centers
     target = (y + 1) % 3
-    result = PGD(model, eps=2.0, alpha=0.25, steps=20, bounds=data.bounds, targeted=True).run(x, y, target,
-                                                                                            record=True)
+    result = PGD(model, eps=2.0, alpha=0.25, steps=20, bounds=data.bounds, targeted=True,
+                 loss=paper_objective(model)).run(x, y, target, record=True)
     objective = result.trajectory.objective  # 1/2 ||z - mu_t||^2, pushed down
     assert objective[-1].mean() < 0.8 * objective[0].mean()
     z = result.trajectory.features[-1][result.success]
     assert result.success.sum() >= 5
     assert ((z - centers[target[result.success]]).norm(dim=1) < (z - centers[y[result.success]]).norm(dim=1)).all()
     # Untargeted: the MMC loss itself (the paper's adaptive attack) beats cross-entropy on the MMC logits.
-    adaptive = PGD(model, eps=1.5, alpha=0.2, steps=20, bounds=data.bounds).run(x, y, record=True)
+    adaptive = PGD(model, eps=1.5, alpha=0.2, steps=20, bounds=data.bounds,
+                   loss=paper_objective(model)).run(x, y, record=True)
     assert adaptive.trajectory.objective[-1].mean() > 2 * adaptive.trajectory.objective[0].mean()
     softmax = PGD(model, eps=1.5, alpha=0.2, steps=20, bounds=data.bounds, loss=cross_entropy_objective).run(x, y)
     assert adaptive.success_rate > softmax.success_rate + 0.2
@@ -500,3 +504,18 @@ def test_cuda_matches_cpu(toy):
     assert torch.equal(cpu.target, gpu.target.cpu())
     assert torch.allclose(cpu.x_adv, gpu.x_adv.cpu(), atol=1e-4)
     assert math.isclose(cpu.success_rate, gpu.success_rate, abs_tol=0.05)
+
+
+def test_default_objective_on_mmc_finds_at_least_what_the_papers_finds(toy):
+    # auto_objective's choice of the margin for MMC, checked against the exact robust accuracy (2-D inputs)
+    from robviz import exact
+
+    data, models = toy
+    x, y, model = data.x_test, data.y_test, models["mmc"]
+    for eps in (0.5, 1.0):
+        truth, _ = exact.robust_accuracy(model, x, y, eps, norm="Linf", bounds=data.bounds)
+        found = {}
+        for name, loss in (("default", None), ("paper", paper_objective(model))):
+            x_adv = PGD(model, eps=eps, alpha=eps / 4, steps=20, bounds=data.bounds, loss=loss)(x, y)
+            found[name] = ((model(x).argmax(1) == y) & (model(x_adv).argmax(1) == y)).float().mean().item()
+        assert truth - 1e-6 <= found["default"] <= found["paper"] + 1e-6, (eps, truth, found)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from robviz import scale
-from robviz.attacks import PGD
+from robviz.attacks import PGD, paper_objective
 from robviz.scale.cifar import to_float
 from robviz.scale.recipes import get_recipe
 from robviz.scale.resnet import make_cifar_model
@@ -14,7 +14,7 @@ from robviz.scale.resnet import make_cifar_model
 @pytest.mark.parametrize("adversarial", ["untargeted", "targeted"])
 def test_adversarial_training_gives_the_examples_of_the_attack(objective, adversarial):
     """For a fixed seed on one process, the training path's examples are PGD(seed=s).run's, bit for bit:
-    the same random targets, the same random start, the same projected steps with the adaptive objective."""
+    the same random targets, the same random start, the same projected steps with the papers' objective."""
     torch.manual_seed(0)
     model = make_cifar_model("resnet8", objective, width=4)
     data = scale.synthetic_images(12, 1, seed=3)
@@ -26,7 +26,7 @@ def test_adversarial_training_gives_the_examples_of_the_attack(objective, advers
     ours = scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(7))
     assert model.training                                                     # the mode comes back
     reference = PGD(model, eps=recipe.at_eps, alpha=recipe.at_alpha, steps=recipe.at_steps, random_start=True,
-                    targeted=adversarial == "targeted", seed=7).run(x, y)
+                    targeted=adversarial == "targeted", seed=7, loss=paper_objective(model)).run(x, y)
     assert torch.equal(ours, reference.x_adv)
     assert (ours - x).abs().max() <= recipe.at_eps + 1e-6 and not torch.equal(ours, x)
 
