@@ -1,14 +1,16 @@
 """robviz: interactive lessons on robust machine learning in the adversarial setting.
 
-Modules: ``centers`` (Max-Mahalanobis centers), ``objectives`` (SCE, center loss, L-GM, MMLDA, MMC, RCE),
+Core modules: ``centers`` (Max-Mahalanobis centers), ``objectives`` (SCE, center loss, L-GM, MMLDA, MMC, RCE),
 ``data``, ``models``, ``train`` (fit, History, checkpoints), ``adversarial`` (PGD adversarial training, TRADES),
-``regions`` (decision regions), ``attacks`` (one class per attack, robust-accuracy tables), ``theory`` (the
-talk's theorems, one module per paper), ``shell_density``
-(the sample density of trained models, measured), ``detect`` (confidence, non-ME, kernel density, LID, ROC/AUC),
-``embed`` (t-SNE, PCA), ``ensemble`` (ADP), ``mixup_inference``, ``masking``, ``viz`` (plotly figures),
-``widgets`` (ipywidgets dashboards), ``runtime`` (device and mode), ``resnet``, ``cifar``, ``recipes``, ``scale``
-and ``cli`` (CIFAR ResNets at scale, in Python and from the command line), ``exercises`` (self-checks with hints),
-``course`` (student versions) and ``gallery`` (the static site).
+``regions`` (decision regions), ``shell_density`` (the sample density of trained models, measured), ``embed``
+(t-SNE, PCA), ``ensemble`` (ADP), ``mixup_inference``, ``masking``, ``runtime`` (device and mode), ``checks``.
+
+Wings: ``attacks`` (one class per attack, robust-accuracy tables, the battery's sanity), ``exact`` (the truth:
+exact boundaries in 2-D, exact verdicts by MILP, certified bounds), ``detect`` (confidence, non-ME, kernel
+density, LID, ROC/AUC, the detection study), ``theory`` (the talk's theorems, one module per paper), ``viz``
+(plotly figures), ``widgets`` (ipywidgets dashboards), ``exercises`` (self-checks with hints), ``course``
+(nbgrader course, student versions, the static gallery), ``scale`` and ``cli`` (CIFAR ResNets at scale, in Python
+and from the command line). ``docs/design.md`` draws the house.
 """
 
 from . import attacks, detect, embed, exercises, theory
