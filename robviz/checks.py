@@ -173,6 +173,22 @@ def renamed(**old_to_new: str):
     return decorate
 
 
+def bounds(value) -> tuple[float, float]:
+    """The input range ``value`` = (low, high), or a Dataset's ``.bounds``, as two finite floats with low < high,
+    or a ``ValueError`` naming ``bounds``.
+
+    >>> bounds((0, 1))
+    (0.0, 1.0)
+    """
+    value = getattr(value, "bounds", value)
+    try:
+        low, high = (float(b) for b in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds must be (low, high) or a Dataset with .bounds, got {value!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"bounds must be finite with low < high, got {value!r}")
+    return low, high
+
 def moved(old: str, new: str) -> None:
     """Make the module ``old`` an alias of ``new``, for one release, with a ``DeprecationWarning`` naming ``new``.
 

@@ -166,7 +166,7 @@ class Attack:
     def __init__(self, model: Predictor, *, bounds=(0.0, 1.0), targeted: bool = False, loss=None,
                  batch_size: int | None = None, device=None, seed: int = 0):
         self.model = model
-        self.bounds = self._check_bounds(getattr(bounds, "bounds", bounds))
+        self.bounds = checks.bounds(bounds)
         self.targeted = bool(targeted)
         self.loss = auto_objective(model) if loss is None else loss
         if not callable(self.loss):
@@ -301,15 +301,6 @@ class Attack:
     def _check_positive(name: str, value, allow_none: bool = False):
         return checks.real(name, value, low=0, low_open=True, allow_none=allow_none)
 
-    @staticmethod
-    def _check_bounds(bounds) -> tuple[float, float]:
-        try:
-            low, high = (float(b) for b in bounds)
-        except (TypeError, ValueError):
-            raise ValueError(f"bounds must be (low, high) or a Dataset with .bounds, got {bounds!r}") from None
-        if not (math.isfinite(low) and math.isfinite(high) and low < high):
-            raise ValueError(f"bounds must be finite with low < high, got {bounds!r}")
-        return low, high
 
     def _check_inputs(self, x, y, target):
         if not torch.is_tensor(x) or not x.is_floating_point() or x.dim() < 2:

@@ -17,12 +17,12 @@ robviz head): ``layers`` is its list of (W, b), with a ReLU between consecutive 
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from .linear_regions import affine_pieces
 from ..runtime import inference, to_numpy
 
@@ -43,8 +43,8 @@ def network_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
 def input_ball(x, eps: float, bounds) -> tuple[np.ndarray, np.ndarray]:
     """The L-inf ball of radius ``eps`` around each input, intersected with the input range ``bounds`` = (low,
     high): x (N, ...) -> (low (N, D), high (N, D)) float64 with D the flattened input size."""
-    eps = _check_eps(eps)
-    low, high = _check_bounds(bounds)
+    eps = checks.real("eps", eps, low=0)
+    low, high = checks.bounds(bounds)
     points = to_numpy(x, np.float64)
     points = points.reshape(len(points), int(np.prod(points.shape[1:])))
     if len(points) and (points.min() < low - 1e-9 or points.max() > high + 1e-9):
@@ -168,18 +168,3 @@ def certified_robust(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: fl
     return correct & torch.from_numpy(margins.min(axis=1) > 0)
 
 
-def _check_eps(eps) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps < 0:
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
-    return float(eps)
-
-
-def _check_bounds(bounds) -> tuple[float, float]:
-    bounds = getattr(bounds, "bounds", bounds)
-    try:
-        low, high = (float(b) for b in bounds)
-    except (TypeError, ValueError):
-        raise ValueError(f"bounds must be (low, high) or a Dataset, got {bounds!r}") from None
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"bounds must be finite (low, high) with low < high, got {bounds!r}")
-    return low, high

@@ -37,7 +37,8 @@ import torch
 from scipy.optimize import Bounds, LinearConstraint, milp
 from torch import nn
 
-from .certify import _check_bounds, crown_bounds, input_ball, margin_lower_bounds, network_layers
+from .. import checks
+from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers
 from ..runtime import inference, to_numpy
 
 __all__ = ["Verification", "verify", "minimal_linf_distance", "ROBUST", "NOT_ROBUST", "UNDECIDED"]
@@ -349,7 +350,7 @@ def minimal_linf_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     :func:`verify` for bad arguments.
     """
     centres, _ = input_ball(x, 0.0, bounds)  # checks x and bounds
-    low, high = _check_bounds(bounds)
+    low, high = checks.bounds(bounds)
     layers = network_layers(model)
     labels = to_numpy(y).astype(np.int64)
     out = np.zeros(len(labels))
