@@ -1,11 +1,16 @@
 """Grade one lesson end to end with nbgrader's own command line, as an instructor would.
 
 ``robviz course init`` writes a course in a temporary folder; ``nbgrader generate_assignment`` releases the
-lesson; three students submit it: the reference (the lesson as it ran with its solutions in the test run's shared
-execution, lesson_runs.py), the untouched release, and the reference solutions typed into the released stubs with
-one wrong-but-plausible answer. ``nbgrader autograde`` grades the reference from the outputs it was submitted with
-(it already ran: the grader's hidden tests are in that run) and executes the other two; ``generate_feedback``
-writes their feedback. The scores are read from nbgrader's gradebook.
+lesson; two students submit it: the reference (the lesson as it ran with its solutions in the test run's shared
+execution, lesson_runs.py) and the release with one wrong-but-plausible answer typed into its stub and every other
+exercise left untouched. ``nbgrader autograde`` grades the reference from the outputs it was submitted with (it
+already ran: the grader's hidden tests are in that run) and executes the other; ``generate_feedback`` writes its
+feedback. The scores are read from nbgrader's gradebook.
+
+The reference solutions typed into the release's stubs are not executed a second time: they are checked to
+give, cell for cell, the code of the reference run (the release differs from the source only by the solutions
+and hidden tests nbgrader takes out, and autograde puts the hidden tests back), so their run would be the
+reference's run.
 """
 
 from __future__ import annotations
@@ -104,8 +109,27 @@ AS_SUBMITTED = [
 ]
 
 
+def _without_markers(source: str) -> str:
+    """A source cell's code as it runs once its solution is typed in: the solution markers' lines dropped."""
+    return "\n".join(line for line in source.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def _without_hidden_tests(source: str) -> str:
+    """A tests cell as nbgrader releases it: the hidden-tests region (markers included) taken out."""
+    lines, kept, hidden = source.splitlines(), [], False
+    for line in lines:
+        if line.strip() == "### BEGIN HIDDEN TESTS":
+            hidden = True
+        elif line.strip() == "### END HIDDEN TESTS":
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def grade_lesson(number: str, tmp_path: Path, lesson_runs) -> None:
-    """The whole round trip for lesson ``number`` ("00" to "09"); asserts every promise of the course.
+    """The whole round trip for lesson ``number`` ("00", "01", ...); asserts every promise of the course.
     ``lesson_runs``: the test run's shared executions (the conftest fixture)."""
     lesson = LESSONS[number]
     assignment = lesson.stem
@@ -124,19 +148,25 @@ def grade_lesson(number: str, tmp_path: Path, lesson_runs) -> None:
     for solution in solutions.values():
         assert solution not in release_text
 
-    def typed(wrong: tuple | None = None) -> dict:
-        notebook = copy.deepcopy(released)
-        for cell in notebook["cells"]:
-            if is_solution(cell):
-                grade_id = cell["metadata"]["nbgrader"]["grade_id"]
-                text = wrong[1] if wrong and grade_id == wrong[0] else solutions[grade_id]
-                cell["source"] = _answer(cell, text)
-        return notebook
+    # The reference solutions typed into the release give the reference run's code, cell for cell (tests cells
+    # with their hidden tests, which autograde puts back from the source).
+    assert len(released["cells"]) == len(source["cells"]), f"{assignment}: the release adds or drops cells"
+    for index, (cell, original) in enumerate(zip(released["cells"], source["cells"])):
+        if is_solution(cell):
+            typed = _answer(cell, solutions[cell["metadata"]["nbgrader"]["grade_id"]])
+            assert typed == _without_markers(_source(original)), f"{assignment} cell {index}: typed solution"
+        elif is_graded(cell):
+            assert _source(cell) == _without_hidden_tests(_source(original)), f"{assignment} cell {index}"
+        else:
+            assert _source(cell) == _source(original), f"{assignment} cell {index} differs in the release"
 
     wrong = WRONG[number]
+    student = copy.deepcopy(released)
+    for cell in student["cells"]:
+        if is_solution(cell) and cell["metadata"]["nbgrader"]["grade_id"] == wrong[0]:
+            cell["source"] = _answer(cell, wrong[1])
     _submit(course, assignment, "reference", lesson_runs.get(lesson.stem))
-    _submit(course, assignment, "untouched", released)
-    _submit(course, assignment, "wrong", typed(wrong))
+    _submit(course, assignment, "student", student)
     _nbgrader(course, "autograde", assignment, "--CourseDirectory.student_id=reference", *AS_SUBMITTED)
     _nbgrader(course, "autograde", assignment, "--CourseDirectory.student_id_exclude=reference")
     _nbgrader(course, "generate_feedback", assignment)
@@ -144,29 +174,32 @@ def grade_lesson(number: str, tmp_path: Path, lesson_runs) -> None:
     from nbgrader.api import Gradebook
 
     total = sum(points.values())
+    check_id = "check" + wrong[0][len("answer"):]
+    assert check_id in points, f"{assignment}: WRONG names {wrong[0]!r}, which has no tests cell {check_id!r}"
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        def scores(student):
-            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+        def scores(student_id):
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student_id)
             return notebook.score, {grade.name: grade.score for grade in notebook.grades}
 
         score, by_cell = scores("reference")
         assert score == total and by_cell == points, f"{assignment}: reference solutions scored {by_cell}"
-        score, by_cell = scores("untouched")
-        assert score == 0 and set(by_cell) == set(points), f"{assignment}: untouched release scored {by_cell}"
-        score, by_cell = scores("wrong")
-        check_id = "check" + wrong[0][len("answer"):]
-        assert by_cell == {**points, check_id: 0.0}, f"{assignment}: one wrong answer scored {by_cell}"
-        assert score == total - points[check_id]
+        score, by_cell = scores("student")
+        assert score == 0 and by_cell == dict.fromkeys(points, 0.0), \
+            f"{assignment}: one wrong answer and the rest untouched scored {by_cell}"
 
-    # The untouched release fails only in its test cells, each with robviz's "your turn", never elsewhere.
-    autograded = json.loads((course / "autograded" / "untouched" / assignment / lesson.name).read_text())
+    # The student's notebook fails only in its tests cells: robviz's hint under the wrong answer, its "your turn"
+    # under every untouched one, never an error elsewhere.
+    autograded = json.loads((course / "autograded" / "student" / assignment / lesson.name).read_text())
     for index, cell in enumerate(autograded["cells"]):
         errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
         if is_graded(cell):
             assert errors and errors[0]["ename"] == "AssertionError", f"{assignment} cell {index}: {errors}"
-            assert "your turn" in errors[0]["evalue"], errors[0]["evalue"]
+            if cell["metadata"]["nbgrader"]["grade_id"] == check_id:
+                assert wrong[2] in errors[0]["evalue"], f"{assignment}: no hint {wrong[2]!r}: {errors[0]}"
+            else:
+                assert "your turn" in errors[0]["evalue"], errors[0]["evalue"]
         else:
-            assert not errors, f"{assignment} cell {index} fails in the untouched release: {errors}"
-    feedback = (course / "feedback" / "wrong" / assignment / f"{assignment}.html").read_text(encoding="utf-8")
+            assert not errors, f"{assignment} cell {index} fails with the exercises unanswered: {errors}"
+    feedback = (course / "feedback" / "student" / assignment / f"{assignment}.html").read_text(encoding="utf-8")
     assert html.escape(wrong[2], quote=False) in feedback or wrong[2] in feedback, \
         f"{assignment}: the feedback lacks robviz's hint {wrong[2]!r}"
