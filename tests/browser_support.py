@@ -135,4 +135,17 @@ def settle(page):
     page.wait_for_function(
         "() => [...document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot')]"
         ".every(p => p.querySelector('.main-svg'))", timeout=60_000, polling=250)
-    page.wait_for_timeout(1500)  # plotly redraws a responsive figure a moment after its column changes
+    # plotly redraws a responsive figure a moment after its column changes: wait until the figures' sizes and the
+    # notebook's height read the same on three polls in a row (the layout is still), not for a guessed time.
+    page.wait_for_function(
+        """() => {
+            const now = JSON.stringify([...document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot')]
+                .map(p => { const r = p.getBoundingClientRect(); return [r.width, r.height, r.top]; })
+                .concat([[...document.querySelectorAll('.jp-WindowedPanel-outer')]
+                    .map(e => e.scrollHeight)]));
+            const w = window.__robvizLayout || (window.__robvizLayout = {last: null, same: 0});
+            w.same = now === w.last ? w.same + 1 : 0;
+            w.last = now;
+            return w.same >= 2;
+        }""", timeout=60_000, polling=250)
+    page.evaluate("() => { delete window.__robvizLayout; }")
