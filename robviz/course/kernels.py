@@ -27,8 +27,11 @@ __all__ = ["SlicedChannel", "SlicedKernelClient", "SlicedKernelManager"]
 class SlicedChannel(AsyncZMQSocketChannel):
     """A shell or iopub channel whose ``get_msg(timeout)`` polls in slices of at most a second.
 
-    Raises:
-        queue.Empty: no message within ``timeout`` seconds (as the channel it replaces).
+    Raises
+    ------
+    queue.Empty
+        No message within ``timeout`` seconds (as the channel it replaces).
+
     """
 
     async def get_msg(self, timeout=None):

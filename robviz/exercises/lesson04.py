@@ -18,9 +18,11 @@ def _reference_logits(z, centers):
 
 @exercise("4.1", "Write the MMLDA logits")
 def write_mmlda_logits(answer, seed: int = 0):
-    """A student's ``mmlda_logits(z, centers)`` against h_k = -1/2 ||z - mu_k||^2, on MM centers and on
-    centers of unequal norms (where the linear logits z^T mu_k are no longer a shortcut); ``seed`` > 0 draws
-    other features and one more shape (the hidden tests)."""
+    """Check a student's ``mmlda_logits(z, centers)`` against h_k = -1/2 ||z - mu_k||^2.
+
+    On MM centers and on centers of unequal norms (where the linear logits z^T mu_k are no longer a shortcut); ``seed``
+    > 0 draws other features and one more shape (the hidden tests).
+    """
     generator = torch.Generator().manual_seed(4 + 100 * seed)
     inputs = []
     for n, classes, dim in [(6, 3, 2), (16, 10, 9), (1, 4, 3)] + [(2 + seed, 6, 5 + seed)] * (seed > 0):
