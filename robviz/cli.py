@@ -192,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the ``robviz`` command line on ``argv`` (default: ``sys.argv[1:]``); return the exit status 0."""
     args = vars(build_parser().parse_args(argv))
     COMMANDS[args.pop("command")][1](args)
     return 0

@@ -47,6 +47,7 @@ class Dataset:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
+        """The shape of one input, ``x_train.shape[1:]``."""
         return tuple(self.x_train.shape[1:])
 
     def to(self, device) -> "Dataset":

@@ -214,10 +214,12 @@ class Ensemble(nn.Module):
 
     @property
     def num_members(self) -> int:
+        """The number of members K."""
         return len(self.members)
 
     @property
     def name(self) -> str:
+        """The run's name (``objective.name``)."""
         return self.objective.name
 
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -259,6 +261,7 @@ class Ensemble(nn.Module):
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the predicted classes (N,), the argmax of the mean softmax, without gradients."""
         return self(x).argmax(dim=1)
 
 

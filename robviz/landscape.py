@@ -61,6 +61,7 @@ class LossGrid:
 
     @property
     def resolution(self) -> int:
+        """The grid size R."""
         return self.values.shape[-1]
 
     @property

@@ -171,6 +171,7 @@ class MixupInference(nn.Module):
         return self.log_mix(x, predicted, n, same, lam).exp()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the log of the averaged softmax of the mixed inputs for the mode's partners, (N, ...) -> (N, L)."""
         with torch.no_grad():
             clean = self.model(x).log_softmax(dim=1)
         predicted = clean.argmax(dim=1)
@@ -186,6 +187,7 @@ class MixupInference(nn.Module):
         return torch.where(use_pl[:, None], pl, ol)
 
     def extra_repr(self) -> str:
+        """Return the settings shown in the module's repr."""
         return f"mode={self.mode!r}, samples={self.samples}, lam={self.lam}, pool={len(self.y_pool)}"
 
 
@@ -316,26 +318,37 @@ class MixupModel(nn.Module):
 
     @property
     def objective(self):
+        """The wrapped classifier's objective head."""
         return self.classifier.objective
 
     @property
     def num_classes(self) -> int:
+        """The number of classes L."""
         return self.classifier.num_classes
 
     def features(self, x):
+        """Return the wrapped classifier's features z (N, d)."""
         return self.classifier.features(x)
 
     def raw_logits(self, z):
+        """Return the wrapped classifier's raw head logits h (N, L) of features z."""
         return self.classifier.raw_logits(z)
 
     def forward(self, x):
+        """Return the wrapped classifier's prediction logits (N, L)."""
         return self.classifier(x)
 
     @torch.no_grad()
     def predict(self, x):
+        """Return the predicted classes (N,), without gradients."""
         return self(x).argmax(dim=1)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Return the training loss, a scalar.
+
+        In train mode with gradients: the mixup loss, averaged with the mixup loss on adversarial examples when an
+        attack is set (interpolated adversarial training); otherwise the classifier's own loss.
+        """
         if not self.training or not torch.is_grad_enabled():
             return self.classifier.loss(x, y)
         loss = mixup_loss(self.classifier, x, y, self.alpha, self.generator, per_sample=self.per_sample)

@@ -29,14 +29,18 @@ __all__ = ["Predictor", "FeatureModel", "TrainableModel", "ToyMLP", "SmallCNN", 
 class Predictor(Protocol):
     """Any classifier: ``model(x)``, (N, ...) inputs -> (N, L) logits whose argmax is the prediction."""
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the (N, L) logits of inputs x (N, ...), whose argmax is the prediction."""
+        ...
 
 
 @runtime_checkable
 class FeatureModel(Predictor, Protocol):
     """A classifier with a feature: ``model.features(x)``, (N, ...) inputs -> (N, d) features z."""
 
-    def features(self, x: torch.Tensor) -> torch.Tensor: ...
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the (N, d) features z of inputs x (N, ...)."""
+        ...
 
 
 @runtime_checkable
@@ -46,7 +50,9 @@ class TrainableModel(FeatureModel, Protocol):
     ``model.loss(x, y)``, (N, ...) inputs and (N,) labels -> a scalar tensor.
     """
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Return the scalar training loss of inputs x (N, ...) with labels y (N,)."""
+        ...
 
 
 class ToyMLP(nn.Module):
@@ -68,6 +74,7 @@ class ToyMLP(nn.Module):
         self.in_dim, self.feature_dim = in_dim, feature_dim
 
     def forward(self, x):
+        """Return the features (N, feature_dim) of inputs x (N, in_dim); raises ``ValueError`` for another shape."""
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f"ToyMLP expects inputs of shape (N, {self.in_dim}), got {tuple(x.shape)}")
         return self.net(x)
@@ -92,6 +99,10 @@ class SmallCNN(nn.Module):
         self.in_channels, self.feature_dim = in_channels, feature_dim
 
     def forward(self, x):
+        """Return the features (N, feature_dim) of images x (N, in_channels, H, W).
+
+        Raises ``ValueError`` for another shape.
+        """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"SmallCNN expects images of shape (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
         return self.linear(self.conv(x))
@@ -110,15 +121,19 @@ class Classifier(nn.Module):
 
     @property
     def num_classes(self) -> int:
+        """The number of classes L of the objective head."""
         return self.objective.num_classes
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the features z = body(x), (N, d)."""
         return self.body(x)
 
     def raw_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Return the head's raw logits h (N, L) of features z (N, d)."""
         return self.objective(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the prediction logits ``objective.output(h)`` (N, L) of inputs x (negated head logits for RCE)."""
         return self.objective.output(self.objective(self.body(x)))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -128,6 +143,7 @@ class Classifier(nn.Module):
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the predicted classes (N,), without gradients."""
         return self(x).argmax(dim=1)
 
 

@@ -202,12 +202,15 @@ class Objective(nn.Module):
 
     @property
     def centers(self) -> torch.Tensor | None:
+        """The (L, d) class centers of the head, or None (a linear head)."""
         return None
 
     def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Return the scalar training loss of features z (N, d) with raw logits h (N, L) and labels y (N,)."""
         raise NotImplementedError
 
     def output(self, h: torch.Tensor) -> torch.Tensor:
+        """Return the prediction logits of raw logits h (N, L); here h itself."""
         return h
 
     def decision(self) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -221,6 +224,7 @@ class Objective(nn.Module):
         return None
 
     def extra_repr(self) -> str:
+        """Return the settings shown in the module's repr."""
         return f"num_classes={self.num_classes}, feature_dim={self.feature_dim}"
 
 
@@ -254,6 +258,7 @@ class SCE(_LinearHead):
     softmax_loss, authors_recipe = True, "mmc-authors"  # the MMC repository also trains the SCE baseline
 
     def loss(self, z, h, y):
+        """Return the softmax cross-entropy of the logits h."""
         return sce_loss(h, y)
 
 
@@ -270,9 +275,11 @@ class CenterLoss(_LinearHead):
 
     @property
     def centers(self):
+        """The learnable (L, d) centers."""
         return self.class_centers
 
     def loss(self, z, h, y):
+        """Return softmax cross-entropy plus ``weight`` times the center loss."""
         return center_loss(h, z, y, self.class_centers, self.weight)
 
 
@@ -292,15 +299,19 @@ class LGM(Objective):
 
     @property
     def centers(self):
+        """The learnable (L, d) means."""
         return self.means
 
     def forward(self, z):
+        """Return the logits -1/2 ||z - mu_k||^2, (N, d) -> (N, L)."""
         return -0.5 * squared_distances(z, self.means)
 
     def decision(self):
+        """Return the affine decision of the nearest-mean rule (factor 1/2)."""
         return nearest_center_decision(self.means, 0.5)
 
     def loss(self, z, h, y):
+        """Return the L-GM loss with the head's margin and weight."""
         return lgm_loss(z, y, self.means, self.margin, self.weight)
 
 
@@ -337,6 +348,7 @@ class MMLDA(_MMHead):
     cifar_feature_dim, has_factor, softmax_loss, authors_recipe = 256, True, True, "mmc-authors"
 
     def loss(self, z, h, y):
+        """Return the MMLDA loss with the head's factor."""
         return mmlda_loss(z, y, self.mm_centers, self.factor)
 
 
@@ -350,6 +362,7 @@ class MMC(_MMHead):
     cifar_feature_dim, has_factor, authors_recipe = 256, True, "mmc-authors"
 
     def loss(self, z, h, y):
+        """Return the MMC loss with the head's factor."""
         return mmc_loss(z, y, self.mm_centers, self.factor)
 
 
@@ -360,9 +373,11 @@ class RCE(_LinearHead):
     authors_recipe = "rce-authors"
 
     def loss(self, z, h, y):
+        """Return the reverse cross-entropy of the logits h."""
         return rce_loss(h, y)
 
     def output(self, h):
+        """Return the prediction logits -h (RCE predicts with the negated logits)."""
         return -h
 
 

@@ -219,6 +219,7 @@ class APGD(Attack):
         return names[loss]
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         objective = self.loss
         if self.targeted and self.loss_name == "dlr":
             with torch.no_grad():
@@ -326,6 +327,7 @@ class AutoAttackResult:
 
     @property
     def accuracy(self) -> float:
+        """The robust accuracy, the fraction of ``robust`` in [0, 1]."""
         return self.robust.float().mean().item()
 
     def __repr__(self) -> str:

@@ -145,6 +145,7 @@ class AttackResult:
 
     @property
     def success_rate(self) -> float:
+        """The fraction of samples on which the attack succeeded, in [0, 1] (0 for no samples)."""
         return self.success.float().mean().item() if len(self.success) else 0.0
 
     def perturbation_norm(self, p="L2") -> torch.Tensor:

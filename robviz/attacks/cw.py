@@ -111,6 +111,7 @@ class CW(_MarginSearch):
         self.abort_early = bool(abort_early)
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         low, high = self.bounds
         scale = (high - low) / 2
         w0 = torch.atanh(((x - low) / scale - 1).clamp(-1 + 1e-6, 1 - 1e-6))
@@ -204,6 +205,7 @@ class EAD(_MarginSearch):
         return self._clip(x + diff.sign() * (diff.abs() - self.beta).clamp(min=0))
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         n = len(x)
         c, lower, upper, best, best_dist = self._search_state(x)
         self._log(x)

@@ -67,5 +67,6 @@ class EOT(nn.Module):
         self.model, self.samples = model, samples
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return log mean_s softmax(model(x)) over ``samples`` calls, (N, ...) -> (N, L), in log space."""
         log_probs = torch.stack([self.model(x).log_softmax(dim=1) for _ in range(self.samples)])
         return torch.logsumexp(log_probs, dim=0) - math.log(self.samples)  # log of the mean, in log space

@@ -121,6 +121,7 @@ class RobustnessTable:
 
     @property
     def models(self) -> list[str]:
+        """The model names of the rows, in order of first appearance."""
         return list(dict.fromkeys(row["model"] for row in self.rows))
 
     @property

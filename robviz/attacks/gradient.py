@@ -52,6 +52,7 @@ class FGSM(Attack):
         self.eps = self._check_eps(eps)
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         self._log(x)
         x_adv = self._clip(x + self.eps * self._gradient(x, labels).sign())
         self._log(x_adv)
@@ -105,6 +106,7 @@ class PGD(Attack):
         self.random_start = bool(random_start)
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         start = self._clip(x + self._random_delta(x)) if self.random_start else x.clone()
         return self.iterate(x, start, labels)
 
@@ -231,6 +233,7 @@ class MIM(Attack):
         self.decay = float(decay)
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
         x_adv, momentum = x.clone(), torch.zeros_like(x)
         self._log(x_adv)

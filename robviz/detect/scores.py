@@ -313,6 +313,7 @@ class DetectionPairs:
 
     @property
     def count(self) -> int:
+        """The number of (clean, adversarial) pairs scored."""
         return int(self.pairs.sum())
 
 

@@ -112,6 +112,7 @@ def _clip(poly: np.ndarray, a: np.ndarray, c: float) -> np.ndarray:
 
 
 def polygon_area(poly: np.ndarray) -> float:
+    """Return the area of a polygon given by its vertices in order, (V, 2); 0 for fewer than 3 vertices."""
     if len(poly) < 3:
         return 0.0
     x, y = poly[:, 0], poly[:, 1]
@@ -119,6 +120,10 @@ def polygon_area(poly: np.ndarray) -> float:
 
 
 def input_box(bounds) -> tuple[float, float, float, float]:
+    """Return ``bounds`` as the 2-D box (x_min, x_max, y_min, y_max); (low, high) or a Dataset gives a square.
+
+    Raises ``ValueError`` for bounds that are not finite or not increasing.
+    """
     bounds = getattr(bounds, "bounds", bounds)
     try:
         values = [float(b) for b in bounds]

@@ -84,6 +84,7 @@ class Verification:
 
     @property
     def undecided(self) -> int:
+        """The number of points left undecided at the time limit."""
         return int((self.verdicts == UNDECIDED).sum())
 
     @property

@@ -50,6 +50,7 @@ class CifarSpec:
 
     @property
     def filename(self) -> str:
+        """The archive's file name, the last part of ``url``."""
         return self.url.rsplit("/", 1)[-1]
 
 
@@ -82,6 +83,7 @@ def is_cached(name: str = "cifar10", root=None) -> bool:
 
 
 def md5sum(path, chunk: int = 1 << 20) -> str:
+    """Return the MD5 hex digest of the file at ``path``, read in chunks of ``chunk`` bytes."""
     digest = hashlib.md5()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(chunk), b""):

@@ -57,6 +57,7 @@ class Distributed:
         return value
 
     def close(self) -> None:
+        """Destroy the process group if this object started it."""
         if self.started:
             torch.distributed.destroy_process_group()
 
@@ -84,6 +85,7 @@ class LossModule(torch.nn.Module):
         self.model = model
 
     def forward(self, x, y, weight=None, y_b=None, lam=None, groups: int = 1):
+        """Return the scalar loss of the batch (``weight``, ``y_b``, ``lam``, ``groups``: see the class docstring)."""
         if weight is None and y_b is None and groups == 1:
             return self._mean_loss(x, y)
         if weight is None:

@@ -74,6 +74,7 @@ class KerasSGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        """Take one update step; return the loss of ``closure`` when given."""
         loss = None if closure is None else closure()
         for group in self.param_groups:
             for p in group["params"]:
@@ -105,6 +106,7 @@ class KerasAdam(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        """Take one update step; return the loss of ``closure`` when given."""
         loss = None if closure is None else closure()
         for group in self.param_groups:
             b1, b2 = group["betas"]

@@ -218,6 +218,7 @@ class Recipe:
             raise ValueError(f"factor must be > 0 (0.5 the papers, 1.0 the authors' code), got {self.factor!r}")
 
     def to_dict(self) -> dict:
+        """Return the recipe as a plain dict (``milestones`` as a list)."""
         return {**asdict(self), "milestones": list(self.milestones)}
 
     def describe(self) -> str:

@@ -150,6 +150,7 @@ class CifarResNet(nn.Module):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x):
+        """Return the features of images x (N, in_channels, H, W); raises ``ValueError`` for another shape."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"CifarResNet expects images (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
         out = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
@@ -240,6 +241,7 @@ class ADPObjective(nn.Module):
         return cifar_adp_ensemble(depth, num_classes, **options)
 
     def extra_repr(self) -> str:
+        """Return the settings shown in the module's repr."""
         return f"num_classes={self.num_classes}, alpha={self.alpha}, beta={self.beta}"
 
 
@@ -267,24 +269,30 @@ class ADPEnsemble(nn.Module):
 
     @property
     def num_classes(self) -> int:
+        """The number of classes L."""
         return self.objective.num_classes
 
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the (K, N, L) member logits."""
         return torch.stack([member(x) for member in self.members])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the members' features concatenated, (N, sum of the members' d)."""
         # nn.ModuleList is not generic: to mypy its items are plain Modules, here they are the Classifiers
         return torch.cat([member.features(x) for member in self.members], dim=1)  # type: ignore[operator]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the log of the mean member softmax, (N, L), in float32 and in log space."""
         log_probs = self.member_logits(x).float().log_softmax(dim=-1)  # log of the mean, in log space
         return torch.logsumexp(log_probs, dim=0) - math.log(len(self.members))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Return the ADP loss of the batch, a scalar."""
         return adp_loss(self.member_logits(x), y, self.objective.alpha, self.objective.beta)
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the ensemble's predicted classes (N,), without gradients."""
         return self(x).argmax(dim=1)
 
 

@@ -56,6 +56,7 @@ def class_color(k: int) -> str:
 
 
 def series_color(i: int) -> str:
+    """Return the colour of series ``i``, cycling through ``SERIES_COLORS``."""
     return SERIES_COLORS[i % len(SERIES_COLORS)]
 
 
