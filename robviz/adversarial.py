@@ -176,7 +176,12 @@ class AdversarialTraining:
         """Return the :class:`robviz.attacks.PGD` of the inner maximization.
 
         ``loss``: its objective; None, the papers' adaptive one, :func:`robviz.attacks.paper_objective`: the MMC loss
-        for MMC, as the talk trains AT-MMC. Raises ``ValueError`` for an L-inf eps larger than the input range.
+        for MMC, as the talk trains AT-MMC.
+
+        Raises
+        ------
+        ValueError
+            For an L-inf eps larger than the input range.
         """
         from .attacks import PGD, paper_objective
 

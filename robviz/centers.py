@@ -1,6 +1,7 @@
-"""Max-Mahalanobis centers, the fixed class means of MMLDA and MMC.
+"""Max-Mahalanobis centers and the class means of trained features.
 
-And the class means a trained model's features actually have, with the two scales lessons read from them.
+Max-Mahalanobis centers are the fixed class means of MMLDA and MMC; the class means a trained model's features
+actually have come with the two scales lessons read from them.
 
 References
 ----------
@@ -66,11 +67,11 @@ def simplex_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> t
 def spread_centers(
     num_classes: int, feature_dim: int, norm: float = 10.0, steps: int = 1000, seed: int = 0
 ) -> torch.Tensor:
-    """Centers on the sphere of radius ``norm`` pushed as far apart as possible (for feature_dim < num_classes - 1).
+    """Return centers on the sphere of radius ``norm`` pushed as far apart as possible.
 
-    No regular simplex exists then. Like the authors' code, minimize the largest pairwise cosine with Adam
-    (here a smooth maximum, log-sum-exp with a growing sharpness) over unit vectors. In 2-D the optimum is
-    the regular polygon, which is used directly.
+    For feature_dim < num_classes - 1, where no regular simplex exists. Like the authors' code, minimize the largest
+    pairwise cosine with Adam (here a smooth maximum, log-sum-exp with a growing sharpness) over unit vectors. In 2-D
+    the optimum is the regular polygon, which is used directly.
 
     Returns
     -------
@@ -101,7 +102,7 @@ def spread_centers(
 
 @checks.renamed(dim="feature_dim")
 def mm_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.Tensor:
-    """Max-Mahalanobis centers: ``num_classes`` points of length ``norm`` with the largest minimal distance.
+    """Return the Max-Mahalanobis centers: ``num_classes`` points of length ``norm`` with the largest minimal distance.
 
     For ``feature_dim >= num_classes - 1`` this is the exact regular simplex of :func:`simplex_centers`
     (pairwise inner products -norm^2/(num_classes-1), zero sum). For smaller ``feature_dim`` (e.g. 10 classes in a

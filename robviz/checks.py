@@ -49,12 +49,14 @@ def real(name: str, value, *, low: float | None = ..., high: float | None = ...,
          high_open: bool = ..., allow_none: bool, note: str = ...) -> float | None: ...
 def real(name: str, value, *, low: float | None = None, high: float | None = None, low_open: bool = False,
          high_open: bool = False, allow_none: bool = False, note: str = "") -> float | None:
-    """``value`` as a finite Python float in the range, or a ``ValueError`` that names ``name``.
+    """Return ``value`` as a finite Python float in the range, or raise a ``ValueError`` that names ``name``.
 
     Accepts any real number type (``numbers.Real``: int, float, NumPy scalars) and 0-d arrays or tensors.
     ``low``/``high`` bound the range (closed unless ``low_open``/``high_open``). ``allow_none`` lets None through.
     ``note`` is added to the error in parentheses (why the range is what it is).
 
+    Examples
+    --------
     >>> real("eps", np.float32(0.25), low=0)
     0.25
     """
@@ -83,7 +85,7 @@ def integer(name: str, value, *, low: int | None = ..., high: int | None = ...,
             allow_none: bool, note: str = ...) -> int | None: ...
 def integer(name: str, value, *, low: int | None = None, high: int | None = None,
             allow_none: bool = False, note: str = "") -> int | None:
-    """``value`` as a Python int in [low, high], or a ``ValueError`` that names ``name``.
+    """Return ``value`` as a Python int in [low, high], or raise a ``ValueError`` that names ``name``.
 
     Accepts anything with ``__index__`` (int, NumPy integers, 0-d integer arrays and tensors); floats are
     refused even when whole (``3.0`` epochs is a typo somewhere).
@@ -103,14 +105,14 @@ def integer(name: str, value, *, low: int | None = None, high: int | None = None
 
 
 def choice(name: str, value, options):
-    """``value`` if it is one of ``options``, else a ``ValueError`` listing them."""
+    """Return ``value`` if it is one of ``options``, else raise a ``ValueError`` listing them."""
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(repr, options))}")
     return value
 
 
 def finite_inputs(name: str, x, *, allow_empty: bool = False):
-    """``x`` (N, ...) unchanged, or a ``ValueError`` naming ``name`` and the samples that make it unusable.
+    """Return ``x`` (N, ...) unchanged, or raise a ``ValueError`` naming ``name`` and the samples that make it unusable.
 
     The one check of the inputs every attack, detector and evaluator takes: an empty set has no accuracy (0/0
     is not 0.0) and a NaN or infinite value passes every bound check (``nan < low`` is False) and turns every
@@ -139,7 +141,7 @@ def finite_inputs(name: str, x, *, allow_empty: bool = False):
 
 
 def unique_labels(name: str, labels) -> list[str]:
-    """``labels`` as a list, or a ``ValueError`` naming ``name`` and the repeated labels.
+    """Return ``labels`` as a list, or raise a ``ValueError`` naming ``name`` and the repeated labels.
 
     A label that keys data (a table row, a heatmap row, a legend entry) must name one thing.
     """
@@ -156,13 +158,15 @@ def renamed(**old_to_new: str):
 
     For one release, with a ``DeprecationWarning`` that names the new keyword.
 
-    >>> @renamed(dim="feature_dim")
-    ... def centers(num_classes, feature_dim): ...
-
     Raises
     ------
     TypeError
         The old and the new name are both given.
+
+    Examples
+    --------
+    >>> @renamed(dim="feature_dim")
+    ... def centers(num_classes, feature_dim): ...
     """
     def decorate(function):
         @functools.wraps(function)
@@ -183,8 +187,23 @@ def renamed(**old_to_new: str):
 def bounds(value) -> tuple[float, float]:
     """Return the input range as two finite floats with low < high.
 
-    ``value`` is (low, high) or a Dataset's ``.bounds``; anything else raises a ``ValueError`` naming ``bounds``.
+    Parameters
+    ----------
+    value
+        (low, high) or a Dataset (its ``.bounds``).
 
+    Returns
+    -------
+    tuple[float, float]
+        (low, high).
+
+    Raises
+    ------
+    ValueError
+        For anything else, naming ``bounds``.
+
+    Examples
+    --------
     >>> bounds((0, 1))
     (0.0, 1.0)
     """

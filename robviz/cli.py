@@ -46,7 +46,7 @@ def student(cfg: dict) -> list[Path]:
 
 
 def course(cfg: dict) -> list[Path]:
-    """``course init FOLDER``: write the lessons as an nbgrader course; see :func:`robviz.course.init_course`.
+    """Run ``course init FOLDER``: write the lessons as an nbgrader course; see :func:`robviz.course.init_course`.
 
     Raises
     ------
@@ -159,7 +159,7 @@ def settings_of(command: str, args: dict) -> scale.RunConfig:
 
 
 def train(args: dict) -> dict:
-    """``train``: :func:`robviz.scale.train`; a ``--resume`` with changed settings ends as one clear line."""
+    """Run ``train``: :func:`robviz.scale.train`; a ``--resume`` with changed settings ends as one clear line."""
     from .scale.config import ResumeMismatch
 
     try:

@@ -121,7 +121,7 @@ def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *,
 
 
 def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
-    """scikit-learn's 1797 handwritten digits, 8x8 pixels, as (N, 1, 8, 8) images in [0, 1]. Offline."""
+    """Load scikit-learn's 1797 handwritten digits, 8x8 pixels, as (N, 1, 8, 8) images in [0, 1]. Offline."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

@@ -59,7 +59,7 @@ def cache_size() -> int:
 
 def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter: int = 500,
          early_exaggeration_iter: int | None = None, cache: bool = True, cache_dir=None) -> np.ndarray:
-    """t-SNE (van der Maaten & Hinton, JMLR 2008) of features with openTSNE (Policar et al., 2024).
+    """Compute the t-SNE (van der Maaten & Hinton, JMLR 2008) of features with openTSNE (Policar et al., 2024).
 
     Longer than most functions here on purpose: its checks (NaN, duplicate or one-dimensional features, a
     perplexity too large for N) and the cache lookup read best in the order openTSNE meets them.

@@ -80,7 +80,7 @@ def non_true_predictions(probabilities: torch.Tensor, y: torch.Tensor, normalize
 
 
 def _gram(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """(N, K, K) Gram matrices M M^T of the L2-normalized non-true-label predictions."""
+    """Return (N, K, K) Gram matrices M M^T of the L2-normalized non-true-label predictions."""
     m = non_true_predictions(probabilities, y, "l2").transpose(0, 1)   # (N, K, L-1)
     return m @ m.transpose(1, 2)
 
@@ -138,7 +138,7 @@ def ensemble_diversity(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Te
 
 @torch.no_grad()
 def pairwise_angles(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Angles in degrees between members' non-true-label predictions, (N, K, K).
+    """Return angles in degrees between members' non-true-label predictions, (N, K, K).
 
     0 = same direction, 90 = orthogonal (the most the nonnegative vectors can differ).
     """
@@ -223,7 +223,7 @@ class Ensemble(nn.Module):
         return self.objective.name
 
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(K, N, L) member logits; raises a clear error if the members disagree on the output shape."""
+        """Return (K, N, L) member logits; raises a clear error if the members disagree on the output shape."""
         outputs = [m(x) for m in self.members]
         shapes = {tuple(o.shape) for o in outputs}
         if len(shapes) != 1 or outputs[0].dim() != 2:
@@ -231,11 +231,11 @@ class Ensemble(nn.Module):
         return torch.stack(outputs)
 
     def member_probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        """(K, N, L) member softmax outputs F^k."""
+        """Return (K, N, L) member softmax outputs F^k."""
         return self.member_logits(x).softmax(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """log(mean_k softmax(member_k(x))), (N, L), computed stably with logsumexp.
+        """Return log(mean_k softmax(member_k(x))), (N, L), computed stably with logsumexp.
 
         Not logits in the usual sense but log-probabilities: softmax of them is the mean prediction, argmax is
         the ensemble's prediction and cross-entropy on them is -log of the mean probability of the label.
@@ -249,7 +249,7 @@ class Ensemble(nn.Module):
         return p.transpose(0, 1).reshape(p.shape[1], -1)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """sum_k CE(y, F^k) + ADP_{alpha, beta}, averaged over the batch (the paper's training objective)."""
+        """Return sum_k CE(y, F^k) + ADP_{alpha, beta}, averaged over the batch (the paper's training objective)."""
         logits = self.member_logits(x)
         losses = [F.cross_entropy(logits[k], y) for k in range(self.num_members)]
         ce = losses[0]

@@ -171,7 +171,7 @@ def _loss_and_gradient(loss_fn: LossFn, z: torch.Tensor, label: torch.Tensor):
 
 def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int = 200, extent=None,
                   newton_steps: int = 3) -> torch.Tensor:
-    """Points along the contour {z : L(z, label) = L(start, label)} through ``start``, in a 2-D feature plane.
+    """Return points along the contour {z : L(z, label) = L(start, label)} through ``start``, in a 2-D feature plane.
 
     A predictor-corrector walk: move ``step`` along the tangent of the level set (the gradient turned by 90
     degrees), then pull back onto the level with ``newton_steps`` Newton steps along the gradient,

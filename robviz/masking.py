@@ -46,12 +46,12 @@ def _default_attack(model, eps, steps=20, seed=0, bounds=(0.0, 1.0)):
 
 
 def _correct(model, x, y) -> torch.Tensor:
-    """(N,) bool on the CPU: the model classifies x as y."""
+    """Return (N,) bool on the CPU: the model classifies x as y."""
     return predict(inference(model, checks.finite_inputs("x", x))).cpu() == y.cpu()
 
 
 def _robust(model, x, y, attack) -> torch.Tensor:
-    """(N,) bool on the CPU: correct clean and under the attack."""
+    """Return (N,) bool on the CPU: correct clean and under the attack."""
     return _correct(model, x, y) & (attack.run(x, y).prediction.cpu() == y.cpu())
 
 
@@ -229,7 +229,7 @@ def whitebox_vs_blackbox(model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
 
 
 def gradient_direction(model, x: torch.Tensor, y: torch.Tensor, objective=None) -> torch.Tensor:
-    """sign(grad_x J(x, y)), the first L-inf attack direction (FGSM's), (N, ...).
+    """Return sign(grad_x J(x, y)), the first L-inf attack direction (FGSM's), (N, ...).
 
     ``objective(model, x, y)`` defaults to cross-entropy on the logits.
     """

@@ -192,7 +192,7 @@ class MixupInference(nn.Module):
 
 
 def _check_lam(lam, mode: str):
-    """(lam as given, lambda_PL, lambda_OL); raises ValueError outside [0, 1] or for a pair outside combined."""
+    """Return (lam as given, lambda_PL, lambda_OL); raises ValueError outside [0, 1] or for a pair outside combined."""
     pair = isinstance(lam, (tuple, list))
     if pair and (mode != "combined" or len(lam) != 2):
         raise ValueError(f"lam must be a number in [0, 1] (a pair (lambda_PL, lambda_OL) only for "

@@ -177,7 +177,12 @@ def make_mlp(dataset, objective: str = "sce", feature_dim: int = 10, *, hidden: 
 
     The model :mod:`robviz.exact` decides exactly on images (a mixed-integer program per point, which a CNN of
     :func:`make_model` is too large for): on the 8x8 digits the defaults give a 64-32-32-10 network whose
-    robustness at an L-inf radius is known point by point. Raises ``ValueError`` for sizes < 1.
+    robustness at an L-inf radius is known point by point.
+
+    Raises
+    ------
+    ValueError
+        For sizes < 1.
     """
     torch.manual_seed(seed)
     in_dim = 1

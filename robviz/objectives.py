@@ -58,7 +58,7 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def squared_distances(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
-    """||z_n - mu_k||^2 for every sample n and center k: (N, d), (L, d) -> (N, L)."""
+    """Return ||z_n - mu_k||^2 for every sample n and center k: (N, d), (L, d) -> (N, L)."""
     return (z.unsqueeze(1) - centers.unsqueeze(0)).pow(2).sum(dim=2)
 
 
@@ -403,7 +403,7 @@ def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> 
 
 
 def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """-log softmax(h)_y for every sample, accurate also for tiny losses: (N, L) logits, (N,) labels -> (N,).
+    """Return -log softmax(h)_y for every sample, accurate also for tiny losses: (N, L) logits, (N,) labels -> (N,).
 
         -log softmax(h)_y = log(1 + sum_{k != y} exp(h_k - h_y)) = softplus(logsumexp_{k != y}(h_k - h_y)).
 

@@ -22,7 +22,7 @@ __all__ = ["pick_device", "full_mode", "seed_everything", "setup", "evaluating",
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
-    """``cuda`` when a GPU is present (or ``prefer`` names a device), else ``cpu``.
+    """Return ``cuda`` when a GPU is present (or ``prefer`` names a device), else ``cpu``.
 
     The environment variable ``ROBVIZ_DEVICE`` overrides both (e.g. ``ROBVIZ_DEVICE=cpu``).
     """
@@ -110,14 +110,14 @@ def dtype_and_device(model, default_dtype: torch.dtype = torch.float32) -> tuple
 
 
 def to_model(model, x: torch.Tensor) -> torch.Tensor:
-    """``x`` on the model's device and in its floating dtype (:func:`dtype_and_device`); integer inputs stay."""
+    """Return ``x`` on the model's device and in its floating dtype (:func:`dtype_and_device`); integer inputs stay."""
     dtype, device = dtype_and_device(model, default_dtype=x.dtype)
     return x.to(device or x.device, dtype if x.is_floating_point() else x.dtype)
 
 
 @torch.no_grad()
 def inference(model, x: torch.Tensor, *, method: str | None = None, batch_size: int = 512) -> torch.Tensor:
-    """``model(x)`` (or ``model.<method>(x)``, e.g. ``"features"``) in eval mode, without gradients, in batches.
+    """Return ``model(x)`` (or ``model.<method>(x)``, e.g. ``"features"``) in eval mode, without gradients, in batches.
 
     ``x`` (N, ...) is moved to the model's dtype and device first (see :func:`dtype_and_device`), so a float64
     model or a model on a GPU takes float32 CPU inputs. Returns the outputs concatenated along N, on the model's
@@ -142,7 +142,7 @@ def predict(logits: torch.Tensor) -> torch.Tensor:
 
 
 def to_numpy(values, dtype=None) -> np.ndarray:
-    """``values`` as a NumPy array.
+    """Return ``values`` as a NumPy array.
 
     A tensor is detached and brought to the CPU first (any device, with or without gradients; bfloat16, which NumPy
     lacks, goes through float32); anything else goes through ``np.asarray``.

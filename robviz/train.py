@@ -308,7 +308,7 @@ def fit_objectives(data: Dataset, objectives, config: TrainConfig | None = None,
 
 
 def plain_metadata(value, key: str = "metadata"):
-    """``value`` as data that ``torch.load(weights_only=True)`` reads back: what robviz writes, it can read.
+    """Return ``value`` as data that ``torch.load(weights_only=True)`` reads back: what robviz writes, it can read.
 
     NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists, paths strings;
     tensors, None, bools, numbers, strings and lists, tuples and dicts (string or integer keys) of those stay.

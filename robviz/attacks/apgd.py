@@ -355,7 +355,7 @@ def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
 
 
 def _clean_logits(model, x: torch.Tensor) -> torch.Tensor:
-    """model(x) in eval mode (BatchNorm statistics untouched, Dropout off), the model's mode restored."""
+    """Return model(x) in eval mode (BatchNorm statistics untouched, Dropout off), the model's mode restored."""
     return inference(model, x)
 
 

@@ -149,7 +149,7 @@ class AttackResult:
         return self.success.float().mean().item() if len(self.success) else 0.0
 
     def perturbation_norm(self, p="L2") -> torch.Tensor:
-        """||x_adv - x||_p per sample, (N,); ``p`` is ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``.
+        """Return ||x_adv - x||_p per sample, (N,); ``p`` is ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``.
 
         For DeepFool (and C&W) the L2 norm of a successful sample is the distance d_ij of the talk's robustness
         definition (Moosavi-Dezfooli et al., CVPR 2016), with i = y and j = ``prediction``.
@@ -289,7 +289,7 @@ class Attack:
         return -value if self.targeted else value
 
     def _gradient(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """d/dx of the summed ascent objective: every sample gets its own gradient, (N, ...)."""
+        """Return d/dx of the summed ascent objective: every sample gets its own gradient, (N, ...)."""
         x = x.detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(self._ascent(x, labels).sum(), x)
         return grad

@@ -67,7 +67,7 @@ def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> 
 
 
 def format_eps(eps: float | None) -> str:
-    """8/255 for multiples of 1/255 below 1, else the number (``0.25``); empty for None."""
+    """Format ``eps``: 8/255 for multiples of 1/255 below 1, else the number (``0.25``); empty for None."""
     if eps is None:
         return ""
     k = eps * 255
@@ -205,7 +205,7 @@ class RobustnessTable:
         return RobustnessTable(self.rows + added)
 
     def pivot(self, value: str = "accuracy") -> tuple[list[str], list[str], list[list[float]]]:
-        """(models, columns, values) in the talk's layout; accuracies in percent, NaN where a cell is empty.
+        """Return (models, columns, values) in the talk's layout; accuracies in percent, NaN where a cell is empty.
 
         Ready for ``robviz.viz.attacks.robustness_heatmap(*table.pivot())``.
         """

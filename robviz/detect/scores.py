@@ -21,7 +21,7 @@ KD_BANDWIDTH = {"rce": 0.1 / 0.26, "ce": 1.0 / 0.26}
 
 
 def _logits(model, x: torch.Tensor) -> torch.Tensor:
-    """model(x) for a detector: the inputs checked (non-empty, finite), eval mode, batched."""
+    """Return model(x) for a detector: the inputs checked (non-empty, finite), eval mode, batched."""
     return inference(model, checks.finite_inputs("x", x))
 
 
@@ -48,7 +48,7 @@ def confidence(model, x: torch.Tensor) -> np.ndarray:
 
 
 def _non_max_entropy_log(log_scores: np.ndarray) -> np.ndarray:
-    """non-ME from log-probabilities or logits (N, L) float64, in log space.
+    """Return non-ME from log-probabilities or logits (N, L) float64, in log space.
 
     The non-maximal entries' renormalized distribution is their softmax, so no probability is formed before it is
     renormalized.
@@ -89,7 +89,7 @@ def non_max_entropy(probabilities) -> np.ndarray:
 
 
 def non_max_entropy_logits(logits) -> np.ndarray:
-    """:func:`non_max_entropy` of softmax(logits), computed from the logits in log space, (N, L) -> (N,).
+    """Return :func:`non_max_entropy` of softmax(logits), computed from the logits in log space, (N, L) -> (N,).
 
     p_i = softmax over the non-maximal logits, so float32 logits such as [0, -150, -160, -170], whose
     softmax underflows to [1, 0, 0, 0], still give the right value (about 5e-4, not log 3).
@@ -273,7 +273,7 @@ class LID:
         return self
 
     def score(self, model, x: torch.Tensor, *, exclude_self: bool = False) -> np.ndarray:
-        """-LID of each input's feature against the reference batch. (N, ...) -> (N,).
+        """Return -LID of each input's feature against the reference batch. (N, ...) -> (N,).
 
         ``exclude_self=True`` drops each input's nearest reference point: use it for inputs drawn from the
         reference batch itself (training inputs), whose own copy at distance 0 would otherwise make the

@@ -59,7 +59,7 @@ class DetectionStudy:
     min_pairs: int = 10
 
     def compare(self, detector: str, model: str = "rce", baseline: str = "sce") -> tuple[list[str], list[str]]:
-        """(attacks where both models have an AUC for ``detector``, those where ``model``'s AUC is higher)."""
+        """Return (attacks where both models have an AUC for ``detector``, those where ``model``'s AUC is higher)."""
         both = [a for a in self.aucs if all(np.isfinite(self.aucs[a][o][detector]) for o in (baseline, model))]
         return both, [a for a in both if self.aucs[a][model][detector] > self.aucs[a][baseline][detector]]
 

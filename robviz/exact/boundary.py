@@ -181,7 +181,7 @@ class ExactBoundary:
         return self._edges
 
     def check_eps(self, eps, norm="Linf") -> float:
-        """``eps`` as a float, checked: finite, >= 0, and at most the box's diameter in ``norm``."""
+        """Return ``eps`` as a float, checked: finite, >= 0, and at most the box's diameter in ``norm``."""
         norm = _norm_name(norm)
         width, height = self.box[1] - self.box[0], self.box[3] - self.box[2]
         largest = max(width, height) if norm == "Linf" else math.hypot(width, height)
@@ -228,9 +228,14 @@ def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
     Returns
     -------
     ExactBoundary
-        An :class:`ExactBoundary`. Raises ``TypeError`` for models that are not piecewise affine and
-        ``ValueError`` for models whose inputs are not 2-D.
+        An :class:`ExactBoundary`.
 
+    Raises
+    ------
+    TypeError
+        For models that are not piecewise affine.
+    ValueError
+        For models whose inputs are not 2-D.
     """
     steps = affine_pieces(model)
     if steps[0][1][0].shape[1] != 2:

@@ -92,7 +92,7 @@ def interval_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple
 
 
 def _backward(spec: np.ndarray, offset: np.ndarray, layers, bounds, x_low, x_high) -> np.ndarray:
-    """CROWN's lower bound on spec @ (output of layers[-1]) + offset: spec (N, m, n), offset (N, m) -> (N, m).
+    """Return CROWN's lower bound on spec @ (output of layers[-1]) + offset: spec (N, m, n), offset (N, m) -> (N, m).
 
     ``bounds`` holds the pre-activation bounds of every hidden layer (the ReLUs between ``layers``).
     """
@@ -176,7 +176,7 @@ def margin_lower_bounds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps:
 
 def certified_robust(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds,
                      method: str = "crown") -> torch.Tensor:
-    """Points certified robust at radius ``eps``: classified correctly and every margin's lower bound > 0.
+    """Return the points certified robust at radius ``eps``: classified correctly and every margin's lower bound > 0.
 
     x (N, ...), y (N,) -> (N,) bool. Its mean is a lower bound on the robust accuracy.
     """

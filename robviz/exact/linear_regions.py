@@ -67,10 +67,15 @@ def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
 
 
 def affine_pieces(model: nn.Module) -> list:
-    """``model`` as alternating steps.
+    """Return ``model`` as alternating steps.
 
     Affine maps (W, b) in float64 and ReLUs, consecutive affine maps merged, ending with the affine map whose argmax is
-    the prediction. Raises ``TypeError`` for other models.
+    the prediction.
+
+    Raises
+    ------
+    TypeError
+        For other models.
     """
     body = getattr(model, "body", None)
     if isinstance(body, nn.Module) and hasattr(model, "objective"):
@@ -122,7 +127,10 @@ def polygon_area(poly: np.ndarray) -> float:
 def input_box(bounds) -> tuple[float, float, float, float]:
     """Return ``bounds`` as the 2-D box (x_min, x_max, y_min, y_max); (low, high) or a Dataset gives a square.
 
-    Raises ``ValueError`` for bounds that are not finite or not increasing.
+    Raises
+    ------
+    ValueError
+        For bounds that are not finite or not increasing.
     """
     bounds = getattr(bounds, "bounds", bounds)
     try:

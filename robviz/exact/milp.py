@@ -216,7 +216,7 @@ def _tighten(layers, hidden, x_low, x_high, deadline) -> list:
 
 
 def _margin(layers, program, label, k):
-    """(objective to minimise, row, low): -margin_k, and margin_k >= 0 as row . v >= low."""
+    """Return (objective to minimise, row, low): -margin_k, and margin_k >= 0 as row . v >= low."""
     w, b = layers[-1]
     row = np.zeros(len(program.var_low))
     row[program.last] = w[k] - w[label]
@@ -252,9 +252,14 @@ def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bo
     Returns
     -------
     Verification
-        A :class:`Verification`. Raises ``TypeError`` for models that are not ReLU networks and ``ValueError``
-        for inputs of the wrong size, labels out of range, a bad eps or time limit.
+        A :class:`Verification`.
 
+    Raises
+    ------
+    TypeError
+        For models that are not ReLU networks.
+    ValueError
+        For inputs of the wrong size, labels out of range, a bad eps or time limit.
     """
     if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
         raise ValueError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
@@ -297,7 +302,7 @@ def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bo
 
 
 def _decide(layers, hidden, x_low, x_high, label, margins, misclassified, deadline):
-    """(verdict, decided_by, witness or None) for one correctly classified point."""
+    """Return (verdict, decided_by, witness or None) for one correctly classified point."""
     open_classes = [k for k in range(len(margins)) if k != label and margins[k] <= 0]  # CROWN: margin_k > 0
     if not open_classes:
         return ROBUST, "crown", None
@@ -339,7 +344,7 @@ def _decide(layers, hidden, x_low, x_high, label, margins, misclassified, deadli
 
 
 def _margin_offset(layers, label, k) -> float:
-    """-(b_k - b_y): class k is reached where (w_k - w_y) . a >= this."""
+    """Return -(b_k - b_y): class k is reached where (w_k - w_y) . a >= this."""
     _, b = layers[-1]
     return -(b[k] - b[label])
 
@@ -348,7 +353,7 @@ def _margin_offset(layers, label, k) -> float:
 
 
 def _with_radius(program: _Program, centre: np.ndarray, radius: float) -> _Program:
-    """``program`` with one more variable t in [0, radius] and |x - centre| <= t on every coordinate."""
+    """Return ``program`` with one more variable t in [0, radius] and |x - centre| <= t on every coordinate."""
     n, v = len(centre), len(program.var_low)
     ball = np.zeros((2 * n, v + 1))
     ball[np.arange(n), np.arange(n)] = ball[n + np.arange(n), np.arange(n)] = 1.0
@@ -364,16 +369,18 @@ def minimal_linf_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
                           time_limit: float = 10.0) -> torch.Tensor:
     """Return the exact L-inf distance from each x to the nearest input of ``bounds`` predicted as another class.
 
-    Another class than y, predicted by ``model``; 0 for misclassified points, inf when no input of the range is. x (N,
-    ...), y (N,) -> (N,) float64.
+    Another class than y, predicted by ``model``; 0 for misclassified points, inf when no input of the range is.
+    x (N, ...), y (N,) -> (N,) float64.
 
     Per point: :func:`verify` at radii 1/16, 1/8, ... of the range until a witness is found; its distance R
     bounds the answer. Then, with the pre-activation bounds of the ball of radius R, one MILP per class k
     minimises t subject to |x' - x| <= t and z_k(x') >= z_y(x') (classes the LP relaxation rules out skipped),
     solved to a relative gap of 1e-9. The smallest optimum is the distance (the infimum: at it the classes tie).
 
-    Raises ``ValueError`` naming the points not solved within ``time_limit`` seconds each, and as
-    :func:`verify` for bad arguments.
+    Raises
+    ------
+    ValueError
+        Naming the points not solved within ``time_limit`` seconds each, and as :func:`verify` for bad arguments.
     """
     centres, _ = input_ball(x, 0.0, bounds)  # checks x and bounds
     low, high = checks.bounds(bounds)

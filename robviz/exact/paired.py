@@ -80,8 +80,12 @@ def mcnemar(robust_a, robust_b) -> PairedTest:
     Returns
     -------
     PairedTest
-        A :class:`PairedTest`. Raises ``ValueError`` for verdicts that are not 1-D bool, of different lengths, or
-        empty.
+        A :class:`PairedTest`.
+
+    Raises
+    ------
+    ValueError
+        For verdicts that are not 1-D bool, of different lengths, or empty.
     """
     a, b = _verdicts("robust_a", robust_a), _verdicts("robust_b", robust_b)
     if len(a) != len(b) or len(a) == 0:

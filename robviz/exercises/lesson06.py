@@ -11,7 +11,7 @@ from . import Mistake, exercise, expect_function, expect_number
 
 
 def _member_predictions(seed: int, variant: int = 0):
-    """(K, N, L) softmax outputs of random logits, from flat to confident, and (N,) labels.
+    """Return (K, N, L) softmax outputs of random logits, from flat to confident, and (N,) labels.
 
     A ``variant`` > 0 draws others and adds one more shape (the hidden tests).
     """

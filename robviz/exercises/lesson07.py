@@ -28,7 +28,7 @@ class _TinyNet(nn.Module):
 
 
 def _mi_reference(model, x, partners, lam):
-    """``MixupInference.mix`` with the partners given, (B, n, ...), instead of drawn from a pool."""
+    """Compute ``MixupInference.mix`` with the partners given, (B, n, ...), instead of drawn from a pool."""
     batch, n = partners.shape[:2]
     pool = partners.reshape(batch * n, *partners.shape[2:])
     mi = MixupInference(model, pool, torch.zeros(batch * n, dtype=torch.long), mode="PL", samples=n, lam=lam)

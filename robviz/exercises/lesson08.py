@@ -21,7 +21,7 @@ def _weights(x):
 
 
 def _output(function):
-    """``function``'s output alone, detached."""
+    """Return ``function``'s output alone, detached."""
     def run(x, step):
         out = function(x.detach().clone().requires_grad_(True), step)
         return out.detach() if torch.is_tensor(out) else out

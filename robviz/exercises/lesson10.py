@@ -18,7 +18,7 @@ def _model(seed: int):
 
 
 def _inputs(variant: int = 0):
-    """(model, x, y, eps, alpha, steps, bounds, start) tuples; a ``variant`` > 0 draws others (hidden tests).
+    """Return (model, x, y, eps, alpha, steps, bounds, start) tuples; a ``variant`` > 0 draws others (hidden tests).
 
     Some points sit near the bounds, so that a missing clip shows; alpha is large, so a missing projection shows.
     """

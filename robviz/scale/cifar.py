@@ -70,7 +70,7 @@ class CifarDownloadError(RuntimeError):
 
 
 def default_root() -> Path:
-    """``$ROBVIZ_DATA`` if set, else ``~/.cache/robviz``."""
+    """Return ``$ROBVIZ_DATA`` if set, else ``~/.cache/robviz``."""
     return Path(os.environ.get("ROBVIZ_DATA") or Path.home() / ".cache" / "robviz")
 
 
@@ -223,7 +223,7 @@ def load_cifar(name: str = "cifar10", root=None, download: bool = True, device="
 
 
 def to_float(x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """uint8 pixels -> images in [0, 1]; float input is returned as it is (cast to ``dtype``)."""
+    """Convert uint8 pixels to images in [0, 1]; float input is returned as it is (cast to ``dtype``)."""
     return x.to(dtype) / 255.0 if x.dtype == torch.uint8 else x.to(dtype)
 
 
@@ -273,7 +273,7 @@ def keras_shift_params(n: int, generator: torch.Generator | None = None, device=
 
 
 def apply_keras_shift(x: torch.Tensor, shifts: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
-    """Keras 2.2.4's shift augmentation on float images ``x`` (N, C, H, W).
+    """Apply Keras 2.2.4's shift augmentation to float images ``x`` (N, C, H, W).
 
     Pixel (r, c) of the output is the input at (r + t_r H, c + t_c W), bilinearly interpolated, the image's edge
     extended beyond it (``keras_preprocessing.image.apply_affine_transform`` with ``order=1, fill_mode='nearest'``, i.e.

@@ -365,5 +365,5 @@ RUNS: dict[str, type[RunConfig]] = {cls.command: cls for cls in (TrainRun, Evalu
 
 
 def as_command(command: str, settings: dict | RunConfig) -> str:
-    """``RUNS[command].from_dict(settings).as_command()``: the shell command of a lesson's settings dict."""
+    """Return ``RUNS[command].from_dict(settings).as_command()``: the shell command of a lesson's settings dict."""
     return RUNS[command].from_dict(settings).as_command()

@@ -10,7 +10,7 @@ __all__ = ["Distributed", "LossModule", "autocast"]
 
 
 def autocast(device: torch.device):
-    """bf16 autocast on CUDA, a no-op context elsewhere (the training step and the evaluation passes)."""
+    """Return bf16 autocast on CUDA, a no-op context elsewhere (the training step and the evaluation passes)."""
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
@@ -63,7 +63,7 @@ class Distributed:
 
 
 def _full_precision(z: torch.Tensor) -> torch.Tensor:
-    """float32 for the half-precision features of autocast; float32 and float64 as they are."""
+    """Return float32 for the half-precision features of autocast; float32 and float64 as they are."""
     return z.float() if z.dtype in (torch.float16, torch.bfloat16) else z
 
 

@@ -16,7 +16,7 @@ __all__ = ["evaluate", "load_trained", "rotate"]
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
-    """Images ``x`` (N, C, H, W) rotated by ``degrees`` about their centre (bilinear, zeros outside)."""
+    """Return images ``x`` (N, C, H, W) rotated by ``degrees`` about their centre (bilinear, zeros outside)."""
     angle = math.radians(degrees)
     c, s = math.cos(angle), math.sin(angle)
     theta = torch.tensor([[c, -s, 0.0], [s, c, 0.0]], dtype=x.dtype, device=x.device).expand(len(x), 2, 3)

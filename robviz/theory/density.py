@@ -53,7 +53,9 @@ def _mmc_shell_log_volume(low: torch.Tensor, high: torch.Tensor, d: int, factor:
 
 
 def mmc_shell_log_volume(low, high, d: int, factor: float = 0.5):
-    """log-volume of the MMC loss shell {z in R^d : factor ||z - mu||^2 in [low, high]} (ICLR 2020, Eq. 2's Delta B).
+    """Return the log-volume of the MMC loss shell {z in R^d : factor ||z - mu||^2 in [low, high]}.
+
+    The shell is Eq. 2's Delta B (ICLR 2020).
 
     The shell lies between the spheres of radii sqrt(low/factor) and sqrt(high/factor) around mu:
 
@@ -157,7 +159,7 @@ class Sphere(NamedTuple):
 
 
 def _log_expm1(c: torch.Tensor) -> torch.Tensor:
-    """log(exp(C) - 1) without overflow: C + log(1 - exp(-C))."""
+    """Return log(exp(C) - 1) without overflow: C + log(1 - exp(-C))."""
     return c + torch.log(-torch.expm1(-c))
 
 

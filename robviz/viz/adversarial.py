@@ -80,7 +80,7 @@ def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | No
 
 
 def accuracy_lines(x, series: dict, *, x_title: str, title: str, dashed=(), markers: bool = True) -> go.Figure:
-    """Accuracies (fractions in [0, 1], drawn in percent) against one variable, one line per series.
+    """Plot accuracies (fractions in [0, 1], drawn in percent) against one variable, one line per series.
 
     Parameters
     ----------

@@ -82,7 +82,7 @@ def _center_marks(centers, label, show_legend):
 
 def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True, floor: float = 1e-6,
                          ncontours: int = 16, title: str | None = None) -> go.Figure:
-    """Loss landscapes L(z, y) over a 2-D feature plane, side by side, as filled contours with labelled levels.
+    """Plot loss landscapes L(z, y) over a 2-D feature plane, side by side, as filled contours with labelled levels.
 
     With ``log10`` the colours and levels are log10 of the loss (clipped below at ``floor``): softmax losses
     fall by many orders of magnitude near their centers while MMC grows quadratically.
@@ -255,7 +255,7 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
 
 
 def _pooled_log10(density) -> np.ndarray:
-    """(S,) log10 SD per shell, averaged over the classes with a finite value (a geometric mean of SD)."""
+    """Return (S,) log10 SD per shell, averaged over the classes with a finite value (a geometric mean of SD)."""
     values = to_numpy(density.log_densities, np.float64) / math.log(10)
     finite = np.isfinite(values)
     total = np.where(finite, values, 0.0).sum(axis=0)
@@ -356,7 +356,7 @@ def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: 
 
 def convergence_figure(panels: dict, *, thresholds: dict | None = None, styles: dict | None = None,
                        log_y=(), title: str | None = None) -> go.Figure:
-    """Curves of several runs against the training step, one panel per metric.
+    """Plot curves of several runs against the training step, one panel per metric.
 
     ICLR 2020's toy demo on faster convergence: center loss vs MMC, full batch vs mini-batches.
 

@@ -46,7 +46,7 @@ def _panel_traces(z, y, num_classes, centers, regions, extent, first_panel):
 
 
 def _centers_at(history, frame):
-    """Centers shown in ``frame``: moving ones (center loss, L-GM) come from that frame's head state."""
+    """Return the centers shown in ``frame``: moving ones (center loss, L-GM) come from that frame's head state."""
     state = history.head_states[frame] if history.head_states else {}
     for key in ("class_centers", "means", "mm_centers"):
         if key in state:

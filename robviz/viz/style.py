@@ -61,7 +61,7 @@ def series_color(i: int) -> str:
 
 
 def plot_array(values) -> np.ndarray:
-    """Values for a trace (tensor, list or array) as float32 NumPy (:func:`robviz.runtime.to_numpy`).
+    """Return values for a trace (tensor, list or array) as float32 NumPy (:func:`robviz.runtime.to_numpy`).
 
     Plotly stores float32 arrays as compact typed arrays, so figures stay light.
     """
@@ -81,7 +81,7 @@ pio.templates["robviz"] = TEMPLATE
 
 
 def legend_row_count(fig: go.Figure, width: int = 840) -> int:
-    """Rows a horizontal legend of ``fig``'s named traces needs in a column ``width`` pixels wide."""
+    """Return the rows a horizontal legend of ``fig``'s named traces needs in a column ``width`` pixels wide."""
     seen: set[str] = set()
     used, rows = 0.0, 1
     for trace in fig.data:

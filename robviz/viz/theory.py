@@ -53,7 +53,7 @@ def _center_summary(points: np.ndarray) -> str:
 
 def centers_figure(centers, *, title: str | None = None, show_sphere: bool = True, matrix: str = "cosine",
                    max_distance: float | None = None) -> go.Figure:
-    """Class centers mu (L, d) as a picture.
+    """Draw class centers mu (L, d) as a picture.
 
     2-D scatter (d <= 2), 3-D scatter (d = 3), or the matrix of pairwise cosines (d > 3).
 

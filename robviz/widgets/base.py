@@ -93,7 +93,7 @@ class Dashboard:
         self.status.value = self.report()
 
     def redraw(self) -> None:
-        """:meth:`update`, with any error shown in the dashboard (kept in ``self.error``)."""
+        """Run :meth:`update`, with any error shown in the dashboard (kept in ``self.error``)."""
         try:
             self.update()
             self.error = None
