@@ -57,7 +57,7 @@ def adversarial_batch(attack, x: torch.Tensor, labels: torch.Tensor, start: torc
 
     Parameters
     ----------
-    attack
+    attack : robviz.attacks.PGD
         A :class:`robviz.attacks.PGD` (its eps, alpha, steps, norm, bounds, objective, targeted).
     x : torch.Tensor
         The clean batch (N, ...), in the attack's bounds.
@@ -138,7 +138,7 @@ class AdversarialTraining:
         (Zhang et al. 2019: clean loss + beta * KL(p(x) || p(x_adv))). See the module's docstring.
     eps : float
         The training radius, in the input's units (> 0).
-    alpha : float | None
+    alpha : float or None
         The PGD step size; None gives 2.5 * eps / steps (Madry et al.'s rule), filled in when built.
     steps : int
         PGD iterations of the inner maximization (>= 1).
@@ -243,15 +243,15 @@ def exact_over_training(model, history, sets: dict, eps_list, *, bounds, norm: s
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The 2-D ReLU classifier ``history`` trained (``fit(..., record_models=True)``).
-    history
+    history : robviz.train.History
         Its :class:`robviz.train.History`.
     sets : dict
         ``{name: (x (N, 2), y (N,))}``, e.g. ``{"train": ..., "test": ...}``.
-    eps_list
+    eps_list : sequence of float
         The radii (>= 0, at most the box's diameter).
-    bounds
+    bounds : tuple of float or robviz.data.Dataset
         The input box (``data.bounds``).
     norm : str
         ``"Linf"`` or ``"L2"``.

@@ -189,7 +189,7 @@ def bounds(value) -> tuple[float, float]:
 
     Parameters
     ----------
-    value
+    value : tuple of float or robviz.data.Dataset
         (low, high) or a Dataset (its ``.bounds``).
 
     Returns

@@ -66,9 +66,9 @@ def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter
 
     Parameters
     ----------
-    features
+    features : np.ndarray or torch.Tensor
         (N, d) array or tensor.
-    init
+    init : str or np.ndarray or None
         ``"pca"`` (default), ``"random"`` or an (N, 2) initial embedding (e.g. the previous epoch's),
         used as it is.
     seed : int
@@ -77,12 +77,12 @@ def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter
         Effective number of neighbours; must be < N.
     n_iter : int
         Optimization iterations after early exaggeration.
-    early_exaggeration_iter : int | None
+    early_exaggeration_iter : int or None
         Iterations of early exaggeration; default 250, but 0 for an array ``init``
         (a good start needs no exaggeration phase, which would shuffle it).
     cache : bool
         Reuse an embedding computed before for the same features and settings.
-    cache_dir
+    cache_dir : str or pathlib.Path or None
         Optional folder to keep embeddings on disk as ``<hash>.npy`` between runs.
 
     Returns
@@ -162,11 +162,11 @@ def aligned_tsne(sequence, *, seed: int = 0, perplexity: float = 30.0, n_iter: i
 
     Parameters
     ----------
-    sequence
+    sequence : sequence of array or torch.Tensor
         S arrays (N, d_s), or one (S, N, d) array/tensor (e.g. ``History.features``).
     seed, perplexity, n_iter
         As :func:`tsne` (``n_iter`` for the first frame).
-    later_iter : int | None
+    later_iter : int or None
         Iterations for every later frame. Default ``n_iter // 2``.
     cache, cache_dir
         As :func:`tsne`.

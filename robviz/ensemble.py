@@ -57,7 +57,7 @@ def non_true_predictions(probabilities: torch.Tensor, y: torch.Tensor, normalize
         (K, N, L) member softmax outputs.
     y : torch.Tensor
         (N,) true labels.
-    normalize : str | None
+    normalize : str or None
         ``"l2"`` (unit vectors: the rows of the paper's M), ``"l1"`` (points on the (L-2)-simplex,
         what the ternary plot shows for L = 4) or None.
 
@@ -177,14 +177,14 @@ class Ensemble(nn.Module):
 
     Parameters
     ----------
-    members
+    members : sequence of torch.nn.Module
         K >= 2 modules with ``member(x)`` -> (N, L) logits and the same L (any robviz model).
     alpha : float
         ADP entropy weight (paper 2).
     beta : float
         ADP log-det weight (paper 0.5). ``alpha = beta = 0``: the baseline, K members trained independently with
         cross-entropy (but through one optimizer).
-    name : str | None
+    name : str or None
         The run's name in a History; default ``"baseline"`` or ``"ADP_{alpha},{beta}"``.
 
     Examples
@@ -281,7 +281,7 @@ def transferability(ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack
         An :class:`Ensemble`.
     x, y : torch.Tensor
         Inputs (N, ...) and labels (N,).
-    attack_factory
+    attack_factory : callable
         ``member -> Attack``, e.g. ``lambda m: PGD(m, eps=0.25, bounds=data.bounds)``.
 
     Returns

@@ -82,16 +82,16 @@ def loss_on_grid(loss, extent, resolution: int = 100, label: int = 0, *, name: s
 
     Parameters
     ----------
-    loss
+    loss : robviz.objectives.Objective or callable
         A robviz objective (its per-sample training loss, e.g. MMC: factor ||z - mu*_y||^2) or a callable
         ``(M, 2) features, (M,) labels -> (M,) losses`` such as :func:`gsce_loss` with its parameters bound.
-    extent
+    extent : tuple of float
         (x_min, x_max, y_min, y_max) of the feature plane.
     resolution : int
         R, points per side (>= 2).
     label : int
         The class y (an integer in [0, L)).
-    name : str | None
+    name : str or None
         A name for titles; default: the objective's name, or "loss".
     chunk_size : int
         Grid points per call of the loss.
@@ -142,9 +142,9 @@ def gsce_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, sigmas, o
         (M,) labels.
     centers : torch.Tensor
         (L, d) means mu.
-    sigmas
+    sigmas : float or torch.Tensor
         A float (shared) or (L,) scales sigma_i.
-    offsets
+    offsets : float or torch.Tensor or None
         None (zeros), a float or (L,) B_i.
 
     Returns
@@ -183,17 +183,17 @@ def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int 
 
     Parameters
     ----------
-    loss
+    loss : robviz.objectives.Objective or callable
         A robviz objective or a per-sample callable ``(M, 2), (M,) -> (M,)`` (differentiable).
     label : int
         The class y.
-    start
+    start : torch.Tensor
         (2,) a feature point.
     step : float
         Arc length per step.
     max_steps : int
         Steps per direction.
-    extent
+    extent : tuple of float or None
         (x_min, x_max, y_min, y_max) or None.
     newton_steps : int
         Corrections per step.
@@ -262,7 +262,7 @@ def feature_density(features: torch.Tensor, extent, resolution: int = 40) -> Den
     ----------
     features : torch.Tensor
         (P, 2) or (S, P, 2) features (S frames, e.g. ``History.features``).
-    extent
+    extent : tuple of float
         (x_min, x_max, y_min, y_max), e.g. ``robviz.regions.feature_extent(features)``.
     resolution : int
         R cells per side.

@@ -80,11 +80,11 @@ def accuracy_vs_eps(model, x: torch.Tensor, y: torch.Tensor, eps_list, attack_fa
     ----------
     model, x, y
         The classifier, inputs (N, ...) and labels (N,).
-    eps_list
+    eps_list : sequence of float
         Increasing radii.
-    attack_factory
+    attack_factory : callable or None
         ``factory(model, eps) -> Attack``; default L-inf PGD-20 on the margin loss, step 2.5 eps / 20.
-    bounds
+    bounds : tuple of float or robviz.data.Dataset
         The input range.
     floor : float
         The largest accuracy at the largest radius that still counts as "about 0". Default 0.05.
@@ -193,15 +193,15 @@ def whitebox_vs_blackbox(model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
     ----------
     model, x, y, eps
         The classifier, inputs (N, ...), labels (N,), L-inf radius.
-    surrogate
+    surrogate : torch.nn.Module or None
         A model to transfer from, or None to skip the transfer attack.
-    bounds
+    bounds : tuple of float or robviz.data.Dataset
         The input range.
     pgd_steps : int
         Steps of the white-box PGD and of the transfer PGD. Default 20.
     spsa_steps, spsa_samples, spsa_lr
         SPSA's settings (lr default eps / 4).
-    white_attack
+    white_attack : robviz.attacks.Attack or None
         An Attack to use as the white-box attack instead of PGD (e.g. PGD with an EOT loss).
     tolerance : float
         How far black-box may beat white-box before it counts. Default 0.02.
@@ -274,11 +274,11 @@ def loss_along_direction(model, x: torch.Tensor, y: torch.Tensor, direction=None
     ----------
     model, x, y
         The classifier, inputs (N, ...), labels (N,).
-    direction
+    direction : torch.Tensor or None
         (N, ...) or None for :func:`gradient_direction`.
-    alphas
+    alphas : torch.Tensor or None
         Step sizes, default 41 points in [-0.5, 0.5] times the input scale ``x.abs().max()``.
-    objective
+    objective : callable or None
         ``objective(model, x, labels) -> (N,)``; default cross-entropy.
     roughness : float
         The total-variation ratio above which the curve counts as jagged.

@@ -74,9 +74,9 @@ class MixupInference(nn.Module):
         picked with :func:`robviz.data.sample_per_class`).
     mode : str
         ``"PL"``, ``"OL"`` or ``"combined"``.
-    samples
+    samples : int or tuple of int or None
         N; for ``"combined"`` a pair (N_PL, N_OL). Default: the paper's (10, 30, (5, 15)).
-    lam : float | tuple[float, float] | None
+    lam : float or tuple of float or None
         The weight lambda of the input in lambda x + (1 - lambda) x_s. Default 0.5. For ``"combined"`` a
         number (both branches) or a pair (lambda_PL, lambda_OL), e.g. (0.5, 0.4) as the authors' README.
     threshold : float
@@ -291,7 +291,7 @@ class MixupModel(nn.Module):
         The classifier to train (trained in place; use it directly afterwards).
     alpha : float
         The Beta(alpha, alpha) parameter. Default 1.0 (the MI paper's).
-    attack
+    attack : robviz.attacks.Attack or None
         None (mixup) or an attack for interpolated adversarial training.
     seed : int
         Seeds the mixing weights and permutations.
@@ -463,7 +463,7 @@ def mi_robustness(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, 
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The mixup-trained classifier.
     x, y : torch.Tensor
         (N, ...) clean inputs and (N,) labels; ``x_adv`` (N, ...) the oblivious attack's examples.
@@ -471,9 +471,9 @@ def mi_robustness(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, 
         (M, ...) clean mixing partners and their (M,) labels.
     eps, alpha, bounds
         The adaptive attack's L-inf radius, step and input range.
-    modes
+    modes : sequence of str
         The MI variants, rows ``"MI-PL"``, ``"MI-OL"``, ``"MI-combined"``.
-    batch_size : int | None
+    batch_size : int or None
         The adaptive attack's batch (None: all at once). Its graph holds ``batch_size x samples x
         eot_samples`` mixtures at once, so memory grows with it; the accuracies depend on it only through
         which partners are drawn.

@@ -51,9 +51,9 @@ class SampleDensity:
         The feature dimension d.
     method : str
         "sphere" (exact MMC shells) or "monte-carlo" (volume estimated inside ``box``).
-    box : torch.Tensor | None
+    box : torch.Tensor or None
         (2, d) lower and upper corners of the Monte-Carlo box, or None.
-    volume_hits : torch.Tensor | None
+    volume_hits : torch.Tensor or None
         (L, S) uniform samples that fell in each shell (Monte-Carlo only), or None.
     """
 
@@ -152,11 +152,11 @@ def mmc_shell_density(z, y, centers, *, factor: float = 0.5, num_shells: int = 2
 
     Parameters
     ----------
-    z
+    z : torch.Tensor
         (N, d) features.
-    y
+    y : torch.Tensor
         (N,) labels.
-    centers
+    centers : torch.Tensor
         (L, d) class centers.
     factor : float
         The loss factor (paper 1/2).
@@ -164,7 +164,7 @@ def mmc_shell_density(z, y, centers, *, factor: float = 0.5, num_shells: int = 2
         S shells per class between the class's loss ``quantiles`` (used when ``edges`` is None): with
         ``spacing="count"`` each holds about the same number of points (trained models put most points at tiny losses,
         so equal widths would leave most shells nearly empty); ``spacing="width"``: equal widths.
-    edges
+    edges : torch.Tensor or None
         (S + 1,) or (L, S + 1) increasing loss values to use instead.
 
     Returns
@@ -212,20 +212,20 @@ def monte_carlo_shell_density(z, y, loss_fn: Callable[[torch.Tensor, torch.Tenso
 
     Parameters
     ----------
-    z
+    z : torch.Tensor
         (N, d) features, d <= 3.
-    y
+    y : torch.Tensor
         (N,) labels.
     loss_fn : Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
         Per-sample loss, (M, d) features and (M,) labels -> (M,) losses (e.g.
         :func:`robviz.objectives.per_sample_loss` with ``float64=True``).
-    num_classes : int | None
+    num_classes : int or None
         L (default: max label + 1).
     num_shells, edges, quantiles, spacing
         As in :func:`mmc_shell_density`.
     num_samples : int
         Uniform samples for the volumes.
-    box
+    box : torch.Tensor or None
         (2, d) lower and upper corners, or None.
     margin : float
         Widening of the default box.
@@ -290,11 +290,11 @@ def sample_density(model, x, y, *, num_shells: int = 20, edges=None, quantiles: 
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         A ``robviz.models.Classifier``.
-    x
+    x : torch.Tensor
         (N, ...) training inputs.
-    y
+    y : torch.Tensor
         (N,) labels.
     num_shells, edges, quantiles, spacing
         The shells (see :func:`mmc_shell_density`).

@@ -32,7 +32,7 @@ class TrainConfig:
     ----------
     steps : int
         Optimizer steps.
-    batch_size : int | None
+    batch_size : int or None
         Samples per step; ``None`` trains full-batch.
     lr : float
         Learning rate.
@@ -47,7 +47,7 @@ class TrainConfig:
     seed : int
         Seeds batch order and the probe choice (and, seeded ``seed + 1``, the random starts of
         adversarial training, so that a run with and without it sees the same batches).
-    adversarial : AdversarialTraining | None
+    adversarial : AdversarialTraining or None
         None (train on the clean batch), or an :class:`robviz.adversarial.AdversarialTraining`
         (or a dict of its fields): PGD adversarial training or TRADES, L-inf or L2.
     record_models : bool
@@ -97,13 +97,13 @@ class History:
         Per snapshot (loss is the mean training loss
         since the previous snapshot, at step 0 the loss on the whole training set; feature_norm the mean ||z||
         over the probe set).
-    features : torch.Tensor | None
+    features : torch.Tensor or None
         Probe-set features per snapshot, a tensor (S, P, d) on the CPU.
-    probe_y : torch.Tensor | None
+    probe_y : torch.Tensor or None
         Labels of the probe set (P,).
     head_states : list[dict]
         The head's parameters per snapshot (CPU copies), for drawing decision regions later.
-    centers : torch.Tensor | None
+    centers : torch.Tensor or None
         The (L, d) class centers at the end of training, if the objective has centers.
     model_states : list[dict]
         The whole model's parameters per snapshot (CPU copies) when ``config.record_models``.
@@ -210,11 +210,11 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         A :class:`robviz.models.Classifier` (anything with ``features``, ``objective`` and ``loss``).
     data : Dataset
         A :class:`robviz.data.Dataset`; the model is moved to its device.
-    config : TrainConfig | None
+    config : TrainConfig or None
         A :class:`TrainConfig`; keyword ``overrides`` replace its fields (``fit(m, d, steps=100)``).
     progress : bool
         Show a tqdm progress bar.

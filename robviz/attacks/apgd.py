@@ -168,14 +168,14 @@ class APGD(Attack):
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier; ``**options`` are the base options (bounds, batch_size, device, seed; see
         :class:`~robviz.attacks.base.Attack`).
     eps : float
         The L-inf radius. Default 8/255.
     steps : int
         Iterations per restart. Default 100 (the paper's).
-    loss
+    loss : str or callable
         ``"auto"`` (default: :func:`~robviz.attacks.objectives.auto_objective`: the logit margin for MMC models, else
         cross-entropy), ``"ce"`` (cross-entropy on the logits), ``"dlr"`` (:func:`dlr_loss`, L >= 3; targeted: the
         targeted DLR loss, L >= 4) or any attack objective ``loss(model, x, labels) -> (N,)``, e.g. an EOT objective
@@ -392,13 +392,13 @@ def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier (``model(x)`` -> logits); for a randomized model pass ``loss`` an EOT objective.
     x, y : torch.Tensor
         Inputs (N, ...) in ``bounds`` and labels (N,).
     eps : float
         The L-inf radius.
-    bounds
+    bounds : tuple of float or robviz.data.Dataset
         The input range (``data.bounds`` for the toy sets).
     steps, restarts : int
         Per APGD run. Defaults 100 and 5. Restarts run only on the points still robust, so
@@ -406,10 +406,10 @@ def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(
         (:mod:`robviz.exact`) at eps = 0.25, one restart left 6.7 to 8 points of points that do have an
         adversarial example inside the ball (the ball's adversarial part is a small corner that one start
         misses), five restarts 0 to 0.4 points.
-    targets : int | None
+    targets : int or None
         How many target classes for APGD-T: the classes with the 2nd, 3rd, ... largest clean logit.
         Default min(9, L - 1) (9 as in AutoAttack; for L = 4 that is 3).
-    loss
+    loss : str or callable or None
         Replaces the adaptive objective in the first stage; None: ``auto_objective(model)``.
     seed : int
         Seeds the random starts.

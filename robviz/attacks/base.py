@@ -86,7 +86,7 @@ class Trajectory:
     ----------
     inputs : torch.Tensor
         (T+1, N, ...) the iterates x_t.
-    features : torch.Tensor | None
+    features : torch.Tensor or None
         (T+1, N, d) ``model.features(x_t)``, or None when the model has no ``features``.
     objective : torch.Tensor
         (T+1, N) the attack objective at x_t for the labels the attack used (y when untargeted,
@@ -119,11 +119,11 @@ class AttackResult:
         Argmax model(x_adv), (N,).
     success : torch.Tensor
         (N,) bool, ``prediction != y`` (untargeted) or ``prediction == target`` (targeted).
-    target : torch.Tensor | None
+    target : torch.Tensor or None
         The (N,) target classes of a targeted attack, else None.
-    trajectory : Trajectory | None
+    trajectory : Trajectory or None
         A :class:`Trajectory` when ``run(..., record=True)``, else None.
-    failed : torch.Tensor | None
+    failed : torch.Tensor or None
         (N,) bool, the samples the attack could not evaluate: its iterate or the model's output at it
         was not finite (a NaN gradient, e.g. of a distance at its own center). Their ``x_adv`` is the clean
         input, ``prediction`` is -1, and they count neither as a success nor (in ``robust_accuracy``) as
@@ -174,20 +174,20 @@ class Attack:
         ``features(x)`` also get feature trajectories. The model is put in eval mode while attacking (so
         BatchNorm statistics never change) and its own mode is restored afterwards; its parameters are
         never updated and never get a ``.grad``.
-    bounds
+    bounds : tuple of float or robviz.data.Dataset
         (low, high) of the valid input range, ``(0, 1)`` for images; pass ``data.bounds`` (or the
         Dataset itself) for the toy sets. Every adversarial input is clipped to it.
     targeted : bool
         Push the prediction to a target class instead of away from y. ``run(x, y, target)`` takes
         the targets; without them each sample gets a uniformly random class != y, drawn with ``seed``.
-    loss
+    loss : callable or None
         The attack objective ``loss(model, x, labels) -> (N,)`` (small when ``model`` predicts
         ``labels``). Default :func:`~robviz.attacks.objectives.auto_objective`: the logit margin for MMC
         models (it finds more than the paper's MMC loss, measured against the exact values), else
         cross-entropy on ``model(x)`` (for RCE the negated logits).
-    batch_size : int | None
+    batch_size : int or None
         Attack this many samples at a time (None: all at once).
-    device
+    device : torch.device or str or None
         Where to attack (None: the device of the inputs). Results come back on the inputs' device.
     seed : int
         Seeds random starts, random targets and random directions; every ``run`` restarts from it.

@@ -78,7 +78,7 @@ class CW(_MarginSearch):
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier; ``**options`` are the base options except ``loss`` (see
         :class:`~robviz.attacks.base.Attack`).
     c : float
@@ -165,7 +165,7 @@ class EAD(_MarginSearch):
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier; ``**options`` are the base options except ``loss``.
     beta : float
         The L1 weight (and threshold). Default 1e-3 (the paper; the ADP paper uses 0.01).

@@ -30,7 +30,7 @@ class DeepFool(Attack):
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier; ``**options`` are the base options (``loss`` only sets the recorded
         objective values).
     steps : int

@@ -40,11 +40,11 @@ def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> 
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier.
     kind : str
         ``"images"`` (inputs in [0, 1]) or ``"toy"`` (the 2-D sets; give ``bounds``).
-    bounds
+    bounds : tuple of float or robviz.data.Dataset or None
         The input range; default (0, 1) for images, required for toy data (``data.bounds``).
     seed : int
         Seeds random starts and targets.
@@ -153,7 +153,7 @@ class RobustnessTable:
 
         Parameters
         ----------
-        attacks
+        attacks : list of str or None
             The attack labels to combine; None: every attack that has a radius (rows with ``eps`` None,
             C&W or DeepFool, have no budget and are left out).
         label : str
@@ -250,21 +250,21 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier (``model(x)`` -> logits).
     x, y : torch.Tensor
         Inputs (N, ...) and labels (N,).
-    attacks : Mapping[str, Attack] | None
+    attacks : Mapping[str, Attack] or None
         ``{name: Attack}``. None: :func:`talk_battery` (PGD10/PGD50, targeted/untargeted).
-    eps_list
+    eps_list : sequence of float or None
         Radii; every attack that has an ``eps`` is run at each (``attack.with_eps(eps)``), attacks
         without one (C&W, DeepFool, JSMA) once. None: the talk's radii ``TALK_EPS[kind]`` for the default
         battery, each attack's own eps otherwise.
-    name : str | None
+    name : str or None
         The row label; default the model's objective name (``"sce"``, ``"mmc"``...) or its class.
-    kind : str | None
+    kind : str or None
         ``"images"`` or ``"toy"``; default ``"images"`` for 4-D inputs, else ``"toy"``.
-    bounds
+    bounds : tuple of float or robviz.data.Dataset or None
         Input range for the default battery (``data.bounds`` for toy data).
     progress : bool
         Show a tqdm progress bar.

@@ -35,7 +35,7 @@ class FGSM(Attack):
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size, device,
         seed; see :class:`~robviz.attacks.base.Attack`).
     eps : float
@@ -75,12 +75,12 @@ class PGD(Attack):
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size, device,
         seed; see :class:`~robviz.attacks.base.Attack`).
     eps : float
         The radius. Default 8/255 (for L2 a typical image radius is 0.5).
-    alpha : float | None
+    alpha : float or None
         The step size; None means eps / steps. Default 2/255.
     steps : int
         iterations. Default 10.
@@ -206,11 +206,11 @@ class MIM(Attack):
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier; ``**options`` are the base options (see :class:`~robviz.attacks.base.Attack`).
     eps : float
         The L-inf radius. Default 8/255.
-    alpha : float | None
+    alpha : float or None
         The step size; None means eps / steps (the paper's). Default None.
     steps : int
         iterations. Default 10.

@@ -31,7 +31,7 @@ class JSMA(Attack):
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier; ``**options`` are the base options (``loss`` only sets the recorded objective
         values). ``targeted`` must stay True; without a ``target`` each sample gets a seeded random class
         != y (the RCE paper used the least-likely class: ``run(x, y, least_likely(model, x))``).

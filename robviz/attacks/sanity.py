@@ -51,7 +51,7 @@ def battery_sanity(table: RobustnessTable, one_step: str = "FGSM", multi_step=No
         run on the same points.
     one_step : str
         The label of the one-step attack (FGSM) in the table.
-    multi_step
+    multi_step : str or list of str or None
         Labels of the multi-step attacks to check (a string or a list); None: every other attack
         with a radius.
     tolerance : float

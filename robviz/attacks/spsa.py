@@ -29,7 +29,7 @@ class SPSA(Attack):
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier; ``**options`` are the base options (see :class:`~robviz.attacks.base.Attack`),
         except that the default ``loss`` is :func:`~robviz.attacks.objectives.margin_objective`, the
         logit margin of the paper: finite differences of a saturated cross-entropy are often exactly 0.

@@ -229,13 +229,13 @@ def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, en
 
     Parameters
     ----------
-    path
+    path : str or pathlib.Path
         The lesson's file; cells run with its folder as the working directory.
-    notebook : dict | None
+    notebook : dict or None
         The notebook to run (default: read from ``path``), e.g. its student version.
     timeout : int
         Seconds one cell may run.
-    env : dict | None
+    env : dict or None
         The kernel's environment (default: the gallery's: default mode, exercise checks that only
         report, plotly's JSON renderer). Pass ``{**os.environ, "ROBVIZ_FULL": "1"}`` for full mode.
 
@@ -311,15 +311,15 @@ def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/ga
 
     Parameters
     ----------
-    lessons : str | Path
+    lessons : str or Path
         Folder of the lessons (``NN_name.ipynb``); each runs with this folder as its working directory.
-    out : str | Path
+    out : str or Path
         The site's folder; replaced as a whole when the build succeeds.
-    only
+    only : list of str or None
         Lesson number prefixes (e.g. ``["00", "01"]``) to build a partial site.
     timeout : int
         Seconds one cell may run.
-    executed
+    executed : callable or None
         Instead of executing the student versions, a function ``executed(path) -> notebook`` that
         returns the lesson at ``path`` already executed with its solutions (e.g. a run shared with other
         checks); the page shows :func:`~robviz.course.assignments.student_view` of it.

@@ -137,7 +137,7 @@ class KernelDensity:
 
     Parameters
     ----------
-    sigma2 : float | None
+    sigma2 : float or None
         The kernel's sigma^2. Default: :func:`kd_bandwidth` of the model's objective at :meth:`fit`
         (0.1/0.26 for RCE, 1/0.26 for CE).
     points_per_class : int
@@ -323,13 +323,13 @@ def detection_pairs(model, x: torch.Tensor, y: torch.Tensor, result) -> Detectio
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         The classifier.
     x : torch.Tensor
         Clean inputs (N, ...).
     y : torch.Tensor
         Labels (N,).
-    result
+    result : robviz.attacks.AttackResult
         The :class:`~robviz.attacks.AttackResult` of x.
 
     Returns
@@ -399,7 +399,7 @@ def detection_scores(detectors: dict, model, x: torch.Tensor, y: torch.Tensor, r
         Name -> callable ``detector(model, x) -> (N,)``.
     model, x, y
         The model and the clean inputs and labels the attack ran on.
-    result
+    result : robviz.attacks.AttackResult
         The :class:`~robviz.attacks.AttackResult`.
 
     Returns
@@ -424,9 +424,9 @@ def non_me_domain(model, extent, resolution: int = 150) -> dict:
 
     Parameters
     ----------
-    model
+    model : torch.nn.Module
         A :class:`~robviz.models.Classifier` with 2-D features (its head maps z to logits).
-    extent
+    extent : tuple of float
         (z1_min, z1_max, z2_min, z2_max).
     resolution : int
         Grid points per axis.

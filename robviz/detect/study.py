@@ -72,14 +72,14 @@ def detection_study(models: dict, data, x, y, results: dict, *, detectors=defaul
     ----------
     models : dict
         Name -> classifier, e.g. ``{"sce": ..., "rce": ...}``.
-    data
+    data : robviz.data.Dataset
         The :class:`~robviz.data.Dataset` the detectors are fitted on (its training split).
     x, y
         The (N, ...) clean inputs and (N,) labels every attack ran on.
     results : dict
         ``results[attack][model]``, the :class:`~robviz.attacks.AttackResult` of that attack on that
         model.
-    detectors
+    detectors : callable
         ``detectors(model, data) -> {name: detector}``, called once per model; default
         :func:`default_detectors`.
     min_pairs : int

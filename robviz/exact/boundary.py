@@ -222,7 +222,7 @@ def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
         A ReLU network on 2-D inputs: a robviz ``Classifier`` with a ``ToyMLP`` body, an ``nn.Linear`` or
         an ``nn.Sequential`` of Linear / ReLU / BatchNorm1d / Dropout / Identity (read in eval mode: BatchNorm
         uses its running statistics, Dropout is the identity).
-    bounds
+    bounds : tuple of float or robviz.data.Dataset
         (low, high) for both coordinates (``data.bounds``), (x_min, x_max, y_min, y_max) or a Dataset.
 
     Returns

@@ -68,7 +68,7 @@ def interval_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple
 
     Parameters
     ----------
-    layers
+    layers : list of tuple
         [(W_i, b_i)] from :func:`network_layers`.
     x_low, x_high : np.ndarray
         (N, D) the input box of each point.

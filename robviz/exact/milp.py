@@ -243,7 +243,7 @@ def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bo
         (N,) labels.
     eps : float
         The L-inf radius, >= 0.
-    bounds
+    bounds : tuple of float or robviz.data.Dataset
         The input range (low, high), e.g. ``(0, 1)`` for images, or a Dataset.
     time_limit : float
         Seconds of solving per point (LPs and MILPs together); a point not decided in time is

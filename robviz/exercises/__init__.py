@@ -162,10 +162,10 @@ def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | N
 
     Parameters
     ----------
-    seed : int | None
+    seed : int or None
         Check a function answer on other inputs (another random draw, other shapes) than the visible check
         (``seed=None``, the same inputs as seed 0). The hidden tests of the course version use seeds 1 and 2.
-    strict : bool | None
+    strict : bool or None
         Raise on a wrong or missing answer; ``None`` follows the environment (see the module docstring).
 
     Returns
@@ -277,7 +277,7 @@ def expect_choice(answer, correct, hints: dict, *, why: str = "") -> tuple[bool,
 
     Parameters
     ----------
-    correct
+    correct : str
         The right option.
     hints : dict
         ``{wrong option: hint}``; every option the exercise offers should appear here or be ``correct``.

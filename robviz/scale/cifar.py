@@ -168,18 +168,18 @@ def load_cifar(name: str = "cifar10", root=None, download: bool = True, device="
     ----------
     name : str
         ``"cifar10"`` or ``"cifar100"``.
-    root
+    root : str or pathlib.Path or None
         The cache folder; default ``$ROBVIZ_DATA`` or ``~/.cache/robviz``.
     download : bool
         Fetch the archive when it is missing (otherwise a missing archive raises FileNotFoundError).
-    device
+    device : torch.device or str
         Where the tensors go.
     dtype : torch.dtype
         ``torch.float32`` gives images in [0, 1]; ``torch.uint8`` keeps the raw pixels (4x smaller, what
         training keeps resident on the GPU; :func:`gpu_batches` converts per batch).
-    md5 : str | None
+    md5 : str or None
         The expected checksum: ``"official"`` (the published one), a hex string, or None to skip the check.
-    url : str | None
+    url : str or None
         Where to download from (default: the official address).
 
     Returns

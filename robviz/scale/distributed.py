@@ -22,7 +22,7 @@ class Distributed:
 
     Parameters
     ----------
-    device : str | None
+    device : str or None
         The preferred device (:func:`robviz.runtime.pick_device`); under torchrun on CUDA each process
         takes ``cuda:LOCAL_RANK``.
     """

@@ -55,7 +55,7 @@ def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0
 
     Parameters
     ----------
-    eps_max : float | None
+    eps_max : float or None
         None (the attack's eps), or one radius per batch eps ~ U(attack.eps, eps_max), the step scaled
         with it (``alpha * eps / attack.eps``): the ADP code's adversarial training.
     labels : str

@@ -90,7 +90,7 @@ class Recipe:
         ``"paper"``, ``"fast"``, ``"mmc-authors"``, ... (or your own).
     epochs, batch_size, lr
         As usual; ``batch_size`` is the global batch (all processes together).
-    total_steps : int | None
+    total_steps : int or None
         Stop after this many optimizer steps, within the last epoch (None: every step of every
         epoch); the RCE code counts its training in steps.
     optimizer : str
@@ -118,11 +118,11 @@ class Recipe:
         The one-cycle warm-up, a fraction of all steps.
     compile : bool
         Wrap the model in ``torch.compile`` (CUDA only; ignored on the CPU).
-    adversarial : str | None
+    adversarial : str or None
         None, ``"untargeted"`` or ``"targeted"`` PGD adversarial training.
     at_eps, at_alpha, at_steps
         The PGD of adversarial training.
-    at_eps_max : float | None
+    at_eps_max : float or None
         None (every batch at ``at_eps``) or the upper end of a random radius: each batch's eps is
         drawn from U(at_eps, at_eps_max) and its step scaled with it (``at_alpha * eps / at_eps``), as the ADP
         code's adversarial training.
@@ -136,7 +136,7 @@ class Recipe:
         ``"joint"`` (the adversarial and the clean images in one forward pass: one set of BatchNorm
         statistics, as the MI code) or ``"separate"`` (a forward pass each, as the ADP code's two model
         calls).
-    mixup : float | None
+    mixup : float or None
         None or the Beta(alpha, alpha) parameter of mixup training as the MI authors' code mixes: one
         weight per sample and two random permutations of the batch (:func:`robviz.mixup_inference.mixup_batch`
         with ``per_sample=True``); with adversarial training the adversarial and the clean batch are mixed
@@ -146,7 +146,7 @@ class Recipe:
     augmentation : str
         ``"crop4"`` (pad 4, random crop, flip), ``"crop2"`` (pad 2) or ``"keras-shift"`` (Keras'
         10 % shift with the edge extended, and flip): :data:`robviz.scale.cifar.AUGMENTATIONS`.
-    factor : float | None
+    factor : float or None
         The MMC/MMLDA loss factor (0.5 the papers, 1.0 the authors' code); None for other objectives.
     sources : dict
         Where each number comes from, by attribute name (what :meth:`describe` prints).

@@ -105,7 +105,7 @@ class CifarResNet(nn.Module):
         1 (original blocks) or 2 (pre-activation blocks).
     width : int
         Channels of the first stage (16 in the paper); the stages have width, 2 width, 4 width.
-    feature_dim : int | None
+    feature_dim : int or None
         None: z is the pooled 4 width-d vector; an integer: an extra linear layer (with bias) maps
         the pooled vector to z (the MMC networks).
     normalization : str

@@ -123,7 +123,7 @@ def mmc_sample_density(C, d: int, N, p_of_C, *, factor: float = 0.5, form: str =
         The feature dimension.
     N
         The number of training points of the class.
-    p_of_C
+    p_of_C : float, torch.Tensor or callable
         p_k(C), the density of the loss at C (a value, a tensor like C, or a callable evaluated at C).
     factor : float
         The MMC loss factor (paper 1/2).
@@ -181,7 +181,7 @@ def gsce_contour(C, sigma_k: float, sigma_kt: float, mu_k, mu_kt, B_k: float = 0
 
     Parameters
     ----------
-    C
+    C : float or torch.Tensor
         Loss value(s) > 0.
     sigma_k, sigma_kt : float
         The two scales (must differ).
@@ -238,7 +238,7 @@ def gsce_sample_density(C, d: int, N, p_of_C, sigma_k: float, sigma_kt: float, m
         The feature dimension (the length of mu_k).
     N
         N_{k,k~}.
-    p_of_C
+    p_of_C : float, torch.Tensor or callable
         p_{k,k~}(C) (a value, a tensor like C, or a callable).
     sigma_k, sigma_kt, mu_k, mu_kt, B_k, B_kt
         The g-SCE parameters of the true class k and the runner-up k~.

@@ -35,7 +35,7 @@ def expected_distance(delta):
 
     Parameters
     ----------
-    delta
+    delta : float or torch.Tensor
         Delta >= 0, a float or a tensor of any shape.
 
     Returns
@@ -60,9 +60,9 @@ def mahalanobis_distances(centers, covariance=None) -> torch.Tensor:
 
     Parameters
     ----------
-    centers
+    centers : torch.Tensor
         (L, d) class means mu.
-    covariance
+    covariance : torch.Tensor or None
         (d, d) shared covariance Sigma, symmetric positive definite; identity when None
         (then Delta_ij is the Euclidean distance).
 
@@ -90,9 +90,9 @@ def expected_robustness(centers, covariance=None) -> float:
 
     Parameters
     ----------
-    centers
+    centers : torch.Tensor
         (L, d) class means.
-    covariance
+    covariance : torch.Tensor or None
         (d, d) or None (identity).
 
     Returns
@@ -113,9 +113,9 @@ def robustness_bound(centers, covariance=None) -> float:
 
     Parameters
     ----------
-    centers
+    centers : torch.Tensor
         (L, d) class means.
-    covariance
+    covariance : torch.Tensor or None
         (d, d) or None (identity).
 
     Returns
@@ -157,7 +157,7 @@ def monte_carlo_expected_distance(delta: float, feature_dim: int = 2, n: int = 1
         Number of samples (>= 2).
     seed : int
         The generator's seed.
-    covariance
+    covariance : torch.Tensor or None
         (feature_dim, feature_dim) Sigma, or None for the identity.
 
     Returns

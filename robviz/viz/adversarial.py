@@ -25,15 +25,15 @@ def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | No
     boundaries : dict
         ``{run name: per snapshot the (B_s, 2, 2) boundary segments}`` (``ExactOverTraining.segments``
         from :func:`robviz.adversarial.exact_over_training`), all with one entry per step.
-    steps
+    steps : sequence of int
         (S,) the snapshot steps, the frames' names.
     x, y
         The points drawn in every panel, (N, 2) and (N,) (e.g. the test set).
-    extent
+    extent : tuple of float
         (x_min, x_max, y_min, y_max) of every panel.
-    title : str | None
+    title : str or None
         The figure title.
-    columns : int | None
+    columns : int or None
         Panels per row (default up to 3).
     duration_ms : int
         Least time per frame.
@@ -84,13 +84,13 @@ def accuracy_lines(x, series: dict, *, x_title: str, title: str, dashed=(), mark
 
     Parameters
     ----------
-    x
+    x : sequence of float
         (K,) the variable (optimizer steps, training radii).
     series : dict
         ``{name: (K,) accuracies}``; names of registered objectives get their labels.
     x_title, title : str
         The axis and figure titles.
-    dashed
+    dashed : sequence of str
         Series drawn dashed (e.g. the test set beside the training set).
     markers : bool
         Draw a marker at every value.

@@ -64,19 +64,19 @@ def attack_animation(inputs, predictions, labels, *, features=None, input_region
 
     Parameters
     ----------
-    inputs
+    inputs : torch.Tensor
         (T+1, N, 2) inputs at each attack step (step 0 = clean), e.g. ``result.trajectory.inputs``.
-    predictions
+    predictions : torch.Tensor
         (T+1, N) predicted class at each step (marker fill colour).
-    labels
+    labels : torch.Tensor
         (N,) true classes (path colour).
-    features
+    features : torch.Tensor or None
         Optional (T+1, N, 2) features at each step.
     input_regions, feature_regions
         Optional single-frame :class:`robviz.regions.Regions` drawn underneath.
     eps, norm
         Draw the eps-ball around every clean input.
-    centers
+    centers : torch.Tensor or None
         Optional (L, 2) class centers in the feature plane.
 
     Returns

@@ -24,7 +24,7 @@ def training_curves(histories: dict, metrics=("test_accuracy", "feature_norm"), 
     ----------
     histories : dict
         Name -> :class:`robviz.train.History`.
-    metrics
+    metrics : sequence of str
         History attributes to plot (loss, train_accuracy, test_accuracy, feature_norm).
     log_y : tuple
         Metrics drawn on a logarithmic axis.

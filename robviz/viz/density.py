@@ -89,16 +89,16 @@ def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True
 
     Parameters
     ----------
-    grids
+    grids : list or dict
         A list of :class:`robviz.landscape.LossGrid` (or a dict title -> LossGrid), one panel each.
-    centers
+    centers : torch.Tensor or None
         (L, 2) centers marked in every panel (the grids' label is circled), or None.
-    curves
+    curves : list of dict or None
         None, or one dict per panel, name -> (K, 2) points, drawn as lines (e.g. the sphere of
         ``robviz.theory.gsce_contour`` or a path of ``robviz.landscape.trace_contour``).
     log10, floor, ncontours
         How the values are coloured.
-    title : str | None
+    title : str or None
         The figure title.
     """
     titled = list(grids.items()) if isinstance(grids, dict) else [(g.name, g) for g in grids]
@@ -138,11 +138,11 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
     ----------
     softmax_grid, mmc_grid
         :class:`robviz.landscape.LossGrid` of the two losses (same label).
-    path
+    path : torch.Tensor
         (T, 2) points along a softmax contour (``robviz.landscape.trace_contour``).
     softmax_losses, mmc_losses
         (T,) the two losses at the path's points.
-    centers
+    centers : torch.Tensor or None
         (L, 2) centers to mark, or None.
     num_frames : int
         Frames, taken evenly along the path.
@@ -213,7 +213,7 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
     ----------
     grids : dict
         Name -> :class:`robviz.landscape.DensityGrid` with values (S, R, R), one frame per step.
-    steps
+    steps : sequence of int
         (S,) the training steps of the frames.
     floor : float
         Densities below it (empty cells included) show as ``floor``.
@@ -282,7 +282,7 @@ def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float,
     densities : dict
         Name -> SampleDensity (a static figure), or name -> list of SampleDensity, one per entry of
         ``steps`` (an animation over training).
-    steps
+    steps : sequence of int or None
         The training steps of the frames (with lists).
     quantiles : tuple[float, float]
         The (low, high) loss quantiles the shells span.
@@ -326,16 +326,16 @@ def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: 
 
     Parameters
     ----------
-    losses
+    losses : torch.Tensor
         (S,) loss values of the measurements (e.g. shell midpoints).
-    log_measured
+    log_measured : torch.Tensor
         (S,) natural-log SD.
     theory : dict
         Name -> (C (K,), natural-log SD (K,)), e.g. ``robviz.theory.mmc_sample_density(..., log=True)``
         in its "exact" and "theorem" forms.
     measured_name : str
         The legend entry of the measurements.
-    title : str | None
+    title : str or None
         The figure title.
     """
     to10 = 1 / math.log(10)
@@ -364,11 +364,11 @@ def convergence_figure(panels: dict, *, thresholds: dict | None = None, styles: 
     ----------
     panels : dict
         Panel title (the metric, used as its y-axis label) -> {run name -> (steps (K,), values (K,))}.
-    thresholds : dict | None
+    thresholds : dict or None
         Panel title -> a value drawn as a horizontal dotted line (the target of "steps to reach").
-    styles : dict | None
+    styles : dict or None
         Run name -> dict(color=..., dash=...) (default: one series colour per run).
-    log_y
+    log_y : sequence of str
         Panel titles drawn on a logarithmic axis.
     """
     titles = list(panels)

@@ -43,9 +43,9 @@ def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: s
     ----------
     embeddings : dict
         Name -> (S, N, 2) embeddings of the same N points at S moments (all names the same S).
-    labels
+    labels : torch.Tensor
         (N,) class of every point.
-    frame_labels
+    frame_labels : sequence of str or None
         S names of the frames (default 0..S-1).
     title, duration_ms, prefix
         Figure title, time per frame, slider prefix.

@@ -45,12 +45,12 @@ def ternary_animation(points: dict, steps, *, reference=None, title: str | None 
     points : dict
         ``{name: (S, K, P, 3)}`` (S snapshots, K members, P probe points; rows on the simplex), e.g.
         ``non_true_predictions(p, y, "l1")`` per snapshot. Every panel must have the same S.
-    steps
+    steps : sequence of int
         The S training steps (frame labels).
-    reference
+    reference : torch.Tensor or None
         Optional (R, 3) points drawn in every panel and frame (Corollary 1's vertices), as rings
         under the points.
-    axis_titles
+    axis_titles : sequence of str
         What the three corners mean (the wrong labels in increasing order); keep them short, the
         corners of neighbouring panels are close.
     duration_ms : int
@@ -150,7 +150,7 @@ def adp_optimum_figure(alphas, theory, measured: dict | None = None, *, K: int, 
     ----------
     alphas, theory
         The curve, e.g. ``[robviz.theory.adp_optimum(a, K, L) for a in alphas]``.
-    measured : dict | None
+    measured : dict or None
         ``{name: (alphas, F_y values)}``, e.g. direct minimization and trained ensembles.
     """
     fig = go.Figure(go.Scatter(x=plot_array(alphas), y=plot_array(theory), mode="lines", name="Eq. 7 (Theorem 2)",

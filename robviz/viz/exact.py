@@ -25,13 +25,13 @@ def exact_vs_attacks(eps_list, exact: dict, attacks: dict, *, title: str | None 
 
     Parameters
     ----------
-    eps_list
+    eps_list : sequence of float
         The E radii.
     exact : dict
         ``{model: E exact robust accuracies in [0, 1]}`` (from :func:`robviz.exact.robust_accuracy_curve`).
     attacks : dict
         ``{model: {attack: E robust accuracies}}``.
-    title : str | None
+    title : str or None
         The figure title.
 
     Returns
@@ -64,12 +64,12 @@ def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.
 
     Parameters
     ----------
-    exact
+    exact : dict or torch.Tensor
         ``{model: (N,) exact distances}``, or one (N,) tensor for a single model.
     estimates : dict
         ``{label: (N,) distances}`` with labels like ``"SCE DeepFool"``; a label starting with a model
         name of ``exact`` is plotted against that model's exact distances (or against the single tensor).
-    title : str | None
+    title : str or None
         The figure title.
     """
     exact = exact if isinstance(exact, dict) else {"": exact}

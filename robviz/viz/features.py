@@ -65,9 +65,9 @@ def feature_animation(histories: dict, *, title: str | None = None, columns: int
     ----------
     histories : dict
         Name -> :class:`robviz.train.History` with 2-D features, all with the same snapshot steps.
-    title : str | None
+    title : str or None
         Figure title.
-    columns : int | None
+    columns : int or None
         Panels per row (default: up to 3).
     duration_ms : int
         Least time per frame when playing (at least 0.3 s, and 6 s in all; see

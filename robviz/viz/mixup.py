@@ -16,10 +16,10 @@ def mixing_animation(effect, lams, x_train, y_train, *, active: int = -1, title:
 
     Parameters
     ----------
-    effect
+    effect : robviz.mixup_inference.MixingEffect
         A :class:`robviz.mixup_inference.MixingEffect` (``mixed_clean`` and ``mixed_adv`` of shape
         (len(lams), ..., 2)), e.g. from ``mixing_effect``.
-    lams
+    lams : sequence of float
         The mixing weights lambda of its frames.
     x_train, y_train
         (N, 2) points and (N,) labels drawn faintly underneath.

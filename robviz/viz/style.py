@@ -113,14 +113,14 @@ def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitl
     height : int
         The height of the plot area (the panels), in pixels; the bands are added to it. With ``slider``
         the plot area shrinks so that the whole figure is at most :data:`MAX_PLAY_HEIGHT` tall.
-    legend_rows : int | str
+    legend_rows : int or str
         Rows reserved for the legend (0: the legend stays where the figure put it; "auto": as many
         as its entries need, see :func:`legend_row_count`).
     subplot_titles : bool
         Reserve room for subplot titles above the panels.
-    bottom : int | None
+    bottom : int or None
         The bottom band in pixels (default: one x-axis band).
-    width : int | None
+    width : int or None
         A fixed width, only for figures that must stay small (at most :data:`MAX_WIDTH`); None follows
         the column.
     top_extra : int
@@ -198,9 +198,9 @@ def animate(fig: go.Figure, frames: list, labels, *, traces=None, active: int = 
     ----------
     frames : list
         Per frame, the traces that change, in the order of ``traces``.
-    traces
+    traces : sequence of int or None
         The indices in ``fig.data`` that the frames replace (default: the last ``len(frames[0])``).
-    frame_layouts
+    frame_layouts : sequence of dict or None
         Optional per-frame layout updates (e.g. a title that names the frame).
     """
     labels = [str(label) for label in labels]

@@ -65,16 +65,16 @@ def centers_figure(centers, *, title: str | None = None, show_sphere: bool = Tru
 
     Parameters
     ----------
-    centers
+    centers : torch.Tensor or np.ndarray
         (L, d) tensor or array.
-    title : str | None
+    title : str or None
         The figure title (default: L, d, C and the smallest distance).
     show_sphere : bool
         Draw the circle / sphere of radius C in 2-D / 3-D.
     matrix : str
         For d > 3, ``"cosine"`` (cos(mu_i, mu_j), independent of C) or ``"distance"`` (||mu_i - mu_j||,
         which grows with C: what an explorer with a C control should show).
-    max_distance : float | None
+    max_distance : float or None
         The top of the distance colour scale (default: the largest distance), fixed so that the
         colours follow C.
 
@@ -184,13 +184,13 @@ def expected_distance_figure(deltas, formula_values, mc_means=None, mc_errors=No
 
     Parameters
     ----------
-    deltas
+    deltas : sequence of float
         (K,) Delta values of the curve.
-    formula_values
+    formula_values : sequence of float
         (K,) E(d) at ``deltas``.
     mc_means, mc_errors
         (M,) Monte-Carlo means and standard errors, or None.
-    mc_deltas
+    mc_deltas : sequence of float or None
         (M,) where the Monte-Carlo points lie (default: ``deltas``).
     num_errors : float
         The half-width of the error bars in standard errors.
@@ -222,11 +222,11 @@ def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound:
 
     Parameters
     ----------
-    random_bounds
+    random_bounds : sequence of float
         (K,) RB_bar of K random center sets.
     mm_bound : float
         RB_bar of the MM centers.
-    upper_bound : float | None
+    upper_bound : float or None
         An optional second line, e.g. the simplex value (C/2) sqrt(2L/(L-1)).
     label : str
         The histogram's legend entry.
