@@ -152,7 +152,9 @@ class History:
         Raises
         ------
         ValueError
-            The run did not record models. IndexError: ``frame`` out of range.
+            The run did not record models.
+        IndexError
+            ``frame`` out of range.
         """
         if not self.model_states:
             raise ValueError("this history holds no model states; train with record_models=True")

@@ -113,8 +113,9 @@ def student_notebook(notebook: dict) -> dict:
     Raises
     ------
     ValueError
-        As :func:`course_exercises`. RuntimeError: nbgrader's, for an unclosed solution or hidden-tests
-        region, or one outside a cell marked for it.
+        As :func:`course_exercises`.
+    RuntimeError
+        nbgrader's, for an unclosed solution or hidden-tests region, or one outside a cell marked for it.
     """
     course_exercises(notebook)
     student = json.loads(nbformat.writes(_nbgrader_student(notebook)))
@@ -179,7 +180,9 @@ def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
     Raises
     ------
     FileNotFoundError
-        No notebook in ``source``. ValueError: ``out`` is ``source``.
+        No notebook in ``source``.
+    ValueError
+        ``out`` is ``source``.
     """
     return _write_notebooks(source, out, student_notebook, keep_existing=False)
 
@@ -293,8 +296,9 @@ def init_course(folder: str | Path, lessons: str | Path, *, course_id: str = "ro
     FileExistsError
         ``folder`` already holds a course (its ``nbgrader_config.py``), to protect a gradebook.
     FileNotFoundError
-        No lesson in ``lessons``. ValueError: a lesson whose exercise cells are not marked
-        for nbgrader (see :func:`course_exercises`).
+        No lesson in ``lessons``.
+    ValueError
+        A lesson whose exercise cells are not marked for nbgrader (see :func:`course_exercises`).
     """
     folder, lessons = Path(folder), Path(lessons)
     paths = sorted(lessons.glob("*.ipynb"))

@@ -170,7 +170,7 @@ def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | N
 
     Returns
     -------
-    Feedback | None
+    Feedback or None
         A :class:`Feedback` (shown under the cell). In strict mode a wrong answer raises ``AssertionError``
         whose message is the feedback, hint included, and which IPython shows as that text alone (no traceback).
         Under nbgrader the feedback is displayed and ``None`` returned, as nbgrader would read a returned value as
@@ -179,7 +179,9 @@ def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | N
     Raises
     ------
     KeyError
-        For an unknown exercise id. ValueError: for ``seed`` on an exercise without variants.
+        For an unknown exercise id.
+    ValueError
+        For ``seed`` on an exercise without variants.
     """
     exercise_id = str(exercise_id)
     checker = _exercise(exercise_id).checker

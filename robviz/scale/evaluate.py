@@ -127,7 +127,9 @@ def evaluate(run: EvaluateRun | dict) -> dict:
     Raises
     ------
     ValueError
-        An invalid setting (see :class:`EvaluateRun`). FileNotFoundError: no checkpoint.
+        An invalid setting (see :class:`EvaluateRun`).
+    FileNotFoundError
+        No checkpoint.
     """
     from .cifar import to_float
     from ..runtime import pick_device
