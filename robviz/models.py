@@ -151,7 +151,31 @@ def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, 
                device=None, **objective_options) -> Classifier:
     """Return a seeded classifier for ``dataset``: a :class:`ToyMLP` for 2-D inputs, a :class:`SmallCNN` for images.
 
-    ``feature_dim`` defaults to 2 for toy data (to plot the features) and 64 for images.
+    Parameters
+    ----------
+    dataset : robviz.data.Dataset
+        The data the model is for: its input shape (1-D points or (C, H, W) images), number of classes and device.
+    objective : str
+        The objective's name in :data:`robviz.objectives.OBJECTIVES` (``"sce"``, ``"center"``, ``"lgm"``,
+        ``"mmlda"``, ``"mmc"``, ``"rce"``), or a head (:class:`robviz.objectives.Objective`) used as it is.
+    feature_dim : int or None
+        The feature dimension d; defaults to 2 for toy data (to plot the features) and 64 for images.
+    seed : int
+        Seeds the initial weights (``torch.manual_seed``).
+    device : torch.device or str or None
+        Where the model goes; default the dataset's device.
+    **objective_options
+        Passed to the objective's head (:func:`robviz.objectives.make_objective`), e.g. ``factor`` for MMC.
+
+    Returns
+    -------
+    Classifier
+        The body and the objective's head.
+
+    Raises
+    ------
+    ValueError
+        For inputs that are neither 1-D nor images.
     """
     torch.manual_seed(seed)
     shape = dataset.input_shape
@@ -178,6 +202,30 @@ def make_mlp(dataset, objective: str = "sce", feature_dim: int = 10, *, hidden: 
     The model :mod:`robviz.exact` decides exactly on images (a mixed-integer program per point, which a CNN of
     :func:`make_model` is too large for): on the 8x8 digits the defaults give a 64-32-32-10 network whose
     robustness at an L-inf radius is known point by point.
+
+    Parameters
+    ----------
+    dataset : robviz.data.Dataset
+        The data the model is for: its input shape, number of classes and device.
+    objective : str
+        The objective's name in :data:`robviz.objectives.OBJECTIVES`.
+    feature_dim : int
+        The feature dimension d, the output of the body's last (linear) layer.
+    hidden : int
+        The width of the hidden ReLU layers.
+    depth : int
+        The number of hidden ReLU layers.
+    seed : int
+        Seeds the initial weights (``torch.manual_seed``).
+    device : torch.device or str or None
+        Where the model goes; default the dataset's device.
+    **objective_options
+        Passed to the objective's head (:func:`robviz.objectives.make_objective`).
+
+    Returns
+    -------
+    Classifier
+        ``Flatten -> ToyMLP`` and the objective's head.
 
     Raises
     ------
