@@ -47,19 +47,28 @@ TRADES_START = 0.001  # the standard deviation of the TRADES start around x (the
 
 
 def adversarial_batch(attack, x: torch.Tensor, labels: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-    """The adversarial batch: ``attack.iterate`` (a :class:`robviz.attacks.PGD`) from ``start`` around ``x``, in
-    eval mode (each submodule's mode restored after), detached.
+    """Return the adversarial batch.
+
+    ``attack.iterate`` (a :class:`robviz.attacks.PGD`) from ``start`` around ``x``, in eval mode (each submodule's mode
+    restored after), detached.
 
     The one implementation of "make the adversarial batch": :class:`AdversarialTraining` (for ``fit``) and the
     CIFAR loop (:func:`robviz.scale.adversarial_examples`, which draws its starts from the run's generator) call it.
 
-    Args:
-        attack: a :class:`robviz.attacks.PGD` (its eps, alpha, steps, norm, bounds, objective, targeted).
-        x: the clean batch (N, ...), in the attack's bounds.
-        labels: (N,) the labels the attack uses: y (untargeted) or the targets (targeted).
-        start: (N, ...) the first iterate (e.g. :func:`uniform_start`).
+    Parameters
+    ----------
+    attack : robviz.attacks.PGD
+        A :class:`robviz.attacks.PGD` (its eps, alpha, steps, norm, bounds, objective, targeted).
+    x : torch.Tensor
+        The clean batch (N, ...), in the attack's bounds.
+    labels : torch.Tensor
+        (N,) the labels the attack uses: y (untargeted) or the targets (targeted).
+    start : torch.Tensor
+        (N, ...) the first iterate (e.g. :func:`uniform_start`).
 
-    Returns:
+    Returns
+    -------
+    torch.Tensor
         x_adv (N, ...), in the eps-ball around x and in the bounds, without gradient history.
     """
     with evaluating(attack.model):
@@ -67,7 +76,9 @@ def adversarial_batch(attack, x: torch.Tensor, labels: torch.Tensor, start: torc
 
 
 def uniform_start(x: torch.Tensor, eps: float, norm: str, bounds, generator: torch.Generator) -> torch.Tensor:
-    """A uniform random point of the eps-ball around each x (L-inf: the box; L2: the ball), clipped to ``bounds``.
+    """Return a uniform random point of the eps-ball around each x, clipped to ``bounds``.
+
+    L-inf: the box; L2: the ball.
 
     Drawn on the CPU with ``generator`` in the order :class:`robviz.attacks.PGD` draws its random start, so a
     generator seeded s gives the start of ``PGD(..., seed=s)``. x (N, ...) -> (N, ...) on x's device and dtype.
@@ -85,7 +96,9 @@ def uniform_start(x: torch.Tensor, eps: float, norm: str, bounds, generator: tor
 
 
 def kl_objective(clean_logits: torch.Tensor):
-    """The TRADES inner objective as an attack objective: ``(model, x', labels) -> (N,)``,
+    """Return the TRADES inner objective as an attack objective ``(model, x', labels) -> (N,)``.
+
+    Per sample,
 
         KL( p(x) || p(x') ) = sum_k p_k(x) (log p_k(x) - log p_k(x')),   p = softmax(model(.)),
 
@@ -102,7 +115,7 @@ def kl_objective(clean_logits: torch.Tensor):
 
 
 def trades_loss(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, beta: float) -> torch.Tensor:
-    """The TRADES training loss: ``model.loss(x, y) + beta * mean_i KL(p(x_i) || p(x_adv_i))``, a scalar.
+    """Return the TRADES training loss: ``model.loss(x, y) + beta * mean_i KL(p(x_i) || p(x_adv_i))``, a scalar.
 
     The natural term is the model's own objective (cross-entropy for SCE, the MMC loss for MMC); the KL is
     summed over classes and averaged over the batch (the authors' ``KLDivLoss(reduction="sum") / N``); both
@@ -118,17 +131,26 @@ def trades_loss(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, be
 class AdversarialTraining:
     """How ``robviz.train.fit`` trains adversarially (``TrainConfig(adversarial=AdversarialTraining(...))``).
 
-    Attributes:
-        method: ``"pgd"`` (Madry et al. 2018: train on the PGD examples with the model's loss) or ``"trades"``
-            (Zhang et al. 2019: clean loss + beta * KL(p(x) || p(x_adv))). See the module's docstring.
-        eps: the training radius, in the input's units (> 0).
-        alpha: the PGD step size; None gives 2.5 * eps / steps (Madry et al.'s rule), filled in when built.
-        steps: PGD iterations of the inner maximization (>= 1).
-        norm: ``"Linf"`` or ``"L2"``.
-        beta: the TRADES weight of the KL term (> 0; unused by ``"pgd"``). The paper's default 6.
+    Attributes
+    ----------
+    method : str
+        ``"pgd"`` (Madry et al. 2018: train on the PGD examples with the model's loss) or ``"trades"``
+        (Zhang et al. 2019: clean loss + beta * KL(p(x) || p(x_adv))). See the module's docstring.
+    eps : float
+        The training radius, in the input's units (> 0).
+    alpha : float or None
+        The PGD step size; None gives 2.5 * eps / steps (Madry et al.'s rule), filled in when built.
+    steps : int
+        PGD iterations of the inner maximization (>= 1).
+    norm : str
+        ``"Linf"`` or ``"L2"``.
+    beta : float
+        The TRADES weight of the KL term (> 0; unused by ``"pgd"``). The paper's default 6.
 
-    Raises:
-        ValueError: an unknown method or norm, eps, alpha or beta not > 0, steps < 1 (naming the setting).
+    Raises
+    ------
+    ValueError
+        An unknown method or norm, eps, alpha or beta not > 0, steps < 1 (naming the setting).
     """
 
     method: str = "pgd"
@@ -151,18 +173,27 @@ class AdversarialTraining:
         self.beta = checks.real("beta", self.beta, low=0, low_open=True)
 
     def attack(self, model, bounds, loss=None):
-        """The :class:`robviz.attacks.PGD` of the inner maximization (``loss``: its objective; None, the papers'
-        adaptive one, :func:`robviz.attacks.paper_objective`: the MMC loss for MMC, as the talk trains AT-MMC).
-        Raises ``ValueError`` for an L-inf eps larger than the input range."""
+        """Return the :class:`robviz.attacks.PGD` of the inner maximization.
+
+        ``loss``: its objective; None, the papers' adaptive one, :func:`robviz.attacks.paper_objective`: the MMC loss
+        for MMC, as the talk trains AT-MMC.
+
+        Raises
+        ------
+        ValueError
+            For an L-inf eps larger than the input range.
+        """
         from .attacks import PGD, paper_objective
 
         return PGD(model, eps=self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, bounds=bounds,
                    loss=paper_objective(model) if loss is None else loss)
 
     def examples(self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator):
-        """The adversarial batch x_adv (N, ...) of this method for x (N, ...), y (N,); random starts drawn from
-        ``generator`` (a seeded CPU generator). For ``"pgd"`` with a generator seeded s it equals
-        ``PGD(model, eps, alpha, steps, norm, bounds, seed=s).run(x, y).x_adv``."""
+        """Return the adversarial batch x_adv (N, ...) of this method for x (N, ...), y (N,).
+
+        Random starts drawn from ``generator`` (a seeded CPU generator). For ``"pgd"`` with a generator seeded s it
+        equals ``PGD(model, eps, alpha, steps, norm, bounds, seed=s).run(x, y).x_adv``.
+        """
         if self.method == "pgd":
             return adversarial_batch(self.attack(model, bounds), x, y, uniform_start(x, self.eps, self.norm,
                                                                                       bounds, generator))
@@ -173,8 +204,11 @@ class AdversarialTraining:
         return adversarial_batch(self.attack(model, bounds, kl_objective(clean_logits)), x, y, start)
 
     def loss(self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator) -> torch.Tensor:
-        """One adversarial training loss on the batch x (N, ...), y (N,): the inner maximization in eval mode,
-        then the outer loss in the model's current mode (train mode in ``fit``); a scalar with gradients."""
+        """One adversarial training loss on the batch x (N, ...), y (N,).
+
+        The inner maximization in eval mode, then the outer loss in the model's current mode (train mode in ``fit``); a
+        scalar with gradients.
+        """
         x_adv = self.examples(model, x, y, bounds, generator)
         if self.method == "pgd":
             return model.loss(x_adv, y)
@@ -185,12 +219,17 @@ class AdversarialTraining:
 class ExactOverTraining:
     """The truth about a 2-D model at every snapshot of its training (:func:`exact_over_training`).
 
-    Attributes:
-        step: (S,) the snapshot steps.
-        eps: (E,) the radii.
-        accuracy: ``{set name: (S, E) exact robust accuracy}``, at radius 0 the clean accuracy.
-        segments: per snapshot, the exact decision boundary as (B_s, 2, 2) line segments (for
-            :func:`robviz.viz.boundary_animation`).
+    Attributes
+    ----------
+    step : list
+        (S,) the snapshot steps.
+    eps : list
+        (E,) the radii.
+    accuracy : dict
+        ``{set name: (S, E) exact robust accuracy}``, at radius 0 the clean accuracy.
+    segments : list
+        Per snapshot, the exact decision boundary as (B_s, 2, 2) line segments (for
+        :func:`robviz.viz.boundary_animation`).
     """
 
     step: list
@@ -202,19 +241,31 @@ class ExactOverTraining:
 def exact_over_training(model, history, sets: dict, eps_list, *, bounds, norm: str = "Linf") -> ExactOverTraining:
     """Exact robust accuracy (:mod:`robviz.exact`) of every snapshot of a 2-D model's training, on each set.
 
-    Args:
-        model: the 2-D ReLU classifier ``history`` trained (``fit(..., record_models=True)``).
-        history: its :class:`robviz.train.History`.
-        sets: ``{name: (x (N, 2), y (N,))}``, e.g. ``{"train": ..., "test": ...}``.
-        eps_list: the radii (>= 0, at most the box's diameter).
-        bounds: the input box (``data.bounds``). norm: ``"Linf"`` or ``"L2"``.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The 2-D ReLU classifier ``history`` trained (``fit(..., record_models=True)``).
+    history : robviz.train.History
+        Its :class:`robviz.train.History`.
+    sets : dict
+        ``{name: (x (N, 2), y (N,))}``, e.g. ``{"train": ..., "test": ...}``.
+    eps_list : sequence of float
+        The radii (>= 0, at most the box's diameter).
+    bounds : tuple of float or robviz.data.Dataset
+        The input box (``data.bounds``).
+    norm : str
+        ``"Linf"`` or ``"L2"``.
 
-    Returns:
+    Returns
+    -------
+    ExactOverTraining
         An :class:`ExactOverTraining`. One linear-region enumeration per snapshot (about 0.1-1 s each on one
         core for a 2-32-32-2 network).
 
-    Raises:
-        ValueError: the history holds no model states, or an eps out of range.
+    Raises
+    ------
+    ValueError
+        The history holds no model states, or an eps out of range.
     """
     from .exact import decision_boundary
     from .runtime import inference

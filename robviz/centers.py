@@ -1,7 +1,11 @@
-"""Max-Mahalanobis centers, the fixed class means of MMLDA and MMC; and the class means a trained model's
-features actually have, with the two scales lessons read from them.
+"""Max-Mahalanobis centers and the class means of trained features.
 
-Reference: T. Pang, C. Du, J. Zhu. "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018;
+Max-Mahalanobis centers are the fixed class means of MMLDA and MMC; the class means a trained model's features
+actually have come with the two scales lessons read from them.
+
+References
+----------
+T. Pang, C. Du, J. Zhu. "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018;
 T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu. "Rethinking Softmax Cross-Entropy Loss for Adversarial
 Robustness", ICLR 2020.
 """
@@ -30,14 +34,16 @@ def _check(num_classes: int, feature_dim: int, norm: float) -> tuple[int, int, f
 
 @checks.renamed(dim="feature_dim")
 def simplex_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.Tensor:
-    """The exact Max-Mahalanobis centers (a regular simplex), for ``feature_dim >= num_classes - 1``.
+    """Return the exact Max-Mahalanobis centers (a regular simplex), for ``feature_dim >= num_classes - 1``.
 
     The recursion of Pang et al. (ICML 2018, Algorithm 1) with L = num_classes:
     mu_1 = e_1; for k = 2..L and each j < k: mu_k[j] = -(1/(L-1) + <mu_k, mu_j>) / mu_j[j];
     then mu_k[k] = sqrt(|1 - ||mu_k||^2|). The unit vectors satisfy <mu_i, mu_j> = -1/(L-1) for i != j
     and sum to zero; they are then scaled to length ``norm`` (C), so <mu_i, mu_j> = -C^2/(L-1).
 
-    Returns:
+    Returns
+    -------
+    torch.Tensor
         Tensor of shape (num_classes, feature_dim), float32.
     """
     num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
@@ -61,13 +67,15 @@ def simplex_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> t
 def spread_centers(
     num_classes: int, feature_dim: int, norm: float = 10.0, steps: int = 1000, seed: int = 0
 ) -> torch.Tensor:
-    """Centers on the sphere of radius ``norm`` pushed as far apart as possible (for feature_dim < num_classes - 1).
+    """Return centers on the sphere of radius ``norm`` pushed as far apart as possible.
 
-    No regular simplex exists then. Like the authors' code, minimize the largest pairwise cosine with Adam
-    (here a smooth maximum, log-sum-exp with a growing sharpness) over unit vectors. In 2-D the optimum is
-    the regular polygon, which is used directly.
+    For feature_dim < num_classes - 1, where no regular simplex exists. Like the authors' code, minimize the largest
+    pairwise cosine with Adam (here a smooth maximum, log-sum-exp with a growing sharpness) over unit vectors. In 2-D
+    the optimum is the regular polygon, which is used directly.
 
-    Returns:
+    Returns
+    -------
+    torch.Tensor
         Tensor of shape (num_classes, feature_dim), float32, each row of length ``norm``.
     """
     num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
@@ -94,24 +102,31 @@ def spread_centers(
 
 @checks.renamed(dim="feature_dim")
 def mm_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.Tensor:
-    """Max-Mahalanobis centers: ``num_classes`` points of length ``norm`` with the largest minimal distance.
+    """Return the Max-Mahalanobis centers: ``num_classes`` points of length ``norm`` with the largest minimal distance.
 
     For ``feature_dim >= num_classes - 1`` this is the exact regular simplex of :func:`simplex_centers`
     (pairwise inner products -norm^2/(num_classes-1), zero sum). For smaller ``feature_dim`` (e.g. 10 classes in a
     2-D feature space) it falls back to :func:`spread_centers`.
 
-    Args:
-        num_classes: L, the number of classes (>= 2).
-        feature_dim: d, the feature dimension (>= 1).
-        norm: C, the length of every center. "MMC-10" in the papers means C = 10.
+    Parameters
+    ----------
+    num_classes : int
+        L, the number of classes (>= 2).
+    feature_dim : int
+        d, the feature dimension (>= 1).
+    norm : float
+        C, the length of every center. "MMC-10" in the papers means C = 10.
 
-    Returns:
+    Returns
+    -------
+    torch.Tensor
         Tensor of shape (num_classes, feature_dim), float32.
 
-    Example:
-        >>> mu = mm_centers(10, 256)
-        >>> round(float(mu[0] @ mu[1]), 3)
-        -11.111
+    Examples
+    --------
+    >>> mu = mm_centers(10, 256)
+    >>> round(float(mu[0] @ mu[1]), 3)
+    -11.111
     """
     num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
     if feature_dim >= num_classes - 1:
@@ -120,29 +135,34 @@ def mm_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.
 
 
 def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The mean feature of every class: z (N, d), labels y (N,) in 0..L-1 -> (L, d), L = max(y) + 1."""
+    """Return the mean feature of every class: z (N, d), labels y (N,) in 0..L-1 -> (L, d), L = max(y) + 1."""
     if z.dim() != 2 or y.shape != z.shape[:1]:
         raise ValueError(f"expected features (N, d) and labels (N,), got {tuple(z.shape)} and {tuple(y.shape)}")
     return torch.stack([z[y == k].mean(dim=0) for k in range(int(y.max()) + 1)])
 
 
 def _between(means: torch.Tensor) -> torch.Tensor:
-    """The L(L-1)/2 distances between distinct classes' means (the diagonal left out by position, not by value:
-    two coinciding means give a distance 0, which is what they are)."""
+    """Return the L(L-1)/2 distances between distinct classes' means.
+
+    The diagonal left out by position, not by value: two coinciding means give a distance 0, which is what they are.
+    """
     distances = torch.cdist(means, means)
     i, j = torch.triu_indices(len(means), len(means), offset=1)
     return distances[i, j]
 
 
 def class_mean_distance(z: torch.Tensor, y: torch.Tensor) -> float:
-    """The mean distance between two class means of the features z (N, d): a model's unit of length (lesson 4
-    compares densities of differently scaled feature spaces in it)."""
+    """Return the mean distance between two class means of the features z (N, d).
+
+    A model's unit of length (lesson 4 compares densities of differently scaled feature spaces in it).
+    """
     return _between(class_means(z, y)).mean().item()
 
 
 def feature_spread(z: torch.Tensor, y: torch.Tensor) -> float:
-    """mean ||z - m_y|| / min ||m_i - m_j|| for features z (N, d) and class means m: how tight the classes are,
-    free of scale (lower = tighter; the talk's convergence demo).
+    """Return mean ||z - m_y|| / min ||m_i - m_j|| for features z (N, d) and class means m.
+
+    How tight the classes are, free of scale (lower = tighter; the talk's convergence demo).
 
     Two classes whose means coincide are not separated at all: the spread is then ``math.inf`` (never a finite
     number that reads as separation). Means a hair apart give a huge, honest ratio (the spread over a tiny

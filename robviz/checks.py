@@ -22,7 +22,7 @@ __all__ = ["real", "integer", "choice", "scalar", "renamed", "finite_inputs", "u
 
 
 def scalar(value):
-    """A 0-d tensor or array as a Python scalar; anything else unchanged."""
+    """Return a 0-d tensor or array as a Python scalar; anything else unchanged."""
     if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
         if value.dtype in (torch.bool, np.bool_):
             return bool(value.item())
@@ -49,12 +49,14 @@ def real(name: str, value, *, low: float | None = ..., high: float | None = ...,
          high_open: bool = ..., allow_none: bool, note: str = ...) -> float | None: ...
 def real(name: str, value, *, low: float | None = None, high: float | None = None, low_open: bool = False,
          high_open: bool = False, allow_none: bool = False, note: str = "") -> float | None:
-    """``value`` as a finite Python float in the range, or a ``ValueError`` that names ``name``.
+    """Return ``value`` as a finite Python float in the range, or raise a ``ValueError`` that names ``name``.
 
     Accepts any real number type (``numbers.Real``: int, float, NumPy scalars) and 0-d arrays or tensors.
     ``low``/``high`` bound the range (closed unless ``low_open``/``high_open``). ``allow_none`` lets None through.
     ``note`` is added to the error in parentheses (why the range is what it is).
 
+    Examples
+    --------
     >>> real("eps", np.float32(0.25), low=0)
     0.25
     """
@@ -83,7 +85,7 @@ def integer(name: str, value, *, low: int | None = ..., high: int | None = ...,
             allow_none: bool, note: str = ...) -> int | None: ...
 def integer(name: str, value, *, low: int | None = None, high: int | None = None,
             allow_none: bool = False, note: str = "") -> int | None:
-    """``value`` as a Python int in [low, high], or a ``ValueError`` that names ``name``.
+    """Return ``value`` as a Python int in [low, high], or raise a ``ValueError`` that names ``name``.
 
     Accepts anything with ``__index__`` (int, NumPy integers, 0-d integer arrays and tensors); floats are
     refused even when whole (``3.0`` epochs is a typo somewhere).
@@ -103,22 +105,24 @@ def integer(name: str, value, *, low: int | None = None, high: int | None = None
 
 
 def choice(name: str, value, options):
-    """``value`` if it is one of ``options``, else a ``ValueError`` listing them."""
+    """Return ``value`` if it is one of ``options``, else raise a ``ValueError`` listing them."""
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(repr, options))}")
     return value
 
 
 def finite_inputs(name: str, x, *, allow_empty: bool = False):
-    """``x`` (N, ...) unchanged, or a ``ValueError`` naming ``name`` and the samples that make it unusable.
+    """Return ``x`` (N, ...) unchanged, or raise a ``ValueError`` naming ``name`` and the samples that make it unusable.
 
     The one check of the inputs every attack, detector and evaluator takes: an empty set has no accuracy (0/0
     is not 0.0) and a NaN or infinite value passes every bound check (``nan < low`` is False) and turns every
     score after it into a number that looks ordinary (argmax of NaN logits is class 0). ``allow_empty`` lets
     N = 0 through (for the callers where an empty batch has a meaning).
 
-    Raises:
-        ValueError: N = 0, or non-finite values (the error gives the first sample indices and their count).
+    Raises
+    ------
+    ValueError
+        N = 0, or non-finite values (the error gives the first sample indices and their count).
     """
     if not torch.is_tensor(x):
         x = torch.as_tensor(np.asarray(x))
@@ -137,8 +141,10 @@ def finite_inputs(name: str, x, *, allow_empty: bool = False):
 
 
 def unique_labels(name: str, labels) -> list[str]:
-    """``labels`` as a list, or a ``ValueError`` naming ``name`` and the repeated labels: a label that keys data
-    (a table row, a heatmap row, a legend entry) must name one thing."""
+    """Return ``labels`` as a list, or raise a ``ValueError`` naming ``name`` and the repeated labels.
+
+    A label that keys data (a table row, a heatmap row, a legend entry) must name one thing.
+    """
     labels = [str(label) for label in labels]
     repeated = sorted({label for label in labels if labels.count(label) > 1})
     if repeated:
@@ -148,14 +154,19 @@ def unique_labels(name: str, labels) -> list[str]:
 
 
 def renamed(**old_to_new: str):
-    """Decorator: keyword arguments renamed to the vocabulary of ``docs/design.md`` are still accepted, for one
-    release, with a ``DeprecationWarning`` that names the new keyword.
+    """Decorate a function so that keywords renamed to the vocabulary of ``docs/design.md`` are still accepted.
 
+    For one release, with a ``DeprecationWarning`` that names the new keyword.
+
+    Raises
+    ------
+    TypeError
+        The old and the new name are both given.
+
+    Examples
+    --------
     >>> @renamed(dim="feature_dim")
     ... def centers(num_classes, feature_dim): ...
-
-    Raises:
-        TypeError: the old and the new name are both given.
     """
     def decorate(function):
         @functools.wraps(function)
@@ -174,9 +185,25 @@ def renamed(**old_to_new: str):
 
 
 def bounds(value) -> tuple[float, float]:
-    """The input range ``value`` = (low, high), or a Dataset's ``.bounds``, as two finite floats with low < high,
-    or a ``ValueError`` naming ``bounds``.
+    """Return the input range as two finite floats with low < high.
 
+    Parameters
+    ----------
+    value : tuple of float or robviz.data.Dataset
+        (low, high) or a Dataset (its ``.bounds``).
+
+    Returns
+    -------
+    tuple[float, float]
+        (low, high).
+
+    Raises
+    ------
+    ValueError
+        For anything else, naming ``bounds``.
+
+    Examples
+    --------
     >>> bounds((0, 1))
     (0.0, 1.0)
     """

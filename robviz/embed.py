@@ -59,30 +59,44 @@ def cache_size() -> int:
 
 def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter: int = 500,
          early_exaggeration_iter: int | None = None, cache: bool = True, cache_dir=None) -> np.ndarray:
-    """t-SNE (van der Maaten & Hinton, JMLR 2008) of features with openTSNE (Policar et al., 2024).
+    """Compute the t-SNE (van der Maaten & Hinton, JMLR 2008) of features with openTSNE (Policar et al., 2024).
 
     Longer than most functions here on purpose: its checks (NaN, duplicate or one-dimensional features, a
     perplexity too large for N) and the cache lookup read best in the order openTSNE meets them.
 
-    Args:
-        features: (N, d) array or tensor.
-        init: ``"pca"`` (default), ``"random"`` or an (N, 2) initial embedding (e.g. the previous epoch's),
-            used as it is.
-        seed: random state.
-        perplexity: effective number of neighbours; must be < N.
-        n_iter: optimization iterations after early exaggeration.
-        early_exaggeration_iter: iterations of early exaggeration; default 250, but 0 for an array ``init``
-            (a good start needs no exaggeration phase, which would shuffle it).
-        cache: reuse an embedding computed before for the same features and settings.
-        cache_dir: optional folder to keep embeddings on disk as ``<hash>.npy`` between runs.
+    Parameters
+    ----------
+    features : np.ndarray or torch.Tensor
+        (N, d) array or tensor.
+    init : str or np.ndarray or None
+        ``"pca"`` (default), ``"random"`` or an (N, 2) initial embedding (e.g. the previous epoch's),
+        used as it is.
+    seed : int
+        Random state.
+    perplexity : float
+        Effective number of neighbours; must be < N.
+    n_iter : int
+        Optimization iterations after early exaggeration.
+    early_exaggeration_iter : int or None
+        Iterations of early exaggeration; default 250, but 0 for an array ``init``
+        (a good start needs no exaggeration phase, which would shuffle it).
+    cache : bool
+        Reuse an embedding computed before for the same features and settings.
+    cache_dir : str or pathlib.Path or None
+        Optional folder to keep embeddings on disk as ``<hash>.npy`` between runs.
 
-    Returns:
+    Returns
+    -------
+    np.ndarray
         (N, 2) float32 embedding, always finite.
 
-    Raises:
-        ValueError: bad shapes or settings; features that are all one vector (nothing to embed: every distance
-            is 0, and t-SNE's affinities are 0/0); 1-D features with ``init="pca"`` (PCA needs d >= 2).
-        FloatingPointError: if openTSNE returns a non-finite embedding (never cached).
+    Raises
+    ------
+    ValueError
+        Bad shapes or settings; features that are all one vector (nothing to embed: every distance
+        is 0, and t-SNE's affinities are 0/0); 1-D features with ``init="pca"`` (PCA needs d >= 2).
+    FloatingPointError
+        If openTSNE returns a non-finite embedding (never cached).
     """
     from openTSNE import TSNE
 
@@ -146,13 +160,20 @@ def aligned_tsne(sequence, *, seed: int = 0, perplexity: float = 30.0, n_iter: i
     The first array gets a full t-SNE; each later one starts from the previous embedding without early
     exaggeration, so neighbouring frames stay close and an animation moves smoothly.
 
-    Args:
-        sequence: S arrays (N, d_s), or one (S, N, d) array/tensor (e.g. ``History.features``).
-        seed, perplexity, n_iter: as :func:`tsne` (``n_iter`` for the first frame).
-        later_iter: iterations for every later frame. Default ``n_iter // 2``.
-        cache, cache_dir: as :func:`tsne`.
+    Parameters
+    ----------
+    sequence : sequence of array or torch.Tensor
+        S arrays (N, d_s), or one (S, N, d) array/tensor (e.g. ``History.features``).
+    seed, perplexity, n_iter
+        As :func:`tsne` (``n_iter`` for the first frame).
+    later_iter : int or None
+        Iterations for every later frame. Default ``n_iter // 2``.
+    cache, cache_dir
+        As :func:`tsne`.
 
-    Returns:
+    Returns
+    -------
+    np.ndarray
         (S, N, 2) float32 embeddings.
     """
     frames = [_features_array(f, f"sequence[{i}]") for i, f in enumerate(sequence)]

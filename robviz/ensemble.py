@@ -49,14 +49,21 @@ def _check_probabilities(probabilities: torch.Tensor, y: torch.Tensor) -> None:
 
 
 def non_true_predictions(probabilities: torch.Tensor, y: torch.Tensor, normalize: str | None = "l2") -> torch.Tensor:
-    """Each member's prediction with the true-label entry removed (the paper's F^k_{\\y}).
+    r"""Each member's prediction with the true-label entry removed (the paper's F^k_{\y}).
 
-    Args:
-        probabilities: (K, N, L) member softmax outputs. y: (N,) true labels.
-        normalize: ``"l2"`` (unit vectors: the rows of the paper's M), ``"l1"`` (points on the (L-2)-simplex,
-            what the ternary plot shows for L = 4) or None.
+    Parameters
+    ----------
+    probabilities : torch.Tensor
+        (K, N, L) member softmax outputs.
+    y : torch.Tensor
+        (N,) true labels.
+    normalize : str or None
+        ``"l2"`` (unit vectors: the rows of the paper's M), ``"l1"`` (points on the (L-2)-simplex,
+        what the ternary plot shows for L = 4) or None.
 
-    Returns:
+    Returns
+    -------
+    torch.Tensor
         (K, N, L - 1): the remaining labels in increasing order.
     """
     _check_probabilities(probabilities, y)
@@ -73,15 +80,17 @@ def non_true_predictions(probabilities: torch.Tensor, y: torch.Tensor, normalize
 
 
 def _gram(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """(N, K, K) Gram matrices M M^T of the L2-normalized non-true-label predictions."""
+    """Return (N, K, K) Gram matrices M M^T of the L2-normalized non-true-label predictions."""
     m = non_true_predictions(probabilities, y, "l2").transpose(0, 1)   # (N, K, L-1)
     return m @ m.transpose(1, 2)
 
 
 def adp_regularizer(probabilities: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: float = 0.5,
                     *, reduction: str = "mean") -> torch.Tensor:
-    """The ADP regularizer of Pang et al., "Improving Adversarial Robustness via Promoting Ensemble Diversity"
-    (ICML 2019, https://arxiv.org/abs/1901.08846), as it is *added* to the loss:
+    """Return the ADP regularizer as it is *added* to the loss.
+
+    Pang et al., "Improving Adversarial Robustness via Promoting Ensemble Diversity" (ICML 2019,
+    https://arxiv.org/abs/1901.08846):
 
         ADP = - alpha * H(mean_k F^k) - beta * log det(M M^T + 1e-6 I_K),
         H(p) = - sum_j p_j log(p_j + 1e-20),
@@ -90,10 +99,18 @@ def adp_regularizer(probabilities: torch.Tensor, y: torch.Tensor, alpha: float =
     det(M M^T) is the squared volume spanned by the members' non-maximal predictions (the ensemble diversity);
     the 1e-6 keeps the log finite when members agree exactly. ``alpha = beta = 0`` is the baseline.
 
-    Args:
-        probabilities: (K, N, L) member softmax outputs, K >= 2. y: (N,) labels.
-        alpha: entropy weight (paper 2). beta: log-det weight (paper 0.5).
-        reduction: ``"mean"`` over the batch (a scalar) or ``"none"`` (N,).
+    Parameters
+    ----------
+    probabilities : torch.Tensor
+        (K, N, L) member softmax outputs, K >= 2.
+    y : torch.Tensor
+        (N,) labels.
+    alpha : float
+        Entropy weight (paper 2).
+    beta : float
+        Log-det weight (paper 0.5).
+    reduction : str
+        ``"mean"`` over the batch (a scalar) or ``"none"`` (N,).
     """
     _check_probabilities(probabilities, y)
     mean = probabilities.mean(0)                                        # (N, L)
@@ -111,23 +128,29 @@ def adp_regularizer(probabilities: torch.Tensor, y: torch.Tensor, alpha: float =
 
 @torch.no_grad()
 def ensemble_diversity(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The ensemble diversity ED = det(M M^T) per sample, (N,), without the offset: 0 when two members'
-    non-true-label predictions are parallel, 1 when they are orthogonal (one member per wrong label)."""
+    """Return the ensemble diversity ED = det(M M^T) per sample, (N,), without the offset.
+
+    0 when two members' non-true-label predictions are parallel, 1 when they are orthogonal (one member per wrong
+    label).
+    """
     return torch.linalg.det(_gram(probabilities, y).double()).clamp_min(0.0).to(probabilities.dtype)
 
 
 @torch.no_grad()
 def pairwise_angles(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Angles in degrees between members' non-true-label predictions, (N, K, K): 0 = same direction, 90 =
-    orthogonal (the most the nonnegative vectors can differ)."""
+    """Return angles in degrees between members' non-true-label predictions, (N, K, K).
+
+    0 = same direction, 90 = orthogonal (the most the nonnegative vectors can differ).
+    """
     cosine = _gram(probabilities, y).clamp(-1.0, 1.0)
     return torch.rad2deg(torch.arccos(cosine))
 
 
 def recorded_predictions(history, num_members: int) -> torch.Tensor:
-    """The member predictions that ``fit`` recorded for an :class:`Ensemble`'s probe set, as (S, P, K, L).
+    """Return the member predictions that ``fit`` recorded for an :class:`Ensemble`'s probe set, as (S, P, K, L).
 
-    ``fit`` stores ``ensemble.features(probe)`` per snapshot: (S, P, K * L)."""
+    ``fit`` stores ``ensemble.features(probe)`` per snapshot: (S, P, K * L).
+    """
     features = history.features
     S, P, width = features.shape
     if width % num_members:
@@ -148,22 +171,29 @@ class _EnsembleObjective(nn.Module):
 class Ensemble(nn.Module):
     """K classifiers trained together; prediction = the mean of their softmax outputs.
 
-    Args:
-        members: K >= 2 modules with ``member(x)`` -> (N, L) logits and the same L (any robviz model).
-        alpha: ADP entropy weight (paper 2). beta: ADP log-det weight (paper 0.5). ``alpha = beta = 0``: the
-            baseline, K members trained independently with cross-entropy (but through one optimizer).
-        name: the run's name in a History; default ``"baseline"`` or ``"ADP_{alpha},{beta}"``.
-
     Shape:
         ``forward(x)``: (N, L) log mean softmax. ``member_probabilities(x)``: (K, N, L).
         ``features(x)``: (N, K * L). ``loss(x, y)``: scalar.
 
-    Example:
-        >>> from robviz.models import make_model
-        >>> from robviz.train import fit
-        >>> members = [make_model(data, "sce", seed=k) for k in range(3)]
-        >>> ens = Ensemble(members, alpha=2.0, beta=0.5)
-        >>> history = fit(ens, data, steps=10, progress=False)
+    Parameters
+    ----------
+    members : sequence of torch.nn.Module
+        K >= 2 modules with ``member(x)`` -> (N, L) logits and the same L (any robviz model).
+    alpha : float
+        ADP entropy weight (paper 2).
+    beta : float
+        ADP log-det weight (paper 0.5). ``alpha = beta = 0``: the baseline, K members trained independently with
+        cross-entropy (but through one optimizer).
+    name : str or None
+        The run's name in a History; default ``"baseline"`` or ``"ADP_{alpha},{beta}"``.
+
+    Examples
+    --------
+    >>> from robviz.models import make_model
+    >>> from robviz.train import fit
+    >>> members = [make_model(data, "sce", seed=k) for k in range(3)]
+    >>> ens = Ensemble(members, alpha=2.0, beta=0.5)
+    >>> history = fit(ens, data, steps=10, progress=False)
     """
 
     def __init__(self, members, alpha: float = 2.0, beta: float = 0.5, *, name: str | None = None):
@@ -184,14 +214,16 @@ class Ensemble(nn.Module):
 
     @property
     def num_members(self) -> int:
+        """The number of members K."""
         return len(self.members)
 
     @property
     def name(self) -> str:
+        """The run's name (``objective.name``)."""
         return self.objective.name
 
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(K, N, L) member logits; raises a clear error if the members disagree on the output shape."""
+        """Return (K, N, L) member logits; raises a clear error if the members disagree on the output shape."""
         outputs = [m(x) for m in self.members]
         shapes = {tuple(o.shape) for o in outputs}
         if len(shapes) != 1 or outputs[0].dim() != 2:
@@ -199,24 +231,25 @@ class Ensemble(nn.Module):
         return torch.stack(outputs)
 
     def member_probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        """(K, N, L) member softmax outputs F^k."""
+        """Return (K, N, L) member softmax outputs F^k."""
         return self.member_logits(x).softmax(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """log(mean_k softmax(member_k(x))), (N, L), computed stably with logsumexp.
+        """Return log(mean_k softmax(member_k(x))), (N, L), computed stably with logsumexp.
 
         Not logits in the usual sense but log-probabilities: softmax of them is the mean prediction, argmax is
-        the ensemble's prediction and cross-entropy on them is -log of the mean probability of the label."""
+        the ensemble's prediction and cross-entropy on them is -log of the mean probability of the label.
+        """
         log_probs = self.member_logits(x).log_softmax(-1)
         return torch.logsumexp(log_probs, dim=0) - math.log(self.num_members)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The members' predictions side by side, (N, K * L): what ``fit`` records for the probe set."""
+        """Return the members' predictions side by side, (N, K * L): what ``fit`` records for the probe set."""
         p = self.member_probabilities(x)
         return p.transpose(0, 1).reshape(p.shape[1], -1)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """sum_k CE(y, F^k) + ADP_{alpha, beta}, averaged over the batch (the paper's training objective)."""
+        """Return sum_k CE(y, F^k) + ADP_{alpha, beta}, averaged over the batch (the paper's training objective)."""
         logits = self.member_logits(x)
         losses = [F.cross_entropy(logits[k], y) for k in range(self.num_members)]
         ce = losses[0]
@@ -228,6 +261,7 @@ class Ensemble(nn.Module):
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the predicted classes (N,), the argmax of the mean softmax, without gradients."""
         return self(x).argmax(dim=1)
 
 
@@ -236,15 +270,23 @@ def _accuracy(model, x, y) -> float:
 
 
 def transferability(ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack_factory) -> torch.Tensor:
-    """Adversarial transferability among members: entry (i, j) is the accuracy of member j on adversarial
-    examples crafted on member i. The diagonal is each member's white-box accuracy under the attack; low
-    off-diagonal accuracy means the attack transfers.
+    """Adversarial transferability among members.
 
-    Args:
-        ensemble: an :class:`Ensemble`. x, y: inputs (N, ...) and labels (N,).
-        attack_factory: ``member -> Attack``, e.g. ``lambda m: PGD(m, eps=0.25, bounds=data.bounds)``.
+    Entry (i, j) is the accuracy of member j on adversarial examples crafted on member i. The diagonal is each member's
+    white-box accuracy under the attack; low off-diagonal accuracy means the attack transfers.
 
-    Returns:
+    Parameters
+    ----------
+    ensemble : Ensemble
+        An :class:`Ensemble`.
+    x, y : torch.Tensor
+        Inputs (N, ...) and labels (N,).
+    attack_factory : callable
+        ``member -> Attack``, e.g. ``lambda m: PGD(m, eps=0.25, bounds=data.bounds)``.
+
+    Returns
+    -------
+    torch.Tensor
         (K, K) float tensor of accuracies in [0, 1] (plain accuracy on the adversarial inputs).
     """
     K = ensemble.num_members
@@ -258,10 +300,13 @@ def transferability(ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack
 
 def solve_adp(alpha: float, beta: float, K: int = 3, L: int = 4, *, y: int = 0, steps: int = 3000,
               lr: float = 0.05, seed: int = 0) -> torch.Tensor:
-    """Minimize sum_k CE(y, F^k) + ADP_{alpha, beta} over the K predictions of one sample directly (Adam on
-    free logits, float64): the numerical counterpart of the paper's Theorems 1 and 2 and Corollary 1.
+    """Minimize sum_k CE(y, F^k) + ADP_{alpha, beta} over the K predictions of one sample directly.
 
-    Returns:
+    Adam on free logits, float64. The numerical counterpart of the paper's Theorems 1 and 2 and Corollary 1.
+
+    Returns
+    -------
+    torch.Tensor
         (K, L) float64 member predictions at the end of the descent.
     """
     generator = torch.Generator().manual_seed(seed)

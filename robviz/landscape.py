@@ -8,7 +8,9 @@
 Grids follow ``robviz.data.grid_points``: row i of an (R, R) grid is y = y_min + i (y_max - y_min) / (R - 1),
 column j is x = x_min + j (x_max - x_min) / (R - 1). Nothing here plots, and nothing trains.
 
-Reference: T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for
+References
+----------
+T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for
 Adversarial Robustness", ICLR 2020.
 """
 
@@ -40,11 +42,16 @@ def _check_extent(extent) -> tuple[float, float, float, float]:
 class LossGrid:
     """A loss evaluated on a square grid of 2-D features, for one label.
 
-    Attributes:
-        values: (R, R) float64 losses; ``values[i, j]`` is the loss at (xs[j], ys[i]).
-        extent: (x_min, x_max, y_min, y_max).
-        label: the class y whose loss L(z, y) was evaluated.
-        name: what the loss is, for titles (e.g. "MMC").
+    Attributes
+    ----------
+    values : torch.Tensor
+        (R, R) float64 losses; ``values[i, j]`` is the loss at (xs[j], ys[i]).
+    extent : tuple[float, float, float, float]
+        (x_min, x_max, y_min, y_max).
+    label : int
+        The class y whose loss L(z, y) was evaluated.
+    name : str
+        What the loss is, for titles (e.g. "MMC").
     """
 
     values: torch.Tensor
@@ -54,6 +61,7 @@ class LossGrid:
 
     @property
     def resolution(self) -> int:
+        """The grid size R."""
         return self.values.shape[-1]
 
     @property
@@ -70,25 +78,35 @@ class LossGrid:
 @torch.no_grad()
 def loss_on_grid(loss, extent, resolution: int = 100, label: int = 0, *, name: str | None = None,
                  chunk_size: int = 16_384) -> LossGrid:
-    """The loss L(z, label) at every point z of a ``resolution`` x ``resolution`` grid over ``extent``.
+    """Return the loss L(z, label) at every point z of a ``resolution`` x ``resolution`` grid over ``extent``.
 
-    Args:
-        loss: a robviz objective (its per-sample training loss, e.g. MMC: factor ||z - mu*_y||^2) or a callable
-            ``(M, 2) features, (M,) labels -> (M,) losses`` such as :func:`gsce_loss` with its parameters bound.
-        extent: (x_min, x_max, y_min, y_max) of the feature plane.
-        resolution: R, points per side (>= 2).
-        label: the class y (an integer in [0, L)).
-        name: a name for titles; default: the objective's name, or "loss".
-        chunk_size: grid points per call of the loss.
+    Parameters
+    ----------
+    loss : robviz.objectives.Objective or callable
+        A robviz objective (its per-sample training loss, e.g. MMC: factor ||z - mu*_y||^2) or a callable
+        ``(M, 2) features, (M,) labels -> (M,) losses`` such as :func:`gsce_loss` with its parameters bound.
+    extent : tuple of float
+        (x_min, x_max, y_min, y_max) of the feature plane.
+    resolution : int
+        R, points per side (>= 2).
+    label : int
+        The class y (an integer in [0, L)).
+    name : str or None
+        A name for titles; default: the objective's name, or "loss".
+    chunk_size : int
+        Grid points per call of the loss.
 
-    Returns:
+    Returns
+    -------
+    LossGrid
         :class:`LossGrid` with (R, R) float64 values.
 
-    Example:
-        >>> from robviz.objectives import MMC
-        >>> grid = loss_on_grid(MMC(3, 2), (-12, 12, -12, 12), resolution=5, label=0)
-        >>> grid.values.shape
-        torch.Size([5, 5])
+    Examples
+    --------
+    >>> from robviz.objectives import MMC
+    >>> grid = loss_on_grid(MMC(3, 2), (-12, 12, -12, 12), resolution=5, label=0)
+    >>> grid.values.shape
+    torch.Size([5, 5])
     """
     extent = _check_extent(extent)
     resolution = checks.integer("resolution", resolution, low=2)
@@ -106,7 +124,7 @@ def loss_on_grid(loss, extent, resolution: int = 100, label: int = 0, *, name: s
 
 
 def gsce_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, sigmas, offsets=None) -> torch.Tensor:
-    """The generalized softmax cross-entropy (g-SCE) of every sample (ICLR 2020), with Sigma_i = sigma_i I.
+    """Return the generalized softmax cross-entropy (g-SCE) of every sample (ICLR 2020), with Sigma_i = sigma_i I.
 
         L_g-SCE(z, y) = -log softmax(h)_y,    h_i = -sigma_i ||z - mu_i||^2 + B_i.
 
@@ -116,11 +134,22 @@ def gsce_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, sigmas, o
     from the centers); with sigma_y != sigma_i they are approximately spheres (Theorem 1,
     ``robviz.theory.gsce_contour``).
 
-    Args:
-        z: (M, d) features. y: (M,) labels. centers: (L, d) means mu.
-        sigmas: a float (shared) or (L,) scales sigma_i. offsets: None (zeros), a float or (L,) B_i.
+    Parameters
+    ----------
+    z : torch.Tensor
+        (M, d) features.
+    y : torch.Tensor
+        (M,) labels.
+    centers : torch.Tensor
+        (L, d) means mu.
+    sigmas : float or torch.Tensor
+        A float (shared) or (L,) scales sigma_i.
+    offsets : float or torch.Tensor or None
+        None (zeros), a float or (L,) B_i.
 
-    Returns:
+    Returns
+    -------
+    torch.Tensor
         (M,) losses.
     """
     centers = centers.to(z)
@@ -142,7 +171,7 @@ def _loss_and_gradient(loss_fn: LossFn, z: torch.Tensor, label: torch.Tensor):
 
 def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int = 200, extent=None,
                   newton_steps: int = 3) -> torch.Tensor:
-    """Points along the contour {z : L(z, label) = L(start, label)} through ``start``, in a 2-D feature plane.
+    """Return points along the contour {z : L(z, label) = L(start, label)} through ``start``, in a 2-D feature plane.
 
     A predictor-corrector walk: move ``step`` along the tangent of the level set (the gradient turned by 90
     degrees), then pull back onto the level with ``newton_steps`` Newton steps along the gradient,
@@ -152,13 +181,26 @@ def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int 
     This is how the lesson moves a feature while the loss "does not notice": along an SCE contour the SCE loss
     stays put while the MMC loss changes (the "curse of softmax", ICLR 2020).
 
-    Args:
-        loss: a robviz objective or a per-sample callable ``(M, 2), (M,) -> (M,)`` (differentiable).
-        label: the class y. start: (2,) a feature point.
-        step: arc length per step. max_steps: steps per direction. extent: (x_min, x_max, y_min, y_max) or None.
-        newton_steps: corrections per step.
+    Parameters
+    ----------
+    loss : robviz.objectives.Objective or callable
+        A robviz objective or a per-sample callable ``(M, 2), (M,) -> (M,)`` (differentiable).
+    label : int
+        The class y.
+    start : torch.Tensor
+        (2,) a feature point.
+    step : float
+        Arc length per step.
+    max_steps : int
+        Steps per direction.
+    extent : tuple of float or None
+        (x_min, x_max, y_min, y_max) or None.
+    newton_steps : int
+        Corrections per step.
 
-    Returns:
+    Returns
+    -------
+    torch.Tensor
         (T, 2) float64 points ordered along the contour, ``start`` among them.
     """
     if isinstance(loss, Objective):  # a float64 CPU copy: Newton steps need the precision; the caller's head stays
@@ -201,25 +243,33 @@ def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int 
 
 @dataclass
 class DensityGrid:
-    """Features per unit area on a grid: ``values`` is (S, R, R) for S frames (or (R, R)) over ``extent``;
-    cell (i, j) covers x in [x_min + j w, x_min + (j + 1) w), y likewise, with w = (x_max - x_min) / R."""
+    """Features per unit area on a grid: ``values`` is (S, R, R) for S frames (or (R, R)) over ``extent``.
+
+    Cell (i, j) covers x in [x_min + j w, x_min + (j + 1) w), y likewise, with w = (x_max - x_min) / R.
+    """
 
     values: torch.Tensor
     extent: tuple[float, float, float, float]
 
 
 def feature_density(features: torch.Tensor, extent, resolution: int = 40) -> DensityGrid:
-    """The empirical density of 2-D features: points per cell divided by the cell's area.
+    """Return the empirical density of 2-D features: points per cell divided by the cell's area.
 
     A picture of the sample density SD = Delta N / Vol(Delta B) (ICLR 2020, Eq. 2) with square cells as the
     neighbourhoods Delta B. Points outside ``extent`` are not counted.
 
-    Args:
-        features: (P, 2) or (S, P, 2) features (S frames, e.g. ``History.features``).
-        extent: (x_min, x_max, y_min, y_max), e.g. ``robviz.regions.feature_extent(features)``.
-        resolution: R cells per side.
+    Parameters
+    ----------
+    features : torch.Tensor
+        (P, 2) or (S, P, 2) features (S frames, e.g. ``History.features``).
+    extent : tuple of float
+        (x_min, x_max, y_min, y_max), e.g. ``robviz.regions.feature_extent(features)``.
+    resolution : int
+        R cells per side.
 
-    Returns:
+    Returns
+    -------
+    DensityGrid
         :class:`DensityGrid` with values (R, R) or (S, R, R), float64, in points per unit area.
     """
     extent = _check_extent(extent)

@@ -39,25 +39,29 @@ def _default_attack(model, eps, steps=20, seed=0, bounds=(0.0, 1.0)):
     lands in such places: on lesson 8's full-size SCE model, PGD-20 on cross-entropy left 25 % accuracy at
     eps = 1 and 10.7 % at eps = the whole box, where the margin loss leaves 7.7 % and 0 %. The margin
     max_{j != y} z_j - z_y (Carlini & Wagner 2017) never saturates, which is what a masking check needs: a
-    failure to reach 0 % then says something about the model, not about float32."""
+    failure to reach 0 % then says something about the model, not about float32.
+    """
     return PGD(model, eps=eps, alpha=2.5 * eps / steps, steps=steps, random_start=True, bounds=bounds, seed=seed,
                loss=margin_objective)
 
 
 def _correct(model, x, y) -> torch.Tensor:
-    """(N,) bool on the CPU: the model classifies x as y."""
+    """Return (N,) bool on the CPU: the model classifies x as y."""
     return predict(inference(model, checks.finite_inputs("x", x))).cpu() == y.cpu()
 
 
 def _robust(model, x, y, attack) -> torch.Tensor:
-    """(N,) bool on the CPU: correct clean and under the attack."""
+    """Return (N,) bool on the CPU: correct clean and under the attack."""
     return _correct(model, x, y) & (attack.run(x, y).prediction.cpu() == y.cpu())
 
 
 @dataclass
 class EpsCurve:
-    """Robust accuracy against the radius. ``eps`` and ``accuracy`` are lists (fractions); ``looks_masked`` when
-    the accuracy at the largest radius stays above ``floor`` or the curve rises by more than ``tolerance``."""
+    """Robust accuracy against the radius.
+
+    ``eps`` and ``accuracy`` are lists (fractions); ``looks_masked`` when the accuracy at the largest radius stays above
+    ``floor`` or the curve rises by more than ``tolerance``.
+    """
 
     eps: list[float]
     accuracy: list[float]
@@ -67,16 +71,25 @@ class EpsCurve:
 
 def accuracy_vs_eps(model, x: torch.Tensor, y: torch.Tensor, eps_list, attack_factory=None, *, bounds=(0.0, 1.0),
                     floor: float = 0.05, tolerance: float = 0.02) -> EpsCurve:
-    """Robust accuracy at every radius in ``eps_list``; end the list with the whole input range
-    (``bounds[1] - bounds[0]``), where every input can be replaced by any other and accuracy must reach ~0.
+    """Robust accuracy at every radius in ``eps_list``.
 
-    Args:
-        model, x, y: the classifier, inputs (N, ...) and labels (N,).
-        eps_list: increasing radii.
-        attack_factory: ``factory(model, eps) -> Attack``; default L-inf PGD-20 on the margin loss, step 2.5 eps / 20.
-        bounds: the input range.
-        floor: the largest accuracy at the largest radius that still counts as "about 0". Default 0.05.
-        tolerance: how much the curve may rise between radii (sampling noise). Default 0.02.
+    End the list with the whole input range (``bounds[1] - bounds[0]``), where every input can be replaced by any other
+    and accuracy must reach ~0.
+
+    Parameters
+    ----------
+    model, x, y
+        The classifier, inputs (N, ...) and labels (N,).
+    eps_list : sequence of float
+        Increasing radii.
+    attack_factory : callable or None
+        ``factory(model, eps) -> Attack``; default L-inf PGD-20 on the margin loss, step 2.5 eps / 20.
+    bounds : tuple of float or robviz.data.Dataset
+        The input range.
+    floor : float
+        The largest accuracy at the largest radius that still counts as "about 0". Default 0.05.
+    tolerance : float
+        How much the curve may rise between radii (sampling noise). Default 0.02.
     """
     factory = attack_factory or (lambda m, e: _default_attack(m, e, bounds=bounds))
     eps_list = [checks.real("eps_list entry", e, low=0) for e in eps_list]
@@ -100,8 +113,11 @@ def accuracy_vs_eps(model, x: torch.Tensor, y: torch.Tensor, eps_list, attack_fa
 
 @dataclass
 class StepsCurve:
-    """Robust accuracy against attack steps (rows) and restarts (columns): ``accuracy[i][j]`` for
-    ``steps[i]`` and ``restarts[j]``. ``looks_masked`` when more steps or more restarts raise the accuracy."""
+    """Robust accuracy against attack steps (rows) and restarts (columns).
+
+    ``accuracy[i][j]`` for ``steps[i]`` and ``restarts[j]``. ``looks_masked`` when more steps or more restarts raise the
+    accuracy.
+    """
 
     steps: list[int]
     restarts: list[int]
@@ -113,9 +129,12 @@ class StepsCurve:
 def accuracy_vs_steps(model, x: torch.Tensor, y: torch.Tensor, eps: float, steps_list=(1, 5, 10, 50),
                       restarts_list=(1, 3), attack_factory=None, *, bounds=(0.0, 1.0),
                       tolerance: float = 0.02) -> StepsCurve:
-    """Robust accuracy for every number of steps and of restarts (a sample counts as robust only when it
-    survives every restart). ``attack_factory(model, eps, steps, seed) -> Attack`` (default: PGD with step
-    2.5 eps / steps and a random start seeded by the restart). ``tolerance``: allowed rise (noise)."""
+    """Robust accuracy for every number of steps and of restarts.
+
+    A sample counts as robust only when it survives every restart. ``attack_factory(model, eps, steps, seed) -> Attack``
+    (default: PGD with step 2.5 eps / steps and a random start seeded by the restart). ``tolerance``: allowed rise
+    (noise).
+    """
     factory = attack_factory or (lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds))
     # Zero steps or zero restarts attack nothing: the curve would show the clean accuracy as robust.
     steps_list = [checks.integer("steps_list entry", s, low=1) for s in steps_list]
@@ -147,9 +166,11 @@ def accuracy_vs_steps(model, x: torch.Tensor, y: torch.Tensor, eps: float, steps
 
 @dataclass
 class BoxComparison:
-    """Robust accuracy under a white-box attack and under black-box ones: ``accuracy`` maps ``"clean"``,
-    ``"white-box PGD"``, ``"black-box SPSA"`` and (with a surrogate) ``"transfer"`` to fractions.
-    ``looks_masked`` when a black-box attack beats the white-box one by more than ``tolerance``."""
+    """Robust accuracy under a white-box attack and under black-box ones.
+
+    ``accuracy`` maps ``"clean"``, ``"white-box PGD"``, ``"black-box SPSA"`` and (with a surrogate) ``"transfer"`` to
+    fractions. ``looks_masked`` when a black-box attack beats the white-box one by more than ``tolerance``.
+    """
 
     eps: float
     accuracy: dict = field(default_factory=dict)
@@ -161,20 +182,29 @@ def whitebox_vs_blackbox(model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
                          bounds=(0.0, 1.0), pgd_steps: int = 20, spsa_steps: int = 20, spsa_samples: int = 64,
                          spsa_lr: float | None = None, white_attack=None, tolerance: float = 0.02,
                          seed: int = 0) -> BoxComparison:
-    """White-box PGD against gradient-free SPSA and a transfer attack (PGD on a ``surrogate`` model, e.g. the
-    same network trained without the defense, its examples fed to ``model``).
+    """White-box PGD against gradient-free SPSA and a transfer attack.
+
+    PGD on a ``surrogate`` model, e.g. the same network trained without the defense, its examples fed to ``model``.
 
     A white-box attack knows everything the black-box ones know and more, so when SPSA or transfer examples do
     better, the white-box gradients were misleading: gradient masking.
 
-    Args:
-        model, x, y, eps: the classifier, inputs (N, ...), labels (N,), L-inf radius.
-        surrogate: a model to transfer from, or None to skip the transfer attack.
-        bounds: the input range.
-        pgd_steps: steps of the white-box PGD and of the transfer PGD. Default 20.
-        spsa_steps, spsa_samples, spsa_lr: SPSA's settings (lr default eps / 4).
-        white_attack: an Attack to use as the white-box attack instead of PGD (e.g. PGD with an EOT loss).
-        tolerance: how far black-box may beat white-box before it counts. Default 0.02.
+    Parameters
+    ----------
+    model, x, y, eps
+        The classifier, inputs (N, ...), labels (N,), L-inf radius.
+    surrogate : torch.nn.Module or None
+        A model to transfer from, or None to skip the transfer attack.
+    bounds : tuple of float or robviz.data.Dataset
+        The input range.
+    pgd_steps : int
+        Steps of the white-box PGD and of the transfer PGD. Default 20.
+    spsa_steps, spsa_samples, spsa_lr
+        SPSA's settings (lr default eps / 4).
+    white_attack : robviz.attacks.Attack or None
+        An Attack to use as the white-box attack instead of PGD (e.g. PGD with an EOT loss).
+    tolerance : float
+        How far black-box may beat white-box before it counts. Default 0.02.
     """
     correct = _correct(model, x, y)
     white = white_attack or _default_attack(model, eps, pgd_steps, seed, bounds)
@@ -199,8 +229,10 @@ def whitebox_vs_blackbox(model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
 
 
 def gradient_direction(model, x: torch.Tensor, y: torch.Tensor, objective=None) -> torch.Tensor:
-    """sign(grad_x J(x, y)), the first L-inf attack direction (FGSM's), (N, ...). ``objective(model, x, y)``
-    defaults to cross-entropy on the logits."""
+    """Return sign(grad_x J(x, y)), the first L-inf attack direction (FGSM's), (N, ...).
+
+    ``objective(model, x, y)`` defaults to cross-entropy on the logits.
+    """
     x = to_model(model, x).detach().requires_grad_(True)
     with evaluating(model):
         value = (objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")).sum()
@@ -217,9 +249,11 @@ def _loss(model, x, y, objective):
 @dataclass
 class LossLine:
     """The loss along x + alpha * d: ``alphas`` (A,), ``loss`` (A, N) per sample, ``mean`` (A,).
-    ``slope`` (N,) is the directional derivative grad J . d at alpha = 0. ``looks_masked`` when the loss is
-    jagged (total variation more than ``roughness`` times the net change) or the gradient points the wrong way
-    (the loss rises along d although the slope at 0 is not positive) for more than a fifth of the samples."""
+
+    ``slope`` (N,) is the directional derivative grad J . d at alpha = 0. ``looks_masked`` when the loss is jagged
+    (total variation more than ``roughness`` times the net change) or the gradient points the wrong way (the loss rises
+    along d although the slope at 0 is not positive) for more than a fifth of the samples.
+    """
 
     alphas: torch.Tensor
     loss: torch.Tensor
@@ -231,15 +265,23 @@ class LossLine:
 
 def loss_along_direction(model, x: torch.Tensor, y: torch.Tensor, direction=None, alphas=None, *,
                          objective=None, roughness: float = 3.0) -> LossLine:
-    """The loss J(x + alpha d, y) for every alpha, per sample, with d = ``direction`` (N, ...) or, by default,
-    the gradient sign (the first PGD step). Inputs are not clipped to the bounds: this probes the function.
+    """Return the loss J(x + alpha d, y) for every alpha, per sample.
 
-    Args:
-        model, x, y: the classifier, inputs (N, ...), labels (N,).
-        direction: (N, ...) or None for :func:`gradient_direction`.
-        alphas: step sizes, default 41 points in [-0.5, 0.5] times the input scale ``x.abs().max()``.
-        objective: ``objective(model, x, labels) -> (N,)``; default cross-entropy.
-        roughness: the total-variation ratio above which the curve counts as jagged.
+    With d = ``direction`` (N, ...) or, by default, the gradient sign (the first PGD step). Inputs are not clipped to
+    the bounds: this probes the function.
+
+    Parameters
+    ----------
+    model, x, y
+        The classifier, inputs (N, ...), labels (N,).
+    direction : torch.Tensor or None
+        (N, ...) or None for :func:`gradient_direction`.
+    alphas : torch.Tensor or None
+        Step sizes, default 41 points in [-0.5, 0.5] times the input scale ``x.abs().max()``.
+    objective : callable or None
+        ``objective(model, x, labels) -> (N,)``; default cross-entropy.
+    roughness : float
+        The total-variation ratio above which the curve counts as jagged.
     """
     x = to_model(model, checks.finite_inputs("x", x))
     d = gradient_direction(model, x, y, objective) if direction is None else direction.to(x)
@@ -269,11 +311,13 @@ def loss_along_direction(model, x: torch.Tensor, y: torch.Tensor, direction=None
 
 @dataclass
 class LossSurface:
-    """The loss on the plane x + a d1 + b d2: ``alphas`` (A,), ``betas`` (B,), ``loss`` (B, A) averaged over
-    the inputs (rows: beta). ``looks_masked`` when neighbouring grid values jump by more than ``roughness``
-    times the typical (median) jump (the cliffs and spikes of a masked loss), or when a sample's loss stays
-    exactly constant over most grid steps where it is not ~0 (``flat_fraction``, the plateaus of shattered
-    gradients)."""
+    """The loss on the plane x + a d1 + b d2.
+
+    ``alphas`` (A,), ``betas`` (B,), ``loss`` (B, A) averaged over the inputs (rows: beta). ``looks_masked`` when
+    neighbouring grid values jump by more than ``roughness`` times the typical (median) jump (the cliffs and spikes of a
+    masked loss), or when a sample's loss stays exactly constant over most grid steps where it is not ~0
+    (``flat_fraction``, the plateaus of shattered gradients).
+    """
 
     alphas: torch.Tensor
     betas: torch.Tensor
@@ -285,10 +329,13 @@ class LossSurface:
 
 def loss_landscape_2d(model, x: torch.Tensor, y: torch.Tensor, d1=None, d2=None, alphas=None, betas=None, *,
                       objective=None, roughness: float = 10.0, plateau: float = 0.3, seed: int = 0) -> LossSurface:
-    """The mean loss over (x, y) on a grid of x + a d1 + b d2 (Engstrom et al.'s and the obfuscated-gradients
-    paper's picture). Defaults: d1 the gradient sign, d2 a random sign vector (Rademacher, seeded); a and b in
-    21 points of [-0.5, 0.5] times the input scale. ``plateau``: the fraction of grid steps over which a sample's
-    loss may stay exactly constant before the surface counts as shattered (piecewise constant)."""
+    """Return the mean loss over (x, y) on a grid of x + a d1 + b d2.
+
+    Engstrom et al.'s and the obfuscated-gradients paper's picture. Defaults: d1 the gradient sign, d2 a random sign
+    vector (Rademacher, seeded); a and b in 21 points of [-0.5, 0.5] times the input scale. ``plateau``: the fraction of
+    grid steps over which a sample's loss may stay exactly constant before the surface counts as shattered (piecewise
+    constant).
+    """
     x = to_model(model, checks.finite_inputs("x", x))
     d1 = gradient_direction(model, x, y, objective) if d1 is None else d1.to(x)
     if d2 is None:

@@ -63,22 +63,31 @@ class MixupInference(nn.Module):
     mixing. Every call draws new mixing partners from a seeded generator (``reseed()`` starts it again), so the
     model is randomized: attack it with EOT.
 
-    Args:
-        model: the trained classifier (``model(x)`` -> logits).
-        x_pool, y_pool: the clean pool (P, ...) and its labels (P,), every class present (e.g. training images
-            picked with :func:`robviz.data.sample_per_class`).
-        mode: ``"PL"``, ``"OL"`` or ``"combined"``.
-        samples: N; for ``"combined"`` a pair (N_PL, N_OL). Default: the paper's (10, 30, (5, 15)).
-        lam: the weight lambda of the input in lambda x + (1 - lambda) x_s. Default 0.5. For ``"combined"`` a
-            number (both branches) or a pair (lambda_PL, lambda_OL), e.g. (0.5, 0.4) as the authors' README.
-        threshold: the gap below which MI-Combined keeps MI-PL. Default 0.2.
-        seed: seeds the draws of mixing partners.
-
     Shape: x (N, ...) -> (N, L); one call runs the model on N * samples mixtures (MI-Combined: N * (N_PL + N_OL)).
 
-    Example:
-        >>> mi = MixupInference(model, data.x_train, data.y_train, mode="PL")
-        >>> predictions = mi(x).argmax(1)          # (N,)
+    Parameters
+    ----------
+    model : nn.Module
+        The trained classifier (``model(x)`` -> logits).
+    x_pool, y_pool : torch.Tensor
+        The clean pool (P, ...) and its labels (P,), every class present (e.g. training images
+        picked with :func:`robviz.data.sample_per_class`).
+    mode : str
+        ``"PL"``, ``"OL"`` or ``"combined"``.
+    samples : int or tuple of int or None
+        N; for ``"combined"`` a pair (N_PL, N_OL). Default: the paper's (10, 30, (5, 15)).
+    lam : float or tuple of float or None
+        The weight lambda of the input in lambda x + (1 - lambda) x_s. Default 0.5. For ``"combined"`` a
+        number (both branches) or a pair (lambda_PL, lambda_OL), e.g. (0.5, 0.4) as the authors' README.
+    threshold : float
+        The gap below which MI-Combined keeps MI-PL. Default 0.2.
+    seed : int
+        Seeds the draws of mixing partners.
+
+    Examples
+    --------
+    >>> mi = MixupInference(model, data.x_train, data.y_train, mode="PL")
+    >>> predictions = mi(x).argmax(1)          # (N,)
     """
 
     x_pool: torch.Tensor  # buffers (registered in __init__)
@@ -147,8 +156,10 @@ class MixupInference(nn.Module):
 
     def log_mix(self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool,
                 lam: float | None = None) -> torch.Tensor:
-        """log of the averaged softmax of f(lambda x + (1 - lambda) x_s) over ``n`` partners x_s, (B, L), computed
-        as logsumexp over the partners of log_softmax, minus log n. ``lam`` defaults to the mode's lambda."""
+        """Return the log of the averaged softmax of f(lambda x + (1 - lambda) x_s) over ``n`` partners x_s, (B, L).
+
+        Computed as logsumexp over the partners of log_softmax, minus log n. ``lam`` defaults to the mode's lambda.
+        """
         lam = (self.lam_pl if same else self.lam_ol) if lam is None else lam
         partners = self.x_pool[self.draw(predicted, n, same)]  # (B, n, ...)
         mixed = lam * x[:, None] + (1 - lam) * partners
@@ -156,10 +167,11 @@ class MixupInference(nn.Module):
 
     def mix(self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool,
             lam: float | None = None) -> torch.Tensor:
-        """The averaged softmax of f(lambda x + (1 - lambda) x_s) over ``n`` partners x_s: (B, L)."""
+        """Return the averaged softmax of f(lambda x + (1 - lambda) x_s) over ``n`` partners x_s: (B, L)."""
         return self.log_mix(x, predicted, n, same, lam).exp()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the log of the averaged softmax of the mixed inputs for the mode's partners, (N, ...) -> (N, L)."""
         with torch.no_grad():
             clean = self.model(x).log_softmax(dim=1)
         predicted = clean.argmax(dim=1)
@@ -175,11 +187,12 @@ class MixupInference(nn.Module):
         return torch.where(use_pl[:, None], pl, ol)
 
     def extra_repr(self) -> str:
+        """Return the settings shown in the module's repr."""
         return f"mode={self.mode!r}, samples={self.samples}, lam={self.lam}, pool={len(self.y_pool)}"
 
 
 def _check_lam(lam, mode: str):
-    """(lam as given, lambda_PL, lambda_OL); raises ValueError outside [0, 1] or for a pair outside combined."""
+    """Return (lam as given, lambda_PL, lambda_OL); raises ValueError outside [0, 1] or for a pair outside combined."""
     pair = isinstance(lam, (tuple, list))
     if pair and (mode != "combined" or len(lam) != 2):
         raise ValueError(f"lam must be a number in [0, 1] (a pair (lambda_PL, lambda_OL) only for "
@@ -190,8 +203,11 @@ def _check_lam(lam, mode: str):
 
 
 def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
-    """log of the mean over dim 1 of softmax(logits): (B, n, L) -> (B, L), in log space (logsumexp of
-    log_softmax, minus log n), so a probability of exp(-150) is -150, not log 0."""
+    """Return the log of the mean over dim 1 of softmax(logits).
+
+    (B, n, L) -> (B, L), in log space (logsumexp of log_softmax, minus log n), so a probability of exp(-150) is -150,
+    not log 0.
+    """
     return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
 
@@ -210,8 +226,10 @@ def mixup_batch(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, generator:
     of the mixed one-hot labels for softmax networks. x (N, ...), y (N,). The draws come from ``generator`` (a
     CPU generator; default seeded 0).
 
-    Raises:
-        ValueError: alpha <= 0.
+    Raises
+    ------
+    ValueError
+        Alpha <= 0.
     """
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
@@ -231,14 +249,18 @@ def mixup_batch(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, generator:
 
 def mixup_loss(model, x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0,
                generator: torch.Generator | None = None, *, per_sample: bool = False) -> torch.Tensor:
-    """The mixup training loss of a :class:`~robviz.models.Classifier` on a batch (its objective's loss on the
-    mixed inputs, weighted between the two labels): lam * L(x_mix, y_a) + (1 - lam) * L(x_mix, y_b).
+    """Return the mixup training loss of a :class:`~robviz.models.Classifier` on a batch.
+
+    Its objective's loss on the mixed inputs, weighted between the two labels: lam * L(x_mix, y_a) + (1 - lam) *
+    L(x_mix, y_b).
 
     ``per_sample`` mixes as the MI authors' code (:func:`mixup_batch`): lam_i per sample, the batch mean of
     lam_i L_i(y_a) + (1 - lam_i) L_i(y_b) with the objective's per-sample losses.
 
-    Raises:
-        ValueError: ``per_sample`` for a model without ``features`` and ``objective`` (an ensemble).
+    Raises
+    ------
+    ValueError
+        ``per_sample`` for a model without ``features`` and ``objective`` (an ensemble).
     """
     from .objectives import per_sample_loss
 
@@ -263,19 +285,26 @@ class MixupModel(nn.Module):
     :class:`~robviz.attacks.Attack` built on the *classifier*, e.g. PGD) it is interpolated adversarial training
     (Lamb et al. 2019): the mean of the mixup loss on the clean batch and on its adversarial examples.
 
-    Args:
-        model: the classifier to train (trained in place; use it directly afterwards).
-        alpha: the Beta(alpha, alpha) parameter. Default 1.0 (the MI paper's).
-        attack: None (mixup) or an attack for interpolated adversarial training.
-        seed: seeds the mixing weights and permutations.
-        per_sample: mix as the MI authors' code (a weight per sample, two permutations) instead of Zhang et
-            al.'s one weight per batch (:func:`mixup_batch`).
+    Parameters
+    ----------
+    model : Classifier
+        The classifier to train (trained in place; use it directly afterwards).
+    alpha : float
+        The Beta(alpha, alpha) parameter. Default 1.0 (the MI paper's).
+    attack : robviz.attacks.Attack or None
+        None (mixup) or an attack for interpolated adversarial training.
+    seed : int
+        Seeds the mixing weights and permutations.
+    per_sample : bool
+        Mix as the MI authors' code (a weight per sample, two permutations) instead of Zhang et
+        al.'s one weight per batch (:func:`mixup_batch`).
 
-    Example:
-        >>> from robviz.models import make_model
-        >>> from robviz.train import fit
-        >>> model = make_model(data, "sce")
-        >>> history = fit(MixupModel(model, alpha=1.0), data, steps=30, progress=False)
+    Examples
+    --------
+    >>> from robviz.models import make_model
+    >>> from robviz.train import fit
+    >>> model = make_model(data, "sce")
+    >>> history = fit(MixupModel(model, alpha=1.0), data, steps=30, progress=False)
     """
 
     def __init__(self, model: Classifier, alpha: float = 1.0, *, attack=None, seed: int = 0,
@@ -289,26 +318,37 @@ class MixupModel(nn.Module):
 
     @property
     def objective(self):
+        """The wrapped classifier's objective head."""
         return self.classifier.objective
 
     @property
     def num_classes(self) -> int:
+        """The number of classes L."""
         return self.classifier.num_classes
 
     def features(self, x):
+        """Return the wrapped classifier's features z (N, d)."""
         return self.classifier.features(x)
 
     def raw_logits(self, z):
+        """Return the wrapped classifier's raw head logits h (N, L) of features z."""
         return self.classifier.raw_logits(z)
 
     def forward(self, x):
+        """Return the wrapped classifier's prediction logits (N, L)."""
         return self.classifier(x)
 
     @torch.no_grad()
     def predict(self, x):
+        """Return the predicted classes (N,), without gradients."""
         return self(x).argmax(dim=1)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Return the training loss, a scalar.
+
+        In train mode with gradients: the mixup loss, averaged with the mixup loss on adversarial examples when an
+        attack is set (interpolated adversarial training); otherwise the classifier's own loss.
+        """
         if not self.training or not torch.is_grad_enabled():
             return self.classifier.loss(x, y)
         loss = mixup_loss(self.classifier, x, y, self.alpha, self.generator, per_sample=self.per_sample)
@@ -324,13 +364,16 @@ class MixupModel(nn.Module):
 
 def interpolated_adversarial_training(model: Classifier, eps: float, *, bounds=(0.0, 1.0), steps: int = 5,
                                       alpha: float = 1.0, seed: int = 0) -> MixupModel:
-    """A :class:`MixupModel` for interpolated adversarial training (Lamb et al. 2019): mixup on clean inputs and
-    on L-inf PGD examples (``steps`` steps of 2.5 eps / steps, random start) of the current model.
+    """Return a :class:`MixupModel` for interpolated adversarial training (Lamb et al. 2019).
 
-    Example:
-        >>> from robviz.train import fit
-        >>> history = fit(interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds), data, steps=10,
-        ...               progress=False)
+    Mixup on clean inputs and on L-inf PGD examples (``steps`` steps of 2.5 eps / steps, random start) of the current
+    model.
+
+    Examples
+    --------
+    >>> from robviz.train import fit
+    >>> history = fit(interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds), data, steps=10,
+    ...               progress=False)
     """
     from .attacks import PGD
 
@@ -343,12 +386,17 @@ def interpolated_adversarial_training(model: Classifier, eps: float, *, bounds=(
 class MixingEffect:
     """How much an adversarial perturbation still changes the prediction after mixing, per lambda.
 
-    Attributes:
-        lams: (K,) the mixing weights.
-        effect: (K,) mean over inputs of the total-variation distance between the averaged softmax of the mixed
-            clean inputs and of the mixed adversarial inputs (same partners): 0 = no effect left, 1 = maximal.
-        clean_true, adv_true: (K,) mean probability of the true class for the mixed clean / adversarial inputs.
-        mixed_clean, mixed_adv: (K, N, samples, ...) the mixed inputs themselves (for pictures; CPU).
+    Attributes
+    ----------
+    lams : torch.Tensor
+        (K,) the mixing weights.
+    effect : torch.Tensor
+        (K,) mean over inputs of the total-variation distance between the averaged softmax of the mixed
+        clean inputs and of the mixed adversarial inputs (same partners): 0 = no effect left, 1 = maximal.
+    clean_true, adv_true : torch.Tensor
+        (K,) mean probability of the true class for the mixed clean / adversarial inputs.
+    mixed_clean, mixed_adv : torch.Tensor
+        (K, N, samples, ...) the mixed inputs themselves (for pictures; CPU).
     """
 
     lams: torch.Tensor
@@ -362,14 +410,17 @@ class MixingEffect:
 @torch.no_grad()
 def mixing_effect(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, x_pool: torch.Tensor, lams, *,
                   samples: int = 10, seed: int = 0) -> MixingEffect:
-    """Mix clean inputs x and their adversarial versions x_adv with the *same* ``samples`` partners drawn
-    uniformly from ``x_pool``, for every lambda in ``lams``: the two mixtures differ by exactly lambda * delta,
-    so the perturbation shrinks linearly with lambda, and this measures how much of its effect on the averaged
-    softmax is left (the mechanism of Mixup Inference, Pang et al. 2020, Sec. 3). x, x_adv (N, ...), y (N,).
-    The model runs in eval mode (:func:`robviz.runtime.inference`), its own mode restored.
+    """Mix clean inputs x and their adversarial versions x_adv with the *same* partners, for every lambda in ``lams``.
 
-    Raises:
-        ValueError: empty or non-finite x, x_adv or x_pool; ``samples`` < 1; no lambda.
+    The ``samples`` partners are drawn uniformly from ``x_pool``: the two mixtures differ by exactly lambda * delta, so
+    the perturbation shrinks linearly with lambda, and this measures how much of its effect on the averaged softmax is
+    left (the mechanism of Mixup Inference, Pang et al. 2020, Sec. 3). x, x_adv (N, ...), y (N,). The model runs in eval
+    mode (:func:`robviz.runtime.inference`), its own mode restored.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite x, x_adv or x_pool; ``samples`` < 1; no lambda.
     """
     for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
         checks.finite_inputs(name, value)
@@ -410,17 +461,26 @@ def mi_robustness(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, 
     Each MI variant is a fresh :class:`MixupInference` (seed 0) with the paper's settings for its mode, so the
     numbers are reproducible.
 
-    Args:
-        model: the mixup-trained classifier.
-        x, y: (N, ...) clean inputs and (N,) labels; ``x_adv`` (N, ...) the oblivious attack's examples.
-        x_pool, y_pool: (M, ...) clean mixing partners and their (M,) labels.
-        eps, alpha, bounds: the adaptive attack's L-inf radius, step and input range.
-        modes: the MI variants, rows ``"MI-PL"``, ``"MI-OL"``, ``"MI-combined"``.
-        batch_size: the adaptive attack's batch (None: all at once). Its graph holds ``batch_size x samples x
-            eot_samples`` mixtures at once, so memory grows with it; the accuracies depend on it only through
-            which partners are drawn.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The mixup-trained classifier.
+    x, y : torch.Tensor
+        (N, ...) clean inputs and (N,) labels; ``x_adv`` (N, ...) the oblivious attack's examples.
+    x_pool, y_pool : torch.Tensor
+        (M, ...) clean mixing partners and their (M,) labels.
+    eps, alpha, bounds
+        The adaptive attack's L-inf radius, step and input range.
+    modes : sequence of str
+        The MI variants, rows ``"MI-PL"``, ``"MI-OL"``, ``"MI-combined"``.
+    batch_size : int or None
+        The adaptive attack's batch (None: all at once). Its graph holds ``batch_size x samples x
+        eot_samples`` mixtures at once, so memory grows with it; the accuracies depend on it only through
+        which partners are drawn.
 
-    Returns:
+    Returns
+    -------
+    RobustnessTable
         A :class:`~robviz.attacks.RobustnessTable` with rows ``"no MI"`` and ``"MI-<mode>"`` and columns
         ``"clean"``, ``"oblivious"``, ``"adaptive"``; each value is the plain accuracy on the (attacked) inputs,
         as the MI paper reports it: ``table.get("oblivious", model="MI-PL")``. Print it for the table.

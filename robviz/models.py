@@ -29,22 +29,30 @@ __all__ = ["Predictor", "FeatureModel", "TrainableModel", "ToyMLP", "SmallCNN", 
 class Predictor(Protocol):
     """Any classifier: ``model(x)``, (N, ...) inputs -> (N, L) logits whose argmax is the prediction."""
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the (N, L) logits of inputs x (N, ...), whose argmax is the prediction."""
+        ...
 
 
 @runtime_checkable
 class FeatureModel(Predictor, Protocol):
     """A classifier with a feature: ``model.features(x)``, (N, ...) inputs -> (N, d) features z."""
 
-    def features(self, x: torch.Tensor) -> torch.Tensor: ...
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the (N, d) features z of inputs x (N, ...)."""
+        ...
 
 
 @runtime_checkable
 class TrainableModel(FeatureModel, Protocol):
-    """A classifier with a feature and a training loss: ``model.loss(x, y)``, (N, ...) inputs and (N,) labels ->
-    a scalar tensor."""
+    """A classifier with a feature and a training loss.
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
+    ``model.loss(x, y)``, (N, ...) inputs and (N,) labels -> a scalar tensor.
+    """
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Return the scalar training loss of inputs x (N, ...) with labels y (N,)."""
+        ...
 
 
 class ToyMLP(nn.Module):
@@ -66,6 +74,7 @@ class ToyMLP(nn.Module):
         self.in_dim, self.feature_dim = in_dim, feature_dim
 
     def forward(self, x):
+        """Return the features (N, feature_dim) of inputs x (N, in_dim); raises ``ValueError`` for another shape."""
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f"ToyMLP expects inputs of shape (N, {self.in_dim}), got {tuple(x.shape)}")
         return self.net(x)
@@ -90,6 +99,10 @@ class SmallCNN(nn.Module):
         self.in_channels, self.feature_dim = in_channels, feature_dim
 
     def forward(self, x):
+        """Return the features (N, feature_dim) of images x (N, in_channels, H, W).
+
+        Raises ``ValueError`` for another shape.
+        """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"SmallCNN expects images of shape (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
         return self.linear(self.conv(x))
@@ -108,32 +121,61 @@ class Classifier(nn.Module):
 
     @property
     def num_classes(self) -> int:
+        """The number of classes L of the objective head."""
         return self.objective.num_classes
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the features z = body(x), (N, d)."""
         return self.body(x)
 
     def raw_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Return the head's raw logits h (N, L) of features z (N, d)."""
         return self.objective(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the prediction logits ``objective.output(h)`` (N, L) of inputs x (negated head logits for RCE)."""
         return self.objective.output(self.objective(self.body(x)))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The objective's training loss on a batch."""
+        """Return the objective's training loss on a batch."""
         z = self.body(x)
         return self.objective.loss(z, self.objective(z), y)
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the predicted classes (N,), without gradients."""
         return self(x).argmax(dim=1)
 
 
 def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, *, seed: int = 0,
                device=None, **objective_options) -> Classifier:
-    """A seeded classifier for ``dataset``: a :class:`ToyMLP` for 2-D inputs, a :class:`SmallCNN` for images.
+    """Return a seeded classifier for ``dataset``: a :class:`ToyMLP` for 2-D inputs, a :class:`SmallCNN` for images.
 
-    ``feature_dim`` defaults to 2 for toy data (to plot the features) and 64 for images.
+    Parameters
+    ----------
+    dataset : robviz.data.Dataset
+        The data the model is for: its input shape (1-D points or (C, H, W) images), number of classes and device.
+    objective : str
+        The objective's name in :data:`robviz.objectives.OBJECTIVES` (``"sce"``, ``"center"``, ``"lgm"``,
+        ``"mmlda"``, ``"mmc"``, ``"rce"``), or a head (:class:`robviz.objectives.Objective`) used as it is.
+    feature_dim : int or None
+        The feature dimension d; defaults to 2 for toy data (to plot the features) and 64 for images.
+    seed : int
+        Seeds the initial weights (``torch.manual_seed``).
+    device : torch.device or str or None
+        Where the model goes; default the dataset's device.
+    **objective_options
+        Passed to the objective's head (:func:`robviz.objectives.make_objective`), e.g. ``factor`` for MMC.
+
+    Returns
+    -------
+    Classifier
+        The body and the objective's head.
+
+    Raises
+    ------
+    ValueError
+        For inputs that are neither 1-D nor images.
     """
     torch.manual_seed(seed)
     shape = dataset.input_shape
@@ -153,12 +195,42 @@ def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, 
 
 def make_mlp(dataset, objective: str = "sce", feature_dim: int = 10, *, hidden: int = 32, depth: int = 2,
              seed: int = 0, device=None, **objective_options) -> Classifier:
-    """A seeded ReLU MLP classifier for inputs of any shape: ``Flatten -> ToyMLP(in_dim=prod(input_shape),
-    feature_dim, hidden, depth)`` and the objective's head.
+    """Return a seeded ReLU MLP classifier for inputs of any shape.
+
+    ``Flatten -> ToyMLP(in_dim=prod(input_shape), feature_dim, hidden, depth)`` and the objective's head.
 
     The model :mod:`robviz.exact` decides exactly on images (a mixed-integer program per point, which a CNN of
     :func:`make_model` is too large for): on the 8x8 digits the defaults give a 64-32-32-10 network whose
-    robustness at an L-inf radius is known point by point. Raises ``ValueError`` for sizes < 1.
+    robustness at an L-inf radius is known point by point.
+
+    Parameters
+    ----------
+    dataset : robviz.data.Dataset
+        The data the model is for: its input shape, number of classes and device.
+    objective : str
+        The objective's name in :data:`robviz.objectives.OBJECTIVES`.
+    feature_dim : int
+        The feature dimension d, the output of the body's last (linear) layer.
+    hidden : int
+        The width of the hidden ReLU layers.
+    depth : int
+        The number of hidden ReLU layers.
+    seed : int
+        Seeds the initial weights (``torch.manual_seed``).
+    device : torch.device or str or None
+        Where the model goes; default the dataset's device.
+    **objective_options
+        Passed to the objective's head (:func:`robviz.objectives.make_objective`).
+
+    Returns
+    -------
+    Classifier
+        ``Flatten -> ToyMLP`` and the objective's head.
+
+    Raises
+    ------
+    ValueError
+        For sizes < 1.
     """
     torch.manual_seed(seed)
     in_dim = 1

@@ -58,7 +58,7 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def squared_distances(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
-    """||z_n - mu_k||^2 for every sample n and center k: (N, d), (L, d) -> (N, L)."""
+    """Return ||z_n - mu_k||^2 for every sample n and center k: (N, d), (L, d) -> (N, L)."""
     return (z.unsqueeze(1) - centers.unsqueeze(0)).pow(2).sum(dim=2)
 
 
@@ -77,8 +77,10 @@ def center_loss(h: torch.Tensor, z: torch.Tensor, y: torch.Tensor, centers: torc
 
 
 def lgm_loss(z: torch.Tensor, y: torch.Tensor, means: torch.Tensor, margin: float = 0.1, weight: float = 0.1):
-    """Large-margin Gaussian mixture loss (Wan et al., "Rethinking Feature Distribution for Loss Functions in
-    Image Classification", CVPR 2018), with identity covariances.
+    """Large-margin Gaussian mixture loss.
+
+    Wan et al., "Rethinking Feature Distribution for Loss Functions in Image Classification", CVPR 2018. With identity
+    covariances.
 
     d_k = 1/2 ||z - mu_k||^2; the true class's distance is enlarged by the margin, d_y * (1 + margin);
     L = SCE(-d with margin, y) + weight * mean_n d_{y_n} (the likelihood regularizer).
@@ -97,14 +99,29 @@ def mmlda_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: 
     with ``use_ball=False``: cross-entropy on the log-softmax of -||z - mu_k||^2) uses factor = 1. Here the factor
     is a temperature: it changes the softmax itself, not only the size of the loss.
 
-    Args: z (N, d) features, y (N,) labels, centers (L, d), factor > 0. Returns a scalar.
+    Parameters
+    ----------
+    z : torch.Tensor
+        Features (N, d).
+    y : torch.Tensor
+        Labels (N,).
+    centers : torch.Tensor
+        The Max-Mahalanobis centers (L, d).
+    factor : float
+        The loss factor, > 0.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
     """
     return sce_loss(-factor * squared_distances(z, centers), y)
 
 
 def mmc_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: float = 0.5) -> torch.Tensor:
-    """Max-Mahalanobis center (MMC) loss (Pang et al., "Rethinking Softmax Cross-Entropy Loss for Adversarial
-    Robustness", ICLR 2020).
+    """Max-Mahalanobis center (MMC) loss.
+
+    Pang et al., "Rethinking Softmax Cross-Entropy Loss for Adversarial Robustness", ICLR 2020.
 
         L_MMC(z, y) = factor * ||z - mu*_y||^2,   averaged over the batch,
 
@@ -115,7 +132,22 @@ def mmc_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: fl
     decay, so it equals the code's training only at half the learning rate *and* twice the decay.
     ``robviz.scale.recipes`` has both: ``paper`` (1/2) and ``authors``/``mmc-authors`` (1).
 
-    Args: z (N, d) features, y (N,) labels, centers (L, d). Returns a scalar.
+    Parameters
+    ----------
+    z : torch.Tensor
+        Features (N, d).
+    y : torch.Tensor
+        Labels (N,).
+    centers : torch.Tensor
+        The Max-Mahalanobis centers (L, d).
+    factor : float
+        The loss factor (paper 1/2, code 1).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+
     """
     return factor * (z - centers[y]).pow(2).sum(dim=1).mean()
 
@@ -136,8 +168,10 @@ def rce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class Objective(nn.Module):
-    """Base class: ``forward(z)`` gives raw logits h, ``loss(z, h, y)`` the training loss, ``output(h)`` the
-    logits whose argmax is the prediction. ``centers`` is the (L, d) tensor of class centers, if any.
+    """Base class of the objective heads.
+
+    ``forward(z)`` gives raw logits h, ``loss(z, h, y)`` the training loss, ``output(h)`` the logits whose argmax is the
+    prediction. ``centers`` is the (L, d) tensor of class centers, if any.
 
     What the rest of robviz needs to know about an objective it reads here, from the class, so that adding an
     objective is one class and one ``OBJECTIVES`` entry (``tests/test_registries.py`` checks every entry):
@@ -168,29 +202,34 @@ class Objective(nn.Module):
 
     @property
     def centers(self) -> torch.Tensor | None:
+        """The (L, d) class centers of the head, or None (a linear head)."""
         return None
 
     def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Return the scalar training loss of features z (N, d) with raw logits h (N, L) and labels y (N,)."""
         raise NotImplementedError
 
     def output(self, h: torch.Tensor) -> torch.Tensor:
+        """Return the prediction logits of raw logits h (N, L); here h itself."""
         return h
 
     def decision(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The prediction as an affine map of the feature: (W (L, d), b (L,)) such that the prediction logits
-        ``output(forward(z))`` equal ``z @ W.T + b`` plus a term that is the same for every class (0 for linear
-        heads, -factor ||z||^2 for nearest-center heads). So the argmax and every logit difference agree, and
-        ``robviz.exact`` reads the decision from here. None (the default): the decision is not affine in z, and
-        ``robviz.exact`` refuses the model with a ``TypeError``.
+        """Return the prediction as an affine map of the feature.
+
+        (W (L, d), b (L,)) such that the prediction logits ``output(forward(z))`` equal ``z @ W.T + b`` plus a term that
+        is the same for every class (0 for linear heads, -factor ||z||^2 for nearest-center heads). So the argmax and
+        every logit difference agree, and ``robviz.exact`` reads the decision from here. None (the default): the
+        decision is not affine in z, and ``robviz.exact`` refuses the model with a ``TypeError``.
         """
         return None
 
     def extra_repr(self) -> str:
+        """Return the settings shown in the module's repr."""
         return f"num_classes={self.num_classes}, feature_dim={self.feature_dim}"
 
 
 def nearest_center_decision(centers: torch.Tensor, factor: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """The affine decision of logits h_k = -factor ||z - mu_k||^2, factor > 0: (2 factor mu, -factor ||mu_k||^2).
+    """Return the affine decision of logits h_k = -factor ||z - mu_k||^2, factor > 0: (2 factor mu, -factor ||mu_k||^2).
 
     -factor ||z - mu_k||^2 = 2 factor mu_k . z - factor ||mu_k||^2 - factor ||z||^2, and the last term is the same
     for every class. centers: (L, d) -> (L, d), (L,).
@@ -219,6 +258,7 @@ class SCE(_LinearHead):
     softmax_loss, authors_recipe = True, "mmc-authors"  # the MMC repository also trains the SCE baseline
 
     def loss(self, z, h, y):
+        """Return the softmax cross-entropy of the logits h."""
         return sce_loss(h, y)
 
 
@@ -235,15 +275,19 @@ class CenterLoss(_LinearHead):
 
     @property
     def centers(self):
+        """The learnable (L, d) centers."""
         return self.class_centers
 
     def loss(self, z, h, y):
+        """Return softmax cross-entropy plus ``weight`` times the center loss."""
         return center_loss(h, z, y, self.class_centers, self.weight)
 
 
 class LGM(Objective):
-    """Large-margin Gaussian mixture (Wan et al., CVPR 2018): learnable means, logits -1/2 ||z - mu_k||^2
-    (the margin applies only in the training loss)."""
+    """Large-margin Gaussian mixture (Wan et al., CVPR 2018).
+
+    Learnable means, logits -1/2 ||z - mu_k||^2 (the margin applies only in the training loss).
+    """
 
     name, label = "lgm", "L-GM"
     authors_recipe = "mmc-authors"  # the MMC repository's settings (it has no L-GM code)
@@ -255,21 +299,27 @@ class LGM(Objective):
 
     @property
     def centers(self):
+        """The learnable (L, d) means."""
         return self.means
 
     def forward(self, z):
+        """Return the logits -1/2 ||z - mu_k||^2, (N, d) -> (N, L)."""
         return -0.5 * squared_distances(z, self.means)
 
     def decision(self):
+        """Return the affine decision of the nearest-mean rule (factor 1/2)."""
         return nearest_center_decision(self.means, 0.5)
 
     def loss(self, z, h, y):
+        """Return the L-GM loss with the head's margin and weight."""
         return lgm_loss(z, y, self.means, self.margin, self.weight)
 
 
 class _MMHead(Objective):
-    """Fixed Max-Mahalanobis centers of length ``norm`` (the authors' ``mean_var``: ||mu_k|| = norm, not norm^2);
-    logits h_k = -factor * ||z - mu_k||^2, factor 1/2 (the papers) or 1 (the authors' code)."""
+    """Fixed Max-Mahalanobis centers of length ``norm`` (the authors' ``mean_var``: ||mu_k|| = norm, not norm^2).
+
+    Logits h_k = -factor * ||z - mu_k||^2, factor 1/2 (the papers) or 1 (the authors' code).
+    """
 
     def __init__(self, num_classes: int, feature_dim: int, norm: float = 10.0, factor: float = 0.5):
         super().__init__(num_classes, feature_dim)
@@ -289,24 +339,30 @@ class _MMHead(Objective):
 
 class MMLDA(_MMHead):
     """MMLDA (ICML 2018): softmax cross-entropy on the distances to fixed MM centers.
-    Defaults: C = 10 (the code's ``mean_var = 10``, the length of each center), factor 1/2 (the paper; the code:
-    1, which changes the softmax)."""
+
+    Defaults: C = 10 (the code's ``mean_var = 10``, the length of each center), factor 1/2 (the paper; the code: 1,
+    which changes the softmax).
+    """
 
     name, label = "mmlda", "MMLDA"
     cifar_feature_dim, has_factor, softmax_loss, authors_recipe = 256, True, True, "mmc-authors"
 
     def loss(self, z, h, y):
+        """Return the MMLDA loss with the head's factor."""
         return mmlda_loss(z, y, self.mm_centers, self.factor)
 
 
 class MMC(_MMHead):
     """MMC (ICLR 2020): pull every feature to its fixed MM center; predict the nearest center.
-    Defaults: C = 10 ("MMC-10", the code's ``mean_var = 10``), factor 1/2 (the paper; the code: 1)."""
+
+    Defaults: C = 10 ("MMC-10", the code's ``mean_var = 10``), factor 1/2 (the paper; the code: 1).
+    """
 
     name, label = "mmc", "MMC"
     cifar_feature_dim, has_factor, authors_recipe = 256, True, "mmc-authors"
 
     def loss(self, z, h, y):
+        """Return the MMC loss with the head's factor."""
         return mmc_loss(z, y, self.mm_centers, self.factor)
 
 
@@ -317,9 +373,11 @@ class RCE(_LinearHead):
     authors_recipe = "rce-authors"
 
     def loss(self, z, h, y):
+        """Return the reverse cross-entropy of the logits h."""
         return rce_loss(h, y)
 
     def output(self, h):
+        """Return the prediction logits -h (RCE predicts with the negated logits)."""
         return -h
 
 
@@ -345,7 +403,7 @@ def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> 
 
 
 def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """-log softmax(h)_y for every sample, accurate also for tiny losses: (N, L) logits, (N,) labels -> (N,).
+    """Return -log softmax(h)_y for every sample, accurate also for tiny losses: (N, L) logits, (N,) labels -> (N,).
 
         -log softmax(h)_y = log(1 + sum_{k != y} exp(h_k - h_y)) = softplus(logsumexp_{k != y}(h_k - h_y)).
 
@@ -360,7 +418,7 @@ def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def per_sample_loss(loss, *, float64: bool = False) -> LossFn:
-    """A per-sample loss ``(M, d) features, (M,) labels -> (M,) losses`` from an objective or a callable.
+    """Return a per-sample loss ``(M, d) features, (M,) labels -> (M,) losses`` from an objective or a callable.
 
     An :class:`Objective` gives its own training loss, one term per sample: the objectives' losses average over
     the batch, and applying one to batches of a single sample (``torch.func.vmap``) gives every sample's own

@@ -17,16 +17,21 @@ __all__ = ["Regions", "feature_extent", "feature_regions", "input_regions"]
 
 @dataclass
 class Regions:
-    """Predicted classes on a grid: ``labels`` is (S, R, R) for S frames (or (R, R)), over ``extent``
-    = (x_min, x_max, y_min, y_max); row i of a frame is y = y_min + i * (y_max - y_min) / (R - 1)."""
+    """Predicted classes on a grid.
+
+    ``labels`` is (S, R, R) for S frames (or (R, R)), over ``extent`` = (x_min, x_max, y_min, y_max); row i of a frame
+    is y = y_min + i * (y_max - y_min) / (R - 1).
+    """
 
     labels: torch.Tensor
     extent: tuple[float, float, float, float]
 
 
 def feature_extent(features: torch.Tensor, pad: float = 0.1, centers: torch.Tensor | None = None):
-    """A square (x_min, x_max, y_min, y_max) holding every 2-D feature of every frame (and the centers), with
-    a ``pad`` fraction of margin: one fixed frame for a whole animation."""
+    """Return a square (x_min, x_max, y_min, y_max) holding every 2-D feature of every frame (and the centers).
+
+    With a ``pad`` fraction of margin: one fixed frame for a whole animation.
+    """
     points = features.reshape(-1, features.shape[-1])
     if points.shape[1] != 2:
         raise ValueError(f"feature regions need 2-D features, got dimension {points.shape[1]}")
@@ -38,7 +43,7 @@ def feature_extent(features: torch.Tensor, pad: float = 0.1, centers: torch.Tens
 
 @torch.no_grad()
 def feature_regions(model, history, resolution: int = 80, extent=None) -> Regions:
-    """The head's decision regions in the 2-D feature plane at every snapshot of ``history``.
+    """Return the head's decision regions in the 2-D feature plane at every snapshot of ``history``.
 
     Each frame takes that snapshot's head (:meth:`robviz.train.History.head_at`) and predicts the
     class of every grid point z (argmax of the objective's output logits).
@@ -54,6 +59,6 @@ def feature_regions(model, history, resolution: int = 80, extent=None) -> Region
 
 @torch.no_grad()
 def input_regions(model, extent, resolution: int = 100) -> Regions:
-    """The whole model's decision regions over a 2-D input plane (toy data)."""
+    """Return the whole model's decision regions over a 2-D input plane (toy data)."""
     labels = inference(model, grid_points(extent, resolution)).argmax(1).reshape(resolution, resolution).cpu()
     return Regions(labels, tuple(extent))

@@ -1,6 +1,9 @@
-"""Shared notebook setup (device choice, the default/full switch, seeds), how every measurement runs a model
-(:func:`evaluating`, :func:`to_model`, :func:`inference`), and the two conversions every module shares:
-:func:`to_numpy` (tensor to NumPy) and :func:`atomic_write` (a file appears whole or not at all)."""
+"""Shared notebook setup, how every measurement runs a model, and the conversions every module shares.
+
+The setup: device choice, the default/full switch, seeds. Running a model: :func:`evaluating`, :func:`to_model`,
+:func:`inference`. The two conversions: :func:`to_numpy` (tensor to NumPy) and :func:`atomic_write` (a file appears
+whole or not at all).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ __all__ = ["pick_device", "full_mode", "seed_everything", "setup", "evaluating",
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
-    """``cuda`` when a GPU is present (or ``prefer`` names a device), else ``cpu``.
+    """Return ``cuda`` when a GPU is present (or ``prefer`` names a device), else ``cpu``.
 
     The environment variable ``ROBVIZ_DEVICE`` overrides both (e.g. ``ROBVIZ_DEVICE=cpu``).
     """
@@ -33,7 +36,7 @@ def pick_device(prefer: str | None = None) -> torch.device:
 
 
 def full_mode() -> bool:
-    """True when lessons should run at full scale: set ``ROBVIZ_FULL=1`` before starting Jupyter.
+    """Return True when lessons should run at full scale: set ``ROBVIZ_FULL=1`` before starting Jupyter.
 
     The default (fast) mode keeps every lesson to about a minute on a 2-core CPU.
     """
@@ -49,7 +52,7 @@ def seed_everything(seed: int = 0) -> None:
 
 def setup(seed: int = 0, device: str | None = None, threads: int | None = None, *,
           small_models: bool = True) -> torch.device:
-    """The first call of every lesson: seed everything, pick the device, size PyTorch's CPU thread pool.
+    """Return the first call of every lesson: seed everything, pick the device, size PyTorch's CPU thread pool.
 
     With ``small_models`` (the toy lessons: MLPs and 8x8-digit CNNs) on a CPU, PyTorch gets one thread, in both
     modes: the models are so small that synchronizing threads costs more than it saves, and much more when other
@@ -57,7 +60,9 @@ def setup(seed: int = 0, device: str | None = None, threads: int | None = None, 
     full run took about 5 min with two threads and 20 s with one). Lessons with ResNets (``small_models=False``)
     keep PyTorch's default; ``threads`` overrides both.
 
-    Returns:
+    Returns
+    -------
+    torch.device
         The device lessons should put data and models on.
     """
     seed_everything(seed)
@@ -92,7 +97,7 @@ def evaluating(model):
 
 
 def dtype_and_device(model, default_dtype: torch.dtype = torch.float32) -> tuple[torch.dtype, torch.device | None]:
-    """The floating dtype and the device of ``model``'s first floating parameter or buffer.
+    """Return the floating dtype and the device of ``model``'s first floating parameter or buffer.
 
     ``(default_dtype, None)`` for a model without any (a function, a wrapper of a non-module): inputs then keep
     their device. Attacks and evaluators move inputs to these, so float64 models and GPU models just work.
@@ -105,14 +110,14 @@ def dtype_and_device(model, default_dtype: torch.dtype = torch.float32) -> tuple
 
 
 def to_model(model, x: torch.Tensor) -> torch.Tensor:
-    """``x`` on the model's device and in its floating dtype (:func:`dtype_and_device`); integer inputs stay."""
+    """Return ``x`` on the model's device and in its floating dtype (:func:`dtype_and_device`); integer inputs stay."""
     dtype, device = dtype_and_device(model, default_dtype=x.dtype)
     return x.to(device or x.device, dtype if x.is_floating_point() else x.dtype)
 
 
 @torch.no_grad()
 def inference(model, x: torch.Tensor, *, method: str | None = None, batch_size: int = 512) -> torch.Tensor:
-    """``model(x)`` (or ``model.<method>(x)``, e.g. ``"features"``) in eval mode, without gradients, in batches.
+    """Return ``model(x)`` (or ``model.<method>(x)``, e.g. ``"features"``) in eval mode, without gradients, in batches.
 
     ``x`` (N, ...) is moved to the model's dtype and device first (see :func:`dtype_and_device`), so a float64
     model or a model on a GPU takes float32 CPU inputs. Returns the outputs concatenated along N, on the model's
@@ -127,15 +132,20 @@ def inference(model, x: torch.Tensor, *, method: str | None = None, batch_size: 
 
 
 def predict(logits: torch.Tensor) -> torch.Tensor:
-    """argmax of logits (N, L) -> (N,), and -1 where a row is not finite: argmax of NaN logits is class 0,
-    which an accuracy would count as a correct class-0 answer. -1 equals no label and no target."""
+    """Return the argmax of logits (N, L) -> (N,), and -1 where a row is not finite.
+
+    Argmax of NaN logits is class 0, which an accuracy would count as a correct class-0 answer. -1 equals no label and
+    no target.
+    """
     finite = torch.isfinite(logits).all(dim=1)
     return torch.where(finite, logits.argmax(dim=1), torch.full_like(finite, -1, dtype=torch.long))
 
 
 def to_numpy(values, dtype=None) -> np.ndarray:
-    """``values`` as a NumPy array: a tensor is detached and brought to the CPU first (any device, with or without
-    gradients; bfloat16, which NumPy lacks, goes through float32); anything else goes through ``np.asarray``.
+    """Return ``values`` as a NumPy array.
+
+    A tensor is detached and brought to the CPU first (any device, with or without gradients; bfloat16, which NumPy
+    lacks, goes through float32); anything else goes through ``np.asarray``.
 
     ``dtype`` converts (e.g. ``np.float32`` for plotly's compact typed arrays, ``np.float64`` for exact geometry);
     None keeps the input's own. Like ``np.asarray``, the result shares memory with a CPU tensor when no conversion
@@ -156,7 +166,9 @@ def atomic_write(path, content: bytes | str | Callable[[BinaryIO], object]) -> P
     anything raises, the temporary file is removed, ``path`` keeps its old content (or stays absent) and the error
     propagates. The folder must exist. The new file gets the usual permissions (the umask applies).
 
-    Returns:
+    Returns
+    -------
+    Path
         ``path`` as a :class:`~pathlib.Path`.
     """
     path = Path(path)

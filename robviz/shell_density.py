@@ -34,17 +34,27 @@ class SampleDensity:
 
     Definition (2) of the ICLR 2020 paper: SD = Delta N / Vol(Delta B), with Delta B = {z : L(z, y) in [C, C + dC]}.
 
-    Attributes:
-        edges: (L, S + 1) shell edges in loss value, per class (NaN rows for classes without points).
-        counts: (L, S) training points of each class in each shell (Delta N).
-        log_volumes: (L, S) log Vol(Delta B).
-        log_densities: (L, S) log SD = log(count) - log(volume); -inf for empty shells, NaN where the volume is
-            unknown (a Monte-Carlo sample that missed the shell).
-        class_sizes: (L,) points per class (N_k).
-        dim: the feature dimension d.
-        method: "sphere" (exact MMC shells) or "monte-carlo" (volume estimated inside ``box``).
-        box: (2, d) lower and upper corners of the Monte-Carlo box, or None.
-        volume_hits: (L, S) uniform samples that fell in each shell (Monte-Carlo only), or None.
+    Attributes
+    ----------
+    edges : torch.Tensor
+        (L, S + 1) shell edges in loss value, per class (NaN rows for classes without points).
+    counts : torch.Tensor
+        (L, S) training points of each class in each shell (Delta N).
+    log_volumes : torch.Tensor
+        (L, S) log Vol(Delta B).
+    log_densities : torch.Tensor
+        (L, S) log SD = log(count) - log(volume); -inf for empty shells, NaN where the volume is
+        unknown (a Monte-Carlo sample that missed the shell).
+    class_sizes : torch.Tensor
+        (L,) points per class (N_k).
+    dim : int
+        The feature dimension d.
+    method : str
+        "sphere" (exact MMC shells) or "monte-carlo" (volume estimated inside ``box``).
+    box : torch.Tensor or None
+        (2, d) lower and upper corners of the Monte-Carlo box, or None.
+    volume_hits : torch.Tensor or None
+        (L, S) uniform samples that fell in each shell (Monte-Carlo only), or None.
     """
 
     edges: torch.Tensor
@@ -84,8 +94,10 @@ def _check_features(z, y) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _shell_edges(loss: torch.Tensor, y: torch.Tensor, num_classes: int, num_shells: int, edges,
                  quantiles: tuple[float, float], spacing: str) -> torch.Tensor:
-    """(L, S + 1) edges: the given ones, or per class ``num_shells`` shells between two loss quantiles, of equal
-    counts (``spacing="count"``, falling back to equal widths where ties make edges repeat) or equal widths."""
+    """Return (L, S + 1) shell edges: the given ones, or per class ``num_shells`` shells between two loss quantiles.
+
+    Of equal counts (``spacing="count"``, falling back to equal widths where ties make edges repeat) or equal widths.
+    """
     if spacing not in ("count", "width"):
         raise ValueError(f"spacing must be 'count' or 'width', got {spacing!r}")
     if edges is not None:
@@ -138,14 +150,26 @@ def mmc_shell_density(z, y, centers, *, factor: float = 0.5, num_shells: int = 2
     With other centers, e.g. the class means of an SCE model's features, it measures how densely that model
     packs its features around them in the same units.
 
-    Args:
-        z: (N, d) features. y: (N,) labels. centers: (L, d) class centers. factor: the loss factor (paper 1/2).
-        num_shells: S shells per class between the class's loss ``quantiles`` (used when ``edges`` is None):
-            with ``spacing="count"`` each holds about the same number of points (trained models put most points
-            at tiny losses, so equal widths would leave most shells nearly empty); ``spacing="width"``: equal
-            widths. edges: (S + 1,) or (L, S + 1) increasing loss values to use instead.
+    Parameters
+    ----------
+    z : torch.Tensor
+        (N, d) features.
+    y : torch.Tensor
+        (N,) labels.
+    centers : torch.Tensor
+        (L, d) class centers.
+    factor : float
+        The loss factor (paper 1/2).
+    num_shells : int
+        S shells per class between the class's loss ``quantiles`` (used when ``edges`` is None): with
+        ``spacing="count"`` each holds about the same number of points (trained models put most points at tiny losses,
+        so equal widths would leave most shells nearly empty); ``spacing="width"``: equal widths.
+    edges : torch.Tensor or None
+        (S + 1,) or (L, S + 1) increasing loss values to use instead.
 
-    Returns:
+    Returns
+    -------
+    SampleDensity
         :class:`SampleDensity` with ``method="sphere"``.
     """
     z, y = _check_features(z, y)
@@ -186,16 +210,33 @@ def monte_carlo_shell_density(z, y, loss_fn: Callable[[torch.Tensor, torch.Tenso
 
     and only the training points inside the box are counted. Monte Carlo needs few dimensions: d <= 3.
 
-    Args:
-        z: (N, d) features, d <= 3. y: (N,) labels.
-        loss_fn: per-sample loss, (M, d) features and (M,) labels -> (M,) losses (e.g.
-            :func:`robviz.objectives.per_sample_loss` with ``float64=True``).
-        num_classes: L (default: max label + 1). num_shells, edges, quantiles, spacing: as in
-            :func:`mmc_shell_density`.
-        num_samples: uniform samples for the volumes. box: (2, d) lower and upper corners, or None.
-        margin: widening of the default box. seed: the sampler's seed. chunk_size: samples per ``loss_fn`` call.
+    Parameters
+    ----------
+    z : torch.Tensor
+        (N, d) features, d <= 3.
+    y : torch.Tensor
+        (N,) labels.
+    loss_fn : Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+        Per-sample loss, (M, d) features and (M,) labels -> (M,) losses (e.g.
+        :func:`robviz.objectives.per_sample_loss` with ``float64=True``).
+    num_classes : int or None
+        L (default: max label + 1).
+    num_shells, edges, quantiles, spacing
+        As in :func:`mmc_shell_density`.
+    num_samples : int
+        Uniform samples for the volumes.
+    box : torch.Tensor or None
+        (2, d) lower and upper corners, or None.
+    margin : float
+        Widening of the default box.
+    seed : int
+        The sampler's seed.
+    chunk_size : int
+        Samples per ``loss_fn`` call.
 
-    Returns:
+    Returns
+    -------
+    SampleDensity
         :class:`SampleDensity` with ``method="monte-carlo"``, its ``box`` and ``volume_hits``.
     """
     z, y = _check_features(z, y)
@@ -247,13 +288,24 @@ def sample_density(model, x, y, *, num_shells: int = 20, edges=None, quantiles: 
     * every other objective (SCE, center loss, L-GM, MMLDA, RCE): Monte-Carlo volumes inside the features'
       bounding box (:func:`monte_carlo_shell_density`), for 2-D or 3-D features.
 
-    Args:
-        model: a ``robviz.models.Classifier``. x: (N, ...) training inputs. y: (N,) labels.
-        num_shells, edges, quantiles, spacing: the shells (see :func:`mmc_shell_density`).
-        num_samples, box, margin, seed: the Monte-Carlo volumes (ignored for MMC).
-        batch_size: inputs per forward pass.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A ``robviz.models.Classifier``.
+    x : torch.Tensor
+        (N, ...) training inputs.
+    y : torch.Tensor
+        (N,) labels.
+    num_shells, edges, quantiles, spacing
+        The shells (see :func:`mmc_shell_density`).
+    num_samples, box, margin, seed
+        The Monte-Carlo volumes (ignored for MMC).
+    batch_size : int
+        Inputs per forward pass.
 
-    Returns:
+    Returns
+    -------
+    SampleDensity
         :class:`SampleDensity`.
     """
     objective = model.objective

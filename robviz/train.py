@@ -28,20 +28,31 @@ __all__ = ["TrainConfig", "History", "fit", "fit_objectives", "accuracy", "save_
 class TrainConfig:
     """Everything that decides a training run; printing it reproduces the run.
 
-    Attributes:
-        steps: optimizer steps.
-        batch_size: samples per step; ``None`` trains full-batch.
-        lr: learning rate.
-        optimizer: ``"adam"`` or ``"sgd"`` (SGD uses ``momentum``).
-        weight_decay: L2 penalty on all parameters.
-        record_every: take a snapshot every this many steps (0: only the first and the last).
-        probe_size: training points whose features every snapshot records.
-        seed: seeds batch order and the probe choice (and, seeded ``seed + 1``, the random starts of
-            adversarial training, so that a run with and without it sees the same batches).
-        adversarial: None (train on the clean batch), or an :class:`robviz.adversarial.AdversarialTraining`
-            (or a dict of its fields): PGD adversarial training or TRADES, L-inf or L2.
-        record_models: also keep a copy of the whole model's parameters at every snapshot
-            (``History.model_at``), for measurements of the input space over training (small models only).
+    Attributes
+    ----------
+    steps : int
+        Optimizer steps.
+    batch_size : int or None
+        Samples per step; ``None`` trains full-batch.
+    lr : float
+        Learning rate.
+    optimizer : str
+        ``"adam"`` or ``"sgd"`` (SGD uses ``momentum``).
+    weight_decay : float
+        L2 penalty on all parameters.
+    record_every : int
+        Take a snapshot every this many steps (0: only the first and the last).
+    probe_size : int
+        Training points whose features every snapshot records.
+    seed : int
+        Seeds batch order and the probe choice (and, seeded ``seed + 1``, the random starts of
+        adversarial training, so that a run with and without it sees the same batches).
+    adversarial : AdversarialTraining or None
+        None (train on the clean batch), or an :class:`robviz.adversarial.AdversarialTraining`
+        (or a dict of its fields): PGD adversarial training or TRADES, L-inf or L2.
+    record_models : bool
+        Also keep a copy of the whole model's parameters at every snapshot
+        (``History.model_at``), for measurements of the input space over training (small models only).
     """
 
     steps: int = 600
@@ -76,17 +87,26 @@ class TrainConfig:
 class History:
     """What ``fit`` recorded. Lists have one entry per snapshot; ``features`` is (S, P, d).
 
-    Attributes:
-        objective: the objective's name.
-        config: the :class:`TrainConfig` used.
-        step, loss, train_accuracy, test_accuracy, feature_norm: per snapshot (loss is the mean training loss
-            since the previous snapshot, at step 0 the loss on the whole training set; feature_norm the mean ||z||
-            over the probe set).
-        features: probe-set features per snapshot, a tensor (S, P, d) on the CPU.
-        probe_y: labels of the probe set (P,).
-        head_states: the head's parameters per snapshot (CPU copies), for drawing decision regions later.
-        centers: the (L, d) class centers at the end of training, if the objective has centers.
-        model_states: the whole model's parameters per snapshot (CPU copies) when ``config.record_models``.
+    Attributes
+    ----------
+    objective : str
+        The objective's name.
+    config : TrainConfig
+        The :class:`TrainConfig` used.
+    step, loss, train_accuracy, test_accuracy, feature_norm
+        Per snapshot (loss is the mean training loss
+        since the previous snapshot, at step 0 the loss on the whole training set; feature_norm the mean ||z||
+        over the probe set).
+    features : torch.Tensor or None
+        Probe-set features per snapshot, a tensor (S, P, d) on the CPU.
+    probe_y : torch.Tensor or None
+        Labels of the probe set (P,).
+    head_states : list[dict]
+        The head's parameters per snapshot (CPU copies), for drawing decision regions later.
+    centers : torch.Tensor or None
+        The (L, d) class centers at the end of training, if the objective has centers.
+    model_states : list[dict]
+        The whole model's parameters per snapshot (CPU copies) when ``config.record_models``.
     """
 
     objective: str
@@ -106,8 +126,10 @@ class History:
         return len(self.step)
 
     def head_at(self, model, frame: int = -1):
-        """The head as it was at snapshot ``frame``: a CPU copy of ``model.objective`` (the model this history
-        trained) holding that snapshot's parameters, in eval mode. The model itself is not changed.
+        """Return the head as it was at snapshot ``frame``.
+
+        A CPU copy of ``model.objective`` (the model this history trained) holding that snapshot's parameters, in eval
+        mode. The model itself is not changed.
 
         Use it wherever the head of an earlier step is needed: decision regions per frame
         (``robviz.regions.feature_regions``), or the loss of a past snapshot for sample-density shells
@@ -122,11 +144,17 @@ class History:
         return head
 
     def model_at(self, model, frame: int = -1):
-        """The whole model as it was at snapshot ``frame``: a CPU copy of ``model`` holding that snapshot's
-        parameters, in eval mode (the model itself is not changed). Needs ``TrainConfig(record_models=True)``.
+        """Return the whole model as it was at snapshot ``frame``.
 
-        Raises:
-            ValueError: the run did not record models. IndexError: ``frame`` out of range.
+        A CPU copy of ``model`` holding that snapshot's parameters, in eval mode (the model itself is not changed).
+        Needs ``TrainConfig(record_models=True)``.
+
+        Raises
+        ------
+        ValueError
+            The run did not record models.
+        IndexError
+            ``frame`` out of range.
         """
         if not self.model_states:
             raise ValueError("this history holds no model states; train with record_models=True")
@@ -137,7 +165,7 @@ class History:
         return copied
 
     def summary(self) -> dict:
-        """The last snapshot's numbers, rounded for printing."""
+        """Return the last snapshot's numbers, rounded for printing."""
         return {"objective": self.objective, "step": self.step[-1], "loss": round(self.loss[-1], 4),
                 "train_accuracy": round(self.train_accuracy[-1], 4),
                 "test_accuracy": round(self.test_accuracy[-1], 4), "feature_norm": round(self.feature_norm[-1], 3)}
@@ -149,8 +177,10 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) ->
 
     A sample whose logits are not finite counts as wrong (:func:`robviz.runtime.predict`).
 
-    Raises:
-        ValueError: ``x`` is empty or has non-finite values (:func:`robviz.checks.finite_inputs`).
+    Raises
+    ------
+    ValueError
+        ``x`` is empty or has non-finite values (:func:`robviz.checks.finite_inputs`).
     """
     checks.finite_inputs("x", x)
     correct = (predict(inference(model, x, batch_size=batch_size)).cpu() == y.cpu()).sum().item()
@@ -176,19 +206,27 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
     One loop, kept whole so that a student reads a training step, a snapshot and the NaN check in one place
     (a little over 60 lines).
 
-    Args:
-        model: a :class:`robviz.models.Classifier` (anything with ``features``, ``objective`` and ``loss``).
-        data: a :class:`robviz.data.Dataset`; the model is moved to its device.
-        config: a :class:`TrainConfig`; keyword ``overrides`` replace its fields (``fit(m, d, steps=100)``).
-        progress: show a tqdm progress bar.
-
     With ``config.adversarial`` each step trains on the loss of :meth:`robviz.adversarial.AdversarialTraining.loss`
     (the inner maximization in eval mode, the step in train mode) instead of ``model.loss`` on the clean batch;
     the loss at step 0 and the accuracies stay clean.
 
-    Raises:
-        ValueError: empty or non-finite training or test inputs (naming the sample).
-        FloatingPointError: when the loss becomes NaN or infinite (with the step and a hint).
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`robviz.models.Classifier` (anything with ``features``, ``objective`` and ``loss``).
+    data : Dataset
+        A :class:`robviz.data.Dataset`; the model is moved to its device.
+    config : TrainConfig or None
+        A :class:`TrainConfig`; keyword ``overrides`` replace its fields (``fit(m, d, steps=100)``).
+    progress : bool
+        Show a tqdm progress bar.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite training or test inputs (naming the sample).
+    FloatingPointError
+        When the loss becomes NaN or infinite (with the step and a hint).
     """
     from tqdm.auto import tqdm
 
@@ -257,7 +295,9 @@ def fit_objectives(data: Dataset, objectives, config: TrainConfig | None = None,
                    seed: int = 0, progress: bool = True, **overrides):
     """Train one model per objective name on the same data, from the same seed, with the same config.
 
-    Returns:
+    Returns
+    -------
+    tuple of dict
         (models, histories): two dicts keyed by objective name.
     """
     from .models import make_model
@@ -270,13 +310,15 @@ def fit_objectives(data: Dataset, objectives, config: TrainConfig | None = None,
 
 
 def plain_metadata(value, key: str = "metadata"):
-    """``value`` as data that ``torch.load(weights_only=True)`` reads back: what robviz writes, it can read.
+    """Return ``value`` as data that ``torch.load(weights_only=True)`` reads back: what robviz writes, it can read.
 
     NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists, paths strings;
     tensors, None, bools, numbers, strings and lists, tuples and dicts (string or integer keys) of those stay.
 
-    Raises:
-        TypeError: for anything else, naming the key (e.g. ``metadata['config']``) and the type.
+    Raises
+    ------
+    TypeError
+        For anything else, naming the key (e.g. ``metadata['config']``) and the type.
     """
     if isinstance(value, np.generic):  # first: np.float64 is also a float, but pickles as a NumPy object
         return value.item()
@@ -305,8 +347,10 @@ def save_checkpoint(path, model, **metadata) -> Path:
     Atomic (``robviz.runtime.atomic_write``): a crash never leaves half a checkpoint.
     Metadata goes through :func:`plain_metadata` first, so everything saved loads with ``weights_only=True``.
 
-    Raises:
-        TypeError: a metadata value that a safe load could not read (named with its key), before any writing.
+    Raises
+    ------
+    TypeError
+        A metadata value that a safe load could not read (named with its key), before any writing.
     """
     path = Path(path)
     state = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -316,13 +360,16 @@ def save_checkpoint(path, model, **metadata) -> Path:
 
 
 def read_checkpoint(path, map_location="cpu") -> dict:
-    """The whole file written by :func:`save_checkpoint`: ``{"state_dict": ..., "metadata": ...}``; for callers
-    that need the metadata to build the model first (:func:`load_checkpoint` when the model exists).
+    """Return the whole file written by :func:`save_checkpoint`: ``{"state_dict": ..., "metadata": ...}``.
+
+    For callers that need the metadata to build the model first (:func:`load_checkpoint` when the model exists).
 
     Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never code.
 
-    Raises:
-        FileNotFoundError: no file at ``path``.
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
     """
     path = Path(path)
     if not path.exists():

@@ -1,5 +1,6 @@
-"""Adversarial attacks: one small class per attack on a shared base (torchattacks-style), attack objectives,
-and robust-accuracy tables.
+"""Adversarial attacks, attack objectives and robust-accuracy tables.
+
+One small class per attack on a shared base (torchattacks-style).
 
     attack = PGD(model, eps=8/255, alpha=2/255, steps=10, random_start=True)
     x_adv = attack(x, y)

@@ -23,10 +23,12 @@ __all__ = ["APGD", "apgd_checkpoints", "dlr_loss", "dlr_targeted_loss", "dlr_obj
 
 
 class _LogitTap:
-    """Stands in for the model inside an attack objective and keeps what the gradient pass computed at ``x``: the
-    logits of a single ``model(x)`` call, or the features of a single ``model.features(x)`` call (the MMC
-    objective), from which a robviz ``Classifier``'s head gives the logits. APGD then checks success without a
-    second forward pass."""
+    """Stands in for the model inside an attack objective and keeps what the gradient pass computed at ``x``.
+
+    The logits of a single ``model(x)`` call, or the features of a single ``model.features(x)`` call (the MMC
+    objective), from which a robviz ``Classifier``'s head gives the logits. APGD then checks success without a second
+    forward pass.
+    """
 
     def __init__(self, model, x):
         self.model, self.x, self.outputs, self.features_seen = model, x, [], []
@@ -46,7 +48,10 @@ class _LogitTap:
 
     @torch.no_grad()
     def logits(self):
-        """The (N, L) logits at x from the gradient pass, or None when the objective did not compute them once."""
+        """Return the (N, L) logits at x from the gradient pass.
+
+        None when the objective did not compute them once.
+        """
         if len(self.outputs) == 1 and not self.features_seen and self.outputs[0] is not None:
             return self.outputs[0].detach()
         from ..models import Classifier
@@ -60,7 +65,9 @@ class _LogitTap:
 
 
 def apgd_checkpoints(steps: int) -> list[int]:
-    """The iterations w_j = ceil(p_j * steps) at which APGD may halve its step (Croce and Hein 2020, Sec. 3.2):
+    """Return the iterations at which APGD may halve its step (Croce and Hein 2020, Sec. 3.2).
+
+    They are w_j = ceil(p_j * steps) with
 
         p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06),   while p_j <= 1.
 
@@ -82,7 +89,9 @@ def apgd_checkpoints(steps: int) -> list[int]:
 
 
 def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The Difference of Logits Ratio loss (Croce and Hein 2020, Eq. 5), per sample, for L >= 3 classes:
+    """Return the Difference of Logits Ratio loss (Croce and Hein 2020, Eq. 5), per sample.
+
+    For L >= 3 classes:
 
         DLR(z, y) = -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12),
 
@@ -98,7 +107,9 @@ def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The targeted DLR loss (Croce and Hein 2020, Eq. 6), per sample, for L >= 4 classes:
+    """Return the targeted DLR loss (Croce and Hein 2020, Eq. 6), per sample.
+
+    For L >= 4 classes:
 
         DLR_t(z, y, t) = -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2 + 1e-12),
 
@@ -113,14 +124,18 @@ def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tenso
 
 
 def dlr_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The DLR loss as an attack objective (small while the model predicts ``labels``): ``dlr_loss(model(x),
-    labels)``. x (N, ...), labels (N,) -> (N,)."""
+    """Return the DLR loss as an attack objective (small while the model predicts ``labels``).
+
+    ``dlr_loss(model(x), labels)``. x (N, ...), labels (N,) -> (N,).
+    """
     return dlr_loss(model(x), labels)
 
 
 def _targeted_dlr_objective(source: torch.Tensor):
-    """An objective for targeted attacks: labels are the targets, ``source`` (N,) the classes to leave. It is
-    minus DLR_t, so that descending it (what a targeted attack does) climbs DLR_t."""
+    """Return an objective for targeted attacks: labels are the targets, ``source`` (N,) the classes to leave.
+
+    It is minus DLR_t, so that descending it (what a targeted attack does) climbs DLR_t.
+    """
     def objective(model, x, labels):
         return -dlr_targeted_loss(model(x), source, labels)
 
@@ -128,8 +143,10 @@ def _targeted_dlr_objective(source: torch.Tensor):
 
 
 class APGD(Attack):
-    """Auto-PGD (Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse
-    parameter-free attacks", ICML 2020, https://arxiv.org/abs/2003.01690, Algorithm 1). Distance: L-inf.
+    """Auto-PGD.
+
+    Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse parameter-free attacks",
+    ICML 2020, https://arxiv.org/abs/2003.01690, Algorithm 1. Distance: L-inf.
 
         x_0 = x + uniform noise in the eps-ball,   eta = 2 eps,
         z_{k+1} = P(x_k + eta sign(grad f(x_k))),
@@ -144,28 +161,39 @@ class APGD(Attack):
     (The authors' code tests condition 1 with ``<=``; the paper writes ``<``, used here.) Every quantity is
     per sample.
 
-    Args:
-        model: the classifier; ``**options`` are the base options (bounds, batch_size, device, seed; see
-            :class:`~robviz.attacks.base.Attack`).
-        eps: the L-inf radius. Default 8/255.
-        steps: iterations per restart. Default 100 (the paper's).
-        loss: ``"auto"`` (default: :func:`~robviz.attacks.objectives.auto_objective`: the logit
-            margin for MMC models, else cross-entropy), ``"ce"`` (cross-entropy on the logits), ``"dlr"``
-            (:func:`dlr_loss`, L >= 3; targeted: the targeted DLR loss, L >= 4) or any attack objective
-            ``loss(model, x, labels) -> (N,)``, e.g. an EOT objective (:func:`robviz.attacks.eot.eot_objective`).
-        restarts: random restarts; a sample already fooled is not restarted. Default 1.
-        rho: the fraction of successful steps below which the step is halved. Default 0.75.
-        momentum: the weight 1 - a of the previous step. Default 0.25 (a = 0.75, the paper's).
-        targeted: move the prediction to a target. With ``loss="dlr"`` the class to leave is the clean
-            prediction (the label, on the correctly classified points that robust accuracy counts).
-
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory of one restart has steps + 1 frames.
     Each step costs one forward and backward pass: success is checked on the logits of the gradient pass
     (for the MMC objective, the head applied to its features); only an objective that calls the model several
     times (EOT) or not at all costs one more forward pass.
 
-    Example:
-        >>> x_adv = APGD(model, eps=8/255, steps=100, loss="dlr")(x, y)
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options (bounds, batch_size, device, seed; see
+        :class:`~robviz.attacks.base.Attack`).
+    eps : float
+        The L-inf radius. Default 8/255.
+    steps : int
+        Iterations per restart. Default 100 (the paper's).
+    loss : str or callable
+        ``"auto"`` (default: :func:`~robviz.attacks.objectives.auto_objective`: the logit margin for MMC models, else
+        cross-entropy), ``"ce"`` (cross-entropy on the logits), ``"dlr"`` (:func:`dlr_loss`, L >= 3; targeted: the
+        targeted DLR loss, L >= 4) or any attack objective ``loss(model, x, labels) -> (N,)``, e.g. an EOT objective
+        (:func:`robviz.attacks.eot.eot_objective`).
+
+    restarts : int
+        Random restarts; a sample already fooled is not restarted. Default 1.
+    rho : float
+        The fraction of successful steps below which the step is halved. Default 0.75.
+    momentum : float
+        The weight 1 - a of the previous step. Default 0.25 (a = 0.75, the paper's).
+    targeted : bool
+        Move the prediction to a target. With ``loss="dlr"`` the class to leave is the clean
+        prediction (the label, on the correctly classified points that robust accuracy counts).
+
+    Examples
+    --------
+    >>> x_adv = APGD(model, eps=8/255, steps=100, loss="dlr")(x, y)
     """
 
     def __init__(self, model, *, eps: float = 8 / 255, steps: int = 100, loss="auto", restarts: int = 1,
@@ -191,6 +219,7 @@ class APGD(Attack):
         return names[loss]
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         objective = self.loss
         if self.targeted and self.loss_name == "dlr":
             with torch.no_grad():
@@ -217,8 +246,10 @@ class APGD(Attack):
         return best
 
     def _value_and_grad(self, x, labels):
-        """The ascent value (N,), its gradient (N, ...) and the success flags (N,) at x, from one forward and
-        backward pass (success reuses the pass's logits; see :class:`_LogitTap`)."""
+        """Return the ascent value, its gradient and the success flags at x, from one forward and backward pass.
+
+        Shapes (N,), (N, ...) and (N,); success reuses the pass's logits (see :class:`_LogitTap`).
+        """
         x = x.detach().requires_grad_(True)
         tap = _LogitTap(self.model, x)
         value = self.loss(tap, x, labels)
@@ -284,15 +315,19 @@ class APGD(Attack):
 
 
 class AutoAttackResult:
-    """What :func:`auto_attack` found: ``x_adv`` (N, ...), ``robust`` (N,) bool (correct clean and under every
-    attack), ``accuracy`` (robust accuracy in [0, 1]) and ``log``, the robust accuracy after each attack, e.g.
-    ``{"clean": 0.95, "APGD-CE": 0.40, "APGD-T (DLR)": 0.37}``."""
+    """What :func:`auto_attack` found.
+
+    ``x_adv`` (N, ...), ``robust`` (N,) bool (correct clean and under every attack), ``accuracy`` (robust accuracy in
+    [0, 1]) and ``log``, the robust accuracy after each attack, e.g. ``{"clean": 0.95, "APGD-CE": 0.40, "APGD-T (DLR)":
+    0.37}``.
+    """
 
     def __init__(self, x_adv, robust, log):
         self.x_adv, self.robust, self.log = x_adv, robust, log
 
     @property
     def accuracy(self) -> float:
+        """The robust accuracy, the fraction of ``robust`` in [0, 1]."""
         return self.robust.float().mean().item()
 
     def __repr__(self) -> str:
@@ -301,7 +336,7 @@ class AutoAttackResult:
 
 
 def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
-    """The stages of :func:`auto_attack`: (name, APGD options, targets per sample or None)."""
+    """Return the stages of :func:`auto_attack`: (name, APGD options, targets per sample or None)."""
     num_classes = logits.shape[1]
     first = auto_objective(model) if loss is None else loss
     names = {"cross_entropy_objective": "APGD-CE", "mmc_objective": "APGD-MMC", "margin_objective": "APGD-margin"}
@@ -320,16 +355,17 @@ def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
 
 
 def _clean_logits(model, x: torch.Tensor) -> torch.Tensor:
-    """model(x) in eval mode (BatchNorm statistics untouched, Dropout off), the model's mode restored."""
+    """Return model(x) in eval mode (BatchNorm statistics untouched, Dropout off), the model's mode restored."""
     return inference(model, x)
 
 
 def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(0.0, 1.0), steps: int = 100,
                 restarts: int = 5, targets: int | None = None, loss=None, seed: int = 0,
                 progress: bool = True) -> AutoAttackResult:
-    """An AutoAttack-style evaluation (Croce and Hein 2020): APGD on the adaptive objective, then APGD-DLR, each
-    run only on the points that are still robust. (The standard AutoAttack adds FAB-T and Square; this runner
-    keeps the two gradient attacks, which decide almost every case.)
+    """Return an AutoAttack-style evaluation (Croce and Hein 2020).
+
+    APGD on the adaptive objective, then APGD-DLR, each run only on the points that are still robust. (The standard
+    AutoAttack adds FAB-T and Square; this runner keeps the two gradient attacks, which decide almost every case.)
 
     Stages, by the number of classes L:
 
@@ -354,23 +390,35 @@ def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(
     random start does not reach; only the exact program finds it. Hence the goal "within 1 point of the truth"
     holds here for SCE, not for every model: grade an attack against :mod:`robviz.exact` where the model allows.
 
-    Args:
-        model: the classifier (``model(x)`` -> logits); for a randomized model pass ``loss`` an EOT objective.
-        x, y: inputs (N, ...) in ``bounds`` and labels (N,).
-        eps: the L-inf radius.
-        bounds: the input range (``data.bounds`` for the toy sets).
-        steps, restarts: per APGD run. Defaults 100 and 5. Restarts run only on the points still robust, so
-            they cost little; they matter: measured against the exact robust accuracy of lesson 2's spiral models
-            (:mod:`robviz.exact`) at eps = 0.25, one restart left 6.7 to 8 points of points that do have an
-            adversarial example inside the ball (the ball's adversarial part is a small corner that one start
-            misses), five restarts 0 to 0.4 points.
-        targets: how many target classes for APGD-T: the classes with the 2nd, 3rd, ... largest clean logit.
-            Default min(9, L - 1) (9 as in AutoAttack; for L = 4 that is 3).
-        loss: replaces the adaptive objective in the first stage; None: ``auto_objective(model)``.
-        seed: seeds the random starts.
-        progress: show a tqdm progress bar.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier (``model(x)`` -> logits); for a randomized model pass ``loss`` an EOT objective.
+    x, y : torch.Tensor
+        Inputs (N, ...) in ``bounds`` and labels (N,).
+    eps : float
+        The L-inf radius.
+    bounds : tuple of float or robviz.data.Dataset
+        The input range (``data.bounds`` for the toy sets).
+    steps, restarts : int
+        Per APGD run. Defaults 100 and 5. Restarts run only on the points still robust, so
+        they cost little; they matter: measured against the exact robust accuracy of lesson 2's spiral models
+        (:mod:`robviz.exact`) at eps = 0.25, one restart left 6.7 to 8 points of points that do have an
+        adversarial example inside the ball (the ball's adversarial part is a small corner that one start
+        misses), five restarts 0 to 0.4 points.
+    targets : int or None
+        How many target classes for APGD-T: the classes with the 2nd, 3rd, ... largest clean logit.
+        Default min(9, L - 1) (9 as in AutoAttack; for L = 4 that is 3).
+    loss : str or callable or None
+        Replaces the adaptive objective in the first stage; None: ``auto_objective(model)``.
+    seed : int
+        Seeds the random starts.
+    progress : bool
+        Show a tqdm progress bar.
 
-    Returns:
+    Returns
+    -------
+    AutoAttackResult
         An :class:`AutoAttackResult`; ``result.log`` holds the robust accuracy after each stage.
     """
     from tqdm.auto import tqdm

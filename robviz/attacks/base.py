@@ -29,7 +29,10 @@ _NORMS = {"linf": "Linf", "inf": "Linf", "l2": "L2", "2": "L2", "l1": "L1", "1":
 
 
 def norm_name(p, allowed=("Linf", "L2", "L1", "L0")) -> str:
-    """The canonical name of a norm: ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` (also accepts inf, 2, 1, 0, "l2"...)."""
+    """Return the canonical name of a norm.
+
+    ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` (also accepts inf, 2, 1, 0, "l2"...).
+    """
     if isinstance(p, (int, float)) and not isinstance(p, bool):
         key = "inf" if p == math.inf else str(int(p)) if float(p).is_integer() else str(p)
     else:
@@ -41,8 +44,10 @@ def norm_name(p, allowed=("Linf", "L2", "L1", "L0")) -> str:
 
 
 def lp_norm(delta: torch.Tensor, p="L2") -> torch.Tensor:
-    """Per-sample norm of a perturbation: (N, ...) -> (N,). ``p``: ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``
-    (L0 counts the entries that changed by more than 1e-12)."""
+    """Per-sample norm of a perturbation: (N, ...) -> (N,).
+
+    ``p``: ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` (L0 counts the entries that changed by more than 1e-12).
+    """
     flat = delta.reshape(len(delta), -1)
     name = norm_name(p)
     if name == "Linf":
@@ -54,12 +59,15 @@ def lp_norm(delta: torch.Tensor, p="L2") -> torch.Tensor:
 
 @torch.no_grad()
 def least_likely(model, x: torch.Tensor) -> torch.Tensor:
-    """The least-likely class argmin_k model(x)_k of each input, (N,) (the target of ILCM, Kurakin et al. 2017)."""
+    """Return the least-likely class argmin_k model(x)_k of each input, (N,).
+
+    The target of ILCM (Kurakin et al. 2017).
+    """
     return model(x).argmin(dim=1)
 
 
 def random_target(y: torch.Tensor, num_classes: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A uniformly random class different from y for every sample: (y + U{1, ..., L-1}) mod L.  (N,) -> (N,).
+    """Return a uniformly random class different from y for every sample: (y + U{1, ..., L-1}) mod L.  (N,) -> (N,).
 
     Drawn on the CPU with ``generator`` (seeded), so the targets are the same on every device.
     """
@@ -69,16 +77,23 @@ def random_target(y: torch.Tensor, num_classes: int, generator: torch.Generator 
 
 @dataclass
 class Trajectory:
-    """What an attack visited: one frame per step, frame 0 is where the iteration started (the clean input, or the
-    random start), the last frame is the final iterate. Stored on the CPU.
+    """What an attack visited.
 
-    Attributes:
-        inputs: (T+1, N, ...) the iterates x_t.
-        features: (T+1, N, d) ``model.features(x_t)``, or None when the model has no ``features``.
-        objective: (T+1, N) the attack objective at x_t for the labels the attack used (y when untargeted,
-            the target when targeted): untargeted attacks push it up, targeted attacks push it down.
-        predictions: (T+1, N) argmax model(x_t), the predicted class at every step (-1 where x_t or its
-            output is not finite).
+    One frame per step, frame 0 is where the iteration started (the clean input, or the random start), the last frame is
+    the final iterate. Stored on the CPU.
+
+    Attributes
+    ----------
+    inputs : torch.Tensor
+        (T+1, N, ...) the iterates x_t.
+    features : torch.Tensor or None
+        (T+1, N, d) ``model.features(x_t)``, or None when the model has no ``features``.
+    objective : torch.Tensor
+        (T+1, N) the attack objective at x_t for the labels the attack used (y when untargeted,
+        the target when targeted): untargeted attacks push it up, targeted attacks push it down.
+    predictions : torch.Tensor
+        (T+1, N) argmax model(x_t), the predicted class at every step (-1 where x_t or its
+        output is not finite).
     """
 
     inputs: torch.Tensor
@@ -94,17 +109,25 @@ class Trajectory:
 class AttackResult:
     """The outcome of :meth:`Attack.run`.
 
-    Attributes:
-        x, y: the clean inputs (N, ...) and labels (N,).
-        x_adv: the adversarial inputs (N, ...), on the device of ``x``.
-        prediction: argmax model(x_adv), (N,).
-        success: (N,) bool, ``prediction != y`` (untargeted) or ``prediction == target`` (targeted).
-        target: the (N,) target classes of a targeted attack, else None.
-        trajectory: a :class:`Trajectory` when ``run(..., record=True)``, else None.
-        failed: (N,) bool, the samples the attack could not evaluate: its iterate or the model's output at it
-            was not finite (a NaN gradient, e.g. of a distance at its own center). Their ``x_adv`` is the clean
-            input, ``prediction`` is -1, and they count neither as a success nor (in ``robust_accuracy``) as
-            robust.
+    Attributes
+    ----------
+    x, y : torch.Tensor
+        The clean inputs (N, ...) and labels (N,).
+    x_adv : torch.Tensor
+        The adversarial inputs (N, ...), on the device of ``x``.
+    prediction : torch.Tensor
+        Argmax model(x_adv), (N,).
+    success : torch.Tensor
+        (N,) bool, ``prediction != y`` (untargeted) or ``prediction == target`` (targeted).
+    target : torch.Tensor or None
+        The (N,) target classes of a targeted attack, else None.
+    trajectory : Trajectory or None
+        A :class:`Trajectory` when ``run(..., record=True)``, else None.
+    failed : torch.Tensor or None
+        (N,) bool, the samples the attack could not evaluate: its iterate or the model's output at it
+        was not finite (a NaN gradient, e.g. of a distance at its own center). Their ``x_adv`` is the clean
+        input, ``prediction`` is -1, and they count neither as a success nor (in ``robust_accuracy``) as
+        robust.
     """
 
     x: torch.Tensor
@@ -122,10 +145,11 @@ class AttackResult:
 
     @property
     def success_rate(self) -> float:
+        """The fraction of samples on which the attack succeeded, in [0, 1] (0 for no samples)."""
         return self.success.float().mean().item() if len(self.success) else 0.0
 
     def perturbation_norm(self, p="L2") -> torch.Tensor:
-        """||x_adv - x||_p per sample, (N,); ``p`` is ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``.
+        """Return ||x_adv - x||_p per sample, (N,); ``p`` is ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``.
 
         For DeepFool (and C&W) the L2 norm of a successful sample is the distance d_ij of the talk's robustness
         definition (Moosavi-Dezfooli et al., CVPR 2016), with i = y and j = ``prediction``.
@@ -143,22 +167,30 @@ class AttackResult:
 class Attack:
     """Base class of every attack in ``robviz.attacks``.
 
-    Args:
-        model: an ``nn.Module`` whose ``model(x)`` returns (N, L) logits (argmax = prediction). Models with
-            ``features(x)`` also get feature trajectories. The model is put in eval mode while attacking (so
-            BatchNorm statistics never change) and its own mode is restored afterwards; its parameters are
-            never updated and never get a ``.grad``.
-        bounds: (low, high) of the valid input range, ``(0, 1)`` for images; pass ``data.bounds`` (or the
-            Dataset itself) for the toy sets. Every adversarial input is clipped to it.
-        targeted: push the prediction to a target class instead of away from y. ``run(x, y, target)`` takes
-            the targets; without them each sample gets a uniformly random class != y, drawn with ``seed``.
-        loss: the attack objective ``loss(model, x, labels) -> (N,)`` (small when ``model`` predicts
-            ``labels``). Default :func:`~robviz.attacks.objectives.auto_objective`: the logit margin for MMC
-            models (it finds more than the paper's MMC loss, measured against the exact values), else
-            cross-entropy on ``model(x)`` (for RCE the negated logits).
-        batch_size: attack this many samples at a time (None: all at once).
-        device: where to attack (None: the device of the inputs). Results come back on the inputs' device.
-        seed: seeds random starts, random targets and random directions; every ``run`` restarts from it.
+    Parameters
+    ----------
+    model : Predictor
+        An ``nn.Module`` whose ``model(x)`` returns (N, L) logits (argmax = prediction). Models with
+        ``features(x)`` also get feature trajectories. The model is put in eval mode while attacking (so
+        BatchNorm statistics never change) and its own mode is restored afterwards; its parameters are
+        never updated and never get a ``.grad``.
+    bounds : tuple of float or robviz.data.Dataset
+        (low, high) of the valid input range, ``(0, 1)`` for images; pass ``data.bounds`` (or the
+        Dataset itself) for the toy sets. Every adversarial input is clipped to it.
+    targeted : bool
+        Push the prediction to a target class instead of away from y. ``run(x, y, target)`` takes
+        the targets; without them each sample gets a uniformly random class != y, drawn with ``seed``.
+    loss : callable or None
+        The attack objective ``loss(model, x, labels) -> (N,)`` (small when ``model`` predicts
+        ``labels``). Default :func:`~robviz.attacks.objectives.auto_objective`: the logit margin for MMC
+        models (it finds more than the paper's MMC loss, measured against the exact values), else
+        cross-entropy on ``model(x)`` (for RCE the negated logits).
+    batch_size : int or None
+        Attack this many samples at a time (None: all at once).
+    device : torch.device or str or None
+        Where to attack (None: the device of the inputs). Results come back on the inputs' device.
+    seed : int
+        Seeds random starts, random targets and random directions; every ``run`` restarts from it.
     """
 
     norm = "Linf"  # the distance the attack bounds or minimizes
@@ -179,7 +211,7 @@ class Attack:
     # ------------------------------------------------------------------------------------------- public
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
-        """The adversarial inputs x_adv (N, ...) for inputs x (N, ...) and labels y (N,)."""
+        """Return the adversarial inputs x_adv (N, ...) for inputs x (N, ...) and labels y (N,)."""
         return self.run(x, y, target).x_adv
 
     def run(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None,
@@ -221,7 +253,7 @@ class Attack:
                             target_home, trajectory, failed.to(home))
 
     def with_eps(self, eps: float) -> "Attack":
-        """A copy of this attack with radius ``eps`` (what :func:`robviz.attacks.robust_accuracy` sweeps)."""
+        """Return a copy of this attack with radius ``eps`` (what :func:`robviz.attacks.robust_accuracy` sweeps)."""
         if not hasattr(self, "eps"):
             raise ValueError(f"{type(self).__name__} has no radius eps (it minimizes the perturbation instead)")
         attack = copy.copy(self)
@@ -243,7 +275,7 @@ class Attack:
     # ------------------------------------------------------------------------------- helpers for attacks
 
     def _objective(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The attack objective per sample, (N,), checked."""
+        """Return the attack objective per sample, (N,), checked."""
         value = self.loss(self.model, x, labels)
         if not torch.is_tensor(value) or value.shape != (len(x),):
             shape = tuple(value.shape) if torch.is_tensor(value) else type(value).__name__
@@ -252,12 +284,12 @@ class Attack:
         return value
 
     def _ascent(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """What the attack climbs, per sample: the objective (untargeted) or minus the objective (targeted)."""
+        """Return what the attack climbs, per sample: the objective (untargeted) or minus the objective (targeted)."""
         value = self._objective(x, labels)
         return -value if self.targeted else value
 
     def _gradient(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """d/dx of the summed ascent objective: every sample gets its own gradient, (N, ...)."""
+        """Return d/dx of the summed ascent objective: every sample gets its own gradient, (N, ...)."""
         x = x.detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(self._ascent(x, labels).sum(), x)
         return grad
@@ -352,8 +384,11 @@ class Attack:
         return x_adv, prediction, trajectory
 
     def _evaluate(self, x, x_adv):
-        """x_adv with its non-finite rows replaced by the clean input, and the predictions, -1 where x_adv or the
-        model's output at it is not finite (argmax of NaN logits would read as class 0)."""
+        """Return x_adv with its non-finite rows replaced by the clean input, and the predictions.
+
+        The predictions are -1 where x_adv or the model's output at it is not finite (argmax of NaN logits would read as
+        class 0).
+        """
         prediction = predict(self.model(x_adv))
         prediction[~_finite_rows(x_adv)] = -1
         shape = (-1,) + (1,) * (x.dim() - 1)

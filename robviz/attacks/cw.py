@@ -20,8 +20,10 @@ __all__ = ["CW", "EAD"]
 
 
 class _MarginSearch(Attack):
-    """Shared by CW and EAD: the margin objective, its confidence kappa, the best-so-far bookkeeping and the
-    bisection over c."""
+    """Base of CW and EAD.
+
+    Shared by both: the margin objective, its confidence kappa, the best-so-far bookkeeping and the bisection over c.
+    """
 
     def __init__(self, model, *, c, kappa, steps, lr, binary_steps, **options):
         if options.pop("loss", None) is not None:
@@ -34,8 +36,10 @@ class _MarginSearch(Attack):
         self.binary_steps = self._check_int("binary_steps", binary_steps)
 
     def _penalty(self, x_adv, labels):
-        """f = max(-a, -kappa) with a the signed margin (> 0 once the attack succeeds), and the success mask
-        a > 0 and a >= kappa, per sample."""
+        """Return f = max(-a, -kappa) and the success mask, per sample.
+
+        a is the signed margin (> 0 once the attack succeeds); the success mask is a > 0 and a >= kappa.
+        """
         a = self._ascent(x_adv, labels)
         return (-a).clamp(min=-self.kappa), (a > 0) & (a >= self.kappa)
 
@@ -59,33 +63,44 @@ class _MarginSearch(Attack):
 
 
 class CW(_MarginSearch):
-    """Carlini & Wagner L2 attack (Carlini & Wagner, "Towards Evaluating the Robustness of Neural Networks",
-    IEEE S&P 2017, https://arxiv.org/abs/1608.04644). Distance: L2 (minimized, no eps).
+    """Carlini & Wagner L2 attack.
+
+    Carlini & Wagner, "Towards Evaluating the Robustness of Neural Networks", IEEE S&P 2017,
+    https://arxiv.org/abs/1608.04644. Distance: L2 (minimized, no eps).
 
         minimize_w  ||x' - x||_2^2 + c * max(Z_y(x') - max_{k != y} Z_k(x'), -kappa),
         x' = low + (high - low) (tanh(w) + 1) / 2          (targeted: max(max_{k != t} Z_k - Z_t, -kappa))
 
     with Adam on w (the tanh change of variables keeps x' in bounds) and a binary search over c per sample.
 
-    Args:
-        model: the classifier; ``**options`` are the base options except ``loss`` (see
-            :class:`~robviz.attacks.base.Attack`).
-        c: the initial constant c. Default 1e-2 (the MMC paper's 0.01).
-        kappa: the confidence margin; kappa = 0 is C&W, the RCE paper's C&W-hc uses 10. Default 0.
-        steps: Adam steps per value of c. Default 100 (the papers use 1000).
-        lr: Adam's learning rate. Default 0.01 (the MMC paper 5e-3). Inputs at the bounds (the black
-            background of digits) sit where tanh is flat and barely move at small lr; there 0.05 to 0.1 finds
-            closer adversarials in 100 steps.
-        binary_steps: values of c tried. Default 9.
-        abort_early: stop a sample's search at a value of c when its loss has not dropped by 0.01% over
-            steps // 10 steps. Per sample, so a batch gives the same result as one input at a time.
-
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory has one frame per Adam step
     (up to binary_steps * steps + 1).
 
-    Example:
-        >>> result = CW(model, c=1e-2, kappa=0, steps=100).run(x, y)
-        >>> mean_distance = result.perturbation_norm("L2")[result.success].mean()    # the talk's "C&W" column
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options except ``loss`` (see
+        :class:`~robviz.attacks.base.Attack`).
+    c : float
+        The initial constant c. Default 1e-2 (the MMC paper's 0.01).
+    kappa : float
+        The confidence margin; kappa = 0 is C&W, the RCE paper's C&W-hc uses 10. Default 0.
+    steps : int
+        Adam steps per value of c. Default 100 (the papers use 1000).
+    lr : float
+        Adam's learning rate. Default 0.01 (the MMC paper 5e-3). Inputs at the bounds (the black
+        background of digits) sit where tanh is flat and barely move at small lr; there 0.05 to 0.1 finds
+        closer adversarials in 100 steps.
+    binary_steps : int
+        Values of c tried. Default 9.
+    abort_early : bool
+        Stop a sample's search at a value of c when its loss has not dropped by 0.01% over
+        steps // 10 steps. Per sample, so a batch gives the same result as one input at a time.
+
+    Examples
+    --------
+    >>> result = CW(model, c=1e-2, kappa=0, steps=100).run(x, y)
+    >>> mean_distance = result.perturbation_norm("L2")[result.success].mean()    # the talk's "C&W" column
     """
 
     norm = "L2"
@@ -96,6 +111,7 @@ class CW(_MarginSearch):
         self.abort_early = bool(abort_early)
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         low, high = self.bounds
         scale = (high - low) / 2
         w0 = torch.atanh(((x - low) / scale - 1).clamp(-1 + 1e-6, 1 - 1e-6))
@@ -133,8 +149,10 @@ class CW(_MarginSearch):
 
 
 class EAD(_MarginSearch):
-    """Elastic-net attack (Chen et al., "EAD: Elastic-Net Attacks to Deep Neural Networks via Adversarial
-    Examples", AAAI 2018, https://arxiv.org/abs/1709.04114). Distance: L1 (minimized, no eps).
+    """Elastic-net attack.
+
+    Chen et al., "EAD: Elastic-Net Attacks to Deep Neural Networks via Adversarial Examples", AAAI 2018,
+    https://arxiv.org/abs/1709.04114. Distance: L1 (minimized, no eps).
 
         minimize_x'  c * f(x') + ||x' - x||_2^2 + beta * ||x' - x||_1,   x' in bounds,
 
@@ -143,22 +161,32 @@ class EAD(_MarginSearch):
     x' - x smaller than beta in size become 0, the others shrink by beta; clip to bounds), then momentum
     k / (k + 3). A binary search over c as in C&W.
 
-    Args:
-        model: the classifier; ``**options`` are the base options except ``loss``.
-        beta: the L1 weight (and threshold). Default 1e-3 (the paper; the ADP paper uses 0.01).
-        c: the initial constant. Default 1e-3 (the paper).
-        kappa: the confidence margin. Default 0.
-        steps: FISTA iterations per value of c. Default 100 (the paper 1000).
-        lr: the initial learning rate. Default 0.01.
-        binary_steps: values of c tried. Default 9.
-        decision: which successful iterate is the best: ``"EN"`` (elastic-net distance, the default) or
-            ``"L1"``.
-
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...); one trajectory frame per iteration.
 
-    Example:
-        >>> result = EAD(model, beta=1e-2).run(x, y)
-        >>> distances = result.perturbation_norm("L1")          # (N,)
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options except ``loss``.
+    beta : float
+        The L1 weight (and threshold). Default 1e-3 (the paper; the ADP paper uses 0.01).
+    c : float
+        The initial constant. Default 1e-3 (the paper).
+    kappa : float
+        The confidence margin. Default 0.
+    steps : int
+        FISTA iterations per value of c. Default 100 (the paper 1000).
+    lr : float
+        The initial learning rate. Default 0.01.
+    binary_steps : int
+        Values of c tried. Default 9.
+    decision : str
+        Which successful iterate is the best: ``"EN"`` (elastic-net distance, the default) or
+        ``"L1"``.
+
+    Examples
+    --------
+    >>> result = EAD(model, beta=1e-2).run(x, y)
+    >>> distances = result.perturbation_norm("L1")          # (N,)
     """
 
     norm = "L1"
@@ -177,6 +205,7 @@ class EAD(_MarginSearch):
         return self._clip(x + diff.sign() * (diff.abs() - self.beta).clamp(min=0))
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         n = len(x)
         c, lower, upper, best, best_dist = self._search_state(x)
         self._log(x)

@@ -10,8 +10,10 @@ __all__ = ["DeepFool"]
 
 
 class DeepFool(Attack):
-    """DeepFool (Moosavi-Dezfooli et al., "DeepFool: a simple and accurate method to fool deep neural networks",
-    CVPR 2016, https://arxiv.org/abs/1511.04599). Distance: L2 (minimized, no eps).
+    """DeepFool.
+
+    Moosavi-Dezfooli et al., "DeepFool: a simple and accurate method to fool deep neural networks", CVPR 2016,
+    https://arxiv.org/abs/1511.04599. Distance: L2 (minimized, no eps).
 
     At each step the classifier is linearized around x_t; with f_k = Z_k - Z_y and w_k = grad f_k, the nearest
     linearized boundary is l = argmin_{k != y} |f_k| / ||w_k||, and
@@ -23,18 +25,23 @@ class DeepFool(Attack):
     one step (up to the overshoot). With ``targeted=True`` only the boundary to the target t is considered
     (f = Z_t - Z_top), which estimates d_it for a chosen j = t.
 
-    Args:
-        model: the classifier; ``**options`` are the base options (``loss`` only sets the recorded
-            objective values).
-        steps: the largest number of linearizations. Default 50.
-        overshoot: the final push past the boundary. Default 0.02.
-
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). Every step computes the L logit gradients; the
     trajectory has up to steps + 1 frames (it stops when every sample is done).
 
-    Example:
-        >>> result = DeepFool(model).run(x, y)
-        >>> d = result.perturbation_norm("L2")       # minimal distances, per sample
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options (``loss`` only sets the recorded
+        objective values).
+    steps : int
+        The largest number of linearizations. Default 50.
+    overshoot : float
+        The final push past the boundary. Default 0.02.
+
+    Examples
+    --------
+    >>> result = DeepFool(model).run(x, y)
+    >>> d = result.perturbation_norm("L2")       # minimal distances, per sample
     """
 
     norm = "L2"
@@ -47,6 +54,7 @@ class DeepFool(Attack):
         self.overshoot = float(overshoot)
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         rows = torch.arange(len(x), device=x.device)
         r_total, x_adv = torch.zeros_like(x), x.clone()
         self._log(x_adv)

@@ -26,7 +26,9 @@ __all__ = ["eot_objective", "EOT"]
 
 
 def eot_objective(base_objective=None, samples: int = 10):
-    """An attack objective averaged over ``samples`` calls of a randomized model:
+    """Return an attack objective averaged over ``samples`` calls of a randomized model.
+
+    The objective is
 
         J_EOT(x, l) = (1 / S) sum_{s=1..S} J(f_{r_s}(x), l),
 
@@ -34,7 +36,9 @@ def eot_objective(base_objective=None, samples: int = 10):
     defaults to cross-entropy on ``model(x)``. Each call of the model must draw new randomness (robviz's
     :class:`~robviz.mixup_inference.MixupInference` does). Memory grows with ``samples`` (one graph per draw).
 
-    Returns:
+    Returns
+    -------
+    callable
         A function ``(model, x, labels) -> (N,)``, to pass to any attack as ``loss=``.
     """
     base = cross_entropy_objective if base_objective is None else base_objective
@@ -63,5 +67,6 @@ class EOT(nn.Module):
         self.model, self.samples = model, samples
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return log mean_s softmax(model(x)) over ``samples`` calls, (N, ...) -> (N, L), in log space."""
         log_probs = torch.stack([self.model(x).log_softmax(dim=1) for _ in range(self.samples)])
         return torch.logsumexp(log_probs, dim=0) - math.log(self.samples)  # log of the mean, in log space

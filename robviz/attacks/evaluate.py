@@ -28,7 +28,7 @@ TALK_EPS = {"images": (8 / 255, 16 / 255), "toy": (0.25, 0.5)}
 
 
 def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> dict[str, PGD]:
-    """The talk's white-box battery: PGD with 10 and 50 steps, targeted and untargeted (MMC paper, Table 2).
+    """Return the talk's white-box battery: PGD with 10 and 50 steps, targeted and untargeted (MMC paper, Table 2).
 
     Every attack is L-inf PGD with a random start, radius ``TALK_EPS[kind][0]`` (8/255 for images, 0.25 for the
     toy sets; :func:`robust_accuracy` sweeps both radii of ``TALK_EPS``), and a fixed step of a quarter of the
@@ -38,13 +38,20 @@ def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> 
     every attack now defaults to (:func:`~robviz.attacks.objectives.auto_objective`) finds more.
     Targeted attacks draw a uniformly random target != y with ``seed``, the same for PGD10 and PGD50.
 
-    Args:
-        model: the classifier.
-        kind: ``"images"`` (inputs in [0, 1]) or ``"toy"`` (the 2-D sets; give ``bounds``).
-        bounds: the input range; default (0, 1) for images, required for toy data (``data.bounds``).
-        seed: seeds random starts and targets.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+    kind : str
+        ``"images"`` (inputs in [0, 1]) or ``"toy"`` (the 2-D sets; give ``bounds``).
+    bounds : tuple of float or robviz.data.Dataset or None
+        The input range; default (0, 1) for images, required for toy data (``data.bounds``).
+    seed : int
+        Seeds random starts and targets.
 
-    Returns:
+    Returns
+    -------
+    dict[str, PGD]
         ``{"PGD10-tar": PGD, "PGD10-un": PGD, "PGD50-tar": PGD, "PGD50-un": PGD}``, in the table's order.
     """
     if kind not in TALK_EPS:
@@ -60,7 +67,7 @@ def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> 
 
 
 def format_eps(eps: float | None) -> str:
-    """8/255 for multiples of 1/255 below 1, else the number (``0.25``); empty for None."""
+    """Format ``eps``: 8/255 for multiples of 1/255 below 1, else the number (``0.25``); empty for None."""
     if eps is None:
         return ""
     k = eps * 255
@@ -114,6 +121,7 @@ class RobustnessTable:
 
     @property
     def models(self) -> list[str]:
+        """The model names of the rows, in order of first appearance."""
         return list(dict.fromkeys(row["model"] for row in self.rows))
 
     @property
@@ -135,7 +143,7 @@ class RobustnessTable:
         raise KeyError(f"no row for model={model!r}, attack={attack!r}, eps={eps!r}; columns: {self.columns}")
 
     def with_worst_case(self, attacks=None, label: str = "worst case") -> "RobustnessTable":
-        """The table plus, per model and radius, a row ``label``: the worst case over the battery, per point.
+        """Return the table plus, per model and radius, a row ``label``: the worst case over the battery, per point.
 
         A point counts as robust in it only when it is classified correctly and *every* attack at that radius
         failed on it, so its accuracy is at most the smallest accuracy of any one attack (it is lower when the
@@ -143,19 +151,26 @@ class RobustnessTable:
         Adversarial Robustness", 2019, https://arxiv.org/abs/1902.06705, Sec. 5: report the per-example worst
         case over all attacks); it is still an upper bound on the true robust accuracy.
 
-        Args:
-            attacks: the attack labels to combine; None: every attack that has a radius (rows with ``eps`` None,
-                C&W or DeepFool, have no budget and are left out).
-            label: the attack label of the new rows.
+        Parameters
+        ----------
+        attacks : list of str or None
+            The attack labels to combine; None: every attack that has a radius (rows with ``eps`` None,
+            C&W or DeepFool, have no budget and are left out).
+        label : str
+            The attack label of the new rows.
 
-        Returns:
+        Returns
+        -------
+        'RobustnessTable'
             A new table: these rows, then one row per model and radius with ``accuracy``, ``robust`` (the
             combined per-point result), ``n``, ``distance`` NaN and ``attacks`` (the labels it combined).
 
-        Raises:
-            ValueError: ``attacks`` names no attack of the table; ``label`` is already an attack of the table; a
-                row to combine has no per-point ``robust`` (a table not made by :func:`robust_accuracy`, or
-                read back from JSON); rows of one model measure different numbers of points.
+        Raises
+        ------
+        ValueError
+            ``attacks`` names no attack of the table; ``label`` is already an attack of the table; a
+            row to combine has no per-point ``robust`` (a table not made by :func:`robust_accuracy`, or
+            read back from JSON); rows of one model measure different numbers of points.
         """
         names = list(dict.fromkeys(row["attack"] for row in self.rows if row["attack"] != "clean"))
         if label in names or label == "clean":
@@ -190,15 +205,17 @@ class RobustnessTable:
         return RobustnessTable(self.rows + added)
 
     def pivot(self, value: str = "accuracy") -> tuple[list[str], list[str], list[list[float]]]:
-        """(models, columns, values) in the talk's layout; accuracies in percent, NaN where a cell is empty.
-        Ready for ``robviz.viz.attacks.robustness_heatmap(*table.pivot())``."""
+        """Return (models, columns, values) in the talk's layout; accuracies in percent, NaN where a cell is empty.
+
+        Ready for ``robviz.viz.attacks.robustness_heatmap(*table.pivot())``.
+        """
         scale = 100.0 if value == "accuracy" else 1.0
         cells = {(row["model"], _column(row)): scale * row[value] for row in self.rows}
         columns = self.columns
         return self.models, columns, [[cells.get((m, c), math.nan) for c in columns] for m in self.models]
 
     def to_markdown(self, value: str = "accuracy", digits: int = 1) -> str:
-        """The table in the talk's layout (accuracy in percent; ``value="distance"`` for mean norms)."""
+        """Return the table in the talk's layout (accuracy in percent; ``value="distance"`` for mean norms)."""
         models, columns, values = self.pivot(value)
         digits = digits if value == "accuracy" else max(digits, 3)
         lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
@@ -231,26 +248,38 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
     robust accuracy is at most the clean accuracy. For a targeted attack the prediction must still be y (not
     merely differ from the target), the accuracy the MMC authors' code reports.
 
-    Args:
-        model: the classifier (``model(x)`` -> logits).
-        x, y: inputs (N, ...) and labels (N,).
-        attacks: ``{name: Attack}``. None: :func:`talk_battery` (PGD10/PGD50, targeted/untargeted).
-        eps_list: radii; every attack that has an ``eps`` is run at each (``attack.with_eps(eps)``), attacks
-            without one (C&W, DeepFool, JSMA) once. None: the talk's radii ``TALK_EPS[kind]`` for the default
-            battery, each attack's own eps otherwise.
-        name: the row label; default the model's objective name (``"sce"``, ``"mmc"``...) or its class.
-        kind: ``"images"`` or ``"toy"``; default ``"images"`` for 4-D inputs, else ``"toy"``.
-        bounds: input range for the default battery (``data.bounds`` for toy data).
-        progress: show a tqdm progress bar.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier (``model(x)`` -> logits).
+    x, y : torch.Tensor
+        Inputs (N, ...) and labels (N,).
+    attacks : Mapping[str, Attack] or None
+        ``{name: Attack}``. None: :func:`talk_battery` (PGD10/PGD50, targeted/untargeted).
+    eps_list : sequence of float or None
+        Radii; every attack that has an ``eps`` is run at each (``attack.with_eps(eps)``), attacks
+        without one (C&W, DeepFool, JSMA) once. None: the talk's radii ``TALK_EPS[kind]`` for the default
+        battery, each attack's own eps otherwise.
+    name : str or None
+        The row label; default the model's objective name (``"sce"``, ``"mmc"``...) or its class.
+    kind : str or None
+        ``"images"`` or ``"toy"``; default ``"images"`` for 4-D inputs, else ``"toy"``.
+    bounds : tuple of float or robviz.data.Dataset or None
+        Input range for the default battery (``data.bounds`` for toy data).
+    progress : bool
+        Show a tqdm progress bar.
 
-    Returns:
+    Returns
+    -------
+    RobustnessTable
         A :class:`RobustnessTable`; print it for the talk's layout, add tables of several models with ``+``;
         ``table.with_worst_case()`` adds the worst case over the attacks per point and radius, and
         :func:`~robviz.attacks.battery_sanity` checks that the multi-step attacks beat the one-step one.
 
-    Example:
-        >>> table = robust_accuracy(model, x, y, bounds=data.bounds, name="SCE", progress=False)
-        >>> robust = table.get("PGD10-un", 8/255)          # a share of x, in [0, 1]: an upper bound
+    Examples
+    --------
+    >>> table = robust_accuracy(model, x, y, bounds=data.bounds, name="SCE", progress=False)
+    >>> robust = table.get("PGD10-un", 8/255)          # a share of x, in [0, 1]: an upper bound
     """
     from tqdm.auto import tqdm
 

@@ -15,28 +15,36 @@ __all__ = ["FGSM", "BIM", "PGD", "ILCM", "MIM"]
 
 
 def _flat_norm(t: torch.Tensor) -> torch.Tensor:
-    """Per-sample L2 norm shaped to broadcast against t: (N, ...) -> (N, 1, ..., 1). Never 0: a saturated
-    softmax gives gradients of norm 1e-13 whose direction still counts, so no epsilon is added."""
+    """Per-sample L2 norm shaped to broadcast against t: (N, ...) -> (N, 1, ..., 1).
+
+    Never 0: a saturated softmax gives gradients of norm 1e-13 whose direction still counts, so no epsilon is added.
+    """
     norm = t.reshape(len(t), -1).norm(dim=1).clamp_min(torch.finfo(t.dtype).tiny)
     return norm.reshape(-1, *([1] * (t.dim() - 1)))
 
 
 class FGSM(Attack):
-    """Fast gradient sign method (Goodfellow et al., "Explaining and Harnessing Adversarial Examples",
-    ICLR 2015, https://arxiv.org/abs/1412.6572). Distance: L-inf.
+    """Fast gradient sign method.
+
+    Goodfellow et al., "Explaining and Harnessing Adversarial Examples", ICLR 2015, https://arxiv.org/abs/1412.6572.
+    Distance: L-inf.
 
         x_adv = clip(x + eps * sign(grad_x J(x, y)))      (targeted: x - eps * sign(grad_x J(x, t)))
 
-    Args:
-        model: the classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size, device,
-            seed; see :class:`~robviz.attacks.base.Attack`).
-        eps: the L-inf radius. Default 8/255.
-
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory has 2 frames.
 
-    Example:
-        >>> attack = FGSM(model, eps=8/255)
-        >>> x_adv = attack(x, y)
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size, device,
+        seed; see :class:`~robviz.attacks.base.Attack`).
+    eps : float
+        The L-inf radius. Default 8/255.
+
+    Examples
+    --------
+    >>> attack = FGSM(model, eps=8/255)
+    >>> x_adv = attack(x, y)
     """
 
     def __init__(self, model, *, eps: float = 8 / 255, **options):
@@ -44,6 +52,7 @@ class FGSM(Attack):
         self.eps = self._check_eps(eps)
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         self._log(x)
         x_adv = self._clip(x + self.eps * self._gradient(x, labels).sign())
         self._log(x_adv)
@@ -51,30 +60,40 @@ class FGSM(Attack):
 
 
 class PGD(Attack):
-    """Projected gradient descent (Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks",
-    ICLR 2018, https://arxiv.org/abs/1706.06083). Distance: L-inf or L2.
+    """Projected gradient descent.
+
+    Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks", ICLR 2018,
+    https://arxiv.org/abs/1706.06083. Distance: L-inf or L2.
 
         x_0 = x (+ a uniform random point of the eps-ball if random_start)
         x_{t+1} = clip(Proj_{B(x, eps)}(x_t + alpha * s_t)),   s_t = sign(g_t) (L-inf) or g_t / ||g_t||_2 (L2),
 
     with g_t = grad_x J(x_t, y) (untargeted) or -grad_x J(x_t, t) (targeted).
 
-    Args:
-        model: the classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size, device,
-            seed; see :class:`~robviz.attacks.base.Attack`).
-        eps: the radius. Default 8/255 (for L2 a typical image radius is 0.5).
-        alpha: the step size; None means eps / steps. Default 2/255.
-        steps: iterations. Default 10.
-        random_start: start from a uniform random point of the ball (seeded). Default True.
-        norm: ``"Linf"`` or ``"L2"``. Default ``"Linf"``.
-
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory has steps + 1 frames, the first is
     the (random) start.
 
-    Example:
-        >>> attack = PGD(model, eps=8/255, alpha=2/255, steps=10, random_start=True)
-        >>> x_adv = attack(x, y)
-        >>> result = attack.run(x, y, record=True)     # result.trajectory.inputs: (11, N, ...)
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size, device,
+        seed; see :class:`~robviz.attacks.base.Attack`).
+    eps : float
+        The radius. Default 8/255 (for L2 a typical image radius is 0.5).
+    alpha : float or None
+        The step size; None means eps / steps. Default 2/255.
+    steps : int
+        iterations. Default 10.
+    random_start : bool
+        Start from a uniform random point of the ball (seeded). Default True.
+    norm : str
+        ``"Linf"`` or ``"L2"``. Default ``"Linf"``.
+
+    Examples
+    --------
+    >>> attack = PGD(model, eps=8/255, alpha=2/255, steps=10, random_start=True)
+    >>> x_adv = attack(x, y)
+    >>> result = attack.run(x, y, record=True)     # result.trajectory.inputs: (11, N, ...)
     """
 
     def __init__(self, model, *, eps: float = 8 / 255, alpha: float | None = 2 / 255, steps: int = 10,
@@ -87,12 +106,15 @@ class PGD(Attack):
         self.random_start = bool(random_start)
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         start = self._clip(x + self._random_delta(x)) if self.random_start else x.clone()
         return self.iterate(x, start, labels)
 
     def iterate(self, x: torch.Tensor, start: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The PGD iteration alone: ``steps`` projected steps from ``start`` (N, ...) around ``x`` (N, ...), for
-        ``labels`` (N,) (y, or the targets when targeted); returns x_adv (N, ...).
+        """Return the PGD iteration alone.
+
+        ``steps`` projected steps from ``start`` (N, ...) around ``x`` (N, ...), for ``labels`` (N,) (y, or the targets
+        when targeted); returns x_adv (N, ...).
 
         What :meth:`run` does after drawing its start, without its checks, batching, eval mode or final
         prediction. Callers that draw the start themselves use it, e.g. adversarial training in
@@ -118,7 +140,7 @@ class PGD(Attack):
         return x_adv
 
     def _random_delta(self, x):
-        """A uniform random point of the eps-ball (L-inf: a uniform box; L2: uniform in the ball)."""
+        """Return a uniform random point of the eps-ball (L-inf: a uniform box; L2: uniform in the ball)."""
         if self.norm == "Linf":
             return self.eps * (2 * self._rand(*x.shape, like=x) - 1)
         direction = self._randn(*x.shape, like=x)
@@ -128,14 +150,17 @@ class PGD(Attack):
 
 
 class BIM(PGD):
-    """Basic iterative method (Kurakin et al., "Adversarial Examples in the Physical World", ICLR 2017 workshop,
-    https://arxiv.org/abs/1607.02533): PGD from x itself, without a random start. Distance: L-inf (or L2).
+    """Basic iterative method.
+
+    Kurakin et al., "Adversarial Examples in the Physical World", ICLR 2017 workshop, https://arxiv.org/abs/1607.02533.
+    PGD from x itself, without a random start. Distance: L-inf (or L2).
 
     Default step alpha = eps / steps, the setting of the RCE paper (10 steps of eps / 10). Arguments as
     :class:`PGD` (``random_start`` defaults to False).
 
-    Example:
-        >>> x_adv = BIM(model, eps=8/255, steps=10)(x, y)
+    Examples
+    --------
+    >>> x_adv = BIM(model, eps=8/255, steps=10)(x, y)
     """
 
     def __init__(self, model, *, eps: float = 8 / 255, alpha: float | None = None, steps: int = 10,
@@ -145,16 +170,18 @@ class BIM(PGD):
 
 
 class ILCM(BIM):
-    """Iterative least-likely class method (Kurakin et al., "Adversarial Machine Learning at Scale", ICLR 2017,
-    https://arxiv.org/abs/1611.01236): a targeted BIM whose target is the least-likely class on the clean input,
-    y_LL = argmin_k model(x)_k. Distance: L-inf.
+    """Iterative least-likely class method.
+
+    Kurakin et al., "Adversarial Machine Learning at Scale", ICLR 2017, https://arxiv.org/abs/1611.01236. A targeted BIM
+    whose target is the least-likely class on the clean input, y_LL = argmin_k model(x)_k. Distance: L-inf.
 
     Always targeted; ``success`` means the prediction reached y_LL. A ``target`` passed to ``run`` replaces
     y_LL. Arguments as :class:`BIM`.
 
-    Example:
-        >>> result = ILCM(model, eps=8/255, steps=10).run(x, y)
-        >>> targets = result.target          # the least-likely classes, (N,)
+    Examples
+    --------
+    >>> result = ILCM(model, eps=8/255, steps=10).run(x, y)
+    >>> targets = result.target          # the least-likely classes, (N,)
     """
 
     def __init__(self, model, *, eps: float = 8 / 255, alpha: float | None = None, steps: int = 10,
@@ -168,22 +195,31 @@ class ILCM(BIM):
 
 
 class MIM(Attack):
-    """Momentum iterative method (Dong et al., "Boosting Adversarial Attacks with Momentum", CVPR 2018,
-    https://arxiv.org/abs/1710.06081). Distance: L-inf.
+    """Momentum iterative method.
+
+    Dong et al., "Boosting Adversarial Attacks with Momentum", CVPR 2018, https://arxiv.org/abs/1710.06081. Distance:
+    L-inf.
 
         g_{t+1} = decay * g_t + grad_x J(x_t) / mean|grad_x J(x_t)|,   x_{t+1} = clip(Proj(x_t + alpha sign(g_{t+1})))
 
-    Args:
-        model: the classifier; ``**options`` are the base options (see :class:`~robviz.attacks.base.Attack`).
-        eps: the L-inf radius. Default 8/255.
-        alpha: the step size; None means eps / steps (the paper's). Default None.
-        steps: iterations. Default 10.
-        decay: the momentum factor mu. Default 1.0.
-
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...); the trajectory has steps + 1 frames.
 
-    Example:
-        >>> x_adv = MIM(model, eps=8/255, steps=10, decay=1.0)(x, y)
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options (see :class:`~robviz.attacks.base.Attack`).
+    eps : float
+        The L-inf radius. Default 8/255.
+    alpha : float or None
+        The step size; None means eps / steps (the paper's). Default None.
+    steps : int
+        iterations. Default 10.
+    decay : float
+        The momentum factor mu. Default 1.0.
+
+    Examples
+    --------
+    >>> x_adv = MIM(model, eps=8/255, steps=10, decay=1.0)(x, y)
     """
 
     def __init__(self, model, *, eps: float = 8 / 255, alpha: float | None = None, steps: int = 10,
@@ -197,6 +233,7 @@ class MIM(Attack):
         self.decay = float(decay)
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
         x_adv, momentum = x.clone(), torch.zeros_like(x)
         self._log(x_adv)

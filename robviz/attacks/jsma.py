@@ -13,8 +13,10 @@ __all__ = ["JSMA"]
 
 
 class JSMA(Attack):
-    """Jacobian-based saliency map attack (Papernot et al., "The Limitations of Deep Learning in Adversarial
-    Settings", IEEE EuroS&P 2016, https://arxiv.org/abs/1511.07528). Distance: L0. Targeted.
+    """Jacobian-based saliency map attack.
+
+    Papernot et al., "The Limitations of Deep Learning in Adversarial Settings", IEEE EuroS&P 2016,
+    https://arxiv.org/abs/1511.07528. Distance: L0. Targeted.
 
     Each step takes the gradients of the target logit, a = grad Z_t, and of the other logits, b = grad sum_{k != t}
     Z_k, and picks the pair of features (i, j) still in the search domain that maximizes
@@ -24,19 +26,24 @@ class JSMA(Attack):
     then moves both by theta (clipped to the bounds) and removes them from the domain; it stops when the target
     wins, after gamma * D features, or when no pair qualifies. For 2-D inputs it is degenerate (one pair).
 
-    Args:
-        model: the classifier; ``**options`` are the base options (``loss`` only sets the recorded objective
-            values). ``targeted`` must stay True; without a ``target`` each sample gets a seeded random class
-            != y (the RCE paper used the least-likely class: ``run(x, y, least_likely(model, x))``).
-        theta: the change of each chosen feature, in input units (1.0 turns a pixel white). Default 1.0.
-        gamma: the largest fraction of the D input features that may change. Default 0.1.
-
     Shape: x (N, ...) in bounds, target (N,) -> x_adv (N, ...). Each step scores all D^2 pairs of every sample still
     running, ``pair_scores_at_once`` scores at a time (memory stays bounded; time grows with D^2).
 
-    Example:
-        >>> result = JSMA(model, theta=1.0, gamma=0.1).run(x, y)
-        >>> changed = result.perturbation_norm("L0")          # features changed, (N,)
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options (``loss`` only sets the recorded objective
+        values). ``targeted`` must stay True; without a ``target`` each sample gets a seeded random class
+        != y (the RCE paper used the least-likely class: ``run(x, y, least_likely(model, x))``).
+    theta : float
+        The change of each chosen feature, in input units (1.0 turns a pixel white). Default 1.0.
+    gamma : float
+        The largest fraction of the D input features that may change. Default 0.1.
+
+    Examples
+    --------
+    >>> result = JSMA(model, theta=1.0, gamma=0.1).run(x, y)
+    >>> changed = result.perturbation_norm("L0")          # features changed, (N,)
     """
 
     norm = "L0"
@@ -54,6 +61,7 @@ class JSMA(Attack):
         self.gamma = checks.real("gamma", gamma, low=0, high=1, low_open=True)
 
     def forward(self, x, target):
+        """Return the adversarial examples x_adv (N, ...) for inputs x (N, ...) and ``target`` classes (N,)."""
         n, shape = len(x), x.shape
         x_adv = x.reshape(n, -1).clone()
         d = x_adv.shape[1]
@@ -91,9 +99,12 @@ class JSMA(Attack):
         return x_adv.reshape(shape).detach()
 
     def _best_pairs(self, a: torch.Tensor, b: torch.Tensor, domain: torch.Tensor):
-        """The saliency map's best pair per sample: a, b (M, D) gradients, domain (M, D) -> (first, second, found),
-        each (M,). The (M, D, D) pair scores are built a few samples at a time (``pair_scores_at_once``), so memory
-        stays bounded on MNIST-sized inputs (D = 784: 0.6 M pairs per sample, 2.4 MB)."""
+        """Return the saliency map's best pair per sample.
+
+        a, b (M, D) gradients, domain (M, D) -> (first, second, found), each (M,). The (M, D, D) pair scores are built a
+        few samples at a time (``pair_scores_at_once``), so memory stays bounded on MNIST-sized inputs (D = 784: 0.6 M
+        pairs per sample, 2.4 MB).
+        """
         m, d = a.shape
         if self.theta < 0:  # the mirrored search: a_i + a_j < 0 and b_i + b_j > 0
             a, b = -a, -b

@@ -29,7 +29,9 @@ def cross_entropy_objective(model, x: torch.Tensor, labels: torch.Tensor) -> tor
 
 
 def margin_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The logit margin of Carlini & Wagner ("Towards Evaluating the Robustness of Neural Networks", S&P 2017):
+    """Return the logit margin of Carlini & Wagner (S&P 2017).
+
+    From "Towards Evaluating the Robustness of Neural Networks", S&P 2017:
 
         m(x, l) = max_{k != l} Z_k(x) - Z_l(x),   Z = model(x),
 
@@ -43,8 +45,9 @@ def margin_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tens
 
 
 def mmc_objective(centers: torch.Tensor, factor: float = 0.5):
-    """The MMC loss as an attack objective (Pang et al., "Rethinking Softmax Cross-Entropy Loss for Adversarial
-    Robustness", ICLR 2020): the adaptive attack of the paper.
+    """Return the MMC loss as an attack objective: the adaptive attack of the paper.
+
+    Pang et al., "Rethinking Softmax Cross-Entropy Loss for Adversarial Robustness", ICLR 2020. Per sample,
 
         J(x, l) = factor * ||z(x) - mu_l||^2,   z = model.features(x),
 
@@ -52,8 +55,18 @@ def mmc_objective(centers: torch.Tensor, factor: float = 0.5):
     the target's center mu_t. (The paper writes mu_yhat, the clean prediction; for the correctly classified
     inputs that robust accuracy counts, it is mu_y.) ``factor`` only rescales the values (paper 1/2, code 1).
 
-    Args: centers (L, d), the fixed Max-Mahalanobis centers (``model.objective.centers``).
-    Returns: a function ``(model, x, labels) -> (N,)``.
+    Parameters
+    ----------
+    centers : torch.Tensor
+        (L, d), the fixed Max-Mahalanobis centers (``model.objective.centers``).
+    factor : float
+        Rescales the values only (paper 1/2, code 1).
+
+    Returns
+    -------
+    callable
+        A function ``(model, x, labels) -> (N,)``.
+
     """
     def objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         z = model.features(x)
@@ -64,11 +77,14 @@ def mmc_objective(centers: torch.Tensor, factor: float = 0.5):
 
 
 def paper_objective(model):
-    """The papers' adaptive objective for ``model``: :func:`mmc_objective` with the model's own centers when
-    ``model.objective.name == "mmc"`` (Pang et al., ICLR 2020), else :func:`cross_entropy_objective` on
-    ``model(x)`` (for RCE these are the negated logits, the attack the RCE paper evaluates). The talk's battery
-    (:func:`robviz.attacks.talk_battery`) and PGD adversarial training (:mod:`robviz.scale.loop`) use it, so their
-    numbers are the papers' protocol; for the strongest attack use :func:`auto_objective`."""
+    """Return the papers' adaptive objective for ``model``.
+
+    :func:`mmc_objective` with the model's own centers when ``model.objective.name == "mmc"`` (Pang et al., ICLR 2020),
+    else :func:`cross_entropy_objective` on ``model(x)`` (for RCE these are the negated logits, the attack the RCE paper
+    evaluates). The talk's battery (:func:`robviz.attacks.talk_battery`) and PGD adversarial training
+    (:mod:`robviz.scale.loop`) use it, so their numbers are the papers' protocol; for the strongest attack use
+    :func:`auto_objective`.
+    """
     head = getattr(model, "objective", None)
     if getattr(head, "name", None) == "mmc":
         return mmc_objective(head.centers.detach(), factor=getattr(head, "factor", 0.5))
@@ -76,8 +92,10 @@ def paper_objective(model):
 
 
 def auto_objective(model):
-    """The default objective of every attack: :func:`margin_objective` when ``model.objective.name == "mmc"``,
-    else :func:`cross_entropy_objective` on ``model(x)`` (for RCE the negated logits).
+    """Return the default objective of every attack.
+
+    :func:`margin_objective` when ``model.objective.name == "mmc"``, else :func:`cross_entropy_objective` on
+    ``model(x)`` (for RCE the negated logits).
 
     Chosen against the truth, not the paper. On the 8x8 digits (ReLU MLP 64-32-32-10 with the MMC head, 3000
     Adam steps; 150 test digits; ``benchmarks/exact_gaps.py --digits``) the MMC loss of the paper
@@ -88,7 +106,8 @@ def auto_objective(model):
     and in a 10-d feature space most directions away from mu_y lead to no other class; the margin
     max_{k != y} h_k - h_y (h_k = -||z - mu_k||^2 / 2 up to a shared term) pulls it towards the nearest other
     center, which is what a misclassification needs. Cross-entropy stays the default elsewhere: on the SCE digits
-    MLP it matches the margin or beats it (PGD-50 at 0.1: 10.7 % against 11.3 %)."""
+    MLP it matches the margin or beats it (PGD-50 at 0.1: 10.7 % against 11.3 %).
+    """
     head = getattr(model, "objective", None)
     if getattr(head, "name", None) == "mmc":
         return margin_objective

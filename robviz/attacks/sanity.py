@@ -44,24 +44,33 @@ def battery_sanity(table: RobustnessTable, one_step: str = "FGSM", multi_step=No
                    tolerance: float = 0.0) -> BatteryCheck:
     """Flag every multi-step attack that leaves more points correct than the one-step attack (same model, radius).
 
-    Args:
-        table: robust accuracies of one or more models (:func:`~robviz.attacks.robust_accuracy`), every attack
-            run on the same points.
-        one_step: the label of the one-step attack (FGSM) in the table.
-        multi_step: labels of the multi-step attacks to check (a string or a list); None: every other attack
-            with a radius.
-        tolerance: how many accuracy points (a fraction, e.g. 0.01) a multi-step attack may stay above the
-            one-step one before it is flagged. Default 0: on the same points, any excess is a real difference
-            (random starts aside).
+    Parameters
+    ----------
+    table : RobustnessTable
+        Robust accuracies of one or more models (:func:`~robviz.attacks.robust_accuracy`), every attack
+        run on the same points.
+    one_step : str
+        The label of the one-step attack (FGSM) in the table.
+    multi_step : str or list of str or None
+        Labels of the multi-step attacks to check (a string or a list); None: every other attack
+        with a radius.
+    tolerance : float
+        How many accuracy points (a fraction, e.g. 0.01) a multi-step attack may stay above the
+        one-step one before it is flagged. Default 0: on the same points, any excess is a real difference
+        (random starts aside).
 
-    Returns:
+    Returns
+    -------
+    BatteryCheck
         A :class:`BatteryCheck`: the flags, ``looks_weak`` and a one-line ``verdict`` per flag. No flag is no
         proof that the attacks are strong: it only says this check found nothing.
 
-    Raises:
-        ValueError: ``one_step`` or a ``multi_step`` label is not an attack of the table, or ``one_step`` has no
-            row with a radius; ``tolerance`` is negative or not finite; the two rows compared measure different
-            numbers of points.
+    Raises
+    ------
+    ValueError
+        ``one_step`` or a ``multi_step`` label is not an attack of the table, or ``one_step`` has no
+        row with a radius; ``tolerance`` is negative or not finite; the two rows compared measure different
+        numbers of points.
     """
     tolerance = checks.real("tolerance", tolerance, low=0.0)
     names = list(dict.fromkeys(row["attack"] for row in table.rows if row["attack"] != "clean"))

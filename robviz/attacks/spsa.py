@@ -11,8 +11,10 @@ __all__ = ["SPSA"]
 
 
 class SPSA(Attack):
-    """Simultaneous perturbation stochastic approximation attack (Uesato et al., "Adversarial Risk and the
-    Dangers of Evaluating Against Weak Attacks", ICML 2018, https://arxiv.org/abs/1802.05666). Distance: L-inf.
+    """Simultaneous perturbation stochastic approximation attack.
+
+    Uesato et al., "Adversarial Risk and the Dangers of Evaluating Against Weak Attacks", ICML 2018,
+    https://arxiv.org/abs/1802.05666. Distance: L-inf.
 
     It never calls backward: the gradient of the ascent objective a is estimated from 2 * samples forward
     passes with random Rademacher directions v in {-1, +1}^D,
@@ -22,22 +24,30 @@ class SPSA(Attack):
     then an Adam step of size lr on x, projected onto the eps-ball and the bounds. A model that resists PGD
     but falls to SPSA was masking its gradients (the MMC paper's check, Part II of the talk's table).
 
-    Args:
-        model: the classifier; ``**options`` are the base options (see :class:`~robviz.attacks.base.Attack`),
-            except that the default ``loss`` is :func:`~robviz.attacks.objectives.margin_objective`, the
-            logit margin of the paper: finite differences of a saturated cross-entropy are often exactly 0.
-        eps: the L-inf radius. Default 8/255.
-        steps: iterations. Default 10 (the talk's SPSA_10).
-        lr: Adam's step size, in input units. Default 0.01 (the MMC paper, for images; on the toy sets use
-            about eps / 4).
-        delta: the finite-difference radius. Default 0.01.
-        samples: random directions per step. Default 128.
-
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). Each step evaluates 2 * samples * N inputs (limit
     memory with ``batch_size``); the trajectory has steps + 1 frames.
 
-    Example:
-        >>> x_adv = SPSA(model, eps=8/255, steps=10, lr=0.01, delta=0.01)(x, y)
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options (see :class:`~robviz.attacks.base.Attack`),
+        except that the default ``loss`` is :func:`~robviz.attacks.objectives.margin_objective`, the
+        logit margin of the paper: finite differences of a saturated cross-entropy are often exactly 0.
+    eps : float
+        The L-inf radius. Default 8/255.
+    steps : int
+        iterations. Default 10 (the talk's SPSA_10).
+    lr : float
+        Adam's step size, in input units. Default 0.01 (the MMC paper, for images; on the toy sets use
+        about eps / 4).
+    delta : float
+        The finite-difference radius. Default 0.01.
+    samples : int
+        Random directions per step. Default 128.
+
+    Examples
+    --------
+    >>> x_adv = SPSA(model, eps=8/255, steps=10, lr=0.01, delta=0.01)(x, y)
     """
 
     def __init__(self, model, *, eps: float = 8 / 255, steps: int = 10, lr: float = 0.01, delta: float = 0.01,
@@ -53,7 +63,7 @@ class SPSA(Attack):
 
     @torch.no_grad()
     def _estimate(self, x, labels):
-        """The SPSA estimate of the gradient of the ascent objective at x, (N, ...)."""
+        """Return the SPSA estimate of the gradient of the ascent objective at x, (N, ...)."""
         v = (self._rand(self.samples, *x.shape, like=x) < 0.5).to(x.dtype) * 2 - 1
         probes = torch.cat([x + self.delta * v, x - self.delta * v]).reshape(-1, *x.shape[1:])
         a = self._ascent(probes, labels.repeat(2 * self.samples)).reshape(2, self.samples, len(x))
@@ -61,6 +71,7 @@ class SPSA(Attack):
         return (slope.reshape(self.samples, len(x), *([1] * (x.dim() - 1))) * v).mean(dim=0)
 
     def forward(self, x, labels):
+        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
         x_adv, m, v = x.clone(), torch.zeros_like(x), torch.zeros_like(x)
         beta1, beta2 = 0.9, 0.999
         self._log(x_adv)

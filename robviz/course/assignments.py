@@ -52,12 +52,12 @@ _BEGIN_SOLUTION, _END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def is_solution(cell: dict) -> bool:
-    """True for an nbgrader answer cell (``metadata.nbgrader.solution``)."""
+    """Return True for an nbgrader answer cell (``metadata.nbgrader.solution``)."""
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution", False))
 
 
 def is_graded(cell: dict) -> bool:
-    """True for an nbgrader autograder-tests cell (``metadata.nbgrader.grade`` and not an answer cell)."""
+    """Return True for an nbgrader autograder-tests cell (``metadata.nbgrader.grade`` and not an answer cell)."""
     nbgrader = cell.get("metadata", {}).get("nbgrader", {})
     return bool(nbgrader.get("grade", False)) and not nbgrader.get("solution", False)
 
@@ -68,11 +68,13 @@ def _source(cell: dict) -> str:
 
 
 def course_exercises(notebook: dict) -> list[tuple[int, int, float]]:
-    """The exercises of a lesson as ``(answer cell index, tests cell index, points)``, in order.
+    """Return the exercises of a lesson as ``(answer cell index, tests cell index, points)``, in order.
 
-    Raises:
-        ValueError: an answer cell not followed by a tests cell with points, or a grade id used twice (nbgrader
-            would refuse the notebook later, with a less direct message).
+    Raises
+    ------
+    ValueError
+        An answer cell not followed by a tests cell with points, or a grade id used twice (nbgrader
+        would refuse the notebook later, with a less direct message).
     """
     cells, exercises, ids = notebook["cells"], [], set()
     for index, cell in enumerate(cells):
@@ -104,12 +106,16 @@ def _nbgrader_student(notebook: dict) -> nbformat.NotebookNode:
 
 
 def student_notebook(notebook: dict) -> dict:
-    """A copy of ``notebook`` (nbformat 4 JSON as a dict) as nbgrader releases it: every solution region replaced
-    by :data:`CODE_STUB`, hidden tests removed, outputs and saved widget state cleared.
+    """Return a copy of ``notebook`` (nbformat 4 JSON as a dict) as nbgrader releases it.
 
-    Raises:
-        ValueError: as :func:`course_exercises`. RuntimeError: nbgrader's, for an unclosed solution or hidden-tests
-            region, or one outside a cell marked for it.
+    Every solution region replaced by :data:`CODE_STUB`, hidden tests removed, outputs and saved widget state cleared.
+
+    Raises
+    ------
+    ValueError
+        As :func:`course_exercises`.
+    RuntimeError
+        nbgrader's, for an unclosed solution or hidden-tests region, or one outside a cell marked for it.
     """
     course_exercises(notebook)
     student = json.loads(nbformat.writes(_nbgrader_student(notebook)))
@@ -118,15 +124,18 @@ def student_notebook(notebook: dict) -> dict:
 
 
 def student_view(executed: dict) -> dict:
-    """What a student sees of a lesson that ran with its solutions: a copy of the executed ``notebook`` with every
-    solution region replaced by :data:`CODE_STUB`, hidden tests removed and the outputs of the exercise cells
-    (answers and checks) cleared; every other output is kept.
+    """Return what a student sees of a lesson that ran with its solutions.
+
+    A copy of the executed ``notebook`` with every solution region replaced by :data:`CODE_STUB`, hidden tests removed
+    and the outputs of the exercise cells (answers and checks) cleared; every other output is kept.
 
     The gallery renders lessons this way from a run that the test suite shares with its other checks; ``robviz
     gallery`` executes the :func:`student_notebook` instead. The two pages differ only in the exercise cells.
 
-    Raises:
-        ValueError, RuntimeError: as :func:`student_notebook`.
+    Raises
+    ------
+    ValueError, RuntimeError
+        As :func:`student_notebook`.
     """
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
@@ -163,11 +172,17 @@ def _write_notebooks(source: str | Path, out: str | Path, convert, *, keep_exist
 def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
     """Write the student version (:func:`student_notebook`) of every ``*.ipynb`` in folder ``source`` to ``out``.
 
-    Returns:
+    Returns
+    -------
+    list[Path]
         The written paths, sorted.
 
-    Raises:
-        FileNotFoundError: no notebook in ``source``. ValueError: ``out`` is ``source``.
+    Raises
+    ------
+    FileNotFoundError
+        No notebook in ``source``.
+    ValueError
+        ``out`` is ``source``.
     """
     return _write_notebooks(source, out, student_notebook, keep_existing=False)
 
@@ -176,7 +191,7 @@ SOLUTION_SUMMARY = "Show a solution"
 
 
 def _solution_text(answer_cell: dict) -> str:
-    """The answer cell as the solution reads: the markers and the placeholder lines they overwrite left out."""
+    """Return the answer cell as the solution reads: the markers and the placeholder lines they overwrite left out."""
     lines = _source(answer_cell).splitlines()
     kept = [line for line in lines if line.strip() not in (_BEGIN_SOLUTION, _END_SOLUTION)
             and "= ...  # your answer" not in line]
@@ -184,15 +199,17 @@ def _solution_text(answer_cell: dict) -> str:
 
 
 def _solution_cell(solution: str) -> dict:
-    """A markdown cell holding ``solution`` folded: <details> shows only its summary until clicked."""
+    """Return a markdown cell holding ``solution`` folded: <details> shows only its summary until clicked."""
     text = (f"<details><summary>{SOLUTION_SUMMARY}</summary>\n\n```python\n{solution.rstrip()}\n```\n\n"
             "</details>\n")
     return {"cell_type": "markdown", "metadata": {"tags": ["solution-on-demand"]}, "source": text}
 
 
 def lab_notebook(notebook: dict) -> dict:
-    """The student version of ``notebook`` (:func:`student_notebook`) with each solution available on demand: a
-    folded markdown cell after each exercise's check cell. Run All runs no solution."""
+    """Return the student version of ``notebook`` (:func:`student_notebook`) with each solution available on demand.
+
+    A folded markdown cell after each exercise's check cell. Run All runs no solution.
+    """
     student = student_notebook(notebook)
     original, out = notebook["cells"], []
     after_check = {check: answer for answer, check, _ in course_exercises(notebook)}
@@ -208,10 +225,13 @@ def lab_notebook(notebook: dict) -> dict:
 
 
 def write_lab_versions(source: str | Path, out: str | Path) -> list[Path]:
-    """Write :func:`lab_notebook` of every ``*.ipynb`` in ``source`` to ``out``, leaving the notebooks already
-    there untouched (they hold the student's work; delete one to get a fresh copy).
+    """Write :func:`lab_notebook` of every ``*.ipynb`` in ``source`` to ``out``.
 
-    Returns:
+    The notebooks already there are left untouched (they hold the student's work; delete one to get a fresh copy).
+
+    Returns
+    -------
+    list[Path]
         The paths written now, sorted.
     """
     return _write_notebooks(source, out, lab_notebook, keep_existing=True)
@@ -256,19 +276,29 @@ minute or two on a small machine per submission, in the lessons' default mode).
 
 def init_course(folder: str | Path, lessons: str | Path, *, course_id: str = "robviz",
                 timeout: int = 900) -> list[Path]:
-    """Write a ready nbgrader course in ``folder``: ``nbgrader_config.py``, ``source/<lesson>/<lesson>.ipynb``
-    for every lesson in ``lessons`` and a ``README.md`` for the instructor.
+    """Write a ready nbgrader course in ``folder``.
 
-    Args:
-        timeout: seconds one cell may run when nbgrader executes a lesson (``Execute.timeout``).
+    ``nbgrader_config.py``, ``source/<lesson>/<lesson>.ipynb`` for every lesson in ``lessons`` and a ``README.md`` for
+    the instructor.
 
-    Returns:
+    Parameters
+    ----------
+    timeout : int
+        Seconds one cell may run when nbgrader executes a lesson (``Execute.timeout``).
+
+    Returns
+    -------
+    list[Path]
         The written files: the configuration, the README, then the lessons in order.
 
-    Raises:
-        FileExistsError: ``folder`` already holds a course (its ``nbgrader_config.py``), to protect a gradebook.
-        FileNotFoundError: no lesson in ``lessons``. ValueError: a lesson whose exercise cells are not marked
-            for nbgrader (see :func:`course_exercises`).
+    Raises
+    ------
+    FileExistsError
+        ``folder`` already holds a course (its ``nbgrader_config.py``), to protect a gradebook.
+    FileNotFoundError
+        No lesson in ``lessons``.
+    ValueError
+        A lesson whose exercise cells are not marked for nbgrader (see :func:`course_exercises`).
     """
     folder, lessons = Path(folder), Path(lessons)
     paths = sorted(lessons.glob("*.ipynb"))

@@ -91,15 +91,17 @@ def _plotly_div(figure: dict) -> str:
 
 
 def _is_progress_bar(model_id: str, widgets: dict) -> bool:
-    """True for tqdm's notebook bar (a box holding a progress widget), by the widget states nbclient recorded."""
+    """Return True for tqdm's notebook bar (a box holding a progress widget), by the widget states nbclient recorded."""
     children = widgets.get(model_id, {}).get("state", {}).get("children", [])
     return any(widgets.get(child.removeprefix("IPY_MODEL_"), {}).get("model_name")
                in ("FloatProgressModel", "IntProgressModel") for child in children)
 
 
 def _captured_outputs(model_id: str, widgets: dict) -> list[dict]:
-    """The outputs that Output widgets inside widget ``model_id`` held when the lesson ran (e.g. a dashboard's
-    first figure), in display order."""
+    """Return the outputs that Output widgets inside widget ``model_id`` held when the lesson ran, in display order.
+
+    E.g. a dashboard's first figure.
+    """
     state = widgets.get(model_id, {})
     if state.get("model_name") == "OutputModel":
         return list(state.get("state", {}).get("outputs", []))
@@ -110,8 +112,10 @@ def _captured_outputs(model_id: str, widgets: dict) -> list[dict]:
 
 
 def _captured_html(output: dict) -> str:
-    """A captured output as static HTML: plotly figures drawn by the shared plotly.js, other rich outputs as
-    they are; widgets nested inside are left out."""
+    """Return a captured output as static HTML.
+
+    Plotly figures drawn by the shared plotly.js, other rich outputs as they are; widgets nested inside are left out.
+    """
     data = output.get("data", {})
     if PLOTLY_MIME in data:
         return _plotly_div(data[PLOTLY_MIME])
@@ -125,7 +129,7 @@ def _captured_html(output: dict) -> str:
 
 
 def _convert_output(output: dict, widgets: dict) -> dict | None:
-    """The output as the static page shows it, or None to drop it. ``widgets``: widget states by model id."""
+    """Return the output as the static page shows it, or None to drop it. ``widgets``: widget states by model id."""
     data = output.get("data")
     if not data:
         return output
@@ -145,10 +149,12 @@ def _convert_output(output: dict, widgets: dict) -> dict | None:
 
 
 def render_page(notebook: dict, title: str, plotly_js: str = PLOTLY_JS, mathjax_js: str = MATHJAX_JS) -> str:
-    """The HTML page of an executed notebook (nbformat 4 JSON): plotly figures as divs drawn by the script
-    ``plotly_js``, math typeset by the MathJax 3 script ``mathjax_js``, widgets as a note followed by what their
-    Output widgets held (progress bars dropped), links to other lessons (``02_attacks.ipynb``) pointing to their
-    pages. The page loads nothing from another site."""
+    """Return the HTML page of an executed notebook (nbformat 4 JSON).
+
+    Plotly figures as divs drawn by the script ``plotly_js``, math typeset by the MathJax 3 script ``mathjax_js``,
+    widgets as a note followed by what their Output widgets held (progress bars dropped), links to other lessons
+    (``02_attacks.ipynb``) pointing to their pages. The page loads nothing from another site.
+    """
     import jinja2
     from nbconvert import HTMLExporter
 
@@ -168,11 +174,14 @@ def render_page(notebook: dict, title: str, plotly_js: str = PLOTLY_JS, mathjax_
 
 
 def mathjax_source() -> Path:
-    """MathJax 3's single-file TeX-to-SVG bundle (``es5/tex-svg-full.js``) as the ``django-static-mathjax`` package
-    installs it (a dependency of robviz: pure static files, MathJax 3.2.2).
+    """Return the path of MathJax 3's single-file TeX-to-SVG bundle (``es5/tex-svg-full.js``).
 
-    Raises:
-        FileNotFoundError: the package is not installed, naming the command that installs it.
+    As the ``django-static-mathjax`` package installs it (a dependency of robviz: pure static files, MathJax 3.2.2).
+
+    Raises
+    ------
+    FileNotFoundError
+        The package is not installed, naming the command that installs it.
     """
     from importlib.util import find_spec
 
@@ -185,7 +194,7 @@ def mathjax_source() -> Path:
 
 
 def _node(notebook: dict) -> NotebookNode:
-    """A copy of the notebook as nbformat's node (sources as strings, ids added to cells that lack one)."""
+    """Return a copy of the notebook as nbformat's node (sources as strings, ids added to cells that lack one)."""
     import nbformat
     from nbformat.warnings import MissingIDFieldWarning
 
@@ -195,7 +204,7 @@ def _node(notebook: dict) -> NotebookNode:
 
 
 def _title(notebook: dict, fallback: str) -> str:
-    """The first markdown heading of the notebook."""
+    """Return the first markdown heading of the notebook."""
     for cell in notebook["cells"]:
         if cell["cell_type"] == "markdown":
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -206,8 +215,10 @@ def _title(notebook: dict, fallback: str) -> str:
 
 
 def _kernel_env() -> dict:
-    """The lessons' default mode; exercise checks only report (the stubs are unanswered); plotly emits the
-    figure JSON only (we render it ourselves)."""
+    """Return the lessons' default mode; exercise checks only report (the stubs are unanswered).
+
+    Plotly emits the figure JSON only (we render it ourselves).
+    """
     env = {k: v for k, v in os.environ.items() if k != "ROBVIZ_FULL"}
     env.update(ROBVIZ_STRICT_EXERCISES="0", PLOTLY_RENDERER="plotly_mimetype")
     return env
@@ -216,15 +227,22 @@ def _kernel_env() -> dict:
 def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, env: dict | None = None) -> dict:
     """Run a lesson top to bottom in a fresh kernel (nbclient) and return the executed notebook node.
 
-    Args:
-        path: the lesson's file; cells run with its folder as the working directory.
-        notebook: the notebook to run (default: read from ``path``), e.g. its student version.
-        timeout: seconds one cell may run.
-        env: the kernel's environment (default: the gallery's: default mode, exercise checks that only
-            report, plotly's JSON renderer). Pass ``{**os.environ, "ROBVIZ_FULL": "1"}`` for full mode.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The lesson's file; cells run with its folder as the working directory.
+    notebook : dict or None
+        The notebook to run (default: read from ``path``), e.g. its student version.
+    timeout : int
+        Seconds one cell may run.
+    env : dict or None
+        The kernel's environment (default: the gallery's: default mode, exercise checks that only
+        report, plotly's JSON renderer). Pass ``{**os.environ, "ROBVIZ_FULL": "1"}`` for full mode.
 
-    Raises:
-        GalleryError: naming the lesson, the cell and the reason (its exception, a timeout, a dead kernel).
+    Raises
+    ------
+    GalleryError
+        Naming the lesson, the cell and the reason (its exception, a timeout, a dead kernel).
     """
     from nbclient import NotebookClient
 
@@ -253,7 +271,7 @@ def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, en
 
 
 def _index_page(entries: list[tuple[str, str]]) -> str:
-    """The site's front page: the lessons in order, each linked by its title."""
+    """Return the site's front page: the lessons in order, each linked by its title."""
     items = "\n".join(f'    <li><a href="{html.escape(href)}">{html.escape(title)}</a></li>'
                       for href, title in entries)
     return f"""<!DOCTYPE html>
@@ -278,7 +296,7 @@ def _index_page(entries: list[tuple[str, str]]) -> str:
 
 
 def _lessons(folder: Path, only) -> list[Path]:
-    """The lessons (``NN_name.ipynb``) in ``folder``, in order; with ``only``, those whose name starts so."""
+    """Return the lessons (``NN_name.ipynb``) in ``folder``, in order; with ``only``, those whose name starts so."""
     paths = sorted(folder.glob("[0-9]*.ipynb"))
     if only:
         paths = [p for p in paths if any(p.name.startswith(prefix) for prefix in only)]
@@ -291,22 +309,33 @@ def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/ga
                   timeout: int = 600, executed=None) -> list[Path]:
     """Execute every lesson (student version, default mode) and write the static site to ``out``.
 
-    Args:
-        lessons: folder of the lessons (``NN_name.ipynb``); each runs with this folder as its working directory.
-        out: the site's folder; replaced as a whole when the build succeeds.
-        only: lesson number prefixes (e.g. ``["00", "01"]``) to build a partial site.
-        timeout: seconds one cell may run.
-        executed: instead of executing the student versions, a function ``executed(path) -> notebook`` that
-            returns the lesson at ``path`` already executed with its solutions (e.g. a run shared with other
-            checks); the page shows :func:`~robviz.course.assignments.student_view` of it.
+    Parameters
+    ----------
+    lessons : str or Path
+        Folder of the lessons (``NN_name.ipynb``); each runs with this folder as its working directory.
+    out : str or Path
+        The site's folder; replaced as a whole when the build succeeds.
+    only : list of str or None
+        Lesson number prefixes (e.g. ``["00", "01"]``) to build a partial site.
+    timeout : int
+        Seconds one cell may run.
+    executed : callable or None
+        Instead of executing the student versions, a function ``executed(path) -> notebook`` that
+        returns the lesson at ``path`` already executed with its solutions (e.g. a run shared with other
+        checks); the page shows :func:`~robviz.course.assignments.student_view` of it.
 
-    Returns:
+    Returns
+    -------
+    list[Path]
         The written pages: one per lesson, in order, then ``index.html``; beside them the site holds one copy
         of plotly.js (:data:`PLOTLY_JS`) and one of MathJax (:data:`MATHJAX_JS`).
 
-    Raises:
-        GalleryError: a lesson failed to execute (the message names the lesson and the cell).
-        FileNotFoundError: MathJax is not installed (:func:`mathjax_source`).
+    Raises
+    ------
+    GalleryError
+        A lesson failed to execute (the message names the lesson and the cell).
+    FileNotFoundError
+        MathJax is not installed (:func:`mathjax_source`).
     """
     import plotly.offline
     from tqdm.auto import tqdm

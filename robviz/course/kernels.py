@@ -27,11 +27,15 @@ __all__ = ["SlicedChannel", "SlicedKernelClient", "SlicedKernelManager"]
 class SlicedChannel(AsyncZMQSocketChannel):
     """A shell or iopub channel whose ``get_msg(timeout)`` polls in slices of at most a second.
 
-    Raises:
-        queue.Empty: no message within ``timeout`` seconds (as the channel it replaces).
+    Raises
+    ------
+    queue.Empty
+        No message within ``timeout`` seconds (as the channel it replaces).
+
     """
 
     async def get_msg(self, timeout=None):
+        """Return the next message, polling in slices of at most a second until ``timeout`` seconds have passed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))

@@ -21,7 +21,7 @@ KD_BANDWIDTH = {"rce": 0.1 / 0.26, "ce": 1.0 / 0.26}
 
 
 def _logits(model, x: torch.Tensor) -> torch.Tensor:
-    """model(x) for a detector: the inputs checked (non-empty, finite), eval mode, batched."""
+    """Return model(x) for a detector: the inputs checked (non-empty, finite), eval mode, batched."""
     return inference(model, checks.finite_inputs("x", x))
 
 
@@ -40,7 +40,7 @@ def _check_outputs(values, name: str) -> np.ndarray:
 
 
 def confidence(model, x: torch.Tensor) -> np.ndarray:
-    """The baseline detector: the largest predicted probability, max_k softmax(model(x))_k.
+    """Return the baseline detector: the largest predicted probability, max_k softmax(model(x))_k.
 
     Shape: x (N, ...) -> (N,) in [1/L, 1]. Higher = more normal.
     """
@@ -48,8 +48,11 @@ def confidence(model, x: torch.Tensor) -> np.ndarray:
 
 
 def _non_max_entropy_log(log_scores: np.ndarray) -> np.ndarray:
-    """non-ME from log-probabilities or logits (N, L) float64, in log space: the non-maximal entries'
-    renormalized distribution is their softmax, so no probability is formed before it is renormalized."""
+    """Return non-ME from log-probabilities or logits (N, L) float64, in log space.
+
+    The non-maximal entries' renormalized distribution is their softmax, so no probability is formed before it is
+    renormalized.
+    """
     rows = np.arange(len(log_scores))
     top = log_scores.argmax(axis=1)
     rest = log_scores.copy()
@@ -66,8 +69,9 @@ def _non_max_entropy_log(log_scores: np.ndarray) -> np.ndarray:
 
 
 def non_max_entropy(probabilities) -> np.ndarray:
-    """Non-maximal entropy (non-ME) of predicted probabilities (Pang et al., "Towards Robust Detection of
-    Adversarial Examples", NeurIPS 2018, https://arxiv.org/abs/1706.00633).
+    """Non-maximal entropy (non-ME) of predicted probabilities.
+
+    Pang et al., "Towards Robust Detection of Adversarial Examples", NeurIPS 2018, https://arxiv.org/abs/1706.00633.
 
     With yhat = argmax_k F_k and the non-maximal probabilities renormalized, p_i = F_i / sum_{j != yhat} F_j:
 
@@ -85,7 +89,7 @@ def non_max_entropy(probabilities) -> np.ndarray:
 
 
 def non_max_entropy_logits(logits) -> np.ndarray:
-    """:func:`non_max_entropy` of softmax(logits), computed from the logits in log space, (N, L) -> (N,).
+    """Return :func:`non_max_entropy` of softmax(logits), computed from the logits in log space, (N, L) -> (N,).
 
     p_i = softmax over the non-maximal logits, so float32 logits such as [0, -150, -160, -170], whose
     softmax underflows to [1, 0, 0, 0], still give the right value (about 5e-4, not log 3).
@@ -94,7 +98,7 @@ def non_max_entropy_logits(logits) -> np.ndarray:
 
 
 def non_max_entropy_score(model, x: torch.Tensor) -> np.ndarray:
-    """The non-ME detector: :func:`non_max_entropy_logits` of model(x). Shape: x (N, ...) -> (N,).
+    """Return the non-ME detector: :func:`non_max_entropy_logits` of model(x). Shape: x (N, ...) -> (N,).
 
     Higher = more normal (for an RCE model, clean inputs sit near the maximum log(L - 1)).
     """
@@ -105,8 +109,10 @@ def non_max_entropy_score(model, x: torch.Tensor) -> np.ndarray:
 
 
 def kd_bandwidth(objective: str) -> float:
-    """The default sigma^2 of :class:`KernelDensity` for an objective: 0.1/0.26 for ``"rce"``, 1/0.26 for CE
-    (``"sce"`` or ``"ce"``), the values of the RCE authors' code."""
+    """Return the default sigma^2 of :class:`KernelDensity` for an objective.
+
+    0.1/0.26 for ``"rce"``, 1/0.26 for CE (``"sce"`` or ``"ce"``), the values of the RCE authors' code.
+    """
     key = str(objective).lower()
     if key == "rce":
         return KD_BANDWIDTH["rce"]
@@ -116,8 +122,10 @@ def kd_bandwidth(objective: str) -> float:
 
 
 class KernelDensity:
-    """Kernel density (K-density) on the features (Feinman et al., "Detecting Adversarial Samples from
-    Artifacts", 2017, https://arxiv.org/abs/1703.00410; with the RCE paper's settings).
+    """Kernel density (K-density) on the features.
+
+    Feinman et al., "Detecting Adversarial Samples from Artifacts", 2017, https://arxiv.org/abs/1703.00410; with the RCE
+    paper's settings.
 
         KD(x) = 1/|Z_yhat| sum_{z_i in Z_yhat} exp(-||z(x) - z_i||^2 / sigma^2),
 
@@ -125,18 +133,23 @@ class KernelDensity:
     class yhat = argmax model(x). :meth:`score` returns log KD (computed with log-sum-exp, so far points do
     not underflow to ties at 0); the logarithm does not change a ROC curve.
 
-    Args:
-        sigma2: the kernel's sigma^2. Default: :func:`kd_bandwidth` of the model's objective at :meth:`fit`
-            (0.1/0.26 for RCE, 1/0.26 for CE).
-        points_per_class: kernel points per class, drawn from the training set with ``seed``. Default 1000.
-        seed: seeds the draw.
-
     Shapes: ``fit(model, x_train (M, ...), y_train (M,))``; ``score(model, x (N, ...)) -> (N,)``.
 
-    Example:
-        >>> kd = KernelDensity().fit(model, data.x_train, data.y_train)
-        >>> x_adv = FGSM(model, eps=0.1)(x, y)
-        >>> scores = kd(model, x_adv)          # log-densities, (N,)
+    Parameters
+    ----------
+    sigma2 : float or None
+        The kernel's sigma^2. Default: :func:`kd_bandwidth` of the model's objective at :meth:`fit`
+        (0.1/0.26 for RCE, 1/0.26 for CE).
+    points_per_class : int
+        Kernel points per class, drawn from the training set with ``seed``. Default 1000.
+    seed : int
+        Seeds the draw.
+
+    Examples
+    --------
+    >>> kd = KernelDensity().fit(model, data.x_train, data.y_train)
+    >>> x_adv = FGSM(model, eps=0.1)(x, y)
+    >>> scores = kd(model, x_adv)          # log-densities, (N,)
     """
 
     def __init__(self, sigma2: float | None = None, *, points_per_class: int = 1000, seed: int = 0):
@@ -167,7 +180,7 @@ class KernelDensity:
 
     @torch.no_grad()
     def log_density(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-        """log KD of features z (N, d) under the kernel points of ``classes`` (N,) -> (N,)."""
+        """Return log KD of features z (N, d) under the kernel points of ``classes`` (N,) -> (N,)."""
         if not self.kernel_points:
             raise RuntimeError("KernelDensity is not fitted: call fit(model, x_train, y_train) first")
         sigma2 = self.sigma2
@@ -183,7 +196,7 @@ class KernelDensity:
         return out
 
     def score(self, model, x: torch.Tensor) -> np.ndarray:
-        """log KD(x) with the predicted class's kernel points; higher = more normal. (N, ...) -> (N,)."""
+        """Return log KD(x) with the predicted class's kernel points; higher = more normal. (N, ...) -> (N,)."""
         z = _features(model, x)
         predicted = _logits(model, x).argmax(dim=1)  # x is finite; a NaN output is refused by log_density
         return to_numpy(self.log_density(z, predicted))
@@ -198,7 +211,9 @@ class KernelDensity:
 
 
 def lid_mle(z: torch.Tensor, reference: torch.Tensor, k: int = 20, *, exclude_self: bool = False) -> torch.Tensor:
-    """Maximum-likelihood local intrinsic dimensionality (Amsaleg et al. 2015, as used by Ma et al. 2018):
+    """Return the maximum-likelihood local intrinsic dimensionality (Amsaleg et al. 2015, as used by Ma et al. 2018).
+
+    Per point,
 
         LID(z) = -( 1/k sum_{i=1..k} log(r_i(z) / r_k(z)) )^{-1},
 
@@ -217,8 +232,10 @@ def lid_mle(z: torch.Tensor, reference: torch.Tensor, k: int = 20, *, exclude_se
 
 
 class LID:
-    """Local intrinsic dimensionality of the features (Ma et al., "Characterizing Adversarial Subspaces Using
-    Local Intrinsic Dimensionality", ICLR 2018, https://arxiv.org/abs/1801.02613).
+    """Local intrinsic dimensionality of the features.
+
+    Ma et al., "Characterizing Adversarial Subspaces Using Local Intrinsic Dimensionality", ICLR 2018,
+    https://arxiv.org/abs/1801.02613.
 
     Ma et al. compute the LID of every layer's activations against a mini-batch of clean inputs and train a
     logistic regression on those LID features. robviz keeps the idea and drops the training: one layer (the
@@ -227,12 +244,17 @@ class LID:
 
         score(x) = -LID(z(x))       (higher = more normal: adversarial regions have higher LID).
 
-    Args:
-        k: neighbours. Default 20 (Ma et al.).
-        reference_size: clean training points in the reference batch. Default 1000.
-        seed: seeds the draw of the reference batch.
-
     Shapes: ``fit(model, x_train (M, ...))``; ``score(model, x (N, ...)) -> (N,)``.
+
+    Parameters
+    ----------
+    k : int
+        neighbours. Default 20 (Ma et al.).
+    reference_size : int
+        Clean training points in the reference batch. Default 1000.
+    seed : int
+        Seeds the draw of the reference batch.
+
     """
 
     def __init__(self, k: int = 20, *, reference_size: int = 1000, seed: int = 0):
@@ -251,7 +273,7 @@ class LID:
         return self
 
     def score(self, model, x: torch.Tensor, *, exclude_self: bool = False) -> np.ndarray:
-        """-LID of each input's feature against the reference batch. (N, ...) -> (N,).
+        """Return -LID of each input's feature against the reference batch. (N, ...) -> (N,).
 
         ``exclude_self=True`` drops each input's nearest reference point: use it for inputs drawn from the
         reference batch itself (training inputs), whose own copy at distance 0 would otherwise make the
@@ -275,10 +297,14 @@ class LID:
 class DetectionPairs:
     """The masks of the RCE paper's AUC protocol, all (N,) bool.
 
-    Attributes:
-        correct: the clean input is classified correctly.
-        success: the attack succeeded (``AttackResult.success``).
-        pairs: both; the clean and the adversarial input of these samples are scored.
+    Attributes
+    ----------
+    correct : torch.Tensor
+        The clean input is classified correctly.
+    success : torch.Tensor
+        The attack succeeded (``AttackResult.success``).
+    pairs : torch.Tensor
+        Both; the clean and the adversarial input of these samples are scored.
     """
 
     correct: torch.Tensor
@@ -287,6 +313,7 @@ class DetectionPairs:
 
     @property
     def count(self) -> int:
+        """The number of (clean, adversarial) pairs scored."""
         return int(self.pairs.sum())
 
 
@@ -294,7 +321,26 @@ class DetectionPairs:
 def detection_pairs(model, x: torch.Tensor, y: torch.Tensor, result) -> DetectionPairs:
     """Which samples the AUC uses: clean correctly classified *and* attack successful (RCE paper, Sec. 5).
 
-    Args: model, clean inputs x (N, ...), labels y (N,), the :class:`~robviz.attacks.AttackResult` of x.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+    x : torch.Tensor
+        Clean inputs (N, ...).
+    y : torch.Tensor
+        Labels (N,).
+    result : robviz.attacks.AttackResult
+        The :class:`~robviz.attacks.AttackResult` of x.
+
+    Returns
+    -------
+    DetectionPairs
+        The per-sample masks ``correct``, ``success`` and ``pairs``.
+
+    Raises
+    ------
+    ValueError
+        When x, y and result do not describe the same samples.
     """
     if len(x) != len(y) or len(result.success) != len(y):
         raise ValueError(f"x, y and result must describe the same samples, got {len(x)}, {len(y)}, "
@@ -333,8 +379,11 @@ def roc_auc(scores_clean, scores_adversarial) -> float:
 
 
 def roc_curve(scores_clean, scores_adversarial):
-    """The ROC curve (``sklearn.metrics.roc_curve``): false-positive rate (adversarial accepted as clean),
-    true-positive rate (clean accepted), thresholds. Shapes: (N_clean,), (N_adv,) -> three (T,) arrays."""
+    """Return the ROC curve (``sklearn.metrics.roc_curve``).
+
+    False-positive rate (adversarial accepted as clean), true-positive rate (clean accepted), thresholds. Shapes:
+    (N_clean,), (N_adv,) -> three (T,) arrays.
+    """
     from sklearn.metrics import roc_curve as _roc_curve
 
     fpr, tpr, thresholds = _roc_curve(*_labelled(scores_clean, scores_adversarial))
@@ -344,13 +393,19 @@ def roc_curve(scores_clean, scores_adversarial):
 def detection_scores(detectors: dict, model, x: torch.Tensor, y: torch.Tensor, result) -> dict:
     """Score the paper's pairs with every detector.
 
-    Args:
-        detectors: name -> callable ``detector(model, x) -> (N,)``.
-        model, x, y: the model and the clean inputs and labels the attack ran on.
-        result: the :class:`~robviz.attacks.AttackResult`.
+    Parameters
+    ----------
+    detectors : dict
+        Name -> callable ``detector(model, x) -> (N,)``.
+    model, x, y
+        The model and the clean inputs and labels the attack ran on.
+    result : robviz.attacks.AttackResult
+        The :class:`~robviz.attacks.AttackResult`.
 
-    Returns:
-        name -> (clean scores, adversarial scores), both (P,) for the P = ``detection_pairs(...).count`` pairs
+    Returns
+    -------
+    dict
+        Name -> (clean scores, adversarial scores), both (P,) for the P = ``detection_pairs(...).count`` pairs
         (empty arrays when the attack left no pair: a detector refuses an empty input).
     """
     keep = detection_pairs(model, x, y, result).pairs.to(x.device)
@@ -365,15 +420,21 @@ def detection_scores(detectors: dict, model, x: torch.Tensor, y: torch.Tensor, r
 
 @torch.no_grad()
 def non_me_domain(model, extent, resolution: int = 150) -> dict:
-    """The decision domain and the non-ME of a model with 2-D features, on a grid of the feature plane.
+    """Return the decision domain and the non-ME of a model with 2-D features, on a grid of the feature plane.
 
-    Args:
-        model: a :class:`~robviz.models.Classifier` with 2-D features (its head maps z to logits).
-        extent: (z1_min, z1_max, z2_min, z2_max).
-        resolution: grid points per axis.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`~robviz.models.Classifier` with 2-D features (its head maps z to logits).
+    extent : tuple of float
+        (z1_min, z1_max, z2_min, z2_max).
+    resolution : int
+        Grid points per axis.
 
-    Returns:
-        dict with ``labels`` (R, R) predicted class, ``non_me`` (R, R) non-ME of softmax(output logits) and
+    Returns
+    -------
+    dict
+        Dict with ``labels`` (R, R) predicted class, ``non_me`` (R, R) non-ME of softmax(output logits) and
         ``extent``; rows run along z2 (as ``robviz.data.grid_points``).
     """
     from ..data import grid_points

@@ -18,9 +18,11 @@ __all__ = ["default_detectors", "detection_study", "DetectionStudy"]
 
 
 def default_detectors(model, data) -> dict:
-    """The four detectors of the talk, fitted to ``model`` on ``data``'s training set (higher = more normal).
+    """Return the four detectors of the talk, fitted to ``model`` on ``data``'s training set (higher = more normal).
 
-    Returns:
+    Returns
+    -------
+    dict
         ``{"Confidence", "non-ME", "K-density", "LID"}`` -> ``detector(model, x) -> (N,)`` scores; K-density
         (one kernel per class, the authors' bandwidth) and LID (k = 20) are fitted on ``data.x_train``.
     """
@@ -37,13 +39,18 @@ def _short(name: str) -> str:
 class DetectionStudy:
     """What :func:`detection_study` measured.
 
-    Attributes:
-        aucs: ``aucs[attack][model][detector]``, the AUC (clean = positive) or NaN where the attack left fewer
-            than ``min_pairs`` pairs; the layout ``robviz.viz.detection_table`` draws.
-        curves: ``curves[attack]["CE · non-ME"] = (fpr, tpr, auc)`` for every scored pair (``"RCE · ..."`` for
-            the model named ``"rce"``); the layout ``robviz.viz.roc_figure`` draws.
-        pairs: ``pairs[attack, model]``, the number of (clean, adversarial) pairs that entered.
-        min_pairs: the fewest pairs an AUC was computed from.
+    Attributes
+    ----------
+    aucs : dict
+        ``aucs[attack][model][detector]``, the AUC (clean = positive) or NaN where the attack left fewer
+        than ``min_pairs`` pairs; the layout ``robviz.viz.detection_table`` draws.
+    curves : dict
+        ``curves[attack]["CE · non-ME"] = (fpr, tpr, auc)`` for every scored pair (``"RCE · ..."`` for
+        the model named ``"rce"``); the layout ``robviz.viz.roc_figure`` draws.
+    pairs : dict
+        ``pairs[attack, model]``, the number of (clean, adversarial) pairs that entered.
+    min_pairs : int
+        The fewest pairs an AUC was computed from.
     """
 
     aucs: dict = field(default_factory=dict)
@@ -52,7 +59,7 @@ class DetectionStudy:
     min_pairs: int = 10
 
     def compare(self, detector: str, model: str = "rce", baseline: str = "sce") -> tuple[list[str], list[str]]:
-        """(attacks where both models have an AUC for ``detector``, those where ``model``'s AUC is higher)."""
+        """Return (attacks where both models have an AUC for ``detector``, those where ``model``'s AUC is higher)."""
         both = [a for a in self.aucs if all(np.isfinite(self.aucs[a][o][detector]) for o in (baseline, model))]
         return both, [a for a in both if self.aucs[a][model][detector] > self.aucs[a][baseline][detector]]
 
@@ -61,17 +68,26 @@ def detection_study(models: dict, data, x, y, results: dict, *, detectors=defaul
                     min_pairs: int = 10) -> DetectionStudy:
     """Score every attack's pairs with every detector, per model, as in the RCE paper.
 
-    Args:
-        models: name -> classifier, e.g. ``{"sce": ..., "rce": ...}``.
-        data: the :class:`~robviz.data.Dataset` the detectors are fitted on (its training split).
-        x, y: the (N, ...) clean inputs and (N,) labels every attack ran on.
-        results: ``results[attack][model]``, the :class:`~robviz.attacks.AttackResult` of that attack on that
-            model.
-        detectors: ``detectors(model, data) -> {name: detector}``, called once per model; default
-            :func:`default_detectors`.
-        min_pairs: attacks that leave fewer pairs get NaN AUCs and no curve (too few to rank).
+    Parameters
+    ----------
+    models : dict
+        Name -> classifier, e.g. ``{"sce": ..., "rce": ...}``.
+    data : robviz.data.Dataset
+        The :class:`~robviz.data.Dataset` the detectors are fitted on (its training split).
+    x, y
+        The (N, ...) clean inputs and (N,) labels every attack ran on.
+    results : dict
+        ``results[attack][model]``, the :class:`~robviz.attacks.AttackResult` of that attack on that
+        model.
+    detectors : callable
+        ``detectors(model, data) -> {name: detector}``, called once per model; default
+        :func:`default_detectors`.
+    min_pairs : int
+        Attacks that leave fewer pairs get NaN AUCs and no curve (too few to rank).
 
-    Returns:
+    Returns
+    -------
+    DetectionStudy
         A :class:`DetectionStudy` (AUCs, ROC curves and pair counts).
     """
     study = DetectionStudy(min_pairs=min_pairs)

@@ -1,5 +1,7 @@
-"""The exact decision boundary of a ReLU classifier on 2-D inputs, and the distances and robust accuracy read
-from it; see :mod:`robviz.exact`."""
+"""The exact decision boundary of a ReLU classifier on 2-D inputs, and the distances and robust accuracy read from it.
+
+See :mod:`robviz.exact`.
+"""
 
 from __future__ import annotations
 
@@ -60,16 +62,24 @@ def _segment_distance(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, 
 class ExactBoundary:
     """A 2-D classifier's decisions over the input box, exactly: the box cut into convex polygons, one class each.
 
-    Attributes:
-        polygons: list of (V_i, 2) float64 arrays, convex, counter-clockwise or clockwise, covering the box.
-        labels: (P,) int64, the predicted class on each polygon.
-        box: (x_min, x_max, y_min, y_max), the input box.
-        num_classes: L.
-        regions: how many linear regions the network has inside the box.
-        steps: the network as float64 layers (see :func:`affine_pieces`).
-
     Error bound: every vertex is an intersection of two lines computed in float64, so distances carry rounding
     error only (below 1e-6 in the tests, against closed forms); nothing is sampled on a grid.
+
+    Attributes
+    ----------
+    polygons : list
+        List of (V_i, 2) float64 arrays, convex, counter-clockwise or clockwise, covering the box.
+    labels : np.ndarray
+        (P,) int64, the predicted class on each polygon.
+    box : tuple
+        (x_min, x_max, y_min, y_max), the input box.
+    num_classes : int
+        L.
+    regions : int
+        How many linear regions the network has inside the box.
+    steps : list
+        The network as float64 layers (see :func:`affine_pieces`).
+
     """
 
     polygons: list
@@ -83,9 +93,11 @@ class ExactBoundary:
         self._edges = self._boundary_edges()
 
     def _boundary_edges(self):
-        """The decision boundary: (S, 2, 2) segments and the (S, 2) classes on their two sides. A polygon edge is
-        on it when points 1e-7 * (box size) to either side of its midpoint, both inside the box, get different
-        classes; each such edge is kept once (from the side of the lower class)."""
+        """Return the decision boundary: (S, 2, 2) segments and the (S, 2) classes on their two sides.
+
+        A polygon edge is on it when points 1e-7 * (box size) to either side of its midpoint, both inside the box, get
+        different classes; each such edge is kept once (from the side of the lower class).
+        """
         if not self.polygons:
             return np.zeros((0, 2, 2)), np.zeros((0, 2), dtype=np.int64)
         starts = np.concatenate(self.polygons)
@@ -110,10 +122,12 @@ class ExactBoundary:
                 f"box={self.box}, num_classes={self.num_classes})")
 
     def class_distances(self, x, norm="L2") -> np.ndarray:
-        """Distance from each point to the nearest boundary segment of each class's region: (N, 2) -> (N, L)
-        float64 (inf for a class without boundary in the box). For a point of class y, the nearest point of
-        another class lies on the decision boundary (a straight path to it crosses the boundary first), so
-        min_{k != y} of this is the exact minimal distance. Computed in chunks of points."""
+        """Distance from each point to the nearest boundary segment of each class's region.
+
+        (N, 2) -> (N, L) float64 (inf for a class without boundary in the box). For a point of class y, the nearest
+        point of another class lies on the decision boundary (a straight path to it crosses the boundary first), so
+        min_{k != y} of this is the exact minimal distance. Computed in chunks of points.
+        """
         points = self._check_points(x)
         norm = _norm_name(norm)
         segments, sides = self._edges
@@ -128,14 +142,14 @@ class ExactBoundary:
         return out
 
     def predict(self, x) -> np.ndarray:
-        """The model's prediction at each point, computed in float64 from its layers: (N, 2) -> (N,)."""
+        """Return the model's prediction at each point, computed in float64 from its layers: (N, 2) -> (N,)."""
         values = self._check_points(x, inside=False)
         for kind, value in self.steps:
             values = values @ value[0].T + value[1] if kind == "affine" else np.maximum(values, 0.0)
         return values.argmax(axis=1)
 
     def distance(self, x, y, norm="L2", prediction=None) -> torch.Tensor:
-        """The exact distance from each x to the nearest point of the box predicted as a class != y.
+        """Return the exact distance from each x to the nearest point of the box predicted as a class != y.
 
         x: (N, 2) inside the box, y: (N,) labels; ``prediction`` (N,) the model's own prediction at x (default:
         the class of the polygon holding x). Misclassified points get 0. Returns (N,) float64 on the CPU.
@@ -150,20 +164,24 @@ class ExactBoundary:
         return torch.from_numpy(result)
 
     def robust_accuracy(self, x, y, eps: float, norm="Linf", prediction=None) -> tuple[float, torch.Tensor]:
-        """Exact robust accuracy at radius ``eps``, the ball intersected with the box: (accuracy, robust (N,)
-        bool). A point is robust when it is classified correctly and no point of another class lies within
-        distance <= eps."""
+        """Exact robust accuracy at radius ``eps``, the ball intersected with the box: (accuracy, robust (N,) bool).
+
+        A point is robust when it is classified correctly and no point of another class lies within distance <= eps.
+        """
         eps = self.check_eps(eps, norm)
         robust = self.distance(x, y, norm, prediction) > eps
         return robust.double().mean().item(), robust
 
     def segments(self) -> tuple[np.ndarray, np.ndarray]:
-        """The decision boundary: (S, 2, 2) line segments (box edges excluded) and the (S, 2) classes on their two
-        sides. Ready for :func:`robviz.viz.exact.boundary_trace`."""
+        """Return the decision boundary.
+
+        (S, 2, 2) line segments (box edges excluded) and the (S, 2) classes on their two sides. Ready for
+        :func:`robviz.viz.exact.boundary_trace`.
+        """
         return self._edges
 
     def check_eps(self, eps, norm="Linf") -> float:
-        """``eps`` as a float, checked: finite, >= 0, and at most the box's diameter in ``norm``."""
+        """Return ``eps`` as a float, checked: finite, >= 0, and at most the box's diameter in ``norm``."""
         norm = _norm_name(norm)
         width, height = self.box[1] - self.box[0], self.box[3] - self.box[2]
         largest = max(width, height) if norm == "Linf" else math.hypot(width, height)
@@ -195,18 +213,29 @@ class ExactBoundary:
 def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
     """Enumerate the linear regions of ``model`` inside the input box and split them by predicted class.
 
-    Args:
-        model: a ReLU network on 2-D inputs: a robviz ``Classifier`` with a ``ToyMLP`` body, an ``nn.Linear`` or
-            an ``nn.Sequential`` of Linear / ReLU / BatchNorm1d / Dropout / Identity (read in eval mode: BatchNorm
-            uses its running statistics, Dropout is the identity).
-        bounds: (low, high) for both coordinates (``data.bounds``), (x_min, x_max, y_min, y_max) or a Dataset.
-
-    Returns:
-        An :class:`ExactBoundary`. Raises ``TypeError`` for models that are not piecewise affine and
-        ``ValueError`` for models whose inputs are not 2-D.
-
     Cost: one polygon clip per linear region and layer; a 2-64-64-2 ToyMLP with an SCE or MMC head has a few
     thousand regions in the spirals' box and takes about a second on one core.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A ReLU network on 2-D inputs: a robviz ``Classifier`` with a ``ToyMLP`` body, an ``nn.Linear`` or
+        an ``nn.Sequential`` of Linear / ReLU / BatchNorm1d / Dropout / Identity (read in eval mode: BatchNorm
+        uses its running statistics, Dropout is the identity).
+    bounds : tuple of float or robviz.data.Dataset
+        (low, high) for both coordinates (``data.bounds``), (x_min, x_max, y_min, y_max) or a Dataset.
+
+    Returns
+    -------
+    ExactBoundary
+        An :class:`ExactBoundary`.
+
+    Raises
+    ------
+    TypeError
+        For models that are not piecewise affine.
+    ValueError
+        For models whose inputs are not 2-D.
     """
     steps = affine_pieces(model)
     if steps[0][1][0].shape[1] != 2:
@@ -230,8 +259,9 @@ def _model_prediction(model, x) -> torch.Tensor:
 
 def minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds,
                      time_limit: float = 10.0) -> torch.Tensor:
-    """The exact distance from each x to the nearest point of the input box that ``model`` predicts as a class
-    other than y (0 for misclassified points). x (N, 2), y (N,) -> (N,) float64 on the CPU.
+    """Return the exact distance from each x to the nearest point of the box predicted as a class other than y.
+
+    Predicted by ``model``; 0 for misclassified points. x (N, 2), y (N,) -> (N,) float64 on the CPU.
 
     ``norm``: ``"L2"`` or ``"Linf"``. ``bounds``: the input box (``data.bounds``). For an affine classifier
     w . x + b this is |w . x + b| / ||w||_q with q the dual norm (2 for L2, 1 for L-inf) when the nearest point
@@ -251,7 +281,8 @@ def minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm
 
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, norm="Linf", bounds,
                     time_limit: float = 10.0) -> tuple[float, torch.Tensor] | Verification:
-    """The exact robust accuracy at radius ``eps`` (the ball intersected with the input box):
+    """Return the exact robust accuracy at radius ``eps`` (the ball intersected with the input box).
+
     (accuracy in [0, 1], robust (N,) bool). x (N, ...), y (N,).
 
     2-D inputs (N, 2): read from the linear regions (:func:`decision_boundary`), L2 or L-inf. Inputs of any
@@ -271,9 +302,11 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: flo
 
 def robust_accuracy_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_list, *, norm="Linf",
                           bounds, time_limit: float = 10.0) -> list[float]:
-    """Exact robust accuracy at every radius of ``eps_list``: a list of floats. 2-D inputs: one region
-    enumeration for all; other inputs: one :func:`robust_accuracy` per radius (L-inf), raising ``ValueError``
-    when a point is undecided within ``time_limit`` seconds."""
+    """Exact robust accuracy at every radius of ``eps_list``: a list of floats.
+
+    2-D inputs: one region enumeration for all; other inputs: one :func:`robust_accuracy` per radius (L-inf), raising
+    ``ValueError`` when a point is undecided within ``time_limit`` seconds.
+    """
     if not _is_plane(x):
         if _norm_name(norm) != "Linf":
             raise NotImplementedError(f"exact robustness of inputs that are not 2-D is computed for norm='Linf' "
@@ -302,9 +335,10 @@ def _as_input(x, model) -> torch.Tensor:
 @torch.no_grad()
 def grid_minimal_distance(model: Predictor, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds,
                           resolution: int = 1000, chunk: int = 65536) -> torch.Tensor:
-    """Brute force for any 2-D classifier: the distance from each x to the nearest node of a
-    ``resolution`` x ``resolution`` grid over the box that the model predicts as a class != y (0 for
-    misclassified points). x (N, 2), y (N,) -> (N,) float64.
+    """Brute force for any 2-D classifier.
+
+    The distance from each x to the nearest node of a ``resolution`` x ``resolution`` grid over the box that the model
+    predicts as a class != y (0 for misclassified points). x (N, 2), y (N,) -> (N,) float64.
 
     Error: every node it finds is a real point of another class, so the result is never below the exact
     distance d; it exceeds it by at most h * sqrt(2) (L2) or h (L-inf), h = (box width) / (resolution - 1) the

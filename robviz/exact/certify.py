@@ -31,9 +31,11 @@ __all__ = ["network_layers", "input_ball", "interval_bounds", "crown_bounds", "m
 
 
 def network_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``model`` as [(W_1, b_1), ..., (W_L, b_L)] in float64, a ReLU after every layer but the last (whose argmax
-    is the prediction). Raises ``TypeError`` for models that are not ReLU networks
-    (see :func:`~robviz.exact.linear_regions.affine_pieces`)."""
+    """Return ``model`` as [(W_1, b_1), ..., (W_L, b_L)] in float64, a ReLU after every layer but the last.
+
+    The last layer's argmax is the prediction. Raises ``TypeError`` for models that are not ReLU networks (see
+    :func:`~robviz.exact.linear_regions.affine_pieces`).
+    """
     steps = affine_pieces(model)
     if any(kind == "relu" for kind, _ in steps[:1]):  # pragma: no cover - affine_pieces starts with an affine map
         raise TypeError("the network must start with an affine layer")
@@ -41,8 +43,10 @@ def network_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def input_ball(x, eps: float, bounds) -> tuple[np.ndarray, np.ndarray]:
-    """The L-inf ball of radius ``eps`` around each input, intersected with the input range ``bounds`` = (low,
-    high): x (N, ...) -> (low (N, D), high (N, D)) float64 with D the flattened input size."""
+    """Return the L-inf ball of radius ``eps`` around each input, intersected with the input range ``bounds``.
+
+    ``bounds`` = (low, high): x (N, ...) -> (low (N, D), high (N, D)) float64 with D the flattened input size.
+    """
     eps = checks.real("eps", eps, low=0)
     low, high = checks.bounds(bounds)
     points = to_numpy(x, np.float64)
@@ -53,18 +57,25 @@ def input_ball(x, eps: float, bounds) -> tuple[np.ndarray, np.ndarray]:
 
 
 def interval_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Interval bound propagation (Gowal et al., "On the Effectiveness of Interval Bound Propagation for Training
-    Verifiably Robust Models", 2018, https://arxiv.org/abs/1810.12715).
+    """Interval bound propagation.
+
+    Gowal et al., "On the Effectiveness of Interval Bound Propagation for Training Verifiably Robust Models", 2018,
+    https://arxiv.org/abs/1810.12715.
 
     Carry a box [l, u] through the network: an affine map sends the box with centre m and radius r to the box
     with centre W m + b and radius |W| r; a ReLU sends [l, u] to [relu(l), relu(u)]. Every step is exact for a
     box, but the image of a box under W is not a box, so the looseness compounds with depth.
 
-    Args:
-        layers: [(W_i, b_i)] from :func:`network_layers`.
-        x_low, x_high: (N, D) the input box of each point.
+    Parameters
+    ----------
+    layers : list of tuple
+        [(W_i, b_i)] from :func:`network_layers`.
+    x_low, x_high : np.ndarray
+        (N, D) the input box of each point.
 
-    Returns:
+    Returns
+    -------
+    list[tuple[np.ndarray, np.ndarray]]
         [(l_i, u_i)] for every layer i = 1..L: the (N, n_i) bounds of its output *before* the ReLU (the last
         entry bounds the logits).
     """
@@ -81,8 +92,10 @@ def interval_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple
 
 
 def _backward(spec: np.ndarray, offset: np.ndarray, layers, bounds, x_low, x_high) -> np.ndarray:
-    """CROWN's lower bound on spec @ (output of layers[-1]) + offset: spec (N, m, n), offset (N, m) -> (N, m).
-    ``bounds`` holds the pre-activation bounds of every hidden layer (the ReLUs between ``layers``)."""
+    """Return CROWN's lower bound on spec @ (output of layers[-1]) + offset: spec (N, m, n), offset (N, m) -> (N, m).
+
+    ``bounds`` holds the pre-activation bounds of every hidden layer (the ReLUs between ``layers``).
+    """
     w, b = layers[-1]
     a, c = spec @ w, offset + spec @ b
     for (w, b), (low, high) in zip(layers[-2::-1], bounds[::-1]):
@@ -100,9 +113,10 @@ def _backward(spec: np.ndarray, offset: np.ndarray, layers, bounds, x_low, x_hig
 
 
 def crown_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """CROWN (Zhang et al., "Efficient Neural Network Robustness Certification with General Activation
-    Functions", NeurIPS 2018, https://arxiv.org/abs/1811.00866), the linear relaxation also behind DeepPoly
-    (Singh et al., POPL 2019).
+    """CROWN.
+
+    Zhang et al., "Efficient Neural Network Robustness Certification with General Activation Functions", NeurIPS 2018,
+    https://arxiv.org/abs/1811.00866. The linear relaxation also behind DeepPoly (Singh et al., POPL 2019).
 
     Each output is bounded by a *linear* function of the input, found by going backwards through the network:
     a linear function of a layer's output is a linear function of its input (through W), and a linear function
@@ -126,8 +140,9 @@ def crown_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple[np
 
 def margin_lower_bounds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds,
                         method: str = "crown") -> np.ndarray:
-    """Certified lower bounds on the logit margins z_y - z_k over the L-inf ball of radius ``eps`` (intersected
-    with ``bounds``): x (N, ...), y (N,) -> (N, L) float64, +inf at k = y.
+    """Return certified lower bounds on the logit margins z_y - z_k over the L-inf ball of radius ``eps``.
+
+    The ball is intersected with ``bounds``: x (N, ...), y (N,) -> (N, L) float64, +inf at k = y.
 
     The margin is bounded directly (the last layer merged into the specification, as both papers do), which is
     tighter than subtracting bounds on two logits. ``method``: ``"ibp"`` or ``"crown"``.
@@ -161,8 +176,10 @@ def margin_lower_bounds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps:
 
 def certified_robust(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds,
                      method: str = "crown") -> torch.Tensor:
-    """Points certified robust at radius ``eps``: classified correctly and every margin's lower bound > 0.
-    x (N, ...), y (N,) -> (N,) bool. Its mean is a lower bound on the robust accuracy."""
+    """Return the points certified robust at radius ``eps``: classified correctly and every margin's lower bound > 0.
+
+    x (N, ...), y (N,) -> (N,) bool. Its mean is a lower bound on the robust accuracy.
+    """
     correct = inference(model, x).argmax(1).cpu() == y.cpu()
     margins = margin_lower_bounds(model, x, y, eps, bounds=bounds, method=method)
     return correct & torch.from_numpy(margins.min(axis=1) > 0)

@@ -31,7 +31,7 @@ def _affine(weight, bias) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sequence(module: nn.Module) -> list:
-    """The module as a list of ("affine", (W, b)) and ("relu", None) steps."""
+    """Return the module as a list of ("affine", (W, b)) and ("relu", None) steps."""
     if isinstance(module, nn.Linear):
         return [("affine", _affine(module.weight, module.bias))]
     if isinstance(module, nn.ReLU):
@@ -54,8 +54,10 @@ def _sequence(module: nn.Module) -> list:
 
 
 def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
-    """(A, c) with argmax_k (A z + c)_k the prediction of an objective head, (L, d) and (L,): what the head's
-    ``decision()`` declares (``robviz.objectives.Objective.decision``), in float64."""
+    """Return (A, c) with argmax_k (A z + c)_k the prediction of an objective head, (L, d) and (L,).
+
+    What the head's ``decision()`` declares (``robviz.objectives.Objective.decision``), in float64.
+    """
     decision = getattr(head, "decision", None)
     affine = decision() if callable(decision) else None
     if affine is None:
@@ -65,8 +67,16 @@ def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
 
 
 def affine_pieces(model: nn.Module) -> list:
-    """``model`` as alternating steps: affine maps (W, b) in float64 and ReLUs, consecutive affine maps merged,
-    ending with the affine map whose argmax is the prediction. Raises ``TypeError`` for other models."""
+    """Return ``model`` as alternating steps.
+
+    Affine maps (W, b) in float64 and ReLUs, consecutive affine maps merged, ending with the affine map whose argmax is
+    the prediction.
+
+    Raises
+    ------
+    TypeError
+        For other models.
+    """
     body = getattr(model, "body", None)
     if isinstance(body, nn.Module) and hasattr(model, "objective"):
         steps = _sequence(body) + [("affine", _head_decision(model.objective))]
@@ -93,7 +103,7 @@ def affine_pieces(model: nn.Module) -> list:
 
 
 def _clip(poly: np.ndarray, a: np.ndarray, c: float) -> np.ndarray:
-    """The part of the convex polygon ``poly`` (V, 2) where a . x + c >= 0 (Sutherland-Hodgman, one edge)."""
+    """Return the part of the convex polygon ``poly`` (V, 2) where a . x + c >= 0 (Sutherland-Hodgman, one edge)."""
     values = poly @ a + c
     out = []
     for i in range(len(poly)):
@@ -107,6 +117,7 @@ def _clip(poly: np.ndarray, a: np.ndarray, c: float) -> np.ndarray:
 
 
 def polygon_area(poly: np.ndarray) -> float:
+    """Return the area of a polygon given by its vertices in order, (V, 2); 0 for fewer than 3 vertices."""
     if len(poly) < 3:
         return 0.0
     x, y = poly[:, 0], poly[:, 1]
@@ -114,6 +125,13 @@ def polygon_area(poly: np.ndarray) -> float:
 
 
 def input_box(bounds) -> tuple[float, float, float, float]:
+    """Return ``bounds`` as the 2-D box (x_min, x_max, y_min, y_max); (low, high) or a Dataset gives a square.
+
+    Raises
+    ------
+    ValueError
+        For bounds that are not finite or not increasing.
+    """
     bounds = getattr(bounds, "bounds", bounds)
     try:
         values = [float(b) for b in bounds]
@@ -128,7 +146,7 @@ def input_box(bounds) -> tuple[float, float, float, float]:
 
 
 def linear_regions(steps, box) -> list:
-    """The linear regions inside ``box``: a list of (polygon (V, 2), A (L, 2), c (L,)) with logits A x + c."""
+    """Return the linear regions inside ``box``: a list of (polygon (V, 2), A (L, 2), c (L,)) with logits A x + c."""
     x0, x1, y0, y1 = box
     scale = max(x1 - x0, y1 - y0)
     tiny_area = 1e-14 * scale ** 2

@@ -1,5 +1,6 @@
-"""Exact robustness of ReLU networks on inputs of any size, by mixed-integer linear programming; see
-:mod:`robviz.exact`.
+"""Exact robustness of ReLU networks on inputs of any size, by mixed-integer linear programming.
+
+See :mod:`robviz.exact`.
 
 A point x of class y is robust at L-inf radius eps when no input x' of the ball (intersected with the input range)
 has a logit margin z_k(x') - z_y(x') >= 0 for a class k != y. With the pre-activation v of every hidden neuron
@@ -50,17 +51,24 @@ ROBUST, NOT_ROBUST, UNDECIDED = "robust", "not robust", "undecided"
 class Verification:
     """The exact verdict on every point at one radius.
 
-    Attributes:
-        eps: the L-inf radius.
-        verdicts: (N,) strings, ``"robust"``, ``"not robust"`` or ``"undecided"``.
-        witnesses: (N, ...) float64, the input shape; for a "not robust" point an input of the ball that the
-            model misclassifies (the point itself when it is misclassified clean), NaN elsewhere.
-        decided_by: (N,) strings, what settled each point: ``"clean"`` (misclassified), ``"crown"``, ``"lp"``,
-            ``"milp"``, or for undecided points ``"time limit"`` / ``"tie"``.
-        seconds: (N,) wall-clock seconds spent on each point (the shared CROWN pass split evenly).
-
     ``accuracy, robust = result`` unpacks like the 2-D :func:`robviz.exact.robust_accuracy` and raises a
     ``ValueError`` when a point is undecided; ``lower`` and ``upper`` bound the robust accuracy in every case.
+
+    Attributes
+    ----------
+    eps : float
+        The L-inf radius.
+    verdicts : np.ndarray
+        (N,) strings, ``"robust"``, ``"not robust"`` or ``"undecided"``.
+    witnesses : torch.Tensor
+        (N, ...) float64, the input shape; for a "not robust" point an input of the ball that the
+        model misclassifies (the point itself when it is misclassified clean), NaN elsewhere.
+    decided_by : np.ndarray
+        (N,) strings, what settled each point: ``"clean"`` (misclassified), ``"crown"``, ``"lp"``,
+        ``"milp"``, or for undecided points ``"time limit"`` / ``"tie"``.
+    seconds : np.ndarray
+        (N,) wall-clock seconds spent on each point (the shared CROWN pass split evenly).
+
     """
 
     eps: float
@@ -76,6 +84,7 @@ class Verification:
 
     @property
     def undecided(self) -> int:
+        """The number of points left undecided at the time limit."""
         return int((self.verdicts == UNDECIDED).sum())
 
     @property
@@ -111,8 +120,10 @@ class Verification:
 
 @dataclass
 class _Program:
-    """The constraints of one point's network: variables x, then per hidden layer its activations a and
-    indicators d. ``last`` indexes the variables the final affine layer reads."""
+    """The constraints of one point's network: variables x, then per hidden layer its activations a and indicators d.
+
+    ``last`` indexes the variables the final affine layer reads.
+    """
 
     matrix: np.ndarray
     row_low: np.ndarray
@@ -174,8 +185,11 @@ def _program(layers, hidden, x_low, x_high) -> _Program:
 
 
 def _tighten(layers, hidden, x_low, x_high, deadline) -> list:
-    """The bounds of hidden layers 2.. tightened by the LP relaxation of the layers before: one LP per bound of
-    each unstable neuron. Stops (keeping what it has, all valid) at the deadline."""
+    """Return the bounds of hidden layers 2..
+
+    tightened by the LP relaxation of the layers before: one LP per bound of each unstable neuron. Stops (keeping what
+    it has, all valid) at the deadline.
+    """
     hidden = [(low.copy(), high.copy()) for low, high in hidden]
     for i in range(1, len(hidden)):
         program = _program(layers[:i + 1], hidden[:i], x_low, x_high)
@@ -202,7 +216,7 @@ def _tighten(layers, hidden, x_low, x_high, deadline) -> list:
 
 
 def _margin(layers, program, label, k):
-    """(objective to minimise, row, low): -margin_k, and margin_k >= 0 as row . v >= low."""
+    """Return (objective to minimise, row, low): -margin_k, and margin_k >= 0 as row . v >= low."""
     w, b = layers[-1]
     row = np.zeros(len(program.var_low))
     row[program.last] = w[k] - w[label]
@@ -211,25 +225,41 @@ def _margin(layers, program, label, k):
 
 def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds,
            time_limit: float = 10.0) -> Verification:
-    """Decide exactly, point by point, whether ``model`` keeps its prediction on the L-inf ball of radius ``eps``
-    around each x (intersected with ``bounds``).
+    """Decide exactly, point by point, whether ``model`` keeps its prediction on the L-inf ball of radius ``eps``.
 
-    Args:
-        model: a ReLU network that :func:`robviz.exact.linear_regions.affine_pieces` reads: a robviz
-            ``Classifier`` whose body is Linear / ReLU / BatchNorm1d / Flatten / Dropout / Identity layers (e.g.
-            ``nn.Sequential(nn.Flatten(), ToyMLP(in_dim=64, ...))``) with any robviz head, or such a stack alone.
-        x: (N, ...) inputs inside ``bounds``; flattened, they must match the first layer.
-        y: (N,) labels.
-        eps: the L-inf radius, >= 0.
-        bounds: the input range (low, high), e.g. ``(0, 1)`` for images, or a Dataset.
-        time_limit: seconds of solving per point (LPs and MILPs together); a point not decided in time is
-            undecided. Default 10.
-
-    Returns:
-        A :class:`Verification`. Raises ``TypeError`` for models that are not ReLU networks and ``ValueError``
-        for inputs of the wrong size, labels out of range, a bad eps or time limit.
+    The ball is around each x, intersected with ``bounds``.
 
     Cost: on the 8x8 digits with a 64-32-32-10 MLP, a median of well under a second a point on one core.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A ReLU network that :func:`robviz.exact.linear_regions.affine_pieces` reads: a robviz
+        ``Classifier`` whose body is Linear / ReLU / BatchNorm1d / Flatten / Dropout / Identity layers (e.g.
+        ``nn.Sequential(nn.Flatten(), ToyMLP(in_dim=64, ...))``) with any robviz head, or such a stack alone.
+    x : torch.Tensor
+        (N, ...) inputs inside ``bounds``; flattened, they must match the first layer.
+    y : torch.Tensor
+        (N,) labels.
+    eps : float
+        The L-inf radius, >= 0.
+    bounds : tuple of float or robviz.data.Dataset
+        The input range (low, high), e.g. ``(0, 1)`` for images, or a Dataset.
+    time_limit : float
+        Seconds of solving per point (LPs and MILPs together); a point not decided in time is
+        undecided. Default 10.
+
+    Returns
+    -------
+    Verification
+        A :class:`Verification`.
+
+    Raises
+    ------
+    TypeError
+        For models that are not ReLU networks.
+    ValueError
+        For inputs of the wrong size, labels out of range, a bad eps or time limit.
     """
     if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
         raise ValueError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
@@ -246,7 +276,7 @@ def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bo
     shape = tuple(x.shape[1:])
 
     def misclassified(candidate, i):
-        """The candidate clipped into point i's ball, if the float64 model misclassifies it; else None."""
+        """Return the candidate clipped into point i's ball, if the float64 model misclassifies it; else None."""
         point = np.clip(candidate, x_low[i], x_high[i])
         logits = inference(model64, torch.from_numpy(point).reshape(1, *shape))
         return point if logits.argmax(1).item() != labels[i] else None
@@ -272,7 +302,7 @@ def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bo
 
 
 def _decide(layers, hidden, x_low, x_high, label, margins, misclassified, deadline):
-    """(verdict, decided_by, witness or None) for one correctly classified point."""
+    """Return (verdict, decided_by, witness or None) for one correctly classified point."""
     open_classes = [k for k in range(len(margins)) if k != label and margins[k] <= 0]  # CROWN: margin_k > 0
     if not open_classes:
         return ROBUST, "crown", None
@@ -314,7 +344,7 @@ def _decide(layers, hidden, x_low, x_high, label, margins, misclassified, deadli
 
 
 def _margin_offset(layers, label, k) -> float:
-    """-(b_k - b_y): class k is reached where (w_k - w_y) . a >= this."""
+    """Return -(b_k - b_y): class k is reached where (w_k - w_y) . a >= this."""
     _, b = layers[-1]
     return -(b[k] - b[label])
 
@@ -323,7 +353,7 @@ def _margin_offset(layers, label, k) -> float:
 
 
 def _with_radius(program: _Program, centre: np.ndarray, radius: float) -> _Program:
-    """``program`` with one more variable t in [0, radius] and |x - centre| <= t on every coordinate."""
+    """Return ``program`` with one more variable t in [0, radius] and |x - centre| <= t on every coordinate."""
     n, v = len(centre), len(program.var_low)
     ball = np.zeros((2 * n, v + 1))
     ball[np.arange(n), np.arange(n)] = ball[n + np.arange(n), np.arange(n)] = 1.0
@@ -337,17 +367,20 @@ def _with_radius(program: _Program, centre: np.ndarray, radius: float) -> _Progr
 
 def minimal_linf_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, bounds,
                           time_limit: float = 10.0) -> torch.Tensor:
-    """The exact L-inf distance from each x to the nearest input of ``bounds`` that ``model`` predicts as a class
-    other than y (0 for misclassified points, inf when no input of the range is): x (N, ...), y (N,) -> (N,)
-    float64.
+    """Return the exact L-inf distance from each x to the nearest input of ``bounds`` predicted as another class.
+
+    Another class than y, predicted by ``model``; 0 for misclassified points, inf when no input of the range is.
+    x (N, ...), y (N,) -> (N,) float64.
 
     Per point: :func:`verify` at radii 1/16, 1/8, ... of the range until a witness is found; its distance R
     bounds the answer. Then, with the pre-activation bounds of the ball of radius R, one MILP per class k
     minimises t subject to |x' - x| <= t and z_k(x') >= z_y(x') (classes the LP relaxation rules out skipped),
     solved to a relative gap of 1e-9. The smallest optimum is the distance (the infimum: at it the classes tie).
 
-    Raises ``ValueError`` naming the points not solved within ``time_limit`` seconds each, and as
-    :func:`verify` for bad arguments.
+    Raises
+    ------
+    ValueError
+        Naming the points not solved within ``time_limit`` seconds each, and as :func:`verify` for bad arguments.
     """
     centres, _ = input_ball(x, 0.0, bounds)  # checks x and bounds
     low, high = checks.bounds(bounds)

@@ -31,12 +31,19 @@ __all__ = ["PairedTest", "mcnemar"]
 class PairedTest:
     """The exact McNemar test of two models' verdicts on the same points.
 
-    Attributes:
-        n: the number of points (pairs).
-        robust_a, robust_b: how many points each model keeps.
-        only_a: points robust for a and not for b; only_b: the reverse.
-        pvalue: the two-sided exact binomial p-value, P(a split at least as uneven | Binomial(only_a + only_b,
-            1/2)); 1.0 when no point is discordant.
+    Attributes
+    ----------
+    n : int
+        The number of points (pairs).
+    robust_a, robust_b : int
+        How many points each model keeps.
+    only_a : int
+        Points robust for a and not for b.
+    only_b : int
+        The reverse.
+    pvalue : float
+        The two-sided exact binomial p-value, P(a split at least as uneven | Binomial(only_a + only_b,
+        1/2)); 1.0 when no point is discordant.
     """
 
     n: int
@@ -60,16 +67,25 @@ def _verdicts(name: str, value) -> np.ndarray:
 
 
 def mcnemar(robust_a, robust_b) -> PairedTest:
-    """The exact McNemar test of paired robustness verdicts (Binomial(only_a + only_b, 1/2), two-sided,
-    :func:`scipy.stats.binomtest`).
+    """Return the exact McNemar test of paired robustness verdicts.
 
-    Args:
-        robust_a, robust_b: (N,) bool arrays or tensors, True where the model is robust at point i; the same
-            points in the same order, e.g. ``robust_accuracy(model_a, x, y, eps, ...).robust``.
+    Binomial(only_a + only_b, 1/2), two-sided, :func:`scipy.stats.binomtest`.
 
-    Returns:
-        A :class:`PairedTest`. Raises ``ValueError`` for verdicts that are not 1-D bool, of different lengths, or
-        empty.
+    Parameters
+    ----------
+    robust_a, robust_b
+        (N,) bool arrays or tensors, True where the model is robust at point i; the same
+        points in the same order, e.g. ``robust_accuracy(model_a, x, y, eps, ...).robust``.
+
+    Returns
+    -------
+    PairedTest
+        A :class:`PairedTest`.
+
+    Raises
+    ------
+    ValueError
+        For verdicts that are not 1-D bool, of different lengths, or empty.
     """
     a, b = _verdicts("robust_a", robust_a), _verdicts("robust_b", robust_b)
     if len(a) != len(b) or len(a) == 0:

@@ -49,8 +49,11 @@ _EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:[^*]*?\S)?)\*(?![\w*])")
 
 
 def render_message(message: str, *, as_html: bool) -> str:
-    """A hint's inline markdown rendered: as HTML (``<code>``, ``<strong>``, ``<em>``, the rest escaped), or as
-    plain text with the markers removed, so neither a notebook nor a traceback shows asterisks and backticks."""
+    """Return a hint's inline markdown rendered.
+
+    As HTML (``<code>``, ``<strong>``, ``<em>``, the rest escaped), or as plain text with the markers removed, so
+    neither a notebook nor a traceback shows asterisks and backticks.
+    """
     parts = _CODE.split(message)  # even indices: prose, odd: the inside of a code span
     rendered = []
     for i, part in enumerate(parts):
@@ -66,9 +69,11 @@ def render_message(message: str, *, as_html: bool) -> str:
 
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict of one check: ``passed`` and a message (praise, or a hint, in inline markdown). True in a boolean
-    context when passed. ``answered`` is False while the answer is still the placeholder ``...``. Shown as HTML in
-    a notebook and as plain text elsewhere (``str``), both with the markdown rendered."""
+    """The verdict of one check: ``passed`` and a message (praise, or a hint, in inline markdown).
+
+    True in a boolean context when passed. ``answered`` is False while the answer is still the placeholder ``...``.
+    Shown as HTML in a notebook and as plain text elsewhere (``str``), both with the markdown rendered.
+    """
 
     exercise: str
     passed: bool
@@ -99,8 +104,10 @@ class Feedback:
 
 @dataclass(frozen=True)
 class Exercise:
-    """One registered exercise: its id (``"lesson.number"``), a one-line title and the checker, a function
-    ``answer -> (passed, message)``."""
+    """One registered exercise.
+
+    Its id (``"lesson.number"``), a one-line title and the checker, a function ``answer -> (passed, message)``.
+    """
 
     id: str
     title: str
@@ -111,7 +118,7 @@ _REGISTRY: dict[str, Exercise] = {}
 
 
 def exercise(id: str, title: str):
-    """Decorator that registers ``checker(answer) -> (passed, message)`` under ``id`` (e.g. ``"1.2"``)."""
+    """Register ``checker(answer) -> (passed, message)`` under ``id`` (e.g. ``"1.2"``), as a decorator."""
 
     def register(checker):
         if id in _REGISTRY:
@@ -136,8 +143,10 @@ def _strict() -> bool:
 
 
 def has_variants(exercise_id: str) -> bool:
-    """True when exercise ``exercise_id`` can be checked on other inputs (``check(..., seed=k)``): the exercises
-    whose answer is a function. An answer that is one number or one choice has no other inputs."""
+    """Return True when exercise ``exercise_id`` can be checked on other inputs (``check(..., seed=k)``).
+
+    The exercises whose answer is a function. An answer that is one number or one choice has no other inputs.
+    """
     return "seed" in inspect.signature(_exercise(exercise_id).checker).parameters
 
 
@@ -151,19 +160,28 @@ def _exercise(exercise_id: str) -> Exercise:
 def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | None = None) -> Feedback | None:
     """Check ``answer`` for exercise ``exercise_id`` (``"lesson.number"``, as printed above the exercise).
 
-    Args:
-        seed: check a function answer on other inputs (another random draw, other shapes) than the visible check
-            (``seed=None``, the same inputs as seed 0). The hidden tests of the course version use seeds 1 and 2.
-        strict: raise on a wrong or missing answer; ``None`` follows the environment (see the module docstring).
+    Parameters
+    ----------
+    seed : int or None
+        Check a function answer on other inputs (another random draw, other shapes) than the visible check
+        (``seed=None``, the same inputs as seed 0). The hidden tests of the course version use seeds 1 and 2.
+    strict : bool or None
+        Raise on a wrong or missing answer; ``None`` follows the environment (see the module docstring).
 
-    Returns:
+    Returns
+    -------
+    Feedback or None
         A :class:`Feedback` (shown under the cell). In strict mode a wrong answer raises ``AssertionError``
         whose message is the feedback, hint included, and which IPython shows as that text alone (no traceback).
         Under nbgrader the feedback is displayed and ``None`` returned, as nbgrader would read a returned value as
         partial credit.
 
-    Raises:
-        KeyError: for an unknown exercise id. ValueError: for ``seed`` on an exercise without variants.
+    Raises
+    ------
+    KeyError
+        For an unknown exercise id.
+    ValueError
+        For ``seed`` on an exercise without variants.
     """
     exercise_id = str(exercise_id)
     checker = _exercise(exercise_id).checker
@@ -192,10 +210,12 @@ def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | N
 
 
 def _failure(feedback: Feedback) -> AssertionError:
-    """The ``AssertionError`` of a failed check in strict mode, its message the feedback. IPython shows what an
-    exception's ``_render_traceback_`` returns in place of the traceback, so the check cell's error output (and
-    nbgrader's feedback and validation, which show that output) reads as the verdict and the hint in plain text,
-    not as the last line of a traceback through robviz."""
+    """Return the ``AssertionError`` of a failed check in strict mode, its message the feedback.
+
+    IPython shows what an exception's ``_render_traceback_`` returns in place of the traceback, so the check cell's
+    error output (and nbgrader's feedback and validation, which show that output) reads as the verdict and the hint in
+    plain text, not as the last line of a traceback through robviz.
+    """
     error = AssertionError(str(feedback))
     # Set on the instance: a subclass would change the error's name that nbgrader and the tests read.
     setattr(error, "_render_traceback_", lambda: [str(feedback)])
@@ -224,10 +244,13 @@ def expect_number(answer, expected: float, *, rtol: float = 1e-3, atol: float = 
                   mistakes: Iterable[tuple[float, str]] = (), hint: str = "") -> tuple[bool, str]:
     """Compare a numeric answer with ``expected``.
 
-    Args:
-        mistakes: ``(value, hint)`` pairs: an answer close to ``value`` gets that ``hint`` (a known slip, such
-            as forgetting a factor 1/2).
-        hint: what to look at when the answer matches no known mistake.
+    Parameters
+    ----------
+    mistakes : Iterable[tuple[float, str]]
+        ``(value, hint)`` pairs: an answer close to ``value`` gets that ``hint`` (a known slip, such
+        as forgetting a factor 1/2).
+    hint : str
+        What to look at when the answer matches no known mistake.
     """
     try:
         value = _as_float(answer, "answer")
@@ -254,10 +277,14 @@ def expect_number(answer, expected: float, *, rtol: float = 1e-3, atol: float = 
 def expect_choice(answer, correct, hints: dict, *, why: str = "") -> tuple[bool, str]:
     """Check a multiple-choice answer (compared case-insensitively when strings).
 
-    Args:
-        correct: the right option.
-        hints: ``{wrong option: hint}``; every option the exercise offers should appear here or be ``correct``.
-        why: one sentence said when the answer is right.
+    Parameters
+    ----------
+    correct : str
+        The right option.
+    hints : dict
+        ``{wrong option: hint}``; every option the exercise offers should appear here or be ``correct``.
+    why : str
+        One sentence said when the answer is right.
     """
     def norm(option):
         return option.strip().lower() if isinstance(option, str) else option

@@ -14,7 +14,7 @@ _Y = torch.tensor([0])
 
 @exercise("0.1", "The MMC loss of one feature, by hand")
 def mmc_loss_of_one_feature(answer):
-    """The MMC loss of z = (1, 1) with label 0 and centers mm_centers(3, 2) (C = 10), factor 1/2."""
+    """Check the MMC loss of z = (1, 1) with label 0 and centers mm_centers(3, 2) (C = 10), factor 1/2."""
     centers = mm_centers(3, 2)
     expected = float(mmc_loss(_Z, _Y, centers))
     distance = float((_Z[0] - centers[0]).norm())
@@ -31,8 +31,10 @@ def _reference(z, y, centers):
 
 @exercise("0.2", "Write the MMC loss")
 def write_mmc_loss(answer, seed: int = 0):
-    """A student's ``mmc(z, y, centers)`` against robviz.objectives.mmc_loss on random batches; ``seed`` draws
-    other batches and one more shape (the hidden tests), seed 0 is the visible check."""
+    """Check a student's ``mmc(z, y, centers)`` against robviz.objectives.mmc_loss on random batches.
+
+    ``seed`` draws other batches and one more shape (the hidden tests), seed 0 is the visible check.
+    """
     generator = torch.Generator().manual_seed(seed)
     inputs = []
     for n, classes, dim in [(5, 3, 2), (16, 10, 9), (1, 4, 3)] + [(3 + seed, 5 + seed, 7 + seed)] * (seed > 0):

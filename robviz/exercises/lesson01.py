@@ -43,8 +43,10 @@ def _reverse_on_negated_logits(h, y):
 
 @exercise("1.2", "Write the RCE loss")
 def write_rce_loss(answer, seed: int = 0):
-    """A student's ``rce(h, y)`` against robviz.objectives.rce_loss on random logits, 3 to 10 classes; ``seed``
-    draws other logits and one more shape (the hidden tests), seed 0 is the visible check."""
+    """Check a student's ``rce(h, y)`` against robviz.objectives.rce_loss on random logits, 3 to 10 classes.
+
+    ``seed`` draws other logits and one more shape (the hidden tests), seed 0 is the visible check.
+    """
     generator = torch.Generator().manual_seed(1 + 100 * seed)
     inputs = []
     for n, classes in [(6, 3), (8, 4), (5, 10)] + [(2 + seed, 6 + seed)] * (seed > 0):

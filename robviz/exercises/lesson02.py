@@ -17,7 +17,7 @@ SCORE_EPS = 8 / 255
 
 @exercise("2.1", "How far one FGSM step moves a linear score")
 def linear_score_change(answer):
-    """The largest change of s(x) = w . x under an L-inf move of eps: eps * ||w||_1 (w = SCORE_WEIGHTS)."""
+    """Check the largest change of s(x) = w . x under an L-inf move of eps: eps * ||w||_1 (w = SCORE_WEIGHTS)."""
     w, eps = SCORE_WEIGHTS, SCORE_EPS
     return expect_number(answer, eps * float(w.abs().sum()), mistakes=[
         (eps * float(w.norm()), "That is eps * ||w||_2, the answer for an L2 ball. In the L-inf ball every "
@@ -29,7 +29,7 @@ def linear_score_change(answer):
 
 
 def _linear_model(generator, features: int, classes: int) -> nn.Module:
-    """A fixed linear classifier in float64, the smallest model with a non-trivial input gradient."""
+    """Return a fixed linear classifier in float64, the smallest model with a non-trivial input gradient."""
     model = nn.Linear(features, classes).double()
     with torch.no_grad():
         model.weight.copy_(torch.randn(classes, features, generator=generator, dtype=torch.float64))
@@ -38,8 +38,10 @@ def _linear_model(generator, features: int, classes: int) -> nn.Module:
 
 
 def _attack_inputs(seed: int, variant: int = 0):
-    """Linear models and inputs in [0, 1], some near the bounds so that clipping matters; a ``variant`` > 0
-    draws other models and adds one more shape (the hidden tests)."""
+    """Linear models and inputs in [0, 1], some near the bounds so that clipping matters.
+
+    A ``variant`` > 0 draws other models and adds one more shape (the hidden tests).
+    """
     generator = torch.Generator().manual_seed(seed + 100 * variant)
     cases = []
     shapes = [(8, 2, 3, 0.25), (6, 5, 4, 0.1), (4, 64, 10, 8 / 255)] + [(3, 7 + variant, 5, 0.05)] * (variant > 0)
@@ -53,8 +55,11 @@ def _attack_inputs(seed: int, variant: int = 0):
 
 
 def _input_gradient(model, x, y, reduction="mean"):
-    """The gradient of the cross-entropy with respect to x. Its sign does not depend on ``reduction``, its size
-    does: the mistakes that drop the sign are matched with both reductions."""
+    """Return the gradient of the cross-entropy with respect to x.
+
+    Its sign does not depend on ``reduction``, its size does: the mistakes that drop the sign are matched with both
+    reductions.
+    """
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(F.cross_entropy(model(x), y, reduction=reduction), x)
     return grad
@@ -66,8 +71,10 @@ def _fgsm_reference(model, x, y, eps, bounds):
 
 @exercise("2.2", "Write one FGSM step")
 def write_fgsm(answer, seed: int = 0):
-    """A student's ``fgsm(model, x, y, eps, bounds)`` against robviz.attacks.FGSM on fixed linear models (other
-    models and shapes for ``seed`` > 0, the hidden tests)."""
+    """Check a student's ``fgsm(model, x, y, eps, bounds)`` against robviz.attacks.FGSM on fixed linear models.
+
+    Other models and shapes for ``seed`` > 0, the hidden tests.
+    """
     bounds = (0.0, 1.0)
     inputs = [(model, x, y, eps, bounds) for model, x, y, eps in _attack_inputs(2, seed)]
     return expect_function(answer, _fgsm_reference, inputs, mistakes=[
@@ -108,9 +115,11 @@ def _pgd_variant(model, x, y, eps, alpha, steps, bounds, *, project=True, clip=T
 
 @exercise("2.3", "Write PGD: signed steps, projected back into the eps-ball")
 def write_pgd(answer, seed: int = 0):
-    """A student's ``pgd(model, x, y, eps, alpha, steps, bounds)`` against robviz.attacks.PGD without random
-    start, on fixed linear models (other models and shapes for ``seed`` > 0, the hidden tests); the step alpha is
-    large enough that the projection matters."""
+    """Check a student's ``pgd(model, x, y, eps, alpha, steps, bounds)`` against robviz.attacks.PGD.
+
+    Without random start, on fixed linear models (other models and shapes for ``seed`` > 0, the hidden tests); the step
+    alpha is large enough that the projection matters.
+    """
     bounds = (0.0, 1.0)
     inputs = [(model, x, y, eps, eps / 3, 8 + seed, bounds) for model, x, y, eps in _attack_inputs(3, seed)]
     return expect_function(answer, _pgd_reference, inputs, mistakes=[

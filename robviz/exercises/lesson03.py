@@ -12,7 +12,7 @@ from . import Mistake, exercise, expect_function, expect_number
 
 @exercise("3.1", "The smallest feature dimension for 10 simplex centers")
 def simplex_dimension(answer):
-    """The smallest d at which L = 10 MM centers form the simplex (reach the simplex RB-bar): L - 1 = 9."""
+    """Check the smallest d at which L = 10 MM centers form the simplex (reach the simplex RB-bar): L - 1 = 9."""
     return expect_number(answer, 9, atol=1e-6, mistakes=[
         (10, "Ten centers do not need ten dimensions: they sum to zero, so each is minus the sum of the other "
              "nine, and all ten lie in the span of nine vectors."),
@@ -32,8 +32,10 @@ def _reference_gram(num_classes, dim, norm):
 
 
 def _recursion_gram(num_classes, dim, norm, *, target=None):
-    """The Gram matrix of Algorithm 1 run with pairwise unit inner product ``target`` (default -1/(L-1)); a
-    wrong target is a known mistake."""
+    """Return the Gram matrix of Algorithm 1 run with pairwise unit inner product ``target`` (default -1/(L-1)).
+
+    A wrong target is a known mistake.
+    """
     L = num_classes
     target = -1.0 / (L - 1) if target is None else target
     mu = torch.zeros(L, max(dim, L), dtype=torch.float64)
@@ -47,9 +49,11 @@ def _recursion_gram(num_classes, dim, norm, *, target=None):
 
 @exercise("3.2", "Write the simplex (MM) centers")
 def write_simplex_centers(answer, seed: int = 0):
-    """A student's ``simplex(L, d, C)`` against robviz.centers.simplex_centers. Any rotation of the simplex is
-    right, so the check compares shapes and then the Gram matrices mu mu^T (norms and pairwise inner products).
-    ``seed`` > 0 checks other class counts, dimensions and norms (the hidden tests)."""
+    """Check a student's ``simplex(L, d, C)`` against robviz.centers.simplex_centers.
+
+    Any rotation of the simplex is right, so the check compares shapes and then the Gram matrices mu mu^T (norms and
+    pairwise inner products). ``seed`` > 0 checks other class counts, dimensions and norms (the hidden tests).
+    """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
     inputs = [(3, 2, 10.0), (4, 3, 1.0), (5, 8, 2.5), (10, 16, 10.0)]

@@ -18,9 +18,11 @@ def _reference_logits(z, centers):
 
 @exercise("4.1", "Write the MMLDA logits")
 def write_mmlda_logits(answer, seed: int = 0):
-    """A student's ``mmlda_logits(z, centers)`` against h_k = -1/2 ||z - mu_k||^2, on MM centers and on
-    centers of unequal norms (where the linear logits z^T mu_k are no longer a shortcut); ``seed`` > 0 draws
-    other features and one more shape (the hidden tests)."""
+    """Check a student's ``mmlda_logits(z, centers)`` against h_k = -1/2 ||z - mu_k||^2.
+
+    On MM centers and on centers of unequal norms (where the linear logits z^T mu_k are no longer a shortcut); ``seed``
+    > 0 draws other features and one more shape (the hidden tests).
+    """
     generator = torch.Generator().manual_seed(4 + 100 * seed)
     inputs = []
     for n, classes, dim in [(6, 3, 2), (16, 10, 9), (1, 4, 3)] + [(2 + seed, 6, 5 + seed)] * (seed > 0):
@@ -47,7 +49,7 @@ def _log10_density(C, d, form="exact"):
 
 @exercise("4.2", "Theorem 2 in 64 dimensions")
 def density_ratio_in_64_dimensions(answer):
-    """log10 of SD(C = 0.01) / SD(C = 0.04) for MMC in d = 64 with the same N p(C), exact shell volume."""
+    """Check log10 of SD(C = 0.01) / SD(C = 0.04) for MMC in d = 64 with the same N p(C), exact shell volume."""
     d, low, high = 64, 0.01, 0.04
     expected = _log10_density(low, d) - _log10_density(high, d)
     printed = _log10_density(low, d, "theorem") - _log10_density(high, d, "theorem")

@@ -19,9 +19,11 @@ def _without_max(p):
 
 @exercise("5.1", "Write the non-maximal entropy")
 def write_non_max_entropy(answer, seed: int = 0):
-    """A student's ``non_me(probabilities)`` against robviz.detect.non_max_entropy on softmax outputs of random
-    logits, from flat to confident, with L = 3, 5 and 10 classes; ``seed`` > 0 draws other logits and one more
-    shape (the hidden tests)."""
+    """Check a student's ``non_me(probabilities)`` against robviz.detect.non_max_entropy.
+
+    On softmax outputs of random logits, from flat to confident, with L = 3, 5 and 10 classes; ``seed`` > 0 draws other
+    logits and one more shape (the hidden tests).
+    """
     generator = torch.Generator().manual_seed(5 + 100 * seed)
     inputs = []
     for n, classes, scale in [(8, 3, 1.0), (12, 5, 3.0), (6, 10, 6.0), (1, 4, 2.0)] + [(5, 6 + seed, 4.0)] * (seed > 0):
@@ -47,8 +49,10 @@ _ADVERSARIAL = np.array([0.5, 0.3, 0.2, 0.85])
 
 @exercise("5.2", "The AUC by counting pairs")
 def auc_by_counting(answer):
-    """The AUC of clean scores (0.9, 0.8, 0.5) against adversarial (0.5, 0.3, 0.2, 0.85), clean = positive,
-    higher = more normal, ties counted 1/2."""
+    """Check the AUC of clean scores (0.9, 0.8, 0.5) against adversarial (0.5, 0.3, 0.2, 0.85).
+
+    Clean = positive, higher = more normal, ties counted 1/2.
+    """
     expected = roc_auc(_CLEAN, _ADVERSARIAL)
     above = (_CLEAN[:, None] > _ADVERSARIAL[None, :]).mean()
     ties = (_CLEAN[:, None] == _ADVERSARIAL[None, :]).mean()
@@ -65,7 +69,7 @@ def auc_by_counting(answer):
 
 @exercise("5.3", "What an AUC near 0 says")
 def auc_near_zero(answer):
-    """The meaning of RCE's confidence AUC ≈ 0 on C&W-hc (section 6)."""
+    """Check the meaning of RCE's confidence AUC ≈ 0 on C&W-hc (section 6)."""
     return expect_choice(answer, "b", {
         "a": "A useless detector has an AUC of 0.5 (chance). An AUC near 0 is a perfect ordering, upside down.",
         "c": "The AUC uses only pairs where the attack succeeded, and too few pairs leave the cell empty, not 0.",

@@ -11,8 +11,10 @@ from . import Mistake, exercise, expect_function, expect_number
 
 
 def _member_predictions(seed: int, variant: int = 0):
-    """(K, N, L) softmax outputs of random logits, from flat to confident, and (N,) labels; a ``variant`` > 0
-    draws others and adds one more shape (the hidden tests)."""
+    """Return (K, N, L) softmax outputs of random logits, from flat to confident, and (N,) labels.
+
+    A ``variant`` > 0 draws others and adds one more shape (the hidden tests).
+    """
     generator = torch.Generator().manual_seed(seed + 100 * variant)
     inputs = []
     shapes = [(3, 6, 4, 1.0), (2, 8, 10, 3.0), (3, 5, 10, 5.0), (4, 1, 6, 2.0)] + [(5, 3, 7, 2.0)] * (variant > 0)
@@ -35,8 +37,10 @@ def _reference_entropy(probabilities):
 
 @exercise("6.1", "Write the ensemble entropy")
 def write_ensemble_entropy(answer, seed: int = 0):
-    """A student's ``ensemble_entropy(probabilities)``, (K, N, L) -> (N,), against H(mean_k F^k) of ADP (other
-    inputs for ``seed`` > 0, the hidden tests)."""
+    """Check a student's ``ensemble_entropy(probabilities)``, (K, N, L) -> (N,), against H(mean_k F^k) of ADP.
+
+    Other inputs for ``seed`` > 0, the hidden tests.
+    """
     inputs = [(p,) for p, _ in _member_predictions(6, seed)]
     return expect_function(answer, _reference_entropy, inputs, mistakes=[
         Mistake(lambda p: _entropy(p).mean(dim=0), "That is the members' mean entropy. ADP rewards the entropy "
@@ -55,8 +59,10 @@ def _gram_det(m):
 
 @exercise("6.2", "Write the ensemble diversity det(M Mᵀ)")
 def write_ensemble_diversity(answer, seed: int = 0):
-    """A student's ``diversity(probabilities, y)``, (K, N, L) and (N,) -> (N,), against
-    robviz.ensemble.ensemble_diversity: det of the Gram matrix of the L2-normalized non-true-label predictions."""
+    """Check a student's ``diversity(probabilities, y)``, (K, N, L) and (N,) -> (N,).
+
+    Against robviz.ensemble.ensemble_diversity: det of the Gram matrix of the L2-normalized non-true-label predictions.
+    """
     def raw(p, y):
         return non_true_predictions(p, y, None)
 

@@ -10,8 +10,11 @@ from . import Mistake, exercise, expect_function, expect_number
 
 
 class _TinyNet(nn.Module):
-    """A seeded two-layer tanh network, (..., 3) -> (..., 4) logits: nonlinear, so that averaging probabilities,
-    averaging logits and averaging the partners give three different answers."""
+    """A seeded two-layer tanh network, (..., 3) -> (..., 4) logits.
+
+    Nonlinear, so that averaging probabilities, averaging logits and averaging the partners give three different
+    answers.
+    """
 
     def __init__(self, seed: int = 0):
         super().__init__()
@@ -25,7 +28,7 @@ class _TinyNet(nn.Module):
 
 
 def _mi_reference(model, x, partners, lam):
-    """``MixupInference.mix`` with the partners given, (B, n, ...), instead of drawn from a pool."""
+    """Compute ``MixupInference.mix`` with the partners given, (B, n, ...), instead of drawn from a pool."""
     batch, n = partners.shape[:2]
     pool = partners.reshape(batch * n, *partners.shape[2:])
     mi = MixupInference(model, pool, torch.zeros(batch * n, dtype=torch.long), mode="PL", samples=n, lam=lam)
@@ -34,8 +37,10 @@ def _mi_reference(model, x, partners, lam):
 
 
 def _mi_inputs(variant: int = 0):
-    """A network and batches; a ``variant`` > 0 draws another network, other inputs and one more batch shape (the
-    hidden tests)."""
+    """Return a network and batches.
+
+    A ``variant`` > 0 draws another network, other inputs and one more batch shape (the hidden tests).
+    """
     generator = torch.Generator().manual_seed(100 * variant)
     model = _TinyNet(variant)
     inputs = []
@@ -53,8 +58,10 @@ def _mix(x, partners, lam):
 
 @exercise("7.1", "Write the MI prediction")
 def write_mi_prediction(answer, seed: int = 0):
-    """A student's ``mi_predict(model, x, partners, lam)`` against ``MixupInference.mix`` with the same partners,
-    on a small nonlinear network and three batches with lam = 0.6, 0.3, 0.8."""
+    """Check a student's ``mi_predict(model, x, partners, lam)`` against ``MixupInference.mix`` with the same partners.
+
+    On a small nonlinear network and three batches with lam = 0.6, 0.3, 0.8.
+    """
     return expect_function(answer, _mi_reference, _mi_inputs(seed), mistakes=[
         Mistake(lambda m, x, p, lam: _mi_reference(m, x, p, 1 - lam),
                 "lambda weighs the *input* and 1 - lambda the partner: lambda x + (1 - lambda) x_s. Swapped, the "
@@ -74,7 +81,7 @@ def write_mi_prediction(answer, seed: int = 0):
 
 @exercise("7.2", "How much of the perturbation survives mixing")
 def perturbation_after_mixing(answer):
-    """The L-inf size of the perturbation left in a mixed input: lam * eps with eps = 0.5 and lam = 0.6."""
+    """Check the L-inf size of the perturbation left in a mixed input: lam * eps with eps = 0.5 and lam = 0.6."""
     eps, lam = 0.5, 0.6
     return expect_number(answer, lam * eps, mistakes=[
         ((1 - lam) * eps, "That is the partner's weight 1 - lambda times eps. The perturbation sits in the input, "

@@ -8,18 +8,20 @@ from . import Mistake, exercise, expect_choice, expect_function
 
 
 def _rounded(x, step):
-    """The rounding layer of the lesson's ``Rounded`` model: x to the nearest point of the grid of ``step``."""
+    """Return the rounding layer of the lesson's ``Rounded`` model: x to the nearest point of the grid of ``step``."""
     return torch.round(x / step) * step
 
 
 def _weights(x):
-    """Fixed random weights for the backward pass: the gradient of sum(w * f(x)) is w when f's gradient is the
-    identity, so a gradient scaled, negated or zeroed shows."""
+    """Return fixed random weights for the backward pass.
+
+    The gradient of sum(w * f(x)) is w when f's gradient is the identity, so a gradient scaled, negated or zeroed shows.
+    """
     return torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=x.dtype)
 
 
 def _output(function):
-    """``function``'s output alone, detached."""
+    """Return ``function``'s output alone, detached."""
     def run(x, step):
         out = function(x.detach().clone().requires_grad_(True), step)
         return out.detach() if torch.is_tensor(out) else out
@@ -27,8 +29,10 @@ def _output(function):
 
 
 def _gradient(function):
-    """The gradient of sum(w * function(x, step)) with respect to x; zeros where the output does not depend on x
-    through autograd (a detached or non-differentiable output)."""
+    """Return the gradient of sum(w * function(x, step)) with respect to x.
+
+    Zeros where the output does not depend on x through autograd (a detached or non-differentiable output).
+    """
     def run(x, step):
         x = x.detach().clone().requires_grad_(True)
         out = function(x, step)
@@ -46,7 +50,10 @@ def _gradient(function):
 
 
 def _bpda_inputs(variant: int = 0):
-    """Inputs of several shapes and grid steps; a ``variant`` > 0 draws others and adds one shape (hidden tests)."""
+    """Return inputs of several shapes and grid steps.
+
+    A ``variant`` > 0 draws others and adds one shape (hidden tests).
+    """
     generator = torch.Generator().manual_seed(100 * variant)
     shapes = [((7,), 0.5), ((4, 3), 0.25), ((2, 1, 3, 3), 0.2)] + [((3, 2 + variant), 0.1)] * (variant > 0)
     return [(torch.randn(shape, generator=generator, dtype=torch.float64) * 2, step) for shape, step in shapes]
@@ -54,8 +61,11 @@ def _bpda_inputs(variant: int = 0):
 
 @exercise("8.1", "Write BPDA for the rounding layer")
 def write_bpda_round(answer, seed: int = 0):
-    """A student's ``bpda_round(x, step)``: its output must equal round(x / step) * step and its gradient must be
-    the identity (Athalye et al.'s straight-through BPDA). Both are checked, the output first."""
+    """Check a student's ``bpda_round(x, step)``.
+
+    Its output must equal round(x / step) * step and its gradient must be the identity (Athalye et al.'s
+    straight-through BPDA). Both are checked, the output first.
+    """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
     inputs = _bpda_inputs(seed)

@@ -15,8 +15,10 @@ def _paper_lr(epoch):
 
 @exercise("9.1", "The paper recipe's learning rate")
 def paper_learning_rate(answer, seed: int = 0):
-    """A student's ``paper_lr(epoch)`` (0-based epoch) against the paper recipe's step schedule: on ten epochs
-    around the milestones, or on every epoch for ``seed`` > 0 (the hidden tests)."""
+    """Check a student's ``paper_lr(epoch)`` (0-based epoch) against the paper recipe's step schedule.
+
+    On ten epochs around the milestones, or on every epoch for ``seed`` > 0 (the hidden tests).
+    """
     epochs = _EPOCHS if seed == 0 else range(200)
     return expect_function(answer, _paper_lr, [(epoch,) for epoch in epochs], mistakes=[
         Mistake(lambda e: 0.01 * 0.1 ** ((e > 100) + (e > 150)),

@@ -9,7 +9,7 @@ from . import Mistake, exercise, expect_choice, expect_function
 
 
 def _model(seed: int):
-    """A small seeded 2-D ReLU classifier (2 -> 8 -> 3), in eval mode."""
+    """Return a small seeded 2-D ReLU classifier (2 -> 8 -> 3), in eval mode."""
     from ..models import Classifier, ToyMLP
     from ..objectives import make_objective
 
@@ -18,8 +18,10 @@ def _model(seed: int):
 
 
 def _inputs(variant: int = 0):
-    """(model, x, y, eps, alpha, steps, bounds, start) tuples; a ``variant`` > 0 draws others (hidden tests).
-    Some points sit near the bounds, so that a missing clip shows; alpha is large, so a missing projection shows."""
+    """Return (model, x, y, eps, alpha, steps, bounds, start) tuples; a ``variant`` > 0 draws others (hidden tests).
+
+    Some points sit near the bounds, so that a missing clip shows; alpha is large, so a missing projection shows.
+    """
     generator = torch.Generator().manual_seed(10 + variant)
     cases = []
     for k, (eps, alpha, steps) in enumerate([(0.3, 0.2, 4), (0.5, 0.3, 6), (0.2, 0.15, 3 + variant)]):
@@ -48,7 +50,7 @@ def _pgd(sign=1.0, project=True, clip=True, use_sign=True):
 
 
 def _with_robviz(model, x, y, eps, alpha, steps, bounds, start):
-    """The inner maximization of robviz.adversarial: attacks.PGD's iterate, from the same start."""
+    """Return the inner maximization of robviz.adversarial: attacks.PGD's iterate, from the same start."""
     from ..attacks import PGD, cross_entropy_objective
 
     attack = PGD(model, eps=eps, alpha=alpha, steps=steps, bounds=bounds, loss=cross_entropy_objective)
@@ -65,8 +67,10 @@ def _answer(function):
 
 @exercise("10.1", "Write the inner maximization")
 def inner_maximization(answer, seed: int = 0):
-    """A student's ``inner_max(model, x, y, eps, alpha, steps, bounds, start)``: L-inf PGD on cross-entropy from
-    ``start``, checked against :meth:`robviz.attacks.PGD.iterate` on small 2-D models."""
+    """Check a student's ``inner_max(model, x, y, eps, alpha, steps, bounds, start)``.
+
+    L-inf PGD on cross-entropy from ``start``, checked against :meth:`robviz.attacks.PGD.iterate` on small 2-D models.
+    """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
     passed, message = expect_function(_answer(answer), _with_robviz, _inputs(seed), mistakes=[

@@ -1,5 +1,6 @@
-"""CIFAR-10 and CIFAR-100 (Krizhevsky, "Learning Multiple Layers of Features from Tiny Images", 2009), and the
-on-device augmentation of the training loop.
+"""CIFAR-10 and CIFAR-100, and the on-device augmentation of the training loop.
+
+Krizhevsky, "Learning Multiple Layers of Features from Tiny Images", 2009.
 
 :func:`load_cifar` downloads the official python archive once into a cache folder (``$ROBVIZ_DATA`` or
 ``~/.cache/robviz``), checks its md5, and reads the batches straight from the tar file. The pickles inside are
@@ -49,6 +50,7 @@ class CifarSpec:
 
     @property
     def filename(self) -> str:
+        """The archive's file name, the last part of ``url``."""
         return self.url.rsplit("/", 1)[-1]
 
 
@@ -68,12 +70,12 @@ class CifarDownloadError(RuntimeError):
 
 
 def default_root() -> Path:
-    """``$ROBVIZ_DATA`` if set, else ``~/.cache/robviz``."""
+    """Return ``$ROBVIZ_DATA`` if set, else ``~/.cache/robviz``."""
     return Path(os.environ.get("ROBVIZ_DATA") or Path.home() / ".cache" / "robviz")
 
 
 def is_cached(name: str = "cifar10", root=None) -> bool:
-    """True when the official archive of ``name`` is already in the cache folder (no download needed)."""
+    """Return True when the official archive of ``name`` is already in the cache folder (no download needed)."""
     key = str(name).lower().replace("-", "")
     if key not in CIFAR:
         raise ValueError(f"unknown CIFAR set {name!r}; valid names: {', '.join(CIFAR)}")
@@ -81,6 +83,7 @@ def is_cached(name: str = "cifar10", root=None) -> bool:
 
 
 def md5sum(path, chunk: int = 1 << 20) -> str:
+    """Return the MD5 hex digest of the file at ``path``, read in chunks of ``chunk`` bytes."""
     digest = hashlib.md5()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(chunk), b""):
@@ -98,9 +101,12 @@ def _by_hand(url: str, target: Path, md5: str | None) -> str:
 def download(url: str, target, md5: str | None = None, *, timeout: float = 60.0) -> Path:
     """Download ``url`` to ``target`` through a temporary file and an atomic rename, then check ``md5``.
 
-    Raises:
-        CifarDownloadError: when the network fails (the message names the URL, the target and a curl command).
-        ValueError: when the downloaded file's md5 differs from ``md5`` (the file is removed).
+    Raises
+    ------
+    CifarDownloadError
+        When the network fails (the message names the URL, the target and a curl command).
+    ValueError
+        When the downloaded file's md5 differs from ``md5`` (the file is removed).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -158,22 +164,35 @@ def load_cifar(name: str = "cifar10", root=None, download: bool = True, device="
                dtype: torch.dtype = torch.float32, md5: str | None = "official", url: str | None = None) -> Dataset:
     """CIFAR-10 or CIFAR-100 as a :class:`robviz.data.Dataset` (official 50000/10000 split, fine labels).
 
-    Args:
-        name: ``"cifar10"`` or ``"cifar100"``.
-        root: the cache folder; default ``$ROBVIZ_DATA`` or ``~/.cache/robviz``.
-        download: fetch the archive when it is missing (otherwise a missing archive raises FileNotFoundError).
-        device: where the tensors go.
-        dtype: ``torch.float32`` gives images in [0, 1]; ``torch.uint8`` keeps the raw pixels (4x smaller, what
-            training keeps resident on the GPU; :func:`gpu_batches` converts per batch).
-        md5: the expected checksum: ``"official"`` (the published one), a hex string, or None to skip the check.
-        url: where to download from (default: the official address).
+    Parameters
+    ----------
+    name : str
+        ``"cifar10"`` or ``"cifar100"``.
+    root : str or pathlib.Path or None
+        The cache folder; default ``$ROBVIZ_DATA`` or ``~/.cache/robviz``.
+    download : bool
+        Fetch the archive when it is missing (otherwise a missing archive raises FileNotFoundError).
+    device : torch.device or str
+        Where the tensors go.
+    dtype : torch.dtype
+        ``torch.float32`` gives images in [0, 1]; ``torch.uint8`` keeps the raw pixels (4x smaller, what
+        training keeps resident on the GPU; :func:`gpu_batches` converts per batch).
+    md5 : str or None
+        The expected checksum: ``"official"`` (the published one), a hex string, or None to skip the check.
+    url : str or None
+        Where to download from (default: the official address).
 
-    Returns:
+    Returns
+    -------
+    Dataset
         x_train (50000, 3, 32, 32), y_train (50000,), x_test (10000, 3, 32, 32), y_test; bounds (0, 1).
 
-    Raises:
-        CifarDownloadError: offline; the message gives the URL, the target path and a curl command.
-        ValueError: checksum mismatch or a file that is not an official archive.
+    Raises
+    ------
+    CifarDownloadError
+        Offline; the message gives the URL, the target path and a curl command.
+    ValueError
+        Checksum mismatch or a file that is not an official archive.
     """
     key = str(name).lower().replace("-", "")
     if key not in CIFAR:
@@ -204,14 +223,16 @@ def load_cifar(name: str = "cifar10", root=None, download: bool = True, device="
 
 
 def to_float(x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """uint8 pixels -> images in [0, 1]; float input is returned as it is (cast to ``dtype``)."""
+    """Convert uint8 pixels to images in [0, 1]; float input is returned as it is (cast to ``dtype``)."""
     return x.to(dtype) / 255.0 if x.dtype == torch.uint8 else x.to(dtype)
 
 
 def augment_params(n: int, generator: torch.Generator | None = None, device="cpu",
                    pad: int = 4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Random crop offsets (N,), (N,) in [0, 2 pad] and flip flags (N,) drawn with ``generator`` on ``device``
-    (the generator must live on that device)."""
+    """Return random crop offsets and flip flags drawn with ``generator`` on ``device``.
+
+    Offsets (N,), (N,) in [0, 2 pad] and flip flags (N,); the generator must live on that device.
+    """
     oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=device)
     ox = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=device)
     flip = torch.rand(n, generator=generator, device=device) < 0.5
@@ -219,8 +240,10 @@ def augment_params(n: int, generator: torch.Generator | None = None, device="cpu
 
 
 def apply_augment(x: torch.Tensor, oy: torch.Tensor, ox: torch.Tensor, flip: torch.Tensor, pad: int = 4):
-    """Zero-pad ``x`` (N, C, H, W) by ``pad``, crop H x W at (oy, ox) and mirror where ``flip``: one gather on the
-    tensor's own device, any dtype (uint8 included)."""
+    """Zero-pad ``x`` (N, C, H, W) by ``pad``, crop H x W at (oy, ox) and mirror where ``flip``.
+
+    One gather on the tensor's own device, any dtype (uint8 included).
+    """
     n, c, h, w = x.shape
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
     rows = oy[:, None] + torch.arange(h, device=x.device)                  # (N, H)
@@ -232,25 +255,30 @@ def apply_augment(x: torch.Tensor, oy: torch.Tensor, ox: torch.Tensor, flip: tor
 
 
 def augment(x: torch.Tensor, generator: torch.Generator | None = None, pad: int = 4) -> torch.Tensor:
-    """The CIFAR augmentation of He et al. (2016): pad 4, random crop, random horizontal flip, on x's device."""
+    """Return the CIFAR augmentation of He et al. (2016): pad 4, random crop, random horizontal flip, on x's device."""
     return apply_augment(x, *augment_params(len(x), generator, x.device, pad), pad=pad)
 
 
 def keras_shift_params(n: int, generator: torch.Generator | None = None, device="cpu",
                        shift: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Shifts (N, 2), (rows, columns) as fractions of the image size drawn uniformly from [-shift, shift], and
-    flip flags (N,): Keras' ``ImageDataGenerator(height_shift_range=shift, width_shift_range=shift,
-    horizontal_flip=True)``, the authors' augmentation."""
+    """Return random shifts and flip flags: the authors' Keras augmentation.
+
+    Shifts (N, 2), (rows, columns) as fractions of the image size drawn uniformly from [-shift, shift], and flip flags
+    (N,): Keras' ``ImageDataGenerator(height_shift_range=shift, width_shift_range=shift, horizontal_flip=True)``, the
+    authors' augmentation.
+    """
     shifts = (torch.rand(n, 2, generator=generator, device=device) * 2 - 1) * shift
     flip = torch.rand(n, generator=generator, device=device) < 0.5
     return shifts, flip
 
 
 def apply_keras_shift(x: torch.Tensor, shifts: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
-    """Keras 2.2.4's shift augmentation on float images ``x`` (N, C, H, W): pixel (r, c) of the output is the
-    input at (r + t_r H, c + t_c W), bilinearly interpolated, the image's edge extended beyond it
-    (``keras_preprocessing.image.apply_affine_transform`` with ``order=1, fill_mode='nearest'``, i.e.
-    ``scipy.ndimage.affine_transform``), then mirrored where ``flip`` (Keras flips after the shift)."""
+    """Apply Keras 2.2.4's shift augmentation to float images ``x`` (N, C, H, W).
+
+    Pixel (r, c) of the output is the input at (r + t_r H, c + t_c W), bilinearly interpolated, the image's edge
+    extended beyond it (``keras_preprocessing.image.apply_affine_transform`` with ``order=1, fill_mode='nearest'``, i.e.
+    ``scipy.ndimage.affine_transform``), then mirrored where ``flip`` (Keras flips after the shift).
+    """
     n, _, h, w = x.shape
     rows = torch.arange(h, device=x.device, dtype=x.dtype) + shifts[:, :1].to(x.dtype) * h     # (N, H)
     cols = torch.arange(w, device=x.device, dtype=x.dtype) + shifts[:, 1:].to(x.dtype) * w     # (N, W)
@@ -267,8 +295,10 @@ AUGMENTATIONS = ("crop4", "crop2", "keras-shift")
 
 
 def _augmented(x: torch.Tensor, index: torch.Tensor, part: slice, method: str, generator, dtype) -> torch.Tensor:
-    """The slice ``part`` of the global batch ``x[index]``, augmented by ``method``, as ``dtype`` in [0, 1]; the
-    random parameters are drawn for the whole global batch, so every rank consumes the generator alike."""
+    """Return the slice ``part`` of the global batch ``x[index]``, augmented by ``method``, as ``dtype`` in [0, 1].
+
+    The random parameters are drawn for the whole global batch, so every rank consumes the generator alike.
+    """
     if method == "keras-shift":
         shifts, flip = keras_shift_params(len(index), generator, x.device)
         return apply_keras_shift(to_float(x[index[part]], dtype), shifts[part], flip[part])

@@ -33,8 +33,11 @@ _Run = TypeVar("_Run", bound="RunConfig")
 
 
 def _setting(default=MISSING, help: str = "", **cli):
-    """A field with its command-line spelling in ``metadata``: ``type``, ``choices``, ``nargs``, ``positional``,
-    ``flag`` (a switch that sets ``value``, e.g. ``--quiet`` sets False), ``both`` (``--x/--no-x``)."""
+    """Return a field with its command-line spelling in ``metadata``.
+
+    ``type``, ``choices``, ``nargs``, ``positional``, ``flag`` (a switch that sets ``value``, e.g. ``--quiet`` sets
+    False), ``both`` (``--x/--no-x``).
+    """
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata=dict(help=help, **cli))
     return field(default=default, metadata=dict(help=help, **cli))
@@ -42,8 +45,10 @@ def _setting(default=MISSING, help: str = "", **cli):
 
 @dataclass
 class RunConfig:
-    """The shared behaviour of the run configurations (subclasses: :class:`TrainRun`, :class:`EvaluateRun`,
-    :class:`TableRun`)."""
+    """The shared behaviour of the run configurations.
+
+    Subclasses: :class:`TrainRun`, :class:`EvaluateRun`, :class:`TableRun`.
+    """
 
     command: ClassVar[str] = ""
     #: Old setting names -> new ones (docs/design.md, Vocabulary): still read, with a DeprecationWarning, so
@@ -52,11 +57,13 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls: type[_Run], settings: dict | RunConfig | None = None, **overrides) -> _Run:
-        """The configuration of ``settings`` (keys: the field names), ``overrides`` on top.
+        """Return the configuration of ``settings`` (keys: the field names), ``overrides`` on top.
 
-        Raises:
-            ValueError: for a key that is not a setting (naming it, the closest valid name and all valid ones),
-                or a value out of range (from :mod:`robviz.checks`).
+        Raises
+        ------
+        ValueError
+            For a key that is not a setting (naming it, the closest valid name and all valid ones),
+            or a value out of range (from :mod:`robviz.checks`).
         """
         if isinstance(settings, RunConfig):
             settings = settings.to_dict()
@@ -77,12 +84,14 @@ class RunConfig:
         return cls(**settings)
 
     def to_dict(self) -> dict:
-        """The settings as a plain dict (JSON-ready; tuples become lists)."""
+        """Return the settings as a plain dict (JSON-ready; tuples become lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def as_command(self) -> str:
-        """The shell command that runs this configuration, e.g. ``robviz train --dataset mnist32 --epochs 1``:
-        only settings that differ from the defaults, so parsing it back gives this configuration again."""
+        """Return the shell command that runs this configuration, e.g. ``robviz train --dataset mnist32 --epochs 1``.
+
+        Only settings that differ from the defaults, so parsing it back gives this configuration again.
+        """
         words = ["robviz", self.command]
         for f in fields(self):
             value, meta = getattr(self, f.name), f.metadata
@@ -115,10 +124,11 @@ def _words(f, value) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type[RunConfig]) -> None:
-    """The flags of ``cls``'s fields on ``parser``, with the dataclass defaults in their help.
+    """Return the flags of ``cls``'s fields on ``parser``, with the dataclass defaults in their help.
 
     Flags default to ``argparse.SUPPRESS``: only what was typed appears in the parsed namespace, so explicit
-    flags can override a config file, which overrides ``--tiny``, which overrides the defaults."""
+    flags can override a config file, which overrides ``--tiny``, which overrides the defaults.
+    """
     for f in fields(cls):
         meta, default = f.metadata, _default(f)
         shown = list(default) if isinstance(default, tuple) else default
@@ -150,9 +160,11 @@ class TrainRun(RunConfig):
     and ``factor`` means: the recipe's value (:mod:`robviz.scale.recipes` says where each comes from). ``resume``,
     ``stop_after``, ``progress`` and ``device`` steer this invocation only and are not saved with the checkpoint.
 
-    Raises:
-        ValueError: unknown names, values out of range, or a recipe that does not apply (e.g. ``factor`` for an
-            objective without one), each naming the setting.
+    Raises
+    ------
+    ValueError
+        Unknown names, values out of range, or a recipe that does not apply (e.g. ``factor`` for an
+        objective without one), each naming the setting.
     """
 
     command: ClassVar[str] = "train"
@@ -220,10 +232,14 @@ class TrainRun(RunConfig):
         self.get_recipe()  # the recipe's own errors (a factor for sce, adp-authors for mmc) at construction
 
     def get_recipe(self):
-        """The :class:`robviz.scale.recipes.Recipe` of this run: ``recipe`` for ``objective``, explicit settings on top.
+        """Return the :class:`robviz.scale.recipes.Recipe` of this run.
 
-        Raises:
-            ValueError: from :func:`robviz.scale.recipes.get_recipe` (unknown name, wrong objective, misplaced factor).
+        ``recipe`` for ``objective``, explicit settings on top.
+
+        Raises
+        ------
+        ValueError
+            From :func:`robviz.scale.recipes.get_recipe` (unknown name, wrong objective, misplaced factor).
         """
         from .recipes import get_recipe
 
@@ -233,8 +249,10 @@ class TrainRun(RunConfig):
                           compile=self.compile or None, augment=self.augment, factor=self.factor)
 
     def build_model(self, num_classes: int, factor: float | None = None):
-        """The model of this run (on the CPU, seeded with ``seed``); ``factor`` (the recipe's MMC/MMLDA loss
-        factor) goes to mmc and mmlda heads."""
+        """Return the model of this run (on the CPU, seeded with ``seed``).
+
+        ``factor`` (the recipe's MMC/MMLDA loss factor) goes to mmc and mmlda heads.
+        """
         from .resnet import make_cifar_model
 
         options: dict[str, Any] = {} if factor is None else dict(factor=float(factor))
@@ -243,7 +261,7 @@ class TrainRun(RunConfig):
                                 normalization=self.normalization, seed=self.seed, **options)
 
     def saved(self) -> dict:
-        """The settings that describe the run (without :attr:`INVOCATION`): what checkpoints and results hold."""
+        """Return the settings that describe the run (without :attr:`INVOCATION`): what checkpoints and results hold."""
         return {k: v for k, v in self.to_dict().items() if k not in self.INVOCATION}
 
     def check_resume(self, saved: dict, checkpoint) -> None:
@@ -253,9 +271,11 @@ class TrainRun(RunConfig):
         ``lr`` or ``seed`` would be recorded but never used. Where the run folder lives (``out``, ``data_root``)
         may change.
 
-        Raises:
-            ResumeMismatch: a ``ValueError`` naming each changed setting (checkpoint's value -> this run's) and
-                how to go on.
+        Raises
+        ------
+        ResumeMismatch
+            A ``ValueError`` naming each changed setting (checkpoint's value -> this run's) and
+            how to go on.
         """
         mine = self.saved()
         changed = [f"{key} {saved[key]!r} -> {mine[key]!r}" for key in mine
@@ -281,8 +301,10 @@ TINY = dict(dataset="synthetic", arch="resnet8", width=4, epochs=2, batch_size=3
 class EvaluateRun(RunConfig):
     """A ``robviz evaluate`` run (:func:`robviz.scale.evaluate`): the talk's battery on one checkpoint.
 
-    Raises:
-        ValueError: unknown names, unknown attacks, PGD columns other than 10 and 50, counts below 1.
+    Raises
+    ------
+    ValueError
+        Unknown names, unknown attacks, PGD columns other than 10 and 50, counts below 1.
     """
 
     command: ClassVar[str] = "evaluate"
@@ -343,5 +365,5 @@ RUNS: dict[str, type[RunConfig]] = {cls.command: cls for cls in (TrainRun, Evalu
 
 
 def as_command(command: str, settings: dict | RunConfig) -> str:
-    """``RUNS[command].from_dict(settings).as_command()``: the shell command of a lesson's settings dict."""
+    """Return ``RUNS[command].from_dict(settings).as_command()``: the shell command of a lesson's settings dict."""
     return RUNS[command].from_dict(settings).as_command()

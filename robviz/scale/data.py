@@ -16,10 +16,13 @@ SYNTHETIC_CLASSES = 10
 
 def synthetic_images(n_train: int = 512, n_test: int = 256, num_classes: int = SYNTHETIC_CLASSES, *,
                      seed: int = 0, device="cpu"):
-    """A learnable stand-in for CIFAR in the same format: one smooth random colour pattern per class plus pixel
-    noise. For tests, benchmarks and ``--tiny`` runs; no download.
+    """Return a learnable stand-in for CIFAR in the same format.
 
-    Returns:
+    One smooth random colour pattern per class plus pixel noise. For tests, benchmarks and ``--tiny`` runs; no download.
+
+    Returns
+    -------
+    robviz.data.Dataset
         A :class:`robviz.data.Dataset` named ``"synthetic"``: ``x_train`` uint8 (n_train, 3, 32, 32), ``y_train``
         (n_train,) = index mod ``num_classes``, the same for the test split, bounds (0, 1) after
         :func:`robviz.scale.cifar.to_float`.
@@ -42,11 +45,15 @@ def synthetic_images(n_train: int = 512, n_test: int = 256, num_classes: int = S
 
 def load_data(dataset: str, *, data_root=None, train_size: int | None = None, test_size: int | None = None,
               device="cpu"):
-    """The named set (``"cifar10"``, ``"cifar100"``, ``"mnist32"`` or ``"synthetic"``) as uint8 on ``device``,
-    cut to the first ``train_size``/``test_size`` images when given.
+    """Return the named set (``"cifar10"``, ``"cifar100"``, ``"mnist32"`` or ``"synthetic"``) as uint8 on ``device``.
 
-    Raises:
-        robviz.scale.cifar.CifarDownloadError: when CIFAR is neither cached nor downloadable (with what to do by hand).
+    Cut to the first ``train_size``/``test_size`` images when given.
+
+    Raises
+    ------
+    robviz.scale.cifar.CifarDownloadError
+        When CIFAR is neither cached nor downloadable (with what to do by hand).
+
     """
     if dataset == "synthetic":
         data = synthetic_images(train_size or 512, test_size or 256, seed=1234, device=device)
@@ -66,8 +73,10 @@ def load_data(dataset: str, *, data_root=None, train_size: int | None = None, te
 
 
 def write_json(path, payload: dict) -> Path:
-    """Write ``payload`` as indented JSON to ``path`` atomically (``robviz.runtime.atomic_write``), creating the
-    folder; values JSON cannot hold are written as their ``str``."""
+    """Write ``payload`` as indented JSON to ``path`` atomically, creating the folder.
+
+    Through ``robviz.runtime.atomic_write``; values JSON cannot hold are written as their ``str``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write(path, json.dumps(payload, indent=2, default=str) + "\n")

@@ -10,17 +10,21 @@ __all__ = ["Distributed", "LossModule", "autocast"]
 
 
 def autocast(device: torch.device):
-    """bf16 autocast on CUDA, a no-op context elsewhere (the training step and the evaluation passes)."""
+    """Return bf16 autocast on CUDA, a no-op context elsewhere (the training step and the evaluation passes)."""
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
 class Distributed:
-    """Rank, world size and device of this process; initializes the process group when launched by ``torchrun``
-    (``WORLD_SIZE`` > 1: NCCL on CUDA, gloo on the CPU) and destroys it in :meth:`close` if it started it.
+    """Rank, world size and device of this process.
 
-    Args:
-        device: the preferred device (:func:`robviz.runtime.pick_device`); under torchrun on CUDA each process
-            takes ``cuda:LOCAL_RANK``.
+    Initializes the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1: NCCL on CUDA, gloo on the CPU) and
+    destroys it in :meth:`close` if it started it.
+
+    Parameters
+    ----------
+    device : str or None
+        The preferred device (:func:`robviz.runtime.pick_device`); under torchrun on CUDA each process
+        takes ``cuda:LOCAL_RANK``.
     """
 
     def __init__(self, device: str | None = None):
@@ -45,7 +49,7 @@ class Distributed:
         return self.rank == 0
 
     def mean(self, value: torch.Tensor) -> torch.Tensor:
-        """The mean of ``value`` over the processes (a copy; ``value`` itself when alone)."""
+        """Return the mean of ``value`` over the processes (a copy; ``value`` itself when alone)."""
         if self.world > 1:
             value = value.clone()
             torch.distributed.all_reduce(value)
@@ -53,19 +57,21 @@ class Distributed:
         return value
 
     def close(self) -> None:
+        """Destroy the process group if this object started it."""
         if self.started:
             torch.distributed.destroy_process_group()
 
 
 def _full_precision(z: torch.Tensor) -> torch.Tensor:
-    """float32 for the half-precision features of autocast; float32 and float64 as they are."""
+    """Return float32 for the half-precision features of autocast; float32 and float64 as they are."""
     return z.float() if z.dtype in (torch.float16, torch.bfloat16) else z
 
 
 class LossModule(torch.nn.Module):
-    """``forward(x, y) = model.loss(x, y)`` as a module, so DistributedDataParallel synchronizes the loss's
-    gradients. For a single network the body runs under the caller's autocast and the head and its loss in
-    float32; an ensemble's loss casts to float32 itself. Returns a scalar.
+    """``forward(x, y) = model.loss(x, y)`` as a module, so DistributedDataParallel synchronizes the loss's gradients.
+
+    For a single network the body runs under the caller's autocast and the head and its loss in float32; an ensemble's
+    loss casts to float32 itself. Returns a scalar.
 
     With ``weight`` (N,) or ``y_b`` and ``lam`` (N,) (mixup, mixed adversarial and clean batches) the loss is a
     weighted sum of per-sample losses, sum_i weight_i (lam_i L_i(y_i) + (1 - lam_i) L_i(y_b,i)) (weight 1/N and
@@ -79,6 +85,7 @@ class LossModule(torch.nn.Module):
         self.model = model
 
     def forward(self, x, y, weight=None, y_b=None, lam=None, groups: int = 1):
+        """Return the scalar loss of the batch (``weight``, ``y_b``, ``lam``, ``groups``: see the class docstring)."""
         if weight is None and y_b is None and groups == 1:
             return self._mean_loss(x, y)
         if weight is None:

@@ -16,7 +16,7 @@ __all__ = ["evaluate", "load_trained", "rotate"]
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
-    """Images ``x`` (N, C, H, W) rotated by ``degrees`` about their centre (bilinear, zeros outside)."""
+    """Return images ``x`` (N, C, H, W) rotated by ``degrees`` about their centre (bilinear, zeros outside)."""
     angle = math.radians(degrees)
     c, s = math.cos(angle), math.sin(angle)
     theta = torch.tensor([[c, -s, 0.0], [s, c, 0.0]], dtype=x.dtype, device=x.device).expand(len(x), 2, 3)
@@ -25,15 +25,19 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
 
 
 def load_trained(path, device="cpu"):
-    """The model of a checkpoint written by :func:`robviz.scale.train`, in eval mode on ``device``.
+    """Return the model of a checkpoint written by :func:`robviz.scale.train`, in eval mode on ``device``.
 
     Read with :func:`robviz.train.read_checkpoint` (``weights_only=True``: tensors and plain data, never code).
 
-    Returns:
+    Returns
+    -------
+    tuple
         ``(model, run, metadata)``: ``run`` the :class:`TrainRun` the checkpoint was trained with.
 
-    Raises:
-        FileNotFoundError: no file at ``path``.
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
     """
     from ..train import read_checkpoint
 
@@ -46,9 +50,11 @@ def load_trained(path, device="cpu"):
 
 
 def _attack_rows(model, x, y, run: EvaluateRun, name: str):
-    """The PGD columns, C&W and SPSA that ``run`` asks for, as a :class:`robviz.attacks.RobustnessTable`, and
-    per radius the worst case over the attacks that have one (``"worst case"``: an image counts as robust only if
-    every attack at that radius failed on it)."""
+    """Return the PGD columns, C&W and SPSA that ``run`` asks for, as a :class:`robviz.attacks.RobustnessTable`.
+
+    And per radius the worst case over the attacks that have one (``"worst case"``: an image counts as robust only if
+    every attack at that radius failed on it).
+    """
     from ..attacks import CW, SPSA, TALK_EPS, Attack, RobustnessTable, robust_accuracy, talk_battery
 
     batch = run.batch_size
@@ -76,8 +82,10 @@ def _attack_rows(model, x, y, run: EvaluateRun, name: str):
 
 @torch.no_grad()
 def _perturbation_rows(model, x, y, run: EvaluateRun, name: str) -> list[dict]:
-    """Gaussian noise (sigma 0.05) and rotation (30 degrees) rows: accuracy on inputs that were also classified
-    correctly clean; sigma and the angle in ``eps``."""
+    """Gaussian noise (sigma 0.05) and rotation (30 degrees) rows.
+
+    Accuracy on inputs that were also classified correctly clean; sigma and the angle in ``eps``.
+    """
     batch, perturbed = run.batch_size, {}
     if "noise" in run.attacks:
         noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(run.seed)).to(x.device)
@@ -96,25 +104,32 @@ def _perturbation_rows(model, x, y, run: EvaluateRun, name: str) -> list[dict]:
 
 
 def _finite(row: dict) -> dict:
-    """The row as JSON holds it: non-finite numbers as None, without the per-point ``robust`` tensor."""
+    """Return the row as JSON holds it: non-finite numbers as None, without the per-point ``robust`` tensor."""
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items() if k != "robust"}
 
 
 def evaluate(run: EvaluateRun | dict) -> dict:
-    """Run the talk's battery on a checkpoint and write JSON: clean; PGD10/PGD50, targeted and untargeted, at
-    8/255 and 16/255 (adaptive objective); C&W (L2); SPSA (8/255); Gaussian noise (sigma 0.05); rotation (30
-    degrees), as far as ``run.attacks`` and ``run.pgd_steps`` ask; and ``"worst case"`` at each radius, the
-    images every attack with that radius failed on (PGD and SPSA; C&W has no budget), the number to report
-    (:meth:`robviz.attacks.RobustnessTable.with_worst_case`). The first ``run.n`` test images of the set the
-    model was trained on.
+    """Run the talk's battery on a checkpoint and write JSON.
 
-    Returns:
+    Clean, PGD10/PGD50, targeted and untargeted, at 8/255 and 16/255 (adaptive objective); C&W (L2); SPSA (8/255);
+    Gaussian noise (sigma 0.05); rotation (30 degrees), as far as ``run.attacks`` and ``run.pgd_steps`` ask; and
+    ``"worst case"`` at each radius, the images every attack with that radius failed on (PGD and SPSA; C&W has no
+    budget), the number to report (:meth:`robviz.attacks.RobustnessTable.with_worst_case`). The first ``run.n`` test
+    images of the set the model was trained on.
+
+    Returns
+    -------
+    dict
         What the JSON file holds: ``checkpoint``, ``model`` (the row label), ``n``, ``seconds``, ``config`` (the
         training settings), ``rows`` (of a :class:`robviz.attacks.RobustnessTable`; noise and rotation rows carry
         sigma and the angle in ``eps``; non-finite numbers as None) and ``markdown``.
 
-    Raises:
-        ValueError: an invalid setting (see :class:`EvaluateRun`). FileNotFoundError: no checkpoint.
+    Raises
+    ------
+    ValueError
+        An invalid setting (see :class:`EvaluateRun`).
+    FileNotFoundError
+        No checkpoint.
     """
     from .cifar import to_float
     from ..runtime import pick_device

@@ -25,9 +25,12 @@ __all__ = ["train", "adversarial_examples", "training_attack", "training_batch",
 
 
 def training_attack(model, recipe):
-    """The :class:`robviz.attacks.PGD` of adversarial training: ``recipe.at_eps``, ``at_alpha``, ``at_steps``,
-    the papers' adaptive objective (:func:`robviz.attacks.paper_objective`: the MMC loss for MMC models, as the
-    MMC paper trains), targeted when ``recipe.adversarial == "targeted"``."""
+    """Return the :class:`robviz.attacks.PGD` of adversarial training.
+
+    ``recipe.at_eps``, ``at_alpha``, ``at_steps``, the papers' adaptive objective
+    (:func:`robviz.attacks.paper_objective`: the MMC loss for MMC models, as the MMC paper trains), targeted when
+    ``recipe.adversarial == "targeted"``.
+    """
     from ..attacks import PGD, paper_objective
 
     return PGD(model, eps=recipe.at_eps, alpha=recipe.at_alpha, steps=recipe.at_steps, random_start=True,
@@ -36,9 +39,11 @@ def training_attack(model, recipe):
 
 def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0, world: int = 1, *,
                          eps_max: float | None = None, labels: str = "true"):
-    """PGD adversarial examples for a training batch: ``attack`` (from :func:`training_attack`) iterated from a
-    uniform random start in the eps-ball, in eval mode, under bf16 autocast on CUDA, by
-    :func:`robviz.adversarial.adversarial_batch` (the one maker of adversarial batches, also ``fit``'s).
+    """PGD adversarial examples for a training batch.
+
+    ``attack`` (from :func:`training_attack`) iterated from a uniform random start in the eps-ball, in eval mode, under
+    bf16 autocast on CUDA, by :func:`robviz.adversarial.adversarial_batch` (the one maker of adversarial batches, also
+    ``fit``'s).
 
     The random draws (the batch's radius with ``eps_max``, the targets of targeted training: (y + U{1..L-1})
     mod L, then the starts) are made for the whole global batch with the run's ``generator`` and sliced by
@@ -46,13 +51,17 @@ def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0
     On one process with a CPU generator seeded s and the defaults, the result equals ``attack.run(x, y).x_adv``
     of a ``PGD(..., seed=s)``: the same draws, the same steps.
 
-    Args:
-        eps_max: None (the attack's eps), or one radius per batch eps ~ U(attack.eps, eps_max), the step scaled
-            with it (``alpha * eps / attack.eps``): the ADP code's adversarial training.
-        labels: ``"true"`` (attack y) or ``"predicted"`` (attack the model's predictions on x, in eval mode: what
-            cleverhans' PGD does when given no labels).
-
     Shape: x (n, ...) in [0, 1], y (n,) -> x_adv (n, ...), detached.
+
+    Parameters
+    ----------
+    eps_max : float or None
+        None (the attack's eps), or one radius per batch eps ~ U(attack.eps, eps_max), the step scaled
+        with it (``alpha * eps / attack.eps``): the ADP code's adversarial training.
+    labels : str
+        ``"true"`` (attack y) or ``"predicted"`` (attack the model's predictions on x, in eval mode: what
+        cleverhans' PGD does when given no labels).
+
     """
     n, part = len(x), slice(rank * len(x), (rank + 1) * len(x))
     if eps_max is not None:
@@ -76,9 +85,10 @@ def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0
 
 
 def training_batch(recipe, x, y, x_adv, generator: torch.Generator, rank: int = 0, world: int = 1) -> dict:
-    """The arguments of one :class:`~robviz.scale.distributed.LossModule` call for a recipe that mixes, weighs
-    the adversarial against the clean batch, or forwards them separately: ``dict(x, y, weight, y_b, lam,
-    groups)``.
+    """Return the arguments of one :class:`~robviz.scale.distributed.LossModule` call.
+
+    For a recipe that mixes, weighs the adversarial against the clean batch, or forwards them separately: ``dict(x, y,
+    weight, y_b, lam, groups)``.
 
     The parts are the adversarial batch (``x_adv``, weight ``recipe.at_weight``) and the clean batch (weight
     ``recipe.clean_weight``, when > 0), or the clean batch alone without adversarial training. With
@@ -109,8 +119,10 @@ def training_batch(recipe, x, y, x_adv, generator: torch.Generator, rank: int = 
 
 @torch.no_grad()
 def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -> float:
-    """Clean accuracy of ``model`` on uint8 images ``x`` (N, 3, H, W) with labels ``y`` (N,), in eval mode,
-    batched, under bf16 autocast on CUDA."""
+    """Return the clean accuracy of ``model`` on uint8 images ``x`` (N, 3, H, W) with labels ``y`` (N,).
+
+    In eval mode, batched, under bf16 autocast on CUDA.
+    """
     from .cifar import to_float
 
     if len(x) == 0:
@@ -195,7 +207,7 @@ class _Trainer:
                         num_classes=self.data.num_classes)
 
     def step_module(self):
-        """The module one training step calls: the loss, wrapped in DDP and ``torch.compile`` as configured."""
+        """Return the module one training step calls: the loss, wrapped in DDP and ``torch.compile`` as configured."""
         module = LossModule(self.model)
         if self.dist.world > 1:
             module = torch.nn.parallel.DistributedDataParallel(module,
@@ -207,8 +219,10 @@ class _Trainer:
     def epoch(self, epoch: int, step_module) -> dict:
         """Train one epoch; returns its record (loss, lr, test accuracy, seconds, images/s).
 
-        Raises:
-            FloatingPointError: when the epoch's mean training loss is not finite.
+        Raises
+        ------
+        FloatingPointError
+            When the epoch's mean training loss is not finite.
         """
         from tqdm.auto import tqdm
 
@@ -257,8 +271,10 @@ class _Trainer:
                     seconds=seconds, images_per_s=seen / max(seconds, 1e-9))
 
     def fit(self) -> dict:
-        """Run the epochs from ``start`` to the end (or ``stop_after`` of them), checkpointing as configured;
-        write and return the results."""
+        """Run the epochs from ``start`` to the end (or ``stop_after`` of them), checkpointing as configured.
+
+        Write and return the results.
+        """
         run, recipe = self.run, self.recipe
         step_module = self.step_module()
         last = self.epochs if run.stop_after is None else min(self.epochs, self.start + run.stop_after)
@@ -288,13 +304,18 @@ def train(run: TrainRun | dict) -> dict:
     Writes ``OUT/checkpoint.pt`` (every ``checkpoint_every`` epochs and at the end) and ``OUT/results.json``
     (rank 0 only).
 
-    Returns:
+    Returns
+    -------
+    dict
         The results: ``config`` (the saved settings), ``recipe``, ``epochs_done``, ``history`` (one record per
         epoch), ``test_accuracy``, ``checkpoint``, ``world_size``, ``device``, ``finished``.
 
-    Raises:
-        ValueError: an invalid setting (see :class:`TrainRun`) or a batch larger than the training set.
-        FloatingPointError: a non-finite training loss.
+    Raises
+    ------
+    ValueError
+        An invalid setting (see :class:`TrainRun`) or a batch larger than the training set.
+    FloatingPointError
+        A non-finite training loss.
     """
     run = TrainRun.from_dict(run)
     if run.threads:

@@ -1,5 +1,6 @@
-"""The optimizers a :class:`robviz.scale.recipes.Recipe` names, built for a model: PyTorch's SGD and Adam, or the
-update rules of Keras 2.2.4 (the authors' code), and the per-step learning-rate schedule.
+"""The optimizers a :class:`robviz.scale.recipes.Recipe` names, built for a model.
+
+PyTorch's SGD and Adam, or the update rules of Keras 2.2.4 (the authors' code), and the per-step learning-rate schedule.
 
     optimizer = make_optimizer(model, recipe)
     scheduler = make_scheduler(optimizer, recipe, steps_per_epoch)
@@ -20,13 +21,18 @@ __all__ = ["make_optimizer", "make_scheduler", "KerasSGD", "KerasAdam"]
 
 
 def _decayed(parameter: torch.Tensor, scope: str) -> bool:
-    """conv kernels are 4-D, linear weights 2-D; biases and norm parameters 1-D (never decayed)."""
+    """Return whether ``parameter`` is decayed under ``scope``.
+
+    Conv kernels are 4-D, linear weights 2-D; biases and norm parameters 1-D (never decayed).
+    """
     return parameter.dim() == 4 if scope == "conv" else parameter.dim() > 1
 
 
 def make_optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
-    """The recipe's optimizer: two parameter groups, group 0 (decayed: conv kernels, plus linear weights with
-    ``decay_scope="weights"``) with ``recipe.weight_decay`` and group 1 (the rest) without.
+    """Return the recipe's optimizer.
+
+    Two parameter groups, group 0 (decayed: conv kernels, plus linear weights with ``decay_scope="weights"``) with
+    ``recipe.weight_decay`` and group 1 (the rest) without.
 
     ``rule="pytorch"``: ``torch.optim.SGD``/``Adam``; ``rule="keras"``: :class:`KerasSGD`/:class:`KerasAdam`.
     """
@@ -45,13 +51,14 @@ def make_optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimi
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, steps_per_epoch: int):
-    """A ``LambdaLR`` stepped once per optimizer step; its state (the step count) goes into checkpoints."""
+    """Return a ``LambdaLR`` stepped once per optimizer step; its state (the step count) goes into checkpoints."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(recipe, step, steps_per_epoch))
 
 
 class KerasSGD(torch.optim.Optimizer):
-    """SGD with momentum as Keras 2 (``keras/optimizers.py``, ``SGD.get_updates``) applies it, with the L2 term of
-    ``kernel_regularizer=l2(c)`` as ``weight_decay = 2 c`` in the gradient:
+    """SGD with momentum as Keras 2 applies it (``keras/optimizers.py``, ``SGD.get_updates``).
+
+    With the L2 term of ``kernel_regularizer=l2(c)`` as ``weight_decay = 2 c`` in the gradient:
 
         g = grad + weight_decay * w,   v <- momentum * v - lr * g,   w <- w + v.
 
@@ -67,6 +74,7 @@ class KerasSGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        """Take one update step; return the loss of ``closure`` when given."""
         loss = None if closure is None else closure()
         for group in self.param_groups:
             for p in group["params"]:
@@ -80,8 +88,9 @@ class KerasSGD(torch.optim.Optimizer):
 
 
 class KerasAdam(torch.optim.Optimizer):
-    """Adam as Keras 2 (``keras/optimizers.py``, ``Adam.get_updates``, ``epsilon = K.epsilon() = 1e-7``) applies
-    it, with the L2 term as ``weight_decay`` in the gradient (coupled, not AdamW):
+    """Adam as Keras 2 applies it (``keras/optimizers.py``, ``Adam.get_updates``, ``epsilon = K.epsilon() = 1e-7``).
+
+    With the L2 term as ``weight_decay`` in the gradient (coupled, not AdamW):
 
         m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
         w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).
@@ -97,6 +106,7 @@ class KerasAdam(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        """Take one update step; return the loss of ``closure`` when given."""
         loss = None if closure is None else closure()
         for group in self.param_groups:
             b1, b2 = group["betas"]

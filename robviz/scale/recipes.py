@@ -45,8 +45,10 @@ FACTOR_OBJECTIVES = tuple(name for name, head in _HEADS.items() if head.has_fact
 
 
 def _registered(objective: str):
-    """The class registered as ``objective`` in ``robviz.objectives.OBJECTIVES`` or ``ENSEMBLE_OBJECTIVES``, or
-    None. Read at call time, so an objective registered later is seen like the others."""
+    """Return the class registered as ``objective`` in ``robviz.objectives.OBJECTIVES`` or ``ENSEMBLE_OBJECTIVES``.
+
+    None when there is none. Read at call time, so an objective registered later is seen like the others.
+    """
     return _HEADS.get(objective, _ENSEMBLES.get(objective))
 
 
@@ -59,13 +61,15 @@ def _has_factor(objective: str) -> bool:
 
 
 def _objectives_of(recipe: str) -> tuple[str, ...]:
-    """The registered objectives whose class names ``recipe`` as its ``authors_recipe``."""
+    """Return the registered objectives whose class names ``recipe`` as its ``authors_recipe``."""
     return tuple(name for name in _names() if _registered(name).authors_recipe == recipe)
 
 
 def _wrong_objective(recipe: str, objective: str, authors: str | None = None) -> str:
-    """The error for a per-paper recipe asked for an objective whose class names another (``authors``: the
-    ``authors_recipe`` that selects the recipe's objectives, default ``recipe``)."""
+    """Return the error for a per-paper recipe asked for an objective whose class names another.
+
+    ``authors``: the ``authors_recipe`` that selects the recipe's objectives, default ``recipe``.
+    """
     names = _objectives_of(authors or recipe)
     return f"recipe {recipe!r} is for the objective{'s' * (len(names) > 1)} {', '.join(names)}, not {objective!r}"
 
@@ -80,47 +84,72 @@ _MI_REPO = "P2333/Mixup-Inference"
 class Recipe:
     """Everything about optimization in one object.
 
-    Attributes:
-        name: ``"paper"``, ``"fast"``, ``"mmc-authors"``, ... (or your own).
-        epochs, batch_size, lr: as usual; ``batch_size`` is the global batch (all processes together).
-        total_steps: stop after this many optimizer steps, within the last epoch (None: every step of every
-            epoch); the RCE code counts its training in steps.
-        optimizer: ``"sgd"`` or ``"adam"``.
-        rule: ``"pytorch"`` (``torch.optim.SGD``/``Adam``) or ``"keras"`` (:class:`KerasSGD`/:class:`KerasAdam`,
-            the update rules of Keras 2, which the MMC and ADP codes used).
-        momentum, nesterov: SGD's.
-        weight_decay: added to the gradient as ``weight_decay * w`` (coupled, also for Adam). Keras' ``l2(1e-4)``
-            adds 1e-4 ||w||^2 to the loss, which is weight decay 2e-4 here; TensorFlow's 2e-4 * l2_loss(w)
-            (= 1e-4 ||w||^2) is 2e-4 too.
-        decay_scope: ``"weights"`` (conv and linear weights, no biases or norm parameters) or ``"conv"`` (conv
-            kernels only, as ``kernel_regularizer`` on the Conv2D layers of the Keras codes).
-        schedule: ``"step"`` (x ``gamma`` at each of ``milestones``), ``"onecycle"`` or ``"constant"``.
-        milestones, gamma: the step schedule; the factor drops at the start of 0-based epoch ``m`` (or optimizer
-            step ``m`` with ``milestone_unit="step"``).
-        milestone_unit: ``"epoch"`` or ``"step"``.
-        warmup: the one-cycle warm-up, a fraction of all steps.
-        compile: wrap the model in ``torch.compile`` (CUDA only; ignored on the CPU).
-        adversarial: None, ``"untargeted"`` or ``"targeted"`` PGD adversarial training.
-        at_eps, at_alpha, at_steps: the PGD of adversarial training.
-        at_eps_max: None (every batch at ``at_eps``) or the upper end of a random radius: each batch's eps is
-            drawn from U(at_eps, at_eps_max) and its step scaled with it (``at_alpha * eps / at_eps``), as the ADP
-            code's adversarial training.
-        at_labels: ``"true"`` (attack the labels) or ``"predicted"`` (attack the model's clean predictions: the
-            default of cleverhans' PGD when no label is given, which the MI and ADP codes use).
-        at_weight, clean_weight: the loss is ``at_weight * L(x_adv) + clean_weight * L(x)`` (Madry et al.: 1
-            and 0; the MI code's interpolated AT: 0.5 and 0.5; the ADP code: 1 and 1).
-        at_forward: ``"joint"`` (the adversarial and the clean images in one forward pass: one set of BatchNorm
-            statistics, as the MI code) or ``"separate"`` (a forward pass each, as the ADP code's two model
-            calls).
-        mixup: None or the Beta(alpha, alpha) parameter of mixup training as the MI authors' code mixes: one
-            weight per sample and two random permutations of the batch (:func:`robviz.mixup_inference.mixup_batch`
-            with ``per_sample=True``); with adversarial training the adversarial and the clean batch are mixed
-            each on its own.
-        augment: augment the training images (with ``augmentation``).
-        augmentation: ``"crop4"`` (pad 4, random crop, flip), ``"crop2"`` (pad 2) or ``"keras-shift"`` (Keras'
-            10 % shift with the edge extended, and flip): :data:`robviz.scale.cifar.AUGMENTATIONS`.
-        factor: the MMC/MMLDA loss factor (0.5 the papers, 1.0 the authors' code); None for other objectives.
-        sources: where each number comes from, by attribute name (what :meth:`describe` prints).
+    Attributes
+    ----------
+    name : str
+        ``"paper"``, ``"fast"``, ``"mmc-authors"``, ... (or your own).
+    epochs, batch_size, lr
+        As usual; ``batch_size`` is the global batch (all processes together).
+    total_steps : int or None
+        Stop after this many optimizer steps, within the last epoch (None: every step of every
+        epoch); the RCE code counts its training in steps.
+    optimizer : str
+        ``"sgd"`` or ``"adam"``.
+    rule : str
+        ``"pytorch"`` (``torch.optim.SGD``/``Adam``) or ``"keras"`` (:class:`KerasSGD`/:class:`KerasAdam`,
+        the update rules of Keras 2, which the MMC and ADP codes used).
+    momentum, nesterov
+        SGD's.
+    weight_decay : float
+        Added to the gradient as ``weight_decay * w`` (coupled, also for Adam). Keras' ``l2(1e-4)``
+        adds 1e-4 ||w||^2 to the loss, which is weight decay 2e-4 here; TensorFlow's 2e-4 * l2_loss(w)
+        (= 1e-4 ||w||^2) is 2e-4 too.
+    decay_scope : str
+        ``"weights"`` (conv and linear weights, no biases or norm parameters) or ``"conv"`` (conv
+        kernels only, as ``kernel_regularizer`` on the Conv2D layers of the Keras codes).
+    schedule : str
+        ``"step"`` (x ``gamma`` at each of ``milestones``), ``"onecycle"`` or ``"constant"``.
+    milestones, gamma
+        The step schedule; the factor drops at the start of 0-based epoch ``m`` (or optimizer
+        step ``m`` with ``milestone_unit="step"``).
+    milestone_unit : str
+        ``"epoch"`` or ``"step"``.
+    warmup : float
+        The one-cycle warm-up, a fraction of all steps.
+    compile : bool
+        Wrap the model in ``torch.compile`` (CUDA only; ignored on the CPU).
+    adversarial : str or None
+        None, ``"untargeted"`` or ``"targeted"`` PGD adversarial training.
+    at_eps, at_alpha, at_steps
+        The PGD of adversarial training.
+    at_eps_max : float or None
+        None (every batch at ``at_eps``) or the upper end of a random radius: each batch's eps is
+        drawn from U(at_eps, at_eps_max) and its step scaled with it (``at_alpha * eps / at_eps``), as the ADP
+        code's adversarial training.
+    at_labels : str
+        ``"true"`` (attack the labels) or ``"predicted"`` (attack the model's clean predictions: the
+        default of cleverhans' PGD when no label is given, which the MI and ADP codes use).
+    at_weight, clean_weight : float
+        The loss is ``at_weight * L(x_adv) + clean_weight * L(x)`` (Madry et al.: 1
+        and 0; the MI code's interpolated AT: 0.5 and 0.5; the ADP code: 1 and 1).
+    at_forward : str
+        ``"joint"`` (the adversarial and the clean images in one forward pass: one set of BatchNorm
+        statistics, as the MI code) or ``"separate"`` (a forward pass each, as the ADP code's two model
+        calls).
+    mixup : float or None
+        None or the Beta(alpha, alpha) parameter of mixup training as the MI authors' code mixes: one
+        weight per sample and two random permutations of the batch (:func:`robviz.mixup_inference.mixup_batch`
+        with ``per_sample=True``); with adversarial training the adversarial and the clean batch are mixed
+        each on its own.
+    augment : bool
+        Augment the training images (with ``augmentation``).
+    augmentation : str
+        ``"crop4"`` (pad 4, random crop, flip), ``"crop2"`` (pad 2) or ``"keras-shift"`` (Keras'
+        10 % shift with the edge extended, and flip): :data:`robviz.scale.cifar.AUGMENTATIONS`.
+    factor : float or None
+        The MMC/MMLDA loss factor (0.5 the papers, 1.0 the authors' code); None for other objectives.
+    sources : dict
+        Where each number comes from, by attribute name (what :meth:`describe` prints).
     """
 
     name: str = "paper"
@@ -189,6 +218,7 @@ class Recipe:
             raise ValueError(f"factor must be > 0 (0.5 the papers, 1.0 the authors' code), got {self.factor!r}")
 
     def to_dict(self) -> dict:
+        """Return the recipe as a plain dict (``milestones`` as a list)."""
         return {**asdict(self), "milestones": list(self.milestones)}
 
     def describe(self) -> str:
@@ -230,8 +260,11 @@ _KERAS_STEPS = dict(schedule="lr_schedule, a Keras LearningRateScheduler: piecew
 
 
 def _keras_resnet_sources(model_file: str, schedule_file: str, augment_source: str) -> dict:
-    """The sources the MMC and ADP repositories share: the same Keras ResNet layers, L2 on conv kernels, the same
-    step schedule and the same ImageDataGenerator augmentation (named by the file that holds each)."""
+    """Return the sources the MMC and ADP repositories share.
+
+    The same Keras ResNet layers, L2 on conv kernels, the same step schedule and the same ImageDataGenerator
+    augmentation (named by the file that holds each).
+    """
     return dict(
         weight_decay=f"{model_file} resnet_layer: kernel_regularizer=l2(1e-4), i.e. decay 2e-4",
         decay_scope=f"{model_file}: Conv2D kernels only (no l2 on Dense layers, biases, BN)",
@@ -242,8 +275,10 @@ def _keras_resnet_sources(model_file: str, schedule_file: str, augment_source: s
 
 
 def _paper(objective: str = "sce") -> Recipe:
-    """The papers' settings: MMC (ICLR 2020) code numbers with the paper's factor 1/2; ADP (ICML 2019) Sec. 5 for
-    the ADP paper's objectives (those whose ``authors_recipe`` is ``adp-authors``)."""
+    """Return the papers' settings: MMC (ICLR 2020) code numbers with the paper's factor 1/2.
+
+    ADP (ICML 2019) Sec. 5 for the ADP paper's objectives (those whose ``authors_recipe`` is ``adp-authors``).
+    """
     if objective in _objectives_of("adp-authors"):
         return Recipe(name="paper", epochs=180, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0,
                       milestones=(120, 160), sources=dict(
@@ -273,9 +308,10 @@ def _paper(objective: str = "sce") -> Recipe:
 
 
 def _mmc_authors(objective: str = "mmc") -> Recipe:
-    """The MMC/MMLDA authors' training, ``P2333/Max-Mahalanobis-Training``: ``train.py`` with the README's commands
-    (``--batch_size=50 --mean_var=10 --optimizer='mom' --lr=0.01``), ``utils/model.py`` (``l2(1e-4)`` on every
-    Conv2D kernel, none on the Dense layers), Keras 2.2.4.
+    """Return the MMC/MMLDA authors' training, ``P2333/Max-Mahalanobis-Training``.
+
+    ``train.py`` with the README's commands (``--batch_size=50 --mean_var=10 --optimizer='mom' --lr=0.01``),
+    ``utils/model.py`` (``l2(1e-4)`` on every Conv2D kernel, none on the Dense layers), Keras 2.2.4.
 
     Loss: ``dot_loss`` on the logits -||z - mu_k||^2 (MMC, ``use_ball=True``) or on their log-softmax (MMLDA): factor
     1. Learning rate: ``lr_schedule(epoch)`` multiplies by 0.1 when ``epoch > 100`` and 0.01 when ``epoch > 150``,
@@ -304,11 +340,13 @@ def _mmc_authors(objective: str = "mmc") -> Recipe:
 
 
 def _rce_authors(objective: str = "rce") -> Recipe:
-    """The RCE authors' training, ``P2333/Reverse-Cross-Entropy``: ``train.py`` (``HParams(batch_size=128,
-    lrn_rate=0.1, weight_decay_rate=0.0002)``, ``--total_steps`` 90000, the ``_LearningRateSetterHook``: 0.1 below
-    step 40000, 0.01 below 60000, 0.001 below 80000, then 0.0001) and ``resnet_model_cifar.py`` (TensorFlow
-    ``MomentumOptimizer(lr, 0.9)``, which updates as ``torch.optim.SGD``; ``_decay``: 2e-4 * l2_loss of every
-    ``DW`` weight, conv and fully connected). The same for the CE baseline (``--RCE_train=False``).
+    """Return the RCE authors' training, ``P2333/Reverse-Cross-Entropy``.
+
+    ``train.py`` (``HParams(batch_size=128, lrn_rate=0.1, weight_decay_rate=0.0002)``, ``--total_steps`` 90000, the
+    ``_LearningRateSetterHook``: 0.1 below step 40000, 0.01 below 60000, 0.001 below 80000, then 0.0001) and
+    ``resnet_model_cifar.py`` (TensorFlow ``MomentumOptimizer(lr, 0.9)``, which updates as ``torch.optim.SGD``;
+    ``_decay``: 2e-4 * l2_loss of every ``DW`` weight, conv and fully connected). The same for the CE baseline
+    (``--RCE_train=False``).
     """
     if objective not in ("rce", "sce"):
         raise ValueError(f"recipe 'rce-authors' is for the objectives rce and sce, not {objective!r}; use "
@@ -332,10 +370,12 @@ def _rce_authors(objective: str = "rce") -> Recipe:
 
 
 def _adp_authors(objective: str = "adp") -> Recipe:
-    """The ADP authors' training, ``P2333/Adaptive-Diversity-Promoting``: ``train_cifar.py`` (Adam lr 1e-3, 200
-    epochs, ``lr_schedule``: x0.1 when ``epoch > 100``, x0.01 when ``epoch > 150``, Keras epochs from 0), the README
-    command (``--lamda=2 --log_det_lamda=0.5 --num_models=3 --augmentation=True``), ``utils.py`` (``batch_size``
-    flag 64) and ``model.py`` (``l2(1e-4)`` on Conv2D kernels only). ``advtrain_cifar10.py`` is ``adp-at-authors``.
+    """Return the ADP authors' training, ``P2333/Adaptive-Diversity-Promoting``.
+
+    ``train_cifar.py`` (Adam lr 1e-3, 200 epochs, ``lr_schedule``: x0.1 when ``epoch > 100``, x0.01 when ``epoch >
+    150``, Keras epochs from 0), the README command (``--lamda=2 --log_det_lamda=0.5 --num_models=3
+    --augmentation=True``), ``utils.py`` (``batch_size`` flag 64) and ``model.py`` (``l2(1e-4)`` on Conv2D kernels
+    only). ``advtrain_cifar10.py`` is ``adp-at-authors``.
     """
     if objective not in _objectives_of("adp-authors"):
         raise ValueError(f"{_wrong_objective('adp-authors', objective)}; use 'authors' to pick the authors' recipe "
@@ -353,12 +393,13 @@ def _adp_authors(objective: str = "adp") -> Recipe:
 
 
 def _adp_at_authors(objective: str = "adp") -> Recipe:
-    """The ADP authors' adversarial training, ``P2333/Adaptive-Diversity-Promoting`` ``advtrain_cifar10.py``: the
-    ``adp-authors`` optimizer (Keras Adam lr 1e-3, ``l2(1e-4)`` on conv kernels, batch 64, the Keras shift), 180
-    epochs with ``lr_schedule`` x0.1 when ``epoch > 80``, x0.01 when ``> 120``, x0.001 when ``> 160`` (Keras epochs
-    from 0: milestones 81, 121, 161), and the loss ``L_ADP(x_adv) + L_ADP(x)`` (``adv_EEDPP``: two model calls).
-    ``x_adv``: cleverhans ``MadryEtAl`` on the averaged ensemble with ``eps = tf.random_uniform((), 0.01, 0.05)``
-    (one radius per batch), ``eps_iter = eps / 10``, 10 iterations, no labels given (the ensemble's predictions).
+    """Return the ADP authors' adversarial training, ``P2333/Adaptive-Diversity-Promoting`` ``advtrain_cifar10.py``.
+
+    The ``adp-authors`` optimizer (Keras Adam lr 1e-3, ``l2(1e-4)`` on conv kernels, batch 64, the Keras shift), 180
+    epochs with ``lr_schedule`` x0.1 when ``epoch > 80``, x0.01 when ``> 120``, x0.001 when ``> 160`` (Keras epochs from
+    0: milestones 81, 121, 161), and the loss ``L_ADP(x_adv) + L_ADP(x)`` (``adv_EEDPP``: two model calls). ``x_adv``:
+    cleverhans ``MadryEtAl`` on the averaged ensemble with ``eps = tf.random_uniform((), 0.01, 0.05)`` (one radius per
+    batch), ``eps_iter = eps / 10``, 10 iterations, no labels given (the ensemble's predictions).
     """
     if objective not in _objectives_of("adp-authors"):  # the ADP paper's objectives
         raise ValueError(_wrong_objective("adp-at-authors", objective, authors="adp-authors"))
@@ -389,9 +430,10 @@ def _adp_at_authors(objective: str = "adp") -> Recipe:
 
 
 def _mi_authors(objective: str = "sce", interpolated_at: bool = False) -> Recipe:
-    """The MI authors' training, ``P2333/Mixup-Inference`` ``train_resnet_mixup.py`` with the README's commands:
-    mixup (``-model resnet50 -lr 0.01 -adv_ratio 0. -mixup_alpha 1. -bs 64``) or, ``interpolated_at``,
-    interpolated adversarial training (``-lr 0.1 -adv_ratio 0.5``).
+    """Return the MI authors' training, ``P2333/Mixup-Inference`` ``train_resnet_mixup.py`` with the README's commands.
+
+    Mixup (``-model resnet50 -lr 0.01 -adv_ratio 0. -mixup_alpha 1. -bs 64``) or, ``interpolated_at``, interpolated
+    adversarial training (``-lr 0.1 -adv_ratio 0.5``).
 
     ``optim.SGD(lr, momentum=0.9)`` without weight decay, 200 epochs, ``LambdaLR(anneal_lr)`` (1 below epoch
     100, 0.1 below 150, then 0.01) stepped at the *start* of each epoch, so the factor of 0-based epoch e is
@@ -441,9 +483,12 @@ def _mi_iat_authors(objective: str = "sce") -> Recipe:
 
 
 def _authors(objective: str = "sce") -> Recipe:
-    """The authors' code for ``objective``: the recipe its class names as ``authors_recipe`` (mmc-authors for sce,
-    center, lgm, mmlda, mmc; rce-authors; adp-authors). An objective whose class names none has no authors'
-    recipe: a ValueError, never another paper's settings."""
+    """Return the authors' code for ``objective``.
+
+    The recipe its class names as ``authors_recipe`` (mmc-authors for sce, center, lgm, mmlda, mmc; rce-authors;
+    adp-authors). An objective whose class names none has no authors' recipe: a ValueError, never another paper's
+    settings.
+    """
     cls = _registered(objective)
     if cls is None:
         raise ValueError(f"unknown objective {objective!r}; valid names: {', '.join(_names())}")
@@ -478,7 +523,7 @@ RECIPES = {"paper": _paper, "fast": _fast, "authors": _authors, "mmc-authors": _
 
 
 def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Recipe:
-    """The named recipe for ``objective`` with ``overrides`` applied (None values are ignored).
+    """Return the named recipe for ``objective`` with ``overrides`` applied (None values are ignored).
 
     Raises ValueError for an unknown name (listing the valid ones), a per-paper recipe asked for another paper's
     objective, or a ``factor`` for an objective without one (only mmc and mmlda have it).
@@ -496,7 +541,7 @@ def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Reci
 
 
 def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
-    """The learning-rate multiplier at optimizer ``step`` (0-based): the value of the schedule."""
+    """Return the learning-rate multiplier at optimizer ``step`` (0-based): the value of the schedule."""
     if recipe.schedule == "constant":
         return 1.0
     if recipe.schedule == "step":

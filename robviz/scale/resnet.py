@@ -1,5 +1,6 @@
-"""CIFAR ResNets (He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, section 4.2) as robviz
-classifiers, and Adaptive Diversity Promoting (ADP) ensembles of them.
+"""CIFAR ResNets as robviz classifiers, and Adaptive Diversity Promoting (ADP) ensembles of them.
+
+He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, section 4.2.
 
 The CIFAR variant: a 3x3 stem with ``width`` channels, three stages of n residual blocks with ``width``,
 ``2 width`` and ``4 width`` channels (the second and third halve the resolution), global average pooling:
@@ -96,15 +97,22 @@ class PreActBlock(nn.Module):
 class CifarResNet(nn.Module):
     """The body of a CIFAR ResNet: images (N, 3, H, W) in [0, 1] -> features z (N, feature_dim).
 
-    Args:
-        depth: 6n + 2 (8, 20, 32, 44, 56, 110, ...).
-        version: 1 (original blocks) or 2 (pre-activation blocks).
-        width: channels of the first stage (16 in the paper); the stages have width, 2 width, 4 width.
-        feature_dim: None: z is the pooled 4 width-d vector; an integer: an extra linear layer (with bias) maps
-            the pooled vector to z (the MMC networks).
-        normalization: the normalization layer, ``"batch"`` (the paper), ``"group"`` or ``"none"`` (``norm``:
-            its old name).
-        in_channels: image channels (3).
+    Parameters
+    ----------
+    depth : int
+        6n + 2 (8, 20, 32, 44, 56, 110, ...).
+    version : int
+        1 (original blocks) or 2 (pre-activation blocks).
+    width : int
+        Channels of the first stage (16 in the paper); the stages have width, 2 width, 4 width.
+    feature_dim : int or None
+        None: z is the pooled 4 width-d vector; an integer: an extra linear layer (with bias) maps
+        the pooled vector to z (the MMC networks).
+    normalization : str
+        The normalization layer, ``"batch"`` (the paper), ``"group"`` or ``"none"`` (``norm``:
+        its old name).
+    in_channels : int
+        Image channels (3).
     """
 
     @checks.renamed(norm="normalization")
@@ -142,6 +150,7 @@ class CifarResNet(nn.Module):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x):
+        """Return the features of images x (N, in_channels, H, W); raises ``ValueError`` for another shape."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"CifarResNet expects images (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
         out = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
@@ -157,15 +166,16 @@ class CifarResNet(nn.Module):
 def cifar_resnet(depth: int = 20, num_classes: int = 10, objective: str = "sce", feature_dim: int | None = None,
                  version: int = 1, *, width: int = 16, normalization: str = "batch", in_channels: int = 3,
                  seed: int | None = None, **objective_options) -> Classifier:
-    """A CIFAR ResNet with an objective's head: a :class:`robviz.models.Classifier`.
+    """Return a CIFAR ResNet with an objective's head: a :class:`robviz.models.Classifier`.
 
     ``feature_dim`` None picks the authors' choice: MMC and MMLDA get the extra linear layer with 256 features,
     SCE, RCE and center loss use the pooled 4 width-d (64-d) features. ``seed`` seeds the initialisation.
 
-    Example:
-        >>> model = cifar_resnet(32, objective="mmc")        # ResNet-32, z in R^256, MMC-10 head
-        >>> model(torch.rand(2, 3, 32, 32)).shape
-        torch.Size([2, 10])
+    Examples
+    --------
+    >>> model = cifar_resnet(32, objective="mmc")        # ResNet-32, z in R^256, MMC-10 head
+    >>> model(torch.rand(2, 3, 32, 32)).shape
+    torch.Size([2, 10])
     """
     if seed is not None:
         torch.manual_seed(seed)
@@ -178,8 +188,9 @@ def cifar_resnet(depth: int = 20, num_classes: int = 10, objective: str = "sce",
 
 
 def adp_loss(logits: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: float = 0.5) -> torch.Tensor:
-    """The ADP training loss (Pang et al., "Improving Adversarial Robustness via Promoting Ensemble Diversity",
-    ICML 2019), averaged over the batch:
+    """Return the ADP training loss, averaged over the batch.
+
+    Pang et al., "Improving Adversarial Robustness via Promoting Ensemble Diversity", ICML 2019:
 
         L = sum_k CE(y, F_k) - alpha H(mean_k F_k) - beta log det(M M^T + 1e-6 I_K),
 
@@ -188,11 +199,17 @@ def adp_loss(logits: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: fl
     authors' offsets ``LOG_OFFSET`` and ``DET_OFFSET``); here it runs in float32 on (K, N, L) member logits, so
     it stays exact under bf16 autocast.
 
-    Args:
-        logits: (K, N, L) member logits, K >= 2. y: (N,) labels.
+    Parameters
+    ----------
+    logits : torch.Tensor
+        (K, N, L) member logits, K >= 2.
+    y : torch.Tensor
+        (N,) labels.
 
-    Raises:
-        ValueError: from :func:`~robviz.ensemble.adp_regularizer` for K < 2, L < 2 or labels of the wrong shape.
+    Raises
+    ------
+    ValueError
+        From :func:`~robviz.ensemble.adp_regularizer` for K < 2, L < 2 or labels of the wrong shape.
     """
     logits = logits.float()
     ce = sum(F.cross_entropy(logits[k], y) for k in range(logits.shape[0]))
@@ -200,8 +217,9 @@ def adp_loss(logits: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: fl
 
 
 class ADPObjective(nn.Module):
-    """The ADP objective of an ensemble, registered in :data:`ENSEMBLE_OBJECTIVES` as ``"adp"``: it holds the
-    settings (alpha, beta) and declares what the package reads about it, as the heads of
+    """The ADP objective of an ensemble, registered in :data:`ENSEMBLE_OBJECTIVES` as ``"adp"``.
+
+    It holds the settings (alpha, beta) and declares what the package reads about it, as the heads of
     ``robviz.objectives.OBJECTIVES`` do (``name``, ``label``, ``has_factor``, ``authors_recipe``, ``centers``).
 
     It is not one of those heads: its loss reads the K members' logits, not a feature z, so it has no decision
@@ -219,10 +237,11 @@ class ADPObjective(nn.Module):
 
     @staticmethod
     def build(depth: int, num_classes: int, **options) -> ADPEnsemble:
-        """The paper's ensemble of ResNet-``depth`` members (:func:`cifar_adp_ensemble`)."""
+        """Return the paper's ensemble of ResNet-``depth`` members (:func:`cifar_adp_ensemble`)."""
         return cifar_adp_ensemble(depth, num_classes, **options)
 
     def extra_repr(self) -> str:
+        """Return the settings shown in the module's repr."""
         return f"num_classes={self.num_classes}, alpha={self.alpha}, beta={self.beta}"
 
 
@@ -250,24 +269,30 @@ class ADPEnsemble(nn.Module):
 
     @property
     def num_classes(self) -> int:
+        """The number of classes L."""
         return self.objective.num_classes
 
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the (K, N, L) member logits."""
         return torch.stack([member(x) for member in self.members])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the members' features concatenated, (N, sum of the members' d)."""
         # nn.ModuleList is not generic: to mypy its items are plain Modules, here they are the Classifiers
         return torch.cat([member.features(x) for member in self.members], dim=1)  # type: ignore[operator]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the log of the mean member softmax, (N, L), in float32 and in log space."""
         log_probs = self.member_logits(x).float().log_softmax(dim=-1)  # log of the mean, in log space
         return torch.logsumexp(log_probs, dim=0) - math.log(len(self.members))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Return the ADP loss of the batch, a scalar."""
         return adp_loss(self.member_logits(x), y, self.objective.alpha, self.objective.beta)
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the ensemble's predicted classes (N,), without gradients."""
         return self(x).argmax(dim=1)
 
 
@@ -275,8 +300,11 @@ class ADPEnsemble(nn.Module):
 def cifar_adp_ensemble(depth: int = 20, num_classes: int = 10, members: int = 3, *, alpha: float = 2.0,
                        beta: float = 0.5, version: int = 1, width: int = 16, normalization: str = "batch",
                        in_channels: int = 3, seed: int | None = None) -> ADPEnsemble:
-    """The ADP paper's ensemble: ``members`` x ResNet-``depth`` (3 x ResNet-20 v1), alpha 2, beta 0.5
-    (alpha = beta = 0 is the paper's baseline: independently trained members)."""
+    """Return the ADP paper's ensemble.
+
+    ``members`` x ResNet-``depth`` (3 x ResNet-20 v1), alpha 2, beta 0.5 (alpha = beta = 0 is the paper's baseline:
+    independently trained members).
+    """
     if seed is not None:
         torch.manual_seed(seed)
     return ADPEnsemble([cifar_resnet(depth, num_classes, "sce", version=version, width=width,
@@ -288,9 +316,11 @@ def cifar_adp_ensemble(depth: int = 20, num_classes: int = 10, members: int = 3,
 def make_cifar_model(arch: str = "resnet20", objective: str = "sce", num_classes: int = 10, *,
                      feature_dim: int | None = None, version: int = 1, width: int = 16, normalization: str = "batch",
                      in_channels: int = 3, seed: int | None = 0, **options) -> nn.Module:
-    """A model by architecture name (``robviz.scale.resnet.ARCHITECTURES``) and objective (an ``OBJECTIVES`` name, or
-    an :data:`ENSEMBLE_OBJECTIVES` name such as ``"adp"``, an ensemble of three; ``options`` go to the objective or
-    to the ensemble's ``build``)."""
+    """Return a model by architecture name (``robviz.scale.resnet.ARCHITECTURES``) and objective.
+
+    The objective is an ``OBJECTIVES`` name, or an :data:`ENSEMBLE_OBJECTIVES` name such as ``"adp"``, an ensemble of
+    three; ``options`` go to the objective or to the ensemble's ``build``.
+    """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; valid names: {', '.join(ARCHITECTURES)}")
     common: dict[str, Any] = dict(version=version, width=width, normalization=normalization, in_channels=in_channels,

@@ -35,7 +35,9 @@ def _nan(value):
 def measured_vs_talk(paths) -> tuple[list[str], list[str], list[list[float]], list[list[str | None]]]:
     """Read evaluation JSON files (:func:`robviz.scale.evaluate`) and pair them with the talk's Table 2.
 
-    Returns:
+    Returns
+    -------
+    tuple[list[str], list[str], list[list[float]], list[list[str | None]]]
         ``(models, columns, values, reference)``: ``values[i][j]`` is the measured accuracy (%) of model ``i``
         under column ``j`` (NaN where not run), ``reference[i][j]`` the talk's number as printed, or None.
         Two files with the same model label give two rows, the later ``"sce #2"`` (tables add up as
@@ -64,9 +66,11 @@ def _markdown(models, columns, values, reference) -> str:
 
 
 def render_table(run: TableRun | dict) -> str:
-    """The measured numbers of ``run.results`` with the talk's in parentheses, as markdown (``measured
-    (talk)``); written to ``run.out`` and, as a plotly heatmap, to ``run.html`` when given; printed unless
-    ``run.progress`` is False. Returns the markdown."""
+    """Return the measured numbers of ``run.results`` with the talk's in parentheses, as markdown.
+
+    Each cell reads ``measured (talk)``. Written to ``run.out`` and, as a plotly heatmap, to ``run.html`` when given;
+    printed unless ``run.progress`` is False. Returns the markdown.
+    """
     run = TableRun.from_dict(run)
     models, columns, values, reference = measured_vs_talk(run.results)
     markdown = _markdown(models, columns, values, reference)

@@ -1,5 +1,6 @@
-"""The theory behind the lessons, as pure functions, one module per paper. Each docstring gives the formula, the
-paper and the shapes.
+"""The theory behind the lessons, as pure functions, one module per paper.
+
+Each docstring gives the formula, the paper and the shapes.
 
 * :mod:`robviz.theory.robustness`: robustness of the Max-Mahalanobis distribution (T. Pang, C. Du, J. Zhu,
   "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018): :func:`expected_distance`,

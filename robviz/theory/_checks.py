@@ -12,7 +12,7 @@ FORMS = ("exact", "theorem")
 
 
 def as_float64(value, name: str):
-    """A float64 tensor of ``value`` and a function that turns a result back into the input's kind."""
+    """Return a float64 tensor of ``value`` and a function that turns a result back into the input's kind."""
     if isinstance(value, torch.Tensor):
         dtype = value.dtype if value.is_floating_point() else torch.float64
         tensor = value.detach().to(torch.float64)

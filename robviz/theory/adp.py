@@ -26,7 +26,7 @@ def _check_adp(alpha, K, L) -> float:
 
 
 def adp_optimum(alpha: float, K: int, L: int) -> float:
-    """The ensemble's optimal true-class prediction F_y under ADP with beta = 0 (ICML 2019, Theorem 2, Eq. 7).
+    """Return the ensemble's optimal true-class prediction F_y under ADP with beta = 0 (ICML 2019, Theorem 2, Eq. 7).
 
     The minimizer of sum_k CE(y, F^k) - alpha H(mean_k F^k) has F^k_y = F_y for every member, the mean
     prediction F_j = (1 - F_y)/(L - 1) on every wrong label j, and F_y in (1/L, 1) solving
@@ -37,15 +37,24 @@ def adp_optimum(alpha: float, K: int, L: int) -> float:
     and right side decreases in t: one root for every alpha > 0, found by bisection to float64 precision.
     F_y -> 1 as alpha -> 0 and F_y -> 1/L as alpha -> infinity. For alpha/K below about 0.03, F_y rounds to 1.0.
 
-    Args:
-        alpha: the entropy weight, > 0. K: ensemble members, >= 1. L: classes, >= 2.
+    Parameters
+    ----------
+    alpha : float
+        The entropy weight, > 0.
+    K : int
+        Ensemble members, >= 1.
+    L : int
+        Classes, >= 2.
 
-    Returns:
+    Returns
+    -------
+    float
         F_y as a float.
 
-    Example:
-        >>> round(adp_optimum(2.0, 3, 10), 4)
-        0.5878
+    Examples
+    --------
+    >>> round(adp_optimum(2.0, 3, 10), 4)
+    0.5878
     """
     rate = _check_adp(alpha, K, L) / K
     shift = math.log(L - 1)
@@ -64,7 +73,7 @@ def adp_optimum(alpha: float, K: int, L: int) -> float:
 
 
 def adp_optimal_predictions(alpha: float, K: int, L: int, y: int = 0) -> torch.Tensor:
-    """The K members' optimal predictions under ADP when K divides L - 1 (ICML 2019, Corollary 1, Eq. 8).
+    """Return the K members' optimal predictions under ADP when K divides L - 1 (ICML 2019, Corollary 1, Eq. 8).
 
     Partition the wrong labels [L] minus {y} into K blocks s_1, ..., s_K of (L - 1)/K labels (here consecutive
     blocks in increasing order). Member k predicts
@@ -77,10 +86,20 @@ def adp_optimal_predictions(alpha: float, K: int, L: int, y: int = 0) -> torch.T
     non-maximal predictions are orthonormal and the ensemble diversity det(M^T M) is maximal (1); their mean is
     the optimum of Theorem 2.
 
-    Args:
-        alpha: > 0. K: members, must divide L - 1. L: classes. y: the true label.
+    Parameters
+    ----------
+    alpha : float
+        > 0.
+    K : int
+        Members, must divide L - 1.
+    L : int
+        classes.
+    y : int
+        The true label.
 
-    Returns:
+    Returns
+    -------
+    torch.Tensor
         (K, L) float64 tensor, rows summing to 1.
     """
     alpha = _check_adp(alpha, K, L)

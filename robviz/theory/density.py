@@ -22,12 +22,18 @@ __all__ = ["log_ball_volume", "mmc_shell_log_volume", "mmc_sample_density", "Sph
 
 
 def log_ball_volume(radius, d: int):
-    """log Vol(B_d(r)) = (d/2) log(pi) - log Gamma(d/2 + 1) + d log(r), the volume of a d-ball of radius r.
+    """Return log Vol(B_d(r)) = (d/2) log(pi) - log Gamma(d/2 + 1) + d log(r), the volume of a d-ball of radius r.
 
-    Args:
-        radius: r >= 0, float or tensor. d: the dimension (>= 1).
+    Parameters
+    ----------
+    radius : float or torch.Tensor
+        r >= 0.
+    d : int
+        The dimension (>= 1).
 
-    Returns:
+    Returns
+    -------
+    float or torch.Tensor
         The log-volume, same kind as ``radius`` (-inf for r = 0).
     """
     d = checks.integer("d", d, low=1)
@@ -47,7 +53,9 @@ def _mmc_shell_log_volume(low: torch.Tensor, high: torch.Tensor, d: int, factor:
 
 
 def mmc_shell_log_volume(low, high, d: int, factor: float = 0.5):
-    """log-volume of the MMC loss shell {z in R^d : factor ||z - mu||^2 in [low, high]} (ICLR 2020, Eq. 2's Delta B).
+    """Return the log-volume of the MMC loss shell {z in R^d : factor ||z - mu||^2 in [low, high]}.
+
+    The shell is Eq. 2's Delta B (ICLR 2020).
 
     The shell lies between the spheres of radii sqrt(low/factor) and sqrt(high/factor) around mu:
 
@@ -55,11 +63,18 @@ def mmc_shell_log_volume(low, high, d: int, factor: float = 0.5):
 
     In 2-D with factor 1/2 this is the annulus area 2 pi (high - low).
 
-    Args:
-        low, high: loss values with 0 <= low < high (floats or tensors of one shape). d: dimension.
-        factor: the loss factor (paper 1/2, authors' code 1).
+    Parameters
+    ----------
+    low, high : float or torch.Tensor
+        Loss values with 0 <= low < high (floats or tensors of one shape).
+    d : int
+        The dimension.
+    factor : float
+        The loss factor (paper 1/2, authors' code 1).
 
-    Returns:
+    Returns
+    -------
+    float or torch.Tensor
         The log-volume, same kind as ``high``.
     """
     d = checks.integer("d", d, low=1)
@@ -100,12 +115,26 @@ def mmc_sample_density(C, d: int, N, p_of_C, *, factor: float = 0.5, form: str =
     dr = dC / (2 sqrt(factor C)), while C^{(d-1)/2} ~ r^{d-1} keeps the radial width fixed. Both fall steeply
     with C for the d = 64 or 256 of the papers, which is what the theorem is used for.
 
-    Args:
-        C: loss value(s) > 0, float or tensor. d: feature dimension. N: number of training points of the class.
-        p_of_C: p_k(C), the density of the loss at C (a value, a tensor like C, or a callable evaluated at C).
-        factor: the MMC loss factor (paper 1/2). form: "exact" or "theorem". log: return log SD instead.
+    Parameters
+    ----------
+    C : float or torch.Tensor
+        Loss value(s) > 0.
+    d : int
+        The feature dimension.
+    N
+        The number of training points of the class.
+    p_of_C : float, torch.Tensor or callable
+        p_k(C), the density of the loss at C (a value, a tensor like C, or a callable evaluated at C).
+    factor : float
+        The MMC loss factor (paper 1/2).
+    form : str
+        ``"exact"`` or ``"theorem"``.
+    log : bool
+        Return log SD instead.
 
-    Returns:
+    Returns
+    -------
+    float or torch.Tensor
         SD (or log SD), same kind as ``C``.
     """
     factor = check_number(factor, "factor")
@@ -130,12 +159,12 @@ class Sphere(NamedTuple):
 
 
 def _log_expm1(c: torch.Tensor) -> torch.Tensor:
-    """log(exp(C) - 1) without overflow: C + log(1 - exp(-C))."""
+    """Return log(exp(C) - 1) without overflow: C + log(1 - exp(-C))."""
     return c + torch.log(-torch.expm1(-c))
 
 
 def gsce_contour(C, sigma_k: float, sigma_kt: float, mu_k, mu_kt, B_k: float = 0.0, B_kt: float = 0.0) -> Sphere:
-    """The approximate contour L_g-SCE = C of the g-SCE loss as a sphere (ICLR 2020, Theorem 1 and its Eq. 6).
+    """Return the approximate contour L_g-SCE = C of the g-SCE loss as a sphere (ICLR 2020, Theorem 1 and its Eq. 6).
 
     g-SCE: softmax cross-entropy on quadratic logits h_i = -(z - mu_i)^T Sigma_i (z - mu_i) + B_i (the paper's and
     the talk's form, no factor 1/2). With Sigma_k = sigma_k I, Sigma_k~ = sigma_k~ I for the true class k and the
@@ -150,11 +179,20 @@ def gsce_contour(C, sigma_k: float, sigma_kt: float, mu_k, mu_kt, B_k: float = 0
     contours are hyperplanes, not spheres, and the theorem does not apply. robviz's L-GM with margin m trains on
     sigma_y = (1 + m)/2 against sigma = 1/2: the case sigma_k > sigma_k~.
 
-    Args:
-        C: loss value(s) > 0. sigma_k, sigma_kt: the two scales (must differ). mu_k, mu_kt: (d,) means.
-        B_k, B_kt: the logit offsets.
+    Parameters
+    ----------
+    C : float or torch.Tensor
+        Loss value(s) > 0.
+    sigma_k, sigma_kt : float
+        The two scales (must differ).
+    mu_k, mu_kt
+        (d,) means.
+    B_k, B_kt : float
+        The logit offsets.
 
-    Returns:
+    Returns
+    -------
+    Sphere
         :class:`Sphere` (center (d,) float64, radius2 like ``C`` and NaN where no sphere exists (radius2 <= 0),
         b_term).
     """
@@ -192,14 +230,28 @@ def gsce_sample_density(C, d: int, N, p_of_C, sigma_k: float, sigma_kt: float, m
     When sigma_k < sigma_k~ (what training prefers: lower loss values) the radius shrinks as C grows and the
     sphere disappears for large C: the density there is NaN.
 
-    Args:
-        C: loss value(s) > 0. d: feature dimension (the length of mu_k). N: N_{k,k~}.
-        p_of_C: p_{k,k~}(C) (a value, a tensor like C, or a callable). sigma_k, sigma_kt, mu_k, mu_kt, B_k, B_kt:
-        the g-SCE parameters of the true class k and the runner-up k~. form: "exact" or "theorem".
-        log: return log SD instead.
+    Parameters
+    ----------
+    C : float or torch.Tensor
+        Loss value(s) > 0.
+    d : int
+        The feature dimension (the length of mu_k).
+    N
+        N_{k,k~}.
+    p_of_C : float, torch.Tensor or callable
+        p_{k,k~}(C) (a value, a tensor like C, or a callable).
+    sigma_k, sigma_kt, mu_k, mu_kt, B_k, B_kt
+        The g-SCE parameters of the true class k and the runner-up k~.
+    form : str
+        ``"exact"`` or ``"theorem"``.
+    log : bool
+        Return log SD instead.
 
-    Returns:
+    Returns
+    -------
+    float or torch.Tensor
         SD (or log SD), same kind as ``C``; NaN where the contour does not exist.
+
     """
     c, log_numerator, back = _density_inputs(C, d, N, p_of_C, form)
     sphere = gsce_contour(c, sigma_k, sigma_kt, mu_k, mu_kt, B_k, B_kt)

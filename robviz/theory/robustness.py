@@ -20,7 +20,7 @@ __all__ = ["expected_distance", "mahalanobis_distances", "expected_robustness", 
 
 
 def expected_distance(delta):
-    """Expected distance of a point to the decision boundary of two Gaussians (ICML 2018, Theorem 1).
+    """Return the expected distance of a point to the decision boundary of two Gaussians (ICML 2018, Theorem 1).
 
         E(d_ij) = sqrt(2/pi) exp(-Delta_ij^2 / 8) + (Delta_ij / 2) [1 - 2 Phi(-Delta_ij / 2)],
 
@@ -33,15 +33,20 @@ def expected_distance(delta):
     Properties: E(d) = sqrt(2/pi) at Delta = 0; dE/dDelta = (1 - 2 Phi(-Delta/2)) / 2 >= 0 (increasing);
     E(d) >= Delta/2 and E(d) - Delta/2 -> 0 quickly, which gives the bound of :func:`robustness_bound`.
 
-    Args:
-        delta: Delta >= 0, a float or a tensor of any shape.
+    Parameters
+    ----------
+    delta : float or torch.Tensor
+        Delta >= 0, a float or a tensor of any shape.
 
-    Returns:
+    Returns
+    -------
+    float or torch.Tensor
         E(d), the same kind and shape as ``delta``.
 
-    Example:
-        >>> round(expected_distance(0.0), 4)  # sqrt(2/pi)
-        0.7979
+    Examples
+    --------
+    >>> round(expected_distance(0.0), 4)  # sqrt(2/pi)
+    0.7979
     """
     value, back = as_float64(delta, "delta")
     check_positive(value, "delta (a Mahalanobis distance)", strict=False)
@@ -53,12 +58,17 @@ def expected_distance(delta):
 def mahalanobis_distances(centers, covariance=None) -> torch.Tensor:
     """Pairwise Mahalanobis distances Delta_ij = sqrt((mu_i - mu_j)^T Sigma^{-1} (mu_i - mu_j)) (ICML 2018).
 
-    Args:
-        centers: (L, d) class means mu.
-        covariance: (d, d) shared covariance Sigma, symmetric positive definite; identity when None
-            (then Delta_ij is the Euclidean distance).
+    Parameters
+    ----------
+    centers : torch.Tensor
+        (L, d) class means mu.
+    covariance : torch.Tensor or None
+        (d, d) shared covariance Sigma, symmetric positive definite; identity when None
+        (then Delta_ij is the Euclidean distance).
 
-    Returns:
+    Returns
+    -------
+    torch.Tensor
         (L, L) float64 tensor, zero on the diagonal.
     """
     mu = as_centers(centers)
@@ -74,31 +84,43 @@ def _off_diagonal(matrix: torch.Tensor) -> torch.Tensor:
 
 
 def expected_robustness(centers, covariance=None) -> float:
-    """The robustness of the MMD classifier, RB = min_{i != j} E(d_ij) (ICML 2018, talk: definition of RB).
+    """Return the robustness of the MMD classifier, RB = min_{i != j} E(d_ij) (ICML 2018, talk: definition of RB).
 
     E(d_ij) is :func:`expected_distance` of the Mahalanobis distance Delta_ij between centers i and j.
 
-    Args:
-        centers: (L, d) class means. covariance: (d, d) or None (identity).
+    Parameters
+    ----------
+    centers : torch.Tensor
+        (L, d) class means.
+    covariance : torch.Tensor or None
+        (d, d) or None (identity).
 
-    Returns:
+    Returns
+    -------
+    float
         RB as a float.
     """
     return float(expected_distance(_off_diagonal(mahalanobis_distances(centers, covariance))).min())
 
 
 def robustness_bound(centers, covariance=None) -> float:
-    """The approximate robustness RB ~ RB_bar = (1/2) min_{i != j} Delta_ij (ICML 2018, after Theorem 1).
+    """Return the approximate robustness RB ~ RB_bar = (1/2) min_{i != j} Delta_ij (ICML 2018, after Theorem 1).
 
     Since E(d_ij) >= Delta_ij / 2 (see :func:`expected_distance`), RB_bar <= RB, and the gap vanishes as the
     centers move apart. For L centers of norm C (identity covariance) the sum of all squared pairwise distances
     is at most 2 L^2 C^2, hence RB_bar <= (C/2) sqrt(2L / (L - 1)), with equality for the Max-Mahalanobis
     centers (a regular simplex, ``robviz.centers.mm_centers``): the MMD maximizes RB_bar.
 
-    Args:
-        centers: (L, d) class means. covariance: (d, d) or None (identity).
+    Parameters
+    ----------
+    centers : torch.Tensor
+        (L, d) class means.
+    covariance : torch.Tensor or None
+        (d, d) or None (identity).
 
-    Returns:
+    Returns
+    -------
+    float
         RB_bar as a float.
     """
     return 0.5 * float(_off_diagonal(mahalanobis_distances(centers, covariance)).min())
@@ -125,12 +147,22 @@ def monte_carlo_expected_distance(delta: float, feature_dim: int = 2, n: int = 1
 
     (For delta = 0 the boundary is taken through the common mean, normal to the same random direction.)
 
-    Args:
-        delta: Delta >= 0. feature_dim: the feature dimension d >= 1 (``dim``: its old name). n: number of samples
-            (>= 2). seed: the generator's seed.
-        covariance: (feature_dim, feature_dim) Sigma, or None for the identity.
+    Parameters
+    ----------
+    delta : float
+        Delta >= 0.
+    feature_dim : int
+        The feature dimension d >= 1 (``dim``: its old name).
+    n : int
+        Number of samples (>= 2).
+    seed : int
+        The generator's seed.
+    covariance : torch.Tensor or None
+        (feature_dim, feature_dim) Sigma, or None for the identity.
 
-    Returns:
+    Returns
+    -------
+    MonteCarloEstimate
         :class:`MonteCarloEstimate` (mean, std_error, n).
     """
     delta = check_number(delta, "delta", positive=False)

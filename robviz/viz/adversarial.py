@@ -1,5 +1,8 @@
-"""Adversarial training in pictures: the exact decision boundary over training beside the data, and accuracy
-lines (robust accuracy over training, the clean/robust trade-off over the training radius, train vs test)."""
+"""Adversarial training in pictures.
+
+The exact decision boundary over training beside the data, and accuracy lines (robust accuracy over training, the
+clean/robust trade-off over the training radius, train vs test).
+"""
 
 from __future__ import annotations
 
@@ -15,21 +18,35 @@ __all__ = ["boundary_animation", "accuracy_lines"]
 
 def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | None = None,
                        columns: int | None = None, duration_ms: int = 0) -> go.Figure:
-    """The exact decision boundary of several training runs over training, side by side, over the data.
+    """Return the exact decision boundary of several training runs over training, side by side, over the data.
 
-    Args:
-        boundaries: ``{run name: per snapshot the (B_s, 2, 2) boundary segments}`` (``ExactOverTraining.segments``
-            from :func:`robviz.adversarial.exact_over_training`), all with one entry per step.
-        steps: (S,) the snapshot steps, the frames' names.
-        x, y: the points drawn in every panel, (N, 2) and (N,) (e.g. the test set).
-        extent: (x_min, x_max, y_min, y_max) of every panel.
-        title: the figure title. columns: panels per row (default up to 3). duration_ms: least time per frame.
+    Parameters
+    ----------
+    boundaries : dict
+        ``{run name: per snapshot the (B_s, 2, 2) boundary segments}`` (``ExactOverTraining.segments``
+        from :func:`robviz.adversarial.exact_over_training`), all with one entry per step.
+    steps : sequence of int
+        (S,) the snapshot steps, the frames' names.
+    x, y
+        The points drawn in every panel, (N, 2) and (N,) (e.g. the test set).
+    extent : tuple of float
+        (x_min, x_max, y_min, y_max) of every panel.
+    title : str or None
+        The figure title.
+    columns : int or None
+        Panels per row (default up to 3).
+    duration_ms : int
+        Least time per frame.
 
-    Returns:
+    Returns
+    -------
+    go.Figure
         A plotly Figure with Play and a step slider; the points stay, the black boundary lines move.
 
-    Raises:
-        ValueError: no runs, or a run with another number of snapshots than ``steps``.
+    Raises
+    ------
+    ValueError
+        No runs, or a run with another number of snapshots than ``steps``.
     """
     names = list(boundaries)
     steps = [int(s) for s in steps]
@@ -63,17 +80,25 @@ def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | No
 
 
 def accuracy_lines(x, series: dict, *, x_title: str, title: str, dashed=(), markers: bool = True) -> go.Figure:
-    """Accuracies (fractions in [0, 1], drawn in percent) against one variable, one line per series.
+    """Plot accuracies (fractions in [0, 1], drawn in percent) against one variable, one line per series.
 
-    Args:
-        x: (K,) the variable (optimizer steps, training radii).
-        series: ``{name: (K,) accuracies}``; names of registered objectives get their labels.
-        x_title, title: the axis and figure titles.
-        dashed: series drawn dashed (e.g. the test set beside the training set).
-        markers: draw a marker at every value.
+    Parameters
+    ----------
+    x : sequence of float
+        (K,) the variable (optimizer steps, training radii).
+    series : dict
+        ``{name: (K,) accuracies}``; names of registered objectives get their labels.
+    x_title, title : str
+        The axis and figure titles.
+    dashed : sequence of str
+        Series drawn dashed (e.g. the test set beside the training set).
+    markers : bool
+        Draw a marker at every value.
 
-    Raises:
-        ValueError: no series, or one whose length is not that of ``x``.
+    Raises
+    ------
+    ValueError
+        No series, or one whose length is not that of ``x``.
     """
     xs = [float(v) for v in x]
     if not series:

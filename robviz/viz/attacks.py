@@ -17,8 +17,10 @@ __all__ = ["attack_animation", "ball_outline", "robustness_heatmap", "distance_h
 
 
 def ball_outline(center, eps: float, norm: str = "Linf", points: int = 48) -> tuple[np.ndarray, np.ndarray]:
-    """x, y coordinates of the boundary of the 2-D eps-ball around ``center`` (a square for L-inf, a circle for
-    L2, a diamond for L1), closed so it draws as one line."""
+    """Return x, y coordinates of the boundary of the 2-D eps-ball around ``center``.
+
+    A square for L-inf, a circle for L2, a diamond for L1; closed so it draws as one line.
+    """
     cx, cy = (float(c) for c in center)
     if norm in ("Linf", "inf"):
         xs, ys = np.array([-1, 1, 1, -1, -1]), np.array([-1, -1, 1, 1, -1])
@@ -52,22 +54,34 @@ def _paths(traj, upto, y, name_prefix, first_panel, true_labels):
 def attack_animation(inputs, predictions, labels, *, features=None, input_regions=None, feature_regions=None,
                      eps: float | None = None, norm: str = "Linf", centers=None, title: str | None = None,
                      duration_ms: int = 400) -> go.Figure:
-    """Animate attack trajectories step by step: the input moving inside its eps-ball (left) and, when
-    ``features`` are given, its feature travelling across the feature plane (right).
+    """Animate attack trajectories step by step.
+
+    The input moving inside its eps-ball (left) and, when ``features`` are given, its feature travelling across the
+    feature plane (right).
 
     Long because a plotly animation lists every trace of the first frame and then every frame's updates; split,
     the two lists would have to be kept in the same order across two functions.
 
-    Args:
-        inputs: (T+1, N, 2) inputs at each attack step (step 0 = clean), e.g. ``result.trajectory.inputs``.
-        predictions: (T+1, N) predicted class at each step (marker fill colour).
-        labels: (N,) true classes (path colour).
-        features: optional (T+1, N, 2) features at each step.
-        input_regions, feature_regions: optional single-frame :class:`robviz.regions.Regions` drawn underneath.
-        eps, norm: draw the eps-ball around every clean input.
-        centers: optional (L, 2) class centers in the feature plane.
+    Parameters
+    ----------
+    inputs : torch.Tensor
+        (T+1, N, 2) inputs at each attack step (step 0 = clean), e.g. ``result.trajectory.inputs``.
+    predictions : torch.Tensor
+        (T+1, N) predicted class at each step (marker fill colour).
+    labels : torch.Tensor
+        (N,) true classes (path colour).
+    features : torch.Tensor or None
+        Optional (T+1, N, 2) features at each step.
+    input_regions, feature_regions
+        Optional single-frame :class:`robviz.regions.Regions` drawn underneath.
+    eps, norm
+        Draw the eps-ball around every clean input.
+    centers : torch.Tensor or None
+        Optional (L, 2) class centers in the feature plane.
 
-    Returns:
+    Returns
+    -------
+    go.Figure
         A plotly Figure with a play button and a step slider.
     """
     if inputs.dim() != 3 or inputs.shape[-1] != 2:
@@ -135,10 +149,12 @@ def attack_animation(inputs, predictions, labels, *, features=None, input_region
 
 def robustness_heatmap(rows: list[str], columns: list[str], values, *, title: str = "Robust accuracy (%)",
                        reference=None) -> go.Figure:
-    """A table of accuracies as an annotated heatmap: ``values[i][j]`` is the accuracy (%) of row ``i`` (a model)
-    under column ``j`` (clean or an attack). ``reference`` (same shape, may hold None) is printed beside each
-    value, e.g. the talk's published numbers. Row and column labels must be unique (plotly would draw two rows
-    labelled alike as one)."""
+    """Return a table of accuracies as an annotated heatmap.
+
+    ``values[i][j]`` is the accuracy (%) of row ``i`` (a model) under column ``j`` (clean or an attack). ``reference``
+    (same shape, may hold None) is printed beside each value, e.g. the talk's published numbers. Row and column labels
+    must be unique (plotly would draw two rows labelled alike as one).
+    """
     rows, columns = checks.unique_labels("rows", rows), checks.unique_labels("columns", columns)
     z = np.asarray(values, dtype=float)
     if z.shape != (len(rows), len(columns)):
@@ -159,14 +175,16 @@ def robustness_heatmap(rows: list[str], columns: list[str], values, *, title: st
 
 
 def _heatmap_bottom(longest: int, turned: bool) -> int:
-    """The x-axis band of a table with column labels of ``longest`` characters, turned by 30 degrees or not."""
+    """Return the x-axis band of a table with column labels of ``longest`` characters, turned by 30 degrees or not."""
     return 58 + (int(0.5 * 7.5 * longest) if turned else 0)
 
 
 def distance_histogram(distances: dict, *, title: str = "Smallest adversarial perturbation",
                        unit: str = "L2 distance") -> go.Figure:
-    """Overlaid histograms of per-sample perturbation sizes, one per model: ``distances`` maps a name to an (N,)
-    tensor, e.g. DeepFool's ``result.perturbation_norm("L2")[result.success]``."""
+    """Overlaid histograms of per-sample perturbation sizes, one per model.
+
+    ``distances`` maps a name to an (N,) tensor, e.g. DeepFool's ``result.perturbation_norm("L2")[result.success]``.
+    """
     fig = go.Figure()
     for i, (name, values) in enumerate(distances.items()):
         fig.add_trace(go.Histogram(x=plot_array(values), name=name, opacity=0.6, marker_color=SERIES_COLORS[i % 7],

@@ -20,10 +20,14 @@ def training_curves(histories: dict, metrics=("test_accuracy", "feature_norm"), 
                     log_y: tuple = ()) -> go.Figure:
     """One panel per recorded metric, one line per run, against the optimizer step.
 
-    Args:
-        histories: name -> :class:`robviz.train.History`.
-        metrics: History attributes to plot (loss, train_accuracy, test_accuracy, feature_norm).
-        log_y: metrics drawn on a logarithmic axis.
+    Parameters
+    ----------
+    histories : dict
+        Name -> :class:`robviz.train.History`.
+    metrics : sequence of str
+        History attributes to plot (loss, train_accuracy, test_accuracy, feature_norm).
+    log_y : tuple
+        Metrics drawn on a logarithmic axis.
     """
     for metric in metrics:
         if metric not in _METRIC_TITLES:

@@ -53,7 +53,7 @@ def _grid_axes(grid) -> dict:
 
 
 def _contour_trace(grid, log10, floor, ncontours):
-    """Filled contours coloured on the figure's one shared colour axis (one colour bar for every panel)."""
+    """Return filled contours coloured on the figure's one shared colour axis (one colour bar for every panel)."""
     return go.Contour(z=_shown(grid.values, log10, floor), **_grid_axes(grid), coloraxis="coloraxis",
                       ncontours=ncontours, contours=dict(coloring="heatmap", showlabels=True,
                                                          labelfont=dict(size=11, color="white")),
@@ -82,18 +82,24 @@ def _center_marks(centers, label, show_legend):
 
 def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True, floor: float = 1e-6,
                          ncontours: int = 16, title: str | None = None) -> go.Figure:
-    """Loss landscapes L(z, y) over a 2-D feature plane, side by side, as filled contours with labelled levels.
+    """Plot loss landscapes L(z, y) over a 2-D feature plane, side by side, as filled contours with labelled levels.
 
     With ``log10`` the colours and levels are log10 of the loss (clipped below at ``floor``): softmax losses
     fall by many orders of magnitude near their centers while MMC grows quadratically.
 
-    Args:
-        grids: a list of :class:`robviz.landscape.LossGrid` (or a dict title -> LossGrid), one panel each.
-        centers: (L, 2) centers marked in every panel (the grids' label is circled), or None.
-        curves: None, or one dict per panel, name -> (K, 2) points, drawn as lines (e.g. the sphere of
-            ``robviz.theory.gsce_contour`` or a path of ``robviz.landscape.trace_contour``).
-        log10, floor, ncontours: how the values are coloured.
-        title: the figure title.
+    Parameters
+    ----------
+    grids : list or dict
+        A list of :class:`robviz.landscape.LossGrid` (or a dict title -> LossGrid), one panel each.
+    centers : torch.Tensor or None
+        (L, 2) centers marked in every panel (the grids' label is circled), or None.
+    curves : list of dict or None
+        None, or one dict per panel, name -> (K, 2) points, drawn as lines (e.g. the sphere of
+        ``robviz.theory.gsce_contour`` or a path of ``robviz.landscape.trace_contour``).
+    log10, floor, ncontours
+        How the values are coloured.
+    title : str or None
+        The figure title.
     """
     titled = list(grids.items()) if isinstance(grids, dict) else [(g.name, g) for g in grids]
     if not titled:
@@ -120,19 +126,28 @@ def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True
 def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc_losses, *, centers=None,
                                num_frames: int = 30, log10: bool = True, floor: float = 1e-6,
                                duration_ms: int = 250, title: str | None = None) -> go.Figure:
-    """A feature moving along a contour of a softmax loss: that loss stays put, the MMC loss does not
-    (the "curse of softmax", ICLR 2020).
+    """Return a feature moving along a contour of a softmax loss.
+
+    That loss stays put, the MMC loss does not (the "curse of softmax", ICLR 2020).
 
     Three panels: the softmax loss landscape and the MMC landscape of the same class (one colour scale) with the
     path and the moving feature, and under them both losses along the path (log axis). Frames move the feature.
     (Its length is the three panels' static traces and the frames that update them, which must stay in step.)
 
-    Args:
-        softmax_grid, mmc_grid: :class:`robviz.landscape.LossGrid` of the two losses (same label).
-        path: (T, 2) points along a softmax contour (``robviz.landscape.trace_contour``).
-        softmax_losses, mmc_losses: (T,) the two losses at the path's points.
-        centers: (L, 2) centers to mark, or None.
-        num_frames: frames, taken evenly along the path. duration_ms: time per frame when playing.
+    Parameters
+    ----------
+    softmax_grid, mmc_grid
+        :class:`robviz.landscape.LossGrid` of the two losses (same label).
+    path : torch.Tensor
+        (T, 2) points along a softmax contour (``robviz.landscape.trace_contour``).
+    softmax_losses, mmc_losses
+        (T,) the two losses at the path's points.
+    centers : torch.Tensor or None
+        (L, 2) centers to mark, or None.
+    num_frames : int
+        Frames, taken evenly along the path.
+    duration_ms : int
+        Time per frame when playing.
     """
     xy = plot_array(path)
     soft, mmc = plot_array(softmax_losses), plot_array(mmc_losses)
@@ -194,11 +209,16 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
     One colour scale for every panel, in log10 points per unit area, so a bright cell means a high sample density
     SD = Delta N / Vol(Delta B) (ICLR 2020, Eq. 2) whatever the panel's own axes.
 
-    Args:
-        grids: name -> :class:`robviz.landscape.DensityGrid` with values (S, R, R), one frame per step.
-        steps: (S,) the training steps of the frames.
-        floor: densities below it (empty cells included) show as ``floor``.
-        duration_ms: time per frame when playing.
+    Parameters
+    ----------
+    grids : dict
+        Name -> :class:`robviz.landscape.DensityGrid` with values (S, R, R), one frame per step.
+    steps : sequence of int
+        (S,) the training steps of the frames.
+    floor : float
+        Densities below it (empty cells included) show as ``floor``.
+    duration_ms : int
+        Time per frame when playing.
     """
     names = list(grids)
     if not names:
@@ -235,7 +255,7 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
 
 
 def _pooled_log10(density) -> np.ndarray:
-    """(S,) log10 SD per shell, averaged over the classes with a finite value (a geometric mean of SD)."""
+    """Return (S,) log10 SD per shell, averaged over the classes with a finite value (a geometric mean of SD)."""
     values = to_numpy(density.log_densities, np.float64) / math.log(10)
     finite = np.isfinite(values)
     total = np.where(finite, values, 0.0).sum(axis=0)
@@ -257,12 +277,17 @@ def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float,
     x axis is that share (the loss quantile at the shell's middle) and the comparison is at matched quantiles.
     The y value is log10 SD averaged over the classes.
 
-    Args:
-        densities: name -> SampleDensity (a static figure), or name -> list of SampleDensity, one per entry of
-            ``steps`` (an animation over training).
-        steps: the training steps of the frames (with lists).
-        quantiles: the (low, high) loss quantiles the shells span.
-        duration_ms: time per frame when playing.
+    Parameters
+    ----------
+    densities : dict
+        Name -> SampleDensity (a static figure), or name -> list of SampleDensity, one per entry of
+        ``steps`` (an animation over training).
+    steps : sequence of int or None
+        The training steps of the frames (with lists).
+    quantiles : tuple[float, float]
+        The (low, high) loss quantiles the shells span.
+    duration_ms : int
+        Time per frame when playing.
     """
     names = list(densities)
     if not names:
@@ -299,12 +324,19 @@ def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: 
                           title: str | None = None) -> go.Figure:
     """Measured sample density against loss, with theory curves beside it (ICLR 2020, Theorems 1 and 2).
 
-    Args:
-        losses: (S,) loss values of the measurements (e.g. shell midpoints). log_measured: (S,) natural-log SD.
-        theory: name -> (C (K,), natural-log SD (K,)), e.g. ``robviz.theory.mmc_sample_density(..., log=True)``
-            in its "exact" and "theorem" forms.
-        measured_name: the legend entry of the measurements.
-        title: the figure title.
+    Parameters
+    ----------
+    losses : torch.Tensor
+        (S,) loss values of the measurements (e.g. shell midpoints).
+    log_measured : torch.Tensor
+        (S,) natural-log SD.
+    theory : dict
+        Name -> (C (K,), natural-log SD (K,)), e.g. ``robviz.theory.mmc_sample_density(..., log=True)``
+        in its "exact" and "theorem" forms.
+    measured_name : str
+        The legend entry of the measurements.
+    title : str or None
+        The figure title.
     """
     to10 = 1 / math.log(10)
     fig = go.Figure()
@@ -324,14 +356,20 @@ def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: 
 
 def convergence_figure(panels: dict, *, thresholds: dict | None = None, styles: dict | None = None,
                        log_y=(), title: str | None = None) -> go.Figure:
-    """Curves of several runs against the training step, one panel per metric (ICLR 2020's toy demo on faster
-    convergence: center loss vs MMC, full batch vs mini-batches).
+    """Plot curves of several runs against the training step, one panel per metric.
 
-    Args:
-        panels: panel title (the metric, used as its y-axis label) -> {run name -> (steps (K,), values (K,))}.
-        thresholds: panel title -> a value drawn as a horizontal dotted line (the target of "steps to reach").
-        styles: run name -> dict(color=..., dash=...) (default: one series colour per run).
-        log_y: panel titles drawn on a logarithmic axis.
+    ICLR 2020's toy demo on faster convergence: center loss vs MMC, full batch vs mini-batches.
+
+    Parameters
+    ----------
+    panels : dict
+        Panel title (the metric, used as its y-axis label) -> {run name -> (steps (K,), values (K,))}.
+    thresholds : dict or None
+        Panel title -> a value drawn as a horizontal dotted line (the target of "steps to reach").
+    styles : dict or None
+        Run name -> dict(color=..., dash=...) (default: one series colour per run).
+    log_y : sequence of str
+        Panel titles drawn on a logarithmic axis.
     """
     titles = list(panels)
     if not titles:

@@ -1,5 +1,7 @@
-"""Detection pictures: t-SNE of features over training, the talk's non-ME domain picture, ROC curves and the
-AUC table in the talk's layout. Builders only draw what ``robviz.detect`` and ``robviz.embed`` computed."""
+"""Detection pictures: t-SNE of features over training, the talk's non-ME domain picture, ROC curves and AUC tables.
+
+The AUC table is in the talk's layout. Builders only draw what ``robviz.detect`` and ``robviz.embed`` computed.
+"""
 
 from __future__ import annotations
 
@@ -37,11 +39,16 @@ def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: s
                         duration_ms: int = 600, prefix: str = "epoch ") -> go.Figure:
     """Side-by-side animated 2-D embeddings (e.g. aligned t-SNE of CE and RCE features over training).
 
-    Args:
-        embeddings: name -> (S, N, 2) embeddings of the same N points at S moments (all names the same S).
-        labels: (N,) class of every point.
-        frame_labels: S names of the frames (default 0..S-1).
-        title, duration_ms, prefix: figure title, time per frame, slider prefix.
+    Parameters
+    ----------
+    embeddings : dict
+        Name -> (S, N, 2) embeddings of the same N points at S moments (all names the same S).
+    labels : torch.Tensor
+        (N,) class of every point.
+    frame_labels : sequence of str or None
+        S names of the frames (default 0..S-1).
+    title, duration_ms, prefix
+        Figure title, time per frame, slider prefix.
     """
     names = list(embeddings)
     if not names:
@@ -85,12 +92,16 @@ def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: s
 
 
 def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and where non-ME is maximal") -> go.Figure:
-    """The talk's picture: a 3-class decision domain in the 2-D feature plane, the lines where non-ME is
-    maximal (black, dashed) and the features of the test points, one panel per model.
+    """Return the talk's picture.
 
-    Args:
-        panels: name -> dict with ``domain`` (from ``robviz.detect.non_me_domain``), ``lines`` (from
-            ``robviz.detect.max_non_me_lines``), ``features`` (N, 2) and ``labels`` (N,).
+    A 3-class decision domain in the 2-D feature plane, the lines where non-ME is maximal (black, dashed) and the
+    features of the test points, one panel per model.
+
+    Parameters
+    ----------
+    panels : dict
+        Name -> dict with ``domain`` (from ``robviz.detect.non_me_domain``), ``lines`` (from
+        ``robviz.detect.max_non_me_lines``), ``features`` (N, 2) and ``labels`` (N,).
     """
     names = list(panels)
     if not names:
@@ -117,11 +128,14 @@ def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and whe
 def roc_figure(curves: dict, *, columns: int = 3, title: str = "ROC curves (clean = positive)") -> go.Figure:
     """ROC curves, one panel per attack, one line per (objective, detector).
 
-    Args:
-        curves: attack -> {line name -> (fpr, tpr, auc)} (``robviz.detect.roc_curve`` and ``roc_auc``).
-            Lines with the same name share a colour across panels; names starting with "RCE" are solid, the
-            others dashed.
-        columns: panels per row.
+    Parameters
+    ----------
+    curves : dict
+        Attack -> {line name -> (fpr, tpr, auc)} (``robviz.detect.roc_curve`` and ``roc_auc``).
+        Lines with the same name share a colour across panels; names starting with "RCE" are solid, the
+        others dashed.
+    columns : int
+        Panels per row.
     """
     attacks = list(curves)
     if not attacks:
@@ -149,11 +163,14 @@ def roc_figure(curves: dict, *, columns: int = 3, title: str = "ROC curves (clea
 
 
 def detection_table(aucs: dict, *, title: str = "AUC (10⁻²) of detecting adversarial examples") -> go.Figure:
-    """The talk's table: rows attack x objective, columns detectors, AUC x 100; per attack and detector the
-    better objective is bold.
+    """Return the talk's table: rows attack x objective, columns detectors, AUC x 100.
 
-    Args:
-        aucs: attack -> objective -> detector -> AUC in [0, 1] (NaN where no pair was left).
+    Per attack and detector the better objective is bold.
+
+    Parameters
+    ----------
+    aucs : dict
+        Attack -> objective -> detector -> AUC in [0, 1] (NaN where no pair was left).
     """
     attacks = list(aucs)
     if not attacks:

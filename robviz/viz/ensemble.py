@@ -1,5 +1,8 @@
-"""Ensemble pictures: members' non-true-label predictions on the triangle (L = 4), diversity over training,
-the transferability matrix and the Eq. 7 optimum of ADP against measured predictions."""
+"""Ensemble pictures: members' predictions, diversity, transferability and the ADP optimum.
+
+Members' non-true-label predictions on the triangle (L = 4), diversity over training, the transferability matrix and the
+Eq. 7 optimum of ADP against measured predictions.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ __all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "
 
 
 def _ternary_members(points, panel, first_panel):
-    """points (K, P, 3) on the simplex -> one Scatterternary per member."""
+    """Return one Scatterternary per member for points (K, P, 3) on the simplex."""
     return [go.Scatterternary(a=points[k, :, 0], b=points[k, :, 1], c=points[k, :, 2], mode="markers",
                               subplot=panel, name=f"member {k + 1}", legendgroup=f"member {k + 1}",
                               showlegend=first_panel, marker=dict(size=6, color=series_color(k), opacity=0.7),
@@ -24,7 +27,7 @@ def _ternary_members(points, panel, first_panel):
 
 
 def _ternary_reference(reference, panel, first_panel):
-    """The reference marks as open rings, drawn under the members' points so that they hide none of them."""
+    """Return the reference marks as open rings, drawn under the members' points so that they hide none of them."""
     return go.Scatterternary(a=reference[:, 0], b=reference[:, 1], c=reference[:, 2], mode="markers",
                              subplot=panel, name="Corollary 1 optimum", legendgroup="reference",
                              showlegend=first_panel, hoverinfo="skip",
@@ -33,18 +36,25 @@ def _ternary_reference(reference, panel, first_panel):
 
 def ternary_animation(points: dict, steps, *, reference=None, title: str | None = None,
                       axis_titles=("label 1", "label 2", "label 3"), duration_ms: int = 0) -> go.Figure:
-    """Members' L1-normalized non-true-label predictions on the triangle, one panel per ensemble, animated
-    from the first snapshot.
+    """Members' L1-normalized non-true-label predictions on the triangle, one panel per ensemble.
 
-    Args:
-        points: ``{name: (S, K, P, 3)}`` (S snapshots, K members, P probe points; rows on the simplex), e.g.
-            ``non_true_predictions(p, y, "l1")`` per snapshot. Every panel must have the same S.
-        steps: the S training steps (frame labels).
-        reference: optional (R, 3) points drawn in every panel and frame (Corollary 1's vertices), as rings
-            under the points.
-        axis_titles: what the three corners mean (the wrong labels in increasing order); keep them short, the
-            corners of neighbouring panels are close.
-        duration_ms: least time per frame when playing.
+    Animated from the first snapshot.
+
+    Parameters
+    ----------
+    points : dict
+        ``{name: (S, K, P, 3)}`` (S snapshots, K members, P probe points; rows on the simplex), e.g.
+        ``non_true_predictions(p, y, "l1")`` per snapshot. Every panel must have the same S.
+    steps : sequence of int
+        The S training steps (frame labels).
+    reference : torch.Tensor or None
+        Optional (R, 3) points drawn in every panel and frame (Corollary 1's vertices), as rings
+        under the points.
+    axis_titles : sequence of str
+        What the three corners mean (the wrong labels in increasing order); keep them short, the
+        corners of neighbouring panels are close.
+    duration_ms : int
+        Least time per frame when playing.
     """
     names = list(points)
     arrays = [plot_array(points[n]) for n in names]
@@ -85,8 +95,11 @@ def ternary_animation(points: dict, steps, *, reference=None, title: str | None 
 
 
 def diversity_figure(steps, diversity: dict, angles: dict, *, title: str | None = None) -> go.Figure:
-    """Two panels over training: the mean ensemble diversity det(M M^T) and the mean pairwise angle between
-    members' non-true-label predictions. ``diversity`` and ``angles`` map run names to per-step values."""
+    """Two panels over training.
+
+    The mean ensemble diversity det(M M^T) and the mean pairwise angle between members' non-true-label predictions.
+    ``diversity`` and ``angles`` map run names to per-step values.
+    """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("volume det(M Mᵀ)", "mean pairwise angle (degrees)"),
                         horizontal_spacing=0.12)
     x = plot_array(steps)
@@ -104,8 +117,11 @@ def diversity_figure(steps, diversity: dict, angles: dict, *, title: str | None 
 
 
 def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.Figure:
-    """One annotated heatmap per ensemble: entry (i, j) = accuracy (%) of member j on adversarial examples
-    crafted on member i (``robviz.ensemble.transferability``). ``matrices`` maps names to (K, K) in [0, 1]."""
+    """One annotated heatmap per ensemble.
+
+    Entry (i, j) = accuracy (%) of member j on adversarial examples crafted on member i
+    (``robviz.ensemble.transferability``). ``matrices`` maps names to (K, K) in [0, 1].
+    """
     names = list(matrices)
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.04, shared_yaxes=True)
     for c, name in enumerate(names, start=1):
@@ -130,9 +146,12 @@ def adp_optimum_figure(alphas, theory, measured: dict | None = None, *, K: int, 
                        title: str | None = None) -> go.Figure:
     """Eq. 7's optimal F_y against alpha (a line) with measured values (markers).
 
-    Args:
-        alphas, theory: the curve, e.g. ``[robviz.theory.adp_optimum(a, K, L) for a in alphas]``.
-        measured: ``{name: (alphas, F_y values)}``, e.g. direct minimization and trained ensembles.
+    Parameters
+    ----------
+    alphas, theory
+        The curve, e.g. ``[robviz.theory.adp_optimum(a, K, L) for a in alphas]``.
+    measured : dict or None
+        ``{name: (alphas, F_y values)}``, e.g. direct minimization and trained ensembles.
     """
     fig = go.Figure(go.Scatter(x=plot_array(alphas), y=plot_array(theory), mode="lines", name="Eq. 7 (Theorem 2)",
                                line=dict(color="black")))

@@ -1,5 +1,8 @@
-"""Attacks measured against the truth: exact robust accuracy (robviz.exact) beside each attack's, exact minimal
-distances beside an attack's estimates, and the exact decision boundary as a line trace."""
+"""Attacks measured against the truth.
+
+Exact robust accuracy (robviz.exact) beside each attack's, exact minimal distances beside an attack's estimates, and the
+exact decision boundary as a line trace.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +18,25 @@ _SYMBOLS = ["circle-open", "square-open", "diamond-open", "triangle-up-open", "x
 
 
 def exact_vs_attacks(eps_list, exact: dict, attacks: dict, *, title: str | None = None) -> go.Figure:
-    """Robust accuracy against the radius: the exact value of each model as a line, each attack as markers on
-    or above it (an attack can only overestimate robust accuracy).
+    """Robust accuracy against the radius.
 
-    Args:
-        eps_list: the E radii.
-        exact: ``{model: E exact robust accuracies in [0, 1]}`` (from :func:`robviz.exact.robust_accuracy_curve`).
-        attacks: ``{model: {attack: E robust accuracies}}``.
-        title: the figure title.
+    The exact value of each model as a line, each attack as markers on or above it (an attack can only overestimate
+    robust accuracy).
 
-    Returns:
+    Parameters
+    ----------
+    eps_list : sequence of float
+        The E radii.
+    exact : dict
+        ``{model: E exact robust accuracies in [0, 1]}`` (from :func:`robviz.exact.robust_accuracy_curve`).
+    attacks : dict
+        ``{model: {attack: E robust accuracies}}``.
+    title : str or None
+        The figure title.
+
+    Returns
+    -------
+    go.Figure
         A plotly Figure, accuracies in percent; one colour per model, one marker symbol per attack.
     """
     eps = [float(e) for e in eps_list]
@@ -46,14 +58,19 @@ def exact_vs_attacks(eps_list, exact: dict, attacks: dict, *, title: str | None 
 
 
 def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.Figure:
-    """Each estimate of the minimal distance (DeepFool, C&W, ...) against the exact one, per point, with the
-    diagonal y = x: points above it are overestimates (an attack's distance is never below the exact one).
+    """Each estimate of the minimal distance (DeepFool, C&W, ...) against the exact one, per point.
 
-    Args:
-        exact: ``{model: (N,) exact distances}``, or one (N,) tensor for a single model.
-        estimates: ``{label: (N,) distances}`` with labels like ``"SCE DeepFool"``; a label starting with a model
-            name of ``exact`` is plotted against that model's exact distances (or against the single tensor).
-        title: the figure title.
+    With the diagonal y = x: points above it are overestimates (an attack's distance is never below the exact one).
+
+    Parameters
+    ----------
+    exact : dict or torch.Tensor
+        ``{model: (N,) exact distances}``, or one (N,) tensor for a single model.
+    estimates : dict
+        ``{label: (N,) distances}`` with labels like ``"SCE DeepFool"``; a label starting with a model
+        name of ``exact`` is plotted against that model's exact distances (or against the single tensor).
+    title : str or None
+        The figure title.
     """
     exact = exact if isinstance(exact, dict) else {"": exact}
     figure = go.Figure()
@@ -74,8 +91,10 @@ def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.
 
 
 def boundary_trace(segments, *, name: str = "exact boundary", color: str = "black", width: float = 1.5):
-    """The exact decision boundary as one line trace: ``segments`` (S, 2, 2) from
-    ``robviz.exact.ExactBoundary.segments()[0]`` (or the ExactBoundary itself)."""
+    """Return the exact decision boundary as one line trace.
+
+    ``segments`` (S, 2, 2) from ``robviz.exact.ExactBoundary.segments()[0]`` (or the ExactBoundary itself).
+    """
     if hasattr(segments, "segments"):
         segments = segments.segments()[0]
     segments = np.asarray(segments, dtype=np.float64).reshape(-1, 2, 2)

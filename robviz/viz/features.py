@@ -46,7 +46,7 @@ def _panel_traces(z, y, num_classes, centers, regions, extent, first_panel):
 
 
 def _centers_at(history, frame):
-    """Centers shown in ``frame``: moving ones (center loss, L-GM) come from that frame's head state."""
+    """Return the centers shown in ``frame``: moving ones (center loss, L-GM) come from that frame's head state."""
     state = history.head_states[frame] if history.head_states else {}
     for key in ("class_centers", "means", "mm_centers"):
         if key in state:
@@ -61,14 +61,21 @@ def feature_animation(histories: dict, *, title: str | None = None, columns: int
     Decision regions are not animated: plotly.js does not redraw heatmaps that change between frames. Draw
     them for one snapshot with :func:`feature_panels`.
 
-    Args:
-        histories: name -> :class:`robviz.train.History` with 2-D features, all with the same snapshot steps.
-        title: figure title.
-        columns: panels per row (default: up to 3).
-        duration_ms: least time per frame when playing (at least 0.3 s, and 6 s in all; see
-            :func:`robviz.viz.style.frame_duration`).
+    Parameters
+    ----------
+    histories : dict
+        Name -> :class:`robviz.train.History` with 2-D features, all with the same snapshot steps.
+    title : str or None
+        Figure title.
+    columns : int or None
+        Panels per row (default: up to 3).
+    duration_ms : int
+        Least time per frame when playing (at least 0.3 s, and 6 s in all; see
+        :func:`robviz.viz.style.frame_duration`).
 
-    Returns:
+    Returns
+    -------
+    go.Figure
         A plotly Figure with a play button and a step slider; every panel keeps fixed axes.
     """
     names = list(histories)
@@ -107,8 +114,11 @@ def feature_animation(histories: dict, *, title: str | None = None, columns: int
 
 def feature_panels(histories: dict, regions: dict, *, frame: int = -1, title: str | None = None,
                    columns: int | None = None) -> go.Figure:
-    """Several runs side by side at one snapshot (default: the last): features, class centers and the head's
-    decision regions (name -> :class:`robviz.regions.Regions` from ``robviz.regions.feature_regions``)."""
+    """Several runs side by side at one snapshot (default: the last).
+
+    Features, class centers and the head's decision regions (name -> :class:`robviz.regions.Regions` from
+    ``robviz.regions.feature_regions``).
+    """
     names = list(histories)
     fig, columns = _panels(names, columns)
     for p, name in enumerate(names):
@@ -152,8 +162,10 @@ def _panel_index(names, histories, traces):
 
 def plane_axes(fig, p, extent, x_title: bool = True):
     """Fix panel ``p``'s axes to ``extent`` = (x_min, x_max, y_min, y_max), labelled z₁ and z₂, at equal scale.
-    ``x_title=False`` leaves the x axis untitled: in a grid only the lowest panel of a column carries it (an
-    x title between two rows would sit on the lower panel's title when the grid is shrunk to fit a laptop)."""
+
+    ``x_title=False`` leaves the x axis untitled: in a grid only the lowest panel of a column carries it (an x title
+    between two rows would sit on the lower panel's title when the grid is shrunk to fit a laptop).
+    """
     x_min, x_max, y_min, y_max = extent
     axis = p + 1 if p else ""
     fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title="z₁" if x_title else None, constrain="domain")
@@ -161,8 +173,10 @@ def plane_axes(fig, p, extent, x_title: bool = True):
 
 
 def feature_figure(z, y, *, centers=None, regions=None, title: str = "Features") -> go.Figure:
-    """One static 2-D feature scatter (N, 2) coloured by label (N,), with optional centers (L, 2) and
-    :class:`robviz.regions.Regions` (a single (R, R) frame) underneath."""
+    """One static 2-D feature scatter (N, 2) coloured by label (N,).
+
+    With optional centers (L, 2) and :class:`robviz.regions.Regions` (a single (R, R) frame) underneath.
+    """
     if z.shape[-1] != 2:
         raise ValueError(f"feature_figure draws 2-D features, got shape {tuple(z.shape)}")
     num_classes = int(y.max()) + 1

@@ -13,13 +13,12 @@ __all__ = ["eps_curve_figure", "steps_curve_figure", "box_comparison_figure", "l
 
 
 def _verdict(evidence) -> str:
-    """The check's verdict, shown as the figure's subtitle (13 px, not a 9 px superscript)."""
+    """Return the check's verdict, shown as the figure's subtitle (13 px, not a 9 px superscript)."""
     return evidence.verdict
 
 
 def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> go.Figure:
-    """Accuracy (%) against eps, one line per model: ``curves`` maps a name to an
-    :class:`~robviz.masking.EpsCurve`."""
+    """Accuracy (%) against eps, one line per model: ``curves`` maps a name to an :class:`~robviz.masking.EpsCurve`."""
     fig = go.Figure()
     for i, (name, curve) in enumerate(curves.items()):
         fig.add_trace(go.Scatter(x=curve.eps, y=[100 * a for a in curve.accuracy], mode="lines+markers",
@@ -30,8 +29,10 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
 
 
 def steps_curve_figure(curve, title: str = "Robust accuracy vs attack steps") -> go.Figure:
-    """Accuracy (%) against steps (log axis), one line per number of restarts (a
-    :class:`~robviz.masking.StepsCurve`)."""
+    """Accuracy (%) against steps (log axis), one line per number of restarts.
+
+    From a :class:`~robviz.masking.StepsCurve`.
+    """
     fig = go.Figure()
     grid = np.asarray(curve.accuracy)
     for j, restarts in enumerate(curve.restarts):
@@ -47,8 +48,10 @@ def steps_curve_figure(curve, title: str = "Robust accuracy vs attack steps") ->
 
 
 def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-box") -> go.Figure:
-    """Grouped bars: for each model (``comparisons`` maps names to
-    :class:`~robviz.masking.BoxComparison`), its accuracy under every attack."""
+    """Draw grouped bars: each model's accuracy under every attack.
+
+    ``comparisons`` maps names to :class:`~robviz.masking.BoxComparison`.
+    """
     fig = go.Figure()
     keys = []
     for comparison in comparisons.values():
@@ -62,8 +65,10 @@ def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-bo
 
 def loss_line_figure(lines: dict, title: str = "Loss along the attack direction",
                      samples: int = 0) -> go.Figure:
-    """The mean loss along x + alpha d, one line per model (``lines`` maps names to
-    :class:`~robviz.masking.LossLine`); ``samples`` > 0 adds that many thin per-sample lines."""
+    """Return the mean loss along x + alpha d, one line per model.
+
+    ``lines`` maps names to :class:`~robviz.masking.LossLine`. ``samples`` > 0 adds that many thin per-sample lines.
+    """
     fig = go.Figure()
     for i, (name, line) in enumerate(lines.items()):
         alphas = to_numpy(line.alphas)
@@ -79,8 +84,12 @@ def loss_line_figure(lines: dict, title: str = "Loss along the attack direction"
 
 
 def loss_surface_figure(surface, title: str = "Loss landscape", kind: str = "heatmap") -> go.Figure:
-    """The mean loss on the plane x + a d1 + b d2 (a :class:`~robviz.masking.LossSurface`), as a ``"heatmap"``
-    or a 3-D ``"surface"``."""
+    """Return the mean loss on the plane x + a d1 + b d2 as a ``"heatmap"`` or a 3-D ``"surface"``.
+
+    From a :class:`~robviz.masking.LossSurface`.
+
+    A :class:`~robviz.masking.LossSurface`. As a ``"heatmap"`` or a 3-D ``"surface"``.
+    """
     a, b, z = (to_numpy(t) for t in (surface.alphas, surface.betas, surface.loss))
     if kind == "heatmap":
         trace = go.Heatmap(x=a, y=b, z=z, colorscale="Viridis", colorbar=dict(title="loss"))

@@ -12,15 +12,20 @@ __all__ = ["mixing_animation"]
 
 def mixing_animation(effect, lams, x_train, y_train, *, active: int = -1, title: str | None = None,
                      duration_ms: int = 0) -> go.Figure:
-    """The mixed clean and mixed adversarial points over the training points, one frame per mixing weight.
+    """Return the mixed clean and mixed adversarial points over the training points, one frame per mixing weight.
 
-    Args:
-        effect: a :class:`robviz.mixup_inference.MixingEffect` (``mixed_clean`` and ``mixed_adv`` of shape
-            (len(lams), ..., 2)), e.g. from ``mixing_effect``.
-        lams: the mixing weights lambda of its frames.
-        x_train, y_train: (N, 2) points and (N,) labels drawn faintly underneath.
-        active: the frame the figure opens on (default: the last, lambda = 1, the attack's full effect); the
-            slider names it.
+    Parameters
+    ----------
+    effect : robviz.mixup_inference.MixingEffect
+        A :class:`robviz.mixup_inference.MixingEffect` (``mixed_clean`` and ``mixed_adv`` of shape
+        (len(lams), ..., 2)), e.g. from ``mixing_effect``.
+    lams : sequence of float
+        The mixing weights lambda of its frames.
+    x_train, y_train
+        (N, 2) points and (N,) labels drawn faintly underneath.
+    active : int
+        The frame the figure opens on (default: the last, lambda = 1, the attack's full effect); the
+        slider names it.
     """
     lams = [float(v) for v in (lams.tolist() if hasattr(lams, "tolist") else lams)]
     labels = [f"{lam:.1f}" for lam in lams]

@@ -56,12 +56,15 @@ def class_color(k: int) -> str:
 
 
 def series_color(i: int) -> str:
+    """Return the colour of series ``i``, cycling through ``SERIES_COLORS``."""
     return SERIES_COLORS[i % len(SERIES_COLORS)]
 
 
 def plot_array(values) -> np.ndarray:
-    """Values for a trace (tensor, list or array) as float32 NumPy (:func:`robviz.runtime.to_numpy`): plotly
-    stores float32 arrays as compact typed arrays, so figures stay light."""
+    """Return values for a trace (tensor, list or array) as float32 NumPy (:func:`robviz.runtime.to_numpy`).
+
+    Plotly stores float32 arrays as compact typed arrays, so figures stay light.
+    """
     return to_numpy(values, np.float32)
 
 
@@ -78,7 +81,7 @@ pio.templates["robviz"] = TEMPLATE
 
 
 def legend_row_count(fig: go.Figure, width: int = 840) -> int:
-    """Rows a horizontal legend of ``fig``'s named traces needs in a column ``width`` pixels wide."""
+    """Return the rows a horizontal legend of ``fig``'s named traces needs in a column ``width`` pixels wide."""
     seen: set[str] = set()
     used, rows = 0.0, 1
     for trace in fig.data:
@@ -105,16 +108,23 @@ def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitl
     horizontal legend, the subplot titles, the panels (``height`` pixels of plot area), the x-axis band and, with
     ``slider``, the play button and the slider.
 
-    Args:
-        height: the height of the plot area (the panels), in pixels; the bands are added to it. With ``slider``
-            the plot area shrinks so that the whole figure is at most :data:`MAX_PLAY_HEIGHT` tall.
-        legend_rows: rows reserved for the legend (0: the legend stays where the figure put it; "auto": as many
-            as its entries need, see :func:`legend_row_count`).
-        subplot_titles: reserve room for subplot titles above the panels.
-        bottom: the bottom band in pixels (default: one x-axis band).
-        width: a fixed width, only for figures that must stay small (at most :data:`MAX_WIDTH`); None follows
-            the column.
-        top_extra: more room above the panels (e.g. for ternary corner titles above their panels).
+    Parameters
+    ----------
+    height : int
+        The height of the plot area (the panels), in pixels; the bands are added to it. With ``slider``
+        the plot area shrinks so that the whole figure is at most :data:`MAX_PLAY_HEIGHT` tall.
+    legend_rows : int or str
+        Rows reserved for the legend (0: the legend stays where the figure put it; "auto": as many
+        as its entries need, see :func:`legend_row_count`).
+    subplot_titles : bool
+        Reserve room for subplot titles above the panels.
+    bottom : int or None
+        The bottom band in pixels (default: one x-axis band).
+    width : int or None
+        A fixed width, only for figures that must stay small (at most :data:`MAX_WIDTH`); None follows
+        the column.
+    top_extra : int
+        More room above the panels (e.g. for ternary corner titles above their panels).
     """
     rows = (legend_row_count(fig, 840 if width is None else min(int(width), MAX_WIDTH) - left - right)
             if legend_rows == "auto" else int(legend_rows))
@@ -143,16 +153,21 @@ def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitl
 
 
 def frame_duration(frames: int, duration_ms: int = 0) -> int:
-    """Time per frame: at least ``MIN_FRAME_MS`` and long enough for the whole animation to take
-    ``MIN_ANIMATION_MS``."""
+    """Return the time per frame in ms.
+
+    At least ``MIN_FRAME_MS`` and long enough for the whole animation to take ``MIN_ANIMATION_MS``.
+    """
     return int(max(duration_ms, MIN_FRAME_MS, MIN_ANIMATION_MS / max(frames, 1)))
 
 
 def animation_controls(labels, duration_ms: int = 0, prefix: str = "step ", active: int = 0) -> dict:
-    """Layout entries for a play/pause button and a slider over frames named by ``labels``, placed in the band
-    under the x-axis titles (see :func:`fit_layout` with ``slider=True``), starting on frame ``active``.
+    """Layout entries for a play/pause button and a slider over frames named by ``labels``.
 
-    ``duration_ms`` is a lower bound on the time per frame (see :func:`frame_duration`)."""
+    Placed in the band under the x-axis titles (see :func:`fit_layout` with ``slider=True``), starting on frame
+    ``active``.
+
+    ``duration_ms`` is a lower bound on the time per frame (see :func:`frame_duration`).
+    """
     labels = [str(label) for label in labels]
     if not -len(labels) <= active < len(labels):
         raise ValueError(f"active must index one of the {len(labels)} frames, got {active}")
@@ -175,13 +190,18 @@ def animation_controls(labels, duration_ms: int = 0, prefix: str = "step ", acti
 
 def animate(fig: go.Figure, frames: list, labels, *, traces=None, active: int = 0, duration_ms: int = 0,
             prefix: str = "step ", frame_layouts=None) -> go.Figure:
-    """Add ``frames`` (one list of traces per frame, named by ``labels``) to ``fig`` with the play button and the
-    slider, and show frame ``active`` (the slider's) on opening.
+    """Add ``frames`` to ``fig`` with the play button and the slider.
 
-    Args:
-        frames: per frame, the traces that change, in the order of ``traces``.
-        traces: the indices in ``fig.data`` that the frames replace (default: the last ``len(frames[0])``).
-        frame_layouts: optional per-frame layout updates (e.g. a title that names the frame).
+    ``frames`` is one list of traces per frame, named by ``labels``; frame ``active`` (the slider's) shows on opening.
+
+    Parameters
+    ----------
+    frames : list
+        Per frame, the traces that change, in the order of ``traces``.
+    traces : sequence of int or None
+        The indices in ``fig.data`` that the frames replace (default: the last ``len(frames[0])``).
+    frame_layouts : sequence of dict or None
+        Optional per-frame layout updates (e.g. a title that names the frame).
     """
     labels = [str(label) for label in labels]
     if len(frames) != len(labels) or not frames:

@@ -53,8 +53,9 @@ def _center_summary(points: np.ndarray) -> str:
 
 def centers_figure(centers, *, title: str | None = None, show_sphere: bool = True, matrix: str = "cosine",
                    max_distance: float | None = None) -> go.Figure:
-    """Class centers mu (L, d) as a picture: 2-D scatter (d <= 2), 3-D scatter (d = 3), or the matrix of
-    pairwise cosines (d > 3).
+    """Draw class centers mu (L, d) as a picture.
+
+    2-D scatter (d <= 2), 3-D scatter (d = 3), or the matrix of pairwise cosines (d > 3).
 
     In 2-D and 3-D, lines join the pairs at the smallest pairwise distance (the pairs that decide the robustness
     bound RB_bar = min_ij ||mu_i - mu_j|| / 2, ICML 2018): for Max-Mahalanobis centers with d >= L - 1 every pair,
@@ -62,15 +63,24 @@ def centers_figure(centers, *, title: str | None = None, show_sphere: bool = Tru
     = the mean center norm is drawn for reference. For d > 3 the heatmap shows cos(mu_i, mu_j), which is
     -1/(L - 1) off the diagonal for the exact simplex.
 
-    Args:
-        centers: (L, d) tensor or array. title: the figure title (default: L, d, C and the smallest distance).
-        show_sphere: draw the circle / sphere of radius C in 2-D / 3-D.
-        matrix: for d > 3, ``"cosine"`` (cos(mu_i, mu_j), independent of C) or ``"distance"`` (||mu_i - mu_j||,
-            which grows with C: what an explorer with a C control should show).
-        max_distance: the top of the distance colour scale (default: the largest distance), fixed so that the
-            colours follow C.
+    Parameters
+    ----------
+    centers : torch.Tensor or np.ndarray
+        (L, d) tensor or array.
+    title : str or None
+        The figure title (default: L, d, C and the smallest distance).
+    show_sphere : bool
+        Draw the circle / sphere of radius C in 2-D / 3-D.
+    matrix : str
+        For d > 3, ``"cosine"`` (cos(mu_i, mu_j), independent of C) or ``"distance"`` (||mu_i - mu_j||,
+        which grows with C: what an explorer with a C control should show).
+    max_distance : float or None
+        The top of the distance colour scale (default: the largest distance), fixed so that the
+        colours follow C.
 
-    Returns:
+    Returns
+    -------
+    go.Figure
         A plotly Figure.
     """
     mu = to_numpy(centers, np.float64)
@@ -172,11 +182,18 @@ def expected_distance_figure(deltas, formula_values, mc_means=None, mc_errors=No
     as a line; the approximation RB_bar = Delta/2 dashed beneath it; Monte-Carlo means
     (``robviz.theory.monte_carlo_expected_distance``) as markers with error bars of ``num_errors`` standard errors.
 
-    Args:
-        deltas: (K,) Delta values of the curve. formula_values: (K,) E(d) at ``deltas``.
-        mc_means, mc_errors: (M,) Monte-Carlo means and standard errors, or None.
-        mc_deltas: (M,) where the Monte-Carlo points lie (default: ``deltas``).
-        num_errors: the half-width of the error bars in standard errors.
+    Parameters
+    ----------
+    deltas : sequence of float
+        (K,) Delta values of the curve.
+    formula_values : sequence of float
+        (K,) E(d) at ``deltas``.
+    mc_means, mc_errors
+        (M,) Monte-Carlo means and standard errors, or None.
+    mc_deltas : sequence of float or None
+        (M,) where the Monte-Carlo points lie (default: ``deltas``).
+    num_errors : float
+        The half-width of the error bars in standard errors.
     """
     delta = plot_array(deltas)
     fig = go.Figure()
@@ -199,13 +216,20 @@ def expected_distance_figure(deltas, formula_values, mc_means=None, mc_errors=No
 
 def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound: float | None = None,
                                  title: str | None = None, label: str = "random centers") -> go.Figure:
-    """Histogram of the robustness bound RB_bar = min_ij ||mu_i - mu_j|| / 2 for random centers of norm C, with a
-    line at the Max-Mahalanobis centers' value (ICML 2018: the MMD maximizes RB_bar).
+    """Histogram of the robustness bound RB_bar = min_ij ||mu_i - mu_j|| / 2 for random centers of norm C.
 
-    Args:
-        random_bounds: (K,) RB_bar of K random center sets. mm_bound: RB_bar of the MM centers.
-        upper_bound: an optional second line, e.g. the simplex value (C/2) sqrt(2L/(L-1)).
-        label: the histogram's legend entry.
+    With a line at the Max-Mahalanobis centers' value (ICML 2018: the MMD maximizes RB_bar).
+
+    Parameters
+    ----------
+    random_bounds : sequence of float
+        (K,) RB_bar of K random center sets.
+    mm_bound : float
+        RB_bar of the MM centers.
+    upper_bound : float or None
+        An optional second line, e.g. the simplex value (C/2) sqrt(2L/(L-1)).
+    label : str
+        The histogram's legend entry.
     """
     values = plot_array(random_bounds)
     fig = go.Figure(go.Histogram(x=values, nbinsx=40, name=label, marker=dict(color=series_color(5)),

@@ -72,12 +72,15 @@ class Dashboard:
             control.observe(lambda change: self.redraw(), names="value")
 
     def compute(self):
+        """Do the work for the current control values (subclasses implement it)."""
         raise NotImplementedError
 
     def figure(self):
+        """Return the figure to show (subclasses implement it)."""
         raise NotImplementedError
 
     def report(self) -> str:
+        """Return the status line shown after computing (empty by default)."""
         return ""
 
     def update(self) -> None:
@@ -90,7 +93,7 @@ class Dashboard:
         self.status.value = self.report()
 
     def redraw(self) -> None:
-        """:meth:`update`, with any error shown in the dashboard (kept in ``self.error``)."""
+        """Run :meth:`update`, with any error shown in the dashboard (kept in ``self.error``)."""
         try:
             self.update()
             self.error = None

@@ -17,22 +17,33 @@ __all__ = ["MMCentersExplorer"]
 
 
 class MMCentersExplorer(Dashboard):
-    """Pick the number of classes L, the feature dimension d and the norm C; the Max-Mahalanobis centers are
-    recomputed (``robviz.centers.mm_centers``) and redrawn (``robviz.viz.theory.centers_figure``: 2-D or 3-D
-    scatter; for d > 3 the pairwise distances ||mu_i - mu_j|| on a colour scale fixed to the largest C, so that
-    moving C changes the picture, not only its title), with their robustness printed:
+    """Pick the number of classes L, the feature dimension d and the norm C.
+
+    The Max-Mahalanobis centers are recomputed (``robviz.centers.mm_centers``) and redrawn
+    (``robviz.viz.theory.centers_figure``: 2-D or 3-D scatter; for d > 3 the pairwise distances ||mu_i - mu_j|| on a
+    colour scale fixed to the largest C, so that moving C changes the picture, not only its title), with their
+    robustness printed:
 
     * the smallest pairwise distance min ||mu_i - mu_j||;
     * RB_bar = (1/2) min ||mu_i - mu_j|| and RB = min E(d_ij) (ICML 2018, Theorem 1, identity covariance);
     * the simplex value (C/2) sqrt(2L/(L-1)), which only the exact simplex (d >= L - 1) reaches.
 
-    Args:
-        num_classes, feature_dim, norm: the initial L, d and C (``dim``: the old name of ``feature_dim``).
-        max_classes, max_feature_dim: the sliders' upper ends.
+    Parameters
+    ----------
+    num_classes, feature_dim, norm
+        The initial L, d and C (``dim``: the old name of ``feature_dim``).
+    max_classes, max_feature_dim : int
+        The sliders' upper ends.
 
-    Attributes:
-        widget: the ipywidgets box (CSS class ``robviz-centers-explorer``); ``display(explorer)`` shows it.
-        centers: the last (L, d) centers. numbers: a dict of the last printed values.
+    Attributes
+    ----------
+    widget
+        The ipywidgets box (CSS class ``robviz-centers-explorer``); ``display(explorer)`` shows it.
+    centers
+        The last (L, d) centers.
+    numbers
+        A dict of the last printed values.
+
     """
 
     @checks.renamed(dim="feature_dim", max_dim="max_feature_dim")
@@ -71,7 +82,7 @@ class MMCentersExplorer(Dashboard):
         return self.numbers
 
     def figure(self):
-        """The centers figure of the current values."""
+        """Return the centers figure of the current values."""
         n = self.numbers
         title = (f"{n['num_classes']} MM centers in d = {n['feature_dim']}, C = {n['norm']:g} "
                  f"({n['construction']})")
@@ -81,7 +92,7 @@ class MMCentersExplorer(Dashboard):
         return centers_figure(self.centers, title=title, matrix="distance", max_distance=top)
 
     def report(self) -> str:
-        """The printed numbers, as HTML."""
+        """Return the printed numbers, as HTML."""
         n = self.numbers
         share = n["rb_bar"] / n["simplex_rb_bar"]
         return (f"min ‖μ<sub>i</sub> − μ<sub>j</sub>‖ = <b>{n['min_distance']:.3f}</b> &nbsp;·&nbsp; "

@@ -21,17 +21,25 @@ TOY_CLASSES = {"gaussians": (2, 6), "spirals": (2, 6), "moons": (2, 2)}
 
 
 class ObjectiveExplorer(Dashboard):
-    """Pick an objective, the number of classes, the batch size and the steps; the toy model retrains and the
-    2-D feature picture (features, decision regions, centers) redraws.
+    """Pick an objective, the number of classes, the batch size and the steps.
 
-    Args:
-        dataset: ``"spirals"``, ``"gaussians"`` (2-6 classes) or ``"moons"`` (2 classes: the slider is fixed).
-        objective, num_classes, batch_size, steps: the initial control values.
-        seed: seeds data, model and batches, so each setting always gives the same picture.
+    The toy model retrains and the 2-D feature picture (features, decision regions, centers) redraws.
 
-    Attributes:
-        widget: the ipywidgets box (CSS class ``robviz-explorer``); ``display(explorer)`` shows it.
-        history, model: the last run.
+    Parameters
+    ----------
+    dataset : str
+        ``"spirals"``, ``"gaussians"`` (2-6 classes) or ``"moons"`` (2 classes: the slider is fixed).
+    objective, num_classes, batch_size, steps
+        The initial control values.
+    seed : int
+        Seeds data, model and batches, so each setting always gives the same picture.
+
+    Attributes
+    ----------
+    widget
+        The ipywidgets box (CSS class ``robviz-explorer``); ``display(explorer)`` shows it.
+    history, model
+        The last run.
     """
 
     def __init__(self, dataset: str = "spirals", objective: str = "mmc", num_classes: int = 3,
@@ -68,7 +76,7 @@ class ObjectiveExplorer(Dashboard):
         return self.history
 
     def figure(self):
-        """The feature picture of the last run."""
+        """Return the feature picture of the last run."""
         h = self.history
         name = OBJECTIVE_LABELS[self.objective.value]
         title = (f"{name}: {self.num_classes.value} classes, test accuracy {100 * h.test_accuracy[-1]:.1f}% "
