@@ -193,6 +193,12 @@ def test_course_init_writes_a_course_and_never_overwrites_one(tmp_path):
     executor.nb = nbformat.v4.new_notebook()
     manager = executor.create_kernel_manager()  # what autograde starts its kernels with
     assert manager.client_factory is SlicedKernelClient and executor.timeout == 900
+    from nbgrader.converters import GenerateFeedback
+
+    from robviz.course.feedback import FeedbackExporter
+
+    # the feedback pages typeset math with the course's own MathJax (tests/course/test_feedback.py)
+    assert GenerateFeedback(config=settings).exporter_class is FeedbackExporter
     lessons = [p for p in written if p.suffix == ".ipynb"]
     assert [p.parent.name for p in lessons] == [p.stem for p in NOTEBOOKS]
     assert all(p.read_bytes() == (ROOT / "notebooks" / p.name).read_bytes() for p in lessons)
