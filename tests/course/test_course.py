@@ -371,24 +371,51 @@ def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch,
     monkeypatch.setattr(tasks, "first_notebook",
                         lambda folder=None: (folder or ROOT / "notebooks") / "00_start_here.ipynb")
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/elsewhere")
-    cull = ["--MappingKernelManager.cull_idle_timeout=1200", "--MappingKernelManager.cull_interval=60"]
+    cull = [f"--MappingKernelManager.{name}={value}" for name, value in tasks.cull_settings().items()]
+    told = f"idle for {tasks.CULL_IDLE_MINUTES} minutes is shut down, even with its lesson open"
+    assert len(cull) == 4
     assert tasks.cmd_lab([]) == 0
     assert calls[:2] == ["venv", "build"]  # the student's lab: no test tools
     command, cwd, env = calls[2]
     assert cwd == tasks.ROOT and f"--ServerApp.root_dir={tasks.ROOT}" in command
     assert "lessons/00_start_here.ipynb" in command
-    assert all(flag in command for flag in cull)  # idle kernels with no lesson open are shut down after 20 min
-    # The student's configuration first (no nbgrader authoring interface), the user's own after it.
+    assert not any("MappingKernelManager" in flag for flag in command)  # culling read from the student config
+    # The student's configuration first (no nbgrader authoring interface, culling), the user's own after it.
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(tasks.STUDENT_CONFIG), "/elsewhere"]
     said = capsys.readouterr().out
-    assert said.count("idle for 20 minutes") == 1 and "closing a lesson's tab shuts its kernel down" in said
+    assert said.count(told) == 1 and "closing a lesson's tab shuts its kernel down" in said
+    assert "Kernel > Shut Down All Kernels" in said
     calls.clear()
     assert tasks.cmd_lab(["--solutions", "--port=9999"]) == 0
     assert calls[0] == "venv"
     command, _, env = calls[1]  # instructors: no student build, the solved lessons, nbgrader's interface
     assert "notebooks/00_start_here.ipynb" in command and "--port=9999" in command and "--solutions" not in command
-    assert all(flag in command for flag in cull) and env["JUPYTER_CONFIG_PATH"] == "/elsewhere"
-    assert capsys.readouterr().out.count("idle for 20 minutes") == 1
+    assert all(flag in command for flag in cull) and env["JUPYTER_CONFIG_PATH"] == "/elsewhere"  # same culling
+    assert capsys.readouterr().out.count(told) == 1
+
+
+#: Where a student reads how long an idle kernel lives: each must give the configuration's number.
+CULL_TOLD = [ROOT / "README.md", ROOT / "docs" / "teaching.md", ROOT / "notebooks" / "00_start_here.ipynb"]
+
+
+def test_idle_kernels_are_culled_even_with_their_lesson_open_and_students_are_told_when():
+    """An open tab keeps its kernel (and the lesson's data and models) alive; the student configuration culls it
+    after a timeout that outlasts reading a lesson but not a forgotten tab, never while a cell runs."""
+    tasks = _tasks()
+    cull = json.loads((tasks.STUDENT_CONFIG / "jupyter_server_config.json").read_text())["MappingKernelManager"]
+    assert cull == tasks.cull_settings()
+    assert cull["cull_connected"] is True and cull["cull_busy"] is False
+    assert 20 * 60 <= cull["cull_idle_timeout"] <= 30 * 60 and cull["cull_idle_timeout"] % 60 == 0
+    assert 0 < cull["cull_interval"] <= 60  # checked often enough that the timeout is what a student sees
+    minutes = cull["cull_idle_timeout"] // 60
+    assert tasks.CULL_IDLE_MINUTES == minutes
+    for path in CULL_TOLD:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".ipynb":
+            text = "\n".join(_source(c) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+        told = re.findall(r"idle\b[^.]*?\b(\d+) minutes", " ".join(text.split()))
+        assert told and set(told) == {str(minutes)}, f"{path.name} says idle kernels live {told} minutes"
+        assert "Kernel > Shut Down All Kernels" in " ".join(text.split()), f"{path.name}: how to free them by hand"
 
 
 def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_down(monkeypatch, tmp_path):
