@@ -480,3 +480,55 @@ def test_only_the_instructors_lab_shows_nbgrader_in_a_browser(monkeypatch, tmp_p
         else:
             menu.wait_for()
             validate.wait_for()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_an_idle_kernel_is_culled_with_its_lesson_open_and_the_lesson_runs_again(monkeypatch, tmp_path):
+    """The student configuration with its timeout cut to seconds: the kernel of an open, connected tab is shut
+    down, the page keeps its outputs, and Run > Run All Cells starts a new kernel (what the start-here notebook
+    says)."""
+    import shutil
+    import time
+
+    import nbformat
+    from browser_support import chromium_page, jupyter_lab, lab_request
+
+    config = shutil.copytree(_tasks().STUDENT_CONFIG, tmp_path / "student")
+    server = json.loads((config / "jupyter_server_config.json").read_text())
+    assert server["MappingKernelManager"]["cull_connected"] is True
+    server["MappingKernelManager"].update(cull_idle_timeout=6, cull_interval=1)
+    (config / "jupyter_server_config.json").write_text(json.dumps(server))
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(config))
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    cell = nbformat.v4.new_code_cell("import os\nprint(41 + 1, 'from process', os.getpid())")
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": {
+        "name": "python3", "language": "python", "display_name": "Python 3"}}), folder / "t.ipynb")
+    with jupyter_lab(folder, tmp_path) as (base, token, _), chromium_page() as page:
+        page.goto(f"{base}/lab/tree/t.ipynb?token={token}")
+        page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for(timeout=120_000)
+        output = page.locator(".jp-OutputArea-output", has_text="42")
+
+        def run_all(before=None):
+            """Run > Run All Cells (again, as a click can land while the connection settles) until the cell printed
+            something else than ``before`` (its process id differs on a new kernel); the kernels and the output."""
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
+                page.locator('#jp-mainmenu-run .lm-Menu-itemLabel:text-is("Run All Cells")').click()
+                for _ in range(20):
+                    page.wait_for_timeout(500)
+                    if output.count() == 1 and output.inner_text() != before:
+                        return lab_request(base, token, "/api/kernels"), output.inner_text()
+            pytest.fail("Run > Run All Cells did not run the lesson")
+
+        (kernel,), printed = run_all()
+        assert kernel["connections"] >= 1  # the tab is connected: only cull_connected lets its kernel go
+        deadline = time.monotonic() + 60
+        while lab_request(base, token, "/api/kernels") and time.monotonic() < deadline:
+            time.sleep(1)
+        assert lab_request(base, token, "/api/kernels") == [], "the idle kernel of an open lesson was not culled"
+        assert output.inner_text() == printed  # the page keeps its outputs
+        (again,), reprinted = run_all(before=printed)
+        assert again["id"] != kernel["id"] and "42 from process" in reprinted
