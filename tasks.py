@@ -15,6 +15,7 @@ nothing installed by hand is relied upon.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -110,27 +111,38 @@ def build_lessons() -> None:
          "print(*[p.name for p in write_lab_versions('notebooks', 'lessons')] or ['(none new)'])"])
 
 
-#: The student's Jupyter configuration, put on JUPYTER_CONFIG_PATH by `tasks.py lab` (not by --solutions):
-#: labconfig/page_config.json disables nbgrader's lab extensions (its authoring menu, Create Assignment panel and
-#: Validate button are the instructor's), labconfig/default_setting_overrides.json shuts a lesson's kernel down
-#: when its tab is closed.
+#: The student's Jupyter configuration, put first on JUPYTER_CONFIG_PATH by `tasks.py lab` (not by --solutions) and by
+#: binder/start: labconfig/page_config.json disables nbgrader's lab extensions (its authoring menu, Create Assignment
+#: panel and Validate button are the instructor's), labconfig/default_setting_overrides.json shuts a lesson's kernel
+#: down when its tab is closed, jupyter_server_config.json turns nbgrader's server extensions off and culls kernels.
 STUDENT_CONFIG = ROOT / "jupyter-config" / "student"
-#: A kernel idle this long (minutes) with no lesson open on it is shut down: each holds its lesson's data and
-#: models in memory.
-CULL_IDLE_MINUTES = 20
+
+
+def cull_settings() -> dict:
+    """Jupyter Server's kernel culling (``MappingKernelManager``) as the student's configuration sets it: a kernel
+    that ran nothing for ``cull_idle_timeout`` seconds is shut down, even with its lesson open
+    (``cull_connected``), never while a cell runs (``cull_busy`` false). Each kernel holds its lesson's data and
+    models in memory, and a tab left open in a browser keeps it."""
+    config = json.loads((STUDENT_CONFIG / "jupyter_server_config.json").read_text(encoding="utf-8"))
+    return config["MappingKernelManager"]
+
+
+#: Minutes a kernel may stay idle before it is shut down (``cull_settings``; the start-here notebook and the
+#: README say the same number).
+CULL_IDLE_MINUTES = cull_settings()["cull_idle_timeout"] // 60
 
 
 def lab_command(args: list[str], solutions: bool) -> list[str]:
     """JupyterLab rooted at the repository (robviz/, docs/ and the lessons in its file browser), opening the
     start-here notebook: the student versions in lessons/, or with ``solutions`` the solved ones in notebooks/.
-    Kernels idle for ``CULL_IDLE_MINUTES`` with no notebook connected are shut down (checked every minute); the
-    student's configuration (``STUDENT_CONFIG``) is put on the path by :func:`cmd_lab`."""
+    The student's lab reads its kernel culling from the student's configuration (``STUDENT_CONFIG``, put on the
+    path by :func:`cmd_lab`); the instructor's, which does not read that configuration, gets the same culling as
+    command-line options."""
     nb = first_notebook(ROOT / "notebooks" if solutions else LESSONS)
     target = [nb.relative_to(ROOT).as_posix()] if nb else []
     if is_root() and "--allow-root" not in args:
         args = ["--allow-root", *args]  # containers and CI machines often run as root
-    cull = [f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_MINUTES * 60}",
-            "--MappingKernelManager.cull_interval=60"]
+    cull = [f"--MappingKernelManager.{name}={value}" for name, value in cull_settings().items()] if solutions else []
     return [str(PY), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", *cull, *target, *args]
 
 
@@ -157,8 +169,8 @@ def ensure_chromium() -> None:
 def cmd_lab(args: list[str]) -> int:
     """Set up .venv and open JupyterLab (:func:`lab_command`). The student's lab (without ``--solutions``) first
     writes the lessons/ copies and reads the student's Jupyter configuration (``STUDENT_CONFIG``, ahead of any
-    other on JUPYTER_CONFIG_PATH): no nbgrader authoring interface, a lesson's kernel shut down when its tab
-    closes. The instructor's keeps nbgrader's interface."""
+    other on JUPYTER_CONFIG_PATH, as binder/start does): no nbgrader authoring interface, a lesson's kernel shut
+    down when its tab closes, idle kernels culled. The instructor's keeps nbgrader's interface."""
     solutions = "--solutions" in args
     args = [a for a in args if a != "--solutions"]
     ensure_venv()
@@ -171,7 +183,8 @@ def cmd_lab(args: list[str]) -> int:
          + ("the solved lessons (notebooks/)" if solutions else "your lessons (lessons/)"))
     step("each running lesson holds its data and models in memory: "
          + ("closing a lesson's tab shuts its kernel down, and " if not solutions else "")
-         + f"a kernel idle for {CULL_IDLE_MINUTES} minutes with no lesson open on it is shut down")
+         + f"a kernel idle for {CULL_IDLE_MINUTES} minutes is shut down, even with its lesson open "
+         "(Kernel > Shut Down All Kernels frees them all at once)")
     return subprocess.call(lab_command(args, solutions), cwd=ROOT, env=env)
 
 

@@ -1,5 +1,8 @@
 """pyproject.toml, environment.yml and binder/ describe one and the same environment."""
 
+import importlib.util
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -72,6 +75,61 @@ def test_postbuild_installs_the_package():
     assert text.startswith("#!/bin/bash\n")
     assert re.search(r"^set -e", text, re.M)
     assert re.search(r"^pip install --no-deps (-e )?\.$", text, re.M)
+
+
+def _tasks():
+    spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    return tasks
+
+
+def _binder_start(command: list, tmp_path: Path, **env) -> subprocess.CompletedProcess:
+    """``command`` run through binder/start from another folder, with no user Jupyter configuration."""
+    base = {key: value for key, value in os.environ.items() if key != "JUPYTER_CONFIG_PATH"}
+    base.update(JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **env)
+    result = subprocess.run(["bash", str(ROOT / "binder" / "start"), *map(str, command)], cwd=tmp_path, env=base,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_binder_start_uses_the_student_configuration_of_tasks_lab(tmp_path):
+    """Binder's students see what `tasks.py lab`'s see: the same folder first on JUPYTER_CONFIG_PATH, found from
+    the script (a path relative to the repository, wherever it is cloned), a configuration already there kept."""
+    tasks = _tasks()
+    text = (ROOT / "binder" / "start").read_text()
+    assert tasks.STUDENT_CONFIG.relative_to(tasks.ROOT).as_posix() in text
+    assert str(ROOT) not in text and 'exec "$@"' in text
+    show = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
+    env = json.loads(_binder_start(show, tmp_path, JUPYTER_CONFIG_PATH="/elsewhere").stdout)
+    first, *rest = env["JUPYTER_CONFIG_PATH"].split(os.pathsep)
+    assert Path(first).resolve() == tasks.STUDENT_CONFIG.resolve() and rest == ["/elsewhere"]
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
+    env = json.loads(_binder_start(show, tmp_path).stdout)
+    assert [Path(p).resolve() for p in env["JUPYTER_CONFIG_PATH"].split(os.pathsep)] == [
+        tasks.STUDENT_CONFIG.resolve()]
+
+
+@pytest.mark.slow
+def test_jupyterlab_started_by_binder_start_hides_nbgrader_and_culls_idle_kernels(tmp_path):
+    """What JupyterLab itself reads with binder/start's environment (its --show-config, labextension list)."""
+    config = tmp_path / "config"
+    config.mkdir()
+    shown = _binder_start([sys.executable, "-m", "jupyter", "lab", "--show-config"], tmp_path).stdout
+    assert "Loaded config files:" in shown, "JupyterLab read no configuration file"
+    loaded = shown.split("Loaded config files:")[1].split("\n\n")[0].split()
+    assert [Path(p).resolve() for p in loaded] == [(_tasks().STUDENT_CONFIG / "jupyter_server_config.json").resolve()]
+    servers = dict(re.findall(r"'(nbgrader\.server_extensions\.\w+)': (True|False)", shown))
+    assert servers and set(servers.values()) == {"False"}, servers
+    manager = shown.split("\nMappingKernelManager\n")[1].split("\n", 4)[:4]
+    expected = _tasks().cull_settings()
+    assert {line.split("=")[0].strip(" ."): line.split("=")[1].strip() for line in manager} == {
+        name: str(value) for name, value in expected.items()}
+    listed = _binder_start([sys.executable, "-m", "jupyter", "labextension", "list"], tmp_path)
+    lab = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
+    assert re.search(r"@jupyter/nbgrader v\S+ disabled", lab), lab
 
 
 def working_tree_copy(dest: Path) -> Path:

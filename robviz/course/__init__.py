@@ -4,6 +4,8 @@
   preprocessors, the lab version with folded solutions, :func:`init_course` (re-exported here);
 * :mod:`robviz.course.gallery`: every lesson executed and exported as a static web page; ``execute_lesson``, the
   notebook runner of the gallery and the full-mode test;
+* :mod:`robviz.course.feedback`: nbgrader's feedback pages with the course's own MathJax 3 inlined (no CDN), set
+  by the course's ``nbgrader_config.py``;
 * :mod:`robviz.course.kernels`: the Jupyter kernel client that waits in one-second polls (used by the gallery's
   runner and by the course's ``nbgrader_config.py``).
 

@@ -249,6 +249,9 @@ c.Execute.timeout = {timeout}
 # nbclient waits for each cell's reply in one poll as long as that timeout; a missed socket wake-up would stall the
 # grading for all of it. robviz's kernel client polls in slices of a second (robviz/course/kernels.py).
 c.AsyncKernelManager.client_class = "robviz.course.kernels.SlicedKernelClient"
+# nbgrader's feedback template loads MathJax 2 from a CDN: offline, or behind a firewall, a student sees raw $...$.
+# robviz's exporter puts the course's own MathJax 3 inside each page instead (robviz/course/feedback.py).
+c.GenerateFeedback.exporter_class = "robviz.course.feedback.FeedbackExporter"
 '''
 
 _README = '''\
@@ -267,6 +270,7 @@ Run every command in this folder, with robviz installed in the environment the k
     nbgrader autograde 01_feature_space                # autograded/ and the scores in gradebook.db
     nbgrader generate_feedback 01_feature_space        # feedback/<student>/01_feature_space/*.html
 
+The feedback pages carry their own MathJax (no CDN): their math shows offline too.
 Replace `01_feature_space` by any lesson (`ls source`). Without an exchange, put a student's notebook in
 `submitted/<student id>/<lesson>/` before `autograde`. A failed check shows robviz's hint in the feedback.
 Points: 2 for writing a function, 1 for a number or a choice. `nbgrader autograde` runs the whole lesson (a

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
 
 __all__ = ["build_gallery", "execute_lesson", "render_page", "mathjax_source", "GalleryError", "PLOTLY_JS",
-           "MATHJAX_JS", "WIDGET_NOTE"]
+           "MATHJAX_JS", "MATHJAX_CONFIG", "WIDGET_NOTE"]
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -53,6 +53,17 @@ WIDGET_NOTE = ("Interactive widget: run this lesson in Jupyter or on Binder to u
 #: The banner at the top of plotly.js: an output that contains it has the library inlined.
 _PLOTLY_JS_BANNER = "* plotly.js v"
 
+#: MathJax 3 configured as JupyterLab typesets markdown: ``$``/``$$``, ``\(``/``\[``, ``\$`` for a dollar; code and
+#: ``<pre>`` outputs left alone. A <script> that must come before MathJax's own (the gallery's pages, nbgrader's
+#: feedback through :mod:`robviz.course.feedback`).
+MATHJAX_CONFIG = """<script>
+window.MathJax = {
+  tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]], displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
+        processEscapes: true, processEnvironments: true, tags: "ams"},
+  svg: {fontCache: "global"}
+};
+</script>"""
+
 # The lab template with plotly.js loaded first and without require.js (from a CDN, unused by these pages, and
 # with it loaded first plotly.js would register as an AMD module instead of setting window.Plotly); MathJax 3 from
 # the site instead of nbconvert's MathJax 2 from a CDN, configured as JupyterLab typesets markdown (``$``/``$$``,
@@ -63,13 +74,7 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 <script src="{{ resources.plotly_js }}"></script>
 {%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}
-<script>
-window.MathJax = {
-  tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]], displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
-        processEscapes: true, processEnvironments: true, tags: "ams"},
-  svg: {fontCache: "global"}
-};
-</script>
+""" + MATHJAX_CONFIG + """
 <script src="{{ resources.mathjax_js }}" id="MathJax-script"></script>
 {%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}

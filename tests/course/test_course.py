@@ -193,6 +193,12 @@ def test_course_init_writes_a_course_and_never_overwrites_one(tmp_path):
     executor.nb = nbformat.v4.new_notebook()
     manager = executor.create_kernel_manager()  # what autograde starts its kernels with
     assert manager.client_factory is SlicedKernelClient and executor.timeout == 900
+    from nbgrader.converters import GenerateFeedback
+
+    from robviz.course.feedback import FeedbackExporter
+
+    # the feedback pages typeset math with the course's own MathJax (tests/course/test_feedback.py)
+    assert GenerateFeedback(config=settings).exporter_class is FeedbackExporter
     lessons = [p for p in written if p.suffix == ".ipynb"]
     assert [p.parent.name for p in lessons] == [p.stem for p in NOTEBOOKS]
     assert all(p.read_bytes() == (ROOT / "notebooks" / p.name).read_bytes() for p in lessons)
@@ -365,24 +371,51 @@ def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch,
     monkeypatch.setattr(tasks, "first_notebook",
                         lambda folder=None: (folder or ROOT / "notebooks") / "00_start_here.ipynb")
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/elsewhere")
-    cull = ["--MappingKernelManager.cull_idle_timeout=1200", "--MappingKernelManager.cull_interval=60"]
+    cull = [f"--MappingKernelManager.{name}={value}" for name, value in tasks.cull_settings().items()]
+    told = f"idle for {tasks.CULL_IDLE_MINUTES} minutes is shut down, even with its lesson open"
+    assert len(cull) == 4
     assert tasks.cmd_lab([]) == 0
     assert calls[:2] == ["venv", "build"]  # the student's lab: no test tools
     command, cwd, env = calls[2]
     assert cwd == tasks.ROOT and f"--ServerApp.root_dir={tasks.ROOT}" in command
     assert "lessons/00_start_here.ipynb" in command
-    assert all(flag in command for flag in cull)  # idle kernels with no lesson open are shut down after 20 min
-    # The student's configuration first (no nbgrader authoring interface), the user's own after it.
+    assert not any("MappingKernelManager" in flag for flag in command)  # culling read from the student config
+    # The student's configuration first (no nbgrader authoring interface, culling), the user's own after it.
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(tasks.STUDENT_CONFIG), "/elsewhere"]
     said = capsys.readouterr().out
-    assert said.count("idle for 20 minutes") == 1 and "closing a lesson's tab shuts its kernel down" in said
+    assert said.count(told) == 1 and "closing a lesson's tab shuts its kernel down" in said
+    assert "Kernel > Shut Down All Kernels" in said
     calls.clear()
     assert tasks.cmd_lab(["--solutions", "--port=9999"]) == 0
     assert calls[0] == "venv"
     command, _, env = calls[1]  # instructors: no student build, the solved lessons, nbgrader's interface
     assert "notebooks/00_start_here.ipynb" in command and "--port=9999" in command and "--solutions" not in command
-    assert all(flag in command for flag in cull) and env["JUPYTER_CONFIG_PATH"] == "/elsewhere"
-    assert capsys.readouterr().out.count("idle for 20 minutes") == 1
+    assert all(flag in command for flag in cull) and env["JUPYTER_CONFIG_PATH"] == "/elsewhere"  # same culling
+    assert capsys.readouterr().out.count(told) == 1
+
+
+#: Where a student reads how long an idle kernel lives: each must give the configuration's number.
+CULL_TOLD = [ROOT / "README.md", ROOT / "docs" / "teaching.md", ROOT / "notebooks" / "00_start_here.ipynb"]
+
+
+def test_idle_kernels_are_culled_even_with_their_lesson_open_and_students_are_told_when():
+    """An open tab keeps its kernel (and the lesson's data and models) alive; the student configuration culls it
+    after a timeout that outlasts reading a lesson but not a forgotten tab, never while a cell runs."""
+    tasks = _tasks()
+    cull = json.loads((tasks.STUDENT_CONFIG / "jupyter_server_config.json").read_text())["MappingKernelManager"]
+    assert cull == tasks.cull_settings()
+    assert cull["cull_connected"] is True and cull["cull_busy"] is False
+    assert 20 * 60 <= cull["cull_idle_timeout"] <= 30 * 60 and cull["cull_idle_timeout"] % 60 == 0
+    assert 0 < cull["cull_interval"] <= 60  # checked often enough that the timeout is what a student sees
+    minutes = cull["cull_idle_timeout"] // 60
+    assert tasks.CULL_IDLE_MINUTES == minutes
+    for path in CULL_TOLD:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".ipynb":
+            text = "\n".join(_source(c) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+        told = re.findall(r"idle\b[^.]*?\b(\d+) minutes", " ".join(text.split()))
+        assert told and set(told) == {str(minutes)}, f"{path.name} says idle kernels live {told} minutes"
+        assert "Kernel > Shut Down All Kernels" in " ".join(text.split()), f"{path.name}: how to free them by hand"
 
 
 def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_down(monkeypatch, tmp_path):
@@ -447,3 +480,55 @@ def test_only_the_instructors_lab_shows_nbgrader_in_a_browser(monkeypatch, tmp_p
         else:
             menu.wait_for()
             validate.wait_for()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_an_idle_kernel_is_culled_with_its_lesson_open_and_the_lesson_runs_again(monkeypatch, tmp_path):
+    """The student configuration with its timeout cut to seconds: the kernel of an open, connected tab is shut
+    down, the page keeps its outputs, and Run > Run All Cells starts a new kernel (what the start-here notebook
+    says)."""
+    import shutil
+    import time
+
+    import nbformat
+    from browser_support import chromium_page, jupyter_lab, lab_request
+
+    config = shutil.copytree(_tasks().STUDENT_CONFIG, tmp_path / "student")
+    server = json.loads((config / "jupyter_server_config.json").read_text())
+    assert server["MappingKernelManager"]["cull_connected"] is True
+    server["MappingKernelManager"].update(cull_idle_timeout=6, cull_interval=1)
+    (config / "jupyter_server_config.json").write_text(json.dumps(server))
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(config))
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    cell = nbformat.v4.new_code_cell("import os\nprint(41 + 1, 'from process', os.getpid())")
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": {
+        "name": "python3", "language": "python", "display_name": "Python 3"}}), folder / "t.ipynb")
+    with jupyter_lab(folder, tmp_path) as (base, token, _), chromium_page() as page:
+        page.goto(f"{base}/lab/tree/t.ipynb?token={token}")
+        page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for(timeout=120_000)
+        output = page.locator(".jp-OutputArea-output", has_text="42")
+
+        def run_all(before=None):
+            """Run > Run All Cells (again, as a click can land while the connection settles) until the cell printed
+            something else than ``before`` (its process id differs on a new kernel); the kernels and the output."""
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
+                page.locator('#jp-mainmenu-run .lm-Menu-itemLabel:text-is("Run All Cells")').click()
+                for _ in range(20):
+                    page.wait_for_timeout(500)
+                    if output.count() == 1 and output.inner_text() != before:
+                        return lab_request(base, token, "/api/kernels"), output.inner_text()
+            pytest.fail("Run > Run All Cells did not run the lesson")
+
+        (kernel,), printed = run_all()
+        assert kernel["connections"] >= 1  # the tab is connected: only cull_connected lets its kernel go
+        deadline = time.monotonic() + 60
+        while lab_request(base, token, "/api/kernels") and time.monotonic() < deadline:
+            time.sleep(1)
+        assert lab_request(base, token, "/api/kernels") == [], "the idle kernel of an open lesson was not culled"
+        assert output.inner_text() == printed  # the page keeps its outputs
+        (again,), reprinted = run_all(before=printed)
+        assert again["id"] != kernel["id"] and "42 from process" in reprinted

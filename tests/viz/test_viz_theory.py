@@ -55,6 +55,46 @@ def test_centers_figure_3d_is_a_scatter3d_with_the_tetrahedron_edges():
     assert fig.layout.scene.zaxis.title.text == "z₃"
 
 
+def screen_gaps(fig) -> tuple[float, float]:
+    """(smallest distance between two centers' labels on the screen, C) in the figure's own camera: the scene's
+    cube (equal, symmetric axis ranges) seen from ``camera.eye`` towards ``camera.center`` with ``camera.up`` up,
+    orthographic (what the figure asks for; the labels sit on their markers, so their screen positions are the
+    markers' positions, offset alike)."""
+    scene = fig.layout.scene
+    ranges = {tuple(axis.range) for axis in (scene.xaxis, scene.yaxis, scene.zaxis)}
+    ((low, high),) = ranges
+    assert low == -high and scene.aspectmode == "cube" and scene.camera.projection.type == "orthographic"
+    labels = next(t for t in fig.data if t.name == "centers")
+    assert "text" in labels.mode and len(set(labels.text)) == len(labels.text)
+    points = np.stack([np.asarray(labels.x, float), np.asarray(labels.y, float), np.asarray(labels.z, float)], 1)
+    camera = scene.camera
+    eye, center, up = (np.array([v.x, v.y, v.z], float) for v in (camera.eye, camera.center, camera.up))
+    forward = (center - eye) / np.linalg.norm(center - eye)
+    right = np.cross(forward, up)
+    right /= np.linalg.norm(right)
+    screen = np.stack([points @ right, points @ np.cross(right, forward)], 1)
+    gaps = np.linalg.norm(screen[:, None] - screen[None], axis=2)[np.triu_indices(len(points), 1)]
+    return float(gaps.min()), float(np.linalg.norm(points, axis=1).mean())
+
+
+@pytest.mark.parametrize("num_classes", range(3, 17))
+def test_centers_figure_3d_keeps_every_label_apart_on_the_screen(num_classes):
+    """Lesson 3 draws 4 and 10 centers in d = 3, the explorer up to 16. From plotly's default eye (1.25, 1.25,
+    1.25) two of 10 centers land 0.24 C apart and two of 15 0.02 C apart, their labels on each other; the figure's
+    own camera keeps every pair at least 0.3 C apart (C: the radius of the sphere drawn)."""
+    gap, norm = screen_gaps(centers_figure(mm_centers(num_classes, 3, 10.0)))
+    assert norm == pytest.approx(10.0, rel=1e-4)
+    assert gap >= 0.3 * norm, f"{num_classes} centers: two labels {gap / norm:.2f} C apart on the screen"
+
+
+@pytest.mark.parametrize("num_classes", [10, 15])
+def test_the_label_check_catches_plotlys_default_camera(num_classes):
+    fig = centers_figure(mm_centers(num_classes, 3, 10.0))
+    fig.layout.scene.camera.eye = dict(x=1.25, y=1.25, z=1.25)
+    gap, norm = screen_gaps(fig)
+    assert gap < 0.3 * norm
+
+
 def test_centers_figure_beyond_3d_shows_the_pairwise_cosines():
     fig = centers_figure(mm_centers(10, 256, 10.0))
     (heatmap,) = fig.data
