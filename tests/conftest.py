@@ -13,6 +13,13 @@ torch.set_num_threads(1)
 os.environ["ROBVIZ_STRICT_EXERCISES"] = "1"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Run the long files first: the lesson runs, full modes, grading and browser checks (``slow``, ``browser``),
+    then the unit tests. pytest-xdist hands files to workers in this order, so the many short files fill the
+    end of both workers' queues instead of one long file starting last on one worker (longest first)."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") or item.get_closest_marker("browser") else 1)
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     """Every test starts from the same random state, whichever worker runs it and whatever ran before it."""

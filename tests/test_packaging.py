@@ -77,6 +77,22 @@ def test_postbuild_installs_the_package():
     assert re.search(r"^pip install --no-deps (-e )?\.$", text, re.M)
 
 
+def test_binder_opens_the_student_lessons_that_postbuild_writes(tmp_path):
+    """The badge opens lessons/ (exercises unanswered, as `tasks.py lab` does), which postBuild writes: run
+    postBuild's own line in a copy of the notebooks and find the start-here lesson the badge names."""
+    badge = re.search(r"mybinder\.org/v2/gh/\S+\?labpath=([^)\s]+)", (ROOT / "README.md").read_text())
+    assert badge, "the README has no Binder badge"
+    labpath = badge.group(1).replace("%2F", "/")
+    assert labpath.startswith("lessons/"), f"the Binder badge opens {labpath}, the solved lessons"
+    line = next(line for line in (ROOT / "binder/postBuild").read_text().splitlines()
+                if "write_lab_versions" in line)
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns("runs", ".*"))
+    subprocess.run(["bash", "-c", line.replace("python ", f"{sys.executable} ", 1)], cwd=tmp_path, check=True)
+    opened = json.loads((tmp_path / labpath).read_text())
+    sources = ["".join(cell["source"]) for cell in opened["cells"]]
+    assert not any("### BEGIN SOLUTION" in source for source in sources), "the student lesson shows solutions"
+
+
 def _tasks():
     spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
     tasks = importlib.util.module_from_spec(spec)
