@@ -16,7 +16,8 @@ def _reference(w, b, low, high):
 
 
 def _corners(w, b, low, high):
-    """The slip: the box's corners pushed through W (W low, W high), as if every weight were positive."""
+    """The slip: the box's corners pushed through W (W low, W high), as if every weight were positive; the same
+    as sending the radius through W instead of |W|."""
     one, two = low @ w.T + b, high @ w.T + b
     return torch.stack([one.clamp(min=0), two.clamp(min=0)])
 
@@ -28,11 +29,9 @@ def _no_relu(w, b, low, high):
     return torch.stack([centre - radius, centre + radius])
 
 
-def _signed_radius(w, b, low, high):
-    """The slip: the radius through W itself, not |W|."""
-    centre, radius = (high + low) / 2, (high - low) / 2
-    centre, radius = centre @ w.T + b, radius @ w.T
-    return torch.stack([(centre - radius).clamp(min=0), (centre + radius).clamp(min=0)])
+def _relu_first(w, b, low, high):
+    """The slip: the ReLU applied to the input box, before the affine map (and none after it)."""
+    return _no_relu(w, b, low.clamp(min=0), high.clamp(min=0))
 
 
 def _inputs(variant: int = 0):
@@ -68,11 +67,11 @@ def interval_layer(answer, seed: int = 0):
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
     passed, message = expect_function(_answer(answer), _reference, _inputs(seed), mistakes=[
-        Mistake(_corners, "It sends the corners `low` and `high` through W: with a negative weight, the low corner "
-                          "gives the *high* end. Use the centre (low + high) / 2 through W and the radius "
+        Mistake(_corners, "It sends the corners through W (or the radius through W): with a negative weight, the low "
+                          "corner gives the *high* end. Use the centre (low + high) / 2 through W and the radius "
                           "(high - low) / 2 through |W|."),
-        Mistake(_signed_radius, "Its radius goes through W: a negative weight makes it negative. The radius of "
-                                "the image is (high - low) / 2 through |W|."),
+        Mistake(_relu_first, "It applies the ReLU to the input box, before the layer: the layer is x -> relu(x W^T "
+                             "+ b), so clip the ends of the *output* intervals at 0."),
         Mistake(_no_relu, "It stops before the ReLU: relu is monotone, so apply it to both ends of each interval."),
     ], hint="The image of the box under x W^T + b has centre m W^T + b and radius r |W|^T (m, r the box's centre and "
             "radius); then the ReLU of each end.")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from robviz import exact, exercises
-from robviz.exercises.lesson11 import _corners, _inputs, _no_relu, _reference, _signed_radius
+from robviz.exercises.lesson11 import _corners, _inputs, _no_relu, _reference, _relu_first
 
 
 def interval_layer(w, b, low, high):
@@ -25,10 +25,22 @@ def test_interval_layer_solution_passes(seed):
     assert exercises.check("11.1", interval_layer, seed=seed)
 
 
-@pytest.mark.parametrize("slip, keyword", [(_corners, "corners"), (_signed_radius, "|W|"), (_no_relu, "ReLU")])
+@pytest.mark.parametrize("slip, keyword", [(_corners, "corners"), (_no_relu, "stops before the ReLU"),
+                                           (_relu_first, "before the layer")])
 def test_interval_layer_slips_get_their_hints(lenient, slip, keyword):
     feedback = exercises.check("11.1", lambda w, b, low, high: tuple(slip(w, b, low, high)))
     assert not feedback and keyword in feedback.message, feedback.message
+
+
+def test_a_radius_through_w_is_the_corners_slip(lenient):
+    def signed_radius(w, b, low, high):
+        centre, radius = (high + low) / 2, (high - low) / 2
+        centre, radius = centre @ w.T + b, radius @ w.T
+        return (centre - radius).clamp(min=0), (centre + radius).clamp(min=0)
+
+    for seed in (None, 1, 2):
+        feedback = exercises.check("11.1", signed_radius, seed=seed)
+        assert not feedback and "radius through W" in feedback.message
 
 
 def test_interval_layer_unfinished_and_wrong_types(lenient):
