@@ -52,6 +52,10 @@ WRONG = {
     "08": ("answer_8_2", 'masking_evidence = "b"', "That is a healthy sign"),
     "09": ("answer_9_1", "return 0.01 * 0.1 ** ((epoch > 100) + (epoch > 150))", "The decay starts with epoch 100"),
     "10": ("answer_10_2", 'carries_over = "a"', "can only fall"),
+    "11": ("answer_11_1", "centre, radius = (high + low) / 2, (high - low) / 2\n"
+                         "centre, radius = centre @ w.T + b, radius @ w.T\n"
+                         "return (centre - radius).clamp(min=0), (centre + radius).clamp(min=0)",
+           "with a negative weight, the low"),
 }
 
 

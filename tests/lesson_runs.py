@@ -111,7 +111,7 @@ class LessonRuns:
 
 #: Lessons whose full mode fits CI's time on 2 cores.
 IN_CI = ["01_feature_space", "02_attacks", "03_mm_centers", "04_sample_density", "06_ensembles",
-         "07_mixup_inference", "08_honest_evaluation", "10_adversarial_training"]
+         "07_mixup_inference", "08_honest_evaluation", "10_adversarial_training", "11_what_can_be_proven"]
 #: In CI from a file of its own: pytest-xdist runs it on one worker while the other runs the lessons above.
 ELSEWHERE = {"05_detection": "tests/lessons/test_full_mode_detection.py (about 6 minutes on one thread)"}
 #: The rest, and why not in CI.

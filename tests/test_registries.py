@@ -342,10 +342,11 @@ def test_a_new_lesson_is_picked_up_by_every_lesson_check(tmp_path):
 
     folder = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, folder)
-    shutil.copy(folder / "00_start_here.ipynb", folder / "11_new_lesson.ipynb")
+    number = f"{int(LESSONS[-1][:2]) + 1:02d}"  # after the last lesson
+    shutil.copy(folder / "00_start_here.ipynb", folder / f"{number}_new_lesson.ipynb")
     found = lessons(folder)
-    assert found == [*LESSONS, "11_new_lesson"]
-    assert ungraded([name[:2] for name in found]) == ["11"]
-    assert unaccounted(found) == ["11_new_lesson"]
+    assert found == [*LESSONS, f"{number}_new_lesson"]
+    assert ungraded([name[:2] for name in found]) == [number]
+    assert unaccounted(found) == [f"{number}_new_lesson"]
     assert ungraded([name[:2] for name in LESSONS]) == [] and unaccounted(LESSONS) == []
     assert set(WRONG) == {name[:2] for name in LESSONS}

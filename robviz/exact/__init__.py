@@ -42,10 +42,11 @@ model more robust than another on the same points, :func:`mcnemar`).
 
 from .boundary import (ExactBoundary, affine_pieces, decision_boundary, grid_minimal_distance, minimal_distance,
                        robust_accuracy, robust_accuracy_curve)
-from .certify import certified_robust, crown_bounds, interval_bounds, margin_lower_bounds
-from .milp import Verification, minimal_linf_distance, verify
+from .certify import certified_robust, crown_bounds, interval_bounds, margin_lower_bounds, unstable_relus
+from .milp import Verification, minimal_linf_distance, relu_units, verify
 from .paired import PairedTest, mcnemar
 
 __all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
            "grid_minimal_distance", "affine_pieces", "Verification", "verify", "minimal_linf_distance",
-           "certified_robust", "margin_lower_bounds", "interval_bounds", "crown_bounds", "PairedTest", "mcnemar"]
+           "certified_robust", "margin_lower_bounds", "interval_bounds", "crown_bounds", "unstable_relus", "relu_units",
+           "PairedTest", "mcnemar"]

@@ -27,7 +27,7 @@ from .linear_regions import affine_pieces
 from ..runtime import inference, to_numpy
 
 __all__ = ["network_layers", "input_ball", "interval_bounds", "crown_bounds", "margin_lower_bounds",
-           "certified_robust"]
+           "certified_robust", "unstable_relus"]
 
 
 def network_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -185,3 +185,25 @@ def certified_robust(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: fl
     return correct & torch.from_numpy(margins.min(axis=1) > 0)
 
 
+
+
+def unstable_relus(model: nn.Module, x: torch.Tensor, eps: float, *, bounds, method: str = "crown") -> np.ndarray:
+    """How many hidden ReLUs of ``model`` can change sign inside each point's L-inf ball of radius ``eps``
+    (intersected with ``bounds``), by the bounds of ``method`` (``"ibp"`` or ``"crown"``): x (N, ...) -> (N,) int.
+
+    A ReLU whose pre-activation bounds straddle 0 is one binary variable of :func:`robviz.exact.verify`'s
+    program (before it tightens deeper bounds); stable ones need none. CROWN's bounds are intersected with the
+    interval bounds, so its count is never above IBP's.
+    """
+    if method not in ("ibp", "crown"):
+        raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
+    layers = network_layers(model)
+    x_low, x_high = input_ball(x, eps, bounds)
+    if x_low.shape[1] != layers[0][0].shape[1]:
+        raise ValueError(f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "
+                         f"{x_low.shape[1]} per point")
+    hidden = (interval_bounds if method == "ibp" else crown_bounds)(layers[:-1], x_low, x_high)
+    counts = np.zeros(len(x_low), dtype=np.int64)
+    for low, high in hidden:
+        counts += ((low < 0) & (high > 0)).sum(axis=1)
+    return counts

@@ -35,14 +35,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy.optimize import Bounds, LinearConstraint, milp
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from .. import checks
 from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers
 from ..runtime import inference, to_numpy
 
-__all__ = ["Verification", "verify", "minimal_linf_distance", "ROBUST", "NOT_ROBUST", "UNDECIDED"]
+__all__ = ["Verification", "verify", "minimal_linf_distance", "relu_units", "ROBUST", "NOT_ROBUST", "UNDECIDED"]
 
 ROBUST, NOT_ROBUST, UNDECIDED = "robust", "not robust", "undecided"
 
@@ -436,3 +438,33 @@ def minimal_linf_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
         raise ValueError(f"{len(late)} points could not be solved within time_limit={time_limit:g} s each "
                          f"(indices {late[:10]}); raise time_limit")
     return torch.from_numpy(out)
+
+
+class _ReluCounter(TorchFunctionMode):
+    """Counts the scalar outputs of every ReLU call (module or functional) of one forward pass."""
+
+    def __init__(self):
+        super().__init__()
+        self.units = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func in (F.relu, torch.relu, torch.relu_, F.relu_):
+            self.units += out[0].numel()
+        return out
+
+
+def relu_units(model: nn.Module, x: torch.Tensor) -> int:
+    """The number of scalar ReLUs ``model`` applies to one input: x (1, ...) -> int, counted by running it once
+    (in eval mode, without gradients) and adding up the size of every ReLU output, modules (``nn.ReLU``) and
+    calls (``F.relu``, as in the CIFAR ResNets) alike.
+
+    Each is one binary variable of the exact program in the worst case (every ReLU unstable), so a network with
+    n ReLUs has up to 2^n activation patterns to rule out. Raises ``ValueError`` unless x holds exactly one input.
+    """
+    if not torch.is_tensor(x) or x.dim() < 2 or len(x) != 1:
+        raise ValueError(f"x must be one input of shape (1, ...), got {getattr(x, 'shape', type(x).__name__)}")
+    counter = _ReluCounter()
+    with counter:
+        inference(model, x)
+    return counter.units

@@ -367,4 +367,4 @@ def expect_function(answer, reference: Callable, inputs: Iterable[tuple], *, mis
 
 # The lessons' exercises register themselves on import.
 from . import (lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07,  # noqa: E402,F401
-               lesson08, lesson09, lesson10)
+               lesson08, lesson09, lesson10, lesson11)

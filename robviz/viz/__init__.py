@@ -11,7 +11,7 @@ from .density import (convergence_figure, curse_of_softmax_animation, density_he
                       sample_density_figure, shell_density_figure)
 from .detection import detection_table, embedding_animation, non_me_domain_figure, roc_figure
 from .ensemble import adp_optimum_figure, diversity_figure, ternary_animation, transferability_heatmap
-from .exact import boundary_trace, distance_scatter, exact_vs_attacks
+from .exact import boundary_trace, bounds_sandwich, distance_scatter, exact_vs_attacks
 from .features import feature_animation, feature_figure, feature_panels
 from .masking import (box_comparison_figure, eps_curve_figure, loss_line_figure, loss_surface_figure,
                       steps_curve_figure)
@@ -24,7 +24,8 @@ from .theory import centers_figure, expected_distance_figure, robustness_compari
 __all__ = [
     # attacks, curves, exact, features
     "attack_animation", "ball_outline", "distance_histogram", "robustness_heatmap", "training_curves",
-    "exact_vs_attacks", "distance_scatter", "boundary_trace", "feature_animation", "feature_figure", "feature_panels",
+    "exact_vs_attacks", "distance_scatter", "boundary_trace", "bounds_sandwich", "feature_animation", "feature_figure",
+    "feature_panels",
     # adversarial training
     "boundary_animation", "accuracy_lines",
     # theory (ICML 2018), density (ICLR 2020)

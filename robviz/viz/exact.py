@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from .style import fit_layout, plot_array, series_color
 
-__all__ = ["exact_vs_attacks", "distance_scatter", "boundary_trace"]
+__all__ = ["exact_vs_attacks", "distance_scatter", "boundary_trace", "bounds_sandwich"]
 
 _SYMBOLS = ["circle-open", "square-open", "diamond-open", "triangle-up-open", "x-thin-open", "cross-open",
             "star-open", "hexagon-open"]
@@ -55,6 +56,43 @@ def exact_vs_attacks(eps_list, exact: dict, attacks: dict, *, title: str | None 
     # seven series scrolled and hid entries.
     return fit_layout(figure, height=340, legend_rows="auto",
                       title=title or "Robust accuracy: exact (lines) and attacks (markers)")
+
+
+def bounds_sandwich(eps_list, panels: dict, *, exact: str = "exact", title: str | None = None) -> go.Figure:
+    """Robust accuracy against the radius, one panel per model: certified lower bounds, the exact value and the
+    attacks' upper bounds, one line each, the same colour for a series in every panel.
+
+    Args:
+        eps_list: the E radii.
+        panels: ``{model: {series: E robust accuracies in [0, 1]}}``, the series from the lowest bound to the
+            highest (e.g. IBP, CROWN, exact, auto_attack, PGD-10).
+        exact: the name of the series drawn thick and black (the truth between the bounds).
+        title: the figure title.
+
+    Raises:
+        ValueError: no panel, or a series whose length is not that of ``eps_list``.
+    """
+    eps = [float(e) for e in eps_list]
+    if not panels:
+        raise ValueError("panels is empty: pass {model: {series: accuracies}}")
+    names = list(dict.fromkeys(name for series in panels.values() for name in series))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels), shared_yaxes=True,
+                        horizontal_spacing=0.06)
+    for col, series in enumerate(panels.values(), start=1):
+        for name, values in series.items():
+            values = [100 * float(v) for v in values]
+            if len(values) != len(eps):
+                raise ValueError(f"series {name!r} has {len(values)} values for {len(eps)} radii")
+            i = names.index(name)
+            line = dict(color="black", width=4) if name == exact else dict(color=series_color(i), width=2,
+                                                                                dash="dot" if i % 2 else None)
+            fig.add_trace(go.Scatter(x=eps, y=values, mode="lines+markers", name=name, legendgroup=name,
+                                     showlegend=col == 1, line=line,
+                                     marker=dict(symbol=_SYMBOLS[i % len(_SYMBOLS)], size=9)), row=1, col=col)
+        fig.update_xaxes(title_text="radius ε (L-inf)", row=1, col=col)
+    fig.update_yaxes(title_text="robust accuracy (%)", range=[-3, 103], row=1, col=1)
+    return fit_layout(fig, height=320, legend_rows="auto", subplot_titles=True,
+                      title=title or "Certified ≤ exact ≤ attack")
 
 
 def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.Figure:

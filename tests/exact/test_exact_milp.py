@@ -247,3 +247,40 @@ def test_curve_and_clear_errors():
         exact.certified_robust(model, x, y, 0.1, bounds=(0, 1), method="deeppoly")
     with pytest.raises(TypeError, match="piecewise-affine"):
         exact.verify(nn.Sequential(nn.Conv2d(1, 2, 2), nn.Flatten(), nn.Linear(4, 2)), x, y, 0.1, bounds=(0, 1))
+
+
+def test_unstable_relus_are_the_straddling_neurons_and_crown_never_has_more():
+    """The count is the neurons whose bounds straddle 0, recomputed here from interval_bounds; CROWN's bounds lie
+    inside IBP's, so it never leaves more unstable; at eps = 0 no neuron of a generic network is unstable."""
+    model = random_net(3, in_shape=(1, 3, 3), hidden=(10, 10), classes=4)
+    x, _ = points(model, 8, in_shape=(1, 3, 3), seed=3)
+    x_low, x_high = input_ball(x, 0.1, (0, 1))
+    by_hand = sum(((low < 0) & (high > 0)).sum(axis=1)
+                  for low, high in exact.interval_bounds(network_layers(model)[:-1], x_low, x_high))
+    ibp = exact.unstable_relus(model, x, 0.1, bounds=(0, 1), method="ibp")
+    crown = exact.unstable_relus(model, x, 0.1, bounds=(0, 1), method="crown")
+    assert ibp.shape == (8,) and (ibp == by_hand).all() and ibp.sum() > 0
+    assert (crown <= ibp).all() and crown.sum() < ibp.sum()
+    assert (exact.unstable_relus(model, x, 0.0, bounds=(0, 1)) == 0).all()
+    assert (exact.unstable_relus(model, x, 1.0, bounds=(0, 1), method="ibp") <= 20).all()
+    with pytest.raises(ValueError, match="method"):
+        exact.unstable_relus(model, x, 0.1, bounds=(0, 1), method="deeppoly")
+    with pytest.raises(ValueError, match="first layer"):
+        exact.unstable_relus(model, torch.rand(2, 1, 2, 2, dtype=torch.float64), 0.1, bounds=(0, 1))
+
+
+def test_relu_units_counts_modules_and_functional_calls():
+    from robviz.scale.resnet import cifar_resnet
+
+    assert exact.relu_units(random_net(0, hidden=(4, 7)), torch.rand(1, 1, 2, 3, dtype=torch.float64)) == 11
+
+    class Functional(nn.Module):
+        def forward(self, x):
+            return torch.relu(nn.functional.relu(x) - 1).sum(1)
+
+    assert exact.relu_units(Functional(), torch.rand(1, 5)) == 10
+    assert exact.relu_units(nn.Linear(3, 2), torch.rand(1, 3)) == 0
+    # ResNet-20 on 32x32: the stem and 9 blocks of 2 ReLUs at 16x32x32, 32x16x16 and 64x8x8 activations
+    assert exact.relu_units(cifar_resnet(20, seed=0), torch.rand(1, 3, 32, 32)) == 16 * 1024 * 7 + 6 * 8192 + 6 * 4096
+    with pytest.raises(ValueError, match="one input"):
+        exact.relu_units(nn.Linear(3, 2), torch.rand(2, 3))

@@ -126,3 +126,19 @@ def test_exact_figures_keep_their_legend_and_axis_on_the_data():
     scatter = distance_scatter({"SCE": exact}, {"SCE DeepFool": torch.tensor([0.3, 1.0, 4.4])})
     assert scatter.layout.xaxis.range[1] == pytest.approx(1.05 * 0.6)  # not 4.4: the x data end at 0.6
     assert max(scatter.data[-1].x) == pytest.approx(0.6)
+
+
+def test_bounds_sandwich_one_panel_per_model_one_legend_per_series():
+    from robviz.viz.exact import bounds_sandwich
+
+    panels = {m: {"IBP": [0.5, 0.0], "CROWN": [0.9, 0.4], "exact": [1.0, 0.6], "PGD-10": [1.0, 0.7]}
+              for m in ("SCE", "MMC")}
+    fig = bounds_sandwich([0.01, 0.05], panels)
+    assert len(fig.data) == 8 and [t.showlegend for t in fig.data].count(True) == 4
+    assert fig.data[2].line.color == "black" and fig.data[0].line.color == fig.data[4].line.color
+    assert list(fig.data[1].y) == [90.0, 40.0] and fig.data[5].xaxis == "x2"
+    assert fig.layout.height <= 600
+    with pytest.raises(ValueError, match="2 radii"):
+        bounds_sandwich([0.01, 0.05], {"SCE": {"IBP": [0.1]}})
+    with pytest.raises(ValueError, match="empty"):
+        bounds_sandwich([0.01], {})

@@ -1,0 +1,94 @@
+"""Self-checks for lesson 11, "What can be proven"."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import Mistake, exercise, expect_choice, expect_function
+
+
+def _reference(w, b, low, high):
+    """An affine layer then a ReLU on the box [low, high]: centre and radius, |W| for the radius."""
+    centre, radius = (high + low) / 2, (high - low) / 2
+    centre, radius = centre @ w.T + b, radius @ w.abs().T
+    return torch.stack([(centre - radius).clamp(min=0), (centre + radius).clamp(min=0)])
+
+
+def _corners(w, b, low, high):
+    """The slip: the box's corners pushed through W (W low, W high), as if every weight were positive; the same
+    as sending the radius through W instead of |W|."""
+    one, two = low @ w.T + b, high @ w.T + b
+    return torch.stack([one.clamp(min=0), two.clamp(min=0)])
+
+
+def _no_relu(w, b, low, high):
+    """The slip: the affine bounds without the ReLU."""
+    centre, radius = (high + low) / 2, (high - low) / 2
+    centre, radius = centre @ w.T + b, radius @ w.abs().T
+    return torch.stack([centre - radius, centre + radius])
+
+
+def _relu_first(w, b, low, high):
+    """The slip: the ReLU applied to the input box, before the affine map (and none after it)."""
+    return _no_relu(w, b, low.clamp(min=0), high.clamp(min=0))
+
+
+def _inputs(variant: int = 0):
+    """(w, b, low, high) tuples in float64, weights of both signs; a ``variant`` > 0 draws others."""
+    generator = torch.Generator().manual_seed(20 + variant)
+    cases = []
+    for n_in, n_out, points in ((3, 4, 5), (6, 2, 3), (4 + variant, 5, 2)):
+        w = torch.randn(n_out, n_in, generator=generator, dtype=torch.float64)
+        b = torch.randn(n_out, generator=generator, dtype=torch.float64) * 0.5
+        centre = torch.rand(points, n_in, generator=generator, dtype=torch.float64)
+        radius = 0.3 * torch.rand(points, n_in, generator=generator, dtype=torch.float64)
+        cases.append((w, b, centre - radius, centre + radius))
+    return cases
+
+
+def _answer(function):
+    """Run a student's function on copies and stack its (low, high) into one (2, N, n_out) tensor."""
+    def run(w, b, low, high):
+        out = function(w.clone(), b.clone(), low.clone(), high.clone())
+        if out is Ellipsis or out is None:
+            return out
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise TypeError(f"must return a pair (low, high), got {type(out).__name__}")
+        return torch.stack([torch.as_tensor(np.asarray(part, dtype=np.float64)) if not torch.is_tensor(part)
+                            else part.detach().to(torch.float64) for part in out])
+    return run
+
+
+@exercise("11.1", "Interval bounds through one affine layer and its ReLU")
+def interval_layer(answer, seed: int = 0):
+    """A student's ``interval_layer(w, b, low, high) -> (low', high')``: the box [low, high] (N, n_in) through
+    x -> relu(x W^T + b), checked against the rule of :func:`robviz.exact.interval_bounds`."""
+    if not callable(answer):
+        return False, f"Expected a function, got {type(answer).__name__}."
+    passed, message = expect_function(_answer(answer), _reference, _inputs(seed), mistakes=[
+        Mistake(_corners, "It sends the corners through W (or the radius through W): with a negative weight, the low "
+                          "corner gives the *high* end. Use the centre (low + high) / 2 through W and the radius "
+                          "(high - low) / 2 through |W|."),
+        Mistake(_relu_first, "It applies the ReLU to the input box, before the layer: the layer is x -> relu(x W^T "
+                             "+ b), so clip the ends of the *output* intervals at 0."),
+        Mistake(_no_relu, "It stops before the ReLU: relu is monotone, so apply it to both ends of each interval."),
+    ], hint="The image of the box under x W^T + b has centre m W^T + b and radius r |W|^T (m, r the box's centre and "
+            "radius); then the ReLU of each end.")
+    if not passed:
+        return False, message
+    return True, ("It agrees with interval bound propagation (`robviz.exact.interval_bounds`) on every test box: "
+                  "repeat it layer by layer and the last box bounds the logits.")
+
+
+@exercise("11.2", "Can the certified robust accuracy exceed the exact one")
+def certified_above_exact(answer):
+    """Multiple choice: whether a certificate can report more robust points than the exact program proves."""
+    return expect_choice(answer, "c", {
+        "a": "A tighter relaxation is still a relaxation: CROWN bounds every margin from below over a set that "
+             "*contains* the network's outputs on the ball, so it never certifies a point that has an adversarial "
+             "example.",
+        "b": "An undecided point is counted apart, neither robust nor not. A certificate settles a point before "
+             "any integer program runs (`verify` starts with CROWN), so no certified point is ever undecided.",
+    }, why="Right: every certified point is robust (the relaxation contains the network), so certified <= exact, "
+           "whatever the network and the radius; the gap is looseness, never a wrong certificate.")
