@@ -39,9 +39,10 @@ class FeedbackExporter(HTMLExporter):
     (its ``feedback``), which reaches the macro through ``{% from 'mathjax.html.j2' import mathjax %}``: the loader
     added here is asked first.
 
-    Raises:
-        FileNotFoundError: MathJax is not installed (:func:`robviz.course.gallery.mathjax_source`), when a page is
-            rendered.
+    Raises
+    ------
+    FileNotFoundError
+        MathJax is not installed (:func:`robviz.course.gallery.mathjax_source`), when a page is rendered.
     """
 
     @default("extra_loaders")

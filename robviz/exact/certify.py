@@ -188,8 +188,10 @@ def certified_robust(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: fl
 
 
 def unstable_relus(model: nn.Module, x: torch.Tensor, eps: float, *, bounds, method: str = "crown") -> np.ndarray:
-    """How many hidden ReLUs of ``model`` can change sign inside each point's L-inf ball of radius ``eps``
-    (intersected with ``bounds``), by the bounds of ``method`` (``"ibp"`` or ``"crown"``): x (N, ...) -> (N,) int.
+    """Count the hidden ReLUs of ``model`` that can change sign in each point's L-inf ball.
+
+    The ball has radius ``eps`` (intersected with ``bounds``); the bounds are those of ``method`` (``"ibp"`` or
+    ``"crown"``): x (N, ...) -> (N,) int.
 
     A ReLU whose pre-activation bounds straddle 0 is one binary variable of :func:`robviz.exact.verify`'s
     program (before it tightens deeper bounds); stable ones need none. CROWN's bounds are intersected with the

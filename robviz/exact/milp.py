@@ -455,9 +455,10 @@ class _ReluCounter(TorchFunctionMode):
 
 
 def relu_units(model: nn.Module, x: torch.Tensor) -> int:
-    """The number of scalar ReLUs ``model`` applies to one input: x (1, ...) -> int, counted by running it once
-    (in eval mode, without gradients) and adding up the size of every ReLU output, modules (``nn.ReLU``) and
-    calls (``F.relu``, as in the CIFAR ResNets) alike.
+    """Count the scalar ReLUs ``model`` applies to one input: x (1, ...) -> int.
+
+    Counted by running it once (in eval mode, without gradients) and adding up the size of every ReLU output,
+    modules (``nn.ReLU``) and calls (``F.relu``, as in the CIFAR ResNets) alike.
 
     Each is one binary variable of the exact program in the worst case (every ReLU unstable), so a network with
     n ReLUs has up to 2^n activation patterns to rule out. Raises ``ValueError`` unless x holds exactly one input.

@@ -9,28 +9,30 @@ from . import Mistake, exercise, expect_choice, expect_function
 
 
 def _reference(w, b, low, high):
-    """An affine layer then a ReLU on the box [low, high]: centre and radius, |W| for the radius."""
+    """Bound an affine layer then a ReLU on the box [low, high]: centre and radius, |W| for the radius."""
     centre, radius = (high + low) / 2, (high - low) / 2
     centre, radius = centre @ w.T + b, radius @ w.abs().T
     return torch.stack([(centre - radius).clamp(min=0), (centre + radius).clamp(min=0)])
 
 
 def _corners(w, b, low, high):
-    """The slip: the box's corners pushed through W (W low, W high), as if every weight were positive; the same
-    as sending the radius through W instead of |W|."""
+    """Push the box's corners through W (W low, W high), as if every weight were positive (the slip).
+
+    The same as sending the radius through W instead of |W|.
+    """
     one, two = low @ w.T + b, high @ w.T + b
     return torch.stack([one.clamp(min=0), two.clamp(min=0)])
 
 
 def _no_relu(w, b, low, high):
-    """The slip: the affine bounds without the ReLU."""
+    """Bound the affine map without the ReLU (the slip)."""
     centre, radius = (high + low) / 2, (high - low) / 2
     centre, radius = centre @ w.T + b, radius @ w.abs().T
     return torch.stack([centre - radius, centre + radius])
 
 
 def _relu_first(w, b, low, high):
-    """The slip: the ReLU applied to the input box, before the affine map (and none after it)."""
+    """Apply the ReLU to the input box, before the affine map, and none after it (the slip)."""
     return _no_relu(w, b, low.clamp(min=0), high.clamp(min=0))
 
 
@@ -62,8 +64,11 @@ def _answer(function):
 
 @exercise("11.1", "Interval bounds through one affine layer and its ReLU")
 def interval_layer(answer, seed: int = 0):
-    """A student's ``interval_layer(w, b, low, high) -> (low', high')``: the box [low, high] (N, n_in) through
-    x -> relu(x W^T + b), checked against the rule of :func:`robviz.exact.interval_bounds`."""
+    """Check a student's ``interval_layer(w, b, low, high) -> (low', high')``.
+
+    The box [low, high] (N, n_in) through x -> relu(x W^T + b), checked against the rule of
+    :func:`robviz.exact.interval_bounds`.
+    """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
     passed, message = expect_function(_answer(answer), _reference, _inputs(seed), mistakes=[

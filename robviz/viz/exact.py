@@ -59,18 +59,31 @@ def exact_vs_attacks(eps_list, exact: dict, attacks: dict, *, title: str | None 
 
 
 def bounds_sandwich(eps_list, panels: dict, *, exact: str = "exact", title: str | None = None) -> go.Figure:
-    """Robust accuracy against the radius, one panel per model: certified lower bounds, the exact value and the
-    attacks' upper bounds, one line each, the same colour for a series in every panel.
+    """Plot robust accuracy against the radius, one panel per model: the bounds and the truth.
 
-    Args:
-        eps_list: the E radii.
-        panels: ``{model: {series: E robust accuracies in [0, 1]}}``, the series from the lowest bound to the
-            highest (e.g. IBP, CROWN, exact, auto_attack, PGD-10).
-        exact: the name of the series drawn thick and black (the truth between the bounds).
-        title: the figure title.
+    Certified lower bounds, the exact value and the attacks' upper bounds, one line each, the same colour for a
+    series in every panel.
 
-    Raises:
-        ValueError: no panel, or a series whose length is not that of ``eps_list``.
+    Parameters
+    ----------
+    eps_list : sequence of float
+        The E radii.
+    panels : dict
+        ``{model: {series: E robust accuracies in [0, 1]}}``, the series from the lowest bound to the highest
+        (e.g. IBP, CROWN, exact, auto_attack, PGD-10).
+    exact : str
+        The name of the series drawn thick and black (the truth between the bounds).
+    title : str or None
+        The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Raises
+    ------
+    ValueError
+        No panel, or a series whose length is not that of ``eps_list``.
     """
     eps = [float(e) for e in eps_list]
     if not panels:

@@ -134,18 +134,22 @@ _EYE_DISTANCE = 1.25 * math.sqrt(3)
 
 
 def _screen(points: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """(N, 2) positions on the screen of (N, 3) ``points`` seen along the unit ``direction`` (from the scene's
-    center to the camera) by an orthographic camera whose up is z₃."""
+    """Return the (N, 2) screen positions of (N, 3) ``points`` seen along the unit ``direction``.
+
+    ``direction`` points from the scene's center to the camera, an orthographic camera whose up is z₃.
+    """
     right = np.cross([0.0, 0.0, 1.0], direction)
     right /= np.linalg.norm(right)
     return np.stack([points @ right, points @ np.cross(direction, right)], axis=1)
 
 
 def _clear_view(mu: np.ndarray) -> np.ndarray:
-    """The unit camera direction (one of :data:`_ELEVATIONS` x :data:`_AZIMUTHS`) that puts the (L, 3) centers
-    furthest apart on the screen (the largest smallest pairwise distance): from plotly's default eye, centers in
-    front of and behind the sphere can fall on one spot, and their labels on each other (10 centers in d = 3: 0.24 C
-    apart, orthographic; this view: 0.52 C)."""
+    """Return the unit camera direction that puts the (L, 3) centers furthest apart on the screen.
+
+    One of :data:`_ELEVATIONS` x :data:`_AZIMUTHS`, the one with the largest smallest pairwise distance: from
+    plotly's default eye, centers in front of and behind the sphere can fall on one spot, and their labels on
+    each other (10 centers in d = 3: 0.24 C apart, orthographic; this view: 0.52 C).
+    """
     elevation, azimuth = (a.ravel() for a in np.meshgrid(_ELEVATIONS, _AZIMUTHS))
     directions = np.stack([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth),
                            np.sin(elevation)], axis=1)
