@@ -46,8 +46,9 @@ def pgd_against_torchattacks() -> None:
         print("torchattacks is not installed (python3 tasks.py test installs it): PGD comparison skipped")
         return
     print(f"PGD.run against torchattacks.PGD (L-inf, no random start; median of {PAIRS} interleaved pairs; "
-          "ratio = theirs / ours, goal >= 1.00)")
-    print(f"{'model':<28}{'N':>6}{'steps':>7}{'ours ms':>10}{'theirs ms':>11}{'ratio':>8}")
+          "ratio = theirs / ours, goal >= 1.00). PGD.run also returns the predictions at x_adv (one more "
+          "forward pass); '+pred' times theirs followed by that forward pass: the same outputs")
+    print(f"{'model':<28}{'N':>6}{'steps':>7}{'ours ms':>10}{'theirs ms':>11}{'ratio':>8}{'+pred':>8}")
     torch.manual_seed(0)
     toy = spirals(num_classes=3, n_per_class=200)
     toy_model = make_model(toy, "sce")
@@ -72,16 +73,25 @@ def pgd_against_torchattacks() -> None:
                                           random_start=False)
                 u = (x - low) / scale
                 run_theirs = lambda t=theirs, u=u: t(u, y)  # noqa: E731
+                predict = wrapped
                 same = torch.allclose(ours(x, y), run_theirs() * scale + low, atol=1e-5)
             else:
                 run_theirs = lambda t=theirs: t(x, y)  # noqa: E731
+                predict = model
                 same = torch.allclose(ours(x, y), run_theirs(), atol=1e-6)
             run_ours = lambda a=ours: a.run(x, y)  # noqa: E731
             ratio = interleaved(run_ours, run_theirs)
+
+            def run_theirs_and_predict(run=run_theirs, predict=predict):
+                adv = run()
+                with torch.no_grad():
+                    return adv, predict(adv).argmax(dim=1)
+
+            same_outputs = interleaved(run_ours, run_theirs_and_predict)
             t_ours = min(_time(run_ours) for _ in range(3))
             t_theirs = min(_time(run_theirs) for _ in range(3))
             print(f"{name:<28}{len(x):>6}{steps:>7}{1e3 * t_ours:>10.1f}{1e3 * t_theirs:>11.1f}{ratio:>8.2f}"
-                  + ("" if same else "   OUTPUTS DIFFER"))
+                  f"{same_outputs:>8.2f}" + ("" if same else "   OUTPUTS DIFFER"))
 
 
 def _time(call) -> float:
