@@ -50,8 +50,10 @@ PEER = "torchattacks==3.5.1"
 
 
 def install_steps(torch_spec: str, test: bool = False) -> list:
-    """(message, pip arguments) for each install step, in order: what the lessons need, and with ``test`` the
-    test tools on top (the lab's environment holds no test tool)."""
+    """(message, pip arguments) for each install step, in order: what the lessons need.
+
+    With ``test``, the test tools on top (the lab's environment holds no test tool).
+    """
     # compat mode puts the repository on sys.path with a .pth file: the default editable finder lets a kernel
     # started in notebooks/ import robviz as an empty namespace package. One more -q (pip's -qq): setuptools'
     # banner that compat mode will go away one day is about the build, not about the user's environment.
@@ -71,8 +73,10 @@ def install_steps(torch_spec: str, test: bool = False) -> list:
 
 
 def ensure_venv(test: bool = False) -> None:
-    """.venv with what the lessons need (and with ``test`` the test tools), reinstalled when the dependencies,
-    the torch spec or the pip steps change."""
+    """.venv with what the lessons need (and with ``test`` the test tools), reinstalled on change.
+
+    It is reinstalled when the dependencies, the torch spec or the pip steps change.
+    """
     torch_spec = os.environ.get("ROBVIZ_TORCH", DEFAULT_TORCH)
     steps = install_steps(torch_spec, test)
     stamp = TEST_STAMP if test else STAMP
@@ -104,8 +108,11 @@ def first_notebook(folder: Path | None = None) -> Path | None:
 
 
 def build_lessons() -> None:
-    """The student versions of notebooks/ in lessons/ (robviz.course.write_lab_versions): each exercise
-    unanswered, its solution folded under it; a lesson already in lessons/ is kept (it holds the student's work)."""
+    """The student versions of notebooks/ in lessons/ (robviz.course.write_lab_versions).
+
+    Each exercise unanswered, its solution folded under it; a lesson already in lessons/ is kept (it
+    holds the student's work).
+    """
     step("writing the lessons you work in to lessons/ (exercises unanswered; existing ones are kept)")
     run([PY, "-c", "from robviz.course import write_lab_versions; "
          "print(*[p.name for p in write_lab_versions('notebooks', 'lessons')] or ['(none new)'])"])
@@ -119,10 +126,12 @@ STUDENT_CONFIG = ROOT / "jupyter-config" / "student"
 
 
 def cull_settings() -> dict:
-    """Jupyter Server's kernel culling (``MappingKernelManager``) as the student's configuration sets it: a kernel
-    that ran nothing for ``cull_idle_timeout`` seconds is shut down, even with its lesson open
-    (``cull_connected``), never while a cell runs (``cull_busy`` false). Each kernel holds its lesson's data and
-    models in memory, and a tab left open in a browser keeps it."""
+    """The student configuration's kernel culling (Jupyter Server's ``MappingKernelManager``).
+
+    A kernel that ran nothing for ``cull_idle_timeout`` seconds is shut down, even with its lesson
+    open (``cull_connected``), never while a cell runs (``cull_busy`` false). Each kernel holds its
+    lesson's data and models in memory, and a tab left open in a browser keeps it.
+    """
     config = json.loads((STUDENT_CONFIG / "jupyter_server_config.json").read_text(encoding="utf-8"))
     return config["MappingKernelManager"]
 
@@ -133,11 +142,14 @@ CULL_IDLE_MINUTES = cull_settings()["cull_idle_timeout"] // 60
 
 
 def lab_command(args: list[str], solutions: bool) -> list[str]:
-    """JupyterLab rooted at the repository (robviz/, docs/ and the lessons in its file browser), opening the
-    start-here notebook: the student versions in lessons/, or with ``solutions`` the solved ones in notebooks/.
-    The student's lab reads its kernel culling from the student's configuration (``STUDENT_CONFIG``, put on the
-    path by :func:`cmd_lab`); the instructor's, which does not read that configuration, gets the same culling as
-    command-line options."""
+    """JupyterLab rooted at the repository, opening the start-here notebook.
+
+    Its file browser shows robviz/, docs/ and the lessons; the notebook is the student version in
+    lessons/, or with ``solutions`` the solved one in notebooks/. The student's lab reads its kernel
+    culling from the student's configuration (``STUDENT_CONFIG``, put on the path by
+    :func:`cmd_lab`); the instructor's, which does not read that configuration, gets the same
+    culling as command-line options.
+    """
     nb = first_notebook(ROOT / "notebooks" if solutions else LESSONS)
     target = [nb.relative_to(ROOT).as_posix()] if nb else []
     if is_root() and "--allow-root" not in args:
@@ -167,10 +179,13 @@ def ensure_chromium() -> None:
 
 
 def cmd_lab(args: list[str]) -> int:
-    """Set up .venv and open JupyterLab (:func:`lab_command`). The student's lab (without ``--solutions``) first
-    writes the lessons/ copies and reads the student's Jupyter configuration (``STUDENT_CONFIG``, ahead of any
-    other on JUPYTER_CONFIG_PATH, as binder/start does): no nbgrader authoring interface, a lesson's kernel shut
-    down when its tab closes, idle kernels culled. The instructor's keeps nbgrader's interface."""
+    """Set up .venv and open JupyterLab (:func:`lab_command`).
+
+    The student's lab (without ``--solutions``) first writes the lessons/ copies and reads the
+    student's Jupyter configuration (``STUDENT_CONFIG``, ahead of any other on JUPYTER_CONFIG_PATH,
+    as binder/start does): no nbgrader authoring interface, a lesson's kernel shut down when its tab
+    closes, idle kernels culled. The instructor's keeps nbgrader's interface.
+    """
     solutions = "--solutions" in args
     args = [a for a in args if a != "--solutions"]
     ensure_venv()
@@ -189,7 +204,10 @@ def cmd_lab(args: list[str]) -> int:
 
 
 def test_workers() -> int:
-    """pytest-xdist workers: ROBVIZ_TEST_WORKERS, else one per core up to 4 (each test runs on one thread)."""
+    """pytest-xdist workers: ROBVIZ_TEST_WORKERS, else one per core up to 4.
+
+    Each test runs on one thread.
+    """
     wanted = os.environ.get("ROBVIZ_TEST_WORKERS")
     return int(wanted) if wanted else max(1, min(os.cpu_count() or 1, 4))
 

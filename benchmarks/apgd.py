@@ -1,4 +1,4 @@
-"""APGD's cost per step, against the previous implementation that ran one more forward pass to check success.
+"""APGD's cost per step vs the previous version, which ran one more forward pass to check success.
 
     python benchmarks/apgd.py
 
@@ -22,7 +22,7 @@ from robviz.train import fit
 
 
 class PreviousAPGD(APGD):
-    """APGD as it was: the objective's gradient pass, then one more forward pass to check success."""
+    """APGD as it was: the objective's gradient pass, then another forward pass to check success."""
 
     def _value_and_grad(self, x, labels):
         x = x.detach().requires_grad_(True)

@@ -1,4 +1,4 @@
-"""The authors' training scripts as robviz recipes, at a CPU scale: cost per epoch, clean and PGD accuracy.
+"""The authors' training scripts as robviz recipes at CPU scale: epoch cost, clean and PGD accuracy.
 
     python benchmarks/authors_training.py            # mnist32 (the offline MNIST images), about 10 min of one core
     python benchmarks/authors_training.py --quick    # synthetic images, a minute
@@ -39,8 +39,10 @@ RECIPES = [("paper", "sce"), ("mi-authors", "sce"), ("mi-iat-authors", "sce"), (
 
 
 def pgd_accuracy(model, x, y, eps: float) -> float:
-    """Accuracy under untargeted PGD-20 (step eps/8, random start, the model's adaptive objective), batches of
-    100; a point counts when it is classified correctly clean and attacked."""
+    """Accuracy under untargeted PGD-20 (step eps/8, random start, the model's adaptive objective).
+
+    Batches of 100; a point counts when it is classified correctly clean and attacked.
+    """
     attack = PGD(model, eps=eps, alpha=eps / 8, steps=20, random_start=True, seed=0)
     correct = 0
     for i in range(0, len(x), 100):

@@ -1,5 +1,7 @@
-"""Training speed of the CIFAR ResNets: images per second of full training steps (augmentation on the device,
-forward, backward, optimizer step), for a chosen model, objective and device. No assertions; prints tables.
+"""Training speed of the CIFAR ResNets: images per second of full training steps.
+
+A full step is augmentation on the device, forward, backward and optimizer step; for a chosen model,
+objective and device. No assertions; prints tables.
 
     .venv/bin/python benchmarks/cifar.py                          # CPU: a tiny config (ResNet-8, width 4)
     .venv/bin/python benchmarks/cifar.py --arch resnet20 --batch-size 512 --objective mmc --steps 50
@@ -60,8 +62,11 @@ def measure(arch, objective, batch_size, steps, device, *, width=16, adversarial
 
 
 def attack_speed(arch, objective, batch_size, device, *, width=16, steps=10):
-    """Images per second of a PGD-10 attack (8/255, step 2/255, the model's adaptive objective) with robviz, and
-    with torchattacks when it is installed (None otherwise); an untrained model, as only speed is measured."""
+    """Images per second of a PGD-10 attack with robviz, and with torchattacks when it is installed.
+
+    The attack: 8/255, step 2/255, the model's adaptive objective. torchattacks' figure is None when
+    it is not installed; an untrained model, as only speed is measured.
+    """
     from robviz.attacks import PGD
     from robviz.scale.cifar import to_float
 
@@ -90,9 +95,12 @@ def attack_speed(arch, objective, batch_size, device, *, width=16, steps=10):
 
 
 def suite(device, *, arch="resnet32", steps=None):
-    """The figures the ResNet issue asks for: training images/s of SCE, MMC and RCE at batch 50 and 128 (MMC's
-    cost relative to SCE; the projected wall time of the 200-epoch recipe), PGD-10 adversarial training, the PGD-10
-    attack (vs torchattacks when installed), eager vs torch.compile and peak GPU memory on CUDA."""
+    """The figures the ResNet issue asks for: training and attack speed, eager vs compiled, memory.
+
+    Training images/s of SCE, MMC and RCE at batch 50 and 128 (MMC's cost relative to SCE; the
+    projected wall time of the 200-epoch recipe), PGD-10 adversarial training, the PGD-10 attack (vs
+    torchattacks when installed), eager vs torch.compile and peak GPU memory on CUDA.
+    """
     cuda = device.type == "cuda"
     steps = steps or (50 if cuda else 3)
     name = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"

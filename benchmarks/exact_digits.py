@@ -1,4 +1,6 @@
-"""Exact robust accuracy on the 8x8 digits beside certified bounds and attacks: certified <= exact <= attack.
+"""Exact robust accuracy on the 8x8 digits beside certified bounds and attacks.
+
+The order is certified <= exact <= attack.
 
     python benchmarks/exact_digits.py            # SCE and MMC, 150 test digits, 4 radii: 3.5 min, 0.5 GB, one core
     python benchmarks/exact_digits.py --points 50 --time-limit 20

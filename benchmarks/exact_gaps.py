@@ -1,5 +1,7 @@
-"""How far each attack stays from the truth: exact robust accuracy and minimal distance on the lessons' 2-D models,
-and exact robust accuracy on digits MLPs of every objective.
+"""How far each attack stays from the truth, on the lessons' 2-D models and on digits MLPs.
+
+The truth is the exact robust accuracy and minimal distance on the lessons' 2-D models, and the
+exact robust accuracy on digits MLPs of every objective.
 
     python benchmarks/exact_gaps.py           # eps 0.1, 0.25, 0.5: about 4 min of one core
     python benchmarks/exact_gaps.py --quick   # the talk's toy radii 0.25 and 0.5 only: about 3 min
@@ -67,7 +69,7 @@ AUTO = {"AA before": dict(loss=cross_entropy_objective, restarts=1), "AA after":
 
 
 def lesson_models() -> list[tuple[str, torch.nn.Module, object]]:
-    """(name, model, data) for every toy 2-D model of the lessons, trained with the lessons' calls."""
+    """(name, model, data) for each toy 2-D model of the lessons, trained by the lessons' calls."""
     found = []
 
     def add(name, model, data):
@@ -140,7 +142,10 @@ def robust_rows(model, x, y, bounds, eps_list) -> dict[str, list[float]]:
 
 
 def distance_row(model, x, y, bounds) -> list[str]:
-    """Exact median L2 distance, then per attack (DeepFool, C&W): its median, median and max ratio, misses."""
+    """Exact median L2 distance, then per attack (DeepFool, C&W): its median, ratios and misses.
+
+    The ratios given per attack are the median and the max ratio.
+    """
     truth = exact.minimal_distance(model, x, y, norm="L2", bounds=bounds).float()
     cells = [f"{truth[truth > 0].median():.3f}"]
     for attack in (DeepFool(model, bounds=bounds), CW(model, bounds=bounds)):

@@ -1,5 +1,6 @@
-"""robviz against the code a user would otherwise write or install: PGD against torchattacks' PGD, ``fit``
-against a minimal training loop.
+"""robviz against the code a user would otherwise write or install.
+
+PGD against torchattacks' PGD, ``fit`` against a minimal training loop.
 
     python benchmarks/peers.py
 

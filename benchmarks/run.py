@@ -1,4 +1,6 @@
-"""Print performance figures: per lesson, default-mode wall time and peak memory; per objective, toy training speed.
+"""Print performance figures: per lesson, wall time and peak memory; per objective, training speed.
+
+Wall time is that of the default mode; training speed is that of the toy models.
 
     python benchmarks/run.py              # everything
     python benchmarks/run.py --objectives # only the training speed
@@ -69,8 +71,11 @@ print(time.perf_counter() - start, first[0] if first else float("nan"),
 
 
 def _run_lesson(path: Path, one_core: bool, full: bool = False) -> tuple[float, float, float]:
-    """Execute one notebook in a child process; return (seconds, seconds to the first figure, peak MiB of the
-    kernel). With ``one_core`` the child, and so its kernel, may only run on CPU 0; ``full`` sets ROBVIZ_FULL=1."""
+    """Execute one notebook in a child process; return (seconds, seconds to first figure, peak MiB).
+
+    The peak MiB is the kernel's. With ``one_core`` the child, and so its kernel, may only run on
+    CPU 0; ``full`` sets ROBVIZ_FULL=1.
+    """
     pin = (lambda: os.sched_setaffinity(0, {0})) if one_core else None
     env = {k: v for k, v in os.environ.items() if k != "ROBVIZ_FULL"}
     if full:

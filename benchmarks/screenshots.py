@@ -1,4 +1,6 @@
-"""Screenshots of every lesson's figures as a student sees them: JupyterLab in headless Chromium at 1366 x 768.
+"""Screenshots of every lesson's figures as a student sees them: JupyterLab in headless Chromium.
+
+Chromium runs at 1366 x 768.
 
     python benchmarks/screenshots.py --out build/screenshots/after                      # this checkout
     python benchmarks/screenshots.py --root ../robviz-old --out build/screenshots/before --only 02 04 lab
@@ -53,8 +55,11 @@ MOVES = {"03": [("dimension d", "End"), ("norm C", "Home")]}
 
 
 def lab_target(root: Path, tmp: Path) -> tuple[Path, str]:
-    """The folder the checkout's ``tasks.py lab`` roots JupyterLab at and the notebook it opens (relative), found by
-    running its cmd_lab on a copy of the tracked files with the venv step skipped and the final launch captured."""
+    """The folder the checkout's ``tasks.py lab`` roots JupyterLab at, and the notebook it opens.
+
+    The notebook is relative; both are found by running its cmd_lab on a copy of the tracked files
+    with the venv step skipped and the final launch captured.
+    """
     stage = tmp / "checkout"
     for rel in subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, text=True,
                               check=True).stdout.splitlines():

@@ -92,8 +92,11 @@ def lab_request(base: str, token: str, path: str, method: str = "GET"):
 
 @contextmanager
 def jupyter_lab(notebooks: Path, tmp: Path):
-    """A JupyterLab on loopback serving a copy of ``notebooks`` (so autosave never writes outputs into the
-    repository), with its own config, kernels and workspaces under ``tmp``. Yields (base URL, token, root)."""
+    """A JupyterLab on loopback serving a copy of ``notebooks``; yields (base URL, token, root).
+
+    A copy, so autosave never writes outputs into the repository; it has its own config, kernels and
+    workspaces under ``tmp``.
+    """
     root = shutil.copytree(notebooks, tmp / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     settings = tmp / "settings"
     for rel, values in LAB_SETTINGS.items():
@@ -131,7 +134,10 @@ def jupyter_lab(notebooks: Path, tmp: Path):
 
 
 def settle(page):
-    """Every figure drawn and the layout still for a moment (plotly redraws responsive figures on resize)."""
+    """Every figure drawn and the layout still for a moment.
+
+    Plotly redraws responsive figures on resize.
+    """
     page.wait_for_function(
         "() => [...document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot')]"
         ".every(p => p.querySelector('.main-svg'))", timeout=60_000, polling=250)

@@ -14,15 +14,18 @@ os.environ["ROBVIZ_STRICT_EXERCISES"] = "1"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Run the long files first: the lesson runs, full modes, grading and browser checks (``slow``, ``browser``),
-    then the unit tests. pytest-xdist hands files to workers in this order, so the many short files fill the
-    end of both workers' queues instead of one long file starting last on one worker (longest first)."""
+    """Run the long files first (lesson runs, full modes, grading, browser checks), then unit tests.
+
+    The long files are those marked ``slow`` or ``browser``. pytest-xdist hands files to workers in
+    this order, so the many short files fill the end of both workers' queues instead of one long
+    file starting last on one worker (longest first).
+    """
     items.sort(key=lambda item: 0 if item.get_closest_marker("slow") or item.get_closest_marker("browser") else 1)
 
 
 @pytest.fixture(autouse=True)
 def _seeded():
-    """Every test starts from the same random state, whichever worker runs it and whatever ran before it."""
+    """Every test starts from the same random state, on any worker and after whatever ran before."""
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
@@ -30,7 +33,10 @@ def _seeded():
 
 @pytest.fixture
 def lenient(monkeypatch):
-    """Exercise checks answer with feedback instead of raising (the suite runs them strict, as nbgrader does)."""
+    """Exercise checks answer with feedback instead of raising.
+
+    The suite otherwise runs them strict, as nbgrader does.
+    """
     from robviz import exercises
 
     monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
@@ -39,9 +45,12 @@ def lenient(monkeypatch):
 
 @pytest.fixture(scope="session")
 def trained_blobs():
-    """``trained_blobs(num_classes)`` -> (data, model): Gaussian blobs (60 points per class) and an undefended
-    (SCE) toy model trained on them for 150 steps, the model most attack and masking tests grade. Trained once per
-    worker and class count; each call returns its own copy, so a test may change the model freely."""
+    """``trained_blobs(num_classes)`` -> (data, model): Gaussian blobs and an undefended toy model.
+
+    The blobs have 60 points per class; the model (SCE) is trained on them for 150 steps, the model
+    most attack and masking tests grade. Trained once per worker and class count; each call returns
+    its own copy, so a test may change the model freely.
+    """
     import copy
 
     from robviz.data import gaussian_mixture
@@ -65,8 +74,10 @@ def trained_blobs():
 
 @pytest.fixture(scope="session")
 def lesson_runs(tmp_path_factory):
-    """The lessons executed once per test run and shared by the workers (``lesson_runs.get("02_attacks")``);
-    see lesson_runs.py."""
+    """The lessons, executed once per test run and shared by the workers (see lesson_runs.py).
+
+    A lesson's run is read with ``lesson_runs.get("02_attacks")``.
+    """
     from lesson_runs import LessonRuns
 
     base = tmp_path_factory.getbasetemp()

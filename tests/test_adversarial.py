@@ -1,4 +1,7 @@
-"""robviz.adversarial: PGD adversarial training and TRADES through robviz.attacks.PGD, for fit and the CIFAR loop."""
+"""robviz.adversarial: PGD adversarial training and TRADES through robviz.attacks.PGD.
+
+Both for fit and for the CIFAR loop.
+"""
 
 import pytest
 import torch
@@ -28,8 +31,11 @@ def data():
 @pytest.mark.parametrize("objective", ["sce", "mmc"])
 @pytest.mark.parametrize("norm", ["Linf", "L2"])
 def test_inner_maximization_is_the_pgd_of_the_attacks_module(data, objective, norm):
-    """The adversarial batch of "pgd" is PGD's x_adv: same start (a generator seeded s, PGD(seed=s)), same
-    steps, the papers' adaptive objective (the MMC loss for MMC, as the talk trains AT-MMC)."""
+    """The adversarial batch of "pgd" is PGD's x_adv: same start, same steps, same objective.
+
+    The same start is a generator seeded s, PGD(seed=s); the objective is the papers' adaptive one
+    (the MMC loss for MMC, as the talk trains AT-MMC).
+    """
     model = toy_model(objective)
     x, y = data.x_train[:32], data.y_train[:32]
     setting = AdversarialTraining(eps=0.3, steps=5, norm=norm)
@@ -72,8 +78,11 @@ def test_trades_inner_maximization_raises_the_kl(data):
 
 @pytest.mark.parametrize("method", ["pgd", "trades"])
 def test_adversarial_training_raises_exact_robust_accuracy(data, method):
-    """On moons, training on the worst case of the 0.3-ball raises the exact robust accuracy at 0.3 (the
-    truth from robviz.exact) over plain training from the same initialisation and batches."""
+    """On moons, training on the worst case of the 0.3-ball raises the exact robust accuracy at 0.3.
+
+    The truth is from robviz.exact; the gain is over plain training from the same initialisation and
+    batches.
+    """
     eps, results = 0.3, {}
     for adversarial in (None, AdversarialTraining(method=method, eps=eps, steps=5)):
         model = toy_model()

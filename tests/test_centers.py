@@ -66,7 +66,10 @@ def test_simplex_refuses_too_few_dimensions():
 
 
 def test_old_keyword_names_still_work_with_a_deprecation_warning():
-    """`dim` was renamed `feature_dim` (docs/design.md, Vocabulary): accepted for one release, with a warning."""
+    """`dim` was renamed `feature_dim`: it is accepted for one release, with a warning.
+
+    See docs/design.md, Vocabulary.
+    """
     import warnings
 
     from robviz.theory import monte_carlo_expected_distance

@@ -1,4 +1,4 @@
-"""The class means of features and the two scales lessons read from them, and the head of a past snapshot."""
+"""The class means of features, the two scales lessons read from them, a past snapshot's head."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""The examples in the package's docstrings run: every ``>>>`` line in robviz, executed with doctest.
+"""The package's docstring examples run: every ``>>>`` line in robviz, executed with doctest.
 
 Each module's examples run with a small shared namespace that stands for what a user has at hand: ``torch``,
 ``np``, ``robviz``, the public names of ``robviz.attacks``, a ``model`` (SCE, trained briefly on the 8x8

@@ -1,8 +1,11 @@
-"""Inputs users give that once gave wrong numbers: each test pins the right value, and the table-driven tests
-call every public attack, detector and evaluator on the awkward cases at once (float64 models, a batch of one, two
-classes, a model left in train mode with BatchNorm and dropout). Round 2, at the end, is registry-driven: every
-attack class in ``robviz.attacks.__all__`` and every detector in ``robviz.detect`` is tried on non-finite inputs,
-empty inputs and zero budgets without a hand-written list."""
+"""Inputs users give that once gave wrong numbers: each test pins the right value.
+
+The table-driven tests call every public attack, detector and evaluator on the awkward cases at once
+(float64 models, a batch of one, two classes, a model left in train mode with BatchNorm and
+dropout). Round 2, at the end, is registry-driven: every attack class in ``robviz.attacks.__all__``
+and every detector in ``robviz.detect`` is tried on non-finite inputs, empty inputs and zero budgets
+without a hand-written list.
+"""
 
 import inspect
 import json
@@ -510,7 +513,10 @@ def test_empty_sets_have_no_accuracy():
 
 
 class DistanceToCenters(nn.Module):
-    """Logits -||x - c_k||: the gradient is NaN at a center (sqrt at 0), where the prediction is that class."""
+    """Logits -||x - c_k||: the gradient is NaN at a center (sqrt at 0).
+
+    At a center, the prediction is that center's class.
+    """
 
     def __init__(self):
         super().__init__()

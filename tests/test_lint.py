@@ -1,5 +1,8 @@
-"""The lint gate: ruff (pyflakes, pycodestyle and, for the package, the numpydoc docstring rules; settings in
-pyproject.toml) finds nothing in the package, the tests, the benchmarks and tasks.py."""
+"""The lint gate: ruff finds nothing in the package, the tests, the benchmarks and tasks.py.
+
+Ruff runs pyflakes, pycodestyle and, for the package, the numpydoc docstring rules; settings in
+pyproject.toml.
+"""
 
 import subprocess
 import sys
@@ -15,7 +18,7 @@ def test_ruff_finds_nothing():
 
 
 def _ruff_on(path: str, source: str) -> subprocess.CompletedProcess:
-    """ruff on ``source`` as if it were the file ``path`` of the project (its per-file settings apply)."""
+    """ruff on ``source`` as if it were ``path`` in the project (its per-file settings apply)."""
     return subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise",
                            "--stdin-filename", path, "-"], input=source, cwd=ROOT, capture_output=True, text=True)
 

@@ -1,4 +1,4 @@
-"""Tests of the gradient-masking checks: an undefended model passes them, a model without gradients fails them."""
+"""The gradient-masking checks pass an undefended model and fail a model without gradients."""
 
 import pytest
 import torch
@@ -9,8 +9,11 @@ from robviz.viz import masking as viz
 
 
 class Quantized(nn.Module):
-    """The model on inputs rounded to a coarse grid: the same decisions, but a zero gradient almost everywhere,
-    the textbook case of gradient masking ("shattered gradients", Athalye et al. 2018)."""
+    """The model on inputs rounded to a coarse grid: the same decisions, but zero gradients.
+
+    The gradient is zero almost everywhere: the textbook case of gradient masking ("shattered
+    gradients", Athalye et al. 2018).
+    """
 
     def __init__(self, model, step=0.5):
         super().__init__()
@@ -95,9 +98,12 @@ def test_loss_landscape_2d_and_figures(toy):
 
 
 def test_default_attack_does_not_stall_where_cross_entropy_saturates():
-    """A confident affine model: softmax is exactly one-hot in float32 almost everywhere, so cross-entropy's
-    gradient underflows and CE-PGD stalls; the masking checks' default attack (margin loss) must still reach 0 %
-    at eps = the whole box, and the check must not call the model masked."""
+    """The masking checks' default attack (margin loss) succeeds where cross-entropy saturates.
+
+    A confident affine model: softmax is exactly one-hot in float32 almost everywhere, so
+    cross-entropy's gradient underflows and CE-PGD stalls; the default attack must still reach 0 %
+    at eps = the whole box, and the check must not call the model masked.
+    """
     from robviz.attacks import PGD, cross_entropy_objective
 
     torch.manual_seed(0)

@@ -1,4 +1,4 @@
-"""Tests of Mixup Inference, mixup training, interpolated adversarial training and EOT through MI."""
+"""Tests of Mixup Inference, mixup training, interpolated adversarial training, EOT through MI."""
 
 import pytest
 import torch
@@ -14,7 +14,7 @@ from robviz.train import accuracy, fit
 
 @pytest.fixture(scope="module")
 def toy():
-    """Four Gaussian blobs, a mixup-trained model and a clean pool of 10 training points per class."""
+    """Four Gaussian blobs, a mixup-trained model, a clean pool of 10 training points per class."""
     data = gaussian_mixture(num_classes=4, n_per_class=60)
     model = make_model(data, "sce")
     fit(MixupModel(model, alpha=1.0), data, steps=120, progress=False, record_every=0)
@@ -164,7 +164,10 @@ class _Constant(torch.nn.Module):
 
 @pytest.mark.parametrize("mode", ["PL", "OL", "combined"])
 def test_mi_log_probabilities_are_computed_in_log_space(mode):
-    """float32 logits [0, -150, -160, -170]: softmax-then-log would give log(0) (or the clamp) for the small ones."""
+    """float32 logits [0, -150, -160, -170]: softmax-then-log would give log(0) for the small ones.
+
+    With a clamp before the log, they would get the clamp instead.
+    """
     model = _Constant([0.0, -150.0, -160.0, -170.0])
     x_pool, y_pool = torch.randn(8, 2), torch.arange(4).repeat(2)
     out = MixupInference(model, x_pool, y_pool, mode=mode, samples=(2, 3) if mode == "combined" else 3)(
@@ -195,7 +198,7 @@ def test_combined_takes_separate_lambdas(toy):
 
 
 def test_ol_partners_on_an_unbalanced_pool_pick_the_class_first():
-    """As the authors' code: each other class with probability 1/(L - 1), then an image within it."""
+    """As the authors' code: each other class with probability 1/(L - 1), then an image in it."""
     y_pool = torch.cat([torch.full((n,), c) for c, n in enumerate([3, 7, 2, 8])])
     mi = MixupInference(torch.nn.Linear(2, 4), torch.randn(20, 2), y_pool, mode="OL")
     drawn = mi.y_pool[mi.draw(torch.zeros(30000, dtype=torch.long), 1, same=False)].flatten()
@@ -224,8 +227,11 @@ def test_mi_robustness_table_matches_direct_measurements(toy):
 
 
 def test_per_sample_mixup_loss_is_the_soft_cross_entropy_of_the_mixed_labels():
-    """The MI authors' mixing (a weight per sample): for a softmax network the loss is the soft cross-entropy of
-    lam_i onehot(y_a) + (1 - lam_i) onehot(y_b), and a MixupModel with per_sample=True trains."""
+    """The MI authors' mixing, a weight per sample: the soft cross-entropy of the mixed labels.
+
+    For a softmax network the loss is the soft cross-entropy of lam_i onehot(y_a) + (1 - lam_i)
+    onehot(y_b), and a MixupModel with per_sample=True trains.
+    """
     data = gaussian_mixture(num_classes=3, n_per_class=40)
     model = make_model(data, "sce")
     x, y = data.x_train[:12], data.y_train[:12]

@@ -146,7 +146,7 @@ def test_float64_per_sample_loss_gives_each_samples_own_term():
 
 
 def test_float64_per_sample_loss_keeps_tiny_softmax_losses_apart():
-    """Far from the boundary float32 rounds every SCE loss to 0; the float64 form keeps them distinct."""
+    """Far from the boundary float32 rounds SCE losses to 0; the float64 form keeps them apart."""
     objective = make_objective("sce", 3, 2)
     with torch.no_grad():  # fixed head (not the random init): class 0's logit grows fastest along z_1
         objective.linear.weight.copy_(torch.tensor([[1.0, 0.0], [0.5, 0.0], [0.0, 0.0]]))
@@ -162,8 +162,12 @@ def test_float64_per_sample_loss_keeps_tiny_softmax_losses_apart():
 
 @pytest.mark.parametrize("name", ["sce", "center", "lgm", "mmlda", "mmc", "rce"])
 def test_per_sample_loss_both_precisions_agree_on_a_float64_head(name):
-    """The landscape path (the objective itself, vmap) and the sample-density path (a frozen float64 copy, exact
-    cross-entropy for softmax heads) are one function: on a float64 head and float64 features they agree."""
+    """The landscape path and the sample-density path of the per-sample loss agree on float64.
+
+    The landscape path is the objective itself (vmap); the sample-density path is a frozen float64
+    copy, exact cross-entropy for softmax heads. They are one function: on a float64 head and
+    float64 features they agree.
+    """
     torch.manual_seed(0)
     head = make_objective(name, 4, 3).double()
     z, y = 3 * torch.randn(50, 3, dtype=torch.float64), torch.randint(0, 4, (50,))

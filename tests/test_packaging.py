@@ -78,8 +78,11 @@ def test_postbuild_installs_the_package():
 
 
 def test_binder_opens_the_student_lessons_that_postbuild_writes(tmp_path):
-    """The badge opens lessons/ (exercises unanswered, as `tasks.py lab` does), which postBuild writes: run
-    postBuild's own line in a copy of the notebooks and find the start-here lesson the badge names."""
+    """The badge opens lessons/, written by postBuild with exercises unanswered, as `tasks.py lab`.
+
+    The test runs postBuild's own line in a copy of the notebooks and finds the start-here lesson
+    the badge names.
+    """
     badge = re.search(r"mybinder\.org/v2/gh/\S+\?labpath=([^)\s]+)", (ROOT / "README.md").read_text())
     assert badge, "the README has no Binder badge"
     labpath = badge.group(1).replace("%2F", "/")
@@ -101,7 +104,7 @@ def _tasks():
 
 
 def _binder_start(command: list, tmp_path: Path, **env) -> subprocess.CompletedProcess:
-    """``command`` run through binder/start from another folder, with no user Jupyter configuration."""
+    """``command`` run via binder/start from another folder, with no user Jupyter configuration."""
     base = {key: value for key, value in os.environ.items() if key != "JUPYTER_CONFIG_PATH"}
     base.update(JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                 PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **env)
@@ -112,8 +115,11 @@ def _binder_start(command: list, tmp_path: Path, **env) -> subprocess.CompletedP
 
 
 def test_binder_start_uses_the_student_configuration_of_tasks_lab(tmp_path):
-    """Binder's students see what `tasks.py lab`'s see: the same folder first on JUPYTER_CONFIG_PATH, found from
-    the script (a path relative to the repository, wherever it is cloned), a configuration already there kept."""
+    """Binder's students see what `tasks.py lab`'s see: the same folder leads JUPYTER_CONFIG_PATH.
+
+    The folder is found from the script (a path relative to the repository, wherever it is cloned),
+    and a configuration already there is kept.
+    """
     tasks = _tasks()
     text = (ROOT / "binder" / "start").read_text()
     assert tasks.STUDENT_CONFIG.relative_to(tasks.ROOT).as_posix() in text
@@ -130,7 +136,10 @@ def test_binder_start_uses_the_student_configuration_of_tasks_lab(tmp_path):
 
 @pytest.mark.slow
 def test_jupyterlab_started_by_binder_start_hides_nbgrader_and_culls_idle_kernels(tmp_path):
-    """What JupyterLab itself reads with binder/start's environment (its --show-config, labextension list)."""
+    """What JupyterLab itself reads with binder/start's environment.
+
+    It is read from its --show-config and its labextension list.
+    """
     config = tmp_path / "config"
     config.mkdir()
     shown = _binder_start([sys.executable, "-m", "jupyter", "lab", "--show-config"], tmp_path).stdout

@@ -1,5 +1,7 @@
-"""Every registered objective gets the same checks, read from the registries (``robviz.objectives.OBJECTIVES``,
-``robviz.scale.resnet.ENSEMBLE_OBJECTIVES``), so a new entry is checked with no list to update here.
+"""Every registered objective gets the same checks, read from the registries.
+
+The registries are ``robviz.objectives.OBJECTIVES`` and ``robviz.scale.resnet.ENSEMBLE_OBJECTIVES``,
+so a new entry is checked with no list to update here.
 
 The checks are plain functions (``check_*``), parametrized over the registries below, and called on a dummy
 objective registered for one test: the proof that an entry is picked up. Each check is also shown to fail on an
@@ -33,8 +35,10 @@ def _head(name: str, seed: int = 0) -> Objective:
 
 
 def _body(seed: int = 0) -> ToyMLP:
-    """A 2-8-2 ReLU network whose every first-layer line crosses the box and whose features spread over a few
-    units: several classes and many linear regions in the box, whatever the head."""
+    """A 2-8-2 ReLU network: several classes and many linear regions in the box, whatever the head.
+
+    Every first-layer line crosses the box, and the features spread over a few units.
+    """
     torch.manual_seed(seed)
     body = ToyMLP(2, DIM, hidden=8, depth=1)
     with torch.no_grad():
@@ -49,7 +53,7 @@ def _body(seed: int = 0) -> ToyMLP:
 
 
 def check_declarations(name: str) -> None:
-    """The class attributes the package reads: name, label, flags, centers, and the recipes they select."""
+    """The class attributes the package reads: name, label, flags, centers, the recipes selected."""
     cls = OBJECTIVES[name]
     assert cls.name == name, f"{cls.__name__}.name is {cls.name!r}, registered as {name!r}"
     assert isinstance(cls.label, str) and cls.label and cls.label != Objective.label, f"{cls.__name__}.label"
@@ -63,7 +67,10 @@ def check_declarations(name: str) -> None:
 
 
 def check_recipe(name: str, authors_recipe) -> None:
-    """``authors_recipe`` None: ``get_recipe("authors", name)`` refuses; else it names a recipe that is built."""
+    """``authors_recipe``: if None, ``get_recipe("authors", name)`` refuses; else it names a recipe.
+
+    The recipe it names is built.
+    """
     if authors_recipe is None:
         with pytest.raises(ValueError, match="no authors' recipe"):
             get_recipe("authors", name)
@@ -73,7 +80,7 @@ def check_recipe(name: str, authors_recipe) -> None:
 
 
 def check_decision(name: str) -> None:
-    """``decision()`` gives (W, b) with the prediction logits = z @ W.T + b + (the same for every class)."""
+    """``decision()`` gives (W, b): prediction logits = z @ W.T + b + (the same for every class)."""
     head = _head(name).double()
     affine = head.decision()
     assert affine is not None, f"{name}: decision() returns None; robviz.exact reads the decision from it"
@@ -87,8 +94,11 @@ def check_decision(name: str) -> None:
 
 
 def check_exact_boundary(name: str) -> None:
-    """``robviz.exact`` on a 2-8-2 ToyMLP (:func:`_body`) with this head agrees with a dense grid: the prediction
-    at every node away from ties, and the minimal distances from above within two grid spacings."""
+    """``robviz.exact`` on a 2-8-2 ToyMLP (:func:`_body`) with this head agrees with a dense grid.
+
+    It agrees on the prediction at every node away from ties, and on the minimal distances from
+    above within two grid spacings.
+    """
     model = Classifier(_body(), _head(name)).double()
     boundary = decision_boundary(model, BOX)
     nodes = grid_points(BOX * 2, 201).double()
@@ -114,7 +124,7 @@ def check_exact_boundary(name: str) -> None:
 
 
 def check_softmax_flag(name: str) -> None:
-    """``softmax_loss`` is True exactly when the loss is -log softmax(h)_y averaged, nothing else."""
+    """``softmax_loss`` is True exactly when the loss is plain -log softmax(h)_y, averaged."""
     head = copy.deepcopy(_head(name)).double()
     generator = torch.Generator().manual_seed(3)
     z = 2 * torch.randn(64, DIM, generator=generator, dtype=torch.float64)
@@ -126,8 +136,11 @@ def check_softmax_flag(name: str) -> None:
 
 
 def check_float64_loss(name: str) -> None:
-    """``per_sample_loss(float64=True)``: float64, one term per sample, averaging to the objective's loss; for a
-    softmax head, tiny losses (well-classified points, where float32 gives 0) stay nonzero and exact."""
+    """``per_sample_loss(float64=True)``: one float64 term per sample, averaging to the loss.
+
+    The average is the objective's loss; for a softmax head, tiny losses (well-classified points,
+    where float32 gives 0) stay nonzero and exact.
+    """
     head = _head(name)
     loss64 = per_sample_loss(head, float64=True)
     generator = torch.Generator().manual_seed(4)
@@ -304,8 +317,11 @@ class Nudge(Attack):
 
 
 def test_a_new_attack_gets_the_kind_wide_checks(monkeypatch, tmp_path):
-    """An attack in a module of its own, exported from robviz.attacks like the others: test_edges.py's registry
-    lists it, and its checks (non-finite inputs, an empty set, zero budgets) run on it unchanged."""
+    """A new attack in a module of its own, exported from robviz.attacks, gets the kind-wide checks.
+
+    Exported like the others, test_edges.py's registry lists it, and its checks (non-finite inputs,
+    an empty set, zero budgets) run on it unchanged.
+    """
     import importlib
 
     import test_edges
@@ -331,9 +347,11 @@ def test_a_new_attack_gets_the_kind_wide_checks(monkeypatch, tmp_path):
 
 
 def test_a_new_lesson_is_picked_up_by_every_lesson_check(tmp_path):
-    """A lesson added to notebooks/ is in the registry every lesson check reads (the runs, the figure check,
-    the gallery, the grading halves), and the checks that need something of it say what is missing: a wrong
-    answer to grade, a full-mode decision."""
+    """A lesson added to notebooks/ is in the registry every lesson check reads.
+
+    Those checks are the runs, the figure check, the gallery and the grading halves; the checks that
+    need something of it say what is missing: a wrong answer to grade, a full-mode decision.
+    """
     import shutil
 
     from grading_support import WRONG, ungraded

@@ -1,4 +1,4 @@
-"""The type gate: mypy (settings in pyproject.toml's [tool.mypy]: the package, Python 3.10) reports no error."""
+"""The type gate: mypy (pyproject.toml's [tool.mypy]: the package, Python 3.10) reports no error."""
 
 import subprocess
 import sys

@@ -1,4 +1,7 @@
-"""Tests of APGD, the DLR loss, the AutoAttack-style runner and EOT: hand-checkable values, budgets, strength."""
+"""Tests of APGD, the DLR loss, the AutoAttack-style runner and EOT.
+
+They check hand-checkable values, budgets and strength.
+"""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Tests of the battery's sanity check (robviz.attacks.sanity) and the worst case over the battery per point."""
+"""The battery's sanity check (robviz.attacks.sanity) and worst case over the battery per point."""
 
 import math
 

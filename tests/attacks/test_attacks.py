@@ -1,4 +1,4 @@
-"""Tests of robviz.attacks: agreement with independent implementations, budgets, bounds, targets, model state.
+"""Tests of robviz.attacks: agreement with independent code, budgets, bounds, targets, model state.
 
 Tiny models are trained once per module; torch runs on one thread here (tiny models are faster that way).
 """
@@ -39,7 +39,10 @@ def digit_model():
 
 @pytest.fixture(scope="module")
 def linear():
-    """An affine 3-class classifier on 2-D points, with the exact L2 and L1 distances to its decision boundary."""
+    """An affine 3-class classifier on 2-D points, with exact distances to its decision boundary.
+
+    The distances are L2 and L1.
+    """
     torch.manual_seed(0)
     model = nn.Linear(2, 3)
     x = torch.rand(40, 2) * 4 - 2
@@ -60,7 +63,10 @@ def linear():
 
 
 def reference_gradient(model, x_i, label, targeted):
-    """Gradient of -log softmax(model(x_i))_label for one sample (ascent direction; negated when targeted)."""
+    """Gradient of -log softmax(model(x_i))_label for one sample, the ascent direction.
+
+    Negated when targeted.
+    """
     x_i = x_i.detach().clone().requires_grad_(True)
     log_p = torch.log_softmax(model(x_i[None]), dim=1)[0, label]
     (grad,) = torch.autograd.grad(log_p if targeted else -log_p, x_i)

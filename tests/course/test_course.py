@@ -1,5 +1,8 @@
-"""Exercises and student versions: the checks give hints, the student notebooks hold no solution and no hidden
-test (nbgrader's preprocessors make them). Grading with nbgrader end to end: test_grading.py."""
+"""Exercises and student versions: the checks give hints, the student notebooks hold no solution.
+
+The student notebooks hold no hidden test either (nbgrader's preprocessors make them). Grading with
+nbgrader end to end: test_grading.py.
+"""
 
 import json
 import os
@@ -67,8 +70,11 @@ def test_each_lesson_has_self_checked_exercises():
 
 
 def test_student_view_of_a_run_keeps_the_lesson_outputs_and_hides_the_exercises():
-    """The gallery's page of a lesson that ran with its solutions: the exercise cells as the student version has
-    them (stubs, no hidden tests, no output), every other output as it ran."""
+    """The gallery page of a lesson run with its solutions shows the exercises as students get them.
+
+    The exercise cells are as the student version has them (stubs, no hidden tests, no output),
+    every other output as it ran.
+    """
     original = json.loads(NOTEBOOKS[1].read_text())
     executed = json.loads(json.dumps(original))
     for index, cell in enumerate(executed["cells"]):
@@ -119,7 +125,7 @@ def test_feedback_renders_its_markdown_as_html_and_as_plain_text():
 
 
 def test_unanswered_cells_of_the_student_versions_print_nothing(tmp_path):
-    """No answer cell of a student version ends in a bare expression: IPython would show ``Out: Ellipsis``."""
+    """No student answer cell ends in a bare expression: IPython would show ``Out: Ellipsis``."""
     import ast
 
     for student in cli.student({"lessons": str(ROOT / "notebooks"), "out": str(tmp_path)}):
@@ -251,8 +257,11 @@ def test_under_nbgrader_checks_raise_and_return_no_value(monkeypatch):
 
 
 def test_a_failed_check_shows_its_verdict_and_hint_as_text_not_a_traceback(monkeypatch, tmp_path):
-    """What a kernel shows for a failed check in strict mode, nbgrader's feedback and validation show too (the
-    check cell's error output): the feedback alone, hint included, with no frame of robviz."""
+    """A failed check in strict mode shows its feedback and hint as text, with no robviz frame.
+
+    What a kernel shows, nbgrader's feedback and validation show too (the check cell's error
+    output): the feedback alone, hint included, with no frame of robviz.
+    """
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
@@ -399,8 +408,11 @@ CULL_TOLD = [ROOT / "README.md", ROOT / "docs" / "teaching.md", ROOT / "notebook
 
 
 def test_idle_kernels_are_culled_even_with_their_lesson_open_and_students_are_told_when():
-    """An open tab keeps its kernel (and the lesson's data and models) alive; the student configuration culls it
-    after a timeout that outlasts reading a lesson but not a forgotten tab, never while a cell runs."""
+    """The student configuration culls idle kernels, lesson open or not, never while a cell runs.
+
+    An open tab keeps its kernel (and the lesson's data and models) alive; the timeout outlasts
+    reading a lesson but not a forgotten tab.
+    """
     tasks = _tasks()
     cull = json.loads((tasks.STUDENT_CONFIG / "jupyter_server_config.json").read_text())["MappingKernelManager"]
     assert cull == tasks.cull_settings()
@@ -419,7 +431,10 @@ def test_idle_kernels_are_culled_even_with_their_lesson_open_and_students_are_to
 
 
 def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_down(monkeypatch, tmp_path):
-    """What JupyterLab and Jupyter Server read with the student's configuration on the path, and without it."""
+    """What JupyterLab and Jupyter Server read with and without the student's configuration.
+
+    With ``STUDENT_CONFIG`` on JUPYTER_CONFIG_PATH, and without it (the instructor's lab).
+    """
     from jupyter_core.paths import jupyter_config_path, jupyter_path
     from jupyter_server.extension.config import ExtensionConfigManager
     from jupyterlab_server.config import get_federated_extensions, get_static_page_config
@@ -485,9 +500,11 @@ def test_only_the_instructors_lab_shows_nbgrader_in_a_browser(monkeypatch, tmp_p
 @pytest.mark.slow
 @pytest.mark.browser
 def test_an_idle_kernel_is_culled_with_its_lesson_open_and_the_lesson_runs_again(monkeypatch, tmp_path):
-    """The student configuration with its timeout cut to seconds: the kernel of an open, connected tab is shut
-    down, the page keeps its outputs, and Run > Run All Cells starts a new kernel (what the start-here notebook
-    says)."""
+    """The student configuration, timeout cut to seconds: an open tab's idle kernel is shut down.
+
+    The tab is open and connected; the page keeps its outputs, and Run > Run All Cells starts a new
+    kernel (what the start-here notebook says).
+    """
     import shutil
     import time
 
@@ -511,8 +528,11 @@ def test_an_idle_kernel_is_culled_with_its_lesson_open_and_the_lesson_runs_again
         output = page.locator(".jp-OutputArea-output", has_text="42")
 
         def run_all(before=None):
-            """Run > Run All Cells (again, as a click can land while the connection settles) until the cell printed
-            something else than ``before`` (its process id differs on a new kernel); the kernels and the output."""
+            """Run > Run All Cells until the cell printed something else than ``before``.
+
+            Again, as a click can land while the connection settles; the cell prints its process id,
+            which differs on a new kernel. Returns the kernels and the output.
+            """
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
                 page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()

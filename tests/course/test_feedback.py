@@ -1,7 +1,10 @@
-"""nbgrader's feedback in a course written by `robviz course init` (robviz.course.feedback): the page carries the
-course's MathJax 3 and loads nothing from another site; in a real Chromium offline, its math is typeset. A one-cell
-assignment, graded as submitted (no kernel), keeps the nbgrader round trip to about 20 s (the exporter alone is
-checked in a second); the lessons' own grading is in test_grading.py."""
+"""nbgrader's feedback in a course written by `robviz course init` (robviz.course.feedback).
+
+The page carries the course's MathJax 3 and loads nothing from another site; in a real Chromium
+offline, its math is typeset. A one-cell assignment, graded as submitted (no kernel), keeps the
+nbgrader round trip to about 20 s (the exporter alone is checked in a second); the lessons' own
+grading is in test_grading.py.
+"""
 
 import json
 import re
@@ -22,7 +25,10 @@ REMOTE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=["']?(?
 
 
 def _assignment(folder):
-    """A one-exercise lesson in ``folder``: math in markdown, exercise 0.1 (a value) and its graded check."""
+    """A one-exercise lesson in ``folder``: math in markdown, exercise 0.1 and its graded check.
+
+    The exercise's answer is a value.
+    """
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
                                                            "display_name": "Python 3"}})
     nb.cells = [
@@ -42,7 +48,10 @@ def _assignment(folder):
 
 @pytest.fixture(scope="module")
 def feedback(tmp_path_factory):
-    """The HTML page ``nbgrader generate_feedback`` writes for one student of a course from ``init_course``."""
+    """The HTML page ``nbgrader generate_feedback`` writes for one student of a course.
+
+    The course is one from ``init_course``.
+    """
     tmp = tmp_path_factory.mktemp("feedback")
     _assignment(tmp / "lessons")
     course = tmp / "course"
@@ -70,7 +79,10 @@ def test_feedback_carries_the_course_mathjax_and_loads_nothing_from_another_site
 
 
 def test_the_real_nbgrader_template_without_the_course_exporter_loads_mathjax_from_a_cdn(tmp_path):
-    """What the course's exporter replaces: if nbgrader's template stops calling the macro, this says so."""
+    """What the course's exporter replaces: nbgrader's template calling the macro.
+
+    If nbgrader's template stops calling the macro, this test says so.
+    """
     from nbconvert.exporters import HTMLExporter
     from nbgrader.converters import GenerateFeedback
 

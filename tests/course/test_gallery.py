@@ -1,5 +1,8 @@
-"""The static gallery (robviz.course.gallery): the page conversion on tiny notebooks, then the real site of every
-lesson, built once and opened in a real headless Chromium whose Play button must move an animation."""
+"""The static gallery (robviz.course.gallery): page conversion on tiny notebooks, then the site.
+
+The real site of every lesson is built once and opened in a real headless Chromium whose Play button
+must move an animation.
+"""
 
 import contextlib
 import functools
@@ -46,8 +49,11 @@ def _animated_figure() -> dict:
 
 
 def _tiny_notebook() -> dict:
-    """An executed notebook as a lesson leaves it: a link, a figure (with the library inlined beside it, as
-    plotly's notebook renderer does), the renderer's own copy of plotly.js, a widget."""
+    """An executed notebook as a lesson leaves it: a link, a figure, plotly.js, a widget.
+
+    The figure has the library inlined beside it, as plotly's notebook renderer does; plotly.js is
+    the renderer's own copy.
+    """
     inlined = f"<script>/**\n{BANNER}9.9.9\n*/ window.Plotly = {{}};</script>"
     nb = nbformat.v4.new_notebook()
     nb.cells = [
@@ -237,9 +243,11 @@ def test_cli_gallery_flags():
 
 @pytest.fixture(scope="module")
 def site(lesson_runs):
-    """The gallery of every lesson, built by `robviz gallery`'s code from the lessons' shared runs (lesson_runs.py:
-    each lesson executes once per test run); the student versions' own execution is the tiny build's test above
-    and the grading's untouched submission."""
+    """The gallery of every lesson, built by `robviz gallery`'s code from the lessons' shared runs.
+
+    The runs are lesson_runs.py's: each lesson executes once per test run. The student versions' own
+    execution is the tiny build's test above and the grading's untouched submission.
+    """
     lesson_runs.run_all()
     build_gallery(ROOT / "notebooks", SITE, executed=lambda path: lesson_runs.get(path.stem))
     return SITE
@@ -287,8 +295,11 @@ def _text(title) -> str:
 
 
 def _untitled_axes(data: list, layout: dict) -> list[str]:
-    """Cartesian axes that carry data, show tick labels and have no title, unless an axis of the same grid column
-    (x) or row (y) is titled: a grid of panels labels its outer axes only."""
+    """Cartesian axes that carry data, show tick labels and have no title, nor a titled neighbour.
+
+    A neighbour is an axis of the same grid column (x) or row (y): a grid of panels labels its outer
+    axes only.
+    """
     used = {f"{letter}axis{trace.get(letter + 'axis', letter)[1:]}" for trace in data
             if trace.get("type", "scatter") in ("scatter", "scattergl", "heatmap", "bar", "histogram", "contour")
             for letter in "xy"}

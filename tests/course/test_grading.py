@@ -1,6 +1,9 @@
-"""The lessons as an nbgrader course, graded end to end: the first half of the lessons (the second half is in
-test_grading_later.py, so that the halves run in parallel). See grading_support.grade_lesson for what each
-lesson must pass; a lesson without a wrong answer to grade fails test_registries.py."""
+"""The lessons as an nbgrader course, graded end to end: the first half of the lessons.
+
+The second half is in test_grading_later.py, so that the halves run in parallel. See
+grading_support.grade_lesson for what each lesson must pass; a lesson without a wrong answer to
+grade fails test_registries.py.
+"""
 
 import pytest
 

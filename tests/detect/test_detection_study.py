@@ -1,4 +1,4 @@
-"""The detection study of lesson 5: every detector against every attack, per model, on small toy models."""
+"""Lesson 5's detection study: every detector against every attack, per model, on toy models."""
 
 import math
 
