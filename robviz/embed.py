@@ -1,4 +1,4 @@
-"""2-D embeddings of high-dimensional features: t-SNE (openTSNE), aligned t-SNE over training, and PCA.
+"""2-D embeddings of high-dimensional features: t-SNE (openTSNE), aligned t-SNE over training, PCA.
 
 * :func:`tsne` embeds (N, d) features with openTSNE (on 1000 64-d digit features, one thread, about 4 s against
   5-6 s for ``sklearn.manifold.TSNE``, measured in lesson 5). Results are cached in memory,
@@ -59,7 +59,9 @@ def cache_size() -> int:
 
 def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter: int = 500,
          early_exaggeration_iter: int | None = None, cache: bool = True, cache_dir=None) -> np.ndarray:
-    """Compute the t-SNE (van der Maaten & Hinton, JMLR 2008) of features with openTSNE (Policar et al., 2024).
+    """Compute the t-SNE of features with openTSNE.
+
+    t-SNE: van der Maaten & Hinton, JMLR 2008; openTSNE: Policar et al., 2024.
 
     Longer than most functions here on purpose: its checks (NaN, duplicate or one-dimensional features, a
     perplexity too large for N) and the cache lookup read best in the order openTSNE meets them.
@@ -155,7 +157,9 @@ def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter
 
 def aligned_tsne(sequence, *, seed: int = 0, perplexity: float = 30.0, n_iter: int = 500,
                  later_iter: int | None = None, cache: bool = True, cache_dir=None) -> np.ndarray:
-    """Aligned t-SNE of the same N points at S moments (e.g. epochs): embedding s starts from embedding s - 1.
+    """Aligned t-SNE of the same N points at S moments (e.g. epochs).
+
+    Embedding s starts from embedding s - 1.
 
     The first array gets a full t-SNE; each later one starts from the previous embedding without early
     exaggeration, so neighbouring frames stay close and an animation moves smoothly.

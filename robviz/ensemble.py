@@ -147,7 +147,9 @@ def pairwise_angles(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tenso
 
 
 def recorded_predictions(history, num_members: int) -> torch.Tensor:
-    """Return the member predictions that ``fit`` recorded for an :class:`Ensemble`'s probe set, as (S, P, K, L).
+    """Return the member predictions that ``fit`` recorded for the probe set, as (S, P, K, L).
+
+    The probe set is an :class:`Ensemble`'s.
 
     ``fit`` stores ``ensemble.features(probe)`` per snapshot: (S, P, K * L).
     """
@@ -223,7 +225,10 @@ class Ensemble(nn.Module):
         return self.objective.name
 
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Return (K, N, L) member logits; raises a clear error if the members disagree on the output shape."""
+        """Return (K, N, L) member logits.
+
+        Raises a clear error if the members disagree on the output shape.
+        """
         outputs = [m(x) for m in self.members]
         shapes = {tuple(o.shape) for o in outputs}
         if len(shapes) != 1 or outputs[0].dim() != 2:
@@ -244,12 +249,18 @@ class Ensemble(nn.Module):
         return torch.logsumexp(log_probs, dim=0) - math.log(self.num_members)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the members' predictions side by side, (N, K * L): what ``fit`` records for the probe set."""
+        """Return the members' predictions side by side, (N, K * L).
+
+        What ``fit`` records for the probe set.
+        """
         p = self.member_probabilities(x)
         return p.transpose(0, 1).reshape(p.shape[1], -1)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Return sum_k CE(y, F^k) + ADP_{alpha, beta}, averaged over the batch (the paper's training objective)."""
+        """Return sum_k CE(y, F^k) + ADP_{alpha, beta}, averaged over the batch.
+
+        The paper's training objective.
+        """
         logits = self.member_logits(x)
         losses = [F.cross_entropy(logits[k], y) for k in range(self.num_members)]
         ce = losses[0]

@@ -1,4 +1,7 @@
-"""Deprecated alias of :mod:`robviz.course.kernels` (moved there; this name works for one release)."""
+"""Deprecated alias of :mod:`robviz.course.kernels`.
+
+Moved there; this name works for one release.
+"""
 
 from .checks import moved
 

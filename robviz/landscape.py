@@ -78,7 +78,7 @@ class LossGrid:
 @torch.no_grad()
 def loss_on_grid(loss, extent, resolution: int = 100, label: int = 0, *, name: str | None = None,
                  chunk_size: int = 16_384) -> LossGrid:
-    """Return the loss L(z, label) at every point z of a ``resolution`` x ``resolution`` grid over ``extent``.
+    """Return the loss L(z, label) on a ``resolution`` x ``resolution`` grid over ``extent``.
 
     Parameters
     ----------
@@ -124,7 +124,9 @@ def loss_on_grid(loss, extent, resolution: int = 100, label: int = 0, *, name: s
 
 
 def gsce_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, sigmas, offsets=None) -> torch.Tensor:
-    """Return the generalized softmax cross-entropy (g-SCE) of every sample (ICLR 2020), with Sigma_i = sigma_i I.
+    """Return the generalized softmax cross-entropy (g-SCE) of every sample (ICLR 2020).
+
+    With Sigma_i = sigma_i I.
 
         L_g-SCE(z, y) = -log softmax(h)_y,    h_i = -sigma_i ||z - mu_i||^2 + B_i.
 
@@ -171,7 +173,9 @@ def _loss_and_gradient(loss_fn: LossFn, z: torch.Tensor, label: torch.Tensor):
 
 def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int = 200, extent=None,
                   newton_steps: int = 3) -> torch.Tensor:
-    """Return points along the contour {z : L(z, label) = L(start, label)} through ``start``, in a 2-D feature plane.
+    """Return points along the contour {z : L(z, label) = L(start, label)} through ``start``.
+
+    The contour lies in a 2-D feature plane.
 
     A predictor-corrector walk: move ``step`` along the tangent of the level set (the gradient turned by 90
     degrees), then pull back onto the level with ``newton_steps`` Newton steps along the gradient,
@@ -243,7 +247,9 @@ def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int 
 
 @dataclass
 class DensityGrid:
-    """Features per unit area on a grid: ``values`` is (S, R, R) for S frames (or (R, R)) over ``extent``.
+    """Features per unit area on a grid over ``extent``: ``values`` is (S, R, R) for S frames.
+
+    Or ``values`` is (R, R), without the frame axis.
 
     Cell (i, j) covers x in [x_min + j w, x_min + (j + 1) w), y likewise, with w = (x_max - x_min) / R.
     """

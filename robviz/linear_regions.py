@@ -1,4 +1,7 @@
-"""Deprecated alias of :mod:`robviz.exact.linear_regions` (moved there; this name works for one release)."""
+"""Deprecated alias of :mod:`robviz.exact.linear_regions`.
+
+Moved there; this name works for one release.
+"""
 
 from .checks import moved
 

@@ -32,7 +32,9 @@ __all__ = ["EpsCurve", "StepsCurve", "BoxComparison", "LossLine", "LossSurface",
 
 
 def _default_attack(model, eps, steps=20, seed=0, bounds=(0.0, 1.0)):
-    """L-inf PGD with a random start, step 2.5 eps / steps (Madry et al.'s rule) and the margin loss.
+    """L-inf PGD with a random start, step 2.5 eps / steps and the margin loss.
+
+    The step is Madry et al.'s rule.
 
     Not cross-entropy: on a confidently classified point softmax is exactly 1 in float32, so the cross-entropy
     gradient underflows to 0 (or to denormal noise) and the sign step wanders. At large radii the random start

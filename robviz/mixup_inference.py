@@ -56,7 +56,9 @@ MI_DEFAULTS: dict[str, _Defaults] = {"PL": dict(samples=10, lam=0.5), "OL": dict
 
 
 class MixupInference(nn.Module):
-    """A model that predicts by Mixup Inference (Pang et al., ICLR 2020), itself a model robviz can attack.
+    """A model that predicts by Mixup Inference (Pang et al., ICLR 2020).
+
+    It is itself a model robviz can attack.
 
     ``forward(x)`` returns log of the averaged softmax, (N, L), so argmax is the MI prediction and the attacks
     (with cross-entropy, an EOT objective or :class:`~robviz.attacks.eot.EOT`) differentiate through the
@@ -130,7 +132,7 @@ class MixupInference(nn.Module):
         self.generator.manual_seed(self.seed if seed is None else seed)
 
     def draw(self, predicted: torch.Tensor, n: int, same: bool) -> torch.Tensor:
-        """Pool indices (B, n): ``n`` partners per input, drawn on the CPU with the seeded generator.
+        """Pool indices (B, n): ``n`` partners per input, drawn on the CPU by the seeded generator.
 
         ``same``: uniform over the images of the predicted class (MI-PL). Otherwise (MI-OL) as the authors' code:
         a class uniform among the L - 1 other classes, then an image uniform within it. One uniform number u per
@@ -156,7 +158,9 @@ class MixupInference(nn.Module):
 
     def log_mix(self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool,
                 lam: float | None = None) -> torch.Tensor:
-        """Return the log of the averaged softmax of f(lambda x + (1 - lambda) x_s) over ``n`` partners x_s, (B, L).
+        """Return the log of the averaged softmax of f(lambda x + (1 - lambda) x_s), (B, L).
+
+        Averaged over ``n`` partners x_s.
 
         Computed as logsumexp over the partners of log_softmax, minus log n. ``lam`` defaults to the mode's lambda.
         """
@@ -167,11 +171,17 @@ class MixupInference(nn.Module):
 
     def mix(self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool,
             lam: float | None = None) -> torch.Tensor:
-        """Return the averaged softmax of f(lambda x + (1 - lambda) x_s) over ``n`` partners x_s: (B, L)."""
+        """Return the averaged softmax of f(lambda x + (1 - lambda) x_s): (B, L).
+
+        Averaged over ``n`` partners x_s.
+        """
         return self.log_mix(x, predicted, n, same, lam).exp()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the log of the averaged softmax of the mixed inputs for the mode's partners, (N, ...) -> (N, L)."""
+        """Return the log of the averaged softmax of the mixed inputs, (N, ...) -> (N, L).
+
+        Mixed with the mode's partners.
+        """
         with torch.no_grad():
             clean = self.model(x).log_softmax(dim=1)
         predicted = clean.argmax(dim=1)
@@ -192,7 +202,10 @@ class MixupInference(nn.Module):
 
 
 def _check_lam(lam, mode: str):
-    """Return (lam as given, lambda_PL, lambda_OL); raises ValueError outside [0, 1] or for a pair outside combined."""
+    """Return (lam as given, lambda_PL, lambda_OL), or raise ValueError for a bad ``lam``.
+
+    Raises ValueError outside [0, 1] or for a pair outside mode ``combined``.
+    """
     pair = isinstance(lam, (tuple, list))
     if pair and (mode != "combined" or len(lam) != 2):
         raise ValueError(f"lam must be a number in [0, 1] (a pair (lambda_PL, lambda_OL) only for "
@@ -410,7 +423,7 @@ class MixingEffect:
 @torch.no_grad()
 def mixing_effect(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, x_pool: torch.Tensor, lams, *,
                   samples: int = 10, seed: int = 0) -> MixingEffect:
-    """Mix clean inputs x and their adversarial versions x_adv with the *same* partners, for every lambda in ``lams``.
+    """Mix clean x and adversarial x_adv with the *same* partners, for every lambda in ``lams``.
 
     The ``samples`` partners are drawn uniformly from ``x_pool``: the two mixtures differ by exactly lambda * delta, so
     the perturbation shrinks linearly with lambda, and this measures how much of its effect on the averaged softmax is
@@ -451,7 +464,9 @@ def mi_robustness(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, 
                   y_pool: torch.Tensor, *, eps: float, alpha: float, bounds=(0.0, 1.0), steps: int = 10,
                   eot_samples: int = 2, modes=("PL", "OL", "combined"),
                   batch_size: int | None = 64) -> RobustnessTable:
-    """Accuracy of the bare model and of each MI variant, clean and under two attackers (the MI paper's table).
+    """Accuracy of the bare model and of each MI variant, clean and under two attackers.
+
+    As in the MI paper's table.
 
     * ``oblivious``: ``x_adv``, an attack on the bare ``model`` (e.g. PGD), then fed to MI unchanged;
     * ``adaptive``: PGD with ``steps`` steps of size ``alpha`` through MI itself, its gradient averaged over

@@ -27,7 +27,10 @@ __all__ = ["Predictor", "FeatureModel", "TrainableModel", "ToyMLP", "SmallCNN", 
 
 @runtime_checkable
 class Predictor(Protocol):
-    """Any classifier: ``model(x)``, (N, ...) inputs -> (N, L) logits whose argmax is the prediction."""
+    """Any classifier: ``model(x)``, (N, ...) inputs -> (N, L) logits.
+
+    The argmax of the logits is the prediction.
+    """
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Return the (N, L) logits of inputs x (N, ...), whose argmax is the prediction."""
@@ -56,7 +59,7 @@ class TrainableModel(FeatureModel, Protocol):
 
 
 class ToyMLP(nn.Module):
-    """A multilayer perceptron for 2-D toy inputs: in_dim -> hidden (x depth, ReLU) -> feature_dim (linear).
+    """A multilayer perceptron for 2-D toy inputs: in_dim -> hidden (x depth, ReLU) -> feature_dim.
 
     The last layer has no activation, so the features can spread over the whole plane when feature_dim = 2.
     """
@@ -74,7 +77,10 @@ class ToyMLP(nn.Module):
         self.in_dim, self.feature_dim = in_dim, feature_dim
 
     def forward(self, x):
-        """Return the features (N, feature_dim) of inputs x (N, in_dim); raises ``ValueError`` for another shape."""
+        """Return the features (N, feature_dim) of inputs x (N, in_dim).
+
+        Raises ``ValueError`` for another shape.
+        """
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f"ToyMLP expects inputs of shape (N, {self.in_dim}), got {tuple(x.shape)}")
         return self.net(x)
@@ -133,7 +139,10 @@ class Classifier(nn.Module):
         return self.objective(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the prediction logits ``objective.output(h)`` (N, L) of inputs x (negated head logits for RCE)."""
+        """Return the prediction logits ``objective.output(h)`` (N, L) of inputs x.
+
+        For RCE these are the negated head logits.
+        """
         return self.objective.output(self.objective(self.body(x)))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -149,7 +158,9 @@ class Classifier(nn.Module):
 
 def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, *, seed: int = 0,
                device=None, **objective_options) -> Classifier:
-    """Return a seeded classifier for ``dataset``: a :class:`ToyMLP` for 2-D inputs, a :class:`SmallCNN` for images.
+    """Return a seeded classifier for ``dataset``.
+
+    A :class:`ToyMLP` for 2-D inputs, a :class:`SmallCNN` for images.
 
     Parameters
     ----------

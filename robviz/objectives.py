@@ -63,12 +63,17 @@ def squared_distances(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
 
 
 def sce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Softmax cross-entropy: mean over the batch of -log softmax(h)_y.  h: (N, L), y: (N,) -> scalar."""
+    """Softmax cross-entropy: mean over the batch of -log softmax(h)_y.
+
+    h: (N, L), y: (N,) -> scalar.
+    """
     return F.cross_entropy(h, y)
 
 
 def center_loss(h: torch.Tensor, z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, weight: float = 0.1):
-    """Center loss (Wen et al., "A Discriminative Feature Learning Approach for Deep Face Recognition", ECCV 2016).
+    """Center loss (Wen et al., ECCV 2016).
+
+    The paper: "A Discriminative Feature Learning Approach for Deep Face Recognition".
 
     L = SCE(h, y) + weight/2 * mean_n ||z_n - c_{y_n}||^2, with learnable class centers c (L, d).
     """
@@ -153,7 +158,9 @@ def mmc_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: fl
 
 
 def rce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Reverse cross-entropy (Pang et al., "Towards Robust Detection of Adversarial Examples", NeurIPS 2018).
+    """Reverse cross-entropy (Pang et al., NeurIPS 2018).
+
+    The paper: "Towards Robust Detection of Adversarial Examples".
 
     With the reverse label R_y = (1 - onehot_y) / (L - 1):
         L_RCE = -R_y . log softmax(h) = -1/(L-1) * sum_{i != y} log softmax(h)_i,   averaged over the batch.
@@ -206,7 +213,10 @@ class Objective(nn.Module):
         return None
 
     def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Return the scalar training loss of features z (N, d) with raw logits h (N, L) and labels y (N,)."""
+        """Return the scalar training loss of features z, raw logits h and labels y.
+
+        Shapes: z (N, d), h (N, L), y (N,).
+        """
         raise NotImplementedError
 
     def output(self, h: torch.Tensor) -> torch.Tensor:
@@ -229,7 +239,9 @@ class Objective(nn.Module):
 
 
 def nearest_center_decision(centers: torch.Tensor, factor: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return the affine decision of logits h_k = -factor ||z - mu_k||^2, factor > 0: (2 factor mu, -factor ||mu_k||^2).
+    """Return the affine decision (weights, biases) of logits h_k = -factor ||z - mu_k||^2.
+
+    Requires factor > 0. Returns (2 factor mu, -factor ||mu_k||^2).
 
     -factor ||z - mu_k||^2 = 2 factor mu_k . z - factor ||mu_k||^2 - factor ||z||^2, and the last term is the same
     for every class. centers: (L, d) -> (L, d), (L,).
@@ -316,7 +328,9 @@ class LGM(Objective):
 
 
 class _MMHead(Objective):
-    """Fixed Max-Mahalanobis centers of length ``norm`` (the authors' ``mean_var``: ||mu_k|| = norm, not norm^2).
+    """Fixed Max-Mahalanobis centers of length ``norm`` (the authors' ``mean_var``).
+
+    That is, ||mu_k|| = norm, not norm^2.
 
     Logits h_k = -factor * ||z - mu_k||^2, factor 1/2 (the papers) or 1 (the authors' code).
     """
@@ -367,7 +381,10 @@ class MMC(_MMHead):
 
 
 class RCE(_LinearHead):
-    """Reverse cross-entropy (NeurIPS 2018): train softmax(h) towards the reverse label, predict with -h."""
+    """Reverse cross-entropy (NeurIPS 2018): train towards the reverse label, predict with -h.
+
+    Training pulls softmax(h) towards the reverse label.
+    """
 
     name, label = "rce", "RCE"
     authors_recipe = "rce-authors"
@@ -387,7 +404,9 @@ OBJECTIVES: dict[str, type[Objective]] = {
 
 
 def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> Objective:
-    """Build an objective by name: one of ``robviz.objectives.OBJECTIVES`` (sce, center, lgm, mmlda, mmc, rce).
+    """Build an objective by name: one of ``robviz.objectives.OBJECTIVES``.
+
+    The names: sce, center, lgm, mmlda, mmc, rce.
 
     ``options`` go to the objective's constructor (e.g. ``norm=10.0`` for mmc, ``weight=0.1`` for center).
     """
@@ -403,7 +422,9 @@ def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> 
 
 
 def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Return -log softmax(h)_y for every sample, accurate also for tiny losses: (N, L) logits, (N,) labels -> (N,).
+    """Return -log softmax(h)_y for every sample, accurate also for tiny losses.
+
+    Shapes: (N, L) logits, (N,) labels -> (N,).
 
         -log softmax(h)_y = log(1 + sum_{k != y} exp(h_k - h_y)) = softplus(logsumexp_{k != y}(h_k - h_y)).
 
@@ -418,7 +439,9 @@ def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def per_sample_loss(loss, *, float64: bool = False) -> LossFn:
-    """Return a per-sample loss ``(M, d) features, (M,) labels -> (M,) losses`` from an objective or a callable.
+    """Return a per-sample loss from an objective or a callable.
+
+    The loss maps ``(M, d) features, (M,) labels -> (M,) losses``.
 
     An :class:`Objective` gives its own training loss, one term per sample: the objectives' losses average over
     the batch, and applying one to batches of a single sample (``torch.func.vmap``) gives every sample's own

@@ -1,4 +1,7 @@
-"""Deprecated alias of :mod:`robviz.scale.recipes` (moved there; this name works for one release)."""
+"""Deprecated alias of :mod:`robviz.scale.recipes`.
+
+Moved there; this name works for one release.
+"""
 
 from .checks import moved
 

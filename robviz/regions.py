@@ -1,4 +1,6 @@
-"""Decision regions on a 2-D grid, in the feature plane (the head's view) or the input plane (the whole model's).
+"""Decision regions on a 2-D grid, in the feature plane or the input plane.
+
+The feature plane is the head's view; the input plane, the whole model's.
 
 The results are plain tensors that ``robviz.viz`` draws; nothing here plots.
 """
@@ -28,7 +30,9 @@ class Regions:
 
 
 def feature_extent(features: torch.Tensor, pad: float = 0.1, centers: torch.Tensor | None = None):
-    """Return a square (x_min, x_max, y_min, y_max) holding every 2-D feature of every frame (and the centers).
+    """Return a square (x_min, x_max, y_min, y_max) holding every 2-D feature of every frame.
+
+    The centers, too.
 
     With a ``pad`` fraction of margin: one fixed frame for a whole animation.
     """

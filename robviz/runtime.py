@@ -1,4 +1,4 @@
-"""Shared notebook setup, how every measurement runs a model, and the conversions every module shares.
+"""Shared notebook setup, how every measurement runs a model, and the shared conversions.
 
 The setup: device choice, the default/full switch, seeds. Running a model: :func:`evaluating`, :func:`to_model`,
 :func:`inference`. The two conversions: :func:`to_numpy` (tensor to NumPy) and :func:`atomic_write` (a file appears
@@ -36,7 +36,9 @@ def pick_device(prefer: str | None = None) -> torch.device:
 
 
 def full_mode() -> bool:
-    """Return True when lessons should run at full scale: set ``ROBVIZ_FULL=1`` before starting Jupyter.
+    """Return True when lessons should run at full scale.
+
+    To ask for it, set ``ROBVIZ_FULL=1`` before starting Jupyter.
 
     The default (fast) mode keeps every lesson to about a minute on a 2-core CPU.
     """
@@ -52,7 +54,9 @@ def seed_everything(seed: int = 0) -> None:
 
 def setup(seed: int = 0, device: str | None = None, threads: int | None = None, *,
           small_models: bool = True) -> torch.device:
-    """Return the first call of every lesson: seed everything, pick the device, size PyTorch's CPU thread pool.
+    """Seed everything, pick the device and size PyTorch's CPU thread pool; return the device.
+
+    The first call of every lesson.
 
     With ``small_models`` (the toy lessons: MLPs and 8x8-digit CNNs) on a CPU, PyTorch gets one thread, in both
     modes: the models are so small that synchronizing threads costs more than it saves, and much more when other
@@ -110,14 +114,19 @@ def dtype_and_device(model, default_dtype: torch.dtype = torch.float32) -> tuple
 
 
 def to_model(model, x: torch.Tensor) -> torch.Tensor:
-    """Return ``x`` on the model's device and in its floating dtype (:func:`dtype_and_device`); integer inputs stay."""
+    """Return ``x`` on the model's device and in its floating dtype (:func:`dtype_and_device`).
+
+    Integer inputs keep their dtype.
+    """
     dtype, device = dtype_and_device(model, default_dtype=x.dtype)
     return x.to(device or x.device, dtype if x.is_floating_point() else x.dtype)
 
 
 @torch.no_grad()
 def inference(model, x: torch.Tensor, *, method: str | None = None, batch_size: int = 512) -> torch.Tensor:
-    """Return ``model(x)`` (or ``model.<method>(x)``, e.g. ``"features"``) in eval mode, without gradients, in batches.
+    """Return ``model(x)`` (or ``model.<method>(x)``) in eval mode, without gradients, in batches.
+
+    ``method`` is e.g. ``"features"``.
 
     ``x`` (N, ...) is moved to the model's dtype and device first (see :func:`dtype_and_device`), so a float64
     model or a model on a GPU takes float32 CPU inputs. Returns the outputs concatenated along N, on the model's
@@ -158,7 +167,9 @@ def to_numpy(values, dtype=None) -> np.ndarray:
 
 
 def atomic_write(path, content: bytes | str | Callable[[BinaryIO], object]) -> Path:
-    """Write a file so that it appears whole or not at all: a crash or an error never leaves half a file.
+    """Write a file so that it appears whole or not at all.
+
+    A crash or an error never leaves half a file.
 
     ``content`` is bytes, text (written as UTF-8) or a function that writes to the binary file it is given (e.g.
     ``lambda f: torch.save(state, f)`` or ``lambda f: np.save(f, array)``). It goes to a temporary file next to

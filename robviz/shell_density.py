@@ -1,4 +1,6 @@
-"""The sample density of trained models, measured: training points per unit feature volume in loss shells.
+"""The sample density of trained models, measured: training points per unit feature volume.
+
+The points are counted in loss shells.
 
 Definition (2) of T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for
 Adversarial Robustness", ICLR 2020: SD = Delta N / Vol(Delta B), with Delta B = {z : L(z, y) in [C, C + dC]}.
@@ -30,7 +32,9 @@ __all__ = ["SampleDensity", "mmc_shell_density", "monte_carlo_shell_density", "s
 
 @dataclass
 class SampleDensity:
-    """Per class, the training points in loss shells [C_s, C_{s+1}] and the shells' volumes in feature space.
+    """Per class, the training points in loss shells [C_s, C_{s+1}] and the shells' volumes.
+
+    The volumes are measured in feature space.
 
     Definition (2) of the ICLR 2020 paper: SD = Delta N / Vol(Delta B), with Delta B = {z : L(z, y) in [C, C + dC]}.
 
@@ -79,7 +83,10 @@ class SampleDensity:
 
     @property
     def densities(self) -> torch.Tensor:
-        """(L, S) SD = count / volume (may under/overflow in high dimension; prefer ``log_densities``)."""
+        """(L, S) SD = count / volume (may under/overflow in high dimension).
+
+        Prefer ``log_densities``.
+        """
         return self.log_densities.exp()
 
 
@@ -94,7 +101,9 @@ def _check_features(z, y) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _shell_edges(loss: torch.Tensor, y: torch.Tensor, num_classes: int, num_shells: int, edges,
                  quantiles: tuple[float, float], spacing: str) -> torch.Tensor:
-    """Return (L, S + 1) shell edges: the given ones, or per class ``num_shells`` shells between two loss quantiles.
+    """Return (L, S + 1) shell edges: the given ones, or ``num_shells`` shells per class.
+
+    Per class, the shells lie between two loss quantiles.
 
     Of equal counts (``spacing="count"``, falling back to equal widths where ties make edges repeat) or equal widths.
     """
@@ -142,7 +151,9 @@ def _log_density(counts: torch.Tensor, log_volumes: torch.Tensor) -> torch.Tenso
 
 def mmc_shell_density(z, y, centers, *, factor: float = 0.5, num_shells: int = 20, edges=None,
                       quantiles: tuple[float, float] = (0.02, 0.98), spacing: str = "count") -> SampleDensity:
-    """Empirical sample density in exact spherical loss shells around each center (ICLR 2020, Eq. 2).
+    """Empirical sample density in exact spherical loss shells around each center.
+
+    Eq. 2 of the ICLR 2020 paper.
 
     For every point the loss is L = factor ||z - mu_y||^2 (the MMC loss); per class the points with L in
     [C_s, C_{s+1}] are counted and divided by the shell's exact volume (:func:`robviz.theory.mmc_shell_log_volume`), in
@@ -200,7 +211,9 @@ def monte_carlo_shell_density(z, y, loss_fn: Callable[[torch.Tensor, torch.Tenso
                               num_samples: int = 200_000,
                               box=None, margin: float = 0.1, seed: int = 0,
                               chunk_size: int = 65_536) -> SampleDensity:
-    """Empirical sample density for any loss, with shell volumes estimated by Monte Carlo (ICLR 2020, Eq. 2).
+    """Empirical sample density for any loss, with shell volumes estimated by Monte Carlo.
+
+    Eq. 2 of the ICLR 2020 paper.
 
     The shells {z : L(z, y) in [C_s, C_{s+1}]} of a softmax loss are not spheres, and for a linear (SCE) head they
     are unbounded: they stretch along the decision boundaries. The volume is therefore measured inside a box, by
@@ -279,7 +292,9 @@ def _monte_carlo_hits(loss_fn, box, edges, num_samples, seed, chunk_size, dtype)
 def sample_density(model, x, y, *, num_shells: int = 20, edges=None, quantiles: tuple[float, float] = (0.02, 0.98),
                    spacing: str = "count", num_samples: int = 200_000, box=None, margin: float = 0.1, seed: int = 0,
                    batch_size: int = 1024) -> SampleDensity:
-    """Empirical sample density SD = Delta N / Vol(Delta B) of a trained robviz model (ICLR 2020, Eq. 2).
+    """Empirical sample density SD = Delta N / Vol(Delta B) of a trained robviz model.
+
+    Eq. 2 of the ICLR 2020 paper.
 
     Computes the features z = model.features(x) (in eval mode) and counts, per class, the training points whose
     loss lies in each shell [C_s, C_{s+1}] of the model's own training loss:

@@ -201,7 +201,7 @@ def _snapshot(model, data, history, features, probe_x, mean_loss, step):
 
 
 def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bool = True, **overrides) -> History:
-    """Train ``model`` on ``data.x_train`` with its objective's loss and return the recorded :class:`History`.
+    """Train ``model`` on ``data.x_train`` with its objective's loss; return the recorded history.
 
     One loop, kept whole so that a student reads a training step, a snapshot and the NaN check in one place
     (a little over 60 lines).
@@ -293,7 +293,7 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
 
 def fit_objectives(data: Dataset, objectives, config: TrainConfig | None = None, *, feature_dim: int | None = None,
                    seed: int = 0, progress: bool = True, **overrides):
-    """Train one model per objective name on the same data, from the same seed, with the same config.
+    """Train one model per objective name on the same data, from the same seed and config.
 
     Returns
     -------
@@ -310,7 +310,9 @@ def fit_objectives(data: Dataset, objectives, config: TrainConfig | None = None,
 
 
 def plain_metadata(value, key: str = "metadata"):
-    """Return ``value`` as data that ``torch.load(weights_only=True)`` reads back: what robviz writes, it can read.
+    """Return ``value`` as data that ``torch.load(weights_only=True)`` reads back.
+
+    What robviz writes, it can read.
 
     NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists, paths strings;
     tensors, None, bools, numbers, strings and lists, tuples and dicts (string or integer keys) of those stay.
@@ -342,7 +344,9 @@ def plain_metadata(value, key: str = "metadata"):
 
 
 def save_checkpoint(path, model, **metadata) -> Path:
-    """Write ``model``'s parameters and plain ``metadata`` (numbers, strings, lists, dicts) to ``path``.
+    """Write ``model``'s parameters and plain ``metadata`` to ``path``.
+
+    Plain metadata: numbers, strings, lists, dicts.
 
     Atomic (``robviz.runtime.atomic_write``): a crash never leaves half a checkpoint.
     Metadata goes through :func:`plain_metadata` first, so everything saved loads with ``weights_only=True``.
@@ -360,7 +364,9 @@ def save_checkpoint(path, model, **metadata) -> Path:
 
 
 def read_checkpoint(path, map_location="cpu") -> dict:
-    """Return the whole file written by :func:`save_checkpoint`: ``{"state_dict": ..., "metadata": ...}``.
+    """Return the whole file that :func:`save_checkpoint` wrote.
+
+    That is ``{"state_dict": ..., "metadata": ...}``.
 
     For callers that need the metadata to build the model first (:func:`load_checkpoint` when the model exists).
 

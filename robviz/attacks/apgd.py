@@ -23,7 +23,9 @@ __all__ = ["APGD", "apgd_checkpoints", "dlr_loss", "dlr_targeted_loss", "dlr_obj
 
 
 class _LogitTap:
-    """Stands in for the model inside an attack objective and keeps what the gradient pass computed at ``x``.
+    """Stands in for the model inside an attack objective.
+
+    It keeps what the gradient pass computed at ``x``.
 
     The logits of a single ``model(x)`` call, or the features of a single ``model.features(x)`` call (the MMC
     objective), from which a robviz ``Classifier``'s head gives the logits. APGD then checks success without a second
@@ -132,7 +134,9 @@ def dlr_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def _targeted_dlr_objective(source: torch.Tensor):
-    """Return an objective for targeted attacks: labels are the targets, ``source`` (N,) the classes to leave.
+    """Return an objective for targeted attacks from ``source`` (N,), the classes to leave.
+
+    Its labels are the targets.
 
     It is minus DLR_t, so that descending it (what a targeted attack does) climbs DLR_t.
     """
@@ -219,7 +223,10 @@ class APGD(Attack):
         return names[loss]
 
     def forward(self, x, labels):
-        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
+        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+
+        Labels are the targets if targeted.
+        """
         objective = self.loss
         if self.targeted and self.loss_name == "dlr":
             with torch.no_grad():
@@ -246,7 +253,9 @@ class APGD(Attack):
         return best
 
     def _value_and_grad(self, x, labels):
-        """Return the ascent value, its gradient and the success flags at x, from one forward and backward pass.
+        """Return the ascent value, its gradient and the success flags at x.
+
+        All from one forward and backward pass.
 
         Shapes (N,), (N, ...) and (N,); success reuses the pass's logits (see :class:`_LogitTap`).
         """
@@ -336,7 +345,7 @@ class AutoAttackResult:
 
 
 def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
-    """Return the stages of :func:`auto_attack`: (name, APGD options, targets per sample or None)."""
+    """Return :func:`auto_attack`'s stages: (name, APGD options, per-sample targets or None)."""
     num_classes = logits.shape[1]
     first = auto_objective(model) if loss is None else loss
     names = {"cross_entropy_objective": "APGD-CE", "mmc_objective": "APGD-MMC", "margin_objective": "APGD-margin"}
@@ -355,7 +364,10 @@ def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
 
 
 def _clean_logits(model, x: torch.Tensor) -> torch.Tensor:
-    """Return model(x) in eval mode (BatchNorm statistics untouched, Dropout off), the model's mode restored."""
+    """Return model(x) in eval mode, the model's mode restored.
+
+    BatchNorm statistics untouched, Dropout off.
+    """
     return inference(model, x)
 
 

@@ -1,4 +1,4 @@
-"""The shared base of every attack: eval mode, input bounds, targets, batching, devices and recording.
+"""The shared base of every attack: eval mode, bounds, targets, batching, devices, recording.
 
 An attack subclass stores its hyperparameters and overrides ``forward(x, labels) -> x_adv``; the base class does
 the chores once, so a PGD is a dozen readable lines. Conventions used everywhere in ``robviz.attacks``:
@@ -67,7 +67,9 @@ def least_likely(model, x: torch.Tensor) -> torch.Tensor:
 
 
 def random_target(y: torch.Tensor, num_classes: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Return a uniformly random class different from y for every sample: (y + U{1, ..., L-1}) mod L.  (N,) -> (N,).
+    """Return a uniformly random class different from y for every sample, (N,) -> (N,).
+
+    The class is (y + U{1, ..., L-1}) mod L.
 
     Drawn on the CPU with ``generator`` (seeded), so the targets are the same on every device.
     """
@@ -149,7 +151,7 @@ class AttackResult:
         return self.success.float().mean().item() if len(self.success) else 0.0
 
     def perturbation_norm(self, p="L2") -> torch.Tensor:
-        """Return ||x_adv - x||_p per sample, (N,); ``p`` is ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``.
+        """Return ||x_adv - x||_p per sample, (N,); ``p``: ``"Linf"``, ``"L2"``, ``"L1"``, ``"L0"``.
 
         For DeepFool (and C&W) the L2 norm of a successful sample is the distance d_ij of the talk's robustness
         definition (Moosavi-Dezfooli et al., CVPR 2016), with i = y and j = ``prediction``.
@@ -253,7 +255,10 @@ class Attack:
                             target_home, trajectory, failed.to(home))
 
     def with_eps(self, eps: float) -> "Attack":
-        """Return a copy of this attack with radius ``eps`` (what :func:`robviz.attacks.robust_accuracy` sweeps)."""
+        """Return a copy of this attack with radius ``eps``.
+
+        What :func:`robviz.attacks.robust_accuracy` sweeps.
+        """
         if not hasattr(self, "eps"):
             raise ValueError(f"{type(self).__name__} has no radius eps (it minimizes the perturbation instead)")
         attack = copy.copy(self)
@@ -262,7 +267,10 @@ class Attack:
         return attack
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Overridden by every attack: x (N, ...), labels (N,) (y, or the target when targeted) -> x_adv."""
+        """Overridden by every attack: x (N, ...), labels (N,) -> x_adv.
+
+        Labels: y, or the target when targeted.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -284,12 +292,15 @@ class Attack:
         return value
 
     def _ascent(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Return what the attack climbs, per sample: the objective (untargeted) or minus the objective (targeted)."""
+        """Return what the attack climbs, per sample.
+
+        The objective (untargeted) or minus the objective (targeted).
+        """
         value = self._objective(x, labels)
         return -value if self.targeted else value
 
     def _gradient(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Return d/dx of the summed ascent objective: every sample gets its own gradient, (N, ...)."""
+        """Return d/dx of the summed ascent objective: each sample's own gradient, (N, ...)."""
         x = x.detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(self._ascent(x, labels).sum(), x)
         return grad
@@ -400,7 +411,10 @@ def _finite_rows(t: torch.Tensor) -> torch.Tensor:
 
 
 def _concat_trajectories(parts: list[Trajectory]) -> Trajectory:
-    """Join per-batch trajectories along N; shorter ones (attacks that stop early) repeat their last frame."""
+    """Join per-batch trajectories along N; shorter ones repeat their last frame.
+
+    Shorter ones come from attacks that stop early.
+    """
     steps = max(len(p) for p in parts)
 
     def pad(t: torch.Tensor) -> torch.Tensor:

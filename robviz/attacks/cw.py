@@ -1,4 +1,4 @@
-"""Optimization attacks that look for the smallest perturbation: Carlini-Wagner L2 and EAD (elastic net, L1).
+"""Optimization attacks for the smallest perturbation: Carlini-Wagner L2 and EAD (elastic net, L1).
 
 Both minimize a distance plus c times the C&W margin loss and search c per sample by bisection: a success
 lowers c (look for a closer adversarial), a failure raises it (x10 until the first success). They return, per
@@ -44,13 +44,19 @@ class _MarginSearch(Attack):
         return (-a).clamp(min=-self.kappa), (a > 0) & (a >= self.kappa)
 
     def _search_state(self, x):
-        """Per sample: the constant c, its bisection bounds, the best example so far and its distance."""
+        """Return the initial search state per sample: the constant c and its bisection bounds.
+
+        Then the best example so far and its distance.
+        """
         c = torch.full((len(x),), self.c, device=x.device)
         return c, torch.zeros_like(c), torch.full_like(c, math.inf), x.clone(), torch.full_like(c, math.inf)
 
     @staticmethod
     def _keep_best(best, best_dist, candidate, dist, ok):
-        """Store the successful candidates closer than the best so far (in place); return the new distances."""
+        """Store the successful candidates closer than the best so far; return the new distances.
+
+        The best examples are updated in place.
+        """
         better = ok & (dist < best_dist)
         best[better] = candidate[better].detach()
         return torch.where(better, dist, best_dist)
@@ -111,7 +117,10 @@ class CW(_MarginSearch):
         self.abort_early = bool(abort_early)
 
     def forward(self, x, labels):
-        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
+        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+
+        Labels are the targets if targeted.
+        """
         low, high = self.bounds
         scale = (high - low) / 2
         w0 = torch.atanh(((x - low) / scale - 1).clamp(-1 + 1e-6, 1 - 1e-6))
@@ -205,7 +214,10 @@ class EAD(_MarginSearch):
         return self._clip(x + diff.sign() * (diff.abs() - self.beta).clamp(min=0))
 
     def forward(self, x, labels):
-        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
+        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+
+        Labels are the targets if targeted.
+        """
         n = len(x)
         c, lower, upper, best, best_dist = self._search_state(x)
         self._log(x)

@@ -54,7 +54,10 @@ class DeepFool(Attack):
         self.overshoot = float(overshoot)
 
     def forward(self, x, labels):
-        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
+        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+
+        Labels are the targets if targeted.
+        """
         rows = torch.arange(len(x), device=x.device)
         r_total, x_adv = torch.zeros_like(x), x.clone()
         self._log(x_adv)

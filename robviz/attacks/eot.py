@@ -1,4 +1,4 @@
-"""Expectation over transformation (EOT): attacking a randomized model through the average of its randomness.
+"""Expectation over transformation (EOT): attacking a randomized model through its mean output.
 
 Athalye, Engstrom, Ilyas and Kwok, "Synthesizing Robust Adversarial Examples", ICML 2018,
 https://arxiv.org/abs/1707.07397; used against randomized defenses by Athalye, Carlini and Wagner, "Obfuscated
@@ -54,7 +54,9 @@ def eot_objective(base_objective=None, samples: int = 10):
 
 
 class EOT(nn.Module):
-    """A randomized model averaged over ``samples`` calls: ``forward(x) = log mean_s softmax(model(x))``.
+    """A randomized model averaged over ``samples`` calls.
+
+    ``forward(x) = log mean_s softmax(model(x))``.
 
     Its argmax is the majority-of-probability prediction, and any attack with its default objective
     (cross-entropy on ``forward``) then attacks the expected probabilities, an EOT attack in one wrapper.
@@ -67,6 +69,9 @@ class EOT(nn.Module):
         self.model, self.samples = model, samples
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return log mean_s softmax(model(x)) over ``samples`` calls, (N, ...) -> (N, L), in log space."""
+        """Return log mean_s softmax(model(x)) over ``samples`` calls, (N, ...) -> (N, L).
+
+        Computed in log space.
+        """
         log_probs = torch.stack([self.model(x).log_softmax(dim=1) for _ in range(self.samples)])
         return torch.logsumexp(log_probs, dim=0) - math.log(self.samples)  # log of the mean, in log space

@@ -28,7 +28,9 @@ TALK_EPS = {"images": (8 / 255, 16 / 255), "toy": (0.25, 0.5)}
 
 
 def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> dict[str, PGD]:
-    """Return the talk's white-box battery: PGD with 10 and 50 steps, targeted and untargeted (MMC paper, Table 2).
+    """Return the talk's white-box battery: PGD with 10 and 50 steps, targeted and untargeted.
+
+    As in the MMC paper, Table 2.
 
     Every attack is L-inf PGD with a random start, radius ``TALK_EPS[kind][0]`` (8/255 for images, 0.25 for the
     toy sets; :func:`robust_accuracy` sweeps both radii of ``TALK_EPS``), and a fixed step of a quarter of the
@@ -67,7 +69,10 @@ def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> 
 
 
 def format_eps(eps: float | None) -> str:
-    """Format ``eps``: 8/255 for multiples of 1/255 below 1, else the number (``0.25``); empty for None."""
+    """Format ``eps``: 8/255 for multiples of 1/255 below 1, else the number (``0.25``).
+
+    Empty for None.
+    """
     if eps is None:
         return ""
     k = eps * 255
@@ -126,12 +131,18 @@ class RobustnessTable:
 
     @property
     def columns(self) -> list[str]:
-        """Column names of the pivoted table, in order: ``"clean"``, then ``"PGD10-tar 8/255"``, ..."""
+        """Column names of the pivoted table, in order.
+
+        ``"clean"``, then ``"PGD10-tar 8/255"``, ...
+        """
         return list(dict.fromkeys(_column(row) for row in self.rows))
 
     def get(self, attack: str = "clean", eps: float | None = None, model: str | None = None,
             value: str = "accuracy") -> float:
-        """One number: e.g. ``table.get("PGD10-un", 8/255)`` (``model`` is needed when the table has several)."""
+        """One number: e.g. ``table.get("PGD10-un", 8/255)``.
+
+        ``model`` is needed when the table has several.
+        """
         if model is None:
             if len(self.models) != 1:
                 raise ValueError(f"the table has several models ({', '.join(self.models)}); pass model=")
@@ -143,7 +154,9 @@ class RobustnessTable:
         raise KeyError(f"no row for model={model!r}, attack={attack!r}, eps={eps!r}; columns: {self.columns}")
 
     def with_worst_case(self, attacks=None, label: str = "worst case") -> "RobustnessTable":
-        """Return the table plus, per model and radius, a row ``label``: the worst case over the battery, per point.
+        """Return the table plus, per model and radius, a worst-case row ``label``.
+
+        The row is the worst case over the battery, per point.
 
         A point counts as robust in it only when it is classified correctly and *every* attack at that radius
         failed on it, so its accuracy is at most the smallest accuracy of any one attack (it is lower when the
@@ -205,7 +218,9 @@ class RobustnessTable:
         return RobustnessTable(self.rows + added)
 
     def pivot(self, value: str = "accuracy") -> tuple[list[str], list[str], list[list[float]]]:
-        """Return (models, columns, values) in the talk's layout; accuracies in percent, NaN where a cell is empty.
+        """Return (models, columns, values) in the talk's layout; accuracies in percent.
+
+        NaN where a cell is empty.
 
         Ready for ``robviz.viz.attacks.robustness_heatmap(*table.pivot())``.
         """
@@ -215,7 +230,10 @@ class RobustnessTable:
         return self.models, columns, [[cells.get((m, c), math.nan) for c in columns] for m in self.models]
 
     def to_markdown(self, value: str = "accuracy", digits: int = 1) -> str:
-        """Return the table in the talk's layout (accuracy in percent; ``value="distance"`` for mean norms)."""
+        """Return the table in the talk's layout (accuracy in percent).
+
+        ``value="distance"`` for mean norms.
+        """
         models, columns, values = self.pivot(value)
         digits = digits if value == "accuracy" else max(digits, 3)
         lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
@@ -242,7 +260,9 @@ def _predict(model, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
 def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[str, Attack] | None = None, *,
                     eps_list=None, name: str | None = None, kind: str | None = None, bounds=None,
                     progress: bool = True) -> RobustnessTable:
-    """Robust accuracy of ``model`` on (x, y) under every attack at every radius: one row of the talk's table.
+    """Robust accuracy of ``model`` on (x, y) under every attack at every radius.
+
+    One row of the talk's table.
 
     A sample counts as robust when the model classifies it correctly both clean and under the attack, so every
     robust accuracy is at most the clean accuracy. For a targeted attack the prediction must still be y (not

@@ -52,7 +52,10 @@ class FGSM(Attack):
         self.eps = self._check_eps(eps)
 
     def forward(self, x, labels):
-        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
+        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+
+        Labels are the targets if targeted.
+        """
         self._log(x)
         x_adv = self._clip(x + self.eps * self._gradient(x, labels).sign())
         self._log(x_adv)
@@ -106,7 +109,10 @@ class PGD(Attack):
         self.random_start = bool(random_start)
 
     def forward(self, x, labels):
-        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
+        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+
+        Labels are the targets if targeted.
+        """
         start = self._clip(x + self._random_delta(x)) if self.random_start else x.clone()
         return self.iterate(x, start, labels)
 
@@ -140,7 +146,7 @@ class PGD(Attack):
         return x_adv
 
     def _random_delta(self, x):
-        """Return a uniform random point of the eps-ball (L-inf: a uniform box; L2: uniform in the ball)."""
+        """Return a uniform random point of the eps-ball (L-inf: a box; L2: uniform in the ball)."""
         if self.norm == "Linf":
             return self.eps * (2 * self._rand(*x.shape, like=x) - 1)
         direction = self._randn(*x.shape, like=x)
@@ -233,7 +239,10 @@ class MIM(Attack):
         self.decay = float(decay)
 
     def forward(self, x, labels):
-        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
+        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+
+        Labels are the targets if targeted.
+        """
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
         x_adv, momentum = x.clone(), torch.zeros_like(x)
         self._log(x_adv)

@@ -61,7 +61,7 @@ class JSMA(Attack):
         self.gamma = checks.real("gamma", gamma, low=0, high=1, low_open=True)
 
     def forward(self, x, target):
-        """Return the adversarial examples x_adv (N, ...) for inputs x (N, ...) and ``target`` classes (N,)."""
+        """Return adversarial examples x_adv (N, ...) of x (N, ...) for ``target`` classes (N,)."""
         n, shape = len(x), x.shape
         x_adv = x.reshape(n, -1).clone()
         d = x_adv.shape[1]

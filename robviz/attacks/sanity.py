@@ -1,4 +1,4 @@
-"""Sanity of an attack battery: a multi-step attack must be at least as strong as its one-step counterpart.
+"""Sanity of an attack battery: a multi-step attack must beat or match its one-step counterpart.
 
 Carlini et al., "On Evaluating Adversarial Robustness" (2019, https://arxiv.org/abs/1902.06705), checklist:
 "verify iterative attacks perform better than single-step attacks". PGD or BIM start from (or pass through) the
@@ -42,7 +42,9 @@ class BatteryCheck:
 
 def battery_sanity(table: RobustnessTable, one_step: str = "FGSM", multi_step=None, *,
                    tolerance: float = 0.0) -> BatteryCheck:
-    """Flag every multi-step attack that leaves more points correct than the one-step attack (same model, radius).
+    """Flag every multi-step attack that leaves more points correct than the one-step attack.
+
+    Compared at the same model and radius.
 
     Parameters
     ----------

@@ -71,7 +71,10 @@ class SPSA(Attack):
         return (slope.reshape(self.samples, len(x), *([1] * (x.dim() - 1))) * v).mean(dim=0)
 
     def forward(self, x, labels):
-        """Return the adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,) (targets if targeted)."""
+        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+
+        Labels are the targets if targeted.
+        """
         x_adv, m, v = x.clone(), torch.zeros_like(x), torch.zeros_like(x)
         beta1, beta2 = 0.9, 0.999
         self._log(x_adv)

@@ -1,4 +1,4 @@
-"""The course wing: the lessons as an nbgrader course, their student and lab versions, and the static gallery.
+"""The course wing: lessons as an nbgrader course, student and lab versions, the static gallery.
 
 * :mod:`robviz.course.assignments`: nbgrader source notebooks, student versions through nbgrader's own
   preprocessors, the lab version with folded solutions, :func:`init_course` (re-exported here);

@@ -1,4 +1,4 @@
-"""Course delivery: the lessons are nbgrader source notebooks; student versions come from nbgrader itself.
+"""Course delivery: lessons are nbgrader source notebooks; nbgrader itself makes student versions.
 
 A lesson's exercise is three cells, marked the way nbgrader (https://nbgrader.readthedocs.io) expects:
 
@@ -57,7 +57,10 @@ def is_solution(cell: dict) -> bool:
 
 
 def is_graded(cell: dict) -> bool:
-    """Return True for an nbgrader autograder-tests cell (``metadata.nbgrader.grade`` and not an answer cell)."""
+    """Return True for an nbgrader autograder-tests cell.
+
+    That is ``metadata.nbgrader.grade`` set, and not an answer cell.
+    """
     nbgrader = cell.get("metadata", {}).get("nbgrader", {})
     return bool(nbgrader.get("grade", False)) and not nbgrader.get("solution", False)
 
@@ -68,7 +71,7 @@ def _source(cell: dict) -> str:
 
 
 def course_exercises(notebook: dict) -> list[tuple[int, int, float]]:
-    """Return the exercises of a lesson as ``(answer cell index, tests cell index, points)``, in order.
+    """Return a lesson's exercises in order: ``(answer cell index, tests cell index, points)``.
 
     Raises
     ------
@@ -170,7 +173,9 @@ def _write_notebooks(source: str | Path, out: str | Path, convert, *, keep_exist
 
 
 def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
-    """Write the student version (:func:`student_notebook`) of every ``*.ipynb`` in folder ``source`` to ``out``.
+    """Write the student version of every ``*.ipynb`` in folder ``source`` to ``out``.
+
+    Each is made by :func:`student_notebook`.
 
     Returns
     -------
@@ -191,7 +196,10 @@ SOLUTION_SUMMARY = "Show a solution"
 
 
 def _solution_text(answer_cell: dict) -> str:
-    """Return the answer cell as the solution reads: the markers and the placeholder lines they overwrite left out."""
+    """Return the answer cell as the solution reads.
+
+    The markers and the placeholder lines they overwrite are left out.
+    """
     lines = _source(answer_cell).splitlines()
     kept = [line for line in lines if line.strip() not in (_BEGIN_SOLUTION, _END_SOLUTION)
             and "= ...  # your answer" not in line]
@@ -199,14 +207,19 @@ def _solution_text(answer_cell: dict) -> str:
 
 
 def _solution_cell(solution: str) -> dict:
-    """Return a markdown cell holding ``solution`` folded: <details> shows only its summary until clicked."""
+    """Return a markdown cell holding ``solution`` folded in <details>.
+
+    It shows only its summary until clicked.
+    """
     text = (f"<details><summary>{SOLUTION_SUMMARY}</summary>\n\n```python\n{solution.rstrip()}\n```\n\n"
             "</details>\n")
     return {"cell_type": "markdown", "metadata": {"tags": ["solution-on-demand"]}, "source": text}
 
 
 def lab_notebook(notebook: dict) -> dict:
-    """Return the student version of ``notebook`` (:func:`student_notebook`) with each solution available on demand.
+    """Return the student version of ``notebook`` with each solution available on demand.
+
+    The student version as made by :func:`student_notebook`.
 
     A folded markdown cell after each exercise's check cell. Run All runs no solution.
     """

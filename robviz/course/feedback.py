@@ -33,7 +33,9 @@ MATHJAX_MACRO = """{%- macro mathjax(url=None) -%}
 
 
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's ``HTMLExporter`` whose ``mathjax()`` macro inlines the course's MathJax 3 (see the module).
+    """nbconvert's ``HTMLExporter`` whose ``mathjax()`` macro inlines the course's MathJax 3.
+
+    See the module.
 
     Set by the course's configuration as ``c.GenerateFeedback.exporter_class``; nbgrader still picks the template
     (its ``feedback``), which reaches the macro through ``{% from 'mathjax.html.j2' import mathjax %}``: the loader

@@ -96,14 +96,19 @@ def _plotly_div(figure: dict) -> str:
 
 
 def _is_progress_bar(model_id: str, widgets: dict) -> bool:
-    """Return True for tqdm's notebook bar (a box holding a progress widget), by the widget states nbclient recorded."""
+    """Return True for tqdm's notebook bar (a box holding a progress widget).
+
+    Judged by the widget states nbclient recorded.
+    """
     children = widgets.get(model_id, {}).get("state", {}).get("children", [])
     return any(widgets.get(child.removeprefix("IPY_MODEL_"), {}).get("model_name")
                in ("FloatProgressModel", "IntProgressModel") for child in children)
 
 
 def _captured_outputs(model_id: str, widgets: dict) -> list[dict]:
-    """Return the outputs that Output widgets inside widget ``model_id`` held when the lesson ran, in display order.
+    """Return the outputs held by Output widgets inside widget ``model_id`` when the lesson ran.
+
+    In display order.
 
     E.g. a dashboard's first figure.
     """
@@ -134,7 +139,10 @@ def _captured_html(output: dict) -> str:
 
 
 def _convert_output(output: dict, widgets: dict) -> dict | None:
-    """Return the output as the static page shows it, or None to drop it. ``widgets``: widget states by model id."""
+    """Return the output as the static page shows it, or None to drop it.
+
+    ``widgets``: widget states by model id.
+    """
     data = output.get("data")
     if not data:
         return output
@@ -199,7 +207,10 @@ def mathjax_source() -> Path:
 
 
 def _node(notebook: dict) -> NotebookNode:
-    """Return a copy of the notebook as nbformat's node (sources as strings, ids added to cells that lack one)."""
+    """Return a copy of the notebook as nbformat's node.
+
+    Sources as strings, ids added to cells that lack one.
+    """
     import nbformat
     from nbformat.warnings import MissingIDFieldWarning
 
@@ -230,7 +241,9 @@ def _kernel_env() -> dict:
 
 
 def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, env: dict | None = None) -> dict:
-    """Run a lesson top to bottom in a fresh kernel (nbclient) and return the executed notebook node.
+    """Run a lesson top to bottom in a fresh kernel and return the executed notebook node.
+
+    Executed with nbclient.
 
     Parameters
     ----------
@@ -301,7 +314,10 @@ def _index_page(entries: list[tuple[str, str]]) -> str:
 
 
 def _lessons(folder: Path, only) -> list[Path]:
-    """Return the lessons (``NN_name.ipynb``) in ``folder``, in order; with ``only``, those whose name starts so."""
+    """Return the lessons (``NN_name.ipynb``) in ``folder``, in order.
+
+    With ``only``, those whose name starts so.
+    """
     paths = sorted(folder.glob("[0-9]*.ipynb"))
     if only:
         paths = [p for p in paths if any(p.name.startswith(prefix) for prefix in only)]

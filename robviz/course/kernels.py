@@ -35,7 +35,10 @@ class SlicedChannel(AsyncZMQSocketChannel):
     """
 
     async def get_msg(self, timeout=None):
-        """Return the next message, polling in slices of at most a second until ``timeout`` seconds have passed."""
+        """Return the next message, waiting at most ``timeout`` seconds.
+
+        It polls in slices of at most a second.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))

@@ -1,4 +1,4 @@
-"""Detecting adversarial examples: scores with one interface, and the ROC/AUC protocol of the RCE paper.
+"""Detecting adversarial examples: scores with one interface, the ROC/AUC protocol of the RCE paper.
 
 Every detector maps a batch of inputs to one score per input, **higher = more normal** (as in the authors' AUC
 code: clean inputs are the positive class). A detector is anything callable as ``detector(model, x)`` returning

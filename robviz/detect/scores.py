@@ -1,4 +1,7 @@
-"""Detection scores (higher = more normal) and the RCE paper's ROC/AUC protocol; see :mod:`robviz.detect`."""
+"""Detection scores (higher = more normal) and the RCE paper's ROC/AUC protocol.
+
+See :mod:`robviz.detect`.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ KD_BANDWIDTH = {"rce": 0.1 / 0.26, "ce": 1.0 / 0.26}
 
 
 def _logits(model, x: torch.Tensor) -> torch.Tensor:
-    """Return model(x) for a detector: the inputs checked (non-empty, finite), eval mode, batched."""
+    """Return model(x) for a detector: inputs checked non-empty and finite, eval mode, batched."""
     return inference(model, checks.finite_inputs("x", x))
 
 
@@ -89,7 +92,7 @@ def non_max_entropy(probabilities) -> np.ndarray:
 
 
 def non_max_entropy_logits(logits) -> np.ndarray:
-    """Return :func:`non_max_entropy` of softmax(logits), computed from the logits in log space, (N, L) -> (N,).
+    """Return :func:`non_max_entropy` of softmax(logits), computed in log space: (N, L) -> (N,).
 
     p_i = softmax over the non-maximal logits, so float32 logits such as [0, -150, -160, -170], whose
     softmax underflows to [1, 0, 0, 0], still give the right value (about 5e-4, not log 3).
@@ -98,7 +101,7 @@ def non_max_entropy_logits(logits) -> np.ndarray:
 
 
 def non_max_entropy_score(model, x: torch.Tensor) -> np.ndarray:
-    """Return the non-ME detector: :func:`non_max_entropy_logits` of model(x). Shape: x (N, ...) -> (N,).
+    """Return the non-ME detector: :func:`non_max_entropy_logits` of model(x), (N, ...) -> (N,).
 
     Higher = more normal (for an RCE model, clean inputs sit near the maximum log(L - 1)).
     """
@@ -180,7 +183,7 @@ class KernelDensity:
 
     @torch.no_grad()
     def log_density(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-        """Return log KD of features z (N, d) under the kernel points of ``classes`` (N,) -> (N,)."""
+        """Return log KD (N,) of features z (N, d) under the kernel points of ``classes`` (N,)."""
         if not self.kernel_points:
             raise RuntimeError("KernelDensity is not fitted: call fit(model, x_train, y_train) first")
         sigma2 = self.sigma2
@@ -196,7 +199,10 @@ class KernelDensity:
         return out
 
     def score(self, model, x: torch.Tensor) -> np.ndarray:
-        """Return log KD(x) with the predicted class's kernel points; higher = more normal. (N, ...) -> (N,)."""
+        """Return log KD(x) with the predicted class's kernel points, (N, ...) -> (N,).
+
+        Higher = more normal.
+        """
         z = _features(model, x)
         predicted = _logits(model, x).argmax(dim=1)  # x is finite; a NaN output is refused by log_density
         return to_numpy(self.log_density(z, predicted))
@@ -211,7 +217,9 @@ class KernelDensity:
 
 
 def lid_mle(z: torch.Tensor, reference: torch.Tensor, k: int = 20, *, exclude_self: bool = False) -> torch.Tensor:
-    """Return the maximum-likelihood local intrinsic dimensionality (Amsaleg et al. 2015, as used by Ma et al. 2018).
+    """Return the maximum-likelihood local intrinsic dimensionality (LID) of each point in z.
+
+    The estimator of Amsaleg et al. 2015, as used by Ma et al. 2018.
 
     Per point,
 
@@ -264,7 +272,10 @@ class LID:
         self.reference: torch.Tensor | None = None
 
     def fit(self, model, x: torch.Tensor) -> "LID":
-        """Draw the reference batch from ``x`` (clean training inputs) and store its features. Returns self."""
+        """Draw the reference batch from ``x`` (clean training inputs) and store its features.
+
+        Returns self.
+        """
         if len(x) <= self.k:
             raise ValueError(f"need more than k = {self.k} reference inputs, got {len(x)}")
         generator = torch.Generator().manual_seed(self.seed)
@@ -319,7 +330,9 @@ class DetectionPairs:
 
 @torch.no_grad()
 def detection_pairs(model, x: torch.Tensor, y: torch.Tensor, result) -> DetectionPairs:
-    """Which samples the AUC uses: clean correctly classified *and* attack successful (RCE paper, Sec. 5).
+    """Which samples the AUC uses: clean correctly classified *and* attack successful.
+
+    As in the RCE paper, Sec. 5.
 
     Parameters
     ----------
@@ -368,7 +381,9 @@ def _labelled(clean, adversarial):
 
 
 def roc_auc(scores_clean, scores_adversarial) -> float:
-    """Area under the ROC curve (``sklearn.metrics.roc_auc_score``), clean = positive, higher score = normal.
+    """Area under the ROC curve (``sklearn.metrics.roc_auc_score``), clean = positive.
+
+    Higher score = normal.
 
     1.0: every clean score above every adversarial one; 0.5: chance; 0.0: the detector is exactly reversed
     (the talk's 0.0 for confidence on C&W-hc). Shapes: (N_clean,), (N_adv,) -> float.
@@ -420,7 +435,7 @@ def detection_scores(detectors: dict, model, x: torch.Tensor, y: torch.Tensor, r
 
 @torch.no_grad()
 def non_me_domain(model, extent, resolution: int = 150) -> dict:
-    """Return the decision domain and the non-ME of a model with 2-D features, on a grid of the feature plane.
+    """Return the decision domain and non-ME of a model with 2-D features on a feature-plane grid.
 
     Parameters
     ----------

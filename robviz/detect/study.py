@@ -1,4 +1,6 @@
-"""The RCE paper's detection study: every detector against every attack, for several models (lesson 5).
+"""The RCE paper's detection study: every detector against every attack, for several models.
+
+Used in lesson 5.
 
 ``robviz.detect`` scores one detector on one attack; :func:`detection_study` runs the whole grid the paper
 tabulates (Pang et al., NeurIPS 2018, Table 2): per attack and model, the pairs of correctly classified clean
@@ -18,7 +20,9 @@ __all__ = ["default_detectors", "detection_study", "DetectionStudy"]
 
 
 def default_detectors(model, data) -> dict:
-    """Return the four detectors of the talk, fitted to ``model`` on ``data``'s training set (higher = more normal).
+    """Return the four detectors of the talk, fitted to ``model`` on ``data``'s training set.
+
+    Their scores: higher = more normal.
 
     Returns
     -------
@@ -59,7 +63,11 @@ class DetectionStudy:
     min_pairs: int = 10
 
     def compare(self, detector: str, model: str = "rce", baseline: str = "sce") -> tuple[list[str], list[str]]:
-        """Return (attacks where both models have an AUC for ``detector``, those where ``model``'s AUC is higher)."""
+        """Return two lists of attacks, compared on the AUC of ``detector``.
+
+        The attacks where both models have an AUC for ``detector``, and those where ``model``'s AUC
+        is higher.
+        """
         both = [a for a in self.aucs if all(np.isfinite(self.aucs[a][o][detector]) for o in (baseline, model))]
         return both, [a for a in both if self.aucs[a][model][detector] > self.aucs[a][baseline][detector]]
 

@@ -1,4 +1,7 @@
-"""Argument checks shared by the closed forms of :mod:`robviz.theory` (and the estimators that reuse them)."""
+"""Argument checks shared by the closed forms of :mod:`robviz.theory`.
+
+And by the estimators that reuse them.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ FORMS = ("exact", "theorem")
 
 
 def as_float64(value, name: str):
-    """Return a float64 tensor of ``value`` and a function that turns a result back into the input's kind."""
+    """Return a float64 tensor of ``value`` and a function turning results into the input's kind."""
     if isinstance(value, torch.Tensor):
         dtype = value.dtype if value.is_floating_point() else torch.float64
         tensor = value.detach().to(torch.float64)

@@ -26,7 +26,9 @@ def _check_adp(alpha, K, L) -> float:
 
 
 def adp_optimum(alpha: float, K: int, L: int) -> float:
-    """Return the ensemble's optimal true-class prediction F_y under ADP with beta = 0 (ICML 2019, Theorem 2, Eq. 7).
+    """Return the ensemble's optimal true-class prediction F_y under ADP with beta = 0.
+
+    ICML 2019, Theorem 2, Eq. 7.
 
     The minimizer of sum_k CE(y, F^k) - alpha H(mean_k F^k) has F^k_y = F_y for every member, the mean
     prediction F_j = (1 - F_y)/(L - 1) on every wrong label j, and F_y in (1/L, 1) solving
@@ -73,7 +75,9 @@ def adp_optimum(alpha: float, K: int, L: int) -> float:
 
 
 def adp_optimal_predictions(alpha: float, K: int, L: int, y: int = 0) -> torch.Tensor:
-    """Return the K members' optimal predictions under ADP when K divides L - 1 (ICML 2019, Corollary 1, Eq. 8).
+    """Return the K members' optimal predictions under ADP when K divides L - 1.
+
+    ICML 2019, Corollary 1, Eq. 8.
 
     Partition the wrong labels [L] minus {y} into K blocks s_1, ..., s_K of (L - 1)/K labels (here consecutive
     blocks in increasing order). Member k predicts

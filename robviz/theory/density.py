@@ -1,4 +1,4 @@
-"""Sample density induced by a loss, in closed form: why MMC packs features densely and softmax does not.
+"""Sample density a loss induces, in closed form: why MMC, unlike softmax, packs features densely.
 
 T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for Adversarial
 Robustness", ICLR 2020: the volumes :func:`log_ball_volume` and :func:`mmc_shell_log_volume` (Eq. 2's Delta B),
@@ -22,7 +22,9 @@ __all__ = ["log_ball_volume", "mmc_shell_log_volume", "mmc_sample_density", "Sph
 
 
 def log_ball_volume(radius, d: int):
-    """Return log Vol(B_d(r)) = (d/2) log(pi) - log Gamma(d/2 + 1) + d log(r), the volume of a d-ball of radius r.
+    """Return log Vol(B_d(r)), the log volume of a d-ball of radius r.
+
+    Computed as log Vol(B_d(r)) = (d/2) log(pi) - log Gamma(d/2 + 1) + d log(r).
 
     Parameters
     ----------
@@ -164,7 +166,9 @@ def _log_expm1(c: torch.Tensor) -> torch.Tensor:
 
 
 def gsce_contour(C, sigma_k: float, sigma_kt: float, mu_k, mu_kt, B_k: float = 0.0, B_kt: float = 0.0) -> Sphere:
-    """Return the approximate contour L_g-SCE = C of the g-SCE loss as a sphere (ICLR 2020, Theorem 1 and its Eq. 6).
+    """Return the approximate contour L_g-SCE = C of the g-SCE loss as a sphere.
+
+    ICLR 2020, Theorem 1 and its Eq. 6.
 
     g-SCE: softmax cross-entropy on quadratic logits h_i = -(z - mu_i)^T Sigma_i (z - mu_i) + B_i (the paper's and
     the talk's form, no factor 1/2). With Sigma_k = sigma_k I, Sigma_k~ = sigma_k~ I for the true class k and the

@@ -20,7 +20,9 @@ __all__ = ["expected_distance", "mahalanobis_distances", "expected_robustness", 
 
 
 def expected_distance(delta):
-    """Return the expected distance of a point to the decision boundary of two Gaussians (ICML 2018, Theorem 1).
+    """Return the expected distance of a point to the decision boundary of two Gaussians.
+
+    From ICML 2018, Theorem 1.
 
         E(d_ij) = sqrt(2/pi) exp(-Delta_ij^2 / 8) + (Delta_ij / 2) [1 - 2 Phi(-Delta_ij / 2)],
 
@@ -56,7 +58,9 @@ def expected_distance(delta):
 
 
 def mahalanobis_distances(centers, covariance=None) -> torch.Tensor:
-    """Pairwise Mahalanobis distances Delta_ij = sqrt((mu_i - mu_j)^T Sigma^{-1} (mu_i - mu_j)) (ICML 2018).
+    """Pairwise Mahalanobis distances Delta_ij = sqrt((mu_i - mu_j)^T Sigma^{-1} (mu_i - mu_j)).
+
+    As in ICML 2018.
 
     Parameters
     ----------
@@ -84,7 +88,9 @@ def _off_diagonal(matrix: torch.Tensor) -> torch.Tensor:
 
 
 def expected_robustness(centers, covariance=None) -> float:
-    """Return the robustness of the MMD classifier, RB = min_{i != j} E(d_ij) (ICML 2018, talk: definition of RB).
+    """Return the robustness of the MMD classifier, RB = min_{i != j} E(d_ij).
+
+    ICML 2018; the talk's definition of RB.
 
     E(d_ij) is :func:`expected_distance` of the Mahalanobis distance Delta_ij between centers i and j.
 
@@ -104,7 +110,9 @@ def expected_robustness(centers, covariance=None) -> float:
 
 
 def robustness_bound(centers, covariance=None) -> float:
-    """Return the approximate robustness RB ~ RB_bar = (1/2) min_{i != j} Delta_ij (ICML 2018, after Theorem 1).
+    """Return the approximate robustness RB ~ RB_bar = (1/2) min_{i != j} Delta_ij.
+
+    ICML 2018, after Theorem 1.
 
     Since E(d_ij) >= Delta_ij / 2 (see :func:`expected_distance`), RB_bar <= RB, and the gap vanishes as the
     centers move apart. For L centers of norm C (identity covariance) the sum of all squared pairwise distances
@@ -137,7 +145,9 @@ class MonteCarloEstimate(NamedTuple):
 @checks.renamed(dim="feature_dim")
 def monte_carlo_expected_distance(delta: float, feature_dim: int = 2, n: int = 100_000, seed: int = 0,
                                   covariance=None) -> MonteCarloEstimate:
-    """Monte-Carlo estimate of E(d_ij) from samples of two Gaussians, to check :func:`expected_distance`.
+    """Monte-Carlo estimate of E(d_ij) from samples of two Gaussians.
+
+    It checks :func:`expected_distance`.
 
     Draws two means at Mahalanobis distance ``delta`` in a random direction, n/2 samples from each Gaussian
     N(mu_i, Sigma), N(mu_j, Sigma), and measures the Mahalanobis distance of every sample to the LDA boundary

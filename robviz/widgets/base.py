@@ -1,4 +1,4 @@
-"""The base of every dashboard: controls wired to "recompute, then redraw", and the keyboard scope."""
+"""The base of every dashboard: controls wired to "recompute, then redraw", the keyboard scope."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ class KeyboardScope(anywidget.AnyWidget):
 
 
 class Dashboard:
-    """What every robviz dashboard shares: controls, a status line, an output area, "recompute, then redraw".
+    """What every robviz dashboard shares: controls, a status line, an output area.
+
+    Controls are wired to "recompute, then redraw".
 
     Subclasses build their controls, call :meth:`_assemble` and implement :meth:`compute` (the work, e.g. a
     training run), :meth:`figure` and optionally :meth:`report` (the status line afterwards); ``busy`` is the

@@ -1,4 +1,7 @@
-"""ipywidgets dashboards for the Max-Mahalanobis theory: controls wired to "recompute, then redraw"."""
+"""ipywidgets dashboards for the Max-Mahalanobis theory.
+
+Controls wired to "recompute, then redraw".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The objective explorer: pick an objective, retrain the toy model, redraw its 2-D feature picture."""
+"""The objective explorer: pick an objective, retrain the toy model, redraw its 2-D features."""
 
 from __future__ import annotations
 
