@@ -225,9 +225,10 @@ def cmd_test(args: list[str]) -> int:
         ensure_chromium()
     workers = test_workers()
     # --dist loadfile: a module's shared fixtures (a JupyterLab server, a trained model) stay in one worker, so
-    # each is built once per run; the lesson runs are shared by all workers (tests/lesson_runs.py).
+    # each is built once per run; the lesson runs are shared by all workers (tests/lesson_runs.py). Files are
+    # handed out in the suite's own order (long files first, tests/conftest.py), not reordered by test count.
     parallel = [] if workers < 2 or any(a.startswith(("-n", "--numprocesses")) for a in args) else [
-        "-n", str(workers), "--dist", "loadfile"]
+        "-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
     step(f"running pytest ({workers} worker(s))")
     env = dict(os.environ, ROBVIZ_REQUIRE_BROWSER="0" if quick else "1")
     if parallel:  # one thread per worker and per kernel: two thread pools on two cores slow each other down
