@@ -13,14 +13,25 @@ torch.set_num_threads(1)
 os.environ["ROBVIZ_STRICT_EXERCISES"] = "1"
 
 
-def pytest_collection_modifyitems(config, items):
-    """Run the long files first (lesson runs, full modes, grading, browser checks), then unit tests.
+#: The longest files of the suite (minutes each, on one worker): started first.
+LONGEST = ("tests/lessons/test_full_mode.py", "tests/lessons/test_full_mode_detection.py")
 
-    The long files are those marked ``slow`` or ``browser``. pytest-xdist hands files to workers in
-    this order, so the many short files fill the end of both workers' queues instead of one long
-    file starting last on one worker (longest first).
+
+def _order(item) -> int:
+    if item.nodeid.startswith(LONGEST):
+        return 0
+    return 1 if item.get_closest_marker("slow") or item.get_closest_marker("browser") else 2
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the long files first, then the unit tests.
+
+    First the full modes (:data:`LONGEST`), then the lesson runs, grading and browser checks (``slow``,
+    ``browser``), then the unit tests. pytest-xdist hands files to workers in this order (``tasks.py
+    test`` turns its reordering off), so the many short files fill the end of both workers' queues
+    instead of one long file starting last on one worker.
     """
-    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") or item.get_closest_marker("browser") else 1)
+    items.sort(key=_order)
 
 
 @pytest.fixture(autouse=True)
