@@ -1,4 +1,4 @@
-"""The exact decision boundary of a ReLU classifier on 2-D inputs, and the distances and robust accuracy read from it.
+"""A 2-D ReLU classifier's exact decision boundary, and the distances and robust accuracy from it.
 
 See :mod:`robviz.exact`.
 """
@@ -35,7 +35,9 @@ def _norm_name(norm) -> str:
 
 
 def _segment_distance(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, norm: str) -> np.ndarray:
-    """Distance from each point (N, 2) to each segment [starts_e, ends_e] (E, 2), in L2 or L-inf: (N, E).
+    """Return the distance from each point (N, 2) to each segment (E, 2), in L2 or L-inf: (N, E).
+
+    Segment e is [starts_e, ends_e].
 
     L-inf: along the segment s(t) = a + t u the distance max(|s_x(t) - p_x|, |s_y(t) - p_y|) is convex and
     piecewise linear in t, so its minimum over [0, 1] is at t = 0, t = 1 or where a term vanishes or the two
@@ -60,7 +62,9 @@ def _segment_distance(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, 
 
 @dataclass
 class ExactBoundary:
-    """A 2-D classifier's decisions over the input box, exactly: the box cut into convex polygons, one class each.
+    """A 2-D classifier's decisions over the input box, exactly: convex polygons of one class each.
+
+    The box is cut into convex polygons, each predicted as one class.
 
     Error bound: every vertex is an intersection of two lines computed in float64, so distances carry rounding
     error only (below 1e-6 in the tests, against closed forms); nothing is sampled on a grid.
@@ -93,7 +97,7 @@ class ExactBoundary:
         self._edges = self._boundary_edges()
 
     def _boundary_edges(self):
-        """Return the decision boundary: (S, 2, 2) segments and the (S, 2) classes on their two sides.
+        """Return the boundary: (S, 2, 2) segments and the (S, 2) classes on their two sides.
 
         A polygon edge is on it when points 1e-7 * (box size) to either side of its midpoint, both inside the box, get
         different classes; each such edge is kept once (from the side of the lower class).
@@ -142,14 +146,17 @@ class ExactBoundary:
         return out
 
     def predict(self, x) -> np.ndarray:
-        """Return the model's prediction at each point, computed in float64 from its layers: (N, 2) -> (N,)."""
+        """Return the model's prediction at each point: (N, 2) -> (N,).
+
+        It is computed in float64 from the model's layers.
+        """
         values = self._check_points(x, inside=False)
         for kind, value in self.steps:
             values = values @ value[0].T + value[1] if kind == "affine" else np.maximum(values, 0.0)
         return values.argmax(axis=1)
 
     def distance(self, x, y, norm="L2", prediction=None) -> torch.Tensor:
-        """Return the exact distance from each x to the nearest point of the box predicted as a class != y.
+        """Return each x's exact distance to the nearest box point predicted as a class != y.
 
         x: (N, 2) inside the box, y: (N,) labels; ``prediction`` (N,) the model's own prediction at x (default:
         the class of the polygon holding x). Misclassified points get 0. Returns (N,) float64 on the CPU.
@@ -164,7 +171,9 @@ class ExactBoundary:
         return torch.from_numpy(result)
 
     def robust_accuracy(self, x, y, eps: float, norm="Linf", prediction=None) -> tuple[float, torch.Tensor]:
-        """Exact robust accuracy at radius ``eps``, the ball intersected with the box: (accuracy, robust (N,) bool).
+        """Return the exact robust accuracy at radius ``eps``: (accuracy, robust (N,) bool).
+
+        The ball is intersected with the box.
 
         A point is robust when it is classified correctly and no point of another class lies within distance <= eps.
         """
@@ -181,7 +190,10 @@ class ExactBoundary:
         return self._edges
 
     def check_eps(self, eps, norm="Linf") -> float:
-        """Return ``eps`` as a float, checked: finite, >= 0, and at most the box's diameter in ``norm``."""
+        """Return ``eps`` as a float, checked to be finite, >= 0 and at most the box's diameter.
+
+        The diameter is measured in ``norm``.
+        """
         norm = _norm_name(norm)
         width, height = self.box[1] - self.box[0], self.box[3] - self.box[2]
         largest = max(width, height) if norm == "Linf" else math.hypot(width, height)
@@ -211,7 +223,7 @@ class ExactBoundary:
 
 
 def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
-    """Enumerate the linear regions of ``model`` inside the input box and split them by predicted class.
+    """Enumerate ``model``'s linear regions inside the input box and split them by predicted class.
 
     Cost: one polygon clip per linear region and layer; a 2-64-64-2 ToyMLP with an SCE or MMC head has a few
     thousand regions in the spirals' box and takes about a second on one core.
@@ -259,7 +271,7 @@ def _model_prediction(model, x) -> torch.Tensor:
 
 def minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds,
                      time_limit: float = 10.0) -> torch.Tensor:
-    """Return the exact distance from each x to the nearest point of the box predicted as a class other than y.
+    """Return each x's exact distance to the nearest point of the box predicted as a class != y.
 
     Predicted by ``model``; 0 for misclassified points. x (N, 2), y (N,) -> (N,) float64 on the CPU.
 

@@ -1,4 +1,6 @@
-"""Certified lower bounds on robustness for ReLU networks of any input size: interval bound propagation and CROWN.
+"""Certified lower bounds on robustness for ReLU networks of any input size: IBP and CROWN.
+
+IBP is interval bound propagation.
 
 An attack finds inputs that *are* misclassified, so its robust accuracy is an upper bound. A certificate goes the
 other way: it bounds every logit margin z_y - z_k from below over the whole ball, so a point it certifies is
@@ -31,7 +33,9 @@ __all__ = ["network_layers", "input_ball", "interval_bounds", "crown_bounds", "m
 
 
 def network_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Return ``model`` as [(W_1, b_1), ..., (W_L, b_L)] in float64, a ReLU after every layer but the last.
+    """Return ``model`` as float64 layers [(W_1, b_1), ..., (W_L, b_L)].
+
+    A ReLU follows every layer but the last.
 
     The last layer's argmax is the prediction. Raises ``TypeError`` for models that are not ReLU networks (see
     :func:`~robviz.exact.linear_regions.affine_pieces`).
@@ -43,7 +47,9 @@ def network_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def input_ball(x, eps: float, bounds) -> tuple[np.ndarray, np.ndarray]:
-    """Return the L-inf ball of radius ``eps`` around each input, intersected with the input range ``bounds``.
+    """Return the L-inf ball of radius ``eps`` around each input, intersected with ``bounds``.
+
+    ``bounds`` is the input range.
 
     ``bounds`` = (low, high): x (N, ...) -> (low (N, D), high (N, D)) float64 with D the flattened input size.
     """
@@ -92,7 +98,9 @@ def interval_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple
 
 
 def _backward(spec: np.ndarray, offset: np.ndarray, layers, bounds, x_low, x_high) -> np.ndarray:
-    """Return CROWN's lower bound on spec @ (output of layers[-1]) + offset: spec (N, m, n), offset (N, m) -> (N, m).
+    """Return CROWN's lower bound on spec @ (output of layers[-1]) + offset.
+
+    Shapes: spec (N, m, n), offset (N, m) -> (N, m).
 
     ``bounds`` holds the pre-activation bounds of every hidden layer (the ReLUs between ``layers``).
     """
@@ -140,7 +148,7 @@ def crown_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple[np
 
 def margin_lower_bounds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds,
                         method: str = "crown") -> np.ndarray:
-    """Return certified lower bounds on the logit margins z_y - z_k over the L-inf ball of radius ``eps``.
+    """Return certified lower bounds on the margins z_y - z_k over the L-inf ball of radius ``eps``.
 
     The ball is intersected with ``bounds``: x (N, ...), y (N,) -> (N, L) float64, +inf at k = y.
 
@@ -176,7 +184,9 @@ def margin_lower_bounds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps:
 
 def certified_robust(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds,
                      method: str = "crown") -> torch.Tensor:
-    """Return the points certified robust at radius ``eps``: classified correctly and every margin's lower bound > 0.
+    """Return the points certified robust at radius ``eps``.
+
+    A point is certified when it is classified correctly and every margin's lower bound is > 0.
 
     x (N, ...), y (N,) -> (N,) bool. Its mean is a lower bound on the robust accuracy.
     """

@@ -103,7 +103,10 @@ def affine_pieces(model: nn.Module) -> list:
 
 
 def _clip(poly: np.ndarray, a: np.ndarray, c: float) -> np.ndarray:
-    """Return the part of the convex polygon ``poly`` (V, 2) where a . x + c >= 0 (Sutherland-Hodgman, one edge)."""
+    """Return the part of the convex polygon ``poly`` (V, 2) where a . x + c >= 0.
+
+    Sutherland-Hodgman clipping against one edge.
+    """
     values = poly @ a + c
     out = []
     for i in range(len(poly)):
@@ -117,7 +120,10 @@ def _clip(poly: np.ndarray, a: np.ndarray, c: float) -> np.ndarray:
 
 
 def polygon_area(poly: np.ndarray) -> float:
-    """Return the area of a polygon given by its vertices in order, (V, 2); 0 for fewer than 3 vertices."""
+    """Return the area of a polygon given by its vertices in order, (V, 2).
+
+    The area is 0 for fewer than 3 vertices.
+    """
     if len(poly) < 3:
         return 0.0
     x, y = poly[:, 0], poly[:, 1]
@@ -125,7 +131,9 @@ def polygon_area(poly: np.ndarray) -> float:
 
 
 def input_box(bounds) -> tuple[float, float, float, float]:
-    """Return ``bounds`` as the 2-D box (x_min, x_max, y_min, y_max); (low, high) or a Dataset gives a square.
+    """Return ``bounds`` as the 2-D box (x_min, x_max, y_min, y_max).
+
+    (low, high) or a Dataset gives a square.
 
     Raises
     ------
@@ -146,7 +154,10 @@ def input_box(bounds) -> tuple[float, float, float, float]:
 
 
 def linear_regions(steps, box) -> list:
-    """Return the linear regions inside ``box``: a list of (polygon (V, 2), A (L, 2), c (L,)) with logits A x + c."""
+    """Return the linear regions inside ``box``: a list of (polygon (V, 2), A (L, 2), c (L,)).
+
+    The logits on a region are A x + c.
+    """
     x0, x1, y0, y1 = box
     scale = max(x1 - x0, y1 - y0)
     tiny_area = 1e-14 * scale ** 2

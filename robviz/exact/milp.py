@@ -101,7 +101,10 @@ class Verification:
 
     @property
     def accuracy(self) -> float:
-        """The exact robust accuracy; raises ``ValueError`` when a point is undecided (use lower / upper)."""
+        """The exact robust accuracy; raises ``ValueError`` when a point is undecided.
+
+        Use lower / upper then.
+        """
         if self.undecided:
             raise ValueError(f"{self.undecided} of {len(self.verdicts)} points are undecided at eps={self.eps:g} "
                              f"(time limit): the robust accuracy lies in [{self.lower:.4f}, {self.upper:.4f}]; "
@@ -122,7 +125,9 @@ class Verification:
 
 @dataclass
 class _Program:
-    """The constraints of one point's network: variables x, then per hidden layer its activations a and indicators d.
+    """The constraints of one point's network over the variables x, a and d.
+
+    The variables are x, then per hidden layer its activations a and indicators d.
 
     ``last`` indexes the variables the final affine layer reads.
     """
@@ -136,7 +141,10 @@ class _Program:
     last: slice
 
     def solve(self, objective, extra=None, *, relax=False, time_limit=None, options=None):
-        """Minimise objective . v; ``extra`` = (row, low) adds row . v >= low. Returns scipy's result."""
+        """Minimise objective . v and return scipy's result.
+
+        ``extra`` = (row, low) adds row . v >= low.
+        """
         matrix, low, high = self.matrix, self.row_low, self.row_high
         if extra is not None:
             matrix = np.vstack([matrix, extra[0]])
@@ -149,7 +157,10 @@ class _Program:
 
 
 def _program(layers, hidden, x_low, x_high) -> _Program:
-    """Big-M encoding of ``layers[:-1]`` (each followed by a ReLU) with pre-activation bounds ``hidden``."""
+    """Encode ``layers[:-1]`` in big-M form with pre-activation bounds ``hidden``.
+
+    Each layer is followed by a ReLU.
+    """
     sizes = [len(x_low)] + [2 * len(w) for w, _ in layers[:-1]]
     total = sum(sizes)
     var_low, var_high, integer = [x_low], [x_high], [np.zeros(len(x_low))]
@@ -227,7 +238,7 @@ def _margin(layers, program, label, k):
 
 def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds,
            time_limit: float = 10.0) -> Verification:
-    """Decide exactly, point by point, whether ``model`` keeps its prediction on the L-inf ball of radius ``eps``.
+    """Decide exactly whether ``model`` keeps each prediction on the L-inf ball of radius ``eps``.
 
     The ball is around each x, intersected with ``bounds``.
 
@@ -278,7 +289,10 @@ def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bo
     shape = tuple(x.shape[1:])
 
     def misclassified(candidate, i):
-        """Return the candidate clipped into point i's ball, if the float64 model misclassifies it; else None."""
+        """Return the candidate clipped into point i's ball if the model errs on it, else None.
+
+        The model is evaluated in float64.
+        """
         point = np.clip(candidate, x_low[i], x_high[i])
         logits = inference(model64, torch.from_numpy(point).reshape(1, *shape))
         return point if logits.argmax(1).item() != labels[i] else None
@@ -355,7 +369,10 @@ def _margin_offset(layers, label, k) -> float:
 
 
 def _with_radius(program: _Program, centre: np.ndarray, radius: float) -> _Program:
-    """Return ``program`` with one more variable t in [0, radius] and |x - centre| <= t on every coordinate."""
+    """Return ``program`` with one more variable t in [0, radius] and |x - centre| <= t.
+
+    The bound |x - centre| <= t holds on every coordinate.
+    """
     n, v = len(centre), len(program.var_low)
     ball = np.zeros((2 * n, v + 1))
     ball[np.arange(n), np.arange(n)] = ball[n + np.arange(n), np.arange(n)] = 1.0
@@ -369,7 +386,9 @@ def _with_radius(program: _Program, centre: np.ndarray, radius: float) -> _Progr
 
 def minimal_linf_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, bounds,
                           time_limit: float = 10.0) -> torch.Tensor:
-    """Return the exact L-inf distance from each x to the nearest input of ``bounds`` predicted as another class.
+    """Return the exact L-inf distance from each x to the nearest input predicted as another class.
+
+    The inputs range over ``bounds``.
 
     Another class than y, predicted by ``model``; 0 for misclassified points, inf when no input of the range is.
     x (N, ...), y (N,) -> (N,) float64.

@@ -1,4 +1,4 @@
-"""Is one model more robust than another on the same points? The exact McNemar test on paired verdicts.
+"""The exact McNemar test on paired verdicts: whether one model is more robust than another.
 
 Two models judged on the same N points give paired verdicts (robust or not, each). Only the *discordant* points
 say which model is more robust: ``only_a`` points that model a keeps and model b loses, ``only_b`` the reverse;

@@ -118,7 +118,10 @@ _REGISTRY: dict[str, Exercise] = {}
 
 
 def exercise(id: str, title: str):
-    """Register ``checker(answer) -> (passed, message)`` under ``id`` (e.g. ``"1.2"``), as a decorator."""
+    """Register ``checker(answer) -> (passed, message)`` under ``id``, as a decorator.
+
+    ``id`` is e.g. ``"1.2"``.
+    """
 
     def register(checker):
         if id in _REGISTRY:
@@ -143,7 +146,9 @@ def _strict() -> bool:
 
 
 def has_variants(exercise_id: str) -> bool:
-    """Return True when exercise ``exercise_id`` can be checked on other inputs (``check(..., seed=k)``).
+    """Return True when exercise ``exercise_id`` can be checked on other inputs.
+
+    Other inputs are asked for with ``check(..., seed=k)``.
 
     The exercises whose answer is a function. An answer that is one number or one choice has no other inputs.
     """
@@ -158,7 +163,9 @@ def _exercise(exercise_id: str) -> Exercise:
 
 
 def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | None = None) -> Feedback | None:
-    """Check ``answer`` for exercise ``exercise_id`` (``"lesson.number"``, as printed above the exercise).
+    """Check ``answer`` for exercise ``exercise_id``.
+
+    ``exercise_id`` is ``"lesson.number"``, as printed above the exercise.
 
     Parameters
     ----------
@@ -329,7 +336,9 @@ def _agrees(output, reference, rtol: float, atol: float) -> tuple[bool, str]:
 
 def expect_function(answer, reference: Callable, inputs: Iterable[tuple], *, mistakes: Iterable[Mistake] = (),
                     rtol: float = 1e-4, atol: float = 1e-6, hint: str = "") -> tuple[bool, str]:
-    """Run a student's function and ``reference`` on each argument tuple of ``inputs`` and compare the outputs.
+    """Run a student's function and ``reference`` on each tuple of ``inputs``; compare the outputs.
+
+    Each tuple of ``inputs`` is one call's arguments.
 
     A function that raises, returns ``...``, returns the wrong shape or other values fails with a message
     saying which; a function that agrees with one of ``mistakes`` on every input gets that mistake's hint.

@@ -14,7 +14,10 @@ _Y = torch.tensor([0])
 
 @exercise("0.1", "The MMC loss of one feature, by hand")
 def mmc_loss_of_one_feature(answer):
-    """Check the MMC loss of z = (1, 1) with label 0 and centers mm_centers(3, 2) (C = 10), factor 1/2."""
+    """Check the MMC loss of z = (1, 1) with label 0 and centers mm_centers(3, 2) (C = 10).
+
+    The loss has the factor 1/2.
+    """
     centers = mm_centers(3, 2)
     expected = float(mmc_loss(_Z, _Y, centers))
     distance = float((_Z[0] - centers[0]).norm())
@@ -31,7 +34,9 @@ def _reference(z, y, centers):
 
 @exercise("0.2", "Write the MMC loss")
 def write_mmc_loss(answer, seed: int = 0):
-    """Check a student's ``mmc(z, y, centers)`` against robviz.objectives.mmc_loss on random batches.
+    """Check a student's ``mmc(z, y, centers)`` against robviz.objectives.mmc_loss.
+
+    The inputs are random batches.
 
     ``seed`` draws other batches and one more shape (the hidden tests), seed 0 is the visible check.
     """

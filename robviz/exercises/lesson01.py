@@ -43,7 +43,9 @@ def _reverse_on_negated_logits(h, y):
 
 @exercise("1.2", "Write the RCE loss")
 def write_rce_loss(answer, seed: int = 0):
-    """Check a student's ``rce(h, y)`` against robviz.objectives.rce_loss on random logits, 3 to 10 classes.
+    """Check a student's ``rce(h, y)`` against robviz.objectives.rce_loss on random logits.
+
+    The logits have 3 to 10 classes.
 
     ``seed`` draws other logits and one more shape (the hidden tests), seed 0 is the visible check.
     """

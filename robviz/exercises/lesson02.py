@@ -17,7 +17,10 @@ SCORE_EPS = 8 / 255
 
 @exercise("2.1", "How far one FGSM step moves a linear score")
 def linear_score_change(answer):
-    """Check the largest change of s(x) = w . x under an L-inf move of eps: eps * ||w||_1 (w = SCORE_WEIGHTS)."""
+    """Check the largest change of s(x) = w . x under an L-inf move of eps: eps * ||w||_1.
+
+    Here w = SCORE_WEIGHTS.
+    """
     w, eps = SCORE_WEIGHTS, SCORE_EPS
     return expect_number(answer, eps * float(w.abs().sum()), mistakes=[
         (eps * float(w.norm()), "That is eps * ||w||_2, the answer for an L2 ball. In the L-inf ball every "
@@ -29,7 +32,10 @@ def linear_score_change(answer):
 
 
 def _linear_model(generator, features: int, classes: int) -> nn.Module:
-    """Return a fixed linear classifier in float64, the smallest model with a non-trivial input gradient."""
+    """Return a fixed linear classifier in float64.
+
+    It is the smallest model with a non-trivial input gradient.
+    """
     model = nn.Linear(features, classes).double()
     with torch.no_grad():
         model.weight.copy_(torch.randn(classes, features, generator=generator, dtype=torch.float64))
@@ -71,7 +77,9 @@ def _fgsm_reference(model, x, y, eps, bounds):
 
 @exercise("2.2", "Write one FGSM step")
 def write_fgsm(answer, seed: int = 0):
-    """Check a student's ``fgsm(model, x, y, eps, bounds)`` against robviz.attacks.FGSM on fixed linear models.
+    """Check a student's ``fgsm(model, x, y, eps, bounds)`` against robviz.attacks.FGSM.
+
+    The models are fixed and linear.
 
     Other models and shapes for ``seed`` > 0, the hidden tests.
     """

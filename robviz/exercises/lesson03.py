@@ -12,7 +12,10 @@ from . import Mistake, exercise, expect_function, expect_number
 
 @exercise("3.1", "The smallest feature dimension for 10 simplex centers")
 def simplex_dimension(answer):
-    """Check the smallest d at which L = 10 MM centers form the simplex (reach the simplex RB-bar): L - 1 = 9."""
+    """Check the smallest d at which L = 10 MM centers form the simplex: L - 1 = 9.
+
+    There they reach the simplex RB-bar.
+    """
     return expect_number(answer, 9, atol=1e-6, mistakes=[
         (10, "Ten centers do not need ten dimensions: they sum to zero, so each is minus the sum of the other "
              "nine, and all ten lie in the span of nine vectors."),
@@ -32,7 +35,9 @@ def _reference_gram(num_classes, dim, norm):
 
 
 def _recursion_gram(num_classes, dim, norm, *, target=None):
-    """Return the Gram matrix of Algorithm 1 run with pairwise unit inner product ``target`` (default -1/(L-1)).
+    """Return the Gram matrix of Algorithm 1 run with pairwise unit inner product ``target``.
+
+    ``target`` defaults to -1/(L-1).
 
     A wrong target is a known mistake.
     """

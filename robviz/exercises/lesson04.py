@@ -49,7 +49,10 @@ def _log10_density(C, d, form="exact"):
 
 @exercise("4.2", "Theorem 2 in 64 dimensions")
 def density_ratio_in_64_dimensions(answer):
-    """Check log10 of SD(C = 0.01) / SD(C = 0.04) for MMC in d = 64 with the same N p(C), exact shell volume."""
+    """Check log10 of SD(C = 0.01) / SD(C = 0.04) for MMC in d = 64 with the same N p(C).
+
+    The shell volume is exact.
+    """
     d, low, high = 64, 0.01, 0.04
     expected = _log10_density(low, d) - _log10_density(high, d)
     printed = _log10_density(low, d, "theorem") - _log10_density(high, d, "theorem")

@@ -37,7 +37,9 @@ def _reference_entropy(probabilities):
 
 @exercise("6.1", "Write the ensemble entropy")
 def write_ensemble_entropy(answer, seed: int = 0):
-    """Check a student's ``ensemble_entropy(probabilities)``, (K, N, L) -> (N,), against H(mean_k F^k) of ADP.
+    """Check a student's ``ensemble_entropy(probabilities)`` against H(mean_k F^k) of ADP.
+
+    Shapes: (K, N, L) -> (N,).
 
     Other inputs for ``seed`` > 0, the hidden tests.
     """

@@ -28,7 +28,10 @@ class _TinyNet(nn.Module):
 
 
 def _mi_reference(model, x, partners, lam):
-    """Compute ``MixupInference.mix`` with the partners given, (B, n, ...), instead of drawn from a pool."""
+    """Compute ``MixupInference.mix`` with the partners given, (B, n, ...).
+
+    The partners are given instead of drawn from a pool.
+    """
     batch, n = partners.shape[:2]
     pool = partners.reshape(batch * n, *partners.shape[2:])
     mi = MixupInference(model, pool, torch.zeros(batch * n, dtype=torch.long), mode="PL", samples=n, lam=lam)
@@ -58,7 +61,9 @@ def _mix(x, partners, lam):
 
 @exercise("7.1", "Write the MI prediction")
 def write_mi_prediction(answer, seed: int = 0):
-    """Check a student's ``mi_predict(model, x, partners, lam)`` against ``MixupInference.mix`` with the same partners.
+    """Check a student's ``mi_predict(model, x, partners, lam)`` against ``MixupInference.mix``.
+
+    Both use the same partners.
 
     On a small nonlinear network and three batches with lam = 0.6, 0.3, 0.8.
     """
@@ -81,7 +86,10 @@ def write_mi_prediction(answer, seed: int = 0):
 
 @exercise("7.2", "How much of the perturbation survives mixing")
 def perturbation_after_mixing(answer):
-    """Check the L-inf size of the perturbation left in a mixed input: lam * eps with eps = 0.5 and lam = 0.6."""
+    """Check the L-inf size of the perturbation left in a mixed input: lam * eps.
+
+    Here eps = 0.5 and lam = 0.6.
+    """
     eps, lam = 0.5, 0.6
     return expect_number(answer, lam * eps, mistakes=[
         ((1 - lam) * eps, "That is the partner's weight 1 - lambda times eps. The perturbation sits in the input, "

@@ -8,7 +8,10 @@ from . import Mistake, exercise, expect_choice, expect_function
 
 
 def _rounded(x, step):
-    """Return the rounding layer of the lesson's ``Rounded`` model: x to the nearest point of the grid of ``step``."""
+    """Return the rounding layer of the lesson's ``Rounded`` model.
+
+    It maps x to the nearest point of the grid of ``step``.
+    """
     return torch.round(x / step) * step
 
 

@@ -15,7 +15,7 @@ def _paper_lr(epoch):
 
 @exercise("9.1", "The paper recipe's learning rate")
 def paper_learning_rate(answer, seed: int = 0):
-    """Check a student's ``paper_lr(epoch)`` (0-based epoch) against the paper recipe's step schedule.
+    """Check a student's ``paper_lr(epoch)`` (0-based) against the paper recipe's step schedule.
 
     On ten epochs around the milestones, or on every epoch for ``seed`` > 0 (the hidden tests).
     """

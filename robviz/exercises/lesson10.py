@@ -18,7 +18,9 @@ def _model(seed: int):
 
 
 def _inputs(variant: int = 0):
-    """Return (model, x, y, eps, alpha, steps, bounds, start) tuples; a ``variant`` > 0 draws others (hidden tests).
+    """Return (model, x, y, eps, alpha, steps, bounds, start) tuples.
+
+    A ``variant`` > 0 draws others (hidden tests).
 
     Some points sit near the bounds, so that a missing clip shows; alpha is large, so a missing projection shows.
     """
@@ -50,7 +52,10 @@ def _pgd(sign=1.0, project=True, clip=True, use_sign=True):
 
 
 def _with_robviz(model, x, y, eps, alpha, steps, bounds, start):
-    """Return the inner maximization of robviz.adversarial: attacks.PGD's iterate, from the same start."""
+    """Return the inner maximization of robviz.adversarial from the same start.
+
+    It is attacks.PGD's iterate.
+    """
     from ..attacks import PGD, cross_entropy_objective
 
     attack = PGD(model, eps=eps, alpha=alpha, steps=steps, bounds=bounds, loss=cross_entropy_objective)
@@ -90,7 +95,10 @@ def inner_maximization(answer, seed: int = 0):
 
 @exercise("10.2", "Does robustness at the training radius carry over to twice the radius")
 def twice_the_radius(answer):
-    """Multiple choice: what adversarial training at eps gives at 2 eps (the lesson measures it exactly)."""
+    """Check what adversarial training at eps gives at 2 eps (multiple choice).
+
+    The lesson measures it exactly.
+    """
     return expect_choice(answer, "b", {
         "a": "Robust accuracy can only fall as the radius grows: every ball of radius 2 eps holds the ball of radius "
              "eps. Nothing made the boundary keep a distance of 2 eps from the data.",

@@ -9,14 +9,17 @@ from . import Mistake, exercise, expect_choice, expect_function
 
 
 def _reference(w, b, low, high):
-    """Bound an affine layer then a ReLU on the box [low, high]: centre and radius, |W| for the radius."""
+    """Bound an affine layer then a ReLU on the box [low, high].
+
+    It works by centre and radius, with |W| for the radius.
+    """
     centre, radius = (high + low) / 2, (high - low) / 2
     centre, radius = centre @ w.T + b, radius @ w.abs().T
     return torch.stack([(centre - radius).clamp(min=0), (centre + radius).clamp(min=0)])
 
 
 def _corners(w, b, low, high):
-    """Push the box's corners through W (W low, W high), as if every weight were positive (the slip).
+    """Push the box's corners through W (W low, W high) as if all weights were positive (the slip).
 
     The same as sending the radius through W instead of |W|.
     """
@@ -37,7 +40,10 @@ def _relu_first(w, b, low, high):
 
 
 def _inputs(variant: int = 0):
-    """(w, b, low, high) tuples in float64, weights of both signs; a ``variant`` > 0 draws others."""
+    """Return (w, b, low, high) tuples in float64, weights of both signs.
+
+    A ``variant`` > 0 draws others.
+    """
     generator = torch.Generator().manual_seed(20 + variant)
     cases = []
     for n_in, n_out, points in ((3, 4, 5), (6, 2, 3), (4 + variant, 5, 2)):
@@ -50,7 +56,7 @@ def _inputs(variant: int = 0):
 
 
 def _answer(function):
-    """Run a student's function on copies and stack its (low, high) into one (2, N, n_out) tensor."""
+    """Run a student's function on copies; stack its (low, high) into a (2, N, n_out) tensor."""
     def run(w, b, low, high):
         out = function(w.clone(), b.clone(), low.clone(), high.clone())
         if out is Ellipsis or out is None:
@@ -88,7 +94,10 @@ def interval_layer(answer, seed: int = 0):
 
 @exercise("11.2", "Can the certified robust accuracy exceed the exact one")
 def certified_above_exact(answer):
-    """Multiple choice: whether a certificate can report more robust points than the exact program proves."""
+    """Check whether a certificate can report more robust points than the exact program proves.
+
+    A multiple-choice question.
+    """
     return expect_choice(answer, "c", {
         "a": "A tighter relaxation is still a relaxation: CROWN bounds every margin from below over a set that "
              "*contains* the network's outputs on the ball, so it never certifies a point that has an adversarial "
