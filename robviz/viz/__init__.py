@@ -1,4 +1,6 @@
-"""Plotly figures from recorded tensors. Nothing here trains or attacks: pass it what robviz computed.
+"""Plotly figures from recorded tensors.
+
+Nothing here trains or attacks: pass it what robviz computed.
 
 One namespace: every builder of every ``robviz.viz`` module, and the shared style, is ``robviz.viz.<name>``
 (lessons write ``viz.roc_figure(...)``, never ``robviz.viz.detection.roc_figure``).

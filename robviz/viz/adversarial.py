@@ -18,7 +18,9 @@ __all__ = ["boundary_animation", "accuracy_lines"]
 
 def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | None = None,
                        columns: int | None = None, duration_ms: int = 0) -> go.Figure:
-    """Return the exact decision boundary of several training runs over training, side by side, over the data.
+    """Return the exact decision boundaries of several training runs over training, side by side.
+
+    They are drawn over the data.
 
     Parameters
     ----------
@@ -80,7 +82,9 @@ def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | No
 
 
 def accuracy_lines(x, series: dict, *, x_title: str, title: str, dashed=(), markers: bool = True) -> go.Figure:
-    """Plot accuracies (fractions in [0, 1], drawn in percent) against one variable, one line per series.
+    """Plot accuracies against one variable, one line per series.
+
+    Accuracies are fractions in [0, 1], drawn in percent.
 
     Parameters
     ----------

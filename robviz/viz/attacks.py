@@ -175,7 +175,10 @@ def robustness_heatmap(rows: list[str], columns: list[str], values, *, title: st
 
 
 def _heatmap_bottom(longest: int, turned: bool) -> int:
-    """Return the x-axis band of a table with column labels of ``longest`` characters, turned by 30 degrees or not."""
+    """Return the x-axis band of a table whose column labels have ``longest`` characters.
+
+    The labels are turned by 30 degrees or not.
+    """
     return 58 + (int(0.5 * 7.5 * longest) if turned else 0)
 
 

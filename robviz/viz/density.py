@@ -1,4 +1,4 @@
-"""Pictures of the sample-density paper: loss contours, the curse of softmax, sample density, convergence.
+"""Sample-density paper pictures: loss contours, the curse of softmax, sample density, convergence.
 
 Builders only: each takes tensors or arrays that ``robviz.landscape``, ``robviz.shell_density``,
 ``robviz.theory`` and ``robviz.train`` computed and returns a plotly Figure (template "robviz", colour-blind-safe
@@ -53,7 +53,10 @@ def _grid_axes(grid) -> dict:
 
 
 def _contour_trace(grid, log10, floor, ncontours):
-    """Return filled contours coloured on the figure's one shared colour axis (one colour bar for every panel)."""
+    """Return filled contours coloured on the figure's one shared colour axis.
+
+    One colour bar serves every panel.
+    """
     return go.Contour(z=_shown(grid.values, log10, floor), **_grid_axes(grid), coloraxis="coloraxis",
                       ncontours=ncontours, contours=dict(coloring="heatmap", showlabels=True,
                                                          labelfont=dict(size=11, color="white")),
@@ -82,7 +85,9 @@ def _center_marks(centers, label, show_legend):
 
 def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True, floor: float = 1e-6,
                          ncontours: int = 16, title: str | None = None) -> go.Figure:
-    """Plot loss landscapes L(z, y) over a 2-D feature plane, side by side, as filled contours with labelled levels.
+    """Plot loss landscapes L(z, y) over a 2-D feature plane, side by side, as filled contours.
+
+    The contour levels are labelled.
 
     With ``log10`` the colours and levels are log10 of the loss (clipped below at ``floor``): softmax losses
     fall by many orders of magnitude near their centers while MMC grows quadratically.
@@ -255,7 +260,10 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
 
 
 def _pooled_log10(density) -> np.ndarray:
-    """Return (S,) log10 SD per shell, averaged over the classes with a finite value (a geometric mean of SD)."""
+    """Return (S,) log10 SD per shell, averaged over the classes with a finite value.
+
+    This is a geometric mean of SD.
+    """
     values = to_numpy(density.log_densities, np.float64) / math.log(10)
     finite = np.isfinite(values)
     total = np.where(finite, values, 0.0).sum(axis=0)
@@ -270,7 +278,9 @@ def _quantile_midpoints(num_shells: int, quantiles) -> np.ndarray:
 
 def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float, float] = (0.02, 0.98),
                          duration_ms: int = 0, title: str | None = None) -> go.Figure:
-    """Measured sample density in loss shells at matched loss quantiles, one line per run (ICLR 2020, Eq. 2).
+    """Plot measured sample density in loss shells at matched loss quantiles (ICLR 2020, Eq. 2).
+
+    It draws one line per run.
 
     Each :class:`robviz.shell_density.SampleDensity` must use the default equal-count shells between the loss
     ``quantiles`` (``spacing="count"``), so shell s of every run holds the same share of its class's points: the
@@ -322,7 +332,9 @@ def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float,
 
 def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: str = "measured",
                           title: str | None = None) -> go.Figure:
-    """Measured sample density against loss, with theory curves beside it (ICLR 2020, Theorems 1 and 2).
+    """Plot measured sample density against loss, with theory curves beside it.
+
+    The theory curves are ICLR 2020, Theorems 1 and 2.
 
     Parameters
     ----------

@@ -1,4 +1,6 @@
-"""Detection pictures: t-SNE of features over training, the talk's non-ME domain picture, ROC curves and AUC tables.
+"""Detection pictures: t-SNE of features over training, the non-ME domain, ROC curves, AUC tables.
+
+The non-ME domain picture is the one from the talk.
 
 The AUC table is in the talk's layout. Builders only draw what ``robviz.detect`` and ``robviz.embed`` computed.
 """
@@ -37,7 +39,9 @@ def _scatter(points, labels, num_classes, first_panel, size=4):
 
 def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: str = "t-SNE of the features",
                         duration_ms: int = 600, prefix: str = "epoch ") -> go.Figure:
-    """Side-by-side animated 2-D embeddings (e.g. aligned t-SNE of CE and RCE features over training).
+    """Animate 2-D embeddings side by side.
+
+    For example aligned t-SNE of CE and RCE features over training.
 
     Parameters
     ----------

@@ -27,7 +27,10 @@ def _ternary_members(points, panel, first_panel):
 
 
 def _ternary_reference(reference, panel, first_panel):
-    """Return the reference marks as open rings, drawn under the members' points so that they hide none of them."""
+    """Return the reference marks as open rings, drawn under the members' points.
+
+    That way they hide none of them.
+    """
     return go.Scatterternary(a=reference[:, 0], b=reference[:, 1], c=reference[:, 2], mode="markers",
                              subplot=panel, name="Corollary 1 optimum", legendgroup="reference",
                              showlegend=first_panel, hoverinfo="skip",

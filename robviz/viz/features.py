@@ -46,7 +46,10 @@ def _panel_traces(z, y, num_classes, centers, regions, extent, first_panel):
 
 
 def _centers_at(history, frame):
-    """Return the centers shown in ``frame``: moving ones (center loss, L-GM) come from that frame's head state."""
+    """Return the centers shown in ``frame``.
+
+    Moving ones (center loss, L-GM) come from that frame's head state.
+    """
     state = history.head_states[frame] if history.head_states else {}
     for key in ("class_centers", "means", "mm_centers"):
         if key in state:
@@ -56,7 +59,7 @@ def _centers_at(history, frame):
 
 def feature_animation(histories: dict, *, title: str | None = None, columns: int | None = None,
                       duration_ms: int = 0) -> go.Figure:
-    """Animate the 2-D probe features of several training runs side by side, in one synchronized animation.
+    """Animate the 2-D probe features of several training runs side by side, synchronized.
 
     Decision regions are not animated: plotly.js does not redraw heatmaps that change between frames. Draw
     them for one snapshot with :func:`feature_panels`.
@@ -134,7 +137,10 @@ def feature_panels(histories: dict, regions: dict, *, frame: int = -1, title: st
 
 
 def _panel_height(names, columns):
-    """Plot-area height of a grid of square-ish feature panels: 300 px per row (~280 px wide in a 934 px column)."""
+    """Return the plot-area height of a grid of square-ish feature panels: 300 px per row.
+
+    A panel is then ~280 px wide in a 934 px column.
+    """
     rows = math.ceil(len(names) / columns)
     return 300 * rows + 50 * (rows - 1)
 
@@ -150,7 +156,10 @@ def _panels(names, columns):
 
 
 def _panel_index(names, histories, traces):
-    """Which panel each trace of a frame belongs to (panels have L class traces, plus one for centers)."""
+    """Return the panel each trace of a frame belongs to.
+
+    Panels have L class traces, plus one for centers.
+    """
     index = []
     for p, name in enumerate(names):
         h = histories[name]
@@ -161,7 +170,9 @@ def _panel_index(names, histories, traces):
 
 
 def plane_axes(fig, p, extent, x_title: bool = True):
-    """Fix panel ``p``'s axes to ``extent`` = (x_min, x_max, y_min, y_max), labelled z₁ and z₂, at equal scale.
+    """Fix panel ``p``'s axes to ``extent`` = (x_min, x_max, y_min, y_max), at equal scale.
+
+    The axes are labelled z₁ and z₂.
 
     ``x_title=False`` leaves the x axis untitled: in a grid only the lowest panel of a column carries it (an x title
     between two rows would sit on the lower panel's title when the grid is shrunk to fit a laptop).

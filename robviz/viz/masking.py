@@ -13,12 +13,18 @@ __all__ = ["eps_curve_figure", "steps_curve_figure", "box_comparison_figure", "l
 
 
 def _verdict(evidence) -> str:
-    """Return the check's verdict, shown as the figure's subtitle (13 px, not a 9 px superscript)."""
+    """Return the check's verdict, shown as the figure's subtitle.
+
+    The subtitle is 13 px, not a 9 px superscript.
+    """
     return evidence.verdict
 
 
 def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> go.Figure:
-    """Accuracy (%) against eps, one line per model: ``curves`` maps a name to an :class:`~robviz.masking.EpsCurve`."""
+    """Plot accuracy (%) against eps, one line per model.
+
+    ``curves`` maps a name to an :class:`~robviz.masking.EpsCurve`.
+    """
     fig = go.Figure()
     for i, (name, curve) in enumerate(curves.items()):
         fig.add_trace(go.Scatter(x=curve.eps, y=[100 * a for a in curve.accuracy], mode="lines+markers",

@@ -1,4 +1,4 @@
-"""Mixup Inference pictures: how mixing with clean partners shrinks an attack's effect (ICLR 2020)."""
+"""Mixup Inference pictures (ICLR 2020): mixing with clean partners shrinks an attack's effect."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ __all__ = ["mixing_animation"]
 
 def mixing_animation(effect, lams, x_train, y_train, *, active: int = -1, title: str | None = None,
                      duration_ms: int = 0) -> go.Figure:
-    """Return the mixed clean and mixed adversarial points over the training points, one frame per mixing weight.
+    """Return the mixed clean and mixed adversarial points over the training points.
+
+    The animation has one frame per mixing weight.
 
     Parameters
     ----------

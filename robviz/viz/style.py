@@ -1,4 +1,4 @@
-"""One look for every robviz figure: colour-blind-safe palettes, a plotly template and one layout that fits.
+"""One look for every figure: colour-blind-safe palettes, a plotly template, a layout that fits.
 
 Every builder finishes its figure with :func:`fit_layout`: no fixed width (the figure takes the width of the
 notebook column, 934 px on a 1366 px laptop, and follows it when the window changes), the title in a band at the
@@ -61,7 +61,9 @@ def series_color(i: int) -> str:
 
 
 def plot_array(values) -> np.ndarray:
-    """Return values for a trace (tensor, list or array) as float32 NumPy (:func:`robviz.runtime.to_numpy`).
+    """Return values for a trace (tensor, list or array) as float32 NumPy.
+
+    It converts with :func:`robviz.runtime.to_numpy`.
 
     Plotly stores float32 arrays as compact typed arrays, so figures stay light.
     """
@@ -81,7 +83,7 @@ pio.templates["robviz"] = TEMPLATE
 
 
 def legend_row_count(fig: go.Figure, width: int = 840) -> int:
-    """Return the rows a horizontal legend of ``fig``'s named traces needs in a column ``width`` pixels wide."""
+    """Return the rows a horizontal legend of ``fig``'s named traces needs, ``width`` px wide."""
     seen: set[str] = set()
     used, rows = 0.0, 1
     for trace in fig.data:
@@ -102,7 +104,7 @@ def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitl
                legend_rows: int | str = 0, subplot_titles: bool = False, slider: bool = False,
                bottom: int | None = None, width: int | None = None, left: int = 60, right: int = 20,
                top_extra: int = 0) -> go.Figure:
-    """Lay ``fig`` out in bands that cannot collide, and let it take the width of the notebook column.
+    """Lay ``fig`` out in bands that cannot collide, and let it take the notebook column's width.
 
     From the top: the title (and an optional ``subtitle`` line, in a readable size), ``legend_rows`` rows of a
     horizontal legend, the subplot titles, the panels (``height`` pixels of plot area), the x-axis band and, with

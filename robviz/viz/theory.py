@@ -26,7 +26,10 @@ __all__ = ["centers_figure", "expected_distance_figure", "robustness_comparison_
 
 
 def _closest_pairs(points: np.ndarray, tolerance: float = 1e-3) -> list[tuple[int, int]]:
-    """Index pairs at the smallest pairwise distance (within a relative ``tolerance``): the pairs that set RB."""
+    """Return the index pairs at the smallest pairwise distance: the pairs that set RB.
+
+    Pairs within a relative ``tolerance`` of the smallest distance count.
+    """
     distances = np.linalg.norm(points[:, None] - points[None], axis=2)
     off = ~np.eye(len(points), dtype=bool)
     smallest = distances[off].min()
@@ -35,7 +38,10 @@ def _closest_pairs(points: np.ndarray, tolerance: float = 1e-3) -> list[tuple[in
 
 
 def _edge_coordinates(points: np.ndarray, pairs) -> list[np.ndarray]:
-    """One array per coordinate with the segments of ``pairs``, separated by NaN (one trace for all edges)."""
+    """Return one array per coordinate with the segments of ``pairs``, separated by NaN.
+
+    One trace then draws all edges.
+    """
     columns = []
     for axis in range(points.shape[1]):
         values = []
@@ -220,7 +226,9 @@ def _distance_heatmap(mu, title, max_distance) -> go.Figure:
 
 def expected_distance_figure(deltas, formula_values, mc_means=None, mc_errors=None, *, mc_deltas=None,
                              num_errors: float = 3.0, title: str | None = None) -> go.Figure:
-    """E(d_ij) against the Mahalanobis distance Delta_ij (ICML 2018, Theorem 1), with Monte-Carlo points over it.
+    """Plot E(d_ij) against the Mahalanobis distance Delta_ij (ICML 2018, Theorem 1).
+
+    Monte-Carlo points are drawn over the curve.
 
     E(d) = sqrt(2/pi) exp(-Delta^2/8) + (Delta/2) [1 - 2 Phi(-Delta/2)] (``robviz.theory.expected_distance``)
     as a line; the approximation RB_bar = Delta/2 dashed beneath it; Monte-Carlo means
@@ -260,7 +268,9 @@ def expected_distance_figure(deltas, formula_values, mc_means=None, mc_errors=No
 
 def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound: float | None = None,
                                  title: str | None = None, label: str = "random centers") -> go.Figure:
-    """Histogram of the robustness bound RB_bar = min_ij ||mu_i - mu_j|| / 2 for random centers of norm C.
+    """Plot the histogram of the robustness bound RB_bar for random centers of norm C.
+
+    RB_bar = min_ij ||mu_i - mu_j|| / 2.
 
     With a line at the Max-Mahalanobis centers' value (ICML 2018: the MMD maximizes RB_bar).
 
