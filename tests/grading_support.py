@@ -60,7 +60,10 @@ WRONG = {
 
 
 def ungraded(numbers) -> list[str]:
-    """The lesson numbers that have no wrong-but-plausible answer to grade (every lesson needs one)."""
+    """The lesson numbers that have no wrong-but-plausible answer to grade.
+
+    Every lesson needs one.
+    """
     return [number for number in numbers if number not in WRONG]
 
 
@@ -69,7 +72,10 @@ def _source(cell) -> str:
 
 
 def _solution(cell) -> str:
-    """The lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, dedented to the markers' column."""
+    """The lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION``.
+
+    They are dedented to the markers' column.
+    """
     lines = _source(cell).splitlines()
     begin = next(i for i, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION")
     end = next(i for i, line in enumerate(lines) if line.strip() == "### END SOLUTION")
@@ -78,7 +84,10 @@ def _solution(cell) -> str:
 
 
 def _answer(released_cell, typed: str) -> str:
-    """The released answer cell with the stub line replaced by ``typed``, indented as the stub was."""
+    """The released answer cell with the stub line replaced by ``typed``.
+
+    ``typed`` is indented as the stub was.
+    """
     lines = _source(released_cell).splitlines()
     stub = next(i for i, line in enumerate(lines) if line.strip() == CODE_STUB)
     indent = lines[stub][:len(lines[stub]) - len(lines[stub].lstrip())]
@@ -114,13 +123,19 @@ AS_SUBMITTED = [
 
 
 def _without_markers(source: str) -> str:
-    """A source cell's code as it runs once its solution is typed in: the solution markers' lines dropped."""
+    """A source cell's code as it runs once its solution is typed in.
+
+    The solution markers' lines are dropped.
+    """
     return "\n".join(line for line in source.splitlines()
                      if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
 
 
 def _without_hidden_tests(source: str) -> str:
-    """A tests cell as nbgrader releases it: the hidden-tests region (markers included) taken out."""
+    """A tests cell as nbgrader releases it: the hidden-tests region taken out.
+
+    The region's markers are taken out with it.
+    """
     lines, kept, hidden = source.splitlines(), [], False
     for line in lines:
         if line.strip() == "### BEGIN HIDDEN TESTS":
@@ -133,8 +148,11 @@ def _without_hidden_tests(source: str) -> str:
 
 
 def grade_lesson(number: str, tmp_path: Path, lesson_runs) -> None:
-    """The whole round trip for lesson ``number`` ("00", "01", ...); asserts every promise of the course.
-    ``lesson_runs``: the test run's shared executions (the conftest fixture)."""
+    """The whole round trip for lesson ``number`` ("00", "01", ...).
+
+    Asserts every promise of the course. ``lesson_runs``: the test run's shared executions (the
+    conftest fixture).
+    """
     lesson = LESSONS[number]
     assignment = lesson.stem
     course = tmp_path / "course"

@@ -24,8 +24,11 @@ NOTEBOOKS = ROOT / "notebooks"
 
 
 def lessons(folder: Path = NOTEBOOKS) -> list[str]:
-    """The lessons in ``folder`` (``NN_name.ipynb``), by file name without ``.ipynb``, in teaching order: the
-    registry every lesson check is parametrized over, so a new lesson is checked with no list to edit."""
+    """The lessons in ``folder`` (``NN_name.ipynb``) by name without ``.ipynb``, in teaching order.
+
+    This is the registry every lesson check is parametrized over, so a new lesson is checked with no
+    list to edit.
+    """
     return sorted(path.stem for path in Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -36,16 +39,21 @@ CELL_TIMEOUT = 900
 
 
 def lesson_env() -> dict:
-    """The kernel's environment: default mode, exercise checks that raise (a broken solution or check fails the
-    run), plotly's JSON renderer (JupyterLab and the gallery both draw from it)."""
+    """The kernel's environment: default mode, exercise checks that raise, plotly's JSON renderer.
+
+    Checks raise so that a broken solution or check fails the run; JupyterLab and the gallery both
+    draw from the JSON renderer.
+    """
     env = {k: v for k, v in os.environ.items() if k != "ROBVIZ_FULL"}
     env.update(ROBVIZ_STRICT_EXERCISES="1", PLOTLY_RENDERER="plotly_mimetype")
     return env
 
 
 class LessonRuns:
-    """The executed lessons of one test run, in ``folder`` (shared by the workers); the lessons are read from
-    ``notebooks``."""
+    """The executed lessons of one test run, in ``folder`` (shared by the workers).
+
+    The lessons are read from ``notebooks``.
+    """
 
     def __init__(self, folder: Path, notebooks: Path = NOTEBOOKS):
         self.folder, self.notebooks = Path(folder), Path(notebooks)
@@ -86,8 +94,11 @@ class LessonRuns:
         return self._result(lesson)
 
     def run_all(self) -> None:
-        """Make sure every lesson has run: first those no other worker is running (so two workers that ask for
-        all of them split the work), then wait for the rest."""
+        """Make sure every lesson has run: first those no other worker is running, then the rest.
+
+        Running those first lets two workers that ask for all of them split the work; the rest are
+        waited for.
+        """
         waiting = []
         for lesson in lessons(self.notebooks):
             lock = FileLock(str(self.folder / f"{lesson}.lock"))
@@ -127,7 +138,9 @@ def unaccounted(lessons) -> list[str]:
 
 
 def run_full(lesson: str) -> None:
-    """Run ``lesson`` top to bottom in full mode (``ROBVIZ_FULL=1``), strict exercise checks; raises naming the
-    cell when one fails."""
+    """Run ``lesson`` top to bottom in full mode (``ROBVIZ_FULL=1``), strict exercise checks.
+
+    Raises naming the cell when one fails.
+    """
     env = {**os.environ, "ROBVIZ_FULL": "1", "ROBVIZ_STRICT_EXERCISES": "1", "PLOTLY_RENDERER": "plotly_mimetype"}
     execute_lesson(NOTEBOOKS / f"{lesson}.ipynb", timeout=1800, env=env)

@@ -1,5 +1,8 @@
-"""Tests of robviz.exact: closed forms for affine classifiers, brute force on small networks, the error bound,
-the models it reads and the errors it raises."""
+"""Tests of robviz.exact: closed forms, brute force, the error bound, models and errors.
+
+Closed forms for affine classifiers, brute force on small networks, the error bound, the models it
+reads and the errors it raises.
+"""
 
 import math
 import time
@@ -27,8 +30,11 @@ def affine(w, b):
 
 
 def small_mlp(seed, hidden=8, classes=3):
-    """A random 2-8-8-3 ReLU network (seeds 4, 5, 9, 14, 20, 21: each class predicted on > 8 % of the box): every
-    first-layer line crosses the box (bias uniform in (-3, 3)), the output layer has centred hidden units behind it."""
+    """A random 2-8-8-3 ReLU network that predicts each class on > 8 % of the box.
+
+    Seeds 4, 5, 9, 14, 20, 21 qualify. Every first-layer line crosses the box (bias uniform in
+    (-3, 3)), the output layer has centred hidden units behind it.
+    """
     torch.manual_seed(seed)
     net = nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                         nn.Linear(hidden, classes))

@@ -1,5 +1,8 @@
-"""Tests of robviz.exact beyond the plane: the MILP verdicts (robviz.exact.verify) and the certified bounds
-(robviz.exact.certify) against closed forms, brute force over activation patterns, the 2-D enumeration and PGD."""
+"""Tests of robviz.exact beyond the plane: the MILP verdicts and the certified bounds.
+
+The MILP verdicts (robviz.exact.verify) and the certified bounds (robviz.exact.certify) are checked
+against closed forms, brute force over activation patterns, the 2-D enumeration and PGD.
+"""
 
 import itertools
 
@@ -17,8 +20,11 @@ from robviz.objectives import make_objective
 
 
 def spread(model):
-    """Re-draw every Linear layer of ``model`` in order (seeded by the caller) so that several classes are
-    predicted on the unit cube: the first layer's hyperplanes through the cube's centre, wide weights."""
+    """Re-draw ``model``'s Linear layers so that several classes are predicted on the unit cube.
+
+    The layers are re-drawn in order (seeded by the caller): the first layer's hyperplanes through
+    the cube's centre, wide weights.
+    """
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     with torch.no_grad():
         for i, linear in enumerate(linears):
@@ -45,9 +51,12 @@ def points(model, n, in_shape=(1, 2, 3), seed=0):
 
 
 def brute_force_max_margin(model, x, y, eps):
-    """max over the ball of max_{k != y} (z_k - z_y), by enumerating every activation pattern: on the inputs where
-    a pattern holds (a polytope) the network is affine, so one LP per pattern and class; the largest LP optimum is
-    the exact maximum. Independent of the MILP encoding; for networks of a few hidden neurons only."""
+    """The max over the ball of max_{k != y} (z_k - z_y), by enumerating every activation pattern.
+
+    On the inputs where a pattern holds (a polytope) the network is affine, so one LP per pattern
+    and class; the largest LP optimum is the exact maximum. Independent of the MILP encoding; for
+    networks of a few hidden neurons only.
+    """
     layers = network_layers(model)
     x_low, x_high = input_ball(x, eps, (0.0, 1.0))
     hidden = sum(len(w) for w, _ in layers[:-1])
@@ -95,8 +104,10 @@ def check_witnesses(model, x, y, result, eps):
 
 
 def test_affine_classifier_matches_the_closed_form():
-    """For logits (0, w . x + b) the exact L-inf radius is |w . x + b| / ||w||_1 (inside the box); the MILP and
-    both certificates (exact for an affine model) flip exactly there."""
+    """For logits (0, w . x + b) the exact L-inf radius is |w . x + b| / ||w||_1 (inside the box).
+
+    The MILP and both certificates (exact for an affine model) flip exactly there.
+    """
     torch.manual_seed(0)
     layer = nn.Linear(6, 2).double()
     with torch.no_grad():
@@ -139,8 +150,11 @@ def test_agrees_with_brute_force_over_activation_patterns(seed):
 
 @pytest.mark.parametrize("objective", ["sce", "mmc", "rce"])
 def test_robviz_heads_on_a_flattened_mlp(objective):
-    """A Classifier whose body is Flatten -> ToyMLP, with a robviz head: read through the head's decision rule,
-    brute force agrees and every witness fools the Classifier itself."""
+    """A Classifier with a Flatten -> ToyMLP body and a robviz head is verified through its head.
+
+    Read through the head's decision rule, brute force agrees and every witness fools the Classifier
+    itself.
+    """
     torch.manual_seed(0)
     model = spread(Classifier(nn.Sequential(nn.Flatten(), ToyMLP(in_dim=6, feature_dim=3, hidden=3, depth=2)),
                               make_objective(objective, 4, 3)))
@@ -169,7 +183,10 @@ def test_minimal_distance_is_where_the_verdict_flips():
 
 
 def test_agrees_with_the_2d_enumeration():
-    """On a 2-D network the MILP (called directly) and the linear-region enumeration give the same verdicts."""
+    """On a 2-D network the MILP and the linear-region enumeration give the same verdicts.
+
+    The MILP is called directly.
+    """
     model = random_net(0, in_shape=(2,), hidden=(8, 8), classes=3)
     x, y = points(model, 60, in_shape=(2,), seed=1)
     for eps in (0.02, 0.08, 0.2):
@@ -182,8 +199,11 @@ def test_agrees_with_the_2d_enumeration():
 
 
 def test_certified_below_exact_below_attack_on_random_networks():
-    """Over many random networks: every point IBP or CROWN certifies is proven robust, every proven point
-    survives PGD, every point PGD fools is not robust; CROWN certifies at least as many points as IBP overall."""
+    """Over many random networks the certified, exact and attack verdicts are ordered.
+
+    Every point IBP or CROWN certifies is proven robust, every proven point survives PGD, every
+    point PGD fools is not robust; CROWN certifies at least as many points as IBP overall.
+    """
     totals = {"ibp": 0, "crown": 0, "exact": 0, "pgd": 0}
     for seed in range(12):
         model = random_net(seed, in_shape=(1, 3, 3), hidden=(10, 10), classes=4)
@@ -250,8 +270,11 @@ def test_curve_and_clear_errors():
 
 
 def test_unstable_relus_are_the_straddling_neurons_and_crown_never_has_more():
-    """The count is the neurons whose bounds straddle 0, recomputed here from interval_bounds; CROWN's bounds lie
-    inside IBP's, so it never leaves more unstable; at eps = 0 no neuron of a generic network is unstable."""
+    """The count is the neurons whose bounds straddle 0, recomputed here from interval_bounds.
+
+    CROWN's bounds lie inside IBP's, so it never leaves more unstable; at eps = 0 no neuron of a
+    generic network is unstable.
+    """
     model = random_net(3, in_shape=(1, 3, 3), hidden=(10, 10), classes=4)
     x, _ = points(model, 8, in_shape=(1, 3, 3), seed=3)
     x_low, x_high = input_ball(x, 0.1, (0, 1))

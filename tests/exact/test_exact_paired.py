@@ -1,4 +1,7 @@
-"""The exact McNemar test of paired robustness verdicts (robviz.exact.mcnemar) against hand-computed binomials."""
+"""The exact McNemar test (robviz.exact.mcnemar) against hand-computed binomials.
+
+The test compares paired robustness verdicts.
+"""
 
 import math
 
@@ -10,7 +13,10 @@ from robviz.exact import mcnemar
 
 
 def two_sided(k, n):
-    """The exact two-sided binomial p-value at 1/2 by direct summation: P(|K - n/2| >= |k - n/2|)."""
+    """The exact two-sided binomial p-value at 1/2: P(|K - n/2| >= |k - n/2|).
+
+    It is computed by direct summation.
+    """
     return min(1.0, sum(math.comb(n, i) for i in range(n + 1) if abs(i - n / 2) >= abs(k - n / 2)) / 2 ** n)
 
 

@@ -76,7 +76,10 @@ def test_pgd_mistakes_get_their_hints(lenient, options, keyword):
 
 
 def test_pgd_that_projects_around_the_iterate_is_caught(lenient):
-    """Clamping to [x_adv - eps, x_adv + eps] (around the moving iterate) is no projection at all."""
+    """Clamping to [x_adv - eps, x_adv + eps] is no projection at all.
+
+    That interval is around the moving iterate.
+    """
     def drifting(model, x, y, eps, alpha, steps, bounds):
         x_adv = x.clone()
         for _ in range(steps):

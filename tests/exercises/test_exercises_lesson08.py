@@ -1,4 +1,7 @@
-"""Lesson 8's self-checks: BPDA is checked forward and backward, the masking question gives a hint per option."""
+"""Lesson 8's self-checks: BPDA is checked forward and backward.
+
+The masking question gives a hint per option.
+"""
 
 import pytest
 import torch

@@ -1,4 +1,7 @@
-"""Lesson 10's self-checks: the inner maximization is checked against attacks.PGD.iterate, with a hint per slip."""
+"""Lesson 10's self-checks: the inner maximization is checked against attacks.PGD.iterate.
+
+Each slip gets a hint.
+"""
 
 import pytest
 import torch

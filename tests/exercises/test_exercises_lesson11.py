@@ -1,5 +1,8 @@
-"""Lesson 11's self-checks: interval bounds through one layer (against robviz.exact.interval_bounds, with a hint per
-slip) and whether a certificate can exceed the exact value."""
+"""Lesson 11's self-checks: interval bounds through one layer, and the certificate question.
+
+The interval bounds are checked against robviz.exact.interval_bounds, with a hint per slip; the
+question is whether a certificate can exceed the exact value.
+"""
 
 import numpy as np
 import pytest

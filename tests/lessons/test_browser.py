@@ -108,7 +108,7 @@ def check_saved_outputs(page, path: Path, lesson: str = LESSON):
 
 
 def open_and_run(page, lab, lesson: str):
-    """Open ``lesson`` in JupyterLab, Run All Cells, wait until it is done and check that nothing raised."""
+    """Open ``lesson`` in JupyterLab, Run All Cells, wait until done and check nothing raised."""
     base, token, root = lab
     for session in lab_request(base, token, "/api/sessions") or []:  # one lesson, one kernel at a time
         lab_request(base, token, f"/api/sessions/{session['id']}", method="DELETE")
@@ -202,12 +202,18 @@ CONTROL_VALUE_JS = """c => {
 
 
 def mark_figures(box):
-    """Tag the figures now in the dashboard, so that a redraw (a new figure element) can be told apart."""
+    """Tag the figures now in the dashboard, so that a redraw can be told apart.
+
+    A redraw is a new figure element.
+    """
     box.evaluate("b => b.querySelectorAll('.js-plotly-plot').forEach(p => { p.dataset.robvizOld = '1'; })")
 
 
 def wait_for_redraw(page, box, scope: str, what: str):
-    """A new figure in the dashboard, nothing computing, and no error box; a screenshot names a failure."""
+    """A new figure in the dashboard, nothing computing, and no error box.
+
+    A screenshot names a failure.
+    """
     try:
         page.wait_for_function(
             """s => { const b = document.querySelector('.jp-NotebookPanel .' + s);
@@ -224,7 +230,10 @@ def wait_for_redraw(page, box, scope: str, what: str):
 
 
 def change_control(page, control, keyboard: bool) -> str:
-    """Move a drop-down or a slider to a neighbouring value, by keyboard (focus, arrow key) or by mouse."""
+    """Move a drop-down or a slider to a neighbouring value, by keyboard or by mouse.
+
+    By keyboard: focus, then an arrow key.
+    """
     select = control.locator("select")
     if select.count():
         options = select.locator("option").all_inner_texts()
@@ -250,8 +259,11 @@ def change_control(page, control, keyboard: bool) -> str:
 
 @pytest.mark.parametrize("lesson", sorted(DASHBOARDS))
 def test_every_dashboard_control_redraws(page, lab, lesson):
-    """Each control of each lesson's dashboard, changed once (drop-downs by mouse, one by keyboard; sliders by
-    keyboard), redraws the figure and leaves no error unshown."""
+    """Each dashboard control, changed once, redraws the figure and leaves no error unshown.
+
+    Every control of each lesson's dashboard: drop-downs by mouse, one by keyboard; sliders by
+    keyboard.
+    """
     scope = DASHBOARDS[lesson]
     if lesson != LESSON:  # lesson 1 ran in the test above, in this same page
         open_and_run(page, lab, lesson)

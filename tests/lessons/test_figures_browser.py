@@ -147,7 +147,10 @@ MEASURE_JS = r"""
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, lesson_runs):
-    """One JupyterLab on loopback serving the lessons as they ran (the solved versions, with their outputs)."""
+    """One JupyterLab on loopback serving the lessons as they ran.
+
+    It serves the solved versions, with their outputs.
+    """
     lesson_runs.run_all()
     executed = tmp_path_factory.mktemp("executed")
     for lesson in RUN_LESSONS:
@@ -163,7 +166,10 @@ def page():
 
 
 def _open_lesson(page, lab, lesson):
-    """Open the executed lesson in the laptop-sized window (no kernel: nothing runs, the saved outputs show)."""
+    """Open the executed lesson in the laptop-sized window.
+
+    No kernel: nothing runs, the saved outputs show.
+    """
     base, token, _ = lab
     page.set_viewport_size(dict(zip(("width", "height"), SIZES[0])))
     page.set_default_timeout(60_000)
@@ -211,8 +217,11 @@ def _check_code_lines(page, lesson, size):
 
 
 def _check_widgets(page, lesson):
-    """Saved widget outputs never show an error. (Dashboards need a live kernel: test_browser.py runs each in
-    JupyterLab, drives every control and measures its figures with :func:`figure_problems`.)"""
+    """Saved widget outputs never show an error.
+
+    (Dashboards need a live kernel: test_browser.py runs each in JupyterLab, drives every control
+    and measures its figures with :func:`figure_problems`.)
+    """
     problems = []
     text = page.locator(".jp-NotebookPanel .jp-OutputArea-output").all_inner_texts()
     for bad in ("Error displaying widget", "Error rendering widget"):
@@ -222,8 +231,10 @@ def _check_widgets(page, lesson):
 
 
 def figure_problems(page, lesson) -> list[str]:
-    """Every plotly figure of the open notebook measured at each size in SIZES (the page is left at the first);
-    a failing figure is saved as a screenshot."""
+    """Every plotly figure of the open notebook measured at each size in SIZES.
+
+    The page is left at the first size; a failing figure is saved as a screenshot.
+    """
     problems = []
     shoot_all = os.environ.get("ROBVIZ_SHOOT_FIGURES") == "1"
     for size in SIZES:

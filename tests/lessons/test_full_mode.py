@@ -1,6 +1,7 @@
-"""Full mode as promised: every lesson whose full-size run (ROBVIZ_FULL=1) fits CI runs green here, so a
-full-mode assert can never silently break. The others are listed with the reason; their full-mode code paths
-are the default ones at larger sizes.
+"""Full mode as promised: every lesson whose full-size run (ROBVIZ_FULL=1) fits CI runs green here.
+
+Thus a full-mode assert can never silently break. The others are listed with the reason; their
+full-mode code paths are the default ones at larger sizes.
 
 Which lesson runs where is decided in lesson_runs.py (IN_CI, ELSEWHERE, NOT_IN_CI). Measured times (2 cores,
 one thread per lesson) are in the README's lesson table (benchmarks/run.py --full)."""

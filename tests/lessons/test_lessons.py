@@ -1,4 +1,6 @@
-"""Every lesson runs top to bottom in default mode and its assertions hold: each code cell ran and none raised.
+"""Every lesson runs top to bottom in default mode and its assertions hold.
+
+Each code cell ran and none raised.
 
 The run is the one every other lesson check reads (lesson_runs.py): the gallery, the figure check in JupyterLab
 and the reference submission of the grading. A wrong answer to a self-checked exercise raises

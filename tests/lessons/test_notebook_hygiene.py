@@ -35,7 +35,7 @@ def test_no_outputs_counts_or_widget_state(nb):
 
 
 def _is_exercise_cell(cell) -> bool:
-    """Markdown, an nbgrader answer or tests cell, or a check cell calling robviz.exercises.check."""
+    """Markdown, an nbgrader answer or tests cell, or a cell calling robviz.exercises.check."""
     if cell.cell_type == "markdown":
         return True
     return "nbgrader" in cell.metadata or "exercises.check(" in cell.source

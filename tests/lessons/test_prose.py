@@ -37,7 +37,10 @@ SENTENCE_END = re.compile(r"(?<!\bal\.)(?<!e\.g\.)(?<!i\.e\.)(?<=[.!?])\s+|\n\s*
 
 
 def _constants(code: str) -> set[str]:
-    """The numbers written in a lesson's code, as text and as percentages of fractions (0.93 -> 93)."""
+    """The numbers written in a lesson's code, as text and as percentages of fractions.
+
+    For example 0.93 also gives 93.
+    """
     found = set(re.findall(r"\d+\.\d+|\d+", code))
     for value in list(found):
         if "." in value:
@@ -47,8 +50,11 @@ def _constants(code: str) -> set[str]:
 
 
 def measured_numbers(notebook) -> list[tuple[int, str, str]]:
-    """(cell index, number, sentence) for every measured-looking number in a notebook's markdown that is neither a
-    constant of the lesson, math, code nor a marked quotation (see the module docstring)."""
+    """(cell index, number, sentence) for every measured-looking number in a notebook's markdown.
+
+    Only numbers that are neither a constant of the lesson, math, code nor a marked quotation count
+    (see the module docstring).
+    """
     code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     constants = _constants(code)
     found = []

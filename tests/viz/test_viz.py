@@ -17,7 +17,11 @@ def runs():
 
 
 def test_figures_with_play_controls_fit_a_laptop_screen(runs):
-    """Lesson 1's six panels in two rows were 916 px tall: Play sat below the fold of a 647 px notebook area."""
+    """Figures with Play controls fit a laptop screen.
+
+    Lesson 1's six panels in two rows were 916 px tall: Play sat below the fold of a 647 px notebook
+    area.
+    """
     data, models, histories = runs
     six = {f"{name} {k}": h for k in range(2) for name, h in histories.items()}
     fig = viz.feature_animation(six, title="t")

@@ -1,5 +1,7 @@
-"""One figure namespace: every public name of every robviz.viz module is robviz.viz.<name>, and no two modules
-use one name for different things."""
+"""One figure namespace: every public name of every robviz.viz module is robviz.viz.<name>.
+
+No two modules use one name for different things.
+"""
 
 import importlib
 import pkgutil

@@ -56,10 +56,12 @@ def test_centers_figure_3d_is_a_scatter3d_with_the_tetrahedron_edges():
 
 
 def screen_gaps(fig) -> tuple[float, float]:
-    """(smallest distance between two centers' labels on the screen, C) in the figure's own camera: the scene's
-    cube (equal, symmetric axis ranges) seen from ``camera.eye`` towards ``camera.center`` with ``camera.up`` up,
-    orthographic (what the figure asks for; the labels sit on their markers, so their screen positions are the
-    markers' positions, offset alike)."""
+    """(smallest distance between two centers' labels on the screen, C) in the figure's own camera.
+
+    The camera: the scene's cube (equal, symmetric axis ranges) seen from ``camera.eye`` towards
+    ``camera.center`` with ``camera.up`` up, orthographic (what the figure asks for; the labels sit
+    on their markers, so their screen positions are the markers' positions, offset alike).
+    """
     scene = fig.layout.scene
     ranges = {tuple(axis.range) for axis in (scene.xaxis, scene.yaxis, scene.zaxis)}
     ((low, high),) = ranges
@@ -79,9 +81,13 @@ def screen_gaps(fig) -> tuple[float, float]:
 
 @pytest.mark.parametrize("num_classes", range(3, 17))
 def test_centers_figure_3d_keeps_every_label_apart_on_the_screen(num_classes):
-    """Lesson 3 draws 4 and 10 centers in d = 3, the explorer up to 16. From plotly's default eye (1.25, 1.25,
-    1.25) two of 10 centers land 0.24 C apart and two of 15 0.02 C apart, their labels on each other; the figure's
-    own camera keeps every pair at least 0.3 C apart (C: the radius of the sphere drawn)."""
+    """The figure's own camera keeps the labels of 3-D centers apart on the screen.
+
+    Lesson 3 draws 4 and 10 centers in d = 3, the explorer up to 16. From plotly's default eye
+    (1.25, 1.25, 1.25) two of 10 centers land 0.24 C apart and two of 15 0.02 C apart, their labels
+    on each other; the figure's own camera keeps every pair at least 0.3 C apart (C: the radius of
+    the sphere drawn).
+    """
     gap, norm = screen_gaps(centers_figure(mm_centers(num_classes, 3, 10.0)))
     assert norm == pytest.approx(10.0, rel=1e-4)
     assert gap >= 0.3 * norm, f"{num_classes} centers: two labels {gap / norm:.2f} C apart on the screen"
