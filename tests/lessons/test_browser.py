@@ -73,8 +73,10 @@ def run_all_cells(page):
 
 
 def check_saved_outputs(page, path: Path, lesson: str = LESSON):
-    """Save the (temporary) notebook and read it back: error outputs are only
-    told apart from other stderr text in the document, not in the page."""
+    """Save the (temporary) notebook and read it back to check its error outputs.
+
+    Error outputs are only told apart from other stderr text in the document, not in the page.
+    """
     import nbformat
 
     dialog = page.locator(".jp-Dialog")
