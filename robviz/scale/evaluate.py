@@ -46,7 +46,8 @@ def load_trained(path, device="cpu"):
     run = TrainRun.from_dict(meta["config"])
     model = run.build_model(meta["num_classes"], meta["recipe"].get("factor"))
     model.load_state_dict(state["state_dict"])
-    return model.to(device).eval(), run, meta
+    # channels-last, as trained: the attacks' convolutions run faster in it on GPUs and CPUs alike
+    return model.to(device, memory_format=torch.channels_last).eval(), run, meta
 
 
 def _attack_rows(model, x, y, run: EvaluateRun, name: str):

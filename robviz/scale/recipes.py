@@ -17,6 +17,9 @@ the code is Keras, and its augmentation (the Keras 10 % shift with the edge exte
 crop). What robviz does not reproduce (the architectures' details, per-pixel mean subtraction) is said in the
 recipe's sources.
 
+``paper-at``: the ``paper`` recipe with PGD-10 adversarial training as the talk trains its AT rows (SCE-AT,
+MMC-AT; ``--adversarial targeted`` for the targeted ones), 11 passes per image.
+
 ``fast``: batch 512, SGD with Nesterov momentum and a one-cycle schedule (linear warm-up to the peak over the
 first 15% of the steps, then linear decay to zero), 30 epochs; optional ``torch.compile``.
 
@@ -221,6 +224,18 @@ class Recipe:
         """Return the recipe as a plain dict (``milestones`` as a list)."""
         return {**asdict(self), "milestones": list(self.milestones)}
 
+    @property
+    def passes(self) -> int:
+        """Forward-backward passes per training image.
+
+        1, plus ``at_steps`` PGD steps with adversarial training and one more for a clean term (``clean_weight``
+        > 0). A recipe's time is about ``passes`` times that of clean training at the same images/s (what lesson
+        9 prints for the AT recipe).
+        """
+        if self.adversarial is None:
+            return 1
+        return 1 + self.at_steps + (self.clean_weight > 0)
+
     def describe(self) -> str:
         """One line per setting that applies: its value and where it comes from (``robviz train`` prints this)."""
         skip = {"name", "sources"}
@@ -305,6 +320,54 @@ def _paper(objective: str = "sce") -> Recipe:
         sources["factor"] = ("MMC paper (ICLR 2020): L = 1/2 ||z - mu_y||^2; MMLDA paper (ICML 2018): logits "
                              "-1/2 ||z - mu_k||^2 (the code: 1)")
     return Recipe(name="paper", factor=factor, sources=sources)
+
+
+def _paper_at(objective: str = "sce") -> Recipe:
+    """Return adversarial training as the talk trains its AT rows.
+
+    MMC paper, ICLR 2020, Sec. 5 and Table 2: SCE-AT and MMC-AT, targeted and untargeted. The ``paper`` recipe
+    (SGD 0.9, lr 0.01, batch 50, 200 epochs, x0.1 from epoch 100 and x0.01 from 150) training on PGD examples
+    only (Madry et al. 2018: at_weight 1, clean_weight 0).
+
+    PGD: eps 8/255, step 2/255, 10 iterations, uniform random start, the attack objective the papers' adaptive one
+    (the MMC loss for MMC models, cross-entropy otherwise), untargeted by default; ``adversarial="targeted"``
+    (``--adversarial targeted``) attacks a uniformly random target != y, the table's ``-AT-tar`` rows. Sources:
+    the MMC paper's adversarial training (PGD, 10 iterations, random start, untargeted and, for MMC, targeted at a
+    uniformly random class; the radii 8/255 and 2/255 of its Table 2, which ``advtrain.py`` of
+    ``P2333/Max-Mahalanobis-Training`` writes as 8/256 and 2/256), whose optimizer and schedule are
+    ``train.py``'s. The talk's numbers are :data:`robviz.scale.table.TALK_TABLE`'s ``sce-AT-tar``, ``mmc-AT-tar``,
+    ``sce-AT-un``, ``mmc-AT-un`` rows.
+
+    Expected time: every training image costs ``Recipe.passes`` = 1 + 10 forward-backward passes (ten PGD steps,
+    then the training step), so about 11 times the ``paper`` recipe at the same images/s: 200 epochs x 50 000
+    images x 11 = 1.1e8 passes, i.e. 1.1e8 / S seconds at S clean training images/s. Lesson 9 prints this from
+    the images/s it measures; ``benchmarks/cifar.py`` measures S (and its AT row, the PGD steps included) on a
+    GPU.
+
+    Raises
+    ------
+    ValueError
+        For an ensemble objective (ADP trains adversarially with ``adp-at-authors``).
+    """
+    if objective in _ENSEMBLES:
+        raise ValueError(f"recipe 'paper-at' trains single networks as the talk's AT rows (sce, mmc, ...), not "
+                         f"{objective!r}; the ADP authors' adversarial training is 'adp-at-authors'")
+    base = _paper(objective)
+    paper = "MMC paper (ICLR 2020), adversarial training"
+    return replace(base, name="paper-at", adversarial="untargeted", at_eps=8 / 255, at_alpha=2 / 255, at_steps=10,
+                   at_labels="true", at_weight=1.0, clean_weight=0.0, sources={
+                       **base.sources,
+                       "adversarial": f"{paper}: PGD-AT (Madry et al. 2018), untargeted; --adversarial targeted "
+                                      "for the targeted variant (a uniformly random target != y)",
+                       "at_eps": f"{paper}: eps 8/255 (the code, advtrain.py: 8/256)",
+                       "at_alpha": f"{paper}: step 2/255 (the code: 2/256)",
+                       "at_steps": f"{paper}: 10 iterations, random start",
+                       "at_labels": "the true labels (Madry et al.)",
+                       "at_weight": "Madry et al.: the loss on the adversarial batch only",
+                       "clean_weight": "Madry et al.: no clean term",
+                       "at_forward": "one forward pass of the adversarial batch",
+                       "note": "the attack objective is the papers' adaptive one (the MMC loss for MMC); "
+                               f"expected time: {1 + 10} passes an image, 11x the paper recipe"})
 
 
 def _mmc_authors(objective: str = "mmc") -> Recipe:
@@ -519,7 +582,7 @@ def _fast(objective: str = "sce") -> Recipe:
 
 RECIPES = {"paper": _paper, "fast": _fast, "authors": _authors, "mmc-authors": _mmc_authors,
            "rce-authors": _rce_authors, "adp-authors": _adp_authors, "adp-at-authors": _adp_at_authors,
-           "mi-authors": _mi_authors, "mi-iat-authors": _mi_iat_authors}
+           "mi-authors": _mi_authors, "mi-iat-authors": _mi_iat_authors, "paper-at": _paper_at}
 
 
 def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Recipe:

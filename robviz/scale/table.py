@@ -32,8 +32,13 @@ def _nan(value):
     return math.nan if value is None else float(value)
 
 
-def measured_vs_talk(paths) -> tuple[list[str], list[str], list[list[float]], list[list[str | None]]]:
+def measured_vs_talk(paths, talk_rows=()) -> tuple[list[str], list[str], list[list[float]], list[list[str | None]]]:
     """Read evaluation JSON files (:func:`robviz.scale.evaluate`) and pair them with the talk's Table 2.
+
+    An adversarially trained checkpoint lands in its AT row by its label (``mmc-AT-un``, ``sce-AT-tar``: what
+    :func:`robviz.scale.evaluate` names a checkpoint of ``--adversarial`` training, e.g. ``--recipe paper-at``).
+    ``talk_rows`` (labels of :data:`TALK_TABLE`) adds those rows of the talk's table that no file measured, with
+    NaN values beside the talk's numbers: the rows a run has not reached yet.
 
     Returns
     -------
@@ -51,6 +56,13 @@ def measured_vs_talk(paths) -> tuple[list[str], list[str], list[list[float]], li
         table += RobustnessTable([{**row, "accuracy": _nan(row["accuracy"]), "distance": _nan(row.get("distance"))}
                                   for row in data["rows"]])
     models, columns, values = table.pivot()
+    unknown = [row for row in talk_rows if row not in TALK_TABLE]
+    if unknown:
+        raise ValueError(f"talk_rows {unknown} are not rows of the talk's table; valid: {', '.join(TALK_TABLE)}")
+    for row in talk_rows:
+        if row not in models:
+            models.append(row)
+            values.append([math.nan] * len(columns))
     reference = [[TALK_TABLE.get(m.split(" #")[0], {}).get(c) for c in columns] for m in models]
     return models, columns, values, reference
 
@@ -58,7 +70,8 @@ def measured_vs_talk(paths) -> tuple[list[str], list[str], list[list[float]], li
 def _markdown(models, columns, values, reference) -> str:
     lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for model, row, ref in zip(models, values, reference):
-        cells = ["" if v != v else f"{v:.1f}" + ("" if r is None else f" ({r})") for v, r in zip(row, ref)]
+        cells = [("" if r is None else f"not run ({r})") if v != v else f"{v:.1f}" + ("" if r is None else f" ({r})")
+                 for v, r in zip(row, ref)]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     if any(r is not None for ref in reference for r in ref):
         lines.append("\nIn parentheses: the talk's numbers (MMC paper, ICLR 2020, Table 2; CIFAR-10, ResNet-32).")
@@ -68,11 +81,12 @@ def _markdown(models, columns, values, reference) -> str:
 def render_table(run: TableRun | dict) -> str:
     """Return the measured numbers of ``run.results`` with the talk's in parentheses, as markdown.
 
-    Each cell reads ``measured (talk)``. Written to ``run.out`` and, as a plotly heatmap, to ``run.html`` when given;
-    printed unless ``run.progress`` is False. Returns the markdown.
+    Each cell reads ``measured (talk)``; ``not run (talk)`` in the ``run.talk_rows`` no file measured. Written to
+    ``run.out`` and, as a plotly heatmap, to ``run.html`` when given; printed unless ``run.progress`` is False.
+    Returns the markdown.
     """
     run = TableRun.from_dict(run)
-    models, columns, values, reference = measured_vs_talk(run.results)
+    models, columns, values, reference = measured_vs_talk(run.results, run.talk_rows)
     markdown = _markdown(models, columns, values, reference)
     if run.out:
         Path(run.out).parent.mkdir(parents=True, exist_ok=True)

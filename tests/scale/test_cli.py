@@ -106,6 +106,56 @@ def test_recipes_follow_the_papers():
         get_recipe("paper", adversarial="both")
 
 
+def test_at_recipe_is_the_paper_recipe_with_the_talks_pgd_10():
+    from dataclasses import replace
+
+    from robviz.scale.recipes import get_recipe
+
+    for objective in ("sce", "mmc"):
+        at, paper = get_recipe("paper-at", objective), get_recipe("paper", objective)
+        assert (at.adversarial, at.at_eps, at.at_alpha, at.at_steps) == ("untargeted", 8 / 255, 2 / 255, 10)
+        assert (at.at_weight, at.clean_weight, at.at_labels) == (1.0, 0.0, "true")      # Madry et al.
+        assert replace(at, name="paper", adversarial=None, sources={}) == replace(paper, sources={})
+        assert (at.passes, paper.passes) == (11, 1)  # ten PGD steps and the training step, per image
+        assert "MMC paper" in at.sources["at_eps"] and "8/256" in at.sources["at_eps"]
+    assert get_recipe("paper-at", "mmc", adversarial="targeted").adversarial == "targeted"
+    assert get_recipe("mi-iat-authors", "sce").passes == 12  # with a clean term
+    with pytest.raises(ValueError, match="adp-at-authors"):
+        get_recipe("paper-at", "adp")
+
+
+def test_at_checkpoints_land_in_the_talks_at_rows(tmp_path):
+    """`robviz train --recipe paper-at` (untargeted; `--adversarial targeted`), `robviz evaluate`, `robviz table`:
+    each AT checkpoint's row is named as the talk's (mmc-AT-un, sce-AT-tar) and shows the talk's numbers; the AT
+    rows asked for with --talk-rows that no file measured show 'not run' beside the talk's numbers."""
+    paths = []
+    for objective, extra, label in (("mmc", [], "mmc-AT-un"), ("sce", ["--adversarial", "targeted"], "sce-AT-tar")):
+        run = tmp_path / label
+        main(TINY + ["--objective", objective, "--recipe", "paper-at", "--epochs", "1", "--out", str(run)] + extra)
+        recipe = state(run / "checkpoint.pt")["metadata"]["recipe"]
+        assert recipe["name"] == "paper-at" and recipe["at_steps"] == 10
+        paths.append(run / "evaluation.json")
+        main(["evaluate", str(run / "checkpoint.pt"), "--n", "8", "--quiet", "--threads", "1", "--attacks", "pgd",
+              "--pgd-steps", "10"])
+        assert json.loads(paths[-1].read_text())["model"] == label
+    markdown = tmp_path / "table.md"
+    main(["table", *map(str, paths), "--out", str(markdown), "--quiet", "--talk-rows", "mmc-AT-tar", "sce-AT-un",
+          "mmc-AT-un"])
+    lines = {line.split(" | ")[0].strip("| "): line for line in markdown.read_text().splitlines() if "|" in line}
+    header = [cell.strip() for cell in lines["model"].strip("| ").split(" | ")[1:]]
+    talk_columns = ["clean", "PGD10-tar 8/255", "PGD10-un 8/255", "PGD10-tar 16/255", "PGD10-un 16/255"]
+    assert header == talk_columns + ["worst case 8/255", "worst case 16/255"]  # the talk has no worst case
+    for label in ("mmc-AT-un", "sce-AT-tar", "mmc-AT-tar", "sce-AT-un"):
+        cells = [cell.strip() for cell in lines[label].strip("| ").split(" | ")[1:]][:len(talk_columns)]
+        talk = [TALK_TABLE[label][column] for column in talk_columns]
+        assert [cell[cell.index("(") + 1:-1] for cell in cells] == talk, (label, cells)
+        measured = label in ("mmc-AT-un", "sce-AT-tar")
+        assert all(cell.startswith("not run") != measured for cell in cells), (label, cells)
+    assert list(lines).count("mmc-AT-un") == 1  # measured, so not added again
+    with pytest.raises(SystemExit, match="talk_rows.*mmc-AT"):
+        main(["table", str(paths[0]), "--talk-rows", "mmc-at-un"])
+
+
 def test_evaluate_runs_only_the_requested_pgd_columns(tmp_path):
     run = tmp_path / "run"
     main(TINY + ["--out", str(run), "--epochs", "1"])
@@ -148,7 +198,8 @@ def test_as_command_round_trips_through_the_parser():
     dict(command="train"),
     dict(command="evaluate", checkpoint="runs/a b/checkpoint.pt", attacks=["pgd", "noise"], pgd_steps=[50],
          name="mmc-AT-un", progress=False, cw_steps=3),
-    dict(command="table", results=["a.json", "b.json"], out="t.md", html="t.html", progress=False),
+    dict(command="table", results=["a.json", "b.json"], out="t.md", html="t.html", progress=False,
+         talk_rows=["mmc-AT-un", "sce-AT-tar"]),
 ])
 def test_every_run_configuration_round_trips_through_its_command(run):
     """run -> as_command() -> the parser -> the same run, for every field kind (choices, numbers, switches,
