@@ -1,4 +1,6 @@
-"""Adversarial training: the one place that makes an adversarial batch, for ``robviz.train.fit`` and the CIFAR loop.
+"""Adversarial training: the one place that makes an adversarial batch.
+
+Used by ``robviz.train.fit`` and the CIFAR loop.
 
 Both methods solve a saddle-point problem: an inner maximization finds a worst-case input in the ball
 B(x, eps) = {x' : ||x' - x|| <= eps} around each training point (clipped to the input bounds), an outer
@@ -115,7 +117,9 @@ def kl_objective(clean_logits: torch.Tensor):
 
 
 def trades_loss(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, beta: float) -> torch.Tensor:
-    """Return the TRADES training loss: ``model.loss(x, y) + beta * mean_i KL(p(x_i) || p(x_adv_i))``, a scalar.
+    """Return the TRADES loss ``model.loss(x, y) + beta * mean_i KL(p(x_i) || p(x_adv_i))``.
+
+    The loss is a scalar.
 
     The natural term is the model's own objective (cross-entropy for SCE, the MMC loss for MMC); the KL is
     summed over classes and averaged over the batch (the authors' ``KLDivLoss(reduction="sum") / N``); both
@@ -129,7 +133,9 @@ def trades_loss(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, be
 
 @dataclass
 class AdversarialTraining:
-    """How ``robviz.train.fit`` trains adversarially (``TrainConfig(adversarial=AdversarialTraining(...))``).
+    """How ``robviz.train.fit`` trains adversarially.
+
+    Given as ``TrainConfig(adversarial=AdversarialTraining(...))``.
 
     Attributes
     ----------
@@ -239,7 +245,9 @@ class ExactOverTraining:
 
 
 def exact_over_training(model, history, sets: dict, eps_list, *, bounds, norm: str = "Linf") -> ExactOverTraining:
-    """Exact robust accuracy (:mod:`robviz.exact`) of every snapshot of a 2-D model's training, on each set.
+    """Return the exact robust accuracy of every snapshot of a 2-D model's training, on each set.
+
+    Computed with :mod:`robviz.exact`.
 
     Parameters
     ----------

@@ -46,7 +46,9 @@ def student(cfg: dict) -> list[Path]:
 
 
 def course(cfg: dict) -> list[Path]:
-    """Run ``course init FOLDER``: write the lessons as an nbgrader course; see :func:`robviz.course.init_course`.
+    """Run ``course init FOLDER``: write the lessons as an nbgrader course.
+
+    See :func:`robviz.course.init_course`.
 
     Raises
     ------
@@ -66,7 +68,10 @@ def course(cfg: dict) -> list[Path]:
 
 
 def gallery(cfg: dict) -> list[Path]:
-    """Execute the lessons (student versions, default mode) into a static HTML site (:mod:`robviz.course.gallery`)."""
+    """Execute the lessons (student versions, default mode) into a static HTML site.
+
+    See :mod:`robviz.course.gallery`.
+    """
     from .course.gallery import build_gallery
 
     written = build_gallery(cfg.get("lessons", "notebooks"), cfg.get("out", "build/gallery"), only=cfg.get("only"))
@@ -75,7 +80,10 @@ def gallery(cfg: dict) -> list[Path]:
 
 
 def _add_run_command(sub, run_class: type[scale.RunConfig], help: str, config_file: bool = True):
-    """Return a subcommand whose flags are the fields of ``run_class`` (:mod:`robviz.scale.config`)."""
+    """Return a subcommand whose flags are the fields of ``run_class``.
+
+    The flags are made by :mod:`robviz.scale.config`.
+    """
     parser = sub.add_parser(run_class.command, help=help)
     if config_file:
         parser.add_argument("--config", default=argparse.SUPPRESS,
@@ -159,7 +167,10 @@ def settings_of(command: str, args: dict) -> scale.RunConfig:
 
 
 def train(args: dict) -> dict:
-    """Run ``train``: :func:`robviz.scale.train`; a ``--resume`` with changed settings ends as one clear line."""
+    """Run ``train``: :func:`robviz.scale.train`.
+
+    A ``--resume`` with changed settings ends as one clear line.
+    """
     from .scale.config import ResumeMismatch
 
     try:
@@ -192,7 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run the ``robviz`` command line on ``argv`` (default: ``sys.argv[1:]``); return the exit status 0."""
+    """Run the ``robviz`` command line on ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns the exit status 0.
+    """
     args = vars(build_parser().parse_args(argv))
     COMMANDS[args.pop("command")][1](args)
     return 0

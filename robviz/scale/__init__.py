@@ -1,4 +1,6 @@
-"""Training and evaluating CIFAR ResNets at scale: what ``robviz train``, ``evaluate`` and ``table`` run.
+"""Training and evaluating CIFAR ResNets at scale.
+
+What ``robviz train``, ``evaluate`` and ``table`` run.
 
 Each command has one typed, validated run configuration that owns its defaults (:class:`TrainRun`,
 :class:`EvaluateRun`, :class:`TableRun`); the command-line flags, their help and :meth:`~RunConfig.as_command`

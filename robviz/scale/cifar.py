@@ -75,7 +75,10 @@ def default_root() -> Path:
 
 
 def is_cached(name: str = "cifar10", root=None) -> bool:
-    """Return True when the official archive of ``name`` is already in the cache folder (no download needed)."""
+    """Return True when the official archive of ``name`` is already in the cache folder.
+
+    Then no download is needed.
+    """
     key = str(name).lower().replace("-", "")
     if key not in CIFAR:
         raise ValueError(f"unknown CIFAR set {name!r}; valid names: {', '.join(CIFAR)}")
@@ -99,7 +102,9 @@ def _by_hand(url: str, target: Path, md5: str | None) -> str:
 
 
 def download(url: str, target, md5: str | None = None, *, timeout: float = 60.0) -> Path:
-    """Download ``url`` to ``target`` through a temporary file and an atomic rename, then check ``md5``.
+    """Download ``url`` to ``target``, then check ``md5``.
+
+    Written through a temporary file and an atomic rename.
 
     Raises
     ------
@@ -131,7 +136,10 @@ _fetch = download  # load_cifar's ``download`` argument shadows the function
 
 
 class _SafeUnpickler(pickle.Unpickler):
-    """Accepts only what the official CIFAR pickles hold: dicts, lists, bytes, str, numbers and NumPy arrays."""
+    """Accepts only what the official CIFAR pickles hold.
+
+    Dicts, lists, bytes, str, numbers and NumPy arrays.
+    """
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
@@ -162,7 +170,9 @@ def _images(batch: dict, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 def load_cifar(name: str = "cifar10", root=None, download: bool = True, device="cpu", *,
                dtype: torch.dtype = torch.float32, md5: str | None = "official", url: str | None = None) -> Dataset:
-    """CIFAR-10 or CIFAR-100 as a :class:`robviz.data.Dataset` (official 50000/10000 split, fine labels).
+    """Return CIFAR-10 or CIFAR-100 as a :class:`robviz.data.Dataset`.
+
+    The official 50000/10000 split, fine labels.
 
     Parameters
     ----------
@@ -223,7 +233,10 @@ def load_cifar(name: str = "cifar10", root=None, download: bool = True, device="
 
 
 def to_float(x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Convert uint8 pixels to images in [0, 1]; float input is returned as it is (cast to ``dtype``)."""
+    """Convert uint8 pixels to images in [0, 1].
+
+    Float input is returned as it is (cast to ``dtype``).
+    """
     return x.to(dtype) / 255.0 if x.dtype == torch.uint8 else x.to(dtype)
 
 
@@ -255,7 +268,10 @@ def apply_augment(x: torch.Tensor, oy: torch.Tensor, ox: torch.Tensor, flip: tor
 
 
 def augment(x: torch.Tensor, generator: torch.Generator | None = None, pad: int = 4) -> torch.Tensor:
-    """Return the CIFAR augmentation of He et al. (2016): pad 4, random crop, random horizontal flip, on x's device."""
+    """Return the CIFAR augmentation of He et al. (2016), on x's device.
+
+    Pad 4, random crop, random horizontal flip.
+    """
     return apply_augment(x, *augment_params(len(x), generator, x.device, pad), pad=pad)
 
 
@@ -295,7 +311,9 @@ AUGMENTATIONS = ("crop4", "crop2", "keras-shift")
 
 
 def _augmented(x: torch.Tensor, index: torch.Tensor, part: slice, method: str, generator, dtype) -> torch.Tensor:
-    """Return the slice ``part`` of the global batch ``x[index]``, augmented by ``method``, as ``dtype`` in [0, 1].
+    """Return the slice ``part`` of the global batch ``x[index]``, augmented by ``method``.
+
+    The images are ``dtype``, in [0, 1].
 
     The random parameters are drawn for the whole global batch, so every rank consumes the generator alike.
     """
@@ -310,7 +328,7 @@ def _augmented(x: torch.Tensor, index: torch.Tensor, part: slice, method: str, g
 def gpu_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator | None = None, *,
                 augmentation: bool = True, method: str = "crop4", rank: int = 0, world_size: int = 1,
                 channels_last: bool = False, dtype: torch.dtype = torch.float32):
-    """One epoch of shuffled training batches from tensors resident on the device: yields (x_batch, y_batch).
+    """Yield one epoch of shuffled training batches (x_batch, y_batch) from device-resident tensors.
 
     Every rank draws the same permutation and augmentation with the same ``generator`` state and keeps its
     contiguous slice of each global batch of ``batch_size`` (which ``world_size`` must divide), so data-parallel

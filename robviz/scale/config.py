@@ -88,7 +88,9 @@ class RunConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def as_command(self) -> str:
-        """Return the shell command that runs this configuration, e.g. ``robviz train --dataset mnist32 --epochs 1``.
+        """Return the shell command that runs this configuration.
+
+        For example ``robviz train --dataset mnist32 --epochs 1``.
 
         Only settings that differ from the defaults, so parsing it back gives this configuration again.
         """
@@ -124,7 +126,7 @@ def _words(f, value) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type[RunConfig]) -> None:
-    """Return the flags of ``cls``'s fields on ``parser``, with the dataclass defaults in their help.
+    """Add the flags of ``cls``'s fields to ``parser``, with the dataclass defaults in their help.
 
     Flags default to ``argparse.SUPPRESS``: only what was typed appears in the parsed namespace, so explicit
     flags can override a config file, which overrides ``--tiny``, which overrides the defaults.
@@ -262,11 +264,14 @@ class TrainRun(RunConfig):
                                 normalization=self.normalization, seed=self.seed, **options)
 
     def saved(self) -> dict:
-        """Return the settings that describe the run (without :attr:`INVOCATION`): what checkpoints and results hold."""
+        """Return the settings that describe the run: what checkpoints and results hold.
+
+        They leave out :attr:`INVOCATION`.
+        """
         return {k: v for k, v in self.to_dict().items() if k not in self.INVOCATION}
 
     def check_resume(self, saved: dict, checkpoint) -> None:
-        """Refuse to resume the run whose checkpoint holds the settings ``saved`` with different settings.
+        """Refuse different settings when resuming the run whose checkpoint holds ``saved``.
 
         A resumed run continues with the optimizer, scheduler and random states it was started with, so a changed
         ``lr`` or ``seed`` would be recorded but never used. Where the run folder lives (``out``, ``data_root``)
@@ -300,7 +305,9 @@ TINY = dict(dataset="synthetic", arch="resnet8", width=4, epochs=2, batch_size=3
 
 @dataclass
 class EvaluateRun(RunConfig):
-    """A ``robviz evaluate`` run (:func:`robviz.scale.evaluate`): the talk's battery on one checkpoint.
+    """A ``robviz evaluate`` run: the talk's battery on one checkpoint.
+
+    See :func:`robviz.scale.evaluate`.
 
     Raises
     ------
@@ -343,7 +350,10 @@ class EvaluateRun(RunConfig):
 
 @dataclass
 class TableRun(RunConfig):
-    """A ``robviz table`` run (:func:`robviz.scale.render_table`): evaluation files beside the talk's Table 2."""
+    """A ``robviz table`` run: evaluation files beside the talk's Table 2.
+
+    See :func:`robviz.scale.render_table`.
+    """
 
     command: ClassVar[str] = "table"
 
@@ -375,5 +385,8 @@ RUNS: dict[str, type[RunConfig]] = {cls.command: cls for cls in (TrainRun, Evalu
 
 
 def as_command(command: str, settings: dict | RunConfig) -> str:
-    """Return ``RUNS[command].from_dict(settings).as_command()``: the shell command of a lesson's settings dict."""
+    """Return the shell command of a lesson's settings dict.
+
+    That is ``RUNS[command].from_dict(settings).as_command()``.
+    """
     return RUNS[command].from_dict(settings).as_command()

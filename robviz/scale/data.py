@@ -1,4 +1,4 @@
-"""The images of a run: CIFAR, MNIST padded to 32x32, or a synthetic stand-in; and the atomic JSON writer."""
+"""A run's images: CIFAR, MNIST padded to 32x32, or a synthetic stand-in; the atomic JSON writer."""
 
 from __future__ import annotations
 
@@ -45,7 +45,9 @@ def synthetic_images(n_train: int = 512, n_test: int = 256, num_classes: int = S
 
 def load_data(dataset: str, *, data_root=None, train_size: int | None = None, test_size: int | None = None,
               device="cpu"):
-    """Return the named set (``"cifar10"``, ``"cifar100"``, ``"mnist32"`` or ``"synthetic"``) as uint8 on ``device``.
+    """Return the named set as uint8 on ``device``.
+
+    The names: ``"cifar10"``, ``"cifar100"``, ``"mnist32"`` or ``"synthetic"``.
 
     Cut to the first ``train_size``/``test_size`` images when given.
 

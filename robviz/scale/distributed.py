@@ -10,7 +10,10 @@ __all__ = ["Distributed", "LossModule", "autocast"]
 
 
 def autocast(device: torch.device):
-    """Return bf16 autocast on CUDA, a no-op context elsewhere (the training step and the evaluation passes)."""
+    """Return bf16 autocast on CUDA, a no-op context elsewhere.
+
+    Used by the training step and the evaluation passes.
+    """
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
@@ -63,12 +66,14 @@ class Distributed:
 
 
 def _full_precision(z: torch.Tensor) -> torch.Tensor:
-    """Return float32 for the half-precision features of autocast; float32 and float64 as they are."""
+    """Return float32 for autocast's half-precision features; float32 and float64 as they are."""
     return z.float() if z.dtype in (torch.float16, torch.bfloat16) else z
 
 
 class LossModule(torch.nn.Module):
-    """``forward(x, y) = model.loss(x, y)`` as a module, so DistributedDataParallel synchronizes the loss's gradients.
+    """``forward(x, y) = model.loss(x, y)`` as a module.
+
+    As a module, DistributedDataParallel synchronizes the loss's gradients.
 
     For a single network the body runs under the caller's autocast and the head and its loss in float32; an ensemble's
     loss casts to float32 itself. Returns a scalar.
@@ -85,7 +90,10 @@ class LossModule(torch.nn.Module):
         self.model = model
 
     def forward(self, x, y, weight=None, y_b=None, lam=None, groups: int = 1):
-        """Return the scalar loss of the batch (``weight``, ``y_b``, ``lam``, ``groups``: see the class docstring)."""
+        """Return the scalar loss of the batch.
+
+        ``weight``, ``y_b``, ``lam``, ``groups``: see the class docstring.
+        """
         if weight is None and y_b is None and groups == 1:
             return self._mean_loss(x, y)
         if weight is None:

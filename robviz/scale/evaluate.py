@@ -16,7 +16,10 @@ __all__ = ["evaluate", "load_trained", "rotate"]
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
-    """Return images ``x`` (N, C, H, W) rotated by ``degrees`` about their centre (bilinear, zeros outside)."""
+    """Return images ``x`` (N, C, H, W) rotated by ``degrees`` about their centre.
+
+    Bilinear, zeros outside.
+    """
     angle = math.radians(degrees)
     c, s = math.cos(angle), math.sin(angle)
     theta = torch.tensor([[c, -s, 0.0], [s, c, 0.0]], dtype=x.dtype, device=x.device).expand(len(x), 2, 3)
@@ -25,7 +28,7 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
 
 
 def load_trained(path, device="cpu"):
-    """Return the model of a checkpoint written by :func:`robviz.scale.train`, in eval mode on ``device``.
+    """Return the model of a :func:`robviz.scale.train` checkpoint, in eval mode on ``device``.
 
     Read with :func:`robviz.train.read_checkpoint` (``weights_only=True``: tensors and plain data, never code).
 
@@ -51,7 +54,9 @@ def load_trained(path, device="cpu"):
 
 
 def _attack_rows(model, x, y, run: EvaluateRun, name: str):
-    """Return the PGD columns, C&W and SPSA that ``run`` asks for, as a :class:`robviz.attacks.RobustnessTable`.
+    """Return a :class:`robviz.attacks.RobustnessTable` of the attacks ``run`` asks for.
+
+    The PGD columns, C&W and SPSA.
 
     And per radius the worst case over the attacks that have one (``"worst case"``: an image counts as robust only if
     every attack at that radius failed on it).
@@ -105,7 +110,10 @@ def _perturbation_rows(model, x, y, run: EvaluateRun, name: str) -> list[dict]:
 
 
 def _finite(row: dict) -> dict:
-    """Return the row as JSON holds it: non-finite numbers as None, without the per-point ``robust`` tensor."""
+    """Return the row as JSON holds it: non-finite numbers as None.
+
+    The per-point ``robust`` tensor is left out.
+    """
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items() if k != "robust"}
 
 

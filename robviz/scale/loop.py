@@ -119,7 +119,7 @@ def training_batch(recipe, x, y, x_adv, generator: torch.Generator, rank: int = 
 
 @torch.no_grad()
 def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -> float:
-    """Return the clean accuracy of ``model`` on uint8 images ``x`` (N, 3, H, W) with labels ``y`` (N,).
+    """Return the clean accuracy of ``model`` on uint8 images ``x`` (N, 3, H, W), labels ``y`` (N,).
 
     In eval mode, batched, under bf16 autocast on CUDA.
     """
@@ -139,7 +139,10 @@ def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -
 
 
 class _Trainer:
-    """One run's state: data, model, optimizer, scheduler, generator, history; built by :func:`train`."""
+    """One run's state: data, model, optimizer, scheduler, generator, history.
+
+    Built by :func:`train`.
+    """
 
     def __init__(self, run: TrainRun, dist: Distributed):
         from .optimizers import make_optimizer, make_scheduler
@@ -178,7 +181,10 @@ class _Trainer:
         self.attack = training_attack(model, self.recipe) if self.recipe.adversarial else None
 
     def resume(self) -> None:
-        """Restore the state of ``OUT/checkpoint.pt`` (read with :func:`robviz.train.load_checkpoint`)."""
+        """Restore the state of ``OUT/checkpoint.pt``.
+
+        Read with :func:`robviz.train.load_checkpoint`.
+        """
         from ..train import load_checkpoint
 
         if not self.checkpoint.exists():
@@ -209,7 +215,10 @@ class _Trainer:
                         num_classes=self.data.num_classes)
 
     def step_module(self):
-        """Return the module one training step calls: the loss, wrapped in DDP and ``torch.compile`` as configured."""
+        """Return the module one training step calls: the loss, wrapped as configured.
+
+        The wrappers: DDP and ``torch.compile``.
+        """
         module = LossModule(self.model)
         if self.dist.world > 1:
             module = torch.nn.parallel.DistributedDataParallel(module,
@@ -273,7 +282,9 @@ class _Trainer:
                     seconds=seconds, images_per_s=seen / max(seconds, 1e-9))
 
     def fit(self) -> dict:
-        """Run the epochs from ``start`` to the end (or ``stop_after`` of them), checkpointing as configured.
+        """Run the epochs from ``start`` to the end (or ``stop_after`` of them).
+
+        Checkpoint as configured.
 
         Write and return the results.
         """
@@ -301,7 +312,9 @@ class _Trainer:
 
 
 def train(run: TrainRun | dict) -> dict:
-    """Train as ``run`` says (a :class:`TrainRun`, or a dict of its settings); data-parallel under ``torchrun``.
+    """Train as ``run`` says; data-parallel under ``torchrun``.
+
+    ``run`` is a :class:`TrainRun`, or a dict of its settings.
 
     Writes ``OUT/checkpoint.pt`` (every ``checkpoint_every`` epochs and at the end) and ``OUT/results.json``
     (rank 0 only).

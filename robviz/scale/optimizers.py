@@ -51,7 +51,10 @@ def make_optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimi
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, steps_per_epoch: int):
-    """Return a ``LambdaLR`` stepped once per optimizer step; its state (the step count) goes into checkpoints."""
+    """Return a ``LambdaLR`` stepped once per optimizer step.
+
+    Its state (the step count) goes into checkpoints.
+    """
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(recipe, step, steps_per_epoch))
 
 
@@ -88,7 +91,9 @@ class KerasSGD(torch.optim.Optimizer):
 
 
 class KerasAdam(torch.optim.Optimizer):
-    """Adam as Keras 2 applies it (``keras/optimizers.py``, ``Adam.get_updates``, ``epsilon = K.epsilon() = 1e-7``).
+    """Adam as Keras 2 applies it (``keras/optimizers.py``, ``Adam.get_updates``).
+
+    Its ``epsilon = K.epsilon() = 1e-7``.
 
     With the L2 term as ``weight_decay`` in the gradient (coupled, not AdamW):
 

@@ -1,4 +1,6 @@
-"""Training recipes for the CIFAR ResNets: small dataclasses, printable and serializable, with their schedules.
+"""Training recipes for the CIFAR ResNets, with their schedules.
+
+Small dataclasses, printable and serializable.
 
 Every recipe knows where each of its numbers comes from (``Recipe.sources``, printed by ``Recipe.describe()`` and
 by ``robviz train``). Three families:
@@ -48,7 +50,9 @@ FACTOR_OBJECTIVES = tuple(name for name, head in _HEADS.items() if head.has_fact
 
 
 def _registered(objective: str):
-    """Return the class registered as ``objective`` in ``robviz.objectives.OBJECTIVES`` or ``ENSEMBLE_OBJECTIVES``.
+    """Return the class registered as ``objective``.
+
+    Looked up in ``robviz.objectives.OBJECTIVES`` or ``ENSEMBLE_OBJECTIVES``.
 
     None when there is none. Read at call time, so an objective registered later is seen like the others.
     """
@@ -237,7 +241,10 @@ class Recipe:
         return 1 + self.at_steps + (self.clean_weight > 0)
 
     def describe(self) -> str:
-        """One line per setting that applies: its value and where it comes from (``robviz train`` prints this)."""
+        """Return one line per setting that applies: its value and where it comes from.
+
+        ``robviz train`` prints this.
+        """
         skip = {"name", "sources"}
         if self.optimizer == "adam":
             skip |= {"momentum", "nesterov"}
@@ -456,7 +463,9 @@ def _adp_authors(objective: str = "adp") -> Recipe:
 
 
 def _adp_at_authors(objective: str = "adp") -> Recipe:
-    """Return the ADP authors' adversarial training, ``P2333/Adaptive-Diversity-Promoting`` ``advtrain_cifar10.py``.
+    """Return the ADP authors' adversarial training.
+
+    Their ``advtrain_cifar10.py`` (``P2333/Adaptive-Diversity-Promoting``).
 
     The ``adp-authors`` optimizer (Keras Adam lr 1e-3, ``l2(1e-4)`` on conv kernels, batch 64, the Keras shift), 180
     epochs with ``lr_schedule`` x0.1 when ``epoch > 80``, x0.01 when ``> 120``, x0.001 when ``> 160`` (Keras epochs from
@@ -493,7 +502,9 @@ def _adp_at_authors(objective: str = "adp") -> Recipe:
 
 
 def _mi_authors(objective: str = "sce", interpolated_at: bool = False) -> Recipe:
-    """Return the MI authors' training, ``P2333/Mixup-Inference`` ``train_resnet_mixup.py`` with the README's commands.
+    """Return the MI authors' training.
+
+    Their ``train_resnet_mixup.py`` (``P2333/Mixup-Inference``) with the README's commands.
 
     Mixup (``-model resnet50 -lr 0.01 -adv_ratio 0. -mixup_alpha 1. -bs 64``) or, ``interpolated_at``, interpolated
     adversarial training (``-lr 0.1 -adv_ratio 0.5``).
@@ -586,7 +597,9 @@ RECIPES = {"paper": _paper, "fast": _fast, "authors": _authors, "mmc-authors": _
 
 
 def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Recipe:
-    """Return the named recipe for ``objective`` with ``overrides`` applied (None values are ignored).
+    """Return the named recipe for ``objective`` with ``overrides`` applied.
+
+    None values in ``overrides`` are ignored.
 
     Raises ValueError for an unknown name (listing the valid ones), a per-paper recipe asked for another paper's
     objective, or a ``factor`` for an objective without one (only mmc and mmlda have it).
@@ -604,7 +617,10 @@ def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Reci
 
 
 def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
-    """Return the learning-rate multiplier at optimizer ``step`` (0-based): the value of the schedule."""
+    """Return the learning-rate multiplier at optimizer ``step`` (0-based).
+
+    The value of the schedule.
+    """
     if recipe.schedule == "constant":
         return 1.0
     if recipe.schedule == "step":

@@ -150,7 +150,10 @@ class CifarResNet(nn.Module):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x):
-        """Return the features of images x (N, in_channels, H, W); raises ``ValueError`` for another shape."""
+        """Return the features of images x (N, in_channels, H, W).
+
+        Raises ``ValueError`` for another shape.
+        """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"CifarResNet expects images (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
         out = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)

@@ -1,4 +1,7 @@
-"""The talk's white-box table (MMC paper, ICLR 2020, Table 2) beside measured numbers: markdown and a heatmap."""
+"""The talk's white-box table beside measured numbers: markdown and a heatmap.
+
+The table is Table 2 of the MMC paper (ICLR 2020).
+"""
 
 from __future__ import annotations
 
@@ -33,7 +36,9 @@ def _nan(value):
 
 
 def measured_vs_talk(paths, talk_rows=()) -> tuple[list[str], list[str], list[list[float]], list[list[str | None]]]:
-    """Read evaluation JSON files (:func:`robviz.scale.evaluate`) and pair them with the talk's Table 2.
+    """Read evaluation JSON files and pair them with the talk's Table 2.
+
+    The files are written by :func:`robviz.scale.evaluate`.
 
     An adversarially trained checkpoint lands in its AT row by its label (``mmc-AT-un``, ``sce-AT-tar``: what
     :func:`robviz.scale.evaluate` names a checkpoint of ``--adversarial`` training, e.g. ``--recipe paper-at``).
