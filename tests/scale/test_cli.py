@@ -1,5 +1,7 @@
-"""The command line over robviz.scale: exact resume, evaluation JSON, tables, config files, run configurations
-(tiny synthetic runs on the CPU)."""
+"""The command line over robviz.scale, with tiny synthetic runs on the CPU.
+
+Exact resume, evaluation JSON, tables, config files, run configurations.
+"""
 
 import json
 import os
@@ -125,9 +127,12 @@ def test_at_recipe_is_the_paper_recipe_with_the_talks_pgd_10():
 
 
 def test_at_checkpoints_land_in_the_talks_at_rows(tmp_path):
-    """`robviz train --recipe paper-at` (untargeted; `--adversarial targeted`), `robviz evaluate`, `robviz table`:
-    each AT checkpoint's row is named as the talk's (mmc-AT-un, sce-AT-tar) and shows the talk's numbers; the AT
-    rows asked for with --talk-rows that no file measured show 'not run' beside the talk's numbers."""
+    """`robviz train --recipe paper-at`, `evaluate` and `table` give the talk's AT rows.
+
+    Training is untargeted, or `--adversarial targeted`. Each AT checkpoint's row is named as the
+    talk's (mmc-AT-un, sce-AT-tar) and shows the talk's numbers; the AT rows asked for with
+    --talk-rows that no file measured show 'not run' beside the talk's numbers.
+    """
     paths = []
     for objective, extra, label in (("mmc", [], "mmc-AT-un"), ("sce", ["--adversarial", "targeted"], "sce-AT-tar")):
         run = tmp_path / label
@@ -202,8 +207,11 @@ def test_as_command_round_trips_through_the_parser():
          talk_rows=["mmc-AT-un", "sce-AT-tar"]),
 ])
 def test_every_run_configuration_round_trips_through_its_command(run):
-    """run -> as_command() -> the parser -> the same run, for every field kind (choices, numbers, switches,
-    --augment/--no-augment, --quiet, lists, positionals, values with spaces)."""
+    """run -> as_command() -> the parser -> the same run, for every field kind.
+
+    Field kinds: choices, numbers, switches, --augment/--no-augment, --quiet, lists, positionals,
+    values with spaces.
+    """
     import shlex
 
     from robviz.cli import build_parser, settings_of
@@ -238,8 +246,10 @@ def test_unknown_settings_are_refused_with_a_suggestion(tmp_path):
 
 
 def test_defaults_are_written_once_in_the_run_configurations():
-    """The parser fills nothing in itself (every flag is suppressed unless typed), so a bare command gives the
-    dataclass defaults; the help shows the same defaults."""
+    """The parser fills nothing in itself, so a bare command gives the dataclass defaults.
+
+    Every flag is suppressed unless typed. The help shows the same defaults.
+    """
     from dataclasses import MISSING, fields
 
     from robviz.cli import build_parser, settings_of
@@ -269,8 +279,11 @@ SMALL = ["train", "--dataset", "synthetic", "--arch", "resnet8", "--width", "4",
 
 
 def test_authors_recipe_builds_the_authors_optimizer_schedule_and_loss_scale(tmp_path):
-    """`robviz train --recipe authors --objective mmc`: the MMC code's Keras SGD, decay on conv kernels, drops
-    after epochs 100 and 150, factor 1; read back from the checkpoint."""
+    """`robviz train --recipe authors --objective mmc` builds the MMC code's training.
+
+    The MMC code's Keras SGD, decay on conv kernels, drops after epochs 100 and 150, factor 1; read
+    back from the checkpoint.
+    """
     from robviz.scale.recipes import Recipe, lr_factor
     from robviz.scale import TrainRun
 
@@ -360,8 +373,11 @@ def test_every_recipe_says_where_its_numbers_come_from():
 
 
 def test_renamed_settings_still_read_with_a_warning():
-    """`norm` (the ResNet's normalization layer) is `normalization` now (docs/design.md, Vocabulary): old config
-    files, checkpoints and the `--norm` flag keep working for a release."""
+    """`norm` (the ResNet's normalization layer) is `normalization` now.
+
+    See docs/design.md, Vocabulary. Old config files, checkpoints and the `--norm` flag keep working
+    for a release.
+    """
     from robviz.cli import build_parser, settings_of
     from robviz.scale.resnet import make_cifar_model
     from robviz.scale import TrainRun

@@ -1,4 +1,6 @@
-"""Data-parallel training: `torchrun` with 2 CPU processes (gloo) equals one process with the same global batch.
+"""Data-parallel: `torchrun` with 2 CPU processes equals one process with the same global batch.
+
+The processes use gloo.
 
 Group normalization keeps the comparison exact in meaning: batch normalization would normalize over each
 process's half batch (use --sync-bn on GPUs). Adversarial training is left out here: the sign of a gradient

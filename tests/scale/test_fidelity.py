@@ -33,8 +33,10 @@ def softmax(a):
 # ------------------------------------------------------------------------------------------ MM centers, MMC, MMLDA
 
 def authors_centers(L, D, mean_var):
-    """kernel_paras/craft_MMcenters.m: the recursion, then times mean_var (the length of every center). Matlab grows
-    the matrix when D = L - 1 (mu_L[L] = 0), hence the spare column."""
+    """kernel_paras/craft_MMcenters.m: the recursion, then times mean_var (every center's length).
+
+    Matlab grows the matrix when D = L - 1 (mu_L[L] = 0), hence the spare column.
+    """
     mu = np.zeros((L, max(D, L)))
     mu[0, 0] = 1.0
     for k in range(1, L):
@@ -45,7 +47,10 @@ def authors_centers(L, D, mean_var):
 
 
 def authors_mm_loss(z, y, means, use_ball):
-    """train.py: MMLDA_layer (logits -||z - mu_k||^2, log-softmax when not use_ball), dot_loss, batch mean."""
+    """train.py: MMLDA_layer, dot_loss, batch mean.
+
+    MMLDA_layer: logits -||z - mu_k||^2, log-softmax when not use_ball.
+    """
     logits = -((z[:, None, :] - means[None]) ** 2).sum(-1)
     if not use_ball:
         logits = logits - logits.max(-1, keepdims=True)
@@ -84,7 +89,10 @@ def test_paper_factor_halves_mmc_and_is_a_temperature_for_mmlda():
 
 
 def two_sgd_steps(factor, lr, weight_decay):
-    """Two momentum-SGD steps on factor * ||W x - mu_y||^2 from a fixed start (constant lr: Keras = PyTorch)."""
+    """Two momentum-SGD steps on factor * ||W x - mu_y||^2 from a fixed start.
+
+    Constant lr: Keras = PyTorch.
+    """
     torch.manual_seed(0)
     w = torch.nn.Parameter(torch.randn(3, 5))
     x, mu = torch.randn(8, 5), torch.randn(8, 3)
@@ -97,7 +105,10 @@ def two_sgd_steps(factor, lr, weight_decay):
 
 
 def test_factor_one_half_is_not_a_learning_rate_rescale():
-    """robviz's paper default (1/2, lr 0.01, decay 2e-4) is the code's factor 1 only at lr 0.005 and l2 2e-4."""
+    """robviz's paper default is the code's factor 1 only at lr 0.005 and l2 2e-4.
+
+    The paper default: factor 1/2, lr 0.01, decay 2e-4.
+    """
     paper = two_sgd_steps(0.5, 0.01, 2e-4)
     assert torch.allclose(paper, two_sgd_steps(1.0, 0.005, 4e-4), atol=1e-6)
     assert not torch.allclose(paper, two_sgd_steps(1.0, 0.01, 2e-4), atol=1e-4)
@@ -106,7 +117,10 @@ def test_factor_one_half_is_not_a_learning_rate_rescale():
 # ------------------------------------------------------------------------------------- RCE, non-ME, K-density, AUC
 
 def authors_rce_cost(logits, y, L):
-    """resnet_model_cifar.py costs: (sum labels * log softmax - sum log softmax) / (L - 1), batch mean."""
+    """resnet_model_cifar.py costs: (sum labels * log softmax - sum log softmax) / (L - 1).
+
+    Averaged over the batch.
+    """
     log_p = np.log(softmax(logits))
     onehot = np.eye(L)[y]
     return ((onehot * log_p).sum(1) - log_p.sum(1)).mean() / (L - 1)
@@ -120,12 +134,18 @@ def authors_non_me(predict):
 
 
 def authors_density(feature, kernel_points, sigma2):
-    """Matlab_scripts/auc_of_roc_RCE.m: mean(exp(-sum((z - kernel).^2, 2) / sigma2)) over the class's points."""
+    """Matlab_scripts/auc_of_roc_RCE.m: mean(exp(-sum((z - kernel).^2, 2) / sigma2)).
+
+    Over the class's points.
+    """
     return np.exp(-((kernel_points - feature) ** 2).sum(1) / sigma2).mean()
 
 
 def authors_auc(targets, outputs):
-    """Matlab_scripts/AUC.m: sort ascending (Matlab's sort is stable), sum the ranks of the positives."""
+    """Matlab_scripts/AUC.m: sort ascending, sum the ranks of the positives.
+
+    Matlab's sort is stable.
+    """
     order = np.argsort(outputs, kind="stable")
     M = int((targets == 1).sum())
     N = len(targets) - M
@@ -172,8 +192,11 @@ def test_auc_matches_the_authors_without_ties_and_says_how_ties_differ():
 # ----------------------------------------------------------------------------------------------------------- ADP
 
 def authors_adp_loss(probs, y, lamda, log_det_lamda):
-    """utils.py Loss_withEE_DPP (probs: (K, N, L) member softmax outputs, Keras' clipped categorical CE),
-    Ensemble_Entropy (offset 1e-20) and log_det (true label masked out, rows L2-normalized, + 1e-6 I)."""
+    """utils.py Loss_withEE_DPP, Ensemble_Entropy and log_det.
+
+    Loss_withEE_DPP: probs (K, N, L) member softmax outputs, Keras' clipped categorical CE.
+    Ensemble_Entropy: offset 1e-20. log_det: true label masked out, rows L2-normalized, + 1e-6 I.
+    """
     K, N, L = probs.shape
     onehot = np.eye(L)[y]
     ce = sum(-(onehot * np.log(np.clip(p / p.sum(-1, keepdims=True), 1e-7, 1 - 1e-7))).sum(-1) for p in probs)
@@ -198,8 +221,11 @@ def test_adp_loss_matches_the_authors():
 # ------------------------------------------------------------------------------------------------ Mixup Inference
 
 def authors_ol_partner(rng, class_sizes, predicted):
-    """attack_resnet_mixuptest_OL.py: a label uniform in range(num_s), redrawn while it equals the prediction,
-    then an image index uniform within that label's pool."""
+    """attack_resnet_mixuptest_OL.py: a label, then an image index within that label's pool.
+
+    The label is uniform in range(num_s), redrawn while it equals the prediction; the index is
+    uniform within that label's pool.
+    """
     label = rng.integers(len(class_sizes))
     while label == predicted:
         label = rng.integers(len(class_sizes))
@@ -266,7 +292,10 @@ def test_mi_predictions_match_the_authors_with_the_same_partners(mode, lam):
 # --------------------------------------------------------------------------------------------- training recipes
 
 def keras_lr_schedule(base, drops):
-    """train.py / train_cifar.py lr_schedule(epoch): base times 1e-1, 1e-2 once epoch (from 0) exceeds each drop."""
+    """train.py / train_cifar.py lr_schedule(epoch): the base rate times 1e-1, 1e-2 after the drops.
+
+    Base times 1e-1, 1e-2 once epoch (from 0) exceeds each drop.
+    """
     def schedule(epoch):
         return base * 0.1 ** sum(epoch > d for d in drops)
     return schedule
@@ -296,7 +325,10 @@ def test_rce_authors_recipe_follows_the_step_schedule():
 
 
 def keras_sgd(w, grads, lrs, momentum, l2):
-    """Keras 2.2.4 SGD.get_updates with the gradient of loss + l2 ||w||^2: v = m v - lr g; w = w + v."""
+    """Keras 2.2.4 SGD.get_updates: v = m v - lr g; w = w + v.
+
+    g is the gradient of loss + l2 ||w||^2.
+    """
     v = np.zeros_like(w)
     for grad_fn, lr in zip(grads, lrs):
         v = momentum * v - lr * (grad_fn(w) + 2 * l2 * w)
@@ -305,7 +337,10 @@ def keras_sgd(w, grads, lrs, momentum, l2):
 
 
 def keras_adam(w, grads, lrs, l2, b1=0.9, b2=0.999, eps=1e-7):
-    """Keras 2.2.4 Adam.get_updates: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); w -= lr_t m / (sqrt(v) + eps)."""
+    """Keras 2.2.4 Adam.get_updates: w -= lr_t m / (sqrt(v) + eps).
+
+    With lr_t = lr sqrt(1 - b2^t) / (1 - b1^t).
+    """
     m, v = np.zeros_like(w), np.zeros_like(w)
     for t, (grad_fn, lr) in enumerate(zip(grads, lrs), start=1):
         g = grad_fn(w) + 2 * l2 * w
@@ -345,8 +380,11 @@ def test_authors_weight_decay_is_on_conv_kernels_only():
 # ------------------------------------------------------------------- MI and ADP training steps (loop features)
 
 def authors_lambda_lr(base, epochs, anneal):
-    """Mixup-Inference train_resnet_mixup.py: LambdaLR(optimizer, [anneal_lr]), lr_scheduler.step() at the start
-    of every epoch, before its first update. Returns the learning rate each 0-based epoch trains with."""
+    """Mixup-Inference train_resnet_mixup.py: LambdaLR(optimizer, [anneal_lr]).
+
+    It calls lr_scheduler.step() at the start of every epoch, before its first update. Returns the
+    learning rate each 0-based epoch trains with.
+    """
     weight = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([weight], lr=base, momentum=0.9)
     with pytest.warns(UserWarning):  # PyTorch warns that step() comes before optimizer.step(), as in the code
@@ -382,14 +420,19 @@ def test_adp_at_authors_recipe_follows_the_keras_schedule():
 
 
 def authors_shuffle_minibatch(inputs, onehot, rp1, rp2, ma):
-    """train_resnet_mixup.py shuffle_minibatch: inputs[rp1] * ma + inputs[rp2] * (1 - ma), the same for the
-    one-hot targets, with ma (N, 1) from np.random.beta."""
+    """train_resnet_mixup.py shuffle_minibatch: inputs[rp1] * ma + inputs[rp2] * (1 - ma).
+
+    The same for the one-hot targets, with ma (N, 1) from np.random.beta.
+    """
     ma_img = ma[:, :, None, None]
     return inputs[rp1] * ma_img + inputs[rp2] * (1 - ma_img), onehot[rp1] * ma + onehot[rp2] * (1 - ma)
 
 
 def authors_soft_cross_entropy(logits, label):
-    """Torture/loss_function.py soft_cross_entropy: mean over the batch of -sum label * log_softmax(logits)."""
+    """Torture/loss_function.py soft_cross_entropy: -sum label * log_softmax(logits).
+
+    Averaged over the batch.
+    """
     logp = logits - torch.logsumexp(logits, -1, keepdim=True)
     return torch.mean(-torch.sum(label * logp, -1))
 
@@ -426,8 +469,10 @@ def test_per_sample_mixup_uses_two_permutations_and_a_beta_weight_per_sample():
 
 
 def test_interpolated_at_step_is_the_authors_loss():
-    """train_resnet_mixup.py with -adv_ratio 0.5: each batch mixed on its own, one forward pass of
-    cat([adv, clean]) in training mode, 0.5 soft-CE(adv) + 0.5 soft-CE(clean)."""
+    """train_resnet_mixup.py with -adv_ratio 0.5: each batch mixed on its own.
+
+    One forward pass of cat([adv, clean]) in training mode, 0.5 soft-CE(adv) + 0.5 soft-CE(clean).
+    """
     from robviz.scale import training_batch
     from robviz.scale.distributed import LossModule
 
@@ -452,7 +497,10 @@ def test_interpolated_at_step_is_the_authors_loss():
 
 
 def test_adp_adversarial_training_step_is_clean_plus_adversarial_adp_loss():
-    """advtrain_cifar10.py adv_EEDPP: L_ADP(model(adv_x)) + L_ADP(model(x)), two model calls in training mode."""
+    """advtrain_cifar10.py adv_EEDPP: L_ADP(model(adv_x)) + L_ADP(model(x)).
+
+    Two model calls in training mode.
+    """
     from robviz.scale.resnet import cifar_adp_ensemble
     from robviz.scale import training_batch
     from robviz.scale.distributed import LossModule

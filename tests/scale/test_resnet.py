@@ -17,7 +17,10 @@ def test_parameter_counts_match_the_paper(depth, millions):
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
 def test_every_architecture_has_its_depth_in_weighted_layers(arch):
-    """depth = the 3x3 convolutions on the main path + the classifier layer (the 1x1 shortcuts do not count)."""
+    """depth = the 3x3 convolutions on the main path + the classifier layer.
+
+    The 1x1 shortcuts do not count.
+    """
     model = make_cifar_model(arch, "sce", width=4)
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
     assert len(convs) + 1 == ARCHITECTURES[arch] == int(arch.removeprefix("resnet"))
@@ -79,8 +82,11 @@ def test_adp_loss_terms():
 
 @pytest.mark.parametrize("shape", [(2, 5, 3), (3, 16, 10), (5, 7, 4)])
 def test_adp_loss_computes_through_the_ensemble_regularizer(shape):
-    """One ADP term: the ResNet ensemble's loss is sum_k CE + robviz.ensemble.adp_regularizer, and equals the
-    formula the ResNet module used to write out itself (mask, L2-normalize, log det with 1e-6 I)."""
+    """One ADP term: the ResNet ensemble's loss is sum_k CE + robviz.ensemble.adp_regularizer.
+
+    It equals the formula the ResNet module used to write out itself (mask, L2-normalize, log det
+    with 1e-6 I).
+    """
     from robviz.ensemble import adp_regularizer
 
     K, N, L = shape

@@ -1,4 +1,7 @@
-"""robviz.scale: adversarial training draws its examples with robviz.attacks.PGD (one PGD in the package)."""
+"""robviz.scale: adversarial training draws its examples with robviz.attacks.PGD.
+
+One PGD in the package.
+"""
 
 import pytest
 import torch
@@ -13,8 +16,11 @@ from robviz.scale.resnet import make_cifar_model
 @pytest.mark.parametrize("objective", ["sce", "mmc"])
 @pytest.mark.parametrize("adversarial", ["untargeted", "targeted"])
 def test_adversarial_training_gives_the_examples_of_the_attack(objective, adversarial):
-    """For a fixed seed on one process, the training path's examples are PGD(seed=s).run's, bit for bit:
-    the same random targets, the same random start, the same projected steps with the papers' objective."""
+    """For a fixed seed on one process, the training path's examples are PGD(seed=s).run's exactly.
+
+    Bit for bit: the same random targets, the same random start, the same projected steps with the
+    papers' objective.
+    """
     torch.manual_seed(0)
     model = make_cifar_model("resnet8", objective, width=4)
     data = scale.synthetic_images(12, 1, seed=3)
@@ -32,8 +38,10 @@ def test_adversarial_training_gives_the_examples_of_the_attack(objective, advers
 
 
 def test_data_parallel_ranks_slice_one_global_draw():
-    """Two ranks with the same generator state get the two halves of what one process draws for the whole
-    batch: data-parallel adversarial training starts from the starts of a single process."""
+    """Two ranks with one generator state get the halves of what one process draws for the batch.
+
+    Data-parallel adversarial training starts from the starts of a single process.
+    """
     torch.manual_seed(0)
     model = make_cifar_model("resnet8", "sce", width=4)
     x, y = to_float(scale.synthetic_images(8, 1).x_train), torch.arange(8) % 10
@@ -53,8 +61,10 @@ def test_the_old_training_pgd_is_gone():
 
 
 def test_random_radius_and_predicted_labels():
-    """The ADP code's adversarial training: one radius per batch eps ~ U(0.01, 0.05), the step eps / 10, the
-    attack aimed at the model's clean predictions."""
+    """The ADP code's adversarial training: eps ~ U(0.01, 0.05) once per batch, the step eps / 10.
+
+    The attack is aimed at the model's clean predictions.
+    """
     torch.manual_seed(0)
     model = make_cifar_model("resnet8", "sce", width=4).eval()               # predictions as the attack sees them
     x = to_float(scale.synthetic_images(8, 1).x_train)
