@@ -44,8 +44,8 @@ def run(cmd: list, **kw) -> None:
     subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
 
 
-#: The peer the attack tests compare with. --no-deps: its metadata asks for torchvision, which would pull a
-#: multi-GB CUDA build of torch; it imports and runs without it.
+#: The peer the attack tests compare with. --no-deps: its metadata asks for torchvision, which would
+#: pull a multi-GB CUDA build of torch; it imports and runs without it.
 PEER = "torchattacks==3.5.1"
 
 
@@ -54,9 +54,10 @@ def install_steps(torch_spec: str, test: bool = False) -> list:
 
     With ``test``, the test tools on top (the lab's environment holds no test tool).
     """
-    # compat mode puts the repository on sys.path with a .pth file: the default editable finder lets a kernel
-    # started in notebooks/ import robviz as an empty namespace package. One more -q (pip's -qq): setuptools'
-    # banner that compat mode will go away one day is about the build, not about the user's environment.
+    # compat mode puts the repository on sys.path with a .pth file: the default editable finder lets
+    # a kernel started in notebooks/ import robviz as an empty namespace package. One more -q (pip's
+    # -qq): setuptools' banner that compat mode will go away one day is about the build, not about
+    # the user's environment.
     editable = ["-q", "--config-settings", "editable_mode=compat"]
     steps = [
         ("upgrading pip", ["--upgrade", "pip"]),
@@ -80,7 +81,9 @@ def ensure_venv(test: bool = False) -> None:
     torch_spec = os.environ.get("ROBVIZ_TORCH", DEFAULT_TORCH)
     steps = install_steps(torch_spec, test)
     stamp = TEST_STAMP if test else STAMP
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + repr(steps).encode()).hexdigest()
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + repr(steps).encode()
+    ).hexdigest()
     if PY.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         step(".venv is up to date")
         return
@@ -94,7 +97,8 @@ def ensure_venv(test: bool = False) -> None:
     step(".venv is ready")
 
 
-#: The student's copies of the lessons (exercises unanswered, solutions folded), made by `tasks.py lab`.
+#: The student's copies of the lessons (exercises unanswered, solutions folded), made by `tasks.py
+#: lab`.
 LESSONS = ROOT / "lessons"
 
 
@@ -113,15 +117,25 @@ def build_lessons() -> None:
     Each exercise unanswered, its solution folded under it; a lesson already in lessons/ is kept (it
     holds the student's work).
     """
-    step("writing the lessons you work in to lessons/ (exercises unanswered; existing ones are kept)")
-    run([PY, "-c", "from robviz.course import write_lab_versions; "
-         "print(*[p.name for p in write_lab_versions('notebooks', 'lessons')] or ['(none new)'])"])
+    step(
+        "writing the lessons you work in to lessons/ (exercises unanswered; existing ones are kept)"
+    )
+    run(
+        [
+            PY,
+            "-c",
+            "from robviz.course import write_lab_versions; "
+            "print(*[p.name for p in write_lab_versions('notebooks', 'lessons')] or ['(none "
+            "new)'])",
+        ]
+    )
 
 
-#: The student's Jupyter configuration, put first on JUPYTER_CONFIG_PATH by `tasks.py lab` (not by --solutions) and by
-#: binder/start: labconfig/page_config.json disables nbgrader's lab extensions (its authoring menu, Create Assignment
-#: panel and Validate button are the instructor's), labconfig/default_setting_overrides.json shuts a lesson's kernel
-#: down when its tab is closed, jupyter_server_config.json turns nbgrader's server extensions off and culls kernels.
+#: The student's Jupyter configuration, put first on JUPYTER_CONFIG_PATH by `tasks.py lab` (not by
+#: --solutions) and by binder/start: labconfig/page_config.json disables nbgrader's lab extensions
+#: (its authoring menu, Create Assignment panel and Validate button are the instructor's),
+#: labconfig/default_setting_overrides.json shuts a lesson's kernel down when its tab is closed,
+#: jupyter_server_config.json turns nbgrader's server extensions off and culls kernels.
 STUDENT_CONFIG = ROOT / "jupyter-config" / "student"
 
 
@@ -136,8 +150,8 @@ def cull_settings() -> dict:
     return config["MappingKernelManager"]
 
 
-#: Minutes a kernel may stay idle before it is shut down (``cull_settings``; the start-here notebook and the
-#: README say the same number).
+#: Minutes a kernel may stay idle before it is shut down (``cull_settings``; the start-here notebook
+#: and the README say the same number).
 CULL_IDLE_MINUTES = cull_settings()["cull_idle_timeout"] // 60
 
 
@@ -154,7 +168,11 @@ def lab_command(args: list[str], solutions: bool) -> list[str]:
     target = [nb.relative_to(ROOT).as_posix()] if nb else []
     if is_root() and "--allow-root" not in args:
         args = ["--allow-root", *args]  # containers and CI machines often run as root
-    cull = [f"--MappingKernelManager.{name}={value}" for name, value in cull_settings().items()] if solutions else []
+    cull = (
+        [f"--MappingKernelManager.{name}={value}" for name, value in cull_settings().items()]
+        if solutions
+        else []
+    )
     return [str(PY), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", *cull, *target, *args]
 
 
@@ -193,13 +211,18 @@ def cmd_lab(args: list[str]) -> int:
     if not solutions:
         build_lessons()
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
-            [str(STUDENT_CONFIG), *filter(None, [os.environ.get("JUPYTER_CONFIG_PATH")])])
-    step("starting jupyter lab at the repository root on "
-         + ("the solved lessons (notebooks/)" if solutions else "your lessons (lessons/)"))
-    step("each running lesson holds its data and models in memory: "
-         + ("closing a lesson's tab shuts its kernel down, and " if not solutions else "")
-         + f"a kernel idle for {CULL_IDLE_MINUTES} minutes is shut down, even with its lesson open "
-         "(Kernel > Shut Down All Kernels frees them all at once)")
+            [str(STUDENT_CONFIG), *filter(None, [os.environ.get("JUPYTER_CONFIG_PATH")])]
+        )
+    step(
+        "starting jupyter lab at the repository root on "
+        + ("the solved lessons (notebooks/)" if solutions else "your lessons (lessons/)")
+    )
+    step(
+        "each running lesson holds its data and models in memory: "
+        + ("closing a lesson's tab shuts its kernel down, and " if not solutions else "")
+        + f"a kernel idle for {CULL_IDLE_MINUTES} minutes is shut down, even with its lesson open "
+        "(Kernel > Shut Down All Kernels frees them all at once)"
+    )
     return subprocess.call(lab_command(args, solutions), cwd=ROOT, env=env)
 
 
@@ -212,8 +235,8 @@ def test_workers() -> int:
     return int(wanted) if wanted else max(1, min(os.cpu_count() or 1, 4))
 
 
-#: What ``test --quick`` leaves out: the lesson runs and everything built on them (gallery, grading, full mode)
-#: and the browser. What is left is the package's unit tests: the contributor's loop.
+#: What ``test --quick`` leaves out: the lesson runs and everything built on them (gallery, grading,
+#: full mode) and the browser. What is left is the package's unit tests: the contributor's loop.
 QUICK = ["-m", "not slow and not browser"]
 
 
@@ -224,14 +247,19 @@ def cmd_test(args: list[str]) -> int:
     if not quick:
         ensure_chromium()
     workers = test_workers()
-    # --dist loadfile: a module's shared fixtures (a JupyterLab server, a trained model) stay in one worker, so
-    # each is built once per run; the lesson runs are shared by all workers (tests/lesson_runs.py). Files are
-    # handed out in the suite's own order (long files first, tests/conftest.py), not reordered by test count.
-    parallel = [] if workers < 2 or any(a.startswith(("-n", "--numprocesses")) for a in args) else [
-        "-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
+    # --dist loadfile: a module's shared fixtures (a JupyterLab server, a trained model) stay in one
+    # worker, so each is built once per run; the lesson runs are shared by all workers
+    # (tests/lesson_runs.py). Files are handed out in the suite's own order (long files first,
+    # tests/conftest.py), not reordered by test count.
+    parallel = (
+        []
+        if workers < 2 or any(a.startswith(("-n", "--numprocesses")) for a in args)
+        else ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
+    )
     step(f"running pytest ({workers} worker(s))")
     env = dict(os.environ, ROBVIZ_REQUIRE_BROWSER="0" if quick else "1")
-    if parallel:  # one thread per worker and per kernel: two thread pools on two cores slow each other down
+    # one thread per worker and per kernel: two thread pools on two cores slow each other down
+    if parallel:
         env.setdefault("OMP_NUM_THREADS", "1")
     rc = subprocess.call([str(PY), "-m", "pytest", *parallel, *args], cwd=ROOT, env=env)
     if rc == 5:  # pytest: no tests collected, which must not pass as green
@@ -248,8 +276,19 @@ def cmd_notebooks(args: list[str]) -> int:
         return 1
     step(f"executing {len(nbs)} notebook(s) into build/executed")
     return subprocess.call(
-        [str(PY), "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-         "--output-dir", "build/executed", *args, *[str(n.relative_to(ROOT)) for n in nbs]],
+        [
+            str(PY),
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--output-dir",
+            "build/executed",
+            *args,
+            *[str(n.relative_to(ROOT)) for n in nbs],
+        ],
         cwd=ROOT,
     )
 

@@ -2,11 +2,12 @@
 
     python benchmarks/apgd.py
 
-The previous implementation is reproduced here as a subclass (``PreviousAPGD``): same iterates, same random
-starts, but success is checked with a separate ``model(x)`` after every gradient pass. Both attacks must return
-the same adversarial inputs; the printed ratio is time(current) / time(previous), the best of ``repeats`` runs,
-on the lesson-2 spiral models (a toy MLP, where a forward pass is a large share of a step) and an 8x8-digit CNN.
-Nothing here asserts a time: these are figures to read and compare.
+The previous implementation is reproduced here as a subclass (``PreviousAPGD``): same iterates, same
+random starts, but success is checked with a separate ``model(x)`` after every gradient pass. Both
+attacks must return the same adversarial inputs; the printed ratio is time(current) /
+time(previous), the best of ``repeats`` runs, on the lesson-2 spiral models (a toy MLP, where a
+forward pass is a large share of a step) and an 8x8-digit CNN. Nothing here asserts a time: these
+are figures to read and compare.
 """
 
 from __future__ import annotations
@@ -50,17 +51,27 @@ def main(repeats: int = 9) -> None:
     for name in ("sce", "mmc"):
         model = make_model(toy, name)
         fit(model, toy, steps=200, lr=0.01, progress=False, record_every=0)
-        cases.append((f"spirals {name.upper()} MLP", model, toy.x_test, toy.y_test, toy.bounds, 0.25))
+        cases.append(
+            (f"spirals {name.upper()} MLP", model, toy.x_test, toy.y_test, toy.bounds, 0.25)
+        )
     cnn = make_model(images, "sce")
     fit(cnn, images, steps=100, batch_size=64, lr=0.003, progress=False, record_every=0)
-    cases.append(("digits SCE CNN", cnn, images.x_test[:200], images.y_test[:200], images.bounds, 8 / 255))
-    print(f"APGD, 100 steps, 1 thread, best of {repeats}: time(current) / time(previous, extra forward pass)")
+    cases.append(
+        ("digits SCE CNN", cnn, images.x_test[:200], images.y_test[:200], images.bounds, 8 / 255)
+    )
+    print(
+        f"APGD, 100 steps, 1 thread, best of {repeats}: time(current) / time(previous, extra "
+        "forward pass)"
+    )
     print(f"{'model':<22}{'current s':>11}{'previous s':>12}{'ratio':>8}  same x_adv")
     for label, model, x, y, bounds, eps in cases:
         options = dict(eps=eps, steps=100, bounds=bounds, seed=0)
         now, x_now = best_time(APGD(model, **options), x, y, repeats)
         before, x_before = best_time(PreviousAPGD(model, **options), x, y, repeats)
-        print(f"{label:<22}{now:>11.3f}{before:>12.3f}{now / before:>8.2f}  {torch.equal(x_now, x_before)}")
+        print(
+            f"{label:<22}{now:>11.3f}{before:>12.3f}{now / before:>8.2f}  "
+            f"{torch.equal(x_now, x_before)}"
+        )
 
 
 if __name__ == "__main__":

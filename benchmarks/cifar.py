@@ -8,9 +8,9 @@ objective and device. No assertions; prints tables.
     .venv/bin/python benchmarks/cifar.py --adversarial untargeted --compile     # PGD-10 AT, torch.compile
     .venv/bin/python benchmarks/cifar.py --suite                  # the issue's table: see suite()
 
-On CUDA the steps run as in ``robviz train``: channels-last, bf16 autocast, the uint8 set resident on the GPU.
-The data are synthetic CIFAR-shaped images (``robviz.scale.synthetic_images``): throughput does not depend on the
-pixels, and no download is needed.
+On CUDA the steps run as in ``robviz train``: channels-last, bf16 autocast, the uint8 set resident
+on the GPU. The data are synthetic CIFAR-shaped images (``robviz.scale.synthetic_images``):
+throughput does not depend on the pixels, and no download is needed.
 """
 
 from __future__ import annotations
@@ -21,14 +21,31 @@ import time
 import torch
 
 from robviz.scale.cifar import gpu_batches
-from robviz.scale import LossModule, adversarial_examples, autocast, synthetic_images, training_attack
+from robviz.scale import (
+    LossModule,
+    adversarial_examples,
+    autocast,
+    synthetic_images,
+    training_attack,
+)
 from robviz.scale.optimizers import make_optimizer
 from robviz.scale.recipes import get_recipe
 from robviz.scale.resnet import make_cifar_model
 from robviz.runtime import pick_device
 
 
-def measure(arch, objective, batch_size, steps, device, *, width=16, adversarial=None, compile=False, warmup=3):
+def measure(
+    arch,
+    objective,
+    batch_size,
+    steps,
+    device,
+    *,
+    width=16,
+    adversarial=None,
+    compile=False,
+    warmup=3,
+):
     cuda = device.type == "cuda"
     data = synthetic_images(batch_size * (steps + warmup), 10, device=device)
     model = make_cifar_model(arch, objective, width=width).to(device)
@@ -73,7 +90,9 @@ def attack_speed(arch, objective, batch_size, device, *, width=16, steps=10):
     model = make_cifar_model(arch, objective, width=width).to(device).eval()
     x = to_float(synthetic_images(batch_size, 10, device=device).x_train)
     y = torch.arange(batch_size, device=device) % 10
-    attack = PGD(model, eps=8 / 255, alpha=2 / 255, steps=steps, random_start=True, batch_size=batch_size)
+    attack = PGD(
+        model, eps=8 / 255, alpha=2 / 255, steps=steps, random_start=True, batch_size=batch_size
+    )
 
     def timed(run):
         run()  # warm-up (cudnn autotuning, allocations)
@@ -105,12 +124,14 @@ def suite(device, *, arch="resnet32", steps=None):
     steps = steps or (50 if cuda else 3)
     name = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {name}; {arch}, synthetic CIFAR-shaped data, {steps} timed steps per row\n")
-    print("| objective | batch | compile | images/s | vs SCE | 200 epochs of 50 000 | peak GPU MiB |")
+    print(
+        "| objective | batch | compile | images/s | vs SCE | 200 epochs of 50 000 | peak GPU MiB |"
+    )
     print("|---|---|---|---|---|---|---|")
     for batch in (50, 128):
         base = None
         for objective in ("sce", "mmc", "rce"):
-            for compiled in ((False, True) if cuda else (False,)):
+            for compiled in (False, True) if cuda else (False,):
                 if cuda:
                     torch.cuda.reset_peak_memory_stats(device)
                 speed = measure(arch, objective, batch, steps, device, compile=compiled)
@@ -118,14 +139,22 @@ def suite(device, *, arch="resnet32", steps=None):
                 memory = f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f}" if cuda else "-"
                 hours = 200 * 50_000 / speed / 3600
                 wall = f"{hours * 60:.1f} min" if hours < 1 else f"{hours:.1f} h"
-                print(f"| {objective} | {batch} | {'yes' if compiled else 'no'} | {speed:,.0f} | "
-                      f"{base / speed:.3f}x time | {wall} | {memory} |", flush=True)
+                print(
+                    f"| {objective} | {batch} | {'yes' if compiled else 'no'} | {speed:,.0f} | "
+                    f"{base / speed:.3f}x time | {wall} | {memory} |",
+                    flush=True,
+                )
     at = measure(arch, "mmc", 128, max(1, steps // 5), device, adversarial="untargeted")
-    print(f"\nPGD-10 adversarial training (MMC, batch 128): {at:,.0f} images/s "
-          f"(200 epochs: {200 * 50_000 / at / 3600:.1f} h)")
+    print(
+        f"\nPGD-10 adversarial training (MMC, batch 128): {at:,.0f} images/s "
+        f"(200 epochs: {200 * 50_000 / at / 3600:.1f} h)"
+    )
     ours, theirs = attack_speed(arch, "sce", 128 if cuda else 16, device)
-    ratio = f", torchattacks {theirs:,.0f} images/s (robviz / torchattacks {ours / theirs:.2f})" if theirs else \
-        " (torchattacks not installed: no comparison)"
+    ratio = (
+        f", torchattacks {theirs:,.0f} images/s (robviz / torchattacks {ours / theirs:.2f})"
+        if theirs
+        else " (torchattacks not installed: no comparison)"
+    )
     print(f"PGD-10 attack (SCE, 8/255): robviz {ours:,.0f} images/s{ratio}")
 
 
@@ -139,7 +168,11 @@ def main():
     parser.add_argument("--adversarial", choices=["untargeted", "targeted"], default=None)
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--device", default=None)
-    parser.add_argument("--suite", action="store_true", help="the full table: objectives x batch, AT, attack, compile")
+    parser.add_argument(
+        "--suite",
+        action="store_true",
+        help="the full table: objectives x batch, AT, attack, compile",
+    )
     args = parser.parse_args()
     device = pick_device(args.device)
     if args.suite:
@@ -150,12 +183,23 @@ def main():
     width = args.width or (16 if cuda else 4)
     batch = args.batch_size or (512 if cuda else 32)
     steps = args.steps or (50 if cuda else 5)
-    speed = measure(arch, args.objective, batch, steps, device, width=width, adversarial=args.adversarial,
-                    compile=args.compile)
+    speed = measure(
+        arch,
+        args.objective,
+        batch,
+        steps,
+        device,
+        width=width,
+        adversarial=args.adversarial,
+        compile=args.compile,
+    )
     name = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"| device | model | objective | batch | AT | images/s |\n|---|---|---|---|---|---|\n"
-          f"| {name} | {arch} (width {width}) | {args.objective} | {batch} | {args.adversarial or '-'} "
-          f"| {speed:.0f} |")
+    print(
+        f"| device | model | objective | batch | AT | images/s |\n|---|---|---|---|---|---|\n"
+        f"| {name} | {arch} (width {width}) | {args.objective} | {batch} | "
+        f"{args.adversarial or '-'} "
+        f"| {speed:.0f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -8,32 +8,34 @@ exact robust accuracy on digits MLPs of every objective.
     python benchmarks/exact_gaps.py --digits  # digits MLPs, every objective, 150 digits, 4 radii: see DIGITS_DOC
     python benchmarks/exact_gaps.py --digits --objectives sce mmc --points 100 --time-limit 10
 
-Every toy model the lessons train on 2-D inputs is trained here as its lesson trains it (data set, objective,
-seed, steps): lesson 0 (SCE, MMC on the spirals, 300 steps), lessons 1 and 2 (the six objectives on the spirals,
-600 steps; lesson 2's SCE and MMC are lesson 1's), lesson 4 (SCE, MMC on five Gaussians, and the center-loss and
-MMC runs of its convergence demo), lesson 5 (SCE, RCE on three Gaussians), lesson 8 (SCE and a mixup-trained SCE
-on four Gaussians; lesson 7's mixup model is the same). Models that are the same (same weights) are listed once
-under all their names. Not here, because :mod:`robviz.exact` cannot read them: lesson 6's ensembles (they average
-softmaxes), lesson 8's rounded model and Mixup Inference (not piecewise affine; randomized).
+Every toy model the lessons train on 2-D inputs is trained here as its lesson trains it (data set,
+objective, seed, steps): lesson 0 (SCE, MMC on the spirals, 300 steps), lessons 1 and 2 (the six
+objectives on the spirals, 600 steps; lesson 2's SCE and MMC are lesson 1's), lesson 4 (SCE, MMC on
+five Gaussians, and the center-loss and MMC runs of its convergence demo), lesson 5 (SCE, RCE on
+three Gaussians), lesson 8 (SCE and a mixup-trained SCE on four Gaussians; lesson 7's mixup model is
+the same). Models that are the same (same weights) are listed once under all their names. Not here,
+because :mod:`robviz.exact` cannot read them: lesson 6's ensembles (they average softmaxes), lesson
+8's rounded model and Mixup Inference (not piecewise affine; randomized).
 
-On the first 300 test points of each model (all, where fewer), per L-inf radius eps: the exact robust accuracy
-(:func:`robviz.exact.robust_accuracy_curve`, linear regions enumerated, float64) and each attack's gap to it,
-attack minus exact in percentage points, with the attacks lesson 2 runs (robust accuracy through
-:func:`robviz.attacks.robust_accuracy`). An attack only bounds robust accuracy from above, so every gap is >= 0 up
-to the exact module's rounding error (below 1e-6); a negative gap is marked with "!". Then DeepFool's and C&W's
-L2 distances against the exact minimal distance (:func:`robviz.exact.minimal_distance`): the medians, the median
-of the per-point ratio attack / exact, and its maximum, on the points the attack fooled.
+On the first 300 test points of each model (all, where fewer), per L-inf radius eps: the exact
+robust accuracy (:func:`robviz.exact.robust_accuracy_curve`, linear regions enumerated, float64) and
+each attack's gap to it, attack minus exact in percentage points, with the attacks lesson 2 runs
+(robust accuracy through :func:`robviz.attacks.robust_accuracy`). An attack only bounds robust
+accuracy from above, so every gap is >= 0 up to the exact module's rounding error (below 1e-6); a
+negative gap is marked with "!". Then DeepFool's and C&W's L2 distances against the exact minimal
+distance (:func:`robviz.exact.minimal_distance`): the medians, the median of the per-point ratio
+attack / exact, and its maximum, on the points the attack fooled.
 
 Before and after: APGD and ``auto_attack`` now start from the adaptive objective
-(:func:`robviz.attacks.auto_objective`: cross-entropy, and for MMC models the MMC loss then, the margin since the
-``--digits`` figures) and ``auto_attack`` runs five restarts by default. "before" reproduces the previous defaults
-by arguments: ``APGD(loss="ce")`` (one restart, APGD's default then and now) and
-``auto_attack(loss=cross_entropy_objective, restarts=1)``. The other
-changes of that release do not alter what is found on these models: success was checked by a second forward pass
-(same iterates, see benchmarks/apgd.py), the clean pass now runs in eval mode (these MLPs have no BatchNorm or
-Dropout), and the new margin stage only serves 2-class models (none here). "after" is the defaults;
-``APGD x5`` adds ``restarts=5`` to APGD's defaults. APGD and auto_attack take 50 steps, as in lessons 2 and 8.
-Nothing here asserts anything: these are figures to read and compare.
+(:func:`robviz.attacks.auto_objective`: cross-entropy, and for MMC models the MMC loss then, the
+margin since the ``--digits`` figures) and ``auto_attack`` runs five restarts by default. "before"
+reproduces the previous defaults by arguments: ``APGD(loss="ce")`` (one restart, APGD's default then
+and now) and ``auto_attack(loss=cross_entropy_objective, restarts=1)``. The other changes of that
+release do not alter what is found on these models: success was checked by a second forward pass
+(same iterates, see benchmarks/apgd.py), the clean pass now runs in eval mode (these MLPs have no
+BatchNorm or Dropout), and the new margin stage only serves 2-class models (none here). "after" is
+the defaults; ``APGD x5`` adds ``restarts=5`` to APGD's defaults. APGD and auto_attack take 50
+steps, as in lessons 2 and 8. Nothing here asserts anything: these are figures to read and compare.
 
 ``--digits``: DIGITS_DOC below.
 """
@@ -46,8 +48,18 @@ import time
 import torch
 
 from robviz import exact
-from robviz.attacks import (APGD, CW, FGSM, PGD, SPSA, DeepFool, auto_attack, cross_entropy_objective,
-                            paper_objective, robust_accuracy)
+from robviz.attacks import (
+    APGD,
+    CW,
+    FGSM,
+    PGD,
+    SPSA,
+    DeepFool,
+    auto_attack,
+    cross_entropy_objective,
+    paper_objective,
+    robust_accuracy,
+)
 from robviz.data import digits, gaussian_mixture, spirals
 from robviz.mixup_inference import MixupModel
 from robviz.models import make_mlp, make_model
@@ -74,26 +86,39 @@ def lesson_models() -> list[tuple[str, torch.nn.Module, object]]:
 
     def add(name, model, data):
         for i, (other, other_model, other_data) in enumerate(found):
-            if other_data is data and all(torch.equal(a, b) for a, b in
-                                          zip(model.state_dict().values(), other_model.state_dict().values())):
+            if other_data is data and all(
+                torch.equal(a, b)
+                for a, b in zip(model.state_dict().values(), other_model.state_dict().values())
+            ):
                 found[i] = (f"{other} = {name}", other_model, data)
                 return
         found.append((name, model, data))
 
     seed_everything(0)  # lesson 0
     data = spirals(num_classes=3, seed=0)
-    models, _ = fit_objectives(data, ["sce", "mmc"], TrainConfig(steps=300, record_every=20), feature_dim=2,
-                               progress=False)
+    models, _ = fit_objectives(
+        data, ["sce", "mmc"], TrainConfig(steps=300, record_every=20), feature_dim=2, progress=False
+    )
     for name, model in models.items():
         add(f"L0 spirals {name}", model, data)
     seed_everything(0)  # lessons 1 and 2
     data = spirals(num_classes=3, n_per_class=250, noise=0.2, seed=0)
-    models, _ = fit_objectives(data, OBJECTIVES, TrainConfig(steps=600, lr=0.01, record_every=20, seed=0),
-                               feature_dim=2, progress=False)
+    models, _ = fit_objectives(
+        data,
+        OBJECTIVES,
+        TrainConfig(steps=600, lr=0.01, record_every=20, seed=0),
+        feature_dim=2,
+        progress=False,
+    )
     for name, model in models.items():
         add(f"L1 spirals {name}", model, data)
-    models, _ = fit_objectives(data, ["sce", "mmc"], TrainConfig(steps=600, lr=0.01, record_every=50),
-                               feature_dim=2, progress=False)
+    models, _ = fit_objectives(
+        data,
+        ["sce", "mmc"],
+        TrainConfig(steps=600, lr=0.01, record_every=50),
+        feature_dim=2,
+        progress=False,
+    )
     for name, model in models.items():
         add(f"L2 spirals {name}", model, data)
     seed_everything(0)  # lesson 4
@@ -106,13 +131,29 @@ def lesson_models() -> list[tuple[str, torch.nn.Module, object]]:
     for name in ("center", "mmc"):
         for batch_size in (None, 20, 5):
             model = make_model(data, name, feature_dim=2, seed=0)
-            fit(model, data, TrainConfig(steps=600, batch_size=batch_size, lr=0.01, record_every=20,
-                                         probe_size=150, seed=0), progress=False)
+            fit(
+                model,
+                data,
+                TrainConfig(
+                    steps=600,
+                    batch_size=batch_size,
+                    lr=0.01,
+                    record_every=20,
+                    probe_size=150,
+                    seed=0,
+                ),
+                progress=False,
+            )
             add(f"L4 gauss5 {name} batch {batch_size or 'full'}", model, data)
     seed_everything(0)  # lesson 5
     data = gaussian_mixture(num_classes=3, n_per_class=150, seed=0)
-    models, _ = fit_objectives(data, ["sce", "rce"], TrainConfig(steps=300, lr=0.01, record_every=0),
-                               feature_dim=2, progress=False)
+    models, _ = fit_objectives(
+        data,
+        ["sce", "rce"],
+        TrainConfig(steps=300, lr=0.01, record_every=0),
+        feature_dim=2,
+        progress=False,
+    )
     for name, model in models.items():
         add(f"L5 gauss3 {name}", model, data)
     seed_everything(0)  # lessons 7 and 8
@@ -136,7 +177,9 @@ def robust_rows(model, x, y, bounds, eps_list) -> dict[str, list[float]]:
         for name in attacks:
             rows[name].append(table.get(name, eps))
         for name, options in AUTO.items():
-            result = auto_attack(model, x, y, eps, bounds=bounds, steps=AA_STEPS, progress=False, **options)
+            result = auto_attack(
+                model, x, y, eps, bounds=bounds, steps=AA_STEPS, progress=False, **options
+            )
             rows[name].append(result.accuracy)
     return rows
 
@@ -154,7 +197,12 @@ def distance_row(model, x, y, bounds) -> list[str]:
         found = result.perturbation_norm("L2").cpu()[ok]
         ratio = found / truth[ok]
         misses = int((truth > 0).sum() - ok.sum())
-        cells += [f"{found.median():.3f}", f"{ratio.median():.3f}", f"{ratio.max():.2f}", str(misses)]
+        cells += [
+            f"{found.median():.3f}",
+            f"{ratio.median():.3f}",
+            f"{ratio.max():.2f}",
+            str(misses),
+        ]
     return cells
 
 
@@ -163,10 +211,16 @@ def main(quick: bool = False) -> None:
     eps_list = (0.25, 0.5) if quick else (0.1, 0.25, 0.5)
     start = time.perf_counter()
     models = lesson_models()
-    print(f"{len(models)} models trained in {time.perf_counter() - start:.0f} s; evaluated on the first {N_EVAL} "
-          f"test points of each (all, where fewer)")
+    print(
+        f"{len(models)} models trained in {time.perf_counter() - start:.0f} s; evaluated on the "
+        f"first {N_EVAL} "
+        f"test points of each (all, where fewer)"
+    )
     names = [*ATTACKS, *AUTO]
-    print("\nL-inf robust accuracy: exact (%), then attack - exact (points); '!' marks a gap below -1e-6")
+    print(
+        "\nL-inf robust accuracy: exact (%), then attack - exact (points); '!' marks a gap below "
+        "-1e-6"
+    )
     print(f"{'model':<44}{'eps':>5}{'clean':>7}{'exact':>7}" + "".join(f"{n:>12}" for n in names))
     distances = []
     for label, model, data in models:
@@ -175,13 +229,22 @@ def main(quick: bool = False) -> None:
         rows = robust_rows(model, x, y, data.bounds, eps_list)
         clean = (model(x).argmax(1) == y).float().mean().item()
         for i, eps in enumerate(eps_list):
-            gaps = [rows[n][i] - truth[i] if abs(rows[n][i] - truth[i]) > 1e-6 else 0.0 for n in names]
-            print(f"{label:<44}{eps:>5g}{100 * clean:>7.1f}{100 * truth[i]:>7.1f}"
-                  + "".join(f"{100 * g:>+11.1f}{'!' if g < -1e-6 else ' '}" for g in gaps))
+            gaps = [
+                rows[n][i] - truth[i] if abs(rows[n][i] - truth[i]) > 1e-6 else 0.0 for n in names
+            ]
+            print(
+                f"{label:<44}{eps:>5g}{100 * clean:>7.1f}{100 * truth[i]:>7.1f}"
+                + "".join(f"{100 * g:>+11.1f}{'!' if g < -1e-6 else ' '}" for g in gaps)
+            )
         distances.append((label, distance_row(model, x, y, data.bounds)))
-    print("\nL2 minimal distance on the correctly classified points: exact median, then per attack its median, "
-          "the median and max of attack / exact, and how many points it did not fool (DF: DeepFool)")
-    header = ["exact"] + [f"{a} {c}" for a in ("DF", "C&W") for c in ("median", "ratio", "max", "miss")]
+    print(
+        "\nL2 minimal distance on the correctly classified points: exact median, then per attack "
+        "its median, "
+        "the median and max of attack / exact, and how many points it did not fool (DF: DeepFool)"
+    )
+    header = ["exact"] + [
+        f"{a} {c}" for a in ("DF", "C&W") for c in ("median", "ratio", "max", "miss")
+    ]
     print(f"{'model':<44}" + "".join(f"{h:>12}" for h in header))
     for label, cells in distances:
         print(f"{label:<44}" + "".join(f"{c:>12}" for c in cells))
@@ -204,16 +267,24 @@ Nothing is asserted; a negative gap (an attack below the proven robust points) w
 """
 DIGITS_EPS = (0.05, 16 / 255, 0.1, 0.2)
 DIGITS_ATTACKS = {  # name -> robust (N,) bool of the attack at radius eps
-    "PGD-50 before": lambda m, x, y, e: _robust(m, x, y, PGD(m, eps=e, alpha=e / 4, steps=50, bounds=(0, 1),
-                                                              loss=paper_objective(m))(x, y)),
-    "PGD-50 after": lambda m, x, y, e: _robust(m, x, y, PGD(m, eps=e, alpha=e / 4, steps=50, bounds=(0, 1))(x, y)),
-    "APGD before": lambda m, x, y, e: _robust(m, x, y, APGD(m, eps=e, steps=AA_STEPS, bounds=(0, 1),
-                                                            loss=paper_objective(m))(x, y)),
-    "APGD after": lambda m, x, y, e: _robust(m, x, y, APGD(m, eps=e, steps=AA_STEPS, bounds=(0, 1))(x, y)),
-    "AA before": lambda m, x, y, e: auto_attack(m, x, y, e, bounds=(0, 1), steps=AA_STEPS, progress=False,
-                                                loss=paper_objective(m)).robust.cpu(),
-    "AA after": lambda m, x, y, e: auto_attack(m, x, y, e, bounds=(0, 1), steps=AA_STEPS,
-                                               progress=False).robust.cpu(),
+    "PGD-50 before": lambda m, x, y, e: _robust(
+        m, x, y, PGD(m, eps=e, alpha=e / 4, steps=50, bounds=(0, 1), loss=paper_objective(m))(x, y)
+    ),
+    "PGD-50 after": lambda m, x, y, e: _robust(
+        m, x, y, PGD(m, eps=e, alpha=e / 4, steps=50, bounds=(0, 1))(x, y)
+    ),
+    "APGD before": lambda m, x, y, e: _robust(
+        m, x, y, APGD(m, eps=e, steps=AA_STEPS, bounds=(0, 1), loss=paper_objective(m))(x, y)
+    ),
+    "APGD after": lambda m, x, y, e: _robust(
+        m, x, y, APGD(m, eps=e, steps=AA_STEPS, bounds=(0, 1))(x, y)
+    ),
+    "AA before": lambda m, x, y, e: auto_attack(
+        m, x, y, e, bounds=(0, 1), steps=AA_STEPS, progress=False, loss=paper_objective(m)
+    ).robust.cpu(),
+    "AA after": lambda m, x, y, e: auto_attack(
+        m, x, y, e, bounds=(0, 1), steps=AA_STEPS, progress=False
+    ).robust.cpu(),
 }
 
 
@@ -229,11 +300,17 @@ def digits_main(objectives, points: int, time_limit: float) -> None:
     x, y = data.x_test[:points], data.y_test[:points]
     names = list(DIGITS_ATTACKS)
     print(DIGITS_DOC.splitlines()[0])
-    print(f"\n{'model':<8}{'eps':>7}{'clean':>7}{'exact':>14}{'undec.':>7}" + "".join(f"{n:>15}" for n in names)
-          + f"{'exact s':>9}", flush=True)
+    print(
+        f"\n{'model':<8}{'eps':>7}{'clean':>7}{'exact':>14}{'undec.':>7}"
+        + "".join(f"{n:>15}" for n in names)
+        + f"{'exact s':>9}",
+        flush=True,
+    )
     for objective in objectives:
         model = make_mlp(data, objective)
-        fit(model, data, steps=3000, lr=0.003, batch_size=64, seed=0, record_every=0, progress=False)
+        fit(
+            model, data, steps=3000, lr=0.003, batch_size=64, seed=0, record_every=0, progress=False
+        )
         model.eval()
         clean = _robust(model, x, y, x).float().mean().item()
         for eps in DIGITS_EPS:
@@ -243,22 +320,39 @@ def digits_main(objectives, points: int, time_limit: float) -> None:
             robust = {name: attack(model, x, y, eps) for name, attack in DIGITS_ATTACKS.items()}
             cells = []
             for name in names:
-                gap = (int(robust[name].sum()) - int(truth.robust.sum())) / len(y)  # counts: no float32 rounding
-                below = bool((truth.robust & ~robust[name]).any())  # an attack "breaking" a proven point
+                gap = (int(robust[name].sum()) - int(truth.robust.sum())) / len(
+                    y
+                )  # counts: no float32 rounding
+                below = bool(
+                    (truth.robust & ~robust[name]).any()
+                )  # an attack "breaking" a proven point
                 cells.append(f"{100 * gap:>+14.1f}{'!' if below else ' '}")
-            text = f"{100 * truth.lower:.1f}" if not truth.undecided else \
-                f"[{100 * truth.lower:.1f}, {100 * truth.upper:.1f}]"
-            print(f"{objective:<8}{eps:>7.4f}{100 * clean:>7.1f}{text:>14}{truth.undecided:>7}" + "".join(cells)
-                  + f"{seconds:>9.0f}", flush=True)
+            text = (
+                f"{100 * truth.lower:.1f}"
+                if not truth.undecided
+                else f"[{100 * truth.lower:.1f}, {100 * truth.upper:.1f}]"
+            )
+            print(
+                f"{objective:<8}{eps:>7.4f}{100 * clean:>7.1f}{text:>14}{truth.undecided:>7}"
+                + "".join(cells)
+                + f"{seconds:>9.0f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="two radii (0.25, 0.5) instead of three")
-    parser.add_argument("--digits", action="store_true", help="digits MLPs of every objective (DIGITS_DOC)")
+    parser.add_argument(
+        "--quick", action="store_true", help="two radii (0.25, 0.5) instead of three"
+    )
+    parser.add_argument(
+        "--digits", action="store_true", help="digits MLPs of every objective (DIGITS_DOC)"
+    )
     parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES), help="with --digits")
     parser.add_argument("--points", type=int, default=150, help="with --digits: test digits")
-    parser.add_argument("--time-limit", type=float, default=20.0, help="with --digits: MILP seconds a point")
+    parser.add_argument(
+        "--time-limit", type=float, default=20.0, help="with --digits: MILP seconds a point"
+    )
     args = parser.parse_args()
     if args.digits:
         digits_main(args.objectives, args.points, args.time_limit)

@@ -4,12 +4,13 @@ PGD against torchattacks' PGD, ``fit`` against a minimal training loop.
 
     python benchmarks/peers.py
 
-Both sides run in this one process, on one thread, in interleaved pairs (ours, theirs, ours, theirs, ...), so a
-busy machine slows both alike; the printed ratio is the median over the pairs of time(theirs) / time(ours):
-1.00 means as fast, above 1 faster. The goals, printed beside each ratio: PGD.run >= 1.00x torchattacks (run()
-also computes the predictions and success the peer leaves to the caller), fit >= 0.95x the minimal loop (fit also
-checks the loss for NaN and records the mean loss). PGD's outputs are compared with the peer's (a
-difference is printed). Nothing here asserts a time.
+Both sides run in this one process, on one thread, in interleaved pairs (ours, theirs, ours, theirs,
+...), so a busy machine slows both alike; the printed ratio is the median over the pairs of
+time(theirs) / time(ours): 1.00 means as fast, above 1 faster. The goals, printed beside each ratio:
+PGD.run >= 1.00x torchattacks (run() also computes the predictions and success the peer leaves to
+the caller), fit >= 0.95x the minimal loop (fit also checks the loss for NaN and records the mean
+loss). PGD's outputs are compared with the peer's (a difference is printed). Nothing here asserts a
+time.
 """
 
 from __future__ import annotations
@@ -44,12 +45,21 @@ def pgd_against_torchattacks() -> None:
     try:
         import torchattacks
     except ImportError:
-        print("torchattacks is not installed (python3 tasks.py test installs it): PGD comparison skipped")
+        print(
+            "torchattacks is not installed (python3 tasks.py test installs it): PGD comparison "
+            "skipped"
+        )
         return
-    print(f"PGD.run against torchattacks.PGD (L-inf, no random start; median of {PAIRS} interleaved pairs; "
-          "ratio = theirs / ours, goal >= 1.00). PGD.run also returns the predictions at x_adv (one more "
-          "forward pass); '+pred' times theirs followed by that forward pass: the same outputs")
-    print(f"{'model':<28}{'N':>6}{'steps':>7}{'ours ms':>10}{'theirs ms':>11}{'ratio':>8}{'+pred':>8}")
+    print(
+        f"PGD.run against torchattacks.PGD (L-inf, no random start; median of {PAIRS} interleaved "
+        "pairs; "
+        "ratio = theirs / ours, goal >= 1.00). PGD.run also returns the predictions at x_adv (one "
+        "more "
+        "forward pass); '+pred' times theirs followed by that forward pass: the same outputs"
+    )
+    print(
+        f"{'model':<28}{'N':>6}{'steps':>7}{'ours ms':>10}{'theirs ms':>11}{'ratio':>8}{'+pred':>8}"
+    )
     torch.manual_seed(0)
     toy = spirals(num_classes=3, n_per_class=200)
     toy_model = make_model(toy, "sce")
@@ -63,15 +73,24 @@ def pgd_against_torchattacks() -> None:
         x, y = data.x_test[:256], data.y_test[:256]
         low, high = data.bounds
         for steps in (10, 50):
-            ours = PGD(model, eps=eps, alpha=eps / 4, steps=steps, random_start=False, bounds=(low, high))
-            theirs = torchattacks.PGD(model, eps=eps, alpha=eps / 4, steps=steps, random_start=False)
+            ours = PGD(
+                model, eps=eps, alpha=eps / 4, steps=steps, random_start=False, bounds=(low, high)
+            )
+            theirs = torchattacks.PGD(
+                model, eps=eps, alpha=eps / 4, steps=steps, random_start=False
+            )
             theirs.set_model_training_mode(model_training=False)
-            if (low, high) != (0.0, 1.0):  # torchattacks clips to [0, 1]: a toy box needs its inputs scaled
+            # torchattacks clips to [0, 1]: a toy box needs its inputs scaled
+            if (low, high) != (
+                0.0,
+                1.0,
+            ):
                 scale = high - low
                 wrapped = torch.nn.Sequential()
                 wrapped.forward = lambda u, m=model: m(u * scale + low)
-                theirs = torchattacks.PGD(wrapped, eps=eps / scale, alpha=eps / 4 / scale, steps=steps,
-                                          random_start=False)
+                theirs = torchattacks.PGD(
+                    wrapped, eps=eps / scale, alpha=eps / 4 / scale, steps=steps, random_start=False
+                )
                 u = (x - low) / scale
                 run_theirs = lambda t=theirs, u=u: t(u, y)  # noqa: E731
                 predict = wrapped
@@ -91,8 +110,10 @@ def pgd_against_torchattacks() -> None:
             same_outputs = interleaved(run_ours, run_theirs_and_predict)
             t_ours = min(_time(run_ours) for _ in range(3))
             t_theirs = min(_time(run_theirs) for _ in range(3))
-            print(f"{name:<28}{len(x):>6}{steps:>7}{1e3 * t_ours:>10.1f}{1e3 * t_theirs:>11.1f}{ratio:>8.2f}"
-                  f"{same_outputs:>8.2f}" + ("" if same else "   OUTPUTS DIFFER"))
+            print(
+                f"{name:<28}{len(x):>6}{steps:>7}{1e3 * t_ours:>10.1f}{1e3 * t_theirs:>11.1f}{ratio:>8.2f}"
+                f"{same_outputs:>8.2f}" + ("" if same else "   OUTPUTS DIFFER")
+            )
 
 
 def _time(call) -> float:
@@ -102,8 +123,11 @@ def _time(call) -> float:
 
 
 def fit_against_a_minimal_loop(steps: int = 600) -> None:
-    print(f"\nfit against a minimal loop (spirals, {steps} Adam steps, no snapshots; median of {PAIRS} interleaved "
-          "pairs; ratio = loop / fit, goal >= 0.95)")
+    print(
+        f"\nfit against a minimal loop (spirals, {steps} Adam steps, no snapshots; median of "
+        f"{PAIRS} interleaved "
+        "pairs; ratio = loop / fit, goal >= 0.95)"
+    )
     print(f"{'objective':<10}{'batch':>7}{'fit ms':>9}{'loop ms':>9}{'ratio':>8}")
     data = spirals(num_classes=3, n_per_class=250)
     n = len(data.x_train)
@@ -117,7 +141,7 @@ def fit_against_a_minimal_loop(steps: int = 600) -> None:
         for _ in range(steps):
             if cursor + batch > n:
                 order, cursor = torch.randperm(n, generator=generator), 0
-            index = order[cursor:cursor + batch]
+            index = order[cursor : cursor + batch]
             cursor += batch
             loss = model.loss(data.x_train[index], data.y_train[index])
             optimizer.zero_grad(set_to_none=True)

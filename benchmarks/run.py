@@ -8,10 +8,11 @@ Wall time is that of the default mode; training speed is that of the toy models.
     python benchmarks/run.py --one-core   # as on a one-core Binder: every process pinned to CPU 0
     python benchmarks/run.py --lessons --full [--only 05 07]   # the lessons' full mode (ROBVIZ_FULL=1)
 
-Lessons run in a fresh kernel through nbclient, one at a time; peak memory is the kernel's maximum resident set
-size (ru_maxrss of the child processes). "first figure" is the time from starting the kernel to the first plotly
-figure a lesson shows: the start-to-first-figure path of a student who opens the lesson and runs all cells.
-Nothing here asserts a time: these are figures to read and compare.
+Lessons run in a fresh kernel through nbclient, one at a time; peak memory is the kernel's maximum
+resident set size (ru_maxrss of the child processes). "first figure" is the time from starting the
+kernel to the first plotly figure a lesson shows: the start-to-first-figure path of a student who
+opens the lesson and runs all cells. Nothing here asserts a time: these are figures to read and
+compare.
 """
 
 from __future__ import annotations
@@ -36,14 +37,19 @@ def objective_speed(steps: int = 300) -> None:
     from robviz.train import fit
 
     data = spirals(num_classes=3, n_per_class=250)
-    print(f"\ntoy training speed (spirals, {len(data.x_train)} points, 2-D features, {torch.get_num_threads()} "
-          f"threads, full batch and batch 64, no snapshots)")
+    print(
+        f"\ntoy training speed (spirals, {len(data.x_train)} points, 2-D features, "
+        f"{torch.get_num_threads()} "
+        f"threads, full batch and batch 64, no snapshots)"
+    )
     print(f"{'objective':<10}{'full batch steps/s':>20}{'batch 64 steps/s':>20}")
     for name in OBJECTIVES:
         rates = []
         for batch_size in (None, 64):
             model = make_model(data, name)
-            fit(model, data, steps=20, batch_size=batch_size, record_every=0, progress=False)  # warm-up
+            fit(
+                model, data, steps=20, batch_size=batch_size, record_every=0, progress=False
+            )  # warm-up
             start = time.perf_counter()
             fit(model, data, steps=steps, batch_size=batch_size, record_every=0, progress=False)
             rates.append(steps / (time.perf_counter() - start))
@@ -80,11 +86,18 @@ def _run_lesson(path: Path, one_core: bool, full: bool = False) -> tuple[float, 
     env = {k: v for k, v in os.environ.items() if k != "ROBVIZ_FULL"}
     if full:
         env["ROBVIZ_FULL"] = "1"
-    done = subprocess.run([sys.executable, "-c", _LESSON_RUNNER, str(path), str(path.parent)], capture_output=True,
-                          text=True, preexec_fn=pin, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", _LESSON_RUNNER, str(path), str(path.parent)],
+        capture_output=True,
+        text=True,
+        preexec_fn=pin,
+        env=env,
+    )
     if done.returncode:
         lines = [line for line in done.stderr.splitlines() if line.strip(" -")]
-        reason = next((line for line in reversed(lines) if "Error" in line), lines[-1] if lines else "?")
+        reason = next(
+            (line for line in reversed(lines) if "Error" in line), lines[-1] if lines else "?"
+        )
         print(f"{path.name:<36} failed: {reason}", flush=True)
         return float("nan"), float("nan"), float("nan")
     out = done.stdout.split()
@@ -107,14 +120,28 @@ def lessons(one_core: bool = False, full: bool = False, only=None) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--objectives", action="store_true", help="only the per-objective training speed")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--objectives", action="store_true", help="only the per-objective training speed"
+    )
     parser.add_argument("--lessons", action="store_true", help="only the lessons")
-    parser.add_argument("--fit", action="store_true", help="only fit against a minimal hand-written loop")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (and OMP_NUM_THREADS)")
-    parser.add_argument("--one-core", action="store_true", help="pin everything to CPU 0, as on a one-core Binder")
-    parser.add_argument("--full", action="store_true", help="run the lessons in full mode (ROBVIZ_FULL=1)")
-    parser.add_argument("--only", nargs="+", metavar="NN", help="only the lessons whose names start with these")
+    parser.add_argument(
+        "--fit", action="store_true", help="only fit against a minimal hand-written loop"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (and OMP_NUM_THREADS)"
+    )
+    parser.add_argument(
+        "--one-core", action="store_true", help="pin everything to CPU 0, as on a one-core Binder"
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="run the lessons in full mode (ROBVIZ_FULL=1)"
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="NN", help="only the lessons whose names start with these"
+    )
     args = parser.parse_args()
     if args.one_core:
         os.sched_setaffinity(0, {0})
@@ -126,14 +153,19 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     both = not (args.objectives or args.lessons or args.fit)
     if args.fit or both:
-        from peers import fit_against_a_minimal_loop  # this folder: the one comparison with a minimal loop
+        from peers import (
+            fit_against_a_minimal_loop,
+        )  # this folder: the one comparison with a minimal loop
 
         fit_against_a_minimal_loop()
     if args.objectives or both:
         objective_speed()
     if args.lessons or both:
         lessons(args.one_core, args.full, args.only)
-    print(f"\nbenchmark process peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        "\nbenchmark process peak memory: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

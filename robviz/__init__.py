@@ -1,16 +1,18 @@
 """robviz: interactive lessons on robust machine learning in the adversarial setting.
 
-Core modules: ``centers`` (Max-Mahalanobis centers), ``objectives`` (SCE, center loss, L-GM, MMLDA, MMC, RCE),
-``data``, ``models``, ``train`` (fit, History, checkpoints), ``adversarial`` (PGD adversarial training, TRADES),
-``regions`` (decision regions), ``shell_density`` (the sample density of trained models, measured), ``embed``
-(t-SNE, PCA), ``ensemble`` (ADP), ``mixup_inference``, ``masking``, ``runtime`` (device and mode), ``checks``.
+Core modules: ``centers`` (Max-Mahalanobis centers), ``objectives`` (SCE, center loss, L-GM, MMLDA,
+MMC, RCE), ``data``, ``models``, ``train`` (fit, History, checkpoints), ``adversarial`` (PGD
+adversarial training, TRADES), ``regions`` (decision regions), ``shell_density`` (the sample density
+of trained models, measured), ``embed`` (t-SNE, PCA), ``ensemble`` (ADP), ``mixup_inference``,
+``masking``, ``runtime`` (device and mode), ``checks``.
 
-Wings: ``attacks`` (one class per attack, robust-accuracy tables, the battery's sanity), ``exact`` (the truth:
-exact boundaries in 2-D, exact verdicts by MILP, certified bounds), ``detect`` (confidence, non-ME, kernel
-density, LID, ROC/AUC, the detection study), ``theory`` (the talk's theorems, one module per paper), ``viz``
-(plotly figures), ``widgets`` (ipywidgets dashboards), ``exercises`` (self-checks with hints), ``course``
-(nbgrader course, student versions, the static gallery), ``scale`` and ``cli`` (CIFAR ResNets at scale, in Python
-and from the command line). ``docs/design.md`` draws the house.
+Wings: ``attacks`` (one class per attack, robust-accuracy tables, the battery's sanity), ``exact``
+(the truth: exact boundaries in 2-D, exact verdicts by MILP, certified bounds), ``detect``
+(confidence, non-ME, kernel density, LID, ROC/AUC, the detection study), ``theory`` (the talk's
+theorems, one module per paper), ``viz`` (plotly figures), ``widgets`` (ipywidgets dashboards),
+``exercises`` (self-checks with hints), ``course`` (nbgrader course, student versions, the static
+gallery), ``scale`` and ``cli`` (CIFAR ResNets at scale, in Python and from the command line).
+``docs/design.md`` draws the house.
 """
 
 from . import attacks, detect, embed, exercises, theory
@@ -23,6 +25,25 @@ from .runtime import full_mode, pick_device, seed_everything, setup
 from .train import History, TrainConfig, fit
 
 __version__ = "0.1.0"
-__all__ = ["attacks", "detect", "embed", "exercises", "theory", "mm_centers", "Dataset", "load_dataset",
-           "Classifier", "make_model", "OBJECTIVES", "make_objective", "full_mode", "pick_device", "seed_everything",
-           "setup", "History", "TrainConfig", "fit", "AdversarialTraining"]
+__all__ = [
+    "attacks",
+    "detect",
+    "embed",
+    "exercises",
+    "theory",
+    "mm_centers",
+    "Dataset",
+    "load_dataset",
+    "Classifier",
+    "make_model",
+    "OBJECTIVES",
+    "make_objective",
+    "full_mode",
+    "pick_device",
+    "seed_everything",
+    "setup",
+    "History",
+    "TrainConfig",
+    "fit",
+    "AdversarialTraining",
+]

@@ -2,12 +2,12 @@
 
 Used by ``robviz.train.fit`` and the CIFAR loop.
 
-Both methods solve a saddle-point problem: an inner maximization finds a worst-case input in the ball
-B(x, eps) = {x' : ||x' - x|| <= eps} around each training point (clipped to the input bounds), an outer
-minimization trains on it.
+Both methods solve a saddle-point problem: an inner maximization finds a worst-case input in the
+ball B(x, eps) = {x' : ||x' - x|| <= eps} around each training point (clipped to the input bounds),
+an outer minimization trains on it.
 
-* PGD adversarial training (Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks",
-  ICLR 2018, https://arxiv.org/abs/1706.06083):
+* PGD adversarial training (Madry et al., "Towards Deep Learning Models Resistant to Adversarial
+  Attacks", ICLR 2018, https://arxiv.org/abs/1706.06083):
 
       min_theta  E_(x, y) [ max_{x' in B(x, eps)} L(theta; x', y) ],
 
@@ -15,20 +15,21 @@ minimization trains on it.
   one, :func:`robviz.attacks.paper_objective`: the MMC loss for MMC, as the talk trains AT-MMC; else
   cross-entropy), and L the model's own training loss ``model.loss``.
 
-* TRADES (Zhang et al., "Theoretically Principled Trade-off between Robustness and Accuracy", ICML 2019,
-  https://arxiv.org/abs/1901.08573):
+* TRADES (Zhang et al., "Theoretically Principled Trade-off between Robustness and Accuracy", ICML
+  2019, https://arxiv.org/abs/1901.08573):
 
       min_theta  E_(x, y) [ L(theta; x, y) + beta * max_{x' in B(x, eps)} KL( p(x) || p(x') ) ],
 
   p = softmax(model(x)) the predicted class probabilities; the inner max by PGD on the KL from the paper's start
   x + 0.001 N(0, I). ``beta`` trades clean accuracy (small) for robustness (large); the paper uses 6.
 
-The inner maximization is :meth:`robviz.attacks.PGD.iterate`, run in eval mode (BatchNorm statistics and dropout
-do not change while attacking) by :func:`adversarial_batch`; the training step that follows runs in the mode the
-caller set (train mode in ``fit``).
+The inner maximization is :meth:`robviz.attacks.PGD.iterate`, run in eval mode (BatchNorm statistics
+and dropout do not change while attacking) by :func:`adversarial_batch`; the training step that
+follows runs in the mode the caller set (train mode in ``fit``).
 
 What adversarial training does to a 2-D model is measured exactly, snapshot by snapshot, by
-:func:`exact_over_training` (robust accuracy per set and radius, and the decision boundary, from ``robviz.exact``).
+:func:`exact_over_training` (robust accuracy per set and radius, and the decision boundary, from
+``robviz.exact``).
 """
 
 from __future__ import annotations
@@ -42,20 +43,30 @@ import torch.nn.functional as F
 from . import checks
 from .runtime import evaluating
 
-__all__ = ["AdversarialTraining", "adversarial_batch", "uniform_start", "kl_objective", "trades_loss",
-           "ExactOverTraining", "exact_over_training"]
+__all__ = [
+    "AdversarialTraining",
+    "adversarial_batch",
+    "uniform_start",
+    "kl_objective",
+    "trades_loss",
+    "ExactOverTraining",
+    "exact_over_training",
+]
 
 TRADES_START = 0.001  # the standard deviation of the TRADES start around x (the authors' code)
 
 
-def adversarial_batch(attack, x: torch.Tensor, labels: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+def adversarial_batch(
+    attack, x: torch.Tensor, labels: torch.Tensor, start: torch.Tensor
+) -> torch.Tensor:
     """Return the adversarial batch.
 
-    ``attack.iterate`` (a :class:`robviz.attacks.PGD`) from ``start`` around ``x``, in eval mode (each submodule's mode
-    restored after), detached.
+    ``attack.iterate`` (a :class:`robviz.attacks.PGD`) from ``start`` around ``x``, in eval mode
+    (each submodule's mode restored after), detached.
 
-    The one implementation of "make the adversarial batch": :class:`AdversarialTraining` (for ``fit``) and the
-    CIFAR loop (:func:`robviz.scale.adversarial_examples`, which draws its starts from the run's generator) call it.
+    The one implementation of "make the adversarial batch": :class:`AdversarialTraining` (for
+    ``fit``) and the CIFAR loop (:func:`robviz.scale.adversarial_examples`, which draws its starts
+    from the run's generator) call it.
 
     Parameters
     ----------
@@ -77,13 +88,16 @@ def adversarial_batch(attack, x: torch.Tensor, labels: torch.Tensor, start: torc
         return attack.iterate(x, start, labels).detach()
 
 
-def uniform_start(x: torch.Tensor, eps: float, norm: str, bounds, generator: torch.Generator) -> torch.Tensor:
+def uniform_start(
+    x: torch.Tensor, eps: float, norm: str, bounds, generator: torch.Generator
+) -> torch.Tensor:
     """Return a uniform random point of the eps-ball around each x, clipped to ``bounds``.
 
     L-inf: the box; L2: the ball.
 
-    Drawn on the CPU with ``generator`` in the order :class:`robviz.attacks.PGD` draws its random start, so a
-    generator seeded s gives the start of ``PGD(..., seed=s)``. x (N, ...) -> (N, ...) on x's device and dtype.
+    Drawn on the CPU with ``generator`` in the order :class:`robviz.attacks.PGD` draws its random
+    start, so a generator seeded s gives the start of ``PGD(..., seed=s)``. x (N, ...) -> (N, ...)
+    on x's device and dtype.
     """
     shape = (-1,) + (1,) * (x.dim() - 1)
     if norm == "Linf":
@@ -91,8 +105,11 @@ def uniform_start(x: torch.Tensor, eps: float, norm: str, bounds, generator: tor
     else:
         direction = torch.randn(*x.shape, generator=generator).to(x.device, x.dtype)
         direction = direction / direction.reshape(len(x), -1).norm(dim=1).clamp_min(
-            torch.finfo(x.dtype).tiny).reshape(shape)
-        radius = torch.rand(len(x), generator=generator).to(x.device, x.dtype) ** (1.0 / x[0].numel())
+            torch.finfo(x.dtype).tiny
+        ).reshape(shape)
+        radius = torch.rand(len(x), generator=generator).to(x.device, x.dtype) ** (
+            1.0 / x[0].numel()
+        )
         delta = eps * direction * radius.reshape(shape)
     return (x + delta).clamp(*bounds)
 
@@ -104,8 +121,8 @@ def kl_objective(clean_logits: torch.Tensor):
 
         KL( p(x) || p(x') ) = sum_k p_k(x) (log p_k(x) - log p_k(x')),   p = softmax(model(.)),
 
-    with p(x) fixed from ``clean_logits`` (N, L) (no gradient flows into it). ``labels`` is not used: TRADES
-    pushes the prediction away from the model's own clean prediction, not from y.
+    with p(x) fixed from ``clean_logits`` (N, L) (no gradient flows into it). ``labels`` is not
+    used: TRADES pushes the prediction away from the model's own clean prediction, not from y.
     """
     clean = F.log_softmax(clean_logits.detach(), dim=1)
 
@@ -116,18 +133,24 @@ def kl_objective(clean_logits: torch.Tensor):
     return objective
 
 
-def trades_loss(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, beta: float) -> torch.Tensor:
+def trades_loss(
+    model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, beta: float
+) -> torch.Tensor:
     """Return the TRADES loss ``model.loss(x, y) + beta * mean_i KL(p(x_i) || p(x_adv_i))``.
 
     The loss is a scalar.
 
-    The natural term is the model's own objective (cross-entropy for SCE, the MMC loss for MMC); the KL is
-    summed over classes and averaged over the batch (the authors' ``KLDivLoss(reduction="sum") / N``); both
-    terms carry gradients. x, x_adv (N, ...), y (N,).
+    The natural term is the model's own objective (cross-entropy for SCE, the MMC loss for MMC); the
+    KL is summed over classes and averaged over the batch (the authors' ``KLDivLoss(reduction="sum")
+    / N``); both terms carry gradients. x, x_adv (N, ...), y (N,).
     """
     logits = model(x)
-    kl = F.kl_div(F.log_softmax(model(x_adv), dim=1), F.log_softmax(logits, dim=1), reduction="sum",
-                  log_target=True) / len(x)
+    kl = F.kl_div(
+        F.log_softmax(model(x_adv), dim=1),
+        F.log_softmax(logits, dim=1),
+        reduction="sum",
+        log_target=True,
+    ) / len(x)
     return model.loss(x, y) + beta * kl
 
 
@@ -140,8 +163,9 @@ class AdversarialTraining:
     Attributes
     ----------
     method : str
-        ``"pgd"`` (Madry et al. 2018: train on the PGD examples with the model's loss) or ``"trades"``
-        (Zhang et al. 2019: clean loss + beta * KL(p(x) || p(x_adv))). See the module's docstring.
+        ``"pgd"`` (Madry et al. 2018: train on the PGD examples with the model's loss) or
+        ``"trades"`` (Zhang et al. 2019: clean loss + beta * KL(p(x) || p(x_adv))). See the module's
+        docstring.
     eps : float
         The training radius, in the input's units (> 0).
     alpha : float or None
@@ -181,8 +205,8 @@ class AdversarialTraining:
     def attack(self, model, bounds, loss=None):
         """Return the :class:`robviz.attacks.PGD` of the inner maximization.
 
-        ``loss``: its objective; None, the papers' adaptive one, :func:`robviz.attacks.paper_objective`: the MMC loss
-        for MMC, as the talk trains AT-MMC.
+        ``loss``: its objective; None, the papers' adaptive one,
+        :func:`robviz.attacks.paper_objective`: the MMC loss for MMC, as the talk trains AT-MMC.
 
         Raises
         ------
@@ -191,29 +215,45 @@ class AdversarialTraining:
         """
         from .attacks import PGD, paper_objective
 
-        return PGD(model, eps=self.eps, alpha=self.alpha, steps=self.steps, norm=self.norm, bounds=bounds,
-                   loss=paper_objective(model) if loss is None else loss)
+        return PGD(
+            model,
+            eps=self.eps,
+            alpha=self.alpha,
+            steps=self.steps,
+            norm=self.norm,
+            bounds=bounds,
+            loss=paper_objective(model) if loss is None else loss,
+        )
 
     def examples(self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator):
         """Return the adversarial batch x_adv (N, ...) of this method for x (N, ...), y (N,).
 
-        Random starts drawn from ``generator`` (a seeded CPU generator). For ``"pgd"`` with a generator seeded s it
-        equals ``PGD(model, eps, alpha, steps, norm, bounds, seed=s).run(x, y).x_adv``.
+        Random starts drawn from ``generator`` (a seeded CPU generator). For ``"pgd"`` with a
+        generator seeded s it equals ``PGD(model, eps, alpha, steps, norm, bounds, seed=s).run(x,
+        y).x_adv``.
         """
         if self.method == "pgd":
-            return adversarial_batch(self.attack(model, bounds), x, y, uniform_start(x, self.eps, self.norm,
-                                                                                      bounds, generator))
+            return adversarial_batch(
+                self.attack(model, bounds),
+                x,
+                y,
+                uniform_start(x, self.eps, self.norm, bounds, generator),
+            )
         with torch.no_grad(), evaluating(model):
             clean_logits = model(x)
         noise = torch.randn(*x.shape, generator=generator).to(x.device, x.dtype)
         start = (x + TRADES_START * noise).clamp(*bounds)
-        return adversarial_batch(self.attack(model, bounds, kl_objective(clean_logits)), x, y, start)
+        return adversarial_batch(
+            self.attack(model, bounds, kl_objective(clean_logits)), x, y, start
+        )
 
-    def loss(self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator) -> torch.Tensor:
+    def loss(
+        self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator
+    ) -> torch.Tensor:
         """One adversarial training loss on the batch x (N, ...), y (N,).
 
-        The inner maximization in eval mode, then the outer loss in the model's current mode (train mode in ``fit``); a
-        scalar with gradients.
+        The inner maximization in eval mode, then the outer loss in the model's current mode (train
+        mode in ``fit``); a scalar with gradients.
         """
         x_adv = self.examples(model, x, y, bounds, generator)
         if self.method == "pgd":
@@ -244,7 +284,9 @@ class ExactOverTraining:
     segments: list
 
 
-def exact_over_training(model, history, sets: dict, eps_list, *, bounds, norm: str = "Linf") -> ExactOverTraining:
+def exact_over_training(
+    model, history, sets: dict, eps_list, *, bounds, norm: str = "Linf"
+) -> ExactOverTraining:
     """Return the exact robust accuracy of every snapshot of a 2-D model's training, on each set.
 
     Computed with :mod:`robviz.exact`.
@@ -267,8 +309,8 @@ def exact_over_training(model, history, sets: dict, eps_list, *, bounds, norm: s
     Returns
     -------
     ExactOverTraining
-        An :class:`ExactOverTraining`. One linear-region enumeration per snapshot (about 0.1-1 s each on one
-        core for a 2-32-32-2 network).
+        An :class:`ExactOverTraining`. One linear-region enumeration per snapshot (about 0.1-1 s
+        each on one core for a 2-32-32-2 network).
 
     Raises
     ------
@@ -280,7 +322,9 @@ def exact_over_training(model, history, sets: dict, eps_list, *, bounds, norm: s
 
     eps_list = [float(e) for e in eps_list]
     if not history.model_states:
-        raise ValueError("the history holds no model states; train with fit(..., record_models=True)")
+        raise ValueError(
+            "the history holds no model states; train with fit(..., record_models=True)"
+        )
     accuracy: dict = {name: np.zeros((len(history.model_states), len(eps_list))) for name in sets}
     segments = []
     for frame in range(len(history.model_states)):
@@ -289,7 +333,8 @@ def exact_over_training(model, history, sets: dict, eps_list, *, bounds, norm: s
         for name, (x, y) in sets.items():
             prediction = inference(snapshot, x.cpu()).argmax(1)
             distance = boundary.distance(x.cpu(), y.cpu(), norm, prediction=prediction)
-            accuracy[name][frame] = [(distance > boundary.check_eps(e, norm)).double().mean().item()
-                                     for e in eps_list]
+            accuracy[name][frame] = [
+                (distance > boundary.check_eps(e, norm)).double().mean().item() for e in eps_list
+            ]
         segments.append(boundary.segments()[0])
     return ExactOverTraining(list(history.step), eps_list, accuracy, segments)

@@ -1,12 +1,12 @@
 """Max-Mahalanobis centers and the class means of trained features.
 
-Max-Mahalanobis centers are the fixed class means of MMLDA and MMC; the class means a trained model's features
-actually have come with the two scales lessons read from them.
+Max-Mahalanobis centers are the fixed class means of MMLDA and MMC; the class means a trained
+model's features actually have come with the two scales lessons read from them.
 
 References
 ----------
-T. Pang, C. Du, J. Zhu. "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018;
-T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu. "Rethinking Softmax Cross-Entropy Loss for Adversarial
+T. Pang, C. Du, J. Zhu. "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018; T. Pang,
+K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu. "Rethinking Softmax Cross-Entropy Loss for Adversarial
 Robustness", ICLR 2020.
 """
 
@@ -18,7 +18,14 @@ import torch
 
 from . import checks
 
-__all__ = ["mm_centers", "simplex_centers", "spread_centers", "class_means", "class_mean_distance", "feature_spread"]
+__all__ = [
+    "mm_centers",
+    "simplex_centers",
+    "spread_centers",
+    "class_means",
+    "class_mean_distance",
+    "feature_spread",
+]
 
 
 def _check(num_classes: int, feature_dim: int, norm: float) -> tuple[int, int, float]:
@@ -26,7 +33,8 @@ def _check(num_classes: int, feature_dim: int, norm: float) -> tuple[int, int, f
     feature_dim = checks.integer("feature_dim", feature_dim, low=1)
     if feature_dim == 1 and num_classes > 2:
         raise ValueError(
-            f"feature_dim=1 holds at most 2 distinct directions, cannot place {num_classes} centers; use "
+            f"feature_dim=1 holds at most 2 distinct directions, cannot place {num_classes} "
+            "centers; use "
             "feature_dim >= 2"
         )
     return num_classes, feature_dim, checks.real("norm", norm, low=0, low_open=True)
@@ -38,10 +46,10 @@ def simplex_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> t
 
     Defined for ``feature_dim >= num_classes - 1``.
 
-    The recursion of Pang et al. (ICML 2018, Algorithm 1) with L = num_classes:
-    mu_1 = e_1; for k = 2..L and each j < k: mu_k[j] = -(1/(L-1) + <mu_k, mu_j>) / mu_j[j];
-    then mu_k[k] = sqrt(|1 - ||mu_k||^2|). The unit vectors satisfy <mu_i, mu_j> = -1/(L-1) for i != j
-    and sum to zero; they are then scaled to length ``norm`` (C), so <mu_i, mu_j> = -C^2/(L-1).
+    The recursion of Pang et al. (ICML 2018, Algorithm 1) with L = num_classes: mu_1 = e_1; for k =
+    2..L and each j < k: mu_k[j] = -(1/(L-1) + <mu_k, mu_j>) / mu_j[j]; then mu_k[k] = sqrt(|1 -
+    ||mu_k||^2|). The unit vectors satisfy <mu_i, mu_j> = -1/(L-1) for i != j and sum to zero; they
+    are then scaled to length ``norm`` (C), so <mu_i, mu_j> = -C^2/(L-1).
 
     Returns
     -------
@@ -51,12 +59,15 @@ def simplex_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> t
     num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
     if feature_dim < num_classes - 1:
         raise ValueError(
-            f"an exact simplex of {num_classes} centers needs feature_dim >= {num_classes - 1}, got "
+            f"an exact simplex of {num_classes} centers needs feature_dim >= {num_classes - 1}, "
+            "got "
             f"feature_dim={feature_dim}; "
             "use mm_centers, which falls back to spread_centers"
         )
     L = num_classes
-    mu = torch.zeros(L, max(feature_dim, L), dtype=torch.float64)  # one spare column: mu_L[L] is 0 and dropped
+    mu = torch.zeros(
+        L, max(feature_dim, L), dtype=torch.float64
+    )  # one spare column: mu_L[L] is 0 and dropped
     mu[0, 0] = 1.0
     for k in range(1, L):
         for j in range(k):
@@ -71,9 +82,10 @@ def spread_centers(
 ) -> torch.Tensor:
     """Return centers on the sphere of radius ``norm`` pushed as far apart as possible.
 
-    For feature_dim < num_classes - 1, where no regular simplex exists. Like the authors' code, minimize the largest
-    pairwise cosine with Adam (here a smooth maximum, log-sum-exp with a growing sharpness) over unit vectors. In 2-D
-    the optimum is the regular polygon, which is used directly.
+    For feature_dim < num_classes - 1, where no regular simplex exists. Like the authors' code,
+    minimize the largest pairwise cosine with Adam (here a smooth maximum, log-sum-exp with a
+    growing sharpness) over unit vectors. In 2-D the optimum is the regular polygon, which is used
+    directly.
 
     Returns
     -------
@@ -87,13 +99,17 @@ def spread_centers(
         angle = torch.arange(num_classes, dtype=torch.float64) * (2 * math.pi / num_classes)
         return (norm * torch.stack([angle.cos(), angle.sin()], dim=1)).float()
     generator = torch.Generator().manual_seed(seed)
-    w = torch.randn(num_classes, feature_dim, generator=generator, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(
+        num_classes, feature_dim, generator=generator, dtype=torch.float64, requires_grad=True
+    )
     optimizer = torch.optim.Adam([w], lr=0.02)
     off_diagonal = ~torch.eye(num_classes, dtype=torch.bool)
     for step in range(steps):
         u = torch.nn.functional.normalize(w, dim=1)
         cosines = (u @ u.T)[off_diagonal]
-        sharpness = 10.0 + 490.0 * step / max(steps - 1, 1)  # soft max first, then nearly the hard max
+        sharpness = 10.0 + 490.0 * step / max(
+            steps - 1, 1
+        )  # soft max first, then nearly the hard max
         loss = torch.logsumexp(sharpness * cosines, dim=0) / sharpness
         optimizer.zero_grad()
         loss.backward()
@@ -108,9 +124,10 @@ def mm_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.
 
     Placed with the largest minimal distance.
 
-    For ``feature_dim >= num_classes - 1`` this is the exact regular simplex of :func:`simplex_centers`
-    (pairwise inner products -norm^2/(num_classes-1), zero sum). For smaller ``feature_dim`` (e.g. 10 classes in a
-    2-D feature space) it falls back to :func:`spread_centers`.
+    For ``feature_dim >= num_classes - 1`` this is the exact regular simplex of
+    :func:`simplex_centers` (pairwise inner products -norm^2/(num_classes-1), zero sum). For smaller
+    ``feature_dim`` (e.g. 10 classes in a 2-D feature space) it falls back to
+    :func:`spread_centers`.
 
     Parameters
     ----------
@@ -144,14 +161,17 @@ def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     L = max(y) + 1.
     """
     if z.dim() != 2 or y.shape != z.shape[:1]:
-        raise ValueError(f"expected features (N, d) and labels (N,), got {tuple(z.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"expected features (N, d) and labels (N,), got {tuple(z.shape)} and {tuple(y.shape)}"
+        )
     return torch.stack([z[y == k].mean(dim=0) for k in range(int(y.max()) + 1)])
 
 
 def _between(means: torch.Tensor) -> torch.Tensor:
     """Return the L(L-1)/2 distances between distinct classes' means.
 
-    The diagonal left out by position, not by value: two coinciding means give a distance 0, which is what they are.
+    The diagonal left out by position, not by value: two coinciding means give a distance 0, which
+    is what they are.
     """
     distances = torch.cdist(means, means)
     i, j = torch.triu_indices(len(means), len(means), offset=1)
@@ -161,7 +181,8 @@ def _between(means: torch.Tensor) -> torch.Tensor:
 def class_mean_distance(z: torch.Tensor, y: torch.Tensor) -> float:
     """Return the mean distance between two class means of the features z (N, d).
 
-    A model's unit of length (lesson 4 compares densities of differently scaled feature spaces in it).
+    A model's unit of length (lesson 4 compares densities of differently scaled feature spaces in
+    it).
     """
     return _between(class_means(z, y)).mean().item()
 
@@ -171,9 +192,9 @@ def feature_spread(z: torch.Tensor, y: torch.Tensor) -> float:
 
     How tight the classes are, free of scale (lower = tighter; the talk's convergence demo).
 
-    Two classes whose means coincide are not separated at all: the spread is then ``math.inf`` (never a finite
-    number that reads as separation). Means a hair apart give a huge, honest ratio (the spread over a tiny
-    distance).
+    Two classes whose means coincide are not separated at all: the spread is then ``math.inf``
+    (never a finite number that reads as separation). Means a hair apart give a huge, honest ratio
+    (the spread over a tiny distance).
     """
     means = class_means(z, y)
     within = (z - means[y]).norm(dim=1).mean()

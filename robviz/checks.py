@@ -1,9 +1,9 @@
 """Argument checks of every public function: one helper per kind of value, one wording of errors.
 
 A user holds numbers in many types: Python ``int``/``float``, NumPy scalars (``np.float32(0.25)``,
-``np.int64(10)``), 0-d arrays and 0-d tensors (``torch.tensor(0.25)``, what ``eps_list[i]`` gives for a tensor).
-Every one of them is accepted wherever a number is expected; ``bool`` never is (``True`` is an ``int`` to Python,
-but a flag passed where a count belongs is a bug).
+``np.int64(10)``), 0-d arrays and 0-d tensors (``torch.tensor(0.25)``, what ``eps_list[i]`` gives
+for a tensor). Every one of them is accepted wherever a number is expected; ``bool`` never is
+(``True`` is an ``int`` to Python, but a flag passed where a count belongs is a bug).
 """
 
 from __future__ import annotations
@@ -40,22 +40,51 @@ def _range_text(low, high, low_open, high_open) -> str:
     return ""
 
 
-# The result is None only when ``allow_none`` lets a None through: a call without it gets a float (an int).
+# The result is None only when ``allow_none`` lets a None through: a call without it gets a float
+# (an int).
 @overload
-def real(name: str, value, *, low: float | None = ..., high: float | None = ..., low_open: bool = ...,
-         high_open: bool = ..., allow_none: Literal[False] = ..., note: str = ...) -> float: ...
+def real(
+    name: str,
+    value,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_open: bool = ...,
+    high_open: bool = ...,
+    allow_none: Literal[False] = ...,
+    note: str = ...,
+) -> float: ...
 @overload
-def real(name: str, value, *, low: float | None = ..., high: float | None = ..., low_open: bool = ...,
-         high_open: bool = ..., allow_none: bool, note: str = ...) -> float | None: ...
-def real(name: str, value, *, low: float | None = None, high: float | None = None, low_open: bool = False,
-         high_open: bool = False, allow_none: bool = False, note: str = "") -> float | None:
+def real(
+    name: str,
+    value,
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_open: bool = ...,
+    high_open: bool = ...,
+    allow_none: bool,
+    note: str = ...,
+) -> float | None: ...
+def real(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_none: bool = False,
+    note: str = "",
+) -> float | None:
     """Return ``value`` as a finite Python float in the range, or raise a ``ValueError``.
 
     The error names ``name``.
 
-    Accepts any real number type (``numbers.Real``: int, float, NumPy scalars) and 0-d arrays or tensors.
-    ``low``/``high`` bound the range (closed unless ``low_open``/``high_open``). ``allow_none`` lets None through.
-    ``note`` is added to the error in parentheses (why the range is what it is).
+    Accepts any real number type (``numbers.Real``: int, float, NumPy scalars) and 0-d arrays or
+    tensors. ``low``/``high`` bound the range (closed unless ``low_open``/``high_open``).
+    ``allow_none`` lets None through. ``note`` is added to the error in parentheses (why the range
+    is what it is).
 
     Examples
     --------
@@ -68,29 +97,54 @@ def real(name: str, value, *, low: float | None = None, high: float | None = Non
     ok = isinstance(number_like, numbers.Real) and not isinstance(number_like, (bool, np.bool_))
     number = float(number_like) if ok else math.nan
     if ok and math.isfinite(number):
-        ok = not ((low is not None and (number < low or (low_open and number == low)))
-                  or (high is not None and (number > high or (high_open and number == high))))
+        ok = not (
+            (low is not None and (number < low or (low_open and number == low)))
+            or (high is not None and (number > high or (high_open and number == high)))
+        )
     else:
         ok = False
     if not ok:
         extra = (" or None" if allow_none else "") + (f" ({note})" if note else "")
-        raise ValueError(f"{name} must be a finite number{_range_text(low, high, low_open, high_open)}{extra}, "
-                         f"got {value!r}")
+        raise ValueError(
+            f"{name} must be a finite number{_range_text(low, high, low_open, high_open)}{extra}, "
+            f"got {value!r}"
+        )
     return number
 
 
 @overload
-def integer(name: str, value, *, low: int | None = ..., high: int | None = ...,
-            allow_none: Literal[False] = ..., note: str = ...) -> int: ...
+def integer(
+    name: str,
+    value,
+    *,
+    low: int | None = ...,
+    high: int | None = ...,
+    allow_none: Literal[False] = ...,
+    note: str = ...,
+) -> int: ...
 @overload
-def integer(name: str, value, *, low: int | None = ..., high: int | None = ...,
-            allow_none: bool, note: str = ...) -> int | None: ...
-def integer(name: str, value, *, low: int | None = None, high: int | None = None,
-            allow_none: bool = False, note: str = "") -> int | None:
+def integer(
+    name: str,
+    value,
+    *,
+    low: int | None = ...,
+    high: int | None = ...,
+    allow_none: bool,
+    note: str = ...,
+) -> int | None: ...
+def integer(
+    name: str,
+    value,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: bool = False,
+    note: str = "",
+) -> int | None:
     """Return ``value`` as a Python int in [low, high], or raise a ``ValueError`` naming ``name``.
 
-    Accepts anything with ``__index__`` (int, NumPy integers, 0-d integer arrays and tensors); floats are
-    refused even when whole (``3.0`` epochs is a typo somewhere).
+    Accepts anything with ``__index__`` (int, NumPy integers, 0-d integer arrays and tensors);
+    floats are refused even when whole (``3.0`` epochs is a typo somewhere).
     """
     if value is None and allow_none:
         return None
@@ -100,8 +154,11 @@ def integer(name: str, value, *, low: int | None = None, high: int | None = None
     except TypeError:
         number = None
     if number is None or (low is not None and number < low) or (high is not None and number > high):
-        extra = (_range_text(low, high, False, False) + (" or None" if allow_none else "")
-                 + (f" ({note})" if note else ""))
+        extra = (
+            _range_text(low, high, False, False)
+            + (" or None" if allow_none else "")
+            + (f" ({note})" if note else "")
+        )
         raise ValueError(f"{name} must be an integer{extra}, got {value!r}")
     return number
 
@@ -118,10 +175,11 @@ def finite_inputs(name: str, x, *, allow_empty: bool = False):
 
     The error names ``name`` and the samples that make ``x`` unusable.
 
-    The one check of the inputs every attack, detector and evaluator takes: an empty set has no accuracy (0/0
-    is not 0.0) and a NaN or infinite value passes every bound check (``nan < low`` is False) and turns every
-    score after it into a number that looks ordinary (argmax of NaN logits is class 0). ``allow_empty`` lets
-    N = 0 through (for the callers where an empty batch has a meaning).
+    The one check of the inputs every attack, detector and evaluator takes: an empty set has no
+    accuracy (0/0 is not 0.0) and a NaN or infinite value passes every bound check (``nan < low`` is
+    False) and turns every score after it into a number that looks ordinary (argmax of NaN logits is
+    class 0). ``allow_empty`` lets N = 0 through (for the callers where an empty batch has a
+    meaning).
 
     Raises
     ------
@@ -139,8 +197,10 @@ def finite_inputs(name: str, x, *, allow_empty: bool = False):
         if bool(bad.any()):
             index = torch.nonzero(bad).flatten().tolist()
             shown = ", ".join(map(str, index[:5])) + (", ..." if len(index) > 5 else "")
-            raise ValueError(f"{name} has non-finite values (NaN or inf) in {len(index)} of {len(x)} samples, "
-                             f"at sample index {shown}: remove or repair them first")
+            raise ValueError(
+                f"{name} has non-finite values (NaN or inf) in {len(index)} of {len(x)} samples, "
+                f"at sample index {shown}: remove or repair them first"
+            )
     return x
 
 
@@ -152,8 +212,10 @@ def unique_labels(name: str, labels) -> list[str]:
     labels = [str(label) for label in labels]
     repeated = sorted({label for label in labels if labels.count(label) > 1})
     if repeated:
-        raise ValueError(f"{name} must be unique, but {', '.join(map(repr, repeated))} appears more than once: "
-                         f"give each its own name")
+        raise ValueError(
+            f"{name} must be unique, but {', '.join(map(repr, repeated))} appears more than once: "
+            f"give each its own name"
+        )
     return labels
 
 
@@ -172,19 +234,28 @@ def renamed(**old_to_new: str):
     >>> @renamed(dim="feature_dim")
     ... def centers(num_classes, feature_dim): ...
     """
+
     def decorate(function):
         @functools.wraps(function)
         def accept_old_names(*args, **kwargs):
             for old, new in old_to_new.items():
                 if old in kwargs:
                     if new in kwargs:
-                        raise TypeError(f"{function.__name__}() got {old!r} and {new!r}: {old!r} is the old name "
-                                        f"of {new!r}; pass {new!r} only")
-                    warnings.warn(f"{function.__name__}({old}=...) is deprecated: use {new}=...",
-                                  DeprecationWarning, stacklevel=2)
+                        raise TypeError(
+                            f"{function.__name__}() got {old!r} and {new!r}: {old!r} is the old "
+                            "name "
+                            f"of {new!r}; pass {new!r} only"
+                        )
+                    warnings.warn(
+                        f"{function.__name__}({old}=...) is deprecated: use {new}=...",
+                        DeprecationWarning,
+                        stacklevel=2,
+                    )
                     kwargs[new] = kwargs.pop(old)
             return function(*args, **kwargs)
+
         return accept_old_names
+
     return decorate
 
 
@@ -215,23 +286,29 @@ def bounds(value) -> tuple[float, float]:
     try:
         low, high = (float(b) for b in value)
     except (TypeError, ValueError):
-        raise ValueError(f"bounds must be (low, high) or a Dataset with .bounds, got {value!r}") from None
+        raise ValueError(
+            f"bounds must be (low, high) or a Dataset with .bounds, got {value!r}"
+        ) from None
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise ValueError(f"bounds must be finite with low < high, got {value!r}")
     return low, high
+
 
 def moved(old: str, new: str) -> None:
     """Make the module ``old`` an alias of ``new``, for one release.
 
     With a ``DeprecationWarning`` naming ``new``.
 
-    Called as the whole body of a module that moved into a wing (``robviz.scale.resnet`` -> ``robviz.scale.resnet``):
-    ``import old`` then gives the module object of ``new`` itself, so attributes, monkeypatches and ``isinstance``
-    behave the same under both names.
+    Called as the whole body of a module that moved into a wing (``robviz.scale.resnet`` ->
+    ``robviz.scale.resnet``): ``import old`` then gives the module object of ``new`` itself, so
+    attributes, monkeypatches and ``isinstance`` behave the same under both names.
     """
     import importlib
     import sys
 
-    warnings.warn(f"{old} moved to {new}: import it from there ({old} is an alias for one release)",
-                  DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        f"{old} moved to {new}: import it from there ({old} is an alias for one release)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
     sys.modules[old] = importlib.import_module(new)

@@ -1,7 +1,7 @@
 """The ``robviz`` command line.
 
-A thin parser over :mod:`robviz.scale` (train CIFAR ResNets, evaluate them with the talk's attack battery, render
-tables) and the course commands (student versions, an nbgrader course, the gallery).
+A thin parser over :mod:`robviz.scale` (train CIFAR ResNets, evaluate them with the talk's attack
+battery, render tables) and the course commands (student versions, an nbgrader course, the gallery).
 
     robviz train --dataset cifar10 --arch resnet32 --objective mmc --recipe paper --out runs/mmc
     robviz train --objective mmc --recipe authors --out runs/mmc-code    # the authors' code: factor 1, Keras SGD
@@ -13,11 +13,12 @@ tables) and the course commands (student versions, an nbgrader course, the galle
     robviz gallery --out build/gallery                         # every lesson executed, as a static HTML site
     robviz course init my-course                               # the lessons as an nbgrader course
 
-Also ``python -m robviz ...``. Settings come from (later wins): built-in defaults, ``--tiny``, ``--config FILE``
-(a JSON object whose keys are the flags' names with underscores, e.g. ``{"objective": "mmc", "epochs": 50}``),
-explicit flags; each run command's flags, defaults and checks are those of its run configuration
-(:class:`robviz.scale.TrainRun`, :class:`~robviz.scale.EvaluateRun`, :class:`~robviz.scale.TableRun`). Everything
-a run decided is written to ``OUT/results.json`` and into the checkpoint.
+Also ``python -m robviz ...``. Settings come from (later wins): built-in defaults, ``--tiny``,
+``--config FILE`` (a JSON object whose keys are the flags' names with underscores, e.g.
+``{"objective": "mmc", "epochs": 50}``), explicit flags; each run command's flags, defaults and
+checks are those of its run configuration (:class:`robviz.scale.TrainRun`,
+:class:`~robviz.scale.EvaluateRun`, :class:`~robviz.scale.TableRun`). Everything a run decided is
+written to ``OUT/results.json`` and into the checkpoint.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def student(cfg: dict) -> list[Path]:
     """
     from .course import write_student_versions
 
-    written = write_student_versions(cfg.get("lessons", "notebooks"), cfg.get("out", "build/student"))
+    written = write_student_versions(
+        cfg.get("lessons", "notebooks"), cfg.get("out", "build/student")
+    )
     print(f"robviz: wrote {len(written)} student notebook(s) to {written[0].parent}")
     return written
 
@@ -58,12 +61,15 @@ def course(cfg: dict) -> list[Path]:
     from .course import init_course
 
     try:
-        written = init_course(cfg["folder"], cfg.get("lessons", "notebooks"),
-                              course_id=cfg.get("course_id", "robviz"))
+        written = init_course(
+            cfg["folder"], cfg.get("lessons", "notebooks"), course_id=cfg.get("course_id", "robviz")
+        )
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         raise SystemExit(f"robviz: {error}") from None
-    print(f"robviz: wrote an nbgrader course of {len(written) - 2} lesson(s) to {cfg['folder']}; "
-          f"see {written[1]} for generate / autograde / feedback")
+    print(
+        f"robviz: wrote an nbgrader course of {len(written) - 2} lesson(s) to {cfg['folder']}; "
+        f"see {written[1]} for generate / autograde / feedback"
+    )
     return written
 
 
@@ -74,7 +80,9 @@ def gallery(cfg: dict) -> list[Path]:
     """
     from .course.gallery import build_gallery
 
-    written = build_gallery(cfg.get("lessons", "notebooks"), cfg.get("out", "build/gallery"), only=cfg.get("only"))
+    written = build_gallery(
+        cfg.get("lessons", "notebooks"), cfg.get("out", "build/gallery"), only=cfg.get("only")
+    )
     print(f"robviz: wrote {len(written) - 1} lesson page(s) and {written[-1]}")
     return written
 
@@ -86,35 +94,53 @@ def _add_run_command(sub, run_class: type[scale.RunConfig], help: str, config_fi
     """
     parser = sub.add_parser(run_class.command, help=help)
     if config_file:
-        parser.add_argument("--config", default=argparse.SUPPRESS,
-                            help="JSON file of settings (keys: the flags' names with underscores)")
+        parser.add_argument(
+            "--config",
+            default=argparse.SUPPRESS,
+            help="JSON file of settings (keys: the flags' names with underscores)",
+        )
     scale.add_arguments(parser, run_class)
     return parser
 
 
 def _add_train(sub):
     p = _add_run_command(sub, scale.TrainRun, "train a CIFAR ResNet (data-parallel under torchrun)")
-    p.add_argument("--tiny", action="store_true", default=argparse.SUPPRESS,
-                   help="seconds on a CPU: synthetic data, ResNet-8 of width 4, 2 epochs (robviz.scale.TINY)")
+    p.add_argument(
+        "--tiny",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="seconds on a CPU: synthetic data, ResNet-8 of width 4, 2 epochs (robviz.scale.TINY)",
+    )
 
 
 def _add_evaluate(sub):
-    _add_run_command(sub, scale.EvaluateRun, "the talk's attack battery on a checkpoint, written as JSON")
+    _add_run_command(
+        sub, scale.EvaluateRun, "the talk's attack battery on a checkpoint, written as JSON"
+    )
 
 
 def _add_table(sub):
-    _add_run_command(sub, scale.TableRun, "the talk's tables beside measured numbers (markdown, plotly HTML)",
-                     config_file=False)
+    _add_run_command(
+        sub,
+        scale.TableRun,
+        "the talk's tables beside measured numbers (markdown, plotly HTML)",
+        config_file=False,
+    )
 
 
 def _add_student(sub):
-    s = sub.add_parser("student", help="write the lessons without their solutions and hidden tests (for students)")
+    s = sub.add_parser(
+        "student", help="write the lessons without their solutions and hidden tests (for students)"
+    )
     _suppressed(s, "--lessons", help="folder of the lessons (default: notebooks)")
     _suppressed(s, "--out", help="folder of the student versions (default: build/student)")
 
 
 def _add_course(sub):
-    c = sub.add_parser("course", help="course init FOLDER: the lessons as an nbgrader course (config, source/, README)")
+    c = sub.add_parser(
+        "course",
+        help="course init FOLDER: the lessons as an nbgrader course (config, source/, README)",
+    )
     c.add_argument("action", choices=["init"])
     c.add_argument("folder", help="the course folder to create (must not hold a course yet)")
     _suppressed(c, "--lessons", help="folder of the lessons (default: notebooks)")
@@ -122,17 +148,29 @@ def _add_course(sub):
 
 
 def _add_gallery(sub):
-    g = sub.add_parser("gallery", help="execute the lessons (student versions) into a static HTML site")
+    g = sub.add_parser(
+        "gallery", help="execute the lessons (student versions) into a static HTML site"
+    )
     _suppressed(g, "--lessons", help="folder of the lessons (default: notebooks)")
-    _suppressed(g, "--out", help="folder of the site, replaced when the build succeeds (default: build/gallery)")
-    _suppressed(g, "--only", nargs="+", help="lesson number prefixes to build, e.g. --only 00 01 (default: all)")
+    _suppressed(
+        g,
+        "--out",
+        help="folder of the site, replaced when the build succeeds (default: build/gallery)",
+    )
+    _suppressed(
+        g,
+        "--only",
+        nargs="+",
+        help="lesson number prefixes to build, e.g. --only 00 01 (default: all)",
+    )
 
 
 def _suppressed(parser, *names, **options):
     parser.add_argument(*names, default=argparse.SUPPRESS, **options)
 
 
-# The run configuration's class follows the command: "train" gives a TrainRun (the class of scale.RUNS[command]).
+# The run configuration's class follows the command: "train" gives a TrainRun (the class of
+# scale.RUNS[command]).
 @overload
 def settings_of(command: Literal["train"], args: dict) -> scale.TrainRun: ...
 @overload
@@ -144,7 +182,8 @@ def settings_of(command: str, args: dict) -> scale.RunConfig: ...
 def settings_of(command: str, args: dict) -> scale.RunConfig:
     """Return the run configuration of a run command from its parsed flags.
 
-    Built-in defaults, then ``--tiny``, then ``--config FILE``, then the explicit flags (later wins).
+    Built-in defaults, then ``--tiny``, then ``--config FILE``, then the explicit flags (later
+    wins).
 
     Raises
     ------
@@ -179,7 +218,8 @@ def train(args: dict) -> dict:
         raise SystemExit(f"robviz: {error}") from None
 
 
-#: Each subcommand: (add its subparser, handle its parsed flags as a dict). A new command is one entry here.
+#: Each subcommand: (add its subparser, handle its parsed flags as a dict). A new command is one
+#: entry here.
 COMMANDS = {
     "train": (_add_train, train),
     "evaluate": (_add_evaluate, lambda args: scale.evaluate(settings_of("evaluate", args))),
@@ -195,7 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     Every flag defaults to ``argparse.SUPPRESS``, so the parsed namespace holds only what was typed.
     """
-    parser = argparse.ArgumentParser(prog="robviz", description="Train and evaluate robust CIFAR models.")
+    parser = argparse.ArgumentParser(
+        prog="robviz", description="Train and evaluate robust CIFAR models."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for add, _ in COMMANDS.values():
         add(sub)

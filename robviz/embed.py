@@ -1,11 +1,13 @@
 """2-D embeddings of high-dimensional features: t-SNE (openTSNE), aligned t-SNE over training, PCA.
 
-* :func:`tsne` embeds (N, d) features with openTSNE (on 1000 64-d digit features, one thread, about 4 s against
-  5-6 s for ``sklearn.manifold.TSNE``, measured in lesson 5). Results are cached in memory,
-  keyed by a hash of the features and the settings, so the same model and checkpoint are embedded once.
-* :func:`aligned_tsne` embeds a sequence of feature arrays (the same points at successive epochs) so that each
-  embedding starts from the previous one: an animation then moves smoothly instead of jumping (the alignment
-  trick of Kobak & Berens, "The art of using t-SNE for single-cell transcriptomics", 2019).
+* :func:`tsne` embeds (N, d) features with openTSNE (on 1000 64-d digit features, one thread, about
+  4 s against 5-6 s for ``sklearn.manifold.TSNE``, measured in lesson 5). Results are cached in
+  memory, keyed by a hash of the features and the settings, so the same model and checkpoint are
+  embedded once.
+* :func:`aligned_tsne` embeds a sequence of feature arrays (the same points at successive epochs) so
+  that each embedding starts from the previous one: an animation then moves smoothly instead of
+  jumping (the alignment trick of Kobak & Berens, "The art of using t-SNE for single-cell
+  transcriptomics", 2019).
 * :func:`pca` is the instant, linear alternative.
 
 Shapes: features (N, d) NumPy arrays or tensors; embeddings are (N, 2) float32 NumPy arrays.
@@ -57,22 +59,32 @@ def cache_size() -> int:
     return len(_CACHE)
 
 
-def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter: int = 500,
-         early_exaggeration_iter: int | None = None, cache: bool = True, cache_dir=None) -> np.ndarray:
+def tsne(
+    features,
+    init=None,
+    *,
+    seed: int = 0,
+    perplexity: float = 30.0,
+    n_iter: int = 500,
+    early_exaggeration_iter: int | None = None,
+    cache: bool = True,
+    cache_dir=None,
+) -> np.ndarray:
     """Compute the t-SNE of features with openTSNE.
 
     t-SNE: van der Maaten & Hinton, JMLR 2008; openTSNE: Policar et al., 2024.
 
-    Longer than most functions here on purpose: its checks (NaN, duplicate or one-dimensional features, a
-    perplexity too large for N) and the cache lookup read best in the order openTSNE meets them.
+    Longer than most functions here on purpose: its checks (NaN, duplicate or one-dimensional
+    features, a perplexity too large for N) and the cache lookup read best in the order openTSNE
+    meets them.
 
     Parameters
     ----------
     features : np.ndarray or torch.Tensor
         (N, d) array or tensor.
     init : str or np.ndarray or None
-        ``"pca"`` (default), ``"random"`` or an (N, 2) initial embedding (e.g. the previous epoch's),
-        used as it is.
+        ``"pca"`` (default), ``"random"`` or an (N, 2) initial embedding (e.g. the previous
+        epoch's), used as it is.
     seed : int
         Random state.
     perplexity : float
@@ -103,28 +115,45 @@ def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter
     from openTSNE import TSNE
 
     x = _features_array(features)
-    perplexity = checks.real("perplexity", perplexity, low=0, high=len(x), low_open=True, high_open=True,
-                             note=f"N = {len(x)} points")
+    perplexity = checks.real(
+        "perplexity",
+        perplexity,
+        low=0,
+        high=len(x),
+        low_open=True,
+        high_open=True,
+        note=f"N = {len(x)} points",
+    )
     if np.ptp(x, axis=0).max() == 0:
-        raise ValueError(f"all {len(x)} feature vectors are identical: t-SNE has no distances to preserve (a "
-                         f"collapsed model or a constant input?); embed features that differ")
+        raise ValueError(
+            f"all {len(x)} feature vectors are identical: t-SNE has no distances to preserve (a "
+            f"collapsed model or a constant input?); embed features that differ"
+        )
     if init is None:
         init = "pca"
     if isinstance(init, str):
         if init not in ("pca", "random"):
             raise ValueError(f"init must be 'pca', 'random' or an (N, 2) array, got {init!r}")
         if init == "pca" and x.shape[1] < 2:
-            raise ValueError(f"init='pca' needs features with d >= 2 dimensions, got d = {x.shape[1]}: pass "
-                             f"init='random' (or an (N, 2) array) to embed 1-D features")
+            raise ValueError(
+                f"init='pca' needs features with d >= 2 dimensions, got d = {x.shape[1]}: pass "
+                f"init='random' (or an (N, 2) array) to embed 1-D features"
+            )
     else:
-        init = np.asarray(init.detach().cpu() if isinstance(init, torch.Tensor) else init, dtype=np.float64)
+        init = np.asarray(
+            init.detach().cpu() if isinstance(init, torch.Tensor) else init, dtype=np.float64
+        )
         if init.shape != (len(x), 2):
             raise ValueError(f"init must have shape (N, 2) = ({len(x)}, 2), got {init.shape}")
     given = not isinstance(init, str)
     if early_exaggeration_iter is None:
         early_exaggeration_iter = 0 if given else 250
-    settings = dict(seed=seed, perplexity=float(perplexity), n_iter=int(n_iter),
-                    early_exaggeration_iter=int(early_exaggeration_iter))
+    settings = dict(
+        seed=seed,
+        perplexity=float(perplexity),
+        n_iter=int(n_iter),
+        early_exaggeration_iter=int(early_exaggeration_iter),
+    )
     key = _key(x, init if given else None, {**settings, "init": init if not given else "array"})
     path = None if cache_dir is None else Path(cache_dir) / f"{key}.npy"
     if cache and key in _CACHE:
@@ -132,37 +161,57 @@ def tsne(features, init=None, *, seed: int = 0, perplexity: float = 30.0, n_iter
     if cache and path is not None and path.exists():
         _CACHE[key] = np.load(path)
         return _CACHE[key].copy()
-    # openTSNE warns when an initial embedding is wider than 1e-2; a previous epoch's embedding is kept at its
-    # own scale on purpose (shrinking it would make the frames of an animation jump), so that warning is muted.
+    # openTSNE warns when an initial embedding is wider than 1e-2; a previous epoch's embedding is
+    # kept at its own scale on purpose (shrinking it would make the frames of an animation jump), so
+    # that warning is muted.
     logger = logging.getLogger("openTSNE.tsne")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        embedding = TSNE(n_components=2, perplexity=perplexity, n_iter=n_iter,
-                         early_exaggeration_iter=early_exaggeration_iter, initialization=init, random_state=seed,
-                         n_jobs=1, verbose=False).fit(x)
+        embedding = TSNE(
+            n_components=2,
+            perplexity=perplexity,
+            n_iter=n_iter,
+            early_exaggeration_iter=early_exaggeration_iter,
+            initialization=init,
+            random_state=seed,
+            n_jobs=1,
+            verbose=False,
+        ).fit(x)
     finally:
         logger.setLevel(level)
     out = np.asarray(embedding, dtype=np.float32)
     if not np.isfinite(out).all():
-        raise FloatingPointError(f"openTSNE returned a non-finite embedding for {x.shape} features (perplexity "
-                                 f"{perplexity:g}); try another perplexity or init. Nothing was cached.")
+        raise FloatingPointError(
+            f"openTSNE returned a non-finite embedding for {x.shape} features (perplexity "
+            f"{perplexity:g}); try another perplexity or init. Nothing was cached."
+        )
     if cache:
         _CACHE[key] = out
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, lambda handle: np.save(handle, out))  # a run stopped mid-write leaves no broken file
+            atomic_write(
+                path, lambda handle: np.save(handle, out)
+            )  # a run stopped mid-write leaves no broken file
     return out.copy()
 
 
-def aligned_tsne(sequence, *, seed: int = 0, perplexity: float = 30.0, n_iter: int = 500,
-                 later_iter: int | None = None, cache: bool = True, cache_dir=None) -> np.ndarray:
+def aligned_tsne(
+    sequence,
+    *,
+    seed: int = 0,
+    perplexity: float = 30.0,
+    n_iter: int = 500,
+    later_iter: int | None = None,
+    cache: bool = True,
+    cache_dir=None,
+) -> np.ndarray:
     """Aligned t-SNE of the same N points at S moments (e.g. epochs).
 
     Embedding s starts from embedding s - 1.
 
-    The first array gets a full t-SNE; each later one starts from the previous embedding without early
-    exaggeration, so neighbouring frames stay close and an animation moves smoothly.
+    The first array gets a full t-SNE; each later one starts from the previous embedding without
+    early exaggeration, so neighbouring frames stay close and an animation moves smoothly.
 
     Parameters
     ----------
@@ -184,12 +233,33 @@ def aligned_tsne(sequence, *, seed: int = 0, perplexity: float = 30.0, n_iter: i
     if not frames:
         raise ValueError("sequence is empty: pass at least one (N, d) feature array")
     if len({len(f) for f in frames}) != 1:
-        raise ValueError(f"every array of the sequence must hold the same N points, got {[len(f) for f in frames]}")
+        raise ValueError(
+            "every array of the sequence must hold the same N points, got "
+            f"{[len(f) for f in frames]}"
+        )
     later_iter = max(n_iter // 2, 1) if later_iter is None else later_iter
-    out = [tsne(frames[0], seed=seed, perplexity=perplexity, n_iter=n_iter, cache=cache, cache_dir=cache_dir)]
+    out = [
+        tsne(
+            frames[0],
+            seed=seed,
+            perplexity=perplexity,
+            n_iter=n_iter,
+            cache=cache,
+            cache_dir=cache_dir,
+        )
+    ]
     for f in frames[1:]:
-        out.append(tsne(f, init=out[-1], seed=seed, perplexity=perplexity, n_iter=later_iter, cache=cache,
-                        cache_dir=cache_dir))
+        out.append(
+            tsne(
+                f,
+                init=out[-1],
+                seed=seed,
+                perplexity=perplexity,
+                n_iter=later_iter,
+                cache=cache,
+                cache_dir=cache_dir,
+            )
+        )
     return np.stack(out)
 
 

@@ -1,18 +1,22 @@
 """Ensembles and the Adaptive Diversity Promoting (ADP) regularizer (Pang et al., ICML 2019).
 
-An :class:`Ensemble` holds K member classifiers; its prediction is the mean of the members' softmax outputs.
-Training minimizes ``sum_k CE(y, F^k) + ADP``, where the ADP term rewards a high entropy of the mean prediction
-and a large volume spanned by the members' *non-true-label* predictions: the members agree on the true label and
-disagree on how to be wrong, so an adversarial example crafted on one member transfers less to the others.
+An :class:`Ensemble` holds K member classifiers; its prediction is the mean of the members' softmax
+outputs. Training minimizes ``sum_k CE(y, F^k) + ADP``, where the ADP term rewards a high entropy of
+the mean prediction and a large volume spanned by the members' *non-true-label* predictions: the
+members agree on the true label and disagree on how to be wrong, so an adversarial example crafted
+on one member transfers less to the others.
 
-The ensemble follows the robviz model contract, so ``robviz.train.fit`` trains it (one optimizer over all
-members) and every attack works on it:
+The ensemble follows the robviz model contract, so ``robviz.train.fit`` trains it (one optimizer
+over all members) and every attack works on it:
 
 * ``ensemble(x)``: the log of the mean softmax, (N, L). Its argmax is the ensemble's prediction and
-  cross-entropy on it is ``-log mean_k F^k_y``, the natural white-box attack on the averaged ensemble.
-* ``ensemble.features(x)``: the members' predictions side by side, (N, K * L). This is what ``fit`` records
-  for its probe set at every snapshot; :func:`recorded_predictions` turns a History back into (S, P, K, L).
-* ``ensemble.loss(x, y)``: the training loss; ``ensemble.objective.name`` names the run in a History.
+  cross-entropy on it is ``-log mean_k F^k_y``, the natural white-box attack on the averaged
+  ensemble.
+* ``ensemble.features(x)``: the members' predictions side by side, (N, K * L). This is what ``fit``
+  records for its probe set at every snapshot; :func:`recorded_predictions` turns a History back
+  into (S, P, K, L).
+* ``ensemble.loss(x, y)``: the training loss; ``ensemble.objective.name`` names the run in a
+  History.
 """
 
 from __future__ import annotations
@@ -26,8 +30,18 @@ from torch import nn
 from . import checks
 from .runtime import inference, predict
 
-__all__ = ["Ensemble", "adp_regularizer", "non_true_predictions", "ensemble_diversity", "pairwise_angles",
-           "recorded_predictions", "transferability", "solve_adp", "LOG_OFFSET", "DET_OFFSET"]
+__all__ = [
+    "Ensemble",
+    "adp_regularizer",
+    "non_true_predictions",
+    "ensemble_diversity",
+    "pairwise_angles",
+    "recorded_predictions",
+    "transferability",
+    "solve_adp",
+    "LOG_OFFSET",
+    "DET_OFFSET",
+]
 
 #: Offsets of the authors' code: inside the entropy's log, and on the diagonal of the Gram matrix.
 LOG_OFFSET = 1e-20
@@ -36,19 +50,25 @@ DET_OFFSET = 1e-6
 
 def _check_probabilities(probabilities: torch.Tensor, y: torch.Tensor) -> None:
     if not torch.is_tensor(probabilities) or probabilities.dim() != 3:
-        raise ValueError(f"probabilities must be a (K, N, L) tensor, got "
-                         f"{tuple(probabilities.shape) if torch.is_tensor(probabilities) else type(probabilities)}")
+        raise ValueError(
+            f"probabilities must be a (K, N, L) tensor, got "
+            f"{tuple(probabilities.shape) if torch.is_tensor(probabilities) else type(probabilities)}"
+        )
     K, N, L = probabilities.shape
     if K < 2:
         raise ValueError(f"an ensemble needs K >= 2 members, got K={K}")
     if L < 2:
         raise ValueError(f"need L >= 2 classes, got L={L}")
     if not torch.is_tensor(y) or y.shape != (N,) or y.is_floating_point():
-        raise ValueError(f"y must be an integer tensor of shape ({N},), got "
-                         f"{tuple(y.shape) if torch.is_tensor(y) else type(y).__name__}")
+        raise ValueError(
+            f"y must be an integer tensor of shape ({N},), got "
+            f"{tuple(y.shape) if torch.is_tensor(y) else type(y).__name__}"
+        )
 
 
-def non_true_predictions(probabilities: torch.Tensor, y: torch.Tensor, normalize: str | None = "l2") -> torch.Tensor:
+def non_true_predictions(
+    probabilities: torch.Tensor, y: torch.Tensor, normalize: str | None = "l2"
+) -> torch.Tensor:
     r"""Each member's prediction with the true-label entry removed (the paper's F^k_{\y}).
 
     Parameters
@@ -68,7 +88,7 @@ def non_true_predictions(probabilities: torch.Tensor, y: torch.Tensor, normalize
     """
     _check_probabilities(probabilities, y)
     K, N, L = probabilities.shape
-    keep = ~F.one_hot(y, L).bool()                                     # (N, L)
+    keep = ~F.one_hot(y, L).bool()  # (N, L)
     rest = probabilities[:, keep].reshape(K, N, L - 1)
     if normalize == "l2":
         return F.normalize(rest, p=2, dim=-1, eps=1e-12)
@@ -81,12 +101,18 @@ def non_true_predictions(probabilities: torch.Tensor, y: torch.Tensor, normalize
 
 def _gram(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return (N, K, K) Gram matrices M M^T of the L2-normalized non-true-label predictions."""
-    m = non_true_predictions(probabilities, y, "l2").transpose(0, 1)   # (N, K, L-1)
+    m = non_true_predictions(probabilities, y, "l2").transpose(0, 1)  # (N, K, L-1)
     return m @ m.transpose(1, 2)
 
 
-def adp_regularizer(probabilities: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: float = 0.5,
-                    *, reduction: str = "mean") -> torch.Tensor:
+def adp_regularizer(
+    probabilities: torch.Tensor,
+    y: torch.Tensor,
+    alpha: float = 2.0,
+    beta: float = 0.5,
+    *,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Return the ADP regularizer as it is *added* to the loss.
 
     Pang et al., "Improving Adversarial Robustness via Promoting Ensemble Diversity" (ICML 2019,
@@ -95,9 +121,10 @@ def adp_regularizer(probabilities: torch.Tensor, y: torch.Tensor, alpha: float =
         ADP = - alpha * H(mean_k F^k) - beta * log det(M M^T + 1e-6 I_K),
         H(p) = - sum_j p_j log(p_j + 1e-20),
 
-    where row k of M (K x (L-1)) is member k's prediction F^k with the true-label entry removed, L2-normalized.
-    det(M M^T) is the squared volume spanned by the members' non-maximal predictions (the ensemble diversity);
-    the 1e-6 keeps the log finite when members agree exactly. ``alpha = beta = 0`` is the baseline.
+    where row k of M (K x (L-1)) is member k's prediction F^k with the true-label entry removed,
+    L2-normalized. det(M M^T) is the squared volume spanned by the members' non-maximal predictions
+    (the ensemble diversity); the 1e-6 keeps the log finite when members agree exactly. ``alpha =
+    beta = 0`` is the baseline.
 
     Parameters
     ----------
@@ -113,7 +140,7 @@ def adp_regularizer(probabilities: torch.Tensor, y: torch.Tensor, alpha: float =
         ``"mean"`` over the batch (a scalar) or ``"none"`` (N,).
     """
     _check_probabilities(probabilities, y)
-    mean = probabilities.mean(0)                                        # (N, L)
+    mean = probabilities.mean(0)  # (N, L)
     entropy = -(mean * torch.log(mean + LOG_OFFSET)).sum(-1)
     gram = _gram(probabilities, y)
     eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
@@ -130,8 +157,8 @@ def adp_regularizer(probabilities: torch.Tensor, y: torch.Tensor, alpha: float =
 def ensemble_diversity(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return the ensemble diversity ED = det(M M^T) per sample, (N,), without the offset.
 
-    0 when two members' non-true-label predictions are parallel, 1 when they are orthogonal (one member per wrong
-    label).
+    0 when two members' non-true-label predictions are parallel, 1 when they are orthogonal (one
+    member per wrong label).
     """
     return torch.linalg.det(_gram(probabilities, y).double()).clamp_min(0.0).to(probabilities.dtype)
 
@@ -156,7 +183,9 @@ def recorded_predictions(history, num_members: int) -> torch.Tensor:
     features = history.features
     S, P, width = features.shape
     if width % num_members:
-        raise ValueError(f"recorded features of width {width} do not split into {num_members} members")
+        raise ValueError(
+            f"recorded features of width {width} do not split into {num_members} members"
+        )
     return features.reshape(S, P, num_members, width // num_members)
 
 
@@ -167,7 +196,10 @@ class _EnsembleObjective(nn.Module):
 
     def __init__(self, name: str, num_classes: int | None):
         super().__init__()
-        self.name, self.num_classes = name, num_classes  # None: no member says how many classes it predicts
+        self.name, self.num_classes = (
+            name,
+            num_classes,
+        )  # None: no member says how many classes it predicts
 
 
 class Ensemble(nn.Module):
@@ -184,8 +216,8 @@ class Ensemble(nn.Module):
     alpha : float
         ADP entropy weight (paper 2).
     beta : float
-        ADP log-det weight (paper 0.5). ``alpha = beta = 0``: the baseline, K members trained independently with
-        cross-entropy (but through one optimizer).
+        ADP log-det weight (paper 0.5). ``alpha = beta = 0``: the baseline, K members trained
+        independently with cross-entropy (but through one optimizer).
     name : str or None
         The run's name in a History; default ``"baseline"`` or ``"ADP_{alpha},{beta}"``.
 
@@ -207,11 +239,17 @@ class Ensemble(nn.Module):
             raise ValueError("every member must be a torch.nn.Module returning (N, L) logits")
         classes = {c for m in members if (c := getattr(m, "num_classes", None)) is not None}
         if len(classes) > 1:
-            raise ValueError(f"members must predict the same number of classes, got {sorted(classes)}")
+            raise ValueError(
+                f"members must predict the same number of classes, got {sorted(classes)}"
+            )
         self.members = nn.ModuleList(members)
         self.alpha, self.beta = checks.real("alpha", alpha, low=0), checks.real("beta", beta, low=0)
         if name is None:
-            name = "baseline" if self.alpha == 0 and self.beta == 0 else f"ADP_{self.alpha:g},{self.beta:g}"
+            name = (
+                "baseline"
+                if self.alpha == 0 and self.beta == 0
+                else f"ADP_{self.alpha:g},{self.beta:g}"
+            )
         self.objective = _EnsembleObjective(name, classes.pop() if classes else None)
 
     @property
@@ -232,7 +270,10 @@ class Ensemble(nn.Module):
         outputs = [m(x) for m in self.members]
         shapes = {tuple(o.shape) for o in outputs}
         if len(shapes) != 1 or outputs[0].dim() != 2:
-            raise ValueError(f"members must return logits of one shape (N, L), got {[tuple(o.shape) for o in outputs]}")
+            raise ValueError(
+                "members must return logits of one shape (N, L), got "
+                f"{[tuple(o.shape) for o in outputs]}"
+            )
         return torch.stack(outputs)
 
     def member_probabilities(self, x: torch.Tensor) -> torch.Tensor:
@@ -242,8 +283,9 @@ class Ensemble(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return log(mean_k softmax(member_k(x))), (N, L), computed stably with logsumexp.
 
-        Not logits in the usual sense but log-probabilities: softmax of them is the mean prediction, argmax is
-        the ensemble's prediction and cross-entropy on them is -log of the mean probability of the label.
+        Not logits in the usual sense but log-probabilities: softmax of them is the mean prediction,
+        argmax is the ensemble's prediction and cross-entropy on them is -log of the mean
+        probability of the label.
         """
         log_probs = self.member_logits(x).log_softmax(-1)
         return torch.logsumexp(log_probs, dim=0) - math.log(self.num_members)
@@ -277,14 +319,22 @@ class Ensemble(nn.Module):
 
 
 def _accuracy(model, x, y) -> float:
-    return (predict(inference(model, checks.finite_inputs("x", x))).cpu() == y.cpu()).float().mean().item()
+    return (
+        (predict(inference(model, checks.finite_inputs("x", x))).cpu() == y.cpu())
+        .float()
+        .mean()
+        .item()
+    )
 
 
-def transferability(ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack_factory) -> torch.Tensor:
+def transferability(
+    ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack_factory
+) -> torch.Tensor:
     """Adversarial transferability among members.
 
-    Entry (i, j) is the accuracy of member j on adversarial examples crafted on member i. The diagonal is each member's
-    white-box accuracy under the attack; low off-diagonal accuracy means the attack transfers.
+    Entry (i, j) is the accuracy of member j on adversarial examples crafted on member i. The
+    diagonal is each member's white-box accuracy under the attack; low off-diagonal accuracy means
+    the attack transfers.
 
     Parameters
     ----------
@@ -309,11 +359,21 @@ def transferability(ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack
     return matrix
 
 
-def solve_adp(alpha: float, beta: float, K: int = 3, L: int = 4, *, y: int = 0, steps: int = 3000,
-              lr: float = 0.05, seed: int = 0) -> torch.Tensor:
+def solve_adp(
+    alpha: float,
+    beta: float,
+    K: int = 3,
+    L: int = 4,
+    *,
+    y: int = 0,
+    steps: int = 3000,
+    lr: float = 0.05,
+    seed: int = 0,
+) -> torch.Tensor:
     """Minimize sum_k CE(y, F^k) + ADP_{alpha, beta} over the K predictions of one sample directly.
 
-    Adam on free logits, float64. The numerical counterpart of the paper's Theorems 1 and 2 and Corollary 1.
+    Adam on free logits, float64. The numerical counterpart of the paper's Theorems 1 and 2 and
+    Corollary 1.
 
     Returns
     -------
@@ -321,11 +381,13 @@ def solve_adp(alpha: float, beta: float, K: int = 3, L: int = 4, *, y: int = 0, 
         (K, L) float64 member predictions at the end of the descent.
     """
     generator = torch.Generator().manual_seed(seed)
-    logits = (0.1 * torch.randn(K, L, generator=generator, dtype=torch.float64)).requires_grad_(True)
+    logits = (0.1 * torch.randn(K, L, generator=generator, dtype=torch.float64)).requires_grad_(
+        True
+    )
     labels = torch.tensor([y])
     optimizer = torch.optim.Adam([logits], lr=lr)
     for _ in range(steps):
-        p = logits.softmax(-1).unsqueeze(1)                             # (K, 1, L)
+        p = logits.softmax(-1).unsqueeze(1)  # (K, 1, L)
         loss = -torch.log(p[:, 0, y]).sum() + adp_regularizer(p, labels, alpha, beta)
         optimizer.zero_grad()
         loss.backward()

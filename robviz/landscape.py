@@ -1,12 +1,14 @@
 """Quantities over a 2-D feature plane, as plain tensors for ``robviz.viz.density`` to draw.
 
 * :func:`loss_on_grid`: a loss evaluated at every point of a grid (the loss landscape a class sees);
-* :func:`gsce_loss`: the generalized softmax cross-entropy of the ICLR 2020 paper, one value per sample;
+* :func:`gsce_loss`: the generalized softmax cross-entropy of the ICLR 2020 paper, one value per
+  sample;
 * :func:`trace_contour`: a walk along a level set of a loss (where the loss does not change);
 * :func:`feature_density`: how many features fall in each grid cell per unit area, frame by frame.
 
-Grids follow ``robviz.data.grid_points``: row i of an (R, R) grid is y = y_min + i (y_max - y_min) / (R - 1),
-column j is x = x_min + j (x_max - x_min) / (R - 1). Nothing here plots, and nothing trains.
+Grids follow ``robviz.data.grid_points``: row i of an (R, R) grid is y = y_min + i (y_max - y_min) /
+(R - 1), column j is x = x_min + j (x_max - x_min) / (R - 1). Nothing here plots, and nothing
+trains.
 
 References
 ----------
@@ -24,17 +26,34 @@ import torch
 
 from . import checks
 from .data import grid_points
-from .objectives import LossFn, Objective, cross_entropy_per_sample, per_sample_loss, squared_distances
+from .objectives import (
+    LossFn,
+    Objective,
+    cross_entropy_per_sample,
+    per_sample_loss,
+    squared_distances,
+)
 
-__all__ = ["LossGrid", "loss_on_grid", "gsce_loss", "trace_contour", "DensityGrid", "feature_density"]
+__all__ = [
+    "LossGrid",
+    "loss_on_grid",
+    "gsce_loss",
+    "trace_contour",
+    "DensityGrid",
+    "feature_density",
+]
 
 
 def _check_extent(extent) -> tuple[float, float, float, float]:
     if len(extent) != 4:
         raise ValueError(f"extent must be (x_min, x_max, y_min, y_max), got {extent!r}")
     x_min, x_max, y_min, y_max = (float(v) for v in extent)
-    if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, (x_min, x_max, y_min, y_max)))):
-        raise ValueError(f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent!r}")
+    if not (
+        x_max > x_min and y_max > y_min and all(map(math.isfinite, (x_min, x_max, y_min, y_max)))
+    ):
+        raise ValueError(
+            f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent!r}"
+        )
     return x_min, x_max, y_min, y_max
 
 
@@ -76,15 +95,23 @@ class LossGrid:
 
 
 @torch.no_grad()
-def loss_on_grid(loss, extent, resolution: int = 100, label: int = 0, *, name: str | None = None,
-                 chunk_size: int = 16_384) -> LossGrid:
+def loss_on_grid(
+    loss,
+    extent,
+    resolution: int = 100,
+    label: int = 0,
+    *,
+    name: str | None = None,
+    chunk_size: int = 16_384,
+) -> LossGrid:
     """Return the loss L(z, label) on a ``resolution`` x ``resolution`` grid over ``extent``.
 
     Parameters
     ----------
     loss : robviz.objectives.Objective or callable
-        A robviz objective (its per-sample training loss, e.g. MMC: factor ||z - mu*_y||^2) or a callable
-        ``(M, 2) features, (M,) labels -> (M,) losses`` such as :func:`gsce_loss` with its parameters bound.
+        A robviz objective (its per-sample training loss, e.g. MMC: factor ||z - mu*_y||^2) or a
+        callable ``(M, 2) features, (M,) labels -> (M,) losses`` such as :func:`gsce_loss` with its
+        parameters bound.
     extent : tuple of float
         (x_min, x_max, y_min, y_max) of the feature plane.
     resolution : int
@@ -117,24 +144,33 @@ def loss_on_grid(loss, extent, resolution: int = 100, label: int = 0, *, name: s
         if label >= loss.num_classes:
             raise ValueError(f"label must be < num_classes ({loss.num_classes}), got {label}")
         points = points.to(next(iter(loss.buffers()), points).device)
-    values = torch.cat([loss_fn(chunk, torch.full((len(chunk),), label, dtype=torch.long, device=chunk.device))
-                        .detach().to(torch.float64).cpu() for chunk in points.split(chunk_size)])
+    values = torch.cat(
+        [
+            loss_fn(chunk, torch.full((len(chunk),), label, dtype=torch.long, device=chunk.device))
+            .detach()
+            .to(torch.float64)
+            .cpu()
+            for chunk in points.split(chunk_size)
+        ]
+    )
     name = name or (loss.name if isinstance(loss, Objective) else "loss")
     return LossGrid(values.reshape(resolution, resolution), extent, label, name)
 
 
-def gsce_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, sigmas, offsets=None) -> torch.Tensor:
+def gsce_loss(
+    z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, sigmas, offsets=None
+) -> torch.Tensor:
     """Return the generalized softmax cross-entropy (g-SCE) of every sample (ICLR 2020).
 
     With Sigma_i = sigma_i I.
 
         L_g-SCE(z, y) = -log softmax(h)_y,    h_i = -sigma_i ||z - mu_i||^2 + B_i.
 
-    Plain SCE with a linear head (W z + b) is the case sigma_i = 1, mu_i = W_i / 2, B_i = b_i + ||W_i||^2 / 4
-    (the talk's identity); MMLDA is sigma_i = 1/2 on the Max-Mahalanobis centers. With equal sigma_i the loss
-    depends on z only through differences of linear functions, so its contours are unbounded (hyperplanes far
-    from the centers); with sigma_y != sigma_i they are approximately spheres (Theorem 1,
-    ``robviz.theory.gsce_contour``).
+    Plain SCE with a linear head (W z + b) is the case sigma_i = 1, mu_i = W_i / 2, B_i = b_i +
+    ||W_i||^2 / 4 (the talk's identity); MMLDA is sigma_i = 1/2 on the Max-Mahalanobis centers. With
+    equal sigma_i the loss depends on z only through differences of linear functions, so its
+    contours are unbounded (hyperplanes far from the centers); with sigma_y != sigma_i they are
+    approximately spheres (Theorem 1, ``robviz.theory.gsce_contour``).
 
     Parameters
     ----------
@@ -157,8 +193,11 @@ def gsce_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, sigmas, o
     centers = centers.to(z)
     num_classes = centers.shape[0]
     sigma = torch.as_tensor(sigmas, dtype=z.dtype, device=z.device).expand(num_classes)
-    offset = torch.zeros(num_classes, dtype=z.dtype, device=z.device) if offsets is None else \
-        torch.as_tensor(offsets, dtype=z.dtype, device=z.device).expand(num_classes)
+    offset = (
+        torch.zeros(num_classes, dtype=z.dtype, device=z.device)
+        if offsets is None
+        else torch.as_tensor(offsets, dtype=z.dtype, device=z.device).expand(num_classes)
+    )
     h = -sigma * squared_distances(z, centers) + offset
     return cross_entropy_per_sample(h, y)
 
@@ -171,19 +210,28 @@ def _loss_and_gradient(loss_fn: LossFn, z: torch.Tensor, label: torch.Tensor):
     return value.detach(), gradient
 
 
-def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int = 200, extent=None,
-                  newton_steps: int = 3) -> torch.Tensor:
+def trace_contour(
+    loss,
+    label: int,
+    start,
+    *,
+    step: float = 0.1,
+    max_steps: int = 200,
+    extent=None,
+    newton_steps: int = 3,
+) -> torch.Tensor:
     """Return points along the contour {z : L(z, label) = L(start, label)} through ``start``.
 
     The contour lies in a 2-D feature plane.
 
-    A predictor-corrector walk: move ``step`` along the tangent of the level set (the gradient turned by 90
-    degrees), then pull back onto the level with ``newton_steps`` Newton steps along the gradient,
-    z <- z - (L(z) - L(start)) grad / ||grad||^2. It walks both ways from ``start`` and stops at ``max_steps``
-    per side, when it leaves ``extent``, or where the gradient vanishes (a flat region has no contour).
+    A predictor-corrector walk: move ``step`` along the tangent of the level set (the gradient
+    turned by 90 degrees), then pull back onto the level with ``newton_steps`` Newton steps along
+    the gradient, z <- z - (L(z) - L(start)) grad / ||grad||^2. It walks both ways from ``start``
+    and stops at ``max_steps`` per side, when it leaves ``extent``, or where the gradient vanishes
+    (a flat region has no contour).
 
-    This is how the lesson moves a feature while the loss "does not notice": along an SCE contour the SCE loss
-    stays put while the MMC loss changes (the "curse of softmax", ICLR 2020).
+    This is how the lesson moves a feature while the loss "does not notice": along an SCE contour
+    the SCE loss stays put while the MMC loss changes (the "curse of softmax", ICLR 2020).
 
     Parameters
     ----------
@@ -207,12 +255,15 @@ def trace_contour(loss, label: int, start, *, step: float = 0.1, max_steps: int 
     torch.Tensor
         (T, 2) float64 points ordered along the contour, ``start`` among them.
     """
-    if isinstance(loss, Objective):  # a float64 CPU copy: Newton steps need the precision; the caller's head stays
+    # a float64 CPU copy: Newton steps need the precision; the caller's head stays
+    if isinstance(loss, Objective):
         loss = copy.deepcopy(loss).to("cpu", torch.float64)
     loss_fn = per_sample_loss(loss)
     z0 = torch.as_tensor(start, dtype=torch.float64).detach().reshape(-1)
     if z0.numel() != 2:
-        raise ValueError(f"trace_contour walks in a 2-D plane; start must have 2 entries, got {z0.numel()}")
+        raise ValueError(
+            f"trace_contour walks in a 2-D plane; start must have 2 entries, got {z0.numel()}"
+        )
     step = checks.real("step", step, low=0, low_open=True)
     max_steps = checks.integer("max_steps", max_steps, low=1)
     bounds = None if extent is None else _check_extent(extent)
@@ -251,7 +302,8 @@ class DensityGrid:
 
     Or ``values`` is (R, R), without the frame axis.
 
-    Cell (i, j) covers x in [x_min + j w, x_min + (j + 1) w), y likewise, with w = (x_max - x_min) / R.
+    Cell (i, j) covers x in [x_min + j w, x_min + (j + 1) w), y likewise, with w = (x_max - x_min) /
+    R.
     """
 
     values: torch.Tensor
@@ -261,8 +313,8 @@ class DensityGrid:
 def feature_density(features: torch.Tensor, extent, resolution: int = 40) -> DensityGrid:
     """Return the empirical density of 2-D features: points per cell divided by the cell's area.
 
-    A picture of the sample density SD = Delta N / Vol(Delta B) (ICLR 2020, Eq. 2) with square cells as the
-    neighbourhoods Delta B. Points outside ``extent`` are not counted.
+    A picture of the sample density SD = Delta N / Vol(Delta B) (ICLR 2020, Eq. 2) with square cells
+    as the neighbourhoods Delta B. Points outside ``extent`` are not counted.
 
     Parameters
     ----------
@@ -288,7 +340,9 @@ def feature_density(features: torch.Tensor, extent, resolution: int = 40) -> Den
     cell_area = (x_max - x_min) * (y_max - y_min) / resolution**2
     grids = []
     for points in frames:
-        counts, _ = torch.histogramdd(points, bins=[resolution, resolution], range=[x_min, x_max, y_min, y_max])
+        counts, _ = torch.histogramdd(
+            points, bins=[resolution, resolution], range=[x_min, x_max, y_min, y_max]
+        )
         grids.append(counts.T / cell_area)  # histogramdd bins (x, y); rows of a grid are y
     values = torch.stack(grids)
     return DensityGrid(values[0] if z.dim() == 2 else values, extent)

@@ -1,16 +1,16 @@
 """Gradient-masking checks that return evidence, not opinions.
 
-A defense that only breaks the attacker's gradients looks robust to gradient attacks and is not. The checks of
-Athalye, Carlini and Wagner ("Obfuscated Gradients Give a False Sense of Security", ICML 2018,
-https://arxiv.org/abs/1802.00420) and Carlini et al. ("On Evaluating Adversarial Robustness", 2019,
-https://arxiv.org/abs/1902.06705), each a function returning a small dataclass with the measured numbers, a
-``looks_masked`` flag and a one-line ``verdict``:
+A defense that only breaks the attacker's gradients looks robust to gradient attacks and is not. The
+checks of Athalye, Carlini and Wagner ("Obfuscated Gradients Give a False Sense of Security", ICML
+2018, https://arxiv.org/abs/1802.00420) and Carlini et al. ("On Evaluating Adversarial Robustness",
+2019, https://arxiv.org/abs/1902.06705), each a function returning a small dataclass with the
+measured numbers, a ``looks_masked`` flag and a one-line ``verdict``:
 
 * :func:`accuracy_vs_eps`: accuracy must fall to about 0 as eps grows to the whole input range;
 * :func:`accuracy_vs_steps`: more steps and more restarts must never raise the accuracy;
 * :func:`whitebox_vs_blackbox`: a white-box attack must beat black-box (SPSA) and transfer attacks;
-* :func:`loss_along_direction`, :func:`loss_landscape_2d`: the loss along the attack direction should rise
-  smoothly, as the gradient predicts.
+* :func:`loss_along_direction`, :func:`loss_landscape_2d`: the loss along the attack direction
+  should rise smoothly, as the gradient predicts.
 
 A ``looks_masked = False`` is no proof of robustness: it only says this check found nothing.
 """
@@ -26,9 +26,19 @@ from . import checks
 from .attacks import PGD, SPSA, margin_objective
 from .runtime import evaluating, inference, predict, to_model
 
-__all__ = ["EpsCurve", "StepsCurve", "BoxComparison", "LossLine", "LossSurface", "accuracy_vs_eps",
-           "accuracy_vs_steps", "whitebox_vs_blackbox", "loss_along_direction", "loss_landscape_2d",
-           "gradient_direction"]
+__all__ = [
+    "EpsCurve",
+    "StepsCurve",
+    "BoxComparison",
+    "LossLine",
+    "LossSurface",
+    "accuracy_vs_eps",
+    "accuracy_vs_steps",
+    "whitebox_vs_blackbox",
+    "loss_along_direction",
+    "loss_landscape_2d",
+    "gradient_direction",
+]
 
 
 def _default_attack(model, eps, steps=20, seed=0, bounds=(0.0, 1.0)):
@@ -36,15 +46,24 @@ def _default_attack(model, eps, steps=20, seed=0, bounds=(0.0, 1.0)):
 
     The step is Madry et al.'s rule.
 
-    Not cross-entropy: on a confidently classified point softmax is exactly 1 in float32, so the cross-entropy
-    gradient underflows to 0 (or to denormal noise) and the sign step wanders. At large radii the random start
-    lands in such places: on lesson 8's full-size SCE model, PGD-20 on cross-entropy left 25 % accuracy at
-    eps = 1 and 10.7 % at eps = the whole box, where the margin loss leaves 7.7 % and 0 %. The margin
-    max_{j != y} z_j - z_y (Carlini & Wagner 2017) never saturates, which is what a masking check needs: a
-    failure to reach 0 % then says something about the model, not about float32.
+    Not cross-entropy: on a confidently classified point softmax is exactly 1 in float32, so the
+    cross-entropy gradient underflows to 0 (or to denormal noise) and the sign step wanders. At
+    large radii the random start lands in such places: on lesson 8's full-size SCE model, PGD-20 on
+    cross-entropy left 25 % accuracy at eps = 1 and 10.7 % at eps = the whole box, where the margin
+    loss leaves 7.7 % and 0 %. The margin max_{j != y} z_j - z_y (Carlini & Wagner 2017) never
+    saturates, which is what a masking check needs: a failure to reach 0 % then says something about
+    the model, not about float32.
     """
-    return PGD(model, eps=eps, alpha=2.5 * eps / steps, steps=steps, random_start=True, bounds=bounds, seed=seed,
-               loss=margin_objective)
+    return PGD(
+        model,
+        eps=eps,
+        alpha=2.5 * eps / steps,
+        steps=steps,
+        random_start=True,
+        bounds=bounds,
+        seed=seed,
+        loss=margin_objective,
+    )
 
 
 def _correct(model, x, y) -> torch.Tensor:
@@ -61,8 +80,8 @@ def _robust(model, x, y, attack) -> torch.Tensor:
 class EpsCurve:
     """Robust accuracy against the radius.
 
-    ``eps`` and ``accuracy`` are lists (fractions); ``looks_masked`` when the accuracy at the largest radius stays above
-    ``floor`` or the curve rises by more than ``tolerance``.
+    ``eps`` and ``accuracy`` are lists (fractions); ``looks_masked`` when the accuracy at the
+    largest radius stays above ``floor`` or the curve rises by more than ``tolerance``.
     """
 
     eps: list[float]
@@ -71,12 +90,21 @@ class EpsCurve:
     verdict: str
 
 
-def accuracy_vs_eps(model, x: torch.Tensor, y: torch.Tensor, eps_list, attack_factory=None, *, bounds=(0.0, 1.0),
-                    floor: float = 0.05, tolerance: float = 0.02) -> EpsCurve:
+def accuracy_vs_eps(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps_list,
+    attack_factory=None,
+    *,
+    bounds=(0.0, 1.0),
+    floor: float = 0.05,
+    tolerance: float = 0.02,
+) -> EpsCurve:
     """Robust accuracy at every radius in ``eps_list``.
 
-    End the list with the whole input range (``bounds[1] - bounds[0]``), where every input can be replaced by any other
-    and accuracy must reach ~0.
+    End the list with the whole input range (``bounds[1] - bounds[0]``), where every input can be
+    replaced by any other and accuracy must reach ~0.
 
     Parameters
     ----------
@@ -85,7 +113,8 @@ def accuracy_vs_eps(model, x: torch.Tensor, y: torch.Tensor, eps_list, attack_fa
     eps_list : sequence of float
         Increasing radii.
     attack_factory : callable or None
-        ``factory(model, eps) -> Attack``; default L-inf PGD-20 on the margin loss, step 2.5 eps / 20.
+        ``factory(model, eps) -> Attack``; default L-inf PGD-20 on the margin loss, step 2.5 eps /
+        20.
     bounds : tuple of float or robviz.data.Dataset
         The input range.
     floor : float
@@ -97,19 +126,29 @@ def accuracy_vs_eps(model, x: torch.Tensor, y: torch.Tensor, eps_list, attack_fa
     eps_list = [checks.real("eps_list entry", e, low=0) for e in eps_list]
     if not eps_list:
         raise ValueError("eps_list is empty: give the radii, ending with the whole input range")
-    accuracy = [_robust(model, x, y, factory(model, eps)).float().mean().item() if eps > 0
-                else _correct(model, x, y).float().mean().item() for eps in eps_list]
+    accuracy = [
+        _robust(model, x, y, factory(model, eps)).float().mean().item()
+        if eps > 0
+        else _correct(model, x, y).float().mean().item()
+        for eps in eps_list
+    ]
     rises = any(b > a + tolerance for a, b in zip(accuracy, accuracy[1:]))
     stuck = accuracy[-1] > floor
     masked = rises or stuck
     if stuck:
-        verdict = (f"masked: accuracy is still {100 * accuracy[-1]:.1f}% at eps = {eps_list[-1]:g}, where an attack "
-                   f"that works must reach ~0%")
+        verdict = (
+            f"masked: accuracy is still {100 * accuracy[-1]:.1f}% at eps = {eps_list[-1]:g}, where "
+            "an attack "
+            f"that works must reach ~0%"
+        )
     elif rises:
         verdict = "masked: accuracy rises with a larger radius, which a working attack never allows"
     else:
-        verdict = (f"no sign of masking: accuracy falls monotonically to {100 * accuracy[-1]:.1f}% at eps = "
-                   f"{eps_list[-1]:g}")
+        verdict = (
+            f"no sign of masking: accuracy falls monotonically to {100 * accuracy[-1]:.1f}% at eps "
+            "= "
+            f"{eps_list[-1]:g}"
+        )
     return EpsCurve(eps_list, accuracy, masked, verdict)
 
 
@@ -117,8 +156,8 @@ def accuracy_vs_eps(model, x: torch.Tensor, y: torch.Tensor, eps_list, attack_fa
 class StepsCurve:
     """Robust accuracy against attack steps (rows) and restarts (columns).
 
-    ``accuracy[i][j]`` for ``steps[i]`` and ``restarts[j]``. ``looks_masked`` when more steps or more restarts raise the
-    accuracy.
+    ``accuracy[i][j]`` for ``steps[i]`` and ``restarts[j]``. ``looks_masked`` when more steps or
+    more restarts raise the accuracy.
     """
 
     steps: list[int]
@@ -128,16 +167,27 @@ class StepsCurve:
     verdict: str
 
 
-def accuracy_vs_steps(model, x: torch.Tensor, y: torch.Tensor, eps: float, steps_list=(1, 5, 10, 50),
-                      restarts_list=(1, 3), attack_factory=None, *, bounds=(0.0, 1.0),
-                      tolerance: float = 0.02) -> StepsCurve:
+def accuracy_vs_steps(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    steps_list=(1, 5, 10, 50),
+    restarts_list=(1, 3),
+    attack_factory=None,
+    *,
+    bounds=(0.0, 1.0),
+    tolerance: float = 0.02,
+) -> StepsCurve:
     """Robust accuracy for every number of steps and of restarts.
 
-    A sample counts as robust only when it survives every restart. ``attack_factory(model, eps, steps, seed) -> Attack``
-    (default: PGD with step 2.5 eps / steps and a random start seeded by the restart). ``tolerance``: allowed rise
-    (noise).
+    A sample counts as robust only when it survives every restart. ``attack_factory(model, eps,
+    steps, seed) -> Attack`` (default: PGD with step 2.5 eps / steps and a random start seeded by
+    the restart). ``tolerance``: allowed rise (noise).
     """
-    factory = attack_factory or (lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds))
+    factory = attack_factory or (
+        lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds)
+    )
     # Zero steps or zero restarts attack nothing: the curve would show the clean accuracy as robust.
     steps_list = [checks.integer("steps_list entry", s, low=1) for s in steps_list]
     restarts_list = sorted(checks.integer("restarts_list entry", r, low=1) for r in restarts_list)
@@ -153,16 +203,25 @@ def accuracy_vs_steps(model, x: torch.Tensor, y: torch.Tensor, eps: float, steps
             done = restarts
             row.append(robust.float().mean().item())
         grid.append(row)
-    by_steps = any(grid[i + 1][j] > grid[i][j] + tolerance
-                   for i in range(len(grid) - 1) for j in range(len(restarts_list)))
+    by_steps = any(
+        grid[i + 1][j] > grid[i][j] + tolerance
+        for i in range(len(grid) - 1)
+        for j in range(len(restarts_list))
+    )
     masked = by_steps
     first, last = grid[0][0], grid[-1][-1]
     if masked:
-        verdict = ("masked: more attack steps raised the accuracy; a converging attack can only lower it "
-                   "(suspect randomness or a broken gradient)")
+        verdict = (
+            "masked: more attack steps raised the accuracy; a converging attack can only lower it "
+            "(suspect randomness or a broken gradient)"
+        )
     else:
-        verdict = (f"no sign of masking: accuracy falls from {100 * first:.1f}% ({steps_list[0]} step(s)) to "
-                   f"{100 * last:.1f}% ({steps_list[-1]} steps, {restarts_list[-1]} restart(s)) and never rises")
+        verdict = (
+            f"no sign of masking: accuracy falls from {100 * first:.1f}% ({steps_list[0]} step(s)) "
+            "to "
+            f"{100 * last:.1f}% ({steps_list[-1]} steps, {restarts_list[-1]} restart(s)) and never "
+            "rises"
+        )
     return StepsCurve(steps_list, restarts_list, grid, masked, verdict)
 
 
@@ -170,8 +229,9 @@ def accuracy_vs_steps(model, x: torch.Tensor, y: torch.Tensor, eps: float, steps
 class BoxComparison:
     """Robust accuracy under a white-box attack and under black-box ones.
 
-    ``accuracy`` maps ``"clean"``, ``"white-box PGD"``, ``"black-box SPSA"`` and (with a surrogate) ``"transfer"`` to
-    fractions. ``looks_masked`` when a black-box attack beats the white-box one by more than ``tolerance``.
+    ``accuracy`` maps ``"clean"``, ``"white-box PGD"``, ``"black-box SPSA"`` and (with a surrogate)
+    ``"transfer"`` to fractions. ``looks_masked`` when a black-box attack beats the white-box one by
+    more than ``tolerance``.
     """
 
     eps: float
@@ -180,16 +240,29 @@ class BoxComparison:
     verdict: str = ""
 
 
-def whitebox_vs_blackbox(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, surrogate=None,
-                         bounds=(0.0, 1.0), pgd_steps: int = 20, spsa_steps: int = 20, spsa_samples: int = 64,
-                         spsa_lr: float | None = None, white_attack=None, tolerance: float = 0.02,
-                         seed: int = 0) -> BoxComparison:
+def whitebox_vs_blackbox(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    *,
+    surrogate=None,
+    bounds=(0.0, 1.0),
+    pgd_steps: int = 20,
+    spsa_steps: int = 20,
+    spsa_samples: int = 64,
+    spsa_lr: float | None = None,
+    white_attack=None,
+    tolerance: float = 0.02,
+    seed: int = 0,
+) -> BoxComparison:
     """White-box PGD against gradient-free SPSA and a transfer attack.
 
-    PGD on a ``surrogate`` model, e.g. the same network trained without the defense, its examples fed to ``model``.
+    PGD on a ``surrogate`` model, e.g. the same network trained without the defense, its examples
+    fed to ``model``.
 
-    A white-box attack knows everything the black-box ones know and more, so when SPSA or transfer examples do
-    better, the white-box gradients were misleading: gradient masking.
+    A white-box attack knows everything the black-box ones know and more, so when SPSA or transfer
+    examples do better, the white-box gradients were misleading: gradient masking.
 
     Parameters
     ----------
@@ -210,23 +283,45 @@ def whitebox_vs_blackbox(model, x: torch.Tensor, y: torch.Tensor, eps: float, *,
     """
     correct = _correct(model, x, y)
     white = white_attack or _default_attack(model, eps, pgd_steps, seed, bounds)
-    accuracy = {"clean": correct.float().mean().item(),
-                "white-box PGD": (correct & (white.run(x, y).prediction.cpu() == y.cpu())).float().mean().item()}
-    spsa = SPSA(model, eps=eps, steps=spsa_steps, lr=spsa_lr or eps / 4, delta=min(0.01, eps / 2) or 0.01,
-                samples=spsa_samples, bounds=bounds, seed=seed)
-    accuracy["black-box SPSA"] = (correct & (spsa.run(x, y).prediction.cpu() == y.cpu())).float().mean().item()
+    accuracy = {
+        "clean": correct.float().mean().item(),
+        "white-box PGD": (correct & (white.run(x, y).prediction.cpu() == y.cpu()))
+        .float()
+        .mean()
+        .item(),
+    }
+    spsa = SPSA(
+        model,
+        eps=eps,
+        steps=spsa_steps,
+        lr=spsa_lr or eps / 4,
+        delta=min(0.01, eps / 2) or 0.01,
+        samples=spsa_samples,
+        bounds=bounds,
+        seed=seed,
+    )
+    accuracy["black-box SPSA"] = (
+        (correct & (spsa.run(x, y).prediction.cpu() == y.cpu())).float().mean().item()
+    )
     if surrogate is not None:
         x_t = _default_attack(surrogate, eps, pgd_steps, seed, bounds)(x, y)
         accuracy["transfer"] = (correct & _correct(model, x_t, y)).float().mean().item()
     black = min(v for k, v in accuracy.items() if k in ("black-box SPSA", "transfer"))
     masked = black < accuracy["white-box PGD"] - tolerance
     if masked:
-        which = min((k for k in accuracy if k in ("black-box SPSA", "transfer")), key=accuracy.__getitem__)
-        verdict = (f"masked: {which} leaves {100 * black:.1f}% but white-box PGD "
-                   f"{100 * accuracy['white-box PGD']:.1f}%; the white-box gradients mislead the attack")
+        which = min(
+            (k for k in accuracy if k in ("black-box SPSA", "transfer")), key=accuracy.__getitem__
+        )
+        verdict = (
+            f"masked: {which} leaves {100 * black:.1f}% but white-box PGD "
+            f"{100 * accuracy['white-box PGD']:.1f}%; the white-box gradients mislead the attack"
+        )
     else:
-        verdict = (f"no sign of masking: white-box PGD ({100 * accuracy['white-box PGD']:.1f}%) is at least as "
-                   f"strong as the black-box attacks ({100 * black:.1f}%)")
+        verdict = (
+            f"no sign of masking: white-box PGD ({100 * accuracy['white-box PGD']:.1f}%) is at "
+            "least as "
+            f"strong as the black-box attacks ({100 * black:.1f}%)"
+        )
     return BoxComparison(float(eps), accuracy, masked, verdict)
 
 
@@ -237,7 +332,9 @@ def gradient_direction(model, x: torch.Tensor, y: torch.Tensor, objective=None) 
     """
     x = to_model(model, x).detach().requires_grad_(True)
     with evaluating(model):
-        value = (objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")).sum()
+        value = (
+            objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")
+        ).sum()
         (grad,) = torch.autograd.grad(value, x)
     return grad.sign()
 
@@ -252,9 +349,10 @@ def _loss(model, x, y, objective):
 class LossLine:
     """The loss along x + alpha * d: ``alphas`` (A,), ``loss`` (A, N) per sample, ``mean`` (A,).
 
-    ``slope`` (N,) is the directional derivative grad J . d at alpha = 0. ``looks_masked`` when the loss is jagged
-    (total variation more than ``roughness`` times the net change) or the gradient points the wrong way (the loss rises
-    along d although the slope at 0 is not positive) for more than a fifth of the samples.
+    ``slope`` (N,) is the directional derivative grad J . d at alpha = 0. ``looks_masked`` when the
+    loss is jagged (total variation more than ``roughness`` times the net change) or the gradient
+    points the wrong way (the loss rises along d although the slope at 0 is not positive) for more
+    than a fifth of the samples.
     """
 
     alphas: torch.Tensor
@@ -265,12 +363,20 @@ class LossLine:
     verdict: str
 
 
-def loss_along_direction(model, x: torch.Tensor, y: torch.Tensor, direction=None, alphas=None, *,
-                         objective=None, roughness: float = 3.0) -> LossLine:
+def loss_along_direction(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    direction=None,
+    alphas=None,
+    *,
+    objective=None,
+    roughness: float = 3.0,
+) -> LossLine:
     """Return the loss J(x + alpha d, y) for every alpha, per sample.
 
-    With d = ``direction`` (N, ...) or, by default, the gradient sign (the first PGD step). Inputs are not clipped to
-    the bounds: this probes the function.
+    With d = ``direction`` (N, ...) or, by default, the gradient sign (the first PGD step). Inputs
+    are not clipped to the bounds: this probes the function.
 
     Parameters
     ----------
@@ -288,11 +394,17 @@ def loss_along_direction(model, x: torch.Tensor, y: torch.Tensor, direction=None
     x = to_model(model, checks.finite_inputs("x", x))
     d = gradient_direction(model, x, y, objective) if direction is None else direction.to(x)
     scale = float(x.abs().max()) or 1.0
-    alphas = torch.linspace(-0.5, 0.5, 41) * scale if alphas is None else torch.as_tensor(alphas).float()
+    alphas = (
+        torch.linspace(-0.5, 0.5, 41) * scale if alphas is None else torch.as_tensor(alphas).float()
+    )
     with evaluating(model):
         loss = torch.stack([_loss(model, x + float(a) * d, y, objective).cpu() for a in alphas])
         xg = x.detach().requires_grad_(True)
-        value = (objective(model, xg, y) if objective else F.cross_entropy(model(xg), y, reduction="none")).sum()
+        value = (
+            objective(model, xg, y)
+            if objective
+            else F.cross_entropy(model(xg), y, reduction="none")
+        ).sum()
         (grad,) = torch.autograd.grad(value, xg)
     slope = (grad * d).reshape(len(x), -1).sum(dim=1).cpu()
     net = (loss[-1] - loss[0]).abs()
@@ -305,7 +417,9 @@ def loss_along_direction(model, x: torch.Tensor, y: torch.Tensor, direction=None
     if jagged:
         verdict = "masked: the loss along the attack direction is jagged, so gradient steps are unreliable"
     elif wrong_way:
-        verdict = "masked: the loss rises along the direction although its gradient says it should not"
+        verdict = (
+            "masked: the loss rises along the direction although its gradient says it should not"
+        )
     else:
         verdict = "no sign of masking: the loss rises smoothly along the attack direction, as the gradient predicts"
     return LossLine(alphas, loss, loss.mean(dim=1), slope, masked, verdict)
@@ -315,10 +429,11 @@ def loss_along_direction(model, x: torch.Tensor, y: torch.Tensor, direction=None
 class LossSurface:
     """The loss on the plane x + a d1 + b d2.
 
-    ``alphas`` (A,), ``betas`` (B,), ``loss`` (B, A) averaged over the inputs (rows: beta). ``looks_masked`` when
-    neighbouring grid values jump by more than ``roughness`` times the typical (median) jump (the cliffs and spikes of a
-    masked loss), or when a sample's loss stays exactly constant over most grid steps where it is not ~0
-    (``flat_fraction``, the plateaus of shattered gradients).
+    ``alphas`` (A,), ``betas`` (B,), ``loss`` (B, A) averaged over the inputs (rows: beta).
+    ``looks_masked`` when neighbouring grid values jump by more than ``roughness`` times the typical
+    (median) jump (the cliffs and spikes of a masked loss), or when a sample's loss stays exactly
+    constant over most grid steps where it is not ~0 (``flat_fraction``, the plateaus of shattered
+    gradients).
     """
 
     alphas: torch.Tensor
@@ -329,14 +444,26 @@ class LossSurface:
     flat_fraction: float = 0.0
 
 
-def loss_landscape_2d(model, x: torch.Tensor, y: torch.Tensor, d1=None, d2=None, alphas=None, betas=None, *,
-                      objective=None, roughness: float = 10.0, plateau: float = 0.3, seed: int = 0) -> LossSurface:
+def loss_landscape_2d(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    d1=None,
+    d2=None,
+    alphas=None,
+    betas=None,
+    *,
+    objective=None,
+    roughness: float = 10.0,
+    plateau: float = 0.3,
+    seed: int = 0,
+) -> LossSurface:
     """Return the mean loss over (x, y) on a grid of x + a d1 + b d2.
 
-    Engstrom et al.'s and the obfuscated-gradients paper's picture. Defaults: d1 the gradient sign, d2 a random sign
-    vector (Rademacher, seeded); a and b in 21 points of [-0.5, 0.5] times the input scale. ``plateau``: the fraction of
-    grid steps over which a sample's loss may stay exactly constant before the surface counts as shattered (piecewise
-    constant).
+    Engstrom et al.'s and the obfuscated-gradients paper's picture. Defaults: d1 the gradient sign,
+    d2 a random sign vector (Rademacher, seeded); a and b in 21 points of [-0.5, 0.5] times the
+    input scale. ``plateau``: the fraction of grid steps over which a sample's loss may stay exactly
+    constant before the surface counts as shattered (piecewise constant).
     """
     x = to_model(model, checks.finite_inputs("x", x))
     d1 = gradient_direction(model, x, y, objective) if d1 is None else d1.to(x)
@@ -344,19 +471,36 @@ def loss_landscape_2d(model, x: torch.Tensor, y: torch.Tensor, d1=None, d2=None,
         generator = torch.Generator().manual_seed(seed)
         d2 = ((torch.rand(x.shape, generator=generator) < 0.5).float() * 2 - 1).to(x)
     scale = float(x.abs().max()) or 1.0
-    alphas = torch.linspace(-0.5, 0.5, 21) * scale if alphas is None else torch.as_tensor(alphas).float()
-    betas = torch.linspace(-0.5, 0.5, 21) * scale if betas is None else torch.as_tensor(betas).float()
+    alphas = (
+        torch.linspace(-0.5, 0.5, 21) * scale if alphas is None else torch.as_tensor(alphas).float()
+    )
+    betas = (
+        torch.linspace(-0.5, 0.5, 21) * scale if betas is None else torch.as_tensor(betas).float()
+    )
     with evaluating(model):
-        per_sample = torch.stack([torch.stack([_loss(model, x + float(a) * d1 + float(b) * d2, y, objective)
-                                               for a in alphas]) for b in betas]).cpu()  # (B, A, N)
+        per_sample = torch.stack(
+            [
+                torch.stack(
+                    [_loss(model, x + float(a) * d1 + float(b) * d2, y, objective) for a in alphas]
+                )
+                for b in betas
+            ]
+        ).cpu()  # (B, A, N)
     loss = per_sample.mean(dim=2)
     jumps = torch.cat([loss.diff(dim=0).abs().flatten(), loss.diff(dim=1).abs().flatten()])
     typical = jumps.median().clamp_min(1e-6)
-    cliffs = bool(jumps.max() > roughness * typical and jumps.max() > 0.5 * (loss.max() - loss.min()))
-    # exact plateaus, ignoring those where the loss is ~0 (a confidently correct point: saturation, not shattering)
+    cliffs = bool(
+        jumps.max() > roughness * typical and jumps.max() > 0.5 * (loss.max() - loss.min())
+    )
+    # exact plateaus, ignoring those where the loss is ~0 (a confidently correct point: saturation,
+    # not shattering)
     steps = torch.cat([per_sample.diff(dim=0).flatten(), per_sample.diff(dim=1).flatten()])
-    level = torch.cat([torch.maximum(per_sample[1:], per_sample[:-1]).flatten(),
-                       torch.maximum(per_sample[:, 1:], per_sample[:, :-1]).flatten()])
+    level = torch.cat(
+        [
+            torch.maximum(per_sample[1:], per_sample[:-1]).flatten(),
+            torch.maximum(per_sample[:, 1:], per_sample[:, :-1]).flatten(),
+        ]
+    )
     counted = level > 1e-4
     flat = (steps[counted] == 0).float().mean().item() if counted.any() else 0.0
     plateaus = flat > plateau
@@ -364,8 +508,11 @@ def loss_landscape_2d(model, x: torch.Tensor, y: torch.Tensor, d1=None, d2=None,
     if cliffs:
         verdict = "masked: the loss surface has cliffs (one grid step changes it by more than half its range)"
     elif plateaus:
-        verdict = (f"masked: the loss of a sample stays exactly constant over {100 * flat:.0f}% of the grid steps and "
-                   f"changes in jumps (shattered gradients)")
+        verdict = (
+            f"masked: the loss of a sample stays exactly constant over {100 * flat:.0f}% of the "
+            "grid steps and "
+            f"changes in jumps (shattered gradients)"
+        )
     else:
         verdict = "no sign of masking: the loss surface is smooth around the inputs"
     return LossSurface(alphas, betas, loss, masked, verdict, flat)

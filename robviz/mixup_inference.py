@@ -1,26 +1,30 @@
 """Mixup Inference (MI) and the mixup-trained models it expects.
 
-Pang, Xu and Zhu, "Mixup Inference: Better Exploiting Mixup to Defend Adversarial Attacks", ICLR 2020,
-https://arxiv.org/abs/1909.11515. A mixup-trained model behaves linearly between training points, so mixing
-an input with a clean image, lambda x + (1 - lambda) x_s, shrinks an adversarial perturbation delta to
-lambda delta while the clean image keeps its own, correct, share of the prediction. MI averages the softmax
-over N such mixtures:
+Pang, Xu and Zhu, "Mixup Inference: Better Exploiting Mixup to Defend Adversarial Attacks", ICLR
+2020, https://arxiv.org/abs/1909.11515. A mixup-trained model behaves linearly between training
+points, so mixing an input with a clean image, lambda x + (1 - lambda) x_s, shrinks an adversarial
+perturbation delta to lambda delta while the clean image keeps its own, correct, share of the
+prediction. MI averages the softmax over N such mixtures:
 
 * MI-PL (predicted label): x_s from the class the model predicts for x; N = 10, lambda = 0.5.
-* MI-OL (other labels): x_s from the other classes; N = 30, lambda = 0.5 (mixup model) or 0.6 (interpolated AT).
-* MI-Combined: gap = max softmax f(x) - max of the MI-PL average (N = 5); gap < 0.2 -> MI-PL, else MI-OL
-  (N = 15). Each branch has its own lambda (the authors' README example: lambda_PL = 0.5, lambda_OL = 0.4).
+* MI-OL (other labels): x_s from the other classes; N = 30, lambda = 0.5 (mixup model) or 0.6
+  (interpolated AT).
+* MI-Combined: gap = max softmax f(x) - max of the MI-PL average (N = 5); gap < 0.2 -> MI-PL, else
+  MI-OL (N = 15). Each branch has its own lambda (the authors' README example: lambda_PL = 0.5,
+  lambda_OL = 0.4).
 
-Partners are drawn as the authors' code draws them (P2333/Mixup-Inference, ``attack_resnet_mixuptest_PL.py``,
-``_OL.py``, ``_Combined.py``): MI-PL picks an image uniformly from the predicted class; MI-OL first picks a class
-uniformly among the other L - 1 classes, then an image uniformly within it (on a class-unbalanced pool this is
-not uniform over the other classes' images). Averages of softmax outputs are computed in log space
-(log-softmax and logsumexp), so tiny probabilities keep their logarithms.
+Partners are drawn as the authors' code draws them (P2333/Mixup-Inference,
+``attack_resnet_mixuptest_PL.py``, ``_OL.py``, ``_Combined.py``): MI-PL picks an image uniformly
+from the predicted class; MI-OL first picks a class uniformly among the other L - 1 classes, then an
+image uniformly within it (on a class-unbalanced pool this is not uniform over the other classes'
+images). Averages of softmax outputs are computed in log space (log-softmax and logsumexp), so tiny
+probabilities keep their logarithms.
 
-Training: :class:`MixupModel` wraps a :class:`~robviz.models.Classifier` so that :func:`robviz.train.fit`
-trains it with mixup (Zhang et al., "mixup: Beyond Empirical Risk Minimization", ICLR 2018,
-https://arxiv.org/abs/1710.09412, alpha = 1), or with interpolated adversarial training (Lamb et al.,
-"Interpolated Adversarial Training", AISec 2019, https://arxiv.org/abs/1906.06784) when given an attack.
+Training: :class:`MixupModel` wraps a :class:`~robviz.models.Classifier` so that
+:func:`robviz.train.fit` trains it with mixup (Zhang et al., "mixup: Beyond Empirical Risk
+Minimization", ICLR 2018, https://arxiv.org/abs/1710.09412, alpha = 1), or with interpolated
+adversarial training (Lamb et al., "Interpolated Adversarial Training", AISec 2019,
+https://arxiv.org/abs/1906.06784) when given an attack.
 """
 
 from __future__ import annotations
@@ -40,8 +44,18 @@ from .models import Classifier
 from .runtime import inference
 from .train import accuracy
 
-__all__ = ["MixupInference", "MixupModel", "mixup_batch", "mixup_loss", "interpolated_adversarial_training",
-           "MI_DEFAULTS", "MixingEffect", "mixing_effect", "log_mean_softmax", "mi_robustness"]
+__all__ = [
+    "MixupInference",
+    "MixupModel",
+    "mixup_batch",
+    "mixup_loss",
+    "interpolated_adversarial_training",
+    "MI_DEFAULTS",
+    "MixingEffect",
+    "mixing_effect",
+    "log_mean_softmax",
+    "mi_robustness",
+]
 
 
 class _Defaults(TypedDict, total=False):
@@ -51,8 +65,11 @@ class _Defaults(TypedDict, total=False):
 
 
 #: The paper's settings per mode: samples N and mixing weight lambda (for a mixup-trained model).
-MI_DEFAULTS: dict[str, _Defaults] = {"PL": dict(samples=10, lam=0.5), "OL": dict(samples=30, lam=0.5),
-                                     "combined": dict(samples=(5, 15), lam=0.5, threshold=0.2)}
+MI_DEFAULTS: dict[str, _Defaults] = {
+    "PL": dict(samples=10, lam=0.5),
+    "OL": dict(samples=30, lam=0.5),
+    "combined": dict(samples=(5, 15), lam=0.5, threshold=0.2),
+}
 
 
 class MixupInference(nn.Module):
@@ -60,12 +77,13 @@ class MixupInference(nn.Module):
 
     It is itself a model robviz can attack.
 
-    ``forward(x)`` returns log of the averaged softmax, (N, L), so argmax is the MI prediction and the attacks
-    (with cross-entropy, an EOT objective or :class:`~robviz.attacks.eot.EOT`) differentiate through the
-    mixing. Every call draws new mixing partners from a seeded generator (``reseed()`` starts it again), so the
-    model is randomized: attack it with EOT.
+    ``forward(x)`` returns log of the averaged softmax, (N, L), so argmax is the MI prediction and
+    the attacks (with cross-entropy, an EOT objective or :class:`~robviz.attacks.eot.EOT`)
+    differentiate through the mixing. Every call draws new mixing partners from a seeded generator
+    (``reseed()`` starts it again), so the model is randomized: attack it with EOT.
 
-    Shape: x (N, ...) -> (N, L); one call runs the model on N * samples mixtures (MI-Combined: N * (N_PL + N_OL)).
+    Shape: x (N, ...) -> (N, L); one call runs the model on N * samples mixtures (MI-Combined: N *
+    (N_PL + N_OL)).
 
     Parameters
     ----------
@@ -79,8 +97,9 @@ class MixupInference(nn.Module):
     samples : int or tuple of int or None
         N; for ``"combined"`` a pair (N_PL, N_OL). Default: the paper's (10, 30, (5, 15)).
     lam : float or tuple of float or None
-        The weight lambda of the input in lambda x + (1 - lambda) x_s. Default 0.5. For ``"combined"`` a
-        number (both branches) or a pair (lambda_PL, lambda_OL), e.g. (0.5, 0.4) as the authors' README.
+        The weight lambda of the input in lambda x + (1 - lambda) x_s. Default 0.5. For
+        ``"combined"`` a number (both branches) or a pair (lambda_PL, lambda_OL), e.g. (0.5, 0.4) as
+        the authors' README.
     threshold : float
         The gap below which MI-Combined keeps MI-PL. Default 0.2.
     seed : int
@@ -95,19 +114,40 @@ class MixupInference(nn.Module):
     x_pool: torch.Tensor  # buffers (registered in __init__)
     y_pool: torch.Tensor
 
-    def __init__(self, model: nn.Module, x_pool: torch.Tensor, y_pool: torch.Tensor, mode: str = "PL", *,
-                 samples=None, lam: float | tuple[float, float] | None = None, threshold: float = 0.2, seed: int = 0):
+    def __init__(
+        self,
+        model: nn.Module,
+        x_pool: torch.Tensor,
+        y_pool: torch.Tensor,
+        mode: str = "PL",
+        *,
+        samples=None,
+        lam: float | tuple[float, float] | None = None,
+        threshold: float = 0.2,
+        seed: int = 0,
+    ):
         super().__init__()
         if mode not in MI_DEFAULTS:
-            raise ValueError(f"mode must be one of {', '.join(map(repr, MI_DEFAULTS))}, got {mode!r}")
-        if not torch.is_tensor(x_pool) or not torch.is_tensor(y_pool) or len(x_pool) != len(y_pool) \
-                or len(x_pool) == 0 or y_pool.dim() != 1:
-            raise ValueError("x_pool (P, ...) and y_pool (P,) must be non-empty tensors of the same length")
+            raise ValueError(
+                f"mode must be one of {', '.join(map(repr, MI_DEFAULTS))}, got {mode!r}"
+            )
+        if (
+            not torch.is_tensor(x_pool)
+            or not torch.is_tensor(y_pool)
+            or len(x_pool) != len(y_pool)
+            or len(x_pool) == 0
+            or y_pool.dim() != 1
+        ):
+            raise ValueError(
+                "x_pool (P, ...) and y_pool (P,) must be non-empty tensors of the same length"
+            )
         samples = MI_DEFAULTS[mode]["samples"] if samples is None else samples
         lam = MI_DEFAULTS[mode]["lam"] if lam is None else lam
         counts = samples if mode == "combined" else (samples,)
         if mode == "combined" and (not isinstance(samples, (tuple, list)) or len(samples) != 2):
-            raise ValueError(f"for mode='combined' samples must be a pair (N_PL, N_OL), got {samples!r}")
+            raise ValueError(
+                f"for mode='combined' samples must be a pair (N_PL, N_OL), got {samples!r}"
+            )
         counts = [checks.integer("samples", s, low=1) for s in counts]
         samples = tuple(counts) if mode == "combined" else counts[0]
         self.model, self.mode, self.samples = model, mode, samples
@@ -118,8 +158,10 @@ class MixupInference(nn.Module):
         num_classes = int(y_sorted.max()) + 1
         counts = torch.bincount(y_sorted, minlength=num_classes)
         if (counts == 0).any() or (mode != "PL" and (counts == len(y_sorted)).any()):
-            raise ValueError(f"the pool must hold images of every class 0..{num_classes - 1}; counts per class: "
-                             f"{counts.tolist()}")
+            raise ValueError(
+                f"the pool must hold images of every class 0..{num_classes - 1}; counts per class: "
+                f"{counts.tolist()}"
+            )
         self.register_buffer("x_pool", x_pool.detach()[order.to(x_pool.device)], persistent=False)
         self.register_buffer("y_pool", y_sorted.to(y_pool.device), persistent=False)
         self.counts = counts
@@ -134,11 +176,12 @@ class MixupInference(nn.Module):
     def draw(self, predicted: torch.Tensor, n: int, same: bool) -> torch.Tensor:
         """Pool indices (B, n): ``n`` partners per input, drawn on the CPU by the seeded generator.
 
-        ``same``: uniform over the images of the predicted class (MI-PL). Otherwise (MI-OL) as the authors' code:
-        a class uniform among the L - 1 other classes, then an image uniform within it. One uniform number u per
-        partner: with n_c the size of the class of rank floor(u (L - 1)) among the others, position
-        floor(u (L - 1) n_c) gives the rank (position // n_c) and the image (position % n_c); on a balanced pool
-        this is exactly a uniform draw over all other-class images.
+        ``same``: uniform over the images of the predicted class (MI-PL). Otherwise (MI-OL) as the
+        authors' code: a class uniform among the L - 1 other classes, then an image uniform within
+        it. One uniform number u per partner: with n_c the size of the class of rank floor(u (L -
+        1)) among the others, position floor(u (L - 1) n_c) gives the rank (position // n_c) and the
+        image (position % n_c); on a balanced pool this is exactly a uniform draw over all
+        other-class images.
         """
         k = predicted.cpu().long()[:, None]
         if int(k.max()) >= len(self.counts):
@@ -146,7 +189,9 @@ class MixupInference(nn.Module):
         u = torch.rand(len(k), n, generator=self.generator)
         if same:
             count = self.counts[k]
-            return (self.offsets[k] + (u * count).long().clamp_max(count - 1)).to(self.x_pool.device)
+            return (self.offsets[k] + (u * count).long().clamp_max(count - 1)).to(
+                self.x_pool.device
+            )
         others = len(self.counts) - 1
         rank = (u * others).long().clamp_max(others - 1)
         count = self.counts[rank + (rank >= k).long()]
@@ -156,21 +201,24 @@ class MixupInference(nn.Module):
         within = (position - rank * count).clamp(min=0).minimum(self.counts[cls] - 1)
         return (self.offsets[cls] + within).to(self.x_pool.device)
 
-    def log_mix(self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool,
-                lam: float | None = None) -> torch.Tensor:
+    def log_mix(
+        self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool, lam: float | None = None
+    ) -> torch.Tensor:
         """Return the log of the averaged softmax of f(lambda x + (1 - lambda) x_s), (B, L).
 
         Averaged over ``n`` partners x_s.
 
-        Computed as logsumexp over the partners of log_softmax, minus log n. ``lam`` defaults to the mode's lambda.
+        Computed as logsumexp over the partners of log_softmax, minus log n. ``lam`` defaults to the
+        mode's lambda.
         """
         lam = (self.lam_pl if same else self.lam_ol) if lam is None else lam
         partners = self.x_pool[self.draw(predicted, n, same)]  # (B, n, ...)
         mixed = lam * x[:, None] + (1 - lam) * partners
         return log_mean_softmax(self.model(mixed.reshape(-1, *x.shape[1:])).reshape(len(x), n, -1))
 
-    def mix(self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool,
-            lam: float | None = None) -> torch.Tensor:
+    def mix(
+        self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool, lam: float | None = None
+    ) -> torch.Tensor:
         """Return the averaged softmax of f(lambda x + (1 - lambda) x_s): (B, L).
 
         Averaged over ``n`` partners x_s.
@@ -198,7 +246,9 @@ class MixupInference(nn.Module):
 
     def extra_repr(self) -> str:
         """Return the settings shown in the module's repr."""
-        return f"mode={self.mode!r}, samples={self.samples}, lam={self.lam}, pool={len(self.y_pool)}"
+        return (
+            f"mode={self.mode!r}, samples={self.samples}, lam={self.lam}, pool={len(self.y_pool)}"
+        )
 
 
 def _check_lam(lam, mode: str):
@@ -208,8 +258,10 @@ def _check_lam(lam, mode: str):
     """
     pair = isinstance(lam, (tuple, list))
     if pair and (mode != "combined" or len(lam) != 2):
-        raise ValueError(f"lam must be a number in [0, 1] (a pair (lambda_PL, lambda_OL) only for "
-                         f"mode='combined'), got {lam!r}")
+        raise ValueError(
+            f"lam must be a number in [0, 1] (a pair (lambda_PL, lambda_OL) only for "
+            f"mode='combined'), got {lam!r}"
+        )
     values = tuple(lam) if pair else (lam, lam)
     pl, ol = (checks.real("lam", v, low=0, high=1) for v in values)
     return ((pl, ol) if pair else pl), pl, ol
@@ -218,26 +270,33 @@ def _check_lam(lam, mode: str):
 def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
     """Return the log of the mean over dim 1 of softmax(logits).
 
-    (B, n, L) -> (B, L), in log space (logsumexp of log_softmax, minus log n), so a probability of exp(-150) is -150,
-    not log 0.
+    (B, n, L) -> (B, L), in log space (logsumexp of log_softmax, minus log n), so a probability of
+    exp(-150) is -150, not log 0.
     """
     return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
 
-def mixup_batch(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, generator: torch.Generator | None = None, *,
-                per_sample: bool = False):
+def mixup_batch(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alpha: float = 1.0,
+    generator: torch.Generator | None = None,
+    *,
+    per_sample: bool = False,
+):
     """Mix a batch with shuffled copies of itself (Zhang et al., ICLR 2018).
 
-    ``per_sample=False`` (Zhang et al.'s code): one lam ~ Beta(alpha, alpha) for the batch and one permutation,
-    x_mix = lam x + (1 - lam) x[perm]; returns (x_mix, y, y[perm], lam) with lam a float.
+    ``per_sample=False`` (Zhang et al.'s code): one lam ~ Beta(alpha, alpha) for the batch and one
+    permutation, x_mix = lam x + (1 - lam) x[perm]; returns (x_mix, y, y[perm], lam) with lam a
+    float.
 
-    ``per_sample=True`` (the MI authors' ``train_resnet_mixup.py``, ``shuffle_minibatch``): one lam_i per sample
-    and two permutations, x_mix_i = lam_i x[p1]_i + (1 - lam_i) x[p2]_i; returns (x_mix, y[p1], y[p2], lam) with
-    lam a (N,) tensor of x's dtype.
+    ``per_sample=True`` (the MI authors' ``train_resnet_mixup.py``, ``shuffle_minibatch``): one
+    lam_i per sample and two permutations, x_mix_i = lam_i x[p1]_i + (1 - lam_i) x[p2]_i; returns
+    (x_mix, y[p1], y[p2], lam) with lam a (N,) tensor of x's dtype.
 
-    Either way the loss is lam * L(x_mix, y_a) + (1 - lam) * L(x_mix, y_b), per sample: the soft cross-entropy
-    of the mixed one-hot labels for softmax networks. x (N, ...), y (N,). The draws come from ``generator`` (a
-    CPU generator; default seeded 0).
+    Either way the loss is lam * L(x_mix, y_a) + (1 - lam) * L(x_mix, y_b), per sample: the soft
+    cross-entropy of the mixed one-hot labels for softmax networks. x (N, ...), y (N,). The draws
+    come from ``generator`` (a CPU generator; default seeded 0).
 
     Raises
     ------
@@ -247,7 +306,7 @@ def mixup_batch(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, generator:
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
-    seed = int(torch.randint(0, 2 ** 31 - 1, (1,), generator=generator))
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     if per_sample:
         rng = np.random.default_rng(seed)
         weights = torch.as_tensor(rng.beta(alpha, alpha, len(x)), dtype=x.dtype, device=x.device)
@@ -260,15 +319,22 @@ def mixup_batch(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, generator:
     return lam * x + (1 - lam) * x[perm], y, y[perm], lam
 
 
-def mixup_loss(model, x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0,
-               generator: torch.Generator | None = None, *, per_sample: bool = False) -> torch.Tensor:
+def mixup_loss(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alpha: float = 1.0,
+    generator: torch.Generator | None = None,
+    *,
+    per_sample: bool = False,
+) -> torch.Tensor:
     """Return the mixup training loss of a :class:`~robviz.models.Classifier` on a batch.
 
-    Its objective's loss on the mixed inputs, weighted between the two labels: lam * L(x_mix, y_a) + (1 - lam) *
-    L(x_mix, y_b).
+    Its objective's loss on the mixed inputs, weighted between the two labels: lam * L(x_mix, y_a) +
+    (1 - lam) * L(x_mix, y_b).
 
-    ``per_sample`` mixes as the MI authors' code (:func:`mixup_batch`): lam_i per sample, the batch mean of
-    lam_i L_i(y_a) + (1 - lam_i) L_i(y_b) with the objective's per-sample losses.
+    ``per_sample`` mixes as the MI authors' code (:func:`mixup_batch`): lam_i per sample, the batch
+    mean of lam_i L_i(y_a) + (1 - lam_i) L_i(y_b) with the objective's per-sample losses.
 
     Raises
     ------
@@ -286,17 +352,20 @@ def mixup_loss(model, x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0,
         h = model.objective(z)
         return lam * model.objective.loss(z, h, y_a) + (1 - lam) * model.objective.loss(z, h, y_b)
     if per_sample:
-        raise ValueError("per-sample mixup needs a classifier with features and an objective, not an ensemble")
+        raise ValueError(
+            "per-sample mixup needs a classifier with features and an objective, not an ensemble"
+        )
     return lam * model.loss(x_mix, y_a) + (1 - lam) * model.loss(x_mix, y_b)
 
 
 class MixupModel(nn.Module):
     """A :class:`~robviz.models.Classifier` trained with mixup: what :func:`robviz.train.fit` needs.
 
-    ``loss(x, y)`` is the mixup loss in training mode (the plain loss in eval mode); ``forward``, ``features``,
-    ``objective``, ``raw_logits`` and ``predict`` are the classifier's. With ``attack`` (an
-    :class:`~robviz.attacks.Attack` built on the *classifier*, e.g. PGD) it is interpolated adversarial training
-    (Lamb et al. 2019): the mean of the mixup loss on the clean batch and on its adversarial examples.
+    ``loss(x, y)`` is the mixup loss in training mode (the plain loss in eval mode); ``forward``,
+    ``features``, ``objective``, ``raw_logits`` and ``predict`` are the classifier's. With
+    ``attack`` (an :class:`~robviz.attacks.Attack` built on the *classifier*, e.g. PGD) it is
+    interpolated adversarial training (Lamb et al. 2019): the mean of the mixup loss on the clean
+    batch and on its adversarial examples.
 
     Parameters
     ----------
@@ -320,12 +389,24 @@ class MixupModel(nn.Module):
     >>> history = fit(MixupModel(model, alpha=1.0), data, steps=30, progress=False)
     """
 
-    def __init__(self, model: Classifier, alpha: float = 1.0, *, attack=None, seed: int = 0,
-                 per_sample: bool = False):
+    def __init__(
+        self,
+        model: Classifier,
+        alpha: float = 1.0,
+        *,
+        attack=None,
+        seed: int = 0,
+        per_sample: bool = False,
+    ):
         super().__init__()
         if not alpha > 0:
             raise ValueError(f"alpha must be > 0, got {alpha!r}")
-        self.classifier, self.alpha, self.attack, self.per_sample = model, float(alpha), attack, bool(per_sample)
+        self.classifier, self.alpha, self.attack, self.per_sample = (
+            model,
+            float(alpha),
+            attack,
+            bool(per_sample),
+        )
         self.generator = torch.Generator().manual_seed(seed)
         self._calls = 0
 
@@ -359,28 +440,42 @@ class MixupModel(nn.Module):
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the training loss, a scalar.
 
-        In train mode with gradients: the mixup loss, averaged with the mixup loss on adversarial examples when an
-        attack is set (interpolated adversarial training); otherwise the classifier's own loss.
+        In train mode with gradients: the mixup loss, averaged with the mixup loss on adversarial
+        examples when an attack is set (interpolated adversarial training); otherwise the
+        classifier's own loss.
         """
         if not self.training or not torch.is_grad_enabled():
             return self.classifier.loss(x, y)
-        loss = mixup_loss(self.classifier, x, y, self.alpha, self.generator, per_sample=self.per_sample)
+        loss = mixup_loss(
+            self.classifier, x, y, self.alpha, self.generator, per_sample=self.per_sample
+        )
         if self.attack is None:
             return loss
         self._calls += 1
         self.attack.seed = self.attack.seed + 1  # a fresh random start for every batch
         x_adv = self.attack(x, y).detach()
         self.classifier.train()
-        return 0.5 * (loss + mixup_loss(self.classifier, x_adv, y, self.alpha, self.generator,
-                                        per_sample=self.per_sample))
+        return 0.5 * (
+            loss
+            + mixup_loss(
+                self.classifier, x_adv, y, self.alpha, self.generator, per_sample=self.per_sample
+            )
+        )
 
 
-def interpolated_adversarial_training(model: Classifier, eps: float, *, bounds=(0.0, 1.0), steps: int = 5,
-                                      alpha: float = 1.0, seed: int = 0) -> MixupModel:
+def interpolated_adversarial_training(
+    model: Classifier,
+    eps: float,
+    *,
+    bounds=(0.0, 1.0),
+    steps: int = 5,
+    alpha: float = 1.0,
+    seed: int = 0,
+) -> MixupModel:
     """Return a :class:`MixupModel` for interpolated adversarial training (Lamb et al. 2019).
 
-    Mixup on clean inputs and on L-inf PGD examples (``steps`` steps of 2.5 eps / steps, random start) of the current
-    model.
+    Mixup on clean inputs and on L-inf PGD examples (``steps`` steps of 2.5 eps / steps, random
+    start) of the current model.
 
     Examples
     --------
@@ -390,8 +485,15 @@ def interpolated_adversarial_training(model: Classifier, eps: float, *, bounds=(
     """
     from .attacks import PGD
 
-    attack = PGD(model, eps=eps, alpha=2.5 * eps / steps, steps=steps, random_start=True, bounds=bounds,
-                 seed=seed)
+    attack = PGD(
+        model,
+        eps=eps,
+        alpha=2.5 * eps / steps,
+        steps=steps,
+        random_start=True,
+        bounds=bounds,
+        seed=seed,
+    )
     return MixupModel(model, alpha, attack=attack, seed=seed)
 
 
@@ -404,8 +506,9 @@ class MixingEffect:
     lams : torch.Tensor
         (K,) the mixing weights.
     effect : torch.Tensor
-        (K,) mean over inputs of the total-variation distance between the averaged softmax of the mixed
-        clean inputs and of the mixed adversarial inputs (same partners): 0 = no effect left, 1 = maximal.
+        (K,) mean over inputs of the total-variation distance between the averaged softmax of the
+        mixed clean inputs and of the mixed adversarial inputs (same partners): 0 = no effect left,
+        1 = maximal.
     clean_true, adv_true : torch.Tensor
         (K,) mean probability of the true class for the mixed clean / adversarial inputs.
     mixed_clean, mixed_adv : torch.Tensor
@@ -421,14 +524,24 @@ class MixingEffect:
 
 
 @torch.no_grad()
-def mixing_effect(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, x_pool: torch.Tensor, lams, *,
-                  samples: int = 10, seed: int = 0) -> MixingEffect:
+def mixing_effect(
+    model,
+    x: torch.Tensor,
+    x_adv: torch.Tensor,
+    y: torch.Tensor,
+    x_pool: torch.Tensor,
+    lams,
+    *,
+    samples: int = 10,
+    seed: int = 0,
+) -> MixingEffect:
     """Mix clean x and adversarial x_adv with the *same* partners, for every lambda in ``lams``.
 
-    The ``samples`` partners are drawn uniformly from ``x_pool``: the two mixtures differ by exactly lambda * delta, so
-    the perturbation shrinks linearly with lambda, and this measures how much of its effect on the averaged softmax is
-    left (the mechanism of Mixup Inference, Pang et al. 2020, Sec. 3). x, x_adv (N, ...), y (N,). The model runs in eval
-    mode (:func:`robviz.runtime.inference`), its own mode restored.
+    The ``samples`` partners are drawn uniformly from ``x_pool``: the two mixtures differ by exactly
+    lambda * delta, so the perturbation shrinks linearly with lambda, and this measures how much of
+    its effect on the averaged softmax is left (the mechanism of Mixup Inference, Pang et al. 2020,
+    Sec. 3). x, x_adv (N, ...), y (N,). The model runs in eval mode
+    (:func:`robviz.runtime.inference`), its own mode restored.
 
     Raises
     ------
@@ -448,33 +561,57 @@ def mixing_effect(model, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor, 
     for lam in lams.tolist():
         mc = lam * x[:, None] + (1 - lam) * partners
         ma = lam * x_adv[:, None] + (1 - lam) * partners
-        pc = log_mean_softmax(inference(model, mc.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)).exp()
-        pa = log_mean_softmax(inference(model, ma.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)).exp()
+        pc = log_mean_softmax(
+            inference(model, mc.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)
+        ).exp()
+        pa = log_mean_softmax(
+            inference(model, ma.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)
+        ).exp()
         pc, pa = pc.to(y.device).float(), pa.to(y.device).float()
         effect.append(0.5 * (pc - pa).abs().sum(1).mean().item())
         clean_true.append(pc.gather(1, y[:, None]).mean().item())
         adv_true.append(pa.gather(1, y[:, None]).mean().item())
         mixed_c.append(mc.cpu())
         mixed_a.append(ma.cpu())
-    return MixingEffect(lams, torch.tensor(effect), torch.tensor(clean_true), torch.tensor(adv_true),
-                        torch.stack(mixed_c), torch.stack(mixed_a))
+    return MixingEffect(
+        lams,
+        torch.tensor(effect),
+        torch.tensor(clean_true),
+        torch.tensor(adv_true),
+        torch.stack(mixed_c),
+        torch.stack(mixed_a),
+    )
 
 
-def mi_robustness(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, x_pool: torch.Tensor,
-                  y_pool: torch.Tensor, *, eps: float, alpha: float, bounds=(0.0, 1.0), steps: int = 10,
-                  eot_samples: int = 2, modes=("PL", "OL", "combined"),
-                  batch_size: int | None = 64) -> RobustnessTable:
+def mi_robustness(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    x_adv: torch.Tensor,
+    x_pool: torch.Tensor,
+    y_pool: torch.Tensor,
+    *,
+    eps: float,
+    alpha: float,
+    bounds=(0.0, 1.0),
+    steps: int = 10,
+    eot_samples: int = 2,
+    modes=("PL", "OL", "combined"),
+    batch_size: int | None = 64,
+) -> RobustnessTable:
     """Accuracy of the bare model and of each MI variant, clean and under two attackers.
 
     As in the MI paper's table.
 
-    * ``oblivious``: ``x_adv``, an attack on the bare ``model`` (e.g. PGD), then fed to MI unchanged;
-    * ``adaptive``: PGD with ``steps`` steps of size ``alpha`` through MI itself, its gradient averaged over
-      ``eot_samples`` draws of the mixing partners (EOT, :func:`robviz.attacks.eot.eot_objective`). For the bare
-      model the adaptive attacker is the oblivious one.
+    * ``oblivious``: ``x_adv``, an attack on the bare ``model`` (e.g. PGD), then fed to MI
+      unchanged;
+    * ``adaptive``: PGD with ``steps`` steps of size ``alpha`` through MI itself, its gradient
+      averaged over ``eot_samples`` draws of the mixing partners (EOT,
+      :func:`robviz.attacks.eot.eot_objective`). For the bare model the adaptive attacker is the
+      oblivious one.
 
-    Each MI variant is a fresh :class:`MixupInference` (seed 0) with the paper's settings for its mode, so the
-    numbers are reproducible.
+    Each MI variant is a fresh :class:`MixupInference` (seed 0) with the paper's settings for its
+    mode, so the numbers are reproducible.
 
     Parameters
     ----------
@@ -490,28 +627,42 @@ def mi_robustness(model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, 
         The MI variants, rows ``"MI-PL"``, ``"MI-OL"``, ``"MI-combined"``.
     batch_size : int or None
         The adaptive attack's batch (None: all at once). Its graph holds ``batch_size x samples x
-        eot_samples`` mixtures at once, so memory grows with it; the accuracies depend on it only through
-        which partners are drawn.
+        eot_samples`` mixtures at once, so memory grows with it; the accuracies depend on it only
+        through which partners are drawn.
 
     Returns
     -------
     RobustnessTable
-        A :class:`~robviz.attacks.RobustnessTable` with rows ``"no MI"`` and ``"MI-<mode>"`` and columns
-        ``"clean"``, ``"oblivious"``, ``"adaptive"``; each value is the plain accuracy on the (attacked) inputs,
-        as the MI paper reports it: ``table.get("oblivious", model="MI-PL")``. Print it for the table.
+        A :class:`~robviz.attacks.RobustnessTable` with rows ``"no MI"`` and ``"MI-<mode>"`` and
+        columns ``"clean"``, ``"oblivious"``, ``"adaptive"``; each value is the plain accuracy on
+        the (attacked) inputs, as the MI paper reports it: ``table.get("oblivious",
+        model="MI-PL")``. Print it for the table.
     """
     n = len(x)
 
     def rows(name, clean, oblivious, adaptive):
-        return [dict(model=name, attack=attack, eps=None, accuracy=value, distance=math.nan, n=n)
-                for attack, value in (("clean", clean), ("oblivious", oblivious), ("adaptive", adaptive))]
+        return [
+            dict(model=name, attack=attack, eps=None, accuracy=value, distance=math.nan, n=n)
+            for attack, value in (
+                ("clean", clean),
+                ("oblivious", oblivious),
+                ("adaptive", adaptive),
+            )
+        ]
 
     bare = accuracy(model, x_adv, y)
     table = rows("no MI", accuracy(model, x, y), bare, bare)
     for mode in modes:
         mi = MixupInference(model, x_pool, y_pool, mode=mode)
-        adaptive = PGD(mi, eps=eps, alpha=alpha, steps=steps, bounds=bounds,
-                       loss=eot_objective(samples=eot_samples), batch_size=batch_size)
+        adaptive = PGD(
+            mi,
+            eps=eps,
+            alpha=alpha,
+            steps=steps,
+            bounds=bounds,
+            loss=eot_objective(samples=eot_samples),
+            batch_size=batch_size,
+        )
         clean, oblivious = accuracy(mi, x, y), accuracy(mi, x_adv, y)
         table += rows(f"MI-{mode}", clean, oblivious, accuracy(mi, adaptive(x, y), y))
     return RobustnessTable(table)

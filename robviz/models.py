@@ -1,16 +1,18 @@
 """Models: a body that maps inputs to features z, and an objective's head that maps z to logits.
 
-The contract every attack, detector and plot relies on, as ``typing.Protocol`` classes (checked by mypy where
-functions are typed with them, and by ``isinstance`` at run time, which tests the methods' presence only):
+The contract every attack, detector and plot relies on, as ``typing.Protocol`` classes (checked by
+mypy where functions are typed with them, and by ``isinstance`` at run time, which tests the
+methods' presence only):
 
-* :class:`Predictor`: ``model(x)`` -> (N, L) logits whose argmax is the prediction (for RCE: the negated
-  logits). Any model an attack accepts.
+* :class:`Predictor`: ``model(x)`` -> (N, L) logits whose argmax is the prediction (for RCE: the
+  negated logits). Any model an attack accepts.
 * :class:`FeatureModel`: also ``model.features(x)`` -> (N, d) features z (feature plots, detectors,
   trajectories).
-* :class:`TrainableModel`: also ``model.loss(x, y)`` -> the scalar training loss (``robviz.train.fit``).
+* :class:`TrainableModel`: also ``model.loss(x, y)`` -> the scalar training loss
+  (``robviz.train.fit``).
 
-:class:`Classifier`, the ensembles (``robviz.ensemble.Ensemble``, ``robviz.scale.resnet.ADPEnsemble``) and the
-CIFAR ResNets are all three.
+:class:`Classifier`, the ensembles (``robviz.ensemble.Ensemble``,
+``robviz.scale.resnet.ADPEnsemble``) and the CIFAR ResNets are all three.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ from torch import nn
 
 from .objectives import Objective, make_objective
 
-__all__ = ["Predictor", "FeatureModel", "TrainableModel", "ToyMLP", "SmallCNN", "Classifier", "make_model", "make_mlp"]
+__all__ = [
+    "Predictor",
+    "FeatureModel",
+    "TrainableModel",
+    "ToyMLP",
+    "SmallCNN",
+    "Classifier",
+    "make_model",
+    "make_mlp",
+]
 
 
 @runtime_checkable
@@ -61,13 +72,16 @@ class TrainableModel(FeatureModel, Protocol):
 class ToyMLP(nn.Module):
     """A multilayer perceptron for 2-D toy inputs: in_dim -> hidden (x depth, ReLU) -> feature_dim.
 
-    The last layer has no activation, so the features can spread over the whole plane when feature_dim = 2.
+    The last layer has no activation, so the features can spread over the whole plane when
+    feature_dim = 2.
     """
 
     def __init__(self, in_dim: int = 2, feature_dim: int = 2, hidden: int = 64, depth: int = 2):
         super().__init__()
         if feature_dim < 1 or hidden < 1 or depth < 1:
-            raise ValueError(f"feature_dim, hidden and depth must be >= 1, got {feature_dim}, {hidden}, {depth}")
+            raise ValueError(
+                f"feature_dim, hidden and depth must be >= 1, got {feature_dim}, {hidden}, {depth}"
+            )
         layers, width = [], in_dim
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.ReLU()]
@@ -82,24 +96,30 @@ class ToyMLP(nn.Module):
         Raises ``ValueError`` for another shape.
         """
         if x.dim() != 2 or x.shape[1] != self.in_dim:
-            raise ValueError(f"ToyMLP expects inputs of shape (N, {self.in_dim}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"ToyMLP expects inputs of shape (N, {self.in_dim}), got {tuple(x.shape)}"
+            )
         return self.net(x)
 
 
 class SmallCNN(nn.Module):
     """A small convolutional network for 1-channel images (8x8 digits or 28x28 MNIST).
 
-    conv(32) -> ReLU -> conv(64, stride 2) -> ReLU -> conv(64, stride 2) -> ReLU -> global average pool
-    -> linear to ``feature_dim`` (the extra linear feature layer of the MMC networks).
+    conv(32) -> ReLU -> conv(64, stride 2) -> ReLU -> conv(64, stride 2) -> ReLU -> global average
+    pool -> linear to ``feature_dim`` (the extra linear feature layer of the MMC networks).
     """
 
     def __init__(self, in_channels: int = 1, feature_dim: int = 64, width: int = 32):
         super().__init__()
         self.conv = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Conv2d(in_channels, width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
         )
         self.linear = nn.Linear(2 * width, feature_dim)
         self.in_channels, self.feature_dim = in_channels, feature_dim
@@ -110,7 +130,10 @@ class SmallCNN(nn.Module):
         Raises ``ValueError`` for another shape.
         """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"SmallCNN expects images of shape (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
+            raise ValueError(
+                f"SmallCNN expects images of shape (N, {self.in_channels}, H, W), got "
+                f"{tuple(x.shape)}"
+            )
         return self.linear(self.conv(x))
 
 
@@ -156,8 +179,15 @@ class Classifier(nn.Module):
         return self(x).argmax(dim=1)
 
 
-def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, *, seed: int = 0,
-               device=None, **objective_options) -> Classifier:
+def make_model(
+    dataset,
+    objective: str = "sce",
+    feature_dim: int | None = None,
+    *,
+    seed: int = 0,
+    device=None,
+    **objective_options,
+) -> Classifier:
     """Return a seeded classifier for ``dataset``.
 
     A :class:`ToyMLP` for 2-D inputs, a :class:`SmallCNN` for images.
@@ -165,18 +195,22 @@ def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, 
     Parameters
     ----------
     dataset : robviz.data.Dataset
-        The data the model is for: its input shape (1-D points or (C, H, W) images), number of classes and device.
+        The data the model is for: its input shape (1-D points or (C, H, W) images), number of
+        classes and device.
     objective : str
-        The objective's name in :data:`robviz.objectives.OBJECTIVES` (``"sce"``, ``"center"``, ``"lgm"``,
-        ``"mmlda"``, ``"mmc"``, ``"rce"``), or a head (:class:`robviz.objectives.Objective`) used as it is.
+        The objective's name in :data:`robviz.objectives.OBJECTIVES` (``"sce"``, ``"center"``,
+        ``"lgm"``, ``"mmlda"``, ``"mmc"``, ``"rce"``), or a head
+        (:class:`robviz.objectives.Objective`) used as it is.
     feature_dim : int or None
-        The feature dimension d; defaults to 2 for toy data (to plot the features) and 64 for images.
+        The feature dimension d; defaults to 2 for toy data (to plot the features) and 64 for
+        images.
     seed : int
         Seeds the initial weights (``torch.manual_seed``).
     device : torch.device or str or None
         Where the model goes; default the dataset's device.
     **objective_options
-        Passed to the objective's head (:func:`robviz.objectives.make_objective`), e.g. ``factor`` for MMC.
+        Passed to the objective's head (:func:`robviz.objectives.make_objective`), e.g. ``factor``
+        for MMC.
 
     Returns
     -------
@@ -198,21 +232,33 @@ def make_model(dataset, objective: str = "sce", feature_dim: int | None = None, 
         feature_dim = 64 if feature_dim is None else feature_dim
         body = SmallCNN(in_channels=shape[0], feature_dim=feature_dim)
     else:
-        raise ValueError(f"no default model for inputs of shape {shape}; build a Classifier yourself")
+        raise ValueError(
+            f"no default model for inputs of shape {shape}; build a Classifier yourself"
+        )
     head = make_objective(objective, dataset.num_classes, feature_dim, **objective_options)
     model = Classifier(body, head)
     return model.to(device if device is not None else dataset.x_train.device)
 
 
-def make_mlp(dataset, objective: str = "sce", feature_dim: int = 10, *, hidden: int = 32, depth: int = 2,
-             seed: int = 0, device=None, **objective_options) -> Classifier:
+def make_mlp(
+    dataset,
+    objective: str = "sce",
+    feature_dim: int = 10,
+    *,
+    hidden: int = 32,
+    depth: int = 2,
+    seed: int = 0,
+    device=None,
+    **objective_options,
+) -> Classifier:
     """Return a seeded ReLU MLP classifier for inputs of any shape.
 
-    ``Flatten -> ToyMLP(in_dim=prod(input_shape), feature_dim, hidden, depth)`` and the objective's head.
+    ``Flatten -> ToyMLP(in_dim=prod(input_shape), feature_dim, hidden, depth)`` and the objective's
+    head.
 
-    The model :mod:`robviz.exact` decides exactly on images (a mixed-integer program per point, which a CNN of
-    :func:`make_model` is too large for): on the 8x8 digits the defaults give a 64-32-32-10 network whose
-    robustness at an L-inf radius is known point by point.
+    The model :mod:`robviz.exact` decides exactly on images (a mixed-integer program per point,
+    which a CNN of :func:`make_model` is too large for): on the 8x8 digits the defaults give a
+    64-32-32-10 network whose robustness at an L-inf radius is known point by point.
 
     Parameters
     ----------
@@ -247,7 +293,9 @@ def make_mlp(dataset, objective: str = "sce", feature_dim: int = 10, *, hidden: 
     in_dim = 1
     for size in dataset.input_shape:
         in_dim *= int(size)
-    body = nn.Sequential(nn.Flatten(), ToyMLP(in_dim=in_dim, feature_dim=feature_dim, hidden=hidden, depth=depth))
+    body = nn.Sequential(
+        nn.Flatten(), ToyMLP(in_dim=in_dim, feature_dim=feature_dim, hidden=hidden, depth=depth)
+    )
     head = make_objective(objective, dataset.num_classes, feature_dim, **objective_options)
     model = Classifier(body, head)
     return model.to(device if device is not None else dataset.x_train.device)

@@ -1,8 +1,8 @@
 """Training objectives: each is a head (features z -> raw logits h), a loss, and a prediction rule.
 
 Shapes everywhere: z is (N, d) features, h is (N, L) raw logits, y is (N,) integer labels in [0, L).
-The *output logits* of an objective (what ``model(x)`` returns) are the ones whose argmax is the prediction:
-they equal h for every objective except RCE, whose prediction negates them.
+The *output logits* of an objective (what ``model(x)`` returns) are the ones whose argmax is the
+prediction: they equal h for every objective except RCE, whose prediction negates them.
 
 The losses are plain functions, short enough to read in a lecture; the classes only hold parameters.
 
@@ -54,7 +54,7 @@ __all__ = [
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-# ----------------------------------------------------------------------------------------------- losses
+# ------------------------------------------------------------------------------------------- losses
 
 
 def squared_distances(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
@@ -70,7 +70,9 @@ def sce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(h, y)
 
 
-def center_loss(h: torch.Tensor, z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, weight: float = 0.1):
+def center_loss(
+    h: torch.Tensor, z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, weight: float = 0.1
+):
     """Center loss (Wen et al., ECCV 2016).
 
     The paper: "A Discriminative Feature Learning Approach for Deep Face Recognition".
@@ -81,14 +83,16 @@ def center_loss(h: torch.Tensor, z: torch.Tensor, y: torch.Tensor, centers: torc
     return sce_loss(h, y) + weight * pull
 
 
-def lgm_loss(z: torch.Tensor, y: torch.Tensor, means: torch.Tensor, margin: float = 0.1, weight: float = 0.1):
+def lgm_loss(
+    z: torch.Tensor, y: torch.Tensor, means: torch.Tensor, margin: float = 0.1, weight: float = 0.1
+):
     """Large-margin Gaussian mixture loss.
 
-    Wan et al., "Rethinking Feature Distribution for Loss Functions in Image Classification", CVPR 2018. With identity
-    covariances.
+    Wan et al., "Rethinking Feature Distribution for Loss Functions in Image Classification", CVPR
+    2018. With identity covariances.
 
-    d_k = 1/2 ||z - mu_k||^2; the true class's distance is enlarged by the margin, d_y * (1 + margin);
-    L = SCE(-d with margin, y) + weight * mean_n d_{y_n} (the likelihood regularizer).
+    d_k = 1/2 ||z - mu_k||^2; the true class's distance is enlarged by the margin, d_y * (1 +
+    margin); L = SCE(-d with margin, y) + weight * mean_n d_{y_n} (the likelihood regularizer).
     """
     d = 0.5 * squared_distances(z, means)
     d_true = d.gather(1, y[:, None])
@@ -96,13 +100,16 @@ def lgm_loss(z: torch.Tensor, y: torch.Tensor, means: torch.Tensor, margin: floa
     return sce_loss(-d_margin, y) + weight * d_true.mean()
 
 
-def mmlda_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: float = 0.5) -> torch.Tensor:
+def mmlda_loss(
+    z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: float = 0.5
+) -> torch.Tensor:
     """MMLDA loss (Pang et al., "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018).
 
-    Softmax cross-entropy on the logits h_k = -factor * ||z - mu*_k||^2, with fixed Max-Mahalanobis centers
-    mu* (L, d). The paper writes factor = 1/2; the authors' code (P2333/Max-Mahalanobis-Training, ``train.py``
-    with ``use_ball=False``: cross-entropy on the log-softmax of -||z - mu_k||^2) uses factor = 1. Here the factor
-    is a temperature: it changes the softmax itself, not only the size of the loss.
+    Softmax cross-entropy on the logits h_k = -factor * ||z - mu*_k||^2, with fixed Max-Mahalanobis
+    centers mu* (L, d). The paper writes factor = 1/2; the authors' code
+    (P2333/Max-Mahalanobis-Training, ``train.py`` with ``use_ball=False``: cross-entropy on the
+    log-softmax of -||z - mu_k||^2) uses factor = 1. Here the factor is a temperature: it changes
+    the softmax itself, not only the size of the loss.
 
     Parameters
     ----------
@@ -123,19 +130,22 @@ def mmlda_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: 
     return sce_loss(-factor * squared_distances(z, centers), y)
 
 
-def mmc_loss(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: float = 0.5) -> torch.Tensor:
+def mmc_loss(
+    z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, factor: float = 0.5
+) -> torch.Tensor:
     """Max-Mahalanobis center (MMC) loss.
 
     Pang et al., "Rethinking Softmax Cross-Entropy Loss for Adversarial Robustness", ICLR 2020.
 
         L_MMC(z, y) = factor * ||z - mu*_y||^2,   averaged over the batch,
 
-    with fixed Max-Mahalanobis centers mu* (L, d) (see ``robviz.centers.mm_centers``). No softmax: the loss
-    pulls each feature straight to its own center. The paper writes factor = 1/2; the authors' code
-    (P2333/Max-Mahalanobis-Training, ``train.py``: ``dot_loss`` on the logits -||z - mu_k||^2) uses 1. This is
-    not a pure learning-rate rescale: under SGD with weight decay, factor 1/2 halves the loss gradient but not the
-    decay, so it equals the code's training only at half the learning rate *and* twice the decay.
-    ``robviz.scale.recipes`` has both: ``paper`` (1/2) and ``authors``/``mmc-authors`` (1).
+    with fixed Max-Mahalanobis centers mu* (L, d) (see ``robviz.centers.mm_centers``). No softmax:
+    the loss pulls each feature straight to its own center. The paper writes factor = 1/2; the
+    authors' code (P2333/Max-Mahalanobis-Training, ``train.py``: ``dot_loss`` on the logits -||z -
+    mu_k||^2) uses 1. This is not a pure learning-rate rescale: under SGD with weight decay, factor
+    1/2 halves the loss gradient but not the decay, so it equals the code's training only at half
+    the learning rate *and* twice the decay. ``robviz.scale.recipes`` has both: ``paper`` (1/2) and
+    ``authors``/``mmc-authors`` (1).
 
     Parameters
     ----------
@@ -163,34 +173,41 @@ def rce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     The paper: "Towards Robust Detection of Adversarial Examples".
 
     With the reverse label R_y = (1 - onehot_y) / (L - 1):
-        L_RCE = -R_y . log softmax(h) = -1/(L-1) * sum_{i != y} log softmax(h)_i,   averaged over the batch.
-    Training drives softmax(h) towards R_y; the prediction then uses the *negated* logits, softmax(-h).
+        L_RCE = -R_y . log softmax(h) = -1/(L-1) * sum_{i != y} log softmax(h)_i,   averaged over
+        the batch.
+    Training drives softmax(h) towards R_y; the prediction then uses the *negated* logits,
+    softmax(-h).
     """
     num_classes = h.shape[1]
     reverse = (1.0 - F.one_hot(y, num_classes).to(h.dtype)) / (num_classes - 1)
     return -(reverse * F.log_softmax(h, dim=1)).sum(dim=1).mean()
 
 
-# ----------------------------------------------------------------------------------------------- heads
+# -------------------------------------------------------------------------------------------- heads
 
 
 class Objective(nn.Module):
     """Base class of the objective heads.
 
-    ``forward(z)`` gives raw logits h, ``loss(z, h, y)`` the training loss, ``output(h)`` the logits whose argmax is the
-    prediction. ``centers`` is the (L, d) tensor of class centers, if any.
+    ``forward(z)`` gives raw logits h, ``loss(z, h, y)`` the training loss, ``output(h)`` the logits
+    whose argmax is the prediction. ``centers`` is the (L, d) tensor of class centers, if any.
 
-    What the rest of robviz needs to know about an objective it reads here, from the class, so that adding an
-    objective is one class and one ``OBJECTIVES`` entry (``tests/test_registries.py`` checks every entry):
+    What the rest of robviz needs to know about an objective it reads here, from the class, so that
+    adding an objective is one class and one ``OBJECTIVES`` entry (``tests/test_registries.py``
+    checks every entry):
 
     * ``name``: the registry key (``OBJECTIVES``), the CLI choice and the recipes' lookup key;
     * ``label``: how figures and tables name it;
-    * ``cifar_feature_dim``: the CIFAR ResNet's extra feature layer by default (None: the pooled features);
-    * ``has_factor``: the loss takes the MMC/MMLDA ``factor`` (paper 1/2, authors' code 1), set by the recipes;
-    * ``softmax_loss``: the loss is exactly the softmax cross-entropy of h, -log softmax(h)_y, and nothing else;
-      ``per_sample_loss(float64=True)`` then computes it in the form that keeps tiny losses nonzero;
-    * ``authors_recipe``: the recipe of ``robviz.scale.recipes`` that reproduces the authors' code for it, or
-      None (the default: ``get_recipe("authors", name)`` then raises, it never falls back to another paper's);
+    * ``cifar_feature_dim``: the CIFAR ResNet's extra feature layer by default (None: the pooled
+      features);
+    * ``has_factor``: the loss takes the MMC/MMLDA ``factor`` (paper 1/2, authors' code 1), set by
+      the recipes;
+    * ``softmax_loss``: the loss is exactly the softmax cross-entropy of h, -log softmax(h)_y, and
+      nothing else; ``per_sample_loss(float64=True)`` then computes it in the form that keeps tiny
+      losses nonzero;
+    * ``authors_recipe``: the recipe of ``robviz.scale.recipes`` that reproduces the authors' code
+      for it, or None (the default: ``get_recipe("authors", name)`` then raises, it never falls back
+      to another paper's);
     * :meth:`decision`: the prediction as an affine map of z, which ``robviz.exact`` reads;
     * ``centers``: the class centers, or None.
     """
@@ -226,10 +243,11 @@ class Objective(nn.Module):
     def decision(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Return the prediction as an affine map of the feature.
 
-        (W (L, d), b (L,)) such that the prediction logits ``output(forward(z))`` equal ``z @ W.T + b`` plus a term that
-        is the same for every class (0 for linear heads, -factor ||z||^2 for nearest-center heads). So the argmax and
-        every logit difference agree, and ``robviz.exact`` reads the decision from here. None (the default): the
-        decision is not affine in z, and ``robviz.exact`` refuses the model with a ``TypeError``.
+        (W (L, d), b (L,)) such that the prediction logits ``output(forward(z))`` equal ``z @ W.T +
+        b`` plus a term that is the same for every class (0 for linear heads, -factor ||z||^2 for
+        nearest-center heads). So the argmax and every logit difference agree, and ``robviz.exact``
+        reads the decision from here. None (the default): the decision is not affine in z, and
+        ``robviz.exact`` refuses the model with a ``TypeError``.
         """
         return None
 
@@ -238,13 +256,15 @@ class Objective(nn.Module):
         return f"num_classes={self.num_classes}, feature_dim={self.feature_dim}"
 
 
-def nearest_center_decision(centers: torch.Tensor, factor: float) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest_center_decision(
+    centers: torch.Tensor, factor: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the affine decision (weights, biases) of logits h_k = -factor ||z - mu_k||^2.
 
     Requires factor > 0. Returns (2 factor mu, -factor ||mu_k||^2).
 
-    -factor ||z - mu_k||^2 = 2 factor mu_k . z - factor ||mu_k||^2 - factor ||z||^2, and the last term is the same
-    for every class. centers: (L, d) -> (L, d), (L,).
+    -factor ||z - mu_k||^2 = 2 factor mu_k . z - factor ||mu_k||^2 - factor ||z||^2, and the last
+    term is the same for every class. centers: (L, d) -> (L, d), (L,).
     """
     return 2 * factor * centers, -factor * centers.pow(2).sum(dim=1)
 
@@ -258,8 +278,8 @@ class _LinearHead(Objective):
         return self.linear(z)
 
     def decision(self):
-        # output() is applied row-wise and linear in h (the identity, or the negation for RCE), so applying it to
-        # the rows of W.T and to b gives the affine map of the prediction logits
+        # output() is applied row-wise and linear in h (the identity, or the negation for RCE), so
+        # applying it to the rows of W.T and to b gives the affine map of the prediction logits
         return self.output(self.linear.weight.T).T, self.output(self.linear.bias[None])[0]
 
 
@@ -267,7 +287,10 @@ class SCE(_LinearHead):
     """Softmax cross-entropy with a linear head h = W z + b."""
 
     name, label = "sce", "SCE"
-    softmax_loss, authors_recipe = True, "mmc-authors"  # the MMC repository also trains the SCE baseline
+    softmax_loss, authors_recipe = (
+        True,
+        "mmc-authors",
+    )  # the MMC repository also trains the SCE baseline
 
     def loss(self, z, h, y):
         """Return the softmax cross-entropy of the logits h."""
@@ -304,7 +327,9 @@ class LGM(Objective):
     name, label = "lgm", "L-GM"
     authors_recipe = "mmc-authors"  # the MMC repository's settings (it has no L-GM code)
 
-    def __init__(self, num_classes: int, feature_dim: int, margin: float = 0.1, weight: float = 0.1):
+    def __init__(
+        self, num_classes: int, feature_dim: int, margin: float = 0.1, weight: float = 0.1
+    ):
         super().__init__(num_classes, feature_dim)
         self.margin, self.weight = margin, weight
         self.means = nn.Parameter(torch.randn(num_classes, feature_dim))
@@ -338,7 +363,9 @@ class _MMHead(Objective):
     def __init__(self, num_classes: int, feature_dim: int, norm: float = 10.0, factor: float = 0.5):
         super().__init__(num_classes, feature_dim)
         self.norm, self.factor = norm, factor
-        self.register_buffer("mm_centers", mm_centers(num_classes, feature_dim, norm))  # never trained
+        self.register_buffer(
+            "mm_centers", mm_centers(num_classes, feature_dim, norm)
+        )  # never trained
 
     @property
     def centers(self):
@@ -354,8 +381,8 @@ class _MMHead(Objective):
 class MMLDA(_MMHead):
     """MMLDA (ICML 2018): softmax cross-entropy on the distances to fixed MM centers.
 
-    Defaults: C = 10 (the code's ``mean_var = 10``, the length of each center), factor 1/2 (the paper; the code: 1,
-    which changes the softmax).
+    Defaults: C = 10 (the code's ``mean_var = 10``, the length of each center), factor 1/2 (the
+    paper; the code: 1, which changes the softmax).
     """
 
     name, label = "mmlda", "MMLDA"
@@ -408,7 +435,8 @@ def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> 
 
     The names: sce, center, lgm, mmlda, mmc, rce.
 
-    ``options`` go to the objective's constructor (e.g. ``norm=10.0`` for mmc, ``weight=0.1`` for center).
+    ``options`` go to the objective's constructor (e.g. ``norm=10.0`` for mmc, ``weight=0.1`` for
+    center).
     """
     if isinstance(name, Objective):
         return name
@@ -418,7 +446,7 @@ def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> 
     return OBJECTIVES[key](num_classes, feature_dim, **options)
 
 
-# ------------------------------------------------------------------------------------------- per-sample losses
+# -------------------------------------------------------------------------------- per-sample losses
 
 
 def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -428,10 +456,11 @@ def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
         -log softmax(h)_y = log(1 + sum_{k != y} exp(h_k - h_y)) = softplus(logsumexp_{k != y}(h_k - h_y)).
 
-    The usual logsumexp(h) - h_y rounds to exactly 0 once the loss falls below the float precision (about 1e-7 in
-    float32, 1e-16 in float64), which a well-trained softmax head reaches for most training points; softplus of a
-    very negative number is its exponential, so this form keeps every loss distinct (down to about 1e-308 in
-    float64). Sample-density shells between loss quantiles need that: tied losses would merge the shells.
+    The usual logsumexp(h) - h_y rounds to exactly 0 once the loss falls below the float precision
+    (about 1e-7 in float32, 1e-16 in float64), which a well-trained softmax head reaches for most
+    training points; softplus of a very negative number is its exponential, so this form keeps every
+    loss distinct (down to about 1e-308 in float64). Sample-density shells between loss quantiles
+    need that: tied losses would merge the shells.
     """
     others = torch.ones_like(h, dtype=torch.bool).scatter(1, y[:, None].long(), False)
     margins = (h - h.gather(1, y[:, None].long())).masked_fill(~others, -math.inf)
@@ -443,22 +472,26 @@ def per_sample_loss(loss, *, float64: bool = False) -> LossFn:
 
     The loss maps ``(M, d) features, (M,) labels -> (M,) losses``.
 
-    An :class:`Objective` gives its own training loss, one term per sample: the objectives' losses average over
-    the batch, and applying one to batches of a single sample (``torch.func.vmap``) gives every sample's own
-    term, extra terms (center loss, L-GM) included. A callable is returned as it is.
+    An :class:`Objective` gives its own training loss, one term per sample: the objectives' losses
+    average over the batch, and applying one to batches of a single sample (``torch.func.vmap``)
+    gives every sample's own term, extra terms (center loss, L-GM) included. A callable is returned
+    as it is.
 
-    * ``float64=False`` (loss landscapes, contour tracing): the objective itself, in its dtype, differentiable
-      in z and in its parameters.
-    * ``float64=True`` (sample-density shells): a frozen float64 copy of the objective (later training does not
-      change it), features cast to float64, and for the pure softmax heads (``softmax_loss``: SCE, MMLDA)
-      :func:`cross_entropy_per_sample`: a well-fitted softmax loss falls below float32's resolution and rounds to
-      0, and tied losses would merge the equal-count shells of ``robviz.shell_density``. Still differentiable
-      in z.
+    * ``float64=False`` (loss landscapes, contour tracing): the objective itself, in its dtype,
+      differentiable in z and in its parameters.
+    * ``float64=True`` (sample-density shells): a frozen float64 copy of the objective (later
+      training does not change it), features cast to float64, and for the pure softmax heads
+      (``softmax_loss``: SCE, MMLDA) :func:`cross_entropy_per_sample`: a well-fitted softmax loss
+      falls below float32's resolution and rounds to 0, and tied losses would merge the equal-count
+      shells of ``robviz.shell_density``. Still differentiable in z.
     """
     if not isinstance(loss, Objective):
         if callable(loss):
             return loss
-        raise ValueError(f"loss must be a robviz Objective or a callable (z, y) -> per-sample losses, got {loss!r}")
+        raise ValueError(
+            "loss must be a robviz Objective or a callable (z, y) -> per-sample losses, got "
+            f"{loss!r}"
+        )
     head = copy.deepcopy(loss).double().requires_grad_(False) if float64 else loss
 
     def one(z, y):

@@ -21,8 +21,8 @@ __all__ = ["Regions", "feature_extent", "feature_regions", "input_regions"]
 class Regions:
     """Predicted classes on a grid.
 
-    ``labels`` is (S, R, R) for S frames (or (R, R)), over ``extent`` = (x_min, x_max, y_min, y_max); row i of a frame
-    is y = y_min + i * (y_max - y_min) / (R - 1).
+    ``labels`` is (S, R, R) for S frames (or (R, R)), over ``extent`` = (x_min, x_max, y_min,
+    y_max); row i of a frame is y = y_min + i * (y_max - y_min) / (R - 1).
     """
 
     labels: torch.Tensor
@@ -64,5 +64,10 @@ def feature_regions(model, history, resolution: int = 80, extent=None) -> Region
 @torch.no_grad()
 def input_regions(model, extent, resolution: int = 100) -> Regions:
     """Return the whole model's decision regions over a 2-D input plane (toy data)."""
-    labels = inference(model, grid_points(extent, resolution)).argmax(1).reshape(resolution, resolution).cpu()
+    labels = (
+        inference(model, grid_points(extent, resolution))
+        .argmax(1)
+        .reshape(resolution, resolution)
+        .cpu()
+    )
     return Regions(labels, tuple(extent))

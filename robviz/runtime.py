@@ -1,8 +1,8 @@
 """Shared notebook setup, how every measurement runs a model, and the shared conversions.
 
-The setup: device choice, the default/full switch, seeds. Running a model: :func:`evaluating`, :func:`to_model`,
-:func:`inference`. The two conversions: :func:`to_numpy` (tensor to NumPy) and :func:`atomic_write` (a file appears
-whole or not at all).
+The setup: device choice, the default/full switch, seeds. Running a model: :func:`evaluating`,
+:func:`to_model`, :func:`inference`. The two conversions: :func:`to_numpy` (tensor to NumPy) and
+:func:`atomic_write` (a file appears whole or not at all).
 """
 
 from __future__ import annotations
@@ -17,8 +17,19 @@ from typing import BinaryIO, Callable
 import numpy as np
 import torch
 
-__all__ = ["pick_device", "full_mode", "seed_everything", "setup", "evaluating", "dtype_and_device", "to_model",
-           "predict", "inference", "to_numpy", "atomic_write"]
+__all__ = [
+    "pick_device",
+    "full_mode",
+    "seed_everything",
+    "setup",
+    "evaluating",
+    "dtype_and_device",
+    "to_model",
+    "predict",
+    "inference",
+    "to_numpy",
+    "atomic_write",
+]
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -30,7 +41,9 @@ def pick_device(prefer: str | None = None) -> torch.device:
     if choice:
         device = torch.device(choice)
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(f"device {choice!r} requested but no CUDA GPU is available; use 'cpu'")
+            raise RuntimeError(
+                f"device {choice!r} requested but no CUDA GPU is available; use 'cpu'"
+            )
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -52,17 +65,23 @@ def seed_everything(seed: int = 0) -> None:
     torch.manual_seed(seed)
 
 
-def setup(seed: int = 0, device: str | None = None, threads: int | None = None, *,
-          small_models: bool = True) -> torch.device:
+def setup(
+    seed: int = 0,
+    device: str | None = None,
+    threads: int | None = None,
+    *,
+    small_models: bool = True,
+) -> torch.device:
     """Seed everything, pick the device and size PyTorch's CPU thread pool; return the device.
 
     The first call of every lesson.
 
-    With ``small_models`` (the toy lessons: MLPs and 8x8-digit CNNs) on a CPU, PyTorch gets one thread, in both
-    modes: the models are so small that synchronizing threads costs more than it saves, and much more when other
-    work shares the cores (measured: several times slower with two threads on a busy 2-core machine; lesson 4's
-    full run took about 5 min with two threads and 20 s with one). Lessons with ResNets (``small_models=False``)
-    keep PyTorch's default; ``threads`` overrides both.
+    With ``small_models`` (the toy lessons: MLPs and 8x8-digit CNNs) on a CPU, PyTorch gets one
+    thread, in both modes: the models are so small that synchronizing threads costs more than it
+    saves, and much more when other work shares the cores (measured: several times slower with two
+    threads on a busy 2-core machine; lesson 4's full run took about 5 min with two threads and 20 s
+    with one). Lessons with ResNets (``small_models=False``) keep PyTorch's default; ``threads``
+    overrides both.
 
     Returns
     -------
@@ -75,8 +94,10 @@ def setup(seed: int = 0, device: str | None = None, threads: int | None = None, 
         threads = 1
     if threads:
         torch.set_num_threads(threads)
-    print(f"robviz: device {chosen}, {'full' if full_mode() else 'default (fast)'} mode, "
-          f"{torch.get_num_threads()} CPU thread(s), seed {seed}")
+    print(
+        f"robviz: device {chosen}, {'full' if full_mode() else 'default (fast)'} mode, "
+        f"{torch.get_num_threads()} CPU thread(s), seed {seed}"
+    )
     return chosen
 
 
@@ -84,10 +105,11 @@ def setup(seed: int = 0, device: str | None = None, threads: int | None = None, 
 def evaluating(model):
     """Run the block with ``model`` in eval mode, then give every submodule back its own mode.
 
-    Every attack, detector and evaluator measures the model through this: BatchNorm uses (and never updates) its
-    running statistics and dropout is off, whatever mode the user left the model in. Each submodule's flag is
-    restored, so a model with, say, a frozen BatchNorm inside a training network comes back as it was.
-    Objects without ``.train`` / ``.eval`` (plain functions) pass through unchanged.
+    Every attack, detector and evaluator measures the model through this: BatchNorm uses (and never
+    updates) its running statistics and dropout is off, whatever mode the user left the model in.
+    Each submodule's flag is restored, so a model with, say, a frozen BatchNorm inside a training
+    network comes back as it was. Objects without ``.train`` / ``.eval`` (plain functions) pass
+    through unchanged.
     """
     modules = list(model.modules()) if hasattr(model, "modules") else []
     modes = [m.training for m in modules]
@@ -100,13 +122,18 @@ def evaluating(model):
             module.training = mode
 
 
-def dtype_and_device(model, default_dtype: torch.dtype = torch.float32) -> tuple[torch.dtype, torch.device | None]:
+def dtype_and_device(
+    model, default_dtype: torch.dtype = torch.float32
+) -> tuple[torch.dtype, torch.device | None]:
     """Return the floating dtype and the device of ``model``'s first floating parameter or buffer.
 
-    ``(default_dtype, None)`` for a model without any (a function, a wrapper of a non-module): inputs then keep
-    their device. Attacks and evaluators move inputs to these, so float64 models and GPU models just work.
+    ``(default_dtype, None)`` for a model without any (a function, a wrapper of a non-module):
+    inputs then keep their device. Attacks and evaluators move inputs to these, so float64 models
+    and GPU models just work.
     """
-    tensors = list(model.parameters()) + list(model.buffers()) if hasattr(model, "parameters") else []
+    tensors = (
+        list(model.parameters()) + list(model.buffers()) if hasattr(model, "parameters") else []
+    )
     for tensor in tensors:
         if tensor.is_floating_point():
             return tensor.dtype, tensor.device
@@ -123,28 +150,31 @@ def to_model(model, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def inference(model, x: torch.Tensor, *, method: str | None = None, batch_size: int = 512) -> torch.Tensor:
+def inference(
+    model, x: torch.Tensor, *, method: str | None = None, batch_size: int = 512
+) -> torch.Tensor:
     """Return ``model(x)`` (or ``model.<method>(x)``) in eval mode, without gradients, in batches.
 
     ``method`` is e.g. ``"features"``.
 
-    ``x`` (N, ...) is moved to the model's dtype and device first (see :func:`dtype_and_device`), so a float64
-    model or a model on a GPU takes float32 CPU inputs. Returns the outputs concatenated along N, on the model's
-    device; an empty ``x`` gives an empty output of the right trailing shape.
+    ``x`` (N, ...) is moved to the model's dtype and device first (see :func:`dtype_and_device`), so
+    a float64 model or a model on a GPU takes float32 CPU inputs. Returns the outputs concatenated
+    along N, on the model's device; an empty ``x`` gives an empty output of the right trailing
+    shape.
     """
     fn = model if method is None else getattr(model, method)
     x = to_model(model, x)
     with evaluating(model):
         if len(x) == 0:
             return fn(x)
-        return torch.cat([fn(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        return torch.cat([fn(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 def predict(logits: torch.Tensor) -> torch.Tensor:
     """Return the argmax of logits (N, L) -> (N,), and -1 where a row is not finite.
 
-    Argmax of NaN logits is class 0, which an accuracy would count as a correct class-0 answer. -1 equals no label and
-    no target.
+    Argmax of NaN logits is class 0, which an accuracy would count as a correct class-0 answer. -1
+    equals no label and no target.
     """
     finite = torch.isfinite(logits).all(dim=1)
     return torch.where(finite, logits.argmax(dim=1), torch.full_like(finite, -1, dtype=torch.long))
@@ -153,12 +183,12 @@ def predict(logits: torch.Tensor) -> torch.Tensor:
 def to_numpy(values, dtype=None) -> np.ndarray:
     """Return ``values`` as a NumPy array.
 
-    A tensor is detached and brought to the CPU first (any device, with or without gradients; bfloat16, which NumPy
-    lacks, goes through float32); anything else goes through ``np.asarray``.
+    A tensor is detached and brought to the CPU first (any device, with or without gradients;
+    bfloat16, which NumPy lacks, goes through float32); anything else goes through ``np.asarray``.
 
-    ``dtype`` converts (e.g. ``np.float32`` for plotly's compact typed arrays, ``np.float64`` for exact geometry);
-    None keeps the input's own. Like ``np.asarray``, the result shares memory with a CPU tensor when no conversion
-    is needed: copy it before writing to it.
+    ``dtype`` converts (e.g. ``np.float32`` for plotly's compact typed arrays, ``np.float64`` for
+    exact geometry); None keeps the input's own. Like ``np.asarray``, the result shares memory with
+    a CPU tensor when no conversion is needed: copy it before writing to it.
     """
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu()
@@ -171,11 +201,12 @@ def atomic_write(path, content: bytes | str | Callable[[BinaryIO], object]) -> P
 
     A crash or an error never leaves half a file.
 
-    ``content`` is bytes, text (written as UTF-8) or a function that writes to the binary file it is given (e.g.
-    ``lambda f: torch.save(state, f)`` or ``lambda f: np.save(f, array)``). It goes to a temporary file next to
-    ``path`` (same folder, so same file system), which then replaces ``path`` in one step (``os.replace``). If
-    anything raises, the temporary file is removed, ``path`` keeps its old content (or stays absent) and the error
-    propagates. The folder must exist. The new file gets the usual permissions (the umask applies).
+    ``content`` is bytes, text (written as UTF-8) or a function that writes to the binary file it is
+    given (e.g. ``lambda f: torch.save(state, f)`` or ``lambda f: np.save(f, array)``). It goes to a
+    temporary file next to ``path`` (same folder, so same file system), which then replaces ``path``
+    in one step (``os.replace``). If anything raises, the temporary file is removed, ``path`` keeps
+    its old content (or stays absent) and the error propagates. The folder must exist. The new file
+    gets the usual permissions (the umask applies).
 
     Returns
     -------

@@ -2,15 +2,17 @@
 
 The points are counted in loss shells.
 
-Definition (2) of T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for
-Adversarial Robustness", ICLR 2020: SD = Delta N / Vol(Delta B), with Delta B = {z : L(z, y) in [C, C + dC]}.
+Definition (2) of T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy
+Loss for Adversarial Robustness", ICLR 2020: SD = Delta N / Vol(Delta B), with Delta B = {z : L(z,
+y) in [C, C + dC]}.
 
 * :func:`sample_density`: any robviz model, through its features and its own training loss;
 * :func:`mmc_shell_density`: exact spherical MMC shells around given centers, any dimension;
 * :func:`monte_carlo_shell_density`: any per-sample loss, shell volumes by Monte Carlo (d <= 3).
 
-All return a :class:`SampleDensity`. The closed forms these measurements are compared with (Theorems 1 and 2)
-are in :mod:`robviz.theory.density`; this module measures, like ``robviz.detect`` and ``robviz.masking``.
+All return a :class:`SampleDensity`. The closed forms these measurements are compared with (Theorems
+1 and 2) are in :mod:`robviz.theory.density`; this module measures, like ``robviz.detect`` and
+``robviz.masking``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ class SampleDensity:
 
     The volumes are measured in feature space.
 
-    Definition (2) of the ICLR 2020 paper: SD = Delta N / Vol(Delta B), with Delta B = {z : L(z, y) in [C, C + dC]}.
+    Definition (2) of the ICLR 2020 paper: SD = Delta N / Vol(Delta B), with Delta B = {z : L(z, y)
+    in [C, C + dC]}.
 
     Attributes
     ----------
@@ -92,20 +95,30 @@ class SampleDensity:
 
 def _check_features(z, y) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(z, torch.Tensor) or z.dim() != 2:
-        raise ValueError(f"features z must be a tensor of shape (N, d), got {getattr(z, 'shape', type(z))}")
+        raise ValueError(
+            f"features z must be a tensor of shape (N, d), got {getattr(z, 'shape', type(z))}"
+        )
     y = torch.as_tensor(y, device=z.device)
     if y.shape != (z.shape[0],) or y.is_floating_point() or (y < 0).any():
         raise ValueError(f"labels y must be non-negative integers of shape ({z.shape[0]},)")
     return z.detach(), y.long()
 
 
-def _shell_edges(loss: torch.Tensor, y: torch.Tensor, num_classes: int, num_shells: int, edges,
-                 quantiles: tuple[float, float], spacing: str) -> torch.Tensor:
+def _shell_edges(
+    loss: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    num_shells: int,
+    edges,
+    quantiles: tuple[float, float],
+    spacing: str,
+) -> torch.Tensor:
     """Return (L, S + 1) shell edges: the given ones, or ``num_shells`` shells per class.
 
     Per class, the shells lie between two loss quantiles.
 
-    Of equal counts (``spacing="count"``, falling back to equal widths where ties make edges repeat) or equal widths.
+    Of equal counts (``spacing="count"``, falling back to equal widths where ties make edges repeat)
+    or equal widths.
     """
     if spacing not in ("count", "width"):
         raise ValueError(f"spacing must be 'count' or 'width', got {spacing!r}")
@@ -113,7 +126,9 @@ def _shell_edges(loss: torch.Tensor, y: torch.Tensor, num_classes: int, num_shel
         edges = torch.as_tensor(edges, dtype=torch.float64).cpu()
         edges = edges.expand(num_classes, -1) if edges.dim() == 1 else edges
         if edges.shape[0] != num_classes or edges.shape[1] < 2 or not (edges.diff(dim=1) > 0).all():
-            raise ValueError(f"edges must be increasing, of shape (S + 1,) or ({num_classes}, S + 1) with S >= 1")
+            raise ValueError(
+                f"edges must be increasing, of shape (S + 1,) or ({num_classes}, S + 1) with S >= 1"
+            )
         return edges.clone()
     num_shells = checks.integer("num_shells", num_shells, low=1)
     lo_q, hi_q = quantiles
@@ -149,17 +164,27 @@ def _log_density(counts: torch.Tensor, log_volumes: torch.Tensor) -> torch.Tenso
     return torch.where(unknown, torch.full_like(log_density, math.nan), log_density)
 
 
-def mmc_shell_density(z, y, centers, *, factor: float = 0.5, num_shells: int = 20, edges=None,
-                      quantiles: tuple[float, float] = (0.02, 0.98), spacing: str = "count") -> SampleDensity:
+def mmc_shell_density(
+    z,
+    y,
+    centers,
+    *,
+    factor: float = 0.5,
+    num_shells: int = 20,
+    edges=None,
+    quantiles: tuple[float, float] = (0.02, 0.98),
+    spacing: str = "count",
+) -> SampleDensity:
     """Empirical sample density in exact spherical loss shells around each center.
 
     Eq. 2 of the ICLR 2020 paper.
 
-    For every point the loss is L = factor ||z - mu_y||^2 (the MMC loss); per class the points with L in
-    [C_s, C_{s+1}] are counted and divided by the shell's exact volume (:func:`robviz.theory.mmc_shell_log_volume`), in
-    log-space, so any dimension works (2-D toys, the 64-d features of the digits/MNIST CNN, 256-d ResNets).
-    With other centers, e.g. the class means of an SCE model's features, it measures how densely that model
-    packs its features around them in the same units.
+    For every point the loss is L = factor ||z - mu_y||^2 (the MMC loss); per class the points with
+    L in [C_s, C_{s+1}] are counted and divided by the shell's exact volume
+    (:func:`robviz.theory.mmc_shell_log_volume`), in log-space, so any dimension works (2-D toys,
+    the 64-d features of the digits/MNIST CNN, 256-d ResNets). With other centers, e.g. the class
+    means of an SCE model's features, it measures how densely that model packs its features around
+    them in the same units.
 
     Parameters
     ----------
@@ -172,9 +197,10 @@ def mmc_shell_density(z, y, centers, *, factor: float = 0.5, num_shells: int = 2
     factor : float
         The loss factor (paper 1/2).
     num_shells : int
-        S shells per class between the class's loss ``quantiles`` (used when ``edges`` is None): with
-        ``spacing="count"`` each holds about the same number of points (trained models put most points at tiny losses,
-        so equal widths would leave most shells nearly empty); ``spacing="width"``: equal widths.
+        S shells per class between the class's loss ``quantiles`` (used when ``edges`` is None):
+        with ``spacing="count"`` each holds about the same number of points (trained models put most
+        points at tiny losses, so equal widths would leave most shells nearly empty);
+        ``spacing="width"``: equal widths.
     edges : torch.Tensor or None
         (S + 1,) or (L, S + 1) increasing loss values to use instead.
 
@@ -195,8 +221,15 @@ def mmc_shell_density(z, y, centers, *, factor: float = 0.5, num_shells: int = 2
     edges = _shell_edges(loss, y, mu.shape[0], num_shells, edges, quantiles, spacing)
     counts = _class_counts(loss, y, edges)
     log_volumes = _mmc_shell_log_volume(edges[:, :-1], edges[:, 1:], z.shape[1], factor)
-    return SampleDensity(edges, counts, log_volumes, _log_density(counts, log_volumes),
-                         torch.bincount(y, minlength=mu.shape[0]), z.shape[1], "sphere")
+    return SampleDensity(
+        edges,
+        counts,
+        log_volumes,
+        _log_density(counts, log_volumes),
+        torch.bincount(y, minlength=mu.shape[0]),
+        z.shape[1],
+        "sphere",
+    )
 
 
 def _feature_box(z: torch.Tensor, margin: float) -> torch.Tensor:
@@ -205,23 +238,35 @@ def _feature_box(z: torch.Tensor, margin: float) -> torch.Tensor:
     return torch.stack([low - pad, high + pad])
 
 
-def monte_carlo_shell_density(z, y, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
-                              num_classes: int | None = None, num_shells: int = 20, edges=None,
-                              quantiles: tuple[float, float] = (0.02, 0.98), spacing: str = "count",
-                              num_samples: int = 200_000,
-                              box=None, margin: float = 0.1, seed: int = 0,
-                              chunk_size: int = 65_536) -> SampleDensity:
+def monte_carlo_shell_density(
+    z,
+    y,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    *,
+    num_classes: int | None = None,
+    num_shells: int = 20,
+    edges=None,
+    quantiles: tuple[float, float] = (0.02, 0.98),
+    spacing: str = "count",
+    num_samples: int = 200_000,
+    box=None,
+    margin: float = 0.1,
+    seed: int = 0,
+    chunk_size: int = 65_536,
+) -> SampleDensity:
     """Empirical sample density for any loss, with shell volumes estimated by Monte Carlo.
 
     Eq. 2 of the ICLR 2020 paper.
 
-    The shells {z : L(z, y) in [C_s, C_{s+1}]} of a softmax loss are not spheres, and for a linear (SCE) head they
-    are unbounded: they stretch along the decision boundaries. The volume is therefore measured inside a box, by
-    default the features' bounding box widened by ``margin`` times its size on each side:
+    The shells {z : L(z, y) in [C_s, C_{s+1}]} of a softmax loss are not spheres, and for a linear
+    (SCE) head they are unbounded: they stretch along the decision boundaries. The volume is
+    therefore measured inside a box, by default the features' bounding box widened by ``margin``
+    times its size on each side:
 
         Vol(Delta B ∩ box) ~ Vol(box) * #{uniform samples u in box with L(u, y) in the shell} / num_samples,
 
-    and only the training points inside the box are counted. Monte Carlo needs few dimensions: d <= 3.
+    and only the training points inside the box are counted. Monte Carlo needs few dimensions: d <=
+    3.
 
     Parameters
     ----------
@@ -255,13 +300,18 @@ def monte_carlo_shell_density(z, y, loss_fn: Callable[[torch.Tensor, torch.Tenso
     z, y = _check_features(z, y)
     dim = z.shape[1]
     if dim > 3:
-        raise ValueError(f"Monte-Carlo shell volumes need d <= 3 (got d={dim}); in higher dimension use "
-                         "mmc_shell_density (exact spherical shells) for MMC features")
+        raise ValueError(
+            f"Monte-Carlo shell volumes need d <= 3 (got d={dim}); in higher dimension use "
+            "mmc_shell_density (exact spherical shells) for MMC features"
+        )
     num_samples = checks.integer("num_samples", num_samples, low=1)
     num_classes = int(y.max()) + 1 if num_classes is None else num_classes
     num_classes = checks.integer("num_classes", num_classes, low=2)
-    box = _feature_box(z.to(torch.float64), check_number(margin, "margin", positive=False)) if box is None \
+    box = (
+        _feature_box(z.to(torch.float64), check_number(margin, "margin", positive=False))
+        if box is None
         else torch.as_tensor(box, dtype=torch.float64, device=z.device)
+    )
     if box.shape != (2, dim) or not (box[1] > box[0]).all():
         raise ValueError(f"box must be (2, {dim}) lower and upper corners with lower < upper")
     inside = ((z >= box[0]) & (z <= box[1])).all(dim=1)
@@ -272,14 +322,24 @@ def monte_carlo_shell_density(z, y, loss_fn: Callable[[torch.Tensor, torch.Tenso
     hits = _monte_carlo_hits(loss_fn, box, edges, num_samples, seed, chunk_size, z.dtype)
     log_box = float(torch.log(box[1] - box[0]).sum())
     log_volumes = torch.log(hits.to(torch.float64)) - math.log(num_samples) + log_box
-    return SampleDensity(edges, counts, log_volumes, _log_density(counts, log_volumes),
-                         torch.bincount(y.cpu(), minlength=num_classes), dim, "monte-carlo",
-                         box=box.cpu(), volume_hits=hits)
+    return SampleDensity(
+        edges,
+        counts,
+        log_volumes,
+        _log_density(counts, log_volumes),
+        torch.bincount(y.cpu(), minlength=num_classes),
+        dim,
+        "monte-carlo",
+        box=box.cpu(),
+        volume_hits=hits,
+    )
 
 
 def _monte_carlo_hits(loss_fn, box, edges, num_samples, seed, chunk_size, dtype) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
-    u = torch.rand(num_samples, box.shape[1], generator=generator, dtype=torch.float64).to(box.device)
+    u = torch.rand(num_samples, box.shape[1], generator=generator, dtype=torch.float64).to(
+        box.device
+    )
     u = (box[0] + (box[1] - box[0]) * u).to(dtype)
     hits = torch.zeros(edges.shape[0], edges.shape[1] - 1, dtype=torch.long)
     for c in range(edges.shape[0]):
@@ -289,19 +349,31 @@ def _monte_carlo_hits(loss_fn, box, edges, num_samples, seed, chunk_size, dtype)
     return hits
 
 
-def sample_density(model, x, y, *, num_shells: int = 20, edges=None, quantiles: tuple[float, float] = (0.02, 0.98),
-                   spacing: str = "count", num_samples: int = 200_000, box=None, margin: float = 0.1, seed: int = 0,
-                   batch_size: int = 1024) -> SampleDensity:
+def sample_density(
+    model,
+    x,
+    y,
+    *,
+    num_shells: int = 20,
+    edges=None,
+    quantiles: tuple[float, float] = (0.02, 0.98),
+    spacing: str = "count",
+    num_samples: int = 200_000,
+    box=None,
+    margin: float = 0.1,
+    seed: int = 0,
+    batch_size: int = 1024,
+) -> SampleDensity:
     """Empirical sample density SD = Delta N / Vol(Delta B) of a trained robviz model.
 
     Eq. 2 of the ICLR 2020 paper.
 
-    Computes the features z = model.features(x) (in eval mode) and counts, per class, the training points whose
-    loss lies in each shell [C_s, C_{s+1}] of the model's own training loss:
+    Computes the features z = model.features(x) (in eval mode) and counts, per class, the training
+    points whose loss lies in each shell [C_s, C_{s+1}] of the model's own training loss:
 
     * MMC models: exact spherical shells around the MM centers (:func:`mmc_shell_density`), any d;
-    * every other objective (SCE, center loss, L-GM, MMLDA, RCE): Monte-Carlo volumes inside the features'
-      bounding box (:func:`monte_carlo_shell_density`), for 2-D or 3-D features.
+    * every other objective (SCE, center loss, L-GM, MMLDA, RCE): Monte-Carlo volumes inside the
+      features' bounding box (:func:`monte_carlo_shell_density`), for 2-D or 3-D features.
 
     Parameters
     ----------
@@ -326,10 +398,28 @@ def sample_density(model, x, y, *, num_shells: int = 20, edges=None, quantiles: 
     objective = model.objective
     z = inference(model, x, method="features", batch_size=batch_size)
     if objective.name == "mmc":
-        return mmc_shell_density(z, y, objective.centers, factor=objective.factor, num_shells=num_shells,
-                                 edges=edges, quantiles=quantiles, spacing=spacing)
+        return mmc_shell_density(
+            z,
+            y,
+            objective.centers,
+            factor=objective.factor,
+            num_shells=num_shells,
+            edges=edges,
+            quantiles=quantiles,
+            spacing=spacing,
+        )
     loss_fn = per_sample_loss(objective, float64=True)
-    return monte_carlo_shell_density(z, y, loss_fn, num_classes=objective.num_classes,
-                                     num_shells=num_shells, edges=edges, quantiles=quantiles, spacing=spacing,
-                                     num_samples=num_samples, box=box, margin=margin, seed=seed)
-
+    return monte_carlo_shell_density(
+        z,
+        y,
+        loss_fn,
+        num_classes=objective.num_classes,
+        num_shells=num_shells,
+        edges=edges,
+        quantiles=quantiles,
+        spacing=spacing,
+        num_samples=num_samples,
+        box=box,
+        margin=margin,
+        seed=seed,
+    )

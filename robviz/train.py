@@ -1,7 +1,8 @@
 """Training: one ``fit`` for every objective and model, recording a :class:`History` of snapshots.
 
-A snapshot holds, at one step: the mean training loss since the previous snapshot, accuracies, the features of a
-fixed probe set and a copy of the head's parameters (so decision regions can be drawn for every frame later).
+A snapshot holds, at one step: the mean training loss since the previous snapshot, accuracies, the
+features of a fixed probe set and a copy of the head's parameters (so decision regions can be drawn
+for every frame later).
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ from .adversarial import AdversarialTraining
 from .data import Dataset
 from .runtime import atomic_write, inference, predict
 
-__all__ = ["TrainConfig", "History", "fit", "fit_objectives", "accuracy", "save_checkpoint", "load_checkpoint",
-           "read_checkpoint"]
+__all__ = [
+    "TrainConfig",
+    "History",
+    "fit",
+    "fit_objectives",
+    "accuracy",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_checkpoint",
+]
 
 
 @dataclass
@@ -51,8 +60,8 @@ class TrainConfig:
         None (train on the clean batch), or an :class:`robviz.adversarial.AdversarialTraining`
         (or a dict of its fields): PGD adversarial training or TRADES, L-inf or L2.
     record_models : bool
-        Also keep a copy of the whole model's parameters at every snapshot
-        (``History.model_at``), for measurements of the input space over training (small models only).
+        Also keep a copy of the whole model's parameters at every snapshot (``History.model_at``),
+        for measurements of the input space over training (small models only).
     """
 
     steps: int = 600
@@ -69,8 +78,9 @@ class TrainConfig:
 
     def __post_init__(self):
         self.steps = checks.integer("steps", self.steps, low=1)
-        self.batch_size = checks.integer("batch_size", self.batch_size, low=1, allow_none=True,
-                                         note="None: full batch")
+        self.batch_size = checks.integer(
+            "batch_size", self.batch_size, low=1, allow_none=True, note="None: full batch"
+        )
         self.lr = checks.real("lr", self.lr, low=0, low_open=True)
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
@@ -79,8 +89,10 @@ class TrainConfig:
         if isinstance(self.adversarial, dict):  # asdict() of a config, or a config file
             self.adversarial = AdversarialTraining(**self.adversarial)
         if self.adversarial is not None and not isinstance(self.adversarial, AdversarialTraining):
-            raise ValueError(f"adversarial must be None, an AdversarialTraining or a dict of its fields, got "
-                             f"{self.adversarial!r}")
+            raise ValueError(
+                f"adversarial must be None, an AdversarialTraining or a dict of its fields, got "
+                f"{self.adversarial!r}"
+            )
 
 
 @dataclass
@@ -94,9 +106,8 @@ class History:
     config : TrainConfig
         The :class:`TrainConfig` used.
     step, loss, train_accuracy, test_accuracy, feature_norm
-        Per snapshot (loss is the mean training loss
-        since the previous snapshot, at step 0 the loss on the whole training set; feature_norm the mean ||z||
-        over the probe set).
+        Per snapshot (loss is the mean training loss since the previous snapshot, at step 0 the loss
+        on the whole training set; feature_norm the mean ||z|| over the probe set).
     features : torch.Tensor or None
         Probe-set features per snapshot, a tensor (S, P, d) on the CPU.
     probe_y : torch.Tensor or None
@@ -128,17 +139,19 @@ class History:
     def head_at(self, model, frame: int = -1):
         """Return the head as it was at snapshot ``frame``.
 
-        A CPU copy of ``model.objective`` (the model this history trained) holding that snapshot's parameters, in eval
-        mode. The model itself is not changed.
+        A CPU copy of ``model.objective`` (the model this history trained) holding that snapshot's
+        parameters, in eval mode. The model itself is not changed.
 
         Use it wherever the head of an earlier step is needed: decision regions per frame
-        (``robviz.regions.feature_regions``), or the loss of a past snapshot for sample-density shells
-        (``robviz.objectives.per_sample_loss(history.head_at(model, frame), float64=True)``).
+        (``robviz.regions.feature_regions``), or the loss of a past snapshot for sample-density
+        shells (``robviz.objectives.per_sample_loss(history.head_at(model, frame), float64=True)``).
         """
         if not self.head_states:
             raise ValueError("this history holds no snapshots")
         if not -len(self.head_states) <= frame < len(self.head_states):
-            raise IndexError(f"frame must index one of the {len(self.head_states)} snapshots, got {frame}")
+            raise IndexError(
+                f"frame must index one of the {len(self.head_states)} snapshots, got {frame}"
+            )
         head = copy.deepcopy(model.objective).cpu().eval()
         head.load_state_dict(self.head_states[frame])
         return head
@@ -146,8 +159,8 @@ class History:
     def model_at(self, model, frame: int = -1):
         """Return the whole model as it was at snapshot ``frame``.
 
-        A CPU copy of ``model`` holding that snapshot's parameters, in eval mode (the model itself is not changed).
-        Needs ``TrainConfig(record_models=True)``.
+        A CPU copy of ``model`` holding that snapshot's parameters, in eval mode (the model itself
+        is not changed). Needs ``TrainConfig(record_models=True)``.
 
         Raises
         ------
@@ -159,16 +172,23 @@ class History:
         if not self.model_states:
             raise ValueError("this history holds no model states; train with record_models=True")
         if not -len(self.model_states) <= frame < len(self.model_states):
-            raise IndexError(f"frame must index one of the {len(self.model_states)} snapshots, got {frame}")
+            raise IndexError(
+                f"frame must index one of the {len(self.model_states)} snapshots, got {frame}"
+            )
         copied = copy.deepcopy(model).cpu().eval()
         copied.load_state_dict(self.model_states[frame])
         return copied
 
     def summary(self) -> dict:
         """Return the last snapshot's numbers, rounded for printing."""
-        return {"objective": self.objective, "step": self.step[-1], "loss": round(self.loss[-1], 4),
-                "train_accuracy": round(self.train_accuracy[-1], 4),
-                "test_accuracy": round(self.test_accuracy[-1], 4), "feature_norm": round(self.feature_norm[-1], 3)}
+        return {
+            "objective": self.objective,
+            "step": self.step[-1],
+            "loss": round(self.loss[-1], 4),
+            "train_accuracy": round(self.train_accuracy[-1], 4),
+            "test_accuracy": round(self.test_accuracy[-1], 4),
+            "feature_norm": round(self.feature_norm[-1], 3),
+        }
 
 
 @torch.no_grad()
@@ -188,32 +208,42 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) ->
 
 
 def _snapshot(model, data, history, features, probe_x, mean_loss, step):
-    z = inference(model, probe_x, method="features", batch_size=max(len(probe_x), 1)).cpu()  # one forward pass
+    z = inference(
+        model, probe_x, method="features", batch_size=max(len(probe_x), 1)
+    ).cpu()  # one forward pass
     history.step.append(step)
     history.loss.append(mean_loss)
     history.train_accuracy.append(accuracy(model, data.x_train, data.y_train))
     history.test_accuracy.append(accuracy(model, data.x_test, data.y_test))
     history.feature_norm.append(z.norm(dim=1).mean().item())
     features.append(z)
-    history.head_states.append({k: v.detach().cpu().clone() for k, v in model.objective.state_dict().items()})
+    history.head_states.append(
+        {k: v.detach().cpu().clone() for k, v in model.objective.state_dict().items()}
+    )
     if history.config.record_models:
-        history.model_states.append({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+        history.model_states.append(
+            {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        )
 
 
-def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bool = True, **overrides) -> History:
+def fit(
+    model, data: Dataset, config: TrainConfig | None = None, *, progress: bool = True, **overrides
+) -> History:
     """Train ``model`` on ``data.x_train`` with its objective's loss; return the recorded history.
 
-    One loop, kept whole so that a student reads a training step, a snapshot and the NaN check in one place
-    (a little over 60 lines).
+    One loop, kept whole so that a student reads a training step, a snapshot and the NaN check in
+    one place (a little over 60 lines).
 
-    With ``config.adversarial`` each step trains on the loss of :meth:`robviz.adversarial.AdversarialTraining.loss`
-    (the inner maximization in eval mode, the step in train mode) instead of ``model.loss`` on the clean batch;
-    the loss at step 0 and the accuracies stay clean.
+    With ``config.adversarial`` each step trains on the loss of
+    :meth:`robviz.adversarial.AdversarialTraining.loss` (the inner maximization in eval mode, the
+    step in train mode) instead of ``model.loss`` on the clean batch; the loss at step 0 and the
+    accuracies stay clean.
 
     Parameters
     ----------
     model : torch.nn.Module
-        A :class:`robviz.models.Classifier` (anything with ``features``, ``objective`` and ``loss``).
+        A :class:`robviz.models.Classifier` (anything with ``features``, ``objective`` and
+        ``loss``).
     data : Dataset
         A :class:`robviz.data.Dataset`; the model is moved to its device.
     config : TrainConfig or None
@@ -242,39 +272,60 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
     starts = torch.Generator().manual_seed(config.seed + 1)  # adversarial training's random starts
     probe_index = torch.randperm(n, generator=generator)[: config.probe_size].to(device)
     probe_x = data.x_train[probe_index]
-    history = History(objective=model.objective.name, config=config, probe_y=data.y_train[probe_index].cpu())
-    features: list[torch.Tensor] = []  # the probe features of each snapshot, stacked into history.features
+    history = History(
+        objective=model.objective.name, config=config, probe_y=data.y_train[probe_index].cpu()
+    )
+    features: list[
+        torch.Tensor
+    ] = []  # the probe features of each snapshot, stacked into history.features
 
     optimizer: torch.optim.Optimizer
     if config.optimizer == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        optimizer = torch.optim.Adam(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
     else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                    weight_decay=config.weight_decay)
+        optimizer = torch.optim.SGD(
+            model.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+        )
     batch = n if config.batch_size is None else min(config.batch_size, n)
     order, cursor = torch.randperm(n, generator=generator).to(device), 0
     running, count = 0.0, 0
 
-    with torch.no_grad():  # the loss before any step, on the whole training set, 1024 samples at a time (memory)
-        chunks = [(data.x_train[i:i + 1024], data.y_train[i:i + 1024]) for i in range(0, n, 1024)]
+    # the loss before any step, on the whole training set, 1024 samples at a time (memory)
+    with torch.no_grad():
+        chunks = [
+            (data.x_train[i : i + 1024], data.y_train[i : i + 1024]) for i in range(0, n, 1024)
+        ]
         initial_loss = sum(model.loss(xb, yb).item() * len(xb) for xb, yb in chunks) / n
     _snapshot(model, data, history, features, probe_x, initial_loss, 0)
-    bar = tqdm(range(1, config.steps + 1), desc=f"fit {model.objective.name}", disable=not progress, leave=False)
+    bar = tqdm(
+        range(1, config.steps + 1),
+        desc=f"fit {model.objective.name}",
+        disable=not progress,
+        leave=False,
+    )
     for step in bar:
         if cursor + batch > n:  # a new epoch: reshuffle
             order, cursor = torch.randperm(n, generator=generator).to(device), 0
-        index = order[cursor:cursor + batch]
+        index = order[cursor : cursor + batch]
         cursor += batch
         xb, yb = data.x_train[index], data.y_train[index]
         if config.adversarial is None:
             loss = model.loss(xb, yb)
         else:
             loss = config.adversarial.loss(model, xb, yb, data.bounds, starts)
-        value = loss.item()  # one read of the loss a step: the NaN check and the running mean share it
+        value = (
+            loss.item()
+        )  # one read of the loss a step: the NaN check and the running mean share it
         if not math.isfinite(value):
             raise FloatingPointError(
                 f"the {model.objective.name} loss became {value} at step {step}; "
-                f"lower the learning rate (lr={config.lr}) or check the inputs for NaN")
+                f"lower the learning rate (lr={config.lr}) or check the inputs for NaN"
+            )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -291,8 +342,16 @@ def fit(model, data: Dataset, config: TrainConfig | None = None, *, progress: bo
     return history
 
 
-def fit_objectives(data: Dataset, objectives, config: TrainConfig | None = None, *, feature_dim: int | None = None,
-                   seed: int = 0, progress: bool = True, **overrides):
+def fit_objectives(
+    data: Dataset,
+    objectives,
+    config: TrainConfig | None = None,
+    *,
+    feature_dim: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    **overrides,
+):
     """Train one model per objective name on the same data, from the same seed and config.
 
     Returns
@@ -314,15 +373,17 @@ def plain_metadata(value, key: str = "metadata"):
 
     What robviz writes, it can read.
 
-    NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists, paths strings;
-    tensors, None, bools, numbers, strings and lists, tuples and dicts (string or integer keys) of those stay.
+    NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists, paths
+    strings; tensors, None, bools, numbers, strings and lists, tuples and dicts (string or integer
+    keys) of those stay.
 
     Raises
     ------
     TypeError
         For anything else, naming the key (e.g. ``metadata['config']``) and the type.
     """
-    if isinstance(value, np.generic):  # first: np.float64 is also a float, but pickles as a NumPy object
+    # first: np.float64 is also a float, but pickles as a NumPy object
+    if isinstance(value, np.generic):
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
         return value.detach().cpu().clone() if isinstance(value, torch.Tensor) else value
@@ -335,12 +396,17 @@ def plain_metadata(value, key: str = "metadata"):
     if isinstance(value, dict):
         bad = [k for k in value if isinstance(k, bool) or not isinstance(k, (str, int))]
         if bad:
-            raise TypeError(f"{key} has a key {bad[0]!r} of type {type(bad[0]).__name__}; checkpoint metadata "
-                            f"keys must be strings or integers")
+            raise TypeError(
+                f"{key} has a key {bad[0]!r} of type {type(bad[0]).__name__}; checkpoint metadata "
+                f"keys must be strings or integers"
+            )
         return {plain_metadata(k): plain_metadata(v, f"{key}[{k!r}]") for k, v in value.items()}
-    raise TypeError(f"{key} is a {type(value).__module__}.{type(value).__name__}, which a safe checkpoint "
-                    f"(torch.load(weights_only=True)) cannot read back; store numbers, strings, lists, dicts or "
-                    f"tensors (e.g. dataclasses.asdict(config))")
+    raise TypeError(
+        f"{key} is a {type(value).__module__}.{type(value).__name__}, which a safe checkpoint "
+        "(torch.load(weights_only=True)) cannot read back; store numbers, strings, lists, dicts "
+        "or "
+        f"tensors (e.g. dataclasses.asdict(config))"
+    )
 
 
 def save_checkpoint(path, model, **metadata) -> Path:
@@ -348,8 +414,8 @@ def save_checkpoint(path, model, **metadata) -> Path:
 
     Plain metadata: numbers, strings, lists, dicts.
 
-    Atomic (``robviz.runtime.atomic_write``): a crash never leaves half a checkpoint.
-    Metadata goes through :func:`plain_metadata` first, so everything saved loads with ``weights_only=True``.
+    Atomic (``robviz.runtime.atomic_write``): a crash never leaves half a checkpoint. Metadata goes
+    through :func:`plain_metadata` first, so everything saved loads with ``weights_only=True``.
 
     Raises
     ------
@@ -357,8 +423,10 @@ def save_checkpoint(path, model, **metadata) -> Path:
         A metadata value that a safe load could not read (named with its key), before any writing.
     """
     path = Path(path)
-    state = {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-             "metadata": plain_metadata(metadata)}
+    state = {
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "metadata": plain_metadata(metadata),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write(path, lambda handle: torch.save(state, handle))
 
@@ -368,9 +436,11 @@ def read_checkpoint(path, map_location="cpu") -> dict:
 
     That is ``{"state_dict": ..., "metadata": ...}``.
 
-    For callers that need the metadata to build the model first (:func:`load_checkpoint` when the model exists).
+    For callers that need the metadata to build the model first (:func:`load_checkpoint` when the
+    model exists).
 
-    Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never code.
+    Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never
+    code.
 
     Raises
     ------
@@ -386,7 +456,8 @@ def read_checkpoint(path, map_location="cpu") -> dict:
 def load_checkpoint(path, model, map_location="cpu") -> dict:
     """Load parameters saved by :func:`save_checkpoint` into ``model`` and return the metadata.
 
-    Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never code.
+    Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never
+    code.
     """
     state = read_checkpoint(path, map_location)
     model.load_state_dict(state["state_dict"])

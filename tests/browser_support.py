@@ -1,8 +1,8 @@
 """A real headless Chromium for the browser tests (test_browser.py, test_gallery.py).
 
-Needs Debian's `chromium` (apt-get install chromium) and playwright from the `test` extra; Playwright never
-downloads a browser here. `python3 tasks.py test` sets ROBVIZ_REQUIRE_BROWSER=1, so a missing browser fails
-instead of skipping.
+Needs Debian's `chromium` (apt-get install chromium) and playwright from the `test` extra;
+Playwright never downloads a browser here. `python3 tasks.py test` sets ROBVIZ_REQUIRE_BROWSER=1, so
+a missing browser fails instead of skipping.
 """
 
 import json
@@ -28,8 +28,14 @@ except ImportError:  # reported by chromium_page()
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -66,12 +72,13 @@ def shoot(page, name: str) -> Path:
     return path
 
 
-# Lab settings for the test servers: render every cell (no windowing, so all outputs are in the DOM) and no
-# news/update checks (no network, no pop-up).
+# Lab settings for the test servers: render every cell (no windowing, so all outputs are in the DOM)
+# and no news/update checks (no network, no pop-up).
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
+        "fetchNews": "false",
+        "checkForUpdates": False,
     },
 }
 
@@ -84,7 +91,9 @@ def free_port() -> int:
 
 def lab_request(base: str, token: str, path: str, method: str = "GET"):
     """A call to the Jupyter server's REST API; the decoded JSON answer (None when empty)."""
-    req = urllib.request.Request(f"{base}{path}", method=method, headers={"Authorization": f"token {token}"})
+    req = urllib.request.Request(
+        f"{base}{path}", method=method, headers={"Authorization": f"token {token}"}
+    )
     with urllib.request.urlopen(req, timeout=10) as response:
         body = response.read()
     return json.loads(body) if body else None
@@ -97,20 +106,43 @@ def jupyter_lab(notebooks: Path, tmp: Path):
     A copy, so autosave never writes outputs into the repository; it has its own config, kernels and
     workspaces under ``tmp``.
     """
-    root = shutil.copytree(notebooks, tmp / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    root = shutil.copytree(
+        notebooks, tmp / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
     settings = tmp / "settings"
     for rel, values in LAB_SETTINGS.items():
         (settings / rel).parent.mkdir(parents=True, exist_ok=True)
         (settings / rel).write_text(json.dumps(values))
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_DATA_DIR=str(tmp / "data"),
-               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), IPYTHONDIR=str(tmp / "ipython"), PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        JUPYTER_DATA_DIR=str(tmp / "data"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        IPYTHONDIR=str(tmp / "ipython"),
+        PYTHONUNBUFFERED="1",
+    )
     port, token = free_port(), secrets.token_hex(16)
     log = open(tmp / "jupyter.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--LabApp.user_settings_dir={settings}",
+            f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -140,9 +172,13 @@ def settle(page):
     """
     page.wait_for_function(
         "() => [...document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot')]"
-        ".every(p => p.querySelector('.main-svg'))", timeout=60_000, polling=250)
-    # plotly redraws a responsive figure a moment after its column changes: wait until the figures' sizes and the
-    # notebook's height read the same on three polls in a row (the layout is still), not for a guessed time.
+        ".every(p => p.querySelector('.main-svg'))",
+        timeout=60_000,
+        polling=250,
+    )
+    # plotly redraws a responsive figure a moment after its column changes: wait until the figures'
+    # sizes and the notebook's height read the same on three polls in a row (the layout is still),
+    # not for a guessed time.
     page.wait_for_function(
         """() => {
             const now = JSON.stringify([...document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot')]
@@ -153,5 +189,8 @@ def settle(page):
             w.same = now === w.last ? w.same + 1 : 0;
             w.last = now;
             return w.same >= 2;
-        }""", timeout=60_000, polling=250)
+        }""",
+        timeout=60_000,
+        polling=250,
+    )
     page.evaluate("() => { delete window.__robvizLayout; }")

@@ -8,8 +8,8 @@ import torch
 # The test models are tiny: one thread is faster than a contended pool on a small CI machine.
 torch.set_num_threads(1)
 
-# A wrong answer to a lesson's self-checked exercise raises, so a lesson run fails when a solution or its check breaks.
-# Kernels started by the tests inherit this environment.
+# A wrong answer to a lesson's self-checked exercise raises, so a lesson run fails when a solution
+# or its check breaks. Kernels started by the tests inherit this environment.
 os.environ["ROBVIZ_STRICT_EXERCISES"] = "1"
 
 
@@ -26,10 +26,10 @@ def _order(item) -> int:
 def pytest_collection_modifyitems(config, items):
     """Run the long files first, then the unit tests.
 
-    First the full modes (:data:`LONGEST`), then the lesson runs, grading and browser checks (``slow``,
-    ``browser``), then the unit tests. pytest-xdist hands files to workers in this order (``tasks.py
-    test`` turns its reordering off), so the many short files fill the end of both workers' queues
-    instead of one long file starting last on one worker.
+    First the full modes (:data:`LONGEST`), then the lesson runs, grading and browser checks
+    (``slow``, ``browser``), then the unit tests. pytest-xdist hands files to workers in this order
+    (``tasks.py test`` turns its reordering off), so the many short files fill the end of both
+    workers' queues instead of one long file starting last on one worker.
     """
     items.sort(key=_order)
 

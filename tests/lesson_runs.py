@@ -1,11 +1,12 @@
 """Each lesson executed once per test run, shared by every check that reads its outputs.
 
-A default-mode run of a lesson (nbclient, strict exercise checks, plotly's JSON renderer) is what the cell check
-(test_lessons.py), the gallery (test_gallery.py), the figure check in JupyterLab (test_figures_browser.py) and
-the reference submission of the grading (grading_support.py) all read. pytest-xdist's workers share it through a
-folder of the run (next to the workers' temporary folders) and one lock file per lesson: the first worker that
-asks for a lesson runs it, the others wait for the lock and read the result. A lesson that fails is recorded
-with its error, and every check that asks for it fails with that error.
+A default-mode run of a lesson (nbclient, strict exercise checks, plotly's JSON renderer) is what
+the cell check (test_lessons.py), the gallery (test_gallery.py), the figure check in JupyterLab
+(test_figures_browser.py) and the reference submission of the grading (grading_support.py) all read.
+pytest-xdist's workers share it through a folder of the run (next to the workers' temporary folders)
+and one lock file per lesson: the first worker that asks for a lesson runs it, the others wait for
+the lock and read the result. A lesson that fails is recorded with its error, and every check that
+asks for it fails with that error.
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ class LessonRuns:
         if done.exists() or failed.exists():
             return
         try:
-            executed = execute_lesson(self.notebooks / f"{lesson}.ipynb", timeout=CELL_TIMEOUT, env=lesson_env())
+            executed = execute_lesson(
+                self.notebooks / f"{lesson}.ipynb", timeout=CELL_TIMEOUT, env=lesson_env()
+            )
         except GalleryError as error:
             atomic_write(failed, str(error))
             return
@@ -116,15 +119,27 @@ class LessonRuns:
                 self._run_once(lesson)
 
 
-# ------------------------------------------------------------------------------------------- full mode
-# Every lesson's full-mode decision (tests/lessons/test_full_mode.py runs those in CI): a new lesson without one
-# fails there.
+# ---------------------------------------------------------------------------------------- full mode
+# Every lesson's full-mode decision (tests/lessons/test_full_mode.py runs those in CI): a new lesson
+# without one fails there.
 
 #: Lessons whose full mode fits CI's time on 2 cores.
-IN_CI = ["01_feature_space", "02_attacks", "03_mm_centers", "04_sample_density", "06_ensembles",
-         "07_mixup_inference", "08_honest_evaluation", "10_adversarial_training", "11_what_can_be_proven"]
-#: In CI from a file of its own: pytest-xdist runs it on one worker while the other runs the lessons above.
-ELSEWHERE = {"05_detection": "tests/lessons/test_full_mode_detection.py (about 6 minutes on one thread)"}
+IN_CI = [
+    "01_feature_space",
+    "02_attacks",
+    "03_mm_centers",
+    "04_sample_density",
+    "06_ensembles",
+    "07_mixup_inference",
+    "08_honest_evaluation",
+    "10_adversarial_training",
+    "11_what_can_be_proven",
+]
+#: In CI from a file of its own: pytest-xdist runs it on one worker while the other runs the lessons
+#: above.
+ELSEWHERE = {
+    "05_detection": "tests/lessons/test_full_mode_detection.py (about 6 minutes on one thread)"
+}
 #: The rest, and why not in CI.
 NOT_IN_CI = {
     "00_start_here": "no full mode (nothing to scale)",
@@ -142,5 +157,10 @@ def run_full(lesson: str) -> None:
 
     Raises naming the cell when one fails.
     """
-    env = {**os.environ, "ROBVIZ_FULL": "1", "ROBVIZ_STRICT_EXERCISES": "1", "PLOTLY_RENDERER": "plotly_mimetype"}
+    env = {
+        **os.environ,
+        "ROBVIZ_FULL": "1",
+        "ROBVIZ_STRICT_EXERCISES": "1",
+        "PLOTLY_RENDERER": "plotly_mimetype",
+    }
     execute_lesson(NOTEBOOKS / f"{lesson}.ipynb", timeout=1800, env=env)

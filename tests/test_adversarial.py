@@ -9,8 +9,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from robviz import exact
-from robviz.adversarial import (AdversarialTraining, adversarial_batch, exact_over_training, kl_objective, trades_loss,
-                                uniform_start)
+from robviz.adversarial import (
+    AdversarialTraining,
+    adversarial_batch,
+    exact_over_training,
+    kl_objective,
+    trades_loss,
+    uniform_start,
+)
 from robviz.attacks import PGD, paper_objective
 from robviz.data import moons
 from robviz.models import Classifier, ToyMLP
@@ -40,8 +46,16 @@ def test_inner_maximization_is_the_pgd_of_the_attacks_module(data, objective, no
     x, y = data.x_train[:32], data.y_train[:32]
     setting = AdversarialTraining(eps=0.3, steps=5, norm=norm)
     ours = setting.examples(model, x, y, data.bounds, torch.Generator().manual_seed(3))
-    theirs = PGD(model, eps=0.3, alpha=setting.alpha, steps=5, norm=norm, bounds=data.bounds, seed=3,
-                 loss=paper_objective(model)).run(x, y)
+    theirs = PGD(
+        model,
+        eps=0.3,
+        alpha=setting.alpha,
+        steps=5,
+        norm=norm,
+        bounds=data.bounds,
+        seed=3,
+        loss=paper_objective(model),
+    ).run(x, y)
     assert torch.equal(ours, theirs.x_adv)
     assert not torch.equal(ours, x) and not ours.requires_grad
 
@@ -49,7 +63,9 @@ def test_inner_maximization_is_the_pgd_of_the_attacks_module(data, objective, no
 def test_default_step_is_madrys_rule_and_the_config_round_trips():
     setting = AdversarialTraining(eps=0.2, steps=8)
     assert setting.alpha == pytest.approx(2.5 * 0.2 / 8)
-    config = TrainConfig(adversarial=dict(method="trades", eps=0.1, beta=3.0))  # what asdict(config) holds
+    config = TrainConfig(
+        adversarial=dict(method="trades", eps=0.1, beta=3.0)
+    )  # what asdict(config) holds
     assert config.adversarial == AdversarialTraining(method="trades", eps=0.1, beta=3.0)
 
 
@@ -59,7 +75,9 @@ def test_trades_loss_against_a_hand_computation(data):
     x_adv = x + 0.1
     p, q = F.softmax(model(x), 1), F.softmax(model(x_adv), 1)
     by_hand = F.cross_entropy(model(x), y) + 2.0 * (p * (p.log() - q.log())).sum(1).mean()
-    assert trades_loss(model, x, y, x_adv, beta=2.0).item() == pytest.approx(by_hand.item(), rel=1e-5)
+    assert trades_loss(model, x, y, x_adv, beta=2.0).item() == pytest.approx(
+        by_hand.item(), rel=1e-5
+    )
     kl = kl_objective(model(x))(model, x_adv, y)
     assert kl.shape == (16,) and torch.allclose(kl, (p * (p.log() - q.log())).sum(1), atol=1e-6)
     assert kl_objective(model(x))(model, x, y).abs().max() < 1e-6  # KL(p || p) = 0
@@ -86,10 +104,19 @@ def test_adversarial_training_raises_exact_robust_accuracy(data, method):
     eps, results = 0.3, {}
     for adversarial in (None, AdversarialTraining(method=method, eps=eps, steps=5)):
         model = toy_model()
-        fit(model, data, steps=300, batch_size=64, lr=0.01, progress=False, record_every=0,
-            adversarial=adversarial)
-        results[adversarial is not None], _ = exact.robust_accuracy(model, data.x_test, data.y_test, eps,
-                                                                    bounds=data.bounds)
+        fit(
+            model,
+            data,
+            steps=300,
+            batch_size=64,
+            lr=0.01,
+            progress=False,
+            record_every=0,
+            adversarial=adversarial,
+        )
+        results[adversarial is not None], _ = exact.robust_accuracy(
+            model, data.x_test, data.y_test, eps, bounds=data.bounds
+        )
     assert results[True] > results[False] + 0.05, results
 
 
@@ -109,15 +136,19 @@ class ModeSpy(nn.Module):
 def test_attack_runs_in_eval_mode_and_the_step_in_train_mode(data, method):
     spy = ModeSpy()
     torch.manual_seed(0)
-    model = Classifier(nn.Sequential(spy, nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 2)),
-                       make_objective("sce", 2, 2))
+    model = Classifier(
+        nn.Sequential(spy, nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 2)),
+        make_objective("sce", 2, 2),
+    )
     setting = AdversarialTraining(method=method, eps=0.2, steps=3)
     model.train()
     x, y = data.x_train[:8], data.y_train[:8]
     loss = setting.loss(model, x, y, data.bounds, torch.Generator().manual_seed(0))
     attack_calls = 3 + (method == "trades")  # the steps, and TRADES's clean prediction
     assert spy.modes[:attack_calls] == [False] * attack_calls
-    assert spy.modes[attack_calls:] and all(spy.modes[attack_calls:])  # the training loss: train mode
+    assert spy.modes[attack_calls:] and all(
+        spy.modes[attack_calls:]
+    )  # the training loss: train mode
     assert model.training and loss.requires_grad
 
 
@@ -125,14 +156,25 @@ def test_adversarial_batch_restores_the_mode_and_stays_in_the_ball(data):
     model = toy_model().train()
     x, y = data.x_train[:8], data.y_train[:8]
     attack = PGD(model, eps=0.1, alpha=0.05, steps=4, bounds=data.bounds)
-    x_adv = adversarial_batch(attack, x, y, uniform_start(x, 0.1, "Linf", data.bounds, torch.Generator()))
+    x_adv = adversarial_batch(
+        attack, x, y, uniform_start(x, 0.1, "Linf", data.bounds, torch.Generator())
+    )
     assert model.training and (x_adv - x).abs().max() <= 0.1 + 1e-6
 
 
-@pytest.mark.parametrize("settings, match", [
-    (dict(eps=0), "eps"), (dict(eps=-0.1), "eps"), (dict(method="fgsm"), "method"), (dict(steps=0), "steps"),
-    (dict(alpha=0), "alpha"), (dict(norm="L1"), "norm"), (dict(beta=0, method="trades"), "beta"),
-    (dict(eps=float("nan")), "eps")])
+@pytest.mark.parametrize(
+    "settings, match",
+    [
+        (dict(eps=0), "eps"),
+        (dict(eps=-0.1), "eps"),
+        (dict(method="fgsm"), "method"),
+        (dict(steps=0), "steps"),
+        (dict(alpha=0), "alpha"),
+        (dict(norm="L1"), "norm"),
+        (dict(beta=0, method="trades"), "beta"),
+        (dict(eps=float("nan")), "eps"),
+    ],
+)
 def test_bad_settings_are_refused_by_name(settings, match):
     with pytest.raises(ValueError, match=match):
         AdversarialTraining(**settings)
@@ -160,11 +202,22 @@ def test_record_models_gives_the_model_of_every_snapshot(data):
 
 def test_exact_over_training_is_robviz_exact_at_every_snapshot(data):
     model = toy_model()
-    history = fit(model, data, steps=40, record_every=20, progress=False, record_models=True,
-                  adversarial=AdversarialTraining(eps=0.2, steps=2))
+    history = fit(
+        model,
+        data,
+        steps=40,
+        record_every=20,
+        progress=False,
+        record_models=True,
+        adversarial=AdversarialTraining(eps=0.2, steps=2),
+    )
     sets = {"train": (data.x_train, data.y_train), "test": (data.x_test, data.y_test)}
     truth = exact_over_training(model, history, sets, [0.0, 0.2], bounds=data.bounds)
-    assert truth.step == [0, 20, 40] and truth.accuracy["test"].shape == (3, 2) and len(truth.segments) == 3
+    assert (
+        truth.step == [0, 20, 40]
+        and truth.accuracy["test"].shape == (3, 2)
+        and len(truth.segments) == 3
+    )
     for frame in (0, -1):
         snapshot = history.model_at(model, frame)
         for name, (x, y) in sets.items():
@@ -172,5 +225,6 @@ def test_exact_over_training_is_robviz_exact_at_every_snapshot(data):
             assert truth.accuracy[name][frame].tolist() == pytest.approx(expected, abs=1e-12)
     assert truth.segments[-1].shape[1:] == (2, 2) and len(truth.segments[-1]) > 0
     with pytest.raises(ValueError, match="record_models"):
-        exact_over_training(model, fit(toy_model(), data, steps=2, progress=False), sets, [0.1],
-                            bounds=data.bounds)
+        exact_over_training(
+            model, fit(toy_model(), data, steps=2, progress=False), sets, [0.1], bounds=data.bounds
+        )

@@ -6,7 +6,9 @@ import torch
 from robviz.centers import mm_centers, simplex_centers, spread_centers
 
 
-@pytest.mark.parametrize("L,d", [(2, 1), (2, 5), (3, 2), (4, 3), (10, 9), (10, 64), (10, 256), (100, 99), (100, 256)])
+@pytest.mark.parametrize(
+    "L,d", [(2, 1), (2, 5), (3, 2), (4, 3), (10, 9), (10, 64), (10, 256), (100, 99), (100, 256)]
+)
 def test_exact_centers_form_a_regular_simplex(L, d):
     C = 10.0
     mu = mm_centers(L, d, norm=C).double()
@@ -14,7 +16,7 @@ def test_exact_centers_form_a_regular_simplex(L, d):
     assert torch.allclose(mu.norm(dim=1), torch.full((L,), C, dtype=torch.float64), atol=1e-4)
     gram = mu @ mu.T
     off = gram[~torch.eye(L, dtype=torch.bool)]
-    assert torch.allclose(off, torch.full_like(off, -C**2 / (L - 1)), atol=1e-3)
+    assert torch.allclose(off, torch.full_like(off, -(C**2) / (L - 1)), atol=1e-3)
     assert mu.sum(dim=0).abs().max() < 1e-3
 
 
@@ -26,7 +28,9 @@ def test_issue_figure_ten_classes_in_256_dims():
 
 
 def test_norm_scales_the_centers():
-    assert torch.allclose(mm_centers(5, 8, norm=3.0) * (10 / 3), mm_centers(5, 8, norm=10.0), atol=1e-5)
+    assert torch.allclose(
+        mm_centers(5, 8, norm=3.0) * (10 / 3), mm_centers(5, 8, norm=10.0), atol=1e-5
+    )
 
 
 def test_two_dimensional_fallback_is_the_regular_polygon():
@@ -43,7 +47,9 @@ def test_optimized_fallback_spreads_centers_far_apart():
     cos = (u @ u.T)[~torch.eye(10, dtype=torch.bool)]
     assert cos.max() < 0.02
     # And much better than random directions.
-    r = torch.nn.functional.normalize(torch.randn(10, 5, generator=torch.Generator().manual_seed(0)), dim=1)
+    r = torch.nn.functional.normalize(
+        torch.randn(10, 5, generator=torch.Generator().manual_seed(0)), dim=1
+    )
     assert cos.max() < (r @ r.T)[~torch.eye(10, dtype=torch.bool)].max() - 0.3
 
 
@@ -51,10 +57,17 @@ def test_fallback_is_deterministic():
     assert torch.equal(mm_centers(8, 3), mm_centers(8, 3))
 
 
-@pytest.mark.parametrize("args,match", [
-    ((1, 5), "num_classes"), ((10, 0), "dim"), ((3, 1), "dim=1"), ((3, 2, -1.0), "norm"),
-    ((3, 2, float("nan")), "norm"), ((2.5, 3), "num_classes"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        ((1, 5), "num_classes"),
+        ((10, 0), "dim"),
+        ((3, 1), "dim=1"),
+        ((3, 2, -1.0), "norm"),
+        ((3, 2, float("nan")), "norm"),
+        ((2.5, 3), "num_classes"),
+    ],
+)
 def test_bad_arguments_raise_clear_errors(args, match):
     with pytest.raises(ValueError, match=match):
         mm_centers(*args)
@@ -75,7 +88,9 @@ def test_old_keyword_names_still_work_with_a_deprecation_warning():
     from robviz.theory import monte_carlo_expected_distance
     from robviz.widgets.centers import MMCentersExplorer
 
-    with pytest.warns(DeprecationWarning, match=r"mm_centers\(dim=...\) is deprecated: use feature_dim"):
+    with pytest.warns(
+        DeprecationWarning, match=r"mm_centers\(dim=...\) is deprecated: use feature_dim"
+    ):
         old = mm_centers(4, dim=3)
     assert torch.equal(old, mm_centers(4, feature_dim=3))
     with pytest.raises(TypeError, match="'dim' and 'feature_dim'"):

@@ -32,7 +32,10 @@ def test_head_at_gives_the_snapshot_head_and_leaves_the_model_alone():
         assert torch.equal(value, history.head_states[0][name])
         assert torch.equal(last.state_dict()[name], model.objective.state_dict()[name].cpu())
     assert not first.training and first is not model.objective
-    assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(), last.state_dict().values()))
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(first.state_dict().values(), last.state_dict().values())
+    )
     with pytest.raises(IndexError):
         history.head_at(model, len(history))
     regions = feature_regions(model, history, resolution=12)

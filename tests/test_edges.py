@@ -22,7 +22,7 @@ from robviz.data import gaussian_mixture
 from robviz.ensemble import Ensemble, transferability
 from robviz.train import accuracy, load_checkpoint, save_checkpoint
 
-# ------------------------------------------------------------------------------ row 1: non-ME in log space
+# ----------------------------------------------------------------------- row 1: non-ME in log space
 
 
 class ConstantLogits(nn.Module):
@@ -47,7 +47,9 @@ def test_non_me_of_far_apart_float32_logits_is_computed_in_log_space():
     assert expected == pytest.approx(4.994e-4, rel=1e-3)
     assert detect.non_max_entropy_logits(logits)[0] == pytest.approx(expected, rel=1e-9)
     model = ConstantLogits(logits[0])
-    assert detect.non_max_entropy_score(model, torch.zeros(3, 2)) == pytest.approx([expected] * 3, rel=1e-9)
+    assert detect.non_max_entropy_score(model, torch.zeros(3, 2)) == pytest.approx(
+        [expected] * 3, rel=1e-9
+    )
     # The same value from log-probabilities: non-ME depends on the logits only through softmax.
     log_p = torch.log_softmax(logits.double(), 1)
     assert detect.non_max_entropy_logits(log_p)[0] == pytest.approx(expected, rel=1e-9)
@@ -65,7 +67,7 @@ def test_eot_wrapper_averages_in_log_space():
     assert out[0, 1].item() == pytest.approx(-200.0, abs=1e-3)  # not log(1e-12) = -27.6
 
 
-# ---------------------------------------------------------------------------- row 2: target equal to y
+# ------------------------------------------------------------------------- row 2: target equal to y
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +108,7 @@ def test_a_target_equal_to_the_label_is_refused(blobs, name):
     assert (result.target != y).all()
 
 
-# ------------------------------------------------------------------------------------ row 5: t-SNE input
+# ------------------------------------------------------------------------------- row 5: t-SNE input
 
 
 def test_tsne_refuses_identical_features_and_caches_nothing():
@@ -130,11 +132,20 @@ def test_tsne_with_some_duplicates_is_finite():
     assert np.isfinite(embed.tsne(x, perplexity=10, cache=False)).all()
 
 
-# ---------------------------------------------------------------------------- row 6: every number type
+# ------------------------------------------------------------------------- row 6: every number type
 
 
-@pytest.mark.parametrize("eps", [0.25, np.float32(0.25), np.float64(0.25), torch.tensor(0.25),
-                                 np.array(0.25), torch.tensor([0.1, 0.25])[1]])
+@pytest.mark.parametrize(
+    "eps",
+    [
+        0.25,
+        np.float32(0.25),
+        np.float64(0.25),
+        torch.tensor(0.25),
+        np.array(0.25),
+        torch.tensor([0.1, 0.25])[1],
+    ],
+)
 def test_every_real_number_type_is_a_radius(blobs, eps):
     data, model = blobs
     attack = attacks.PGD(model, eps=eps, steps=3, bounds=data.bounds)
@@ -155,22 +166,39 @@ def test_non_numbers_are_refused_with_the_name(bad):
 
 def test_float32_eps_list_sweeps(blobs):
     data, model = blobs
-    table = attacks.robust_accuracy(model, data.x_test[:20], data.y_test[:20],
-                                    {"FGSM": attacks.FGSM(model, eps=0.1, bounds=data.bounds)},
-                                    eps_list=np.array([0.1, 0.3], dtype=np.float32), progress=False)
+    table = attacks.robust_accuracy(
+        model,
+        data.x_test[:20],
+        data.y_test[:20],
+        {"FGSM": attacks.FGSM(model, eps=0.1, bounds=data.bounds)},
+        eps_list=np.array([0.1, 0.3], dtype=np.float32),
+        progress=False,
+    )
     assert [r["eps"] for r in table.rows[1:]] == pytest.approx([0.1, 0.3])
 
 
-# --------------------------------------------------------------------------- row 7: checkpoint metadata
+# ----------------------------------------------------------------------- row 7: checkpoint metadata
 
 
 def test_checkpoint_metadata_in_numpy_types_reads_back(tmp_path):
     model = nn.Linear(2, 3)
-    path = save_checkpoint(tmp_path / "m.pt", model, accuracy=np.float64(0.9), epoch=np.int64(3),
-                           curve=np.array([0.5, 0.75]), where=tmp_path / "x", nested={"loss": [np.float32(0.5)]})
+    path = save_checkpoint(
+        tmp_path / "m.pt",
+        model,
+        accuracy=np.float64(0.9),
+        epoch=np.int64(3),
+        curve=np.array([0.5, 0.75]),
+        where=tmp_path / "x",
+        nested={"loss": [np.float32(0.5)]},
+    )
     meta = load_checkpoint(path, nn.Linear(2, 3))
-    assert meta == {"accuracy": 0.9, "epoch": 3, "curve": [0.5, 0.75], "where": str(tmp_path / "x"),
-                    "nested": {"loss": [0.5]}}
+    assert meta == {
+        "accuracy": 0.9,
+        "epoch": 3,
+        "curve": [0.5, 0.75],
+        "where": str(tmp_path / "x"),
+        "nested": {"loss": [0.5]},
+    }
     assert type(meta["accuracy"]) is float and type(meta["epoch"]) is int
 
 
@@ -183,7 +211,7 @@ def test_checkpoint_metadata_that_cannot_be_read_back_is_refused_before_writing(
     assert not (tmp_path / "m.pt").exists()
 
 
-# ------------------------------------------------------------------------------ row 8: the dashboard
+# ----------------------------------------------------------------------------- row 8: the dashboard
 
 
 def test_explorer_on_moons_offers_only_two_classes_and_shows_errors():
@@ -204,7 +232,7 @@ def test_explorer_on_moons_offers_only_two_classes_and_shows_errors():
     assert explorer.error is None and explorer.status.value == ""
 
 
-# ------------------------------------------------------------------- table-driven: every public entry point
+# ----------------------------------------------------------- table-driven: every public entry point
 
 
 class BatchNormNet(nn.Module):
@@ -212,7 +240,9 @@ class BatchNormNet(nn.Module):
 
     def __init__(self, num_classes):
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 2))
+        self.body = nn.Sequential(
+            nn.Linear(2, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 2)
+        )
         self.head = nn.Linear(2, num_classes)
 
     def features(self, x):
@@ -250,9 +280,11 @@ ATTACKS = {
     "PGD-targeted": lambda m, b: attacks.PGD(m, eps=0.5, steps=3, targeted=True, bounds=b),
 }
 
-CASES = [pytest.param(2, torch.float64, 1, id="float64-2classes-batch1"),
-         pytest.param(3, torch.float64, 5, id="float64-3classes"),
-         pytest.param(2, torch.float32, 1, id="float32-2classes-batch1")]
+CASES = [
+    pytest.param(2, torch.float64, 1, id="float64-2classes-batch1"),
+    pytest.param(3, torch.float64, 5, id="float64-3classes"),
+    pytest.param(2, torch.float32, 1, id="float32-2classes-batch1"),
+]
 
 
 def state(model):
@@ -260,7 +292,9 @@ def state(model):
 
 
 def assert_untouched(model, before):
-    assert model.training and all(m.training for m in model.modules()), "the model's mode was not restored"
+    assert model.training and all(m.training for m in model.modules()), (
+        "the model's mode was not restored"
+    )
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), f"{key} changed"
 
@@ -284,7 +318,9 @@ def test_every_attack_on_awkward_models(name, num_classes, dtype, n):
 DETECTORS = {
     "confidence": lambda m, d: detect.confidence,
     "non-ME": lambda m, d: detect.non_max_entropy_score,
-    "K-density": lambda m, d: detect.KernelDensity(sigma2=1.0, points_per_class=10).fit(m, d.x_train, d.y_train),
+    "K-density": lambda m, d: detect.KernelDensity(sigma2=1.0, points_per_class=10).fit(
+        m, d.x_train, d.y_train
+    ),
     "LID": lambda m, d: detect.LID(k=5, reference_size=30).fit(m, d.x_train),
 }
 
@@ -305,17 +341,30 @@ def test_every_detector_on_awkward_models(name, num_classes, dtype, n):
 
 EVALUATORS = {
     "accuracy": lambda m, d, x, y: accuracy(m, x, y),
-    "mixing_effect": lambda m, d, x, y: mixup_inference.mixing_effect(m, x, x, y, d.x_train[:20], [0.5, 1.0],
-                                                                      samples=2),
+    "mixing_effect": lambda m, d, x, y: mixup_inference.mixing_effect(
+        m, x, x, y, d.x_train[:20], [0.5, 1.0], samples=2
+    ),
     "robust_accuracy": lambda m, d, x, y: attacks.robust_accuracy(
-        m, x, y, {"PGD": attacks.PGD(m, eps=0.3, steps=3, bounds=d.bounds)}, eps_list=[0.1, 0.3], progress=False),
-    "accuracy_vs_eps": lambda m, d, x, y: masking.accuracy_vs_eps(m, x, y, [0.1, 1.0], bounds=d.bounds),
-    "accuracy_vs_steps": lambda m, d, x, y: masking.accuracy_vs_steps(m, x, y, 0.3, steps_list=(1, 3),
-                                                                      bounds=d.bounds),
+        m,
+        x,
+        y,
+        {"PGD": attacks.PGD(m, eps=0.3, steps=3, bounds=d.bounds)},
+        eps_list=[0.1, 0.3],
+        progress=False,
+    ),
+    "accuracy_vs_eps": lambda m, d, x, y: masking.accuracy_vs_eps(
+        m, x, y, [0.1, 1.0], bounds=d.bounds
+    ),
+    "accuracy_vs_steps": lambda m, d, x, y: masking.accuracy_vs_steps(
+        m, x, y, 0.3, steps_list=(1, 3), bounds=d.bounds
+    ),
     "loss_along_direction": lambda m, d, x, y: masking.loss_along_direction(m, x, y),
-    "auto_attack": lambda m, d, x, y: attacks.auto_attack(m, x, y, 0.3, bounds=d.bounds, steps=5, restarts=1),
+    "auto_attack": lambda m, d, x, y: attacks.auto_attack(
+        m, x, y, 0.3, bounds=d.bounds, steps=5, restarts=1
+    ),
     "detection_pairs": lambda m, d, x, y: detect.detection_pairs(
-        m, x, y, attacks.FGSM(m, eps=0.3, bounds=d.bounds).run(x, y)),
+        m, x, y, attacks.FGSM(m, eps=0.3, bounds=d.bounds).run(x, y)
+    ),
 }
 
 
@@ -333,21 +382,31 @@ def test_transferability_of_a_float64_ensemble_in_train_mode():
     data, b = trained(3, torch.float64)
     ensemble = Ensemble([a, b], alpha=0.0, beta=0.0).train()
     before = state(ensemble)
-    matrix = transferability(ensemble, data.x_test[:4], data.y_test[:4],
-                             lambda m: attacks.FGSM(m, eps=0.3, bounds=data.bounds))
+    matrix = transferability(
+        ensemble,
+        data.x_test[:4],
+        data.y_test[:4],
+        lambda m: attacks.FGSM(m, eps=0.3, bounds=data.bounds),
+    )
     assert matrix.shape == (2, 2) and ((0 <= matrix) & (matrix <= 1)).all()
     assert_untouched(ensemble, before)
     assert math.isfinite(float(matrix.sum()))
 
 
+# ======= round 2: the kinds, kind-wide
+# Every public attack class, found in robviz.attacks.__all__: a new attack is covered without
+# editing a list.
 
-# ============================================================================ round 2: the kinds, kind-wide
-# Every public attack class, found in robviz.attacks.__all__: a new attack is covered without editing a list.
 
 def attack_classes() -> list[str]:
     """The public attack classes: what robviz.attacks exports that subclasses Attack."""
-    return sorted(name for name in attacks.__all__ if inspect.isclass(getattr(attacks, name))
-                  and issubclass(getattr(attacks, name), attacks.Attack) and name != "Attack")
+    return sorted(
+        name
+        for name in attacks.__all__
+        if inspect.isclass(getattr(attacks, name))
+        and issubclass(getattr(attacks, name), attacks.Attack)
+        and name != "Attack"
+    )
 
 
 ATTACK_CLASSES = attack_classes()
@@ -357,16 +416,34 @@ BUDGETS = ("steps", "binary_steps", "samples", "restarts")
 
 
 def keywords(cls) -> list[str]:
-    return [p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind == p.KEYWORD_ONLY]
+    return [
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind == p.KEYWORD_ONLY
+    ]
 
 
 def fast_attack(name, model, bounds, **options):
     cls = getattr(attacks, name)
-    return cls(model, bounds=bounds, **{**{k: v for k, v in FAST.items() if k in keywords(cls)}, **options})
+    return cls(
+        model, bounds=bounds, **{**{k: v for k, v in FAST.items() if k in keywords(cls)}, **options}
+    )
 
 
 def test_the_registry_finds_every_attack():
-    assert {"FGSM", "PGD", "CW", "EAD", "JSMA", "DeepFool", "SPSA", "APGD", "MIM", "ILCM", "BIM"} <= set(ATTACK_CLASSES)
+    assert {
+        "FGSM",
+        "PGD",
+        "CW",
+        "EAD",
+        "JSMA",
+        "DeepFool",
+        "SPSA",
+        "APGD",
+        "MIM",
+        "ILCM",
+        "BIM",
+    } <= set(ATTACK_CLASSES)
 
 
 def poisoned(x, value, index=2):
@@ -385,8 +462,11 @@ def check_refuses_non_finite(blobs, name, value):
     data, model = blobs
     attack = fast_attack(name, model, data.bounds)
     x, y = poisoned(data.x_test[:5], value), data.y_test[:5]
-    with pytest.raises(ValueError, match=r"x has non-finite values \(NaN or inf\) in 1 of 5 samples, at sample "
-                                         r"index 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"x has non-finite values \(NaN or inf\) in 1 of 5 samples, at sample "
+        r"index 2",
+    ):
         attack.run(x, y)
     with pytest.raises(ValueError, match="sample index 2"):
         attack(x, y)
@@ -404,7 +484,12 @@ def check_refuses_empty(blobs, name):
 
 
 def zero_budgets(names) -> list[tuple[str, str]]:
-    return [(name, budget) for name in names for budget in BUDGETS if budget in keywords(getattr(attacks, name))]
+    return [
+        (name, budget)
+        for name in names
+        for budget in BUDGETS
+        if budget in keywords(getattr(attacks, name))
+    ]
 
 
 @pytest.mark.parametrize("name, budget", zero_budgets(ATTACK_CLASSES))
@@ -420,11 +505,19 @@ def check_zero_budget_refused(blobs, name, budget):
 
 def test_jsma_with_no_pair_to_change_is_refused_naming_gamma(blobs):
     data, model = blobs
-    # 2-D inputs: int(2 * 0.1) // 2 = 0 pairs; the attack would return every input unchanged (0 % success).
-    with pytest.raises(ValueError, match=r"gamma=0.1 lets JSMA change int\(2 \* 0.1\) = 0 of the 2 input features"
-                                         r".*use gamma >= 1"):
-        attacks.JSMA(model, theta=1.0, gamma=0.1, bounds=data.bounds).run(data.x_test[:4], data.y_test[:4])
-    result = attacks.JSMA(model, theta=1.0, gamma=1.0, bounds=data.bounds).run(data.x_test[:4], data.y_test[:4])
+    # 2-D inputs: int(2 * 0.1) // 2 = 0 pairs; the attack would return every input unchanged (0 %
+    # success).
+    with pytest.raises(
+        ValueError,
+        match=r"gamma=0.1 lets JSMA change int\(2 \* 0.1\) = 0 of the 2 input features"
+        r".*use gamma >= 1",
+    ):
+        attacks.JSMA(model, theta=1.0, gamma=0.1, bounds=data.bounds).run(
+            data.x_test[:4], data.y_test[:4]
+        )
+    result = attacks.JSMA(model, theta=1.0, gamma=1.0, bounds=data.bounds).run(
+        data.x_test[:4], data.y_test[:4]
+    )
     assert (result.x_adv != data.x_test[:4]).any()  # the one pair moved
 
 
@@ -432,7 +525,9 @@ def test_zero_restarts_and_empty_sweeps_are_refused(blobs):
     data, model = blobs
     x, y = data.x_test[:4], data.y_test[:4]
     with pytest.raises(ValueError, match="restarts_list entry must be an integer >= 1"):
-        masking.accuracy_vs_steps(model, x, y, 0.3, steps_list=(1,), restarts_list=(0,), bounds=data.bounds)
+        masking.accuracy_vs_steps(
+            model, x, y, 0.3, steps_list=(1,), restarts_list=(0,), bounds=data.bounds
+        )
     with pytest.raises(ValueError, match="eps_list is empty"):
         masking.accuracy_vs_eps(model, x, y, [], bounds=data.bounds)
     pgd = {"PGD": attacks.PGD(model, eps=0.3, steps=2, bounds=data.bounds)}
@@ -442,7 +537,7 @@ def test_zero_restarts_and_empty_sweeps_are_refused(blobs):
         attacks.robust_accuracy(model, x, y, {}, progress=False)
 
 
-# --------------------------------------------------------------- detectors, found in robviz.detect's exports
+# ------------------------------------------------------ detectors, found in robviz.detect's exports
 
 
 def _fitted(name, model, data):
@@ -450,19 +545,33 @@ def _fitted(name, model, data):
     if inspect.isclass(obj):
         fit = inspect.signature(obj.fit).parameters
         args = (model, data.x_train, data.y_train) if "y" in fit else (model, data.x_train)
-        small = {k: v for k, v in dict(k=5, reference_size=30, points_per_class=10, sigma2=1.0).items()
-                 if k in inspect.signature(obj.__init__).parameters}
+        small = {
+            k: v
+            for k, v in dict(k=5, reference_size=30, points_per_class=10, sigma2=1.0).items()
+            if k in inspect.signature(obj.__init__).parameters
+        }
         return obj(**small).fit(*args)
     return obj
 
 
 DETECTOR_NAMES = sorted(
-    name for name in detect.__all__
-    if (inspect.isclass(getattr(detect, name)) and hasattr(getattr(detect, name), "fit")
-        and hasattr(getattr(detect, name), "score"))
-    or (inspect.isfunction(getattr(detect, name))
-        and [p.name for p in inspect.signature(getattr(detect, name)).parameters.values()
-             if p.default is p.empty] == ["model", "x"]))
+    name
+    for name in detect.__all__
+    if (
+        inspect.isclass(getattr(detect, name))
+        and hasattr(getattr(detect, name), "fit")
+        and hasattr(getattr(detect, name), "score")
+    )
+    or (
+        inspect.isfunction(getattr(detect, name))
+        and [
+            p.name
+            for p in inspect.signature(getattr(detect, name)).parameters.values()
+            if p.default is p.empty
+        ]
+        == ["model", "x"]
+    )
+)
 
 
 def test_the_registry_finds_every_detector():
@@ -486,7 +595,7 @@ def test_non_me_never_scores_a_nan_image_as_normal():
         detect.non_max_entropy_score(model, poisoned(data.x_test[:8], math.nan))
 
 
-# ------------------------------------------------------------------------------ evaluators: the same kinds
+# ----------------------------------------------------------------------- evaluators: the same kinds
 
 
 @pytest.mark.parametrize("name", list(EVALUATORS))
@@ -506,10 +615,12 @@ def test_empty_sets_have_no_accuracy():
     with pytest.raises(ValueError, match="x is empty"):
         accuracy(model, torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
     with pytest.raises(ValueError, match="x is empty"):
-        scale_accuracy(model, torch.zeros(0, 3, 4, 4, dtype=torch.uint8), torch.zeros(0, dtype=torch.long))
+        scale_accuracy(
+            model, torch.zeros(0, 3, 4, 4, dtype=torch.uint8), torch.zeros(0, dtype=torch.long)
+        )
 
 
-# ------------------------------------------------- a non-finite iterate or output is never robust or a success
+# -------------------------------------- a non-finite iterate or output is never robust or a success
 
 
 class DistanceToCenters(nn.Module):
@@ -532,17 +643,26 @@ def test_a_nan_gradient_is_reported_as_failed_never_as_robust(name):
     x = torch.tensor([[-1.0, 0.0], [0.9, 0.1], [0.0, 1.4]])  # sample 0 sits on its class's center
     y = torch.tensor([0, 1, 2])
     bounds = (-3.0, 3.0)
-    attack = (attacks.PGD(model, eps=0.5, alpha=0.2, steps=5, norm="L2", random_start=False, bounds=bounds)
-              if name == "PGD-L2" else attacks.DeepFool(model, steps=5, bounds=bounds))
+    attack = (
+        attacks.PGD(
+            model, eps=0.5, alpha=0.2, steps=5, norm="L2", random_start=False, bounds=bounds
+        )
+        if name == "PGD-L2"
+        else attacks.DeepFool(model, steps=5, bounds=bounds)
+    )
     result = attack.run(x, y)
     assert result.failed.tolist() == [True, False, False]
     assert not result.success[0] and result.prediction[0] == -1
-    assert torch.isfinite(result.x_adv).all() and torch.equal(result.x_adv[0], x[0])  # the last finite iterate
+    assert torch.isfinite(result.x_adv).all() and torch.equal(
+        result.x_adv[0], x[0]
+    )  # the last finite iterate
     assert "failed=1" in repr(result)
     table = attacks.robust_accuracy(model, x, y, {name: attack}, progress=False)
     row = table.rows[1]
     assert row["failed"] == 1
-    assert row["accuracy"] == pytest.approx(1 - (result.success.sum().item() + 1) / 3)  # sample 0 not robust
+    assert row["accuracy"] == pytest.approx(
+        1 - (result.success.sum().item() + 1) / 3
+    )  # sample 0 not robust
 
 
 class NaNLogits(nn.Module):
@@ -556,12 +676,13 @@ def test_nan_logits_are_never_class_0():
     model = NaNLogits()
     y = torch.zeros(4, dtype=torch.long)
     assert accuracy(model, torch.zeros(4, 2), y) == 0.0
-    table = attacks.robust_accuracy(model, torch.zeros(4, 2), y, {"FGSM": attacks.FGSM(model, eps=0.1)},
-                                    progress=False)
+    table = attacks.robust_accuracy(
+        model, torch.zeros(4, 2), y, {"FGSM": attacks.FGSM(model, eps=0.1)}, progress=False
+    )
     assert table.get("clean") == 0.0 and table.get("FGSM", 0.1) == 0.0
 
 
-# --------------------------------------------------------------------- labels that key data are unique
+# ------------------------------------------------------------------ labels that key data are unique
 
 
 def test_two_models_with_one_default_name_get_two_rows(blobs):
@@ -570,8 +691,14 @@ def test_two_models_with_one_default_name_get_two_rows(blobs):
     x, y = data.x_test[:10], data.y_test[:10]
     fgsm = {"FGSM": attacks.FGSM(model, eps=0.3, bounds=data.bounds)}
     first = attacks.robust_accuracy(model, x, y, fgsm, name="sce", progress=False)
-    second = attacks.robust_accuracy(other.eval(), x, y, {"FGSM": attacks.FGSM(other, eps=0.3, bounds=data.bounds)},
-                                     name="sce", progress=False)
+    second = attacks.robust_accuracy(
+        other.eval(),
+        x,
+        y,
+        {"FGSM": attacks.FGSM(other, eps=0.3, bounds=data.bounds)},
+        name="sce",
+        progress=False,
+    )
     table = first + second
     assert table.models == ["sce", "sce #2"]
     assert table.get("clean", model="sce") == first.get("clean")
@@ -585,9 +712,15 @@ def test_robviz_table_keeps_two_files_labelled_alike_apart(tmp_path):
     from robviz.scale import measured_vs_talk
 
     for i, accuracy_value in enumerate((0.5, 0.25)):
-        rows = [dict(model="sce", attack="clean", eps=None, accuracy=accuracy_value, distance=None, n=10)]
+        rows = [
+            dict(
+                model="sce", attack="clean", eps=None, accuracy=accuracy_value, distance=None, n=10
+            )
+        ]
         (tmp_path / f"e{i}.json").write_text(json.dumps({"rows": rows}))
-    models, columns, values, reference = measured_vs_talk([tmp_path / "e0.json", tmp_path / "e1.json"])
+    models, columns, values, reference = measured_vs_talk(
+        [tmp_path / "e0.json", tmp_path / "e1.json"]
+    )
     assert models == ["sce", "sce #2"] and [row[0] for row in values] == [50.0, 25.0]
     assert reference[0][0] == reference[1][0] == "92.9"  # both compared with the talk's sce row
 
@@ -608,7 +741,8 @@ def test_feature_spread_of_coinciding_class_means_is_infinite():
     z = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.0]])
     y = torch.tensor([0, 0, 1, 1, 2, 2])  # classes 0 and 1: identical features, equal means
     assert feature_spread(z, y) == math.inf
-    # Means 1e-3 apart: the honest ratio within / between (0.5 / 1e-3), not the spread to the far class.
+    # Means 1e-3 apart: the honest ratio within / between (0.5 / 1e-3), not the spread to the far
+    # class.
     z_close = z.clone()
     z_close[2:4, 1] += 1e-3
     assert feature_spread(z_close, y) == pytest.approx(0.5 / 1e-3, rel=1e-3)
@@ -620,29 +754,35 @@ def test_feature_spread_of_coinciding_class_means_is_infinite():
 def test_cw_early_abort_is_per_sample_so_batched_equals_one_at_a_time(blobs):
     data, model = blobs
     x, y = data.x_test[:12], data.y_test[:12]
-    attack = attacks.CW(model, steps=40, binary_steps=3, lr=0.05, bounds=data.bounds)  # abort_early=True
+    attack = attacks.CW(
+        model, steps=40, binary_steps=3, lr=0.05, bounds=data.bounds
+    )  # abort_early=True
     batched = attack.run(x, y)
-    single = torch.cat([attack.run(x[i:i + 1], y[i:i + 1]).x_adv for i in range(len(x))])
+    single = torch.cat([attack.run(x[i : i + 1], y[i : i + 1]).x_adv for i in range(len(x))])
     assert torch.allclose(batched.x_adv, single, atol=1e-5)
 
 
-# ------------------------------------------------------------------------ LID of its own reference points
+# ------------------------------------------------------------------ LID of its own reference points
 
 
 def test_lid_exclude_self_ignores_a_points_own_copy():
     data, model = trained(3, torch.float32)
     lid = detect.LID(k=5, reference_size=50).fit(model, data.x_train)
     generator = torch.Generator().manual_seed(lid.seed)
-    inside = data.x_train[torch.randperm(len(data.x_train), generator=generator)[:3]]  # in the reference batch
+    inside = data.x_train[
+        torch.randperm(len(data.x_train), generator=generator)[:3]
+    ]  # in the reference batch
     with_copy = lid(model, inside)
     without = lid.score(model, inside, exclude_self=True)
     z, reference = detect.scores._features(model, inside), lid.reference
     expected = -detect.lid_mle(z, reference, 5, exclude_self=True).numpy()
     np.testing.assert_allclose(without, expected)
-    assert (with_copy > without + 1).all()  # the copy at distance 0 makes the point look far too "normal"
+    assert (
+        with_copy > without + 1
+    ).all()  # the copy at distance 0 makes the point look far too "normal"
 
 
-# --------------------------------------------------------------------- the grid check's documented bound
+# ---------------------------------------------------------------- the grid check's documented bound
 
 
 def test_grid_minimal_distance_states_the_bound_the_tests_check():
@@ -652,11 +792,22 @@ def test_grid_minimal_distance_states_the_bound_the_tests_check():
     assert "h * sqrt(2) (L2) or h (L-inf)" in " ".join(doc.split())
 
 
-# ------------------------------------------------------------------------- resume with changed settings
+# --------------------------------------------------------------------- resume with changed settings
 
 
-TINY_RUN = ["train", "--tiny", "--quiet", "--threads", "1", "--train-size", "32", "--batch-size", "16",
-            "--test-size", "16"]
+TINY_RUN = [
+    "train",
+    "--tiny",
+    "--quiet",
+    "--threads",
+    "1",
+    "--train-size",
+    "32",
+    "--batch-size",
+    "16",
+    "--test-size",
+    "16",
+]
 
 
 def test_resume_with_changed_settings_is_refused_naming_each(tmp_path):
@@ -667,7 +818,9 @@ def test_resume_with_changed_settings_is_refused_naming_each(tmp_path):
     out = tmp_path / "run"
     main(TINY_RUN + ["--out", str(out), "--stop-after", "1"])
     before = (out / "checkpoint.pt").read_bytes()
-    with pytest.raises(SystemExit, match=r"lr 0.05 -> 0.5, seed 0 -> 7.*--resume\).*--out NEW, without --resume"):
+    with pytest.raises(
+        SystemExit, match=r"lr 0.05 -> 0.5, seed 0 -> 7.*--resume\).*--out NEW, without --resume"
+    ):
         main(TINY_RUN + ["--out", str(out), "--resume", "--lr", "0.5", "--seed", "7"])
     assert (out / "checkpoint.pt").read_bytes() == before  # nothing recorded that was not used
     main(TINY_RUN + ["--out", str(out), "--resume"])  # the same settings continue

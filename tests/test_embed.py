@@ -43,7 +43,10 @@ def test_aligned_tsne_frames_are_closer_than_independent_ones():
     sequence = [x + 0.3 * rng.normal(size=x.shape).astype(np.float32) * s for s in range(3)]
     aligned = embed.aligned_tsne(sequence, perplexity=20, n_iter=150, later_iter=60)
     assert aligned.shape == (3, len(x), 2)
-    independent = [embed.tsne(f, init="random", perplexity=20, n_iter=150, seed=s + 10) for s, f in enumerate(sequence)]
+    independent = [
+        embed.tsne(f, init="random", perplexity=20, n_iter=150, seed=s + 10)
+        for s, f in enumerate(sequence)
+    ]
 
     def step(a, b):  # mean displacement relative to the embedding's size
         return np.linalg.norm(a - b, axis=1).mean() / np.linalg.norm(a - a.mean(0), axis=1).mean()

@@ -37,7 +37,9 @@ def numpy_adp(p, y, alpha, beta):
 @pytest.fixture(scope="module")
 def toy():
     data = gaussian_mixture(num_classes=4, n_per_class=30, seed=0)
-    ens = Ensemble([make_model(data, "sce", feature_dim=4, seed=k) for k in range(3)], alpha=2.0, beta=0.5)
+    ens = Ensemble(
+        [make_model(data, "sce", feature_dim=4, seed=k) for k in range(3)], alpha=2.0, beta=0.5
+    )
     history = fit(ens, data, steps=30, record_every=15, probe_size=20, progress=False)
     return data, ens, history
 
@@ -56,11 +58,14 @@ def test_adp_gradient_is_finite_when_members_agree():
     value = adp_regularizer(logits.softmax(-1), torch.tensor([0]), 2.0, 0.5)
     value.backward()
     assert torch.isfinite(value) and torch.isfinite(logits.grad).all()
-    # identical members: M M^T is all ones (eigenvalues K, 0, 0), so log det = log(3 + 1e-6) + 2 log(1e-6)
+    # identical members: M M^T is all ones (eigenvalues K, 0, 0), so log det = log(3 + 1e-6) + 2
+    # log(1e-6)
     mean = logits[:, 0].softmax(-1)[0].detach().double()
     entropy = -(mean * mean.log()).sum().item()
     expected = -2.0 * entropy - 0.5 * (np.log(3 + 1e-6) + 2 * np.log(1e-6))
-    assert value.item() == pytest.approx(expected, abs=0.2)  # float32 rounding is ~1e-7 next to the 1e-6 floor
+    assert value.item() == pytest.approx(
+        expected, abs=0.2
+    )  # float32 rounding is ~1e-7 next to the 1e-6 floor
 
 
 def test_forward_is_log_of_mean_softmax(toy):
@@ -78,7 +83,9 @@ def test_loss_is_sum_of_ce_plus_adp(toy):
     x, y = data.x_train[:16], data.y_train[:16]
     logits = ens.member_logits(x)
     ce = sum(nn.functional.cross_entropy(logits[k], y) for k in range(3))
-    assert ens.loss(x, y).item() == pytest.approx((ce + adp_regularizer(logits.softmax(-1), y)).item(), rel=1e-5)
+    assert ens.loss(x, y).item() == pytest.approx(
+        (ce + adp_regularizer(logits.softmax(-1), y)).item(), rel=1e-5
+    )
     base = Ensemble(list(ens.members), alpha=0, beta=0)
     assert base.name == "baseline" and base.loss(x, y).item() == pytest.approx(ce.item(), rel=1e-6)
 
@@ -97,7 +104,9 @@ def test_geometry_helpers():
     assert ensemble_diversity(p, y).item() == pytest.approx(1.0, abs=1e-6)
     assert torch.allclose(non_true_predictions(p, y, "l1")[:, 0], torch.eye(3))
     angles = pairwise_angles(p, y)[0]
-    assert angles[0, 1].item() == pytest.approx(90.0, abs=1e-3) and angles[0, 0].item() == pytest.approx(0, abs=0.1)
+    assert angles[0, 1].item() == pytest.approx(90.0, abs=1e-3) and angles[
+        0, 0
+    ].item() == pytest.approx(0, abs=0.1)
     same = p[:1].repeat(3, 1, 1)
     assert ensemble_diversity(same, y).item() == pytest.approx(0.0, abs=1e-6)
 
@@ -118,7 +127,9 @@ def test_transferability_diagonal_is_white_box_accuracy(toy):
 
 def test_attacks_run_on_the_ensemble(toy):
     data, ens, _ = toy
-    result = PGD(ens, eps=0.25, alpha=0.1, steps=3, bounds=data.bounds).run(data.x_test, data.y_test)
+    result = PGD(ens, eps=0.25, alpha=0.1, steps=3, bounds=data.bounds).run(
+        data.x_test, data.y_test
+    )
     assert result.x_adv.shape == data.x_test.shape
 
 
@@ -141,9 +152,11 @@ def test_clear_errors():
 
 
 def test_theorems_numerically():
-    one_hot = solve_adp(0.0, 0.5, 3, 4, steps=300, lr=0.1)          # Theorem 1: alpha = 0 -> F^k = 1_y
+    one_hot = solve_adp(0.0, 0.5, 3, 4, steps=300, lr=0.1)  # Theorem 1: alpha = 0 -> F^k = 1_y
     assert one_hot[:, 0].min() > 0.99
-    eq7 = solve_adp(2.0, 0.0, 3, 4, steps=300, lr=0.1)              # Theorem 2: F^k_y = Eq. 7, mean wrong flat
+    eq7 = solve_adp(2.0, 0.0, 3, 4, steps=300, lr=0.1)  # Theorem 2: F^k_y = Eq. 7, mean wrong flat
     target = adp_optimum(2.0, 3, 4)
     assert torch.allclose(eq7[:, 0], torch.full((3,), target, dtype=torch.float64), atol=5e-3)
-    assert torch.allclose(eq7.mean(0)[1:], torch.full((3,), (1 - target) / 3, dtype=torch.float64), atol=5e-3)
+    assert torch.allclose(
+        eq7.mean(0)[1:], torch.full((3,), (1 - target) / 3, dtype=torch.float64), atol=5e-3
+    )

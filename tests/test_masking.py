@@ -46,8 +46,9 @@ def test_accuracy_vs_eps_flags_a_masked_model(toy):
 
 def test_accuracy_vs_steps_never_rises(toy):
     data, model, x, y = toy
-    curve = masking.accuracy_vs_steps(model, x, y, 0.5, steps_list=(1, 5, 20), restarts_list=(1, 2),
-                                      bounds=data.bounds)
+    curve = masking.accuracy_vs_steps(
+        model, x, y, 0.5, steps_list=(1, 5, 20), restarts_list=(1, 2), bounds=data.bounds
+    )
     grid = torch.tensor(curve.accuracy)
     assert grid.shape == (3, 2)
     assert (grid[:, 1] <= grid[:, 0] + 1e-9).all()  # a second restart never helps the defense
@@ -56,12 +57,21 @@ def test_accuracy_vs_steps_never_rises(toy):
 
 def test_whitebox_vs_blackbox(toy):
     data, model, x, y = toy
-    honest = masking.whitebox_vs_blackbox(model, x, y, 0.5, surrogate=model, bounds=data.bounds, spsa_steps=10,
-                                          spsa_samples=32)
+    honest = masking.whitebox_vs_blackbox(
+        model, x, y, 0.5, surrogate=model, bounds=data.bounds, spsa_steps=10, spsa_samples=32
+    )
     assert set(honest.accuracy) == {"clean", "white-box PGD", "black-box SPSA", "transfer"}
     assert not honest.looks_masked
-    masked = masking.whitebox_vs_blackbox(Quantized(model), x, y, 0.5, surrogate=model, bounds=data.bounds,
-                                          spsa_steps=10, spsa_samples=32)
+    masked = masking.whitebox_vs_blackbox(
+        Quantized(model),
+        x,
+        y,
+        0.5,
+        surrogate=model,
+        bounds=data.bounds,
+        spsa_steps=10,
+        spsa_samples=32,
+    )
     assert masked.looks_masked, masked.accuracy
     assert masked.accuracy["transfer"] < masked.accuracy["white-box PGD"]
 
@@ -70,28 +80,42 @@ def test_loss_along_the_gradient_rises(toy):
     data, model, x, y = toy
     line = masking.loss_along_direction(model, x, y)
     assert line.loss.shape == (41, len(x)) and line.mean.shape == (41,)
-    assert line.mean[21] > line.mean[20] > line.mean[19]  # near x: up along +sign(grad), down along -sign(grad)
+    assert (
+        line.mean[21] > line.mean[20] > line.mean[19]
+    )  # near x: up along +sign(grad), down along -sign(grad)
     assert line.mean[-1] > 10 * line.mean[20]
     assert (line.slope >= 0).all() and not line.looks_masked
-    masked = masking.loss_along_direction(Quantized(model), x, y, direction=masking.gradient_direction(model, x, y))
-    assert masked.looks_masked  # the loss still rises along the true direction, but its gradient is 0
+    masked = masking.loss_along_direction(
+        Quantized(model), x, y, direction=masking.gradient_direction(model, x, y)
+    )
+    assert (
+        masked.looks_masked
+    )  # the loss still rises along the true direction, but its gradient is 0
 
 
 def test_loss_landscape_2d_and_figures(toy):
     data, model, x, y = toy
-    surface = masking.loss_landscape_2d(model, x[:8], y[:8], alphas=torch.linspace(-1, 1, 9),
-                                        betas=torch.linspace(-1, 1, 7))
+    surface = masking.loss_landscape_2d(
+        model, x[:8], y[:8], alphas=torch.linspace(-1, 1, 9), betas=torch.linspace(-1, 1, 7)
+    )
     assert surface.loss.shape == (7, 9) and not surface.looks_masked
     assert surface.flat_fraction < 0.1
     d = masking.gradient_direction(model, x[:16], y[:16])
     rough = masking.loss_landscape_2d(Quantized(model), x[:16], y[:16], d1=d)
-    assert rough.loss.shape == (21, 21) and rough.looks_masked and rough.flat_fraction > 0.4, rough.flat_fraction
+    assert rough.loss.shape == (21, 21) and rough.looks_masked and rough.flat_fraction > 0.4, (
+        rough.flat_fraction
+    )
     assert not masking.loss_landscape_2d(model, x[:16], y[:16], d1=d).looks_masked
     curve = masking.accuracy_vs_eps(model, x, y, [0.0, 0.5], bounds=data.bounds)
-    figures = [viz.eps_curve_figure({"SCE": curve}),
-               viz.steps_curve_figure(masking.accuracy_vs_steps(model, x, y, 0.5, (1, 5), (1,), bounds=data.bounds)),
-               viz.loss_line_figure({"SCE": masking.loss_along_direction(model, x, y)}, samples=3),
-               viz.loss_surface_figure(surface), viz.loss_surface_figure(surface, kind="surface")]
+    figures = [
+        viz.eps_curve_figure({"SCE": curve}),
+        viz.steps_curve_figure(
+            masking.accuracy_vs_steps(model, x, y, 0.5, (1, 5), (1,), bounds=data.bounds)
+        ),
+        viz.loss_line_figure({"SCE": masking.loss_along_direction(model, x, y)}, samples=3),
+        viz.loss_surface_figure(surface),
+        viz.loss_surface_figure(surface, kind="surface"),
+    ]
     assert all(len(f.data) >= 1 for f in figures)
     with pytest.raises(ValueError, match="kind"):
         viz.loss_surface_figure(surface, kind="contour")
@@ -114,7 +138,17 @@ def test_default_attack_does_not_stall_where_cross_entropy_saturates():
     x = torch.rand(60, 2) * 6 - 3
     y = model(x).argmax(1)
     bounds = (-4.0, 4.0)
-    ce = PGD(model, eps=8.0, alpha=1.0, steps=20, random_start=True, bounds=bounds, loss=cross_entropy_objective)
-    assert (ce.run(x, y).prediction == y).float().mean() > 0.1  # the failure the default attack avoids
+    ce = PGD(
+        model,
+        eps=8.0,
+        alpha=1.0,
+        steps=20,
+        random_start=True,
+        bounds=bounds,
+        loss=cross_entropy_objective,
+    )
+    assert (
+        ce.run(x, y).prediction == y
+    ).float().mean() > 0.1  # the failure the default attack avoids
     curve = masking.accuracy_vs_eps(model, x, y, [0.0, 8.0], bounds=bounds)
     assert curve.accuracy == [1.0, 0.0] and not curve.looks_masked

@@ -6,8 +6,14 @@ import torch
 from robviz.attacks import PGD
 from robviz.attacks.eot import EOT, eot_objective
 from robviz.data import gaussian_mixture, sample_per_class
-from robviz.mixup_inference import (MixupInference, MixupModel, interpolated_adversarial_training, mi_robustness,
-                                    mixup_batch, mixup_loss)
+from robviz.mixup_inference import (
+    MixupInference,
+    MixupModel,
+    interpolated_adversarial_training,
+    mi_robustness,
+    mixup_batch,
+    mixup_loss,
+)
 from robviz.models import make_model
 from robviz.train import accuracy, fit
 
@@ -40,7 +46,9 @@ def test_pool_drawn_from_the_right_classes(toy):
     assert (mi.y_pool[same] == predicted[:, None]).all()
     assert (mi.y_pool[other] != predicted[:, None]).all()
     # every other-class pool image can be drawn
-    assert set(other[predicted == 0].flatten().tolist()) == set((mi.y_pool != 0).nonzero().flatten().tolist())
+    assert set(other[predicted == 0].flatten().tolist()) == set(
+        (mi.y_pool != 0).nonzero().flatten().tolist()
+    )
 
 
 def test_modes_give_probabilities_and_paper_defaults(toy):
@@ -108,8 +116,13 @@ def test_mixup_model_trains_with_fit_and_delegates():
 def test_interpolated_adversarial_training_runs():
     data = gaussian_mixture(num_classes=3, n_per_class=40)
     model = make_model(data, "sce")
-    fit(interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds, steps=3), data, steps=20,
-        progress=False, record_every=0)
+    fit(
+        interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds, steps=3),
+        data,
+        steps=20,
+        progress=False,
+        record_every=0,
+    )
     assert accuracy(model, data.x_test, data.y_test) > 0.7
 
 
@@ -133,7 +146,9 @@ def test_eot_attacks_mi(toy):
     data, model, xp, yp = toy
     mi = MixupInference(model, xp, yp, mode="PL", samples=4)
     x, y = data.x_test, data.y_test
-    adaptive = PGD(mi, eps=0.5, alpha=0.125, steps=10, bounds=data.bounds, loss=eot_objective(samples=4))(x, y)
+    adaptive = PGD(
+        mi, eps=0.5, alpha=0.125, steps=10, bounds=data.bounds, loss=eot_objective(samples=4)
+    )(x, y)
     assert accuracy(mi, adaptive, y) < accuracy(mi, x, y)
     assert EOT(mi, samples=3)(x).shape == (len(x), 4)
     with pytest.raises(ValueError, match="samples"):
@@ -148,7 +163,9 @@ def test_mixing_effect_vanishes_at_lambda_zero_and_shrinks(toy):
     x_adv = PGD(model, eps=0.75, alpha=0.2, steps=10, bounds=data.bounds)(x, y)
     result = mixing_effect(model, x, x_adv, y, xp, [0.0, 0.5, 1.0], samples=5)
     assert result.effect[0] == 0 and result.effect[1] < result.effect[2]
-    assert torch.allclose(result.mixed_adv[1] - result.mixed_clean[1], 0.5 * (x_adv - x)[:, None].expand(-1, 5, -1))
+    assert torch.allclose(
+        result.mixed_adv[1] - result.mixed_clean[1], 0.5 * (x_adv - x)[:, None].expand(-1, 5, -1)
+    )
 
 
 class _Constant(torch.nn.Module):
@@ -170,8 +187,9 @@ def test_mi_log_probabilities_are_computed_in_log_space(mode):
     """
     model = _Constant([0.0, -150.0, -160.0, -170.0])
     x_pool, y_pool = torch.randn(8, 2), torch.arange(4).repeat(2)
-    out = MixupInference(model, x_pool, y_pool, mode=mode, samples=(2, 3) if mode == "combined" else 3)(
-        torch.randn(5, 2))
+    out = MixupInference(
+        model, x_pool, y_pool, mode=mode, samples=(2, 3) if mode == "combined" else 3
+    )(torch.randn(5, 2))
     assert out.dtype == torch.float32
     assert out[:, 1].tolist() == pytest.approx([-150.0] * 5, abs=1e-3)
     assert out[0].tolist() == pytest.approx([0.0, -150.0, -160.0, -170.0], abs=1e-3)
@@ -210,20 +228,41 @@ def test_mi_robustness_table_matches_direct_measurements(toy):
     data, model, xp, yp = toy
     x, y = data.x_test[:40], data.y_test[:40]
     x_adv = PGD(model, eps=0.5, alpha=0.125, steps=5, bounds=data.bounds)(x, y)
-    table = mi_robustness(model, x, y, x_adv, xp, yp, eps=0.5, alpha=0.125, bounds=data.bounds, steps=3,
-                          modes=("PL", "OL"))
+    table = mi_robustness(
+        model,
+        x,
+        y,
+        x_adv,
+        xp,
+        yp,
+        eps=0.5,
+        alpha=0.125,
+        bounds=data.bounds,
+        steps=3,
+        modes=("PL", "OL"),
+    )
     assert table.models == ["no MI", "MI-PL", "MI-OL"]
     assert table.columns == ["clean", "oblivious", "adaptive"]
     assert table.get(model="no MI") == accuracy(model, x, y)
-    assert table.get("oblivious", model="no MI") == table.get("adaptive", model="no MI") == accuracy(model, x_adv, y)
+    assert (
+        table.get("oblivious", model="no MI")
+        == table.get("adaptive", model="no MI")
+        == accuracy(model, x_adv, y)
+    )
     # A fresh MI of the same mode draws the same partners: the table's numbers are reproducible.
     assert table.get(model="MI-PL") == accuracy(MixupInference(model, xp, yp, mode="PL"), x, y)
-    mi = MixupInference(model, xp, yp, mode="OL")  # measured in the table's order: clean, oblivious, adaptive
+    mi = MixupInference(
+        model, xp, yp, mode="OL"
+    )  # measured in the table's order: clean, oblivious, adaptive
     assert table.get(model="MI-OL") == accuracy(mi, x, y)
     assert table.get("oblivious", model="MI-OL") == accuracy(mi, x_adv, y)
-    x_adaptive = PGD(mi, eps=0.5, alpha=0.125, steps=3, bounds=data.bounds, loss=eot_objective(samples=2))(x, y)
+    x_adaptive = PGD(
+        mi, eps=0.5, alpha=0.125, steps=3, bounds=data.bounds, loss=eot_objective(samples=2)
+    )(x, y)
     assert table.get("adaptive", model="MI-OL") == accuracy(mi, x_adaptive, y)
-    assert "| MI-OL |" in table.to_markdown() and all(0 <= row["accuracy"] <= 1 for row in table.rows)
+    assert "| MI-OL |" in table.to_markdown() and all(
+        0 <= row["accuracy"] <= 1 for row in table.rows
+    )
 
 
 def test_per_sample_mixup_loss_is_the_soft_cross_entropy_of_the_mixed_labels():
@@ -240,5 +279,7 @@ def test_per_sample_mixup_loss_is_the_soft_cross_entropy_of_the_mixed_labels():
     targets = lam[:, None] * torch.eye(3)[y_a] + (1 - lam[:, None]) * torch.eye(3)[y_b]
     soft = -(targets * model(x_mix).log_softmax(dim=1)).sum(dim=1).mean()
     assert loss.item() == pytest.approx(soft.item(), rel=1e-5)
-    history = fit(MixupModel(model, per_sample=True), data, steps=40, progress=False, record_every=0)
+    history = fit(
+        MixupModel(model, per_sample=True), data, steps=40, progress=False, record_every=0
+    )
     assert history.objective == "sce" and accuracy(model, data.x_test, data.y_test) > 0.8

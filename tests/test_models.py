@@ -12,7 +12,9 @@ def test_model_contract_on_toy_data():
     assert model.features(x).shape == (7, 2)
     assert model(x).shape == (7, 3)
     z = model.features(x)
-    assert torch.equal(model(x), -model.raw_logits(z))  # RCE: output logits are the negated head logits
+    assert torch.equal(
+        model(x), -model.raw_logits(z)
+    )  # RCE: output logits are the negated head logits
 
 
 def test_small_cnn_on_digits():
@@ -41,9 +43,14 @@ def test_make_mlp_builds_the_seeded_relu_network_exact_reads():
 
     data = digits()
     model = make_mlp(data, "mmc", hidden=16)
-    assert model(data.x_test[:5]).shape == (5, 10) and model.features(data.x_test[:5]).shape == (5, 10)
+    assert model(data.x_test[:5]).shape == (5, 10) and model.features(data.x_test[:5]).shape == (
+        5,
+        10,
+    )
     same, other = make_mlp(data, "mmc", hidden=16), make_mlp(data, "mmc", hidden=16, seed=1)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), same.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), same.state_dict().values())
+    )
     assert not torch.equal(model.body[1].net[0].weight, other.body[1].net[0].weight)
     # the affine MMC head folds into the last layer: three affine maps, ReLUs between them
     assert [w.shape for w, _ in network_layers(model)] == [(16, 64), (16, 16), (10, 16)]

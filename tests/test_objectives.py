@@ -5,8 +5,21 @@ import torch
 import torch.nn.functional as F
 
 from robviz.centers import mm_centers
-from robviz.objectives import (OBJECTIVES, MMC, RCE, center_loss, cross_entropy_per_sample, lgm_loss, make_objective,
-                               mmc_loss, mmlda_loss, per_sample_loss, rce_loss, sce_loss, squared_distances)
+from robviz.objectives import (
+    OBJECTIVES,
+    MMC,
+    RCE,
+    center_loss,
+    cross_entropy_per_sample,
+    lgm_loss,
+    make_objective,
+    mmc_loss,
+    mmlda_loss,
+    per_sample_loss,
+    rce_loss,
+    sce_loss,
+    squared_distances,
+)
 
 # One sample, three classes, 2-D features: small enough to compute every loss by hand.
 Z = torch.tensor([[1.0, 2.0]])
@@ -26,9 +39,13 @@ def test_sce_loss_by_hand():
 
 def test_mmc_loss_by_hand():
     assert mmc_loss(Z, Y, MU).item() == pytest.approx(0.5 * 1.0)
-    assert mmc_loss(Z, torch.tensor([2]), MU, factor=1.0).item() == pytest.approx(9.0)  # the code's convention
+    assert mmc_loss(Z, torch.tensor([2]), MU, factor=1.0).item() == pytest.approx(
+        9.0
+    )  # the code's convention
     # Averaged over the batch.
-    assert mmc_loss(Z.repeat(2, 1), torch.tensor([0, 1]), MU).item() == pytest.approx(0.5 * (1 + 5) / 2)
+    assert mmc_loss(Z.repeat(2, 1), torch.tensor([0, 1]), MU).item() == pytest.approx(
+        0.5 * (1 + 5) / 2
+    )
 
 
 def test_mmlda_loss_by_hand():
@@ -75,7 +92,8 @@ def test_rce_predicts_argmin_of_softmax():
 
 
 def test_rce_loss_is_minimal_at_the_reverse_label():
-    # softmax(h) = R_y exactly is the minimizer: log-probabilities log(1/(L-1)) on the other classes.
+    # softmax(h) = R_y exactly is the minimizer: log-probabilities log(1/(L-1)) on the other
+    # classes.
     L = 4
     h = torch.tensor([[-30.0, 0.0, 0.0, 0.0]])
     assert rce_loss(h, torch.tensor([0])).item() == pytest.approx(math.log(L - 1), abs=1e-4)
@@ -107,7 +125,7 @@ def test_objectives_reject_bad_sizes():
         make_objective("sce", 3, 0)
 
 
-# ----------------------------------------------------------------------------------- per-sample losses
+# -------------------------------------------------------------------------------- per-sample losses
 
 
 def test_per_sample_loss_of_an_objective_is_per_sample_and_differentiable():
@@ -129,9 +147,13 @@ def test_cross_entropy_per_sample_matches_cross_entropy_and_keeps_tiny_losses_ap
     assert torch.allclose(cross_entropy_per_sample(h, y), expected, atol=1e-12)
     confident = torch.tensor([[60.0, 0.0, 0.0], [80.0, 0.0, 0.0]], dtype=torch.float64)
     labels = torch.zeros(2, dtype=torch.long)
-    assert (torch.nn.functional.cross_entropy(confident, labels, reduction="none") == 0).all()  # rounded away
+    assert (
+        torch.nn.functional.cross_entropy(confident, labels, reduction="none") == 0
+    ).all()  # rounded away
     tiny = cross_entropy_per_sample(confident, labels)
-    assert torch.allclose(tiny, 2 * torch.exp(torch.tensor([-60.0, -80.0], dtype=torch.float64)), rtol=1e-12)
+    assert torch.allclose(
+        tiny, 2 * torch.exp(torch.tensor([-60.0, -80.0], dtype=torch.float64)), rtol=1e-12
+    )
 
 
 def test_float64_per_sample_loss_gives_each_samples_own_term():
@@ -141,14 +163,19 @@ def test_float64_per_sample_loss_gives_each_samples_own_term():
     assert losses.dtype == torch.float64
     assert torch.allclose(losses.float(), F.cross_entropy(objective(z), y, reduction="none"))
     center = make_objective("center", 4, 2)
-    assert torch.allclose(per_sample_loss(center, float64=True)(z, y).float(),
-                          torch.stack([center.loss(z[i:i + 1], center(z[i:i + 1]), y[i:i + 1]) for i in range(9)]))
+    assert torch.allclose(
+        per_sample_loss(center, float64=True)(z, y).float(),
+        torch.stack(
+            [center.loss(z[i : i + 1], center(z[i : i + 1]), y[i : i + 1]) for i in range(9)]
+        ),
+    )
 
 
 def test_float64_per_sample_loss_keeps_tiny_softmax_losses_apart():
     """Far from the boundary float32 rounds SCE losses to 0; the float64 form keeps them apart."""
     objective = make_objective("sce", 3, 2)
-    with torch.no_grad():  # fixed head (not the random init): class 0's logit grows fastest along z_1
+    # fixed head (not the random init): class 0's logit grows fastest along z_1
+    with torch.no_grad():
         objective.linear.weight.copy_(torch.tensor([[1.0, 0.0], [0.5, 0.0], [0.0, 0.0]]))
         objective.linear.bias.zero_()
     z = torch.linspace(200, 400, 50)[:, None] * torch.tensor([[1.0, 0.0]])
@@ -173,10 +200,13 @@ def test_per_sample_loss_both_precisions_agree_on_a_float64_head(name):
     z, y = 3 * torch.randn(50, 3, dtype=torch.float64), torch.randint(0, 4, (50,))
     landscape = per_sample_loss(head)(z, y)
     density = per_sample_loss(head, float64=True)(z, y)
-    by_hand = torch.stack([head.loss(z[i:i + 1], head(z[i:i + 1]), y[i:i + 1]) for i in range(50)])
+    by_hand = torch.stack(
+        [head.loss(z[i : i + 1], head(z[i : i + 1]), y[i : i + 1]) for i in range(50)]
+    )
     assert landscape.dtype == density.dtype == torch.float64
     assert torch.allclose(landscape, by_hand, rtol=1e-12, atol=1e-12)
-    # softmax heads: softplus(logsumexp of margins) against logsumexp(h) - h_y, rounded apart on logits ~ 1e3
+    # softmax heads: softplus(logsumexp of margins) against logsumexp(h) - h_y, rounded apart on
+    # logits ~ 1e3
     assert torch.allclose(density, by_hand, rtol=1e-9, atol=1e-12)
 
 

@@ -64,8 +64,11 @@ def test_environment_channels():
 
 
 def test_root_environment_installs_robviz_but_binder_does_not():
-    # compat mode: the default editable finder lets a kernel started in notebooks/ see an empty namespace.
-    assert conda_deps(ROOT / "environment.yml")[1] == ["-e . --config-settings editable_mode=compat"]
+    # compat mode: the default editable finder lets a kernel started in notebooks/ see an empty
+    # namespace.
+    assert conda_deps(ROOT / "environment.yml")[1] == [
+        "-e . --config-settings editable_mode=compat"
+    ]
     # Binder builds the environment before the repository is in the image.
     assert conda_deps(ROOT / "binder/environment.yml")[1] == []
 
@@ -83,17 +86,28 @@ def test_binder_opens_the_student_lessons_that_postbuild_writes(tmp_path):
     The test runs postBuild's own line in a copy of the notebooks and finds the start-here lesson
     the badge names.
     """
-    badge = re.search(r"mybinder\.org/v2/gh/\S+\?labpath=([^)\s]+)", (ROOT / "README.md").read_text())
+    badge = re.search(
+        r"mybinder\.org/v2/gh/\S+\?labpath=([^)\s]+)", (ROOT / "README.md").read_text()
+    )
     assert badge, "the README has no Binder badge"
     labpath = badge.group(1).replace("%2F", "/")
     assert labpath.startswith("lessons/"), f"the Binder badge opens {labpath}, the solved lessons"
-    line = next(line for line in (ROOT / "binder/postBuild").read_text().splitlines()
-                if "write_lab_versions" in line)
-    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns("runs", ".*"))
-    subprocess.run(["bash", "-c", line.replace("python ", f"{sys.executable} ", 1)], cwd=tmp_path, check=True)
+    line = next(
+        line
+        for line in (ROOT / "binder/postBuild").read_text().splitlines()
+        if "write_lab_versions" in line
+    )
+    shutil.copytree(
+        ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns("runs", ".*")
+    )
+    subprocess.run(
+        ["bash", "-c", line.replace("python ", f"{sys.executable} ", 1)], cwd=tmp_path, check=True
+    )
     opened = json.loads((tmp_path / labpath).read_text())
     sources = ["".join(cell["source"]) for cell in opened["cells"]]
-    assert not any("### BEGIN SOLUTION" in source for source in sources), "the student lesson shows solutions"
+    assert not any("### BEGIN SOLUTION" in source for source in sources), (
+        "the student lesson shows solutions"
+    )
 
 
 def _tasks():
@@ -106,10 +120,20 @@ def _tasks():
 def _binder_start(command: list, tmp_path: Path, **env) -> subprocess.CompletedProcess:
     """``command`` run via binder/start from another folder, with no user Jupyter configuration."""
     base = {key: value for key, value in os.environ.items() if key != "JUPYTER_CONFIG_PATH"}
-    base.update(JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **env)
-    result = subprocess.run(["bash", str(ROOT / "binder" / "start"), *map(str, command)], cwd=tmp_path, env=base,
-                            capture_output=True, text=True, timeout=120)
+    base.update(
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **env,
+    )
+    result = subprocess.run(
+        ["bash", str(ROOT / "binder" / "start"), *map(str, command)],
+        cwd=tmp_path,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -131,7 +155,8 @@ def test_binder_start_uses_the_student_configuration_of_tasks_lab(tmp_path):
     assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
     env = json.loads(_binder_start(show, tmp_path).stdout)
     assert [Path(p).resolve() for p in env["JUPYTER_CONFIG_PATH"].split(os.pathsep)] == [
-        tasks.STUDENT_CONFIG.resolve()]
+        tasks.STUDENT_CONFIG.resolve()
+    ]
 
 
 @pytest.mark.slow
@@ -142,16 +167,21 @@ def test_jupyterlab_started_by_binder_start_hides_nbgrader_and_culls_idle_kernel
     """
     config = tmp_path / "config"
     config.mkdir()
-    shown = _binder_start([sys.executable, "-m", "jupyter", "lab", "--show-config"], tmp_path).stdout
+    shown = _binder_start(
+        [sys.executable, "-m", "jupyter", "lab", "--show-config"], tmp_path
+    ).stdout
     assert "Loaded config files:" in shown, "JupyterLab read no configuration file"
     loaded = shown.split("Loaded config files:")[1].split("\n\n")[0].split()
-    assert [Path(p).resolve() for p in loaded] == [(_tasks().STUDENT_CONFIG / "jupyter_server_config.json").resolve()]
+    assert [Path(p).resolve() for p in loaded] == [
+        (_tasks().STUDENT_CONFIG / "jupyter_server_config.json").resolve()
+    ]
     servers = dict(re.findall(r"'(nbgrader\.server_extensions\.\w+)': (True|False)", shown))
     assert servers and set(servers.values()) == {"False"}, servers
     manager = shown.split("\nMappingKernelManager\n")[1].split("\n", 4)[:4]
     expected = _tasks().cull_settings()
     assert {line.split("=")[0].strip(" ."): line.split("=")[1].strip() for line in manager} == {
-        name: str(value) for name, value in expected.items()}
+        name: str(value) for name, value in expected.items()
+    }
     listed = _binder_start([sys.executable, "-m", "jupyter", "labextension", "list"], tmp_path)
     lab = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
     assert re.search(r"@jupyter/nbgrader v\S+ disabled", lab), lab
@@ -163,11 +193,17 @@ def working_tree_copy(dest: Path) -> Path:
     try:
         out = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT, capture_output=True, check=True,
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
         ).stdout.decode()
     except (OSError, subprocess.CalledProcessError):  # not a git checkout
-        shutil.copytree(ROOT, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
-            ".git", ".venv", "build", "__pycache__", "*.egg-info"))
+        shutil.copytree(
+            ROOT,
+            dest,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", "*.egg-info"),
+        )
         return dest
     for rel in filter(None, out.split("\0")):
         src = ROOT / rel
@@ -185,7 +221,9 @@ def test_repo2docker_renders_binder_build(tmp_path):
     repo = working_tree_copy(tmp_path / "repo")
     proc = subprocess.run(
         [str(r2d), "--no-build", "--no-run", str(repo)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     dockerfile = proc.stdout

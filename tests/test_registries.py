@@ -3,11 +3,12 @@
 The registries are ``robviz.objectives.OBJECTIVES`` and ``robviz.scale.resnet.ENSEMBLE_OBJECTIVES``,
 so a new entry is checked with no list to update here.
 
-The checks are plain functions (``check_*``), parametrized over the registries below, and called on a dummy
-objective registered for one test: the proof that an entry is picked up. Each check is also shown to fail on an
-objective that breaks its rule. The same proof for the two other registries, at the end: a new attack exported
-from ``robviz.attacks`` gets test_edges.py's kind-wide checks, and a new lesson in ``notebooks/`` is run,
-graded and measured by every lesson check (lesson_runs.lessons).
+The checks are plain functions (``check_*``), parametrized over the registries below, and called on
+a dummy objective registered for one test: the proof that an entry is picked up. Each check is also
+shown to fail on an objective that breaks its rule. The same proof for the two other registries, at
+the end: a new attack exported from ``robviz.attacks`` gets test_edges.py's kind-wide checks, and a
+new lesson in ``notebooks/`` is run, graded and measured by every lesson check
+(lesson_runs.lessons).
 """
 
 import copy
@@ -21,7 +22,13 @@ import torch.nn.functional as F
 from robviz.data import gaussian_mixture, grid_points
 from robviz.exact import decision_boundary, grid_minimal_distance, minimal_distance
 from robviz.models import Classifier, FeatureModel, Predictor, ToyMLP, TrainableModel, make_model
-from robviz.objectives import OBJECTIVES, Objective, nearest_center_decision, per_sample_loss, squared_distances
+from robviz.objectives import (
+    OBJECTIVES,
+    Objective,
+    nearest_center_decision,
+    per_sample_loss,
+    squared_distances,
+)
 from robviz.scale.recipes import RECIPES, get_recipe
 from robviz.scale.resnet import ENSEMBLE_OBJECTIVES, make_cifar_model
 
@@ -49,16 +56,20 @@ def _body(seed: int = 0) -> ToyMLP:
     return body
 
 
-# ------------------------------------------------------------------------------------------- the checks
+# --------------------------------------------------------------------------------------- the checks
 
 
 def check_declarations(name: str) -> None:
     """The class attributes the package reads: name, label, flags, centers, the recipes selected."""
     cls = OBJECTIVES[name]
     assert cls.name == name, f"{cls.__name__}.name is {cls.name!r}, registered as {name!r}"
-    assert isinstance(cls.label, str) and cls.label and cls.label != Objective.label, f"{cls.__name__}.label"
+    assert isinstance(cls.label, str) and cls.label and cls.label != Objective.label, (
+        f"{cls.__name__}.label"
+    )
     assert isinstance(cls.has_factor, bool) and isinstance(cls.softmax_loss, bool)
-    assert cls.cifar_feature_dim is None or (isinstance(cls.cifar_feature_dim, int) and cls.cifar_feature_dim >= 1)
+    assert cls.cifar_feature_dim is None or (
+        isinstance(cls.cifar_feature_dim, int) and cls.cifar_feature_dim >= 1
+    )
     centers = _head(name).centers
     assert centers is None or tuple(centers.shape) == (CLASSES, DIM), f"{name} centers: {centers}"
     for recipe in ("paper", "fast"):
@@ -83,14 +94,21 @@ def check_decision(name: str) -> None:
     """``decision()`` gives (W, b): prediction logits = z @ W.T + b + (the same for every class)."""
     head = _head(name).double()
     affine = head.decision()
-    assert affine is not None, f"{name}: decision() returns None; robviz.exact reads the decision from it"
+    assert affine is not None, (
+        f"{name}: decision() returns None; robviz.exact reads the decision from it"
+    )
     w, b = affine
     assert tuple(w.shape) == (CLASSES, DIM) and tuple(b.shape) == (CLASSES,), (w.shape, b.shape)
     z = 3 * torch.randn(200, DIM, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     with torch.no_grad():
         gap = head.output(head(z)) - (z @ w.T + b)
-    torch.testing.assert_close(gap, gap[:, :1].expand_as(gap), rtol=0, atol=1e-9,
-                               msg=f"{name}: decision() disagrees with the prediction logits")
+    torch.testing.assert_close(
+        gap,
+        gap[:, :1].expand_as(gap),
+        rtol=0,
+        atol=1e-9,
+        msg=f"{name}: decision() disagrees with the prediction logits",
+    )
 
 
 def check_exact_boundary(name: str) -> None:
@@ -108,8 +126,12 @@ def check_exact_boundary(name: str) -> None:
     clear = (top[:, 0] - top[:, 1] > 1e-9).numpy()
     truth = logits.argmax(dim=1).numpy()
     assert len(np.unique(truth)) >= 2, f"{name}: one class over the whole box, no boundary to check"
-    assert np.array_equal(boundary.predict(nodes.numpy())[clear], truth[clear]), f"{name}: exact predictions"
-    x = torch.empty(16, 2, dtype=torch.float64).uniform_(*BOX, generator=torch.Generator().manual_seed(2))
+    assert np.array_equal(boundary.predict(nodes.numpy())[clear], truth[clear]), (
+        f"{name}: exact predictions"
+    )
+    x = torch.empty(16, 2, dtype=torch.float64).uniform_(
+        *BOX, generator=torch.Generator().manual_seed(2)
+    )
     with torch.no_grad():
         y = model(x).argmax(dim=1)
     resolution = 301
@@ -117,9 +139,12 @@ def check_exact_boundary(name: str) -> None:
     grid = grid_minimal_distance(model, x, y, norm="L2", bounds=BOX, resolution=resolution)
     spacing = (BOX[1] - BOX[0]) / (resolution - 1)
     assert torch.isfinite(exact).any()
-    assert (grid >= exact - 1e-9).all(), f"{name}: the grid found a closer point than the exact boundary"
-    # the grid's nearest node of another class lies within h / sqrt(2) of a cell but may sit further in a sharp
-    # corner of a region: two spacings (measured: up to 1.5 spacings, at 301, 1001 and 3001 nodes a side)
+    assert (grid >= exact - 1e-9).all(), (
+        f"{name}: the grid found a closer point than the exact boundary"
+    )
+    # the grid's nearest node of another class lies within h / sqrt(2) of a cell but may sit further
+    # in a sharp corner of a region: two spacings (measured: up to 1.5 spacings, at 301, 1001 and
+    # 3001 nodes a side)
     assert (grid <= exact + 2 * spacing).all(), f"{name}: exact distance too small"
 
 
@@ -132,7 +157,9 @@ def check_softmax_flag(name: str) -> None:
     with torch.no_grad():
         h = head(z)
         is_softmax = torch.allclose(head.loss(z, h, y), F.cross_entropy(h, y), rtol=1e-12, atol=0)
-    assert is_softmax == head.softmax_loss, f"{name}: softmax_loss is {head.softmax_loss}, the loss says {is_softmax}"
+    assert is_softmax == head.softmax_loss, (
+        f"{name}: softmax_loss is {head.softmax_loss}, the loss says {is_softmax}"
+    )
 
 
 def check_float64_loss(name: str) -> None:
@@ -154,20 +181,27 @@ def check_float64_loss(name: str) -> None:
     torch.testing.assert_close(losses.mean(), batch, rtol=1e-9, atol=0)
     if not head.softmax_loss:
         return
-    # points far out along every direction: the true class (the prediction) wins by margins of 40 to 700 nats
+    # points far out along every direction: the true class (the prediction) wins by margins of 40 to
+    # 700 nats
     scales = torch.logspace(0, 3, 40, dtype=torch.float64).repeat_interleave(50)[:, None]
     z = scales * torch.randn(len(scales), DIM, generator=generator, dtype=torch.float64)
     with torch.no_grad():
         h = reference(z)
     y = h.argmax(dim=1)
-    others = (h - h.gather(1, y[:, None])).scatter(1, y[:, None], -math.inf)  # -(margins), -inf for the true class
+    others = (h - h.gather(1, y[:, None])).scatter(
+        1, y[:, None], -math.inf
+    )  # -(margins), -inf for the true class
     far = (others.max(dim=1).values < -40) & (others.max(dim=1).values > -700)
     assert far.sum() >= 10, f"{name}: too few points with tiny losses"
     tiny = loss64(z[far], y[far])
-    expected = torch.log1p(others[far].exp().sum(dim=1))  # log(1 + sum_k exp(h_k - h_y)), independent form
+    expected = torch.log1p(
+        others[far].exp().sum(dim=1)
+    )  # log(1 + sum_k exp(h_k - h_y)), independent form
     assert (tiny > 0).all(), f"{name}: float64 per-sample losses round to 0"
     torch.testing.assert_close(tiny, expected, rtol=1e-9, atol=0)
-    assert (per_sample_loss(head)(z[far].float(), y[far]) == 0).any()  # what float32 gives: the reason for all this
+    assert (
+        per_sample_loss(head)(z[far].float(), y[far]) == 0
+    ).any()  # what float32 gives: the reason for all this
 
 
 def check_model_contract(name: str) -> None:
@@ -180,11 +214,17 @@ def check_model_contract(name: str) -> None:
     assert model.loss(x, y).dim() == 0
 
 
-CHECKS = (check_declarations, check_decision, check_exact_boundary, check_softmax_flag, check_float64_loss,
-          check_model_contract)
+CHECKS = (
+    check_declarations,
+    check_decision,
+    check_exact_boundary,
+    check_softmax_flag,
+    check_float64_loss,
+    check_model_contract,
+)
 
 
-# ------------------------------------------------------------------------------------------- every entry
+# -------------------------------------------------------------------------------------- every entry
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
@@ -215,7 +255,7 @@ def test_model_protocols_tell_the_kinds_of_model_apart():
     assert not isinstance(object(), Predictor)
 
 
-# ------------------------------------------------------------------------------------------- a new objective
+# ---------------------------------------------------------------------------------- a new objective
 
 
 class NearestMean(Objective):
@@ -293,7 +333,7 @@ def test_the_checks_catch_an_objective_that_breaks_its_rules(monkeypatch):
         check_declarations(_register(monkeypatch, BadRecipe))
 
 
-# ------------------------------------------------------------------------------ attacks: robviz.attacks.__all__
+# ------------------------------------------------------------------ attacks: robviz.attacks.__all__
 
 NEW_ATTACK = '''
 from robviz import checks
@@ -330,7 +370,9 @@ def test_a_new_attack_gets_the_kind_wide_checks(monkeypatch, tmp_path):
 
     (tmp_path / "nudge_attack.py").write_text(NEW_ATTACK)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(attacks, "Nudge", importlib.import_module("nudge_attack").Nudge, raising=False)
+    monkeypatch.setattr(
+        attacks, "Nudge", importlib.import_module("nudge_attack").Nudge, raising=False
+    )
     monkeypatch.setattr(attacks, "__all__", [*attacks.__all__, "Nudge"])
     assert "Nudge" in test_edges.attack_classes()
     assert test_edges.zero_budgets(["Nudge"]) == [("Nudge", "steps")]
@@ -343,7 +385,7 @@ def test_a_new_attack_gets_the_kind_wide_checks(monkeypatch, tmp_path):
     test_edges.check_zero_budget_refused(blobs, "Nudge", "steps")
 
 
-# ------------------------------------------------------------------------------------- lessons: notebooks/
+# ------------------------------------------------------------------------------ lessons: notebooks/
 
 
 def test_a_new_lesson_is_picked_up_by_every_lesson_check(tmp_path):

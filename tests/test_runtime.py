@@ -49,17 +49,26 @@ def test_a_missing_gpu_is_a_clear_error(monkeypatch):
         robviz.setup(seed=0)
 
 
-# ------------------------------------------------------------------------------------------------ to_numpy
+# ----------------------------------------------------------------------------------------- to_numpy
 
 
 def test_to_numpy_detaches_tensors_and_keeps_or_converts_the_dtype():
     t = torch.arange(6, dtype=torch.float64).reshape(2, 3).requires_grad_(True)
     out = to_numpy(t * 1)
-    assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert (
+        isinstance(out, np.ndarray)
+        and out.dtype == np.float64
+        and out.tolist() == [[0, 1, 2], [3, 4, 5]]
+    )
     assert to_numpy(t, np.float32).dtype == np.float32
-    assert to_numpy(torch.tensor([1.5], dtype=torch.bfloat16)).tolist() == [1.5]  # NumPy has no bfloat16
+    assert to_numpy(torch.tensor([1.5], dtype=torch.bfloat16)).tolist() == [
+        1.5
+    ]  # NumPy has no bfloat16
     assert to_numpy(torch.tensor([0, 2])).dtype == np.int64
-    assert to_numpy([1, 2], np.float32).dtype == np.float32 and to_numpy(np.ones(2)).tolist() == [1.0, 1.0]
+    assert to_numpy([1, 2], np.float32).dtype == np.float32 and to_numpy(np.ones(2)).tolist() == [
+        1.0,
+        1.0,
+    ]
 
 
 def test_to_numpy_of_float32_to_float64_is_exact():
@@ -67,11 +76,17 @@ def test_to_numpy_of_float32_to_float64_is_exact():
     assert np.array_equal(to_numpy(t, np.float64), t.double().numpy())
 
 
-# -------------------------------------------------------------------------------------------- atomic_write
+# ------------------------------------------------------------------------------------- atomic_write
 
 
-@pytest.mark.parametrize("content, expected", [(b"\x00bytes", b"\x00bytes"), ("text é", "text é".encode()),
-                                               (lambda f: f.write(b"from a writer"), b"from a writer")])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"\x00bytes", b"\x00bytes"),
+        ("text é", "text é".encode()),
+        (lambda f: f.write(b"from a writer"), b"from a writer"),
+    ],
+)
 def test_atomic_write_writes_bytes_text_or_through_a_function(tmp_path, content, expected):
     path = atomic_write(tmp_path / "file.bin", content)
     assert path == tmp_path / "file.bin" and path.read_bytes() == expected
@@ -106,6 +121,11 @@ def test_checkpoints_and_tsne_caches_are_written_atomically(tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []
     monkeypatch.setattr(embed.np, "save", lambda f, array: broken_save(array, f))
     with pytest.raises(OSError, match="no space"):
-        embed.tsne(np.random.default_rng(0).normal(size=(40, 3)), perplexity=5, n_iter=50, cache_dir=tmp_path)
+        embed.tsne(
+            np.random.default_rng(0).normal(size=(40, 3)),
+            perplexity=5,
+            n_iter=50,
+            cache_dir=tmp_path,
+        )
     embed.clear_cache()
     assert list(tmp_path.iterdir()) == []

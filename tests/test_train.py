@@ -36,7 +36,12 @@ def test_fit_is_deterministic(data):
 
 def test_minibatch_and_snapshots(data):
     model = make_model(data, "sce")
-    h = fit(model, data, TrainConfig(steps=40, batch_size=32, record_every=10, probe_size=50), progress=False)
+    h = fit(
+        model,
+        data,
+        TrainConfig(steps=40, batch_size=32, record_every=10, probe_size=50),
+        progress=False,
+    )
     assert len(h) == 5 and h.features.shape == (5, 50, 2) and h.probe_y.shape == (50,)
     assert len(h.head_states) == 5 and "linear.weight" in h.head_states[0]
     # Head snapshots are copies, not views of the live parameters.
@@ -58,8 +63,15 @@ def test_non_finite_training_data_is_refused_naming_the_sample():
         fit(make_model(bad, "sce"), bad, steps=5, progress=False)
 
 
-@pytest.mark.parametrize("field,value,match", [("steps", 0, "steps"), ("batch_size", 0, "batch_size"),
-                                               ("lr", -1.0, "lr"), ("optimizer", "lbfgs", "optimizer")])
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("steps", 0, "steps"),
+        ("batch_size", 0, "batch_size"),
+        ("lr", -1.0, "lr"),
+        ("optimizer", "lbfgs", "optimizer"),
+    ],
+)
 def test_bad_config_raises(field, value, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**{field: value})
@@ -73,7 +85,9 @@ def test_checkpoint_round_trip_is_atomic_and_safe(tmp_path, data):
     fresh = make_model(data, "lgm", seed=1)
     meta = load_checkpoint(path, fresh)
     assert meta == {"objective": "lgm", "steps": 10}
-    assert all(torch.equal(p, q) for p, q in zip(model.state_dict().values(), fresh.state_dict().values()))
+    assert all(
+        torch.equal(p, q) for p, q in zip(model.state_dict().values(), fresh.state_dict().values())
+    )
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.pt", fresh)
 

@@ -14,13 +14,22 @@ One small class per attack on a shared base (torchattacks-style).
 | adaptive, radius eps | APGD (adaptive objective, DLR), ``auto_attack`` (``apgd.py``); EOT (``eot.py``) | L-inf |
 
 Objectives (``loss=``): :func:`cross_entropy_objective` (default), :func:`margin_objective`,
-:func:`mmc_objective`; :func:`auto_objective` picks the strongest measured one for a robviz model (the margin for
-MMC), :func:`paper_objective` the papers' adaptive one (the MMC loss for MMC). Evaluation:
-:func:`robust_accuracy`, :func:`talk_battery`, :class:`RobustnessTable` (``with_worst_case``: the worst case
-over the battery, per point); :func:`battery_sanity` (``sanity.py``) flags a multi-step attack weaker than FGSM.
+:func:`mmc_objective`; :func:`auto_objective` picks the strongest measured one for a robviz model
+(the margin for MMC), :func:`paper_objective` the papers' adaptive one (the MMC loss for MMC).
+Evaluation: :func:`robust_accuracy`, :func:`talk_battery`, :class:`RobustnessTable`
+(``with_worst_case``: the worst case over the battery, per point); :func:`battery_sanity`
+(``sanity.py``) flags a multi-step attack weaker than FGSM.
 """
 
-from .apgd import APGD, AutoAttackResult, apgd_checkpoints, auto_attack, dlr_loss, dlr_objective, dlr_targeted_loss
+from .apgd import (
+    APGD,
+    AutoAttackResult,
+    apgd_checkpoints,
+    auto_attack,
+    dlr_loss,
+    dlr_objective,
+    dlr_targeted_loss,
+)
 from .base import Attack, AttackResult, Trajectory, least_likely, lp_norm, random_target
 from .cw import CW, EAD
 from .deepfool import DeepFool
@@ -28,13 +37,51 @@ from .eot import EOT, eot_objective
 from .evaluate import TALK_EPS, RobustnessTable, robust_accuracy, talk_battery
 from .gradient import BIM, FGSM, ILCM, MIM, PGD
 from .jsma import JSMA
-from .objectives import auto_objective, cross_entropy_objective, margin_objective, mmc_objective, paper_objective
+from .objectives import (
+    auto_objective,
+    cross_entropy_objective,
+    margin_objective,
+    mmc_objective,
+    paper_objective,
+)
 from .sanity import BatteryCheck, battery_sanity
 from .spsa import SPSA
 
-__all__ = ["Attack", "AttackResult", "Trajectory", "least_likely", "lp_norm", "random_target",
-           "FGSM", "BIM", "PGD", "ILCM", "MIM", "CW", "EAD", "JSMA", "DeepFool", "SPSA",
-           "cross_entropy_objective", "margin_objective", "mmc_objective", "paper_objective", "auto_objective",
-           "TALK_EPS", "talk_battery", "robust_accuracy", "RobustnessTable", "battery_sanity", "BatteryCheck",
-           "APGD", "auto_attack", "AutoAttackResult", "apgd_checkpoints", "dlr_loss", "dlr_targeted_loss",
-           "dlr_objective", "EOT", "eot_objective"]
+__all__ = [
+    "Attack",
+    "AttackResult",
+    "Trajectory",
+    "least_likely",
+    "lp_norm",
+    "random_target",
+    "FGSM",
+    "BIM",
+    "PGD",
+    "ILCM",
+    "MIM",
+    "CW",
+    "EAD",
+    "JSMA",
+    "DeepFool",
+    "SPSA",
+    "cross_entropy_objective",
+    "margin_objective",
+    "mmc_objective",
+    "paper_objective",
+    "auto_objective",
+    "TALK_EPS",
+    "talk_battery",
+    "robust_accuracy",
+    "RobustnessTable",
+    "battery_sanity",
+    "BatteryCheck",
+    "APGD",
+    "auto_attack",
+    "AutoAttackResult",
+    "apgd_checkpoints",
+    "dlr_loss",
+    "dlr_targeted_loss",
+    "dlr_objective",
+    "EOT",
+    "eot_objective",
+]

@@ -1,10 +1,11 @@
 """Auto-PGD (APGD) with the cross-entropy and DLR losses, and an AutoAttack-style runner.
 
-Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse parameter-free
-attacks", ICML 2020, https://arxiv.org/abs/2003.01690. APGD is PGD without a step size to tune: it starts with
-a step of 2 eps, adds momentum, and halves the step at checkpoints where progress stalled, restarting from the
-best point found so far. The DLR loss is invariant to shifting and rescaling the logits, so a defense that only
-saturates or rescales its softmax cannot hide behind it.
+Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse
+parameter-free attacks", ICML 2020, https://arxiv.org/abs/2003.01690. APGD is PGD without a step
+size to tune: it starts with a step of 2 eps, adds momentum, and halves the step at checkpoints
+where progress stalled, restarting from the best point found so far. The DLR loss is invariant to
+shifting and rescaling the logits, so a defense that only saturates or rescales its softmax cannot
+hide behind it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,15 @@ from ..runtime import inference, predict, to_model
 from .base import Attack
 from .objectives import auto_objective, cross_entropy_objective, margin_objective
 
-__all__ = ["APGD", "apgd_checkpoints", "dlr_loss", "dlr_targeted_loss", "dlr_objective", "auto_attack",
-           "AutoAttackResult"]
+__all__ = [
+    "APGD",
+    "apgd_checkpoints",
+    "dlr_loss",
+    "dlr_targeted_loss",
+    "dlr_objective",
+    "auto_attack",
+    "AutoAttackResult",
+]
 
 
 class _LogitTap:
@@ -27,9 +35,9 @@ class _LogitTap:
 
     It keeps what the gradient pass computed at ``x``.
 
-    The logits of a single ``model(x)`` call, or the features of a single ``model.features(x)`` call (the MMC
-    objective), from which a robviz ``Classifier``'s head gives the logits. APGD then checks success without a second
-    forward pass.
+    The logits of a single ``model(x)`` call, or the features of a single ``model.features(x)`` call
+    (the MMC objective), from which a robviz ``Classifier``'s head gives the logits. APGD then
+    checks success without a second forward pass.
     """
 
     def __init__(self, model, x):
@@ -59,9 +67,17 @@ class _LogitTap:
         from ..models import Classifier
 
         model = self.model
-        plain = (isinstance(model, Classifier) and type(model).forward is Classifier.forward
-                 and type(model).features is Classifier.features)
-        if plain and len(self.features_seen) == 1 and not self.outputs and self.features_seen[0] is not None:
+        plain = (
+            isinstance(model, Classifier)
+            and type(model).forward is Classifier.forward
+            and type(model).features is Classifier.features
+        )
+        if (
+            plain
+            and len(self.features_seen) == 1
+            and not self.outputs
+            and self.features_seen[0] is not None
+        ):
             return model.objective.output(model.objective(self.features_seen[0].detach()))
         return None
 
@@ -73,7 +89,8 @@ def apgd_checkpoints(steps: int) -> list[int]:
 
         p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06),   while p_j <= 1.
 
-    For 100 steps: [0, 22, 41, 57, 70, 80, 87, 93, 99]. (The p_j are rounded to 1e-9 so that 0.22 * 100 is 22.)
+    For 100 steps: [0, 22, 41, 57, 70, 80, 87, 93, 99]. (The p_j are rounded to 1e-9 so that 0.22 *
+    100 is 22.)
     """
     steps = Attack._check_int("steps", steps)
     p = [0.0, 0.22]
@@ -97,11 +114,14 @@ def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
         DLR(z, y) = -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12),
 
-    with z_pi1 >= z_pi2 >= ... the sorted logits. Negative while the model predicts y, positive once it does
-    not; unchanged when the logits are shifted or scaled by a positive factor. logits (N, L), y (N,) -> (N,).
+    with z_pi1 >= z_pi2 >= ... the sorted logits. Negative while the model predicts y, positive once
+    it does not; unchanged when the logits are shifted or scaled by a positive factor. logits (N,
+    L), y (N,) -> (N,).
     """
     if logits.shape[1] < 3:
-        raise ValueError(f"the DLR loss needs at least 3 classes, got logits of shape {tuple(logits.shape)}")
+        raise ValueError(
+            f"the DLR loss needs at least 3 classes, got logits of shape {tuple(logits.shape)}"
+        )
     top = logits.sort(dim=1, descending=True).values
     own = logits.gather(1, y[:, None]).squeeze(1)
     others = logits.scatter(1, y[:, None], float("-inf")).amax(dim=1)
@@ -115,10 +135,13 @@ def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tenso
 
         DLR_t(z, y, t) = -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2 + 1e-12),
 
-    which an attack *increases* to move the prediction from y to t. logits (N, L), y, target (N,) -> (N,).
+    which an attack *increases* to move the prediction from y to t. logits (N, L), y, target (N,) ->
+    (N,).
     """
     if logits.shape[1] < 4:
-        raise ValueError(f"the targeted DLR loss needs at least 4 classes, got logits {tuple(logits.shape)}")
+        raise ValueError(
+            f"the targeted DLR loss needs at least 4 classes, got logits {tuple(logits.shape)}"
+        )
     top = logits.sort(dim=1, descending=True).values
     own = logits.gather(1, y[:, None]).squeeze(1)
     tgt = logits.gather(1, target[:, None]).squeeze(1)
@@ -140,6 +163,7 @@ def _targeted_dlr_objective(source: torch.Tensor):
 
     It is minus DLR_t, so that descending it (what a targeted attack does) climbs DLR_t.
     """
+
     def objective(model, x, labels):
         return -dlr_targeted_loss(model(x), source, labels)
 
@@ -149,26 +173,28 @@ def _targeted_dlr_objective(source: torch.Tensor):
 class APGD(Attack):
     """Auto-PGD.
 
-    Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse parameter-free attacks",
-    ICML 2020, https://arxiv.org/abs/2003.01690, Algorithm 1. Distance: L-inf.
+    Croce and Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse
+    parameter-free attacks", ICML 2020, https://arxiv.org/abs/2003.01690, Algorithm 1. Distance:
+    L-inf.
 
         x_0 = x + uniform noise in the eps-ball,   eta = 2 eps,
         z_{k+1} = P(x_k + eta sign(grad f(x_k))),
         x_{k+1} = P(x_k + a (z_{k+1} - x_k) + (1 - a)(x_k - x_{k-1})),   a = 0.75 (a = 1 for the first step),
 
     with P the projection onto the eps-ball and the bounds. At every checkpoint w_j of
-    :func:`apgd_checkpoints` the step of a sample is halved, and the sample restarts from its best point, when
+    :func:`apgd_checkpoints` the step of a sample is halved, and the sample restarts from its best
+    point, when
 
         1. fewer than rho * (w_j - w_{j-1}) of the steps since w_{j-1} increased f, or
         2. its step was not halved at w_{j-1} and its best loss has not improved since w_{j-1}.
 
-    (The authors' code tests condition 1 with ``<=``; the paper writes ``<``, used here.) Every quantity is
-    per sample.
+    (The authors' code tests condition 1 with ``<=``; the paper writes ``<``, used here.) Every
+    quantity is per sample.
 
-    Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory of one restart has steps + 1 frames.
-    Each step costs one forward and backward pass: success is checked on the logits of the gradient pass
-    (for the MMC objective, the head applied to its features); only an objective that calls the model several
-    times (EOT) or not at all costs one more forward pass.
+    Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory of one restart has steps +
+    1 frames. Each step costs one forward and backward pass: success is checked on the logits of the
+    gradient pass (for the MMC objective, the head applied to its features); only an objective that
+    calls the model several times (EOT) or not at all costs one more forward pass.
 
     Parameters
     ----------
@@ -180,9 +206,10 @@ class APGD(Attack):
     steps : int
         Iterations per restart. Default 100 (the paper's).
     loss : str or callable
-        ``"auto"`` (default: :func:`~robviz.attacks.objectives.auto_objective`: the logit margin for MMC models, else
-        cross-entropy), ``"ce"`` (cross-entropy on the logits), ``"dlr"`` (:func:`dlr_loss`, L >= 3; targeted: the
-        targeted DLR loss, L >= 4) or any attack objective ``loss(model, x, labels) -> (N,)``, e.g. an EOT objective
+        ``"auto"`` (default: :func:`~robviz.attacks.objectives.auto_objective`: the logit margin for
+        MMC models, else cross-entropy), ``"ce"`` (cross-entropy on the logits), ``"dlr"``
+        (:func:`dlr_loss`, L >= 3; targeted: the targeted DLR loss, L >= 4) or any attack objective
+        ``loss(model, x, labels) -> (N,)``, e.g. an EOT objective
         (:func:`robviz.attacks.eot.eot_objective`).
 
     restarts : int
@@ -200,8 +227,19 @@ class APGD(Attack):
     >>> x_adv = APGD(model, eps=8/255, steps=100, loss="dlr")(x, y)
     """
 
-    def __init__(self, model, *, eps: float = 8 / 255, steps: int = 100, loss="auto", restarts: int = 1,
-                 rho: float = 0.75, momentum: float = 0.25, targeted: bool = False, **options):
+    def __init__(
+        self,
+        model,
+        *,
+        eps: float = 8 / 255,
+        steps: int = 100,
+        loss="auto",
+        restarts: int = 1,
+        rho: float = 0.75,
+        momentum: float = 0.25,
+        targeted: bool = False,
+        **options,
+    ):
         self.loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
         objective = self._pick_loss(model, loss, targeted)
         super().__init__(model, targeted=targeted, loss=objective, **options)
@@ -219,7 +257,9 @@ class APGD(Attack):
             return loss
         names = {"ce": cross_entropy_objective, "dlr": dlr_objective, "auto": auto_objective(model)}
         if loss not in names:
-            raise ValueError(f"loss must be 'ce', 'dlr', 'auto' or a callable objective, got {loss!r}")
+            raise ValueError(
+                f"loss must be 'ce', 'dlr', 'auto' or a callable objective, got {loss!r}"
+            )
         return names[loss]
 
     def forward(self, x, labels):
@@ -307,8 +347,11 @@ class APGD(Attack):
             x_found[success] = x_adv[success]
             found |= success
             improved = value > best_value
-            best_value[improved], x_best[improved], grad_best[improved] = value[improved], x_adv[improved], \
-                grad[improved]
+            best_value[improved], x_best[improved], grad_best[improved] = (
+                value[improved],
+                x_adv[improved],
+                grad[improved],
+            )
             if k + 1 in checkpoints:
                 stalled = increases < self.rho * (k + 1 - last_point)
                 flat = ~last_reduced & (best_value <= last_best)
@@ -326,9 +369,9 @@ class APGD(Attack):
 class AutoAttackResult:
     """What :func:`auto_attack` found.
 
-    ``x_adv`` (N, ...), ``robust`` (N,) bool (correct clean and under every attack), ``accuracy`` (robust accuracy in
-    [0, 1]) and ``log``, the robust accuracy after each attack, e.g. ``{"clean": 0.95, "APGD-CE": 0.40, "APGD-T (DLR)":
-    0.37}``.
+    ``x_adv`` (N, ...), ``robust`` (N,) bool (correct clean and under every attack), ``accuracy``
+    (robust accuracy in [0, 1]) and ``log``, the robust accuracy after each attack, e.g. ``{"clean":
+    0.95, "APGD-CE": 0.40, "APGD-T (DLR)": 0.37}``.
     """
 
     def __init__(self, x_adv, robust, log):
@@ -348,14 +391,22 @@ def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
     """Return :func:`auto_attack`'s stages: (name, APGD options, per-sample targets or None)."""
     num_classes = logits.shape[1]
     first = auto_objective(model) if loss is None else loss
-    names = {"cross_entropy_objective": "APGD-CE", "mmc_objective": "APGD-MMC", "margin_objective": "APGD-margin"}
+    names = {
+        "cross_entropy_objective": "APGD-CE",
+        "mmc_objective": "APGD-MMC",
+        "margin_objective": "APGD-margin",
+    }
     name = names.get(getattr(first, "__name__", ""), f"APGD-{getattr(first, '__name__', 'custom')}")
-    stages: list[tuple[str, dict, torch.Tensor | None]] = [(name, dict(loss=first, targeted=False), None)]
+    stages: list[tuple[str, dict, torch.Tensor | None]] = [
+        (name, dict(loss=first, targeted=False), None)
+    ]
     if num_classes >= 4:
         targets = min(9, num_classes - 1) if targets is None else targets
         order = logits.sort(dim=1, descending=True).indices
-        stages += [(f"APGD-T (DLR) target {i}", dict(loss="dlr", targeted=True), order[:, i])
-                   for i in range(1, min(targets, num_classes - 1) + 1)]
+        stages += [
+            (f"APGD-T (DLR) target {i}", dict(loss="dlr", targeted=True), order[:, i])
+            for i in range(1, min(targets, num_classes - 1) + 1)
+        ]
     elif num_classes == 3:
         stages.append(("APGD-DLR", dict(loss="dlr", targeted=False), None))
     elif first is not margin_objective:  # the first stage already climbed the margin (MMC)
@@ -371,41 +422,58 @@ def _clean_logits(model, x: torch.Tensor) -> torch.Tensor:
     return inference(model, x)
 
 
-def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(0.0, 1.0), steps: int = 100,
-                restarts: int = 5, targets: int | None = None, loss=None, seed: int = 0,
-                progress: bool = True) -> AutoAttackResult:
+def auto_attack(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    *,
+    bounds=(0.0, 1.0),
+    steps: int = 100,
+    restarts: int = 5,
+    targets: int | None = None,
+    loss=None,
+    seed: int = 0,
+    progress: bool = True,
+) -> AutoAttackResult:
     """Return an AutoAttack-style evaluation (Croce and Hein 2020).
 
-    APGD on the adaptive objective, then APGD-DLR, each run only on the points that are still robust. (The standard
-    AutoAttack adds FAB-T and Square; this runner keeps the two gradient attacks, which decide almost every case.)
+    APGD on the adaptive objective, then APGD-DLR, each run only on the points that are still
+    robust. (The standard AutoAttack adds FAB-T and Square; this runner keeps the two gradient
+    attacks, which decide almost every case.)
 
     Stages, by the number of classes L:
 
-    1. APGD on :func:`~robviz.attacks.objectives.auto_objective` (the logit margin for MMC models, where the
-       cross-entropy gradient can be exactly 0 and the paper's MMC loss leaves points standing that have an
-       adversarial example, see its docstring; cross-entropy otherwise), logged as ``"APGD-margin"`` or
-       ``"APGD-CE"``; ``loss`` replaces it (e.g. an EOT objective, or ``paper_objective(model)``, logged as
-       ``"APGD-MMC"`` for MMC).
-    2. L >= 4: targeted APGD-DLR at the top ``targets`` other classes (logged together as ``"APGD-T (DLR)"``);
-       L = 3: untargeted APGD-DLR (the targeted DLR loss needs 4 classes); L = 2: DLR is undefined (it needs a
-       third logit), so APGD climbs the C&W logit margin z_other - z_y instead (``"APGD-margin"``).
+    1. APGD on :func:`~robviz.attacks.objectives.auto_objective` (the logit margin for MMC models,
+       where the cross-entropy gradient can be exactly 0 and the paper's MMC loss leaves points
+       standing that have an adversarial example, see its docstring; cross-entropy otherwise),
+       logged as ``"APGD-margin"`` or ``"APGD-CE"``; ``loss`` replaces it (e.g. an EOT objective, or
+       ``paper_objective(model)``, logged as ``"APGD-MMC"`` for MMC).
+    2. L >= 4: targeted APGD-DLR at the top ``targets`` other classes (logged together as ``"APGD-T
+       (DLR)"``); L = 3: untargeted APGD-DLR (the targeted DLR loss needs 4 classes); L = 2: DLR is
+       undefined (it needs a third logit), so APGD climbs the C&W logit margin z_other - z_y instead
+       (``"APGD-margin"``).
 
-    The model is evaluated in eval mode (BatchNorm statistics never change) and its own mode is restored.
+    The model is evaluated in eval mode (BatchNorm statistics never change) and its own mode is
+    restored.
 
-    Measured against the exact robust accuracy (``benchmarks/exact_gaps.py --digits``: 64-32-32-10 ReLU MLPs on
-    150 test digits, 50 steps): on SCE it lands on the exact value at eps 0.05, 16/255, 0.1 and 0.2; on MMC at
-    0.05 and 0.2, within 1.3 points at 0.1 (4.0 % against 2.7 %), but 3.3 points above it at 16/255 (52.7 %
-    against 49.3 %), and 1.3 points on the center-loss and L-GM models at 0.05. The MMC misses are not a bad
-    default: of the four points at 16/255 that the exact program breaks (each witness misclassified by the model)
-    and ``auto_attack`` leaves standing, APGD with 20 restarts, 100 steps, or the margin targeted at every other
-    class still leaves three. The adversarial part of their balls is a small region that gradient ascent from a
-    random start does not reach; only the exact program finds it. Hence the goal "within 1 point of the truth"
-    holds here for SCE, not for every model: grade an attack against :mod:`robviz.exact` where the model allows.
+    Measured against the exact robust accuracy (``benchmarks/exact_gaps.py --digits``: 64-32-32-10
+    ReLU MLPs on 150 test digits, 50 steps): on SCE it lands on the exact value at eps 0.05, 16/255,
+    0.1 and 0.2; on MMC at 0.05 and 0.2, within 1.3 points at 0.1 (4.0 % against 2.7 %), but 3.3
+    points above it at 16/255 (52.7 % against 49.3 %), and 1.3 points on the center-loss and L-GM
+    models at 0.05. The MMC misses are not a bad default: of the four points at 16/255 that the
+    exact program breaks (each witness misclassified by the model) and ``auto_attack`` leaves
+    standing, APGD with 20 restarts, 100 steps, or the margin targeted at every other class still
+    leaves three. The adversarial part of their balls is a small region that gradient ascent from a
+    random start does not reach; only the exact program finds it. Hence the goal "within 1 point of
+    the truth" holds here for SCE, not for every model: grade an attack against :mod:`robviz.exact`
+    where the model allows.
 
     Parameters
     ----------
     model : torch.nn.Module
-        The classifier (``model(x)`` -> logits); for a randomized model pass ``loss`` an EOT objective.
+        The classifier (``model(x)`` -> logits); for a randomized model pass ``loss`` an EOT
+        objective.
     x, y : torch.Tensor
         Inputs (N, ...) in ``bounds`` and labels (N,).
     eps : float
@@ -413,11 +481,11 @@ def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(
     bounds : tuple of float or robviz.data.Dataset
         The input range (``data.bounds`` for the toy sets).
     steps, restarts : int
-        Per APGD run. Defaults 100 and 5. Restarts run only on the points still robust, so
-        they cost little; they matter: measured against the exact robust accuracy of lesson 2's spiral models
-        (:mod:`robviz.exact`) at eps = 0.25, one restart left 6.7 to 8 points of points that do have an
-        adversarial example inside the ball (the ball's adversarial part is a small corner that one start
-        misses), five restarts 0 to 0.4 points.
+        Per APGD run. Defaults 100 and 5. Restarts run only on the points still robust, so they cost
+        little; they matter: measured against the exact robust accuracy of lesson 2's spiral models
+        (:mod:`robviz.exact`) at eps = 0.25, one restart left 6.7 to 8 points of points that do have
+        an adversarial example inside the ball (the ball's adversarial part is a small corner that
+        one start misses), five restarts 0 to 0.4 points.
     targets : int or None
         How many target classes for APGD-T: the classes with the 2nd, 3rd, ... largest clean logit.
         Default min(9, L - 1) (9 as in AutoAttack; for L = 4 that is 3).
@@ -435,7 +503,9 @@ def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(
     """
     from tqdm.auto import tqdm
 
-    x = to_model(model, checks.finite_inputs("x", x))  # the model's dtype and device, as every attack's run
+    x = to_model(
+        model, checks.finite_inputs("x", x)
+    )  # the model's dtype and device, as every attack's run
     y = y.to(x.device)
     logits = _clean_logits(model, x)
     robust = predict(logits) == y
@@ -446,7 +516,9 @@ def auto_attack(model, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds=(
     for name, options, target in bar:
         index = robust.nonzero().flatten()
         if len(index):
-            attack = APGD(model, eps=eps, steps=steps, restarts=restarts, bounds=bounds, seed=seed, **options)
+            attack = APGD(
+                model, eps=eps, steps=steps, restarts=restarts, bounds=bounds, seed=seed, **options
+            )
             result = attack.run(x[index], y[index], None if target is None else target[index])
             fooled = result.prediction != y[index]
             x_adv[index[fooled]] = result.x_adv[fooled]

@@ -1,12 +1,14 @@
 """The shared base of every attack: eval mode, bounds, targets, batching, devices, recording.
 
-An attack subclass stores its hyperparameters and overrides ``forward(x, labels) -> x_adv``; the base class does
-the chores once, so a PGD is a dozen readable lines. Conventions used everywhere in ``robviz.attacks``:
+An attack subclass stores its hyperparameters and overrides ``forward(x, labels) -> x_adv``; the
+base class does the chores once, so a PGD is a dozen readable lines. Conventions used everywhere in
+``robviz.attacks``:
 
-* inputs ``x`` are (N, ...) and lie in ``bounds`` (``(0, 1)`` for images, ``data.bounds`` for the 2-D toy sets);
-* an *attack objective* is ``objective(model, x, labels) -> (N,)``, small when the model predicts ``labels``
-  (see :mod:`robviz.attacks.objectives`); untargeted attacks increase it at ``labels = y``, targeted attacks
-  decrease it at ``labels = target``;
+* inputs ``x`` are (N, ...) and lie in ``bounds`` (``(0, 1)`` for images, ``data.bounds`` for the
+  2-D toy sets);
+* an *attack objective* is ``objective(model, x, labels) -> (N,)``, small when the model predicts
+  ``labels`` (see :mod:`robviz.attacks.objectives`); untargeted attacks increase it at ``labels =
+  y``, targeted attacks decrease it at ``labels = target``;
 * success means ``argmax model(x_adv) != y`` (untargeted) or ``== target`` (targeted).
 """
 
@@ -23,9 +25,26 @@ from ..models import Predictor
 from ..runtime import dtype_and_device, evaluating, predict
 from .objectives import auto_objective
 
-__all__ = ["Attack", "AttackResult", "Trajectory", "least_likely", "random_target", "norm_name", "lp_norm"]
+__all__ = [
+    "Attack",
+    "AttackResult",
+    "Trajectory",
+    "least_likely",
+    "random_target",
+    "norm_name",
+    "lp_norm",
+]
 
-_NORMS = {"linf": "Linf", "inf": "Linf", "l2": "L2", "2": "L2", "l1": "L1", "1": "L1", "l0": "L0", "0": "L0"}
+_NORMS = {
+    "linf": "Linf",
+    "inf": "Linf",
+    "l2": "L2",
+    "2": "L2",
+    "l1": "L1",
+    "1": "L1",
+    "l0": "L0",
+    "0": "L0",
+}
 
 
 def norm_name(p, allowed=("Linf", "L2", "L1", "L0")) -> str:
@@ -46,7 +65,8 @@ def norm_name(p, allowed=("Linf", "L2", "L1", "L0")) -> str:
 def lp_norm(delta: torch.Tensor, p="L2") -> torch.Tensor:
     """Per-sample norm of a perturbation: (N, ...) -> (N,).
 
-    ``p``: ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` (L0 counts the entries that changed by more than 1e-12).
+    ``p``: ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` (L0 counts the entries that changed by more
+    than 1e-12).
     """
     flat = delta.reshape(len(delta), -1)
     name = norm_name(p)
@@ -66,7 +86,9 @@ def least_likely(model, x: torch.Tensor) -> torch.Tensor:
     return model(x).argmin(dim=1)
 
 
-def random_target(y: torch.Tensor, num_classes: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_target(
+    y: torch.Tensor, num_classes: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Return a uniformly random class different from y for every sample, (N,) -> (N,).
 
     The class is (y + U{1, ..., L-1}) mod L.
@@ -81,8 +103,8 @@ def random_target(y: torch.Tensor, num_classes: int, generator: torch.Generator 
 class Trajectory:
     """What an attack visited.
 
-    One frame per step, frame 0 is where the iteration started (the clean input, or the random start), the last frame is
-    the final iterate. Stored on the CPU.
+    One frame per step, frame 0 is where the iteration started (the clean input, or the random
+    start), the last frame is the final iterate. Stored on the CPU.
 
     Attributes
     ----------
@@ -126,10 +148,10 @@ class AttackResult:
     trajectory : Trajectory or None
         A :class:`Trajectory` when ``run(..., record=True)``, else None.
     failed : torch.Tensor or None
-        (N,) bool, the samples the attack could not evaluate: its iterate or the model's output at it
-        was not finite (a NaN gradient, e.g. of a distance at its own center). Their ``x_adv`` is the clean
-        input, ``prediction`` is -1, and they count neither as a success nor (in ``robust_accuracy``) as
-        robust.
+        (N,) bool, the samples the attack could not evaluate: its iterate or the model's output at
+        it was not finite (a NaN gradient, e.g. of a distance at its own center). Their ``x_adv`` is
+        the clean input, ``prediction`` is -1, and they count neither as a success nor (in
+        ``robust_accuracy``) as robust.
     """
 
     x: torch.Tensor
@@ -143,7 +165,9 @@ class AttackResult:
 
     def __post_init__(self):
         if self.failed is None:
-            self.failed = torch.zeros(len(self.success), dtype=torch.bool, device=self.success.device)
+            self.failed = torch.zeros(
+                len(self.success), dtype=torch.bool, device=self.success.device
+            )
 
     @property
     def success_rate(self) -> float:
@@ -153,17 +177,21 @@ class AttackResult:
     def perturbation_norm(self, p="L2") -> torch.Tensor:
         """Return ||x_adv - x||_p per sample, (N,); ``p``: ``"Linf"``, ``"L2"``, ``"L1"``, ``"L0"``.
 
-        For DeepFool (and C&W) the L2 norm of a successful sample is the distance d_ij of the talk's robustness
-        definition (Moosavi-Dezfooli et al., CVPR 2016), with i = y and j = ``prediction``.
+        For DeepFool (and C&W) the L2 norm of a successful sample is the distance d_ij of the talk's
+        robustness definition (Moosavi-Dezfooli et al., CVPR 2016), with i = y and j =
+        ``prediction``.
         """
         return lp_norm(self.x_adv - self.x, p)
 
     def __repr__(self) -> str:
         recorded = "none" if self.trajectory is None else f"{len(self.trajectory)} frames"
         failed = int(self.failed.sum()) if self.failed is not None else 0
-        return (f"AttackResult(n={len(self.x)}, success_rate={self.success_rate:.3f}, "
-                f"targeted={self.target is not None}, trajectory={recorded}"
-                + (f", failed={failed}" if failed else "") + ")")
+        return (
+            f"AttackResult(n={len(self.x)}, success_rate={self.success_rate:.3f}, "
+            f"targeted={self.target is not None}, trajectory={recorded}"
+            + (f", failed={failed}" if failed else "")
+            + ")"
+        )
 
 
 class Attack:
@@ -173,20 +201,21 @@ class Attack:
     ----------
     model : Predictor
         An ``nn.Module`` whose ``model(x)`` returns (N, L) logits (argmax = prediction). Models with
-        ``features(x)`` also get feature trajectories. The model is put in eval mode while attacking (so
-        BatchNorm statistics never change) and its own mode is restored afterwards; its parameters are
-        never updated and never get a ``.grad``.
+        ``features(x)`` also get feature trajectories. The model is put in eval mode while attacking
+        (so BatchNorm statistics never change) and its own mode is restored afterwards; its
+        parameters are never updated and never get a ``.grad``.
     bounds : tuple of float or robviz.data.Dataset
         (low, high) of the valid input range, ``(0, 1)`` for images; pass ``data.bounds`` (or the
         Dataset itself) for the toy sets. Every adversarial input is clipped to it.
     targeted : bool
         Push the prediction to a target class instead of away from y. ``run(x, y, target)`` takes
-        the targets; without them each sample gets a uniformly random class != y, drawn with ``seed``.
+        the targets; without them each sample gets a uniformly random class != y, drawn with
+        ``seed``.
     loss : callable or None
         The attack objective ``loss(model, x, labels) -> (N,)`` (small when ``model`` predicts
-        ``labels``). Default :func:`~robviz.attacks.objectives.auto_objective`: the logit margin for MMC
-        models (it finds more than the paper's MMC loss, measured against the exact values), else
-        cross-entropy on ``model(x)`` (for RCE the negated logits).
+        ``labels``). Default :func:`~robviz.attacks.objectives.auto_objective`: the logit margin for
+        MMC models (it finds more than the paper's MMC loss, measured against the exact values),
+        else cross-entropy on ``model(x)`` (for RCE the negated logits).
     batch_size : int or None
         Attack this many samples at a time (None: all at once).
     device : torch.device or str or None
@@ -197,37 +226,59 @@ class Attack:
 
     norm = "Linf"  # the distance the attack bounds or minimizes
 
-    def __init__(self, model: Predictor, *, bounds=(0.0, 1.0), targeted: bool = False, loss=None,
-                 batch_size: int | None = None, device=None, seed: int = 0):
+    def __init__(
+        self,
+        model: Predictor,
+        *,
+        bounds=(0.0, 1.0),
+        targeted: bool = False,
+        loss=None,
+        batch_size: int | None = None,
+        device=None,
+        seed: int = 0,
+    ):
         self.model = model
         self.bounds = checks.bounds(bounds)
         self.targeted = bool(targeted)
         self.loss = auto_objective(model) if loss is None else loss
         if not callable(self.loss):
-            raise ValueError(f"loss must be a callable loss(model, x, labels) -> (N,), got {loss!r}")
-        batch_size = checks.integer("batch_size", batch_size, low=1, allow_none=True, note="None: all at once")
+            raise ValueError(
+                f"loss must be a callable loss(model, x, labels) -> (N,), got {loss!r}"
+            )
+        batch_size = checks.integer(
+            "batch_size", batch_size, low=1, allow_none=True, note="None: all at once"
+        )
         self.batch_size, self.device, self.seed = batch_size, device, seed
         self._frames = None
         self._generator = torch.Generator().manual_seed(seed)
 
-    # ------------------------------------------------------------------------------------------- public
+    # --------------------------------------------------------------------------------------- public
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+    def __call__(
+        self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Return the adversarial inputs x_adv (N, ...) for inputs x (N, ...) and labels y (N,)."""
         return self.run(x, y, target).x_adv
 
-    def run(self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None,
-            record: bool = False) -> AttackResult:
+    def run(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        target: torch.Tensor | None = None,
+        record: bool = False,
+    ) -> AttackResult:
         """Attack ``x`` (N, ...) with labels ``y`` (N,) and return an :class:`AttackResult`.
 
-        ``target`` (N,) gives the target classes of a targeted attack (default: seeded random classes != y).
-        ``record=True`` also returns the per-step :class:`Trajectory` (inputs, features, objective values,
-        predictions).
+        ``target`` (N,) gives the target classes of a targeted attack (default: seeded random
+        classes != y). ``record=True`` also returns the per-step :class:`Trajectory` (inputs,
+        features, objective values, predictions).
         """
         x, y, target = self._check_inputs(x, y, target)
         home = x.device
         dtype, model_device = dtype_and_device(self.model, default_dtype=x.dtype)
-        device = torch.device(self.device) if self.device is not None else (model_device or x.device)
+        device = (
+            torch.device(self.device) if self.device is not None else (model_device or x.device)
+        )
         x, y = x.to(device, dtype), y.to(device)
         target = None if target is None else target.to(device)
         self._generator.manual_seed(self.seed)
@@ -240,19 +291,31 @@ class Attack:
                 else:
                     labels = y
                 size = self.batch_size or len(x)
-                chunks = [self._run_chunk(x[i:i + size], labels[i:i + size], record)
-                          for i in range(0, len(x), size)]
+                chunks = [
+                    self._run_chunk(x[i : i + size], labels[i : i + size], record)
+                    for i in range(0, len(x), size)
+                ]
         finally:
             self._frames = None
         x_adv = torch.cat([c[0] for c in chunks])
         prediction = torch.cat([c[1] for c in chunks])
         failed = prediction < 0  # a non-finite iterate or output: never a success
-        success = prediction == labels if self.targeted else prediction != y  # labels: the targets when targeted
+        success = (
+            prediction == labels if self.targeted else prediction != y
+        )  # labels: the targets when targeted
         success &= ~failed
         trajectory = _concat_trajectories([c[2] for c in chunks]) if record else None
         target_home = target.to(home) if self.targeted and target is not None else None
-        return AttackResult(x.to(home), y.to(home), x_adv.to(home), prediction.to(home), success.to(home),
-                            target_home, trajectory, failed.to(home))
+        return AttackResult(
+            x.to(home),
+            y.to(home),
+            x_adv.to(home),
+            prediction.to(home),
+            success.to(home),
+            target_home,
+            trajectory,
+            failed.to(home),
+        )
 
     def with_eps(self, eps: float) -> "Attack":
         """Return a copy of this attack with radius ``eps``.
@@ -260,7 +323,9 @@ class Attack:
         What :func:`robviz.attacks.robust_accuracy` sweeps.
         """
         if not hasattr(self, "eps"):
-            raise ValueError(f"{type(self).__name__} has no radius eps (it minimizes the perturbation instead)")
+            raise ValueError(
+                f"{type(self).__name__} has no radius eps (it minimizes the perturbation instead)"
+            )
         attack = copy.copy(self)
         attack.eps = self._check_eps(eps)
         attack._generator = torch.Generator().manual_seed(self.seed)
@@ -277,18 +342,22 @@ class Attack:
         skip = {"model", "loss", "bounds", "batch_size", "device", "seed", "targeted"}
         params = {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in skip}
         params.update(targeted=self.targeted, bounds=self.bounds)
-        text = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}" for k, v in params.items())
+        text = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}" for k, v in params.items()
+        )
         return f"{type(self).__name__}({text})"
 
-    # ------------------------------------------------------------------------------- helpers for attacks
+    # -------------------------------------------------------------------------- helpers for attacks
 
     def _objective(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return the attack objective per sample, (N,), checked."""
         value = self.loss(self.model, x, labels)
         if not torch.is_tensor(value) or value.shape != (len(x),):
             shape = tuple(value.shape) if torch.is_tensor(value) else type(value).__name__
-            raise ValueError(f"the attack objective must return one value per input, shape ({len(x)},), got "
-                             f"{shape}; use reduction='none' in a loss that averages over the batch")
+            raise ValueError(
+                f"the attack objective must return one value per input, shape ({len(x)},), got "
+                f"{shape}; use reduction='none' in a loss that averages over the batch"
+            )
         return value
 
     def _ascent(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -325,15 +394,19 @@ class Attack:
             num_classes = self.model(x[:1]).shape[1]
         return random_target(y, num_classes, self._generator)
 
-    # ------------------------------------------------------------------------------------- validation
+    # ----------------------------------------------------------------------------------- validation
 
     def _check_eps(self, eps, norm: str | None = None) -> float:
         norm = norm or self.norm
         low, high = self.bounds
         eps = checks.real("eps", eps, low=0)
         if norm == "Linf" and eps > high - low:
-            raise ValueError(f"eps={eps!r} is larger than the whole input range {self.bounds}: for an L-inf attack "
-                             f"eps must lie in [0, {high - low:g}] (for images in [0, 1] write e.g. 8/255, not 8)")
+            raise ValueError(
+                f"eps={eps!r} is larger than the whole input range {self.bounds}: for an L-inf "
+                "attack "
+                f"eps must lie in [0, {high - low:g}] (for images in [0, 1] write e.g. 8/255, not "
+                "8)"
+            )
         return eps
 
     @staticmethod
@@ -344,34 +417,48 @@ class Attack:
     def _check_positive(name: str, value, allow_none: bool = False):
         return checks.real(name, value, low=0, low_open=True, allow_none=allow_none)
 
-
     def _check_inputs(self, x, y, target):
         if not torch.is_tensor(x) or not x.is_floating_point() or x.dim() < 2:
-            raise ValueError(f"x must be a floating-point tensor of shape (N, ...), got "
-                             f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
+            raise ValueError(
+                f"x must be a floating-point tensor of shape (N, ...), got "
+                f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}"
+            )
         checks.finite_inputs("x", x)
         for name, labels in (("y", y), ("target", target)):
             if labels is None:
                 continue
-            if not torch.is_tensor(labels) or labels.shape != (len(x),) or labels.is_floating_point():
+            if (
+                not torch.is_tensor(labels)
+                or labels.shape != (len(x),)
+                or labels.is_floating_point()
+            ):
                 shape = tuple(labels.shape) if torch.is_tensor(labels) else type(labels).__name__
-                raise ValueError(f"{name} must be an integer tensor of shape ({len(x)},) (one label per input "
-                                 f"of x {tuple(x.shape)}), got {shape}")
+                raise ValueError(
+                    f"{name} must be an integer tensor of shape ({len(x)},) (one label per input "
+                    f"of x {tuple(x.shape)}), got {shape}"
+                )
         if target is not None and not self.targeted:
-            raise ValueError(f"a target was given to an untargeted attack; use {type(self).__name__}(..., "
-                             f"targeted=True)")
+            raise ValueError(
+                f"a target was given to an untargeted attack; use {type(self).__name__}(..., "
+                f"targeted=True)"
+            )
         if target is not None and bool((target == y).any()):
             same = int((target == y).sum())
-            raise ValueError(f"target equals the true label y for {same} of {len(y)} inputs: a targeted attack "
-                             f"would count those clean inputs as successes with no perturbation; give every input "
-                             f"a target != y (or omit target: each input then gets a random class != y)")
+            raise ValueError(
+                f"target equals the true label y for {same} of {len(y)} inputs: a targeted attack "
+                "would count those clean inputs as successes with no perturbation; give every "
+                "input "
+                f"a target != y (or omit target: each input then gets a random class != y)"
+            )
         low, high = self.bounds
         if x.min() < low - 1e-6 or x.max() > high + 1e-6:
-            raise ValueError(f"inputs lie outside bounds {self.bounds} (min {x.min().item():.4g}, max "
-                             f"{x.max().item():.4g}); pass bounds=data.bounds, or inputs scaled to [0, 1]")
+            raise ValueError(
+                f"inputs lie outside bounds {self.bounds} (min {x.min().item():.4g}, max "
+                f"{x.max().item():.4g}); pass bounds=data.bounds, or inputs scaled to [0, 1]"
+            )
         return x.detach(), y.long(), None if target is None else target.long()
 
-    # --------------------------------------------------------------------------------------- plumbing
+    # ------------------------------------------------------------------------------------- plumbing
 
     def _run_chunk(self, x, labels, record):
         self._frames = [] if record else None
@@ -390,15 +477,19 @@ class Attack:
                     zs.append(self.model.features(frame).cpu() if features else None)
                     values.append(self._objective(frame, labels).cpu())
                     predictions.append(predict(self.model(frame)).cpu())
-                trajectory = Trajectory(torch.stack(frames), torch.stack(zs) if features else None,
-                                        torch.stack(values), torch.stack(predictions))
+                trajectory = Trajectory(
+                    torch.stack(frames),
+                    torch.stack(zs) if features else None,
+                    torch.stack(values),
+                    torch.stack(predictions),
+                )
         return x_adv, prediction, trajectory
 
     def _evaluate(self, x, x_adv):
         """Return x_adv with its non-finite rows replaced by the clean input, and the predictions.
 
-        The predictions are -1 where x_adv or the model's output at it is not finite (argmax of NaN logits would read as
-        class 0).
+        The predictions are -1 where x_adv or the model's output at it is not finite (argmax of NaN
+        logits would read as class 0).
         """
         prediction = predict(self.model(x_adv))
         prediction[~_finite_rows(x_adv)] = -1
@@ -424,5 +515,9 @@ def _concat_trajectories(parts: list[Trajectory]) -> Trajectory:
         return torch.cat([pad(t) for t in ts], dim=1)
 
     features = [p.features for p in parts if p.features is not None]  # all or none: one model
-    return Trajectory(cat([p.inputs for p in parts]), cat(features) if features else None,
-                      cat([p.objective for p in parts]), cat([p.predictions for p in parts]))
+    return Trajectory(
+        cat([p.inputs for p in parts]),
+        cat(features) if features else None,
+        cat([p.objective for p in parts]),
+        cat([p.predictions for p in parts]),
+    )

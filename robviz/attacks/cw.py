@@ -1,9 +1,10 @@
 """Optimization attacks for the smallest perturbation: Carlini-Wagner L2 and EAD (elastic net, L1).
 
-Both minimize a distance plus c times the C&W margin loss and search c per sample by bisection: a success
-lowers c (look for a closer adversarial), a failure raises it (x10 until the first success). They return, per
-sample, the closest adversarial input found; a sample that never succeeded is returned unchanged (x_adv = x,
-``success`` False). They optimize the margin on ``model(x)`` (the papers' f_6); ``loss`` is not used.
+Both minimize a distance plus c times the C&W margin loss and search c per sample by bisection: a
+success lowers c (look for a closer adversarial), a failure raises it (x10 until the first success).
+They return, per sample, the closest adversarial input found; a sample that never succeeded is
+returned unchanged (x_adv = x, ``success`` False). They optimize the margin on ``model(x)`` (the
+papers' f_6); ``loss`` is not used.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ __all__ = ["CW", "EAD"]
 class _MarginSearch(Attack):
     """Base of CW and EAD.
 
-    Shared by both: the margin objective, its confidence kappa, the best-so-far bookkeeping and the bisection over c.
+    Shared by both: the margin objective, its confidence kappa, the best-so-far bookkeeping and the
+    bisection over c.
     """
 
     def __init__(self, model, *, c, kappa, steps, lr, binary_steps, **options):
         if options.pop("loss", None) is not None:
-            raise ValueError(f"{type(self).__name__} optimizes the C&W margin on model(x); it takes no loss=")
+            raise ValueError(
+                f"{type(self).__name__} optimizes the C&W margin on model(x); it takes no loss="
+            )
         super().__init__(model, loss=margin_objective, **options)
         self.c = self._check_positive("c", c)
         self.kappa = checks.real("kappa", kappa, low=0)
@@ -38,7 +42,8 @@ class _MarginSearch(Attack):
     def _penalty(self, x_adv, labels):
         """Return f = max(-a, -kappa) and the success mask, per sample.
 
-        a is the signed margin (> 0 once the attack succeeds); the success mask is a > 0 and a >= kappa.
+        a is the signed margin (> 0 once the attack succeeds); the success mask is a > 0 and a >=
+        kappa.
         """
         a = self._ascent(x_adv, labels)
         return (-a).clamp(min=-self.kappa), (a > 0) & (a >= self.kappa)
@@ -49,7 +54,13 @@ class _MarginSearch(Attack):
         Then the best example so far and its distance.
         """
         c = torch.full((len(x),), self.c, device=x.device)
-        return c, torch.zeros_like(c), torch.full_like(c, math.inf), x.clone(), torch.full_like(c, math.inf)
+        return (
+            c,
+            torch.zeros_like(c),
+            torch.full_like(c, math.inf),
+            x.clone(),
+            torch.full_like(c, math.inf),
+        )
 
     @staticmethod
     def _keep_best(best, best_dist, candidate, dist, ok):
@@ -77,10 +88,11 @@ class CW(_MarginSearch):
         minimize_w  ||x' - x||_2^2 + c * max(Z_y(x') - max_{k != y} Z_k(x'), -kappa),
         x' = low + (high - low) (tanh(w) + 1) / 2          (targeted: max(max_{k != t} Z_k - Z_t, -kappa))
 
-    with Adam on w (the tanh change of variables keeps x' in bounds) and a binary search over c per sample.
+    with Adam on w (the tanh change of variables keeps x' in bounds) and a binary search over c per
+    sample.
 
-    Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory has one frame per Adam step
-    (up to binary_steps * steps + 1).
+    Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory has one frame per Adam
+    step (up to binary_steps * steps + 1).
 
     Parameters
     ----------
@@ -95,8 +107,8 @@ class CW(_MarginSearch):
         Adam steps per value of c. Default 100 (the papers use 1000).
     lr : float
         Adam's learning rate. Default 0.01 (the MMC paper 5e-3). Inputs at the bounds (the black
-        background of digits) sit where tanh is flat and barely move at small lr; there 0.05 to 0.1 finds
-        closer adversarials in 100 steps.
+        background of digits) sit where tanh is flat and barely move at small lr; there 0.05 to 0.1
+        finds closer adversarials in 100 steps.
     binary_steps : int
         Values of c tried. Default 9.
     abort_early : bool
@@ -111,9 +123,21 @@ class CW(_MarginSearch):
 
     norm = "L2"
 
-    def __init__(self, model, *, c: float = 1e-2, kappa: float = 0.0, steps: int = 100, lr: float = 0.01,
-                 binary_steps: int = 9, abort_early: bool = True, **options):
-        super().__init__(model, c=c, kappa=kappa, steps=steps, lr=lr, binary_steps=binary_steps, **options)
+    def __init__(
+        self,
+        model,
+        *,
+        c: float = 1e-2,
+        kappa: float = 0.0,
+        steps: int = 100,
+        lr: float = 0.01,
+        binary_steps: int = 9,
+        abort_early: bool = True,
+        **options,
+    ):
+        super().__init__(
+            model, c=c, kappa=kappa, steps=steps, lr=lr, binary_steps=binary_steps, **options
+        )
         self.abort_early = bool(abort_early)
 
     def forward(self, x, labels):
@@ -132,14 +156,17 @@ class CW(_MarginSearch):
             w = w0.clone().requires_grad_(True)
             optimizer = torch.optim.Adam([w], lr=self.lr)
             found = torch.zeros(n, dtype=torch.bool, device=x.device)
-            # Early abort per sample (a batch-summed loss would let one sample's progress keep another running).
+            # Early abort per sample (a batch-summed loss would let one sample's progress keep
+            # another running).
             active, previous = torch.ones_like(found), torch.full_like(c, math.inf)
             for step in range(self.steps):
                 x_adv = low + scale * (torch.tanh(w) + 1)
                 dist = (x_adv - x).pow(2).reshape(n, -1).sum(dim=1)
                 penalty, ok = self._penalty(x_adv, labels)
                 loss = dist + c * penalty
-                (w.grad,) = torch.autograd.grad(loss.sum(), w)  # never touches the model's parameters
+                (w.grad,) = torch.autograd.grad(
+                    loss.sum(), w
+                )  # never touches the model's parameters
                 stopped = w.detach()[~active]
                 optimizer.step()
                 with torch.no_grad():
@@ -160,15 +187,15 @@ class CW(_MarginSearch):
 class EAD(_MarginSearch):
     """Elastic-net attack.
 
-    Chen et al., "EAD: Elastic-Net Attacks to Deep Neural Networks via Adversarial Examples", AAAI 2018,
-    https://arxiv.org/abs/1709.04114. Distance: L1 (minimized, no eps).
+    Chen et al., "EAD: Elastic-Net Attacks to Deep Neural Networks via Adversarial Examples", AAAI
+    2018, https://arxiv.org/abs/1709.04114. Distance: L1 (minimized, no eps).
 
         minimize_x'  c * f(x') + ||x' - x||_2^2 + beta * ||x' - x||_1,   x' in bounds,
 
-    f the C&W margin loss (as in :class:`CW`), solved by FISTA: a gradient step on the smooth part with
-    learning rate lr * sqrt(1 - k / steps), then the projected shrinkage-thresholding S_beta (entries of
-    x' - x smaller than beta in size become 0, the others shrink by beta; clip to bounds), then momentum
-    k / (k + 3). A binary search over c as in C&W.
+    f the C&W margin loss (as in :class:`CW`), solved by FISTA: a gradient step on the smooth part
+    with learning rate lr * sqrt(1 - k / steps), then the projected shrinkage-thresholding S_beta
+    (entries of x' - x smaller than beta in size become 0, the others shrink by beta; clip to
+    bounds), then momentum k / (k + 3). A binary search over c as in C&W.
 
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...); one trajectory frame per iteration.
 
@@ -200,9 +227,22 @@ class EAD(_MarginSearch):
 
     norm = "L1"
 
-    def __init__(self, model, *, beta: float = 1e-3, c: float = 1e-3, kappa: float = 0.0, steps: int = 100,
-                 lr: float = 0.01, binary_steps: int = 9, decision: str = "EN", **options):
-        super().__init__(model, c=c, kappa=kappa, steps=steps, lr=lr, binary_steps=binary_steps, **options)
+    def __init__(
+        self,
+        model,
+        *,
+        beta: float = 1e-3,
+        c: float = 1e-3,
+        kappa: float = 0.0,
+        steps: int = 100,
+        lr: float = 0.01,
+        binary_steps: int = 9,
+        decision: str = "EN",
+        **options,
+    ):
+        super().__init__(
+            model, c=c, kappa=kappa, steps=steps, lr=lr, binary_steps=binary_steps, **options
+        )
         beta = checks.real("beta", beta, low=0)
         if decision not in ("EN", "L1"):
             raise ValueError(f"decision must be 'EN' or 'L1', got {decision!r}")
@@ -236,7 +276,11 @@ class EAD(_MarginSearch):
                     x_k = x_next
                     _, ok = self._penalty(x_k, labels)
                     l1 = lp_norm(x_k - x, "L1")
-                    dist = l1 if self.decision == "L1" else l1 * self.beta + lp_norm(x_k - x, "L2").pow(2)
+                    dist = (
+                        l1
+                        if self.decision == "L1"
+                        else l1 * self.beta + lp_norm(x_k - x, "L2").pow(2)
+                    )
                     best_dist = self._keep_best(best, best_dist, x_k, dist, ok)
                     found |= ok
                 self._log(x_k)

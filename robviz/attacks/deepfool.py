@@ -12,21 +12,22 @@ __all__ = ["DeepFool"]
 class DeepFool(Attack):
     """DeepFool.
 
-    Moosavi-Dezfooli et al., "DeepFool: a simple and accurate method to fool deep neural networks", CVPR 2016,
-    https://arxiv.org/abs/1511.04599. Distance: L2 (minimized, no eps).
+    Moosavi-Dezfooli et al., "DeepFool: a simple and accurate method to fool deep neural networks",
+    CVPR 2016, https://arxiv.org/abs/1511.04599. Distance: L2 (minimized, no eps).
 
-    At each step the classifier is linearized around x_t; with f_k = Z_k - Z_y and w_k = grad f_k, the nearest
-    linearized boundary is l = argmin_{k != y} |f_k| / ||w_k||, and
+    At each step the classifier is linearized around x_t; with f_k = Z_k - Z_y and w_k = grad f_k,
+    the nearest linearized boundary is l = argmin_{k != y} |f_k| / ||w_k||, and
 
         r_t = (|f_l| + 1e-4) / ||w_l||^2 * w_l,   x_{t+1} = clip(x + (1 + overshoot) * sum_t r_t),
 
-    until the prediction changes. ||x_adv - x||_2 estimates the distance d_ij of the talk's robustness
-    definition (i = y, j = the class reached, ``result.prediction``); for an affine classifier it is exact after
-    one step (up to the overshoot). With ``targeted=True`` only the boundary to the target t is considered
-    (f = Z_t - Z_top), which estimates d_it for a chosen j = t.
+    until the prediction changes. ||x_adv - x||_2 estimates the distance d_ij of the talk's
+    robustness definition (i = y, j = the class reached, ``result.prediction``); for an affine
+    classifier it is exact after one step (up to the overshoot). With ``targeted=True`` only the
+    boundary to the target t is considered (f = Z_t - Z_top), which estimates d_it for a chosen j =
+    t.
 
-    Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). Every step computes the L logit gradients; the
-    trajectory has up to steps + 1 frames (it stops when every sample is done).
+    Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). Every step computes the L logit
+    gradients; the trajectory has up to steps + 1 frames (it stops when every sample is done).
 
     Parameters
     ----------
@@ -68,8 +69,13 @@ class DeepFool(Attack):
             active = prediction != labels if self.targeted else prediction == labels
             if not active.any():
                 break
-            grads = torch.stack([torch.autograd.grad(logits[:, k].sum(), x_in, retain_graph=True)[0]
-                                 for k in range(logits.shape[1])], dim=1).flatten(2)  # (N, L, D)
+            grads = torch.stack(
+                [
+                    torch.autograd.grad(logits[:, k].sum(), x_in, retain_graph=True)[0]
+                    for k in range(logits.shape[1])
+                ],
+                dim=1,
+            ).flatten(2)  # (N, L, D)
             logits = logits.detach()
             if self.targeted:  # cross the boundary between the current top class and the target
                 f = logits[rows, labels] - logits[rows, prediction]

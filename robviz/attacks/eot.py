@@ -1,12 +1,13 @@
 """Expectation over transformation (EOT): attacking a randomized model through its mean output.
 
 Athalye, Engstrom, Ilyas and Kwok, "Synthesizing Robust Adversarial Examples", ICML 2018,
-https://arxiv.org/abs/1707.07397; used against randomized defenses by Athalye, Carlini and Wagner, "Obfuscated
-Gradients Give a False Sense of Security", ICML 2018, https://arxiv.org/abs/1802.00420.
+https://arxiv.org/abs/1707.07397; used against randomized defenses by Athalye, Carlini and Wagner,
+"Obfuscated Gradients Give a False Sense of Security", ICML 2018, https://arxiv.org/abs/1802.00420.
 
-A randomized model (Mixup Inference draws new mixing partners at every call) gives a different gradient at
-every call; one draw points in a random direction. EOT attacks the expectation E_r[J(f_r(x), y)] and estimates
-its gradient by the mean of ``samples`` draws, which cuts the gradient's variance by ``samples``:
+A randomized model (Mixup Inference draws new mixing partners at every call) gives a different
+gradient at every call; one draw points in a random direction. EOT attacks the expectation
+E_r[J(f_r(x), y)] and estimates its gradient by the mean of ``samples`` draws, which cuts the
+gradient's variance by ``samples``:
 
     objective = eot_objective(cross_entropy_objective, samples=10)
     x_adv = PGD(mi_model, eps=8/255, loss=objective)(x, y)          # any attack takes it as loss=
@@ -32,9 +33,10 @@ def eot_objective(base_objective=None, samples: int = 10):
 
         J_EOT(x, l) = (1 / S) sum_{s=1..S} J(f_{r_s}(x), l),
 
-    so its gradient is the mean of S independent gradients. ``base_objective(model, x, labels) -> (N,)``
-    defaults to cross-entropy on ``model(x)``. Each call of the model must draw new randomness (robviz's
-    :class:`~robviz.mixup_inference.MixupInference` does). Memory grows with ``samples`` (one graph per draw).
+    so its gradient is the mean of S independent gradients. ``base_objective(model, x, labels) ->
+    (N,)`` defaults to cross-entropy on ``model(x)``. Each call of the model must draw new
+    randomness (robviz's :class:`~robviz.mixup_inference.MixupInference` does). Memory grows with
+    ``samples`` (one graph per draw).
 
     Returns
     -------
@@ -44,12 +46,16 @@ def eot_objective(base_objective=None, samples: int = 10):
     base = cross_entropy_objective if base_objective is None else base_objective
     samples = checks.integer("samples", samples, low=1)
     if not callable(base):
-        raise ValueError(f"base_objective must be a callable objective(model, x, labels), got {base!r}")
+        raise ValueError(
+            f"base_objective must be a callable objective(model, x, labels), got {base!r}"
+        )
 
     def objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return torch.stack([base(model, x, labels) for _ in range(samples)]).mean(dim=0)
 
-    objective.__name__ = objective.__qualname__ = f"eot_{getattr(base, '__name__', 'objective')}_{samples}"
+    objective.__name__ = objective.__qualname__ = (
+        f"eot_{getattr(base, '__name__', 'objective')}_{samples}"
+    )
     return objective
 
 
@@ -59,8 +65,8 @@ class EOT(nn.Module):
     ``forward(x) = log mean_s softmax(model(x))``.
 
     Its argmax is the majority-of-probability prediction, and any attack with its default objective
-    (cross-entropy on ``forward``) then attacks the expected probabilities, an EOT attack in one wrapper.
-    x (N, ...) -> (N, L).
+    (cross-entropy on ``forward``) then attacks the expected probabilities, an EOT attack in one
+    wrapper. x (N, ...) -> (N, L).
     """
 
     def __init__(self, model: nn.Module, samples: int = 10):
@@ -74,4 +80,6 @@ class EOT(nn.Module):
         Computed in log space.
         """
         log_probs = torch.stack([self.model(x).log_softmax(dim=1) for _ in range(self.samples)])
-        return torch.logsumexp(log_probs, dim=0) - math.log(self.samples)  # log of the mean, in log space
+        return torch.logsumexp(log_probs, dim=0) - math.log(
+            self.samples
+        )  # log of the mean, in log space

@@ -21,9 +21,9 @@ from .objectives import paper_objective
 
 __all__ = ["TALK_EPS", "talk_battery", "robust_accuracy", "RobustnessTable"]
 
-#: The talk's radii (L-inf). Images in [0, 1]: 8/255 and 16/255. Toy sets (standardized 2-D inputs, where two
-#: class means lie about 2 to 3 units apart): 0.25 and 0.5, radii at which an undefended model loses a visible
-#: share of its points but not all of them.
+#: The talk's radii (L-inf). Images in [0, 1]: 8/255 and 16/255. Toy sets (standardized 2-D inputs,
+#: where two class means lie about 2 to 3 units apart): 0.25 and 0.5, radii at which an undefended
+#: model loses a visible share of its points but not all of them.
 TALK_EPS = {"images": (8 / 255, 16 / 255), "toy": (0.25, 0.5)}
 
 
@@ -32,13 +32,14 @@ def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> 
 
     As in the MMC paper, Table 2.
 
-    Every attack is L-inf PGD with a random start, radius ``TALK_EPS[kind][0]`` (8/255 for images, 0.25 for the
-    toy sets; :func:`robust_accuracy` sweeps both radii of ``TALK_EPS``), and a fixed step of a quarter of the
-    first radius (2/255 for images, as the paper; 0.0625 for the toy sets). The objective is
-    :func:`~robviz.attacks.objectives.paper_objective` (the MMC loss for MMC models: the paper's adaptive attack),
-    so the table is the paper's protocol; measured against the exact values on digits, the margin objective that
-    every attack now defaults to (:func:`~robviz.attacks.objectives.auto_objective`) finds more.
-    Targeted attacks draw a uniformly random target != y with ``seed``, the same for PGD10 and PGD50.
+    Every attack is L-inf PGD with a random start, radius ``TALK_EPS[kind][0]`` (8/255 for images,
+    0.25 for the toy sets; :func:`robust_accuracy` sweeps both radii of ``TALK_EPS``), and a fixed
+    step of a quarter of the first radius (2/255 for images, as the paper; 0.0625 for the toy sets).
+    The objective is :func:`~robviz.attacks.objectives.paper_objective` (the MMC loss for MMC
+    models: the paper's adaptive attack), so the table is the paper's protocol; measured against the
+    exact values on digits, the margin objective that every attack now defaults to
+    (:func:`~robviz.attacks.objectives.auto_objective`) finds more. Targeted attacks draw a
+    uniformly random target != y with ``seed``, the same for PGD10 and PGD50.
 
     Parameters
     ----------
@@ -54,7 +55,8 @@ def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> 
     Returns
     -------
     dict[str, PGD]
-        ``{"PGD10-tar": PGD, "PGD10-un": PGD, "PGD50-tar": PGD, "PGD50-un": PGD}``, in the table's order.
+        ``{"PGD10-tar": PGD, "PGD10-un": PGD, "PGD50-tar": PGD, "PGD50-un": PGD}``, in the table's
+        order.
     """
     if kind not in TALK_EPS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, TALK_EPS))}, got {kind!r}")
@@ -63,9 +65,21 @@ def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> 
             raise ValueError("toy inputs are not in [0, 1]: pass bounds=data.bounds")
         bounds = (0.0, 1.0)
     eps = TALK_EPS[kind][0]
-    return {f"PGD{steps}-{tag}": PGD(model, eps=eps, alpha=eps / 4, steps=steps, random_start=True,
-                                     targeted=targeted, bounds=bounds, seed=seed, loss=paper_objective(model))
-            for steps in (10, 50) for tag, targeted in (("tar", True), ("un", False))}
+    return {
+        f"PGD{steps}-{tag}": PGD(
+            model,
+            eps=eps,
+            alpha=eps / 4,
+            steps=steps,
+            random_start=True,
+            targeted=targeted,
+            bounds=bounds,
+            seed=seed,
+            loss=paper_objective(model),
+        )
+        for steps in (10, 50)
+        for tag, targeted in (("tar", True), ("un", False))
+    }
 
 
 def format_eps(eps: float | None) -> str:
@@ -85,19 +99,21 @@ def format_eps(eps: float | None) -> str:
 class RobustnessTable:
     """A tidy table of robust accuracies: one row (a dict) per model x attack x radius.
 
-    Row keys: ``model``, ``attack`` (``"clean"`` for the clean accuracy), ``eps`` (None for attacks without a
-    radius), ``accuracy`` (fraction in [0, 1]), ``distance`` (mean perturbation norm, in the attack's norm, of
-    the samples the attack turned from correct to wrong; NaN if none), ``n`` (samples) and, in attack rows of
-    :func:`robust_accuracy`, ``failed`` (correctly classified samples the attack could not evaluate, a
-    non-finite iterate or output: counted as not robust, see :class:`~robviz.attacks.AttackResult`) and
-    ``robust`` (the per-point result, an (n,) bool CPU tensor: correct clean and under this attack; the clean
-    row's is the clean correctness). :meth:`with_worst_case` combines the ``robust`` of a radius's attacks.
+    Row keys: ``model``, ``attack`` (``"clean"`` for the clean accuracy), ``eps`` (None for attacks
+    without a radius), ``accuracy`` (fraction in [0, 1]), ``distance`` (mean perturbation norm, in
+    the attack's norm, of the samples the attack turned from correct to wrong; NaN if none), ``n``
+    (samples) and, in attack rows of :func:`robust_accuracy`, ``failed`` (correctly classified
+    samples the attack could not evaluate, a non-finite iterate or output: counted as not robust,
+    see :class:`~robviz.attacks.AttackResult`) and ``robust`` (the per-point result, an (n,) bool
+    CPU tensor: correct clean and under this attack; the clean row's is the clean correctness).
+    :meth:`with_worst_case` combines the ``robust`` of a radius's attacks.
 
-    Model labels key the rows, so they are unique: adding a table whose model label is already taken renames
-    the newcomer ``"sce #2"``, ``"sce #3"``... (and a table built with one (model, column) twice is refused).
+    Model labels key the rows, so they are unique: adding a table whose model label is already taken
+    renames the newcomer ``"sce #2"``, ``"sce #3"``... (and a table built with one (model, column)
+    twice is refused).
 
-    ``to_markdown()`` (also the ``repr``) pivots it into the talk's layout: a row per model, a column per
-    attack and radius, accuracies in percent. Tables add up: ``table_sce + table_mmc``.
+    ``to_markdown()`` (also the ``repr``) pivots it into the talk's layout: a row per model, a
+    column per attack and radius, accuracies in percent. Tables add up: ``table_sce + table_mmc``.
     """
 
     rows: list[dict] = field(default_factory=list)
@@ -106,8 +122,11 @@ class RobustnessTable:
         keys = [(row["model"], _column(row)) for row in self.rows]
         repeated = sorted({key for key in keys if keys.count(key) > 1})
         if repeated:
-            raise ValueError(f"rows must be unique per model and column, but {repeated[0]} appears more than once: "
-                             f"give each model its own name (robust_accuracy(..., name=...))")
+            raise ValueError(
+                f"rows must be unique per model and column, but {repeated[0]} appears more than "
+                "once: "
+                f"give each model its own name (robust_accuracy(..., name=...))"
+            )
 
     def __add__(self, other: "RobustnessTable") -> "RobustnessTable":
         taken = set(self.models)
@@ -119,7 +138,9 @@ class RobustnessTable:
                 label = f"{model} #{k}"
             renamed[model] = label
             taken.add(label)
-        return RobustnessTable(self.rows + [{**row, "model": renamed[row["model"]]} for row in other.rows])
+        return RobustnessTable(
+            self.rows + [{**row, "model": renamed[row["model"]]} for row in other.rows]
+        )
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -137,84 +158,126 @@ class RobustnessTable:
         """
         return list(dict.fromkeys(_column(row) for row in self.rows))
 
-    def get(self, attack: str = "clean", eps: float | None = None, model: str | None = None,
-            value: str = "accuracy") -> float:
+    def get(
+        self,
+        attack: str = "clean",
+        eps: float | None = None,
+        model: str | None = None,
+        value: str = "accuracy",
+    ) -> float:
         """One number: e.g. ``table.get("PGD10-un", 8/255)``.
 
         ``model`` is needed when the table has several.
         """
         if model is None:
             if len(self.models) != 1:
-                raise ValueError(f"the table has several models ({', '.join(self.models)}); pass model=")
+                raise ValueError(
+                    f"the table has several models ({', '.join(self.models)}); pass model="
+                )
             model = self.models[0]
         for row in self.rows:
-            same_eps = eps is None or (row["eps"] is not None and math.isclose(row["eps"], eps, abs_tol=1e-9))
+            same_eps = eps is None or (
+                row["eps"] is not None and math.isclose(row["eps"], eps, abs_tol=1e-9)
+            )
             if row["model"] == model and row["attack"] == attack and same_eps:
                 return row[value]
-        raise KeyError(f"no row for model={model!r}, attack={attack!r}, eps={eps!r}; columns: {self.columns}")
+        raise KeyError(
+            f"no row for model={model!r}, attack={attack!r}, eps={eps!r}; columns: {self.columns}"
+        )
 
     def with_worst_case(self, attacks=None, label: str = "worst case") -> "RobustnessTable":
         """Return the table plus, per model and radius, a worst-case row ``label``.
 
         The row is the worst case over the battery, per point.
 
-        A point counts as robust in it only when it is classified correctly and *every* attack at that radius
-        failed on it, so its accuracy is at most the smallest accuracy of any one attack (it is lower when the
-        attacks break different points). This is the number to report (Carlini et al., "On Evaluating
-        Adversarial Robustness", 2019, https://arxiv.org/abs/1902.06705, Sec. 5: report the per-example worst
-        case over all attacks); it is still an upper bound on the true robust accuracy.
+        A point counts as robust in it only when it is classified correctly and *every* attack at
+        that radius failed on it, so its accuracy is at most the smallest accuracy of any one attack
+        (it is lower when the attacks break different points). This is the number to report (Carlini
+        et al., "On Evaluating Adversarial Robustness", 2019, https://arxiv.org/abs/1902.06705, Sec.
+        5: report the per-example worst case over all attacks); it is still an upper bound on the
+        true robust accuracy.
 
         Parameters
         ----------
         attacks : list of str or None
-            The attack labels to combine; None: every attack that has a radius (rows with ``eps`` None,
-            C&W or DeepFool, have no budget and are left out).
+            The attack labels to combine; None: every attack that has a radius (rows with ``eps``
+            None, C&W or DeepFool, have no budget and are left out).
         label : str
             The attack label of the new rows.
 
         Returns
         -------
         'RobustnessTable'
-            A new table: these rows, then one row per model and radius with ``accuracy``, ``robust`` (the
-            combined per-point result), ``n``, ``distance`` NaN and ``attacks`` (the labels it combined).
+            A new table: these rows, then one row per model and radius with ``accuracy``, ``robust``
+            (the combined per-point result), ``n``, ``distance`` NaN and ``attacks`` (the labels it
+            combined).
 
         Raises
         ------
         ValueError
             ``attacks`` names no attack of the table; ``label`` is already an attack of the table; a
-            row to combine has no per-point ``robust`` (a table not made by :func:`robust_accuracy`, or
-            read back from JSON); rows of one model measure different numbers of points.
+            row to combine has no per-point ``robust`` (a table not made by :func:`robust_accuracy`,
+            or read back from JSON); rows of one model measure different numbers of points.
         """
         names = list(dict.fromkeys(row["attack"] for row in self.rows if row["attack"] != "clean"))
         if label in names or label == "clean":
-            raise ValueError(f"label {label!r} is already a column of the table: choose another label")
+            raise ValueError(
+                f"label {label!r} is already a column of the table: choose another label"
+            )
         if attacks is not None:
             attacks = [attacks] if isinstance(attacks, str) else list(attacks)
             unknown = [a for a in attacks if a not in names]
             if unknown or not attacks:
-                raise ValueError(f"attacks must name attacks of the table ({', '.join(names)}), got {attacks!r}")
+                raise ValueError(
+                    f"attacks must name attacks of the table ({', '.join(names)}), got {attacks!r}"
+                )
         groups: dict[tuple, list[dict]] = {}
         for row in self.rows:
-            if row["attack"] == "clean" or row["eps"] is None or (attacks is not None and row["attack"] not in attacks):
+            if (
+                row["attack"] == "clean"
+                or row["eps"] is None
+                or (attacks is not None and row["attack"] not in attacks)
+            ):
                 continue
-            key = next((k for k in groups if k[0] == row["model"] and math.isclose(k[1], row["eps"], abs_tol=1e-9)),
-                       (row["model"], row["eps"]))
+            key = next(
+                (
+                    k
+                    for k in groups
+                    if k[0] == row["model"] and math.isclose(k[1], row["eps"], abs_tol=1e-9)
+                ),
+                (row["model"], row["eps"]),
+            )
             groups.setdefault(key, []).append(row)
         if not groups:
-            raise ValueError("no attack with a radius to combine: with_worst_case needs rows with an eps")
+            raise ValueError(
+                "no attack with a radius to combine: with_worst_case needs rows with an eps"
+            )
         added = []
         for (model, eps), rows in groups.items():
             missing = [row["attack"] for row in rows if row.get("robust") is None]
             if missing:
-                raise ValueError(f"rows of {model!r} at eps={eps:g} have no per-point result 'robust' "
-                                 f"({', '.join(missing)}): build the table with robust_accuracy")
+                raise ValueError(
+                    f"rows of {model!r} at eps={eps:g} have no per-point result 'robust' "
+                    f"({', '.join(missing)}): build the table with robust_accuracy"
+                )
             if len({len(row["robust"]) for row in rows}) != 1:
-                raise ValueError(f"the rows of {model!r} at eps={eps:g} measure different numbers of points: "
-                                 "the worst case needs the same points under every attack")
+                raise ValueError(
+                    f"the rows of {model!r} at eps={eps:g} measure different numbers of points: "
+                    "the worst case needs the same points under every attack"
+                )
             robust = torch.stack([row["robust"] for row in rows]).all(dim=0)
-            added.append(dict(model=model, attack=label, eps=eps, accuracy=robust.float().mean().item(),
-                              distance=math.nan, n=len(robust), robust=robust,
-                              attacks=[row["attack"] for row in rows]))
+            added.append(
+                dict(
+                    model=model,
+                    attack=label,
+                    eps=eps,
+                    accuracy=robust.float().mean().item(),
+                    distance=math.nan,
+                    n=len(robust),
+                    robust=robust,
+                    attacks=[row["attack"] for row in rows],
+                )
+            )
         return RobustnessTable(self.rows + added)
 
     def pivot(self, value: str = "accuracy") -> tuple[list[str], list[str], list[list[float]]]:
@@ -227,7 +290,11 @@ class RobustnessTable:
         scale = 100.0 if value == "accuracy" else 1.0
         cells = {(row["model"], _column(row)): scale * row[value] for row in self.rows}
         columns = self.columns
-        return self.models, columns, [[cells.get((m, c), math.nan) for c in columns] for m in self.models]
+        return (
+            self.models,
+            columns,
+            [[cells.get((m, c), math.nan) for c in columns] for m in self.models],
+        )
 
     def to_markdown(self, value: str = "accuracy", digits: int = 1) -> str:
         """Return the table in the talk's layout (accuracy in percent).
@@ -238,7 +305,11 @@ class RobustnessTable:
         digits = digits if value == "accuracy" else max(digits, 3)
         lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
         for model, row in zip(models, values):
-            lines.append(f"| {model} | " + " | ".join("" if v != v else f"{v:.{digits}f}" for v in row) + " |")
+            lines.append(
+                f"| {model} | "
+                + " | ".join("" if v != v else f"{v:.{digits}f}" for v in row)
+                + " |"
+            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -249,7 +320,11 @@ class RobustnessTable:
 
 
 def _column(row: dict) -> str:
-    return row["attack"] if row["attack"] == "clean" else f"{row['attack']} {format_eps(row['eps'])}".strip()
+    return (
+        row["attack"]
+        if row["attack"] == "clean"
+        else f"{row['attack']} {format_eps(row['eps'])}".strip()
+    )
 
 
 @torch.no_grad()
@@ -257,16 +332,26 @@ def _predict(model, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     return predict(inference(model, x, batch_size=batch_size)).to(x.device)
 
 
-def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[str, Attack] | None = None, *,
-                    eps_list=None, name: str | None = None, kind: str | None = None, bounds=None,
-                    progress: bool = True) -> RobustnessTable:
+def robust_accuracy(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    attacks: Mapping[str, Attack] | None = None,
+    *,
+    eps_list=None,
+    name: str | None = None,
+    kind: str | None = None,
+    bounds=None,
+    progress: bool = True,
+) -> RobustnessTable:
     """Robust accuracy of ``model`` on (x, y) under every attack at every radius.
 
     One row of the talk's table.
 
-    A sample counts as robust when the model classifies it correctly both clean and under the attack, so every
-    robust accuracy is at most the clean accuracy. For a targeted attack the prediction must still be y (not
-    merely differ from the target), the accuracy the MMC authors' code reports.
+    A sample counts as robust when the model classifies it correctly both clean and under the
+    attack, so every robust accuracy is at most the clean accuracy. For a targeted attack the
+    prediction must still be y (not merely differ from the target), the accuracy the MMC authors'
+    code reports.
 
     Parameters
     ----------
@@ -278,8 +363,8 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
         ``{name: Attack}``. None: :func:`talk_battery` (PGD10/PGD50, targeted/untargeted).
     eps_list : sequence of float or None
         Radii; every attack that has an ``eps`` is run at each (``attack.with_eps(eps)``), attacks
-        without one (C&W, DeepFool, JSMA) once. None: the talk's radii ``TALK_EPS[kind]`` for the default
-        battery, each attack's own eps otherwise.
+        without one (C&W, DeepFool, JSMA) once. None: the talk's radii ``TALK_EPS[kind]`` for the
+        default battery, each attack's own eps otherwise.
     name : str or None
         The row label; default the model's objective name (``"sce"``, ``"mmc"``...) or its class.
     kind : str or None
@@ -292,9 +377,10 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
     Returns
     -------
     RobustnessTable
-        A :class:`RobustnessTable`; print it for the talk's layout, add tables of several models with ``+``;
-        ``table.with_worst_case()`` adds the worst case over the attacks per point and radius, and
-        :func:`~robviz.attacks.battery_sanity` checks that the multi-step attacks beat the one-step one.
+        A :class:`RobustnessTable`; print it for the talk's layout, add tables of several models
+        with ``+``; ``table.with_worst_case()`` adds the worst case over the attacks per point and
+        radius, and :func:`~robviz.attacks.battery_sanity` checks that the multi-step attacks beat
+        the one-step one.
 
     Examples
     --------
@@ -309,15 +395,28 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
         attacks = talk_battery(model, kind, bounds)
         eps_list = TALK_EPS[kind] if eps_list is None else eps_list
     if len(attacks) == 0:
-        raise ValueError("attacks is empty: give at least one {name: Attack} (None: the talk's battery)")
+        raise ValueError(
+            "attacks is empty: give at least one {name: Attack} (None: the talk's battery)"
+        )
     if eps_list is not None and len(eps_list) == 0:
-        raise ValueError("eps_list is empty: give at least one radius (None: each attack's own eps)")
+        raise ValueError(
+            "eps_list is empty: give at least one radius (None: each attack's own eps)"
+        )
     if name is None:
         name = getattr(getattr(model, "objective", None), "name", None) or type(model).__name__
     correct = _predict(model, x) == y
     n = len(x)
-    rows = [dict(model=name, attack="clean", eps=None, accuracy=correct.float().mean().item(),
-                 distance=math.nan, n=n, robust=correct.cpu())]
+    rows = [
+        dict(
+            model=name,
+            attack="clean",
+            eps=None,
+            accuracy=correct.float().mean().item(),
+            distance=math.nan,
+            n=n,
+            robust=correct.cpu(),
+        )
+    ]
     jobs = []
     for index, eps in enumerate([None] if eps_list is None else list(eps_list)):
         for label, attack in attacks.items():
@@ -325,13 +424,25 @@ def robust_accuracy(model, x: torch.Tensor, y: torch.Tensor, attacks: Mapping[st
                 jobs.append((label, attack.with_eps(eps)))
             elif index == 0:
                 jobs.append((label, attack))
-    for label, attack in tqdm(jobs, desc=f"robust accuracy {name}", disable=not progress, leave=False):
+    for label, attack in tqdm(
+        jobs, desc=f"robust accuracy {name}", disable=not progress, leave=False
+    ):
         result = attack.run(x, y)
-        robust = correct & (result.prediction == y)  # a failed sample's prediction is -1: never robust
+        robust = correct & (
+            result.prediction == y
+        )  # a failed sample's prediction is -1: never robust
         broken = correct & (result.prediction != y) & ~result.failed
         norms = lp_norm(result.x_adv - x, attack.norm)[broken]
-        rows.append(dict(model=name, attack=label, eps=getattr(attack, "eps", None),
-                         accuracy=robust.float().mean().item(),
-                         distance=norms.mean().item() if len(norms) else math.nan, n=n,
-                         failed=int((correct & result.failed).sum()), robust=robust.cpu()))
+        rows.append(
+            dict(
+                model=name,
+                attack=label,
+                eps=getattr(attack, "eps", None),
+                accuracy=robust.float().mean().item(),
+                distance=norms.mean().item() if len(norms) else math.nan,
+                n=n,
+                failed=int((correct & result.failed).sum()),
+                robust=robust.cpu(),
+            )
+        )
     return RobustnessTable(rows)

@@ -1,8 +1,9 @@
 """Gradient attacks with a radius eps: FGSM, BIM, PGD (L-inf and L2), ILCM and MIM.
 
-Each is one small class on :class:`~robviz.attacks.base.Attack`. With J the attack objective (cross-entropy on
-the logits by default), an untargeted attack climbs J(x, y) and a targeted one descends J(x, t), and every
-iterate is projected back onto the eps-ball around x and into the input bounds.
+Each is one small class on :class:`~robviz.attacks.base.Attack`. With J the attack objective
+(cross-entropy on the logits by default), an untargeted attack climbs J(x, y) and a targeted one
+descends J(x, t), and every iterate is projected back onto the eps-ball around x and into the input
+bounds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ __all__ = ["FGSM", "BIM", "PGD", "ILCM", "MIM"]
 def _flat_norm(t: torch.Tensor) -> torch.Tensor:
     """Per-sample L2 norm shaped to broadcast against t: (N, ...) -> (N, 1, ..., 1).
 
-    Never 0: a saturated softmax gives gradients of norm 1e-13 whose direction still counts, so no epsilon is added.
+    Never 0: a saturated softmax gives gradients of norm 1e-13 whose direction still counts, so no
+    epsilon is added.
     """
     norm = t.reshape(len(t), -1).norm(dim=1).clamp_min(torch.finfo(t.dtype).tiny)
     return norm.reshape(-1, *([1] * (t.dim() - 1)))
@@ -26,8 +28,8 @@ def _flat_norm(t: torch.Tensor) -> torch.Tensor:
 class FGSM(Attack):
     """Fast gradient sign method.
 
-    Goodfellow et al., "Explaining and Harnessing Adversarial Examples", ICLR 2015, https://arxiv.org/abs/1412.6572.
-    Distance: L-inf.
+    Goodfellow et al., "Explaining and Harnessing Adversarial Examples", ICLR 2015,
+    https://arxiv.org/abs/1412.6572. Distance: L-inf.
 
         x_adv = clip(x + eps * sign(grad_x J(x, y)))      (targeted: x - eps * sign(grad_x J(x, t)))
 
@@ -36,8 +38,8 @@ class FGSM(Attack):
     Parameters
     ----------
     model : torch.nn.Module
-        The classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size, device,
-        seed; see :class:`~robviz.attacks.base.Attack`).
+        The classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size,
+        device, seed; see :class:`~robviz.attacks.base.Attack`).
     eps : float
         The L-inf radius. Default 8/255.
 
@@ -73,14 +75,14 @@ class PGD(Attack):
 
     with g_t = grad_x J(x_t, y) (untargeted) or -grad_x J(x_t, t) (targeted).
 
-    Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory has steps + 1 frames, the first is
-    the (random) start.
+    Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). The trajectory has steps + 1 frames, the
+    first is the (random) start.
 
     Parameters
     ----------
     model : torch.nn.Module
-        The classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size, device,
-        seed; see :class:`~robviz.attacks.base.Attack`).
+        The classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size,
+        device, seed; see :class:`~robviz.attacks.base.Attack`).
     eps : float
         The radius. Default 8/255 (for L2 a typical image radius is 0.5).
     alpha : float or None
@@ -99,8 +101,17 @@ class PGD(Attack):
     >>> result = attack.run(x, y, record=True)     # result.trajectory.inputs: (11, N, ...)
     """
 
-    def __init__(self, model, *, eps: float = 8 / 255, alpha: float | None = 2 / 255, steps: int = 10,
-                 random_start: bool = True, norm: str = "Linf", **options):
+    def __init__(
+        self,
+        model,
+        *,
+        eps: float = 8 / 255,
+        alpha: float | None = 2 / 255,
+        steps: int = 10,
+        random_start: bool = True,
+        norm: str = "Linf",
+        **options,
+    ):
         super().__init__(model, **options)
         self.norm = norm_name(norm, allowed=("Linf", "L2"))
         self.eps = self._check_eps(eps)
@@ -119,20 +130,21 @@ class PGD(Attack):
     def iterate(self, x: torch.Tensor, start: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return the PGD iteration alone.
 
-        ``steps`` projected steps from ``start`` (N, ...) around ``x`` (N, ...), for ``labels`` (N,) (y, or the targets
-        when targeted); returns x_adv (N, ...).
+        ``steps`` projected steps from ``start`` (N, ...) around ``x`` (N, ...), for ``labels`` (N,)
+        (y, or the targets when targeted); returns x_adv (N, ...).
 
-        What :meth:`run` does after drawing its start, without its checks, batching, eval mode or final
-        prediction. Callers that draw the start themselves use it, e.g. adversarial training in
-        :mod:`robviz.scale`, whose random starts come from the run's own generator so that a resumed or
-        data-parallel run draws the same ones; wrap the call in :func:`robviz.runtime.evaluating`.
+        What :meth:`run` does after drawing its start, without its checks, batching, eval mode or
+        final prediction. Callers that draw the start themselves use it, e.g. adversarial training
+        in :mod:`robviz.scale`, whose random starts come from the run's own generator so that a
+        resumed or data-parallel run draws the same ones; wrap the call in
+        :func:`robviz.runtime.evaluating`.
         """
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
         x_adv = start
         self._log(x_adv)
         if self.norm == "Linf":
-            # The eps-box and the input bounds are two intervals per coordinate: their intersection, computed
-            # once, is the whole projection, one clamp a step.
+            # The eps-box and the input bounds are two intervals per coordinate: their intersection,
+            # computed once, is the whole projection, one clamp a step.
             low = torch.clamp(x - self.eps, min=self.bounds[0])
             high = torch.clamp(x + self.eps, max=self.bounds[1])
         for _ in range(self.steps):
@@ -158,31 +170,49 @@ class PGD(Attack):
 class BIM(PGD):
     """Basic iterative method.
 
-    Kurakin et al., "Adversarial Examples in the Physical World", ICLR 2017 workshop, https://arxiv.org/abs/1607.02533.
-    PGD from x itself, without a random start. Distance: L-inf (or L2).
+    Kurakin et al., "Adversarial Examples in the Physical World", ICLR 2017 workshop,
+    https://arxiv.org/abs/1607.02533. PGD from x itself, without a random start. Distance: L-inf (or
+    L2).
 
-    Default step alpha = eps / steps, the setting of the RCE paper (10 steps of eps / 10). Arguments as
-    :class:`PGD` (``random_start`` defaults to False).
+    Default step alpha = eps / steps, the setting of the RCE paper (10 steps of eps / 10). Arguments
+    as :class:`PGD` (``random_start`` defaults to False).
 
     Examples
     --------
     >>> x_adv = BIM(model, eps=8/255, steps=10)(x, y)
     """
 
-    def __init__(self, model, *, eps: float = 8 / 255, alpha: float | None = None, steps: int = 10,
-                 random_start: bool = False, norm: str = "Linf", **options):
-        super().__init__(model, eps=eps, alpha=alpha, steps=steps, random_start=random_start, norm=norm,
-                         **options)
+    def __init__(
+        self,
+        model,
+        *,
+        eps: float = 8 / 255,
+        alpha: float | None = None,
+        steps: int = 10,
+        random_start: bool = False,
+        norm: str = "Linf",
+        **options,
+    ):
+        super().__init__(
+            model,
+            eps=eps,
+            alpha=alpha,
+            steps=steps,
+            random_start=random_start,
+            norm=norm,
+            **options,
+        )
 
 
 class ILCM(BIM):
     """Iterative least-likely class method.
 
-    Kurakin et al., "Adversarial Machine Learning at Scale", ICLR 2017, https://arxiv.org/abs/1611.01236. A targeted BIM
-    whose target is the least-likely class on the clean input, y_LL = argmin_k model(x)_k. Distance: L-inf.
+    Kurakin et al., "Adversarial Machine Learning at Scale", ICLR 2017,
+    https://arxiv.org/abs/1611.01236. A targeted BIM whose target is the least-likely class on the
+    clean input, y_LL = argmin_k model(x)_k. Distance: L-inf.
 
-    Always targeted; ``success`` means the prediction reached y_LL. A ``target`` passed to ``run`` replaces
-    y_LL. Arguments as :class:`BIM`.
+    Always targeted; ``success`` means the prediction reached y_LL. A ``target`` passed to ``run``
+    replaces y_LL. Arguments as :class:`BIM`.
 
     Examples
     --------
@@ -190,10 +220,13 @@ class ILCM(BIM):
     >>> targets = result.target          # the least-likely classes, (N,)
     """
 
-    def __init__(self, model, *, eps: float = 8 / 255, alpha: float | None = None, steps: int = 10,
-                 **options):
+    def __init__(
+        self, model, *, eps: float = 8 / 255, alpha: float | None = None, steps: int = 10, **options
+    ):
         if options.pop("targeted", True) is not True:
-            raise ValueError("ILCM is always targeted (at the least-likely class); use BIM for untargeted")
+            raise ValueError(
+                "ILCM is always targeted (at the least-likely class); use BIM for untargeted"
+            )
         super().__init__(model, eps=eps, alpha=alpha, steps=steps, targeted=True, **options)
 
     def _default_target(self, x, y):
@@ -203,8 +236,8 @@ class ILCM(BIM):
 class MIM(Attack):
     """Momentum iterative method.
 
-    Dong et al., "Boosting Adversarial Attacks with Momentum", CVPR 2018, https://arxiv.org/abs/1710.06081. Distance:
-    L-inf.
+    Dong et al., "Boosting Adversarial Attacks with Momentum", CVPR 2018,
+    https://arxiv.org/abs/1710.06081. Distance: L-inf.
 
         g_{t+1} = decay * g_t + grad_x J(x_t) / mean|grad_x J(x_t)|,   x_{t+1} = clip(Proj(x_t + alpha sign(g_{t+1})))
 
@@ -213,7 +246,8 @@ class MIM(Attack):
     Parameters
     ----------
     model : torch.nn.Module
-        The classifier; ``**options`` are the base options (see :class:`~robviz.attacks.base.Attack`).
+        The classifier; ``**options`` are the base options (see
+        :class:`~robviz.attacks.base.Attack`).
     eps : float
         The L-inf radius. Default 8/255.
     alpha : float or None
@@ -228,8 +262,16 @@ class MIM(Attack):
     >>> x_adv = MIM(model, eps=8/255, steps=10, decay=1.0)(x, y)
     """
 
-    def __init__(self, model, *, eps: float = 8 / 255, alpha: float | None = None, steps: int = 10,
-                 decay: float = 1.0, **options):
+    def __init__(
+        self,
+        model,
+        *,
+        eps: float = 8 / 255,
+        alpha: float | None = None,
+        steps: int = 10,
+        decay: float = 1.0,
+        **options,
+    ):
         super().__init__(model, **options)
         self.eps = self._check_eps(eps)
         self.alpha = self._check_positive("alpha", alpha, allow_none=True)

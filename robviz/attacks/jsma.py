@@ -18,23 +18,27 @@ class JSMA(Attack):
     Papernot et al., "The Limitations of Deep Learning in Adversarial Settings", IEEE EuroS&P 2016,
     https://arxiv.org/abs/1511.07528. Distance: L0. Targeted.
 
-    Each step takes the gradients of the target logit, a = grad Z_t, and of the other logits, b = grad sum_{k != t}
-    Z_k, and picks the pair of features (i, j) still in the search domain that maximizes
+    Each step takes the gradients of the target logit, a = grad Z_t, and of the other logits, b =
+    grad sum_{k != t} Z_k, and picks the pair of features (i, j) still in the search domain that
+    maximizes
 
         (a_i + a_j) * |b_i + b_j|   subject to  a_i + a_j > 0,  b_i + b_j < 0     (theta > 0; signs flip for theta < 0)
 
-    then moves both by theta (clipped to the bounds) and removes them from the domain; it stops when the target
-    wins, after gamma * D features, or when no pair qualifies. For 2-D inputs it is degenerate (one pair).
+    then moves both by theta (clipped to the bounds) and removes them from the domain; it stops when
+    the target wins, after gamma * D features, or when no pair qualifies. For 2-D inputs it is
+    degenerate (one pair).
 
-    Shape: x (N, ...) in bounds, target (N,) -> x_adv (N, ...). Each step scores all D^2 pairs of every sample still
-    running, ``pair_scores_at_once`` scores at a time (memory stays bounded; time grows with D^2).
+    Shape: x (N, ...) in bounds, target (N,) -> x_adv (N, ...). Each step scores all D^2 pairs of
+    every sample still running, ``pair_scores_at_once`` scores at a time (memory stays bounded; time
+    grows with D^2).
 
     Parameters
     ----------
     model : torch.nn.Module
-        The classifier; ``**options`` are the base options (``loss`` only sets the recorded objective
-        values). ``targeted`` must stay True; without a ``target`` each sample gets a seeded random class
-        != y (the RCE paper used the least-likely class: ``run(x, y, least_likely(model, x))``).
+        The classifier; ``**options`` are the base options (``loss`` only sets the recorded
+        objective values). ``targeted`` must stay True; without a ``target`` each sample gets a
+        seeded random class != y (the RCE paper used the least-likely class: ``run(x, y,
+        least_likely(model, x))``).
     theta : float
         The change of each chosen feature, in input units (1.0 turns a pixel white). Default 1.0.
     gamma : float
@@ -47,9 +51,9 @@ class JSMA(Attack):
     """
 
     norm = "L0"
-    #: At most this many pair scores are held at once (samples are searched in chunks): 2^23 floats, 32 MiB
-    #: (about 100 MiB with the search's other temporaries).
-    pair_scores_at_once = 2 ** 23
+    #: At most this many pair scores are held at once (samples are searched in chunks): 2^23 floats,
+    #: 32 MiB (about 100 MiB with the search's other temporaries).
+    pair_scores_at_once = 2**23
 
     def __init__(self, model, *, theta: float = 1.0, gamma: float = 0.1, **options):
         if options.setdefault("targeted", True) is not True:
@@ -67,18 +71,25 @@ class JSMA(Attack):
         d = x_adv.shape[1]
         low, high = self.bounds
         pairs = int(d * self.gamma) // 2
-        if pairs == 0:  # no pair may change: every input would come back unchanged, a silent 0 % success
-            raise ValueError(f"gamma={self.gamma:g} lets JSMA change int({d} * {self.gamma:g}) = {int(d * self.gamma)} "
-                             f"of the {d} input features, less than one pair: it would do nothing; use gamma >= "
-                             f"{2 / d:.3g} for inputs of {d} features")
+        # no pair may change: every input would come back unchanged, a silent 0 % success
+        if pairs == 0:
+            raise ValueError(
+                f"gamma={self.gamma:g} lets JSMA change int({d} * {self.gamma:g}) = "
+                f"{int(d * self.gamma)} "
+                f"of the {d} input features, less than one pair: it would do nothing; use gamma >= "
+                f"{2 / d:.3g} for inputs of {d} features"
+            )
         domain = x_adv < high if self.theta > 0 else x_adv > low
         self._log(x)
-        rows = torch.arange(n, device=x.device)  # the samples still running; one that stops never restarts
+        rows = torch.arange(
+            n, device=x.device
+        )  # the samples still running; one that stops never restarts
         for _ in range(pairs):
             rows = rows[domain[rows].sum(dim=1) >= 2]
             if len(rows) == 0:
                 break
-            # One forward pass gives the predictions (who has reached the target) and the Jacobian rows.
+            # One forward pass gives the predictions (who has reached the target) and the Jacobian
+            # rows.
             x_in = x_adv[rows].reshape(len(rows), *shape[1:]).requires_grad_(True)
             logits = self.model(x_in)
             running = logits.argmax(dim=1) != target[rows]
@@ -87,7 +98,11 @@ class JSMA(Attack):
             own = logits.gather(1, target[rows, None]).sum()
             (a,) = torch.autograd.grad(own, x_in, retain_graph=True)
             (total,) = torch.autograd.grad(logits.sum(), x_in)
-            rows, a, total = rows[running], a.reshape(len(running), d)[running], total.reshape(len(running), d)[running]
+            rows, a, total = (
+                rows[running],
+                a.reshape(len(running), d)[running],
+                total.reshape(len(running), d)[running],
+            )
             first, second, found = self._best_pairs(a, total - a, domain[rows])
             if not found.any():
                 break
@@ -101,21 +116,23 @@ class JSMA(Attack):
     def _best_pairs(self, a: torch.Tensor, b: torch.Tensor, domain: torch.Tensor):
         """Return the saliency map's best pair per sample.
 
-        a, b (M, D) gradients, domain (M, D) -> (first, second, found), each (M,). The (M, D, D) pair scores are built a
-        few samples at a time (``pair_scores_at_once``), so memory stays bounded on MNIST-sized inputs (D = 784: 0.6 M
-        pairs per sample, 2.4 MB).
+        a, b (M, D) gradients, domain (M, D) -> (first, second, found), each (M,). The (M, D, D)
+        pair scores are built a few samples at a time (``pair_scores_at_once``), so memory stays
+        bounded on MNIST-sized inputs (D = 784: 0.6 M pairs per sample, 2.4 MB).
         """
         m, d = a.shape
         if self.theta < 0:  # the mirrored search: a_i + a_j < 0 and b_i + b_j > 0
             a, b = -a, -b
-        # Features outside the domain can never qualify: a = -inf fails a_i + a_j > 0, b = +inf fails b_i + b_j < 0.
+        # Features outside the domain can never qualify: a = -inf fails a_i + a_j > 0, b = +inf
+        # fails b_i + b_j < 0.
         a = a.masked_fill(~domain, -math.inf)
         b = b.masked_fill(~domain, math.inf)
         chunk = max(1, self.pair_scores_at_once // (d * d))
         best, found = [], []
         for i in range(0, m, chunk):
-            ai, bi = a[i:i + chunk], b[i:i + chunk]
-            # In place, to hold two (chunk, D, D) float tensors at a time: score = alpha, then -alpha * beta.
+            ai, bi = a[i : i + chunk], b[i : i + chunk]
+            # In place, to hold two (chunk, D, D) float tensors at a time: score = alpha, then
+            # -alpha * beta.
             score, beta = ai[:, :, None] + ai[:, None, :], bi[:, :, None] + bi[:, None, :]
             invalid = (score > 0).logical_and_(beta < 0).logical_not_()
             score.mul_(beta).neg_().masked_fill_(invalid, 0.0)

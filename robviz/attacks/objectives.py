@@ -1,15 +1,17 @@
 """Attack objectives: what an attack pushes up (untargeted) or down (targeted).
 
-An objective is a function ``objective(model, x, labels) -> (N,)``, one value per input, *small when the model
-predicts ``labels``*. Untargeted attacks increase it at the true labels y; targeted attacks decrease it at the
-targets t. Any callable with that signature can be passed to an attack as ``loss=``.
+An objective is a function ``objective(model, x, labels) -> (N,)``, one value per input, *small when
+the model predicts ``labels``*. Untargeted attacks increase it at the true labels y; targeted
+attacks decrease it at the targets t. Any callable with that signature can be passed to an attack as
+``loss=``.
 
-Two choices per model. :func:`paper_objective` is the adaptive attack of the papers (ALGORITHMS.md): the MMC model
-through its own loss (untargeted: maximize ||z - mu_y||^2, targeted: minimize ||z - mu_t||^2), the RCE model
-through cross-entropy on its negated logits, which is what ``model(x)`` returns; the talk's battery and adversarial
-training use it, to reproduce the papers. :func:`auto_objective`, every attack's default, is the objective that
-finds the most adversarial examples measured against the exact robust accuracy (:mod:`robviz.exact`): the logit
-margin for MMC models, cross-entropy otherwise (the numbers are in its docstring).
+Two choices per model. :func:`paper_objective` is the adaptive attack of the papers (ALGORITHMS.md):
+the MMC model through its own loss (untargeted: maximize ||z - mu_y||^2, targeted: minimize ||z -
+mu_t||^2), the RCE model through cross-entropy on its negated logits, which is what ``model(x)``
+returns; the talk's battery and adversarial training use it, to reproduce the papers.
+:func:`auto_objective`, every attack's default, is the objective that finds the most adversarial
+examples measured against the exact robust accuracy (:mod:`robviz.exact`): the logit margin for MMC
+models, cross-entropy otherwise (the numbers are in its docstring).
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["cross_entropy_objective", "margin_objective", "mmc_objective", "paper_objective", "auto_objective"]
+__all__ = [
+    "cross_entropy_objective",
+    "margin_objective",
+    "mmc_objective",
+    "paper_objective",
+    "auto_objective",
+]
 
 
 def cross_entropy_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Softmax cross-entropy on the model's logits, per sample: -log softmax(model(x))_labels.
 
-    x: (N, ...), labels: (N,) -> (N,). The default objective (Goodfellow et al. 2015; Madry et al. 2018).
+    x: (N, ...), labels: (N,) -> (N,). The default objective (Goodfellow et al. 2015; Madry et al.
+    2018).
     """
     return F.cross_entropy(model(x), labels, reduction="none")
 
@@ -35,8 +44,8 @@ def margin_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tens
 
         m(x, l) = max_{k != l} Z_k(x) - Z_l(x),   Z = model(x),
 
-    negative exactly when the model predicts l. It does not saturate like cross-entropy, so it is a good
-    objective against softmax saturation and for SPSA. x: (N, ...), labels: (N,) -> (N,).
+    negative exactly when the model predicts l. It does not saturate like cross-entropy, so it is a
+    good objective against softmax saturation and for SPSA. x: (N, ...), labels: (N,) -> (N,).
     """
     logits = model(x)
     own = logits.gather(1, labels[:, None]).squeeze(1)
@@ -47,13 +56,15 @@ def margin_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tens
 def mmc_objective(centers: torch.Tensor, factor: float = 0.5):
     """Return the MMC loss as an attack objective: the adaptive attack of the paper.
 
-    Pang et al., "Rethinking Softmax Cross-Entropy Loss for Adversarial Robustness", ICLR 2020. Per sample,
+    Pang et al., "Rethinking Softmax Cross-Entropy Loss for Adversarial Robustness", ICLR 2020. Per
+    sample,
 
         J(x, l) = factor * ||z(x) - mu_l||^2,   z = model.features(x),
 
-    so an untargeted attack pushes the feature away from its class center mu_y and a targeted attack pulls it to
-    the target's center mu_t. (The paper writes mu_yhat, the clean prediction; for the correctly classified
-    inputs that robust accuracy counts, it is mu_y.) ``factor`` only rescales the values (paper 1/2, code 1).
+    so an untargeted attack pushes the feature away from its class center mu_y and a targeted attack
+    pulls it to the target's center mu_t. (The paper writes mu_yhat, the clean prediction; for the
+    correctly classified inputs that robust accuracy counts, it is mu_y.) ``factor`` only rescales
+    the values (paper 1/2, code 1).
 
     Parameters
     ----------
@@ -68,6 +79,7 @@ def mmc_objective(centers: torch.Tensor, factor: float = 0.5):
         A function ``(model, x, labels) -> (N,)``.
 
     """
+
     def objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         z = model.features(x)
         return factor * (z - centers.to(z.device, z.dtype)[labels]).pow(2).sum(dim=1)
@@ -79,10 +91,11 @@ def mmc_objective(centers: torch.Tensor, factor: float = 0.5):
 def paper_objective(model):
     """Return the papers' adaptive objective for ``model``.
 
-    :func:`mmc_objective` with the model's own centers when ``model.objective.name == "mmc"`` (Pang et al., ICLR 2020),
-    else :func:`cross_entropy_objective` on ``model(x)`` (for RCE these are the negated logits, the attack the RCE paper
-    evaluates). The talk's battery (:func:`robviz.attacks.talk_battery`) and PGD adversarial training
-    (:mod:`robviz.scale.loop`) use it, so their numbers are the papers' protocol; for the strongest attack use
+    :func:`mmc_objective` with the model's own centers when ``model.objective.name == "mmc"`` (Pang
+    et al., ICLR 2020), else :func:`cross_entropy_objective` on ``model(x)`` (for RCE these are the
+    negated logits, the attack the RCE paper evaluates). The talk's battery
+    (:func:`robviz.attacks.talk_battery`) and PGD adversarial training (:mod:`robviz.scale.loop`)
+    use it, so their numbers are the papers' protocol; for the strongest attack use
     :func:`auto_objective`.
     """
     head = getattr(model, "objective", None)
@@ -94,18 +107,19 @@ def paper_objective(model):
 def auto_objective(model):
     """Return the default objective of every attack.
 
-    :func:`margin_objective` when ``model.objective.name == "mmc"``, else :func:`cross_entropy_objective` on
-    ``model(x)`` (for RCE the negated logits).
+    :func:`margin_objective` when ``model.objective.name == "mmc"``, else
+    :func:`cross_entropy_objective` on ``model(x)`` (for RCE the negated logits).
 
-    Chosen against the truth, not the paper. On the 8x8 digits (ReLU MLP 64-32-32-10 with the MMC head, 3000
-    Adam steps; 150 test digits; ``benchmarks/exact_gaps.py --digits``) the MMC loss of the paper
-    (:func:`paper_objective`) leaves far more points standing than exist: PGD-50 robust accuracy at eps = 0.1 is
-    26.7 % on the MMC loss and 8.7 % on the margin, exactly 2.7 %; at 16/255, 61.3 % and 58.7 % against 49.3 %;
-    at 0.2, 16.0 % and 0.0 % against 0.0 %. APGD's first stage in :func:`~robviz.attacks.auto_attack` at eps 0.1:
-    10.0 % on the MMC loss, 4.7 % on the margin. The MMC loss only pushes the feature away from its own center,
-    and in a 10-d feature space most directions away from mu_y lead to no other class; the margin
-    max_{k != y} h_k - h_y (h_k = -||z - mu_k||^2 / 2 up to a shared term) pulls it towards the nearest other
-    center, which is what a misclassification needs. Cross-entropy stays the default elsewhere: on the SCE digits
+    Chosen against the truth, not the paper. On the 8x8 digits (ReLU MLP 64-32-32-10 with the MMC
+    head, 3000 Adam steps; 150 test digits; ``benchmarks/exact_gaps.py --digits``) the MMC loss of
+    the paper (:func:`paper_objective`) leaves far more points standing than exist: PGD-50 robust
+    accuracy at eps = 0.1 is 26.7 % on the MMC loss and 8.7 % on the margin, exactly 2.7 %; at
+    16/255, 61.3 % and 58.7 % against 49.3 %; at 0.2, 16.0 % and 0.0 % against 0.0 %. APGD's first
+    stage in :func:`~robviz.attacks.auto_attack` at eps 0.1: 10.0 % on the MMC loss, 4.7 % on the
+    margin. The MMC loss only pushes the feature away from its own center, and in a 10-d feature
+    space most directions away from mu_y lead to no other class; the margin max_{k != y} h_k - h_y
+    (h_k = -||z - mu_k||^2 / 2 up to a shared term) pulls it towards the nearest other center, which
+    is what a misclassification needs. Cross-entropy stays the default elsewhere: on the SCE digits
     MLP it matches the margin or beats it (PGD-50 at 0.1: 10.7 % against 11.3 %).
     """
     head = getattr(model, "objective", None)

@@ -16,30 +16,32 @@ class SPSA(Attack):
     Uesato et al., "Adversarial Risk and the Dangers of Evaluating Against Weak Attacks", ICML 2018,
     https://arxiv.org/abs/1802.05666. Distance: L-inf.
 
-    It never calls backward: the gradient of the ascent objective a is estimated from 2 * samples forward
-    passes with random Rademacher directions v in {-1, +1}^D,
+    It never calls backward: the gradient of the ascent objective a is estimated from 2 * samples
+    forward passes with random Rademacher directions v in {-1, +1}^D,
 
         g ~ mean_v [ (a(x_t + delta v) - a(x_t - delta v)) / (2 delta) * v ],
 
-    then an Adam step of size lr on x, projected onto the eps-ball and the bounds. A model that resists PGD
-    but falls to SPSA was masking its gradients (the MMC paper's check, Part II of the talk's table).
+    then an Adam step of size lr on x, projected onto the eps-ball and the bounds. A model that
+    resists PGD but falls to SPSA was masking its gradients (the MMC paper's check, Part II of the
+    talk's table).
 
-    Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). Each step evaluates 2 * samples * N inputs (limit
-    memory with ``batch_size``); the trajectory has steps + 1 frames.
+    Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). Each step evaluates 2 * samples * N
+    inputs (limit memory with ``batch_size``); the trajectory has steps + 1 frames.
 
     Parameters
     ----------
     model : torch.nn.Module
-        The classifier; ``**options`` are the base options (see :class:`~robviz.attacks.base.Attack`),
-        except that the default ``loss`` is :func:`~robviz.attacks.objectives.margin_objective`, the
-        logit margin of the paper: finite differences of a saturated cross-entropy are often exactly 0.
+        The classifier; ``**options`` are the base options (see
+        :class:`~robviz.attacks.base.Attack`), except that the default ``loss`` is
+        :func:`~robviz.attacks.objectives.margin_objective`, the logit margin of the paper: finite
+        differences of a saturated cross-entropy are often exactly 0.
     eps : float
         The L-inf radius. Default 8/255.
     steps : int
         iterations. Default 10 (the talk's SPSA_10).
     lr : float
-        Adam's step size, in input units. Default 0.01 (the MMC paper, for images; on the toy sets use
-        about eps / 4).
+        Adam's step size, in input units. Default 0.01 (the MMC paper, for images; on the toy sets
+        use about eps / 4).
     delta : float
         The finite-difference radius. Default 0.01.
     samples : int
@@ -50,8 +52,17 @@ class SPSA(Attack):
     >>> x_adv = SPSA(model, eps=8/255, steps=10, lr=0.01, delta=0.01)(x, y)
     """
 
-    def __init__(self, model, *, eps: float = 8 / 255, steps: int = 10, lr: float = 0.01, delta: float = 0.01,
-                 samples: int = 128, **options):
+    def __init__(
+        self,
+        model,
+        *,
+        eps: float = 8 / 255,
+        steps: int = 10,
+        lr: float = 0.01,
+        delta: float = 0.01,
+        samples: int = 128,
+        **options,
+    ):
         if options.get("loss") is None:
             options["loss"] = margin_objective
         super().__init__(model, **options)
@@ -82,7 +93,9 @@ class SPSA(Attack):
             g = self._estimate(x_adv, labels)
             m = beta1 * m + (1 - beta1) * g
             v = beta2 * v + (1 - beta2) * g * g
-            step = (m / (1 - beta1 ** t)) / ((v / (1 - beta2 ** t)).sqrt() + 1e-8)
-            x_adv = self._clip(torch.clamp(x_adv + self.lr * step, min=x - self.eps, max=x + self.eps))
+            step = (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + 1e-8)
+            x_adv = self._clip(
+                torch.clamp(x_adv + self.lr * step, min=x - self.eps, max=x + self.eps)
+            )
             self._log(x_adv)
         return x_adv

@@ -1,6 +1,7 @@
 """Course delivery: lessons are nbgrader source notebooks; nbgrader itself makes student versions.
 
-A lesson's exercise is three cells, marked the way nbgrader (https://nbgrader.readthedocs.io) expects:
+A lesson's exercise is three cells, marked the way nbgrader (https://nbgrader.readthedocs.io)
+expects:
 
 * the exercise text (markdown);
 * an *autograded answer* cell (``metadata.nbgrader.solution``) whose solution is fenced by
@@ -14,20 +15,22 @@ A lesson's exercise is three cells, marked the way nbgrader (https://nbgrader.re
 
   A value answer starts from a placeholder (``loss_by_hand = ...  # your answer``) that the solution overwrites;
 * an *autograder tests* cell (``metadata.nbgrader.grade``, with points) that calls
-  :func:`robviz.exercises.check`, the hint-giving self-check, after a ``### BEGIN HIDDEN TESTS`` region that runs
-  the same check on other inputs (seeds 1 and 2) and, where the lesson has them, on its own models.
+  :func:`robviz.exercises.check`, the hint-giving self-check, after a ``### BEGIN HIDDEN TESTS``
+  region that runs the same check on other inputs (seeds 1 and 2) and, where the lesson has them, on
+  its own models.
 
-The student version is what nbgrader's own preprocessors make of a lesson (:func:`student_notebook`):
-solutions replaced by :data:`CODE_STUB`, hidden tests removed, outputs cleared. The stub is ``pass``, so a
-student's Run All runs through, prints nothing for an unanswered cell (``...`` as a cell's last line would echo
-``Ellipsis``), and the checks answer "your turn" instead of raising. ``robviz student`` writes
-those; ``robviz course init DIR`` writes a complete nbgrader course (:func:`init_course`) in which nbgrader's
-``generate_assignment`` makes the same student versions and ``autograde`` grades them (strict checks raise
-there, see :mod:`robviz.exercises`).
+The student version is what nbgrader's own preprocessors make of a lesson
+(:func:`student_notebook`): solutions replaced by :data:`CODE_STUB`, hidden tests removed, outputs
+cleared. The stub is ``pass``, so a student's Run All runs through, prints nothing for an unanswered
+cell (``...`` as a cell's last line would echo ``Ellipsis``), and the checks answer "your turn"
+instead of raising. ``robviz student`` writes those; ``robviz course init DIR`` writes a complete
+nbgrader course (:func:`init_course`) in which nbgrader's ``generate_assignment`` makes the same
+student versions and ``autograde`` grades them (strict checks raise there, see
+:mod:`robviz.exercises`).
 
-:func:`lab_notebook` is the version ``python3 tasks.py lab`` opens: the student version plus, after each check
-cell, the solution in a folded markdown cell ("Show a solution"). Markdown never runs, so Run All leaves every
-exercise unanswered, and a student who is stuck unfolds the answer.
+:func:`lab_notebook` is the version ``python3 tasks.py lab`` opens: the student version plus, after
+each check cell, the solution in a folded markdown cell ("Show a solution"). Markdown never runs, so
+Run All leaves every exercise unanswered, and a student who is stuck unfolds the answer.
 """
 
 from __future__ import annotations
@@ -40,13 +43,23 @@ import nbformat
 
 from ..runtime import atomic_write
 
-__all__ = ["CODE_STUB", "is_solution", "is_graded", "course_exercises", "student_notebook", "student_view",
-           "write_student_versions", "lab_notebook", "write_lab_versions", "init_course"]
+__all__ = [
+    "CODE_STUB",
+    "is_solution",
+    "is_graded",
+    "course_exercises",
+    "student_notebook",
+    "student_view",
+    "write_student_versions",
+    "lab_notebook",
+    "write_lab_versions",
+    "init_course",
+]
 
-#: What replaces a solution region in the student version (nbgrader's ``ClearSolutions.code_stub``): ``pass`` is
-#: valid as a function body and as a statement, so the student version runs top to bottom, and unlike ``...`` it
-#: is not an expression, so an unanswered cell shows no ``Out: Ellipsis``. A function left at the stub returns None,
-#: which the checks answer with "your turn".
+#: What replaces a solution region in the student version (nbgrader's ``ClearSolutions.code_stub``):
+#: ``pass`` is valid as a function body and as a statement, so the student version runs top to
+#: bottom, and unlike ``...`` it is not an expression, so an unanswered cell shows no ``Out:
+#: Ellipsis``. A function left at the stub returns None, which the checks answer with "your turn".
 CODE_STUB = "pass  # your code here"
 _BEGIN_SOLUTION, _END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -88,9 +101,13 @@ def course_exercises(notebook: dict) -> list[tuple[int, int, float]]:
             ids.add(grade_id)
         if not is_solution(cell):
             continue
-        following = next((i for i in range(index + 1, len(cells)) if cells[i].get("cell_type") == "code"), None)
+        following = next(
+            (i for i in range(index + 1, len(cells)) if cells[i].get("cell_type") == "code"), None
+        )
         if following is None or not is_graded(cells[following]):
-            raise ValueError(f"answer cell {index} must be followed by an nbgrader tests cell (its check)")
+            raise ValueError(
+                f"answer cell {index} must be followed by an nbgrader tests cell (its check)"
+            )
         points = float(cells[following]["metadata"]["nbgrader"].get("points", 0))
         if points <= 0:
             raise ValueError(f"tests cell {following} must carry points > 0")
@@ -101,9 +118,15 @@ def course_exercises(notebook: dict) -> list[tuple[int, int, float]]:
 def _nbgrader_student(notebook: dict) -> nbformat.NotebookNode:
     from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
 
-    node = nbformat.reads(json.dumps(notebook), as_version=4)  # sources as strings, as nbgrader reads them
+    node = nbformat.reads(
+        json.dumps(notebook), as_version=4
+    )  # sources as strings, as nbgrader reads them
     resources: dict = {}
-    for preprocessor in (ClearSolutions(code_stub={"python": CODE_STUB}), ClearHiddenTests(), ClearOutput()):
+    for preprocessor in (
+        ClearSolutions(code_stub={"python": CODE_STUB}),
+        ClearHiddenTests(),
+        ClearOutput(),
+    ):
         node, resources = preprocessor.preprocess(node, resources)
     return node
 
@@ -111,14 +134,16 @@ def _nbgrader_student(notebook: dict) -> nbformat.NotebookNode:
 def student_notebook(notebook: dict) -> dict:
     """Return a copy of ``notebook`` (nbformat 4 JSON as a dict) as nbgrader releases it.
 
-    Every solution region replaced by :data:`CODE_STUB`, hidden tests removed, outputs and saved widget state cleared.
+    Every solution region replaced by :data:`CODE_STUB`, hidden tests removed, outputs and saved
+    widget state cleared.
 
     Raises
     ------
     ValueError
         As :func:`course_exercises`.
     RuntimeError
-        nbgrader's, for an unclosed solution or hidden-tests region, or one outside a cell marked for it.
+        nbgrader's, for an unclosed solution or hidden-tests region, or one outside a cell marked
+        for it.
     """
     course_exercises(notebook)
     student = json.loads(nbformat.writes(_nbgrader_student(notebook)))
@@ -129,11 +154,13 @@ def student_notebook(notebook: dict) -> dict:
 def student_view(executed: dict) -> dict:
     """Return what a student sees of a lesson that ran with its solutions.
 
-    A copy of the executed ``notebook`` with every solution region replaced by :data:`CODE_STUB`, hidden tests removed
-    and the outputs of the exercise cells (answers and checks) cleared; every other output is kept.
+    A copy of the executed ``notebook`` with every solution region replaced by :data:`CODE_STUB`,
+    hidden tests removed and the outputs of the exercise cells (answers and checks) cleared; every
+    other output is kept.
 
-    The gallery renders lessons this way from a run that the test suite shares with its other checks; ``robviz
-    gallery`` executes the :func:`student_notebook` instead. The two pages differ only in the exercise cells.
+    The gallery renders lessons this way from a run that the test suite shares with its other
+    checks; ``robviz gallery`` executes the :func:`student_notebook` instead. The two pages differ
+    only in the exercise cells.
 
     Raises
     ------
@@ -153,7 +180,9 @@ def student_view(executed: dict) -> dict:
     return json.loads(nbformat.writes(node))
 
 
-def _write_notebooks(source: str | Path, out: str | Path, convert, *, keep_existing: bool) -> list[Path]:
+def _write_notebooks(
+    source: str | Path, out: str | Path, convert, *, keep_existing: bool
+) -> list[Path]:
     source, out = Path(source), Path(out)
     notebooks = sorted(source.glob("*.ipynb"))
     if not notebooks:
@@ -201,8 +230,12 @@ def _solution_text(answer_cell: dict) -> str:
     The markers and the placeholder lines they overwrite are left out.
     """
     lines = _source(answer_cell).splitlines()
-    kept = [line for line in lines if line.strip() not in (_BEGIN_SOLUTION, _END_SOLUTION)
-            and "= ...  # your answer" not in line]
+    kept = [
+        line
+        for line in lines
+        if line.strip() not in (_BEGIN_SOLUTION, _END_SOLUTION)
+        and "= ...  # your answer" not in line
+    ]
     return "\n".join(kept)
 
 
@@ -211,8 +244,10 @@ def _solution_cell(solution: str) -> dict:
 
     It shows only its summary until clicked.
     """
-    text = (f"<details><summary>{SOLUTION_SUMMARY}</summary>\n\n```python\n{solution.rstrip()}\n```\n\n"
-            "</details>\n")
+    text = (
+        f"<details><summary>{SOLUTION_SUMMARY}</summary>\n\n```python\n{solution.rstrip()}\n```\n\n"
+        "</details>\n"
+    )
     return {"cell_type": "markdown", "metadata": {"tags": ["solution-on-demand"]}, "source": text}
 
 
@@ -240,7 +275,8 @@ def lab_notebook(notebook: dict) -> dict:
 def write_lab_versions(source: str | Path, out: str | Path) -> list[Path]:
     """Write :func:`lab_notebook` of every ``*.ipynb`` in ``source`` to ``out``.
 
-    The notebooks already there are left untouched (they hold the student's work; delete one to get a fresh copy).
+    The notebooks already there are left untouched (they hold the student's work; delete one to get
+    a fresh copy).
 
     Returns
     -------
@@ -250,24 +286,28 @@ def write_lab_versions(source: str | Path, out: str | Path) -> list[Path]:
     return _write_notebooks(source, out, lab_notebook, keep_existing=True)
 
 
-_CONFIG = '''\
+_CONFIG = """\
 # nbgrader configuration of the robviz course (written by `robviz course init`).
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
 c.CourseDirectory.course_id = {course_id!r}
-# robviz's stub keeps the student version runnable top to bottom: `pass` is a valid body and a valid statement.
+# robviz's stub keeps the student version runnable top to bottom: `pass` is a valid body and a valid
+# statement.
 c.ClearSolutions.code_stub = {{"python": {stub!r}}}
-# Lessons train small models: a cell may take minutes on a small machine (nbgrader's default is 30 s).
+# Lessons train small models: a cell may take minutes on a small machine (nbgrader's default is
+# 30 s).
 c.Execute.timeout = {timeout}
-# nbclient waits for each cell's reply in one poll as long as that timeout; a missed socket wake-up would stall the
-# grading for all of it. robviz's kernel client polls in slices of a second (robviz/course/kernels.py).
+# nbclient waits for each cell's reply in one poll as long as that timeout; a missed socket wake-up
+# would stall the grading for all of it. robviz's kernel client polls in slices of a second
+# (robviz/course/kernels.py).
 c.AsyncKernelManager.client_class = "robviz.course.kernels.SlicedKernelClient"
-# nbgrader's feedback template loads MathJax 2 from a CDN: offline, or behind a firewall, a student sees raw $...$.
-# robviz's exporter puts the course's own MathJax 3 inside each page instead (robviz/course/feedback.py).
+# nbgrader's feedback template loads MathJax 2 from a CDN: offline, or behind a firewall, a student
+# sees raw $...$. robviz's exporter puts the course's own MathJax 3 inside each page instead
+# (robviz/course/feedback.py).
 c.GenerateFeedback.exporter_class = "robviz.course.feedback.FeedbackExporter"
-'''
+"""
 
-_README = '''\
+_README = """\
 # {course_id}: the robviz lessons as an nbgrader course
 
 Each lesson is one assignment in `source/<lesson>/`. Its exercises are nbgrader *autograded answer* cells
@@ -288,15 +328,16 @@ Replace `01_feature_space` by any lesson (`ls source`). Without an exchange, put
 `submitted/<student id>/<lesson>/` before `autograde`. A failed check shows robviz's hint in the feedback.
 Points: 2 for writing a function, 1 for a number or a choice. `nbgrader autograde` runs the whole lesson (a
 minute or two on a small machine per submission, in the lessons' default mode).
-'''
+"""
 
 
-def init_course(folder: str | Path, lessons: str | Path, *, course_id: str = "robviz",
-                timeout: int = 900) -> list[Path]:
+def init_course(
+    folder: str | Path, lessons: str | Path, *, course_id: str = "robviz", timeout: int = 900
+) -> list[Path]:
     """Write a ready nbgrader course in ``folder``.
 
-    ``nbgrader_config.py``, ``source/<lesson>/<lesson>.ipynb`` for every lesson in ``lessons`` and a ``README.md`` for
-    the instructor.
+    ``nbgrader_config.py``, ``source/<lesson>/<lesson>.ipynb`` for every lesson in ``lessons`` and a
+    ``README.md`` for the instructor.
 
     Parameters
     ----------
@@ -323,7 +364,9 @@ def init_course(folder: str | Path, lessons: str | Path, *, course_id: str = "ro
         raise FileNotFoundError(f"no lessons (*.ipynb) in {lessons}")
     config = folder / "nbgrader_config.py"
     if config.exists():
-        raise FileExistsError(f"{config} exists: {folder} already holds a course; choose an empty folder")
+        raise FileExistsError(
+            f"{config} exists: {folder} already holds a course; choose an empty folder"
+        )
     for path in paths:
         course_exercises(json.loads(path.read_text(encoding="utf-8")))
     folder.mkdir(parents=True, exist_ok=True)

@@ -3,22 +3,25 @@
     robviz gallery                      # build/gallery/index.html, one page per lesson, plotly.min.js
     robviz gallery --only 00 01         # a partial site, for a quick look
 
-Each lesson is taken in its *student* version (:func:`robviz.course.student_notebook`: solutions replaced by
-stubs, so the public site does not give them away), executed in default mode with nbclient, and exported with
-nbconvert's ``HTMLExporter`` (``lab`` template: the pages look like the notebooks in JupyterLab).
+Each lesson is taken in its *student* version (:func:`robviz.course.student_notebook`: solutions
+replaced by stubs, so the public site does not give them away), executed in default mode with
+nbclient, and exported with nbconvert's ``HTMLExporter`` (``lab`` template: the pages look like the
+notebooks in JupyterLab).
 
-Why nbconvert and not jupyter-book or mystmd: it ships with Jupyter already (no new dependency, no Node), it
-renders exactly the notebooks we executed, and it lets us control how plotly is loaded. Plotly figures are kept
-as their JSON and drawn by one shared ``plotly.min.js`` (plotly's bundled copy, loaded once per page from the
-site), instead of the ~5 MB library inlined into every page or figure. The animations' Play buttons and sliders
-keep working because they need only the figure JSON and plotly.js. Math (``$...$``, ``$$...$$``) is typeset in
-the reader's browser by one copy of MathJax 3 in the site (``tex-svg-full.js`` from the ``django-static-mathjax``
-package: TeX input, SVG output and every TeX extension in one file, so nothing else is fetched), so no page loads
-anything from a CDN. Widgets need a running kernel, so their outputs become a note that says so, followed by what
-the widget's Output areas showed when the lesson ran (a dashboard's first figure).
+Why nbconvert and not jupyter-book or mystmd: it ships with Jupyter already (no new dependency, no
+Node), it renders exactly the notebooks we executed, and it lets us control how plotly is loaded.
+Plotly figures are kept as their JSON and drawn by one shared ``plotly.min.js`` (plotly's bundled
+copy, loaded once per page from the site), instead of the ~5 MB library inlined into every page or
+figure. The animations' Play buttons and sliders keep working because they need only the figure JSON
+and plotly.js. Math (``$...$``, ``$$...$$``) is typeset in the reader's browser by one copy of
+MathJax 3 in the site (``tex-svg-full.js`` from the ``django-static-mathjax`` package: TeX input,
+SVG output and every TeX extension in one file, so nothing else is fetched), so no page loads
+anything from a CDN. Widgets need a running kernel, so their outputs become a note that says so,
+followed by what the widget's Output areas showed when the lesson ran (a dashboard's first figure).
 
-A lesson that fails to execute raises :class:`GalleryError` naming the lesson and the cell. The site is built
-in a temporary folder next to ``out`` and swapped in at the end, so a failed build leaves the previous site.
+A lesson that fails to execute raises :class:`GalleryError` naming the lesson and the cell. The site
+is built in a temporary folder next to ``out`` and swapped in at the end, so a failed build leaves
+the previous site.
 """
 
 from __future__ import annotations
@@ -38,24 +41,36 @@ from .kernels import SlicedKernelManager
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-__all__ = ["build_gallery", "execute_lesson", "render_page", "mathjax_source", "GalleryError", "PLOTLY_JS",
-           "MATHJAX_JS", "MATHJAX_CONFIG", "WIDGET_NOTE"]
+__all__ = [
+    "build_gallery",
+    "execute_lesson",
+    "render_page",
+    "mathjax_source",
+    "GalleryError",
+    "PLOTLY_JS",
+    "MATHJAX_JS",
+    "MATHJAX_CONFIG",
+    "WIDGET_NOTE",
+]
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: The one copy of plotly.js in the site; every page loads it with a single <script> in its head.
 PLOTLY_JS = "plotly.min.js"
-#: The one copy of MathJax in the site (MathJax 3's TeX input and SVG output, all TeX extensions, in one file).
+#: The one copy of MathJax in the site (MathJax 3's TeX input and SVG output, all TeX extensions, in
+#: one file).
 MATHJAX_JS = "mathjax-tex-svg.js"
 #: What a widget output becomes: widgets need a live kernel, a static page cannot drive them.
-WIDGET_NOTE = ("Interactive widget: run this lesson in Jupyter or on Binder to use it. Below, what it showed "
-               "with its initial settings.")
+WIDGET_NOTE = (
+    "Interactive widget: run this lesson in Jupyter or on Binder to use it. Below, what it showed "
+    "with its initial settings."
+)
 #: The banner at the top of plotly.js: an output that contains it has the library inlined.
 _PLOTLY_JS_BANNER = "* plotly.js v"
 
-#: MathJax 3 configured as JupyterLab typesets markdown: ``$``/``$$``, ``\(``/``\[``, ``\$`` for a dollar; code and
-#: ``<pre>`` outputs left alone. A <script> that must come before MathJax's own (the gallery's pages, nbgrader's
-#: feedback through :mod:`robviz.course.feedback`).
+#: MathJax 3 configured as JupyterLab typesets markdown: ``$``/``$$``, ``\(``/``\[``, ``\$`` for a
+#: dollar; code and ``<pre>`` outputs left alone. A <script> that must come before MathJax's own
+#: (the gallery's pages, nbgrader's feedback through :mod:`robviz.course.feedback`).
 MATHJAX_CONFIG = """<script>
 window.MathJax = {
   tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]], displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
@@ -64,22 +79,26 @@ window.MathJax = {
 };
 </script>"""
 
-# The lab template with plotly.js loaded first and without require.js (from a CDN, unused by these pages, and
-# with it loaded first plotly.js would register as an AMD module instead of setting window.Plotly); MathJax 3 from
-# the site instead of nbconvert's MathJax 2 from a CDN, configured as JupyterLab typesets markdown (``$``/``$$``,
-# ``\(``/``\[``, ``\$`` for a dollar; code and ``<pre>`` outputs left alone); no mermaid.js (from a CDN; no
-# lesson draws a mermaid diagram).
-_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+# The lab template with plotly.js loaded first and without require.js (from a CDN, unused by these
+# pages, and with it loaded first plotly.js would register as an AMD module instead of setting
+# window.Plotly); MathJax 3 from the site instead of nbconvert's MathJax 2 from a CDN, configured as
+# JupyterLab typesets markdown (``$``/``$$``, ``\(``/``\[``, ``\$`` for a dollar; code and ``<pre>``
+# outputs left alone); no mermaid.js (from a CDN; no lesson draws a mermaid diagram).
+_TEMPLATE = (
+    """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}
 <script src="{{ resources.plotly_js }}"></script>
 {%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}
-""" + MATHJAX_CONFIG + """
+"""
+    + MATHJAX_CONFIG
+    + """
 <script src="{{ resources.mathjax_js }}" id="MathJax-script"></script>
 {%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}
 {%- endblock html_head_js_mermaidjs -%}
 """
+)
 _LESSON_LINK = re.compile(r'href="([^"/:#?]+)\.ipynb(#[^"]*)?"')
 
 
@@ -91,8 +110,14 @@ def _plotly_div(figure: dict) -> str:
     import plotly.io as pio
 
     # 525 px when the figure sets no height: what plotly's own notebook renderer uses.
-    return pio.to_html(figure, include_plotlyjs=False, full_html=False, auto_play=False,
-                       default_height="525px", validate=False)
+    return pio.to_html(
+        figure,
+        include_plotlyjs=False,
+        full_html=False,
+        auto_play=False,
+        default_height="525px",
+        validate=False,
+    )
 
 
 def _is_progress_bar(model_id: str, widgets: dict) -> bool:
@@ -101,8 +126,11 @@ def _is_progress_bar(model_id: str, widgets: dict) -> bool:
     Judged by the widget states nbclient recorded.
     """
     children = widgets.get(model_id, {}).get("state", {}).get("children", [])
-    return any(widgets.get(child.removeprefix("IPY_MODEL_"), {}).get("model_name")
-               in ("FloatProgressModel", "IntProgressModel") for child in children)
+    return any(
+        widgets.get(child.removeprefix("IPY_MODEL_"), {}).get("model_name")
+        in ("FloatProgressModel", "IntProgressModel")
+        for child in children
+    )
 
 
 def _captured_outputs(model_id: str, widgets: dict) -> list[dict]:
@@ -124,7 +152,8 @@ def _captured_outputs(model_id: str, widgets: dict) -> list[dict]:
 def _captured_html(output: dict) -> str:
     """Return a captured output as static HTML.
 
-    Plotly figures drawn by the shared plotly.js, other rich outputs as they are; widgets nested inside are left out.
+    Plotly figures drawn by the shared plotly.js, other rich outputs as they are; widgets nested
+    inside are left out.
     """
     data = output.get("data", {})
     if PLOTLY_MIME in data:
@@ -146,50 +175,68 @@ def _convert_output(output: dict, widgets: dict) -> dict | None:
     data = output.get("data")
     if not data:
         return output
-    if PLOTLY_MIME in data:  # the figure's JSON: draw it with the shared plotly.js, drop every other form
+    # the figure's JSON: draw it with the shared plotly.js, drop every other form
+    if PLOTLY_MIME in data:
         output["data"] = {"text/html": _plotly_div(data[PLOTLY_MIME])}
     elif WIDGET_MIME in data:
         if _is_progress_bar(data[WIDGET_MIME].get("model_id", ""), widgets):
             return None  # the run is over: a progress bar has nothing to show
-        captured = "".join(_captured_html(o) for o in _captured_outputs(data[WIDGET_MIME].get("model_id", ""),
-                                                                           widgets))
-        output["data"] = {"text/html": f'<p class="robviz-widget-note"><em>{html.escape(WIDGET_NOTE)}</em></p>'
-                                       + captured}
-    elif _PLOTLY_JS_BANNER in str(data.get("text/html", "")):  # a renderer's inlined copy of the library
+        captured = "".join(
+            _captured_html(o)
+            for o in _captured_outputs(data[WIDGET_MIME].get("model_id", ""), widgets)
+        )
+        output["data"] = {
+            "text/html": f'<p class="robviz-widget-note"><em>{html.escape(WIDGET_NOTE)}</em></p>'
+            + captured
+        }
+    # a renderer's inlined copy of the library
+    elif _PLOTLY_JS_BANNER in str(data.get("text/html", "")):
         return None
     output["metadata"] = {}
     return output
 
 
-def render_page(notebook: dict, title: str, plotly_js: str = PLOTLY_JS, mathjax_js: str = MATHJAX_JS) -> str:
+def render_page(
+    notebook: dict, title: str, plotly_js: str = PLOTLY_JS, mathjax_js: str = MATHJAX_JS
+) -> str:
     """Return the HTML page of an executed notebook (nbformat 4 JSON).
 
-    Plotly figures as divs drawn by the script ``plotly_js``, math typeset by the MathJax 3 script ``mathjax_js``,
-    widgets as a note followed by what their Output widgets held (progress bars dropped), links to other lessons
-    (``02_attacks.ipynb``) pointing to their pages. The page loads nothing from another site.
+    Plotly figures as divs drawn by the script ``plotly_js``, math typeset by the MathJax 3 script
+    ``mathjax_js``, widgets as a note followed by what their Output widgets held (progress bars
+    dropped), links to other lessons (``02_attacks.ipynb``) pointing to their pages. The page loads
+    nothing from another site.
     """
     import jinja2
     from nbconvert import HTMLExporter
 
     node = _node(notebook)
-    # No widget state in the page: widgets' Python callbacks need a kernel, so the page shows a note instead
-    # (and loads no widget manager from a CDN).
+    # No widget state in the page: widgets' Python callbacks need a kernel, so the page shows a note
+    # instead (and loads no widget manager from a CDN).
     widgets = node.metadata.pop("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
     for cell in node.cells:
         if cell.cell_type == "code":
-            cell.outputs = [out for out in (_convert_output(o, widgets.get("state", {})) for o in cell.outputs)
-                            if out is not None]
-    exporter = HTMLExporter(template_name="lab", template_file="robviz_gallery.html.j2",
-                            extra_loaders=[jinja2.DictLoader({"robviz_gallery.html.j2": _TEMPLATE})])
-    page, _ = exporter.from_notebook_node(node, resources={"metadata": {"name": title},
-                                                           "plotly_js": plotly_js, "mathjax_js": mathjax_js})
+            cell.outputs = [
+                out
+                for out in (_convert_output(o, widgets.get("state", {})) for o in cell.outputs)
+                if out is not None
+            ]
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="robviz_gallery.html.j2",
+        extra_loaders=[jinja2.DictLoader({"robviz_gallery.html.j2": _TEMPLATE})],
+    )
+    page, _ = exporter.from_notebook_node(
+        node,
+        resources={"metadata": {"name": title}, "plotly_js": plotly_js, "mathjax_js": mathjax_js},
+    )
     return _LESSON_LINK.sub(lambda m: f'href="{m[1]}.html{m[2] or ""}"', page)
 
 
 def mathjax_source() -> Path:
     """Return the path of MathJax 3's single-file TeX-to-SVG bundle (``es5/tex-svg-full.js``).
 
-    As the ``django-static-mathjax`` package installs it (a dependency of robviz: pure static files, MathJax 3.2.2).
+    As the ``django-static-mathjax`` package installs it (a dependency of robviz: pure static files,
+    MathJax 3.2.2).
 
     Raises
     ------
@@ -199,10 +246,16 @@ def mathjax_source() -> Path:
     from importlib.util import find_spec
 
     spec = find_spec("mathjax")
-    path = Path(spec.origin).parent / "static" / "mathjax" / "es5" / "tex-svg-full.js" if spec and spec.origin else None
+    path = (
+        Path(spec.origin).parent / "static" / "mathjax" / "es5" / "tex-svg-full.js"
+        if spec and spec.origin
+        else None
+    )
     if path is None or not path.is_file():
-        raise FileNotFoundError("MathJax for the gallery's math is missing: pip install django-static-mathjax "
-                                "(a dependency of robviz; python3 tasks.py gallery installs it)")
+        raise FileNotFoundError(
+            "MathJax for the gallery's math is missing: pip install django-static-mathjax "
+            "(a dependency of robviz; python3 tasks.py gallery installs it)"
+        )
     return path
 
 
@@ -240,7 +293,9 @@ def _kernel_env() -> dict:
     return env
 
 
-def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, env: dict | None = None) -> dict:
+def execute_lesson(
+    path, notebook: dict | None = None, *, timeout: int = 600, env: dict | None = None
+) -> dict:
     """Run a lesson top to bottom in a fresh kernel and return the executed notebook node.
 
     Executed with nbclient.
@@ -267,9 +322,13 @@ def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, en
     path = Path(path)
     node = _node(json.loads(path.read_text(encoding="utf-8")) if notebook is None else notebook)
     current: dict = {}  # the cell being run and its index
-    client = NotebookClient(node, timeout=timeout, kernel_name="python3",
-                            kernel_manager_class=SlicedKernelManager,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        node,
+        timeout=timeout,
+        kernel_name="python3",
+        kernel_manager_class=SlicedKernelManager,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     client.on_cell_start = lambda cell, cell_index: current.update(cell=cell, index=cell_index)
     try:
         client.execute(env=_kernel_env() if env is None else env)
@@ -290,8 +349,10 @@ def execute_lesson(path, notebook: dict | None = None, *, timeout: int = 600, en
 
 def _index_page(entries: list[tuple[str, str]]) -> str:
     """Return the site's front page: the lessons in order, each linked by its title."""
-    items = "\n".join(f'    <li><a href="{html.escape(href)}">{html.escape(title)}</a></li>'
-                      for href, title in entries)
+    items = "\n".join(
+        f'    <li><a href="{html.escape(href)}">{html.escape(title)}</a></li>'
+        for href, title in entries
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -322,18 +383,26 @@ def _lessons(folder: Path, only) -> list[Path]:
     if only:
         paths = [p for p in paths if any(p.name.startswith(prefix) for prefix in only)]
     if not paths:
-        raise FileNotFoundError(f"no lessons (NN_*.ipynb) in {folder}" + (f" matching {list(only)}" if only else ""))
+        raise FileNotFoundError(
+            f"no lessons (NN_*.ipynb) in {folder}" + (f" matching {list(only)}" if only else "")
+        )
     return paths
 
 
-def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/gallery", only=None,
-                  timeout: int = 600, executed=None) -> list[Path]:
+def build_gallery(
+    lessons: str | Path = "notebooks",
+    out: str | Path = "build/gallery",
+    only=None,
+    timeout: int = 600,
+    executed=None,
+) -> list[Path]:
     """Execute every lesson (student version, default mode) and write the static site to ``out``.
 
     Parameters
     ----------
     lessons : str or Path
-        Folder of the lessons (``NN_name.ipynb``); each runs with this folder as its working directory.
+        Folder of the lessons (``NN_name.ipynb``); each runs with this folder as its working
+        directory.
     out : str or Path
         The site's folder; replaced as a whole when the build succeeds.
     only : list of str or None
@@ -342,14 +411,14 @@ def build_gallery(lessons: str | Path = "notebooks", out: str | Path = "build/ga
         Seconds one cell may run.
     executed : callable or None
         Instead of executing the student versions, a function ``executed(path) -> notebook`` that
-        returns the lesson at ``path`` already executed with its solutions (e.g. a run shared with other
-        checks); the page shows :func:`~robviz.course.assignments.student_view` of it.
+        returns the lesson at ``path`` already executed with its solutions (e.g. a run shared with
+        other checks); the page shows :func:`~robviz.course.assignments.student_view` of it.
 
     Returns
     -------
     list[Path]
-        The written pages: one per lesson, in order, then ``index.html``; beside them the site holds one copy
-        of plotly.js (:data:`PLOTLY_JS`) and one of MathJax (:data:`MATHJAX_JS`).
+        The written pages: one per lesson, in order, then ``index.html``; beside them the site holds
+        one copy of plotly.js (:data:`PLOTLY_JS`) and one of MathJax (:data:`MATHJAX_JS`).
 
     Raises
     ------

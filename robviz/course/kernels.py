@@ -1,11 +1,11 @@
 """A Jupyter kernel client that waits for messages in polls of at most a second.
 
-nbclient (behind nbconvert, nbgrader and robviz's gallery) waits for a cell's execute reply with one poll as long
-as the cell timeout. On a busy machine that poll can miss the socket's wake-up (zmq's notification is
-edge-triggered): the reply sits unread, kernel and client both idle, until the poll times out and finds it. Seen
-here: a lesson stalled for the whole 600 s timeout after its widget cell, then went on; an nbgrader autograde took
-1906 s where it takes about 110, two stalls of its 900 s cell timeout. Short polls bound such a stall to a second;
-the cell timeout still applies.
+nbclient (behind nbconvert, nbgrader and robviz's gallery) waits for a cell's execute reply with one
+poll as long as the cell timeout. On a busy machine that poll can miss the socket's wake-up (zmq's
+notification is edge-triggered): the reply sits unread, kernel and client both idle, until the poll
+times out and finds it. Seen here: a lesson stalled for the whole 600 s timeout after its widget
+cell, then went on; an nbgrader autograde took 1906 s where it takes about 110, two stalls of its
+900 s cell timeout. Short polls bound such a stall to a second; the cell timeout still applies.
 
     NotebookClient(nb, kernel_manager_class=SlicedKernelManager)          # nbclient
     c.AsyncKernelManager.client_class = "robviz.course.kernels.SlicedKernelClient"  # nbgrader_config.py

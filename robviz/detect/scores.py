@@ -14,12 +14,27 @@ import torch
 from .. import checks
 from ..runtime import inference, predict, to_numpy
 
-__all__ = ["confidence", "non_max_entropy", "non_max_entropy_logits", "non_max_entropy_score", "KernelDensity", "LID",
-           "lid_mle",
-           "kd_bandwidth", "detection_pairs", "DetectionPairs", "roc_auc", "roc_curve", "detection_scores",
-           "KD_BANDWIDTH", "non_me_domain", "max_non_me_lines"]
+__all__ = [
+    "confidence",
+    "non_max_entropy",
+    "non_max_entropy_logits",
+    "non_max_entropy_score",
+    "KernelDensity",
+    "LID",
+    "lid_mle",
+    "kd_bandwidth",
+    "detection_pairs",
+    "DetectionPairs",
+    "roc_auc",
+    "roc_curve",
+    "detection_scores",
+    "KD_BANDWIDTH",
+    "non_me_domain",
+    "max_non_me_lines",
+]
 
-# sigma^2 of the K-density kernel in the RCE authors' code: 0.1 / 0.26 for RCE models, 1 / 0.26 for CE.
+# sigma^2 of the K-density kernel in the RCE authors' code: 0.1 / 0.26 for RCE models, 1 / 0.26 for
+# CE.
 KD_BANDWIDTH = {"rce": 0.1 / 0.26, "ce": 1.0 / 0.26}
 
 
@@ -39,7 +54,7 @@ def _check_outputs(values, name: str) -> np.ndarray:
     return values
 
 
-# ------------------------------------------------------------------------------------------- softmax scores
+# ----------------------------------------------------------------------------------- softmax scores
 
 
 def confidence(model, x: torch.Tensor) -> np.ndarray:
@@ -53,8 +68,8 @@ def confidence(model, x: torch.Tensor) -> np.ndarray:
 def _non_max_entropy_log(log_scores: np.ndarray) -> np.ndarray:
     """Return non-ME from log-probabilities or logits (N, L) float64, in log space.
 
-    The non-maximal entries' renormalized distribution is their softmax, so no probability is formed before it is
-    renormalized.
+    The non-maximal entries' renormalized distribution is their softmax, so no probability is formed
+    before it is renormalized.
     """
     rows = np.arange(len(log_scores))
     top = log_scores.argmax(axis=1)
@@ -74,17 +89,21 @@ def _non_max_entropy_log(log_scores: np.ndarray) -> np.ndarray:
 def non_max_entropy(probabilities) -> np.ndarray:
     """Non-maximal entropy (non-ME) of predicted probabilities.
 
-    Pang et al., "Towards Robust Detection of Adversarial Examples", NeurIPS 2018, https://arxiv.org/abs/1706.00633.
+    Pang et al., "Towards Robust Detection of Adversarial Examples", NeurIPS 2018,
+    https://arxiv.org/abs/1706.00633.
 
-    With yhat = argmax_k F_k and the non-maximal probabilities renormalized, p_i = F_i / sum_{j != yhat} F_j:
+    With yhat = argmax_k F_k and the non-maximal probabilities renormalized, p_i = F_i / sum_{j !=
+    yhat} F_j:
 
         nonME(F) = - sum_{i != yhat} p_i log p_i,      0 <= nonME <= log(L - 1),
 
-    maximal when the L - 1 non-maximal probabilities are equal. RCE training drives clean inputs there.
+    maximal when the L - 1 non-maximal probabilities are equal. RCE training drives clean inputs
+    there.
 
-    Shape: probabilities (N, L), L >= 3 -> (N,). Computed in float64 and in log space; 0 log 0 = 0; when every
-    non-maximal probability is exactly 0 the renormalized distribution is taken as uniform (non-ME = log(L-1)).
-    Probabilities that underflowed to 0 cannot be renormalized: from a model, use :func:`non_max_entropy_logits`.
+    Shape: probabilities (N, L), L >= 3 -> (N,). Computed in float64 and in log space; 0 log 0 = 0;
+    when every non-maximal probability is exactly 0 the renormalized distribution is taken as
+    uniform (non-ME = log(L-1)). Probabilities that underflowed to 0 cannot be renormalized: from a
+    model, use :func:`non_max_entropy_logits`.
     """
     p = _check_outputs(probabilities, "probabilities")
     with np.errstate(divide="ignore"):
@@ -94,8 +113,8 @@ def non_max_entropy(probabilities) -> np.ndarray:
 def non_max_entropy_logits(logits) -> np.ndarray:
     """Return :func:`non_max_entropy` of softmax(logits), computed in log space: (N, L) -> (N,).
 
-    p_i = softmax over the non-maximal logits, so float32 logits such as [0, -150, -160, -170], whose
-    softmax underflows to [1, 0, 0, 0], still give the right value (about 5e-4, not log 3).
+    p_i = softmax over the non-maximal logits, so float32 logits such as [0, -150, -160, -170],
+    whose softmax underflows to [1, 0, 0, 0], still give the right value (about 5e-4, not log 3).
     """
     return _non_max_entropy_log(_check_outputs(logits, "logits"))
 
@@ -108,33 +127,37 @@ def non_max_entropy_score(model, x: torch.Tensor) -> np.ndarray:
     return non_max_entropy_logits(_logits(model, x))
 
 
-# ------------------------------------------------------------------------------------------ kernel density
+# ----------------------------------------------------------------------------------- kernel density
 
 
 def kd_bandwidth(objective: str) -> float:
     """Return the default sigma^2 of :class:`KernelDensity` for an objective.
 
-    0.1/0.26 for ``"rce"``, 1/0.26 for CE (``"sce"`` or ``"ce"``), the values of the RCE authors' code.
+    0.1/0.26 for ``"rce"``, 1/0.26 for CE (``"sce"`` or ``"ce"``), the values of the RCE authors'
+    code.
     """
     key = str(objective).lower()
     if key == "rce":
         return KD_BANDWIDTH["rce"]
     if key in ("sce", "ce"):
         return KD_BANDWIDTH["ce"]
-    raise ValueError(f"no default K-density bandwidth for objective {objective!r}; valid: 'rce', 'sce', 'ce'")
+    raise ValueError(
+        f"no default K-density bandwidth for objective {objective!r}; valid: 'rce', 'sce', 'ce'"
+    )
 
 
 class KernelDensity:
     """Kernel density (K-density) on the features.
 
-    Feinman et al., "Detecting Adversarial Samples from Artifacts", 2017, https://arxiv.org/abs/1703.00410; with the RCE
-    paper's settings.
+    Feinman et al., "Detecting Adversarial Samples from Artifacts", 2017,
+    https://arxiv.org/abs/1703.00410; with the RCE paper's settings.
 
         KD(x) = 1/|Z_yhat| sum_{z_i in Z_yhat} exp(-||z(x) - z_i||^2 / sigma^2),
 
-    where z(x) = ``model.features(x)`` and Z_yhat are the kernel points (training features) of the *predicted*
-    class yhat = argmax model(x). :meth:`score` returns log KD (computed with log-sum-exp, so far points do
-    not underflow to ties at 0); the logarithm does not change a ROC curve.
+    where z(x) = ``model.features(x)`` and Z_yhat are the kernel points (training features) of the
+    *predicted* class yhat = argmax model(x). :meth:`score` returns log KD (computed with
+    log-sum-exp, so far points do not underflow to ties at 0); the logarithm does not change a ROC
+    curve.
 
     Shapes: ``fit(model, x_train (M, ...), y_train (M,))``; ``score(model, x (N, ...)) -> (N,)``.
 
@@ -164,8 +187,10 @@ class KernelDensity:
     def fit(self, model, x: torch.Tensor, y: torch.Tensor) -> "KernelDensity":
         """Store up to ``points_per_class`` training features per class. Returns self."""
         if len(x) != len(y) or y.dim() != 1:
-            raise ValueError(f"x and y must hold the same number of samples, y 1-D; got {tuple(x.shape)}, "
-                             f"{tuple(y.shape)}")
+            raise ValueError(
+                f"x and y must hold the same number of samples, y 1-D; got {tuple(x.shape)}, "
+                f"{tuple(y.shape)}"
+            )
         from ..data import sample_per_class
 
         if self.sigma2 is None:
@@ -173,19 +198,25 @@ class KernelDensity:
         num_classes = _logits(model, x[:1]).shape[1]
         missing = sorted(set(range(num_classes)) - set(torch.unique(y).tolist()))
         if missing:
-            raise ValueError(f"the fit data has no sample of class(es) {missing} of the model's {num_classes}: "
-                             f"inputs predicted as those classes would get no kernel points (density 0); fit "
-                             f"on training data with every class (e.g. data.x_train, data.y_train)")
+            raise ValueError(
+                f"the fit data has no sample of class(es) {missing} of the model's {num_classes}: "
+                f"inputs predicted as those classes would get no kernel points (density 0); fit "
+                f"on training data with every class (e.g. data.x_train, data.y_train)"
+            )
         index = sample_per_class(y, self.points_per_class, seed=self.seed)
         z, labels = _features(model, x[index]), y[index].to("cpu")
-        self.kernel_points = {int(k): z[labels.to(z.device) == k] for k in torch.unique(labels).tolist()}
+        self.kernel_points = {
+            int(k): z[labels.to(z.device) == k] for k in torch.unique(labels).tolist()
+        }
         return self
 
     @torch.no_grad()
     def log_density(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         """Return log KD (N,) of features z (N, d) under the kernel points of ``classes`` (N,)."""
         if not self.kernel_points:
-            raise RuntimeError("KernelDensity is not fitted: call fit(model, x_train, y_train) first")
+            raise RuntimeError(
+                "KernelDensity is not fitted: call fit(model, x_train, y_train) first"
+            )
         sigma2 = self.sigma2
         assert sigma2 is not None  # set at fit, from kd_bandwidth when not given
         out = torch.full((len(z),), -math.inf, dtype=torch.float64)
@@ -204,7 +235,9 @@ class KernelDensity:
         Higher = more normal.
         """
         z = _features(model, x)
-        predicted = _logits(model, x).argmax(dim=1)  # x is finite; a NaN output is refused by log_density
+        predicted = _logits(model, x).argmax(
+            dim=1
+        )  # x is finite; a NaN output is refused by log_density
         return to_numpy(self.log_density(z, predicted))
 
     __call__ = score
@@ -213,10 +246,12 @@ class KernelDensity:
         return f"KernelDensity(sigma2={self.sigma2}, points_per_class={self.points_per_class}, seed={self.seed})"
 
 
-# ------------------------------------------------------------------------------------------------- LID
+# ---------------------------------------------------------------------------------------------- LID
 
 
-def lid_mle(z: torch.Tensor, reference: torch.Tensor, k: int = 20, *, exclude_self: bool = False) -> torch.Tensor:
+def lid_mle(
+    z: torch.Tensor, reference: torch.Tensor, k: int = 20, *, exclude_self: bool = False
+) -> torch.Tensor:
     """Return the maximum-likelihood local intrinsic dimensionality (LID) of each point in z.
 
     The estimator of Amsaleg et al. 2015, as used by Ma et al. 2018.
@@ -231,9 +266,14 @@ def lid_mle(z: torch.Tensor, reference: torch.Tensor, k: int = 20, *, exclude_se
     ``exclude_self`` drops the nearest neighbour (use it when z is part of ``reference``).
     """
     if z.dim() != 2 or reference.dim() != 2 or z.shape[1] != reference.shape[1]:
-        raise ValueError(f"z and reference must be (N, d) and (M, d), got {tuple(z.shape)}, {tuple(reference.shape)}")
+        raise ValueError(
+            f"z and reference must be (N, d) and (M, d), got {tuple(z.shape)}, "
+            f"{tuple(reference.shape)}"
+        )
     skip = int(exclude_self)
-    k = checks.integer("k", k, low=1, high=len(reference) - skip, note=f"{len(reference)} reference points")
+    k = checks.integer(
+        "k", k, low=1, high=len(reference) - skip, note=f"{len(reference)} reference points"
+    )
     d = torch.cdist(z.double(), reference.to(z.device).double())
     r = d.topk(k + skip, dim=1, largest=False).values[:, skip:].clamp_min(1e-12)
     return -1.0 / torch.log(r / r[:, -1:]).mean(dim=1).clamp_max(-1e-12)
@@ -242,13 +282,13 @@ def lid_mle(z: torch.Tensor, reference: torch.Tensor, k: int = 20, *, exclude_se
 class LID:
     """Local intrinsic dimensionality of the features.
 
-    Ma et al., "Characterizing Adversarial Subspaces Using Local Intrinsic Dimensionality", ICLR 2018,
-    https://arxiv.org/abs/1801.02613.
+    Ma et al., "Characterizing Adversarial Subspaces Using Local Intrinsic Dimensionality", ICLR
+    2018, https://arxiv.org/abs/1801.02613.
 
-    Ma et al. compute the LID of every layer's activations against a mini-batch of clean inputs and train a
-    logistic regression on those LID features. robviz keeps the idea and drops the training: one layer (the
-    features z = ``model.features(x)``), the :func:`lid_mle` estimate with k = 20 nearest neighbours in a fixed
-    reference batch of clean training features, and the score
+    Ma et al. compute the LID of every layer's activations against a mini-batch of clean inputs and
+    train a logistic regression on those LID features. robviz keeps the idea and drops the training:
+    one layer (the features z = ``model.features(x)``), the :func:`lid_mle` estimate with k = 20
+    nearest neighbours in a fixed reference batch of clean training features, and the score
 
         score(x) = -LID(z(x))       (higher = more normal: adversarial regions have higher LID).
 
@@ -267,7 +307,9 @@ class LID:
 
     def __init__(self, k: int = 20, *, reference_size: int = 1000, seed: int = 0):
         k = checks.integer("k", k, low=1)
-        reference_size = checks.integer("reference_size", reference_size, low=k + 1, note=f"more than k = {k}")
+        reference_size = checks.integer(
+            "reference_size", reference_size, low=k + 1, note=f"more than k = {k}"
+        )
         self.k, self.reference_size, self.seed = k, reference_size, seed
         self.reference: torch.Tensor | None = None
 
@@ -286,14 +328,16 @@ class LID:
     def score(self, model, x: torch.Tensor, *, exclude_self: bool = False) -> np.ndarray:
         """Return -LID of each input's feature against the reference batch. (N, ...) -> (N,).
 
-        ``exclude_self=True`` drops each input's nearest reference point: use it for inputs drawn from the
-        reference batch itself (training inputs), whose own copy at distance 0 would otherwise make the
-        estimate collapse to a very "normal" score (LID 0.16 to 0.17 instead of 1.2 to 20 for three such
-        points of a toy model, k = 5).
+        ``exclude_self=True`` drops each input's nearest reference point: use it for inputs drawn
+        from the reference batch itself (training inputs), whose own copy at distance 0 would
+        otherwise make the estimate collapse to a very "normal" score (LID 0.16 to 0.17 instead of
+        1.2 to 20 for three such points of a toy model, k = 5).
         """
         if self.reference is None:
             raise RuntimeError("LID is not fitted: call fit(model, x_train) first")
-        return to_numpy(-lid_mle(_features(model, x), self.reference, self.k, exclude_self=exclude_self))
+        return to_numpy(
+            -lid_mle(_features(model, x), self.reference, self.k, exclude_self=exclude_self)
+        )
 
     __call__ = score
 
@@ -301,7 +345,7 @@ class LID:
         return f"LID(k={self.k}, reference_size={self.reference_size}, seed={self.seed})"
 
 
-# ----------------------------------------------------------------------------------------------- protocol
+# ----------------------------------------------------------------------------------------- protocol
 
 
 @dataclass
@@ -356,8 +400,10 @@ def detection_pairs(model, x: torch.Tensor, y: torch.Tensor, result) -> Detectio
         When x, y and result do not describe the same samples.
     """
     if len(x) != len(y) or len(result.success) != len(y):
-        raise ValueError(f"x, y and result must describe the same samples, got {len(x)}, {len(y)}, "
-                         f"{len(result.success)}")
+        raise ValueError(
+            f"x, y and result must describe the same samples, got {len(x)}, {len(y)}, "
+            f"{len(result.success)}"
+        )
     correct = predict(_logits(model, x)).cpu() == y.cpu()
     success = result.success.bool().cpu()
     return DetectionPairs(correct=correct, success=success, pairs=correct & success)
@@ -385,8 +431,8 @@ def roc_auc(scores_clean, scores_adversarial) -> float:
 
     Higher score = normal.
 
-    1.0: every clean score above every adversarial one; 0.5: chance; 0.0: the detector is exactly reversed
-    (the talk's 0.0 for confidence on C&W-hc). Shapes: (N_clean,), (N_adv,) -> float.
+    1.0: every clean score above every adversarial one; 0.5: chance; 0.0: the detector is exactly
+    reversed (the talk's 0.0 for confidence on C&W-hc). Shapes: (N_clean,), (N_adv,) -> float.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -396,8 +442,8 @@ def roc_auc(scores_clean, scores_adversarial) -> float:
 def roc_curve(scores_clean, scores_adversarial):
     """Return the ROC curve (``sklearn.metrics.roc_curve``).
 
-    False-positive rate (adversarial accepted as clean), true-positive rate (clean accepted), thresholds. Shapes:
-    (N_clean,), (N_adv,) -> three (T,) arrays.
+    False-positive rate (adversarial accepted as clean), true-positive rate (clean accepted),
+    thresholds. Shapes: (N_clean,), (N_adv,) -> three (T,) arrays.
     """
     from sklearn.metrics import roc_curve as _roc_curve
 
@@ -420,17 +466,21 @@ def detection_scores(detectors: dict, model, x: torch.Tensor, y: torch.Tensor, r
     Returns
     -------
     dict
-        Name -> (clean scores, adversarial scores), both (P,) for the P = ``detection_pairs(...).count`` pairs
-        (empty arrays when the attack left no pair: a detector refuses an empty input).
+        Name -> (clean scores, adversarial scores), both (P,) for the P =
+        ``detection_pairs(...).count`` pairs (empty arrays when the attack left no pair: a detector
+        refuses an empty input).
     """
     keep = detection_pairs(model, x, y, result).pairs.to(x.device)
     if not bool(keep.any()):
         return {name: (np.zeros(0), np.zeros(0)) for name in detectors}
     x_clean, x_adv = x[keep], result.x_adv.to(x.device)[keep]
-    return {name: (np.asarray(fn(model, x_clean)), np.asarray(fn(model, x_adv))) for name, fn in detectors.items()}
+    return {
+        name: (np.asarray(fn(model, x_clean)), np.asarray(fn(model, x_adv)))
+        for name, fn in detectors.items()
+    }
 
 
-# ------------------------------------------------------------------------------------- the talk's picture
+# ------------------------------------------------------------------------------- the talk's picture
 
 
 @torch.no_grad()
@@ -449,33 +499,43 @@ def non_me_domain(model, extent, resolution: int = 150) -> dict:
     Returns
     -------
     dict
-        Dict with ``labels`` (R, R) predicted class, ``non_me`` (R, R) non-ME of softmax(output logits) and
-        ``extent``; rows run along z2 (as ``robviz.data.grid_points``).
+        Dict with ``labels`` (R, R) predicted class, ``non_me`` (R, R) non-ME of softmax(output
+        logits) and ``extent``; rows run along z2 (as ``robviz.data.grid_points``).
     """
     from ..data import grid_points
 
     if model.objective.feature_dim != 2:
-        raise ValueError(f"the domain picture needs 2-D features, got feature_dim = {model.objective.feature_dim}")
+        raise ValueError(
+            "the domain picture needs 2-D features, got feature_dim = "
+            f"{model.objective.feature_dim}"
+        )
     grid = grid_points(extent, resolution)
-    logits = model.objective.output(model.raw_logits(grid.to(next(model.parameters()).device))).cpu()
-    return dict(labels=to_numpy(logits.argmax(1).reshape(resolution, resolution)),
-                non_me=non_max_entropy_logits(logits).reshape(resolution, resolution),
-                extent=tuple(float(e) for e in extent))
+    logits = model.objective.output(
+        model.raw_logits(grid.to(next(model.parameters()).device))
+    ).cpu()
+    return dict(
+        labels=to_numpy(logits.argmax(1).reshape(resolution, resolution)),
+        non_me=non_max_entropy_logits(logits).reshape(resolution, resolution),
+        extent=tuple(float(e) for e in extent),
+    )
 
 
 @torch.no_grad()
 def max_non_me_lines(model, extent, num: int = 600) -> list[np.ndarray]:
     """Where non-ME is maximal for a 3-class model with 2-D features and a linear head (SCE, RCE).
 
-    With three classes, non-ME = log 2 exactly where the two non-maximal logits are equal: on the part of the
-    line h_i(z) = h_j(z) inside the domain of the third class k (the talk's black dashed lines; RCE training
-    pulls each class's features towards its line). Returns up to three (M, 2) float32 arrays of points along
-    those rays, clipped to ``extent`` = (z1_min, z1_max, z2_min, z2_max).
+    With three classes, non-ME = log 2 exactly where the two non-maximal logits are equal: on the
+    part of the line h_i(z) = h_j(z) inside the domain of the third class k (the talk's black dashed
+    lines; RCE training pulls each class's features towards its line). Returns up to three (M, 2)
+    float32 arrays of points along those rays, clipped to ``extent`` = (z1_min, z1_max, z2_min,
+    z2_max).
     """
     head = model.objective
     if head.num_classes != 3 or head.feature_dim != 2 or not hasattr(head, "linear"):
-        raise ValueError("max_non_me_lines needs a 3-class objective with 2-D features and a linear head "
-                         "(sce or rce)")
+        raise ValueError(
+            "max_non_me_lines needs a 3-class objective with 2-D features and a linear head "
+            "(sce or rce)"
+        )
     w, b = head.linear.weight.detach().cpu().double(), head.linear.bias.detach().cpu().double()
     x0, x1, y0, y1 = extent
     span = 2 * max(x1 - x0, y1 - y0) + float(np.abs(np.array(extent)).max())
@@ -489,8 +549,13 @@ def max_non_me_lines(model, extent, num: int = 600) -> list[np.ndarray]:
         t = torch.linspace(-span, span, num, dtype=torch.float64)
         points = base + t[:, None] * direction
         output = head.output(points @ w.T + b)
-        inside = ((output.argmax(1) == k) & (points[:, 0] >= x0) & (points[:, 0] <= x1)
-                  & (points[:, 1] >= y0) & (points[:, 1] <= y1))
+        inside = (
+            (output.argmax(1) == k)
+            & (points[:, 0] >= x0)
+            & (points[:, 0] <= x1)
+            & (points[:, 1] >= y0)
+            & (points[:, 1] <= y1)
+        )
         if inside.any():
             lines.append(to_numpy(points[inside], np.float32))
     return lines

@@ -2,9 +2,10 @@
 
 Used in lesson 5.
 
-``robviz.detect`` scores one detector on one attack; :func:`detection_study` runs the whole grid the paper
-tabulates (Pang et al., NeurIPS 2018, Table 2): per attack and model, the pairs of correctly classified clean
-inputs whose attack succeeded, each detector's AUC on them, and the ROC curves the viz draws.
+``robviz.detect`` scores one detector on one attack; :func:`detection_study` runs the whole grid the
+paper tabulates (Pang et al., NeurIPS 2018, Table 2): per attack and model, the pairs of correctly
+classified clean inputs whose attack succeeded, each detector's AUC on them, and the ROC curves the
+viz draws.
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ def default_detectors(model, data) -> dict:
     Returns
     -------
     dict
-        ``{"Confidence", "non-ME", "K-density", "LID"}`` -> ``detector(model, x) -> (N,)`` scores; K-density
-        (one kernel per class, the authors' bandwidth) and LID (k = 20) are fitted on ``data.x_train``.
+        ``{"Confidence", "non-ME", "K-density", "LID"}`` -> ``detector(model, x) -> (N,)`` scores;
+        K-density (one kernel per class, the authors' bandwidth) and LID (k = 20) are fitted on
+        ``data.x_train``.
     """
-    return {"Confidence": detect.confidence, "non-ME": detect.non_max_entropy_score,
-            "K-density": detect.KernelDensity().fit(model, data.x_train, data.y_train),
-            "LID": detect.LID(k=20).fit(model, data.x_train)}
+    return {
+        "Confidence": detect.confidence,
+        "non-ME": detect.non_max_entropy_score,
+        "K-density": detect.KernelDensity().fit(model, data.x_train, data.y_train),
+        "LID": detect.LID(k=20).fit(model, data.x_train),
+    }
 
 
 def _short(name: str) -> str:
@@ -46,11 +51,11 @@ class DetectionStudy:
     Attributes
     ----------
     aucs : dict
-        ``aucs[attack][model][detector]``, the AUC (clean = positive) or NaN where the attack left fewer
-        than ``min_pairs`` pairs; the layout ``robviz.viz.detection_table`` draws.
+        ``aucs[attack][model][detector]``, the AUC (clean = positive) or NaN where the attack left
+        fewer than ``min_pairs`` pairs; the layout ``robviz.viz.detection_table`` draws.
     curves : dict
-        ``curves[attack]["CE · non-ME"] = (fpr, tpr, auc)`` for every scored pair (``"RCE · ..."`` for
-        the model named ``"rce"``); the layout ``robviz.viz.roc_figure`` draws.
+        ``curves[attack]["CE · non-ME"] = (fpr, tpr, auc)`` for every scored pair (``"RCE · ..."``
+        for the model named ``"rce"``); the layout ``robviz.viz.roc_figure`` draws.
     pairs : dict
         ``pairs[attack, model]``, the number of (clean, adversarial) pairs that entered.
     min_pairs : int
@@ -62,18 +67,27 @@ class DetectionStudy:
     pairs: dict = field(default_factory=dict)
     min_pairs: int = 10
 
-    def compare(self, detector: str, model: str = "rce", baseline: str = "sce") -> tuple[list[str], list[str]]:
+    def compare(
+        self, detector: str, model: str = "rce", baseline: str = "sce"
+    ) -> tuple[list[str], list[str]]:
         """Return two lists of attacks, compared on the AUC of ``detector``.
 
         The attacks where both models have an AUC for ``detector``, and those where ``model``'s AUC
         is higher.
         """
-        both = [a for a in self.aucs if all(np.isfinite(self.aucs[a][o][detector]) for o in (baseline, model))]
-        return both, [a for a in both if self.aucs[a][model][detector] > self.aucs[a][baseline][detector]]
+        both = [
+            a
+            for a in self.aucs
+            if all(np.isfinite(self.aucs[a][o][detector]) for o in (baseline, model))
+        ]
+        return both, [
+            a for a in both if self.aucs[a][model][detector] > self.aucs[a][baseline][detector]
+        ]
 
 
-def detection_study(models: dict, data, x, y, results: dict, *, detectors=default_detectors,
-                    min_pairs: int = 10) -> DetectionStudy:
+def detection_study(
+    models: dict, data, x, y, results: dict, *, detectors=default_detectors, min_pairs: int = 10
+) -> DetectionStudy:
     """Score every attack's pairs with every detector, per model, as in the RCE paper.
 
     Parameters

@@ -17,14 +17,21 @@ from ..models import Predictor
 from .milp import Verification, minimal_linf_distance, verify
 from ..runtime import inference, to_model, to_numpy
 
-__all__ = ["ExactBoundary", "decision_boundary", "minimal_distance", "robust_accuracy", "robust_accuracy_curve",
-           "grid_minimal_distance", "affine_pieces"]
+__all__ = [
+    "ExactBoundary",
+    "decision_boundary",
+    "minimal_distance",
+    "robust_accuracy",
+    "robust_accuracy_curve",
+    "grid_minimal_distance",
+    "affine_pieces",
+]
 
 _NORMS = {"l2": "L2", "2": "L2", "linf": "Linf", "inf": "Linf"}
 _EDGE_BUDGET = 4_000_000  # point-edge pairs per chunk: about 100 MB of float64 temporaries
 
 
-# ------------------------------------------------------------------------------------------ the result
+# --------------------------------------------------------------------------------------- the result
 
 
 def _norm_name(norm) -> str:
@@ -34,14 +41,16 @@ def _norm_name(norm) -> str:
     return name
 
 
-def _segment_distance(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, norm: str) -> np.ndarray:
+def _segment_distance(
+    points: np.ndarray, starts: np.ndarray, ends: np.ndarray, norm: str
+) -> np.ndarray:
     """Return the distance from each point (N, 2) to each segment (E, 2), in L2 or L-inf: (N, E).
 
     Segment e is [starts_e, ends_e].
 
-    L-inf: along the segment s(t) = a + t u the distance max(|s_x(t) - p_x|, |s_y(t) - p_y|) is convex and
-    piecewise linear in t, so its minimum over [0, 1] is at t = 0, t = 1 or where a term vanishes or the two
-    terms are equal: six candidates, evaluated exactly.
+    L-inf: along the segment s(t) = a + t u the distance max(|s_x(t) - p_x|, |s_y(t) - p_y|) is
+    convex and piecewise linear in t, so its minimum over [0, 1] is at t = 0, t = 1 or where a term
+    vanishes or the two terms are equal: six candidates, evaluated exactly.
     """
     u = ends - starts
     q = points[:, None, :] - starts[None]  # (N, E, 2)
@@ -51,8 +60,14 @@ def _segment_distance(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, 
     ux, uy = u[:, 0], u[:, 1]
     qx, qy = q[..., 0], q[..., 1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        candidates = [np.zeros_like(qx), np.ones_like(qx), qx / ux, qy / uy, (qx - qy) / (ux - uy),
-                      (qx + qy) / (ux + uy)]
+        candidates = [
+            np.zeros_like(qx),
+            np.ones_like(qx),
+            qx / ux,
+            qy / uy,
+            (qx - qy) / (ux - uy),
+            (qx + qy) / (ux + uy),
+        ]
     best = np.full(qx.shape, np.inf)
     for t in candidates:
         t = np.clip(np.nan_to_num(t, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
@@ -66,8 +81,9 @@ class ExactBoundary:
 
     The box is cut into convex polygons, each predicted as one class.
 
-    Error bound: every vertex is an intersection of two lines computed in float64, so distances carry rounding
-    error only (below 1e-6 in the tests, against closed forms); nothing is sampled on a grid.
+    Error bound: every vertex is an intersection of two lines computed in float64, so distances
+    carry rounding error only (below 1e-6 in the tests, against closed forms); nothing is sampled on
+    a grid.
 
     Attributes
     ----------
@@ -99,8 +115,9 @@ class ExactBoundary:
     def _boundary_edges(self):
         """Return the boundary: (S, 2, 2) segments and the (S, 2) classes on their two sides.
 
-        A polygon edge is on it when points 1e-7 * (box size) to either side of its midpoint, both inside the box, get
-        different classes; each such edge is kept once (from the side of the lower class).
+        A polygon edge is on it when points 1e-7 * (box size) to either side of its midpoint, both
+        inside the box, get different classes; each such edge is kept once (from the side of the
+        lower class).
         """
         if not self.polygons:
             return np.zeros((0, 2, 2)), np.zeros((0, 2), dtype=np.int64)
@@ -115,22 +132,32 @@ class ExactBoundary:
         sides = []
         for sign in (1.0, -1.0):
             probe = (starts + ends) / 2 + sign * step * normal
-            inside = (probe[:, 0] >= x0) & (probe[:, 0] <= x1) & (probe[:, 1] >= y0) & (probe[:, 1] <= y1)
+            inside = (
+                (probe[:, 0] >= x0)
+                & (probe[:, 0] <= x1)
+                & (probe[:, 1] >= y0)
+                & (probe[:, 1] <= y1)
+            )
             sides.append(np.where(inside, self.predict(probe), -1))
         keep = (sides[0] >= 0) & (sides[1] >= 0) & (sides[0] != sides[1]) & (length > 1e-12)
         keep &= label == np.minimum(sides[0], sides[1])
-        return np.stack([starts[keep], ends[keep]], 1), np.stack([sides[0][keep], sides[1][keep]], 1)
+        return np.stack([starts[keep], ends[keep]], 1), np.stack(
+            [sides[0][keep], sides[1][keep]], 1
+        )
 
     def __repr__(self) -> str:
-        return (f"ExactBoundary({len(self.polygons)} class pieces in {self.regions} linear regions, "
-                f"box={self.box}, num_classes={self.num_classes})")
+        return (
+            f"ExactBoundary({len(self.polygons)} class pieces in {self.regions} linear regions, "
+            f"box={self.box}, num_classes={self.num_classes})"
+        )
 
     def class_distances(self, x, norm="L2") -> np.ndarray:
         """Distance from each point to the nearest boundary segment of each class's region.
 
-        (N, 2) -> (N, L) float64 (inf for a class without boundary in the box). For a point of class y, the nearest
-        point of another class lies on the decision boundary (a straight path to it crosses the boundary first), so
-        min_{k != y} of this is the exact minimal distance. Computed in chunks of points.
+        (N, 2) -> (N, L) float64 (inf for a class without boundary in the box). For a point of class
+        y, the nearest point of another class lies on the decision boundary (a straight path to it
+        crosses the boundary first), so min_{k != y} of this is the exact minimal distance. Computed
+        in chunks of points.
         """
         points = self._check_points(x)
         norm = _norm_name(norm)
@@ -138,11 +165,11 @@ class ExactBoundary:
         out = np.full((len(points), self.num_classes), np.inf)
         chunk = max(1, _EDGE_BUDGET // max(len(segments), 1))
         for i in range(0, len(points), chunk):
-            dist = _segment_distance(points[i:i + chunk], segments[:, 0], segments[:, 1], norm)
+            dist = _segment_distance(points[i : i + chunk], segments[:, 0], segments[:, 1], norm)
             for k in range(self.num_classes):
                 mask = (sides == k).any(axis=1)
                 if mask.any():
-                    out[i:i + chunk, k] = dist[:, mask].min(axis=1)
+                    out[i : i + chunk, k] = dist[:, mask].min(axis=1)
         return out
 
     def predict(self, x) -> np.ndarray:
@@ -158,24 +185,32 @@ class ExactBoundary:
     def distance(self, x, y, norm="L2", prediction=None) -> torch.Tensor:
         """Return each x's exact distance to the nearest box point predicted as a class != y.
 
-        x: (N, 2) inside the box, y: (N,) labels; ``prediction`` (N,) the model's own prediction at x (default:
-        the class of the polygon holding x). Misclassified points get 0. Returns (N,) float64 on the CPU.
+        x: (N, 2) inside the box, y: (N,) labels; ``prediction`` (N,) the model's own prediction at
+        x (default: the class of the polygon holding x). Misclassified points get 0. Returns (N,)
+        float64 on the CPU.
         """
         points = self._check_points(x)
         labels = self._check_labels(y, len(points))
-        own = self.predict(points) if prediction is None else self._check_labels(prediction, len(points))
+        own = (
+            self.predict(points)
+            if prediction is None
+            else self._check_labels(prediction, len(points))
+        )
         per_class = self.class_distances(points, norm)
         per_class[np.arange(len(points)), labels] = np.inf
         result = per_class.min(axis=1)
         result[own != labels] = 0.0
         return torch.from_numpy(result)
 
-    def robust_accuracy(self, x, y, eps: float, norm="Linf", prediction=None) -> tuple[float, torch.Tensor]:
+    def robust_accuracy(
+        self, x, y, eps: float, norm="Linf", prediction=None
+    ) -> tuple[float, torch.Tensor]:
         """Return the exact robust accuracy at radius ``eps``: (accuracy, robust (N,) bool).
 
         The ball is intersected with the box.
 
-        A point is robust when it is classified correctly and no point of another class lies within distance <= eps.
+        A point is robust when it is classified correctly and no point of another class lies within
+        distance <= eps.
         """
         eps = self.check_eps(eps, norm)
         robust = self.distance(x, y, norm, prediction) > eps
@@ -184,8 +219,8 @@ class ExactBoundary:
     def segments(self) -> tuple[np.ndarray, np.ndarray]:
         """Return the decision boundary.
 
-        (S, 2, 2) line segments (box edges excluded) and the (S, 2) classes on their two sides. Ready for
-        :func:`robviz.viz.exact.boundary_trace`.
+        (S, 2, 2) line segments (box edges excluded) and the (S, 2) classes on their two sides.
+        Ready for :func:`robviz.viz.exact.boundary_trace`.
         """
         return self._edges
 
@@ -197,19 +232,36 @@ class ExactBoundary:
         norm = _norm_name(norm)
         width, height = self.box[1] - self.box[0], self.box[3] - self.box[2]
         largest = max(width, height) if norm == "Linf" else math.hypot(width, height)
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps < 0:
+        if (
+            isinstance(eps, bool)
+            or not isinstance(eps, (int, float))
+            or not math.isfinite(eps)
+            or eps < 0
+        ):
             raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
         if eps > largest:
-            raise ValueError(f"eps={eps!r} exceeds the {norm} diameter {largest:g} of the input box {self.box}")
+            raise ValueError(
+                f"eps={eps!r} exceeds the {norm} diameter {largest:g} of the input box {self.box}"
+            )
         return float(eps)
 
     def _check_points(self, x, inside=True) -> np.ndarray:
         points = to_numpy(x, np.float64)
         if points.ndim != 2 or points.shape[1] != 2:
-            raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(points.shape)}")
+            raise ValueError(
+                f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(points.shape)}"
+            )
         x0, x1, y0, y1 = self.box
-        if inside and len(points) and not ((points[:, 0] >= x0 - 1e-9).all() and (points[:, 0] <= x1 + 1e-9).all()
-                                           and (points[:, 1] >= y0 - 1e-9).all() and (points[:, 1] <= y1 + 1e-9).all()):
+        if (
+            inside
+            and len(points)
+            and not (
+                (points[:, 0] >= x0 - 1e-9).all()
+                and (points[:, 0] <= x1 + 1e-9).all()
+                and (points[:, 1] >= y0 - 1e-9).all()
+                and (points[:, 1] <= y1 + 1e-9).all()
+            )
+        ):
             raise ValueError(f"every input must lie in the box {self.box}")
         return points
 
@@ -225,17 +277,18 @@ class ExactBoundary:
 def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
     """Enumerate ``model``'s linear regions inside the input box and split them by predicted class.
 
-    Cost: one polygon clip per linear region and layer; a 2-64-64-2 ToyMLP with an SCE or MMC head has a few
-    thousand regions in the spirals' box and takes about a second on one core.
+    Cost: one polygon clip per linear region and layer; a 2-64-64-2 ToyMLP with an SCE or MMC head
+    has a few thousand regions in the spirals' box and takes about a second on one core.
 
     Parameters
     ----------
     model : nn.Module
-        A ReLU network on 2-D inputs: a robviz ``Classifier`` with a ``ToyMLP`` body, an ``nn.Linear`` or
-        an ``nn.Sequential`` of Linear / ReLU / BatchNorm1d / Dropout / Identity (read in eval mode: BatchNorm
-        uses its running statistics, Dropout is the identity).
+        A ReLU network on 2-D inputs: a robviz ``Classifier`` with a ``ToyMLP`` body, an
+        ``nn.Linear`` or an ``nn.Sequential`` of Linear / ReLU / BatchNorm1d / Dropout / Identity
+        (read in eval mode: BatchNorm uses its running statistics, Dropout is the identity).
     bounds : tuple of float or robviz.data.Dataset
-        (low, high) for both coordinates (``data.bounds``), (x_min, x_max, y_min, y_max) or a Dataset.
+        (low, high) for both coordinates (``data.bounds``), (x_min, x_max, y_min, y_max) or a
+        Dataset.
 
     Returns
     -------
@@ -251,8 +304,10 @@ def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
     """
     steps = affine_pieces(model)
     if steps[0][1][0].shape[1] != 2:
-        raise ValueError(f"robviz.exact works on 2-D inputs; the model's first layer takes "
-                         f"{steps[0][1][0].shape[1]} inputs")
+        raise ValueError(
+            f"robviz.exact works on 2-D inputs; the model's first layer takes "
+            f"{steps[0][1][0].shape[1]} inputs"
+        )
     box = input_box(bounds)
     regions = linear_regions(steps, box)
     tiny_area = 1e-14 * max(box[1] - box[0], box[3] - box[2]) ** 2
@@ -262,70 +317,109 @@ def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
             polygons.append(piece)
             labels.append(label)
     num_classes = steps[-1][1][0].shape[0]
-    return ExactBoundary(polygons, np.array(labels, dtype=np.int64), box, num_classes, len(regions), steps)
+    return ExactBoundary(
+        polygons, np.array(labels, dtype=np.int64), box, num_classes, len(regions), steps
+    )
 
 
 def _model_prediction(model, x) -> torch.Tensor:
     return inference(model, x).argmax(dim=1)
 
 
-def minimal_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds,
-                     time_limit: float = 10.0) -> torch.Tensor:
+def minimal_distance(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    norm="L2",
+    bounds,
+    time_limit: float = 10.0,
+) -> torch.Tensor:
     """Return each x's exact distance to the nearest point of the box predicted as a class != y.
 
     Predicted by ``model``; 0 for misclassified points. x (N, 2), y (N,) -> (N,) float64 on the CPU.
 
-    ``norm``: ``"L2"`` or ``"Linf"``. ``bounds``: the input box (``data.bounds``). For an affine classifier
-    w . x + b this is |w . x + b| / ||w||_q with q the dual norm (2 for L2, 1 for L-inf) when the nearest point
-    lies inside the box. See :func:`decision_boundary` for the models handled. Inputs that are not 2-D:
-    ``norm="Linf"`` only, by mixed-integer programming (:func:`robviz.exact.milp.minimal_linf_distance`,
-    ``time_limit`` seconds a point, a ``ValueError`` for points not solved in time); ``"L2"`` raises
-    ``NotImplementedError``.
+    ``norm``: ``"L2"`` or ``"Linf"``. ``bounds``: the input box (``data.bounds``). For an affine
+    classifier w . x + b this is |w . x + b| / ||w||_q with q the dual norm (2 for L2, 1 for L-inf)
+    when the nearest point lies inside the box. See :func:`decision_boundary` for the models
+    handled. Inputs that are not 2-D: ``norm="Linf"`` only, by mixed-integer programming
+    (:func:`robviz.exact.milp.minimal_linf_distance`, ``time_limit`` seconds a point, a
+    ``ValueError`` for points not solved in time); ``"L2"`` raises ``NotImplementedError``.
     """
     if not _is_plane(x):
         if _norm_name(norm) != "Linf":
-            raise NotImplementedError(f"exact minimal distances of inputs that are not 2-D are computed for "
-                                      f"norm='Linf' only, got norm={norm!r}")
+            raise NotImplementedError(
+                f"exact minimal distances of inputs that are not 2-D are computed for "
+                f"norm='Linf' only, got norm={norm!r}"
+            )
         return minimal_linf_distance(model, x, y, bounds=bounds, time_limit=time_limit)
     boundary = decision_boundary(model, bounds)
     return boundary.distance(x, y, norm, prediction=_model_prediction(model, _as_input(x, model)))
 
 
-def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, norm="Linf", bounds,
-                    time_limit: float = 10.0) -> tuple[float, torch.Tensor] | Verification:
+def robust_accuracy(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    *,
+    norm="Linf",
+    bounds,
+    time_limit: float = 10.0,
+) -> tuple[float, torch.Tensor] | Verification:
     """Return the exact robust accuracy at radius ``eps`` (the ball intersected with the input box).
 
     (accuracy in [0, 1], robust (N,) bool). x (N, ...), y (N,).
 
-    2-D inputs (N, 2): read from the linear regions (:func:`decision_boundary`), L2 or L-inf. Inputs of any
-    other shape: L-inf only, decided point by point by mixed-integer linear programming
+    2-D inputs (N, 2): read from the linear regions (:func:`decision_boundary`), L2 or L-inf. Inputs
+    of any other shape: L-inf only, decided point by point by mixed-integer linear programming
     (:func:`robviz.exact.milp.verify`, at most ``time_limit`` seconds a point); the result is a
-    :class:`~robviz.exact.milp.Verification`, which unpacks as the same pair, raises ``ValueError`` on
-    unpacking when a point is undecided, and carries the verdicts, witnesses and the bounds ``lower``, ``upper``.
+    :class:`~robviz.exact.milp.Verification`, which unpacks as the same pair, raises ``ValueError``
+    on unpacking when a point is undecided, and carries the verdicts, witnesses and the bounds
+    ``lower``, ``upper``.
     """
     if not _is_plane(x):
         if _norm_name(norm) != "Linf":
-            raise NotImplementedError(f"exact robustness of inputs that are not 2-D is computed for norm='Linf' "
-                                      f"only, got norm={norm!r}")
+            raise NotImplementedError(
+                f"exact robustness of inputs that are not 2-D is computed for norm='Linf' "
+                f"only, got norm={norm!r}"
+            )
         return verify(model, x, y, eps, bounds=bounds, time_limit=time_limit)
     boundary = decision_boundary(model, bounds)
-    return boundary.robust_accuracy(x, y, eps, norm, prediction=_model_prediction(model, _as_input(x, model)))
+    return boundary.robust_accuracy(
+        x, y, eps, norm, prediction=_model_prediction(model, _as_input(x, model))
+    )
 
 
-def robust_accuracy_curve(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps_list, *, norm="Linf",
-                          bounds, time_limit: float = 10.0) -> list[float]:
+def robust_accuracy_curve(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps_list,
+    *,
+    norm="Linf",
+    bounds,
+    time_limit: float = 10.0,
+) -> list[float]:
     """Exact robust accuracy at every radius of ``eps_list``: a list of floats.
 
-    2-D inputs: one region enumeration for all; other inputs: one :func:`robust_accuracy` per radius (L-inf), raising
-    ``ValueError`` when a point is undecided within ``time_limit`` seconds.
+    2-D inputs: one region enumeration for all; other inputs: one :func:`robust_accuracy` per radius
+    (L-inf), raising ``ValueError`` when a point is undecided within ``time_limit`` seconds.
     """
     if not _is_plane(x):
         if _norm_name(norm) != "Linf":
-            raise NotImplementedError(f"exact robustness of inputs that are not 2-D is computed for norm='Linf' "
-                                      f"only, got norm={norm!r}")
-        return [verify(model, x, y, eps, bounds=bounds, time_limit=time_limit).accuracy for eps in eps_list]
+            raise NotImplementedError(
+                f"exact robustness of inputs that are not 2-D is computed for norm='Linf' "
+                f"only, got norm={norm!r}"
+            )
+        return [
+            verify(model, x, y, eps, bounds=bounds, time_limit=time_limit).accuracy
+            for eps in eps_list
+        ]
     boundary = decision_boundary(model, bounds)
-    distances = boundary.distance(x, y, norm, prediction=_model_prediction(model, _as_input(x, model)))
+    distances = boundary.distance(
+        x, y, norm, prediction=_model_prediction(model, _as_input(x, model))
+    )
     return [(distances > boundary.check_eps(eps, norm)).double().mean().item() for eps in eps_list]
 
 
@@ -345,21 +439,31 @@ def _as_input(x, model) -> torch.Tensor:
 
 
 @torch.no_grad()
-def grid_minimal_distance(model: Predictor, x: torch.Tensor, y: torch.Tensor, *, norm="L2", bounds,
-                          resolution: int = 1000, chunk: int = 65536) -> torch.Tensor:
+def grid_minimal_distance(
+    model: Predictor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    norm="L2",
+    bounds,
+    resolution: int = 1000,
+    chunk: int = 65536,
+) -> torch.Tensor:
     """Brute force for any 2-D classifier.
 
-    The distance from each x to the nearest node of a ``resolution`` x ``resolution`` grid over the box that the model
-    predicts as a class != y (0 for misclassified points). x (N, 2), y (N,) -> (N,) float64.
+    The distance from each x to the nearest node of a ``resolution`` x ``resolution`` grid over the
+    box that the model predicts as a class != y (0 for misclassified points). x (N, 2), y (N,) ->
+    (N,) float64.
 
-    Error: every node it finds is a real point of another class, so the result is never below the exact
-    distance d; it exceeds it by at most h * sqrt(2) (L2) or h (L-inf), h = (box width) / (resolution - 1) the
-    grid spacing, *when every region of another class contains a grid cell* (a region thinner than h can be
-    missed). Why twice the half-diagonal: the node nearest to the closest boundary point may lie on the wrong
-    side of the boundary; a node of the other class lies within h * sqrt(2) / 2 of the point h * sqrt(2) / 2
-    beyond the boundary (h / 2 and h / 2 in L-inf), so within d + h * sqrt(2) of x. Even one straight
-    boundary reaches 1.41 times h * sqrt(2) / 2. Memory: ``chunk`` nodes at a
-    time. This is the reference the exact method is tested against, and the estimate for models it cannot read.
+    Error: every node it finds is a real point of another class, so the result is never below the
+    exact distance d; it exceeds it by at most h * sqrt(2) (L2) or h (L-inf), h = (box width) /
+    (resolution - 1) the grid spacing, *when every region of another class contains a grid cell* (a
+    region thinner than h can be missed). Why twice the half-diagonal: the node nearest to the
+    closest boundary point may lie on the wrong side of the boundary; a node of the other class lies
+    within h * sqrt(2) / 2 of the point h * sqrt(2) / 2 beyond the boundary (h / 2 and h / 2 in
+    L-inf), so within d + h * sqrt(2) of x. Even one straight boundary reaches 1.41 times h *
+    sqrt(2) / 2. Memory: ``chunk`` nodes at a time. This is the reference the exact method is tested
+    against, and the estimate for models it cannot read.
     """
     x = _as_input(x, model)
     norm = _norm_name(norm)
@@ -372,8 +476,8 @@ def grid_minimal_distance(model: Predictor, x: torch.Tensor, y: torch.Tensor, *,
     best = torch.full((len(x),), math.inf, dtype=torch.float64)
     x64, n64, y_cpu = x.double().cpu(), nodes.double().cpu(), y.cpu()
     for i in range(0, len(nodes), chunk):
-        dist = torch.cdist(x64, n64[i:i + chunk], p=p)
-        other = labels[i:i + chunk].cpu()[None, :] != y_cpu[:, None]
+        dist = torch.cdist(x64, n64[i : i + chunk], p=p)
+        other = labels[i : i + chunk].cpu()[None, :] != y_cpu[:, None]
         dist[~other] = math.inf
         best = torch.minimum(best, dist.min(dim=1).values)
     best[_model_prediction(model, x).cpu() != y_cpu] = 0.0

@@ -2,19 +2,21 @@
 
 IBP is interval bound propagation.
 
-An attack finds inputs that *are* misclassified, so its robust accuracy is an upper bound. A certificate goes the
-other way: it bounds every logit margin z_y - z_k from below over the whole ball, so a point it certifies is
-robust, and the certified accuracy is a *lower* bound. Both methods here replace each ReLU by something convex
-that contains it; the price of the relaxation is looseness (points that are robust but not certified), never a
-wrong certificate. :mod:`robviz.exact.milp` closes the gap exactly where the network is small enough.
+An attack finds inputs that *are* misclassified, so its robust accuracy is an upper bound. A
+certificate goes the other way: it bounds every logit margin z_y - z_k from below over the whole
+ball, so a point it certifies is robust, and the certified accuracy is a *lower* bound. Both methods
+here replace each ReLU by something convex that contains it; the price of the relaxation is
+looseness (points that are robust but not certified), never a wrong certificate.
+:mod:`robviz.exact.milp` closes the gap exactly where the network is small enough.
 
     lower, upper = interval_bounds(layers, x_low, x_high)          # every pre-activation, per point
     margins = margin_lower_bounds(model, x, y, eps, bounds=(0, 1), method="crown")   # (N, L)
     certified = certified_robust(model, x, y, eps, bounds=(0, 1), method="crown")    # (N,) bool
 
 Everything is float64 NumPy, batched over points. The network is read by
-:func:`robviz.exact.linear_regions.affine_pieces` (Linear, ReLU, BatchNorm1d, Flatten, Dropout, Identity and any
-robviz head): ``layers`` is its list of (W, b), with a ReLU between consecutive ones.
+:func:`robviz.exact.linear_regions.affine_pieces` (Linear, ReLU, BatchNorm1d, Flatten, Dropout,
+Identity and any robviz head): ``layers`` is its list of (W, b), with a ReLU between consecutive
+ones.
 """
 
 from __future__ import annotations
@@ -28,8 +30,15 @@ from .. import checks
 from .linear_regions import affine_pieces
 from ..runtime import inference, to_numpy
 
-__all__ = ["network_layers", "input_ball", "interval_bounds", "crown_bounds", "margin_lower_bounds",
-           "certified_robust", "unstable_relus"]
+__all__ = [
+    "network_layers",
+    "input_ball",
+    "interval_bounds",
+    "crown_bounds",
+    "margin_lower_bounds",
+    "certified_robust",
+    "unstable_relus",
+]
 
 
 def network_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -37,11 +46,12 @@ def network_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
 
     A ReLU follows every layer but the last.
 
-    The last layer's argmax is the prediction. Raises ``TypeError`` for models that are not ReLU networks (see
-    :func:`~robviz.exact.linear_regions.affine_pieces`).
+    The last layer's argmax is the prediction. Raises ``TypeError`` for models that are not ReLU
+    networks (see :func:`~robviz.exact.linear_regions.affine_pieces`).
     """
     steps = affine_pieces(model)
-    if any(kind == "relu" for kind, _ in steps[:1]):  # pragma: no cover - affine_pieces starts with an affine map
+    # pragma: no cover - affine_pieces starts with an affine map
+    if any(kind == "relu" for kind, _ in steps[:1]):
         raise TypeError("the network must start with an affine layer")
     return [value for kind, value in steps if kind == "affine"]
 
@@ -51,7 +61,8 @@ def input_ball(x, eps: float, bounds) -> tuple[np.ndarray, np.ndarray]:
 
     ``bounds`` is the input range.
 
-    ``bounds`` = (low, high): x (N, ...) -> (low (N, D), high (N, D)) float64 with D the flattened input size.
+    ``bounds`` = (low, high): x (N, ...) -> (low (N, D), high (N, D)) float64 with D the flattened
+    input size.
     """
     eps = checks.real("eps", eps, low=0)
     low, high = checks.bounds(bounds)
@@ -62,15 +73,18 @@ def input_ball(x, eps: float, bounds) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(points - eps, low, high), np.clip(points + eps, low, high)
 
 
-def interval_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def interval_bounds(
+    layers, x_low: np.ndarray, x_high: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Interval bound propagation.
 
-    Gowal et al., "On the Effectiveness of Interval Bound Propagation for Training Verifiably Robust Models", 2018,
-    https://arxiv.org/abs/1810.12715.
+    Gowal et al., "On the Effectiveness of Interval Bound Propagation for Training Verifiably Robust
+    Models", 2018, https://arxiv.org/abs/1810.12715.
 
-    Carry a box [l, u] through the network: an affine map sends the box with centre m and radius r to the box
-    with centre W m + b and radius |W| r; a ReLU sends [l, u] to [relu(l), relu(u)]. Every step is exact for a
-    box, but the image of a box under W is not a box, so the looseness compounds with depth.
+    Carry a box [l, u] through the network: an affine map sends the box with centre m and radius r
+    to the box with centre W m + b and radius |W| r; a ReLU sends [l, u] to [relu(l), relu(u)].
+    Every step is exact for a box, but the image of a box under W is not a box, so the looseness
+    compounds with depth.
 
     Parameters
     ----------
@@ -82,8 +96,8 @@ def interval_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple
     Returns
     -------
     list[tuple[np.ndarray, np.ndarray]]
-        [(l_i, u_i)] for every layer i = 1..L: the (N, n_i) bounds of its output *before* the ReLU (the last
-        entry bounds the logits).
+        [(l_i, u_i)] for every layer i = 1..L: the (N, n_i) bounds of its output *before* the ReLU
+        (the last entry bounds the logits).
     """
     out = []
     low, high = x_low, x_high
@@ -107,74 +121,100 @@ def _backward(spec: np.ndarray, offset: np.ndarray, layers, bounds, x_low, x_hig
     w, b = layers[-1]
     a, c = spec @ w, offset + spec @ b
     for (w, b), (low, high) in zip(layers[-2::-1], bounds[::-1]):
-        # The ReLU of each neuron lies between two lines of its pre-activation v on [l, u]: above by the chord
-        # u (v - l) / (u - l) and below by alpha v, alpha = 1 if u > -l else 0 (the smaller-area choice). A
-        # positive coefficient takes the lower line, a negative one the upper line; stable neurons are exact.
+        # The ReLU of each neuron lies between two lines of its pre-activation v on [l, u]: above by
+        # the chord u (v - l) / (u - l) and below by alpha v, alpha = 1 if u > -l else 0 (the
+        # smaller-area choice). A positive coefficient takes the lower line, a negative one the
+        # upper line; stable neurons are exact.
         unstable = (low < 0) & (high > 0)
-        chord = np.where(unstable, high / np.where(unstable, high - low, 1.0), (low >= 0).astype(float))
+        chord = np.where(
+            unstable, high / np.where(unstable, high - low, 1.0), (low >= 0).astype(float)
+        )
         lower_slope = np.where(unstable, (high > -low).astype(float), chord)
         slope = np.where(a >= 0, lower_slope[:, None, :], chord[:, None, :])
         c = c + (np.minimum(a, 0.0) * np.where(unstable, -chord * low, 0.0)[:, None, :]).sum(-1)
         a = a * slope
         a, c = a @ w, c + a @ b
-    return c + (np.maximum(a, 0.0) * x_low[:, None, :] + np.minimum(a, 0.0) * x_high[:, None, :]).sum(-1)
+    return c + (
+        np.maximum(a, 0.0) * x_low[:, None, :] + np.minimum(a, 0.0) * x_high[:, None, :]
+    ).sum(-1)
 
 
-def crown_bounds(layers, x_low: np.ndarray, x_high: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def crown_bounds(
+    layers, x_low: np.ndarray, x_high: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """CROWN.
 
-    Zhang et al., "Efficient Neural Network Robustness Certification with General Activation Functions", NeurIPS 2018,
-    https://arxiv.org/abs/1811.00866. The linear relaxation also behind DeepPoly (Singh et al., POPL 2019).
+    Zhang et al., "Efficient Neural Network Robustness Certification with General Activation
+    Functions", NeurIPS 2018, https://arxiv.org/abs/1811.00866. The linear relaxation also behind
+    DeepPoly (Singh et al., POPL 2019).
 
-    Each output is bounded by a *linear* function of the input, found by going backwards through the network:
-    a linear function of a layer's output is a linear function of its input (through W), and a linear function
-    of ReLU outputs is bounded by one of their inputs by replacing each unstable ReLU with a line below or above
-    it (see ``_backward``). The final linear function of x is minimised over the input box in closed form. The
-    bounds of each hidden layer are computed first, in order, because the lines of its ReLUs need them; each is
-    intersected with the interval bound, so CROWN is never looser than :func:`interval_bounds`.
+    Each output is bounded by a *linear* function of the input, found by going backwards through the
+    network: a linear function of a layer's output is a linear function of its input (through W),
+    and a linear function of ReLU outputs is bounded by one of their inputs by replacing each
+    unstable ReLU with a line below or above it (see ``_backward``). The final linear function of x
+    is minimised over the input box in closed form. The bounds of each hidden layer are computed
+    first, in order, because the lines of its ReLUs need them; each is intersected with the interval
+    bound, so CROWN is never looser than :func:`interval_bounds`.
 
-    Args and returns: as :func:`interval_bounds`. Cost: one backward pass per layer, (N, n_i, n_j) matrices.
+    Args and returns: as :func:`interval_bounds`. Cost: one backward pass per layer, (N, n_i, n_j)
+    matrices.
     """
     boxes = interval_bounds(layers, x_low, x_high)
     out: list[tuple[np.ndarray, np.ndarray]] = []
     for i, (w, _) in enumerate(layers):
         eye = np.broadcast_to(np.eye(len(w)), (len(x_low), len(w), len(w)))
         zero = np.zeros((len(x_low), len(w)))
-        low = _backward(eye, zero, layers[:i + 1], out, x_low, x_high)
-        high = -_backward(-eye, zero, layers[:i + 1], out, x_low, x_high)
+        low = _backward(eye, zero, layers[: i + 1], out, x_low, x_high)
+        high = -_backward(-eye, zero, layers[: i + 1], out, x_low, x_high)
         out.append((np.maximum(low, boxes[i][0]), np.minimum(high, boxes[i][1])))
     return out
 
 
-def margin_lower_bounds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds,
-                        method: str = "crown") -> np.ndarray:
+def margin_lower_bounds(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds, method: str = "crown"
+) -> np.ndarray:
     """Return certified lower bounds on the margins z_y - z_k over the L-inf ball of radius ``eps``.
 
     The ball is intersected with ``bounds``: x (N, ...), y (N,) -> (N, L) float64, +inf at k = y.
 
-    The margin is bounded directly (the last layer merged into the specification, as both papers do), which is
-    tighter than subtracting bounds on two logits. ``method``: ``"ibp"`` or ``"crown"``.
+    The margin is bounded directly (the last layer merged into the specification, as both papers
+    do), which is tighter than subtracting bounds on two logits. ``method``: ``"ibp"`` or
+    ``"crown"``.
     """
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
     layers = network_layers(model)
     x_low, x_high = input_ball(x, eps, bounds)
     if x_low.shape[1] != layers[0][0].shape[1]:
-        raise ValueError(f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "
-                         f"{x_low.shape[1]} per point")
+        raise ValueError(
+            f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "
+            f"{x_low.shape[1]} per point"
+        )
     labels = to_numpy(y).astype(np.int64)
     num_classes = len(layers[-1][0])
-    if labels.shape != (len(x_low),) or (len(labels) and (labels.min() < 0 or labels.max() >= num_classes)):
+    if labels.shape != (len(x_low),) or (
+        len(labels) and (labels.min() < 0 or labels.max() >= num_classes)
+    ):
         raise ValueError(f"y must be ({len(x_low)},) labels in [0, {num_classes - 1}]")
-    spec = np.eye(num_classes)[labels][:, None, :] - np.eye(num_classes)[None]  # (N, L, L): e_y - e_k
+    spec = (
+        np.eye(num_classes)[labels][:, None, :] - np.eye(num_classes)[None]
+    )  # (N, L, L): e_y - e_k
     zero = np.zeros((len(x_low), num_classes))
     if method == "ibp":
         hidden = interval_bounds(layers[:-1], x_low, x_high)
-        low, high = (np.maximum(hidden[-1][0], 0), np.maximum(hidden[-1][1], 0)) if hidden else (x_low, x_high)
+        low, high = (
+            (np.maximum(hidden[-1][0], 0), np.maximum(hidden[-1][1], 0))
+            if hidden
+            else (x_low, x_high)
+        )
         w, b = layers[-1]
         merged = spec @ w  # (N, L, n): the margins as one affine layer on the last box
         centre, radius = (high + low) / 2, (high - low) / 2
-        margins = (merged @ centre[..., None])[..., 0] + spec @ b - (np.abs(merged) @ radius[..., None])[..., 0]
+        margins = (
+            (merged @ centre[..., None])[..., 0]
+            + spec @ b
+            - (np.abs(merged) @ radius[..., None])[..., 0]
+        )
     else:
         hidden = crown_bounds(layers[:-1], x_low, x_high)
         margins = _backward(spec, zero, layers, hidden, x_low, x_high)
@@ -182,8 +222,9 @@ def margin_lower_bounds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps:
     return margins
 
 
-def certified_robust(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds,
-                     method: str = "crown") -> torch.Tensor:
+def certified_robust(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds, method: str = "crown"
+) -> torch.Tensor:
     """Return the points certified robust at radius ``eps``.
 
     A point is certified when it is classified correctly and every margin's lower bound is > 0.
@@ -195,25 +236,27 @@ def certified_robust(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: fl
     return correct & torch.from_numpy(margins.min(axis=1) > 0)
 
 
-
-
-def unstable_relus(model: nn.Module, x: torch.Tensor, eps: float, *, bounds, method: str = "crown") -> np.ndarray:
+def unstable_relus(
+    model: nn.Module, x: torch.Tensor, eps: float, *, bounds, method: str = "crown"
+) -> np.ndarray:
     """Count the hidden ReLUs of ``model`` that can change sign in each point's L-inf ball.
 
-    The ball has radius ``eps`` (intersected with ``bounds``); the bounds are those of ``method`` (``"ibp"`` or
-    ``"crown"``): x (N, ...) -> (N,) int.
+    The ball has radius ``eps`` (intersected with ``bounds``); the bounds are those of ``method``
+    (``"ibp"`` or ``"crown"``): x (N, ...) -> (N,) int.
 
-    A ReLU whose pre-activation bounds straddle 0 is one binary variable of :func:`robviz.exact.verify`'s
-    program (before it tightens deeper bounds); stable ones need none. CROWN's bounds are intersected with the
-    interval bounds, so its count is never above IBP's.
+    A ReLU whose pre-activation bounds straddle 0 is one binary variable of
+    :func:`robviz.exact.verify`'s program (before it tightens deeper bounds); stable ones need none.
+    CROWN's bounds are intersected with the interval bounds, so its count is never above IBP's.
     """
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
     layers = network_layers(model)
     x_low, x_high = input_ball(x, eps, bounds)
     if x_low.shape[1] != layers[0][0].shape[1]:
-        raise ValueError(f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "
-                         f"{x_low.shape[1]} per point")
+        raise ValueError(
+            f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "
+            f"{x_low.shape[1]} per point"
+        )
     hidden = (interval_bounds if method == "ibp" else crown_bounds)(layers[:-1], x_low, x_high)
     counts = np.zeros(len(x_low), dtype=np.int64)
     for low, high in hidden:

@@ -1,10 +1,11 @@
 """The linear regions of a ReLU classifier on 2-D inputs: the geometry under :mod:`robviz.exact`.
 
-A ReLU network is affine on each cell of a partition of the plane into convex polygons: on a cell every neuron
-keeps its sign, so the whole network is x -> M x + m there. :func:`affine_pieces` reads a model as alternating
-affine maps and ReLUs (float64); :func:`linear_regions` splits the input box along each neuron's zero line,
-layer by layer (Sutherland-Hodgman clipping of convex polygons), and :func:`class_pieces` splits one region along
-the lines where the predicted class changes (the argmax of affine logits is constant on convex pieces).
+A ReLU network is affine on each cell of a partition of the plane into convex polygons: on a cell
+every neuron keeps its sign, so the whole network is x -> M x + m there. :func:`affine_pieces` reads
+a model as alternating affine maps and ReLUs (float64); :func:`linear_regions` splits the input box
+along each neuron's zero line, layer by layer (Sutherland-Hodgman clipping of convex polygons), and
+:func:`class_pieces` splits one region along the lines where the predicted class changes (the argmax
+of affine logits is constant on convex pieces).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..runtime import to_numpy
 __all__ = ["affine_pieces", "linear_regions", "class_pieces", "polygon_area", "input_box"]
 
 
-# ------------------------------------------------------------------------------------------ the model as layers
+# ------------------------------------------------------------------------------ the model as layers
 
 
 def _affine(weight, bias) -> tuple[np.ndarray, np.ndarray]:
@@ -38,19 +39,28 @@ def _sequence(module: nn.Module) -> list:
         return [("relu", None)]
     if isinstance(module, (nn.Identity, nn.Dropout, nn.Flatten)):
         return []
-    if (isinstance(module, nn.BatchNorm1d) and module.track_running_stats and module.running_var is not None
-            and module.running_mean is not None):
-        scale = (module.weight if module.affine else torch.ones_like(module.running_var)) / torch.sqrt(
-            module.running_var + module.eps)
-        shift = (module.bias if module.affine else torch.zeros_like(module.running_mean)) - module.running_mean * scale
+    if (
+        isinstance(module, nn.BatchNorm1d)
+        and module.track_running_stats
+        and module.running_var is not None
+        and module.running_mean is not None
+    ):
+        scale = (
+            module.weight if module.affine else torch.ones_like(module.running_var)
+        ) / torch.sqrt(module.running_var + module.eps)
+        shift = (
+            module.bias if module.affine else torch.zeros_like(module.running_mean)
+        ) - module.running_mean * scale
         return [("affine", (np.diag(to_numpy(scale, np.float64)), to_numpy(shift, np.float64)))]
     if isinstance(module, nn.Sequential):
         return [step for child in module for step in _sequence(child)]
     net = getattr(module, "net", None)
     if isinstance(net, nn.Sequential) and type(module).__name__ == "ToyMLP":
         return _sequence(net)
-    raise TypeError(f"robviz.exact needs a piecewise-affine ReLU network (Linear, ReLU, BatchNorm1d, Dropout, "
-                    f"Identity), got a {type(module).__name__}; use grid_minimal_distance for a grid estimate")
+    raise TypeError(
+        f"robviz.exact needs a piecewise-affine ReLU network (Linear, ReLU, BatchNorm1d, Dropout, "
+        f"Identity), got a {type(module).__name__}; use grid_minimal_distance for a grid estimate"
+    )
 
 
 def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
@@ -61,16 +71,18 @@ def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
     decision = getattr(head, "decision", None)
     affine = decision() if callable(decision) else None
     if affine is None:
-        raise TypeError(f"robviz.exact needs a head whose prediction is affine in the feature; the "
-                        f"{type(head).__name__} head declares none (its decision() returns None or is missing)")
+        raise TypeError(
+            f"robviz.exact needs a head whose prediction is affine in the feature; the "
+            f"{type(head).__name__} head declares none (its decision() returns None or is missing)"
+        )
     return _affine(*affine)
 
 
 def affine_pieces(model: nn.Module) -> list:
     """Return ``model`` as alternating steps.
 
-    Affine maps (W, b) in float64 and ReLUs, consecutive affine maps merged, ending with the affine map whose argmax is
-    the prediction.
+    Affine maps (W, b) in float64 and ReLUs, consecutive affine maps merged, ending with the affine
+    map whose argmax is the prediction.
 
     Raises
     ------
@@ -99,7 +111,7 @@ def affine_pieces(model: nn.Module) -> list:
     return merged
 
 
-# --------------------------------------------------------------------------------------------- polygons
+# ----------------------------------------------------------------------------------------- polygons
 
 
 def _clip(poly: np.ndarray, a: np.ndarray, c: float) -> np.ndarray:
@@ -144,11 +156,17 @@ def input_box(bounds) -> tuple[float, float, float, float]:
     try:
         values = [float(b) for b in bounds]
     except (TypeError, ValueError):
-        raise ValueError(f"bounds must be (low, high), (x_min, x_max, y_min, y_max) or a Dataset, got "
-                         f"{bounds!r}") from None
+        raise ValueError(
+            f"bounds must be (low, high), (x_min, x_max, y_min, y_max) or a Dataset, got {bounds!r}"
+        ) from None
     if len(values) == 2:
         values = values * 2
-    if len(values) != 4 or not all(map(math.isfinite, values)) or values[1] <= values[0] or values[3] <= values[2]:
+    if (
+        len(values) != 4
+        or not all(map(math.isfinite, values))
+        or values[1] <= values[0]
+        or values[3] <= values[2]
+    ):
         raise ValueError(f"bounds must be finite (low, high) with low < high, got {bounds!r}")
     return values[0], values[1], values[2], values[3]
 
@@ -160,10 +178,12 @@ def linear_regions(steps, box) -> list:
     """
     x0, x1, y0, y1 = box
     scale = max(x1 - x0, y1 - y0)
-    tiny_area = 1e-14 * scale ** 2
+    tiny_area = 1e-14 * scale**2
     w0, b0 = steps[0][1]
     square = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
-    stack = [(square, 1, w0, b0)]  # (polygon, index of the next step, M, m): the current map is x -> M x + m
+    stack = [
+        (square, 1, w0, b0)
+    ]  # (polygon, index of the next step, M, m): the current map is x -> M x + m
     done = []
     while stack:
         poly, index, m_w, m_b = stack.pop()

@@ -2,29 +2,31 @@
 
 See :mod:`robviz.exact`.
 
-A point x of class y is robust at L-inf radius eps when no input x' of the ball (intersected with the input range)
-has a logit margin z_k(x') - z_y(x') >= 0 for a class k != y. With the pre-activation v of every hidden neuron
-bounded, l <= v <= u over the ball, its ReLU a = max(v, 0) is exactly the set of solutions of
+A point x of class y is robust at L-inf radius eps when no input x' of the ball (intersected with
+the input range) has a logit margin z_k(x') - z_y(x') >= 0 for a class k != y. With the
+pre-activation v of every hidden neuron bounded, l <= v <= u over the ball, its ReLU a = max(v, 0)
+is exactly the set of solutions of
 
     a >= 0,   a >= v,   a <= v - l (1 - d),   a <= u d,   d in {0, 1}
 
-(Tjeng, Xiao and Tedrake, "Evaluating Robustness of Neural Networks with Mixed Integer Programming", ICLR 2019,
-https://arxiv.org/abs/1711.07356). Neurons that never change sign inside the ball (u <= 0 or l >= 0) need no d.
-So "is there an x' of class k?" is a mixed-integer linear program, solved by HiGHS through
-``scipy.optimize.milp``. Per point and target class, cheapest first:
+(Tjeng, Xiao and Tedrake, "Evaluating Robustness of Neural Networks with Mixed Integer Programming",
+ICLR 2019, https://arxiv.org/abs/1711.07356). Neurons that never change sign inside the ball (u <= 0
+or l >= 0) need no d. So "is there an x' of class k?" is a mixed-integer linear program, solved by
+HiGHS through ``scipy.optimize.milp``. Per point and target class, cheapest first:
 
 1. the clean prediction (a misclassified point is its own witness);
 2. CROWN's certified margin bounds (:mod:`robviz.exact.certify`), which also give the bounds l, u;
-3. the LP relaxation (d in [0, 1]): a negative maximal margin rules the class out, and its optimum is tried as
-   a witness; this decides most points without any integer variable;
-4. the bounds of deeper layers tightened by one LP per unstable neuron, then the MILP itself: infeasible means
-   the class is unreachable, a solution is a witness.
+3. the LP relaxation (d in [0, 1]): a negative maximal margin rules the class out, and its optimum
+   is tried as a witness; this decides most points without any integer variable;
+4. the bounds of deeper layers tightened by one LP per unstable neuron, then the MILP itself:
+   infeasible means the class is unreachable, a solution is a witness.
 
-Every "not robust" verdict carries its witness, an input of the ball that a float64 forward pass of the torch
-model itself classifies as a class other than y: the solver's tolerances never decide a "not robust". A
-"robust" verdict rests on the solver's proof of infeasibility (HiGHS' feasibility tolerance, 1e-7 on each
-constraint). A point whose programs hit the per-point time limit, or whose only solution is a tie that the
-forward pass does not confirm, is *undecided*: counted apart, never as robust or not.
+Every "not robust" verdict carries its witness, an input of the ball that a float64 forward pass of
+the torch model itself classifies as a class other than y: the solver's tolerances never decide a
+"not robust". A "robust" verdict rests on the solver's proof of infeasibility (HiGHS' feasibility
+tolerance, 1e-7 on each constraint). A point whose programs hit the per-point time limit, or whose
+only solution is a tie that the forward pass does not confirm, is *undecided*: counted apart, never
+as robust or not.
 """
 
 from __future__ import annotations
@@ -44,7 +46,15 @@ from .. import checks
 from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers
 from ..runtime import inference, to_numpy
 
-__all__ = ["Verification", "verify", "minimal_linf_distance", "relu_units", "ROBUST", "NOT_ROBUST", "UNDECIDED"]
+__all__ = [
+    "Verification",
+    "verify",
+    "minimal_linf_distance",
+    "relu_units",
+    "ROBUST",
+    "NOT_ROBUST",
+    "UNDECIDED",
+]
 
 ROBUST, NOT_ROBUST, UNDECIDED = "robust", "not robust", "undecided"
 
@@ -53,8 +63,9 @@ ROBUST, NOT_ROBUST, UNDECIDED = "robust", "not robust", "undecided"
 class Verification:
     """The exact verdict on every point at one radius.
 
-    ``accuracy, robust = result`` unpacks like the 2-D :func:`robviz.exact.robust_accuracy` and raises a
-    ``ValueError`` when a point is undecided; ``lower`` and ``upper`` bound the robust accuracy in every case.
+    ``accuracy, robust = result`` unpacks like the 2-D :func:`robviz.exact.robust_accuracy` and
+    raises a ``ValueError`` when a point is undecided; ``lower`` and ``upper`` bound the robust
+    accuracy in every case.
 
     Attributes
     ----------
@@ -106,9 +117,12 @@ class Verification:
         Use lower / upper then.
         """
         if self.undecided:
-            raise ValueError(f"{self.undecided} of {len(self.verdicts)} points are undecided at eps={self.eps:g} "
-                             f"(time limit): the robust accuracy lies in [{self.lower:.4f}, {self.upper:.4f}]; "
-                             f"raise time_limit or read .lower and .upper")
+            raise ValueError(
+                f"{self.undecided} of {len(self.verdicts)} points are undecided at "
+                f"eps={self.eps:g} "
+                f"(time limit): the robust accuracy lies in [{self.lower:.4f}, {self.upper:.4f}]; "
+                f"raise time_limit or read .lower and .upper"
+            )
         return self.lower
 
     def __iter__(self):
@@ -116,11 +130,15 @@ class Verification:
 
     def __repr__(self) -> str:
         counts = {v: int((self.verdicts == v).sum()) for v in (ROBUST, NOT_ROBUST, UNDECIDED)}
-        return (f"Verification(eps={self.eps:g}, {counts[ROBUST]} robust, {counts[NOT_ROBUST]} not robust, "
-                f"{counts[UNDECIDED]} undecided, robust accuracy in [{self.lower:.4f}, {self.upper:.4f}])")
+        return (
+            f"Verification(eps={self.eps:g}, {counts[ROBUST]} robust, {counts[NOT_ROBUST]} not "
+            "robust, "
+            f"{counts[UNDECIDED]} undecided, robust accuracy in [{self.lower:.4f}, "
+            f"{self.upper:.4f}])"
+        )
 
 
-# ------------------------------------------------------------------------------------- the program of one point
+# ------------------------------------------------------------------------- the program of one point
 
 
 @dataclass
@@ -150,10 +168,18 @@ class _Program:
             matrix = np.vstack([matrix, extra[0]])
             low, high = np.append(low, extra[1]), np.append(high, np.inf)
         constraints = [LinearConstraint(matrix, low, high)] if len(matrix) else []
-        options = dict(options or {}) if time_limit is None else \
-            {**(options or {}), "time_limit": max(float(time_limit), 1e-3)}
-        return milp(objective, integrality=np.zeros_like(self.integer) if relax else self.integer,
-                    bounds=Bounds(self.var_low, self.var_high), constraints=constraints, options=options)
+        options = (
+            dict(options or {})
+            if time_limit is None
+            else {**(options or {}), "time_limit": max(float(time_limit), 1e-3)}
+        )
+        return milp(
+            objective,
+            integrality=np.zeros_like(self.integer) if relax else self.integer,
+            bounds=Bounds(self.var_low, self.var_high),
+            constraints=constraints,
+            options=options,
+        )
 
 
 def _program(layers, hidden, x_low, x_high) -> _Program:
@@ -181,7 +207,9 @@ def _program(layers, hidden, x_low, x_high) -> _Program:
         var_high += [np.maximum(high, 0.0), (~dead).astype(float)]
         integer += [np.zeros(h), np.ones(h)]
         for j in np.flatnonzero(~dead):
-            row = np.zeros(total)  # a - w.a_prev >= b (a >= v); = b when the neuron is always active
+            row = np.zeros(
+                total
+            )  # a - w.a_prev >= b (a >= v); = b when the neuron is always active
             row[a][j], row[prev] = 1.0, -w[j]
             add(row, b[j], b[j] if active[j] else np.inf)
             if unstable[j]:
@@ -193,19 +221,26 @@ def _program(layers, hidden, x_low, x_high) -> _Program:
                 add(row, -np.inf, 0.0)
         prev, start = a, start + 2 * h
     matrix = np.array(rows).reshape(-1, total)
-    return _Program(matrix, np.array(row_low), np.array(row_high), np.concatenate(var_low),
-                    np.concatenate(var_high), np.concatenate(integer), prev)
+    return _Program(
+        matrix,
+        np.array(row_low),
+        np.array(row_high),
+        np.concatenate(var_low),
+        np.concatenate(var_high),
+        np.concatenate(integer),
+        prev,
+    )
 
 
 def _tighten(layers, hidden, x_low, x_high, deadline) -> list:
     """Return the bounds of hidden layers 2..
 
-    tightened by the LP relaxation of the layers before: one LP per bound of each unstable neuron. Stops (keeping what
-    it has, all valid) at the deadline.
+    tightened by the LP relaxation of the layers before: one LP per bound of each unstable neuron.
+    Stops (keeping what it has, all valid) at the deadline.
     """
     hidden = [(low.copy(), high.copy()) for low, high in hidden]
     for i in range(1, len(hidden)):
-        program = _program(layers[:i + 1], hidden[:i], x_low, x_high)
+        program = _program(layers[: i + 1], hidden[:i], x_low, x_high)
         w, b = layers[i]
         low, high = hidden[i]
         for j in np.flatnonzero((low < 0) & (high > 0)):
@@ -215,8 +250,11 @@ def _tighten(layers, hidden, x_low, x_high, deadline) -> list:
                 objective = np.zeros(len(program.var_low))
                 objective[program.last] = sign * w[j]
                 result = program.solve(objective, relax=True)
-                if result.status == 0:  # min v (sign 1) or max v (sign -1) over the relaxation, widened by
-                    bound = sign * result.fun + b[j]  # the solver's tolerance so that it stays valid
+                # min v (sign 1) or max v (sign -1) over the relaxation, widened by
+                if result.status == 0:
+                    bound = (
+                        sign * result.fun + b[j]
+                    )  # the solver's tolerance so that it stays valid
                     slack = 1e-6 * (1 + abs(bound))
                     if sign > 0:
                         low[j] = max(low[j], bound - slack)
@@ -225,7 +263,7 @@ def _tighten(layers, hidden, x_low, x_high, deadline) -> list:
     return hidden
 
 
-# ------------------------------------------------------------------------------------------------ verify
+# ------------------------------------------------------------------------------------------- verify
 
 
 def _margin(layers, program, label, k):
@@ -236,20 +274,29 @@ def _margin(layers, program, label, k):
     return -row, row, -(b[k] - b[label])
 
 
-def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds,
-           time_limit: float = 10.0) -> Verification:
+def verify(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    *,
+    bounds,
+    time_limit: float = 10.0,
+) -> Verification:
     """Decide exactly whether ``model`` keeps each prediction on the L-inf ball of radius ``eps``.
 
     The ball is around each x, intersected with ``bounds``.
 
-    Cost: on the 8x8 digits with a 64-32-32-10 MLP, a median of well under a second a point on one core.
+    Cost: on the 8x8 digits with a 64-32-32-10 MLP, a median of well under a second a point on one
+    core.
 
     Parameters
     ----------
     model : nn.Module
         A ReLU network that :func:`robviz.exact.linear_regions.affine_pieces` reads: a robviz
-        ``Classifier`` whose body is Linear / ReLU / BatchNorm1d / Flatten / Dropout / Identity layers (e.g.
-        ``nn.Sequential(nn.Flatten(), ToyMLP(in_dim=64, ...))``) with any robviz head, or such a stack alone.
+        ``Classifier`` whose body is Linear / ReLU / BatchNorm1d / Flatten / Dropout / Identity
+        layers (e.g. ``nn.Sequential(nn.Flatten(), ToyMLP(in_dim=64, ...))``) with any robviz head,
+        or such a stack alone.
     x : torch.Tensor
         (N, ...) inputs inside ``bounds``; flattened, they must match the first layer.
     y : torch.Tensor
@@ -274,13 +321,21 @@ def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bo
     ValueError
         For inputs of the wrong size, labels out of range, a bad eps or time limit.
     """
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
+    if (
+        isinstance(time_limit, bool)
+        or not isinstance(time_limit, (int, float))
+        or not time_limit > 0
+    ):
         raise ValueError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
     if not torch.is_tensor(x) or x.dim() < 2:
-        raise ValueError(f"x must be a tensor of shape (N, ...), got {getattr(x, 'shape', type(x).__name__)}")
+        raise ValueError(
+            f"x must be a tensor of shape (N, ...), got {getattr(x, 'shape', type(x).__name__)}"
+        )
     shared = time.perf_counter()
     layers = network_layers(model)
-    margins = margin_lower_bounds(model, x, y, eps, bounds=bounds, method="crown")  # checks x, y, eps, bounds
+    margins = margin_lower_bounds(
+        model, x, y, eps, bounds=bounds, method="crown"
+    )  # checks x, y, eps, bounds
     x_low, x_high = input_ball(x, eps, bounds)
     hidden = crown_bounds(layers[:-1], x_low, x_high)
     labels = to_numpy(y).astype(np.int64)
@@ -300,26 +355,47 @@ def verify(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bo
     n = len(labels)
     verdicts, decided_by = np.full(n, ROBUST, dtype=object), np.full(n, "crown", dtype=object)
     witnesses = np.full((n, x_low.shape[1]), np.nan)
-    seconds = np.full(n, (time.perf_counter() - shared) / max(n, 1))  # the shared CROWN pass, split evenly
+    seconds = np.full(
+        n, (time.perf_counter() - shared) / max(n, 1)
+    )  # the shared CROWN pass, split evenly
     for i in range(n):
         begin = time.perf_counter()
         deadline = begin + time_limit
         if clean[i] != labels[i]:
-            verdicts[i], decided_by[i], witnesses[i] = NOT_ROBUST, "clean", to_numpy(x[i], np.float64).ravel()
+            verdicts[i], decided_by[i], witnesses[i] = (
+                NOT_ROBUST,
+                "clean",
+                to_numpy(x[i], np.float64).ravel(),
+            )
         else:
-            verdict, how, witness = _decide(layers, [(lo[i], hi[i]) for lo, hi in hidden], x_low[i], x_high[i],
-                                            labels[i], margins[i], lambda c: misclassified(c, i), deadline)
+            verdict, how, witness = _decide(
+                layers,
+                [(lo[i], hi[i]) for lo, hi in hidden],
+                x_low[i],
+                x_high[i],
+                labels[i],
+                margins[i],
+                lambda c: misclassified(c, i),
+                deadline,
+            )
             verdicts[i], decided_by[i] = verdict, how
             if witness is not None:
                 witnesses[i] = witness
         seconds[i] += time.perf_counter() - begin
-    return Verification(float(eps), verdicts.astype(str), torch.from_numpy(witnesses).reshape(n, *shape),
-                        decided_by.astype(str), seconds)
+    return Verification(
+        float(eps),
+        verdicts.astype(str),
+        torch.from_numpy(witnesses).reshape(n, *shape),
+        decided_by.astype(str),
+        seconds,
+    )
 
 
 def _decide(layers, hidden, x_low, x_high, label, margins, misclassified, deadline):
     """Return (verdict, decided_by, witness or None) for one correctly classified point."""
-    open_classes = [k for k in range(len(margins)) if k != label and margins[k] <= 0]  # CROWN: margin_k > 0
+    open_classes = [
+        k for k in range(len(margins)) if k != label and margins[k] <= 0
+    ]  # CROWN: margin_k > 0
     if not open_classes:
         return ROBUST, "crown", None
     program = _program(layers, hidden, x_low, x_high)
@@ -334,7 +410,7 @@ def _decide(layers, hidden, x_low, x_high, label, margins, misclassified, deadli
         relaxed_margin = -result.fun - _margin_offset(layers, label, k)
         if result.status == 0 and relaxed_margin < 0:
             continue  # even the relaxation cannot reach class k
-        witness = misclassified(result.x[:len(x_low)])
+        witness = misclassified(result.x[: len(x_low)])
         if witness is not None:
             return NOT_ROBUST, "lp", witness
         reachable.append((relaxed_margin, k))
@@ -344,15 +420,18 @@ def _decide(layers, hidden, x_low, x_high, label, margins, misclassified, deadli
     program = _program(layers, hidden, x_low, x_high)
     for _, k in sorted(reachable, reverse=True):  # the likeliest class first
         objective, row, low = _margin(layers, program, label, k)
-        result = program.solve(np.zeros_like(objective), (row, low), time_limit=deadline - time.perf_counter())
+        result = program.solve(
+            np.zeros_like(objective), (row, low), time_limit=deadline - time.perf_counter()
+        )
         if result.status == 2:  # infeasible: no input of the ball reaches class k
             continue
         if result.x is None:
             return UNDECIDED, "time limit", None
-        witness = misclassified(result.x[:len(x_low)])
-        if witness is None:  # a tie within the solver's tolerance: ask for the largest margin instead
+        witness = misclassified(result.x[: len(x_low)])
+        # a tie within the solver's tolerance: ask for the largest margin instead
+        if witness is None:
             result = program.solve(objective, (row, low), time_limit=deadline - time.perf_counter())
-            witness = misclassified(result.x[:len(x_low)]) if result.x is not None else None
+            witness = misclassified(result.x[: len(x_low)]) if result.x is not None else None
         if witness is not None:
             return NOT_ROBUST, "milp", witness
         return UNDECIDED, "tie" if result.status == 0 else "time limit", None
@@ -365,7 +444,7 @@ def _margin_offset(layers, label, k) -> float:
     return -(b[k] - b[label])
 
 
-# -------------------------------------------------------------------------------------- minimal distance
+# --------------------------------------------------------------------------------- minimal distance
 
 
 def _with_radius(program: _Program, centre: np.ndarray, radius: float) -> _Program:
@@ -378,30 +457,38 @@ def _with_radius(program: _Program, centre: np.ndarray, radius: float) -> _Progr
     ball[np.arange(n), np.arange(n)] = ball[n + np.arange(n), np.arange(n)] = 1.0
     ball[:n, v], ball[n:, v] = -1.0, 1.0  # x - t <= centre, x + t >= centre
     matrix = np.vstack([np.hstack([program.matrix, np.zeros((len(program.matrix), 1))]), ball])
-    return _Program(matrix, np.concatenate([program.row_low, np.full(n, -np.inf), centre]),
-                    np.concatenate([program.row_high, centre, np.full(n, np.inf)]),
-                    np.append(program.var_low, 0.0), np.append(program.var_high, radius),
-                    np.append(program.integer, 0.0), program.last)
+    return _Program(
+        matrix,
+        np.concatenate([program.row_low, np.full(n, -np.inf), centre]),
+        np.concatenate([program.row_high, centre, np.full(n, np.inf)]),
+        np.append(program.var_low, 0.0),
+        np.append(program.var_high, radius),
+        np.append(program.integer, 0.0),
+        program.last,
+    )
 
 
-def minimal_linf_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, bounds,
-                          time_limit: float = 10.0) -> torch.Tensor:
+def minimal_linf_distance(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, bounds, time_limit: float = 10.0
+) -> torch.Tensor:
     """Return the exact L-inf distance from each x to the nearest input predicted as another class.
 
     The inputs range over ``bounds``.
 
-    Another class than y, predicted by ``model``; 0 for misclassified points, inf when no input of the range is.
-    x (N, ...), y (N,) -> (N,) float64.
+    Another class than y, predicted by ``model``; 0 for misclassified points, inf when no input of
+    the range is. x (N, ...), y (N,) -> (N,) float64.
 
-    Per point: :func:`verify` at radii 1/16, 1/8, ... of the range until a witness is found; its distance R
-    bounds the answer. Then, with the pre-activation bounds of the ball of radius R, one MILP per class k
-    minimises t subject to |x' - x| <= t and z_k(x') >= z_y(x') (classes the LP relaxation rules out skipped),
-    solved to a relative gap of 1e-9. The smallest optimum is the distance (the infimum: at it the classes tie).
+    Per point: :func:`verify` at radii 1/16, 1/8, ... of the range until a witness is found; its
+    distance R bounds the answer. Then, with the pre-activation bounds of the ball of radius R, one
+    MILP per class k minimises t subject to |x' - x| <= t and z_k(x') >= z_y(x') (classes the LP
+    relaxation rules out skipped), solved to a relative gap of 1e-9. The smallest optimum is the
+    distance (the infimum: at it the classes tie).
 
     Raises
     ------
     ValueError
-        Naming the points not solved within ``time_limit`` seconds each, and as :func:`verify` for bad arguments.
+        Naming the points not solved within ``time_limit`` seconds each, and as :func:`verify` for
+        bad arguments.
     """
     centres, _ = input_ball(x, 0.0, bounds)  # checks x and bounds
     low, high = checks.bounds(bounds)
@@ -414,7 +501,9 @@ def minimal_linf_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
         radius, found = (high - low) / 16, None
         while found is None:
             left = time_limit - (time.perf_counter() - begin)
-            result = verify(model, x[i:i + 1], y[i:i + 1], radius, bounds=bounds, time_limit=max(left, 1e-6))
+            result = verify(
+                model, x[i : i + 1], y[i : i + 1], radius, bounds=bounds, time_limit=max(left, 1e-6)
+            )
             if result.verdicts[0] == UNDECIDED:
                 break
             if result.verdicts[0] == NOT_ROBUST:
@@ -433,7 +522,9 @@ def minimal_linf_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
         if best == 0.0:
             continue  # misclassified clean
         ball_low, ball_high = np.clip(centre - best, low, high), np.clip(centre + best, low, high)
-        hidden = [(lo[0], hi[0]) for lo, hi in crown_bounds(layers[:-1], ball_low[None], ball_high[None])]
+        hidden = [
+            (lo[0], hi[0]) for lo, hi in crown_bounds(layers[:-1], ball_low[None], ball_high[None])
+        ]
         program = _with_radius(_program(layers, hidden, ball_low, ball_high), centre, best)
         objective = np.zeros(len(program.var_low))
         objective[-1] = 1.0
@@ -445,8 +536,9 @@ def minimal_linf_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
             if relaxed.status == 2 or (relaxed.status == 0 and relaxed.fun >= best):
                 continue  # class k is not reached closer than the best so far
             left = time_limit - (time.perf_counter() - begin)
-            solved = program.solve(objective, (row, bound), time_limit=max(left, 1e-6),
-                                   options={"mip_rel_gap": 1e-9})
+            solved = program.solve(
+                objective, (row, bound), time_limit=max(left, 1e-6), options={"mip_rel_gap": 1e-9}
+            )
             if solved.status == 0:
                 best = min(best, float(solved.fun))
             elif solved.status != 2:
@@ -454,8 +546,10 @@ def minimal_linf_distance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
                 break
         out[i] = best
     if late:
-        raise ValueError(f"{len(late)} points could not be solved within time_limit={time_limit:g} s each "
-                         f"(indices {late[:10]}); raise time_limit")
+        raise ValueError(
+            f"{len(late)} points could not be solved within time_limit={time_limit:g} s each "
+            f"(indices {late[:10]}); raise time_limit"
+        )
     return torch.from_numpy(out)
 
 
@@ -476,14 +570,17 @@ class _ReluCounter(TorchFunctionMode):
 def relu_units(model: nn.Module, x: torch.Tensor) -> int:
     """Count the scalar ReLUs ``model`` applies to one input: x (1, ...) -> int.
 
-    Counted by running it once (in eval mode, without gradients) and adding up the size of every ReLU output,
-    modules (``nn.ReLU``) and calls (``F.relu``, as in the CIFAR ResNets) alike.
+    Counted by running it once (in eval mode, without gradients) and adding up the size of every
+    ReLU output, modules (``nn.ReLU``) and calls (``F.relu``, as in the CIFAR ResNets) alike.
 
-    Each is one binary variable of the exact program in the worst case (every ReLU unstable), so a network with
-    n ReLUs has up to 2^n activation patterns to rule out. Raises ``ValueError`` unless x holds exactly one input.
+    Each is one binary variable of the exact program in the worst case (every ReLU unstable), so a
+    network with n ReLUs has up to 2^n activation patterns to rule out. Raises ``ValueError`` unless
+    x holds exactly one input.
     """
     if not torch.is_tensor(x) or x.dim() < 2 or len(x) != 1:
-        raise ValueError(f"x must be one input of shape (1, ...), got {getattr(x, 'shape', type(x).__name__)}")
+        raise ValueError(
+            f"x must be one input of shape (1, ...), got {getattr(x, 'shape', type(x).__name__)}"
+        )
     counter = _ReluCounter()
     with counter:
         inference(model, x)

@@ -3,21 +3,23 @@
     from robviz import exercises
     exercises.check("1.2", my_answer)      # lesson 1, exercise 2
 
-Every check returns a :class:`Feedback` that shows under the cell: what is right, or a hint aimed at the likely
-mistake (a missing factor, a wrong sign, a forgotten projection), never a bare "wrong". Three kinds of answer are
-checked by the helpers below:
+Every check returns a :class:`Feedback` that shows under the cell: what is right, or a hint aimed at
+the likely mistake (a missing factor, a wrong sign, a forgotten projection), never a bare "wrong".
+Three kinds of answer are checked by the helpers below:
 
-* a number (:func:`expect_number`), compared with a tolerance; known wrong values get their own hints;
+* a number (:func:`expect_number`), compared with a tolerance; known wrong values get their own
+  hints;
 * a choice among named options (:func:`expect_choice`), with a hint per wrong option;
-* a function (:func:`expect_function`), run on test inputs next to a reference implementation; if it matches a
-  known mistake (e.g. the MMC loss without the factor 1/2), the hint names that mistake.
+* a function (:func:`expect_function`), run on test inputs next to a reference implementation; if it
+  matches a known mistake (e.g. the MMC loss without the factor 1/2), the hint names that mistake.
 
-The lessons are nbgrader source notebooks (:mod:`robviz.course`): each answer cell marks its solution with
-``### BEGIN SOLUTION`` / ``### END SOLUTION``, and the check cell after it is an autograded test cell whose
-hidden part runs the same check on other inputs (``check(id, answer, seed=1)``). In strict mode a wrong answer
-raises, so the notebook tests fail when a solution or a check breaks, and nbgrader's autograder takes the cell's
-points: strict mode is on when ``ROBVIZ_STRICT_EXERCISES=1`` (the test suite sets it) or when nbgrader runs the
-notebook (it sets ``NBGRADER_EXECUTION`` while autograding or validating).
+The lessons are nbgrader source notebooks (:mod:`robviz.course`): each answer cell marks its
+solution with ``### BEGIN SOLUTION`` / ``### END SOLUTION``, and the check cell after it is an
+autograded test cell whose hidden part runs the same check on other inputs (``check(id, answer,
+seed=1)``). In strict mode a wrong answer raises, so the notebook tests fail when a solution or a
+check breaks, and nbgrader's autograder takes the cell's points: strict mode is on when
+``ROBVIZ_STRICT_EXERCISES=1`` (the test suite sets it) or when nbgrader runs the notebook (it sets
+``NBGRADER_EXECUTION`` while autograding or validating).
 
 Each lesson's exercises are registered in ``robviz/exercises/lessonNN.py``.
 """
@@ -35,14 +37,27 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-__all__ = ["check", "has_variants", "Feedback", "Exercise", "exercise", "registered", "expect_number", "expect_choice",
-           "expect_function", "Mistake", "STRICT_ENV", "render_message"]
+__all__ = [
+    "check",
+    "has_variants",
+    "Feedback",
+    "Exercise",
+    "exercise",
+    "registered",
+    "expect_number",
+    "expect_choice",
+    "expect_function",
+    "Mistake",
+    "STRICT_ENV",
+    "render_message",
+]
 
 #: Environment variable that turns a wrong answer into an ``AssertionError`` (the tests set it).
 STRICT_ENV = "ROBVIZ_STRICT_EXERCISES"
 
 
-# The inline markdown that hints use: `code`, **strong**, *emphasis* (an asterisk between spaces is a product).
+# The inline markdown that hints use: `code`, **strong**, *emphasis* (an asterisk between spaces is
+# a product).
 _CODE = re.compile(r"`([^`]+)`")
 _STRONG = re.compile(r"\*\*(\S(?:[^*]*?\S)?)\*\*")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:[^*]*?\S)?)\*(?![\w*])")
@@ -51,8 +66,8 @@ _EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:[^*]*?\S)?)\*(?![\w*])")
 def render_message(message: str, *, as_html: bool) -> str:
     """Return a hint's inline markdown rendered.
 
-    As HTML (``<code>``, ``<strong>``, ``<em>``, the rest escaped), or as plain text with the markers removed, so
-    neither a notebook nor a traceback shows asterisks and backticks.
+    As HTML (``<code>``, ``<strong>``, ``<em>``, the rest escaped), or as plain text with the
+    markers removed, so neither a notebook nor a traceback shows asterisks and backticks.
     """
     parts = _CODE.split(message)  # even indices: prose, odd: the inside of a code span
     rendered = []
@@ -71,8 +86,9 @@ def render_message(message: str, *, as_html: bool) -> str:
 class Feedback:
     """The verdict of one check: ``passed`` and a message (praise, or a hint, in inline markdown).
 
-    True in a boolean context when passed. ``answered`` is False while the answer is still the placeholder ``...``.
-    Shown as HTML in a notebook and as plain text elsewhere (``str``), both with the markdown rendered.
+    True in a boolean context when passed. ``answered`` is False while the answer is still the
+    placeholder ``...``. Shown as HTML in a notebook and as plain text elsewhere (``str``), both
+    with the markdown rendered.
     """
 
     exercise: str
@@ -90,23 +106,28 @@ class Feedback:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        # Colour-blind-safe pair (blue / orange) plus a word and a symbol, so colour is never the only cue.
+        # Colour-blind-safe pair (blue / orange) plus a word and a symbol, so colour is never the
+        # only cue.
         if self.passed:
             colour, symbol, verdict = "#0072B2", "✓", "Correct"
         elif not self.answered:
             colour, symbol, verdict = "#666666", "…", "Your turn"
         else:
             colour, symbol, verdict = "#D55E00", "✗", "Not yet"
-        return (f'<div role="status" class="robviz-feedback" style="border-left:4px solid {colour};'
-                f'padding:4px 10px;margin:4px 0"><strong>{symbol} Exercise {html.escape(self.exercise)}: '
-                f'{verdict}.</strong> {render_message(self.message, as_html=True)}</div>')
+        return (
+            f'<div role="status" class="robviz-feedback" style="border-left:4px solid {colour};'
+            f'padding:4px 10px;margin:4px 0"><strong>{symbol} Exercise '
+            f"{html.escape(self.exercise)}: "
+            f"{verdict}.</strong> {render_message(self.message, as_html=True)}</div>"
+        )
 
 
 @dataclass(frozen=True)
 class Exercise:
     """One registered exercise.
 
-    Its id (``"lesson.number"``), a one-line title and the checker, a function ``answer -> (passed, message)``.
+    Its id (``"lesson.number"``), a one-line title and the checker, a function ``answer -> (passed,
+    message)``.
     """
 
     id: str
@@ -134,13 +155,16 @@ def exercise(id: str, title: str):
 
 def registered() -> dict[str, Exercise]:
     """All exercises with a self-check, by id, in lesson order."""
+
     def order(key):
         return tuple(int(part) for part in key.split("."))
+
     return {key: _REGISTRY[key] for key in sorted(_REGISTRY, key=order)}
 
 
 def _strict() -> bool:
-    if os.environ.get("NBGRADER_EXECUTION"):  # nbgrader is autograding or validating: a failure must raise
+    # nbgrader is autograding or validating: a failure must raise
+    if os.environ.get("NBGRADER_EXECUTION"):
         return True
     return os.environ.get(STRICT_ENV, "0").lower() in ("1", "true", "yes")
 
@@ -150,7 +174,8 @@ def has_variants(exercise_id: str) -> bool:
 
     Other inputs are asked for with ``check(..., seed=k)``.
 
-    The exercises whose answer is a function. An answer that is one number or one choice has no other inputs.
+    The exercises whose answer is a function. An answer that is one number or one choice has no
+    other inputs.
     """
     return "seed" in inspect.signature(_exercise(exercise_id).checker).parameters
 
@@ -158,11 +183,15 @@ def has_variants(exercise_id: str) -> bool:
 def _exercise(exercise_id: str) -> Exercise:
     if exercise_id not in _REGISTRY:
         known = ", ".join(registered()) or "none"
-        raise KeyError(f"no self-check for exercise {exercise_id!r}; exercises with checks: {known}")
+        raise KeyError(
+            f"no self-check for exercise {exercise_id!r}; exercises with checks: {known}"
+        )
     return _REGISTRY[exercise_id]
 
 
-def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | None = None) -> Feedback | None:
+def check(
+    exercise_id: str, answer, *, seed: int | None = None, strict: bool | None = None
+) -> Feedback | None:
     """Check ``answer`` for exercise ``exercise_id``.
 
     ``exercise_id`` is ``"lesson.number"``, as printed above the exercise.
@@ -170,18 +199,20 @@ def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | N
     Parameters
     ----------
     seed : int or None
-        Check a function answer on other inputs (another random draw, other shapes) than the visible check
-        (``seed=None``, the same inputs as seed 0). The hidden tests of the course version use seeds 1 and 2.
+        Check a function answer on other inputs (another random draw, other shapes) than the visible
+        check (``seed=None``, the same inputs as seed 0). The hidden tests of the course version use
+        seeds 1 and 2.
     strict : bool or None
-        Raise on a wrong or missing answer; ``None`` follows the environment (see the module docstring).
+        Raise on a wrong or missing answer; ``None`` follows the environment (see the module
+        docstring).
 
     Returns
     -------
     Feedback or None
-        A :class:`Feedback` (shown under the cell). In strict mode a wrong answer raises ``AssertionError``
-        whose message is the feedback, hint included, and which IPython shows as that text alone (no traceback).
-        Under nbgrader the feedback is displayed and ``None`` returned, as nbgrader would read a returned value as
-        partial credit.
+        A :class:`Feedback` (shown under the cell). In strict mode a wrong answer raises
+        ``AssertionError`` whose message is the feedback, hint included, and which IPython shows as
+        that text alone (no traceback). Under nbgrader the feedback is displayed and ``None``
+        returned, as nbgrader would read a returned value as partial credit.
 
     Raises
     ------
@@ -193,11 +224,17 @@ def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | N
     exercise_id = str(exercise_id)
     checker = _exercise(exercise_id).checker
     if seed is not None and not has_variants(exercise_id):
-        raise ValueError(f"exercise {exercise_id} has one answer (a number or a choice): it has no other inputs "
-                         "to check with a seed")
+        raise ValueError(
+            f"exercise {exercise_id} has one answer (a number or a choice): it has no other inputs "
+            "to check with a seed"
+        )
     if answer is Ellipsis:
-        feedback = Feedback(exercise_id, False, "Replace the `...` in the cell above with your answer, then run "
-                                                "this cell again.", answered=False)
+        feedback = Feedback(
+            exercise_id,
+            False,
+            "Replace the `...` in the cell above with your answer, then run this cell again.",
+            answered=False,
+        )
     else:
         try:
             passed, message = checker(answer) if seed is None else checker(answer, seed=int(seed))
@@ -209,8 +246,10 @@ def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | N
     if not feedback.passed and (_strict() if strict is None else strict):
         raise _failure(feedback)
     if os.environ.get("NBGRADER_EXECUTION"):
-        # nbgrader reads a test cell's returned value as partial credit: show the feedback, return nothing.
+        # nbgrader reads a test cell's returned value as partial credit: show the feedback, return
+        # nothing.
         from IPython.display import display
+
         display(feedback)
         return None
     return feedback
@@ -219,12 +258,14 @@ def check(exercise_id: str, answer, *, seed: int | None = None, strict: bool | N
 def _failure(feedback: Feedback) -> AssertionError:
     """Return the ``AssertionError`` of a failed check in strict mode, its message the feedback.
 
-    IPython shows what an exception's ``_render_traceback_`` returns in place of the traceback, so the check cell's
-    error output (and nbgrader's feedback and validation, which show that output) reads as the verdict and the hint in
-    plain text, not as the last line of a traceback through robviz.
+    IPython shows what an exception's ``_render_traceback_`` returns in place of the traceback, so
+    the check cell's error output (and nbgrader's feedback and validation, which show that output)
+    reads as the verdict and the hint in plain text, not as the last line of a traceback through
+    robviz.
     """
     error = AssertionError(str(feedback))
-    # Set on the instance: a subclass would change the error's name that nbgrader and the tests read.
+    # Set on the instance: a subclass would change the error's name that nbgrader and the tests
+    # read.
     setattr(error, "_render_traceback_", lambda: [str(feedback)])
     return error
 
@@ -233,12 +274,15 @@ class _Unfinished(Exception):
     """Raised inside a checker when a function answer still returns the placeholder ``...``."""
 
 
-# ------------------------------------------------------------------------------------------------ numbers
+# ------------------------------------------------------------------------------------------ numbers
+
 
 def _as_float(answer, what: str) -> float:
     if isinstance(answer, torch.Tensor):
         if answer.numel() != 1:
-            raise ValueError(f"{what}: expected one number, got a tensor of shape {tuple(answer.shape)}")
+            raise ValueError(
+                f"{what}: expected one number, got a tensor of shape {tuple(answer.shape)}"
+            )
         return float(answer.item())
     if isinstance(answer, np.ndarray):
         if answer.size != 1:
@@ -247,8 +291,16 @@ def _as_float(answer, what: str) -> float:
     return float(answer)
 
 
-def expect_number(answer, expected: float, *, rtol: float = 1e-3, atol: float = 1e-8, unit: str = "",
-                  mistakes: Iterable[tuple[float, str]] = (), hint: str = "") -> tuple[bool, str]:
+def expect_number(
+    answer,
+    expected: float,
+    *,
+    rtol: float = 1e-3,
+    atol: float = 1e-8,
+    unit: str = "",
+    mistakes: Iterable[tuple[float, str]] = (),
+    hint: str = "",
+) -> tuple[bool, str]:
     """Compare a numeric answer with ``expected``.
 
     Parameters
@@ -262,7 +314,11 @@ def expect_number(answer, expected: float, *, rtol: float = 1e-3, atol: float = 
     try:
         value = _as_float(answer, "answer")
     except (TypeError, ValueError) as exc:
-        return False, f"Expected a number{f' ({unit})' if unit else ''}; {exc if str(exc) else type(answer).__name__}."
+        return (
+            False,
+            f"Expected a number{f' ({unit})' if unit else ''}; "
+            f"{exc if str(exc) else type(answer).__name__}.",
+        )
     if not math.isfinite(value):
         return False, f"Your answer is {value}; expected a finite number."
 
@@ -279,7 +335,8 @@ def expect_number(answer, expected: float, *, rtol: float = 1e-3, atol: float = 
     return False, f"{value:.6g}{suffix} is {direction}. {hint}".strip()
 
 
-# ------------------------------------------------------------------------------------------------ choices
+# ------------------------------------------------------------------------------------------ choices
+
 
 def expect_choice(answer, correct, hints: dict, *, why: str = "") -> tuple[bool, str]:
     """Check a multiple-choice answer (compared case-insensitively when strings).
@@ -289,10 +346,12 @@ def expect_choice(answer, correct, hints: dict, *, why: str = "") -> tuple[bool,
     correct : str
         The right option.
     hints : dict
-        ``{wrong option: hint}``; every option the exercise offers should appear here or be ``correct``.
+        ``{wrong option: hint}``; every option the exercise offers should appear here or be
+        ``correct``.
     why : str
         One sentence said when the answer is right.
     """
+
     def norm(option):
         return option.strip().lower() if isinstance(option, str) else option
 
@@ -306,7 +365,8 @@ def expect_choice(answer, correct, hints: dict, *, why: str = "") -> tuple[bool,
     return False, f"{answer!r} is not one of the options: {listed}."
 
 
-# ------------------------------------------------------------------------------------------------ functions
+# ---------------------------------------------------------------------------------------- functions
+
 
 @dataclass(frozen=True)
 class Mistake:
@@ -334,14 +394,23 @@ def _agrees(output, reference, rtol: float, atol: float) -> tuple[bool, str]:
     return True, ""
 
 
-def expect_function(answer, reference: Callable, inputs: Iterable[tuple], *, mistakes: Iterable[Mistake] = (),
-                    rtol: float = 1e-4, atol: float = 1e-6, hint: str = "") -> tuple[bool, str]:
+def expect_function(
+    answer,
+    reference: Callable,
+    inputs: Iterable[tuple],
+    *,
+    mistakes: Iterable[Mistake] = (),
+    rtol: float = 1e-4,
+    atol: float = 1e-6,
+    hint: str = "",
+) -> tuple[bool, str]:
     """Run a student's function and ``reference`` on each tuple of ``inputs``; compare the outputs.
 
     Each tuple of ``inputs`` is one call's arguments.
 
-    A function that raises, returns ``...``, returns the wrong shape or other values fails with a message
-    saying which; a function that agrees with one of ``mistakes`` on every input gets that mistake's hint.
+    A function that raises, returns ``...``, returns the wrong shape or other values fails with a
+    message saying which; a function that agrees with one of ``mistakes`` on every input gets that
+    mistake's hint.
     """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
@@ -353,9 +422,11 @@ def expect_function(answer, reference: Callable, inputs: Iterable[tuple], *, mis
         except Exception as exc:  # a student's code may raise anything; say what and where
             return False, f"Your function raised {type(exc).__name__}: {exc}"
         if output is Ellipsis or output is None:
-            raise _Unfinished("Your function returns "
-                              f"{'`...`' if output is Ellipsis else 'None'}: fill in its body (and `return` "
-                              "the result), then run this cell again.")
+            raise _Unfinished(
+                "Your function returns "
+                f"{'`...`' if output is Ellipsis else 'None'}: fill in its body (and `return` "
+                "the result), then run this cell again."
+            )
         try:
             ok, problem = _agrees(output, reference(*args), rtol, atol)
         except TypeError as exc:
@@ -367,13 +438,28 @@ def expect_function(answer, reference: Callable, inputs: Iterable[tuple], *, mis
         return True, f"Your function agrees with the reference on {len(inputs)} test inputs."
     for mistake in mistakes:
         try:
-            if all(_agrees(answer(*args), mistake.function(*args), rtol, atol)[0] for args in inputs):
+            if all(
+                _agrees(answer(*args), mistake.function(*args), rtol, atol)[0] for args in inputs
+            ):
                 return False, f"Your function {first_problem}. {mistake.hint}"
-        except Exception:  # a mistake that does not apply to these inputs is not this student's mistake
+        # a mistake that does not apply to these inputs is not this student's mistake
+        except Exception:
             continue
     return False, f"Your function {first_problem}. {hint}".strip()
 
 
 # The lessons' exercises register themselves on import.
-from . import (lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07,  # noqa: E402,F401
-               lesson08, lesson09, lesson10, lesson11)
+from . import (  # noqa: E402, F401
+    lesson00,
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+    lesson09,
+    lesson10,
+    lesson11,
+)

@@ -21,11 +21,23 @@ def mmc_loss_of_one_feature(answer):
     centers = mm_centers(3, 2)
     expected = float(mmc_loss(_Z, _Y, centers))
     distance = float((_Z[0] - centers[0]).norm())
-    return expect_number(answer, expected, mistakes=[
-        (2 * expected, "That is ||z - mu_0||^2 without the paper's factor 1/2 (the authors' code convention)."),
-        (0.5 * distance, "The MMC loss uses the *squared* distance to the center, not the distance."),
-        (distance, "The MMC loss is half the *squared* distance to the center."),
-    ], hint="Compute 0.5 * ||z - mu_0||^2 with mu_0 = mm_centers(3, 2)[0].")
+    return expect_number(
+        answer,
+        expected,
+        mistakes=[
+            (
+                2 * expected,
+                "That is ||z - mu_0||^2 without the paper's factor 1/2 (the authors' code "
+                "convention).",
+            ),
+            (
+                0.5 * distance,
+                "The MMC loss uses the *squared* distance to the center, not the distance.",
+            ),
+            (distance, "The MMC loss is half the *squared* distance to the center."),
+        ],
+        hint="Compute 0.5 * ||z - mu_0||^2 with mu_0 = mm_centers(3, 2)[0].",
+    )
 
 
 def _reference(z, y, centers):
@@ -42,17 +54,34 @@ def write_mmc_loss(answer, seed: int = 0):
     """
     generator = torch.Generator().manual_seed(seed)
     inputs = []
-    for n, classes, dim in [(5, 3, 2), (16, 10, 9), (1, 4, 3)] + [(3 + seed, 5 + seed, 7 + seed)] * (seed > 0):
+    for n, classes, dim in [(5, 3, 2), (16, 10, 9), (1, 4, 3)] + [
+        (3 + seed, 5 + seed, 7 + seed)
+    ] * (seed > 0):
         z = torch.randn(n, dim, generator=generator, dtype=torch.float64) * 3
         y = torch.randint(0, classes, (n,), generator=generator)
         inputs.append((z, y, mm_centers(classes, dim).double()))
-    return expect_function(answer, _reference, inputs, mistakes=[
-        Mistake(lambda z, y, c: 2 * mmc_loss(z, y, c), "It lacks the paper's factor 1/2."),
-        Mistake(lambda z, y, c: 0.5 * (z - c[y]).pow(2).sum(), "Average over the batch (`.mean()`), don't sum: "
-                                                               "the loss must not grow with the batch size."),
-        Mistake(lambda z, y, c: 0.5 * (z - c[y]).norm(dim=1).mean(), "Square the distance: the MMC loss is "
-                                                                      "0.5 ||z - mu_y||^2."),
-        Mistake(lambda z, y, c: 0.5 * (z - c[y]).pow(2).mean(), "`.pow(2).mean()` averages over the feature "
-                "dimension too: sum over dimensions (`.sum(dim=1)`), then average over the batch."),
-    ], hint="Index the centers with the labels, `centers[y]`, take the squared distance per sample, halve it and "
-            "average over the batch.")
+    return expect_function(
+        answer,
+        _reference,
+        inputs,
+        mistakes=[
+            Mistake(lambda z, y, c: 2 * mmc_loss(z, y, c), "It lacks the paper's factor 1/2."),
+            Mistake(
+                lambda z, y, c: 0.5 * (z - c[y]).pow(2).sum(),
+                "Average over the batch (`.mean()`), don't sum: "
+                "the loss must not grow with the batch size.",
+            ),
+            Mistake(
+                lambda z, y, c: 0.5 * (z - c[y]).norm(dim=1).mean(),
+                "Square the distance: the MMC loss is 0.5 ||z - mu_y||^2.",
+            ),
+            Mistake(
+                lambda z, y, c: 0.5 * (z - c[y]).pow(2).mean(),
+                "`.pow(2).mean()` averages over the feature "
+                "dimension too: sum over dimensions (`.sum(dim=1)`), then average over the batch.",
+            ),
+        ],
+        hint="Index the centers with the labels, `centers[y]`, take the squared distance per "
+        "sample, halve it and "
+        "average over the batch.",
+    )

@@ -12,16 +12,27 @@ from . import Mistake, exercise, expect_choice, expect_function
 @exercise("1.1", "Why RCE loses a class with 4 classes in 2-D")
 def where_three_linear_functions_agree(answer):
     """Where three generic affine functions of a 2-D feature z are equal: at a point."""
-    return expect_choice(answer, "a point", {
-        "a line": "One equation h_i(z) = h_j(z) holds on a line. Equal *three* logits needs two such equations, "
-                  "h_1 = h_2 and h_2 = h_3: two lines in a plane, which meet in one point.",
-        "everywhere": "Only if the three weight vectors and biases were identical, and then the head could not "
-                      "tell those classes apart at all. Count the equations: h_1 = h_2 and h_2 = h_3.",
-        "nowhere": "Two non-parallel lines in a plane always meet. Write h_1 = h_2 and h_2 = h_3 as two linear "
-                   "equations in the two coordinates of z.",
-    }, why="Two equations (h_1 = h_2, h_2 = h_3) in two unknowns: one point. RCE wants the three non-true logits "
-           "equal on all the features of a class; with 4 classes in 2-D that can hold only near a single point, so "
-           "at least one class cannot be fitted. With d >= L - 1 feature dimensions the set is a line or more.")
+    return expect_choice(
+        answer,
+        "a point",
+        {
+            "a line": "One equation h_i(z) = h_j(z) holds on a line. Equal *three* logits needs "
+            "two such equations, "
+            "h_1 = h_2 and h_2 = h_3: two lines in a plane, which meet in one point.",
+            "everywhere": "Only if the three weight vectors and biases were identical, and then "
+            "the head could not "
+            "tell those classes apart at all. Count the equations: h_1 = h_2 and h_2 = h_3.",
+            "nowhere": "Two non-parallel lines in a plane always meet. Write h_1 = h_2 and h_2 = "
+            "h_3 as two linear "
+            "equations in the two coordinates of z.",
+        },
+        why="Two equations (h_1 = h_2, h_2 = h_3) in two unknowns: one point. RCE wants the three "
+        "non-true logits "
+        "equal on all the features of a class; with 4 classes in 2-D that can hold only near a "
+        "single point, so "
+        "at least one class cannot be fitted. With d >= L - 1 feature dimensions the set is a line "
+        "or more.",
+    )
 
 
 def _cross_entropy(h, y):
@@ -55,14 +66,33 @@ def write_rce_loss(answer, seed: int = 0):
         h = torch.randn(n, classes, generator=generator, dtype=torch.float64) * 2
         y = torch.randint(0, classes, (n,), generator=generator)
         inputs.append((h, y))
-    return expect_function(answer, rce_loss, inputs, mistakes=[
-        Mistake(_cross_entropy, "That is the ordinary cross-entropy with the one-hot label. RCE uses the "
-                                "*reverse* label R_y = (1 - onehot_y) / (L - 1): every class except y."),
-        Mistake(_reverse_without_normalization, "The reverse label must be a probability vector: divide "
-                "1 - onehot_y by L - 1, so that its entries sum to 1."),
-        Mistake(_reverse_summed_over_batch, "Average over the batch (`.mean()`), don't sum: the loss must not "
-                                            "grow with the batch size."),
-        Mistake(_reverse_on_negated_logits, "Train on softmax(h) itself: the logits are negated only for the "
-                                            "*prediction*, after training."),
-    ], hint="Build R_y = (1 - one_hot(y, L)) / (L - 1), take -(R_y * log_softmax(h)).sum(dim=1) per sample and "
-            "average over the batch.")
+    return expect_function(
+        answer,
+        rce_loss,
+        inputs,
+        mistakes=[
+            Mistake(
+                _cross_entropy,
+                "That is the ordinary cross-entropy with the one-hot label. RCE uses the "
+                "*reverse* label R_y = (1 - onehot_y) / (L - 1): every class except y.",
+            ),
+            Mistake(
+                _reverse_without_normalization,
+                "The reverse label must be a probability vector: divide "
+                "1 - onehot_y by L - 1, so that its entries sum to 1.",
+            ),
+            Mistake(
+                _reverse_summed_over_batch,
+                "Average over the batch (`.mean()`), don't sum: the loss must not "
+                "grow with the batch size.",
+            ),
+            Mistake(
+                _reverse_on_negated_logits,
+                "Train on softmax(h) itself: the logits are negated only for the "
+                "*prediction*, after training.",
+            ),
+        ],
+        hint="Build R_y = (1 - one_hot(y, L)) / (L - 1), take -(R_y * log_softmax(h)).sum(dim=1) "
+        "per sample and "
+        "average over the batch.",
+    )

@@ -10,7 +10,8 @@ from ..attacks import FGSM, PGD
 from ..attacks.objectives import cross_entropy_objective
 from . import Mistake, exercise, expect_function, expect_number
 
-#: The weights of the linear score in exercise 2.1 (one per pixel of an 8x8 digit) and the FGSM radius.
+#: The weights of the linear score in exercise 2.1 (one per pixel of an 8x8 digit) and the FGSM
+#: radius.
 SCORE_WEIGHTS = torch.linspace(-1.0, 1.0, 64, dtype=torch.float64)
 SCORE_EPS = 8 / 255
 
@@ -22,13 +23,28 @@ def linear_score_change(answer):
     Here w = SCORE_WEIGHTS.
     """
     w, eps = SCORE_WEIGHTS, SCORE_EPS
-    return expect_number(answer, eps * float(w.abs().sum()), mistakes=[
-        (eps * float(w.norm()), "That is eps * ||w||_2, the answer for an L2 ball. In the L-inf ball every "
-                                "pixel moves by eps independently: each contributes eps * |w_i|."),
-        (eps * float(w.sum()), "Moving every pixel by +eps adds eps * sum(w), and positive and negative weights "
-                               "cancel. FGSM moves each pixel by eps * sign(w_i), so every term is eps * |w_i|."),
-        (eps, "One pixel moves by at most eps, but all 64 move at once: add up eps * |w_i| over the pixels."),
-    ], hint="FGSM moves pixel i by eps * sign(w_i); add up the changes w_i * eps * sign(w_i).")
+    return expect_number(
+        answer,
+        eps * float(w.abs().sum()),
+        mistakes=[
+            (
+                eps * float(w.norm()),
+                "That is eps * ||w||_2, the answer for an L2 ball. In the L-inf ball every "
+                "pixel moves by eps independently: each contributes eps * |w_i|.",
+            ),
+            (
+                eps * float(w.sum()),
+                "Moving every pixel by +eps adds eps * sum(w), and positive and negative weights "
+                "cancel. FGSM moves each pixel by eps * sign(w_i), so every term is eps * |w_i|.",
+            ),
+            (
+                eps,
+                "One pixel moves by at most eps, but all 64 move at once: add up eps * |w_i| over "
+                "the pixels.",
+            ),
+        ],
+        hint="FGSM moves pixel i by eps * sign(w_i); add up the changes w_i * eps * sign(w_i).",
+    )
 
 
 def _linear_model(generator, features: int, classes: int) -> nn.Module:
@@ -50,7 +66,9 @@ def _attack_inputs(seed: int, variant: int = 0):
     """
     generator = torch.Generator().manual_seed(seed + 100 * variant)
     cases = []
-    shapes = [(8, 2, 3, 0.25), (6, 5, 4, 0.1), (4, 64, 10, 8 / 255)] + [(3, 7 + variant, 5, 0.05)] * (variant > 0)
+    shapes = [(8, 2, 3, 0.25), (6, 5, 4, 0.1), (4, 64, 10, 8 / 255)] + [
+        (3, 7 + variant, 5, 0.05)
+    ] * (variant > 0)
     for n, features, classes, eps in shapes:
         model = _linear_model(generator, features, classes)
         x = torch.rand(n, features, generator=generator, dtype=torch.float64)
@@ -63,8 +81,8 @@ def _attack_inputs(seed: int, variant: int = 0):
 def _input_gradient(model, x, y, reduction="mean"):
     """Return the gradient of the cross-entropy with respect to x.
 
-    Its sign does not depend on ``reduction``, its size does: the mistakes that drop the sign are matched with both
-    reductions.
+    Its sign does not depend on ``reduction``, its size does: the mistakes that drop the sign are
+    matched with both reductions.
     """
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(F.cross_entropy(model(x), y, reduction=reduction), x)
@@ -85,30 +103,61 @@ def write_fgsm(answer, seed: int = 0):
     """
     bounds = (0.0, 1.0)
     inputs = [(model, x, y, eps, bounds) for model, x, y, eps in _attack_inputs(2, seed)]
-    return expect_function(answer, _fgsm_reference, inputs, mistakes=[
-        *[Mistake(lambda m, x, y, e, b, r=reduction: (x + e * _input_gradient(m, x, y, r)).clamp(*b),
-                  "Take the *sign* of the gradient: FGSM moves every coordinate by exactly eps, the corner of "
-                  "the L-inf ball that the linearized loss prefers.") for reduction in ("mean", "sum")],
-        Mistake(lambda m, x, y, e, b: (x - e * _input_gradient(m, x, y).sign()).clamp(*b),
-                "The step goes the wrong way: that is gradient *descent*, which makes the prediction more "
-                "confident. An attack climbs the loss: x + eps * sign(grad)."),
-        Mistake(lambda m, x, y, e, b: x + e * _input_gradient(m, x, y).sign(),
-                "Clip the result to the data bounds (`.clamp(*bounds)`): an adversarial input must still be a "
-                "valid input."),
-        Mistake(lambda m, x, y, e, b: x - e * _input_gradient(m, x, y).sign(),
-                "Two things: the step descends the loss (use +eps * sign(grad)), and the result is not clipped "
-                "to the data bounds."),
-    ], hint="Compute the gradient of the cross-entropy with respect to x (`x.requires_grad_()`, "
-            "`torch.autograd.grad`), step x + eps * grad.sign() and clip to the bounds.")
+    return expect_function(
+        answer,
+        _fgsm_reference,
+        inputs,
+        mistakes=[
+            *[
+                Mistake(
+                    lambda m, x, y, e, b, r=reduction: (x + e * _input_gradient(m, x, y, r)).clamp(
+                        *b
+                    ),
+                    "Take the *sign* of the gradient: FGSM moves every coordinate by exactly eps, "
+                    "the corner of "
+                    "the L-inf ball that the linearized loss prefers.",
+                )
+                for reduction in ("mean", "sum")
+            ],
+            Mistake(
+                lambda m, x, y, e, b: (x - e * _input_gradient(m, x, y).sign()).clamp(*b),
+                "The step goes the wrong way: that is gradient *descent*, which makes the "
+                "prediction more "
+                "confident. An attack climbs the loss: x + eps * sign(grad).",
+            ),
+            Mistake(
+                lambda m, x, y, e, b: x + e * _input_gradient(m, x, y).sign(),
+                "Clip the result to the data bounds (`.clamp(*bounds)`): an adversarial input must "
+                "still be a "
+                "valid input.",
+            ),
+            Mistake(
+                lambda m, x, y, e, b: x - e * _input_gradient(m, x, y).sign(),
+                "Two things: the step descends the loss (use +eps * sign(grad)), and the result is "
+                "not clipped "
+                "to the data bounds.",
+            ),
+        ],
+        hint="Compute the gradient of the cross-entropy with respect to x (`x.requires_grad_()`, "
+        "`torch.autograd.grad`), step x + eps * grad.sign() and clip to the bounds.",
+    )
 
 
 def _pgd_reference(model, x, y, eps, alpha, steps, bounds):
-    return PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=False, bounds=bounds,
-               loss=cross_entropy_objective)(x, y)
+    return PGD(
+        model,
+        eps=eps,
+        alpha=alpha,
+        steps=steps,
+        random_start=False,
+        bounds=bounds,
+        loss=cross_entropy_objective,
+    )(x, y)
 
 
-def _pgd_variant(model, x, y, eps, alpha, steps, bounds, *, project=True, clip=True, sign=True,
-                 reduction="mean"):
+def _pgd_variant(
+    model, x, y, eps, alpha, steps, bounds, *, project=True, clip=True, sign=True, reduction="mean"
+):
     """PGD from x with one of its parts switched off: each switch is a known mistake."""
     x_adv = x.clone()
     for _ in range(steps):
@@ -125,19 +174,39 @@ def _pgd_variant(model, x, y, eps, alpha, steps, bounds, *, project=True, clip=T
 def write_pgd(answer, seed: int = 0):
     """Check a student's ``pgd(model, x, y, eps, alpha, steps, bounds)`` against robviz.attacks.PGD.
 
-    Without random start, on fixed linear models (other models and shapes for ``seed`` > 0, the hidden tests); the step
-    alpha is large enough that the projection matters.
+    Without random start, on fixed linear models (other models and shapes for ``seed`` > 0, the
+    hidden tests); the step alpha is large enough that the projection matters.
     """
     bounds = (0.0, 1.0)
-    inputs = [(model, x, y, eps, eps / 3, 8 + seed, bounds) for model, x, y, eps in _attack_inputs(3, seed)]
-    return expect_function(answer, _pgd_reference, inputs, mistakes=[
-        Mistake(lambda *args: _pgd_variant(*args, project=False),
+    inputs = [
+        (model, x, y, eps, eps / 3, 8 + seed, bounds)
+        for model, x, y, eps in _attack_inputs(3, seed)
+    ]
+    return expect_function(
+        answer,
+        _pgd_reference,
+        inputs,
+        mistakes=[
+            Mistake(
+                lambda *args: _pgd_variant(*args, project=False),
                 "Project back into the eps-ball around the *clean* x after every step "
-                "(clamp to [x - eps, x + eps]); without it the steps add up far beyond eps."),
-        Mistake(lambda *args: _pgd_variant(*args, clip=False),
-                "Clip every iterate to the data bounds as well, after the projection."),
-        *[Mistake(lambda *args, r=reduction: _pgd_variant(*args, sign=False, reduction=r),
-                  "Step along the *sign* of the gradient (alpha * grad.sign()), as in FGSM: that is the steepest "
-                  "ascent for the L-inf distance.") for reduction in ("mean", "sum")],
-    ], hint="Start from x_adv = x; repeat: x_adv + alpha * sign(grad at x_adv), clamp to [x - eps, x + eps], "
-            "clamp to the bounds.")
+                "(clamp to [x - eps, x + eps]); without it the steps add up far beyond eps.",
+            ),
+            Mistake(
+                lambda *args: _pgd_variant(*args, clip=False),
+                "Clip every iterate to the data bounds as well, after the projection.",
+            ),
+            *[
+                Mistake(
+                    lambda *args, r=reduction: _pgd_variant(*args, sign=False, reduction=r),
+                    "Step along the *sign* of the gradient (alpha * grad.sign()), as in FGSM: that "
+                    "is the steepest "
+                    "ascent for the L-inf distance.",
+                )
+                for reduction in ("mean", "sum")
+            ],
+        ],
+        hint="Start from x_adv = x; repeat: x_adv + alpha * sign(grad at x_adv), clamp to [x - "
+        "eps, x + eps], "
+        "clamp to the bounds.",
+    )

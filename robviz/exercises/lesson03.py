@@ -16,13 +16,32 @@ def simplex_dimension(answer):
 
     There they reach the simplex RB-bar.
     """
-    return expect_number(answer, 9, atol=1e-6, mistakes=[
-        (10, "Ten centers do not need ten dimensions: they sum to zero, so each is minus the sum of the other "
-             "nine, and all ten lie in the span of nine vectors."),
-        (256, "256 is the papers' feature dimension, far more than needed: RB-bar stops growing much earlier."),
-        (8, "With d = 8 the ten centers cannot all sit at the same distance: count the dimensions that L vectors "
-            "summing to zero span."),
-    ], hint="L vectors that sum to zero span at most L - 1 dimensions; the simplex needs exactly that many.")
+    return expect_number(
+        answer,
+        9,
+        atol=1e-6,
+        mistakes=[
+            (
+                10,
+                "Ten centers do not need ten dimensions: they sum to zero, so each is minus the "
+                "sum of the other "
+                "nine, and all ten lie in the span of nine vectors.",
+            ),
+            (
+                256,
+                "256 is the papers' feature dimension, far more than needed: RB-bar stops growing "
+                "much earlier.",
+            ),
+            (
+                8,
+                "With d = 8 the ten centers cannot all sit at the same distance: count the "
+                "dimensions that L vectors "
+                "summing to zero span.",
+            ),
+        ],
+        hint="L vectors that sum to zero span at most L - 1 dimensions; the simplex needs exactly "
+        "that many.",
+    )
 
 
 def _gram(centers: torch.Tensor) -> torch.Tensor:
@@ -56,8 +75,9 @@ def _recursion_gram(num_classes, dim, norm, *, target=None):
 def write_simplex_centers(answer, seed: int = 0):
     """Check a student's ``simplex(L, d, C)`` against robviz.centers.simplex_centers.
 
-    Any rotation of the simplex is right, so the check compares shapes and then the Gram matrices mu mu^T (norms and
-    pairwise inner products). ``seed`` > 0 checks other class counts, dimensions and norms (the hidden tests).
+    Any rotation of the simplex is right, so the check compares shapes and then the Gram matrices mu
+    mu^T (norms and pairwise inner products). ``seed`` > 0 checks other class counts, dimensions and
+    norms (the hidden tests).
     """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
@@ -68,28 +88,53 @@ def write_simplex_centers(answer, seed: int = 0):
         try:
             centers = answer(num_classes, dim, norm)
         except Exception as exc:  # a student's code may raise anything; say what and where
-            return False, f"Your function raised {type(exc).__name__}: {exc} (for L={num_classes}, d={dim})."
+            return (
+                False,
+                f"Your function raised {type(exc).__name__}: {exc} (for L={num_classes}, d={dim}).",
+            )
         if centers is not None and centers is not Ellipsis:
             shape = tuple(torch.as_tensor(centers).shape)
             if shape != (num_classes, dim):
-                return False, (f"For L={num_classes}, d={dim} your function returns shape {shape}; expected "
-                               f"({num_classes}, {dim}): one row per class, one column per feature.")
+                return False, (
+                    f"For L={num_classes}, d={dim} your function returns shape {shape}; expected "
+                    f"({num_classes}, {dim}): one row per class, one column per feature."
+                )
 
     def student_gram(num_classes, dim, norm):
         centers = answer(num_classes, dim, norm)
         return centers if centers is None or centers is Ellipsis else _gram(centers)
 
-    return expect_function(student_gram, _reference_gram, inputs, mistakes=[
-        Mistake(lambda L, d, C: _reference_gram(L, d, 1.0),
-                "Your centers have length 1: scale them by C at the end, so that ||mu_i|| = C."),
-        Mistake(lambda L, d, C: _reference_gram(L, d, C ** 2),
-                "Your centers have length C^2: scale the unit vectors by C, not C^2 (the inner products are then "
-                "-C^2 / (L - 1))."),
-        Mistake(lambda L, d, C: _recursion_gram(L, d, C, target=1.0 / (L - 1)),
-                "Your pairwise inner products are positive: the centers should point *away* from each other, "
-                "<mu_i, mu_j> = -C^2 / (L - 1) (mind the sign in the recursion)."),
-        Mistake(lambda L, d, C: _gram(C * torch.eye(L, d, dtype=torch.float64)),
-                "Your centers are (truncated) scaled one-hot vectors: orthogonal, with inner product 0. MM centers "
-                "are further apart, <mu_i, mu_j> = -C^2 / (L - 1), sum to zero, and fit in L - 1 dimensions."),
-    ], rtol=1e-4, atol=1e-3, hint="Check ||mu_i|| = C for every center and <mu_i, mu_j> = -C^2 / (L - 1) for "
-                                  "every pair; the recursion of section 1 builds exactly that.")
+    return expect_function(
+        student_gram,
+        _reference_gram,
+        inputs,
+        mistakes=[
+            Mistake(
+                lambda L, d, C: _reference_gram(L, d, 1.0),
+                "Your centers have length 1: scale them by C at the end, so that ||mu_i|| = C.",
+            ),
+            Mistake(
+                lambda L, d, C: _reference_gram(L, d, C**2),
+                "Your centers have length C^2: scale the unit vectors by C, not C^2 (the inner "
+                "products are then "
+                "-C^2 / (L - 1)).",
+            ),
+            Mistake(
+                lambda L, d, C: _recursion_gram(L, d, C, target=1.0 / (L - 1)),
+                "Your pairwise inner products are positive: the centers should point *away* from "
+                "each other, "
+                "<mu_i, mu_j> = -C^2 / (L - 1) (mind the sign in the recursion).",
+            ),
+            Mistake(
+                lambda L, d, C: _gram(C * torch.eye(L, d, dtype=torch.float64)),
+                "Your centers are (truncated) scaled one-hot vectors: orthogonal, with inner "
+                "product 0. MM centers "
+                "are further apart, <mu_i, mu_j> = -C^2 / (L - 1), sum to zero, and fit in L - 1 "
+                "dimensions.",
+            ),
+        ],
+        rtol=1e-4,
+        atol=1e-3,
+        hint="Check ||mu_i|| = C for every center and <mu_i, mu_j> = -C^2 / (L - 1) for "
+        "every pair; the recursion of section 1 builds exactly that.",
+    )

@@ -21,26 +21,49 @@ def _without_max(p):
 def write_non_max_entropy(answer, seed: int = 0):
     """Check a student's ``non_me(probabilities)`` against robviz.detect.non_max_entropy.
 
-    On softmax outputs of random logits, from flat to confident, with L = 3, 5 and 10 classes; ``seed`` > 0 draws other
-    logits and one more shape (the hidden tests).
+    On softmax outputs of random logits, from flat to confident, with L = 3, 5 and 10 classes;
+    ``seed`` > 0 draws other logits and one more shape (the hidden tests).
     """
     generator = torch.Generator().manual_seed(5 + 100 * seed)
     inputs = []
-    for n, classes, scale in [(8, 3, 1.0), (12, 5, 3.0), (6, 10, 6.0), (1, 4, 2.0)] + [(5, 6 + seed, 4.0)] * (seed > 0):
+    for n, classes, scale in [(8, 3, 1.0), (12, 5, 3.0), (6, 10, 6.0), (1, 4, 2.0)] + [
+        (5, 6 + seed, 4.0)
+    ] * (seed > 0):
         logits = torch.randn(n, classes, generator=generator, dtype=torch.float64) * scale
         inputs.append((torch.softmax(logits, dim=1),))
-    return expect_function(answer, non_max_entropy, inputs, mistakes=[
-        Mistake(_entropy, "That is the entropy of the whole prediction. Non-ME leaves out the predicted class "
-                          "ŷ = argmax F: it measures how evenly the *other* classes share the rest."),
-        Mistake(lambda p: _entropy(_without_max(p).clamp_min(1e-300)), "Renormalize the non-maximal probabilities, "
-                "F̂_i = F_i / Σ_{j≠ŷ} F_j, before the entropy: otherwise a confident prediction scores near 0 "
-                "however evenly the rest is spread."),
-        Mistake(lambda p: -non_max_entropy(p), "Wrong sign: an entropy is −Σ p log p, which is ≥ 0 (log p ≤ 0)."),
-        Mistake(lambda p: _entropy(p / (1 - p.max(dim=1, keepdim=True).values)),
-            "Set the predicted class's entry to 0 (or drop it) *before* the entropy: renormalizing all L entries by "
-            "1 − max F leaves a term for the predicted class in the sum."),
-    ], hint="Zero the entry of argmax F in each row, divide the row by its new sum, then −Σ p log p over the "
-            "remaining entries (0 log 0 = 0).")
+    return expect_function(
+        answer,
+        non_max_entropy,
+        inputs,
+        mistakes=[
+            Mistake(
+                _entropy,
+                "That is the entropy of the whole prediction. Non-ME leaves out the predicted "
+                "class "
+                "ŷ = argmax F: it measures how evenly the *other* classes share the rest.",
+            ),
+            Mistake(
+                lambda p: _entropy(_without_max(p).clamp_min(1e-300)),
+                "Renormalize the non-maximal probabilities, "
+                "F̂_i = F_i / Σ_{j≠ŷ} F_j, before the entropy: otherwise a confident prediction "
+                "scores near 0 "
+                "however evenly the rest is spread.",
+            ),
+            Mistake(
+                lambda p: -non_max_entropy(p),
+                "Wrong sign: an entropy is −Σ p log p, which is ≥ 0 (log p ≤ 0).",
+            ),
+            Mistake(
+                lambda p: _entropy(p / (1 - p.max(dim=1, keepdim=True).values)),
+                "Set the predicted class's entry to 0 (or drop it) *before* the entropy: "
+                "renormalizing all L entries by "
+                "1 − max F leaves a term for the predicted class in the sum.",
+            ),
+        ],
+        hint="Zero the entry of argmax F in each row, divide the row by its new sum, then −Σ p log "
+        "p over the "
+        "remaining entries (0 log 0 = 0).",
+    )
 
 
 _CLEAN = np.array([0.9, 0.8, 0.5])
@@ -56,24 +79,47 @@ def auc_by_counting(answer):
     expected = roc_auc(_CLEAN, _ADVERSARIAL)
     above = (_CLEAN[:, None] > _ADVERSARIAL[None, :]).mean()
     ties = (_CLEAN[:, None] == _ADVERSARIAL[None, :]).mean()
-    return expect_number(answer, expected, mistakes=[
-        (1 - expected, "Orientation reversed: the AUC here is the probability that a *clean* image scores higher "
-                       "than an adversarial one (clean = positive, higher = more normal)."),
-        (above, "Almost: a tie (0.5 against 0.5) counts one half, not zero."),
-        (above + ties, "Almost: a tie (0.5 against 0.5) counts one half, not one."),
-        (1 - above - ties, "Orientation reversed, and a tie counts one half: count pairs where the clean score "
-                           "is higher."),
-    ], hint="Count the 3 x 4 = 12 (clean, adversarial) pairs where the clean score is higher (a tie counts 1/2) "
-            "and divide by 12.")
+    return expect_number(
+        answer,
+        expected,
+        mistakes=[
+            (
+                1 - expected,
+                "Orientation reversed: the AUC here is the probability that a *clean* image scores "
+                "higher "
+                "than an adversarial one (clean = positive, higher = more normal).",
+            ),
+            (above, "Almost: a tie (0.5 against 0.5) counts one half, not zero."),
+            (above + ties, "Almost: a tie (0.5 against 0.5) counts one half, not one."),
+            (
+                1 - above - ties,
+                "Orientation reversed, and a tie counts one half: count pairs where the clean "
+                "score "
+                "is higher.",
+            ),
+        ],
+        hint="Count the 3 x 4 = 12 (clean, adversarial) pairs where the clean score is higher (a "
+        "tie counts 1/2) "
+        "and divide by 12.",
+    )
 
 
 @exercise("5.3", "What an AUC near 0 says")
 def auc_near_zero(answer):
     """Check the meaning of RCE's confidence AUC ≈ 0 on C&W-hc (section 6)."""
-    return expect_choice(answer, "b", {
-        "a": "A useless detector has an AUC of 0.5 (chance). An AUC near 0 is a perfect ordering, upside down.",
-        "c": "The AUC uses only pairs where the attack succeeded, and too few pairs leave the cell empty, not 0.",
-        "d": "The AUC compares scores; it says nothing about the attack's success rate (that is printed with "
-             "the attacks). A failed attack contributes no pair at all.",
-    }, why="C&W-hc pushes the wrong class to a margin of 10, so its adversarial examples are *more* confident than "
-           "the clean images: the confidence ordering is reversed, and the attacker chose that.")
+    return expect_choice(
+        answer,
+        "b",
+        {
+            "a": "A useless detector has an AUC of 0.5 (chance). An AUC near 0 is a perfect "
+            "ordering, upside down.",
+            "c": "The AUC uses only pairs where the attack succeeded, and too few pairs leave the "
+            "cell empty, not 0.",
+            "d": "The AUC compares scores; it says nothing about the attack's success rate (that "
+            "is printed with "
+            "the attacks). A failed attack contributes no pair at all.",
+        },
+        why="C&W-hc pushes the wrong class to a margin of 10, so its adversarial examples are "
+        "*more* confident than "
+        "the clean images: the confidence ordering is reversed, and the attacker chose that.",
+    )

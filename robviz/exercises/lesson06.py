@@ -17,7 +17,9 @@ def _member_predictions(seed: int, variant: int = 0):
     """
     generator = torch.Generator().manual_seed(seed + 100 * variant)
     inputs = []
-    shapes = [(3, 6, 4, 1.0), (2, 8, 10, 3.0), (3, 5, 10, 5.0), (4, 1, 6, 2.0)] + [(5, 3, 7, 2.0)] * (variant > 0)
+    shapes = [(3, 6, 4, 1.0), (2, 8, 10, 3.0), (3, 5, 10, 5.0), (4, 1, 6, 2.0)] + [
+        (5, 3, 7, 2.0)
+    ] * (variant > 0)
     for members, n, classes, scale in shapes:
         logits = torch.randn(members, n, classes, generator=generator, dtype=torch.float64) * scale
         y = torch.randint(0, classes, (n,), generator=generator)
@@ -30,7 +32,8 @@ def _entropy(p):
 
 
 def _reference_entropy(probabilities):
-    # The entropy term of the ADP regularizer alone (alpha = 1, beta = 0), with its sign turned back.
+    # The entropy term of the ADP regularizer alone (alpha = 1, beta = 0), with its sign turned
+    # back.
     y = torch.zeros(probabilities.shape[1], dtype=torch.long)
     return -adp_regularizer(probabilities, y, alpha=1.0, beta=0.0, reduction="none")
 
@@ -44,15 +47,32 @@ def write_ensemble_entropy(answer, seed: int = 0):
     Other inputs for ``seed`` > 0, the hidden tests.
     """
     inputs = [(p,) for p, _ in _member_predictions(6, seed)]
-    return expect_function(answer, _reference_entropy, inputs, mistakes=[
-        Mistake(lambda p: _entropy(p).mean(dim=0), "That is the members' mean entropy. ADP rewards the entropy "
-                "of the *ensemble's* prediction, H(mean_k F^k): average the probabilities first, then take the "
-                "entropy (confident members can still have an uncertain mean)."),
-        Mistake(lambda p: _entropy(p.sum(dim=0)), "The ensemble predicts with the *mean* of its members' "
-                "probabilities: a sum over K members is not a probability vector (it sums to K)."),
-        Mistake(lambda p: -_entropy(p.mean(dim=0)), "Wrong sign: the entropy −Σ p log p is ≥ 0. (ADP *adds* "
-                "−α H to the loss, so that minimizing the loss raises H.)"),
-    ], hint="Average over the members (dim 0), then −Σ_j p_j log p_j over the classes (the last dim).")
+    return expect_function(
+        answer,
+        _reference_entropy,
+        inputs,
+        mistakes=[
+            Mistake(
+                lambda p: _entropy(p).mean(dim=0),
+                "That is the members' mean entropy. ADP rewards the entropy "
+                "of the *ensemble's* prediction, H(mean_k F^k): average the probabilities first, "
+                "then take the "
+                "entropy (confident members can still have an uncertain mean).",
+            ),
+            Mistake(
+                lambda p: _entropy(p.sum(dim=0)),
+                "The ensemble predicts with the *mean* of its members' "
+                "probabilities: a sum over K members is not a probability vector (it sums to K).",
+            ),
+            Mistake(
+                lambda p: -_entropy(p.mean(dim=0)),
+                "Wrong sign: the entropy −Σ p log p is ≥ 0. (ADP *adds* "
+                "−α H to the loss, so that minimizing the loss raises H.)",
+            ),
+        ],
+        hint="Average over the members (dim 0), then −Σ_j p_j log p_j over the classes (the last "
+        "dim).",
+    )
 
 
 def _gram_det(m):
@@ -63,8 +83,10 @@ def _gram_det(m):
 def write_ensemble_diversity(answer, seed: int = 0):
     """Check a student's ``diversity(probabilities, y)``, (K, N, L) and (N,) -> (N,).
 
-    Against robviz.ensemble.ensemble_diversity: det of the Gram matrix of the L2-normalized non-true-label predictions.
+    Against robviz.ensemble.ensemble_diversity: det of the Gram matrix of the L2-normalized
+    non-true-label predictions.
     """
+
     def raw(p, y):
         return non_true_predictions(p, y, None)
 
@@ -73,23 +95,46 @@ def write_ensemble_diversity(answer, seed: int = 0):
             m = non_true_predictions(p, y)
             gram = m.transpose(0, 1) @ m.permute(1, 2, 0)
             return torch.logdet(gram + offset * torch.eye(gram.shape[-1], dtype=gram.dtype))
+
         return wrong
 
-    log_det_hint = ("That is a log det, the form in the ADP loss (-β log det(M Mᵀ + 10⁻⁶ I)). The diversity itself "
-                    "is the determinant, between 0 (parallel) and 1 (orthogonal).")
-    return expect_function(answer, ensemble_diversity, _member_predictions(7, seed), mistakes=[
-        Mistake(lambda p, y: _gram_det(raw(p, y)), "Normalize each member's non-true-label vector to unit length "
-                "first: without it the determinant mostly measures how *unconfident* the members are (small "
-                "wrong-label mass, small det), not the angles between them."),
-        Mistake(lambda p, y: _gram_det(F.normalize(p, dim=-1)), "Remove the true label first: all members agree "
-                "on it (they should be right), so including it makes every pair look alike. ADP's diversity is "
-                "about *how to be wrong*."),
-        Mistake(lambda p, y: _gram_det(non_true_predictions(p, y, "l1")), "Normalize with the L2 norm (unit "
-                "vectors), not to sum 1: det(M Mᵀ) is then a squared volume, 1 for orthogonal members."),
-        Mistake(log_det(0.0), log_det_hint),
-        Mistake(log_det(1e-6), log_det_hint),
-    ], hint="Drop entry y of each member's prediction, L2-normalize the rest (the rows of M, K x (L - 1)), and "
-            "return det(M Mᵀ) per sample.")
+    log_det_hint = (
+        "That is a log det, the form in the ADP loss (-β log det(M Mᵀ + 10⁻⁶ I)). The diversity "
+        "itself "
+        "is the determinant, between 0 (parallel) and 1 (orthogonal)."
+    )
+    return expect_function(
+        answer,
+        ensemble_diversity,
+        _member_predictions(7, seed),
+        mistakes=[
+            Mistake(
+                lambda p, y: _gram_det(raw(p, y)),
+                "Normalize each member's non-true-label vector to unit length "
+                "first: without it the determinant mostly measures how *unconfident* the members "
+                "are (small "
+                "wrong-label mass, small det), not the angles between them.",
+            ),
+            Mistake(
+                lambda p, y: _gram_det(F.normalize(p, dim=-1)),
+                "Remove the true label first: all members agree "
+                "on it (they should be right), so including it makes every pair look alike. ADP's "
+                "diversity is "
+                "about *how to be wrong*.",
+            ),
+            Mistake(
+                lambda p, y: _gram_det(non_true_predictions(p, y, "l1")),
+                "Normalize with the L2 norm (unit "
+                "vectors), not to sum 1: det(M Mᵀ) is then a squared volume, 1 for orthogonal "
+                "members.",
+            ),
+            Mistake(log_det(0.0), log_det_hint),
+            Mistake(log_det(1e-6), log_det_hint),
+        ],
+        hint="Drop entry y of each member's prediction, L2-normalize the rest (the rows of M, K x "
+        "(L - 1)), and "
+        "return det(M Mᵀ) per sample.",
+    )
 
 
 @exercise("6.3", "Eq. 7 for the digits ensemble")
@@ -97,11 +142,30 @@ def eq7_for_digits(answer):
     """F_y of Theorem 2 (Eq. 7) for alpha = 2, K = 3 members, L = 10 classes."""
     alpha, K, L = 2.0, 3, 10
     f_y = adp_optimum(alpha, K, L)
-    return expect_number(answer, f_y, mistakes=[
-        (adp_optimum(alpha, 1, L), "That solves 1/F_y = α log(...): Eq. 7 has α/K, the entropy weight per member."),
-        (adp_optimum(alpha, K, 2), "The log's argument is F_y (L − 1)/(1 − F_y): the factor L − 1 is missing."),
-        (1 / L, "1/L is the uniform prediction, the limit α → ∞; at α = 2 the ensemble stays confident."),
-        ((1 - f_y) / (L - 1), "That is the mean prediction on *one wrong* label, (1 − F_y)/(L − 1); the question "
-                              "asks for F_y."),
-    ], hint="Solve 1/F_y = (α/K) log(F_y (L − 1)/(1 − F_y)) for F_y in (1/L, 1), e.g. by bisection or with "
-            "scipy.optimize.brentq.")
+    return expect_number(
+        answer,
+        f_y,
+        mistakes=[
+            (
+                adp_optimum(alpha, 1, L),
+                "That solves 1/F_y = α log(...): Eq. 7 has α/K, the entropy weight per member.",
+            ),
+            (
+                adp_optimum(alpha, K, 2),
+                "The log's argument is F_y (L − 1)/(1 − F_y): the factor L − 1 is missing.",
+            ),
+            (
+                1 / L,
+                "1/L is the uniform prediction, the limit α → ∞; at α = 2 the ensemble stays "
+                "confident.",
+            ),
+            (
+                (1 - f_y) / (L - 1),
+                "That is the mean prediction on *one wrong* label, (1 − F_y)/(L − 1); the question "
+                "asks for F_y.",
+            ),
+        ],
+        hint="Solve 1/F_y = (α/K) log(F_y (L − 1)/(1 − F_y)) for F_y in (1/L, 1), e.g. by "
+        "bisection or with "
+        "scipy.optimize.brentq.",
+    )

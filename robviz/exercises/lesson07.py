@@ -12,8 +12,8 @@ from . import Mistake, exercise, expect_function, expect_number
 class _TinyNet(nn.Module):
     """A seeded two-layer tanh network, (..., 3) -> (..., 4) logits.
 
-    Nonlinear, so that averaging probabilities, averaging logits and averaging the partners give three different
-    answers.
+    Nonlinear, so that averaging probabilities, averaging logits and averaging the partners give
+    three different answers.
     """
 
     def __init__(self, seed: int = 0):
@@ -34,7 +34,9 @@ def _mi_reference(model, x, partners, lam):
     """
     batch, n = partners.shape[:2]
     pool = partners.reshape(batch * n, *partners.shape[2:])
-    mi = MixupInference(model, pool, torch.zeros(batch * n, dtype=torch.long), mode="PL", samples=n, lam=lam)
+    mi = MixupInference(
+        model, pool, torch.zeros(batch * n, dtype=torch.long), mode="PL", samples=n, lam=lam
+    )
     mi.draw = lambda predicted, count, same: torch.arange(batch * n).reshape(batch, n)
     return mi.mix(x, None, n, same=True)
 
@@ -42,13 +44,16 @@ def _mi_reference(model, x, partners, lam):
 def _mi_inputs(variant: int = 0):
     """Return a network and batches.
 
-    A ``variant`` > 0 draws another network, other inputs and one more batch shape (the hidden tests).
+    A ``variant`` > 0 draws another network, other inputs and one more batch shape (the hidden
+    tests).
     """
     generator = torch.Generator().manual_seed(100 * variant)
     model = _TinyNet(variant)
     inputs = []
     # lam != 0.5 everywhere: at 0.5 a swapped lam and 1 - lam would go unnoticed
-    for batch, n, lam in [(5, 4, 0.6), (3, 10, 0.3), (1, 7, 0.8)] + [(4, 2 + variant, 0.7)] * (variant > 0):
+    for batch, n, lam in [(5, 4, 0.6), (3, 10, 0.3), (1, 7, 0.8)] + [(4, 2 + variant, 0.7)] * (
+        variant > 0
+    ):
         x = torch.randn(batch, 3, generator=generator, dtype=torch.float64) * 2
         partners = torch.randn(batch, n, 3, generator=generator, dtype=torch.float64) * 2
         inputs.append((model, x, partners, lam))
@@ -67,21 +72,43 @@ def write_mi_prediction(answer, seed: int = 0):
 
     On a small nonlinear network and three batches with lam = 0.6, 0.3, 0.8.
     """
-    return expect_function(answer, _mi_reference, _mi_inputs(seed), mistakes=[
-        Mistake(lambda m, x, p, lam: _mi_reference(m, x, p, 1 - lam),
-                "lambda weighs the *input* and 1 - lambda the partner: lambda x + (1 - lambda) x_s. Swapped, the "
-                "perturbation in x would be scaled by 1 - lambda instead of lambda."),
-        Mistake(lambda m, x, p, lam: m(_mix(x, p, lam)).mean(dim=1).softmax(dim=1),
-                "Average the *probabilities* (the softmax of each mixture), not the logits: the softmax of averaged "
-                "logits is a normalized geometric mean of the probabilities, a different vote than MI's."),
-        Mistake(lambda m, x, p, lam: m(lam * x + (1 - lam) * p.mean(dim=1)).softmax(dim=1),
-                "Mix the input with each partner separately and average the n predictions; mixing with the mean "
-                "of the partners runs the model once, on a blurred partner, and the model is not linear."),
-        Mistake(lambda m, x, p, lam: _mi_reference(m, x, p, lam).log(),
-                "Return the averaged probabilities themselves; `MixupInference.forward` takes their log only so "
-                "that the attacks can use cross-entropy on it."),
-    ], hint="Mix every input with each of its n partners (x[:, None] broadcasts against partners (B, n, ...)), run "
-            "the model on the B * n mixtures, take the softmax of each and average over the n partners.")
+    return expect_function(
+        answer,
+        _mi_reference,
+        _mi_inputs(seed),
+        mistakes=[
+            Mistake(
+                lambda m, x, p, lam: _mi_reference(m, x, p, 1 - lam),
+                "lambda weighs the *input* and 1 - lambda the partner: lambda x + (1 - lambda) "
+                "x_s. Swapped, the "
+                "perturbation in x would be scaled by 1 - lambda instead of lambda.",
+            ),
+            Mistake(
+                lambda m, x, p, lam: m(_mix(x, p, lam)).mean(dim=1).softmax(dim=1),
+                "Average the *probabilities* (the softmax of each mixture), not the logits: the "
+                "softmax of averaged "
+                "logits is a normalized geometric mean of the probabilities, a different vote than "
+                "MI's.",
+            ),
+            Mistake(
+                lambda m, x, p, lam: m(lam * x + (1 - lam) * p.mean(dim=1)).softmax(dim=1),
+                "Mix the input with each partner separately and average the n predictions; mixing "
+                "with the mean "
+                "of the partners runs the model once, on a blurred partner, and the model is not "
+                "linear.",
+            ),
+            Mistake(
+                lambda m, x, p, lam: _mi_reference(m, x, p, lam).log(),
+                "Return the averaged probabilities themselves; `MixupInference.forward` takes "
+                "their log only so "
+                "that the attacks can use cross-entropy on it.",
+            ),
+        ],
+        hint="Mix every input with each of its n partners (x[:, None] broadcasts against partners "
+        "(B, n, ...)), run "
+        "the model on the B * n mixtures, take the softmax of each and average over the n "
+        "partners.",
+    )
 
 
 @exercise("7.2", "How much of the perturbation survives mixing")
@@ -91,11 +118,28 @@ def perturbation_after_mixing(answer):
     Here eps = 0.5 and lam = 0.6.
     """
     eps, lam = 0.5, 0.6
-    return expect_number(answer, lam * eps, mistakes=[
-        ((1 - lam) * eps, "That is the partner's weight 1 - lambda times eps. The perturbation sits in the input, "
-                          "which MI weighs by lambda: lambda (x + delta) + (1 - lambda) x_s."),
-        (eps, "Mixing does shrink it: the two mixtures lambda (x + delta) + (1 - lambda) x_s and "
-              "lambda x + (1 - lambda) x_s differ by lambda delta."),
-        (0.5 * eps, "That is lambda = 0.5 (the mixup model's default); this exercise uses lambda = 0.6."),
-        (eps / lam, "Mixing multiplies the perturbation by lambda; it does not divide it."),
-    ], hint="Subtract the mixed clean input from the mixed adversarial one: what is left of delta?")
+    return expect_number(
+        answer,
+        lam * eps,
+        mistakes=[
+            (
+                (1 - lam) * eps,
+                "That is the partner's weight 1 - lambda times eps. The perturbation sits in the "
+                "input, "
+                "which MI weighs by lambda: lambda (x + delta) + (1 - lambda) x_s.",
+            ),
+            (
+                eps,
+                "Mixing does shrink it: the two mixtures lambda (x + delta) + (1 - lambda) x_s and "
+                "lambda x + (1 - lambda) x_s differ by lambda delta.",
+            ),
+            (
+                0.5 * eps,
+                "That is lambda = 0.5 (the mixup model's default); this exercise uses lambda = "
+                "0.6.",
+            ),
+            (eps / lam, "Mixing multiplies the perturbation by lambda; it does not divide it."),
+        ],
+        hint="Subtract the mixed clean input from the mixed adversarial one: what is left of "
+        "delta?",
+    )

@@ -20,24 +20,50 @@ def paper_learning_rate(answer, seed: int = 0):
     On ten epochs around the milestones, or on every epoch for ``seed`` > 0 (the hidden tests).
     """
     epochs = _EPOCHS if seed == 0 else range(200)
-    return expect_function(answer, _paper_lr, [(epoch,) for epoch in epochs], mistakes=[
-        Mistake(lambda e: 0.01 * 0.1 ** ((e > 100) + (e > 150)),
-                "The decay starts with epoch 100 (0-based): `epoch >= 100`, not `epoch > 100`."),
-        Mistake(lambda e: 0.1 ** ((e >= 100) + (e >= 150)),
-                "That is the multiplier only: the recipe starts from lr = 0.01."),
-        Mistake(lambda e: 0.01 * (1.0 if e < 100 else 0.1 if e < 150 else 0.001),
-                "\"x0.01 after epoch 150\" is relative to the initial rate: 0.01 x 0.01 = 1e-4, not 1e-5."),
-        Mistake(lambda e: 0.01 * (0.1 if e >= 100 else 1.0), "There is a second decay, x0.1 again at epoch 150."),
-    ], hint="lr(epoch) = 0.01 x 0.1^(number of milestones 100, 150 that epoch has reached).")
+    return expect_function(
+        answer,
+        _paper_lr,
+        [(epoch,) for epoch in epochs],
+        mistakes=[
+            Mistake(
+                lambda e: 0.01 * 0.1 ** ((e > 100) + (e > 150)),
+                "The decay starts with epoch 100 (0-based): `epoch >= 100`, not `epoch > 100`.",
+            ),
+            Mistake(
+                lambda e: 0.1 ** ((e >= 100) + (e >= 150)),
+                "That is the multiplier only: the recipe starts from lr = 0.01.",
+            ),
+            Mistake(
+                lambda e: 0.01 * (1.0 if e < 100 else 0.1 if e < 150 else 0.001),
+                '"x0.01 after epoch 150" is relative to the initial rate: 0.01 x 0.01 = 1e-4, not '
+                "1e-5.",
+            ),
+            Mistake(
+                lambda e: 0.01 * (0.1 if e >= 100 else 1.0),
+                "There is a second decay, x0.1 again at epoch 150.",
+            ),
+        ],
+        hint="lr(epoch) = 0.01 x 0.1^(number of milestones 100, 150 that epoch has reached).",
+    )
 
 
 @exercise("9.2", "Steps of the paper recipe")
 def paper_steps(answer):
     """SGD steps of the paper recipe on CIFAR-10: 200 epochs x 50 000 images / batch 50."""
-    return expect_number(answer, 200 * 50_000 / 50, rtol=0, atol=0.5, mistakes=[
-        (50_000 / 50, "That is one epoch: the recipe runs 200 of them."),
-        (200 * 50_000, "That counts images, not steps: each step takes a batch of 50."),
-        (200 * 60_000 / 50, "CIFAR-10 trains on its 50 000 training images only; the 10 000 test images are "
-                            "never trained on."),
-        (200 * 50_000 / 128, "The paper recipe uses batch 50 (128 is the benchmark's batch)."),
-    ], hint="steps = epochs x (training images / batch size).")
+    return expect_number(
+        answer,
+        200 * 50_000 / 50,
+        rtol=0,
+        atol=0.5,
+        mistakes=[
+            (50_000 / 50, "That is one epoch: the recipe runs 200 of them."),
+            (200 * 50_000, "That counts images, not steps: each step takes a batch of 50."),
+            (
+                200 * 60_000 / 50,
+                "CIFAR-10 trains on its 50 000 training images only; the 10 000 test images are "
+                "never trained on.",
+            ),
+            (200 * 50_000 / 128, "The paper recipe uses batch 50 (128 is the benchmark's batch)."),
+        ],
+        hint="steps = epochs x (training images / batch size).",
+    )

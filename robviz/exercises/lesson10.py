@@ -22,21 +22,27 @@ def _inputs(variant: int = 0):
 
     A ``variant`` > 0 draws others (hidden tests).
 
-    Some points sit near the bounds, so that a missing clip shows; alpha is large, so a missing projection shows.
+    Some points sit near the bounds, so that a missing clip shows; alpha is large, so a missing
+    projection shows.
     """
     generator = torch.Generator().manual_seed(10 + variant)
     cases = []
-    for k, (eps, alpha, steps) in enumerate([(0.3, 0.2, 4), (0.5, 0.3, 6), (0.2, 0.15, 3 + variant)]):
-        x = (torch.rand(12, 2, generator=generator, dtype=torch.float64) * 4 - 2)
+    for k, (eps, alpha, steps) in enumerate(
+        [(0.3, 0.2, 4), (0.5, 0.3, 6), (0.2, 0.15, 3 + variant)]
+    ):
+        x = torch.rand(12, 2, generator=generator, dtype=torch.float64) * 4 - 2
         x[:3] = x[:3].sign() * 1.9  # near the corners of the box [-2, 2]
         y = torch.randint(0, 3, (12,), generator=generator)
-        start = (x + eps * (2 * torch.rand(x.shape, generator=generator, dtype=torch.float64) - 1)).clamp(-2, 2)
+        start = (
+            x + eps * (2 * torch.rand(x.shape, generator=generator, dtype=torch.float64) - 1)
+        ).clamp(-2, 2)
         cases.append((_model(variant * 3 + k), x, y, eps, alpha, steps, (-2.0, 2.0), start))
     return cases
 
 
 def _pgd(sign=1.0, project=True, clip=True, use_sign=True):
     """PGD on cross-entropy from ``start``: the reference (defaults) and the usual slips."""
+
     def run(model, x, y, eps, alpha, steps, bounds, start):
         x_adv = start.clone()
         for _ in range(steps):
@@ -48,6 +54,7 @@ def _pgd(sign=1.0, project=True, clip=True, use_sign=True):
             if clip:
                 x_adv = x_adv.clamp(*bounds)
         return x_adv.detach()
+
     return run
 
 
@@ -58,15 +65,19 @@ def _with_robviz(model, x, y, eps, alpha, steps, bounds, start):
     """
     from ..attacks import PGD, cross_entropy_objective
 
-    attack = PGD(model, eps=eps, alpha=alpha, steps=steps, bounds=bounds, loss=cross_entropy_objective)
+    attack = PGD(
+        model, eps=eps, alpha=alpha, steps=steps, bounds=bounds, loss=cross_entropy_objective
+    )
     return attack.iterate(x, start, y).detach()
 
 
 def _answer(function):
     """Run a student's function on copies (it must not change the inputs), detached."""
+
     def run(model, x, y, eps, alpha, steps, bounds, start):
         out = function(model, x.clone(), y.clone(), eps, alpha, steps, bounds, start.clone())
         return out.detach() if torch.is_tensor(out) else out
+
     return run
 
 
@@ -74,23 +85,46 @@ def _answer(function):
 def inner_maximization(answer, seed: int = 0):
     """Check a student's ``inner_max(model, x, y, eps, alpha, steps, bounds, start)``.
 
-    L-inf PGD on cross-entropy from ``start``, checked against :meth:`robviz.attacks.PGD.iterate` on small 2-D models.
+    L-inf PGD on cross-entropy from ``start``, checked against :meth:`robviz.attacks.PGD.iterate` on
+    small 2-D models.
     """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
-    passed, message = expect_function(_answer(answer), _with_robviz, _inputs(seed), mistakes=[
-        Mistake(_pgd(sign=-1.0), "It *descends* the loss: the inner maximization climbs it, x + alpha * sign(grad)."),
-        Mistake(_pgd(project=False), "It leaves the eps-ball: after each step clamp x_adv to [x - eps, x + eps] "
-                                     "(the projection of PGD), before clipping to the bounds."),
-        Mistake(_pgd(clip=False), "It leaves the input box: clip x_adv to `bounds` after the projection."),
-        Mistake(_pgd(use_sign=False), "It steps along the raw gradient: the L-inf step is alpha * sign(grad), "
-                                      "the steepest ascent inside a box."),
-    ], hint="Each step: the gradient of the cross-entropy at x_adv, x_adv + alpha * sign(grad), then clamp to "
-            "[x - eps, x + eps] and to the bounds.")
+    passed, message = expect_function(
+        _answer(answer),
+        _with_robviz,
+        _inputs(seed),
+        mistakes=[
+            Mistake(
+                _pgd(sign=-1.0),
+                "It *descends* the loss: the inner maximization climbs it, x + alpha * sign(grad).",
+            ),
+            Mistake(
+                _pgd(project=False),
+                "It leaves the eps-ball: after each step clamp x_adv to [x - eps, x + eps] "
+                "(the projection of PGD), before clipping to the bounds.",
+            ),
+            Mistake(
+                _pgd(clip=False),
+                "It leaves the input box: clip x_adv to `bounds` after the projection.",
+            ),
+            Mistake(
+                _pgd(use_sign=False),
+                "It steps along the raw gradient: the L-inf step is alpha * sign(grad), "
+                "the steepest ascent inside a box.",
+            ),
+        ],
+        hint="Each step: the gradient of the cross-entropy at x_adv, x_adv + alpha * sign(grad), "
+        "then clamp to "
+        "[x - eps, x + eps] and to the bounds.",
+    )
     if not passed:
         return False, message
-    return True, ("It agrees with `robviz.attacks.PGD.iterate` on every test model: this is the inner maximization "
-                  "that `fit(..., adversarial=AdversarialTraining(...))` runs before every training step.")
+    return True, (
+        "It agrees with `robviz.attacks.PGD.iterate` on every test model: this is the inner "
+        "maximization "
+        "that `fit(..., adversarial=AdversarialTraining(...))` runs before every training step."
+    )
 
 
 @exercise("10.2", "Does robustness at the training radius carry over to twice the radius")
@@ -99,10 +133,19 @@ def twice_the_radius(answer):
 
     The lesson measures it exactly.
     """
-    return expect_choice(answer, "b", {
-        "a": "Robust accuracy can only fall as the radius grows: every ball of radius 2 eps holds the ball of radius "
-             "eps. Nothing made the boundary keep a distance of 2 eps from the data.",
-        "c": "Training pushed the boundary to at least eps from the training points; points whose distance grew "
-             "past eps often grew past 2 eps too. Compare the exact values of SCE and SCE-AT at 2 eps.",
-    }, why="Right: the model is robust only where training put the boundary; at twice the radius it keeps part of "
-           "its advantage over the plain model, and loses much of its robust accuracy.")
+    return expect_choice(
+        answer,
+        "b",
+        {
+            "a": "Robust accuracy can only fall as the radius grows: every ball of radius 2 eps "
+            "holds the ball of radius "
+            "eps. Nothing made the boundary keep a distance of 2 eps from the data.",
+            "c": "Training pushed the boundary to at least eps from the training points; points "
+            "whose distance grew "
+            "past eps often grew past 2 eps too. Compare the exact values of SCE and SCE-AT at 2 "
+            "eps.",
+        },
+        why="Right: the model is robust only where training put the boundary; at twice the radius "
+        "it keeps part of "
+        "its advantage over the plain model, and loses much of its robust accuracy.",
+    )

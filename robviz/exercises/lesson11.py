@@ -57,14 +57,22 @@ def _inputs(variant: int = 0):
 
 def _answer(function):
     """Run a student's function on copies; stack its (low, high) into a (2, N, n_out) tensor."""
+
     def run(w, b, low, high):
         out = function(w.clone(), b.clone(), low.clone(), high.clone())
         if out is Ellipsis or out is None:
             return out
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise TypeError(f"must return a pair (low, high), got {type(out).__name__}")
-        return torch.stack([torch.as_tensor(np.asarray(part, dtype=np.float64)) if not torch.is_tensor(part)
-                            else part.detach().to(torch.float64) for part in out])
+        return torch.stack(
+            [
+                torch.as_tensor(np.asarray(part, dtype=np.float64))
+                if not torch.is_tensor(part)
+                else part.detach().to(torch.float64)
+                for part in out
+            ]
+        )
+
     return run
 
 
@@ -77,19 +85,42 @@ def interval_layer(answer, seed: int = 0):
     """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
-    passed, message = expect_function(_answer(answer), _reference, _inputs(seed), mistakes=[
-        Mistake(_corners, "It sends the corners through W (or the radius through W): with a negative weight, the low "
-                          "corner gives the *high* end. Use the centre (low + high) / 2 through W and the radius "
-                          "(high - low) / 2 through |W|."),
-        Mistake(_relu_first, "It applies the ReLU to the input box, before the layer: the layer is x -> relu(x W^T "
-                             "+ b), so clip the ends of the *output* intervals at 0."),
-        Mistake(_no_relu, "It stops before the ReLU: relu is monotone, so apply it to both ends of each interval."),
-    ], hint="The image of the box under x W^T + b has centre m W^T + b and radius r |W|^T (m, r the box's centre and "
-            "radius); then the ReLU of each end.")
+    passed, message = expect_function(
+        _answer(answer),
+        _reference,
+        _inputs(seed),
+        mistakes=[
+            Mistake(
+                _corners,
+                "It sends the corners through W (or the radius through W): with a negative weight, "
+                "the low "
+                "corner gives the *high* end. Use the centre (low + high) / 2 through W and the "
+                "radius "
+                "(high - low) / 2 through |W|.",
+            ),
+            Mistake(
+                _relu_first,
+                "It applies the ReLU to the input box, before the layer: the layer is x -> relu(x "
+                "W^T "
+                "+ b), so clip the ends of the *output* intervals at 0.",
+            ),
+            Mistake(
+                _no_relu,
+                "It stops before the ReLU: relu is monotone, so apply it to both ends of each "
+                "interval.",
+            ),
+        ],
+        hint="The image of the box under x W^T + b has centre m W^T + b and radius r |W|^T (m, r "
+        "the box's centre and "
+        "radius); then the ReLU of each end.",
+    )
     if not passed:
         return False, message
-    return True, ("It agrees with interval bound propagation (`robviz.exact.interval_bounds`) on every test box: "
-                  "repeat it layer by layer and the last box bounds the logits.")
+    return True, (
+        "It agrees with interval bound propagation (`robviz.exact.interval_bounds`) on every test "
+        "box: "
+        "repeat it layer by layer and the last box bounds the logits."
+    )
 
 
 @exercise("11.2", "Can the certified robust accuracy exceed the exact one")
@@ -98,11 +129,21 @@ def certified_above_exact(answer):
 
     A multiple-choice question.
     """
-    return expect_choice(answer, "c", {
-        "a": "A tighter relaxation is still a relaxation: CROWN bounds every margin from below over a set that "
-             "*contains* the network's outputs on the ball, so it never certifies a point that has an adversarial "
-             "example.",
-        "b": "An undecided point is counted apart, neither robust nor not. A certificate settles a point before "
-             "any integer program runs (`verify` starts with CROWN), so no certified point is ever undecided.",
-    }, why="Right: every certified point is robust (the relaxation contains the network), so certified <= exact, "
-           "whatever the network and the radius; the gap is looseness, never a wrong certificate.")
+    return expect_choice(
+        answer,
+        "c",
+        {
+            "a": "A tighter relaxation is still a relaxation: CROWN bounds every margin from below "
+            "over a set that "
+            "*contains* the network's outputs on the ball, so it never certifies a point that has "
+            "an adversarial "
+            "example.",
+            "b": "An undecided point is counted apart, neither robust nor not. A certificate "
+            "settles a point before "
+            "any integer program runs (`verify` starts with CROWN), so no certified point is ever "
+            "undecided.",
+        },
+        why="Right: every certified point is robust (the relaxation contains the network), so "
+        "certified <= exact, "
+        "whatever the network and the radius; the gap is looseness, never a wrong certificate.",
+    )

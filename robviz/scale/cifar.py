@@ -2,13 +2,14 @@
 
 Krizhevsky, "Learning Multiple Layers of Features from Tiny Images", 2009.
 
-:func:`load_cifar` downloads the official python archive once into a cache folder (``$ROBVIZ_DATA`` or
-``~/.cache/robviz``), checks its md5, and reads the batches straight from the tar file. The pickles inside are
-read with an unpickler that only accepts the plain containers and NumPy arrays the official files hold.
+:func:`load_cifar` downloads the official python archive once into a cache folder (``$ROBVIZ_DATA``
+or ``~/.cache/robviz``), checks its md5, and reads the batches straight from the tar file. The
+pickles inside are read with an unpickler that only accepts the plain containers and NumPy arrays
+the official files hold.
 
 Training keeps the whole set on the device as uint8 (150 MB for CIFAR-10) and augments there
-(:func:`augment`: 4-pixel zero pad, random 32x32 crop, horizontal flip); :func:`gpu_batches` yields ready float
-batches, sharded by rank for data-parallel training, without DataLoader workers.
+(:func:`augment`: 4-pixel zero pad, random 32x32 crop, horizontal flip); :func:`gpu_batches` yields
+ready float batches, sharded by rank for data-parallel training, without DataLoader workers.
 """
 
 from __future__ import annotations
@@ -29,9 +30,24 @@ import torch
 from ..data import Dataset
 from ..runtime import atomic_write
 
-__all__ = ["CIFAR", "CifarSpec", "CifarDownloadError", "default_root", "is_cached", "load_cifar", "download", "md5sum",
-           "augment", "augment_params", "apply_augment", "keras_shift_params", "apply_keras_shift", "AUGMENTATIONS",
-           "gpu_batches", "to_float"]
+__all__ = [
+    "CIFAR",
+    "CifarSpec",
+    "CifarDownloadError",
+    "default_root",
+    "is_cached",
+    "load_cifar",
+    "download",
+    "md5sum",
+    "augment",
+    "augment_params",
+    "apply_augment",
+    "keras_shift_params",
+    "apply_keras_shift",
+    "AUGMENTATIONS",
+    "gpu_batches",
+    "to_float",
+]
 
 
 @dataclass(frozen=True)
@@ -55,13 +71,28 @@ class CifarSpec:
 
 
 CIFAR = {
-    "cifar10": CifarSpec("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                         "c58f30108f718f92721af3b95e74349a", "cifar-10-batches-py",
-                         tuple(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta",
-                         b"labels", b"label_names", 10),
-    "cifar100": CifarSpec("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-                          "eb9058c3a382ffc7106e4002c42a8d85", "cifar-100-python", ("train",), "test", "meta",
-                          b"fine_labels", b"fine_label_names", 100),
+    "cifar10": CifarSpec(
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "c58f30108f718f92721af3b95e74349a",
+        "cifar-10-batches-py",
+        tuple(f"data_batch_{i}" for i in range(1, 6)),
+        "test_batch",
+        "batches.meta",
+        b"labels",
+        b"label_names",
+        10,
+    ),
+    "cifar100": CifarSpec(
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        "eb9058c3a382ffc7106e4002c42a8d85",
+        "cifar-100-python",
+        ("train",),
+        "test",
+        "meta",
+        b"fine_labels",
+        b"fine_label_names",
+        100,
+    ),
 }
 
 
@@ -96,9 +127,11 @@ def md5sum(path, chunk: int = 1 << 20) -> str:
 
 def _by_hand(url: str, target: Path, md5: str | None) -> str:
     check = f" (md5 {md5})" if md5 else ""
-    return (f"Download it on a machine with internet access and put it at {target}{check}:\n"
-            f"    curl -L -o {target} {url}\n"
-            f"or choose another folder with root= (command line: --data-root) or $ROBVIZ_DATA.")
+    return (
+        f"Download it on a machine with internet access and put it at {target}{check}:\n"
+        f"    curl -L -o {target} {url}\n"
+        f"or choose another folder with root= (command line: --data-root) or $ROBVIZ_DATA."
+    )
 
 
 def download(url: str, target, md5: str | None = None, *, timeout: float = 60.0) -> Path:
@@ -124,10 +157,13 @@ def download(url: str, target, md5: str | None = None, *, timeout: float = 60.0)
                     out.write(block)
                     digest.update(block)
         except (URLError, OSError) as error:
-            raise CifarDownloadError(f"could not download {url} to {target}: {error}.\n"
-                                     + _by_hand(url, target, md5)) from error
+            raise CifarDownloadError(
+                f"could not download {url} to {target}: {error}.\n" + _by_hand(url, target, md5)
+            ) from error
         if md5 is not None and (found := digest.hexdigest()) != md5:
-            raise ValueError(f"the file downloaded from {url} has md5 {found}, expected {md5}; try again")
+            raise ValueError(
+                f"the file downloaded from {url} has md5 {found}, expected {md5}; try again"
+            )
 
     return atomic_write(target, fetch)  # a failed or corrupt download leaves nothing behind
 
@@ -141,9 +177,15 @@ class _SafeUnpickler(pickle.Unpickler):
     Dicts, lists, bytes, str, numbers and NumPy arrays.
     """
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-               ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode"),
+    }
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED:
@@ -168,8 +210,16 @@ def _images(batch: dict, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), np.asarray(batch[label_key], dtype=np.int64)
 
 
-def load_cifar(name: str = "cifar10", root=None, download: bool = True, device="cpu", *,
-               dtype: torch.dtype = torch.float32, md5: str | None = "official", url: str | None = None) -> Dataset:
+def load_cifar(
+    name: str = "cifar10",
+    root=None,
+    download: bool = True,
+    device="cpu",
+    *,
+    dtype: torch.dtype = torch.float32,
+    md5: str | None = "official",
+    url: str | None = None,
+) -> Dataset:
     """Return CIFAR-10 or CIFAR-100 as a :class:`robviz.data.Dataset`.
 
     The official 50000/10000 split, fine labels.
@@ -185,17 +235,19 @@ def load_cifar(name: str = "cifar10", root=None, download: bool = True, device="
     device : torch.device or str
         Where the tensors go.
     dtype : torch.dtype
-        ``torch.float32`` gives images in [0, 1]; ``torch.uint8`` keeps the raw pixels (4x smaller, what
-        training keeps resident on the GPU; :func:`gpu_batches` converts per batch).
+        ``torch.float32`` gives images in [0, 1]; ``torch.uint8`` keeps the raw pixels (4x smaller,
+        what training keeps resident on the GPU; :func:`gpu_batches` converts per batch).
     md5 : str or None
-        The expected checksum: ``"official"`` (the published one), a hex string, or None to skip the check.
+        The expected checksum: ``"official"`` (the published one), a hex string, or None to skip the
+        check.
     url : str or None
         Where to download from (default: the official address).
 
     Returns
     -------
     Dataset
-        x_train (50000, 3, 32, 32), y_train (50000,), x_test (10000, 3, 32, 32), y_test; bounds (0, 1).
+        x_train (50000, 3, 32, 32), y_train (50000,), x_test (10000, 3, 32, 32), y_test; bounds (0,
+        1).
 
     Raises
     ------
@@ -213,14 +265,23 @@ def load_cifar(name: str = "cifar10", root=None, download: bool = True, device="
     path = Path(root if root is not None else default_root()) / spec.filename
     if not path.exists():
         if not download:
-            raise FileNotFoundError(f"no {spec.filename} in {path.parent}. " + _by_hand(url, path, md5))
+            raise FileNotFoundError(
+                f"no {spec.filename} in {path.parent}. " + _by_hand(url, path, md5)
+            )
         _fetch(url, path, md5)
     elif md5 is not None and (found := md5sum(path)) != md5:
-        raise ValueError(f"{path} has md5 {found}, expected {md5}: a partial or different file. "
-                         f"Delete it to download again, or fetch it by hand:\n    curl -L -o {path} {url}")
+        raise ValueError(
+            f"{path} has md5 {found}, expected {md5}: a partial or different file. "
+            f"Delete it to download again, or fetch it by hand:\n    curl -L -o {path} {url}"
+        )
     with tarfile.open(path, "r:gz") as tar:
-        parts = [_images(_read_pickle(tar, f"{spec.folder}/{f}"), spec.label_key) for f in spec.train_files]
-        x_test, y_test = _images(_read_pickle(tar, f"{spec.folder}/{spec.test_file}"), spec.label_key)
+        parts = [
+            _images(_read_pickle(tar, f"{spec.folder}/{f}"), spec.label_key)
+            for f in spec.train_files
+        ]
+        x_test, y_test = _images(
+            _read_pickle(tar, f"{spec.folder}/{spec.test_file}"), spec.label_key
+        )
     x_train = np.concatenate([p[0] for p in parts])
     y_train = np.concatenate([p[1] for p in parts])
 
@@ -228,8 +289,15 @@ def load_cifar(name: str = "cifar10", root=None, download: bool = True, device="
         t = torch.from_numpy(np.ascontiguousarray(a)).to(device)
         return to_float(t, dtype) if dtype != torch.uint8 else t
 
-    return Dataset(key, tensor(x_train), torch.from_numpy(y_train).to(device), tensor(x_test),
-                   torch.from_numpy(y_test).to(device), spec.num_classes, (0.0, 1.0))
+    return Dataset(
+        key,
+        tensor(x_train),
+        torch.from_numpy(y_train).to(device),
+        tensor(x_test),
+        torch.from_numpy(y_test).to(device),
+        spec.num_classes,
+        (0.0, 1.0),
+    )
 
 
 def to_float(x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -240,8 +308,9 @@ def to_float(x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tenso
     return x.to(dtype) / 255.0 if x.dtype == torch.uint8 else x.to(dtype)
 
 
-def augment_params(n: int, generator: torch.Generator | None = None, device="cpu",
-                   pad: int = 4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def augment_params(
+    n: int, generator: torch.Generator | None = None, device="cpu", pad: int = 4
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return random crop offsets and flip flags drawn with ``generator`` on ``device``.
 
     Offsets (N,), (N,) in [0, 2 pad] and flip flags (N,); the generator must live on that device.
@@ -252,22 +321,26 @@ def augment_params(n: int, generator: torch.Generator | None = None, device="cpu
     return oy, ox, flip
 
 
-def apply_augment(x: torch.Tensor, oy: torch.Tensor, ox: torch.Tensor, flip: torch.Tensor, pad: int = 4):
+def apply_augment(
+    x: torch.Tensor, oy: torch.Tensor, ox: torch.Tensor, flip: torch.Tensor, pad: int = 4
+):
     """Zero-pad ``x`` (N, C, H, W) by ``pad``, crop H x W at (oy, ox) and mirror where ``flip``.
 
     One gather on the tensor's own device, any dtype (uint8 included).
     """
     n, c, h, w = x.shape
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-    rows = oy[:, None] + torch.arange(h, device=x.device)                  # (N, H)
+    rows = oy[:, None] + torch.arange(h, device=x.device)  # (N, H)
     cols = torch.arange(w, device=x.device).expand(n, w)
-    cols = torch.where(flip[:, None], w - 1 - cols, cols) + ox[:, None]    # (N, W)
+    cols = torch.where(flip[:, None], w - 1 - cols, cols) + ox[:, None]  # (N, W)
     index_n = torch.arange(n, device=x.device)[:, None, None, None]
     index_c = torch.arange(c, device=x.device)[None, :, None, None]
     return padded[index_n, index_c, rows[:, None, :, None], cols[:, None, None, :]]
 
 
-def augment(x: torch.Tensor, generator: torch.Generator | None = None, pad: int = 4) -> torch.Tensor:
+def augment(
+    x: torch.Tensor, generator: torch.Generator | None = None, pad: int = 4
+) -> torch.Tensor:
     """Return the CIFAR augmentation of He et al. (2016), on x's device.
 
     Pad 4, random crop, random horizontal flip.
@@ -275,13 +348,14 @@ def augment(x: torch.Tensor, generator: torch.Generator | None = None, pad: int 
     return apply_augment(x, *augment_params(len(x), generator, x.device, pad), pad=pad)
 
 
-def keras_shift_params(n: int, generator: torch.Generator | None = None, device="cpu",
-                       shift: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+def keras_shift_params(
+    n: int, generator: torch.Generator | None = None, device="cpu", shift: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Return random shifts and flip flags: the authors' Keras augmentation.
 
-    Shifts (N, 2), (rows, columns) as fractions of the image size drawn uniformly from [-shift, shift], and flip flags
-    (N,): Keras' ``ImageDataGenerator(height_shift_range=shift, width_shift_range=shift, horizontal_flip=True)``, the
-    authors' augmentation.
+    Shifts (N, 2), (rows, columns) as fractions of the image size drawn uniformly from [-shift,
+    shift], and flip flags (N,): Keras' ``ImageDataGenerator(height_shift_range=shift,
+    width_shift_range=shift, horizontal_flip=True)``, the authors' augmentation.
     """
     shifts = (torch.rand(n, 2, generator=generator, device=device) * 2 - 1) * shift
     flip = torch.rand(n, generator=generator, device=device) < 0.5
@@ -291,31 +365,42 @@ def keras_shift_params(n: int, generator: torch.Generator | None = None, device=
 def apply_keras_shift(x: torch.Tensor, shifts: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
     """Apply Keras 2.2.4's shift augmentation to float images ``x`` (N, C, H, W).
 
-    Pixel (r, c) of the output is the input at (r + t_r H, c + t_c W), bilinearly interpolated, the image's edge
-    extended beyond it (``keras_preprocessing.image.apply_affine_transform`` with ``order=1, fill_mode='nearest'``, i.e.
-    ``scipy.ndimage.affine_transform``), then mirrored where ``flip`` (Keras flips after the shift).
+    Pixel (r, c) of the output is the input at (r + t_r H, c + t_c W), bilinearly interpolated, the
+    image's edge extended beyond it (``keras_preprocessing.image.apply_affine_transform`` with
+    ``order=1, fill_mode='nearest'``, i.e. ``scipy.ndimage.affine_transform``), then mirrored where
+    ``flip`` (Keras flips after the shift).
     """
     n, _, h, w = x.shape
-    rows = torch.arange(h, device=x.device, dtype=x.dtype) + shifts[:, :1].to(x.dtype) * h     # (N, H)
-    cols = torch.arange(w, device=x.device, dtype=x.dtype) + shifts[:, 1:].to(x.dtype) * w     # (N, W)
-    grid = torch.stack([(2 * cols / (w - 1) - 1)[:, None, :].expand(n, h, w),                # x: columns
-                        (2 * rows / (h - 1) - 1)[:, :, None].expand(n, h, w)], dim=-1)       # y: rows
-    out = torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    rows = torch.arange(h, device=x.device, dtype=x.dtype) + shifts[:, :1].to(x.dtype) * h  # (N, H)
+    cols = torch.arange(w, device=x.device, dtype=x.dtype) + shifts[:, 1:].to(x.dtype) * w  # (N, W)
+    grid = torch.stack(
+        [
+            (2 * cols / (w - 1) - 1)[:, None, :].expand(n, h, w),  # x: columns
+            (2 * rows / (h - 1) - 1)[:, :, None].expand(n, h, w),
+        ],
+        dim=-1,
+    )  # y: rows
+    out = torch.nn.functional.grid_sample(
+        x, grid, mode="bilinear", padding_mode="border", align_corners=True
+    )
     return torch.where(flip[:, None, None, None], out.flip(-1), out)
 
 
-#: The training augmentations: ``"crop4"`` (pad 4, random crop, flip: He et al. 2016, the papers), ``"crop2"``
-#: (pad 2: the RCE authors' ``cifar_input.py``), ``"keras-shift"`` (shift up to 10 % with the edge extended,
-#: flip: the MMC and ADP authors' Keras code).
+#: The training augmentations: ``"crop4"`` (pad 4, random crop, flip: He et al. 2016, the papers),
+#: ``"crop2"`` (pad 2: the RCE authors' ``cifar_input.py``), ``"keras-shift"`` (shift up to 10 %
+#: with the edge extended, flip: the MMC and ADP authors' Keras code).
 AUGMENTATIONS = ("crop4", "crop2", "keras-shift")
 
 
-def _augmented(x: torch.Tensor, index: torch.Tensor, part: slice, method: str, generator, dtype) -> torch.Tensor:
+def _augmented(
+    x: torch.Tensor, index: torch.Tensor, part: slice, method: str, generator, dtype
+) -> torch.Tensor:
     """Return the slice ``part`` of the global batch ``x[index]``, augmented by ``method``.
 
     The images are ``dtype``, in [0, 1].
 
-    The random parameters are drawn for the whole global batch, so every rank consumes the generator alike.
+    The random parameters are drawn for the whole global batch, so every rank consumes the generator
+    alike.
     """
     if method == "keras-shift":
         shifts, flip = keras_shift_params(len(index), generator, x.device)
@@ -325,21 +410,34 @@ def _augmented(x: torch.Tensor, index: torch.Tensor, part: slice, method: str, g
     return to_float(apply_augment(x[index[part]], oy[part], ox[part], flip[part], pad=pad), dtype)
 
 
-def gpu_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator | None = None, *,
-                augmentation: bool = True, method: str = "crop4", rank: int = 0, world_size: int = 1,
-                channels_last: bool = False, dtype: torch.dtype = torch.float32):
+def gpu_batches(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    *,
+    augmentation: bool = True,
+    method: str = "crop4",
+    rank: int = 0,
+    world_size: int = 1,
+    channels_last: bool = False,
+    dtype: torch.dtype = torch.float32,
+):
     """Yield one epoch of shuffled training batches (x_batch, y_batch) from device-resident tensors.
 
-    Every rank draws the same permutation and augmentation with the same ``generator`` state and keeps its
-    contiguous slice of each global batch of ``batch_size`` (which ``world_size`` must divide), so data-parallel
-    training sees exactly the batches of a single process. The last incomplete batch is dropped. Images come out
-    as ``dtype`` in [0, 1] (uint8 input is converted per batch), channels-last when asked. ``method`` is one of
-    :data:`AUGMENTATIONS`.
+    Every rank draws the same permutation and augmentation with the same ``generator`` state and
+    keeps its contiguous slice of each global batch of ``batch_size`` (which ``world_size`` must
+    divide), so data-parallel training sees exactly the batches of a single process. The last
+    incomplete batch is dropped. Images come out as ``dtype`` in [0, 1] (uint8 input is converted
+    per batch), channels-last when asked. ``method`` is one of :data:`AUGMENTATIONS`.
     """
     if method not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {method!r}; valid: {', '.join(AUGMENTATIONS)}")
     if batch_size < world_size or batch_size % world_size:
-        raise ValueError(f"batch_size ({batch_size}) must be a multiple of the number of processes ({world_size})")
+        raise ValueError(
+            f"batch_size ({batch_size}) must be a multiple of the number of processes "
+            f"({world_size})"
+        )
     n, device = len(x), x.device
     if n < batch_size:
         raise ValueError(f"batch_size ({batch_size}) is larger than the training set ({n})")
@@ -347,7 +445,7 @@ def gpu_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: to
     local = batch_size // world_size
     part = slice(rank * local, (rank + 1) * local)
     for start in range(0, n - batch_size + 1, batch_size):
-        index = order[start:start + batch_size]
+        index = order[start : start + batch_size]
         if augmentation:
             xb = _augmented(x, index, part, method, generator, dtype)
         else:

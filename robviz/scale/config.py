@@ -1,10 +1,10 @@
 """Run configurations: one typed, validated dataclass per command, owning its defaults.
 
-A field's default is the command's default; its metadata says how the command line spells it, so the parser
-(:func:`add_arguments`), the help text and :meth:`RunConfig.as_command` all derive from the one definition.
-Settings come from dicts (a JSON config file, a lesson's ``dict(...)``) through :meth:`RunConfig.from_dict`,
-which refuses unknown keys with a suggestion (``epoch`` -> did you mean ``epochs``?) instead of silently falling
-back to a default.
+A field's default is the command's default; its metadata says how the command line spells it, so the
+parser (:func:`add_arguments`), the help text and :meth:`RunConfig.as_command` all derive from the
+one definition. Settings come from dicts (a JSON config file, a lesson's ``dict(...)``) through
+:meth:`RunConfig.from_dict`, which refuses unknown keys with a suggestion (``epoch`` -> did you mean
+``epochs``?) instead of silently falling back to a default.
 """
 
 from __future__ import annotations
@@ -21,12 +21,24 @@ from .recipes import RECIPES
 from ..objectives import OBJECTIVES as HEADS
 from .resnet import ARCHITECTURES, ENSEMBLE_OBJECTIVES
 
-__all__ = ["RunConfig", "TrainRun", "EvaluateRun", "TableRun", "TINY", "RUNS", "as_command", "add_arguments",
-           "ResumeMismatch"]
+__all__ = [
+    "RunConfig",
+    "TrainRun",
+    "EvaluateRun",
+    "TableRun",
+    "TINY",
+    "RUNS",
+    "as_command",
+    "add_arguments",
+    "ResumeMismatch",
+]
 
 DATASETS = ("cifar10", "cifar100", "mnist32", "synthetic")
 ATTACKS = ("pgd", "cw", "spsa", "noise", "rotation")
-OBJECTIVES = (*HEADS, *ENSEMBLE_OBJECTIVES)  # every registered objective: the heads and the ensembles (ADP)
+OBJECTIVES = (
+    *HEADS,
+    *ENSEMBLE_OBJECTIVES,
+)  # every registered objective: the heads and the ensembles (ADP)
 
 #: The class ``from_dict`` is called on: ``TrainRun.from_dict`` gives a ``TrainRun``.
 _Run = TypeVar("_Run", bound="RunConfig")
@@ -35,8 +47,8 @@ _Run = TypeVar("_Run", bound="RunConfig")
 def _setting(default=MISSING, help: str = "", **cli):
     """Return a field with its command-line spelling in ``metadata``.
 
-    ``type``, ``choices``, ``nargs``, ``positional``, ``flag`` (a switch that sets ``value``, e.g. ``--quiet`` sets
-    False), ``both`` (``--x/--no-x``).
+    ``type``, ``choices``, ``nargs``, ``positional``, ``flag`` (a switch that sets ``value``, e.g.
+    ``--quiet`` sets False), ``both`` (``--x/--no-x``).
     """
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata=dict(help=help, **cli))
@@ -51,8 +63,8 @@ class RunConfig:
     """
 
     command: ClassVar[str] = ""
-    #: Old setting names -> new ones (docs/design.md, Vocabulary): still read, with a DeprecationWarning, so
-    #: config files and checkpoints written before a rename keep working.
+    #: Old setting names -> new ones (docs/design.md, Vocabulary): still read, with a
+    #: DeprecationWarning, so config files and checkpoints written before a rename keep working.
     RENAMED: ClassVar[dict[str, str]] = {}
 
     @classmethod
@@ -71,16 +83,23 @@ class RunConfig:
         for old, new in cls.RENAMED.items():
             if old in settings:
                 if new in settings:
-                    raise ValueError(f"settings {old!r} and {new!r} both given: {old!r} is the old name of {new!r}")
-                warnings.warn(f"setting {old!r} is deprecated: use {new!r}", DeprecationWarning, stacklevel=2)
+                    raise ValueError(
+                        f"settings {old!r} and {new!r} both given: {old!r} is the old name of "
+                        f"{new!r}"
+                    )
+                warnings.warn(
+                    f"setting {old!r} is deprecated: use {new!r}", DeprecationWarning, stacklevel=2
+                )
                 settings[new] = settings.pop(old)
         names = [f.name for f in fields(cls)]
         for key in settings:
             if key not in names:
                 close = difflib.get_close_matches(str(key), names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"unknown setting {key!r}{hint} (valid settings of `robviz {cls.command}`: "
-                                 f"{', '.join(names)})")
+                raise ValueError(
+                    f"unknown setting {key!r}{hint} (valid settings of `robviz {cls.command}`: "
+                    f"{', '.join(names)})"
+                )
         return cls(**settings)
 
     def to_dict(self) -> dict:
@@ -92,13 +111,16 @@ class RunConfig:
 
         For example ``robviz train --dataset mnist32 --epochs 1``.
 
-        Only settings that differ from the defaults, so parsing it back gives this configuration again.
+        Only settings that differ from the defaults, so parsing it back gives this configuration
+        again.
         """
         words = ["robviz", self.command]
         for f in fields(self):
             value, meta = getattr(self, f.name), f.metadata
             if meta.get("positional"):
-                words += [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+                words += (
+                    [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+                )
             elif value != _default(f):
                 words += _words(f, value)
         return " ".join(shlex.quote(w) for w in words)
@@ -128,8 +150,9 @@ def _words(f, value) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser, cls: type[RunConfig]) -> None:
     """Add the flags of ``cls``'s fields to ``parser``, with the dataclass defaults in their help.
 
-    Flags default to ``argparse.SUPPRESS``: only what was typed appears in the parsed namespace, so explicit
-    flags can override a config file, which overrides ``--tiny``, which overrides the defaults.
+    Flags default to ``argparse.SUPPRESS``: only what was typed appears in the parsed namespace, so
+    explicit flags can override a config file, which overrides ``--tiny``, which overrides the
+    defaults.
     """
     for f in fields(cls):
         meta, default = f.metadata, _default(f)
@@ -141,26 +164,37 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[RunConfig]) -> None
         if "flag" not in meta and not (default is None and "None:" in text):
             text = (text + "; " if text else "") + f"default: {shown}"
         options = dict(default=argparse.SUPPRESS, help=text)
-        old_flags = ["--" + old.replace("_", "-") for old, new in cls.RENAMED.items() if new == f.name]
+        old_flags = [
+            "--" + old.replace("_", "-") for old, new in cls.RENAMED.items() if new == f.name
+        ]
         if "flag" in meta:
             action = "store_false" if meta["value"] is False else "store_true"
             parser.add_argument(meta["flag"], dest=f.name, action=action, **options)
         elif meta.get("both"):
-            parser.add_argument(_flag(f), dest=f.name, action=argparse.BooleanOptionalAction, **options)
+            parser.add_argument(
+                _flag(f), dest=f.name, action=argparse.BooleanOptionalAction, **options
+            )
         elif isinstance(default, bool):
             parser.add_argument(_flag(f), action="store_true", **options)
         else:
-            parser.add_argument(_flag(f), *old_flags, type=meta.get("type", str), choices=meta.get("choices"),
-                                nargs=meta.get("nargs"), **options)
+            parser.add_argument(
+                _flag(f),
+                *old_flags,
+                type=meta.get("type", str),
+                choices=meta.get("choices"),
+                nargs=meta.get("nargs"),
+                **options,
+            )
 
 
 @dataclass
 class TrainRun(RunConfig):
     """Everything that decides a ``robviz train`` run (:func:`robviz.scale.train`).
 
-    None for ``epochs``, ``total_steps``, ``batch_size``, ``lr``, ``weight_decay``, ``adversarial``, ``augment``
-    and ``factor`` means: the recipe's value (:mod:`robviz.scale.recipes` says where each comes from). ``resume``,
-    ``stop_after``, ``progress`` and ``device`` steer this invocation only and are not saved with the checkpoint.
+    None for ``epochs``, ``total_steps``, ``batch_size``, ``lr``, ``weight_decay``, ``adversarial``,
+    ``augment`` and ``factor`` means: the recipe's value (:mod:`robviz.scale.recipes` says where
+    each comes from). ``resume``, ``stop_after``, ``progress`` and ``device`` steer this invocation
+    only and are not saved with the checkpoint.
 
     Raises
     ------
@@ -171,49 +205,74 @@ class TrainRun(RunConfig):
 
     command: ClassVar[str] = "train"
     RENAMED: ClassVar[dict[str, str]] = {"norm": "normalization"}
-    #: Settings of one invocation, not of the run: left out of the checkpoint's and results' ``config``.
+    #: Settings of one invocation, not of the run: left out of the checkpoint's and results'
+    #: ``config``.
     INVOCATION: ClassVar[tuple[str, ...]] = ("resume", "stop_after", "progress", "device")
 
-    dataset: str = _setting("cifar10", "mnist32: the 5000 offline MNIST images padded to 32x32 (no download)",
-                            choices=DATASETS)
-    data_root: str | None = _setting(None, "cache folder of the CIFAR archives ($ROBVIZ_DATA or ~/.cache/robviz)")
+    dataset: str = _setting(
+        "cifar10",
+        "mnist32: the 5000 offline MNIST images padded to 32x32 (no download)",
+        choices=DATASETS,
+    )
+    data_root: str | None = _setting(
+        None, "cache folder of the CIFAR archives ($ROBVIZ_DATA or ~/.cache/robviz)"
+    )
     arch: str = _setting("resnet20", choices=tuple(ARCHITECTURES))
     version: int = _setting(1, "1: original blocks, 2: pre-activation", type=int, choices=(1, 2))
     width: int = _setting(16, "channels of the first stage", type=int)
-    normalization: str = _setting("batch", "the normalization layer (--norm: its old name)",
-                                  choices=("batch", "group", "none"))
+    normalization: str = _setting(
+        "batch",
+        "the normalization layer (--norm: its old name)",
+        choices=("batch", "group", "none"),
+    )
     objective: str = _setting("sce", choices=OBJECTIVES)
-    feature_dim: int | None = _setting(None, "extra linear feature layer (None: 256 for mmc/mmlda)", type=int)
-    recipe: str = _setting("paper", "paper: the papers' settings; paper-at: those with the talk's PGD-10 "
-                           "adversarial training (11 passes an image); authors: the authors' code for the objective "
-                           "(or mmc-authors, rce-authors, adp-authors); fast: one-cycle on large batches. "
-                           "Training prints each number's source",
-                           choices=tuple(RECIPES))
-    factor: float | None = _setting(None, "MMC/MMLDA loss factor: 0.5 the papers, 1 the authors' code "
-                                    "(None: the recipe's)", type=float)
+    feature_dim: int | None = _setting(
+        None, "extra linear feature layer (None: 256 for mmc/mmlda)", type=int
+    )
+    recipe: str = _setting(
+        "paper",
+        "paper: the papers' settings; paper-at: those with the talk's PGD-10 "
+        "adversarial training (11 passes an image); authors: the authors' code for the objective "
+        "(or mmc-authors, rce-authors, adp-authors); fast: one-cycle on large batches. "
+        "Training prints each number's source",
+        choices=tuple(RECIPES),
+    )
+    factor: float | None = _setting(
+        None,
+        "MMC/MMLDA loss factor: 0.5 the papers, 1 the authors' code (None: the recipe's)",
+        type=float,
+    )
     epochs: int | None = _setting(None, "None: the recipe's", type=int)
-    total_steps: int | None = _setting(None, "stop after this many optimizer steps (None: the recipe's; only "
-                                       "rce-authors sets it)", type=int)
+    total_steps: int | None = _setting(
+        None,
+        "stop after this many optimizer steps (None: the recipe's; only rce-authors sets it)",
+        type=int,
+    )
     batch_size: int | None = _setting(None, "global batch (all processes together)", type=int)
     lr: float | None = _setting(None, type=float)
     weight_decay: float | None = _setting(None, type=float)
-    adversarial: str | None = _setting(None, "PGD-10 adversarial training", choices=("none", "untargeted",
-                                                                                       "targeted"))
+    adversarial: str | None = _setting(
+        None, "PGD-10 adversarial training", choices=("none", "untargeted", "targeted")
+    )
     compile: bool = _setting(False, "torch.compile the training step (CUDA)")
     sync_bn: bool = _setting(False, "SyncBatchNorm across processes (CUDA)")
-    augment: bool | None = _setting(None, "augment the training images as the recipe says (None: its choice)",
-                                    both=True)
+    augment: bool | None = _setting(
+        None, "augment the training images as the recipe says (None: its choice)", both=True
+    )
     out: str = _setting("runs/robviz", "run folder: checkpoint.pt, results.json")
     checkpoint_every: int = _setting(1, "epochs between checkpoints (0: only at the end)", type=int)
     resume: bool = _setting(False, "continue from OUT/checkpoint.pt")
-    stop_after: int | None = _setting(None, "stop after this many epochs in this run (continue with --resume)",
-                                      type=int)
+    stop_after: int | None = _setting(
+        None, "stop after this many epochs in this run (continue with --resume)", type=int
+    )
     seed: int = _setting(0, type=int)
     device: str | None = _setting(None)
     threads: int | None = _setting(None, "CPU threads of PyTorch", type=int)
     train_size: int | None = _setting(None, "use the first N training images", type=int)
     test_size: int | None = _setting(None, "use the first N test images", type=int)
-    progress: bool = _setting(True, "no progress output (progress=False)", flag="--quiet", value=False)
+    progress: bool = _setting(
+        True, "no progress output (progress=False)", flag="--quiet", value=False
+    )
 
     def __post_init__(self):
         checks.choice("dataset", self.dataset, DATASETS)
@@ -224,15 +283,28 @@ class TrainRun(RunConfig):
         self.version = checks.integer("version", self.version, low=1, high=2)
         for name, low in (("width", 1), ("checkpoint_every", 0), ("seed", 0)):
             setattr(self, name, checks.integer(name, getattr(self, name), low=low))
-        for name in ("feature_dim", "epochs", "total_steps", "batch_size", "stop_after", "threads", "train_size",
-                     "test_size"):
+        for name in (
+            "feature_dim",
+            "epochs",
+            "total_steps",
+            "batch_size",
+            "stop_after",
+            "threads",
+            "train_size",
+            "test_size",
+        ):
             setattr(self, name, checks.integer(name, getattr(self, name), low=1, allow_none=True))
         for name, low_open in (("factor", True), ("lr", True), ("weight_decay", False)):
-            setattr(self, name, checks.real(name, getattr(self, name), low=0, low_open=low_open, allow_none=True))
+            setattr(
+                self,
+                name,
+                checks.real(name, getattr(self, name), low=0, low_open=low_open, allow_none=True),
+            )
         for name in ("compile", "sync_bn", "resume", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        self.get_recipe()  # the recipe's own errors (a factor for sce, adp-authors for mmc) at construction
+        # the recipe's own errors (a factor for sce, adp-authors for mmc) at construction
+        self.get_recipe()
 
     def get_recipe(self):
         """Return the :class:`robviz.scale.recipes.Recipe` of this run.
@@ -242,14 +314,24 @@ class TrainRun(RunConfig):
         Raises
         ------
         ValueError
-            From :func:`robviz.scale.recipes.get_recipe` (unknown name, wrong objective, misplaced factor).
+            From :func:`robviz.scale.recipes.get_recipe` (unknown name, wrong objective, misplaced
+            factor).
         """
         from .recipes import get_recipe
 
-        return get_recipe(self.recipe, self.objective, epochs=self.epochs, total_steps=self.total_steps,
-                          batch_size=self.batch_size, lr=self.lr,
-                          weight_decay=self.weight_decay, adversarial=self.adversarial,
-                          compile=self.compile or None, augment=self.augment, factor=self.factor)
+        return get_recipe(
+            self.recipe,
+            self.objective,
+            epochs=self.epochs,
+            total_steps=self.total_steps,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            adversarial=self.adversarial,
+            compile=self.compile or None,
+            augment=self.augment,
+            factor=self.factor,
+        )
 
     def build_model(self, num_classes: int, factor: float | None = None):
         """Return the model of this run (on the CPU, seeded with ``seed``).
@@ -259,9 +341,17 @@ class TrainRun(RunConfig):
         from .resnet import make_cifar_model
 
         options: dict[str, Any] = {} if factor is None else dict(factor=float(factor))
-        return make_cifar_model(self.arch, self.objective, num_classes, feature_dim=self.feature_dim,
-                                version=self.version, width=self.width,
-                                normalization=self.normalization, seed=self.seed, **options)
+        return make_cifar_model(
+            self.arch,
+            self.objective,
+            num_classes,
+            feature_dim=self.feature_dim,
+            version=self.version,
+            width=self.width,
+            normalization=self.normalization,
+            seed=self.seed,
+            **options,
+        )
 
     def saved(self) -> dict:
         """Return the settings that describe the run: what checkpoints and results hold.
@@ -273,9 +363,9 @@ class TrainRun(RunConfig):
     def check_resume(self, saved: dict, checkpoint) -> None:
         """Refuse different settings when resuming the run whose checkpoint holds ``saved``.
 
-        A resumed run continues with the optimizer, scheduler and random states it was started with, so a changed
-        ``lr`` or ``seed`` would be recorded but never used. Where the run folder lives (``out``, ``data_root``)
-        may change.
+        A resumed run continues with the optimizer, scheduler and random states it was started with,
+        so a changed ``lr`` or ``seed`` would be recorded but never used. Where the run folder lives
+        (``out``, ``data_root``) may change.
 
         Raises
         ------
@@ -284,23 +374,40 @@ class TrainRun(RunConfig):
             how to go on.
         """
         mine = self.saved()
-        changed = [f"{key} {saved[key]!r} -> {mine[key]!r}" for key in mine
-                   if key in saved and key not in ("out", "data_root") and saved[key] != mine[key]]
+        changed = [
+            f"{key} {saved[key]!r} -> {mine[key]!r}"
+            for key in mine
+            if key in saved and key not in ("out", "data_root") and saved[key] != mine[key]
+        ]
         if changed:
             started = type(self).from_dict({**saved, "out": self.out, "data_root": self.data_root})
-            raise ResumeMismatch(f"--resume with settings that differ from the checkpoint {checkpoint}: "
-                             f"{', '.join(changed)}. A resumed run continues with the settings it was started with; "
-                             f"resume it with them ({started.as_command()} --resume), or start a new run with the "
-                             f"new settings in another folder (--out NEW, without --resume)")
+            raise ResumeMismatch(
+                f"--resume with settings that differ from the checkpoint {checkpoint}: "
+                f"{', '.join(changed)}. A resumed run continues with the settings it was started "
+                "with; "
+                f"resume it with them ({started.as_command()} --resume), or start a new run with "
+                "the "
+                f"new settings in another folder (--out NEW, without --resume)"
+            )
 
 
 class ResumeMismatch(ValueError):
     """``--resume`` with settings other than the checkpoint's (:meth:`TrainRun.check_resume`)."""
 
 
-#: What ``robviz train --tiny`` sets (a run of seconds on a CPU), before the config file and the explicit flags.
-TINY = dict(dataset="synthetic", arch="resnet8", width=4, epochs=2, batch_size=32, train_size=256, test_size=128,
-            recipe="fast", lr=0.05)
+#: What ``robviz train --tiny`` sets (a run of seconds on a CPU), before the config file and the
+#: explicit flags.
+TINY = dict(
+    dataset="synthetic",
+    arch="resnet8",
+    width=4,
+    epochs=2,
+    batch_size=32,
+    train_size=256,
+    test_size=128,
+    recipe="fast",
+    lr=0.05,
+)
 
 
 @dataclass
@@ -321,10 +428,13 @@ class EvaluateRun(RunConfig):
     out: str | None = _setting(None, "JSON file (None: evaluation.json next to the checkpoint)")
     n: int = _setting(1000, "test images", type=int)
     attacks: tuple[str, ...] = _setting(ATTACKS, nargs="+", choices=ATTACKS)
-    name: str | None = _setting(None, "the model's row label (None: objective, -AT-tar/-AT-un for adversarial "
-                                "training)")
+    name: str | None = _setting(
+        None, "the model's row label (None: objective, -AT-tar/-AT-un for adversarial training)"
+    )
     batch_size: int = _setting(500, type=int)
-    pgd_steps: tuple[int, ...] = _setting((10, 50), "PGD columns to run", type=int, nargs="+", choices=(10, 50))
+    pgd_steps: tuple[int, ...] = _setting(
+        (10, 50), "PGD columns to run", type=int, nargs="+", choices=(10, 50)
+    )
     cw_steps: int = _setting(100, "C&W iterations per binary step (the paper: 1000)", type=int)
     cw_binary_steps: int = _setting(9, "C&W binary search steps (9, as the paper)", type=int)
     spsa_steps: int = _setting(10, "SPSA iterations (10, as the paper)", type=int)
@@ -332,7 +442,9 @@ class EvaluateRun(RunConfig):
     seed: int = _setting(0, type=int)
     device: str | None = _setting(None)
     threads: int | None = _setting(None, "CPU threads of PyTorch", type=int)
-    progress: bool = _setting(True, "don't print the table (progress=False)", flag="--quiet", value=False)
+    progress: bool = _setting(
+        True, "don't print the table (progress=False)", flag="--quiet", value=False
+    )
 
     def __post_init__(self):
         self.checkpoint = str(self.checkpoint)
@@ -341,8 +453,17 @@ class EvaluateRun(RunConfig):
         if unknown:
             raise ValueError(f"unknown attacks {sorted(unknown)}; valid: {', '.join(ATTACKS)}")
         if not set(self.pgd_steps) <= {10, 50}:
-            raise ValueError(f"pgd_steps must be 10 and/or 50 (the talk's columns), got {sorted(self.pgd_steps)}")
-        for name in ("n", "batch_size", "cw_steps", "cw_binary_steps", "spsa_steps", "spsa_samples"):
+            raise ValueError(
+                f"pgd_steps must be 10 and/or 50 (the talk's columns), got {sorted(self.pgd_steps)}"
+            )
+        for name in (
+            "n",
+            "batch_size",
+            "cw_steps",
+            "cw_binary_steps",
+            "spsa_steps",
+            "spsa_samples",
+        ):
             setattr(self, name, checks.integer(name, getattr(self, name), low=1))
         self.seed = checks.integer("seed", self.seed, low=0)
         self.threads = checks.integer("threads", self.threads, low=1, allow_none=True)
@@ -357,22 +478,35 @@ class TableRun(RunConfig):
 
     command: ClassVar[str] = "table"
 
-    results: tuple[str, ...] = _setting(MISSING, "JSON files written by `robviz evaluate`", positional=True,
-                                        nargs="+")
+    results: tuple[str, ...] = _setting(
+        MISSING, "JSON files written by `robviz evaluate`", positional=True, nargs="+"
+    )
     out: str | None = _setting(None, "write the markdown here")
     html: str | None = _setting(None, "write a plotly heatmap here")
-    talk_rows: tuple[str, ...] = _setting((), "rows of the talk's table to show even when no file measured them "
-                                          "(their cells: 'not run (talk's number)'), e.g. sce-AT-un mmc-AT-un",
-                                          nargs="+")
-    progress: bool = _setting(True, "don't print the table (progress=False)", flag="--quiet", value=False)
+    talk_rows: tuple[str, ...] = _setting(
+        (),
+        "rows of the talk's table to show even when no file measured them "
+        "(their cells: 'not run (talk's number)'), e.g. sce-AT-un mmc-AT-un",
+        nargs="+",
+    )
+    progress: bool = _setting(
+        True, "don't print the table (progress=False)", flag="--quiet", value=False
+    )
 
     def __post_init__(self):
         from .table import TALK_TABLE
 
-        self.talk_rows = (self.talk_rows,) if isinstance(self.talk_rows, str) else tuple(map(str, self.talk_rows))
+        self.talk_rows = (
+            (self.talk_rows,)
+            if isinstance(self.talk_rows, str)
+            else tuple(map(str, self.talk_rows))
+        )
         unknown = [row for row in self.talk_rows if row not in TALK_TABLE]
         if unknown:
-            raise ValueError(f"talk_rows {unknown} are not rows of the talk's table; valid: {', '.join(TALK_TABLE)}")
+            raise ValueError(
+                f"talk_rows {unknown} are not rows of the talk's table; valid: "
+                f"{', '.join(TALK_TABLE)}"
+            )
         if isinstance(self.results, str):
             self.results = (self.results,)
         self.results = tuple(map(str, self.results))

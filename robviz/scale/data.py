@@ -14,24 +14,33 @@ __all__ = ["synthetic_images", "load_data", "write_json", "SYNTHETIC_CLASSES"]
 SYNTHETIC_CLASSES = 10
 
 
-def synthetic_images(n_train: int = 512, n_test: int = 256, num_classes: int = SYNTHETIC_CLASSES, *,
-                     seed: int = 0, device="cpu"):
+def synthetic_images(
+    n_train: int = 512,
+    n_test: int = 256,
+    num_classes: int = SYNTHETIC_CLASSES,
+    *,
+    seed: int = 0,
+    device="cpu",
+):
     """Return a learnable stand-in for CIFAR in the same format.
 
-    One smooth random colour pattern per class plus pixel noise. For tests, benchmarks and ``--tiny`` runs; no download.
+    One smooth random colour pattern per class plus pixel noise. For tests, benchmarks and
+    ``--tiny`` runs; no download.
 
     Returns
     -------
     robviz.data.Dataset
-        A :class:`robviz.data.Dataset` named ``"synthetic"``: ``x_train`` uint8 (n_train, 3, 32, 32), ``y_train``
-        (n_train,) = index mod ``num_classes``, the same for the test split, bounds (0, 1) after
-        :func:`robviz.scale.cifar.to_float`.
+        A :class:`robviz.data.Dataset` named ``"synthetic"``: ``x_train`` uint8 (n_train, 3, 32,
+        32), ``y_train`` (n_train,) = index mod ``num_classes``, the same for the test split, bounds
+        (0, 1) after :func:`robviz.scale.cifar.to_float`.
     """
     from ..data import Dataset
 
     generator = torch.Generator().manual_seed(seed)
     coarse = torch.rand(num_classes, 3, 4, 4, generator=generator)
-    templates = torch.nn.functional.interpolate(coarse, size=32, mode="bilinear", align_corners=False)
+    templates = torch.nn.functional.interpolate(
+        coarse, size=32, mode="bilinear", align_corners=False
+    )
 
     def draw(n):
         y = torch.arange(n) % num_classes
@@ -43,8 +52,14 @@ def synthetic_images(n_train: int = 512, n_test: int = 256, num_classes: int = S
     return Dataset("synthetic", x_train, y_train, x_test, y_test, num_classes, (0.0, 1.0))
 
 
-def load_data(dataset: str, *, data_root=None, train_size: int | None = None, test_size: int | None = None,
-              device="cpu"):
+def load_data(
+    dataset: str,
+    *,
+    data_root=None,
+    train_size: int | None = None,
+    test_size: int | None = None,
+    device="cpu",
+):
     """Return the named set as uint8 on ``device``.
 
     The names: ``"cifar10"``, ``"cifar100"``, ``"mnist32"`` or ``"synthetic"``.

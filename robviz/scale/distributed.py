@@ -20,14 +20,14 @@ def autocast(device: torch.device):
 class Distributed:
     """Rank, world size and device of this process.
 
-    Initializes the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1: NCCL on CUDA, gloo on the CPU) and
-    destroys it in :meth:`close` if it started it.
+    Initializes the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1: NCCL on CUDA,
+    gloo on the CPU) and destroys it in :meth:`close` if it started it.
 
     Parameters
     ----------
     device : str or None
-        The preferred device (:func:`robviz.runtime.pick_device`); under torchrun on CUDA each process
-        takes ``cuda:LOCAL_RANK``.
+        The preferred device (:func:`robviz.runtime.pick_device`); under torchrun on CUDA each
+        process takes ``cuda:LOCAL_RANK``.
     """
 
     def __init__(self, device: str | None = None):
@@ -43,7 +43,9 @@ class Distributed:
         self.device = chosen
         self.started = False
         if self.world > 1 and not torch.distributed.is_initialized():
-            torch.distributed.init_process_group(backend="nccl" if chosen.type == "cuda" else "gloo")
+            torch.distributed.init_process_group(
+                backend="nccl" if chosen.type == "cuda" else "gloo"
+            )
             self.started = True
 
     @property
@@ -75,14 +77,15 @@ class LossModule(torch.nn.Module):
 
     As a module, DistributedDataParallel synchronizes the loss's gradients.
 
-    For a single network the body runs under the caller's autocast and the head and its loss in float32; an ensemble's
-    loss casts to float32 itself. Returns a scalar.
+    For a single network the body runs under the caller's autocast and the head and its loss in
+    float32; an ensemble's loss casts to float32 itself. Returns a scalar.
 
-    With ``weight`` (N,) or ``y_b`` and ``lam`` (N,) (mixup, mixed adversarial and clean batches) the loss is a
-    weighted sum of per-sample losses, sum_i weight_i (lam_i L_i(y_i) + (1 - lam_i) L_i(y_b,i)) (weight 1/N and
-    lam 1 when not given), and ``groups`` > 1 splits the batch into that many equal chunks with a forward pass
-    each (their own BatchNorm statistics). An ensemble takes weights that are constant within each chunk and no
-    mixup (its ADP loss is a batch mean, so chunk weight x mean is that sum).
+    With ``weight`` (N,) or ``y_b`` and ``lam`` (N,) (mixup, mixed adversarial and clean batches)
+    the loss is a weighted sum of per-sample losses, sum_i weight_i (lam_i L_i(y_i) + (1 - lam_i)
+    L_i(y_b,i)) (weight 1/N and lam 1 when not given), and ``groups`` > 1 splits the batch into that
+    many equal chunks with a forward pass each (their own BatchNorm statistics). An ensemble takes
+    weights that are constant within each chunk and no mixup (its ADP loss is a batch mean, so chunk
+    weight x mean is that sum).
     """
 
     def __init__(self, model):
@@ -102,8 +105,13 @@ class LossModule(torch.nn.Module):
         total = 0
         for g in range(groups):
             part = slice(g * size, (g + 1) * size if g < groups - 1 else len(x))
-            total = total + self._weighted_loss(x[part], y[part], weight[part],
-                                                None if y_b is None else y_b[part], None if lam is None else lam[part])
+            total = total + self._weighted_loss(
+                x[part],
+                y[part],
+                weight[part],
+                None if y_b is None else y_b[part],
+                None if lam is None else lam[part],
+            )
         return total
 
     def _mean_loss(self, x, y):
@@ -120,8 +128,11 @@ class LossModule(torch.nn.Module):
 
         if getattr(self.model, "body", None) is None:
             if y_b is not None or not bool((weight == weight[0]).all()):
-                raise ValueError("an ensemble's loss is a batch mean: it takes neither mixup nor weights that vary "
-                                 "within a forward pass")
+                raise ValueError(
+                    "an ensemble's loss is a batch mean: it takes neither mixup nor weights that "
+                    "vary "
+                    "within a forward pass"
+                )
             return weight.sum() * self.model.loss(x, y)
         z = self.model.body(x)
         with torch.autocast(x.device.type, enabled=False):

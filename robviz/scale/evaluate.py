@@ -22,7 +22,9 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
     """
     angle = math.radians(degrees)
     c, s = math.cos(angle), math.sin(angle)
-    theta = torch.tensor([[c, -s, 0.0], [s, c, 0.0]], dtype=x.dtype, device=x.device).expand(len(x), 2, 3)
+    theta = torch.tensor([[c, -s, 0.0], [s, c, 0.0]], dtype=x.dtype, device=x.device).expand(
+        len(x), 2, 3
+    )
     grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
     return torch.nn.functional.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
@@ -30,7 +32,8 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
 def load_trained(path, device="cpu"):
     """Return the model of a :func:`robviz.scale.train` checkpoint, in eval mode on ``device``.
 
-    Read with :func:`robviz.train.read_checkpoint` (``weights_only=True``: tensors and plain data, never code).
+    Read with :func:`robviz.train.read_checkpoint` (``weights_only=True``: tensors and plain data,
+    never code).
 
     Returns
     -------
@@ -58,8 +61,8 @@ def _attack_rows(model, x, y, run: EvaluateRun, name: str):
 
     The PGD columns, C&W and SPSA.
 
-    And per radius the worst case over the attacks that have one (``"worst case"``: an image counts as robust only if
-    every attack at that radius failed on it).
+    And per radius the worst case over the attacks that have one (``"worst case"``: an image counts
+    as robust only if every attack at that radius failed on it).
     """
     from ..attacks import CW, SPSA, TALK_EPS, Attack, RobustnessTable, robust_accuracy, talk_battery
 
@@ -68,15 +71,35 @@ def _attack_rows(model, x, y, run: EvaluateRun, name: str):
     attacks = {key: attack for key, attack in attacks.items() if attack.steps in set(run.pgd_steps)}
     for attack in attacks.values():
         attack.batch_size = batch
-    table = robust_accuracy(model, x, y, attacks, eps_list=TALK_EPS["images"] if attacks else None, name=name,
-                            progress=run.progress)
+    table = robust_accuracy(
+        model,
+        x,
+        y,
+        attacks,
+        eps_list=TALK_EPS["images"] if attacks else None,
+        name=name,
+        progress=run.progress,
+    )
     extra: dict[str, Attack] = {}
     if "cw" in run.attacks:
-        extra["C&W"] = CW(model, c=1e-2, lr=5e-3, steps=run.cw_steps, binary_steps=run.cw_binary_steps,
-                          batch_size=batch)
+        extra["C&W"] = CW(
+            model,
+            c=1e-2,
+            lr=5e-3,
+            steps=run.cw_steps,
+            binary_steps=run.cw_binary_steps,
+            batch_size=batch,
+        )
     if "spsa" in run.attacks:
-        extra["SPSA"] = SPSA(model, eps=8 / 255, steps=run.spsa_steps, lr=0.01, delta=0.01,
-                             samples=run.spsa_samples, batch_size=batch)
+        extra["SPSA"] = SPSA(
+            model,
+            eps=8 / 255,
+            steps=run.spsa_steps,
+            lr=0.01,
+            delta=0.01,
+            samples=run.spsa_samples,
+            batch_size=batch,
+        )
     if extra:
         more = robust_accuracy(model, x, y, extra, eps_list=None, name=name, progress=run.progress)
         # the same model: its rows join the table as they are (``+`` would rename it "sce #2")
@@ -100,12 +123,20 @@ def _perturbation_rows(model, x, y, run: EvaluateRun, name: str) -> list[dict]:
         perturbed[("rotation", 30.0)] = rotate(x, 30.0)
     if not perturbed:
         return []
-    clean = torch.cat([predict(model(x[i:i + batch])) for i in range(0, len(x), batch)]) == y
+    clean = torch.cat([predict(model(x[i : i + batch])) for i in range(0, len(x), batch)]) == y
     rows = []
     for (label, value), xp in perturbed.items():
-        pred = torch.cat([predict(model(xp[i:i + batch])) for i in range(0, len(xp), batch)])
-        rows.append(dict(model=name, attack=label, eps=value, accuracy=(clean & (pred == y)).float().mean().item(),
-                         distance=(xp - x).flatten(1).norm(dim=1).mean().item(), n=len(x)))
+        pred = torch.cat([predict(model(xp[i : i + batch])) for i in range(0, len(xp), batch)])
+        rows.append(
+            dict(
+                model=name,
+                attack=label,
+                eps=value,
+                accuracy=(clean & (pred == y)).float().mean().item(),
+                distance=(xp - x).flatten(1).norm(dim=1).mean().item(),
+                n=len(x),
+            )
+        )
     return rows
 
 
@@ -114,24 +145,30 @@ def _finite(row: dict) -> dict:
 
     The per-point ``robust`` tensor is left out.
     """
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items() if k != "robust"}
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for k, v in row.items()
+        if k != "robust"
+    }
 
 
 def evaluate(run: EvaluateRun | dict) -> dict:
     """Run the talk's battery on a checkpoint and write JSON.
 
-    Clean, PGD10/PGD50, targeted and untargeted, at 8/255 and 16/255 (adaptive objective); C&W (L2); SPSA (8/255);
-    Gaussian noise (sigma 0.05); rotation (30 degrees), as far as ``run.attacks`` and ``run.pgd_steps`` ask; and
-    ``"worst case"`` at each radius, the images every attack with that radius failed on (PGD and SPSA; C&W has no
-    budget), the number to report (:meth:`robviz.attacks.RobustnessTable.with_worst_case`). The first ``run.n`` test
-    images of the set the model was trained on.
+    Clean, PGD10/PGD50, targeted and untargeted, at 8/255 and 16/255 (adaptive objective); C&W (L2);
+    SPSA (8/255); Gaussian noise (sigma 0.05); rotation (30 degrees), as far as ``run.attacks`` and
+    ``run.pgd_steps`` ask; and ``"worst case"`` at each radius, the images every attack with that
+    radius failed on (PGD and SPSA; C&W has no budget), the number to report
+    (:meth:`robviz.attacks.RobustnessTable.with_worst_case`). The first ``run.n`` test images of the
+    set the model was trained on.
 
     Returns
     -------
     dict
-        What the JSON file holds: ``checkpoint``, ``model`` (the row label), ``n``, ``seconds``, ``config`` (the
-        training settings), ``rows`` (of a :class:`robviz.attacks.RobustnessTable`; noise and rotation rows carry
-        sigma and the angle in ``eps``; non-finite numbers as None) and ``markdown``.
+        What the JSON file holds: ``checkpoint``, ``model`` (the row label), ``n``, ``seconds``,
+        ``config`` (the training settings), ``rows`` (of a :class:`robviz.attacks.RobustnessTable`;
+        noise and rotation rows carry sigma and the angle in ``eps``; non-finite numbers as None)
+        and ``markdown``.
 
     Raises
     ------
@@ -148,18 +185,29 @@ def evaluate(run: EvaluateRun | dict) -> dict:
         torch.set_num_threads(run.threads)
     device = pick_device(run.device)
     model, trained, meta = load_trained(run.checkpoint, device)
-    data = load_data(trained.dataset, data_root=trained.data_root, train_size=trained.train_size, device=device)
-    x, y = to_float(data.x_test[:run.n]), data.y_test[:run.n]
+    data = load_data(
+        trained.dataset, data_root=trained.data_root, train_size=trained.train_size, device=device
+    )
+    x, y = to_float(data.x_test[: run.n]), data.y_test[: run.n]
     adversarial = meta["recipe"].get("adversarial")
-    name = run.name or trained.objective + ("" if not adversarial else
-                                            "-AT-" + ("tar" if adversarial == "targeted" else "un"))
+    name = run.name or trained.objective + (
+        "" if not adversarial else "-AT-" + ("tar" if adversarial == "targeted" else "un")
+    )
     began = time.perf_counter()
     table = _attack_rows(model, x, y, run, name)
     table.rows.extend(_perturbation_rows(model, x, y, run, name))
-    results = dict(checkpoint=run.checkpoint, model=name, n=len(x), seconds=time.perf_counter() - began,
-                   config=trained.to_dict(),
-                   rows=[_finite(row) for row in table.rows], markdown=table.to_markdown())
-    write_json(Path(run.out) if run.out else Path(run.checkpoint).with_name("evaluation.json"), results)
+    results = dict(
+        checkpoint=run.checkpoint,
+        model=name,
+        n=len(x),
+        seconds=time.perf_counter() - began,
+        config=trained.to_dict(),
+        rows=[_finite(row) for row in table.rows],
+        markdown=table.to_markdown(),
+    )
+    write_json(
+        Path(run.out) if run.out else Path(run.checkpoint).with_name("evaluation.json"), results
+    )
     if run.progress:
         print(table.to_markdown())
     return results

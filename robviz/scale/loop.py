@@ -1,9 +1,9 @@
 """The CIFAR training loop: recipes, data-parallel steps, PGD adversarial training, exact resume.
 
-A checkpoint holds, besides the weights, everything the next epoch depends on: the optimizer's and the
-scheduler's state, the run's generator (batch order, augmentation, PGD starts and targets) and PyTorch's global
-random states. ``TrainRun(resume=True)`` therefore continues a stopped run to exactly the weights of an
-uninterrupted one.
+A checkpoint holds, besides the weights, everything the next epoch depends on: the optimizer's and
+the scheduler's state, the run's generator (batch order, augmentation, PGD starts and targets) and
+PyTorch's global random states. ``TrainRun(resume=True)`` therefore continues a stopped run to
+exactly the weights of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -28,39 +28,56 @@ def training_attack(model, recipe):
     """Return the :class:`robviz.attacks.PGD` of adversarial training.
 
     ``recipe.at_eps``, ``at_alpha``, ``at_steps``, the papers' adaptive objective
-    (:func:`robviz.attacks.paper_objective`: the MMC loss for MMC models, as the MMC paper trains), targeted when
-    ``recipe.adversarial == "targeted"``.
+    (:func:`robviz.attacks.paper_objective`: the MMC loss for MMC models, as the MMC paper trains),
+    targeted when ``recipe.adversarial == "targeted"``.
     """
     from ..attacks import PGD, paper_objective
 
-    return PGD(model, eps=recipe.at_eps, alpha=recipe.at_alpha, steps=recipe.at_steps, random_start=True,
-               targeted=recipe.adversarial == "targeted", loss=paper_objective(model))
+    return PGD(
+        model,
+        eps=recipe.at_eps,
+        alpha=recipe.at_alpha,
+        steps=recipe.at_steps,
+        random_start=True,
+        targeted=recipe.adversarial == "targeted",
+        loss=paper_objective(model),
+    )
 
 
-def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0, world: int = 1, *,
-                         eps_max: float | None = None, labels: str = "true"):
+def adversarial_examples(
+    attack,
+    x,
+    y,
+    generator: torch.Generator,
+    rank: int = 0,
+    world: int = 1,
+    *,
+    eps_max: float | None = None,
+    labels: str = "true",
+):
     """PGD adversarial examples for a training batch.
 
-    ``attack`` (from :func:`training_attack`) iterated from a uniform random start in the eps-ball, in eval mode, under
-    bf16 autocast on CUDA, by :func:`robviz.adversarial.adversarial_batch` (the one maker of adversarial batches, also
-    ``fit``'s).
+    ``attack`` (from :func:`training_attack`) iterated from a uniform random start in the eps-ball,
+    in eval mode, under bf16 autocast on CUDA, by :func:`robviz.adversarial.adversarial_batch` (the
+    one maker of adversarial batches, also ``fit``'s).
 
-    The random draws (the batch's radius with ``eps_max``, the targets of targeted training: (y + U{1..L-1})
-    mod L, then the starts) are made for the whole global batch with the run's ``generator`` and sliced by
-    ``rank``, so data-parallel training sees the examples of a single process and a resumed run the same ones.
-    On one process with a CPU generator seeded s and the defaults, the result equals ``attack.run(x, y).x_adv``
-    of a ``PGD(..., seed=s)``: the same draws, the same steps.
+    The random draws (the batch's radius with ``eps_max``, the targets of targeted training: (y +
+    U{1..L-1}) mod L, then the starts) are made for the whole global batch with the run's
+    ``generator`` and sliced by ``rank``, so data-parallel training sees the examples of a single
+    process and a resumed run the same ones. On one process with a CPU generator seeded s and the
+    defaults, the result equals ``attack.run(x, y).x_adv`` of a ``PGD(..., seed=s)``: the same
+    draws, the same steps.
 
     Shape: x (n, ...) in [0, 1], y (n,) -> x_adv (n, ...), detached.
 
     Parameters
     ----------
     eps_max : float or None
-        None (the attack's eps), or one radius per batch eps ~ U(attack.eps, eps_max), the step scaled
-        with it (``alpha * eps / attack.eps``): the ADP code's adversarial training.
+        None (the attack's eps), or one radius per batch eps ~ U(attack.eps, eps_max), the step
+        scaled with it (``alpha * eps / attack.eps``): the ADP code's adversarial training.
     labels : str
-        ``"true"`` (attack y) or ``"predicted"`` (attack the model's predictions on x, in eval mode: what
-        cleverhans' PGD does when given no labels).
+        ``"true"`` (attack y) or ``"predicted"`` (attack the model's predictions on x, in eval mode:
+        what cleverhans' PGD does when given no labels).
 
     """
     n, part = len(x), slice(rank * len(x), (rank + 1) * len(x))
@@ -76,7 +93,9 @@ def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0
     target = y
     if attack.targeted:
         num_classes = attack.model.num_classes
-        shift = torch.randint(1, num_classes, (n * world,), generator=generator, device=x.device)[part]
+        shift = torch.randint(1, num_classes, (n * world,), generator=generator, device=x.device)[
+            part
+        ]
         target = (y + shift) % num_classes
     noise = torch.rand((n * world, *x.shape[1:]), generator=generator, device=x.device)[part]
     start = (x + attack.eps * (2 * noise.to(x.dtype) - 1)).clamp(*attack.bounds)
@@ -84,17 +103,20 @@ def adversarial_examples(attack, x, y, generator: torch.Generator, rank: int = 0
         return adversarial_batch(attack, x, target, start)
 
 
-def training_batch(recipe, x, y, x_adv, generator: torch.Generator, rank: int = 0, world: int = 1) -> dict:
+def training_batch(
+    recipe, x, y, x_adv, generator: torch.Generator, rank: int = 0, world: int = 1
+) -> dict:
     """Return the arguments of one :class:`~robviz.scale.distributed.LossModule` call.
 
-    For a recipe that mixes, weighs the adversarial against the clean batch, or forwards them separately: ``dict(x, y,
-    weight, y_b, lam, groups)``.
+    For a recipe that mixes, weighs the adversarial against the clean batch, or forwards them
+    separately: ``dict(x, y, weight, y_b, lam, groups)``.
 
-    The parts are the adversarial batch (``x_adv``, weight ``recipe.at_weight``) and the clean batch (weight
-    ``recipe.clean_weight``, when > 0), or the clean batch alone without adversarial training. With
-    ``recipe.mixup`` each part is mixed on its own (:func:`robviz.mixup_inference.mixup_batch`, one weight per
-    sample and two permutations; the draws come from a seed per process taken from ``generator``, so resumed
-    runs mix alike). Each sample's weight is its part's weight over the part's size (the code's mean per part).
+    The parts are the adversarial batch (``x_adv``, weight ``recipe.at_weight``) and the clean batch
+    (weight ``recipe.clean_weight``, when > 0), or the clean batch alone without adversarial
+    training. With ``recipe.mixup`` each part is mixed on its own
+    (:func:`robviz.mixup_inference.mixup_batch`, one weight per sample and two permutations; the
+    draws come from a seed per process taken from ``generator``, so resumed runs mix alike). Each
+    sample's weight is its part's weight over the part's size (the code's mean per part).
     """
     from ..mixup_inference import mixup_batch
 
@@ -104,7 +126,9 @@ def training_batch(recipe, x, y, x_adv, generator: torch.Generator, rank: int = 
     xs, ys, weights, y_bs, lams = [], [], [], [], []
     for xp, yp, w in parts:
         if recipe.mixup is not None:
-            seeds = torch.randint(0, 2 ** 31 - 1, (world,), generator=generator, device=generator.device)
+            seeds = torch.randint(
+                0, 2**31 - 1, (world,), generator=generator, device=generator.device
+            )
             mixing = torch.Generator().manual_seed(int(seeds[rank]))
             xp, yp, y_b, lam = mixup_batch(xp, yp, recipe.mixup, mixing, per_sample=True)
             y_bs.append(y_b)
@@ -112,9 +136,14 @@ def training_batch(recipe, x, y, x_adv, generator: torch.Generator, rank: int = 
         xs.append(xp)
         ys.append(yp)
         weights.append(torch.full((len(xp),), w / len(xp), dtype=xp.dtype, device=xp.device))
-    return dict(x=torch.cat(xs), y=torch.cat(ys), weight=torch.cat(weights),
-                y_b=torch.cat(y_bs) if y_bs else None, lam=torch.cat(lams) if lams else None,
-                groups=len(parts) if recipe.at_forward == "separate" else 1)
+    return dict(
+        x=torch.cat(xs),
+        y=torch.cat(ys),
+        weight=torch.cat(weights),
+        y_b=torch.cat(y_bs) if y_bs else None,
+        lam=torch.cat(lams) if lams else None,
+        groups=len(parts) if recipe.at_forward == "separate" else 1,
+    )
 
 
 @torch.no_grad()
@@ -130,11 +159,11 @@ def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -
     correct = 0
     with evaluating(model):
         for i in range(0, len(x), batch_size):
-            xb = to_float(x[i:i + batch_size])
+            xb = to_float(x[i : i + batch_size])
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with autocast(xb.device):
-                correct += (predict(model(xb)) == y[i:i + batch_size]).sum().item()
+                correct += (predict(model(xb)) == y[i : i + batch_size]).sum().item()
     return correct / len(x)
 
 
@@ -153,11 +182,16 @@ class _Trainer:
             print(self.recipe.describe(), flush=True)
         torch.manual_seed(run.seed)
         self.cuda = self.device.type == "cuda"
-        self.data = load_data(run.dataset, data_root=run.data_root, train_size=run.train_size,
-                              test_size=run.test_size, device=self.device)
+        self.data = load_data(
+            run.dataset,
+            data_root=run.data_root,
+            train_size=run.train_size,
+            test_size=run.test_size,
+            device=self.device,
+        )
         model = run.build_model(self.data.num_classes, self.recipe.factor).to(self.device)
-        # channels-last on every device: cuDNN's and oneDNN's convolutions both run faster in it (ResNet-20,
-        # batch 32, one CPU core: 148 -> 110 ms a training step)
+        # channels-last on every device: cuDNN's and oneDNN's convolutions both run faster in it
+        # (ResNet-20, batch 32, one CPU core: 148 -> 110 ms a training step)
         model = model.to(memory_format=torch.channels_last)
         if self.cuda:
             torch.backends.cudnn.benchmark = True
@@ -167,13 +201,18 @@ class _Trainer:
         self.optimizer = make_optimizer(model, self.recipe)
         self.steps_per_epoch = len(self.data.x_train) // self.recipe.batch_size
         if self.steps_per_epoch < 1:
-            raise ValueError(f"batch_size {self.recipe.batch_size} is larger than the training set "
-                             f"({len(self.data.x_train)})")
+            raise ValueError(
+                f"batch_size {self.recipe.batch_size} is larger than the training set "
+                f"({len(self.data.x_train)})"
+            )
         self.scheduler = make_scheduler(self.optimizer, self.recipe, self.steps_per_epoch)
         steps = self.recipe.total_steps
         #: Epochs to run: the recipe's, or fewer when its total_steps ends the training earlier.
-        self.epochs = self.recipe.epochs if steps is None else min(self.recipe.epochs,
-                                                                      -(-steps // self.steps_per_epoch))
+        self.epochs = (
+            self.recipe.epochs
+            if steps is None
+            else min(self.recipe.epochs, -(-steps // self.steps_per_epoch))
+        )
         self.generator = torch.Generator(device=self.device).manual_seed(run.seed)
         self.checkpoint = Path(run.out) / "checkpoint.pt"
         self.start = 0
@@ -189,7 +228,10 @@ class _Trainer:
 
         if not self.checkpoint.exists():
             if self.dist.main:
-                print(f"robviz train: no checkpoint at {self.checkpoint}; starting from scratch", flush=True)
+                print(
+                    f"robviz train: no checkpoint at {self.checkpoint}; starting from scratch",
+                    flush=True,
+                )
             return
         meta = load_checkpoint(self.checkpoint, self.model)
         self.run.check_resume(meta["config"], self.checkpoint)
@@ -201,18 +243,28 @@ class _Trainer:
             torch.cuda.set_rng_state(meta["cuda_rng"], self.device)
         self.start, self.history = meta["epoch"], list(meta["history"])
         if self.dist.main:
-            print(f"robviz train: resumed from {self.checkpoint} after epoch {self.start}", flush=True)
+            print(
+                f"robviz train: resumed from {self.checkpoint} after epoch {self.start}", flush=True
+            )
 
     def save(self, epoch: int) -> None:
         """Write the checkpoint atomically (:func:`robviz.train.save_checkpoint`)."""
         from ..train import save_checkpoint
 
-        save_checkpoint(self.checkpoint, self.model, config=self.run.saved(), recipe=self.recipe.to_dict(),
-                        epoch=epoch, history=self.history, optimizer=self.optimizer.state_dict(),
-                        scheduler=self.scheduler.state_dict(), generator=self.generator.get_state(),
-                        torch_rng=torch.get_rng_state(),
-                        cuda_rng=torch.cuda.get_rng_state(self.device) if self.cuda else None,
-                        num_classes=self.data.num_classes)
+        save_checkpoint(
+            self.checkpoint,
+            self.model,
+            config=self.run.saved(),
+            recipe=self.recipe.to_dict(),
+            epoch=epoch,
+            history=self.history,
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict(),
+            generator=self.generator.get_state(),
+            torch_rng=torch.get_rng_state(),
+            cuda_rng=torch.cuda.get_rng_state(self.device) if self.cuda else None,
+            num_classes=self.data.num_classes,
+        )
 
     def step_module(self):
         """Return the module one training step calls: the loss, wrapped as configured.
@@ -221,8 +273,9 @@ class _Trainer:
         """
         module = LossModule(self.model)
         if self.dist.world > 1:
-            module = torch.nn.parallel.DistributedDataParallel(module,
-                                                               device_ids=[self.device.index] if self.cuda else None)
+            module = torch.nn.parallel.DistributedDataParallel(
+                module, device_ids=[self.device.index] if self.cuda else None
+            )
         if self.recipe.compile and self.cuda:
             module = torch.compile(module)
         return module
@@ -245,24 +298,55 @@ class _Trainer:
             steps = min(steps, recipe.total_steps - epoch * self.steps_per_epoch)
         self.model.train()
         began, total, seen = time.perf_counter(), torch.zeros((), device=self.device), 0
-        batches = gpu_batches(self.data.x_train, self.data.y_train, recipe.batch_size, self.generator,
-                              augmentation=recipe.augment, method=recipe.augmentation, rank=dist.rank,
-                              world_size=dist.world, channels_last=True)
-        for step, (xb, yb) in enumerate(tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{self.epochs}",
-                                             unit="step", leave=False, disable=not (dist.main and run.progress))):
+        batches = gpu_batches(
+            self.data.x_train,
+            self.data.y_train,
+            recipe.batch_size,
+            self.generator,
+            augmentation=recipe.augment,
+            method=recipe.augmentation,
+            rank=dist.rank,
+            world_size=dist.world,
+            channels_last=True,
+        )
+        for step, (xb, yb) in enumerate(
+            tqdm(
+                batches,
+                total=steps,
+                desc=f"epoch {epoch + 1}/{self.epochs}",
+                unit="step",
+                leave=False,
+                disable=not (dist.main and run.progress),
+            )
+        ):
             if step == steps:
                 break
             x_adv = None
             if self.attack is not None:
-                x_adv = adversarial_examples(self.attack, xb, yb, self.generator, dist.rank, dist.world,
-                                             eps_max=recipe.at_eps_max, labels=recipe.at_labels)
-            plain = recipe.mixup is None and (x_adv is None or (recipe.clean_weight == 0 and recipe.at_weight == 1))
+                x_adv = adversarial_examples(
+                    self.attack,
+                    xb,
+                    yb,
+                    self.generator,
+                    dist.rank,
+                    dist.world,
+                    eps_max=recipe.at_eps_max,
+                    labels=recipe.at_labels,
+                )
+            plain = recipe.mixup is None and (
+                x_adv is None or (recipe.clean_weight == 0 and recipe.at_weight == 1)
+            )
             with autocast(self.device):
-                if plain:  # the model's own loss on one batch: the clean one, or the adversarial one (Madry et al.)
+                # the model's own loss on one batch: the clean one, or the adversarial one (Madry et
+                # al.)
+                if plain:
                     loss = step_module(xb if x_adv is None else x_adv, yb)
                 else:
-                    loss = step_module(**training_batch(recipe, xb, yb, x_adv, self.generator, dist.rank,
-                                                        dist.world))
+                    loss = step_module(
+                        **training_batch(
+                            recipe, xb, yb, x_adv, self.generator, dist.rank, dist.world
+                        )
+                    )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -275,11 +359,20 @@ class _Trainer:
         seconds = time.perf_counter() - began
         train_loss = total.item() / steps
         if not math.isfinite(train_loss):
-            raise FloatingPointError(f"the training loss became {train_loss} in epoch {epoch + 1}; "
-                                     f"lower the learning rate (lr={recipe.lr})")
-        return dict(epoch=epoch + 1, lr=self.optimizer.param_groups[0]["lr"], train_loss=train_loss,
-                    test_accuracy=accuracy(self.model, self.data.x_test, self.data.y_test, channels_last=True),
-                    seconds=seconds, images_per_s=seen / max(seconds, 1e-9))
+            raise FloatingPointError(
+                f"the training loss became {train_loss} in epoch {epoch + 1}; "
+                f"lower the learning rate (lr={recipe.lr})"
+            )
+        return dict(
+            epoch=epoch + 1,
+            lr=self.optimizer.param_groups[0]["lr"],
+            train_loss=train_loss,
+            test_accuracy=accuracy(
+                self.model, self.data.x_test, self.data.y_test, channels_last=True
+            ),
+            seconds=seconds,
+            images_per_s=seen / max(seconds, 1e-9),
+        )
 
     def fit(self) -> dict:
         """Run the epochs from ``start`` to the end (or ``stop_after`` of them).
@@ -290,22 +383,34 @@ class _Trainer:
         """
         run, recipe = self.run, self.recipe
         step_module = self.step_module()
-        last = self.epochs if run.stop_after is None else min(self.epochs, self.start + run.stop_after)
+        last = (
+            self.epochs if run.stop_after is None else min(self.epochs, self.start + run.stop_after)
+        )
         for epoch in range(self.start, last):
             record = self.epoch(epoch, step_module)
             self.history.append(record)
             if self.dist.main and run.progress:
-                print(f"epoch {epoch + 1}/{self.epochs} loss {record['train_loss']:.4f} "
-                      f"test acc {record['test_accuracy']:.4f} ({record['seconds']:.1f} s, "
-                      f"{record['images_per_s']:.0f} img/s)", flush=True)
+                print(
+                    f"epoch {epoch + 1}/{self.epochs} loss {record['train_loss']:.4f} "
+                    f"test acc {record['test_accuracy']:.4f} ({record['seconds']:.1f} s, "
+                    f"{record['images_per_s']:.0f} img/s)",
+                    flush=True,
+                )
             every = run.checkpoint_every
             if self.dist.main and ((every and (epoch + 1) % every == 0) or epoch + 1 == last):
                 self.save(epoch + 1)
         history = self.history
-        results = dict(config=run.saved(), recipe=recipe.to_dict(), epochs_done=len(history), history=history,
-                       test_accuracy=history[-1]["test_accuracy"] if history else None,
-                       checkpoint=str(self.checkpoint), world_size=self.dist.world, device=str(self.device),
-                       finished=len(history) == self.epochs)
+        results = dict(
+            config=run.saved(),
+            recipe=recipe.to_dict(),
+            epochs_done=len(history),
+            history=history,
+            test_accuracy=history[-1]["test_accuracy"] if history else None,
+            checkpoint=str(self.checkpoint),
+            world_size=self.dist.world,
+            device=str(self.device),
+            finished=len(history) == self.epochs,
+        )
         if self.dist.main:
             write_json(Path(run.out) / "results.json", results)
         return results
@@ -316,14 +421,15 @@ def train(run: TrainRun | dict) -> dict:
 
     ``run`` is a :class:`TrainRun`, or a dict of its settings.
 
-    Writes ``OUT/checkpoint.pt`` (every ``checkpoint_every`` epochs and at the end) and ``OUT/results.json``
-    (rank 0 only).
+    Writes ``OUT/checkpoint.pt`` (every ``checkpoint_every`` epochs and at the end) and
+    ``OUT/results.json`` (rank 0 only).
 
     Returns
     -------
     dict
-        The results: ``config`` (the saved settings), ``recipe``, ``epochs_done``, ``history`` (one record per
-        epoch), ``test_accuracy``, ``checkpoint``, ``world_size``, ``device``, ``finished``.
+        The results: ``config`` (the saved settings), ``recipe``, ``epochs_done``, ``history`` (one
+        record per epoch), ``test_accuracy``, ``checkpoint``, ``world_size``, ``device``,
+        ``finished``.
 
     Raises
     ------

@@ -1,12 +1,13 @@
 """The optimizers a :class:`robviz.scale.recipes.Recipe` names, built for a model.
 
-PyTorch's SGD and Adam, or the update rules of Keras 2.2.4 (the authors' code), and the per-step learning-rate schedule.
+PyTorch's SGD and Adam, or the update rules of Keras 2.2.4 (the authors' code), and the per-step
+learning-rate schedule.
 
     optimizer = make_optimizer(model, recipe)
     scheduler = make_scheduler(optimizer, recipe, steps_per_epoch)
 
-Weight decay follows the recipe's ``decay_scope``: conv kernels only (the authors' Keras ``l2`` on Conv2D) or
-every weight matrix; biases and normalization parameters are never decayed.
+Weight decay follows the recipe's ``decay_scope``: conv kernels only (the authors' Keras ``l2`` on
+Conv2D) or every weight matrix; biases and normalization parameters are never decayed.
 """
 
 from __future__ import annotations
@@ -31,21 +32,27 @@ def _decayed(parameter: torch.Tensor, scope: str) -> bool:
 def make_optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
     """Return the recipe's optimizer.
 
-    Two parameter groups, group 0 (decayed: conv kernels, plus linear weights with ``decay_scope="weights"``) with
-    ``recipe.weight_decay`` and group 1 (the rest) without.
+    Two parameter groups, group 0 (decayed: conv kernels, plus linear weights with
+    ``decay_scope="weights"``) with ``recipe.weight_decay`` and group 1 (the rest) without.
 
-    ``rule="pytorch"``: ``torch.optim.SGD``/``Adam``; ``rule="keras"``: :class:`KerasSGD`/:class:`KerasAdam`.
+    ``rule="pytorch"``: ``torch.optim.SGD``/``Adam``; ``rule="keras"``:
+    :class:`KerasSGD`/:class:`KerasAdam`.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if _decayed(p, recipe.decay_scope)]
     rest = [p for p in params if not _decayed(p, recipe.decay_scope)]
-    groups = [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": recipe.weight_decay},
+        {"params": rest, "weight_decay": 0.0},
+    ]
     keras = recipe.rule == "keras"
     if recipe.optimizer == "adam":
         return KerasAdam(groups, lr=recipe.lr) if keras else torch.optim.Adam(groups, lr=recipe.lr)
     if keras:
         if recipe.nesterov:
-            raise ValueError("rule='keras' supports plain momentum only (nesterov=False), as the authors' code")
+            raise ValueError(
+                "rule='keras' supports plain momentum only (nesterov=False), as the authors' code"
+            )
         return KerasSGD(groups, lr=recipe.lr, momentum=recipe.momentum)
     return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov)
 
@@ -55,7 +62,9 @@ def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, steps_per_e
 
     Its state (the step count) goes into checkpoints.
     """
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(recipe, step, steps_per_epoch))
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(recipe, step, steps_per_epoch)
+    )
 
 
 class KerasSGD(torch.optim.Optimizer):
@@ -65,14 +74,17 @@ class KerasSGD(torch.optim.Optimizer):
 
         g = grad + weight_decay * w,   v <- momentum * v - lr * g,   w <- w + v.
 
-    The learning rate sits inside the velocity: at a learning-rate drop the old velocity keeps its old scale,
-    where ``torch.optim.SGD`` (v <- momentum v + g, w <- w - lr v) rescales it at once. With a constant lr the
-    two are identical. State per parameter: ``velocity``.
+    The learning rate sits inside the velocity: at a learning-rate drop the old velocity keeps its
+    old scale, where ``torch.optim.SGD`` (v <- momentum v + g, w <- w - lr v) rescales it at once.
+    With a constant lr the two are identical. State per parameter: ``velocity``.
     """
 
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0):
         if not lr > 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"need lr > 0, momentum >= 0, weight_decay >= 0; got {lr}, {momentum}, {weight_decay}")
+            raise ValueError(
+                f"need lr > 0, momentum >= 0, weight_decay >= 0; got {lr}, {momentum}, "
+                f"{weight_decay}"
+            )
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
     @torch.no_grad()
@@ -100,14 +112,32 @@ class KerasAdam(torch.optim.Optimizer):
         m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
         w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps).
 
-    ``torch.optim.Adam`` puts eps inside the bias correction (m_hat / (sqrt(v_hat) + eps)); the two differ while
-    sqrt(v) is comparable to eps. State per parameter: ``step``, ``m``, ``v``.
+    ``torch.optim.Adam`` puts eps inside the bias correction (m_hat / (sqrt(v_hat) + eps)); the two
+    differ while sqrt(v) is comparable to eps. State per parameter: ``step``, ``m``, ``v``.
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-7, weight_decay: float = 0.0):
-        if not lr > 0 or not 0 <= betas[0] < 1 or not 0 <= betas[1] < 1 or eps < 0 or weight_decay < 0:
-            raise ValueError(f"invalid Adam settings: lr={lr}, betas={betas}, eps={eps}, weight_decay={weight_decay}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-7,
+        weight_decay: float = 0.0,
+    ):
+        if (
+            not lr > 0
+            or not 0 <= betas[0] < 1
+            or not 0 <= betas[1] < 1
+            or eps < 0
+            or weight_decay < 0
+        ):
+            raise ValueError(
+                f"invalid Adam settings: lr={lr}, betas={betas}, eps={eps}, "
+                f"weight_decay={weight_decay}"
+            )
+        super().__init__(
+            params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+        )
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -126,6 +156,6 @@ class KerasAdam(torch.optim.Optimizer):
                 t = state["step"]
                 state["m"].mul_(b1).add_(g, alpha=1 - b1)
                 state["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
-                rate = group["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+                rate = group["lr"] * math.sqrt(1 - b2**t) / (1 - b1**t)
                 p.addcdiv_(state["m"], state["v"].sqrt().add_(group["eps"]), value=-rate)
         return loss

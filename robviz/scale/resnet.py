@@ -2,18 +2,20 @@
 
 He et al., "Deep Residual Learning for Image Recognition", CVPR 2016, section 4.2.
 
-The CIFAR variant: a 3x3 stem with ``width`` channels, three stages of n residual blocks with ``width``,
-``2 width`` and ``4 width`` channels (the second and third halve the resolution), global average pooling:
-depth = 6n + 2 (ResNet-20/32/56/110: n = 3/5/9/18). ``version=1`` is the original block (conv-BN-ReLU-conv-BN,
-add, ReLU); ``version=2`` the pre-activation block (He et al., "Identity Mappings in Deep Residual Networks",
-ECCV 2016: BN-ReLU-conv twice, add), with a final BN-ReLU before pooling. A shortcut that changes shape is a 1x1
-convolution with BN (v1) or a plain 1x1 convolution (v2).
+The CIFAR variant: a 3x3 stem with ``width`` channels, three stages of n residual blocks with
+``width``, ``2 width`` and ``4 width`` channels (the second and third halve the resolution), global
+average pooling: depth = 6n + 2 (ResNet-20/32/56/110: n = 3/5/9/18). ``version=1`` is the original
+block (conv-BN-ReLU-conv-BN, add, ReLU); ``version=2`` the pre-activation block (He et al.,
+"Identity Mappings in Deep Residual Networks", ECCV 2016: BN-ReLU-conv twice, add), with a final
+BN-ReLU before pooling. A shortcut that changes shape is a 1x1 convolution with BN (v1) or a plain
+1x1 convolution (v2).
 
-The feature z is the pooled ``4 width``-d vector or, with ``feature_dim``, the output of an extra linear layer
-(with bias) after pooling: the MMC/MMLDA networks of the authors' code (feature_dim 256 by default for them).
+The feature z is the pooled ``4 width``-d vector or, with ``feature_dim``, the output of an extra
+linear layer (with bias) after pooling: the MMC/MMLDA networks of the authors' code (feature_dim 256
+by default for them).
 
-Inputs are images in [0, 1], (N, 3, H, W); the body normalizes them with the CIFAR channel mean and standard
-deviation, so attacks work in the [0, 1] pixel box.
+Inputs are images in [0, 1], (N, 3, H, W); the body normalizes them with the CIFAR channel mean and
+standard deviation, so attacks work in the [0, 1] pixel box.
 """
 
 from __future__ import annotations
@@ -31,25 +33,46 @@ from ..ensemble import adp_regularizer
 from ..models import Classifier
 from ..objectives import OBJECTIVES, make_objective
 
-__all__ = ["CIFAR_MEAN", "CIFAR_STD", "CifarResNet", "cifar_resnet", "ADPEnsemble", "adp_loss",
-           "cifar_adp_ensemble", "make_cifar_model", "ARCHITECTURES", "ADPObjective", "ENSEMBLE_OBJECTIVES"]
+__all__ = [
+    "CIFAR_MEAN",
+    "CIFAR_STD",
+    "CifarResNet",
+    "cifar_resnet",
+    "ADPEnsemble",
+    "adp_loss",
+    "cifar_adp_ensemble",
+    "make_cifar_model",
+    "ARCHITECTURES",
+    "ADPObjective",
+    "ENSEMBLE_OBJECTIVES",
+]
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 
-#: Architecture names accepted by :func:`make_cifar_model`, with their depth (6n + 2). ``resnet50`` (n = 8) is
-#: the depth the MI authors trained (``mi-authors`` in :mod:`robviz.scale.recipes` says what is known of their network).
-ARCHITECTURES = {"resnet8": 8, "resnet20": 20, "resnet32": 32, "resnet44": 44, "resnet50": 50, "resnet56": 56,
-                 "resnet110": 110}
+#: Architecture names accepted by :func:`make_cifar_model`, with their depth (6n + 2). ``resnet50``
+#: (n = 8) is the depth the MI authors trained (``mi-authors`` in :mod:`robviz.scale.recipes` says
+#: what is known of their network).
+ARCHITECTURES = {
+    "resnet8": 8,
+    "resnet20": 20,
+    "resnet32": 32,
+    "resnet44": 44,
+    "resnet50": 50,
+    "resnet56": 56,
+    "resnet110": 110,
+}
 
-#: Objectives whose networks get the extra 256-d linear feature layer by default (as the MMC authors' code).
+#: Objectives whose networks get the extra 256-d linear feature layer by default (as the MMC
+#: authors' code).
 _FEATURE_LAYER_DEFAULT = {name: head.cifar_feature_dim for name, head in OBJECTIVES.items()}
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
-    if kind == "group":  # no dependence on the batch: data-parallel runs equal single-process ones exactly
+    # no dependence on the batch: data-parallel runs equal single-process ones exactly
+    if kind == "group":
         return nn.GroupNorm(min(8, channels), channels)
     if kind == "none":
         return nn.Identity()
@@ -67,7 +90,9 @@ class BasicBlock(nn.Module):
         self.bn2 = _norm(norm, cout)
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), _norm(norm, cout))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), _norm(norm, cout)
+            )
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
@@ -116,12 +141,22 @@ class CifarResNet(nn.Module):
     """
 
     @checks.renamed(norm="normalization")
-    def __init__(self, depth: int = 20, *, version: int = 1, width: int = 16, feature_dim: int | None = None,
-                 normalization: str = "batch", in_channels: int = 3):
+    def __init__(
+        self,
+        depth: int = 20,
+        *,
+        version: int = 1,
+        width: int = 16,
+        feature_dim: int | None = None,
+        normalization: str = "batch",
+        in_channels: int = 3,
+    ):
         norm = normalization
         super().__init__()
         if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
-            raise ValueError(f"depth must be 6n + 2 with n >= 1 (8, 20, 32, 56, 110, ...), got {depth!r}")
+            raise ValueError(
+                f"depth must be 6n + 2 with n >= 1 (8, 20, 32, 56, 110, ...), got {depth!r}"
+            )
         if version not in (1, 2):
             raise ValueError(f"version must be 1 (original) or 2 (pre-activation), got {version!r}")
         if width < 1 or (feature_dim is not None and feature_dim < 1):
@@ -129,8 +164,12 @@ class CifarResNet(nn.Module):
         n = (depth - 2) // 6
         block = BasicBlock if version == 1 else PreActBlock
         self.depth, self.version, self.width, self.in_channels = depth, version, width, in_channels
-        mean = torch.tensor(CIFAR_MEAN if in_channels == 3 else (0.5,) * in_channels).view(1, -1, 1, 1)
-        std = torch.tensor(CIFAR_STD if in_channels == 3 else (0.25,) * in_channels).view(1, -1, 1, 1)
+        mean = torch.tensor(CIFAR_MEAN if in_channels == 3 else (0.5,) * in_channels).view(
+            1, -1, 1, 1
+        )
+        std = torch.tensor(CIFAR_STD if in_channels == 3 else (0.25,) * in_channels).view(
+            1, -1, 1, 1
+        )
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
         self.stem = nn.Conv2d(in_channels, width, 3, 1, 1, bias=False)
@@ -155,7 +194,9 @@ class CifarResNet(nn.Module):
         Raises ``ValueError`` for another shape.
         """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"CifarResNet expects images (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
+            raise ValueError(
+                f"CifarResNet expects images (N, {self.in_channels}, H, W), got {tuple(x.shape)}"
+            )
         out = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
         out = F.relu(self.stem_norm(self.stem(out))) if self.version == 1 else self.stem(out)
         out = self.layers(out)
@@ -166,13 +207,24 @@ class CifarResNet(nn.Module):
 
 
 @checks.renamed(norm="normalization")
-def cifar_resnet(depth: int = 20, num_classes: int = 10, objective: str = "sce", feature_dim: int | None = None,
-                 version: int = 1, *, width: int = 16, normalization: str = "batch", in_channels: int = 3,
-                 seed: int | None = None, **objective_options) -> Classifier:
+def cifar_resnet(
+    depth: int = 20,
+    num_classes: int = 10,
+    objective: str = "sce",
+    feature_dim: int | None = None,
+    version: int = 1,
+    *,
+    width: int = 16,
+    normalization: str = "batch",
+    in_channels: int = 3,
+    seed: int | None = None,
+    **objective_options,
+) -> Classifier:
     """Return a CIFAR ResNet with an objective's head: a :class:`robviz.models.Classifier`.
 
-    ``feature_dim`` None picks the authors' choice: MMC and MMLDA get the extra linear layer with 256 features,
-    SCE, RCE and center loss use the pooled 4 width-d (64-d) features. ``seed`` seeds the initialisation.
+    ``feature_dim`` None picks the authors' choice: MMC and MMLDA get the extra linear layer with
+    256 features, SCE, RCE and center loss use the pooled 4 width-d (64-d) features. ``seed`` seeds
+    the initialisation.
 
     Examples
     --------
@@ -185,22 +237,30 @@ def cifar_resnet(depth: int = 20, num_classes: int = 10, objective: str = "sce",
     key = str(objective).lower()
     if feature_dim is None:
         feature_dim = _FEATURE_LAYER_DEFAULT.get(key)
-    body = CifarResNet(depth, version=version, width=width, feature_dim=feature_dim, normalization=normalization,
-                       in_channels=in_channels)
+    body = CifarResNet(
+        depth,
+        version=version,
+        width=width,
+        feature_dim=feature_dim,
+        normalization=normalization,
+        in_channels=in_channels,
+    )
     return Classifier(body, make_objective(key, num_classes, body.feature_dim, **objective_options))
 
 
-def adp_loss(logits: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: float = 0.5) -> torch.Tensor:
+def adp_loss(
+    logits: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: float = 0.5
+) -> torch.Tensor:
     """Return the ADP training loss, averaged over the batch.
 
     Pang et al., "Improving Adversarial Robustness via Promoting Ensemble Diversity", ICML 2019:
 
         L = sum_k CE(y, F_k) - alpha H(mean_k F_k) - beta log det(M M^T + 1e-6 I_K),
 
-    F_k = softmax of member k, H(p) = -sum p log(p + 1e-20), row k of M (K, L-1) = F_k without the true label's
-    entry, L2-normalized. The ADP term is :func:`robviz.ensemble.adp_regularizer` (one implementation, with the
-    authors' offsets ``LOG_OFFSET`` and ``DET_OFFSET``); here it runs in float32 on (K, N, L) member logits, so
-    it stays exact under bf16 autocast.
+    F_k = softmax of member k, H(p) = -sum p log(p + 1e-20), row k of M (K, L-1) = F_k without the
+    true label's entry, L2-normalized. The ADP term is :func:`robviz.ensemble.adp_regularizer` (one
+    implementation, with the authors' offsets ``LOG_OFFSET`` and ``DET_OFFSET``); here it runs in
+    float32 on (K, N, L) member logits, so it stays exact under bf16 autocast.
 
     Parameters
     ----------
@@ -222,11 +282,12 @@ def adp_loss(logits: torch.Tensor, y: torch.Tensor, alpha: float = 2.0, beta: fl
 class ADPObjective(nn.Module):
     """The ADP objective of an ensemble, registered in :data:`ENSEMBLE_OBJECTIVES` as ``"adp"``.
 
-    It holds the settings (alpha, beta) and declares what the package reads about it, as the heads of
-    ``robviz.objectives.OBJECTIVES`` do (``name``, ``label``, ``has_factor``, ``authors_recipe``, ``centers``).
+    It holds the settings (alpha, beta) and declares what the package reads about it, as the heads
+    of ``robviz.objectives.OBJECTIVES`` do (``name``, ``label``, ``has_factor``, ``authors_recipe``,
+    ``centers``).
 
-    It is not one of those heads: its loss reads the K members' logits, not a feature z, so it has no decision
-    on z (``robviz.exact`` does not apply) and no per-sample loss on z.
+    It is not one of those heads: its loss reads the K members' logits, not a feature z, so it has
+    no decision on z (``robviz.exact`` does not apply) and no per-sample loss on z.
     """
 
     name, label = "adp", "ADP"
@@ -248,18 +309,19 @@ class ADPObjective(nn.Module):
         return f"num_classes={self.num_classes}, alpha={self.alpha}, beta={self.beta}"
 
 
-#: Objectives trained on an ensemble's member logits (no head on a feature), by name: the CLI's choices beside
-#: ``robviz.objectives.OBJECTIVES``. An entry declares ``name``, ``label``, ``has_factor``, ``authors_recipe``
-#: and ``build(depth, num_classes, **options)``.
+#: Objectives trained on an ensemble's member logits (no head on a feature), by name: the CLI's
+#: choices beside ``robviz.objectives.OBJECTIVES``. An entry declares ``name``, ``label``,
+#: ``has_factor``, ``authors_recipe`` and ``build(depth, num_classes, **options)``.
 ENSEMBLE_OBJECTIVES: dict[str, type[ADPObjective]] = {ADPObjective.name: ADPObjective}
 
 
 class ADPEnsemble(nn.Module):
     """An ensemble of K SCE classifiers trained with the ADP loss (:func:`adp_loss`).
 
-    The robviz model contract: ``forward(x)`` returns log of the mean member softmax (argmax = the ensemble's
-    prediction, so attacks see the averaged ensemble), ``features(x)`` the members' features concatenated,
-    ``loss(x, y)`` the ADP loss, ``member_logits(x)`` the (K, N, L) member logits.
+    The robviz model contract: ``forward(x)`` returns log of the mean member softmax (argmax = the
+    ensemble's prediction, so attacks see the averaged ensemble), ``features(x)`` the members'
+    features concatenated, ``loss(x, y)`` the ADP loss, ``member_logits(x)`` the (K, N, L) member
+    logits.
     """
 
     def __init__(self, members: Iterable[Classifier], alpha: float = 2.0, beta: float = 0.5):
@@ -281,12 +343,15 @@ class ADPEnsemble(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Return the members' features concatenated, (N, sum of the members' d)."""
-        # nn.ModuleList is not generic: to mypy its items are plain Modules, here they are the Classifiers
+        # nn.ModuleList is not generic: to mypy its items are plain Modules, here they are the
+        # Classifiers
         return torch.cat([member.features(x) for member in self.members], dim=1)  # type: ignore[operator]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the log of the mean member softmax, (N, L), in float32 and in log space."""
-        log_probs = self.member_logits(x).float().log_softmax(dim=-1)  # log of the mean, in log space
+        log_probs = (
+            self.member_logits(x).float().log_softmax(dim=-1)
+        )  # log of the mean, in log space
         return torch.logsumexp(log_probs, dim=0) - math.log(len(self.members))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -300,35 +365,75 @@ class ADPEnsemble(nn.Module):
 
 
 @checks.renamed(norm="normalization")
-def cifar_adp_ensemble(depth: int = 20, num_classes: int = 10, members: int = 3, *, alpha: float = 2.0,
-                       beta: float = 0.5, version: int = 1, width: int = 16, normalization: str = "batch",
-                       in_channels: int = 3, seed: int | None = None) -> ADPEnsemble:
+def cifar_adp_ensemble(
+    depth: int = 20,
+    num_classes: int = 10,
+    members: int = 3,
+    *,
+    alpha: float = 2.0,
+    beta: float = 0.5,
+    version: int = 1,
+    width: int = 16,
+    normalization: str = "batch",
+    in_channels: int = 3,
+    seed: int | None = None,
+) -> ADPEnsemble:
     """Return the ADP paper's ensemble.
 
-    ``members`` x ResNet-``depth`` (3 x ResNet-20 v1), alpha 2, beta 0.5 (alpha = beta = 0 is the paper's baseline:
-    independently trained members).
+    ``members`` x ResNet-``depth`` (3 x ResNet-20 v1), alpha 2, beta 0.5 (alpha = beta = 0 is the
+    paper's baseline: independently trained members).
     """
     if seed is not None:
         torch.manual_seed(seed)
-    return ADPEnsemble([cifar_resnet(depth, num_classes, "sce", version=version, width=width,
-                                     normalization=normalization,
-                                     in_channels=in_channels) for _ in range(members)], alpha, beta)
+    return ADPEnsemble(
+        [
+            cifar_resnet(
+                depth,
+                num_classes,
+                "sce",
+                version=version,
+                width=width,
+                normalization=normalization,
+                in_channels=in_channels,
+            )
+            for _ in range(members)
+        ],
+        alpha,
+        beta,
+    )
 
 
 @checks.renamed(norm="normalization")
-def make_cifar_model(arch: str = "resnet20", objective: str = "sce", num_classes: int = 10, *,
-                     feature_dim: int | None = None, version: int = 1, width: int = 16, normalization: str = "batch",
-                     in_channels: int = 3, seed: int | None = 0, **options) -> nn.Module:
+def make_cifar_model(
+    arch: str = "resnet20",
+    objective: str = "sce",
+    num_classes: int = 10,
+    *,
+    feature_dim: int | None = None,
+    version: int = 1,
+    width: int = 16,
+    normalization: str = "batch",
+    in_channels: int = 3,
+    seed: int | None = 0,
+    **options,
+) -> nn.Module:
     """Return a model by architecture name (``robviz.scale.resnet.ARCHITECTURES``) and objective.
 
-    The objective is an ``OBJECTIVES`` name, or an :data:`ENSEMBLE_OBJECTIVES` name such as ``"adp"``, an ensemble of
-    three; ``options`` go to the objective or to the ensemble's ``build``.
+    The objective is an ``OBJECTIVES`` name, or an :data:`ENSEMBLE_OBJECTIVES` name such as
+    ``"adp"``, an ensemble of three; ``options`` go to the objective or to the ensemble's ``build``.
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; valid names: {', '.join(ARCHITECTURES)}")
-    common: dict[str, Any] = dict(version=version, width=width, normalization=normalization, in_channels=in_channels,
-                                  seed=seed)
+    common: dict[str, Any] = dict(
+        version=version,
+        width=width,
+        normalization=normalization,
+        in_channels=in_channels,
+        seed=seed,
+    )
     key = str(objective).lower()
     if key in ENSEMBLE_OBJECTIVES:
         return ENSEMBLE_OBJECTIVES[key].build(ARCHITECTURES[arch], num_classes, **common, **options)
-    return cifar_resnet(ARCHITECTURES[arch], num_classes, objective, feature_dim, **common, **options)
+    return cifar_resnet(
+        ARCHITECTURES[arch], num_classes, objective, feature_dim, **common, **options
+    )

@@ -14,7 +14,9 @@ from .config import TableRun
 __all__ = ["TALK_TABLE", "TALK_COLUMNS", "measured_vs_talk", "render_table"]
 
 #: The columns of :class:`robviz.attacks.RobustnessTable.pivot` that the talk's table has.
-TALK_COLUMNS = ["clean"] + [f"PGD{s}-{t} {e}" for e in ("8/255", "16/255") for s in (10, 50) for t in ("tar", "un")]
+TALK_COLUMNS = ["clean"] + [
+    f"PGD{s}-{t} {e}" for e in ("8/255", "16/255") for s in (10, 50) for t in ("tar", "un")
+]
 _ROWS = {
     "sce": "92.9 ≤1 3.7 ≤1 3.6 ≤1 2.9 ≤1 2.6",
     "center": "92.8 ≤1 4.4 ≤1 4.3 ≤1 3.1 ≤1 2.9",
@@ -26,8 +28,9 @@ _ROWS = {
     "sce-AT-un": "80.9 69.8 55.4 69.4 53.9 53.3 34.1 38.5 21.5",
     "mmc-AT-un": "81.8 70.8 56.3 70.1 55.0 54.7 37.4 39.9 27.7",
 }
-#: The talk's white-box table (MMC paper, ICLR 2020, Table 2; CIFAR-10, ResNet-32, adaptive attacks): accuracy in
-#: percent as printed (strings; "≤1" where the paper says so), by model label and column.
+#: The talk's white-box table (MMC paper, ICLR 2020, Table 2; CIFAR-10, ResNet-32, adaptive
+#: attacks): accuracy in percent as printed (strings; "≤1" where the paper says so), by model label
+#: and column.
 TALK_TABLE = {model: dict(zip(TALK_COLUMNS, values.split())) for model, values in _ROWS.items()}
 
 
@@ -35,35 +38,45 @@ def _nan(value):
     return math.nan if value is None else float(value)
 
 
-def measured_vs_talk(paths, talk_rows=()) -> tuple[list[str], list[str], list[list[float]], list[list[str | None]]]:
+def measured_vs_talk(
+    paths, talk_rows=()
+) -> tuple[list[str], list[str], list[list[float]], list[list[str | None]]]:
     """Read evaluation JSON files and pair them with the talk's Table 2.
 
     The files are written by :func:`robviz.scale.evaluate`.
 
-    An adversarially trained checkpoint lands in its AT row by its label (``mmc-AT-un``, ``sce-AT-tar``: what
-    :func:`robviz.scale.evaluate` names a checkpoint of ``--adversarial`` training, e.g. ``--recipe paper-at``).
-    ``talk_rows`` (labels of :data:`TALK_TABLE`) adds those rows of the talk's table that no file measured, with
-    NaN values beside the talk's numbers: the rows a run has not reached yet.
+    An adversarially trained checkpoint lands in its AT row by its label (``mmc-AT-un``,
+    ``sce-AT-tar``: what :func:`robviz.scale.evaluate` names a checkpoint of ``--adversarial``
+    training, e.g. ``--recipe paper-at``). ``talk_rows`` (labels of :data:`TALK_TABLE`) adds those
+    rows of the talk's table that no file measured, with NaN values beside the talk's numbers: the
+    rows a run has not reached yet.
 
     Returns
     -------
     tuple[list[str], list[str], list[list[float]], list[list[str | None]]]
-        ``(models, columns, values, reference)``: ``values[i][j]`` is the measured accuracy (%) of model ``i``
-        under column ``j`` (NaN where not run), ``reference[i][j]`` the talk's number as printed, or None.
-        Two files with the same model label give two rows, the later ``"sce #2"`` (tables add up as
-        :class:`robviz.attacks.RobustnessTable` does), each compared with the talk's ``"sce"`` row.
+        ``(models, columns, values, reference)``: ``values[i][j]`` is the measured accuracy (%) of
+        model ``i`` under column ``j`` (NaN where not run), ``reference[i][j]`` the talk's number as
+        printed, or None. Two files with the same model label give two rows, the later ``"sce #2"``
+        (tables add up as :class:`robviz.attacks.RobustnessTable` does), each compared with the
+        talk's ``"sce"`` row.
     """
     from ..attacks import RobustnessTable
 
     table = RobustnessTable()
     for path in paths:
         data = json.loads(Path(path).read_text())
-        table += RobustnessTable([{**row, "accuracy": _nan(row["accuracy"]), "distance": _nan(row.get("distance"))}
-                                  for row in data["rows"]])
+        table += RobustnessTable(
+            [
+                {**row, "accuracy": _nan(row["accuracy"]), "distance": _nan(row.get("distance"))}
+                for row in data["rows"]
+            ]
+        )
     models, columns, values = table.pivot()
     unknown = [row for row in talk_rows if row not in TALK_TABLE]
     if unknown:
-        raise ValueError(f"talk_rows {unknown} are not rows of the talk's table; valid: {', '.join(TALK_TABLE)}")
+        raise ValueError(
+            f"talk_rows {unknown} are not rows of the talk's table; valid: {', '.join(TALK_TABLE)}"
+        )
     for row in talk_rows:
         if row not in models:
             models.append(row)
@@ -75,20 +88,27 @@ def measured_vs_talk(paths, talk_rows=()) -> tuple[list[str], list[str], list[li
 def _markdown(models, columns, values, reference) -> str:
     lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for model, row, ref in zip(models, values, reference):
-        cells = [("" if r is None else f"not run ({r})") if v != v else f"{v:.1f}" + ("" if r is None else f" ({r})")
-                 for v, r in zip(row, ref)]
+        cells = [
+            ("" if r is None else f"not run ({r})")
+            if v != v
+            else f"{v:.1f}" + ("" if r is None else f" ({r})")
+            for v, r in zip(row, ref)
+        ]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     if any(r is not None for ref in reference for r in ref):
-        lines.append("\nIn parentheses: the talk's numbers (MMC paper, ICLR 2020, Table 2; CIFAR-10, ResNet-32).")
+        lines.append(
+            "\nIn parentheses: the talk's numbers (MMC paper, ICLR 2020, Table 2; CIFAR-10, "
+            "ResNet-32)."
+        )
     return "\n".join(lines)
 
 
 def render_table(run: TableRun | dict) -> str:
     """Return the measured numbers of ``run.results`` with the talk's in parentheses, as markdown.
 
-    Each cell reads ``measured (talk)``; ``not run (talk)`` in the ``run.talk_rows`` no file measured. Written to
-    ``run.out`` and, as a plotly heatmap, to ``run.html`` when given; printed unless ``run.progress`` is False.
-    Returns the markdown.
+    Each cell reads ``measured (talk)``; ``not run (talk)`` in the ``run.talk_rows`` no file
+    measured. Written to ``run.out`` and, as a plotly heatmap, to ``run.html`` when given; printed
+    unless ``run.progress`` is False. Returns the markdown.
     """
     run = TableRun.from_dict(run)
     models, columns, values, reference = measured_vs_talk(run.results, run.talk_rows)
@@ -99,8 +119,13 @@ def render_table(run: TableRun | dict) -> str:
     if run.html:
         from ..viz.attacks import robustness_heatmap
 
-        figure = robustness_heatmap(models, columns, values, reference=reference,
-                                    title="Robust accuracy (%): measured (talk)")
+        figure = robustness_heatmap(
+            models,
+            columns,
+            values,
+            reference=reference,
+            title="Robust accuracy (%): measured (talk)",
+        )
         Path(run.html).parent.mkdir(parents=True, exist_ok=True)
         figure.write_html(run.html)
     if run.progress:

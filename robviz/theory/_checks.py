@@ -20,7 +20,9 @@ def as_float64(value, name: str):
         dtype = value.dtype if value.is_floating_point() else torch.float64
         tensor = value.detach().to(torch.float64)
         back = lambda result: result.to(dtype)  # noqa: E731
-    elif isinstance(checks.scalar(value), numbers.Real) and not isinstance(checks.scalar(value), bool):
+    elif isinstance(checks.scalar(value), numbers.Real) and not isinstance(
+        checks.scalar(value), bool
+    ):
         tensor = torch.tensor(float(checks.scalar(value)), dtype=torch.float64)
         back = lambda result: float(result) if result.numel() == 1 else result  # noqa: E731
     else:
@@ -33,7 +35,9 @@ def as_float64(value, name: str):
 def check_positive(tensor: torch.Tensor, name: str, strict: bool = True) -> None:
     bad = (tensor <= 0) if strict else (tensor < 0)
     if bad.any():
-        raise ValueError(f"{name} must be {'> 0' if strict else '>= 0'}, got {tensor.min().item()!r}")
+        raise ValueError(
+            f"{name} must be {'> 0' if strict else '>= 0'}, got {tensor.min().item()!r}"
+        )
 
 
 def check_number(value, name: str, positive: bool = True) -> float:
@@ -62,4 +66,3 @@ def cholesky(covariance, dim: int) -> torch.Tensor:
     if info != 0:
         raise ValueError("covariance must be positive definite")
     return chol
-

@@ -1,7 +1,8 @@
 """The optimum of Adaptive Diversity Promoting training, in closed form.
 
-T. Pang, K. Xu, C. Du, N. Chen, J. Zhu, "Improving Adversarial Robustness via Promoting Ensemble Diversity",
-ICML 2019: :func:`adp_optimum` (Theorem 2, Eq. 7) and :func:`adp_optimal_predictions` (Corollary 1, Eq. 8).
+T. Pang, K. Xu, C. Du, N. Chen, J. Zhu, "Improving Adversarial Robustness via Promoting Ensemble
+Diversity", ICML 2019: :func:`adp_optimum` (Theorem 2, Eq. 7) and :func:`adp_optimal_predictions`
+(Corollary 1, Eq. 8).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ def _check_adp(alpha, K, L) -> float:
     L = checks.integer("L (classes)", L, low=2)
     alpha = checks.real("alpha", alpha)
     if alpha <= 0:
-        raise ValueError(f"Eq. 7 has a root only for alpha > 0, got alpha={alpha!r}: with alpha = 0 the optimum is "
-                         "the one-hot prediction F_y = 1 (Theorem 1), and alpha < 0 rewards low entropy")
+        raise ValueError(
+            f"Eq. 7 has a root only for alpha > 0, got alpha={alpha!r}: with alpha = 0 the optimum "
+            "is "
+            "the one-hot prediction F_y = 1 (Theorem 1), and alpha < 0 rewards low entropy"
+        )
     return float(alpha)
 
 
@@ -30,14 +34,15 @@ def adp_optimum(alpha: float, K: int, L: int) -> float:
 
     ICML 2019, Theorem 2, Eq. 7.
 
-    The minimizer of sum_k CE(y, F^k) - alpha H(mean_k F^k) has F^k_y = F_y for every member, the mean
-    prediction F_j = (1 - F_y)/(L - 1) on every wrong label j, and F_y in (1/L, 1) solving
+    The minimizer of sum_k CE(y, F^k) - alpha H(mean_k F^k) has F^k_y = F_y for every member, the
+    mean prediction F_j = (1 - F_y)/(L - 1) on every wrong label j, and F_y in (1/L, 1) solving
 
         1 / F_y = (alpha / K) log(F_y (L - 1) / (1 - F_y)).
 
-    With t = log(F_y / (1 - F_y)) this reads (alpha/K)(t + log(L - 1)) = 1 + exp(-t), whose left side increases
-    and right side decreases in t: one root for every alpha > 0, found by bisection to float64 precision.
-    F_y -> 1 as alpha -> 0 and F_y -> 1/L as alpha -> infinity. For alpha/K below about 0.03, F_y rounds to 1.0.
+    With t = log(F_y / (1 - F_y)) this reads (alpha/K)(t + log(L - 1)) = 1 + exp(-t), whose left
+    side increases and right side decreases in t: one root for every alpha > 0, found by bisection
+    to float64 precision. F_y -> 1 as alpha -> 0 and F_y -> 1/L as alpha -> infinity. For alpha/K
+    below about 0.03, F_y rounds to 1.0.
 
     Parameters
     ----------
@@ -79,16 +84,16 @@ def adp_optimal_predictions(alpha: float, K: int, L: int, y: int = 0) -> torch.T
 
     ICML 2019, Corollary 1, Eq. 8.
 
-    Partition the wrong labels [L] minus {y} into K blocks s_1, ..., s_K of (L - 1)/K labels (here consecutive
-    blocks in increasing order). Member k predicts
+    Partition the wrong labels [L] minus {y} into K blocks s_1, ..., s_K of (L - 1)/K labels (here
+    consecutive blocks in increasing order). Member k predicts
 
         F^k_j = F_y                      if j = y,
                 K (1 - F_y) / (L - 1)    if j in s_k,
                 0                        otherwise,
 
-    with F_y from :func:`adp_optimum`. Each member's wrong-label mass sits on its own block, so the normalized
-    non-maximal predictions are orthonormal and the ensemble diversity det(M^T M) is maximal (1); their mean is
-    the optimum of Theorem 2.
+    with F_y from :func:`adp_optimum`. Each member's wrong-label mass sits on its own block, so the
+    normalized non-maximal predictions are orthonormal and the ensemble diversity det(M^T M) is
+    maximal (1); their mean is the optimum of Theorem 2.
 
     Parameters
     ----------
@@ -116,5 +121,5 @@ def adp_optimal_predictions(alpha: float, K: int, L: int, y: int = 0) -> torch.T
     predictions = torch.zeros(K, L, dtype=torch.float64)
     predictions[:, y] = f_y
     for k in range(K):
-        predictions[k, wrong[k * block:(k + 1) * block]] = K * (1 - f_y) / (L - 1)
+        predictions[k, wrong[k * block : (k + 1) * block]] = K * (1 - f_y) / (L - 1)
     return predictions

@@ -1,10 +1,10 @@
 """Sample density a loss induces, in closed form: why MMC, unlike softmax, packs features densely.
 
-T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for Adversarial
-Robustness", ICLR 2020: the volumes :func:`log_ball_volume` and :func:`mmc_shell_log_volume` (Eq. 2's Delta B),
-:func:`mmc_sample_density` (Theorem 2), :func:`gsce_contour` and :func:`gsce_sample_density` (Theorem 1, the
-curse of softmax). The estimators that measure a trained model's sample density are in
-:mod:`robviz.shell_density`.
+T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for
+Adversarial Robustness", ICLR 2020: the volumes :func:`log_ball_volume` and
+:func:`mmc_shell_log_volume` (Eq. 2's Delta B), :func:`mmc_sample_density` (Theorem 2),
+:func:`gsce_contour` and :func:`gsce_sample_density` (Theorem 1, the curse of softmax). The
+estimators that measure a trained model's sample density are in :mod:`robviz.shell_density`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,14 @@ import torch
 from .. import checks
 from ._checks import as_float64, check_form, check_number, check_positive
 
-__all__ = ["log_ball_volume", "mmc_shell_log_volume", "mmc_sample_density", "Sphere", "gsce_contour",
-           "gsce_sample_density"]
+__all__ = [
+    "log_ball_volume",
+    "mmc_shell_log_volume",
+    "mmc_sample_density",
+    "Sphere",
+    "gsce_contour",
+    "gsce_sample_density",
+]
 
 
 def log_ball_volume(radius, d: int):
@@ -48,7 +54,9 @@ def _log_unit_ball(d: int) -> float:
     return 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1)
 
 
-def _mmc_shell_log_volume(low: torch.Tensor, high: torch.Tensor, d: int, factor: float) -> torch.Tensor:
+def _mmc_shell_log_volume(
+    low: torch.Tensor, high: torch.Tensor, d: int, factor: float
+) -> torch.Tensor:
     # Vol = V_d (high/f)^{d/2} [1 - (low/high)^{d/2}], in log-space.
     ratio = torch.where(high > 0, low / high, torch.zeros_like(high))
     return _log_unit_ball(d) + 0.5 * d * torch.log(high / factor) + torch.log1p(-ratio.pow(0.5 * d))
@@ -101,21 +109,25 @@ def _density_inputs(C, d: int, N, p_of_C, form: str):
     return c, torch.log(n) + torch.log(p), back
 
 
-def mmc_sample_density(C, d: int, N, p_of_C, *, factor: float = 0.5, form: str = "exact", log: bool = False):
+def mmc_sample_density(
+    C, d: int, N, p_of_C, *, factor: float = 0.5, form: str = "exact", log: bool = False
+):
     """Sample density induced by the MMC loss at loss value C (ICLR 2020, Theorem 2).
 
-    With L_MMC(z, y) = factor ||z - mu*_y||^2 distributed as p_k(c) over the N_k training points of class k, the
-    points with loss in [C, C + dC] number N_k p_k(C) dC and fill the spherical shell between radii
-    sqrt(C/factor) and sqrt((C + dC)/factor). Definition (2), SD = Delta N / Vol(Delta B), then gives
+    With L_MMC(z, y) = factor ||z - mu*_y||^2 distributed as p_k(c) over the N_k training points of
+    class k, the points with loss in [C, C + dC] number N_k p_k(C) dC and fill the spherical shell
+    between radii sqrt(C/factor) and sqrt((C + dC)/factor). Definition (2), SD = Delta N / Vol(Delta
+    B), then gives
 
-    * ``form="exact"`` (default): SD(C) = N p(C) / (dVol/dC), dVol/dC = (d/2) V_d factor^{-d/2} C^{(d-2)/2},
-      V_d = pi^{d/2}/Gamma(d/2 + 1): the limit dC -> 0 of the estimator :func:`mmc_shell_density`, in the same
-      units (points per unit feature volume);
-    * ``form="theorem"``: the paper's expression SD(C) ∝ N p(C) / C^{(d-1)/2}, returned with constant 1.
+    * ``form="exact"`` (default): SD(C) = N p(C) / (dVol/dC), dVol/dC = (d/2) V_d factor^{-d/2}
+      C^{(d-2)/2}, V_d = pi^{d/2}/Gamma(d/2 + 1): the limit dC -> 0 of the estimator
+      :func:`mmc_shell_density`, in the same units (points per unit feature volume);
+    * ``form="theorem"``: the paper's expression SD(C) ∝ N p(C) / C^{(d-1)/2}, returned with
+      constant 1.
 
     The two differ by one factor sqrt(C): the exact shell has volume proportional to r^{d-1} dr with
-    dr = dC / (2 sqrt(factor C)), while C^{(d-1)/2} ~ r^{d-1} keeps the radial width fixed. Both fall steeply
-    with C for the d = 64 or 256 of the papers, which is what the theorem is used for.
+    dr = dC / (2 sqrt(factor C)), while C^{(d-1)/2} ~ r^{d-1} keeps the radial width fixed. Both
+    fall steeply with C for the d = 64 or 256 of the papers, which is what the theorem is used for.
 
     Parameters
     ----------
@@ -126,7 +138,8 @@ def mmc_sample_density(C, d: int, N, p_of_C, *, factor: float = 0.5, form: str =
     N
         The number of training points of the class.
     p_of_C : float, torch.Tensor or callable
-        p_k(C), the density of the loss at C (a value, a tensor like C, or a callable evaluated at C).
+        p_k(C), the density of the loss at C (a value, a tensor like C, or a callable evaluated at
+        C).
     factor : float
         The MMC loss factor (paper 1/2).
     form : str
@@ -144,7 +157,12 @@ def mmc_sample_density(C, d: int, N, p_of_C, *, factor: float = 0.5, form: str =
     if form == "theorem":
         log_sd = log_numerator - 0.5 * (d - 1) * torch.log(c)
     else:
-        log_dvol = math.log(0.5 * d) + _log_unit_ball(d) - 0.5 * d * math.log(factor) + 0.5 * (d - 2) * torch.log(c)
+        log_dvol = (
+            math.log(0.5 * d)
+            + _log_unit_ball(d)
+            - 0.5 * d * math.log(factor)
+            + 0.5 * (d - 2) * torch.log(c)
+        )
         log_sd = log_numerator - log_dvol
     return back(log_sd if log else torch.exp(log_sd))
 
@@ -165,23 +183,27 @@ def _log_expm1(c: torch.Tensor) -> torch.Tensor:
     return c + torch.log(-torch.expm1(-c))
 
 
-def gsce_contour(C, sigma_k: float, sigma_kt: float, mu_k, mu_kt, B_k: float = 0.0, B_kt: float = 0.0) -> Sphere:
+def gsce_contour(
+    C, sigma_k: float, sigma_kt: float, mu_k, mu_kt, B_k: float = 0.0, B_kt: float = 0.0
+) -> Sphere:
     """Return the approximate contour L_g-SCE = C of the g-SCE loss as a sphere.
 
     ICLR 2020, Theorem 1 and its Eq. 6.
 
-    g-SCE: softmax cross-entropy on quadratic logits h_i = -(z - mu_i)^T Sigma_i (z - mu_i) + B_i (the paper's and
-    the talk's form, no factor 1/2). With Sigma_k = sigma_k I, Sigma_k~ = sigma_k~ I for the true class k and the
-    runner-up k~ = argmax_{l != k} h_l, the loss is approximated by L_{k,k~}(z) = log(1 + exp(h_k~ - h_k)), whose
-    level set C is h_k - h_k~ = -log(C_e - 1), C_e = exp(C). Completing the square gives the sphere
+    g-SCE: softmax cross-entropy on quadratic logits h_i = -(z - mu_i)^T Sigma_i (z - mu_i) + B_i
+    (the paper's and the talk's form, no factor 1/2). With Sigma_k = sigma_k I, Sigma_k~ = sigma_k~
+    I for the true class k and the runner-up k~ = argmax_{l != k} h_l, the loss is approximated by
+    L_{k,k~}(z) = log(1 + exp(h_k~ - h_k)), whose level set C is h_k - h_k~ = -log(C_e - 1), C_e =
+    exp(C). Completing the square gives the sphere
 
         ||z - c||^2 = B_{k,k~} + log(C_e - 1) / (sigma_k - sigma_k~),
         c = (sigma_k mu_k - sigma_k~ mu_k~) / (sigma_k - sigma_k~),
         B_{k,k~} = sigma_k sigma_k~ ||mu_k - mu_k~||^2 / (sigma_k - sigma_k~)^2 + (B_k - B_k~) / (sigma_k - sigma_k~).
 
-    For sigma_k = sigma_k~ (plain SCE, whose logits W_i^T z + b_i are g-SCE with all sigma_i = 1, and MMLDA) the
-    contours are hyperplanes, not spheres, and the theorem does not apply. robviz's L-GM with margin m trains on
-    sigma_y = (1 + m)/2 against sigma = 1/2: the case sigma_k > sigma_k~.
+    For sigma_k = sigma_k~ (plain SCE, whose logits W_i^T z + b_i are g-SCE with all sigma_i = 1,
+    and MMLDA) the contours are hyperplanes, not spheres, and the theorem does not apply. robviz's
+    L-GM with margin m trains on sigma_y = (1 + m)/2 against sigma = 1/2: the case sigma_k >
+    sigma_k~.
 
     Parameters
     ----------
@@ -197,18 +219,22 @@ def gsce_contour(C, sigma_k: float, sigma_kt: float, mu_k, mu_kt, B_k: float = 0
     Returns
     -------
     Sphere
-        :class:`Sphere` (center (d,) float64, radius2 like ``C`` and NaN where no sphere exists (radius2 <= 0),
-        b_term).
+        :class:`Sphere` (center (d,) float64, radius2 like ``C`` and NaN where no sphere exists
+        (radius2 <= 0), b_term).
     """
     sigma_k = check_number(sigma_k, "sigma_k", positive=False)
     sigma_kt = check_number(sigma_kt, "sigma_kt", positive=False)
     if sigma_k == sigma_kt:
-        raise ValueError("sigma_k must differ from sigma_kt: with equal scales the contours are hyperplanes")
+        raise ValueError(
+            "sigma_k must differ from sigma_kt: with equal scales the contours are hyperplanes"
+        )
     B_k, B_kt = check_number(B_k, "B_k", positive=False), check_number(B_kt, "B_kt", positive=False)
     mu_k = torch.as_tensor(mu_k).detach().to(torch.float64).reshape(-1)
     mu_kt = torch.as_tensor(mu_kt).detach().to(torch.float64).reshape(-1)
     if mu_k.shape != mu_kt.shape:
-        raise ValueError(f"mu_k and mu_kt must have one shape, got {tuple(mu_k.shape)} and {tuple(mu_kt.shape)}")
+        raise ValueError(
+            f"mu_k and mu_kt must have one shape, got {tuple(mu_k.shape)} and {tuple(mu_kt.shape)}"
+        )
     c, back = as_float64(C, "C")
     check_positive(c, "C (a loss value)")
     gap = sigma_k - sigma_kt
@@ -218,21 +244,35 @@ def gsce_contour(C, sigma_k: float, sigma_kt: float, mu_k, mu_kt, B_k: float = 0
     return Sphere((sigma_k * mu_k - sigma_kt * mu_kt) / gap, back(radius2), b_term)
 
 
-def gsce_sample_density(C, d: int, N, p_of_C, sigma_k: float, sigma_kt: float, mu_k, mu_kt,
-                        B_k: float = 0.0, B_kt: float = 0.0, *, form: str = "exact", log: bool = False):
+def gsce_sample_density(
+    C,
+    d: int,
+    N,
+    p_of_C,
+    sigma_k: float,
+    sigma_kt: float,
+    mu_k,
+    mu_kt,
+    B_k: float = 0.0,
+    B_kt: float = 0.0,
+    *,
+    form: str = "exact",
+    log: bool = False,
+):
     """Sample density induced by the g-SCE loss at loss value C (ICLR 2020, Theorem 1).
 
     The shell {z : L_{k,k~}(z) in [C, C + dC]} lies between two spheres of :func:`gsce_contour` with
-    r^2(C) = B_{k,k~} + log(C_e - 1)/(sigma_k - sigma_k~); N_{k,k~} p_{k,k~}(C) dC training points fill it.
+    r^2(C) = B_{k,k~} + log(C_e - 1)/(sigma_k - sigma_k~); N_{k,k~} p_{k,k~}(C) dC training points
+    fill it.
 
     * ``form="exact"`` (default): SD = N p(C) / |dVol/dC| with Vol = V_d r^d, so
       |dVol/dC| = (d/2) V_d (r^2)^{(d-2)/2} |d r^2/dC| and d r^2/dC = C_e / ((C_e - 1)(sigma_k - sigma_k~));
-    * ``form="theorem"``: the paper's expression
-      SD ∝ N p(C) / [B_{k,k~} + log(C_e - 1)/(sigma_k - sigma_k~)]^{(d-1)/2}, returned with constant 1
-      (see :func:`mmc_sample_density` for why the exponents differ by 1/2).
+    * ``form="theorem"``: the paper's expression SD ∝ N p(C) / [B_{k,k~} + log(C_e - 1)/(sigma_k -
+      sigma_k~)]^{(d-1)/2}, returned with constant 1 (see :func:`mmc_sample_density` for why the
+      exponents differ by 1/2).
 
-    When sigma_k < sigma_k~ (what training prefers: lower loss values) the radius shrinks as C grows and the
-    sphere disappears for large C: the density there is NaN.
+    When sigma_k < sigma_k~ (what training prefers: lower loss values) the radius shrinks as C grows
+    and the sphere disappears for large C: the density there is NaN.
 
     Parameters
     ----------
@@ -267,6 +307,7 @@ def gsce_sample_density(C, d: int, N, p_of_C, sigma_k: float, sigma_kt: float, m
         log_sd = log_numerator - 0.5 * (d - 1) * log_r2
     else:
         log_dr2 = -torch.log(-torch.expm1(-c)) - math.log(abs(sigma_k - sigma_kt))
-        log_sd = log_numerator - (math.log(0.5 * d) + _log_unit_ball(d) + 0.5 * (d - 2) * log_r2 + log_dr2)
+        log_sd = log_numerator - (
+            math.log(0.5 * d) + _log_unit_ball(d) + 0.5 * (d - 2) * log_r2 + log_dr2
+        )
     return back(log_sd if log else torch.exp(log_sd))
-

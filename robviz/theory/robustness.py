@@ -1,8 +1,9 @@
 """Robustness of the Max-Mahalanobis distribution, in closed form and by Monte Carlo.
 
 T. Pang, C. Du, J. Zhu, "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018:
-:func:`expected_distance` (Theorem 1), :func:`mahalanobis_distances`, :func:`expected_robustness` (RB),
-:func:`robustness_bound` (RB_bar) and :func:`monte_carlo_expected_distance`, the sampling check of Theorem 1.
+:func:`expected_distance` (Theorem 1), :func:`mahalanobis_distances`, :func:`expected_robustness`
+(RB), :func:`robustness_bound` (RB_bar) and :func:`monte_carlo_expected_distance`, the sampling
+check of Theorem 1.
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ import torch
 from .. import checks
 from ._checks import as_centers, as_float64, check_number, check_positive, cholesky
 
-__all__ = ["expected_distance", "mahalanobis_distances", "expected_robustness", "robustness_bound",
-           "MonteCarloEstimate", "monte_carlo_expected_distance"]
+__all__ = [
+    "expected_distance",
+    "mahalanobis_distances",
+    "expected_robustness",
+    "robustness_bound",
+    "MonteCarloEstimate",
+    "monte_carlo_expected_distance",
+]
 
 
 def expected_distance(delta):
@@ -26,14 +33,16 @@ def expected_distance(delta):
 
         E(d_ij) = sqrt(2/pi) exp(-Delta_ij^2 / 8) + (Delta_ij / 2) [1 - 2 Phi(-Delta_ij / 2)],
 
-    with Phi the standard normal CDF and Delta_ij the Mahalanobis distance between the means of two Gaussian
-    components N(mu_i, Sigma), N(mu_j, Sigma). For x ~ N(mu_i, Sigma), d_ij is the Mahalanobis distance from x
-    to the LDA (Bayes) boundary between i and j, counted positive on both sides. Whitening makes the boundary the
-    hyperplane half-way between the means, so the signed distance is Delta/2 + eps with eps ~ N(0, 1), and
-    d_ij = |Delta/2 + eps| is folded normal: E|N(m, 1)| = sqrt(2/pi) exp(-m^2/2) + m (1 - 2 Phi(-m)), m = Delta/2.
+    with Phi the standard normal CDF and Delta_ij the Mahalanobis distance between the means of two
+    Gaussian components N(mu_i, Sigma), N(mu_j, Sigma). For x ~ N(mu_i, Sigma), d_ij is the
+    Mahalanobis distance from x to the LDA (Bayes) boundary between i and j, counted positive on
+    both sides. Whitening makes the boundary the hyperplane half-way between the means, so the
+    signed distance is Delta/2 + eps with eps ~ N(0, 1), and d_ij = |Delta/2 + eps| is folded
+    normal: E|N(m, 1)| = sqrt(2/pi) exp(-m^2/2) + m (1 - 2 Phi(-m)), m = Delta/2.
 
-    Properties: E(d) = sqrt(2/pi) at Delta = 0; dE/dDelta = (1 - 2 Phi(-Delta/2)) / 2 >= 0 (increasing);
-    E(d) >= Delta/2 and E(d) - Delta/2 -> 0 quickly, which gives the bound of :func:`robustness_bound`.
+    Properties: E(d) = sqrt(2/pi) at Delta = 0; dE/dDelta = (1 - 2 Phi(-Delta/2)) / 2 >= 0
+    (increasing); E(d) >= Delta/2 and E(d) - Delta/2 -> 0 quickly, which gives the bound of
+    :func:`robustness_bound`.
 
     Parameters
     ----------
@@ -53,7 +62,7 @@ def expected_distance(delta):
     value, back = as_float64(delta, "delta")
     check_positive(value, "delta (a Mahalanobis distance)", strict=False)
     m = value / 2
-    result = math.sqrt(2 / math.pi) * torch.exp(-m**2 / 2) + m * (1 - 2 * torch.special.ndtr(-m))
+    result = math.sqrt(2 / math.pi) * torch.exp(-(m**2) / 2) + m * (1 - 2 * torch.special.ndtr(-m))
     return back(result)
 
 
@@ -92,7 +101,8 @@ def expected_robustness(centers, covariance=None) -> float:
 
     ICML 2018; the talk's definition of RB.
 
-    E(d_ij) is :func:`expected_distance` of the Mahalanobis distance Delta_ij between centers i and j.
+    E(d_ij) is :func:`expected_distance` of the Mahalanobis distance Delta_ij between centers i and
+    j.
 
     Parameters
     ----------
@@ -114,10 +124,11 @@ def robustness_bound(centers, covariance=None) -> float:
 
     ICML 2018, after Theorem 1.
 
-    Since E(d_ij) >= Delta_ij / 2 (see :func:`expected_distance`), RB_bar <= RB, and the gap vanishes as the
-    centers move apart. For L centers of norm C (identity covariance) the sum of all squared pairwise distances
-    is at most 2 L^2 C^2, hence RB_bar <= (C/2) sqrt(2L / (L - 1)), with equality for the Max-Mahalanobis
-    centers (a regular simplex, ``robviz.centers.mm_centers``): the MMD maximizes RB_bar.
+    Since E(d_ij) >= Delta_ij / 2 (see :func:`expected_distance`), RB_bar <= RB, and the gap
+    vanishes as the centers move apart. For L centers of norm C (identity covariance) the sum of all
+    squared pairwise distances is at most 2 L^2 C^2, hence RB_bar <= (C/2) sqrt(2L / (L - 1)), with
+    equality for the Max-Mahalanobis centers (a regular simplex, ``robviz.centers.mm_centers``): the
+    MMD maximizes RB_bar.
 
     Parameters
     ----------
@@ -143,19 +154,21 @@ class MonteCarloEstimate(NamedTuple):
 
 
 @checks.renamed(dim="feature_dim")
-def monte_carlo_expected_distance(delta: float, feature_dim: int = 2, n: int = 100_000, seed: int = 0,
-                                  covariance=None) -> MonteCarloEstimate:
+def monte_carlo_expected_distance(
+    delta: float, feature_dim: int = 2, n: int = 100_000, seed: int = 0, covariance=None
+) -> MonteCarloEstimate:
     """Monte-Carlo estimate of E(d_ij) from samples of two Gaussians.
 
     It checks :func:`expected_distance`.
 
-    Draws two means at Mahalanobis distance ``delta`` in a random direction, n/2 samples from each Gaussian
-    N(mu_i, Sigma), N(mu_j, Sigma), and measures the Mahalanobis distance of every sample to the LDA boundary
-    {x : w^T (x - (mu_i + mu_j)/2) = 0}, w = Sigma^{-1} (mu_i - mu_j):
+    Draws two means at Mahalanobis distance ``delta`` in a random direction, n/2 samples from each
+    Gaussian N(mu_i, Sigma), N(mu_j, Sigma), and measures the Mahalanobis distance of every sample
+    to the LDA boundary {x : w^T (x - (mu_i + mu_j)/2) = 0}, w = Sigma^{-1} (mu_i - mu_j):
 
         d(x) = |w^T (x - (mu_i + mu_j)/2)| / sqrt(w^T Sigma w).
 
-    (For delta = 0 the boundary is taken through the common mean, normal to the same random direction.)
+    (For delta = 0 the boundary is taken through the common mean, normal to the same random
+    direction.)
 
     Parameters
     ----------
@@ -180,17 +193,23 @@ def monte_carlo_expected_distance(delta: float, feature_dim: int = 2, n: int = 1
         raise ValueError(f"delta must be >= 0, got {delta!r}")
     feature_dim = checks.integer("feature_dim", feature_dim, low=1)
     n = checks.integer("n", n, low=2)
-    chol = (torch.eye(feature_dim, dtype=torch.float64) if covariance is None
-            else cholesky(covariance, feature_dim))
+    chol = (
+        torch.eye(feature_dim, dtype=torch.float64)
+        if covariance is None
+        else cholesky(covariance, feature_dim)
+    )
     generator = torch.Generator().manual_seed(seed)
-    u = torch.nn.functional.normalize(torch.randn(feature_dim, generator=generator, dtype=torch.float64), dim=0)
+    u = torch.nn.functional.normalize(
+        torch.randn(feature_dim, generator=generator, dtype=torch.float64), dim=0
+    )
     middle = chol @ torch.randn(feature_dim, generator=generator, dtype=torch.float64)
     half_gap = 0.5 * delta * (chol @ u)  # (mu_i - mu_j)/2, of Mahalanobis length delta/2
-    sign = torch.where(torch.arange(n) < n // 2, 1.0, -1.0).to(torch.float64)  # class i, then class j
+    sign = torch.where(torch.arange(n) < n // 2, 1.0, -1.0).to(
+        torch.float64
+    )  # class i, then class j
     noise = torch.randn(n, feature_dim, generator=generator, dtype=torch.float64) @ chol.T
     x = middle + sign[:, None] * half_gap + noise
     # w = Sigma^{-1} chol u is parallel to Sigma^{-1}(mu_i - mu_j) and has w^T Sigma w = 1.
     w = torch.linalg.solve_triangular(chol.T, u[:, None], upper=True).squeeze(1)
     distance = ((x - middle) @ w).abs()
     return MonteCarloEstimate(float(distance.mean()), float(distance.std() / math.sqrt(n)), n)
-

@@ -1,7 +1,7 @@
 """Adversarial training in pictures.
 
-The exact decision boundary over training beside the data, and accuracy lines (robust accuracy over training, the
-clean/robust trade-off over the training radius, train vs test).
+The exact decision boundary over training beside the data, and accuracy lines (robust accuracy over
+training, the clean/robust trade-off over the training radius, train vs test).
 """
 
 from __future__ import annotations
@@ -16,8 +16,17 @@ from .style import animate, class_color, fit_layout, plot_array, series_color
 __all__ = ["boundary_animation", "accuracy_lines"]
 
 
-def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | None = None,
-                       columns: int | None = None, duration_ms: int = 0) -> go.Figure:
+def boundary_animation(
+    boundaries: dict,
+    steps,
+    x,
+    y,
+    *,
+    extent,
+    title: str | None = None,
+    columns: int | None = None,
+    duration_ms: int = 0,
+) -> go.Figure:
     """Return the exact decision boundaries of several training runs over training, side by side.
 
     They are drawn over the data.
@@ -25,8 +34,9 @@ def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | No
     Parameters
     ----------
     boundaries : dict
-        ``{run name: per snapshot the (B_s, 2, 2) boundary segments}`` (``ExactOverTraining.segments``
-        from :func:`robviz.adversarial.exact_over_training`), all with one entry per step.
+        ``{run name: per snapshot the (B_s, 2, 2) boundary segments}``
+        (``ExactOverTraining.segments`` from :func:`robviz.adversarial.exact_over_training`), all
+        with one entry per step.
     steps : sequence of int
         (S,) the snapshot steps, the frames' names.
     x, y
@@ -54,7 +64,9 @@ def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | No
     steps = [int(s) for s in steps]
     for name in names:
         if len(boundaries[name]) != len(steps):
-            raise ValueError(f"{name!r} has {len(boundaries[name])} boundaries for {len(steps)} steps")
+            raise ValueError(
+                f"{name!r} has {len(boundaries[name])} boundaries for {len(steps)} steps"
+            )
     fig, columns = _panels(names, columns)
     points, labels = plot_array(x), np.asarray(plot_array(y)).astype(int)
     num_classes = int(labels.max()) + 1
@@ -62,26 +74,48 @@ def boundary_animation(boundaries: dict, steps, x, y, *, extent, title: str | No
     for p, name in enumerate(names):
         row, col = p // columns + 1, p % columns + 1
         for k in range(num_classes):
-            fig.add_trace(go.Scatter(x=points[labels == k, 0], y=points[labels == k, 1], mode="markers",
-                                     name=f"class {k}", legendgroup=f"class {k}", showlegend=p == 0,
-                                     marker=dict(size=5, color=class_color(k), opacity=0.8)), row=row, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    x=points[labels == k, 0],
+                    y=points[labels == k, 1],
+                    mode="markers",
+                    name=f"class {k}",
+                    legendgroup=f"class {k}",
+                    showlegend=p == 0,
+                    marker=dict(size=5, color=class_color(k), opacity=0.8),
+                ),
+                row=row,
+                col=col,
+            )
         fig.add_trace(boundary_trace(boundaries[name][0], name="exact boundary"), row=row, col=col)
         fig.data[-1].update(showlegend=p == 0, legendgroup="boundary")
         lines.append(len(fig.data) - 1)
         axis = p + 1 if p else ""
         fig.layout[f"xaxis{axis}"].update(range=list(extent[:2]), title="x₁", constrain="domain")
-        fig.layout[f"yaxis{axis}"].update(range=list(extent[2:]), title="x₂", scaleanchor=f"x{axis}")
-    frames = [[boundary_trace(boundaries[name][f], name="exact boundary") for name in names]
-              for f in range(len(steps))]
+        fig.layout[f"yaxis{axis}"].update(
+            range=list(extent[2:]), title="x₂", scaleanchor=f"x{axis}"
+        )
+    frames = [
+        [boundary_trace(boundaries[name][f], name="exact boundary") for name in names]
+        for f in range(len(steps))
+    ]
     for frame in frames:
         for p, trace in enumerate(frame):
             trace.update(showlegend=p == 0, legendgroup="boundary")
     animate(fig, frames, steps, traces=lines, duration_ms=duration_ms)
-    return fit_layout(fig, height=_panel_height(names, columns), legend_rows="auto", subplot_titles=True,
-                      slider=True, title=title or "The exact decision boundary during training")
+    return fit_layout(
+        fig,
+        height=_panel_height(names, columns),
+        legend_rows="auto",
+        subplot_titles=True,
+        slider=True,
+        title=title or "The exact decision boundary during training",
+    )
 
 
-def accuracy_lines(x, series: dict, *, x_title: str, title: str, dashed=(), markers: bool = True) -> go.Figure:
+def accuracy_lines(
+    x, series: dict, *, x_title: str, title: str, dashed=(), markers: bool = True
+) -> go.Figure:
     """Plot accuracies against one variable, one line per series.
 
     Accuracies are fractions in [0, 1], drawn in percent.
@@ -112,7 +146,16 @@ def accuracy_lines(x, series: dict, *, x_title: str, title: str, dashed=(), mark
         values = [100 * float(v) for v in values]
         if len(values) != len(xs):
             raise ValueError(f"series {name!r} has {len(values)} values for {len(xs)} x values")
-        fig.add_trace(go.Scatter(x=xs, y=values, mode="lines+markers" if markers else "lines", name=_label(name),
-                                 line=dict(color=series_color(i), width=2.5, dash="dash" if name in dashed else None)))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=values,
+                mode="lines+markers" if markers else "lines",
+                name=_label(name),
+                line=dict(
+                    color=series_color(i), width=2.5, dash="dash" if name in dashed else None
+                ),
+            )
+        )
     fig.update_layout(xaxis_title=x_title, yaxis_title="accuracy (%)", yaxis_range=[-3, 103])
     return fit_layout(fig, height=320, legend_rows="auto", title=title)

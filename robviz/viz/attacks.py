@@ -16,7 +16,9 @@ from .style import SERIES_COLORS, animate, class_color, fit_layout
 __all__ = ["attack_animation", "ball_outline", "robustness_heatmap", "distance_histogram"]
 
 
-def ball_outline(center, eps: float, norm: str = "Linf", points: int = 48) -> tuple[np.ndarray, np.ndarray]:
+def ball_outline(
+    center, eps: float, norm: str = "Linf", points: int = 48
+) -> tuple[np.ndarray, np.ndarray]:
     """Return x, y coordinates of the boundary of the 2-D eps-ball around ``center``.
 
     A square for L-inf, a circle for L2, a diamond for L1; closed so it draws as one line.
@@ -40,27 +42,57 @@ def _paths(traj, upto, y, name_prefix, first_panel, true_labels):
     for n in range(traj.shape[1]):
         path = traj[: upto + 1, n]
         k = int(true_labels[n])
-        traces.append(go.Scatter(x=plot_array(path[:, 0]), y=plot_array(path[:, 1]), mode="lines",
-                                 line=dict(color=class_color(k), width=2), showlegend=False, hoverinfo="skip"))
+        traces.append(
+            go.Scatter(
+                x=plot_array(path[:, 0]),
+                y=plot_array(path[:, 1]),
+                mode="lines",
+                line=dict(color=class_color(k), width=2),
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
         predicted = int(y[upto, n])
-        traces.append(go.Scatter(x=plot_array(path[-1:, 0]), y=plot_array(path[-1:, 1]), mode="markers",
-                                 marker=dict(size=11, color=class_color(predicted), symbol="circle",
-                                             line=dict(width=2, color="black")),
-                                 name=f"{name_prefix} {n}", showlegend=False,
-                                 hovertemplate=f"sample {n}: predicted class {predicted}<extra></extra>"))
+        traces.append(
+            go.Scatter(
+                x=plot_array(path[-1:, 0]),
+                y=plot_array(path[-1:, 1]),
+                mode="markers",
+                marker=dict(
+                    size=11,
+                    color=class_color(predicted),
+                    symbol="circle",
+                    line=dict(width=2, color="black"),
+                ),
+                name=f"{name_prefix} {n}",
+                showlegend=False,
+                hovertemplate=f"sample {n}: predicted class {predicted}<extra></extra>",
+            )
+        )
     return traces
 
 
-def attack_animation(inputs, predictions, labels, *, features=None, input_regions=None, feature_regions=None,
-                     eps: float | None = None, norm: str = "Linf", centers=None, title: str | None = None,
-                     duration_ms: int = 400) -> go.Figure:
+def attack_animation(
+    inputs,
+    predictions,
+    labels,
+    *,
+    features=None,
+    input_regions=None,
+    feature_regions=None,
+    eps: float | None = None,
+    norm: str = "Linf",
+    centers=None,
+    title: str | None = None,
+    duration_ms: int = 400,
+) -> go.Figure:
     """Animate attack trajectories step by step.
 
-    The input moving inside its eps-ball (left) and, when ``features`` are given, its feature travelling across the
-    feature plane (right).
+    The input moving inside its eps-ball (left) and, when ``features`` are given, its feature
+    travelling across the feature plane (right).
 
-    Long because a plotly animation lists every trace of the first frame and then every frame's updates; split,
-    the two lists would have to be kept in the same order across two functions.
+    Long because a plotly animation lists every trace of the first frame and then every frame's
+    updates; split, the two lists would have to be kept in the same order across two functions.
 
     Parameters
     ----------
@@ -85,19 +117,28 @@ def attack_animation(inputs, predictions, labels, *, features=None, input_region
         A plotly Figure with a play button and a step slider.
     """
     if inputs.dim() != 3 or inputs.shape[-1] != 2:
-        raise ValueError(f"attack_animation draws 2-D inputs of shape (T+1, N, 2), got {tuple(inputs.shape)}")
+        raise ValueError(
+            f"attack_animation draws 2-D inputs of shape (T+1, N, 2), got {tuple(inputs.shape)}"
+        )
     steps, n = inputs.shape[0], inputs.shape[1]
     if predictions.shape != (steps, n):
-        raise ValueError(f"predictions must have shape {(steps, n)}, got {tuple(predictions.shape)}")
+        raise ValueError(
+            f"predictions must have shape {(steps, n)}, got {tuple(predictions.shape)}"
+        )
     panels = [("input plane", inputs, input_regions)]
     if features is not None:
         if features.shape[:2] != (steps, n) or features.shape[-1] != 2:
-            raise ValueError(f"features must have shape {(steps, n, 2)}, got {tuple(features.shape)}")
+            raise ValueError(
+                f"features must have shape {(steps, n, 2)}, got {tuple(features.shape)}"
+            )
         panels.append(("feature plane", features, feature_regions))
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.08)
+    fig = make_subplots(
+        rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.08
+    )
     num_classes = int(max(int(labels.max()), int(predictions.max()))) + 1
 
-    # Static traces (regions, balls, centers) come first; the animated paths follow and are the frames' traces.
+    # Static traces (regions, balls, centers) come first; the animated paths follow and are the
+    # frames' traces.
     for col, (name, traj, regions) in enumerate(panels, start=1):
         if regions is not None:
             labels_2d = regions.labels[-1] if regions.labels.dim() == 3 else regions.labels
@@ -105,14 +146,31 @@ def attack_animation(inputs, predictions, labels, *, features=None, input_region
         if col == 1 and eps is not None:
             for i in range(n):
                 bx, by = ball_outline(traj[0, i], eps, norm)
-                fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", line=dict(color="black", dash="dot", width=1),
-                                         showlegend=i == 0, name=f"{norm} ball, eps={eps:g}", hoverinfo="skip"),
-                              row=1, col=col)
+                fig.add_trace(
+                    go.Scatter(
+                        x=bx,
+                        y=by,
+                        mode="lines",
+                        line=dict(color="black", dash="dot", width=1),
+                        showlegend=i == 0,
+                        name=f"{norm} ball, eps={eps:g}",
+                        hoverinfo="skip",
+                    ),
+                    row=1,
+                    col=col,
+                )
         if col == 2 and centers is not None:
-            fig.add_trace(go.Scatter(x=plot_array(centers[:, 0]), y=plot_array(centers[:, 1]), mode="markers",
-                                     name="centers", marker=dict(symbol="x-thin", size=14,
-                                                                 line=dict(width=3, color="black"))),
-                          row=1, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    x=plot_array(centers[:, 0]),
+                    y=plot_array(centers[:, 1]),
+                    mode="markers",
+                    name="centers",
+                    marker=dict(symbol="x-thin", size=14, line=dict(width=3, color="black")),
+                ),
+                row=1,
+                col=col,
+            )
     static = len(fig.data)
 
     def animated(t):
@@ -126,10 +184,17 @@ def attack_animation(inputs, predictions, labels, *, features=None, input_region
     first, cols = animated(0)
     for trace, col in zip(first, cols):
         fig.add_trace(trace, row=1, col=col)
-    # Every frame carries every trace: plotly.js drops heatmaps that a frame leaves out while it animates.
+    # Every frame carries every trace: plotly.js drops heatmaps that a frame leaves out while it
+    # animates.
     background = list(fig.data[:static])
-    animate(fig, [background + animated(t)[0] for t in range(steps)], list(range(steps)),
-            traces=range(len(fig.data)), duration_ms=duration_ms, prefix="attack step ")
+    animate(
+        fig,
+        [background + animated(t)[0] for t in range(steps)],
+        list(range(steps)),
+        traces=range(len(fig.data)),
+        duration_ms=duration_ms,
+        prefix="attack step ",
+    )
 
     for col, (name, traj, regions) in enumerate(panels, start=1):
         if regions is not None:
@@ -142,36 +207,77 @@ def attack_animation(inputs, predictions, labels, *, features=None, input_region
         axis = "" if col == 1 else str(col)
         sub = "x" if col == 1 else "z"
         fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title=f"{sub}₁", constrain="domain")
-        fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title=f"{sub}₂", scaleanchor=f"x{axis}")
-    return fit_layout(fig, height=380, title=title or "Attack trajectories, step by step", legend_rows="auto",
-                      subplot_titles=True, slider=True)
+        fig.layout[f"yaxis{axis}"].update(
+            range=[y_min, y_max], title=f"{sub}₂", scaleanchor=f"x{axis}"
+        )
+    return fit_layout(
+        fig,
+        height=380,
+        title=title or "Attack trajectories, step by step",
+        legend_rows="auto",
+        subplot_titles=True,
+        slider=True,
+    )
 
 
-def robustness_heatmap(rows: list[str], columns: list[str], values, *, title: str = "Robust accuracy (%)",
-                       reference=None) -> go.Figure:
+def robustness_heatmap(
+    rows: list[str],
+    columns: list[str],
+    values,
+    *,
+    title: str = "Robust accuracy (%)",
+    reference=None,
+) -> go.Figure:
     """Return a table of accuracies as an annotated heatmap.
 
-    ``values[i][j]`` is the accuracy (%) of row ``i`` (a model) under column ``j`` (clean or an attack). ``reference``
-    (same shape, may hold None) is printed beside each value, e.g. the talk's published numbers. Row and column labels
-    must be unique (plotly would draw two rows labelled alike as one).
+    ``values[i][j]`` is the accuracy (%) of row ``i`` (a model) under column ``j`` (clean or an
+    attack). ``reference`` (same shape, may hold None) is printed beside each value, e.g. the talk's
+    published numbers. Row and column labels must be unique (plotly would draw two rows labelled
+    alike as one).
     """
     rows, columns = checks.unique_labels("rows", rows), checks.unique_labels("columns", columns)
     z = np.asarray(values, dtype=float)
     if z.shape != (len(rows), len(columns)):
         raise ValueError(f"values must have shape {(len(rows), len(columns))}, got {z.shape}")
-    text = [[f"{v:.1f}" + ("" if reference is None or reference[i][j] is None else f"<br>(talk {reference[i][j]})")
-             for j, v in enumerate(row)] for i, row in enumerate(z)]
-    fig = go.Figure(go.Heatmap(z=z, x=columns, y=rows, text=text, texttemplate="%{text}", zmin=0, zmax=100,
-                               colorscale=[[0, "#FFFFFF"], [1, SERIES_COLORS[0]]],
-                               colorbar=dict(title=dict(text="accuracy %", side="right"), thickness=14)))
-    # The column labels sit under the table, where they cannot run into the title; long ones turn, and the
-    # x-axis band grows with them.
+    text = [
+        [
+            f"{v:.1f}"
+            + (
+                ""
+                if reference is None or reference[i][j] is None
+                else f"<br>(talk {reference[i][j]})"
+            )
+            for j, v in enumerate(row)
+        ]
+        for i, row in enumerate(z)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=columns,
+            y=rows,
+            text=text,
+            texttemplate="%{text}",
+            zmin=0,
+            zmax=100,
+            colorscale=[[0, "#FFFFFF"], [1, SERIES_COLORS[0]]],
+            colorbar=dict(title=dict(text="accuracy %", side="right"), thickness=14),
+        )
+    )
+    # The column labels sit under the table, where they cannot run into the title; long ones turn,
+    # and the x-axis band grows with them.
     longest = max((len(str(c)) for c in columns), default=0)
     turned = longest * len(columns) * 7.5 > 700
-    fig.update_layout(xaxis=dict(title="attack", side="bottom", tickangle=-30 if turned else 0, automargin=True),
-                      yaxis=dict(title="model", autorange="reversed", automargin=True))
-    return fit_layout(fig, height=60 + (60 if reference is not None else 44) * len(rows), title=title,
-                      bottom=_heatmap_bottom(longest, turned))
+    fig.update_layout(
+        xaxis=dict(title="attack", side="bottom", tickangle=-30 if turned else 0, automargin=True),
+        yaxis=dict(title="model", autorange="reversed", automargin=True),
+    )
+    return fit_layout(
+        fig,
+        height=60 + (60 if reference is not None else 44) * len(rows),
+        title=title,
+        bottom=_heatmap_bottom(longest, turned),
+    )
 
 
 def _heatmap_bottom(longest: int, turned: bool) -> int:
@@ -182,15 +288,24 @@ def _heatmap_bottom(longest: int, turned: bool) -> int:
     return 58 + (int(0.5 * 7.5 * longest) if turned else 0)
 
 
-def distance_histogram(distances: dict, *, title: str = "Smallest adversarial perturbation",
-                       unit: str = "L2 distance") -> go.Figure:
+def distance_histogram(
+    distances: dict, *, title: str = "Smallest adversarial perturbation", unit: str = "L2 distance"
+) -> go.Figure:
     """Overlaid histograms of per-sample perturbation sizes, one per model.
 
-    ``distances`` maps a name to an (N,) tensor, e.g. DeepFool's ``result.perturbation_norm("L2")[result.success]``.
+    ``distances`` maps a name to an (N,) tensor, e.g. DeepFool's
+    ``result.perturbation_norm("L2")[result.success]``.
     """
     fig = go.Figure()
     for i, (name, values) in enumerate(distances.items()):
-        fig.add_trace(go.Histogram(x=plot_array(values), name=name, opacity=0.6, marker_color=SERIES_COLORS[i % 7],
-                                   nbinsx=30))
+        fig.add_trace(
+            go.Histogram(
+                x=plot_array(values),
+                name=name,
+                opacity=0.6,
+                marker_color=SERIES_COLORS[i % 7],
+                nbinsx=30,
+            )
+        )
     fig.update_layout(barmode="overlay", xaxis_title=unit, yaxis_title="samples")
     return fit_layout(fig, height=300, title=title, legend_rows="auto")

@@ -9,15 +9,28 @@ from .style import OBJECTIVE_LABELS, fit_layout, series_color
 
 __all__ = ["training_curves"]
 
-_METRIC_TITLES = {"loss": "training loss", "train_accuracy": "train accuracy", "test_accuracy": "test accuracy",
-                  "feature_norm": "mean feature norm ‖z‖"}
+_METRIC_TITLES = {
+    "loss": "training loss",
+    "train_accuracy": "train accuracy",
+    "test_accuracy": "test accuracy",
+    "feature_norm": "mean feature norm ‖z‖",
+}
 # The y-axis titles say the unit: accuracies are fractions in [0, 1], norms are in feature units.
-_METRIC_AXES = {"loss": "loss", "train_accuracy": "accuracy (fraction)", "test_accuracy": "accuracy (fraction)",
-                "feature_norm": "‖z‖ (feature units)"}
+_METRIC_AXES = {
+    "loss": "loss",
+    "train_accuracy": "accuracy (fraction)",
+    "test_accuracy": "accuracy (fraction)",
+    "feature_norm": "‖z‖ (feature units)",
+}
 
 
-def training_curves(histories: dict, metrics=("test_accuracy", "feature_norm"), *, title: str | None = None,
-                    log_y: tuple = ()) -> go.Figure:
+def training_curves(
+    histories: dict,
+    metrics=("test_accuracy", "feature_norm"),
+    *,
+    title: str | None = None,
+    log_y: tuple = (),
+) -> go.Figure:
     """One panel per recorded metric, one line per run, against the optimizer step.
 
     Parameters
@@ -32,15 +45,31 @@ def training_curves(histories: dict, metrics=("test_accuracy", "feature_norm"), 
     for metric in metrics:
         if metric not in _METRIC_TITLES:
             raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(_METRIC_TITLES)}")
-    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[_METRIC_TITLES[m] for m in metrics],
-                        horizontal_spacing=0.1)
+    fig = make_subplots(
+        rows=1,
+        cols=len(metrics),
+        subplot_titles=[_METRIC_TITLES[m] for m in metrics],
+        horizontal_spacing=0.1,
+    )
     for i, (name, history) in enumerate(histories.items()):
         for j, metric in enumerate(metrics):
-            fig.add_trace(go.Scatter(x=history.step, y=getattr(history, metric), mode="lines",
-                                     name=OBJECTIVE_LABELS.get(name, name), legendgroup=name, showlegend=j == 0,
-                                     line=dict(color=series_color(i), width=2)), row=1, col=j + 1)
+            fig.add_trace(
+                go.Scatter(
+                    x=history.step,
+                    y=getattr(history, metric),
+                    mode="lines",
+                    name=OBJECTIVE_LABELS.get(name, name),
+                    legendgroup=name,
+                    showlegend=j == 0,
+                    line=dict(color=series_color(i), width=2),
+                ),
+                row=1,
+                col=j + 1,
+            )
             fig.update_xaxes(title_text="step", row=1, col=j + 1)
             fig.update_yaxes(title_text=_METRIC_AXES[metric], row=1, col=j + 1)
             if metric in log_y:
                 fig.update_yaxes(type="log", row=1, col=j + 1)
-    return fit_layout(fig, height=290, title=title or "Training curves", legend_rows="auto", subplot_titles=True)
+    return fit_layout(
+        fig, height=290, title=title or "Training curves", legend_rows="auto", subplot_titles=True
+    )

@@ -1,12 +1,12 @@
 """Sample-density paper pictures: loss contours, the curse of softmax, sample density, convergence.
 
 Builders only: each takes tensors or arrays that ``robviz.landscape``, ``robviz.shell_density``,
-``robviz.theory`` and ``robviz.train`` computed and returns a plotly Figure (template "robviz", colour-blind-safe
-colours, a title and labelled axes). Coordinates travel as float32 NumPy arrays, which plotly stores as compact
-typed arrays.
+``robviz.theory`` and ``robviz.train`` computed and returns a plotly Figure (template "robviz",
+colour-blind-safe colours, a title and labelled axes). Coordinates travel as float32 NumPy arrays,
+which plotly stores as compact typed arrays.
 
-Paper: T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for Adversarial
-Robustness", ICLR 2020 (g-SCE and MMC contours, sample density, faster convergence).
+Paper: T. Pang, K. Xu, Y. Dong, C. Du, N. Chen, J. Zhu, "Rethinking Softmax Cross-Entropy Loss for
+Adversarial Robustness", ICLR 2020 (g-SCE and MMC contours, sample density, faster convergence).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _label(name: str) -> str:
     return OBJECTIVE_LABELS.get(name, name)
 
 
-# -------------------------------------------------------------------------------------------- loss contours
+# ------------------------------------------------------------------------------------ loss contours
 
 
 def _shown(values, log10: bool, floor: float) -> np.ndarray:
@@ -49,7 +49,12 @@ def _shown(values, log10: bool, floor: float) -> np.ndarray:
 def _grid_axes(grid) -> dict:
     x_min, x_max, y_min, y_max = grid.extent
     resolution = grid.values.shape[-1]
-    return dict(x0=x_min, dx=(x_max - x_min) / (resolution - 1), y0=y_min, dy=(y_max - y_min) / (resolution - 1))
+    return dict(
+        x0=x_min,
+        dx=(x_max - x_min) / (resolution - 1),
+        y0=y_min,
+        dy=(y_max - y_min) / (resolution - 1),
+    )
 
 
 def _contour_trace(grid, log10, floor, ncontours):
@@ -57,40 +62,82 @@ def _contour_trace(grid, log10, floor, ncontours):
 
     One colour bar serves every panel.
     """
-    return go.Contour(z=_shown(grid.values, log10, floor), **_grid_axes(grid), coloraxis="coloraxis",
-                      ncontours=ncontours, contours=dict(coloring="heatmap", showlabels=True,
-                                                         labelfont=dict(size=11, color="white")),
-                      line=dict(width=0.6, color="rgba(255,255,255,0.6)"), name=grid.name, hoverinfo="skip")
+    return go.Contour(
+        z=_shown(grid.values, log10, floor),
+        **_grid_axes(grid),
+        coloraxis="coloraxis",
+        ncontours=ncontours,
+        contours=dict(coloring="heatmap", showlabels=True, labelfont=dict(size=11, color="white")),
+        line=dict(width=0.6, color="rgba(255,255,255,0.6)"),
+        name=grid.name,
+        hoverinfo="skip",
+    )
 
 
 def _shared_colour_axis(fig, grids, log10, floor, title, y=0.5, length=1.0):
     """One colour scale for all loss panels, so that a colour means the same loss in each."""
     values = np.concatenate([_shown(g.values, log10, floor).ravel() for g in grids])
-    fig.update_layout(coloraxis=dict(colorscale=_LOSS_SCALE, cmin=float(values.min()), cmax=float(values.max()),
-                                     colorbar=dict(title=dict(text=title, side="right"), thickness=14, y=y,
-                                                   yanchor="middle", len=length)))
+    fig.update_layout(
+        coloraxis=dict(
+            colorscale=_LOSS_SCALE,
+            cmin=float(values.min()),
+            cmax=float(values.max()),
+            colorbar=dict(
+                title=dict(text=title, side="right"),
+                thickness=14,
+                y=y,
+                yanchor="middle",
+                len=length,
+            ),
+        )
+    )
 
 
 def _center_marks(centers, label, show_legend):
     mu = plot_array(centers)
-    # White crosses with a dark outline and an orange ring read on both ends of the colour scale (and in the legend).
-    return [go.Scatter(x=mu[:, 0], y=mu[:, 1], mode="markers", name="centers μ<sub>k</sub>", legendgroup="centers",
-                       showlegend=show_legend, hoverinfo="skip",
-                       marker=dict(symbol="x", size=12, color="white", line=dict(width=1.5, color=INK))),
-            go.Scatter(x=mu[label:label + 1, 0], y=mu[label:label + 1, 1], mode="markers",
-                       name=f"center of the true class y = {label}", legendgroup="true", showlegend=show_legend,
-                       hoverinfo="skip",
-                       marker=dict(symbol="circle-open", size=20, color=series_color(1), line=dict(width=3)))]
+    # White crosses with a dark outline and an orange ring read on both ends of the colour scale
+    # (and in the legend).
+    return [
+        go.Scatter(
+            x=mu[:, 0],
+            y=mu[:, 1],
+            mode="markers",
+            name="centers μ<sub>k</sub>",
+            legendgroup="centers",
+            showlegend=show_legend,
+            hoverinfo="skip",
+            marker=dict(symbol="x", size=12, color="white", line=dict(width=1.5, color=INK)),
+        ),
+        go.Scatter(
+            x=mu[label : label + 1, 0],
+            y=mu[label : label + 1, 1],
+            mode="markers",
+            name=f"center of the true class y = {label}",
+            legendgroup="true",
+            showlegend=show_legend,
+            hoverinfo="skip",
+            marker=dict(symbol="circle-open", size=20, color=series_color(1), line=dict(width=3)),
+        ),
+    ]
 
 
-def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True, floor: float = 1e-6,
-                         ncontours: int = 16, title: str | None = None) -> go.Figure:
+def loss_contours_figure(
+    grids,
+    *,
+    centers=None,
+    curves=None,
+    log10: bool = True,
+    floor: float = 1e-6,
+    ncontours: int = 16,
+    title: str | None = None,
+) -> go.Figure:
     """Plot loss landscapes L(z, y) over a 2-D feature plane, side by side, as filled contours.
 
     The contour levels are labelled.
 
-    With ``log10`` the colours and levels are log10 of the loss (clipped below at ``floor``): softmax losses
-    fall by many orders of magnitude near their centers while MMC grows quadratically.
+    With ``log10`` the colours and levels are log10 of the loss (clipped below at ``floor``):
+    softmax losses fall by many orders of magnitude near their centers while MMC grows
+    quadratically.
 
     Parameters
     ----------
@@ -111,33 +158,65 @@ def loss_contours_figure(grids, *, centers=None, curves=None, log10: bool = True
         raise ValueError("grids is empty: pass at least one LossGrid")
     if curves is not None and len(curves) != len(titled):
         raise ValueError(f"curves must have one dict per panel ({len(titled)}), got {len(curves)}")
-    fig = make_subplots(rows=1, cols=len(titled), subplot_titles=[_label(t) for t, _ in titled],
-                        horizontal_spacing=0.08)
-    _shared_colour_axis(fig, [g for _, g in titled], log10, floor, "log₁₀ loss" if log10 else "loss")
+    fig = make_subplots(
+        rows=1,
+        cols=len(titled),
+        subplot_titles=[_label(t) for t, _ in titled],
+        horizontal_spacing=0.08,
+    )
+    _shared_colour_axis(
+        fig, [g for _, g in titled], log10, floor, "log₁₀ loss" if log10 else "loss"
+    )
     for p, (name, grid) in enumerate(titled):
         fig.add_trace(_contour_trace(grid, log10, floor, ncontours), row=1, col=p + 1)
         for i, (curve_name, points) in enumerate((curves[p] if curves else {}).items()):
             xy = plot_array(points)
-            fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=curve_name,
-                                     line=dict(color=series_color(4 + i), width=3, dash="dash")), row=1, col=p + 1)
+            fig.add_trace(
+                go.Scatter(
+                    x=xy[:, 0],
+                    y=xy[:, 1],
+                    mode="lines",
+                    name=curve_name,
+                    line=dict(color=series_color(4 + i), width=3, dash="dash"),
+                ),
+                row=1,
+                col=p + 1,
+            )
         if centers is not None:
             for trace in _center_marks(centers, grid.label, p == 0):
                 fig.add_trace(trace, row=1, col=p + 1)
         plane_axes(fig, p, grid.extent)
-    return fit_layout(fig, height=300, legend_rows="auto", subplot_titles=True,
-                      title=title or f"Loss of class y = {titled[0][1].label} over the feature plane")
+    return fit_layout(
+        fig,
+        height=300,
+        legend_rows="auto",
+        subplot_titles=True,
+        title=title or f"Loss of class y = {titled[0][1].label} over the feature plane",
+    )
 
 
-def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc_losses, *, centers=None,
-                               num_frames: int = 30, log10: bool = True, floor: float = 1e-6,
-                               duration_ms: int = 250, title: str | None = None) -> go.Figure:
+def curse_of_softmax_animation(
+    softmax_grid,
+    mmc_grid,
+    path,
+    softmax_losses,
+    mmc_losses,
+    *,
+    centers=None,
+    num_frames: int = 30,
+    log10: bool = True,
+    floor: float = 1e-6,
+    duration_ms: int = 250,
+    title: str | None = None,
+) -> go.Figure:
     """Return a feature moving along a contour of a softmax loss.
 
     That loss stays put, the MMC loss does not (the "curse of softmax", ICLR 2020).
 
-    Three panels: the softmax loss landscape and the MMC landscape of the same class (one colour scale) with the
-    path and the moving feature, and under them both losses along the path (log axis). Frames move the feature.
-    (Its length is the three panels' static traces and the frames that update them, which must stay in step.)
+    Three panels: the softmax loss landscape and the MMC landscape of the same class (one colour
+    scale) with the path and the moving feature, and under them both losses along the path (log
+    axis). Frames move the feature. (Its length is the three panels' static traces and the frames
+    that update them, which must stay in step.)
 
     Parameters
     ----------
@@ -157,62 +236,117 @@ def curse_of_softmax_animation(softmax_grid, mmc_grid, path, softmax_losses, mmc
     xy = plot_array(path)
     soft, mmc = plot_array(softmax_losses), plot_array(mmc_losses)
     if not (len(xy) == len(soft) == len(mmc)) or xy.ndim != 2 or xy.shape[1] != 2:
-        raise ValueError(f"path (T, 2) and the two loss arrays (T,) must have one length; got {xy.shape}, "
-                         f"{soft.shape}, {mmc.shape}")
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(xy, axis=0), axis=1))]).astype(np.float32)
+        raise ValueError(
+            f"path (T, 2) and the two loss arrays (T,) must have one length; got {xy.shape}, "
+            f"{soft.shape}, {mmc.shape}"
+        )
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(xy, axis=0), axis=1))]).astype(
+        np.float32
+    )
     picks = np.unique(np.linspace(0, len(xy) - 1, min(num_frames, len(xy))).round().astype(int))
-    # Two landscapes side by side, the losses along the path under them (full width): nothing wider than the column.
-    fig = make_subplots(rows=2, cols=2, specs=[[{}, {}], [{"colspan": 2}, None]], row_heights=[0.62, 0.38],
-                        horizontal_spacing=0.1, vertical_spacing=0.2,
-                        subplot_titles=[f"{_label(softmax_grid.name)} loss (softmax)", "MMC loss",
-                                        "the two losses along the path"])
-    _shared_colour_axis(fig, [softmax_grid, mmc_grid], log10, floor, "log₁₀ loss" if log10 else "loss",
-                        y=0.81, length=0.62)
+    # Two landscapes side by side, the losses along the path under them (full width): nothing wider
+    # than the column.
+    fig = make_subplots(
+        rows=2,
+        cols=2,
+        specs=[[{}, {}], [{"colspan": 2}, None]],
+        row_heights=[0.62, 0.38],
+        horizontal_spacing=0.1,
+        vertical_spacing=0.2,
+        subplot_titles=[
+            f"{_label(softmax_grid.name)} loss (softmax)",
+            "MMC loss",
+            "the two losses along the path",
+        ],
+    )
+    _shared_colour_axis(
+        fig,
+        [softmax_grid, mmc_grid],
+        log10,
+        floor,
+        "log₁₀ loss" if log10 else "loss",
+        y=0.81,
+        length=0.62,
+    )
     for p, grid in enumerate((softmax_grid, mmc_grid)):
         fig.add_trace(_contour_trace(grid, log10, floor, 12), row=1, col=p + 1)
-        fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name="path along a softmax contour",
-                                 legendgroup="path", showlegend=p == 0,
-                                 line=dict(color=series_color(4), width=3)), row=1, col=p + 1)
+        fig.add_trace(
+            go.Scatter(
+                x=xy[:, 0],
+                y=xy[:, 1],
+                mode="lines",
+                name="path along a softmax contour",
+                legendgroup="path",
+                showlegend=p == 0,
+                line=dict(color=series_color(4), width=3),
+            ),
+            row=1,
+            col=p + 1,
+        )
         if centers is not None:
             for trace in _center_marks(centers, grid.label, p == 0):
                 fig.add_trace(trace, row=1, col=p + 1)
         plane_axes(fig, p, grid.extent)
-    for name, values, color in (("softmax loss", soft, series_color(0)), ("MMC loss", mmc, series_color(1))):
-        fig.add_trace(go.Scatter(x=arc, y=values, mode="lines", name=name, line=dict(color=color, width=3)),
-                      row=2, col=1)
+    for name, values, color in (
+        ("softmax loss", soft, series_color(0)),
+        ("MMC loss", mmc, series_color(1)),
+    ):
+        fig.add_trace(
+            go.Scatter(x=arc, y=values, mode="lines", name=name, line=dict(color=color, width=3)),
+            row=2,
+            col=1,
+        )
     fig.update_xaxes(title_text="distance travelled along the path", row=2, col=1)
     fig.update_yaxes(title_text="loss", type="log" if log10 else "linear", row=2, col=1)
 
     def markers(i):
-        point = dict(mode="markers", marker=dict(size=13, color="white", line=dict(width=3, color=INK)),
-                     showlegend=False, hoverinfo="skip")
-        return [go.Scatter(x=xy[i:i + 1, 0], y=xy[i:i + 1, 1], **point),
-                go.Scatter(x=xy[i:i + 1, 0], y=xy[i:i + 1, 1], **point),
-                go.Scatter(x=arc[[i, i]], y=np.array([soft[i], mmc[i]], dtype=np.float32), **point)]
+        point = dict(
+            mode="markers",
+            marker=dict(size=13, color="white", line=dict(width=3, color=INK)),
+            showlegend=False,
+            hoverinfo="skip",
+        )
+        return [
+            go.Scatter(x=xy[i : i + 1, 0], y=xy[i : i + 1, 1], **point),
+            go.Scatter(x=xy[i : i + 1, 0], y=xy[i : i + 1, 1], **point),
+            go.Scatter(x=arc[[i, i]], y=np.array([soft[i], mmc[i]], dtype=np.float32), **point),
+        ]
 
     first = len(fig.data)
     for trace, (row, col) in zip(markers(int(picks[0])), ((1, 1), (1, 2), (2, 1))):
         fig.add_trace(trace, row=row, col=col)
-    names = []  # frame names are the distances travelled, made unique by the frame number where they round alike
+    # frame names are the distances travelled, made unique by the frame number where they round
+    # alike
+    names = []
     for frame, i in enumerate(picks):
         name = f"{arc[i]:.1f}"
         names.append(name if name not in names else f"{name} (frame {frame})")
     heading = title or "The curse of softmax"
     titles = [f"{heading}: softmax loss {soft[i]:.3g}, MMC loss {mmc[i]:.3g}" for i in picks]
-    animate(fig, [markers(int(i)) for i in picks], names, traces=range(first, first + 3), duration_ms=duration_ms,
-            prefix="distance along the path ", frame_layouts=[dict(title=dict(text=t)) for t in titles])
-    return fit_layout(fig, height=560, title=titles[0], legend_rows="auto", subplot_titles=True, slider=True)
+    animate(
+        fig,
+        [markers(int(i)) for i in picks],
+        names,
+        traces=range(first, first + 3),
+        duration_ms=duration_ms,
+        prefix="distance along the path ",
+        frame_layouts=[dict(title=dict(text=t)) for t in titles],
+    )
+    return fit_layout(
+        fig, height=560, title=titles[0], legend_rows="auto", subplot_titles=True, slider=True
+    )
 
 
-# ------------------------------------------------------------------------------------------- sample density
+# ----------------------------------------------------------------------------------- sample density
 
 
-def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, duration_ms: int = 0,
-                              title: str | None = None) -> go.Figure:
+def density_heatmap_animation(
+    grids: dict, steps, *, floor: float = 1e-2, duration_ms: int = 0, title: str | None = None
+) -> go.Figure:
     """Feature density (points per unit area) of several runs side by side, animated over training.
 
-    One colour scale for every panel, in log10 points per unit area, so a bright cell means a high sample density
-    SD = Delta N / Vol(Delta B) (ICLR 2020, Eq. 2) whatever the panel's own axes.
+    One colour scale for every panel, in log10 points per unit area, so a bright cell means a high
+    sample density SD = Delta N / Vol(Delta B) (ICLR 2020, Eq. 2) whatever the panel's own axes.
 
     Parameters
     ----------
@@ -231,32 +365,56 @@ def density_heatmap_animation(grids: dict, steps, *, floor: float = 1e-2, durati
     steps = [int(s) for s in steps]
     for name in names:
         if grids[name].values.dim() != 3 or grids[name].values.shape[0] != len(steps):
-            raise ValueError(f"{name!r}: values must be (S, R, R) with S = len(steps) = {len(steps)}")
-    shown = {n: plot_array(np.log10(np.maximum(to_numpy(grids[n].values, np.float64), floor))) for n in names}
+            raise ValueError(
+                f"{name!r}: values must be (S, R, R) with S = len(steps) = {len(steps)}"
+            )
+    shown = {
+        n: plot_array(np.log10(np.maximum(to_numpy(grids[n].values, np.float64), floor)))
+        for n in names
+    }
     top = max(float(v.max()) for v in shown.values())
     low = math.log10(floor)
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[_label(n) for n in names],
-                        horizontal_spacing=0.08)
+    fig = make_subplots(
+        rows=1, cols=len(names), subplot_titles=[_label(n) for n in names], horizontal_spacing=0.08
+    )
 
     def heatmap(name, frame, first):
         grid = grids[name]
         x_min, x_max, y_min, y_max = grid.extent
         resolution = grid.values.shape[-1]
         # Cell centers: a DensityGrid's cells are bins, not grid points.
-        return go.Heatmap(z=shown[name][frame], x0=x_min + (x_max - x_min) / (2 * resolution),
-                          dx=(x_max - x_min) / resolution, y0=y_min + (y_max - y_min) / (2 * resolution),
-                          dy=(y_max - y_min) / resolution, zmin=low, zmax=top, colorscale=_DENSITY_SCALE,
-                          showscale=first, colorbar=dict(title="log₁₀ points<br>per unit area"),
-                          hovertemplate="z = (%{x:.2f}, %{y:.2f})<br>log₁₀ SD = %{z:.2f}<extra></extra>")
+        return go.Heatmap(
+            z=shown[name][frame],
+            x0=x_min + (x_max - x_min) / (2 * resolution),
+            dx=(x_max - x_min) / resolution,
+            y0=y_min + (y_max - y_min) / (2 * resolution),
+            dy=(y_max - y_min) / resolution,
+            zmin=low,
+            zmax=top,
+            colorscale=_DENSITY_SCALE,
+            showscale=first,
+            colorbar=dict(title="log₁₀ points<br>per unit area"),
+            hovertemplate="z = (%{x:.2f}, %{y:.2f})<br>log₁₀ SD = %{z:.2f}<extra></extra>",
+        )
 
     for p, name in enumerate(names):
         fig.add_trace(heatmap(name, 0, p == 0), row=1, col=p + 1)
         plane_axes(fig, p, grids[name].extent)
     labels = [str(s) for s in steps]
-    animate(fig, [[heatmap(n, f, p == 0) for p, n in enumerate(names)] for f in range(len(steps))], labels,
-            traces=range(len(names)), duration_ms=duration_ms)
-    return fit_layout(fig, height=330, subplot_titles=True, slider=True,
-                      title=title or "Sample density of the training features during training")
+    animate(
+        fig,
+        [[heatmap(n, f, p == 0) for p, n in enumerate(names)] for f in range(len(steps))],
+        labels,
+        traces=range(len(names)),
+        duration_ms=duration_ms,
+    )
+    return fit_layout(
+        fig,
+        height=330,
+        subplot_titles=True,
+        slider=True,
+        title=title or "Sample density of the training features during training",
+    )
 
 
 def _pooled_log10(density) -> np.ndarray:
@@ -276,16 +434,22 @@ def _quantile_midpoints(num_shells: int, quantiles) -> np.ndarray:
     return (low + (np.arange(num_shells) + 0.5) * (high - low) / num_shells).astype(np.float32)
 
 
-def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float, float] = (0.02, 0.98),
-                         duration_ms: int = 0, title: str | None = None) -> go.Figure:
+def shell_density_figure(
+    densities: dict,
+    steps=None,
+    *,
+    quantiles: tuple[float, float] = (0.02, 0.98),
+    duration_ms: int = 0,
+    title: str | None = None,
+) -> go.Figure:
     """Plot measured sample density in loss shells at matched loss quantiles (ICLR 2020, Eq. 2).
 
     It draws one line per run.
 
-    Each :class:`robviz.shell_density.SampleDensity` must use the default equal-count shells between the loss
-    ``quantiles`` (``spacing="count"``), so shell s of every run holds the same share of its class's points: the
-    x axis is that share (the loss quantile at the shell's middle) and the comparison is at matched quantiles.
-    The y value is log10 SD averaged over the classes.
+    Each :class:`robviz.shell_density.SampleDensity` must use the default equal-count shells between
+    the loss ``quantiles`` (``spacing="count"``), so shell s of every run holds the same share of
+    its class's points: the x axis is that share (the loss quantile at the shell's middle) and the
+    comparison is at matched quantiles. The y value is log10 SD averaged over the classes.
 
     Parameters
     ----------
@@ -305,33 +469,64 @@ def shell_density_figure(densities: dict, steps=None, *, quantiles: tuple[float,
     animated = isinstance(densities[names[0]], (list, tuple))
     if animated:
         if steps is None or any(len(densities[n]) != len(steps) for n in names):
-            raise ValueError("with lists of SampleDensity, pass steps with one entry per list element")
-    frames = [{n: densities[n][f] for n in names} for f in range(len(steps))] if animated else [densities]
+            raise ValueError(
+                "with lists of SampleDensity, pass steps with one entry per list element"
+            )
+    frames = (
+        [{n: densities[n][f] for n in names} for f in range(len(steps))]
+        if animated
+        else [densities]
+    )
 
     def lines(frame):
         traces = []
         for i, name in enumerate(names):
             density = frame[name]
-            traces.append(go.Scatter(x=_quantile_midpoints(density.counts.shape[1], quantiles),
-                                     y=_pooled_log10(density), mode="lines+markers", name=_label(name),
-                                     line=dict(color=series_color(i), width=3), marker=dict(size=7)))
+            traces.append(
+                go.Scatter(
+                    x=_quantile_midpoints(density.counts.shape[1], quantiles),
+                    y=_pooled_log10(density),
+                    mode="lines+markers",
+                    name=_label(name),
+                    line=dict(color=series_color(i), width=3),
+                    marker=dict(size=7),
+                )
+            )
         return traces
 
-    values = np.concatenate([np.concatenate([t.y for t in lines(f)]) for f in frames]).astype(np.float64)
+    values = np.concatenate([np.concatenate([t.y for t in lines(f)]) for f in frames]).astype(
+        np.float64
+    )
     values = values[np.isfinite(values)]
     fig = go.Figure(lines(frames[0]))
-    fig.update_layout(xaxis=dict(title="loss quantile of the shell (0 = the best-fitted points)", range=[0, 1]),
-                      yaxis=dict(title="log₁₀ sample density",
-                                 range=[float(values.min()) - 0.5, float(values.max()) + 0.5] if len(values) else None))
+    fig.update_layout(
+        xaxis=dict(title="loss quantile of the shell (0 = the best-fitted points)", range=[0, 1]),
+        yaxis=dict(
+            title="log₁₀ sample density",
+            range=[float(values.min()) - 0.5, float(values.max()) + 0.5] if len(values) else None,
+        ),
+    )
     if animated:
         labels = [str(int(s)) for s in steps]
-        animate(fig, [lines(f) for f in frames], labels, traces=range(len(names)), duration_ms=duration_ms)
-    return fit_layout(fig, height=330, legend_rows="auto", slider=animated,
-                      title=title or "Sample density at matched loss quantiles")
+        animate(
+            fig,
+            [lines(f) for f in frames],
+            labels,
+            traces=range(len(names)),
+            duration_ms=duration_ms,
+        )
+    return fit_layout(
+        fig,
+        height=330,
+        legend_rows="auto",
+        slider=animated,
+        title=title or "Sample density at matched loss quantiles",
+    )
 
 
-def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: str = "measured",
-                          title: str | None = None) -> go.Figure:
+def sample_density_figure(
+    losses, log_measured, theory: dict, *, measured_name: str = "measured", title: str | None = None
+) -> go.Figure:
     """Plot measured sample density against loss, with theory curves beside it.
 
     The theory curves are ICLR 2020, Theorems 1 and 2.
@@ -343,8 +538,8 @@ def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: 
     log_measured : torch.Tensor
         (S,) natural-log SD.
     theory : dict
-        Name -> (C (K,), natural-log SD (K,)), e.g. ``robviz.theory.mmc_sample_density(..., log=True)``
-        in its "exact" and "theorem" forms.
+        Name -> (C (K,), natural-log SD (K,)), e.g. ``robviz.theory.mmc_sample_density(...,
+        log=True)`` in its "exact" and "theorem" forms.
     measured_name : str
         The legend entry of the measurements.
     title : str or None
@@ -354,20 +549,43 @@ def sample_density_figure(losses, log_measured, theory: dict, *, measured_name: 
     fig = go.Figure()
     dashes = ["solid", "dash", "dot", "dashdot"]
     for i, (name, (c, log_sd)) in enumerate(theory.items()):
-        fig.add_trace(go.Scatter(x=plot_array(c), y=plot_array(log_sd) * to10, mode="lines", name=name,
-                                 line=dict(color=series_color(i), width=3, dash=dashes[i % len(dashes)])))
-    fig.add_trace(go.Scatter(x=plot_array(losses), y=plot_array(log_measured) * to10, mode="markers",
-                             name=measured_name,
-                             marker=dict(color=INK, size=9, symbol="circle-open", line=dict(width=2))))
-    fig.update_layout(xaxis=dict(title="loss value C", type="log"), yaxis=dict(title="log₁₀ sample density SD(C)"))
-    return fit_layout(fig, height=320, legend_rows="auto", title=title or "Sample density: measurement and theory")
+        fig.add_trace(
+            go.Scatter(
+                x=plot_array(c),
+                y=plot_array(log_sd) * to10,
+                mode="lines",
+                name=name,
+                line=dict(color=series_color(i), width=3, dash=dashes[i % len(dashes)]),
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=plot_array(losses),
+            y=plot_array(log_measured) * to10,
+            mode="markers",
+            name=measured_name,
+            marker=dict(color=INK, size=9, symbol="circle-open", line=dict(width=2)),
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="loss value C", type="log"), yaxis=dict(title="log₁₀ sample density SD(C)")
+    )
+    return fit_layout(
+        fig, height=320, legend_rows="auto", title=title or "Sample density: measurement and theory"
+    )
 
 
-# ---------------------------------------------------------------------------------------------- convergence
+# -------------------------------------------------------------------------------------- convergence
 
 
-def convergence_figure(panels: dict, *, thresholds: dict | None = None, styles: dict | None = None,
-                       log_y=(), title: str | None = None) -> go.Figure:
+def convergence_figure(
+    panels: dict,
+    *,
+    thresholds: dict | None = None,
+    styles: dict | None = None,
+    log_y=(),
+    title: str | None = None,
+) -> go.Figure:
     """Plot curves of several runs against the training step, one panel per metric.
 
     ICLR 2020's toy demo on faster convergence: center loss vs MMC, full batch vs mini-batches.
@@ -375,7 +593,8 @@ def convergence_figure(panels: dict, *, thresholds: dict | None = None, styles: 
     Parameters
     ----------
     panels : dict
-        Panel title (the metric, used as its y-axis label) -> {run name -> (steps (K,), values (K,))}.
+        Panel title (the metric, used as its y-axis label) -> {run name -> (steps (K,), values
+        (K,))}.
     thresholds : dict or None
         Panel title -> a value drawn as a horizontal dotted line (the target of "steps to reach").
     styles : dict or None
@@ -392,11 +611,30 @@ def convergence_figure(panels: dict, *, thresholds: dict | None = None, styles: 
         for name, (steps, values) in panels[panel].items():
             style = dict(color=series_color(runs.index(name)), dash="solid")
             style.update((styles or {}).get(name, {}))
-            fig.add_trace(go.Scatter(x=to_numpy(steps, np.int32), y=plot_array(values), mode="lines", name=_label(name),
-                                     legendgroup=name, showlegend=j == 0, line=dict(width=2.5, **style)),
-                          row=1, col=j + 1)
+            fig.add_trace(
+                go.Scatter(
+                    x=to_numpy(steps, np.int32),
+                    y=plot_array(values),
+                    mode="lines",
+                    name=_label(name),
+                    legendgroup=name,
+                    showlegend=j == 0,
+                    line=dict(width=2.5, **style),
+                ),
+                row=1,
+                col=j + 1,
+            )
         if thresholds and panel in thresholds:
-            fig.add_hline(y=float(thresholds[panel]), line=dict(color=INK, width=1, dash="dot"), row=1, col=j + 1)
+            fig.add_hline(
+                y=float(thresholds[panel]),
+                line=dict(color=INK, width=1, dash="dot"),
+                row=1,
+                col=j + 1,
+            )
         fig.update_xaxes(title_text="step", row=1, col=j + 1)
-        fig.update_yaxes(title_text=panel, type="log" if panel in log_y else "linear", row=1, col=j + 1)
-    return fit_layout(fig, height=300, title=title or "Convergence", legend_rows="auto", subplot_titles=True)
+        fig.update_yaxes(
+            title_text=panel, type="log" if panel in log_y else "linear", row=1, col=j + 1
+        )
+    return fit_layout(
+        fig, height=300, title=title or "Convergence", legend_rows="auto", subplot_titles=True
+    )

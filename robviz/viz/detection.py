@@ -2,7 +2,8 @@
 
 The non-ME domain picture is the one from the talk.
 
-The AUC table is in the talk's layout. Builders only draw what ``robviz.detect`` and ``robviz.embed`` computed.
+The AUC table is in the talk's layout. Builders only draw what ``robviz.detect`` and
+``robviz.embed`` computed.
 """
 
 from __future__ import annotations
@@ -31,14 +32,29 @@ def _scatter(points, labels, num_classes, first_panel, size=4):
     traces = []
     for k in range(num_classes):
         p = points[labels == k]
-        traces.append(go.Scatter(x=p[:, 0], y=p[:, 1], mode="markers", name=f"class {k}",
-                                 legendgroup=f"class {k}", showlegend=first_panel,
-                                 marker=dict(size=size, color=class_color(k), opacity=0.8)))
+        traces.append(
+            go.Scatter(
+                x=p[:, 0],
+                y=p[:, 1],
+                mode="markers",
+                name=f"class {k}",
+                legendgroup=f"class {k}",
+                showlegend=first_panel,
+                marker=dict(size=size, color=class_color(k), opacity=0.8),
+            )
+        )
     return traces
 
 
-def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: str = "t-SNE of the features",
-                        duration_ms: int = 600, prefix: str = "epoch ") -> go.Figure:
+def embedding_animation(
+    embeddings: dict,
+    labels,
+    frame_labels=None,
+    *,
+    title: str = "t-SNE of the features",
+    duration_ms: int = 600,
+    prefix: str = "epoch ",
+) -> go.Figure:
     """Animate 2-D embeddings side by side.
 
     For example aligned t-SNE of CE and RCE features over training.
@@ -61,7 +77,9 @@ def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: s
     labels = to_numpy(labels).astype(int)
     shapes = {a.shape for a in arrays.values()}
     if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 2:
-        raise ValueError(f"every embedding must be (S, N, 2) with the same S and N, got {sorted(shapes)}")
+        raise ValueError(
+            f"every embedding must be (S, N, 2) with the same S and N, got {sorted(shapes)}"
+        )
     frames_n, n, _ = next(iter(shapes))
     if len(labels) != n:
         raise ValueError(f"labels must have length N = {n}, got {len(labels)}")
@@ -69,8 +87,9 @@ def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: s
     if len(frame_labels) != frames_n:
         raise ValueError(f"frame_labels must have S = {frames_n} entries, got {len(frame_labels)}")
     num_classes = int(labels.max()) + 1
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[_name(n) for n in names],
-                        horizontal_spacing=0.06)
+    fig = make_subplots(
+        rows=1, cols=len(names), subplot_titles=[_name(n) for n in names], horizontal_spacing=0.06
+    )
 
     def traces(s):
         out = []
@@ -80,26 +99,47 @@ def embedding_animation(embeddings: dict, labels, frame_labels=None, *, title: s
 
     for i, trace in enumerate(traces(0)):
         fig.add_trace(trace, row=1, col=i // num_classes + 1)
-    animate(fig, [traces(s) for s in range(frames_n)], frame_labels, traces=range(len(fig.data)),
-            duration_ms=duration_ms, prefix=prefix)
+    animate(
+        fig,
+        [traces(s) for s in range(frames_n)],
+        frame_labels,
+        traces=range(len(fig.data)),
+        duration_ms=duration_ms,
+        prefix=prefix,
+    )
     for p, name in enumerate(names):
         a = arrays[name]
         low, high = a.min(axis=(0, 1)), a.max(axis=(0, 1))
         pad = 0.05 * (high - low)
         axis = p + 1 if p else ""
-        fig.layout[f"xaxis{axis}"].update(range=[float(low[0] - pad[0]), float(high[0] + pad[0])],
-                                          title="t-SNE 1", showticklabels=False)
-        fig.layout[f"yaxis{axis}"].update(range=[float(low[1] - pad[1]), float(high[1] + pad[1])],
-                                          title="t-SNE 2", showticklabels=False)
-    return fit_layout(fig, height=340, title=title, legend_rows="auto", subplot_titles=True, slider=True,
-                      bottom=40)
+        fig.layout[f"xaxis{axis}"].update(
+            range=[float(low[0] - pad[0]), float(high[0] + pad[0])],
+            title="t-SNE 1",
+            showticklabels=False,
+        )
+        fig.layout[f"yaxis{axis}"].update(
+            range=[float(low[1] - pad[1]), float(high[1] + pad[1])],
+            title="t-SNE 2",
+            showticklabels=False,
+        )
+    return fit_layout(
+        fig,
+        height=340,
+        title=title,
+        legend_rows="auto",
+        subplot_titles=True,
+        slider=True,
+        bottom=40,
+    )
 
 
-def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and where non-ME is maximal") -> go.Figure:
+def non_me_domain_figure(
+    panels: dict, *, title: str = "Decision domains and where non-ME is maximal"
+) -> go.Figure:
     """Return the talk's picture.
 
-    A 3-class decision domain in the 2-D feature plane, the lines where non-ME is maximal (black, dashed) and the
-    features of the test points, one panel per model.
+    A 3-class decision domain in the 2-D feature plane, the lines where non-ME is maximal (black,
+    dashed) and the features of the test points, one panel per model.
 
     Parameters
     ----------
@@ -110,8 +150,9 @@ def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and whe
     names = list(panels)
     if not names:
         raise ValueError("panels is empty")
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[_name(n) for n in names],
-                        horizontal_spacing=0.08)
+    fig = make_subplots(
+        rows=1, cols=len(names), subplot_titles=[_name(n) for n in names], horizontal_spacing=0.08
+    )
     for p, name in enumerate(names):
         panel = panels[name]
         domain, labels = panel["domain"], np.asarray(panel["labels"]).astype(int)
@@ -119,9 +160,17 @@ def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and whe
         traces = [_region_trace(domain["labels"], domain["extent"], num_classes)]
         for i, line in enumerate(panel["lines"]):
             line = plot_array(line)
-            traces.append(go.Scatter(x=line[:, 0], y=line[:, 1], mode="lines", name="max non-ME",
-                                     legendgroup="line", showlegend=(p == 0 and i == 0),
-                                     line=dict(color="black", dash="dash", width=2)))
+            traces.append(
+                go.Scatter(
+                    x=line[:, 0],
+                    y=line[:, 1],
+                    mode="lines",
+                    name="max non-ME",
+                    legendgroup="line",
+                    showlegend=(p == 0 and i == 0),
+                    line=dict(color="black", dash="dash", width=2),
+                )
+            )
         traces += _scatter(plot_array(panel["features"]), labels, num_classes, p == 0, size=5)
         for trace in traces:
             fig.add_trace(trace, row=1, col=p + 1)
@@ -129,15 +178,17 @@ def non_me_domain_figure(panels: dict, *, title: str = "Decision domains and whe
     return fit_layout(fig, height=320, title=title, legend_rows="auto", subplot_titles=True)
 
 
-def roc_figure(curves: dict, *, columns: int = 3, title: str = "ROC curves (clean = positive)") -> go.Figure:
+def roc_figure(
+    curves: dict, *, columns: int = 3, title: str = "ROC curves (clean = positive)"
+) -> go.Figure:
     """ROC curves, one panel per attack, one line per (objective, detector).
 
     Parameters
     ----------
     curves : dict
         Attack -> {line name -> (fpr, tpr, auc)} (``robviz.detect.roc_curve`` and ``roc_auc``).
-        Lines with the same name share a colour across panels; names starting with "RCE" are solid, the
-        others dashed.
+        Lines with the same name share a colour across panels; names starting with "RCE" are solid,
+        the others dashed.
     columns : int
         Panels per row.
     """
@@ -147,26 +198,62 @@ def roc_figure(curves: dict, *, columns: int = 3, title: str = "ROC curves (clea
     line_names = list(dict.fromkeys(n for a in attacks for n in curves[a]))
     detectors = list(dict.fromkeys(n.split(" · ")[-1] for n in line_names))
     rows = math.ceil(len(attacks) / columns)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=attacks, horizontal_spacing=0.07,
-                        vertical_spacing=min(0.3, 110 / (260 * rows + 110 * (rows - 1))) if rows > 1 else 0.1)
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=attacks,
+        horizontal_spacing=0.07,
+        vertical_spacing=min(0.3, 110 / (260 * rows + 110 * (rows - 1))) if rows > 1 else 0.1,
+    )
     for p, attack in enumerate(attacks):
         r, c = p // columns + 1, p % columns + 1
-        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#bbbbbb", dash="dot"),
-                                 showlegend=False, hoverinfo="skip"), row=r, col=c)
+        fig.add_trace(
+            go.Scatter(
+                x=[0, 1],
+                y=[0, 1],
+                mode="lines",
+                line=dict(color="#bbbbbb", dash="dot"),
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            row=r,
+            col=c,
+        )
         for name, (fpr, tpr, auc) in curves[attack].items():
             color = series_color(detectors.index(name.split(" · ")[-1]))
             dash = "solid" if name.startswith("RCE") else "dash"
-            fig.add_trace(go.Scatter(x=plot_array(fpr), y=plot_array(tpr), mode="lines", name=name, legendgroup=name,
-                                     showlegend=p == 0, line=dict(color=color, dash=dash, width=2),
-                                     hovertemplate=f"{name}<br>AUC {100 * auc:.1f}<extra></extra>"),
-                          row=r, col=c)
-        fig.update_xaxes(title_text="false-positive rate" if r == rows else None, range=[0, 1], row=r, col=c)
-        fig.update_yaxes(title_text="true-positive rate" if c == 1 else None, range=[0, 1.02], row=r, col=c)
-    return fit_layout(fig, height=260 * rows + 110 * (rows - 1), title=title, legend_rows="auto",
-                      subplot_titles=True)
+            fig.add_trace(
+                go.Scatter(
+                    x=plot_array(fpr),
+                    y=plot_array(tpr),
+                    mode="lines",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=p == 0,
+                    line=dict(color=color, dash=dash, width=2),
+                    hovertemplate=f"{name}<br>AUC {100 * auc:.1f}<extra></extra>",
+                ),
+                row=r,
+                col=c,
+            )
+        fig.update_xaxes(
+            title_text="false-positive rate" if r == rows else None, range=[0, 1], row=r, col=c
+        )
+        fig.update_yaxes(
+            title_text="true-positive rate" if c == 1 else None, range=[0, 1.02], row=r, col=c
+        )
+    return fit_layout(
+        fig,
+        height=260 * rows + 110 * (rows - 1),
+        title=title,
+        legend_rows="auto",
+        subplot_titles=True,
+    )
 
 
-def detection_table(aucs: dict, *, title: str = "AUC (10⁻²) of detecting adversarial examples") -> go.Figure:
+def detection_table(
+    aucs: dict, *, title: str = "AUC (10⁻²) of detecting adversarial examples"
+) -> go.Figure:
     """Return the talk's table: rows attack x objective, columns detectors, AUC x 100.
 
     Per attack and detector the better objective is bold.
@@ -190,20 +277,46 @@ def detection_table(aucs: dict, *, title: str = "AUC (10⁻²) of detecting adve
             col_obj.append(_name(obj))
             for d in detectors:
                 value = aucs[attack][obj].get(d, float("nan"))
-                finite = [v for v in (aucs[attack][o].get(d, float("nan")) for o in objectives) if np.isfinite(v)]
+                finite = [
+                    v
+                    for v in (aucs[attack][o].get(d, float("nan")) for o in objectives)
+                    if np.isfinite(v)
+                ]
                 best = max(finite, default=float("nan"))
                 text = "–" if not np.isfinite(value) else f"{100 * value:.1f}"
-                cols[d].append(f"<b>{text}</b>" if np.isfinite(value) and value == best and len(objectives) > 1
-                               else text)
-    fills = ["#f4f4f4" if (i // max(len(aucs[attacks[0]]), 1)) % 2 == 0 else "white" for i in range(len(col_obj))]
-    fig = go.Figure(go.Table(
-        header=dict(values=["Attack", "Obj."] + detectors, fill_color="#dddddd", align="center",
-                    font=dict(size=13), height=_ROW_PX),
-        cells=dict(values=[col_attack, col_obj] + [cols[d] for d in detectors], align="center",
-                   fill_color=[fills] * (2 + len(detectors)), height=_ROW_PX, font=dict(size=13))))
-    # Every row shown: plotly.js draws a row at least its text's line height plus padding (about 31 px at 13 px),
-    # so the plot area holds the header and every row at _ROW_PX each, with a few pixels to spare.
-    return fit_layout(fig, height=_ROW_PX * (len(col_obj) + 1) + 12, title=title, bottom=10, left=10, right=10)
+                cols[d].append(
+                    f"<b>{text}</b>"
+                    if np.isfinite(value) and value == best and len(objectives) > 1
+                    else text
+                )
+    fills = [
+        "#f4f4f4" if (i // max(len(aucs[attacks[0]]), 1)) % 2 == 0 else "white"
+        for i in range(len(col_obj))
+    ]
+    fig = go.Figure(
+        go.Table(
+            header=dict(
+                values=["Attack", "Obj."] + detectors,
+                fill_color="#dddddd",
+                align="center",
+                font=dict(size=13),
+                height=_ROW_PX,
+            ),
+            cells=dict(
+                values=[col_attack, col_obj] + [cols[d] for d in detectors],
+                align="center",
+                fill_color=[fills] * (2 + len(detectors)),
+                height=_ROW_PX,
+                font=dict(size=13),
+            ),
+        )
+    )
+    # Every row shown: plotly.js draws a row at least its text's line height plus padding (about 31
+    # px at 13 px), so the plot area holds the header and every row at _ROW_PX each, with a few
+    # pixels to spare.
+    return fit_layout(
+        fig, height=_ROW_PX * (len(col_obj) + 1) + 12, title=title, bottom=10, left=10, right=10
+    )
 
 
 _ROW_PX = 32

@@ -1,7 +1,7 @@
 """Ensemble pictures: members' predictions, diversity, transferability and the ADP optimum.
 
-Members' non-true-label predictions on the triangle (L = 4), diversity over training, the transferability matrix and the
-Eq. 7 optimum of ADP against measured predictions.
+Members' non-true-label predictions on the triangle (L = 4), diversity over training, the
+transferability matrix and the Eq. 7 optimum of ADP against measured predictions.
 """
 
 from __future__ import annotations
@@ -19,11 +19,21 @@ __all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "
 
 def _ternary_members(points, panel, first_panel):
     """Return one Scatterternary per member for points (K, P, 3) on the simplex."""
-    return [go.Scatterternary(a=points[k, :, 0], b=points[k, :, 1], c=points[k, :, 2], mode="markers",
-                              subplot=panel, name=f"member {k + 1}", legendgroup=f"member {k + 1}",
-                              showlegend=first_panel, marker=dict(size=6, color=series_color(k), opacity=0.7),
-                              hovertemplate=f"member {k + 1}<br>(%{{a:.2f}}, %{{b:.2f}}, %{{c:.2f}})<extra></extra>")
-            for k in range(points.shape[0])]
+    return [
+        go.Scatterternary(
+            a=points[k, :, 0],
+            b=points[k, :, 1],
+            c=points[k, :, 2],
+            mode="markers",
+            subplot=panel,
+            name=f"member {k + 1}",
+            legendgroup=f"member {k + 1}",
+            showlegend=first_panel,
+            marker=dict(size=6, color=series_color(k), opacity=0.7),
+            hovertemplate=f"member {k + 1}<br>(%{{a:.2f}}, %{{b:.2f}}, %{{c:.2f}})<extra></extra>",
+        )
+        for k in range(points.shape[0])
+    ]
 
 
 def _ternary_reference(reference, panel, first_panel):
@@ -31,14 +41,29 @@ def _ternary_reference(reference, panel, first_panel):
 
     That way they hide none of them.
     """
-    return go.Scatterternary(a=reference[:, 0], b=reference[:, 1], c=reference[:, 2], mode="markers",
-                             subplot=panel, name="Corollary 1 optimum", legendgroup="reference",
-                             showlegend=first_panel, hoverinfo="skip",
-                             marker=dict(symbol="circle-open", size=16, color="black", line=dict(width=2)))
+    return go.Scatterternary(
+        a=reference[:, 0],
+        b=reference[:, 1],
+        c=reference[:, 2],
+        mode="markers",
+        subplot=panel,
+        name="Corollary 1 optimum",
+        legendgroup="reference",
+        showlegend=first_panel,
+        hoverinfo="skip",
+        marker=dict(symbol="circle-open", size=16, color="black", line=dict(width=2)),
+    )
 
 
-def ternary_animation(points: dict, steps, *, reference=None, title: str | None = None,
-                      axis_titles=("label 1", "label 2", "label 3"), duration_ms: int = 0) -> go.Figure:
+def ternary_animation(
+    points: dict,
+    steps,
+    *,
+    reference=None,
+    title: str | None = None,
+    axis_titles=("label 1", "label 2", "label 3"),
+    duration_ms: int = 0,
+) -> go.Figure:
     """Members' L1-normalized non-true-label predictions on the triangle, one panel per ensemble.
 
     Animated from the first snapshot.
@@ -65,10 +90,18 @@ def ternary_animation(points: dict, steps, *, reference=None, title: str | None 
         raise ValueError("points must map names to (S, K, P, 3) arrays")
     S = arrays[0].shape[0]
     if any(a.shape[0] != S for a in arrays) or len(steps) != S:
-        raise ValueError(f"every panel needs {len(steps)} snapshots (one per step), got {[a.shape[0] for a in arrays]}")
+        raise ValueError(
+            f"every panel needs {len(steps)} snapshots (one per step), got "
+            f"{[a.shape[0] for a in arrays]}"
+        )
     ref = None if reference is None else plot_array(reference)
-    fig = make_subplots(rows=1, cols=len(names), specs=[[{"type": "ternary"}] * len(names)], subplot_titles=names,
-                        horizontal_spacing=0.1)
+    fig = make_subplots(
+        rows=1,
+        cols=len(names),
+        specs=[[{"type": "ternary"}] * len(names)],
+        subplot_titles=names,
+        horizontal_spacing=0.1,
+    )
     panels = ["ternary" if i == 0 else f"ternary{i + 1}" for i in range(len(names))]
     if ref is not None:
         for i, panel in enumerate(panels):
@@ -80,43 +113,99 @@ def ternary_animation(points: dict, steps, *, reference=None, title: str | None 
 
     for trace in frame_traces(0):
         fig.add_trace(trace)
-    animate(fig, [frame_traces(s) for s in range(S)], list(steps), traces=range(static, len(fig.data)),
-            duration_ms=duration_ms)
-    # Corner titles only (tick labels would crowd the corners); the grid lines stay for reading proportions.
-    axis = dict(showticklabels=False, ticks="", showgrid=True, gridcolor="#e4e4e4", linecolor="#888888",
-                title=dict(font=dict(size=12)))
+    animate(
+        fig,
+        [frame_traces(s) for s in range(S)],
+        list(steps),
+        traces=range(static, len(fig.data)),
+        duration_ms=duration_ms,
+    )
+    # Corner titles only (tick labels would crowd the corners); the grid lines stay for reading
+    # proportions.
+    axis = dict(
+        showticklabels=False,
+        ticks="",
+        showgrid=True,
+        gridcolor="#e4e4e4",
+        linecolor="#888888",
+        title=dict(font=dict(size=12)),
+    )
     for panel in panels:
-        fig.layout[panel].update(aaxis=dict(axis, title=dict(text=axis_titles[0])),
-                                 baxis=dict(axis, title=dict(text=axis_titles[1])),
-                                 caxis=dict(axis, title=dict(text=axis_titles[2])), sum=1)
+        fig.layout[panel].update(
+            aaxis=dict(axis, title=dict(text=axis_titles[0])),
+            baxis=dict(axis, title=dict(text=axis_titles[1])),
+            caxis=dict(axis, title=dict(text=axis_titles[2])),
+            sum=1,
+        )
     # Subplot titles go above the top corner's title, in a band of their own.
     for annotation in fig.layout.annotations:
         annotation.update(yshift=24)
-    return fit_layout(fig, height=260, legend_rows="auto", subplot_titles=True, slider=True, bottom=30, top_extra=26,
-                      left=50, right=50,
-                      title=title or "Members' non-true-label predictions (normalized) over training")
+    return fit_layout(
+        fig,
+        height=260,
+        legend_rows="auto",
+        subplot_titles=True,
+        slider=True,
+        bottom=30,
+        top_extra=26,
+        left=50,
+        right=50,
+        title=title or "Members' non-true-label predictions (normalized) over training",
+    )
 
 
-def diversity_figure(steps, diversity: dict, angles: dict, *, title: str | None = None) -> go.Figure:
+def diversity_figure(
+    steps, diversity: dict, angles: dict, *, title: str | None = None
+) -> go.Figure:
     """Two panels over training.
 
-    The mean ensemble diversity det(M M^T) and the mean pairwise angle between members' non-true-label predictions.
-    ``diversity`` and ``angles`` map run names to per-step values.
+    The mean ensemble diversity det(M M^T) and the mean pairwise angle between members'
+    non-true-label predictions. ``diversity`` and ``angles`` map run names to per-step values.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("volume det(M Mᵀ)", "mean pairwise angle (degrees)"),
-                        horizontal_spacing=0.12)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("volume det(M Mᵀ)", "mean pairwise angle (degrees)"),
+        horizontal_spacing=0.12,
+    )
     x = plot_array(steps)
     for i, name in enumerate(diversity):
         color = series_color(i)
-        fig.add_trace(go.Scatter(x=x, y=plot_array(diversity[name]), mode="lines+markers", name=name,
-                                 legendgroup=name, line=dict(color=color)), row=1, col=1)
-        fig.add_trace(go.Scatter(x=x, y=plot_array(angles[name]), mode="lines+markers", name=name, legendgroup=name,
-                                 showlegend=False, line=dict(color=color)), row=1, col=2)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=plot_array(diversity[name]),
+                mode="lines+markers",
+                name=name,
+                legendgroup=name,
+                line=dict(color=color),
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=plot_array(angles[name]),
+                mode="lines+markers",
+                name=name,
+                legendgroup=name,
+                showlegend=False,
+                line=dict(color=color),
+            ),
+            row=1,
+            col=2,
+        )
     fig.update_yaxes(range=[0, 1.02], title_text="det(M Mᵀ)", row=1, col=1)
     fig.update_yaxes(range=[0, 92], title_text="angle (degrees)", row=1, col=2)
     fig.update_xaxes(title="training step")
-    return fit_layout(fig, height=280, title=title or "Diversity of non-true-label predictions", legend_rows="auto",
-                      subplot_titles=True)
+    return fit_layout(
+        fig,
+        height=280,
+        title=title or "Diversity of non-true-label predictions",
+        legend_rows="auto",
+        subplot_titles=True,
+    )
 
 
 def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.Figure:
@@ -126,27 +215,52 @@ def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.F
     (``robviz.ensemble.transferability``). ``matrices`` maps names to (K, K) in [0, 1].
     """
     names = list(matrices)
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.04, shared_yaxes=True)
+    fig = make_subplots(
+        rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.04, shared_yaxes=True
+    )
     for c, name in enumerate(names, start=1):
         z = 100 * to_numpy(matrices[name], np.float64)
         if z.ndim != 2 or z.shape[0] != z.shape[1]:
             raise ValueError(f"{name}: a transferability matrix is (K, K), got {z.shape}")
         labels = [f"member {k + 1}" for k in range(len(z))]
-        fig.add_trace(go.Heatmap(z=z, x=labels, y=labels, text=np.round(z, 1), texttemplate="%{text}", zmin=0,
-                                 zmax=100, colorscale=[[0, "#FFFFFF"], [1, SERIES_COLORS[0]]],
-                                 showscale=c == len(names),
-                                 colorbar=dict(title=dict(text="accuracy %", side="right"), thickness=14)),
-                      row=1, col=c)
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=labels,
+                y=labels,
+                text=np.round(z, 1),
+                texttemplate="%{text}",
+                zmin=0,
+                zmax=100,
+                colorscale=[[0, "#FFFFFF"], [1, SERIES_COLORS[0]]],
+                showscale=c == len(names),
+                colorbar=dict(title=dict(text="accuracy %", side="right"), thickness=14),
+            ),
+            row=1,
+            col=c,
+        )
         fig.update_xaxes(title="evaluated on", row=1, col=c)
-        # Row labels once, left of the first panel (the panels share their rows), never over a neighbour's cells.
-        fig.update_yaxes(title="crafted on" if c == 1 else None, autorange="reversed", showticklabels=c == 1,
-                         row=1, col=c)
-    return fit_layout(fig, height=260, subplot_titles=True, left=90,
-                      title=title or "Adversarial transferability among members (accuracy %)")
+        # Row labels once, left of the first panel (the panels share their rows), never over a
+        # neighbour's cells.
+        fig.update_yaxes(
+            title="crafted on" if c == 1 else None,
+            autorange="reversed",
+            showticklabels=c == 1,
+            row=1,
+            col=c,
+        )
+    return fit_layout(
+        fig,
+        height=260,
+        subplot_titles=True,
+        left=90,
+        title=title or "Adversarial transferability among members (accuracy %)",
+    )
 
 
-def adp_optimum_figure(alphas, theory, measured: dict | None = None, *, K: int, L: int,
-                       title: str | None = None) -> go.Figure:
+def adp_optimum_figure(
+    alphas, theory, measured: dict | None = None, *, K: int, L: int, title: str | None = None
+) -> go.Figure:
     """Eq. 7's optimal F_y against alpha (a line) with measured values (markers).
 
     Parameters
@@ -156,18 +270,49 @@ def adp_optimum_figure(alphas, theory, measured: dict | None = None, *, K: int, 
     measured : dict or None
         ``{name: (alphas, F_y values)}``, e.g. direct minimization and trained ensembles.
     """
-    fig = go.Figure(go.Scatter(x=plot_array(alphas), y=plot_array(theory), mode="lines", name="Eq. 7 (Theorem 2)",
-                               line=dict(color="black")))
+    fig = go.Figure(
+        go.Scatter(
+            x=plot_array(alphas),
+            y=plot_array(theory),
+            mode="lines",
+            name="Eq. 7 (Theorem 2)",
+            line=dict(color="black"),
+        )
+    )
     for i, (name, (a, f)) in enumerate((measured or {}).items()):
-        fig.add_trace(go.Scatter(x=plot_array(a), y=plot_array(f), mode="markers", name=name,
-                                 marker=dict(size=11, color=series_color(i), symbol=["circle", "diamond", "square",
-                                                                                       "triangle-up"][i % 4])))
-    # The uniform prediction 1/L as a trace over the drawn alphas: a trace is always drawn (a layout shape on the
-    # axis domain was not, in some renderers), and the legend names it.
+        fig.add_trace(
+            go.Scatter(
+                x=plot_array(a),
+                y=plot_array(f),
+                mode="markers",
+                name=name,
+                marker=dict(
+                    size=11,
+                    color=series_color(i),
+                    symbol=["circle", "diamond", "square", "triangle-up"][i % 4],
+                ),
+            )
+        )
+    # The uniform prediction 1/L as a trace over the drawn alphas: a trace is always drawn (a layout
+    # shape on the axis domain was not, in some renderers), and the legend names it.
     span = plot_array(alphas)
-    fig.add_trace(go.Scatter(x=[float(span.min()), float(span.max())], y=[1 / L, 1 / L], mode="lines",
-                             name=f"1/L = {1 / L:.3g} (uniform)", line=dict(dash="dot", color="gray", width=2),
-                             hoverinfo="skip"))
-    fig.update_layout(xaxis_title="alpha", yaxis=dict(title="true-class prediction F<sub>y</sub>", range=[0, 1.02]))
-    return fit_layout(fig, height=290, title=title or f"ADP optimum of F<sub>y</sub> (K = {K}, L = {L})",
-                      legend_rows="auto")
+    fig.add_trace(
+        go.Scatter(
+            x=[float(span.min()), float(span.max())],
+            y=[1 / L, 1 / L],
+            mode="lines",
+            name=f"1/L = {1 / L:.3g} (uniform)",
+            line=dict(dash="dot", color="gray", width=2),
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(
+        xaxis_title="alpha",
+        yaxis=dict(title="true-class prediction F<sub>y</sub>", range=[0, 1.02]),
+    )
+    return fit_layout(
+        fig,
+        height=290,
+        title=title or f"ADP optimum of F<sub>y</sub> (K = {K}, L = {L})",
+        legend_rows="auto",
+    )

@@ -1,7 +1,7 @@
 """Attacks measured against the truth.
 
-Exact robust accuracy (robviz.exact) beside each attack's, exact minimal distances beside an attack's estimates, and the
-exact decision boundary as a line trace.
+Exact robust accuracy (robviz.exact) beside each attack's, exact minimal distances beside an
+attack's estimates, and the exact decision boundary as a line trace.
 """
 
 from __future__ import annotations
@@ -14,22 +14,33 @@ from .style import fit_layout, plot_array, series_color
 
 __all__ = ["exact_vs_attacks", "distance_scatter", "boundary_trace", "bounds_sandwich"]
 
-_SYMBOLS = ["circle-open", "square-open", "diamond-open", "triangle-up-open", "x-thin-open", "cross-open",
-            "star-open", "hexagon-open"]
+_SYMBOLS = [
+    "circle-open",
+    "square-open",
+    "diamond-open",
+    "triangle-up-open",
+    "x-thin-open",
+    "cross-open",
+    "star-open",
+    "hexagon-open",
+]
 
 
-def exact_vs_attacks(eps_list, exact: dict, attacks: dict, *, title: str | None = None) -> go.Figure:
+def exact_vs_attacks(
+    eps_list, exact: dict, attacks: dict, *, title: str | None = None
+) -> go.Figure:
     """Robust accuracy against the radius.
 
-    The exact value of each model as a line, each attack as markers on or above it (an attack can only overestimate
-    robust accuracy).
+    The exact value of each model as a line, each attack as markers on or above it (an attack can
+    only overestimate robust accuracy).
 
     Parameters
     ----------
     eps_list : sequence of float
         The E radii.
     exact : dict
-        ``{model: E exact robust accuracies in [0, 1]}`` (from :func:`robviz.exact.robust_accuracy_curve`).
+        ``{model: E exact robust accuracies in [0, 1]}`` (from
+        :func:`robviz.exact.robust_accuracy_curve`).
     attacks : dict
         ``{model: {attack: E robust accuracies}}``.
     title : str or None
@@ -45,32 +56,55 @@ def exact_vs_attacks(eps_list, exact: dict, attacks: dict, *, title: str | None 
     names = list(dict.fromkeys(a for per_model in attacks.values() for a in per_model))
     for i, (model, values) in enumerate(exact.items()):
         color = series_color(i)
-        figure.add_trace(go.Scatter(x=eps, y=[100 * v for v in values], mode="lines", name=f"{model}: exact",
-                                    line=dict(color=color, width=3)))
+        figure.add_trace(
+            go.Scatter(
+                x=eps,
+                y=[100 * v for v in values],
+                mode="lines",
+                name=f"{model}: exact",
+                line=dict(color=color, width=3),
+            )
+        )
         for attack, accs in attacks.get(model, {}).items():
-            figure.add_trace(go.Scatter(x=eps, y=[100 * v for v in accs], mode="markers", name=f"{model}: {attack}",
-                                        marker=dict(color=color, size=10, symbol=_SYMBOLS[names.index(attack)
-                                                                                        % len(_SYMBOLS)])))
-    figure.update_layout(xaxis_title="radius ε", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103])
-    # A horizontal legend above the plot, as many rows as its entries need: a side legend of two models times
-    # seven series scrolled and hid entries.
-    return fit_layout(figure, height=340, legend_rows="auto",
-                      title=title or "Robust accuracy: exact (lines) and attacks (markers)")
+            figure.add_trace(
+                go.Scatter(
+                    x=eps,
+                    y=[100 * v for v in accs],
+                    mode="markers",
+                    name=f"{model}: {attack}",
+                    marker=dict(
+                        color=color, size=10, symbol=_SYMBOLS[names.index(attack) % len(_SYMBOLS)]
+                    ),
+                )
+            )
+    figure.update_layout(
+        xaxis_title="radius ε", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103]
+    )
+    # A horizontal legend above the plot, as many rows as its entries need: a side legend of two
+    # models times seven series scrolled and hid entries.
+    return fit_layout(
+        figure,
+        height=340,
+        legend_rows="auto",
+        title=title or "Robust accuracy: exact (lines) and attacks (markers)",
+    )
 
 
-def bounds_sandwich(eps_list, panels: dict, *, exact: str = "exact", title: str | None = None) -> go.Figure:
+def bounds_sandwich(
+    eps_list, panels: dict, *, exact: str = "exact", title: str | None = None
+) -> go.Figure:
     """Plot robust accuracy against the radius, one panel per model: the bounds and the truth.
 
-    Certified lower bounds, the exact value and the attacks' upper bounds, one line each, the same colour for a
-    series in every panel.
+    Certified lower bounds, the exact value and the attacks' upper bounds, one line each, the same
+    colour for a series in every panel.
 
     Parameters
     ----------
     eps_list : sequence of float
         The E radii.
     panels : dict
-        ``{model: {series: E robust accuracies in [0, 1]}}``, the series from the lowest bound to the highest
-        (e.g. IBP, CROWN, exact, auto_attack, PGD-10).
+        ``{model: {series: E robust accuracies in [0, 1]}}``, the series from the lowest bound to
+        the highest (e.g. IBP, CROWN, exact, auto_attack, PGD-10).
     exact : str
         The name of the series drawn thick and black (the truth between the bounds).
     title : str or None
@@ -89,67 +123,121 @@ def bounds_sandwich(eps_list, panels: dict, *, exact: str = "exact", title: str 
     if not panels:
         raise ValueError("panels is empty: pass {model: {series: accuracies}}")
     names = list(dict.fromkeys(name for series in panels.values() for name in series))
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels), shared_yaxes=True,
-                        horizontal_spacing=0.06)
+    fig = make_subplots(
+        rows=1,
+        cols=len(panels),
+        subplot_titles=list(panels),
+        shared_yaxes=True,
+        horizontal_spacing=0.06,
+    )
     for col, series in enumerate(panels.values(), start=1):
         for name, values in series.items():
             values = [100 * float(v) for v in values]
             if len(values) != len(eps):
                 raise ValueError(f"series {name!r} has {len(values)} values for {len(eps)} radii")
             i = names.index(name)
-            line = dict(color="black", width=4) if name == exact else dict(color=series_color(i), width=2,
-                                                                                dash="dot" if i % 2 else None)
-            fig.add_trace(go.Scatter(x=eps, y=values, mode="lines+markers", name=name, legendgroup=name,
-                                     showlegend=col == 1, line=line,
-                                     marker=dict(symbol=_SYMBOLS[i % len(_SYMBOLS)], size=9)), row=1, col=col)
+            line = (
+                dict(color="black", width=4)
+                if name == exact
+                else dict(color=series_color(i), width=2, dash="dot" if i % 2 else None)
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=eps,
+                    y=values,
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=col == 1,
+                    line=line,
+                    marker=dict(symbol=_SYMBOLS[i % len(_SYMBOLS)], size=9),
+                ),
+                row=1,
+                col=col,
+            )
         fig.update_xaxes(title_text="radius ε (L-inf)", row=1, col=col)
     fig.update_yaxes(title_text="robust accuracy (%)", range=[-3, 103], row=1, col=1)
-    return fit_layout(fig, height=320, legend_rows="auto", subplot_titles=True,
-                      title=title or "Certified ≤ exact ≤ attack")
+    return fit_layout(
+        fig,
+        height=320,
+        legend_rows="auto",
+        subplot_titles=True,
+        title=title or "Certified ≤ exact ≤ attack",
+    )
 
 
 def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.Figure:
     """Each estimate of the minimal distance (DeepFool, C&W, ...) against the exact one, per point.
 
-    With the diagonal y = x: points above it are overestimates (an attack's distance is never below the exact one).
+    With the diagonal y = x: points above it are overestimates (an attack's distance is never below
+    the exact one).
 
     Parameters
     ----------
     exact : dict or torch.Tensor
         ``{model: (N,) exact distances}``, or one (N,) tensor for a single model.
     estimates : dict
-        ``{label: (N,) distances}`` with labels like ``"SCE DeepFool"``; a label starting with a model
-        name of ``exact`` is plotted against that model's exact distances (or against the single tensor).
+        ``{label: (N,) distances}`` with labels like ``"SCE DeepFool"``; a label starting with a
+        model name of ``exact`` is plotted against that model's exact distances (or against the
+        single tensor).
     title : str or None
         The figure title.
     """
     exact = exact if isinstance(exact, dict) else {"": exact}
     figure = go.Figure()
-    top = 0.0  # the largest exact distance: the x axis and the diagonal end there, whatever the overestimates
+    # the largest exact distance: the x axis and the diagonal end there, whatever the overestimates
+    top = 0.0
     for i, (label, values) in enumerate(estimates.items()):
         model = next((m for m in exact if label.startswith(m)), next(iter(exact)))
         truth, guess = plot_array(exact[model]), plot_array(values)
         keep = np.isfinite(truth) & np.isfinite(guess) & (truth > 0)
         top = max(top, float(np.max(truth[keep], initial=0)))
-        figure.add_trace(go.Scatter(x=truth[keep], y=guess[keep], mode="markers", name=label,
-                                    marker=dict(color=series_color(i), size=6, opacity=0.7)))
-    figure.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="estimate = exact",
-                                line=dict(color="black", dash="dot")))
-    figure.update_layout(template="robviz", title=title or "Estimated vs exact minimal distance",
-                         xaxis=dict(title="exact distance", range=[0, 1.05 * top] if top > 0 else None),
-                         yaxis_title="attack's distance")
+        figure.add_trace(
+            go.Scatter(
+                x=truth[keep],
+                y=guess[keep],
+                mode="markers",
+                name=label,
+                marker=dict(color=series_color(i), size=6, opacity=0.7),
+            )
+        )
+    figure.add_trace(
+        go.Scatter(
+            x=[0, top],
+            y=[0, top],
+            mode="lines",
+            name="estimate = exact",
+            line=dict(color="black", dash="dot"),
+        )
+    )
+    figure.update_layout(
+        template="robviz",
+        title=title or "Estimated vs exact minimal distance",
+        xaxis=dict(title="exact distance", range=[0, 1.05 * top] if top > 0 else None),
+        yaxis_title="attack's distance",
+    )
     return figure
 
 
-def boundary_trace(segments, *, name: str = "exact boundary", color: str = "black", width: float = 1.5):
+def boundary_trace(
+    segments, *, name: str = "exact boundary", color: str = "black", width: float = 1.5
+):
     """Return the exact decision boundary as one line trace.
 
-    ``segments`` (S, 2, 2) from ``robviz.exact.ExactBoundary.segments()[0]`` (or the ExactBoundary itself).
+    ``segments`` (S, 2, 2) from ``robviz.exact.ExactBoundary.segments()[0]`` (or the ExactBoundary
+    itself).
     """
     if hasattr(segments, "segments"):
         segments = segments.segments()[0]
     segments = np.asarray(segments, dtype=np.float64).reshape(-1, 2, 2)
     gaps = np.full((len(segments), 1, 2), np.nan)
     path = np.concatenate([segments, gaps], axis=1).reshape(-1, 2)
-    return go.Scatter(x=path[:, 0].astype(np.float32), y=path[:, 1].astype(np.float32), mode="lines", name=name,
-                      line=dict(color=color, width=width), connectgaps=False, hoverinfo="skip")
+    return go.Scatter(
+        x=path[:, 0].astype(np.float32),
+        y=path[:, 1].astype(np.float32),
+        mode="lines",
+        name=name,
+        line=dict(color=color, width=width),
+        connectgaps=False,
+        hoverinfo="skip",
+    )

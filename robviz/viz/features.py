@@ -10,7 +10,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..regions import feature_extent
-from .style import OBJECTIVE_LABELS, animate, animation_controls, class_color, fit_layout, plot_array
+from .style import (
+    OBJECTIVE_LABELS,
+    animate,
+    animation_controls,
+    class_color,
+    fit_layout,
+    plot_array,
+)
 
 __all__ = ["feature_animation", "feature_panels", "feature_figure", "animation_controls"]
 
@@ -26,22 +33,48 @@ def _region_trace(labels, extent, num_classes):
     scale = []
     for k in range(num_classes):
         scale += [[k / num_classes, class_color(k)], [(k + 1) / num_classes, class_color(k)]]
-    return go.Heatmap(z=np.asarray(labels, dtype=np.uint8), x0=x_min, dx=(x_max - x_min) / (resolution - 1), y0=y_min,
-                      dy=(y_max - y_min) / (resolution - 1), zmin=0, zmax=num_classes, colorscale=scale,
-                      opacity=0.18, showscale=False, hoverinfo="skip")
+    return go.Heatmap(
+        z=np.asarray(labels, dtype=np.uint8),
+        x0=x_min,
+        dx=(x_max - x_min) / (resolution - 1),
+        y0=y_min,
+        dy=(y_max - y_min) / (resolution - 1),
+        zmin=0,
+        zmax=num_classes,
+        colorscale=scale,
+        opacity=0.18,
+        showscale=False,
+        hoverinfo="skip",
+    )
 
 
 def _panel_traces(z, y, num_classes, centers, regions, extent, first_panel):
     traces = [] if regions is None else [_region_trace(regions, extent, num_classes)]
     for k in range(num_classes):
         points = z[y == k]
-        traces.append(go.Scatter(x=plot_array(points[:, 0]), y=plot_array(points[:, 1]), mode="markers",
-                                 name=f"class {k}", legendgroup=f"class {k}", showlegend=first_panel,
-                                 marker=dict(size=5, color=class_color(k), opacity=0.75)))
+        traces.append(
+            go.Scatter(
+                x=plot_array(points[:, 0]),
+                y=plot_array(points[:, 1]),
+                mode="markers",
+                name=f"class {k}",
+                legendgroup=f"class {k}",
+                showlegend=first_panel,
+                marker=dict(size=5, color=class_color(k), opacity=0.75),
+            )
+        )
     if centers is not None:
-        traces.append(go.Scatter(x=plot_array(centers[:, 0]), y=plot_array(centers[:, 1]), mode="markers",
-                                 name="centers", legendgroup="centers", showlegend=first_panel,
-                                 marker=dict(symbol="x-thin", size=14, line=dict(width=3, color="black"))))
+        traces.append(
+            go.Scatter(
+                x=plot_array(centers[:, 0]),
+                y=plot_array(centers[:, 1]),
+                mode="markers",
+                name="centers",
+                legendgroup="centers",
+                showlegend=first_panel,
+                marker=dict(symbol="x-thin", size=14, line=dict(width=3, color="black")),
+            )
+        )
     return traces
 
 
@@ -57,12 +90,13 @@ def _centers_at(history, frame):
     return history.centers
 
 
-def feature_animation(histories: dict, *, title: str | None = None, columns: int | None = None,
-                      duration_ms: int = 0) -> go.Figure:
+def feature_animation(
+    histories: dict, *, title: str | None = None, columns: int | None = None, duration_ms: int = 0
+) -> go.Figure:
     """Animate the 2-D probe features of several training runs side by side, synchronized.
 
-    Decision regions are not animated: plotly.js does not redraw heatmaps that change between frames. Draw
-    them for one snapshot with :func:`feature_panels`.
+    Decision regions are not animated: plotly.js does not redraw heatmaps that change between
+    frames. Draw them for one snapshot with :func:`feature_panels`.
 
     Parameters
     ----------
@@ -88,52 +122,94 @@ def feature_animation(histories: dict, *, title: str | None = None, columns: int
     for name in names:
         h = histories[name]
         if h.step != steps:
-            raise ValueError(f"histories must share snapshot steps to animate together; {name!r} differs")
+            raise ValueError(
+                f"histories must share snapshot steps to animate together; {name!r} differs"
+            )
         if h.features.shape[-1] != 2:
-            raise ValueError(f"{name!r} has {h.features.shape[-1]}-D features; animate 2-D features only "
-                             "(or embed them first with robviz.embed)")
+            raise ValueError(
+                f"{name!r} has {h.features.shape[-1]}-D features; animate 2-D features only "
+                "(or embed them first with robviz.embed)"
+            )
     fig, columns = _panels(names, columns)
 
     def frame_traces(frame):
         traces = []
         for p, name in enumerate(names):
             h = histories[name]
-            traces += _panel_traces(h.features[frame], h.probe_y, int(h.probe_y.max()) + 1, _centers_at(h, frame),
-                                    None, None, p == 0)
+            traces += _panel_traces(
+                h.features[frame],
+                h.probe_y,
+                int(h.probe_y.max()) + 1,
+                _centers_at(h, frame),
+                None,
+                None,
+                p == 0,
+            )
         return traces
 
     first = frame_traces(0)
     panel_of = _panel_index(names, histories, first)
     for trace, p in zip(first, panel_of):
         fig.add_trace(trace, row=p // columns + 1, col=p % columns + 1)
-    animate(fig, [frame_traces(f) for f in range(len(steps))], steps, traces=range(len(first)),
-            duration_ms=duration_ms)
+    animate(
+        fig,
+        [frame_traces(f) for f in range(len(steps))],
+        steps,
+        traces=range(len(first)),
+        duration_ms=duration_ms,
+    )
     for p, name in enumerate(names):
         h = histories[name]
-        plane_axes(fig, p, feature_extent(h.features, centers=h.centers), x_title=p + columns >= len(names))
-    return fit_layout(fig, height=_panel_height(names, columns), legend_rows="auto", subplot_titles=True,
-                      slider=True, title=title or "Features of the probe set during training")
+        plane_axes(
+            fig, p, feature_extent(h.features, centers=h.centers), x_title=p + columns >= len(names)
+        )
+    return fit_layout(
+        fig,
+        height=_panel_height(names, columns),
+        legend_rows="auto",
+        subplot_titles=True,
+        slider=True,
+        title=title or "Features of the probe set during training",
+    )
 
 
-def feature_panels(histories: dict, regions: dict, *, frame: int = -1, title: str | None = None,
-                   columns: int | None = None) -> go.Figure:
+def feature_panels(
+    histories: dict,
+    regions: dict,
+    *,
+    frame: int = -1,
+    title: str | None = None,
+    columns: int | None = None,
+) -> go.Figure:
     """Several runs side by side at one snapshot (default: the last).
 
-    Features, class centers and the head's decision regions (name -> :class:`robviz.regions.Regions` from
-    ``robviz.regions.feature_regions``).
+    Features, class centers and the head's decision regions (name -> :class:`robviz.regions.Regions`
+    from ``robviz.regions.feature_regions``).
     """
     names = list(histories)
     fig, columns = _panels(names, columns)
     for p, name in enumerate(names):
         h, reg = histories[name], regions[name]
         labels = reg.labels[frame] if reg.labels.dim() == 3 else reg.labels
-        for trace in _panel_traces(h.features[frame], h.probe_y, int(h.probe_y.max()) + 1, _centers_at(h, frame),
-                                   labels, reg.extent, p == 0):
+        for trace in _panel_traces(
+            h.features[frame],
+            h.probe_y,
+            int(h.probe_y.max()) + 1,
+            _centers_at(h, frame),
+            labels,
+            reg.extent,
+            p == 0,
+        ):
             fig.add_trace(trace, row=p // columns + 1, col=p % columns + 1)
         plane_axes(fig, p, reg.extent, x_title=p + columns >= len(names))
     step = histories[names[0]].step[frame]
-    return fit_layout(fig, height=_panel_height(names, columns), legend_rows="auto", subplot_titles=True,
-                      title=title or f"Features and decision regions at step {step}")
+    return fit_layout(
+        fig,
+        height=_panel_height(names, columns),
+        legend_rows="auto",
+        subplot_titles=True,
+        title=title or f"Features and decision regions at step {step}",
+    )
 
 
 def _panel_height(names, columns):
@@ -150,8 +226,13 @@ def _panels(names, columns):
         raise ValueError("histories is empty: pass at least one History")
     columns = columns or min(3, len(names))
     rows = math.ceil(len(names) / columns)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[_label(n) for n in names], horizontal_spacing=0.07,
-                        vertical_spacing=min(0.3, 90 / (300 * rows + 50 * (rows - 1))) if rows > 1 else 0.1)
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[_label(n) for n in names],
+        horizontal_spacing=0.07,
+        vertical_spacing=min(0.3, 90 / (300 * rows + 50 * (rows - 1))) if rows > 1 else 0.1,
+    )
     return fig, columns
 
 
@@ -174,27 +255,39 @@ def plane_axes(fig, p, extent, x_title: bool = True):
 
     The axes are labelled z₁ and z₂.
 
-    ``x_title=False`` leaves the x axis untitled: in a grid only the lowest panel of a column carries it (an x title
-    between two rows would sit on the lower panel's title when the grid is shrunk to fit a laptop).
+    ``x_title=False`` leaves the x axis untitled: in a grid only the lowest panel of a column
+    carries it (an x title between two rows would sit on the lower panel's title when the grid is
+    shrunk to fit a laptop).
     """
     x_min, x_max, y_min, y_max = extent
     axis = p + 1 if p else ""
-    fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title="z₁" if x_title else None, constrain="domain")
+    fig.layout[f"xaxis{axis}"].update(
+        range=[x_min, x_max], title="z₁" if x_title else None, constrain="domain"
+    )
     fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title="z₂", scaleanchor=f"x{axis}")
 
 
 def feature_figure(z, y, *, centers=None, regions=None, title: str = "Features") -> go.Figure:
     """One static 2-D feature scatter (N, 2) coloured by label (N,).
 
-    With optional centers (L, 2) and :class:`robviz.regions.Regions` (a single (R, R) frame) underneath.
+    With optional centers (L, 2) and :class:`robviz.regions.Regions` (a single (R, R) frame)
+    underneath.
     """
     if z.shape[-1] != 2:
         raise ValueError(f"feature_figure draws 2-D features, got shape {tuple(z.shape)}")
     num_classes = int(y.max()) + 1
-    labels = None if regions is None else (regions.labels[-1] if regions.labels.dim() == 3 else regions.labels)
-    traces = _panel_traces(z, y, num_classes, centers, labels, None if regions is None else regions.extent, True)
+    labels = (
+        None
+        if regions is None
+        else (regions.labels[-1] if regions.labels.dim() == 3 else regions.labels)
+    )
+    traces = _panel_traces(
+        z, y, num_classes, centers, labels, None if regions is None else regions.extent, True
+    )
     fig = go.Figure(traces)
-    fig.update_layout(xaxis=dict(title="z₁", constrain="domain"), yaxis=dict(title="z₂", scaleanchor="x"))
+    fig.update_layout(
+        xaxis=dict(title="z₁", constrain="domain"), yaxis=dict(title="z₂", scaleanchor="x")
+    )
     fit_layout(fig, height=380, width=560, title=title, legend_rows="auto")
     if regions is not None:
         x_min, x_max, y_min, y_max = regions.extent

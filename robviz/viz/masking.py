@@ -8,8 +8,13 @@ import plotly.graph_objects as go
 from ..runtime import to_numpy
 from .style import fit_layout, series_color
 
-__all__ = ["eps_curve_figure", "steps_curve_figure", "box_comparison_figure", "loss_line_figure",
-           "loss_surface_figure"]
+__all__ = [
+    "eps_curve_figure",
+    "steps_curve_figure",
+    "box_comparison_figure",
+    "loss_line_figure",
+    "loss_surface_figure",
+]
 
 
 def _verdict(evidence) -> str:
@@ -27,10 +32,18 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
     """
     fig = go.Figure()
     for i, (name, curve) in enumerate(curves.items()):
-        fig.add_trace(go.Scatter(x=curve.eps, y=[100 * a for a in curve.accuracy], mode="lines+markers",
-                                 name=f"{name}{' (masked?)' if curve.looks_masked else ''}",
-                                 line=dict(color=series_color(i))))
-    fig.update_layout(xaxis_title="eps (L-inf)", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103])
+        fig.add_trace(
+            go.Scatter(
+                x=curve.eps,
+                y=[100 * a for a in curve.accuracy],
+                mode="lines+markers",
+                name=f"{name}{' (masked?)' if curve.looks_masked else ''}",
+                line=dict(color=series_color(i)),
+            )
+        )
+    fig.update_layout(
+        xaxis_title="eps (L-inf)", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103]
+    )
     return fit_layout(fig, height=320, title=title, legend_rows="auto")
 
 
@@ -42,14 +55,30 @@ def steps_curve_figure(curve, title: str = "Robust accuracy vs attack steps") ->
     fig = go.Figure()
     grid = np.asarray(curve.accuracy)
     for j, restarts in enumerate(curve.restarts):
-        fig.add_trace(go.Scatter(x=curve.steps, y=100 * grid[:, j], mode="lines+markers",
-                                 name=f"{restarts} restart{'s' if restarts > 1 else ''}",
-                                 line=dict(color=series_color(j))))
-    # A log axis with one labelled tick per measured number of steps (plotly's own log ticks label every digit).
+        fig.add_trace(
+            go.Scatter(
+                x=curve.steps,
+                y=100 * grid[:, j],
+                mode="lines+markers",
+                name=f"{restarts} restart{'s' if restarts > 1 else ''}",
+                line=dict(color=series_color(j)),
+            )
+        )
+    # A log axis with one labelled tick per measured number of steps (plotly's own log ticks label
+    # every digit).
     steps = [int(s) for s in curve.steps]
-    fig.update_layout(xaxis=dict(title="attack steps", type="log", tickmode="array", tickvals=steps,
-                                 ticktext=[str(s) for s in steps], minor=dict(showgrid=False, ticks="")),
-                      yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103])
+    fig.update_layout(
+        xaxis=dict(
+            title="attack steps",
+            type="log",
+            tickmode="array",
+            tickvals=steps,
+            ticktext=[str(s) for s in steps],
+            minor=dict(showgrid=False, ticks=""),
+        ),
+        yaxis_title="robust accuracy (%)",
+        yaxis_range=[-3, 103],
+    )
     return fit_layout(fig, height=320, title=title, subtitle=_verdict(curve), legend_rows="auto")
 
 
@@ -63,27 +92,52 @@ def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-bo
     for comparison in comparisons.values():
         keys += [k for k in comparison.accuracy if k not in keys]
     for i, key in enumerate(keys):
-        fig.add_trace(go.Bar(x=list(comparisons), name=key, marker_color=series_color(i),
-                             y=[100 * c.accuracy.get(key, np.nan) for c in comparisons.values()]))
-    fig.update_layout(barmode="group", yaxis_title="accuracy (%)", xaxis_title="model", yaxis_range=[0, 103])
+        fig.add_trace(
+            go.Bar(
+                x=list(comparisons),
+                name=key,
+                marker_color=series_color(i),
+                y=[100 * c.accuracy.get(key, np.nan) for c in comparisons.values()],
+            )
+        )
+    fig.update_layout(
+        barmode="group", yaxis_title="accuracy (%)", xaxis_title="model", yaxis_range=[0, 103]
+    )
     return fit_layout(fig, height=320, title=title, legend_rows="auto")
 
 
-def loss_line_figure(lines: dict, title: str = "Loss along the attack direction",
-                     samples: int = 0) -> go.Figure:
+def loss_line_figure(
+    lines: dict, title: str = "Loss along the attack direction", samples: int = 0
+) -> go.Figure:
     """Return the mean loss along x + alpha d, one line per model.
 
-    ``lines`` maps names to :class:`~robviz.masking.LossLine`. ``samples`` > 0 adds that many thin per-sample lines.
+    ``lines`` maps names to :class:`~robviz.masking.LossLine`. ``samples`` > 0 adds that many thin
+    per-sample lines.
     """
     fig = go.Figure()
     for i, (name, line) in enumerate(lines.items()):
         alphas = to_numpy(line.alphas)
         for n in range(min(samples, line.loss.shape[1])):
-            fig.add_trace(go.Scatter(x=alphas, y=to_numpy(line.loss[:, n]), mode="lines", showlegend=False,
-                                     line=dict(color=series_color(i), width=0.7), opacity=0.35,
-                                     hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=alphas, y=to_numpy(line.mean), mode="lines", line=dict(color=series_color(i),
-                                 width=3), name=f"{name}{' (masked?)' if line.looks_masked else ''}"))
+            fig.add_trace(
+                go.Scatter(
+                    x=alphas,
+                    y=to_numpy(line.loss[:, n]),
+                    mode="lines",
+                    showlegend=False,
+                    line=dict(color=series_color(i), width=0.7),
+                    opacity=0.35,
+                    hoverinfo="skip",
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=alphas,
+                y=to_numpy(line.mean),
+                mode="lines",
+                line=dict(color=series_color(i), width=3),
+                name=f"{name}{' (masked?)' if line.looks_masked else ''}",
+            )
+        )
     fig.add_vline(x=0, line_dash="dot", line_color="#777777")
     fig.update_layout(xaxis_title="alpha (step along d)", yaxis_title="loss")
     return fit_layout(fig, height=320, title=title, legend_rows="auto")
@@ -104,11 +158,19 @@ def loss_surface_figure(surface, title: str = "Loss landscape", kind: str = "hea
     else:
         raise ValueError(f"kind must be 'heatmap' or 'surface', got {kind!r}")
     fig = go.Figure(trace)
-    fit_layout(fig, height=360 if kind == "heatmap" else 420, title=title, subtitle=_verdict(surface),
-               bottom=58 if kind == "heatmap" else 10)
+    fit_layout(
+        fig,
+        height=360 if kind == "heatmap" else 420,
+        title=title,
+        subtitle=_verdict(surface),
+        bottom=58 if kind == "heatmap" else 10,
+    )
     if kind == "heatmap":
         fig.update_layout(xaxis_title="a (gradient sign)", yaxis_title="b (random sign)")
     else:
-        fig.update_layout(scene=dict(xaxis_title="a (gradient sign)", yaxis_title="b (random sign)",
-                                     zaxis_title="loss"))
+        fig.update_layout(
+            scene=dict(
+                xaxis_title="a (gradient sign)", yaxis_title="b (random sign)", zaxis_title="loss"
+            )
+        )
     return fig

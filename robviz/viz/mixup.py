@@ -10,8 +10,16 @@ from .style import animate, class_color, fit_layout, plot_array, series_color
 __all__ = ["mixing_animation"]
 
 
-def mixing_animation(effect, lams, x_train, y_train, *, active: int = -1, title: str | None = None,
-                     duration_ms: int = 0) -> go.Figure:
+def mixing_animation(
+    effect,
+    lams,
+    x_train,
+    y_train,
+    *,
+    active: int = -1,
+    title: str | None = None,
+    duration_ms: int = 0,
+) -> go.Figure:
     """Return the mixed clean and mixed adversarial points over the training points.
 
     The animation has one frame per mixing weight.
@@ -36,18 +44,54 @@ def mixing_animation(effect, lams, x_train, y_train, *, active: int = -1, title:
     x_train, y_train = plot_array(x_train), np.asarray(plot_array(y_train), dtype=int)
 
     def frame(k):
-        mc, ma = plot_array(effect.mixed_clean[k]).reshape(-1, 2), plot_array(effect.mixed_adv[k]).reshape(-1, 2)
-        return [go.Scatter(x=mc[:, 0], y=mc[:, 1], mode="markers", name="mixed clean",
-                           marker=dict(color=series_color(0), size=6)),
-                go.Scatter(x=ma[:, 0], y=ma[:, 1], mode="markers", name="mixed adversarial",
-                           marker=dict(color=series_color(1), symbol="x", size=7))]
+        mc, ma = (
+            plot_array(effect.mixed_clean[k]).reshape(-1, 2),
+            plot_array(effect.mixed_adv[k]).reshape(-1, 2),
+        )
+        return [
+            go.Scatter(
+                x=mc[:, 0],
+                y=mc[:, 1],
+                mode="markers",
+                name="mixed clean",
+                marker=dict(color=series_color(0), size=6),
+            ),
+            go.Scatter(
+                x=ma[:, 0],
+                y=ma[:, 1],
+                mode="markers",
+                name="mixed adversarial",
+                marker=dict(color=series_color(1), symbol="x", size=7),
+            ),
+        ]
 
-    background = [go.Scatter(x=x_train[y_train == k, 0], y=x_train[y_train == k, 1], mode="markers",
-                             marker=dict(color=class_color(k), size=4, opacity=0.25), name=f"class {k}",
-                             hoverinfo="skip") for k in range(int(y_train.max()) + 1)]
+    background = [
+        go.Scatter(
+            x=x_train[y_train == k, 0],
+            y=x_train[y_train == k, 1],
+            mode="markers",
+            marker=dict(color=class_color(k), size=4, opacity=0.25),
+            name=f"class {k}",
+            hoverinfo="skip",
+        )
+        for k in range(int(y_train.max()) + 1)
+    ]
     fig = go.Figure(data=background + frame(0))
-    animate(fig, [frame(k) for k in range(len(lams))], labels, active=active, duration_ms=duration_ms,
-            prefix="lambda = ")
-    fig.update_layout(xaxis_title="x₁", yaxis=dict(title="x₂", scaleanchor="x"), xaxis=dict(constrain="domain"))
-    return fit_layout(fig, height=380, legend_rows="auto", slider=True,
-                      title=title or "Mixing with clean partners as lambda changes")
+    animate(
+        fig,
+        [frame(k) for k in range(len(lams))],
+        labels,
+        active=active,
+        duration_ms=duration_ms,
+        prefix="lambda = ",
+    )
+    fig.update_layout(
+        xaxis_title="x₁", yaxis=dict(title="x₂", scaleanchor="x"), xaxis=dict(constrain="domain")
+    )
+    return fit_layout(
+        fig,
+        height=380,
+        legend_rows="auto",
+        slider=True,
+        title=title or "Mixing with clean partners as lambda changes",
+    )

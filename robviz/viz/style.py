@@ -1,10 +1,11 @@
 """One look for every figure: colour-blind-safe palettes, a plotly template, a layout that fits.
 
-Every builder finishes its figure with :func:`fit_layout`: no fixed width (the figure takes the width of the
-notebook column, 934 px on a 1366 px laptop, and follows it when the window changes), the title in a band at the
-top, the legend in its own band under the title (never over a subplot title or an axis), and the animation
-controls in a band under the x-axis titles. Every animation is built by :func:`animate`, which shows the frame its
-slider names and plays at a pace a student can follow.
+Every builder finishes its figure with :func:`fit_layout`: no fixed width (the figure takes the
+width of the notebook column, 934 px on a 1366 px laptop, and follows it when the window changes),
+the title in a band at the top, the legend in its own band under the title (never over a subplot
+title or an axis), and the animation controls in a band under the x-axis titles. Every animation is
+built by :func:`animate`, which shows the frame its slider names and plays at a pace a student can
+follow.
 """
 
 from __future__ import annotations
@@ -16,38 +17,69 @@ import plotly.io as pio
 from ..objectives import OBJECTIVES
 from ..runtime import to_numpy
 
-__all__ = ["CLASS_COLORS", "SERIES_COLORS", "TEMPLATE", "class_color", "series_color", "OBJECTIVE_LABELS",
-           "fit_layout", "legend_row_count", "animation_controls", "animate", "frame_duration", "MAX_WIDTH",
-           "MAX_PLAY_HEIGHT", "plot_array", "INK"]
+__all__ = [
+    "CLASS_COLORS",
+    "SERIES_COLORS",
+    "TEMPLATE",
+    "class_color",
+    "series_color",
+    "OBJECTIVE_LABELS",
+    "fit_layout",
+    "legend_row_count",
+    "animation_controls",
+    "animate",
+    "frame_duration",
+    "MAX_WIDTH",
+    "MAX_PLAY_HEIGHT",
+    "plot_array",
+    "INK",
+]
 
-# Paul Tol's "muted" scheme (distinguishable with the common colour-vision deficiencies), for classes. Its pale
-# sand comes ninth, so that figures with up to eight classes never draw a class in a colour too light for white.
-CLASS_COLORS = ["#332288", "#CC6677", "#117733", "#882255", "#88CCEE", "#AA4499", "#44AA99", "#999933",
-                "#DDCC77", "#777777"]
+# Paul Tol's "muted" scheme (distinguishable with the common colour-vision deficiencies), for
+# classes. Its pale sand comes ninth, so that figures with up to eight classes never draw a class in
+# a colour too light for white.
+CLASS_COLORS = [
+    "#332288",
+    "#CC6677",
+    "#117733",
+    "#882255",
+    "#88CCEE",
+    "#AA4499",
+    "#44AA99",
+    "#999933",
+    "#DDCC77",
+    "#777777",
+]
 # Okabe and Ito's palette without yellow (too pale on white), for lines of different methods.
 SERIES_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 
 OBJECTIVE_LABELS = {name: head.label for name, head in OBJECTIVES.items()}
 
-#: The widest a figure with a fixed width may be: the output column of JupyterLab on a 1366 x 768 laptop is 934 px.
+#: The widest a figure with a fixed width may be: the output column of JupyterLab on a 1366 x 768
+#: laptop is 934 px.
 MAX_WIDTH = 900
-#: The tallest a figure with Play controls may be: the notebook area of that laptop (file browser open) is 647 px
-#: tall, and the controls must be in view with the plot, so :func:`fit_layout` shrinks the plot area to fit.
+#: The tallest a figure with Play controls may be: the notebook area of that laptop (file browser
+#: open) is 647 px tall, and the controls must be in view with the plot, so :func:`fit_layout`
+#: shrinks the plot area to fit.
 MAX_PLAY_HEIGHT = 640
-_MIN_PLOT_HEIGHT = 200    # below this a plot is unreadable: a figure with that much furniture may exceed the cap
+_MIN_PLOT_HEIGHT = (
+    200  # below this a plot is unreadable: a figure with that much furniture may exceed the cap
+)
 # Bands of the layout, in pixels.
-_TITLE_BAND = 46          # the title (one line)
-_SUBTITLE_BAND = 22       # a second title line (a subtitle)
-_LEGEND_ROW = 24          # one row of a horizontal legend
+_TITLE_BAND = 46  # the title (one line)
+_SUBTITLE_BAND = 22  # a second title line (a subtitle)
+_LEGEND_ROW = 24  # one row of a horizontal legend
 _SUBPLOT_TITLE_BAND = 26  # subplot titles sit just above their panels
-_AXIS_BAND = 58           # x tick labels and the x-axis title
-_SLIDER_BAND = 104        # the play button and the slider with its current value and step labels
-# Animations: at least this long per frame, and at least this long in all, so that a student can follow.
+_AXIS_BAND = 58  # x tick labels and the x-axis title
+_SLIDER_BAND = 104  # the play button and the slider with its current value and step labels
+# Animations: at least this long per frame, and at least this long in all, so that a student can
+# follow.
 MIN_FRAME_MS = 300
 MIN_ANIMATION_MS = 6000
 
 
-INK = "#333333"  # dark grey for marks that are neither a class nor a series: reference lines, centers, outlines
+# dark grey for marks that are neither a class nor a series: reference lines, centers, outlines
+INK = "#333333"
 
 
 def class_color(k: int) -> str:
@@ -87,7 +119,11 @@ def legend_row_count(fig: go.Figure, width: int = 840) -> int:
     seen: set[str] = set()
     used, rows = 0.0, 1
     for trace in fig.data:
-        if trace.type in ("heatmap", "contour", "surface", "table") or trace.showlegend is False or not trace.name:
+        if (
+            trace.type in ("heatmap", "contour", "surface", "table")
+            or trace.showlegend is False
+            or not trace.name
+        ):
             continue
         key = trace.legendgroup or trace.name
         if key in seen:
@@ -100,21 +136,33 @@ def legend_row_count(fig: go.Figure, width: int = 840) -> int:
     return rows if seen else 0
 
 
-def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitle: str | None = None,
-               legend_rows: int | str = 0, subplot_titles: bool = False, slider: bool = False,
-               bottom: int | None = None, width: int | None = None, left: int = 60, right: int = 20,
-               top_extra: int = 0) -> go.Figure:
+def fit_layout(
+    fig: go.Figure,
+    *,
+    height: int,
+    title: str | None = None,
+    subtitle: str | None = None,
+    legend_rows: int | str = 0,
+    subplot_titles: bool = False,
+    slider: bool = False,
+    bottom: int | None = None,
+    width: int | None = None,
+    left: int = 60,
+    right: int = 20,
+    top_extra: int = 0,
+) -> go.Figure:
     """Lay ``fig`` out in bands that cannot collide, and let it take the notebook column's width.
 
-    From the top: the title (and an optional ``subtitle`` line, in a readable size), ``legend_rows`` rows of a
-    horizontal legend, the subplot titles, the panels (``height`` pixels of plot area), the x-axis band and, with
-    ``slider``, the play button and the slider.
+    From the top: the title (and an optional ``subtitle`` line, in a readable size), ``legend_rows``
+    rows of a horizontal legend, the subplot titles, the panels (``height`` pixels of plot area),
+    the x-axis band and, with ``slider``, the play button and the slider.
 
     Parameters
     ----------
     height : int
-        The height of the plot area (the panels), in pixels; the bands are added to it. With ``slider``
-        the plot area shrinks so that the whole figure is at most :data:`MAX_PLAY_HEIGHT` tall.
+        The height of the plot area (the panels), in pixels; the bands are added to it. With
+        ``slider`` the plot area shrinks so that the whole figure is at most :data:`MAX_PLAY_HEIGHT`
+        tall.
     legend_rows : int or str
         Rows reserved for the legend (0: the legend stays where the figure put it; "auto": as many
         as its entries need, see :func:`legend_row_count`).
@@ -123,29 +171,52 @@ def fit_layout(fig: go.Figure, *, height: int, title: str | None = None, subtitl
     bottom : int or None
         The bottom band in pixels (default: one x-axis band).
     width : int or None
-        A fixed width, only for figures that must stay small (at most :data:`MAX_WIDTH`); None follows
-        the column.
+        A fixed width, only for figures that must stay small (at most :data:`MAX_WIDTH`); None
+        follows the column.
     top_extra : int
         More room above the panels (e.g. for ternary corner titles above their panels).
     """
-    rows = (legend_row_count(fig, 840 if width is None else min(int(width), MAX_WIDTH) - left - right)
-            if legend_rows == "auto" else int(legend_rows))
+    rows = (
+        legend_row_count(fig, 840 if width is None else min(int(width), MAX_WIDTH) - left - right)
+        if legend_rows == "auto"
+        else int(legend_rows)
+    )
     top = _TITLE_BAND + (_SUBTITLE_BAND if subtitle else 0)
     legend_top = top
-    top += rows * _LEGEND_ROW + (_SUBPLOT_TITLE_BAND if subplot_titles else 0) + (8 if rows else 0) + top_extra
+    top += (
+        rows * _LEGEND_ROW
+        + (_SUBPLOT_TITLE_BAND if subplot_titles else 0)
+        + (8 if rows else 0)
+        + top_extra
+    )
     bottom = (_AXIS_BAND if bottom is None else bottom) + (_SLIDER_BAND if slider else 0)
     if slider:  # the plot and its Play controls in view together on a laptop
         height = min(height, max(MAX_PLAY_HEIGHT - top - bottom, _MIN_PLOT_HEIGHT))
     total = height + top + bottom
-    layout = dict(template="robviz", height=total, autosize=True, margin=dict(t=top, b=bottom, l=left, r=right))
+    layout = dict(
+        template="robviz",
+        height=total,
+        autosize=True,
+        margin=dict(t=top, b=bottom, l=left, r=right),
+    )
     text = title if title is not None else (fig.layout.title.text or "")
-    title_layout = dict(text=text, yref="container", y=1 - 12 / total, yanchor="top", x=0.02, xanchor="left")
+    title_layout = dict(
+        text=text, yref="container", y=1 - 12 / total, yanchor="top", x=0.02, xanchor="left"
+    )
     if subtitle:
         title_layout["subtitle"] = dict(text=subtitle, font=dict(size=13, color="#444444"))
     layout["title"] = title_layout
     if rows:
-        layout["legend"] = dict(orientation="h", yref="container", y=1 - (legend_top + 2) / total, yanchor="top",
-                                x=0, xanchor="left", bgcolor="rgba(0,0,0,0)", itemsizing="constant")
+        layout["legend"] = dict(
+            orientation="h",
+            yref="container",
+            y=1 - (legend_top + 2) / total,
+            yanchor="top",
+            x=0,
+            xanchor="left",
+            bgcolor="rgba(0,0,0,0)",
+            itemsizing="constant",
+        )
     if width is not None:
         layout["width"] = min(int(width), MAX_WIDTH)
     else:
@@ -162,11 +233,13 @@ def frame_duration(frames: int, duration_ms: int = 0) -> int:
     return int(max(duration_ms, MIN_FRAME_MS, MIN_ANIMATION_MS / max(frames, 1)))
 
 
-def animation_controls(labels, duration_ms: int = 0, prefix: str = "step ", active: int = 0) -> dict:
+def animation_controls(
+    labels, duration_ms: int = 0, prefix: str = "step ", active: int = 0
+) -> dict:
     """Layout entries for a play/pause button and a slider over frames named by ``labels``.
 
-    Placed in the band under the x-axis titles (see :func:`fit_layout` with ``slider=True``), starting on frame
-    ``active``.
+    Placed in the band under the x-axis titles (see :func:`fit_layout` with ``slider=True``),
+    starting on frame ``active``.
 
     ``duration_ms`` is a lower bound on the time per frame (see :func:`frame_duration`).
     """
@@ -175,26 +248,83 @@ def animation_controls(labels, duration_ms: int = 0, prefix: str = "step ", acti
         raise ValueError(f"active must index one of the {len(labels)} frames, got {active}")
     active %= len(labels)
     duration = frame_duration(len(labels), duration_ms)
-    play = dict(label="Play", method="animate",
-                args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=True,
-                                 transition=dict(duration=0))])
-    pause = dict(label="Pause", method="animate",
-                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
-    slider = dict(active=active, x=0.19, xanchor="left", len=0.81, y=0, yanchor="top", pad=dict(t=_AXIS_BAND + 8),
-                  currentvalue=dict(prefix=prefix, suffix="   (▶ Play, or drag the slider)", font=dict(size=13)),
-                  steps=[dict(label=lab, method="animate",
-                              args=[[lab], dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                                                transition=dict(duration=0))]) for lab in labels])
-    return dict(updatemenus=[dict(type="buttons", direction="left", x=0, xanchor="left", y=0, yanchor="top",
-                                  pad=dict(t=_AXIS_BAND + 30, r=4), showactive=False, buttons=[play, pause])],
-                sliders=[slider])
+    play = dict(
+        label="Play",
+        method="animate",
+        args=[
+            None,
+            dict(
+                frame=dict(duration=duration, redraw=True),
+                fromcurrent=True,
+                transition=dict(duration=0),
+            ),
+        ],
+    )
+    pause = dict(
+        label="Pause",
+        method="animate",
+        args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")],
+    )
+    slider = dict(
+        active=active,
+        x=0.19,
+        xanchor="left",
+        len=0.81,
+        y=0,
+        yanchor="top",
+        pad=dict(t=_AXIS_BAND + 8),
+        currentvalue=dict(
+            prefix=prefix, suffix="   (▶ Play, or drag the slider)", font=dict(size=13)
+        ),
+        steps=[
+            dict(
+                label=lab,
+                method="animate",
+                args=[
+                    [lab],
+                    dict(
+                        mode="immediate",
+                        frame=dict(duration=0, redraw=True),
+                        transition=dict(duration=0),
+                    ),
+                ],
+            )
+            for lab in labels
+        ],
+    )
+    return dict(
+        updatemenus=[
+            dict(
+                type="buttons",
+                direction="left",
+                x=0,
+                xanchor="left",
+                y=0,
+                yanchor="top",
+                pad=dict(t=_AXIS_BAND + 30, r=4),
+                showactive=False,
+                buttons=[play, pause],
+            )
+        ],
+        sliders=[slider],
+    )
 
 
-def animate(fig: go.Figure, frames: list, labels, *, traces=None, active: int = 0, duration_ms: int = 0,
-            prefix: str = "step ", frame_layouts=None) -> go.Figure:
+def animate(
+    fig: go.Figure,
+    frames: list,
+    labels,
+    *,
+    traces=None,
+    active: int = 0,
+    duration_ms: int = 0,
+    prefix: str = "step ",
+    frame_layouts=None,
+) -> go.Figure:
     """Add ``frames`` to ``fig`` with the play button and the slider.
 
-    ``frames`` is one list of traces per frame, named by ``labels``; frame ``active`` (the slider's) shows on opening.
+    ``frames`` is one list of traces per frame, named by ``labels``; frame ``active`` (the slider's)
+    shows on opening.
 
     Parameters
     ----------
@@ -213,14 +343,24 @@ def animate(fig: go.Figure, frames: list, labels, *, traces=None, active: int = 
         traces = list(range(len(fig.data) - count, len(fig.data)))
     traces = list(traces)
     if len(traces) != count:
-        raise ValueError(f"each frame has {count} traces but {len(traces)} trace indices were given")
+        raise ValueError(
+            f"each frame has {count} traces but {len(traces)} trace indices were given"
+        )
     active %= len(labels)
     # The figure opens on the slider's frame: its traces are that frame's.
     for index, trace in zip(traces, frames[active]):
-        fig.data[index].update(trace.to_plotly_json() if hasattr(trace, "to_plotly_json") else trace)
-    fig.frames = [go.Frame(data=data, name=label, traces=traces,
-                           layout=None if frame_layouts is None else frame_layouts[f])
-                  for f, (data, label) in enumerate(zip(frames, labels))]
+        fig.data[index].update(
+            trace.to_plotly_json() if hasattr(trace, "to_plotly_json") else trace
+        )
+    fig.frames = [
+        go.Frame(
+            data=data,
+            name=label,
+            traces=traces,
+            layout=None if frame_layouts is None else frame_layouts[f],
+        )
+        for f, (data, label) in enumerate(zip(frames, labels))
+    ]
     if frame_layouts is not None:
         fig.update_layout(frame_layouts[active])
     fig.update_layout(**animation_controls(labels, duration_ms, prefix, active))

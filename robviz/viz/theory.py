@@ -1,12 +1,13 @@
 """Pictures of the Max-Mahalanobis theory: the centers and the robustness they give.
 
-Builders only: each takes tensors or arrays that ``robviz.centers`` and ``robviz.theory`` computed and returns a
-plotly Figure (template "robviz", colour-blind-safe colours, a title and labelled axes). Coordinates travel as
-float32 NumPy arrays, which plotly stores as compact typed arrays. The pictures of the ICLR 2020 paper (loss
-contours, sample density, convergence) are in :mod:`robviz.viz.density`.
+Builders only: each takes tensors or arrays that ``robviz.centers`` and ``robviz.theory`` computed
+and returns a plotly Figure (template "robviz", colour-blind-safe colours, a title and labelled
+axes). Coordinates travel as float32 NumPy arrays, which plotly stores as compact typed arrays. The
+pictures of the ICLR 2020 paper (loss contours, sample density, convergence) are in
+:mod:`robviz.viz.density`.
 
-Paper: T. Pang, C. Du, J. Zhu, "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018 (centers,
-Theorem 1 on robustness).
+Paper: T. Pang, C. Du, J. Zhu, "Max-Mahalanobis Linear Discriminant Analysis Networks", ICML 2018
+(centers, Theorem 1 on robustness).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .style import INK, class_color, fit_layout, plot_array, series_color
 __all__ = ["centers_figure", "expected_distance_figure", "robustness_comparison_figure"]
 
 
-# ------------------------------------------------------------------------------------------------ centers
+# ------------------------------------------------------------------------------------------ centers
 
 
 def _closest_pairs(points: np.ndarray, tolerance: float = 1e-3) -> list[tuple[int, int]]:
@@ -33,8 +34,12 @@ def _closest_pairs(points: np.ndarray, tolerance: float = 1e-3) -> list[tuple[in
     distances = np.linalg.norm(points[:, None] - points[None], axis=2)
     off = ~np.eye(len(points), dtype=bool)
     smallest = distances[off].min()
-    return [(i, j) for i in range(len(points)) for j in range(i + 1, len(points))
-            if distances[i, j] <= smallest * (1 + tolerance)]
+    return [
+        (i, j)
+        for i in range(len(points))
+        for j in range(i + 1, len(points))
+        if distances[i, j] <= smallest * (1 + tolerance)
+    ]
 
 
 def _edge_coordinates(points: np.ndarray, pairs) -> list[np.ndarray]:
@@ -57,18 +62,25 @@ def _center_summary(points: np.ndarray) -> str:
     return f"min ‖μ<sub>i</sub> − μ<sub>j</sub>‖ = {smallest:.2f}"
 
 
-def centers_figure(centers, *, title: str | None = None, show_sphere: bool = True, matrix: str = "cosine",
-                   max_distance: float | None = None) -> go.Figure:
+def centers_figure(
+    centers,
+    *,
+    title: str | None = None,
+    show_sphere: bool = True,
+    matrix: str = "cosine",
+    max_distance: float | None = None,
+) -> go.Figure:
     """Draw class centers mu (L, d) as a picture.
 
     2-D scatter (d <= 2), 3-D scatter (d = 3), or the matrix of pairwise cosines (d > 3).
 
-    In 2-D and 3-D, lines join the pairs at the smallest pairwise distance (the pairs that decide the robustness
-    bound RB_bar = min_ij ||mu_i - mu_j|| / 2, ICML 2018): for Max-Mahalanobis centers with d >= L - 1 every pair,
-    a regular simplex; for the optimized fallback (d < L - 1) only the neighbours. The circle (sphere) of radius C
-    = the mean center norm is drawn for reference. In 3-D an orthographic camera looks from the direction (of a
-    grid of views 15 to 45 degrees above the z₁z₂ plane) that puts the centers furthest apart on the screen, so no
-    two labels fall on each other (up to 16 centers: at least 0.3 C apart). For d > 3 the heatmap shows
+    In 2-D and 3-D, lines join the pairs at the smallest pairwise distance (the pairs that decide
+    the robustness bound RB_bar = min_ij ||mu_i - mu_j|| / 2, ICML 2018): for Max-Mahalanobis
+    centers with d >= L - 1 every pair, a regular simplex; for the optimized fallback (d < L - 1)
+    only the neighbours. The circle (sphere) of radius C = the mean center norm is drawn for
+    reference. In 3-D an orthographic camera looks from the direction (of a grid of views 15 to 45
+    degrees above the z₁z₂ plane) that puts the centers furthest apart on the screen, so no two
+    labels fall on each other (up to 16 centers: at least 0.3 C apart). For d > 3 the heatmap shows
     cos(mu_i, mu_j), which is -1/(L - 1) off the diagonal for the exact simplex.
 
     Parameters
@@ -80,8 +92,8 @@ def centers_figure(centers, *, title: str | None = None, show_sphere: bool = Tru
     show_sphere : bool
         Draw the circle / sphere of radius C in 2-D / 3-D.
     matrix : str
-        For d > 3, ``"cosine"`` (cos(mu_i, mu_j), independent of C) or ``"distance"`` (||mu_i - mu_j||,
-        which grows with C: what an explorer with a C control should show).
+        For d > 3, ``"cosine"`` (cos(mu_i, mu_j), independent of C) or ``"distance"`` (||mu_i -
+        mu_j||, which grows with C: what an explorer with a C control should show).
     max_distance : float or None
         The top of the distance colour scale (default: the largest distance), fixed so that the
         colours follow C.
@@ -115,34 +127,61 @@ def _centers_2d(mu, pairs, norm, title, show_circle) -> go.Figure:
     fig = go.Figure()
     if show_circle:
         angle = np.linspace(0, 2 * np.pi, 121)
-        fig.add_trace(go.Scatter(x=plot_array(norm * np.cos(angle)), y=plot_array(norm * np.sin(angle)), mode="lines",
-                                 name=f"‖z‖ = C = {norm:.3g}", hoverinfo="skip",
-                                 line=dict(color="#BBBBBB", width=1, dash="dot")))
+        fig.add_trace(
+            go.Scatter(
+                x=plot_array(norm * np.cos(angle)),
+                y=plot_array(norm * np.sin(angle)),
+                mode="lines",
+                name=f"‖z‖ = C = {norm:.3g}",
+                hoverinfo="skip",
+                line=dict(color="#BBBBBB", width=1, dash="dot"),
+            )
+        )
     ex, ey = _edge_coordinates(mu, pairs)
-    fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", name="closest pairs", hoverinfo="skip",
-                             line=dict(color=INK, width=1.5)))
+    fig.add_trace(
+        go.Scatter(
+            x=ex,
+            y=ey,
+            mode="lines",
+            name="closest pairs",
+            hoverinfo="skip",
+            line=dict(color=INK, width=1.5),
+        )
+    )
     for k, point in enumerate(mu):
-        fig.add_trace(go.Scatter(x=plot_array(point[:1]), y=plot_array(point[1:2]), mode="markers+text", text=[f"μ{k}"],
-                                 textposition="top center", name=f"class {k}", showlegend=False,
-                                 marker=dict(size=13, color=class_color(k), line=dict(width=1, color="white"))))
+        fig.add_trace(
+            go.Scatter(
+                x=plot_array(point[:1]),
+                y=plot_array(point[1:2]),
+                mode="markers+text",
+                text=[f"μ{k}"],
+                textposition="top center",
+                name=f"class {k}",
+                showlegend=False,
+                marker=dict(size=13, color=class_color(k), line=dict(width=1, color="white")),
+            )
+        )
     reach = 1.25 * max(norm, float(np.abs(mu).max()))
-    fig.update_layout(xaxis=dict(title="z₁", range=[-reach, reach], constrain="domain"),
-                      yaxis=dict(title="z₂", range=[-reach, reach], scaleanchor="x"))
+    fig.update_layout(
+        xaxis=dict(title="z₁", range=[-reach, reach], constrain="domain"),
+        yaxis=dict(title="z₂", range=[-reach, reach], scaleanchor="x"),
+    )
     return fit_layout(fig, height=400, width=620, title=title, legend_rows="auto")
 
 
-#: The camera directions the 3-D centers figure chooses from: elevations (degrees above the z₁z₂ plane, plotly's
-#: default view is at 35) and azimuths, every 5 degrees.
+#: The camera directions the 3-D centers figure chooses from: elevations (degrees above the z₁z₂
+#: plane, plotly's default view is at 35) and azimuths, every 5 degrees.
 _ELEVATIONS, _AZIMUTHS = np.radians(np.arange(15, 50, 5)), np.radians(np.arange(0, 360, 5))
-#: plotly's default distance of the camera from the scene's center (its default eye is (1.25, 1.25, 1.25)); with an
-#: orthographic camera it sets the zoom, so the figure keeps plotly's default size.
+#: plotly's default distance of the camera from the scene's center (its default eye is (1.25, 1.25,
+#: 1.25)); with an orthographic camera it sets the zoom, so the figure keeps plotly's default size.
 _EYE_DISTANCE = 1.25 * math.sqrt(3)
 
 
 def _screen(points: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """Return the (N, 2) screen positions of (N, 3) ``points`` seen along the unit ``direction``.
 
-    ``direction`` points from the scene's center to the camera, an orthographic camera whose up is z₃.
+    ``direction`` points from the scene's center to the camera, an orthographic camera whose up is
+    z₃.
     """
     right = np.cross([0.0, 0.0, 1.0], direction)
     right /= np.linalg.norm(right)
@@ -152,13 +191,20 @@ def _screen(points: np.ndarray, direction: np.ndarray) -> np.ndarray:
 def _clear_view(mu: np.ndarray) -> np.ndarray:
     """Return the unit camera direction that puts the (L, 3) centers furthest apart on the screen.
 
-    One of :data:`_ELEVATIONS` x :data:`_AZIMUTHS`, the one with the largest smallest pairwise distance: from
-    plotly's default eye, centers in front of and behind the sphere can fall on one spot, and their labels on
-    each other (10 centers in d = 3: 0.24 C apart, orthographic; this view: 0.52 C).
+    One of :data:`_ELEVATIONS` x :data:`_AZIMUTHS`, the one with the largest smallest pairwise
+    distance: from plotly's default eye, centers in front of and behind the sphere can fall on one
+    spot, and their labels on each other (10 centers in d = 3: 0.24 C apart, orthographic; this
+    view: 0.52 C).
     """
     elevation, azimuth = (a.ravel() for a in np.meshgrid(_ELEVATIONS, _AZIMUTHS))
-    directions = np.stack([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth),
-                           np.sin(elevation)], axis=1)
+    directions = np.stack(
+        [
+            np.cos(elevation) * np.cos(azimuth),
+            np.cos(elevation) * np.sin(azimuth),
+            np.sin(elevation),
+        ],
+        axis=1,
+    )
     upper = np.triu_indices(len(mu), 1)
 
     def smallest_gap(direction):
@@ -172,24 +218,61 @@ def _centers_3d(mu, pairs, norm, title, show_sphere) -> go.Figure:
     fig = go.Figure()
     if show_sphere:
         u, v = np.meshgrid(np.linspace(0, 2 * np.pi, 25), np.linspace(0, np.pi, 13))
-        fig.add_trace(go.Surface(x=plot_array(norm * np.cos(u) * np.sin(v)), y=plot_array(norm * np.sin(u) * np.sin(v)),
-                                 z=plot_array(norm * np.cos(v)), opacity=0.12, showscale=False, hoverinfo="skip",
-                                 colorscale=[[0, "#BBBBBB"], [1, "#BBBBBB"]], name=f"‖z‖ = C = {norm:.3g}"))
+        fig.add_trace(
+            go.Surface(
+                x=plot_array(norm * np.cos(u) * np.sin(v)),
+                y=plot_array(norm * np.sin(u) * np.sin(v)),
+                z=plot_array(norm * np.cos(v)),
+                opacity=0.12,
+                showscale=False,
+                hoverinfo="skip",
+                colorscale=[[0, "#BBBBBB"], [1, "#BBBBBB"]],
+                name=f"‖z‖ = C = {norm:.3g}",
+            )
+        )
     ex, ey, ez = _edge_coordinates(mu, pairs)
-    fig.add_trace(go.Scatter3d(x=ex, y=ey, z=ez, mode="lines", name="closest pairs", hoverinfo="skip",
-                               line=dict(color=INK, width=3)))
-    fig.add_trace(go.Scatter3d(x=plot_array(mu[:, 0]), y=plot_array(mu[:, 1]), z=plot_array(mu[:, 2]),
-                               mode="markers+text", text=[f"μ{k}" for k in range(len(mu))], name="centers",
-                               marker=dict(size=6, color=[class_color(k) for k in range(len(mu))])))
+    fig.add_trace(
+        go.Scatter3d(
+            x=ex,
+            y=ey,
+            z=ez,
+            mode="lines",
+            name="closest pairs",
+            hoverinfo="skip",
+            line=dict(color=INK, width=3),
+        )
+    )
+    fig.add_trace(
+        go.Scatter3d(
+            x=plot_array(mu[:, 0]),
+            y=plot_array(mu[:, 1]),
+            z=plot_array(mu[:, 2]),
+            mode="markers+text",
+            text=[f"μ{k}" for k in range(len(mu))],
+            name="centers",
+            marker=dict(size=6, color=[class_color(k) for k in range(len(mu))]),
+        )
+    )
     reach = 1.2 * max(norm, float(np.abs(mu).max()))
     axis = dict(range=[-reach, reach])
-    # An orthographic camera from the direction that keeps the centers (and their labels) apart on the screen; equal
-    # edges of a simplex look equal, whatever their depth.
+    # An orthographic camera from the direction that keeps the centers (and their labels) apart on
+    # the screen; equal edges of a simplex look equal, whatever their depth.
     eye = _EYE_DISTANCE * _clear_view(mu)
-    camera = dict(eye=dict(x=float(eye[0]), y=float(eye[1]), z=float(eye[2])), up=dict(x=0, y=0, z=1),
-                  center=dict(x=0, y=0, z=0), projection=dict(type="orthographic"))
-    fig.update_layout(scene=dict(xaxis=dict(title="z₁", **axis), yaxis=dict(title="z₂", **axis),
-                                 zaxis=dict(title="z₃", **axis), aspectmode="cube", camera=camera))
+    camera = dict(
+        eye=dict(x=float(eye[0]), y=float(eye[1]), z=float(eye[2])),
+        up=dict(x=0, y=0, z=1),
+        center=dict(x=0, y=0, z=0),
+        projection=dict(type="orthographic"),
+    )
+    fig.update_layout(
+        scene=dict(
+            xaxis=dict(title="z₁", **axis),
+            yaxis=dict(title="z₂", **axis),
+            zaxis=dict(title="z₃", **axis),
+            aspectmode="cube",
+            camera=camera,
+        )
+    )
     return fit_layout(fig, height=440, width=660, title=title, legend_rows="auto", bottom=10)
 
 
@@ -198,12 +281,24 @@ def _cosine_heatmap(mu, title) -> go.Figure:
     cosines = unit @ unit.T
     labels = [f"μ{k}" for k in range(len(mu))]
     show_text = len(mu) <= 12
-    fig = go.Figure(go.Heatmap(z=plot_array(cosines), x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu",
-                               reversescale=True, colorbar=dict(title="cos"),
-                               texttemplate="%{z:.3f}" if show_text else None,
-                               hovertemplate="cos(%{y}, %{x}) = %{z:.4f}<extra></extra>"))
-    fig.update_layout(xaxis=dict(title="center j", constrain="domain"),
-                      yaxis=dict(title="center i", autorange="reversed", scaleanchor="x"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=plot_array(cosines),
+            x=labels,
+            y=labels,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            reversescale=True,
+            colorbar=dict(title="cos"),
+            texttemplate="%{z:.3f}" if show_text else None,
+            hovertemplate="cos(%{y}, %{x}) = %{z:.4f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="center j", constrain="domain"),
+        yaxis=dict(title="center i", autorange="reversed", scaleanchor="x"),
+    )
     return fit_layout(fig, height=420, width=620, title=title)
 
 
@@ -212,27 +307,47 @@ def _distance_heatmap(mu, title, max_distance) -> go.Figure:
     labels = [f"μ{k}" for k in range(len(mu))]
     show_text = len(mu) <= 12
     top = float(max_distance) if max_distance else float(distances.max()) or 1.0
-    fig = go.Figure(go.Heatmap(z=plot_array(distances), x=labels, y=labels, zmin=0, zmax=top, colorscale="Viridis",
-                               colorbar=dict(title=dict(text="‖μ<sub>i</sub> − μ<sub>j</sub>‖", side="right")),
-                               texttemplate="%{z:.2f}" if show_text else None,
-                               hovertemplate="‖%{y} − %{x}‖ = %{z:.3f}<extra></extra>"))
-    fig.update_layout(xaxis=dict(title="center j", constrain="domain"),
-                      yaxis=dict(title="center i", autorange="reversed", scaleanchor="x"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=plot_array(distances),
+            x=labels,
+            y=labels,
+            zmin=0,
+            zmax=top,
+            colorscale="Viridis",
+            colorbar=dict(title=dict(text="‖μ<sub>i</sub> − μ<sub>j</sub>‖", side="right")),
+            texttemplate="%{z:.2f}" if show_text else None,
+            hovertemplate="‖%{y} − %{x}‖ = %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis=dict(title="center j", constrain="domain"),
+        yaxis=dict(title="center i", autorange="reversed", scaleanchor="x"),
+    )
     return fit_layout(fig, height=420, width=620, title=title)
 
 
-# ----------------------------------------------------------------------------------------------- robustness
+# --------------------------------------------------------------------------------------- robustness
 
 
-def expected_distance_figure(deltas, formula_values, mc_means=None, mc_errors=None, *, mc_deltas=None,
-                             num_errors: float = 3.0, title: str | None = None) -> go.Figure:
+def expected_distance_figure(
+    deltas,
+    formula_values,
+    mc_means=None,
+    mc_errors=None,
+    *,
+    mc_deltas=None,
+    num_errors: float = 3.0,
+    title: str | None = None,
+) -> go.Figure:
     """Plot E(d_ij) against the Mahalanobis distance Delta_ij (ICML 2018, Theorem 1).
 
     Monte-Carlo points are drawn over the curve.
 
-    E(d) = sqrt(2/pi) exp(-Delta^2/8) + (Delta/2) [1 - 2 Phi(-Delta/2)] (``robviz.theory.expected_distance``)
-    as a line; the approximation RB_bar = Delta/2 dashed beneath it; Monte-Carlo means
-    (``robviz.theory.monte_carlo_expected_distance``) as markers with error bars of ``num_errors`` standard errors.
+    E(d) = sqrt(2/pi) exp(-Delta^2/8) + (Delta/2) [1 - 2 Phi(-Delta/2)]
+    (``robviz.theory.expected_distance``) as a line; the approximation RB_bar = Delta/2 dashed
+    beneath it; Monte-Carlo means (``robviz.theory.monte_carlo_expected_distance``) as markers with
+    error bars of ``num_errors`` standard errors.
 
     Parameters
     ----------
@@ -249,25 +364,64 @@ def expected_distance_figure(deltas, formula_values, mc_means=None, mc_errors=No
     """
     delta = plot_array(deltas)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=delta, y=plot_array(formula_values), mode="lines", name="Theorem 1: E(d)",
-                             line=dict(color=series_color(0), width=3)))
-    fig.add_trace(go.Scatter(x=delta, y=delta / 2, mode="lines", name="Δ/2 (the bound RB̄)",
-                             line=dict(color=series_color(6), width=1.5, dash="dash")))
+    fig.add_trace(
+        go.Scatter(
+            x=delta,
+            y=plot_array(formula_values),
+            mode="lines",
+            name="Theorem 1: E(d)",
+            line=dict(color=series_color(0), width=3),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=delta,
+            y=delta / 2,
+            mode="lines",
+            name="Δ/2 (the bound RB̄)",
+            line=dict(color=series_color(6), width=1.5, dash="dash"),
+        )
+    )
     if mc_means is not None:
         where = delta if mc_deltas is None else plot_array(mc_deltas)
-        errors = None if mc_errors is None else dict(type="data", array=num_errors * plot_array(mc_errors),
-                                                     visible=True, thickness=1.5)
-        fig.add_trace(go.Scatter(x=where, y=plot_array(mc_means), mode="markers", error_y=errors,
-                                 name=f"Monte Carlo (± {num_errors:g} s.e.)",
-                                 marker=dict(color=series_color(1), size=9, symbol="diamond")))
-    fig.update_layout(xaxis=dict(title="Mahalanobis distance Δ between two centers"),
-                      yaxis=dict(title="expected distance E(d) to the boundary"))
-    return fit_layout(fig, height=320, legend_rows="auto",
-                      title=title or "Expected distance to the decision boundary grows with the Mahalanobis distance")
+        errors = (
+            None
+            if mc_errors is None
+            else dict(
+                type="data", array=num_errors * plot_array(mc_errors), visible=True, thickness=1.5
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=where,
+                y=plot_array(mc_means),
+                mode="markers",
+                error_y=errors,
+                name=f"Monte Carlo (± {num_errors:g} s.e.)",
+                marker=dict(color=series_color(1), size=9, symbol="diamond"),
+            )
+        )
+    fig.update_layout(
+        xaxis=dict(title="Mahalanobis distance Δ between two centers"),
+        yaxis=dict(title="expected distance E(d) to the boundary"),
+    )
+    return fit_layout(
+        fig,
+        height=320,
+        legend_rows="auto",
+        title=title
+        or "Expected distance to the decision boundary grows with the Mahalanobis distance",
+    )
 
 
-def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound: float | None = None,
-                                 title: str | None = None, label: str = "random centers") -> go.Figure:
+def robustness_comparison_figure(
+    random_bounds,
+    mm_bound: float,
+    *,
+    upper_bound: float | None = None,
+    title: str | None = None,
+    label: str = "random centers",
+) -> go.Figure:
     """Plot the histogram of the robustness bound RB_bar for random centers of norm C.
 
     RB_bar = min_ij ||mu_i - mu_j|| / 2.
@@ -286,15 +440,35 @@ def robustness_comparison_figure(random_bounds, mm_bound: float, *, upper_bound:
         The histogram's legend entry.
     """
     values = plot_array(random_bounds)
-    fig = go.Figure(go.Histogram(x=values, nbinsx=40, name=label, marker=dict(color=series_color(5)),
-                                 opacity=0.85))
-    fig.add_vline(x=float(mm_bound), line=dict(color=series_color(1), width=3), opacity=1,
-                  annotation_text=f"MM centers: {mm_bound:.3f}", annotation_position="top left")
+    fig = go.Figure(
+        go.Histogram(
+            x=values, nbinsx=40, name=label, marker=dict(color=series_color(5)), opacity=0.85
+        )
+    )
+    fig.add_vline(
+        x=float(mm_bound),
+        line=dict(color=series_color(1), width=3),
+        opacity=1,
+        annotation_text=f"MM centers: {mm_bound:.3f}",
+        annotation_position="top left",
+    )
     if upper_bound is not None and not math.isclose(upper_bound, mm_bound, rel_tol=1e-4):
-        fig.add_vline(x=float(upper_bound), line=dict(color=INK, width=1.5, dash="dash"), opacity=1,
-                      annotation_text=f"simplex: {upper_bound:.3f}", annotation_position="bottom left")
+        fig.add_vline(
+            x=float(upper_bound),
+            line=dict(color=INK, width=1.5, dash="dash"),
+            opacity=1,
+            annotation_text=f"simplex: {upper_bound:.3f}",
+            annotation_position="bottom left",
+        )
     right = 1.08 * max(float(values.max()), float(mm_bound), float(upper_bound or 0.0))
-    fig.update_layout(showlegend=True, xaxis=dict(title="RB̄ = ½ min ‖μ<sub>i</sub> − μ<sub>j</sub>‖", range=[0, right]),
-                      yaxis=dict(title="number of center sets"))
-    return fit_layout(fig, height=300, legend_rows="auto",
-                      title=title or "MM centers have the largest robustness bound")
+    fig.update_layout(
+        showlegend=True,
+        xaxis=dict(title="RB̄ = ½ min ‖μ<sub>i</sub> − μ<sub>j</sub>‖", range=[0, right]),
+        yaxis=dict(title="number of center sets"),
+    )
+    return fit_layout(
+        fig,
+        height=300,
+        legend_rows="auto",
+        title=title or "MM centers have the largest robustness bound",
+    )

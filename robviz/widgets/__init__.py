@@ -1,7 +1,7 @@
 """ipywidgets dashboards: controls wired to "recompute, then redraw".
 
-* :mod:`robviz.widgets.base`: :class:`Dashboard`, the base of every dashboard (controls, status, output; an error
-  in a callback is shown inside the dashboard), and :class:`KeyboardScope`;
+* :mod:`robviz.widgets.base`: :class:`Dashboard`, the base of every dashboard (controls, status,
+  output; an error in a callback is shown inside the dashboard), and :class:`KeyboardScope`;
 * :mod:`robviz.widgets.objectives`: :class:`ObjectiveExplorer` (lesson 1);
 * :mod:`robviz.widgets.centers`: :class:`MMCentersExplorer` (lesson 3).
 """

@@ -12,14 +12,15 @@ from IPython.display import display
 
 __all__ = ["Dashboard", "KeyboardScope"]
 
+
 class KeyboardScope(anywidget.AnyWidget):
     """An invisible widget that hands the keyboard to the controls of the dashboard it sits in.
 
-    In JupyterLab's command mode the notebook's shortcuts see a key press before a focused drop-down or slider
-    does: an arrow key moves to the next cell instead of changing the control. JupyterLab skips its shortcuts for
-    elements marked ``data-lm-suppress-shortcuts``; this widget marks every focusable control inside its nearest
-    ancestor with the CSS class ``scope`` (e.g. ``robviz-explorer``), also controls drawn later, so arrow keys,
-    Home and End change the control.
+    In JupyterLab's command mode the notebook's shortcuts see a key press before a focused drop-down
+    or slider does: an arrow key moves to the next cell instead of changing the control. JupyterLab
+    skips its shortcuts for elements marked ``data-lm-suppress-shortcuts``; this widget marks every
+    focusable control inside its nearest ancestor with the CSS class ``scope`` (e.g.
+    ``robviz-explorer``), also controls drawn later, so arrow keys, Home and End change the control.
     """
 
     scope = traitlets.Unicode("robviz-explorer").tag(sync=True)
@@ -55,11 +56,12 @@ class Dashboard:
 
     Controls are wired to "recompute, then redraw".
 
-    Subclasses build their controls, call :meth:`_assemble` and implement :meth:`compute` (the work, e.g. a
-    training run), :meth:`figure` and optionally :meth:`report` (the status line afterwards); ``busy`` is the
-    status shown meanwhile. A control change runs :meth:`update` through :meth:`redraw`, which shows any exception
-    inside the dashboard (a red box in the output area, class ``robviz-error``, and in the status line) instead of
-    leaving it in a log the student never sees; the dashboard stays usable for the next change.
+    Subclasses build their controls, call :meth:`_assemble` and implement :meth:`compute` (the work,
+    e.g. a training run), :meth:`figure` and optionally :meth:`report` (the status line afterwards);
+    ``busy`` is the status shown meanwhile. A control change runs :meth:`update` through
+    :meth:`redraw`, which shows any exception inside the dashboard (a red box in the output area,
+    class ``robviz-error``, and in the status line) instead of leaving it in a log the student never
+    sees; the dashboard stays usable for the next change.
     """
 
     busy = "computing…"
@@ -68,7 +70,9 @@ class Dashboard:
         self.status = widgets.HTML()
         self.output = widgets.Output()
         self.error: str | None = None
-        self.widget = widgets.VBox([widgets.HBox(controls), self.status, self.output, KeyboardScope(scope=scope)])
+        self.widget = widgets.VBox(
+            [widgets.HBox(controls), self.status, self.output, KeyboardScope(scope=scope)]
+        )
         self.widget.add_class(scope)
         for control in controls:
             control.observe(lambda change: self.redraw(), names="value")
@@ -102,11 +106,17 @@ class Dashboard:
         except Exception as exc:  # noqa: BLE001 -- a callback's error must reach the student, whatever it is
             self.error = f"{type(exc).__name__}: {exc}"
             text = html.escape(self.error)
-            self.status.value = f'<span style="color:#b00020"><b>Error</b> (nothing was redrawn): {text}</span>'
+            self.status.value = (
+                f'<span style="color:#b00020"><b>Error</b> (nothing was redrawn): {text}</span>'
+            )
             self.output.clear_output(wait=True)
             with self.output:
-                display(widgets.HTML(f'<div class="robviz-error" style="border:2px solid #b00020;padding:6px">'
-                                     f'<b>Error</b>: {text}</div>'))
+                display(
+                    widgets.HTML(
+                        f'<div class="robviz-error" style="border:2px solid #b00020;padding:6px">'
+                        f"<b>Error</b>: {text}</div>"
+                    )
+                )
 
     def _ipython_display_(self):
         display(self.widget)

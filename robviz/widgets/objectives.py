@@ -16,19 +16,22 @@ from .base import Dashboard
 
 __all__ = ["ObjectiveExplorer", "TOY_CLASSES"]
 
-#: The class counts each toy dataset can make (the explorer's slider range); moons has two classes only.
+#: The class counts each toy dataset can make (the explorer's slider range); moons has two classes
+#: only.
 TOY_CLASSES = {"gaussians": (2, 6), "spirals": (2, 6), "moons": (2, 2)}
 
 
 class ObjectiveExplorer(Dashboard):
     """Pick an objective, the number of classes, the batch size and the steps.
 
-    The toy model retrains and the 2-D feature picture (features, decision regions, centers) redraws.
+    The toy model retrains and the 2-D feature picture (features, decision regions, centers)
+    redraws.
 
     Parameters
     ----------
     dataset : str
-        ``"spirals"``, ``"gaussians"`` (2-6 classes) or ``"moons"`` (2 classes: the slider is fixed).
+        ``"spirals"``, ``"gaussians"`` (2-6 classes) or ``"moons"`` (2 classes: the slider is
+        fixed).
     objective, num_classes, batch_size, steps
         The initial control values.
     seed : int
@@ -42,36 +45,72 @@ class ObjectiveExplorer(Dashboard):
         The last run.
     """
 
-    def __init__(self, dataset: str = "spirals", objective: str = "mmc", num_classes: int = 3,
-                 batch_size: int | None = None, steps: int = 400, seed: int = 0, device="cpu"):
+    def __init__(
+        self,
+        dataset: str = "spirals",
+        objective: str = "mmc",
+        num_classes: int = 3,
+        batch_size: int | None = None,
+        steps: int = 400,
+        seed: int = 0,
+        device="cpu",
+    ):
         checks.choice("dataset", dataset, TOY_CLASSES)
         checks.choice("objective", objective, OBJECTIVES)
         low, high = TOY_CLASSES[dataset]
-        num_classes = checks.integer("num_classes", num_classes, low=low, high=high, note=f"dataset {dataset!r}")
+        num_classes = checks.integer(
+            "num_classes", num_classes, low=low, high=high, note=f"dataset {dataset!r}"
+        )
         self.dataset, self.seed, self.device = dataset, seed, device
         self.history = self.model = None
         style = {"description_width": "initial"}
-        self.objective = widgets.Dropdown(options=list(OBJECTIVES), value=objective, description="objective",
-                                          style=style)
-        self.num_classes = widgets.IntSlider(value=num_classes, min=low, max=max(high, low + 1),
-                                             disabled=low == high, description="classes",
-                                             continuous_update=False, style=style)
+        self.objective = widgets.Dropdown(
+            options=list(OBJECTIVES), value=objective, description="objective", style=style
+        )
+        self.num_classes = widgets.IntSlider(
+            value=num_classes,
+            min=low,
+            max=max(high, low + 1),
+            disabled=low == high,
+            description="classes",
+            continuous_update=False,
+            style=style,
+        )
         # 0 stands for "full batch": a Dropdown shows the value None as an empty selection.
-        self.batch_size = widgets.Dropdown(options=[("full batch", 0), ("64", 64), ("16", 16)],
-                                           value=batch_size or 0, description="batch size", style=style)
-        self.steps = widgets.IntSlider(value=steps, min=100, max=2000, step=100, description="steps",
-                                       continuous_update=False, style=style)
-        self._assemble([self.objective, self.num_classes, self.batch_size, self.steps], "robviz-explorer")
+        self.batch_size = widgets.Dropdown(
+            options=[("full batch", 0), ("64", 64), ("16", 16)],
+            value=batch_size or 0,
+            description="batch size",
+            style=style,
+        )
+        self.steps = widgets.IntSlider(
+            value=steps,
+            min=100,
+            max=2000,
+            step=100,
+            description="steps",
+            continuous_update=False,
+            style=style,
+        )
+        self._assemble(
+            [self.objective, self.num_classes, self.batch_size, self.steps], "robviz-explorer"
+        )
         self.update()  # at construction an error raises: the arguments were wrong
 
     busy = "training…"
 
     def compute(self):
         """Retrain with the current control values; returns the :class:`robviz.train.History`."""
-        data = load_dataset(self.dataset, num_classes=self.num_classes.value, seed=self.seed, device=self.device)
+        data = load_dataset(
+            self.dataset, num_classes=self.num_classes.value, seed=self.seed, device=self.device
+        )
         self.model = make_model(data, self.objective.value, feature_dim=2, seed=self.seed)
-        config = TrainConfig(steps=self.steps.value, batch_size=self.batch_size.value or None, record_every=0,
-                             seed=self.seed)
+        config = TrainConfig(
+            steps=self.steps.value,
+            batch_size=self.batch_size.value or None,
+            record_every=0,
+            seed=self.seed,
+        )
         self.history = fit(self.model, data, config, progress=False)
         return self.history
 
@@ -79,8 +118,15 @@ class ObjectiveExplorer(Dashboard):
         """Return the feature picture of the last run."""
         h = self.history
         name = OBJECTIVE_LABELS[self.objective.value]
-        title = (f"{name}: {self.num_classes.value} classes, test accuracy {100 * h.test_accuracy[-1]:.1f}% "
-                 f"after {h.step[-1]} steps")
-        return feature_figure(h.features[-1], h.probe_y, centers=h.centers,
-                              regions=feature_regions(self.model, h, resolution=120), title=title)
-
+        title = (
+            f"{name}: {self.num_classes.value} classes, test accuracy "
+            f"{100 * h.test_accuracy[-1]:.1f}% "
+            f"after {h.step[-1]} steps"
+        )
+        return feature_figure(
+            h.features[-1],
+            h.probe_y,
+            centers=h.centers,
+            regions=feature_regions(self.model, h, resolution=120),
+            title=title,
+        )

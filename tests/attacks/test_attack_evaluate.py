@@ -5,7 +5,15 @@ import math
 import pytest
 import torch
 
-from robviz.attacks import (CW, PGD, TALK_EPS, DeepFool, RobustnessTable, robust_accuracy, talk_battery)
+from robviz.attacks import (
+    CW,
+    PGD,
+    TALK_EPS,
+    DeepFool,
+    RobustnessTable,
+    robust_accuracy,
+    talk_battery,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +35,16 @@ def test_talk_battery_has_the_papers_settings():
         talk_battery(model, "toy")
     with pytest.raises(ValueError, match="kind must be one of"):
         talk_battery(model, "audio")
-    # the paper's protocol: the MMC loss on MMC models, although every attack's default there is the margin
+    # the paper's protocol: the MMC loss on MMC models, although every attack's default there is the
+    # margin
     from robviz.data import gaussian_mixture
     from robviz.models import make_model
 
     data = gaussian_mixture(num_classes=3, n_per_class=10)
     mmc = make_model(data, "mmc")
-    assert all(a.loss.__name__ == "mmc_objective" for a in talk_battery(mmc, "toy", data.bounds).values())
+    assert all(
+        a.loss.__name__ == "mmc_objective" for a in talk_battery(mmc, "toy", data.bounds).values()
+    )
     assert PGD(mmc, bounds=data.bounds).loss.__name__ == "margin_objective"
 
 
@@ -42,8 +53,9 @@ def test_robust_accuracy_fills_the_talks_table(toy):
     x, y = data.x_test, data.y_test
     table = robust_accuracy(model, x, y, bounds=data.bounds, progress=False)
     assert len(table) == 1 + 2 * 4
-    assert table.columns == ["clean"] + [f"PGD{s}-{m} {e:g}" for e in TALK_EPS["toy"] for s in (10, 50)
-                                         for m in ("tar", "un")]
+    assert table.columns == ["clean"] + [
+        f"PGD{s}-{m} {e:g}" for e in TALK_EPS["toy"] for s in (10, 50) for m in ("tar", "un")
+    ]
     clean = table.get("clean")
     assert clean == (model(x).argmax(1) == y).float().mean().item()
     for row in table.rows[1:]:
@@ -60,22 +72,32 @@ def test_robust_accuracy_fills_the_talks_table(toy):
     assert text.splitlines()[2].startswith(f"| sce | {100 * clean:.1f} |")
     assert repr(table) == text and table._repr_markdown_() == text
     models, columns, values = table.pivot()
-    assert models == ["sce"] and columns == table.columns and values[0][0] == pytest.approx(100 * clean)
+    assert (
+        models == ["sce"]
+        and columns == table.columns
+        and values[0][0] == pytest.approx(100 * clean)
+    )
 
 
 def test_robust_accuracy_with_own_attacks_and_radii(toy):
     data, model = toy
     x, y = data.x_test[:30], data.y_test[:30]
-    attacks = {"PGD": PGD(model, eps=0.1, bounds=data.bounds), "DeepFool": DeepFool(model, bounds=data.bounds),
-               "CW": CW(model, steps=30, binary_steps=3, bounds=data.bounds)}
-    table = robust_accuracy(model, x, y, attacks, eps_list=[0.25, 0.5, 1.0], name="SCE", progress=False)
+    attacks = {
+        "PGD": PGD(model, eps=0.1, bounds=data.bounds),
+        "DeepFool": DeepFool(model, bounds=data.bounds),
+        "CW": CW(model, steps=30, binary_steps=3, bounds=data.bounds),
+    }
+    table = robust_accuracy(
+        model, x, y, attacks, eps_list=[0.25, 0.5, 1.0], name="SCE", progress=False
+    )
     assert table.columns == ["clean", "PGD 0.25", "DeepFool", "CW", "PGD 0.5", "PGD 1"]
     assert table.get("DeepFool") == 0.0  # minimal-perturbation attacks always succeed...
     assert 0 < table.get("DeepFool", value="distance") < 3  # ...and report how far they had to go
     own = robust_accuracy(model, x, y, {"PGD": attacks["PGD"]}, name="SCE", progress=False)
     assert own.columns == ["clean", "PGD 0.1"]  # without eps_list, each attack's own radius
-    both = table + robust_accuracy(model, x, y, {"PGD": attacks["PGD"]}, eps_list=[0.5], name="other",
-                                   progress=False)
+    both = table + robust_accuracy(
+        model, x, y, {"PGD": attacks["PGD"]}, eps_list=[0.5], name="other", progress=False
+    )
     assert both.models == ["SCE", "other"]
     with pytest.raises(ValueError, match="several models"):
         both.get("clean")

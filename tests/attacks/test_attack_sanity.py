@@ -10,18 +10,29 @@ from robviz.attacks import FGSM, PGD, BatteryCheck, RobustnessTable, battery_san
 
 def row(attack, eps, robust, model="m"):
     robust = torch.tensor(robust)
-    return dict(model=model, attack=attack, eps=eps, accuracy=robust.float().mean().item(), distance=math.nan,
-                n=len(robust), robust=robust)
+    return dict(
+        model=model,
+        attack=attack,
+        eps=eps,
+        accuracy=robust.float().mean().item(),
+        distance=math.nan,
+        n=len(robust),
+        robust=robust,
+    )
 
 
 def table_of(pgd_at_half):
     """Four points; FGSM breaks points 1 and 2 at 0.5; PGD at 0.5 is given; BIM breaks 0 and 2."""
-    return RobustnessTable([row("clean", None, [True, True, True, True]),
-                            row("FGSM", 0.25, [True, True, False, True]),
-                            row("PGD", 0.25, [True, False, False, True]),
-                            row("FGSM", 0.5, [True, False, False, True]),
-                            row("PGD", 0.5, pgd_at_half),
-                            row("BIM", 0.5, [False, True, False, True])])
+    return RobustnessTable(
+        [
+            row("clean", None, [True, True, True, True]),
+            row("FGSM", 0.25, [True, True, False, True]),
+            row("PGD", 0.25, [True, False, False, True]),
+            row("FGSM", 0.5, [True, False, False, True]),
+            row("PGD", 0.5, pgd_at_half),
+            row("BIM", 0.5, [False, True, False, True]),
+        ]
+    )
 
 
 def test_the_flag_fires_when_a_multi_step_attack_leaves_more_points_than_fgsm():
@@ -29,9 +40,21 @@ def test_the_flag_fires_when_a_multi_step_attack_leaves_more_points_than_fgsm():
     check = battery_sanity(table_of([True, True, False, True]))
     assert isinstance(check, BatteryCheck) and check.looks_weak
     assert check.compared == 3  # PGD at 0.25, PGD and BIM at 0.5
-    assert check.flags == [dict(model="m", eps=0.5, attack="PGD", one_step="FGSM", accuracy=0.75,
-                                one_step_accuracy=0.5, points=1)]
-    assert "PGD leaves 75.0% correct, one-step FGSM 50.0%" in check.verdict and "eps 0.5" in check.verdict
+    assert check.flags == [
+        dict(
+            model="m",
+            eps=0.5,
+            attack="PGD",
+            one_step="FGSM",
+            accuracy=0.75,
+            one_step_accuracy=0.5,
+            points=1,
+        )
+    ]
+    assert (
+        "PGD leaves 75.0% correct, one-step FGSM 50.0%" in check.verdict
+        and "eps 0.5" in check.verdict
+    )
 
 
 def test_the_flag_does_not_fire_when_every_multi_step_attack_is_at_least_as_strong():
@@ -46,9 +69,14 @@ def test_the_flag_does_not_fire_when_every_multi_step_attack_is_at_least_as_stro
 
 
 def test_tables_without_per_point_results_are_flagged_without_a_count():
-    rows = [{k: v for k, v in r.items() if k != "robust"} for r in table_of([True, True, True, True]).rows]
+    rows = [
+        {k: v for k, v in r.items() if k != "robust"}
+        for r in table_of([True, True, True, True]).rows
+    ]
     check = battery_sanity(RobustnessTable(rows))
-    assert check.looks_weak and check.flags[0]["points"] is None and check.flags[0]["accuracy"] == 1.0
+    assert (
+        check.looks_weak and check.flags[0]["points"] is None and check.flags[0]["accuracy"] == 1.0
+    )
 
 
 def test_battery_sanity_refuses_what_it_cannot_compare():
@@ -61,7 +89,9 @@ def test_battery_sanity_refuses_what_it_cannot_compare():
         battery_sanity(table, multi_step="FGSM")
     with pytest.raises(ValueError, match="tolerance must be a finite number"):
         battery_sanity(table, tolerance=-0.1)
-    other_points = RobustnessTable([row("FGSM", 0.5, [True, False]), row("PGD", 0.5, [True, True, False])])
+    other_points = RobustnessTable(
+        [row("FGSM", 0.5, [True, False]), row("PGD", 0.5, [True, True, False])]
+    )
     with pytest.raises(ValueError, match="different numbers of points"):
         battery_sanity(other_points)
     apart = RobustnessTable([row("FGSM", 0.5, [True]), row("PGD", 0.25, [True])])
@@ -71,7 +101,8 @@ def test_battery_sanity_refuses_what_it_cannot_compare():
 
 def test_the_worst_case_is_robust_only_where_every_attack_failed():
     table = table_of([True, True, False, True]).with_worst_case()
-    # 0.25: FGSM [T T F T], PGD [T F F T] -> [T F F T]; 0.5: FGSM [T F F T], PGD [T T F T], BIM [F T F T] -> point 3
+    # 0.25: FGSM [T T F T], PGD [T F F T] -> [T F F T]; 0.5: FGSM [T F F T], PGD [T T F T], BIM [F T
+    # F T] -> point 3
     assert table.get("worst case", 0.25) == 0.5 and table.get("worst case", 0.5) == 0.25
     assert table.get("worst case", 0.5) < min(table.get(a, 0.5) for a in ("FGSM", "PGD", "BIM"))
     worst = [r for r in table.rows if r["attack"] == "worst case"]
@@ -99,19 +130,25 @@ def test_a_crippled_pgd_is_flagged_on_a_trained_model_and_a_sound_one_is_not(tra
     data, model = trained_blobs(3)
     x, y = data.x_test, data.y_test
     eps = 0.5
-    attacks = {"FGSM": FGSM(model, eps=eps, bounds=data.bounds),
-               "PGD": PGD(model, eps=eps, alpha=eps / 4, steps=20, bounds=data.bounds),
-               # two steps of 1/1000 of the radius: it never leaves the clean point's neighbourhood
-               "PGD-tiny": PGD(model, eps=eps, alpha=eps / 1000, steps=2, bounds=data.bounds)}
+    attacks = {
+        "FGSM": FGSM(model, eps=eps, bounds=data.bounds),
+        "PGD": PGD(model, eps=eps, alpha=eps / 4, steps=20, bounds=data.bounds),
+        # two steps of 1/1000 of the radius: it never leaves the clean point's neighbourhood
+        "PGD-tiny": PGD(model, eps=eps, alpha=eps / 1000, steps=2, bounds=data.bounds),
+    }
     table = robust_accuracy(model, x, y, attacks, progress=False)
     assert table.get("FGSM", eps) < table.get("clean")  # FGSM breaks points at this radius
     check = battery_sanity(table)
     assert [flag["attack"] for flag in check.flags] == ["PGD-tiny"] and check.flags[0]["points"] > 0
     # the per-point results are the attacks' own, and the worst case combines them
     correct = model(x).argmax(1) == y
-    again = PGD(model, eps=eps, alpha=eps / 4, steps=20, bounds=data.bounds).run(x, y).prediction == y
+    again = (
+        PGD(model, eps=eps, alpha=eps / 4, steps=20, bounds=data.bounds).run(x, y).prediction == y
+    )
     rows = {r["attack"]: r for r in table.rows}
-    assert torch.equal(rows["clean"]["robust"], correct) and torch.equal(rows["PGD"]["robust"], correct & again)
+    assert torch.equal(rows["clean"]["robust"], correct) and torch.equal(
+        rows["PGD"]["robust"], correct & again
+    )
     worst = table.with_worst_case().get("worst case", eps)
     expected = torch.stack([rows[a]["robust"] for a in attacks]).all(0).float().mean().item()
     assert worst == expected <= min(table.get(a, eps) for a in attacks)

@@ -1,6 +1,7 @@
 """Tests of robviz.attacks: agreement with independent code, budgets, bounds, targets, model state.
 
-Tiny models are trained once per module; torch runs on one thread here (tiny models are faster that way).
+Tiny models are trained once per module; torch runs on one thread here (tiny models are faster that
+way).
 """
 
 import math
@@ -10,9 +11,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from robviz.attacks import (BIM, CW, EAD, FGSM, ILCM, JSMA, MIM, PGD, SPSA, Attack, DeepFool, auto_objective,
-                            cross_entropy_objective, least_likely, margin_objective, mmc_objective,
-                            paper_objective)
+from robviz.attacks import (
+    BIM,
+    CW,
+    EAD,
+    FGSM,
+    ILCM,
+    JSMA,
+    MIM,
+    PGD,
+    SPSA,
+    Attack,
+    DeepFool,
+    auto_objective,
+    cross_entropy_objective,
+    least_likely,
+    margin_objective,
+    mmc_objective,
+    paper_objective,
+)
 from robviz.data import digits, gaussian_mixture
 from robviz.models import make_model
 from robviz.train import fit
@@ -55,11 +72,13 @@ def linear():
         others = [k for k in range(3) if k != y[n]]
         gap = [(f[n, y[n]] - f[n, k]).item() for k in others]
         exact["L2"].append(min(g / (w[y[n]] - w[k]).norm().item() for g, k in zip(gap, others)))
-        exact["L1"].append(min(g / (w[y[n]] - w[k]).abs().max().item() for g, k in zip(gap, others)))  # dual norm
+        exact["L1"].append(
+            min(g / (w[y[n]] - w[k]).abs().max().item() for g, k in zip(gap, others))
+        )  # dual norm
     return model, x, y, {k: torch.tensor(v) for k, v in exact.items()}
 
 
-# ------------------------------------------------------------------------- independent reference attacks
+# -------------------------------------------------------------------- independent reference attacks
 
 
 def reference_gradient(model, x_i, label, targeted):
@@ -87,14 +106,22 @@ def reference_pgd(model, x, labels, eps, alpha, steps, bounds, norm="Linf", targ
                 if delta.norm() > eps:
                     delta = delta * (eps / delta.norm())
                 x_i = x0 + delta
-            x_i = torch.minimum(torch.maximum(x_i, torch.tensor(bounds[0])), torch.tensor(bounds[1]))
+            x_i = torch.minimum(
+                torch.maximum(x_i, torch.tensor(bounds[0])), torch.tensor(bounds[1])
+            )
         out.append(x_i)
     return torch.stack(out)
 
 
 def reference_fgsm(model, x, labels, eps, bounds, targeted=False):
-    return torch.stack([torch.clamp(x0 + eps * torch.sign(reference_gradient(model, x0, label, targeted)), *bounds)
-                        for x0, label in zip(x, labels)])
+    return torch.stack(
+        [
+            torch.clamp(
+                x0 + eps * torch.sign(reference_gradient(model, x0, label, targeted)), *bounds
+            )
+            for x0, label in zip(x, labels)
+        ]
+    )
 
 
 def test_fgsm_matches_reference(toy):
@@ -103,9 +130,13 @@ def test_fgsm_matches_reference(toy):
     target = (y + 1) % 3
     for eps in (0.1, 0.6):
         ours = FGSM(model, eps=eps, bounds=data.bounds)(x, y)
-        assert torch.allclose(ours, reference_fgsm(model, x, y, eps, data.bounds), atol=1e-6, rtol=0)
+        assert torch.allclose(
+            ours, reference_fgsm(model, x, y, eps, data.bounds), atol=1e-6, rtol=0
+        )
         ours = FGSM(model, eps=eps, bounds=data.bounds, targeted=True)(x, y, target)
-        assert torch.allclose(ours, reference_fgsm(model, x, target, eps, data.bounds, True), atol=1e-6, rtol=0)
+        assert torch.allclose(
+            ours, reference_fgsm(model, x, target, eps, data.bounds, True), atol=1e-6, rtol=0
+        )
 
 
 @pytest.mark.parametrize("norm, eps, alpha", [("Linf", 0.5, 0.1), ("L2", 0.7, 0.15)])
@@ -114,10 +145,20 @@ def test_pgd_matches_reference(toy, norm, eps, alpha, targeted):
     data, models = toy
     x, y, model = data.x_test, data.y_test, models["sce"]
     target = (y + 2) % 3
-    attack = PGD(model, eps=eps, alpha=alpha, steps=10, random_start=False, norm=norm, bounds=data.bounds,
-                 targeted=targeted)
+    attack = PGD(
+        model,
+        eps=eps,
+        alpha=alpha,
+        steps=10,
+        random_start=False,
+        norm=norm,
+        bounds=data.bounds,
+        targeted=targeted,
+    )
     ours = attack(x, y, target) if targeted else attack(x, y)
-    theirs = reference_pgd(model, x, target if targeted else y, eps, alpha, 10, data.bounds, norm, targeted)
+    theirs = reference_pgd(
+        model, x, target if targeted else y, eps, alpha, 10, data.bounds, norm, targeted
+    )
     assert torch.allclose(ours, theirs, atol=1e-6, rtol=0)
     assert (ours != x).any()
 
@@ -126,7 +167,9 @@ def test_pgd_matches_reference_on_images(digit_model):
     data, model = digit_model
     x, y = data.x_test[:20], data.y_test[:20]
     ours = PGD(model, eps=8 / 255, alpha=2 / 255, steps=5, random_start=False)(x, y)
-    assert torch.allclose(ours, reference_pgd(model, x, y, 8 / 255, 2 / 255, 5, (0.0, 1.0)), atol=1e-6, rtol=0)
+    assert torch.allclose(
+        ours, reference_pgd(model, x, y, 8 / 255, 2 / 255, 5, (0.0, 1.0)), atol=1e-6, rtol=0
+    )
 
 
 def test_matches_torchattacks(digit_model):
@@ -135,15 +178,24 @@ def test_matches_torchattacks(digit_model):
     x, y = data.x_test[:32], data.y_test[:32]
     pairs = [
         (FGSM(model, eps=8 / 255), torchattacks.FGSM(model, eps=8 / 255)),
-        (PGD(model, eps=8 / 255, alpha=2 / 255, steps=10, random_start=False),
-         torchattacks.PGD(model, eps=8 / 255, alpha=2 / 255, steps=10, random_start=False)),
-        (PGD(model, eps=0.5, alpha=0.1, steps=10, random_start=False, norm="L2"),
-         torchattacks.PGDL2(model, eps=0.5, alpha=0.1, steps=10, random_start=False)),
-        (MIM(model, eps=8 / 255, alpha=2 / 255, steps=10), torchattacks.MIFGSM(model, eps=8 / 255, alpha=2 / 255)),
+        (
+            PGD(model, eps=8 / 255, alpha=2 / 255, steps=10, random_start=False),
+            torchattacks.PGD(model, eps=8 / 255, alpha=2 / 255, steps=10, random_start=False),
+        ),
+        (
+            PGD(model, eps=0.5, alpha=0.1, steps=10, random_start=False, norm="L2"),
+            torchattacks.PGDL2(model, eps=0.5, alpha=0.1, steps=10, random_start=False),
+        ),
+        (
+            MIM(model, eps=8 / 255, alpha=2 / 255, steps=10),
+            torchattacks.MIFGSM(model, eps=8 / 255, alpha=2 / 255),
+        ),
     ]
     for ours, theirs in pairs:
         x_adv = ours(x, y)
-        assert (x_adv != x).any() and torch.allclose(x_adv, theirs(x, y), atol=1e-6, rtol=0), type(ours).__name__
+        assert (x_adv != x).any() and torch.allclose(x_adv, theirs(x, y), atol=1e-6, rtol=0), type(
+            ours
+        ).__name__
     target = (y + 1) % 10
     theirs = torchattacks.PGD(model, eps=16 / 255, alpha=2 / 255, steps=10, random_start=False)
     theirs.set_mode_targeted_by_label(quiet=True)
@@ -151,7 +203,7 @@ def test_matches_torchattacks(digit_model):
     assert torch.allclose(ours(x, y, target), theirs(x, target), atol=1e-6, rtol=0)
 
 
-# ------------------------------------------------------------------- minimal-perturbation attacks: exact answers
+# ------------------------------------------------------ minimal-perturbation attacks: exact answers
 
 
 def test_deepfool_is_exact_on_an_affine_classifier(linear):
@@ -195,7 +247,9 @@ def test_ead_finds_sparse_l1_perturbations(linear):
     assert ead.success.all()
     ratio = ead.perturbation_norm("L1") / exact["L1"]
     assert ratio.min() > 1 - 1e-3 and ratio.median() < 1.1
-    assert ead.perturbation_norm("L0").mean() < cw.perturbation_norm("L0").mean() - 0.5  # sparser than C&W
+    assert (
+        ead.perturbation_norm("L0").mean() < cw.perturbation_norm("L0").mean() - 0.5
+    )  # sparser than C&W
 
 
 def test_jsma_changes_few_pixels(digit_model):
@@ -204,7 +258,9 @@ def test_jsma_changes_few_pixels(digit_model):
     result = JSMA(model, theta=1.0, gamma=0.2).run(x, y)
     changed = result.perturbation_norm("L0")
     assert changed.max() <= int(0.2 * 64)
-    assert (result.x_adv >= x).all() and result.x_adv.max() <= 1.0  # theta > 0 only increases pixels
+    assert (
+        result.x_adv >= x
+    ).all() and result.x_adv.max() <= 1.0  # theta > 0 only increases pixels
     assert result.success_rate > 0.5
     assert (result.prediction[result.success] == result.target[result.success]).all()
     assert (result.target != y).all()
@@ -225,8 +281,16 @@ def test_jsma_best_pair_is_the_brute_force_best(digit_model):
     domain = torch.rand(5, 7, generator=generator) > 0.3
     first, second, found = JSMA(digit_model[1])._best_pairs(a, b, domain)
     for k in range(5):
-        scores = {(i, j): (a[k, i] + a[k, j]) * -(b[k, i] + b[k, j]) for i in range(7) for j in range(7)
-                  if i != j and domain[k, i] and domain[k, j] and a[k, i] + a[k, j] > 0 and b[k, i] + b[k, j] < 0}
+        scores = {
+            (i, j): (a[k, i] + a[k, j]) * -(b[k, i] + b[k, j])
+            for i in range(7)
+            for j in range(7)
+            if i != j
+            and domain[k, i]
+            and domain[k, j]
+            and a[k, i] + a[k, j] > 0
+            and b[k, i] + b[k, j] < 0
+        }
         assert bool(found[k]) == bool(scores)
         if scores:
             assert torch.isclose(scores[int(first[k]), int(second[k])], max(scores.values()))
@@ -237,13 +301,24 @@ def test_spsa_is_about_as_strong_as_pgd_without_gradients(toy):
     x, y, model = data.x_test, data.y_test, models["sce"]
     pgd = PGD(model, eps=1.0, alpha=0.1, steps=20, bounds=data.bounds).run(x, y).success_rate
     spsa = SPSA(model, eps=1.0, lr=0.25, steps=20, bounds=data.bounds).run(x, y).success_rate
-    noise = (model((x + 2 * torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) - 1).clamp(
-        *data.bounds)).argmax(1) != y).float().mean().item()
+    noise = (
+        (
+            model(
+                (x + 2 * torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) - 1).clamp(
+                    *data.bounds
+                )
+            ).argmax(1)
+            != y
+        )
+        .float()
+        .mean()
+        .item()
+    )
     assert pgd > 0.4 and abs(spsa - pgd) <= 0.2
     assert spsa > noise + 0.3
 
 
-# --------------------------------------------------------------------------------- budgets, bounds, targets
+# ------------------------------------------------------------------------- budgets, bounds, targets
 
 
 def every_attack(model, bounds, eps, jsma_gamma=0.1):
@@ -271,7 +346,9 @@ def test_every_attack_respects_its_budget_and_the_bounds(toy, digit_model, where
     x, y = data.x_test[:30], data.y_test[:30]
     low, high = data.bounds
     # JSMA on 2-D inputs: gamma = 1 allows its one pair (0.1 would allow none and is refused).
-    for name, attack in every_attack(model, data.bounds, eps, 1.0 if where == "toy" else 0.1).items():
+    for name, attack in every_attack(
+        model, data.bounds, eps, 1.0 if where == "toy" else 0.1
+    ).items():
         result = attack.run(x, y)
         assert result.x_adv.shape == x.shape and result.success.dtype == torch.bool, name
         assert result.x_adv.min() >= low and result.x_adv.max() <= high, name
@@ -285,14 +362,16 @@ def test_targeted_attacks_reach_the_target(toy):
     data, models = toy
     x, y, model, bounds = data.x_test, data.y_test, models["sce"], data.bounds
     target = (y + 1) % 3
-    attacks = [PGD(model, eps=2.0, alpha=0.25, steps=20, bounds=bounds, targeted=True),
-               PGD(model, eps=3.0, alpha=0.5, steps=20, norm="L2", bounds=bounds, targeted=True),
-               BIM(model, eps=2.0, steps=20, bounds=bounds, targeted=True),
-               MIM(model, eps=2.0, alpha=0.25, steps=20, bounds=bounds, targeted=True),
-               SPSA(model, eps=2.0, lr=0.5, steps=20, bounds=bounds, targeted=True),
-               CW(model, bounds=bounds, targeted=True),
-               EAD(model, bounds=bounds, targeted=True),
-               DeepFool(model, bounds=bounds, targeted=True)]
+    attacks = [
+        PGD(model, eps=2.0, alpha=0.25, steps=20, bounds=bounds, targeted=True),
+        PGD(model, eps=3.0, alpha=0.5, steps=20, norm="L2", bounds=bounds, targeted=True),
+        BIM(model, eps=2.0, steps=20, bounds=bounds, targeted=True),
+        MIM(model, eps=2.0, alpha=0.25, steps=20, bounds=bounds, targeted=True),
+        SPSA(model, eps=2.0, lr=0.5, steps=20, bounds=bounds, targeted=True),
+        CW(model, bounds=bounds, targeted=True),
+        EAD(model, bounds=bounds, targeted=True),
+        DeepFool(model, bounds=bounds, targeted=True),
+    ]
     for attack in attacks:
         result = attack.run(x, y, target)
         assert torch.equal(result.target, target)
@@ -320,7 +399,7 @@ def test_random_targets_are_seeded_and_differ_from_y(toy):
     assert not torch.equal(first.target, other.target)
 
 
-# --------------------------------------------------------------------------------------- the model's state
+# -------------------------------------------------------------------------------- the model's state
 
 
 class BatchNormNet(nn.Module):
@@ -353,13 +432,15 @@ def test_attacks_leave_the_model_untouched(toy):
         assert model.modes and not any(model.modes), f"{name} ran the model in train mode"
         for key, value in model.state_dict().items():
             assert torch.equal(value, before[key]), f"{name} changed {key}"
-        assert all(p.grad is None for p in model.parameters()), f"{name} left gradients on the parameters"
+        assert all(p.grad is None for p in model.parameters()), (
+            f"{name} left gradients on the parameters"
+        )
     model.eval()
     PGD(model, eps=0.5, bounds=data.bounds)(x, y)
     assert not model.training
 
 
-# --------------------------------------------------------------------------------------------- recording
+# ---------------------------------------------------------------------------------------- recording
 
 
 def test_record_returns_the_trajectory(toy):
@@ -374,8 +455,12 @@ def test_record_returns_the_trajectory(toy):
     assert torch.equal(trajectory.predictions[-1], result.prediction)
     assert torch.equal(trajectory.inputs[-1], result.x_adv)
     assert torch.allclose(trajectory.features[-1], model.features(result.x_adv).detach())
-    assert torch.allclose(trajectory.objective[-1], cross_entropy_objective(model, result.x_adv, y).detach())
-    assert trajectory.objective[-1].mean() > trajectory.objective[0].mean()  # untargeted: the loss goes up
+    assert torch.allclose(
+        trajectory.objective[-1], cross_entropy_objective(model, result.x_adv, y).detach()
+    )
+    assert (
+        trajectory.objective[-1].mean() > trajectory.objective[0].mean()
+    )  # untargeted: the loss goes up
     assert PGD(model, bounds=data.bounds).run(x, y).trajectory is None
 
 
@@ -397,23 +482,32 @@ def test_batching_gives_the_same_result(toy):
     data, models = toy
     x, y = data.x_test, data.y_test
     attack = PGD(models["sce"], eps=0.5, alpha=0.1, random_start=False, bounds=data.bounds)
-    batched = PGD(models["sce"], eps=0.5, alpha=0.1, random_start=False, bounds=data.bounds, batch_size=7)
+    batched = PGD(
+        models["sce"], eps=0.5, alpha=0.1, random_start=False, bounds=data.bounds, batch_size=7
+    )
     assert torch.allclose(attack(x, y), batched(x, y), atol=1e-6)
 
 
-# -------------------------------------------------------------------------------------------- objectives
+# --------------------------------------------------------------------------------------- objectives
 
 
 def test_auto_objective_is_the_adaptive_one(toy):
     data, models = toy
     x, y = data.x_test, data.y_test
     mmc, rce, sce = models["mmc"], models["rce"], models["sce"]
-    assert auto_objective(sce) is cross_entropy_objective and paper_objective(sce) is cross_entropy_objective
-    assert auto_objective(mmc) is margin_objective  # the strongest measured against the exact values
+    assert (
+        auto_objective(sce) is cross_entropy_objective
+        and paper_objective(sce) is cross_entropy_objective
+    )
+    assert (
+        auto_objective(mmc) is margin_objective
+    )  # the strongest measured against the exact values
     value = paper_objective(mmc)(mmc, x, y)
     z, centers = mmc.features(x), mmc.objective.centers
     assert torch.allclose(value, 0.5 * (z - centers[y]).pow(2).sum(1))
-    assert torch.allclose(mmc_objective(centers, factor=1.0)(mmc, x, y), (z - centers[y]).pow(2).sum(1))
+    assert torch.allclose(
+        mmc_objective(centers, factor=1.0)(mmc, x, y), (z - centers[y]).pow(2).sum(1)
+    )
     # RCE: model(x) already returns the negated logits, so plain cross-entropy attacks softmax(-h).
     expected = F.cross_entropy(-rce.raw_logits(rce.features(x)), y, reduction="none")
     assert torch.allclose(auto_objective(rce)(rce, x, y), expected)
@@ -425,18 +519,32 @@ def test_mmc_adaptive_attacks_move_features_between_centers(toy):
     x, y, model = data.x_test, data.y_test, models["mmc"]
     centers = model.objective.centers
     target = (y + 1) % 3
-    result = PGD(model, eps=2.0, alpha=0.25, steps=20, bounds=data.bounds, targeted=True,
-                 loss=paper_objective(model)).run(x, y, target, record=True)
+    result = PGD(
+        model,
+        eps=2.0,
+        alpha=0.25,
+        steps=20,
+        bounds=data.bounds,
+        targeted=True,
+        loss=paper_objective(model),
+    ).run(x, y, target, record=True)
     objective = result.trajectory.objective  # 1/2 ||z - mu_t||^2, pushed down
     assert objective[-1].mean() < 0.8 * objective[0].mean()
     z = result.trajectory.features[-1][result.success]
     assert result.success.sum() >= 5
-    assert ((z - centers[target[result.success]]).norm(dim=1) < (z - centers[y[result.success]]).norm(dim=1)).all()
-    # Untargeted: the MMC loss itself (the paper's adaptive attack) beats cross-entropy on the MMC logits.
-    adaptive = PGD(model, eps=1.5, alpha=0.2, steps=20, bounds=data.bounds,
-                   loss=paper_objective(model)).run(x, y, record=True)
+    assert (
+        (z - centers[target[result.success]]).norm(dim=1)
+        < (z - centers[y[result.success]]).norm(dim=1)
+    ).all()
+    # Untargeted: the MMC loss itself (the paper's adaptive attack) beats cross-entropy on the MMC
+    # logits.
+    adaptive = PGD(
+        model, eps=1.5, alpha=0.2, steps=20, bounds=data.bounds, loss=paper_objective(model)
+    ).run(x, y, record=True)
     assert adaptive.trajectory.objective[-1].mean() > 2 * adaptive.trajectory.objective[0].mean()
-    softmax = PGD(model, eps=1.5, alpha=0.2, steps=20, bounds=data.bounds, loss=cross_entropy_objective).run(x, y)
+    softmax = PGD(
+        model, eps=1.5, alpha=0.2, steps=20, bounds=data.bounds, loss=cross_entropy_objective
+    ).run(x, y)
     assert adaptive.success_rate > softmax.success_rate + 0.2
 
 
@@ -449,7 +557,9 @@ def test_a_custom_objective_is_used(toy):
         calls.append(len(x))
         return margin_objective(model, x, labels)
 
-    ours = PGD(model, eps=0.5, random_start=False, steps=3, loss=counting_margin, bounds=data.bounds)(x, y)
+    ours = PGD(
+        model, eps=0.5, random_start=False, steps=3, loss=counting_margin, bounds=data.bounds
+    )(x, y)
     assert len(calls) == 3
     ce = PGD(model, eps=0.5, random_start=False, steps=3, bounds=data.bounds)(x, y)
     assert not torch.equal(ours, ce)
@@ -457,7 +567,7 @@ def test_a_custom_objective_is_used(toy):
         PGD(model, loss=lambda m, x, t: F.cross_entropy(m(x), t), bounds=data.bounds)(x, y)
 
 
-# -------------------------------------------------------------------------------------------- validation
+# --------------------------------------------------------------------------------------- validation
 
 
 def test_clear_errors(toy):
@@ -505,7 +615,9 @@ def test_cuda_matches_cpu(toy):
     model.load_state_dict(models["sce"].state_dict())
     cpu = PGD(model, eps=0.5, bounds=data.bounds, targeted=True).run(x, y)
     model.cuda()
-    gpu = PGD(model, eps=0.5, bounds=data.bounds, targeted=True).run(x.cuda(), y.cuda(), record=True)
+    gpu = PGD(model, eps=0.5, bounds=data.bounds, targeted=True).run(
+        x.cuda(), y.cuda(), record=True
+    )
     assert gpu.x_adv.device.type == "cuda" and gpu.trajectory.inputs.device.type == "cpu"
     assert torch.equal(cpu.target, gpu.target.cpu())
     assert torch.allclose(cpu.x_adv, gpu.x_adv.cpu(), atol=1e-4)
@@ -513,7 +625,8 @@ def test_cuda_matches_cpu(toy):
 
 
 def test_default_objective_on_mmc_finds_at_least_what_the_papers_finds(toy):
-    # auto_objective's choice of the margin for MMC, checked against the exact robust accuracy (2-D inputs)
+    # auto_objective's choice of the margin for MMC, checked against the exact robust accuracy (2-D
+    # inputs)
     from robviz import exact
 
     data, models = toy
@@ -522,6 +635,10 @@ def test_default_objective_on_mmc_finds_at_least_what_the_papers_finds(toy):
         truth, _ = exact.robust_accuracy(model, x, y, eps, norm="Linf", bounds=data.bounds)
         found = {}
         for name, loss in (("default", None), ("paper", paper_objective(model))):
-            x_adv = PGD(model, eps=eps, alpha=eps / 4, steps=20, bounds=data.bounds, loss=loss)(x, y)
-            found[name] = ((model(x).argmax(1) == y) & (model(x_adv).argmax(1) == y)).float().mean().item()
+            x_adv = PGD(model, eps=eps, alpha=eps / 4, steps=20, bounds=data.bounds, loss=loss)(
+                x, y
+            )
+            found[name] = (
+                ((model(x).argmax(1) == y) & (model(x_adv).argmax(1) == y)).float().mean().item()
+            )
         assert truth - 1e-6 <= found["default"] <= found["paper"] + 1e-6, (eps, truth, found)

@@ -13,8 +13,16 @@ import pytest
 import torch
 
 from robviz import cli, exercises
-from robviz.course import (CODE_STUB, course_exercises, init_course, is_graded, is_solution, student_notebook,
-                           student_view, write_student_versions)
+from robviz.course import (
+    CODE_STUB,
+    course_exercises,
+    init_course,
+    is_graded,
+    is_solution,
+    student_notebook,
+    student_view,
+    write_student_versions,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -36,8 +44,12 @@ def test_every_check_cell_names_a_registered_exercise_and_every_exercise_is_used
             if cell["cell_type"] == "code":
                 used |= set(CHECK.findall(_source(cell)))
     assert used, "no lesson calls robviz.exercises.check"
-    assert used <= set(exercises.registered()), f"unregistered: {used - set(exercises.registered())}"
-    assert set(exercises.registered()) <= used, f"never checked in a lesson: {set(exercises.registered()) - used}"
+    assert used <= set(exercises.registered()), (
+        f"unregistered: {used - set(exercises.registered())}"
+    )
+    assert set(exercises.registered()) <= used, (
+        f"never checked in a lesson: {set(exercises.registered()) - used}"
+    )
 
 
 def test_every_answer_cell_is_followed_by_its_graded_check_cell():
@@ -48,17 +60,25 @@ def test_every_answer_cell_is_followed_by_its_graded_check_cell():
         assert graded, f"{path.name} has no nbgrader exercise"
         for answer, check, points in graded:
             found = CHECK.search(_source(cells[check]))
-            assert found, f"{path.name} cell {check}: the tests cell does not call robviz.exercises.check"
+            assert found, (
+                f"{path.name} cell {check}: the tests cell does not call robviz.exercises.check"
+            )
             key = found.group(1).replace(".", "_")
             assert cells[answer]["metadata"]["nbgrader"]["grade_id"] == f"answer_{key}"
             assert cells[check]["metadata"]["nbgrader"]["grade_id"] == f"check_{key}"
             source = _source(cells[answer])
             assert source.count("### BEGIN SOLUTION") == 1 and source.count("### END SOLUTION") == 1
             hidden = "### BEGIN HIDDEN TESTS" in _source(cells[check])
-            assert hidden == exercises.has_variants(found.group(1)), f"{path.name}: exercise {found.group(1)}"
+            assert hidden == exercises.has_variants(found.group(1)), (
+                f"{path.name}: exercise {found.group(1)}"
+            )
             assert points == (2 if hidden else 1)
         # every check cell is a graded cell: nothing to grade is left outside the gradebook
-        assert sum(is_graded(c) for c in cells) == sum(bool(CHECK.search(_source(c))) for c in cells) == len(graded)
+        assert (
+            sum(is_graded(c) for c in cells)
+            == sum(bool(CHECK.search(_source(c))) for c in cells)
+            == len(graded)
+        )
 
 
 def test_each_lesson_has_self_checked_exercises():
@@ -66,7 +86,9 @@ def test_each_lesson_has_self_checked_exercises():
         lesson = str(int(path.name[:2]))
         ids = {i for cell in _cells(path) for i in CHECK.findall(_source(cell))}
         assert ids, f"{path.name} has no self-checked exercise"
-        assert all(i.split(".")[0] == lesson for i in ids), f"{path.name} checks another lesson's exercise: {ids}"
+        assert all(i.split(".")[0] == lesson for i in ids), (
+            f"{path.name} checks another lesson's exercise: {ids}"
+        )
 
 
 def test_student_view_of_a_run_keeps_the_lesson_outputs_and_hides_the_exercises():
@@ -80,7 +102,9 @@ def test_student_view_of_a_run_keeps_the_lesson_outputs_and_hides_the_exercises(
     for index, cell in enumerate(executed["cells"]):
         if cell["cell_type"] == "code":
             cell["execution_count"] = index
-            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"ran cell {index}\n"}]
+            cell["outputs"] = [
+                {"output_type": "stream", "name": "stdout", "text": f"ran cell {index}\n"}
+            ]
     view = student_view(executed)
     student = student_notebook(original)
     assert [_source(c) for c in view["cells"]] == [_source(c) for c in student["cells"]]
@@ -102,7 +126,9 @@ def test_student_versions_hold_no_solution_and_no_hidden_test(tmp_path):
         student_cells = _cells(student)
         assert len(student_cells) == len(_cells(original))
         text = "\n".join(_source(c) for c in student_cells)
-        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "seed=seed" not in text
+        assert (
+            "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "seed=seed" not in text
+        )
         assert text.count(CODE_STUB) == len(solutions)
         assert all(not c.get("outputs") for c in student_cells if c["cell_type"] == "code")
         for solution in solutions:
@@ -110,18 +136,35 @@ def test_student_versions_hold_no_solution_and_no_hidden_test(tmp_path):
             region = _source(solution).split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
             for line in region.splitlines():
                 line = line.strip()
-                if line and not line.startswith(("def ", "#", '"""', "import ", "from ")) and "=" in line:
-                    assert line not in text, f"{student.name} still contains the solution line {line!r}"
+                if (
+                    line
+                    and not line.startswith(("def ", "#", '"""', "import ", "from "))
+                    and "=" in line
+                ):
+                    assert line not in text, (
+                        f"{student.name} still contains the solution line {line!r}"
+                    )
 
 
 def test_feedback_renders_its_markdown_as_html_and_as_plain_text():
-    feedback = exercises.Feedback("0.1", False, "Average over the batch (`.mean()`), *don't* sum: x * 2 is **not** "
-                                                "`a*b*c` <b>")
+    feedback = exercises.Feedback(
+        "0.1",
+        False,
+        "Average over the batch (`.mean()`), *don't* sum: x * 2 is **not** `a*b*c` <b>",
+    )
     shown = feedback._repr_html_()
-    assert "<code>.mean()</code>" in shown and "<em>don&#x27;t</em>" in shown and "<strong>not</strong>" in shown
+    assert (
+        "<code>.mean()</code>" in shown
+        and "<em>don&#x27;t</em>" in shown
+        and "<strong>not</strong>" in shown
+    )
     assert "<code>a*b*c</code>" in shown and "x * 2" in shown and "&lt;b&gt;" in shown
     assert "`" not in shown and "*don" not in shown
-    assert str(feedback) == "Exercise 0.1: not yet. Average over the batch (.mean()), don't sum: x * 2 is not a*b*c <b>"
+    assert (
+        str(feedback)
+        == "Exercise 0.1: not yet. Average over the batch (.mean()), don't sum: x * 2 is not a*b*c "
+        "<b>"
+    )
 
 
 def test_unanswered_cells_of_the_student_versions_print_nothing(tmp_path):
@@ -132,43 +175,89 @@ def test_unanswered_cells_of_the_student_versions_print_nothing(tmp_path):
         for cell in _cells(student):
             if is_solution(cell):
                 last = ast.parse(_source(cell)).body[-1]
-                assert not isinstance(last, ast.Expr), f"{student.name}: {_source(cell)!r} echoes its last line"
+                assert not isinstance(last, ast.Expr), (
+                    f"{student.name}: {_source(cell)!r} echoes its last line"
+                )
 
 
 def _code(source, **nbgrader):
-    metadata = {"nbgrader": {"schema_version": 3, "locked": False, "task": False, **nbgrader}} if nbgrader else {}
-    return {"cell_type": "code", "id": f"cell-{abs(hash(source)) % 10**8}", "metadata": metadata, "source": source,
-            "outputs": [], "execution_count": None}
+    metadata = (
+        {"nbgrader": {"schema_version": 3, "locked": False, "task": False, **nbgrader}}
+        if nbgrader
+        else {}
+    )
+    return {
+        "cell_type": "code",
+        "id": f"cell-{abs(hash(source)) % 10**8}",
+        "metadata": metadata,
+        "source": source,
+        "outputs": [],
+        "execution_count": None,
+    }
 
 
 def test_student_version_of_a_function_and_a_value_exercise_runs_and_says_your_turn(monkeypatch):
     monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
-    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3",
-                                                                                "language": "python"}},
-                "cells": [_code('def mmc(z, y, centers):\n    """Docstring stays."""\n    ### BEGIN SOLUTION\n'
-                                "    return 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()\n    ### END SOLUTION",
-                                solution=True, grade=False, grade_id="answer_0_2"),
-                          _code("### BEGIN HIDDEN TESTS\nsecret = 1\n### END HIDDEN TESTS\n"
-                                'feedback_mmc = exercises.check("0.2", mmc)',
-                                solution=False, grade=True, grade_id="check_0_2", points=2),
-                          _code("z = 1\nloss_by_hand = ...  # your answer\n### BEGIN SOLUTION\nloss_by_hand = 41.0\n"
-                                "### END SOLUTION", solution=True, grade=False, grade_id="answer_0_1"),
-                          _code('feedback_value = exercises.check("0.1", loss_by_hand)',
-                                solution=False, grade=True, grade_id="check_0_1", points=1)]}
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "language": "python"}},
+        "cells": [
+            _code(
+                'def mmc(z, y, centers):\n    """Docstring stays."""\n    ### BEGIN SOLUTION\n'
+                "    return 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()\n    ### END SOLUTION",
+                solution=True,
+                grade=False,
+                grade_id="answer_0_2",
+            ),
+            _code(
+                "### BEGIN HIDDEN TESTS\nsecret = 1\n### END HIDDEN TESTS\n"
+                'feedback_mmc = exercises.check("0.2", mmc)',
+                solution=False,
+                grade=True,
+                grade_id="check_0_2",
+                points=2,
+            ),
+            _code(
+                "z = 1\nloss_by_hand = ...  # your answer\n### BEGIN SOLUTION\nloss_by_hand = "
+                "41.0\n"
+                "### END SOLUTION",
+                solution=True,
+                grade=False,
+                grade_id="answer_0_1",
+            ),
+            _code(
+                'feedback_value = exercises.check("0.1", loss_by_hand)',
+                solution=False,
+                grade=True,
+                grade_id="check_0_1",
+                points=1,
+            ),
+        ],
+    }
     student = student_notebook(notebook)
     sources = [_source(cell) for cell in student["cells"]]
     assert sources[0] == f'def mmc(z, y, centers):\n    """Docstring stays."""\n    {CODE_STUB}'
     assert sources[1] == 'feedback_mmc = exercises.check("0.2", mmc)'
     assert sources[2] == f"z = 1\nloss_by_hand = ...  # your answer\n{CODE_STUB}"
     namespace = {"exercises": exercises}
-    exec("\n".join(sources), namespace)  # the student version runs top to bottom: the checks say "your turn"
+    exec(
+        "\n".join(sources), namespace
+    )  # the student version runs top to bottom: the checks say "your turn"
     assert not namespace["feedback_mmc"].answered and not namespace["feedback_value"].answered
     assert "secret" not in namespace
-    assert student["cells"][1]["metadata"]["nbgrader"]["points"] == 2  # what nbgrader needs to grade it
+    assert (
+        student["cells"][1]["metadata"]["nbgrader"]["points"] == 2
+    )  # what nbgrader needs to grade it
 
 
 def test_course_metadata_errors_are_clear():
-    answer = _code("### BEGIN SOLUTION\na = 1\n### END SOLUTION", solution=True, grade=False, grade_id="answer_a")
+    answer = _code(
+        "### BEGIN SOLUTION\na = 1\n### END SOLUTION",
+        solution=True,
+        grade=False,
+        grade_id="answer_a",
+    )
     with pytest.raises(ValueError, match="followed by an nbgrader tests cell"):
         course_exercises({"cells": [answer]})
     check = _code("check(a)", solution=False, grade=True, grade_id="answer_a", points=1)
@@ -179,8 +268,17 @@ def test_course_metadata_errors_are_clear():
         course_exercises({"cells": [answer, check]})
     unclosed = _code("### BEGIN SOLUTION\na = 1", solution=True, grade=False, grade_id="answer_b")
     with pytest.raises(RuntimeError, match="end solution"):
-        student_notebook({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-            unclosed, _code("check(a)", solution=False, grade=True, grade_id="check_b", points=1)]})
+        student_notebook(
+            {
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {},
+                "cells": [
+                    unclosed,
+                    _code("check(a)", solution=False, grade=True, grade_id="check_b", points=1),
+                ],
+            }
+        )
 
 
 def test_course_init_writes_a_course_and_never_overwrites_one(tmp_path):
@@ -231,16 +329,18 @@ def test_hidden_checks_use_other_inputs_and_refuse_exercises_without_variants(mo
         return mmc_loss(z, y, centers)
 
     assert exercises.check("0.2", recording) and exercises.check("0.2", recording, seed=1)
-    visible, hidden = seen[:len(seen) // 2], seen[len(seen) // 2:]
+    visible, hidden = seen[: len(seen) // 2], seen[len(seen) // 2 :]
     assert len(hidden) > len(visible) or hidden != visible  # other inputs, one more shape
     with pytest.raises(ValueError, match="no other inputs"):
         exercises.check("0.1", 41.0, seed=1)
     assert exercises.has_variants("2.3") and not exercises.has_variants("5.3")
-    # A function hard-wired to the visible inputs' shapes passes the visible check but not the hidden one.
+    # A function hard-wired to the visible inputs' shapes passes the visible check but not the
+    # hidden one.
     shapes = {(5, 2), (16, 9), (1, 3)}
 
     def overfitted(z, y, centers):
         return mmc_loss(z, y, centers) if tuple(z.shape) in shapes else z.sum() * 0
+
     assert exercises.check("0.2", overfitted)
     with pytest.raises(AssertionError, match="Exercise 0.2"):
         exercises.check("0.2", overfitted, seed=1, strict=True)
@@ -273,7 +373,9 @@ def test_a_failed_check_shows_its_verdict_and_hint_as_text_not_a_traceback(monke
     config.HistoryManager.enabled = False
     shell = InteractiveShell(config=config)
     shown = []
-    monkeypatch.setattr(shell, "_showtraceback", lambda etype, evalue, stb: shown.append((etype, evalue, stb)))
+    monkeypatch.setattr(
+        shell, "_showtraceback", lambda etype, evalue, stb: shown.append((etype, evalue, stb))
+    )
     result = shell.run_cell("from robviz import exercises\nexercises.check('0.1', 82.0)")
     assert isinstance(result.error_in_exec, AssertionError)
     [(etype, evalue, traceback)] = shown
@@ -326,7 +428,10 @@ def test_expect_helpers():
     assert exercises.expect_choice("A point", "a point", {"a line": "no"})[0]
     ok, message = exercises.expect_choice("a line", "a point", {"a line": "think of two lines"})
     assert not ok and message == "think of two lines"
-    assert "not one of the options" in exercises.expect_choice("a plane", "a point", {"a line": "no"})[1]
+    assert (
+        "not one of the options"
+        in exercises.expect_choice("a plane", "a point", {"a line": "no"})[1]
+    )
 
 
 def test_lab_versions_leave_exercises_unanswered_and_fold_the_solutions(tmp_path):
@@ -337,22 +442,34 @@ def test_lab_versions_leave_exercises_unanswered_and_fold_the_solutions(tmp_path
     for original, lab in zip(NOTEBOOKS, written):
         cells = _cells(lab)
         code = "\n".join(_source(c) for c in cells if c["cell_type"] == "code")
-        folded = [_source(c) for c in cells if c["cell_type"] == "markdown" and SOLUTION_SUMMARY in _source(c)]
+        folded = [
+            _source(c)
+            for c in cells
+            if c["cell_type"] == "markdown" and SOLUTION_SUMMARY in _source(c)
+        ]
         solutions = [_source(c) for c in _cells(original) if is_solution(c)]
         assert len(folded) == len(solutions), lab.name
         for solution, shown in zip(solutions, folded):
             assert "BEGIN SOLUTION" not in shown and "# your answer" not in shown
             body = solution.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
-            assert all(line.strip() in shown for line in body.splitlines())  # on demand, in markdown
+            assert all(
+                line.strip() in shown for line in body.splitlines()
+            )  # on demand, in markdown
             for line in body.splitlines():
                 line = line.strip()
-                if line and not line.startswith(("def ", "#", '"""', "import ", "from ")) and "=" in line:
+                if (
+                    line
+                    and not line.startswith(("def ", "#", '"""', "import ", "from "))
+                    and "=" in line
+                ):
                     assert line not in code, f"{lab.name} runs the solution line {line!r}"
         # each folded solution follows its exercise's check cell
         for index, cell in enumerate(cells):
             if cell["cell_type"] == "markdown" and SOLUTION_SUMMARY in _source(cell):
                 previous = next(c for c in reversed(cells[:index]) if c["cell_type"] == "code")
-                assert CHECK.search(_source(previous)), f"{lab.name}: a solution not after its check cell"
+                assert CHECK.search(_source(previous)), (
+                    f"{lab.name}: a solution not after its check cell"
+                )
         ids = [c.get("id") for c in cells]
         assert all(ids) == any(ids) and len(set(filter(None, ids))) == len(list(filter(None, ids)))
     # The student's work is kept: a second build writes nothing over it.
@@ -374,13 +491,22 @@ def _tasks():
 def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch, capsys):
     tasks = _tasks()
     calls = []
-    monkeypatch.setattr(tasks, "ensure_venv", lambda test=False: calls.append("test tools" if test else "venv"))
+    monkeypatch.setattr(
+        tasks, "ensure_venv", lambda test=False: calls.append("test tools" if test else "venv")
+    )
     monkeypatch.setattr(tasks, "build_lessons", lambda: calls.append("build"))
-    monkeypatch.setattr(tasks.subprocess, "call", lambda command, cwd, env: calls.append((command, cwd, env)) or 0)
-    monkeypatch.setattr(tasks, "first_notebook",
-                        lambda folder=None: (folder or ROOT / "notebooks") / "00_start_here.ipynb")
+    monkeypatch.setattr(
+        tasks.subprocess, "call", lambda command, cwd, env: calls.append((command, cwd, env)) or 0
+    )
+    monkeypatch.setattr(
+        tasks,
+        "first_notebook",
+        lambda folder=None: (folder or ROOT / "notebooks") / "00_start_here.ipynb",
+    )
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/elsewhere")
-    cull = [f"--MappingKernelManager.{name}={value}" for name, value in tasks.cull_settings().items()]
+    cull = [
+        f"--MappingKernelManager.{name}={value}" for name, value in tasks.cull_settings().items()
+    ]
     told = f"idle for {tasks.CULL_IDLE_MINUTES} minutes is shut down, even with its lesson open"
     assert len(cull) == 4
     assert tasks.cmd_lab([]) == 0
@@ -388,8 +514,11 @@ def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch,
     command, cwd, env = calls[2]
     assert cwd == tasks.ROOT and f"--ServerApp.root_dir={tasks.ROOT}" in command
     assert "lessons/00_start_here.ipynb" in command
-    assert not any("MappingKernelManager" in flag for flag in command)  # culling read from the student config
-    # The student's configuration first (no nbgrader authoring interface, culling), the user's own after it.
+    assert not any(
+        "MappingKernelManager" in flag for flag in command
+    )  # culling read from the student config
+    # The student's configuration first (no nbgrader authoring interface, culling), the user's own
+    # after it.
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(tasks.STUDENT_CONFIG), "/elsewhere"]
     said = capsys.readouterr().out
     assert said.count(told) == 1 and "closing a lesson's tab shuts its kernel down" in said
@@ -397,14 +526,26 @@ def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch,
     calls.clear()
     assert tasks.cmd_lab(["--solutions", "--port=9999"]) == 0
     assert calls[0] == "venv"
-    command, _, env = calls[1]  # instructors: no student build, the solved lessons, nbgrader's interface
-    assert "notebooks/00_start_here.ipynb" in command and "--port=9999" in command and "--solutions" not in command
-    assert all(flag in command for flag in cull) and env["JUPYTER_CONFIG_PATH"] == "/elsewhere"  # same culling
+    command, _, env = calls[
+        1
+    ]  # instructors: no student build, the solved lessons, nbgrader's interface
+    assert (
+        "notebooks/00_start_here.ipynb" in command
+        and "--port=9999" in command
+        and "--solutions" not in command
+    )
+    assert (
+        all(flag in command for flag in cull) and env["JUPYTER_CONFIG_PATH"] == "/elsewhere"
+    )  # same culling
     assert capsys.readouterr().out.count(told) == 1
 
 
 #: Where a student reads how long an idle kernel lives: each must give the configuration's number.
-CULL_TOLD = [ROOT / "README.md", ROOT / "docs" / "teaching.md", ROOT / "notebooks" / "00_start_here.ipynb"]
+CULL_TOLD = [
+    ROOT / "README.md",
+    ROOT / "docs" / "teaching.md",
+    ROOT / "notebooks" / "00_start_here.ipynb",
+]
 
 
 def test_idle_kernels_are_culled_even_with_their_lesson_open_and_students_are_told_when():
@@ -414,23 +555,35 @@ def test_idle_kernels_are_culled_even_with_their_lesson_open_and_students_are_to
     reading a lesson but not a forgotten tab.
     """
     tasks = _tasks()
-    cull = json.loads((tasks.STUDENT_CONFIG / "jupyter_server_config.json").read_text())["MappingKernelManager"]
+    cull = json.loads((tasks.STUDENT_CONFIG / "jupyter_server_config.json").read_text())[
+        "MappingKernelManager"
+    ]
     assert cull == tasks.cull_settings()
     assert cull["cull_connected"] is True and cull["cull_busy"] is False
     assert 20 * 60 <= cull["cull_idle_timeout"] <= 30 * 60 and cull["cull_idle_timeout"] % 60 == 0
-    assert 0 < cull["cull_interval"] <= 60  # checked often enough that the timeout is what a student sees
+    assert (
+        0 < cull["cull_interval"] <= 60
+    )  # checked often enough that the timeout is what a student sees
     minutes = cull["cull_idle_timeout"] // 60
     assert tasks.CULL_IDLE_MINUTES == minutes
     for path in CULL_TOLD:
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".ipynb":
-            text = "\n".join(_source(c) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+            text = "\n".join(
+                _source(c) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown"
+            )
         told = re.findall(r"idle\b[^.]*?\b(\d+) minutes", " ".join(text.split()))
-        assert told and set(told) == {str(minutes)}, f"{path.name} says idle kernels live {told} minutes"
-        assert "Kernel > Shut Down All Kernels" in " ".join(text.split()), f"{path.name}: how to free them by hand"
+        assert told and set(told) == {str(minutes)}, (
+            f"{path.name} says idle kernels live {told} minutes"
+        )
+        assert "Kernel > Shut Down All Kernels" in " ".join(text.split()), (
+            f"{path.name}: how to free them by hand"
+        )
 
 
-def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_down(monkeypatch, tmp_path):
+def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_down(
+    monkeypatch, tmp_path
+):
     """What JupyterLab and Jupyter Server read with and without the student's configuration.
 
     With ``STUDENT_CONFIG`` on JUPYTER_CONFIG_PATH, and without it (the instructor's lab).
@@ -440,13 +593,23 @@ def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_d
     from jupyterlab_server.config import get_federated_extensions, get_static_page_config
     from jupyterlab_server.settings_utils import _get_overrides
 
-    nbgrader_lab = [name for name in get_federated_extensions(jupyter_path("labextensions")) if "nbgrader" in name]
-    assert nbgrader_lab == ["@jupyter/nbgrader"], "nbgrader's lab extension is not where the configuration expects"
+    nbgrader_lab = [
+        name
+        for name in get_federated_extensions(jupyter_path("labextensions"))
+        if "nbgrader" in name
+    ]
+    assert nbgrader_lab == ["@jupyter/nbgrader"], (
+        "nbgrader's lab extension is not where the configuration expects"
+    )
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))  # no user configuration
 
     def read():
-        server = ExtensionConfigManager(read_config_path=jupyter_config_path()).get_jpserver_extensions()
-        servers = {name: enabled for name, enabled in server.items() if name.startswith("nbgrader.")}
+        server = ExtensionConfigManager(
+            read_config_path=jupyter_config_path()
+        ).get_jpserver_extensions()
+        servers = {
+            name: enabled for name, enabled in server.items() if name.startswith("nbgrader.")
+        }
         disabled = get_static_page_config(level="all").get("disabledExtensions", {})
         tracker = _get_overrides(str(tmp_path))[0].get("@jupyterlab/notebook-extension:tracker", {})
         return servers, disabled, tracker
@@ -457,7 +620,9 @@ def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_d
     assert not tracker.get("kernelShutdown")
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(_tasks().STUDENT_CONFIG))
     student_servers, disabled, tracker = read()
-    assert student_servers == {name: False for name in servers}  # every nbgrader server extension off
+    assert student_servers == {
+        name: False for name in servers
+    }  # every nbgrader server extension off
     assert disabled in ({"@jupyter/nbgrader": True}, ["@jupyter/nbgrader"])
     assert tracker == {"kernelShutdown": True}
 
@@ -467,9 +632,12 @@ def test_tasks_installs_test_tools_for_the_tests_only():
     lab = [args for _, args in tasks.install_steps("torch==2.13.0")]
     test = [args for _, args in tasks.install_steps("torch==2.13.0", test=True)]
     assert not any(".[test]" in args or tasks.PEER in args for args in lab)
-    assert test[:len(lab)] == lab
+    assert test[: len(lab)] == lab
     assert any(".[test]" in args for args in test)
-    assert ["--no-deps", tasks.PEER] in test  # torchattacks' metadata would pull torchvision and a CUDA torch
+    assert [
+        "--no-deps",
+        tasks.PEER,
+    ] in test  # torchattacks' metadata would pull torchvision and a CUDA torch
 
 
 @pytest.mark.slow
@@ -484,7 +652,9 @@ def test_only_the_instructors_lab_shows_nbgrader_in_a_browser(monkeypatch, tmp_p
         monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
     folder = tmp_path / "lessons"
     folder.mkdir()
-    (folder / "00_start_here.ipynb").write_text(json.dumps(student_notebook(json.loads(NOTEBOOKS[0].read_text()))))
+    (folder / "00_start_here.ipynb").write_text(
+        json.dumps(student_notebook(json.loads(NOTEBOOKS[0].read_text())))
+    )
     with jupyter_lab(folder, tmp_path) as (base, token, _), chromium_page() as page:
         page.goto(f"{base}/lab/tree/00_start_here.ipynb?token={token}")
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
@@ -499,7 +669,9 @@ def test_only_the_instructors_lab_shows_nbgrader_in_a_browser(monkeypatch, tmp_p
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_an_idle_kernel_is_culled_with_its_lesson_open_and_the_lesson_runs_again(monkeypatch, tmp_path):
+def test_an_idle_kernel_is_culled_with_its_lesson_open_and_the_lesson_runs_again(
+    monkeypatch, tmp_path
+):
     """The student configuration, timeout cut to seconds: an open tab's idle kernel is shut down.
 
     The tab is open and connected; the page keeps its outputs, and Run > Run All Cells starts a new
@@ -520,8 +692,15 @@ def test_an_idle_kernel_is_culled_with_its_lesson_open_and_the_lesson_runs_again
     folder = tmp_path / "lessons"
     folder.mkdir()
     cell = nbformat.v4.new_code_cell("import os\nprint(41 + 1, 'from process', os.getpid())")
-    nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata={"kernelspec": {
-        "name": "python3", "language": "python", "display_name": "Python 3"}}), folder / "t.ipynb")
+    nbformat.write(
+        nbformat.v4.new_notebook(
+            cells=[cell],
+            metadata={
+                "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}
+            },
+        ),
+        folder / "t.ipynb",
+    )
     with jupyter_lab(folder, tmp_path) as (base, token, _), chromium_page() as page:
         page.goto(f"{base}/lab/tree/t.ipynb?token={token}")
         page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for(timeout=120_000)
@@ -544,11 +723,15 @@ def test_an_idle_kernel_is_culled_with_its_lesson_open_and_the_lesson_runs_again
             pytest.fail("Run > Run All Cells did not run the lesson")
 
         (kernel,), printed = run_all()
-        assert kernel["connections"] >= 1  # the tab is connected: only cull_connected lets its kernel go
+        assert (
+            kernel["connections"] >= 1
+        )  # the tab is connected: only cull_connected lets its kernel go
         deadline = time.monotonic() + 60
         while lab_request(base, token, "/api/kernels") and time.monotonic() < deadline:
             time.sleep(1)
-        assert lab_request(base, token, "/api/kernels") == [], "the idle kernel of an open lesson was not culled"
+        assert lab_request(base, token, "/api/kernels") == [], (
+            "the idle kernel of an open lesson was not culled"
+        )
         assert output.inner_text() == printed  # the page keeps its outputs
         (again,), reprinted = run_all(before=printed)
         assert again["id"] != kernel["id"] and "42 from process" in reprinted

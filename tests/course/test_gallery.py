@@ -19,8 +19,15 @@ import pytest
 from browser_support import chromium_page, shoot
 
 from robviz.cli import build_parser
-from robviz.course.gallery import (MATHJAX_JS, PLOTLY_JS, WIDGET_NOTE, GalleryError, build_gallery, mathjax_source,
-                                   render_page)
+from robviz.course.gallery import (
+    MATHJAX_JS,
+    PLOTLY_JS,
+    WIDGET_NOTE,
+    GalleryError,
+    build_gallery,
+    mathjax_source,
+    render_page,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
@@ -28,7 +35,8 @@ SITE = ROOT / "build" / "gallery"
 BANNER = "* plotly.js v"  # the first lines of plotly.js
 SCRIPT_TAG = re.compile(r'<script[^>]*\bsrc="plotly\.min\.js"')
 MATHJAX_TAG = re.compile(rf'<script[^>]*\bsrc="{re.escape(MATHJAX_JS)}"')
-#: A reference to another site (what a page must load nothing from): an attribute, an import or a CSS url().
+#: A reference to another site (what a page must load nothing from): an attribute, an import or a
+#: CSS url().
 REMOTE = re.compile(r"""(?:src=|href=|import\(|url\()\s*["']?(?:https?:)?//""")
 #: Markdown math as the lessons write it: inline, display (with an extension), an escaped dollar.
 MATH = r"The loss is $\tfrac12\|z - \mu_y\|^2$, and $$x^2 + \boldsymbol{\mu}_i$$ costs \$5."
@@ -37,14 +45,17 @@ MATH = r"The loss is $\tfrac12\|z - \mu_y\|^2$, and $$x^2 + \boldsymbol{\mu}_i$$
 def _library_chunk() -> str:
     """A stretch from the middle of plotly.js: a page that contains it has the library inlined."""
     library = plotly.offline.get_plotlyjs()
-    return library[len(library) // 2:len(library) // 2 + 200]
+    return library[len(library) // 2 : len(library) // 2 + 200]
 
 
 def _animated_figure() -> dict:
     frames = [go.Frame(name=str(k), data=[go.Scatter(y=[k, k + 1])]) for k in range(3)]
     figure = go.Figure(go.Scatter(y=[0, 1]), frames=frames)
-    figure.update_layout(updatemenus=[dict(type="buttons", buttons=[dict(label="Play", method="animate",
-                                                                         args=[None])])])
+    figure.update_layout(
+        updatemenus=[
+            dict(type="buttons", buttons=[dict(label="Play", method="animate", args=[None])])
+        ]
+    )
     return figure.to_plotly_json()
 
 
@@ -57,52 +68,109 @@ def _tiny_notebook() -> dict:
     inlined = f"<script>/**\n{BANNER}9.9.9\n*/ window.Plotly = {{}};</script>"
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_markdown_cell("# Tiny lesson\n\nNext: [lesson 2](02_attacks.ipynb), "
-                                      "[its exercises](02_attacks.ipynb#Exercises), [plotly](https://plotly.com)."),
-        nbformat.v4.new_code_cell("figure", outputs=[
-            nbformat.v4.new_output("display_data", data={"text/html": inlined}),
-            nbformat.v4.new_output("execute_result", execution_count=1, data={
-                "application/vnd.plotly.v1+json": _animated_figure(),
-                "text/html": f"<div>{inlined}</div>", "text/plain": "Figure(...)"}),
-        ]),
-        nbformat.v4.new_code_cell("explorer", outputs=[
-            nbformat.v4.new_output("display_data", data={
-                "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2,
-                                                             "version_minor": 0},
-                "text/plain": "VBox(children=(Dropdown(...),))"}),
-        ]),
-        nbformat.v4.new_code_cell("train()", outputs=[  # tqdm's notebook progress bar
-            nbformat.v4.new_output("display_data", data={
-                "application/vnd.jupyter.widget-view+json": {"model_id": "bar", "version_major": 2,
-                                                             "version_minor": 0},
-                "text/plain": "fit sce: 100%|##########| 300/300"}),
-        ]),
+        nbformat.v4.new_markdown_cell(
+            "# Tiny lesson\n\nNext: [lesson 2](02_attacks.ipynb), "
+            "[its exercises](02_attacks.ipynb#Exercises), [plotly](https://plotly.com)."
+        ),
+        nbformat.v4.new_code_cell(
+            "figure",
+            outputs=[
+                nbformat.v4.new_output("display_data", data={"text/html": inlined}),
+                nbformat.v4.new_output(
+                    "execute_result",
+                    execution_count=1,
+                    data={
+                        "application/vnd.plotly.v1+json": _animated_figure(),
+                        "text/html": f"<div>{inlined}</div>",
+                        "text/plain": "Figure(...)",
+                    },
+                ),
+            ],
+        ),
+        nbformat.v4.new_code_cell(
+            "explorer",
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        "application/vnd.jupyter.widget-view+json": {
+                            "model_id": "abc",
+                            "version_major": 2,
+                            "version_minor": 0,
+                        },
+                        "text/plain": "VBox(children=(Dropdown(...),))",
+                    },
+                ),
+            ],
+        ),
+        nbformat.v4.new_code_cell(
+            "train()",
+            outputs=[  # tqdm's notebook progress bar
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        "application/vnd.jupyter.widget-view+json": {
+                            "model_id": "bar",
+                            "version_major": 2,
+                            "version_minor": 0,
+                        },
+                        "text/plain": "fit sce: 100%|##########| 300/300",
+                    },
+                ),
+            ],
+        ),
     ]
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0,
-                              "state": {"bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_p"]}},
-                                        "p": {"model_name": "FloatProgressModel", "state": {"value": 300}},
-                                        # a dashboard: controls and an Output widget holding its first figure
-                                        "abc": {"model_name": "VBoxModel",
-                                                "state": {"children": ["IPY_MODEL_menu", "IPY_MODEL_out"]}},
-                                        "menu": {"model_name": "DropdownModel", "state": {"index": 0}},
-                                        "out": {"model_name": "OutputModel", "state": {"outputs": [
-                                            {"output_type": "display_data", "metadata": {}, "data": {
-                                                "application/vnd.plotly.v1+json": _animated_figure(),
-                                                "text/plain": "Figure(...)"}},
-                                            {"output_type": "stream", "name": "stdout", "text": "trained <ok>"}]}}}}}
+    nb.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "version_major": 2,
+            "version_minor": 0,
+            "state": {
+                "bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_p"]}},
+                "p": {"model_name": "FloatProgressModel", "state": {"value": 300}},
+                # a dashboard: controls and an Output widget holding its first figure
+                "abc": {
+                    "model_name": "VBoxModel",
+                    "state": {"children": ["IPY_MODEL_menu", "IPY_MODEL_out"]},
+                },
+                "menu": {"model_name": "DropdownModel", "state": {"index": 0}},
+                "out": {
+                    "model_name": "OutputModel",
+                    "state": {
+                        "outputs": [
+                            {
+                                "output_type": "display_data",
+                                "metadata": {},
+                                "data": {
+                                    "application/vnd.plotly.v1+json": _animated_figure(),
+                                    "text/plain": "Figure(...)",
+                                },
+                            },
+                            {"output_type": "stream", "name": "stdout", "text": "trained <ok>"},
+                        ]
+                    },
+                },
+            },
+        }
+    }
     return nb
 
 
 def _write(path: Path, *sources: str) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_markdown_cell(s) if s.startswith("# ") else nbformat.v4.new_code_cell(s)
-                for s in sources]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(s) if s.startswith("# ") else nbformat.v4.new_code_cell(s)
+        for s in sources
+    ]
     nbformat.write(nb, path)
     return path
 
 
-# ------------------------------------------------------------------------------------------- the conversion
+# ----------------------------------------------------------------------------------- the conversion
 
 
 def test_page_draws_figures_with_the_shared_plotly_js():
@@ -113,14 +181,20 @@ def test_page_draws_figures_with_the_shared_plotly_js():
     assert "<pre>trained &lt;ok&gt;</pre>" in page
     assert BANNER not in page, "plotly.js is inlined in the page"
     assert len(SCRIPT_TAG.findall(page)) == 1
-    assert SCRIPT_TAG.search(page).start() < page.index("</head>"), "plotly.js must load in the head"
-    assert "require.js" not in page  # with require.js loaded first, plotly.js would not set window.Plotly
+    assert SCRIPT_TAG.search(page).start() < page.index("</head>"), (
+        "plotly.js must load in the head"
+    )
+    assert (
+        "require.js" not in page
+    )  # with require.js loaded first, plotly.js would not set window.Plotly
     assert "<title>Tiny lesson</title>" in page
 
 
 def test_page_turns_widgets_into_a_note_and_links_into_pages():
     page = render_page(_tiny_notebook(), "Tiny lesson")
-    assert page.count(WIDGET_NOTE) == 1 and "VBox(children" not in page  # the progress bar is dropped
+    assert (
+        page.count(WIDGET_NOTE) == 1 and "VBox(children" not in page
+    )  # the progress bar is dropped
     assert "fit sce" not in page
     assert 'href="02_attacks.html"' in page and 'href="02_attacks.html#Exercises"' in page
     assert ".ipynb" not in page.replace("02_attacks.ipynb", "")  # nothing else was touched or left
@@ -129,9 +203,14 @@ def test_page_turns_widgets_into_a_note_and_links_into_pages():
 
 def _math_page() -> str:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell(MATH), nbformat.v4.new_markdown_cell("[plotly](https://plotly.com)"),
-                nbformat.v4.new_code_cell("print('$5 and $6')", outputs=[
-                    nbformat.v4.new_output("stream", name="stdout", text="$5 and $6\n")])]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(MATH),
+        nbformat.v4.new_markdown_cell("[plotly](https://plotly.com)"),
+        nbformat.v4.new_code_cell(
+            "print('$5 and $6')",
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text="$5 and $6\n")],
+        ),
+    ]
     return render_page(nb, "Math")
 
 
@@ -139,10 +218,16 @@ def test_page_typesets_math_with_the_local_mathjax_and_loads_nothing_from_anothe
     page = _math_page()
     assert len(MATHJAX_TAG.findall(page)) == 1
     assert MATHJAX_TAG.search(page).start() < page.index("</head>"), "MathJax must load in the head"
-    assert page.index("window.MathJax = {") < MATHJAX_TAG.search(page).start(), "configured before it loads"
-    assert r"$\tfrac12\|z - \mu_y\|^2$" in page and r"$$x^2 + \boldsymbol{\mu}_i$$" in page  # left to MathJax
+    assert page.index("window.MathJax = {") < MATHJAX_TAG.search(page).start(), (
+        "configured before it loads"
+    )
+    assert (
+        r"$\tfrac12\|z - \mu_y\|^2$" in page and r"$$x^2 + \boldsymbol{\mu}_i$$" in page
+    )  # left to MathJax
     assert "mathjax/2" not in page.lower() and "cdnjs" not in page and "mermaid" not in page.lower()
-    assert REMOTE.findall(page) == ['href="https://'], "the page refers to another site beyond its one link"
+    assert REMOTE.findall(page) == ['href="https://'], (
+        "the page refers to another site beyond its one link"
+    )
 
 
 def test_mathjax_comes_from_its_package_or_the_error_says_how_to_install_it(monkeypatch):
@@ -170,10 +255,14 @@ def test_math_is_typeset_offline_in_a_browser(tmp_path):
         typeset = page.evaluate("""() => [...document.querySelectorAll('mjx-container')].map(
             e => ({display: e.getAttribute('display') === 'true', svg: !!e.querySelector('svg'),
                    error: !!e.querySelector('[data-mjx-error], merror')}))""")
-        assert typeset == [{"display": False, "svg": True, "error": False},
-                           {"display": True, "svg": True, "error": False}], typeset
+        assert typeset == [
+            {"display": False, "svg": True, "error": False},
+            {"display": True, "svg": True, "error": False},
+        ], typeset
         text = page.inner_text("main")
-        assert "costs $5" in text and "$5 and $6" in text  # an escaped dollar and a printed one stay dollars
+        assert (
+            "costs $5" in text and "$5 and $6" in text
+        )  # an escaped dollar and a printed one stay dollars
         shoot(page, "gallery_math.png")
     assert requests and all(url.startswith(base) for url in requests), requests
     assert not failed and not errors, (failed, errors)
@@ -185,25 +274,48 @@ def test_tiny_build_runs_the_student_version_in_default_mode(tmp_path, monkeypat
     lessons = tmp_path / "lessons"
     lessons.mkdir()
     (lessons / "data.txt").write_text("read from the lessons folder")
-    _write(lessons / "00_tiny.ipynb", "# Tiny start\n\nThen [the next one](01_next.ipynb), where $x^2$ grows.",
-           "import os\nprint(os.environ['ROBVIZ_STRICT_EXERCISES'], 'ROBVIZ_FULL' in os.environ)",
-           "print(open('data.txt').read())",
-           "import plotly.graph_objects as go\ngo.Figure(go.Scatter(y=[1, 3, 2]))")
-    nb = nbformat.read(_write(lessons / "01_next.ipynb", "# Next lesson",
-                              "secret = ...  # your answer\n### BEGIN SOLUTION\nsecret = 'the-hidden-answer'\n"
-                              "### END SOLUTION"), as_version=4)
-    nb.cells[1].metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "answer", "locked": False,
-                                        "schema_version": 3, "task": False}
+    _write(
+        lessons / "00_tiny.ipynb",
+        "# Tiny start\n\nThen [the next one](01_next.ipynb), where $x^2$ grows.",
+        "import os\nprint(os.environ['ROBVIZ_STRICT_EXERCISES'], 'ROBVIZ_FULL' in os.environ)",
+        "print(open('data.txt').read())",
+        "import plotly.graph_objects as go\ngo.Figure(go.Scatter(y=[1, 3, 2]))",
+    )
+    nb = nbformat.read(
+        _write(
+            lessons / "01_next.ipynb",
+            "# Next lesson",
+            "secret = ...  # your answer\n### BEGIN SOLUTION\nsecret = 'the-hidden-answer'\n"
+            "### END SOLUTION",
+        ),
+        as_version=4,
+    )
+    nb.cells[1].metadata["nbgrader"] = {
+        "solution": True,
+        "grade": False,
+        "grade_id": "answer",
+        "locked": False,
+        "schema_version": 3,
+        "task": False,
+    }
     nb.cells.append(nbformat.v4.new_code_cell("print('the check reads', secret)"))
-    nb.cells[-1].metadata["nbgrader"] = {"solution": False, "grade": True, "grade_id": "check", "points": 1,
-                                         "locked": True, "schema_version": 3, "task": False}
+    nb.cells[-1].metadata["nbgrader"] = {
+        "solution": False,
+        "grade": True,
+        "grade_id": "check",
+        "points": 1,
+        "locked": True,
+        "schema_version": 3,
+        "task": False,
+    }
     nbformat.write(nb, lessons / "01_next.ipynb")
 
     written = build_gallery(lessons, tmp_path / "site")
     site = tmp_path / "site"
     assert written == [site / "00_tiny.html", site / "01_next.html", site / "index.html"]
-    assert sorted(p.name for p in site.iterdir()) == sorted(["00_tiny.html", "01_next.html", "index.html", PLOTLY_JS,
-                                                             MATHJAX_JS])
+    assert sorted(p.name for p in site.iterdir()) == sorted(
+        ["00_tiny.html", "01_next.html", "index.html", PLOTLY_JS, MATHJAX_JS]
+    )
     assert (site / PLOTLY_JS).read_text(encoding="utf-8") == plotly.offline.get_plotlyjs()
     assert (site / MATHJAX_JS).read_bytes() == mathjax_source().read_bytes()
     start = (site / "00_tiny.html").read_text(encoding="utf-8")
@@ -213,9 +325,14 @@ def test_tiny_build_runs_the_student_version_in_default_mode(tmp_path, monkeypat
     assert start.count("plotly-graph-div") == 1 and BANNER not in start
     assert 'href="01_next.html"' in start
     nxt = (site / "01_next.html").read_text(encoding="utf-8")
-    assert "the-hidden-answer" not in nxt and "your code here" in nxt, "the site must show the student version"
+    assert "the-hidden-answer" not in nxt and "your code here" in nxt, (
+        "the site must show the student version"
+    )
     index = (site / "index.html").read_text(encoding="utf-8")
-    assert '<a href="00_tiny.html">Tiny start</a>' in index and '<a href="01_next.html">Next lesson</a>' in index
+    assert (
+        '<a href="00_tiny.html">Tiny start</a>' in index
+        and '<a href="01_next.html">Next lesson</a>' in index
+    )
     assert not list(tmp_path.glob(".site*")), "the staging folder was left behind"
 
 
@@ -227,18 +344,23 @@ def test_a_failing_lesson_names_itself_and_keeps_the_old_site(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     (site / "index.html").write_text("the previous site")
-    with pytest.raises(GalleryError, match=r"03_broken\.ipynb failed in cell 2 .*raise ValueError.*ValueError: boom"):
+    with pytest.raises(
+        GalleryError,
+        match=r"03_broken\.ipynb failed in cell 2 .*raise ValueError.*ValueError: boom",
+    ):
         build_gallery(lessons, site)
     assert (site / "index.html").read_text() == "the previous site"
     assert not list(tmp_path.glob(".site*")), "the staging folder was left behind"
 
 
 def test_cli_gallery_flags():
-    args = vars(build_parser().parse_args(["gallery", "--lessons", "L", "--out", "O", "--only", "00", "01"]))
+    args = vars(
+        build_parser().parse_args(["gallery", "--lessons", "L", "--out", "O", "--only", "00", "01"])
+    )
     assert args == {"command": "gallery", "lessons": "L", "out": "O", "only": ["00", "01"]}
 
 
-# ------------------------------------------------------------------------------------ the real site, built once
+# ------------------------------------------------------------------------ the real site, built once
 
 
 @pytest.fixture(scope="module")
@@ -256,16 +378,24 @@ def site(lesson_runs):
 @pytest.mark.slow
 def test_site_has_one_page_per_lesson_and_one_plotly_js(site):
     names = sorted(p.name for p in site.iterdir())
-    assert names == sorted([p.with_suffix(".html").name for p in LESSONS] + ["index.html", PLOTLY_JS, MATHJAX_JS])
+    assert names == sorted(
+        [p.with_suffix(".html").name for p in LESSONS] + ["index.html", PLOTLY_JS, MATHJAX_JS]
+    )
     index = (site / "index.html").read_text(encoding="utf-8")
     assert all(f'href="{p.with_suffix(".html").name}"' in index for p in LESSONS)
     chunk = _library_chunk()
     for lesson in LESSONS:
         page = (site / lesson.with_suffix(".html").name).read_text(encoding="utf-8")
         assert BANNER not in page and chunk not in page, f"{lesson.name}: plotly.js is inlined"
-        assert len(SCRIPT_TAG.findall(page)) == 1, f"{lesson.name}: plotly.min.js is not loaded exactly once"
-        assert len(MATHJAX_TAG.findall(page)) == 1, f"{lesson.name}: MathJax is not loaded exactly once"
-        assert "cdnjs" not in page and "mathjax/2" not in page.lower(), f"{lesson.name}: a CDN is referred to"
+        assert len(SCRIPT_TAG.findall(page)) == 1, (
+            f"{lesson.name}: plotly.min.js is not loaded exactly once"
+        )
+        assert len(MATHJAX_TAG.findall(page)) == 1, (
+            f"{lesson.name}: MathJax is not loaded exactly once"
+        )
+        assert "cdnjs" not in page and "mathjax/2" not in page.lower(), (
+            f"{lesson.name}: a CDN is referred to"
+        )
         assert "Traceback" not in page, f"{lesson.name}: a cell failed"
 
 
@@ -300,16 +430,30 @@ def _untitled_axes(data: list, layout: dict) -> list[str]:
     A neighbour is an axis of the same grid column (x) or row (y): a grid of panels labels its outer
     axes only.
     """
-    used = {f"{letter}axis{trace.get(letter + 'axis', letter)[1:]}" for trace in data
-            if trace.get("type", "scatter") in ("scatter", "scattergl", "heatmap", "bar", "histogram", "contour")
-            for letter in "xy"}
+    used = {
+        f"{letter}axis{trace.get(letter + 'axis', letter)[1:]}"
+        for trace in data
+        if trace.get("type", "scatter")
+        in ("scatter", "scattergl", "heatmap", "bar", "histogram", "contour")
+        for letter in "xy"
+    }
     missing = []
     for name in sorted(used):
         axis = layout.get(name, {})
-        if axis.get("visible") is False or axis.get("showticklabels") is False or _text(axis.get("title")):
+        if (
+            axis.get("visible") is False
+            or axis.get("showticklabels") is False
+            or _text(axis.get("title"))
+        ):
             continue
-        siblings = [other for other, spec in layout.items() if other[:5] == name[:5] and other != name
-                    and isinstance(spec, dict) and spec.get("domain") == axis.get("domain")]
+        siblings = [
+            other
+            for other, spec in layout.items()
+            if other[:5] == name[:5]
+            and other != name
+            and isinstance(spec, dict)
+            and spec.get("domain") == axis.get("domain")
+        ]
         if not any(_text(layout[other].get("title")) for other in siblings):
             missing.append(name)
     return missing
@@ -324,7 +468,10 @@ def test_every_figure_has_a_title_and_labelled_axes(site):
             if not _text(layout.get("title")):
                 problems.append(f"{lesson.name} figure {number}: no title")
             if missing := _untitled_axes(data, layout):
-                problems.append(f"{lesson.name} figure {number} ({_text(layout.get('title'))}): {missing} untitled")
+                problems.append(
+                    f"{lesson.name} figure {number} ({_text(layout.get('title'))}): {missing} "
+                    "untitled"
+                )
     assert not problems, "\n".join(problems)
 
 
@@ -375,10 +522,14 @@ def test_play_button_runs_the_animation_in_a_browser(server):
         page.wait_for_function(_ANIMATION_STATE)
         before = page.evaluate(_ANIMATION_STATE)
         assert before["active"] == 0
-        plot = page.locator(".js-plotly-plot", has=page.locator(".updatemenu-button", has_text="Play")).first
+        plot = page.locator(
+            ".js-plotly-plot", has=page.locator(".updatemenu-button", has_text="Play")
+        ).first
         plot.scroll_into_view_if_needed()
         plot.locator(".updatemenu-button", has_text="Play").click()
-        page.wait_for_function(f"() => ({_ANIMATION_STATE})().active > 0", timeout=30_000, polling=100)
+        page.wait_for_function(
+            f"() => ({_ANIMATION_STATE})().active > 0", timeout=30_000, polling=100
+        )
         after = page.evaluate(_ANIMATION_STATE)
         assert after["frame"] is not None and after["frame"] != before["frame"]
         shoot(page, "gallery_01.png")

@@ -41,8 +41,12 @@ def test_non_max_entropy_matches_a_direct_computation():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(50, 6)) * 3
     p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    np.testing.assert_allclose(detect.non_max_entropy(p), reference_non_me(p), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(detect.non_max_entropy(torch.tensor(p)), reference_non_me(p), rtol=1e-10)
+    np.testing.assert_allclose(
+        detect.non_max_entropy(p), reference_non_me(p), rtol=1e-10, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        detect.non_max_entropy(torch.tensor(p)), reference_non_me(p), rtol=1e-10
+    )
 
 
 def test_non_max_entropy_is_maximal_for_uniform_non_max_probabilities():
@@ -54,7 +58,9 @@ def test_non_max_entropy_is_maximal_for_uniform_non_max_probabilities():
     q[0, 0], q[0, 1] = q[0, 0] * 1.5, q[0, 1] * 0.5
     assert detect.non_max_entropy(q)[0] < math.log(L - 1)
     one_hot = np.eye(L)[[2]]
-    assert detect.non_max_entropy(one_hot)[0] == pytest.approx(math.log(L - 1))  # 0/0 -> uniform by convention
+    assert detect.non_max_entropy(one_hot)[0] == pytest.approx(
+        math.log(L - 1)
+    )  # 0/0 -> uniform by convention
 
 
 def test_non_max_entropy_rejects_bad_shapes():
@@ -69,24 +75,35 @@ def test_confidence_and_non_me_scores_use_the_model_output():
     x = torch.tensor([[5.0, 0.0, 0.0], [1.0, 1.0, 0.9]])
     p = torch.softmax(x, 1).numpy()
     np.testing.assert_allclose(detect.confidence(model, x), p.max(1), rtol=1e-6)
-    np.testing.assert_allclose(detect.non_max_entropy_score(model, x), reference_non_me(p), rtol=1e-5)
+    np.testing.assert_allclose(
+        detect.non_max_entropy_score(model, x), reference_non_me(p), rtol=1e-5
+    )
 
 
 def test_kernel_density_uses_the_predicted_class_kernel_points():
-    # Class 0 lives at (+3, 0), class 1 at (-3, 0), class 2 at (0, +3); the logits are z itself (3 classes of 2-D).
+    # Class 0 lives at (+3, 0), class 1 at (-3, 0), class 2 at (0, +3); the logits are z itself (3
+    # classes of 2-D).
     w = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
     model = FixedFeatures(w)
-    x_train = torch.tensor([[3.0, 0.0], [3.0, 0.2], [-3.0, 0.0], [-3.0, 0.2], [0.0, 3.0], [0.2, 3.0]])
+    x_train = torch.tensor(
+        [[3.0, 0.0], [3.0, 0.2], [-3.0, 0.0], [-3.0, 0.2], [0.0, 3.0], [0.2, 3.0]]
+    )
     y_train = torch.tensor([0, 0, 1, 1, 2, 2])
     kd = detect.KernelDensity(sigma2=1.0).fit(model, x_train, y_train)
     assert kd.sigma2 == 1.0 and set(kd.kernel_points) == {0, 1, 2}
     x = torch.tensor([[3.0, 0.1], [2.0, 0.0]])  # both predicted as class 0
-    expected = [math.log(np.mean([math.exp(-((p[0] - 3) ** 2 + (p[1] - q) ** 2)) for q in (0.0, 0.2)]))
-                for p in x.tolist()]
+    expected = [
+        math.log(np.mean([math.exp(-((p[0] - 3) ** 2 + (p[1] - q) ** 2)) for q in (0.0, 0.2)]))
+        for p in x.tolist()
+    ]
     np.testing.assert_allclose(kd(model, x), expected, rtol=1e-6)
     # Far from its predicted class's points, a point near *another* class's points still scores low.
-    far = torch.tensor([[0.5, 2.9]])  # predicted class 2 (logit 2.9): near class 2's points, high density
-    near_wrong = torch.tensor([[3.0, 3.05]])  # predicted class 2 but sitting at class 0 shifted: low
+    far = torch.tensor(
+        [[0.5, 2.9]]
+    )  # predicted class 2 (logit 2.9): near class 2's points, high density
+    near_wrong = torch.tensor(
+        [[3.0, 3.05]]
+    )  # predicted class 2 but sitting at class 0 shifted: low
     assert kd(model, far)[0] > kd(model, near_wrong)[0]
     # The log-sum-exp keeps far points finite (no ties at density 0).
     assert np.isfinite(kd(model, torch.tensor([[300.0, 0.0]]))).all()
@@ -95,13 +112,20 @@ def test_kernel_density_uses_the_predicted_class_kernel_points():
 def test_kernel_density_default_bandwidths_are_the_authors():
     assert detect.kd_bandwidth("rce") == pytest.approx(0.1 / 0.26)
     assert detect.kd_bandwidth("sce") == pytest.approx(1 / 0.26)
-    kd = detect.KernelDensity().fit(FixedFeatures(torch.eye(3)[:, :2], name="rce"), torch.zeros(4, 2),
-                                    torch.tensor([0, 1, 2, 2]))
+    kd = detect.KernelDensity().fit(
+        FixedFeatures(torch.eye(3)[:, :2], name="rce"),
+        torch.zeros(4, 2),
+        torch.tensor([0, 1, 2, 2]),
+    )
     assert kd.sigma2 == pytest.approx(0.1 / 0.26)
-    # A class without kernel points would score every input predicted as it log 0 = -inf: refused at fit.
+    # A class without kernel points would score every input predicted as it log 0 = -inf: refused at
+    # fit.
     with pytest.raises(ValueError, match=r"no sample of class\(es\) \[2\]"):
-        detect.KernelDensity().fit(FixedFeatures(torch.eye(3)[:, :2], name="rce"), torch.zeros(4, 2),
-                                   torch.tensor([0, 0, 1, 1]))
+        detect.KernelDensity().fit(
+            FixedFeatures(torch.eye(3)[:, :2], name="rce"),
+            torch.zeros(4, 2),
+            torch.tensor([0, 0, 1, 1]),
+        )
     with pytest.raises(ValueError, match="sigma2"):
         detect.KernelDensity(sigma2=-1.0)
     with pytest.raises(RuntimeError, match="not fitted"):
@@ -155,8 +179,9 @@ def test_detection_pairs_and_scores_follow_the_paper_protocol():
     assert torch.equal(pairs.correct, correct)
     assert torch.equal(pairs.pairs, correct & result.success)
     assert pairs.count == int((correct & result.success).sum()) > 0
-    scores = detect.detection_scores({"conf": detect.confidence, "non-ME": detect.non_max_entropy_score},
-                                     model, x, y, result)
+    scores = detect.detection_scores(
+        {"conf": detect.confidence, "non-ME": detect.non_max_entropy_score}, model, x, y, result
+    )
     assert all(len(c) == len(a) == pairs.count for c, a in scores.values())
     with pytest.raises(ValueError, match="same samples"):
         detect.detection_pairs(model, x[:-1], y, result)

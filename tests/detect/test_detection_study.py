@@ -15,11 +15,18 @@ from robviz.train import TrainConfig, fit_objectives
 @pytest.fixture(scope="module")
 def setting():
     data = gaussian_mixture(num_classes=3, n_per_class=40, seed=0)
-    models, _ = fit_objectives(data, ["sce", "rce"], TrainConfig(steps=60, record_every=0), progress=False)
+    models, _ = fit_objectives(
+        data, ["sce", "rce"], TrainConfig(steps=60, record_every=0), progress=False
+    )
     x, y = data.x_test, data.y_test
-    attacks = {"FGSM": lambda m: FGSM(m, eps=1.0, bounds=data.bounds).run(x, y),
-               "weak": lambda m: BIM(m, eps=0.01, steps=2, bounds=data.bounds).run(x, y)}
-    results = {attack: {name: run(model) for name, model in models.items()} for attack, run in attacks.items()}
+    attacks = {
+        "FGSM": lambda m: FGSM(m, eps=1.0, bounds=data.bounds).run(x, y),
+        "weak": lambda m: BIM(m, eps=0.01, steps=2, bounds=data.bounds).run(x, y),
+    }
+    results = {
+        attack: {name: run(model) for name, model in models.items()}
+        for attack, run in attacks.items()
+    }
     return data, models, x, y, results
 
 
@@ -34,8 +41,9 @@ def test_study_fills_the_talks_table(setting):
         assert list(study.aucs["FGSM"][name]) == detectors
         assert all(0.0 <= auc <= 1.0 for auc in study.aucs["FGSM"][name].values())
     # One AUC recomputed by hand from the same pairs.
-    scores = detect.detection_scores({"non-ME": detect.non_max_entropy_score}, models["rce"], x, y,
-                                     results["FGSM"]["rce"])
+    scores = detect.detection_scores(
+        {"non-ME": detect.non_max_entropy_score}, models["rce"], x, y, results["FGSM"]["rce"]
+    )
     assert study.aucs["FGSM"]["rce"]["non-ME"] == detect.roc_auc(*scores["non-ME"])
     fpr, tpr, auc = study.curves["FGSM"]["RCE · non-ME"]
     assert auc == study.aucs["FGSM"]["rce"]["non-ME"] and fpr[0] == 0 and tpr[-1] == 1
@@ -45,18 +53,38 @@ def test_study_fills_the_talks_table(setting):
 def test_too_few_pairs_give_nan_and_no_curve(setting):
     data, models, x, y, results = setting
     study = detection_study(models, data, x, y, results, min_pairs=len(x) + 1)
-    assert all(math.isnan(v) for per_model in study.aucs.values() for aucs in per_model.values()
-               for v in aucs.values())
+    assert all(
+        math.isnan(v)
+        for per_model in study.aucs.values()
+        for aucs in per_model.values()
+        for v in aucs.values()
+    )
     assert study.curves == {"FGSM": {}, "weak": {}}
     assert study.compare("non-ME") == ([], [])
 
 
 def test_compare_and_custom_detectors(setting):
     data, models, x, y, results = setting
-    study = detection_study(models, data, x, y, {"FGSM": results["FGSM"]}, min_pairs=1,
-                            detectors=lambda model, data: {"non-ME": detect.non_max_entropy_score})
+    study = detection_study(
+        models,
+        data,
+        x,
+        y,
+        {"FGSM": results["FGSM"]},
+        min_pairs=1,
+        detectors=lambda model, data: {"non-ME": detect.non_max_entropy_score},
+    )
     both, better = study.compare("non-ME")
     assert both == ["FGSM"]
-    assert better == (["FGSM"] if study.aucs["FGSM"]["rce"]["non-ME"] > study.aucs["FGSM"]["sce"]["non-ME"] else [])
-    assert set(default_detectors(models["sce"], data)) == {"Confidence", "non-ME", "K-density", "LID"}
+    assert better == (
+        ["FGSM"]
+        if study.aucs["FGSM"]["rce"]["non-ME"] > study.aucs["FGSM"]["sce"]["non-ME"]
+        else []
+    )
+    assert set(default_detectors(models["sce"], data)) == {
+        "Confidence",
+        "non-ME",
+        "K-density",
+        "LID",
+    }
     assert np.isfinite(study.aucs["FGSM"]["sce"]["non-ME"])

@@ -36,12 +36,17 @@ def small_mlp(seed, hidden=8, classes=3):
     (-3, 3)), the output layer has centred hidden units behind it.
     """
     torch.manual_seed(seed)
-    net = nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                        nn.Linear(hidden, classes))
+    net = nn.Sequential(
+        nn.Linear(2, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
+        nn.Linear(hidden, classes),
+    )
     with torch.no_grad():
         net[0].weight.normal_()
         net[0].bias.uniform_(-3.0, 3.0)
-        net[2].weight.normal_(std=hidden ** -0.5)
+        net[2].weight.normal_(std=hidden**-0.5)
         net[2].bias.uniform_(-1.0, 1.0)
         net[4].weight.normal_()
         net[4].bias.zero_()
@@ -61,7 +66,8 @@ def spiral_models():
 
 @pytest.mark.parametrize("norm, q", [("L2", 2), ("Linf", 1)])
 def test_affine_classifier_matches_the_closed_form(norm, q):
-    # distance to the half-plane w . x + b = 0 is |w . x + b| / ||w||_q, q the dual norm, while its foot is in the box
+    # distance to the half-plane w . x + b = 0 is |w . x + b| / ||w||_q, q the dual norm, while its
+    # foot is in the box
     w, b = torch.tensor([1.5, -0.7]), 0.3
     model = affine(w, b)
     x = torch.rand(200, 2, generator=torch.Generator().manual_seed(0)) * 2 - 1
@@ -79,7 +85,12 @@ def test_robust_accuracy_of_an_affine_classifier():
     y = torch.tensor([1, 0, 1, 1])
     accuracy, robust = exact.robust_accuracy(model, x, y, 0.3, norm="Linf", bounds=BOX)
     assert robust.tolist() == [True, False, True, True] and accuracy == pytest.approx(0.75)
-    assert exact.robust_accuracy_curve(model, x, y, [0.0, 0.3, 1.0, 8.0], bounds=BOX) == [1.0, 0.75, 0.5, 0.0]
+    assert exact.robust_accuracy_curve(model, x, y, [0.0, 0.3, 1.0, 8.0], bounds=BOX) == [
+        1.0,
+        0.75,
+        0.5,
+        0.0,
+    ]
 
 
 def test_the_box_limits_the_ball():
@@ -96,7 +107,8 @@ def test_regions_predict_what_the_model_predicts(seed):
     boundary = exact.decision_boundary(model, BOX)
     points = torch.rand(20000, 2, generator=torch.Generator().manual_seed(seed)) * 8 - 4
     from_polygons = np.full(len(points), -1)
-    for poly, label in zip(boundary.polygons, boundary.labels):  # brute-force point-in-convex-polygon
+    # brute-force point-in-convex-polygon
+    for poly, label in zip(boundary.polygons, boundary.labels):
         edge = np.roll(poly, -1, 0) - poly
         rel = points.double().numpy()[:, None] - poly[None]
         side = edge[None, :, 0] * rel[..., 1] - edge[None, :, 1] * rel[..., 0]
@@ -110,7 +122,8 @@ def test_regions_predict_what_the_model_predicts(seed):
 
 @pytest.mark.parametrize("norm", ["L2", "Linf"])
 def test_against_a_dense_grid(norm):
-    # the grid distance is never below the exact one and exceeds it by at most the cell diagonal (L2) / side (L-inf)
+    # the grid distance is never below the exact one and exceeds it by at most the cell diagonal
+    # (L2) / side (L-inf)
     model = small_mlp(14)
     x = torch.rand(60, 2, generator=torch.Generator().manual_seed(1)) * 6 - 3
     y = model(x).argmax(1)
@@ -125,7 +138,8 @@ def test_against_a_dense_grid(norm):
 
 
 def test_against_sampled_balls():
-    # brute force robust accuracy: a point the exact method calls non-robust has an adversarial point in its ball
+    # brute force robust accuracy: a point the exact method calls non-robust has an adversarial
+    # point in its ball
     model = small_mlp(20)
     x = torch.rand(40, 2, generator=torch.Generator().manual_seed(2)) * 6 - 3
     y = model(x).argmax(1)
@@ -147,9 +161,13 @@ def test_robviz_models_are_read_exactly(spiral_models):
     for name, model in models.items():
         boundary = exact.decision_boundary(model, data.bounds)
         assert np.array_equal(boundary.predict(x), model(x).argmax(1).numpy()), name
-        grid = exact.grid_minimal_distance(model, x[:40], y[:40], bounds=data.bounds, resolution=801)
+        grid = exact.grid_minimal_distance(
+            model, x[:40], y[:40], bounds=data.bounds, resolution=801
+        )
         d = boundary.distance(x[:40], y[:40], "L2")
-        assert ((grid - d) >= -1e-5).all() and ((grid - d) <= 8 / 800 * math.sqrt(2) + 1e-6).all(), name
+        assert ((grid - d) >= -1e-5).all() and (
+            (grid - d) <= 8 / 800 * math.sqrt(2) + 1e-6
+        ).all(), name
 
 
 def test_rce_center_and_batchnorm_models_are_read():
@@ -157,13 +175,19 @@ def test_rce_center_and_batchnorm_models_are_read():
     x = data.x_test
     for name in ("rce", "center", "lgm", "mmlda"):
         model = make_model(data, name, seed=1)
-        assert np.array_equal(exact.decision_boundary(model, data.bounds).predict(x), model(x).argmax(1).numpy())
+        assert np.array_equal(
+            exact.decision_boundary(model, data.bounds).predict(x), model(x).argmax(1).numpy()
+        )
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(2, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.5), nn.Linear(6, 3))
+    net = nn.Sequential(
+        nn.Linear(2, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.5), nn.Linear(6, 3)
+    )
     net.train()
     net(torch.randn(64, 2) * 2)  # some running statistics
     net.eval()
-    assert np.array_equal(exact.decision_boundary(net, data.bounds).predict(x), net(x).argmax(1).numpy())
+    assert np.array_equal(
+        exact.decision_boundary(net, data.bounds).predict(x), net(x).argmax(1).numpy()
+    )
 
 
 def test_segments_are_on_the_boundary():

@@ -28,7 +28,7 @@ def spread(model):
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     with torch.no_grad():
         for i, linear in enumerate(linears):
-            linear.weight.normal_(std=2 * linear.in_features ** -0.5)
+            linear.weight.normal_(std=2 * linear.in_features**-0.5)
             linear.bias.uniform_(-1.0, 1.0) if i else linear.bias.copy_(-linear.weight.sum(1) / 2)
     return model.double().eval()
 
@@ -65,7 +65,7 @@ def brute_force_max_margin(model, x, y, eps):
         m_w, m_b, rows, rhs, used = np.eye(x_low.shape[1]), np.zeros(x_low.shape[1]), [], [], 0
         for w, b in layers[:-1]:
             m_w, m_b = w @ m_w, w @ m_b + b
-            mask = np.array(pattern[used:used + len(w)])
+            mask = np.array(pattern[used : used + len(w)])
             used += len(w)
             sign = np.where(mask > 0, -1.0, 1.0)  # active: -v <= 0; inactive: v <= 0
             rows.append(sign[:, None] * m_w)
@@ -73,19 +73,27 @@ def brute_force_max_margin(model, x, y, eps):
             m_w, m_b = m_w * mask[:, None], m_b * mask
         w, b = layers[-1]
         logits_w, logits_b = w @ m_w, w @ m_b + b
-        first = np.array(pattern[:len(layers[0][0])]) > 0
+        first = np.array(pattern[: len(layers[0][0])]) > 0
         for i in range(len(x_low)):
-            # The first layer's bounds over a box are exact: skip patterns that contradict a stable neuron.
-            centre, radius = layers[0][0] @ (x_low[i] + x_high[i]) / 2 + layers[0][1], \
-                np.abs(layers[0][0]) @ (x_high[i] - x_low[i]) / 2
+            # The first layer's bounds over a box are exact: skip patterns that contradict a stable
+            # neuron.
+            centre, radius = (
+                layers[0][0] @ (x_low[i] + x_high[i]) / 2 + layers[0][1],
+                np.abs(layers[0][0]) @ (x_high[i] - x_low[i]) / 2,
+            )
             if (first & (centre + radius < 0)).any() or (~first & (centre - radius > 0)).any():
                 continue
             for k in range(len(w)):
                 if k == y[i]:
                     continue
                 c = logits_w[k] - logits_w[y[i]]
-                result = linprog(-c, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs),
-                                 bounds=list(zip(x_low[i], x_high[i])), method="highs")
+                result = linprog(
+                    -c,
+                    A_ub=np.vstack(rows),
+                    b_ub=np.concatenate(rhs),
+                    bounds=list(zip(x_low[i], x_high[i])),
+                    method="highs",
+                )
                 if result.status == 2:  # the pattern holds nowhere in this ball
                     break
                 if result.status == 0:
@@ -121,15 +129,22 @@ def test_affine_classifier_matches_the_closed_form():
     radius = ((x.flatten(1) @ w + b).abs() / w.abs().sum()).numpy()
     assert radius.max() < 0.3  # the nearest point of the other class lies inside the box
     for i in range(len(x)):
-        below = exact.robust_accuracy(model, x[i:i + 1], y[i:i + 1], 0.999 * radius[i], bounds=(0, 1))
-        above = exact.robust_accuracy(model, x[i:i + 1], y[i:i + 1], 1.001 * radius[i], bounds=(0, 1))
+        below = exact.robust_accuracy(
+            model, x[i : i + 1], y[i : i + 1], 0.999 * radius[i], bounds=(0, 1)
+        )
+        above = exact.robust_accuracy(
+            model, x[i : i + 1], y[i : i + 1], 1.001 * radius[i], bounds=(0, 1)
+        )
         assert list(below.verdicts) == ["robust"] and list(above.verdicts) == ["not robust"]
-        check_witnesses(model, x[i:i + 1], y[i:i + 1], above, 1.001 * radius[i])
-        distance = exact.minimal_distance(model, x[i:i + 1], y[i:i + 1], norm="Linf", bounds=(0, 1))
+        check_witnesses(model, x[i : i + 1], y[i : i + 1], above, 1.001 * radius[i])
+        distance = exact.minimal_distance(
+            model, x[i : i + 1], y[i : i + 1], norm="Linf", bounds=(0, 1)
+        )
         assert distance.item() == pytest.approx(radius[i], rel=1e-6)
         for method in ("ibp", "crown"):
-            assert exact.certified_robust(model, x[i:i + 1], y[i:i + 1], 0.999 * radius[i], bounds=(0, 1),
-                                          method=method).item()
+            assert exact.certified_robust(
+                model, x[i : i + 1], y[i : i + 1], 0.999 * radius[i], bounds=(0, 1), method=method
+            ).item()
 
 
 @pytest.mark.parametrize("seed", [0, 2, 3])  # seeds where the points get both verdicts
@@ -156,8 +171,12 @@ def test_robviz_heads_on_a_flattened_mlp(objective):
     itself.
     """
     torch.manual_seed(0)
-    model = spread(Classifier(nn.Sequential(nn.Flatten(), ToyMLP(in_dim=6, feature_dim=3, hidden=3, depth=2)),
-                              make_objective(objective, 4, 3)))
+    model = spread(
+        Classifier(
+            nn.Sequential(nn.Flatten(), ToyMLP(in_dim=6, feature_dim=3, hidden=3, depth=2)),
+            make_objective(objective, 4, 3),
+        )
+    )
     x, y = points(model, 6, seed=3)
     y[0] = (y[0] + 1) % 4  # one point misclassified clean: its own witness
     result = exact.verify(model, x, y, 0.1, bounds=(0, 1))
@@ -177,8 +196,12 @@ def test_minimal_distance_is_where_the_verdict_flips():
     distance = exact.minimal_distance(model, x, y, norm="Linf", bounds=(0, 1))
     assert distance[0] == 0 and (distance[1:] > 0).all() and torch.isfinite(distance).all()
     for i in range(1, len(x)):
-        below = exact.verify(model, x[i:i + 1], y[i:i + 1], distance[i].item() * (1 - 1e-4), bounds=(0, 1))
-        above = exact.verify(model, x[i:i + 1], y[i:i + 1], distance[i].item() * (1 + 1e-4), bounds=(0, 1))
+        below = exact.verify(
+            model, x[i : i + 1], y[i : i + 1], distance[i].item() * (1 - 1e-4), bounds=(0, 1)
+        )
+        above = exact.verify(
+            model, x[i : i + 1], y[i : i + 1], distance[i].item() * (1 + 1e-4), bounds=(0, 1)
+        )
         assert list(below.verdicts) == ["robust"] and list(above.verdicts) == ["not robust"]
 
 
@@ -213,13 +236,20 @@ def test_certified_below_exact_below_attack_on_random_networks():
             crown = exact.certified_robust(model, x, y, eps, bounds=(0, 1), method="crown")
             result = exact.verify(model, x, y, eps, bounds=(0, 1))
             assert result.undecided == 0
-            x_adv = PGD(model, eps=eps, alpha=eps / 4, steps=20, bounds=(0, 1), loss=margin_objective)(x, y)
+            x_adv = PGD(
+                model, eps=eps, alpha=eps / 4, steps=20, bounds=(0, 1), loss=margin_objective
+            )(x, y)
             with torch.no_grad():
                 pgd = model(x_adv).argmax(1) == y
             assert (ibp <= result.robust).all() and (crown <= result.robust).all()
             assert (result.robust <= pgd).all()
             check_witnesses(model, x, y, result, eps)
-            for name, value in (("ibp", ibp), ("crown", crown), ("exact", result.robust), ("pgd", pgd)):
+            for name, value in (
+                ("ibp", ibp),
+                ("crown", crown),
+                ("exact", result.robust),
+                ("pgd", pgd),
+            ):
                 totals[name] += int(value.sum())
     assert totals["ibp"] <= totals["crown"] <= totals["exact"] <= totals["pgd"]
     assert totals["crown"] < totals["pgd"]  # the sandwich is not trivially tight
@@ -232,7 +262,9 @@ def test_undecided_with_a_tiny_time_limit():
     rushed = exact.verify(model, x, y, 0.06, bounds=(0, 1), time_limit=1e-9)
     assert full.undecided == 0 and rushed.undecided > 0
     assert set(rushed.decided_by[rushed.verdicts == "undecided"]) == {"time limit"}
-    decided = rushed.verdicts != "undecided"  # what was decided before the limit agrees with the full run
+    decided = (
+        rushed.verdicts != "undecided"
+    )  # what was decided before the limit agrees with the full run
     assert (rushed.verdicts[decided] == full.verdicts[decided]).all()
     assert rushed.lower <= full.lower <= rushed.upper and rushed.lower < rushed.upper
     with pytest.raises(ValueError, match="undecided"):
@@ -266,7 +298,13 @@ def test_curve_and_clear_errors():
     with pytest.raises(ValueError, match="method"):
         exact.certified_robust(model, x, y, 0.1, bounds=(0, 1), method="deeppoly")
     with pytest.raises(TypeError, match="piecewise-affine"):
-        exact.verify(nn.Sequential(nn.Conv2d(1, 2, 2), nn.Flatten(), nn.Linear(4, 2)), x, y, 0.1, bounds=(0, 1))
+        exact.verify(
+            nn.Sequential(nn.Conv2d(1, 2, 2), nn.Flatten(), nn.Linear(4, 2)),
+            x,
+            y,
+            0.1,
+            bounds=(0, 1),
+        )
 
 
 def test_unstable_relus_are_the_straddling_neurons_and_crown_never_has_more():
@@ -278,8 +316,10 @@ def test_unstable_relus_are_the_straddling_neurons_and_crown_never_has_more():
     model = random_net(3, in_shape=(1, 3, 3), hidden=(10, 10), classes=4)
     x, _ = points(model, 8, in_shape=(1, 3, 3), seed=3)
     x_low, x_high = input_ball(x, 0.1, (0, 1))
-    by_hand = sum(((low < 0) & (high > 0)).sum(axis=1)
-                  for low, high in exact.interval_bounds(network_layers(model)[:-1], x_low, x_high))
+    by_hand = sum(
+        ((low < 0) & (high > 0)).sum(axis=1)
+        for low, high in exact.interval_bounds(network_layers(model)[:-1], x_low, x_high)
+    )
     ibp = exact.unstable_relus(model, x, 0.1, bounds=(0, 1), method="ibp")
     crown = exact.unstable_relus(model, x, 0.1, bounds=(0, 1), method="crown")
     assert ibp.shape == (8,) and (ibp == by_hand).all() and ibp.sum() > 0
@@ -295,7 +335,10 @@ def test_unstable_relus_are_the_straddling_neurons_and_crown_never_has_more():
 def test_relu_units_counts_modules_and_functional_calls():
     from robviz.scale.resnet import cifar_resnet
 
-    assert exact.relu_units(random_net(0, hidden=(4, 7)), torch.rand(1, 1, 2, 3, dtype=torch.float64)) == 11
+    assert (
+        exact.relu_units(random_net(0, hidden=(4, 7)), torch.rand(1, 1, 2, 3, dtype=torch.float64))
+        == 11
+    )
 
     class Functional(nn.Module):
         def forward(self, x):
@@ -303,7 +346,11 @@ def test_relu_units_counts_modules_and_functional_calls():
 
     assert exact.relu_units(Functional(), torch.rand(1, 5)) == 10
     assert exact.relu_units(nn.Linear(3, 2), torch.rand(1, 3)) == 0
-    # ResNet-20 on 32x32: the stem and 9 blocks of 2 ReLUs at 16x32x32, 32x16x16 and 64x8x8 activations
-    assert exact.relu_units(cifar_resnet(20, seed=0), torch.rand(1, 3, 32, 32)) == 16 * 1024 * 7 + 6 * 8192 + 6 * 4096
+    # ResNet-20 on 32x32: the stem and 9 blocks of 2 ReLUs at 16x32x32, 32x16x16 and 64x8x8
+    # activations
+    assert (
+        exact.relu_units(cifar_resnet(20, seed=0), torch.rand(1, 3, 32, 32))
+        == 16 * 1024 * 7 + 6 * 8192 + 6 * 4096
+    )
     with pytest.raises(ValueError, match="one input"):
         exact.relu_units(nn.Linear(3, 2), torch.rand(2, 3))

@@ -17,7 +17,9 @@ def two_sided(k, n):
 
     It is computed by direct summation.
     """
-    return min(1.0, sum(math.comb(n, i) for i in range(n + 1) if abs(i - n / 2) >= abs(k - n / 2)) / 2 ** n)
+    return min(
+        1.0, sum(math.comb(n, i) for i in range(n + 1) if abs(i - n / 2) >= abs(k - n / 2)) / 2**n
+    )
 
 
 def test_counts_and_pvalue_match_the_binomial_by_hand():
@@ -33,18 +35,21 @@ def test_counts_and_pvalue_match_the_binomial_by_hand():
 def test_one_sided_split_of_seven_is_significant_and_no_discordance_is_no_evidence():
     a = np.array([True] * 7 + [False] * 5)
     b = np.zeros(12, dtype=bool)
-    assert mcnemar(a, b).pvalue == pytest.approx(2 / 2 ** 7)
+    assert mcnemar(a, b).pvalue == pytest.approx(2 / 2**7)
     same = np.array([True, False, True])
     assert mcnemar(same, same).pvalue == 1.0
     assert mcnemar(same, same).only_a == mcnemar(same, same).only_b == 0
 
 
-@pytest.mark.parametrize("a, b, match", [
-    (np.array([1, 0]), np.array([True, False]), "robust_a"),
-    (np.array([True]), np.array([[True]]), "robust_b"),
-    (np.array([True, False]), np.array([True]), "same points"),
-    (np.array([], dtype=bool), np.array([], dtype=bool), "same points"),
-])
+@pytest.mark.parametrize(
+    "a, b, match",
+    [
+        (np.array([1, 0]), np.array([True, False]), "robust_a"),
+        (np.array([True]), np.array([[True]]), "robust_b"),
+        (np.array([True, False]), np.array([True]), "same points"),
+        (np.array([], dtype=bool), np.array([], dtype=bool), "same points"),
+    ],
+)
 def test_bad_verdicts_raise(a, b, match):
     with pytest.raises(ValueError, match=match):
         mcnemar(a, b)

@@ -8,7 +8,6 @@ from robviz import exercises
 from robviz.exercises.lesson02 import SCORE_EPS, SCORE_WEIGHTS
 
 
-
 def _gradient(model, x, y, reduction="mean"):
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(F.cross_entropy(model(x), y, reduction=reduction), x)
@@ -22,7 +21,9 @@ def _fgsm(model, x, y, eps, bounds, *, sign=True, ascent=True, clip=True, reduct
     return x_adv.clamp(*bounds) if clip else x_adv
 
 
-def _pgd(model, x, y, eps, alpha, steps, bounds, *, project=True, clip=True, sign=True, reduction="mean"):
+def _pgd(
+    model, x, y, eps, alpha, steps, bounds, *, project=True, clip=True, sign=True, reduction="mean"
+):
     x_adv = x.clone()
     for _ in range(steps):
         grad = _gradient(model, x_adv, y, reduction)
@@ -36,7 +37,11 @@ def _pgd(model, x, y, eps, alpha, steps, bounds, *, project=True, clip=True, sig
 
 def test_linear_score_change(lenient):
     assert exercises.check("2.1", SCORE_EPS * SCORE_WEIGHTS.abs().sum())
-    for wrong, keyword in [(SCORE_EPS * SCORE_WEIGHTS.norm(), "L2"), (0.0, "cancel"), (SCORE_EPS, "all 64")]:
+    for wrong, keyword in [
+        (SCORE_EPS * SCORE_WEIGHTS.norm(), "L2"),
+        (0.0, "cancel"),
+        (SCORE_EPS, "all 64"),
+    ]:
         feedback = exercises.check("2.1", wrong)
         assert not feedback and keyword in feedback.message
     feedback = exercises.check("2.1", 5.0)
@@ -48,13 +53,16 @@ def test_fgsm_passes_with_either_reduction():
     assert exercises.check("2.2", lambda *args: _fgsm(*args, reduction="sum"))
 
 
-@pytest.mark.parametrize("options, keyword", [
-    (dict(sign=False), "*sign*"),
-    (dict(sign=False, reduction="sum"), "*sign*"),
-    (dict(ascent=False), "descent"),
-    (dict(clip=False), "bounds"),
-    (dict(ascent=False, clip=False), "Two things"),
-])
+@pytest.mark.parametrize(
+    "options, keyword",
+    [
+        (dict(sign=False), "*sign*"),
+        (dict(sign=False, reduction="sum"), "*sign*"),
+        (dict(ascent=False), "descent"),
+        (dict(clip=False), "bounds"),
+        (dict(ascent=False, clip=False), "Two things"),
+    ],
+)
 def test_fgsm_mistakes_get_their_hints(lenient, options, keyword):
     feedback = exercises.check("2.2", lambda *args: _fgsm(*args, **options))
     assert not feedback and keyword in feedback.message
@@ -64,12 +72,15 @@ def test_pgd_passes():
     assert exercises.check("2.3", _pgd)
 
 
-@pytest.mark.parametrize("options, keyword", [
-    (dict(project=False), "Project back"),
-    (dict(clip=False), "data bounds"),
-    (dict(sign=False), "*sign*"),
-    (dict(sign=False, reduction="sum"), "*sign*"),
-])
+@pytest.mark.parametrize(
+    "options, keyword",
+    [
+        (dict(project=False), "Project back"),
+        (dict(clip=False), "data bounds"),
+        (dict(sign=False), "*sign*"),
+        (dict(sign=False, reduction="sum"), "*sign*"),
+    ],
+)
 def test_pgd_mistakes_get_their_hints(lenient, options, keyword):
     feedback = exercises.check("2.3", lambda *args: _pgd(*args, **options))
     assert not feedback and keyword in feedback.message
@@ -80,11 +91,13 @@ def test_pgd_that_projects_around_the_iterate_is_caught(lenient):
 
     That interval is around the moving iterate.
     """
+
     def drifting(model, x, y, eps, alpha, steps, bounds):
         x_adv = x.clone()
         for _ in range(steps):
             moved = x_adv + alpha * _gradient(model, x_adv, y).sign()
             x_adv = moved.clamp(min=x_adv - eps, max=x_adv + eps).clamp(*bounds)
         return x_adv
+
     feedback = exercises.check("2.3", drifting)
     assert not feedback and "Project back" in feedback.message

@@ -9,7 +9,6 @@ from robviz import exercises
 from robviz.centers import simplex_centers
 
 
-
 def _simplex(L, d, C, target=None):
     target = -1 / (L - 1) if target is None else target
     mu = torch.zeros(L, max(d, L), dtype=torch.float64)
@@ -37,15 +36,19 @@ def test_simplex_centers_pass_in_any_rotation():
     def rotated(L, d, C):
         rotation, _ = torch.linalg.qr(torch.randn(d, d, generator=generator, dtype=torch.float64))
         return _simplex(L, d, C) @ rotation
+
     assert exercises.check("3.2", rotated)
 
 
-@pytest.mark.parametrize("wrong, keyword", [
-    (lambda L, d, C: _simplex(L, d, 1.0), "length 1"),
-    (lambda L, d, C: _simplex(L, d, C ** 2), "length C^2"),
-    (lambda L, d, C: _simplex(L, d, C, target=1 / (L - 1)), "positive"),
-    (lambda L, d, C: C * torch.eye(L, d), "one-hot"),
-])
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (lambda L, d, C: _simplex(L, d, 1.0), "length 1"),
+        (lambda L, d, C: _simplex(L, d, C**2), "length C^2"),
+        (lambda L, d, C: _simplex(L, d, C, target=1 / (L - 1)), "positive"),
+        (lambda L, d, C: C * torch.eye(L, d), "one-hot"),
+    ],
+)
 def test_simplex_mistakes_get_their_hints(lenient, wrong, keyword):
     feedback = exercises.check("3.2", wrong)
     assert not feedback and keyword in feedback.message

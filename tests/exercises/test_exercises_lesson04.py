@@ -8,7 +8,6 @@ import torch
 from robviz import exercises
 
 
-
 def mmlda_logits(z, centers):
     return -0.5 * torch.cdist(z, centers).pow(2)
 
@@ -17,12 +16,15 @@ def test_mmlda_logits_pass():
     assert exercises.check("4.1", mmlda_logits)
 
 
-@pytest.mark.parametrize("wrong, keyword", [
-    (lambda z, c: -torch.cdist(z, c).pow(2), "factor 1/2"),
-    (lambda z, c: 0.5 * torch.cdist(z, c).pow(2), "Wrong sign"),
-    (lambda z, c: -0.5 * torch.cdist(z, c), "Square the distance"),
-    (lambda z, c: z @ c.T, "linear logits"),
-])
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (lambda z, c: -torch.cdist(z, c).pow(2), "factor 1/2"),
+        (lambda z, c: 0.5 * torch.cdist(z, c).pow(2), "Wrong sign"),
+        (lambda z, c: -0.5 * torch.cdist(z, c), "Square the distance"),
+        (lambda z, c: z @ c.T, "linear logits"),
+    ],
+)
 def test_mmlda_logits_mistakes_get_their_hints(lenient, wrong, keyword):
     feedback = exercises.check("4.1", wrong)
     assert not feedback and keyword in feedback.message
@@ -37,12 +39,15 @@ def test_density_orders_pass():
     assert exercises.check("4.2", 31 * math.log10(4))
 
 
-@pytest.mark.parametrize("wrong, keyword", [
-    (31.5 * math.log10(4), "printed exponent"),
-    (32 * math.log10(4), "whole ball"),
-    (31 * math.log(4), "natural log"),
-    (-31 * math.log10(4), "Wrong direction"),
-])
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (31.5 * math.log10(4), "printed exponent"),
+        (32 * math.log10(4), "whole ball"),
+        (31 * math.log(4), "natural log"),
+        (-31 * math.log10(4), "Wrong direction"),
+    ],
+)
 def test_density_orders_mistakes_get_their_hints(lenient, wrong, keyword):
     feedback = exercises.check("4.2", wrong)
     assert not feedback and keyword in feedback.message

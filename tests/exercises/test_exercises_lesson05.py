@@ -6,7 +6,6 @@ import torch
 from robviz import exercises
 
 
-
 def _without_max(p):
     return p.scatter(1, p.argmax(dim=1, keepdim=True), 0.0)
 
@@ -32,12 +31,15 @@ def test_non_me_passes(answer):
     assert exercises.check("5.1", answer)
 
 
-@pytest.mark.parametrize("wrong, keyword", [
-    (_entropy, "whole prediction"),
-    (lambda p: _entropy(_without_max(p)), "Renormalize"),
-    (lambda p: -non_me(p), "Wrong sign"),
-    (lambda p: _entropy(p / (1 - p.max(dim=1, keepdim=True).values)), "before* the entropy"),
-])
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (_entropy, "whole prediction"),
+        (lambda p: _entropy(_without_max(p)), "Renormalize"),
+        (lambda p: -non_me(p), "Wrong sign"),
+        (lambda p: _entropy(p / (1 - p.max(dim=1, keepdim=True).values)), "before* the entropy"),
+    ],
+)
 def test_non_me_mistakes_get_their_hints(lenient, wrong, keyword):
     feedback = exercises.check("5.1", wrong)
     assert not feedback and keyword in feedback.message
@@ -52,12 +54,15 @@ def test_auc_passes():
     assert exercises.check("5.2", 9.5 / 12)
 
 
-@pytest.mark.parametrize("wrong, keyword", [
-    (2.5 / 12, "Orientation reversed"),
-    (9 / 12, "not zero"),
-    (10 / 12, "not one"),
-    (2 / 12, "Orientation reversed, and a tie"),
-])
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (2.5 / 12, "Orientation reversed"),
+        (9 / 12, "not zero"),
+        (10 / 12, "not one"),
+        (2 / 12, "Orientation reversed, and a tie"),
+    ],
+)
 def test_auc_mistakes_get_their_hints(lenient, wrong, keyword):
     feedback = exercises.check("5.2", wrong)
     assert not feedback and keyword in feedback.message

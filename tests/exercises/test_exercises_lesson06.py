@@ -8,7 +8,6 @@ from robviz import exercises
 from robviz.theory import adp_optimum
 
 
-
 def _entropy(p):
     return -(p * p.log()).sum(dim=-1)
 
@@ -21,11 +20,14 @@ def test_ensemble_entropy_passes():
     assert exercises.check("6.1", ensemble_entropy)
 
 
-@pytest.mark.parametrize("wrong, keyword", [
-    (lambda p: _entropy(p).mean(dim=0), "mean entropy"),
-    (lambda p: _entropy(p.sum(dim=0)), "sums to K"),
-    (lambda p: -ensemble_entropy(p), "Wrong sign"),
-])
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (lambda p: _entropy(p).mean(dim=0), "mean entropy"),
+        (lambda p: _entropy(p.sum(dim=0)), "sums to K"),
+        (lambda p: -ensemble_entropy(p), "Wrong sign"),
+    ],
+)
 def test_ensemble_entropy_mistakes_get_their_hints(lenient, wrong, keyword):
     feedback = exercises.check("6.1", wrong)
     assert not feedback and keyword in feedback.message
@@ -40,7 +42,7 @@ def _non_true(p, y):
     K, N, L = p.shape
     keep = torch.ones(N, L, dtype=torch.bool)
     keep[torch.arange(N), y] = False
-    return p[:, keep].reshape(K, N, L - 1).transpose(0, 1)            # (N, K, L - 1)
+    return p[:, keep].reshape(K, N, L - 1).transpose(0, 1)  # (N, K, L - 1)
 
 
 def _det(m):
@@ -55,14 +57,23 @@ def test_diversity_passes():
     assert exercises.check("6.2", diversity)
 
 
-@pytest.mark.parametrize("wrong, keyword", [
-    (lambda p, y: _det(_non_true(p, y)), "unit length"),
-    (lambda p, y: _det(F.normalize(p, dim=-1).transpose(0, 1)), "Remove the true label"),
-    (lambda p, y: _det(_non_true(p, y) / _non_true(p, y).sum(-1, keepdim=True)), "L2 norm"),
-    (lambda p, y: diversity(p, y).log(), "log det"),
-    (lambda p, y: torch.logdet(F.normalize(_non_true(p, y), dim=-1) @ F.normalize(_non_true(p, y), dim=-1)
-                               .transpose(1, 2) + 1e-6 * torch.eye(p.shape[0], dtype=p.dtype)), "log det"),
-])
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (lambda p, y: _det(_non_true(p, y)), "unit length"),
+        (lambda p, y: _det(F.normalize(p, dim=-1).transpose(0, 1)), "Remove the true label"),
+        (lambda p, y: _det(_non_true(p, y) / _non_true(p, y).sum(-1, keepdim=True)), "L2 norm"),
+        (lambda p, y: diversity(p, y).log(), "log det"),
+        (
+            lambda p, y: torch.logdet(
+                F.normalize(_non_true(p, y), dim=-1)
+                @ F.normalize(_non_true(p, y), dim=-1).transpose(1, 2)
+                + 1e-6 * torch.eye(p.shape[0], dtype=p.dtype)
+            ),
+            "log det",
+        ),
+    ],
+)
 def test_diversity_mistakes_get_their_hints(lenient, wrong, keyword):
     feedback = exercises.check("6.2", wrong)
     assert not feedback and keyword in feedback.message
@@ -78,12 +89,15 @@ def test_eq7_passes():
     assert exercises.check("6.3", 0.5878)
 
 
-@pytest.mark.parametrize("wrong, keyword", [
-    (adp_optimum(2.0, 1, 10), "α/K"),
-    (adp_optimum(2.0, 3, 2), "L − 1"),
-    (0.1, "uniform"),
-    ((1 - adp_optimum(2.0, 3, 10)) / 9, "one wrong"),
-])
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (adp_optimum(2.0, 1, 10), "α/K"),
+        (adp_optimum(2.0, 3, 2), "L − 1"),
+        (0.1, "uniform"),
+        ((1 - adp_optimum(2.0, 3, 10)) / 9, "one wrong"),
+    ],
+)
 def test_eq7_mistakes_get_their_hints(lenient, wrong, keyword):
     feedback = exercises.check("6.3", wrong)
     assert not feedback and keyword in feedback.message

@@ -24,7 +24,6 @@ class _StraightThrough(torch.autograd.Function):
         return grad, None
 
 
-
 def test_bpda_solution_passes():
     assert exercises.check("8.1", bpda_round)
 
@@ -33,15 +32,21 @@ def test_bpda_as_a_custom_autograd_function_passes():
     assert exercises.check("8.1", _StraightThrough.apply)
 
 
-@pytest.mark.parametrize("wrong, keywords", [
-    (lambda x, step: x + (torch.round(x) - x).detach(), ("The output", "ignores `step`")),
-    (lambda x, step: x + (torch.round(x / step) - x).detach(), ("The output", "grid index")),
-    (lambda x, step: x, ("The output", "must round")),
-    (lambda x, step: torch.round(x / step) * step, ("gradient is 0", "plain rounding")),
-    (lambda x, step: (torch.round(x / step) * step).detach(), ("gradient is 0",)),
-    (lambda x, step: x.detach() + (torch.round(x / step) * step - x), ("minus the identity",)),
-    (lambda x, step: x / step + (torch.round(x / step) * step - x / step).detach(), ("1 / step",)),
-])
+@pytest.mark.parametrize(
+    "wrong, keywords",
+    [
+        (lambda x, step: x + (torch.round(x) - x).detach(), ("The output", "ignores `step`")),
+        (lambda x, step: x + (torch.round(x / step) - x).detach(), ("The output", "grid index")),
+        (lambda x, step: x, ("The output", "must round")),
+        (lambda x, step: torch.round(x / step) * step, ("gradient is 0", "plain rounding")),
+        (lambda x, step: (torch.round(x / step) * step).detach(), ("gradient is 0",)),
+        (lambda x, step: x.detach() + (torch.round(x / step) * step - x), ("minus the identity",)),
+        (
+            lambda x, step: x / step + (torch.round(x / step) * step - x / step).detach(),
+            ("1 / step",),
+        ),
+    ],
+)
 def test_bpda_mistakes_get_their_hints(lenient, wrong, keywords):
     feedback = exercises.check("8.1", wrong)
     assert not feedback
@@ -53,8 +58,14 @@ def test_bpda_reports_unfinished_and_wrong_types(lenient):
     assert "Expected a function" in exercises.check("8.1", 3.0).message
     feedback = exercises.check("8.1", lambda x, step: bpda_round(x, step).sum())
     assert not feedback and "shape" in feedback.message
-    doubled = exercises.check("8.1", lambda x, step: 2 * x + (torch.round(x / step) * step - 2 * x).detach())
-    assert not doubled and "output is right; the gradient" in doubled.message and "identity" in doubled.message
+    doubled = exercises.check(
+        "8.1", lambda x, step: 2 * x + (torch.round(x / step) * step - 2 * x).detach()
+    )
+    assert (
+        not doubled
+        and "output is right; the gradient" in doubled.message
+        and "identity" in doubled.message
+    )
 
 
 def test_masking_evidence(lenient):

@@ -29,5 +29,7 @@ def test_paper_steps():
 
 
 def test_paper_learning_rate_relative_decay_mistake():
-    too_low = exercises.check("9.1", lambda e: 0.01 * (1.0 if e < 100 else 0.1 if e < 150 else 0.001))
+    too_low = exercises.check(
+        "9.1", lambda e: 0.01 * (1.0 if e < 100 else 0.1 if e < 150 else 0.001)
+    )
     assert not too_low and "relative to the initial rate" in too_low.message

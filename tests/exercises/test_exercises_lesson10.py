@@ -26,9 +26,15 @@ def test_inner_maximization_solution_passes(seed):
     assert exercises.check("10.1", inner_max, seed=seed)
 
 
-@pytest.mark.parametrize("slip, keyword", [
-    (dict(sign=-1.0), "*descends*"), (dict(project=False), "eps-ball"), (dict(clip=False), "input box"),
-    (dict(use_sign=False), "raw gradient")])
+@pytest.mark.parametrize(
+    "slip, keyword",
+    [
+        (dict(sign=-1.0), "*descends*"),
+        (dict(project=False), "eps-ball"),
+        (dict(clip=False), "input box"),
+        (dict(use_sign=False), "raw gradient"),
+    ],
+)
 def test_inner_maximization_slips_get_their_hints(lenient, slip, keyword):
     feedback = exercises.check("10.1", _pgd(**slip))
     assert not feedback and keyword in feedback.message, feedback.message

@@ -20,7 +20,9 @@ def interval_layer(w, b, low, high):
 def test_the_reference_is_robviz_interval_bounds_then_a_relu():
     for w, b, low, high in _inputs(0):
         [(lo, hi)] = exact.interval_bounds([(w.numpy(), b.numpy())], low.numpy(), high.numpy())
-        assert np.allclose(_reference(w, b, low, high).numpy(), [np.maximum(lo, 0), np.maximum(hi, 0)])
+        assert np.allclose(
+            _reference(w, b, low, high).numpy(), [np.maximum(lo, 0), np.maximum(hi, 0)]
+        )
 
 
 @pytest.mark.parametrize("seed", [None, 1, 2])
@@ -28,8 +30,10 @@ def test_interval_layer_solution_passes(seed):
     assert exercises.check("11.1", interval_layer, seed=seed)
 
 
-@pytest.mark.parametrize("slip, keyword", [(_corners, "corners"), (_no_relu, "stops before the ReLU"),
-                                           (_relu_first, "before the layer")])
+@pytest.mark.parametrize(
+    "slip, keyword",
+    [(_corners, "corners"), (_no_relu, "stops before the ReLU"), (_relu_first, "before the layer")],
+)
 def test_interval_layer_slips_get_their_hints(lenient, slip, keyword):
     feedback = exercises.check("11.1", lambda w, b, low, high: tuple(slip(w, b, low, high)))
     assert not feedback and keyword in feedback.message, feedback.message
@@ -50,7 +54,9 @@ def test_interval_layer_unfinished_and_wrong_types(lenient):
     assert not exercises.check("11.1", lambda *args: ...).answered
     assert "Expected a function" in exercises.check("11.1", 0.5).message
     assert "pair" in exercises.check("11.1", lambda w, b, low, high: low).message
-    numpy_answer = exercises.check("11.1", lambda *args: tuple(t.numpy() for t in interval_layer(*args)))
+    numpy_answer = exercises.check(
+        "11.1", lambda *args: tuple(t.numpy() for t in interval_layer(*args))
+    )
     assert numpy_answer  # NumPy arrays are fine
     assert not exercises.check("11.1", lambda w, b, low, high: (low, high))  # no layer at all
 

@@ -86,8 +86,8 @@ def check_saved_outputs(page, path: Path, lesson: str = LESSON):
     ran = page.evaluate(f"() => {PROMPTS_JS}.filter(t => /[0-9]/.test(t)).length")
     page.locator('.lm-MenuBar-itemLabel:text-is("File")').click()
     page.locator('#jp-mainmenu-file .lm-Menu-itemLabel:text-is("Save Notebook")').click()
-    # Saved when the file holds every cell the page shows as run (an autosave from mid-run holds fewer; a read
-    # during the write fails to parse): wait for that, not for a guessed time.
+    # Saved when the file holds every cell the page shows as run (an autosave from mid-run holds
+    # fewer; a read during the write fails to parse): wait for that, not for a guessed time.
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -98,7 +98,8 @@ def check_saved_outputs(page, path: Path, lesson: str = LESSON):
         except Exception:  # caught mid-write: read again
             pass
         if time.monotonic() > deadline:
-            pytest.fail(f"the saved notebook did not catch up with the page's {ran} run cells in 120 s")
+            pytest.fail(f"the saved notebook did not catch up with the page's {ran} run cells in "
+                        "120 s")
         time.sleep(0.5)
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     if errors:
@@ -112,10 +113,12 @@ def check_saved_outputs(page, path: Path, lesson: str = LESSON):
 def open_and_run(page, lab, lesson: str):
     """Open ``lesson`` in JupyterLab, Run All Cells, wait until done and check nothing raised."""
     base, token, root = lab
-    for session in lab_request(base, token, "/api/sessions") or []:  # one lesson, one kernel at a time
+    # one lesson, one kernel at a time
+    for session in lab_request(base, token, "/api/sessions") or []:
         lab_request(base, token, f"/api/sessions/{session['id']}", method="DELETE")
     page.set_default_timeout(60_000)
-    page.goto(f"{base}/lab/tree/{lesson}?reset&token={token}")  # reset: no tab of an earlier lesson comes back
+    # reset: no tab of an earlier lesson comes back
+    page.goto(f"{base}/lab/tree/{lesson}?reset&token={token}")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
     run_all_cells(page)
     # Done when a cell has run, none waits ("[*]") and the kernel is idle
@@ -172,8 +175,8 @@ def test_lesson_runs_and_widget_drives_figure(page, lab):
     shoot(page, LESSON.replace(".ipynb", "_after.png"))
     assert tracebacks.count() == 0, tracebacks.first.inner_text()
 
-    # Keyboard alone: focus the drop-down, press an arrow key, and the figure follows (KeyboardScope keeps
-    # JupyterLab's command-mode shortcuts from taking the key).
+    # Keyboard alone: focus the drop-down, press an arrow key, and the figure follows (KeyboardScope
+    # keeps JupyterLab's command-mode shortcuts from taking the key).
     assert select.get_attribute("data-lm-suppress-shortcuts") == "true"
     options = select.locator("option").all_inner_texts()
     current = select.evaluate("s => s.selectedIndex")
@@ -189,11 +192,12 @@ def test_lesson_runs_and_widget_drives_figure(page, lab):
         )
     except PlaywrightTimeout:
         shoot(page, LESSON.replace(".ipynb", "_keyboard.png"))
-        pytest.fail(f"{key} on the focused drop-down did not redraw the figure for {options[target]!r}")
+        pytest.fail(f"{key} on the focused drop-down did not redraw the figure for "
+                    f"{options[target]!r}")
     assert tracebacks.count() == 0, tracebacks.first.inner_text()
 
 
-# ------------------------------------------------------------------------- every control of every dashboard
+# ----------------------------------------------------------------- every control of every dashboard
 
 CONTROL_VALUE_JS = """c => {
     const select = c.querySelector('select');
@@ -208,7 +212,8 @@ def mark_figures(box):
 
     A redraw is a new figure element.
     """
-    box.evaluate("b => b.querySelectorAll('.js-plotly-plot').forEach(p => { p.dataset.robvizOld = '1'; })")
+    box.evaluate("b => b.querySelectorAll('.js-plotly-plot').forEach(p => { p.dataset.robvizOld = "
+                 "'1'; })")
 
 
 def wait_for_redraw(page, box, scope: str, what: str):
@@ -252,7 +257,8 @@ def change_control(page, control, keyboard: bool) -> str:
     value = control.evaluate(CONTROL_VALUE_JS)
     page.keyboard.press("ArrowRight")
     try:
-        page.wait_for_function(f"([c, v]) => ({CONTROL_VALUE_JS})(c) !== v", arg=[control.element_handle(), value],
+        page.wait_for_function(f"([c, v]) => ({CONTROL_VALUE_JS})(c) !== "
+                               "v", arg=[control.element_handle(), value],
                                timeout=5_000, polling=100)
     except PlaywrightTimeout:  # at the top of its range: go down instead
         page.keyboard.press("ArrowLeft")

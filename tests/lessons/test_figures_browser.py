@@ -1,20 +1,21 @@
 """Every figure of every lesson as a student sees it: JupyterLab in a real headless Chromium.
 
-One JupyterLab and one browser for all lessons. Each lesson is opened as it ran in the test run's shared execution
-(lesson_runs.py: its outputs saved in the notebook, as a student's notebook holds them after Run All) in a
-1366 x 768 window, measured, then measured again after the window is resized to 1920 x 1080. JupyterLab draws
-the saved figures with the same renderer as live ones; the live side (Run All in JupyterLab, every dashboard
-control redrawing) is test_browser.py's. For every plotly figure:
+One JupyterLab and one browser for all lessons. Each lesson is opened as it ran in the test run's
+shared execution (lesson_runs.py: its outputs saved in the notebook, as a student's notebook holds
+them after Run All) in a 1366 x 768 window, measured, then measured again after the window is
+resized to 1920 x 1080. JupyterLab draws the saved figures with the same renderer as live ones; the
+live side (Run All in JupyterLab, every dashboard control redrawing) is test_browser.py's. For every
+plotly figure:
 
 * it fits its output area (no horizontal overflow);
 * no two of its SVG text nodes overlap (their boxes, rotated as drawn, compared pairwise);
 * a table shows all its rows;
 * an animation opens on the frame its slider names;
-* an animation (a figure with a Play button) is no taller than the notebook area, so its controls and the plot
-  are seen together;
+* an animation (a figure with a Play button) is no taller than the notebook area, so its controls
+  and the plot are seen together;
 
-every saved widget renders, and no code line is wider than its cell. A failing figure is named, with a screenshot
-in build/screenshots/ (``<lesson>_fig<i>_<width>.png``).
+every saved widget renders, and no code line is wider than its cell. A failing figure is named, with
+a screenshot in build/screenshots/ (``<lesson>_fig<i>_<width>.png``).
 """
 
 import os
@@ -36,9 +37,9 @@ LESSONS = [f"{lesson}.ipynb" for lesson in RUN_LESSONS]
 #: Text boxes may touch by this many pixels (glyph boxes include the font's internal leading).
 TOLERANCE_PX = 1.5
 
-# One report per plotly figure of the open notebook. Text boxes are the nodes' getBBox() mapped through their
-# screen transform (so rotated labels keep their true outline); two boxes overlap when the separating-axis test
-# finds no gap of TOLERANCE pixels.
+# One report per plotly figure of the open notebook. Text boxes are the nodes' getBBox() mapped
+# through their screen transform (so rotated labels keep their true outline); two boxes overlap when
+# the separating-axis test finds no gap of TOLERANCE pixels.
 MEASURE_JS = r"""
 (tolerance) => {
   const plots = [...document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot')];
@@ -173,9 +174,11 @@ def _open_lesson(page, lab, lesson):
     base, token, _ = lab
     page.set_viewport_size(dict(zip(("width", "height"), SIZES[0])))
     page.set_default_timeout(60_000)
-    page.goto(f"{base}/lab/tree/{lesson}?reset&token={token}")  # reset: no tab of an earlier lesson comes back
+    # reset: no tab of an earlier lesson comes back
+    page.goto(f"{base}/lab/tree/{lesson}?reset&token={token}")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
-    for session in lab_request(base, token, "/api/sessions") or []:  # only the saved outputs are measured
+    # only the saved outputs are measured
+    for session in lab_request(base, token, "/api/sessions") or []:
         lab_request(base, token, f"/api/sessions/{session['id']}", method="DELETE")
 
 
@@ -183,9 +186,11 @@ def _problems(report, lesson, size):
     where = f"{lesson} at {size[0]} x {size[1]}, figure {report['index']} ({report['title'][:60]!r})"
     out = []
     if report["overflow"] > 1:
-        out.append(f"{where}: {report['width']} px wide, overflows its {report['area']} px output area")
+        out.append(f"{where}: {report['width']} px wide, overflows its {report['area']} px output "
+                   "area")
     if report["play"] and report["height"] > report["view"]:
-        out.append(f"{where}: an animation {report['height']} px tall in a {report['view']} px notebook area: "
+        out.append(f"{where}: an animation {report['height']} px tall in a {report['view']} px "
+                   "notebook area: "
                    "its Play button and the plot cannot be seen together")
     for a, b in report["overlaps"][:5]:
         out.append(f"{where}: text {a!r} overlaps {b!r}")
@@ -194,13 +199,14 @@ def _problems(report, lesson, size):
             out.append(f"{where}: the table shows {table['shown']} of its {table['rows']} rows")
     animation = report["animation"]
     if animation and animation["mismatched"]:
-        out.append(f"{where}: the slider says {animation['label']!r} but the figure shows another frame "
+        out.append(f"{where}: the slider says {animation['label']!r} but the figure shows another "
+                   "frame "
                    f"({', '.join(animation['mismatched'][:3])})")
     return out
 
 
-# Code cells whose editor scrolls sideways: a line longer than the cell is wide. (index of the code cell, its
-# longest line)
+# Code cells whose editor scrolls sideways: a line longer than the cell is wide. (index of the code
+# cell, its longest line)
 CODE_OVERFLOW_JS = r"""
 () => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')].map((cell, index) => {
   const scroller = cell.querySelector('.cm-scroller');
@@ -212,7 +218,8 @@ CODE_OVERFLOW_JS = r"""
 
 
 def _check_code_lines(page, lesson, size):
-    return [f"{lesson} at {size[0]} x {size[1]}: code cell {index} is wider than the cell: {line[:60]!r}... "
+    return [f"{lesson} at {size[0]} x {size[1]}: code cell {index} is wider than the cell: "
+            f"{line[:60]!r}... "
             f"({len(line)} characters)" for index, line in page.evaluate(CODE_OVERFLOW_JS)]
 
 

@@ -3,8 +3,8 @@
 Thus a full-mode assert can never silently break. The others are listed with the reason; their
 full-mode code paths are the default ones at larger sizes.
 
-Which lesson runs where is decided in lesson_runs.py (IN_CI, ELSEWHERE, NOT_IN_CI). Measured times (2 cores,
-one thread per lesson) are in the README's lesson table (benchmarks/run.py --full)."""
+Which lesson runs where is decided in lesson_runs.py (IN_CI, ELSEWHERE, NOT_IN_CI). Measured times
+(2 cores, one thread per lesson) are in the README's lesson table (benchmarks/run.py --full)."""
 
 import pytest
 from lesson_runs import ELSEWHERE, IN_CI, LESSONS, NOT_IN_CI, run_full, unaccounted

@@ -1,19 +1,21 @@
 """Every number a student reads in a lesson's prose is true on the run beside it.
 
-A number that a run produces drifts with the machine, the thread count and library versions, so a lesson prints
-it (a formatted takeaway, ``display(Markdown(f"..."))``, or a table) or states a bound that it asserts; it never
-types it into markdown. This test reads the markdown of every lesson and fails on a *measured-looking* number: a
-decimal (``97.8``, ``0.31``) or a percentage (``36 %``, ``18.5%``). Such a number is allowed when it is
+A number that a run produces drifts with the machine, the thread count and library versions, so a
+lesson prints it (a formatted takeaway, ``display(Markdown(f"..."))``, or a table) or states a bound
+that it asserts; it never types it into markdown. This test reads the markdown of every lesson and
+fails on a *measured-looking* number: a decimal (``97.8``, ``0.31``) or a percentage (``36 %``,
+``18.5%``). Such a number is allowed when it is
 
 * a constant of the lesson: the same number appears in one of its code cells (configuration such as
   ``eps=0.2``, or the bound an assert checks: ``93 %`` for ``> 0.93``);
-* typeset math (``$...$``, ``$$...$$``): closed forms and formulas, not measurements; or inline code;
-* a quotation: the sentence names its source, **the talk**, **the paper** (or ``paper's``), the **authors**,
-  or a citation (``et al.``, ``Table N``). A sentence ends at ``.``, ``!`` or ``?`` followed by a space (not after
-  ``et al.``, ``e.g.``, ``i.e.``), or at
-  the end of a paragraph or list item;
-* in the lesson's ``**Time.**`` paragraph: the header's run time is an estimate for a laptop, bound instead to the
-  README's table by ``test_header_time_matches_the_readme``.
+* typeset math (``$...$``, ``$$...$$``): closed forms and formulas, not measurements; or inline
+  code;
+* a quotation: the sentence names its source, **the talk**, **the paper** (or ``paper's``), the
+  **authors**, or a citation (``et al.``, ``Table N``). A sentence ends at ``.``, ``!`` or ``?``
+  followed by a space (not after ``et al.``, ``e.g.``, ``i.e.``), or at the end of a paragraph or
+  list item;
+* in the lesson's ``**Time.**`` paragraph: the header's run time is an estimate for a laptop, bound
+  instead to the README's table by ``test_header_time_matches_the_readme``.
 
 Integers are not checked (counts of classes, steps and images are configuration nearly always).
 """
@@ -27,7 +29,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
-# A decimal or a percentage, not part of a word, a version (1.2.3) or a name (ResNet-20 stays an integer).
+# A decimal or a percentage, not part of a word, a version (1.2.3) or a name (ResNet-20 stays an
+# integer).
 NUMBER = re.compile(r"(?<![\w.])(\d+\.\d+|\d+)(?![\w.]*\.\d)(\s*%)?(?![\w])")
 QUOTATION = re.compile(r"\btalk\b|\btalk's\b|\bpaper\b|\bpaper's\b|\bpapers\b|\bauthors?\b|\bauthors'|et al\.|"
                        r"\bTable \d", re.IGNORECASE)
@@ -118,7 +121,8 @@ def test_the_quotation_marker_is_per_sentence():
     assert [number for _, number, _ in found] == ["98.8"]
 
 
-README_TIME = re.compile(r"^\| (\d+) \| \[.*\]\(notebooks/(\S+\.ipynb)\) \|.*\| about (\d+) s", re.MULTILINE)
+README_TIME = re.compile(r"^\| (\d+) \| \[.*\]\(notebooks/(\S+\.ipynb)\) \|.*\| about (\d+) "
+                         r"s", re.MULTILINE)
 
 
 def test_header_time_matches_the_readme():

@@ -16,19 +16,35 @@ from robviz.cli import main
 from robviz.scale import TALK_TABLE
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["train", "--tiny", "--quiet", "--threads", "1", "--train-size", "64", "--batch-size", "16",
-        "--test-size", "32"]
+TINY = [
+    "train",
+    "--tiny",
+    "--quiet",
+    "--threads",
+    "1",
+    "--train-size",
+    "64",
+    "--batch-size",
+    "16",
+    "--test-size",
+    "32",
+]
 
 
 def state(path):
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-@pytest.mark.parametrize("extra", [["--objective", "sce"],
-                                   ["--objective", "mmc", "--adversarial", "targeted", "--recipe", "paper"],
-                                   ["--objective", "mmlda", "--recipe", "authors"],
-                                   ["--objective", "sce", "--recipe", "mi-iat-authors"],
-                                   ["--objective", "adp", "--recipe", "adp-at-authors"]])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--objective", "sce"],
+        ["--objective", "mmc", "--adversarial", "targeted", "--recipe", "paper"],
+        ["--objective", "mmlda", "--recipe", "authors"],
+        ["--objective", "sce", "--recipe", "mi-iat-authors"],
+        ["--objective", "adp", "--recipe", "adp-at-authors"],
+    ],
+)
 def test_resume_continues_exactly(tmp_path, extra):
     straight, split = tmp_path / "straight", tmp_path / "split"
     main(TINY + extra + ["--out", str(straight)])
@@ -47,7 +63,9 @@ def test_resume_continues_exactly(tmp_path, extra):
 
 def test_config_file_and_flags(tmp_path):
     config = tmp_path / "run.json"
-    config.write_text(json.dumps({"objective": "rce", "epochs": 1, "normalization": "group", "width": 2}))
+    config.write_text(
+        json.dumps({"objective": "rce", "epochs": 1, "normalization": "group", "width": 2})
+    )
     main(TINY + ["--config", str(config), "--out", str(tmp_path / "run"), "--epochs", "1"])
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["config"]["objective"] == "rce" and results["config"]["width"] == 2
@@ -62,46 +80,100 @@ def test_evaluate_writes_json_and_table_renders(tmp_path):
     run = tmp_path / "run"
     main(TINY + ["--out", str(run), "--epochs", "1"])
     out = tmp_path / "eval.json"
-    main(["evaluate", str(run / "checkpoint.pt"), "--out", str(out), "--n", "8", "--quiet", "--threads", "1",
-          "--attacks", "pgd", "cw", "spsa", "noise", "rotation", "--cw-steps", "3", "--cw-binary-steps", "1",
-          "--spsa-steps", "1", "--spsa-samples", "4"])
+    main(
+        [
+            "evaluate",
+            str(run / "checkpoint.pt"),
+            "--out",
+            str(out),
+            "--n",
+            "8",
+            "--quiet",
+            "--threads",
+            "1",
+            "--attacks",
+            "pgd",
+            "cw",
+            "spsa",
+            "noise",
+            "rotation",
+            "--cw-steps",
+            "3",
+            "--cw-binary-steps",
+            "1",
+            "--spsa-steps",
+            "1",
+            "--spsa-samples",
+            "4",
+        ]
+    )
     results = json.loads(out.read_text())
     attacks = {(row["attack"], row["eps"]) for row in results["rows"]}
-    assert ("clean", None) in attacks and ("PGD50-un", 16 / 255) in attacks and ("noise", 0.05) in attacks
+    assert (
+        ("clean", None) in attacks
+        and ("PGD50-un", 16 / 255) in attacks
+        and ("noise", 0.05) in attacks
+    )
     assert {"C&W", "SPSA", "rotation", "PGD10-tar"} <= {a for a, _ in attacks}
     assert all(0 <= row["accuracy"] <= 1 for row in results["rows"]) and results["model"] == "sce"
-    assert {row["model"] for row in results["rows"]} == {"sce"}  # C&W and SPSA rows are the same model's
-    # the worst case per radius combines every attack with that radius (SPSA at 8/255 too, never C&W)
+    assert {row["model"] for row in results["rows"]} == {
+        "sce"
+    }  # C&W and SPSA rows are the same model's
+    # the worst case per radius combines every attack with that radius (SPSA at 8/255 too, never
+    # C&W)
     worst = {row["eps"]: row for row in results["rows"] if row["attack"] == "worst case"}
     assert set(worst) == {8 / 255, 16 / 255} and "robust" not in worst[8 / 255]
     assert worst[8 / 255]["attacks"] == ["PGD10-tar", "PGD10-un", "PGD50-tar", "PGD50-un", "SPSA"]
     for eps, row in worst.items():
-        assert row["accuracy"] <= min(r["accuracy"] for r in results["rows"]
-                                      if r["eps"] == eps and r["attack"] in row["attacks"])
+        assert row["accuracy"] <= min(
+            r["accuracy"]
+            for r in results["rows"]
+            if r["eps"] == eps and r["attack"] in row["attacks"]
+        )
     markdown, html = tmp_path / "table.md", tmp_path / "table.html"
     main(["table", str(out), "--out", str(markdown), "--html", str(html)])
     text = markdown.read_text()
-    assert "| sce |" in text and f"({TALK_TABLE['sce']['clean']})" in text and "PGD10-un 8/255" in text
+    assert (
+        "| sce |" in text and f"({TALK_TABLE['sce']['clean']})" in text and "PGD10-un 8/255" in text
+    )
     assert html.stat().st_size > 1000
 
 
 def test_python_dash_m_entry_point(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "robviz", "train", "--help"], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=120)
-    assert done.returncode == 0 and "--resume" in done.stdout and "--checkpoint-every" in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "robviz", "train", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert (
+        done.returncode == 0 and "--resume" in done.stdout and "--checkpoint-every" in done.stdout
+    )
 
 
 def test_recipes_follow_the_papers():
     from robviz.scale.recipes import get_recipe, lr_factor
 
     paper = get_recipe("paper", "mmc")
-    assert (paper.optimizer, paper.lr, paper.momentum, paper.batch_size, paper.epochs) == ("sgd", 0.01, 0.9, 50, 200)
+    assert (paper.optimizer, paper.lr, paper.momentum, paper.batch_size, paper.epochs) == (
+        "sgd",
+        0.01,
+        0.9,
+        50,
+        200,
+    )
     factors = [lr_factor(paper, epoch * 10, 10) for epoch in (0, 99, 100, 149, 150, 199)]
     assert factors == pytest.approx([1, 1, 0.1, 0.1, 0.01, 0.01])
     assert get_recipe("paper", "adp").optimizer == "adam"
     fast = get_recipe("fast", "sce", adversarial="targeted", epochs=10)
-    assert fast.batch_size > paper.batch_size and fast.adversarial == "targeted" and fast.at_steps == 10
+    assert (
+        fast.batch_size > paper.batch_size
+        and fast.adversarial == "targeted"
+        and fast.at_steps == 10
+    )
     assert lr_factor(fast, 0, 10) < lr_factor(fast, 15, 10) == pytest.approx(1.0)
     assert lr_factor(fast, 99, 10) < 0.02
     with pytest.raises(ValueError, match="adversarial"):
@@ -115,10 +187,18 @@ def test_at_recipe_is_the_paper_recipe_with_the_talks_pgd_10():
 
     for objective in ("sce", "mmc"):
         at, paper = get_recipe("paper-at", objective), get_recipe("paper", objective)
-        assert (at.adversarial, at.at_eps, at.at_alpha, at.at_steps) == ("untargeted", 8 / 255, 2 / 255, 10)
-        assert (at.at_weight, at.clean_weight, at.at_labels) == (1.0, 0.0, "true")      # Madry et al.
+        assert (at.adversarial, at.at_eps, at.at_alpha, at.at_steps) == (
+            "untargeted",
+            8 / 255,
+            2 / 255,
+            10,
+        )
+        assert (at.at_weight, at.clean_weight, at.at_labels) == (1.0, 0.0, "true")  # Madry et al.
         assert replace(at, name="paper", adversarial=None, sources={}) == replace(paper, sources={})
-        assert (at.passes, paper.passes) == (11, 1)  # ten PGD steps and the training step, per image
+        assert (at.passes, paper.passes) == (
+            11,
+            1,
+        )  # ten PGD steps and the training step, per image
         assert "MMC paper" in at.sources["at_eps"] and "8/256" in at.sources["at_eps"]
     assert get_recipe("paper-at", "mmc", adversarial="targeted").adversarial == "targeted"
     assert get_recipe("mi-iat-authors", "sce").passes == 12  # with a clean term
@@ -134,26 +214,72 @@ def test_at_checkpoints_land_in_the_talks_at_rows(tmp_path):
     --talk-rows that no file measured show 'not run' beside the talk's numbers.
     """
     paths = []
-    for objective, extra, label in (("mmc", [], "mmc-AT-un"), ("sce", ["--adversarial", "targeted"], "sce-AT-tar")):
+    for objective, extra, label in (
+        ("mmc", [], "mmc-AT-un"),
+        ("sce", ["--adversarial", "targeted"], "sce-AT-tar"),
+    ):
         run = tmp_path / label
-        main(TINY + ["--objective", objective, "--recipe", "paper-at", "--epochs", "1", "--out", str(run)] + extra)
+        main(
+            TINY
+            + ["--objective", objective, "--recipe", "paper-at", "--epochs", "1", "--out", str(run)]
+            + extra
+        )
         recipe = state(run / "checkpoint.pt")["metadata"]["recipe"]
         assert recipe["name"] == "paper-at" and recipe["at_steps"] == 10
         paths.append(run / "evaluation.json")
-        main(["evaluate", str(run / "checkpoint.pt"), "--n", "8", "--quiet", "--threads", "1", "--attacks", "pgd",
-              "--pgd-steps", "10"])
+        main(
+            [
+                "evaluate",
+                str(run / "checkpoint.pt"),
+                "--n",
+                "8",
+                "--quiet",
+                "--threads",
+                "1",
+                "--attacks",
+                "pgd",
+                "--pgd-steps",
+                "10",
+            ]
+        )
         assert json.loads(paths[-1].read_text())["model"] == label
     markdown = tmp_path / "table.md"
-    main(["table", *map(str, paths), "--out", str(markdown), "--quiet", "--talk-rows", "mmc-AT-tar", "sce-AT-un",
-          "mmc-AT-un"])
-    lines = {line.split(" | ")[0].strip("| "): line for line in markdown.read_text().splitlines() if "|" in line}
+    main(
+        [
+            "table",
+            *map(str, paths),
+            "--out",
+            str(markdown),
+            "--quiet",
+            "--talk-rows",
+            "mmc-AT-tar",
+            "sce-AT-un",
+            "mmc-AT-un",
+        ]
+    )
+    lines = {
+        line.split(" | ")[0].strip("| "): line
+        for line in markdown.read_text().splitlines()
+        if "|" in line
+    }
     header = [cell.strip() for cell in lines["model"].strip("| ").split(" | ")[1:]]
-    talk_columns = ["clean", "PGD10-tar 8/255", "PGD10-un 8/255", "PGD10-tar 16/255", "PGD10-un 16/255"]
-    assert header == talk_columns + ["worst case 8/255", "worst case 16/255"]  # the talk has no worst case
+    talk_columns = [
+        "clean",
+        "PGD10-tar 8/255",
+        "PGD10-un 8/255",
+        "PGD10-tar 16/255",
+        "PGD10-un 16/255",
+    ]
+    assert header == talk_columns + [
+        "worst case 8/255",
+        "worst case 16/255",
+    ]  # the talk has no worst case
     for label in ("mmc-AT-un", "sce-AT-tar", "mmc-AT-tar", "sce-AT-un"):
-        cells = [cell.strip() for cell in lines[label].strip("| ").split(" | ")[1:]][:len(talk_columns)]
+        cells = [cell.strip() for cell in lines[label].strip("| ").split(" | ")[1:]][
+            : len(talk_columns)
+        ]
         talk = [TALK_TABLE[label][column] for column in talk_columns]
-        assert [cell[cell.index("(") + 1:-1] for cell in cells] == talk, (label, cells)
+        assert [cell[cell.index("(") + 1 : -1] for cell in cells] == talk, (label, cells)
         measured = label in ("mmc-AT-un", "sce-AT-tar")
         assert all(cell.startswith("not run") != measured for cell in cells), (label, cells)
     assert list(lines).count("mmc-AT-un") == 1  # measured, so not added again
@@ -165,8 +291,23 @@ def test_evaluate_runs_only_the_requested_pgd_columns(tmp_path):
     run = tmp_path / "run"
     main(TINY + ["--out", str(run), "--epochs", "1"])
     out = tmp_path / "eval.json"
-    main(["evaluate", str(run / "checkpoint.pt"), "--out", str(out), "--n", "8", "--quiet", "--threads", "1",
-          "--attacks", "pgd", "--pgd-steps", "10"])
+    main(
+        [
+            "evaluate",
+            str(run / "checkpoint.pt"),
+            "--out",
+            str(out),
+            "--n",
+            "8",
+            "--quiet",
+            "--threads",
+            "1",
+            "--attacks",
+            "pgd",
+            "--pgd-steps",
+            "10",
+        ]
+    )
     attacks = {row["attack"] for row in json.loads(out.read_text())["rows"]}
     assert attacks == {"clean", "PGD10-tar", "PGD10-un", "worst case"}
     with pytest.raises(SystemExit):
@@ -174,9 +315,32 @@ def test_evaluate_runs_only_the_requested_pgd_columns(tmp_path):
 
 
 def test_trains_on_mnist_in_cifar_format(tmp_path):
-    results = main(["train", "--dataset", "mnist32", "--arch", "resnet8", "--width", "4", "--epochs", "1",
-                    "--batch-size", "32", "--train-size", "64", "--test-size", "32", "--recipe", "fast",
-                    "--quiet", "--threads", "1", "--out", str(tmp_path / "run")])
+    results = main(
+        [
+            "train",
+            "--dataset",
+            "mnist32",
+            "--arch",
+            "resnet8",
+            "--width",
+            "4",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--train-size",
+            "64",
+            "--test-size",
+            "32",
+            "--recipe",
+            "fast",
+            "--quiet",
+            "--threads",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     assert results == 0
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["config"]["dataset"] == "mnist32" and saved["finished"]
@@ -186,26 +350,61 @@ def test_as_command_round_trips_through_the_parser():
     from robviz.cli import build_parser, settings_of
     from robviz.scale import TrainRun, as_command
 
-    settings = dict(dataset="mnist32", arch="resnet20", epochs=1, batch_size=32, augment=False, progress=False,
-                    compile=False, out="runs/x")
+    settings = dict(
+        dataset="mnist32",
+        arch="resnet20",
+        epochs=1,
+        batch_size=32,
+        augment=False,
+        progress=False,
+        compile=False,
+        out="runs/x",
+    )
     line = as_command("train", settings)
     assert line.startswith("robviz train ") and "--no-augment" in line and "--quiet" in line
-    assert "--arch" not in line and "--compile" not in line          # defaults are left out
+    assert "--arch" not in line and "--compile" not in line  # defaults are left out
     parsed = vars(build_parser().parse_args(line.split()[1:]))
     assert settings_of(parsed.pop("command"), parsed) == TrainRun.from_dict(settings)
     evaluate = as_command("evaluate", dict(checkpoint="runs/x/checkpoint.pt", n=64, pgd_steps=[10]))
     assert evaluate == "robviz evaluate runs/x/checkpoint.pt --n 64 --pgd-steps 10"
 
 
-@pytest.mark.parametrize("run", [
-    dict(command="train", objective="mmc", adversarial="targeted", factor=1.0, augment=True, resume=True,
-         stop_after=3, lr=0.05, data_root="my data", progress=False, sync_bn=True),
-    dict(command="train"),
-    dict(command="evaluate", checkpoint="runs/a b/checkpoint.pt", attacks=["pgd", "noise"], pgd_steps=[50],
-         name="mmc-AT-un", progress=False, cw_steps=3),
-    dict(command="table", results=["a.json", "b.json"], out="t.md", html="t.html", progress=False,
-         talk_rows=["mmc-AT-un", "sce-AT-tar"]),
-])
+@pytest.mark.parametrize(
+    "run",
+    [
+        dict(
+            command="train",
+            objective="mmc",
+            adversarial="targeted",
+            factor=1.0,
+            augment=True,
+            resume=True,
+            stop_after=3,
+            lr=0.05,
+            data_root="my data",
+            progress=False,
+            sync_bn=True,
+        ),
+        dict(command="train"),
+        dict(
+            command="evaluate",
+            checkpoint="runs/a b/checkpoint.pt",
+            attacks=["pgd", "noise"],
+            pgd_steps=[50],
+            name="mmc-AT-un",
+            progress=False,
+            cw_steps=3,
+        ),
+        dict(
+            command="table",
+            results=["a.json", "b.json"],
+            out="t.md",
+            html="t.html",
+            progress=False,
+            talk_rows=["mmc-AT-un", "sce-AT-tar"],
+        ),
+    ],
+)
 def test_every_run_configuration_round_trips_through_its_command(run):
     """run -> as_command() -> the parser -> the same run, for every field kind.
 
@@ -227,18 +426,27 @@ def test_every_run_configuration_round_trips_through_its_command(run):
 def test_unknown_settings_are_refused_with_a_suggestion(tmp_path):
     from robviz.scale import EvaluateRun, TrainRun, train
 
-    with pytest.raises(ValueError, match=r"unknown setting 'epoch'; did you mean 'epochs'\?.*batch_size"):
+    with pytest.raises(
+        ValueError, match=r"unknown setting 'epoch'; did you mean 'epochs'\?.*batch_size"
+    ):
         TrainRun.from_dict(epoch=3)
     with pytest.raises(ValueError, match="unknown setting 'epoch'; did you mean 'epochs'"):
-        train(dict(dataset="synthetic", epoch=3, out=str(tmp_path)))   # before any training, not 200 epochs
+        train(
+            dict(dataset="synthetic", epoch=3, out=str(tmp_path))
+        )  # before any training, not 200 epochs
     assert not any(tmp_path.iterdir())
     with pytest.raises(ValueError, match="did you mean 'pgd_steps'"):
         EvaluateRun.from_dict(checkpoint="c.pt", pgd_step=[10])
     with pytest.raises(TypeError):
-        TrainRun(epoch=3)                                              # the dataclass itself refuses too
-    for bad, match in ((dict(epochs=0), "epochs must be an integer >= 1"), (dict(lr=-1.0), "lr must be"),
-                       (dict(arch="resnet9"), "unknown arch 'resnet9'"), (dict(epochs=3.0), "epochs"),
-                       (dict(objective="sce", factor=1.0), "mmlda and mmc only"), (dict(compile="yes"), "compile")):
+        TrainRun(epoch=3)  # the dataclass itself refuses too
+    for bad, match in (
+        (dict(epochs=0), "epochs must be an integer >= 1"),
+        (dict(lr=-1.0), "lr must be"),
+        (dict(arch="resnet9"), "unknown arch 'resnet9'"),
+        (dict(epochs=3.0), "epochs"),
+        (dict(objective="sce", factor=1.0), "mmlda and mmc only"),
+        (dict(compile="yes"), "compile"),
+    ):
         with pytest.raises(ValueError, match=match):
             TrainRun.from_dict(bad)
     with pytest.raises(ValueError, match="pgd_steps must be 10 and/or 50"):
@@ -256,11 +464,20 @@ def test_defaults_are_written_once_in_the_run_configurations():
     from robviz.scale import RUNS, TrainRun
 
     parser = build_parser()
-    for command, argv in (("train", ["train"]), ("evaluate", ["evaluate", "c.pt"]), ("table", ["table", "a.json"])):
+    for command, argv in (
+        ("train", ["train"]),
+        ("evaluate", ["evaluate", "c.pt"]),
+        ("table", ["table", "a.json"]),
+    ):
         parsed = vars(parser.parse_args(argv))
         assert settings_of(parsed.pop("command"), parsed) == RUNS[command].from_dict(
-            {"evaluate": dict(checkpoint="c.pt"), "table": dict(results=["a.json"])}.get(command, {}))
-    assert TrainRun().epochs is None and TrainRun().get_recipe().epochs == 200     # None: the recipe decides
+            {"evaluate": dict(checkpoint="c.pt"), "table": dict(results=["a.json"])}.get(
+                command, {}
+            )
+        )
+    assert (
+        TrainRun().epochs is None and TrainRun().get_recipe().epochs == 200
+    )  # None: the recipe decides
     subparsers = next(a for a in parser._actions if a.dest == "command").choices
     for command, cls in RUNS.items():
         actions = {a.dest: a for a in subparsers[command]._actions}
@@ -270,12 +487,33 @@ def test_defaults_are_written_once_in_the_run_configurations():
             default = f.default_factory() if f.default_factory is not MISSING else f.default
             shown = list(default) if isinstance(default, tuple) else default
             help_text = actions[f.name].help
-            assert f"default: {shown}" in help_text or "None:" in help_text or "progress=False" in help_text, \
-                (command, f.name, help_text)
+            assert (
+                f"default: {shown}" in help_text
+                or "None:" in help_text
+                or "progress=False" in help_text
+            ), (command, f.name, help_text)
 
 
-SMALL = ["train", "--dataset", "synthetic", "--arch", "resnet8", "--width", "4", "--train-size", "64",
-         "--test-size", "32", "--batch-size", "16", "--epochs", "1", "--quiet", "--threads", "1"]
+SMALL = [
+    "train",
+    "--dataset",
+    "synthetic",
+    "--arch",
+    "resnet8",
+    "--width",
+    "4",
+    "--train-size",
+    "64",
+    "--test-size",
+    "32",
+    "--batch-size",
+    "16",
+    "--epochs",
+    "1",
+    "--quiet",
+    "--threads",
+    "1",
+]
 
 
 def test_authors_recipe_builds_the_authors_optimizer_schedule_and_loss_scale(tmp_path):
@@ -290,24 +528,44 @@ def test_authors_recipe_builds_the_authors_optimizer_schedule_and_loss_scale(tmp
     main(SMALL + ["--objective", "mmc", "--recipe", "authors", "--out", str(tmp_path / "run")])
     meta = state(tmp_path / "run" / "checkpoint.pt")["metadata"]
     recipe = meta["recipe"]
-    assert (recipe["name"], recipe["factor"], recipe["rule"], recipe["optimizer"]) == ("mmc-authors", 1.0, "keras",
-                                                                                        "sgd")
-    assert (recipe["lr"], recipe["momentum"], recipe["weight_decay"], recipe["decay_scope"]) == (0.01, 0.9, 2e-4,
-                                                                                                 "conv")
-    assert "train.py" in recipe["sources"]["milestones"] and "utils/model.py" in recipe["sources"]["decay_scope"]
+    assert (recipe["name"], recipe["factor"], recipe["rule"], recipe["optimizer"]) == (
+        "mmc-authors",
+        1.0,
+        "keras",
+        "sgd",
+    )
+    assert (recipe["lr"], recipe["momentum"], recipe["weight_decay"], recipe["decay_scope"]) == (
+        0.01,
+        0.9,
+        2e-4,
+        "conv",
+    )
+    assert (
+        "train.py" in recipe["sources"]["milestones"]
+        and "utils/model.py" in recipe["sources"]["decay_scope"]
+    )
     schedule = Recipe(**{**recipe, "milestones": tuple(recipe["milestones"])})
-    assert [schedule.lr * lr_factor(schedule, e, 1) for e in (100, 101, 150, 151)] == \
-        pytest.approx([0.01, 0.001, 0.001, 0.0001])
+    assert [schedule.lr * lr_factor(schedule, e, 1) for e in (100, 101, 150, 151)] == pytest.approx(
+        [0.01, 0.001, 0.001, 0.0001]
+    )
     model = TrainRun.from_dict(meta["config"]).build_model(10, recipe["factor"])
     assert model.objective.factor == 1.0
     shapes = [tuple(p.shape) for p in model.parameters()]
     kernels = [s for s in shapes if len(s) == 4]
-    decayed, rest = meta["optimizer"]["param_groups"]  # state_dict numbers the parameters group by group
-    assert len(decayed["params"]) == len(kernels) and len(rest["params"]) == len(shapes) - len(kernels)
-    assert [tuple(meta["optimizer"]["state"][i]["velocity"].shape) for i in decayed["params"]] == kernels
+    decayed, rest = meta["optimizer"][
+        "param_groups"
+    ]  # state_dict numbers the parameters group by group
+    assert len(decayed["params"]) == len(kernels) and len(rest["params"]) == len(shapes) - len(
+        kernels
+    )
+    assert [
+        tuple(meta["optimizer"]["state"][i]["velocity"].shape) for i in decayed["params"]
+    ] == kernels
     assert decayed["weight_decay"] == 2e-4 and rest["weight_decay"] == 0.0
     assert (decayed["lr"], decayed["momentum"]) == (0.01, 0.9)
-    assert all(set(meta["optimizer"]["state"][i]) == {"velocity"} for i in decayed["params"])  # Keras' velocity
+    assert all(
+        set(meta["optimizer"]["state"][i]) == {"velocity"} for i in decayed["params"]
+    )  # Keras' velocity
     z, y = torch.randn(4, 256), torch.tensor([0, 1, 2, 3])
     expected = (z - model.objective.centers[y]).pow(2).sum(1).mean()
     assert torch.allclose(model.objective.loss(z, model.objective(z), y), expected)
@@ -317,10 +575,26 @@ def test_total_steps_ends_training_within_an_epoch(tmp_path):
     """rce-authors counts its training in steps (90000): the last epoch stops at total_steps."""
     from robviz.scale.recipes import get_recipe
 
-    assert (get_recipe("rce-authors", "rce").epochs, get_recipe("rce-authors", "rce").total_steps) == (231, 90000)
+    assert (
+        get_recipe("rce-authors", "rce").epochs,
+        get_recipe("rce-authors", "rce").total_steps,
+    ) == (231, 90000)
     # 64 images at batch 16: 4 steps an epoch; 10 steps are 2 whole epochs and 2 steps of a third.
-    main(SMALL + ["--objective", "rce", "--recipe", "rce-authors", "--epochs", "5", "--total-steps", "10",
-                  "--out", str(tmp_path / "run")])  # the last --epochs wins
+    main(
+        SMALL
+        + [
+            "--objective",
+            "rce",
+            "--recipe",
+            "rce-authors",
+            "--epochs",
+            "5",
+            "--total-steps",
+            "10",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )  # the last --epochs wins
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["epochs_done"] == 3 and saved["finished"] and saved["recipe"]["total_steps"] == 10
     steps = state(tmp_path / "run" / "checkpoint.pt")["metadata"]["scheduler"]["last_epoch"]
@@ -332,9 +606,23 @@ def test_total_steps_ends_training_within_an_epoch(tmp_path):
 def test_factor_flag_and_recipe_errors(tmp_path):
     from robviz.scale.recipes import get_recipe
 
-    main(SMALL + ["--objective", "mmlda", "--recipe", "paper", "--factor", "1", "--out", str(tmp_path / "run")])
+    main(
+        SMALL
+        + [
+            "--objective",
+            "mmlda",
+            "--recipe",
+            "paper",
+            "--factor",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert saved["recipe"]["factor"] == 1.0 and saved["recipe"]["sources"]["factor"].startswith("set by")
+    assert saved["recipe"]["factor"] == 1.0 and saved["recipe"]["sources"]["factor"].startswith(
+        "set by"
+    )
     assert get_recipe("paper", "mmc").factor == 0.5 and get_recipe("paper", "sce").factor is None
     with pytest.raises(SystemExit, match="mmlda and mmc only"):
         main(SMALL + ["--objective", "sce", "--factor", "1"])
@@ -342,9 +630,13 @@ def test_factor_flag_and_recipe_errors(tmp_path):
         main(SMALL + ["--objective", "mmc", "--recipe", "adp-authors"])
     with pytest.raises(SystemExit, match="mi-authors' is for the objective sce"):
         main(SMALL + ["--objective", "mmc", "--recipe", "mi-authors"])
-    for bad, message in ((dict(at_weight=0.0, clean_weight=0.0), "both 0"), (dict(mixup=0.0), "mixup"),
-                         (dict(at_eps=0.05, at_eps_max=0.01), "at_eps_max"), (dict(at_labels="soft"), "at_labels"),
-                         (dict(at_forward="both"), "at_forward")):
+    for bad, message in (
+        (dict(at_weight=0.0, clean_weight=0.0), "both 0"),
+        (dict(mixup=0.0), "mixup"),
+        (dict(at_eps=0.05, at_eps_max=0.01), "at_eps_max"),
+        (dict(at_labels="soft"), "at_labels"),
+        (dict(at_forward="both"), "at_forward"),
+    ):
         with pytest.raises(ValueError, match=message):
             get_recipe("paper", "sce", **bad)
     config = tmp_path / "bad.json"
@@ -367,8 +659,13 @@ def test_every_recipe_says_where_its_numbers_come_from():
                 assert key in recipe.sources, (name, objective, key)
             assert text.count("\n") >= 8 and recipe.name in text
     adp = get_recipe("authors", "adp")
-    assert (adp.epochs, adp.batch_size, adp.milestones, adp.decay_scope, adp.rule) == (200, 64, (101, 151), "conv",
-                                                                                       "keras")
+    assert (adp.epochs, adp.batch_size, adp.milestones, adp.decay_scope, adp.rule) == (
+        200,
+        64,
+        (101, 151),
+        "conv",
+        "keras",
+    )
     assert get_recipe("paper", "adp").epochs == 180
 
 
@@ -382,7 +679,9 @@ def test_renamed_settings_still_read_with_a_warning():
     from robviz.scale.resnet import make_cifar_model
     from robviz.scale import TrainRun
 
-    with pytest.warns(DeprecationWarning, match="setting 'norm' is deprecated: use 'normalization'"):
+    with pytest.warns(
+        DeprecationWarning, match="setting 'norm' is deprecated: use 'normalization'"
+    ):
         assert TrainRun.from_dict({"norm": "group"}).normalization == "group"
     with pytest.raises(ValueError, match="old name of 'normalization'"):
         TrainRun.from_dict({"norm": "group", "normalization": "batch"})

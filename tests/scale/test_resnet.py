@@ -4,11 +4,20 @@ import pytest
 import torch
 
 from robviz.models import Classifier
-from robviz.scale.resnet import (ARCHITECTURES, ADPEnsemble, CifarResNet, adp_loss, cifar_adp_ensemble, cifar_resnet,
-                           make_cifar_model)
+from robviz.scale.resnet import (
+    ARCHITECTURES,
+    ADPEnsemble,
+    CifarResNet,
+    adp_loss,
+    cifar_adp_ensemble,
+    cifar_resnet,
+    make_cifar_model,
+)
 
 
-@pytest.mark.parametrize("depth, millions", [(20, 0.27), (32, 0.46), (44, 0.66), (56, 0.85), (110, 1.7)])
+@pytest.mark.parametrize(
+    "depth, millions", [(20, 0.27), (32, 0.46), (44, 0.66), (56, 0.85), (110, 1.7)]
+)
 def test_parameter_counts_match_the_paper(depth, millions):
     # He et al. 2016, Table 6: 0.27M, 0.46M, 0.66M, 0.85M, 1.7M parameters.
     body = CifarResNet(depth)
@@ -22,12 +31,16 @@ def test_every_architecture_has_its_depth_in_weighted_layers(arch):
     The 1x1 shortcuts do not count.
     """
     model = make_cifar_model(arch, "sce", width=4)
-    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    convs = [
+        m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)
+    ]
     assert len(convs) + 1 == ARCHITECTURES[arch] == int(arch.removeprefix("resnet"))
 
 
-@pytest.mark.parametrize("objective, feature_dim", [("sce", 16), ("center", 16), ("rce", 16), ("lgm", 16),
-                                                    ("mmlda", 256), ("mmc", 256)])
+@pytest.mark.parametrize(
+    "objective, feature_dim",
+    [("sce", 16), ("center", 16), ("rce", 16), ("lgm", 16), ("mmlda", 256), ("mmc", 256)],
+)
 @pytest.mark.parametrize("version", [1, 2])
 def test_every_objective_follows_the_model_contract(objective, feature_dim, version):
     model = cifar_resnet(8, 10, objective, version=version, width=4, seed=0)
@@ -64,7 +77,7 @@ def test_adp_ensemble_of_three():
     logits = model.member_logits(x)
     assert logits.shape == (3, 5, 10)
     mean = logits.softmax(-1).mean(0)
-    assert torch.allclose(model(x).exp(), mean, atol=1e-5)           # prediction = mean of member softmax
+    assert torch.allclose(model(x).exp(), mean, atol=1e-5)  # prediction = mean of member softmax
     assert model.features(x).shape == (5, 48)
     model.loss(x, y).backward()
     assert cifar_adp_ensemble(8, width=4, members=2).objective.name == "adp"
@@ -74,8 +87,9 @@ def test_adp_loss_terms():
     torch.manual_seed(0)
     logits, y = torch.randn(3, 6, 10), torch.randint(0, 10, (6,))
     ce = sum(torch.nn.functional.cross_entropy(logits[k], y) for k in range(3))
-    assert torch.allclose(adp_loss(logits, y, alpha=0.0, beta=0.0), ce)       # the baseline: plain CE
-    # identical members: the rows of M coincide, det -> eps^..., the diversity term is strongly penalized
+    assert torch.allclose(adp_loss(logits, y, alpha=0.0, beta=0.0), ce)  # the baseline: plain CE
+    # identical members: the rows of M coincide, det -> eps^..., the diversity term is strongly
+    # penalized
     same = logits[:1].expand(3, -1, -1)
     assert adp_loss(same, y, alpha=0.0, beta=0.5) > adp_loss(logits, y, alpha=0.0, beta=0.5) + 5
 
@@ -91,7 +105,10 @@ def test_adp_loss_computes_through_the_ensemble_regularizer(shape):
 
     K, N, L = shape
     generator = torch.Generator().manual_seed(sum(shape))
-    logits, y = 3 * torch.randn(shape, generator=generator), torch.randint(0, L, (N,), generator=generator)
+    logits, y = (
+        3 * torch.randn(shape, generator=generator),
+        torch.randint(0, L, (N,), generator=generator),
+    )
     for alpha, beta in ((2.0, 0.5), (0.0, 0.0), (1.0, 2.0)):
         ce = sum(torch.nn.functional.cross_entropy(logits[k], y) for k in range(K))
         through = ce + adp_regularizer(logits.softmax(-1), y, alpha, beta)
@@ -103,5 +120,9 @@ def test_adp_loss_computes_through_the_ensemble_regularizer(shape):
         m = m / m.norm(dim=2, keepdim=True)
         log_det = torch.logdet(m @ m.transpose(1, 2) + 1e-6 * torch.eye(K))
         written_out = ce - alpha * entropy.mean() - beta * log_det.mean()
-        assert adp_loss(logits, y, alpha, beta).item() == pytest.approx(through.item(), rel=1e-6, abs=1e-6)
-        assert adp_loss(logits, y, alpha, beta).item() == pytest.approx(written_out.item(), rel=1e-5, abs=1e-5)
+        assert adp_loss(logits, y, alpha, beta).item() == pytest.approx(
+            through.item(), rel=1e-6, abs=1e-6
+        )
+        assert adp_loss(logits, y, alpha, beta).item() == pytest.approx(
+            written_out.item(), rel=1e-5, abs=1e-5
+        )

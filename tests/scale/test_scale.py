@@ -30,9 +30,17 @@ def test_adversarial_training_gives_the_examples_of_the_attack(objective, advers
     assert type(attack) is PGD and attack.targeted == (adversarial == "targeted")
     model.train()
     ours = scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(7))
-    assert model.training                                                     # the mode comes back
-    reference = PGD(model, eps=recipe.at_eps, alpha=recipe.at_alpha, steps=recipe.at_steps, random_start=True,
-                    targeted=adversarial == "targeted", seed=7, loss=paper_objective(model)).run(x, y)
+    assert model.training  # the mode comes back
+    reference = PGD(
+        model,
+        eps=recipe.at_eps,
+        alpha=recipe.at_alpha,
+        steps=recipe.at_steps,
+        random_start=True,
+        targeted=adversarial == "targeted",
+        seed=7,
+        loss=paper_objective(model),
+    ).run(x, y)
     assert torch.equal(ours, reference.x_adv)
     assert (ours - x).abs().max() <= recipe.at_eps + 1e-6 and not torch.equal(ours, x)
 
@@ -46,10 +54,19 @@ def test_data_parallel_ranks_slice_one_global_draw():
     model = make_cifar_model("resnet8", "sce", width=4)
     x, y = to_float(scale.synthetic_images(8, 1).x_train), torch.arange(8) % 10
     attack = scale.training_attack(model, get_recipe("fast", "sce", adversarial="targeted"))
-    attack.steps = 0                                                          # the random start alone
+    attack.steps = 0  # the random start alone
     whole = scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(1))
-    halves = [scale.adversarial_examples(attack, x[r * 4:(r + 1) * 4], y[r * 4:(r + 1) * 4],
-                                         torch.Generator().manual_seed(1), rank=r, world=2) for r in (0, 1)]
+    halves = [
+        scale.adversarial_examples(
+            attack,
+            x[r * 4 : (r + 1) * 4],
+            y[r * 4 : (r + 1) * 4],
+            torch.Generator().manual_seed(1),
+            rank=r,
+            world=2,
+        )
+        for r in (0, 1)
+    ]
     assert torch.equal(torch.cat(halves), whole)
 
 
@@ -57,7 +74,9 @@ def test_the_old_training_pgd_is_gone():
     import robviz.cli
     import robviz.scale.loop
 
-    assert not hasattr(robviz.cli, "_pgd_examples") and not hasattr(robviz.scale.loop, "_pgd_examples")
+    assert not hasattr(robviz.cli, "_pgd_examples") and not hasattr(
+        robviz.scale.loop, "_pgd_examples"
+    )
 
 
 def test_random_radius_and_predicted_labels():
@@ -66,21 +85,31 @@ def test_random_radius_and_predicted_labels():
     The attack is aimed at the model's clean predictions.
     """
     torch.manual_seed(0)
-    model = make_cifar_model("resnet8", "sce", width=4).eval()               # predictions as the attack sees them
+    model = make_cifar_model(
+        "resnet8", "sce", width=4
+    ).eval()  # predictions as the attack sees them
     x = to_float(scale.synthetic_images(8, 1).x_train)
-    y = (model.predict(x) + 1) % 10                                               # never the prediction
-    recipe = get_recipe("fast", "sce", adversarial="untargeted", at_eps=0.01, at_alpha=0.001, at_eps_max=0.05)
+    y = (model.predict(x) + 1) % 10  # never the prediction
+    recipe = get_recipe(
+        "fast", "sce", adversarial="untargeted", at_eps=0.01, at_alpha=0.001, at_eps_max=0.05
+    )
     attack = scale.training_attack(model, recipe)
     radii = []
     for seed in range(20):
         u = float(torch.rand((), generator=torch.Generator().manual_seed(seed)))
-        x_adv = scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(seed), eps_max=0.05)
+        x_adv = scale.adversarial_examples(
+            attack, x, y, torch.Generator().manual_seed(seed), eps_max=0.05
+        )
         eps = 0.01 + 0.04 * u
         assert (x_adv - x).abs().max() <= eps + 1e-6
         radii.append((x_adv - x).abs().max().item())
     assert min(radii) < 0.025 and max(radii) > 0.035 and (attack.eps, attack.alpha) == (0.01, 0.001)
     g = torch.Generator().manual_seed(3)
     predicted = scale.adversarial_examples(attack, x, y, g, labels="predicted")
-    by_hand = scale.adversarial_examples(attack, x, model.predict(x), torch.Generator().manual_seed(3))
+    by_hand = scale.adversarial_examples(
+        attack, x, model.predict(x), torch.Generator().manual_seed(3)
+    )
     assert torch.equal(predicted, by_hand)
-    assert not torch.equal(predicted, scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(3)))
+    assert not torch.equal(
+        predicted, scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(3))
+    )

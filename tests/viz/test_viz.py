@@ -12,7 +12,9 @@ from robviz.train import fit, fit_objectives
 @pytest.fixture(scope="module")
 def runs():
     data = gaussian_mixture(num_classes=3, n_per_class=40)
-    models, histories = fit_objectives(data, ["sce", "mmc", "center"], steps=40, record_every=20, progress=False)
+    models, histories = fit_objectives(
+        data, ["sce", "mmc", "center"], steps=40, record_every=20, progress=False
+    )
     return data, models, histories
 
 
@@ -26,10 +28,18 @@ def test_figures_with_play_controls_fit_a_laptop_screen(runs):
     six = {f"{name} {k}": h for k in range(2) for name, h in histories.items()}
     fig = viz.feature_animation(six, title="t")
     assert fig.layout.height <= viz.MAX_PLAY_HEIGHT and fig.layout.sliders
-    for rows in (0, 3):  # the cap holds whatever the furniture above the plot, down to a readable plot
-        capped = viz.fit_layout(go.Figure(), height=900, legend_rows=rows, subplot_titles=True, slider=True)
+    # the cap holds whatever the furniture above the plot, down to a readable plot
+    for rows in (
+        0,
+        3,
+    ):
+        capped = viz.fit_layout(
+            go.Figure(), height=900, legend_rows=rows, subplot_titles=True, slider=True
+        )
         assert capped.layout.height <= viz.MAX_PLAY_HEIGHT
-    assert viz.fit_layout(go.Figure(), height=900).layout.height > 900  # without Play a figure may scroll
+    assert (
+        viz.fit_layout(go.Figure(), height=900).layout.height > 900
+    )  # without Play a figure may scroll
 
 
 def test_feature_animation_is_synchronized_with_fixed_axes(runs):
@@ -97,14 +107,23 @@ def test_attack_animation_frames_follow_the_trajectory(runs):
     data, models, histories = runs
     model = models["sce"]
     result = PGD(model, eps=0.5, alpha=0.1, steps=5, random_start=False, bounds=data.bounds).run(
-        data.x_test[:4], data.y_test[:4], record=True)
+        data.x_test[:4], data.y_test[:4], record=True
+    )
     t = result.trajectory
-    fig = viz.attack_animation(t.inputs, t.predictions, data.y_test[:4], features=t.features,
-                               input_regions=input_regions(model, (-3, 3, -3, 3), resolution=10), eps=0.5)
+    fig = viz.attack_animation(
+        t.inputs,
+        t.predictions,
+        data.y_test[:4],
+        features=t.features,
+        input_regions=input_regions(model, (-3, 3, -3, 3), resolution=10),
+        eps=0.5,
+    )
     assert [f.name for f in fig.frames] == [str(i) for i in range(6)]
     assert all(len(f.data) == len(fig.data) for f in fig.frames)
     # The last frame's marker of sample 0 sits at the final adversarial input.
-    markers = [tr for tr in fig.frames[-1].data if tr.type == "scatter" and tr.name == "input plane 0"]
+    markers = [
+        tr for tr in fig.frames[-1].data if tr.type == "scatter" and tr.name == "input plane 0"
+    ]
     assert markers and abs(float(markers[0].x[0]) - float(result.x_adv[0, 0])) < 1e-5
     with pytest.raises(ValueError, match="predictions must have shape"):
         viz.attack_animation(t.inputs, t.predictions[:2], data.y_test[:4])
@@ -115,28 +134,41 @@ def test_ball_outline_and_heatmap():
     assert max(abs(v) for v in x) == 0.5 and x[0] == x[-1]
     with pytest.raises(ValueError, match="unknown norm"):
         viz.ball_outline((0, 0), 1, "L3")
-    fig = viz.robustness_heatmap(["SCE"], ["clean", "PGD"], [[99.0, 10.0]], reference=[[92.9, None]])
+    fig = viz.robustness_heatmap(
+        ["SCE"], ["clean", "PGD"], [[99.0, 10.0]], reference=[[92.9, None]]
+    )
     assert "talk 92.9" in fig.data[0].text[0][0] and fig.data[0].text[0][1] == "10.0"
 
 
 def test_exact_figures_keep_their_legend_and_axis_on_the_data():
     from robviz.viz.exact import distance_scatter, exact_vs_attacks
 
-    attacks = {m: {a: [0.6, 0.1] for a in ("FGSM", "PGD-10", "PGD-50", "APGD (1 restart)", "SPSA", "auto_attack")}
-               for m in ("SCE", "MMC")}
+    attacks = {
+        m: {
+            a: [0.6, 0.1]
+            for a in ("FGSM", "PGD-10", "PGD-50", "APGD (1 restart)", "SPSA", "auto_attack")
+        }
+        for m in ("SCE", "MMC")
+    }
     fig = exact_vs_attacks([0.25, 0.5], {"SCE": [0.5, 0.0], "MMC": [0.5, 0.0]}, attacks)
-    assert fig.layout.legend.orientation == "h" and fig.layout.margin.t >= 46 + 2 * 24  # rows above the plot
+    assert (
+        fig.layout.legend.orientation == "h" and fig.layout.margin.t >= 46 + 2 * 24
+    )  # rows above the plot
     exact = torch.tensor([0.2, 0.5, 0.6])
     scatter = distance_scatter({"SCE": exact}, {"SCE DeepFool": torch.tensor([0.3, 1.0, 4.4])})
-    assert scatter.layout.xaxis.range[1] == pytest.approx(1.05 * 0.6)  # not 4.4: the x data end at 0.6
+    assert scatter.layout.xaxis.range[1] == pytest.approx(
+        1.05 * 0.6
+    )  # not 4.4: the x data end at 0.6
     assert max(scatter.data[-1].x) == pytest.approx(0.6)
 
 
 def test_bounds_sandwich_one_panel_per_model_one_legend_per_series():
     from robviz.viz.exact import bounds_sandwich
 
-    panels = {m: {"IBP": [0.5, 0.0], "CROWN": [0.9, 0.4], "exact": [1.0, 0.6], "PGD-10": [1.0, 0.7]}
-              for m in ("SCE", "MMC")}
+    panels = {
+        m: {"IBP": [0.5, 0.0], "CROWN": [0.9, 0.4], "exact": [1.0, 0.6], "PGD-10": [1.0, 0.7]}
+        for m in ("SCE", "MMC")
+    }
     fig = bounds_sandwich([0.01, 0.05], panels)
     assert len(fig.data) == 8 and [t.showlegend for t in fig.data].count(True) == 4
     assert fig.data[2].line.color == "black" and fig.data[0].line.color == fig.data[4].line.color

@@ -31,8 +31,13 @@ def test_boundary_animation_moves_the_lines_and_keeps_the_points():
 
 
 def test_accuracy_lines_draw_percent_and_dash_the_named_series():
-    fig = viz.accuracy_lines([0, 10, 20], {"train": [0.5, 0.8, 0.9], "test": [0.5, 0.7, 0.6]},
-                             x_title="step", title="robust overfitting", dashed=("test",))
+    fig = viz.accuracy_lines(
+        [0, 10, 20],
+        {"train": [0.5, 0.8, 0.9], "test": [0.5, 0.7, 0.6]},
+        x_title="step",
+        title="robust overfitting",
+        dashed=("test",),
+    )
     assert [t.name for t in fig.data] == ["train", "test"]
     assert list(fig.data[1].y) == pytest.approx([50, 70, 60]) and fig.data[1].line.dash == "dash"
     assert fig.data[0].line.dash is None and fig.layout.xaxis.title.text == "step"

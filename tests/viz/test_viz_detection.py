@@ -21,8 +21,9 @@ def test_embedding_animation_has_synchronized_frames_and_float32_data():
     assert [a.text for a in fig.layout.annotations] == ["CE", "RCE"]
     assert fig.layout.xaxis.title.text == "t-SNE 1" and fig.layout.title.text == "t"
     assert fig.layout.template.layout.font.family.startswith("Arial")
-    np.testing.assert_allclose(np.asarray(fig.frames[2].data[4 + 1].x),
-                               emb["rce"][2][labels == 1, 0].astype(np.float32))
+    np.testing.assert_allclose(
+        np.asarray(fig.frames[2].data[4 + 1].x), emb["rce"][2][labels == 1, 0].astype(np.float32)
+    )
     with pytest.raises(ValueError, match=r"\(S, N, 2\)"):
         vd.embedding_animation({"a": np.zeros((3, 20, 2)), "b": np.zeros((2, 20, 2))}, labels)
     with pytest.raises(ValueError, match="labels"):
@@ -44,7 +45,9 @@ def test_non_me_domain_figure_draws_regions_lines_and_points():
         for line in lines:
             with torch.no_grad():
                 out = model.objective.output(model.raw_logits(torch.from_numpy(line)))
-            np.testing.assert_allclose(detect.non_max_entropy(torch.softmax(out.double(), 1)), np.log(2), atol=1e-4)
+            np.testing.assert_allclose(
+                detect.non_max_entropy(torch.softmax(out.double(), 1)), np.log(2), atol=1e-4
+            )
         assert domain["labels"].shape == (40, 40) and domain["non_me"].max() <= np.log(2) + 1e-9
         panels[name] = dict(domain=domain, lines=lines, features=z, labels=data.y_test)
     fig = vd.non_me_domain_figure(panels)
@@ -52,7 +55,9 @@ def test_non_me_domain_figure_draws_regions_lines_and_points():
     assert sum(isinstance(t, go.Heatmap) for t in fig.data) == 2
     assert fig.layout.xaxis.title.text == "z₁" and fig.layout.title.text
     with pytest.raises(ValueError, match="3-class"):
-        detect.max_non_me_lines(make_model(gaussian_mixture(num_classes=4, n_per_class=5), "sce", seed=0), extent)
+        detect.max_non_me_lines(
+            make_model(gaussian_mixture(num_classes=4, n_per_class=5), "sce", seed=0), extent
+        )
 
 
 def test_roc_figure_and_detection_table():
@@ -66,14 +71,31 @@ def test_roc_figure_and_detection_table():
     fig = vd.roc_figure(curves, columns=2)
     assert [a.text for a in fig.layout.annotations] == ["FGSM", "BIM"]
     named = [t for t in fig.data if t.name == "RCE · non-ME"]
-    assert len(named) == 2 and named[0].line.dash == "solid" and named[0].showlegend and not named[1].showlegend
+    assert (
+        len(named) == 2
+        and named[0].line.dash == "solid"
+        and named[0].showlegend
+        and not named[1].showlegend
+    )
     assert [t for t in fig.data if t.name == "CE · non-ME"][0].line.dash == "dash"
-    aucs = {"FGSM": {"sce": {"confidence": 0.797, "non-ME": 0.668}, "rce": {"confidence": 0.988, "non-ME": 0.986}},
-            "C&W-hc": {"sce": {"confidence": 0.0, "non-ME": float("nan")}, "rce": {"confidence": 0.001,
-                                                                                    "non-ME": 0.934}}}
+    aucs = {
+        "FGSM": {
+            "sce": {"confidence": 0.797, "non-ME": 0.668},
+            "rce": {"confidence": 0.988, "non-ME": 0.986},
+        },
+        "C&W-hc": {
+            "sce": {"confidence": 0.0, "non-ME": float("nan")},
+            "rce": {"confidence": 0.001, "non-ME": 0.934},
+        },
+    }
     table = vd.detection_table(aucs)
     cells = table.data[0].cells.values
-    assert list(cells[0]) == ["FGSM", "", "C&W-hc", ""] and list(cells[1]) == ["CE", "RCE", "CE", "RCE"]
+    assert list(cells[0]) == ["FGSM", "", "C&W-hc", ""] and list(cells[1]) == [
+        "CE",
+        "RCE",
+        "CE",
+        "RCE",
+    ]
     assert list(cells[2]) == ["79.7", "<b>98.8</b>", "0.0", "<b>0.1</b>"]
     assert list(cells[3])[2:] == ["–", "<b>93.4</b>"]
     assert list(table.data[0].header.values) == ["Attack", "Obj.", "confidence", "non-ME"]

@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from robviz.theory import adp_optimum
-from robviz.viz.ensemble import adp_optimum_figure, diversity_figure, ternary_animation, transferability_heatmap
+from robviz.viz.ensemble import (
+    adp_optimum_figure,
+    diversity_figure,
+    ternary_animation,
+    transferability_heatmap,
+)
 
 
 def simplex(S, K, P, seed):
@@ -16,7 +21,9 @@ def test_ternary_animation_opens_on_its_first_frame_with_the_reference_under_the
     fig = ternary_animation(points, [0, 10, 20], reference=np.eye(3))
     assert isinstance(fig, go.Figure)
     assert [f.name for f in fig.frames] == ["0", "10", "20"]
-    assert len(fig.data) == 8 and all(len(f.data) == 6 and list(f.traces) == list(range(2, 8)) for f in fig.frames)
+    assert len(fig.data) == 8 and all(
+        len(f.data) == 6 and list(f.traces) == list(range(2, 8)) for f in fig.frames
+    )
     assert {t.subplot for t in fig.data} == {"ternary", "ternary2"}
     # The rings of the reference come first, so every member's point is drawn over them.
     assert [t.name for t in fig.data[:2]] == ["Corollary 1 optimum"] * 2
@@ -41,8 +48,14 @@ def test_other_figures():
     with pytest.raises(ValueError):
         transferability_heatmap({"a": torch.ones(2, 3)})
     alphas = [0.5, 1.0, 2.0]
-    fig = adp_optimum_figure(alphas, [adp_optimum(a, 3, 4) for a in alphas], {"solved": ([2.0], [0.72])}, K=3, L=4)
+    fig = adp_optimum_figure(
+        alphas, [adp_optimum(a, 3, 4) for a in alphas], {"solved": ([2.0], [0.72])}, K=3, L=4
+    )
     assert len(fig.data) == 3
     uniform = fig.data[-1]  # the 1/L reference is a drawn line over the alphas, not only a label
-    assert list(uniform.x) == [0.5, 2.0] and list(uniform.y) == [0.25, 0.25] and uniform.mode == "lines"
+    assert (
+        list(uniform.x) == [0.5, 2.0]
+        and list(uniform.y) == [0.25, 0.25]
+        and uniform.mode == "lines"
+    )
     assert "F_y" not in fig.to_json() and "F<sub>y</sub>" in fig.layout.title.text

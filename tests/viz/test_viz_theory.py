@@ -10,8 +10,14 @@ from robviz.landscape import feature_density, loss_on_grid
 from robviz.objectives import MMC, MMLDA
 from robviz.shell_density import mmc_shell_density
 from robviz.theory import expected_distance
-from robviz.viz.density import (convergence_figure, curse_of_softmax_animation, density_heatmap_animation,
-                                loss_contours_figure, sample_density_figure, shell_density_figure)
+from robviz.viz.density import (
+    convergence_figure,
+    curse_of_softmax_animation,
+    density_heatmap_animation,
+    loss_contours_figure,
+    sample_density_figure,
+    shell_density_figure,
+)
 from robviz.viz.theory import centers_figure, expected_distance_figure, robustness_comparison_figure
 from robviz.widgets.centers import MMCentersExplorer
 
@@ -39,8 +45,11 @@ def test_centers_figure_2d_joins_every_simplex_pair_and_only_the_polygon_sides_o
 
 def test_center_figures_write_subscripts_that_plotly_renders():
     """Plotly shows an underscore literally: indices are <sub> tags."""
-    figures = [centers_figure(mm_centers(3, 2, 10.0)), centers_figure(mm_centers(10, 9, 10.0), matrix="distance"),
-               robustness_comparison_figure(torch.rand(50), 1.2)]
+    figures = [
+        centers_figure(mm_centers(3, 2, 10.0)),
+        centers_figure(mm_centers(10, 9, 10.0), matrix="distance"),
+        robustness_comparison_figure(torch.rand(50), 1.2),
+    ]
     for fig in figures:
         text = fig.to_json()
         assert "μ_" not in text and "\\u03bc_" not in text
@@ -65,12 +74,20 @@ def screen_gaps(fig) -> tuple[float, float]:
     scene = fig.layout.scene
     ranges = {tuple(axis.range) for axis in (scene.xaxis, scene.yaxis, scene.zaxis)}
     ((low, high),) = ranges
-    assert low == -high and scene.aspectmode == "cube" and scene.camera.projection.type == "orthographic"
+    assert (
+        low == -high
+        and scene.aspectmode == "cube"
+        and scene.camera.projection.type == "orthographic"
+    )
     labels = next(t for t in fig.data if t.name == "centers")
     assert "text" in labels.mode and len(set(labels.text)) == len(labels.text)
-    points = np.stack([np.asarray(labels.x, float), np.asarray(labels.y, float), np.asarray(labels.z, float)], 1)
+    points = np.stack(
+        [np.asarray(labels.x, float), np.asarray(labels.y, float), np.asarray(labels.z, float)], 1
+    )
     camera = scene.camera
-    eye, center, up = (np.array([v.x, v.y, v.z], float) for v in (camera.eye, camera.center, camera.up))
+    eye, center, up = (
+        np.array([v.x, v.y, v.z], float) for v in (camera.eye, camera.center, camera.up)
+    )
     forward = (center - eye) / np.linalg.norm(center - eye)
     right = np.cross(forward, up)
     right /= np.linalg.norm(right)
@@ -90,7 +107,9 @@ def test_centers_figure_3d_keeps_every_label_apart_on_the_screen(num_classes):
     """
     gap, norm = screen_gaps(centers_figure(mm_centers(num_classes, 3, 10.0)))
     assert norm == pytest.approx(10.0, rel=1e-4)
-    assert gap >= 0.3 * norm, f"{num_classes} centers: two labels {gap / norm:.2f} C apart on the screen"
+    assert gap >= 0.3 * norm, (
+        f"{num_classes} centers: two labels {gap / norm:.2f} C apart on the screen"
+    )
 
 
 @pytest.mark.parametrize("num_classes", [10, 15])
@@ -113,7 +132,9 @@ def test_centers_figure_beyond_3d_shows_the_pairwise_cosines():
 
 def test_expected_distance_figure_has_formula_bound_and_monte_carlo_with_error_bars():
     deltas = torch.linspace(0, 6, 13)
-    fig = expected_distance_figure(deltas, expected_distance(deltas), [0.8, 1.2], [0.01, 0.02], mc_deltas=[0.0, 2.0])
+    fig = expected_distance_figure(
+        deltas, expected_distance(deltas), [0.8, 1.2], [0.01, 0.02], mc_deltas=[0.0, 2.0]
+    )
     assert_titled(fig)
     formula, half, mc = fig.data
     assert np.allclose(half.y, np.asarray(formula.x) / 2)
@@ -132,8 +153,11 @@ def test_robustness_comparison_figure_marks_the_mm_value_inside_the_axis():
 def grids():
     softmax, mmc = MMLDA(3, 2, norm=3.0), MMC(3, 2, norm=3.0)
     extent = (-6, 6, -6, 6)
-    return (loss_on_grid(softmax, extent, 11, 0, name="MMLDA"), loss_on_grid(mmc, extent, 11, 0, name="MMC"),
-            mmc.centers)
+    return (
+        loss_on_grid(softmax, extent, 11, 0, name="MMLDA"),
+        loss_on_grid(mmc, extent, 11, 0, name="MMC"),
+        mmc.centers,
+    )
 
 
 def test_loss_contours_figure_one_panel_per_grid_in_log10(grids):
@@ -154,12 +178,21 @@ def test_loss_contours_figure_one_panel_per_grid_in_log10(grids):
 def test_curse_of_softmax_animation_moves_one_feature_in_three_panels(grids):
     softmax, mmc, centers = grids
     path = torch.stack([torch.linspace(1, 2, 50), torch.linspace(-3, 3, 50)], dim=1)
-    fig = curse_of_softmax_animation(softmax, mmc, path, torch.full((50,), 0.01), torch.linspace(1, 20, 50),
-                                     centers=centers, num_frames=10)
+    fig = curse_of_softmax_animation(
+        softmax,
+        mmc,
+        path,
+        torch.full((50,), 0.01),
+        torch.linspace(1, 20, 50),
+        centers=centers,
+        num_frames=10,
+    )
     assert_titled(fig)
     assert len(fig.frames) == 10 and all(len(f.data) == 3 for f in fig.frames)
     assert list(fig.frames[0].traces) == [len(fig.data) - 3, len(fig.data) - 2, len(fig.data) - 1]
-    assert fig.frames[0].data[0].y[0] == pytest.approx(-3) and fig.frames[-1].data[0].y[0] == pytest.approx(3)
+    assert fig.frames[0].data[0].y[0] == pytest.approx(-3) and fig.frames[-1].data[0].y[
+        0
+    ] == pytest.approx(3)
     assert "MMC loss 20" in fig.frames[-1].layout.title.text
     assert fig.layout.sliders[0].steps[0].label == "0.0"
     assert fig.layout.yaxis3.type == "log"
@@ -169,8 +202,10 @@ def test_curse_of_softmax_animation_moves_one_feature_in_three_panels(grids):
 
 def test_density_heatmap_animation_shares_one_colour_scale():
     features = torch.randn(3, 200, 2)
-    grids = {"sce": feature_density(features * 10, (-40, 40, -40, 40), 8),
-             "mmc": feature_density(features, (-4, 4, -4, 4), 8)}
+    grids = {
+        "sce": feature_density(features * 10, (-40, 40, -40, 40), 8),
+        "mmc": feature_density(features, (-4, 4, -4, 4), 8),
+    }
     fig = density_heatmap_animation(grids, [0, 10, 20])
     assert_titled(fig)
     assert [f.name for f in fig.frames] == ["0", "10", "20"]
@@ -195,7 +230,9 @@ def test_shell_density_figure_static_and_animated():
     fig = shell_density_figure({"mmc": tight, "sce": loose})
     assert_titled(fig) and not fig.frames
     mmc_line, sce_line = fig.data
-    assert mmc_line.name == "MMC" and np.allclose(mmc_line.x, [0.116, 0.308, 0.5, 0.692, 0.884], atol=1e-3)
+    assert mmc_line.name == "MMC" and np.allclose(
+        mmc_line.x, [0.116, 0.308, 0.5, 0.692, 0.884], atol=1e-3
+    )
     expected = (tight.log_densities / math.log(10)).mean(dim=0).numpy()
     assert np.allclose(mmc_line.y, expected, atol=1e-5)
     # Shrinking the features 10x in 2-D raises the density 100x in every shell.
@@ -208,8 +245,11 @@ def test_shell_density_figure_static_and_animated():
 
 def test_sample_density_figure_draws_theory_lines_and_measured_points_in_log10():
     c = torch.tensor([0.01, 0.1, 1.0])
-    fig = sample_density_figure(c, torch.log(torch.tensor([100.0, 10.0, 1.0])),
-                                {"exact": (c, torch.zeros(3)), "printed": (c, torch.ones(3))})
+    fig = sample_density_figure(
+        c,
+        torch.log(torch.tensor([100.0, 10.0, 1.0])),
+        {"exact": (c, torch.zeros(3)), "printed": (c, torch.ones(3))},
+    )
     assert_titled(fig)
     assert [t.name for t in fig.data] == ["exact", "printed", "measured"]
     assert np.allclose(fig.data[2].y, [2, 1, 0], atol=1e-6)
@@ -217,10 +257,13 @@ def test_sample_density_figure_draws_theory_lines_and_measured_points_in_log10()
 
 
 def test_convergence_figure_one_panel_per_metric_with_thresholds_and_styles():
-    panels = {"accuracy": {"a": ([0, 10], [0.1, 0.9]), "b": ([0, 10], [0.2, 0.95])},
-              "spread": {"a": ([0, 10], [1.0, 0.3]), "b": ([0, 10], [1.0, 0.1])}}
-    fig = convergence_figure(panels, thresholds={"accuracy": 0.9}, styles={"b": dict(dash="dot")},
-                             log_y=("spread",))
+    panels = {
+        "accuracy": {"a": ([0, 10], [0.1, 0.9]), "b": ([0, 10], [0.2, 0.95])},
+        "spread": {"a": ([0, 10], [1.0, 0.3]), "b": ([0, 10], [1.0, 0.1])},
+    }
+    fig = convergence_figure(
+        panels, thresholds={"accuracy": 0.9}, styles={"b": dict(dash="dot")}, log_y=("spread",)
+    )
     assert_titled(fig)
     assert len(fig.data) == 4 and [t.showlegend for t in fig.data] == [True, True, False, False]
     assert fig.data[1].line.dash == "dot" and fig.data[0].line.dash == "solid"
@@ -247,7 +290,9 @@ def test_centers_explorer_recomputes_and_redraws_when_a_slider_moves():
     assert "100% of it" in explorer.status.value
 
     explorer.norm.value = 5.0
-    assert len(redraws) == 3 and explorer.numbers["rb_bar"] == pytest.approx(5 * math.sqrt(2 * 4 / 3) / 2, abs=1e-4)
+    assert len(redraws) == 3 and explorer.numbers["rb_bar"] == pytest.approx(
+        5 * math.sqrt(2 * 4 / 3) / 2, abs=1e-4
+    )
     explorer.feature_dim.value = 6
     assert isinstance(draw().data[0], go.Heatmap)
     assert "C = 5" in draw().layout.title.text
@@ -257,9 +302,16 @@ def test_centers_distance_matrix_follows_the_norm_where_cosines_do_not():
     from robviz.centers import mm_centers
     from robviz.viz.theory import centers_figure
 
-    small, large = (centers_figure(mm_centers(6, 8, c), matrix="distance", max_distance=40.0) for c in (2.0, 8.0))
-    np.testing.assert_allclose(np.asarray(large.data[0].z), 4 * np.asarray(small.data[0].z), rtol=1e-5)
-    assert small.data[0].zmax == large.data[0].zmax == 40.0  # one colour scale: a larger C reads brighter
+    small, large = (
+        centers_figure(mm_centers(6, 8, c), matrix="distance", max_distance=40.0)
+        for c in (2.0, 8.0)
+    )
+    np.testing.assert_allclose(
+        np.asarray(large.data[0].z), 4 * np.asarray(small.data[0].z), rtol=1e-5
+    )
+    assert (
+        small.data[0].zmax == large.data[0].zmax == 40.0
+    )  # one colour scale: a larger C reads brighter
     cosines = [np.asarray(centers_figure(mm_centers(6, 8, c)).data[0].z) for c in (2.0, 8.0)]
     np.testing.assert_allclose(*cosines, atol=1e-5)
     with pytest.raises(ValueError, match="matrix"):
