@@ -11,17 +11,18 @@ an outer minimization trains on it.
 
       min_theta  E_(x, y) [ max_{x' in B(x, eps)} L(theta; x', y) ],
 
-  the inner max approximated by PGD from a uniform random start on the attack objective J (the model's adaptive
-  one, :func:`robviz.attacks.paper_objective`: the MMC loss for MMC, as the talk trains AT-MMC; else
-  cross-entropy), and L the model's own training loss ``model.loss``.
+  the inner max approximated by PGD from a uniform random start on the attack objective J (the
+  model's adaptive one, :func:`robviz.attacks.paper_objective`: the MMC loss for MMC, as the talk
+  trains AT-MMC; else cross-entropy), and L the model's own training loss ``model.loss``.
 
 * TRADES (Zhang et al., "Theoretically Principled Trade-off between Robustness and Accuracy", ICML
   2019, https://arxiv.org/abs/1901.08573):
 
       min_theta  E_(x, y) [ L(theta; x, y) + beta * max_{x' in B(x, eps)} KL( p(x) || p(x') ) ],
 
-  p = softmax(model(x)) the predicted class probabilities; the inner max by PGD on the KL from the paper's start
-  x + 0.001 N(0, I). ``beta`` trades clean accuracy (small) for robustness (large); the paper uses 6.
+  p = softmax(model(x)) the predicted class probabilities; the inner max by PGD on the KL from the
+  paper's start x + 0.001 N(0, I). ``beta`` trades clean accuracy (small) for robustness (large);
+  the paper uses 6.
 
 The inner maximization is :meth:`robviz.attacks.PGD.iterate`, run in eval mode (BatchNorm statistics
 and dropout do not change while attacking) by :func:`adversarial_batch`; the training step that

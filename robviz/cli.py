@@ -4,14 +4,15 @@ A thin parser over :mod:`robviz.scale` (train CIFAR ResNets, evaluate them with 
 battery, render tables) and the course commands (student versions, an nbgrader course, the gallery).
 
     robviz train --dataset cifar10 --arch resnet32 --objective mmc --recipe paper --out runs/mmc
-    robviz train --objective mmc --recipe authors --out runs/mmc-code    # the authors' code: factor 1, Keras SGD
-    robviz train --config runs/mmc.json --resume               # continue exactly where the last checkpoint was
-    torchrun --nproc_per_node 4 -m robviz train --recipe fast ... # data-parallel, same flags
+    # the authors' code: factor 1, Keras SGD
+    robviz train --objective mmc --recipe authors --out runs/mmc-code
+    robviz train --config runs/mmc.json --resume    # continue where the last checkpoint was
+    torchrun --nproc_per_node 4 -m robviz train --recipe fast ...   # data-parallel, same flags
     robviz evaluate runs/mmc/checkpoint.pt --out runs/mmc/eval.json
     robviz table runs/*/eval.json --out table.md --html table.html
-    robviz train --tiny --out runs/tiny                        # seconds on a CPU: synthetic data, ResNet-8
-    robviz gallery --out build/gallery                         # every lesson executed, as a static HTML site
-    robviz course init my-course                               # the lessons as an nbgrader course
+    robviz train --tiny --out runs/tiny      # seconds on a CPU: synthetic data, ResNet-8
+    robviz gallery --out build/gallery       # every lesson executed, as a static HTML site
+    robviz course init my-course             # the lessons as an nbgrader course
 
 Also ``python -m robviz ...``. Settings come from (later wins): built-in defaults, ``--tiny``,
 ``--config FILE`` (a JSON object whose keys are the flags' names with underscores, e.g.

@@ -4,14 +4,15 @@ One small class per attack on a shared base (torchattacks-style).
 
     attack = PGD(model, eps=8/255, alpha=2/255, steps=10, random_start=True)
     x_adv = attack(x, y)
-    result = attack.run(x, y, record=True)     # x_adv, success, trajectory (inputs, features, objective)
+    # x_adv, success, trajectory (inputs, features, objective)
+    result = attack.run(x, y, record=True)
 
 | family | attacks | distance |
 |---|---|---|
 | gradient, radius eps | FGSM, BIM, PGD, ILCM, MIM (``gradient.py``) | L-inf (PGD and BIM also L2) |
 | gradient-free, radius eps | SPSA (``spsa.py``) | L-inf |
-| smallest perturbation | CW, EAD (``cw.py``), DeepFool (``deepfool.py``), JSMA (``jsma.py``) | L2, L1, L2, L0 |
-| adaptive, radius eps | APGD (adaptive objective, DLR), ``auto_attack`` (``apgd.py``); EOT (``eot.py``) | L-inf |
+| smallest perturbation | CW, EAD (``cw.py``), DeepFool, JSMA (own files) | L2, L1, L2, L0 |
+| adaptive, radius eps | APGD, ``auto_attack`` (``apgd.py``); EOT (``eot.py``) | L-inf |
 
 Objectives (``loss=``): :func:`cross_entropy_objective` (default), :func:`margin_objective`,
 :func:`mmc_objective`; :func:`auto_objective` picks the strongest measured one for a robviz model

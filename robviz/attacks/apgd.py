@@ -179,7 +179,8 @@ class APGD(Attack):
 
         x_0 = x + uniform noise in the eps-ball,   eta = 2 eps,
         z_{k+1} = P(x_k + eta sign(grad f(x_k))),
-        x_{k+1} = P(x_k + a (z_{k+1} - x_k) + (1 - a)(x_k - x_{k-1})),   a = 0.75 (a = 1 for the first step),
+        x_{k+1} = P(x_k + a (z_{k+1} - x_k) + (1 - a)(x_k - x_{k-1})),
+        a = 0.75 (a = 1 for the first step),
 
     with P the projection onto the eps-ball and the bounds. At every checkpoint w_j of
     :func:`apgd_checkpoints` the step of a sample is halved, and the sample restarts from its best

@@ -86,7 +86,8 @@ class CW(_MarginSearch):
     https://arxiv.org/abs/1608.04644. Distance: L2 (minimized, no eps).
 
         minimize_w  ||x' - x||_2^2 + c * max(Z_y(x') - max_{k != y} Z_k(x'), -kappa),
-        x' = low + (high - low) (tanh(w) + 1) / 2          (targeted: max(max_{k != t} Z_k - Z_t, -kappa))
+        x' = low + (high - low) (tanh(w) + 1) / 2
+        (targeted: max(max_{k != t} Z_k - Z_t, -kappa))
 
     with Adam on w (the tanh change of variables keeps x' in bounds) and a binary search over c per
     sample.
@@ -118,7 +119,8 @@ class CW(_MarginSearch):
     Examples
     --------
     >>> result = CW(model, c=1e-2, kappa=0, steps=100).run(x, y)
-    >>> mean_distance = result.perturbation_norm("L2")[result.success].mean()    # the talk's "C&W" column
+    >>> # the talk's "C&W" column
+    >>> mean_distance = result.perturbation_norm("L2")[result.success].mean()
     """
 
     norm = "L2"

@@ -71,7 +71,8 @@ class PGD(Attack):
     https://arxiv.org/abs/1706.06083. Distance: L-inf or L2.
 
         x_0 = x (+ a uniform random point of the eps-ball if random_start)
-        x_{t+1} = clip(Proj_{B(x, eps)}(x_t + alpha * s_t)),   s_t = sign(g_t) (L-inf) or g_t / ||g_t||_2 (L2),
+        x_{t+1} = clip(Proj_{B(x, eps)}(x_t + alpha * s_t)),
+        s_t = sign(g_t) (L-inf) or g_t / ||g_t||_2 (L2),
 
     with g_t = grad_x J(x_t, y) (untargeted) or -grad_x J(x_t, t) (targeted).
 
@@ -239,7 +240,8 @@ class MIM(Attack):
     Dong et al., "Boosting Adversarial Attacks with Momentum", CVPR 2018,
     https://arxiv.org/abs/1710.06081. Distance: L-inf.
 
-        g_{t+1} = decay * g_t + grad_x J(x_t) / mean|grad_x J(x_t)|,   x_{t+1} = clip(Proj(x_t + alpha sign(g_{t+1})))
+        g_{t+1} = decay * g_t + grad_x J(x_t) / mean|grad_x J(x_t)|,
+        x_{t+1} = clip(Proj(x_t + alpha sign(g_{t+1})))
 
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...); the trajectory has steps + 1 frames.
 

@@ -22,7 +22,8 @@ class JSMA(Attack):
     grad sum_{k != t} Z_k, and picks the pair of features (i, j) still in the search domain that
     maximizes
 
-        (a_i + a_j) * |b_i + b_j|   subject to  a_i + a_j > 0,  b_i + b_j < 0     (theta > 0; signs flip for theta < 0)
+        (a_i + a_j) * |b_i + b_j|   subject to  a_i + a_j > 0,  b_i + b_j < 0
+        (theta > 0; the signs flip for theta < 0)
 
     then moves both by theta (clipped to the bounds) and removes them from the domain; it stops when
     the target wins, after gamma * D features, or when no pair qualifies. For 2-D inputs it is

@@ -9,9 +9,10 @@ derive from it, and :meth:`~RunConfig.from_dict` refuses unknown settings with a
 
     from robviz import scale
 
-    run = scale.TrainRun.from_dict(dict(dataset="mnist32", epochs=1))   # epoch=1 -> ValueError: did you mean
-    print(run.as_command())                                             # robviz train --dataset mnist32 --epochs 1
-    results = scale.train(run)                                          # OUT/checkpoint.pt, OUT/results.json
+    # epoch=1 -> ValueError: did you mean
+    run = scale.TrainRun.from_dict(dict(dataset="mnist32", epochs=1))
+    print(run.as_command())  # robviz train --dataset mnist32 --epochs 1
+    results = scale.train(run)  # OUT/checkpoint.pt, OUT/results.json
     scale.evaluate(dict(checkpoint=results["checkpoint"], n=64, attacks=["pgd"]))
 
 Modules: :mod:`~robviz.scale.config` (run configurations), :mod:`~robviz.scale.data` (data sets, the

@@ -82,7 +82,8 @@ def _wrong_objective(recipe: str, objective: str, authors: str | None = None) ->
     ``authors``: the ``authors_recipe`` that selects the recipe's objectives, default ``recipe``.
     """
     names = _objectives_of(authors or recipe)
-    return f"recipe {recipe!r} is for the objective{'s' * (len(names) > 1)} {', '.join(names)}, not {objective!r}"
+    plural = "s" * (len(names) > 1)
+    return f"recipe {recipe!r} is for the objective{plural} {', '.join(names)}, not {objective!r}"
 
 
 _MMC_REPO = "P2333/Max-Mahalanobis-Training"
