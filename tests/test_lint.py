@@ -21,6 +21,29 @@ def test_ruff_finds_nothing():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_code_is_laid_out_by_ruff_format():
+    """The package, tests, benchmarks and tasks.py read as ``ruff format`` lays them out (100 columns)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "format",
+            "--check",
+            "robviz",
+            "tests",
+            "benchmarks",
+            "tasks.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, (
+        "run `ruff format robviz tests benchmarks tasks.py`:\n" + done.stdout
+    )
+
+
 def _ruff_on(path: str, source: str) -> subprocess.CompletedProcess:
     """ruff on ``source`` as if it were ``path`` in the project (its per-file settings apply)."""
     return subprocess.run(
