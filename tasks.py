@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Set-up commands for robviz (standard library only, Python 3.10+).
 
-    python3 tasks.py lab [jupyter lab args...]   # make .venv, open the lessons (exercises unanswered)
-    python3 tasks.py lab --solutions             # instructors: the solved lessons in notebooks/
-    python3 tasks.py test [pytest args...]       # make .venv, ensure chromium, run pytest
-    python3 tasks.py test --quick                # the package's unit tests only (no lesson runs, no browser)
-    python3 tasks.py notebooks                   # execute every lesson headless
-    python3 tasks.py gallery [--only 00 01]      # every lesson as a static HTML site in build/gallery
+    python3 tasks.py lab [jupyter lab args...]  # make .venv, open the lessons (exercises blank)
+    python3 tasks.py lab --solutions            # instructors: the solved lessons in notebooks/
+    python3 tasks.py test [pytest args...]      # make .venv, ensure chromium, run pytest
+    python3 tasks.py test --quick               # unit tests only (no lesson runs, no browser)
+    python3 tasks.py notebooks                  # execute every lesson headless
+    python3 tasks.py gallery [--only 00 01]     # every lesson as static HTML in build/gallery
 
 Everything the lessons and tests need is installed by these commands into .venv;
 nothing installed by hand is relied upon.

@@ -1,7 +1,9 @@
 """The authors' training scripts as robviz recipes at CPU scale: epoch cost, clean and PGD accuracy.
 
-    python benchmarks/authors_training.py            # mnist32 (the offline MNIST images), about 10 min of one core
-    python benchmarks/authors_training.py --quick    # synthetic images, a minute
+    # mnist32 (the offline MNIST images), about 10 min of one core
+    python benchmarks/authors_training.py
+    # synthetic images, a minute
+    python benchmarks/authors_training.py --quick
 
 Each recipe trains a ResNet-8 (width 8) from the same seed for a few epochs with the recipe's own
 optimizer, mixing, adversarial examples and loss weights; only the epochs (and the ensemble's depth)
@@ -117,7 +119,8 @@ def main(argv=None) -> None:
         f"PGD-20 on the first {len(x_test)} test images"
     )
     print(
-        f"{'recipe':<16}{'s/epoch':>9}{'x paper':>9}{'loss':>9}{'clean':>8}{'PGD .03':>9}{'PGD 8/255':>11}"
+        f"{'recipe':<16}{'s/epoch':>9}{'x paper':>9}{'loss':>9}{'clean':>8}"
+        f"{'PGD .03':>9}{'PGD 8/255':>11}"
     )
     for r in rows:
         print(

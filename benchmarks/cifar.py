@@ -3,10 +3,10 @@
 A full step is augmentation on the device, forward, backward and optimizer step; for a chosen model,
 objective and device. No assertions; prints tables.
 
-    .venv/bin/python benchmarks/cifar.py                          # CPU: a tiny config (ResNet-8, width 4)
+    .venv/bin/python benchmarks/cifar.py                    # CPU: a tiny config (ResNet-8, width 4)
     .venv/bin/python benchmarks/cifar.py --arch resnet20 --batch-size 512 --objective mmc --steps 50
-    .venv/bin/python benchmarks/cifar.py --adversarial untargeted --compile     # PGD-10 AT, torch.compile
-    .venv/bin/python benchmarks/cifar.py --suite                  # the table: see suite()
+    .venv/bin/python benchmarks/cifar.py --adversarial untargeted --compile  # PGD-10 AT, compiled
+    .venv/bin/python benchmarks/cifar.py --suite            # the table: see suite()
 
 On CUDA the steps run as in ``robviz train``: channels-last, bf16 autocast, the uint8 set resident
 on the GPU. The data are synthetic CIFAR-shaped images (``robviz.scale.synthetic_images``):

@@ -2,7 +2,8 @@
 
 The order is certified <= exact <= attack.
 
-    python benchmarks/exact_digits.py            # SCE and MMC, 150 test digits, 4 radii: 3.5 min, 0.5 GB, one core
+    # SCE and MMC, 150 test digits, 4 radii: 3.5 min, 0.5 GB, one core
+    python benchmarks/exact_digits.py
     python benchmarks/exact_digits.py --points 50 --time-limit 20
 
 The model: ``Classifier(nn.Sequential(nn.Flatten(), ToyMLP(in_dim=64, feature_dim=10, hidden=32,

@@ -5,7 +5,7 @@ exact robust accuracy on digits MLPs of every objective.
 
     python benchmarks/exact_gaps.py           # eps 0.1, 0.25, 0.5: about 4 min of one core
     python benchmarks/exact_gaps.py --quick   # the talk's toy radii 0.25 and 0.5 only: about 3 min
-    python benchmarks/exact_gaps.py --digits  # digits MLPs, every objective, 150 digits, 4 radii: see DIGITS_DOC
+    python benchmarks/exact_gaps.py --digits  # digits MLPs, every objective: see DIGITS_DOC
     python benchmarks/exact_gaps.py --digits --objectives sce mmc --points 100 --time-limit 10
 
 Every toy model the lessons train on 2-D inputs is trained here as its lesson trains it (data set,
@@ -251,19 +251,23 @@ def main(quick: bool = False) -> None:
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
 
 
-DIGITS_DOC = """Digits: the attacks' gaps to the exact robust accuracy on a ReLU MLP of every objective.
+DIGITS_DOC = """\
+Digits: the attacks' gaps to the exact robust accuracy on a ReLU MLP of every objective.
 
-The model of ``benchmarks/exact_digits.py`` for every objective of ``robviz.objectives.OBJECTIVES``:
-``make_mlp(data, objective)`` (Flatten, 64-32-32-10 ReLU MLP, the objective's head, seed 0), ``fit`` 3000 Adam
-steps, lr 0.003, batch 64, seed 0, on the 8x8 digits (split seed 0). On the first ``--points`` test digits, per
-L-inf radius (balls intersected with [0, 1]): the exact robust accuracy (``robviz.exact.robust_accuracy``, MILP,
-``--time-limit`` seconds a point; with undecided points it is the interval [proven robust, not proven broken])
-and each attack's gap to it, attack minus the lower end, in percentage points (with undecided points the true gap
-lies between that and attack minus the upper end). "before" are the previous defaults, reproduced by arguments:
-the papers' objective (``paper_objective``: the MMC loss for MMC, cross-entropy otherwise) in PGD-50 (step
-eps / 4), APGD (50 steps, one restart) and ``auto_attack``'s first stage (50 steps, five restarts); "after" are the
-defaults (``auto_objective``: the margin for MMC). Both are the same for every objective but MMC.
-Nothing is asserted; a negative gap (an attack below the proven robust points) would be marked "!".
+The model of ``benchmarks/exact_digits.py`` for every objective of
+``robviz.objectives.OBJECTIVES``: ``make_mlp(data, objective)`` (Flatten, 64-32-32-10 ReLU MLP,
+the objective's head, seed 0), ``fit`` 3000 Adam steps, lr 0.003, batch 64, seed 0, on the 8x8
+digits (split seed 0). On the first ``--points`` test digits, per L-inf radius (balls intersected
+with [0, 1]): the exact robust accuracy (``robviz.exact.robust_accuracy``, MILP, ``--time-limit``
+seconds a point; with undecided points it is the interval [proven robust, not proven broken]) and
+each attack's gap to it, attack minus the lower end, in percentage points (with undecided points
+the true gap lies between that and attack minus the upper end). "before" are the previous
+defaults, reproduced by arguments: the papers' objective (``paper_objective``: the MMC loss for
+MMC, cross-entropy otherwise) in PGD-50 (step eps / 4), APGD (50 steps, one restart) and
+``auto_attack``'s first stage (50 steps, five restarts); "after" are the defaults
+(``auto_objective``: the margin for MMC). Both are the same for every objective but MMC.
+Nothing is asserted; a negative gap (an attack below the proven robust points) would be marked
+"!".
 """
 DIGITS_EPS = (0.05, 16 / 255, 0.1, 0.2)
 DIGITS_ATTACKS = {  # name -> robust (N,) bool of the attack at radius eps

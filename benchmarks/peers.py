@@ -111,7 +111,8 @@ def pgd_against_torchattacks() -> None:
             t_ours = min(_time(run_ours) for _ in range(3))
             t_theirs = min(_time(run_theirs) for _ in range(3))
             print(
-                f"{name:<28}{len(x):>6}{steps:>7}{1e3 * t_ours:>10.1f}{1e3 * t_theirs:>11.1f}{ratio:>8.2f}"
+                f"{name:<28}{len(x):>6}{steps:>7}{1e3 * t_ours:>10.1f}{1e3 * t_theirs:>11.1f}"
+                f"{ratio:>8.2f}"
                 f"{same_outputs:>8.2f}" + ("" if same else "   OUTPUTS DIFFER")
             )
 

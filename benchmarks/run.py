@@ -4,9 +4,10 @@ Wall time is that of the default mode; training speed is that of the toy models.
 
     python benchmarks/run.py              # everything
     python benchmarks/run.py --objectives # only the training speed
-    python benchmarks/run.py --fit        # fit against a minimal loop (benchmarks/peers.py; goal >= 0.95x)
+    python benchmarks/run.py --fit        # fit vs a minimal loop (peers.py; goal >= 0.95x)
     python benchmarks/run.py --one-core   # as on a one-core Binder: every process pinned to CPU 0
-    python benchmarks/run.py --lessons --full [--only 05 07]   # the lessons' full mode (ROBVIZ_FULL=1)
+    # the lessons' full mode (ROBVIZ_FULL=1)
+    python benchmarks/run.py --lessons --full [--only 05 07]
 
 Lessons run in a fresh kernel through nbclient, one at a time; peak memory is the kernel's maximum
 resident set size (ru_maxrss of the child processes). "first figure" is the time from starting the
@@ -69,7 +70,8 @@ def executed(cell, cell_index, execute_reply):
     if not first and any(PLOTLY in output.get("data", {}) for output in cell.get("outputs", [])):
         first.append(time.perf_counter() - start)
 
-NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}},
+NotebookClient(nb, timeout=1200, kernel_name="python3",
+               resources={"metadata": {"path": sys.argv[2]}},
                on_cell_executed=executed).execute()
 print(time.perf_counter() - start, first[0] if first else float("nan"),
       resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)

@@ -2,8 +2,11 @@
 
 Chromium runs at 1366 x 768.
 
-    python benchmarks/screenshots.py --out build/screenshots/after                      # this checkout
-    python benchmarks/screenshots.py --root ../robviz-old --out build/screenshots/before --only 02 04 lab
+    # this checkout
+    python benchmarks/screenshots.py --out build/screenshots/after
+    # another checkout, only some lessons
+    python benchmarks/screenshots.py --root ../robviz-old --out build/screenshots/before \
+        --only 02 04 lab
 
 For each lesson of ``<root>/notebooks`` (or those whose number is given with ``--only``): open it,
 Run All Cells, wait until it is done, then save every plotly figure and every widget box of the

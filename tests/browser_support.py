@@ -181,8 +181,12 @@ def settle(page):
     # not for a guessed time.
     page.wait_for_function(
         """() => {
-            const now = JSON.stringify([...document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot')]
-                .map(p => { const r = p.getBoundingClientRect(); return [r.width, r.height, r.top]; })
+            const now = JSON.stringify(
+                [...document.querySelectorAll('.jp-NotebookPanel .js-plotly-plot')]
+                .map(p => {
+                    const r = p.getBoundingClientRect();
+                    return [r.width, r.height, r.top];
+                })
                 .concat([[...document.querySelectorAll('.jp-WindowedPanel-outer')]
                     .map(e => e.scrollHeight)]));
             const w = window.__robvizLayout || (window.__robvizLayout = {last: null, same: 0});

@@ -504,9 +504,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 # The first figure with a Play button, its slider's active step and the frame plotly shows.
 _ANIMATION_STATE = """() => {
     const plot = [...document.querySelectorAll('.js-plotly-plot')]
-        .find(p => [...p.querySelectorAll('.updatemenu-button')].some(b => b.textContent.trim() === 'Play'));
+        .find(p => [...p.querySelectorAll('.updatemenu-button')]
+            .some(b => b.textContent.trim() === 'Play'));
     if (!plot) return null;
-    return {active: plot._fullLayout.sliders[0].active, frame: plot._fullLayout._currentFrame ?? null};
+    return {active: plot._fullLayout.sliders[0].active,
+            frame: plot._fullLayout._currentFrame ?? null};
 }"""
 
 
