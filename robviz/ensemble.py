@@ -50,10 +50,8 @@ DET_OFFSET = 1e-6
 
 def _check_probabilities(probabilities: torch.Tensor, y: torch.Tensor) -> None:
     if not torch.is_tensor(probabilities) or probabilities.dim() != 3:
-        raise ValueError(
-            f"probabilities must be a (K, N, L) tensor, got "
-            f"{tuple(probabilities.shape) if torch.is_tensor(probabilities) else type(probabilities)}"
-        )
+        got = tuple(probabilities.shape) if torch.is_tensor(probabilities) else type(probabilities)
+        raise ValueError(f"probabilities must be a (K, N, L) tensor, got {got}")
     K, N, L = probabilities.shape
     if K < 2:
         raise ValueError(f"an ensemble needs K >= 2 members, got K={K}")

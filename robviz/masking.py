@@ -415,13 +415,19 @@ def loss_along_direction(
     wrong_way = (rises & (slope <= 0)).float().mean().item() > 0.2
     masked = jagged or wrong_way
     if jagged:
-        verdict = "masked: the loss along the attack direction is jagged, so gradient steps are unreliable"
+        verdict = (
+            "masked: the loss along the attack direction is jagged, "
+            "so gradient steps are unreliable"
+        )
     elif wrong_way:
         verdict = (
             "masked: the loss rises along the direction although its gradient says it should not"
         )
     else:
-        verdict = "no sign of masking: the loss rises smoothly along the attack direction, as the gradient predicts"
+        verdict = (
+            "no sign of masking: the loss rises smoothly along the attack direction, "
+            "as the gradient predicts"
+        )
     return LossLine(alphas, loss, loss.mean(dim=1), slope, masked, verdict)
 
 
@@ -506,7 +512,10 @@ def loss_landscape_2d(
     plateaus = flat > plateau
     masked = cliffs or plateaus
     if cliffs:
-        verdict = "masked: the loss surface has cliffs (one grid step changes it by more than half its range)"
+        verdict = (
+            "masked: the loss surface has cliffs "
+            "(one grid step changes it by more than half its range)"
+        )
     elif plateaus:
         verdict = (
             f"masked: the loss of a sample stays exactly constant over {100 * flat:.0f}% of the "

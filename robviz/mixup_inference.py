@@ -480,8 +480,8 @@ def interpolated_adversarial_training(
     Examples
     --------
     >>> from robviz.train import fit
-    >>> history = fit(interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds), data, steps=10,
-    ...               progress=False)
+    >>> objective = interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds)
+    >>> history = fit(objective, data, steps=10, progress=False)
     """
     from .attacks import PGD
 

@@ -6,14 +6,14 @@ prediction: they equal h for every objective except RCE, whose prediction negate
 
 The losses are plain functions, short enough to read in a lecture; the classes only hold parameters.
 
-| name       | head                       | loss                                      | paper                     |
-|------------|----------------------------|-------------------------------------------|---------------------------|
-| ``sce``    | linear                     | softmax cross-entropy                     | -                         |
-| ``center`` | linear + learnable centers | SCE + lambda/2 ||z - c_y||^2              | Wen et al., ECCV 2016     |
-| ``lgm``    | learnable Gaussian means   | SCE with margin + lambda/2 ||z - mu_y||^2 | Wan et al., CVPR 2018     |
-| ``mmlda``  | fixed MM centers           | SCE on -factor ||z - mu_k||^2             | Pang et al., ICML 2018    |
-| ``mmc``    | fixed MM centers           | factor ||z - mu_y||^2 (no softmax)        | Pang et al., ICLR 2020    |
-| ``rce``    | linear                     | reverse cross-entropy, negated logits     | Pang et al., NeurIPS 2018 |
+| name | head | loss | paper |
+|---|---|---|---|
+| ``sce`` | linear | softmax cross-entropy | - |
+| ``center`` | linear + learnable centers | SCE + lambda/2 ||z - c_y||^2 | Wen et al., ECCV 2016 |
+| ``lgm`` | learned Gaussian means | margin SCE + lambda/2 ||z - mu_y||^2 | Wan et al., CVPR 2018 |
+| ``mmlda`` | fixed MM centers | SCE on -factor ||z - mu_k||^2 | Pang et al., ICML 2018 |
+| ``mmc`` | fixed MM centers | factor ||z - mu_y||^2 (no softmax) | Pang et al., ICLR 2020 |
+| ``rce`` | linear | reverse cross-entropy, negated logits | Pang et al., NeurIPS 2018 |
 """
 
 from __future__ import annotations
@@ -454,7 +454,8 @@ def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
     Shapes: (N, L) logits, (N,) labels -> (N,).
 
-        -log softmax(h)_y = log(1 + sum_{k != y} exp(h_k - h_y)) = softplus(logsumexp_{k != y}(h_k - h_y)).
+        -log softmax(h)_y = log(1 + sum_{k != y} exp(h_k - h_y))
+                          = softplus(logsumexp_{k != y}(h_k - h_y)).
 
     The usual logsumexp(h) - h_y rounds to exactly 0 once the loss falls below the float precision
     (about 1e-7 in float32, 1e-16 in float64), which a well-trained softmax head reaches for most

@@ -263,7 +263,8 @@ def monte_carlo_shell_density(
     therefore measured inside a box, by default the features' bounding box widened by ``margin``
     times its size on each side:
 
-        Vol(Delta B ∩ box) ~ Vol(box) * #{uniform samples u in box with L(u, y) in the shell} / num_samples,
+        Vol(Delta B ∩ box)
+            ~ Vol(box) * #{uniform samples u in box with L(u, y) in the shell} / num_samples,
 
     and only the training points inside the box are counted. Monte Carlo needs few dimensions: d <=
     3.

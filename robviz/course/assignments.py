@@ -13,7 +13,8 @@ expects:
           return 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()
           ### END SOLUTION
 
-  A value answer starts from a placeholder (``loss_by_hand = ...  # your answer``) that the solution overwrites;
+  A value answer starts from a placeholder (``loss_by_hand = ...  # your answer``) that the
+  solution overwrites;
 * an *autograder tests* cell (``metadata.nbgrader.grade``, with points) that calls
   :func:`robviz.exercises.check`, the hint-giving self-check, after a ``### BEGIN HIDDEN TESTS``
   region that runs the same check on other inputs (seeds 1 and 2) and, where the lesson has them, on
@@ -310,24 +311,31 @@ c.GenerateFeedback.exporter_class = "robviz.course.feedback.FeedbackExporter"
 _README = """\
 # {course_id}: the robviz lessons as an nbgrader course
 
-Each lesson is one assignment in `source/<lesson>/`. Its exercises are nbgrader *autograded answer* cells
-(`### BEGIN SOLUTION` / `### END SOLUTION`) followed by *autograder tests* cells with points: the visible part is
-robviz's self-check, which gives a targeted hint; the hidden part (`### BEGIN HIDDEN TESTS`) runs the same check
-on other inputs. The gradebook is nbgrader's own SQLite database, `gradebook.db`.
+Each lesson is one assignment in `source/<lesson>/`. Its exercises are nbgrader *autograded
+answer* cells (`### BEGIN SOLUTION` / `### END SOLUTION`) followed by *autograder tests* cells
+with points: the visible part is robviz's self-check, which gives a targeted hint; the hidden
+part (`### BEGIN HIDDEN TESTS`) runs the same check on other inputs. The gradebook is nbgrader's
+own SQLite database, `gradebook.db`.
 
 Run every command in this folder, with robviz installed in the environment the kernels use.
 
-    nbgrader generate_assignment 01_feature_space      # release/: solutions and hidden tests removed
-    nbgrader release_assignment 01_feature_space       # on JupyterHub with an exchange; otherwise copy release/
-    nbgrader collect 01_feature_space                  # submitted/<student>/01_feature_space/
-    nbgrader autograde 01_feature_space                # autograded/ and the scores in gradebook.db
-    nbgrader generate_feedback 01_feature_space        # feedback/<student>/01_feature_space/*.html
+    # release/: solutions and hidden tests removed
+    nbgrader generate_assignment 01_feature_space
+    # on JupyterHub with an exchange; otherwise copy release/
+    nbgrader release_assignment 01_feature_space
+    # submitted/<student>/01_feature_space/
+    nbgrader collect 01_feature_space
+    # autograded/ and the scores in gradebook.db
+    nbgrader autograde 01_feature_space
+    # feedback/<student>/01_feature_space/*.html
+    nbgrader generate_feedback 01_feature_space
 
 The feedback pages carry their own MathJax (no CDN): their math shows offline too.
-Replace `01_feature_space` by any lesson (`ls source`). Without an exchange, put a student's notebook in
-`submitted/<student id>/<lesson>/` before `autograde`. A failed check shows robviz's hint in the feedback.
-Points: 2 for writing a function, 1 for a number or a choice. `nbgrader autograde` runs the whole lesson (a
-minute or two on a small machine per submission, in the lessons' default mode).
+Replace `01_feature_space` by any lesson (`ls source`). Without an exchange, put a student's
+notebook in `submitted/<student id>/<lesson>/` before `autograde`. A failed check shows robviz's
+hint in the feedback. Points: 2 for writing a function, 1 for a number or a choice.
+`nbgrader autograde` runs the whole lesson (a minute or two on a small machine per submission, in
+the lessons' default mode).
 """
 
 

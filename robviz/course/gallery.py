@@ -1,6 +1,6 @@
 """A static HTML gallery of the lessons: every lesson executed and exported as a web page.
 
-    robviz gallery                      # build/gallery/index.html, one page per lesson, plotly.min.js
+    robviz gallery                      # build/gallery/index.html, a page per lesson, plotly.min.js
     robviz gallery --only 00 01         # a partial site, for a quick look
 
 Each lesson is taken in its *student* version (:func:`robviz.course.student_notebook`: solutions
@@ -73,7 +73,8 @@ _PLOTLY_JS_BANNER = "* plotly.js v"
 #: (the gallery's pages, nbgrader's feedback through :mod:`robviz.course.feedback`).
 MATHJAX_CONFIG = """<script>
 window.MathJax = {
-  tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]], displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
+  tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]],
+        displayMath: [["$$", "$$"], ["\\\\[", "\\\\]"]],
         processEscapes: true, processEnvironments: true, tags: "ams"},
   svg: {fontCache: "global"}
 };
@@ -359,13 +360,14 @@ def _index_page(entries: list[tuple[str, str]]) -> str:
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>robviz lessons</title>
-  <style>body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; }}
+  <style>body {{ font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto;
+    padding: 0 1rem; }}
   li {{ margin: 0.4rem 0; }}</style>
 </head>
 <body>
   <h1>robviz lessons</h1>
-  <p>Each lesson executed in its default mode, exercises left for you. The figures and animations work here;
-  the widgets need a live kernel: run the lessons in Jupyter or on Binder.</p>
+  <p>Each lesson executed in its default mode, exercises left for you. The figures and animations
+  work here; the widgets need a live kernel: run the lessons in Jupyter or on Binder.</p>
   <ol start="0">
 {items}
   </ol>

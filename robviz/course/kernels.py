@@ -7,8 +7,10 @@ times out and finds it. Seen here: a lesson stalled for the whole 600 s timeout 
 cell, then went on; an nbgrader autograde took 1906 s where it takes about 110, two stalls of its
 900 s cell timeout. Short polls bound such a stall to a second; the cell timeout still applies.
 
-    NotebookClient(nb, kernel_manager_class=SlicedKernelManager)          # nbclient
-    c.AsyncKernelManager.client_class = "robviz.course.kernels.SlicedKernelClient"  # nbgrader_config.py
+    # nbclient
+    NotebookClient(nb, kernel_manager_class=SlicedKernelManager)
+    # nbgrader_config.py
+    c.AsyncKernelManager.client_class = "robviz.course.kernels.SlicedKernelClient"
 """
 
 from __future__ import annotations

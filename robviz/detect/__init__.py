@@ -8,7 +8,7 @@ authors' AUC code: clean inputs are the positive class). A detector is anything 
 |---|---|---|
 | :func:`confidence` | max_k softmax(model(x))_k | Hendrycks & Gimpel, ICLR 2017 (baseline) |
 | :func:`non_max_entropy_score` | non-ME of softmax(model(x)) | Pang et al., NeurIPS 2018 |
-| :class:`KernelDensity` | log of the Gaussian kernel density of the feature, predicted class | Feinman et al. 2017 |
+| :class:`KernelDensity` | log Gaussian KDE of the feature, predicted class | Feinman et al. 2017 |
 | :class:`LID` | minus the local intrinsic dimensionality of the feature | Ma et al., ICLR 2018 |
 
 ``model(x)`` returns the logits whose argmax is the prediction (for RCE the *negated* logits, see

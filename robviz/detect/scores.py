@@ -243,7 +243,10 @@ class KernelDensity:
     __call__ = score
 
     def __repr__(self) -> str:
-        return f"KernelDensity(sigma2={self.sigma2}, points_per_class={self.points_per_class}, seed={self.seed})"
+        return (
+            f"KernelDensity(sigma2={self.sigma2}, "
+            f"points_per_class={self.points_per_class}, seed={self.seed})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- LID

@@ -198,7 +198,8 @@ def gsce_contour(
 
         ||z - c||^2 = B_{k,k~} + log(C_e - 1) / (sigma_k - sigma_k~),
         c = (sigma_k mu_k - sigma_k~ mu_k~) / (sigma_k - sigma_k~),
-        B_{k,k~} = sigma_k sigma_k~ ||mu_k - mu_k~||^2 / (sigma_k - sigma_k~)^2 + (B_k - B_k~) / (sigma_k - sigma_k~).
+        B_{k,k~} = sigma_k sigma_k~ ||mu_k - mu_k~||^2 / (sigma_k - sigma_k~)^2
+                   + (B_k - B_k~) / (sigma_k - sigma_k~).
 
     For sigma_k = sigma_k~ (plain SCE, whose logits W_i^T z + b_i are g-SCE with all sigma_i = 1,
     and MMLDA) the contours are hyperplanes, not spheres, and the theorem does not apply. robviz's
@@ -266,7 +267,8 @@ def gsce_sample_density(
     fill it.
 
     * ``form="exact"`` (default): SD = N p(C) / |dVol/dC| with Vol = V_d r^d, so
-      |dVol/dC| = (d/2) V_d (r^2)^{(d-2)/2} |d r^2/dC| and d r^2/dC = C_e / ((C_e - 1)(sigma_k - sigma_k~));
+      |dVol/dC| = (d/2) V_d (r^2)^{(d-2)/2} |d r^2/dC| and
+      d r^2/dC = C_e / ((C_e - 1)(sigma_k - sigma_k~));
     * ``form="theorem"``: the paper's expression SD ∝ N p(C) / [B_{k,k~} + log(C_e - 1)/(sigma_k -
       sigma_k~)]^{(d-1)/2}, returned with constant 1 (see :func:`mmc_sample_density` for why the
       exponents differ by 1/2).

@@ -34,14 +34,17 @@ class KeyboardScope(anywidget.AnyWidget):
             control.setAttribute("data-lm-suppress-shortcuts", "true");
           }
         };
-        // The view is attached to the page after render returns: look for the dashboard until it is there.
+        // The view is attached to the page after render returns: look for the dashboard until it is
+        // there.
         let tries = 0;
         const timer = setInterval(() => {
           const box = el.closest("." + model.get("scope"));
           if (box) {
             clearInterval(timer);
             markAll(box);
-            new MutationObserver(() => markAll(box)).observe(box, { childList: true, subtree: true });
+            new MutationObserver(() => markAll(box)).observe(
+              box, { childList: true, subtree: true }
+            );
           } else if (++tries > 100) {
             clearInterval(timer);
           }
