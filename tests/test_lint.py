@@ -22,7 +22,7 @@ def test_ruff_finds_nothing():
 
 
 def test_code_is_laid_out_by_ruff_format():
-    """The package, tests, benchmarks and tasks.py read as ``ruff format`` lays them out (100 columns)."""
+    """The package, tests, benchmarks and tasks.py read as ``ruff format`` lays them out."""
     done = subprocess.run(
         [
             sys.executable,
