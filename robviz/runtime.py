@@ -8,6 +8,7 @@ The setup: device choice, the default/full switch, seeds. Running a model: :func
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
 import secrets
@@ -113,13 +114,14 @@ def evaluating(model):
     """
     modules = list(model.modules()) if hasattr(model, "modules") else []
     modes = [m.training for m in modules]
-    if modules:
+    if any(modes):  # already in eval mode: the common case, in every attack's hot path
         model.eval()
     try:
         yield model
     finally:
         for module, mode in zip(modules, modes):
-            module.training = mode
+            if module.training != mode:  # nn.Module's __setattr__ is slow: only where needed
+                module.training = mode
 
 
 def dtype_and_device(
@@ -132,7 +134,7 @@ def dtype_and_device(
     and GPU models just work.
     """
     tensors = (
-        list(model.parameters()) + list(model.buffers()) if hasattr(model, "parameters") else []
+        itertools.chain(model.parameters(), model.buffers()) if hasattr(model, "parameters") else ()
     )
     for tensor in tensors:
         if tensor.is_floating_point():
@@ -176,8 +178,7 @@ def predict(logits: torch.Tensor) -> torch.Tensor:
     Argmax of NaN logits is class 0, which an accuracy would count as a correct class-0 answer. -1
     equals no label and no target.
     """
-    finite = torch.isfinite(logits).all(dim=1)
-    return torch.where(finite, logits.argmax(dim=1), torch.full_like(finite, -1, dtype=torch.long))
+    return logits.argmax(dim=1).masked_fill_(~torch.isfinite(logits).all(dim=1), -1)
 
 
 def to_numpy(values, dtype=None) -> np.ndarray:

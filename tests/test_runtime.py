@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 import robviz
-from robviz.runtime import atomic_write, to_numpy
+from robviz.runtime import atomic_write, evaluating, to_numpy
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +130,17 @@ def test_checkpoints_and_tsne_caches_are_written_atomically(tmp_path, monkeypatc
         )
     embed.clear_cache()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluating_gives_every_submodule_back_its_own_mode():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.Dropout(0.5))
+    model.train()
+    model[1].eval()  # a frozen BatchNorm inside a training network
+    with evaluating(model):
+        assert not any(m.training for m in model.modules())
+    assert [m.training for m in model.modules()] == [True, True, False, True]
+    # already in eval mode: a block that switches to train mode still leaves it in eval mode
+    model.eval()
+    with evaluating(model):
+        model.train()
+    assert not any(m.training for m in model.modules())

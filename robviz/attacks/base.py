@@ -451,10 +451,11 @@ class Attack:
                 f"a target != y (or omit target: each input then gets a random class != y)"
             )
         low, high = self.bounds
-        if x.min() < low - 1e-6 or x.max() > high + 1e-6:
+        smallest, largest = (float(v) for v in torch.aminmax(x))
+        if smallest < low - 1e-6 or largest > high + 1e-6:
             raise ValueError(
-                f"inputs lie outside bounds {self.bounds} (min {x.min().item():.4g}, max "
-                f"{x.max().item():.4g}); pass bounds=data.bounds, or inputs scaled to [0, 1]"
+                f"inputs lie outside bounds {self.bounds} (min {smallest:.4g}, max "
+                f"{largest:.4g}); pass bounds=data.bounds, or inputs scaled to [0, 1]"
             )
         return x.detach(), y.long(), None if target is None else target.long()
 
@@ -492,9 +493,12 @@ class Attack:
         logits would read as class 0).
         """
         prediction = predict(self.model(x_adv))
-        prediction[~_finite_rows(x_adv)] = -1
+        finite = _finite_rows(x_adv)
+        if bool(finite.all()):
+            return x_adv, prediction
+        prediction[~finite] = -1
         shape = (-1,) + (1,) * (x.dim() - 1)
-        return torch.where(_finite_rows(x_adv).reshape(shape), x_adv, x), prediction
+        return torch.where(finite.reshape(shape), x_adv, x), prediction
 
 
 def _finite_rows(t: torch.Tensor) -> torch.Tensor:
