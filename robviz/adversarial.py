@@ -97,8 +97,25 @@ def uniform_start(
     L-inf: the box; L2: the ball.
 
     Drawn on the CPU with ``generator`` in the order :class:`robviz.attacks.PGD` draws its random
-    start, so a generator seeded s gives the start of ``PGD(..., seed=s)``. x (N, ...) -> (N, ...)
-    on x's device and dtype.
+    start, so a generator seeded s gives the start of ``PGD(..., seed=s)``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        The centers (N, ...).
+    eps : float
+        The radius, in input units.
+    norm : str
+        ``"Linf"``; any other value draws from the L2 ball (not checked here).
+    bounds : tuple of float
+        (low, high) of the inputs.
+    generator : torch.Generator
+        A CPU generator.
+
+    Returns
+    -------
+    torch.Tensor
+        The starts (N, ...), on x's device and in its dtype.
     """
     shape = (-1,) + (1,) * (x.dim() - 1)
     if norm == "Linf":
@@ -122,8 +139,18 @@ def kl_objective(clean_logits: torch.Tensor):
 
         KL( p(x) || p(x') ) = sum_k p_k(x) (log p_k(x) - log p_k(x')),   p = softmax(model(.)),
 
-    with p(x) fixed from ``clean_logits`` (N, L) (no gradient flows into it). ``labels`` is not
+    with p(x) fixed from ``clean_logits`` (no gradient flows into it). ``labels`` is not
     used: TRADES pushes the prediction away from the model's own clean prediction, not from y.
+
+    Parameters
+    ----------
+    clean_logits : torch.Tensor
+        The model's logits (N, L) of the clean inputs x.
+
+    Returns
+    -------
+    callable
+        ``objective(model, x', labels) -> (N,)`` per-sample KL, named ``kl_objective``.
     """
     clean = F.log_softmax(clean_logits.detach(), dim=1)
 
@@ -139,11 +166,25 @@ def trades_loss(
 ) -> torch.Tensor:
     """Return the TRADES loss ``model.loss(x, y) + beta * mean_i KL(p(x_i) || p(x_adv_i))``.
 
-    The loss is a scalar.
-
     The natural term is the model's own objective (cross-entropy for SCE, the MMC loss for MMC); the
     KL is summed over classes and averaged over the batch (the authors' ``KLDivLoss(reduction="sum")
-    / N``); both terms carry gradients. x, x_adv (N, ...), y (N,).
+    / N``); both terms carry gradients.
+
+    Parameters
+    ----------
+    model : TrainableModel
+        The model, with ``loss(x, y)``.
+    x, x_adv : torch.Tensor
+        Clean and adversarial inputs (N, ...).
+    y : torch.Tensor
+        Labels (N,).
+    beta : float
+        The weight of the KL term.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
     """
     logits = model(x)
     kl = F.kl_div(
@@ -206,8 +247,20 @@ class AdversarialTraining:
     def attack(self, model, bounds, loss=None):
         """Return the :class:`robviz.attacks.PGD` of the inner maximization.
 
-        ``loss``: its objective; None, the papers' adaptive one,
-        :func:`robviz.attacks.paper_objective`: the MMC loss for MMC, as the talk trains AT-MMC.
+        Parameters
+        ----------
+        model : torch.nn.Module
+            The model attacked.
+        bounds : tuple of float or Dataset
+            (low, high) of the inputs.
+        loss : callable or None
+            The attack objective ``(model, x, labels) -> (N,)``; None, the papers' adaptive one,
+            :func:`robviz.attacks.paper_objective`: the MMC loss for MMC, as the talk trains AT-MMC.
+
+        Returns
+        -------
+        robviz.attacks.PGD
+            The attack, with this setting's eps, alpha, steps and norm.
 
         Raises
         ------
@@ -227,11 +280,29 @@ class AdversarialTraining:
         )
 
     def examples(self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator):
-        """Return the adversarial batch x_adv (N, ...) of this method for x (N, ...), y (N,).
+        """Return the adversarial batch of this method.
 
-        Random starts drawn from ``generator`` (a seeded CPU generator). For ``"pgd"`` with a
-        generator seeded s it equals ``PGD(model, eps, alpha, steps, norm, bounds, seed=s).run(x,
-        y).x_adv``.
+        Random starts drawn from ``generator``. For ``"pgd"`` with a generator seeded s it equals
+        ``PGD(model, eps, alpha, steps, norm, bounds, seed=s).run(x, y).x_adv``; for ``"trades"``
+        the start is x + 0.001 N(0, I) and the objective :func:`kl_objective`.
+
+        Parameters
+        ----------
+        model : torch.nn.Module
+            The model attacked (in eval mode during the attack, its modes restored after).
+        x : torch.Tensor
+            Clean inputs (N, ...).
+        y : torch.Tensor
+            Labels (N,).
+        bounds : tuple of float
+            (low, high) of the inputs.
+        generator : torch.Generator
+            A seeded CPU generator.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...), detached.
         """
         if self.method == "pgd":
             return adversarial_batch(
@@ -251,10 +322,29 @@ class AdversarialTraining:
     def loss(
         self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator
     ) -> torch.Tensor:
-        """One adversarial training loss on the batch x (N, ...), y (N,).
+        """Return one adversarial training loss on a batch.
 
         The inner maximization in eval mode, then the outer loss in the model's current mode (train
-        mode in ``fit``); a scalar with gradients.
+        mode in ``fit``): ``model.loss(x_adv, y)`` for ``"pgd"``, :func:`trades_loss` for
+        ``"trades"``.
+
+        Parameters
+        ----------
+        model : TrainableModel
+            The model trained, with ``loss(x, y)``.
+        x : torch.Tensor
+            Clean inputs (N, ...).
+        y : torch.Tensor
+            Labels (N,).
+        bounds : tuple of float
+            (low, high) of the inputs.
+        generator : torch.Generator
+            A seeded CPU generator for the random starts.
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar with gradients.
         """
         x_adv = self.examples(model, x, y, bounds, generator)
         if self.method == "pgd":

@@ -51,10 +51,25 @@ def simplex_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> t
     ||mu_k||^2|). The unit vectors satisfy <mu_i, mu_j> = -1/(L-1) for i != j and sum to zero; they
     are then scaled to length ``norm`` (C), so <mu_i, mu_j> = -C^2/(L-1).
 
+    Parameters
+    ----------
+    num_classes : int
+        L, the number of classes (>= 2).
+    feature_dim : int
+        d, the feature dimension (>= 1; 1 only for L = 2).
+    norm : float
+        C, the length of every center (> 0).
+
     Returns
     -------
     torch.Tensor
         Tensor of shape (num_classes, feature_dim), float32.
+
+    Raises
+    ------
+    ValueError
+        ``num_classes`` < 2, ``feature_dim`` < 1 (or 1 with more than 2 classes), ``norm`` <= 0, or
+        ``feature_dim`` < num_classes - 1.
     """
     num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
     if feature_dim < num_classes - 1:
@@ -85,12 +100,30 @@ def spread_centers(
     For feature_dim < num_classes - 1, where no regular simplex exists. Like the authors' code,
     minimize the largest pairwise cosine with Adam (here a smooth maximum, log-sum-exp with a
     growing sharpness) over unit vectors. In 2-D the optimum is the regular polygon, which is used
-    directly.
+    directly (and in 1-D the pair +-norm).
+
+    Parameters
+    ----------
+    num_classes : int
+        L, the number of classes (>= 2).
+    feature_dim : int
+        d, the feature dimension (>= 1; 1 only for L = 2).
+    norm : float
+        C, the length of every center (> 0).
+    steps : int
+        Adam steps (unused in 1-D and 2-D).
+    seed : int
+        Seeds the initial directions (unused in 1-D and 2-D).
 
     Returns
     -------
     torch.Tensor
         Tensor of shape (num_classes, feature_dim), float32, each row of length ``norm``.
+
+    Raises
+    ------
+    ValueError
+        ``num_classes`` < 2, ``feature_dim`` < 1 (or 1 with more than 2 classes), ``norm`` <= 0.
     """
     num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
     if feature_dim == 1:
@@ -156,9 +189,24 @@ def mm_centers(num_classes: int, feature_dim: int, norm: float = 10.0) -> torch.
 
 
 def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Return the mean feature of every class: z (N, d), labels y (N,) in 0..L-1 -> (L, d).
+    """Return the mean feature of every class.
 
-    L = max(y) + 1.
+    Parameters
+    ----------
+    z : torch.Tensor
+        Features (N, d).
+    y : torch.Tensor
+        Labels (N,) in 0..L-1, L = max(y) + 1.
+
+    Returns
+    -------
+    torch.Tensor
+        Means (L, d); NaN rows for a class in 0..L-1 without a sample.
+
+    Raises
+    ------
+    ValueError
+        z not (N, d) or y not (N,).
     """
     if z.dim() != 2 or y.shape != z.shape[:1]:
         raise ValueError(
@@ -179,22 +227,56 @@ def _between(means: torch.Tensor) -> torch.Tensor:
 
 
 def class_mean_distance(z: torch.Tensor, y: torch.Tensor) -> float:
-    """Return the mean distance between two class means of the features z (N, d).
+    """Return the mean distance between two class means of the features.
 
     A model's unit of length (lesson 4 compares densities of differently scaled feature spaces in
     it).
+
+    Parameters
+    ----------
+    z : torch.Tensor
+        Features (N, d).
+    y : torch.Tensor
+        Labels (N,), at least two classes.
+
+    Returns
+    -------
+    float
+        The mean over the L(L-1)/2 pairs of classes.
+
+    Raises
+    ------
+    ValueError
+        z not (N, d) or y not (N,).
     """
     return _between(class_means(z, y)).mean().item()
 
 
 def feature_spread(z: torch.Tensor, y: torch.Tensor) -> float:
-    """Return mean ||z - m_y|| / min ||m_i - m_j|| for features z (N, d) and class means m.
+    """Return mean ||z - m_y|| / min ||m_i - m_j||, for class means m.
 
     How tight the classes are, free of scale (lower = tighter; the talk's convergence demo).
 
     Two classes whose means coincide are not separated at all: the spread is then ``math.inf``
     (never a finite number that reads as separation). Means a hair apart give a huge, honest ratio
     (the spread over a tiny distance).
+
+    Parameters
+    ----------
+    z : torch.Tensor
+        Features (N, d).
+    y : torch.Tensor
+        Labels (N,), at least two classes.
+
+    Returns
+    -------
+    float
+        The spread, >= 0, or ``math.inf``.
+
+    Raises
+    ------
+    ValueError
+        z not (N, d) or y not (N,).
     """
     means = class_means(z, y)
     within = (z - means[y]).norm(dim=1).mean()

@@ -22,7 +22,18 @@ __all__ = ["real", "integer", "choice", "scalar", "renamed", "finite_inputs", "u
 
 
 def scalar(value):
-    """Return a 0-d tensor or array as a Python scalar; anything else unchanged."""
+    """Return a 0-d tensor or array as a Python scalar; anything else unchanged.
+
+    Parameters
+    ----------
+    value : object
+        Any value; a 0-d ``torch.Tensor`` or ``np.ndarray`` is unwrapped (a bool one to ``bool``).
+
+    Returns
+    -------
+    object
+        ``value.item()`` for a 0-d tensor or array, else ``value`` itself.
+    """
     if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
         if value.dtype in (torch.bool, np.bool_):
             return bool(value.item())
@@ -79,12 +90,33 @@ def real(
 ) -> float | None:
     """Return ``value`` as a finite Python float in the range, or raise a ``ValueError``.
 
-    The error names ``name``.
-
     Accepts any real number type (``numbers.Real``: int, float, NumPy scalars) and 0-d arrays or
-    tensors. ``low``/``high`` bound the range (closed unless ``low_open``/``high_open``).
-    ``allow_none`` lets None through. ``note`` is added to the error in parentheses (why the range
-    is what it is).
+    tensors; never ``bool``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : object
+        The number to check.
+    low, high : float or None
+        The bounds of the range (None: unbounded on that side).
+    low_open, high_open : bool
+        Exclude ``low`` / ``high`` from the range (closed by default).
+    allow_none : bool
+        Let None through (returned as None).
+    note : str
+        Added to the error in parentheses (why the range is what it is).
+
+    Returns
+    -------
+    float or None
+        The number; None only when ``value`` is None and ``allow_none``.
+
+    Raises
+    ------
+    ValueError
+        Not a real number (or a bool), not finite, or outside the range; the error names ``name``.
 
     Examples
     --------
@@ -144,7 +176,30 @@ def integer(
     """Return ``value`` as a Python int in [low, high], or raise a ``ValueError`` naming ``name``.
 
     Accepts anything with ``__index__`` (int, NumPy integers, 0-d integer arrays and tensors);
-    floats are refused even when whole (``3.0`` epochs is a typo somewhere).
+    floats are refused even when whole (``3.0`` epochs is a typo somewhere), and so is ``bool``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : object
+        The integer to check.
+    low, high : int or None
+        The inclusive bounds (None: unbounded on that side).
+    allow_none : bool
+        Let None through (returned as None).
+    note : str
+        Added to the error in parentheses.
+
+    Returns
+    -------
+    int or None
+        The integer; None only when ``value`` is None and ``allow_none``.
+
+    Raises
+    ------
+    ValueError
+        Not an integer (or a bool or a float), or outside [low, high].
     """
     if value is None and allow_none:
         return None
@@ -164,27 +219,61 @@ def integer(
 
 
 def choice(name: str, value, options):
-    """Return ``value`` if it is one of ``options``, else raise a ``ValueError`` listing them."""
+    """Return ``value`` if it is one of ``options``, else raise a ``ValueError`` listing them.
+
+    Parameters
+    ----------
+    name : str
+        What is chosen, for the error (``"unknown {name} ..."``).
+    value : object
+        The choice.
+    options : collection
+        The valid choices.
+
+    Returns
+    -------
+    object
+        ``value`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        ``value`` not in ``options``.
+    """
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(repr, options))}")
     return value
 
 
 def finite_inputs(name: str, x, *, allow_empty: bool = False):
-    """Return ``x`` (N, ...) unchanged, or raise a ``ValueError`` if it is unusable.
+    """Return ``x`` (N, ...), as a tensor, or raise a ``ValueError`` if it is unusable.
 
     The error names ``name`` and the samples that make ``x`` unusable.
 
     The one check of the inputs every attack, detector and evaluator takes: an empty set has no
     accuracy (0/0 is not 0.0) and a NaN or infinite value passes every bound check (``nan < low`` is
     False) and turns every score after it into a number that looks ordinary (argmax of NaN logits is
-    class 0). ``allow_empty`` lets N = 0 through (for the callers where an empty batch has a
-    meaning).
+    class 0).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    x : torch.Tensor or array-like
+        Inputs (N, ...); a non-tensor is converted with ``torch.as_tensor``.
+    allow_empty : bool
+        Let N = 0 through (for the callers where an empty batch has a meaning).
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` itself when it is a tensor, else its conversion.
 
     Raises
     ------
     ValueError
-        N = 0, or non-finite values (the error gives the first sample indices and their count).
+        A scalar (no sample axis), N = 0, or non-finite values (the error gives the first sample
+        indices and their count).
     """
     if not torch.is_tensor(x):
         x = torch.as_tensor(np.asarray(x))
@@ -208,6 +297,23 @@ def unique_labels(name: str, labels) -> list[str]:
     """Return ``labels`` as a list, or raise a ``ValueError`` naming ``name`` and the repeats.
 
     A label that keys data (a table row, a heatmap row, a legend entry) must name one thing.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    labels : iterable
+        The labels; each is converted with ``str``.
+
+    Returns
+    -------
+    list of str
+        The labels as strings, in order.
+
+    Raises
+    ------
+    ValueError
+        A label appears more than once.
     """
     labels = [str(label) for label in labels]
     repeated = sorted({label for label in labels if labels.count(label) > 1})
@@ -224,10 +330,20 @@ def renamed(**old_to_new: str):
 
     For one release, with a ``DeprecationWarning`` that names the new keyword.
 
+    Parameters
+    ----------
+    **old_to_new : str
+        Old keyword name -> new keyword name.
+
+    Returns
+    -------
+    callable
+        The decorator; the decorated function passes an old keyword on under its new name.
+
     Raises
     ------
     TypeError
-        The old and the new name are both given.
+        (At call time) the old and the new name are both given.
 
     Examples
     --------
@@ -299,9 +415,16 @@ def moved(old: str, new: str) -> None:
 
     With a ``DeprecationWarning`` naming ``new``.
 
-    Called as the whole body of a module that moved into a wing (``robviz.scale.resnet`` ->
-    ``robviz.scale.resnet``): ``import old`` then gives the module object of ``new`` itself, so
+    Called as the whole body of a module that moved into a wing (``robviz.detection_study`` ->
+    ``robviz.detect.study``): ``import old`` then gives the module object of ``new`` itself, so
     attributes, monkeypatches and ``isinstance`` behave the same under both names.
+
+    Parameters
+    ----------
+    old : str
+        The old module name (the caller passes ``__name__``), e.g. ``"robviz.detection_study"``.
+    new : str
+        The module's new name.
     """
     import importlib
     import sys

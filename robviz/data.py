@@ -63,7 +63,18 @@ class Dataset:
         return tuple(self.x_train.shape[1:])
 
     def to(self, device) -> "Dataset":
-        """Return the same dataset with every tensor on ``device``."""
+        """Return the same dataset with every tensor on ``device``.
+
+        Parameters
+        ----------
+        device : torch.device or str
+            The target device.
+
+        Returns
+        -------
+        Dataset
+            A new Dataset (the original is unchanged).
+        """
         move = lambda t: t.to(device)  # noqa: E731
         return replace(
             self,
@@ -382,7 +393,25 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
 
 
 def load_dataset(name: str, **options) -> Dataset:
-    """Load a dataset by name (one of ``robviz.data.DATASETS``); ``options`` go to its loader."""
+    """Load a dataset by name (one of ``robviz.data.DATASETS``).
+
+    Parameters
+    ----------
+    name : str
+        gaussians, moons, spirals, digits, mnist5k or mnist32 (case-insensitive).
+    **options
+        Go to the dataset's loader.
+
+    Returns
+    -------
+    Dataset
+        The dataset.
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the error lists the valid ones).
+    """
     key = str(name).lower()
     if key not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
@@ -390,11 +419,26 @@ def load_dataset(name: str, **options) -> Dataset:
 
 
 def grid_points(extent: tuple[float, float, float, float], resolution: int = 100) -> torch.Tensor:
-    """Return a ``resolution`` x ``resolution`` grid over ``extent`` as (resolution^2, 2) points.
-
-    ``extent`` is (x_min, x_max, y_min, y_max).
+    """Return a ``resolution`` x ``resolution`` grid over ``extent`` as points.
 
     In row-major order (y varies slowest), ready for ``.reshape(resolution, resolution)``.
+
+    Parameters
+    ----------
+    extent : tuple of float
+        (x_min, x_max, y_min, y_max), finite, min < max.
+    resolution : int
+        Points per axis (R).
+
+    Returns
+    -------
+    torch.Tensor
+        Points (R^2, 2), float32.
+
+    Raises
+    ------
+    ValueError
+        ``extent`` not finite or with min >= max.
     """
     x_min, x_max, y_min, y_max = extent
     if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, extent))):
@@ -412,8 +456,22 @@ def sample_per_class(
 ):
     """Return the indices of ``per_class`` samples of every class, drawn with ``seed``.
 
-    Optionally only where ``mask`` is True (e.g. the correctly classified ones). Returns a (<= L *
-    per_class,) int64 tensor ordered by class.
+    Parameters
+    ----------
+    y : torch.Tensor
+        Labels (N,).
+    per_class : int
+        The samples wanted per class (fewer where a class has fewer).
+    mask : torch.Tensor or None
+        (N,) bool: draw only where True (e.g. the correctly classified ones).
+    seed : int
+        Seeds the draw.
+
+    Returns
+    -------
+    torch.Tensor
+        A (<= L * per_class,) int64 tensor on y's device, ordered by class (and by index within a
+        class).
     """
     generator = torch.Generator().manual_seed(seed)
     allowed = torch.ones_like(y, dtype=torch.bool) if mask is None else mask.bool()

@@ -266,7 +266,22 @@ def aligned_tsne(
 def pca(features, n_components: int = 2) -> np.ndarray:
     """Principal component analysis (``sklearn.decomposition.PCA``): the instant linear embedding.
 
-    Shape: (N, d) -> (N, n_components) float32, n_components <= min(N, d).
+    Parameters
+    ----------
+    features : array-like or torch.Tensor
+        Features (N, d), N >= 2, finite.
+    n_components : int
+        The output dimension, 1 <= n_components <= min(N, d).
+
+    Returns
+    -------
+    np.ndarray
+        The embedding (N, n_components), float32.
+
+    Raises
+    ------
+    ValueError
+        Features not (N, d) with N >= 2 or not finite, or ``n_components`` out of range.
     """
     from sklearn.decomposition import PCA
 

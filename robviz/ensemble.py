@@ -136,6 +136,17 @@ def adp_regularizer(
         Log-det weight (paper 0.5).
     reduction : str
         ``"mean"`` over the batch (a scalar) or ``"none"`` (N,).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar (``"mean"``) or (N,) (``"none"``).
+
+    Raises
+    ------
+    ValueError
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels, or an unknown
+        ``reduction``.
     """
     _check_probabilities(probabilities, y)
     mean = probabilities.mean(0)  # (N, L)
@@ -153,30 +164,79 @@ def adp_regularizer(
 
 @torch.no_grad()
 def ensemble_diversity(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Return the ensemble diversity ED = det(M M^T) per sample, (N,), without the offset.
+    """Return the ensemble diversity ED = det(M M^T) per sample, without the offset.
 
     0 when two members' non-true-label predictions are parallel, 1 when they are orthogonal (one
     member per wrong label).
+
+    Parameters
+    ----------
+    probabilities : torch.Tensor
+        (K, N, L) member softmax outputs, K >= 2, L >= 2.
+    y : torch.Tensor
+        (N,) integer labels.
+
+    Returns
+    -------
+    torch.Tensor
+        ED (N,) in [0, 1], in the dtype of ``probabilities``.
+
+    Raises
+    ------
+    ValueError
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels.
     """
     return torch.linalg.det(_gram(probabilities, y).double()).clamp_min(0.0).to(probabilities.dtype)
 
 
 @torch.no_grad()
 def pairwise_angles(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Return angles in degrees between members' non-true-label predictions, (N, K, K).
+    """Return angles in degrees between members' non-true-label predictions.
 
     0 = same direction, 90 = orthogonal (the most the nonnegative vectors can differ).
+
+    Parameters
+    ----------
+    probabilities : torch.Tensor
+        (K, N, L) member softmax outputs, K >= 2, L >= 2.
+    y : torch.Tensor
+        (N,) integer labels.
+
+    Returns
+    -------
+    torch.Tensor
+        Angles (N, K, K) in degrees, in [0, 90].
+
+    Raises
+    ------
+    ValueError
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels.
     """
     cosine = _gram(probabilities, y).clamp(-1.0, 1.0)
     return torch.rad2deg(torch.arccos(cosine))
 
 
 def recorded_predictions(history, num_members: int) -> torch.Tensor:
-    """Return the member predictions that ``fit`` recorded for the probe set, as (S, P, K, L).
-
-    The probe set is an :class:`Ensemble`'s.
+    """Return the member predictions that ``fit`` recorded for an ensemble's probe set.
 
     ``fit`` stores ``ensemble.features(probe)`` per snapshot: (S, P, K * L).
+
+    Parameters
+    ----------
+    history : robviz.train.History
+        The History of ``fit`` on an :class:`Ensemble`.
+    num_members : int
+        K, the number of members.
+
+    Returns
+    -------
+    torch.Tensor
+        (S, P, K, L): per snapshot and probe point, every member's softmax output.
+
+    Raises
+    ------
+    ValueError
+        The recorded feature width is not a multiple of ``num_members``.
     """
     features = history.features
     S, P, width = features.shape
@@ -218,6 +278,21 @@ class Ensemble(nn.Module):
         independently with cross-entropy (but through one optimizer).
     name : str or None
         The run's name in a History; default ``"baseline"`` or ``"ADP_{alpha},{beta}"``.
+
+    Attributes
+    ----------
+    members : torch.nn.ModuleList
+        The K members.
+    alpha, beta : float
+        The ADP weights.
+    objective : torch.nn.Module
+        Holds the run's ``name`` and ``num_classes`` (None when no member says); no parameters.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 members, a member that is not a module, members with different ``num_classes``,
+        or ``alpha``/``beta`` negative.
 
     Examples
     --------
@@ -261,9 +336,22 @@ class Ensemble(nn.Module):
         return self.objective.name
 
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Return (K, N, L) member logits.
+        """Return the member logits.
 
-        Raises a clear error if the members disagree on the output shape.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Logits (K, N, L).
+
+        Raises
+        ------
+        ValueError
+            The members disagree on the output shape, or do not return (N, L).
         """
         outputs = [m(x) for m in self.members]
         shapes = {tuple(o.shape) for o in outputs}
@@ -275,23 +363,54 @@ class Ensemble(nn.Module):
         return torch.stack(outputs)
 
     def member_probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        """Return (K, N, L) member softmax outputs F^k."""
+        """Return the member softmax outputs F^k.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Probabilities (K, N, L).
+        """
         return self.member_logits(x).softmax(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return log(mean_k softmax(member_k(x))), (N, L), computed stably with logsumexp.
+        """Return log(mean_k softmax(member_k(x))), computed stably with logsumexp.
 
         Not logits in the usual sense but log-probabilities: softmax of them is the mean prediction,
         argmax is the ensemble's prediction and cross-entropy on them is -log of the mean
         probability of the label.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Log-probabilities (N, L).
         """
         log_probs = self.member_logits(x).log_softmax(-1)
         return torch.logsumexp(log_probs, dim=0) - math.log(self.num_members)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the members' predictions side by side, (N, K * L).
+        """Return the members' predictions side by side.
 
         What ``fit`` records for the probe set.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            (N, K * L): member k's softmax output in columns k L to (k + 1) L - 1.
         """
         p = self.member_probabilities(x)
         return p.transpose(0, 1).reshape(p.shape[1], -1)
@@ -299,7 +418,19 @@ class Ensemble(nn.Module):
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return sum_k CE(y, F^k) + ADP_{alpha, beta}, averaged over the batch.
 
-        The paper's training objective.
+        The paper's training objective (without the ADP term when alpha = beta = 0).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+        y : torch.Tensor
+            Labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
         """
         logits = self.member_logits(x)
         losses = [F.cross_entropy(logits[k], y) for k in range(self.num_members)]
@@ -312,7 +443,18 @@ class Ensemble(nn.Module):
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the predicted classes (N,), the argmax of the mean softmax, without gradients."""
+        """Return the predicted classes, the argmax of the mean softmax, without gradients.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Classes (N,).
+        """
         return self(x).argmax(dim=1)
 
 
@@ -373,10 +515,32 @@ def solve_adp(
     Adam on free logits, float64. The numerical counterpart of the paper's Theorems 1 and 2 and
     Corollary 1.
 
+    Parameters
+    ----------
+    alpha, beta : float
+        The ADP weights (entropy, log-det).
+    K : int
+        The number of members, >= 2.
+    L : int
+        The number of classes, >= 2.
+    y : int
+        The sample's label, in [0, L).
+    steps : int
+        Adam steps.
+    lr : float
+        Adam's learning rate.
+    seed : int
+        Seeds the initial logits (0.1 times a standard normal).
+
     Returns
     -------
     torch.Tensor
         (K, L) float64 member predictions at the end of the descent.
+
+    Raises
+    ------
+    ValueError
+        K < 2 or L < 2 (from :func:`adp_regularizer`).
     """
     generator = torch.Generator().manual_seed(seed)
     logits = (0.1 * torch.randn(K, L, generator=generator, dtype=torch.float64)).requires_grad_(

@@ -156,8 +156,9 @@ def accuracy_vs_eps(
 class StepsCurve:
     """Robust accuracy against attack steps (rows) and restarts (columns).
 
-    ``accuracy[i][j]`` for ``steps[i]`` and ``restarts[j]``. ``looks_masked`` when more steps or
-    more restarts raise the accuracy.
+    ``accuracy[i][j]`` for ``steps[i]`` and ``restarts[j]``. ``looks_masked`` when more steps raise
+    the accuracy by more than the tolerance (more restarts cannot raise it: a sample counts as
+    robust only when it survives every restart).
     """
 
     steps: list[int]
@@ -181,9 +182,40 @@ def accuracy_vs_steps(
 ) -> StepsCurve:
     """Robust accuracy for every number of steps and of restarts.
 
-    A sample counts as robust only when it survives every restart. ``attack_factory(model, eps,
-    steps, seed) -> Attack`` (default: PGD with step 2.5 eps / steps and a random start seeded by
-    the restart). ``tolerance``: allowed rise (noise).
+    A sample counts as robust only when it is classified correctly and survives every restart.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+    x : torch.Tensor
+        Inputs (N, ...) in ``bounds``.
+    y : torch.Tensor
+        Labels (N,).
+    eps : float
+        The attack radius, in input units.
+    steps_list : sequence of int
+        The step counts (rows), each >= 1, in increasing order (the masking check compares
+        neighbouring rows).
+    restarts_list : sequence of int
+        The restart counts (columns), each >= 1; sorted here.
+    attack_factory : callable or None
+        ``attack_factory(model, eps, steps, seed) -> Attack``; None: PGD with step 2.5 eps / steps
+        and a random start seeded by the restart.
+    bounds : tuple of float or Dataset
+        (low, high) of the inputs, for the default attack.
+    tolerance : float
+        The rise of accuracy allowed as noise before the curve counts as masked.
+
+    Returns
+    -------
+    StepsCurve
+        The accuracies, ``looks_masked`` and a one-line verdict.
+
+    Raises
+    ------
+    ValueError
+        An entry < 1 or an empty list.
     """
     factory = attack_factory or (
         lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds)
@@ -326,9 +358,25 @@ def whitebox_vs_blackbox(
 
 
 def gradient_direction(model, x: torch.Tensor, y: torch.Tensor, objective=None) -> torch.Tensor:
-    """Return sign(grad_x J(x, y)), the first L-inf attack direction (FGSM's), (N, ...).
+    """Return sign(grad_x J(x, y)), the first L-inf attack direction (FGSM's).
 
-    ``objective(model, x, y)`` defaults to cross-entropy on the logits.
+    The model runs in eval mode, its modes restored.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+    x : torch.Tensor
+        Inputs (N, ...), moved to the model's dtype and device.
+    y : torch.Tensor
+        Labels (N,), on the model's device.
+    objective : callable or None
+        ``objective(model, x, y) -> (N,)``; None: cross-entropy on the logits.
+
+    Returns
+    -------
+    torch.Tensor
+        Signs (N, ...) in {-1, 0, 1}, on the model's device.
     """
     x = to_model(model, x).detach().requires_grad_(True)
     with evaluating(model):
@@ -466,10 +514,42 @@ def loss_landscape_2d(
 ) -> LossSurface:
     """Return the mean loss over (x, y) on a grid of x + a d1 + b d2.
 
-    Engstrom et al.'s and the obfuscated-gradients paper's picture. Defaults: d1 the gradient sign,
-    d2 a random sign vector (Rademacher, seeded); a and b in 21 points of [-0.5, 0.5] times the
-    input scale. ``plateau``: the fraction of grid steps over which a sample's loss may stay exactly
-    constant before the surface counts as shattered (piecewise constant).
+    Engstrom et al.'s and the obfuscated-gradients paper's picture.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier (run in eval mode, its modes restored).
+    x : torch.Tensor
+        Inputs (N, ...), finite.
+    y : torch.Tensor
+        Labels (N,).
+    d1, d2 : torch.Tensor or None
+        The directions (N, ...). Defaults: d1 the gradient sign (:func:`gradient_direction`), d2 a
+        random sign vector (Rademacher, seeded).
+    alphas, betas : sequence of float or None
+        The steps a (A,) along d1 and b (B,) along d2; default 21 points of [-0.5, 0.5] times the
+        input scale max |x|.
+    objective : callable or None
+        ``objective(model, x, y) -> (N,)``; None: cross-entropy on the logits.
+    roughness : float
+        A jump between neighbouring grid values larger than this times the median jump (and than
+        half the range) counts as a cliff.
+    plateau : float
+        The fraction of grid steps over which a sample's loss may stay exactly constant before the
+        surface counts as shattered (piecewise constant).
+    seed : int
+        Seeds d2.
+
+    Returns
+    -------
+    LossSurface
+        The loss (B, A), ``looks_masked``, the verdict and the flat fraction.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite x.
     """
     x = to_model(model, checks.finite_inputs("x", x))
     d1 = gradient_direction(model, x, y, objective) if d1 is None else d1.to(x)

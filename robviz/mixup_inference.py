@@ -170,11 +170,17 @@ class MixupInference(nn.Module):
         self.last_choice = None  # combined mode: which samples used MI-PL in the last call
 
     def reseed(self, seed: int | None = None) -> None:
-        """Restart the draws of mixing partners (from ``seed``, default the constructor's)."""
+        """Restart the draws of mixing partners.
+
+        Parameters
+        ----------
+        seed : int or None
+            The new seed; None (default) the constructor's ``seed``.
+        """
         self.generator.manual_seed(self.seed if seed is None else seed)
 
     def draw(self, predicted: torch.Tensor, n: int, same: bool) -> torch.Tensor:
-        """Pool indices (B, n): ``n`` partners per input, drawn on the CPU by the seeded generator.
+        """Draw pool indices: ``n`` partners per input, on the CPU by the seeded generator.
 
         ``same``: uniform over the images of the predicted class (MI-PL). Otherwise (MI-OL) as the
         authors' code: a class uniform among the L - 1 other classes, then an image uniform within
@@ -182,6 +188,25 @@ class MixupInference(nn.Module):
         1)) among the others, position floor(u (L - 1) n_c) gives the rank (position // n_c) and the
         image (position % n_c); on a balanced pool this is exactly a uniform draw over all
         other-class images.
+
+        Parameters
+        ----------
+        predicted : torch.Tensor
+            The predicted classes (B,) of the inputs.
+        n : int
+            The number of partners per input.
+        same : bool
+            Draw from the predicted class (MI-PL) rather than from the other classes (MI-OL).
+
+        Returns
+        -------
+        torch.Tensor
+            Indices (B, n) into the (class-sorted) pool, on the pool's device.
+
+        Raises
+        ------
+        ValueError
+            A predicted class beyond the pool's largest class.
         """
         k = predicted.cpu().long()[:, None]
         if int(k.max()) >= len(self.counts):
@@ -204,12 +229,28 @@ class MixupInference(nn.Module):
     def log_mix(
         self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool, lam: float | None = None
     ) -> torch.Tensor:
-        """Return the log of the averaged softmax of f(lambda x + (1 - lambda) x_s), (B, L).
+        """Return the log of the averaged softmax of f(lambda x + (1 - lambda) x_s).
 
-        Averaged over ``n`` partners x_s.
+        Averaged over ``n`` partners x_s, computed as logsumexp over the partners of log_softmax,
+        minus log n.
 
-        Computed as logsumexp over the partners of log_softmax, minus log n. ``lam`` defaults to the
-        mode's lambda.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (B, ...).
+        predicted : torch.Tensor
+            Their predicted classes (B,), which choose the partners (see :meth:`draw`).
+        n : int
+            The number of partners per input.
+        same : bool
+            Partners of the predicted class (MI-PL) or of the other classes (MI-OL).
+        lam : float or None
+            lambda; None (default) the mode's lambda (``lam_pl`` if ``same``, else ``lam_ol``).
+
+        Returns
+        -------
+        torch.Tensor
+            Log-probabilities (B, L).
         """
         lam = (self.lam_pl if same else self.lam_ol) if lam is None else lam
         partners = self.x_pool[self.draw(predicted, n, same)]  # (B, n, ...)
@@ -219,16 +260,45 @@ class MixupInference(nn.Module):
     def mix(
         self, x: torch.Tensor, predicted: torch.Tensor, n: int, same: bool, lam: float | None = None
     ) -> torch.Tensor:
-        """Return the averaged softmax of f(lambda x + (1 - lambda) x_s): (B, L).
+        """Return the averaged softmax of f(lambda x + (1 - lambda) x_s).
 
-        Averaged over ``n`` partners x_s.
+        Averaged over ``n`` partners x_s: ``log_mix(...).exp()``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (B, ...).
+        predicted : torch.Tensor
+            Their predicted classes (B,).
+        n : int
+            The number of partners per input.
+        same : bool
+            Partners of the predicted class (MI-PL) or of the other classes (MI-OL).
+        lam : float or None
+            lambda; None (default) the mode's lambda.
+
+        Returns
+        -------
+        torch.Tensor
+            Probabilities (B, L).
         """
         return self.log_mix(x, predicted, n, same, lam).exp()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the log of the averaged softmax of the mixed inputs, (N, ...) -> (N, L).
+        """Return the log of the averaged softmax of the inputs mixed with the mode's partners.
 
-        Mixed with the mode's partners.
+        Mode ``combined`` uses MI-PL for the inputs whose clean confidence exceeds the MI-PL one by
+        less than ``threshold``, MI-OL for the others, and records the choice in ``last_choice``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Log-probabilities (N, L).
         """
         with torch.no_grad():
             clean = self.model(x).log_softmax(dim=1)
@@ -270,8 +340,18 @@ def _check_lam(lam, mode: str):
 def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
     """Return the log of the mean over dim 1 of softmax(logits).
 
-    (B, n, L) -> (B, L), in log space (logsumexp of log_softmax, minus log n), so a probability of
-    exp(-150) is -150, not log 0.
+    Computed in log space (logsumexp of log_softmax, minus log n), so a probability of exp(-150) is
+    -150, not log 0.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        Logits (B, n, L): n samples per input.
+
+    Returns
+    -------
+    torch.Tensor
+        Log-probabilities (B, L).
     """
     return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
@@ -286,17 +366,33 @@ def mixup_batch(
 ):
     """Mix a batch with shuffled copies of itself (Zhang et al., ICLR 2018).
 
-    ``per_sample=False`` (Zhang et al.'s code): one lam ~ Beta(alpha, alpha) for the batch and one
-    permutation, x_mix = lam x + (1 - lam) x[perm]; returns (x_mix, y, y[perm], lam) with lam a
-    float.
-
-    ``per_sample=True`` (the MI authors' ``train_resnet_mixup.py``, ``shuffle_minibatch``): one
-    lam_i per sample and two permutations, x_mix_i = lam_i x[p1]_i + (1 - lam_i) x[p2]_i; returns
-    (x_mix, y[p1], y[p2], lam) with lam a (N,) tensor of x's dtype.
-
     Either way the loss is lam * L(x_mix, y_a) + (1 - lam) * L(x_mix, y_b), per sample: the soft
-    cross-entropy of the mixed one-hot labels for softmax networks. x (N, ...), y (N,). The draws
-    come from ``generator`` (a CPU generator; default seeded 0).
+    cross-entropy of the mixed one-hot labels for softmax networks.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Inputs (N, ...).
+    y : torch.Tensor
+        Labels (N,).
+    alpha : float
+        The Beta(alpha, alpha) parameter of the mixing weights, > 0.
+    generator : torch.Generator or None
+        A CPU generator the draws come from; None (default) one seeded 0.
+    per_sample : bool
+        * ``False`` (Zhang et al.'s code): one lam ~ Beta(alpha, alpha) for the batch and one
+          permutation, x_mix = lam x + (1 - lam) x[perm].
+        * ``True`` (the MI authors' ``train_resnet_mixup.py``, ``shuffle_minibatch``): one lam_i
+          per sample and two permutations, x_mix_i = lam_i x[p1]_i + (1 - lam_i) x[p2]_i.
+
+    Returns
+    -------
+    x_mix : torch.Tensor
+        The mixed inputs (N, ...).
+    y_a, y_b : torch.Tensor
+        The labels (N,) of the two mixed inputs: y and y[perm], or y[p1] and y[p2].
+    lam : float or torch.Tensor
+        A float, or with ``per_sample`` a (N,) tensor of x's dtype: the weight of ``y_a``.
 
     Raises
     ------
@@ -331,15 +427,34 @@ def mixup_loss(
     """Return the mixup training loss of a :class:`~robviz.models.Classifier` on a batch.
 
     Its objective's loss on the mixed inputs, weighted between the two labels: lam * L(x_mix, y_a) +
-    (1 - lam) * L(x_mix, y_b).
+    (1 - lam) * L(x_mix, y_b). A model without ``features`` and ``objective`` (an ensemble) uses its
+    own ``loss(x, y)``.
 
-    ``per_sample`` mixes as the MI authors' code (:func:`mixup_batch`): lam_i per sample, the batch
-    mean of lam_i L_i(y_a) + (1 - lam_i) L_i(y_b) with the objective's per-sample losses.
+    Parameters
+    ----------
+    model : Classifier or model with ``loss(x, y)``
+        The model to train.
+    x : torch.Tensor
+        Inputs (N, ...).
+    y : torch.Tensor
+        Labels (N,).
+    alpha : float
+        The Beta(alpha, alpha) parameter, > 0.
+    generator : torch.Generator or None
+        A CPU generator for the draws; None one seeded 0 (see :func:`mixup_batch`).
+    per_sample : bool
+        Mix as the MI authors' code (:func:`mixup_batch`): lam_i per sample, the batch mean of
+        lam_i L_i(y_a) + (1 - lam_i) L_i(y_b) with the objective's per-sample losses.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
 
     Raises
     ------
     ValueError
-        ``per_sample`` for a model without ``features`` and ``objective`` (an ensemble).
+        ``per_sample`` for a model without ``features`` and ``objective`` (an ensemble); alpha <= 0.
     """
     from .objectives import per_sample_loss
 
@@ -381,6 +496,11 @@ class MixupModel(nn.Module):
         Mix as the MI authors' code (a weight per sample, two permutations) instead of Zhang et
         al.'s one weight per batch (:func:`mixup_batch`).
 
+    Raises
+    ------
+    ValueError
+        Alpha <= 0.
+
     Examples
     --------
     >>> from robviz.models import make_model
@@ -421,28 +541,84 @@ class MixupModel(nn.Module):
         return self.classifier.num_classes
 
     def features(self, x):
-        """Return the wrapped classifier's features z (N, d)."""
+        """Return the wrapped classifier's features.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Features z (N, d).
+        """
         return self.classifier.features(x)
 
     def raw_logits(self, z):
-        """Return the wrapped classifier's raw head logits h (N, L) of features z."""
+        """Return the wrapped classifier's raw head logits of features z.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d).
+
+        Returns
+        -------
+        torch.Tensor
+            Raw logits h (N, L).
+        """
         return self.classifier.raw_logits(z)
 
     def forward(self, x):
-        """Return the wrapped classifier's prediction logits (N, L)."""
+        """Return the wrapped classifier's prediction logits.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Prediction logits (N, L).
+        """
         return self.classifier(x)
 
     @torch.no_grad()
     def predict(self, x):
-        """Return the predicted classes (N,), without gradients."""
+        """Return the predicted classes, without gradients.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Classes (N,).
+        """
         return self(x).argmax(dim=1)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the training loss, a scalar.
 
         In train mode with gradients: the mixup loss, averaged with the mixup loss on adversarial
-        examples when an attack is set (interpolated adversarial training); otherwise the
-        classifier's own loss.
+        examples when an attack is set (interpolated adversarial training; the attack's ``seed`` is
+        incremented for every batch); otherwise the classifier's own loss.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+        y : torch.Tensor
+            Labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
         """
         if not self.training or not torch.is_grad_enabled():
             return self.classifier.loss(x, y)
@@ -476,6 +652,26 @@ def interpolated_adversarial_training(
 
     Mixup on clean inputs and on L-inf PGD examples (``steps`` steps of 2.5 eps / steps, random
     start) of the current model.
+
+    Parameters
+    ----------
+    model : Classifier
+        The classifier to train (in place).
+    eps : float
+        The L-inf radius of the PGD examples, in input units.
+    bounds : tuple of float or Dataset
+        (low, high) of the inputs, for the attack.
+    steps : int
+        The number of PGD steps (step size 2.5 eps / steps).
+    alpha : float
+        The mixup Beta(alpha, alpha) parameter, > 0.
+    seed : int
+        Seeds the attack's random start and the mixing.
+
+    Returns
+    -------
+    MixupModel
+        The training objective to pass to :func:`robviz.train.fit`.
 
     Examples
     --------
@@ -540,8 +736,29 @@ def mixing_effect(
     The ``samples`` partners are drawn uniformly from ``x_pool``: the two mixtures differ by exactly
     lambda * delta, so the perturbation shrinks linearly with lambda, and this measures how much of
     its effect on the averaged softmax is left (the mechanism of Mixup Inference, Pang et al. 2020,
-    Sec. 3). x, x_adv (N, ...), y (N,). The model runs in eval mode
-    (:func:`robviz.runtime.inference`), its own mode restored.
+    Sec. 3). The model runs in eval mode (:func:`robviz.runtime.inference`), its own mode restored.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier, x -> logits (N, L).
+    x, x_adv : torch.Tensor
+        Clean and adversarial inputs (N, ...).
+    y : torch.Tensor
+        True labels (N,).
+    x_pool : torch.Tensor
+        The partners to draw from (M, ...).
+    lams : sequence of float
+        The mixing weights lambda (K,).
+    samples : int
+        The number of partners per input, >= 1.
+    seed : int
+        Seeds the draw of partners.
+
+    Returns
+    -------
+    MixingEffect
+        Per lambda: the effect, the true-class probabilities, and the mixed inputs.
 
     Raises
     ------

@@ -53,7 +53,18 @@ class FeatureModel(Predictor, Protocol):
     """A classifier with a feature: ``model.features(x)``, (N, ...) inputs -> (N, d) features z."""
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the (N, d) features z of inputs x (N, ...)."""
+        """Return the features z of inputs x.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Features (N, d).
+        """
         ...
 
 
@@ -65,7 +76,20 @@ class TrainableModel(FeatureModel, Protocol):
     """
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Return the scalar training loss of inputs x (N, ...) with labels y (N,)."""
+        """Return the scalar training loss of inputs x with labels y.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+        y : torch.Tensor
+            Integer labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
         ...
 
 
@@ -74,6 +98,22 @@ class ToyMLP(nn.Module):
 
     The last layer has no activation, so the features can spread over the whole plane when
     feature_dim = 2.
+
+    Parameters
+    ----------
+    in_dim : int
+        The input dimension (2 for the toy data).
+    feature_dim : int
+        d, the feature dimension, >= 1.
+    hidden : int
+        The width of the hidden layers, >= 1.
+    depth : int
+        The number of hidden layers, >= 1.
+
+    Raises
+    ------
+    ValueError
+        ``feature_dim``, ``hidden`` or ``depth`` < 1.
     """
 
     def __init__(self, in_dim: int = 2, feature_dim: int = 2, hidden: int = 64, depth: int = 2):
@@ -91,9 +131,22 @@ class ToyMLP(nn.Module):
         self.in_dim, self.feature_dim = in_dim, feature_dim
 
     def forward(self, x):
-        """Return the features (N, feature_dim) of inputs x (N, in_dim).
+        """Return the features of inputs x.
 
-        Raises ``ValueError`` for another shape.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, in_dim).
+
+        Returns
+        -------
+        torch.Tensor
+            Features (N, feature_dim).
+
+        Raises
+        ------
+        ValueError
+            Inputs of another shape.
         """
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(
@@ -107,6 +160,15 @@ class SmallCNN(nn.Module):
 
     conv(32) -> ReLU -> conv(64, stride 2) -> ReLU -> conv(64, stride 2) -> ReLU -> global average
     pool -> linear to ``feature_dim`` (the extra linear feature layer of the MMC networks).
+
+    Parameters
+    ----------
+    in_channels : int
+        The image channels C (1 for the digits and MNIST).
+    feature_dim : int
+        d, the feature dimension.
+    width : int
+        The channels of the first convolution (the others have twice as many).
     """
 
     def __init__(self, in_channels: int = 1, feature_dim: int = 64, width: int = 32):
@@ -125,9 +187,22 @@ class SmallCNN(nn.Module):
         self.in_channels, self.feature_dim = in_channels, feature_dim
 
     def forward(self, x):
-        """Return the features (N, feature_dim) of images x (N, in_channels, H, W).
+        """Return the features of images x.
 
-        Raises ``ValueError`` for another shape.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images (N, in_channels, H, W).
+
+        Returns
+        -------
+        torch.Tensor
+            Features (N, feature_dim).
+
+        Raises
+        ------
+        ValueError
+            Inputs of another shape.
         """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
@@ -142,6 +217,20 @@ class Classifier(nn.Module):
 
     ``forward(x)`` returns the output logits (argmax = prediction), ``features(x)`` the features z,
     ``raw_logits(z)`` the head's logits before the objective's prediction rule (what the loss sees).
+
+    Parameters
+    ----------
+    body : torch.nn.Module
+        Inputs (N, ...) -> features z (N, d).
+    objective : Objective
+        The head, z -> raw logits (N, L), with the loss and the prediction rule.
+
+    Attributes
+    ----------
+    body : torch.nn.Module
+        As given.
+    objective : Objective
+        As given.
     """
 
     def __init__(self, body: nn.Module, objective: Objective):
@@ -154,28 +243,84 @@ class Classifier(nn.Module):
         return self.objective.num_classes
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the features z = body(x), (N, d)."""
+        """Return the features z = body(x).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Features (N, d).
+        """
         return self.body(x)
 
     def raw_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """Return the head's raw logits h (N, L) of features z (N, d)."""
+        """Return the head's raw logits h of features z.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d).
+
+        Returns
+        -------
+        torch.Tensor
+            Raw logits (N, L).
+        """
         return self.objective(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the prediction logits ``objective.output(h)`` (N, L) of inputs x.
+        """Return the prediction logits ``objective.output(h)`` of inputs x.
 
         For RCE these are the negated head logits.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Prediction logits (N, L).
         """
         return self.objective.output(self.objective(self.body(x)))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Return the objective's training loss on a batch."""
+        """Return the objective's training loss on a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+        y : torch.Tensor
+            Integer labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
         z = self.body(x)
         return self.objective.loss(z, self.objective(z), y)
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the predicted classes (N,), without gradients."""
+        """Return the predicted classes, without gradients.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Classes (N,).
+        """
         return self(x).argmax(dim=1)
 
 

@@ -58,14 +58,37 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def squared_distances(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
-    """Return ||z_n - mu_k||^2 for every sample n and center k: (N, d), (L, d) -> (N, L)."""
+    """Return ||z_n - mu_k||^2 for every sample n and center k.
+
+    Parameters
+    ----------
+    z : torch.Tensor
+        Features (N, d).
+    centers : torch.Tensor
+        Centers (L, d), same dtype and device as ``z``.
+
+    Returns
+    -------
+    torch.Tensor
+        Squared Euclidean distances (N, L).
+    """
     return (z.unsqueeze(1) - centers.unsqueeze(0)).pow(2).sum(dim=2)
 
 
 def sce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Softmax cross-entropy: mean over the batch of -log softmax(h)_y.
 
-    h: (N, L), y: (N,) -> scalar.
+    Parameters
+    ----------
+    h : torch.Tensor
+        Raw logits (N, L).
+    y : torch.Tensor
+        Integer labels (N,) in [0, L).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
     """
     return F.cross_entropy(h, y)
 
@@ -78,6 +101,24 @@ def center_loss(
     The paper: "A Discriminative Feature Learning Approach for Deep Face Recognition".
 
     L = SCE(h, y) + weight/2 * mean_n ||z_n - c_{y_n}||^2, with learnable class centers c (L, d).
+
+    Parameters
+    ----------
+    h : torch.Tensor
+        Raw logits (N, L).
+    z : torch.Tensor
+        Features (N, d).
+    y : torch.Tensor
+        Integer labels (N,) in [0, L).
+    centers : torch.Tensor
+        The class centers c (L, d).
+    weight : float
+        lambda, the weight of the center term.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
     """
     pull = 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()
     return sce_loss(h, y) + weight * pull
@@ -93,6 +134,24 @@ def lgm_loss(
 
     d_k = 1/2 ||z - mu_k||^2; the true class's distance is enlarged by the margin, d_y * (1 +
     margin); L = SCE(-d with margin, y) + weight * mean_n d_{y_n} (the likelihood regularizer).
+
+    Parameters
+    ----------
+    z : torch.Tensor
+        Features (N, d).
+    y : torch.Tensor
+        Integer labels (N,) in [0, L).
+    means : torch.Tensor
+        The class means mu (L, d).
+    margin : float
+        The relative margin on the true class's distance (0: plain Gaussian-mixture softmax).
+    weight : float
+        The weight of the likelihood regularizer.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
     """
     d = 0.5 * squared_distances(z, means)
     d_true = d.gather(1, y[:, None])
@@ -177,6 +236,18 @@ def rce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         the batch.
     Training drives softmax(h) towards R_y; the prediction then uses the *negated* logits,
     softmax(-h).
+
+    Parameters
+    ----------
+    h : torch.Tensor
+        Raw logits (N, L), L >= 2.
+    y : torch.Tensor
+        Integer labels (N,) in [0, L).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
     """
     num_classes = h.shape[1]
     reverse = (1.0 - F.one_hot(y, num_classes).to(h.dtype)) / (num_classes - 1)
@@ -210,6 +281,23 @@ class Objective(nn.Module):
       to another paper's);
     * :meth:`decision`: the prediction as an affine map of z, which ``robviz.exact`` reads;
     * ``centers``: the class centers, or None.
+
+    Parameters
+    ----------
+    num_classes : int
+        L, the number of classes, >= 2.
+    feature_dim : int
+        d, the feature dimension, >= 1.
+
+    Attributes
+    ----------
+    num_classes, feature_dim : int
+        As given.
+
+    Raises
+    ------
+    ValueError
+        ``num_classes`` < 2 or ``feature_dim`` < 1 (or not integers).
     """
 
     name = "objective"
@@ -232,12 +320,35 @@ class Objective(nn.Module):
     def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the scalar training loss of features z, raw logits h and labels y.
 
-        Shapes: z (N, d), h (N, L), y (N,).
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d).
+        h : torch.Tensor
+            Raw logits (N, L), ``self(z)``.
+        y : torch.Tensor
+            Integer labels (N,) in [0, L).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
         """
         raise NotImplementedError
 
     def output(self, h: torch.Tensor) -> torch.Tensor:
-        """Return the prediction logits of raw logits h (N, L); here h itself."""
+        """Return the prediction logits of raw logits h; here h itself.
+
+        Parameters
+        ----------
+        h : torch.Tensor
+            Raw logits (N, L).
+
+        Returns
+        -------
+        torch.Tensor
+            Prediction logits (N, L), whose argmax is the prediction.
+        """
         return h
 
     def decision(self) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -261,10 +372,22 @@ def nearest_center_decision(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the affine decision (weights, biases) of logits h_k = -factor ||z - mu_k||^2.
 
-    Requires factor > 0. Returns (2 factor mu, -factor ||mu_k||^2).
-
     -factor ||z - mu_k||^2 = 2 factor mu_k . z - factor ||mu_k||^2 - factor ||z||^2, and the last
-    term is the same for every class. centers: (L, d) -> (L, d), (L,).
+    term is the same for every class.
+
+    Parameters
+    ----------
+    centers : torch.Tensor
+        The class centers mu (L, d).
+    factor : float
+        The logit factor, > 0 (not checked here).
+
+    Returns
+    -------
+    weights : torch.Tensor
+        2 factor mu, (L, d).
+    biases : torch.Tensor
+        -factor ||mu_k||^2, (L,).
     """
     return 2 * factor * centers, -factor * centers.pow(2).sum(dim=1)
 
@@ -293,12 +416,42 @@ class SCE(_LinearHead):
     )  # the MMC repository also trains the SCE baseline
 
     def loss(self, z, h, y):
-        """Return the softmax cross-entropy of the logits h."""
+        """Return the softmax cross-entropy of the logits h.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d); unused.
+        h : torch.Tensor
+            Raw logits (N, L).
+        y : torch.Tensor
+            Integer labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
         return sce_loss(h, y)
 
 
 class CenterLoss(_LinearHead):
-    """Softmax cross-entropy plus the center loss with learnable centers (Wen et al., ECCV 2016)."""
+    """Softmax cross-entropy plus the center loss with learnable centers (Wen et al., ECCV 2016).
+
+    Parameters
+    ----------
+    num_classes : int
+        L, the number of classes, >= 2.
+    feature_dim : int
+        d, the feature dimension, >= 1.
+    weight : float
+        lambda, the weight of the center term.
+
+    Attributes
+    ----------
+    class_centers : torch.nn.Parameter
+        The learnable centers (L, d), initialized from a standard normal.
+    """
 
     name, label = "center", "Center loss"
     authors_recipe = "mmc-authors"  # the MMC repository's settings (it has no center-loss code)
@@ -314,7 +467,22 @@ class CenterLoss(_LinearHead):
         return self.class_centers
 
     def loss(self, z, h, y):
-        """Return softmax cross-entropy plus ``weight`` times the center loss."""
+        """Return softmax cross-entropy plus ``weight`` times the center loss.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d).
+        h : torch.Tensor
+            Raw logits (N, L).
+        y : torch.Tensor
+            Integer labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
         return center_loss(h, z, y, self.class_centers, self.weight)
 
 
@@ -322,6 +490,22 @@ class LGM(Objective):
     """Large-margin Gaussian mixture (Wan et al., CVPR 2018).
 
     Learnable means, logits -1/2 ||z - mu_k||^2 (the margin applies only in the training loss).
+
+    Parameters
+    ----------
+    num_classes : int
+        L, the number of classes, >= 2.
+    feature_dim : int
+        d, the feature dimension, >= 1.
+    margin : float
+        The relative margin of the training loss (see :func:`lgm_loss`).
+    weight : float
+        The weight of the likelihood regularizer.
+
+    Attributes
+    ----------
+    means : torch.nn.Parameter
+        The learnable means (L, d), initialized from a standard normal.
     """
 
     name, label = "lgm", "L-GM"
@@ -340,7 +524,18 @@ class LGM(Objective):
         return self.means
 
     def forward(self, z):
-        """Return the logits -1/2 ||z - mu_k||^2, (N, d) -> (N, L)."""
+        """Return the logits -1/2 ||z - mu_k||^2.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d).
+
+        Returns
+        -------
+        torch.Tensor
+            Raw logits (N, L).
+        """
         return -0.5 * squared_distances(z, self.means)
 
     def decision(self):
@@ -348,7 +543,22 @@ class LGM(Objective):
         return nearest_center_decision(self.means, 0.5)
 
     def loss(self, z, h, y):
-        """Return the L-GM loss with the head's margin and weight."""
+        """Return the L-GM loss with the head's margin and weight.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d).
+        h : torch.Tensor
+            Raw logits (N, L); unused (the loss recomputes the distances with the margin).
+        y : torch.Tensor
+            Integer labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
         return lgm_loss(z, y, self.means, self.margin, self.weight)
 
 
@@ -389,7 +599,22 @@ class MMLDA(_MMHead):
     cifar_feature_dim, has_factor, softmax_loss, authors_recipe = 256, True, True, "mmc-authors"
 
     def loss(self, z, h, y):
-        """Return the MMLDA loss with the head's factor."""
+        """Return the MMLDA loss with the head's factor.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d).
+        h : torch.Tensor
+            Raw logits (N, L); unused (the loss recomputes the distances).
+        y : torch.Tensor
+            Integer labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
         return mmlda_loss(z, y, self.mm_centers, self.factor)
 
 
@@ -403,7 +628,22 @@ class MMC(_MMHead):
     cifar_feature_dim, has_factor, authors_recipe = 256, True, "mmc-authors"
 
     def loss(self, z, h, y):
-        """Return the MMC loss with the head's factor."""
+        """Return the MMC loss with the head's factor.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d).
+        h : torch.Tensor
+            Raw logits (N, L); unused (the loss recomputes the distances).
+        y : torch.Tensor
+            Integer labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
         return mmc_loss(z, y, self.mm_centers, self.factor)
 
 
@@ -417,11 +657,37 @@ class RCE(_LinearHead):
     authors_recipe = "rce-authors"
 
     def loss(self, z, h, y):
-        """Return the reverse cross-entropy of the logits h."""
+        """Return the reverse cross-entropy of the logits h.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d); unused.
+        h : torch.Tensor
+            Raw logits (N, L).
+        y : torch.Tensor
+            Integer labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
         return rce_loss(h, y)
 
     def output(self, h):
-        """Return the prediction logits -h (RCE predicts with the negated logits)."""
+        """Return the prediction logits -h (RCE predicts with the negated logits).
+
+        Parameters
+        ----------
+        h : torch.Tensor
+            Raw logits (N, L).
+
+        Returns
+        -------
+        torch.Tensor
+            Prediction logits (N, L).
+        """
         return -h
 
 
@@ -433,10 +699,28 @@ OBJECTIVES: dict[str, type[Objective]] = {
 def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> Objective:
     """Build an objective by name: one of ``robviz.objectives.OBJECTIVES``.
 
-    The names: sce, center, lgm, mmlda, mmc, rce.
+    Parameters
+    ----------
+    name : str or Objective
+        One of sce, center, lgm, mmlda, mmc, rce (case-insensitive). An :class:`Objective` instance
+        is returned unchanged (the other arguments are then ignored).
+    num_classes : int
+        L, the number of classes.
+    feature_dim : int
+        d, the feature dimension.
+    **options
+        Go to the objective's constructor (e.g. ``norm=10.0`` for mmc, ``weight=0.1`` for center).
 
-    ``options`` go to the objective's constructor (e.g. ``norm=10.0`` for mmc, ``weight=0.1`` for
-    center).
+    Returns
+    -------
+    Objective
+        The new head.
+
+    Raises
+    ------
+    ValueError
+        An unknown name (the error lists the valid ones), or invalid ``num_classes`` /
+        ``feature_dim``.
     """
     if isinstance(name, Objective):
         return name
@@ -452,8 +736,6 @@ def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> 
 def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return -log softmax(h)_y for every sample, accurate also for tiny losses.
 
-    Shapes: (N, L) logits, (N,) labels -> (N,).
-
         -log softmax(h)_y = log(1 + sum_{k != y} exp(h_k - h_y))
                           = softplus(logsumexp_{k != y}(h_k - h_y)).
 
@@ -462,6 +744,18 @@ def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     training points; softplus of a very negative number is its exponential, so this form keeps every
     loss distinct (down to about 1e-308 in float64). Sample-density shells between loss quantiles
     need that: tied losses would merge the shells.
+
+    Parameters
+    ----------
+    h : torch.Tensor
+        Raw logits (N, L).
+    y : torch.Tensor
+        Integer labels (N,) in [0, L).
+
+    Returns
+    -------
+    torch.Tensor
+        The per-sample losses (N,), in the dtype of ``h``.
     """
     others = torch.ones_like(h, dtype=torch.bool).scatter(1, y[:, None].long(), False)
     margins = (h - h.gather(1, y[:, None].long())).masked_fill(~others, -math.inf)
@@ -478,13 +772,30 @@ def per_sample_loss(loss, *, float64: bool = False) -> LossFn:
     gives every sample's own term, extra terms (center loss, L-GM) included. A callable is returned
     as it is.
 
-    * ``float64=False`` (loss landscapes, contour tracing): the objective itself, in its dtype,
-      differentiable in z and in its parameters.
-    * ``float64=True`` (sample-density shells): a frozen float64 copy of the objective (later
-      training does not change it), features cast to float64, and for the pure softmax heads
-      (``softmax_loss``: SCE, MMLDA) :func:`cross_entropy_per_sample`: a well-fitted softmax loss
-      falls below float32's resolution and rounds to 0, and tied losses would merge the equal-count
-      shells of ``robviz.shell_density``. Still differentiable in z.
+    Parameters
+    ----------
+    loss : Objective or callable
+        The objective, or a callable (z, y) -> (M,) per-sample losses.
+    float64 : bool
+        * ``False`` (loss landscapes, contour tracing): the objective itself, in its dtype,
+          differentiable in z and in its parameters.
+        * ``True`` (sample-density shells): a frozen float64 copy of the objective (later
+          training does not change it), features cast to float64, and for the pure softmax heads
+          (``softmax_loss``: SCE, MMLDA) :func:`cross_entropy_per_sample`: a well-fitted softmax
+          loss falls below float32's resolution and rounds to 0, and tied losses would merge the
+          equal-count shells of ``robviz.shell_density``. Still differentiable in z.
+
+        Ignored for a callable ``loss``.
+
+    Returns
+    -------
+    callable
+        (z (M, d), y (M,)) -> losses (M,).
+
+    Raises
+    ------
+    ValueError
+        ``loss`` is neither an :class:`Objective` nor callable.
     """
     if not isinstance(loss, Objective):
         if callable(loss):

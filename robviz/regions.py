@@ -32,9 +32,27 @@ class Regions:
 def feature_extent(features: torch.Tensor, pad: float = 0.1, centers: torch.Tensor | None = None):
     """Return a square (x_min, x_max, y_min, y_max) holding every 2-D feature of every frame.
 
-    The centers, too.
+    The centers, too. The square is centered at the origin, with a ``pad`` fraction of margin: one
+    fixed frame for a whole animation.
 
-    With a ``pad`` fraction of margin: one fixed frame for a whole animation.
+    Parameters
+    ----------
+    features : torch.Tensor
+        Features (..., 2), e.g. a History's (S, P, 2).
+    pad : float
+        The margin, as a fraction of the largest coordinate.
+    centers : torch.Tensor or None
+        Class centers (L, 2) to include.
+
+    Returns
+    -------
+    tuple of float
+        (-h, h, -h, h).
+
+    Raises
+    ------
+    ValueError
+        Features that are not 2-D.
     """
     points = features.reshape(-1, features.shape[-1])
     if points.shape[1] != 2:
@@ -51,6 +69,28 @@ def feature_regions(model, history, resolution: int = 80, extent=None) -> Region
 
     Each frame takes that snapshot's head (:meth:`robviz.train.History.head_at`) and predicts the
     class of every grid point z (argmax of the objective's output logits).
+
+    Parameters
+    ----------
+    model : Classifier
+        The model ``history`` trained, with 2-D features.
+    history : robviz.train.History
+        Its History.
+    resolution : int
+        R, grid points per axis.
+    extent : tuple of float or None
+        (x_min, x_max, y_min, y_max); None: :func:`feature_extent` of the recorded features and
+        centers.
+
+    Returns
+    -------
+    Regions
+        Labels (S, R, R), one frame per snapshot, and the extent.
+
+    Raises
+    ------
+    ValueError
+        Features that are not 2-D, an invalid extent, or a history without snapshots.
     """
     extent = extent or feature_extent(history.features, centers=history.centers)
     points = grid_points(extent, resolution)
@@ -63,7 +103,27 @@ def feature_regions(model, history, resolution: int = 80, extent=None) -> Region
 
 @torch.no_grad()
 def input_regions(model, extent, resolution: int = 100) -> Regions:
-    """Return the whole model's decision regions over a 2-D input plane (toy data)."""
+    """Return the whole model's decision regions over a 2-D input plane (toy data).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier on 2-D inputs.
+    extent : tuple of float
+        (x_min, x_max, y_min, y_max) of the input plane.
+    resolution : int
+        R, grid points per axis.
+
+    Returns
+    -------
+    Regions
+        Labels (R, R) on the CPU, and the extent.
+
+    Raises
+    ------
+    ValueError
+        An invalid extent.
+    """
     labels = (
         inference(model, grid_points(extent, resolution))
         .argmax(1)

@@ -37,6 +37,21 @@ def pick_device(prefer: str | None = None) -> torch.device:
     """Return ``cuda`` when a GPU is present (or ``prefer`` names a device), else ``cpu``.
 
     The environment variable ``ROBVIZ_DEVICE`` overrides both (e.g. ``ROBVIZ_DEVICE=cpu``).
+
+    Parameters
+    ----------
+    prefer : str or None
+        A device name (``"cpu"``, ``"cuda"``, ``"cuda:1"``); None: a GPU if there is one.
+
+    Returns
+    -------
+    torch.device
+        The device.
+
+    Raises
+    ------
+    RuntimeError
+        A CUDA device is asked for (by ``prefer`` or ``ROBVIZ_DEVICE``) but none is available.
     """
     choice = os.environ.get("ROBVIZ_DEVICE") or prefer
     if choice:
@@ -60,7 +75,13 @@ def full_mode() -> bool:
 
 
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python, NumPy and PyTorch (CPU and CUDA) for a reproducible run."""
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) for a reproducible run.
+
+    Parameters
+    ----------
+    seed : int
+        The seed of Python's ``random``, NumPy's global generator and ``torch.manual_seed``.
+    """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -75,19 +96,32 @@ def setup(
 ) -> torch.device:
     """Seed everything, pick the device and size PyTorch's CPU thread pool; return the device.
 
-    The first call of every lesson.
+    The first call of every lesson; prints the device, the mode, the thread count and the seed.
 
-    With ``small_models`` (the toy lessons: MLPs and 8x8-digit CNNs) on a CPU, PyTorch gets one
-    thread, in both modes: the models are so small that synchronizing threads costs more than it
-    saves, and much more when other work shares the cores (measured: several times slower with two
-    threads on a busy 2-core machine; lesson 4's full run took about 5 min with two threads and 20 s
-    with one). Lessons with ResNets (``small_models=False``) keep PyTorch's default; ``threads``
-    overrides both.
+    Parameters
+    ----------
+    seed : int
+        Seeds Python, NumPy and PyTorch (:func:`seed_everything`).
+    device : str or None
+        The device asked for (:func:`pick_device`); None: a GPU if there is one.
+    threads : int or None
+        PyTorch's CPU threads; overrides ``small_models``. None (or 0): decided by ``small_models``.
+    small_models : bool
+        For the toy lessons (MLPs and 8x8-digit CNNs) on a CPU, PyTorch gets one thread, in both
+        modes: the models are so small that synchronizing threads costs more than it saves, and much
+        more when other work shares the cores (measured: several times slower with two threads on a
+        busy 2-core machine; lesson 4's full run took about 5 min with two threads and 20 s with
+        one). Lessons with ResNets (``small_models=False``) keep PyTorch's default.
 
     Returns
     -------
     torch.device
         The device lessons should put data and models on.
+
+    Raises
+    ------
+    RuntimeError
+        CUDA asked for but not available.
     """
     seed_everything(seed)
     chosen = pick_device(device)
@@ -111,6 +145,16 @@ def evaluating(model):
     Each submodule's flag is restored, so a model with, say, a frozen BatchNorm inside a training
     network comes back as it was. Objects without ``.train`` / ``.eval`` (plain functions) pass
     through unchanged.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or callable
+        The model; anything without ``.modules()`` passes through.
+
+    Yields
+    ------
+    model
+        ``model`` itself, in eval mode for the block.
     """
     modules = list(model.modules()) if hasattr(model, "modules") else []
     modes = [m.training for m in modules]
@@ -132,6 +176,20 @@ def dtype_and_device(
     ``(default_dtype, None)`` for a model without any (a function, a wrapper of a non-module):
     inputs then keep their device. Attacks and evaluators move inputs to these, so float64 models
     and GPU models just work.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or callable
+        The model.
+    default_dtype : torch.dtype
+        The dtype returned for a model without a floating parameter or buffer.
+
+    Returns
+    -------
+    dtype : torch.dtype
+        The floating dtype.
+    device : torch.device or None
+        The device, or None for a model without a floating parameter or buffer.
     """
     tensors = (
         itertools.chain(model.parameters(), model.buffers()) if hasattr(model, "parameters") else ()
@@ -146,6 +204,18 @@ def to_model(model, x: torch.Tensor) -> torch.Tensor:
     """Return ``x`` on the model's device and in its floating dtype (:func:`dtype_and_device`).
 
     Integer inputs keep their dtype.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or callable
+        The model.
+    x : torch.Tensor
+        Inputs (N, ...).
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` converted (or ``x`` itself when nothing changes).
     """
     dtype, device = dtype_and_device(model, default_dtype=x.dtype)
     return x.to(device or x.device, dtype if x.is_floating_point() else x.dtype)
@@ -157,12 +227,23 @@ def inference(
 ) -> torch.Tensor:
     """Return ``model(x)`` (or ``model.<method>(x)``) in eval mode, without gradients, in batches.
 
-    ``method`` is e.g. ``"features"``.
+    Parameters
+    ----------
+    model : torch.nn.Module or callable
+        The model; it runs under :func:`evaluating`.
+    x : torch.Tensor
+        Inputs (N, ...), moved to the model's dtype and device first (see :func:`dtype_and_device`),
+        so a float64 model or a model on a GPU takes float32 CPU inputs.
+    method : str or None
+        The method to call instead of ``model(x)``, e.g. ``"features"``.
+    batch_size : int
+        Inputs per call.
 
-    ``x`` (N, ...) is moved to the model's dtype and device first (see :func:`dtype_and_device`), so
-    a float64 model or a model on a GPU takes float32 CPU inputs. Returns the outputs concatenated
-    along N, on the model's device; an empty ``x`` gives an empty output of the right trailing
-    shape.
+    Returns
+    -------
+    torch.Tensor
+        The outputs concatenated along N, on the model's device; an empty ``x`` gives an empty
+        output of the right trailing shape.
     """
     fn = model if method is None else getattr(model, method)
     x = to_model(model, x)
@@ -173,10 +254,20 @@ def inference(
 
 
 def predict(logits: torch.Tensor) -> torch.Tensor:
-    """Return the argmax of logits (N, L) -> (N,), and -1 where a row is not finite.
+    """Return the argmax of logits, and -1 where a row is not finite.
 
     Argmax of NaN logits is class 0, which an accuracy would count as a correct class-0 answer. -1
     equals no label and no target.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        Logits (N, L).
+
+    Returns
+    -------
+    torch.Tensor
+        Classes (N,) int64, -1 for a row with a NaN or infinite entry.
     """
     return logits.argmax(dim=1).masked_fill_(~torch.isfinite(logits).all(dim=1), -1)
 
@@ -184,12 +275,23 @@ def predict(logits: torch.Tensor) -> torch.Tensor:
 def to_numpy(values, dtype=None) -> np.ndarray:
     """Return ``values`` as a NumPy array.
 
-    A tensor is detached and brought to the CPU first (any device, with or without gradients;
-    bfloat16, which NumPy lacks, goes through float32); anything else goes through ``np.asarray``.
+    Like ``np.asarray``, the result shares memory with a CPU tensor when no conversion is needed:
+    copy it before writing to it.
 
-    ``dtype`` converts (e.g. ``np.float32`` for plotly's compact typed arrays, ``np.float64`` for
-    exact geometry); None keeps the input's own. Like ``np.asarray``, the result shares memory with
-    a CPU tensor when no conversion is needed: copy it before writing to it.
+    Parameters
+    ----------
+    values : torch.Tensor or array-like
+        A tensor is detached and brought to the CPU first (any device, with or without gradients;
+        bfloat16, which NumPy lacks, goes through float32); anything else goes through
+        ``np.asarray``.
+    dtype : numpy dtype or None
+        Converts (e.g. ``np.float32`` for plotly's compact typed arrays, ``np.float64`` for exact
+        geometry); None keeps the input's own.
+
+    Returns
+    -------
+    np.ndarray
+        The array.
     """
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu()
@@ -200,19 +302,29 @@ def to_numpy(values, dtype=None) -> np.ndarray:
 def atomic_write(path, content: bytes | str | Callable[[BinaryIO], object]) -> Path:
     """Write a file so that it appears whole or not at all.
 
-    A crash or an error never leaves half a file.
+    A crash or an error never leaves half a file. The content goes to a temporary file next to
+    ``path`` (same folder, so same file system), which then replaces ``path`` in one step
+    (``os.replace``). If anything raises, the temporary file is removed, ``path`` keeps its old
+    content (or stays absent) and the error propagates. The new file gets the usual permissions (the
+    umask applies).
 
-    ``content`` is bytes, text (written as UTF-8) or a function that writes to the binary file it is
-    given (e.g. ``lambda f: torch.save(state, f)`` or ``lambda f: np.save(f, array)``). It goes to a
-    temporary file next to ``path`` (same folder, so same file system), which then replaces ``path``
-    in one step (``os.replace``). If anything raises, the temporary file is removed, ``path`` keeps
-    its old content (or stays absent) and the error propagates. The folder must exist. The new file
-    gets the usual permissions (the umask applies).
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; its folder must exist.
+    content : bytes or str or callable
+        Bytes, text (written as UTF-8) or a function that writes to the binary file it is given
+        (e.g. ``lambda f: torch.save(state, f)`` or ``lambda f: np.save(f, array)``).
 
     Returns
     -------
     Path
         ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    OSError
+        The folder does not exist or cannot be written (and whatever ``content`` raises).
     """
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")

@@ -145,6 +145,25 @@ class History:
         Use it wherever the head of an earlier step is needed: decision regions per frame
         (``robviz.regions.feature_regions``), or the loss of a past snapshot for sample-density
         shells (``robviz.objectives.per_sample_loss(history.head_at(model, frame), float64=True)``).
+
+        Parameters
+        ----------
+        model : Classifier
+            The model this history trained (its ``objective`` is copied).
+        frame : int
+            The snapshot index; negative counts from the end (default the last).
+
+        Returns
+        -------
+        Objective
+            The head at that snapshot, on the CPU, in eval mode.
+
+        Raises
+        ------
+        ValueError
+            The history holds no snapshots.
+        IndexError
+            ``frame`` out of range.
         """
         if not self.head_states:
             raise ValueError("this history holds no snapshots")
@@ -168,6 +187,18 @@ class History:
             The run did not record models.
         IndexError
             ``frame`` out of range.
+
+        Parameters
+        ----------
+        model : torch.nn.Module
+            The model this history trained (it is copied).
+        frame : int
+            The snapshot index; negative counts from the end (default the last).
+
+        Returns
+        -------
+        torch.nn.Module
+            The model at that snapshot, on the CPU, in eval mode.
         """
         if not self.model_states:
             raise ValueError("this history holds no model states; train with record_models=True")
@@ -201,6 +232,22 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) ->
     ------
     ValueError
         ``x`` is empty or has non-finite values (:func:`robviz.checks.finite_inputs`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier, x -> prediction logits (N, L).
+    x : torch.Tensor
+        Inputs (N, ...).
+    y : torch.Tensor
+        Labels (N,).
+    batch_size : int
+        Inputs per forward pass.
+
+    Returns
+    -------
+    float
+        The accuracy in [0, 1].
     """
     checks.finite_inputs("x", x)
     correct = (predict(inference(model, x, batch_size=batch_size)).cpu() == y.cpu()).sum().item()
@@ -354,10 +401,34 @@ def fit_objectives(
 ):
     """Train one model per objective name on the same data, from the same seed and config.
 
+    Parameters
+    ----------
+    data : Dataset
+        A :class:`robviz.data.Dataset`.
+    objectives : iterable of str
+        Objective names (see ``robviz.objectives.OBJECTIVES``).
+    config : TrainConfig or None
+        The :class:`TrainConfig` of every run (see :func:`fit`).
+    feature_dim : int or None
+        d for every model; None: :func:`robviz.models.make_model`'s default.
+    seed : int
+        Seeds every model's initialization (the same for all).
+    progress : bool
+        Show a tqdm progress bar per run.
+    **overrides
+        Replace fields of ``config`` (passed to :func:`fit`).
+
     Returns
     -------
     tuple of dict
         (models, histories): two dicts keyed by objective name.
+
+    Raises
+    ------
+    ValueError
+        An unknown objective name, or data :func:`fit` refuses.
+    FloatingPointError
+        A loss became NaN or infinite.
     """
     from .models import make_model
 
@@ -373,9 +444,19 @@ def plain_metadata(value, key: str = "metadata"):
 
     What robviz writes, it can read.
 
-    NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists, paths
-    strings; tensors, None, bools, numbers, strings and lists, tuples and dicts (string or integer
-    keys) of those stay.
+    Parameters
+    ----------
+    value : object
+        NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists,
+        paths strings, tensors detached CPU copies; None, bools, numbers, strings and lists, tuples
+        and dicts (string or integer keys) of those stay.
+    key : str
+        How the error names ``value`` (nested entries extend it, e.g. ``metadata['config']``).
+
+    Returns
+    -------
+    object
+        The plain value.
 
     Raises
     ------
@@ -412,10 +493,22 @@ def plain_metadata(value, key: str = "metadata"):
 def save_checkpoint(path, model, **metadata) -> Path:
     """Write ``model``'s parameters and plain ``metadata`` to ``path``.
 
-    Plain metadata: numbers, strings, lists, dicts.
-
     Atomic (``robviz.runtime.atomic_write``): a crash never leaves half a checkpoint. Metadata goes
     through :func:`plain_metadata` first, so everything saved loads with ``weights_only=True``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; missing parent folders are created.
+    model : torch.nn.Module
+        Its ``state_dict`` is saved (CPU copies).
+    **metadata
+        Plain metadata: numbers, strings, lists, dicts (see :func:`plain_metadata`).
+
+    Returns
+    -------
+    Path
+        ``path``.
 
     Raises
     ------
@@ -442,6 +535,18 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never
     code.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file.
+    map_location : str or torch.device
+        Where the tensors are loaded (``torch.load``'s ``map_location``).
+
+    Returns
+    -------
+    dict
+        ``{"state_dict": ..., "metadata": ...}``.
+
     Raises
     ------
     FileNotFoundError
@@ -458,6 +563,27 @@ def load_checkpoint(path, model, map_location="cpu") -> dict:
 
     Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never
     code.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file.
+    model : torch.nn.Module
+        The model to load into, of the saved architecture.
+    map_location : str or torch.device
+        Where the tensors are loaded before ``load_state_dict`` copies them.
+
+    Returns
+    -------
+    dict
+        The metadata saved with the parameters.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    RuntimeError
+        The parameters do not fit ``model`` (``load_state_dict``).
     """
     state = read_checkpoint(path, map_location)
     model.load_state_dict(state["state_dict"])

@@ -91,6 +91,21 @@ def apgd_checkpoints(steps: int) -> list[int]:
 
     For 100 steps: [0, 22, 41, 57, 70, 80, 87, 93, 99]. (The p_j are rounded to 1e-9 so that 0.22 *
     100 is 22.)
+
+    Parameters
+    ----------
+    steps : int
+        The number of iterations, >= 1.
+
+    Returns
+    -------
+    list of int
+        The checkpoints w_j, increasing, starting at 0.
+
+    Raises
+    ------
+    ValueError
+        ``steps`` < 1.
     """
     steps = Attack._check_int("steps", steps)
     p = [0.0, 0.22]
@@ -115,8 +130,24 @@ def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         DLR(z, y) = -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12),
 
     with z_pi1 >= z_pi2 >= ... the sorted logits. Negative while the model predicts y, positive once
-    it does not; unchanged when the logits are shifted or scaled by a positive factor. logits (N,
-    L), y (N,) -> (N,).
+    it does not; unchanged when the logits are shifted or scaled by a positive factor.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        Logits z (N, L), L >= 3.
+    y : torch.Tensor
+        Labels (N,).
+
+    Returns
+    -------
+    torch.Tensor
+        DLR (N,).
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 classes.
     """
     if logits.shape[1] < 3:
         raise ValueError(
@@ -135,8 +166,26 @@ def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tenso
 
         DLR_t(z, y, t) = -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2 + 1e-12),
 
-    which an attack *increases* to move the prediction from y to t. logits (N, L), y, target (N,) ->
-    (N,).
+    which an attack *increases* to move the prediction from y to t.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        Logits z (N, L), L >= 4.
+    y : torch.Tensor
+        The classes to leave (N,).
+    target : torch.Tensor
+        The target classes t (N,).
+
+    Returns
+    -------
+    torch.Tensor
+        DLR_t (N,).
+
+    Raises
+    ------
+    ValueError
+        Fewer than 4 classes.
     """
     if logits.shape[1] < 4:
         raise ValueError(
@@ -151,7 +200,26 @@ def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tenso
 def dlr_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Return the DLR loss as an attack objective (small while the model predicts ``labels``).
 
-    ``dlr_loss(model(x), labels)``. x (N, ...), labels (N,) -> (N,).
+    ``dlr_loss(model(x), labels)``.
+
+    Parameters
+    ----------
+    model : Predictor
+        The classifier, x -> logits (N, L), L >= 3.
+    x : torch.Tensor
+        Inputs (N, ...).
+    labels : torch.Tensor
+        Labels (N,).
+
+    Returns
+    -------
+    torch.Tensor
+        DLR (N,).
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 classes.
     """
     return dlr_loss(model(x), labels)
 
@@ -212,7 +280,6 @@ class APGD(Attack):
         (:func:`dlr_loss`, L >= 3; targeted: the targeted DLR loss, L >= 4) or any attack objective
         ``loss(model, x, labels) -> (N,)``, e.g. an EOT objective
         (:func:`robviz.attacks.eot.eot_objective`).
-
     restarts : int
         Random restarts; a sample already fooled is not restarted. Default 1.
     rho : float
@@ -222,6 +289,12 @@ class APGD(Attack):
     targeted : bool
         Move the prediction to a target. With ``loss="dlr"`` the class to leave is the clean
         prediction (the label, on the correctly classified points that robust accuracy counts).
+
+    Raises
+    ------
+    ValueError
+        An unknown loss name, eps out of range, ``steps`` or ``restarts`` < 1, ``rho`` outside
+        (0, 1), ``momentum`` outside [0, 1).
 
     Examples
     --------
@@ -264,9 +337,20 @@ class APGD(Attack):
         return names[loss]
 
     def forward(self, x, labels):
-        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+        """Return adversarial examples, the best of the restarts per sample.
 
-        Labels are the targets if targeted.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...) in bounds.
+        labels : torch.Tensor
+            (N,) y, or the targets if targeted.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...): the first successful iterate where one was found, else the point of the
+            highest objective.
         """
         objective = self.loss
         if self.targeted and self.loss_name == "dlr":
@@ -370,9 +454,22 @@ class APGD(Attack):
 class AutoAttackResult:
     """What :func:`auto_attack` found.
 
-    ``x_adv`` (N, ...), ``robust`` (N,) bool (correct clean and under every attack), ``accuracy``
-    (robust accuracy in [0, 1]) and ``log``, the robust accuracy after each attack, e.g. ``{"clean":
-    0.95, "APGD-CE": 0.40, "APGD-T (DLR)": 0.37}``.
+    Parameters
+    ----------
+    x_adv : torch.Tensor
+        The adversarial inputs (N, ...).
+    robust : torch.Tensor
+        (N,) bool: correct clean and under every attack.
+    log : dict of str to float
+        The robust accuracy after each attack, e.g. ``{"clean": 0.95, "APGD-CE": 0.40,
+        "APGD-T (DLR)": 0.37}``.
+
+    Attributes
+    ----------
+    x_adv, robust, log
+        As given.
+    accuracy : float
+        The robust accuracy in [0, 1].
     """
 
     def __init__(self, x_adv, robust, log):

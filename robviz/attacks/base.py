@@ -50,7 +50,23 @@ _NORMS = {
 def norm_name(p, allowed=("Linf", "L2", "L1", "L0")) -> str:
     """Return the canonical name of a norm.
 
-    ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` (also accepts inf, 2, 1, 0, "l2"...).
+    Parameters
+    ----------
+    p : str or int or float
+        ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` in any case, or inf, 2, 1, 0 (as numbers or
+        strings).
+    allowed : tuple of str
+        The canonical names accepted.
+
+    Returns
+    -------
+    str
+        ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``.
+
+    Raises
+    ------
+    ValueError
+        An unknown norm, or one not in ``allowed``.
     """
     if isinstance(p, (int, float)) and not isinstance(p, bool):
         key = "inf" if p == math.inf else str(int(p)) if float(p).is_integer() else str(p)
@@ -63,10 +79,25 @@ def norm_name(p, allowed=("Linf", "L2", "L1", "L0")) -> str:
 
 
 def lp_norm(delta: torch.Tensor, p="L2") -> torch.Tensor:
-    """Per-sample norm of a perturbation: (N, ...) -> (N,).
+    """Per-sample norm of a perturbation.
 
-    ``p``: ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` (L0 counts the entries that changed by more
-    than 1e-12).
+    Parameters
+    ----------
+    delta : torch.Tensor
+        Perturbations (N, ...).
+    p : str or int or float
+        ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` (L0 counts the entries that changed by more
+        than 1e-12); any spelling :func:`norm_name` accepts.
+
+    Returns
+    -------
+    torch.Tensor
+        Norms (N,), in the dtype of ``delta``.
+
+    Raises
+    ------
+    ValueError
+        An unknown norm.
     """
     flat = delta.reshape(len(delta), -1)
     name = norm_name(p)
@@ -79,9 +110,21 @@ def lp_norm(delta: torch.Tensor, p="L2") -> torch.Tensor:
 
 @torch.no_grad()
 def least_likely(model, x: torch.Tensor) -> torch.Tensor:
-    """Return the least-likely class argmin_k model(x)_k of each input, (N,).
+    """Return the least-likely class argmin_k model(x)_k of each input.
 
     The target of ILCM (Kurakin et al. 2017).
+
+    Parameters
+    ----------
+    model : Predictor
+        The classifier, x -> logits (N, L).
+    x : torch.Tensor
+        Inputs (N, ...).
+
+    Returns
+    -------
+    torch.Tensor
+        Classes (N,).
     """
     return model(x).argmin(dim=1)
 
@@ -89,11 +132,25 @@ def least_likely(model, x: torch.Tensor) -> torch.Tensor:
 def random_target(
     y: torch.Tensor, num_classes: int, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Return a uniformly random class different from y for every sample, (N,) -> (N,).
+    """Return a uniformly random class different from y for every sample.
 
     The class is (y + U{1, ..., L-1}) mod L.
 
     Drawn on the CPU with ``generator`` (seeded), so the targets are the same on every device.
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        Labels (N,) in [0, L).
+    num_classes : int
+        L, >= 2.
+    generator : torch.Generator or None
+        A CPU generator; None: PyTorch's global one.
+
+    Returns
+    -------
+    torch.Tensor
+        Targets (N,) on y's device, each != y.
     """
     shift = torch.randint(1, num_classes, (len(y),), generator=generator)
     return (y + shift.to(y.device)) % num_classes
@@ -175,11 +232,21 @@ class AttackResult:
         return self.success.float().mean().item() if len(self.success) else 0.0
 
     def perturbation_norm(self, p="L2") -> torch.Tensor:
-        """Return ||x_adv - x||_p per sample, (N,); ``p``: ``"Linf"``, ``"L2"``, ``"L1"``, ``"L0"``.
+        """Return ||x_adv - x||_p per sample.
 
         For DeepFool (and C&W) the L2 norm of a successful sample is the distance d_ij of the talk's
         robustness definition (Moosavi-Dezfooli et al., CVPR 2016), with i = y and j =
         ``prediction``.
+
+        Parameters
+        ----------
+        p : str or int or float
+            ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` (see :func:`lp_norm`).
+
+        Returns
+        -------
+        torch.Tensor
+            Norms (N,).
         """
         return lp_norm(self.x_adv - self.x, p)
 
@@ -222,6 +289,12 @@ class Attack:
         Where to attack (None: the device of the inputs). Results come back on the inputs' device.
     seed : int
         Seeds random starts, random targets and random directions; every ``run`` restarts from it.
+
+    Raises
+    ------
+    ValueError
+        Invalid ``bounds`` (not finite, low >= high), a ``loss`` that is not callable, or
+        ``batch_size`` < 1.
     """
 
     norm = "Linf"  # the distance the attack bounds or minimizes
@@ -267,11 +340,31 @@ class Attack:
         target: torch.Tensor | None = None,
         record: bool = False,
     ) -> AttackResult:
-        """Attack ``x`` (N, ...) with labels ``y`` (N,) and return an :class:`AttackResult`.
+        """Attack ``x`` with labels ``y`` and return an :class:`AttackResult`.
 
-        ``target`` (N,) gives the target classes of a targeted attack (default: seeded random
-        classes != y). ``record=True`` also returns the per-step :class:`Trajectory` (inputs,
-        features, objective values, predictions).
+        Parameters
+        ----------
+        x : torch.Tensor
+            Floating-point inputs (N, ...), finite, in ``bounds``.
+        y : torch.Tensor
+            Integer labels (N,).
+        target : torch.Tensor or None
+            The target classes (N,) of a targeted attack, each != y (default: seeded random classes
+            != y).
+        record : bool
+            Also return the per-step :class:`Trajectory` (inputs, features, objective values,
+            predictions).
+
+        Returns
+        -------
+        AttackResult
+            x_adv, predictions, success and failure masks, on the device of ``x``.
+
+        Raises
+        ------
+        ValueError
+            x not a finite floating-point (N, ...) tensor in ``bounds`` or empty; y or target not
+            integer (N,); a target for an untargeted attack, or a target equal to y.
         """
         x, y, target = self._check_inputs(x, y, target)
         home = x.device
@@ -321,6 +414,21 @@ class Attack:
         """Return a copy of this attack with radius ``eps``.
 
         What :func:`robviz.attacks.robust_accuracy` sweeps.
+
+        Parameters
+        ----------
+        eps : float
+            The new radius, >= 0, in input units (at most the input range for L-inf).
+
+        Returns
+        -------
+        Attack
+            A shallow copy with its own seeded generator.
+
+        Raises
+        ------
+        ValueError
+            The attack has no radius (it minimizes the perturbation), or an invalid ``eps``.
         """
         if not hasattr(self, "eps"):
             raise ValueError(
@@ -332,9 +440,19 @@ class Attack:
         return attack
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Overridden by every attack: x (N, ...), labels (N,) -> x_adv.
+        """Return the adversarial inputs; overridden by every attack.
 
-        Labels: y, or the target when targeted.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...) in bounds, on the attack's device.
+        labels : torch.Tensor
+            (N,) y, or the target when targeted.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...).
         """
         raise NotImplementedError
 

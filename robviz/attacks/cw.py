@@ -143,9 +143,20 @@ class CW(_MarginSearch):
         self.abort_early = bool(abort_early)
 
     def forward(self, x, labels):
-        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+        """Return adversarial examples: the closest successful iterate of the search.
 
-        Labels are the targets if targeted.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...) in bounds.
+        labels : torch.Tensor
+            (N,) y, or the targets when targeted.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...): per sample the successful iterate of smallest squared L2 distance over
+            all c, or the clean input where none succeeded.
         """
         low, high = self.bounds
         scale = (high - low) / 2
@@ -256,9 +267,21 @@ class EAD(_MarginSearch):
         return self._clip(x + diff.sign() * (diff.abs() - self.beta).clamp(min=0))
 
     def forward(self, x, labels):
-        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+        """Return adversarial examples: the best successful iterate of the search.
 
-        Labels are the targets if targeted.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...) in bounds.
+        labels : torch.Tensor
+            (N,) y, or the targets when targeted.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...): per sample the successful iterate of smallest distance (L1, or the
+            elastic net beta L1 + L2^2 for ``decision="EN"``) over all c, or the clean input where
+            none succeeded.
         """
         n = len(x)
         c, lower, upper, best, best_dist = self._search_state(x)

@@ -55,9 +55,20 @@ class DeepFool(Attack):
         self.overshoot = float(overshoot)
 
     def forward(self, x, labels):
-        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+        """Return adversarial examples: DeepFool's accumulated linearized steps.
 
-        Labels are the targets if targeted.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...) in bounds.
+        labels : torch.Tensor
+            (N,) y, or the targets when targeted.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...): x + (1 + overshoot) times the summed steps, clipped to the bounds; a
+            sample stops once it is misclassified (reaches the target, if targeted).
         """
         rows = torch.arange(len(x), device=x.device)
         r_total, x_adv = torch.zeros_like(x), x.clone()

@@ -33,15 +33,27 @@ def eot_objective(base_objective=None, samples: int = 10):
 
         J_EOT(x, l) = (1 / S) sum_{s=1..S} J(f_{r_s}(x), l),
 
-    so its gradient is the mean of S independent gradients. ``base_objective(model, x, labels) ->
-    (N,)`` defaults to cross-entropy on ``model(x)``. Each call of the model must draw new
+    so its gradient is the mean of S independent gradients. Each call of the model must draw new
     randomness (robviz's :class:`~robviz.mixup_inference.MixupInference` does). Memory grows with
     ``samples`` (one graph per draw).
+
+    Parameters
+    ----------
+    base_objective : callable or None
+        ``base_objective(model, x, labels) -> (N,)``; None (default) cross-entropy on
+        ``model(x)``.
+    samples : int
+        S, the number of draws, >= 1.
 
     Returns
     -------
     callable
         A function ``(model, x, labels) -> (N,)``, to pass to any attack as ``loss=``.
+
+    Raises
+    ------
+    ValueError
+        ``samples`` < 1, or ``base_objective`` not callable.
     """
     base = cross_entropy_objective if base_objective is None else base_objective
     samples = checks.integer("samples", samples, low=1)
@@ -67,6 +79,18 @@ class EOT(nn.Module):
     Its argmax is the majority-of-probability prediction, and any attack with its default objective
     (cross-entropy on ``forward``) then attacks the expected probabilities, an EOT attack in one
     wrapper. x (N, ...) -> (N, L).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The randomized model, x -> logits (N, L), drawing new randomness at every call.
+    samples : int
+        The number of calls averaged, >= 1.
+
+    Raises
+    ------
+    ValueError
+        ``samples`` < 1.
     """
 
     def __init__(self, model: nn.Module, samples: int = 10):
@@ -75,9 +99,19 @@ class EOT(nn.Module):
         self.model, self.samples = model, samples
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return log mean_s softmax(model(x)) over ``samples`` calls, (N, ...) -> (N, L).
+        """Return log mean_s softmax(model(x)) over ``samples`` calls.
 
         Computed in log space.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        torch.Tensor
+            Log-probabilities (N, L).
         """
         log_probs = torch.stack([self.model(x).log_softmax(dim=1) for _ in range(self.samples)])
         return torch.logsumexp(log_probs, dim=0) - math.log(

@@ -85,7 +85,15 @@ def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> 
 def format_eps(eps: float | None) -> str:
     """Format ``eps``: 8/255 for multiples of 1/255 below 1, else the number (``0.25``).
 
-    Empty for None.
+    Parameters
+    ----------
+    eps : float or None
+        The radius.
+
+    Returns
+    -------
+    str
+        The label; empty for None.
     """
     if eps is None:
         return ""
@@ -114,6 +122,16 @@ class RobustnessTable:
 
     ``to_markdown()`` (also the ``repr``) pivots it into the talk's layout: a row per model, a
     column per attack and radius, accuracies in percent. Tables add up: ``table_sce + table_mmc``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows, with the keys above.
+
+    Raises
+    ------
+    ValueError
+        Two rows with the same model and column.
     """
 
     rows: list[dict] = field(default_factory=list)
@@ -165,9 +183,31 @@ class RobustnessTable:
         model: str | None = None,
         value: str = "accuracy",
     ) -> float:
-        """One number: e.g. ``table.get("PGD10-un", 8/255)``.
+        """Return one number: e.g. ``table.get("PGD10-un", 8/255)``.
 
-        ``model`` is needed when the table has several.
+        Parameters
+        ----------
+        attack : str
+            The attack label (``"clean"`` for the clean accuracy).
+        eps : float or None
+            The radius (compared with a tolerance of 1e-9); None matches the first row of
+            ``attack``, whatever its radius.
+        model : str or None
+            The model label; needed when the table has several.
+        value : str
+            The row key to return: ``"accuracy"``, ``"distance"``, ``"n"``, ...
+
+        Returns
+        -------
+        float
+            The value of the first matching row.
+
+        Raises
+        ------
+        ValueError
+            ``model`` is None and the table has several models.
+        KeyError
+            No row matches (the error lists the columns), or the row has no key ``value``.
         """
         if model is None:
             if len(self.models) != 1:
@@ -207,7 +247,7 @@ class RobustnessTable:
 
         Returns
         -------
-        'RobustnessTable'
+        RobustnessTable
             A new table: these rows, then one row per model and radius with ``accuracy``, ``robust``
             (the combined per-point result), ``n``, ``distance`` NaN and ``attacks`` (the labels it
             combined).
@@ -283,9 +323,22 @@ class RobustnessTable:
     def pivot(self, value: str = "accuracy") -> tuple[list[str], list[str], list[list[float]]]:
         """Return (models, columns, values) in the talk's layout; accuracies in percent.
 
-        NaN where a cell is empty.
-
         Ready for ``robviz.viz.attacks.robustness_heatmap(*table.pivot())``.
+
+        Parameters
+        ----------
+        value : str
+            The row key shown: ``"accuracy"`` (scaled to percent) or another numeric key, e.g.
+            ``"distance"`` (unscaled).
+
+        Returns
+        -------
+        models : list of str
+            The row labels (M,).
+        columns : list of str
+            The column labels (C,).
+        values : list of list of float
+            (M, C) values; NaN where a cell is empty.
         """
         scale = 100.0 if value == "accuracy" else 1.0
         cells = {(row["model"], _column(row)): scale * row[value] for row in self.rows}
@@ -297,9 +350,19 @@ class RobustnessTable:
         )
 
     def to_markdown(self, value: str = "accuracy", digits: int = 1) -> str:
-        """Return the table in the talk's layout (accuracy in percent).
+        """Return the table in the talk's layout as Markdown (accuracy in percent).
 
-        ``value="distance"`` for mean norms.
+        Parameters
+        ----------
+        value : str
+            The row key shown: ``"accuracy"`` or ``"distance"`` for mean norms.
+        digits : int
+            Decimals; at least 3 for any value other than ``"accuracy"``.
+
+        Returns
+        -------
+        str
+            A Markdown table, a row per model and a column per attack and radius; empty cells blank.
         """
         models, columns, values = self.pivot(value)
         digits = digits if value == "accuracy" else max(digits, 3)

@@ -54,9 +54,19 @@ class FGSM(Attack):
         self.eps = self._check_eps(eps)
 
     def forward(self, x, labels):
-        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+        """Return adversarial examples: one signed-gradient step of size eps.
 
-        Labels are the targets if targeted.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...) in bounds.
+        labels : torch.Tensor
+            (N,) y, or the targets when targeted.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...), clipped to the bounds.
         """
         self._log(x)
         x_adv = self._clip(x + self.eps * self._gradient(x, labels).sign())
@@ -89,7 +99,7 @@ class PGD(Attack):
     alpha : float or None
         The step size; None means eps / steps. Default 2/255.
     steps : int
-        iterations. Default 10.
+        Iterations. Default 10.
     random_start : bool
         Start from a uniform random point of the ball (seeded). Default True.
     norm : str
@@ -121,24 +131,45 @@ class PGD(Attack):
         self.random_start = bool(random_start)
 
     def forward(self, x, labels):
-        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+        """Return adversarial examples: :meth:`iterate` from the (random) start.
 
-        Labels are the targets if targeted.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...) in bounds.
+        labels : torch.Tensor
+            (N,) y, or the targets when targeted.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...), in the eps-ball and the bounds.
         """
         start = self._clip(x + self._random_delta(x)) if self.random_start else x.clone()
         return self.iterate(x, start, labels)
 
     def iterate(self, x: torch.Tensor, start: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Return the PGD iteration alone.
-
-        ``steps`` projected steps from ``start`` (N, ...) around ``x`` (N, ...), for ``labels`` (N,)
-        (y, or the targets when targeted); returns x_adv (N, ...).
+        """Return the PGD iteration alone: ``steps`` projected steps from ``start`` around ``x``.
 
         What :meth:`run` does after drawing its start, without its checks, batching, eval mode or
         final prediction. Callers that draw the start themselves use it, e.g. adversarial training
         in :mod:`robviz.scale`, whose random starts come from the run's own generator so that a
         resumed or data-parallel run draws the same ones; wrap the call in
         :func:`robviz.runtime.evaluating`.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            The clean inputs (N, ...), the centers of the eps-balls.
+        start : torch.Tensor
+            The first iterate (N, ...).
+        labels : torch.Tensor
+            (N,) y, or the targets when targeted.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...), in the eps-ball around x and in the bounds.
         """
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
         x_adv = start
@@ -178,6 +209,22 @@ class BIM(PGD):
     Default step alpha = eps / steps, the setting of the RCE paper (10 steps of eps / 10). Arguments
     as :class:`PGD` (``random_start`` defaults to False).
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options (bounds, targeted, loss, batch_size,
+        device, seed; see :class:`~robviz.attacks.base.Attack`).
+    eps : float
+        The radius. Default 8/255.
+    alpha : float or None
+        The step size; None (default) means eps / steps.
+    steps : int
+        Iterations. Default 10.
+    random_start : bool
+        Start from a uniform random point of the ball. Default False.
+    norm : str
+        ``"Linf"`` or ``"L2"``. Default ``"Linf"``.
+
     Examples
     --------
     >>> x_adv = BIM(model, eps=8/255, steps=10)(x, y)
@@ -214,6 +261,23 @@ class ILCM(BIM):
 
     Always targeted; ``success`` means the prediction reached y_LL. A ``target`` passed to ``run``
     replaces y_LL. Arguments as :class:`BIM`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; ``**options`` are the base options and :class:`BIM`'s (``random_start``,
+        ``norm``); ``targeted`` may only be True.
+    eps : float
+        The L-inf radius. Default 8/255.
+    alpha : float or None
+        The step size; None (default) means eps / steps.
+    steps : int
+        Iterations. Default 10.
+
+    Raises
+    ------
+    ValueError
+        ``targeted`` other than True, or invalid settings (as :class:`PGD`).
 
     Examples
     --------
@@ -255,7 +319,7 @@ class MIM(Attack):
     alpha : float or None
         The step size; None means eps / steps (the paper's). Default None.
     steps : int
-        iterations. Default 10.
+        Iterations. Default 10.
     decay : float
         The momentum factor mu. Default 1.0.
 
@@ -283,9 +347,19 @@ class MIM(Attack):
         self.decay = float(decay)
 
     def forward(self, x, labels):
-        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+        """Return adversarial examples: signed steps along the accumulated momentum.
 
-        Labels are the targets if targeted.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...) in bounds.
+        labels : torch.Tensor
+            (N,) y, or the targets when targeted.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...), the last iterate, in the eps-ball and the bounds.
         """
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
         x_adv, momentum = x.clone(), torch.zeros_like(x)

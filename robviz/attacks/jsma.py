@@ -66,7 +66,25 @@ class JSMA(Attack):
         self.gamma = checks.real("gamma", gamma, low=0, high=1, low_open=True)
 
     def forward(self, x, target):
-        """Return adversarial examples x_adv (N, ...) of x (N, ...) for ``target`` classes (N,)."""
+        """Return adversarial examples of x for the target classes.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...) in bounds.
+        target : torch.Tensor
+            The target classes (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...).
+
+        Raises
+        ------
+        ValueError
+            ``gamma`` lets fewer than one pair of the D input features change.
+        """
         n, shape = len(x), x.shape
         x_adv = x.reshape(n, -1).clone()
         d = x_adv.shape[1]

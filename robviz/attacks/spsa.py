@@ -82,9 +82,19 @@ class SPSA(Attack):
         return (slope.reshape(self.samples, len(x), *([1] * (x.dim() - 1))) * v).mean(dim=0)
 
     def forward(self, x, labels):
-        """Return adversarial examples x_adv (N, ...) of inputs x (N, ...) for labels (N,).
+        """Return adversarial examples: Adam steps on SPSA gradient estimates.
 
-        Labels are the targets if targeted.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...) in bounds.
+        labels : torch.Tensor
+            (N,) y, or the targets when targeted.
+
+        Returns
+        -------
+        torch.Tensor
+            x_adv (N, ...), the last iterate, in the eps-ball and the bounds.
         """
         x_adv, m, v = x.clone(), torch.zeros_like(x), torch.zeros_like(x)
         beta1, beta2 = 0.9, 0.999

@@ -60,7 +60,24 @@ def _check_outputs(values, name: str) -> np.ndarray:
 def confidence(model, x: torch.Tensor) -> np.ndarray:
     """Return the baseline detector: the largest predicted probability, max_k softmax(model(x))_k.
 
-    Shape: x (N, ...) -> (N,) in [1/L, 1]. Higher = more normal.
+    Higher = more normal.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier, x -> prediction logits (N, L); run in eval mode, batched.
+    x : torch.Tensor
+        Inputs (N, ...).
+
+    Returns
+    -------
+    np.ndarray
+        Scores (N,) float64 in [1/L, 1].
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite x.
     """
     return to_numpy(_logits(model, x).double().log_softmax(dim=1).max(dim=1).values.exp())
 
@@ -100,10 +117,24 @@ def non_max_entropy(probabilities) -> np.ndarray:
     maximal when the L - 1 non-maximal probabilities are equal. RCE training drives clean inputs
     there.
 
-    Shape: probabilities (N, L), L >= 3 -> (N,). Computed in float64 and in log space; 0 log 0 = 0;
-    when every non-maximal probability is exactly 0 the renormalized distribution is taken as
-    uniform (non-ME = log(L-1)). Probabilities that underflowed to 0 cannot be renormalized: from a
-    model, use :func:`non_max_entropy_logits`.
+    Computed in float64 and in log space; 0 log 0 = 0; when every non-maximal probability is exactly
+    0 the renormalized distribution is taken as uniform (non-ME = log(L-1)). Probabilities that
+    underflowed to 0 cannot be renormalized: from a model, use :func:`non_max_entropy_logits`.
+
+    Parameters
+    ----------
+    probabilities : array-like or torch.Tensor
+        Probabilities (N, L), L >= 3.
+
+    Returns
+    -------
+    np.ndarray
+        non-ME (N,) float64 in [0, log(L - 1)].
+
+    Raises
+    ------
+    ValueError
+        ``probabilities`` is not (N, L) with L >= 3.
     """
     p = _check_outputs(probabilities, "probabilities")
     with np.errstate(divide="ignore"):
@@ -111,18 +142,50 @@ def non_max_entropy(probabilities) -> np.ndarray:
 
 
 def non_max_entropy_logits(logits) -> np.ndarray:
-    """Return :func:`non_max_entropy` of softmax(logits), computed in log space: (N, L) -> (N,).
+    """Return :func:`non_max_entropy` of softmax(logits), computed in log space.
 
     p_i = softmax over the non-maximal logits, so float32 logits such as [0, -150, -160, -170],
     whose softmax underflows to [1, 0, 0, 0], still give the right value (about 5e-4, not log 3).
+
+    Parameters
+    ----------
+    logits : array-like or torch.Tensor
+        Logits (N, L), L >= 3.
+
+    Returns
+    -------
+    np.ndarray
+        non-ME (N,) float64.
+
+    Raises
+    ------
+    ValueError
+        ``logits`` is not (N, L) with L >= 3.
     """
     return _non_max_entropy_log(_check_outputs(logits, "logits"))
 
 
 def non_max_entropy_score(model, x: torch.Tensor) -> np.ndarray:
-    """Return the non-ME detector: :func:`non_max_entropy_logits` of model(x), (N, ...) -> (N,).
+    """Return the non-ME detector: :func:`non_max_entropy_logits` of model(x).
 
     Higher = more normal (for an RCE model, clean inputs sit near the maximum log(L - 1)).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier, x -> prediction logits (N, L), L >= 3.
+    x : torch.Tensor
+        Inputs (N, ...).
+
+    Returns
+    -------
+    np.ndarray
+        Scores (N,) float64.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite x, or fewer than 3 classes.
     """
     return non_max_entropy_logits(_logits(model, x))
 
@@ -133,8 +196,21 @@ def non_max_entropy_score(model, x: torch.Tensor) -> np.ndarray:
 def kd_bandwidth(objective: str) -> float:
     """Return the default sigma^2 of :class:`KernelDensity` for an objective.
 
-    0.1/0.26 for ``"rce"``, 1/0.26 for CE (``"sce"`` or ``"ce"``), the values of the RCE authors'
-    code.
+    Parameters
+    ----------
+    objective : str
+        The objective's name (case-insensitive): ``"rce"`` gives 0.1/0.26, CE (``"sce"`` or
+        ``"ce"``) 1/0.26, the values of the RCE authors' code.
+
+    Returns
+    -------
+    float
+        sigma^2.
+
+    Raises
+    ------
+    ValueError
+        Any other objective.
     """
     key = str(objective).lower()
     if key == "rce":
@@ -171,6 +247,16 @@ class KernelDensity:
     seed : int
         Seeds the draw.
 
+    Attributes
+    ----------
+    kernel_points : dict of int to torch.Tensor
+        Class -> its kernel features (M_k, d), set by :meth:`fit`.
+
+    Raises
+    ------
+    ValueError
+        ``sigma2`` <= 0 or ``points_per_class`` < 1.
+
     Examples
     --------
     >>> kd = KernelDensity().fit(model, data.x_train, data.y_train)
@@ -185,7 +271,30 @@ class KernelDensity:
         self.kernel_points: dict[int, torch.Tensor] = {}
 
     def fit(self, model, x: torch.Tensor, y: torch.Tensor) -> "KernelDensity":
-        """Store up to ``points_per_class`` training features per class. Returns self."""
+        """Store up to ``points_per_class`` training features per class.
+
+        Sets ``sigma2`` from the model's objective (:func:`kd_bandwidth`) when it is None.
+
+        Parameters
+        ----------
+        model : Classifier
+            The classifier, with ``features`` and ``objective``.
+        x : torch.Tensor
+            Training inputs (M, ...), every class present.
+        y : torch.Tensor
+            Their labels (M,).
+
+        Returns
+        -------
+        KernelDensity
+            self.
+
+        Raises
+        ------
+        ValueError
+            x and y of different lengths or y not 1-D; a class of the model without a sample in y;
+            no default bandwidth for the model's objective (give ``sigma2``).
+        """
         if len(x) != len(y) or y.dim() != 1:
             raise ValueError(
                 f"x and y must hold the same number of samples, y 1-D; got {tuple(x.shape)}, "
@@ -212,7 +321,27 @@ class KernelDensity:
 
     @torch.no_grad()
     def log_density(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-        """Return log KD (N,) of features z (N, d) under the kernel points of ``classes`` (N,)."""
+        """Return log KD of features under the kernel points of the given classes.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Features (N, d).
+        classes : torch.Tensor
+            The class (N,) whose kernel points score each feature.
+
+        Returns
+        -------
+        torch.Tensor
+            log KD (N,) float64, on the CPU.
+
+        Raises
+        ------
+        RuntimeError
+            Not fitted.
+        ValueError
+            A class without kernel points.
+        """
         if not self.kernel_points:
             raise RuntimeError(
                 "KernelDensity is not fitted: call fit(model, x_train, y_train) first"
@@ -230,9 +359,28 @@ class KernelDensity:
         return out
 
     def score(self, model, x: torch.Tensor) -> np.ndarray:
-        """Return log KD(x) with the predicted class's kernel points, (N, ...) -> (N,).
+        """Return log KD(x) with the predicted class's kernel points.
 
         Higher = more normal.
+
+        Parameters
+        ----------
+        model : Classifier
+            The classifier it was fitted on.
+        x : torch.Tensor
+            Inputs (N, ...).
+
+        Returns
+        -------
+        np.ndarray
+            Scores (N,) float64.
+
+        Raises
+        ------
+        ValueError
+            Empty or non-finite x.
+        RuntimeError
+            Not fitted.
         """
         z = _features(model, x)
         predicted = _logits(model, x).argmax(
@@ -265,8 +413,26 @@ def lid_mle(
 
     with r_i(z) the distance from z to its i-th nearest neighbour in ``reference``.
 
-    Shapes: z (N, d), reference (M, d) with M > k (M > k + 1 when ``exclude_self``) -> (N,) float64.
-    ``exclude_self`` drops the nearest neighbour (use it when z is part of ``reference``).
+    Parameters
+    ----------
+    z : torch.Tensor
+        Points (N, d).
+    reference : torch.Tensor
+        Reference points (M, d), M >= k (M >= k + 1 when ``exclude_self``).
+    k : int
+        The number of nearest neighbours, >= 1.
+    exclude_self : bool
+        Drop the nearest neighbour (use it when z is part of ``reference``).
+
+    Returns
+    -------
+    torch.Tensor
+        LID (N,) float64.
+
+    Raises
+    ------
+    ValueError
+        z and reference not (N, d) and (M, d), or k out of range.
     """
     if z.dim() != 2 or reference.dim() != 2 or z.shape[1] != reference.shape[1]:
         raise ValueError(
@@ -300,12 +466,21 @@ class LID:
     Parameters
     ----------
     k : int
-        neighbours. Default 20 (Ma et al.).
+        The number of nearest neighbours, >= 1. Default 20 (Ma et al.).
     reference_size : int
-        Clean training points in the reference batch. Default 1000.
+        Clean training points in the reference batch, > k. Default 1000.
     seed : int
         Seeds the draw of the reference batch.
 
+    Attributes
+    ----------
+    reference : torch.Tensor or None
+        The reference features (R, d), set by :meth:`fit`.
+
+    Raises
+    ------
+    ValueError
+        ``k`` < 1 or ``reference_size`` <= k.
     """
 
     def __init__(self, k: int = 20, *, reference_size: int = 1000, seed: int = 0):
@@ -319,7 +494,22 @@ class LID:
     def fit(self, model, x: torch.Tensor) -> "LID":
         """Draw the reference batch from ``x`` (clean training inputs) and store its features.
 
-        Returns self.
+        Parameters
+        ----------
+        model : Classifier
+            The classifier, with ``features``.
+        x : torch.Tensor
+            Clean training inputs (M, ...), M > k; up to ``reference_size`` of them are drawn.
+
+        Returns
+        -------
+        LID
+            self.
+
+        Raises
+        ------
+        ValueError
+            M <= k, or non-finite x.
         """
         if len(x) <= self.k:
             raise ValueError(f"need more than k = {self.k} reference inputs, got {len(x)}")
@@ -329,12 +519,31 @@ class LID:
         return self
 
     def score(self, model, x: torch.Tensor, *, exclude_self: bool = False) -> np.ndarray:
-        """Return -LID of each input's feature against the reference batch. (N, ...) -> (N,).
+        """Return -LID of each input's feature against the reference batch.
 
-        ``exclude_self=True`` drops each input's nearest reference point: use it for inputs drawn
-        from the reference batch itself (training inputs), whose own copy at distance 0 would
-        otherwise make the estimate collapse to a very "normal" score (LID 0.16 to 0.17 instead of
-        1.2 to 20 for three such points of a toy model, k = 5).
+        Parameters
+        ----------
+        model : Classifier
+            The classifier it was fitted on.
+        x : torch.Tensor
+            Inputs (N, ...).
+        exclude_self : bool
+            Drop each input's nearest reference point: use it for inputs drawn from the reference
+            batch itself (training inputs), whose own copy at distance 0 would otherwise make the
+            estimate collapse to a very "normal" score (LID 0.16 to 0.17 instead of 1.2 to 20 for
+            three such points of a toy model, k = 5).
+
+        Returns
+        -------
+        np.ndarray
+            Scores (N,) float64, higher = more normal.
+
+        Raises
+        ------
+        RuntimeError
+            Not fitted.
+        ValueError
+            Empty or non-finite x.
         """
         if self.reference is None:
             raise RuntimeError("LID is not fitted: call fit(model, x_train) first")
@@ -435,7 +644,24 @@ def roc_auc(scores_clean, scores_adversarial) -> float:
     Higher score = normal.
 
     1.0: every clean score above every adversarial one; 0.5: chance; 0.0: the detector is exactly
-    reversed (the talk's 0.0 for confidence on C&W-hc). Shapes: (N_clean,), (N_adv,) -> float.
+    reversed (the talk's 0.0 for confidence on C&W-hc).
+
+    Parameters
+    ----------
+    scores_clean : array-like
+        Scores (N_clean,) of the clean inputs.
+    scores_adversarial : array-like
+        Scores (N_adv,) of the adversarial inputs.
+
+    Returns
+    -------
+    float
+        The AUC in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        Scores not 1-D, empty or not finite.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -443,10 +669,28 @@ def roc_auc(scores_clean, scores_adversarial) -> float:
 
 
 def roc_curve(scores_clean, scores_adversarial):
-    """Return the ROC curve (``sklearn.metrics.roc_curve``).
+    """Return the ROC curve (``sklearn.metrics.roc_curve``), clean = positive.
 
-    False-positive rate (adversarial accepted as clean), true-positive rate (clean accepted),
-    thresholds. Shapes: (N_clean,), (N_adv,) -> three (T,) arrays.
+    Parameters
+    ----------
+    scores_clean : array-like
+        Scores (N_clean,) of the clean inputs.
+    scores_adversarial : array-like
+        Scores (N_adv,) of the adversarial inputs.
+
+    Returns
+    -------
+    fpr : np.ndarray
+        False-positive rate (T,): adversarial accepted as clean.
+    tpr : np.ndarray
+        True-positive rate (T,): clean accepted.
+    thresholds : np.ndarray
+        The score thresholds (T,).
+
+    Raises
+    ------
+    ValueError
+        Scores not 1-D, empty or not finite.
     """
     from sklearn.metrics import roc_curve as _roc_curve
 
@@ -529,9 +773,26 @@ def max_non_me_lines(model, extent, num: int = 600) -> list[np.ndarray]:
 
     With three classes, non-ME = log 2 exactly where the two non-maximal logits are equal: on the
     part of the line h_i(z) = h_j(z) inside the domain of the third class k (the talk's black dashed
-    lines; RCE training pulls each class's features towards its line). Returns up to three (M, 2)
-    float32 arrays of points along those rays, clipped to ``extent`` = (z1_min, z1_max, z2_min,
-    z2_max).
+    lines; RCE training pulls each class's features towards its line).
+
+    Parameters
+    ----------
+    model : Classifier
+        A 3-class classifier with 2-D features and a linear head.
+    extent : tuple of float
+        (z1_min, z1_max, z2_min, z2_max): the points are clipped to it.
+    num : int
+        Points sampled along each line before clipping.
+
+    Returns
+    -------
+    list of np.ndarray
+        Up to three (M, 2) float32 arrays of points along those rays.
+
+    Raises
+    ------
+    ValueError
+        The objective is not 3-class, 2-D and linear.
     """
     head = model.objective
     if head.num_classes != 3 or head.feature_dim != 2 or not hasattr(head, "linear"):

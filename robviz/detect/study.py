@@ -25,12 +25,26 @@ def default_detectors(model, data) -> dict:
 
     Their scores: higher = more normal.
 
+    Parameters
+    ----------
+    model : Classifier
+        The classifier, with ``features`` and ``objective`` (its name picks the K-density bandwidth:
+        ``rce``, ``sce`` or ``ce``).
+    data : robviz.data.Dataset
+        Its ``x_train``, ``y_train`` fit K-density and LID.
+
     Returns
     -------
     dict
         ``{"Confidence", "non-ME", "K-density", "LID"}`` -> ``detector(model, x) -> (N,)`` scores;
         K-density (one kernel per class, the authors' bandwidth) and LID (k = 20) are fitted on
         ``data.x_train``.
+
+    Raises
+    ------
+    ValueError
+        No default K-density bandwidth for the model's objective (see
+        :func:`~robviz.detect.scores.kd_bandwidth`).
     """
     return {
         "Confidence": detect.confidence,
@@ -72,8 +86,21 @@ class DetectionStudy:
     ) -> tuple[list[str], list[str]]:
         """Return two lists of attacks, compared on the AUC of ``detector``.
 
-        The attacks where both models have an AUC for ``detector``, and those where ``model``'s AUC
-        is higher.
+        Parameters
+        ----------
+        detector : str
+            The detector's name, a key of the AUC tables.
+        model : str
+            The model compared.
+        baseline : str
+            The model it is compared with.
+
+        Returns
+        -------
+        both : list of str
+            The attacks where both models have a finite AUC for ``detector``.
+        better : list of str
+            Those of them where ``model``'s AUC is higher than ``baseline``'s.
         """
         both = [
             a

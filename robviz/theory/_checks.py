@@ -15,7 +15,29 @@ FORMS = ("exact", "theorem")
 
 
 def as_float64(value, name: str):
-    """Return a float64 tensor of ``value`` and a function turning results into the input's kind."""
+    """Return a float64 tensor of ``value`` and a function turning results into the input's kind.
+
+    Parameters
+    ----------
+    value : float or torch.Tensor
+        A real number (any type :func:`robviz.checks.real` accepts, not bool) or a tensor.
+    name : str
+        The argument's name, for the error.
+
+    Returns
+    -------
+    tensor : torch.Tensor
+        ``value`` as float64, detached.
+    back : callable
+        Turns a float64 result into the input's kind: a tensor of the input's floating dtype
+        (float64 for an integer tensor), or a Python float for a number (a tensor if the result has
+        several entries).
+
+    Raises
+    ------
+    ValueError
+        Neither a number nor a tensor, or NaN values.
+    """
     if isinstance(value, torch.Tensor):
         dtype = value.dtype if value.is_floating_point() else torch.float64
         tensor = value.detach().to(torch.float64)
@@ -33,6 +55,22 @@ def as_float64(value, name: str):
 
 
 def check_positive(tensor: torch.Tensor, name: str, strict: bool = True) -> None:
+    """Raise a ``ValueError`` naming ``name`` unless every entry of ``tensor`` is positive.
+
+    Parameters
+    ----------
+    tensor : torch.Tensor
+        The values.
+    name : str
+        The argument's name, for the error.
+    strict : bool
+        Require > 0 (True) or >= 0 (False).
+
+    Raises
+    ------
+    ValueError
+        An entry <= 0 (or < 0 when not ``strict``); the error gives the smallest.
+    """
     bad = (tensor <= 0) if strict else (tensor < 0)
     if bad.any():
         raise ValueError(
@@ -41,15 +79,65 @@ def check_positive(tensor: torch.Tensor, name: str, strict: bool = True) -> None
 
 
 def check_number(value, name: str, positive: bool = True) -> float:
+    """Return ``value`` as a finite float, > 0 when ``positive``.
+
+    Parameters
+    ----------
+    value : float
+        The number.
+    name : str
+        The argument's name, for the error.
+    positive : bool
+        Require > 0; False accepts any finite number.
+
+    Returns
+    -------
+    float
+        The number.
+
+    Raises
+    ------
+    ValueError
+        Not a finite number, or not > 0 when ``positive``.
+    """
     return checks.real(name, value, low=0 if positive else None, low_open=True)
 
 
 def check_form(form: str) -> None:
+    """Raise a ``ValueError`` unless ``form`` is one of ``FORMS`` (``"exact"``, ``"theorem"``).
+
+    Parameters
+    ----------
+    form : str
+        The closed form asked for.
+
+    Raises
+    ------
+    ValueError
+        Any other form.
+    """
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
 
 
 def as_centers(centers) -> torch.Tensor:
+    """Return class centers as a float64 (L, d) tensor.
+
+    Parameters
+    ----------
+    centers : array-like or torch.Tensor
+        Centers (L, d), L >= 2.
+
+    Returns
+    -------
+    torch.Tensor
+        Centers (L, d), float64, detached.
+
+    Raises
+    ------
+    ValueError
+        Not (L, d) with L >= 2.
+    """
     mu = torch.as_tensor(centers).detach().to(torch.float64)
     if mu.dim() != 2 or mu.shape[0] < 2:
         raise ValueError(f"centers must have shape (L, d) with L >= 2, got {tuple(mu.shape)}")
@@ -57,6 +145,25 @@ def as_centers(centers) -> torch.Tensor:
 
 
 def cholesky(covariance, dim: int) -> torch.Tensor:
+    """Return the Cholesky factor of a covariance matrix.
+
+    Parameters
+    ----------
+    covariance : array-like or torch.Tensor
+        The covariance (dim, dim), symmetric positive definite.
+    dim : int
+        The dimension d it must have.
+
+    Returns
+    -------
+    torch.Tensor
+        The lower-triangular factor (dim, dim), float64.
+
+    Raises
+    ------
+    ValueError
+        Not (dim, dim), not symmetric, or not positive definite.
+    """
     sigma = torch.as_tensor(covariance).detach().to(torch.float64)
     if sigma.shape != (dim, dim):
         raise ValueError(f"covariance must have shape ({dim}, {dim}), got {tuple(sigma.shape)}")
