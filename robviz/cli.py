@@ -39,6 +39,22 @@ def student(cfg: dict) -> list[Path]:
     """Write the student versions of the lessons (nbgrader's: solutions and hidden tests removed).
 
     See :mod:`robviz.course`.
+
+    Parameters
+    ----------
+    cfg : dict
+        The parsed flags: ``lessons``, the folder of the lessons (default ``"notebooks"``), and
+        ``out``, the folder written to (default ``"build/student"``).
+
+    Returns
+    -------
+    list[Path]
+        The written notebooks.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError, RuntimeError
+        As :func:`robviz.course.write_student_versions` (with a traceback, not as one line).
     """
     from .course import write_student_versions
 
@@ -53,6 +69,18 @@ def course(cfg: dict) -> list[Path]:
     """Run ``course init FOLDER``: write the lessons as an nbgrader course.
 
     See :func:`robviz.course.init_course`.
+
+    Parameters
+    ----------
+    cfg : dict
+        The parsed flags: ``folder``, the course folder to create; ``lessons``, the folder of the
+        lessons (default ``"notebooks"``); ``course_id``, nbgrader's course id (default
+        ``"robviz"``).
+
+    Returns
+    -------
+    list[Path]
+        The written files, as :func:`robviz.course.init_course` returns them.
 
     Raises
     ------
@@ -78,6 +106,23 @@ def gallery(cfg: dict) -> list[Path]:
     """Execute the lessons (student versions, default mode) into a static HTML site.
 
     See :mod:`robviz.course.gallery`.
+
+    Parameters
+    ----------
+    cfg : dict
+        The parsed flags: ``lessons``, the folder of the lessons (default ``"notebooks"``);
+        ``out``, the site's folder (default ``"build/gallery"``); ``only``, lesson number prefixes
+        to build (default: all).
+
+    Returns
+    -------
+    list[Path]
+        The written pages, one per lesson, then ``index.html``.
+
+    Raises
+    ------
+    robviz.course.gallery.GalleryError, FileNotFoundError
+        As :func:`robviz.course.gallery.build_gallery`.
     """
     from .course.gallery import build_gallery
 
@@ -186,10 +231,28 @@ def settings_of(command: str, args: dict) -> scale.RunConfig:
     Built-in defaults, then ``--tiny``, then ``--config FILE``, then the explicit flags (later
     wins).
 
+    Parameters
+    ----------
+    command : {"train", "evaluate", "table"}
+        The run command, a key of ``robviz.scale.RUNS``.
+    args : dict
+        The parsed flags (not changed); ``tiny`` and ``config`` are read here, the rest are
+        settings.
+
+    Returns
+    -------
+    RunConfig
+        The run configuration: a :class:`~robviz.scale.TrainRun` for ``"train"``, an
+        :class:`~robviz.scale.EvaluateRun` for ``"evaluate"``, a :class:`~robviz.scale.TableRun`
+        for ``"table"``.
+
     Raises
     ------
     SystemExit
-        An unreadable config file, an unknown setting or an invalid value, as one line.
+        A config file that does not hold a JSON object, an unknown setting or an invalid value
+        (the run configuration's ``ValueError``), as one line.
+    OSError, json.JSONDecodeError
+        A config file that cannot be read or is not JSON (not caught: a traceback).
     """
     args = dict(args)
     cfg = dict(scale.TINY) if args.pop("tiny", False) else {}
@@ -209,7 +272,21 @@ def settings_of(command: str, args: dict) -> scale.RunConfig:
 def train(args: dict) -> dict:
     """Run ``train``: :func:`robviz.scale.train`.
 
-    A ``--resume`` with changed settings ends as one clear line.
+    Parameters
+    ----------
+    args : dict
+        The parsed flags, read by :func:`settings_of`.
+
+    Returns
+    -------
+    dict
+        What :func:`robviz.scale.train` returns.
+
+    Raises
+    ------
+    SystemExit
+        A ``--resume`` with changed settings (``ResumeMismatch``), or a settings error of
+        :func:`settings_of`, as one clear line.
     """
     from .scale.config import ResumeMismatch
 
@@ -248,7 +325,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run the ``robviz`` command line on ``argv`` (default: ``sys.argv[1:]``).
 
-    Returns the exit status 0.
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program's name; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status 0; errors end with ``SystemExit`` (argparse's for bad flags, one line for
+        bad settings).
     """
     args = vars(build_parser().parse_args(argv))
     COMMANDS[args.pop("command")][1](args)

@@ -66,7 +66,18 @@ _BEGIN_SOLUTION, _END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def is_solution(cell: dict) -> bool:
-    """Return True for an nbgrader answer cell (``metadata.nbgrader.solution``)."""
+    """Return True for an nbgrader answer cell (``metadata.nbgrader.solution``).
+
+    Parameters
+    ----------
+    cell : dict
+        A notebook cell, nbformat 4 JSON as a dict.
+
+    Returns
+    -------
+    bool
+        Whether the cell is an answer cell.
+    """
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution", False))
 
 
@@ -74,6 +85,16 @@ def is_graded(cell: dict) -> bool:
     """Return True for an nbgrader autograder-tests cell.
 
     That is ``metadata.nbgrader.grade`` set, and not an answer cell.
+
+    Parameters
+    ----------
+    cell : dict
+        A notebook cell, nbformat 4 JSON as a dict.
+
+    Returns
+    -------
+    bool
+        Whether the cell is an autograder-tests cell.
     """
     nbgrader = cell.get("metadata", {}).get("nbgrader", {})
     return bool(nbgrader.get("grade", False)) and not nbgrader.get("solution", False)
@@ -86,6 +107,16 @@ def _source(cell: dict) -> str:
 
 def course_exercises(notebook: dict) -> list[tuple[int, int, float]]:
     """Return a lesson's exercises in order: ``(answer cell index, tests cell index, points)``.
+
+    Parameters
+    ----------
+    notebook : dict
+        A lesson, nbformat 4 JSON as a dict.
+
+    Returns
+    -------
+    list of tuple of (int, int, float)
+        One ``(answer cell index, tests cell index, points)`` per answer cell, in cell order.
 
     Raises
     ------
@@ -138,6 +169,16 @@ def student_notebook(notebook: dict) -> dict:
     Every solution region replaced by :data:`CODE_STUB`, hidden tests removed, outputs and saved
     widget state cleared.
 
+    Parameters
+    ----------
+    notebook : dict
+        A lesson with its solutions, nbformat 4 JSON as a dict.
+
+    Returns
+    -------
+    dict
+        The student version, nbformat 4 JSON as a dict; ``notebook`` is left unchanged.
+
     Raises
     ------
     ValueError
@@ -155,13 +196,21 @@ def student_notebook(notebook: dict) -> dict:
 def student_view(executed: dict) -> dict:
     """Return what a student sees of a lesson that ran with its solutions.
 
-    A copy of the executed ``notebook`` with every solution region replaced by :data:`CODE_STUB`,
-    hidden tests removed and the outputs of the exercise cells (answers and checks) cleared; every
-    other output is kept.
-
     The gallery renders lessons this way from a run that the test suite shares with its other
     checks; ``robviz gallery`` executes the :func:`student_notebook` instead. The two pages differ
     only in the exercise cells.
+
+    Parameters
+    ----------
+    executed : dict
+        The lesson as it ran with its solutions, outputs included (nbformat 4 JSON as a dict).
+
+    Returns
+    -------
+    dict
+        A copy of ``executed`` with every solution region replaced by :data:`CODE_STUB`, hidden
+        tests removed and the outputs of the exercise cells (answers and checks) cleared; every
+        other output is kept.
 
     Raises
     ------
@@ -207,6 +256,13 @@ def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
 
     Each is made by :func:`student_notebook`.
 
+    Parameters
+    ----------
+    source : str or Path
+        The folder of the lessons.
+    out : str or Path
+        The folder written to (created if missing); a notebook already there is overwritten.
+
     Returns
     -------
     list[Path]
@@ -217,7 +273,9 @@ def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
     FileNotFoundError
         No notebook in ``source``.
     ValueError
-        ``out`` is ``source``.
+        ``out`` is ``source``; or as :func:`student_notebook`.
+    RuntimeError
+        As :func:`student_notebook`.
     """
     return _write_notebooks(source, out, student_notebook, keep_existing=False)
 
@@ -258,6 +316,21 @@ def lab_notebook(notebook: dict) -> dict:
     The student version as made by :func:`student_notebook`.
 
     A folded markdown cell after each exercise's check cell. Run All runs no solution.
+
+    Parameters
+    ----------
+    notebook : dict
+        A lesson with its solutions, nbformat 4 JSON as a dict.
+
+    Returns
+    -------
+    dict
+        The lab version, nbformat 4 JSON as a dict.
+
+    Raises
+    ------
+    ValueError, RuntimeError
+        As :func:`student_notebook`.
     """
     student = student_notebook(notebook)
     original, out = notebook["cells"], []
@@ -276,13 +349,27 @@ def lab_notebook(notebook: dict) -> dict:
 def write_lab_versions(source: str | Path, out: str | Path) -> list[Path]:
     """Write :func:`lab_notebook` of every ``*.ipynb`` in ``source`` to ``out``.
 
-    The notebooks already there are left untouched (they hold the student's work; delete one to get
-    a fresh copy).
+    Parameters
+    ----------
+    source : str or Path
+        The folder of the lessons.
+    out : str or Path
+        The folder written to (created if missing). The notebooks already there are left
+        untouched (they hold the student's work; delete one to get a fresh copy).
 
     Returns
     -------
     list[Path]
         The paths written now, sorted.
+
+    Raises
+    ------
+    FileNotFoundError
+        No notebook in ``source``.
+    ValueError
+        ``out`` is ``source``; or as :func:`student_notebook`.
+    RuntimeError
+        As :func:`student_notebook`.
     """
     return _write_notebooks(source, out, lab_notebook, keep_existing=True)
 

@@ -206,6 +206,21 @@ def render_page(
     ``mathjax_js``, widgets as a note followed by what their Output widgets held (progress bars
     dropped), links to other lessons (``02_attacks.ipynb``) pointing to their pages. The page loads
     nothing from another site.
+
+    Parameters
+    ----------
+    notebook : dict
+        The executed notebook, nbformat 4 JSON as a dict.
+    title : str
+        The page's title.
+    plotly_js, mathjax_js : str
+        The addresses (``src``) of the plotly.js and MathJax scripts the page loads, relative to
+        the page; by default the site's one copy of each (:data:`PLOTLY_JS`, :data:`MATHJAX_JS`).
+
+    Returns
+    -------
+    str
+        The HTML page.
     """
     import jinja2
     from nbconvert import HTMLExporter

@@ -27,19 +27,27 @@ __all__ = ["SlicedChannel", "SlicedKernelClient", "SlicedKernelManager"]
 
 
 class SlicedChannel(AsyncZMQSocketChannel):
-    """A shell or iopub channel whose ``get_msg(timeout)`` polls in slices of at most a second.
-
-    Raises
-    ------
-    queue.Empty
-        No message within ``timeout`` seconds (as the channel it replaces).
-
-    """
+    """A shell or iopub channel whose ``get_msg(timeout)`` polls in slices of at most a second."""
 
     async def get_msg(self, timeout=None):
         """Return the next message, waiting at most ``timeout`` seconds.
 
         It polls in slices of at most a second.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            The longest wait in seconds; None waits for ever.
+
+        Returns
+        -------
+        dict
+            The message, as the channel it replaces returns it.
+
+        Raises
+        ------
+        queue.Empty
+            No message within ``timeout`` seconds (as the channel it replaces).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:

@@ -68,6 +68,19 @@ def render_message(message: str, *, as_html: bool) -> str:
 
     As HTML (``<code>``, ``<strong>``, ``<em>``, the rest escaped), or as plain text with the
     markers removed, so neither a notebook nor a traceback shows asterisks and backticks.
+
+    Parameters
+    ----------
+    message : str
+        The hint, in inline markdown: code between backticks, ``**strong**``, ``*emphasis*`` (an
+        asterisk between spaces is a product and stays).
+    as_html : bool
+        True for HTML, False for plain text.
+
+    Returns
+    -------
+    str
+        The rendered message.
     """
     parts = _CODE.split(message)  # even indices: prose, odd: the inside of a code span
     rendered = []
@@ -141,7 +154,22 @@ _REGISTRY: dict[str, Exercise] = {}
 def exercise(id: str, title: str):
     """Register ``checker(answer) -> (passed, message)`` under ``id``, as a decorator.
 
-    ``id`` is e.g. ``"1.2"``.
+    Parameters
+    ----------
+    id : str
+        The exercise's id, ``"lesson.number"``, e.g. ``"1.2"``.
+    title : str
+        A one-line title.
+
+    Returns
+    -------
+    callable
+        The decorator; it registers the checker and returns it unchanged.
+
+    Raises
+    ------
+    ValueError
+        When the decorated checker is registered under an ``id`` already taken.
     """
 
     def register(checker):
@@ -176,6 +204,21 @@ def has_variants(exercise_id: str) -> bool:
 
     The exercises whose answer is a function. An answer that is one number or one choice has no
     other inputs.
+
+    Parameters
+    ----------
+    exercise_id : str
+        The exercise's id, ``"lesson.number"``.
+
+    Returns
+    -------
+    bool
+        Whether its checker takes a ``seed``.
+
+    Raises
+    ------
+    KeyError
+        For an unknown exercise id.
     """
     return "seed" in inspect.signature(_exercise(exercise_id).checker).parameters
 
@@ -411,6 +454,33 @@ def expect_function(
     A function that raises, returns ``...``, returns the wrong shape or other values fails with a
     message saying which; a function that agrees with one of ``mistakes`` on every input gets that
     mistake's hint.
+
+    Parameters
+    ----------
+    answer : callable
+        The student's function.
+    reference : callable
+        The right implementation, called with the same arguments.
+    inputs : Iterable[tuple]
+        One tuple of arguments per call.
+    mistakes : Iterable[Mistake]
+        Known wrong implementations, each with its hint.
+    rtol, atol : float
+        Tolerances of the comparison (``torch.allclose``), after both outputs are converted to
+        float64 tensors.
+    hint : str
+        What to look at when the function matches no known mistake.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the function agrees with ``reference`` on every input, and the message.
+
+    Raises
+    ------
+    _Unfinished
+        When the function returns ``...`` or None (the answer is not written yet); :func:`check`
+        turns it into an unanswered :class:`Feedback`.
     """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."

@@ -17,6 +17,16 @@ def mmc_loss_of_one_feature(answer):
     """Check the MMC loss of z = (1, 1) with label 0 and centers mm_centers(3, 2) (C = 10).
 
     The loss has the factor 1/2.
+
+    Parameters
+    ----------
+    answer : float
+        Your value of the loss, a number.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     centers = mm_centers(3, 2)
     expected = float(mmc_loss(_Z, _Y, centers))
@@ -50,7 +60,19 @@ def write_mmc_loss(answer, seed: int = 0):
 
     The inputs are random batches.
 
-    ``seed`` draws other batches and one more shape (the hidden tests), seed 0 is the visible check.
+    Parameters
+    ----------
+    answer : callable
+        Your function ``mmc(z, y, centers)``: features z (N, d), integer labels y (N,) and
+        centers (L, d) in, the loss (a scalar tensor) out.
+    seed : int, default 0
+        0 is the visible check; another seed draws other batches and one more shape (the hidden
+        tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     generator = torch.Generator().manual_seed(seed)
     inputs = []

@@ -11,7 +11,18 @@ from . import Mistake, exercise, expect_choice, expect_function
 
 @exercise("1.1", "Why RCE loses a class with 4 classes in 2-D")
 def where_three_linear_functions_agree(answer):
-    """Where three generic affine functions of a 2-D feature z are equal: at a point."""
+    """Where three generic affine functions of a 2-D feature z are equal: at a point.
+
+    Parameters
+    ----------
+    answer : str
+        Your choice: ``"a point"``, ``"a line"``, ``"everywhere"`` or ``"nowhere"``.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
+    """
     return expect_choice(
         answer,
         "a point",
@@ -58,7 +69,19 @@ def write_rce_loss(answer, seed: int = 0):
 
     The logits have 3 to 10 classes.
 
-    ``seed`` draws other logits and one more shape (the hidden tests), seed 0 is the visible check.
+    Parameters
+    ----------
+    answer : callable
+        Your function ``rce(h, y)``: logits h (N, L) and integer labels y (N,) in, the loss (a
+        scalar tensor) out.
+    seed : int, default 0
+        0 is the visible check; another seed draws other logits and one more shape (the hidden
+        tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     generator = torch.Generator().manual_seed(1 + 100 * seed)
     inputs = []

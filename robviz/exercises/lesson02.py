@@ -21,6 +21,16 @@ def linear_score_change(answer):
     """Check the largest change of s(x) = w . x under an L-inf move of eps: eps * ||w||_1.
 
     Here w = SCORE_WEIGHTS.
+
+    Parameters
+    ----------
+    answer : float
+        Your largest change of the score, a number.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     w, eps = SCORE_WEIGHTS, SCORE_EPS
     return expect_number(
@@ -99,7 +109,19 @@ def write_fgsm(answer, seed: int = 0):
 
     The models are fixed and linear.
 
-    Other models and shapes for ``seed`` > 0, the hidden tests.
+    Parameters
+    ----------
+    answer : callable
+        Your function ``fgsm(model, x, y, eps, bounds)``, returning the adversarial inputs,
+        shaped as x.
+    seed : int, default 0
+        0 is the visible check; another seed draws other models and one more shape (the hidden
+        tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     bounds = (0.0, 1.0)
     inputs = [(model, x, y, eps, bounds) for model, x, y, eps in _attack_inputs(2, seed)]
@@ -174,8 +196,22 @@ def _pgd_variant(
 def write_pgd(answer, seed: int = 0):
     """Check a student's ``pgd(model, x, y, eps, alpha, steps, bounds)`` against robviz.attacks.PGD.
 
-    Without random start, on fixed linear models (other models and shapes for ``seed`` > 0, the
-    hidden tests); the step alpha is large enough that the projection matters.
+    Without random start, on fixed linear models; the step alpha is large enough that the
+    projection matters.
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``pgd(model, x, y, eps, alpha, steps, bounds)``, returning the adversarial
+        inputs, shaped as x.
+    seed : int, default 0
+        0 is the visible check; another seed draws other models and one more shape (the hidden
+        tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     bounds = (0.0, 1.0)
     inputs = [

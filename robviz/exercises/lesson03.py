@@ -15,6 +15,16 @@ def simplex_dimension(answer):
     """Check the smallest d at which L = 10 MM centers form the simplex: L - 1 = 9.
 
     There they reach the simplex RB-bar.
+
+    Parameters
+    ----------
+    answer : int
+        Your dimension d, a whole number.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     return expect_number(
         answer,
@@ -76,8 +86,20 @@ def write_simplex_centers(answer, seed: int = 0):
     """Check a student's ``simplex(L, d, C)`` against robviz.centers.simplex_centers.
 
     Any rotation of the simplex is right, so the check compares shapes and then the Gram matrices mu
-    mu^T (norms and pairwise inner products). ``seed`` > 0 checks other class counts, dimensions and
-    norms (the hidden tests).
+    mu^T (norms and pairwise inner products).
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``simplex(L, d, C)``, returning the (L, d) centers of norm C.
+    seed : int, default 0
+        0 is the visible check; another seed checks other class counts, dimensions and norms (the
+        hidden tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."

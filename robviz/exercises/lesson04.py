@@ -21,7 +21,21 @@ def write_mmlda_logits(answer, seed: int = 0):
     """Check a student's ``mmlda_logits(z, centers)`` against h_k = -1/2 ||z - mu_k||^2.
 
     On MM centers and on centers of unequal norms (where the linear logits z^T mu_k are no longer a
-    shortcut); ``seed`` > 0 draws other features and one more shape (the hidden tests).
+    shortcut).
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``mmlda_logits(z, centers)``: features z (N, d) and centers (L, d) in, the
+        logits (N, L) out.
+    seed : int, default 0
+        0 is the visible check; another seed draws other features and one more shape (the hidden
+        tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     generator = torch.Generator().manual_seed(4 + 100 * seed)
     inputs = []
@@ -81,6 +95,16 @@ def density_ratio_in_64_dimensions(answer):
     """Check log10 of SD(C = 0.01) / SD(C = 0.04) for MMC in d = 64 with the same N p(C).
 
     The shell volume is exact.
+
+    Parameters
+    ----------
+    answer : float
+        Your log10 of the density ratio, a number.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     d, low, high = 64, 0.01, 0.04
     expected = _log10_density(low, d) - _log10_density(high, d)

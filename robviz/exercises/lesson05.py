@@ -21,8 +21,21 @@ def _without_max(p):
 def write_non_max_entropy(answer, seed: int = 0):
     """Check a student's ``non_me(probabilities)`` against robviz.detect.non_max_entropy.
 
-    On softmax outputs of random logits, from flat to confident, with L = 3, 5 and 10 classes;
-    ``seed`` > 0 draws other logits and one more shape (the hidden tests).
+    On softmax outputs of random logits, from flat to confident, with L = 3, 5 and 10 classes.
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``non_me(probabilities)``: probabilities (N, L) in, the non-maximal entropy
+        (N,) out.
+    seed : int, default 0
+        0 is the visible check; another seed draws other logits and one more shape (the hidden
+        tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     generator = torch.Generator().manual_seed(5 + 100 * seed)
     inputs = []
@@ -75,6 +88,16 @@ def auc_by_counting(answer):
     """Check the AUC of clean scores (0.9, 0.8, 0.5) against adversarial (0.5, 0.3, 0.2, 0.85).
 
     Clean = positive, higher = more normal, ties counted 1/2.
+
+    Parameters
+    ----------
+    answer : float
+        Your AUC, a number between 0 and 1.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     expected = roc_auc(_CLEAN, _ADVERSARIAL)
     above = (_CLEAN[:, None] > _ADVERSARIAL[None, :]).mean()
@@ -106,7 +129,18 @@ def auc_by_counting(answer):
 
 @exercise("5.3", "What an AUC near 0 says")
 def auc_near_zero(answer):
-    """Check the meaning of RCE's confidence AUC ≈ 0 on C&W-hc (section 6)."""
+    """Check the meaning of RCE's confidence AUC ≈ 0 on C&W-hc (section 6).
+
+    Parameters
+    ----------
+    answer : str
+        Your choice, the letter of one option: ``"a"``, ``"b"``, ``"c"`` or ``"d"``.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
+    """
     return expect_choice(
         answer,
         "b",

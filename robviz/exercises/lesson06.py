@@ -44,7 +44,19 @@ def write_ensemble_entropy(answer, seed: int = 0):
 
     Shapes: (K, N, L) -> (N,).
 
-    Other inputs for ``seed`` > 0, the hidden tests.
+    Parameters
+    ----------
+    answer : callable
+        Your function ``ensemble_entropy(probabilities)``: the members' probabilities (K, N, L) in,
+        the entropy of their mean (N,) out.
+    seed : int, default 0
+        0 is the visible check; another seed draws other inputs and one more shape (the hidden
+        tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     inputs = [(p,) for p, _ in _member_predictions(6, seed)]
     return expect_function(
@@ -85,6 +97,20 @@ def write_ensemble_diversity(answer, seed: int = 0):
 
     Against robviz.ensemble.ensemble_diversity: det of the Gram matrix of the L2-normalized
     non-true-label predictions.
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``diversity(probabilities, y)``: the members' probabilities (K, N, L) and
+        integer labels y (N,) in, the diversity (N,) out.
+    seed : int, default 0
+        0 is the visible check; another seed draws other inputs and one more shape (the hidden
+        tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
 
     def raw(p, y):
@@ -139,7 +165,18 @@ def write_ensemble_diversity(answer, seed: int = 0):
 
 @exercise("6.3", "Eq. 7 for the digits ensemble")
 def eq7_for_digits(answer):
-    """F_y of Theorem 2 (Eq. 7) for alpha = 2, K = 3 members, L = 10 classes."""
+    """F_y of Theorem 2 (Eq. 7) for alpha = 2, K = 3 members, L = 10 classes.
+
+    Parameters
+    ----------
+    answer : float
+        Your F_y, the ensemble's optimal prediction on the true label, a number.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
+    """
     alpha, K, L = 2.0, 3, 10
     f_y = adp_optimum(alpha, K, L)
     return expect_number(

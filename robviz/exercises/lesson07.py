@@ -71,6 +71,21 @@ def write_mi_prediction(answer, seed: int = 0):
     Both use the same partners.
 
     On a small nonlinear network and three batches with lam = 0.6, 0.3, 0.8.
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``mi_predict(model, x, partners, lam)``: inputs x (B, ...), partners
+        (B, n, ...) and the mixing weight lam in, the mean of the n mixtures' softmax
+        probabilities (B, L) out.
+    seed : int, default 0
+        0 is the visible check; another seed draws another network, other inputs and one more
+        batch shape (the hidden tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     return expect_function(
         answer,
@@ -116,6 +131,16 @@ def perturbation_after_mixing(answer):
     """Check the L-inf size of the perturbation left in a mixed input: lam * eps.
 
     Here eps = 0.5 and lam = 0.6.
+
+    Parameters
+    ----------
+    answer : float
+        Your L-inf size of the perturbation, a number.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     eps, lam = 0.5, 0.6
     return expect_number(

@@ -81,6 +81,20 @@ def write_bpda_round(answer, seed: int = 0):
 
     Its output must equal round(x / step) * step and its gradient must be the identity (Athalye et
     al.'s straight-through BPDA). Both are checked, the output first.
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``bpda_round(x, step)``: a tensor x and the grid step in, the rounded tensor,
+        shaped as x, out.
+    seed : int, default 0
+        0 is the visible check; another seed draws other inputs and one more shape (the hidden
+        tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
@@ -150,7 +164,18 @@ def write_bpda_round(answer, seed: int = 0):
 
 @exercise("8.2", "Which observation is evidence of gradient masking")
 def masking_evidence(answer):
-    """Multiple choice: the option (a to d) that is evidence of gradient masking."""
+    """Multiple choice: the option (a to d) that is evidence of gradient masking.
+
+    Parameters
+    ----------
+    answer : str
+        Your choice, the letter of one option: ``"a"``, ``"b"``, ``"c"`` or ``"d"``.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
+    """
     return expect_choice(
         answer,
         "c",

@@ -17,7 +17,19 @@ def _paper_lr(epoch):
 def paper_learning_rate(answer, seed: int = 0):
     """Check a student's ``paper_lr(epoch)`` (0-based) against the paper recipe's step schedule.
 
-    On ten epochs around the milestones, or on every epoch for ``seed`` > 0 (the hidden tests).
+    On ten epochs around the milestones.
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``paper_lr(epoch)``: the 0-based epoch in, the learning rate out.
+    seed : int, default 0
+        0 is the visible check; another seed checks every epoch (the hidden tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     epochs = _EPOCHS if seed == 0 else range(200)
     return expect_function(
@@ -49,7 +61,18 @@ def paper_learning_rate(answer, seed: int = 0):
 
 @exercise("9.2", "Steps of the paper recipe")
 def paper_steps(answer):
-    """SGD steps of the paper recipe on CIFAR-10: 200 epochs x 50 000 images / batch 50."""
+    """SGD steps of the paper recipe on CIFAR-10: 200 epochs x 50 000 images / batch 50.
+
+    Parameters
+    ----------
+    answer : int
+        Your number of SGD steps, a whole number.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
+    """
     return expect_number(
         answer,
         200 * 50_000 / 50,

@@ -87,6 +87,19 @@ def inner_maximization(answer, seed: int = 0):
 
     L-inf PGD on cross-entropy from ``start``, checked against :meth:`robviz.attacks.PGD.iterate` on
     small 2-D models.
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``inner_max(model, x, y, eps, alpha, steps, bounds, start)``, returning the
+        adversarial inputs, shaped as x; it must not change its inputs.
+    seed : int, default 0
+        0 is the visible check; another seed draws other models and inputs (the hidden tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
@@ -132,6 +145,16 @@ def twice_the_radius(answer):
     """Check what adversarial training at eps gives at 2 eps (multiple choice).
 
     The lesson measures it exactly.
+
+    Parameters
+    ----------
+    answer : str
+        Your choice, the letter of one option: ``"a"``, ``"b"`` or ``"c"``.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     return expect_choice(
         answer,

@@ -82,6 +82,20 @@ def interval_layer(answer, seed: int = 0):
 
     The box [low, high] (N, n_in) through x -> relu(x W^T + b), checked against the rule of
     :func:`robviz.exact.interval_bounds`.
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``interval_layer(w, b, low, high)``: weights w (n_out, n_in), bias b (n_out,)
+        and the box's corners low, high (N, n_in) in, the bounds (low', high'), each
+        (N, n_out), out.
+    seed : int, default 0
+        0 is the visible check; another seed draws other inputs and shapes (the hidden tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     if not callable(answer):
         return False, f"Expected a function, got {type(answer).__name__}."
@@ -128,6 +142,16 @@ def certified_above_exact(answer):
     """Check whether a certificate can report more robust points than the exact program proves.
 
     A multiple-choice question.
+
+    Parameters
+    ----------
+    answer : str
+        Your choice, the letter of one option: ``"a"``, ``"b"`` or ``"c"``.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
     """
     return expect_choice(
         answer,

@@ -109,6 +109,23 @@ def is_cached(name: str = "cifar10", root=None) -> bool:
     """Return True when the official archive of ``name`` is already in the cache folder.
 
     Then no download is needed.
+
+    Parameters
+    ----------
+    name : str, default "cifar10"
+        ``"cifar10"`` or ``"cifar100"`` (any case, hyphens ignored).
+    root : str or Path, optional
+        The cache folder; default :func:`default_root` (``$ROBVIZ_DATA`` or ``~/.cache/robviz``).
+
+    Returns
+    -------
+    bool
+        Whether the archive's file exists (its checksum is not checked).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
     """
     key = str(name).lower().replace("-", "")
     if key not in CIFAR:
@@ -117,7 +134,20 @@ def is_cached(name: str = "cifar10", root=None) -> bool:
 
 
 def md5sum(path, chunk: int = 1 << 20) -> str:
-    """Return the MD5 hex digest of the file at ``path``, read in chunks of ``chunk`` bytes."""
+    """Return the MD5 hex digest of the file at ``path``, read in chunks of ``chunk`` bytes.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    chunk : int, default 1 MiB
+        The read size in bytes.
+
+    Returns
+    -------
+    str
+        The 32-character hex digest.
+    """
     digest = hashlib.md5()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(chunk), b""):
@@ -138,6 +168,22 @@ def download(url: str, target, md5: str | None = None, *, timeout: float = 60.0)
     """Download ``url`` to ``target``, then check ``md5``.
 
     Written through a temporary file and an atomic rename.
+
+    Parameters
+    ----------
+    url : str
+        The address.
+    target : str or Path
+        The file written; its folder is created.
+    md5 : str, optional
+        The expected hex digest; None skips the check.
+    timeout : float, default 60.0
+        The network timeout in seconds (of each blocking operation, as ``urlopen``'s).
+
+    Returns
+    -------
+    Path
+        ``target``.
 
     Raises
     ------
@@ -304,6 +350,18 @@ def to_float(x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tenso
     """Convert uint8 pixels to images in [0, 1].
 
     Float input is returned as it is (cast to ``dtype``).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Images, any shape: uint8 pixels in [0, 255], or float images already in [0, 1].
+    dtype : torch.dtype, default torch.float32
+        The output's dtype.
+
+    Returns
+    -------
+    torch.Tensor
+        The images in [0, 1], ``dtype``, same shape and device.
     """
     return x.to(dtype) / 255.0 if x.dtype == torch.uint8 else x.to(dtype)
 
@@ -313,7 +371,23 @@ def augment_params(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return random crop offsets and flip flags drawn with ``generator`` on ``device``.
 
-    Offsets (N,), (N,) in [0, 2 pad] and flip flags (N,); the generator must live on that device.
+    Parameters
+    ----------
+    n : int
+        The number of images N.
+    generator : torch.Generator, optional
+        The random generator, on ``device``; None uses the global one.
+    device : torch.device or str, default "cpu"
+        Where the draws are made and returned.
+    pad : int, default 4
+        The padding in pixels.
+
+    Returns
+    -------
+    oy, ox : torch.Tensor
+        Row and column crop offsets (N,), int64 in [0, 2 pad].
+    flip : torch.Tensor
+        Flip flags (N,), bool, each True with probability 1/2.
     """
     oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=device)
     ox = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=device)
@@ -327,6 +401,22 @@ def apply_augment(
     """Zero-pad ``x`` (N, C, H, W) by ``pad``, crop H x W at (oy, ox) and mirror where ``flip``.
 
     One gather on the tensor's own device, any dtype (uint8 included).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Images (N, C, H, W).
+    oy, ox : torch.Tensor
+        Crop offsets (N,) in [0, 2 pad], on x's device (:func:`augment_params`).
+    flip : torch.Tensor
+        Flip flags (N,), bool.
+    pad : int, default 4
+        The padding in pixels.
+
+    Returns
+    -------
+    torch.Tensor
+        The augmented images (N, C, H, W), x's dtype.
     """
     n, c, h, w = x.shape
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
@@ -344,6 +434,20 @@ def augment(
     """Return the CIFAR augmentation of He et al. (2016), on x's device.
 
     Pad 4, random crop, random horizontal flip.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Images (N, C, H, W), any dtype.
+    generator : torch.Generator, optional
+        The random generator, on x's device; None uses the global one.
+    pad : int, default 4
+        The padding in pixels.
+
+    Returns
+    -------
+    torch.Tensor
+        The augmented images (N, C, H, W), x's dtype.
     """
     return apply_augment(x, *augment_params(len(x), generator, x.device, pad), pad=pad)
 
@@ -353,9 +457,27 @@ def keras_shift_params(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return random shifts and flip flags: the authors' Keras augmentation.
 
-    Shifts (N, 2), (rows, columns) as fractions of the image size drawn uniformly from [-shift,
-    shift], and flip flags (N,): Keras' ``ImageDataGenerator(height_shift_range=shift,
-    width_shift_range=shift, horizontal_flip=True)``, the authors' augmentation.
+    Keras' ``ImageDataGenerator(height_shift_range=shift, width_shift_range=shift,
+    horizontal_flip=True)``, the authors' augmentation.
+
+    Parameters
+    ----------
+    n : int
+        The number of images N.
+    generator : torch.Generator, optional
+        The random generator, on ``device``; None uses the global one.
+    device : torch.device or str, default "cpu"
+        Where the draws are made and returned.
+    shift : float, default 0.1
+        The largest shift, a fraction of the image size.
+
+    Returns
+    -------
+    shifts : torch.Tensor
+        (N, 2), (rows, columns) as fractions of the image size drawn uniformly from [-shift,
+        shift].
+    flip : torch.Tensor
+        Flip flags (N,), bool.
     """
     shifts = (torch.rand(n, 2, generator=generator, device=device) * 2 - 1) * shift
     flip = torch.rand(n, generator=generator, device=device) < 0.5
@@ -369,6 +491,21 @@ def apply_keras_shift(x: torch.Tensor, shifts: torch.Tensor, flip: torch.Tensor)
     image's edge extended beyond it (``keras_preprocessing.image.apply_affine_transform`` with
     ``order=1, fill_mode='nearest'``, i.e. ``scipy.ndimage.affine_transform``), then mirrored where
     ``flip`` (Keras flips after the shift).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Float images (N, C, H, W), H and W > 1.
+    shifts : torch.Tensor
+        (N, 2), the (row, column) shifts t_r, t_c as fractions of the image size
+        (:func:`keras_shift_params`).
+    flip : torch.Tensor
+        Flip flags (N,), bool.
+
+    Returns
+    -------
+    torch.Tensor
+        The shifted images (N, C, H, W), x's dtype.
     """
     n, _, h, w = x.shape
     rows = torch.arange(h, device=x.device, dtype=x.dtype) + shifts[:, :1].to(x.dtype) * h  # (N, H)
@@ -428,8 +565,43 @@ def gpu_batches(
     Every rank draws the same permutation and augmentation with the same ``generator`` state and
     keeps its contiguous slice of each global batch of ``batch_size`` (which ``world_size`` must
     divide), so data-parallel training sees exactly the batches of a single process. The last
-    incomplete batch is dropped. Images come out as ``dtype`` in [0, 1] (uint8 input is converted
-    per batch), channels-last when asked. ``method`` is one of :data:`AUGMENTATIONS`.
+    incomplete batch is dropped.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        The training images (N, C, H, W), uint8 pixels or float in [0, 1], on the device that
+        trains.
+    y : torch.Tensor
+        Labels (N,), on the same device.
+    batch_size : int
+        The global batch size, a multiple of ``world_size``, at most N.
+    generator : torch.Generator, optional
+        The random generator, on x's device; the same state on every rank; None uses the global one.
+    augmentation : bool, default True
+        Augment the images (by ``method``); False only converts them.
+    method : str, default "crop4"
+        One of :data:`AUGMENTATIONS`.
+    rank, world_size : int
+        This process's rank and the number of processes (0 and 1: a single process).
+    channels_last : bool, default False
+        Return the images in the channels-last memory format.
+    dtype : torch.dtype, default torch.float32
+        The images' dtype (uint8 input is converted per batch).
+
+    Yields
+    ------
+    x_batch : torch.Tensor
+        (batch_size / world_size, C, H, W), ``dtype`` in [0, 1].
+    y_batch : torch.Tensor
+        (batch_size / world_size,) labels.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``, a ``batch_size`` that ``world_size`` does not divide, or one
+        larger than the training set (raised at the first ``next``, as the function is a
+        generator).
     """
     if method not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {method!r}; valid: {', '.join(AUGMENTATIONS)}")

@@ -71,11 +71,27 @@ class RunConfig:
     def from_dict(cls: type[_Run], settings: dict | RunConfig | None = None, **overrides) -> _Run:
         """Return the configuration of ``settings`` (keys: the field names), ``overrides`` on top.
 
+        Parameters
+        ----------
+        settings : dict or RunConfig, optional
+            The settings, keyed by field name; old names (``RENAMED``) are read with a
+            ``DeprecationWarning``. A configuration is read through :meth:`to_dict`.
+        **overrides
+            Settings that replace those of ``settings``.
+
+        Returns
+        -------
+        RunConfig
+            A configuration of this class; unset fields keep their defaults.
+
         Raises
         ------
         ValueError
             For a key that is not a setting (naming it, the closest valid name and all valid ones),
-            or a value out of range (from :mod:`robviz.checks`).
+            an old and a new name both given, or a value out of range (from :mod:`robviz.checks`).
+        TypeError
+            When a setting without a default (a positional argument such as ``checkpoint``) is
+            missing.
         """
         if isinstance(settings, RunConfig):
             settings = settings.to_dict()
@@ -153,6 +169,13 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[RunConfig]) -> None
     Flags default to ``argparse.SUPPRESS``: only what was typed appears in the parsed namespace, so
     explicit flags can override a config file, which overrides ``--tiny``, which overrides the
     defaults.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The (sub)parser; changed in place.
+    cls : type of RunConfig
+        The run configuration whose fields become flags.
     """
     for f in fields(cls):
         meta, default = f.metadata, _default(f)
@@ -336,7 +359,18 @@ class TrainRun(RunConfig):
     def build_model(self, num_classes: int, factor: float | None = None):
         """Return the model of this run (on the CPU, seeded with ``seed``).
 
-        ``factor`` (the recipe's MMC/MMLDA loss factor) goes to mmc and mmlda heads.
+        Parameters
+        ----------
+        num_classes : int
+            The number of classes L of the data.
+        factor : float, optional
+            The recipe's MMC/MMLDA loss factor, passed to the head (only mmc and mmlda heads take
+            it); None passes none.
+
+        Returns
+        -------
+        torch.nn.Module
+            The model of :func:`robviz.scale.resnet.make_cifar_model`.
         """
         from .resnet import make_cifar_model
 
@@ -366,6 +400,13 @@ class TrainRun(RunConfig):
         A resumed run continues with the optimizer, scheduler and random states it was started with,
         so a changed ``lr`` or ``seed`` would be recorded but never used. Where the run folder lives
         (``out``, ``data_root``) may change.
+
+        Parameters
+        ----------
+        saved : dict
+            The settings the checkpoint holds (:meth:`saved` of the run that wrote it).
+        checkpoint : str or Path
+            The checkpoint's path, named in the message.
 
         Raises
         ------
@@ -522,5 +563,24 @@ def as_command(command: str, settings: dict | RunConfig) -> str:
     """Return the shell command of a lesson's settings dict.
 
     That is ``RUNS[command].from_dict(settings).as_command()``.
+
+    Parameters
+    ----------
+    command : {"train", "evaluate", "table"}
+        The run command, a key of :data:`RUNS`.
+    settings : dict or RunConfig
+        The settings, as :meth:`RunConfig.from_dict` reads them.
+
+    Returns
+    -------
+    str
+        The command, e.g. ``robviz train --dataset mnist32 --epochs 1``.
+
+    Raises
+    ------
+    KeyError
+        For an unknown command.
+    ValueError, TypeError
+        As :meth:`RunConfig.from_dict`.
     """
     return RUNS[command].from_dict(settings).as_command()

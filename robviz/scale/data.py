@@ -27,6 +27,17 @@ def synthetic_images(
     One smooth random colour pattern per class plus pixel noise. For tests, benchmarks and
     ``--tiny`` runs; no download.
 
+    Parameters
+    ----------
+    n_train, n_test : int
+        The number of training and test images (512 and 256 by default).
+    num_classes : int, default 10
+        The number of classes, one pattern each.
+    seed : int, default 0
+        Seeds the patterns and the noise (a generator of its own; the global one is untouched).
+    device : torch.device or str, default "cpu"
+        Where the tensors go.
+
     Returns
     -------
     robviz.data.Dataset
@@ -62,15 +73,31 @@ def load_data(
 ):
     """Return the named set as uint8 on ``device``.
 
-    The names: ``"cifar10"``, ``"cifar100"``, ``"mnist32"`` or ``"synthetic"``.
+    Parameters
+    ----------
+    dataset : str
+        ``"cifar10"``, ``"cifar100"``, ``"mnist32"`` (:func:`robviz.data.mnist32`) or
+        ``"synthetic"`` (:func:`synthetic_images`, seed 1234).
+    data_root : str or Path, optional
+        CIFAR's cache folder (:func:`robviz.scale.cifar.load_cifar`); not used by the other sets.
+    train_size, test_size : int, optional
+        Cut to the first ``train_size``/``test_size`` images when given; the synthetic set is drawn
+        at these sizes (512 and 256 when None).
+    device : torch.device or str, default "cpu"
+        Where the tensors go.
 
-    Cut to the first ``train_size``/``test_size`` images when given.
+    Returns
+    -------
+    robviz.data.Dataset
+        uint8 images (N, 3, 32, 32) and int64 labels (N,), bounds (0, 1).
 
     Raises
     ------
     robviz.scale.cifar.CifarDownloadError
         When CIFAR is neither cached nor downloadable (with what to do by hand).
-
+    ValueError
+        For a name that is none of these (from :func:`robviz.scale.cifar.load_cifar`), or a
+        cached CIFAR archive with the wrong checksum.
     """
     if dataset == "synthetic":
         data = synthetic_images(train_size or 512, test_size or 256, seed=1234, device=device)
@@ -93,6 +120,18 @@ def write_json(path, payload: dict) -> Path:
     """Write ``payload`` as indented JSON to ``path`` atomically, creating the folder.
 
     Through ``robviz.runtime.atomic_write``; values JSON cannot hold are written as their ``str``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file written (replaced if it exists).
+    payload : dict
+        What to write.
+
+    Returns
+    -------
+    Path
+        The path written, as ``atomic_write`` returns it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,16 @@ def autocast(device: torch.device):
     """Return bf16 autocast on CUDA, a no-op context elsewhere.
 
     Used by the training step and the evaluation passes.
+
+    Parameters
+    ----------
+    device : torch.device
+        The device computed on; autocast is enabled only when its type is ``"cuda"``.
+
+    Returns
+    -------
+    torch.autocast
+        The context manager.
     """
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
@@ -54,7 +64,19 @@ class Distributed:
         return self.rank == 0
 
     def mean(self, value: torch.Tensor) -> torch.Tensor:
-        """Return the mean of ``value`` over the processes (a copy; ``value`` itself when alone)."""
+        """Return the mean of ``value`` over the processes (a copy; ``value`` itself when alone).
+
+        Parameters
+        ----------
+        value : torch.Tensor
+            This process's value, any shape, on this process's device; every process must call
+            this (an all-reduce).
+
+        Returns
+        -------
+        torch.Tensor
+            The elementwise mean over the processes, same shape.
+        """
         if self.world > 1:
             value = value.clone()
             torch.distributed.all_reduce(value)
@@ -78,14 +100,13 @@ class LossModule(torch.nn.Module):
     As a module, DistributedDataParallel synchronizes the loss's gradients.
 
     For a single network the body runs under the caller's autocast and the head and its loss in
-    float32; an ensemble's loss casts to float32 itself. Returns a scalar.
+    float32; an ensemble's loss casts to float32 itself.
 
-    With ``weight`` (N,) or ``y_b`` and ``lam`` (N,) (mixup, mixed adversarial and clean batches)
-    the loss is a weighted sum of per-sample losses, sum_i weight_i (lam_i L_i(y_i) + (1 - lam_i)
-    L_i(y_b,i)) (weight 1/N and lam 1 when not given), and ``groups`` > 1 splits the batch into that
-    many equal chunks with a forward pass each (their own BatchNorm statistics). An ensemble takes
-    weights that are constant within each chunk and no mixup (its ADP loss is a batch mean, so chunk
-    weight x mean is that sum).
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`robviz.models.Classifier` (``body`` and ``objective``) or a model with
+        ``loss(x, y)`` and no ``body``, such as an ADP ensemble.
     """
 
     def __init__(self, model):
@@ -95,7 +116,35 @@ class LossModule(torch.nn.Module):
     def forward(self, x, y, weight=None, y_b=None, lam=None, groups: int = 1):
         """Return the scalar loss of the batch.
 
-        ``weight``, ``y_b``, ``lam``, ``groups``: see the class docstring.
+        With ``weight`` or ``y_b`` and ``lam`` (mixup, mixed adversarial and clean batches) the loss
+        is a weighted sum of per-sample losses, sum_i weight_i (lam_i L_i(y_i) + (1 - lam_i)
+        L_i(y_b,i)) (weight 1/N and lam 1 when not given). An ensemble takes weights that are
+        constant within each chunk and no mixup (its ADP loss is a batch mean, so chunk weight x
+        mean is that sum).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...).
+        y : torch.Tensor
+            Integer labels (N,).
+        weight : torch.Tensor, optional
+            Per-sample weights (N,); None weighs each sample 1/N.
+        y_b, lam : torch.Tensor, optional
+            Mixup's second labels (N,) and mixing weights (N,), given together.
+        groups : int, default 1
+            Split the batch into that many chunks with a forward pass each (their own BatchNorm
+            statistics); the chunks are equal, the last taking the remainder.
+
+        Returns
+        -------
+        torch.Tensor
+            The loss, a scalar.
+
+        Raises
+        ------
+        ValueError
+            For an ensemble given mixup labels or weights that vary within a chunk.
         """
         if weight is None and y_b is None and groups == 1:
             return self._mean_loss(x, y)

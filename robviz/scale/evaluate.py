@@ -19,6 +19,18 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
     """Return images ``x`` (N, C, H, W) rotated by ``degrees`` about their centre.
 
     Bilinear, zeros outside.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Float images (N, C, H, W).
+    degrees : float
+        The angle in degrees.
+
+    Returns
+    -------
+    torch.Tensor
+        The rotated images (N, C, H, W), x's dtype and device.
     """
     angle = math.radians(degrees)
     c, s = math.cos(angle), math.sin(angle)
@@ -34,6 +46,13 @@ def load_trained(path, device="cpu"):
 
     Read with :func:`robviz.train.read_checkpoint` (``weights_only=True``: tensors and plain data,
     never code).
+
+    Parameters
+    ----------
+    path : str or Path
+        The checkpoint file.
+    device : torch.device or str, default "cpu"
+        Where the model goes (in the channels-last memory format, as trained).
 
     Returns
     -------
@@ -161,6 +180,13 @@ def evaluate(run: EvaluateRun | dict) -> dict:
     radius failed on (PGD and SPSA; C&W has no budget), the number to report
     (:meth:`robviz.attacks.RobustnessTable.with_worst_case`). The first ``run.n`` test images of the
     set the model was trained on.
+
+    Parameters
+    ----------
+    run : EvaluateRun or dict
+        The settings (a dict is read by :meth:`EvaluateRun.from_dict`): the checkpoint, the
+        attacks, ``n``, the device; the JSON goes to ``run.out``, or ``evaluation.json`` next to
+        the checkpoint when None.
 
     Returns
     -------

@@ -27,9 +27,21 @@ __all__ = ["train", "adversarial_examples", "training_attack", "training_batch",
 def training_attack(model, recipe):
     """Return the :class:`robviz.attacks.PGD` of adversarial training.
 
-    ``recipe.at_eps``, ``at_alpha``, ``at_steps``, the papers' adaptive objective
-    (:func:`robviz.attacks.paper_objective`: the MMC loss for MMC models, as the MMC paper trains),
-    targeted when ``recipe.adversarial == "targeted"``.
+    With a random start and the papers' adaptive objective (:func:`robviz.attacks.paper_objective`:
+    the MMC loss for MMC models, as the MMC paper trains).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model trained.
+    recipe : Recipe
+        Reads ``at_eps``, ``at_alpha``, ``at_steps`` and ``adversarial`` (targeted when
+        ``"targeted"``).
+
+    Returns
+    -------
+    robviz.attacks.PGD
+        The attack.
     """
     from ..attacks import PGD, paper_objective
 
@@ -117,6 +129,28 @@ def training_batch(
     (:func:`robviz.mixup_inference.mixup_batch`, one weight per sample and two permutations; the
     draws come from a seed per process taken from ``generator``, so resumed runs mix alike). Each
     sample's weight is its part's weight over the part's size (the code's mean per part).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        Reads ``at_weight``, ``clean_weight``, ``mixup`` and ``at_forward`` (``"separate"``: one
+        forward pass per part).
+    x : torch.Tensor
+        This process's clean images (n, ...).
+    y : torch.Tensor
+        Their labels (n,).
+    x_adv : torch.Tensor or None
+        The adversarial images (n, ...), or None without adversarial training.
+    generator : torch.Generator
+        The run's generator (with ``mixup``, one seed per process is drawn from it).
+    rank, world : int
+        This process's rank and the number of processes.
+
+    Returns
+    -------
+    dict
+        ``x``, ``y``, ``weight`` (the parts concatenated, (n * parts, ...)), ``y_b`` and ``lam``
+        (None without mixup) and ``groups``.
     """
     from ..mixup_inference import mixup_batch
 
@@ -151,6 +185,30 @@ def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -
     """Return the clean accuracy of ``model`` on uint8 images ``x`` (N, 3, H, W), labels ``y`` (N,).
 
     In eval mode, batched, under bf16 autocast on CUDA.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model; its mode is restored afterwards.
+    x : torch.Tensor
+        Images (N, 3, H, W): uint8 pixels, or float in [0, 1]
+        (:func:`~robviz.scale.cifar.to_float`).
+    y : torch.Tensor
+        Integer labels (N,), on x's device.
+    batch_size : int, default 1000
+        Images per forward pass.
+    channels_last : bool, default False
+        Feed the batches in the channels-last memory format.
+
+    Returns
+    -------
+    float
+        The fraction of correct predictions, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For an empty ``x``.
     """
     from .cifar import to_float
 
@@ -419,10 +477,13 @@ class _Trainer:
 def train(run: TrainRun | dict) -> dict:
     """Train as ``run`` says; data-parallel under ``torchrun``.
 
-    ``run`` is a :class:`TrainRun`, or a dict of its settings.
-
     Writes ``OUT/checkpoint.pt`` (every ``checkpoint_every`` epochs and at the end) and
     ``OUT/results.json`` (rank 0 only).
+
+    Parameters
+    ----------
+    run : TrainRun or dict
+        The settings, or a dict of them (read by :meth:`TrainRun.from_dict`).
 
     Returns
     -------
@@ -434,7 +495,9 @@ def train(run: TrainRun | dict) -> dict:
     Raises
     ------
     ValueError
-        An invalid setting (see :class:`TrainRun`) or a batch larger than the training set.
+        An invalid setting (see :class:`TrainRun`) or a batch larger than the training set;
+        ``ResumeMismatch`` (a ``ValueError``) for ``resume`` with settings other than the
+        checkpoint's.
     FloatingPointError
         A non-finite training loss.
     """

@@ -35,8 +35,24 @@ def make_optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimi
     Two parameter groups, group 0 (decayed: conv kernels, plus linear weights with
     ``decay_scope="weights"``) with ``recipe.weight_decay`` and group 1 (the rest) without.
 
-    ``rule="pytorch"``: ``torch.optim.SGD``/``Adam``; ``rule="keras"``:
-    :class:`KerasSGD`/:class:`KerasAdam`.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model; its parameters with ``requires_grad`` are optimized.
+    recipe : Recipe
+        Reads ``optimizer`` (``"adam"`` or SGD), ``rule`` (``"pytorch"``: ``torch.optim.SGD``/
+        ``Adam``; ``"keras"``: :class:`KerasSGD`/:class:`KerasAdam`), ``lr``, ``momentum``,
+        ``nesterov`` (SGD), ``weight_decay`` and ``decay_scope``.
+
+    Returns
+    -------
+    torch.optim.Optimizer
+        The optimizer, its two parameter groups as above.
+
+    Raises
+    ------
+    ValueError
+        For ``rule="keras"`` SGD with Nesterov momentum (the authors' code has none).
     """
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if _decayed(p, recipe.decay_scope)]
@@ -61,6 +77,20 @@ def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, steps_per_e
     """Return a ``LambdaLR`` stepped once per optimizer step.
 
     Its state (the step count) goes into checkpoints.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        The optimizer whose learning rates the schedule multiplies.
+    recipe : Recipe
+        Its schedule (:func:`robviz.scale.recipes.lr_factor`).
+    steps_per_epoch : int
+        Optimizer steps per epoch, to place epoch milestones and the one-cycle's length.
+
+    Returns
+    -------
+    torch.optim.lr_scheduler.LambdaLR
+        The scheduler.
     """
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(recipe, step, steps_per_epoch)
@@ -77,6 +107,22 @@ class KerasSGD(torch.optim.Optimizer):
     The learning rate sits inside the velocity: at a learning-rate drop the old velocity keeps its
     old scale, where ``torch.optim.SGD`` (v <- momentum v + g, w <- w - lr v) rescales it at once.
     With a constant lr the two are identical. State per parameter: ``velocity``.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters, or parameter groups (dicts), as for any ``torch.optim.Optimizer``.
+    lr : float, default 0.01
+        The learning rate, > 0.
+    momentum : float, default 0.0
+        The momentum, >= 0.
+    weight_decay : float, default 0.0
+        The L2 coefficient added to the gradient, >= 0 (``2 c`` for Keras' ``l2(c)``).
+
+    Raises
+    ------
+    ValueError
+        For an lr <= 0 or a negative momentum or weight decay.
     """
 
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0):
@@ -89,7 +135,18 @@ class KerasSGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        """Take one update step; return the loss of ``closure`` when given."""
+        """Take one update step; return the loss of ``closure`` when given.
+
+        Parameters
+        ----------
+        closure : callable, optional
+            Re-evaluates the model and returns the loss (called once, before the update).
+
+        Returns
+        -------
+        torch.Tensor or None
+            The closure's loss, or None without a closure.
+        """
         loss = None if closure is None else closure()
         for group in self.param_groups:
             for p in group["params"]:
@@ -114,6 +171,24 @@ class KerasAdam(torch.optim.Optimizer):
 
     ``torch.optim.Adam`` puts eps inside the bias correction (m_hat / (sqrt(v_hat) + eps)); the two
     differ while sqrt(v) is comparable to eps. State per parameter: ``step``, ``m``, ``v``.
+
+    Parameters
+    ----------
+    params : iterable
+        Parameters, or parameter groups (dicts), as for any ``torch.optim.Optimizer``.
+    lr : float, default 1e-3
+        The learning rate, > 0.
+    betas : tuple of 2 floats, default (0.9, 0.999)
+        b1 and b2, each in [0, 1).
+    eps : float, default 1e-7
+        Keras' epsilon, >= 0, added to sqrt(v).
+    weight_decay : float, default 0.0
+        The L2 coefficient added to the gradient, >= 0.
+
+    Raises
+    ------
+    ValueError
+        For a setting out of those ranges.
     """
 
     def __init__(
@@ -141,7 +216,18 @@ class KerasAdam(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        """Take one update step; return the loss of ``closure`` when given."""
+        """Take one update step; return the loss of ``closure`` when given.
+
+        Parameters
+        ----------
+        closure : callable, optional
+            Re-evaluates the model and returns the loss (called once, before the update).
+
+        Returns
+        -------
+        torch.Tensor or None
+            The closure's loss, or None without a closure.
+        """
         loss = None if closure is None else closure()
         for group in self.param_groups:
             b1, b2 = group["betas"]

@@ -819,11 +819,29 @@ RECIPES = {
 def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Recipe:
     """Return the named recipe for ``objective`` with ``overrides`` applied.
 
-    None values in ``overrides`` are ignored.
+    Parameters
+    ----------
+    name : str, default "paper"
+        A key of ``RECIPES``.
+    objective : str, default "sce"
+        The objective trained (any case): per-paper recipes accept only their paper's objectives.
+    **overrides
+        Recipe fields to replace (their source becomes "set by the caller"); None values are
+        ignored.
 
-    Raises ValueError for an unknown name (listing the valid ones), a per-paper recipe asked for
-    another paper's objective, or a ``factor`` for an objective without one (only mmc and mmlda have
-    it).
+    Returns
+    -------
+    Recipe
+        The recipe.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (listing the valid ones), a per-paper recipe asked for another paper's
+        objective, a ``factor`` for an objective without one (only mmc and mmlda have it), or an
+        override out of range (the recipe's own checks).
+    TypeError
+        For an override that is not a recipe field.
     """
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; valid names: {', '.join(RECIPES)}")
@@ -842,7 +860,24 @@ def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Reci
 def lr_factor(recipe: Recipe, step: int, steps_per_epoch: int) -> float:
     """Return the learning-rate multiplier at optimizer ``step`` (0-based).
 
-    The value of the schedule.
+    The value of the schedule: 1 for ``"constant"``; ``gamma`` to the number of milestones passed
+    for ``"step"``; for ``"onecycle"`` a linear rise to 1 over the first ``warmup`` fraction of the
+    run, then a linear fall to 0 at its end (``epochs * steps_per_epoch`` steps, or
+    ``total_steps`` when fewer).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The recipe whose schedule is read.
+    step : int
+        The 0-based optimizer step.
+    steps_per_epoch : int
+        Optimizer steps per epoch (1 gives the factor per epoch of an epoch schedule).
+
+    Returns
+    -------
+    float
+        The factor multiplying ``recipe.lr``, in [0, 1] unless ``gamma`` > 1.
     """
     if recipe.schedule == "constant":
         return 1.0

@@ -80,7 +80,22 @@ def _norm(kind: str, channels: int) -> nn.Module:
 
 
 class BasicBlock(nn.Module):
-    """v1 residual block: relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))."""
+    """v1 residual block: relu(bn(conv(relu(bn(conv(x))))) + shortcut(x)).
+
+    Parameters
+    ----------
+    cin, cout : int
+        Input and output channels.
+    stride : int
+        The first convolution's stride (2 halves the resolution).
+    norm : {"batch", "group", "none"}
+        The normalization layer.
+
+    Raises
+    ------
+    ValueError
+        For another ``norm``.
+    """
 
     def __init__(self, cin: int, cout: int, stride: int, norm: str):
         super().__init__()
@@ -95,12 +110,39 @@ class BasicBlock(nn.Module):
             )
 
     def forward(self, x):
+        """Return the block's output.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Feature maps (N, cin, H, W).
+
+        Returns
+        -------
+        torch.Tensor
+            Feature maps (N, cout, H / stride, W / stride) (rounded up).
+        """
         out = F.relu(self.bn1(self.conv1(x)))
         return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
 class PreActBlock(nn.Module):
-    """v2 (pre-activation) residual block: conv(relu(bn(conv(relu(bn(x)))))) + shortcut(x)."""
+    """v2 (pre-activation) residual block: conv(relu(bn(conv(relu(bn(x)))))) + shortcut(x).
+
+    Parameters
+    ----------
+    cin, cout : int
+        Input and output channels.
+    stride : int
+        The first convolution's stride (2 halves the resolution).
+    norm : {"batch", "group", "none"}
+        The normalization layer.
+
+    Raises
+    ------
+    ValueError
+        For another ``norm``.
+    """
 
     def __init__(self, cin: int, cout: int, stride: int, norm: str):
         super().__init__()
@@ -113,6 +155,18 @@ class PreActBlock(nn.Module):
             self.shortcut = nn.Conv2d(cin, cout, 1, stride, bias=False)
 
     def forward(self, x):
+        """Return the block's output.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Feature maps (N, cin, H, W).
+
+        Returns
+        -------
+        torch.Tensor
+            Feature maps (N, cout, H / stride, W / stride) (rounded up).
+        """
         out = F.relu(self.bn1(x))
         shortcut = x if self.shortcut is None else self.shortcut(out)
         out = self.conv1(out)
@@ -137,7 +191,14 @@ class CifarResNet(nn.Module):
         The normalization layer, ``"batch"`` (the paper), ``"group"`` or ``"none"`` (``norm``:
         its old name).
     in_channels : int
-        Image channels (3).
+        Image channels (3); with 3 the inputs are normalized with ``CIFAR_MEAN`` and
+        ``CIFAR_STD``, with another number with mean 0.5 and standard deviation 0.25 per channel.
+
+    Raises
+    ------
+    ValueError
+        For a depth that is not 6n + 2 with n >= 1, a version other than 1 or 2, a width or
+        feature_dim below 1, or an unknown normalization.
     """
 
     @checks.renamed(norm="normalization")
@@ -191,7 +252,20 @@ class CifarResNet(nn.Module):
     def forward(self, x):
         """Return the features of images x (N, in_channels, H, W).
 
-        Raises ``ValueError`` for another shape.
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images (N, in_channels, H, W) in [0, 1].
+
+        Returns
+        -------
+        torch.Tensor
+            The features z (N, feature_dim).
+
+        Raises
+        ------
+        ValueError
+            For another shape.
         """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
@@ -222,9 +296,35 @@ def cifar_resnet(
 ) -> Classifier:
     """Return a CIFAR ResNet with an objective's head: a :class:`robviz.models.Classifier`.
 
-    ``feature_dim`` None picks the authors' choice: MMC and MMLDA get the extra linear layer with
-    256 features, SCE, RCE and center loss use the pooled 4 width-d (64-d) features. ``seed`` seeds
-    the initialisation.
+    Parameters
+    ----------
+    depth : int, default 20
+        6n + 2 (8, 20, 32, 44, 56, 110, ...).
+    num_classes : int, default 10
+        The number of classes L.
+    objective : str, default "sce"
+        A name in ``robviz.objectives.OBJECTIVES`` (any case).
+    feature_dim : int, optional
+        The extra linear feature layer's output size. None picks the authors' choice (the head's
+        ``cifar_feature_dim``): MMC and MMLDA get the extra linear layer with 256 features, the
+        others (SCE, RCE, center loss, L-GM) use the pooled 4 width-d (64-d) features.
+    version, width, normalization, in_channels
+        As :class:`CifarResNet` (``norm``: the old name of ``normalization``).
+    seed : int, optional
+        Seeds the initialisation (``torch.manual_seed``, the global generator); None leaves it.
+    **objective_options
+        Go to the objective's head (:func:`robviz.objectives.make_objective`), e.g. ``norm`` of
+        the MM centers or ``factor``.
+
+    Returns
+    -------
+    robviz.models.Classifier
+        The model: images (N, in_channels, H, W) in [0, 1] -> prediction logits (N, L).
+
+    Raises
+    ------
+    ValueError
+        For an unknown objective, or as :class:`CifarResNet`.
 
     Examples
     --------
@@ -288,6 +388,14 @@ class ADPObjective(nn.Module):
 
     It is not one of those heads: its loss reads the K members' logits, not a feature z, so it has
     no decision on z (``robviz.exact`` does not apply) and no per-sample loss on z.
+
+    Parameters
+    ----------
+    num_classes : int
+        The number of classes L.
+    alpha, beta : float
+        The weights of the ensemble entropy and of the log-determinant (diversity) terms of
+        :func:`adp_loss`.
     """
 
     name, label = "adp", "ADP"
@@ -301,7 +409,22 @@ class ADPObjective(nn.Module):
 
     @staticmethod
     def build(depth: int, num_classes: int, **options) -> ADPEnsemble:
-        """Return the paper's ensemble of ResNet-``depth`` members (:func:`cifar_adp_ensemble`)."""
+        """Return the paper's ensemble of ResNet-``depth`` members (:func:`cifar_adp_ensemble`).
+
+        Parameters
+        ----------
+        depth : int
+            The members' depth, 6n + 2.
+        num_classes : int
+            The number of classes L.
+        **options
+            Go to :func:`cifar_adp_ensemble` (``members``, ``alpha``, ``beta``, ``width``, ...).
+
+        Returns
+        -------
+        ADPEnsemble
+            The ensemble.
+        """
         return cifar_adp_ensemble(depth, num_classes, **options)
 
     def extra_repr(self) -> str:
@@ -322,6 +445,27 @@ class ADPEnsemble(nn.Module):
     ensemble's prediction, so attacks see the averaged ensemble), ``features(x)`` the members'
     features concatenated, ``loss(x, y)`` the ADP loss, ``member_logits(x)`` the (K, N, L) member
     logits.
+
+    Parameters
+    ----------
+    members : iterable of robviz.models.Classifier
+        The K >= 2 members, with the same number of classes (the first one's is read).
+    alpha : float, default 2.0
+        The weight of the ensemble entropy in the ADP loss.
+    beta : float, default 0.5
+        The weight of the log-determinant (diversity) term.
+
+    Attributes
+    ----------
+    members : torch.nn.ModuleList
+        The members.
+    objective : ADPObjective
+        The settings (``num_classes``, ``alpha``, ``beta``).
+
+    Raises
+    ------
+    ValueError
+        For fewer than 2 members.
     """
 
     def __init__(self, members: Iterable[Classifier], alpha: float = 2.0, beta: float = 0.5):
@@ -338,29 +482,86 @@ class ADPEnsemble(nn.Module):
         return self.objective.num_classes
 
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the (K, N, L) member logits."""
+        """Return the (K, N, L) member logits.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...), as the members take them.
+
+        Returns
+        -------
+        torch.Tensor
+            The member logits, (K, N, L).
+        """
         return torch.stack([member(x) for member in self.members])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the members' features concatenated, (N, sum of the members' d)."""
+        """Return the members' features concatenated, (N, sum of the members' d).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...), as the members take them.
+
+        Returns
+        -------
+        torch.Tensor
+            The features, (N, sum of the members' d).
+        """
         # nn.ModuleList is not generic: to mypy its items are plain Modules, here they are the
         # Classifiers
         return torch.cat([member.features(x) for member in self.members], dim=1)  # type: ignore[operator]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the log of the mean member softmax, (N, L), in float32 and in log space."""
+        """Return the log of the mean member softmax, (N, L), in float32 and in log space.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...), as the members take them.
+
+        Returns
+        -------
+        torch.Tensor
+            log mean_k softmax(member k's logits), (N, L), float32.
+        """
         log_probs = (
             self.member_logits(x).float().log_softmax(dim=-1)
         )  # log of the mean, in log space
         return torch.logsumexp(log_probs, dim=0) - math.log(len(self.members))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Return the ADP loss of the batch, a scalar."""
+        """Return the ADP loss of the batch, a scalar.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...), as the members take them.
+        y : torch.Tensor
+            Integer labels (N,).
+
+        Returns
+        -------
+        torch.Tensor
+            The loss (:func:`adp_loss`), a scalar.
+        """
         return adp_loss(self.member_logits(x), y, self.objective.alpha, self.objective.beta)
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the ensemble's predicted classes (N,), without gradients."""
+        """Return the ensemble's predicted classes (N,), without gradients.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Inputs (N, ...), as the members take them.
+
+        Returns
+        -------
+        torch.Tensor
+            The predicted classes (N,), int64.
+        """
         return self(x).argmax(dim=1)
 
 
@@ -382,6 +583,32 @@ def cifar_adp_ensemble(
 
     ``members`` x ResNet-``depth`` (3 x ResNet-20 v1), alpha 2, beta 0.5 (alpha = beta = 0 is the
     paper's baseline: independently trained members).
+
+    Parameters
+    ----------
+    depth : int, default 20
+        The members' depth, 6n + 2.
+    num_classes : int, default 10
+        The number of classes L.
+    members : int, default 3
+        The number of members K (>= 2), each an SCE ResNet (:func:`cifar_resnet`).
+    alpha, beta : float
+        The ADP loss weights (:class:`ADPEnsemble`).
+    version, width, normalization, in_channels
+        As :class:`CifarResNet` (``norm``: the old name of ``normalization``).
+    seed : int, optional
+        Seeds the initialisation of all the members (``torch.manual_seed``, once, before the
+        first); None leaves it.
+
+    Returns
+    -------
+    ADPEnsemble
+        The ensemble.
+
+    Raises
+    ------
+    ValueError
+        For fewer than 2 members, or as :class:`CifarResNet`.
     """
     if seed is not None:
         torch.manual_seed(seed)
@@ -419,8 +646,33 @@ def make_cifar_model(
 ) -> nn.Module:
     """Return a model by architecture name (``robviz.scale.resnet.ARCHITECTURES``) and objective.
 
-    The objective is an ``OBJECTIVES`` name, or an :data:`ENSEMBLE_OBJECTIVES` name such as
-    ``"adp"``, an ensemble of three; ``options`` go to the objective or to the ensemble's ``build``.
+    Parameters
+    ----------
+    arch : str, default "resnet20"
+        A key of :data:`ARCHITECTURES`.
+    objective : str, default "sce"
+        An ``OBJECTIVES`` name, or an :data:`ENSEMBLE_OBJECTIVES` name such as ``"adp"``, an
+        ensemble of three.
+    num_classes : int, default 10
+        The number of classes L.
+    feature_dim : int, optional
+        As :func:`cifar_resnet`; not used for an ensemble objective.
+    version, width, normalization, in_channels
+        As :class:`CifarResNet` (``norm``: the old name of ``normalization``).
+    seed : int or None, default 0
+        Seeds the initialisation; None leaves the global generator as it is.
+    **options
+        Go to the objective (:func:`cifar_resnet`) or to the ensemble's ``build``.
+
+    Returns
+    -------
+    torch.nn.Module
+        A :class:`robviz.models.Classifier`, or an :class:`ADPEnsemble` for ``"adp"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``arch`` or objective, or as :class:`CifarResNet`.
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; valid names: {', '.join(ARCHITECTURES)}")

@@ -51,6 +51,13 @@ def measured_vs_talk(
     rows of the talk's table that no file measured, with NaN values beside the talk's numbers: the
     rows a run has not reached yet.
 
+    Parameters
+    ----------
+    paths : iterable of str or Path
+        The evaluation JSON files, in the order of their rows.
+    talk_rows : iterable of str, default ()
+        Labels of :data:`TALK_TABLE` to show even when no file measured them.
+
     Returns
     -------
     tuple[list[str], list[str], list[list[float]], list[list[str | None]]]
@@ -59,6 +66,13 @@ def measured_vs_talk(
         printed, or None. Two files with the same model label give two rows, the later ``"sce #2"``
         (tables add up as :class:`robviz.attacks.RobustnessTable` does), each compared with the
         talk's ``"sce"`` row.
+
+    Raises
+    ------
+    ValueError
+        For a label in ``talk_rows`` that is not a row of the talk's table.
+    FileNotFoundError
+        For a missing file.
     """
     from ..attacks import RobustnessTable
 
@@ -107,8 +121,24 @@ def render_table(run: TableRun | dict) -> str:
     """Return the measured numbers of ``run.results`` with the talk's in parentheses, as markdown.
 
     Each cell reads ``measured (talk)``; ``not run (talk)`` in the ``run.talk_rows`` no file
-    measured. Written to ``run.out`` and, as a plotly heatmap, to ``run.html`` when given; printed
-    unless ``run.progress`` is False. Returns the markdown.
+    measured.
+
+    Parameters
+    ----------
+    run : TableRun or dict
+        The settings (a dict is read by :meth:`TableRun.from_dict`): ``results`` (the evaluation
+        JSON files), ``talk_rows``; the markdown is written to ``run.out`` and, as a plotly
+        heatmap, to ``run.html`` when given, and printed unless ``run.progress`` is False.
+
+    Returns
+    -------
+    str
+        The markdown table.
+
+    Raises
+    ------
+    ValueError
+        An invalid setting, or as :func:`measured_vs_talk`.
     """
     run = TableRun.from_dict(run)
     models, columns, values, reference = measured_vs_talk(run.results, run.talk_rows)

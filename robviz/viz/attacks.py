@@ -22,6 +22,28 @@ def ball_outline(
     """Return x, y coordinates of the boundary of the 2-D eps-ball around ``center``.
 
     A square for L-inf, a circle for L2, a diamond for L1; closed so it draws as one line.
+
+    Parameters
+    ----------
+    center : sequence of 2 floats
+        The ball's center (a tensor or array of 2 numbers will do).
+    eps : float
+        The radius, in the plane's units.
+    norm : {"Linf", "inf", "L2", "L1"}
+        The norm of the ball.
+    points : int, default 48
+        The number of segments of the L2 circle (the square and the diamond need 4).
+
+    Returns
+    -------
+    xs, ys : numpy.ndarray
+        The outline's coordinates, (5,) for L-inf and L1, (points + 1,) for L2; the last point
+        repeats the first.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``norm``.
     """
     cx, cy = (float(c) for c in center)
     if norm in ("Linf", "inf"):
@@ -230,10 +252,29 @@ def robustness_heatmap(
 ) -> go.Figure:
     """Return a table of accuracies as an annotated heatmap.
 
-    ``values[i][j]`` is the accuracy (%) of row ``i`` (a model) under column ``j`` (clean or an
-    attack). ``reference`` (same shape, may hold None) is printed beside each value, e.g. the talk's
-    published numbers. Row and column labels must be unique (plotly would draw two rows labelled
-    alike as one).
+    Parameters
+    ----------
+    rows : list of str
+        The models, one per row; unique (plotly would draw two rows labelled alike as one).
+    columns : list of str
+        Clean or an attack, one per column; unique.
+    values : array-like, (len(rows), len(columns))
+        ``values[i][j]`` is the accuracy (%) of row ``i`` under column ``j``.
+    title : str, default "Robust accuracy (%)"
+        The figure's title.
+    reference : nested list, optional
+        Same shape as ``values``, may hold None; printed beside each value, e.g. the talk's
+        published numbers.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        When a row or column label repeats, or ``values`` is not (len(rows), len(columns)).
     """
     rows, columns = checks.unique_labels("rows", rows), checks.unique_labels("columns", columns)
     z = np.asarray(values, dtype=float)
@@ -293,8 +334,20 @@ def distance_histogram(
 ) -> go.Figure:
     """Overlaid histograms of per-sample perturbation sizes, one per model.
 
-    ``distances`` maps a name to an (N,) tensor, e.g. DeepFool's
-    ``result.perturbation_norm("L2")[result.success]``.
+    Parameters
+    ----------
+    distances : dict
+        Maps a model's name to its (N,) tensor (or array) of distances, e.g. DeepFool's
+        ``result.perturbation_norm("L2")[result.success]``.
+    title : str, default "Smallest adversarial perturbation"
+        The figure's title.
+    unit : str, default "L2 distance"
+        The x-axis title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
     """
     fig = go.Figure()
     for i, (name, values) in enumerate(distances.items()):

@@ -160,7 +160,23 @@ def diversity_figure(
     """Two panels over training.
 
     The mean ensemble diversity det(M M^T) and the mean pairwise angle between members'
-    non-true-label predictions. ``diversity`` and ``angles`` map run names to per-step values.
+    non-true-label predictions.
+
+    Parameters
+    ----------
+    steps : array-like, (S,)
+        The training steps.
+    diversity : dict
+        Maps a run's name to its mean diversity at each step, (S,), in [0, 1].
+    angles : dict
+        Maps the same names to the mean pairwise angle at each step, (S,), in degrees.
+    title : str, optional
+        The figure's title; a default one when None.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
     """
     fig = make_subplots(
         rows=1,
@@ -212,7 +228,24 @@ def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.F
     """One annotated heatmap per ensemble.
 
     Entry (i, j) = accuracy (%) of member j on adversarial examples crafted on member i
-    (``robviz.ensemble.transferability``). ``matrices`` maps names to (K, K) in [0, 1].
+    (``robviz.ensemble.transferability``).
+
+    Parameters
+    ----------
+    matrices : dict
+        Maps an ensemble's name to its (K, K) matrix of accuracies, fractions in [0, 1].
+    title : str, optional
+        The figure's title; a default one when None.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure, one panel per ensemble.
+
+    Raises
+    ------
+    ValueError
+        When a matrix is not square, naming its ensemble.
     """
     names = list(matrices)
     fig = make_subplots(

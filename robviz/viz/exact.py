@@ -224,8 +224,22 @@ def boundary_trace(
 ):
     """Return the exact decision boundary as one line trace.
 
-    ``segments`` (S, 2, 2) from ``robviz.exact.ExactBoundary.segments()[0]`` (or the ExactBoundary
-    itself).
+    Parameters
+    ----------
+    segments : array-like, (S, 2, 2), or robviz.exact.ExactBoundary
+        The boundary's segments (two endpoints of two coordinates each), e.g.
+        ``ExactBoundary.segments()[0]``; an ExactBoundary is asked for its segments.
+    name : str, default "exact boundary"
+        The legend entry.
+    color : str, default "black"
+        The line's colour.
+    width : float, default 1.5
+        The line's width in pixels.
+
+    Returns
+    -------
+    plotly.graph_objects.Scatter
+        One line trace, with a gap between consecutive segments.
     """
     if hasattr(segments, "segments"):
         segments = segments.segments()[0]

@@ -183,8 +183,31 @@ def feature_panels(
 ) -> go.Figure:
     """Several runs side by side at one snapshot (default: the last).
 
-    Features, class centers and the head's decision regions (name -> :class:`robviz.regions.Regions`
-    from ``robviz.regions.feature_regions``).
+    Features, class centers and the head's decision regions.
+
+    Parameters
+    ----------
+    histories : dict
+        Maps a run's name to its :class:`robviz.train.History` (2-D features), one panel each.
+    regions : dict
+        Maps the same names to :class:`robviz.regions.Regions` from
+        ``robviz.regions.feature_regions``: one (R, R) frame, or one per snapshot (T, R, R).
+    frame : int, default -1
+        The snapshot drawn (an index into each history's snapshots; -1 is the last).
+    title : str, optional
+        The figure's title; by default it names the step of the snapshot.
+    columns : int, optional
+        Panels per row; by default as many runs as there are, up to 3.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        When ``histories`` is empty.
     """
     names = list(histories)
     fig, columns = _panels(names, columns)
@@ -255,9 +278,18 @@ def plane_axes(fig, p, extent, x_title: bool = True):
 
     The axes are labelled z₁ and z₂.
 
-    ``x_title=False`` leaves the x axis untitled: in a grid only the lowest panel of a column
-    carries it (an x title between two rows would sit on the lower panel's title when the grid is
-    shrunk to fit a laptop).
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        A figure of subplots; changed in place.
+    p : int
+        The panel's 0-based index, in row-major order.
+    extent : tuple of 4 floats
+        (x_min, x_max, y_min, y_max), in feature units.
+    x_title : bool, default True
+        False leaves the x axis untitled: in a grid only the lowest panel of a column carries it
+        (an x title between two rows would sit on the lower panel's title when the grid is
+        shrunk to fit a laptop).
     """
     x_min, x_max, y_min, y_max = extent
     axis = p + 1 if p else ""
@@ -272,6 +304,30 @@ def feature_figure(z, y, *, centers=None, regions=None, title: str = "Features")
 
     With optional centers (L, 2) and :class:`robviz.regions.Regions` (a single (R, R) frame)
     underneath.
+
+    Parameters
+    ----------
+    z : torch.Tensor, (N, 2)
+        The features.
+    y : torch.Tensor, (N,)
+        Integer labels; the number of classes is ``y.max() + 1``.
+    centers : torch.Tensor, (L, 2), optional
+        The class centers, drawn as markers.
+    regions : robviz.regions.Regions, optional
+        The decision regions drawn underneath: its (R, R) labels, or the last frame of (T, R, R)
+        labels; the axes then span its extent.
+    title : str, default "Features"
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        When the features are not 2-D.
     """
     if z.shape[-1] != 2:
         raise ValueError(f"feature_figure draws 2-D features, got shape {tuple(z.shape)}")

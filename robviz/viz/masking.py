@@ -28,7 +28,18 @@ def _verdict(evidence) -> str:
 def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> go.Figure:
     """Plot accuracy (%) against eps, one line per model.
 
-    ``curves`` maps a name to an :class:`~robviz.masking.EpsCurve`.
+    Parameters
+    ----------
+    curves : dict
+        Maps a model's name to its :class:`~robviz.masking.EpsCurve`; a curve that looks masked
+        gets "(masked?)" after its name.
+    title : str, default "Robust accuracy vs radius"
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
     """
     fig = go.Figure()
     for i, (name, curve) in enumerate(curves.items()):
@@ -50,7 +61,18 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
 def steps_curve_figure(curve, title: str = "Robust accuracy vs attack steps") -> go.Figure:
     """Accuracy (%) against steps (log axis), one line per number of restarts.
 
-    From a :class:`~robviz.masking.StepsCurve`.
+    Parameters
+    ----------
+    curve : robviz.masking.StepsCurve
+        The accuracies, ``accuracy[i][j]`` for ``steps[i]`` and ``restarts[j]``; its verdict is the
+        subtitle.
+    title : str, default "Robust accuracy vs attack steps"
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
     """
     fig = go.Figure()
     grid = np.asarray(curve.accuracy)
@@ -85,7 +107,18 @@ def steps_curve_figure(curve, title: str = "Robust accuracy vs attack steps") ->
 def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-box") -> go.Figure:
     """Draw grouped bars: each model's accuracy under every attack.
 
-    ``comparisons`` maps names to :class:`~robviz.masking.BoxComparison`.
+    Parameters
+    ----------
+    comparisons : dict
+        Maps a model's name to its :class:`~robviz.masking.BoxComparison`; an attack missing for a
+        model leaves a gap.
+    title : str, default "White-box vs black-box"
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
     """
     fig = go.Figure()
     keys = []
@@ -111,8 +144,19 @@ def loss_line_figure(
 ) -> go.Figure:
     """Return the mean loss along x + alpha d, one line per model.
 
-    ``lines`` maps names to :class:`~robviz.masking.LossLine`. ``samples`` > 0 adds that many thin
-    per-sample lines.
+    Parameters
+    ----------
+    lines : dict
+        Maps a model's name to its :class:`~robviz.masking.LossLine`.
+    title : str, default "Loss along the attack direction"
+        The figure's title.
+    samples : int, default 0
+        The number of thin per-sample lines drawn under each mean (at most the line's N).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
     """
     fig = go.Figure()
     for i, (name, line) in enumerate(lines.items()):
@@ -146,9 +190,24 @@ def loss_line_figure(
 def loss_surface_figure(surface, title: str = "Loss landscape", kind: str = "heatmap") -> go.Figure:
     """Return the mean loss on the plane x + a d1 + b d2 as a ``"heatmap"`` or a 3-D ``"surface"``.
 
-    From a :class:`~robviz.masking.LossSurface`.
+    Parameters
+    ----------
+    surface : robviz.masking.LossSurface
+        The loss (B, A) on the grid ``alphas`` (A,) by ``betas`` (B,); its verdict is the subtitle.
+    title : str, default "Loss landscape"
+        The figure's title.
+    kind : {"heatmap", "surface"}
+        A heatmap, or a 3-D surface.
 
-    A :class:`~robviz.masking.LossSurface`. As a ``"heatmap"`` or a 3-D ``"surface"``.
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        When ``kind`` is neither ``"heatmap"`` nor ``"surface"``.
     """
     a, b, z = (to_numpy(t) for t in (surface.alphas, surface.betas, surface.loss))
     if kind == "heatmap":

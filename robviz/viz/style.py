@@ -83,12 +83,34 @@ INK = "#333333"
 
 
 def class_color(k: int) -> str:
-    """Colour of class ``k`` (cycles after 10 classes)."""
+    """Colour of class ``k`` (cycles after 10 classes).
+
+    Parameters
+    ----------
+    k : int
+        The class index.
+
+    Returns
+    -------
+    str
+        A hex colour from ``CLASS_COLORS``.
+    """
     return CLASS_COLORS[k % len(CLASS_COLORS)]
 
 
 def series_color(i: int) -> str:
-    """Return the colour of series ``i``, cycling through ``SERIES_COLORS``."""
+    """Return the colour of series ``i``, cycling through ``SERIES_COLORS``.
+
+    Parameters
+    ----------
+    i : int
+        The series index.
+
+    Returns
+    -------
+    str
+        A hex colour from ``SERIES_COLORS``.
+    """
     return SERIES_COLORS[i % len(SERIES_COLORS)]
 
 
@@ -98,6 +120,16 @@ def plot_array(values) -> np.ndarray:
     It converts with :func:`robviz.runtime.to_numpy`.
 
     Plotly stores float32 arrays as compact typed arrays, so figures stay light.
+
+    Parameters
+    ----------
+    values : torch.Tensor, numpy.ndarray or list
+        The values, any shape; a tensor may be on any device and require gradients.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values as float32, same shape.
     """
     return to_numpy(values, np.float32)
 
@@ -115,7 +147,21 @@ pio.templates["robviz"] = TEMPLATE
 
 
 def legend_row_count(fig: go.Figure, width: int = 840) -> int:
-    """Return the rows a horizontal legend of ``fig``'s named traces needs, ``width`` px wide."""
+    """Return the rows a horizontal legend of ``fig``'s named traces needs, ``width`` px wide.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure; heatmaps, contours, surfaces, tables, unnamed traces and traces with
+        ``showlegend=False`` take no legend entry, and traces sharing a ``legendgroup`` take one.
+    width : int, default 840
+        The legend's width in pixels.
+
+    Returns
+    -------
+    int
+        The number of rows (an estimate from the names' lengths), 0 when no trace has an entry.
+    """
     seen: set[str] = set()
     used, rows = 0.0, 1
     for trace in fig.data:
@@ -229,6 +275,18 @@ def frame_duration(frames: int, duration_ms: int = 0) -> int:
     """Return the time per frame in ms.
 
     At least ``MIN_FRAME_MS`` and long enough for the whole animation to take ``MIN_ANIMATION_MS``.
+
+    Parameters
+    ----------
+    frames : int
+        The number of frames (0 counts as 1).
+    duration_ms : int, default 0
+        A lower bound on the time per frame, in ms.
+
+    Returns
+    -------
+    int
+        The time per frame, in ms.
     """
     return int(max(duration_ms, MIN_FRAME_MS, MIN_ANIMATION_MS / max(frames, 1)))
 
@@ -241,7 +299,26 @@ def animation_controls(
     Placed in the band under the x-axis titles (see :func:`fit_layout` with ``slider=True``),
     starting on frame ``active``.
 
-    ``duration_ms`` is a lower bound on the time per frame (see :func:`frame_duration`).
+    Parameters
+    ----------
+    labels : iterable
+        The frames' names, in order (converted with ``str``); each names a frame of the figure.
+    duration_ms : int, default 0
+        A lower bound on the time per frame, in ms (see :func:`frame_duration`).
+    prefix : str, default "step "
+        Shown before the current frame's label above the slider.
+    active : int, default 0
+        The frame the slider starts on; negative indices count from the end.
+
+    Returns
+    -------
+    dict
+        ``updatemenus`` (the play and pause buttons) and ``sliders``, for ``fig.update_layout``.
+
+    Raises
+    ------
+    ValueError
+        When ``active`` does not index one of the frames.
     """
     labels = [str(label) for label in labels]
     if not -len(labels) <= active < len(labels):
