@@ -106,7 +106,7 @@ def uniform_start(
     eps : float
         The radius, in input units.
     norm : str
-        ``"Linf"``; any other value draws from the L2 ball (not checked here).
+        ``"Linf"`` or ``"L2"``.
     bounds : tuple of float
         (low, high) of the inputs.
     generator : torch.Generator
@@ -116,7 +116,16 @@ def uniform_start(
     -------
     torch.Tensor
         The starts (N, ...), on x's device and in its dtype.
+
+    Raises
+    ------
+    ValueError
+        A norm other than ``"Linf"`` or ``"L2"``.
     """
+    if norm not in ("Linf", "L2"):
+        raise ValueError(
+            f"norm must be 'Linf' or 'L2' (the balls with a uniform draw here), got {norm!r}"
+        )
     shape = (-1,) + (1,) * (x.dim() - 1)
     if norm == "Linf":
         delta = eps * (2 * torch.rand(*x.shape, generator=generator).to(x.device, x.dtype) - 1)

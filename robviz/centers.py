@@ -201,18 +201,36 @@ def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     torch.Tensor
-        Means (L, d); NaN rows for a class in 0..L-1 without a sample.
+        Means (L, d), L = max(y) + 1.
 
     Raises
     ------
     ValueError
-        z not (N, d) or y not (N,).
+        z not (N, d) or y not (N,); N = 0; a class in 0..L-1 without a sample (its mean would be
+        a NaN row that turns every distance after it into NaN).
     """
     if z.dim() != 2 or y.shape != z.shape[:1]:
         raise ValueError(
             f"expected features (N, d) and labels (N,), got {tuple(z.shape)} and {tuple(y.shape)}"
         )
-    return torch.stack([z[y == k].mean(dim=0) for k in range(int(y.max()) + 1)])
+    if len(y) == 0:
+        raise ValueError("z and y are empty: class means need at least one sample per class")
+    counts = torch.bincount(y.long().cpu(), minlength=int(y.max()) + 1)
+    missing = torch.nonzero(counts == 0).flatten().tolist()
+    if missing:
+        raise ValueError(
+            f"class(es) {missing} of 0..{len(counts) - 1} have no sample in y: their means are "
+            "undefined; relabel the classes present as 0..L-1"
+        )
+    return torch.stack([z[y == k].mean(dim=0) for k in range(len(counts))])
+
+
+def _at_least_two_classes(means: torch.Tensor) -> torch.Tensor:
+    if len(means) < 2:
+        raise ValueError(
+            "y holds a single class: distances between class means need at least two classes"
+        )
+    return means
 
 
 def _between(means: torch.Tensor) -> torch.Tensor:
@@ -247,9 +265,9 @@ def class_mean_distance(z: torch.Tensor, y: torch.Tensor) -> float:
     Raises
     ------
     ValueError
-        z not (N, d) or y not (N,).
+        z not (N, d) or y not (N,); a class in 0..max(y) without a sample; a single class.
     """
-    return _between(class_means(z, y)).mean().item()
+    return _between(_at_least_two_classes(class_means(z, y))).mean().item()
 
 
 def feature_spread(z: torch.Tensor, y: torch.Tensor) -> float:
@@ -276,9 +294,9 @@ def feature_spread(z: torch.Tensor, y: torch.Tensor) -> float:
     Raises
     ------
     ValueError
-        z not (N, d) or y not (N,).
+        z not (N, d) or y not (N,); a class in 0..max(y) without a sample; a single class.
     """
-    means = class_means(z, y)
+    means = _at_least_two_classes(class_means(z, y))
     within = (z - means[y]).norm(dim=1).mean()
     closest = _between(means).min()
     if closest == 0:

@@ -293,6 +293,42 @@ def finite_inputs(name: str, x, *, allow_empty: bool = False):
     return x
 
 
+def labels(name: str, y, n: int) -> torch.Tensor:
+    """Return the class labels ``y`` as a long tensor of shape (n,), or raise naming ``name``.
+
+    The check of the labels that go with n inputs: a length-1 or (n, 1) ``y`` would broadcast
+    against n predictions and give an accuracy that means nothing, and float labels compare
+    against class indices by value.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    y : torch.Tensor or array-like
+        Integer labels, one per input.
+    n : int
+        The number of inputs they label.
+
+    Returns
+    -------
+    torch.Tensor
+        (n,) int64, on ``y``'s device.
+
+    Raises
+    ------
+    ValueError
+        ``y`` not of shape (n,), or not integer-valued.
+    """
+    if not torch.is_tensor(y):
+        y = torch.as_tensor(np.asarray(y))
+    if y.shape != (n,) or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise ValueError(
+            f"{name} must hold one integer class label per input, shape ({n},), got "
+            f"{y.dtype} of shape {tuple(y.shape)}"
+        )
+    return y.long()
+
+
 def unique_labels(name: str, labels) -> list[str]:
     """Return ``labels`` as a list, or raise a ``ValueError`` naming ``name`` and the repeats.
 

@@ -460,7 +460,10 @@ class Ensemble(nn.Module):
 
 def _accuracy(model, x, y) -> float:
     return (
-        (predict(inference(model, checks.finite_inputs("x", x))).cpu() == y.cpu())
+        (
+            predict(inference(model, checks.finite_inputs("x", x))).cpu()
+            == checks.labels("y", y, len(x)).cpu()
+        )
         .float()
         .mean()
         .item()
@@ -489,7 +492,14 @@ def transferability(
     -------
     torch.Tensor
         (K, K) float tensor of accuracies in [0, 1] (plain accuracy on the adversarial inputs).
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite ``x``; ``y`` not one integer label per input.
     """
+    x = checks.finite_inputs("x", x)
+    y = checks.labels("y", y, len(x))
     K = ensemble.num_members
     matrix = torch.zeros(K, K)
     for i, source in enumerate(ensemble.members):

@@ -68,7 +68,8 @@ def _default_attack(model, eps, steps=20, seed=0, bounds=(0.0, 1.0)):
 
 def _correct(model, x, y) -> torch.Tensor:
     """Return (N,) bool on the CPU: the model classifies x as y."""
-    return predict(inference(model, checks.finite_inputs("x", x))).cpu() == y.cpu()
+    x = checks.finite_inputs("x", x)
+    return predict(inference(model, x)).cpu() == checks.labels("y", y, len(x)).cpu()
 
 
 def _robust(model, x, y, attack) -> torch.Tensor:

@@ -231,7 +231,8 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) ->
     Raises
     ------
     ValueError
-        ``x`` is empty or has non-finite values (:func:`robviz.checks.finite_inputs`).
+        ``x`` is empty or has non-finite values (:func:`robviz.checks.finite_inputs`); ``y`` is
+        not one integer label per input (:func:`robviz.checks.labels`).
 
     Parameters
     ----------
@@ -250,6 +251,7 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) ->
         The accuracy in [0, 1].
     """
     checks.finite_inputs("x", x)
+    y = checks.labels("y", y, len(x))
     correct = (predict(inference(model, x, batch_size=batch_size)).cpu() == y.cpu()).sum().item()
     return correct / len(x)
 

@@ -228,3 +228,9 @@ def test_exact_over_training_is_robviz_exact_at_every_snapshot(data):
         exact_over_training(
             model, fit(toy_model(), data, steps=2, progress=False), sets, [0.1], bounds=data.bounds
         )
+
+
+def test_uniform_start_refuses_a_norm_without_a_uniform_draw():
+    x = torch.zeros(2, 3)
+    with pytest.raises(ValueError, match="'L1'"):
+        uniform_start(x, 0.1, "L1", (0.0, 1.0), torch.Generator())

@@ -40,3 +40,14 @@ def test_head_at_gives_the_snapshot_head_and_leaves_the_model_alone():
         history.head_at(model, len(history))
     regions = feature_regions(model, history, resolution=12)
     assert regions.labels.shape == (len(history), 12, 12)
+
+
+def test_class_means_refuse_a_missing_class_and_a_single_class():
+    z = torch.tensor([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    with pytest.raises(ValueError, match=r"class\(es\) \[1\]"):
+        class_means(z, torch.tensor([0, 2, 2]))  # class 1 absent: a NaN mean otherwise
+    with pytest.raises(ValueError, match="empty"):
+        class_means(z[:0], torch.tensor([], dtype=torch.long))
+    for measure in (class_mean_distance, feature_spread):
+        with pytest.raises(ValueError, match="single class"):
+            measure(z, torch.tensor([0, 0, 0]))

@@ -826,3 +826,27 @@ def test_resume_with_changed_settings_is_refused_naming_each(tmp_path):
     main(TINY_RUN + ["--out", str(out), "--resume"])  # the same settings continue
     meta = _torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)["metadata"]
     assert meta["epoch"] == 2 and meta["config"]["lr"] == 0.05
+
+
+def test_labels_that_do_not_label_the_inputs_are_refused_everywhere():
+    """A y of another length would broadcast against the predictions: a meaningless number."""
+    from robviz.models import make_model
+    from robviz.scale.loop import accuracy as cifar_accuracy
+
+    data = gaussian_mixture(num_classes=3, n_per_class=10, seed=0)
+    model = make_model(data, "sce")
+    x, y = data.x_test[:6], data.y_test[:6]
+    message = r"y must hold one integer class label per input"
+    fgsm = {"FGSM": attacks.FGSM(model, eps=0.1, bounds=data.bounds)}
+    for bad in (y[:1], y[:, None], y.float()):
+        with pytest.raises(ValueError, match=message):
+            accuracy(model, x, bad)
+        with pytest.raises(ValueError, match=message):
+            attacks.robust_accuracy(model, x, bad, attacks=fgsm, progress=False)
+        with pytest.raises(ValueError, match=message):
+            masking.accuracy_vs_eps(model, x, bad, eps_list=[0.1], bounds=data.bounds)
+        with pytest.raises(ValueError, match=message):
+            transferability(Ensemble([model, model]), x, bad, lambda m: attacks.FGSM(m, eps=0.1))
+    images = torch.zeros(4, 3, 8, 8, dtype=torch.uint8)
+    with pytest.raises(ValueError, match=message):
+        cifar_accuracy(lambda u: torch.zeros(len(u), 10), images, torch.zeros(1, dtype=torch.long))

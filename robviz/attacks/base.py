@@ -542,19 +542,8 @@ class Attack:
                 f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}"
             )
         checks.finite_inputs("x", x)
-        for name, labels in (("y", y), ("target", target)):
-            if labels is None:
-                continue
-            if (
-                not torch.is_tensor(labels)
-                or labels.shape != (len(x),)
-                or labels.is_floating_point()
-            ):
-                shape = tuple(labels.shape) if torch.is_tensor(labels) else type(labels).__name__
-                raise ValueError(
-                    f"{name} must be an integer tensor of shape ({len(x)},) (one label per input "
-                    f"of x {tuple(x.shape)}), got {shape}"
-                )
+        y = checks.labels("y", y, len(x))
+        target = None if target is None else checks.labels("target", target, len(x))
         if target is not None and not self.targeted:
             raise ValueError(
                 f"a target was given to an untargeted attack; use {type(self).__name__}(..., "

@@ -268,12 +268,16 @@ class KernelDensity:
         sigma2 = checks.real("sigma2", sigma2, low=0, low_open=True, allow_none=True)
         points_per_class = checks.integer("points_per_class", points_per_class, low=1)
         self.sigma2, self.points_per_class, self.seed = sigma2, points_per_class, seed
+        # The bandwidth in use, set at fit (scikit-learn's trailing underscore): ``sigma2`` stays
+        # what was asked for, so refitting on a model of another objective takes that model's.
+        self.sigma2_: float | None = None
         self.kernel_points: dict[int, torch.Tensor] = {}
 
     def fit(self, model, x: torch.Tensor, y: torch.Tensor) -> "KernelDensity":
         """Store up to ``points_per_class`` training features per class.
 
-        Sets ``sigma2`` from the model's objective (:func:`kd_bandwidth`) when it is None.
+        Sets the bandwidth in use, ``sigma2_``: ``sigma2`` when given, else the default of the
+        model's objective (:func:`kd_bandwidth`), chosen anew at every fit.
 
         Parameters
         ----------
@@ -302,8 +306,7 @@ class KernelDensity:
             )
         from ..data import sample_per_class
 
-        if self.sigma2 is None:
-            self.sigma2 = kd_bandwidth(model.objective.name)
+        sigma2 = kd_bandwidth(model.objective.name) if self.sigma2 is None else self.sigma2
         num_classes = _logits(model, x[:1]).shape[1]
         missing = sorted(set(range(num_classes)) - set(torch.unique(y).tolist()))
         if missing:
@@ -317,6 +320,7 @@ class KernelDensity:
         self.kernel_points = {
             int(k): z[labels.to(z.device) == k] for k in torch.unique(labels).tolist()
         }
+        self.sigma2_ = sigma2
         return self
 
     @torch.no_grad()
@@ -342,12 +346,11 @@ class KernelDensity:
         ValueError
             A class without kernel points.
         """
-        if not self.kernel_points:
+        sigma2 = self.sigma2_
+        if not self.kernel_points or sigma2 is None:
             raise RuntimeError(
                 "KernelDensity is not fitted: call fit(model, x_train, y_train) first"
             )
-        sigma2 = self.sigma2
-        assert sigma2 is not None  # set at fit, from kd_bandwidth when not given
         out = torch.full((len(z),), -math.inf, dtype=torch.float64)
         for k in torch.unique(classes).tolist():
             mask = classes == k

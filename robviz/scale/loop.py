@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from .. import checks
 from ..adversarial import adversarial_batch
 from ..runtime import evaluating, predict
 from .config import TrainRun
@@ -208,12 +209,13 @@ def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -
     Raises
     ------
     ValueError
-        For an empty ``x``.
+        For an empty ``x``, or ``y`` not one integer label per image.
     """
     from .cifar import to_float
 
     if len(x) == 0:
         raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is nothing to evaluate")
+    y = checks.labels("y", y, len(x))
     correct = 0
     with evaluating(model):
         for i in range(0, len(x), batch_size):

@@ -579,7 +579,9 @@ def test_clear_errors(toy):
         FGSM(model, eps=-0.1)
     with pytest.raises(ValueError, match=r"unknown norm 'L3'.*'Linf', 'L2'"):
         PGD(model, norm="L3")
-    with pytest.raises(ValueError, match=r"y must be an integer tensor of shape \(54,\)"):
+    with pytest.raises(
+        ValueError, match=r"y must hold one integer class label per input, shape \(54,\)"
+    ):
         PGD(model, bounds=data.bounds)(x, y[:10])
     with pytest.raises(ValueError, match="outside bounds"):
         PGD(model)(x, y)  # toy inputs are not in [0, 1]

@@ -90,7 +90,7 @@ def test_kernel_density_uses_the_predicted_class_kernel_points():
     )
     y_train = torch.tensor([0, 0, 1, 1, 2, 2])
     kd = detect.KernelDensity(sigma2=1.0).fit(model, x_train, y_train)
-    assert kd.sigma2 == 1.0 and set(kd.kernel_points) == {0, 1, 2}
+    assert kd.sigma2_ == 1.0 and set(kd.kernel_points) == {0, 1, 2}
     x = torch.tensor([[3.0, 0.1], [2.0, 0.0]])  # both predicted as class 0
     expected = [
         math.log(np.mean([math.exp(-((p[0] - 3) ** 2 + (p[1] - q) ** 2)) for q in (0.0, 0.2)]))
@@ -117,7 +117,14 @@ def test_kernel_density_default_bandwidths_are_the_authors():
         torch.zeros(4, 2),
         torch.tensor([0, 1, 2, 2]),
     )
-    assert kd.sigma2 == pytest.approx(0.1 / 0.26)
+    assert kd.sigma2 is None and kd.sigma2_ == pytest.approx(0.1 / 0.26)
+    # Refit on a model of another objective: that objective's default, not the first one's.
+    kd.fit(
+        FixedFeatures(torch.eye(3)[:, :2], name="sce"),
+        torch.zeros(4, 2),
+        torch.tensor([0, 1, 2, 2]),
+    )
+    assert kd.sigma2_ == pytest.approx(1 / 0.26)
     # A class without kernel points would score every input predicted as it log 0 = -inf: refused at
     # fit.
     with pytest.raises(ValueError, match=r"no sample of class\(es\) \[2\]"):

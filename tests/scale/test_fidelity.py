@@ -187,6 +187,7 @@ def test_kernel_density_and_bandwidths_match_the_authors(objective, sigma2):
     kd = detect.KernelDensity(sigma2)
     points = {k: RNG.normal(k, 0.5, (30, 6)) for k in range(3)}
     kd.kernel_points = {k: torch.tensor(v) for k, v in points.items()}
+    kd.sigma2_ = sigma2  # what fit sets, from the points given here
     z, classes = RNG.normal(1, 0.7, (20, 6)), RNG.integers(0, 3, 20)
     ours = kd.log_density(torch.tensor(z), torch.tensor(classes)).exp().numpy()
     theirs = [authors_density(z[i], points[classes[i]], sigma2) for i in range(20)]
