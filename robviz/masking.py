@@ -196,8 +196,8 @@ def accuracy_vs_steps(
     eps : float
         The attack radius, in input units.
     steps_list : sequence of int
-        The step counts (rows), each >= 1, in increasing order (the masking check compares
-        neighbouring rows).
+        The step counts (rows), each >= 1; sorted here (the masking check compares neighbouring
+        rows).
     restarts_list : sequence of int
         The restart counts (columns), each >= 1; sorted here.
     attack_factory : callable or None
@@ -222,7 +222,7 @@ def accuracy_vs_steps(
         lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds)
     )
     # Zero steps or zero restarts attack nothing: the curve would show the clean accuracy as robust.
-    steps_list = [checks.integer("steps_list entry", s, low=1) for s in steps_list]
+    steps_list = sorted(checks.integer("steps_list entry", s, low=1) for s in steps_list)
     restarts_list = sorted(checks.integer("restarts_list entry", r, low=1) for r in restarts_list)
     if not steps_list or not restarts_list:
         raise ValueError("steps_list and restarts_list must each hold at least one count")
@@ -378,8 +378,14 @@ def gradient_direction(model, x: torch.Tensor, y: torch.Tensor, objective=None) 
     -------
     torch.Tensor
         Signs (N, ...) in {-1, 0, 1}, on the model's device.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite ``x``; ``y`` not one integer label per input.
     """
-    x = to_model(model, x).detach().requires_grad_(True)
+    x = to_model(model, checks.finite_inputs("x", x)).detach().requires_grad_(True)
+    y = checks.labels("y", y, len(x)).to(x.device)
     with evaluating(model):
         value = (
             objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")
@@ -391,6 +397,7 @@ def gradient_direction(model, x: torch.Tensor, y: torch.Tensor, objective=None) 
 @torch.no_grad()
 def _loss(model, x, y, objective):
     x = to_model(model, checks.finite_inputs("x", x))
+    y = checks.labels("y", y, len(x)).to(x.device)
     return objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")
 
 

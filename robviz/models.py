@@ -118,9 +118,10 @@ class ToyMLP(nn.Module):
 
     def __init__(self, in_dim: int = 2, feature_dim: int = 2, hidden: int = 64, depth: int = 2):
         super().__init__()
-        if feature_dim < 1 or hidden < 1 or depth < 1:
+        if in_dim < 1 or feature_dim < 1 or hidden < 1 or depth < 1:
             raise ValueError(
-                f"feature_dim, hidden and depth must be >= 1, got {feature_dim}, {hidden}, {depth}"
+                f"in_dim, feature_dim, hidden and depth must be >= 1, got {in_dim}, {feature_dim}, "
+                f"{hidden}, {depth}"
             )
         layers, width = [], in_dim
         for _ in range(depth):

@@ -6,6 +6,8 @@ from torch import nn
 
 from robviz import masking
 from robviz.viz import masking as viz
+from robviz.data import gaussian_mixture
+from robviz.models import make_model
 
 
 class Quantized(nn.Module):
@@ -152,3 +154,10 @@ def test_default_attack_does_not_stall_where_cross_entropy_saturates():
     ).float().mean() > 0.1  # the failure the default attack avoids
     curve = masking.accuracy_vs_eps(model, x, y, [0.0, 8.0], bounds=bounds)
     assert curve.accuracy == [1.0, 0.0] and not curve.looks_masked
+
+
+def test_gradient_direction_refuses_labels_that_do_not_label_the_inputs():
+    data = gaussian_mixture(num_classes=3, n_per_class=10, seed=0)
+    model = make_model(data, "sce")
+    with pytest.raises(ValueError, match="y must hold one integer class label per input"):
+        masking.gradient_direction(model, data.x_test[:4], data.y_test[:1])

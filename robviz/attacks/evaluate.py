@@ -190,8 +190,8 @@ class RobustnessTable:
         attack : str
             The attack label (``"clean"`` for the clean accuracy).
         eps : float or None
-            The radius (compared with a tolerance of 1e-9); None matches the first row of
-            ``attack``, whatever its radius.
+            The radius (compared with a tolerance of 1e-9); None when ``attack`` has rows at
+            one radius only (the clean row, an attack run at its own eps).
         model : str or None
             The model label; needed when the table has several.
         value : str
@@ -205,7 +205,8 @@ class RobustnessTable:
         Raises
         ------
         ValueError
-            ``model`` is None and the table has several models.
+            ``model`` is None and the table has several models; ``eps`` is None and ``attack``
+            has rows at several radii.
         KeyError
             No row matches (the error lists the columns), or the row has no key ``value``.
         """
@@ -215,11 +216,17 @@ class RobustnessTable:
                     f"the table has several models ({', '.join(self.models)}); pass model="
                 )
             model = self.models[0]
-        for row in self.rows:
+        rows = [r for r in self.rows if r["model"] == model and r["attack"] == attack]
+        if eps is None and len({r["eps"] for r in rows}) > 1:
+            radii = ", ".join(f"{r['eps']:.4g}" for r in rows if r["eps"] is not None)
+            raise ValueError(
+                f"{attack!r} has rows at several radii ({radii}) for model {model!r}; pass eps="
+            )
+        for row in rows:
             same_eps = eps is None or (
                 row["eps"] is not None and math.isclose(row["eps"], eps, abs_tol=1e-9)
             )
-            if row["model"] == model and row["attack"] == attack and same_eps:
+            if same_eps:
                 return row[value]
         raise KeyError(
             f"no row for model={model!r}, attack={attack!r}, eps={eps!r}; columns: {self.columns}"

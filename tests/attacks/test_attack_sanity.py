@@ -152,3 +152,11 @@ def test_a_crippled_pgd_is_flagged_on_a_trained_model_and_a_sound_one_is_not(tra
     worst = table.with_worst_case().get("worst case", eps)
     expected = torch.stack([rows[a]["robust"] for a in attacks]).all(0).float().mean().item()
     assert worst == expected <= min(table.get(a, eps) for a in attacks)
+
+
+def test_get_without_a_radius_refuses_an_attack_run_at_several():
+    table = table_of([True, True, True, True])
+    assert table.get("clean") == 1.0 and table.get("BIM") == 0.5  # one radius each
+    assert table.get("FGSM", 0.5) == 0.5
+    with pytest.raises(ValueError, match=r"'FGSM' has rows at several radii \(0.25, 0.5\)"):
+        table.get("FGSM")
