@@ -53,14 +53,21 @@ def student(cfg: dict) -> list[Path]:
 
     Raises
     ------
-    FileNotFoundError, ValueError, RuntimeError
-        As :func:`robviz.course.write_student_versions` (with a traceback, not as one line).
+    SystemExit
+        No lesson folder or no lesson in it, or a lesson that is not a valid notebook
+        (:func:`robviz.course.write_student_versions`' ``FileNotFoundError`` or ``ValueError``), as
+        one line.
+    RuntimeError
+        As :func:`robviz.course.write_student_versions` (with a traceback).
     """
     from .course import write_student_versions
 
-    written = write_student_versions(
-        cfg.get("lessons", "notebooks"), cfg.get("out", "build/student")
-    )
+    try:
+        written = write_student_versions(
+            cfg.get("lessons", "notebooks"), cfg.get("out", "build/student")
+        )
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"robviz: {error}") from None
     print(f"robviz: wrote {len(written)} student notebook(s) to {written[0].parent}")
     return written
 
@@ -121,14 +128,20 @@ def gallery(cfg: dict) -> list[Path]:
 
     Raises
     ------
-    robviz.course.gallery.GalleryError, FileNotFoundError
-        As :func:`robviz.course.gallery.build_gallery`.
+    SystemExit
+        What :func:`robviz.course.gallery.build_gallery` raises (a missing folder, no lesson, a
+        lesson that fails to execute), as one line.
     """
     from .course.gallery import build_gallery
 
-    written = build_gallery(
-        cfg.get("lessons", "notebooks"), cfg.get("out", "build/gallery"), only=cfg.get("only")
-    )
+    from .course.gallery import GalleryError
+
+    try:
+        written = build_gallery(
+            cfg.get("lessons", "notebooks"), cfg.get("out", "build/gallery"), only=cfg.get("only")
+        )
+    except (FileNotFoundError, ValueError, GalleryError) as error:
+        raise SystemExit(f"robviz: {error}") from None
     print(f"robviz: wrote {len(written) - 1} lesson page(s) and {written[-1]}")
     return written
 
@@ -249,16 +262,17 @@ def settings_of(command: str, args: dict) -> scale.RunConfig:
     Raises
     ------
     SystemExit
-        A config file that does not hold a JSON object, an unknown setting or an invalid value
-        (the run configuration's ``ValueError``), as one line.
-    OSError, json.JSONDecodeError
-        A config file that cannot be read or is not JSON (not caught: a traceback).
+        A config file that cannot be read, is not JSON or does not hold a JSON object, an unknown
+        setting or an invalid value (the run configuration's ``ValueError``), as one line.
     """
     args = dict(args)
     cfg = dict(scale.TINY) if args.pop("tiny", False) else {}
     if "config" in args:
         path = Path(args.pop("config"))
-        loaded = json.loads(path.read_text())
+        try:
+            loaded = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise SystemExit(f"robviz: cannot read the config file {path}: {error}") from None
         if not isinstance(loaded, dict):
             raise SystemExit(f"robviz: {path} must hold a JSON object of settings")
         cfg.update(loaded)

@@ -88,10 +88,8 @@ class RunConfig:
         ------
         ValueError
             For a key that is not a setting (naming it, the closest valid name and all valid ones),
-            an old and a new name both given, or a value out of range (from :mod:`robviz.checks`).
-        TypeError
-            When a setting without a default (a positional argument such as ``checkpoint``) is
-            missing.
+            an old and a new name both given, a setting without a default (a positional argument
+            such as ``checkpoint``) missing, or a value out of range (from :mod:`robviz.checks`).
         """
         if isinstance(settings, RunConfig):
             settings = settings.to_dict()
@@ -116,6 +114,16 @@ class RunConfig:
                     f"unknown setting {key!r}{hint} (valid settings of `robviz {cls.command}`: "
                     f"{', '.join(names)})"
                 )
+        required = [
+            f.name
+            for f in fields(cls)
+            if f.name not in settings and f.default is MISSING and f.default_factory is MISSING
+        ]
+        if required:
+            raise ValueError(
+                f"missing setting(s) {', '.join(map(repr, required))} of `robviz {cls.command}` "
+                "(they have no default)"
+            )
         return cls(**settings)
 
     def to_dict(self) -> dict:

@@ -144,8 +144,14 @@ class LossModule(torch.nn.Module):
         Raises
         ------
         ValueError
-            For an ensemble given mixup labels or weights that vary within a chunk.
+            For an ensemble given mixup labels or weights that vary within a chunk, or one of
+            ``y_b`` and ``lam`` without the other.
         """
+        if (y_b is None) != (lam is None):
+            raise ValueError(
+                "y_b and lam go together (mixup's second labels and mixing weights): got "
+                f"{'y_b' if lam is None else 'lam'} alone"
+            )
         if weight is None and y_b is None and groups == 1:
             return self._mean_loss(x, y)
         if weight is None:

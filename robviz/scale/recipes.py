@@ -36,6 +36,8 @@ the radii as 8/256 and 2/256 and drew its targets uniformly from all classes, th
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import math
 from dataclasses import asdict, dataclass, field, replace
 
@@ -839,9 +841,8 @@ def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Reci
     ValueError
         For an unknown name (listing the valid ones), a per-paper recipe asked for another paper's
         objective, a ``factor`` for an objective without one (only mmc and mmlda have it), or an
-        override out of range (the recipe's own checks).
-    TypeError
-        For an override that is not a recipe field.
+        override out of range (the recipe's own checks), or an override that is not a recipe
+        field (with the closest field's name).
     """
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; valid names: {', '.join(RECIPES)}")
@@ -853,6 +854,14 @@ def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Reci
             f"factor applies to the objectives {' and '.join(with_factor)} only, not {objective!r}"
         )
     recipe = RECIPES[name](objective)
+    fields = [f.name for f in dataclasses.fields(recipe) if f.name != "sources"]
+    unknown = [k for k in overrides if k not in fields]
+    if unknown:
+        close = {k: difflib.get_close_matches(k, fields, n=1) for k in unknown}
+        hints = ", ".join(
+            f"{k!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for k, c in close.items()
+        )
+        raise ValueError(f"unknown recipe setting(s) {hints}; valid: {', '.join(fields)}")
     sources = {**recipe.sources, **{k: "set by the caller (flag or config)" for k in overrides}}
     return replace(recipe, **overrides, sources=sources)
 

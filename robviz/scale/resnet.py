@@ -656,7 +656,7 @@ def make_cifar_model(
     num_classes : int, default 10
         The number of classes L.
     feature_dim : int, optional
-        As :func:`cifar_resnet`; not used for an ensemble objective.
+        As :func:`cifar_resnet`; must be None for an ensemble objective.
     version, width, normalization, in_channels
         As :class:`CifarResNet` (``norm``: the old name of ``normalization``).
     seed : int or None, default 0
@@ -672,7 +672,8 @@ def make_cifar_model(
     Raises
     ------
     ValueError
-        For an unknown ``arch`` or objective, or as :class:`CifarResNet`.
+        For an unknown ``arch`` or objective, a ``feature_dim`` for an ensemble objective, or as
+        :class:`CifarResNet`.
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; valid names: {', '.join(ARCHITECTURES)}")
@@ -685,6 +686,11 @@ def make_cifar_model(
     )
     key = str(objective).lower()
     if key in ENSEMBLE_OBJECTIVES:
+        if feature_dim is not None:
+            raise ValueError(
+                f"feature_dim={feature_dim} does not apply to the ensemble objective {key!r}: its "
+                "members end in their own heads (leave feature_dim None)"
+            )
         return ENSEMBLE_OBJECTIVES[key].build(ARCHITECTURES[arch], num_classes, **common, **options)
     return cifar_resnet(
         ARCHITECTURES[arch], num_classes, objective, feature_dim, **common, **options

@@ -9,6 +9,7 @@ import json
 import math
 from pathlib import Path
 
+from ..runtime import atomic_write
 from .config import TableRun
 
 __all__ = ["TALK_TABLE", "TALK_COLUMNS", "measured_vs_talk", "render_table"]
@@ -145,7 +146,7 @@ def render_table(run: TableRun | dict) -> str:
     markdown = _markdown(models, columns, values, reference)
     if run.out:
         Path(run.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(run.out).write_text(markdown + "\n")
+        atomic_write(run.out, markdown + "\n")
     if run.html:
         from ..viz.attacks import robustness_heatmap
 
@@ -157,7 +158,7 @@ def render_table(run: TableRun | dict) -> str:
             title="Robust accuracy (%): measured (talk)",
         )
         Path(run.html).parent.mkdir(parents=True, exist_ok=True)
-        figure.write_html(run.html)
+        atomic_write(run.html, figure.to_html())
     if run.progress:
         print(markdown)
     return markdown

@@ -439,6 +439,8 @@ def test_unknown_settings_are_refused_with_a_suggestion(tmp_path):
         EvaluateRun.from_dict(checkpoint="c.pt", pgd_step=[10])
     with pytest.raises(TypeError):
         TrainRun(epoch=3)  # the dataclass itself refuses too
+    with pytest.raises(ValueError, match=r"missing setting\(s\) 'checkpoint' of `robviz evaluate`"):
+        EvaluateRun.from_dict(n=10)
     for bad, match in (
         (dict(epochs=0), "epochs must be an integer >= 1"),
         (dict(lr=-1.0), "lr must be"),
@@ -692,3 +694,28 @@ def test_renamed_settings_still_read_with_a_warning():
     with pytest.warns(DeprecationWarning, match=r"make_cifar_model\(norm=...\)"):
         model = make_cifar_model("resnet8", width=2, norm="group")
     assert any(isinstance(m, torch.nn.GroupNorm) for m in model.modules())
+
+
+def test_missing_folders_and_unreadable_config_files_are_one_line(tmp_path):
+    missing = str(tmp_path / "no-such-folder")
+    with pytest.raises(SystemExit, match=r"^robviz: .*no-such-folder"):
+        main(["student", "--lessons", missing, "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit, match=r"^robviz: .*no-such-folder"):
+        main(["gallery", "--lessons", missing, "--out", str(tmp_path / "site")])
+    broken = tmp_path / "broken.json"
+    broken.write_text("{epochs: 3")
+    for path in (broken, tmp_path / "absent.json"):
+        with pytest.raises(SystemExit, match=r"^robviz: cannot read the config file"):
+            main(["train", "--config", str(path)])
+
+
+def test_settings_that_would_be_ignored_are_refused():
+    from robviz.scale.distributed import LossModule
+    from robviz.scale.resnet import make_cifar_model
+
+    with pytest.raises(ValueError, match="feature_dim=64 does not apply to the ensemble objective"):
+        make_cifar_model("resnet8", objective="adp", feature_dim=64, width=2)
+    model = make_cifar_model("resnet8", width=2)
+    x, y = torch.rand(4, 3, 8, 8), torch.tensor([0, 1, 2, 3])
+    with pytest.raises(ValueError, match="y_b and lam go together"):
+        LossModule(model)(x, y, y_b=y)

@@ -113,3 +113,10 @@ def test_random_radius_and_predicted_labels():
     assert not torch.equal(
         predicted, scale.adversarial_examples(attack, x, y, torch.Generator().manual_seed(3))
     )
+
+
+def test_get_recipe_names_an_unknown_setting_and_the_closest_one():
+    with pytest.raises(
+        ValueError, match=r"unknown recipe setting\(s\) 'epoch' \(did you mean 'epochs'\?\)"
+    ):
+        get_recipe("fast", "sce", epoch=3)
