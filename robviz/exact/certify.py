@@ -14,9 +14,10 @@ looseness (points that are robust but not certified), never a wrong certificate.
     certified = certified_robust(model, x, y, eps, bounds=(0, 1), method="crown")    # (N,) bool
 
 Everything is float64 NumPy, batched over points. The network is read by
-:func:`robviz.exact.linear_regions.affine_pieces` (Linear, ReLU, BatchNorm1d, Flatten, Dropout,
-Identity and any robviz head): ``layers`` is its list of (W, b), with a ReLU between consecutive
-ones.
+:func:`robviz.exact.linear_regions.affine_pieces` (Linear, ReLU, BatchNorm, Flatten, Dropout,
+Identity, conv bodies of Conv2d, AvgPool2d and AdaptiveAvgPool2d as dense matrices on the flattened
+input, and any robviz head): ``layers`` is its list of (W, b), with a ReLU between consecutive
+ones. The input shape is read from x.
 """
 
 from __future__ import annotations
@@ -41,15 +42,33 @@ __all__ = [
 ]
 
 
-def network_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
+def network_layers(model: nn.Module, input_shape=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Return ``model`` as float64 layers [(W_1, b_1), ..., (W_L, b_L)].
 
-    A ReLU follows every layer but the last.
+    A ReLU follows every layer but the last; the last layer's argmax is the prediction.
 
-    The last layer's argmax is the prediction. Raises ``TypeError`` for models that are not ReLU
-    networks (see :func:`~robviz.exact.linear_regions.affine_pieces`).
+    Parameters
+    ----------
+    model : nn.Module
+        A ReLU network that :func:`~robviz.exact.linear_regions.affine_pieces` reads.
+    input_shape : tuple of int or None
+        The shape of one input, ``x.shape[1:]``; needed for conv bodies, whose layers become dense
+        matrices on the flattened input.
+
+    Returns
+    -------
+    list[tuple[np.ndarray, np.ndarray]]
+        W_i (n_i, n_{i-1}) and b_i (n_i,), n_0 the flattened input size.
+
+    Raises
+    ------
+    TypeError
+        For models that are not ReLU networks.
+    ValueError
+        As :func:`~robviz.exact.linear_regions.affine_pieces` (no input shape for a conv, a dense
+        matrix over the size limit).
     """
-    steps = affine_pieces(model)
+    steps = affine_pieces(model, input_shape)
     # pragma: no cover - affine_pieces starts with an affine map
     if any(kind == "relu" for kind, _ in steps[:1]):
         raise TypeError("the network must start with an affine layer")
@@ -183,8 +202,8 @@ def margin_lower_bounds(
     """
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
-    layers = network_layers(model)
     x_low, x_high = input_ball(x, eps, bounds)
+    layers = network_layers(model, tuple(x.shape[1:]))
     if x_low.shape[1] != layers[0][0].shape[1]:
         raise ValueError(
             f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "
@@ -250,8 +269,8 @@ def unstable_relus(
     """
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
-    layers = network_layers(model)
     x_low, x_high = input_ball(x, eps, bounds)
+    layers = network_layers(model, tuple(x.shape[1:]))
     if x_low.shape[1] != layers[0][0].shape[1]:
         raise ValueError(
             f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "

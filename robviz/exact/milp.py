@@ -51,12 +51,19 @@ __all__ = [
     "verify",
     "minimal_linf_distance",
     "relu_units",
+    "MAX_MILP_RELUS",
     "ROBUST",
     "NOT_ROBUST",
     "UNDECIDED",
 ]
 
 ROBUST, NOT_ROBUST, UNDECIDED = "robust", "not robust", "undecided"
+
+#: The most hidden ReLUs :func:`verify` takes on: each is up to three dense rows of the program, of
+#: (inputs + 2 x ReLUs) entries, and one LP per unstable one tightens the bounds, so 2048 ReLUs on a
+#: 784-pixel MNIST image is already about 30 million entries (240 MiB) and minutes a point. The
+#: digits networks it is meant for have 64 (a 64-32-32-10 MLP) to 832 (a width-8 SmallCNN).
+MAX_MILP_RELUS = 2048
 
 
 @dataclass
@@ -179,6 +186,18 @@ class _Program:
             bounds=Bounds(self.var_low, self.var_high),
             constraints=constraints,
             options=options,
+        )
+
+
+def _check_relus(layers) -> None:
+    """Raise ``ValueError`` when the network has more hidden ReLUs than :data:`MAX_MILP_RELUS`."""
+    units = sum(len(w) for w, _ in layers[:-1])
+    if units > MAX_MILP_RELUS:
+        raise ValueError(
+            f"the model has {units} hidden ReLUs on these inputs, over robviz.exact's limit of "
+            f"{MAX_MILP_RELUS} for the exact program (robviz.exact.milp.MAX_MILP_RELUS); use the "
+            f"certified lower bounds (robviz.exact.certified_robust, method='crown') and attacks "
+            f"(robviz.attacks) for upper bounds instead"
         )
 
 
@@ -332,7 +351,8 @@ def verify(
             f"x must be a tensor of shape (N, ...), got {getattr(x, 'shape', type(x).__name__)}"
         )
     shared = time.perf_counter()
-    layers = network_layers(model)
+    layers = network_layers(model, tuple(x.shape[1:]))
+    _check_relus(layers)
     margins = margin_lower_bounds(
         model, x, y, eps, bounds=bounds, method="crown"
     )  # checks x, y, eps, bounds
@@ -492,7 +512,8 @@ def minimal_linf_distance(
     """
     centres, _ = input_ball(x, 0.0, bounds)  # checks x and bounds
     low, high = checks.bounds(bounds)
-    layers = network_layers(model)
+    layers = network_layers(model, tuple(x.shape[1:]))
+    _check_relus(layers)
     labels = to_numpy(y).astype(np.int64)
     out = np.zeros(len(labels))
     late = []
