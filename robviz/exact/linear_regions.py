@@ -199,8 +199,13 @@ def _sequence(module: nn.Module, shape, steps: list):
     net = getattr(module, "net", None)
     if isinstance(net, nn.Sequential) and type(module).__name__ == "ToyMLP":
         return _sequence(net, shape, steps)
-    if type(module).__name__ == "SmallCNN":
-        return _sequence(module.linear, _sequence(module.conv, shape, steps), steps)
+    conv, linear = getattr(module, "conv", None), getattr(module, "linear", None)
+    if (
+        type(module).__name__ == "SmallCNN"
+        and isinstance(conv, nn.Module)
+        and isinstance(linear, nn.Module)
+    ):
+        return _sequence(linear, _sequence(conv, shape, steps), steps)
     raise TypeError(
         f"robviz.exact needs a piecewise-affine ReLU network ({_SUPPORTED}), got a "
         f"{type(module).__name__}, which is neither an affine map nor a ReLU (nor a stack of "

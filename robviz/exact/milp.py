@@ -1,6 +1,9 @@
 """Exact robustness of ReLU networks on inputs of any size, by mixed-integer linear programming.
 
-See :mod:`robviz.exact`.
+See :mod:`robviz.exact`. The network is read as float64 affine maps and ReLUs
+(:func:`robviz.exact.linear_regions.affine_pieces`): MLP bodies, and conv bodies whose convolutions,
+average pools and BatchNorms become dense matrices on the flattened input, given the input shape
+(x.shape[1:]), up to :data:`MAX_MILP_RELUS` hidden ReLUs.
 
 A point x of class y is robust at L-inf radius eps when no input x' of the ball (intersected with
 the input range) has a logit margin z_k(x') - z_y(x') >= 0 for a class k != y. With the
@@ -307,17 +310,21 @@ def verify(
     The ball is around each x, intersected with ``bounds``.
 
     Cost: on the 8x8 digits with a 64-32-32-10 MLP, a median of well under a second a point on one
-    core.
+    core; with a width-8 ``SmallCNN`` (832 ReLUs), a median of 0.02 to 0.2 s a point at eps 0.02 to
+    0.1, but a few points at eps 0.1 take over 10 s (``benchmarks/exact_gaps.py --cnn``).
 
     Parameters
     ----------
     model : nn.Module
         A ReLU network that :func:`robviz.exact.linear_regions.affine_pieces` reads: a robviz
-        ``Classifier`` whose body is Linear / ReLU / BatchNorm1d / Flatten / Dropout / Identity
-        layers (e.g. ``nn.Sequential(nn.Flatten(), ToyMLP(in_dim=64, ...))``) with any robviz head,
-        or such a stack alone.
+        ``Classifier`` whose body is Linear / ReLU / BatchNorm / Flatten / Dropout / Identity layers
+        (e.g. ``nn.Sequential(nn.Flatten(), ToyMLP(in_dim=64, ...))``) or a conv body (Conv2d,
+        AvgPool2d, AdaptiveAvgPool2d, BatchNorm2d, e.g. ``SmallCNN``), read as dense affine maps of
+        the flattened input, with any robviz head; or such a stack alone. At most
+        :data:`MAX_MILP_RELUS` hidden ReLUs.
     x : torch.Tensor
-        (N, ...) inputs inside ``bounds``; flattened, they must match the first layer.
+        (N, ...) inputs inside ``bounds``, e.g. (N, 1, 8, 8) images; their shape is the model's
+        input shape.
     y : torch.Tensor
         (N,) labels.
     eps : float
@@ -336,9 +343,11 @@ def verify(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks.
+        For models that are not ReLU networks (a MaxPool2d, a Tanh, ...).
     ValueError
-        For inputs of the wrong size, labels out of range, a bad eps or time limit.
+        For inputs of the wrong size, labels out of range, a bad eps or time limit, a layer whose
+        dense matrix exceeds :data:`robviz.exact.linear_regions.MAX_DENSE_ENTRIES` entries, or more
+        hidden ReLUs than :data:`MAX_MILP_RELUS`.
     """
     if (
         isinstance(time_limit, bool)
