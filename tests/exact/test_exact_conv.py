@@ -22,10 +22,10 @@ from robviz.objectives import make_objective
 from test_exact_milp import brute_force_max_margin, check_witnesses, points
 
 
-def batchnorm(channels, seed=0):
-    """A BatchNorm2d with random running statistics and affine parameters, in train mode."""
+def batchnorm(channels, seed=0, kind=nn.BatchNorm2d):
+    """A BatchNorm with random running statistics and affine parameters, in train mode."""
     torch.manual_seed(seed)
-    layer = nn.BatchNorm2d(channels)
+    layer = kind(channels)
     with torch.no_grad():
         layer.running_mean.normal_()
         layer.running_var.uniform_(0.5, 2.0)
@@ -46,6 +46,8 @@ LAYERS = [
     ((3, 5, 7), lambda: nn.AdaptiveAvgPool2d(1)),
     ((3, 5, 7), lambda: nn.AdaptiveAvgPool2d((2, 3))),
     ((3, 4, 5), lambda: batchnorm(3)),
+    ((3, 5), lambda: batchnorm(3, kind=nn.BatchNorm1d)),
+    ((2, 3, 4, 4), lambda: nn.Conv3d(2, 2, 2, stride=(1, 2, 2))),
     ((2, 5, 5), lambda: nn.Sequential(nn.Conv2d(2, 3, 3), batchnorm(3, seed=1), nn.Flatten())),
 ]
 
@@ -174,6 +176,27 @@ def test_certified_below_exact_below_attack_on_random_conv_nets():
             totals["pgd"] += int(pgd.sum())
     assert totals["ibp"] <= totals["crown"] <= totals["exact"] <= totals["pgd"]
     assert totals["crown"] < totals["pgd"]  # the sandwich is not trivially tight
+
+
+def test_crown_in_chunks_of_points_gives_the_same_bounds(monkeypatch):
+    """Points taken two at a time (a small CROWN_CHUNK_ENTRIES) get the one-pass bounds.
+
+    The same to rounding: a batched product may sum in another order.
+    """
+    from robviz.exact import certify
+
+    model = conv_net(0, (1, 5, 5))
+    x, _ = points(model, 7, in_shape=(1, 5, 5))
+    layers = network_layers(model, (1, 5, 5))
+    x_low, x_high = certify.input_ball(x, 0.1, (0, 1))
+    whole = certify.crown_bounds(layers, x_low, x_high)
+    monkeypatch.setattr(certify, "CROWN_CHUNK_ENTRIES", 2 * 25**2)  # 2 points at a time
+    chunked = certify.crown_bounds(layers, x_low, x_high)
+    assert len(chunked) == len(whole) == 2
+    for (low, high), (low2, high2) in zip(whole, chunked):
+        assert low.shape == low2.shape == (7, len(low[0])) and (low < high).any()
+        assert np.allclose(low, low2, rtol=0, atol=1e-12)
+        assert np.allclose(high, high2, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("objective, seed", [("sce", 0), ("mmc", 1)])  # both verdicts at 0.05
