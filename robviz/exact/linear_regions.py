@@ -97,7 +97,7 @@ def _image_map(module: nn.Module, shape: tuple) -> tuple[np.ndarray, np.ndarray,
         )
     layer = copy.deepcopy(module).cpu().double().eval()
     bias = getattr(layer, "bias", None)
-    if isinstance(layer, nn.modules.conv._ConvNd):
+    if isinstance(layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         layer.bias = None
     n_in = math.prod(shape)
     with torch.no_grad():
@@ -124,13 +124,11 @@ def _image_map(module: nn.Module, shape: tuple) -> tuple[np.ndarray, np.ndarray,
 
 def _batchnorm(module, shape) -> tuple[np.ndarray, np.ndarray]:
     """Return a BatchNorm with running statistics as (W, b): per channel x -> scale x + shift."""
-    scale = (module.weight if module.affine else torch.ones_like(module.running_var)) / torch.sqrt(
-        module.running_var + module.eps
-    )
-    shift = (
-        module.bias if module.affine else torch.zeros_like(module.running_mean)
-    ) - module.running_mean * scale
-    scale, shift = to_numpy(scale, np.float64), to_numpy(shift, np.float64)
+    mean, var = to_numpy(module.running_mean, np.float64), to_numpy(module.running_var, np.float64)
+    weight = to_numpy(module.weight, np.float64) if module.affine else np.ones_like(var)
+    bias = to_numpy(module.bias, np.float64) if module.affine else np.zeros_like(mean)
+    scale = weight / np.sqrt(var + module.eps)  # in float64, like every other layer
+    shift = bias - mean * scale
     if shape is None:
         return np.diag(scale), shift
     if len(shape) not in _BATCHNORM_RANK[type(module)] or shape[0] != module.num_features:
