@@ -17,19 +17,27 @@ The heads of every robviz objective have affine decisions: SCE, center loss and 
 layers (RCE negated), and MMC, MMLDA and L-GM predict the nearest center, argmax_k (2 mu_k . z -
 ||mu_k||^2). So every ``Classifier`` on a ReLU body (``ToyMLP``) is handled, as are ``nn.Linear``
 and ``nn.Sequential`` stacks of Linear, ReLU, BatchNorm1d (eval statistics), Dropout and Identity.
-Other models (ensembles that average softmaxes, randomized defenses) raise a ``TypeError``;
-:func:`grid_minimal_distance` gives them a grid estimate whose error is stated there.
+On images, conv bodies too (``SmallCNN``; Conv2d with any stride, padding, dilation and groups,
+BatchNorm2d, AvgPool2d, AdaptiveAvgPool2d, Flatten): given the input shape, each of those layers is
+a dense float64 matrix on the flattened image, built by applying it to the identity basis, so the
+network is again affine maps and ReLUs. "Where the size allows": a matrix over
+``linear_regions.MAX_DENSE_ENTRIES`` (2**24) entries, or a network over ``milp.MAX_MILP_RELUS``
+(2048) hidden ReLUs for the exact program, is refused with a ``ValueError``; a MaxPool2d or any
+other layer that is neither affine nor a ReLU raises a ``TypeError``. Other models (ensembles that
+average softmaxes, randomized defenses) raise a ``TypeError``; :func:`grid_minimal_distance` gives
+them a grid estimate whose error is stated there.
 
     boundary = decision_boundary(model, data.bounds)
     d = boundary.distance(x, y, norm="L2")                 # (N,) exact minimal distances
     acc, robust = boundary.robust_accuracy(x, y, 0.25, norm="Linf")
 
-On inputs of any other shape (digits, MNIST), :func:`robust_accuracy` decides each point exactly at
-an L-inf radius by mixed-integer linear programming (:mod:`robviz.exact.milp`): three verdicts,
-robust, not robust (with a witness the model misclassifies) and undecided (the per-point time limit
-ran out), returned as a :class:`Verification` that unpacks like the 2-D pair. Networks too large for
-that get certified lower bounds (:mod:`robviz.exact.certify`: interval bound propagation and CROWN),
-so that certified <= exact <= attack.
+On inputs of any other shape (digits, MNIST; MLP or small conv bodies), :func:`robust_accuracy`
+decides each point exactly at an L-inf radius by mixed-integer linear programming
+(:mod:`robviz.exact.milp`): three verdicts, robust, not robust (with a witness the model
+misclassifies) and undecided (the per-point time limit ran out), returned as a :class:`Verification`
+that unpacks like the 2-D pair. Networks too large for that get certified lower bounds
+(:mod:`robviz.exact.certify`: interval bound propagation and CROWN), so that certified <= exact <=
+attack.
 
     result = robust_accuracy(model, x_digits, y_digits, 0.1, bounds=(0, 1))   # a Verification
     result.verdicts, result.witnesses, result.lower, result.upper

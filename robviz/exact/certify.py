@@ -14,9 +14,10 @@ looseness (points that are robust but not certified), never a wrong certificate.
     certified = certified_robust(model, x, y, eps, bounds=(0, 1), method="crown")    # (N,) bool
 
 Everything is float64 NumPy, batched over points. The network is read by
-:func:`robviz.exact.linear_regions.affine_pieces` (Linear, ReLU, BatchNorm1d, Flatten, Dropout,
-Identity and any robviz head): ``layers`` is its list of (W, b), with a ReLU between consecutive
-ones.
+:func:`robviz.exact.linear_regions.affine_pieces` (Linear, ReLU, BatchNorm, Flatten, Dropout,
+Identity, conv bodies of Conv2d, AvgPool2d and AdaptiveAvgPool2d as dense matrices on the flattened
+input, and any robviz head): ``layers`` is its list of (W, b), with a ReLU between consecutive
+ones. The input shape is read from x.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .linear_regions import affine_pieces
 from ..runtime import inference, to_numpy
 
 __all__ = [
+    "CROWN_CHUNK_ENTRIES",
     "network_layers",
     "input_ball",
     "interval_bounds",
@@ -40,16 +42,38 @@ __all__ = [
     "unstable_relus",
 ]
 
+#: The most entries of one (points, n_i, n_j) matrix of a CROWN pass: 2**24 (128 MiB of float64);
+#: :func:`crown_bounds` takes the points in chunks that keep under it.
+CROWN_CHUNK_ENTRIES = 2**24
 
-def network_layers(model: nn.Module) -> list[tuple[np.ndarray, np.ndarray]]:
+
+def network_layers(model: nn.Module, input_shape=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Return ``model`` as float64 layers [(W_1, b_1), ..., (W_L, b_L)].
 
-    A ReLU follows every layer but the last.
+    A ReLU follows every layer but the last; the last layer's argmax is the prediction.
 
-    The last layer's argmax is the prediction. Raises ``TypeError`` for models that are not ReLU
-    networks (see :func:`~robviz.exact.linear_regions.affine_pieces`).
+    Parameters
+    ----------
+    model : nn.Module
+        A ReLU network that :func:`~robviz.exact.linear_regions.affine_pieces` reads.
+    input_shape : tuple of int or None
+        The shape of one input, ``x.shape[1:]``; needed for conv bodies, whose layers become dense
+        matrices on the flattened input.
+
+    Returns
+    -------
+    list[tuple[np.ndarray, np.ndarray]]
+        W_i (n_i, n_{i-1}) and b_i (n_i,), n_0 the flattened input size.
+
+    Raises
+    ------
+    TypeError
+        For models that are not ReLU networks.
+    ValueError
+        As :func:`~robviz.exact.linear_regions.affine_pieces` (no input shape for a conv, a dense
+        matrix over the size limit).
     """
-    steps = affine_pieces(model)
+    steps = affine_pieces(model, input_shape)
     # pragma: no cover - affine_pieces starts with an affine map
     if any(kind == "relu" for kind, _ in steps[:1]):
         raise TypeError("the network must start with an affine layer")
@@ -157,8 +181,20 @@ def crown_bounds(
     bound, so CROWN is never looser than :func:`interval_bounds`.
 
     Args and returns: as :func:`interval_bounds`. Cost: one backward pass per layer, (N, n_i, n_j)
-    matrices.
+    matrices, computed for :data:`CROWN_CHUNK_ENTRIES` / (widest layer)^2 points at a time (a
+    width-8 SmallCNN on digits, 512 ReLUs wide: 64 points at a time).
     """
+    widest = max([x_low.shape[1], *(len(w) for w, _ in layers)])
+    chunk = max(1, CROWN_CHUNK_ENTRIES // widest**2)
+    if len(x_low) > chunk:  # each point's bounds are its own: the same numbers, less memory
+        parts = [
+            crown_bounds(layers, x_low[i : i + chunk], x_high[i : i + chunk])
+            for i in range(0, len(x_low), chunk)
+        ]
+        return [
+            (np.concatenate([p[j][0] for p in parts]), np.concatenate([p[j][1] for p in parts]))
+            for j in range(len(layers))
+        ]
     boxes = interval_bounds(layers, x_low, x_high)
     out: list[tuple[np.ndarray, np.ndarray]] = []
     for i, (w, _) in enumerate(layers):
@@ -183,8 +219,8 @@ def margin_lower_bounds(
     """
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
-    layers = network_layers(model)
     x_low, x_high = input_ball(x, eps, bounds)
+    layers = network_layers(model, tuple(x.shape[1:]))
     if x_low.shape[1] != layers[0][0].shape[1]:
         raise ValueError(
             f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "
@@ -250,8 +286,8 @@ def unstable_relus(
     """
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
-    layers = network_layers(model)
     x_low, x_high = input_ball(x, eps, bounds)
+    layers = network_layers(model, tuple(x.shape[1:]))
     if x_low.shape[1] != layers[0][0].shape[1]:
         raise ValueError(
             f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "

@@ -6,10 +6,17 @@ a model as alternating affine maps and ReLUs (float64); :func:`linear_regions` s
 along each neuron's zero line, layer by layer (Sutherland-Hodgman clipping of convex polygons), and
 :func:`class_pieces` splits one region along the lines where the predicted class changes (the argmax
 of affine logits is constant on convex pieces).
+
+:func:`affine_pieces` also reads the networks that :mod:`robviz.exact.milp` and
+:mod:`robviz.exact.certify` decide on inputs of any shape: given the shape of one input, a conv body
+(Conv2d with any stride, padding, dilation and groups, BatchNorm2d, AvgPool2d, AdaptiveAvgPool2d,
+Flatten) is a chain of dense float64 matrices on the flattened input, built by applying each layer
+to the identity basis, as long as each has at most :data:`MAX_DENSE_ENTRIES` entries.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -19,10 +26,42 @@ from torch import nn
 
 from ..runtime import to_numpy
 
-__all__ = ["affine_pieces", "linear_regions", "class_pieces", "polygon_area", "input_box"]
+__all__ = [
+    "affine_pieces",
+    "linear_regions",
+    "class_pieces",
+    "polygon_area",
+    "input_box",
+    "MAX_DENSE_ENTRIES",
+]
 
 
 # ------------------------------------------------------------------------------ the model as layers
+
+#: The most entries a dense layer matrix (outputs x inputs of one affine map) may have: 2**24, 128
+#: MiB of float64. A Conv2d read as an affine map is (C_out H_out W_out) x (C_in H_in W_in): a
+#: 32-channel 3x3 conv on a 28x28 MNIST image (25088 x 784, 19.7 million entries) is over it, the
+#: convs of a :class:`~robviz.models.SmallCNN` of width 8 on 8x8 digits (at most 512 x 256) far
+#: below.
+MAX_DENSE_ENTRIES = 2**24
+
+# The input rank each linear image layer takes, (C, L), (C, H, W) or (C, D, H, W) without the batch.
+_IMAGE_RANK = {
+    nn.Conv1d: 2,
+    nn.Conv2d: 3,
+    nn.Conv3d: 4,
+    nn.AvgPool1d: 2,
+    nn.AvgPool2d: 3,
+    nn.AvgPool3d: 4,
+    nn.AdaptiveAvgPool1d: 2,
+    nn.AdaptiveAvgPool2d: 3,
+    nn.AdaptiveAvgPool3d: 4,
+}
+_BATCHNORM_RANK = {nn.BatchNorm1d: (1, 2), nn.BatchNorm2d: (3,), nn.BatchNorm3d: (4,)}
+_SUPPORTED = (
+    "Linear, Conv1d/2d/3d, AvgPool, AdaptiveAvgPool, BatchNorm (running statistics), Flatten, "
+    "Dropout, Identity and ReLU"
+)
 
 
 def _affine(weight, bias) -> tuple[np.ndarray, np.ndarray]:
@@ -31,35 +70,145 @@ def _affine(weight, bias) -> tuple[np.ndarray, np.ndarray]:
     return w, b
 
 
-def _sequence(module: nn.Module) -> list:
-    """Return the module as a list of ("affine", (W, b)) and ("relu", None) steps."""
+def _check_dense(module, shape, n_out: int, n_in: int) -> None:
+    """Raise ``ValueError`` when an (n_out, n_in) matrix exceeds :data:`MAX_DENSE_ENTRIES`."""
+    if n_out * n_in > MAX_DENSE_ENTRIES:
+        raise ValueError(
+            f"robviz.exact reads {type(module).__name__} on inputs of shape {tuple(shape)} as a "
+            f"dense {n_out} x {n_in} matrix ({n_out * n_in:,} entries), over the limit of "
+            f"{MAX_DENSE_ENTRIES:,} (robviz.exact.linear_regions.MAX_DENSE_ENTRIES, 128 MiB of "
+            f"float64); bound this model's robustness from above with attacks (robviz.attacks), "
+            f"or verify a smaller model or smaller inputs"
+        )
+
+
+def _image_map(module: nn.Module, shape: tuple) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Return a linear image layer as (W, b, output shape): W (n_out, n_in) float64.
+
+    Column j of W is the layer (its bias dropped) applied in float64 to the j-th vector of the
+    identity basis of the flattened input, in row-major order (as ``x.reshape(N, -1)``); the bias
+    of a convolution is broadcast over its output positions.
+    """
+    rank = _IMAGE_RANK[type(module)]
+    if len(shape) != rank:
+        raise ValueError(
+            f"{type(module).__name__} takes inputs of rank {rank} per point (channels first), got "
+            f"shape {tuple(shape)}"
+        )
+    layer = copy.deepcopy(module).cpu().double().eval()
+    bias = getattr(layer, "bias", None)
+    if isinstance(layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        layer.bias = None
+    n_in = math.prod(shape)
+    with torch.no_grad():
+        try:
+            out_shape = tuple(layer(torch.zeros(1, *shape, dtype=torch.float64)).shape[1:])
+        except RuntimeError as exc:
+            raise ValueError(
+                f"{type(module).__name__} cannot take inputs of shape {tuple(shape)}: {exc}"
+            ) from None
+        n_out = math.prod(out_shape)
+        _check_dense(module, shape, n_out, n_in)
+        w = np.empty((n_out, n_in))
+        chunk = max(1, MAX_DENSE_ENTRIES // 8 // max(n_in, n_out))  # bounded working memory
+        for begin in range(0, n_in, chunk):
+            stop = min(n_in, begin + chunk)
+            basis = torch.zeros(stop - begin, n_in, dtype=torch.float64)
+            basis[torch.arange(stop - begin), torch.arange(begin, stop)] = 1.0
+            w[:, begin:stop] = layer(basis.reshape(-1, *shape)).reshape(stop - begin, n_out).T
+    b = np.zeros(n_out)
+    if bias is not None:
+        b = np.repeat(to_numpy(bias, np.float64), n_out // out_shape[0])
+    return w, b, out_shape
+
+
+def _batchnorm(module, shape) -> tuple[np.ndarray, np.ndarray]:
+    """Return a BatchNorm with running statistics as (W, b): per channel x -> scale x + shift."""
+    mean, var = to_numpy(module.running_mean, np.float64), to_numpy(module.running_var, np.float64)
+    weight = to_numpy(module.weight, np.float64) if module.affine else np.ones_like(var)
+    bias = to_numpy(module.bias, np.float64) if module.affine else np.zeros_like(mean)
+    scale = weight / np.sqrt(var + module.eps)  # in float64, like every other layer
+    shift = bias - mean * scale
+    if shape is None:
+        return np.diag(scale), shift
+    if len(shape) not in _BATCHNORM_RANK[type(module)] or shape[0] != module.num_features:
+        raise ValueError(
+            f"{type(module).__name__}({module.num_features}) cannot take inputs of shape "
+            f"{tuple(shape)} per point"
+        )
+    per_channel = math.prod(shape[1:])  # channels first: each channel's positions are contiguous
+    _check_dense(module, shape, math.prod(shape), math.prod(shape))
+    return np.diag(np.repeat(scale, per_channel)), np.repeat(shift, per_channel)
+
+
+def _sequence(module: nn.Module, shape, steps: list):
+    """Append ``module`` to ``steps`` as ("affine", (W, b)) and ("relu", None) steps.
+
+    ``shape`` is the shape of one input of ``module`` (without the batch dimension), or None when
+    unknown (then only flat layers can be read); returns the shape of one output.
+    """
     if isinstance(module, nn.Linear):
-        return [("affine", _affine(module.weight, module.bias))]
+        if shape is not None and (len(shape) != 1 or shape[0] != module.in_features):
+            first = not any(kind == "affine" for kind, _ in steps)
+            if len(shape) != 1:
+                raise TypeError(
+                    f"robviz.exact reads Linear on flat inputs only, got inputs of shape "
+                    f"{tuple(shape)}: put a Flatten before it"
+                )
+            raise ValueError(
+                f"the model's {'first layer' if first else 'Linear layer'} takes "
+                f"{module.in_features} inputs, {'x' if first else 'its input'} has {shape[0]} "
+                f"per point"
+            )
+        steps.append(("affine", _affine(module.weight, module.bias)))
+        return (module.out_features,)
     if isinstance(module, nn.ReLU):
-        return [("relu", None)]
-    if isinstance(module, (nn.Identity, nn.Dropout, nn.Flatten)):
-        return []
+        steps.append(("relu", None))
+        return shape
+    if isinstance(module, (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)):
+        return shape  # Dropout is the identity in eval mode, where the model is read
+    if isinstance(module, nn.Flatten):
+        if shape is None:
+            return None
+        if module.start_dim == 0 or module.start_dim == -len(shape) - 1:
+            raise TypeError("robviz.exact reads a Flatten that keeps the batch dimension only")
+        return tuple(torch.zeros(1, *shape).flatten(module.start_dim, module.end_dim).shape[1:])
     if (
-        isinstance(module, nn.BatchNorm1d)
+        type(module) in _BATCHNORM_RANK
         and module.track_running_stats
         and module.running_var is not None
         and module.running_mean is not None
     ):
-        scale = (
-            module.weight if module.affine else torch.ones_like(module.running_var)
-        ) / torch.sqrt(module.running_var + module.eps)
-        shift = (
-            module.bias if module.affine else torch.zeros_like(module.running_mean)
-        ) - module.running_mean * scale
-        return [("affine", (np.diag(to_numpy(scale, np.float64)), to_numpy(shift, np.float64)))]
+        steps.append(("affine", _batchnorm(module, shape)))
+        return shape
+    if type(module) in _IMAGE_RANK:
+        if shape is None:
+            raise ValueError(
+                f"robviz.exact needs the input shape to read {type(module).__name__} as an "
+                f"affine map: pass input_shape (the shape of one input, e.g. (1, 8, 8))"
+            )
+        w, b, shape = _image_map(module, shape)
+        steps.append(("affine", (w, b)))
+        return shape
     if isinstance(module, nn.Sequential):
-        return [step for child in module for step in _sequence(child)]
+        for child in module:
+            shape = _sequence(child, shape, steps)
+        return shape
     net = getattr(module, "net", None)
     if isinstance(net, nn.Sequential) and type(module).__name__ == "ToyMLP":
-        return _sequence(net)
+        return _sequence(net, shape, steps)
+    conv, linear = getattr(module, "conv", None), getattr(module, "linear", None)
+    if (
+        type(module).__name__ == "SmallCNN"
+        and isinstance(conv, nn.Module)
+        and isinstance(linear, nn.Module)
+    ):
+        return _sequence(linear, _sequence(conv, shape, steps), steps)
     raise TypeError(
-        f"robviz.exact needs a piecewise-affine ReLU network (Linear, ReLU, BatchNorm1d, Dropout, "
-        f"Identity), got a {type(module).__name__}; use grid_minimal_distance for a grid estimate"
+        f"robviz.exact needs a piecewise-affine ReLU network ({_SUPPORTED}), got a "
+        f"{type(module).__name__}, which is neither an affine map nor a ReLU (nor a stack of "
+        f"them); bound its robustness with attacks (robviz.attacks), or on 2-D inputs use "
+        f"grid_minimal_distance for a grid estimate"
     )
 
 
@@ -78,28 +227,82 @@ def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
     return _affine(*affine)
 
 
-def affine_pieces(model: nn.Module) -> list:
-    """Return ``model`` as alternating steps.
+def _compose(w1, b1, w0, b0) -> tuple[np.ndarray, np.ndarray]:
+    """Return the affine map x -> w1 (w0 x + b0) + b1.
 
-    Affine maps (W, b) in float64 and ReLUs, consecutive affine maps merged, ending with the affine
-    map whose argmax is the prediction.
+    A diagonal w1 (BatchNorm) scales rows instead of a matrix product.
+    """
+    diagonal = np.diagonal(w1) if w1.shape[0] == w1.shape[1] else None
+    if diagonal is not None and np.count_nonzero(w1) == np.count_nonzero(diagonal):
+        return diagonal[:, None] * w0, diagonal * b0 + b1
+    return w1 @ w0, w1 @ b0 + b1
+
+
+def affine_pieces(model: nn.Module, input_shape=None) -> list:
+    """Return ``model`` as alternating affine maps and ReLUs, in float64.
+
+    Consecutive affine maps are merged; the last affine map's argmax is the prediction. Linear
+    layers of images (Conv1d/2d/3d with any stride, padding, dilation and groups; AvgPool and
+    AdaptiveAvgPool; BatchNorm) become dense matrices on the flattened input (row-major, as
+    ``x.reshape(N, -1)``), which needs ``input_shape``; each may have at most
+    :data:`MAX_DENSE_ENTRIES` entries. BatchNorm is read with its running statistics, whatever the
+    module's mode, Dropout as the identity (the model as evaluated in eval mode).
+
+    Parameters
+    ----------
+    model : nn.Module
+        A ReLU network: Linear, Conv1d/2d/3d, AvgPool, AdaptiveAvgPool, BatchNorm1d/2d/3d (with
+        running statistics), Flatten, Dropout, Identity and ReLU layers in ``nn.Sequential`` stacks,
+        ``ToyMLP`` and ``SmallCNN``; or a robviz ``Classifier`` of such a body and a head with an
+        affine ``decision()``.
+    input_shape : tuple of int or None
+        The shape of one input without the batch dimension, e.g. ``(1, 8, 8)`` (``x.shape[1:]``);
+        needed for image layers, checked against Linear layers. None: flat inputs, as on the plane.
+
+    Returns
+    -------
+    list
+        [("affine", (W, b)), ("relu", None), ..., ("affine", (W, b))]: W (n_out, n_in) and b
+        (n_out,) float64 arrays.
 
     Raises
     ------
     TypeError
-        For other models.
+        For layers that are neither affine nor ReLUs (MaxPool2d, Tanh, ...), a head without an
+        affine decision, or a network that does not end with an affine map.
+    ValueError
+        For an image layer without ``input_shape``, inputs of the wrong shape, or a dense matrix
+        over :data:`MAX_DENSE_ENTRIES` entries.
     """
+    shape = None if input_shape is None else tuple(int(s) for s in input_shape)
     body = getattr(model, "body", None)
+    steps: list[tuple[str, Any]] = []
     if isinstance(body, nn.Module) and hasattr(model, "objective"):
-        steps = _sequence(body) + [("affine", _head_decision(model.objective))]
+        shape = _sequence(body, shape, steps)
+        if shape is not None and len(shape) != 1:
+            raise TypeError(
+                f"the head takes flat features, the body's output has shape {shape} per point"
+            )
+        steps.append(("affine", _head_decision(model.objective)))
     else:
-        steps = _sequence(model)
+        _sequence(model, shape, steps)
     merged: list[tuple[str, Any]] = []  # ("affine", (W, b)) or ("relu", None)
     for kind, value in steps:
         if kind == "affine" and merged and merged[-1][0] == "affine":
             w0, b0 = merged[-1][1]
             w1, b1 = value
-            merged[-1] = ("affine", (w1 @ w0, w1 @ b0 + b1))
+            if w1.shape[1] != w0.shape[0]:
+                raise ValueError(
+                    f"a layer of the model takes {w1.shape[1]} inputs, the one before it gives "
+                    f"{w0.shape[0]}"
+                )
+            if w1.shape[0] * w0.shape[1] > MAX_DENSE_ENTRIES:
+                raise ValueError(
+                    f"robviz.exact would merge two affine layers into a dense {w1.shape[0]} x "
+                    f"{w0.shape[1]} matrix, over the limit of {MAX_DENSE_ENTRIES:,} entries "
+                    f"(MAX_DENSE_ENTRIES); bound this model with attacks (robviz.attacks)"
+                )
+            merged[-1] = ("affine", _compose(w1, b1, w0, b0))
         elif kind == "relu" and merged and merged[-1][0] == "relu":
             continue
         else:
@@ -107,7 +310,8 @@ def affine_pieces(model: nn.Module) -> list:
     if not merged or merged[-1][0] != "affine":
         raise TypeError("robviz.exact needs a network that ends with an affine layer (the logits)")
     if merged[0][0] != "affine":
-        merged.insert(0, ("affine", (np.eye(2), np.zeros(2))))
+        n_in = 2 if input_shape is None else math.prod(int(s) for s in input_shape)
+        merged.insert(0, ("affine", (np.eye(n_in), np.zeros(n_in))))
     return merged
 
 

@@ -1,6 +1,9 @@
 """Exact robustness of ReLU networks on inputs of any size, by mixed-integer linear programming.
 
-See :mod:`robviz.exact`.
+See :mod:`robviz.exact`. The network is read as float64 affine maps and ReLUs
+(:func:`robviz.exact.linear_regions.affine_pieces`): MLP bodies, and conv bodies whose convolutions,
+average pools and BatchNorms become dense matrices on the flattened input, given the input shape
+(x.shape[1:]), up to :data:`MAX_MILP_RELUS` hidden ReLUs.
 
 A point x of class y is robust at L-inf radius eps when no input x' of the ball (intersected with
 the input range) has a logit margin z_k(x') - z_y(x') >= 0 for a class k != y. With the
@@ -51,12 +54,19 @@ __all__ = [
     "verify",
     "minimal_linf_distance",
     "relu_units",
+    "MAX_MILP_RELUS",
     "ROBUST",
     "NOT_ROBUST",
     "UNDECIDED",
 ]
 
 ROBUST, NOT_ROBUST, UNDECIDED = "robust", "not robust", "undecided"
+
+#: The most hidden ReLUs :func:`verify` takes on: each is up to three dense rows of the program, of
+#: (inputs + 2 x ReLUs) entries, and one LP per unstable one tightens the bounds, so 2048 ReLUs on a
+#: 784-pixel MNIST image is already about 30 million entries (240 MiB) and minutes a point. The
+#: digits networks it is meant for have 64 (a 64-32-32-10 MLP) to 832 (a width-8 SmallCNN).
+MAX_MILP_RELUS = 2048
 
 
 @dataclass
@@ -182,6 +192,18 @@ class _Program:
         )
 
 
+def _check_relus(layers) -> None:
+    """Raise ``ValueError`` when the network has more hidden ReLUs than :data:`MAX_MILP_RELUS`."""
+    units = sum(len(w) for w, _ in layers[:-1])
+    if units > MAX_MILP_RELUS:
+        raise ValueError(
+            f"the model has {units} hidden ReLUs on these inputs, over robviz.exact's limit of "
+            f"{MAX_MILP_RELUS} for the exact program (robviz.exact.milp.MAX_MILP_RELUS); use the "
+            f"certified lower bounds (robviz.exact.certified_robust, method='crown') and attacks "
+            f"(robviz.attacks) for upper bounds instead"
+        )
+
+
 def _program(layers, hidden, x_low, x_high) -> _Program:
     """Encode ``layers[:-1]`` in big-M form with pre-activation bounds ``hidden``.
 
@@ -288,17 +310,21 @@ def verify(
     The ball is around each x, intersected with ``bounds``.
 
     Cost: on the 8x8 digits with a 64-32-32-10 MLP, a median of well under a second a point on one
-    core.
+    core; with a width-8 ``SmallCNN`` (832 ReLUs), a median of 0.02 to 0.2 s a point at eps 0.02 to
+    0.1, but a few points at eps 0.1 take over 10 s (``benchmarks/exact_gaps.py --cnn``).
 
     Parameters
     ----------
     model : nn.Module
         A ReLU network that :func:`robviz.exact.linear_regions.affine_pieces` reads: a robviz
-        ``Classifier`` whose body is Linear / ReLU / BatchNorm1d / Flatten / Dropout / Identity
-        layers (e.g. ``nn.Sequential(nn.Flatten(), ToyMLP(in_dim=64, ...))``) with any robviz head,
-        or such a stack alone.
+        ``Classifier`` whose body is Linear / ReLU / BatchNorm / Flatten / Dropout / Identity layers
+        (e.g. ``nn.Sequential(nn.Flatten(), ToyMLP(in_dim=64, ...))``) or a conv body (Conv2d,
+        AvgPool2d, AdaptiveAvgPool2d, BatchNorm2d, e.g. ``SmallCNN``), read as dense affine maps of
+        the flattened input, with any robviz head; or such a stack alone. At most
+        :data:`MAX_MILP_RELUS` hidden ReLUs.
     x : torch.Tensor
-        (N, ...) inputs inside ``bounds``; flattened, they must match the first layer.
+        (N, ...) inputs inside ``bounds``, e.g. (N, 1, 8, 8) images; their shape is the model's
+        input shape.
     y : torch.Tensor
         (N,) labels.
     eps : float
@@ -317,9 +343,11 @@ def verify(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks.
+        For models that are not ReLU networks (a MaxPool2d, a Tanh, ...).
     ValueError
-        For inputs of the wrong size, labels out of range, a bad eps or time limit.
+        For inputs of the wrong size, labels out of range, a bad eps or time limit, a layer whose
+        dense matrix exceeds :data:`robviz.exact.linear_regions.MAX_DENSE_ENTRIES` entries, or more
+        hidden ReLUs than :data:`MAX_MILP_RELUS`.
     """
     if (
         isinstance(time_limit, bool)
@@ -332,7 +360,8 @@ def verify(
             f"x must be a tensor of shape (N, ...), got {getattr(x, 'shape', type(x).__name__)}"
         )
     shared = time.perf_counter()
-    layers = network_layers(model)
+    layers = network_layers(model, tuple(x.shape[1:]))
+    _check_relus(layers)
     margins = margin_lower_bounds(
         model, x, y, eps, bounds=bounds, method="crown"
     )  # checks x, y, eps, bounds
@@ -492,7 +521,8 @@ def minimal_linf_distance(
     """
     centres, _ = input_ball(x, 0.0, bounds)  # checks x and bounds
     low, high = checks.bounds(bounds)
-    layers = network_layers(model)
+    layers = network_layers(model, tuple(x.shape[1:]))
+    _check_relus(layers)
     labels = to_numpy(y).astype(np.int64)
     out = np.zeros(len(labels))
     late = []

@@ -57,7 +57,7 @@ def brute_force_max_margin(model, x, y, eps):
     and class; the largest LP optimum is the exact maximum. Independent of the MILP encoding; for
     networks of a few hidden neurons only.
     """
-    layers = network_layers(model)
+    layers = network_layers(model, tuple(x.shape[1:]))
     x_low, x_high = input_ball(x, eps, (0.0, 1.0))
     hidden = sum(len(w) for w, _ in layers[:-1])
     best = np.full(len(x_low), -np.inf)
@@ -299,7 +299,7 @@ def test_curve_and_clear_errors():
         exact.certified_robust(model, x, y, 0.1, bounds=(0, 1), method="deeppoly")
     with pytest.raises(TypeError, match="piecewise-affine"):
         exact.verify(
-            nn.Sequential(nn.Conv2d(1, 2, 2), nn.Flatten(), nn.Linear(4, 2)),
+            nn.Sequential(nn.MaxPool2d((1, 2)), nn.Flatten(), nn.Linear(3, 2)),
             x,
             y,
             0.1,
