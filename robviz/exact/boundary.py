@@ -154,10 +154,27 @@ class ExactBoundary:
     def class_distances(self, x, norm="L2") -> np.ndarray:
         """Distance from each point to the nearest boundary segment of each class's region.
 
-        (N, 2) -> (N, L) float64 (inf for a class without boundary in the box). For a point of class
-        y, the nearest point of another class lies on the decision boundary (a straight path to it
-        crosses the boundary first), so min_{k != y} of this is the exact minimal distance. Computed
-        in chunks of points.
+        For a point of class y, the nearest point of another class lies on the decision boundary (a
+        straight path to it crosses the boundary first), so min_{k != y} of this is the exact
+        minimal distance. Computed in chunks of points.
+
+        Parameters
+        ----------
+        x : torch.Tensor or np.ndarray
+            (N, 2) points inside the box (within 1e-9), read as float64.
+        norm : str
+            ``"L2"`` or ``"Linf"`` (case-insensitive; ``"2"`` and ``"inf"`` also accepted).
+
+        Returns
+        -------
+        np.ndarray
+            (N, L) float64: column k is the distance to the nearest boundary segment with class k
+            on one of its sides; inf for a class without boundary in the box.
+
+        Raises
+        ------
+        ValueError
+            For points not of shape (N, 2) or outside the box, or another ``norm``.
         """
         points = self._check_points(x)
         norm = _norm_name(norm)
@@ -173,9 +190,24 @@ class ExactBoundary:
         return out
 
     def predict(self, x) -> np.ndarray:
-        """Return the model's prediction at each point: (N, 2) -> (N,).
+        """Return the model's prediction at each point.
 
         It is computed in float64 from the model's layers.
+
+        Parameters
+        ----------
+        x : torch.Tensor or np.ndarray
+            (N, 2) points, inside the box or not.
+
+        Returns
+        -------
+        np.ndarray
+            (N,) int, the predicted class of each point.
+
+        Raises
+        ------
+        ValueError
+            For points not of shape (N, 2).
         """
         values = self._check_points(x, inside=False)
         for kind, value in self.steps:
@@ -185,9 +217,30 @@ class ExactBoundary:
     def distance(self, x, y, norm="L2", prediction=None) -> torch.Tensor:
         """Return each x's exact distance to the nearest box point predicted as a class != y.
 
-        x: (N, 2) inside the box, y: (N,) labels; ``prediction`` (N,) the model's own prediction at
-        x (default: the class of the polygon holding x). Misclassified points get 0. Returns (N,)
-        float64 on the CPU.
+        Misclassified points get 0.
+
+        Parameters
+        ----------
+        x : torch.Tensor or np.ndarray
+            (N, 2) points inside the box (within 1e-9).
+        y : torch.Tensor or np.ndarray
+            (N,) labels in [0, L).
+        norm : str
+            ``"L2"`` or ``"Linf"``, as in :meth:`class_distances`.
+        prediction : torch.Tensor or np.ndarray or None
+            (N,) the model's own prediction at x, which decides which points are misclassified.
+            None: the class of the polygon holding x (:meth:`predict`, in float64).
+
+        Returns
+        -------
+        torch.Tensor
+            (N,) float64 on the CPU.
+
+        Raises
+        ------
+        ValueError
+            For points not of shape (N, 2) or outside the box, labels or predictions not of shape
+            (N,) or outside [0, L), or another ``norm``.
         """
         points = self._check_points(x)
         labels = self._check_labels(y, len(points))
@@ -205,12 +258,36 @@ class ExactBoundary:
     def robust_accuracy(
         self, x, y, eps: float, norm="Linf", prediction=None
     ) -> tuple[float, torch.Tensor]:
-        """Return the exact robust accuracy at radius ``eps``: (accuracy, robust (N,) bool).
+        """Return the exact robust accuracy at radius ``eps``.
 
         The ball is intersected with the box.
 
         A point is robust when it is classified correctly and no point of another class lies within
         distance <= eps.
+
+        Parameters
+        ----------
+        x : torch.Tensor or np.ndarray
+            (N, 2) points inside the box.
+        y : torch.Tensor or np.ndarray
+            (N,) labels in [0, L).
+        eps : float
+            The radius, in the units of the inputs: finite, >= 0 and at most the box's diameter in
+            ``norm`` (:meth:`check_eps`).
+        norm : str
+            ``"Linf"`` or ``"L2"``.
+        prediction : torch.Tensor or np.ndarray or None
+            (N,) the model's own prediction at x; None: :meth:`predict` (see :meth:`distance`).
+
+        Returns
+        -------
+        tuple[float, torch.Tensor]
+            (accuracy in [0, 1], robust (N,) bool), accuracy the mean of robust.
+
+        Raises
+        ------
+        ValueError
+            For a bad ``eps`` (see :meth:`check_eps`), and as :meth:`distance`.
         """
         eps = self.check_eps(eps, norm)
         robust = self.distance(x, y, norm, prediction) > eps
@@ -227,7 +304,25 @@ class ExactBoundary:
     def check_eps(self, eps, norm="Linf") -> float:
         """Return ``eps`` as a float, checked to be finite, >= 0 and at most the box's diameter.
 
-        The diameter is measured in ``norm``.
+        The diameter is measured in ``norm``: the longer side for L-inf, the diagonal for L2.
+
+        Parameters
+        ----------
+        eps : float
+            The radius: a Python int or float (a bool is refused).
+        norm : str
+            ``"Linf"`` or ``"L2"``, as in :meth:`class_distances`.
+
+        Returns
+        -------
+        float
+            ``eps``.
+
+        Raises
+        ------
+        ValueError
+            For an ``eps`` that is not an int or float, not finite, < 0 or over the diameter, or
+            another ``norm``.
         """
         norm = _norm_name(norm)
         width, height = self.box[1] - self.box[0], self.box[3] - self.box[2]
