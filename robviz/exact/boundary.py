@@ -432,14 +432,45 @@ def minimal_distance(
 ) -> torch.Tensor:
     """Return each x's exact distance to the nearest point of the box predicted as a class != y.
 
-    Predicted by ``model``; 0 for misclassified points. x (N, 2), y (N,) -> (N,) float64 on the CPU.
+    Predicted by ``model``; 0 for misclassified points.
 
-    ``norm``: ``"L2"`` or ``"Linf"``. ``bounds``: the input box (``data.bounds``). For an affine
-    classifier w . x + b this is |w . x + b| / ||w||_q with q the dual norm (2 for L2, 1 for L-inf)
-    when the nearest point lies inside the box. See :func:`decision_boundary` for the models
-    handled. Inputs that are not 2-D: ``norm="Linf"`` only, by mixed-integer programming
-    (:func:`robviz.exact.milp.minimal_linf_distance`, ``time_limit`` seconds a point, a
-    ``ValueError`` for points not solved in time); ``"L2"`` raises ``NotImplementedError``.
+    For an affine classifier w . x + b this is |w . x + b| / ||w||_q with q the dual norm (2 for L2,
+    1 for L-inf) when the nearest point lies inside the box. 2-D inputs are read from the linear
+    regions (:func:`decision_boundary`); inputs that are not 2-D are solved by mixed-integer
+    programming (:func:`robviz.exact.milp.minimal_linf_distance`), L-inf only.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A ReLU network: see :func:`decision_boundary` for the models handled on the plane and
+        :func:`robviz.exact.milp.verify` for the others.
+    x : torch.Tensor
+        (N, 2) points inside the box, or (N, ...) inputs of any other shape inside ``bounds``.
+    y : torch.Tensor
+        (N,) labels.
+    norm : str
+        ``"L2"`` or ``"Linf"``; only ``"Linf"`` for inputs that are not 2-D.
+    bounds : tuple of float or robviz.data.Dataset
+        The input box (``data.bounds``): (low, high), on the plane also (x_min, x_max, y_min,
+        y_max), or a Dataset.
+    time_limit : float
+        Seconds of solving a point, for inputs that are not 2-D (ignored on the plane). Default 10.
+
+    Returns
+    -------
+    torch.Tensor
+        (N,) float64 on the CPU.
+
+    Raises
+    ------
+    NotImplementedError
+        For ``norm="L2"`` on inputs that are not 2-D.
+    TypeError
+        For models that are not piecewise affine.
+    ValueError
+        For an ``x`` that is not a tensor, another ``norm``, bad bounds, points outside the box,
+        labels of the wrong shape or out of range, and (inputs that are not 2-D) points not solved
+        within ``time_limit`` seconds.
     """
     if not _is_plane(x):
         if _norm_name(norm) != "Linf":
@@ -464,14 +495,45 @@ def robust_accuracy(
 ) -> tuple[float, torch.Tensor] | Verification:
     """Return the exact robust accuracy at radius ``eps`` (the ball intersected with the input box).
 
-    (accuracy in [0, 1], robust (N,) bool). x (N, ...), y (N,).
-
     2-D inputs (N, 2): read from the linear regions (:func:`decision_boundary`), L2 or L-inf. Inputs
     of any other shape: L-inf only, decided point by point by mixed-integer linear programming
-    (:func:`robviz.exact.milp.verify`, at most ``time_limit`` seconds a point); the result is a
-    :class:`~robviz.exact.milp.Verification`, which unpacks as the same pair, raises ``ValueError``
-    on unpacking when a point is undecided, and carries the verdicts, witnesses and the bounds
-    ``lower``, ``upper``.
+    (:func:`robviz.exact.milp.verify`).
+
+    Parameters
+    ----------
+    model : nn.Module
+        A ReLU network, as in :func:`minimal_distance`.
+    x : torch.Tensor
+        (N, 2) points inside the box, or (N, ...) inputs of any other shape inside ``bounds``.
+    y : torch.Tensor
+        (N,) labels.
+    eps : float
+        The radius, in the units of the inputs, >= 0 (on the plane at most the box's diameter).
+    norm : str
+        ``"Linf"`` or ``"L2"``; only ``"Linf"`` for inputs that are not 2-D.
+    bounds : tuple of float or robviz.data.Dataset
+        The input box, as in :func:`minimal_distance`.
+    time_limit : float
+        At most this many seconds a point, for inputs that are not 2-D (ignored on the plane).
+        Default 10.
+
+    Returns
+    -------
+    tuple[float, torch.Tensor] or Verification
+        (accuracy in [0, 1], robust (N,) bool) on the plane. Otherwise a
+        :class:`~robviz.exact.milp.Verification`, which unpacks as the same pair, raises
+        ``ValueError`` on unpacking when a point is undecided, and carries the verdicts, witnesses
+        and the bounds ``lower``, ``upper``.
+
+    Raises
+    ------
+    NotImplementedError
+        For ``norm="L2"`` on inputs that are not 2-D.
+    TypeError
+        For models that are not piecewise affine.
+    ValueError
+        For a bad ``eps``, and as :func:`minimal_distance` (on inputs that are not 2-D, as
+        :func:`robviz.exact.milp.verify`; undecided points are not an error until unpacking).
     """
     if not _is_plane(x):
         if _norm_name(norm) != "Linf":
@@ -496,10 +558,32 @@ def robust_accuracy_curve(
     bounds,
     time_limit: float = 10.0,
 ) -> list[float]:
-    """Exact robust accuracy at every radius of ``eps_list``: a list of floats.
+    """Exact robust accuracy at every radius of ``eps_list``.
 
     2-D inputs: one region enumeration for all; other inputs: one :func:`robust_accuracy` per radius
-    (L-inf), raising ``ValueError`` when a point is undecided within ``time_limit`` seconds.
+    (L-inf).
+
+    Parameters
+    ----------
+    model, x, y, norm, bounds, time_limit
+        As in :func:`robust_accuracy`.
+    eps_list : iterable of float
+        The radii, each checked as ``eps`` of :func:`robust_accuracy`.
+
+    Returns
+    -------
+    list[float]
+        The robust accuracy in [0, 1] at each radius, in the order of ``eps_list``.
+
+    Raises
+    ------
+    NotImplementedError
+        For ``norm="L2"`` on inputs that are not 2-D.
+    TypeError
+        For models that are not piecewise affine.
+    ValueError
+        When a point is undecided within ``time_limit`` seconds (inputs that are not 2-D), and as
+        :func:`robust_accuracy`.
     """
     if not _is_plane(x):
         if _norm_name(norm) != "Linf":
@@ -547,8 +631,7 @@ def grid_minimal_distance(
     """Brute force for any 2-D classifier.
 
     The distance from each x to the nearest node of a ``resolution`` x ``resolution`` grid over the
-    box that the model predicts as a class != y (0 for misclassified points). x (N, 2), y (N,) ->
-    (N,) float64.
+    box that the model predicts as a class != y (0 for misclassified points).
 
     Error: every node it finds is a real point of another class, so the result is never below the
     exact distance d; it exceeds it by at most h * sqrt(2) (L2) or h (L-inf), h = (box width) /
@@ -557,8 +640,37 @@ def grid_minimal_distance(
     closest boundary point may lie on the wrong side of the boundary; a node of the other class lies
     within h * sqrt(2) / 2 of the point h * sqrt(2) / 2 beyond the boundary (h / 2 and h / 2 in
     L-inf), so within d + h * sqrt(2) of x. Even one straight boundary reaches 1.41 times h *
-    sqrt(2) / 2. Memory: ``chunk`` nodes at a time. This is the reference the exact method is tested
-    against, and the estimate for models it cannot read.
+    sqrt(2) / 2. This is the reference the exact method is tested against, and the estimate for
+    models it cannot read.
+
+    Parameters
+    ----------
+    model : Predictor
+        Any classifier of 2-D points, ``model(x)`` -> (N, L) logits (ensembles and randomized
+        models included).
+    x : torch.Tensor
+        (N, 2) points.
+    y : torch.Tensor
+        (N,) labels.
+    norm : str
+        ``"L2"`` or ``"Linf"``.
+    bounds : tuple of float or robviz.data.Dataset
+        The box: (low, high), (x_min, x_max, y_min, y_max) or a Dataset.
+    resolution : int
+        Grid nodes per axis. Default 1000.
+    chunk : int
+        Nodes whose distances are computed at a time (memory: N x ``chunk`` float64). Default
+        65536.
+
+    Returns
+    -------
+    torch.Tensor
+        (N,) float64 on the CPU.
+
+    Raises
+    ------
+    ValueError
+        For an ``x`` that is not an (N, 2) tensor, another ``norm`` or bad bounds.
     """
     x = _as_input(x, model)
     norm = _norm_name(norm)
