@@ -83,10 +83,25 @@ def network_layers(model: nn.Module, input_shape=None) -> list[tuple[np.ndarray,
 def input_ball(x, eps: float, bounds) -> tuple[np.ndarray, np.ndarray]:
     """Return the L-inf ball of radius ``eps`` around each input, intersected with ``bounds``.
 
-    ``bounds`` is the input range.
+    Parameters
+    ----------
+    x : torch.Tensor or np.ndarray
+        (N, ...) inputs inside ``bounds`` (within 1e-9).
+    eps : float
+        The L-inf radius, in the units of the inputs, >= 0.
+    bounds : tuple of float or robviz.data.Dataset
+        The input range (low, high), or a Dataset (its ``.bounds``).
 
-    ``bounds`` = (low, high): x (N, ...) -> (low (N, D), high (N, D)) float64 with D the flattened
-    input size.
+    Returns
+    -------
+    tuple[np.ndarray, np.ndarray]
+        (low (N, D), high (N, D)) float64, D the flattened input size.
+
+    Raises
+    ------
+    ValueError
+        For an ``eps`` that is not a finite number >= 0, bounds that are not finite (low, high) with
+        low < high, or inputs outside ``bounds``.
     """
     eps = checks.real("eps", eps, low=0)
     low, high = checks.bounds(bounds)
@@ -180,9 +195,22 @@ def crown_bounds(
     first, in order, because the lines of its ReLUs need them; each is intersected with the interval
     bound, so CROWN is never looser than :func:`interval_bounds`.
 
-    Args and returns: as :func:`interval_bounds`. Cost: one backward pass per layer, (N, n_i, n_j)
-    matrices, computed for :data:`CROWN_CHUNK_ENTRIES` / (widest layer)^2 points at a time (a
-    width-8 SmallCNN on digits, 512 ReLUs wide: 64 points at a time).
+    Cost: one backward pass per layer, (N, n_i, n_j) matrices, computed for
+    :data:`CROWN_CHUNK_ENTRIES` / (widest layer)^2 points at a time (a width-8 SmallCNN on digits,
+    512 ReLUs wide: 64 points at a time).
+
+    Parameters
+    ----------
+    layers : list of tuple
+        [(W_i, b_i)] from :func:`network_layers`.
+    x_low, x_high : np.ndarray
+        (N, D) the input box of each point.
+
+    Returns
+    -------
+    list[tuple[np.ndarray, np.ndarray]]
+        [(l_i, u_i)] for every layer i = 1..L: the (N, n_i) bounds of its output *before* the ReLU
+        (the last entry bounds the logits), each within the interval bounds.
     """
     widest = max([x_low.shape[1], *(len(w) for w, _ in layers)])
     chunk = max(1, CROWN_CHUNK_ENTRIES // widest**2)
@@ -211,11 +239,39 @@ def margin_lower_bounds(
 ) -> np.ndarray:
     """Return certified lower bounds on the margins z_y - z_k over the L-inf ball of radius ``eps``.
 
-    The ball is intersected with ``bounds``: x (N, ...), y (N,) -> (N, L) float64, +inf at k = y.
+    The ball is intersected with ``bounds``.
 
     The margin is bounded directly (the last layer merged into the specification, as both papers
-    do), which is tighter than subtracting bounds on two logits. ``method``: ``"ibp"`` or
-    ``"crown"``.
+    do), which is tighter than subtracting bounds on two logits.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A ReLU network that :func:`~robviz.exact.linear_regions.affine_pieces` reads.
+    x : torch.Tensor
+        (N, ...) inputs inside ``bounds``; ``x.shape[1:]`` is the model's input shape.
+    y : torch.Tensor or np.ndarray
+        (N,) labels in [0, L).
+    eps : float
+        The L-inf radius, in the units of the inputs, >= 0.
+    bounds : tuple of float or robviz.data.Dataset
+        The input range (low, high), e.g. ``(0, 1)`` for images, or a Dataset.
+    method : str
+        ``"ibp"`` (:func:`interval_bounds`) or ``"crown"`` (:func:`crown_bounds`, the default).
+
+    Returns
+    -------
+    np.ndarray
+        (N, L) float64, +inf at k = y.
+
+    Raises
+    ------
+    TypeError
+        For models that are not ReLU networks.
+    ValueError
+        For another ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size
+        the model's first layer does not take, labels not of shape (N,) or out of range, and as
+        :func:`network_layers`.
     """
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
@@ -263,9 +319,27 @@ def certified_robust(
 ) -> torch.Tensor:
     """Return the points certified robust at radius ``eps``.
 
-    A point is certified when it is classified correctly and every margin's lower bound is > 0.
+    A point is certified when it is classified correctly and every margin's lower bound
+    (:func:`margin_lower_bounds`) is > 0.
 
-    x (N, ...), y (N,) -> (N,) bool. Its mean is a lower bound on the robust accuracy.
+    Parameters
+    ----------
+    model, x, eps, bounds, method
+        As in :func:`margin_lower_bounds`.
+    y : torch.Tensor
+        (N,) labels.
+
+    Returns
+    -------
+    torch.Tensor
+        (N,) bool on the CPU. Its mean is a lower bound on the robust accuracy.
+
+    Raises
+    ------
+    TypeError
+        For models that are not ReLU networks.
+    ValueError
+        As :func:`margin_lower_bounds`.
     """
     correct = inference(model, x).argmax(1).cpu() == y.cpu()
     margins = margin_lower_bounds(model, x, y, eps, bounds=bounds, method=method)
@@ -277,12 +351,38 @@ def unstable_relus(
 ) -> np.ndarray:
     """Count the hidden ReLUs of ``model`` that can change sign in each point's L-inf ball.
 
-    The ball has radius ``eps`` (intersected with ``bounds``); the bounds are those of ``method``
-    (``"ibp"`` or ``"crown"``): x (N, ...) -> (N,) int.
+    The ball has radius ``eps`` (intersected with ``bounds``); the pre-activation bounds are those
+    of ``method``.
 
     A ReLU whose pre-activation bounds straddle 0 is one binary variable of
     :func:`robviz.exact.verify`'s program (before it tightens deeper bounds); stable ones need none.
     CROWN's bounds are intersected with the interval bounds, so its count is never above IBP's.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A ReLU network that :func:`~robviz.exact.linear_regions.affine_pieces` reads.
+    x : torch.Tensor
+        (N, ...) inputs inside ``bounds``; ``x.shape[1:]`` is the model's input shape.
+    eps : float
+        The L-inf radius, >= 0.
+    bounds : tuple of float or robviz.data.Dataset
+        The input range (low, high), or a Dataset.
+    method : str
+        ``"ibp"`` or ``"crown"`` (the default).
+
+    Returns
+    -------
+    np.ndarray
+        (N,) int64, the unstable hidden ReLUs of each point.
+
+    Raises
+    ------
+    TypeError
+        For models that are not ReLU networks.
+    ValueError
+        For another ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size
+        the model's first layer does not take, and as :func:`network_layers`.
     """
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
