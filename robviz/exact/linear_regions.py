@@ -336,9 +336,17 @@ def _clip(poly: np.ndarray, a: np.ndarray, c: float) -> np.ndarray:
 
 
 def polygon_area(poly: np.ndarray) -> float:
-    """Return the area of a polygon given by its vertices in order, (V, 2).
+    """Return the area of a polygon given by its vertices in order (the shoelace formula).
 
-    The area is 0 for fewer than 3 vertices.
+    Parameters
+    ----------
+    poly : np.ndarray
+        (V, 2) vertices, clockwise or counter-clockwise.
+
+    Returns
+    -------
+    float
+        The area, >= 0; 0 for fewer than 3 vertices.
     """
     if len(poly) < 3:
         return 0.0
@@ -349,7 +357,16 @@ def polygon_area(poly: np.ndarray) -> float:
 def input_box(bounds) -> tuple[float, float, float, float]:
     """Return ``bounds`` as the 2-D box (x_min, x_max, y_min, y_max).
 
-    (low, high) or a Dataset gives a square.
+    Parameters
+    ----------
+    bounds : tuple of float or robviz.data.Dataset
+        (x_min, x_max, y_min, y_max), or (low, high) or a Dataset (its ``.bounds``), which give the
+        square [low, high]^2.
+
+    Returns
+    -------
+    tuple[float, float, float, float]
+        (x_min, x_max, y_min, y_max).
 
     Raises
     ------
@@ -376,9 +393,23 @@ def input_box(bounds) -> tuple[float, float, float, float]:
 
 
 def linear_regions(steps, box) -> list:
-    """Return the linear regions inside ``box``: a list of (polygon (V, 2), A (L, 2), c (L,)).
+    """Return the linear regions inside ``box``.
 
-    The logits on a region are A x + c.
+    Each ReLU layer splits the current polygons along the zero lines of the neurons that change
+    sign on them; pieces of area <= 1e-14 * (longer box side)^2 are dropped.
+
+    Parameters
+    ----------
+    steps : list
+        The network from :func:`affine_pieces`, whose first affine map takes 2 inputs.
+    box : tuple of float
+        (x_min, x_max, y_min, y_max), as from :func:`input_box`.
+
+    Returns
+    -------
+    list
+        [(polygon (V, 2), A (L, 2), c (L,))] float64: a convex polygon and the affine map on it;
+        the logits on a region are A x + c.
     """
     x0, x1, y0, y1 = box
     scale = max(x1 - x0, y1 - y0)
@@ -415,7 +446,25 @@ def linear_regions(steps, box) -> list:
 
 
 def class_pieces(poly, a, c, tiny_area):
-    """Split one linear region by its predicted class: [(polygon, class)]."""
+    """Split one linear region by its predicted class.
+
+    The argmax of affine logits is constant on convex pieces, cut out by the lines where two
+    classes tie.
+
+    Parameters
+    ----------
+    poly : np.ndarray
+        (V, 2) the region's convex polygon.
+    a, c : np.ndarray
+        (L, 2) and (L,): the logits on the region are a x + c.
+    tiny_area : float
+        Pieces of area <= this are dropped (not for a region of one class, returned whole).
+
+    Returns
+    -------
+    list
+        [(polygon (V_k, 2), class k)], one convex polygon per class predicted on the region.
+    """
     labels = np.argmax(poly @ a.T + c, axis=1)
     if (labels == labels[0]).all():  # the argmax of affine functions is constant on a convex set
         return [(poly, int(labels[0]))]
