@@ -502,10 +502,7 @@ def minimal_linf_distance(
 ) -> torch.Tensor:
     """Return the exact L-inf distance from each x to the nearest input predicted as another class.
 
-    The inputs range over ``bounds``.
-
-    Another class than y, predicted by ``model``; 0 for misclassified points, inf when no input of
-    the range is. x (N, ...), y (N,) -> (N,) float64.
+    The inputs range over ``bounds``; another class than y, predicted by ``model``.
 
     Per point: :func:`verify` at radii 1/16, 1/8, ... of the range until a witness is found; its
     distance R bounds the answer. Then, with the pre-activation bounds of the ball of radius R, one
@@ -513,8 +510,29 @@ def minimal_linf_distance(
     relaxation rules out skipped), solved to a relative gap of 1e-9. The smallest optimum is the
     distance (the infimum: at it the classes tie).
 
+    Parameters
+    ----------
+    model : nn.Module
+        A ReLU network, as in :func:`verify`; at most :data:`MAX_MILP_RELUS` hidden ReLUs.
+    x : torch.Tensor
+        (N, ...) inputs inside ``bounds``; ``x.shape[1:]`` is the model's input shape.
+    y : torch.Tensor
+        (N,) labels.
+    bounds : tuple of float or robviz.data.Dataset
+        The input range (low, high), or a Dataset.
+    time_limit : float
+        Seconds of solving per point, all radii and classes together. Default 10.
+
+    Returns
+    -------
+    torch.Tensor
+        (N,) float64 on the CPU, in the units of the inputs: 0 for misclassified points, inf when
+        no input of the range is predicted as another class.
+
     Raises
     ------
+    TypeError
+        For models that are not ReLU networks.
     ValueError
         Naming the points not solved within ``time_limit`` seconds each, and as :func:`verify` for
         bad arguments.
@@ -598,14 +616,30 @@ class _ReluCounter(TorchFunctionMode):
 
 
 def relu_units(model: nn.Module, x: torch.Tensor) -> int:
-    """Count the scalar ReLUs ``model`` applies to one input: x (1, ...) -> int.
+    """Count the scalar ReLUs ``model`` applies to one input.
 
     Counted by running it once (in eval mode, without gradients) and adding up the size of every
     ReLU output, modules (``nn.ReLU``) and calls (``F.relu``, as in the CIFAR ResNets) alike.
 
     Each is one binary variable of the exact program in the worst case (every ReLU unstable), so a
-    network with n ReLUs has up to 2^n activation patterns to rule out. Raises ``ValueError`` unless
-    x holds exactly one input.
+    network with n ReLUs has up to 2^n activation patterns to rule out.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any model (not only those the exact program reads).
+    x : torch.Tensor
+        (1, ...) one input.
+
+    Returns
+    -------
+    int
+        The number of scalar ReLU outputs of one forward pass.
+
+    Raises
+    ------
+    ValueError
+        Unless x is a tensor holding exactly one input.
     """
     if not torch.is_tensor(x) or x.dim() < 2 or len(x) != 1:
         raise ValueError(
