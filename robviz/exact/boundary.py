@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .linear_regions import affine_pieces, class_pieces, input_box, linear_regions
+from .. import checks
 from ..models import Predictor
 from .milp import Verification, minimal_linf_distance, verify
 from ..runtime import inference, to_model, to_numpy
@@ -321,19 +322,13 @@ class ExactBoundary:
         Raises
         ------
         ValueError
-            For an ``eps`` that is not an int or float, not finite, < 0 or over the diameter, or
-            another ``norm``.
+            For an ``eps`` that is not a real number (NumPy scalars and 0-d tensors count), not
+            finite, < 0 or over the diameter, or another ``norm``.
         """
         norm = _norm_name(norm)
         width, height = self.box[1] - self.box[0], self.box[3] - self.box[2]
         largest = max(width, height) if norm == "Linf" else math.hypot(width, height)
-        if (
-            isinstance(eps, bool)
-            or not isinstance(eps, (int, float))
-            or not math.isfinite(eps)
-            or eps < 0
-        ):
-            raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+        eps = checks.real("eps", eps, low=0)
         if eps > largest:
             raise ValueError(
                 f"eps={eps!r} exceeds the {norm} diameter {largest:g} of the input box {self.box}"
@@ -673,8 +668,11 @@ def grid_minimal_distance(
         For an ``x`` that is not an (N, 2) tensor, another ``norm`` or bad bounds.
     """
     x = _as_input(x, model)
+    y = checks.labels("y", y, len(x))
     norm = _norm_name(norm)
     box = input_box(bounds)
+    resolution = checks.integer("resolution", resolution, low=2)
+    chunk = checks.integer("chunk", chunk, low=1)
     from ..data import grid_points
 
     nodes = grid_points(box, resolution).to(x.device, x.dtype)

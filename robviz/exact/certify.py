@@ -282,7 +282,7 @@ def margin_lower_bounds(
             f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "
             f"{x_low.shape[1]} per point"
         )
-    labels = to_numpy(y).astype(np.int64)
+    labels = to_numpy(checks.labels("y", y, len(x_low)))
     num_classes = len(layers[-1][0])
     if labels.shape != (len(x_low),) or (
         len(labels) and (labels.min() < 0 or labels.max() >= num_classes)
@@ -341,8 +341,8 @@ def certified_robust(
     ValueError
         As :func:`margin_lower_bounds`.
     """
-    correct = inference(model, x).argmax(1).cpu() == y.cpu()
-    margins = margin_lower_bounds(model, x, y, eps, bounds=bounds, method=method)
+    margins = margin_lower_bounds(model, x, y, eps, bounds=bounds, method=method)  # checks all
+    correct = inference(model, x).argmax(1).cpu() == checks.labels("y", y, len(x)).cpu()
     return correct & torch.from_numpy(margins.min(axis=1) > 0)
 
 

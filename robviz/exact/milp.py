@@ -349,12 +349,7 @@ def verify(
         dense matrix exceeds :data:`robviz.exact.linear_regions.MAX_DENSE_ENTRIES` entries, or more
         hidden ReLUs than :data:`MAX_MILP_RELUS`.
     """
-    if (
-        isinstance(time_limit, bool)
-        or not isinstance(time_limit, (int, float))
-        or not time_limit > 0
-    ):
-        raise ValueError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
+    time_limit = checks.real("time_limit", time_limit, low=0, low_open=True)
     if not torch.is_tensor(x) or x.dim() < 2:
         raise ValueError(
             f"x must be a tensor of shape (N, ...), got {getattr(x, 'shape', type(x).__name__)}"
@@ -534,14 +529,16 @@ def minimal_linf_distance(
     TypeError
         For models that are not ReLU networks.
     ValueError
-        Naming the points not solved within ``time_limit`` seconds each, and as :func:`verify` for
-        bad arguments.
+        Naming the points not solved within ``time_limit`` seconds each; a ``time_limit`` that is
+        not a number > 0; ``y`` not one integer label per point; and as :func:`verify` for bad
+        arguments.
     """
     centres, _ = input_ball(x, 0.0, bounds)  # checks x and bounds
+    time_limit = checks.real("time_limit", time_limit, low=0, low_open=True)
     low, high = checks.bounds(bounds)
     layers = network_layers(model, tuple(x.shape[1:]))
     _check_relus(layers)
-    labels = to_numpy(y).astype(np.int64)
+    labels = to_numpy(checks.labels("y", y, len(centres)))
     out = np.zeros(len(labels))
     late = []
     for i in range(len(labels)):

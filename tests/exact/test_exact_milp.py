@@ -291,7 +291,7 @@ def test_curve_and_clear_errors():
         exact.verify(model, x, y, -0.1, bounds=(0, 1))
     with pytest.raises(ValueError, match="bounds"):
         exact.verify(model, x + 2, y, 0.1, bounds=(0, 1))
-    with pytest.raises(ValueError, match="y must be"):
+    with pytest.raises(ValueError, match="y must hold one integer class label per input"):
         exact.verify(model, x, y[:3], 0.1, bounds=(0, 1))
     with pytest.raises(ValueError, match="first layer takes 6 inputs"):
         exact.verify(model, torch.rand(2, 7, dtype=torch.float64), y[:2], 0.1, bounds=(0, 1))
@@ -354,3 +354,27 @@ def test_relu_units_counts_modules_and_functional_calls():
     )
     with pytest.raises(ValueError, match="one input"):
         exact.relu_units(nn.Linear(3, 2), torch.rand(2, 3))
+
+
+def test_the_exact_functions_refuse_labels_budgets_and_grids_that_do_no_work():
+    from robviz.data import gaussian_mixture
+    from robviz.models import make_model
+
+    data = gaussian_mixture(num_classes=3, n_per_class=10, seed=0)
+    model = make_model(data, "sce")
+    x, y = data.x_test[:4], data.y_test[:4]
+    message = "y must hold one integer class label per input"
+    with pytest.raises(ValueError, match=message):
+        exact.certified_robust(model, x, y[:1], 0.1, bounds=data.bounds)
+    with pytest.raises(ValueError, match=message):
+        exact.certified_robust(model, x, y.float(), 0.1, bounds=data.bounds)
+    with pytest.raises(ValueError, match=message):
+        exact.grid_minimal_distance(model, x, y[:1], bounds=data.bounds, resolution=20)
+    with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
+        exact.grid_minimal_distance(model, x, y, bounds=data.bounds, resolution=20, chunk=0)
+    with pytest.raises(ValueError, match="resolution must be an integer >= 2"):
+        exact.grid_minimal_distance(model, x, y, bounds=data.bounds, resolution=1)
+    with pytest.raises(ValueError, match="time_limit must be"):
+        exact.minimal_linf_distance(model, x, y, bounds=data.bounds, time_limit=0)
+    boundary = exact.decision_boundary(model, data.bounds)
+    assert boundary.check_eps(np.float32(0.25)) == pytest.approx(0.25)  # NumPy scalars count
