@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from . import checks
 from .objectives import Objective, make_objective
 
 __all__ = [
@@ -330,6 +331,7 @@ def make_model(
     objective: str = "sce",
     feature_dim: int | None = None,
     *,
+    width: int | None = None,
     seed: int = 0,
     device=None,
     **objective_options,
@@ -350,6 +352,10 @@ def make_model(
     feature_dim : int or None
         The feature dimension d; defaults to 2 for toy data (to plot the features) and 64 for
         images.
+    width : int or None
+        The body's width: the :class:`SmallCNN`'s first convolution's channels (default 32) for
+        images, the :class:`ToyMLP`'s hidden units (default 64) for 1-D inputs. Compute grows
+        about as its square.
     seed : int
         Seeds the initial weights (``torch.manual_seed``).
     device : torch.device or str or None
@@ -368,15 +374,16 @@ def make_model(
     ValueError
         For inputs that are neither 1-D nor images.
     """
+    width = checks.integer("width", width, low=1, allow_none=True, note="None: the default")
     torch.manual_seed(seed)
     shape = dataset.input_shape
     body: nn.Module
     if len(shape) == 1:
         feature_dim = 2 if feature_dim is None else feature_dim
-        body = ToyMLP(in_dim=shape[0], feature_dim=feature_dim)
+        body = ToyMLP(in_dim=shape[0], feature_dim=feature_dim, hidden=width or 64)
     elif len(shape) == 3:
         feature_dim = 64 if feature_dim is None else feature_dim
-        body = SmallCNN(in_channels=shape[0], feature_dim=feature_dim)
+        body = SmallCNN(in_channels=shape[0], feature_dim=feature_dim, width=width or 32)
     else:
         raise ValueError(
             f"no default model for inputs of shape {shape}; build a Classifier yourself"

@@ -397,6 +397,7 @@ def fit_objectives(
     config: TrainConfig | None = None,
     *,
     feature_dim: int | None = None,
+    width: int | None = None,
     seed: int = 0,
     progress: bool = True,
     **overrides,
@@ -413,6 +414,8 @@ def fit_objectives(
         The :class:`TrainConfig` of every run (see :func:`fit`).
     feature_dim : int or None
         d for every model; None: :func:`robviz.models.make_model`'s default.
+    width : int or None
+        The body's width for every model; None: :func:`robviz.models.make_model`'s default.
     seed : int
         Seeds every model's initialization (the same for all).
     progress : bool
@@ -436,7 +439,7 @@ def fit_objectives(
 
     models, histories = {}, {}
     for name in objectives:
-        models[name] = make_model(data, name, feature_dim, seed=seed)
+        models[name] = make_model(data, name, feature_dim, width=width, seed=seed)
         histories[name] = fit(models[name], data, config, progress=progress, **overrides)
     return models, histories
 

@@ -57,3 +57,14 @@ def test_make_mlp_builds_the_seeded_relu_network_exact_reads():
     assert not torch.equal(model.body[1].net[0].weight, other.body[1].net[0].weight)
     # the affine MMC head folds into the last layer: three affine maps, ReLUs between them
     assert [w.shape for w, _ in network_layers(model)] == [(16, 64), (16, 16), (10, 16)]
+
+
+def test_make_model_width_sets_the_body_width():
+    toy = gaussian_mixture(n_per_class=5)
+    assert make_model(toy, "sce", width=16).body.net[0].out_features == 16
+    assert make_model(toy, "sce").body.net[0].out_features == 64
+    images = digits()
+    assert make_model(images, "sce", width=8).body.conv[0].out_channels == 8
+    assert make_model(images, "sce").body.conv[0].out_channels == 32
+    with pytest.raises(ValueError, match="width must be an integer >= 1"):
+        make_model(toy, "sce", width=0)
