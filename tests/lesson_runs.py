@@ -138,7 +138,7 @@ IN_CI = [
 #: In CI from a file of its own: pytest-xdist runs it on one worker while the other runs the lessons
 #: above.
 ELSEWHERE = {
-    "05_detection": "tests/lessons/test_full_mode_detection.py (about 6 minutes on one thread)"
+    "05_detection": "tests/lessons/test_full_mode_detection.py (about 3 minutes on one thread)"
 }
 #: The rest, and why not in CI.
 NOT_IN_CI = {
