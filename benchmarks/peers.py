@@ -53,12 +53,13 @@ def pgd_against_torchattacks() -> None:
     print(
         f"PGD.run against torchattacks.PGD (L-inf, no random start; median of {PAIRS} interleaved "
         "pairs; "
-        "ratio = theirs / ours, goal >= 1.00). PGD.run also returns the predictions at x_adv (one "
-        "more "
-        "forward pass); '+pred' times theirs followed by that forward pass: the same outputs"
+        "ratio = theirs / ours, goal >= 1.00). PGD.run also checks its inputs and returns the "
+        "predictions at x_adv (one more forward pass); '+pred' times theirs followed by that "
+        "forward pass: the same outputs; 'loop' compares PGD.iterate, the inner loop alone"
     )
     print(
         f"{'model':<28}{'N':>6}{'steps':>7}{'ours ms':>10}{'theirs ms':>11}{'ratio':>8}{'+pred':>8}"
+        f"{'loop':>8}"
     )
     torch.manual_seed(0)
     toy = spirals(num_classes=3, n_per_class=200)
@@ -108,12 +109,15 @@ def pgd_against_torchattacks() -> None:
                     return adv, predict(adv).argmax(dim=1)
 
             same_outputs = interleaved(run_ours, run_theirs_and_predict)
+            # the inner loop alone: what both sides do, without run()'s checks and predictions
+            loop = interleaved(lambda a=ours: a.iterate(x, x.clone(), y), run_theirs)
             t_ours = min(_time(run_ours) for _ in range(3))
             t_theirs = min(_time(run_theirs) for _ in range(3))
             print(
                 f"{name:<28}{len(x):>6}{steps:>7}{1e3 * t_ours:>10.1f}{1e3 * t_theirs:>11.1f}"
                 f"{ratio:>8.2f}"
-                f"{same_outputs:>8.2f}" + ("" if same else "   OUTPUTS DIFFER")
+                f"{same_outputs:>8.2f}"
+                f"{loop:>8.2f}" + ("" if same else "   OUTPUTS DIFFER")
             )
 
 

@@ -390,8 +390,11 @@ class Attack:
                 ]
         finally:
             self._frames = None
-        x_adv = torch.cat([c[0] for c in chunks])
-        prediction = torch.cat([c[1] for c in chunks])
+        if len(chunks) == 1:  # no copy when there is one chunk (the default)
+            x_adv, prediction = chunks[0][0], chunks[0][1]
+        else:
+            x_adv = torch.cat([c[0] for c in chunks])
+            prediction = torch.cat([c[1] for c in chunks])
         failed = prediction < 0  # a non-finite iterate or output: never a success
         success = (
             prediction == labels if self.targeted else prediction != y
