@@ -277,10 +277,16 @@ Nothing is asserted; a negative gap (an attack below the proven robust points) w
 L-GM is the one model where ``auto_attack`` ("AA after") stays over 1 point above the truth: at
 eps 0.1, 12 of 150 points stand against it and 8 are robust (8.0 % against 5.3 %, +2.7 points);
 at 0.05, 16/255 and 0.2 it is within 0.7 points (exact at 16/255 with its default 100 steps).
-The default ``--time-limit`` of 20 s leaves 5 points undecided at 0.1 ([4.7 %, 8.0 %]); each is
-decided in 21 to 52 s (one robust, four broken), so ``--time-limit 60`` gives the exact value.
-After CROWN at 0.1 the L-GM MLP has 41 of its 64 ReLUs unstable per point on average, against 24
-for SCE (center loss 48, MMC 42, RCE 44): not unusual among the heads. Why ``auto_attack`` misses
+The default ``--time-limit`` of 20 s left 5 points undecided at 0.1 ([4.7 %, 8.0 %]), each
+decided in 21 to 68 s (one robust, four broken; ``--time-limit 120`` gives the exact value).
+Three of them are broken by ``auto_attack`` too: the exact program now finds their witnesses
+before any MILP, by a short gradient ascent of the margin from the LP optimum
+(``robviz.exact.milp._ascend``), which leaves digits 8 and 27 to the MILP at 20 s. After CROWN
+at 0.1 the L-GM MLP has 41 of its 64 ReLUs unstable per point on average, against 24 for SCE
+(center loss 48, MMC 42, RCE 44): not unusual among the heads. Tightening the second layer's
+bounds by MILP (0.5 s each) instead of LP cuts its unstable ReLUs on the five points from 22-26
+to 14-20 and halves the final MILPs' time, but costs 9 to 12 s a point: 19 to 34 s a point in
+all, so it was left out. Why ``auto_attack`` misses
 four broken points (test digits 8, 65, 109, 125): each witness lies in the class of the
 second-largest clean logit, which the first targeted DLR stage attacks; 10 or 20 restarts, 200
 steps or the margin as first objective leave the same 12 points standing (3 to 7 s a run against
