@@ -378,3 +378,23 @@ def test_the_exact_functions_refuse_labels_budgets_and_grids_that_do_no_work():
         exact.minimal_linf_distance(model, x, y, bounds=data.bounds, time_limit=0)
     boundary = exact.decision_boundary(model, data.bounds)
     assert boundary.check_eps(np.float32(0.25)) == pytest.approx(0.25)  # NumPy scalars count
+
+
+def test_ascend_finds_the_corner_class_and_nothing_where_there_is_none():
+    """The witness search climbs z_k - z_y to the class's corner; None where k is unreachable."""
+    from robviz.exact.milp import _ascend
+
+    # hidden a = relu(x) (identity, x >= 0), logits z = a: class 1 where x_2 >= x_1
+    layers = [(np.eye(2), np.zeros(2)), (np.eye(2), np.zeros(2))]
+    low, high = np.zeros(2), np.ones(2)
+    found = _ascend(layers, np.array([0.9, 0.1]), low, high, label=0, k=1)
+    assert found is not None and np.all((low <= found) & (found <= high))
+    assert found[1] >= found[0]  # class 1 reached
+    # on the box [0.6, 1] x [0, 0.5] every x_2 < x_1: no input of class 1
+    assert (
+        _ascend(layers, np.array([0.8, 0.2]), np.array([0.6, 0.0]), np.array([1.0, 0.5]), 0, 1)
+        is None
+    )
+    # a ReLU that is always off: z_1 = relu(x_2 - 2) - 0.1 < 0 <= z_0 = relu(x_1) on [0, 1]^2
+    dead = [(np.eye(2), np.array([0.0, -2.0])), (np.eye(2), np.array([0.0, -0.1]))]
+    assert _ascend(dead, np.array([0.5, 0.5]), low, high, label=0, k=1) is None
