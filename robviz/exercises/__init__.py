@@ -237,10 +237,12 @@ def check(
 ) -> Feedback | None:
     """Check ``answer`` for exercise ``exercise_id``.
 
-    ``exercise_id`` is ``"lesson.number"``, as printed above the exercise.
-
     Parameters
     ----------
+    exercise_id : str
+        ``"lesson.number"``, as printed above the exercise (e.g. ``"5.2"``).
+    answer : object
+        What the exercise asks for: a number, a choice letter, or a function (see the exercise).
     seed : int or None
         Check a function answer on other inputs (another random draw, other shapes) than the visible
         check (``seed=None``, the same inputs as seed 0). The hidden tests of the course version use
@@ -348,11 +350,24 @@ def expect_number(
 
     Parameters
     ----------
+    answer : object
+        The student's answer: a Python or NumPy number, a one-element array or a 0-d tensor.
+    expected : float
+        The right value.
+    rtol, atol : float
+        Relative and absolute tolerance of the comparison (``math.isclose``).
+    unit : str
+        The unit shown in the feedback (e.g. ``"points"``); empty for none.
     mistakes : Iterable[tuple[float, str]]
         ``(value, hint)`` pairs: an answer close to ``value`` gets that ``hint`` (a known slip, such
         as forgetting a factor 1/2).
     hint : str
         What to look at when the answer matches no known mistake.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and the feedback to show.
     """
     try:
         value = _as_float(answer, "answer")
