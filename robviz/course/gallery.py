@@ -26,6 +26,7 @@ the previous site.
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import os
@@ -309,6 +310,10 @@ def _kernel_env() -> dict:
     return env
 
 
+#: How often :func:`execute_lesson` starts a fresh kernel when one fails to start (no cell ran).
+KERNEL_START_RETRIES = 2
+
+
 def execute_lesson(
     path, notebook: dict | None = None, *, timeout: int = 600, env: dict | None = None
 ) -> dict:
@@ -331,36 +336,45 @@ def execute_lesson(
     Raises
     ------
     GalleryError
-        Naming the lesson, the cell and the reason (its exception, a timeout, a dead kernel).
+        Naming the lesson, the cell and the reason (its exception, a timeout, a dead kernel); a
+        kernel that fails to start is replaced by a fresh one up to ``KERNEL_START_RETRIES`` times
+        first.
     """
     from nbclient import NotebookClient
 
     path = Path(path)
-    node = _node(json.loads(path.read_text(encoding="utf-8")) if notebook is None else notebook)
-    current: dict = {}  # the cell being run and its index
-    client = NotebookClient(
-        node,
-        timeout=timeout,
-        kernel_name="python3",
-        kernel_manager_class=SlicedKernelManager,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.on_cell_start = lambda cell, cell_index: current.update(cell=cell, index=cell_index)
-    try:
-        client.execute(env=_kernel_env() if env is None else env)
-    except Exception as error:
-        if "cell" in current:
-            first_line = (current["cell"].source.strip().splitlines() or [""])[0][:80]
-            where = f"in cell {current['index']} ({first_line!r})"
-        else:
-            where = "before its first cell"
-        ename = getattr(error, "ename", None)
-        if ename:  # an exception raised by the cell's code
-            reason = f"{ename}: {getattr(error, 'evalue', '')}"
-        else:  # a timeout, a dead kernel, ...
-            reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[-1]}"
-        raise GalleryError(f"lesson {path.name} failed {where}: {reason}") from error
-    return node
+    source = json.loads(path.read_text(encoding="utf-8")) if notebook is None else notebook
+    for attempt in range(1 + KERNEL_START_RETRIES):
+        node = _node(copy.deepcopy(source))
+        current: dict = {}  # the cell being run and its index
+        client = NotebookClient(
+            node,
+            timeout=timeout,
+            kernel_name="python3",
+            kernel_manager_class=SlicedKernelManager,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        client.on_cell_start = lambda cell, cell_index: current.update(cell=cell, index=cell_index)
+        try:
+            client.execute(env=_kernel_env() if env is None else env)
+        except Exception as error:
+            ename = getattr(error, "ename", None)
+            if "cell" not in current and not ename and attempt < KERNEL_START_RETRIES:
+                # The kernel never started, so nothing ran: start a fresh one. Kernels started at
+                # the same moment by two processes can be given the same free port.
+                continue
+            if "cell" in current:
+                first_line = (current["cell"].source.strip().splitlines() or [""])[0][:80]
+                where = f"in cell {current['index']} ({first_line!r})"
+            else:
+                where = "before its first cell"
+            if ename:  # an exception raised by the cell's code
+                reason = f"{ename}: {getattr(error, 'evalue', '')}"
+            else:  # a timeout, a dead kernel, ...
+                reason = f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[-1]}"
+            raise GalleryError(f"lesson {path.name} failed {where}: {reason}") from error
+        return node
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
 
 def _index_page(entries: list[tuple[str, str]]) -> str:

@@ -353,6 +353,38 @@ def test_a_failing_lesson_names_itself_and_keeps_the_old_site(tmp_path):
     assert not list(tmp_path.glob(".site*")), "the staging folder was left behind"
 
 
+def test_a_kernel_that_fails_to_start_is_replaced_and_a_broken_start_named(tmp_path, monkeypatch):
+    """Two processes starting kernels at the same moment can be given the same port: the kernel
+    dies before any cell ran. A fresh kernel runs the lesson; one that never starts is named."""
+    import nbclient
+
+    from robviz.course import gallery
+
+    _write(tmp_path / "01_ok.ipynb", "# Fine", "print(40 + 2)")
+    real = nbclient.NotebookClient.execute
+    starts = []
+
+    def failing_once(self, **kwargs):
+        starts.append(1)
+        if len(starts) == 1:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(nbclient.NotebookClient, "execute", failing_once)
+    node = gallery.execute_lesson(tmp_path / "01_ok.ipynb")
+    assert len(starts) == 2 and node.cells[1].outputs[0]["text"] == "42\n"
+
+    def never(self, **kwargs):
+        starts.append(1)
+        raise RuntimeError("Kernel didn't respond in 60 seconds")
+
+    starts.clear()
+    monkeypatch.setattr(nbclient.NotebookClient, "execute", never)
+    with pytest.raises(GalleryError, match="before its first cell: RuntimeError: Kernel didn't"):
+        gallery.execute_lesson(tmp_path / "01_ok.ipynb")
+    assert len(starts) == 1 + gallery.KERNEL_START_RETRIES
+
+
 def test_cli_gallery_flags():
     args = vars(
         build_parser().parse_args(["gallery", "--lessons", "L", "--out", "O", "--only", "00", "01"])
