@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import checks
-from .runtime import inference, predict
+from .train import accuracy
 
 __all__ = [
     "Ensemble",
@@ -458,18 +458,6 @@ class Ensemble(nn.Module):
         return self(x).argmax(dim=1)
 
 
-def _accuracy(model, x, y) -> float:
-    return (
-        (
-            predict(inference(model, checks.finite_inputs("x", x))).cpu()
-            == checks.labels("y", y, len(x)).cpu()
-        )
-        .float()
-        .mean()
-        .item()
-    )
-
-
 def transferability(
     ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack_factory
 ) -> torch.Tensor:
@@ -505,7 +493,7 @@ def transferability(
     for i, source in enumerate(ensemble.members):
         x_adv = attack_factory(source)(x, y)
         for j, target in enumerate(ensemble.members):
-            matrix[i, j] = _accuracy(target, x_adv, y)
+            matrix[i, j] = accuracy(target, x_adv, y)
     return matrix
 
 
