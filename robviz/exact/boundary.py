@@ -356,9 +356,7 @@ class ExactBoundary:
         return points
 
     def _check_labels(self, y, n) -> np.ndarray:
-        labels = to_numpy(y)
-        if labels.shape != (n,):
-            raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+        labels = to_numpy(checks.labels("y", y, n))
         if n and (labels.min() < 0 or labels.max() >= self.num_classes):
             raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
         return labels.astype(np.int64)

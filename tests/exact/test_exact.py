@@ -218,7 +218,7 @@ def test_clear_errors():
         exact.robust_accuracy(model, torch.zeros(3, 4), y, 0.1, bounds=BOX)
     with pytest.raises(ValueError, match="2-D inputs"):
         exact.decision_boundary(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)), BOX)
-    with pytest.raises(ValueError, match="labels must have shape"):
+    with pytest.raises(ValueError, match=r"y must hold one integer class label per input"):
         exact.minimal_distance(model, x, torch.zeros(2, dtype=torch.long), bounds=BOX)
     with pytest.raises(ValueError, match="eps"):
         exact.robust_accuracy(model, x, y, -0.1, bounds=BOX)
