@@ -109,8 +109,7 @@ def test_auto_attack_never_rises_and_beats_apgd_ce(toy):
     assert (result.x_adv - x).abs().max() <= 0.5 + 1e-6
 
 
-def test_matches_torchattacks_apgd(toy):
-    torchattacks = pytest.importorskip("torchattacks")
+def test_matches_torchattacks_apgd(toy, torchattacks):
     data, model = toy
     low, high = data.bounds
     x, y = data.x_test, data.y_test

@@ -5,6 +5,7 @@ way).
 """
 
 import math
+import sys
 
 import pytest
 import torch
@@ -172,8 +173,7 @@ def test_pgd_matches_reference_on_images(digit_model):
     )
 
 
-def test_matches_torchattacks(digit_model):
-    torchattacks = pytest.importorskip("torchattacks")
+def test_matches_torchattacks(digit_model, torchattacks):
     data, model = digit_model
     x, y = data.x_test[:32], data.y_test[:32]
     pairs = [
@@ -644,3 +644,15 @@ def test_default_objective_on_mmc_finds_at_least_what_the_papers_finds(toy):
                 ((model(x).argmax(1) == y) & (model(x_adv).argmax(1) == y)).float().mean().item()
             )
         assert truth - 1e-6 <= found["default"] <= found["paper"] + 1e-6, (eps, truth, found)
+
+
+@pytest.mark.parametrize(
+    "required, outcome", [("1", pytest.fail.Exception), ("0", pytest.skip.Exception)]
+)
+def test_a_missing_peer_fails_where_the_comparison_is_required(
+    monkeypatch, request, required, outcome
+):
+    monkeypatch.setitem(sys.modules, "torchattacks", None)  # import torchattacks -> ImportError
+    monkeypatch.setenv("ROBVIZ_REQUIRE_PEERS", required)
+    with pytest.raises(outcome, match="torchattacks is missing"):
+        request.getfixturevalue("torchattacks")
