@@ -257,8 +257,9 @@ def cmd_test(args: list[str]) -> int:
         else ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
     )
     step(f"running pytest ({workers} worker(s))")
-    # The peer comparisons run in both modes (the quick loop installs the test extras too).
-    env = dict(os.environ, ROBVIZ_REQUIRE_BROWSER="0" if quick else "1", ROBVIZ_REQUIRE_PEERS="1")
+    # Both modes install the test tools (tests/tool_support.py): a missing one fails, never skips.
+    env = dict(os.environ, ROBVIZ_REQUIRE_BROWSER="0" if quick else "1")
+    env["ROBVIZ_REQUIRE_TEST_TOOLS"] = "1"
     # one thread per worker and per kernel: two thread pools on two cores slow each other down
     if parallel:
         env.setdefault("OMP_NUM_THREADS", "1")

@@ -4,6 +4,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from tool_support import require
 
 # The test models are tiny: one thread is faster than a contended pool on a small CI machine.
 torch.set_num_threads(1)
@@ -36,20 +37,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def torchattacks():
-    """The peer library the attack tests compare with, output for output.
-
-    Skipped where it is not installed, but failed under ``python3 tasks.py test`` (which installs
-    it and sets ROBVIZ_REQUIRE_PEERS=1): a comparison that silently skips would let every run pass
-    without comparing anything.
-    """
-    try:
-        import torchattacks as peer
-    except ImportError as error:
-        msg = f"the peer torchattacks is missing ({error}); install it with: python3 tasks.py test"
-        if os.environ.get("ROBVIZ_REQUIRE_PEERS") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return peer
+    """The peer library the attack tests compare with, output for output (tool_support.require)."""
+    return require("torchattacks")
 
 
 @pytest.fixture(autouse=True)

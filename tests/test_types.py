@@ -4,12 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tool_support import require
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_mypy_finds_nothing():
-    pytest.importorskip("mypy", reason="mypy is not installed (pip install -e '.[test]')")
+    require("mypy")
     done = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

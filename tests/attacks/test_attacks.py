@@ -653,6 +653,6 @@ def test_a_missing_peer_fails_where_the_comparison_is_required(
     monkeypatch, request, required, outcome
 ):
     monkeypatch.setitem(sys.modules, "torchattacks", None)  # import torchattacks -> ImportError
-    monkeypatch.setenv("ROBVIZ_REQUIRE_PEERS", required)
+    monkeypatch.setenv("ROBVIZ_REQUIRE_TEST_TOOLS", required)
     with pytest.raises(outcome, match="torchattacks is missing"):
         request.getfixturevalue("torchattacks")
