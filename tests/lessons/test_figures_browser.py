@@ -177,6 +177,9 @@ def _open_lesson(page, lab, lesson):
     # reset: no tab of an earlier lesson comes back
     page.goto(f"{base}/lab/tree/{lesson}?reset&token={token}")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+    # A student's window: the file browser open beside the notebook (the default layout), so the
+    # notebook area measured is the narrower one a student has.
+    page.locator(".jp-FileBrowser").first.wait_for(state="visible")
     # only the saved outputs are measured
     for session in lab_request(base, token, "/api/sessions") or []:
         lab_request(base, token, f"/api/sessions/{session['id']}", method="DELETE")
