@@ -280,7 +280,16 @@ class Objective(nn.Module):
       for it, or None (the default: ``get_recipe("authors", name)`` then raises, it never falls back
       to another paper's);
     * :meth:`decision`: the prediction as an affine map of z, which ``robviz.exact`` reads;
-    * ``centers``: the class centers, or None.
+    * ``centers``: the class centers, or None;
+    * ``attack_objective``: the attack objective every attack uses by default
+      (``robviz.attacks.auto_objective``), the one measured to find the most adversarial examples:
+      a key of ``robviz.attacks.objectives.ATTACK_OBJECTIVES`` (``"cross-entropy"``, ``"margin"``,
+      ``"mmc"``), ``"cross-entropy"`` by default;
+    * ``paper_attack_objective``: the adaptive attack objective of the head's paper
+      (``robviz.attacks.paper_objective``, the talk's battery and adversarial training), a key of
+      the same mapping, ``"cross-entropy"`` by default;
+    * :meth:`spherical_loss`: (centers, factor) when the per-sample loss is factor ||z - mu_y||^2,
+      whose loss shells are spheres of closed-form volume (``robviz.shell_density``), or None.
 
     Parameters
     ----------
@@ -306,6 +315,8 @@ class Objective(nn.Module):
     has_factor = False
     softmax_loss = False
     authors_recipe: str | None = None
+    attack_objective = "cross-entropy"
+    paper_attack_objective = "cross-entropy"
 
     def __init__(self, num_classes: int, feature_dim: int):
         super().__init__()
@@ -359,6 +370,22 @@ class Objective(nn.Module):
         nearest-center heads). So the argmax and every logit difference agree, and ``robviz.exact``
         reads the decision from here. None (the default): the decision is not affine in z, and
         ``robviz.exact`` refuses the model with a ``TypeError``.
+        """
+        return None
+
+    def spherical_loss(self) -> tuple[torch.Tensor, float] | None:
+        """Return (centers, factor) if the per-sample loss is factor ||z - mu_y||^2, else None.
+
+        Such a loss has spherical level sets around the centers, so its loss shells have a
+        closed-form volume (``robviz.shell_density.sample_density`` then counts exact shells, in any
+        dimension, instead of estimating volumes by Monte Carlo), and the loss itself is an attack
+        objective (``"mmc"`` in ``robviz.attacks.objectives.ATTACK_OBJECTIVES``). None (the
+        default): any other loss.
+
+        Returns
+        -------
+        tuple of (torch.Tensor, float) or None
+            The (L, d) centers mu and the factor, or None.
         """
         return None
 
@@ -626,6 +653,13 @@ class MMC(_MMHead):
 
     name, label = "mmc", "MMC"
     cifar_feature_dim, has_factor, authors_recipe = 256, True, "mmc-authors"
+    # the margin finds far more adversarial examples than the MMC loss against the exact robust
+    # accuracy (measured: robviz.attacks.auto_objective); the paper attacks with its own loss
+    attack_objective, paper_attack_objective = "margin", "mmc"
+
+    def spherical_loss(self):
+        """Return the fixed MM centers and the factor: the MMC loss is factor ||z - mu_y||^2."""
+        return self.mm_centers, self.factor
 
     def loss(self, z, h, y):
         """Return the MMC loss with the head's factor.

@@ -24,7 +24,7 @@ from typing import Callable
 import torch
 
 from . import checks
-from .objectives import per_sample_loss
+from .objectives import Objective, per_sample_loss
 from .runtime import inference
 from .theory._checks import as_centers, check_number
 from .theory.density import _mmc_shell_log_volume
@@ -372,9 +372,12 @@ def sample_density(
     Computes the features z = model.features(x) (in eval mode) and counts, per class, the training
     points whose loss lies in each shell [C_s, C_{s+1}] of the model's own training loss:
 
-    * MMC models: exact spherical shells around the MM centers (:func:`mmc_shell_density`), any d;
-    * every other objective (SCE, center loss, L-GM, MMLDA, RCE): Monte-Carlo volumes inside the
-      features' bounding box (:func:`monte_carlo_shell_density`), for 2-D or 3-D features.
+    * a head whose loss is factor ||z - mu_y||^2 (``objective.spherical_loss()`` gives the centers
+      and the factor; MMC): exact spherical shells around the centers (:func:`mmc_shell_density`),
+      any d;
+    * every other objective (``spherical_loss()`` is None: SCE, center loss, L-GM, MMLDA, RCE):
+      Monte-Carlo volumes inside the features' bounding box (:func:`monte_carlo_shell_density`),
+      for 2-D or 3-D features.
 
     Parameters
     ----------
@@ -387,7 +390,7 @@ def sample_density(
     num_shells, edges, quantiles, spacing
         The shells (see :func:`mmc_shell_density`).
     num_samples, box, margin, seed
-        The Monte-Carlo volumes (ignored for MMC).
+        The Monte-Carlo volumes (ignored for a spherical loss).
     batch_size : int
         Inputs per forward pass.
 
@@ -398,12 +401,15 @@ def sample_density(
     """
     objective = model.objective
     z = inference(model, x, method="features", batch_size=batch_size)
-    if objective.name == "mmc":
+    # only an Objective declares a spherical loss (a head of another kind goes to per_sample_loss)
+    spherical = objective.spherical_loss() if isinstance(objective, Objective) else None
+    if spherical is not None:
+        centers, factor = spherical
         return mmc_shell_density(
             z,
             y,
-            objective.centers,
-            factor=objective.factor,
+            centers,
+            factor=factor,
             num_shells=num_shells,
             edges=edges,
             quantiles=quantiles,

@@ -19,6 +19,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from robviz.attacks.objectives import (
+    ATTACK_OBJECTIVES,
+    auto_objective,
+    cross_entropy_objective,
+    margin_objective,
+    paper_objective,
+)
 from robviz.data import gaussian_mixture, grid_points
 from robviz.exact import decision_boundary, grid_minimal_distance, minimal_distance
 from robviz.models import Classifier, FeatureModel, Predictor, ToyMLP, TrainableModel, make_model
@@ -31,6 +38,7 @@ from robviz.objectives import (
 )
 from robviz.scale.recipes import RECIPES, get_recipe
 from robviz.scale.resnet import ENSEMBLE_OBJECTIVES, make_cifar_model
+from robviz.shell_density import sample_density
 
 CLASSES, DIM = 3, 2
 BOX = (-3.0, 3.0)
@@ -214,6 +222,55 @@ def check_model_contract(name: str) -> None:
     assert model.loss(x, y).dim() == 0
 
 
+def check_attack_objectives(name: str) -> None:
+    """The declared attack objectives resolve, and the attacks' defaults are what the head declares.
+
+    ``attack_objective`` (``auto_objective``) and ``paper_attack_objective`` (``paper_objective``)
+    name entries of ``ATTACK_OBJECTIVES``; each gives a per-sample objective (N,) of the model.
+    """
+    model = Classifier(_body(), _head(name))
+    x = torch.rand(6, 2, generator=torch.Generator().manual_seed(5)) * 4 - 2
+    y = torch.arange(6) % CLASSES
+    for attribute, choose in (
+        ("attack_objective", auto_objective),
+        ("paper_attack_objective", paper_objective),
+    ):
+        key = getattr(OBJECTIVES[name], attribute)
+        assert key in ATTACK_OBJECTIVES, f"{name}: {attribute} {key!r} is not an attack objective"
+        chosen, declared = choose(model), ATTACK_OBJECTIVES[key](model.objective)
+        values = chosen(model, x, y)
+        assert tuple(values.shape) == (6,) and torch.isfinite(values).all(), (name, attribute)
+        assert chosen.__name__ == declared.__name__, f"{name}: {choose.__name__} is not {key!r}"
+        torch.testing.assert_close(values, declared(model, x, y), rtol=0, atol=0)
+
+
+def check_spherical_loss(name: str) -> None:
+    """``spherical_loss()``: if (centers, factor), the per-sample loss is factor ||z - mu_y||^2.
+
+    ``sample_density`` then counts exact spheres ("sphere"), else it estimates volumes
+    ("monte-carlo").
+    """
+    head = _head(name)
+    spherical = head.spherical_loss()
+    generator = torch.Generator().manual_seed(6)
+    z = 2 * torch.randn(64, DIM, generator=generator)
+    y = torch.randint(CLASSES, (64,), generator=generator)
+    if spherical is not None:
+        centers, factor = spherical
+        assert tuple(centers.shape) == (CLASSES, DIM), f"{name}: spherical_loss centers"
+        expected = factor * (z.double() - centers.double()[y]).pow(2).sum(dim=1)
+        torch.testing.assert_close(
+            per_sample_loss(head, float64=True)(z, y),
+            expected,
+            rtol=1e-12,
+            atol=0,
+            msg=f"{name}: spherical_loss() does not give the loss",
+        )
+    model = Classifier(torch.nn.Identity(), head)
+    density = sample_density(model, z, y, num_shells=3, num_samples=1000)
+    assert density.method == ("monte-carlo" if spherical is None else "sphere"), name
+
+
 CHECKS = (
     check_declarations,
     check_decision,
@@ -221,6 +278,8 @@ CHECKS = (
     check_softmax_flag,
     check_float64_loss,
     check_model_contract,
+    check_attack_objectives,
+    check_spherical_loss,
 )
 
 
@@ -245,6 +304,13 @@ def test_every_ensemble_objective(name):
     assert isinstance(model, TrainableModel) and model.objective.name == name
     x = torch.rand(2, 3, 32, 32)
     assert tuple(model(x).shape) == (2, 10) and model.loss(x, torch.tensor([0, 1])).dim() == 0
+    # what the head declares, cross-entropy on model(x) where it declares nothing (ADP)
+    for attribute, choose in (
+        ("attack_objective", auto_objective),
+        ("paper_attack_objective", paper_objective),
+    ):
+        declared = getattr(model.objective, attribute, "cross-entropy")
+        assert choose(model) is ATTACK_OBJECTIVES[declared](model.objective), (name, attribute)
 
 
 def test_model_protocols_tell_the_kinds_of_model_apart():
@@ -259,10 +325,14 @@ def test_model_protocols_tell_the_kinds_of_model_apart():
 
 
 class NearestMean(Objective):
-    """A dummy objective: learnable means, logits -||z - mu_k||^2, softmax cross-entropy on them."""
+    """A dummy objective: learnable means, logits -||z - mu_k||^2, softmax cross-entropy on them.
+
+    Its attacks' default is the logit margin, declared here only.
+    """
 
     name, label = "nearest-mean", "Nearest mean"
     softmax_loss = True
+    attack_objective = "margin"
 
     def __init__(self, num_classes: int, feature_dim: int):
         super().__init__(num_classes, feature_dim)
@@ -295,6 +365,10 @@ def test_a_new_objective_is_picked_up_by_every_check(monkeypatch):
     with pytest.raises(ValueError, match="'nearest-mean' has no authors' recipe"):
         get_recipe("authors", name)
     assert get_recipe("paper", name).name == "paper"
+    # the attacks read its declared objectives: the margin by default, cross-entropy for the paper's
+    model = make_model(gaussian_mixture(CLASSES, n_per_class=5, seed=0), name)
+    assert auto_objective(model) is margin_objective
+    assert paper_objective(model) is cross_entropy_objective
 
 
 def test_the_checks_catch_an_objective_that_breaks_its_rules(monkeypatch):
@@ -317,6 +391,18 @@ def test_the_checks_catch_an_objective_that_breaks_its_rules(monkeypatch):
     class BadRecipe(NearestMean):
         name, authors_recipe = "bad-recipe", "no-such-recipe"
 
+    class UnknownAttack(NearestMean):
+        name, attack_objective = "unknown-attack", "no-such-objective"
+
+    class NotSpherical(NearestMean):
+        name, paper_attack_objective = "not-spherical", "mmc"
+
+    class FalseSphere(NearestMean):
+        name = "false-sphere"
+
+        def spherical_loss(self):
+            return self.means, 1.0
+
     with pytest.raises(AssertionError, match="softmax_loss"):
         check_softmax_flag(_register(monkeypatch, WrongFlag))
     name = _register(monkeypatch, WrongDecision)
@@ -331,6 +417,14 @@ def test_the_checks_catch_an_objective_that_breaks_its_rules(monkeypatch):
         check_exact_boundary(name)
     with pytest.raises(AssertionError, match="not a recipe"):
         check_declarations(_register(monkeypatch, BadRecipe))
+    with pytest.raises(AssertionError, match="'no-such-objective' is not an attack objective"):
+        check_attack_objectives(_register(monkeypatch, UnknownAttack))
+    with pytest.raises(ValueError, match="known: cross-entropy, margin, mmc"):
+        auto_objective(Classifier(_body(), UnknownAttack(CLASSES, DIM)))
+    with pytest.raises(ValueError, match=r"NotSpherical.spherical_loss\(\) is None"):
+        check_attack_objectives(_register(monkeypatch, NotSpherical))
+    with pytest.raises(AssertionError, match="spherical_loss"):
+        check_spherical_loss(_register(monkeypatch, FalseSphere))
 
 
 # ------------------------------------------------------------------ attacks: robviz.attacks.__all__

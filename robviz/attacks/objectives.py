@@ -12,9 +12,15 @@ returns; the talk's battery and adversarial training use it, to reproduce the pa
 :func:`auto_objective`, every attack's default, is the objective that finds the most adversarial
 examples measured against the exact robust accuracy (:mod:`robviz.exact`): the logit margin for MMC
 models, cross-entropy otherwise (the numbers are in its docstring).
+
+Both choices live on the head class (``attack_objective`` and ``paper_attack_objective`` of
+:class:`robviz.objectives.Objective`), as keys of :data:`ATTACK_OBJECTIVES`, so a new objective
+declares its own and no attack code names an objective.
 """
 
 from __future__ import annotations
+
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +31,7 @@ __all__ = [
     "mmc_objective",
     "paper_objective",
     "auto_objective",
+    "ATTACK_OBJECTIVES",
 ]
 
 
@@ -115,15 +122,58 @@ def mmc_objective(centers: torch.Tensor, factor: float = 0.5):
     return objective
 
 
+def _mmc_loss_of(head):
+    spherical = head.spherical_loss() if hasattr(head, "spherical_loss") else None
+    if spherical is None:
+        raise ValueError(
+            f"the 'mmc' attack objective is the head's own loss factor ||z - mu_y||^2, but "
+            f"{type(head).__name__}.spherical_loss() is None (its loss is not of that form)"
+        )
+    centers, factor = spherical
+    return mmc_objective(centers.detach(), factor=factor)
+
+
+# a head names its attack objectives (robviz.objectives.Objective.attack_objective and
+# .paper_attack_objective) by these keys: robviz.objectives sits below robviz.attacks and cannot
+# import them. Each factory maps the head to the objective.
+ATTACK_OBJECTIVES: dict[str, Callable[[Any], Callable]] = {
+    "cross-entropy": lambda head: cross_entropy_objective,
+    "margin": lambda head: margin_objective,
+    "mmc": _mmc_loss_of,
+}
+
+
+def _declared(model, attribute: str):
+    """Return the attack objective that ``model.objective`` declares in ``attribute``.
+
+    A model without a head attribute (no ``objective``, an ensemble) gets ``"cross-entropy"``.
+
+    Raises
+    ------
+    ValueError
+        The declared name is not a key of :data:`ATTACK_OBJECTIVES` (the error lists them).
+    """
+    head = getattr(model, "objective", None)
+    key = getattr(head, attribute, "cross-entropy")
+    if key not in ATTACK_OBJECTIVES:
+        raise ValueError(
+            f"{type(head).__name__}.{attribute} is {key!r}, not a known attack objective; known: "
+            f"{', '.join(ATTACK_OBJECTIVES)}"
+        )
+    return ATTACK_OBJECTIVES[key](head)
+
+
 def paper_objective(model):
     """Return the papers' adaptive objective for ``model``.
 
-    :func:`mmc_objective` with the model's own centers when ``model.objective.name == "mmc"`` (Pang
-    et al., ICLR 2020), else :func:`cross_entropy_objective` on ``model(x)`` (for RCE these are the
-    negated logits, the attack the RCE paper evaluates). The talk's battery
-    (:func:`robviz.attacks.talk_battery`) and PGD adversarial training (:mod:`robviz.scale.loop`)
-    use it, so their numbers are the papers' protocol; for the strongest attack use
-    :func:`auto_objective`.
+    The head declares it in ``paper_attack_objective`` (:class:`robviz.objectives.Objective`), a key
+    of :data:`ATTACK_OBJECTIVES`: ``"mmc"`` for MMC, :func:`mmc_objective` with the model's own
+    centers and factor (Pang et al., ICLR 2020); ``"cross-entropy"`` for every other head,
+    :func:`cross_entropy_objective` on ``model(x)`` (for RCE these are the negated logits, the
+    attack the RCE paper evaluates); a model with no such head (an ensemble, a plain module) gets
+    cross-entropy too. The talk's battery (:func:`robviz.attacks.talk_battery`) and PGD adversarial
+    training (:mod:`robviz.scale.loop`) use it, so their numbers are the papers' protocol; for the
+    strongest attack use :func:`auto_objective`.
 
     Parameters
     ----------
@@ -134,18 +184,23 @@ def paper_objective(model):
     -------
     callable
         An attack objective ``(model, x, labels) -> (N,)``.
+
+    Raises
+    ------
+    ValueError
+        The head declares a name that is not in :data:`ATTACK_OBJECTIVES`, or ``"mmc"`` without a
+        spherical loss (``spherical_loss()`` is None).
     """
-    head = getattr(model, "objective", None)
-    if getattr(head, "name", None) == "mmc":
-        return mmc_objective(head.centers.detach(), factor=getattr(head, "factor", 0.5))
-    return cross_entropy_objective
+    return _declared(model, "paper_attack_objective")
 
 
 def auto_objective(model):
     """Return the default objective of every attack.
 
-    :func:`margin_objective` when ``model.objective.name == "mmc"``, else
-    :func:`cross_entropy_objective` on ``model(x)`` (for RCE the negated logits).
+    The head declares it in ``attack_objective`` (:class:`robviz.objectives.Objective`), a key of
+    :data:`ATTACK_OBJECTIVES`: ``"margin"`` for MMC, :func:`margin_objective`; ``"cross-entropy"``
+    for every other head (and a model with no such head), :func:`cross_entropy_objective` on
+    ``model(x)`` (for RCE the negated logits).
 
     Chosen against the truth, not the paper. On the 8x8 digits (ReLU MLP 64-32-32-10 with the MMC
     head, 3000 Adam steps; 150 test digits; ``benchmarks/exact_gaps.py --digits``) the MMC loss of
@@ -167,9 +222,12 @@ def auto_objective(model):
     Returns
     -------
     callable
-        :func:`margin_objective` or :func:`cross_entropy_objective`.
+        The declared objective: :func:`margin_objective` or :func:`cross_entropy_objective` for the
+        heads of ``robviz.objectives.OBJECTIVES``.
+
+    Raises
+    ------
+    ValueError
+        The head declares a name that is not in :data:`ATTACK_OBJECTIVES`.
     """
-    head = getattr(model, "objective", None)
-    if getattr(head, "name", None) == "mmc":
-        return margin_objective
-    return cross_entropy_objective
+    return _declared(model, "attack_objective")
