@@ -105,6 +105,14 @@ class MixupInference(nn.Module):
     seed : int
         Seeds the draws of mixing partners.
 
+    Raises
+    ------
+    ValueError
+        An unknown ``mode``; ``x_pool`` empty or non-finite (the error names the sample index),
+        ``y_pool`` not one label per pool image or a class missing from the pool; bad ``samples``
+        or ``lam``. Calling the model on an empty or non-finite x raises too (a NaN input would
+        give a NaN row, whose argmax reads as class 0).
+
     Examples
     --------
     >>> mi = MixupInference(model, data.x_train, data.y_train, mode="PL")
@@ -131,6 +139,7 @@ class MixupInference(nn.Module):
             raise ValueError(
                 f"mode must be one of {', '.join(map(repr, MI_DEFAULTS))}, got {mode!r}"
             )
+        checks.finite_inputs("x_pool", x_pool)
         if (
             not torch.is_tensor(x_pool)
             or not torch.is_tensor(y_pool)
@@ -251,7 +260,13 @@ class MixupInference(nn.Module):
         -------
         torch.Tensor
             Log-probabilities (B, L).
+
+        Raises
+        ------
+        ValueError
+            ``x`` empty or non-finite (the error names the sample index).
         """
+        checks.finite_inputs("x", x)
         lam = (self.lam_pl if same else self.lam_ol) if lam is None else lam
         partners = self.x_pool[self.draw(predicted, n, same)]  # (B, n, ...)
         mixed = lam * x[:, None] + (1 - lam) * partners
@@ -299,7 +314,13 @@ class MixupInference(nn.Module):
         -------
         torch.Tensor
             Log-probabilities (N, L).
+
+        Raises
+        ------
+        ValueError
+            ``x`` empty or non-finite (the error names the sample index).
         """
+        checks.finite_inputs("x", x)
         with torch.no_grad():
             clean = self.model(x).log_softmax(dim=1)
         predicted = clean.argmax(dim=1)
@@ -397,8 +418,9 @@ def mixup_batch(
     Raises
     ------
     ValueError
-        Alpha <= 0.
+        ``x`` empty or non-finite (the error names the sample index); alpha <= 0.
     """
+    checks.finite_inputs("x", x)
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
@@ -454,7 +476,8 @@ def mixup_loss(
     Raises
     ------
     ValueError
-        ``per_sample`` for a model without ``features`` and ``objective`` (an ensemble); alpha <= 0.
+        ``per_sample`` for a model without ``features`` and ``objective`` (an ensemble); as
+        :func:`mixup_batch` (``x`` empty or non-finite, alpha <= 0).
     """
     from .objectives import per_sample_loss
 
@@ -854,7 +877,21 @@ def mi_robustness(
         columns ``"clean"``, ``"oblivious"``, ``"adaptive"``; each value is the plain accuracy on
         the (attacked) inputs, as the MI paper reports it: ``table.get("oblivious",
         model="MI-PL")``. Print it for the table.
+
+    Raises
+    ------
+    ValueError
+        ``x``, ``x_adv`` or ``x_pool`` empty or non-finite (the error names the argument and the
+        sample index); ``steps``, ``eot_samples`` or ``batch_size`` below 1 (named); and as
+        :class:`MixupInference` and :class:`~robviz.attacks.PGD` for the other arguments.
     """
+    for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
+        checks.finite_inputs(name, value)
+    # Checked here, before any accuracy is computed, and under the names given here (the EOT
+    # objective calls its count "samples").
+    steps = checks.integer("steps", steps, low=1)
+    eot_samples = checks.integer("eot_samples", eot_samples, low=1)
+    batch_size = checks.integer("batch_size", batch_size, low=1, allow_none=True)
     n = len(x)
 
     def rows(name, clean, oblivious, adaptive):

@@ -2,21 +2,28 @@
 
 The table-driven tests call every public attack, detector and evaluator on the awkward cases at once
 (float64 models, a batch of one, two classes, a model left in train mode with BatchNorm and
-dropout). Round 2, at the end, is registry-driven: every attack class in ``robviz.attacks.__all__``
-and every detector in ``robviz.detect`` is tried on non-finite inputs, empty inputs and zero budgets
-without a hand-written list.
-"""
+dropout). Attacks and detectors come from the registries (every attack class in
+``robviz.attacks.__all__``, every detector in ``robviz.detect``), so a new one meets the awkward
+models, non-finite inputs, empty inputs and zero budgets without a hand-written list. The entries of
+``robviz.exact`` and ``robviz.mixup_inference`` that take inputs are found from their modules'
+``__all__`` and checked against the table that calls them."""
 
 import inspect
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from robviz import attacks, checks, detect, embed, masking, mixup_inference
+from robviz import attacks, checks, detect, embed, exact, masking, mixup_inference
+from robviz.exact import boundary as exact_boundary
+from robviz.exact import certify as exact_certify
+from robviz.exact import linear_regions as exact_linear_regions
+from robviz.exact import milp as exact_milp
+from robviz.exact import paired as exact_paired
 from robviz.centers import feature_spread, mm_centers
 from robviz.data import gaussian_mixture
 from robviz.ensemble import Ensemble, transferability
@@ -232,6 +239,82 @@ def test_explorer_on_moons_offers_only_two_classes_and_shows_errors():
     assert explorer.error is None and explorer.status.value == ""
 
 
+# ================================================= the registries the tables below are built from
+
+
+# Every public attack class, found in robviz.attacks.__all__: a new attack is covered without
+# editing a list.
+
+
+def attack_classes() -> list[str]:
+    """The public attack classes: what robviz.attacks exports that subclasses Attack."""
+    return sorted(
+        name
+        for name in attacks.__all__
+        if inspect.isclass(getattr(attacks, name))
+        and issubclass(getattr(attacks, name), attacks.Attack)
+        and name != "Attack"
+    )
+
+
+ATTACK_CLASSES = attack_classes()
+#: Small budgets for the fast tests; an attack gets those of its keyword arguments it has.
+FAST = dict(eps=0.5, steps=3, binary_steps=2, samples=4, restarts=1, gamma=1.0)
+BUDGETS = ("steps", "binary_steps", "samples", "restarts")
+
+
+def keywords(cls) -> list[str]:
+    return [
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind == p.KEYWORD_ONLY
+    ]
+
+
+def fast_attack(name, model, bounds, **options):
+    cls = getattr(attacks, name)
+    return cls(
+        model, bounds=bounds, **{**{k: v for k, v in FAST.items() if k in keywords(cls)}, **options}
+    )
+
+
+# ------------------------------------------------------ detectors, found in robviz.detect's exports
+
+
+def _fitted(name, model, data):
+    obj = getattr(detect, name)
+    if inspect.isclass(obj):
+        fit = inspect.signature(obj.fit).parameters
+        args = (model, data.x_train, data.y_train) if "y" in fit else (model, data.x_train)
+        small = {
+            k: v
+            for k, v in dict(k=5, reference_size=30, points_per_class=10, sigma2=1.0).items()
+            if k in inspect.signature(obj.__init__).parameters
+        }
+        return obj(**small).fit(*args)
+    return obj
+
+
+DETECTOR_NAMES = sorted(
+    name
+    for name in detect.__all__
+    if (
+        inspect.isclass(getattr(detect, name))
+        and hasattr(getattr(detect, name), "fit")
+        and hasattr(getattr(detect, name), "score")
+    )
+    or (
+        inspect.isfunction(getattr(detect, name))
+        and [
+            p.name
+            for p in inspect.signature(getattr(detect, name)).parameters.values()
+            if p.default is p.empty
+        ]
+        == ["model", "x"]
+    )
+)
+
+
 # ----------------------------------------------------------- table-driven: every public entry point
 
 
@@ -264,21 +347,15 @@ def trained(num_classes, dtype):
     return data, model.train()  # left in train mode, as users do
 
 
-ATTACKS = {
-    "FGSM": lambda m, b: attacks.FGSM(m, eps=0.5, bounds=b),
-    "BIM": lambda m, b: attacks.BIM(m, eps=0.5, steps=3, bounds=b),
-    "PGD": lambda m, b: attacks.PGD(m, eps=0.5, steps=3, random_start=True, bounds=b),
-    "PGD-L2": lambda m, b: attacks.PGD(m, eps=0.5, steps=3, norm="L2", bounds=b),
-    "ILCM": lambda m, b: attacks.ILCM(m, eps=0.5, steps=3, bounds=b),
-    "MIM": lambda m, b: attacks.MIM(m, eps=0.5, steps=3, bounds=b),
-    "CW": lambda m, b: attacks.CW(m, steps=5, binary_steps=2, bounds=b),
-    "EAD": lambda m, b: attacks.EAD(m, steps=5, binary_steps=2, bounds=b),
-    "JSMA": lambda m, b: attacks.JSMA(m, gamma=1.0, bounds=b),
-    "DeepFool": lambda m, b: attacks.DeepFool(m, steps=5, bounds=b),
-    "SPSA": lambda m, b: attacks.SPSA(m, eps=0.5, steps=2, samples=4, bounds=b),
-    "APGD": lambda m, b: attacks.APGD(m, eps=0.5, steps=5, bounds=b),
-    "PGD-targeted": lambda m, b: attacks.PGD(m, eps=0.5, steps=3, targeted=True, bounds=b),
+#: Every attack class of the registry runs with its FAST settings; these variants add the settings
+#: that take other code paths (the L2 step, the random start, targets). A new attack needs no entry.
+ATTACK_VARIANTS = {
+    "PGD-L2": ("PGD", dict(norm="L2")),
+    "PGD-random-start": ("PGD", dict(random_start=True)),
+    "PGD-targeted": ("PGD", dict(targeted=True)),
 }
+AWKWARD_ATTACKS = {**{name: (name, {}) for name in ATTACK_CLASSES}, **ATTACK_VARIANTS}
+
 
 CASES = [
     pytest.param(2, torch.float64, 1, id="float64-2classes-batch1"),
@@ -300,12 +377,13 @@ def assert_untouched(model, before):
 
 
 @pytest.mark.parametrize("num_classes, dtype, n", CASES)
-@pytest.mark.parametrize("name", list(ATTACKS))
+@pytest.mark.parametrize("name", list(AWKWARD_ATTACKS))
 def test_every_attack_on_awkward_models(name, num_classes, dtype, n):
     data, model = trained(num_classes, dtype)
     x, y = data.x_test[:n], data.y_test[:n]  # float32 inputs: the attack follows the model's dtype
     before = state(model)
-    result = ATTACKS[name](model, data.bounds).run(x, y)
+    cls, options = AWKWARD_ATTACKS[name]
+    result = fast_attack(cls, model, data.bounds, **options).run(x, y)
     assert result.x_adv.shape == x.shape and torch.isfinite(result.x_adv).all()
     assert result.x_adv.dtype == dtype
     with torch.no_grad():
@@ -315,26 +393,28 @@ def test_every_attack_on_awkward_models(name, num_classes, dtype, n):
     assert_untouched(model, before)
 
 
-DETECTORS = {
-    "confidence": lambda m, d: detect.confidence,
-    "non-ME": lambda m, d: detect.non_max_entropy_score,
-    "K-density": lambda m, d: detect.KernelDensity(sigma2=1.0, points_per_class=10).fit(
-        m, d.x_train, d.y_train
-    ),
-    "LID": lambda m, d: detect.LID(k=5, reference_size=30).fit(m, d.x_train),
-}
+#: Detectors that need three classes or more (non-ME: the entropy of the L - 1 non-maximal
+#: probabilities is 0 for every input when L = 2); on two classes they must say so.
+NEEDS_THREE_CLASSES = {"non_max_entropy_score": "L >= 3 classes"}
+
+
+def test_the_awkward_model_exceptions_name_registered_kinds():
+    """The variants and exceptions next to the registries name attacks and detectors that exist."""
+    assert {cls for cls, _ in ATTACK_VARIANTS.values()} <= set(ATTACK_CLASSES)
+    assert set(NEEDS_THREE_CLASSES) <= set(DETECTOR_NAMES)
 
 
 @pytest.mark.parametrize("num_classes, dtype, n", CASES)
-@pytest.mark.parametrize("name", list(DETECTORS))
+@pytest.mark.parametrize("name", DETECTOR_NAMES)
 def test_every_detector_on_awkward_models(name, num_classes, dtype, n):
     data, model = trained(num_classes, dtype)
     before = state(model)
-    if name == "non-ME" and num_classes < 3:
-        with pytest.raises(ValueError, match="L >= 3 classes"):
-            DETECTORS[name](model, data)(model, data.x_test[:n])
+    detector = _fitted(name, model, data)
+    if name in NEEDS_THREE_CLASSES and num_classes < 3:
+        with pytest.raises(ValueError, match=NEEDS_THREE_CLASSES[name]):
+            detector(model, data.x_test[:n])
         return
-    scores = DETECTORS[name](model, data)(model, data.x_test[:n])
+    scores = detector(model, data.x_test[:n])
     assert scores.shape == (n,) and np.isfinite(scores).all()
     assert_untouched(model, before)
 
@@ -393,41 +473,7 @@ def test_transferability_of_a_float64_ensemble_in_train_mode():
     assert math.isfinite(float(matrix.sum()))
 
 
-# ======= round 2: the kinds, kind-wide
-# Every public attack class, found in robviz.attacks.__all__: a new attack is covered without
-# editing a list.
-
-
-def attack_classes() -> list[str]:
-    """The public attack classes: what robviz.attacks exports that subclasses Attack."""
-    return sorted(
-        name
-        for name in attacks.__all__
-        if inspect.isclass(getattr(attacks, name))
-        and issubclass(getattr(attacks, name), attacks.Attack)
-        and name != "Attack"
-    )
-
-
-ATTACK_CLASSES = attack_classes()
-#: Small budgets for the fast tests; an attack gets those of its keyword arguments it has.
-FAST = dict(eps=0.5, steps=3, binary_steps=2, samples=4, restarts=1, gamma=1.0)
-BUDGETS = ("steps", "binary_steps", "samples", "restarts")
-
-
-def keywords(cls) -> list[str]:
-    return [
-        p.name
-        for p in inspect.signature(cls.__init__).parameters.values()
-        if p.kind == p.KEYWORD_ONLY
-    ]
-
-
-def fast_attack(name, model, bounds, **options):
-    cls = getattr(attacks, name)
-    return cls(
-        model, bounds=bounds, **{**{k: v for k, v in FAST.items() if k in keywords(cls)}, **options}
-    )
+# ======= round 2: the kinds, kind-wide (the registries are above, before the tables)
 
 
 def test_the_registry_finds_every_attack():
@@ -537,43 +583,6 @@ def test_zero_restarts_and_empty_sweeps_are_refused(blobs):
         attacks.robust_accuracy(model, x, y, {}, progress=False)
 
 
-# ------------------------------------------------------ detectors, found in robviz.detect's exports
-
-
-def _fitted(name, model, data):
-    obj = getattr(detect, name)
-    if inspect.isclass(obj):
-        fit = inspect.signature(obj.fit).parameters
-        args = (model, data.x_train, data.y_train) if "y" in fit else (model, data.x_train)
-        small = {
-            k: v
-            for k, v in dict(k=5, reference_size=30, points_per_class=10, sigma2=1.0).items()
-            if k in inspect.signature(obj.__init__).parameters
-        }
-        return obj(**small).fit(*args)
-    return obj
-
-
-DETECTOR_NAMES = sorted(
-    name
-    for name in detect.__all__
-    if (
-        inspect.isclass(getattr(detect, name))
-        and hasattr(getattr(detect, name), "fit")
-        and hasattr(getattr(detect, name), "score")
-    )
-    or (
-        inspect.isfunction(getattr(detect, name))
-        and [
-            p.name
-            for p in inspect.signature(getattr(detect, name)).parameters.values()
-            if p.default is p.empty
-        ]
-        == ["model", "x"]
-    )
-)
-
-
 def test_the_registry_finds_every_detector():
     assert {"confidence", "non_max_entropy_score", "KernelDensity", "LID"} <= set(DETECTOR_NAMES)
 
@@ -587,6 +596,37 @@ def test_every_detector_refuses_non_finite_and_empty_inputs(name):
             detector(model, poisoned(data.x_test[:5], value))
     with pytest.raises(ValueError, match="x is empty"):
         detector(model, data.x_test[:0])
+
+
+#: The counts a detector's construction takes; each found in a detector's signature is tried at 0.
+DETECTOR_BUDGETS = ("k", "reference_size", "points_per_class", *BUDGETS)
+
+
+def detector_budgets() -> list[tuple[str, str]]:
+    return [
+        (name, budget)
+        for name in DETECTOR_NAMES
+        if inspect.isclass(getattr(detect, name))
+        for budget in DETECTOR_BUDGETS
+        if budget in inspect.signature(getattr(detect, name).__init__).parameters
+    ]
+
+
+def test_the_registry_finds_every_detector_budget():
+    assert {
+        ("LID", "k"),
+        ("LID", "reference_size"),
+        ("KernelDensity", "points_per_class"),
+    } <= set(detector_budgets())
+
+
+@pytest.mark.parametrize("name, budget", detector_budgets())
+def test_every_zero_detector_budget_is_refused_naming_it(name, budget):
+    small = dict(k=5, reference_size=30, points_per_class=10, sigma2=1.0)
+    cls = getattr(detect, name)
+    options = {k: v for k, v in small.items() if k in inspect.signature(cls.__init__).parameters}
+    with pytest.raises(ValueError, match=rf"{budget} must be an integer >= \d+"):
+        cls(**{**options, budget: 0})
 
 
 def test_non_me_never_scores_a_nan_image_as_normal():
@@ -606,6 +646,284 @@ def test_every_evaluator_refuses_non_finite_and_empty_inputs(name):
         EVALUATORS[name](model, data, poisoned(x, math.nan), y)
     with pytest.raises(ValueError, match=r"is empty"):
         EVALUATORS[name](model, data, x[:0], y[:0])
+
+
+# ---------------------------------- exact and Mixup Inference: every public entry that takes inputs
+# Found from the modules' __all__ (functions, constructors and public methods with an input
+# argument); each needs a call in INPUT_ENTRIES, which is checked against that list.
+
+EXACT_AND_MI_MODULES = (
+    exact_boundary,
+    exact_certify,
+    exact_milp,
+    exact_linear_regions,
+    exact_paired,
+    mixup_inference,
+)
+INPUT_ARGUMENTS = {"x", "x_adv", "x_pool", "x_low", "x_high"}
+#: Entries that take inputs and do not check them, with the reason.
+NOT_CHECKED = {
+    f"MixupModel.{method}": "a model wrapper: like every Classifier it computes what it is given; "
+    "the training loss (mixup_loss) and the evaluators that call it check"
+    for method in ("features", "forward", "predict", "loss")
+}
+
+
+def _takes_inputs(function) -> bool:
+    try:
+        return bool(INPUT_ARGUMENTS & set(inspect.signature(function).parameters))
+    except (TypeError, ValueError):
+        return False
+
+
+def input_entries() -> set[str]:
+    """Public functions, constructors and methods of exact and mixup_inference that take inputs."""
+    found = set()
+    for module in EXACT_AND_MI_MODULES:
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj):
+                for attr, member in vars(obj).items():
+                    if inspect.isfunction(member) and (attr == "__init__" or attr[0] != "_"):
+                        if _takes_inputs(member):
+                            found.add(name if attr == "__init__" else f"{name}.{attr}")
+            elif inspect.isfunction(obj) and _takes_inputs(obj):
+                found.add(name)
+    return found
+
+
+def _entry(space, call, arg="x", index=2, empty=None):
+    """space: whose inputs are poisoned; call(c, x, y); the error names arg and sample index."""
+    return dict(space=space, call=call, arg=arg, index=index, empty=empty or f"{arg} is empty")
+
+
+def _mi(c):
+    return mixup_inference.MixupInference(c.blobs_model, c.data.x_train, c.data.y_train, samples=2)
+
+
+def _mi_robustness(c, x, y, x_adv, x_pool):
+    return mixup_inference.mi_robustness(
+        c.blobs_model,
+        x,
+        y,
+        x_adv,
+        x_pool,
+        c.data.y_train[: len(x_pool)],
+        eps=0.1,
+        alpha=0.05,
+        steps=1,
+        eot_samples=1,
+        modes=("PL",),
+        bounds=c.data.bounds,
+    )
+
+
+INPUT_ENTRIES = {
+    "minimal_distance/plane": _entry(
+        "plane", lambda c, x, y: exact.minimal_distance(c.plane, x, y, bounds=PLANE_BOX)
+    ),
+    "minimal_distance/cube": _entry(
+        "cube", lambda c, x, y: exact.minimal_distance(c.cube, x, y, bounds=(0, 1))
+    ),
+    "robust_accuracy/plane": _entry(
+        "plane", lambda c, x, y: exact.robust_accuracy(c.plane, x, y, 0.1, bounds=PLANE_BOX)
+    ),
+    "robust_accuracy/cube": _entry(
+        "cube", lambda c, x, y: exact.robust_accuracy(c.cube, x, y, 0.1, bounds=(0, 1))
+    ),
+    "robust_accuracy_curve/plane": _entry(
+        "plane",
+        lambda c, x, y: exact.robust_accuracy_curve(c.plane, x, y, [0.1], bounds=PLANE_BOX),
+    ),
+    "robust_accuracy_curve/cube": _entry(
+        "cube", lambda c, x, y: exact.robust_accuracy_curve(c.cube, x, y, [0.1], bounds=(0, 1))
+    ),
+    "grid_minimal_distance": _entry(
+        "plane",
+        lambda c, x, y: exact.grid_minimal_distance(c.plane, x, y, bounds=PLANE_BOX, resolution=20),
+    ),
+    "ExactBoundary.class_distances": _entry("plane", lambda c, x, y: c.boundary.class_distances(x)),
+    "ExactBoundary.predict": _entry("plane", lambda c, x, y: c.boundary.predict(x)),
+    "ExactBoundary.distance": _entry("plane", lambda c, x, y: c.boundary.distance(x, y)),
+    "ExactBoundary.robust_accuracy": _entry(
+        "plane", lambda c, x, y: c.boundary.robust_accuracy(x, y, 0.1)
+    ),
+    "verify": _entry("cube", lambda c, x, y: exact.verify(c.cube, x, y, 0.1, bounds=(0, 1))),
+    "minimal_linf_distance": _entry(
+        "cube", lambda c, x, y: exact.minimal_linf_distance(c.cube, x, y, bounds=(0, 1))
+    ),
+    "relu_units": _entry(
+        "cube",
+        lambda c, x, y: exact.relu_units(c.cube, x[2:3] if len(x) else x),
+        index=0,
+        empty="one input of shape",
+    ),
+    "input_ball": _entry("cube", lambda c, x, y: exact_certify.input_ball(x, 0.1, (0, 1))),
+    "interval_bounds": _entry(
+        "cube",
+        lambda c, x, y: exact.interval_bounds(c.cube_layers, x.numpy(), c.cube_x.numpy()),
+        arg="x_low",
+    ),
+    "crown_bounds": _entry(
+        "cube",
+        lambda c, x, y: exact.crown_bounds(c.cube_layers, c.cube_x.numpy(), x.numpy()),
+        arg="x_high",
+    ),
+    "margin_lower_bounds": _entry(
+        "cube",
+        lambda c, x, y: exact.margin_lower_bounds(c.cube, x, y, 0.1, bounds=(0, 1)),
+    ),
+    "certified_robust": _entry(
+        "cube", lambda c, x, y: exact.certified_robust(c.cube, x, y, 0.1, bounds=(0, 1))
+    ),
+    "unstable_relus": _entry(
+        "cube", lambda c, x, y: exact.unstable_relus(c.cube, x, 0.1, bounds=(0, 1))
+    ),
+    "MixupInference": _entry(
+        "blobs",
+        lambda c, x, y: mixup_inference.MixupInference(c.blobs_model, x, y),
+        arg="x_pool",
+    ),
+    "MixupInference.forward": _entry("blobs", lambda c, x, y: _mi(c)(x)),
+    "MixupInference.log_mix": _entry(
+        "blobs", lambda c, x, y: _mi(c).log_mix(x, torch.zeros_like(y), 2, same=True)
+    ),
+    "MixupInference.mix": _entry(
+        "blobs", lambda c, x, y: _mi(c).mix(x, torch.zeros_like(y), 2, same=False)
+    ),
+    "mixup_batch": _entry("blobs", lambda c, x, y: mixup_inference.mixup_batch(x, y)),
+    "mixup_loss": _entry("blobs", lambda c, x, y: mixup_inference.mixup_loss(c.blobs_model, x, y)),
+    "mixing_effect/x_adv": _entry(
+        "blobs",
+        lambda c, x, y: mixup_inference.mixing_effect(
+            c.blobs_model, c.blobs_x, x, c.blobs_y, c.data.x_train, [0.5], samples=2
+        ),
+        arg="x_adv",
+    ),
+    "mixing_effect/x_pool": _entry(
+        "blobs",
+        lambda c, x, y: mixup_inference.mixing_effect(
+            c.blobs_model, c.blobs_x, c.blobs_x, c.blobs_y, x, [0.5], samples=2
+        ),
+        arg="x_pool",
+    ),
+    "mi_robustness/x": _entry(
+        "blobs", lambda c, x, y: _mi_robustness(c, x, y, c.blobs_x, c.data.x_train)
+    ),
+    "mi_robustness/x_adv": _entry(
+        "blobs",
+        lambda c, x, y: _mi_robustness(c, c.blobs_x, c.blobs_y, x, c.data.x_train),
+        arg="x_adv",
+    ),
+    "mi_robustness/x_pool": _entry(
+        "blobs",
+        lambda c, x, y: _mi_robustness(c, c.blobs_x, c.blobs_y, c.blobs_x, x),
+        arg="x_pool",
+    ),
+}
+PLANE_BOX = (-3.0, 3.0)
+
+
+def test_every_exact_and_mi_entry_that_takes_inputs_is_in_the_table():
+    covered = {key.split("/")[0] for key in INPUT_ENTRIES}
+    missing = input_entries() - covered - set(NOT_CHECKED)
+    assert not missing, (
+        f"{sorted(missing)} take inputs: add a call to INPUT_ENTRIES in tests/test_edges.py (it "
+        f"is checked to refuse non-finite and empty inputs), or the reason to NOT_CHECKED"
+    )
+    assert {"verify", "MixupInference", "ExactBoundary.distance"} <= input_entries()
+
+
+@pytest.fixture(scope="module")
+def spaces(blobs):
+    torch.manual_seed(0)
+    plane = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 3))
+    cube = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    plane_x, cube_x = torch.rand(5, 2) * 2 - 1, torch.rand(5, 4)
+    data, blobs_model = blobs
+    return SimpleNamespace(
+        plane=plane,
+        plane_x=plane_x,
+        plane_y=plane(plane_x).argmax(1).detach(),
+        boundary=exact.decision_boundary(plane, PLANE_BOX),
+        cube=cube,
+        cube_x=cube_x,
+        cube_y=cube(cube_x).argmax(1).detach(),
+        cube_layers=exact_certify.network_layers(cube),
+        data=data,
+        blobs_model=blobs_model,
+        blobs_x=data.x_test[:5],
+        blobs_y=data.y_test[:5],
+    )
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("name", list(INPUT_ENTRIES))
+def test_every_exact_and_mi_entry_refuses_non_finite_inputs_naming_the_sample(spaces, name, value):
+    # inf and -inf lie outside every box: the error must still be about finiteness (and name the
+    # sample), not "every input must lie in the box".
+    entry = INPUT_ENTRIES[name]
+    x, y = getattr(spaces, f"{entry['space']}_x"), getattr(spaces, f"{entry['space']}_y")
+    with pytest.raises(
+        ValueError,
+        match=rf"{entry['arg']} has non-finite values \(NaN or inf\) in 1 of \d+ samples, at "
+        rf"sample index {entry['index']}:",
+    ):
+        entry["call"](spaces, poisoned(x, value), y)
+
+
+@pytest.mark.parametrize("name", list(INPUT_ENTRIES))
+def test_every_exact_and_mi_entry_refuses_an_empty_set(spaces, name):
+    entry = INPUT_ENTRIES[name]
+    x, y = getattr(spaces, f"{entry['space']}_x"), getattr(spaces, f"{entry['space']}_y")
+    with pytest.raises(ValueError, match=entry["empty"]):
+        entry["call"](spaces, x[:0], y[:0])
+
+
+#: Every count an evaluator takes, at 0 (an evaluator has no registry: add a new one's counts).
+EVALUATOR_BUDGETS = {
+    ("mixing_effect", "samples"): lambda m, d, x, y: mixup_inference.mixing_effect(
+        m, x, x, y, d.x_train[:20], [0.5], samples=0
+    ),
+    ("accuracy_vs_steps", "steps_list entry"): lambda m, d, x, y: masking.accuracy_vs_steps(
+        m, x, y, 0.3, steps_list=(0,), bounds=d.bounds
+    ),
+    ("accuracy_vs_steps", "restarts_list entry"): lambda m, d, x, y: masking.accuracy_vs_steps(
+        m, x, y, 0.3, steps_list=(1,), restarts_list=(0,), bounds=d.bounds
+    ),
+    ("auto_attack", "steps"): lambda m, d, x, y: attacks.auto_attack(
+        m, x, y, 0.3, bounds=d.bounds, steps=0, restarts=1, progress=False
+    ),
+    ("auto_attack", "restarts"): lambda m, d, x, y: attacks.auto_attack(
+        m, x, y, 0.3, bounds=d.bounds, steps=5, restarts=0, progress=False
+    ),
+    ("MixupInference", "samples"): lambda m, d, x, y: mixup_inference.MixupInference(
+        m, d.x_train, d.y_train, samples=0
+    ),
+    **{
+        ("mi_robustness", budget): lambda m, d, x, y, budget=budget: mixup_inference.mi_robustness(
+            m,
+            x,
+            y,
+            x,
+            d.x_train,
+            d.y_train,
+            eps=0.1,
+            alpha=0.05,
+            bounds=d.bounds,
+            modes=("PL",),
+            **{budget: 0},
+        )
+        for budget in ("steps", "eot_samples", "batch_size")
+    },
+}
+
+
+@pytest.mark.parametrize("name, budget", list(EVALUATOR_BUDGETS))
+def test_every_zero_evaluator_budget_is_refused_naming_it(name, budget):
+    data, model = trained(3, torch.float32)
+    with pytest.raises(ValueError, match=rf"^{budget} must be an integer >= 1"):
+        EVALUATOR_BUDGETS[name, budget](model, data, data.x_test[:5], data.y_test[:5])
 
 
 def test_empty_sets_have_no_accuracy():
@@ -746,6 +1064,13 @@ def test_feature_spread_of_coinciding_class_means_is_infinite():
     z_close = z.clone()
     z_close[2:4, 1] += 1e-3
     assert feature_spread(z_close, y) == pytest.approx(0.5 / 1e-3, rel=1e-3)
+    # Means 1e-9 apart (float32 holds 1e-9 next to 0 exactly enough): the docstring's "huge, honest
+    # ratio", within / between = 0.5 / 1e-9 = 5e8. Finite, and read the documented way (lower =
+    # tighter) it says "not separated", as inf does; the spread to the far class (about 0.07) would
+    # say the opposite.
+    z_hair = z.clone()
+    z_hair[2:4, 1] += 1e-9
+    assert feature_spread(z_hair, y) == pytest.approx(0.5 / 1e-9, rel=1e-3)
 
 
 # ---------------------------------------------------------------------- C&W stops per sample

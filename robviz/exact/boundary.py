@@ -175,7 +175,8 @@ class ExactBoundary:
         Raises
         ------
         ValueError
-            For points not of shape (N, 2) or outside the box, or another ``norm``.
+            For points that are empty, non-finite (naming the sample index), not of shape (N, 2) or
+            outside the box, or another ``norm``.
         """
         points = self._check_points(x)
         norm = _norm_name(norm)
@@ -208,7 +209,7 @@ class ExactBoundary:
         Raises
         ------
         ValueError
-            For points not of shape (N, 2).
+            For points that are empty, non-finite (naming the sample index) or not of shape (N, 2).
         """
         values = self._check_points(x, inside=False)
         for kind, value in self.steps:
@@ -240,8 +241,9 @@ class ExactBoundary:
         Raises
         ------
         ValueError
-            For points not of shape (N, 2) or outside the box, labels or predictions not of shape
-            (N,) or outside [0, L), or another ``norm``.
+            For points that are empty, non-finite (naming the sample index), not of shape (N, 2)
+            or outside the box, labels or predictions not of shape (N,) or outside [0, L), or
+            another ``norm``.
         """
         points = self._check_points(x)
         labels = self._check_labels(y, len(points))
@@ -337,20 +339,19 @@ class ExactBoundary:
 
     def _check_points(self, x, inside=True) -> np.ndarray:
         points = to_numpy(x, np.float64)
+        # Before the box check: a NaN fails every comparison below, so it would read as a point
+        # outside the box, with no sample index.
+        checks.finite_inputs("x", points)
         if points.ndim != 2 or points.shape[1] != 2:
             raise ValueError(
                 f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(points.shape)}"
             )
         x0, x1, y0, y1 = self.box
-        if (
-            inside
-            and len(points)
-            and not (
-                (points[:, 0] >= x0 - 1e-9).all()
-                and (points[:, 0] <= x1 + 1e-9).all()
-                and (points[:, 1] >= y0 - 1e-9).all()
-                and (points[:, 1] <= y1 + 1e-9).all()
-            )
+        if inside and not (
+            (points[:, 0] >= x0 - 1e-9).all()
+            and (points[:, 0] <= x1 + 1e-9).all()
+            and (points[:, 1] >= y0 - 1e-9).all()
+            and (points[:, 1] <= y1 + 1e-9).all()
         ):
             raise ValueError(f"every input must lie in the box {self.box}")
         return points
@@ -419,7 +420,7 @@ def minimal_distance(
     x: torch.Tensor,
     y: torch.Tensor,
     *,
-    norm="L2",
+    norm=None,
     bounds,
     time_limit: float = 10.0,
 ) -> torch.Tensor:
@@ -441,8 +442,10 @@ def minimal_distance(
         (N, 2) points inside the box, or (N, ...) inputs of any other shape inside ``bounds``.
     y : torch.Tensor
         (N,) labels.
-    norm : str
-        ``"L2"`` or ``"Linf"``; only ``"Linf"`` for inputs that are not 2-D.
+    norm : str or None
+        ``"L2"`` or ``"Linf"``; only ``"Linf"`` for inputs that are not 2-D. Default None: L2 on
+        2-D inputs (read from the plane's linear regions), L-inf on any other (the only norm the
+        program solves), so the default works on every input.
     bounds : tuple of float or robviz.data.Dataset
         The input box (``data.bounds``): (low, high), on the plane also (x_min, x_max, y_min,
         y_max), or a Dataset.
@@ -457,21 +460,25 @@ def minimal_distance(
     Raises
     ------
     NotImplementedError
-        For ``norm="L2"`` on inputs that are not 2-D.
+        For ``norm="L2"`` given on inputs that are not 2-D.
     TypeError
         For models that are not piecewise affine.
     ValueError
-        For an ``x`` that is not a tensor, another ``norm``, bad bounds, points outside the box,
+        For an ``x`` that is not a tensor, is empty or has non-finite values (the error names the
+        sample index; checked before the box), another ``norm``, bad bounds, points outside the box,
         labels of the wrong shape or out of range, and (inputs that are not 2-D) points not solved
         within ``time_limit`` seconds.
     """
-    if not _is_plane(x):
-        if _norm_name(norm) != "Linf":
+    plane = _is_plane(x)
+    checks.finite_inputs("x", x)
+    if not plane:
+        if norm is not None and _norm_name(norm) != "Linf":
             raise NotImplementedError(
                 f"exact minimal distances of inputs that are not 2-D are computed for "
                 f"norm='Linf' only, got norm={norm!r}"
             )
         return minimal_linf_distance(model, x, y, bounds=bounds, time_limit=time_limit)
+    norm = "L2" if norm is None else norm
     boundary = decision_boundary(model, bounds)
     return boundary.distance(x, y, norm, prediction=_model_prediction(model, _as_input(x, model)))
 
@@ -528,7 +535,9 @@ def robust_accuracy(
         For a bad ``eps``, and as :func:`minimal_distance` (on inputs that are not 2-D, as
         :func:`robviz.exact.milp.verify`; undecided points are not an error until unpacking).
     """
-    if not _is_plane(x):
+    plane = _is_plane(x)
+    checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
+    if not plane:
         if _norm_name(norm) != "Linf":
             raise NotImplementedError(
                 f"exact robustness of inputs that are not 2-D is computed for norm='Linf' "
@@ -578,7 +587,9 @@ def robust_accuracy_curve(
         When a point is undecided within ``time_limit`` seconds (inputs that are not 2-D), and as
         :func:`robust_accuracy`.
     """
-    if not _is_plane(x):
+    plane = _is_plane(x)
+    checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
+    if not plane:
         if _norm_name(norm) != "Linf":
             raise NotImplementedError(
                 f"exact robustness of inputs that are not 2-D is computed for norm='Linf' "
@@ -663,9 +674,10 @@ def grid_minimal_distance(
     Raises
     ------
     ValueError
-        For an ``x`` that is not an (N, 2) tensor, another ``norm`` or bad bounds.
+        For an ``x`` that is not an (N, 2) tensor, is empty or has non-finite values (the error
+        names the sample index), another ``norm`` or bad bounds.
     """
-    x = _as_input(x, model)
+    x = checks.finite_inputs("x", _as_input(x, model))
     y = checks.labels("y", y, len(x))
     norm = _norm_name(norm)
     box = input_box(bounds)

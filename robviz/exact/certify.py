@@ -100,16 +100,25 @@ def input_ball(x, eps: float, bounds) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     ValueError
-        For an ``eps`` that is not a finite number >= 0, bounds that are not finite (low, high) with
-        low < high, or inputs outside ``bounds``.
+        For inputs that are empty or non-finite (the error names the sample index), an ``eps``
+        that is not a finite number >= 0, bounds that are not finite (low, high) with low < high,
+        or inputs outside ``bounds``.
     """
+    # First: a NaN passes the bounds check below (NaN < low is False) and gives a NaN ball.
+    checks.finite_inputs("x", x)
     eps = checks.real("eps", eps, low=0)
     low, high = checks.bounds(bounds)
     points = to_numpy(x, np.float64)
     points = points.reshape(len(points), int(np.prod(points.shape[1:])))
-    if len(points) and (points.min() < low - 1e-9 or points.max() > high + 1e-9):
+    if points.min() < low - 1e-9 or points.max() > high + 1e-9:
         raise ValueError(f"every input must lie in bounds ({low:g}, {high:g})")
     return np.clip(points - eps, low, high), np.clip(points + eps, low, high)
+
+
+def _check_boxes(x_low, x_high) -> None:
+    """Raise a ValueError naming the box and the sample when a box is empty or not finite."""
+    checks.finite_inputs("x_low", x_low)
+    checks.finite_inputs("x_high", x_high)
 
 
 def interval_bounds(
@@ -137,7 +146,13 @@ def interval_bounds(
     list[tuple[np.ndarray, np.ndarray]]
         [(l_i, u_i)] for every layer i = 1..L: the (N, n_i) bounds of its output *before* the ReLU
         (the last entry bounds the logits).
+
+    Raises
+    ------
+    ValueError
+        For boxes that are empty or non-finite (the error names the sample index).
     """
+    _check_boxes(x_low, x_high)
     out = []
     low, high = x_low, x_high
     for i, (w, b) in enumerate(layers):
@@ -211,7 +226,13 @@ def crown_bounds(
     list[tuple[np.ndarray, np.ndarray]]
         [(l_i, u_i)] for every layer i = 1..L: the (N, n_i) bounds of its output *before* the ReLU
         (the last entry bounds the logits), each within the interval bounds.
+
+    Raises
+    ------
+    ValueError
+        For boxes that are empty or non-finite (the error names the sample index).
     """
+    _check_boxes(x_low, x_high)
     widest = max([x_low.shape[1], *(len(w) for w, _ in layers)])
     chunk = max(1, CROWN_CHUNK_ENTRIES // widest**2)
     if len(x_low) > chunk:  # each point's bounds are its own: the same numbers, less memory
@@ -269,10 +290,12 @@ def margin_lower_bounds(
     TypeError
         For models that are not ReLU networks.
     ValueError
-        For another ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size
-        the model's first layer does not take, labels not of shape (N,) or out of range, and as
+        For inputs that are empty or non-finite (the error names the sample index), another
+        ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size the model's
+        first layer does not take, labels not of shape (N,) or out of range, and as
         :func:`network_layers`.
     """
+    checks.finite_inputs("x", x)
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
     x_low, x_high = input_ball(x, eps, bounds)
@@ -381,9 +404,11 @@ def unstable_relus(
     TypeError
         For models that are not ReLU networks.
     ValueError
-        For another ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size
-        the model's first layer does not take, and as :func:`network_layers`.
+        For inputs that are empty or non-finite (the error names the sample index), another
+        ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size the model's
+        first layer does not take, and as :func:`network_layers`.
     """
+    checks.finite_inputs("x", x)
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
     x_low, x_high = input_ball(x, eps, bounds)

@@ -348,15 +348,17 @@ def verify(
     TypeError
         For models that are not ReLU networks (a MaxPool2d, a Tanh, ...).
     ValueError
-        For inputs of the wrong size, labels out of range, a bad eps or time limit, a layer whose
+        For inputs that are empty or non-finite (the error names the sample index; checked before
+        the bounds), of the wrong size, labels out of range, a bad eps or time limit, a layer whose
         dense matrix exceeds :data:`robviz.exact.linear_regions.MAX_DENSE_ENTRIES` entries, or more
         hidden ReLUs than :data:`MAX_MILP_RELUS`.
     """
-    time_limit = checks.real("time_limit", time_limit, low=0, low_open=True)
     if not torch.is_tensor(x) or x.dim() < 2:
         raise ValueError(
             f"x must be a tensor of shape (N, ...), got {getattr(x, 'shape', type(x).__name__)}"
         )
+    checks.finite_inputs("x", x)
+    time_limit = checks.real("time_limit", time_limit, low=0, low_open=True)
     shared = time.perf_counter()
     layers = network_layers(model, tuple(x.shape[1:]))
     _check_relus(layers)
@@ -566,11 +568,11 @@ def minimal_linf_distance(
     TypeError
         For models that are not ReLU networks.
     ValueError
-        Naming the points not solved within ``time_limit`` seconds each; a ``time_limit`` that is
-        not a number > 0; ``y`` not one integer label per point; and as :func:`verify` for bad
-        arguments.
+        Naming the points not solved within ``time_limit`` seconds each; inputs that are empty or
+        non-finite (naming the sample index); a ``time_limit`` that is not a number > 0; ``y`` not
+        one integer label per point; and as :func:`verify` for bad arguments.
     """
-    centres, _ = input_ball(x, 0.0, bounds)  # checks x and bounds
+    centres, _ = input_ball(x, 0.0, bounds)  # checks x (finite, non-empty, inside) and bounds
     time_limit = checks.real("time_limit", time_limit, low=0, low_open=True)
     low, high = checks.bounds(bounds)
     layers = network_layers(model, tuple(x.shape[1:]))
@@ -673,12 +675,13 @@ def relu_units(model: nn.Module, x: torch.Tensor) -> int:
     Raises
     ------
     ValueError
-        Unless x is a tensor holding exactly one input.
+        Unless x is a tensor holding exactly one input, with finite values.
     """
     if not torch.is_tensor(x) or x.dim() < 2 or len(x) != 1:
         raise ValueError(
             f"x must be one input of shape (1, ...), got {getattr(x, 'shape', type(x).__name__)}"
         )
+    checks.finite_inputs("x", x)
     counter = _ReluCounter()
     with counter:
         inference(model, x)

@@ -213,6 +213,8 @@ def test_clear_errors():
     model = small_mlp(0)
     x, y = torch.zeros(3, 2), torch.zeros(3, dtype=torch.long)
     with pytest.raises(NotImplementedError, match="not 2-D"):  # other inputs: L-inf only, by MILP
+        exact.minimal_distance(model, torch.zeros(3, 4), y, norm="L2", bounds=BOX)
+    with pytest.raises(ValueError, match="first layer takes 2 inputs"):  # the default: L-inf
         exact.minimal_distance(model, torch.zeros(3, 4), y, bounds=BOX)
     with pytest.raises(ValueError, match="first layer takes 2 inputs"):
         exact.robust_accuracy(model, torch.zeros(3, 4), y, 0.1, bounds=BOX)
@@ -232,3 +234,13 @@ def test_clear_errors():
         exact.minimal_distance(model, torch.full((1, 2), 5.0), y[:1], bounds=BOX)
     with pytest.raises(TypeError, match="piecewise-affine"):
         exact.decision_boundary(nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2)), BOX)
+
+
+def test_minimal_distance_default_norm_is_l2_on_the_plane():
+    model = small_mlp(0)
+    x = torch.tensor([[0.3, -0.2], [1.0, 1.5]])
+    y = model(x).argmax(1)  # correctly classified: distances > 0, where the norms differ
+    default = exact.minimal_distance(model, x, y, bounds=BOX)
+    assert torch.equal(default, exact.minimal_distance(model, x, y, norm="L2", bounds=BOX))
+    linf = exact.minimal_distance(model, x, y, norm="Linf", bounds=BOX)
+    assert not torch.equal(default, linf)  # the two norms differ here, so the default is told apart

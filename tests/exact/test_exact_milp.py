@@ -398,3 +398,15 @@ def test_ascend_finds_the_corner_class_and_nothing_where_there_is_none():
     # a ReLU that is always off: z_1 = relu(x_2 - 2) - 0.1 < 0 <= z_0 = relu(x_1) on [0, 1]^2
     dead = [(np.eye(2), np.array([0.0, -2.0])), (np.eye(2), np.array([0.0, -0.1]))]
     assert _ascend(dead, np.array([0.5, 0.5]), low, high, label=0, k=1) is None
+
+
+def test_minimal_distance_default_norm_is_linf_beyond_the_plane():
+    """The default norm works on every input: off the plane, L-inf, the only one solved there.
+
+    It once was L2, which raised NotImplementedError for every input that is not 2-D.
+    """
+    model = random_net(2, in_shape=(1, 3, 3), hidden=(10, 10), classes=4)
+    x, y = points(model, 2, in_shape=(1, 3, 3), seed=2)
+    default = exact.minimal_distance(model, x, y, bounds=(0, 1))
+    assert torch.equal(default, exact.minimal_distance(model, x, y, norm="Linf", bounds=(0, 1)))
+    assert (default > 0).all() and torch.isfinite(default).all()
