@@ -9,6 +9,7 @@ fails on a *measured-looking* number:
 * a count: an integer before a measured noun (``36 RCE pairs``, ``135 of 150 digits``, ``3 times``,
   ``5 points``, ``10 steps``; see ``COUNT_NOUNS``), at most one word between them; an integer after
   ``lesson``, ``section``, ``step``, ``Table`` and the like is a reference, not a count;
+* a factor (``3x``, ``1.5 ×``);
 * a number word before a measure (``six orders of magnitude``, ``ten points``, ``three times``,
   ``hundreds of times``; see ``NUMBER_WORDS``).
 
@@ -74,6 +75,8 @@ COUNT = re.compile(
     rf"(?<![\w.,$-])(?:({INTEGER})\s+(?:out\s+)?of\s+)?({INTEGER})(?![\w.]*\.\d)"
     rf"(?:\s+([A-Za-z][\w'-]*))??\s+({COUNT_NOUNS})\b"
 )
+# A factor: 3x, 1.5 ×; not a size (8x8, 3 x 50 steps).
+MULTIPLIER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?[x×](?!\s*\d)(?!\w)")
 # A number before it is a reference, not a count: lesson 2, section 5, step 0, Table 2.
 REFERENCE = re.compile(
     r"\b(?:lessons?|sections?|steps?|epochs?|tables?|eq\.|equations?|theorems?|"
@@ -99,6 +102,8 @@ WORD_COUNT = re.compile(
     re.IGNORECASE,
 )
 MAGNITUDE_WORDS = {"an": 1, "one": 1, "half an": 0.5}
+# Measures in percent (points are percentage points): their number may be a fraction in the code.
+PERCENT_NOUNS = {"point", "points", "percent"}
 
 SOURCE = r"(?:talk|paper|papers|authors?)"
 QUOTATION = re.compile(
@@ -200,25 +205,40 @@ def _configuration(tree: ast.AST) -> list[float]:
         elif isinstance(node, (ast.For, ast.comprehension)):
             take(node.iter)
         elif isinstance(node, ast.Assert):
+            # every literal of the test is a bound it checks, except an index (values[5])
+            indices = {
+                id(c)
+                for sub in ast.walk(node.test)
+                if isinstance(sub, ast.Subscript)
+                for c in ast.walk(sub.slice)
+            }
             for inner in ast.walk(node.test):
-                if isinstance(inner, ast.Constant):
+                if isinstance(inner, ast.Constant) and id(inner) not in indices:
                     take(inner)
     return values
 
 
 def _as_text(value: float) -> set[str]:
-    """How the prose may write a constant: 0.93 as 0.93 and 93 (a fraction as a percentage)."""
+    """How the prose may write a constant: 0.93 as 0.93, and as a percentage ``%93``.
+
+    Only a fraction (at most 1 in size) is also a percentage, and only a percentage in the prose
+    (``93 %``, ``93 percent``, ``3 points``) is matched against ``%``-marked values: ``3.0`` in
+    code is no ``300 points``, nor ``0.5`` any ``50 steps``.
+    """
     texts = {f"{value:.10g}"}
-    if isinstance(value, float):
-        texts.add(f"{value * 100:.10g}")
-        if value == int(value):
-            texts.add(str(int(value)))
+    if isinstance(value, float) and abs(value) <= 1:
+        texts.add(f"%{value * 100:.10g}")
     return texts
 
 
 def _normal(number: str) -> str:
     """A number as ``_as_text`` writes it: 0.20 as 0.2."""
     return f"{float(number):.10g}"
+
+
+def _keys(number: str, percent: bool) -> set[str]:
+    """The constants a number in the prose may be: itself, and a fraction if it is a percentage."""
+    return {_normal(number)} | ({"%" + _normal(number)} if percent else set())
 
 
 def _constants(code: str) -> set[str]:
@@ -251,7 +271,10 @@ def _counts(sentence: str):
         for group in (1, 2):
             if match.group(group):
                 number = re.sub(r"[ \u2009\u202f,]", "", match.group(group))
-                yield f"{match.group(group)} {match.group(4)}", {number}
+                percent = match.group(4).lower() in PERCENT_NOUNS
+                yield f"{match.group(group)} {match.group(4)}", _keys(number, percent)
+    for match in MULTIPLIER.finditer(sentence):
+        yield match.group(0), _keys(match.group(1), False)
     for match in WORD_COUNT.finditer(sentence):
         vague, word, measure = match.group(1), match.group(2) or match.group(4), match.group(3)
         word = " ".join(word.lower().split())
@@ -264,7 +287,8 @@ def _counts(sentence: str):
             else:
                 yield text, {f"{10**k:.10g}"} | ({f"{k:.10g}"} if k != 1 else set())
         elif word in NUMBER_WORDS:
-            yield text, set() if vague else {str(NUMBER_WORDS[word])}
+            percent = measure is not None and measure.lower() in PERCENT_NOUNS
+            yield text, set() if vague else _keys(str(NUMBER_WORDS[word]), percent)
         elif word not in MAGNITUDE_WORDS:  # hundreds of times; not "one point"
             yield text, set()
 
@@ -295,7 +319,7 @@ def measured_numbers(notebook) -> list[tuple[int, str, str]]:
                         continue
                     if REFERENCE.search(sentence[: match.start()]):
                         continue
-                    if _normal(number) not in constants:
+                    if not _keys(number, bool(percent)) & constants:
                         found.append((index, match.group(0).strip(), said))
                 for count, values in _counts(sentence):
                     if not values & constants:
@@ -392,6 +416,12 @@ def test_a_number_that_is_no_configuration_literal_is_no_constant():
     ]
 
 
+def test_an_index_in_an_assert_and_a_fraction_outside_a_percentage_are_no_constants():
+    code = "assert effect[5] < effect[-1]\nassert distance > 3.0\neps = 0.5"
+    found = _flagged("Within 5 points; 300 training points, 50 steps, but 50 % and 3.0.", code=code)
+    assert found == ["5 points", "300 points", "50 steps"]
+
+
 def test_a_positional_argument_is_a_constant_only_in_a_call_of_literals():
     # sample(data, 200) may be round(x, 200) for all the test knows; np.array([...]) of literals
     # and range(5) construct configuration
@@ -410,6 +440,12 @@ def test_references_and_other_integers_are_not_counts():
         )
         == []
     )
+
+
+def test_a_planted_factor_is_caught_and_an_asserted_one_passes():
+    text = "DeepFool overestimates MMC 1.5x more than SCE, PGD is 3 × stronger; 8x8 digits, 3 x 50."
+    assert _flagged(text) == ["1.5x", "3 ×"]
+    assert _flagged(text, code="assert ratio > 1.5 * base and pgd > 3 * noise") == []
 
 
 def test_a_planted_number_word_is_caught():
