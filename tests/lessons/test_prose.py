@@ -170,7 +170,7 @@ def _literal_values(node) -> list[float] | None:
         value = _value(node)
         if any(part is None for part in parts) or value is None:
             return None
-        return [v for part in parts for v in part if part] + [value]
+        return [v for part in parts for v in part] + [value]
     if isinstance(node, ast.Call):  # a constructor of literals: np.array([0.9, 0.8]), range(5)
         parts = [_literal_values(argument) for argument in node.args]
         return None if any(part is None for part in parts) else [v for part in parts for v in part]
@@ -221,12 +221,12 @@ def _configuration(tree: ast.AST) -> list[float]:
 def _as_text(value: float) -> set[str]:
     """How the prose may write a constant: 0.93 as 0.93, and as a percentage ``%93``.
 
-    Only a fraction (at most 1 in size) is also a percentage, and only a percentage in the prose
-    (``93 %``, ``93 percent``, ``3 points``) is matched against ``%``-marked values: ``3.0`` in
-    code is no ``300 points``, nor ``0.5`` any ``50 steps``.
+    Only a fraction (at most 1 in size: 0.93, 1) is also a percentage, and only a percentage in
+    the prose (``93 %``, ``93 percent``, ``3 points``) is matched against ``%``-marked values:
+    ``3.0`` in code is no ``300 points``, nor ``0.5`` any ``50 steps``.
     """
     texts = {f"{value:.10g}"}
-    if isinstance(value, float) and abs(value) <= 1:
+    if abs(value) <= 1:
         texts.add(f"%{value * 100:.10g}")
     return texts
 
@@ -242,12 +242,12 @@ def _keys(number: str, percent: bool) -> set[str]:
 
 
 def _constants(code: str) -> set[str]:
-    """The values of the configuration literals of a lesson's code cells, as the prose writes them.
+    """The values of the configuration literals of a code cell, as the prose writes them.
 
     Raises
     ------
     SyntaxError
-        If a code cell is not Python (the test cannot tell its constants then).
+        If the code is not Python (the test cannot tell its constants then).
     """
     found: set[str] = set()
     for value in _configuration(ast.parse(code)):
@@ -299,8 +299,13 @@ def measured_numbers(notebook) -> list[tuple[int, str, str]]:
     Only numbers that are neither a constant of the lesson, math, code nor a marked quotation count
     (see the module docstring).
     """
-    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
-    constants = _constants(code)
+    constants: set[str] = set()
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            try:
+                constants |= _constants(cell.source)
+            except SyntaxError as error:
+                raise ValueError(f"code cell {index} is not Python: {error}") from error
     found = []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "markdown":
@@ -420,6 +425,11 @@ def test_an_index_in_an_assert_and_a_fraction_outside_a_percentage_are_no_consta
     code = "assert effect[5] < effect[-1]\nassert distance > 3.0\neps = 0.5"
     found = _flagged("Within 5 points; 300 training points, 50 steps, but 50 % and 3.0.", code=code)
     assert found == ["5 points", "300 points", "50 steps"]
+
+
+def test_a_code_cell_that_is_not_python_is_an_error_naming_it():
+    with pytest.raises(ValueError, match="code cell 0 is not Python"):
+        measured_numbers(_lesson("Text.", code="assert x >"))
 
 
 def test_a_positional_argument_is_a_constant_only_in_a_call_of_literals():
