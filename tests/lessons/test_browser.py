@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 LESSON = "01_feature_space.ipynb"
 #: Every lesson with a dashboard, and the CSS class of its box (robviz.widgets.Dashboard).
-DASHBOARDS = {"01_feature_space.ipynb": "robviz-explorer", "03_mm_centers.ipynb": "robviz-centers-explorer"}
+DASHBOARDS = {
+    "01_feature_space.ipynb": "robviz-explorer",
+    "03_mm_centers.ipynb": "robviz-centers-explorer",
+}
 RUN_TIMEOUT_MS = 300_000
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab on loopback serving a temporary copy of the notebooks."""
@@ -41,12 +46,16 @@ def page():
 
 
 IDLE = '.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]'
-PROMPTS_JS = ("[...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]"
-              ".map(e => e.textContent)")
+PROMPTS_JS = (
+    "[...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]"
+    ".map(e => e.textContent)"
+)
 
 
-TITLES_JS = ("[...document.querySelectorAll('.jp-NotebookPanel .robviz-explorer .gtitle')]"
-             ".map(e => e.textContent).join(' | ').toLowerCase()")
+TITLES_JS = (
+    "[...document.querySelectorAll('.jp-NotebookPanel .robviz-explorer .gtitle')]"
+    ".map(e => e.textContent).join(' | ').toLowerCase()"
+)
 
 
 def titles(page) -> str:
@@ -64,8 +73,9 @@ def run_all_cells(page):
         page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
         page.locator('#jp-mainmenu-run .lm-Menu-itemLabel:text-is("Run All Cells")').click()
         try:
-            page.wait_for_function(f"() => {PROMPTS_JS}.some(t => /[*0-9]/.test(t))",
-                                   timeout=15_000, polling=250)
+            page.wait_for_function(
+                f"() => {PROMPTS_JS}.some(t => /[*0-9]/.test(t))", timeout=15_000, polling=250
+            )
             return
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
@@ -98,8 +108,9 @@ def check_saved_outputs(page, path: Path, lesson: str = LESSON):
         except Exception:  # caught mid-write: read again
             pass
         if time.monotonic() > deadline:
-            pytest.fail(f"the saved notebook did not catch up with the page's {ran} run cells in "
-                        "120 s")
+            pytest.fail(
+                f"the saved notebook did not catch up with the page's {ran} run cells in 120 s"
+            )
         time.sleep(0.5)
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     if errors:
@@ -129,7 +140,8 @@ def open_and_run(page, lab, lesson: str):
             return document.querySelector('{IDLE}')
                 && prompts.some(t => /[0-9]/.test(t)) && !prompts.some(t => t.includes('*'));
         }}""",
-        timeout=RUN_TIMEOUT_MS, polling=500,
+        timeout=RUN_TIMEOUT_MS,
+        polling=500,
     )
     check_saved_outputs(page, root / lesson, lesson)
 
@@ -144,7 +156,8 @@ def test_lesson_runs_and_widget_drives_figure(page, lab):
     assert plots.count() >= 2, "expected at least two rendered plotly figures"
     animated = page.locator(
         ".jp-NotebookPanel .js-plotly-plot .slider-container,"
-        " .jp-NotebookPanel .js-plotly-plot .updatemenu-button")
+        " .jp-NotebookPanel .js-plotly-plot .updatemenu-button"
+    )
     assert animated.count() >= 1, "expected an animated figure (slider or play button)"
 
     # The explorer: a dropdown "objective" and a figure titled after it.
@@ -166,7 +179,9 @@ def test_lesson_runs_and_widget_drives_figure(page, lab):
     try:
         page.wait_for_function(
             f"([old, want]) => {{ const t = {TITLES_JS}; return t !== old && t.includes(want); }}",
-            arg=[old, after.lower()], timeout=120_000, polling=500,
+            arg=[old, after.lower()],
+            timeout=120_000,
+            polling=500,
         )
     except PlaywrightTimeout:
         shoot(page, LESSON.replace(".ipynb", "_after.png"))
@@ -180,20 +195,27 @@ def test_lesson_runs_and_widget_drives_figure(page, lab):
     assert select.get_attribute("data-lm-suppress-shortcuts") == "true"
     options = select.locator("option").all_inner_texts()
     current = select.evaluate("s => s.selectedIndex")
-    key, target = ("ArrowDown", current + 1) if current + 1 < len(options) else ("ArrowUp", current - 1)
+    key, target = (
+        ("ArrowDown", current + 1) if current + 1 < len(options) else ("ArrowUp", current - 1)
+    )
     old = titles(page)
     select.focus()
-    assert select.evaluate("s => document.activeElement === s"), "the drop-down cannot take the keyboard focus"
+    assert select.evaluate("s => document.activeElement === s"), (
+        "the drop-down cannot take the keyboard focus"
+    )
     page.keyboard.press(key)
     try:
         page.wait_for_function(
             f"([old, want]) => {{ const t = {TITLES_JS}; return t !== old && t.includes(want); }}",
-            arg=[old, options[target].lower()], timeout=120_000, polling=500,
+            arg=[old, options[target].lower()],
+            timeout=120_000,
+            polling=500,
         )
     except PlaywrightTimeout:
         shoot(page, LESSON.replace(".ipynb", "_keyboard.png"))
-        pytest.fail(f"{key} on the focused drop-down did not redraw the figure for "
-                    f"{options[target]!r}")
+        pytest.fail(
+            f"{key} on the focused drop-down did not redraw the figure for {options[target]!r}"
+        )
     assert tracebacks.count() == 0, tracebacks.first.inner_text()
 
 
@@ -212,8 +234,9 @@ def mark_figures(box):
 
     A redraw is a new figure element.
     """
-    box.evaluate("b => b.querySelectorAll('.js-plotly-plot').forEach(p => { p.dataset.robvizOld = "
-                 "'1'; })")
+    box.evaluate(
+        "b => b.querySelectorAll('.js-plotly-plot').forEach(p => { p.dataset.robvizOld = '1'; })"
+    )
 
 
 def wait_for_redraw(page, box, scope: str, what: str):
@@ -224,9 +247,13 @@ def wait_for_redraw(page, box, scope: str, what: str):
     try:
         page.wait_for_function(
             """s => { const b = document.querySelector('.jp-NotebookPanel .' + s);
-                      return b && b.querySelector('.js-plotly-plot:not([data-robviz-old]) .main-svg')
+                      return b
+                          && b.querySelector('.js-plotly-plot:not([data-robviz-old]) .main-svg')
                           && !/computing|training/.test(b.textContent); }""",
-            arg=scope, timeout=120_000, polling=500)
+            arg=scope,
+            timeout=120_000,
+            polling=500,
+        )
     except PlaywrightTimeout:
         shoot(page, f"{scope}_{what}.png")
         pytest.fail(f"{what}: the dashboard did not redraw")
@@ -257,9 +284,12 @@ def change_control(page, control, keyboard: bool) -> str:
     value = control.evaluate(CONTROL_VALUE_JS)
     page.keyboard.press("ArrowRight")
     try:
-        page.wait_for_function(f"([c, v]) => ({CONTROL_VALUE_JS})(c) !== "
-                               "v", arg=[control.element_handle(), value],
-                               timeout=5_000, polling=100)
+        page.wait_for_function(
+            f"([c, v]) => ({CONTROL_VALUE_JS})(c) !== v",
+            arg=[control.element_handle(), value],
+            timeout=5_000,
+            polling=100,
+        )
     except PlaywrightTimeout:  # at the top of its range: go down instead
         page.keyboard.press("ArrowLeft")
     return "keyboard"

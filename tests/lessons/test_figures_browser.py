@@ -48,7 +48,8 @@ MEASURE_JS = r"""
     if (!m || b.width === 0 || b.height === 0) return null;
     const p = (x, y) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f];
     const s = Math.min(tolerance, b.width / 4, b.height / 4);
-    return [p(b.x + s, b.y + s), p(b.x + b.width - s, b.y + s), p(b.x + b.width - s, b.y + b.height - s),
+    return [p(b.x + s, b.y + s), p(b.x + b.width - s, b.y + s),
+            p(b.x + b.width - s, b.y + b.height - s),
             p(b.x + s, b.y + b.height - s)];
   }
   function separated(a, b) {
@@ -66,7 +67,8 @@ MEASURE_JS = r"""
     if (!t.textContent.trim() || t.closest('.hoverlayer, defs')) return false;
     for (let e = t; e && e !== document; e = e.parentNode) {
       const st = e.nodeType === 1 ? getComputedStyle(e) : null;
-      if (st && (st.display === 'none' || st.visibility === 'hidden' || parseFloat(st.opacity) === 0)) return false;
+      if (st && (st.display === 'none' || st.visibility === 'hidden'
+                 || parseFloat(st.opacity) === 0)) return false;
       if (e.getAttribute && e.getAttribute('opacity') === '0') return false;
     }
     return true;
@@ -86,11 +88,13 @@ MEASURE_JS = r"""
   }
   function same(a, b) {
     const x = values(a), y = values(b);
-    return x.length === y.length && x.every((v, i) => v === y[i] || Math.abs(v - y[i]) <= 1e-6 * (1 + Math.abs(v))
+    return x.length === y.length
+      && x.every((v, i) => v === y[i] || Math.abs(v - y[i]) <= 1e-6 * (1 + Math.abs(v))
                                                       || (Number.isNaN(v) && Number.isNaN(y[i])));
   }
   return plots.map((gd, index) => {
-    // A plotly output is itself the output area (JupyterLab's plotly renderer); a widget's figure sits inside one.
+    // A plotly output is itself the output area (JupyterLab's plotly renderer); a widget's
+    // figure sits inside one.
     const area = gd.closest('.jp-OutputArea-output') || gd.parentElement;
     const container = gd.querySelector('.svg-container') || gd;
     const box = container.getBoundingClientRect(), column = area.getBoundingClientRect();
@@ -101,13 +105,15 @@ MEASURE_JS = r"""
     const report = {index, title: ((gd.layout || {}).title || {}).text || '',
                     width: Math.round(box.width), area: Math.round(column.width),
                     height: Math.round(box.height), view: view ? view.clientHeight : 0, play,
-                    overflow: Math.max(0, box.right - column.right, area.scrollWidth - area.clientWidth),
+                    overflow: Math.max(0, box.right - column.right,
+                                       area.scrollWidth - area.clientWidth),
                     overlaps: [], tables: [], animation: null};
     const texts = [...gd.querySelectorAll('svg text')].filter(visible)
       .map(t => ({text: t.textContent.trim().slice(0, 40), quad: quad(t)})).filter(t => t.quad);
     for (let i = 0; i < texts.length; i++)
       for (let j = i + 1; j < texts.length; j++)
-        if (!separated(texts[i].quad, texts[j].quad)) report.overlaps.push([texts[i].text, texts[j].text]);
+        if (!separated(texts[i].quad, texts[j].quad))
+          report.overlaps.push([texts[i].text, texts[j].text]);
     // Tables: every row's bottom above the bottom of the plot area.
     const size = (gd._fullLayout || {})._size;
     const svg = gd.querySelector('.main-svg');
@@ -118,7 +124,8 @@ MEASURE_JS = r"""
       const column = gd.querySelectorAll('.table')[k].querySelector('.y-column');
       const shown = new Set([...column.querySelectorAll('.column-cell')]
         .filter(c => c.__data__ && c.__data__.rowNumber !== undefined && c.__data__.column
-                     && c.getBoundingClientRect().bottom <= bottom && c.getBoundingClientRect().height > 0)
+                     && c.getBoundingClientRect().bottom <= bottom
+                     && c.getBoundingClientRect().height > 0)
         .map(c => c.__data__.rowNumber));
       report.tables.push({rows, shown: [...shown].filter(r => r >= 0).length});
     });
@@ -186,15 +193,20 @@ def _open_lesson(page, lab, lesson):
 
 
 def _problems(report, lesson, size):
-    where = f"{lesson} at {size[0]} x {size[1]}, figure {report['index']} ({report['title'][:60]!r})"
+    where = (
+        f"{lesson} at {size[0]} x {size[1]}, figure {report['index']} ({report['title'][:60]!r})"
+    )
     out = []
     if report["overflow"] > 1:
-        out.append(f"{where}: {report['width']} px wide, overflows its {report['area']} px output "
-                   "area")
+        out.append(
+            f"{where}: {report['width']} px wide, overflows its {report['area']} px output area"
+        )
     if report["play"] and report["height"] > report["view"]:
-        out.append(f"{where}: an animation {report['height']} px tall in a {report['view']} px "
-                   "notebook area: "
-                   "its Play button and the plot cannot be seen together")
+        out.append(
+            f"{where}: an animation {report['height']} px tall in a {report['view']} px "
+            "notebook area: "
+            "its Play button and the plot cannot be seen together"
+        )
     for a, b in report["overlaps"][:5]:
         out.append(f"{where}: text {a!r} overlaps {b!r}")
     for table in report["tables"]:
@@ -202,9 +214,11 @@ def _problems(report, lesson, size):
             out.append(f"{where}: the table shows {table['shown']} of its {table['rows']} rows")
     animation = report["animation"]
     if animation and animation["mismatched"]:
-        out.append(f"{where}: the slider says {animation['label']!r} but the figure shows another "
-                   "frame "
-                   f"({', '.join(animation['mismatched'][:3])})")
+        out.append(
+            f"{where}: the slider says {animation['label']!r} but the figure shows another "
+            "frame "
+            f"({', '.join(animation['mismatched'][:3])})"
+        )
     return out
 
 
@@ -221,9 +235,12 @@ CODE_OVERFLOW_JS = r"""
 
 
 def _check_code_lines(page, lesson, size):
-    return [f"{lesson} at {size[0]} x {size[1]}: code cell {index} is wider than the cell: "
-            f"{line[:60]!r}... "
-            f"({len(line)} characters)" for index, line in page.evaluate(CODE_OVERFLOW_JS)]
+    return [
+        f"{lesson} at {size[0]} x {size[1]}: code cell {index} is wider than the cell: "
+        f"{line[:60]!r}... "
+        f"({len(line)} characters)"
+        for index, line in page.evaluate(CODE_OVERFLOW_JS)
+    ]
 
 
 def _check_widgets(page, lesson):
@@ -259,7 +276,9 @@ def figure_problems(page, lesson) -> list[str]:
             if found or shoot_all:
                 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                 tag = os.environ.get("ROBVIZ_SHOT_TAG", "")
-                name = f"{lesson[:-6]}_fig{report['index']}_{size[0]}{('_' + tag) if tag else ''}.png"
+                name = (
+                    f"{lesson[:-6]}_fig{report['index']}_{size[0]}{('_' + tag) if tag else ''}.png"
+                )
                 figure = page.locator(".jp-NotebookPanel .js-plotly-plot").nth(report["index"])
                 figure.scroll_into_view_if_needed()
                 figure.screenshot(path=str(SCREENSHOTS / name))
