@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import ipywidgets as widgets
+import plotly.graph_objects as go
 import torch
 
 from .. import checks
@@ -113,7 +114,7 @@ class MMCentersExplorer(Dashboard):
         }
         return self.numbers
 
-    def figure(self):
+    def figure(self) -> go.Figure:
         """Return the centers figure of the current values."""
         n = self.numbers
         title = (
