@@ -139,7 +139,7 @@ class KerasSGD(torch.optim.Optimizer):
             )
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
-    # One signature for Optimizer.step's two overloads (closure None -> None, a closure -> its loss).
+    # One signature for Optimizer.step's two overloads (no closure -> None, a closure -> its loss).
     @torch.no_grad()
     def step(  # type: ignore[override]
         self, closure: Callable[[], float] | None = None
@@ -223,7 +223,7 @@ class KerasAdam(torch.optim.Optimizer):
             params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
         )
 
-    # One signature for Optimizer.step's two overloads (closure None -> None, a closure -> its loss).
+    # One signature for Optimizer.step's two overloads (no closure -> None, a closure -> its loss).
     @torch.no_grad()
     def step(  # type: ignore[override]
         self, closure: Callable[[], float] | None = None
