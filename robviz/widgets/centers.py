@@ -116,6 +116,7 @@ class MMCentersExplorer(Dashboard):
 
     def figure(self) -> go.Figure:
         """Return the centers figure of the current values."""
+        assert self.centers is not None  # compute, which sets them, runs first
         n = self.numbers
         title = (
             f"{n['num_classes']} MM centers in d = {n['feature_dim']}, C = {n['norm']:g} "
