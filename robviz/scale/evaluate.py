@@ -79,7 +79,9 @@ def load_trained(
     model = run.build_model(meta["num_classes"], meta["recipe"].get("factor"))
     model.load_state_dict(state["state_dict"])
     # channels-last, as trained: the attacks' convolutions run faster in it on GPUs and CPUs alike
-    return model.to(device, memory_format=torch.channels_last).eval(), run, meta
+    # (torch's stubs leave out the memory_format that Module.to takes)
+    model = model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return model.eval(), run, meta
 
 
 def _attack_rows(
