@@ -18,13 +18,13 @@ import numpy as np
 import torch
 
 from ..data import Dataset
-from ..models import FeatureModel
+from ..models import Classifier
 from . import scores as detect  # the scores, by their wing-wide names
 
 __all__ = ["default_detectors", "detection_study", "DetectionStudy"]
 
 
-def default_detectors(model: FeatureModel, data: Dataset) -> dict:
+def default_detectors(model: Classifier, data: Dataset) -> dict:
     """Return the four detectors of the talk, fitted to ``model`` on ``data``'s training set.
 
     Their scores: higher = more normal.
@@ -123,7 +123,7 @@ def detection_study(
     y: torch.Tensor,
     results: dict,
     *,
-    detectors: Callable[[FeatureModel, Dataset], dict] = default_detectors,
+    detectors: Callable[[Classifier, Dataset], dict] = default_detectors,
     min_pairs: int = 10,
 ) -> DetectionStudy:
     """Score every attack's pairs with every detector, per model, as in the RCE paper.
