@@ -35,14 +35,26 @@ What adversarial training does to a 2-D model is measured exactly, snapshot by s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from . import checks
+from .models import Predictor, TrainableModel
 from .runtime import evaluating
+
+if TYPE_CHECKING:
+    from .attacks import PGD
+    from .data import Dataset
+    from .train import History
+
+# An attack objective: (model, x, labels) -> (N,) values to ascend.
+_Objective = Callable[[Predictor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 __all__ = [
     "AdversarialTraining",
@@ -58,7 +70,7 @@ TRADES_START = 0.001  # the standard deviation of the TRADES start around x (the
 
 
 def adversarial_batch(
-    attack, x: torch.Tensor, labels: torch.Tensor, start: torch.Tensor
+    attack: PGD, x: torch.Tensor, labels: torch.Tensor, start: torch.Tensor
 ) -> torch.Tensor:
     """Return the adversarial batch.
 
@@ -90,7 +102,7 @@ def adversarial_batch(
 
 
 def uniform_start(
-    x: torch.Tensor, eps: float, norm: str, bounds, generator: torch.Generator
+    x: torch.Tensor, eps: float, norm: str, bounds: tuple[float, float], generator: torch.Generator
 ) -> torch.Tensor:
     """Return a uniform random point of the eps-ball around each x, clipped to ``bounds``.
 
@@ -141,7 +153,7 @@ def uniform_start(
     return (x + delta).clamp(*bounds)
 
 
-def kl_objective(clean_logits: torch.Tensor):
+def kl_objective(clean_logits: torch.Tensor) -> _Objective:
     """Return the TRADES inner objective as an attack objective ``(model, x', labels) -> (N,)``.
 
     Per sample,
@@ -163,7 +175,7 @@ def kl_objective(clean_logits: torch.Tensor):
     """
     clean = F.log_softmax(clean_logits.detach(), dim=1)
 
-    def objective(model, x, labels):
+    def objective(model: Predictor, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return (clean.exp() * (clean - F.log_softmax(model(x), dim=1))).sum(dim=1)
 
     objective.__name__ = objective.__qualname__ = "kl_objective"
@@ -171,7 +183,7 @@ def kl_objective(clean_logits: torch.Tensor):
 
 
 def trades_loss(
-    model, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, beta: float
+    model: TrainableModel, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, beta: float
 ) -> torch.Tensor:
     """Return the TRADES loss ``model.loss(x, y) + beta * mean_i KL(p(x_i) || p(x_adv_i))``.
 
@@ -241,7 +253,7 @@ class AdversarialTraining:
     norm: str = "Linf"
     beta: float = 6.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         from .attacks.base import norm_name
 
         self.method = checks.choice("method", self.method, ("pgd", "trades"))
@@ -253,7 +265,9 @@ class AdversarialTraining:
         self.norm = norm_name(self.norm, allowed=("Linf", "L2"))
         self.beta = checks.real("beta", self.beta, low=0, low_open=True)
 
-    def attack(self, model, bounds, loss=None):
+    def attack(
+        self, model: Predictor, bounds: tuple[float, float], loss: _Objective | None = None
+    ) -> PGD:
         """Return the :class:`robviz.attacks.PGD` of the inner maximization.
 
         Parameters
@@ -288,7 +302,14 @@ class AdversarialTraining:
             loss=paper_objective(model) if loss is None else loss,
         )
 
-    def examples(self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator):
+    def examples(
+        self,
+        model: Predictor,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        bounds: tuple[float, float],
+        generator: torch.Generator,
+    ) -> torch.Tensor:
         """Return the adversarial batch of this method.
 
         Random starts drawn from ``generator``. For ``"pgd"`` with a generator seeded s it equals
@@ -329,7 +350,12 @@ class AdversarialTraining:
         )
 
     def loss(
-        self, model, x: torch.Tensor, y: torch.Tensor, bounds, generator: torch.Generator
+        self,
+        model: TrainableModel,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        bounds: tuple[float, float],
+        generator: torch.Generator,
     ) -> torch.Tensor:
         """Return one adversarial training loss on a batch.
 
@@ -385,7 +411,13 @@ class ExactOverTraining:
 
 
 def exact_over_training(
-    model, history, sets: dict, eps_list, *, bounds, norm: str = "Linf"
+    model: nn.Module,
+    history: History,
+    sets: dict,
+    eps_list: Iterable[float],
+    *,
+    bounds: tuple[float, float] | Dataset,
+    norm: str = "Linf",
 ) -> ExactOverTraining:
     """Return the exact robust accuracy of every snapshot of a 2-D model's training, on each set.
 

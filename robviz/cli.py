@@ -28,7 +28,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Literal, overload
+from collections.abc import Sequence
+from typing import Any, Literal, overload
 
 from . import scale
 
@@ -146,7 +147,12 @@ def gallery(cfg: dict) -> list[Path]:
     return written
 
 
-def _add_run_command(sub, run_class: type[scale.RunConfig], help: str, config_file: bool = True):
+def _add_run_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    run_class: type[scale.RunConfig],
+    help: str,
+    config_file: bool = True,
+) -> argparse.ArgumentParser:
     """Return a subcommand whose flags are the fields of ``run_class``.
 
     The flags are made by :mod:`robviz.scale.config`.
@@ -162,7 +168,7 @@ def _add_run_command(sub, run_class: type[scale.RunConfig], help: str, config_fi
     return parser
 
 
-def _add_train(sub):
+def _add_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = _add_run_command(sub, scale.TrainRun, "train a CIFAR ResNet (data-parallel under torchrun)")
     p.add_argument(
         "--tiny",
@@ -172,13 +178,13 @@ def _add_train(sub):
     )
 
 
-def _add_evaluate(sub):
+def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_run_command(
         sub, scale.EvaluateRun, "the talk's attack battery on a checkpoint, written as JSON"
     )
 
 
-def _add_table(sub):
+def _add_table(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_run_command(
         sub,
         scale.TableRun,
@@ -187,7 +193,7 @@ def _add_table(sub):
     )
 
 
-def _add_student(sub):
+def _add_student(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser(
         "student", help="write the lessons without their solutions and hidden tests (for students)"
     )
@@ -195,7 +201,7 @@ def _add_student(sub):
     _suppressed(s, "--out", help="folder of the student versions (default: build/student)")
 
 
-def _add_course(sub):
+def _add_course(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = sub.add_parser(
         "course",
         help="course init FOLDER: the lessons as an nbgrader course (config, source/, README)",
@@ -206,7 +212,7 @@ def _add_course(sub):
     _suppressed(c, "--course-id", help="nbgrader's course id (default: robviz)")
 
 
-def _add_gallery(sub):
+def _add_gallery(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     g = sub.add_parser(
         "gallery", help="execute the lessons (student versions) into a static HTML site"
     )
@@ -224,7 +230,7 @@ def _add_gallery(sub):
     )
 
 
-def _suppressed(parser, *names, **options):
+def _suppressed(parser: argparse.ArgumentParser, *names: str, **options: Any) -> None:
     parser.add_argument(*names, default=argparse.SUPPRESS, **options)
 
 
@@ -336,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``robviz`` command line on ``argv`` (default: ``sys.argv[1:]``).
 
     Parameters

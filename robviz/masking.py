@@ -17,14 +17,23 @@ A ``looks_masked = False`` is no proof of robustness: it only says this check fo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from . import checks
-from .attacks import PGD, SPSA, margin_objective
+from .attacks import PGD, SPSA, Attack, margin_objective
+from .models import Predictor
 from .runtime import evaluating, inference, predict, to_model
+
+if TYPE_CHECKING:
+    from .data import Dataset
+
+# An attack objective: (model, x, labels) -> (N,) losses.
+_Objective = Callable[[Predictor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 __all__ = [
     "EpsCurve",
@@ -41,7 +50,13 @@ __all__ = [
 ]
 
 
-def _default_attack(model, eps, steps=20, seed=0, bounds=(0.0, 1.0)):
+def _default_attack(
+    model: Predictor,
+    eps: float,
+    steps: int = 20,
+    seed: int = 0,
+    bounds: tuple[float, float] | Dataset = (0.0, 1.0),
+) -> PGD:
     """L-inf PGD with a random start, step 2.5 eps / steps and the margin loss.
 
     The step is Madry et al.'s rule.
@@ -66,13 +81,13 @@ def _default_attack(model, eps, steps=20, seed=0, bounds=(0.0, 1.0)):
     )
 
 
-def _correct(model, x, y) -> torch.Tensor:
+def _correct(model: Predictor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return (N,) bool on the CPU: the model classifies x as y."""
     x = checks.finite_inputs("x", x)
     return predict(inference(model, x)).cpu() == checks.labels("y", y, len(x)).cpu()
 
 
-def _robust(model, x, y, attack) -> torch.Tensor:
+def _robust(model: Predictor, x: torch.Tensor, y: torch.Tensor, attack: Attack) -> torch.Tensor:
     """Return (N,) bool on the CPU: correct clean and under the attack."""
     return _correct(model, x, y) & (attack.run(x, y).prediction.cpu() == y.cpu())
 
@@ -92,13 +107,13 @@ class EpsCurve:
 
 
 def accuracy_vs_eps(
-    model,
+    model: Predictor,
     x: torch.Tensor,
     y: torch.Tensor,
-    eps_list,
-    attack_factory=None,
+    eps_list: Sequence[float],
+    attack_factory: Callable[[Predictor, float], Attack] | None = None,
     *,
-    bounds=(0.0, 1.0),
+    bounds: tuple[float, float] | Dataset = (0.0, 1.0),
     floor: float = 0.05,
     tolerance: float = 0.02,
 ) -> EpsCurve:
@@ -170,15 +185,15 @@ class StepsCurve:
 
 
 def accuracy_vs_steps(
-    model,
+    model: Predictor,
     x: torch.Tensor,
     y: torch.Tensor,
     eps: float,
-    steps_list=(1, 5, 10, 50),
-    restarts_list=(1, 3),
-    attack_factory=None,
+    steps_list: Sequence[int] = (1, 5, 10, 50),
+    restarts_list: Sequence[int] = (1, 3),
+    attack_factory: Callable[[Predictor, float, int, int], Attack] | None = None,
     *,
-    bounds=(0.0, 1.0),
+    bounds: tuple[float, float] | Dataset = (0.0, 1.0),
     tolerance: float = 0.02,
 ) -> StepsCurve:
     """Robust accuracy for every number of steps and of restarts.
@@ -274,18 +289,18 @@ class BoxComparison:
 
 
 def whitebox_vs_blackbox(
-    model,
+    model: Predictor,
     x: torch.Tensor,
     y: torch.Tensor,
     eps: float,
     *,
-    surrogate=None,
-    bounds=(0.0, 1.0),
+    surrogate: Predictor | None = None,
+    bounds: tuple[float, float] | Dataset = (0.0, 1.0),
     pgd_steps: int = 20,
     spsa_steps: int = 20,
     spsa_samples: int = 64,
     spsa_lr: float | None = None,
-    white_attack=None,
+    white_attack: Attack | None = None,
     tolerance: float = 0.02,
     seed: int = 0,
 ) -> BoxComparison:
@@ -358,7 +373,9 @@ def whitebox_vs_blackbox(
     return BoxComparison(float(eps), accuracy, masked, verdict)
 
 
-def gradient_direction(model, x: torch.Tensor, y: torch.Tensor, objective=None) -> torch.Tensor:
+def gradient_direction(
+    model: Predictor, x: torch.Tensor, y: torch.Tensor, objective: _Objective | None = None
+) -> torch.Tensor:
     """Return sign(grad_x J(x, y)), the first L-inf attack direction (FGSM's).
 
     The model runs in eval mode, its modes restored.
@@ -395,7 +412,9 @@ def gradient_direction(model, x: torch.Tensor, y: torch.Tensor, objective=None) 
 
 
 @torch.no_grad()
-def _loss(model, x, y, objective):
+def _loss(
+    model: Predictor, x: torch.Tensor, y: torch.Tensor, objective: _Objective | None
+) -> torch.Tensor:
     x = to_model(model, checks.finite_inputs("x", x))
     y = checks.labels("y", y, len(x)).to(x.device)
     return objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")
@@ -420,13 +439,13 @@ class LossLine:
 
 
 def loss_along_direction(
-    model,
+    model: Predictor,
     x: torch.Tensor,
     y: torch.Tensor,
-    direction=None,
-    alphas=None,
+    direction: torch.Tensor | None = None,
+    alphas: torch.Tensor | None = None,
     *,
-    objective=None,
+    objective: _Objective | None = None,
     roughness: float = 3.0,
 ) -> LossLine:
     """Return the loss J(x + alpha d, y) for every alpha, per sample.
@@ -507,15 +526,15 @@ class LossSurface:
 
 
 def loss_landscape_2d(
-    model,
+    model: Predictor,
     x: torch.Tensor,
     y: torch.Tensor,
-    d1=None,
-    d2=None,
-    alphas=None,
-    betas=None,
+    d1: torch.Tensor | None = None,
+    d2: torch.Tensor | None = None,
+    alphas: torch.Tensor | None = None,
+    betas: torch.Tensor | None = None,
     *,
-    objective=None,
+    objective: _Objective | None = None,
     roughness: float = 10.0,
     plateau: float = 0.3,
     seed: int = 0,

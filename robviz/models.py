@@ -17,12 +17,13 @@ methods' presence only):
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
 from . import checks
+from .data import Dataset
 from .objectives import Objective, make_objective
 
 __all__ = [
@@ -132,7 +133,7 @@ class ToyMLP(nn.Module):
         self.net = nn.Sequential(*layers)
         self.in_dim, self.feature_dim = in_dim, feature_dim
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the features of inputs x.
 
         Parameters
@@ -188,7 +189,7 @@ class SmallCNN(nn.Module):
         self.linear = nn.Linear(2 * width, feature_dim)
         self.in_channels, self.feature_dim = in_channels, feature_dim
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the features of images x.
 
         Parameters
@@ -327,14 +328,14 @@ class Classifier(nn.Module):
 
 
 def make_model(
-    dataset,
+    dataset: Dataset,
     objective: str = "sce",
     feature_dim: int | None = None,
     *,
     width: int | None = None,
     seed: int = 0,
-    device=None,
-    **objective_options,
+    device: torch.device | str | None = None,
+    **objective_options: Any,
 ) -> Classifier:
     """Return a seeded classifier for ``dataset``.
 
@@ -394,15 +395,15 @@ def make_model(
 
 
 def make_mlp(
-    dataset,
+    dataset: Dataset,
     objective: str = "sce",
     feature_dim: int = 10,
     *,
     hidden: int = 32,
     depth: int = 2,
     seed: int = 0,
-    device=None,
-    **objective_options,
+    device: torch.device | str | None = None,
+    **objective_options: Any,
 ) -> Classifier:
     """Return a seeded ReLU MLP classifier for inputs of any shape.
 

@@ -8,11 +8,16 @@ The results are plain tensors that ``robviz.viz`` draws; nothing here plots.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
 
 from .data import grid_points
+from .models import FeatureModel, Predictor
 from .runtime import inference
+
+if TYPE_CHECKING:
+    from .train import History
 
 __all__ = ["Regions", "feature_extent", "feature_regions", "input_regions"]
 
@@ -29,7 +34,9 @@ class Regions:
     extent: tuple[float, float, float, float]
 
 
-def feature_extent(features: torch.Tensor, pad: float = 0.1, centers: torch.Tensor | None = None):
+def feature_extent(
+    features: torch.Tensor, pad: float = 0.1, centers: torch.Tensor | None = None
+) -> tuple[float, float, float, float]:
     """Return a square (x_min, x_max, y_min, y_max) holding every 2-D feature of every frame.
 
     The centers, too. The square is centered at the origin, with a ``pad`` fraction of margin: one
@@ -64,7 +71,12 @@ def feature_extent(features: torch.Tensor, pad: float = 0.1, centers: torch.Tens
 
 
 @torch.no_grad()
-def feature_regions(model, history, resolution: int = 80, extent=None) -> Regions:
+def feature_regions(
+    model: FeatureModel,
+    history: History,
+    resolution: int = 80,
+    extent: tuple[float, float, float, float] | None = None,
+) -> Regions:
     """Return the head's decision regions in the 2-D feature plane at every snapshot of ``history``.
 
     Each frame takes that snapshot's head (:meth:`robviz.train.History.head_at`) and predicts the
@@ -92,6 +104,8 @@ def feature_regions(model, history, resolution: int = 80, extent=None) -> Region
     ValueError
         Features that are not 2-D, an invalid extent, or a history without snapshots.
     """
+    if history.features is None:
+        raise ValueError("history has no recorded features (fit records them at every snapshot)")
     extent = extent or feature_extent(history.features, centers=history.centers)
     points = grid_points(extent, resolution)
     frames = []
@@ -102,7 +116,9 @@ def feature_regions(model, history, resolution: int = 80, extent=None) -> Region
 
 
 @torch.no_grad()
-def input_regions(model, extent, resolution: int = 100) -> Regions:
+def input_regions(
+    model: Predictor, extent: tuple[float, float, float, float], resolution: int = 100
+) -> Regions:
     """Return the whole model's decision regions over a 2-D input plane (toy data).
 
     Parameters
@@ -130,4 +146,5 @@ def input_regions(model, extent, resolution: int = 100) -> Regions:
         .reshape(resolution, resolution)
         .cpu()
     )
-    return Regions(labels, tuple(extent))
+    # grid_points unpacked extent into its four numbers.
+    return Regions(labels, cast("tuple[float, float, float, float]", tuple(extent)))

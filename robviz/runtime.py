@@ -13,10 +13,14 @@ import os
 import random
 import secrets
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import TYPE_CHECKING, BinaryIO, Callable
 
 import numpy as np
+import numpy.typing as npt
 import torch
+
+if TYPE_CHECKING:
+    from .models import Predictor
 
 __all__ = [
     "pick_device",
@@ -200,7 +204,7 @@ def dtype_and_device(
     return default_dtype, None
 
 
-def to_model(model, x: torch.Tensor) -> torch.Tensor:
+def to_model(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     """Return ``x`` on the model's device and in its floating dtype (:func:`dtype_and_device`).
 
     Integer inputs keep their dtype.
@@ -223,7 +227,7 @@ def to_model(model, x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def inference(
-    model, x: torch.Tensor, *, method: str | None = None, batch_size: int = 512
+    model: Predictor, x: torch.Tensor, *, method: str | None = None, batch_size: int = 512
 ) -> torch.Tensor:
     """Return ``model(x)`` (or ``model.<method>(x)``) in eval mode, without gradients, in batches.
 
@@ -272,7 +276,7 @@ def predict(logits: torch.Tensor) -> torch.Tensor:
     return logits.argmax(dim=1).masked_fill_(~torch.isfinite(logits).all(dim=1), -1)
 
 
-def to_numpy(values, dtype=None) -> np.ndarray:
+def to_numpy(values: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> np.ndarray:
     """Return ``values`` as a NumPy array.
 
     Like ``np.asarray``, the result shares memory with a CPU tensor when no conversion is needed:
@@ -299,7 +303,9 @@ def to_numpy(values, dtype=None) -> np.ndarray:
     return np.asarray(values, dtype=dtype)
 
 
-def atomic_write(path, content: bytes | str | Callable[[BinaryIO], object]) -> Path:
+def atomic_write(
+    path: str | os.PathLike[str], content: bytes | str | Callable[[BinaryIO], object]
+) -> Path:
     """Write a file so that it appears whole or not at all.
 
     A crash or an error never leaves half a file. The content goes to a temporary file next to

@@ -10,16 +10,22 @@ from __future__ import annotations
 import copy
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from . import checks
 from .adversarial import AdversarialTraining
 from .data import Dataset
 from .runtime import atomic_write, inference, predict
+
+if TYPE_CHECKING:
+    from .models import Classifier, Predictor
 
 __all__ = [
     "TrainConfig",
@@ -76,7 +82,7 @@ class TrainConfig:
     adversarial: AdversarialTraining | None = None
     record_models: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.steps = checks.integer("steps", self.steps, low=1)
         self.batch_size = checks.integer(
             "batch_size", self.batch_size, low=1, allow_none=True, note="None: full batch"
@@ -223,7 +229,7 @@ class History:
 
 
 @torch.no_grad()
-def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+def accuracy(model: Predictor, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
     """Fraction of ``x`` that ``model`` classifies as ``y`` (evaluated in eval mode, batched).
 
     A sample whose logits are not finite counts as wrong (:func:`robviz.runtime.predict`).
@@ -393,15 +399,15 @@ def fit(
 
 def fit_objectives(
     data: Dataset,
-    objectives,
+    objectives: Iterable[str],
     config: TrainConfig | None = None,
     *,
     feature_dim: int | None = None,
     width: int | None = None,
     seed: int = 0,
     progress: bool = True,
-    **overrides,
-):
+    **overrides: Any,
+) -> tuple[dict[str, Classifier], dict[str, History]]:
     """Train one model per objective name on the same data, from the same seed and config.
 
     Parameters
@@ -444,7 +450,7 @@ def fit_objectives(
     return models, histories
 
 
-def plain_metadata(value, key: str = "metadata"):
+def plain_metadata(value: object, key: str = "metadata") -> object:
     """Return ``value`` as data that ``torch.load(weights_only=True)`` reads back.
 
     What robviz writes, it can read.
@@ -495,7 +501,7 @@ def plain_metadata(value, key: str = "metadata"):
     )
 
 
-def save_checkpoint(path, model, **metadata) -> Path:
+def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **metadata: object) -> Path:
     """Write ``model``'s parameters and plain ``metadata`` to ``path``.
 
     Atomic (``robviz.runtime.atomic_write``): a crash never leaves half a checkpoint. Metadata goes
@@ -529,7 +535,7 @@ def save_checkpoint(path, model, **metadata) -> Path:
     return atomic_write(path, lambda handle: torch.save(state, handle))
 
 
-def read_checkpoint(path, map_location="cpu") -> dict:
+def read_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict:
     """Return the whole file that :func:`save_checkpoint` wrote.
 
     That is ``{"state_dict": ..., "metadata": ...}``.
@@ -563,7 +569,9 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
-def load_checkpoint(path, model, map_location="cpu") -> dict:
+def load_checkpoint(
+    path: str | os.PathLike[str], model: nn.Module, map_location: str | torch.device = "cpu"
+) -> dict:
     """Load parameters saved by :func:`save_checkpoint` into ``model`` and return the metadata.
 
     Uses ``torch.load(weights_only=True)``: a checkpoint can hold tensors and plain data, never

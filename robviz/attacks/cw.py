@@ -10,10 +10,12 @@ papers' f_6); ``loss`` is not used.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
 from .. import checks
+from ..models import Predictor
 from .base import Attack, lp_norm
 from .objectives import margin_objective
 
@@ -27,7 +29,17 @@ class _MarginSearch(Attack):
     bisection over c.
     """
 
-    def __init__(self, model, *, c, kappa, steps, lr, binary_steps, **options):
+    def __init__(
+        self,
+        model: Predictor,
+        *,
+        c: float,
+        kappa: float,
+        steps: int,
+        lr: float,
+        binary_steps: int,
+        **options: Any,
+    ) -> None:
         if options.pop("loss", None) is not None:
             raise ValueError(
                 f"{type(self).__name__} optimizes the C&W margin on model(x); it takes no loss="
@@ -39,7 +51,9 @@ class _MarginSearch(Attack):
         self.lr = self._check_positive("lr", lr)
         self.binary_steps = self._check_int("binary_steps", binary_steps)
 
-    def _penalty(self, x_adv, labels):
+    def _penalty(
+        self, x_adv: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return f = max(-a, -kappa) and the success mask, per sample.
 
         a is the signed margin (> 0 once the attack succeeds); the success mask is a > 0 and a >=
@@ -48,7 +62,9 @@ class _MarginSearch(Attack):
         a = self._ascent(x_adv, labels)
         return (-a).clamp(min=-self.kappa), (a > 0) & (a >= self.kappa)
 
-    def _search_state(self, x):
+    def _search_state(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return the initial search state per sample: the constant c and its bisection bounds.
 
         Then the best example so far and its distance.
@@ -63,7 +79,13 @@ class _MarginSearch(Attack):
         )
 
     @staticmethod
-    def _keep_best(best, best_dist, candidate, dist, ok):
+    def _keep_best(
+        best: torch.Tensor,
+        best_dist: torch.Tensor,
+        candidate: torch.Tensor,
+        dist: torch.Tensor,
+        ok: torch.Tensor,
+    ) -> torch.Tensor:
         """Store the successful candidates closer than the best so far; return the new distances.
 
         The best examples are updated in place.
@@ -73,7 +95,9 @@ class _MarginSearch(Attack):
         return torch.where(better, dist, best_dist)
 
     @staticmethod
-    def _bisect(c, lower, upper, found):
+    def _bisect(
+        c: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, found: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         upper = torch.where(found, torch.minimum(upper, c), upper)
         lower = torch.where(found, lower, torch.maximum(lower, c))
         return torch.where(torch.isfinite(upper), (lower + upper) / 2, c * 10), lower, upper
@@ -127,7 +151,7 @@ class CW(_MarginSearch):
 
     def __init__(
         self,
-        model,
+        model: Predictor,
         *,
         c: float = 1e-2,
         kappa: float = 0.0,
@@ -135,14 +159,14 @@ class CW(_MarginSearch):
         lr: float = 0.01,
         binary_steps: int = 9,
         abort_early: bool = True,
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         super().__init__(
             model, c=c, kappa=kappa, steps=steps, lr=lr, binary_steps=binary_steps, **options
         )
         self.abort_early = bool(abort_early)
 
-    def forward(self, x, labels):
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples: the closest successful iterate of the search.
 
         Parameters
@@ -242,7 +266,7 @@ class EAD(_MarginSearch):
 
     def __init__(
         self,
-        model,
+        model: Predictor,
         *,
         beta: float = 1e-3,
         c: float = 1e-3,
@@ -251,8 +275,8 @@ class EAD(_MarginSearch):
         lr: float = 0.01,
         binary_steps: int = 9,
         decision: str = "EN",
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         super().__init__(
             model, c=c, kappa=kappa, steps=steps, lr=lr, binary_steps=binary_steps, **options
         )
@@ -261,12 +285,12 @@ class EAD(_MarginSearch):
             raise ValueError(f"decision must be 'EN' or 'L1', got {decision!r}")
         self.beta, self.decision = float(beta), decision
 
-    def _shrink(self, z, x):
+    def _shrink(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Projected shrinkage-thresholding S_beta(z) around x, clipped to the bounds."""
         diff = z - x
         return self._clip(x + diff.sign() * (diff.abs() - self.beta).clamp(min=0))
 
-    def forward(self, x, labels):
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples: the best successful iterate of the search.
 
         Parameters

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from ..models import Predictor
 from .base import Attack
 
 __all__ = ["DeepFool"]
@@ -47,14 +50,16 @@ class DeepFool(Attack):
 
     norm = "L2"
 
-    def __init__(self, model, *, steps: int = 50, overshoot: float = 0.02, **options):
+    def __init__(
+        self, model: Predictor, *, steps: int = 50, overshoot: float = 0.02, **options: Any
+    ) -> None:
         super().__init__(model, **options)
         self.steps = self._check_int("steps", steps)
         if not overshoot >= 0:
             raise ValueError(f"overshoot must be >= 0, got {overshoot!r}")
         self.overshoot = float(overshoot)
 
-    def forward(self, x, labels):
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples: DeepFool's accumulated linearized steps.
 
         Parameters

@@ -16,17 +16,22 @@ gradient's variance by ``samples``:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from .. import checks
+from ..models import Predictor
 from .objectives import cross_entropy_objective
 
 __all__ = ["eot_objective", "EOT"]
 
+# An attack objective: (model, x, labels) -> (N,) values to ascend.
+_Objective = Callable[[Predictor, torch.Tensor, torch.Tensor], torch.Tensor]
 
-def eot_objective(base_objective=None, samples: int = 10):
+
+def eot_objective(base_objective: _Objective | None = None, samples: int = 10) -> _Objective:
     """Return an attack objective averaged over ``samples`` calls of a randomized model.
 
     The objective is
@@ -62,7 +67,7 @@ def eot_objective(base_objective=None, samples: int = 10):
             f"base_objective must be a callable objective(model, x, labels), got {base!r}"
         )
 
-    def objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def objective(model: Predictor, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return torch.stack([base(model, x, labels) for _ in range(samples)]).mean(dim=0)
 
     objective.__name__ = objective.__qualname__ = (

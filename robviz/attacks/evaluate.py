@@ -8,16 +8,21 @@ clean | eps = 8/255: PGD10-tar, PGD10-un, PGD50-tar, PGD50-un | eps = 16/255: th
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from .. import checks
+from ..models import Predictor
 from ..runtime import inference, predict
 from .base import Attack, lp_norm
 from .gradient import PGD
 from .objectives import paper_objective
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 __all__ = ["TALK_EPS", "talk_battery", "robust_accuracy", "RobustnessTable"]
 
@@ -27,7 +32,13 @@ __all__ = ["TALK_EPS", "talk_battery", "robust_accuracy", "RobustnessTable"]
 TALK_EPS = {"images": (8 / 255, 16 / 255), "toy": (0.25, 0.5)}
 
 
-def talk_battery(model, kind: str = "images", bounds=None, *, seed: int = 0) -> dict[str, PGD]:
+def talk_battery(
+    model: Predictor,
+    kind: str = "images",
+    bounds: tuple[float, float] | Dataset | None = None,
+    *,
+    seed: int = 0,
+) -> dict[str, PGD]:
     """Return the talk's white-box battery: PGD with 10 and 50 steps, targeted and untargeted.
 
     As in the MMC paper, Table 2.
@@ -136,7 +147,7 @@ class RobustnessTable:
 
     rows: list[dict] = field(default_factory=list)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         keys = [(row["model"], _column(row)) for row in self.rows]
         repeated = sorted({key for key in keys if keys.count(key) > 1})
         if repeated:
@@ -232,7 +243,9 @@ class RobustnessTable:
             f"no row for model={model!r}, attack={attack!r}, eps={eps!r}; columns: {self.columns}"
         )
 
-    def with_worst_case(self, attacks=None, label: str = "worst case") -> "RobustnessTable":
+    def with_worst_case(
+        self, attacks: str | Sequence[str] | None = None, label: str = "worst case"
+    ) -> "RobustnessTable":
         """Return the table plus, per model and radius, a worst-case row ``label``.
 
         The row is the worst case over the battery, per point.
@@ -398,20 +411,20 @@ def _column(row: dict) -> str:
 
 
 @torch.no_grad()
-def _predict(model, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+def _predict(model: Predictor, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     return predict(inference(model, x, batch_size=batch_size)).to(x.device)
 
 
 def robust_accuracy(
-    model,
+    model: Predictor,
     x: torch.Tensor,
     y: torch.Tensor,
     attacks: Mapping[str, Attack] | None = None,
     *,
-    eps_list=None,
+    eps_list: Sequence[float] | None = None,
     name: str | None = None,
     kind: str | None = None,
-    bounds=None,
+    bounds: tuple[float, float] | Dataset | None = None,
     progress: bool = True,
 ) -> RobustnessTable:
     """Robust accuracy of ``model`` on (x, y) under every attack at every radius.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
 from .. import checks
+from ..models import Predictor
 from .base import Attack
 
 __all__ = ["JSMA"]
@@ -56,7 +58,9 @@ class JSMA(Attack):
     #: 32 MiB (about 100 MiB with the search's other temporaries).
     pair_scores_at_once = 2**23
 
-    def __init__(self, model, *, theta: float = 1.0, gamma: float = 0.1, **options):
+    def __init__(
+        self, model: Predictor, *, theta: float = 1.0, gamma: float = 0.1, **options: Any
+    ) -> None:
         if options.setdefault("targeted", True) is not True:
             raise ValueError("JSMA is a targeted attack; leave targeted=True")
         super().__init__(model, **options)
@@ -65,7 +69,7 @@ class JSMA(Attack):
             raise ValueError("theta must be a nonzero number, got 0")
         self.gamma = checks.real("gamma", gamma, low=0, high=1, low_open=True)
 
-    def forward(self, x, target):
+    def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples of x for the target classes.
 
         Parameters
@@ -132,7 +136,9 @@ class JSMA(Attack):
             self._log(x_adv.reshape(shape))
         return x_adv.reshape(shape).detach()
 
-    def _best_pairs(self, a: torch.Tensor, b: torch.Tensor, domain: torch.Tensor):
+    def _best_pairs(
+        self, a: torch.Tensor, b: torch.Tensor, domain: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return the saliency map's best pair per sample.
 
         a, b (M, D) gradients, domain (M, D) -> (first, second, found), each (M,). The (M, D, D)

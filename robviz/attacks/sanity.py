@@ -16,6 +16,7 @@ the number a lesson reports is then the worst case over the battery, per point,
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import checks
@@ -43,7 +44,11 @@ class BatteryCheck:
 
 
 def battery_sanity(
-    table: RobustnessTable, one_step: str = "FGSM", multi_step=None, *, tolerance: float = 0.0
+    table: RobustnessTable,
+    one_step: str = "FGSM",
+    multi_step: str | Sequence[str] | None = None,
+    *,
+    tolerance: float = 0.0,
 ) -> BatteryCheck:
     """Flag every multi-step attack that leaves more points correct than the one-step attack.
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from ..models import Predictor
 from .base import Attack
 from .objectives import margin_objective
 
@@ -54,15 +57,15 @@ class SPSA(Attack):
 
     def __init__(
         self,
-        model,
+        model: Predictor,
         *,
         eps: float = 8 / 255,
         steps: int = 10,
         lr: float = 0.01,
         delta: float = 0.01,
         samples: int = 128,
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         if options.get("loss") is None:
             options["loss"] = margin_objective
         super().__init__(model, **options)
@@ -73,7 +76,7 @@ class SPSA(Attack):
         self.samples = self._check_int("samples", samples)
 
     @torch.no_grad()
-    def _estimate(self, x, labels):
+    def _estimate(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return the SPSA estimate of the gradient of the ascent objective at x, (N, ...)."""
         v = (self._rand(self.samples, *x.shape, like=x) < 0.5).to(x.dtype) * 2 - 1
         probes = torch.cat([x + self.delta * v, x - self.delta * v]).reshape(-1, *x.shape[1:])
@@ -81,7 +84,7 @@ class SPSA(Attack):
         slope = (a[0] - a[1]) / (2 * self.delta)
         return (slope.reshape(self.samples, len(x), *([1] * (x.dim() - 1))) * v).mean(dim=0)
 
-    def forward(self, x, labels):
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples: Adam steps on SPSA gradient estimates.
 
         Parameters

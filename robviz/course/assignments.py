@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -231,7 +232,11 @@ def student_view(executed: dict) -> dict:
 
 
 def _write_notebooks(
-    source: str | Path, out: str | Path, convert, *, keep_existing: bool
+    source: str | Path,
+    out: str | Path,
+    convert: Callable[[dict], dict],
+    *,
+    keep_existing: bool,
 ) -> list[Path]:
     source, out = Path(source), Path(out)
     notebooks = sorted(source.glob("*.ipynb"))

@@ -34,6 +34,7 @@ import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -315,7 +316,11 @@ KERNEL_START_RETRIES = 2
 
 
 def execute_lesson(
-    path, notebook: dict | None = None, *, timeout: int = 600, env: dict | None = None
+    path: str | Path,
+    notebook: dict | None = None,
+    *,
+    timeout: int = 600,
+    env: dict | None = None,
 ) -> dict:
     """Run a lesson top to bottom in a fresh kernel and return the executed notebook node.
 
@@ -405,7 +410,7 @@ def _index_page(entries: list[tuple[str, str]]) -> str:
 """
 
 
-def _lessons(folder: Path, only) -> list[Path]:
+def _lessons(folder: Path, only: Sequence[str] | None) -> list[Path]:
     """Return the lessons (``NN_name.ipynb``) in ``folder``, in order.
 
     With ``only``, those whose name starts so.
@@ -423,9 +428,9 @@ def _lessons(folder: Path, only) -> list[Path]:
 def build_gallery(
     lessons: str | Path = "notebooks",
     out: str | Path = "build/gallery",
-    only=None,
+    only: Sequence[str] | None = None,
     timeout: int = 600,
-    executed=None,
+    executed: Callable[[Path], dict] | None = None,
 ) -> list[Path]:
     """Execute every lesson (student version, default mode) and write the static site to ``out``.
 

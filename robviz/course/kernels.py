@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import queue
 import time
+from typing import Any
 
 from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -29,7 +30,8 @@ __all__ = ["SlicedChannel", "SlicedKernelClient", "SlicedKernelManager"]
 class SlicedChannel(AsyncZMQSocketChannel):
     """A shell or iopub channel whose ``get_msg(timeout)`` polls in slices of at most a second."""
 
-    async def get_msg(self, timeout=None):
+    # Async over ZMQSocketChannel's sync get_msg, as AsyncZMQSocketChannel itself overrides it.
+    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # type: ignore[override]
         """Return the next message, waiting at most ``timeout`` seconds.
 
         It polls in slices of at most a second.

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+import numpy.typing as npt
 import torch
+from torch import nn
 
 from .. import checks
+from ..models import FeatureModel, Predictor
 from ..runtime import inference, predict, to_numpy
+
+if TYPE_CHECKING:
+    from ..attacks import AttackResult
+    from ..models import Classifier
 
 __all__ = [
     "confidence",
@@ -38,16 +46,16 @@ __all__ = [
 KD_BANDWIDTH = {"rce": 0.1 / 0.26, "ce": 1.0 / 0.26}
 
 
-def _logits(model, x: torch.Tensor) -> torch.Tensor:
+def _logits(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     """Return model(x) for a detector: inputs checked non-empty and finite, eval mode, batched."""
     return inference(model, checks.finite_inputs("x", x))
 
 
-def _features(model, x: torch.Tensor) -> torch.Tensor:
+def _features(model: FeatureModel, x: torch.Tensor) -> torch.Tensor:
     return inference(model, checks.finite_inputs("x", x), method="features")
 
 
-def _check_outputs(values, name: str) -> np.ndarray:
+def _check_outputs(values: npt.ArrayLike, name: str) -> np.ndarray:
     values = to_numpy(values, np.float64)
     if values.ndim != 2 or values.shape[1] < 3:
         raise ValueError(f"{name} must have shape (N, L) with L >= 3 classes, got {values.shape}")
@@ -57,7 +65,7 @@ def _check_outputs(values, name: str) -> np.ndarray:
 # ----------------------------------------------------------------------------------- softmax scores
 
 
-def confidence(model, x: torch.Tensor) -> np.ndarray:
+def confidence(model: Predictor, x: torch.Tensor) -> np.ndarray:
     """Return the baseline detector: the largest predicted probability, max_k softmax(model(x))_k.
 
     Higher = more normal.
@@ -103,7 +111,7 @@ def _non_max_entropy_log(log_scores: np.ndarray) -> np.ndarray:
     return entropy
 
 
-def non_max_entropy(probabilities) -> np.ndarray:
+def non_max_entropy(probabilities: npt.ArrayLike) -> np.ndarray:
     """Non-maximal entropy (non-ME) of predicted probabilities.
 
     Pang et al., "Towards Robust Detection of Adversarial Examples", NeurIPS 2018,
@@ -141,7 +149,7 @@ def non_max_entropy(probabilities) -> np.ndarray:
         return _non_max_entropy_log(np.log(p))
 
 
-def non_max_entropy_logits(logits) -> np.ndarray:
+def non_max_entropy_logits(logits: npt.ArrayLike) -> np.ndarray:
     """Return :func:`non_max_entropy` of softmax(logits), computed in log space.
 
     p_i = softmax over the non-maximal logits, so float32 logits such as [0, -150, -160, -170],
@@ -165,7 +173,7 @@ def non_max_entropy_logits(logits) -> np.ndarray:
     return _non_max_entropy_log(_check_outputs(logits, "logits"))
 
 
-def non_max_entropy_score(model, x: torch.Tensor) -> np.ndarray:
+def non_max_entropy_score(model: Predictor, x: torch.Tensor) -> np.ndarray:
     """Return the non-ME detector: :func:`non_max_entropy_logits` of model(x).
 
     Higher = more normal (for an RCE model, clean inputs sit near the maximum log(L - 1)).
@@ -273,7 +281,7 @@ class KernelDensity:
         self.sigma2_: float | None = None
         self.kernel_points: dict[int, torch.Tensor] = {}
 
-    def fit(self, model, x: torch.Tensor, y: torch.Tensor) -> "KernelDensity":
+    def fit(self, model: Classifier, x: torch.Tensor, y: torch.Tensor) -> "KernelDensity":
         """Store up to ``points_per_class`` training features per class.
 
         Sets the bandwidth in use, ``sigma2_``: ``sigma2`` when given, else the default of the
@@ -361,7 +369,7 @@ class KernelDensity:
             out[mask.cpu()] = (torch.logsumexp(-d2 / sigma2, dim=1) - math.log(len(points))).cpu()
         return out
 
-    def score(self, model, x: torch.Tensor) -> np.ndarray:
+    def score(self, model: FeatureModel, x: torch.Tensor) -> np.ndarray:
         """Return log KD(x) with the predicted class's kernel points.
 
         Higher = more normal.
@@ -494,7 +502,7 @@ class LID:
         self.k, self.reference_size, self.seed = k, reference_size, seed
         self.reference: torch.Tensor | None = None
 
-    def fit(self, model, x: torch.Tensor) -> "LID":
+    def fit(self, model: FeatureModel, x: torch.Tensor) -> "LID":
         """Draw the reference batch from ``x`` (clean training inputs) and store its features.
 
         Parameters
@@ -521,7 +529,9 @@ class LID:
         self.reference = _features(model, x[index])
         return self
 
-    def score(self, model, x: torch.Tensor, *, exclude_self: bool = False) -> np.ndarray:
+    def score(
+        self, model: FeatureModel, x: torch.Tensor, *, exclude_self: bool = False
+    ) -> np.ndarray:
         """Return -LID of each input's feature against the reference batch.
 
         Parameters
@@ -588,7 +598,9 @@ class DetectionPairs:
 
 
 @torch.no_grad()
-def detection_pairs(model, x: torch.Tensor, y: torch.Tensor, result) -> DetectionPairs:
+def detection_pairs(
+    model: Predictor, x: torch.Tensor, y: torch.Tensor, result: AttackResult
+) -> DetectionPairs:
     """Which samples the AUC uses: clean correctly classified *and* attack successful.
 
     As in the RCE paper, Sec. 5.
@@ -624,7 +636,9 @@ def detection_pairs(model, x: torch.Tensor, y: torch.Tensor, result) -> Detectio
     return DetectionPairs(correct=correct, success=success, pairs=correct & success)
 
 
-def _check_scores(clean, adversarial) -> tuple[np.ndarray, np.ndarray]:
+def _check_scores(
+    clean: npt.ArrayLike, adversarial: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
     clean, adversarial = (to_numpy(s, np.float64) for s in (clean, adversarial))
     if clean.ndim != 1 or adversarial.ndim != 1:
         raise ValueError(f"scores must be 1-D, got shapes {clean.shape} and {adversarial.shape}")
@@ -635,13 +649,13 @@ def _check_scores(clean, adversarial) -> tuple[np.ndarray, np.ndarray]:
     return clean, adversarial
 
 
-def _labelled(clean, adversarial):
+def _labelled(clean: npt.ArrayLike, adversarial: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     clean, adversarial = _check_scores(clean, adversarial)
     labels = np.concatenate([np.ones(len(clean)), np.zeros(len(adversarial))])
     return labels, np.concatenate([clean, adversarial])
 
 
-def roc_auc(scores_clean, scores_adversarial) -> float:
+def roc_auc(scores_clean: npt.ArrayLike, scores_adversarial: npt.ArrayLike) -> float:
     """Area under the ROC curve (``sklearn.metrics.roc_auc_score``), clean = positive.
 
     Higher score = normal.
@@ -671,7 +685,9 @@ def roc_auc(scores_clean, scores_adversarial) -> float:
     return float(roc_auc_score(*_labelled(scores_clean, scores_adversarial)))
 
 
-def roc_curve(scores_clean, scores_adversarial):
+def roc_curve(
+    scores_clean: npt.ArrayLike, scores_adversarial: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the ROC curve (``sklearn.metrics.roc_curve``), clean = positive.
 
     Parameters
@@ -701,7 +717,9 @@ def roc_curve(scores_clean, scores_adversarial):
     return fpr, tpr, thresholds
 
 
-def detection_scores(detectors: dict, model, x: torch.Tensor, y: torch.Tensor, result) -> dict:
+def detection_scores(
+    detectors: dict, model: FeatureModel, x: torch.Tensor, y: torch.Tensor, result: AttackResult
+) -> dict:
     """Score the paper's pairs with every detector.
 
     Parameters
@@ -734,7 +752,9 @@ def detection_scores(detectors: dict, model, x: torch.Tensor, y: torch.Tensor, r
 
 
 @torch.no_grad()
-def non_me_domain(model, extent, resolution: int = 150) -> dict:
+def non_me_domain(
+    model: Classifier, extent: tuple[float, float, float, float], resolution: int = 150
+) -> dict:
     """Return the decision domain and non-ME of a model with 2-D features on a feature-plane grid.
 
     Parameters
@@ -771,7 +791,9 @@ def non_me_domain(model, extent, resolution: int = 150) -> dict:
 
 
 @torch.no_grad()
-def max_non_me_lines(model, extent, num: int = 600) -> list[np.ndarray]:
+def max_non_me_lines(
+    model: Classifier, extent: tuple[float, float, float, float], num: int = 600
+) -> list[np.ndarray]:
     """Where non-ME is maximal for a 3-class model with 2-D features and a linear head (SCE, RCE).
 
     With three classes, non-ME = log 2 exactly where the two non-maximal logits are equal: on the
@@ -803,7 +825,8 @@ def max_non_me_lines(model, extent, num: int = 600) -> list[np.ndarray]:
             "max_non_me_lines needs a 3-class objective with 2-D features and a linear head "
             "(sce or rce)"
         )
-    w, b = head.linear.weight.detach().cpu().double(), head.linear.bias.detach().cpu().double()
+    linear = cast(nn.Linear, head.linear)  # the linear head of sce and rce, checked above
+    w, b = linear.weight.detach().cpu().double(), linear.bias.detach().cpu().double()
     x0, x1, y0, y1 = extent
     span = 2 * max(x1 - x0, y1 - y0) + float(np.abs(np.array(extent)).max())
     lines = []

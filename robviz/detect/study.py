@@ -11,16 +11,20 @@ viz draws.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
+from ..data import Dataset
+from ..models import Classifier
 from . import scores as detect  # the scores, by their wing-wide names
 
 __all__ = ["default_detectors", "detection_study", "DetectionStudy"]
 
 
-def default_detectors(model, data) -> dict:
+def default_detectors(model: Classifier, data: Dataset) -> dict:
     """Return the four detectors of the talk, fitted to ``model`` on ``data``'s training set.
 
     Their scores: higher = more normal.
@@ -113,7 +117,14 @@ class DetectionStudy:
 
 
 def detection_study(
-    models: dict, data, x, y, results: dict, *, detectors=default_detectors, min_pairs: int = 10
+    models: dict,
+    data: Dataset,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    results: dict,
+    *,
+    detectors: Callable[[Classifier, Dataset], dict] = default_detectors,
+    min_pairs: int = 10,
 ) -> DetectionStudy:
     """Score every attack's pairs with every detector, per model, as in the RCE paper.
 

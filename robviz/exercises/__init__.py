@@ -32,7 +32,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 import torch
@@ -51,6 +51,9 @@ __all__ = [
     "STRICT_ENV",
     "render_message",
 ]
+
+# A checker: answer (and, with variants, seed=) -> (passed, message).
+_Checker = TypeVar("_Checker", bound=Callable[..., tuple[bool, str]])
 
 #: Environment variable that turns a wrong answer into an ``AssertionError`` (the tests set it).
 STRICT_ENV = "ROBVIZ_STRICT_EXERCISES"
@@ -151,7 +154,7 @@ class Exercise:
 _REGISTRY: dict[str, Exercise] = {}
 
 
-def exercise(id: str, title: str):
+def exercise(id: str, title: str) -> Callable[[_Checker], _Checker]:
     """Register ``checker(answer) -> (passed, message)`` under ``id``, as a decorator.
 
     Parameters
@@ -172,7 +175,7 @@ def exercise(id: str, title: str):
         When the decorated checker is registered under an ``id`` already taken.
     """
 
-    def register(checker):
+    def register(checker: _Checker) -> _Checker:
         if id in _REGISTRY:
             raise ValueError(f"exercise {id!r} is registered twice")
         _REGISTRY[id] = Exercise(id, title, checker)
@@ -184,7 +187,7 @@ def exercise(id: str, title: str):
 def registered() -> dict[str, Exercise]:
     """All exercises with a self-check, by id, in lesson order."""
 
-    def order(key):
+    def order(key: str) -> tuple[int, ...]:
         return tuple(int(part) for part in key.split("."))
 
     return {key: _REGISTRY[key] for key in sorted(_REGISTRY, key=order)}
@@ -233,7 +236,7 @@ def _exercise(exercise_id: str) -> Exercise:
 
 
 def check(
-    exercise_id: str, answer, *, seed: int | None = None, strict: bool | None = None
+    exercise_id: str, answer: object, *, seed: int | None = None, strict: bool | None = None
 ) -> Feedback | None:
     """Check ``answer`` for exercise ``exercise_id``.
 
@@ -322,7 +325,8 @@ class _Unfinished(Exception):
 # ------------------------------------------------------------------------------------------ numbers
 
 
-def _as_float(answer, what: str) -> float:
+# Any: a student's answer may be anything; float() raises the TypeError the caller reports.
+def _as_float(answer: Any, what: str) -> float:
     if isinstance(answer, torch.Tensor):
         if answer.numel() != 1:
             raise ValueError(
@@ -337,7 +341,7 @@ def _as_float(answer, what: str) -> float:
 
 
 def expect_number(
-    answer,
+    answer: object,
     expected: float,
     *,
     rtol: float = 1e-3,
@@ -380,7 +384,7 @@ def expect_number(
     if not math.isfinite(value):
         return False, f"Your answer is {value}; expected a finite number."
 
-    def close(a, b):
+    def close(a: float, b: float) -> bool:
         return math.isclose(a, b, rel_tol=rtol, abs_tol=atol)
 
     suffix = f" {unit}" if unit else ""
@@ -396,7 +400,9 @@ def expect_number(
 # ------------------------------------------------------------------------------------------ choices
 
 
-def expect_choice(answer, correct, hints: dict, *, why: str = "") -> tuple[bool, str]:
+def expect_choice(
+    answer: object, correct: object, hints: dict, *, why: str = ""
+) -> tuple[bool, str]:
     """Check a multiple-choice answer (compared case-insensitively when strings).
 
     Parameters
@@ -410,7 +416,7 @@ def expect_choice(answer, correct, hints: dict, *, why: str = "") -> tuple[bool,
         One sentence said when the answer is right.
     """
 
-    def norm(option):
+    def norm(option: object) -> object:
         return option.strip().lower() if isinstance(option, str) else option
 
     options = [correct, *hints]
@@ -434,7 +440,7 @@ class Mistake:
     hint: str
 
 
-def _to_tensor(value):
+def _to_tensor(value: object) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value.detach().to(torch.float64)
     if isinstance(value, np.ndarray) or isinstance(value, (int, float, list, tuple)):
@@ -442,7 +448,7 @@ def _to_tensor(value):
     raise TypeError(f"expected a tensor, an array or a number, got {type(value).__name__}")
 
 
-def _agrees(output, reference, rtol: float, atol: float) -> tuple[bool, str]:
+def _agrees(output: object, reference: object, rtol: float, atol: float) -> tuple[bool, str]:
     output, reference = _to_tensor(output), _to_tensor(reference)
     if output.shape != reference.shape:
         return False, f"returns shape {tuple(output.shape)}, expected {tuple(reference.shape)}"
@@ -453,7 +459,7 @@ def _agrees(output, reference, rtol: float, atol: float) -> tuple[bool, str]:
 
 
 def expect_function(
-    answer,
+    answer: object,
     reference: Callable,
     inputs: Iterable[tuple],
     *,

@@ -13,7 +13,7 @@ _Y = torch.tensor([0])
 
 
 @exercise("0.1", "The MMC loss of one feature, by hand")
-def mmc_loss_of_one_feature(answer):
+def mmc_loss_of_one_feature(answer: object) -> tuple[bool, str]:
     """Check the MMC loss of z = (1, 1) with label 0 and centers mm_centers(3, 2) (C = 10).
 
     The loss has the factor 1/2.
@@ -50,12 +50,12 @@ def mmc_loss_of_one_feature(answer):
     )
 
 
-def _reference(z, y, centers):
+def _reference(z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     return mmc_loss(z, y, centers)
 
 
 @exercise("0.2", "Write the MMC loss")
-def write_mmc_loss(answer, seed: int = 0):
+def write_mmc_loss(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``mmc(z, y, centers)`` against robviz.objectives.mmc_loss.
 
     The inputs are random batches.

@@ -10,7 +10,7 @@ from . import Mistake, exercise, expect_choice, expect_function
 
 
 @exercise("1.1", "Why RCE loses a class with 4 classes in 2-D")
-def where_three_linear_functions_agree(answer):
+def where_three_linear_functions_agree(answer: object) -> tuple[bool, str]:
     """Where three generic affine functions of a 2-D feature z are equal: at a point.
 
     Parameters
@@ -46,25 +46,25 @@ def where_three_linear_functions_agree(answer):
     )
 
 
-def _cross_entropy(h, y):
+def _cross_entropy(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(h, y)
 
 
-def _reverse_without_normalization(h, y):
+def _reverse_without_normalization(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     reverse = 1.0 - F.one_hot(y, h.shape[1]).to(h.dtype)
     return -(reverse * F.log_softmax(h, dim=1)).sum(dim=1).mean()
 
 
-def _reverse_summed_over_batch(h, y):
+def _reverse_summed_over_batch(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return rce_loss(h, y) * len(h)
 
 
-def _reverse_on_negated_logits(h, y):
+def _reverse_on_negated_logits(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return rce_loss(-h, y)
 
 
 @exercise("1.2", "Write the RCE loss")
-def write_rce_loss(answer, seed: int = 0):
+def write_rce_loss(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``rce(h, y)`` against robviz.objectives.rce_loss on random logits.
 
     The logits have 3 to 10 classes.

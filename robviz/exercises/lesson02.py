@@ -17,7 +17,7 @@ SCORE_EPS = 8 / 255
 
 
 @exercise("2.1", "How far one FGSM step moves a linear score")
-def linear_score_change(answer):
+def linear_score_change(answer: object) -> tuple[bool, str]:
     """Check the largest change of s(x) = w . x under an L-inf move of eps: eps * ||w||_1.
 
     Here w = SCORE_WEIGHTS.
@@ -57,7 +57,7 @@ def linear_score_change(answer):
     )
 
 
-def _linear_model(generator, features: int, classes: int) -> nn.Module:
+def _linear_model(generator: torch.Generator, features: int, classes: int) -> nn.Module:
     """Return a fixed linear classifier in float64.
 
     It is the smallest model with a non-trivial input gradient.
@@ -69,7 +69,9 @@ def _linear_model(generator, features: int, classes: int) -> nn.Module:
     return model.requires_grad_(False)
 
 
-def _attack_inputs(seed: int, variant: int = 0):
+def _attack_inputs(
+    seed: int, variant: int = 0
+) -> list[tuple[nn.Module, torch.Tensor, torch.Tensor, float]]:
     """Linear models and inputs in [0, 1], some near the bounds so that clipping matters.
 
     A ``variant`` > 0 draws other models and adds one more shape (the hidden tests).
@@ -88,7 +90,9 @@ def _attack_inputs(seed: int, variant: int = 0):
     return cases
 
 
-def _input_gradient(model, x, y, reduction="mean"):
+def _input_gradient(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, reduction: str = "mean"
+) -> torch.Tensor:
     """Return the gradient of the cross-entropy with respect to x.
 
     Its sign does not depend on ``reduction``, its size does: the mistakes that drop the sign are
@@ -99,12 +103,14 @@ def _input_gradient(model, x, y, reduction="mean"):
     return grad
 
 
-def _fgsm_reference(model, x, y, eps, bounds):
+def _fgsm_reference(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, bounds: tuple[float, float]
+) -> torch.Tensor:
     return FGSM(model, eps=eps, bounds=bounds, loss=cross_entropy_objective)(x, y)
 
 
 @exercise("2.2", "Write one FGSM step")
-def write_fgsm(answer, seed: int = 0):
+def write_fgsm(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``fgsm(model, x, y, eps, bounds)`` against robviz.attacks.FGSM.
 
     The models are fixed and linear.
@@ -165,7 +171,15 @@ def write_fgsm(answer, seed: int = 0):
     )
 
 
-def _pgd_reference(model, x, y, eps, alpha, steps, bounds):
+def _pgd_reference(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    alpha: float,
+    steps: int,
+    bounds: tuple[float, float],
+) -> torch.Tensor:
     return PGD(
         model,
         eps=eps,
@@ -178,8 +192,19 @@ def _pgd_reference(model, x, y, eps, alpha, steps, bounds):
 
 
 def _pgd_variant(
-    model, x, y, eps, alpha, steps, bounds, *, project=True, clip=True, sign=True, reduction="mean"
-):
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    alpha: float,
+    steps: int,
+    bounds: tuple[float, float],
+    *,
+    project: bool = True,
+    clip: bool = True,
+    sign: bool = True,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """PGD from x with one of its parts switched off: each switch is a known mistake."""
     x_adv = x.clone()
     for _ in range(steps):
@@ -193,7 +218,7 @@ def _pgd_variant(
 
 
 @exercise("2.3", "Write PGD: signed steps, projected back into the eps-ball")
-def write_pgd(answer, seed: int = 0):
+def write_pgd(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``pgd(model, x, y, eps, alpha, steps, bounds)`` against robviz.attacks.PGD.
 
     Without random start, on fixed linear models; the step alpha is large enough that the

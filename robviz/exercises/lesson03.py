@@ -11,7 +11,7 @@ from . import Mistake, exercise, expect_function, expect_number
 
 
 @exercise("3.1", "The smallest feature dimension for 10 simplex centers")
-def simplex_dimension(answer):
+def simplex_dimension(answer: object) -> tuple[bool, str]:
     """Check the smallest d at which L = 10 MM centers form the simplex: L - 1 = 9.
 
     There they reach the simplex RB-bar.
@@ -59,11 +59,13 @@ def _gram(centers: torch.Tensor) -> torch.Tensor:
     return centers @ centers.T
 
 
-def _reference_gram(num_classes, dim, norm):
+def _reference_gram(num_classes: int, dim: int, norm: float) -> torch.Tensor:
     return _gram(simplex_centers(num_classes, dim, norm))
 
 
-def _recursion_gram(num_classes, dim, norm, *, target=None):
+def _recursion_gram(
+    num_classes: int, dim: int, norm: float, *, target: float | None = None
+) -> torch.Tensor:
     """Return the Gram matrix of Algorithm 1 run with pairwise unit inner product ``target``.
 
     ``target`` defaults to -1/(L-1).
@@ -82,7 +84,7 @@ def _recursion_gram(num_classes, dim, norm, *, target=None):
 
 
 @exercise("3.2", "Write the simplex (MM) centers")
-def write_simplex_centers(answer, seed: int = 0):
+def write_simplex_centers(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``simplex(L, d, C)`` against robviz.centers.simplex_centers.
 
     Any rotation of the simplex is right, so the check compares shapes and then the Gram matrices mu
@@ -122,7 +124,7 @@ def write_simplex_centers(answer, seed: int = 0):
                     f"({num_classes}, {dim}): one row per class, one column per feature."
                 )
 
-    def student_gram(num_classes, dim, norm):
+    def student_gram(num_classes: int, dim: int, norm: float) -> object:
         centers = answer(num_classes, dim, norm)
         return centers if centers is None or centers is Ellipsis else _gram(centers)
 

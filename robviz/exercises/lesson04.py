@@ -12,12 +12,12 @@ from ..theory import mmc_sample_density
 from . import Mistake, exercise, expect_function, expect_number
 
 
-def _reference_logits(z, centers):
+def _reference_logits(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     return -0.5 * squared_distances(z, centers)
 
 
 @exercise("4.1", "Write the MMLDA logits")
-def write_mmlda_logits(answer, seed: int = 0):
+def write_mmlda_logits(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``mmlda_logits(z, centers)`` against h_k = -1/2 ||z - mu_k||^2.
 
     On MM centers and on centers of unequal norms (where the linear logits z^T mu_k are no longer a
@@ -86,12 +86,12 @@ def write_mmlda_logits(answer, seed: int = 0):
     )
 
 
-def _log10_density(C, d, form="exact"):
+def _log10_density(C: float, d: int, form: str = "exact") -> float:
     return float(mmc_sample_density(C, d, 1, 1.0, form=form, log=True)) / math.log(10)
 
 
 @exercise("4.2", "Theorem 2 in 64 dimensions")
-def density_ratio_in_64_dimensions(answer):
+def density_ratio_in_64_dimensions(answer: object) -> tuple[bool, str]:
     """Check log10 of SD(C = 0.01) / SD(C = 0.04) for MMC in d = 64 with the same N p(C).
 
     The shell volume is exact.

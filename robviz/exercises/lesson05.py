@@ -9,16 +9,16 @@ from ..detect import non_max_entropy, roc_auc
 from . import Mistake, exercise, expect_choice, expect_function, expect_number
 
 
-def _entropy(p):
+def _entropy(p: torch.Tensor) -> torch.Tensor:
     return -(p * p.log()).sum(dim=1)
 
 
-def _without_max(p):
+def _without_max(p: torch.Tensor) -> torch.Tensor:
     return p.scatter(1, p.argmax(dim=1, keepdim=True), 0.0)
 
 
 @exercise("5.1", "Write the non-maximal entropy")
-def write_non_max_entropy(answer, seed: int = 0):
+def write_non_max_entropy(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``non_me(probabilities)`` against robviz.detect.non_max_entropy.
 
     On softmax outputs of random logits, from flat to confident, with L = 3, 5 and 10 classes.
@@ -84,7 +84,7 @@ _ADVERSARIAL = np.array([0.5, 0.3, 0.2, 0.85])
 
 
 @exercise("5.2", "The AUC by counting pairs")
-def auc_by_counting(answer):
+def auc_by_counting(answer: object) -> tuple[bool, str]:
     """Check the AUC of clean scores (0.9, 0.8, 0.5) against adversarial (0.5, 0.3, 0.2, 0.85).
 
     Clean = positive, higher = more normal, ties counted 1/2.
@@ -128,7 +128,7 @@ def auc_by_counting(answer):
 
 
 @exercise("5.3", "What an AUC near 0 says")
-def auc_near_zero(answer):
+def auc_near_zero(answer: object) -> tuple[bool, str]:
     """Check the meaning of RCE's confidence AUC ≈ 0 on C&W-hc (section 6).
 
     Parameters

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -10,7 +12,7 @@ from ..theory import adp_optimum
 from . import Mistake, exercise, expect_function, expect_number
 
 
-def _member_predictions(seed: int, variant: int = 0):
+def _member_predictions(seed: int, variant: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Return (K, N, L) softmax outputs of random logits, from flat to confident, and (N,) labels.
 
     A ``variant`` > 0 draws others and adds one more shape (the hidden tests).
@@ -27,11 +29,11 @@ def _member_predictions(seed: int, variant: int = 0):
     return inputs
 
 
-def _entropy(p):
+def _entropy(p: torch.Tensor) -> torch.Tensor:
     return -(p * torch.log(p)).sum(dim=-1)
 
 
-def _reference_entropy(probabilities):
+def _reference_entropy(probabilities: torch.Tensor) -> torch.Tensor:
     # The entropy term of the ADP regularizer alone (alpha = 1, beta = 0), with its sign turned
     # back.
     y = torch.zeros(probabilities.shape[1], dtype=torch.long)
@@ -39,7 +41,7 @@ def _reference_entropy(probabilities):
 
 
 @exercise("6.1", "Write the ensemble entropy")
-def write_ensemble_entropy(answer, seed: int = 0):
+def write_ensemble_entropy(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``ensemble_entropy(probabilities)`` against H(mean_k F^k) of ADP.
 
     Shapes: (K, N, L) -> (N,).
@@ -87,12 +89,12 @@ def write_ensemble_entropy(answer, seed: int = 0):
     )
 
 
-def _gram_det(m):
+def _gram_det(m: torch.Tensor) -> torch.Tensor:
     return torch.linalg.det(m.transpose(0, 1) @ m.permute(1, 2, 0))
 
 
 @exercise("6.2", "Write the ensemble diversity det(M Mᵀ)")
-def write_ensemble_diversity(answer, seed: int = 0):
+def write_ensemble_diversity(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``diversity(probabilities, y)``, (K, N, L) and (N,) -> (N,).
 
     Against robviz.ensemble.ensemble_diversity: det of the Gram matrix of the L2-normalized
@@ -113,11 +115,11 @@ def write_ensemble_diversity(answer, seed: int = 0):
         Whether the answer is right, and praise or a hint at the likely mistake.
     """
 
-    def raw(p, y):
+    def raw(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return non_true_predictions(p, y, None)
 
-    def log_det(offset):
-        def wrong(p, y):
+    def log_det(offset: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        def wrong(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             m = non_true_predictions(p, y)
             gram = m.transpose(0, 1) @ m.permute(1, 2, 0)
             return torch.logdet(gram + offset * torch.eye(gram.shape[-1], dtype=gram.dtype))
@@ -164,7 +166,7 @@ def write_ensemble_diversity(answer, seed: int = 0):
 
 
 @exercise("6.3", "Eq. 7 for the digits ensemble")
-def eq7_for_digits(answer):
+def eq7_for_digits(answer: object) -> tuple[bool, str]:
     """F_y of Theorem 2 (Eq. 7) for alpha = 2, K = 3 members, L = 10 classes.
 
     Parameters

@@ -23,7 +23,7 @@ class _TinyNet(nn.Module):
         self.b1 = nn.Parameter(torch.randn(8, generator=generator, dtype=torch.float64))
         self.w2 = nn.Parameter(torch.randn(8, 4, generator=generator, dtype=torch.float64) * 2)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.tanh(x @ self.w1 + self.b1) @ self.w2
 
 
@@ -41,7 +41,7 @@ def _mi_reference(model, x, partners, lam):
     return mi.mix(x, None, n, same=True)
 
 
-def _mi_inputs(variant: int = 0):
+def _mi_inputs(variant: int = 0) -> list[tuple[_TinyNet, torch.Tensor, torch.Tensor, float]]:
     """Return a network and batches.
 
     A ``variant`` > 0 draws another network, other inputs and one more batch shape (the hidden
@@ -60,12 +60,12 @@ def _mi_inputs(variant: int = 0):
     return inputs
 
 
-def _mix(x, partners, lam):
+def _mix(x: torch.Tensor, partners: torch.Tensor, lam: float) -> torch.Tensor:
     return lam * x[:, None] + (1 - lam) * partners
 
 
 @exercise("7.1", "Write the MI prediction")
-def write_mi_prediction(answer, seed: int = 0):
+def write_mi_prediction(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``mi_predict(model, x, partners, lam)`` against ``MixupInference.mix``.
 
     Both use the same partners.
@@ -127,7 +127,7 @@ def write_mi_prediction(answer, seed: int = 0):
 
 
 @exercise("7.2", "How much of the perturbation survives mixing")
-def perturbation_after_mixing(answer):
+def perturbation_after_mixing(answer: object) -> tuple[bool, str]:
     """Check the L-inf size of the perturbation left in a mixed input: lam * eps.
 
     Here eps = 0.5 and lam = 0.6.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from . import Mistake, exercise, expect_choice, expect_function
 
 
-def _rounded(x, step):
+def _rounded(x: torch.Tensor, step: float) -> torch.Tensor:
     """Return the rounding layer of the lesson's ``Rounded`` model.
 
     It maps x to the nearest point of the grid of ``step``.
@@ -15,7 +17,7 @@ def _rounded(x, step):
     return torch.round(x / step) * step
 
 
-def _weights(x):
+def _weights(x: torch.Tensor) -> torch.Tensor:
     """Return fixed random weights for the backward pass.
 
     The gradient of sum(w * f(x)) is w when f's gradient is the identity, so a gradient scaled,
@@ -24,24 +26,28 @@ def _weights(x):
     return torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=x.dtype)
 
 
-def _output(function):
+def _output(
+    function: Callable[[torch.Tensor, float], object],
+) -> Callable[[torch.Tensor, float], object]:
     """Return ``function``'s output alone, detached."""
 
-    def run(x, step):
+    def run(x: torch.Tensor, step: float) -> object:
         out = function(x.detach().clone().requires_grad_(True), step)
         return out.detach() if torch.is_tensor(out) else out
 
     return run
 
 
-def _gradient(function):
+def _gradient(
+    function: Callable[[torch.Tensor, float], object],
+) -> Callable[[torch.Tensor, float], object]:
     """Return the gradient of sum(w * function(x, step)) with respect to x.
 
     Zeros where the output does not depend on x through autograd (a detached or non-differentiable
     output).
     """
 
-    def run(x, step):
+    def run(x: torch.Tensor, step: float) -> object:
         x = x.detach().clone().requires_grad_(True)
         out = function(x, step)
         if out is Ellipsis or out is None:
@@ -60,7 +66,7 @@ def _gradient(function):
     return run
 
 
-def _bpda_inputs(variant: int = 0):
+def _bpda_inputs(variant: int = 0) -> list[tuple[torch.Tensor, float]]:
     """Return inputs of several shapes and grid steps.
 
     A ``variant`` > 0 draws others and adds one shape (hidden tests).
@@ -76,7 +82,7 @@ def _bpda_inputs(variant: int = 0):
 
 
 @exercise("8.1", "Write BPDA for the rounding layer")
-def write_bpda_round(answer, seed: int = 0):
+def write_bpda_round(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``bpda_round(x, step)``.
 
     Its output must equal round(x / step) * step and its gradient must be the identity (Athalye et
@@ -163,7 +169,7 @@ def write_bpda_round(answer, seed: int = 0):
 
 
 @exercise("8.2", "Which observation is evidence of gradient masking")
-def masking_evidence(answer):
+def masking_evidence(answer: object) -> tuple[bool, str]:
     """Multiple choice: the option (a to d) that is evidence of gradient masking.
 
     Parameters

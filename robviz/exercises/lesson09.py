@@ -8,13 +8,13 @@ from . import Mistake, exercise, expect_function, expect_number
 _EPOCHS = (0, 1, 50, 99, 100, 101, 149, 150, 151, 199)
 
 
-def _paper_lr(epoch):
+def _paper_lr(epoch: int) -> float:
     recipe = get_recipe("paper", "mmc")
     return recipe.lr * lr_factor(recipe, epoch, 1)  # one step per epoch: the schedule is per epoch
 
 
 @exercise("9.1", "The paper recipe's learning rate")
-def paper_learning_rate(answer, seed: int = 0):
+def paper_learning_rate(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``paper_lr(epoch)`` (0-based) against the paper recipe's step schedule.
 
     On ten epochs around the milestones.
@@ -60,7 +60,7 @@ def paper_learning_rate(answer, seed: int = 0):
 
 
 @exercise("9.2", "Steps of the paper recipe")
-def paper_steps(answer):
+def paper_steps(answer: object) -> tuple[bool, str]:
     """SGD steps of the paper recipe on CIFAR-10: 200 epochs x 50 000 images / batch 50.
 
     Parameters

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from . import Mistake, exercise, expect_choice, expect_function
 
+# One check's arguments: (model, x, y, eps, alpha, steps, bounds, start).
+_Case = tuple[
+    nn.Module, torch.Tensor, torch.Tensor, float, float, int, tuple[float, float], torch.Tensor
+]
+# The inner maximization: the arguments of a _Case -> x_adv.
+_Maximization = Callable[
+    [nn.Module, torch.Tensor, torch.Tensor, float, float, int, tuple[float, float], torch.Tensor],
+    torch.Tensor,
+]
 
-def _model(seed: int):
+
+def _model(seed: int) -> nn.Module:
     """Return a small seeded 2-D ReLU classifier (2 -> 8 -> 3), in eval mode."""
     from ..models import Classifier, ToyMLP
     from ..objectives import make_objective
@@ -17,7 +30,7 @@ def _model(seed: int):
     return Classifier(ToyMLP(2, 3, hidden=8, depth=1), make_objective("sce", 3, 3)).double().eval()
 
 
-def _inputs(variant: int = 0):
+def _inputs(variant: int = 0) -> list[_Case]:
     """Return (model, x, y, eps, alpha, steps, bounds, start) tuples.
 
     A ``variant`` > 0 draws others (hidden tests).
@@ -40,10 +53,21 @@ def _inputs(variant: int = 0):
     return cases
 
 
-def _pgd(sign=1.0, project=True, clip=True, use_sign=True):
+def _pgd(
+    sign: float = 1.0, project: bool = True, clip: bool = True, use_sign: bool = True
+) -> _Maximization:
     """PGD on cross-entropy from ``start``: the reference (defaults) and the usual slips."""
 
-    def run(model, x, y, eps, alpha, steps, bounds, start):
+    def run(
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        eps: float,
+        alpha: float,
+        steps: int,
+        bounds: tuple[float, float],
+        start: torch.Tensor,
+    ) -> torch.Tensor:
         x_adv = start.clone()
         for _ in range(steps):
             x_adv = x_adv.detach().requires_grad_(True)
@@ -58,7 +82,16 @@ def _pgd(sign=1.0, project=True, clip=True, use_sign=True):
     return run
 
 
-def _with_robviz(model, x, y, eps, alpha, steps, bounds, start):
+def _with_robviz(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    alpha: float,
+    steps: int,
+    bounds: tuple[float, float],
+    start: torch.Tensor,
+) -> torch.Tensor:
     """Return the inner maximization of robviz.adversarial from the same start.
 
     It is attacks.PGD's iterate.
@@ -71,10 +104,19 @@ def _with_robviz(model, x, y, eps, alpha, steps, bounds, start):
     return attack.iterate(x, start, y).detach()
 
 
-def _answer(function):
+def _answer(function: Callable[..., object]) -> Callable[..., object]:
     """Run a student's function on copies (it must not change the inputs), detached."""
 
-    def run(model, x, y, eps, alpha, steps, bounds, start):
+    def run(
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        eps: float,
+        alpha: float,
+        steps: int,
+        bounds: tuple[float, float],
+        start: torch.Tensor,
+    ) -> object:
         out = function(model, x.clone(), y.clone(), eps, alpha, steps, bounds, start.clone())
         return out.detach() if torch.is_tensor(out) else out
 
@@ -82,7 +124,7 @@ def _answer(function):
 
 
 @exercise("10.1", "Write the inner maximization")
-def inner_maximization(answer, seed: int = 0):
+def inner_maximization(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``inner_max(model, x, y, eps, alpha, steps, bounds, start)``.
 
     L-inf PGD on cross-entropy from ``start``, checked against :meth:`robviz.attacks.PGD.iterate` on
@@ -141,7 +183,7 @@ def inner_maximization(answer, seed: int = 0):
 
 
 @exercise("10.2", "Does robustness at the training radius carry over to twice the radius")
-def twice_the_radius(answer):
+def twice_the_radius(answer: object) -> tuple[bool, str]:
     """Check what adversarial training at eps gives at 2 eps (multiple choice).
 
     The lesson measures it exactly.

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
 from . import Mistake, exercise, expect_choice, expect_function
 
 
-def _reference(w, b, low, high):
+def _reference(
+    w: torch.Tensor, b: torch.Tensor, low: torch.Tensor, high: torch.Tensor
+) -> torch.Tensor:
     """Bound an affine layer then a ReLU on the box [low, high].
 
     It works by centre and radius, with |W| for the radius.
@@ -18,7 +22,9 @@ def _reference(w, b, low, high):
     return torch.stack([(centre - radius).clamp(min=0), (centre + radius).clamp(min=0)])
 
 
-def _corners(w, b, low, high):
+def _corners(
+    w: torch.Tensor, b: torch.Tensor, low: torch.Tensor, high: torch.Tensor
+) -> torch.Tensor:
     """Push the box's corners through W (W low, W high) as if all weights were positive (the slip).
 
     The same as sending the radius through W instead of |W|.
@@ -27,19 +33,25 @@ def _corners(w, b, low, high):
     return torch.stack([one.clamp(min=0), two.clamp(min=0)])
 
 
-def _no_relu(w, b, low, high):
+def _no_relu(
+    w: torch.Tensor, b: torch.Tensor, low: torch.Tensor, high: torch.Tensor
+) -> torch.Tensor:
     """Bound the affine map without the ReLU (the slip)."""
     centre, radius = (high + low) / 2, (high - low) / 2
     centre, radius = centre @ w.T + b, radius @ w.abs().T
     return torch.stack([centre - radius, centre + radius])
 
 
-def _relu_first(w, b, low, high):
+def _relu_first(
+    w: torch.Tensor, b: torch.Tensor, low: torch.Tensor, high: torch.Tensor
+) -> torch.Tensor:
     """Apply the ReLU to the input box, before the affine map, and none after it (the slip)."""
     return _no_relu(w, b, low.clamp(min=0), high.clamp(min=0))
 
 
-def _inputs(variant: int = 0):
+def _inputs(
+    variant: int = 0,
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Return (w, b, low, high) tuples in float64, weights of both signs.
 
     A ``variant`` > 0 draws others.
@@ -55,10 +67,10 @@ def _inputs(variant: int = 0):
     return cases
 
 
-def _answer(function):
+def _answer(function: Callable[..., object]) -> Callable[..., object]:
     """Run a student's function on copies; stack its (low, high) into a (2, N, n_out) tensor."""
 
-    def run(w, b, low, high):
+    def run(w: torch.Tensor, b: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> object:
         out = function(w.clone(), b.clone(), low.clone(), high.clone())
         if out is Ellipsis or out is None:
             return out
@@ -77,7 +89,7 @@ def _answer(function):
 
 
 @exercise("11.1", "Interval bounds through one affine layer and its ReLU")
-def interval_layer(answer, seed: int = 0):
+def interval_layer(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``interval_layer(w, b, low, high) -> (low', high')``.
 
     The box [low, high] (N, n_in) through x -> relu(x W^T + b), checked against the rule of
@@ -138,7 +150,7 @@ def interval_layer(answer, seed: int = 0):
 
 
 @exercise("11.2", "Can the certified robust accuracy exceed the exact one")
-def certified_above_exact(answer):
+def certified_above_exact(answer: object) -> tuple[bool, str]:
     """Check whether a certificate can report more robust points than the exact program proves.
 
     A multiple-choice question.

@@ -20,7 +20,9 @@ import os
 import pickle
 import tarfile
 from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.error import URLError
 from urllib.request import urlopen
 
@@ -105,7 +107,7 @@ def default_root() -> Path:
     return Path(os.environ.get("ROBVIZ_DATA") or Path.home() / ".cache" / "robviz")
 
 
-def is_cached(name: str = "cifar10", root=None) -> bool:
+def is_cached(name: str = "cifar10", root: str | Path | None = None) -> bool:
     """Return True when the official archive of ``name`` is already in the cache folder.
 
     Then no download is needed.
@@ -133,7 +135,7 @@ def is_cached(name: str = "cifar10", root=None) -> bool:
     return (Path(root if root is not None else default_root()) / CIFAR[key].filename).is_file()
 
 
-def md5sum(path, chunk: int = 1 << 20) -> str:
+def md5sum(path: str | Path, chunk: int = 1 << 20) -> str:
     """Return the MD5 hex digest of the file at ``path``, read in chunks of ``chunk`` bytes.
 
     Parameters
@@ -164,7 +166,9 @@ def _by_hand(url: str, target: Path, md5: str | None) -> str:
     )
 
 
-def download(url: str, target, md5: str | None = None, *, timeout: float = 60.0) -> Path:
+def download(
+    url: str, target: str | Path, md5: str | None = None, *, timeout: float = 60.0
+) -> Path:
     """Download ``url`` to ``target``, then check ``md5``.
 
     Written through a temporary file and an atomic rename.
@@ -195,7 +199,7 @@ def download(url: str, target, md5: str | None = None, *, timeout: float = 60.0)
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
 
-    def fetch(out):
+    def fetch(out: BinaryIO) -> None:
         digest = hashlib.md5()
         try:
             with urlopen(url, timeout=timeout) as response:
@@ -233,7 +237,7 @@ class _SafeUnpickler(pickle.Unpickler):
         ("_codecs", "encode"),
     }
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) in self.ALLOWED:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"unexpected object {module}.{name} in a CIFAR batch file")
@@ -258,9 +262,9 @@ def _images(batch: dict, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 def load_cifar(
     name: str = "cifar10",
-    root=None,
+    root: str | Path | None = None,
     download: bool = True,
-    device="cpu",
+    device: torch.device | str = "cpu",
     *,
     dtype: torch.dtype = torch.float32,
     md5: str | None = "official",
@@ -331,7 +335,7 @@ def load_cifar(
     x_train = np.concatenate([p[0] for p in parts])
     y_train = np.concatenate([p[1] for p in parts])
 
-    def tensor(a):
+    def tensor(a: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(a)).to(device)
         return to_float(t, dtype) if dtype != torch.uint8 else t
 
@@ -367,7 +371,10 @@ def to_float(x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tenso
 
 
 def augment_params(
-    n: int, generator: torch.Generator | None = None, device="cpu", pad: int = 4
+    n: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    pad: int = 4,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return random crop offsets and flip flags drawn with ``generator`` on ``device``.
 
@@ -397,7 +404,7 @@ def augment_params(
 
 def apply_augment(
     x: torch.Tensor, oy: torch.Tensor, ox: torch.Tensor, flip: torch.Tensor, pad: int = 4
-):
+) -> torch.Tensor:
     """Zero-pad ``x`` (N, C, H, W) by ``pad``, crop H x W at (oy, ox) and mirror where ``flip``.
 
     One gather on the tensor's own device, any dtype (uint8 included).
@@ -453,7 +460,10 @@ def augment(
 
 
 def keras_shift_params(
-    n: int, generator: torch.Generator | None = None, device="cpu", shift: float = 0.1
+    n: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    shift: float = 0.1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return random shifts and flip flags: the authors' Keras augmentation.
 
@@ -530,7 +540,12 @@ AUGMENTATIONS = ("crop4", "crop2", "keras-shift")
 
 
 def _augmented(
-    x: torch.Tensor, index: torch.Tensor, part: slice, method: str, generator, dtype
+    x: torch.Tensor,
+    index: torch.Tensor,
+    part: slice,
+    method: str,
+    generator: torch.Generator | None,
+    dtype: torch.dtype,
 ) -> torch.Tensor:
     """Return the slice ``part`` of the global batch ``x[index]``, augmented by ``method``.
 
@@ -559,7 +574,7 @@ def gpu_batches(
     world_size: int = 1,
     channels_last: bool = False,
     dtype: torch.dtype = torch.float32,
-):
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield one epoch of shuffled training batches (x_batch, y_batch) from device-resident tensors.
 
     Every rank draws the same permutation and augmentation with the same ``generator`` state and

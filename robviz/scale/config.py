@@ -13,13 +13,17 @@ import argparse
 import difflib
 import shlex
 import warnings
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, ClassVar, TypeVar
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .. import checks
-from .recipes import RECIPES
+from .recipes import RECIPES, Recipe
 from ..objectives import OBJECTIVES as HEADS
 from .resnet import ARCHITECTURES, ENSEMBLE_OBJECTIVES
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = [
     "RunConfig",
@@ -44,7 +48,7 @@ OBJECTIVES = (
 _Run = TypeVar("_Run", bound="RunConfig")
 
 
-def _setting(default=MISSING, help: str = "", **cli):
+def _setting(default: Any = MISSING, help: str = "", **cli: Any) -> Any:
     """Return a field with its command-line spelling in ``metadata``.
 
     ``type``, ``choices``, ``nargs``, ``positional``, ``flag`` (a switch that sets ``value``, e.g.
@@ -68,7 +72,9 @@ class RunConfig:
     RENAMED: ClassVar[dict[str, str]] = {}
 
     @classmethod
-    def from_dict(cls: type[_Run], settings: dict | RunConfig | None = None, **overrides) -> _Run:
+    def from_dict(
+        cls: type[_Run], settings: dict | RunConfig | None = None, **overrides: Any
+    ) -> _Run:
         """Return the configuration of ``settings`` (keys: the field names), ``overrides`` on top.
 
         Parameters
@@ -150,15 +156,15 @@ class RunConfig:
         return " ".join(shlex.quote(w) for w in words)
 
 
-def _default(f):
+def _default(f: Field[Any]) -> Any:
     return f.default_factory() if f.default_factory is not MISSING else f.default
 
 
-def _flag(f) -> str:
+def _flag(f: Field[Any]) -> str:
     return "--" + f.name.replace("_", "-")
 
 
-def _words(f, value) -> list[str]:
+def _words(f: Field[Any], value: object) -> list[str]:
     meta = f.metadata
     if "flag" in meta:
         return [meta["flag"]] if value == meta["value"] else []
@@ -305,7 +311,7 @@ class TrainRun(RunConfig):
         True, "no progress output (progress=False)", flag="--quiet", value=False
     )
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         checks.choice("dataset", self.dataset, DATASETS)
         checks.choice("arch", self.arch, tuple(ARCHITECTURES))
         checks.choice("normalization", self.normalization, ("batch", "group", "none"))
@@ -337,7 +343,7 @@ class TrainRun(RunConfig):
         # the recipe's own errors (a factor for sce, adp-authors for mmc) at construction
         self.get_recipe()
 
-    def get_recipe(self):
+    def get_recipe(self) -> Recipe:
         """Return the :class:`robviz.scale.recipes.Recipe` of this run.
 
         ``recipe`` for ``objective``, explicit settings on top.
@@ -364,7 +370,7 @@ class TrainRun(RunConfig):
             factor=self.factor,
         )
 
-    def build_model(self, num_classes: int, factor: float | None = None):
+    def build_model(self, num_classes: int, factor: float | None = None) -> nn.Module:
         """Return the model of this run (on the CPU, seeded with ``seed``).
 
         Parameters
@@ -402,7 +408,7 @@ class TrainRun(RunConfig):
         """
         return {k: v for k, v in self.to_dict().items() if k not in self.INVOCATION}
 
-    def check_resume(self, saved: dict, checkpoint) -> None:
+    def check_resume(self, saved: dict, checkpoint: str | Path) -> None:
         """Refuse different settings when resuming the run whose checkpoint holds ``saved``.
 
         A resumed run continues with the optimizer, scheduler and random states it was started with,
@@ -495,7 +501,7 @@ class EvaluateRun(RunConfig):
         True, "don't print the table (progress=False)", flag="--quiet", value=False
     )
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.checkpoint = str(self.checkpoint)
         self.attacks, self.pgd_steps = tuple(self.attacks), tuple(self.pgd_steps)
         unknown = set(self.attacks) - set(ATTACKS)
@@ -542,7 +548,7 @@ class TableRun(RunConfig):
         True, "don't print the table (progress=False)", flag="--quiet", value=False
     )
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         from .table import TALK_TABLE
 
         self.talk_rows = (

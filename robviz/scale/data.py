@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from ..runtime import atomic_write
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 __all__ = ["synthetic_images", "load_data", "write_json", "SYNTHETIC_CLASSES"]
 
@@ -20,8 +24,8 @@ def synthetic_images(
     num_classes: int = SYNTHETIC_CLASSES,
     *,
     seed: int = 0,
-    device="cpu",
-):
+    device: torch.device | str = "cpu",
+) -> Dataset:
     """Return a learnable stand-in for CIFAR in the same format.
 
     One smooth random colour pattern per class plus pixel noise. For tests, benchmarks and
@@ -53,7 +57,7 @@ def synthetic_images(
         coarse, size=32, mode="bilinear", align_corners=False
     )
 
-    def draw(n):
+    def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
         y = torch.arange(n) % num_classes
         x = 0.6 * templates[y] + 0.4 * torch.rand(n, 3, 32, 32, generator=generator)
         return (x * 255).round().clamp(0, 255).to(torch.uint8).to(device), y.to(device)
@@ -66,11 +70,11 @@ def synthetic_images(
 def load_data(
     dataset: str,
     *,
-    data_root=None,
+    data_root: str | Path | None = None,
     train_size: int | None = None,
     test_size: int | None = None,
-    device="cpu",
-):
+    device: torch.device | str = "cpu",
+) -> Dataset:
     """Return the named set as uint8 on ``device``.
 
     Parameters
@@ -116,7 +120,7 @@ def load_data(
     return data
 
 
-def write_json(path, payload: dict) -> Path:
+def write_json(path: str | Path, payload: dict) -> Path:
     """Write ``payload`` as indented JSON to ``path`` atomically, creating the folder.
 
     Through ``robviz.runtime.atomic_write``; values JSON cannot hold are written as their ``str``.

@@ -9,7 +9,7 @@ import torch
 __all__ = ["Distributed", "LossModule", "autocast"]
 
 
-def autocast(device: torch.device):
+def autocast(device: torch.device) -> torch.autocast:
     """Return bf16 autocast on CUDA, a no-op context elsewhere.
 
     Used by the training step and the evaluation passes.

@@ -5,12 +5,17 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
+from torch import nn
 
 from .config import EvaluateRun, TrainRun
 from ..runtime import predict
 from .data import load_data, write_json
+
+if TYPE_CHECKING:
+    from ..attacks import RobustnessTable
 
 __all__ = ["evaluate", "load_trained", "rotate"]
 
@@ -41,7 +46,9 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
     return torch.nn.functional.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
-def load_trained(path, device="cpu"):
+def load_trained(
+    path: str | Path, device: torch.device | str = "cpu"
+) -> tuple[nn.Module, TrainRun, dict]:
     """Return the model of a :func:`robviz.scale.train` checkpoint, in eval mode on ``device``.
 
     Read with :func:`robviz.train.read_checkpoint` (``weights_only=True``: tensors and plain data,
@@ -72,10 +79,14 @@ def load_trained(path, device="cpu"):
     model = run.build_model(meta["num_classes"], meta["recipe"].get("factor"))
     model.load_state_dict(state["state_dict"])
     # channels-last, as trained: the attacks' convolutions run faster in it on GPUs and CPUs alike
-    return model.to(device, memory_format=torch.channels_last).eval(), run, meta
+    # (torch's stubs leave out the memory_format that Module.to takes)
+    model = model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return model.eval(), run, meta
 
 
-def _attack_rows(model, x, y, run: EvaluateRun, name: str):
+def _attack_rows(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, run: EvaluateRun, name: str
+) -> RobustnessTable:
     """Return a :class:`robviz.attacks.RobustnessTable` of the attacks ``run`` asks for.
 
     The PGD columns, C&W and SPSA.
@@ -129,7 +140,9 @@ def _attack_rows(model, x, y, run: EvaluateRun, name: str):
 
 
 @torch.no_grad()
-def _perturbation_rows(model, x, y, run: EvaluateRun, name: str) -> list[dict]:
+def _perturbation_rows(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, run: EvaluateRun, name: str
+) -> list[dict]:
     """Gaussian noise (sigma 0.05) and rotation (30 degrees) rows.
 
     Accuracy on inputs that were also classified correctly clean; sigma and the angle in ``eps``.

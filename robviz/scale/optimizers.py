@@ -13,8 +13,10 @@ Conv2D) or every weight matrix; biases and normalization parameters are never de
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
+from torch.optim.optimizer import ParamsT
 
 from .recipes import Recipe, lr_factor
 
@@ -73,7 +75,9 @@ def make_optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimi
     return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov)
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, recipe: Recipe, steps_per_epoch: int):
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, recipe: Recipe, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Return a ``LambdaLR`` stepped once per optimizer step.
 
     Its state (the step count) goes into checkpoints.
@@ -125,7 +129,9 @@ class KerasSGD(torch.optim.Optimizer):
         For an lr <= 0 or a negative momentum or weight decay.
     """
 
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(
+        self, params: ParamsT, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
         if not lr > 0 or momentum < 0 or weight_decay < 0:
             raise ValueError(
                 f"need lr > 0, momentum >= 0, weight_decay >= 0; got {lr}, {momentum}, "
@@ -133,8 +139,11 @@ class KerasSGD(torch.optim.Optimizer):
             )
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
+    # One signature for Optimizer.step's two overloads (no closure -> None, a closure -> its loss).
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(  # type: ignore[override]
+        self, closure: Callable[[], float] | None = None
+    ) -> float | None:
         """Take one update step; return the loss of ``closure`` when given.
 
         Parameters
@@ -193,12 +202,12 @@ class KerasAdam(torch.optim.Optimizer):
 
     def __init__(
         self,
-        params,
+        params: ParamsT,
         lr: float = 1e-3,
-        betas=(0.9, 0.999),
+        betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-7,
         weight_decay: float = 0.0,
-    ):
+    ) -> None:
         if (
             not lr > 0
             or not 0 <= betas[0] < 1
@@ -214,8 +223,11 @@ class KerasAdam(torch.optim.Optimizer):
             params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
         )
 
+    # One signature for Optimizer.step's two overloads (no closure -> None, a closure -> its loss).
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(  # type: ignore[override]
+        self, closure: Callable[[], float] | None = None
+    ) -> float | None:
         """Take one update step; return the loss of ``closure`` when given.
 
         Parameters

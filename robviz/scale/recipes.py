@@ -40,11 +40,14 @@ import dataclasses
 import difflib
 import math
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 
 from .. import checks
 from ..objectives import OBJECTIVES as _HEADS
+from ..objectives import Objective
 from .resnet import ENSEMBLE_OBJECTIVES as _ENSEMBLES
+from .resnet import ADPObjective
 
 __all__ = ["Recipe", "RECIPES", "FACTOR_OBJECTIVES", "get_recipe", "lr_factor"]
 
@@ -54,7 +57,7 @@ __all__ = ["Recipe", "RECIPES", "FACTOR_OBJECTIVES", "get_recipe", "lr_factor"]
 FACTOR_OBJECTIVES = tuple(name for name, head in _HEADS.items() if head.has_factor)
 
 
-def _registered(objective: str):
+def _registered(objective: str) -> type[Objective] | type[ADPObjective] | None:
     """Return the class registered as ``objective``.
 
     Looked up in ``robviz.objectives.OBJECTIVES`` or ``ENSEMBLE_OBJECTIVES``.
@@ -75,7 +78,11 @@ def _has_factor(objective: str) -> bool:
 
 def _objectives_of(recipe: str) -> tuple[str, ...]:
     """Return the registered objectives whose class names ``recipe`` as its ``authors_recipe``."""
-    return tuple(name for name in _names() if _registered(name).authors_recipe == recipe)
+    return tuple(
+        name
+        for name in _names()
+        if (cls := _registered(name)) is not None and cls.authors_recipe == recipe
+    )
 
 
 def _wrong_objective(recipe: str, objective: str, authors: str | None = None) -> str:
@@ -200,7 +207,7 @@ class Recipe:
     factor: float | None = None
     sources: dict = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.milestones = tuple(int(m) for m in self.milestones)
         if self.adversarial in ("none", ""):
             self.adversarial = None
@@ -751,7 +758,11 @@ def _authors(objective: str = "sce") -> Recipe:
     if cls is None:
         raise ValueError(f"unknown objective {objective!r}; valid names: {', '.join(_names())}")
     if cls.authors_recipe is None:
-        with_recipe = [name for name in _names() if _registered(name).authors_recipe is not None]
+        with_recipe = [
+            name
+            for name in _names()
+            if (named := _registered(name)) is not None and named.authors_recipe is not None
+        ]
         raise ValueError(
             f"objective {objective!r} has no authors' recipe ({cls.__name__}.authors_recipe is "
             "None); "
@@ -818,7 +829,7 @@ RECIPES = {
 }
 
 
-def get_recipe(name: str = "paper", objective: str = "sce", **overrides) -> Recipe:
+def get_recipe(name: str = "paper", objective: str = "sce", **overrides: Any) -> Recipe:
     """Return the named recipe for ``objective`` with ``overrides`` applied.
 
     Parameters

@@ -109,7 +109,7 @@ class BasicBlock(nn.Module):
                 nn.Conv2d(cin, cout, 1, stride, bias=False), _norm(norm, cout)
             )
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the block's output.
 
         Parameters
@@ -154,7 +154,7 @@ class PreActBlock(nn.Module):
         if stride != 1 or cin != cout:
             self.shortcut = nn.Conv2d(cin, cout, 1, stride, bias=False)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the block's output.
 
         Parameters
@@ -200,6 +200,9 @@ class CifarResNet(nn.Module):
         For a depth that is not 6n + 2 with n >= 1, a version other than 1 or 2, a width or
         feature_dim below 1, or an unknown normalization.
     """
+
+    mean: torch.Tensor  # buffers: the per-channel input normalization, (1, C, 1, 1)
+    std: torch.Tensor
 
     @checks.renamed(norm="normalization")
     def __init__(
@@ -249,7 +252,7 @@ class CifarResNet(nn.Module):
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the features of images x (N, in_channels, H, W).
 
         Parameters
@@ -292,7 +295,7 @@ def cifar_resnet(
     normalization: str = "batch",
     in_channels: int = 3,
     seed: int | None = None,
-    **objective_options,
+    **objective_options: Any,
 ) -> Classifier:
     """Return a CIFAR ResNet with an objective's head: a :class:`robviz.models.Classifier`.
 
@@ -408,7 +411,7 @@ class ADPObjective(nn.Module):
         self.num_classes, self.alpha, self.beta = num_classes, float(alpha), float(beta)
 
     @staticmethod
-    def build(depth: int, num_classes: int, **options) -> ADPEnsemble:
+    def build(depth: int, num_classes: int, **options: Any) -> ADPEnsemble:
         """Return the paper's ensemble of ResNet-``depth`` members (:func:`cifar_adp_ensemble`).
 
         Parameters
@@ -642,7 +645,7 @@ def make_cifar_model(
     normalization: str = "batch",
     in_channels: int = 3,
     seed: int | None = 0,
-    **options,
+    **options: Any,
 ) -> nn.Module:
     """Return a model by architecture name (``robviz.scale.resnet.ARCHITECTURES``) and objective.
 

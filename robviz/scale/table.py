@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..runtime import atomic_write
@@ -35,12 +36,12 @@ _ROWS = {
 TALK_TABLE = {model: dict(zip(TALK_COLUMNS, values.split())) for model, values in _ROWS.items()}
 
 
-def _nan(value):
+def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
 def measured_vs_talk(
-    paths, talk_rows=()
+    paths: Iterable[str | Path], talk_rows: Sequence[str] = ()
 ) -> tuple[list[str], list[str], list[list[float]], list[list[str | None]]]:
     """Read evaluation JSON files and pair them with the talk's Table 2.
 
@@ -100,7 +101,12 @@ def measured_vs_talk(
     return models, columns, values, reference
 
 
-def _markdown(models, columns, values, reference) -> str:
+def _markdown(
+    models: list[str],
+    columns: list[str],
+    values: list[list[float]],
+    reference: list[list[str | None]],
+) -> str:
     lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for model, row, ref in zip(models, values, reference):
         cells = [

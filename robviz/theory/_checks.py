@@ -6,7 +6,9 @@ And by the estimators that reuse them.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
+import numpy.typing as npt
 import torch
 
 from .. import checks
@@ -14,7 +16,9 @@ from .. import checks
 FORMS = ("exact", "theorem")
 
 
-def as_float64(value, name: str):
+def as_float64(
+    value: float | torch.Tensor, name: str
+) -> tuple[torch.Tensor, Callable[[torch.Tensor], float | torch.Tensor]]:
     """Return a float64 tensor of ``value`` and a function turning results into the input's kind.
 
     Parameters
@@ -78,7 +82,7 @@ def check_positive(tensor: torch.Tensor, name: str, strict: bool = True) -> None
         )
 
 
-def check_number(value, name: str, positive: bool = True) -> float:
+def check_number(value: float, name: str, positive: bool = True) -> float:
     """Return ``value`` as a finite float, > 0 when ``positive``.
 
     Parameters
@@ -120,7 +124,7 @@ def check_form(form: str) -> None:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
 
 
-def as_centers(centers) -> torch.Tensor:
+def as_centers(centers: npt.ArrayLike | torch.Tensor) -> torch.Tensor:
     """Return class centers as a float64 (L, d) tensor.
 
     Parameters
@@ -144,7 +148,7 @@ def as_centers(centers) -> torch.Tensor:
     return mu
 
 
-def cholesky(covariance, dim: int) -> torch.Tensor:
+def cholesky(covariance: npt.ArrayLike | torch.Tensor, dim: int) -> torch.Tensor:
     """Return the Cholesky factor of a covariance matrix.
 
     Parameters

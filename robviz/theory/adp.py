@@ -16,7 +16,7 @@ from .. import checks
 __all__ = ["adp_optimum", "adp_optimal_predictions"]
 
 
-def _check_adp(alpha, K, L) -> float:
+def _check_adp(alpha: float, K: int, L: int) -> float:
     K = checks.integer("K (ensemble members)", K, low=1)
     L = checks.integer("L (classes)", L, low=2)
     alpha = checks.real("alpha", alpha)

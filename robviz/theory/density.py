@@ -10,12 +10,16 @@ estimators that measure a trained model's sample density are in :mod:`robviz.she
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 
 from .. import checks
 from ._checks import as_float64, check_form, check_number, check_positive
+
+# p(C): a value, a tensor like C, or a function of C.
+_Density = float | torch.Tensor | Callable[[float | torch.Tensor], float | torch.Tensor]
 
 __all__ = [
     "log_ball_volume",
@@ -27,7 +31,7 @@ __all__ = [
 ]
 
 
-def log_ball_volume(radius, d: int):
+def log_ball_volume(radius: float | torch.Tensor, d: int) -> float | torch.Tensor:
     """Return log Vol(B_d(r)), the log volume of a d-ball of radius r.
 
     Computed as log Vol(B_d(r)) = (d/2) log(pi) - log Gamma(d/2 + 1) + d log(r).
@@ -62,7 +66,9 @@ def _mmc_shell_log_volume(
     return _log_unit_ball(d) + 0.5 * d * torch.log(high / factor) + torch.log1p(-ratio.pow(0.5 * d))
 
 
-def mmc_shell_log_volume(low, high, d: int, factor: float = 0.5):
+def mmc_shell_log_volume(
+    low: float | torch.Tensor, high: float | torch.Tensor, d: int, factor: float = 0.5
+) -> float | torch.Tensor:
     """Return the log-volume of the MMC loss shell {z in R^d : factor ||z - mu||^2 in [low, high]}.
 
     The shell is Eq. 2's Delta B (ICLR 2020).
@@ -97,7 +103,9 @@ def mmc_shell_log_volume(low, high, d: int, factor: float = 0.5):
     return back(_mmc_shell_log_volume(lo, hi, d, factor))
 
 
-def _density_inputs(C, d: int, N, p_of_C, form: str):
+def _density_inputs(
+    C: float | torch.Tensor, d: int, N: float | torch.Tensor, p_of_C: _Density, form: str
+) -> tuple[torch.Tensor, torch.Tensor, Callable[[torch.Tensor], float | torch.Tensor]]:
     d = checks.integer("d", d, low=1)
     check_form(form)
     c, back = as_float64(C, "C")
@@ -110,8 +118,15 @@ def _density_inputs(C, d: int, N, p_of_C, form: str):
 
 
 def mmc_sample_density(
-    C, d: int, N, p_of_C, *, factor: float = 0.5, form: str = "exact", log: bool = False
-):
+    C: float | torch.Tensor,
+    d: int,
+    N: float | torch.Tensor,
+    p_of_C: _Density,
+    *,
+    factor: float = 0.5,
+    form: str = "exact",
+    log: bool = False,
+) -> float | torch.Tensor:
     """Sample density induced by the MMC loss at loss value C (ICLR 2020, Theorem 2).
 
     With L_MMC(z, y) = factor ||z - mu*_y||^2 distributed as p_k(c) over the N_k training points of
@@ -184,7 +199,13 @@ def _log_expm1(c: torch.Tensor) -> torch.Tensor:
 
 
 def gsce_contour(
-    C, sigma_k: float, sigma_kt: float, mu_k, mu_kt, B_k: float = 0.0, B_kt: float = 0.0
+    C: float | torch.Tensor,
+    sigma_k: float,
+    sigma_kt: float,
+    mu_k: torch.Tensor,
+    mu_kt: torch.Tensor,
+    B_k: float = 0.0,
+    B_kt: float = 0.0,
 ) -> Sphere:
     """Return the approximate contour L_g-SCE = C of the g-SCE loss as a sphere.
 
@@ -246,20 +267,20 @@ def gsce_contour(
 
 
 def gsce_sample_density(
-    C,
+    C: float | torch.Tensor,
     d: int,
-    N,
-    p_of_C,
+    N: float | torch.Tensor,
+    p_of_C: _Density,
     sigma_k: float,
     sigma_kt: float,
-    mu_k,
-    mu_kt,
+    mu_k: torch.Tensor,
+    mu_kt: torch.Tensor,
     B_k: float = 0.0,
     B_kt: float = 0.0,
     *,
     form: str = "exact",
     log: bool = False,
-):
+) -> float | torch.Tensor:
     """Sample density induced by the g-SCE loss at loss value C (ICLR 2020, Theorem 1).
 
     The shell {z : L_{k,k~}(z) in [C, C + dC]} lies between two spheres of :func:`gsce_contour` with

@@ -9,8 +9,9 @@ check of Theorem 1.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
+import numpy.typing as npt
 import torch
 
 from .. import checks
@@ -26,7 +27,12 @@ __all__ = [
 ]
 
 
-def expected_distance(delta):
+# A float in, a float out; a tensor in, a tensor of its shape out.
+@overload
+def expected_distance(delta: float) -> float: ...
+@overload
+def expected_distance(delta: torch.Tensor) -> torch.Tensor: ...
+def expected_distance(delta: float | torch.Tensor) -> float | torch.Tensor:
     """Return the expected distance of a point to the decision boundary of two Gaussians.
 
     From ICML 2018, Theorem 1.
@@ -66,7 +72,9 @@ def expected_distance(delta):
     return back(result)
 
 
-def mahalanobis_distances(centers, covariance=None) -> torch.Tensor:
+def mahalanobis_distances(
+    centers: npt.ArrayLike | torch.Tensor, covariance: npt.ArrayLike | torch.Tensor | None = None
+) -> torch.Tensor:
     """Pairwise Mahalanobis distances Delta_ij = sqrt((mu_i - mu_j)^T Sigma^{-1} (mu_i - mu_j)).
 
     As in ICML 2018.
@@ -96,7 +104,9 @@ def _off_diagonal(matrix: torch.Tensor) -> torch.Tensor:
     return matrix[~torch.eye(matrix.shape[0], dtype=torch.bool)]
 
 
-def expected_robustness(centers, covariance=None) -> float:
+def expected_robustness(
+    centers: npt.ArrayLike | torch.Tensor, covariance: npt.ArrayLike | torch.Tensor | None = None
+) -> float:
     """Return the robustness of the MMD classifier, RB = min_{i != j} E(d_ij).
 
     ICML 2018; the talk's definition of RB.
@@ -119,7 +129,9 @@ def expected_robustness(centers, covariance=None) -> float:
     return float(expected_distance(_off_diagonal(mahalanobis_distances(centers, covariance))).min())
 
 
-def robustness_bound(centers, covariance=None) -> float:
+def robustness_bound(
+    centers: npt.ArrayLike | torch.Tensor, covariance: npt.ArrayLike | torch.Tensor | None = None
+) -> float:
     """Return the approximate robustness RB ~ RB_bar = (1/2) min_{i != j} Delta_ij.
 
     ICML 2018, after Theorem 1.
@@ -155,7 +167,11 @@ class MonteCarloEstimate(NamedTuple):
 
 @checks.renamed(dim="feature_dim")
 def monte_carlo_expected_distance(
-    delta: float, feature_dim: int = 2, n: int = 100_000, seed: int = 0, covariance=None
+    delta: float,
+    feature_dim: int = 2,
+    n: int = 100_000,
+    seed: int = 0,
+    covariance: npt.ArrayLike | torch.Tensor | None = None,
 ) -> MonteCarloEstimate:
     """Monte-Carlo estimate of E(d_ij) from samples of two Gaussians.
 

@@ -6,7 +6,10 @@ training, the clean/robust trade-off over the training radius, train vs test).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 
 from .exact import boundary_trace
@@ -18,11 +21,11 @@ __all__ = ["boundary_animation", "accuracy_lines"]
 
 def boundary_animation(
     boundaries: dict,
-    steps,
-    x,
-    y,
+    steps: Iterable[int],
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
     *,
-    extent,
+    extent: Sequence[float],
     title: str | None = None,
     columns: int | None = None,
     duration_ms: int = 0,
@@ -114,7 +117,13 @@ def boundary_animation(
 
 
 def accuracy_lines(
-    x, series: dict, *, x_title: str, title: str, dashed=(), markers: bool = True
+    x: Iterable[float],
+    series: dict,
+    *,
+    x_title: str,
+    title: str,
+    dashed: Sequence[str] = (),
+    markers: bool = True,
 ) -> go.Figure:
     """Plot accuracies against one variable, one line per series.
 

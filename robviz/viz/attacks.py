@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -13,11 +16,19 @@ from .features import _region_trace
 from .style import plot_array
 from .style import SERIES_COLORS, animate, class_color, fit_layout
 
+if TYPE_CHECKING:
+    import torch
+
+    from ..regions import Regions
+
 __all__ = ["attack_animation", "ball_outline", "robustness_heatmap", "distance_histogram"]
 
 
 def ball_outline(
-    center, eps: float, norm: str = "Linf", points: int = 48
+    center: Sequence[float] | np.ndarray | torch.Tensor,
+    eps: float,
+    norm: str = "Linf",
+    points: int = 48,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return x, y coordinates of the boundary of the 2-D eps-ball around ``center``.
 
@@ -58,7 +69,14 @@ def ball_outline(
     return cx + eps * xs, cy + eps * ys
 
 
-def _paths(traj, upto, y, name_prefix, first_panel, true_labels):
+def _paths(
+    traj: torch.Tensor,
+    upto: int,
+    y: torch.Tensor,
+    name_prefix: str,
+    first_panel: bool,
+    true_labels: torch.Tensor,
+) -> list[go.Scatter]:
     """One line per sample from step 0 to ``upto`` plus a marker at its current position."""
     traces = []
     for n in range(traj.shape[1]):
@@ -95,16 +113,16 @@ def _paths(traj, upto, y, name_prefix, first_panel, true_labels):
 
 
 def attack_animation(
-    inputs,
-    predictions,
-    labels,
+    inputs: torch.Tensor,
+    predictions: torch.Tensor,
+    labels: torch.Tensor,
     *,
-    features=None,
-    input_regions=None,
-    feature_regions=None,
+    features: torch.Tensor | None = None,
+    input_regions: Regions | None = None,
+    feature_regions: Regions | None = None,
     eps: float | None = None,
     norm: str = "Linf",
-    centers=None,
+    centers: torch.Tensor | None = None,
     title: str | None = None,
     duration_ms: int = 400,
 ) -> go.Figure:
@@ -195,7 +213,7 @@ def attack_animation(
             )
     static = len(fig.data)
 
-    def animated(t):
+    def animated(t: int) -> tuple[list[go.Scatter], list[int]]:
         traces, cols = [], []
         for col, (name, traj, _) in enumerate(panels, start=1):
             new = _paths(traj, t, predictions, name, col == 1, labels)
@@ -245,10 +263,10 @@ def attack_animation(
 def robustness_heatmap(
     rows: list[str],
     columns: list[str],
-    values,
+    values: npt.ArrayLike,
     *,
     title: str = "Robust accuracy (%)",
-    reference=None,
+    reference: Sequence[Sequence[object]] | None = None,
 ) -> go.Figure:
     """Return a table of accuracies as an annotated heatmap.
 

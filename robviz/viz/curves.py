@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -26,7 +28,7 @@ _METRIC_AXES = {
 
 def training_curves(
     histories: dict,
-    metrics=("test_accuracy", "feature_norm"),
+    metrics: Sequence[str] = ("test_accuracy", "feature_norm"),
     *,
     title: str | None = None,
     log_y: tuple = (),

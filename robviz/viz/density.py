@@ -12,14 +12,21 @@ Adversarial Robustness", ICLR 2020 (g-SCE and MMC contours, sample density, fast
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..runtime import to_numpy
 from .features import plane_axes
 from .style import INK, OBJECTIVE_LABELS, animate, fit_layout, plot_array, series_color
+
+if TYPE_CHECKING:
+    from ..landscape import DensityGrid, LossGrid
+    from ..shell_density import SampleDensity
 
 __all__ = [
     "loss_contours_figure",
@@ -41,12 +48,12 @@ def _label(name: str) -> str:
 # ------------------------------------------------------------------------------------ loss contours
 
 
-def _shown(values, log10: bool, floor: float) -> np.ndarray:
+def _shown(values: npt.ArrayLike, log10: bool, floor: float) -> np.ndarray:
     values = to_numpy(values, np.float64)
     return plot_array(np.log10(np.maximum(values, floor)) if log10 else values)
 
 
-def _grid_axes(grid) -> dict:
+def _grid_axes(grid: LossGrid | DensityGrid) -> dict:
     x_min, x_max, y_min, y_max = grid.extent
     resolution = grid.values.shape[-1]
     return dict(
@@ -57,7 +64,7 @@ def _grid_axes(grid) -> dict:
     )
 
 
-def _contour_trace(grid, log10, floor, ncontours):
+def _contour_trace(grid: LossGrid, log10: bool, floor: float, ncontours: int) -> go.Contour:
     """Return filled contours coloured on the figure's one shared colour axis.
 
     One colour bar serves every panel.
@@ -74,7 +81,15 @@ def _contour_trace(grid, log10, floor, ncontours):
     )
 
 
-def _shared_colour_axis(fig, grids, log10, floor, title, y=0.5, length=1.0):
+def _shared_colour_axis(
+    fig: go.Figure,
+    grids: Sequence[LossGrid],
+    log10: bool,
+    floor: float,
+    title: str,
+    y: float = 0.5,
+    length: float = 1.0,
+) -> None:
     """One colour scale for all loss panels, so that a colour means the same loss in each."""
     values = np.concatenate([_shown(g.values, log10, floor).ravel() for g in grids])
     fig.update_layout(
@@ -93,7 +108,7 @@ def _shared_colour_axis(fig, grids, log10, floor, title, y=0.5, length=1.0):
     )
 
 
-def _center_marks(centers, label, show_legend):
+def _center_marks(centers: npt.ArrayLike, label: int, show_legend: bool) -> list[go.Scatter]:
     mu = plot_array(centers)
     # White crosses with a dark outline and an orange ring read on both ends of the colour scale
     # (and in the legend).
@@ -122,10 +137,10 @@ def _center_marks(centers, label, show_legend):
 
 
 def loss_contours_figure(
-    grids,
+    grids: Sequence[LossGrid] | dict[str, LossGrid],
     *,
-    centers=None,
-    curves=None,
+    centers: npt.ArrayLike | None = None,
+    curves: Sequence[dict] | None = None,
     log10: bool = True,
     floor: float = 1e-6,
     ncontours: int = 16,
@@ -196,13 +211,13 @@ def loss_contours_figure(
 
 
 def curse_of_softmax_animation(
-    softmax_grid,
-    mmc_grid,
-    path,
-    softmax_losses,
-    mmc_losses,
+    softmax_grid: LossGrid,
+    mmc_grid: LossGrid,
+    path: npt.ArrayLike,
+    softmax_losses: npt.ArrayLike,
+    mmc_losses: npt.ArrayLike,
     *,
-    centers=None,
+    centers: npt.ArrayLike | None = None,
     num_frames: int = 30,
     log10: bool = True,
     floor: float = 1e-6,
@@ -299,7 +314,7 @@ def curse_of_softmax_animation(
     fig.update_xaxes(title_text="distance travelled along the path", row=2, col=1)
     fig.update_yaxes(title_text="loss", type="log" if log10 else "linear", row=2, col=1)
 
-    def markers(i):
+    def markers(i: int) -> list[go.Scatter]:
         point = dict(
             mode="markers",
             marker=dict(size=13, color="white", line=dict(width=3, color=INK)),
@@ -341,7 +356,12 @@ def curse_of_softmax_animation(
 
 
 def density_heatmap_animation(
-    grids: dict, steps, *, floor: float = 1e-2, duration_ms: int = 0, title: str | None = None
+    grids: dict,
+    steps: Sequence[int],
+    *,
+    floor: float = 1e-2,
+    duration_ms: int = 0,
+    title: str | None = None,
 ) -> go.Figure:
     """Feature density (points per unit area) of several runs side by side, animated over training.
 
@@ -378,7 +398,7 @@ def density_heatmap_animation(
         rows=1, cols=len(names), subplot_titles=[_label(n) for n in names], horizontal_spacing=0.08
     )
 
-    def heatmap(name, frame, first):
+    def heatmap(name: str, frame: int, first: bool) -> go.Heatmap:
         grid = grids[name]
         x_min, x_max, y_min, y_max = grid.extent
         resolution = grid.values.shape[-1]
@@ -417,7 +437,7 @@ def density_heatmap_animation(
     )
 
 
-def _pooled_log10(density) -> np.ndarray:
+def _pooled_log10(density: SampleDensity) -> np.ndarray:
     """Return (S,) log10 SD per shell, averaged over the classes with a finite value.
 
     This is a geometric mean of SD.
@@ -429,14 +449,14 @@ def _pooled_log10(density) -> np.ndarray:
     return np.where(count > 0, total / np.maximum(count, 1), np.nan).astype(np.float32)
 
 
-def _quantile_midpoints(num_shells: int, quantiles) -> np.ndarray:
+def _quantile_midpoints(num_shells: int, quantiles: tuple[float, float]) -> np.ndarray:
     low, high = quantiles
     return (low + (np.arange(num_shells) + 0.5) * (high - low) / num_shells).astype(np.float32)
 
 
 def shell_density_figure(
     densities: dict,
-    steps=None,
+    steps: Sequence[int] | None = None,
     *,
     quantiles: tuple[float, float] = (0.02, 0.98),
     duration_ms: int = 0,
@@ -474,11 +494,11 @@ def shell_density_figure(
             )
     frames = (
         [{n: densities[n][f] for n in names} for f in range(len(steps))]
-        if animated
+        if animated and steps is not None  # animated: steps was checked above
         else [densities]
     )
 
-    def lines(frame):
+    def lines(frame: dict) -> list[go.Scatter]:
         traces = []
         for i, name in enumerate(names):
             density = frame[name]
@@ -506,7 +526,7 @@ def shell_density_figure(
             range=[float(values.min()) - 0.5, float(values.max()) + 0.5] if len(values) else None,
         ),
     )
-    if animated:
+    if animated and steps is not None:
         labels = [str(int(s)) for s in steps]
         animate(
             fig,
@@ -525,7 +545,12 @@ def shell_density_figure(
 
 
 def sample_density_figure(
-    losses, log_measured, theory: dict, *, measured_name: str = "measured", title: str | None = None
+    losses: npt.ArrayLike,
+    log_measured: npt.ArrayLike,
+    theory: dict,
+    *,
+    measured_name: str = "measured",
+    title: str | None = None,
 ) -> go.Figure:
     """Plot measured sample density against loss, with theory curves beside it.
 
@@ -583,7 +608,7 @@ def convergence_figure(
     *,
     thresholds: dict | None = None,
     styles: dict | None = None,
-    log_y=(),
+    log_y: Sequence[str] = (),
     title: str | None = None,
 ) -> go.Figure:
     """Plot curves of several runs against the training step, one panel per metric.

@@ -9,8 +9,10 @@ The AUC table is in the talk's layout. Builders only draw what ``robviz.detect``
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -24,11 +26,13 @@ __all__ = ["embedding_animation", "non_me_domain_figure", "roc_figure", "detecti
 OBJECTIVE_NAMES = {**OBJECTIVE_LABELS, "sce": "CE"}
 
 
-def _name(key) -> str:
+def _name(key: str) -> str:
     return OBJECTIVE_NAMES.get(key, str(key))
 
 
-def _scatter(points, labels, num_classes, first_panel, size=4):
+def _scatter(
+    points: np.ndarray, labels: np.ndarray, num_classes: int, first_panel: bool, size: float = 4
+) -> list[go.Scatter]:
     traces = []
     for k in range(num_classes):
         p = points[labels == k]
@@ -48,8 +52,8 @@ def _scatter(points, labels, num_classes, first_panel, size=4):
 
 def embedding_animation(
     embeddings: dict,
-    labels,
-    frame_labels=None,
+    labels: npt.ArrayLike,
+    frame_labels: Iterable[object] | None = None,
     *,
     title: str = "t-SNE of the features",
     duration_ms: int = 600,
@@ -91,7 +95,7 @@ def embedding_animation(
         rows=1, cols=len(names), subplot_titles=[_name(n) for n in names], horizontal_spacing=0.06
     )
 
-    def traces(s):
+    def traces(s: int) -> list[go.Scatter]:
         out = []
         for p, name in enumerate(names):
             out += _scatter(arrays[name][s], labels, num_classes, p == 0)

@@ -6,7 +6,10 @@ transferability matrix and the Eq. 7 optimum of ADP against measured predictions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -17,7 +20,7 @@ from .style import SERIES_COLORS, animate, fit_layout, plot_array, series_color
 __all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "adp_optimum_figure"]
 
 
-def _ternary_members(points, panel, first_panel):
+def _ternary_members(points: np.ndarray, panel: str, first_panel: bool) -> list[go.Scatterternary]:
     """Return one Scatterternary per member for points (K, P, 3) on the simplex."""
     return [
         go.Scatterternary(
@@ -36,7 +39,7 @@ def _ternary_members(points, panel, first_panel):
     ]
 
 
-def _ternary_reference(reference, panel, first_panel):
+def _ternary_reference(reference: np.ndarray, panel: str, first_panel: bool) -> go.Scatterternary:
     """Return the reference marks as open rings, drawn under the members' points.
 
     That way they hide none of them.
@@ -57,11 +60,11 @@ def _ternary_reference(reference, panel, first_panel):
 
 def ternary_animation(
     points: dict,
-    steps,
+    steps: Sequence[int],
     *,
-    reference=None,
+    reference: npt.ArrayLike | None = None,
     title: str | None = None,
-    axis_titles=("label 1", "label 2", "label 3"),
+    axis_titles: Sequence[str] = ("label 1", "label 2", "label 3"),
     duration_ms: int = 0,
 ) -> go.Figure:
     """Members' L1-normalized non-true-label predictions on the triangle, one panel per ensemble.
@@ -108,7 +111,7 @@ def ternary_animation(
             fig.add_trace(_ternary_reference(ref, panel, i == 0))
     static = len(fig.data)
 
-    def frame_traces(s):
+    def frame_traces(s: int) -> list[go.Scatterternary]:
         return [t for i, a in enumerate(arrays) for t in _ternary_members(a[s], panels[i], i == 0)]
 
     for trace in frame_traces(0):
@@ -155,7 +158,7 @@ def ternary_animation(
 
 
 def diversity_figure(
-    steps, diversity: dict, angles: dict, *, title: str | None = None
+    steps: npt.ArrayLike, diversity: dict, angles: dict, *, title: str | None = None
 ) -> go.Figure:
     """Two panels over training.
 
@@ -292,7 +295,13 @@ def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.F
 
 
 def adp_optimum_figure(
-    alphas, theory, measured: dict | None = None, *, K: int, L: int, title: str | None = None
+    alphas: npt.ArrayLike,
+    theory: npt.ArrayLike,
+    measured: dict | None = None,
+    *,
+    K: int,
+    L: int,
+    title: str | None = None,
 ) -> go.Figure:
     """Eq. 7's optimal F_y against alpha (a line) with measured values (markers).
 

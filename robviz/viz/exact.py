@@ -6,11 +6,20 @@ attack's estimates, and the exact decision boundary as a line trace.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .style import fit_layout, plot_array, series_color
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..exact import ExactBoundary
 
 __all__ = ["exact_vs_attacks", "distance_scatter", "boundary_trace", "bounds_sandwich"]
 
@@ -27,7 +36,7 @@ _SYMBOLS = [
 
 
 def exact_vs_attacks(
-    eps_list, exact: dict, attacks: dict, *, title: str | None = None
+    eps_list: Iterable[float], exact: dict, attacks: dict, *, title: str | None = None
 ) -> go.Figure:
     """Robust accuracy against the radius.
 
@@ -91,7 +100,7 @@ def exact_vs_attacks(
 
 
 def bounds_sandwich(
-    eps_list, panels: dict, *, exact: str = "exact", title: str | None = None
+    eps_list: Iterable[float], panels: dict, *, exact: str = "exact", title: str | None = None
 ) -> go.Figure:
     """Plot robust accuracy against the radius, one panel per model: the bounds and the truth.
 
@@ -166,7 +175,9 @@ def bounds_sandwich(
     )
 
 
-def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.Figure:
+def distance_scatter(
+    exact: dict | torch.Tensor, estimates: dict, *, title: str | None = None
+) -> go.Figure:
     """Each estimate of the minimal distance (DeepFool, C&W, ...) against the exact one, per point.
 
     With the diagonal y = x: points above it are overestimates (an attack's distance is never below
@@ -220,8 +231,12 @@ def distance_scatter(exact, estimates: dict, *, title: str | None = None) -> go.
 
 
 def boundary_trace(
-    segments, *, name: str = "exact boundary", color: str = "black", width: float = 1.5
-):
+    segments: npt.ArrayLike | ExactBoundary,
+    *,
+    name: str = "exact boundary",
+    color: str = "black",
+    width: float = 1.5,
+) -> go.Scatter:
     """Return the exact decision boundary as one line trace.
 
     Parameters

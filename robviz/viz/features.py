@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +21,12 @@ from .style import (
     plot_array,
 )
 
+if TYPE_CHECKING:
+    import torch
+
+    from ..regions import Regions
+    from ..train import History
+
 __all__ = ["feature_animation", "feature_panels", "feature_figure", "animation_controls"]
 
 
@@ -26,7 +34,9 @@ def _label(name: str) -> str:
     return OBJECTIVE_LABELS.get(name, name)
 
 
-def _region_trace(labels, extent, num_classes):
+def _region_trace(
+    labels: torch.Tensor | np.ndarray, extent: Sequence[float], num_classes: int
+) -> go.Heatmap:
     x_min, x_max, y_min, y_max = extent
     resolution = labels.shape[-1]
     # A discrete colour scale: class k fills [k, k+1) / L with its own pale colour.
@@ -48,8 +58,19 @@ def _region_trace(labels, extent, num_classes):
     )
 
 
-def _panel_traces(z, y, num_classes, centers, regions, extent, first_panel):
-    traces = [] if regions is None else [_region_trace(regions, extent, num_classes)]
+def _panel_traces(
+    z: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    centers: torch.Tensor | None,
+    regions: torch.Tensor | None,
+    extent: Sequence[float] | None,
+    first_panel: bool,
+) -> list[go.Heatmap | go.Scatter]:
+    traces: list[go.Heatmap | go.Scatter] = []
+    if regions is not None:
+        assert extent is not None  # the regions' extent comes with them
+        traces.append(_region_trace(regions, extent, num_classes))
     for k in range(num_classes):
         points = z[y == k]
         traces.append(
@@ -78,7 +99,7 @@ def _panel_traces(z, y, num_classes, centers, regions, extent, first_panel):
     return traces
 
 
-def _centers_at(history, frame):
+def _centers_at(history: History, frame: int) -> torch.Tensor | None:
     """Return the centers shown in ``frame``.
 
     Moving ones (center loss, L-GM) come from that frame's head state.
@@ -132,7 +153,7 @@ def feature_animation(
             )
     fig, columns = _panels(names, columns)
 
-    def frame_traces(frame):
+    def frame_traces(frame: int) -> list[go.Heatmap | go.Scatter]:
         traces = []
         for p, name in enumerate(names):
             h = histories[name]
@@ -235,7 +256,7 @@ def feature_panels(
     )
 
 
-def _panel_height(names, columns):
+def _panel_height(names: Sequence[str], columns: int) -> int:
     """Return the plot-area height of a grid of square-ish feature panels: 300 px per row.
 
     A panel is then ~280 px wide in a 934 px column.
@@ -244,7 +265,7 @@ def _panel_height(names, columns):
     return 300 * rows + 50 * (rows - 1)
 
 
-def _panels(names, columns):
+def _panels(names: Sequence[str], columns: int | None) -> tuple[go.Figure, int]:
     if not names:
         raise ValueError("histories is empty: pass at least one History")
     columns = columns or min(3, len(names))
@@ -259,7 +280,7 @@ def _panels(names, columns):
     return fig, columns
 
 
-def _panel_index(names, histories, traces):
+def _panel_index(names: Sequence[str], histories: dict, traces: Sequence[object]) -> list[int]:
     """Return the panel each trace of a frame belongs to.
 
     Panels have L class traces, plus one for centers.
@@ -273,7 +294,7 @@ def _panel_index(names, histories, traces):
     return index
 
 
-def plane_axes(fig, p, extent, x_title: bool = True):
+def plane_axes(fig: go.Figure, p: int, extent: Sequence[float], x_title: bool = True) -> None:
     """Fix panel ``p``'s axes to ``extent`` = (x_min, x_max, y_min, y_max), at equal scale.
 
     The axes are labelled z₁ and z₂.
@@ -299,7 +320,14 @@ def plane_axes(fig, p, extent, x_title: bool = True):
     fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title="z₂", scaleanchor=f"x{axis}")
 
 
-def feature_figure(z, y, *, centers=None, regions=None, title: str = "Features") -> go.Figure:
+def feature_figure(
+    z: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    centers: torch.Tensor | None = None,
+    regions: Regions | None = None,
+    title: str = "Features",
+) -> go.Figure:
     """One static 2-D feature scatter (N, 2) coloured by label (N,).
 
     With optional centers (L, 2) and :class:`robviz.regions.Regions` (a single (R, R) frame)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import plotly.graph_objects as go
 
 from ..runtime import to_numpy
 from .style import fit_layout, series_color
+
+if TYPE_CHECKING:
+    from ..masking import LossSurface, StepsCurve
 
 __all__ = [
     "eps_curve_figure",
@@ -17,7 +22,7 @@ __all__ = [
 ]
 
 
-def _verdict(evidence) -> str:
+def _verdict(evidence: StepsCurve | LossSurface) -> str:
     """Return the check's verdict, shown as the figure's subtitle.
 
     The subtitle is 13 px, not a 9 px superscript.
@@ -58,7 +63,9 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
     return fit_layout(fig, height=320, title=title, legend_rows="auto")
 
 
-def steps_curve_figure(curve, title: str = "Robust accuracy vs attack steps") -> go.Figure:
+def steps_curve_figure(
+    curve: StepsCurve, title: str = "Robust accuracy vs attack steps"
+) -> go.Figure:
     """Accuracy (%) against steps (log axis), one line per number of restarts.
 
     Parameters
@@ -187,7 +194,9 @@ def loss_line_figure(
     return fit_layout(fig, height=320, title=title, legend_rows="auto")
 
 
-def loss_surface_figure(surface, title: str = "Loss landscape", kind: str = "heatmap") -> go.Figure:
+def loss_surface_figure(
+    surface: LossSurface, title: str = "Loss landscape", kind: str = "heatmap"
+) -> go.Figure:
     """Return the mean loss on the plane x + a d1 + b d2 as a ``"heatmap"`` or a 3-D ``"surface"``.
 
     Parameters

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 
 from .style import animate, class_color, fit_layout, plot_array, series_color
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..mixup_inference import MixingEffect
 
 __all__ = ["mixing_animation"]
 
 
 def mixing_animation(
-    effect,
-    lams,
-    x_train,
-    y_train,
+    effect: MixingEffect,
+    lams: Sequence[float] | np.ndarray | torch.Tensor,
+    x_train: npt.ArrayLike,
+    y_train: npt.ArrayLike,
     *,
     active: int = -1,
     title: str | None = None,
@@ -43,7 +52,7 @@ def mixing_animation(
         labels = [f"{lam:.3g}" for lam in lams]
     x_train, y_train = plot_array(x_train), np.asarray(plot_array(y_train), dtype=int)
 
-    def frame(k):
+    def frame(k: int) -> list[go.Scatter]:
         mc, ma = (
             plot_array(effect.mixed_clean[k]).reshape(-1, 2),
             plot_array(effect.mixed_adv[k]).reshape(-1, 2),

@@ -10,7 +10,10 @@ follow.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -114,7 +117,7 @@ def series_color(i: int) -> str:
     return SERIES_COLORS[i % len(SERIES_COLORS)]
 
 
-def plot_array(values) -> np.ndarray:
+def plot_array(values: npt.ArrayLike) -> np.ndarray:
     """Return values for a trace (tensor, list or array) as float32 NumPy.
 
     It converts with :func:`robviz.runtime.to_numpy`.
@@ -292,7 +295,7 @@ def frame_duration(frames: int, duration_ms: int = 0) -> int:
 
 
 def animation_controls(
-    labels, duration_ms: int = 0, prefix: str = "step ", active: int = 0
+    labels: Iterable[object], duration_ms: int = 0, prefix: str = "step ", active: int = 0
 ) -> dict:
     """Layout entries for a play/pause button and a slider over frames named by ``labels``.
 
@@ -390,13 +393,13 @@ def animation_controls(
 def animate(
     fig: go.Figure,
     frames: list,
-    labels,
+    labels: Iterable[object],
     *,
-    traces=None,
+    traces: Sequence[int] | None = None,
     active: int = 0,
     duration_ms: int = 0,
     prefix: str = "step ",
-    frame_layouts=None,
+    frame_layouts: Sequence[dict] | None = None,
 ) -> go.Figure:
     """Add ``frames`` to ``fig`` with the play button and the slider.
 

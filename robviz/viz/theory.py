@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 
 from ..runtime import to_numpy
@@ -42,7 +43,7 @@ def _closest_pairs(points: np.ndarray, tolerance: float = 1e-3) -> list[tuple[in
     ]
 
 
-def _edge_coordinates(points: np.ndarray, pairs) -> list[np.ndarray]:
+def _edge_coordinates(points: np.ndarray, pairs: list[tuple[int, int]]) -> list[np.ndarray]:
     """Return one array per coordinate with the segments of ``pairs``, separated by NaN.
 
     One trace then draws all edges.
@@ -63,7 +64,7 @@ def _center_summary(points: np.ndarray) -> str:
 
 
 def centers_figure(
-    centers,
+    centers: npt.ArrayLike,
     *,
     title: str | None = None,
     show_sphere: bool = True,
@@ -123,7 +124,9 @@ def centers_figure(
     return _centers_3d(mu, pairs, norm, title, show_sphere)
 
 
-def _centers_2d(mu, pairs, norm, title, show_circle) -> go.Figure:
+def _centers_2d(
+    mu: np.ndarray, pairs: list[tuple[int, int]], norm: float, title: str, show_circle: bool
+) -> go.Figure:
     fig = go.Figure()
     if show_circle:
         angle = np.linspace(0, 2 * np.pi, 121)
@@ -207,14 +210,16 @@ def _clear_view(mu: np.ndarray) -> np.ndarray:
     )
     upper = np.triu_indices(len(mu), 1)
 
-    def smallest_gap(direction):
+    def smallest_gap(direction: np.ndarray) -> float:
         screen = _screen(mu, direction)
         return np.linalg.norm(screen[:, None] - screen[None], axis=2)[upper].min()
 
     return directions[int(np.argmax([smallest_gap(d) for d in directions]))]
 
 
-def _centers_3d(mu, pairs, norm, title, show_sphere) -> go.Figure:
+def _centers_3d(
+    mu: np.ndarray, pairs: list[tuple[int, int]], norm: float, title: str, show_sphere: bool
+) -> go.Figure:
     fig = go.Figure()
     if show_sphere:
         u, v = np.meshgrid(np.linspace(0, 2 * np.pi, 25), np.linspace(0, np.pi, 13))
@@ -276,7 +281,7 @@ def _centers_3d(mu, pairs, norm, title, show_sphere) -> go.Figure:
     return fit_layout(fig, height=440, width=660, title=title, legend_rows="auto", bottom=10)
 
 
-def _cosine_heatmap(mu, title) -> go.Figure:
+def _cosine_heatmap(mu: np.ndarray, title: str) -> go.Figure:
     unit = mu / np.linalg.norm(mu, axis=1, keepdims=True)
     cosines = unit @ unit.T
     labels = [f"μ{k}" for k in range(len(mu))]
@@ -302,7 +307,7 @@ def _cosine_heatmap(mu, title) -> go.Figure:
     return fit_layout(fig, height=420, width=620, title=title)
 
 
-def _distance_heatmap(mu, title, max_distance) -> go.Figure:
+def _distance_heatmap(mu: np.ndarray, title: str, max_distance: float | None) -> go.Figure:
     distances = np.linalg.norm(mu[:, None] - mu[None], axis=2)
     labels = [f"μ{k}" for k in range(len(mu))]
     show_text = len(mu) <= 12
@@ -331,12 +336,12 @@ def _distance_heatmap(mu, title, max_distance) -> go.Figure:
 
 
 def expected_distance_figure(
-    deltas,
-    formula_values,
-    mc_means=None,
-    mc_errors=None,
+    deltas: npt.ArrayLike,
+    formula_values: npt.ArrayLike,
+    mc_means: npt.ArrayLike | None = None,
+    mc_errors: npt.ArrayLike | None = None,
     *,
-    mc_deltas=None,
+    mc_deltas: npt.ArrayLike | None = None,
     num_errors: float = 3.0,
     title: str | None = None,
 ) -> go.Figure:
@@ -415,7 +420,7 @@ def expected_distance_figure(
 
 
 def robustness_comparison_figure(
-    random_bounds,
+    random_bounds: npt.ArrayLike,
     mm_bound: float,
     *,
     upper_bound: float | None = None,

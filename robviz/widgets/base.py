@@ -6,6 +6,7 @@ import html
 
 import anywidget
 import ipywidgets as widgets
+import plotly.graph_objects as go
 import traitlets
 from IPython.display import display
 
@@ -80,11 +81,11 @@ class Dashboard:
         for control in controls:
             control.observe(lambda change: self.redraw(), names="value")
 
-    def compute(self):
+    def compute(self) -> object:
         """Do the work for the current control values (subclasses implement it)."""
         raise NotImplementedError
 
-    def figure(self):
+    def figure(self) -> go.Figure:
         """Return the figure to show (subclasses implement it)."""
         raise NotImplementedError
 
@@ -121,5 +122,5 @@ class Dashboard:
                     )
                 )
 
-    def _ipython_display_(self):
+    def _ipython_display_(self) -> None:
         display(self.widget)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import ipywidgets as widgets
+import plotly.graph_objects as go
 import torch
 
 from .. import checks
@@ -113,8 +114,9 @@ class MMCentersExplorer(Dashboard):
         }
         return self.numbers
 
-    def figure(self):
+    def figure(self) -> go.Figure:
         """Return the centers figure of the current values."""
+        assert self.centers is not None  # compute, which sets them, runs first
         n = self.numbers
         title = (
             f"{n['num_classes']} MM centers in d = {n['feature_dim']}, C = {n['norm']:g} "

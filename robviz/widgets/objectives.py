@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
+import torch
 
 from .. import checks
 from ..data import load_dataset
-from ..models import make_model
+from ..models import Classifier, make_model
 from ..objectives import OBJECTIVES
 from ..regions import feature_regions
-from ..train import TrainConfig, fit
+from ..train import History, TrainConfig, fit
 from ..viz.features import feature_figure
 from ..viz.style import OBJECTIVE_LABELS
 from .base import Dashboard
@@ -53,8 +54,8 @@ class ObjectiveExplorer(Dashboard):
         batch_size: int | None = None,
         steps: int = 400,
         seed: int = 0,
-        device="cpu",
-    ):
+        device: torch.device | str = "cpu",
+    ) -> None:
         checks.choice("dataset", dataset, TOY_CLASSES)
         checks.choice("objective", objective, OBJECTIVES)
         low, high = TOY_CLASSES[dataset]
@@ -62,7 +63,8 @@ class ObjectiveExplorer(Dashboard):
             "num_classes", num_classes, low=low, high=high, note=f"dataset {dataset!r}"
         )
         self.dataset, self.seed, self.device = dataset, seed, device
-        self.history = self.model = None
+        self.history: History | None = None
+        self.model: Classifier | None = None
         style = {"description_width": "initial"}
         self.objective = widgets.Dropdown(
             options=list(OBJECTIVES), value=objective, description="objective", style=style
@@ -99,7 +101,7 @@ class ObjectiveExplorer(Dashboard):
 
     busy = "training…"
 
-    def compute(self):
+    def compute(self) -> History:
         """Retrain with the current control values; returns the :class:`robviz.train.History`."""
         data = load_dataset(
             self.dataset, num_classes=self.num_classes.value, seed=self.seed, device=self.device
