@@ -13,15 +13,24 @@ import math
 import numbers
 import operator
 import warnings
-from typing import Literal, overload
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Literal, ParamSpec, SupportsIndex, TypeVar, cast, overload
 
 import numpy as np
+import numpy.typing as npt
 import torch
+
+if TYPE_CHECKING:
+    from .data import Dataset
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 __all__ = ["real", "integer", "choice", "scalar", "renamed", "finite_inputs", "unique_labels"]
 
 
-def scalar(value):
+def scalar(value: object) -> object:
     """Return a 0-d tensor or array as a Python scalar; anything else unchanged.
 
     Parameters
@@ -41,7 +50,7 @@ def scalar(value):
     return value
 
 
-def _range_text(low, high, low_open, high_open) -> str:
+def _range_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
     if low is not None and high is not None:
         return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
     if low is not None:
@@ -56,7 +65,7 @@ def _range_text(low, high, low_open, high_open) -> str:
 @overload
 def real(
     name: str,
-    value,
+    value: object,
     *,
     low: float | None = ...,
     high: float | None = ...,
@@ -68,7 +77,7 @@ def real(
 @overload
 def real(
     name: str,
-    value,
+    value: object,
     *,
     low: float | None = ...,
     high: float | None = ...,
@@ -79,7 +88,7 @@ def real(
 ) -> float | None: ...
 def real(
     name: str,
-    value,
+    value: object,
     *,
     low: float | None = None,
     high: float | None = None,
@@ -127,7 +136,7 @@ def real(
         return None
     number_like = scalar(value)
     ok = isinstance(number_like, numbers.Real) and not isinstance(number_like, (bool, np.bool_))
-    number = float(number_like) if ok else math.nan
+    number = float(cast(numbers.Real, number_like)) if ok else math.nan
     if ok and math.isfinite(number):
         ok = not (
             (low is not None and (number < low or (low_open and number == low)))
@@ -147,7 +156,7 @@ def real(
 @overload
 def integer(
     name: str,
-    value,
+    value: object,
     *,
     low: int | None = ...,
     high: int | None = ...,
@@ -157,7 +166,7 @@ def integer(
 @overload
 def integer(
     name: str,
-    value,
+    value: object,
     *,
     low: int | None = ...,
     high: int | None = ...,
@@ -166,7 +175,7 @@ def integer(
 ) -> int | None: ...
 def integer(
     name: str,
-    value,
+    value: object,
     *,
     low: int | None = None,
     high: int | None = None,
@@ -205,7 +214,11 @@ def integer(
         return None
     number_like = scalar(value)
     try:
-        number = None if isinstance(number_like, (bool, np.bool_)) else operator.index(number_like)
+        number = (
+            None
+            if isinstance(number_like, (bool, np.bool_))
+            else operator.index(cast(SupportsIndex, number_like))
+        )
     except TypeError:
         number = None
     if number is None or (low is not None and number < low) or (high is not None and number > high):
@@ -218,7 +231,7 @@ def integer(
     return number
 
 
-def choice(name: str, value, options):
+def choice(name: str, value: _T, options: Collection[object]) -> _T:
     """Return ``value`` if it is one of ``options``, else raise a ``ValueError`` listing them.
 
     Parameters
@@ -245,7 +258,9 @@ def choice(name: str, value, options):
     return value
 
 
-def finite_inputs(name: str, x, *, allow_empty: bool = False):
+def finite_inputs(
+    name: str, x: torch.Tensor | npt.ArrayLike, *, allow_empty: bool = False
+) -> torch.Tensor:
     """Return ``x`` (N, ...), as a tensor, or raise a ``ValueError`` if it is unusable.
 
     The error names ``name`` and the samples that make ``x`` unusable.
@@ -293,7 +308,7 @@ def finite_inputs(name: str, x, *, allow_empty: bool = False):
     return x
 
 
-def labels(name: str, y, n: int) -> torch.Tensor:
+def labels(name: str, y: torch.Tensor | npt.ArrayLike, n: int) -> torch.Tensor:
     """Return the class labels ``y`` as a long tensor of shape (n,), or raise naming ``name``.
 
     The check of the labels that go with n inputs: a length-1 or (n, 1) ``y`` would broadcast
@@ -329,7 +344,7 @@ def labels(name: str, y, n: int) -> torch.Tensor:
     return y.long()
 
 
-def unique_labels(name: str, labels) -> list[str]:
+def unique_labels(name: str, labels: Iterable[object]) -> list[str]:
     """Return ``labels`` as a list, or raise a ``ValueError`` naming ``name`` and the repeats.
 
     A label that keys data (a table row, a heatmap row, a legend entry) must name one thing.
@@ -351,17 +366,17 @@ def unique_labels(name: str, labels) -> list[str]:
     ValueError
         A label appears more than once.
     """
-    labels = [str(label) for label in labels]
-    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    names = [str(label) for label in labels]
+    repeated = sorted({label for label in names if names.count(label) > 1})
     if repeated:
         raise ValueError(
             f"{name} must be unique, but {', '.join(map(repr, repeated))} appears more than once: "
             f"give each its own name"
         )
-    return labels
+    return names
 
 
-def renamed(**old_to_new: str):
+def renamed(**old_to_new: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Decorate a function to still accept keywords renamed to the vocabulary of ``docs/design.md``.
 
     For one release, with a ``DeprecationWarning`` that names the new keyword.
@@ -387,9 +402,9 @@ def renamed(**old_to_new: str):
     ... def centers(num_classes, feature_dim): ...
     """
 
-    def decorate(function):
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
         @functools.wraps(function)
-        def accept_old_names(*args, **kwargs):
+        def accept_old_names(*args: _P.args, **kwargs: _P.kwargs) -> _R:
             for old, new in old_to_new.items():
                 if old in kwargs:
                     if new in kwargs:
@@ -411,7 +426,7 @@ def renamed(**old_to_new: str):
     return decorate
 
 
-def bounds(value) -> tuple[float, float]:
+def bounds(value: Sequence[float] | Dataset) -> tuple[float, float]:
     """Return the input range as two finite floats with low < high.
 
     Parameters
@@ -434,15 +449,16 @@ def bounds(value) -> tuple[float, float]:
     >>> bounds((0, 1))
     (0.0, 1.0)
     """
-    value = getattr(value, "bounds", value)
+    # A Dataset (or anything with .bounds) gives its (low, high).
+    pair = cast("Sequence[float]", getattr(value, "bounds", value))
     try:
-        low, high = (float(b) for b in value)
+        low, high = (float(b) for b in pair)
     except (TypeError, ValueError):
         raise ValueError(
-            f"bounds must be (low, high) or a Dataset with .bounds, got {value!r}"
+            f"bounds must be (low, high) or a Dataset with .bounds, got {pair!r}"
         ) from None
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"bounds must be finite with low < high, got {value!r}")
+        raise ValueError(f"bounds must be finite with low < high, got {pair!r}")
     return low, high
 
 

@@ -30,19 +30,24 @@ https://arxiv.org/abs/1906.06784) when given an attack.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict, cast, overload
 
 import numpy as np
 import torch
 from torch import nn
 
 from . import checks
-from .attacks import PGD, RobustnessTable
+from .attacks import Attack, PGD, RobustnessTable
 from .attacks.eot import eot_objective
-from .models import Classifier
+from .models import Classifier, Predictor, TrainableModel
 from .runtime import inference
 from .train import accuracy
+
+if TYPE_CHECKING:
+    from .data import Dataset
+    from .objectives import Objective
 
 __all__ = [
     "MixupInference",
@@ -129,11 +134,11 @@ class MixupInference(nn.Module):
         y_pool: torch.Tensor,
         mode: str = "PL",
         *,
-        samples=None,
+        samples: int | tuple[int, int] | None = None,
         lam: float | tuple[float, float] | None = None,
         threshold: float = 0.2,
         seed: int = 0,
-    ):
+    ) -> None:
         super().__init__()
         if mode not in MI_DEFAULTS:
             raise ValueError(
@@ -150,33 +155,38 @@ class MixupInference(nn.Module):
             raise ValueError(
                 "x_pool (P, ...) and y_pool (P,) must be non-empty tensors of the same length"
             )
-        samples = MI_DEFAULTS[mode]["samples"] if samples is None else samples
+        given: object = MI_DEFAULTS[mode]["samples"] if samples is None else samples
         lam = MI_DEFAULTS[mode]["lam"] if lam is None else lam
-        counts = samples if mode == "combined" else (samples,)
-        if mode == "combined" and (not isinstance(samples, (tuple, list)) or len(samples) != 2):
+        if mode == "combined" and (not isinstance(given, (tuple, list)) or len(given) != 2):
             raise ValueError(
-                f"for mode='combined' samples must be a pair (N_PL, N_OL), got {samples!r}"
+                f"for mode='combined' samples must be a pair (N_PL, N_OL), got {given!r}"
             )
-        counts = [checks.integer("samples", s, low=1) for s in counts]
-        samples = tuple(counts) if mode == "combined" else counts[0]
-        self.model, self.mode, self.samples = model, mode, samples
+        parts = given if isinstance(given, (tuple, list)) and mode == "combined" else (given,)
+        counts = [checks.integer("samples", s, low=1) for s in parts]
+        # An int for MI-PL and MI-OL, a pair (N_PL, N_OL) for MI-Combined.
+        self.samples: int | tuple[int, int] = (
+            (counts[0], counts[1]) if mode == "combined" else counts[0]
+        )
+        self.model, self.mode = model, mode
         self.lam, self.lam_pl, self.lam_ol = _check_lam(lam, mode)
         self.threshold, self.seed = float(threshold), seed
         order = torch.argsort(y_pool.cpu(), stable=True)
         y_sorted = y_pool.cpu()[order].long()
         num_classes = int(y_sorted.max()) + 1
-        counts = torch.bincount(y_sorted, minlength=num_classes)
-        if (counts == 0).any() or (mode != "PL" and (counts == len(y_sorted)).any()):
+        per_class = torch.bincount(y_sorted, minlength=num_classes)
+        if (per_class == 0).any() or (mode != "PL" and (per_class == len(y_sorted)).any()):
             raise ValueError(
                 f"the pool must hold images of every class 0..{num_classes - 1}; counts per class: "
-                f"{counts.tolist()}"
+                f"{per_class.tolist()}"
             )
         self.register_buffer("x_pool", x_pool.detach()[order.to(x_pool.device)], persistent=False)
         self.register_buffer("y_pool", y_sorted.to(y_pool.device), persistent=False)
-        self.counts = counts
-        self.offsets = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)[:-1]])
+        self.counts = per_class
+        self.offsets = torch.cat([torch.zeros(1, dtype=torch.long), per_class.cumsum(0)[:-1]])
         self.generator = torch.Generator().manual_seed(seed)
-        self.last_choice = None  # combined mode: which samples used MI-PL in the last call
+        self.last_choice: torch.Tensor | None = (
+            None  # combined mode: which samples used MI-PL in the last call
+        )
 
     def reseed(self, seed: int | None = None) -> None:
         """Restart the draws of mixing partners.
@@ -324,12 +334,14 @@ class MixupInference(nn.Module):
         with torch.no_grad():
             clean = self.model(x).log_softmax(dim=1)
         predicted = clean.argmax(dim=1)
+        # The constructor stores samples as an int for MI-PL and MI-OL, a pair for MI-Combined.
         if self.mode == "PL":
-            return self.log_mix(x, predicted, self.samples, same=True)
+            return self.log_mix(x, predicted, cast(int, self.samples), same=True)
         if self.mode == "OL":
-            return self.log_mix(x, predicted, self.samples, same=False)
-        pl = self.log_mix(x, predicted, self.samples[0], same=True)
-        ol = self.log_mix(x, predicted, self.samples[1], same=False)
+            return self.log_mix(x, predicted, cast(int, self.samples), same=False)
+        n_pl, n_ol = cast("tuple[int, int]", self.samples)
+        pl = self.log_mix(x, predicted, n_pl, same=True)
+        ol = self.log_mix(x, predicted, n_ol, same=False)
         gap = clean.max(dim=1).values.exp() - pl.detach().max(dim=1).values.exp()
         use_pl = gap < self.threshold
         self.last_choice = use_pl.detach().cpu()
@@ -342,20 +354,23 @@ class MixupInference(nn.Module):
         )
 
 
-def _check_lam(lam, mode: str):
+def _check_lam(
+    lam: float | Sequence[float], mode: str
+) -> tuple[float | tuple[float, float], float, float]:
     """Return (lam as given, lambda_PL, lambda_OL), or raise ValueError for a bad ``lam``.
 
     Raises ValueError outside [0, 1] or for a pair outside mode ``combined``.
     """
-    pair = isinstance(lam, (tuple, list))
-    if pair and (mode != "combined" or len(lam) != 2):
-        raise ValueError(
-            f"lam must be a number in [0, 1] (a pair (lambda_PL, lambda_OL) only for "
-            f"mode='combined'), got {lam!r}"
-        )
-    values = tuple(lam) if pair else (lam, lam)
-    pl, ol = (checks.real("lam", v, low=0, high=1) for v in values)
-    return ((pl, ol) if pair else pl), pl, ol
+    if isinstance(lam, (tuple, list)):
+        if mode != "combined" or len(lam) != 2:
+            raise ValueError(
+                f"lam must be a number in [0, 1] (a pair (lambda_PL, lambda_OL) only for "
+                f"mode='combined'), got {lam!r}"
+            )
+        pl, ol = (checks.real("lam", v, low=0, high=1) for v in lam)
+        return (pl, ol), pl, ol
+    number = checks.real("lam", lam, low=0, high=1)
+    return number, number, number
 
 
 def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
@@ -377,6 +392,34 @@ def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
 
+# The weight lam is a float for the batch, or with per_sample a (N,) tensor.
+@overload
+def mixup_batch(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alpha: float = ...,
+    generator: torch.Generator | None = ...,
+    *,
+    per_sample: Literal[False] = ...,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]: ...
+@overload
+def mixup_batch(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alpha: float = ...,
+    generator: torch.Generator | None = ...,
+    *,
+    per_sample: Literal[True],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]: ...
+@overload
+def mixup_batch(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alpha: float = ...,
+    generator: torch.Generator | None = ...,
+    *,
+    per_sample: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float | torch.Tensor]: ...
 def mixup_batch(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -384,7 +427,7 @@ def mixup_batch(
     generator: torch.Generator | None = None,
     *,
     per_sample: bool = False,
-):
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float | torch.Tensor]:
     """Mix a batch with shuffled copies of itself (Zhang et al., ICLR 2018).
 
     Either way the loss is lam * L(x_mix, y_a) + (1 - lam) * L(x_mix, y_b), per sample: the soft
@@ -438,7 +481,7 @@ def mixup_batch(
 
 
 def mixup_loss(
-    model,
+    model: TrainableModel,
     x: torch.Tensor,
     y: torch.Tensor,
     alpha: float = 1.0,
@@ -537,10 +580,10 @@ class MixupModel(nn.Module):
         model: Classifier,
         alpha: float = 1.0,
         *,
-        attack=None,
+        attack: Attack | None = None,
         seed: int = 0,
         per_sample: bool = False,
-    ):
+    ) -> None:
         super().__init__()
         if not alpha > 0:
             raise ValueError(f"alpha must be > 0, got {alpha!r}")
@@ -554,7 +597,7 @@ class MixupModel(nn.Module):
         self._calls = 0
 
     @property
-    def objective(self):
+    def objective(self) -> Objective:
         """The wrapped classifier's objective head."""
         return self.classifier.objective
 
@@ -563,7 +606,7 @@ class MixupModel(nn.Module):
         """The number of classes L."""
         return self.classifier.num_classes
 
-    def features(self, x):
+    def features(self, x: torch.Tensor) -> torch.Tensor:
         """Return the wrapped classifier's features.
 
         Parameters
@@ -578,7 +621,7 @@ class MixupModel(nn.Module):
         """
         return self.classifier.features(x)
 
-    def raw_logits(self, z):
+    def raw_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Return the wrapped classifier's raw head logits of features z.
 
         Parameters
@@ -593,7 +636,7 @@ class MixupModel(nn.Module):
         """
         return self.classifier.raw_logits(z)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the wrapped classifier's prediction logits.
 
         Parameters
@@ -609,7 +652,7 @@ class MixupModel(nn.Module):
         return self.classifier(x)
 
     @torch.no_grad()
-    def predict(self, x):
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Return the predicted classes, without gradients.
 
         Parameters
@@ -666,7 +709,7 @@ def interpolated_adversarial_training(
     model: Classifier,
     eps: float,
     *,
-    bounds=(0.0, 1.0),
+    bounds: tuple[float, float] | Dataset = (0.0, 1.0),
     steps: int = 5,
     alpha: float = 1.0,
     seed: int = 0,
@@ -744,12 +787,12 @@ class MixingEffect:
 
 @torch.no_grad()
 def mixing_effect(
-    model,
+    model: Predictor,
     x: torch.Tensor,
     x_adv: torch.Tensor,
     y: torch.Tensor,
     x_pool: torch.Tensor,
-    lams,
+    lams: Sequence[float] | torch.Tensor,
     *,
     samples: int = 10,
     seed: int = 0,
@@ -796,9 +839,9 @@ def mixing_effect(
     generator = torch.Generator().manual_seed(seed)
     index = torch.randint(0, len(x_pool), (len(x), samples), generator=generator).to(x_pool.device)
     partners = x_pool[index]
-    lams = torch.as_tensor(lams, dtype=torch.float32)
+    lam_values = torch.as_tensor(lams, dtype=torch.float32)
     effect, clean_true, adv_true, mixed_c, mixed_a = [], [], [], [], []
-    for lam in lams.tolist():
+    for lam in lam_values.tolist():
         mc = lam * x[:, None] + (1 - lam) * partners
         ma = lam * x_adv[:, None] + (1 - lam) * partners
         pc = log_mean_softmax(
@@ -814,7 +857,7 @@ def mixing_effect(
         mixed_c.append(mc.cpu())
         mixed_a.append(ma.cpu())
     return MixingEffect(
-        lams,
+        lam_values,
         torch.tensor(effect),
         torch.tensor(clean_true),
         torch.tensor(adv_true),
@@ -824,7 +867,7 @@ def mixing_effect(
 
 
 def mi_robustness(
-    model,
+    model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
     x_adv: torch.Tensor,
@@ -833,10 +876,10 @@ def mi_robustness(
     *,
     eps: float,
     alpha: float,
-    bounds=(0.0, 1.0),
+    bounds: tuple[float, float] | Dataset = (0.0, 1.0),
     steps: int = 10,
     eot_samples: int = 2,
-    modes=("PL", "OL", "combined"),
+    modes: Sequence[str] = ("PL", "OL", "combined"),
     batch_size: int | None = 64,
 ) -> RobustnessTable:
     """Accuracy of the bare model and of each MI variant, clean and under two attackers.
@@ -894,7 +937,7 @@ def mi_robustness(
     batch_size = checks.integer("batch_size", batch_size, low=1, allow_none=True)
     n = len(x)
 
-    def rows(name, clean, oblivious, adaptive):
+    def rows(name: str, clean: float, oblivious: float, adaptive: float) -> list[dict]:
         return [
             dict(model=name, attack=attack, eps=None, accuracy=value, distance=math.nan, n=n)
             for attack, value in (

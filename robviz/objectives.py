@@ -95,7 +95,7 @@ def sce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def center_loss(
     h: torch.Tensor, z: torch.Tensor, y: torch.Tensor, centers: torch.Tensor, weight: float = 0.1
-):
+) -> torch.Tensor:
     """Center loss (Wen et al., ECCV 2016).
 
     The paper: "A Discriminative Feature Learning Approach for Deep Face Recognition".
@@ -126,7 +126,7 @@ def center_loss(
 
 def lgm_loss(
     z: torch.Tensor, y: torch.Tensor, means: torch.Tensor, margin: float = 0.1, weight: float = 0.1
-):
+) -> torch.Tensor:
     """Large-margin Gaussian mixture loss.
 
     Wan et al., "Rethinking Feature Distribution for Loss Functions in Image Classification", CVPR
@@ -424,10 +424,10 @@ class _LinearHead(Objective):
         super().__init__(num_classes, feature_dim)
         self.linear = nn.Linear(feature_dim, num_classes)
 
-    def forward(self, z):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.linear(z)
 
-    def decision(self):
+    def decision(self) -> tuple[torch.Tensor, torch.Tensor]:
         # output() is applied row-wise and linear in h (the identity, or the negation for RCE), so
         # applying it to the rows of W.T and to b gives the affine map of the prediction logits
         return self.output(self.linear.weight.T).T, self.output(self.linear.bias[None])[0]
@@ -442,7 +442,7 @@ class SCE(_LinearHead):
         "mmc-authors",
     )  # the MMC repository also trains the SCE baseline
 
-    def loss(self, z, h, y):
+    def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the softmax cross-entropy of the logits h.
 
         Parameters
@@ -489,11 +489,11 @@ class CenterLoss(_LinearHead):
         self.class_centers = nn.Parameter(torch.randn(num_classes, feature_dim))
 
     @property
-    def centers(self):
+    def centers(self) -> torch.Tensor:
         """The learnable (L, d) centers."""
         return self.class_centers
 
-    def loss(self, z, h, y):
+    def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return softmax cross-entropy plus ``weight`` times the center loss.
 
         Parameters
@@ -546,11 +546,11 @@ class LGM(Objective):
         self.means = nn.Parameter(torch.randn(num_classes, feature_dim))
 
     @property
-    def centers(self):
+    def centers(self) -> torch.Tensor:
         """The learnable (L, d) means."""
         return self.means
 
-    def forward(self, z):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Return the logits -1/2 ||z - mu_k||^2.
 
         Parameters
@@ -565,11 +565,11 @@ class LGM(Objective):
         """
         return -0.5 * squared_distances(z, self.means)
 
-    def decision(self):
+    def decision(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the affine decision of the nearest-mean rule (factor 1/2)."""
         return nearest_center_decision(self.means, 0.5)
 
-    def loss(self, z, h, y):
+    def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the L-GM loss with the head's margin and weight.
 
         Parameters
@@ -597,6 +597,8 @@ class _MMHead(Objective):
     Logits h_k = -factor * ||z - mu_k||^2, factor 1/2 (the papers) or 1 (the authors' code).
     """
 
+    mm_centers: torch.Tensor  # a buffer (registered in __init__)
+
     def __init__(self, num_classes: int, feature_dim: int, norm: float = 10.0, factor: float = 0.5):
         super().__init__(num_classes, feature_dim)
         self.norm, self.factor = norm, factor
@@ -605,13 +607,13 @@ class _MMHead(Objective):
         )  # never trained
 
     @property
-    def centers(self):
+    def centers(self) -> torch.Tensor:
         return self.mm_centers
 
-    def forward(self, z):
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
         return -self.factor * squared_distances(z, self.mm_centers)
 
-    def decision(self):
+    def decision(self) -> tuple[torch.Tensor, torch.Tensor]:
         return nearest_center_decision(self.mm_centers, self.factor)
 
 
@@ -625,7 +627,7 @@ class MMLDA(_MMHead):
     name, label = "mmlda", "MMLDA"
     cifar_feature_dim, has_factor, softmax_loss, authors_recipe = 256, True, True, "mmc-authors"
 
-    def loss(self, z, h, y):
+    def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the MMLDA loss with the head's factor.
 
         Parameters
@@ -657,11 +659,11 @@ class MMC(_MMHead):
     # accuracy (measured: robviz.attacks.auto_objective); the paper attacks with its own loss
     attack_objective, paper_attack_objective = "margin", "mmc"
 
-    def spherical_loss(self):
+    def spherical_loss(self) -> tuple[torch.Tensor, float]:
         """Return the fixed MM centers and the factor: the MMC loss is factor ||z - mu_y||^2."""
         return self.mm_centers, self.factor
 
-    def loss(self, z, h, y):
+    def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the MMC loss with the head's factor.
 
         Parameters
@@ -690,7 +692,7 @@ class RCE(_LinearHead):
     name, label = "rce", "RCE"
     authors_recipe = "rce-authors"
 
-    def loss(self, z, h, y):
+    def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the reverse cross-entropy of the logits h.
 
         Parameters
@@ -709,7 +711,7 @@ class RCE(_LinearHead):
         """
         return rce_loss(h, y)
 
-    def output(self, h):
+    def output(self, h: torch.Tensor) -> torch.Tensor:
         """Return the prediction logits -h (RCE predicts with the negated logits).
 
         Parameters
@@ -730,7 +732,9 @@ OBJECTIVES: dict[str, type[Objective]] = {
 }
 
 
-def make_objective(name: str, num_classes: int, feature_dim: int, **options) -> Objective:
+def make_objective(
+    name: str | Objective, num_classes: int, feature_dim: int, **options: float
+) -> Objective:
     """Build an objective by name: one of ``robviz.objectives.OBJECTIVES``.
 
     Parameters
@@ -796,7 +800,7 @@ def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.softplus(torch.logsumexp(margins, dim=1))
 
 
-def per_sample_loss(loss, *, float64: bool = False) -> LossFn:
+def per_sample_loss(loss: Objective | LossFn, *, float64: bool = False) -> LossFn:
     """Return a per-sample loss from an objective or a callable.
 
     The loss maps ``(M, d) features, (M,) labels -> (M,) losses``.
@@ -840,7 +844,7 @@ def per_sample_loss(loss, *, float64: bool = False) -> LossFn:
         )
     head = copy.deepcopy(loss).double().requires_grad_(False) if float64 else loss
 
-    def one(z, y):
+    def one(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return head.loss(z[None], head(z[None]), y[None])
 
     batched = torch.func.vmap(one)

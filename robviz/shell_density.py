@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
@@ -28,6 +28,11 @@ from .objectives import Objective, per_sample_loss
 from .runtime import inference
 from .theory._checks import as_centers, check_number
 from .theory.density import _mmc_shell_log_volume
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from .models import Classifier
 
 __all__ = ["SampleDensity", "mmc_shell_density", "monte_carlo_shell_density", "sample_density"]
 
@@ -93,7 +98,7 @@ class SampleDensity:
         return self.log_densities.exp()
 
 
-def _check_features(z, y) -> tuple[torch.Tensor, torch.Tensor]:
+def _check_features(z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(z, torch.Tensor) or z.dim() != 2:
         raise ValueError(
             f"features z must be a tensor of shape (N, d), got {getattr(z, 'shape', type(z))}"
@@ -109,7 +114,7 @@ def _shell_edges(
     y: torch.Tensor,
     num_classes: int,
     num_shells: int,
-    edges,
+    edges: torch.Tensor | None,
     quantiles: tuple[float, float],
     spacing: str,
 ) -> torch.Tensor:
@@ -165,13 +170,13 @@ def _log_density(counts: torch.Tensor, log_volumes: torch.Tensor) -> torch.Tenso
 
 
 def mmc_shell_density(
-    z,
-    y,
-    centers,
+    z: torch.Tensor,
+    y: torch.Tensor,
+    centers: torch.Tensor | npt.ArrayLike,
     *,
     factor: float = 0.5,
     num_shells: int = 20,
-    edges=None,
+    edges: torch.Tensor | None = None,
     quantiles: tuple[float, float] = (0.02, 0.98),
     spacing: str = "count",
 ) -> SampleDensity:
@@ -239,17 +244,17 @@ def _feature_box(z: torch.Tensor, margin: float) -> torch.Tensor:
 
 
 def monte_carlo_shell_density(
-    z,
-    y,
+    z: torch.Tensor,
+    y: torch.Tensor,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     *,
     num_classes: int | None = None,
     num_shells: int = 20,
-    edges=None,
+    edges: torch.Tensor | None = None,
     quantiles: tuple[float, float] = (0.02, 0.98),
     spacing: str = "count",
     num_samples: int = 200_000,
-    box=None,
+    box: torch.Tensor | None = None,
     margin: float = 0.1,
     seed: int = 0,
     chunk_size: int = 65_536,
@@ -336,7 +341,15 @@ def monte_carlo_shell_density(
     )
 
 
-def _monte_carlo_hits(loss_fn, box, edges, num_samples, seed, chunk_size, dtype) -> torch.Tensor:
+def _monte_carlo_hits(
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    box: torch.Tensor,
+    edges: torch.Tensor,
+    num_samples: int,
+    seed: int,
+    chunk_size: int,
+    dtype: torch.dtype,
+) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     u = torch.rand(num_samples, box.shape[1], generator=generator, dtype=torch.float64).to(
         box.device
@@ -351,16 +364,16 @@ def _monte_carlo_hits(loss_fn, box, edges, num_samples, seed, chunk_size, dtype)
 
 
 def sample_density(
-    model,
-    x,
-    y,
+    model: Classifier,
+    x: torch.Tensor,
+    y: torch.Tensor,
     *,
     num_shells: int = 20,
-    edges=None,
+    edges: torch.Tensor | None = None,
     quantiles: tuple[float, float] = (0.02, 0.98),
     spacing: str = "count",
     num_samples: int = 200_000,
-    box=None,
+    box: torch.Tensor | None = None,
     margin: float = 0.1,
     seed: int = 0,
     batch_size: int = 1024,

@@ -20,10 +20,13 @@ declares its own and no attack code names an objective.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from ..models import FeatureModel, Predictor
 
 __all__ = [
     "cross_entropy_objective",
@@ -35,7 +38,9 @@ __all__ = [
 ]
 
 
-def cross_entropy_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def cross_entropy_objective(
+    model: Predictor, x: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
     """Softmax cross-entropy on the model's logits, per sample: -log softmax(model(x))_labels.
 
     The default objective (Goodfellow et al. 2015; Madry et al. 2018).
@@ -57,7 +62,7 @@ def cross_entropy_objective(model, x: torch.Tensor, labels: torch.Tensor) -> tor
     return F.cross_entropy(model(x), labels, reduction="none")
 
 
-def margin_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def margin_objective(model: Predictor, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Return the logit margin of Carlini & Wagner (S&P 2017).
 
     From "Towards Evaluating the Robustness of Neural Networks", S&P 2017:
@@ -87,7 +92,9 @@ def margin_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tens
     return others - own
 
 
-def mmc_objective(centers: torch.Tensor, factor: float = 0.5):
+def mmc_objective(
+    centers: torch.Tensor, factor: float = 0.5
+) -> Callable[[FeatureModel, torch.Tensor, torch.Tensor], torch.Tensor]:
     """Return the MMC loss as an attack objective: the adaptive attack of the paper.
 
     Pang et al., "Rethinking Softmax Cross-Entropy Loss for Adversarial Robustness", ICLR 2020. Per
@@ -114,7 +121,7 @@ def mmc_objective(centers: torch.Tensor, factor: float = 0.5):
 
     """
 
-    def objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def objective(model: FeatureModel, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         z = model.features(x)
         return factor * (z - centers.to(z.device, z.dtype)[labels]).pow(2).sum(dim=1)
 
@@ -122,7 +129,9 @@ def mmc_objective(centers: torch.Tensor, factor: float = 0.5):
     return objective
 
 
-def _mmc_loss_of(head):
+def _mmc_loss_of(
+    head: object,
+) -> Callable[[FeatureModel, torch.Tensor, torch.Tensor], torch.Tensor]:
     spherical = head.spherical_loss() if hasattr(head, "spherical_loss") else None
     if spherical is None:
         raise ValueError(
@@ -136,14 +145,15 @@ def _mmc_loss_of(head):
 # a head names its attack objectives (robviz.objectives.Objective.attack_objective and
 # .paper_attack_objective) by these keys: robviz.objectives sits below robviz.attacks and cannot
 # import them. Each factory maps the head to the objective.
-ATTACK_OBJECTIVES: dict[str, Callable[[Any], Callable]] = {
+# An objective's model is a Predictor, or a FeatureModel for the MMC loss.
+ATTACK_OBJECTIVES: dict[str, Callable[[object], Callable[..., torch.Tensor]]] = {
     "cross-entropy": lambda head: cross_entropy_objective,
     "margin": lambda head: margin_objective,
     "mmc": _mmc_loss_of,
 }
 
 
-def _declared(model, attribute: str):
+def _declared(model: Predictor, attribute: str) -> Callable[..., torch.Tensor]:
     """Return the attack objective that ``model.objective`` declares in ``attribute``.
 
     A model without a head attribute (no ``objective``, an ensemble) gets ``"cross-entropy"``.
@@ -163,7 +173,7 @@ def _declared(model, attribute: str):
     return ATTACK_OBJECTIVES[key](head)
 
 
-def paper_objective(model):
+def paper_objective(model: Predictor) -> Callable[..., torch.Tensor]:
     """Return the papers' adaptive objective for ``model``.
 
     The head declares it in ``paper_attack_objective`` (:class:`robviz.objectives.Objective`), a key
@@ -194,7 +204,7 @@ def paper_objective(model):
     return _declared(model, "paper_attack_objective")
 
 
-def auto_objective(model):
+def auto_objective(model: Predictor) -> Callable[..., torch.Tensor]:
     """Return the default objective of every attack.
 
     The head declares it in ``attack_objective`` (:class:`robviz.objectives.Objective`), a key of

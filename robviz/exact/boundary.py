@@ -6,7 +6,9 @@ See :mod:`robviz.exact`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -17,6 +19,9 @@ from .. import checks
 from ..models import Predictor
 from .milp import Verification, minimal_linf_distance, verify
 from ..runtime import inference, to_model, to_numpy
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 __all__ = [
     "ExactBoundary",
@@ -35,7 +40,7 @@ _EDGE_BUDGET = 4_000_000  # point-edge pairs per chunk: about 100 MB of float64 
 # --------------------------------------------------------------------------------------- the result
 
 
-def _norm_name(norm) -> str:
+def _norm_name(norm: str | float) -> str:
     name = _NORMS.get(str(norm).lower().replace("math.", ""))
     if name is None:
         raise ValueError(f"norm must be 'L2' or 'Linf', got {norm!r}")
@@ -103,17 +108,17 @@ class ExactBoundary:
 
     """
 
-    polygons: list
+    polygons: list[np.ndarray]
     labels: np.ndarray
-    box: tuple
+    box: tuple[float, float, float, float]
     num_classes: int
     regions: int
-    steps: list
+    steps: list[tuple[str, Any]]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self._edges = self._boundary_edges()
 
-    def _boundary_edges(self):
+    def _boundary_edges(self) -> tuple[np.ndarray, np.ndarray]:
         """Return the boundary: (S, 2, 2) segments and the (S, 2) classes on their two sides.
 
         A polygon edge is on it when points 1e-7 * (box size) to either side of its midpoint, both
@@ -152,7 +157,7 @@ class ExactBoundary:
             f"box={self.box}, num_classes={self.num_classes})"
         )
 
-    def class_distances(self, x, norm="L2") -> np.ndarray:
+    def class_distances(self, x: torch.Tensor | np.ndarray, norm: str | float = "L2") -> np.ndarray:
         """Distance from each point to the nearest boundary segment of each class's region.
 
         For a point of class y, the nearest point of another class lies on the decision boundary (a
@@ -191,7 +196,7 @@ class ExactBoundary:
                     out[i : i + chunk, k] = dist[:, mask].min(axis=1)
         return out
 
-    def predict(self, x) -> np.ndarray:
+    def predict(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
         """Return the model's prediction at each point.
 
         It is computed in float64 from the model's layers.
@@ -216,7 +221,13 @@ class ExactBoundary:
             values = values @ value[0].T + value[1] if kind == "affine" else np.maximum(values, 0.0)
         return values.argmax(axis=1)
 
-    def distance(self, x, y, norm="L2", prediction=None) -> torch.Tensor:
+    def distance(
+        self,
+        x: torch.Tensor | np.ndarray,
+        y: torch.Tensor | np.ndarray,
+        norm: str | float = "L2",
+        prediction: torch.Tensor | np.ndarray | None = None,
+    ) -> torch.Tensor:
         """Return each x's exact distance to the nearest box point predicted as a class != y.
 
         Misclassified points get 0.
@@ -259,7 +270,12 @@ class ExactBoundary:
         return torch.from_numpy(result)
 
     def robust_accuracy(
-        self, x, y, eps: float, norm="Linf", prediction=None
+        self,
+        x: torch.Tensor | np.ndarray,
+        y: torch.Tensor | np.ndarray,
+        eps: float,
+        norm: str | float = "Linf",
+        prediction: torch.Tensor | np.ndarray | None = None,
     ) -> tuple[float, torch.Tensor]:
         """Return the exact robust accuracy at radius ``eps``.
 
@@ -304,7 +320,7 @@ class ExactBoundary:
         """
         return self._edges
 
-    def check_eps(self, eps, norm="Linf") -> float:
+    def check_eps(self, eps: float, norm: str | float = "Linf") -> float:
         """Return ``eps`` as a float, checked to be finite, >= 0 and at most the box's diameter.
 
         The diameter is measured in ``norm``: the longer side for L-inf, the diagonal for L2.
@@ -337,7 +353,7 @@ class ExactBoundary:
             )
         return float(eps)
 
-    def _check_points(self, x, inside=True) -> np.ndarray:
+    def _check_points(self, x: torch.Tensor | np.ndarray, inside: bool = True) -> np.ndarray:
         points = to_numpy(x, np.float64)
         # Before the box check: a NaN fails every comparison below, so it would read as a point
         # outside the box, with no sample index.
@@ -356,14 +372,14 @@ class ExactBoundary:
             raise ValueError(f"every input must lie in the box {self.box}")
         return points
 
-    def _check_labels(self, y, n) -> np.ndarray:
+    def _check_labels(self, y: torch.Tensor | np.ndarray, n: int) -> np.ndarray:
         labels = to_numpy(checks.labels("y", y, n))
         if n and (labels.min() < 0 or labels.max() >= self.num_classes):
             raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
         return labels.astype(np.int64)
 
 
-def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
+def decision_boundary(model: nn.Module, bounds: Sequence[float] | Dataset) -> ExactBoundary:
     """Enumerate ``model``'s linear regions inside the input box and split them by predicted class.
 
     Cost: one polygon clip per linear region and layer; a 2-64-64-2 ToyMLP with an SCE or MMC head
@@ -411,7 +427,7 @@ def decision_boundary(model: nn.Module, bounds) -> ExactBoundary:
     )
 
 
-def _model_prediction(model, x) -> torch.Tensor:
+def _model_prediction(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     return inference(model, x).argmax(dim=1)
 
 
@@ -420,8 +436,8 @@ def minimal_distance(
     x: torch.Tensor,
     y: torch.Tensor,
     *,
-    norm=None,
-    bounds,
+    norm: str | float | None = None,
+    bounds: Sequence[float] | Dataset,
     time_limit: float = 10.0,
 ) -> torch.Tensor:
     """Return each x's exact distance to the nearest point of the box predicted as a class != y.
@@ -489,8 +505,8 @@ def robust_accuracy(
     y: torch.Tensor,
     eps: float,
     *,
-    norm="Linf",
-    bounds,
+    norm: str | float = "Linf",
+    bounds: Sequence[float] | Dataset,
     time_limit: float = 10.0,
 ) -> tuple[float, torch.Tensor] | Verification:
     """Return the exact robust accuracy at radius ``eps`` (the ball intersected with the input box).
@@ -554,10 +570,10 @@ def robust_accuracy_curve(
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
-    eps_list,
+    eps_list: Iterable[float],
     *,
-    norm="Linf",
-    bounds,
+    norm: str | float = "Linf",
+    bounds: Sequence[float] | Dataset,
     time_limit: float = 10.0,
 ) -> list[float]:
     """Exact robust accuracy at every radius of ``eps_list``.
@@ -606,14 +622,14 @@ def robust_accuracy_curve(
     return [(distances > boundary.check_eps(eps, norm)).double().mean().item() for eps in eps_list]
 
 
-def _is_plane(x) -> bool:
+def _is_plane(x: object) -> bool:
     """Whether x holds 2-D points (N, 2), the inputs the linear-region enumeration handles."""
     if not torch.is_tensor(x):
         raise ValueError(f"x must be a tensor of shape (N, ...), got {type(x).__name__}")
     return x.dim() == 2 and x.shape[1] == 2
 
 
-def _as_input(x, model) -> torch.Tensor:
+def _as_input(x: object, model: Predictor) -> torch.Tensor:
     if not torch.is_tensor(x):
         raise ValueError(f"x must be a tensor of shape (N, 2), got {type(x).__name__}")
     if x.dim() != 2 or x.shape[1] != 2:
@@ -627,8 +643,8 @@ def grid_minimal_distance(
     x: torch.Tensor,
     y: torch.Tensor,
     *,
-    norm="L2",
-    bounds,
+    norm: str | float = "L2",
+    bounds: Sequence[float] | Dataset,
     resolution: int = 1000,
     chunk: int = 65536,
 ) -> torch.Tensor:

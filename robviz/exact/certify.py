@@ -22,14 +22,20 @@ ones. The input shape is read from x.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
 from .. import checks
 from .linear_regions import affine_pieces
 from ..runtime import inference, to_numpy
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 __all__ = [
     "CROWN_CHUNK_ENTRIES",
@@ -47,7 +53,9 @@ __all__ = [
 CROWN_CHUNK_ENTRIES = 2**24
 
 
-def network_layers(model: nn.Module, input_shape=None) -> list[tuple[np.ndarray, np.ndarray]]:
+def network_layers(
+    model: nn.Module, input_shape: Sequence[int] | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Return ``model`` as float64 layers [(W_1, b_1), ..., (W_L, b_L)].
 
     A ReLU follows every layer but the last; the last layer's argmax is the prediction.
@@ -80,7 +88,9 @@ def network_layers(model: nn.Module, input_shape=None) -> list[tuple[np.ndarray,
     return [value for kind, value in steps if kind == "affine"]
 
 
-def input_ball(x, eps: float, bounds) -> tuple[np.ndarray, np.ndarray]:
+def input_ball(
+    x: torch.Tensor | np.ndarray, eps: float, bounds: Sequence[float] | Dataset
+) -> tuple[np.ndarray, np.ndarray]:
     """Return the L-inf ball of radius ``eps`` around each input, intersected with ``bounds``.
 
     Parameters
@@ -115,14 +125,14 @@ def input_ball(x, eps: float, bounds) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(points - eps, low, high), np.clip(points + eps, low, high)
 
 
-def _check_boxes(x_low, x_high) -> None:
+def _check_boxes(x_low: np.ndarray, x_high: np.ndarray) -> None:
     """Raise a ValueError naming the box and the sample when a box is empty or not finite."""
     checks.finite_inputs("x_low", x_low)
     checks.finite_inputs("x_high", x_high)
 
 
 def interval_bounds(
-    layers, x_low: np.ndarray, x_high: np.ndarray
+    layers: Sequence[tuple[np.ndarray, np.ndarray]], x_low: np.ndarray, x_high: np.ndarray
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Interval bound propagation.
 
@@ -165,7 +175,14 @@ def interval_bounds(
     return out
 
 
-def _backward(spec: np.ndarray, offset: np.ndarray, layers, bounds, x_low, x_high) -> np.ndarray:
+def _backward(
+    spec: np.ndarray,
+    offset: np.ndarray,
+    layers: Sequence[tuple[np.ndarray, np.ndarray]],
+    bounds: Sequence[tuple[np.ndarray, np.ndarray]],
+    x_low: np.ndarray,
+    x_high: np.ndarray,
+) -> np.ndarray:
     """Return CROWN's lower bound on spec @ (output of layers[-1]) + offset.
 
     Shapes: spec (N, m, n), offset (N, m) -> (N, m).
@@ -194,7 +211,7 @@ def _backward(spec: np.ndarray, offset: np.ndarray, layers, bounds, x_low, x_hig
 
 
 def crown_bounds(
-    layers, x_low: np.ndarray, x_high: np.ndarray
+    layers: Sequence[tuple[np.ndarray, np.ndarray]], x_low: np.ndarray, x_high: np.ndarray
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """CROWN.
 
@@ -256,7 +273,13 @@ def crown_bounds(
 
 
 def margin_lower_bounds(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds, method: str = "crown"
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor | npt.ArrayLike,
+    eps: float,
+    *,
+    bounds: Sequence[float] | Dataset,
+    method: str = "crown",
 ) -> np.ndarray:
     """Return certified lower bounds on the margins z_y - z_k over the L-inf ball of radius ``eps``.
 
@@ -338,7 +361,13 @@ def margin_lower_bounds(
 
 
 def certified_robust(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, bounds, method: str = "crown"
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor | npt.ArrayLike,
+    eps: float,
+    *,
+    bounds: Sequence[float] | Dataset,
+    method: str = "crown",
 ) -> torch.Tensor:
     """Return the points certified robust at radius ``eps``.
 
@@ -370,7 +399,12 @@ def certified_robust(
 
 
 def unstable_relus(
-    model: nn.Module, x: torch.Tensor, eps: float, *, bounds, method: str = "crown"
+    model: nn.Module,
+    x: torch.Tensor,
+    eps: float,
+    *,
+    bounds: Sequence[float] | Dataset,
+    method: str = "crown",
 ) -> np.ndarray:
     """Count the hidden ReLUs of ``model`` that can change sign in each point's L-inf ball.
 

@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..runtime import to_numpy
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 __all__ = [
     "affine_pieces",
@@ -64,13 +68,15 @@ _SUPPORTED = (
 )
 
 
-def _affine(weight, bias) -> tuple[np.ndarray, np.ndarray]:
+def _affine(
+    weight: torch.Tensor | np.ndarray, bias: torch.Tensor | np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     w = to_numpy(weight, np.float64)
     b = np.zeros(len(w)) if bias is None else to_numpy(bias, np.float64)
     return w, b
 
 
-def _check_dense(module, shape, n_out: int, n_in: int) -> None:
+def _check_dense(module: nn.Module, shape: tuple[int, ...], n_out: int, n_in: int) -> None:
     """Raise ``ValueError`` when an (n_out, n_in) matrix exceeds :data:`MAX_DENSE_ENTRIES`."""
     if n_out * n_in > MAX_DENSE_ENTRIES:
         raise ValueError(
@@ -82,7 +88,9 @@ def _check_dense(module, shape, n_out: int, n_in: int) -> None:
         )
 
 
-def _image_map(module: nn.Module, shape: tuple) -> tuple[np.ndarray, np.ndarray, tuple]:
+def _image_map(
+    module: nn.Module, shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """Return a linear image layer as (W, b, output shape): W (n_out, n_in) float64.
 
     Column j of W is the layer (its bias dropped) applied in float64 to the j-th vector of the
@@ -122,9 +130,13 @@ def _image_map(module: nn.Module, shape: tuple) -> tuple[np.ndarray, np.ndarray,
     return w, b, out_shape
 
 
-def _batchnorm(module, shape) -> tuple[np.ndarray, np.ndarray]:
+def _batchnorm(
+    module: nn.BatchNorm1d | nn.BatchNorm2d | nn.BatchNorm3d, shape: tuple[int, ...] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Return a BatchNorm with running statistics as (W, b): per channel x -> scale x + shift."""
-    mean, var = to_numpy(module.running_mean, np.float64), to_numpy(module.running_var, np.float64)
+    # The caller reads only BatchNorms whose running statistics are tensors.
+    mean = to_numpy(cast(torch.Tensor, module.running_mean), np.float64)
+    var = to_numpy(cast(torch.Tensor, module.running_var), np.float64)
     weight = to_numpy(module.weight, np.float64) if module.affine else np.ones_like(var)
     bias = to_numpy(module.bias, np.float64) if module.affine else np.zeros_like(mean)
     scale = weight / np.sqrt(var + module.eps)  # in float64, like every other layer
@@ -141,7 +153,9 @@ def _batchnorm(module, shape) -> tuple[np.ndarray, np.ndarray]:
     return np.diag(np.repeat(scale, per_channel)), np.repeat(shift, per_channel)
 
 
-def _sequence(module: nn.Module, shape, steps: list):
+def _sequence(
+    module: nn.Module, shape: tuple[int, ...] | None, steps: list[tuple[str, Any]]
+) -> tuple[int, ...] | None:
     """Append ``module`` to ``steps`` as ("affine", (W, b)) and ("relu", None) steps.
 
     ``shape`` is the shape of one input of ``module`` (without the batch dimension), or None when
@@ -179,7 +193,8 @@ def _sequence(module: nn.Module, shape, steps: list):
         and module.running_var is not None
         and module.running_mean is not None
     ):
-        steps.append(("affine", _batchnorm(module, shape)))
+        norm = cast("nn.BatchNorm1d | nn.BatchNorm2d | nn.BatchNorm3d", module)
+        steps.append(("affine", _batchnorm(norm, shape)))
         return shape
     if type(module) in _IMAGE_RANK:
         if shape is None:
@@ -212,7 +227,7 @@ def _sequence(module: nn.Module, shape, steps: list):
     )
 
 
-def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
+def _head_decision(head: object) -> tuple[np.ndarray, np.ndarray]:
     """Return (A, c) with argmax_k (A z + c)_k the prediction of an objective head, (L, d) and (L,).
 
     What the head's ``decision()`` declares (``robviz.objectives.Objective.decision``), in float64.
@@ -227,7 +242,9 @@ def _head_decision(head) -> tuple[np.ndarray, np.ndarray]:
     return _affine(*affine)
 
 
-def _compose(w1, b1, w0, b0) -> tuple[np.ndarray, np.ndarray]:
+def _compose(
+    w1: np.ndarray, b1: np.ndarray, w0: np.ndarray, b0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Return the affine map x -> w1 (w0 x + b0) + b1.
 
     A diagonal w1 (BatchNorm) scales rows instead of a matrix product.
@@ -238,7 +255,9 @@ def _compose(w1, b1, w0, b0) -> tuple[np.ndarray, np.ndarray]:
     return w1 @ w0, w1 @ b0 + b1
 
 
-def affine_pieces(model: nn.Module, input_shape=None) -> list:
+def affine_pieces(
+    model: nn.Module, input_shape: Sequence[int] | None = None
+) -> list[tuple[str, Any]]:
     """Return ``model`` as alternating affine maps and ReLUs, in float64.
 
     Consecutive affine maps are merged; the last affine map's argmax is the prediction. Linear
@@ -354,7 +373,7 @@ def polygon_area(poly: np.ndarray) -> float:
     return 0.5 * abs(float(x[:-1] @ y[1:] - y[:-1] @ x[1:] + x[-1] * y[0] - y[-1] * x[0]))
 
 
-def input_box(bounds) -> tuple[float, float, float, float]:
+def input_box(bounds: Sequence[float] | Dataset) -> tuple[float, float, float, float]:
     """Return ``bounds`` as the 2-D box (x_min, x_max, y_min, y_max).
 
     Parameters
@@ -373,12 +392,13 @@ def input_box(bounds) -> tuple[float, float, float, float]:
     ValueError
         For bounds that are not finite or not increasing.
     """
-    bounds = getattr(bounds, "bounds", bounds)
+    # A Dataset (or anything with .bounds) gives its (low, high).
+    box = cast("Sequence[float]", getattr(bounds, "bounds", bounds))
     try:
-        values = [float(b) for b in bounds]
+        values = [float(b) for b in box]
     except (TypeError, ValueError):
         raise ValueError(
-            f"bounds must be (low, high), (x_min, x_max, y_min, y_max) or a Dataset, got {bounds!r}"
+            f"bounds must be (low, high), (x_min, x_max, y_min, y_max) or a Dataset, got {box!r}"
         ) from None
     if len(values) == 2:
         values = values * 2
@@ -388,11 +408,13 @@ def input_box(bounds) -> tuple[float, float, float, float]:
         or values[1] <= values[0]
         or values[3] <= values[2]
     ):
-        raise ValueError(f"bounds must be finite (low, high) with low < high, got {bounds!r}")
+        raise ValueError(f"bounds must be finite (low, high) with low < high, got {box!r}")
     return values[0], values[1], values[2], values[3]
 
 
-def linear_regions(steps, box) -> list:
+def linear_regions(
+    steps: Sequence[tuple[str, Any]], box: tuple[float, float, float, float]
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Return the linear regions inside ``box``.
 
     Each ReLU layer splits the current polygons along the zero lines of the neurons that change
@@ -445,7 +467,9 @@ def linear_regions(steps, box) -> list:
     return done
 
 
-def class_pieces(poly, a, c, tiny_area):
+def class_pieces(
+    poly: np.ndarray, a: np.ndarray, c: np.ndarray, tiny_area: float
+) -> list[tuple[np.ndarray, int]]:
     """Split one linear region by its predicted class.
 
     The argmax of affine logits is constant on convex pieces, cut out by the lines where two

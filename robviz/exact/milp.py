@@ -38,18 +38,23 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .. import checks
 from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers
 from ..runtime import inference, to_numpy
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 __all__ = [
     "Verification",
@@ -63,6 +68,9 @@ __all__ = [
 ]
 
 ROBUST, NOT_ROBUST, UNDECIDED = "robust", "not robust", "undecided"
+
+# [(W_i, b_i)] of a network, or [(l_i, u_i)] the bounds of its pre-activations.
+_Pairs = Sequence[tuple[np.ndarray, np.ndarray]]
 
 #: The most hidden ReLUs :func:`verify` takes on: each is up to three dense rows of the program, of
 #: (inputs + 2 x ReLUs) entries, and one LP per unstable one tightens the bounds, so 2048 ReLUs on a
@@ -138,7 +146,7 @@ class Verification:
             )
         return self.lower
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[float | torch.Tensor]:
         return iter((self.accuracy, self.robust))
 
     def __repr__(self) -> str:
@@ -171,7 +179,15 @@ class _Program:
     integer: np.ndarray
     last: slice
 
-    def solve(self, objective, extra=None, *, relax=False, time_limit=None, options=None):
+    def solve(
+        self,
+        objective: np.ndarray,
+        extra: tuple[np.ndarray, float] | None = None,
+        *,
+        relax: bool = False,
+        time_limit: float | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> OptimizeResult:
         """Minimise objective . v and return scipy's result.
 
         ``extra`` = (row, low) adds row . v >= low.
@@ -195,7 +211,7 @@ class _Program:
         )
 
 
-def _check_relus(layers) -> None:
+def _check_relus(layers: _Pairs) -> None:
     """Raise ``ValueError`` when the network has more hidden ReLUs than :data:`MAX_MILP_RELUS`."""
     units = sum(len(w) for w, _ in layers[:-1])
     if units > MAX_MILP_RELUS:
@@ -207,7 +223,7 @@ def _check_relus(layers) -> None:
         )
 
 
-def _program(layers, hidden, x_low, x_high) -> _Program:
+def _program(layers: _Pairs, hidden: _Pairs, x_low: np.ndarray, x_high: np.ndarray) -> _Program:
     """Encode ``layers[:-1]`` in big-M form with pre-activation bounds ``hidden``.
 
     Each layer is followed by a ReLU.
@@ -218,7 +234,7 @@ def _program(layers, hidden, x_low, x_high) -> _Program:
     rows, row_low, row_high = [], [], []
     prev, start = slice(0, len(x_low)), len(x_low)
 
-    def add(row, row_min, row_max):
+    def add(row: np.ndarray, row_min: float, row_max: float) -> None:
         rows.append(row)
         row_low.append(row_min)
         row_high.append(row_max)
@@ -257,7 +273,9 @@ def _program(layers, hidden, x_low, x_high) -> _Program:
     )
 
 
-def _tighten(layers, hidden, x_low, x_high, deadline) -> list:
+def _tighten(
+    layers: _Pairs, hidden: _Pairs, x_low: np.ndarray, x_high: np.ndarray, deadline: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Return the bounds of hidden layers 2..
 
     tightened by the LP relaxation of the layers before: one LP per bound of each unstable neuron.
@@ -291,7 +309,9 @@ def _tighten(layers, hidden, x_low, x_high, deadline) -> list:
 # ------------------------------------------------------------------------------------------- verify
 
 
-def _margin(layers, program, label, k):
+def _margin(
+    layers: _Pairs, program: _Program, label: int, k: int
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Return (objective to minimise, row, low): -margin_k, and margin_k >= 0 as row . v >= low."""
     w, b = layers[-1]
     row = np.zeros(len(program.var_low))
@@ -305,7 +325,7 @@ def verify(
     y: torch.Tensor,
     eps: float,
     *,
-    bounds,
+    bounds: Sequence[float] | Dataset,
     time_limit: float = 10.0,
 ) -> Verification:
     """Decide exactly whether ``model`` keeps each prediction on the L-inf ball of radius ``eps``.
@@ -372,7 +392,7 @@ def verify(
     clean = inference(model64, x.double().cpu()).argmax(1).numpy()
     shape = tuple(x.shape[1:])
 
-    def misclassified(candidate, i):
+    def misclassified(candidate: np.ndarray, i: int) -> np.ndarray | None:
         """Return the candidate clipped into point i's ball if the model errs on it, else None.
 
         The model is evaluated in float64.
@@ -420,7 +440,16 @@ def verify(
     )
 
 
-def _decide(layers, hidden, x_low, x_high, label, margins, misclassified, deadline):
+def _decide(
+    layers: _Pairs,
+    hidden: _Pairs,
+    x_low: np.ndarray,
+    x_high: np.ndarray,
+    label: int,
+    margins: np.ndarray,
+    misclassified: Callable[[np.ndarray], np.ndarray | None],
+    deadline: float,
+) -> tuple[str, str, np.ndarray | None]:
     """Return (verdict, decided_by, witness or None) for one correctly classified point."""
     open_classes = [
         k for k in range(len(margins)) if k != label and margins[k] <= 0
@@ -471,7 +500,15 @@ def _decide(layers, hidden, x_low, x_high, label, margins, misclassified, deadli
     return ROBUST, "milp", None
 
 
-def _ascend(layers, start, x_low, x_high, label, k, steps: int = 60):
+def _ascend(
+    layers: _Pairs,
+    start: np.ndarray,
+    x_low: np.ndarray,
+    x_high: np.ndarray,
+    label: int,
+    k: int,
+    steps: int = 60,
+) -> np.ndarray | None:
     """Return an input of the box [x_low, x_high] where class k's margin is >= 0, or None.
 
     Projected signed-gradient ascent of z_k - z_label from ``start`` (the float64 layers, the
@@ -501,7 +538,7 @@ def _ascend(layers, start, x_low, x_high, label, k, steps: int = 60):
     return None
 
 
-def _margin_offset(layers, label, k) -> float:
+def _margin_offset(layers: _Pairs, label: int, k: int) -> float:
     """Return -(b_k - b_y): class k is reached where (w_k - w_y) . a >= this."""
     _, b = layers[-1]
     return -(b[k] - b[label])
@@ -532,7 +569,12 @@ def _with_radius(program: _Program, centre: np.ndarray, radius: float) -> _Progr
 
 
 def minimal_linf_distance(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, bounds, time_limit: float = 10.0
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    bounds: Sequence[float] | Dataset,
+    time_limit: float = 10.0,
 ) -> torch.Tensor:
     """Return the exact L-inf distance from each x to the nearest input predicted as another class.
 
@@ -640,11 +682,17 @@ def minimal_linf_distance(
 class _ReluCounter(TorchFunctionMode):
     """Counts the scalar outputs of every ReLU call (module or functional) of one forward pass."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.units = 0
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Collection[type],
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         out = func(*args, **(kwargs or {}))
         if func in (F.relu, torch.relu, torch.relu_, F.relu_):
             self.units += out[0].numel()

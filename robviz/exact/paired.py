@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from scipy.stats import binomtest
 
@@ -62,7 +63,7 @@ class PairedTest:
         )
 
 
-def _verdicts(name: str, value) -> np.ndarray:
+def _verdicts(name: str, value: torch.Tensor | npt.ArrayLike) -> np.ndarray:
     array = value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
     if array.ndim != 1 or array.dtype != bool:
         raise ValueError(
@@ -73,7 +74,9 @@ def _verdicts(name: str, value) -> np.ndarray:
     return array
 
 
-def mcnemar(robust_a, robust_b) -> PairedTest:
+def mcnemar(
+    robust_a: torch.Tensor | npt.ArrayLike, robust_b: torch.Tensor | npt.ArrayLike
+) -> PairedTest:
     """Return the exact McNemar test of paired robustness verdicts.
 
     Binomial(only_a + only_b, 1/2), two-sided, :func:`scipy.stats.binomtest`.

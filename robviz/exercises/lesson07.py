@@ -27,18 +27,21 @@ class _TinyNet(nn.Module):
         return torch.tanh(x @ self.w1 + self.b1) @ self.w2
 
 
-def _mi_reference(model, x, partners, lam):
+def _mi_reference(
+    model: nn.Module, x: torch.Tensor, partners: torch.Tensor, lam: float
+) -> torch.Tensor:
     """Compute ``MixupInference.mix`` with the partners given, (B, n, ...).
 
     The partners are given instead of drawn from a pool.
     """
-    batch, n = partners.shape[:2]
-    pool = partners.reshape(batch * n, *partners.shape[2:])
+    batch, count = partners.shape[:2]
+    pool = partners.reshape(batch * count, *partners.shape[2:])
     mi = MixupInference(
-        model, pool, torch.zeros(batch * n, dtype=torch.long), mode="PL", samples=n, lam=lam
+        model, pool, torch.zeros(batch * count, dtype=torch.long), mode="PL", samples=count, lam=lam
     )
-    mi.draw = lambda predicted, count, same: torch.arange(batch * n).reshape(batch, n)
-    return mi.mix(x, None, n, same=True)
+    # The given partners replace the draw, which then needs no predicted classes.
+    mi.draw = lambda predicted, n, same: torch.arange(batch * count).reshape(batch, count)  # type: ignore[method-assign]
+    return mi.mix(x, None, count, same=True)  # type: ignore[arg-type]
 
 
 def _mi_inputs(variant: int = 0) -> list[tuple[_TinyNet, torch.Tensor, torch.Tensor, float]]:

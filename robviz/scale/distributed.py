@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, cast
 
 import torch
+
+if TYPE_CHECKING:
+    from ..models import Classifier, TrainableModel
 
 __all__ = ["Distributed", "LossModule", "autocast"]
 
@@ -109,11 +113,19 @@ class LossModule(torch.nn.Module):
         ``loss(x, y)`` and no ``body``, such as an ADP ensemble.
     """
 
-    def __init__(self, model):
+    def __init__(self, model: Classifier | TrainableModel) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, x, y, weight=None, y_b=None, lam=None, groups: int = 1):
+    def forward(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        weight: torch.Tensor | None = None,
+        y_b: torch.Tensor | None = None,
+        lam: torch.Tensor | None = None,
+        groups: int = 1,
+    ) -> torch.Tensor:
         """Return the scalar loss of the batch.
 
         With ``weight`` or ``y_b`` and ``lam`` (mixup, mixed adversarial and clean batches) the loss
@@ -157,7 +169,7 @@ class LossModule(torch.nn.Module):
         if weight is None:
             weight = torch.full((len(x),), 1.0 / len(x), device=x.device)
         size = len(x) // groups
-        total = 0
+        total: torch.Tensor | int = 0
         for g in range(groups):
             part = slice(g * size, (g + 1) * size if g < groups - 1 else len(x))
             total = total + self._weighted_loss(
@@ -167,18 +179,26 @@ class LossModule(torch.nn.Module):
                 None if y_b is None else y_b[part],
                 None if lam is None else lam[part],
             )
-        return total
+        return cast(torch.Tensor, total)  # a sum of at least one chunk's loss
 
-    def _mean_loss(self, x, y):
+    def _mean_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if getattr(self.model, "body", None) is None:
             return self.model.loss(x, y)
-        head = self.model.objective
-        z = self.model.body(x)
+        classifier = cast("Classifier", self.model)  # a model with a body is a Classifier
+        head = classifier.objective
+        z = classifier.body(x)
         with torch.autocast(x.device.type, enabled=False):
             z = _full_precision(z)
             return head.loss(z, head(z), y)
 
-    def _weighted_loss(self, x, y, weight, y_b, lam):
+    def _weighted_loss(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        weight: torch.Tensor,
+        y_b: torch.Tensor | None,
+        lam: torch.Tensor | None,
+    ) -> torch.Tensor:
         from ..objectives import per_sample_loss
 
         if getattr(self.model, "body", None) is None:
@@ -189,12 +209,13 @@ class LossModule(torch.nn.Module):
                     "within a forward pass"
                 )
             return weight.sum() * self.model.loss(x, y)
-        z = self.model.body(x)
+        classifier = cast("Classifier", self.model)  # a model with a body is a Classifier
+        z = classifier.body(x)
         with torch.autocast(x.device.type, enabled=False):
             z = _full_precision(z)
-            losses = per_sample_loss(self.model.objective)
+            losses = per_sample_loss(classifier.objective)
             per = losses(z, y)
-            if y_b is not None:
+            if y_b is not None and lam is not None:  # forward gives them together
                 lam = lam.to(per.dtype)
                 per = lam * per + (1 - lam) * losses(z, y_b)
             return (weight.to(per.dtype) * per).sum()

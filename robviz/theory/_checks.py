@@ -46,10 +46,8 @@ def as_float64(
         dtype = value.dtype if value.is_floating_point() else torch.float64
         tensor = value.detach().to(torch.float64)
         back = lambda result: result.to(dtype)  # noqa: E731
-    elif isinstance(checks.scalar(value), numbers.Real) and not isinstance(
-        checks.scalar(value), bool
-    ):
-        tensor = torch.tensor(float(checks.scalar(value)), dtype=torch.float64)
+    elif isinstance(number := checks.scalar(value), numbers.Real) and not isinstance(number, bool):
+        tensor = torch.tensor(float(number), dtype=torch.float64)
         back = lambda result: float(result) if result.numel() == 1 else result  # noqa: E731
     else:
         raise ValueError(f"{name} must be a number or a tensor, got {type(value).__name__}")

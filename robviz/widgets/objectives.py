@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
+import plotly.graph_objects as go
 import torch
 
 from .. import checks
@@ -116,9 +117,12 @@ class ObjectiveExplorer(Dashboard):
         self.history = fit(self.model, data, config, progress=False)
         return self.history
 
-    def figure(self):
+    def figure(self) -> go.Figure:
         """Return the feature picture of the last run."""
-        h = self.history
+        h, model = self.history, self.model
+        # compute, which sets them, runs first; fit always records the features of the last step
+        assert h is not None and model is not None
+        assert h.features is not None and h.probe_y is not None
         name = OBJECTIVE_LABELS[self.objective.value]
         title = (
             f"{name}: {self.num_classes.value} classes, test accuracy "
@@ -129,6 +133,6 @@ class ObjectiveExplorer(Dashboard):
             h.features[-1],
             h.probe_y,
             centers=h.centers,
-            regions=feature_regions(self.model, h, resolution=120),
+            regions=feature_regions(model, h, resolution=120),
             title=title,
         )
