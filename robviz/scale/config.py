@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 DATASETS = ("cifar10", "cifar100", "mnist32", "synthetic")
-ATTACKS = ("pgd", "cw", "spsa", "noise", "rotation")
+#: ``robviz evaluate --attacks``: "pgd" is the talk's battery (the papers' objective), "pgd-auto"
+#: untargeted PGD on the objective chosen against the exact values (the margin for MMC).
+ATTACKS = ("pgd", "pgd-auto", "cw", "spsa", "noise", "rotation")
 OBJECTIVES = (
     *HEADS,
     *ENSEMBLE_OBJECTIVES,

@@ -277,7 +277,8 @@ def robustness_heatmap(
     columns : list of str
         Clean or an attack, one per column; unique.
     values : array-like, (len(rows), len(columns))
-        ``values[i][j]`` is the accuracy (%) of row ``i`` under column ``j``.
+        ``values[i][j]`` is the accuracy (%) of row ``i`` under column ``j``; NaN where it was not
+        measured (the cell reads "not run").
     title : str, default "Robust accuracy (%)"
         The figure's title.
     reference : nested list, optional
@@ -300,7 +301,7 @@ def robustness_heatmap(
         raise ValueError(f"values must have shape {(len(rows), len(columns))}, got {z.shape}")
     text = [
         [
-            f"{v:.1f}"
+            ("not run" if np.isnan(v) else f"{v:.1f}")
             + (
                 ""
                 if reference is None or reference[i][j] is None

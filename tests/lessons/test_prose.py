@@ -538,3 +538,40 @@ def test_header_time_matches_the_readme():
         assert seconds in said, (
             f"{name}: the header says {', '.join(said)} s, the README {seconds} s"
         )
+
+
+START_HERE_ROW = re.compile(
+    r"^\| (\d+) \| \[.*\]\((\d\d_\S+\.ipynb)\) \| ([^|]*) \| about (\d+) s\b", re.MULTILINE
+)
+LESSON_NUMBERS = re.compile(r"[Ll]essons?\s+(\d+(?:\s*(?:,|and)\s*\d+)*)")
+
+
+def _header_paragraph(name, mark):
+    header = nbformat.read(ROOT / "notebooks" / name, as_version=4).cells[0].source
+    return next((p for p in re.split(r"\n\s*\n", header) if mark in p), "")
+
+
+def test_start_here_table_matches_each_lessons_header():
+    """Lesson 0's table: each lesson's run time and prerequisites as its own header says them.
+
+    The time is one the header's ``**Time.**`` paragraph names; the lessons it builds on (outside
+    parentheses, which qualify a part) are those its ``**Prerequisites:**`` name.
+    """
+    start = nbformat.read(ROOT / "notebooks" / "00_start_here.ipynb", as_version=4)
+    table = "\n".join(cell.source for cell in start.cells if cell.cell_type == "markdown")
+    rows = START_HERE_ROW.findall(table)
+    names = sorted(p.name for p in (ROOT / "notebooks").glob("[01]*.ipynb"))[1:]
+    assert [name for _, name, _, _ in rows] == names, "lesson 0's table lost a lesson or a time"
+    for number, name, builds_on, seconds in rows:
+        assert name.startswith(f"{int(number):02d}_"), (number, name)
+        said = re.findall(r"(\d+) s\b", _header_paragraph(name, "**Time.**"))
+        assert seconds in said, f"{name}: the header says {', '.join(said)} s, lesson 0 {seconds} s"
+        prerequisites = _header_paragraph(name, "**Prerequisites")
+        prerequisites = prerequisites[prerequisites.index("**Prerequisites") :]
+        wanted = {
+            int(n)
+            for group in LESSON_NUMBERS.findall(prerequisites)
+            for n in re.findall(r"\d+", group)
+        }
+        listed = {int(n) for n in re.findall(r"\d+", re.sub(r"\(.*?\)", "", builds_on))}
+        assert listed == wanted, f"{name}: lesson 0 says it builds on {listed}, its header {wanted}"
