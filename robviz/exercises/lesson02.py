@@ -271,3 +271,73 @@ def write_pgd(answer: object, seed: int = 0) -> tuple[bool, str]:
         "eps, x + eps], "
         "clamp to the bounds.",
     )
+
+
+def _worst_case_reference(robust: torch.Tensor) -> float:
+    return robust.all(dim=0).double().mean().item()
+
+
+def _robust_flags(seed: int, variant: int = 0) -> list[tuple[torch.Tensor]]:
+    """Per-attack robust flags (A, N) in which the worst case differs from every mistake.
+
+    Point 0 survives every attack, point 1 only attack 0 breaks, point 2 only attack 1: so the
+    worst case lies below the best attack, the best case and the mean. A ``variant`` > 0 draws
+    other flags and one more shape (the hidden tests).
+    """
+    generator = torch.Generator().manual_seed(40 + seed + 100 * variant)
+    cases = []
+    for attacks, points in [(2, 12), (5, 40), (3, 9)] + [(4, 7 + variant)] * (variant > 0):
+        robust = torch.rand(attacks, points, generator=generator) < 0.7
+        robust[:, :3] = True
+        robust[0, 1] = robust[1, 2] = False
+        cases.append((robust,))
+    return cases
+
+
+@exercise("2.4", "The worst case over an attack battery, point by point")
+def worst_case_accuracy(answer: object, seed: int = 0) -> tuple[bool, str]:
+    """Check ``worst_case_accuracy(robust)``: the share of points that every attack left correct.
+
+    ``robust`` is an (A, N) boolean tensor, row a the points attack a left correctly classified;
+    the answer is ``robust.all(dim=0).mean()``, the robust accuracy of the whole battery
+    (``RobustnessTable.with_worst_case``).
+
+    Parameters
+    ----------
+    answer : callable
+        Your function ``worst_case_accuracy(robust)``, returning one number in [0, 1].
+    seed : int, default 0
+        0 is the visible check; another seed draws other flags and one more shape (the hidden
+        tests).
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the answer is right, and praise or a hint at the likely mistake.
+    """
+    return expect_function(
+        answer,
+        _worst_case_reference,
+        _robust_flags(4, seed),
+        mistakes=[
+            Mistake(
+                lambda robust: robust.any(dim=0).double().mean().item(),
+                "That is the best case: a point counts as soon as one attack failed to break it. "
+                "In the worst case a point counts only if every attack left it correct: `all` "
+                "over the attacks (dim=0).",
+            ),
+            Mistake(
+                lambda robust: robust.double().mean(dim=1).min().item(),
+                "That is the strongest single attack's accuracy. Together the attacks do better: "
+                "one breaks some points, another breaks others. Per point, take `all` over the "
+                "attacks first, then the mean over the points.",
+            ),
+            Mistake(
+                lambda robust: robust.double().mean().item(),
+                "That averages over attacks and points: the accuracy of an average attack, not "
+                "of the battery. Per point, take `all` over the attacks, then the mean.",
+            ),
+        ],
+        hint="A point survives the battery when robust[a, i] is True for every attack a: "
+        "robust.all(dim=0), then the share of such points.",
+    )

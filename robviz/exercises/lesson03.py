@@ -43,6 +43,12 @@ def simplex_dimension(answer: object) -> tuple[bool, str]:
                 "much earlier.",
             ),
             (
+                5,
+                "At d = 5 RB-bar is close to the simplex value but below it, and it stays there "
+                "for a few more dimensions: compare robustness_bound(mm_centers(10, d, C)) for "
+                "d = 5 to 12 with the simplex value.",
+            ),
+            (
                 8,
                 "With d = 8 the ten centers cannot all sit at the same distance: count the "
                 "dimensions that L vectors "

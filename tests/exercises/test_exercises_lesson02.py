@@ -101,3 +101,25 @@ def test_pgd_that_projects_around_the_iterate_is_caught(lenient):
 
     feedback = exercises.check("2.3", drifting)
     assert not feedback and "Project back" in feedback.message
+
+
+def _worst_case(robust):
+    return robust.all(dim=0).float().mean()
+
+
+def test_worst_case_passes_on_the_visible_and_hidden_inputs():
+    assert exercises.check("2.4", _worst_case)
+    assert exercises.check("2.4", _worst_case, seed=1)
+
+
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (lambda robust: robust.any(dim=0).float().mean(), "best case"),
+        (lambda robust: robust.float().mean(dim=1).min(), "strongest single attack"),
+        (lambda robust: robust.float().mean(), "average attack"),
+    ],
+)
+def test_worst_case_mistakes_get_their_hints(lenient, wrong, keyword):
+    feedback = exercises.check("2.4", wrong)
+    assert not feedback and keyword in feedback.message

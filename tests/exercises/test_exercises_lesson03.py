@@ -22,7 +22,12 @@ def _simplex(L, d, C, target=None):
 
 def test_simplex_dimension(lenient):
     assert exercises.check("3.1", 9)
-    for wrong, keyword in [(10, "sum to zero"), (256, "papers'"), (8, "same distance")]:
+    for wrong, keyword in [
+        (10, "sum to zero"),
+        (256, "papers'"),
+        (5, "below it"),
+        (8, "same distance"),
+    ]:
         feedback = exercises.check("3.1", wrong)
         assert not feedback and keyword in feedback.message
     assert "too small" in exercises.check("3.1", 3).message
