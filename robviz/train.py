@@ -281,6 +281,19 @@ def _snapshot(model, data, history, features, probe_x, mean_loss, step):
         )
 
 
+def _progress_label(objective: str, adversarial: AdversarialTraining | None) -> str:
+    """Return what a run trains, for its progress bar: "fit sce", "fit mmc (TRADES)".
+
+    Five bars of one lesson read "fit sce" or "fit mmc" when three of them were adversarially
+    trained; the method (and a norm other than L-inf) says which is which.
+    """
+    if adversarial is None:
+        return f"fit {objective}"
+    method = {"pgd": "PGD-AT", "trades": "TRADES"}[adversarial.method]
+    norm = "" if adversarial.norm == "Linf" else f", {adversarial.norm}"
+    return f"fit {objective} ({method}{norm})"
+
+
 def fit(
     model, data: Dataset, config: TrainConfig | None = None, *, progress: bool = True, **overrides
 ) -> History:
@@ -359,7 +372,7 @@ def fit(
     _snapshot(model, data, history, features, probe_x, initial_loss, 0)
     bar = tqdm(
         range(1, config.steps + 1),
-        desc=f"fit {model.objective.name}",
+        desc=_progress_label(model.objective.name, config.adversarial),
         disable=not progress,
         leave=False,
     )

@@ -6,6 +6,7 @@ import torch
 from robviz.data import gaussian_mixture
 from robviz.models import make_model
 from robviz.objectives import OBJECTIVES
+from robviz.adversarial import AdversarialTraining
 from robviz.train import TrainConfig, fit, load_checkpoint, save_checkpoint
 
 
@@ -97,3 +98,22 @@ def test_checkpoint_refuses_pickled_code(tmp_path, data):
     torch.save({"state_dict": {}, "metadata": {"f": math.sqrt}}, path)
     with pytest.raises(Exception, match="[Ww]eights only"):
         load_checkpoint(path, make_model(data, "sce"))
+
+
+@pytest.mark.parametrize(
+    "name, adversarial, label",
+    [
+        ("sce", None, "fit sce"),
+        ("sce", AdversarialTraining(method="pgd", eps=0.1, steps=2), "fit sce (PGD-AT)"),
+        ("mmc", AdversarialTraining(method="pgd", eps=0.1, steps=2), "fit mmc (PGD-AT)"),
+        ("sce", AdversarialTraining(method="trades", eps=0.1, steps=2), "fit sce (TRADES)"),
+        ("mmc", AdversarialTraining(eps=0.5, steps=2, norm="L2"), "fit mmc (PGD-AT, L2)"),
+    ],
+)
+def test_progress_bar_says_what_is_trained(data, capsys, name, adversarial, label):
+    """A lesson's five bars all read "fit sce" or "fit mmc", three of them adversarially trained."""
+    model = make_model(data, name)
+    fit(model, data, steps=2, record_every=2, adversarial=adversarial, progress=True)
+    shown = capsys.readouterr().err
+    assert f"{label}:" in shown
+    assert "(" not in label or f"fit {name}:" not in shown

@@ -38,8 +38,10 @@ from .mixup import mixing_animation
 from .style import (
     CLASS_COLORS,
     INK,
+    MAX_HEIGHT,
     MAX_PLAY_HEIGHT,
     MAX_WIDTH,
+    NAMED_COLORS,
     OBJECTIVE_LABELS,
     SERIES_COLORS,
     TEMPLATE,
@@ -49,8 +51,12 @@ from .style import (
     fit_layout,
     frame_duration,
     legend_row_count,
+    math_text,
+    named_color,
     plot_array,
     series_color,
+    series_colors,
+    series_dash,
 )
 from .theory import centers_figure, expected_distance_figure, robustness_comparison_figure
 
@@ -104,8 +110,14 @@ __all__ = [
     "INK",
     "MAX_WIDTH",
     "MAX_PLAY_HEIGHT",
+    "MAX_HEIGHT",
     "class_color",
     "series_color",
+    "NAMED_COLORS",
+    "named_color",
+    "series_colors",
+    "series_dash",
+    "math_text",
     "plot_array",
     "fit_layout",
     "legend_row_count",

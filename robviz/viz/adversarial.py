@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from .exact import boundary_trace
 from .features import _label, _panel_height, _panels
-from .style import animate, class_color, fit_layout, plot_array, series_color
+from .style import animate, class_color, fit_layout, plot_array, series_colors, series_dash
 
 __all__ = ["boundary_animation", "accuracy_lines"]
 
@@ -29,6 +29,7 @@ def boundary_animation(
     title: str | None = None,
     columns: int | None = None,
     duration_ms: int = 0,
+    active: int = -1,
 ) -> go.Figure:
     """Return the exact decision boundaries of several training runs over training, side by side.
 
@@ -52,6 +53,9 @@ def boundary_animation(
         Panels per row (default up to 3).
     duration_ms : int
         Least time per frame.
+    active : int, default -1
+        The frame shown on opening, where the slider starts: the last (the trained state) by
+        default; Play runs from the first frame.
 
     Returns
     -------
@@ -105,7 +109,7 @@ def boundary_animation(
     for frame in frames:
         for p, trace in enumerate(frame):
             trace.update(showlegend=p == 0, legendgroup="boundary")
-    animate(fig, frames, steps, traces=lines, duration_ms=duration_ms)
+    animate(fig, frames, steps, traces=lines, duration_ms=duration_ms, active=active)
     return fit_layout(
         fig,
         height=_panel_height(names, columns),
@@ -151,6 +155,7 @@ def accuracy_lines(
     if not series:
         raise ValueError("series is empty: pass at least one {name: accuracies}")
     fig = go.Figure()
+    colors = series_colors(_label(name) for name in series)
     for i, (name, values) in enumerate(series.items()):
         values = [100 * float(v) for v in values]
         if len(values) != len(xs):
@@ -162,7 +167,9 @@ def accuracy_lines(
                 mode="lines+markers" if markers else "lines",
                 name=_label(name),
                 line=dict(
-                    color=series_color(i), width=2.5, dash="dash" if name in dashed else None
+                    color=colors[i],
+                    width=2.5,
+                    dash="dash" if name in dashed else series_dash(_label(name)),
                 ),
             )
         )

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 from .. import checks
 from .features import _region_trace
 from .style import plot_array
-from .style import SERIES_COLORS, animate, class_color, fit_layout
+from .style import SERIES_COLORS, animate, class_color, fit_layout, series_colors
 
 if TYPE_CHECKING:
     import torch
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from ..regions import Regions
 
 __all__ = ["attack_animation", "ball_outline", "robustness_heatmap", "distance_histogram"]
+
+
+# how a norm reads in a legend
+_NORM_TEXT = {"Linf": "L∞", "inf": "L∞"}
 
 
 def ball_outline(
@@ -193,7 +197,7 @@ def attack_animation(
                         mode="lines",
                         line=dict(color="black", dash="dot", width=1),
                         showlegend=i == 0,
-                        name=f"{norm} ball, eps={eps:g}",
+                        name=f"{_NORM_TEXT.get(norm, norm)} ball, ε = {eps:g}",
                         hoverinfo="skip",
                     ),
                     row=1,
@@ -369,13 +373,14 @@ def distance_histogram(
         The figure.
     """
     fig = go.Figure()
+    colors = series_colors(distances)
     for i, (name, values) in enumerate(distances.items()):
         fig.add_trace(
             go.Histogram(
                 x=plot_array(values),
                 name=name,
                 opacity=0.6,
-                marker_color=SERIES_COLORS[i % 7],
+                marker_color=colors[i],
                 nbinsx=30,
             )
         )

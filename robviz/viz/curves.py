@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import OBJECTIVE_LABELS, fit_layout, series_color
+from .style import OBJECTIVE_LABELS, fit_layout, series_colors, series_dash
 
 __all__ = ["training_curves"]
 
@@ -53,6 +53,7 @@ def training_curves(
         subplot_titles=[_METRIC_TITLES[m] for m in metrics],
         horizontal_spacing=0.1,
     )
+    colors = series_colors(OBJECTIVE_LABELS.get(name, name) for name in histories)
     for i, (name, history) in enumerate(histories.items()):
         for j, metric in enumerate(metrics):
             fig.add_trace(
@@ -63,7 +64,7 @@ def training_curves(
                     name=OBJECTIVE_LABELS.get(name, name),
                     legendgroup=name,
                     showlegend=j == 0,
-                    line=dict(color=series_color(i), width=2),
+                    line=dict(color=colors[i], width=2, dash=series_dash(name)),
                 ),
                 row=1,
                 col=j + 1,

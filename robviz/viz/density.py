@@ -22,7 +22,16 @@ from plotly.subplots import make_subplots
 
 from ..runtime import to_numpy
 from .features import plane_axes
-from .style import INK, OBJECTIVE_LABELS, animate, fit_layout, plot_array, series_color
+from .style import (
+    INK,
+    OBJECTIVE_LABELS,
+    animate,
+    fit_layout,
+    plot_array,
+    series_color,
+    series_colors,
+    series_dash,
+)
 
 if TYPE_CHECKING:
     from ..landscape import DensityGrid, LossGrid
@@ -362,6 +371,7 @@ def density_heatmap_animation(
     floor: float = 1e-2,
     duration_ms: int = 0,
     title: str | None = None,
+    active: int = -1,
 ) -> go.Figure:
     """Feature density (points per unit area) of several runs side by side, animated over training.
 
@@ -378,6 +388,9 @@ def density_heatmap_animation(
         Densities below it (empty cells included) show as ``floor``.
     duration_ms : int
         Time per frame when playing.
+    active : int, default -1
+        The frame shown on opening, where the slider starts: the last (the trained state) by
+        default; Play runs from the first frame.
     """
     names = list(grids)
     if not names:
@@ -427,6 +440,7 @@ def density_heatmap_animation(
         labels,
         traces=range(len(names)),
         duration_ms=duration_ms,
+        active=active,
     )
     return fit_layout(
         fig,
@@ -461,6 +475,7 @@ def shell_density_figure(
     quantiles: tuple[float, float] = (0.02, 0.98),
     duration_ms: int = 0,
     title: str | None = None,
+    active: int = -1,
 ) -> go.Figure:
     """Plot measured sample density in loss shells at matched loss quantiles (ICLR 2020, Eq. 2).
 
@@ -482,6 +497,9 @@ def shell_density_figure(
         The (low, high) loss quantiles the shells span.
     duration_ms : int
         Time per frame when playing.
+    active : int, default -1
+        The frame shown on opening, where the slider starts: the last (the trained state) by
+        default; Play runs from the first frame.
     """
     names = list(densities)
     if not names:
@@ -498,6 +516,8 @@ def shell_density_figure(
         else [densities]
     )
 
+    colors = series_colors(_label(name) for name in names)
+
     def lines(frame: dict) -> list[go.Scatter]:
         traces = []
         for i, name in enumerate(names):
@@ -508,7 +528,7 @@ def shell_density_figure(
                     y=_pooled_log10(density),
                     mode="lines+markers",
                     name=_label(name),
-                    line=dict(color=series_color(i), width=3),
+                    line=dict(color=colors[i], width=3),
                     marker=dict(size=7),
                 )
             )
@@ -534,6 +554,7 @@ def shell_density_figure(
             labels,
             traces=range(len(names)),
             duration_ms=duration_ms,
+            active=active,
         )
     return fit_layout(
         fig,
@@ -623,7 +644,8 @@ def convergence_figure(
     thresholds : dict or None
         Panel title -> a value drawn as a horizontal dotted line (the target of "steps to reach").
     styles : dict or None
-        Run name -> dict(color=..., dash=...) (default: one series colour per run).
+        Run name -> dict(color=..., dash=...) (default: the run's colour, see
+        :func:`robviz.viz.series_colors`).
     log_y : sequence of str
         Panel titles drawn on a logarithmic axis.
     """
@@ -632,9 +654,10 @@ def convergence_figure(
         raise ValueError("panels is empty")
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.1)
     runs = list(dict.fromkeys(name for t in titles for name in panels[t]))
+    colors = series_colors(_label(name) for name in runs)
     for j, panel in enumerate(titles):
         for name, (steps, values) in panels[panel].items():
-            style = dict(color=series_color(runs.index(name)), dash="solid")
+            style = dict(color=colors[runs.index(name)], dash=series_dash(name) or "solid")
             style.update((styles or {}).get(name, {}))
             fig.add_trace(
                 go.Scatter(

@@ -58,6 +58,7 @@ def embedding_animation(
     title: str = "t-SNE of the features",
     duration_ms: int = 600,
     prefix: str = "epoch ",
+    active: int = -1,
 ) -> go.Figure:
     """Animate 2-D embeddings side by side.
 
@@ -73,6 +74,9 @@ def embedding_animation(
         S names of the frames (default 0..S-1).
     title, duration_ms, prefix
         Figure title, time per frame, slider prefix.
+    active : int, default -1
+        The frame shown on opening, where the slider starts: the last (the trained state) by
+        default; Play runs from the first frame.
     """
     names = list(embeddings)
     if not names:
@@ -110,6 +114,7 @@ def embedding_animation(
         traces=range(len(fig.data)),
         duration_ms=duration_ms,
         prefix=prefix,
+        active=active,
     )
     for p, name in enumerate(names):
         a = arrays[name]

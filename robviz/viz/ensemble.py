@@ -66,10 +66,11 @@ def ternary_animation(
     title: str | None = None,
     axis_titles: Sequence[str] = ("label 1", "label 2", "label 3"),
     duration_ms: int = 0,
+    active: int = -1,
 ) -> go.Figure:
     """Members' L1-normalized non-true-label predictions on the triangle, one panel per ensemble.
 
-    Animated from the first snapshot.
+    Animated over the snapshots; it opens on the last.
 
     Parameters
     ----------
@@ -86,6 +87,9 @@ def ternary_animation(
         corners of neighbouring panels are close.
     duration_ms : int
         Least time per frame when playing.
+    active : int, default -1
+        The frame shown on opening, where the slider starts: the last (the trained state) by
+        default; Play runs from the first frame.
     """
     names = list(points)
     arrays = [plot_array(points[n]) for n in names]
@@ -122,6 +126,7 @@ def ternary_animation(
         list(steps),
         traces=range(static, len(fig.data)),
         duration_ms=duration_ms,
+        active=active,
     )
     # Corner titles only (tick labels would crowd the corners); the grid lines stay for reading
     # proportions.
@@ -349,7 +354,7 @@ def adp_optimum_figure(
         )
     )
     fig.update_layout(
-        xaxis_title="alpha",
+        xaxis_title="α",
         yaxis=dict(title="true-class prediction F<sub>y</sub>", range=[0, 1.02]),
     )
     return fit_layout(

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import fit_layout, plot_array, series_color
+from .style import NAMED_COLORS, fit_layout, plot_array, series_colors
 
 if TYPE_CHECKING:
     import torch
@@ -33,6 +33,8 @@ _SYMBOLS = [
     "star-open",
     "hexagon-open",
 ]
+
+_FILLED = ["circle", "diamond", "square", "triangle-up", "cross", "x"]
 
 
 def exact_vs_attacks(
@@ -63,8 +65,9 @@ def exact_vs_attacks(
     eps = [float(e) for e in eps_list]
     figure = go.Figure()
     names = list(dict.fromkeys(a for per_model in attacks.values() for a in per_model))
+    colors = series_colors(exact)
     for i, (model, values) in enumerate(exact.items()):
-        color = series_color(i)
+        color = colors[i]
         figure.add_trace(
             go.Scatter(
                 x=eps,
@@ -132,6 +135,7 @@ def bounds_sandwich(
     if not panels:
         raise ValueError("panels is empty: pass {model: {series: accuracies}}")
     names = list(dict.fromkeys(name for series in panels.values() for name in series))
+    colors = series_colors(names)
     fig = make_subplots(
         rows=1,
         cols=len(panels),
@@ -146,9 +150,9 @@ def bounds_sandwich(
                 raise ValueError(f"series {name!r} has {len(values)} values for {len(eps)} radii")
             i = names.index(name)
             line = (
-                dict(color="black", width=4)
+                dict(color=NAMED_COLORS["exact"], width=4)
                 if name == exact
-                else dict(color=series_color(i), width=2, dash="dot" if i % 2 else None)
+                else dict(color=colors[i], width=2, dash="dot" if i % 2 else None)
             )
             fig.add_trace(
                 go.Scatter(
@@ -164,7 +168,7 @@ def bounds_sandwich(
                 row=1,
                 col=col,
             )
-        fig.update_xaxes(title_text="radius ε (L-inf)", row=1, col=col)
+        fig.update_xaxes(title_text="radius ε (L∞)", row=1, col=col)
     fig.update_yaxes(title_text="robust accuracy (%)", range=[-3, 103], row=1, col=1)
     return fit_layout(
         fig,
@@ -198,8 +202,15 @@ def distance_scatter(
     figure = go.Figure()
     # the largest exact distance: the x axis and the diagonal end there, whatever the overestimates
     top = 0.0
+    # one colour per model (an estimate's colour is its model's), one symbol per attack
+    colors = series_colors(estimates)
+    models = [
+        next((m for m in exact if label.startswith(m)), next(iter(exact))) for label in estimates
+    ]
+    attacks = [label[len(m) :].strip() for label, m in zip(estimates, models)]
+    kinds = list(dict.fromkeys(attacks))
     for i, (label, values) in enumerate(estimates.items()):
-        model = next((m for m in exact if label.startswith(m)), next(iter(exact)))
+        model = models[i]
         truth, guess = plot_array(exact[model]), plot_array(values)
         keep = np.isfinite(truth) & np.isfinite(guess) & (truth > 0)
         top = max(top, float(np.max(truth[keep], initial=0)))
@@ -209,7 +220,12 @@ def distance_scatter(
                 y=guess[keep],
                 mode="markers",
                 name=label,
-                marker=dict(color=series_color(i), size=6, opacity=0.7),
+                marker=dict(
+                    color=colors[i],
+                    size=7,
+                    opacity=0.7,
+                    symbol=_FILLED[kinds.index(attacks[i]) % len(_FILLED)],
+                ),
             )
         )
     figure.add_trace(

@@ -112,7 +112,12 @@ def _centers_at(history: History, frame: int) -> torch.Tensor | None:
 
 
 def feature_animation(
-    histories: dict, *, title: str | None = None, columns: int | None = None, duration_ms: int = 0
+    histories: dict,
+    *,
+    title: str | None = None,
+    columns: int | None = None,
+    duration_ms: int = 0,
+    active: int = -1,
 ) -> go.Figure:
     """Animate the 2-D probe features of several training runs side by side, synchronized.
 
@@ -130,6 +135,9 @@ def feature_animation(
     duration_ms : int
         Least time per frame when playing (at least 0.3 s, and 6 s in all; see
         :func:`robviz.viz.style.frame_duration`).
+    active : int, default -1
+        The frame shown on opening, where the slider starts: the last (the trained state) by
+        default; Play runs from the first frame.
 
     Returns
     -------
@@ -178,6 +186,7 @@ def feature_animation(
         steps,
         traces=range(len(first)),
         duration_ms=duration_ms,
+        active=active,
     )
     for p, name in enumerate(names):
         h = histories[name]

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..runtime import to_numpy
-from .style import fit_layout, series_color
+from .style import fit_layout, series_colors
 
 if TYPE_CHECKING:
     from ..masking import LossSurface, StepsCurve
@@ -31,7 +31,7 @@ def _verdict(evidence: StepsCurve | LossSurface) -> str:
 
 
 def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> go.Figure:
-    """Plot accuracy (%) against eps, one line per model.
+    """Plot accuracy (%) against the radius ε, one line per model.
 
     Parameters
     ----------
@@ -47,6 +47,7 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
         The figure.
     """
     fig = go.Figure()
+    colors = series_colors(curves)
     for i, (name, curve) in enumerate(curves.items()):
         fig.add_trace(
             go.Scatter(
@@ -54,11 +55,11 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
                 y=[100 * a for a in curve.accuracy],
                 mode="lines+markers",
                 name=f"{name}{' (masked?)' if curve.looks_masked else ''}",
-                line=dict(color=series_color(i)),
+                line=dict(color=colors[i]),
             )
         )
     fig.update_layout(
-        xaxis_title="eps (L-inf)", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103]
+        xaxis_title="radius ε (L∞)", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103]
     )
     return fit_layout(fig, height=320, title=title, legend_rows="auto")
 
@@ -83,6 +84,7 @@ def steps_curve_figure(
     """
     fig = go.Figure()
     grid = np.asarray(curve.accuracy)
+    colors = series_colors(f"{r} restarts" for r in curve.restarts)
     for j, restarts in enumerate(curve.restarts):
         fig.add_trace(
             go.Scatter(
@@ -90,7 +92,7 @@ def steps_curve_figure(
                 y=100 * grid[:, j],
                 mode="lines+markers",
                 name=f"{restarts} restart{'s' if restarts > 1 else ''}",
-                line=dict(color=series_color(j)),
+                line=dict(color=colors[j]),
             )
         )
     # A log axis with one labelled tick per measured number of steps (plotly's own log ticks label
@@ -131,12 +133,13 @@ def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-bo
     keys = []
     for comparison in comparisons.values():
         keys += [k for k in comparison.accuracy if k not in keys]
+    colors = series_colors(keys)
     for i, key in enumerate(keys):
         fig.add_trace(
             go.Bar(
                 x=list(comparisons),
                 name=key,
-                marker_color=series_color(i),
+                marker_color=colors[i],
                 y=[100 * c.accuracy.get(key, np.nan) for c in comparisons.values()],
             )
         )
@@ -166,6 +169,7 @@ def loss_line_figure(
         The figure.
     """
     fig = go.Figure()
+    colors = series_colors(lines)
     for i, (name, line) in enumerate(lines.items()):
         alphas = to_numpy(line.alphas)
         for n in range(min(samples, line.loss.shape[1])):
@@ -175,7 +179,7 @@ def loss_line_figure(
                     y=to_numpy(line.loss[:, n]),
                     mode="lines",
                     showlegend=False,
-                    line=dict(color=series_color(i), width=0.7),
+                    line=dict(color=colors[i], width=0.7),
                     opacity=0.35,
                     hoverinfo="skip",
                 )
@@ -185,12 +189,12 @@ def loss_line_figure(
                 x=alphas,
                 y=to_numpy(line.mean),
                 mode="lines",
-                line=dict(color=series_color(i), width=3),
+                line=dict(color=colors[i], width=3),
                 name=f"{name}{' (masked?)' if line.looks_masked else ''}",
             )
         )
     fig.add_vline(x=0, line_dash="dot", line_color="#777777")
-    fig.update_layout(xaxis_title="alpha (step along d)", yaxis_title="loss")
+    fig.update_layout(xaxis_title="α (step along d)", yaxis_title="loss")
     return fit_layout(fig, height=320, title=title, legend_rows="auto")
 
 

@@ -92,7 +92,7 @@ def mixing_animation(
         labels,
         active=active,
         duration_ms=duration_ms,
-        prefix="lambda = ",
+        prefix="λ = ",
     )
     fig.update_layout(
         xaxis_title="x₁", yaxis=dict(title="x₂", scaleanchor="x"), xaxis=dict(constrain="domain")
@@ -102,5 +102,5 @@ def mixing_animation(
         height=380,
         legend_rows="auto",
         slider=True,
-        title=title or "Mixing with clean partners as lambda changes",
+        title=title or "Mixing with clean partners as λ changes",
     )

@@ -10,6 +10,7 @@ follow.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -26,6 +27,11 @@ __all__ = [
     "TEMPLATE",
     "class_color",
     "series_color",
+    "NAMED_COLORS",
+    "named_color",
+    "series_colors",
+    "series_dash",
+    "math_text",
     "OBJECTIVE_LABELS",
     "fit_layout",
     "legend_row_count",
@@ -34,6 +40,7 @@ __all__ = [
     "frame_duration",
     "MAX_WIDTH",
     "MAX_PLAY_HEIGHT",
+    "MAX_HEIGHT",
     "plot_array",
     "INK",
 ]
@@ -58,6 +65,41 @@ SERIES_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9
 
 OBJECTIVE_LABELS = {name: head.label for name, head in OBJECTIVES.items()}
 
+#: One colour per model and per instrument, the same in every figure of every lesson (a name not
+#: here takes a cycle colour that the named series of its figure leave free, see
+#: :func:`series_colors`). Objectives and instruments rarely share a figure, so they share hues.
+NAMED_COLORS = {
+    # objectives (adversarially trained variants keep their objective's colour, dashed)
+    "sce": "#0072B2",
+    "mmc": "#D55E00",
+    "center": "#009E73",
+    "lgm": "#CC79A7",
+    "mmlda": "#E69F00",
+    "rce": "#56B4E9",
+    # instruments: the truth, certified bounds, attacks
+    "exact": "#000000",
+    "ibp": "#56B4E9",
+    "crown": "#009E73",
+    "pgd": "#E69F00",
+    "auto_attack": "#CC79A7",
+    "apgd": "#CC79A7",
+}
+# other spellings of the names above (labels of the objectives, common variants)
+_ALIASES = {
+    **{label.lower(): name for name, label in OBJECTIVE_LABELS.items()},
+    "ce": "sce",
+    "softmax": "sce",
+    "center loss": "center",
+    "l-gm": "lgm",
+    "autoattack": "auto_attack",
+    "auto-attack": "auto_attack",
+    # TRADES (Zhang et al. 2019) regularizes the softmax cross-entropy
+    "trades": "sce",
+}
+# a name's first word, and a suffix that names a variant or a step count (SCE-AT, PGD-10)
+_FIRST_WORD = re.compile(r"[\s:·(,]+")
+_SUFFIX = re.compile(r"-(at|trades|\d+)$")
+
 #: The widest a figure with a fixed width may be: the output column of JupyterLab on a 1366 x 768
 #: laptop is 934 px.
 MAX_WIDTH = 900
@@ -65,6 +107,9 @@ MAX_WIDTH = 900
 #: open) is 647 px tall, and the controls must be in view with the plot, so :func:`fit_layout`
 #: shrinks the plot area to fit.
 MAX_PLAY_HEIGHT = 640
+#: The tallest a figure without Play controls may be: on that laptop a taller one cannot be seen
+#: whole (its title or its x axis scrolls away), so :func:`fit_layout` shrinks its plot area too.
+MAX_HEIGHT = 600
 _MIN_PLOT_HEIGHT = (
     200  # below this a plot is unreadable: a figure with that much furniture may exceed the cap
 )
@@ -115,6 +160,158 @@ def series_color(i: int) -> str:
         A hex colour from ``SERIES_COLORS``.
     """
     return SERIES_COLORS[i % len(SERIES_COLORS)]
+
+
+def _named_key(name: str) -> str | None:
+    """Return the key of :data:`NAMED_COLORS` that ``name`` denotes, or None.
+
+    The whole name first ("Center loss", "auto_attack"), then its first word without a variant or
+    step suffix ("SCE-AT", "MMC: PGD-10" names MMC, "PGD-10" names PGD, "SCE C&W" names SCE).
+    """
+    whole = str(name).strip().lower()
+    for candidate in (whole, _FIRST_WORD.split(whole)[0]):
+        for key in (candidate, _SUFFIX.sub("", candidate)):
+            key = _ALIASES.get(key, key)
+            if key in NAMED_COLORS:
+                return key
+    return None
+
+
+def named_color(name: str) -> str | None:
+    """Return the fixed colour of a model or instrument, or None for a name without one.
+
+    Parameters
+    ----------
+    name : str
+        A series name: an objective's key or label ("mmc", "Center loss"), a variant ("SCE-AT",
+        "MMC (TRADES)"), an instrument ("exact", "IBP", "CROWN", "PGD-10", "auto_attack"), or a
+        name starting with one of them ("SCE C&W", "MMC · full batch").
+
+    Returns
+    -------
+    str or None
+        A hex colour from :data:`NAMED_COLORS`, None when the name denotes none of them.
+
+    Examples
+    --------
+    >>> named_color("MMC-AT") == named_color("mmc") == NAMED_COLORS["mmc"]
+    True
+    >>> named_color("PGD-10") == NAMED_COLORS["pgd"], named_color("clean")
+    (True, None)
+    """
+    key = _named_key(name)
+    return None if key is None else NAMED_COLORS[key]
+
+
+def series_colors(names: Iterable[str]) -> list[str]:
+    """Return one colour per series name: the fixed one where it has one, else a free cycle colour.
+
+    Names without a fixed colour (see :func:`named_color`) take the colours of ``SERIES_COLORS``
+    in order, skipping those the named series of the same figure use (the cycle restarts when all
+    are used); the same name always gets the same colour.
+
+    Parameters
+    ----------
+    names : iterable of str
+        The series' names, in drawing order.
+
+    Returns
+    -------
+    list of str
+        One hex colour per name, in the same order.
+
+    Examples
+    --------
+    >>> series_colors(["clean", "SCE", "exact"]) == ["#D55E00", "#0072B2", "#000000"]
+    True
+    """
+    names = [str(name) for name in names]
+    fixed = {name: named_color(name) for name in names}
+    taken = {color for color in fixed.values() if color is not None}
+    free = [color for color in SERIES_COLORS if color not in taken] or list(SERIES_COLORS)
+    unnamed: dict[str, str] = {}
+    for name in names:
+        if fixed[name] is None and name not in unnamed:
+            unnamed[name] = free[len(unnamed) % len(free)]
+    return [fixed[name] or unnamed[name] for name in names]
+
+
+def series_dash(name: str) -> str | None:
+    """Return the dash of a series: "dash" for adversarially trained variants, "dot" for TRADES.
+
+    Parameters
+    ----------
+    name : str
+        The series name ("SCE-AT", "MMC (PGD-AT)", "TRADES", "SCE").
+
+    Returns
+    -------
+    str or None
+        A plotly dash style, None (solid) for other names.
+
+    Examples
+    --------
+    >>> series_dash("SCE-AT"), series_dash("TRADES"), series_dash("SCE")
+    ('dash', 'dot', None)
+    """
+    words = str(name).lower()
+    if "trades" in words:
+        return "dot"
+    return "dash" if re.search(r"(^|[-\s(])(pgd-)?at\b", words) else None
+
+
+# a subscript written with an underscore after one letter or an acronym: σ_y, F_y, ADP_2,0.5 (not
+# after a word: auto_attack stays)
+_SUBSCRIPT = re.compile(
+    r"(?<![\w<])([A-Za-zΑ-Ωα-ω]|[A-Z]{2,})_([0-9A-Za-zα-ω]+(?:[,.][0-9A-Za-zα-ω]+)*)"
+)
+
+
+def math_text(text: str) -> str:
+    """Return ``text`` with its underscore subscripts set as subscripts (plotly's ``<sub>``).
+
+    :func:`fit_layout` applies it to every title, axis title, subplot title and legend entry, so
+    a name like ``"ADP_2,0.5"`` or ``"σ_y = 0.35"`` shows as mathematics, not code.
+
+    Parameters
+    ----------
+    text : str
+        A title or a series name.
+
+    Returns
+    -------
+    str
+        The text, an underscore after one letter or an acronym (two or more capitals) turned into a
+        subscript; an underscore inside a word (``auto_attack``) is kept.
+
+    Examples
+    --------
+    >>> math_text("trained ADP_2,0.5"), math_text("σ_y < σ"), math_text("auto_attack")
+    ('trained ADP<sub>2,0.5</sub>', 'σ<sub>y</sub> < σ', 'auto_attack')
+    """
+    return _SUBSCRIPT.sub(r"\1<sub>\2</sub>", text) if "_" in text else text
+
+
+def _set_math_text(fig: go.Figure) -> None:
+    """Apply :func:`math_text` to the texts of ``fig`` that a reader sees as words."""
+    traces = list(fig.data) + [trace for frame in fig.frames or () for trace in frame.data]
+    for trace in traces:
+        if isinstance(getattr(trace, "name", None), str):
+            trace.name = math_text(trace.name)
+    for annotation in fig.layout.annotations or ():
+        if isinstance(annotation.text, str):
+            annotation.text = math_text(annotation.text)
+    for key in fig.layout:
+        if key.startswith(("xaxis", "yaxis")) and isinstance(fig.layout[key].title.text, str):
+            fig.layout[key].title.text = math_text(fig.layout[key].title.text)
+
+
+def _power_ticks(fig: go.Figure) -> None:
+    """Label the ticks of ``fig``'s log axes as powers of ten (10⁻⁴), never SI prefixes (100μ)."""
+    for key in fig.layout:
+        axis = fig.layout[key]
+        if key.startswith(("xaxis", "yaxis")) and axis.type == "log" and not axis.exponentformat:
+            axis.exponentformat = "power"
 
 
 def plot_array(values: npt.ArrayLike) -> np.ndarray:
@@ -204,14 +401,16 @@ def fit_layout(
 
     From the top: the title (and an optional ``subtitle`` line, in a readable size), ``legend_rows``
     rows of a horizontal legend, the subplot titles, the panels (``height`` pixels of plot area),
-    the x-axis band and, with ``slider``, the play button and the slider.
+    the x-axis band and, with ``slider``, the play button and the slider. The plot area shrinks
+    (down to 200 px) so that the whole figure is at most :data:`MAX_HEIGHT` tall, or
+    :data:`MAX_PLAY_HEIGHT` with ``slider``.
 
     Parameters
     ----------
     height : int
-        The height of the plot area (the panels), in pixels; the bands are added to it. With
-        ``slider`` the plot area shrinks so that the whole figure is at most :data:`MAX_PLAY_HEIGHT`
-        tall.
+        The height of the plot area (the panels), in pixels; the bands are added to it, and it
+        shrinks to keep the figure within :data:`MAX_HEIGHT` (:data:`MAX_PLAY_HEIGHT` with
+        ``slider``).
     legend_rows : int or str
         Rows reserved for the legend (0: the legend stays where the figure put it; "auto": as many
         as its entries need, see :func:`legend_row_count`).
@@ -239,8 +438,9 @@ def fit_layout(
         + top_extra
     )
     bottom = (_AXIS_BAND if bottom is None else bottom) + (_SLIDER_BAND if slider else 0)
-    if slider:  # the plot and its Play controls in view together on a laptop
-        height = min(height, max(MAX_PLAY_HEIGHT - top - bottom, _MIN_PLOT_HEIGHT))
+    # the whole figure (with its Play controls) in view on a laptop
+    cap = MAX_PLAY_HEIGHT if slider else MAX_HEIGHT
+    height = min(height, max(cap - top - bottom, _MIN_PLOT_HEIGHT))
     total = height + top + bottom
     layout = dict(
         template="robviz",
@@ -248,12 +448,16 @@ def fit_layout(
         autosize=True,
         margin=dict(t=top, b=bottom, l=left, r=right),
     )
-    text = title if title is not None else (fig.layout.title.text or "")
+    text = math_text(title if title is not None else (fig.layout.title.text or ""))
+    _set_math_text(fig)
+    _power_ticks(fig)
     title_layout = dict(
         text=text, yref="container", y=1 - 12 / total, yanchor="top", x=0.02, xanchor="left"
     )
     if subtitle:
-        title_layout["subtitle"] = dict(text=subtitle, font=dict(size=13, color="#444444"))
+        title_layout["subtitle"] = dict(
+            text=math_text(subtitle), font=dict(size=13, color="#444444")
+        )
     layout["title"] = title_layout
     if rows:
         layout["legend"] = dict(

@@ -37,9 +37,12 @@ def test_figures_with_play_controls_fit_a_laptop_screen(runs):
             go.Figure(), height=900, legend_rows=rows, subplot_titles=True, slider=True
         )
         assert capped.layout.height <= viz.MAX_PLAY_HEIGHT
-    assert (
-        viz.fit_layout(go.Figure(), height=900).layout.height > 900
-    )  # without Play a figure may scroll
+    # without Play too: lesson 1's six decision-region panels were 813 px tall, their title or
+    # their x axis out of view
+    for rows in (0, 3):
+        static = viz.fit_layout(go.Figure(), height=900, legend_rows=rows, subplot_titles=True)
+        assert static.layout.height <= viz.MAX_HEIGHT < 900
+    assert viz.fit_layout(go.Figure(), height=300).layout.height == 300 + 46 + 58
 
 
 def test_feature_animation_is_synchronized_with_fixed_axes(runs):
@@ -65,6 +68,33 @@ def test_feature_panels_draw_regions_features_and_centers(runs):
     assert [t.type for t in fig.data].count("heatmap") == 3
     assert fig.layout.title.text == "Features and decision regions at step 40"
     assert fig.layout.xaxis3.range[0] == regions["center"].extent[0]
+
+
+def test_six_feature_panels_in_two_rows_fit_a_laptop_screen(runs):
+    """Lesson 1's six heads in two rows were 813 px tall: the title or the x axes out of view."""
+    data, models, histories = runs
+    six = {f"{name} {k}": h for k in range(2) for name, h in histories.items()}
+    regions = {n: feature_regions(models[n.split()[0]], h, resolution=8) for n, h in six.items()}
+    fig = viz.feature_panels(six, regions)
+    assert fig.layout.height <= viz.MAX_HEIGHT and fig.layout.yaxis4.domain[1] < 0.5
+
+
+def test_training_animations_open_on_the_trained_state(runs):
+    """Lessons 0, 1 and 4 opened on step 0: every feature at the origin, nothing to see."""
+    data, models, histories = runs
+    fig = viz.feature_animation(histories)
+    last = len(fig.frames) - 1
+    assert last > 0 and fig.layout.sliders[0].active == last
+    # what the figure shows is the frame the slider names (the browser check of the lessons)
+    for index, trace in zip(fig.frames[last].traces, fig.frames[last].data):
+        assert list(fig.data[index].x) == list(trace.x)
+    assert list(fig.data[0].x) != list(fig.frames[0].data[0].x)
+    # Play runs from the first frame: without fromcurrent trimming at the last frame (plotly.js
+    # plays the whole list when the current frame is the last)
+    assert fig.layout.updatemenus[0].buttons[0].args[0] is None
+    opened = viz.feature_animation(histories, active=0)
+    assert opened.layout.sliders[0].active == 0
+    assert list(opened.data[0].x) == list(opened.frames[0].data[0].x)
 
 
 def test_feature_regions_change_for_sce_not_for_mmc(runs):
@@ -171,7 +201,10 @@ def test_bounds_sandwich_one_panel_per_model_one_legend_per_series():
     }
     fig = bounds_sandwich([0.01, 0.05], panels)
     assert len(fig.data) == 8 and [t.showlegend for t in fig.data].count(True) == 4
-    assert fig.data[2].line.color == "black" and fig.data[0].line.color == fig.data[4].line.color
+    assert (
+        fig.data[2].line.color == viz.NAMED_COLORS["exact"]
+        and fig.data[0].line.color == fig.data[4].line.color
+    )
     assert list(fig.data[1].y) == [90.0, 40.0] and fig.data[5].xaxis == "x2"
     assert fig.layout.height <= 600
     with pytest.raises(ValueError, match="2 radii"):

@@ -16,7 +16,7 @@ def simplex(S, K, P, seed):
     return torch.rand(S, K, P, 3, generator=torch.Generator().manual_seed(seed)).softmax(-1)
 
 
-def test_ternary_animation_opens_on_its_first_frame_with_the_reference_under_the_points():
+def test_ternary_animation_opens_on_its_last_frame_with_the_reference_under_the_points():
     points = {"baseline": simplex(3, 3, 10, 0), "ADP": simplex(3, 3, 10, 1)}
     fig = ternary_animation(points, [0, 10, 20], reference=np.eye(3))
     assert isinstance(fig, go.Figure)
@@ -28,8 +28,12 @@ def test_ternary_animation_opens_on_its_first_frame_with_the_reference_under_the
     # The rings of the reference come first, so every member's point is drawn over them.
     assert [t.name for t in fig.data[:2]] == ["Corollary 1 optimum"] * 2
     assert fig.data[2].a.dtype == np.float32
-    assert fig.layout.sliders[0].active == 0
-    np.testing.assert_array_equal(fig.data[2].a, points["baseline"][0, 0, :, 0].numpy())
+    # it opens on the trained ensembles: the slider and the data on the last snapshot
+    assert fig.layout.sliders[0].active == 2
+    np.testing.assert_array_equal(fig.data[2].a, points["baseline"][2, 0, :, 0].numpy())
+    np.testing.assert_array_equal(fig.data[2].a, fig.frames[2].data[0].a)
+    first = ternary_animation(points, [0, 10, 20], reference=np.eye(3), active=0)
+    np.testing.assert_array_equal(first.data[2].a, points["baseline"][0, 0, :, 0].numpy())
     assert fig.layout.width is None  # follows the notebook column
 
 

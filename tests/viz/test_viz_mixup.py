@@ -41,10 +41,7 @@ def test_mixing_animation_has_one_frame_per_lambda_and_opens_on_the_last():
         _effect(lams).mixed_adv[1].reshape(-1, 2)[:, 1].numpy()
     )
     assert list(fig.data[3].x) == list(fig.frames[-1].data[0].x)  # opens on lambda = 1
-    assert (
-        fig.layout.sliders[0].active == 2
-        and fig.layout.sliders[0].currentvalue.prefix == "lambda = "
-    )
+    assert fig.layout.sliders[0].active == 2 and fig.layout.sliders[0].currentvalue.prefix == "λ = "
     assert fig.layout.xaxis.title.text == "x₁" and fig.layout.yaxis.title.text == "x₂"
     # The shared style: class and series colours, the robviz template, no fixed width.
     assert fig.data[0].marker.color == viz.class_color(0) and fig.data[
