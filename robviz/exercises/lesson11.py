@@ -149,9 +149,9 @@ def interval_layer(answer: object, seed: int = 0) -> tuple[bool, str]:
     )
 
 
-@exercise("11.2", "Can the certified robust accuracy exceed the exact one")
+@exercise("11.2", "Can the certified robust accuracy exceed the true one")
 def certified_above_exact(answer: object) -> tuple[bool, str]:
-    """Check whether a certificate can report more robust points than the exact program proves.
+    """Check whether a certificate can report more robust points than are truly robust.
 
     A multiple-choice question.
 
@@ -170,16 +170,15 @@ def certified_above_exact(answer: object) -> tuple[bool, str]:
         "c",
         {
             "a": "A tighter relaxation is still a relaxation: CROWN bounds every margin from below "
-            "over a set that "
-            "*contains* the network's outputs on the ball, so it never certifies a point that has "
-            "an adversarial "
-            "example.",
-            "b": "An undecided point is counted apart, neither robust nor not. A certificate "
-            "settles a point before "
-            "any integer program runs (`verify` starts with CROWN), so no certified point is ever "
-            "undecided.",
+            "over a set that *contains* the network's outputs on the ball, so it never certifies a "
+            "point that has an adversarial example.",
+            "b": "A certificate is a proof on its own, whatever the exact program did: a certified "
+            "point is robust even where the program ran out of time. The lesson's 'proven robust' "
+            "count can fall below a certified one (it counts an undecided point as not robust, and "
+            "`verify` screens with CROWN, which need not certify what IBP does), but the true "
+            "robust accuracy cannot.",
         },
-        why="Right: every certified point is robust (the relaxation contains the network), so "
-        "certified <= exact, "
-        "whatever the network and the radius; the gap is looseness, never a wrong certificate.",
+        why="Right: every certified point is truly robust (the relaxation contains the network), "
+        "so certified <= true robust accuracy, whatever the network and the radius; the gap is "
+        "looseness, never a wrong certificate.",
     )
