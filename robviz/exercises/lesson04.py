@@ -117,12 +117,12 @@ def density_ratio_in_64_dimensions(answer: object) -> tuple[bool, str]:
                 printed,
                 "That is the printed exponent (d - 1)/2. The lesson measured the exact shell "
                 "volume, whose "
-                "derivative in C grows like C^((d - 2)/2).",
+                "derivative in ℓ grows like ℓ^((d - 2)/2).",
             ),
             (
                 0.5 * d * math.log10(high / low),
                 "That exponent d/2 is the volume of the whole ball; the density divides "
-                "by the shell's volume per unit of loss, dVol/dC ~ C^((d - 2)/2).",
+                "by the shell's volume per unit of loss, dVol/dℓ ~ ℓ^((d - 2)/2).",
             ),
             (
                 expected * math.log(10),
@@ -135,6 +135,6 @@ def density_ratio_in_64_dimensions(answer: object) -> tuple[bool, str]:
                 "positive.",
             ),
         ],
-        hint="With N p(C) equal, SD(C) ∝ 1 / C^((d - 2)/2): take log10 of (0.04 / 0.01)^((d - "
+        hint="With N p(ℓ) equal, SD(ℓ) ∝ 1 / ℓ^((d - 2)/2): take log10 of (0.04 / 0.01)^((d - "
         "2)/2).",
     )

@@ -614,7 +614,7 @@ def sample_density_figure(
         )
     )
     fig.update_layout(
-        xaxis=dict(title="loss value C", type="log"), yaxis=dict(title="log₁₀ sample density SD(C)")
+        xaxis=dict(title="loss level ℓ", type="log"), yaxis=dict(title="log₁₀ sample density SD(ℓ)")
     )
     return fit_layout(
         fig, height=320, legend_rows="auto", title=title or "Sample density: measurement and theory"
