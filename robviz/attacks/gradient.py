@@ -8,8 +8,11 @@ bounds.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from ..models import Predictor
 from .base import Attack, least_likely, norm_name
 
 __all__ = ["FGSM", "BIM", "PGD", "ILCM", "MIM"]
@@ -49,11 +52,11 @@ class FGSM(Attack):
     >>> x_adv = attack(x, y)
     """
 
-    def __init__(self, model, *, eps: float = 8 / 255, **options):
+    def __init__(self, model: Predictor, *, eps: float = 8 / 255, **options: Any) -> None:
         super().__init__(model, **options)
         self.eps = self._check_eps(eps)
 
-    def forward(self, x, labels):
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples: one signed-gradient step of size eps.
 
         Parameters
@@ -114,15 +117,15 @@ class PGD(Attack):
 
     def __init__(
         self,
-        model,
+        model: Predictor,
         *,
         eps: float = 8 / 255,
         alpha: float | None = 2 / 255,
         steps: int = 10,
         random_start: bool = True,
         norm: str = "Linf",
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         super().__init__(model, **options)
         self.norm = norm_name(norm, allowed=("Linf", "L2"))
         self.eps = self._check_eps(eps)
@@ -130,7 +133,7 @@ class PGD(Attack):
         self.steps = self._check_int("steps", steps)
         self.random_start = bool(random_start)
 
-    def forward(self, x, labels):
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples: :meth:`iterate` from the (random) start.
 
         Parameters
@@ -189,7 +192,7 @@ class PGD(Attack):
             self._log(x_adv)
         return x_adv
 
-    def _random_delta(self, x):
+    def _random_delta(self, x: torch.Tensor) -> torch.Tensor:
         """Return a uniform random point of the eps-ball (L-inf: a box; L2: uniform in the ball)."""
         if self.norm == "Linf":
             return self.eps * (2 * self._rand(*x.shape, like=x) - 1)
@@ -232,15 +235,15 @@ class BIM(PGD):
 
     def __init__(
         self,
-        model,
+        model: Predictor,
         *,
         eps: float = 8 / 255,
         alpha: float | None = None,
         steps: int = 10,
         random_start: bool = False,
         norm: str = "Linf",
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         super().__init__(
             model,
             eps=eps,
@@ -286,15 +289,21 @@ class ILCM(BIM):
     """
 
     def __init__(
-        self, model, *, eps: float = 8 / 255, alpha: float | None = None, steps: int = 10, **options
-    ):
+        self,
+        model: Predictor,
+        *,
+        eps: float = 8 / 255,
+        alpha: float | None = None,
+        steps: int = 10,
+        **options: Any,
+    ) -> None:
         if options.pop("targeted", True) is not True:
             raise ValueError(
                 "ILCM is always targeted (at the least-likely class); use BIM for untargeted"
             )
         super().__init__(model, eps=eps, alpha=alpha, steps=steps, targeted=True, **options)
 
-    def _default_target(self, x, y):
+    def _default_target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return least_likely(self.model, x)
 
 
@@ -330,14 +339,14 @@ class MIM(Attack):
 
     def __init__(
         self,
-        model,
+        model: Predictor,
         *,
         eps: float = 8 / 255,
         alpha: float | None = None,
         steps: int = 10,
         decay: float = 1.0,
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         super().__init__(model, **options)
         self.eps = self._check_eps(eps)
         self.alpha = self._check_positive("alpha", alpha, allow_none=True)
@@ -346,7 +355,7 @@ class MIM(Attack):
             raise ValueError(f"decay must be >= 0, got {decay!r}")
         self.decay = float(decay)
 
-    def forward(self, x, labels):
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples: signed steps along the accumulated momentum.
 
         Parameters
