@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .. import checks
-from .recipes import RECIPES, Recipe
+from .recipes import RECIPES, Recipe, get_recipe
 from ..objectives import OBJECTIVES as HEADS
-from .resnet import ARCHITECTURES, ENSEMBLE_OBJECTIVES
+from .resnet import ARCHITECTURES, ENSEMBLE_OBJECTIVES, make_cifar_model
+from .talk import TALK_TABLE
 
 if TYPE_CHECKING:
     from torch import nn
@@ -356,8 +357,6 @@ class TrainRun(RunConfig):
             From :func:`robviz.scale.recipes.get_recipe` (unknown name, wrong objective, misplaced
             factor).
         """
-        from .recipes import get_recipe
-
         return get_recipe(
             self.recipe,
             self.objective,
@@ -388,8 +387,6 @@ class TrainRun(RunConfig):
         torch.nn.Module
             The model of :func:`robviz.scale.resnet.make_cifar_model`.
         """
-        from .resnet import make_cifar_model
-
         options: dict[str, Any] = {} if factor is None else dict(factor=float(factor))
         return make_cifar_model(
             self.arch,
@@ -551,8 +548,6 @@ class TableRun(RunConfig):
     )
 
     def __post_init__(self) -> None:
-        from .table import TALK_TABLE
-
         self.talk_rows = (
             (self.talk_rows,)
             if isinstance(self.talk_rows, str)
