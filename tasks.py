@@ -3,12 +3,13 @@
 
     python3 tasks.py lab [jupyter lab args...]  # make .venv, open the lessons (exercises blank)
     python3 tasks.py lab --solutions            # instructors: the solved lessons in notebooks/
-    python3 tasks.py test [pytest args...]      # make .venv, ensure chromium, run pytest
+    python3 tasks.py test [pytest args...]      # .venv, test tools in .venv-test, chromium, pytest
     python3 tasks.py test --quick               # unit tests only (no lesson runs, no browser)
     python3 tasks.py notebooks                  # execute every lesson headless
     python3 tasks.py gallery [--only 00 01]     # every lesson as static HTML in build/gallery
 
-Everything the lessons and tests need is installed by these commands into .venv;
+Everything the lessons need is installed by these commands into .venv, the test tools by `test`
+beside it into .venv-test (on the test run's PYTHONPATH only, never in the lab's environment);
 nothing installed by hand is relied upon.
 """
 
@@ -27,7 +28,11 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".robviz-install-stamp"
-TEST_STAMP = VENV / ".robviz-test-install-stamp"
+#: The test tools, installed by `tasks.py test` beside the lab's environment, never into it: a pip
+#: prefix whose packages are on the test run's PYTHONPATH only (``test_tools_env``). pip installs
+#: into it only what .venv lacks, so the tests run .venv's own torch, JupyterLab and robviz.
+TEST_TOOLS = ROOT / ".venv-test"
+TEST_STAMP = TEST_TOOLS / ".robviz-test-install-stamp"
 
 # Pinned so pip picks a CPU wheel: an unpinned `torch` from PyPI pulls the
 # multi-GB CUDA build. GPU users can set ROBVIZ_TORCH (a pip requirement plus
@@ -49,52 +54,91 @@ def run(cmd: list, **kw) -> None:
 PEER = "torchattacks==3.5.1"
 
 
-def install_steps(torch_spec: str, test: bool = False) -> list:
-    """(message, pip arguments) for each install step, in order: what the lessons need.
-
-    With ``test``, the test tools on top (the lab's environment holds no test tool).
-    """
+def install_steps(torch_spec: str) -> list:
+    """(message, pip arguments) for each install step of the lab's environment, in order."""
     # compat mode puts the repository on sys.path with a .pth file: the default editable finder lets
     # a kernel started in notebooks/ import robviz as an empty namespace package. One more -q (pip's
     # -qq): setuptools' banner that compat mode will go away one day is about the build, not about
     # the user's environment.
-    editable = ["-q", "--config-settings", "editable_mode=compat"]
-    steps = [
+    return [
         ("upgrading pip", ["--upgrade", "pip"]),
         # torch first, so the dependency resolution below keeps this build.
         (f"installing {torch_spec}", torch_spec.split()),
-        ("installing robviz and what the lessons need (pip install -e .)", ["-e", ".", *editable]),
+        ("installing robviz and what the lessons need (pip install -e .)", ["-e", ".", *EDITABLE]),
     ]
-    if test:
-        steps += [
-            ("installing the test tools (pip install -e .[test])", ["-e", ".[test]", *editable]),
-            (f"installing {PEER}, the peer the attack tests compare with", ["--no-deps", PEER]),
-        ]
-    return steps
 
 
-def ensure_venv(test: bool = False) -> None:
-    """.venv with what the lessons need (and with ``test`` the test tools), reinstalled on change.
+EDITABLE = ["-q", "--config-settings", "editable_mode=compat"]
+
+
+def test_tool_steps() -> list:
+    """(message, pip arguments) for each install step of the test tools, into ``TEST_TOOLS``.
+
+    Run by .venv's pip with ``--prefix``: what .venv already holds counts as installed.
+    """
+    prefix = ["--prefix", str(TEST_TOOLS)]
+    return [
+        (
+            "installing the test tools (pip install -e .[test])",
+            ["-e", ".[test]", *EDITABLE, *prefix],
+        ),
+        (
+            f"installing {PEER}, the peer the attack tests compare with",
+            ["--no-deps", PEER, *prefix],
+        ),
+    ]
+
+
+def _digest(steps: list, *extra: str) -> str:
+    text = (ROOT / "pyproject.toml").read_bytes() + repr([steps, extra]).encode()
+    return hashlib.sha256(text).hexdigest()
+
+
+def ensure_venv() -> str:
+    """.venv with what the lessons need, reinstalled on change; return its install digest.
 
     It is reinstalled when the dependencies, the torch spec or the pip steps change.
     """
-    torch_spec = os.environ.get("ROBVIZ_TORCH", DEFAULT_TORCH)
-    steps = install_steps(torch_spec, test)
-    stamp = TEST_STAMP if test else STAMP
-    digest = hashlib.sha256(
-        (ROOT / "pyproject.toml").read_bytes() + repr(steps).encode()
-    ).hexdigest()
-    if PY.exists() and stamp.exists() and stamp.read_text().strip() == digest:
+    steps = install_steps(os.environ.get("ROBVIZ_TORCH", DEFAULT_TORCH))
+    digest = _digest(steps)
+    if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == digest:
         step(".venv is up to date")
-        return
+        return digest
     if not PY.exists():
         step("creating .venv")
         run([sys.executable, "-m", "venv", VENV])
     for msg, args in steps:
         step(msg)
         run([PY, "-m", "pip", "install", "-q", *args])
-    stamp.write_text(digest + "\n")
+    STAMP.write_text(digest + "\n")
     step(".venv is ready")
+    return digest
+
+
+def ensure_test_tools() -> None:
+    """.venv, then the test tools in ``TEST_TOOLS`` (made anew when either changes)."""
+    steps = test_tool_steps()
+    digest = _digest(steps, ensure_venv())
+    if TEST_STAMP.exists() and TEST_STAMP.read_text().strip() == digest:
+        step(f"{TEST_TOOLS.name} (the test tools) is up to date")
+        return
+    shutil.rmtree(TEST_TOOLS, ignore_errors=True)
+    for msg, args in steps:
+        step(f"{msg}, into {TEST_TOOLS.name}")
+        run([PY, "-m", "pip", "install", "-q", *args])
+    TEST_STAMP.write_text(digest + "\n")
+
+
+def test_tools_env(env: dict) -> dict:
+    """``env`` with the test tools importable (PYTHONPATH) and their commands found (PATH)."""
+    found = sorted(TEST_TOOLS.glob("lib*/python*/site-packages")) + sorted(
+        TEST_TOOLS.glob("Lib/site-packages")
+    )
+    scripts = TEST_TOOLS / ("Scripts" if os.name == "nt" else "bin")
+    env = dict(env)
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, found), *filter(None, [env.get("PYTHONPATH")])])
+    env["PATH"] = os.pathsep.join([str(scripts), str(BIN), *filter(None, [env.get("PATH")])])
+    return env
 
 
 #: The student's copies of the lessons (exercises unanswered, solutions folded), made by `tasks.py
@@ -243,7 +287,7 @@ QUICK = ["-m", "not slow and not browser"]
 def cmd_test(args: list[str]) -> int:
     quick = "--quick" in args
     args = [*QUICK, *(a for a in args if a != "--quick")] if quick else args
-    ensure_venv(test=True)
+    ensure_test_tools()
     if not quick:
         ensure_chromium()
     workers = test_workers()
@@ -258,7 +302,7 @@ def cmd_test(args: list[str]) -> int:
     )
     step(f"running pytest ({workers} worker(s))")
     # Both modes install the test tools (tests/tool_support.py): a missing one fails, never skips.
-    env = dict(os.environ, ROBVIZ_REQUIRE_BROWSER="0" if quick else "1")
+    env = test_tools_env(dict(os.environ, ROBVIZ_REQUIRE_BROWSER="0" if quick else "1"))
     env["ROBVIZ_REQUIRE_TEST_TOOLS"] = "1"
     # one thread per worker and per kernel: two thread pools on two cores slow each other down
     if parallel:

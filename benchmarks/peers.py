@@ -46,8 +46,8 @@ def pgd_against_torchattacks() -> None:
         import torchattacks
     except ImportError:
         print(
-            "torchattacks is not installed (python3 tasks.py test installs it): PGD comparison "
-            "skipped"
+            "torchattacks is not importable: python3 tasks.py test installs it into .venv-test; "
+            "run with PYTHONPATH=.venv-test/lib/python3.X/site-packages. PGD comparison skipped"
         )
         return
     print(

@@ -491,9 +491,7 @@ def _tasks():
 def test_tasks_lab_opens_the_student_lessons_at_the_repository_root(monkeypatch, capsys):
     tasks = _tasks()
     calls = []
-    monkeypatch.setattr(
-        tasks, "ensure_venv", lambda test=False: calls.append("test tools" if test else "venv")
-    )
+    monkeypatch.setattr(tasks, "ensure_venv", lambda: calls.append("venv"))
     monkeypatch.setattr(tasks, "build_lessons", lambda: calls.append("build"))
     monkeypatch.setattr(
         tasks.subprocess, "call", lambda command, cwd, env: calls.append((command, cwd, env)) or 0
@@ -630,14 +628,33 @@ def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_d
 def test_tasks_installs_test_tools_for_the_tests_only():
     tasks = _tasks()
     lab = [args for _, args in tasks.install_steps("torch==2.13.0")]
-    test = [args for _, args in tasks.install_steps("torch==2.13.0", test=True)]
+    test = [args for _, args in tasks.test_tool_steps()]
     assert not any(".[test]" in args or tasks.PEER in args for args in lab)
-    assert test[: len(lab)] == lab
+    # every test tool goes into the prefix beside .venv, never into the lab's environment
+    prefix = ["--prefix", str(tasks.TEST_TOOLS)]
+    assert all(args[-2:] == prefix for args in test)
+    assert tasks.TEST_TOOLS != tasks.VENV and tasks.VENV not in tasks.TEST_TOOLS.parents
     assert any(".[test]" in args for args in test)
-    assert [
-        "--no-deps",
-        tasks.PEER,
-    ] in test  # torchattacks' metadata would pull torchvision and a CUDA torch
+    # torchattacks' metadata would pull torchvision and a CUDA torch
+    assert ["--no-deps", tasks.PEER, *prefix] in test
+
+
+def test_the_test_run_finds_the_test_tools_and_the_lab_does_not(monkeypatch, tmp_path):
+    tasks = _tasks()
+    monkeypatch.setattr(tasks, "TEST_TOOLS", tmp_path / "tools")
+    site = tmp_path / "tools" / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    env = tasks.test_tools_env({"PYTHONPATH": "/mine", "PATH": "/usr/bin"})
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(site), "/mine"]
+    assert env["PATH"].split(os.pathsep)[0] == str(tmp_path / "tools" / "bin")
+    calls = []
+    monkeypatch.setattr(tasks, "ensure_venv", lambda: calls.append("venv") or "digest")
+    monkeypatch.setattr(tasks, "ensure_test_tools", lambda: calls.append("test tools"))
+    monkeypatch.setattr(tasks, "build_lessons", lambda: None)
+    monkeypatch.setattr(tasks.subprocess, "call", lambda command, cwd, env: calls.append(env) or 0)
+    assert tasks.cmd_lab([]) == 0
+    assert calls[0] == "venv" and "test tools" not in calls
+    assert str(tasks.TEST_TOOLS) not in calls[-1].get("PYTHONPATH", "")
 
 
 @pytest.mark.slow
