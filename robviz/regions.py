@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 import torch
 
 from .data import grid_points
-from .models import FeatureModel, Predictor
+from .models import Classifier, Predictor
 from .runtime import inference
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def feature_extent(
 
 @torch.no_grad()
 def feature_regions(
-    model: FeatureModel,
+    model: Classifier,
     history: History,
     resolution: int = 80,
     extent: tuple[float, float, float, float] | None = None,

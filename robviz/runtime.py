@@ -12,8 +12,9 @@ import itertools
 import os
 import random
 import secrets
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable
+from typing import TYPE_CHECKING, BinaryIO, Callable, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +22,8 @@ import torch
 
 if TYPE_CHECKING:
     from .models import Predictor
+
+_M = TypeVar("_M")
 
 __all__ = [
     "pick_device",
@@ -141,7 +144,7 @@ def setup(
 
 
 @contextlib.contextmanager
-def evaluating(model):
+def evaluating(model: _M) -> Iterator[_M]:
     """Run the block with ``model`` in eval mode, then give every submodule back its own mode.
 
     Every attack, detector and evaluator measures the model through this: BatchNorm uses (and never
@@ -163,7 +166,7 @@ def evaluating(model):
     modules = list(model.modules()) if hasattr(model, "modules") else []
     modes = [m.training for m in modules]
     if any(modes):  # already in eval mode: the common case, in every attack's hot path
-        model.eval()
+        cast(torch.nn.Module, model).eval()  # it has .modules(): a module, or one in all but name
     try:
         yield model
     finally:
@@ -173,7 +176,7 @@ def evaluating(model):
 
 
 def dtype_and_device(
-    model, default_dtype: torch.dtype = torch.float32
+    model: Predictor, default_dtype: torch.dtype = torch.float32
 ) -> tuple[torch.dtype, torch.device | None]:
     """Return the floating dtype and the device of ``model``'s first floating parameter or buffer.
 
@@ -195,9 +198,10 @@ def dtype_and_device(
     device : torch.device or None
         The device, or None for a model without a floating parameter or buffer.
     """
-    tensors = (
-        itertools.chain(model.parameters(), model.buffers()) if hasattr(model, "parameters") else ()
-    )
+    tensors: Iterable[torch.Tensor] = ()
+    if hasattr(model, "parameters"):  # a module, or one in all but name (it has .buffers() too)
+        module = cast(torch.nn.Module, model)
+        tensors = itertools.chain(module.parameters(), module.buffers())
     for tensor in tensors:
         if tensor.is_floating_point():
             return tensor.dtype, tensor.device

@@ -10,10 +10,10 @@ from __future__ import annotations
 import copy
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -22,10 +22,12 @@ from torch import nn
 from . import checks
 from .adversarial import AdversarialTraining
 from .data import Dataset
+from .models import TrainableModel
 from .runtime import atomic_write, inference, predict
 
 if TYPE_CHECKING:
     from .models import Classifier, Predictor
+    from .objectives import Objective
 
 __all__ = [
     "TrainConfig",
@@ -37,6 +39,67 @@ __all__ = [
     "load_checkpoint",
     "read_checkpoint",
 ]
+
+_Module = TypeVar("_Module", bound=nn.Module)
+
+
+class _Head(Protocol):
+    """What :func:`fit` reads from ``model.objective``: a robviz head, or an ensemble's stand-in."""
+
+    @property
+    def name(self) -> str:
+        """The objective's name, which names the run."""
+        ...
+
+    @property
+    def centers(self) -> torch.Tensor | None:
+        """The (L, d) class centers, or None."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the head's parameters and buffers (``nn.Module.state_dict``)."""
+        ...
+
+
+class _Fittable(TrainableModel, Protocol):
+    """What :func:`fit` trains: a trainable module with an ``objective``.
+
+    A :class:`~robviz.models.Classifier`, an ensemble, a ``MixupModel``.
+    """
+
+    @property
+    def objective(self) -> _Head:
+        """The objective head (its name and centers are recorded)."""
+        ...
+
+    def to(self, device: torch.device) -> nn.Module:
+        """Move the model to ``device`` (``nn.Module.to``)."""
+        ...
+
+    def train(self, mode: bool = True) -> nn.Module:
+        """Set training mode (``nn.Module.train``)."""
+        ...
+
+    def eval(self) -> nn.Module:
+        """Set eval mode (``nn.Module.eval``)."""
+        ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]:
+        """Return the parameters the optimizer updates (``nn.Module.parameters``)."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the parameters and buffers (``nn.Module.state_dict``)."""
+        ...
+
+
+class _WithObjective(Protocol):
+    """A model with a robviz objective head, ``model.objective`` (a :class:`Classifier`)."""
+
+    @property
+    def objective(self) -> Objective:
+        """The objective head."""
+        ...
 
 
 @dataclass
@@ -142,7 +205,7 @@ class History:
     def __len__(self) -> int:
         return len(self.step)
 
-    def head_at(self, model, frame: int = -1):
+    def head_at(self, model: _WithObjective, frame: int = -1) -> Objective:
         """Return the head as it was at snapshot ``frame``.
 
         A CPU copy of ``model.objective`` (the model this history trained) holding that snapshot's
@@ -181,7 +244,7 @@ class History:
         head.load_state_dict(self.head_states[frame])
         return head
 
-    def model_at(self, model, frame: int = -1):
+    def model_at(self, model: _Module, frame: int = -1) -> _Module:
         """Return the whole model as it was at snapshot ``frame``.
 
         A CPU copy of ``model`` holding that snapshot's parameters, in eval mode (the model itself
@@ -262,7 +325,15 @@ def accuracy(model: Predictor, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return correct / len(x)
 
 
-def _snapshot(model, data, history, features, probe_x, mean_loss, step):
+def _snapshot(
+    model: _Fittable,
+    data: Dataset,
+    history: History,
+    features: list[torch.Tensor],
+    probe_x: torch.Tensor,
+    mean_loss: float,
+    step: int,
+) -> None:
     z = inference(
         model, probe_x, method="features", batch_size=max(len(probe_x), 1)
     ).cpu()  # one forward pass
@@ -295,7 +366,12 @@ def _progress_label(objective: str, adversarial: AdversarialTraining | None) -> 
 
 
 def fit(
-    model, data: Dataset, config: TrainConfig | None = None, *, progress: bool = True, **overrides
+    model: _Fittable,
+    data: Dataset,
+    config: TrainConfig | None = None,
+    *,
+    progress: bool = True,
+    **overrides: Any,
 ) -> History:
     """Train ``model`` on ``data.x_train`` with its objective's loss; return the recorded history.
 

@@ -11,12 +11,15 @@ hide behind it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import torch
 
 from .. import checks
+from ..models import FeatureModel, Predictor
 from ..runtime import inference, predict, to_model
-from .base import Attack
+from .base import Attack, AttackObjective
 from .objectives import auto_objective, cross_entropy_objective, margin_objective
 
 __all__ = [
@@ -29,6 +32,9 @@ __all__ = [
     "AutoAttackResult",
 ]
 
+if TYPE_CHECKING:
+    from ..data import Dataset
+
 
 class _LogitTap:
     """Stands in for the model inside an attack objective.
@@ -40,24 +46,26 @@ class _LogitTap:
     checks success without a second forward pass.
     """
 
-    def __init__(self, model, x):
-        self.model, self.x, self.outputs, self.features_seen = model, x, [], []
+    def __init__(self, model: Predictor, x: torch.Tensor) -> None:
+        self.model, self.x = model, x
+        self.outputs: list[torch.Tensor | None] = []
+        self.features_seen: list[torch.Tensor | None] = []
 
-    def __call__(self, inputs):
-        out = self.model(inputs)
-        self.outputs.append(out if inputs is self.x else None)
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(x)
+        self.outputs.append(out if x is self.x else None)
         return out
 
-    def features(self, inputs):
-        z = self.model.features(inputs)
-        self.features_seen.append(z if inputs is self.x else None)
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        z = cast(FeatureModel, self.model).features(x)  # called by objectives that read z
+        self.features_seen.append(z if x is self.x else None)
         return z
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> object:
         return getattr(self.model, name)
 
     @torch.no_grad()
-    def logits(self):
+    def logits(self) -> torch.Tensor | None:
         """Return the (N, L) logits at x from the gradient pass.
 
         None when the objective did not compute them once.
@@ -67,13 +75,10 @@ class _LogitTap:
         from ..models import Classifier
 
         model = self.model
-        plain = (
-            isinstance(model, Classifier)
+        if (
+            isinstance(model, Classifier)  # a plain Classifier: its logits are the head's output
             and type(model).forward is Classifier.forward
             and type(model).features is Classifier.features
-        )
-        if (
-            plain
             and len(self.features_seen) == 1
             and not self.outputs
             and self.features_seen[0] is not None
@@ -197,7 +202,7 @@ def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tenso
     return -(own - tgt) / (top[:, 0] - 0.5 * (top[:, 2] + top[:, 3]) + 1e-12)
 
 
-def dlr_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def dlr_objective(model: Predictor, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Return the DLR loss as an attack objective (small while the model predicts ``labels``).
 
     ``dlr_loss(model(x), labels)``.
@@ -224,7 +229,7 @@ def dlr_objective(model, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return dlr_loss(model(x), labels)
 
 
-def _targeted_dlr_objective(source: torch.Tensor):
+def _targeted_dlr_objective(source: torch.Tensor) -> AttackObjective:
     """Return an objective for targeted attacks from ``source`` (N,), the classes to leave.
 
     Its labels are the targets.
@@ -232,7 +237,7 @@ def _targeted_dlr_objective(source: torch.Tensor):
     It is minus DLR_t, so that descending it (what a targeted attack does) climbs DLR_t.
     """
 
-    def objective(model, x, labels):
+    def objective(model: Predictor, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return -dlr_targeted_loss(model(x), source, labels)
 
     return objective
@@ -303,18 +308,18 @@ class APGD(Attack):
 
     def __init__(
         self,
-        model,
+        model: Predictor,
         *,
         eps: float = 8 / 255,
         steps: int = 100,
-        loss="auto",
+        loss: str | AttackObjective = "auto",
         restarts: int = 1,
         rho: float = 0.75,
         momentum: float = 0.25,
         targeted: bool = False,
-        **options,
-    ):
-        self.loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
+        **options: Any,
+    ) -> None:
+        self.loss_name: str = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
         objective = self._pick_loss(model, loss, targeted)
         super().__init__(model, targeted=targeted, loss=objective, **options)
         self.eps = self._check_eps(eps)
@@ -326,7 +331,9 @@ class APGD(Attack):
         self.rho, self.momentum = float(rho), float(momentum)
 
     @staticmethod
-    def _pick_loss(model, loss, targeted):
+    def _pick_loss(
+        model: Predictor, loss: str | AttackObjective, targeted: bool
+    ) -> AttackObjective:
         if callable(loss):
             return loss
         names = {"ce": cross_entropy_objective, "dlr": dlr_objective, "auto": auto_objective(model)}
@@ -336,7 +343,7 @@ class APGD(Attack):
             )
         return names[loss]
 
-    def forward(self, x, labels):
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples, the best of the restarts per sample.
 
         Parameters
@@ -377,7 +384,9 @@ class APGD(Attack):
             self.loss = objective
         return best
 
-    def _value_and_grad(self, x, labels):
+    def _value_and_grad(
+        self, x: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return the ascent value, its gradient and the success flags at x.
 
         All from one forward and backward pass.
@@ -398,12 +407,17 @@ class APGD(Attack):
         prediction = logits.argmax(dim=1)
         return value.detach(), grad, prediction == labels if self.targeted else prediction != labels
 
-    def _fallback_value_and_grad(self, x, labels):
+    def _fallback_value_and_grad(
+        self, x: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         value = self._ascent(x, labels)  # raises the base class's shape error
         (grad,) = torch.autograd.grad(value.sum(), x)  # pragma: no cover - _ascent raised
-        return value.detach(), grad, None  # pragma: no cover
+        # never reached (_ascent raised), so no caller ever sees the None success flag
+        return value.detach(), grad, None  # type: ignore[return-value]  # pragma: no cover
 
-    def _one_run(self, x, labels):
+    def _one_run(
+        self, x: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One APGD run from a random start: (x_adv, best ascent value, success), all per sample."""
         n, eps = len(x), self.eps
         shape = (-1,) + (1,) * (x.dim() - 1)
@@ -472,7 +486,7 @@ class AutoAttackResult:
         The robust accuracy in [0, 1].
     """
 
-    def __init__(self, x_adv, robust, log):
+    def __init__(self, x_adv: torch.Tensor, robust: torch.Tensor, log: dict[str, float]) -> None:
         self.x_adv, self.robust, self.log = x_adv, robust, log
 
     @property
@@ -485,7 +499,16 @@ class AutoAttackResult:
         return f"AutoAttackResult({steps})"
 
 
-def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
+class _StageOptions(TypedDict):
+    """The options of one of :func:`auto_attack`'s APGD runs."""
+
+    loss: str | AttackObjective
+    targeted: bool
+
+
+def _stages(
+    model: Predictor, logits: torch.Tensor, loss: AttackObjective | None, targets: int | None
+) -> list[tuple[str, _StageOptions, torch.Tensor | None]]:
     """Return :func:`auto_attack`'s stages: (name, APGD options, per-sample targets or None)."""
     num_classes = logits.shape[1]
     first = auto_objective(model) if loss is None else loss
@@ -495,7 +518,7 @@ def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
         "margin_objective": "APGD-margin",
     }
     name = names.get(getattr(first, "__name__", ""), f"APGD-{getattr(first, '__name__', 'custom')}")
-    stages: list[tuple[str, dict, torch.Tensor | None]] = [
+    stages: list[tuple[str, _StageOptions, torch.Tensor | None]] = [
         (name, dict(loss=first, targeted=False), None)
     ]
     if num_classes >= 4:
@@ -512,7 +535,7 @@ def _stages(model, logits: torch.Tensor, loss, targets: int | None) -> list:
     return stages
 
 
-def _clean_logits(model, x: torch.Tensor) -> torch.Tensor:
+def _clean_logits(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     """Return model(x) in eval mode, the model's mode restored.
 
     BatchNorm statistics untouched, Dropout off.
@@ -521,16 +544,16 @@ def _clean_logits(model, x: torch.Tensor) -> torch.Tensor:
 
 
 def auto_attack(
-    model,
+    model: Predictor,
     x: torch.Tensor,
     y: torch.Tensor,
     eps: float,
     *,
-    bounds=(0.0, 1.0),
+    bounds: Sequence[float] | Dataset = (0.0, 1.0),
     steps: int = 100,
     restarts: int = 5,
     targets: int | None = None,
-    loss=None,
+    loss: AttackObjective | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> AutoAttackResult:

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, cast, overload
 
 import torch
 
 from .. import checks
-from ..models import Predictor
+from ..models import FeatureModel, Predictor
 from ..runtime import dtype_and_device, evaluating, predict
 from .objectives import auto_objective
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 __all__ = [
     "Attack",
@@ -34,6 +39,9 @@ __all__ = [
     "norm_name",
     "lp_norm",
 ]
+
+# An attack objective: objective(model, x, labels) -> (N,), small when the model predicts labels.
+AttackObjective = Callable[[Predictor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 _NORMS = {
     "linf": "Linf",
@@ -47,7 +55,7 @@ _NORMS = {
 }
 
 
-def norm_name(p, allowed=("Linf", "L2", "L1", "L0")) -> str:
+def norm_name(p: str | float, allowed: Collection[str] = ("Linf", "L2", "L1", "L0")) -> str:
     """Return the canonical name of a norm.
 
     Parameters
@@ -78,7 +86,7 @@ def norm_name(p, allowed=("Linf", "L2", "L1", "L0")) -> str:
     return name
 
 
-def lp_norm(delta: torch.Tensor, p="L2") -> torch.Tensor:
+def lp_norm(delta: torch.Tensor, p: str | float = "L2") -> torch.Tensor:
     """Per-sample norm of a perturbation.
 
     Parameters
@@ -109,7 +117,7 @@ def lp_norm(delta: torch.Tensor, p="L2") -> torch.Tensor:
 
 
 @torch.no_grad()
-def least_likely(model, x: torch.Tensor) -> torch.Tensor:
+def least_likely(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     """Return the least-likely class argmin_k model(x)_k of each input.
 
     The target of ILCM (Kurakin et al. 2017).
@@ -220,7 +228,7 @@ class AttackResult:
     trajectory: Trajectory | None = None
     failed: torch.Tensor | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.failed is None:
             self.failed = torch.zeros(
                 len(self.success), dtype=torch.bool, device=self.success.device
@@ -231,7 +239,7 @@ class AttackResult:
         """The fraction of samples on which the attack succeeded, in [0, 1] (0 for no samples)."""
         return self.success.float().mean().item() if len(self.success) else 0.0
 
-    def perturbation_norm(self, p="L2") -> torch.Tensor:
+    def perturbation_norm(self, p: str | float = "L2") -> torch.Tensor:
         """Return ||x_adv - x||_p per sample.
 
         For DeepFool (and C&W) the L2 norm of a successful sample is the distance d_ij of the talk's
@@ -303,17 +311,17 @@ class Attack:
         self,
         model: Predictor,
         *,
-        bounds=(0.0, 1.0),
+        bounds: Sequence[float] | Dataset = (0.0, 1.0),
         targeted: bool = False,
-        loss=None,
+        loss: AttackObjective | None = None,
         batch_size: int | None = None,
-        device=None,
+        device: torch.device | str | None = None,
         seed: int = 0,
-    ):
+    ) -> None:
         self.model = model
         self.bounds = checks.bounds(bounds)
         self.targeted = bool(targeted)
-        self.loss = auto_objective(model) if loss is None else loss
+        self.loss: AttackObjective = auto_objective(model) if loss is None else loss
         if not callable(self.loss):
             raise ValueError(
                 f"loss must be a callable loss(model, x, labels) -> (N,), got {loss!r}"
@@ -322,7 +330,7 @@ class Attack:
             "batch_size", batch_size, low=1, allow_none=True, note="None: all at once"
         )
         self.batch_size, self.device, self.seed = batch_size, device, seed
-        self._frames = None
+        self._frames: list[torch.Tensor] | None = None  # the iterates, while recording
         self._generator = torch.Generator().manual_seed(seed)
 
     # --------------------------------------------------------------------------------------- public
@@ -400,7 +408,10 @@ class Attack:
             prediction == labels if self.targeted else prediction != y
         )  # labels: the targets when targeted
         success &= ~failed
-        trajectory = _concat_trajectories([c[2] for c in chunks]) if record else None
+        # record: every chunk has its trajectory
+        trajectory = (
+            _concat_trajectories([c[2] for c in chunks if c[2] is not None]) if record else None
+        )
         target_home = target.to(home) if self.targeted and target is not None else None
         return AttackResult(
             x.to(home),
@@ -503,11 +514,11 @@ class Attack:
         if self._frames is not None:
             self._frames.append(x.detach().to("cpu", copy=True))
 
-    def _rand(self, *shape, like: torch.Tensor) -> torch.Tensor:
+    def _rand(self, *shape: int, like: torch.Tensor) -> torch.Tensor:
         """Uniform [0, 1) noise from the seeded CPU generator, on the device of ``like``."""
         return torch.rand(*shape, generator=self._generator).to(like.device, like.dtype)
 
-    def _randn(self, *shape, like: torch.Tensor) -> torch.Tensor:
+    def _randn(self, *shape: int, like: torch.Tensor) -> torch.Tensor:
         return torch.randn(*shape, generator=self._generator).to(like.device, like.dtype)
 
     def _default_target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -517,7 +528,7 @@ class Attack:
 
     # ----------------------------------------------------------------------------------- validation
 
-    def _check_eps(self, eps, norm: str | None = None) -> float:
+    def _check_eps(self, eps: object, norm: str | None = None) -> float:
         norm = norm or self.norm
         low, high = self.bounds
         eps = checks.real("eps", eps, low=0)
@@ -531,14 +542,22 @@ class Attack:
         return eps
 
     @staticmethod
-    def _check_int(name: str, value, minimum: int = 1) -> int:
+    def _check_int(name: str, value: object, minimum: int = 1) -> int:
         return checks.integer(name, value, low=minimum)
 
+    @overload
     @staticmethod
-    def _check_positive(name: str, value, allow_none: bool = False):
+    def _check_positive(name: str, value: object, allow_none: Literal[False] = ...) -> float: ...
+    @overload
+    @staticmethod
+    def _check_positive(name: str, value: object, allow_none: bool) -> float | None: ...
+    @staticmethod
+    def _check_positive(name: str, value: object, allow_none: bool = False) -> float | None:
         return checks.real(name, value, low=0, low_open=True, allow_none=allow_none)
 
-    def _check_inputs(self, x, y, target):
+    def _check_inputs(
+        self, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         if not torch.is_tensor(x) or not x.is_floating_point() or x.dim() < 2:
             raise ValueError(
                 f"x must be a floating-point tensor of shape (N, ...), got "
@@ -571,7 +590,9 @@ class Attack:
 
     # ------------------------------------------------------------------------------------- plumbing
 
-    def _run_chunk(self, x, labels, record):
+    def _run_chunk(
+        self, x: torch.Tensor, labels: torch.Tensor, record: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, Trajectory | None]:
         self._frames = [] if record else None
         x_adv = self.forward(x, labels).detach()
         frames, self._frames = self._frames, None
@@ -581,22 +602,27 @@ class Attack:
             if record:
                 if not frames:
                     frames = [x.detach().cpu(), x_adv.cpu()]
-                features = hasattr(self.model, "features")
-                zs, values, predictions = [], [], []
+                # any model with a `features` attribute, a submodule included
+                has_features = hasattr(self.model, "features")
+                feature_model = cast(FeatureModel, self.model) if has_features else None
+                zs: list[torch.Tensor] = []
+                values: list[torch.Tensor] = []
+                predictions: list[torch.Tensor] = []
                 for frame in frames:
                     frame = frame.to(x.device)
-                    zs.append(self.model.features(frame).cpu() if features else None)
+                    if feature_model is not None:
+                        zs.append(feature_model.features(frame).cpu())
                     values.append(self._objective(frame, labels).cpu())
                     predictions.append(predict(self.model(frame)).cpu())
                 trajectory = Trajectory(
                     torch.stack(frames),
-                    torch.stack(zs) if features else None,
+                    torch.stack(zs) if feature_model is not None else None,
                     torch.stack(values),
                     torch.stack(predictions),
                 )
         return x_adv, prediction, trajectory
 
-    def _evaluate(self, x, x_adv):
+    def _evaluate(self, x: torch.Tensor, x_adv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return x_adv with its non-finite rows replaced by the clean input, and the predictions.
 
         The predictions are -1 where x_adv or the model's output at it is not finite (argmax of NaN

@@ -11,21 +11,51 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypedDict, cast
 
 import torch
 
 from .. import checks
 from ..adversarial import adversarial_batch
+from ..models import Predictor
 from ..runtime import evaluating, predict
 from .config import TrainRun
 from .data import load_data, write_json
 from .distributed import Distributed, LossModule, autocast
 
+if TYPE_CHECKING:
+    from ..attacks import PGD
+    from .recipes import Recipe
+
 __all__ = ["train", "adversarial_examples", "training_attack", "training_batch", "accuracy"]
 
 
-def training_attack(model, recipe):
+class _WithNumClasses(Predictor, Protocol):
+    """A classifier that says how many classes it predicts (the CIFAR ResNets, ADP ensembles)."""
+
+    @property
+    def num_classes(self) -> int:
+        """L, the number of classes."""
+        ...
+
+
+class LossArguments(TypedDict):
+    """The arguments of one :class:`~robviz.scale.distributed.LossModule` call.
+
+    What :func:`training_batch` returns.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    weight: torch.Tensor
+    y_b: torch.Tensor | None
+    lam: torch.Tensor | None
+    groups: int
+
+
+def training_attack(model: Predictor, recipe: Recipe) -> PGD:
     """Return the :class:`robviz.attacks.PGD` of adversarial training.
 
     With a random start and the papers' adaptive objective (:func:`robviz.attacks.paper_objective`:
@@ -58,16 +88,16 @@ def training_attack(model, recipe):
 
 
 def adversarial_examples(
-    attack,
-    x,
-    y,
+    attack: PGD,
+    x: torch.Tensor,
+    y: torch.Tensor,
     generator: torch.Generator,
     rank: int = 0,
     world: int = 1,
     *,
     eps_max: float | None = None,
     labels: str = "true",
-):
+) -> torch.Tensor:
     """PGD adversarial examples for a training batch.
 
     ``attack`` (from :func:`training_attack`) iterated from a uniform random start in the eps-ball,
@@ -105,7 +135,9 @@ def adversarial_examples(
             y = attack.model(x).argmax(1)
     target = y
     if attack.targeted:
-        num_classes = attack.model.num_classes
+        num_classes = cast(
+            _WithNumClasses, attack.model
+        ).num_classes  # a model the CIFAR runs train
         shift = torch.randint(1, num_classes, (n * world,), generator=generator, device=x.device)[
             part
         ]
@@ -117,8 +149,14 @@ def adversarial_examples(
 
 
 def training_batch(
-    recipe, x, y, x_adv, generator: torch.Generator, rank: int = 0, world: int = 1
-) -> dict:
+    recipe: Recipe,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    x_adv: torch.Tensor | None,
+    generator: torch.Generator,
+    rank: int = 0,
+    world: int = 1,
+) -> LossArguments:
     """Return the arguments of one :class:`~robviz.scale.distributed.LossModule` call.
 
     For a recipe that mixes, weighs the adversarial against the clean batch, or forwards them
@@ -182,7 +220,13 @@ def training_batch(
 
 
 @torch.no_grad()
-def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -> float:
+def accuracy(
+    model: Predictor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 1000,
+    channels_last: bool = False,
+) -> float:
     """Return the clean accuracy of ``model`` on uint8 images ``x`` (N, 3, H, W), labels ``y`` (N,).
 
     In eval mode, batched, under bf16 autocast on CUDA.
@@ -216,7 +260,7 @@ def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -
     if len(x) == 0:
         raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is nothing to evaluate")
     y = checks.labels("y", y, len(x))
-    correct = 0
+    correct: float = 0  # a count; item() is typed int | float
     with evaluating(model):
         for i in range(0, len(x), batch_size):
             xb = to_float(x[i : i + batch_size])
@@ -277,7 +321,7 @@ class _Trainer:
         self.generator = torch.Generator(device=self.device).manual_seed(run.seed)
         self.checkpoint = Path(run.out) / "checkpoint.pt"
         self.start = 0
-        self.history: list[dict] = []  # one record of epoch() per epoch done
+        self.history: list[dict[str, float]] = []  # one record of epoch() per epoch done
         self.attack = training_attack(model, self.recipe) if self.recipe.adversarial else None
 
     def resume(self) -> None:
@@ -327,21 +371,21 @@ class _Trainer:
             num_classes=self.data.num_classes,
         )
 
-    def step_module(self):
+    def step_module(self) -> Callable[..., torch.Tensor]:
         """Return the module one training step calls: the loss, wrapped as configured.
 
         The wrappers: DDP and ``torch.compile``.
         """
-        module = LossModule(self.model)
+        module: torch.nn.Module = LossModule(self.model)
         if self.dist.world > 1:
             module = torch.nn.parallel.DistributedDataParallel(
                 module, device_ids=[self.device.index] if self.cuda else None
             )
         if self.recipe.compile and self.cuda:
-            module = torch.compile(module)
+            return torch.compile(module)
         return module
 
-    def epoch(self, epoch: int, step_module) -> dict:
+    def epoch(self, epoch: int, step_module: Callable[..., torch.Tensor]) -> dict[str, float]:
         """Train one epoch; returns its record (loss, lr, test accuracy, seconds, images/s).
 
         Raises
