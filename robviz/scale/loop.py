@@ -209,7 +209,8 @@ def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -
     Raises
     ------
     ValueError
-        For an empty ``x``, or ``y`` not one integer label per image.
+        For an empty ``x``, or ``y`` not one integer label per image in [0, L) (naming the
+        sample index).
     """
     from .cifar import to_float
 
@@ -223,7 +224,10 @@ def accuracy(model, x, y, batch_size: int = 1000, channels_last: bool = False) -
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with autocast(xb.device):
-                correct += (predict(model(xb)) == y[i : i + batch_size]).sum().item()
+                logits = model(xb)
+            if i == 0:  # L is the width of the logits
+                checks.labels("y", y, len(x), num_classes=logits.shape[1])
+            correct += (predict(logits) == y[i : i + batch_size]).sum().item()
     return correct / len(x)
 
 
