@@ -308,12 +308,16 @@ def finite_inputs(
     return x
 
 
-def labels(name: str, y: torch.Tensor | npt.ArrayLike, n: int) -> torch.Tensor:
+def labels(
+    name: str, y: torch.Tensor | npt.ArrayLike, n: int, *, num_classes: int | None = None
+) -> torch.Tensor:
     """Return the class labels ``y`` as a long tensor of shape (n,), or raise naming ``name``.
 
     The check of the labels that go with n inputs: a length-1 or (n, 1) ``y`` would broadcast
     against n predictions and give an accuracy that means nothing, and float labels compare
-    against class indices by value.
+    against class indices by value. A label outside the model's classes is no class at all: it
+    never equals a prediction (an accuracy of 0.0 that looks measured) and, used as an index, it
+    picks another class's value (``centers[-1]`` is the last class's center).
 
     Parameters
     ----------
@@ -323,6 +327,13 @@ def labels(name: str, y: torch.Tensor | npt.ArrayLike, n: int) -> torch.Tensor:
         Integer labels, one per input.
     n : int
         The number of inputs they label.
+    num_classes : int or None
+        The number of classes L: every label must lie in [0, L). None: the range is not checked
+        (the caller does not know L). Not checked either inside ``torch.compile`` or a
+        ``torch.func`` transform (``vmap``), where a check cannot read values: the caller checks
+        once outside. On a CUDA device the range is asserted on the device, with no host
+        synchronization (the CIFAR loop checks every step's labels): a label outside stops the run
+        with a ``RuntimeError`` carrying this message, at the next synchronization.
 
     Returns
     -------
@@ -332,7 +343,15 @@ def labels(name: str, y: torch.Tensor | npt.ArrayLike, n: int) -> torch.Tensor:
     Raises
     ------
     ValueError
-        ``y`` not of shape (n,), or not integer-valued.
+        ``y`` not of shape (n,), or not integer-valued, or (given ``num_classes``) a label outside
+        [0, num_classes); the error gives the count and the first sample indices.
+    RuntimeError
+        On a CUDA device, a label outside [0, num_classes), raised at the next synchronization.
+
+    Examples
+    --------
+    >>> labels("y", [0, 2, 1], 3, num_classes=3)
+    tensor([0, 2, 1])
     """
     if not torch.is_tensor(y):
         y = torch.as_tensor(np.asarray(y))
@@ -341,7 +360,31 @@ def labels(name: str, y: torch.Tensor | npt.ArrayLike, n: int) -> torch.Tensor:
             f"{name} must hold one integer class label per input, shape ({n},), got "
             f"{y.dtype} of shape {tuple(y.shape)}"
         )
-    return y.long()
+    y = y.long()
+    if num_classes is not None and n and y.is_cuda and not _traced(y):
+        # No host sync a training step: the range is asserted on the device, and a bad label
+        # stops the run at the next synchronization with this message.
+        inside = ((y >= 0) & (y < num_classes)).all()
+        torch._assert_async(inside, f"{name} must hold class labels in [0, {num_classes - 1}]")
+    elif num_classes is not None and n and not _traced(y):
+        # One min/max on y's device; the indices are looked up only for the error.
+        smallest, largest = (int(v) for v in torch.aminmax(y.detach()))
+        if smallest < 0 or largest >= num_classes:
+            bad = (y < 0) | (y >= num_classes)
+            index = torch.nonzero(bad).flatten().tolist()
+            shown = ", ".join(map(str, index[:5])) + (", ..." if len(index) > 5 else "")
+            values = ", ".join(map(str, y[bad][:5].tolist()))
+            raise ValueError(
+                f"{name} must hold class labels in [0, {num_classes - 1}] (the {num_classes} "
+                f"classes), got {len(index)} of {n} samples outside, at sample index {shown} "
+                f"(labels {values}{', ...' if len(index) > 5 else ''})"
+            )
+    return y
+
+
+def _traced(t: torch.Tensor) -> bool:
+    """Return True inside ``torch.compile`` or a ``torch.func`` transform of ``t``."""
+    return torch.compiler.is_compiling() or torch._C._functorch.is_functorch_wrapped_tensor(t)
 
 
 def unique_labels(name: str, labels: Iterable[object]) -> list[str]:

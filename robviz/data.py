@@ -48,6 +48,12 @@ class Dataset:
         L.
     bounds : tuple[float, float]
         (low, high) of the valid input range (attacks clamp to it).
+
+    Raises
+    ------
+    ValueError
+        (On construction) ``y_train`` or ``y_test`` not one integer label per input, or a label
+        outside [0, num_classes) (naming the sample index).
     """
 
     name: str
@@ -57,6 +63,14 @@ class Dataset:
     y_test: torch.Tensor
     num_classes: int
     bounds: tuple[float, float]
+
+    def __post_init__(self) -> None:
+        # A label outside the L classes is no class: a head trained on it learns another class.
+        for name, x, y in (
+            ("y_train", self.x_train, self.y_train),
+            ("y_test", self.x_test, self.y_test),
+        ):
+            checks.labels(name, y, len(x), num_classes=self.num_classes)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -63,6 +63,7 @@ def _check_probabilities(probabilities: torch.Tensor, y: torch.Tensor) -> None:
             f"y must be an integer tensor of shape ({N},), got "
             f"{tuple(y.shape) if torch.is_tensor(y) else type(y).__name__}"
         )
+    checks.labels("y", y, N, num_classes=L)
 
 
 def non_true_predictions(
@@ -146,8 +147,8 @@ def adp_regularizer(
     Raises
     ------
     ValueError
-        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels, or an unknown
-        ``reduction``.
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L), or an
+        unknown ``reduction``.
     """
     _check_probabilities(probabilities, y)
     mean = probabilities.mean(0)  # (N, L)
@@ -185,7 +186,7 @@ def ensemble_diversity(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Te
     Raises
     ------
     ValueError
-        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels.
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L).
     """
     return torch.linalg.det(_gram(probabilities, y).double()).clamp_min(0.0).to(probabilities.dtype)
 
@@ -211,7 +212,7 @@ def pairwise_angles(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     Raises
     ------
     ValueError
-        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels.
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L).
     """
     cosine = _gram(probabilities, y).clamp(-1.0, 1.0)
     return torch.rad2deg(torch.arccos(cosine))
@@ -441,8 +442,14 @@ class Ensemble(nn.Module):
         -------
         torch.Tensor
             A scalar.
+
+        Raises
+        ------
+        ValueError
+            ``y`` not one integer label per input in [0, L) (naming the sample index).
         """
         logits = self.member_logits(x)
+        y = checks.labels("y", y, len(x), num_classes=logits.shape[-1])
         losses = [F.cross_entropy(logits[k], y) for k in range(self.num_members)]
         ce = losses[0]
         for member_loss in losses[1:]:
@@ -497,10 +504,11 @@ def transferability(
     Raises
     ------
     ValueError
-        Empty or non-finite ``x``; ``y`` not one integer label per input.
+        Empty or non-finite ``x``; ``y`` not one integer label per input in [0, L).
     """
     x = checks.finite_inputs("x", x)
-    y = checks.labels("y", y, len(x))
+    # L from the members (None when none says: each member's attack checks y against its logits)
+    y = checks.labels("y", y, len(x), num_classes=ensemble.objective.num_classes)
     K = ensemble.num_members
     matrix = torch.zeros(K, K)
     for i, source in enumerate(ensemble.members):
@@ -551,8 +559,9 @@ def solve_adp(
     Raises
     ------
     ValueError
-        K < 2 or L < 2 (from :func:`adp_regularizer`).
+        K < 2 or L < 2 (from :func:`adp_regularizer`), or ``y`` outside [0, L).
     """
+    y = checks.integer("y", y, low=0, high=L - 1, note=f"one of the L = {L} classes")
     generator = torch.Generator().manual_seed(seed)
     logits = (0.1 * torch.randn(K, L, generator=generator, dtype=torch.float64)).requires_grad_(
         True

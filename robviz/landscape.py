@@ -265,6 +265,7 @@ def trace_contour(
     # a float64 CPU copy: Newton steps need the precision; the caller's head stays
     if isinstance(loss, Objective):
         loss = copy.deepcopy(loss).to("cpu", torch.float64)
+        label = checks.integer("label", label, low=0, high=loss.num_classes - 1)
     loss_fn = per_sample_loss(loss)
     z0 = torch.as_tensor(start, dtype=torch.float64).detach().reshape(-1)
     if z0.numel() != 2:

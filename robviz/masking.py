@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from . import checks
 from .attacks import PGD, SPSA, Attack, margin_objective
 from .models import Predictor
-from .runtime import evaluating, inference, predict, to_model
+from .runtime import evaluating, inference, num_classes_of, predict, to_model
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -84,7 +84,8 @@ def _default_attack(
 def _correct(model: Predictor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return (N,) bool on the CPU: the model classifies x as y."""
     x = checks.finite_inputs("x", x)
-    return predict(inference(model, x)).cpu() == checks.labels("y", y, len(x)).cpu()
+    logits = inference(model, x)
+    return predict(logits).cpu() == checks.labels("y", y, len(x), num_classes=logits.shape[1]).cpu()
 
 
 def _robust(model: Predictor, x: torch.Tensor, y: torch.Tensor, attack: Attack) -> torch.Tensor:
@@ -231,7 +232,8 @@ def accuracy_vs_steps(
     Raises
     ------
     ValueError
-        An entry < 1 or an empty list.
+        An entry < 1 or an empty list; x empty or non-finite; y not one integer label per input
+        in [0, L).
     """
     factory = attack_factory or (
         lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds)
@@ -399,10 +401,10 @@ def gradient_direction(
     Raises
     ------
     ValueError
-        Empty or non-finite ``x``; ``y`` not one integer label per input.
+        Empty or non-finite ``x``; ``y`` not one integer label per input in [0, L).
     """
     x = to_model(model, checks.finite_inputs("x", x)).detach().requires_grad_(True)
-    y = checks.labels("y", y, len(x)).to(x.device)
+    y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x)).to(x.device)
     with evaluating(model):
         value = (
             objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")
@@ -416,7 +418,7 @@ def _loss(
     model: Predictor, x: torch.Tensor, y: torch.Tensor, objective: _Objective | None
 ) -> torch.Tensor:
     x = to_model(model, checks.finite_inputs("x", x))
-    y = checks.labels("y", y, len(x)).to(x.device)
+    y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x)).to(x.device)
     return objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")
 
 
@@ -576,7 +578,7 @@ def loss_landscape_2d(
     Raises
     ------
     ValueError
-        Empty or non-finite x.
+        Empty or non-finite x; y not one integer label per input in [0, L).
     """
     x = to_model(model, checks.finite_inputs("x", x))
     d1 = gradient_direction(model, x, y, objective) if d1 is None else d1.to(x)

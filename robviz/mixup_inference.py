@@ -42,7 +42,7 @@ from . import checks
 from .attacks import Attack, PGD, RobustnessTable
 from .attacks.eot import eot_objective
 from .models import Classifier, Predictor, TrainableModel
-from .runtime import inference
+from .runtime import inference, num_classes_of
 from .train import accuracy
 
 if TYPE_CHECKING:
@@ -114,7 +114,8 @@ class MixupInference(nn.Module):
     ------
     ValueError
         An unknown ``mode``; ``x_pool`` empty or non-finite (the error names the sample index),
-        ``y_pool`` not one label per pool image or a class missing from the pool; bad ``samples``
+        ``y_pool`` not one label per pool image, a label outside the model's classes [0, L)
+        (naming the sample index) or a class missing from the pool; bad ``samples``
         or ``lam``. Calling the model on an empty or non-finite x raises too (a NaN input would
         give a NaN row, whose argmax reads as class 0).
 
@@ -170,9 +171,11 @@ class MixupInference(nn.Module):
         self.model, self.mode = model, mode
         self.lam, self.lam_pl, self.lam_ol = _check_lam(lam, mode)
         self.threshold, self.seed = float(threshold), seed
+        # Every class of the model, and no other: MI-OL draws among the L - 1 other classes.
+        num_classes = num_classes_of(model, x_pool)
+        checks.labels("y_pool", y_pool, len(x_pool), num_classes=num_classes)
         order = torch.argsort(y_pool.cpu(), stable=True)
         y_sorted = y_pool.cpu()[order].long()
-        num_classes = int(y_sorted.max()) + 1
         per_class = torch.bincount(y_sorted, minlength=num_classes)
         if (per_class == 0).any() or (mode != "PL" and (per_class == len(y_sorted)).any()):
             raise ValueError(
@@ -829,11 +832,13 @@ def mixing_effect(
     Raises
     ------
     ValueError
-        Empty or non-finite x, x_adv or x_pool; ``samples`` < 1; no lambda.
+        Empty or non-finite x, x_adv or x_pool; ``samples`` < 1; ``y`` not one integer label per
+        input in [0, L) (naming the sample index); no lambda.
     """
     for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
         checks.finite_inputs(name, value)
     samples = checks.integer("samples", samples, low=1)
+    y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x))
     if len(lams) == 0:
         raise ValueError("lams is empty: give at least one lambda")
     generator = torch.Generator().manual_seed(seed)
@@ -925,7 +930,8 @@ def mi_robustness(
     ------
     ValueError
         ``x``, ``x_adv`` or ``x_pool`` empty or non-finite (the error names the argument and the
-        sample index); ``steps``, ``eot_samples`` or ``batch_size`` below 1 (named); and as
+        sample index); ``y`` or ``y_pool`` not one integer label per input in [0, L) (naming
+        the sample index); ``steps``, ``eot_samples`` or ``batch_size`` below 1 (named); and as
         :class:`MixupInference` and :class:`~robviz.attacks.PGD` for the other arguments.
     """
     for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
@@ -936,6 +942,9 @@ def mi_robustness(
     eot_samples = checks.integer("eot_samples", eot_samples, low=1)
     batch_size = checks.integer("batch_size", batch_size, low=1, allow_none=True)
     n = len(x)
+    num_classes = num_classes_of(model, x)
+    y = checks.labels("y", y, n, num_classes=num_classes)
+    checks.labels("y_pool", y_pool, len(x_pool), num_classes=num_classes)
 
     def rows(name: str, clean: float, oblivious: float, adaptive: float) -> list[dict]:
         return [

@@ -331,6 +331,9 @@ class Objective(nn.Module):
     def loss(self, z: torch.Tensor, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the scalar training loss of features z, raw logits h and labels y.
 
+        Every head's loss begins with ``y = self.check_labels(y, n)``, n the length of the z or
+        h it reads (a head that reads only h may be given ``z=None``).
+
         Parameters
         ----------
         z : torch.Tensor
@@ -344,8 +347,45 @@ class Objective(nn.Module):
         -------
         torch.Tensor
             A scalar.
+
+        Raises
+        ------
+        ValueError
+            ``y`` not one integer label per feature, or a label outside [0, L)
+            (:meth:`check_labels`).
         """
         raise NotImplementedError
+
+    def check_labels(self, y: torch.Tensor, n: int) -> torch.Tensor:
+        """Return the labels ``y`` as int64 (n,), or raise if one lies outside the head's classes.
+
+        The first line of every head's :meth:`loss`: a label outside [0, L) is no class, yet as an
+        index it picks another class's value (``centers[-1]`` is the last class's center), a
+        finite loss that trains the wrong thing. One min/max on ``y``'s device
+        (:func:`robviz.checks.labels`). The range is not read inside ``torch.compile`` and
+        ``torch.func`` transforms: their callers check once outside (:func:`per_sample_loss`
+        before its ``vmap``; the CIFAR loop's labels when its :class:`robviz.data.Dataset` is
+        built).
+
+        Parameters
+        ----------
+        y : torch.Tensor
+            Integer labels (n,).
+        n : int
+            The number of features they label.
+
+        Returns
+        -------
+        torch.Tensor
+            (n,) int64, on ``y``'s device.
+
+        Raises
+        ------
+        ValueError
+            ``y`` not of shape (n,) or not integer, or a label outside [0, L); the error names
+            ``y`` and the first sample indices.
+        """
+        return checks.labels("y", y, n, num_classes=self.num_classes)
 
     def output(self, h: torch.Tensor) -> torch.Tensor:
         """Return the prediction logits of raw logits h; here h itself.
@@ -458,7 +498,13 @@ class SCE(_LinearHead):
         -------
         torch.Tensor
             A scalar.
+
+        Raises
+        ------
+        ValueError
+            A label outside [0, L) (:meth:`Objective.check_labels`).
         """
+        y = self.check_labels(y, len(h))
         return sce_loss(h, y)
 
 
@@ -509,7 +555,13 @@ class CenterLoss(_LinearHead):
         -------
         torch.Tensor
             A scalar.
+
+        Raises
+        ------
+        ValueError
+            A label outside [0, L) (:meth:`Objective.check_labels`).
         """
+        y = self.check_labels(y, len(h))
         return center_loss(h, z, y, self.class_centers, self.weight)
 
 
@@ -585,7 +637,13 @@ class LGM(Objective):
         -------
         torch.Tensor
             A scalar.
+
+        Raises
+        ------
+        ValueError
+            A label outside [0, L) (:meth:`Objective.check_labels`).
         """
+        y = self.check_labels(y, len(z))
         return lgm_loss(z, y, self.means, self.margin, self.weight)
 
 
@@ -643,7 +701,13 @@ class MMLDA(_MMHead):
         -------
         torch.Tensor
             A scalar.
+
+        Raises
+        ------
+        ValueError
+            A label outside [0, L) (:meth:`Objective.check_labels`).
         """
+        y = self.check_labels(y, len(z))
         return mmlda_loss(z, y, self.mm_centers, self.factor)
 
 
@@ -679,7 +743,13 @@ class MMC(_MMHead):
         -------
         torch.Tensor
             A scalar.
+
+        Raises
+        ------
+        ValueError
+            A label outside [0, L) (:meth:`Objective.check_labels`).
         """
+        y = self.check_labels(y, len(z))
         return mmc_loss(z, y, self.mm_centers, self.factor)
 
 
@@ -708,7 +778,13 @@ class RCE(_LinearHead):
         -------
         torch.Tensor
             A scalar.
+
+        Raises
+        ------
+        ValueError
+            A label outside [0, L) (:meth:`Objective.check_labels`).
         """
+        y = self.check_labels(y, len(h))
         return rce_loss(h, y)
 
     def output(self, h: torch.Tensor) -> torch.Tensor:
@@ -828,7 +904,8 @@ def per_sample_loss(loss: Objective | LossFn, *, float64: bool = False) -> LossF
     Returns
     -------
     callable
-        (z (M, d), y (M,)) -> losses (M,).
+        (z (M, d), y (M,)) -> losses (M,); for an objective it raises a ``ValueError`` for a label
+        outside [0, L) (:meth:`Objective.check_labels`).
 
     Raises
     ------
@@ -847,14 +924,19 @@ def per_sample_loss(loss: Objective | LossFn, *, float64: bool = False) -> LossF
     def one(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return head.loss(z[None], head(z[None]), y[None])
 
-    batched = torch.func.vmap(one)
+    per_sample = torch.func.vmap(one)
+
+    def batched(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        # The heads' own label check cannot read values inside vmap: once here, for the batch.
+        return per_sample(z, head.check_labels(y, len(z)))
+
     if not float64:
         return batched
 
     def loss_fn(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         z = z.double()
         if head.softmax_loss:
-            return cross_entropy_per_sample(head(z), y)
+            return cross_entropy_per_sample(head(z), head.check_labels(y, len(z)))
         return batched(z, y)
 
     return loss_fn

@@ -34,6 +34,7 @@ __all__ = [
     "dtype_and_device",
     "to_model",
     "predict",
+    "num_classes_of",
     "inference",
     "to_numpy",
     "atomic_write",
@@ -278,6 +279,31 @@ def predict(logits: torch.Tensor) -> torch.Tensor:
         Classes (N,) int64, -1 for a row with a NaN or infinite entry.
     """
     return logits.argmax(dim=1).masked_fill_(~torch.isfinite(logits).all(dim=1), -1)
+
+
+def num_classes_of(model: Predictor, x: torch.Tensor) -> int:
+    """Return the number of classes L that ``model`` predicts, what labels are checked against.
+
+    The model's ``num_classes`` when it has one (a :class:`robviz.models.Classifier`), else the
+    width of its logits on one input (:func:`inference`: eval mode, no gradients).
+
+    Parameters
+    ----------
+    model : torch.nn.Module or callable
+        The classifier, x -> logits (N, L).
+    x : torch.Tensor
+        Inputs (N, ...), N >= 1; only the first is used, and only when the model has no
+        ``num_classes``.
+
+    Returns
+    -------
+    int
+        L.
+    """
+    num_classes = getattr(model, "num_classes", None)
+    if isinstance(num_classes, int):
+        return num_classes
+    return int(inference(model, x[:1]).shape[1])
 
 
 def to_numpy(values: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> np.ndarray:

@@ -218,8 +218,7 @@ def mmc_shell_density(
     mu = as_centers(centers).to(z.device)
     if mu.shape[1] != z.shape[1]:
         raise ValueError(f"centers have dimension {mu.shape[1]} but the features have {z.shape[1]}")
-    if y.max() >= mu.shape[0]:
-        raise ValueError(f"labels must be < the number of centers ({mu.shape[0]})")
+    y = checks.labels("y", y, len(z), num_classes=mu.shape[0])  # one class per center
     factor = check_number(factor, "factor")
     loss = (factor * (z.to(torch.float64) - mu[y]).pow(2).sum(dim=1)).cpu()
     y = y.cpu()
@@ -313,6 +312,7 @@ def monte_carlo_shell_density(
     num_samples = checks.integer("num_samples", num_samples, low=1)
     num_classes = int(y.max()) + 1 if num_classes is None else num_classes
     num_classes = checks.integer("num_classes", num_classes, low=2)
+    y = checks.labels("y", y, len(z), num_classes=num_classes)
     box = (
         _feature_box(z.to(torch.float64), check_number(margin, "margin", positive=False))
         if box is None

@@ -301,7 +301,8 @@ def accuracy(model: Predictor, x: torch.Tensor, y: torch.Tensor, batch_size: int
     ------
     ValueError
         ``x`` is empty or has non-finite values (:func:`robviz.checks.finite_inputs`); ``y`` is
-        not one integer label per input (:func:`robviz.checks.labels`).
+        not one integer label per input in [0, L), L the width of the logits
+        (:func:`robviz.checks.labels`, naming the sample index).
 
     Parameters
     ----------
@@ -320,8 +321,9 @@ def accuracy(model: Predictor, x: torch.Tensor, y: torch.Tensor, batch_size: int
         The accuracy in [0, 1].
     """
     checks.finite_inputs("x", x)
-    y = checks.labels("y", y, len(x))
-    correct = (predict(inference(model, x, batch_size=batch_size)).cpu() == y.cpu()).sum().item()
+    logits = inference(model, x, batch_size=batch_size)
+    y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
+    correct = (predict(logits).cpu() == y.cpu()).sum().item()
     return correct / len(x)
 
 
@@ -398,7 +400,8 @@ def fit(
     Raises
     ------
     ValueError
-        Empty or non-finite training or test inputs (naming the sample).
+        Empty or non-finite training or test inputs (naming the sample); labels not one integer
+        per input or outside the head's classes [0, num_classes) (naming the sample).
     FloatingPointError
         When the loss becomes NaN or infinite (with the step and a hint).
     """
@@ -406,6 +409,9 @@ def fit(
 
     checks.finite_inputs("data.x_train", data.x_train)
     checks.finite_inputs("data.x_test", data.x_test)
+    num_classes = getattr(model.objective, "num_classes", None)  # None: not declared
+    checks.labels("data.y_train", data.y_train, len(data.x_train), num_classes=num_classes)
+    checks.labels("data.y_test", data.y_test, len(data.x_test), num_classes=num_classes)
     config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
     device = data.x_train.device
     model.to(device).train()

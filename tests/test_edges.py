@@ -11,6 +11,9 @@ models, non-finite inputs, empty inputs and zero budgets without a hand-written 
 import inspect
 import json
 import math
+import subprocess
+import sys
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -26,8 +29,12 @@ from robviz.exact import milp as exact_milp
 from robviz.exact import paired as exact_paired
 from robviz.centers import feature_spread, mm_centers
 from robviz.data import gaussian_mixture
-from robviz.ensemble import Ensemble, transferability
-from robviz.train import accuracy, load_checkpoint, save_checkpoint
+from robviz.ensemble import Ensemble, adp_regularizer, solve_adp, transferability
+from robviz.landscape import trace_contour
+from robviz.models import make_model
+from robviz.objectives import OBJECTIVES, make_objective, mmc_loss, per_sample_loss
+from robviz.shell_density import mmc_shell_density, monte_carlo_shell_density
+from robviz.train import accuracy, fit, load_checkpoint, save_checkpoint
 
 # ----------------------------------------------------------------------- row 1: non-ME in log space
 
@@ -669,15 +676,18 @@ NOT_CHECKED = {
 }
 
 
-def _takes_inputs(function) -> bool:
+def _takes_inputs(function, arguments=INPUT_ARGUMENTS) -> bool:
     try:
-        return bool(INPUT_ARGUMENTS & set(inspect.signature(function).parameters))
+        return bool(arguments & set(inspect.signature(function).parameters))
     except (TypeError, ValueError):
         return False
 
 
-def input_entries() -> set[str]:
-    """Public functions, constructors and methods of exact and mixup_inference that take inputs."""
+def input_entries(arguments=INPUT_ARGUMENTS) -> set[str]:
+    """Public functions, constructors and methods of exact and mixup_inference that take inputs.
+
+    (Or any of ``arguments``.)
+    """
     found = set()
     for module in EXACT_AND_MI_MODULES:
         for name in module.__all__:
@@ -685,9 +695,9 @@ def input_entries() -> set[str]:
             if inspect.isclass(obj):
                 for attr, member in vars(obj).items():
                     if inspect.isfunction(member) and (attr == "__init__" or attr[0] != "_"):
-                        if _takes_inputs(member):
+                        if _takes_inputs(member, arguments):
                             found.add(name if attr == "__init__" else f"{name}.{attr}")
-            elif inspect.isfunction(obj) and _takes_inputs(obj):
+            elif inspect.isfunction(obj) and _takes_inputs(obj, arguments):
                 found.add(name)
     return found
 
@@ -1175,3 +1185,332 @@ def test_labels_that_do_not_label_the_inputs_are_refused_everywhere():
     images = torch.zeros(4, 3, 8, 8, dtype=torch.uint8)
     with pytest.raises(ValueError, match=message):
         cifar_accuracy(lambda u: torch.zeros(len(u), 10), images, torch.zeros(1, dtype=torch.long))
+
+
+# ----------------------------------------------- labels outside the model's classes: never a number
+# A label < 0 or >= L is no class: an accuracy counted it wrong (0.0 that looks measured) and an
+# index picked another class's value (centers[-1] is the last class's center: a finite MMC loss).
+# Every entry that takes labels and knows L refuses one, naming the argument and the sample.
+
+#: For the 3-class models below: just below the classes and the first past them.
+BAD_LABELS = [-1, 3]
+
+
+def relabelled(y, value, index=2):
+    y = y.clone()
+    y[index] = value
+    return y
+
+
+def outside(arg="y", num_classes=3, index="2", count=r"1 of \d+"):
+    """The error of checks.labels for one label outside [0, num_classes) at sample ``index``."""
+    return (
+        rf"^{arg} must hold class labels in \[0, {num_classes - 1}\] \(the {num_classes} "
+        rf"classes\), got {count} samples outside, at sample index {index} "
+    )
+
+
+def test_the_labels_check_names_the_range_the_count_and_the_samples():
+    y = torch.tensor([0, 2, -1, 1, 3, 7, 9, -4, 5, 6])
+    with pytest.raises(
+        ValueError,
+        match=r"^y must hold class labels in \[0, 2\] \(the 3 classes\), got 7 of 10 samples "
+        r"outside, at sample index 2, 4, 5, 6, 7, \.\.\. \(labels -1, 3, 7, 9, -4, \.\.\.\)$",
+    ):
+        checks.labels("y", y, 10, num_classes=3)
+    assert checks.labels("y", np.array([0, 2, 1]), 3, num_classes=3).tolist() == [0, 2, 1]
+    assert checks.labels("y", y, 10).tolist() == y.tolist()  # no L given: the range is not checked
+    assert checks.labels("y", y[:0], 0, num_classes=3).shape == (0,)
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS)
+@pytest.mark.parametrize("name", ATTACK_CLASSES)
+def test_every_attack_refuses_labels_outside_the_classes(blobs, name, bad):
+    data, model = blobs
+    x, y = data.x_test[:5], data.y_test[:5]
+    with pytest.raises(ValueError, match=outside("y")):
+        fast_attack(name, model, data.bounds).run(x, relabelled(y, bad))
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS)
+@pytest.mark.parametrize("name", list(TARGETED))
+def test_a_target_outside_the_classes_is_refused(blobs, name, bad):
+    data, model = blobs
+    x, y = data.x_test[:5], data.y_test[:5]
+    try:
+        attack = TARGETED[name](model, data.bounds)
+    except TypeError:
+        pytest.skip(f"{name} has no targeted mode")
+    with pytest.raises(ValueError, match=outside("target")):
+        attack.run(x, y, relabelled((y + 1) % 3, bad))
+
+
+def test_an_attack_reads_the_classes_of_a_classifier_from_its_head():
+    data = gaussian_mixture(num_classes=3, n_per_class=10)
+    model = make_model(data, "mmc", seed=0)  # num_classes from the head, no extra forward pass
+    x, y = data.x_test[:5], data.y_test[:5]
+    with pytest.raises(ValueError, match=outside("y")):
+        attacks.PGD(model, eps=0.3, steps=1, bounds=data.bounds).run(x, relabelled(y, 3))
+    assert attacks.PGD(model, eps=0.3, steps=1, bounds=data.bounds).run(x, y).x_adv.shape == x.shape
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS)
+@pytest.mark.parametrize("name", list(EVALUATORS))
+def test_every_evaluator_refuses_labels_outside_the_classes(name, bad):
+    data, model = trained(3, torch.float32)
+    x, y = data.x_test[:5], data.y_test[:5]
+    with pytest.raises(ValueError, match=outside("y")):
+        EVALUATORS[name](model, data, x, relabelled(y, bad))
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS)
+def test_detection_refuses_labels_outside_the_classes(bad):
+    data, model = trained(3, torch.float32)
+    x, y = data.x_test[:5], data.y_test[:5]
+    result = attacks.FGSM(model, eps=0.3, bounds=data.bounds).run(x, y)
+    with pytest.raises(ValueError, match=outside("y")):
+        detect.detection_pairs(model, x, relabelled(y, bad), result)
+    with pytest.raises(ValueError, match=outside("y")):
+        detect.KernelDensity(sigma2=1.0, points_per_class=5).fit(
+            model, data.x_train, relabelled(data.y_train, bad)
+        )
+
+
+#: The entries of INPUT_ENTRIES whose call passes its y on as labels, by the labels' name.
+LABELLED_ENTRIES = {
+    **{
+        name: "y"
+        for name in INPUT_ENTRIES
+        if name.split("/")[0]
+        in {
+            "minimal_distance",
+            "robust_accuracy",
+            "robust_accuracy_curve",
+            "grid_minimal_distance",
+            "ExactBoundary.distance",
+            "ExactBoundary.robust_accuracy",
+            "verify",
+            "minimal_linf_distance",
+            "margin_lower_bounds",
+            "certified_robust",
+        }
+    },
+    "MixupInference": "y_pool",
+    "mi_robustness/x": "y",
+}
+#: Entries with a labels argument called here with calls of their own: (labels' name, call(c, y)).
+LABELLED_CALLS = {
+    "mixing_effect": (
+        "y",
+        lambda c, y: mixup_inference.mixing_effect(
+            c.blobs_model, c.blobs_x, c.blobs_x, y, c.data.x_train, [0.5], samples=2
+        ),
+    ),
+    "mi_robustness/y_pool": (
+        "y_pool",
+        lambda c, y: mixup_inference.mi_robustness(
+            c.blobs_model,
+            c.blobs_x,
+            c.blobs_y,
+            c.blobs_x,
+            c.blobs_x,
+            y,
+            eps=0.1,
+            alpha=0.05,
+            steps=1,
+            eot_samples=1,
+            modes=("PL",),
+            bounds=c.data.bounds,
+        ),
+    ),
+}
+#: Entries with a labels argument that do not check it against the classes, with the reason.
+LABELS_NOT_CHECKED = {
+    "ExactBoundary": "its labels are the classes decision_boundary computes per region",
+    "mixup_batch": "it knows no L: it mixes the labels it is given, and the loss they go to checks",
+    "mixup_loss": "the labels go to the classifier's loss, whose head checks them "
+    "(test_every_objective_head_refuses_labels_outside_the_classes)",
+    "MixupModel.loss": "the labels go to the classifier's loss, whose head checks them",
+}
+LABEL_ARGUMENTS = {"y", "y_pool", "labels", "target"}
+
+
+def test_every_exact_and_mi_entry_that_takes_labels_is_in_the_table():
+    covered = {key.split("/")[0] for key in [*LABELLED_ENTRIES, *LABELLED_CALLS]}
+    missing = input_entries(LABEL_ARGUMENTS) - covered - set(LABELS_NOT_CHECKED)
+    assert not missing, (
+        f"{sorted(missing)} take labels: add them to LABELLED_ENTRIES or LABELLED_CALLS in "
+        f"tests/test_edges.py (checked to refuse labels outside the classes), or the reason to "
+        f"LABELS_NOT_CHECKED"
+    )
+    assert {"verify", "MixupInference", "mi_robustness"} <= input_entries(LABEL_ARGUMENTS)
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS)
+@pytest.mark.parametrize("name", [*LABELLED_ENTRIES, *LABELLED_CALLS])
+def test_every_exact_and_mi_entry_refuses_labels_outside_the_classes(spaces, name, bad):
+    if name in LABELLED_CALLS:
+        arg, call = LABELLED_CALLS[name]
+        y = spaces.blobs_y if arg == "y" else spaces.data.y_train[:5]
+        with pytest.raises(ValueError, match=outside(arg)):
+            call(spaces, relabelled(y, bad))
+        return
+    entry = INPUT_ENTRIES[name]
+    x, y = getattr(spaces, f"{entry['space']}_x"), getattr(spaces, f"{entry['space']}_y")
+    with pytest.raises(ValueError, match=outside(LABELLED_ENTRIES[name])):
+        entry["call"](spaces, x, relabelled(y, bad))
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS)
+@pytest.mark.parametrize("name", list(OBJECTIVES))
+def test_every_objective_head_refuses_labels_outside_the_classes(name, bad):
+    head = make_objective(name, num_classes=3, feature_dim=4)
+    z = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 2, 0, 1])
+    assert torch.isfinite(head.loss(z, head(z), y))
+    with pytest.raises(ValueError, match=outside("y")):
+        head.loss(z, head(z), relabelled(y, bad))
+    for float64 in (False, True):  # the per-sample losses run the head's loss under vmap
+        assert per_sample_loss(head, float64=float64)(z, y).shape == (5,)
+        with pytest.raises(ValueError, match=outside("y")):
+            per_sample_loss(head, float64=float64)(z, relabelled(y, bad))
+
+
+def test_mmc_loss_of_label_minus_1_is_refused_not_the_last_classs_loss():
+    head = make_objective("mmc", num_classes=3, feature_dim=4)
+    z = torch.randn(8, 4, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    # The silent number it gave: indexing with -1 reads the last class's center, so the loss of
+    # label -1 is exactly the loss of label 2, finite and plausible.
+    unchecked = mmc_loss(z, relabelled(y, -1), head.mm_centers, head.factor)
+    assert unchecked == mmc_loss(z, relabelled(y, 2), head.mm_centers, head.factor)
+    with pytest.raises(ValueError, match=outside("y", count="1 of 8")):
+        head.loss(z, head(z), relabelled(y, -1))
+    data = gaussian_mixture(num_classes=3, n_per_class=10)
+    model = make_model(data, "mmc", seed=0)
+    with pytest.raises(ValueError, match=outside("y")):
+        model.loss(data.x_train[:8], relabelled(data.y_train[:8], -1))
+    with pytest.raises(ValueError, match=outside("y")):
+        mixup_inference.mixup_loss(model, data.x_train[:8], relabelled(data.y_train[:8], -1))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("bad", BAD_LABELS)
+def test_on_cuda_a_label_outside_the_classes_stops_the_run_without_a_host_sync(bad):
+    # The CIFAR loop's heads check every step's labels: on CUDA the range is asserted on the
+    # device (torch._assert_async), so the check costs no synchronization. A failed device
+    # assertion leaves the process's CUDA context unusable: it runs in a process of its own.
+    code = f"""
+import torch
+from robviz.objectives import make_objective
+head = make_objective("mmc", num_classes=3, feature_dim=4).cuda()
+z = torch.randn(5, 4, device="cuda")
+y = torch.tensor([0, 1, 2, 0, 1], device="cuda")
+assert torch.isfinite(head.loss(z, head(z), y))
+y[2] = {bad}
+head.loss(z, head(z), y)
+torch.cuda.synchronize()
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    # CUDA reports the failed device assertion (with or without the message, by torch version)
+    stopped = "class labels in [0, 2]" in done.stderr or "device-side assert" in done.stderr
+    assert done.returncode != 0 and stopped, done.stderr[-2000:]
+
+
+def test_accuracy_of_labels_outside_the_classes_is_refused_not_0():
+    torch.manual_seed(0)
+    model, x = nn.Linear(2, 3), torch.randn(8, 2)
+    with pytest.raises(
+        ValueError, match=outside("y", index=r"0, 1, 2, 3, 4, \.\.\.", count="8 of 8")
+    ):
+        accuracy(model, x, torch.full((8,), 7))
+    with pytest.raises(ValueError, match=outside("y", count="1 of 8")):
+        accuracy(model, x, relabelled(model(x).argmax(1), -1))
+    # In range it is the share of correct predictions: two of eight labels changed to another class.
+    y = model(x).argmax(1)
+    y[:2] = (y[:2] + 1) % 3
+    assert accuracy(model, x, y) == 6 / 8
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS)
+def test_fit_refuses_labels_outside_the_heads_classes(bad):
+    data = gaussian_mixture(num_classes=3, n_per_class=10)
+    model = make_model(data, "mmc", seed=0)
+    data.y_train[2] = bad  # changed after the Dataset checked its labels
+    with pytest.raises(ValueError, match=outside("data.y_train")):
+        fit(model, data, steps=1, progress=False)
+    # A head of two classes on data of three: labels 2 are outside its classes, checked before
+    # training.
+    two = make_model(gaussian_mixture(num_classes=2, n_per_class=10), "sce", seed=0)
+    three = gaussian_mixture(num_classes=3, n_per_class=10)
+    with pytest.raises(
+        ValueError, match=outside("data.y_train", 2, index=r"[0-9, .]+", count=r"\d+ of \d+")
+    ):
+        fit(two, three, steps=1, progress=False)
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS)
+def test_a_dataset_refuses_labels_outside_its_classes(bad):
+    data = gaussian_mixture(num_classes=3, n_per_class=10)
+    with pytest.raises(ValueError, match=outside("y_train")):
+        replace(data, y_train=relabelled(data.y_train, bad))
+    with pytest.raises(ValueError, match=outside("y_test")):
+        replace(data, y_test=relabelled(data.y_test, bad))
+
+
+def _scale_accuracy(y):
+    from robviz.scale.loop import accuracy as scale_accuracy
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(48, 3))
+    return scale_accuracy(model, torch.zeros(5, 3, 4, 4, dtype=torch.uint8), y)
+
+
+def _adp_loss(y):
+    from robviz.scale.resnet import adp_loss
+
+    return adp_loss(torch.randn(2, 5, 3), y)
+
+
+def _ensemble():
+    torch.manual_seed(0)
+    return Ensemble([nn.Linear(2, 3), nn.Linear(2, 3)], alpha=2.0, beta=0.5)
+
+
+#: Entries that take labels and know L, outside the registries above: call(y), 5 samples, 3 classes.
+OTHER_LABEL_ENTRIES = {
+    "scale.loop.accuracy": _scale_accuracy,
+    "scale.resnet.adp_loss": _adp_loss,
+    "Ensemble.loss": lambda y: _ensemble().loss(torch.randn(5, 2), y),
+    "adp_regularizer": lambda y: adp_regularizer(torch.rand(2, 5, 3).softmax(-1), y),
+    "transferability": lambda y: transferability(
+        Ensemble([make_model(gaussian_mixture(3, 5), "sce", seed=k) for k in range(2)]),
+        torch.zeros(5, 2),
+        y,
+        lambda m: attacks.FGSM(m, eps=0.1, bounds=(-3, 3)),
+    ),
+    "mmc_shell_density": lambda y: mmc_shell_density(torch.randn(5, 2), y, mm_centers(3, 2)),
+    "monte_carlo_shell_density": lambda y: monte_carlo_shell_density(
+        torch.randn(5, 2), y, lambda z, y: z.pow(2).sum(1), num_classes=3
+    ),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS)
+@pytest.mark.parametrize("name", list(OTHER_LABEL_ENTRIES))
+def test_other_entries_refuse_labels_outside_the_classes(name, bad):
+    y = torch.tensor([0, 1, 2, 0, 1])
+    if bad < 0 and name in ("mmc_shell_density", "monte_carlo_shell_density"):
+        # negative labels were refused before by the features' own check, under its wording
+        with pytest.raises(ValueError, match="labels y must be non-negative"):
+            OTHER_LABEL_ENTRIES[name](relabelled(y, bad))
+        return
+    with pytest.raises(ValueError, match=outside("y")):
+        OTHER_LABEL_ENTRIES[name](relabelled(y, bad))
+
+
+def test_single_labels_outside_the_classes_are_refused_naming_them():
+    with pytest.raises(ValueError, match=r"^label must be an integer in \[0, 2\], got 3"):
+        trace_contour(make_objective("sce", 3, 2), 3, [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"^y must be an integer in \[0, 3\] .*got -1"):
+        solve_adp(1.0, 0.5, K=3, L=4, y=-1, steps=1)

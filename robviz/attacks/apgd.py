@@ -624,14 +624,20 @@ def auto_attack(
     -------
     AutoAttackResult
         An :class:`AutoAttackResult`; ``result.log`` holds the robust accuracy after each stage.
+
+    Raises
+    ------
+    ValueError
+        x empty or non-finite, or y not one integer label per input in [0, L) (naming the sample
+        index).
     """
     from tqdm.auto import tqdm
 
     x = to_model(
         model, checks.finite_inputs("x", x)
     )  # the model's dtype and device, as every attack's run
-    y = y.to(x.device)
     logits = _clean_logits(model, x)
+    y = checks.labels("y", y, len(x), num_classes=logits.shape[1]).to(x.device)
     robust = predict(logits) == y
     x_adv = x.clone()
     log = {"clean": robust.float().mean().item()}

@@ -24,7 +24,7 @@ import torch
 
 from .. import checks
 from ..models import FeatureModel, Predictor
-from ..runtime import dtype_and_device, evaluating, predict
+from ..runtime import dtype_and_device, evaluating, num_classes_of, predict
 from .objectives import auto_objective
 
 if TYPE_CHECKING:
@@ -372,7 +372,8 @@ class Attack:
         ------
         ValueError
             x not a finite floating-point (N, ...) tensor in ``bounds`` or empty; y or target not
-            integer (N,); a target for an untargeted attack, or a target equal to y.
+            integer (N,) or outside the model's classes [0, L) (the error names the sample
+            index); a target for an untargeted attack, or a target equal to y.
         """
         x, y, target = self._check_inputs(x, y, target)
         home = x.device
@@ -385,6 +386,10 @@ class Attack:
         self._generator.manual_seed(self.seed)
         try:
             with evaluating(self.model):
+                num_classes = num_classes_of(self.model, x)
+                y = checks.labels("y", y, len(x), num_classes=num_classes)
+                if target is not None:
+                    target = checks.labels("target", target, len(x), num_classes=num_classes)
                 if self.targeted:
                     if target is None:
                         target = self._default_target(x, y)
@@ -522,9 +527,7 @@ class Attack:
         return torch.randn(*shape, generator=self._generator).to(like.device, like.dtype)
 
     def _default_target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            num_classes = self.model(x[:1]).shape[1]
-        return random_target(y, num_classes, self._generator)
+        return random_target(y, num_classes_of(self.model, x), self._generator)
 
     # ----------------------------------------------------------------------------------- validation
 

@@ -410,11 +410,6 @@ def _column(row: dict) -> str:
     )
 
 
-@torch.no_grad()
-def _predict(model: Predictor, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    return predict(inference(model, x, batch_size=batch_size)).to(x.device)
-
-
 def robust_accuracy(
     model: Predictor,
     x: torch.Tensor,
@@ -465,6 +460,12 @@ def robust_accuracy(
         radius, and :func:`~robviz.attacks.battery_sanity` checks that the multi-step attacks beat
         the one-step one.
 
+    Raises
+    ------
+    ValueError
+        x empty or non-finite, y not one integer label per input or outside the model's classes
+        [0, L) (naming the sample index), attacks or eps_list empty.
+
     Examples
     --------
     >>> table = robust_accuracy(model, x, y, bounds=data.bounds, name="SCE", progress=False)
@@ -488,7 +489,9 @@ def robust_accuracy(
         )
     if name is None:
         name = getattr(getattr(model, "objective", None), "name", None) or type(model).__name__
-    correct = _predict(model, x) == y
+    logits = inference(model, x, batch_size=1024)
+    y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
+    correct = predict(logits).to(x.device) == y
     n = len(x)
     rows = [
         dict(

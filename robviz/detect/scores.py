@@ -304,8 +304,9 @@ class KernelDensity:
         Raises
         ------
         ValueError
-            x and y of different lengths or y not 1-D; a class of the model without a sample in y;
-            no default bandwidth for the model's objective (give ``sigma2``).
+            x and y of different lengths or y not 1-D; a label outside the model's classes [0, L)
+            (naming the sample index); a class of the model without a sample in y; no default
+            bandwidth for the model's objective (give ``sigma2``).
         """
         if len(x) != len(y) or y.dim() != 1:
             raise ValueError(
@@ -316,6 +317,7 @@ class KernelDensity:
 
         sigma2 = kd_bandwidth(model.objective.name) if self.sigma2 is None else self.sigma2
         num_classes = _logits(model, x[:1]).shape[1]
+        y = checks.labels("y", y, len(x), num_classes=num_classes)
         missing = sorted(set(range(num_classes)) - set(torch.unique(y).tolist()))
         if missing:
             raise ValueError(
@@ -624,14 +626,17 @@ def detection_pairs(
     Raises
     ------
     ValueError
-        When x, y and result do not describe the same samples.
+        When x, y and result do not describe the same samples, or a label lies outside the
+        model's classes [0, L) (naming the sample index).
     """
     if len(x) != len(y) or len(result.success) != len(y):
         raise ValueError(
             f"x, y and result must describe the same samples, got {len(x)}, {len(y)}, "
             f"{len(result.success)}"
         )
-    correct = predict(_logits(model, x)).cpu() == y.cpu()
+    logits = _logits(model, x)
+    y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
+    correct = predict(logits).cpu() == y.cpu()
     success = result.success.bool().cpu()
     return DetectionPairs(correct=correct, success=success, pairs=correct & success)
 

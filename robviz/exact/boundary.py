@@ -18,7 +18,7 @@ from .linear_regions import affine_pieces, class_pieces, input_box, linear_regio
 from .. import checks
 from ..models import Predictor
 from .milp import Verification, minimal_linf_distance, verify
-from ..runtime import inference, to_model, to_numpy
+from ..runtime import inference, num_classes_of, to_model, to_numpy
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -261,7 +261,7 @@ class ExactBoundary:
         own = (
             self.predict(points)
             if prediction is None
-            else self._check_labels(prediction, len(points))
+            else self._check_labels(prediction, len(points), "prediction")
         )
         per_class = self.class_distances(points, norm)
         per_class[np.arange(len(points)), labels] = np.inf
@@ -372,11 +372,8 @@ class ExactBoundary:
             raise ValueError(f"every input must lie in the box {self.box}")
         return points
 
-    def _check_labels(self, y: torch.Tensor | np.ndarray, n: int) -> np.ndarray:
-        labels = to_numpy(checks.labels("y", y, n))
-        if n and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
-        return labels.astype(np.int64)
+    def _check_labels(self, y: torch.Tensor | np.ndarray, n: int, name: str = "y") -> np.ndarray:
+        return to_numpy(checks.labels(name, y, n, num_classes=self.num_classes))
 
 
 def decision_boundary(model: nn.Module, bounds: Sequence[float] | Dataset) -> ExactBoundary:
@@ -691,10 +688,11 @@ def grid_minimal_distance(
     ------
     ValueError
         For an ``x`` that is not an (N, 2) tensor, is empty or has non-finite values (the error
-        names the sample index), another ``norm`` or bad bounds.
+        names the sample index), ``y`` not one integer label per input in [0, L) (naming the
+        sample index), another ``norm`` or bad bounds.
     """
     x = checks.finite_inputs("x", _as_input(x, model))
-    y = checks.labels("y", y, len(x))
+    y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x))
     norm = _norm_name(norm)
     box = input_box(bounds)
     resolution = checks.integer("resolution", resolution, low=2)

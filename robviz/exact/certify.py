@@ -328,12 +328,8 @@ def margin_lower_bounds(
             f"the model's first layer takes {layers[0][0].shape[1]} inputs, x has "
             f"{x_low.shape[1]} per point"
         )
-    labels = to_numpy(checks.labels("y", y, len(x_low)))
     num_classes = len(layers[-1][0])
-    if labels.shape != (len(x_low),) or (
-        len(labels) and (labels.min() < 0 or labels.max() >= num_classes)
-    ):
-        raise ValueError(f"y must be ({len(x_low)},) labels in [0, {num_classes - 1}]")
+    labels = to_numpy(checks.labels("y", y, len(x_low), num_classes=num_classes))
     spec = (
         np.eye(num_classes)[labels][:, None, :] - np.eye(num_classes)[None]
     )  # (N, L, L): e_y - e_k

@@ -612,14 +612,15 @@ def minimal_linf_distance(
     ValueError
         Naming the points not solved within ``time_limit`` seconds each; inputs that are empty or
         non-finite (naming the sample index); a ``time_limit`` that is not a number > 0; ``y`` not
-        one integer label per point; and as :func:`verify` for bad arguments.
+        one integer label per point in [0, L) (naming the sample index); and as :func:`verify`
+        for bad arguments.
     """
     centres, _ = input_ball(x, 0.0, bounds)  # checks x (finite, non-empty, inside) and bounds
     time_limit = checks.real("time_limit", time_limit, low=0, low_open=True)
     low, high = checks.bounds(bounds)
     layers = network_layers(model, tuple(x.shape[1:]))
     _check_relus(layers)
-    labels = to_numpy(checks.labels("y", y, len(centres)))
+    labels = to_numpy(checks.labels("y", y, len(centres), num_classes=len(layers[-1][0])))
     out = np.zeros(len(labels))
     late = []
     for i in range(len(labels)):

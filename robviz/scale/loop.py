@@ -253,7 +253,8 @@ def accuracy(
     Raises
     ------
     ValueError
-        For an empty ``x``, or ``y`` not one integer label per image.
+        For an empty ``x``, or ``y`` not one integer label per image in [0, L) (naming the
+        sample index).
     """
     from .cifar import to_float
 
@@ -267,7 +268,10 @@ def accuracy(
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with autocast(xb.device):
-                correct += (predict(model(xb)) == y[i : i + batch_size]).sum().item()
+                logits = model(xb)
+            if i == 0:  # L is the width of the logits
+                checks.labels("y", y, len(x), num_classes=logits.shape[1])
+            correct += (predict(logits) == y[i : i + batch_size]).sum().item()
     return correct / len(x)
 
 

@@ -375,11 +375,14 @@ def adp_loss(
     Raises
     ------
     ValueError
-        From :func:`~robviz.ensemble.adp_regularizer` for K < 2, L < 2 or labels of the wrong shape.
+        From :func:`~robviz.ensemble.adp_regularizer` for K < 2, L < 2 or labels of the wrong shape
+        or outside [0, L).
     """
     logits = logits.float()
+    # The regularizer first: it checks the shapes and the labels, naming y.
+    regularizer = adp_regularizer(logits.softmax(dim=-1), y, alpha, beta)
     ce = sum(F.cross_entropy(logits[k], y) for k in range(logits.shape[0]))
-    return ce + adp_regularizer(logits.softmax(dim=-1), y, alpha, beta)
+    return ce + regularizer
 
 
 class ADPObjective(nn.Module):

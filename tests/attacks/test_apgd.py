@@ -242,6 +242,7 @@ def test_apgd_checks_success_on_the_gradient_pass(toy):
             return self.inner(x)
 
     counted = Counting(model)
+    counted.num_classes = model.num_classes  # as a Classifier says: no pass to read L
     steps = 10
     APGD(counted, eps=0.3, steps=steps, loss="ce", bounds=data.bounds)(
         data.x_test[:10], data.y_test[:10]
@@ -249,3 +250,11 @@ def test_apgd_checks_success_on_the_gradient_pass(toy):
     # one pass at the start, one per step, one for the base class's final prediction; none to check
     # success
     assert counted.calls == steps + 2
+    # A model that does not say how many classes it has gets one pass of one input more: the
+    # labels are checked against the width of its logits.
+    del counted.num_classes
+    counted.calls = 0
+    APGD(counted, eps=0.3, steps=steps, loss="ce", bounds=data.bounds)(
+        data.x_test[:10], data.y_test[:10]
+    )
+    assert counted.calls == steps + 3
