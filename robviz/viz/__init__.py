@@ -27,6 +27,7 @@ from .ensemble import (
 )
 from .exact import boundary_trace, bounds_sandwich, distance_scatter, exact_vs_attacks
 from .features import feature_animation, feature_figure, feature_panels
+from .inputs import figure_series, figure_values
 from .masking import (
     box_comparison_figure,
     eps_curve_figure,
@@ -102,6 +103,9 @@ __all__ = [
     "box_comparison_figure",
     "loss_line_figure",
     "loss_surface_figure",
+    # the one check of figure data
+    "figure_series",
+    "figure_values",
     # the shared style
     "CLASS_COLORS",
     "SERIES_COLORS",

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
+from .. import checks
+from ..runtime import to_numpy
 from .exact import boundary_trace
 from .features import _label, _panel_height, _panels
+from .inputs import figure_series, figure_values
 from .style import animate, class_color, fit_layout, plot_array, series_colors, series_dash
 
 __all__ = ["boundary_animation", "accuracy_lines"]
@@ -44,7 +46,8 @@ def boundary_animation(
     steps : sequence of int
         (S,) the snapshot steps, the frames' names.
     x, y
-        The points drawn in every panel, (N, 2) and (N,) (e.g. the test set).
+        The points drawn in every panel, (N, 2) and (N,) (e.g. the test set). A snapshot's boundary
+        may have no segment (no boundary in ``extent``).
     extent : tuple of float
         (x_min, x_max, y_min, y_max) of every panel.
     title : str or None
@@ -65,17 +68,24 @@ def boundary_animation(
     Raises
     ------
     ValueError
-        No runs, or a run with another number of snapshots than ``steps``.
+        No runs, no steps, a run with another number of snapshots than ``steps``, no points, labels
+        that are not one integer class per point, or a NaN or infinite point or boundary
+        coordinate (naming the run and the snapshot).
     """
-    names = list(boundaries)
-    steps = [int(s) for s in steps]
+    names = figure_series("boundaries", boundaries)
+    steps = [int(s) for s in figure_series("steps", steps)]
+    points = figure_values("x", x)
+    labels = checks.labels("y", to_numpy(y), len(points)).numpy()
+    for name in names:
+        for f, segments in enumerate(boundaries[name]):
+            figure_values(f"boundaries[{name!r}][{f}]", segments, allow_empty=True)
     for name in names:
         if len(boundaries[name]) != len(steps):
             raise ValueError(
                 f"{name!r} has {len(boundaries[name])} boundaries for {len(steps)} steps"
             )
     fig, columns = _panels(names, columns)
-    points, labels = plot_array(x), np.asarray(plot_array(y)).astype(int)
+    points = plot_array(points)
     num_classes = int(labels.max()) + 1
     lines = []
     for p, name in enumerate(names):
@@ -146,14 +156,20 @@ def accuracy_lines(
     markers : bool
         Draw a marker at every value.
 
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
     Raises
     ------
     ValueError
-        No series, or one whose length is not that of ``x``.
+        No series or no x value, a series whose length is not that of ``x``, or a NaN or infinite
+        x value or accuracy (naming the series and the index).
     """
-    xs = [float(v) for v in x]
-    if not series:
-        raise ValueError("series is empty: pass at least one {name: accuracies}")
+    xs = figure_values("x", list(x)).tolist()
+    for name in figure_series("series", series):
+        figure_values(f"series[{name!r}]", series[name])
     fig = go.Figure()
     colors = series_colors(_label(name) for name in series)
     for i, (name, values) in enumerate(series.items()):

@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 
 from .. import checks
 from .features import _region_trace
+from .inputs import figure_series, figure_values
 from .style import plot_array
 from .style import SERIES_COLORS, animate, class_color, fit_layout, series_colors
 
@@ -159,11 +160,24 @@ def attack_animation(
     -------
     go.Figure
         A plotly Figure with a play button and a step slider.
+
+    Raises
+    ------
+    ValueError
+        Inputs that are not (T+1, N, 2), no step or no sample, predictions or features of another
+        shape, labels that are not N class indices, or a NaN or infinite input, feature or center
+        (naming the argument and the step).
     """
     if inputs.dim() != 3 or inputs.shape[-1] != 2:
         raise ValueError(
             f"attack_animation draws 2-D inputs of shape (T+1, N, 2), got {tuple(inputs.shape)}"
         )
+    figure_values("inputs", inputs)
+    labels = checks.labels("labels", labels, inputs.shape[1])
+    if features is not None:
+        figure_values("features", features)
+    if centers is not None:
+        figure_values("centers", centers)
     steps, n = inputs.shape[0], inputs.shape[1]
     if predictions.shape != (steps, n):
         raise ValueError(
@@ -282,7 +296,7 @@ def robustness_heatmap(
         Clean or an attack, one per column; unique.
     values : array-like, (len(rows), len(columns))
         ``values[i][j]`` is the accuracy (%) of row ``i`` under column ``j``; NaN where it was not
-        measured (the cell reads "not run").
+        measured (the cell reads "not run", in white); infinite values are refused.
     title : str, default "Robust accuracy (%)"
         The figure's title.
     reference : nested list, optional
@@ -297,10 +311,13 @@ def robustness_heatmap(
     Raises
     ------
     ValueError
-        When a row or column label repeats, or ``values`` is not (len(rows), len(columns)).
+        When ``rows`` or ``columns`` is empty, a row or column label repeats, ``values`` is not
+        (len(rows), len(columns)) or holds an infinite value (naming its row).
     """
+    figure_series("rows", rows)
+    figure_series("columns", columns)
     rows, columns = checks.unique_labels("rows", rows), checks.unique_labels("columns", columns)
-    z = np.asarray(values, dtype=float)
+    z = figure_values("values", values, allow=("nan",))
     if z.shape != (len(rows), len(columns)):
         raise ValueError(f"values must have shape {(len(rows), len(columns))}, got {z.shape}")
     text = [
@@ -361,7 +378,10 @@ def distance_histogram(
     ----------
     distances : dict
         Maps a model's name to its (N,) tensor (or array) of distances, e.g. DeepFool's
-        ``result.perturbation_norm("L2")[result.success]``.
+        ``result.perturbation_norm("L2")[result.success]``. An infinite distance means no
+        adversarial example exists or was found (e.g. :mod:`robviz.exact`'s distance of a point
+        with no other class in the box): it has no bar, and the model's legend entry counts it,
+        "(k of N at ∞, not drawn)".
     title : str, default "Smallest adversarial perturbation"
         The figure's title.
     unit : str, default "L2 distance"
@@ -371,14 +391,25 @@ def distance_histogram(
     -------
     plotly.graph_objects.Figure
         The figure.
+
+    Raises
+    ------
+    ValueError
+        No model, a model with no distance, or a NaN or a distance of -inf (naming the model and
+        the sample index).
     """
+    arrays = {
+        name: figure_values(f"distances[{name!r}]", distances[name], allow=("inf",))
+        for name in figure_series("distances", distances)
+    }
     fig = go.Figure()
     colors = series_colors(distances)
-    for i, (name, values) in enumerate(distances.items()):
+    for i, (name, values) in enumerate(arrays.items()):
+        infinite = int(np.isinf(values).sum())
         fig.add_trace(
             go.Histogram(
-                x=plot_array(values),
-                name=name,
+                x=plot_array(values[np.isfinite(values)]),
+                name=f"{name} ({infinite} of {len(values)} at ∞, not drawn)" if infinite else name,
                 opacity=0.6,
                 marker_color=colors[i],
                 nbinsx=30,

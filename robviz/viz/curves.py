@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .inputs import figure_series, figure_values
 from .style import OBJECTIVE_LABELS, fit_layout, series_colors, series_dash
 
 __all__ = ["training_curves"]
@@ -43,10 +44,29 @@ def training_curves(
         History attributes to plot (loss, train_accuracy, test_accuracy, feature_norm).
     log_y : tuple
         Metrics drawn on a logarithmic axis.
+    title : str or None
+        The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No history or no metric, an unknown metric, a history without snapshots, or a NaN or
+        infinite value of a drawn metric (a diverged run: its line would silently stop), naming
+        the run and the snapshot.
     """
-    for metric in metrics:
+    figure_series("histories", histories)
+    for metric in figure_series("metrics", metrics):
         if metric not in _METRIC_TITLES:
             raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(_METRIC_TITLES)}")
+    for name, history in histories.items():
+        figure_values(f"histories[{name!r}].step", history.step)
+        for metric in metrics:
+            figure_values(f"histories[{name!r}].{metric}", getattr(history, metric))
     fig = make_subplots(
         rows=1,
         cols=len(metrics),

@@ -22,6 +22,7 @@ from plotly.subplots import make_subplots
 
 from ..runtime import to_numpy
 from .features import plane_axes
+from .inputs import figure_series, figure_values
 from .style import (
     INK,
     OBJECTIVE_LABELS,
@@ -176,12 +177,31 @@ def loss_contours_figure(
         How the values are coloured.
     title : str or None
         The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No grid, a grid with no value or a NaN or infinite one, ``curves`` without one dict per
+        panel or with an empty or non-finite curve, or a non-finite center (naming the grid or the
+        curve).
     """
     titled = list(grids.items()) if isinstance(grids, dict) else [(g.name, g) for g in grids]
-    if not titled:
-        raise ValueError("grids is empty: pass at least one LossGrid")
+    figure_series("grids", titled)
+    for i, (name, grid) in enumerate(titled):
+        key = repr(name) if isinstance(grids, dict) else i
+        figure_values(f"grids[{key}].values", grid.values)
     if curves is not None and len(curves) != len(titled):
         raise ValueError(f"curves must have one dict per panel ({len(titled)}), got {len(curves)}")
+    for p, panel in enumerate(curves or []):
+        for curve_name, points in panel.items():
+            figure_values(f"curves[{p}][{curve_name!r}]", points)
+    if centers is not None:
+        figure_values("centers", centers)
     fig = make_subplots(
         rows=1,
         cols=len(titled),
@@ -256,9 +276,25 @@ def curse_of_softmax_animation(
         Frames, taken evenly along the path.
     duration_ms : int
         Time per frame when playing.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        An empty path, a path and losses of different lengths, or a NaN or infinite point, loss,
+        grid value or center (naming the argument and the index).
     """
-    xy = plot_array(path)
-    soft, mmc = plot_array(softmax_losses), plot_array(mmc_losses)
+    for name, grid in (("softmax_grid", softmax_grid), ("mmc_grid", mmc_grid)):
+        figure_values(f"{name}.values", grid.values)
+    if centers is not None:
+        figure_values("centers", centers)
+    xy = plot_array(figure_values("path", path))
+    soft = plot_array(figure_values("softmax_losses", softmax_losses))
+    mmc = plot_array(figure_values("mmc_losses", mmc_losses))
     if not (len(xy) == len(soft) == len(mmc)) or xy.ndim != 2 or xy.shape[1] != 2:
         raise ValueError(
             f"path (T, 2) and the two loss arrays (T,) must have one length; got {xy.shape}, "
@@ -391,16 +427,26 @@ def density_heatmap_animation(
     active : int, default -1
         The frame shown on opening, where the slider starts: the last (the trained state) by
         default; Play runs from the first frame.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No grid or no step, values that are not (S, R, R), or a NaN or infinite density (naming
+        the run and the frame).
     """
-    names = list(grids)
-    if not names:
-        raise ValueError("grids is empty: pass at least one DensityGrid")
-    steps = [int(s) for s in steps]
+    names = figure_series("grids", grids)
+    steps = [int(s) for s in figure_series("steps", steps)]
     for name in names:
         if grids[name].values.dim() != 3 or grids[name].values.shape[0] != len(steps):
             raise ValueError(
                 f"{name!r}: values must be (S, R, R) with S = len(steps) = {len(steps)}"
             )
+        figure_values(f"grids[{name!r}].values", grids[name].values)
     shown = {
         n: plot_array(np.log10(np.maximum(to_numpy(grids[n].values, np.float64), floor)))
         for n in names
@@ -481,6 +527,10 @@ def shell_density_figure(
 
     It draws one line per run.
 
+    A shell where no class has a finite log SD (every class's shell empty, -inf, or its volume
+    unknown, NaN) has no point on the line; the run's legend entry counts those shells, "(k of S
+    shells without a density: not drawn)".
+
     Each :class:`robviz.shell_density.SampleDensity` must use the default equal-count shells between
     the loss ``quantiles`` (``spacing="count"``), so shell s of every run holds the same share of
     its class's points: the x axis is that share (the loss quantile at the shell's middle) and the
@@ -500,10 +550,20 @@ def shell_density_figure(
     active : int, default -1
         The frame shown on opening, where the slider starts: the last (the trained state) by
         default; Play runs from the first frame.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No run, lists without one entry per step, a density with no shell, or a log density of
+        +inf (naming the run and the frame); -inf (an empty shell) and NaN (an unknown volume)
+        are drawn as described above.
     """
-    names = list(densities)
-    if not names:
-        raise ValueError("densities is empty")
+    names = figure_series("densities", densities)
     animated = isinstance(densities[names[0]], (list, tuple))
     if animated:
         if steps is None or any(len(densities[n]) != len(steps) for n in names):
@@ -515,6 +575,12 @@ def shell_density_figure(
         if animated and steps is not None  # animated: steps was checked above
         else [densities]
     )
+    for f, frame in enumerate(frames):
+        for name in names:
+            where = f"densities[{name!r}]" + (f"[{f}]" if animated else "")
+            figure_values(
+                f"{where}.log_densities", frame[name].log_densities, allow=("nan", "-inf")
+            )
 
     colors = series_colors(_label(name) for name in names)
 
@@ -522,12 +588,19 @@ def shell_density_figure(
         traces = []
         for i, name in enumerate(names):
             density = frame[name]
+            pooled = _pooled_log10(density)
+            missing = int(np.isnan(pooled).sum())
             traces.append(
                 go.Scatter(
                     x=_quantile_midpoints(density.counts.shape[1], quantiles),
-                    y=_pooled_log10(density),
+                    y=pooled,
                     mode="lines+markers",
-                    name=_label(name),
+                    name=_label(name)
+                    + (
+                        f" ({missing} of {len(pooled)} shells without a density: not drawn)"
+                        if missing
+                        else ""
+                    ),
                     line=dict(color=colors[i], width=3),
                     marker=dict(size=7),
                 )
@@ -590,26 +663,49 @@ def sample_density_figure(
         The legend entry of the measurements.
     title : str or None
         The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure. A log SD of -inf (an empty shell: SD = 0) has no point on a log axis; the
+        legend entry of its series counts them, "(k of S at SD = 0: not drawn)".
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite losses, a log SD that is NaN or +inf, or a series whose two arrays
+        differ in length (naming the series and the index).
     """
     to10 = 1 / math.log(10)
     fig = go.Figure()
     dashes = ["solid", "dash", "dot", "dashdot"]
+
+    def checked(x_name: str, y_name: str, c: npt.ArrayLike, log_sd: npt.ArrayLike) -> tuple:
+        x = figure_values(x_name, c)
+        y = figure_values(y_name, log_sd, allow=("-inf",))
+        if x.shape != y.shape:
+            raise ValueError(f"{y_name} has shape {y.shape}, {x_name} {x.shape}")
+        empty = int(np.isneginf(y).sum())
+        return y, f" ({empty} of {len(y)} at SD = 0: not drawn)" if empty else ""
+
     for i, (name, (c, log_sd)) in enumerate(theory.items()):
+        values, note = checked(f"theory[{name!r}][0]", f"theory[{name!r}][1]", c, log_sd)
         fig.add_trace(
             go.Scatter(
                 x=plot_array(c),
-                y=plot_array(log_sd) * to10,
+                y=plot_array(values) * to10,
                 mode="lines",
-                name=name,
+                name=name + note,
                 line=dict(color=series_color(i), width=3, dash=dashes[i % len(dashes)]),
             )
         )
+    values, note = checked("losses", "log_measured", losses, log_measured)
     fig.add_trace(
         go.Scatter(
             x=plot_array(losses),
-            y=plot_array(log_measured) * to10,
+            y=plot_array(values) * to10,
             mode="markers",
-            name=measured_name,
+            name=measured_name + note,
             marker=dict(color=INK, size=9, symbol="circle-open", line=dict(width=2)),
         )
     )
@@ -648,10 +744,30 @@ def convergence_figure(
         :func:`robviz.viz.series_colors`).
     log_y : sequence of str
         Panel titles drawn on a logarithmic axis.
+    title : str or None
+        The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No panel, a panel without runs, a run whose steps and values differ in length, or an empty
+        or NaN or infinite step or value (naming the panel and the run).
     """
-    titles = list(panels)
-    if not titles:
-        raise ValueError("panels is empty")
+    titles = figure_series("panels", panels)
+    for panel in titles:
+        for name in figure_series(f"panels[{panel!r}]", panels[panel]):
+            steps, values = panels[panel][name]
+            steps = figure_values(f"panels[{panel!r}][{name!r}] steps", steps)
+            values = figure_values(f"panels[{panel!r}][{name!r}] values", values)
+            if steps.shape != values.shape:
+                raise ValueError(
+                    f"panels[{panel!r}][{name!r}]: {len(steps)} steps for {len(values)} values"
+                )
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.1)
     runs = list(dict.fromkeys(name for t in titles for name in panels[t]))
     colors = series_colors(_label(name) for name in runs)

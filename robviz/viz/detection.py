@@ -17,7 +17,9 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import checks
 from .features import _region_trace, plane_axes
+from .inputs import figure_series, figure_values
 from ..runtime import to_numpy
 from .style import OBJECTIVE_LABELS, animate, class_color, fit_layout, plot_array, series_color
 
@@ -77,20 +79,28 @@ def embedding_animation(
     active : int, default -1
         The frame shown on opening, where the slider starts: the last (the trained state) by
         default; Play runs from the first frame.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No embedding, embeddings that are not all (S, N, 2) with one S and N, an empty one or a
+        NaN or infinite coordinate (naming the run and the frame), labels that are not one integer
+        class per point, or frame labels that are not S.
     """
-    names = list(embeddings)
-    if not names:
-        raise ValueError("embeddings is empty")
-    arrays = {n: plot_array(embeddings[n]) for n in names}
-    labels = to_numpy(labels).astype(int)
+    names = figure_series("embeddings", embeddings)
+    arrays = {n: plot_array(figure_values(f"embeddings[{n!r}]", embeddings[n])) for n in names}
     shapes = {a.shape for a in arrays.values()}
     if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 2:
         raise ValueError(
             f"every embedding must be (S, N, 2) with the same S and N, got {sorted(shapes)}"
         )
     frames_n, n, _ = next(iter(shapes))
-    if len(labels) != n:
-        raise ValueError(f"labels must have length N = {n}, got {len(labels)}")
+    labels = checks.labels("labels", to_numpy(labels), n).numpy()
     frame_labels = [str(f) for f in (range(frames_n) if frame_labels is None else frame_labels)]
     if len(frame_labels) != frames_n:
         raise ValueError(f"frame_labels must have S = {frames_n} entries, got {len(frame_labels)}")
@@ -155,10 +165,28 @@ def non_me_domain_figure(
     panels : dict
         Name -> dict with ``domain`` (from ``robviz.detect.non_me_domain``), ``lines`` (from
         ``robviz.detect.max_non_me_lines``), ``features`` (N, 2) and ``labels`` (N,).
+    title : str
+        The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No panel, or a panel with no feature, a NaN or infinite feature or line point (naming the
+        panel and the index), or labels that are not one integer class per feature.
     """
-    names = list(panels)
-    if not names:
-        raise ValueError("panels is empty")
+    names = figure_series("panels", panels)
+    for name in names:
+        features = figure_values(f"panels[{name!r}]['features']", panels[name]["features"])
+        checks.labels(
+            f"panels[{name!r}]['labels']", to_numpy(panels[name]["labels"]), len(features)
+        )
+        for i, line in enumerate(panels[name]["lines"]):
+            figure_values(f"panels[{name!r}]['lines'][{i}]", line)
     fig = make_subplots(
         rows=1, cols=len(names), subplot_titles=[_name(n) for n in names], horizontal_spacing=0.08
     )
@@ -200,10 +228,30 @@ def roc_figure(
         the others dashed.
     columns : int
         Panels per row.
+    title : str
+        The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No attack, an attack without curves, or a curve with no point, a NaN or infinite rate or
+        AUC, or false- and true-positive rates of different lengths (naming the attack and the
+        line).
     """
-    attacks = list(curves)
-    if not attacks:
-        raise ValueError("curves is empty")
+    attacks = figure_series("curves", curves)
+    for attack in attacks:
+        for name in figure_series(f"curves[{attack!r}]", curves[attack]):
+            fpr, tpr, auc = curves[attack][name]
+            where = f"curves[{attack!r}][{name!r}]"
+            fpr, tpr = figure_values(f"{where} fpr", fpr), figure_values(f"{where} tpr", tpr)
+            if fpr.shape != tpr.shape:
+                raise ValueError(f"{where}: {len(fpr)} false-positive rates, {len(tpr)} true")
+            checks.real(f"{where} auc", auc)
     line_names = list(dict.fromkeys(n for a in attacks for n in curves[a]))
     detectors = list(dict.fromkeys(n.split(" · ")[-1] for n in line_names))
     rows = math.ceil(len(attacks) / columns)
@@ -270,12 +318,29 @@ def detection_table(
     Parameters
     ----------
     aucs : dict
-        Attack -> objective -> detector -> AUC in [0, 1] (NaN where no pair was left).
+        Attack -> objective -> detector -> AUC in [0, 1]; NaN where no pair was left (too few to
+        rank): the cell reads "–".
+    title : str
+        The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No attack, an attack without objectives, no detector at all, or an infinite AUC (naming
+        the attack, the objective and the detector).
     """
-    attacks = list(aucs)
-    if not attacks:
-        raise ValueError("aucs is empty")
+    attacks = figure_series("aucs", aucs)
+    for attack in attacks:
+        for obj in figure_series(f"aucs[{attack!r}]", aucs[attack]):
+            for d, value in aucs[attack][obj].items():
+                figure_values(f"aucs[{attack!r}][{obj!r}][{d!r}]", [value], allow=("nan",))
     detectors = list(dict.fromkeys(d for a in attacks for o in aucs[a] for d in aucs[a][o]))
+    figure_series("the detectors of aucs", detectors)
     col_attack: list[str] = []
     col_obj: list[str] = []
     cols: dict[str, list[str]] = {d: [] for d in detectors}

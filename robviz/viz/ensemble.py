@@ -14,7 +14,9 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import checks
 from ..runtime import to_numpy
+from .inputs import figure_series, figure_values
 from .style import SERIES_COLORS, animate, fit_layout, plot_array, series_color
 
 __all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "adp_optimum_figure"]
@@ -90,10 +92,22 @@ def ternary_animation(
     active : int, default -1
         The frame shown on opening, where the slider starts: the last (the trained state) by
         default; Play runs from the first frame.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No ensemble, points that are not (S, K, P, 3) or are empty or NaN or infinite (naming the
+        ensemble and the snapshot), a reference point that is not finite, or another number of
+        snapshots than ``steps``.
     """
-    names = list(points)
-    arrays = [plot_array(points[n]) for n in names]
-    if not arrays or any(a.ndim != 4 or a.shape[-1] != 3 for a in arrays):
+    names = figure_series("points", points)
+    arrays = [plot_array(figure_values(f"points[{n!r}]", points[n])) for n in names]
+    if any(a.ndim != 4 or a.shape[-1] != 3 for a in arrays):
         raise ValueError("points must map names to (S, K, P, 3) arrays")
     S = arrays[0].shape[0]
     if any(a.shape[0] != S for a in arrays) or len(steps) != S:
@@ -101,7 +115,7 @@ def ternary_animation(
             f"every panel needs {len(steps)} snapshots (one per step), got "
             f"{[a.shape[0] for a in arrays]}"
         )
-    ref = None if reference is None else plot_array(reference)
+    ref = None if reference is None else plot_array(figure_values("reference", reference))
     fig = make_subplots(
         rows=1,
         cols=len(names),
@@ -185,7 +199,20 @@ def diversity_figure(
     -------
     plotly.graph_objects.Figure
         The figure.
+
+    Raises
+    ------
+    ValueError
+        No step or no run, a run without angles, a series of another length than ``steps``, or a
+        NaN or infinite step, diversity or angle (naming the run and the index).
     """
+    count = len(figure_values("steps", steps))
+    for name in figure_series("diversity", diversity):
+        if name not in angles:
+            raise ValueError(f"angles has no entry for {name!r}: it has {list(angles)}")
+        for label, series in (("diversity", diversity), ("angles", angles)):
+            if len(figure_values(f"{label}[{name!r}]", series[name])) != count:
+                raise ValueError(f"{label}[{name!r}] must have one value per step ({count})")
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -253,9 +280,12 @@ def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.F
     Raises
     ------
     ValueError
-        When a matrix is not square, naming its ensemble.
+        When ``matrices`` is empty, or a matrix is empty, not square or has a NaN or infinite
+        entry, naming its ensemble.
     """
-    names = list(matrices)
+    names = figure_series("matrices", matrices)
+    for name in names:
+        figure_values(f"matrices[{name!r}]", matrices[name])
     fig = make_subplots(
         rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.04, shared_yaxes=True
     )
@@ -315,7 +345,30 @@ def adp_optimum_figure(
         The curve, e.g. ``[robviz.theory.adp_optimum(a, K, L) for a in alphas]``.
     measured : dict or None
         ``{name: (alphas, F_y values)}``, e.g. direct minimization and trained ensembles.
+    K, L : int
+        The number of members and of classes, for the title and the uniform line 1/L.
+    title : str or None
+        The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        Empty alphas, a theory curve of another length, an alpha or F_y value that is NaN or
+        infinite (naming the series and the index), or ``L`` not a positive integer.
     """
+    L = checks.integer("L", L, low=1)
+    if len(figure_values("alphas", alphas)) != len(figure_values("theory", theory)):
+        raise ValueError("alphas and theory must have one value each per point of the curve")
+    for name, (a, f) in (measured or {}).items():
+        if len(figure_values(f"measured[{name!r}][0]", a)) != len(
+            figure_values(f"measured[{name!r}][1]", f)
+        ):
+            raise ValueError(f"measured[{name!r}]: one F_y value per alpha")
     fig = go.Figure(
         go.Scatter(
             x=plot_array(alphas),

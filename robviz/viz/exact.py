@@ -14,6 +14,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .inputs import figure_series, figure_values
 from .style import NAMED_COLORS, fit_layout, plot_array, series_colors
 
 if TYPE_CHECKING:
@@ -35,6 +36,18 @@ _SYMBOLS = [
 ]
 
 _FILLED = ["circle", "diamond", "square", "triangle-up", "cross", "x"]
+
+
+def _radii(eps_list: Iterable[float]) -> list[float]:
+    """Return the radii of a figure's x axis as floats, or raise naming ``eps_list``."""
+    return figure_values("eps_list", list(eps_list)).tolist()
+
+
+def _series(name: str, values: npt.ArrayLike, length: int) -> None:
+    """Raise naming ``name`` unless ``values`` are ``length`` finite numbers."""
+    count = len(figure_values(name, values))
+    if count != length:
+        raise ValueError(f"{name} has {count} values for {length} radii")
 
 
 def exact_vs_attacks(
@@ -61,8 +74,22 @@ def exact_vs_attacks(
     -------
     go.Figure
         A plotly Figure, accuracies in percent; one colour per model, one marker symbol per attack.
+
+    Raises
+    ------
+    ValueError
+        No radius or no model, an attack of a model ``exact`` does not have, a series whose length
+        is not that of ``eps_list``, or a NaN or infinite radius or accuracy (naming the model and
+        the attack).
     """
-    eps = [float(e) for e in eps_list]
+    eps = _radii(eps_list)
+    for model in figure_series("exact", exact):
+        _series(f"exact[{model!r}]", exact[model], len(eps))
+    for model, per_model in attacks.items():
+        if model not in exact:
+            raise ValueError(f"attacks[{model!r}] has no exact curve: exact has {list(exact)}")
+        for attack, accs in per_model.items():
+            _series(f"attacks[{model!r}][{attack!r}]", accs, len(eps))
     figure = go.Figure()
     names = list(dict.fromkeys(a for per_model in attacks.values() for a in per_model))
     colors = series_colors(exact)
@@ -129,11 +156,13 @@ def bounds_sandwich(
     Raises
     ------
     ValueError
-        No panel, or a series whose length is not that of ``eps_list``.
+        No radius, no panel, a panel without series, a series whose length is not that of
+        ``eps_list``, or a NaN or infinite radius or accuracy (naming the panel and the series).
     """
-    eps = [float(e) for e in eps_list]
-    if not panels:
-        raise ValueError("panels is empty: pass {model: {series: accuracies}}")
+    eps = _radii(eps_list)
+    for model in figure_series("panels", panels):
+        for name in figure_series(f"panels[{model!r}]", panels[model]):
+            _series(f"panels[{model!r}][{name!r}]", panels[model][name], len(eps))
     names = list(dict.fromkeys(name for series in panels.values() for name in series))
     colors = series_colors(names)
     fig = make_subplots(
@@ -197,13 +226,32 @@ def distance_scatter(
         single tensor).
     title : str or None
         The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure. A point is drawn where both distances are finite and the exact one is
+        positive; an infinite distance (no adversarial example in the box, or none found) or an
+        exact distance of 0 (the point is already misclassified) is not, and the estimate's legend
+        entry counts those points, "(k of N not drawn: ∞ or 0)".
+
+    Raises
+    ------
+    ValueError
+        No model or no estimate, an estimate of another length than its exact distances, or a
+        distance that is empty, NaN or -inf (naming the model or the estimate and the sample
+        index).
     """
     exact = exact if isinstance(exact, dict) else {"": exact}
+    truths = {
+        m: figure_values("exact" if m == "" else f"exact[{m!r}]", exact[m], allow=("inf",))
+        for m in figure_series("exact", exact)
+    }
     figure = go.Figure()
     # the largest exact distance: the x axis and the diagonal end there, whatever the overestimates
     top = 0.0
     # one colour per model (an estimate's colour is its model's), one symbol per attack
-    colors = series_colors(estimates)
+    colors = series_colors(figure_series("estimates", estimates))
     models = [
         next((m for m in exact if label.startswith(m)), next(iter(exact))) for label in estimates
     ]
@@ -211,15 +259,23 @@ def distance_scatter(
     kinds = list(dict.fromkeys(attacks))
     for i, (label, values) in enumerate(estimates.items()):
         model = models[i]
-        truth, guess = plot_array(exact[model]), plot_array(values)
+        truth = plot_array(truths[model])
+        guess = plot_array(figure_values(f"estimates[{label!r}]", values, allow=("inf",)))
+        if guess.shape != truth.shape:
+            raise ValueError(
+                f"estimates[{label!r}] has shape {guess.shape}, its exact distances {truth.shape}"
+            )
         keep = np.isfinite(truth) & np.isfinite(guess) & (truth > 0)
         top = max(top, float(np.max(truth[keep], initial=0)))
+        left_out = int((~keep).sum())
         figure.add_trace(
             go.Scatter(
                 x=truth[keep],
                 y=guess[keep],
                 mode="markers",
-                name=label,
+                name=f"{label} ({left_out} of {len(keep)} not drawn: ∞ or 0)"
+                if left_out
+                else label,
                 marker=dict(
                     color=colors[i],
                     size=7,

@@ -11,7 +11,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import checks
 from ..regions import feature_extent
+from .inputs import figure_series, figure_values
 from .style import (
     OBJECTIVE_LABELS,
     animate,
@@ -99,6 +101,17 @@ def _panel_traces(
     return traces
 
 
+def _check_history(name: str, history: History) -> None:
+    """Raise naming the run unless its history has finite features of labelled probe points."""
+    if history.features is None or history.probe_y is None:
+        raise ValueError(f"histories[{name!r}] recorded no probe features (record_every=0?)")
+    # the error's index is the snapshot
+    figure_values(f"histories[{name!r}].features", history.features)
+    checks.labels(f"histories[{name!r}].probe_y", history.probe_y, history.features.shape[1])
+    if history.centers is not None:
+        figure_values(f"histories[{name!r}].centers", history.centers)
+
+
 def _centers_at(history: History, frame: int) -> torch.Tensor | None:
     """Return the centers shown in ``frame``.
 
@@ -143,13 +156,19 @@ def feature_animation(
     -------
     go.Figure
         A plotly Figure with a play button and a step slider; every panel keeps fixed axes.
+
+    Raises
+    ------
+    ValueError
+        No history, histories with different snapshot steps or features that are not 2-D, or a
+        history without probe features or with an empty probe set, NaN or infinite features
+        (a diverged run; naming the run and the snapshot) or labels that do not fit them.
     """
-    names = list(histories)
-    if not names:
-        raise ValueError("histories is empty: pass at least one History")
+    names = figure_series("histories", histories)
     steps = histories[names[0]].step
     for name in names:
         h = histories[name]
+        _check_history(name, h)
         if h.step != steps:
             raise ValueError(
                 f"histories must share snapshot steps to animate together; {name!r} differs"
@@ -237,9 +256,15 @@ def feature_panels(
     Raises
     ------
     ValueError
-        When ``histories`` is empty.
+        When ``histories`` is empty, a run has no regions, or a history has no probe features, an
+        empty probe set, NaN or infinite features (a diverged run; naming the run and the
+        snapshot) or labels that do not fit them.
     """
-    names = list(histories)
+    names = figure_series("histories", histories)
+    for name in names:
+        _check_history(name, histories[name])
+        if name not in regions:
+            raise ValueError(f"regions has no entry for {name!r}: it has {list(regions)}")
     fig, columns = _panels(names, columns)
     for p, name in enumerate(names):
         h, reg = histories[name], regions[name]
@@ -364,10 +389,15 @@ def feature_figure(
     Raises
     ------
     ValueError
-        When the features are not 2-D.
+        When the features are not (N, 2), empty (N = 0) or not finite (naming the sample index),
+        ``y`` is not one integer class per feature, or a center is NaN or infinite.
     """
-    if z.shape[-1] != 2:
-        raise ValueError(f"feature_figure draws 2-D features, got shape {tuple(z.shape)}")
+    if z.dim() != 2 or z.shape[-1] != 2:
+        raise ValueError(f"feature_figure draws 2-D features (N, 2), got shape {tuple(z.shape)}")
+    figure_values("z", z)
+    y = checks.labels("y", y, len(z))
+    if centers is not None:
+        figure_values("centers", centers)
     num_classes = int(y.max()) + 1
     labels = (
         None

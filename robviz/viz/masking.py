@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..runtime import to_numpy
+from .inputs import figure_series, figure_values
 from .style import fit_layout, series_colors
 
 if TYPE_CHECKING:
@@ -45,7 +46,20 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
     -------
     plotly.graph_objects.Figure
         The figure.
+
+    Raises
+    ------
+    ValueError
+        No curve, a curve without radii, radii and accuracies of different lengths, or a NaN or
+        infinite radius or accuracy (naming the model).
     """
+    for name in figure_series("curves", curves):
+        eps = figure_values(f"curves[{name!r}].eps", curves[name].eps)
+        accuracy = figure_values(f"curves[{name!r}].accuracy", curves[name].accuracy)
+        if len(eps) != len(accuracy):
+            raise ValueError(
+                f"curves[{name!r}] has {len(accuracy)} accuracies for {len(eps)} radii"
+            )
     fig = go.Figure()
     colors = series_colors(curves)
     for i, (name, curve) in enumerate(curves.items()):
@@ -81,9 +95,22 @@ def steps_curve_figure(
     -------
     plotly.graph_objects.Figure
         The figure.
+
+    Raises
+    ------
+    ValueError
+        No steps or no restarts, an accuracy grid that is not (len(steps), len(restarts)), or a
+        NaN or infinite value.
     """
+    figure_values("curve.steps", curve.steps)
+    figure_values("curve.restarts", curve.restarts)
+    grid = figure_values("curve.accuracy", curve.accuracy)
+    if grid.shape != (len(curve.steps), len(curve.restarts)):
+        raise ValueError(
+            f"curve.accuracy must have shape {(len(curve.steps), len(curve.restarts))} "
+            f"(steps, restarts), got {grid.shape}"
+        )
     fig = go.Figure()
-    grid = np.asarray(curve.accuracy)
     colors = series_colors(f"{r} restarts" for r in curve.restarts)
     for j, restarts in enumerate(curve.restarts):
         fig.add_trace(
@@ -128,11 +155,21 @@ def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-bo
     -------
     plotly.graph_objects.Figure
         The figure.
+
+    Raises
+    ------
+    ValueError
+        No model, no attack at all, or a NaN or infinite accuracy (naming the model and the
+        attack).
     """
+    for name in figure_series("comparisons", comparisons):
+        for attack, value in comparisons[name].accuracy.items():
+            figure_values(f"comparisons[{name!r}].accuracy[{attack!r}]", [value])
     fig = go.Figure()
     keys = []
     for comparison in comparisons.values():
         keys += [k for k in comparison.accuracy if k not in keys]
+    figure_series("the comparisons' accuracy", keys)
     colors = series_colors(keys)
     for i, key in enumerate(keys):
         fig.add_trace(
@@ -167,7 +204,17 @@ def loss_line_figure(
     -------
     plotly.graph_objects.Figure
         The figure.
+
+    Raises
+    ------
+    ValueError
+        No line, or a line with no alphas or a NaN or infinite alpha, loss or mean (naming the
+        model).
     """
+    for name in figure_series("lines", lines):
+        figure_values(f"lines[{name!r}].alphas", lines[name].alphas)
+        figure_values(f"lines[{name!r}].loss", lines[name].loss)
+        figure_values(f"lines[{name!r}].mean", lines[name].mean)
     fig = go.Figure()
     colors = series_colors(lines)
     for i, (name, line) in enumerate(lines.items()):
@@ -220,9 +267,13 @@ def loss_surface_figure(
     Raises
     ------
     ValueError
-        When ``kind`` is neither ``"heatmap"`` nor ``"surface"``.
+        When ``kind`` is neither ``"heatmap"`` nor ``"surface"``, or the grid is empty or has a NaN
+        or infinite value (naming ``surface.alphas``, ``surface.betas`` or ``surface.loss``).
     """
-    a, b, z = (to_numpy(t) for t in (surface.alphas, surface.betas, surface.loss))
+    a, b, z = (
+        figure_values(f"surface.{field}", getattr(surface, field))
+        for field in ("alphas", "betas", "loss")
+    )
     if kind == "heatmap":
         trace = go.Heatmap(x=a, y=b, z=z, colorscale="Viridis", colorbar=dict(title="loss"))
     elif kind == "surface":

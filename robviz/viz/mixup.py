@@ -9,6 +9,9 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
+from .. import checks
+from ..runtime import to_numpy
+from .inputs import figure_values
 from .style import animate, class_color, fit_layout, plot_array, series_color
 
 if TYPE_CHECKING:
@@ -45,12 +48,33 @@ def mixing_animation(
     active : int
         The frame the figure opens on (default: the last, lambda = 1, the attack's full effect); the
         slider names it.
+    title : str or None
+        The figure title.
+    duration_ms : int
+        Least time per frame when playing.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No mixing weight, an effect without one frame per weight, no training point, labels that
+        are not one integer class per point, or a NaN or infinite weight, point or mixed point
+        (naming the argument and the index).
     """
-    lams = [float(v) for v in (lams.tolist() if hasattr(lams, "tolist") else lams)]
+    lams = figure_values("lams", lams).tolist()
+    for field in ("mixed_clean", "mixed_adv"):
+        if len(figure_values(f"effect.{field}", getattr(effect, field))) != len(lams):
+            raise ValueError(f"effect.{field} must have one frame per mixing weight ({len(lams)})")
+    x_train = figure_values("x_train", x_train)
+    y_train = checks.labels("y_train", to_numpy(y_train), len(x_train)).numpy()
     labels = [f"{lam:.1f}" for lam in lams]
     if len(set(labels)) != len(labels):
         labels = [f"{lam:.3g}" for lam in lams]
-    x_train, y_train = plot_array(x_train), np.asarray(plot_array(y_train), dtype=int)
+    x_train = plot_array(x_train)
 
     def frame(k: int) -> list[go.Scatter]:
         mc, ma = (

@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 
-from ..runtime import to_numpy
+from .. import checks
+from .inputs import figure_values
 from .style import INK, class_color, fit_layout, plot_array, series_color
 
 __all__ = ["centers_figure", "expected_distance_figure", "robustness_comparison_figure"]
@@ -103,8 +104,14 @@ def centers_figure(
     -------
     go.Figure
         A plotly Figure.
+
+    Raises
+    ------
+    ValueError
+        Centers that are not (L, d) with L >= 2, or have a NaN or infinite coordinate (naming the
+        center), or an unknown ``matrix``.
     """
-    mu = to_numpy(centers, np.float64)
+    mu = figure_values("centers", centers)
     if mu.ndim != 2 or mu.shape[0] < 2:
         raise ValueError(f"centers must have shape (L, d) with L >= 2, got {mu.shape}")
     num_classes, dim = mu.shape
@@ -366,7 +373,31 @@ def expected_distance_figure(
         (M,) where the Monte-Carlo points lie (default: ``deltas``).
     num_errors : float
         The half-width of the error bars in standard errors.
+    title : str or None
+        The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        An empty curve, arrays of different lengths, or a NaN or infinite value (naming the
+        argument and the index).
     """
+    if len(figure_values("deltas", deltas)) != len(figure_values("formula_values", formula_values)):
+        raise ValueError("deltas and formula_values must have one value each per point")
+    if mc_means is not None:
+        count = len(figure_values("mc_means", mc_means))
+        where = deltas if mc_deltas is None else mc_deltas
+        named = "deltas" if mc_deltas is None else "mc_deltas"
+        places = len(figure_values(named, where))
+        if places != count:
+            raise ValueError(f"mc_means has {count} values for {places} {named}")
+        if mc_errors is not None and len(figure_values("mc_errors", mc_errors)) != count:
+            raise ValueError(f"mc_errors must have one value per mc_means value ({count})")
     delta = plot_array(deltas)
     fig = go.Figure()
     fig.add_trace(
@@ -443,8 +474,22 @@ def robustness_comparison_figure(
         An optional second line, e.g. the simplex value (C/2) sqrt(2L/(L-1)).
     label : str
         The histogram's legend entry.
+    title : str or None
+        The figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure.
+
+    Raises
+    ------
+    ValueError
+        No random bound, or a NaN or infinite bound (naming the argument and the index).
     """
-    values = plot_array(random_bounds)
+    values = plot_array(figure_values("random_bounds", random_bounds))
+    mm_bound = checks.real("mm_bound", mm_bound)
+    upper_bound = checks.real("upper_bound", upper_bound, allow_none=True)
     fig = go.Figure(
         go.Histogram(
             x=values, nbinsx=40, name=label, marker=dict(color=series_color(5)), opacity=0.85

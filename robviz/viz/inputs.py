@@ -1,0 +1,107 @@
+"""The one check of the data every figure builder draws: nothing empty, nothing silently not drawn.
+
+Plotly draws an empty trace as an empty panel and leaves NaN and infinite values out without a
+word, so a figure of bad data looks like a figure of good data. Every builder of ``robviz.viz``
+passes its data through :func:`figure_series` and :func:`figure_values` first; the error names the
+argument, the series key and the sample index. A builder that gives a non-finite value a meaning
+(a heatmap cell "not run", a distance of inf: no adversarial example in the box) allows it here and
+shows it in the figure, and its docstring says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from .. import checks
+from ..runtime import to_numpy
+
+__all__ = ["figure_series", "figure_values"]
+
+_KINDS = ("nan", "inf", "-inf")
+
+
+def figure_series(name: str, series: Iterable[object]) -> list:
+    """Return the keys of the mapping (or the items of the sequence) ``series``, or raise.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    series : mapping or iterable
+        The series a builder draws, e.g. ``{model name: values}``.
+
+    Returns
+    -------
+    list
+        ``list(series)``: the keys of a mapping, the items of a sequence.
+
+    Raises
+    ------
+    ValueError
+        When ``series`` is empty: the figure would have no trace.
+    """
+    keys = list(series)
+    if not keys:
+        raise ValueError(f"{name} is empty: there is nothing to draw")
+    return keys
+
+
+def figure_values(
+    name: str, values: npt.ArrayLike, *, allow: Collection[str] = (), allow_empty: bool = False
+) -> np.ndarray:
+    """Return ``values`` (N, ...) as a float64 array, or raise naming ``name`` and the bad samples.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name for the error, with its key where it is one series of several, e.g.
+        ``"distances['SCE']"``.
+    values : torch.Tensor or array-like
+        The numbers drawn, with a leading axis (N, ...): points, a curve, a grid's rows.
+    allow : collection of {"nan", "inf", "-inf"}
+        The non-finite values that have a meaning the caller shows in its figure (and states in its
+        docstring); every other one is refused.
+    allow_empty : bool
+        Let N = 0 through (where an empty set has a meaning, e.g. no boundary in the box).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``values`` as float64 (a copy only when a conversion was needed).
+
+    Raises
+    ------
+    ValueError
+        A scalar, no value at all (N = 0 or any axis of length 0), or a non-finite value that
+        ``allow`` does not name (the error gives the first sample indices and their count).
+    """
+    for kind in allow:
+        checks.choice("allow", kind, _KINDS)
+    array = to_numpy(values, np.float64)
+    if array.ndim == 0:
+        raise ValueError(f"{name} must be an array with one value per sample, got a scalar")
+    if array.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {array.shape}): there is nothing to draw")
+    if array.size == 0:
+        return array
+    refused = [kind for kind in _KINDS if kind not in allow]
+    bad = (
+        ("nan" in refused and np.isnan(array))
+        | ("inf" in refused and np.isposinf(array))
+        | ("-inf" in refused and np.isneginf(array))
+    )
+    bad = np.broadcast_to(bad, array.shape)
+    rows = bad.reshape(len(array), -1).any(axis=1)
+    if rows.any():
+        # the wording of checks.finite_inputs, the check of every attack's inputs
+        index = np.flatnonzero(rows).tolist()
+        shown = ", ".join(map(str, index[:5])) + (", ..." if len(index) > 5 else "")
+        kinds = " or ".join(k.replace("nan", "NaN") for k in refused)
+        raise ValueError(
+            f"{name} has non-finite values ({kinds}) in {len(index)} of {len(array)} samples, "
+            f"at sample index {shown}: remove or repair them first"
+        )
+    return array
