@@ -71,22 +71,34 @@ def install_steps(torch_spec: str) -> list:
 EDITABLE = ["-q", "--config-settings", "editable_mode=compat"]
 
 
-def test_tool_steps() -> list:
+def test_tool_steps(requirements: list[str]) -> list:
     """(message, pip arguments) for each install step of the test tools, into ``TEST_TOOLS``.
 
-    Run by .venv's pip with ``--prefix``: what .venv already holds counts as installed.
+    Run by .venv's pip with ``--prefix``: what .venv already holds counts as installed. The
+    ``test`` extra's requirements by name, never the project itself: pip would uninstall robviz
+    from .venv to reinstall it into the prefix.
     """
     prefix = ["--prefix", str(TEST_TOOLS)]
     return [
-        (
-            "installing the test tools (pip install -e .[test])",
-            ["-e", ".[test]", *EDITABLE, *prefix],
-        ),
+        (f"installing the test tools ({', '.join(requirements)})", [*requirements, *prefix]),
         (
             f"installing {PEER}, the peer the attack tests compare with",
             ["--no-deps", PEER, *prefix],
         ),
     ]
+
+
+def test_requirements() -> list[str]:
+    """The ``test`` extra's requirements, from robviz's metadata as .venv installed it."""
+    code = (
+        "from importlib.metadata import requires\n"
+        "for r in requires('robviz') or []:\n"
+        "    name, _, marker = r.partition(';')\n"
+        "    if marker.replace(\"'\", '\"').replace(' ', '') == 'extra==\"test\"':\n"
+        "        print(name.strip())"
+    )
+    found = subprocess.run([str(PY), "-c", code], capture_output=True, text=True, check=True)
+    return found.stdout.split()
 
 
 def _digest(steps: list, *extra: str) -> str:
@@ -117,12 +129,14 @@ def ensure_venv() -> str:
 
 def ensure_test_tools() -> None:
     """.venv, then the test tools in ``TEST_TOOLS`` (made anew when either changes)."""
-    steps = test_tool_steps()
-    digest = _digest(steps, ensure_venv())
+    lab = ensure_venv()
+    steps = test_tool_steps(test_requirements())
+    digest = _digest(steps, lab)
     if TEST_STAMP.exists() and TEST_STAMP.read_text().strip() == digest:
         step(f"{TEST_TOOLS.name} (the test tools) is up to date")
         return
     shutil.rmtree(TEST_TOOLS, ignore_errors=True)
+    TEST_TOOLS.mkdir()  # pip makes it only when .venv lacks a tool
     for msg, args in steps:
         step(f"{msg}, into {TEST_TOOLS.name}")
         run([PY, "-m", "pip", "install", "-q", *args])

@@ -36,9 +36,11 @@ def _mi_reference(
     """
     batch, count = partners.shape[:2]
     pool = partners.reshape(batch * count, *partners.shape[2:])
-    mi = MixupInference(
-        model, pool, torch.zeros(batch * count, dtype=torch.long), mode="PL", samples=count, lam=lam
-    )
+    # Every class in the pool (MixupInference requires it), in nondecreasing order so that the
+    # pool's sort by class keeps the partners where the draw below expects them.
+    num_classes = model(pool[:1]).shape[-1]
+    labels = torch.arange(batch * count) * num_classes // (batch * count)
+    mi = MixupInference(model, pool, labels, mode="PL", samples=count, lam=lam)
     # The given partners replace the draw, which then needs no predicted classes.
     mi.draw = lambda predicted, n, same: torch.arange(batch * count).reshape(batch, count)  # type: ignore[method-assign]
     return mi.mix(x, None, count, same=True)  # type: ignore[arg-type]

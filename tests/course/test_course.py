@@ -628,13 +628,18 @@ def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_d
 def test_tasks_installs_test_tools_for_the_tests_only():
     tasks = _tasks()
     lab = [args for _, args in tasks.install_steps("torch==2.13.0")]
-    test = [args for _, args in tasks.test_tool_steps()]
-    assert not any(".[test]" in args or tasks.PEER in args for args in lab)
-    # every test tool goes into the prefix beside .venv, never into the lab's environment
+    requirements = tasks.test_requirements()
+    test = [args for _, args in tasks.test_tool_steps(requirements)]
+    assert not any(tasks.PEER in args or "playwright>=1.40" in args for args in lab)
+    # the test extra, read from robviz's installed metadata: the same list as pyproject.toml
+    assert {"playwright>=1.40", "pytest-xdist>=3.5", "mypy>=1.10"} <= set(requirements)
+    # every test tool goes into the prefix beside .venv, never into the lab's environment, and
+    # the project itself never (pip would uninstall robviz from .venv to put it there)
     prefix = ["--prefix", str(tasks.TEST_TOOLS)]
     assert all(args[-2:] == prefix for args in test)
+    assert not any("-e" in args or "." in args or ".[test]" in args for args in test)
     assert tasks.TEST_TOOLS != tasks.VENV and tasks.VENV not in tasks.TEST_TOOLS.parents
-    assert any(".[test]" in args for args in test)
+    assert test[0] == [*requirements, *prefix]
     # torchattacks' metadata would pull torchvision and a CUDA torch
     assert ["--no-deps", tasks.PEER, *prefix] in test
 
