@@ -98,6 +98,8 @@ def _paths(
             )
         )
         predicted = int(y[upto, n])
+        # -1: the logits were not finite (robviz.runtime.predict), so no class is predicted
+        evaluated = predicted >= 0
         traces.append(
             go.Scatter(
                 x=plot_array(path[-1:, 0]),
@@ -105,13 +107,19 @@ def _paths(
                 mode="markers",
                 marker=dict(
                     size=11,
-                    color=class_color(predicted),
-                    symbol="circle",
+                    color=class_color(predicted) if evaluated else "white",
+                    symbol="circle" if evaluated else "x",
                     line=dict(width=2, color="black"),
                 ),
                 name=f"{name_prefix} {n}",
                 showlegend=False,
-                hovertemplate=f"sample {n}: predicted class {predicted}<extra></extra>",
+                hovertemplate=f"sample {n}: "
+                + (
+                    f"predicted class {predicted}"
+                    if evaluated
+                    else "no prediction (non-finite logits)"
+                )
+                + "<extra></extra>",
             )
         )
     return traces
@@ -144,7 +152,8 @@ def attack_animation(
     inputs : torch.Tensor
         (T+1, N, 2) inputs at each attack step (step 0 = clean), e.g. ``result.trajectory.inputs``.
     predictions : torch.Tensor
-        (T+1, N) predicted class at each step (marker fill colour).
+        (T+1, N) predicted class at each step (marker fill colour); -1 where the logits were
+        not finite (:func:`robviz.runtime.predict`), drawn as a white cross, "no prediction".
     labels : torch.Tensor
         (N,) true classes (path colour).
     features : torch.Tensor or None
@@ -182,6 +191,11 @@ def attack_animation(
     if predictions.shape != (steps, n):
         raise ValueError(
             f"predictions must have shape {(steps, n)}, got {tuple(predictions.shape)}"
+        )
+    if int(predictions.min()) < -1:
+        raise ValueError(
+            "predictions must be class indices >= 0, or -1 for non-finite logits; got "
+            f"{int(predictions.min())}"
         )
     panels = [("input plane", inputs, input_regions)]
     if features is not None:

@@ -142,7 +142,18 @@ def class_color(k: int) -> str:
     -------
     str
         A hex colour from ``CLASS_COLORS``.
+
+    Raises
+    ------
+    ValueError
+        ``k`` < 0: no class (``robviz.runtime.predict`` gives -1 for non-finite logits), which
+        the cycle would otherwise paint in the last class's colour.
     """
+    if k < 0:
+        raise ValueError(
+            f"k = {k} is no class index; -1 marks a prediction from non-finite logits "
+            "(robviz.runtime.predict): draw it apart"
+        )
     return CLASS_COLORS[k % len(CLASS_COLORS)]
 
 

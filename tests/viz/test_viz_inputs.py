@@ -453,3 +453,20 @@ def test_figure_values_names_the_samples_and_the_refused_kinds():
         viz.figure_values("d", [1.0], allow=("NaN",))
     with pytest.raises(ValueError, match="mapping is empty"):
         viz.figure_series("mapping", {})
+
+
+def test_a_prediction_from_non_finite_logits_is_drawn_apart_never_as_a_class():
+    # runtime.predict gives -1 for non-finite logits; the class cycle would paint it in class
+    # 9's colour.
+    inputs = torch.zeros(2, 2, 2)
+    predictions = torch.tensor([[0, 1], [0, -1]])
+    fig = viz.attack_animation(inputs, predictions, torch.tensor([0, 1]))
+    last = fig.frames[-1].data
+    markers = [trace for trace in last if trace.mode == "markers" and trace.name]
+    failed = [trace for trace in markers if "no prediction" in trace.hovertemplate]
+    assert len(failed) == 1 and failed[0].marker.symbol == "x"
+    assert viz.class_color(9) not in [trace.marker.color for trace in markers]
+    with pytest.raises(ValueError, match="k = -1 is no class index"):
+        viz.class_color(-1)
+    with pytest.raises(ValueError, match="predictions must be class indices"):
+        viz.attack_animation(inputs, torch.tensor([[0, 1], [0, -2]]), torch.tensor([0, 1]))
