@@ -258,6 +258,31 @@ def choice(name: str, value: _T, options: Collection[object]) -> _T:
     return value
 
 
+def first_items(items: Sequence[object], shown: int = 5) -> str:
+    """Return the first ``shown`` items joined by commas, with ", ..." when there are more.
+
+    How every error of robviz names the offending sample indices (or values).
+
+    Parameters
+    ----------
+    items : sequence
+        The indices or values, in order.
+    shown : int
+        How many to name.
+
+    Returns
+    -------
+    str
+        E.g. ``"2, 7, ..."``.
+
+    Examples
+    --------
+    >>> first_items([2, 7, 9], shown=2)
+    '2, 7, ...'
+    """
+    return ", ".join(map(str, items[:shown])) + (", ..." if len(items) > shown else "")
+
+
 def finite_inputs(
     name: str, x: torch.Tensor | npt.ArrayLike, *, allow_empty: bool = False
 ) -> torch.Tensor:
@@ -300,7 +325,7 @@ def finite_inputs(
         bad = ~torch.isfinite(x.detach()).reshape(len(x), -1).all(dim=1)
         if bool(bad.any()):
             index = torch.nonzero(bad).flatten().tolist()
-            shown = ", ".join(map(str, index[:5])) + (", ..." if len(index) > 5 else "")
+            shown = first_items(index)
             raise ValueError(
                 f"{name} has non-finite values (NaN or inf) in {len(index)} of {len(x)} samples, "
                 f"at sample index {shown}: remove or repair them first"
@@ -372,12 +397,12 @@ def labels(
         if smallest < 0 or largest >= num_classes:
             bad = (y < 0) | (y >= num_classes)
             index = torch.nonzero(bad).flatten().tolist()
-            shown = ", ".join(map(str, index[:5])) + (", ..." if len(index) > 5 else "")
-            values = ", ".join(map(str, y[bad][:5].tolist()))
+            shown = first_items(index)
+            values = first_items(y[bad].tolist())
             raise ValueError(
                 f"{name} must hold class labels in [0, {num_classes - 1}] (the {num_classes} "
                 f"classes), got {len(index)} of {n} samples outside, at sample index {shown} "
-                f"(labels {values}{', ...' if len(index) > 5 else ''})"
+                f"(labels {values})"
             )
     return y
 

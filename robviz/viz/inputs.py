@@ -98,7 +98,7 @@ def figure_values(
     if rows.any():
         # the wording of checks.finite_inputs, the check of every attack's inputs
         index = np.flatnonzero(rows).tolist()
-        shown = ", ".join(map(str, index[:5])) + (", ..." if len(index) > 5 else "")
+        shown = checks.first_items(index)
         kinds = " or ".join(k.replace("nan", "NaN") for k in refused)
         raise ValueError(
             f"{name} has non-finite values ({kinds}) in {len(index)} of {len(array)} samples, "
