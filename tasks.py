@@ -54,21 +54,21 @@ def run(cmd: list, **kw) -> None:
 PEER = "torchattacks==3.5.1"
 
 
+#: compat mode puts the repository on sys.path with a .pth file: the default editable finder lets a
+#: kernel started in notebooks/ import robviz as an empty namespace package. One more -q (pip's
+#: -qq): setuptools' banner that compat mode will go away one day is about the build, not about the
+#: user's environment.
+EDITABLE = ["-q", "--config-settings", "editable_mode=compat"]
+
+
 def install_steps(torch_spec: str) -> list:
     """(message, pip arguments) for each install step of the lab's environment, in order."""
-    # compat mode puts the repository on sys.path with a .pth file: the default editable finder lets
-    # a kernel started in notebooks/ import robviz as an empty namespace package. One more -q (pip's
-    # -qq): setuptools' banner that compat mode will go away one day is about the build, not about
-    # the user's environment.
     return [
         ("upgrading pip", ["--upgrade", "pip"]),
         # torch first, so the dependency resolution below keeps this build.
         (f"installing {torch_spec}", torch_spec.split()),
         ("installing robviz and what the lessons need (pip install -e .)", ["-e", ".", *EDITABLE]),
     ]
-
-
-EDITABLE = ["-q", "--config-settings", "editable_mode=compat"]
 
 
 def test_tool_steps(requirements: list[str]) -> list:
