@@ -1,8 +1,8 @@
 """Shared notebook setup, how every measurement runs a model, and the shared conversions.
 
 The setup: device choice, the default/full switch, seeds. Running a model: :func:`evaluating`,
-:func:`to_model`, :func:`inference`. The two conversions: :func:`to_numpy` (tensor to NumPy) and
-:func:`atomic_write` (a file appears whole or not at all).
+:func:`frozen`, :func:`to_model`, :func:`inference`. The two conversions: :func:`to_numpy` (tensor
+to NumPy) and :func:`atomic_write` (a file appears whole or not at all).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ __all__ = [
     "seed_everything",
     "setup",
     "evaluating",
+    "frozen",
     "dtype_and_device",
     "to_model",
     "predict",
@@ -174,6 +175,38 @@ def evaluating(model: _M) -> Iterator[_M]:
         for module, mode in zip(modules, modes):
             if module.training != mode:  # nn.Module's __setattr__ is slow: only where needed
                 module.training = mode
+
+
+@contextlib.contextmanager
+def frozen(model: _M) -> Iterator[_M]:
+    """Run the block with none of ``model``'s parameters requiring gradients, then restore each.
+
+    An attack differentiates with respect to its input only: with the parameters frozen, autograd
+    neither records nor saves what their gradients would need, which makes every step of a
+    gradient attack cheaper. Gradients already accumulated in ``.grad`` are untouched. Objects
+    without ``.parameters()`` (plain functions) pass through unchanged.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or callable
+        The model; anything without ``.parameters()`` passes through.
+
+    Yields
+    ------
+    model
+        ``model`` itself, its parameters frozen for the block.
+    """
+    parameters = list(model.parameters()) if hasattr(model, "parameters") else []
+    flags = [p.requires_grad for p in parameters]
+    for parameter, flag in zip(parameters, flags):
+        if flag:
+            parameter.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for parameter, flag in zip(parameters, flags):
+            if flag:
+                parameter.requires_grad_(True)
 
 
 def dtype_and_device(

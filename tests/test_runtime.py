@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import robviz
-from robviz.runtime import atomic_write, evaluating, to_numpy
+from robviz.runtime import atomic_write, evaluating, frozen, to_numpy
 
 
 @pytest.fixture(autouse=True)
@@ -144,3 +144,43 @@ def test_evaluating_gives_every_submodule_back_its_own_mode():
     with evaluating(model):
         model.train()
     assert not any(m.training for m in model.modules())
+
+
+def test_frozen_restores_each_parameter_flag_and_leaves_gradients_alone():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 2))
+    model[0].bias.requires_grad_(False)  # a parameter the user froze stays frozen
+    model(torch.ones(1, 2)).sum().backward()
+    grads = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+    with pytest.raises(RuntimeError, match="inside"):
+        with frozen(model):
+            assert not any(p.requires_grad for p in model.parameters())
+            x = torch.ones(1, 2, requires_grad=True)
+            (gx,) = torch.autograd.grad(model(x).sum(), x)  # the input gradient still flows
+            assert torch.isfinite(gx).all()
+            raise RuntimeError("inside")
+    assert [p.requires_grad for p in model.parameters()] == [True, False, True, True]
+    after = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+    assert all((a is None and b is None) or torch.equal(a, b) for a, b in zip(grads, after))
+    with frozen(len) as f:
+        assert f is len
+
+
+def test_an_attack_run_freezes_the_parameters_and_gives_them_back():
+    from robviz.attacks import PGD
+
+    seen = []
+
+    class Probe(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(2, 3)
+
+        def forward(self, x):
+            seen.append(self.linear.weight.requires_grad)
+            return self.linear(x)
+
+    model = Probe()
+    x = torch.rand(4, 2)
+    PGD(model, eps=0.1, steps=2, bounds=(0.0, 1.0)).run(x, torch.tensor([0, 1, 2, 0]))
+    assert seen and not any(seen)  # no parameter gradient is recorded during the attack
+    assert model.linear.weight.requires_grad and model.linear.bias.requires_grad

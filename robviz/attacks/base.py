@@ -24,7 +24,7 @@ import torch
 
 from .. import checks
 from ..models import FeatureModel, Predictor
-from ..runtime import dtype_and_device, evaluating, num_classes_of, predict
+from ..runtime import dtype_and_device, evaluating, frozen, num_classes_of, predict
 from .objectives import auto_objective
 
 if TYPE_CHECKING:
@@ -385,7 +385,7 @@ class Attack:
         target = None if target is None else target.to(device)
         self._generator.manual_seed(self.seed)
         try:
-            with evaluating(self.model):
+            with evaluating(self.model), frozen(self.model):
                 num_classes = num_classes_of(self.model, x)
                 y = checks.labels("y", y, len(x), num_classes=num_classes)
                 if target is not None:
