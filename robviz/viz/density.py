@@ -667,8 +667,9 @@ def sample_density_figure(
     Returns
     -------
     plotly.graph_objects.Figure
-        The figure. A log SD of -inf (an empty shell: SD = 0) has no point on a log axis; the
-        legend entry of its series counts them, "(k of S at SD = 0: not drawn)".
+        The figure. A log SD of -inf (an empty shell: SD = 0) and a loss level ℓ <= 0 have no
+        point on the figure's log axes; the legend entry of the series counts them, "(k of S at
+        SD = 0: not drawn)", "(k of S at ℓ <= 0: not drawn)".
 
     Raises
     ------
@@ -685,8 +686,14 @@ def sample_density_figure(
         y = figure_values(y_name, log_sd, allow=("-inf",))
         if x.shape != y.shape:
             raise ValueError(f"{y_name} has shape {y.shape}, {x_name} {x.shape}")
+        notes = []
         empty = int(np.isneginf(y).sum())
-        return y, f" ({empty} of {len(y)} at SD = 0: not drawn)" if empty else ""
+        if empty:
+            notes.append(f"{empty} of {len(y)} at SD = 0")
+        off_axis = int((x <= 0).sum())  # a loss level of 0 or below has no place on a log axis
+        if off_axis:
+            notes.append(f"{off_axis} of {len(y)} at ℓ <= 0")
+        return y, f" ({'; '.join(notes)}: not drawn)" if notes else ""
 
     for i, (name, (c, log_sd)) in enumerate(theory.items()):
         values, note = checked(f"theory[{name!r}][0]", f"theory[{name!r}][1]", c, log_sd)

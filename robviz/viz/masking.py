@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import plotly.graph_objects as go
 
 from ..runtime import to_numpy
@@ -147,7 +146,7 @@ def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-bo
     ----------
     comparisons : dict
         Maps a model's name to its :class:`~robviz.masking.BoxComparison`; an attack missing for a
-        model leaves a gap.
+        model gets an empty slot labelled "not run".
     title : str, default "White-box vs black-box"
         The figure's title.
 
@@ -172,12 +171,21 @@ def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-bo
     figure_series("the comparisons' accuracy", keys)
     colors = series_colors(keys)
     for i, key in enumerate(keys):
+        # an attack not run on a model: an empty slot labelled "not run", never a silent gap
+        run = [key in c.accuracy for c in comparisons.values()]
         fig.add_trace(
             go.Bar(
                 x=list(comparisons),
                 name=key,
                 marker_color=colors[i],
-                y=[100 * c.accuracy.get(key, np.nan) for c in comparisons.values()],
+                y=[
+                    100 * c.accuracy[key] if key in c.accuracy else 0.0
+                    for c in comparisons.values()
+                ],
+                text=["" if done else "not run" for done in run],
+                textposition="outside",
+                textangle=-90,
+                cliponaxis=False,
             )
         )
     fig.update_layout(

@@ -211,3 +211,19 @@ def test_bounds_sandwich_one_panel_per_model_one_legend_per_series():
         bounds_sandwich([0.01, 0.05], {"SCE": {"IBP": [0.1]}})
     with pytest.raises(ValueError, match="empty"):
         bounds_sandwich([0.01], {})
+
+
+def test_box_comparison_labels_an_attack_not_run_on_a_model():
+    from robviz.masking import BoxComparison
+
+    fig = viz.box_comparison_figure(
+        {
+            "SCE": BoxComparison(eps=0.1, accuracy={"white-box PGD": 0.2, "SPSA": 0.3}),
+            "MMC": BoxComparison(eps=0.1, accuracy={"white-box PGD": 0.5}),
+        }
+    )
+    spsa = next(t for t in fig.data if t.name == "SPSA")
+    assert list(spsa.x) == ["SCE", "MMC"] and list(spsa.text) == ["", "not run"]
+    assert spsa.y[0] == pytest.approx(30.0)
+    pgd = next(t for t in fig.data if t.name == "white-box PGD")
+    assert list(pgd.text) == ["", ""] and list(pgd.y) == pytest.approx([20.0, 50.0])

@@ -256,6 +256,17 @@ def test_sample_density_figure_draws_theory_lines_and_measured_points_in_log10()
     assert fig.layout.xaxis.type == "log"
 
 
+def test_sample_density_figure_counts_loss_levels_off_its_log_axis():
+    c = torch.tensor([0.0, 0.1, 1.0])  # a grid that starts at 0: no place on a log axis
+    fig = sample_density_figure(c, torch.zeros(3), {"exact": (c, torch.zeros(3))})
+    assert [t.name for t in fig.data] == [
+        "exact (1 of 3 at ℓ <= 0: not drawn)",
+        "measured (1 of 3 at ℓ <= 0: not drawn)",
+    ]
+    both = sample_density_figure(c, torch.tensor([0.0, -float("inf"), 1.0]), {})
+    assert both.data[0].name == "measured (1 of 3 at SD = 0; 1 of 3 at ℓ <= 0: not drawn)"
+
+
 def test_convergence_figure_one_panel_per_metric_with_thresholds_and_styles():
     panels = {
         "accuracy": {"a": ([0, 10], [0.1, 0.9]), "b": ([0, 10], [0.2, 0.95])},
