@@ -171,11 +171,17 @@ def kl_objective(clean_logits: torch.Tensor) -> _Objective:
     Returns
     -------
     callable
-        ``objective(model, x', labels) -> (N,)`` per-sample KL, named ``kl_objective``.
+        ``objective(model, x', labels) -> (N,)`` per-sample KL, named ``kl_objective``; it raises
+        a ``ValueError`` when x' does not hold N inputs (an attack run in chunks).
     """
     clean = F.log_softmax(clean_logits.detach(), dim=1)
 
     def objective(model: Predictor, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if len(x) != len(clean):  # a chunk of the batch would pair inputs with others' logits
+            raise ValueError(
+                f"kl_objective holds the clean logits of {len(clean)} inputs and was given "
+                f"{len(x)}: attack the whole batch at once (batch_size=None)"
+            )
         return (clean.exp() * (clean - F.log_softmax(model(x), dim=1))).sum(dim=1)
 
     objective.__name__ = objective.__qualname__ = "kl_objective"
@@ -206,7 +212,19 @@ def trades_loss(
     -------
     torch.Tensor
         A scalar.
+
+    Raises
+    ------
+    ValueError
+        x_adv not of x's shape, beta not a finite number > 0, or labels outside the model's classes
+        (from ``model.loss``).
     """
+    if x_adv.shape != x.shape:  # (1, ...) against (N, ...) would broadcast into a wrong KL
+        raise ValueError(
+            f"x_adv has shape {tuple(x_adv.shape)}, x {tuple(x.shape)}: TRADES compares each "
+            "input with its own adversarial example"
+        )
+    beta = checks.real("beta", beta, low=0.0, low_open=True)
     logits = model(x)
     kl = F.kl_div(
         F.log_softmax(model(x_adv), dim=1),

@@ -78,9 +78,16 @@ def test_trades_loss_against_a_hand_computation(data):
     assert trades_loss(model, x, y, x_adv, beta=2.0).item() == pytest.approx(
         by_hand.item(), rel=1e-5
     )
+    with pytest.raises(ValueError, match="x_adv has shape"):
+        trades_loss(model, x, y, x_adv[:1], beta=2.0)
+    for beta in (0.0, float("nan")):
+        with pytest.raises(ValueError, match="beta"):
+            trades_loss(model, x, y, x_adv, beta=beta)
     kl = kl_objective(model(x))(model, x_adv, y)
     assert kl.shape == (16,) and torch.allclose(kl, (p * (p.log() - q.log())).sum(1), atol=1e-6)
     assert kl_objective(model(x))(model, x, y).abs().max() < 1e-6  # KL(p || p) = 0
+    with pytest.raises(ValueError, match="whole batch"):
+        kl_objective(model(x))(model, x[:4], y[:4])
 
 
 def test_trades_inner_maximization_raises_the_kl(data):
