@@ -221,9 +221,9 @@ def distance_scatter(
     exact : dict or torch.Tensor
         ``{model: (N,) exact distances}``, or one (N,) tensor for a single model.
     estimates : dict
-        ``{label: (N,) distances}`` with labels like ``"SCE DeepFool"``; a label starting with a
-        model name of ``exact`` is plotted against that model's exact distances (or against the
-        single tensor).
+        ``{label: (N,) distances}`` with labels like ``"SCE DeepFool"``, each plotted against the
+        exact distances of the longest model name of ``exact`` it starts with (``"SCE-AT C&W"``
+        against ``"SCE-AT"``, not ``"SCE"``), or against the only model's.
     title : str or None
         The figure title.
 
@@ -238,9 +238,9 @@ def distance_scatter(
     Raises
     ------
     ValueError
-        No model or no estimate, an estimate of another length than its exact distances, or a
-        distance that is empty, NaN or -inf (naming the model or the estimate and the sample
-        index).
+        No model or no estimate, an estimate whose label starts with no model name of several,
+        an estimate of another length than its exact distances, or a distance that is empty, NaN
+        or -inf (naming the model or the estimate and the sample index).
     """
     exact = exact if isinstance(exact, dict) else {"": exact}
     truths = {
@@ -252,10 +252,11 @@ def distance_scatter(
     top = 0.0
     # one colour per model (an estimate's colour is its model's), one symbol per attack
     colors = series_colors(figure_series("estimates", estimates))
-    models = [
-        next((m for m in exact if label.startswith(m)), next(iter(exact))) for label in estimates
+    models = [_model_of(label, list(exact)) for label in estimates]
+    attacks = [
+        label.removeprefix(m).strip() if label.startswith(m) else label
+        for label, m in zip(estimates, models)
     ]
-    attacks = [label[len(m) :].strip() for label, m in zip(estimates, models)]
     kinds = list(dict.fromkeys(attacks))
     for i, (label, values) in enumerate(estimates.items()):
         model = models[i]
@@ -300,6 +301,23 @@ def distance_scatter(
         yaxis_title="attack's distance",
     )
     return figure
+
+
+def _model_of(label: str, models: list[str]) -> str:
+    """Return the model whose exact distances the estimate ``label`` is drawn against, or raise.
+
+    The longest model name the label starts with ("SCE-AT C&W": "SCE-AT", not "SCE"), or the only
+    model; a label of none of several models is refused, never drawn against another's truth.
+    """
+    if len(models) == 1:
+        return models[0]
+    named = [m for m in models if label.startswith(m)]
+    if not named:
+        raise ValueError(
+            f"estimates[{label!r}] starts with no model name of exact ({models}): "
+            "name its model first, e.g. 'SCE DeepFool'"
+        )
+    return max(named, key=len)
 
 
 def boundary_trace(

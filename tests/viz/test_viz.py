@@ -227,3 +227,18 @@ def test_box_comparison_labels_an_attack_not_run_on_a_model():
     assert spsa.y[0] == pytest.approx(30.0)
     pgd = next(t for t in fig.data if t.name == "white-box PGD")
     assert list(pgd.text) == ["", ""] and list(pgd.y) == pytest.approx([20.0, 50.0])
+
+
+def test_distance_scatter_draws_each_estimate_against_its_own_model():
+    """"SCE-AT C&W" was drawn against SCE's exact distances, the first name it starts with."""
+    from robviz.viz.exact import distance_scatter
+
+    exact = {"SCE": torch.tensor([0.1, 0.2]), "SCE-AT": torch.tensor([0.5, 0.6])}
+    fig = distance_scatter(exact, {"SCE-AT C&W": torch.tensor([0.7, 0.8])})
+    assert list(fig.data[0].x) == pytest.approx([0.5, 0.6])
+    # a label of no model is refused, never drawn against another model's truth
+    with pytest.raises(ValueError, match=r"estimates\['mmc DeepFool'\] starts with no model"):
+        distance_scatter(exact, {"mmc DeepFool": torch.tensor([0.7, 0.8])})
+    # one model: every estimate is its own, whatever its label
+    fig = distance_scatter(torch.tensor([0.1, 0.2]), {"DeepFool": torch.tensor([0.3, 0.4])})
+    assert list(fig.data[0].x) == pytest.approx([0.1, 0.2])
