@@ -778,6 +778,7 @@ def convergence_figure(
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.1)
     runs = list(dict.fromkeys(name for t in titles for name in panels[t]))
     colors = series_colors(_label(name) for name in runs)
+    first_panel: dict[str, int] = {}  # a run's legend entry: the first panel that draws it
     for j, panel in enumerate(titles):
         for name, (steps, values) in panels[panel].items():
             style = dict(color=colors[runs.index(name)], dash=series_dash(name) or "solid")
@@ -789,7 +790,7 @@ def convergence_figure(
                     mode="lines",
                     name=_label(name),
                     legendgroup=name,
-                    showlegend=j == 0,
+                    showlegend=first_panel.setdefault(name, j) == j,
                     line=dict(width=2.5, **style),
                 ),
                 row=1,

@@ -224,8 +224,8 @@ def roc_figure(
     ----------
     curves : dict
         Attack -> {line name -> (fpr, tpr, auc)} (``robviz.detect.roc_curve`` and ``roc_auc``).
-        Lines with the same name share a colour across panels; names starting with "RCE" are solid,
-        the others dashed.
+        Lines with the same name share a colour across panels and one legend entry (in the first
+        panel that draws the line); names starting with "RCE" are solid, the others dashed.
     columns : int
         Panels per row.
     title : str
@@ -262,6 +262,7 @@ def roc_figure(
         horizontal_spacing=0.07,
         vertical_spacing=min(0.3, 110 / (260 * rows + 110 * (rows - 1))) if rows > 1 else 0.1,
     )
+    first_panel: dict[str, int] = {}  # a line's legend entry: the first panel that draws it
     for p, attack in enumerate(attacks):
         r, c = p // columns + 1, p % columns + 1
         fig.add_trace(
@@ -286,7 +287,7 @@ def roc_figure(
                     mode="lines",
                     name=name,
                     legendgroup=name,
-                    showlegend=p == 0,
+                    showlegend=first_panel.setdefault(name, p) == p,
                     line=dict(color=color, dash=dash, width=2),
                     hovertemplate=f"{name}<br>AUC {100 * auc:.1f}<extra></extra>",
                 ),

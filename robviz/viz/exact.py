@@ -135,7 +135,7 @@ def bounds_sandwich(
     """Plot robust accuracy against the radius, one panel per model: the bounds and the truth.
 
     Certified lower bounds, the exact value and the attacks' upper bounds, one line each, the same
-    colour for a series in every panel.
+    colour for a series in every panel and one legend entry (in the first panel that draws it).
 
     Parameters
     ----------
@@ -172,6 +172,7 @@ def bounds_sandwich(
         shared_yaxes=True,
         horizontal_spacing=0.06,
     )
+    first_panel: dict[str, int] = {}  # a series' legend entry: the first panel that draws it
     for col, series in enumerate(panels.values(), start=1):
         for name, values in series.items():
             values = [100 * float(v) for v in values]
@@ -190,7 +191,7 @@ def bounds_sandwich(
                     mode="lines+markers",
                     name=name,
                     legendgroup=name,
-                    showlegend=col == 1,
+                    showlegend=first_panel.setdefault(name, col) == col,
                     line=line,
                     marker=dict(symbol=_SYMBOLS[i % len(_SYMBOLS)], size=9),
                 ),

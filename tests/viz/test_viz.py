@@ -230,7 +230,7 @@ def test_box_comparison_labels_an_attack_not_run_on_a_model():
 
 
 def test_distance_scatter_draws_each_estimate_against_its_own_model():
-    """"SCE-AT C&W" was drawn against SCE's exact distances, the first name it starts with."""
+    """ "SCE-AT C&W" was drawn against SCE's exact distances, the first name it starts with."""
     from robviz.viz.exact import distance_scatter
 
     exact = {"SCE": torch.tensor([0.1, 0.2]), "SCE-AT": torch.tensor([0.5, 0.6])}
@@ -242,3 +242,35 @@ def test_distance_scatter_draws_each_estimate_against_its_own_model():
     # one model: every estimate is its own, whatever its label
     fig = distance_scatter(torch.tensor([0.1, 0.2]), {"DeepFool": torch.tensor([0.3, 0.4])})
     assert list(fig.data[0].x) == pytest.approx([0.1, 0.2])
+
+
+def test_a_series_missing_from_the_first_panel_keeps_its_legend_entry():
+    """The legend was the first panel's: a series drawn only in a later panel had no entry."""
+    from robviz.viz.density import convergence_figure
+    from robviz.viz.detection import roc_figure
+    from robviz.viz.exact import bounds_sandwich
+
+    def legend(fig):
+        return sorted(t.name for t in fig.data if t.name and t.showlegend is not False)
+
+    steps = torch.arange(3)
+    fig = convergence_figure(
+        {
+            "loss": {"mmc": (steps, [3.0, 2.0, 1.0])},
+            "acc": {"mmc": (steps, [0.1, 0.5, 0.9]), "center": (steps, [0.2, 0.3, 0.4])},
+        }
+    )
+    assert legend(fig) == ["Center loss", "MMC"]
+    rate = torch.linspace(0, 1, 3)
+    fig = roc_figure(
+        {
+            "FGSM": {"RCE · K-density": (rate, rate, 0.5)},
+            "PGD": {"RCE · K-density": (rate, rate, 0.5), "CE · K-density": (rate, rate, 0.6)},
+        }
+    )
+    assert legend(fig) == ["CE · K-density", "RCE · K-density"]
+    fig = bounds_sandwich(
+        [0.1, 0.2],
+        {"SCE": {"exact": [1.0, 0.5]}, "MMC": {"exact": [1.0, 0.6], "PGD-10": [1.0, 0.7]}},
+    )
+    assert legend(fig) == ["PGD-10", "exact"]
