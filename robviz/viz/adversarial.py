@@ -164,12 +164,12 @@ def accuracy_lines(
     Raises
     ------
     ValueError
-        No series or no x value, a series whose length is not that of ``x``, or a NaN or infinite
-        x value or accuracy (naming the series and the index).
+        No series or no x value, a series whose length is not that of ``x``, a NaN or infinite
+        x value or accuracy, or an accuracy outside [0, 1] (naming the series and the index).
     """
     xs = figure_values("x", list(x)).tolist()
     for name in figure_series("series", series):
-        figure_values(f"series[{name!r}]", series[name])
+        figure_values(f"series[{name!r}]", series[name], within=(0, 1))
     fig = go.Figure()
     colors = series_colors(_label(name) for name in series)
     for i, (name, values) in enumerate(series.items()):

@@ -326,12 +326,13 @@ def robustness_heatmap(
     ------
     ValueError
         When ``rows`` or ``columns`` is empty, a row or column label repeats, ``values`` is not
-        (len(rows), len(columns)) or holds an infinite value (naming its row).
+        (len(rows), len(columns)) or holds an infinite value or one outside [0, 100] (naming its
+        row).
     """
     figure_series("rows", rows)
     figure_series("columns", columns)
     rows, columns = checks.unique_labels("rows", rows), checks.unique_labels("columns", columns)
-    z = figure_values("values", values, allow=("nan",))
+    z = figure_values("values", values, allow=("nan",), within=(0, 100))
     if z.shape != (len(rows), len(columns)):
         raise ValueError(f"values must have shape {(len(rows), len(columns))}, got {z.shape}")
     text = [

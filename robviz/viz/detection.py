@@ -240,15 +240,16 @@ def roc_figure(
     ------
     ValueError
         No attack, an attack without curves, or a curve with no point, a NaN or infinite rate or
-        AUC, or false- and true-positive rates of different lengths (naming the attack and the
-        line).
+        AUC, a rate outside [0, 1], or false- and true-positive rates of different lengths (naming
+        the attack and the line).
     """
     attacks = figure_series("curves", curves)
     for attack in attacks:
         for name in figure_series(f"curves[{attack!r}]", curves[attack]):
             fpr, tpr, auc = curves[attack][name]
             where = f"curves[{attack!r}][{name!r}]"
-            fpr, tpr = figure_values(f"{where} fpr", fpr), figure_values(f"{where} tpr", tpr)
+            fpr = figure_values(f"{where} fpr", fpr, within=(0, 1))
+            tpr = figure_values(f"{where} tpr", tpr, within=(0, 1))
             if fpr.shape != tpr.shape:
                 raise ValueError(f"{where}: {len(fpr)} false-positive rates, {len(tpr)} true")
             checks.real(f"{where} auc", auc)

@@ -281,11 +281,11 @@ def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.F
     ------
     ValueError
         When ``matrices`` is empty, or a matrix is empty, not square or has a NaN or infinite
-        entry, naming its ensemble.
+        entry or one outside [0, 1], naming its ensemble.
     """
     names = figure_series("matrices", matrices)
     for name in names:
-        figure_values(f"matrices[{name!r}]", matrices[name])
+        figure_values(f"matrices[{name!r}]", matrices[name], within=(0, 1))
     fig = make_subplots(
         rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.04, shared_yaxes=True
     )
@@ -359,14 +359,15 @@ def adp_optimum_figure(
     ------
     ValueError
         Empty alphas, a theory curve of another length, an alpha or F_y value that is NaN or
-        infinite (naming the series and the index), or ``L`` not a positive integer.
+        infinite or an F_y outside [0, 1] (naming the series and the index), or ``L`` not a
+        positive integer.
     """
     L = checks.integer("L", L, low=1)
-    if len(figure_values("alphas", alphas)) != len(figure_values("theory", theory)):
+    if len(figure_values("alphas", alphas)) != len(figure_values("theory", theory, within=(0, 1))):
         raise ValueError("alphas and theory must have one value each per point of the curve")
     for name, (a, f) in (measured or {}).items():
         if len(figure_values(f"measured[{name!r}][0]", a)) != len(
-            figure_values(f"measured[{name!r}][1]", f)
+            figure_values(f"measured[{name!r}][1]", f, within=(0, 1))
         ):
             raise ValueError(f"measured[{name!r}]: one F_y value per alpha")
     fig = go.Figure(

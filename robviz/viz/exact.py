@@ -44,8 +44,8 @@ def _radii(eps_list: Iterable[float]) -> list[float]:
 
 
 def _series(name: str, values: npt.ArrayLike, length: int) -> None:
-    """Raise naming ``name`` unless ``values`` are ``length`` finite numbers."""
-    count = len(figure_values(name, values))
+    """Raise naming ``name`` unless ``values`` are ``length`` accuracies in [0, 1]."""
+    count = len(figure_values(name, values, within=(0, 1)))
     if count != length:
         raise ValueError(f"{name} has {count} values for {length} radii")
 
@@ -79,8 +79,8 @@ def exact_vs_attacks(
     ------
     ValueError
         No radius or no model, an attack of a model ``exact`` does not have, a series whose length
-        is not that of ``eps_list``, or a NaN or infinite radius or accuracy (naming the model and
-        the attack).
+        is not that of ``eps_list``, a NaN or infinite radius or accuracy, or an accuracy outside
+        [0, 1] (naming the model and the attack).
     """
     eps = _radii(eps_list)
     for model in figure_series("exact", exact):
@@ -157,7 +157,8 @@ def bounds_sandwich(
     ------
     ValueError
         No radius, no panel, a panel without series, a series whose length is not that of
-        ``eps_list``, or a NaN or infinite radius or accuracy (naming the panel and the series).
+        ``eps_list``, a NaN or infinite radius or accuracy, or an accuracy outside [0, 1] (naming
+        the panel and the series).
     """
     eps = _radii(eps_list)
     for model in figure_series("panels", panels):

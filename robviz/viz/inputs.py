@@ -50,7 +50,12 @@ def figure_series(name: str, series: Iterable[object]) -> list:
 
 
 def figure_values(
-    name: str, values: npt.ArrayLike, *, allow: Collection[str] = (), allow_empty: bool = False
+    name: str,
+    values: npt.ArrayLike,
+    *,
+    allow: Collection[str] = (),
+    allow_empty: bool = False,
+    within: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Return ``values`` (N, ...) as a float64 array, or raise naming ``name`` and the bad samples.
 
@@ -66,6 +71,9 @@ def figure_values(
         docstring); every other one is refused.
     allow_empty : bool
         Let N = 0 through (where an empty set has a meaning, e.g. no boundary in the box).
+    within : tuple of float or None
+        (low, high): the range the figure's fixed axis or colour scale shows (accuracies as
+        fractions in [0, 1]); a finite value outside it is refused. None: any value.
 
     Returns
     -------
@@ -75,8 +83,9 @@ def figure_values(
     Raises
     ------
     ValueError
-        A scalar, no value at all (N = 0 or any axis of length 0), or a non-finite value that
-        ``allow`` does not name (the error gives the first sample indices and their count).
+        A scalar, no value at all (N = 0 or any axis of length 0), a non-finite value that
+        ``allow`` does not name, or a value outside ``within`` (the error gives the first sample
+        indices and their count).
     """
     for kind in allow:
         checks.choice("allow", kind, _KINDS)
@@ -93,15 +102,28 @@ def figure_values(
         | ("inf" in refused and np.isposinf(array))
         | ("-inf" in refused and np.isneginf(array))
     )
-    bad = np.broadcast_to(bad, array.shape)
-    rows = bad.reshape(len(array), -1).any(axis=1)
+    kinds = " or ".join(k.replace("nan", "NaN") for k in refused)
+    _refuse(name, array, bad, f"non-finite values ({kinds})", "remove or repair them first")
+    if within is not None:
+        low, high = within
+        outside = np.isfinite(array) & ((array < low) | (array > high))
+        _refuse(
+            name,
+            array,
+            outside,
+            f"values outside [{low:g}, {high:g}]",
+            "the figure shows that range only",
+        )
+    return array
+
+
+def _refuse(name: str, array: np.ndarray, bad: np.ndarray | bool, what: str, fix: str) -> None:
+    """Raise naming ``name`` and the first samples (rows of ``array``) where ``bad`` holds."""
+    rows = np.broadcast_to(bad, array.shape).reshape(len(array), -1).any(axis=1)
     if rows.any():
         # the wording of checks.finite_inputs, the check of every attack's inputs
         index = np.flatnonzero(rows).tolist()
-        shown = checks.first_items(index)
-        kinds = " or ".join(k.replace("nan", "NaN") for k in refused)
         raise ValueError(
-            f"{name} has non-finite values ({kinds}) in {len(index)} of {len(array)} samples, "
-            f"at sample index {shown}: remove or repair them first"
+            f"{name} has {what} in {len(index)} of {len(array)} samples, "
+            f"at sample index {checks.first_items(index)}: {fix}"
         )
-    return array

@@ -49,12 +49,12 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
     Raises
     ------
     ValueError
-        No curve, a curve without radii, radii and accuracies of different lengths, or a NaN or
-        infinite radius or accuracy (naming the model).
+        No curve, a curve without radii, radii and accuracies of different lengths, a NaN or
+        infinite radius or accuracy, or an accuracy outside [0, 1] (naming the model).
     """
     for name in figure_series("curves", curves):
         eps = figure_values(f"curves[{name!r}].eps", curves[name].eps)
-        accuracy = figure_values(f"curves[{name!r}].accuracy", curves[name].accuracy)
+        accuracy = figure_values(f"curves[{name!r}].accuracy", curves[name].accuracy, within=(0, 1))
         if len(eps) != len(accuracy):
             raise ValueError(
                 f"curves[{name!r}] has {len(accuracy)} accuracies for {len(eps)} radii"
@@ -98,12 +98,12 @@ def steps_curve_figure(
     Raises
     ------
     ValueError
-        No steps or no restarts, an accuracy grid that is not (len(steps), len(restarts)), or a
-        NaN or infinite value.
+        No steps or no restarts, an accuracy grid that is not (len(steps), len(restarts)), a NaN
+        or infinite value, or an accuracy outside [0, 1].
     """
     figure_values("curve.steps", curve.steps)
     figure_values("curve.restarts", curve.restarts)
-    grid = figure_values("curve.accuracy", curve.accuracy)
+    grid = figure_values("curve.accuracy", curve.accuracy, within=(0, 1))
     if grid.shape != (len(curve.steps), len(curve.restarts)):
         raise ValueError(
             f"curve.accuracy must have shape {(len(curve.steps), len(curve.restarts))} "
@@ -158,12 +158,12 @@ def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-bo
     Raises
     ------
     ValueError
-        No model, no attack at all, or a NaN or infinite accuracy (naming the model and the
-        attack).
+        No model, no attack at all, or a NaN, infinite or outside [0, 1] accuracy (naming the
+        model and the attack).
     """
     for name in figure_series("comparisons", comparisons):
         for attack, value in comparisons[name].accuracy.items():
-            figure_values(f"comparisons[{name!r}].accuracy[{attack!r}]", [value])
+            figure_values(f"comparisons[{name!r}].accuracy[{attack!r}]", [value], within=(0, 1))
     fig = go.Figure()
     keys = []
     for comparison in comparisons.values():

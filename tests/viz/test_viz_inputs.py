@@ -9,6 +9,7 @@ figure must label). A new builder without an entry fails the completeness test.
 """
 
 import json
+import re
 import math
 from typing import Callable, NamedTuple
 
@@ -470,3 +471,56 @@ def test_a_prediction_from_non_finite_logits_is_drawn_apart_never_as_a_class():
         viz.class_color(-1)
     with pytest.raises(ValueError, match="predictions must be class indices"):
         viz.attack_animation(inputs, torch.tensor([[0, 1], [0, -2]]), torch.tensor([0, 1]))
+
+
+def _masking_curves(accuracy):
+    return {"SCE": EpsCurve(eps=[0.1, 0.2], accuracy=accuracy, looks_masked=False, verdict="")}
+
+
+# A value the figure's fixed axis or colour scale cannot show: an accuracy in percent where a
+# fraction is meant would be drawn off the axis (above 103 %) without a word.
+OUT_OF_RANGE = {
+    "accuracy_lines": (
+        lambda: viz.accuracy_lines([1, 2], {"train": [0.5, 80.0]}, x_title="x", title="t"),
+        "series['train']",
+    ),
+    "exact_vs_attacks": (
+        lambda: viz.exact_vs_attacks([0.1, 0.2], {"SCE": [90.0, 50.0]}, {}),
+        "exact['SCE']",
+    ),
+    "bounds_sandwich": (
+        lambda: viz.bounds_sandwich([0.1], {"SCE": {"exact": [-0.1]}}),
+        "panels['SCE']['exact']",
+    ),
+    "eps_curve_figure": (
+        lambda: viz.eps_curve_figure(_masking_curves([0.9, 50.0])),
+        "curves['SCE'].accuracy",
+    ),
+    "box_comparison_figure": (
+        lambda: viz.box_comparison_figure({"SCE": BoxComparison(eps=0.1, accuracy={"PGD": 10.0})}),
+        "comparisons['SCE'].accuracy['PGD']",
+    ),
+    "transferability_heatmap": (
+        lambda: viz.transferability_heatmap({"ADP": [[50.0, 40.0], [30.0, 20.0]]}),
+        "matrices['ADP']",
+    ),
+    "robustness_heatmap": (
+        lambda: viz.robustness_heatmap(["SCE"], ["clean"], [[150.0]]),
+        "values",
+    ),
+    "roc_figure": (
+        lambda: viz.roc_figure({"FGSM": {"RCE": ([0.0, 1.0], [0.0, 1.5], 0.5)}}),
+        "curves['FGSM']['RCE'] tpr",
+    ),
+    "adp_optimum_figure": (
+        lambda: viz.adp_optimum_figure([0.0, 1.0], [0.5, 1.2], K=2, L=3),
+        "theory",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUT_OF_RANGE))
+def test_a_value_off_the_fixed_axis_is_refused_naming_the_argument(name):
+    build, argument = OUT_OF_RANGE[name]
+    with pytest.raises(ValueError, match=re.escape(f"{argument} has values outside [")):
+        build()
