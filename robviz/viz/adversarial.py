@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from .. import checks
 from ..runtime import to_numpy
 from .exact import boundary_trace
-from .features import _label, _panel_height, _panels
+from .features import _label, _panel_height, _panels, plane_axes
 from .inputs import figure_series, figure_values
 from .style import animate, class_color, fit_layout, plot_array, series_colors, series_dash
 
@@ -49,7 +49,7 @@ def boundary_animation(
         The points drawn in every panel, (N, 2) and (N,) (e.g. the test set). A snapshot's boundary
         may have no segment (no boundary in ``extent``).
     extent : tuple of float
-        (x_min, x_max, y_min, y_max) of every panel.
+        (x_min, x_max, y_min, y_max) of every panel, widened where a point lies outside.
     title : str or None
         The figure title.
     columns : int or None
@@ -107,11 +107,7 @@ def boundary_animation(
         fig.add_trace(boundary_trace(boundaries[name][0], name="exact boundary"), row=row, col=col)
         fig.data[-1].update(showlegend=p == 0, legendgroup="boundary")
         lines.append(len(fig.data) - 1)
-        axis = p + 1 if p else ""
-        fig.layout[f"xaxis{axis}"].update(range=list(extent[:2]), title="x₁", constrain="domain")
-        fig.layout[f"yaxis{axis}"].update(
-            range=list(extent[2:]), title="x₂", scaleanchor=f"x{axis}"
-        )
+        plane_axes(fig, p, extent, cover=[points], names=("x₁", "x₂"))
     frames = [
         [boundary_trace(boundaries[name][f], name="exact boundary") for name in names]
         for f in range(len(steps))

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import checks
-from .features import _region_trace
+from .features import _region_trace, plane_axes
 from .inputs import figure_series, figure_values
 from .style import plot_array
 from .style import SERIES_COLORS, animate, class_color, fit_layout, series_colors
@@ -159,7 +159,8 @@ def attack_animation(
     features : torch.Tensor or None
         Optional (T+1, N, 2) features at each step.
     input_regions, feature_regions
-        Optional single-frame :class:`robviz.regions.Regions` drawn underneath.
+        Optional single-frame :class:`robviz.regions.Regions` drawn underneath; the panel spans
+        their extent, widened where a trajectory (or a center) leaves it.
     eps, norm
         Draw the eps-ball around every clean input.
     centers : torch.Tensor or None
@@ -270,17 +271,20 @@ def attack_animation(
 
     for col, (name, traj, regions) in enumerate(panels, start=1):
         if regions is not None:
-            x_min, x_max, y_min, y_max = regions.extent
+            extent = regions.extent
         else:
             pts = traj.reshape(-1, 2)
             pad = 0.1 * float((pts.max(0).values - pts.min(0).values).max()) + 1e-6
             x_min, y_min = (pts.min(0).values - pad).tolist()
             x_max, y_max = (pts.max(0).values + pad).tolist()
-        axis = "" if col == 1 else str(col)
+            extent = (x_min, x_max, y_min, y_max)
         sub = "x" if col == 1 else "z"
-        fig.layout[f"xaxis{axis}"].update(range=[x_min, x_max], title=f"{sub}₁", constrain="domain")
-        fig.layout[f"yaxis{axis}"].update(
-            range=[y_min, y_max], title=f"{sub}₂", scaleanchor=f"x{axis}"
+        plane_axes(
+            fig,
+            col - 1,
+            extent,
+            cover=[traj, centers if col == 2 else None],
+            names=(f"{sub}₁", f"{sub}₂"),
         )
     return fit_layout(
         fig,

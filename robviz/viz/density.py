@@ -229,7 +229,7 @@ def loss_contours_figure(
         if centers is not None:
             for trace in _center_marks(centers, grid.label, p == 0):
                 fig.add_trace(trace, row=1, col=p + 1)
-        plane_axes(fig, p, grid.extent)
+        plane_axes(fig, p, grid.extent, cover=[centers, *(curves[p] if curves else {}).values()])
     return fit_layout(
         fig,
         height=300,
@@ -346,7 +346,7 @@ def curse_of_softmax_animation(
         if centers is not None:
             for trace in _center_marks(centers, grid.label, p == 0):
                 fig.add_trace(trace, row=1, col=p + 1)
-        plane_axes(fig, p, grid.extent)
+        plane_axes(fig, p, grid.extent, cover=[xy, centers])
     for name, values, color in (
         ("softmax loss", soft, series_color(0)),
         ("MMC loss", mmc, series_color(1)),

@@ -211,7 +211,7 @@ def non_me_domain_figure(
         traces += _scatter(plot_array(panel["features"]), labels, num_classes, p == 0, size=5)
         for trace in traces:
             fig.add_trace(trace, row=1, col=p + 1)
-        plane_axes(fig, p, domain["extent"])
+        plane_axes(fig, p, domain["extent"], cover=[panel["features"]])
     return fit_layout(fig, height=320, title=title, legend_rows="auto", subplot_titles=True)
 
 

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-
+import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import checks
 from ..regions import feature_extent
+from ..runtime import to_numpy
 from .inputs import figure_series, figure_values
 from .style import (
     OBJECTIVE_LABELS,
@@ -210,7 +211,11 @@ def feature_animation(
     for p, name in enumerate(names):
         h = histories[name]
         plane_axes(
-            fig, p, feature_extent(h.features, centers=h.centers), x_title=p + columns >= len(names)
+            fig,
+            p,
+            feature_extent(h.features, centers=h.centers),
+            x_title=p + columns >= len(names),
+            cover=[_centers_at(h, f) for f in range(len(steps))],
         )
     return fit_layout(
         fig,
@@ -279,7 +284,13 @@ def feature_panels(
             p == 0,
         ):
             fig.add_trace(trace, row=p // columns + 1, col=p % columns + 1)
-        plane_axes(fig, p, reg.extent, x_title=p + columns >= len(names))
+        plane_axes(
+            fig,
+            p,
+            reg.extent,
+            x_title=p + columns >= len(names),
+            cover=[h.features[frame], _centers_at(h, frame)],
+        )
     step = histories[names[0]].step[frame]
     return fit_layout(
         fig,
@@ -328,10 +339,19 @@ def _panel_index(names: Sequence[str], histories: dict, traces: Sequence[object]
     return index
 
 
-def plane_axes(fig: go.Figure, p: int, extent: Sequence[float], x_title: bool = True) -> None:
+def plane_axes(
+    fig: go.Figure,
+    p: int,
+    extent: Sequence[float],
+    x_title: bool = True,
+    *,
+    cover: Sequence[npt.ArrayLike | None] = (),
+    names: tuple[str, str] = ("z₁", "z₂"),
+) -> None:
     """Fix panel ``p``'s axes to ``extent`` = (x_min, x_max, y_min, y_max), at equal scale.
 
-    The axes are labelled z₁ and z₂.
+    The axes are labelled ``names`` (z₁ and z₂). A point of ``cover`` outside ``extent`` widens
+    the axes to hold it (with a margin of 5% of the extent): a fixed range never cuts off data.
 
     Parameters
     ----------
@@ -345,13 +365,27 @@ def plane_axes(fig: go.Figure, p: int, extent: Sequence[float], x_title: bool = 
         False leaves the x axis untitled: in a grid only the lowest panel of a column carries it
         (an x title between two rows would sit on the lower panel's title when the grid is
         shrunk to fit a laptop).
+    cover : sequence of array-like or None
+        The panel's drawn points, each (..., 2) (None entries are skipped): the axes hold them all.
+    names : tuple of 2 str, default ("z₁", "z₂")
+        The axes' titles (("x₁", "x₂") for the input plane).
     """
-    x_min, x_max, y_min, y_max = extent
+    x_min, x_max, y_min, y_max = (float(v) for v in extent)
+    drawn = [to_numpy(c, np.float64).reshape(-1, 2) for c in cover if c is not None]
+    xy = np.concatenate(drawn) if drawn else np.zeros((0, 2))
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if len(xy):
+        margin = 0.05 * max(x_max - x_min, y_max - y_min)
+        (low_x, low_y), (high_x, high_y) = xy.min(axis=0), xy.max(axis=0)
+        x_min = x_min if low_x >= x_min else float(low_x) - margin
+        y_min = y_min if low_y >= y_min else float(low_y) - margin
+        x_max = x_max if high_x <= x_max else float(high_x) + margin
+        y_max = y_max if high_y <= y_max else float(high_y) + margin
     axis = p + 1 if p else ""
     fig.layout[f"xaxis{axis}"].update(
-        range=[x_min, x_max], title="z₁" if x_title else None, constrain="domain"
+        range=[x_min, x_max], title=names[0] if x_title else None, constrain="domain"
     )
-    fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title="z₂", scaleanchor=f"x{axis}")
+    fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title=names[1], scaleanchor=f"x{axis}")
 
 
 def feature_figure(
@@ -377,7 +411,7 @@ def feature_figure(
         The class centers, drawn as markers.
     regions : robviz.regions.Regions, optional
         The decision regions drawn underneath: its (R, R) labels, or the last frame of (T, R, R)
-        labels; the axes then span its extent.
+        labels; the axes then span its extent, widened where a feature or a center lies outside.
     title : str, default "Features"
         The figure's title.
 
@@ -411,9 +445,6 @@ def feature_figure(
     fig.update_layout(
         xaxis=dict(title="z₁", constrain="domain"), yaxis=dict(title="z₂", scaleanchor="x")
     )
-    fit_layout(fig, height=380, width=560, title=title, legend_rows="auto")
     if regions is not None:
-        x_min, x_max, y_min, y_max = regions.extent
-        fig.update_xaxes(range=[x_min, x_max])
-        fig.update_yaxes(range=[y_min, y_max])
-    return fig
+        plane_axes(fig, 0, regions.extent, cover=[z, centers])
+    return fit_layout(fig, height=380, width=560, title=title, legend_rows="auto")

@@ -1,3 +1,4 @@
+import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
@@ -274,3 +275,38 @@ def test_a_series_missing_from_the_first_panel_keeps_its_legend_entry():
         {"SCE": {"exact": [1.0, 0.5]}, "MMC": {"exact": [1.0, 0.6], "PGD-10": [1.0, 0.7]}},
     )
     assert legend(fig) == ["PGD-10", "exact"]
+
+
+def test_a_fixed_plane_range_never_cuts_off_a_drawn_point():
+    """The regions' or the given extent set the axes: a point outside it was not drawn."""
+    from robviz.regions import Regions
+
+    def holds(fig, axis, points):
+        (x_min, x_max), (y_min, y_max) = (
+            fig.layout[f"xaxis{axis}"].range,
+            fig.layout[f"yaxis{axis}"].range,
+        )
+        points = torch.as_tensor(points).reshape(-1, 2)
+        return bool(
+            (points[:, 0] >= x_min).all()
+            and (points[:, 0] <= x_max).all()
+            and (points[:, 1] >= y_min).all()
+            and (points[:, 1] <= y_max).all()
+        )
+
+    small = Regions(torch.zeros(4, 4, dtype=torch.long), (-1.0, 1.0, -1.0, 1.0))
+    z, y = torch.tensor([[0.0, 0.0], [3.0, -2.0]]), torch.tensor([0, 1])
+    fig = viz.feature_figure(z, y, regions=small)
+    assert holds(fig, "", z) and fig.layout.xaxis.range[0] == -1.0  # widened only where needed
+    path = torch.tensor([[[0.0, 0.0]], [[0.5, 0.5]], [[2.5, 0.5]]])  # leaves the regions' box
+    fig = viz.attack_animation(
+        path,
+        torch.zeros(3, 1, dtype=torch.long),
+        torch.zeros(1, dtype=torch.long),
+        input_regions=small,
+    )
+    assert holds(fig, "", path)
+    fig = viz.boundary_animation(
+        {"SCE": [np.zeros((0, 2, 2))]}, [0], z, y, extent=(-1.0, 1.0, -1.0, 1.0)
+    )
+    assert holds(fig, "", z)
