@@ -392,6 +392,9 @@ class _Trainer:
     def epoch(self, epoch: int, step_module: Callable[..., torch.Tensor]) -> dict[str, float]:
         """Train one epoch; returns its record (loss, lr, test accuracy, seconds, images/s).
 
+        ``lr`` is the rate the epoch's last step used (read before the scheduler steps on: after
+        it, the optimizer holds the next step's rate, 0 at the end of a one-cycle run).
+
         Raises
         ------
         FloatingPointError
@@ -407,6 +410,7 @@ class _Trainer:
             steps = min(steps, recipe.total_steps - epoch * self.steps_per_epoch)
         self.model.train()
         began, total, seen = time.perf_counter(), torch.zeros((), device=self.device), 0
+        lr: float = self.optimizer.param_groups[0]["lr"]  # the rate of the step about to run
         batches = gpu_batches(
             self.data.x_train,
             self.data.y_train,
@@ -458,6 +462,7 @@ class _Trainer:
                     )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            lr = self.optimizer.param_groups[0]["lr"]
             self.optimizer.step()
             self.scheduler.step()
             total += loss.detach().float()
@@ -474,7 +479,7 @@ class _Trainer:
             )
         return dict(
             epoch=epoch + 1,
-            lr=self.optimizer.param_groups[0]["lr"],
+            lr=lr,
             train_loss=train_loss,
             test_accuracy=accuracy(
                 self.model, self.data.x_test, self.data.y_test, channels_last=True

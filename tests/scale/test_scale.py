@@ -120,3 +120,19 @@ def test_get_recipe_names_an_unknown_setting_and_the_closest_one():
         ValueError, match=r"unknown recipe setting\(s\) 'epoch' \(did you mean 'epochs'\?\)"
     ):
         get_recipe("fast", "sce", epoch=3)
+
+
+def test_each_epoch_records_the_learning_rate_its_last_step_used(tmp_path):
+    """The record held the next step's rate: 0.0 for the last epoch of a one-cycle run."""
+    from robviz.scale import TINY, TrainRun, train
+    from robviz.scale.recipes import lr_factor
+
+    run = dict(TINY, train_size=64, test_size=32, epochs=2, threads=1, progress=False)
+    results = train(dict(run, out=str(tmp_path)))
+    recipe = TrainRun.from_dict(run).get_recipe()
+    assert recipe.schedule == "onecycle"
+    steps_per_epoch = 64 // recipe.batch_size
+    for epoch, record in enumerate(results["history"], start=1):
+        last = epoch * steps_per_epoch - 1
+        assert record["lr"] == pytest.approx(recipe.lr * lr_factor(recipe, last, steps_per_epoch))
+    assert results["history"][-1]["lr"] > 0
