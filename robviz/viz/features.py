@@ -42,6 +42,9 @@ def _region_trace(
 ) -> go.Heatmap:
     x_min, x_max, y_min, y_max = extent
     resolution = labels.shape[-1]
+    # Every class the regions predict gets its colour, also one the points drawn over them lack
+    # (a class above the scale's top would take the top class's colour).
+    num_classes = max(num_classes, int(labels.max()) + 1)
     # A discrete colour scale: class k fills [k, k+1) / L with its own pale colour.
     scale = []
     for k in range(num_classes):

@@ -310,3 +310,18 @@ def test_a_fixed_plane_range_never_cuts_off_a_drawn_point():
         {"SCE": [np.zeros((0, 2, 2))]}, [0], z, y, extent=(-1.0, 1.0, -1.0, 1.0)
     )
     assert holds(fig, "", z)
+
+
+def test_a_region_of_a_class_no_point_has_keeps_its_own_colour():
+    """Class 2's region took class 1's colour when the points drawn over it were of 0 and 1 only."""
+    from robviz.regions import Regions
+
+    regions = Regions(torch.tensor([[0, 1, 2]] * 3), (-1.0, 1.0, -1.0, 1.0))
+    fig = viz.attack_animation(
+        torch.zeros(2, 2, 2),
+        torch.tensor([[0, 1], [0, 1]]),
+        torch.tensor([0, 1]),
+        input_regions=regions,
+    )
+    heatmap = next(t for t in fig.data if t.type == "heatmap")
+    assert heatmap.zmax == 3 and heatmap.colorscale[-1][1] == viz.class_color(2)
