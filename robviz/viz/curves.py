@@ -55,9 +55,9 @@ def training_curves(
     Raises
     ------
     ValueError
-        No history or no metric, an unknown metric, a history without snapshots, or a NaN or
-        infinite value of a drawn metric (a diverged run: its line would silently stop), naming
-        the run and the snapshot.
+        No history or no metric, an unknown metric, a history without snapshots, a NaN or
+        infinite value of a drawn metric (a diverged run: its line would silently stop), or a
+        value <= 0 of a metric in ``log_y`` (off its log axis), naming the run and the snapshot.
     """
     figure_series("histories", histories)
     for metric in figure_series("metrics", metrics):
@@ -66,7 +66,9 @@ def training_curves(
     for name, history in histories.items():
         figure_values(f"histories[{name!r}].step", history.step)
         for metric in metrics:
-            figure_values(f"histories[{name!r}].{metric}", getattr(history, metric))
+            figure_values(
+                f"histories[{name!r}].{metric}", getattr(history, metric), positive=metric in log_y
+            )
     fig = make_subplots(
         rows=1,
         cols=len(metrics),

@@ -285,16 +285,18 @@ def curse_of_softmax_animation(
     Raises
     ------
     ValueError
-        An empty path, a path and losses of different lengths, or a NaN or infinite point, loss,
-        grid value or center (naming the argument and the index).
+        An empty path, a path and losses of different lengths, a NaN or infinite point, loss,
+        grid value or center, or with ``log10`` a loss <= 0 (off the log axis), naming the
+        argument and the index.
     """
     for name, grid in (("softmax_grid", softmax_grid), ("mmc_grid", mmc_grid)):
         figure_values(f"{name}.values", grid.values)
     if centers is not None:
         figure_values("centers", centers)
     xy = plot_array(figure_values("path", path))
-    soft = plot_array(figure_values("softmax_losses", softmax_losses))
-    mmc = plot_array(figure_values("mmc_losses", mmc_losses))
+    # with log10 the losses go on a log axis
+    soft = plot_array(figure_values("softmax_losses", softmax_losses, positive=log10))
+    mmc = plot_array(figure_values("mmc_losses", mmc_losses, positive=log10))
     if not (len(xy) == len(soft) == len(mmc)) or xy.ndim != 2 or xy.shape[1] != 2:
         raise ValueError(
             f"path (T, 2) and the two loss arrays (T,) must have one length; got {xy.shape}, "
@@ -762,15 +764,18 @@ def convergence_figure(
     Raises
     ------
     ValueError
-        No panel, a panel without runs, a run whose steps and values differ in length, or an empty
-        or NaN or infinite step or value (naming the panel and the run).
+        No panel, a panel without runs, a run whose steps and values differ in length, an empty
+        or NaN or infinite step or value, or a value <= 0 in a ``log_y`` panel (off its log axis),
+        naming the panel and the run.
     """
     titles = figure_series("panels", panels)
     for panel in titles:
         for name in figure_series(f"panels[{panel!r}]", panels[panel]):
             steps, values = panels[panel][name]
             steps = figure_values(f"panels[{panel!r}][{name!r}] steps", steps)
-            values = figure_values(f"panels[{panel!r}][{name!r}] values", values)
+            values = figure_values(
+                f"panels[{panel!r}][{name!r}] values", values, positive=panel in log_y
+            )
             if steps.shape != values.shape:
                 raise ValueError(
                     f"panels[{panel!r}][{name!r}]: {len(steps)} steps for {len(values)} values"

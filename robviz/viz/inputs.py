@@ -56,6 +56,7 @@ def figure_values(
     allow: Collection[str] = (),
     allow_empty: bool = False,
     within: tuple[float, float] | None = None,
+    positive: bool = False,
 ) -> np.ndarray:
     """Return ``values`` (N, ...) as a float64 array, or raise naming ``name`` and the bad samples.
 
@@ -74,6 +75,8 @@ def figure_values(
     within : tuple of float or None
         (low, high): the range the figure's fixed axis or colour scale shows (accuracies as
         fractions in [0, 1]); a finite value outside it is refused. None: any value.
+    positive : bool
+        Refuse a value <= 0: the values go on a log axis, which has no place for it.
 
     Returns
     -------
@@ -84,8 +87,8 @@ def figure_values(
     ------
     ValueError
         A scalar, no value at all (N = 0 or any axis of length 0), a non-finite value that
-        ``allow`` does not name, or a value outside ``within`` (the error gives the first sample
-        indices and their count).
+        ``allow`` does not name, a value outside ``within`` or, with ``positive``, one <= 0 (the
+        error gives the first sample indices and their count).
     """
     for kind in allow:
         checks.choice("allow", kind, _KINDS)
@@ -114,6 +117,8 @@ def figure_values(
             f"values outside [{low:g}, {high:g}]",
             "the figure shows that range only",
         )
+    if positive:
+        _refuse(name, array, array <= 0, "values <= 0", "a log axis has no place for them")
     return array
 
 

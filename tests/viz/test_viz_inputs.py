@@ -524,3 +524,19 @@ def test_a_value_off_the_fixed_axis_is_refused_naming_the_argument(name):
     build, argument = OUT_OF_RANGE[name]
     with pytest.raises(ValueError, match=re.escape(f"{argument} has values outside [")):
         build()
+
+
+def test_a_value_off_a_log_axis_is_refused_naming_the_argument():
+    """A value <= 0 has no place on a log axis: plotly left it out without a word."""
+    history = _history()
+    history.loss = [1.0, 0.0]
+    with pytest.raises(ValueError, match=r"histories\['sce'\].loss has values <= 0 in 1 of 2"):
+        viz.training_curves({"sce": history}, metrics=("loss",), log_y=("loss",))
+    viz.training_curves({"sce": history}, metrics=("loss",))  # a linear axis shows 0
+    steps = torch.arange(2)
+    with pytest.raises(ValueError, match=r"panels\['loss'\]\['mmc'\] values has values <= 0"):
+        viz.convergence_figure({"loss": {"mmc": (steps, [1.0, -1.0])}}, log_y=("loss",))
+    args, kwargs = curse_of_softmax_animation("valid")
+    args = (*args[:3], torch.zeros_like(torch.as_tensor(args[3])), args[4])
+    with pytest.raises(ValueError, match="softmax_losses has values <= 0"):
+        viz.curse_of_softmax_animation(*args, **kwargs)
