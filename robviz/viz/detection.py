@@ -345,11 +345,13 @@ def detection_table(
     figure_series("the detectors of aucs", detectors)
     col_attack: list[str] = []
     col_obj: list[str] = []
+    fills: list[str] = []  # one shade per attack's block of rows, alternating
     cols: dict[str, list[str]] = {d: [] for d in detectors}
-    for attack in attacks:
+    for a, attack in enumerate(attacks):
         objectives = list(aucs[attack])
         for i, obj in enumerate(objectives):
             col_attack.append(attack if i == 0 else "")
+            fills.append("#f4f4f4" if a % 2 == 0 else "white")
             col_obj.append(_name(obj))
             for d in detectors:
                 value = aucs[attack][obj].get(d, float("nan"))
@@ -365,10 +367,6 @@ def detection_table(
                     if np.isfinite(value) and value == best and len(objectives) > 1
                     else text
                 )
-    fills = [
-        "#f4f4f4" if (i // max(len(aucs[attacks[0]]), 1)) % 2 == 0 else "white"
-        for i in range(len(col_obj))
-    ]
     fig = go.Figure(
         go.Table(
             header=dict(

@@ -99,3 +99,14 @@ def test_roc_figure_and_detection_table():
     assert list(cells[2]) == ["79.7", "<b>98.8</b>", "0.0", "<b>0.1</b>"]
     assert list(cells[3])[2:] == ["–", "<b>93.4</b>"]
     assert list(table.data[0].header.values) == ["Attack", "Obj.", "confidence", "non-ME"]
+
+
+def test_detection_table_shades_each_attack_block_alike():
+    """The shading assumed every attack had the first attack's number of objectives."""
+    aucs = {
+        "FGSM": {"rce": {"non-ME": 0.9}},
+        "PGD": {"rce": {"non-ME": 0.8}, "sce": {"non-ME": 0.7}},
+        "C&W": {"rce": {"non-ME": 0.6}},
+    }
+    fills = vd.detection_table(aucs).data[0].cells.fill.color[0]
+    assert list(fills) == ["#f4f4f4", "white", "white", "#f4f4f4"]
