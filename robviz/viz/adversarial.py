@@ -14,9 +14,9 @@ import plotly.graph_objects as go
 from .. import checks
 from ..runtime import to_numpy
 from .exact import boundary_trace
-from .features import _label, _panel_height, _panels, plane_axes
+from .features import _class_traces, _label, _panel_height, _panels, plane_axes
 from .inputs import figure_series, figure_values
-from .style import animate, class_color, fit_layout, plot_array, series_colors, series_dash
+from .style import animate, fit_layout, plot_array, series_colors, series_dash
 
 __all__ = ["boundary_animation", "accuracy_lines"]
 
@@ -90,20 +90,8 @@ def boundary_animation(
     lines = []
     for p, name in enumerate(names):
         row, col = p // columns + 1, p % columns + 1
-        for k in range(num_classes):
-            fig.add_trace(
-                go.Scatter(
-                    x=points[labels == k, 0],
-                    y=points[labels == k, 1],
-                    mode="markers",
-                    name=f"class {k}",
-                    legendgroup=f"class {k}",
-                    showlegend=p == 0,
-                    marker=dict(size=5, color=class_color(k), opacity=0.8),
-                ),
-                row=row,
-                col=col,
-            )
+        for trace in _class_traces(points, labels, num_classes, p == 0, opacity=0.8):
+            fig.add_trace(trace, row=row, col=col)
         fig.add_trace(boundary_trace(boundaries[name][0], name="exact boundary"), row=row, col=col)
         fig.data[-1].update(showlegend=p == 0, legendgroup="boundary")
         lines.append(len(fig.data) - 1)

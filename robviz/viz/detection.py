@@ -18,10 +18,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import checks
-from .features import _region_trace, plane_axes
+from .features import _class_traces, _region_trace, plane_axes
 from .inputs import figure_series, figure_values
 from ..runtime import to_numpy
-from .style import OBJECTIVE_LABELS, animate, class_color, fit_layout, plot_array, series_color
+from .style import OBJECTIVE_LABELS, animate, fit_layout, plot_array, series_color
 
 __all__ = ["embedding_animation", "non_me_domain_figure", "roc_figure", "detection_table"]
 
@@ -30,26 +30,6 @@ OBJECTIVE_NAMES = {**OBJECTIVE_LABELS, "sce": "CE"}
 
 def _name(key: str) -> str:
     return OBJECTIVE_NAMES.get(key, str(key))
-
-
-def _scatter(
-    points: np.ndarray, labels: np.ndarray, num_classes: int, first_panel: bool, size: float = 4
-) -> list[go.Scatter]:
-    traces = []
-    for k in range(num_classes):
-        p = points[labels == k]
-        traces.append(
-            go.Scatter(
-                x=p[:, 0],
-                y=p[:, 1],
-                mode="markers",
-                name=f"class {k}",
-                legendgroup=f"class {k}",
-                showlegend=first_panel,
-                marker=dict(size=size, color=class_color(k), opacity=0.8),
-            )
-        )
-    return traces
 
 
 def embedding_animation(
@@ -112,7 +92,7 @@ def embedding_animation(
     def traces(s: int) -> list[go.Scatter]:
         out = []
         for p, name in enumerate(names):
-            out += _scatter(arrays[name][s], labels, num_classes, p == 0)
+            out += _class_traces(arrays[name][s], labels, num_classes, p == 0, size=4, opacity=0.8)
         return out
 
     for i, trace in enumerate(traces(0)):
@@ -208,7 +188,7 @@ def non_me_domain_figure(
                     line=dict(color="black", dash="dash", width=2),
                 )
             )
-        traces += _scatter(plot_array(panel["features"]), labels, num_classes, p == 0, size=5)
+        traces += _class_traces(panel["features"], labels, num_classes, p == 0, opacity=0.8)
         for trace in traces:
             fig.add_trace(trace, row=1, col=p + 1)
         plane_axes(fig, p, domain["extent"], cover=[panel["features"]])

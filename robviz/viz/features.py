@@ -64,6 +64,34 @@ def _region_trace(
     )
 
 
+def _class_traces(
+    points: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    num_classes: int,
+    first_panel: bool,
+    *,
+    size: float = 5,
+    opacity: float = 0.75,
+) -> list[go.Scatter]:
+    """Return one marker trace per class k < ``num_classes``: the ``points`` (N, 2) labelled k.
+
+    In class k's colour, one legend entry per class (shown with ``first_panel``) for every panel.
+    """
+    xy, labels = plot_array(points), to_numpy(labels)
+    return [
+        go.Scatter(
+            x=xy[labels == k, 0],
+            y=xy[labels == k, 1],
+            mode="markers",
+            name=f"class {k}",
+            legendgroup=f"class {k}",
+            showlegend=first_panel,
+            marker=dict(size=size, color=class_color(k), opacity=opacity),
+        )
+        for k in range(num_classes)
+    ]
+
+
 def _panel_traces(
     z: torch.Tensor,
     y: torch.Tensor,
@@ -77,19 +105,7 @@ def _panel_traces(
     if regions is not None:
         assert extent is not None  # the regions' extent comes with them
         traces.append(_region_trace(regions, extent, num_classes))
-    for k in range(num_classes):
-        points = z[y == k]
-        traces.append(
-            go.Scatter(
-                x=plot_array(points[:, 0]),
-                y=plot_array(points[:, 1]),
-                mode="markers",
-                name=f"class {k}",
-                legendgroup=f"class {k}",
-                showlegend=first_panel,
-                marker=dict(size=5, color=class_color(k), opacity=0.75),
-            )
-        )
+    traces += _class_traces(z, y, num_classes, first_panel)
     if centers is not None:
         traces.append(
             go.Scatter(
