@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import checks
-from .features import _region_trace, plane_axes
+from .features import _centers_trace, _region_trace, plane_axes
 from .inputs import figure_series, figure_values
 from .style import plot_array
 from .style import SERIES_COLORS, animate, class_color, fit_layout, series_colors
@@ -233,17 +233,7 @@ def attack_animation(
                     col=col,
                 )
         if col == 2 and centers is not None:
-            fig.add_trace(
-                go.Scatter(
-                    x=plot_array(centers[:, 0]),
-                    y=plot_array(centers[:, 1]),
-                    mode="markers",
-                    name="centers",
-                    marker=dict(symbol="x-thin", size=14, line=dict(width=3, color="black")),
-                ),
-                row=1,
-                col=col,
-            )
+            fig.add_trace(_centers_trace(centers), row=1, col=col)
     static = len(fig.data)
 
     def animated(t: int) -> tuple[list[go.Scatter], list[int]]:

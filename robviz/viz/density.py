@@ -21,11 +21,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..runtime import to_numpy
-from .features import plane_axes
+from .features import _label, plane_axes
 from .inputs import figure_series, figure_values
 from .style import (
     INK,
-    OBJECTIVE_LABELS,
     animate,
     fit_layout,
     plot_array,
@@ -49,10 +48,6 @@ __all__ = [
 
 _LOSS_SCALE = "Cividis"  # sequential and readable with the common colour-vision deficiencies
 _DENSITY_SCALE = "Viridis"
-
-
-def _label(name: str) -> str:
-    return OBJECTIVE_LABELS.get(name, name)
 
 
 # ------------------------------------------------------------------------------------ loss contours

@@ -107,18 +107,22 @@ def _panel_traces(
         traces.append(_region_trace(regions, extent, num_classes))
     traces += _class_traces(z, y, num_classes, first_panel)
     if centers is not None:
-        traces.append(
-            go.Scatter(
-                x=plot_array(centers[:, 0]),
-                y=plot_array(centers[:, 1]),
-                mode="markers",
-                name="centers",
-                legendgroup="centers",
-                showlegend=first_panel,
-                marker=dict(symbol="x-thin", size=14, line=dict(width=3, color="black")),
-            )
-        )
+        traces.append(_centers_trace(centers, first_panel))
     return traces
+
+
+def _centers_trace(centers: npt.ArrayLike, show_legend: bool = True) -> go.Scatter:
+    """Return the (L, 2) class centers as black crosses, one legend entry "centers"."""
+    mu = plot_array(centers)
+    return go.Scatter(
+        x=mu[:, 0],
+        y=mu[:, 1],
+        mode="markers",
+        name="centers",
+        legendgroup="centers",
+        showlegend=show_legend,
+        marker=dict(symbol="x-thin", size=14, line=dict(width=3, color="black")),
+    )
 
 
 def _check_history(name: str, history: History) -> None:
