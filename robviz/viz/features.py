@@ -334,8 +334,10 @@ def _panel_height(names: Sequence[str], columns: int) -> int:
 
 
 def _panels(names: Sequence[str], columns: int | None) -> tuple[go.Figure, int]:
-    if not names:
-        raise ValueError("histories is empty: pass at least one History")
+    """Return the grid of panels for the runs ``names`` (checked non-empty by the caller).
+
+    Also the panels per row: ``columns``, by default as many as runs, up to 3.
+    """
     columns = columns or min(3, len(names))
     rows = math.ceil(len(names) / columns)
     fig = make_subplots(
@@ -343,7 +345,7 @@ def _panels(names: Sequence[str], columns: int | None) -> tuple[go.Figure, int]:
         cols=columns,
         subplot_titles=[_label(n) for n in names],
         horizontal_spacing=0.07,
-        vertical_spacing=min(0.3, 90 / (300 * rows + 50 * (rows - 1))) if rows > 1 else 0.1,
+        vertical_spacing=min(0.3, 90 / _panel_height(names, columns)) if rows > 1 else 0.1,
     )
     return fig, columns
 
