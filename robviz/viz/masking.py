@@ -22,14 +22,6 @@ __all__ = [
 ]
 
 
-def _verdict(evidence: StepsCurve | LossSurface) -> str:
-    """Return the check's verdict, shown as the figure's subtitle.
-
-    The subtitle is 13 px, not a 9 px superscript.
-    """
-    return evidence.verdict
-
-
 def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> go.Figure:
     """Plot accuracy (%) against the radius ε, one line per model.
 
@@ -136,7 +128,7 @@ def steps_curve_figure(
         yaxis_title="robust accuracy (%)",
         yaxis_range=[-3, 103],
     )
-    return fit_layout(fig, height=320, title=title, subtitle=_verdict(curve), legend_rows="auto")
+    return fit_layout(fig, height=320, title=title, subtitle=curve.verdict, legend_rows="auto")
 
 
 def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-box") -> go.Figure:
@@ -293,7 +285,7 @@ def loss_surface_figure(
         fig,
         height=360 if kind == "heatmap" else 420,
         title=title,
-        subtitle=_verdict(surface),
+        subtitle=surface.verdict,
         bottom=58 if kind == "heatmap" else 10,
     )
     if kind == "heatmap":
