@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 from .. import checks
 from ..runtime import to_numpy
 from .inputs import figure_series, figure_values
-from .style import SERIES_COLORS, animate, fit_layout, plot_array, series_color
+from .style import SERIES_COLORS, animate, fit_layout, plot_array, series_color, series_colors
 
 __all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "adp_optimum_figure"]
 
@@ -220,8 +220,8 @@ def diversity_figure(
         horizontal_spacing=0.12,
     )
     x = plot_array(steps)
-    for i, name in enumerate(diversity):
-        color = series_color(i)
+    colors = series_colors(diversity)
+    for name, color in zip(diversity, colors):
         fig.add_trace(
             go.Scatter(
                 x=x,

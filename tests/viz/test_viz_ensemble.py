@@ -3,6 +3,7 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
+from robviz import viz
 from robviz.theory import adp_optimum
 from robviz.viz.ensemble import (
     adp_optimum_figure,
@@ -63,3 +64,12 @@ def test_other_figures():
         and uniform.mode == "lines"
     )
     assert "F_y" not in fig.to_json() and "F<sub>y</sub>" in fig.layout.title.text
+
+
+def test_diversity_figure_gives_a_model_its_colour_of_every_figure():
+    """A run named after an objective took the cycle's colour of its position, not its own."""
+    fig = viz.diversity_figure(
+        [0, 1], {"x": [0.1, 0.2], "SCE": [0.2, 0.3]}, {"x": [10.0, 20.0], "SCE": [30.0, 40.0]}
+    )
+    colors = {t.name: t.line.color for t in fig.data}
+    assert colors["SCE"] == viz.NAMED_COLORS["sce"] != colors["x"]
