@@ -629,10 +629,23 @@ def animate(
         The indices in ``fig.data`` that the frames replace (default: the last ``len(frames[0])``).
     frame_layouts : sequence of dict or None
         Optional per-frame layout updates (e.g. a title that names the frame).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``fig``, changed in place.
+
+    Raises
+    ------
+    ValueError
+        No frame, not one label per frame, frames of another number of traces than ``traces``, or
+        an ``active`` that indexes no frame.
     """
     labels = [str(label) for label in labels]
     if len(frames) != len(labels) or not frames:
         raise ValueError(f"one label per frame: {len(frames)} frames, {len(labels)} labels")
+    # the play button and the slider; also refuses an active that indexes no frame
+    controls = animation_controls(labels, duration_ms, prefix, active)
     count = len(frames[0])
     if traces is None:
         traces = list(range(len(fig.data) - count, len(fig.data)))
@@ -658,5 +671,5 @@ def animate(
     ]
     if frame_layouts is not None:
         fig.update_layout(frame_layouts[active])
-    fig.update_layout(**animation_controls(labels, duration_ms, prefix, active))
+    fig.update_layout(**controls)
     return fig

@@ -325,3 +325,16 @@ def test_a_region_of_a_class_no_point_has_keeps_its_own_colour():
     )
     heatmap = next(t for t in fig.data if t.type == "heatmap")
     assert heatmap.zmax == 3 and heatmap.colorscale[-1][1] == viz.class_color(2)
+
+
+def test_animate_refuses_an_active_frame_that_does_not_exist():
+    """active=5 of three frames opened on frame 2 (taken modulo 3) without a word."""
+
+    def build(active):
+        fig = go.Figure([go.Scatter(x=[0], y=[0])])
+        frames = [[go.Scatter(x=[i], y=[i])] for i in range(3)]
+        return viz.animate(fig, frames, ["a", "b", "c"], active=active)
+
+    assert build(-1).layout.sliders[0].active == 2
+    with pytest.raises(ValueError, match="active must index one of the 3 frames, got 5"):
+        build(5)
