@@ -8,8 +8,9 @@ objective and device. No assertions; prints tables.
     .venv/bin/python benchmarks/cifar.py --adversarial untargeted --compile  # PGD-10 AT, compiled
     .venv/bin/python benchmarks/cifar.py --suite            # the issue's table: see suite()
 
-On CUDA the steps run as in ``robviz train``: channels-last, bf16 autocast, the uint8 set resident
-on the GPU. The data are synthetic CIFAR-shaped images (``robviz.scale.synthetic_images``):
+The steps run as in ``robviz train``: channels-last on every device, and on CUDA bf16 autocast and
+the uint8 set resident on the GPU; the attack runs on a channels-last model, as ``robviz evaluate``
+loads one. The data are synthetic CIFAR-shaped images (``robviz.scale.synthetic_images``):
 throughput does not depend on the pixels, and no download is needed.
 """
 
@@ -48,9 +49,11 @@ def measure(
 ):
     cuda = device.type == "cuda"
     data = synthetic_images(batch_size * (steps + warmup), 10, device=device)
-    model = make_cifar_model(arch, objective, width=width).to(device)
+    # channels-last on every device, as robviz train runs
+    model = make_cifar_model(arch, objective, width=width).to(
+        device, memory_format=torch.channels_last
+    )
     if cuda:
-        model = model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
     recipe = get_recipe("fast", objective, batch_size=batch_size, adversarial=adversarial)
     optimizer = make_optimizer(model, recipe)
@@ -59,7 +62,7 @@ def measure(
     if compile and cuda:
         step_module = torch.compile(step_module)
     generator = torch.Generator(device=device).manual_seed(0)
-    batches = gpu_batches(data.x_train, data.y_train, batch_size, generator, channels_last=cuda)
+    batches = gpu_batches(data.x_train, data.y_train, batch_size, generator, channels_last=True)
     began = None
     for i, (xb, yb) in enumerate(batches):
         if i == warmup:
@@ -87,7 +90,10 @@ def attack_speed(arch, objective, batch_size, device, *, width=16, steps=10):
     from robviz.attacks import PGD
     from robviz.scale.cifar import to_float
 
-    model = make_cifar_model(arch, objective, width=width).to(device).eval()
+    model = make_cifar_model(arch, objective, width=width)
+    model = model.to(
+        device, memory_format=torch.channels_last
+    ).eval()  # as robviz evaluate loads it
     x = to_float(synthetic_images(batch_size, 10, device=device).x_train)
     y = torch.arange(batch_size, device=device) % 10
     attack = PGD(
