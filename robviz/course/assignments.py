@@ -148,18 +148,18 @@ def course_exercises(notebook: dict) -> list[tuple[int, int, float]]:
     return exercises
 
 
-def _nbgrader_student(notebook: dict) -> nbformat.NotebookNode:
+def _nbgrader_student(notebook: dict, clear_output: bool = True) -> nbformat.NotebookNode:
+    """Return ``notebook`` as nbgrader's preprocessors release it, as nbformat's node.
+
+    Solutions stubbed, hidden tests removed and, with ``clear_output``, every output cleared.
+    """
     from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
 
-    node = nbformat.reads(
-        json.dumps(notebook), as_version=4
-    )  # sources as strings, as nbgrader reads them
+    # sources as strings, as nbgrader reads them
+    node = nbformat.reads(json.dumps(notebook), as_version=4)
     resources: dict = {}
-    for preprocessor in (
-        ClearSolutions(code_stub={"python": CODE_STUB}),
-        ClearHiddenTests(),
-        ClearOutput(),
-    ):
+    preprocessors = [ClearSolutions(code_stub={"python": CODE_STUB}), ClearHiddenTests()]
+    for preprocessor in preprocessors + ([ClearOutput()] if clear_output else []):
         node, resources = preprocessor.preprocess(node, resources)
     return node
 
@@ -218,13 +218,8 @@ def student_view(executed: dict) -> dict:
     ValueError, RuntimeError
         As :func:`student_notebook`.
     """
-    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
-
     course_exercises(executed)
-    node = nbformat.reads(json.dumps(executed), as_version=4)
-    resources: dict = {}
-    for preprocessor in (ClearSolutions(code_stub={"python": CODE_STUB}), ClearHiddenTests()):
-        node, resources = preprocessor.preprocess(node, resources)
+    node = _nbgrader_student(executed, clear_output=False)
     for cell in node.cells:
         if cell.cell_type == "code" and (is_solution(cell) or is_graded(cell)):
             cell.outputs, cell.execution_count = [], None
