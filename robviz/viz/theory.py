@@ -19,6 +19,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 
 from .. import checks
+from ..theory.robustness import mahalanobis_distances, robustness_bound
 from .inputs import figure_values
 from .style import INK, class_color, fit_layout, plot_array, series_color
 
@@ -33,9 +34,8 @@ def _closest_pairs(points: np.ndarray, tolerance: float = 1e-3) -> list[tuple[in
 
     Pairs within a relative ``tolerance`` of the smallest distance count.
     """
-    distances = np.linalg.norm(points[:, None] - points[None], axis=2)
-    off = ~np.eye(len(points), dtype=bool)
-    smallest = distances[off].min()
+    distances = mahalanobis_distances(points).numpy()
+    smallest = 2 * robustness_bound(points)
     return [
         (i, j)
         for i in range(len(points))
@@ -59,8 +59,7 @@ def _edge_coordinates(points: np.ndarray, pairs: list[tuple[int, int]]) -> list[
 
 
 def _center_summary(points: np.ndarray) -> str:
-    distances = np.linalg.norm(points[:, None] - points[None], axis=2)
-    smallest = distances[~np.eye(len(points), dtype=bool)].min()
+    smallest = 2 * robustness_bound(points)
     return f"min ‖μ<sub>i</sub> − μ<sub>j</sub>‖ = {smallest:.2f}"
 
 
@@ -315,7 +314,7 @@ def _cosine_heatmap(mu: np.ndarray, title: str) -> go.Figure:
 
 
 def _distance_heatmap(mu: np.ndarray, title: str, max_distance: float | None) -> go.Figure:
-    distances = np.linalg.norm(mu[:, None] - mu[None], axis=2)
+    distances = mahalanobis_distances(mu).numpy()
     labels = [f"μ{k}" for k in range(len(mu))]
     show_text = len(mu) <= 12
     top = float(max_distance) if max_distance else float(distances.max()) or 1.0
