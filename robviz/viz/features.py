@@ -18,7 +18,6 @@ from .inputs import figure_series, figure_values
 from .style import (
     OBJECTIVE_LABELS,
     animate,
-    animation_controls,
     class_color,
     fit_layout,
     plot_array,
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from ..regions import Regions
     from ..train import History
 
-__all__ = ["feature_animation", "feature_panels", "feature_figure", "animation_controls"]
+__all__ = ["feature_animation", "feature_panels", "feature_figure"]
 
 
 def _label(name: str) -> str:
