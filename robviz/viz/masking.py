@@ -91,9 +91,10 @@ def steps_curve_figure(
     ------
     ValueError
         No steps or no restarts, an accuracy grid that is not (len(steps), len(restarts)), a NaN
-        or infinite value, or an accuracy outside [0, 1].
+        or infinite value, a number of steps <= 0 (off the log axis) or an accuracy outside
+        [0, 1].
     """
-    figure_values("curve.steps", curve.steps)
+    figure_values("curve.steps", curve.steps, positive=True)  # on a log axis
     figure_values("curve.restarts", curve.restarts)
     grid = figure_values("curve.accuracy", curve.accuracy, within=(0, 1))
     if grid.shape != (len(curve.steps), len(curve.restarts)):

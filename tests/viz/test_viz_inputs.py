@@ -540,3 +540,11 @@ def test_a_value_off_a_log_axis_is_refused_naming_the_argument():
     args = (*args[:3], torch.zeros_like(torch.as_tensor(args[3])), args[4])
     with pytest.raises(ValueError, match="softmax_losses has values <= 0"):
         viz.curse_of_softmax_animation(*args, **kwargs)
+
+
+def test_steps_curve_refuses_a_step_count_off_its_log_axis():
+    curve = StepsCurve(
+        steps=[0, 10], restarts=[1], accuracy=[[0.5], [0.4]], looks_masked=False, verdict=""
+    )
+    with pytest.raises(ValueError, match="curve.steps has values <= 0 in 1 of 2"):
+        viz.steps_curve_figure(curve)
