@@ -116,11 +116,11 @@ def uniform_start(
     x : torch.Tensor
         The centers (N, ...).
     eps : float
-        The radius, in input units.
+        The radius, in input units, >= 0.
     norm : str
         ``"Linf"`` or ``"L2"``.
     bounds : tuple of float
-        (low, high) of the inputs.
+        (low, high) of the inputs, low < high.
     generator : torch.Generator
         A CPU generator.
 
@@ -132,8 +132,13 @@ def uniform_start(
     Raises
     ------
     ValueError
-        A norm other than ``"Linf"`` or ``"L2"``.
+        A norm other than ``"Linf"`` or ``"L2"``; ``eps`` < 0; ``bounds`` not finite with low < high
+        (clamping to a reversed box puts every start on one value).
     """
+    eps = checks.real("eps", eps, low=0)
+    low, high = (checks.real(f"bounds[{i}]", b) for i, b in enumerate(bounds))
+    if not low < high:
+        raise ValueError(f"bounds must be (low, high) with low < high, got {tuple(bounds)}")
     if norm not in ("Linf", "L2"):
         raise ValueError(
             f"norm must be 'Linf' or 'L2' (the balls with a uniform draw here), got {norm!r}"

@@ -391,7 +391,14 @@ def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         Log-probabilities (B, L).
+
+    Raises
+    ------
+    ValueError
+        ``logits`` not (B, n, L) with n >= 1 (a mean over no sample is no probability).
     """
+    if logits.dim() != 3 or logits.shape[1] == 0:
+        raise ValueError(f"logits must have shape (B, n, L) with n >= 1, got {tuple(logits.shape)}")
     return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
 
@@ -464,9 +471,11 @@ def mixup_batch(
     Raises
     ------
     ValueError
-        ``x`` empty or non-finite (the error names the sample index); alpha <= 0.
+        ``x`` empty or non-finite (the error names the sample index); ``y`` not one integer label
+        per input; alpha <= 0.
     """
     checks.finite_inputs("x", x)
+    y = checks.labels("y", y, len(x))
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
