@@ -178,7 +178,14 @@ def kl_objective(clean_logits: torch.Tensor) -> _Objective:
     callable
         ``objective(model, x', labels) -> (N,)`` per-sample KL, named ``kl_objective``; it raises
         a ``ValueError`` when x' does not hold N inputs (an attack run in chunks).
+
+    Raises
+    ------
+    ValueError
+        ``clean_logits`` not (N, L).
     """
+    if clean_logits.dim() != 2:
+        raise ValueError(f"clean_logits must have shape (N, L), got {tuple(clean_logits.shape)}")
     clean = F.log_softmax(clean_logits.detach(), dim=1)
 
     def objective(model: Predictor, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

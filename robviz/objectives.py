@@ -71,7 +71,17 @@ def squared_distances(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         Squared Euclidean distances (N, L).
+
+    Raises
+    ------
+    ValueError
+        Features and centers of two dimensions d.
     """
+    if z.shape[-1] != centers.shape[-1]:
+        raise ValueError(
+            f"z and centers must have one feature dimension d, got z {tuple(z.shape)} and centers "
+            f"{tuple(centers.shape)}"
+        )
     return (z.unsqueeze(1) - centers.unsqueeze(0)).pow(2).sum(dim=2)
 
 
@@ -213,7 +223,8 @@ def mmlda_loss(
     ------
     ValueError
         ``y`` not one integer label per sample, or a label outside [0, L)
-        (:func:`robviz.checks.labels`); ``factor`` not > 0.
+        (:func:`robviz.checks.labels`); ``factor`` not > 0; ``z`` and ``centers`` of two
+        dimensions.
     """
     factor = checks.real("factor", factor, low=0, low_open=True)
     return sce_loss(-factor * squared_distances(z, centers), y)
@@ -256,10 +267,16 @@ def mmc_loss(
     ------
     ValueError
         ``y`` not one integer label per sample, or a label outside [0, L)
-        (:func:`robviz.checks.labels`); ``factor`` not > 0.
+        (:func:`robviz.checks.labels`); ``factor`` not > 0; ``z`` and ``centers`` of two
+        dimensions.
     """
     y = checks.labels("y", y, len(z), num_classes=len(centers))
     factor = checks.real("factor", factor, low=0, low_open=True)
+    if z.shape[-1] != centers.shape[-1]:
+        raise ValueError(
+            f"z and centers must have one feature dimension d, got z {tuple(z.shape)} and centers "
+            f"{tuple(centers.shape)}"
+        )
     return factor * (z - centers[y]).pow(2).sum(dim=1).mean()
 
 
@@ -290,9 +307,13 @@ def rce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     ------
     ValueError
         ``y`` not one integer label per sample, or a label outside [0, L)
-        (:func:`robviz.checks.labels`).
+        (:func:`robviz.checks.labels`); fewer than 2 classes.
     """
     num_classes = h.shape[1]
+    if num_classes < 2:  # the reverse label 1/(L - 1) is 0/0
+        raise ValueError(
+            f"h must have L >= 2 classes for a reverse label, got shape {tuple(h.shape)}"
+        )
     y = checks.labels("y", y, len(h), num_classes=num_classes)
     reverse = (1.0 - F.one_hot(y, num_classes).to(h.dtype)) / (num_classes - 1)
     return -(reverse * F.log_softmax(h, dim=1)).sum(dim=1).mean()

@@ -144,10 +144,12 @@ def non_max_entropy(probabilities: npt.ArrayLike) -> np.ndarray:
     Raises
     ------
     ValueError
-        ``probabilities`` is not (N, L) with L >= 3, or has a NaN or infinite value (naming the
-        sample).
+        ``probabilities`` is not (N, L) with L >= 3, has a NaN or infinite value (naming the
+        sample) or a negative one.
     """
     p = _check_outputs(probabilities, "probabilities")
+    if (p < 0).any():  # log of a negative number is NaN, and its term would be dropped as 0
+        raise ValueError(f"probabilities must be >= 0, got {p.min()!r}")
     with np.errstate(divide="ignore"):
         return _non_max_entropy_log(np.log(p))
 
