@@ -1847,3 +1847,114 @@ def test_labels_of_unknown_range_are_refused_when_negative_or_not_integer():
     assert y[data_module.sample_per_class(y, 2)].tolist() == [0, 0, 1, 1, 2, 2]
     target = attacks_base.random_target(y, 3, torch.Generator().manual_seed(0))
     assert (target != y).all() and target.max() < 3
+
+
+def _masking_toy():
+    data = gaussian_mixture(num_classes=3, n_per_class=20)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    return data, model, data.x_test[:8], data.y_test[:8]
+
+
+# name -> (call on (data, model, x, y), the start of the error)
+MASKING_AND_MI_SETTINGS = {
+    # verdicts against thresholds no accuracy can meet: 'masked' for any model
+    "accuracy_vs_eps floor=-1": (
+        lambda d, m, x, y: masking.accuracy_vs_eps(m, x, y, [0.1, 0.2], bounds=d.bounds, floor=-1),
+        r"floor must be a finite number in \[0, 1\]",
+    ),
+    "accuracy_vs_eps tolerance=-1": (
+        lambda d, m, x, y: masking.accuracy_vs_eps(
+            m, x, y, [0.1, 0.2], bounds=d.bounds, tolerance=-1
+        ),
+        r"tolerance must be a finite number >= 0",
+    ),
+    # spsa_lr=0 silently became the default eps / 4
+    "whitebox_vs_blackbox spsa_lr=0": (
+        lambda d, m, x, y: masking.whitebox_vs_blackbox(
+            m, x, y, 0.1, bounds=d.bounds, pgd_steps=2, spsa_steps=2, spsa_samples=4, spsa_lr=0.0
+        ),
+        r"spsa_lr must be a finite number > 0 or None",
+    ),
+    # named alpha, PGD's step derived from it, before
+    "whitebox_vs_blackbox eps=0": (
+        lambda d, m, x, y: masking.whitebox_vs_blackbox(m, x, y, 0.0, bounds=d.bounds),
+        r"eps must be a finite number > 0",
+    ),
+    "loss_along_direction roughness=-1": (
+        lambda d, m, x, y: masking.loss_along_direction(m, x, y, roughness=-1.0),
+        r"roughness must be a finite number > 0",
+    ),
+    # crashes inside torch.stack and broadcasting
+    "loss_along_direction no alphas": (
+        lambda d, m, x, y: masking.loss_along_direction(m, x, y, alphas=torch.zeros(0)),
+        r"alphas must be a 1-D sequence of steps, at least one",
+    ),
+    "loss_along_direction direction of 3 samples": (
+        lambda d, m, x, y: masking.loss_along_direction(m, x, y, direction=torch.ones(3, 2)),
+        r"direction must have the shape of x, \(8, 2\), got \(3, 2\)",
+    ),
+    # named x before
+    "loss_along_direction NaN alpha": (
+        lambda d, m, x, y: masking.loss_along_direction(
+            m, x, y, alphas=torch.tensor([0.0, math.nan, 1.0])
+        ),
+        r"alphas has non-finite values .* at sample index 1",
+    ),
+    "loss_landscape_2d plateau=2": (
+        lambda d, m, x, y: masking.loss_landscape_2d(m, x, y, plateau=2.0),
+        r"plateau must be a finite number in \[0, 1\]",
+    ),
+    # the input weighed 0: the pool's prediction, whatever x is
+    "MixupInference lam=0": (
+        lambda d, m, x, y: mixup_inference.MixupInference(m, d.x_train, d.y_train, lam=0.0),
+        r"lam must be a finite number in \(0, 1\]",
+    ),
+    # MI-Combined reduced to MI-OL alone
+    "MixupInference threshold=-1": (
+        lambda d, m, x, y: mixup_inference.MixupInference(
+            m, d.x_train, d.y_train, mode="combined", threshold=-1.0
+        ),
+        r"threshold must be a finite number in \[0, 1\]",
+    ),
+    # an extrapolation reported as a mixture
+    "mixing_effect lams 1.5": (
+        lambda d, m, x, y: mixup_inference.mixing_effect(m, x, x, y, d.x_train, [0.5, 1.5]),
+        r"lams entry must be a finite number in \[0, 1\], got 1.5",
+    ),
+    # a broadcasting crash inside the mixture
+    "mixing_effect x_adv of 4": (
+        lambda d, m, x, y: mixup_inference.mixing_effect(m, x, x[:4], y, d.x_train, [0.5]),
+        r"x_adv must have the shape of x, \(8, 2\), got \(4, 2\)",
+    ),
+    # non-ME of a negative 'probability': its NaN log was dropped as a 0 term
+    "non_max_entropy negative": (
+        lambda d, m, x, y: detect.non_max_entropy([[-0.5, 0.5, 1.0]]),
+        r"probabilities must be >= 0",
+    ),
+    # a crash inside broadcasting, and the reverse label 1/(L - 1) = 1/0
+    "mmc_loss centers of another d": (
+        lambda d, m, x, y: mmc_loss(x, y, torch.zeros(3, 3)),
+        r"z and centers must have one feature dimension d",
+    ),
+    "rce_loss one class": (
+        lambda d, m, x, y: objectives.rce_loss(torch.zeros(8, 1), torch.zeros(8, dtype=torch.long)),
+        r"h must have L >= 2 classes",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MASKING_AND_MI_SETTINGS))
+def test_masking_and_mi_refuse_settings_with_no_meaning_naming_them(name):
+    call, message = MASKING_AND_MI_SETTINGS[name]
+    with pytest.raises(ValueError, match=f"^{message}"):
+        call(*_masking_toy())
+
+
+def test_a_zero_direction_and_the_ends_of_lambda_are_still_measured():
+    data, model, x, y = _masking_toy()
+    # a zero gradient sign is what a masking study looks for: measured, a constant loss
+    line = masking.loss_along_direction(model, x, y, direction=torch.zeros_like(x))
+    assert torch.equal(line.loss, line.loss[:1].expand_as(line.loss))
+    effect = mixup_inference.mixing_effect(model, x, x, y, data.x_train, [0.0, 1.0], samples=2)
+    assert effect.effect.tolist() == [0.0, 0.0]  # x_adv = x: no effect at either end
