@@ -116,11 +116,11 @@ def uniform_start(
     x : torch.Tensor
         The centers (N, ...).
     eps : float
-        The radius, in input units.
+        The radius, in input units, >= 0.
     norm : str
         ``"Linf"`` or ``"L2"``.
     bounds : tuple of float
-        (low, high) of the inputs.
+        (low, high) of the inputs, low < high.
     generator : torch.Generator
         A CPU generator.
 
@@ -132,8 +132,13 @@ def uniform_start(
     Raises
     ------
     ValueError
-        A norm other than ``"Linf"`` or ``"L2"``.
+        A norm other than ``"Linf"`` or ``"L2"``; ``eps`` < 0; ``bounds`` not finite with low < high
+        (clamping to a reversed box puts every start on one value).
     """
+    eps = checks.real("eps", eps, low=0)
+    low, high = (checks.real(f"bounds[{i}]", b) for i, b in enumerate(bounds))
+    if not low < high:
+        raise ValueError(f"bounds must be (low, high) with low < high, got {tuple(bounds)}")
     if norm not in ("Linf", "L2"):
         raise ValueError(
             f"norm must be 'Linf' or 'L2' (the balls with a uniform draw here), got {norm!r}"
@@ -173,7 +178,14 @@ def kl_objective(clean_logits: torch.Tensor) -> _Objective:
     callable
         ``objective(model, x', labels) -> (N,)`` per-sample KL, named ``kl_objective``; it raises
         a ``ValueError`` when x' does not hold N inputs (an attack run in chunks).
+
+    Raises
+    ------
+    ValueError
+        ``clean_logits`` not (N, L).
     """
+    if clean_logits.dim() != 2:
+        raise ValueError(f"clean_logits must have shape (N, L), got {tuple(clean_logits.shape)}")
     clean = F.log_softmax(clean_logits.detach(), dim=1)
 
     def objective(model: Predictor, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -123,9 +123,11 @@ def spread_centers(
     Raises
     ------
     ValueError
-        ``num_classes`` < 2, ``feature_dim`` < 1 (or 1 with more than 2 classes), ``norm`` <= 0.
+        ``num_classes`` < 2, ``feature_dim`` < 1 (or 1 with more than 2 classes), ``norm`` <= 0,
+        ``steps`` < 1 (zero steps would return the random start as if it were spread).
     """
     num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
+    steps = checks.integer("steps", steps, low=1)
     if feature_dim == 1:
         return torch.tensor([[norm], [-norm]])
     if feature_dim == 2:
@@ -207,7 +209,8 @@ def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     ------
     ValueError
         z not (N, d) or y not (N,); N = 0; a class in 0..L-1 without a sample (its mean would be
-        a NaN row that turns every distance after it into NaN).
+        a NaN row that turns every distance after it into NaN); z not floating point or with a NaN
+        or infinite value (the error names the sample); y not integer or with a label < 0.
     """
     if z.dim() != 2 or y.shape != z.shape[:1]:
         raise ValueError(
@@ -215,6 +218,11 @@ def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         )
     if len(y) == 0:
         raise ValueError("z and y are empty: class means need at least one sample per class")
+    if not z.is_floating_point():
+        raise ValueError(f"z must hold floating-point features, got {z.dtype}")
+    checks.finite_inputs("z", z)
+    # L = max(y) + 1 classes: a float or negative label is no class of them.
+    y = checks.labels("y", y, len(z), num_classes=int(y.max()) + 1)
     counts = torch.bincount(y.long().cpu(), minlength=int(y.max()) + 1)
     missing = torch.nonzero(counts == 0).flatten().tolist()
     if missing:

@@ -321,7 +321,7 @@ def finite_inputs(
         raise ValueError(f"{name} must have a sample axis, shape (N, ...), got a scalar")
     if len(x) == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}): there is nothing to evaluate")
-    if x.is_floating_point() or x.is_complex():
+    if (x.is_floating_point() or x.is_complex()) and x.numel():  # nothing to check in (0, ...)
         bad = ~torch.isfinite(x.detach()).reshape(len(x), -1).all(dim=1)
         if bool(bad.any()):
             index = torch.nonzero(bad).flatten().tolist()

@@ -53,7 +53,9 @@ class Dataset:
     ------
     ValueError
         (On construction) ``y_train`` or ``y_test`` not one integer label per input, or a label
-        outside [0, num_classes) (naming the sample index).
+        outside [0, num_classes) (naming the sample index); ``num_classes`` < 2; ``bounds`` not
+        finite (low, high) with low < high; an input of ``x_train`` or ``x_test`` with a NaN or
+        infinite value (naming the sample index).
     """
 
     name: str
@@ -65,12 +67,18 @@ class Dataset:
     bounds: tuple[float, float]
 
     def __post_init__(self) -> None:
-        # A label outside the L classes is no class: a head trained on it learns another class.
+        num_classes = checks.integer("num_classes", self.num_classes, low=2)
+        low, high = (checks.real(f"bounds[{i}]", b) for i, b in enumerate(self.bounds))
+        if not low < high:
+            raise ValueError(f"bounds must be (low, high) with low < high, got {self.bounds}")
+        # A label outside the L classes is no class: a head trained on it learns another class;
+        # a NaN input trains every weight to NaN, or is predicted class 0.
         for name, x, y in (
-            ("y_train", self.x_train, self.y_train),
-            ("y_test", self.x_test, self.y_test),
+            ("train", self.x_train, self.y_train),
+            ("test", self.x_test, self.y_test),
         ):
-            checks.labels(name, y, len(x), num_classes=self.num_classes)
+            checks.finite_inputs(f"x_{name}", x, allow_empty=True)
+            checks.labels(f"y_{name}", y, len(x), num_classes=num_classes)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -274,7 +282,7 @@ def spirals(
     noise : float
         The standard deviation of the Gaussian noise added to each point's angle, in radians (>= 0).
     turns : float
-        Revolutions of each arm.
+        Revolutions of each arm (finite; 0 gives straight arms, < 0 turns the other way).
     seed : int
         Seeds the draw and the train/test split.
     test_fraction : float
@@ -291,9 +299,11 @@ def spirals(
     Raises
     ------
     ValueError
-        For num_classes < 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+        For num_classes < 2, n_per_class < 4, noise < 0, turns not a finite number or a test
+        fraction outside (0, 1).
     """
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
+    turns = checks.real("turns", turns)
     rng = np.random.default_rng(seed)
     r = np.tile(np.linspace(0.1, 1.0, n_per_class), num_classes)
     y = np.repeat(np.arange(num_classes), n_per_class)
@@ -462,7 +472,7 @@ def grid_points(extent: tuple[float, float, float, float], resolution: int = 100
     extent : tuple of float
         (x_min, x_max, y_min, y_max), finite, min < max.
     resolution : int
-        Points per axis (R).
+        Points per axis (R), >= 2.
 
     Returns
     -------
@@ -472,8 +482,10 @@ def grid_points(extent: tuple[float, float, float, float], resolution: int = 100
     Raises
     ------
     ValueError
-        ``extent`` not finite or with min >= max.
+        ``extent`` not finite or with min >= max; ``resolution`` < 2 (no grid: one point is the
+        corner (x_min, y_min), none is no picture at all).
     """
+    resolution = checks.integer("resolution", resolution, low=2)
     x_min, x_max, y_min, y_max = extent
     if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, extent))):
         raise ValueError(
@@ -495,7 +507,7 @@ def sample_per_class(
     y : torch.Tensor
         Labels (N,).
     per_class : int
-        The samples wanted per class (fewer where a class has fewer).
+        The samples wanted per class (fewer where a class has fewer), >= 1.
     mask : torch.Tensor or None
         (N,) bool: draw only where True (e.g. the correctly classified ones).
     seed : int
@@ -506,7 +518,19 @@ def sample_per_class(
     torch.Tensor
         A (<= L * per_class,) int64 tensor on y's device, ordered by class (and by index within a
         class).
+
+    Raises
+    ------
+    ValueError
+        ``per_class`` < 1 (-1 would slice off one sample per class, not draw none); ``y`` not
+        integer labels >= 0; ``mask`` not one flag per label.
     """
+    per_class = checks.integer("per_class", per_class, low=1)
+    y = checks.labels("y", y, len(y), num_classes=int(y.max()) + 1 if len(y) else None)
+    if mask is not None and tuple(mask.shape) != tuple(y.shape):
+        raise ValueError(
+            f"mask must be one flag per label, shape {tuple(y.shape)}, got {tuple(mask.shape)}"
+        )
     generator = torch.Generator().manual_seed(seed)
     allowed = torch.ones_like(y, dtype=torch.bool) if mask is None else mask.bool()
     picked = []

@@ -92,9 +92,9 @@ def tsne(
     perplexity : float
         Effective number of neighbours; must be < N.
     n_iter : int
-        Optimization iterations after early exaggeration.
+        Optimization iterations after early exaggeration, >= 1.
     early_exaggeration_iter : int or None
-        Iterations of early exaggeration; default 250, but 0 for an array ``init``
+        Iterations of early exaggeration (>= 0); default 250, but 0 for an array ``init``
         (a good start needs no exaggeration phase, which would shuffle it).
     cache : bool
         Reuse an embedding computed before for the same features and settings.
@@ -110,7 +110,9 @@ def tsne(
     ------
     ValueError
         Bad shapes or settings; features that are all one vector (nothing to embed: every distance
-        is 0, and t-SNE's affinities are 0/0); 1-D features with ``init="pca"`` (PCA needs d >= 2).
+        is 0, and t-SNE's affinities are 0/0); 1-D features with ``init="pca"`` (PCA needs d >= 2);
+        ``n_iter`` < 1 (the start, returned as if it were an embedding) or
+        ``early_exaggeration_iter`` < 0; an array ``init`` with a NaN or infinite value.
     FloatingPointError
         If openTSNE returns a non-finite embedding (never cached).
     """
@@ -147,14 +149,17 @@ def tsne(
         )
         if init.shape != (len(x), 2):
             raise ValueError(f"init must have shape (N, 2) = ({len(x)}, 2), got {init.shape}")
+        checks.finite_inputs("init", init)
     given = not isinstance(init, str)
     if early_exaggeration_iter is None:
         early_exaggeration_iter = 0 if given else 250
     settings = dict(
         seed=seed,
         perplexity=float(perplexity),
-        n_iter=int(n_iter),
-        early_exaggeration_iter=int(early_exaggeration_iter),
+        n_iter=checks.integer("n_iter", n_iter, low=1),
+        early_exaggeration_iter=checks.integer(
+            "early_exaggeration_iter", early_exaggeration_iter, low=0
+        ),
     )
     key = _key(x, init if given else None, {**settings, "init": init if not given else "array"})
     path = None if cache_dir is None else Path(cache_dir) / f"{key}.npy"
@@ -230,6 +235,12 @@ def aligned_tsne(
     -------
     np.ndarray
         (S, N, 2) float32 embeddings.
+
+    Raises
+    ------
+    ValueError
+        An empty sequence, frames of different N, ``n_iter`` or ``later_iter`` < 1, or what
+        :func:`tsne` refuses.
     """
     frames = [_features_array(f, f"sequence[{i}]") for i, f in enumerate(sequence)]
     if not frames:
@@ -239,7 +250,10 @@ def aligned_tsne(
             "every array of the sequence must hold the same N points, got "
             f"{[len(f) for f in frames]}"
         )
-    later_iter = max(n_iter // 2, 1) if later_iter is None else later_iter
+    n_iter = checks.integer("n_iter", n_iter, low=1)
+    later_iter = checks.integer(
+        "later_iter", max(n_iter // 2, 1) if later_iter is None else later_iter, low=1
+    )
     out = [
         tsne(
             frames[0],

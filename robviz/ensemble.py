@@ -133,9 +133,9 @@ def adp_regularizer(
     y : torch.Tensor
         (N,) labels.
     alpha : float
-        Entropy weight (paper 2).
+        Entropy weight (paper 2), >= 0.
     beta : float
-        Log-det weight (paper 0.5).
+        Log-det weight (paper 0.5), >= 0.
     reduction : str
         ``"mean"`` over the batch (a scalar) or ``"none"`` (N,).
 
@@ -147,10 +147,13 @@ def adp_regularizer(
     Raises
     ------
     ValueError
-        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L), or an
-        unknown ``reduction``.
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L), an
+        unknown ``reduction``, or ``alpha`` or ``beta`` < 0 (a weight < 0 rewards the members for
+        agreeing: the opposite of ADP).
     """
     _check_probabilities(probabilities, y)
+    alpha = checks.real("alpha", alpha, low=0)
+    beta = checks.real("beta", beta, low=0)
     mean = probabilities.mean(0)  # (N, L)
     entropy = -(mean * torch.log(mean + LOG_OFFSET)).sum(-1)
     gram = _gram(probabilities, y)
@@ -545,9 +548,9 @@ def solve_adp(
     y : int
         The sample's label, in [0, L).
     steps : int
-        Adam steps.
+        Adam steps, >= 1.
     lr : float
-        Adam's learning rate.
+        Adam's learning rate, > 0.
     seed : int
         Seeds the initial logits (0.1 times a standard normal).
 
@@ -559,9 +562,12 @@ def solve_adp(
     Raises
     ------
     ValueError
-        K < 2 or L < 2 (from :func:`adp_regularizer`), or ``y`` outside [0, L).
+        K < 2 or L < 2 (from :func:`adp_regularizer`), or ``y`` outside [0, L); ``steps`` < 1 or
+        ``lr`` not > 0 (no descent: the random start, returned as if it were the optimum).
     """
     y = checks.integer("y", y, low=0, high=L - 1, note=f"one of the L = {L} classes")
+    steps = checks.integer("steps", steps, low=1)
+    lr = checks.real("lr", lr, low=0, low_open=True)
     generator = torch.Generator().manual_seed(seed)
     logits = (0.1 * torch.randn(K, L, generator=generator, dtype=torch.float64)).requires_grad_(
         True

@@ -129,6 +129,12 @@ def loss_on_grid(
     LossGrid
         :class:`LossGrid` with (R, R) float64 values.
 
+    Raises
+    ------
+    ValueError
+        A bad ``extent``, ``resolution`` < 2, ``label`` outside the objective's classes,
+        ``chunk_size`` < 1.
+
     Examples
     --------
     >>> from robviz.objectives import MMC
@@ -139,6 +145,7 @@ def loss_on_grid(
     extent = _check_extent(extent)
     resolution = checks.integer("resolution", resolution, low=2)
     label = checks.integer("label", label, low=0)
+    chunk_size = checks.integer("chunk_size", chunk_size, low=1)
     loss_fn = per_sample_loss(loss)
     points = grid_points(extent, resolution)
     if isinstance(loss, Objective):
@@ -186,7 +193,7 @@ def gsce_loss(
     centers : torch.Tensor
         (L, d) means mu.
     sigmas : float or torch.Tensor
-        A float (shared) or (L,) scales sigma_i.
+        A float (shared) or (L,) scales sigma_i, each > 0.
     offsets : float or torch.Tensor or None
         None (zeros), a float or (L,) B_i.
 
@@ -194,10 +201,18 @@ def gsce_loss(
     -------
     torch.Tensor
         (M,) losses.
+
+    Raises
+    ------
+    ValueError
+        A scale not > 0 (sigma = 0 makes a class's logit constant, sigma < 0 turns its well into a
+        hill: neither is g-SCE); ``y`` not one label in [0, L) per feature.
     """
     centers = centers.to(z)
     num_classes = centers.shape[0]
     sigma = torch.as_tensor(sigmas, dtype=z.dtype, device=z.device).expand(num_classes)
+    if not bool((sigma > 0).all()):
+        raise ValueError(f"sigmas must be > 0, got {sigma.tolist()}")
     offset = (
         torch.zeros(num_classes, dtype=z.dtype, device=z.device)
         if offsets is None
@@ -261,6 +276,12 @@ def trace_contour(
     -------
     torch.Tensor
         (T, 2) float64 points ordered along the contour, ``start`` among them.
+
+    Raises
+    ------
+    ValueError
+        ``start`` not 2 finite numbers; ``label`` outside the objective's classes; ``step`` not
+        > 0, ``max_steps`` < 1, a bad ``extent``.
     """
     # a float64 CPU copy: Newton steps need the precision; the caller's head stays
     if isinstance(loss, Objective):
@@ -272,6 +293,8 @@ def trace_contour(
         raise ValueError(
             f"trace_contour walks in a 2-D plane; start must have 2 entries, got {z0.numel()}"
         )
+    if not bool(torch.isfinite(z0).all()):
+        raise ValueError(f"start must be a finite point, got {z0.tolist()}")
     step = checks.real("step", step, low=0, low_open=True)
     max_steps = checks.integer("max_steps", max_steps, low=1)
     bounds = None if extent is None else _check_extent(extent)
@@ -339,12 +362,20 @@ def feature_density(
     -------
     DensityGrid
         :class:`DensityGrid` with values (R, R) or (S, R, R), float64, in points per unit area.
+
+    Raises
+    ------
+    ValueError
+        ``features`` not (P, 2) or (S, P, 2), with P = 0, or with a NaN or infinite coordinate (a
+        point the histogram would drop, a density lower than measured; the error names the point
+        index); a bad ``extent`` or ``resolution``.
     """
     extent = _check_extent(extent)
     resolution = checks.integer("resolution", resolution, low=1)
     z = torch.as_tensor(features).detach().to(torch.float64).cpu()
     if z.shape[-1] != 2 or z.dim() not in (2, 3):
         raise ValueError(f"features must have shape (P, 2) or (S, P, 2), got {tuple(z.shape)}")
+    checks.finite_inputs("features", z if z.dim() == 2 else z.transpose(0, 1))
     frames = z[None] if z.dim() == 2 else z
     x_min, x_max, y_min, y_max = extent
     cell_area = (x_max - x_min) * (y_max - y_min) / resolution**2

@@ -137,8 +137,22 @@ def accuracy_vs_eps(
     floor : float
         The largest accuracy at the largest radius that still counts as "about 0". Default 0.05.
     tolerance : float
-        How much the curve may rise between radii (sampling noise). Default 0.02.
+        How much the curve may rise between radii (sampling noise), >= 0. Default 0.02.
+
+    Returns
+    -------
+    EpsCurve
+        The accuracies, ``looks_masked`` and a one-line verdict.
+
+    Raises
+    ------
+    ValueError
+        An empty ``eps_list`` or an entry < 0; ``floor`` outside [0, 1] or ``tolerance`` < 0 (a
+        verdict against a threshold no accuracy can meet); x empty or non-finite; y not one
+        integer label per input in [0, L).
     """
+    floor = checks.real("floor", floor, low=0, high=1)
+    tolerance = checks.real("tolerance", tolerance, low=0)
     factory = attack_factory or (lambda m, e: _default_attack(m, e, bounds=bounds))
     eps_list = [checks.real("eps_list entry", e, low=0) for e in eps_list]
     if not eps_list:
@@ -232,9 +246,11 @@ def accuracy_vs_steps(
     Raises
     ------
     ValueError
-        An entry < 1 or an empty list; x empty or non-finite; y not one integer label per input
+        An entry < 1 or an empty list; ``tolerance`` < 0; x empty or non-finite; y not one
+        integer label per input
         in [0, L).
     """
+    tolerance = checks.real("tolerance", tolerance, low=0)
     factory = attack_factory or (
         lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds)
     )
@@ -329,8 +345,23 @@ def whitebox_vs_blackbox(
     white_attack : robviz.attacks.Attack or None
         An Attack to use as the white-box attack instead of PGD (e.g. PGD with an EOT loss).
     tolerance : float
-        How far black-box may beat white-box before it counts. Default 0.02.
+        How far black-box may beat white-box before it counts, >= 0. Default 0.02.
+
+    Returns
+    -------
+    BoxComparison
+        The accuracies, ``looks_masked`` and a one-line verdict.
+
+    Raises
+    ------
+    ValueError
+        ``eps`` not > 0, ``spsa_lr`` not > 0 (None: eps / 4), ``tolerance`` < 0; what the attacks
+        refuse (x empty or non-finite, labels outside [0, L), zero steps or samples).
     """
+    eps = checks.real("eps", eps, low=0, low_open=True)
+    # An lr of 0 is no SPSA step (refused by SPSA), not the default: only None is eps / 4.
+    spsa_lr = checks.real("spsa_lr", spsa_lr, low=0, low_open=True, allow_none=True)
+    tolerance = checks.real("tolerance", tolerance, low=0)
     correct = _correct(model, x, y)
     white = white_attack or _default_attack(model, eps, pgd_steps, seed, bounds)
     accuracy = {
@@ -344,7 +375,7 @@ def whitebox_vs_blackbox(
         model,
         eps=eps,
         steps=spsa_steps,
-        lr=spsa_lr or eps / 4,
+        lr=eps / 4 if spsa_lr is None else spsa_lr,
         delta=min(0.01, eps / 2) or 0.01,
         samples=spsa_samples,
         bounds=bounds,
@@ -413,6 +444,31 @@ def gradient_direction(
     return grad.sign()
 
 
+def _direction(name: str, d: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Return ``d`` on x's dtype and device, or raise naming ``name``.
+
+    A direction of another shape would broadcast against x (or crash inside torch), and a NaN
+    direction probes no input. A zero direction is allowed: a gradient sign is 0 where the
+    gradient vanishes, which is what a masking study looks for.
+    """
+    d = torch.as_tensor(d).to(x)
+    if d.shape != x.shape:
+        raise ValueError(f"{name} must have the shape of x, {tuple(x.shape)}, got {tuple(d.shape)}")
+    return checks.finite_inputs(name, d)
+
+
+def _steps(name: str, steps: torch.Tensor | None, scale: float, num: int) -> torch.Tensor:
+    """Return the step sizes (``num`` points of [-scale/2, scale/2] for None), 1-D and finite."""
+    if steps is None:
+        return torch.linspace(-0.5, 0.5, num) * scale
+    steps = torch.as_tensor(steps).float()
+    if steps.dim() != 1 or len(steps) == 0:
+        raise ValueError(
+            f"{name} must be a 1-D sequence of steps, at least one, got {tuple(steps.shape)}"
+        )
+    return checks.finite_inputs(name, steps)
+
+
 @torch.no_grad()
 def _loss(
     model: Predictor, x: torch.Tensor, y: torch.Tensor, objective: _Objective | None
@@ -466,14 +522,29 @@ def loss_along_direction(
     objective : callable or None
         ``objective(model, x, labels) -> (N,)``; default cross-entropy.
     roughness : float
-        The total-variation ratio above which the curve counts as jagged.
+        The total-variation ratio above which the curve counts as jagged, > 0.
+
+    Returns
+    -------
+    LossLine
+        The losses, the slopes, ``looks_masked`` and the verdict.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite x; y not one integer label per input in [0, L); a ``direction`` not of
+        x's shape or non-finite (naming the sample); ``alphas`` empty, not 1-D or non-finite;
+        ``roughness`` not > 0.
     """
+    roughness = checks.real("roughness", roughness, low=0, low_open=True)
     x = to_model(model, checks.finite_inputs("x", x))
-    d = gradient_direction(model, x, y, objective) if direction is None else direction.to(x)
-    scale = float(x.abs().max()) or 1.0
-    alphas = (
-        torch.linspace(-0.5, 0.5, 41) * scale if alphas is None else torch.as_tensor(alphas).float()
+    d = (
+        gradient_direction(model, x, y, objective)
+        if direction is None
+        else _direction("direction", direction, x)
     )
+    scale = float(x.abs().max()) or 1.0
+    alphas = _steps("alphas", alphas, scale, 41)
     with evaluating(model):
         loss = torch.stack([_loss(model, x + float(a) * d, y, objective).cpu() for a in alphas])
         xg = x.detach().requires_grad_(True)
@@ -578,20 +649,22 @@ def loss_landscape_2d(
     Raises
     ------
     ValueError
-        Empty or non-finite x; y not one integer label per input in [0, L).
+        Empty or non-finite x; y not one integer label per input in [0, L); ``d1`` or ``d2`` not
+        of x's shape or non-finite (naming the sample); ``alphas`` or ``betas`` empty, not 1-D or
+        non-finite; ``roughness`` not > 0, ``plateau`` outside [0, 1].
     """
+    roughness = checks.real("roughness", roughness, low=0, low_open=True)
+    plateau = checks.real("plateau", plateau, low=0, high=1)
     x = to_model(model, checks.finite_inputs("x", x))
-    d1 = gradient_direction(model, x, y, objective) if d1 is None else d1.to(x)
+    d1 = gradient_direction(model, x, y, objective) if d1 is None else _direction("d1", d1, x)
     if d2 is None:
         generator = torch.Generator().manual_seed(seed)
         d2 = ((torch.rand(x.shape, generator=generator) < 0.5).float() * 2 - 1).to(x)
+    else:
+        d2 = _direction("d2", d2, x)
     scale = float(x.abs().max()) or 1.0
-    alphas = (
-        torch.linspace(-0.5, 0.5, 21) * scale if alphas is None else torch.as_tensor(alphas).float()
-    )
-    betas = (
-        torch.linspace(-0.5, 0.5, 21) * scale if betas is None else torch.as_tensor(betas).float()
-    )
+    alphas = _steps("alphas", alphas, scale, 21)
+    betas = _steps("betas", betas, scale, 21)
     with evaluating(model):
         per_sample = torch.stack(
             [

@@ -102,11 +102,11 @@ class MixupInference(nn.Module):
     samples : int or tuple of int or None
         N; for ``"combined"`` a pair (N_PL, N_OL). Default: the paper's (10, 30, (5, 15)).
     lam : float or tuple of float or None
-        The weight lambda of the input in lambda x + (1 - lambda) x_s. Default 0.5. For
+        The weight lambda of the input in lambda x + (1 - lambda) x_s, in (0, 1]. Default 0.5. For
         ``"combined"`` a number (both branches) or a pair (lambda_PL, lambda_OL), e.g. (0.5, 0.4) as
         the authors' README.
     threshold : float
-        The gap below which MI-Combined keeps MI-PL. Default 0.2.
+        The gap below which MI-Combined keeps MI-PL, in [0, 1]. Default 0.2.
     seed : int
         Seeds the draws of mixing partners.
 
@@ -115,9 +115,10 @@ class MixupInference(nn.Module):
     ValueError
         An unknown ``mode``; ``x_pool`` empty or non-finite (the error names the sample index),
         ``y_pool`` not one label per pool image, a label outside the model's classes [0, L)
-        (naming the sample index) or a class missing from the pool; bad ``samples``
-        or ``lam``. Calling the model on an empty or non-finite x raises too (a NaN input would
-        give a NaN row, whose argmax reads as class 0).
+        (naming the sample index) or a class missing from the pool; bad ``samples``,
+        ``lam`` (outside (0, 1]) or ``threshold`` (outside [0, 1]). Calling the model on an empty
+        or non-finite x raises too (a NaN input would give a NaN row, whose argmax reads as class
+        0).
 
     Examples
     --------
@@ -170,7 +171,9 @@ class MixupInference(nn.Module):
         )
         self.model, self.mode = model, mode
         self.lam, self.lam_pl, self.lam_ol = _check_lam(lam, mode)
-        self.threshold, self.seed = float(threshold), seed
+        # a gap of two probabilities: outside [0, 1] MI-Combined would be MI-PL or MI-OL alone
+        self.threshold = checks.real("threshold", threshold, low=0, high=1)
+        self.seed = seed
         # Every class of the model, and no other: MI-OL draws among the L - 1 other classes.
         num_classes = num_classes_of(model, x_pool)
         checks.labels("y_pool", y_pool, len(x_pool), num_classes=num_classes)
@@ -362,17 +365,18 @@ def _check_lam(
 ) -> tuple[float | tuple[float, float], float, float]:
     """Return (lam as given, lambda_PL, lambda_OL), or raise ValueError for a bad ``lam``.
 
-    Raises ValueError outside [0, 1] or for a pair outside mode ``combined``.
+    Raises ValueError outside (0, 1] or for a pair outside mode ``combined``: with lam = 0 the
+    mixtures hold nothing of the input, and the "prediction" is the pool's.
     """
     if isinstance(lam, (tuple, list)):
         if mode != "combined" or len(lam) != 2:
             raise ValueError(
-                f"lam must be a number in [0, 1] (a pair (lambda_PL, lambda_OL) only for "
+                f"lam must be a number in (0, 1] (a pair (lambda_PL, lambda_OL) only for "
                 f"mode='combined'), got {lam!r}"
             )
-        pl, ol = (checks.real("lam", v, low=0, high=1) for v in lam)
+        pl, ol = (checks.real("lam", v, low=0, high=1, low_open=True) for v in lam)
         return (pl, ol), pl, ol
-    number = checks.real("lam", lam, low=0, high=1)
+    number = checks.real("lam", lam, low=0, high=1, low_open=True)
     return number, number, number
 
 
@@ -391,7 +395,14 @@ def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         Log-probabilities (B, L).
+
+    Raises
+    ------
+    ValueError
+        ``logits`` not (B, n, L) with n >= 1 (a mean over no sample is no probability).
     """
+    if logits.dim() != 3 or logits.shape[1] == 0:
+        raise ValueError(f"logits must have shape (B, n, L) with n >= 1, got {tuple(logits.shape)}")
     return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
 
@@ -464,9 +475,11 @@ def mixup_batch(
     Raises
     ------
     ValueError
-        ``x`` empty or non-finite (the error names the sample index); alpha <= 0.
+        ``x`` empty or non-finite (the error names the sample index); ``y`` not one integer label
+        per input; alpha <= 0.
     """
     checks.finite_inputs("x", x)
+    y = checks.labels("y", y, len(x))
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
@@ -818,7 +831,7 @@ def mixing_effect(
     x_pool : torch.Tensor
         The partners to draw from (M, ...).
     lams : sequence of float
-        The mixing weights lambda (K,).
+        The mixing weights lambda (K,), each in [0, 1].
     samples : int
         The number of partners per input, >= 1.
     seed : int
@@ -832,15 +845,22 @@ def mixing_effect(
     Raises
     ------
     ValueError
-        Empty or non-finite x, x_adv or x_pool; ``samples`` < 1; ``y`` not one integer label per
-        input in [0, L) (naming the sample index); no lambda.
+        Empty or non-finite x, x_adv or x_pool; x_adv not of x's shape; ``samples`` < 1; ``y`` not
+        one integer label per input in [0, L) (naming the sample index); no lambda, or one outside
+        [0, 1] (not a mixture: the input would be extrapolated away from its partner).
     """
     for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
         checks.finite_inputs(name, value)
+    if x_adv.shape != x.shape:
+        raise ValueError(
+            f"x_adv must have the shape of x, {tuple(x.shape)}, got {tuple(x_adv.shape)}"
+        )
     samples = checks.integer("samples", samples, low=1)
     y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x))
     if len(lams) == 0:
         raise ValueError("lams is empty: give at least one lambda")
+    for lam in torch.as_tensor(lams, dtype=torch.float64).reshape(-1).tolist():
+        checks.real("lams entry", lam, low=0, high=1)
     generator = torch.Generator().manual_seed(seed)
     index = torch.randint(0, len(x_pool), (len(x), samples), generator=generator).to(x_pool.device)
     partners = x_pool[index]

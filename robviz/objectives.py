@@ -71,7 +71,17 @@ def squared_distances(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         Squared Euclidean distances (N, L).
+
+    Raises
+    ------
+    ValueError
+        Features and centers of two dimensions d.
     """
+    if z.shape[-1] != centers.shape[-1]:
+        raise ValueError(
+            f"z and centers must have one feature dimension d, got z {tuple(z.shape)} and centers "
+            f"{tuple(centers.shape)}"
+        )
     return (z.unsqueeze(1) - centers.unsqueeze(0)).pow(2).sum(dim=2)
 
 
@@ -89,8 +99,14 @@ def sce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         A scalar.
+
+    Raises
+    ------
+    ValueError
+        ``y`` not one integer label per sample, or a label outside [0, L)
+        (:func:`robviz.checks.labels`).
     """
-    return F.cross_entropy(h, y)
+    return F.cross_entropy(h, checks.labels("y", y, len(h), num_classes=h.shape[1]))
 
 
 def center_loss(
@@ -119,7 +135,15 @@ def center_loss(
     -------
     torch.Tensor
         A scalar.
+
+    Raises
+    ------
+    ValueError
+        ``y`` not one integer label per sample, or a label outside [0, L)
+        (:func:`robviz.checks.labels`); ``weight`` < 0.
     """
+    y = checks.labels("y", y, len(z), num_classes=len(centers))
+    weight = checks.real("weight", weight, low=0)
     pull = 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()
     return sce_loss(h, y) + weight * pull
 
@@ -152,7 +176,16 @@ def lgm_loss(
     -------
     torch.Tensor
         A scalar.
+
+    Raises
+    ------
+    ValueError
+        ``y`` not one integer label per sample, or a label outside [0, L)
+        (:func:`robviz.checks.labels`); ``margin`` or ``weight`` < 0.
     """
+    y = checks.labels("y", y, len(z), num_classes=len(means))
+    margin = checks.real("margin", margin, low=0)
+    weight = checks.real("weight", weight, low=0)
     d = 0.5 * squared_distances(z, means)
     d_true = d.gather(1, y[:, None])
     d_margin = d.scatter(1, y[:, None], d_true * (1.0 + margin))
@@ -185,7 +218,15 @@ def mmlda_loss(
     -------
     torch.Tensor
         A scalar.
+
+    Raises
+    ------
+    ValueError
+        ``y`` not one integer label per sample, or a label outside [0, L)
+        (:func:`robviz.checks.labels`); ``factor`` not > 0; ``z`` and ``centers`` of two
+        dimensions.
     """
+    factor = checks.real("factor", factor, low=0, low_open=True)
     return sce_loss(-factor * squared_distances(z, centers), y)
 
 
@@ -222,7 +263,20 @@ def mmc_loss(
     torch.Tensor
         A scalar.
 
+    Raises
+    ------
+    ValueError
+        ``y`` not one integer label per sample, or a label outside [0, L)
+        (:func:`robviz.checks.labels`); ``factor`` not > 0; ``z`` and ``centers`` of two
+        dimensions.
     """
+    y = checks.labels("y", y, len(z), num_classes=len(centers))
+    factor = checks.real("factor", factor, low=0, low_open=True)
+    if z.shape[-1] != centers.shape[-1]:
+        raise ValueError(
+            f"z and centers must have one feature dimension d, got z {tuple(z.shape)} and centers "
+            f"{tuple(centers.shape)}"
+        )
     return factor * (z - centers[y]).pow(2).sum(dim=1).mean()
 
 
@@ -248,8 +302,19 @@ def rce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         A scalar.
+
+    Raises
+    ------
+    ValueError
+        ``y`` not one integer label per sample, or a label outside [0, L)
+        (:func:`robviz.checks.labels`); fewer than 2 classes.
     """
     num_classes = h.shape[1]
+    if num_classes < 2:  # the reverse label 1/(L - 1) is 0/0
+        raise ValueError(
+            f"h must have L >= 2 classes for a reverse label, got shape {tuple(h.shape)}"
+        )
+    y = checks.labels("y", y, len(h), num_classes=num_classes)
     reverse = (1.0 - F.one_hot(y, num_classes).to(h.dtype)) / (num_classes - 1)
     return -(reverse * F.log_softmax(h, dim=1)).sum(dim=1).mean()
 
@@ -518,7 +583,12 @@ class CenterLoss(_LinearHead):
     feature_dim : int
         d, the feature dimension, >= 1.
     weight : float
-        lambda, the weight of the center term.
+        lambda, the weight of the center term, >= 0.
+
+    Raises
+    ------
+    ValueError
+        ``weight`` < 0 (a center term that pushes features away from their centers).
 
     Attributes
     ----------
@@ -531,7 +601,7 @@ class CenterLoss(_LinearHead):
 
     def __init__(self, num_classes: int, feature_dim: int, weight: float = 0.1):
         super().__init__(num_classes, feature_dim)
-        self.weight = weight
+        self.weight = checks.real("weight", weight, low=0)
         self.class_centers = nn.Parameter(torch.randn(num_classes, feature_dim))
 
     @property
@@ -577,9 +647,14 @@ class LGM(Objective):
     feature_dim : int
         d, the feature dimension, >= 1.
     margin : float
-        The relative margin of the training loss (see :func:`lgm_loss`).
+        The relative margin of the training loss (see :func:`lgm_loss`), >= 0.
     weight : float
-        The weight of the likelihood regularizer.
+        The weight of the likelihood regularizer, >= 0.
+
+    Raises
+    ------
+    ValueError
+        ``margin`` or ``weight`` < 0.
 
     Attributes
     ----------
@@ -594,7 +669,8 @@ class LGM(Objective):
         self, num_classes: int, feature_dim: int, margin: float = 0.1, weight: float = 0.1
     ):
         super().__init__(num_classes, feature_dim)
-        self.margin, self.weight = margin, weight
+        self.margin = checks.real("margin", margin, low=0)
+        self.weight = checks.real("weight", weight, low=0)
         self.means = nn.Parameter(torch.randn(num_classes, feature_dim))
 
     @property
@@ -653,13 +729,20 @@ class _MMHead(Objective):
     That is, ||mu_k|| = norm, not norm^2.
 
     Logits h_k = -factor * ||z - mu_k||^2, factor 1/2 (the papers) or 1 (the authors' code).
+
+    Raises
+    ------
+    ValueError
+        ``factor`` not > 0 (0 makes every loss 0, < 0 trains features away from their centers),
+        ``norm`` not > 0 (:func:`robviz.centers.mm_centers`).
     """
 
     mm_centers: torch.Tensor  # a buffer (registered in __init__)
 
     def __init__(self, num_classes: int, feature_dim: int, norm: float = 10.0, factor: float = 0.5):
         super().__init__(num_classes, feature_dim)
-        self.norm, self.factor = norm, factor
+        # norm is checked by mm_centers; a factor <= 0 would make every loss 0 (or a hill)
+        self.norm, self.factor = norm, checks.real("factor", factor, low=0, low_open=True)
         self.register_buffer(
             "mm_centers", mm_centers(num_classes, feature_dim, norm)
         )  # never trained
@@ -870,7 +953,14 @@ def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         The per-sample losses (N,), in the dtype of ``h``.
+
+    Raises
+    ------
+    ValueError
+        ``y`` not one integer label per row of ``h``, or a label outside [0, L)
+        (:func:`robviz.checks.labels`).
     """
+    y = checks.labels("y", y, len(h), num_classes=h.shape[1])
     others = torch.ones_like(h, dtype=torch.bool).scatter(1, y[:, None].long(), False)
     margins = (h - h.gather(1, y[:, None].long())).masked_fill(~others, -math.inf)
     return torch.nn.functional.softplus(torch.logsumexp(margins, dim=1))

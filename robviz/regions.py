@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 import torch
 
+from . import checks
 from .data import grid_points
 from .models import Classifier, Predictor
 from .runtime import inference
@@ -59,13 +60,18 @@ def feature_extent(
     Raises
     ------
     ValueError
-        Features that are not 2-D.
+        Features that are not 2-D, no feature, a NaN or infinite coordinate in ``features`` or
+        ``centers`` (the error names the point of the flattened (P, 2) points), ``pad`` < 0.
     """
+    pad = checks.real("pad", pad, low=0)
     points = features.reshape(-1, features.shape[-1])
     if points.shape[1] != 2:
         raise ValueError(f"feature regions need 2-D features, got dimension {points.shape[1]}")
+    checks.finite_inputs("features", points)
     if centers is not None:
-        points = torch.cat([points, centers.reshape(-1, 2).to(points)])
+        points = torch.cat(
+            [points, checks.finite_inputs("centers", centers.reshape(-1, 2).to(points))]
+        )
     half = float(points.abs().max()) * (1 + pad) + 1e-6
     return (-half, half, -half, half)
 

@@ -106,6 +106,8 @@ def _check_features(z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, tor
     y = torch.as_tensor(y, device=z.device)
     if y.shape != (z.shape[0],) or y.is_floating_point() or (y < 0).any():
         raise ValueError(f"labels y must be non-negative integers of shape ({z.shape[0]},)")
+    # No point has no density, and a NaN feature has a NaN loss that turns every edge into NaN.
+    checks.finite_inputs("z", z)
     return z.detach(), y.long()
 
 
@@ -213,6 +215,13 @@ def mmc_shell_density(
     -------
     SampleDensity
         :class:`SampleDensity` with ``method="sphere"``.
+
+    Raises
+    ------
+    ValueError
+        ``z`` not (N, d), empty or with a NaN or infinite value (naming the sample); ``y`` not one
+        label in [0, L) per feature; centers of another dimension; ``factor`` not > 0; bad
+        ``num_shells``, ``edges``, ``quantiles`` or ``spacing``.
     """
     z, y = _check_features(z, y)
     mu = as_centers(centers).to(z.device)
@@ -301,6 +310,14 @@ def monte_carlo_shell_density(
     -------
     SampleDensity
         :class:`SampleDensity` with ``method="monte-carlo"``, its ``box`` and ``volume_hits``.
+
+    Raises
+    ------
+    ValueError
+        ``z`` not (N, d) with d <= 3, empty or with a NaN or infinite value (naming the sample);
+        ``y`` not one label in [0, L) per feature; ``num_samples`` or ``chunk_size`` < 1,
+        ``margin`` < 0, a box without lower < upper; bad ``num_shells``, ``edges``, ``quantiles``
+        or ``spacing``.
     """
     z, y = _check_features(z, y)
     dim = z.shape[1]
@@ -310,11 +327,12 @@ def monte_carlo_shell_density(
             "mmc_shell_density (exact spherical shells) for MMC features"
         )
     num_samples = checks.integer("num_samples", num_samples, low=1)
+    chunk_size = checks.integer("chunk_size", chunk_size, low=1)
     num_classes = int(y.max()) + 1 if num_classes is None else num_classes
     num_classes = checks.integer("num_classes", num_classes, low=2)
     y = checks.labels("y", y, len(z), num_classes=num_classes)
     box = (
-        _feature_box(z.to(torch.float64), check_number(margin, "margin", positive=False))
+        _feature_box(z.to(torch.float64), checks.real("margin", margin, low=0))
         if box is None
         else torch.as_tensor(box, dtype=torch.float64, device=z.device)
     )
@@ -411,6 +429,11 @@ def sample_density(
     -------
     SampleDensity
         :class:`SampleDensity`.
+
+    Raises
+    ------
+    ValueError
+        What :func:`mmc_shell_density` or :func:`monte_carlo_shell_density` refuses.
     """
     objective = model.objective
     z = inference(model, x, method="features", batch_size=batch_size)

@@ -116,8 +116,10 @@ class TrainConfig:
         Learning rate.
     optimizer : str
         ``"adam"`` or ``"sgd"`` (SGD uses ``momentum``).
+    momentum : float
+        SGD's momentum, in [0, 1).
     weight_decay : float
-        L2 penalty on all parameters.
+        L2 penalty on all parameters, >= 0.
     record_every : int
         Take a snapshot every this many steps (0: only the first and the last).
     probe_size : int
@@ -131,6 +133,13 @@ class TrainConfig:
     record_models : bool
         Also keep a copy of the whole model's parameters at every snapshot (``History.model_at``),
         for measurements of the input space over training (small models only).
+
+    Raises
+    ------
+    ValueError
+        (On construction) ``steps``, ``batch_size`` or ``probe_size`` < 1, ``record_every`` < 0,
+        ``lr`` not > 0, ``momentum`` outside [0, 1), ``weight_decay`` < 0 (a decay < 0 grows the
+        weights), an unknown ``optimizer``, or an ``adversarial`` of another type.
     """
 
     steps: int = 600
@@ -153,8 +162,12 @@ class TrainConfig:
         self.lr = checks.real("lr", self.lr, low=0, low_open=True)
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        if self.record_every < 0 or self.probe_size < 1:
-            raise ValueError("record_every must be >= 0 and probe_size >= 1")
+        self.momentum = checks.real("momentum", self.momentum, low=0, high=1, high_open=True)
+        self.weight_decay = checks.real("weight_decay", self.weight_decay, low=0)
+        self.record_every = checks.integer(
+            "record_every", self.record_every, low=0, note="0: only the first and the last step"
+        )
+        self.probe_size = checks.integer("probe_size", self.probe_size, low=1)
         if isinstance(self.adversarial, dict):  # asdict() of a config, or a config file
             self.adversarial = AdversarialTraining(**self.adversarial)
         if self.adversarial is not None and not isinstance(self.adversarial, AdversarialTraining):
@@ -302,7 +315,7 @@ def accuracy(model: Predictor, x: torch.Tensor, y: torch.Tensor, batch_size: int
     ValueError
         ``x`` is empty or has non-finite values (:func:`robviz.checks.finite_inputs`); ``y`` is
         not one integer label per input in [0, L), L the width of the logits
-        (:func:`robviz.checks.labels`, naming the sample index).
+        (:func:`robviz.checks.labels`, naming the sample index); ``batch_size`` < 1.
 
     Parameters
     ----------
@@ -321,6 +334,7 @@ def accuracy(model: Predictor, x: torch.Tensor, y: torch.Tensor, batch_size: int
         The accuracy in [0, 1].
     """
     checks.finite_inputs("x", x)
+    batch_size = checks.integer("batch_size", batch_size, low=1)
     logits = inference(model, x, batch_size=batch_size)
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
     correct = (predict(logits).cpu() == y.cpu()).sum().item()
@@ -532,14 +546,18 @@ def fit_objectives(
     Raises
     ------
     ValueError
-        An unknown objective name, or data :func:`fit` refuses.
+        No objective, an unknown or repeated objective name (the dicts hold one model per name),
+        or data :func:`fit` refuses.
     FloatingPointError
         A loss became NaN or infinite.
     """
     from .models import make_model
 
+    names = checks.unique_labels("objectives", objectives)
+    if not names:
+        raise ValueError("objectives is empty: name at least one objective to train")
     models, histories = {}, {}
-    for name in objectives:
+    for name in names:
         models[name] = make_model(data, name, feature_dim, width=width, seed=seed)
         histories[name] = fit(models[name], data, config, progress=progress, **overrides)
     return models, histories

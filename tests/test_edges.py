@@ -21,7 +21,13 @@ import pytest
 import torch
 from torch import nn
 
-from robviz import attacks, checks, detect, embed, exact, masking, mixup_inference
+from robviz import adversarial as adversarial_module
+from robviz import attacks, checks, detect, embed, exact, landscape, masking, mixup_inference
+from robviz import centers as centers_module
+from robviz import data as data_module
+from robviz import objectives, regions, theory
+from robviz.attacks import apgd as attacks_apgd
+from robviz.attacks import base as attacks_base
 from robviz.exact import boundary as exact_boundary
 from robviz.exact import certify as exact_certify
 from robviz.exact import linear_regions as exact_linear_regions
@@ -34,7 +40,14 @@ from robviz.landscape import trace_contour
 from robviz.models import make_model
 from robviz.objectives import OBJECTIVES, make_objective, mmc_loss, per_sample_loss
 from robviz.shell_density import mmc_shell_density, monte_carlo_shell_density
-from robviz.train import accuracy, fit, load_checkpoint, save_checkpoint
+from robviz.train import (
+    TrainConfig,
+    accuracy,
+    fit,
+    fit_objectives,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 # ----------------------------------------------------------------------- row 1: non-ME in log space
 
@@ -1380,10 +1393,11 @@ def test_mmc_loss_of_label_minus_1_is_refused_not_the_last_classs_loss():
     head = make_objective("mmc", num_classes=3, feature_dim=4)
     z = torch.randn(8, 4, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
-    # The silent number it gave: indexing with -1 reads the last class's center, so the loss of
-    # label -1 is exactly the loss of label 2, finite and plausible.
-    unchecked = mmc_loss(z, relabelled(y, -1), head.mm_centers, head.factor)
-    assert unchecked == mmc_loss(z, relabelled(y, 2), head.mm_centers, head.factor)
+    # The silent number it once gave: indexing with -1 reads the last class's center, so the loss
+    # of label -1 was exactly the loss of label 2, finite and plausible. The loss function itself
+    # refuses it now, as its head does.
+    with pytest.raises(ValueError, match=outside("y", count="1 of 8")):
+        mmc_loss(z, relabelled(y, -1), head.mm_centers, head.factor)
     with pytest.raises(ValueError, match=outside("y", count="1 of 8")):
         head.loss(z, head(z), relabelled(y, -1))
     data = gaussian_mixture(num_classes=3, n_per_class=10)
@@ -1514,3 +1528,433 @@ def test_single_labels_outside_the_classes_are_refused_naming_them():
         trace_contour(make_objective("sce", 3, 2), 3, [0.5, 0.5])
     with pytest.raises(ValueError, match=r"^y must be an integer in \[0, 3\] .*got -1"):
         solve_adp(1.0, 0.5, K=3, L=4, y=-1, steps=1)
+
+
+# ------------------------------------- the computing modules: the same kinds, outside the attacks
+# Each entry gave a silent number or a crash deep inside torch before (the comment says which).
+
+
+def features_and_labels(n=12, dim=2, num_classes=3):
+    z = torch.randn(n, dim, generator=torch.Generator().manual_seed(0))
+    return z, torch.arange(n) % num_classes
+
+
+def _mc_density(z, y, **options):
+    loss_fn = per_sample_loss(make_objective("mmc", 3, 2))
+    return monte_carlo_shell_density(z, y, loss_fn, num_classes=3, num_samples=500, **options)
+
+
+# name -> (argument named in the error, call taking the poisoned (12, 2) array at sample index 2)
+NON_FINITE_ENTRIES = {
+    # NaN distances, and an RB of NaN
+    "theory.mahalanobis_distances": ("centers", lambda z: theory.mahalanobis_distances(z)),
+    "theory.expected_robustness": ("centers", lambda z: theory.expected_robustness(z)),
+    # a NaN class mean, and a class-mean distance of NaN
+    "centers.class_means": ("z", lambda z: centers_module.class_means(z, torch.arange(12) % 3)),
+    "centers.class_mean_distance": (
+        "z",
+        lambda z: centers_module.class_mean_distance(z, torch.arange(12) % 3),
+    ),
+    # the histogram dropped the point: a density lower than measured, no error
+    "landscape.feature_density": (
+        "features",
+        lambda z: landscape.feature_density(z, (-3.0, 3.0, -3.0, 3.0)),
+    ),
+    "landscape.feature_density (frames)": (
+        "features",
+        lambda z: landscape.feature_density(torch.stack([z, z]), (-3.0, 3.0, -3.0, 3.0)),
+    ),
+    # an extent of NaN
+    "regions.feature_extent": ("features", lambda z: regions.feature_extent(z)),
+    # a dataset that trains every weight to NaN
+    "data.Dataset": (
+        "x_train",
+        lambda z: data_module.Dataset(
+            "d", z, torch.arange(12) % 3, z, torch.arange(12) % 3, 3, (-3, 3)
+        ),
+    ),
+    # non-ME 0.69 = log 2 for a NaN row, an ordinary score
+    "detect.non_max_entropy": ("probabilities", lambda z: detect.non_max_entropy(z.repeat(1, 2))),
+    "detect.non_max_entropy_logits": (
+        "logits",
+        lambda z: detect.non_max_entropy_logits(z.repeat(1, 2)),
+    ),
+    # LID NaN
+    "detect.lid_mle": ("z", lambda z: detect.lid_mle(z, torch.randn(20, 2), k=5)),
+    "detect.lid_mle (reference)": (
+        "reference",
+        lambda z: detect.lid_mle(torch.randn(3, 2), z, k=5),
+    ),
+    # class 0, the argmin of NaN logits
+    "attacks.least_likely": ("x", lambda z: attacks_base.least_likely(nn.Linear(2, 3), z)),
+    # every shell edge NaN
+    "shell_density.mmc_shell_density": (
+        "z",
+        lambda z: mmc_shell_density(z, torch.arange(12) % 3, mm_centers(3, 2)),
+    ),
+    "shell_density.monte_carlo_shell_density": (
+        "z",
+        lambda z: _mc_density(z, torch.arange(12) % 3),
+    ),
+}
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+@pytest.mark.parametrize("name", list(NON_FINITE_ENTRIES))
+def test_computing_entries_refuse_non_finite_inputs_naming_the_sample(name, value):
+    arg, call = NON_FINITE_ENTRIES[name]
+    z, _ = features_and_labels()
+    with pytest.raises(ValueError, match=rf"^{arg} has non-finite values .* at sample index 2:"):
+        call(poisoned(z, value))
+
+
+def test_non_finite_points_and_means_of_the_closed_forms_are_refused():
+    mu = torch.tensor([1.0, 0.0])
+    with pytest.raises(ValueError, match=r"^mu_k must be finite"):  # a sphere of NaN before
+        theory.gsce_contour(1.0, 1.0, 2.0, torch.tensor([math.nan, 0.0]), -mu)
+    with pytest.raises(ValueError, match=r"^start must be a finite point"):  # a path [nan, 1]
+        trace_contour(make_objective("mmc", 3, 2), 0, [math.nan, 1.0])
+
+
+def test_empty_features_have_no_density_and_no_extent():
+    empty = torch.zeros(0, 2)
+    with pytest.raises(ValueError, match=r"^features is empty"):  # a grid of zeros before
+        landscape.feature_density(empty, (-1.0, 1.0, -1.0, 1.0))
+    with pytest.raises(ValueError, match=r"^features is empty"):  # a crash inside torch.max
+        regions.feature_extent(empty)
+    with pytest.raises(ValueError, match=r"^z is empty"):  # every shell edge NaN before
+        mmc_shell_density(empty, torch.zeros(0, dtype=torch.long), mm_centers(3, 2))
+    # an empty batch of scores is empty, not a crash of the non-finite check
+    assert detect.non_max_entropy(np.zeros((0, 3))).shape == (0,)
+    assert attacks_base.least_likely(nn.Linear(2, 3), empty).shape == (0,)
+
+
+# name -> (call, the start of the error): each setting leaves no work or the wrong sign
+BAD_SETTINGS = {
+    # the random start, returned as if optimized
+    "spread_centers steps=0": (
+        lambda: centers_module.spread_centers(4, 3, steps=0),
+        r"steps must be an integer >= 1",
+    ),
+    "solve_adp steps=0": (lambda: solve_adp(2.0, 0.5, steps=0), r"steps must be an integer >= 1"),
+    "solve_adp lr=0": (lambda: solve_adp(2.0, 0.5, lr=0.0), r"lr must be a finite number > 0"),
+    "tsne n_iter=0": (
+        lambda: embed.tsne(
+            np.random.default_rng(0).standard_normal((40, 3)), perplexity=5, n_iter=0, cache=False
+        ),
+        r"n_iter must be an integer >= 1",
+    ),
+    # a sphere of radius2 NaN, and a g-SCE whose well is a hill
+    "gsce_contour sigma_k=0": (
+        lambda: theory.gsce_contour(1.0, 0.0, 1.0, torch.ones(2), -torch.ones(2)),
+        r"sigma_k must be a finite number > 0",
+    ),
+    "gsce_loss sigmas=-1": (
+        lambda: landscape.gsce_loss(*features_and_labels(), mm_centers(3, 2), -1.0),
+        r"sigmas must be > 0",
+    ),
+    "feature_extent pad=-1": (
+        lambda: regions.feature_extent(torch.ones(4, 2), pad=-1.0),
+        r"pad must be a finite number >= 0",
+    ),
+    # a 1-point "grid" at the corner, and an empty picture
+    "grid_points resolution=1": (
+        lambda: data_module.grid_points((-1.0, 1.0, -1.0, 1.0), 1),
+        r"resolution must be an integer >= 2",
+    ),
+    "input_regions resolution=0": (
+        lambda: regions.input_regions(nn.Linear(2, 3), (-1.0, 1.0, -1.0, 1.0), resolution=0),
+        r"resolution must be an integer >= 2",
+    ),
+    # [:-1] of every class: all but one sample per class
+    "sample_per_class per_class=-1": (
+        lambda: data_module.sample_per_class(torch.arange(12) % 3, -1),
+        r"per_class must be an integer >= 1",
+    ),
+    "adp_regularizer alpha=-1": (
+        lambda: adp_regularizer(torch.full((3, 4, 3), 1 / 3), torch.arange(4) % 3, alpha=-1.0),
+        r"alpha must be a finite number >= 0",
+    ),
+    # losses of 0 everywhere, or features pushed away from their centers
+    "MMC factor=0": (
+        lambda: objectives.MMC(3, 2, factor=0.0),
+        r"factor must be a finite number > 0",
+    ),
+    "MMLDA factor=-1": (
+        lambda: objectives.MMLDA(3, 2, factor=-1.0),
+        r"factor must be a finite number > 0",
+    ),
+    "CenterLoss weight=-1": (
+        lambda: objectives.CenterLoss(3, 2, weight=-1.0),
+        r"weight must be a finite number >= 0",
+    ),
+    "LGM margin=-1": (
+        lambda: objectives.LGM(3, 2, margin=-1.0),
+        r"margin must be a finite number >= 0",
+    ),
+    "mmc_loss factor=-1": (
+        lambda: mmc_loss(*features_and_labels(), mm_centers(3, 2), factor=-1.0),
+        r"factor must be a finite number > 0",
+    ),
+    # LID 1e12 for every point: log(r_1 / r_1) = 0
+    "lid_mle k=1": (
+        lambda: detect.lid_mle(torch.randn(3, 2), torch.randn(9, 2), k=1),
+        r"k must be an integer in \[2, 9\]",
+    ),
+    "LID k=1": (lambda: detect.LID(k=1), r"k must be an integer >= 2"),
+    # starts outside the ball, or all clamped onto one value
+    "uniform_start eps=-1": (
+        lambda: adversarial_module.uniform_start(
+            torch.zeros(2, 2), -1.0, "Linf", (0.0, 1.0), torch.Generator()
+        ),
+        r"eps must be a finite number >= 0",
+    ),
+    "uniform_start crossed bounds": (
+        lambda: adversarial_module.uniform_start(
+            torch.zeros(2, 2), 0.1, "Linf", (1.0, 0.0), torch.Generator()
+        ),
+        r"bounds must be \(low, high\) with low < high",
+    ),
+    "TrainConfig momentum=-1": (
+        lambda: TrainConfig(momentum=-1.0),
+        r"momentum must be a finite number in \[0, 1\)",
+    ),
+    "TrainConfig weight_decay=-1": (
+        lambda: TrainConfig(weight_decay=-1.0),
+        r"weight_decay must be a finite number >= 0",
+    ),
+    "TrainConfig record_every=-1": (
+        lambda: TrainConfig(record_every=-1),
+        r"record_every must be an integer >= 0",
+    ),
+    # a crash inside range()
+    "accuracy batch_size=0": (
+        lambda: accuracy(
+            nn.Linear(2, 3), torch.zeros(4, 2), torch.zeros(4, dtype=torch.long), batch_size=0
+        ),
+        r"batch_size must be an integer >= 1",
+    ),
+    # crashes inside Tensor.split
+    "loss_on_grid chunk_size=0": (
+        lambda: landscape.loss_on_grid(
+            make_objective("mmc", 3, 2), (-1, 1, -1, 1), 4, chunk_size=0
+        ),
+        r"chunk_size must be an integer >= 1",
+    ),
+    "monte_carlo_shell_density chunk_size=0": (
+        lambda: _mc_density(*features_and_labels(), chunk_size=0),
+        r"chunk_size must be an integer >= 1",
+    ),
+    # bounds with lower > upper, for a box that holds no point
+    "interval_bounds crossed box": (
+        lambda: exact_certify.interval_bounds(
+            exact_certify.network_layers(nn.Sequential(nn.Linear(2, 3))),
+            np.ones((2, 2)),
+            np.array([[2.0, 2.0], [0.0, 0.0]]),
+        ),
+        r"x_low must be <= x_high in every coordinate, but 1 of 2 boxes are crossed, at sample "
+        r"index 1",
+    ),
+    "Dataset crossed bounds": (
+        lambda: data_module.Dataset(
+            "d", *features_and_labels(), *features_and_labels(), 3, (1.0, 0.0)
+        ),
+        r"bounds must be \(low, high\) with low < high",
+    ),
+    "Dataset one class": (
+        lambda: data_module.Dataset(
+            "d",
+            *features_and_labels(num_classes=1),
+            *features_and_labels(num_classes=1),
+            1,
+            (0.0, 1.0),
+        ),
+        r"num_classes must be an integer >= 2",
+    ),
+    # ({}, {}), and one model under two names
+    "fit_objectives []": (
+        lambda: fit_objectives(gaussian_mixture(n_per_class=10), [], steps=1, progress=False),
+        r"objectives is empty",
+    ),
+    "fit_objectives twice": (
+        lambda: fit_objectives(
+            gaussian_mixture(n_per_class=10), ["sce", "sce"], steps=1, progress=False
+        ),
+        r"objectives must be unique, but 'sce' appears more than once",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_SETTINGS))
+def test_computing_entries_refuse_settings_that_leave_no_work_naming_them(name):
+    call, message = BAD_SETTINGS[name]
+    with pytest.raises(ValueError, match=f"^{message}"):
+        call()
+
+
+# name -> (argument named in the error, call taking (12, 2) features and their 3-class labels y)
+RAW_LABEL_ENTRIES = {
+    # IndexError / RuntimeError inside torch before; label -1 of mmc_loss: the last class's loss
+    "objectives.sce_loss": ("y", lambda z, y: objectives.sce_loss(z @ torch.ones(2, 3), y)),
+    "objectives.rce_loss": ("y", lambda z, y: objectives.rce_loss(z @ torch.ones(2, 3), y)),
+    "objectives.mmlda_loss": ("y", lambda z, y: objectives.mmlda_loss(z, y, mm_centers(3, 2))),
+    "objectives.mmc_loss": ("y", lambda z, y: objectives.mmc_loss(z, y, mm_centers(3, 2))),
+    "objectives.center_loss": (
+        "y",
+        lambda z, y: objectives.center_loss(z @ torch.ones(2, 3), z, y, mm_centers(3, 2)),
+    ),
+    "objectives.lgm_loss": ("y", lambda z, y: objectives.lgm_loss(z, y, mm_centers(3, 2))),
+    "objectives.cross_entropy_per_sample": (
+        "y",
+        lambda z, y: objectives.cross_entropy_per_sample(z @ torch.ones(2, 3), y),
+    ),
+    "landscape.gsce_loss": ("y", lambda z, y: landscape.gsce_loss(z, y, mm_centers(3, 2), 1.0)),
+    "attacks.dlr_loss": ("y", lambda z, y: attacks_apgd.dlr_loss(z @ torch.ones(2, 3), y)),
+    # a silent target: (y + shift) mod L for a label that is no class
+    "attacks.random_target": ("y", lambda z, y: attacks_base.random_target(y, 3)),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS)
+@pytest.mark.parametrize("name", list(RAW_LABEL_ENTRIES))
+def test_raw_losses_refuse_labels_outside_the_classes(name, bad):
+    arg, call = RAW_LABEL_ENTRIES[name]
+    z, y = features_and_labels()
+    with pytest.raises(ValueError, match=outside(arg, count="1 of 12")):
+        call(z, relabelled(y, bad))
+
+
+def test_labels_of_unknown_range_are_refused_when_negative_or_not_integer():
+    z, y = features_and_labels()
+    # a bincount crash before
+    with pytest.raises(ValueError, match=r"^y must hold class labels in \[0, 2\]"):
+        centers_module.class_means(z, relabelled(y, -1))
+    # float labels averaged by value before
+    with pytest.raises(ValueError, match=r"^y must hold one integer class label per input"):
+        centers_module.class_means(z, y.float())
+    # a draw from "class -1" before
+    with pytest.raises(ValueError, match=r"^y must hold class labels in \[0, 2\]"):
+        data_module.sample_per_class(relabelled(y, -1), 2)
+    # an IndexError inside the permutation before
+    with pytest.raises(
+        ValueError, match=r"^y must hold one integer class label per input, shape \(12,\)"
+    ):
+        mixup_inference.mixup_batch(z, y[:6])
+    with pytest.raises(ValueError, match=r"^num_classes must be an integer >= 2"):
+        attacks_base.random_target(torch.zeros(3, dtype=torch.long), 1)
+    # the right numbers still come out
+    assert centers_module.class_means(z, y).shape == (3, 2)
+    assert y[data_module.sample_per_class(y, 2)].tolist() == [0, 0, 1, 1, 2, 2]
+    target = attacks_base.random_target(y, 3, torch.Generator().manual_seed(0))
+    assert (target != y).all() and target.max() < 3
+
+
+def _masking_toy():
+    data = gaussian_mixture(num_classes=3, n_per_class=20)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    return data, model, data.x_test[:8], data.y_test[:8]
+
+
+# name -> (call on (data, model, x, y), the start of the error)
+MASKING_AND_MI_SETTINGS = {
+    # verdicts against thresholds no accuracy can meet: 'masked' for any model
+    "accuracy_vs_eps floor=-1": (
+        lambda d, m, x, y: masking.accuracy_vs_eps(m, x, y, [0.1, 0.2], bounds=d.bounds, floor=-1),
+        r"floor must be a finite number in \[0, 1\]",
+    ),
+    "accuracy_vs_eps tolerance=-1": (
+        lambda d, m, x, y: masking.accuracy_vs_eps(
+            m, x, y, [0.1, 0.2], bounds=d.bounds, tolerance=-1
+        ),
+        r"tolerance must be a finite number >= 0",
+    ),
+    # spsa_lr=0 silently became the default eps / 4
+    "whitebox_vs_blackbox spsa_lr=0": (
+        lambda d, m, x, y: masking.whitebox_vs_blackbox(
+            m, x, y, 0.1, bounds=d.bounds, pgd_steps=2, spsa_steps=2, spsa_samples=4, spsa_lr=0.0
+        ),
+        r"spsa_lr must be a finite number > 0 or None",
+    ),
+    # named alpha, PGD's step derived from it, before
+    "whitebox_vs_blackbox eps=0": (
+        lambda d, m, x, y: masking.whitebox_vs_blackbox(m, x, y, 0.0, bounds=d.bounds),
+        r"eps must be a finite number > 0",
+    ),
+    "loss_along_direction roughness=-1": (
+        lambda d, m, x, y: masking.loss_along_direction(m, x, y, roughness=-1.0),
+        r"roughness must be a finite number > 0",
+    ),
+    # crashes inside torch.stack and broadcasting
+    "loss_along_direction no alphas": (
+        lambda d, m, x, y: masking.loss_along_direction(m, x, y, alphas=torch.zeros(0)),
+        r"alphas must be a 1-D sequence of steps, at least one",
+    ),
+    "loss_along_direction direction of 3 samples": (
+        lambda d, m, x, y: masking.loss_along_direction(m, x, y, direction=torch.ones(3, 2)),
+        r"direction must have the shape of x, \(8, 2\), got \(3, 2\)",
+    ),
+    # named x before
+    "loss_along_direction NaN alpha": (
+        lambda d, m, x, y: masking.loss_along_direction(
+            m, x, y, alphas=torch.tensor([0.0, math.nan, 1.0])
+        ),
+        r"alphas has non-finite values .* at sample index 1",
+    ),
+    "loss_landscape_2d plateau=2": (
+        lambda d, m, x, y: masking.loss_landscape_2d(m, x, y, plateau=2.0),
+        r"plateau must be a finite number in \[0, 1\]",
+    ),
+    # the input weighed 0: the pool's prediction, whatever x is
+    "MixupInference lam=0": (
+        lambda d, m, x, y: mixup_inference.MixupInference(m, d.x_train, d.y_train, lam=0.0),
+        r"lam must be a finite number in \(0, 1\]",
+    ),
+    # MI-Combined reduced to MI-OL alone
+    "MixupInference threshold=-1": (
+        lambda d, m, x, y: mixup_inference.MixupInference(
+            m, d.x_train, d.y_train, mode="combined", threshold=-1.0
+        ),
+        r"threshold must be a finite number in \[0, 1\]",
+    ),
+    # an extrapolation reported as a mixture
+    "mixing_effect lams 1.5": (
+        lambda d, m, x, y: mixup_inference.mixing_effect(m, x, x, y, d.x_train, [0.5, 1.5]),
+        r"lams entry must be a finite number in \[0, 1\], got 1.5",
+    ),
+    # a broadcasting crash inside the mixture
+    "mixing_effect x_adv of 4": (
+        lambda d, m, x, y: mixup_inference.mixing_effect(m, x, x[:4], y, d.x_train, [0.5]),
+        r"x_adv must have the shape of x, \(8, 2\), got \(4, 2\)",
+    ),
+    # non-ME of a negative 'probability': its NaN log was dropped as a 0 term
+    "non_max_entropy negative": (
+        lambda d, m, x, y: detect.non_max_entropy([[-0.5, 0.5, 1.0]]),
+        r"probabilities must be >= 0",
+    ),
+    # a crash inside broadcasting, and the reverse label 1/(L - 1) = 1/0
+    "mmc_loss centers of another d": (
+        lambda d, m, x, y: mmc_loss(x, y, torch.zeros(3, 3)),
+        r"z and centers must have one feature dimension d",
+    ),
+    "rce_loss one class": (
+        lambda d, m, x, y: objectives.rce_loss(torch.zeros(8, 1), torch.zeros(8, dtype=torch.long)),
+        r"h must have L >= 2 classes",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MASKING_AND_MI_SETTINGS))
+def test_masking_and_mi_refuse_settings_with_no_meaning_naming_them(name):
+    call, message = MASKING_AND_MI_SETTINGS[name]
+    with pytest.raises(ValueError, match=f"^{message}"):
+        call(*_masking_toy())
+
+
+def test_a_zero_direction_and_the_ends_of_lambda_are_still_measured():
+    data, model, x, y = _masking_toy()
+    # a zero gradient sign is what a masking study looks for: measured, a constant loss
+    line = masking.loss_along_direction(model, x, y, direction=torch.zeros_like(x))
+    assert torch.equal(line.loss, line.loss[:1].expand_as(line.loss))
+    effect = mixup_inference.mixing_effect(model, x, x, y, data.x_train, [0.0, 1.0], samples=2)
+    assert effect.effect.tolist() == [0.0, 0.0]  # x_adv = x: no effect at either end

@@ -152,12 +152,13 @@ def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Raises
     ------
     ValueError
-        Fewer than 3 classes.
+        Fewer than 3 classes; ``y`` not one label in [0, L) per row of ``logits``.
     """
     if logits.shape[1] < 3:
         raise ValueError(
             f"the DLR loss needs at least 3 classes, got logits of shape {tuple(logits.shape)}"
         )
+    y = checks.labels("y", y, len(logits), num_classes=logits.shape[1])
     top = logits.sort(dim=1, descending=True).values
     own = logits.gather(1, y[:, None]).squeeze(1)
     others = logits.scatter(1, y[:, None], float("-inf")).amax(dim=1)
@@ -190,12 +191,14 @@ def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tenso
     Raises
     ------
     ValueError
-        Fewer than 4 classes.
+        Fewer than 4 classes; ``y`` or ``target`` not one label in [0, L) per row of ``logits``.
     """
     if logits.shape[1] < 4:
         raise ValueError(
             f"the targeted DLR loss needs at least 4 classes, got logits {tuple(logits.shape)}"
         )
+    y = checks.labels("y", y, len(logits), num_classes=logits.shape[1])
+    target = checks.labels("target", target, len(logits), num_classes=logits.shape[1])
     top = logits.sort(dim=1, descending=True).values
     own = logits.gather(1, y[:, None]).squeeze(1)
     tgt = logits.gather(1, target[:, None]).squeeze(1)

@@ -133,8 +133,14 @@ def least_likely(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         Classes (N,).
+
+    Raises
+    ------
+    ValueError
+        ``x`` with a NaN or infinite value (its logits would make class 0 the least likely; the
+        error names the sample).
     """
-    return model(x).argmin(dim=1)
+    return model(checks.finite_inputs("x", x, allow_empty=True)).argmin(dim=1)
 
 
 def random_target(
@@ -159,7 +165,15 @@ def random_target(
     -------
     torch.Tensor
         Targets (N,) on y's device, each != y.
+
+    Raises
+    ------
+    ValueError
+        ``num_classes`` < 2 (no other class to draw), or ``y`` not integer labels in [0, L): a
+        label outside is no class, and its "other class" could be any class, the true one included.
     """
+    num_classes = checks.integer("num_classes", num_classes, low=2)
+    y = checks.labels("y", y, len(y), num_classes=num_classes)
     shift = torch.randint(1, num_classes, (len(y),), generator=generator)
     return (y + shift.to(y.device)) % num_classes
 

@@ -59,6 +59,8 @@ def _check_outputs(values: npt.ArrayLike, name: str) -> np.ndarray:
     values = to_numpy(values, np.float64)
     if values.ndim != 2 or values.shape[1] < 3:
         raise ValueError(f"{name} must have shape (N, L) with L >= 3 classes, got {values.shape}")
+    # A NaN row has no maximal entry: its non-ME would come out as an ordinary number.
+    checks.finite_inputs(name, values, allow_empty=True)
     return values
 
 
@@ -142,9 +144,12 @@ def non_max_entropy(probabilities: npt.ArrayLike) -> np.ndarray:
     Raises
     ------
     ValueError
-        ``probabilities`` is not (N, L) with L >= 3.
+        ``probabilities`` is not (N, L) with L >= 3, has a NaN or infinite value (naming the
+        sample) or a negative one.
     """
     p = _check_outputs(probabilities, "probabilities")
+    if (p < 0).any():  # log of a negative number is NaN, and its term would be dropped as 0
+        raise ValueError(f"probabilities must be >= 0, got {p.min()!r}")
     with np.errstate(divide="ignore"):
         return _non_max_entropy_log(np.log(p))
 
@@ -168,7 +173,8 @@ def non_max_entropy_logits(logits: npt.ArrayLike) -> np.ndarray:
     Raises
     ------
     ValueError
-        ``logits`` is not (N, L) with L >= 3.
+        ``logits`` is not (N, L) with L >= 3, or has a NaN or infinite value (naming the
+        sample).
     """
     return _non_max_entropy_log(_check_outputs(logits, "logits"))
 
@@ -433,7 +439,8 @@ def lid_mle(
     reference : torch.Tensor
         Reference points (M, d), M >= k (M >= k + 1 when ``exclude_self``).
     k : int
-        The number of nearest neighbours, >= 1.
+        The number of nearest neighbours, >= 2 (with k = 1 every log(r_1 / r_1) is 0 and every
+        point's LID the same infinity).
     exclude_self : bool
         Drop the nearest neighbour (use it when z is part of ``reference``).
 
@@ -445,16 +452,19 @@ def lid_mle(
     Raises
     ------
     ValueError
-        z and reference not (N, d) and (M, d), or k out of range.
+        z and reference not (N, d) and (M, d), a NaN or infinite value in either (naming the
+        sample), or k out of range.
     """
     if z.dim() != 2 or reference.dim() != 2 or z.shape[1] != reference.shape[1]:
         raise ValueError(
             f"z and reference must be (N, d) and (M, d), got {tuple(z.shape)}, "
             f"{tuple(reference.shape)}"
         )
+    checks.finite_inputs("z", z, allow_empty=True)
+    checks.finite_inputs("reference", reference, allow_empty=True)
     skip = int(exclude_self)
     k = checks.integer(
-        "k", k, low=1, high=len(reference) - skip, note=f"{len(reference)} reference points"
+        "k", k, low=2, high=len(reference) - skip, note=f"{len(reference)} reference points"
     )
     d = torch.cdist(z.double(), reference.to(z.device).double())
     r = d.topk(k + skip, dim=1, largest=False).values[:, skip:].clamp_min(1e-12)
@@ -479,7 +489,7 @@ class LID:
     Parameters
     ----------
     k : int
-        The number of nearest neighbours, >= 1. Default 20 (Ma et al.).
+        The number of nearest neighbours, >= 2. Default 20 (Ma et al.).
     reference_size : int
         Clean training points in the reference batch, > k. Default 1000.
     seed : int
@@ -493,11 +503,11 @@ class LID:
     Raises
     ------
     ValueError
-        ``k`` < 1 or ``reference_size`` <= k.
+        ``k`` < 2 (see :func:`lid_mle`) or ``reference_size`` <= k.
     """
 
     def __init__(self, k: int = 20, *, reference_size: int = 1000, seed: int = 0):
-        k = checks.integer("k", k, low=1)
+        k = checks.integer("k", k, low=2)
         reference_size = checks.integer(
             "reference_size", reference_size, low=k + 1, note=f"more than k = {k}"
         )

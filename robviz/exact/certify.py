@@ -129,6 +129,18 @@ def _check_boxes(x_low: np.ndarray, x_high: np.ndarray) -> None:
     """Raise a ValueError naming the box and the sample when a box is empty or not finite."""
     checks.finite_inputs("x_low", x_low)
     checks.finite_inputs("x_high", x_high)
+    if np.shape(x_low) != np.shape(x_high):
+        raise ValueError(
+            f"x_low and x_high must have one shape, got {np.shape(x_low)} and {np.shape(x_high)}"
+        )
+    # A box with a lower corner above its upper one holds no point: its "bounds" would be crossed.
+    crossed = (np.asarray(x_low) > np.asarray(x_high)).reshape(len(x_low), -1).any(axis=1)
+    if crossed.any():
+        index = np.flatnonzero(crossed).tolist()
+        raise ValueError(
+            f"x_low must be <= x_high in every coordinate, but {len(index)} of {len(x_low)} boxes "
+            f"are crossed, at sample index {checks.first_items(index)}"
+        )
 
 
 def interval_bounds(
@@ -160,7 +172,8 @@ def interval_bounds(
     Raises
     ------
     ValueError
-        For boxes that are empty or non-finite (the error names the sample index).
+        For boxes that are empty, non-finite or crossed (x_low > x_high somewhere), or x_low and
+        x_high of two shapes (the error names the sample index).
     """
     _check_boxes(x_low, x_high)
     out = []
@@ -247,7 +260,8 @@ def crown_bounds(
     Raises
     ------
     ValueError
-        For boxes that are empty or non-finite (the error names the sample index).
+        For boxes that are empty, non-finite or crossed (x_low > x_high somewhere), or x_low and
+        x_high of two shapes (the error names the sample index).
     """
     _check_boxes(x_low, x_high)
     widest = max([x_low.shape[1], *(len(w) for w, _ in layers)])

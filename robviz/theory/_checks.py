@@ -138,12 +138,13 @@ def as_centers(centers: npt.ArrayLike | torch.Tensor) -> torch.Tensor:
     Raises
     ------
     ValueError
-        Not (L, d) with L >= 2.
+        Not (L, d) with L >= 2, or a center with a NaN or infinite coordinate (the error names the
+        center).
     """
     mu = torch.as_tensor(centers).detach().to(torch.float64)
     if mu.dim() != 2 or mu.shape[0] < 2:
         raise ValueError(f"centers must have shape (L, d) with L >= 2, got {tuple(mu.shape)}")
-    return mu
+    return checks.finite_inputs("centers", mu)
 
 
 def cholesky(covariance: npt.ArrayLike | torch.Tensor, dim: int) -> torch.Tensor:

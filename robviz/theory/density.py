@@ -232,7 +232,7 @@ def gsce_contour(
     C : float or torch.Tensor
         Loss value(s) > 0.
     sigma_k, sigma_kt : float
-        The two scales (must differ).
+        The two scales, > 0 (must differ).
     mu_k, mu_kt
         (d,) means.
     B_k, B_kt : float
@@ -243,9 +243,16 @@ def gsce_contour(
     Sphere
         :class:`Sphere` (center (d,) float64, radius2 like ``C`` and NaN where no sphere exists
         (radius2 <= 0), b_term).
+
+    Raises
+    ------
+    ValueError
+        A scale not > 0 or the two scales equal, a mean with a NaN or infinite entry, means of two
+        shapes, or a C not > 0.
     """
-    sigma_k = check_number(sigma_k, "sigma_k", positive=False)
-    sigma_kt = check_number(sigma_kt, "sigma_kt", positive=False)
+    # The scales of Sigma = sigma I: a scale <= 0 is no Gaussian logit (a "sphere" of radius2 NaN)
+    sigma_k = check_number(sigma_k, "sigma_k")
+    sigma_kt = check_number(sigma_kt, "sigma_kt")
     if sigma_k == sigma_kt:
         raise ValueError(
             "sigma_k must differ from sigma_kt: with equal scales the contours are hyperplanes"
@@ -253,6 +260,9 @@ def gsce_contour(
     B_k, B_kt = check_number(B_k, "B_k", positive=False), check_number(B_kt, "B_kt", positive=False)
     mu_k = torch.as_tensor(mu_k).detach().to(torch.float64).reshape(-1)
     mu_kt = torch.as_tensor(mu_kt).detach().to(torch.float64).reshape(-1)
+    for name, mu in (("mu_k", mu_k), ("mu_kt", mu_kt)):
+        if not bool(torch.isfinite(mu).all()):
+            raise ValueError(f"{name} must be finite, got {mu.tolist()}")
     if mu_k.shape != mu_kt.shape:
         raise ValueError(
             f"mu_k and mu_kt must have one shape, got {tuple(mu_k.shape)} and {tuple(mu_kt.shape)}"

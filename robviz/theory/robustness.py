@@ -91,6 +91,12 @@ def mahalanobis_distances(
     -------
     torch.Tensor
         (L, L) float64 tensor, zero on the diagonal.
+
+    Raises
+    ------
+    ValueError
+        ``centers`` not (L, d) with L >= 2, or a center with a NaN or infinite coordinate; a
+        covariance not (d, d) symmetric positive definite.
     """
     mu = as_centers(centers)
     num_classes, dim = mu.shape
@@ -125,6 +131,11 @@ def expected_robustness(
     -------
     float
         RB as a float.
+
+    Raises
+    ------
+    ValueError
+        As :func:`mahalanobis_distances`.
     """
     return float(expected_distance(_off_diagonal(mahalanobis_distances(centers, covariance))).min())
 
@@ -153,6 +164,11 @@ def robustness_bound(
     -------
     float
         RB_bar as a float.
+
+    Raises
+    ------
+    ValueError
+        As :func:`mahalanobis_distances`.
     """
     return 0.5 * float(_off_diagonal(mahalanobis_distances(centers, covariance)).min())
 
