@@ -67,6 +67,11 @@ class SampleDensity:
         (2, d) lower and upper corners of the Monte-Carlo box, or None.
     volume_hits : torch.Tensor or None
         (L, S) uniform samples that fell in each shell (Monte-Carlo only), or None.
+    quantiles : tuple of 2 float or None
+        The (low, high) loss quantiles between which the shells hold equal counts
+        (``spacing="count"``): shell s of every such density holds the same share of its class's
+        points, what :func:`robviz.viz.shell_density_figure` compares. None for shells of equal
+        width or given edges.
     """
 
     edges: torch.Tensor
@@ -78,6 +83,7 @@ class SampleDensity:
     method: str
     box: torch.Tensor | None = None
     volume_hits: torch.Tensor | None = None
+    quantiles: tuple[float, float] | None = None
 
     @property
     def midpoints(self) -> torch.Tensor:
@@ -153,6 +159,15 @@ def _shell_edges(
         if row[-1] > row[0]:
             rows[c] = row
     return rows
+
+
+def _matched_quantiles(
+    edges: torch.Tensor | None, quantiles: tuple[float, float], spacing: str
+) -> tuple[float, float] | None:
+    """Return the quantiles a density records: those of equal-count shells, else None."""
+    if edges is not None or spacing != "count":
+        return None
+    return (float(quantiles[0]), float(quantiles[1]))
 
 
 def _histogram(values: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
@@ -231,6 +246,7 @@ def mmc_shell_density(
     factor = check_number(factor, "factor")
     loss = (factor * (z.to(torch.float64) - mu[y]).pow(2).sum(dim=1)).cpu()
     y = y.cpu()
+    matched = _matched_quantiles(edges, quantiles, spacing)
     edges = _shell_edges(loss, y, mu.shape[0], num_shells, edges, quantiles, spacing)
     counts = _class_counts(loss, y, edges)
     log_volumes = _mmc_shell_log_volume(edges[:, :-1], edges[:, 1:], z.shape[1], factor)
@@ -242,6 +258,7 @@ def mmc_shell_density(
         torch.bincount(y, minlength=mu.shape[0]),
         z.shape[1],
         "sphere",
+        quantiles=matched,
     )
 
 
@@ -341,6 +358,7 @@ def monte_carlo_shell_density(
     inside = ((z >= box[0]) & (z <= box[1])).all(dim=1)
     loss = loss_fn(z[inside], y[inside]).detach().to(torch.float64).cpu()
     y_in = y[inside].cpu()
+    matched = _matched_quantiles(edges, quantiles, spacing)
     edges = _shell_edges(loss, y_in, num_classes, num_shells, edges, quantiles, spacing)
     counts = _class_counts(loss, y_in, edges)
     hits = _monte_carlo_hits(loss_fn, box, edges, num_samples, seed, chunk_size, z.dtype)
@@ -356,6 +374,7 @@ def monte_carlo_shell_density(
         "monte-carlo",
         box=box.cpu(),
         volume_hits=hits,
+        quantiles=matched,
     )
 
 

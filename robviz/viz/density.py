@@ -515,7 +515,7 @@ def shell_density_figure(
     densities: dict,
     steps: Sequence[int] | None = None,
     *,
-    quantiles: tuple[float, float] = (0.02, 0.98),
+    quantiles: tuple[float, float] | None = None,
     duration_ms: int = 0,
     title: str | None = None,
     active: int = -1,
@@ -528,10 +528,11 @@ def shell_density_figure(
     unknown, NaN) has no point on the line; the run's legend entry counts those shells, "(k of S
     shells without a density: not drawn)".
 
-    Each :class:`robviz.shell_density.SampleDensity` must use the default equal-count shells between
-    the loss ``quantiles`` (``spacing="count"``), so shell s of every run holds the same share of
-    its class's points: the x axis is that share (the loss quantile at the shell's middle) and the
-    comparison is at matched quantiles. The y value is log10 SD averaged over the classes.
+    Each :class:`robviz.shell_density.SampleDensity` must have equal-count shells
+    (``spacing="count"``, the default) between the same loss quantiles, which it records
+    (``density.quantiles``), so shell s of every run holds the same share of its class's points: the
+    x axis is that share (the loss quantile at the shell's middle) and the comparison is at matched
+    quantiles. The y value is log10 SD averaged over the classes.
 
     Parameters
     ----------
@@ -540,8 +541,9 @@ def shell_density_figure(
         ``steps`` (an animation over training).
     steps : sequence of int or None
         The training steps of the frames (with lists).
-    quantiles : tuple[float, float]
-        The (low, high) loss quantiles the shells span.
+    quantiles : tuple[float, float] or None
+        The (low, high) loss quantiles the shells span; None (default) reads them from the
+        densities, a value is checked against them.
     duration_ms : int
         Time per frame when playing.
     active : int, default -1
@@ -558,7 +560,9 @@ def shell_density_figure(
     ValueError
         No run, lists without one entry per step, a density with no shell, or a log density of
         +inf (naming the run and the frame); -inf (an empty shell) and NaN (an unknown volume)
-        are drawn as described above.
+        are drawn as described above. A density without equal-count shells (given edges, equal
+        widths), densities whose shells span other quantiles, or ``quantiles`` other than theirs
+        (naming the run).
     """
     names = figure_series("densities", densities)
     animated = isinstance(densities[names[0]], (list, tuple))
@@ -572,12 +576,29 @@ def shell_density_figure(
         if animated and steps is not None  # animated: steps was checked above
         else [densities]
     )
+    spans: dict[tuple[float, float], str] = {}  # the shells' quantiles -> the first run with them
     for f, frame in enumerate(frames):
         for name in names:
             where = f"densities[{name!r}]" + (f"[{f}]" if animated else "")
             figure_values(
                 f"{where}.log_densities", frame[name].log_densities, allow=("nan", "-inf")
             )
+            span = frame[name].quantiles
+            if span is None:  # the x axis would place its shells at quantiles they do not span
+                raise ValueError(
+                    f"{where} has no equal-count shells between loss quantiles (given edges or "
+                    "spacing='width'): build it with spacing='count' and no edges"
+                )
+            spans.setdefault(tuple(span), where)
+    if len(spans) > 1 or (quantiles is not None and tuple(quantiles) not in spans):
+        given = [f"{where}: {span}" for span, where in spans.items()]
+        if quantiles is not None:
+            given.append(f"quantiles: {tuple(quantiles)}")
+        raise ValueError(
+            "the shells must span the same loss quantiles to be compared at matched quantiles; "
+            "got " + ", ".join(given)
+        )
+    quantiles = next(iter(spans))
 
     colors = series_colors(_label(name) for name in names)
 

@@ -216,6 +216,7 @@ def _sample_density(variant):
         class_sizes=torch.tensor([3, 3]),
         dim=2,
         method="sphere",
+        quantiles=(0.02, 0.98),
     )
 
 

@@ -243,6 +243,28 @@ def test_shell_density_figure_static_and_animated():
         shell_density_figure({"mmc": [loose, tight]})
 
 
+def test_shell_density_figure_places_shells_at_the_quantiles_they_span():
+    """The x axis reads each density's own quantiles; shells of other spans are never compared."""
+    centers = mm_centers(3, 2, 5.0)
+    y = torch.arange(3).repeat_interleave(100)
+    z = centers[y] + 0.5 * torch.randn(300, 2, generator=torch.Generator().manual_seed(0))
+    middle = mmc_shell_density(z, y, centers, num_shells=2, quantiles=(0.25, 0.75))
+    assert middle.quantiles == (0.25, 0.75)
+    assert list(shell_density_figure({"mmc": middle}).data[0].x) == pytest.approx([0.375, 0.625])
+    wide = mmc_shell_density(z, y, centers, num_shells=2)
+    with pytest.raises(ValueError, match="same loss quantiles"):
+        shell_density_figure({"mmc": middle, "sce": wide})
+    with pytest.raises(ValueError, match=r"quantiles: \(0.02, 0.98\)"):
+        shell_density_figure({"mmc": middle}, quantiles=(0.02, 0.98))
+    for other in (
+        mmc_shell_density(z, y, centers, num_shells=2, spacing="width"),
+        mmc_shell_density(z, y, centers, edges=torch.tensor([0.0, 1.0, 2.0])),
+    ):
+        assert other.quantiles is None
+        with pytest.raises(ValueError, match=r"densities\['mmc'\] has no equal-count shells"):
+            shell_density_figure({"mmc": other})
+
+
 def test_sample_density_figure_draws_theory_lines_and_measured_points_in_log10():
     c = torch.tensor([0.01, 0.1, 1.0])
     fig = sample_density_figure(
