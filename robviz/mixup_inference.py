@@ -476,12 +476,11 @@ def mixup_batch(
     ------
     ValueError
         ``x`` empty or non-finite (the error names the sample index); ``y`` not one integer label
-        per input; alpha <= 0.
+        per input; ``alpha`` not a finite number > 0.
     """
     checks.finite_inputs("x", x)
     y = checks.labels("y", y, len(x))
-    if not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got {alpha!r}")
+    alpha = checks.real("alpha", alpha, low=0, low_open=True)
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
     if per_sample:
@@ -581,7 +580,7 @@ class MixupModel(nn.Module):
     Raises
     ------
     ValueError
-        Alpha <= 0.
+        ``alpha`` not a finite number > 0.
 
     Examples
     --------
@@ -601,11 +600,10 @@ class MixupModel(nn.Module):
         per_sample: bool = False,
     ) -> None:
         super().__init__()
-        if not alpha > 0:
-            raise ValueError(f"alpha must be > 0, got {alpha!r}")
+        alpha = checks.real("alpha", alpha, low=0, low_open=True)
         self.classifier, self.alpha, self.attack, self.per_sample = (
             model,
-            float(alpha),
+            alpha,
             attack,
             bool(per_sample),
         )

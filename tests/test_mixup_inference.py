@@ -98,6 +98,11 @@ def test_mixup_batch_mixes_linearly():
         assert y[match] == y_b[i]
     with pytest.raises(ValueError, match="alpha"):
         mixup_batch(x, y, alpha=0)
+    # Beta(inf, inf) draws NaN weights: an infinite alpha is refused, not turned into NaN losses
+    with pytest.raises(ValueError, match="alpha must be a finite number > 0"):
+        mixup_batch(x, y, alpha=float("inf"))
+    with pytest.raises(ValueError, match="alpha must be a finite number > 0"):
+        MixupModel(make_model(gaussian_mixture(), "sce"), alpha=float("inf"))
 
 
 def test_mixup_model_trains_with_fit_and_delegates():

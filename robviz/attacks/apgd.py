@@ -328,10 +328,8 @@ class APGD(Attack):
         self.eps = self._check_eps(eps)
         self.steps = self._check_int("steps", steps)
         self.restarts = self._check_int("restarts", restarts)
-        rho = checks.real("rho", rho, low=0, high=1, low_open=True, high_open=True)
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
-        self.rho, self.momentum = float(rho), float(momentum)
+        self.rho = checks.real("rho", rho, low=0, high=1, low_open=True, high_open=True)
+        self.momentum = checks.real("momentum", momentum, low=0, high=1, high_open=True)
 
     @staticmethod
     def _pick_loss(

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from .. import checks
 from ..models import Predictor
 from .base import Attack
 
@@ -55,9 +56,7 @@ class DeepFool(Attack):
     ) -> None:
         super().__init__(model, **options)
         self.steps = self._check_int("steps", steps)
-        if not overshoot >= 0:
-            raise ValueError(f"overshoot must be >= 0, got {overshoot!r}")
-        self.overshoot = float(overshoot)
+        self.overshoot = checks.real("overshoot", overshoot, low=0)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples: DeepFool's accumulated linearized steps.

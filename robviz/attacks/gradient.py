@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from .. import checks
 from ..models import Predictor
 from .base import Attack, least_likely, norm_name
 
@@ -351,9 +352,7 @@ class MIM(Attack):
         self.eps = self._check_eps(eps)
         self.alpha = self._check_positive("alpha", alpha, allow_none=True)
         self.steps = self._check_int("steps", steps)
-        if not decay >= 0:
-            raise ValueError(f"decay must be >= 0, got {decay!r}")
-        self.decay = float(decay)
+        self.decay = checks.real("decay", decay, low=0)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return adversarial examples: signed steps along the accumulated momentum.

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from robviz.attacks import (
+    APGD,
     BIM,
     CW,
     EAD,
@@ -597,6 +598,24 @@ def test_clear_errors(toy):
         PGD(model, bounds=(1, 0))
     assert PGD(model, bounds=data).bounds == data.bounds  # a Dataset gives its bounds
     assert repr(PGD(model)).startswith("PGD(") and "eps=0.03137" in repr(PGD(model))
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda m: MIM(m, decay=math.inf), "decay"),
+        (lambda m: MIM(m, decay="0.5"), "decay"),
+        (lambda m: DeepFool(m, overshoot=math.inf), "overshoot"),
+        (lambda m: DeepFool(m, overshoot=-0.1), "overshoot"),
+        (lambda m: APGD(m, momentum="0.25"), "momentum"),
+        (lambda m: APGD(m, momentum=1.0), "momentum"),
+    ],
+)
+def test_hyperparameters_refused_naming_them(toy, make, name):
+    # An infinite decay or overshoot once passed (NaN iterates, reported as failures); a string
+    # raised a TypeError from the comparison instead of an error naming the argument.
+    with pytest.raises(ValueError, match=rf"{name} must be a finite number"):
+        make(toy[1]["sce"])
 
 
 def test_with_eps_copies_the_attack(toy):
