@@ -323,7 +323,7 @@ class APGD(Attack):
         **options: Any,
     ) -> None:
         self.loss_name: str = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
-        objective = self._pick_loss(model, loss, targeted)
+        objective = self._pick_loss(model, loss)
         super().__init__(model, targeted=targeted, loss=objective, **options)
         self.eps = self._check_eps(eps)
         self.steps = self._check_int("steps", steps)
@@ -332,9 +332,7 @@ class APGD(Attack):
         self.momentum = checks.real("momentum", momentum, low=0, high=1, high_open=True)
 
     @staticmethod
-    def _pick_loss(
-        model: Predictor, loss: str | AttackObjective, targeted: bool
-    ) -> AttackObjective:
+    def _pick_loss(model: Predictor, loss: str | AttackObjective) -> AttackObjective:
         if callable(loss):
             return loss
         names = {"ce": cross_entropy_objective, "dlr": dlr_objective, "auto": auto_objective(model)}
