@@ -780,13 +780,13 @@ class MixingEffect:
     Attributes
     ----------
     lams : torch.Tensor
-        (K,) the mixing weights.
+        (K,) the mixing weights, float64.
     effect : torch.Tensor
-        (K,) mean over inputs of the total-variation distance between the averaged softmax of the
+        (K,) float64, mean over inputs of the total-variation distance between the averaged softmax of the
         mixed clean inputs and of the mixed adversarial inputs (same partners): 0 = no effect left,
         1 = maximal.
     clean_true, adv_true : torch.Tensor
-        (K,) mean probability of the true class for the mixed clean / adversarial inputs.
+        (K,) float64, mean probability of the true class for the mixed clean / adversarial inputs.
     mixed_clean, mixed_adv : torch.Tensor
         (K, N, samples, ...) the mixed inputs themselves (for pictures; CPU).
     """
@@ -857,12 +857,13 @@ def mixing_effect(
     y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x))
     if len(lams) == 0:
         raise ValueError("lams is empty: give at least one lambda")
-    for lam in torch.as_tensor(lams, dtype=torch.float64).reshape(-1).tolist():
+    # float64, as given: a float32 copy would mix with 0.30000001 for 0.3
+    lam_values = torch.as_tensor(lams, dtype=torch.float64).reshape(-1)
+    for lam in lam_values.tolist():
         checks.real("lams entry", lam, low=0, high=1)
     generator = torch.Generator().manual_seed(seed)
     index = torch.randint(0, len(x_pool), (len(x), samples), generator=generator).to(x_pool.device)
     partners = x_pool[index]
-    lam_values = torch.as_tensor(lams, dtype=torch.float32)
     effect, clean_true, adv_true, mixed_c, mixed_a = [], [], [], [], []
     for lam in lam_values.tolist():
         mc = lam * x[:, None] + (1 - lam) * partners
@@ -873,7 +874,7 @@ def mixing_effect(
         pa = log_mean_softmax(
             inference(model, ma.reshape(-1, *x.shape[1:])).reshape(len(x), samples, -1)
         ).exp()
-        pc, pa = pc.to(y.device).float(), pa.to(y.device).float()
+        pc, pa = pc.to(y.device), pa.to(y.device)  # in the model's dtype
         effect.append(0.5 * (pc - pa).abs().sum(1).mean().item())
         clean_true.append(pc.gather(1, y[:, None]).mean().item())
         adv_true.append(pa.gather(1, y[:, None]).mean().item())
@@ -881,9 +882,9 @@ def mixing_effect(
         mixed_a.append(ma.cpu())
     return MixingEffect(
         lam_values,
-        torch.tensor(effect),
-        torch.tensor(clean_true),
-        torch.tensor(adv_true),
+        torch.tensor(effect, dtype=torch.float64),
+        torch.tensor(clean_true, dtype=torch.float64),
+        torch.tensor(adv_true, dtype=torch.float64),
         torch.stack(mixed_c),
         torch.stack(mixed_a),
     )

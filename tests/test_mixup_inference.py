@@ -1,5 +1,7 @@
 """Tests of Mixup Inference, mixup training, interpolated adversarial training, EOT through MI."""
 
+import copy
+
 import pytest
 import torch
 
@@ -171,6 +173,24 @@ def test_mixing_effect_vanishes_at_lambda_zero_and_shrinks(toy):
     assert torch.allclose(
         result.mixed_adv[1] - result.mixed_clean[1], 0.5 * (x_adv - x)[:, None].expand(-1, 5, -1)
     )
+
+
+def test_mixing_effect_keeps_the_weights_and_a_float64_model_exact(toy):
+    from robviz.mixup_inference import mixing_effect
+
+    data, model, xp, _ = toy
+    model64 = copy.deepcopy(model).double()
+    x, y, xp = data.x_test[:8].double(), data.y_test[:8], xp.double()
+    x_adv = (x + 0.1).clamp(*data.bounds)
+    result = mixing_effect(model64, x, x_adv, y, xp, [0.3], samples=4)
+    # The weights as given (a float32 copy mixed with 0.30000001), the values in float64.
+    assert result.lams.dtype == torch.float64 and result.lams.tolist() == [0.3]
+    partners = (result.mixed_clean[0] - 0.3 * x[:, None]) / 0.7
+    assert torch.allclose(result.mixed_adv[0], 0.3 * x_adv[:, None] + 0.7 * partners, atol=1e-12)
+    p_clean = model64(result.mixed_clean[0].flatten(0, 1)).softmax(1).reshape(8, 4, -1).mean(1)
+    true = p_clean.gather(1, y[:, None]).mean().item()
+    assert result.clean_true.dtype == torch.float64
+    assert abs(result.clean_true[0].item() - true) < 1e-12
 
 
 class _Constant(torch.nn.Module):
