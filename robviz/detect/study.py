@@ -59,7 +59,11 @@ def default_detectors(model: Classifier, data: Dataset) -> dict:
 
 
 def _short(name: str) -> str:
-    return "RCE" if name == "rce" else "CE"
+    """Return a model's label in the curves: the papers' "RCE" and "CE", else its own name.
+
+    A name, not "CE" for every model but ``"rce"``: a third model would replace the CE curves.
+    """
+    return {"rce": "RCE", "sce": "CE"}.get(name, name)
 
 
 @dataclass
@@ -72,8 +76,9 @@ class DetectionStudy:
         ``aucs[attack][model][detector]``, the AUC (clean = positive) or NaN where the attack left
         fewer than ``min_pairs`` pairs; the layout ``robviz.viz.detection_table`` draws.
     curves : dict
-        ``curves[attack]["CE · non-ME"] = (fpr, tpr, auc)`` for every scored pair (``"RCE · ..."``
-        for the model named ``"rce"``); the layout ``robviz.viz.roc_figure`` draws.
+        ``curves[attack]["CE · non-ME"] = (fpr, tpr, auc)`` for every scored pair: ``"RCE · ..."``
+        for the model named ``"rce"``, ``"CE · ..."`` for ``"sce"``, the model's own name for any
+        other; the layout ``robviz.viz.roc_figure`` draws.
     pairs : dict
         ``pairs[attack, model]``, the number of (clean, adversarial) pairs that entered.
     min_pairs : int

@@ -50,6 +50,18 @@ def test_study_fills_the_talks_table(setting):
     assert set(study.curves["FGSM"]) == {f"{m} · {d}" for m in ("CE", "RCE") for d in detectors}
 
 
+def test_every_model_keeps_its_curves(setting):
+    # A third model (here the CE model again, under another name) was labelled "CE" too and
+    # silently replaced the CE model's curves.
+    data, models, x, y, results = setting
+    models = {**models, "mmc": models["sce"]}
+    results = {a: {**r, "mmc": r["sce"]} for a, r in results.items()}
+    study = detection_study(models, data, x, y, results, min_pairs=5)
+    labels = {name.split(" · ")[0] for name in study.curves["FGSM"]}
+    assert labels == {"CE", "RCE", "mmc"}
+    assert study.curves["FGSM"]["mmc · LID"][2] == study.aucs["FGSM"]["mmc"]["LID"]
+
+
 def test_too_few_pairs_give_nan_and_no_curve(setting):
     data, models, x, y, results = setting
     study = detection_study(models, data, x, y, results, min_pairs=len(x) + 1)
