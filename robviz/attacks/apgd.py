@@ -420,7 +420,8 @@ class APGD(Attack):
         """One APGD run from a random start: (x_adv, best ascent value, success), all per sample."""
         n, eps = len(x), self.eps
         shape = (-1,) + (1,) * (x.dim() - 1)
-        project = lambda v: self._clip(torch.minimum(torch.maximum(v, x - eps), x + eps))  # noqa: E731
+        low, high = self._eps_box(x)
+        project = lambda v: v.clamp(low, high)  # noqa: E731
         x_adv = project(x + eps * (2 * self._rand(*x.shape, like=x) - 1))
         self._log(x_adv)
         value, grad, found = self._value_and_grad(x_adv, labels)

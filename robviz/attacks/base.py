@@ -528,6 +528,15 @@ class Attack:
     def _clip(self, x: torch.Tensor) -> torch.Tensor:
         return x.clamp(self.bounds[0], self.bounds[1])
 
+    def _eps_box(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (low, high), each (N, ...): the L-inf eps-ball around x within the bounds.
+
+        The ball and the bounds are two intervals per coordinate; ``x_adv.clamp(low, high)`` is the
+        whole projection, one clamp a step. Used by the L-inf attacks, which set ``eps``.
+        """
+        eps = cast(float, getattr(self, "eps"))
+        return (x - eps).clamp(min=self.bounds[0]), (x + eps).clamp(max=self.bounds[1])
+
     def _log(self, x: torch.Tensor) -> None:
         """Record one frame of the trajectory (only when ``run(..., record=True)``)."""
         if self._frames is not None:

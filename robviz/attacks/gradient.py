@@ -179,10 +179,7 @@ class PGD(Attack):
         x_adv = start
         self._log(x_adv)
         if self.norm == "Linf":
-            # The eps-box and the input bounds are two intervals per coordinate: their intersection,
-            # computed once, is the whole projection, one clamp a step.
-            low = torch.clamp(x - self.eps, min=self.bounds[0])
-            high = torch.clamp(x + self.eps, max=self.bounds[1])
+            low, high = self._eps_box(x)
         for _ in range(self.steps):
             grad = self._gradient(x_adv, labels)
             if self.norm == "Linf":
@@ -371,13 +368,13 @@ class MIM(Attack):
         """
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
         x_adv, momentum = x.clone(), torch.zeros_like(x)
+        low, high = self._eps_box(x)
         self._log(x_adv)
         dims = tuple(range(1, x.dim()))
         for _ in range(self.steps):
             grad = self._gradient(x_adv, labels)
             scale = grad.abs().mean(dim=dims, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
             momentum = self.decay * momentum + grad / scale
-            x_adv = torch.clamp(x_adv + alpha * momentum.sign(), min=x - self.eps, max=x + self.eps)
-            x_adv = self._clip(x_adv)
+            x_adv = torch.clamp(x_adv + alpha * momentum.sign(), min=low, max=high)
             self._log(x_adv)
         return x_adv

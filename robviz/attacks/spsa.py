@@ -100,6 +100,7 @@ class SPSA(Attack):
             x_adv (N, ...), the last iterate, in the eps-ball and the bounds.
         """
         x_adv, m, v = x.clone(), torch.zeros_like(x), torch.zeros_like(x)
+        low, high = self._eps_box(x)
         beta1, beta2 = 0.9, 0.999
         self._log(x_adv)
         for t in range(1, self.steps + 1):
@@ -107,8 +108,6 @@ class SPSA(Attack):
             m = beta1 * m + (1 - beta1) * g
             v = beta2 * v + (1 - beta2) * g * g
             step = (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + 1e-8)
-            x_adv = self._clip(
-                torch.clamp(x_adv + self.lr * step, min=x - self.eps, max=x + self.eps)
-            )
+            x_adv = torch.clamp(x_adv + self.lr * step, min=low, max=high)
             self._log(x_adv)
         return x_adv
