@@ -782,9 +782,9 @@ class MixingEffect:
     lams : torch.Tensor
         (K,) the mixing weights, float64.
     effect : torch.Tensor
-        (K,) float64, mean over inputs of the total-variation distance between the averaged softmax of the
-        mixed clean inputs and of the mixed adversarial inputs (same partners): 0 = no effect left,
-        1 = maximal.
+        (K,) float64, mean over inputs of the total-variation distance between the averaged softmax
+        of the mixed clean inputs and of the mixed adversarial inputs (same partners): 0 = no effect
+        left, 1 = maximal.
     clean_true, adv_true : torch.Tensor
         (K,) float64, mean probability of the true class for the mixed clean / adversarial inputs.
     mixed_clean, mixed_adv : torch.Tensor
