@@ -42,11 +42,38 @@ __all__ = [
     "solve_adp",
     "LOG_OFFSET",
     "DET_OFFSET",
+    "log_mean_softmax",
 ]
 
 #: Offsets of the authors' code: inside the entropy's log, and on the diagonal of the Gram matrix.
 LOG_OFFSET = 1e-20
 DET_OFFSET = 1e-6
+
+
+def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Return the log of the mean over dim 1 of softmax(logits).
+
+    Computed in log space (logsumexp of log_softmax, minus log n), so a probability of exp(-150) is
+    -150, not log 0.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        Logits (B, n, L): n samples per input.
+
+    Returns
+    -------
+    torch.Tensor
+        Log-probabilities (B, L).
+
+    Raises
+    ------
+    ValueError
+        ``logits`` not (B, n, L) with n >= 1 (a mean over no sample is no probability).
+    """
+    if logits.dim() != 3 or logits.shape[1] == 0:
+        raise ValueError(f"logits must have shape (B, n, L) with n >= 1, got {tuple(logits.shape)}")
+    return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
 
 def _check_probabilities(probabilities: torch.Tensor, y: torch.Tensor) -> None:
@@ -408,8 +435,7 @@ class Ensemble(nn.Module):
         torch.Tensor
             Log-probabilities (N, L).
         """
-        log_probs = self.member_logits(x).log_softmax(-1)
-        return torch.logsumexp(log_probs, dim=0) - math.log(self.num_members)
+        return log_mean_softmax(self.member_logits(x).transpose(0, 1))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Return the members' predictions side by side.

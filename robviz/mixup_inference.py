@@ -41,6 +41,7 @@ from torch import nn
 from . import checks
 from .attacks import Attack, PGD, RobustnessTable
 from .attacks.eot import eot_objective
+from .ensemble import log_mean_softmax
 from .models import Classifier, Predictor, TrainableModel
 from .runtime import inference, num_classes_of
 from .train import accuracy
@@ -378,32 +379,6 @@ def _check_lam(
         return (pl, ol), pl, ol
     number = checks.real("lam", lam, low=0, high=1, low_open=True)
     return number, number, number
-
-
-def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
-    """Return the log of the mean over dim 1 of softmax(logits).
-
-    Computed in log space (logsumexp of log_softmax, minus log n), so a probability of exp(-150) is
-    -150, not log 0.
-
-    Parameters
-    ----------
-    logits : torch.Tensor
-        Logits (B, n, L): n samples per input.
-
-    Returns
-    -------
-    torch.Tensor
-        Log-probabilities (B, L).
-
-    Raises
-    ------
-    ValueError
-        ``logits`` not (B, n, L) with n >= 1 (a mean over no sample is no probability).
-    """
-    if logits.dim() != 3 or logits.shape[1] == 0:
-        raise ValueError(f"logits must have shape (B, n, L) with n >= 1, got {tuple(logits.shape)}")
-    return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
 
 # The weight lam is a float for the batch, or with per_sample a (N,) tensor.
