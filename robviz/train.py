@@ -23,7 +23,7 @@ from . import checks
 from .adversarial import AdversarialTraining
 from .data import Dataset
 from .models import TrainableModel
-from .runtime import atomic_write, inference, predict
+from .runtime import atomic_write, evaluating, inference, predict
 
 if TYPE_CHECKING:
     from .models import Classifier, Predictor
@@ -397,7 +397,8 @@ def fit(
     With ``config.adversarial`` each step trains on the loss of
     :meth:`robviz.adversarial.AdversarialTraining.loss` (the inner maximization in eval mode, the
     step in train mode) instead of ``model.loss`` on the clean batch; the loss at step 0 and the
-    accuracies stay clean.
+    accuracies stay clean. The loss at step 0 is measured in eval mode, so snapshot 0 is the
+    untrained model (no BatchNorm statistics moved, no dropout).
 
     Parameters
     ----------
@@ -459,8 +460,9 @@ def fit(
     order, cursor = torch.randperm(n, generator=generator).to(device), 0
     running, count = 0.0, 0
 
-    # the loss before any step, on the whole training set, 1024 samples at a time (memory)
-    with torch.no_grad():
+    # the loss before any step, on the whole training set, 1024 samples at a time (memory); in
+    # eval mode, so that it neither moves BatchNorm statistics nor draws dropout masks
+    with torch.no_grad(), evaluating(model):
         chunks = [
             (data.x_train[i : i + 1024], data.y_train[i : i + 1024]) for i in range(0, n, 1024)
         ]

@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -47,6 +48,26 @@ def test_minibatch_and_snapshots(data):
     assert len(h.head_states) == 5 and "linear.weight" in h.head_states[0]
     # Head snapshots are copies, not views of the live parameters.
     assert not torch.equal(h.head_states[0]["linear.weight"], h.head_states[-1]["linear.weight"])
+
+
+def test_snapshot_zero_is_the_untrained_model(data):
+    # The loss before any step was measured in train mode: it moved BatchNorm's running statistics
+    # before snapshot 0 (and its accuracies) was recorded, and dropout drew masks for it.
+    from torch import nn
+
+    from robviz.models import Classifier
+    from robviz.objectives import make_objective
+
+    torch.manual_seed(0)
+    body = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5))
+    model = Classifier(body, make_objective("sce", 3, 8))
+    untrained = copy.deepcopy(model)
+    start = untrained.state_dict()
+    history = fit(model, data, steps=2, record_every=1, record_models=True, progress=False)
+    assert all(torch.equal(history.model_states[0][k], v) for k, v in start.items())
+    with torch.no_grad():
+        loss = untrained.eval().loss(data.x_train, data.y_train).item()
+    assert history.loss[0] == pytest.approx(loss, rel=1e-6)
 
 
 def test_nan_loss_stops_with_a_clear_message(data):
