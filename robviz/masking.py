@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
-import torch.nn.functional as F
 
 from . import checks
-from .attacks import PGD, SPSA, Attack, margin_objective
+from .attacks import PGD, SPSA, Attack, cross_entropy_objective, margin_objective
 from .models import Predictor
 from .runtime import evaluating, inference, num_classes_of, predict, to_model
 
@@ -434,14 +433,22 @@ def gradient_direction(
     ValueError
         Empty or non-finite ``x``; ``y`` not one integer label per input in [0, L).
     """
+    return _input_gradient(model, x, y, objective).sign()
+
+
+def _input_gradient(
+    model: Predictor, x: torch.Tensor, y: torch.Tensor, objective: _Objective | None
+) -> torch.Tensor:
+    """Return grad_x of the summed objective (None: cross-entropy), in eval mode, (N, ...).
+
+    x and y are checked and moved to the model's dtype and device.
+    """
     x = to_model(model, checks.finite_inputs("x", x)).detach().requires_grad_(True)
     y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x)).to(x.device)
     with evaluating(model):
-        value = (
-            objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")
-        ).sum()
+        value = (objective or cross_entropy_objective)(model, x, y).sum()
         (grad,) = torch.autograd.grad(value, x)
-    return grad.sign()
+    return grad
 
 
 def _direction(name: str, d: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -475,7 +482,7 @@ def _loss(
 ) -> torch.Tensor:
     x = to_model(model, checks.finite_inputs("x", x))
     y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x)).to(x.device)
-    return objective(model, x, y) if objective else F.cross_entropy(model(x), y, reduction="none")
+    return (objective or cross_entropy_objective)(model, x, y)
 
 
 @dataclass
@@ -538,22 +545,12 @@ def loss_along_direction(
     """
     roughness = checks.real("roughness", roughness, low=0, low_open=True)
     x = to_model(model, checks.finite_inputs("x", x))
-    d = (
-        gradient_direction(model, x, y, objective)
-        if direction is None
-        else _direction("direction", direction, x)
-    )
+    grad = _input_gradient(model, x, y, objective)  # one pass: the default direction and the slope
+    d = grad.sign() if direction is None else _direction("direction", direction, x)
     scale = float(x.abs().max()) or 1.0
     alphas = _steps("alphas", alphas, scale, 41)
     with evaluating(model):
         loss = torch.stack([_loss(model, x + float(a) * d, y, objective).cpu() for a in alphas])
-        xg = x.detach().requires_grad_(True)
-        value = (
-            objective(model, xg, y)
-            if objective
-            else F.cross_entropy(model(xg), y, reduction="none")
-        ).sum()
-        (grad,) = torch.autograd.grad(value, xg)
     slope = (grad * d).reshape(len(x), -1).sum(dim=1).cpu()
     net = (loss[-1] - loss[0]).abs()
     variation = loss.diff(dim=0).abs().sum(dim=0)

@@ -95,6 +95,21 @@ def test_loss_along_the_gradient_rises(toy):
     )  # the loss still rises along the true direction, but its gradient is 0
 
 
+def test_loss_along_direction_takes_any_labels_and_its_slope_is_the_gradients(toy):
+    # The slope once had its own gradient pass that used y unchecked and where it was: int32 or
+    # NumPy labels (which every other check accepts) failed inside cross_entropy, and CPU labels
+    # would have met a GPU model's logits.
+    _, model, x, y = toy
+    line = masking.loss_along_direction(model, x, y)
+    for labels in (y.int(), y.numpy(), y.tolist()):
+        assert torch.equal(masking.loss_along_direction(model, x, labels).slope, line.slope)
+    xg = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(
+        torch.nn.functional.cross_entropy(model(xg), y, reduction="sum"), xg
+    )
+    assert torch.allclose(line.slope, grad.abs().flatten(1).sum(1), rtol=1e-5)
+
+
 def test_loss_landscape_2d_and_figures(toy):
     data, model, x, y = toy
     surface = masking.loss_landscape_2d(
