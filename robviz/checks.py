@@ -27,7 +27,16 @@ _T = TypeVar("_T")
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
-__all__ = ["real", "integer", "choice", "scalar", "renamed", "finite_inputs", "unique_labels"]
+__all__ = [
+    "real",
+    "integer",
+    "choice",
+    "norm_name",
+    "scalar",
+    "renamed",
+    "finite_inputs",
+    "unique_labels",
+]
 
 
 def scalar(value: object) -> object:
@@ -256,6 +265,49 @@ def choice(name: str, value: _T, options: Collection[object]) -> _T:
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(repr, options))}")
     return value
+
+
+_NORMS = {
+    "linf": "Linf",
+    "inf": "Linf",
+    "l2": "L2",
+    "2": "L2",
+    "l1": "L1",
+    "1": "L1",
+    "l0": "L0",
+    "0": "L0",
+}
+
+
+def norm_name(p: str | float, allowed: Collection[str] = ("Linf", "L2", "L1", "L0")) -> str:
+    """Return the canonical name of a norm.
+
+    Parameters
+    ----------
+    p : str or int or float
+        ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` in any case, or inf, 2, 1, 0 (as numbers or
+        strings).
+    allowed : tuple of str
+        The canonical names accepted.
+
+    Returns
+    -------
+    str
+        ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``.
+
+    Raises
+    ------
+    ValueError
+        An unknown norm, or one not in ``allowed``.
+    """
+    if isinstance(p, (int, float)) and not isinstance(p, bool):
+        key = "inf" if p == math.inf else str(int(p)) if float(p).is_integer() else str(p)
+    else:
+        key = str(p).lower()
+    name = _NORMS.get(key)
+    if name is None or name not in allowed:
+        raise ValueError(f"unknown norm {p!r}; valid norms: {', '.join(map(repr, allowed))}")
+    return name
 
 
 def first_items(items: Sequence[object], shown: int = 5) -> str:

@@ -15,14 +15,14 @@ base class does the chores once, so a PGD is a dozen readable lines. Conventions
 from __future__ import annotations
 
 import copy
-import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast, overload
 
 import torch
 
 from .. import checks
+from ..checks import norm_name
 from ..models import FeatureModel, Predictor
 from ..runtime import dtype_and_device, evaluating, frozen, num_classes_of, predict
 from .objectives import auto_objective
@@ -42,48 +42,6 @@ __all__ = [
 
 # An attack objective: objective(model, x, labels) -> (N,), small when the model predicts labels.
 AttackObjective = Callable[[Predictor, torch.Tensor, torch.Tensor], torch.Tensor]
-
-_NORMS = {
-    "linf": "Linf",
-    "inf": "Linf",
-    "l2": "L2",
-    "2": "L2",
-    "l1": "L1",
-    "1": "L1",
-    "l0": "L0",
-    "0": "L0",
-}
-
-
-def norm_name(p: str | float, allowed: Collection[str] = ("Linf", "L2", "L1", "L0")) -> str:
-    """Return the canonical name of a norm.
-
-    Parameters
-    ----------
-    p : str or int or float
-        ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"`` in any case, or inf, 2, 1, 0 (as numbers or
-        strings).
-    allowed : tuple of str
-        The canonical names accepted.
-
-    Returns
-    -------
-    str
-        ``"Linf"``, ``"L2"``, ``"L1"`` or ``"L0"``.
-
-    Raises
-    ------
-    ValueError
-        An unknown norm, or one not in ``allowed``.
-    """
-    if isinstance(p, (int, float)) and not isinstance(p, bool):
-        key = "inf" if p == math.inf else str(int(p)) if float(p).is_integer() else str(p)
-    else:
-        key = str(p).lower()
-    name = _NORMS.get(key)
-    if name is None or name not in allowed:
-        raise ValueError(f"unknown norm {p!r}; valid norms: {', '.join(map(repr, allowed))}")
-    return name
 
 
 def lp_norm(delta: torch.Tensor, p: str | float = "L2") -> torch.Tensor:

@@ -33,7 +33,6 @@ __all__ = [
     "affine_pieces",
 ]
 
-_NORMS = {"l2": "L2", "2": "L2", "linf": "Linf", "inf": "Linf"}
 _EDGE_BUDGET = 4_000_000  # point-edge pairs per chunk: about 100 MB of float64 temporaries
 
 
@@ -41,10 +40,7 @@ _EDGE_BUDGET = 4_000_000  # point-edge pairs per chunk: about 100 MB of float64 
 
 
 def _norm_name(norm: str | float) -> str:
-    name = _NORMS.get(str(norm).lower().replace("math.", ""))
-    if name is None:
-        raise ValueError(f"norm must be 'L2' or 'Linf', got {norm!r}")
-    return name
+    return checks.norm_name(norm, allowed=("Linf", "L2"))
 
 
 def _segment_distance(

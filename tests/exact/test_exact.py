@@ -244,3 +244,8 @@ def test_minimal_distance_default_norm_is_l2_on_the_plane():
     assert torch.equal(default, exact.minimal_distance(model, x, y, norm="L2", bounds=BOX))
     linf = exact.minimal_distance(model, x, y, norm="Linf", bounds=BOX)
     assert not torch.equal(default, linf)  # the two norms differ here, so the default is told apart
+
+    # One spelling of norms across the package (checks.norm_name): 2.0 and math.inf, which the
+    # attacks and AttackResult.perturbation_norm accept, were refused here.
+    assert torch.equal(default, exact.minimal_distance(model, x, y, norm=2.0, bounds=BOX))
+    assert torch.equal(linf, exact.minimal_distance(model, x, y, norm=math.inf, bounds=BOX))
