@@ -92,7 +92,7 @@ def adp_optimal_predictions(alpha: float, K: int, L: int, y: int = 0) -> torch.T
                 0                        otherwise,
 
     with F_y from :func:`adp_optimum`. Each member's wrong-label mass sits on its own block, so the
-    normalized non-maximal predictions are orthonormal and the ensemble diversity det(M^T M) is
+    normalized non-maximal predictions are orthonormal and the ensemble diversity det(M M^T) is
     maximal (1); their mean is the optimum of Theorem 2.
 
     Parameters
