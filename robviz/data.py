@@ -126,8 +126,9 @@ def _split(
 ) -> Dataset:
     from sklearn.model_selection import train_test_split
 
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
+    test_fraction = checks.real(
+        "test_fraction", test_fraction, low=0, high=1, low_open=True, high_open=True
+    )
     x_tr, x_te, y_tr, y_te = train_test_split(
         x, y, test_size=test_fraction, random_state=seed, stratify=y
     )

@@ -66,6 +66,8 @@ def test_registry_and_errors():
         spirals(num_classes=1)
     with pytest.raises(ValueError, match="test_fraction"):
         gaussian_mixture(test_fraction=1.5)
+    with pytest.raises(ValueError, match="test_fraction must be a finite number"):
+        gaussian_mixture(test_fraction="0.3")  # once a TypeError from the comparison
 
 
 def test_to_device_moves_every_tensor():
