@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import checks
+from .runtime import predict
 from .train import History, accuracy
 
 __all__ = [
@@ -499,9 +500,10 @@ class Ensemble(nn.Module):
         Returns
         -------
         torch.Tensor
-            Classes (N,).
+            Classes (N,) int64; -1 where the logits are not finite (:func:`robviz.runtime.predict`:
+            argmax of NaN logits would read as class 0).
         """
-        return self(x).argmax(dim=1)
+        return predict(self(x))
 
 
 def transferability(

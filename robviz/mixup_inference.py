@@ -43,7 +43,7 @@ from .attacks import Attack, PGD, RobustnessTable
 from .attacks.eot import eot_objective
 from .ensemble import log_mean_softmax
 from .models import Classifier, Predictor, TrainableModel
-from .runtime import inference, num_classes_of
+from .runtime import inference, num_classes_of, predict
 from .train import accuracy
 
 if TYPE_CHECKING:
@@ -652,9 +652,10 @@ class MixupModel(nn.Module):
         Returns
         -------
         torch.Tensor
-            Classes (N,).
+            Classes (N,) int64; -1 where the logits are not finite (:func:`robviz.runtime.predict`:
+            argmax of NaN logits would read as class 0).
         """
-        return self(x).argmax(dim=1)
+        return predict(self(x))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the training loss, a scalar.

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from . import checks
+from .runtime import predict
 from .data import Dataset
 from .objectives import Objective, make_objective
 
@@ -322,9 +323,10 @@ class Classifier(nn.Module):
         Returns
         -------
         torch.Tensor
-            Classes (N,).
+            Classes (N,) int64; -1 where the logits are not finite (:func:`robviz.runtime.predict`:
+            argmax of NaN logits would read as class 0).
         """
-        return self(x).argmax(dim=1)
+        return predict(self(x))
 
 
 def make_model(

@@ -87,3 +87,22 @@ def test_half_the_width_costs_about_a_quarter_of_the_multiply_adds():
         return total
 
     assert 0.2 < multiply_adds(16) / multiply_adds(32) < 0.3
+
+
+def test_every_predict_gives_minus_1_for_non_finite_logits():
+    """Argmax of NaN logits is class 0: a broken input would count as a correct class-0 answer."""
+    from robviz.ensemble import Ensemble
+    from robviz.mixup_inference import MixupModel
+
+    data = gaussian_mixture(num_classes=3)
+    model = make_model(data, "sce")
+    x = data.x_test[:4].clone()
+    x[2, 0] = float("nan")
+    for predictor in (
+        model,
+        Ensemble([model, make_model(data, "sce", seed=1)]),
+        MixupModel(model),
+    ):
+        classes = predictor.predict(x)
+        assert classes.dtype == torch.int64 and classes[2] == -1
+        assert torch.equal(classes[[0, 1, 3]], predictor(x[[0, 1, 3]]).argmax(dim=1))
