@@ -294,9 +294,9 @@ def accuracy_vs_steps(
 class BoxComparison:
     """Robust accuracy under a white-box attack and under black-box ones.
 
-    ``accuracy`` maps ``"clean"``, ``"white-box PGD"``, ``"black-box SPSA"`` and (with a surrogate)
-    ``"transfer"`` to fractions. ``looks_masked`` when a black-box attack beats the white-box one by
-    more than ``tolerance``.
+    ``accuracy`` maps ``"clean"``, ``"white-box PGD"`` (``"white-box <class>"`` for another
+    white-box attack), ``"black-box SPSA"`` and (with a surrogate) ``"transfer"`` to fractions.
+    ``looks_masked`` when a black-box attack beats the white-box one by more than ``tolerance``.
     """
 
     eps: float
@@ -342,7 +342,8 @@ def whitebox_vs_blackbox(
     spsa_steps, spsa_samples, spsa_lr
         SPSA's settings (lr default eps / 4).
     white_attack : robviz.attacks.Attack or None
-        An Attack to use as the white-box attack instead of PGD (e.g. PGD with an EOT loss).
+        An Attack to use as the white-box attack instead of PGD (e.g. PGD with an EOT loss), of
+        L-inf radius ``eps`` and in ``bounds``; its accuracy is keyed ``"white-box <its class>"``.
     tolerance : float
         How far black-box may beat white-box before it counts, >= 0. Default 0.02.
 
@@ -354,7 +355,8 @@ def whitebox_vs_blackbox(
     Raises
     ------
     ValueError
-        ``eps`` not > 0, ``spsa_lr`` not > 0 (None: eps / 4), ``tolerance`` < 0; what the attacks
+        ``eps`` not > 0, ``spsa_lr`` not > 0 (None: eps / 4), ``tolerance`` < 0; a
+        ``white_attack`` of another radius, norm or bounds, or without a radius; what the attacks
         refuse (x empty or non-finite, labels outside [0, L), zero steps or samples).
     """
     eps = checks.real("eps", eps, low=0, low_open=True)
@@ -363,19 +365,19 @@ def whitebox_vs_blackbox(
     tolerance = checks.real("tolerance", tolerance, low=0)
     correct = _correct(model, x, y)
     white = white_attack or _default_attack(model, eps, pgd_steps, seed, bounds)
+    if white_attack is not None:
+        _check_white_attack(white_attack, eps, checks.bounds(bounds))
+    white_name = f"white-box {type(white).__name__}"  # "white-box PGD" by default
     accuracy = {
         "clean": correct.float().mean().item(),
-        "white-box PGD": (correct & (white.run(x, y).prediction.cpu() == y.cpu()))
-        .float()
-        .mean()
-        .item(),
+        white_name: (correct & (white.run(x, y).prediction.cpu() == y.cpu())).float().mean().item(),
     }
     spsa = SPSA(
         model,
         eps=eps,
         steps=spsa_steps,
         lr=eps / 4 if spsa_lr is None else spsa_lr,
-        delta=min(0.01, eps / 2) or 0.01,
+        delta=min(0.01, eps / 2),
         samples=spsa_samples,
         bounds=bounds,
         seed=seed,
@@ -387,22 +389,42 @@ def whitebox_vs_blackbox(
         x_t = _default_attack(surrogate, eps, pgd_steps, seed, bounds)(x, y)
         accuracy["transfer"] = (correct & _correct(model, x_t, y)).float().mean().item()
     black = min(v for k, v in accuracy.items() if k in ("black-box SPSA", "transfer"))
-    masked = black < accuracy["white-box PGD"] - tolerance
+    masked = black < accuracy[white_name] - tolerance
     if masked:
         which = min(
             (k for k in accuracy if k in ("black-box SPSA", "transfer")), key=accuracy.__getitem__
         )
         verdict = (
-            f"masked: {which} leaves {100 * black:.1f}% but white-box PGD "
-            f"{100 * accuracy['white-box PGD']:.1f}%; the white-box gradients mislead the attack"
+            f"masked: {which} leaves {100 * black:.1f}% but {white_name} "
+            f"{100 * accuracy[white_name]:.1f}%; the white-box gradients mislead the attack"
         )
     else:
         verdict = (
-            f"no sign of masking: white-box PGD ({100 * accuracy['white-box PGD']:.1f}%) is at "
-            "least as "
+            f"no sign of masking: {white_name} ({100 * accuracy[white_name]:.1f}%) is at least as "
             f"strong as the black-box attacks ({100 * black:.1f}%)"
         )
     return BoxComparison(float(eps), accuracy, masked, verdict)
+
+
+def _check_white_attack(attack: Attack, eps: float, bounds: tuple[float, float]) -> None:
+    """Refuse a white-box attack of another radius, norm or box than the black-box ones."""
+    radius = getattr(attack, "eps", None)
+    if radius is None:
+        raise ValueError(
+            f"white_attack {type(attack).__name__} has no radius eps (it minimizes the "
+            "perturbation): give an attack of radius eps, such as PGD or APGD"
+        )
+    norm = getattr(attack, "norm", "Linf")
+    if abs(float(radius) - eps) > 1e-12 * max(1.0, eps) or norm != "Linf":
+        raise ValueError(
+            f"white_attack has radius {float(radius):.4g} ({norm}), the comparison L-inf eps "
+            f"{eps:.4g}: the attacks must search the same ball (attack.with_eps(eps))"
+        )
+    if tuple(attack.bounds) != bounds:
+        raise ValueError(
+            f"white_attack has bounds {tuple(attack.bounds)}, the comparison {bounds}: the attacks "
+            "must search the same input box"
+        )
 
 
 def gradient_direction(

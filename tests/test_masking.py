@@ -78,6 +78,26 @@ def test_whitebox_vs_blackbox(toy):
     assert masked.accuracy["transfer"] < masked.accuracy["white-box PGD"]
 
 
+def test_whitebox_vs_blackbox_names_its_white_attack_and_searches_one_ball(toy):
+    from robviz.attacks import APGD, CW, PGD
+
+    data, model, x, y = toy
+    box = dict(bounds=data.bounds, spsa_steps=2, spsa_samples=8)
+    apgd = APGD(model, eps=0.5, steps=10, bounds=data.bounds)
+    named = masking.whitebox_vs_blackbox(model, x, y, 0.5, white_attack=apgd, **box)
+    assert set(named.accuracy) == {"clean", "white-box APGD", "black-box SPSA"}
+    assert "white-box APGD" in named.verdict
+    refused = {
+        "radius 0.25": PGD(model, eps=0.25, bounds=data.bounds),
+        r"\(L2\)": PGD(model, eps=0.5, norm="L2", bounds=data.bounds),
+        "has bounds": PGD(model, eps=0.5, bounds=(-100.0, 100.0)),
+        "no radius": CW(model, bounds=data.bounds),
+    }
+    for message, attack in refused.items():
+        with pytest.raises(ValueError, match=message):
+            masking.whitebox_vs_blackbox(model, x, y, 0.5, white_attack=attack, **box)
+
+
 def test_loss_along_the_gradient_rises(toy):
     data, model, x, y = toy
     line = masking.loss_along_direction(model, x, y)
