@@ -338,3 +338,14 @@ def test_animate_refuses_an_active_frame_that_does_not_exist():
     assert build(-1).layout.sliders[0].active == 2
     with pytest.raises(ValueError, match="active must index one of the 3 frames, got 5"):
         build(5)
+
+
+def test_a_power_written_with_a_caret_is_set_as_a_superscript():
+    """Lesson 4's legend showed "ℓ^((d-1)/2)" as typed: a caret is code, not mathematics."""
+    fig = go.Figure([go.Scatter(x=[1, 2], y=[1, 2], name="N p(ℓ) / ℓ^((d-1)/2), fitted")])
+    fig.update_xaxes(title_text="det(M M^T)")
+    viz.fit_layout(fig, height=300, title="SD ∝ ℓ^-1 and σ_y^2")
+    assert fig.data[0].name == "N p(ℓ) / ℓ<sup>(d-1)/2</sup>, fitted"
+    assert fig.layout.xaxis.title.text == "det(M M<sup>T</sup>)"
+    assert fig.layout.title.text == "SD ∝ ℓ<sup>-1</sup> and σ<sub>y</sub><sup>2</sup>"
+    assert viz.math_text("no power here") == "no power here"
