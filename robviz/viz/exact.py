@@ -295,12 +295,17 @@ def distance_scatter(
         )
     )
     figure.update_layout(
-        template="robviz",
-        title=title or "Estimated vs exact minimal distance",
         xaxis=dict(title="exact distance", range=[0, 1.05 * top] if top > 0 else None),
         yaxis_title="attack's distance",
     )
-    return figure
+    # the legend in its band above the plot, as in every other figure (plotly's default column
+    # on the right took a fifth of the width from the points)
+    return fit_layout(
+        figure,
+        height=320,
+        title=title or "Estimated vs exact minimal distance",
+        legend_rows="auto",
+    )
 
 
 def _model_of(label: str, models: list[str]) -> str:

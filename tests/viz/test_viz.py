@@ -245,6 +245,21 @@ def test_distance_scatter_draws_each_estimate_against_its_own_model():
     assert list(fig.data[0].x) == pytest.approx([0.1, 0.2])
 
 
+def test_distance_scatter_has_the_layout_of_every_figure():
+    """Lesson 2's scatter kept plotly's legend column on the right: it never called fit_layout."""
+    from robviz.viz.exact import distance_scatter
+
+    estimates = {
+        f"{m} {a}": torch.tensor([0.3, 0.4]) for m in ("SCE", "MMC") for a in ("DeepFool", "C&W")
+    }
+    exact = {"SCE": torch.tensor([0.1, 0.2]), "MMC": torch.tensor([0.1, 0.2])}
+    fig = distance_scatter(exact, estimates, title="L_2 distances")
+    legend = fig.layout.legend
+    assert legend.orientation == "h" and legend.yref == "container"
+    assert fig.layout.height <= viz.MAX_HEIGHT and fig.layout.width is None
+    assert fig.layout.title.text == "L<sub>2</sub> distances"
+
+
 def test_a_series_missing_from_the_first_panel_keeps_its_legend_entry():
     """The legend was the first panel's: a series drawn only in a later panel had no entry."""
     from robviz.viz.density import convergence_figure
