@@ -214,17 +214,21 @@ def named_color(name: str) -> str | None:
     return None if key is None else NAMED_COLORS[key]
 
 
-def series_colors(names: Iterable[str]) -> list[str]:
+def series_colors(names: Iterable[str], colors: dict | None = None) -> list[str]:
     """Return one colour per series name: the fixed one where it has one, else a free cycle colour.
 
-    Names without a fixed colour (see :func:`named_color`) take the colours of ``SERIES_COLORS``
-    in order, skipping those the named series of the same figure use (the cycle restarts when all
-    are used); the same name always gets the same colour.
+    Names without a fixed colour (given in ``colors``, else :func:`named_color`) take the colours
+    of ``SERIES_COLORS`` in order, skipping those of ``colors`` and those the named series of the
+    same figure use (the cycle restarts when all are used); the same name always gets the same
+    colour.
 
     Parameters
     ----------
     names : iterable of str
         The series' names, in drawing order.
+    colors : dict or None
+        Colours chosen by the caller, ``{name: colour}``, ahead of :func:`named_color`: how a lesson
+        gives a model without a named colour (an ensemble, a setting) one colour in every figure.
 
     Returns
     -------
@@ -237,8 +241,10 @@ def series_colors(names: Iterable[str]) -> list[str]:
     True
     """
     names = [str(name) for name in names]
-    fixed = {name: named_color(name) for name in names}
-    taken = {color for color in fixed.values() if color is not None}
+    chosen = {str(name): color for name, color in (colors or {}).items()}
+    fixed = {name: chosen.get(name) or named_color(name) for name in names}
+    # a colour the caller gave is the lesson's for its model, even where the model is not drawn
+    taken = {color for color in fixed.values() if color is not None} | set(chosen.values())
     free = [color for color in SERIES_COLORS if color not in taken] or list(SERIES_COLORS)
     unnamed: dict[str, str] = {}
     for name in names:
