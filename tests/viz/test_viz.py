@@ -364,3 +364,19 @@ def test_a_power_written_with_a_caret_is_set_as_a_superscript():
     assert fig.layout.xaxis.title.text == "det(M M<sup>T</sup>)"
     assert fig.layout.title.text == "SD ∝ ℓ<sup>-1</sup> and σ<sub>y</sub><sup>2</sup>"
     assert viz.math_text("no power here") == "no power here"
+
+
+def test_a_plane_panel_keeps_its_range_on_both_axes():
+    """Lesson 4's three loss panels, taller than wide, stretched their y range from ±8 to ±11."""
+    from plotly.subplots import make_subplots
+
+    from robviz.viz.features import plane_axes
+
+    fig = make_subplots(rows=1, cols=3)
+    for p in range(3):
+        plane_axes(fig, p, (-8.0, 8.0, -8.0, 8.0))
+    for axis in ("", "2", "3"):
+        x, y = fig.layout[f"xaxis{axis}"], fig.layout[f"yaxis{axis}"]
+        assert y.scaleanchor == f"x{axis}"  # equal scale
+        assert x.constrain == y.constrain == "domain"  # the panel shrinks, never the range
+        assert list(y.range) == [-8.0, 8.0]
