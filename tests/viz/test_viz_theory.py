@@ -349,3 +349,12 @@ def test_centers_distance_matrix_follows_the_norm_where_cosines_do_not():
     np.testing.assert_allclose(*cosines, atol=1e-5)
     with pytest.raises(ValueError, match="matrix"):
         centers_figure(mm_centers(6, 8, 1.0), matrix="angles")
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_a_center_figure_legend_entry_is_drawn_in_one_colour(dim):
+    """The 3-D figure's "centers" entry showed class 0's colour for centers of every class."""
+    fig = centers_figure(mm_centers(4, dim, 10.0))
+    for trace in fig.data:
+        if trace.showlegend is not False and trace.name and hasattr(trace, "marker"):
+            assert isinstance(trace.marker.color, (str, type(None))), trace.name
