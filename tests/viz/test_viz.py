@@ -379,4 +379,5 @@ def test_a_plane_panel_keeps_its_range_on_both_axes():
         x, y = fig.layout[f"xaxis{axis}"], fig.layout[f"yaxis{axis}"]
         assert y.scaleanchor == f"x{axis}"  # equal scale
         assert x.constrain == y.constrain == "domain"  # the panel shrinks, never the range
+        assert y.constraintoward == "top"  # under its subplot title
         assert list(y.range) == [-8.0, 8.0]
