@@ -174,9 +174,15 @@ def bounds_sandwich(
         horizontal_spacing=0.06,
     )
     first_panel: dict[str, int] = {}  # a series' legend entry: the first panel that draws it
+
+    def layer(name: str) -> int:
+        # The wide exact line at the bottom, dotted lines over solid ones: where two series agree
+        # (auto_attack and PGD-10 often do) both stay visible.
+        return 0 if name == exact else 1 + names.index(name) % 2
+
     for col, series in enumerate(panels.values(), start=1):
-        for name, values in series.items():
-            values = [100 * float(v) for v in values]
+        for name in sorted(series, key=layer):
+            values = [100 * float(v) for v in series[name]]
             i = names.index(name)
             line = (
                 dict(color=NAMED_COLORS["exact"], width=4)
@@ -190,6 +196,8 @@ def bounds_sandwich(
                     mode="lines+markers",
                     name=name,
                     legendgroup=name,
+                    # the legend keeps the given order, whatever the drawing order
+                    legendrank=1 + i,
                     showlegend=first_panel.setdefault(name, col) == col,
                     line=line,
                     marker=dict(symbol=_SYMBOLS[i % len(_SYMBOLS)], size=9),

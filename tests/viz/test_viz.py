@@ -202,12 +202,21 @@ def test_bounds_sandwich_one_panel_per_model_one_legend_per_series():
     }
     fig = bounds_sandwich([0.01, 0.05], panels)
     assert len(fig.data) == 8 and [t.showlegend for t in fig.data].count(True) == 4
-    assert (
-        fig.data[2].line.color == viz.NAMED_COLORS["exact"]
-        and fig.data[0].line.color == fig.data[4].line.color
-    )
-    assert list(fig.data[1].y) == [90.0, 40.0] and fig.data[5].xaxis == "x2"
+    sce = {t.name: t for t in fig.data if t.xaxis == "x"}
+    mmc = {t.name: t for t in fig.data if t.xaxis == "x2"}
+    assert sce["exact"].line.color == viz.NAMED_COLORS["exact"]
+    assert sce["IBP"].line.color == mmc["IBP"].line.color
+    assert list(sce["CROWN"].y) == [90.0, 40.0] and set(mmc) == set(panels["MMC"])
     assert fig.layout.height <= 600
+    # the legend in the given order; the exact line drawn first (under the others), dotted lines
+    # over solid ones, so that two series that agree both show
+    ranked = sorted((t for t in fig.data if t.showlegend), key=lambda t: t.legendrank)
+    assert [t.name for t in ranked] == ["IBP", "CROWN", "exact", "PGD-10"]
+    drawn = [t.name for t in fig.data if t.xaxis == "x"]
+    assert drawn[0] == "exact"
+    dotted = [drawn.index(n) for n, t in sce.items() if t.line.dash == "dot"]
+    solid = [drawn.index(n) for n, t in sce.items() if t.line.dash is None and n != "exact"]
+    assert dotted and solid and min(dotted) > max(solid)
     with pytest.raises(ValueError, match="2 radii"):
         bounds_sandwich([0.01, 0.05], {"SCE": {"IBP": [0.1]}})
     with pytest.raises(ValueError, match="empty"):
