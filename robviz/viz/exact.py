@@ -119,14 +119,22 @@ def exact_vs_attacks(
     figure.update_layout(
         xaxis_title="radius ε", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103]
     )
-    # A horizontal legend above the plot, as many rows as its entries need: a side legend of two
-    # models times seven series scrolled and hid entries.
-    return fit_layout(
+    # A horizontal legend above the plot: a side legend of two models times seven series scrolled
+    # and hid entries. One row per model where every model has as many entries and they fit (else
+    # a row held one model's entries and the next model's exact line).
+    counts = {1 + len(attacks.get(model, {})) for model in exact}
+    per_row = counts.pop() if len(counts) == 1 else 0
+    widest = max(44 + 7.2 * len(trace.name) for trace in figure.data)
+    by_model = len(exact) > 1 and per_row > 1 and widest * per_row <= 840
+    fit_layout(
         figure,
         height=340,
-        legend_rows="auto",
+        legend_rows=len(exact) if by_model else "auto",
         title=title or "Robust accuracy: exact (lines) and attacks (markers)",
     )
+    if by_model:
+        figure.update_layout(legend=dict(entrywidth=1 / per_row, entrywidthmode="fraction"))
+    return figure
 
 
 def bounds_sandwich(

@@ -390,3 +390,17 @@ def test_a_plane_panel_keeps_its_range_on_both_axes():
         assert x.constrain == y.constrain == "domain"  # the panel shrinks, never the range
         assert y.constraintoward == "top"  # under its subplot title
         assert list(y.range) == [-8.0, 8.0]
+
+
+def test_exact_vs_attacks_gives_each_model_one_legend_row():
+    """Lesson 2's legend ran five entries to a row: SCE's four and MMC's exact line, then MMC's
+    attacks under them."""
+    from robviz.viz.exact import exact_vs_attacks
+
+    exact = {"SCE": [0.5, 0.1], "MMC": [0.6, 0.0]}
+    attacks = {m: {a: [0.7, 0.2] for a in ("FGSM", "PGD-50", "auto_attack")} for m in exact}
+    legend = exact_vs_attacks([0.25, 0.5], exact, attacks).layout.legend
+    assert legend.entrywidth == 0.25 and legend.entrywidthmode == "fraction"
+    # models with different numbers of attacks: the entries flow as they fit
+    attacks["MMC"] = {"FGSM": [0.7, 0.2]}
+    assert exact_vs_attacks([0.25, 0.5], exact, attacks).layout.legend.entrywidth is None
