@@ -362,6 +362,8 @@ def curse_of_softmax_animation(
             marker=dict(size=13, color="white", line=dict(width=3, color=INK)),
             showlegend=False,
             hoverinfo="skip",
+            # the path runs to the window's edge: the point there is drawn whole, not cut in half
+            cliponaxis=False,
         )
         return [
             go.Scatter(x=xy[i : i + 1, 0], y=xy[i : i + 1, 1], **point),

@@ -195,6 +195,10 @@ def non_me_domain_figure(
     return fit_layout(fig, height=320, title=title, legend_rows="auto", subplot_titles=True)
 
 
+#: The rate axes of an ROC panel.
+_ROC_RANGE = [-0.03, 1.03]
+
+
 def roc_figure(
     curves: dict, *, columns: int = 3, title: str = "ROC curves (clean = positive)"
 ) -> go.Figure:
@@ -275,11 +279,16 @@ def roc_figure(
                 row=r,
                 col=c,
             )
+        # a little room beyond [0, 1]: a curve along an edge (an AUC of 0 runs along the bottom and
+        # the right side) is drawn beside the axis line, not hidden under it
         fig.update_xaxes(
-            title_text="false-positive rate" if r == rows else None, range=[0, 1], row=r, col=c
+            title_text="false-positive rate" if r == rows else None,
+            range=_ROC_RANGE,
+            row=r,
+            col=c,
         )
         fig.update_yaxes(
-            title_text="true-positive rate" if c == 1 else None, range=[0, 1.02], row=r, col=c
+            title_text="true-positive rate" if c == 1 else None, range=_ROC_RANGE, row=r, col=c
         )
     return fit_layout(
         fig,

@@ -177,7 +177,12 @@ def ternary_animation(
 
 
 def diversity_figure(
-    steps: npt.ArrayLike, diversity: dict, angles: dict, *, title: str | None = None
+    steps: npt.ArrayLike,
+    diversity: dict,
+    angles: dict,
+    *,
+    title: str | None = None,
+    colors: dict | None = None,
 ) -> go.Figure:
     """Two panels over training.
 
@@ -194,6 +199,9 @@ def diversity_figure(
         Maps the same names to the mean pairwise angle at each step, (S,), in degrees.
     title : str, optional
         The figure's title; a default one when None.
+    colors : dict or None
+        ``{name: colour}`` for some runs, so that a run keeps its colour of the lesson's other
+        figures (see :func:`robviz.viz.style.series_colors`); the others take free cycle colours.
 
     Returns
     -------
@@ -220,8 +228,7 @@ def diversity_figure(
         horizontal_spacing=0.12,
     )
     x = plot_array(steps)
-    colors = series_colors(diversity)
-    for name, color in zip(diversity, colors):
+    for name, color in zip(diversity, series_colors(diversity, colors)):
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -336,6 +343,7 @@ def adp_optimum_figure(
     K: int,
     L: int,
     title: str | None = None,
+    colors: dict | None = None,
 ) -> go.Figure:
     """Eq. 7's optimal F_y against alpha (a line) with measured values (markers).
 
@@ -349,6 +357,10 @@ def adp_optimum_figure(
         The number of members and of classes, for the title and the uniform line 1/L.
     title : str or None
         The figure title.
+    colors : dict or None
+        ``{name: colour}`` for some of ``measured``, so that a trained ensemble keeps its colour of
+        the lesson's other figures (see :func:`robviz.viz.style.series_colors`); the others take
+        free cycle colours.
 
     Returns
     -------
@@ -379,6 +391,7 @@ def adp_optimum_figure(
             line=dict(color="black"),
         )
     )
+    marker_colors = series_colors(measured or {}, colors)
     for i, (name, (a, f)) in enumerate((measured or {}).items()):
         fig.add_trace(
             go.Scatter(
@@ -388,7 +401,7 @@ def adp_optimum_figure(
                 name=name,
                 marker=dict(
                     size=11,
-                    color=series_color(i),
+                    color=marker_colors[i],
                     symbol=["circle", "diamond", "square", "triangle-up"][i % 4],
                 ),
             )

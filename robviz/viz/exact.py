@@ -119,14 +119,22 @@ def exact_vs_attacks(
     figure.update_layout(
         xaxis_title="radius ε", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103]
     )
-    # A horizontal legend above the plot, as many rows as its entries need: a side legend of two
-    # models times seven series scrolled and hid entries.
-    return fit_layout(
+    # A horizontal legend above the plot: a side legend of two models times seven series scrolled
+    # and hid entries. One row per model where every model has as many entries and they fit (else
+    # a row held one model's entries and the next model's exact line).
+    counts = {1 + len(attacks.get(model, {})) for model in exact}
+    per_row = counts.pop() if len(counts) == 1 else 0
+    widest = max(44 + 7.2 * len(trace.name) for trace in figure.data)
+    by_model = len(exact) > 1 and per_row > 1 and widest * per_row <= 840
+    fit_layout(
         figure,
         height=340,
-        legend_rows="auto",
+        legend_rows=len(exact) if by_model else "auto",
         title=title or "Robust accuracy: exact (lines) and attacks (markers)",
     )
+    if by_model:
+        figure.update_layout(legend=dict(entrywidth=1 / per_row, entrywidthmode="fraction"))
+    return figure
 
 
 def bounds_sandwich(
@@ -174,9 +182,15 @@ def bounds_sandwich(
         horizontal_spacing=0.06,
     )
     first_panel: dict[str, int] = {}  # a series' legend entry: the first panel that draws it
+
+    def layer(name: str) -> int:
+        # The wide exact line at the bottom, dotted lines over solid ones: where two series agree
+        # (auto_attack and PGD-10 often do) both stay visible.
+        return 0 if name == exact else 1 + names.index(name) % 2
+
     for col, series in enumerate(panels.values(), start=1):
-        for name, values in series.items():
-            values = [100 * float(v) for v in values]
+        for name in sorted(series, key=layer):
+            values = [100 * float(v) for v in series[name]]
             i = names.index(name)
             line = (
                 dict(color=NAMED_COLORS["exact"], width=4)
@@ -190,6 +204,8 @@ def bounds_sandwich(
                     mode="lines+markers",
                     name=name,
                     legendgroup=name,
+                    # the legend keeps the given order, whatever the drawing order
+                    legendrank=1 + i,
                     showlegend=first_panel.setdefault(name, col) == col,
                     line=line,
                     marker=dict(symbol=_SYMBOLS[i % len(_SYMBOLS)], size=9),
@@ -295,12 +311,17 @@ def distance_scatter(
         )
     )
     figure.update_layout(
-        template="robviz",
-        title=title or "Estimated vs exact minimal distance",
         xaxis=dict(title="exact distance", range=[0, 1.05 * top] if top > 0 else None),
         yaxis_title="attack's distance",
     )
-    return figure
+    # the legend in its band above the plot, as in every other figure (plotly's default column
+    # on the right took a fifth of the width from the points)
+    return fit_layout(
+        figure,
+        height=320,
+        title=title or "Estimated vs exact minimal distance",
+        legend_rows="auto",
+    )
 
 
 def _model_of(label: str, models: list[str]) -> str:

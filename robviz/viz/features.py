@@ -406,10 +406,19 @@ def plane_axes(
         x_max = x_max if high_x <= x_max else float(high_x) + margin
         y_max = y_max if high_y <= y_max else float(high_y) + margin
     axis = p + 1 if p else ""
+    # Both axes keep their range and give up panel room instead: with only x constrained, a panel
+    # taller than wide stretched its y range past the extent (empty bands above and below). A
+    # shrunk panel stays under its subplot title.
     fig.layout[f"xaxis{axis}"].update(
         range=[x_min, x_max], title=names[0] if x_title else None, constrain="domain"
     )
-    fig.layout[f"yaxis{axis}"].update(range=[y_min, y_max], title=names[1], scaleanchor=f"x{axis}")
+    fig.layout[f"yaxis{axis}"].update(
+        range=[y_min, y_max],
+        title=names[1],
+        scaleanchor=f"x{axis}",
+        constrain="domain",
+        constraintoward="top",
+    )
 
 
 def feature_figure(

@@ -214,17 +214,21 @@ def named_color(name: str) -> str | None:
     return None if key is None else NAMED_COLORS[key]
 
 
-def series_colors(names: Iterable[str]) -> list[str]:
+def series_colors(names: Iterable[str], colors: dict | None = None) -> list[str]:
     """Return one colour per series name: the fixed one where it has one, else a free cycle colour.
 
-    Names without a fixed colour (see :func:`named_color`) take the colours of ``SERIES_COLORS``
-    in order, skipping those the named series of the same figure use (the cycle restarts when all
-    are used); the same name always gets the same colour.
+    Names without a fixed colour (given in ``colors``, else :func:`named_color`) take the colours
+    of ``SERIES_COLORS`` in order, skipping those of ``colors`` and those the named series of the
+    same figure use (the cycle restarts when all are used); the same name always gets the same
+    colour.
 
     Parameters
     ----------
     names : iterable of str
         The series' names, in drawing order.
+    colors : dict or None
+        Colours chosen by the caller, ``{name: colour}``, ahead of :func:`named_color`: how a lesson
+        gives a model without a named colour (an ensemble, a setting) one colour in every figure.
 
     Returns
     -------
@@ -237,8 +241,10 @@ def series_colors(names: Iterable[str]) -> list[str]:
     True
     """
     names = [str(name) for name in names]
-    fixed = {name: named_color(name) for name in names}
-    taken = {color for color in fixed.values() if color is not None}
+    chosen = {str(name): color for name, color in (colors or {}).items()}
+    fixed = {name: chosen.get(name) or named_color(name) for name in names}
+    # a colour the caller gave is the lesson's for its model, even where the model is not drawn
+    taken = {color for color in fixed.values() if color is not None} | set(chosen.values())
     free = [color for color in SERIES_COLORS if color not in taken] or list(SERIES_COLORS)
     unnamed: dict[str, str] = {}
     for name in names:
@@ -278,11 +284,16 @@ _SUBSCRIPT = re.compile(
 )
 
 
+# a power written with a caret: ℓ^((d-1)/2) (the outer brackets dropped), 10^-4, M^T
+_SUPERSCRIPT = re.compile(r"\^(?:\(((?:[^()]|\([^()]*\))*)\)|([-−]?[0-9A-Za-zα-ω]+))")
+
+
 def math_text(text: str) -> str:
-    """Return ``text`` with its underscore subscripts set as subscripts (plotly's ``<sub>``).
+    """Return ``text`` with its subscripts and powers set as such (plotly's ``<sub>``, ``<sup>``).
 
     :func:`fit_layout` applies it to every title, axis title, subplot title and legend entry, so
-    a name like ``"ADP_2,0.5"`` or ``"σ_y = 0.35"`` shows as mathematics, not code.
+    a name like ``"ADP_2,0.5"``, ``"σ_y = 0.35"`` or ``"ℓ^((d-1)/2)"`` shows as mathematics, not
+    code.
 
     Parameters
     ----------
@@ -293,14 +304,21 @@ def math_text(text: str) -> str:
     -------
     str
         The text, an underscore after one letter or an acronym (two or more capitals) turned into a
-        subscript; an underscore inside a word (``auto_attack``) is kept.
+        subscript; an underscore inside a word (``auto_attack``) is kept. A caret starts a power:
+        the bracketed group after it (its outer brackets dropped) or the one word or number.
 
     Examples
     --------
     >>> math_text("trained ADP_2,0.5"), math_text("σ_y < σ"), math_text("auto_attack")
     ('trained ADP<sub>2,0.5</sub>', 'σ<sub>y</sub> < σ', 'auto_attack')
+    >>> math_text("N p(ℓ) / ℓ^((d-1)/2)"), math_text("det(M M^T)")
+    ('N p(ℓ) / ℓ<sup>(d-1)/2</sup>', 'det(M M<sup>T</sup>)')
     """
-    return _SUBSCRIPT.sub(r"\1<sub>\2</sub>", text) if "_" in text else text
+    if "_" in text:
+        text = _SUBSCRIPT.sub(r"\1<sub>\2</sub>", text)
+    if "^" in text:
+        text = _SUPERSCRIPT.sub(lambda m: f"<sup>{m.group(1) or m.group(2)}</sup>", text)
+    return text
 
 
 def _set_math_text(fig: go.Figure) -> None:

@@ -261,6 +261,9 @@ def _centers_3d(
             mode="markers+text",
             text=[f"μ{k}" for k in range(len(mu))],
             name="centers",
+            # each center is labelled μk beside it; a legend entry would show one class's colour
+            # for all of them (the 2-D figure has none either)
+            showlegend=False,
             marker=dict(size=6, color=[class_color(k) for k in range(len(mu))]),
         )
     )

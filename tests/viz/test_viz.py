@@ -202,12 +202,21 @@ def test_bounds_sandwich_one_panel_per_model_one_legend_per_series():
     }
     fig = bounds_sandwich([0.01, 0.05], panels)
     assert len(fig.data) == 8 and [t.showlegend for t in fig.data].count(True) == 4
-    assert (
-        fig.data[2].line.color == viz.NAMED_COLORS["exact"]
-        and fig.data[0].line.color == fig.data[4].line.color
-    )
-    assert list(fig.data[1].y) == [90.0, 40.0] and fig.data[5].xaxis == "x2"
+    sce = {t.name: t for t in fig.data if t.xaxis == "x"}
+    mmc = {t.name: t for t in fig.data if t.xaxis == "x2"}
+    assert sce["exact"].line.color == viz.NAMED_COLORS["exact"]
+    assert sce["IBP"].line.color == mmc["IBP"].line.color
+    assert list(sce["CROWN"].y) == [90.0, 40.0] and set(mmc) == set(panels["MMC"])
     assert fig.layout.height <= 600
+    # the legend in the given order; the exact line drawn first (under the others), dotted lines
+    # over solid ones, so that two series that agree both show
+    ranked = sorted((t for t in fig.data if t.showlegend), key=lambda t: t.legendrank)
+    assert [t.name for t in ranked] == ["IBP", "CROWN", "exact", "PGD-10"]
+    drawn = [t.name for t in fig.data if t.xaxis == "x"]
+    assert drawn[0] == "exact"
+    dotted = [drawn.index(n) for n, t in sce.items() if t.line.dash == "dot"]
+    solid = [drawn.index(n) for n, t in sce.items() if t.line.dash is None and n != "exact"]
+    assert dotted and solid and min(dotted) > max(solid)
     with pytest.raises(ValueError, match="2 radii"):
         bounds_sandwich([0.01, 0.05], {"SCE": {"IBP": [0.1]}})
     with pytest.raises(ValueError, match="empty"):
@@ -243,6 +252,21 @@ def test_distance_scatter_draws_each_estimate_against_its_own_model():
     # one model: every estimate is its own, whatever its label
     fig = distance_scatter(torch.tensor([0.1, 0.2]), {"DeepFool": torch.tensor([0.3, 0.4])})
     assert list(fig.data[0].x) == pytest.approx([0.1, 0.2])
+
+
+def test_distance_scatter_has_the_layout_of_every_figure():
+    """Lesson 2's scatter kept plotly's legend column on the right: it never called fit_layout."""
+    from robviz.viz.exact import distance_scatter
+
+    estimates = {
+        f"{m} {a}": torch.tensor([0.3, 0.4]) for m in ("SCE", "MMC") for a in ("DeepFool", "C&W")
+    }
+    exact = {"SCE": torch.tensor([0.1, 0.2]), "MMC": torch.tensor([0.1, 0.2])}
+    fig = distance_scatter(exact, estimates, title="L_2 distances")
+    legend = fig.layout.legend
+    assert legend.orientation == "h" and legend.yref == "container"
+    assert fig.layout.height <= viz.MAX_HEIGHT and fig.layout.width is None
+    assert fig.layout.title.text == "L<sub>2</sub> distances"
 
 
 def test_a_series_missing_from_the_first_panel_keeps_its_legend_entry():
@@ -338,3 +362,45 @@ def test_animate_refuses_an_active_frame_that_does_not_exist():
     assert build(-1).layout.sliders[0].active == 2
     with pytest.raises(ValueError, match="active must index one of the 3 frames, got 5"):
         build(5)
+
+
+def test_a_power_written_with_a_caret_is_set_as_a_superscript():
+    """Lesson 4's legend showed "ℓ^((d-1)/2)" as typed: a caret is code, not mathematics."""
+    fig = go.Figure([go.Scatter(x=[1, 2], y=[1, 2], name="N p(ℓ) / ℓ^((d-1)/2), fitted")])
+    fig.update_xaxes(title_text="det(M M^T)")
+    viz.fit_layout(fig, height=300, title="SD ∝ ℓ^-1 and σ_y^2")
+    assert fig.data[0].name == "N p(ℓ) / ℓ<sup>(d-1)/2</sup>, fitted"
+    assert fig.layout.xaxis.title.text == "det(M M<sup>T</sup>)"
+    assert fig.layout.title.text == "SD ∝ ℓ<sup>-1</sup> and σ<sub>y</sub><sup>2</sup>"
+    assert viz.math_text("no power here") == "no power here"
+
+
+def test_a_plane_panel_keeps_its_range_on_both_axes():
+    """Lesson 4's three loss panels, taller than wide, stretched their y range from ±8 to ±11."""
+    from plotly.subplots import make_subplots
+
+    from robviz.viz.features import plane_axes
+
+    fig = make_subplots(rows=1, cols=3)
+    for p in range(3):
+        plane_axes(fig, p, (-8.0, 8.0, -8.0, 8.0))
+    for axis in ("", "2", "3"):
+        x, y = fig.layout[f"xaxis{axis}"], fig.layout[f"yaxis{axis}"]
+        assert y.scaleanchor == f"x{axis}"  # equal scale
+        assert x.constrain == y.constrain == "domain"  # the panel shrinks, never the range
+        assert y.constraintoward == "top"  # under its subplot title
+        assert list(y.range) == [-8.0, 8.0]
+
+
+def test_exact_vs_attacks_gives_each_model_one_legend_row():
+    """Lesson 2's legend ran five entries to a row: SCE's four and MMC's exact line, then MMC's
+    attacks under them."""
+    from robviz.viz.exact import exact_vs_attacks
+
+    exact = {"SCE": [0.5, 0.1], "MMC": [0.6, 0.0]}
+    attacks = {m: {a: [0.7, 0.2] for a in ("FGSM", "PGD-50", "auto_attack")} for m in exact}
+    legend = exact_vs_attacks([0.25, 0.5], exact, attacks).layout.legend
+    assert legend.entrywidth == 0.25 and legend.entrywidthmode == "fraction"
+    # models with different numbers of attacks: the entries flow as they fit
+    attacks["MMC"] = {"FGSM": [0.7, 0.2]}
+    assert exact_vs_attacks([0.25, 0.5], exact, attacks).layout.legend.entrywidth is None

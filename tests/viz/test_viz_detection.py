@@ -78,6 +78,11 @@ def test_roc_figure_and_detection_table():
         and not named[1].showlegend
     )
     assert [t for t in fig.data if t.name == "CE · non-ME"][0].line.dash == "dash"
+    # a curve along an edge (AUC 0 runs along the bottom, then the right side) stays off the axis
+    # lines
+    for key in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
+        low, high = fig.layout[key].range
+        assert low < 0 and high > 1, key
     aucs = {
         "FGSM": {
             "sce": {"confidence": 0.797, "non-ME": 0.668},

@@ -73,3 +73,30 @@ def test_diversity_figure_gives_a_model_its_colour_of_every_figure():
     )
     colors = {t.name: t.line.color for t in fig.data}
     assert colors["SCE"] == viz.NAMED_COLORS["sce"] != colors["x"]
+
+
+def test_an_ensemble_keeps_the_colour_its_lesson_gives_it_in_both_figures():
+    """Lesson 6 drew ADP(α=2, β=0.5) green beside the ADP optimum and vermillion in the diversity
+    figure: each figure coloured its runs by their position in it."""
+    colors = {"baseline": "#0072B2", "ADP(β=0)": "#D55E00", "ADP(β=0.5)": "#009E73"}
+    diversity = viz.diversity_figure(
+        [0, 1],
+        {"baseline": [0.1, 0.2], "ADP(β=0.5)": [0.2, 0.6]},
+        {"baseline": [10.0, 20.0], "ADP(β=0.5)": [30.0, 60.0]},
+        colors=colors,
+    )
+    drawn = {t.name: t.line.color for t in diversity.data}
+    assert drawn == {"baseline": colors["baseline"], "ADP(β=0.5)": colors["ADP(β=0.5)"]}
+    optimum = viz.adp_optimum_figure(
+        [1.0, 2.0],
+        [0.9, 0.7],
+        {"direct": ([1.0], [0.9]), "ADP(β=0)": ([2.0], [0.7]), "ADP(β=0.5)": ([2.0], [0.72])},
+        K=3,
+        L=4,
+        colors=colors,
+    )
+    markers = {t.name: t.marker.color for t in optimum.data if t.mode == "markers"}
+    assert markers["ADP(β=0)"] == colors["ADP(β=0)"]
+    assert markers["ADP(β=0.5)"] == colors["ADP(β=0.5)"]
+    # a series without a given colour takes one that the given ones leave free
+    assert markers["direct"] not in colors.values()

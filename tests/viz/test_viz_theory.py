@@ -349,3 +349,29 @@ def test_centers_distance_matrix_follows_the_norm_where_cosines_do_not():
     np.testing.assert_allclose(*cosines, atol=1e-5)
     with pytest.raises(ValueError, match="matrix"):
         centers_figure(mm_centers(6, 8, 1.0), matrix="angles")
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_a_center_figure_legend_entry_is_drawn_in_one_colour(dim):
+    """The 3-D figure's "centers" entry showed class 0's colour for centers of every class."""
+    fig = centers_figure(mm_centers(4, dim, 10.0))
+    for trace in fig.data:
+        if trace.showlegend is not False and trace.name and hasattr(trace, "marker"):
+            assert isinstance(trace.marker.color, (str, type(None))), trace.name
+
+
+def test_the_curse_of_softmax_point_is_drawn_whole_at_the_window_edge():
+    """Lesson 4's path starts at the window's edge, where the moving point was cut in half."""
+    from robviz.viz.density import curse_of_softmax_animation
+
+    mmlda, mmc = MMLDA(3, 2, norm=3.0), MMC(3, 2, norm=3.0)
+    extent = (-4.0, 4.0, -4.0, 4.0)
+    grids = [
+        loss_on_grid(head, extent, 9, label=0, name=name)
+        for head, name in ((mmlda, "SCE"), (mmc, "MMC"))
+    ]
+    path = torch.tensor([[2.0, 4.0], [1.0, 0.0], [2.0, -4.0]])
+    fig = curse_of_softmax_animation(*grids, path, torch.ones(3), torch.tensor([5.0, 1.0, 5.0]))
+    points = [t for t in fig.data if t.type == "scatter" and t.marker.color == "white"]
+    assert len(points) == 3 and all(t.cliponaxis is False for t in points)
+    assert all(t.cliponaxis is False for frame in fig.frames for t in frame.data)
