@@ -57,6 +57,37 @@ def test_accuracy_vs_steps_never_rises(toy):
     assert not curve.looks_masked
 
 
+def test_a_verdict_within_the_tolerance_never_says_the_accuracy_falls(toy):
+    """More steps at a smaller radius: the accuracy rises, within a tolerance of 100 points."""
+    from robviz.attacks import PGD
+
+    data, model, x, y = toy
+
+    def weaker(m, eps, steps, seed):
+        return PGD(m, eps=eps / steps, steps=1, bounds=data.bounds, seed=seed)
+
+    curve = masking.accuracy_vs_steps(
+        model, x, y, 1.0, (1, 8), (1,), weaker, bounds=data.bounds, tolerance=1.0
+    )
+    (first,), (last,) = curve.accuracy
+    assert last > first and not curve.looks_masked
+    assert f"is {100 * first:.1f}% at 1 step(s) and {100 * last:.1f}% at 8 steps" in curve.verdict
+    assert "falls" not in curve.verdict and "never rising by more than 100 points" in curve.verdict
+    eps_curve = masking.accuracy_vs_eps(
+        model,
+        x,
+        y,
+        [0.0, 0.5],
+        lambda m, e: weaker(m, e, 1, 0),
+        bounds=data.bounds,
+        floor=1.0,
+        tolerance=1.0,
+    )
+    assert "monotonically" not in eps_curve.verdict and "never rises by more than 100" in (
+        eps_curve.verdict
+    )
+
+
 def test_whitebox_vs_blackbox(toy):
     data, model, x, y = toy
     honest = masking.whitebox_vs_blackbox(
