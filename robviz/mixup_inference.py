@@ -685,8 +685,7 @@ class MixupModel(nn.Module):
             return loss
         self._calls += 1
         self.attack.seed = self.attack.seed + 1  # a fresh random start for every batch
-        x_adv = self.attack(x, y).detach()
-        self.classifier.train()
+        x_adv = self.attack(x, y).detach()  # the attack gives every submodule its mode back
         return 0.5 * (
             loss
             + mixup_loss(

@@ -412,6 +412,12 @@ def fit(
     progress : bool
         Show a tqdm progress bar.
 
+    Returns
+    -------
+    History
+        The snapshots (step, loss, train and test accuracy, probe features, centers). The model is
+        left trained, in eval mode: what it is measured in next.
+
     Raises
     ------
     ValueError

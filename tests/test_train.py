@@ -68,6 +68,7 @@ def test_snapshot_zero_is_the_untrained_model(data):
     with torch.no_grad():
         loss = untrained.eval().loss(data.x_train, data.y_train).item()
     assert history.loss[0] == pytest.approx(loss, rel=1e-6)
+    assert not any(m.training for m in model.modules())  # left in eval mode, as documented
 
 
 def test_nan_loss_stops_with_a_clear_message(data):
