@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from robviz.attacks import FGSM, PGD
@@ -127,10 +128,19 @@ def test_transferability_diagonal_is_white_box_accuracy(toy):
 
 def test_attacks_run_on_the_ensemble(toy):
     data, ens, _ = toy
-    result = PGD(ens, eps=0.25, alpha=0.1, steps=3, bounds=data.bounds).run(
-        data.x_test, data.y_test
-    )
-    assert result.x_adv.shape == data.x_test.shape
+    x, y = data.x_test, data.y_test
+    result = PGD(ens, eps=0.25, alpha=0.1, steps=3, bounds=data.bounds).run(x, y)
+    assert result.x_adv.shape == x.shape
+    # Inside the L-inf ball, and the gradient reached the ensemble: every input moved and the
+    # ensemble's own loss (NLL of its log mean softmax) rose on every one of them.
+    assert (result.x_adv - x).abs().max() <= 0.25 + 1e-6
+    assert (result.x_adv != x).any(dim=1).all()
+    with torch.no_grad():
+        before = F.nll_loss(ens(x), y, reduction="none")
+        after = F.nll_loss(ens(result.x_adv), y, reduction="none")
+        assert (after > before).all()
+        assert torch.equal(result.prediction, ens(result.x_adv).argmax(1))
+    assert torch.equal(result.success, result.prediction != y)
 
 
 def test_clear_errors():
