@@ -169,6 +169,7 @@ def test_pgd_matches_reference_on_images(digit_model):
     data, model = digit_model
     x, y = data.x_test[:20], data.y_test[:20]
     ours = PGD(model, eps=8 / 255, alpha=2 / 255, steps=5, random_start=False)(x, y)
+    assert (ours != x).flatten(1).any(dim=1).all()  # x itself would match a reference that fails
     assert torch.allclose(
         ours, reference_pgd(model, x, y, 8 / 255, 2 / 255, 5, (0.0, 1.0)), atol=1e-6, rtol=0
     )
@@ -273,6 +274,7 @@ def test_jsma_searches_pairs_in_chunks_as_in_one_go(digit_model):
     whole = JSMA(model, theta=1.0, gamma=0.2).run(x, y)
     chunked = JSMA(model, theta=1.0, gamma=0.2)
     chunked.pair_scores_at_once = 1  # one sample at a time
+    assert (whole.x_adv != x).flatten(1).any(dim=1).all()  # both unchanged would agree too
     assert torch.equal(chunked.run(x, y).x_adv, whole.x_adv)
 
 
@@ -486,7 +488,12 @@ def test_batching_gives_the_same_result(toy):
     batched = PGD(
         models["sce"], eps=0.5, alpha=0.1, random_start=False, bounds=data.bounds, batch_size=7
     )
-    assert torch.allclose(attack(x, y), batched(x, y), atol=1e-6)
+    # Several batches of 7 with a ragged last one, and an attack that moves every input: two
+    # attacks returning x unchanged would agree too.
+    assert len(x) > 7 and len(x) % 7 != 0
+    whole = attack(x, y)
+    assert (whole != x).any(dim=1).all()
+    assert torch.allclose(whole, batched(x, y), atol=1e-6)
 
 
 # --------------------------------------------------------------------------------------- objectives
