@@ -28,6 +28,9 @@ def test_same_seed_same_weights():
     data = gaussian_mixture(n_per_class=10)
     a, b = make_model(data, "sce", seed=1), make_model(data, "sce", seed=1)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    # and the seed matters: a constant initialization would pass the check above
+    c = make_model(data, "sce", seed=2)
+    assert not torch.equal(next(a.parameters()), next(c.parameters()))
 
 
 def test_wrong_input_shapes_raise_clear_errors():

@@ -1,5 +1,7 @@
 """runtime: setup (seeds, device, the CPU thread pool), to_numpy and atomic_write."""
 
+import random
+
 import numpy as np
 import pytest
 import torch
@@ -36,10 +38,17 @@ def test_resnet_lessons_keep_the_pool_and_threads_override(monkeypatch):
 
 def test_setup_seeds_everything(monkeypatch):
     monkeypatch.setenv("ROBVIZ_DEVICE", "cpu")
+    def draws():
+        return torch.rand(3).tolist(), np.random.rand(3).tolist(), random.random()
+
     robviz.setup(seed=3)
-    first = torch.rand(3)
+    first = draws()
     robviz.setup(seed=3)
-    assert torch.equal(first, torch.rand(3))
+    assert draws() == first  # PyTorch, NumPy and Python's random, as the docstring promises
+    robviz.setup(seed=4)
+    other = draws()
+    # the seed is used: another seed gives other draws in each of the three generators
+    assert all(a != b for a, b in zip(other, first))
 
 
 def test_a_missing_gpu_is_a_clear_error(monkeypatch):
