@@ -70,9 +70,29 @@ def test_registry_and_errors():
         gaussian_mixture(test_fraction="0.3")  # once a TypeError from the comparison
 
 
-def test_to_device_moves_every_tensor():
-    d = gaussian_mixture(n_per_class=10).to("cpu")
-    assert {t.device.type for t in (d.x_train, d.y_train, d.x_test, d.y_test)} == {"cpu"}
+def test_to_device_moves_every_tensor(monkeypatch):
+    # The data start on the CPU, so checking that .to("cpu") leaves them there shows nothing;
+    # record which tensors are asked to move instead (no second device is needed).
+    d = gaussian_mixture(n_per_class=10)
+    tensors = (d.x_train, d.y_train, d.x_test, d.y_test)
+    asked = []
+    real_to = torch.Tensor.to
+
+    def spy(self, *args, **kwargs):
+        asked.append((id(self), args))
+        return real_to(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", spy)
+    moved = d.to("cpu")
+    assert {(id(t), ("cpu",)) for t in tensors} <= set(asked)
+    assert moved is not d and moved.num_classes == d.num_classes and moved.bounds == d.bounds
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(tensors, (moved.x_train, moved.y_train, moved.x_test, moved.y_test))
+    )
+    assert {t.device.type for t in (moved.x_train, moved.y_train, moved.x_test, moved.y_test)} == {
+        "cpu"
+    }
 
 
 def test_grid_points_row_major():
