@@ -51,10 +51,22 @@ def test_feature_animation_is_synchronized_with_fixed_axes(runs):
     fig = viz.feature_animation(histories, title="t")
     assert isinstance(fig, go.Figure)
     assert [f.name for f in fig.frames] == ["0", "20", "40"]
-    assert all(len(f.data) == len(fig.data) for f in fig.frames)
+    assert all(list(f.traces) == list(range(len(fig.data))) for f in fig.frames)
     assert fig.layout.sliders[0].steps[2].label == "40"
     assert fig.layout.updatemenus[0].buttons[0].label == "Play"
-    assert fig.layout.xaxis.range is not None and fig.layout.xaxis2.range is not None
+    # Fixed axes: each panel's x and y ranges hold every point of every frame, and fit them (the
+    # outermost point reaches at least half the range), so nothing moves out of view during Play.
+    for panel in ("", "2", "3"):
+        traces = [i for i, t in enumerate(fig.data) if t.xaxis == f"x{panel}"]
+        assert traces, panel
+        for axis in ("x", "y"):
+            low, high = fig.layout[f"{axis}axis{panel}"].range
+            values = np.concatenate(
+                [np.asarray(f.data[i][axis], dtype=float) for f in fig.frames for i in traces]
+            )
+            assert low <= np.nanmin(values) and np.nanmax(values) <= high, (panel, axis)
+            assert np.nanmax(np.abs(values)) >= 0.5 * max(-low, high), (panel, axis)
+    assert all(f.layout.xaxis.range is None for f in fig.frames)  # no frame resets the axes
     # Centers of the center-loss objective move between frames; MMC's stay fixed.
     mmc_centers, center_centers = [i for i, t in enumerate(fig.data) if t.name == "centers"]
     first, last = fig.frames[0].data, fig.frames[-1].data
