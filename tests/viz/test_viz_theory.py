@@ -355,9 +355,17 @@ def test_centers_distance_matrix_follows_the_norm_where_cosines_do_not():
 def test_a_center_figure_legend_entry_is_drawn_in_one_colour(dim):
     """The 3-D figure's "centers" entry showed class 0's colour for centers of every class."""
     fig = centers_figure(mm_centers(4, dim, 10.0))
-    for trace in fig.data:
-        if trace.showlegend is not False and trace.name and hasattr(trace, "marker"):
+    legend = [t for t in fig.data if t.showlegend is not False and t.name]
+    assert [t.name for t in legend] == ["‖z‖ = C = 10", "closest pairs"]  # the loop has work
+    for trace in legend:
+        if hasattr(trace, "marker"):
             assert isinstance(trace.marker.color, (str, type(None))), trace.name
+    # The traces coloured by class (one colour per point, or one trace per class) stay out of
+    # the legend, where plotly would show the first class's colour for all of them.
+    by_class = [t for t in fig.data if all(t is not shown for shown in legend)]
+    assert by_class and all(t.showlegend is False for t in by_class)
+    many = [t for t in by_class if not isinstance(t.marker.color, (str, type(None)))]
+    assert [t.name for t in many] == (["centers"] if dim == 3 else [])
 
 
 def test_the_curse_of_softmax_point_is_drawn_whole_at_the_window_edge():
