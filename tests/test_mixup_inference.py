@@ -123,13 +123,17 @@ def test_mixup_model_trains_with_fit_and_delegates():
 def test_interpolated_adversarial_training_runs():
     data = gaussian_mixture(num_classes=3, n_per_class=40)
     model = make_model(data, "sce")
-    fit(
-        interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds, steps=3),
-        data,
-        steps=20,
-        progress=False,
-        record_every=0,
-    )
+    initial = copy.deepcopy(model.state_dict())
+    objective = interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds, steps=3)
+    # mixup of the model's own PGD examples: 3 steps of 2.5 eps / 3 from a random start
+    attack = objective.attack
+    assert isinstance(objective, MixupModel) and objective.classifier is model
+    assert isinstance(attack, PGD) and attack.model is model and attack.random_start
+    assert (attack.eps, attack.steps, attack.bounds) == (0.25, 3, data.bounds)
+    assert attack.alpha == pytest.approx(2.5 * 0.25 / 3)
+    fit(objective, data, steps=20, progress=False, record_every=0)
+    assert attack.seed == 20  # the loss attacked every one of the 20 batches, each a fresh start
+    assert any(not torch.equal(initial[k], v) for k, v in model.state_dict().items())
     assert accuracy(model, data.x_test, data.y_test) > 0.7
 
 
