@@ -31,9 +31,17 @@ def test_tsne_disk_cache(tmp_path):
     embed.clear_cache()
     x, _ = blobs(n=60)
     e = embed.tsne(x, perplexity=10, n_iter=100, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("*.npy"))) == 1
+    (path,) = tmp_path.glob("*.npy")
+    np.testing.assert_array_equal(np.load(path), e)
     embed.clear_cache()
     np.testing.assert_array_equal(embed.tsne(x, perplexity=10, n_iter=100, cache_dir=tmp_path), e)
+    # The run is seeded, so a recomputed embedding would equal e too: mark the file and check the
+    # next call (memory cache cleared) returns the file's content.
+    np.save(path, e + 1)
+    embed.clear_cache()
+    np.testing.assert_array_equal(
+        embed.tsne(x, perplexity=10, n_iter=100, cache_dir=tmp_path), e + 1
+    )
 
 
 def test_aligned_tsne_frames_are_closer_than_independent_ones():
