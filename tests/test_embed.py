@@ -12,7 +12,7 @@ def blobs(seed=0, n=150, d=10, shift=0.0):
     return (centers[y] + rng.normal(size=(len(y), d)) + shift).astype(np.float32), y
 
 
-def test_tsne_separates_blobs_and_is_cached():
+def test_tsne_separates_blobs_and_is_cached(monkeypatch):
     embed.clear_cache()
     x, y = blobs()
     e = embed.tsne(x, perplexity=20, n_iter=150)
@@ -22,6 +22,11 @@ def test_tsne_separates_blobs_and_is_cached():
     gaps = [np.linalg.norm(means[i] - means[j]) for i in range(3) for j in range(i + 1, 3)]
     assert min(gaps) > 2 * spread
     assert embed.cache_size() == 1
+
+    def recompute(*args, **kwargs):  # a seeded rerun would give e again: forbid it
+        raise AssertionError("t-SNE ran again instead of reading the cache")
+
+    monkeypatch.setattr("openTSNE.TSNE", recompute)
     again = embed.tsne(torch.from_numpy(x), perplexity=20, n_iter=150)
     np.testing.assert_array_equal(again, e)
     assert embed.cache_size() == 1
