@@ -118,12 +118,15 @@ def test_transferability_diagonal_is_white_box_accuracy(toy):
     factory = lambda m: FGSM(m, eps=0.5, bounds=data.bounds)  # noqa: E731
     matrix = transferability(ens, x, y, factory)
     assert matrix.shape == (3, 3)
-    for k, member in enumerate(ens.members):
-        x_adv = factory(member)(x, y)
-        with torch.no_grad():
-            white = (member(x_adv).argmax(1) == y).float().mean().item()
-        assert matrix[k, k].item() == pytest.approx(white)
+    # Every entry by hand: (i, j) is member j's accuracy on FGSM examples crafted on member i.
+    for i, source in enumerate(ens.members):
+        x_adv = factory(source)(x, y)
+        for j, member in enumerate(ens.members):
+            with torch.no_grad():
+                accuracy = (member(x_adv).argmax(1) == y).float().mean().item()
+            assert matrix[i, j].item() == pytest.approx(accuracy), (i, j)
     assert ((matrix >= 0) & (matrix <= 1)).all()
+    assert not torch.allclose(matrix, matrix.T)  # the attack's source matters: (i, j) != (j, i)
 
 
 def test_attacks_run_on_the_ensemble(toy):
