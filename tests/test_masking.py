@@ -41,9 +41,15 @@ def test_accuracy_vs_eps_reaches_zero_on_an_undefended_model(toy):
 
 def test_accuracy_vs_eps_flags_a_masked_model(toy):
     data, model, x, y = toy
-    masked = Quantized(model)
-    curve = masking.accuracy_vs_eps(masked, x, y, [0.0, 0.25, 0.5], bounds=data.bounds)
+    # Radii up to the full input range, where the undefended model reaches 0% and is not flagged
+    # (up to eps = 0.5 only it keeps 62.5% and is flagged too): the flag must tell them apart.
+    radii = [0.0, 0.25, 0.5, 1.0, data.bounds[1] - data.bounds[0]]
+    plain = masking.accuracy_vs_eps(model, x, y, radii, bounds=data.bounds)
+    curve = masking.accuracy_vs_eps(Quantized(model), x, y, radii, bounds=data.bounds)
+    assert not plain.looks_masked and plain.accuracy[-1] == 0.0
     assert curve.looks_masked and curve.verdict.startswith("masked")
+    # zero gradients: a quarter of the inputs (measured 25%) survive even the full-range attack
+    assert curve.accuracy[-1] >= 0.2 and f"{100 * curve.accuracy[-1]:.1f}%" in curve.verdict
 
 
 def test_accuracy_vs_steps_never_rises(toy):
