@@ -34,6 +34,10 @@ def test_fit_is_deterministic(data):
         runs.append((fit(model, data, steps=60, batch_size=16, progress=False), model))
     (h1, m1), (h2, m2) = runs
     assert h1.loss == h2.loss
+    # and the runs trained: two fits that did nothing would agree too
+    assert h1.loss[-1] < h1.loss[0]
+    fresh = make_model(data, "mmc", seed=0)
+    assert not all(torch.equal(p, q) for p, q in zip(m1.parameters(), fresh.parameters()))
     assert all(torch.equal(p, q) for p, q in zip(m1.parameters(), m2.parameters()))
 
 
