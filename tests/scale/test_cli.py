@@ -438,7 +438,7 @@ def test_unknown_settings_are_refused_with_a_suggestion(tmp_path):
     assert not any(tmp_path.iterdir())
     with pytest.raises(ValueError, match="did you mean 'pgd_steps'"):
         EvaluateRun.from_dict(checkpoint="c.pt", pgd_step=[10])
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epoch'"):
         TrainRun(epoch=3)  # the dataclass itself refuses too
     with pytest.raises(ValueError, match=r"missing setting\(s\) 'checkpoint' of `robviz evaluate`"):
         EvaluateRun.from_dict(n=10)
