@@ -52,6 +52,7 @@ def test_center_figures_write_subscripts_that_plotly_renders():
     ]
     for fig in figures:
         text = fig.to_json()
+        assert "\\u03bc" in text  # each figure writes a μ (JSON-escaped), so the check has work
         assert "μ_" not in text and "\\u03bc_" not in text
     assert "μ<sub>i</sub>" in figures[2].layout.xaxis.title.text
 
