@@ -190,7 +190,7 @@ def test_bad_settings_are_refused_by_name(settings, match):
 def test_bad_adversarial_setting_in_the_config(data):
     with pytest.raises(ValueError, match="adversarial"):
         TrainConfig(adversarial="pgd")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epsilon'"):
         TrainConfig(adversarial=dict(epsilon=0.1))
     with pytest.raises(ValueError, match="eps"):  # larger than the whole input range [-4, 4]
         fit(toy_model(), data, steps=1, progress=False, adversarial=AdversarialTraining(eps=9.0))

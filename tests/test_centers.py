@@ -106,9 +106,9 @@ def test_old_keyword_names_still_work_with_a_deprecation_warning():
     assert torch.equal(old, mm_centers(4, feature_dim=3))
     with pytest.raises(TypeError, match="'dim' and 'feature_dim'"):
         mm_centers(4, dim=3, feature_dim=3)
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match=r"expected_distance\(dim=...\) is deprecated"):
         assert monte_carlo_expected_distance(1.0, dim=3, n=100).n == 100
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match=r"dim=...\) is deprecated: use feature_dim"):
         assert MMCentersExplorer(dim=3).feature_dim.value == 3
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the new names warn about nothing

@@ -36,7 +36,7 @@ def test_head_at_gives_the_snapshot_head_and_leaves_the_model_alone():
         not torch.equal(a, b)
         for a, b in zip(first.state_dict().values(), last.state_dict().values())
     )
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match=f"frame must index one of the {len(history)} snapshots"):
         history.head_at(model, len(history))
     regions = feature_regions(model, history, resolution=12)
     assert regions.labels.shape == (len(history), 12, 12)

@@ -408,7 +408,7 @@ def test_the_checks_catch_an_objective_that_breaks_its_rules(monkeypatch):
     name = _register(monkeypatch, WrongDecision)
     with pytest.raises(AssertionError, match="decision"):
         check_decision(name)
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="wrong-decision: exact predictions"):
         check_exact_boundary(name)
     name = _register(monkeypatch, NoDecision)
     with pytest.raises(AssertionError, match="returns None"):

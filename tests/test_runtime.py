@@ -38,6 +38,7 @@ def test_resnet_lessons_keep_the_pool_and_threads_override(monkeypatch):
 
 def test_setup_seeds_everything(monkeypatch):
     monkeypatch.setenv("ROBVIZ_DEVICE", "cpu")
+
     def draws():
         return torch.rand(3).tolist(), np.random.rand(3).tolist(), random.random()
 
@@ -112,7 +113,7 @@ def test_a_failing_writer_leaves_no_partial_file_and_keeps_the_old_one(tmp_path)
         atomic_write(tmp_path / "new.pt", half_then_fail)
     assert list(tmp_path.iterdir()) == []  # neither the target nor a temporary file
     atomic_write(tmp_path / "old.pt", b"old content")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk on fire"):
         atomic_write(tmp_path / "old.pt", half_then_fail)
     assert (tmp_path / "old.pt").read_bytes() == b"old content"
     assert [p.name for p in tmp_path.iterdir()] == ["old.pt"]

@@ -658,7 +658,9 @@ def test_every_recipe_says_where_its_numbers_come_from():
                 recipe = get_recipe(name, objective)
             except ValueError as error:
                 # only a recipe made for other objectives may be skipped
-                assert re.match(rf"recipe '{name}' (is for the objective|trains single)", str(error))
+                assert re.match(
+                    rf"recipe '{name}' (is for the objective|trains single)", str(error)
+                )
                 continue
             text = recipe.describe()
             for key in ("epochs", "batch_size", "lr", "weight_decay"):

@@ -39,9 +39,9 @@ def test_ternary_animation_opens_on_its_last_frame_with_the_reference_under_the_
 
 
 def test_ternary_animation_checks_shapes():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"points must map names to \(S, K, P, 3\) arrays"):
         ternary_animation({"a": torch.rand(2, 3, 4, 4)}, [0, 1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"needs 3 snapshots \(one per step\), got \[2\]"):
         ternary_animation({"a": simplex(2, 3, 4, 0)}, [0, 1, 2])
 
 
@@ -50,7 +50,7 @@ def test_other_figures():
     assert len(fig.data) == 2
     heat = transferability_heatmap({"a": torch.eye(3), "b": torch.ones(3, 3)})
     assert len(heat.data) == 2 and heat.data[0].z[0][0] == 100
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"a transferability matrix is \(K, K\), got \(2, 3\)"):
         transferability_heatmap({"a": torch.ones(2, 3)})
     alphas = [0.5, 1.0, 2.0]
     fig = adp_optimum_figure(
