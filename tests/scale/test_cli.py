@@ -288,7 +288,7 @@ def test_at_checkpoints_land_in_the_talks_at_rows(tmp_path):
         main(["table", str(paths[0]), "--talk-rows", "mmc-at-un"])
 
 
-def test_evaluate_runs_only_the_requested_pgd_columns(tmp_path):
+def test_evaluate_runs_only_the_requested_pgd_columns(tmp_path, capsys):
     run = tmp_path / "run"
     main(TINY + ["--out", str(run), "--epochs", "1"])
     out = tmp_path / "eval.json"
@@ -311,8 +311,12 @@ def test_evaluate_runs_only_the_requested_pgd_columns(tmp_path):
     )
     attacks = {row["attack"] for row in json.loads(out.read_text())["rows"]}
     assert attacks == {"clean", "PGD10-tar", "PGD10-un", "worst case"}
-    with pytest.raises(SystemExit):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
         main(["evaluate", str(run / "checkpoint.pt"), "--pgd-steps", "20"])
+    # argparse's usage error (2) on the value, not another exit
+    assert exit_.value.code == 2
+    assert "--pgd-steps: invalid choice: 20" in capsys.readouterr().err
 
 
 def test_trains_on_mnist_in_cifar_format(tmp_path):

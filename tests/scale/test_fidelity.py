@@ -464,7 +464,7 @@ def authors_lambda_lr(base, epochs, anneal):
     weight = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([weight], lr=base, momentum=0.9)
     # PyTorch warns that step() comes before optimizer.step(), as in the code
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match=r"lr_scheduler\.step\(\)` before `optimizer\.step\(\)"):
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, [anneal])
         rates = []
         for _ in range(epochs):
