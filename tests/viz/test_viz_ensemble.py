@@ -48,8 +48,20 @@ def test_ternary_animation_checks_shapes():
 def test_other_figures():
     fig = diversity_figure([0, 10], {"a": [0.1, 0.5]}, {"a": [10.0, 60.0]})
     assert len(fig.data) == 2
+    # the determinant in the first panel, the angle in the second, each over the steps
+    (det, angle) = fig.data
+    assert (det.xaxis, angle.xaxis) == ("x", "x2") and det.name == angle.name == "a"
+    np.testing.assert_allclose(det.x, [0, 10])
+    np.testing.assert_allclose(angle.x, [0, 10])
+    np.testing.assert_allclose(det.y, [0.1, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(angle.y, [10.0, 60.0])
+    assert fig.layout.yaxis.title.text == "det(M Mᵀ)" and "angle" in fig.layout.yaxis2.title.text
     heat = transferability_heatmap({"a": torch.eye(3), "b": torch.ones(3, 3)})
     assert len(heat.data) == 2 and heat.data[0].z[0][0] == 100
+    # every cell in percent, each matrix in its own panel
+    np.testing.assert_allclose(heat.data[0].z, 100 * np.eye(3))
+    np.testing.assert_allclose(heat.data[1].z, np.full((3, 3), 100.0))
+    assert (heat.data[0].xaxis, heat.data[1].xaxis) == ("x", "x2")
     with pytest.raises(ValueError, match=r"a transferability matrix is \(K, K\), got \(2, 3\)"):
         transferability_heatmap({"a": torch.ones(2, 3)})
     alphas = [0.5, 1.0, 2.0]
