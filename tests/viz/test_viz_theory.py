@@ -229,7 +229,8 @@ def _density(seed, spread):
 def test_shell_density_figure_static_and_animated():
     tight, loose = _density(0, 0.1), _density(0, 1.0)
     fig = shell_density_figure({"mmc": tight, "sce": loose})
-    assert_titled(fig) and not fig.frames
+    assert_titled(fig)
+    assert not fig.frames  # static: no animation frames
     mmc_line, sce_line = fig.data
     assert mmc_line.name == "MMC" and np.allclose(
         mmc_line.x, [0.116, 0.308, 0.5, 0.692, 0.884], atol=1e-3
