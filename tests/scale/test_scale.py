@@ -68,6 +68,11 @@ def test_data_parallel_ranks_slice_one_global_draw():
         for r in (0, 1)
     ]
     assert torch.equal(torch.cat(halves), whole)
+    # not trivially: the start moved the inputs (up to eps), and rank 1 without its rank would
+    # draw rank 0's start instead of the second half of the global draw
+    assert not torch.equal(whole, x) and (whole - x).abs().max() <= attack.eps + 1e-6
+    alone = scale.adversarial_examples(attack, x[4:], y[4:], torch.Generator().manual_seed(1))
+    assert not torch.equal(alone, whole[4:])
 
 
 def test_the_old_training_pgd_is_gone():
