@@ -5,7 +5,6 @@ reads and the errors it raises.
 """
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -200,13 +199,6 @@ def test_segments_are_on_the_boundary():
     logits = model(mid)
     top2 = logits.topk(2, dim=1).values
     assert (top2[:, 0] - top2[:, 1]).abs().max() < 1e-4  # a tie between two classes
-
-
-def test_fast_on_the_lesson_scale(spiral_models):
-    data, models = spiral_models
-    start = time.perf_counter()
-    exact.minimal_distance(models["sce"], data.x_test, data.y_test, norm="L2", bounds=data.bounds)
-    assert time.perf_counter() - start < 10
 
 
 def test_clear_errors():
