@@ -20,6 +20,7 @@ from . import checks
 
 __all__ = [
     "Dataset",
+    "check_dataset",
     "DATASETS",
     "load_dataset",
     "gaussian_mixture",
@@ -113,6 +114,50 @@ class Dataset:
             f"test={tuple(self.x_test.shape)}, "
             f"num_classes={self.num_classes}, bounds={self.bounds}, device={self.x_train.device})"
         )
+
+
+def check_dataset(name: str, value: object) -> Dataset:
+    """Return ``value`` if it is a :class:`Dataset`, else raise a ``TypeError`` naming ``name``.
+
+    Functions that train or fit on a dataset read its split, classes and bounds; a tensor or a
+    name passed there would fail deep inside with an ``AttributeError``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : object
+        What the caller passed.
+
+    Returns
+    -------
+    Dataset
+        ``value`` itself.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is not a :class:`Dataset`; the error says how to get or build one.
+
+    Examples
+    --------
+    >>> check_dataset("data", "spirals")
+    Traceback (most recent call last):
+    ...
+    TypeError: data must be a robviz.data.Dataset, got str 'spirals': load one by name with ...
+    """
+    if isinstance(value, Dataset):
+        return value
+    shown = f" {value!r}" if isinstance(value, str) else ""
+    hint = (
+        f"load one by name with robviz.data.load_dataset({value!r})"
+        if isinstance(value, str)
+        else "load one with robviz.data.load_dataset(name)"
+    )
+    raise TypeError(
+        f"{name} must be a robviz.data.Dataset, got {type(value).__name__}{shown}: {hint}, or "
+        "wrap tensors as Dataset(name, x_train, y_train, x_test, y_test, num_classes, bounds)"
+    )
 
 
 def _split(

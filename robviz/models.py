@@ -24,7 +24,7 @@ from torch import nn
 
 from . import checks
 from .runtime import predict
-from .data import Dataset
+from .data import Dataset, check_dataset
 from .objectives import Objective, make_objective
 
 __all__ = [
@@ -216,6 +216,20 @@ class SmallCNN(nn.Module):
         return self.linear(self.conv(x))
 
 
+def _real_inputs(x: torch.Tensor) -> torch.Tensor:
+    """Return ``x``, or raise a ``TypeError`` for integer inputs.
+
+    A body's first layer would fail with torch's "mat1 and mat2 must have the same dtype".
+    """
+    if not (x.is_floating_point() or x.is_complex()):
+        hint = " / 255 for 8-bit pixels" if x.dtype == torch.uint8 else ""
+        raise TypeError(
+            f"the model's inputs must be floating-point, got {x.dtype}: convert them first, "
+            f"e.g. x.float(){hint}"
+        )
+    return x
+
+
 class Classifier(nn.Module):
     """A body (inputs -> features) with an objective's head (features -> logits).
 
@@ -258,8 +272,13 @@ class Classifier(nn.Module):
         -------
         torch.Tensor
             Features (N, d).
+
+        Raises
+        ------
+        TypeError
+            Integer or boolean inputs.
         """
-        return self.body(x)
+        return self.body(_real_inputs(x))
 
     def raw_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Return the head's raw logits h of features z.
@@ -290,8 +309,13 @@ class Classifier(nn.Module):
         -------
         torch.Tensor
             Prediction logits (N, L).
+
+        Raises
+        ------
+        TypeError
+            Integer or boolean inputs.
         """
-        return self.objective.output(self.objective(self.body(x)))
+        return self.objective.output(self.objective(self.body(_real_inputs(x))))
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return the objective's training loss on a batch.
@@ -308,7 +332,7 @@ class Classifier(nn.Module):
         torch.Tensor
             A scalar.
         """
-        z = self.body(x)
+        z = self.body(_real_inputs(x))
         return self.objective.loss(z, self.objective(z), y)
 
     @torch.no_grad()
@@ -374,9 +398,12 @@ def make_model(
 
     Raises
     ------
+    TypeError
+        ``dataset`` not a :class:`robviz.data.Dataset`.
     ValueError
         For inputs that are neither 1-D nor images.
     """
+    dataset = check_dataset("dataset", dataset)
     width = checks.integer("width", width, low=1, allow_none=True, note="None: the default")
     torch.manual_seed(seed)
     shape = dataset.input_shape
@@ -444,9 +471,12 @@ def make_mlp(
 
     Raises
     ------
+    TypeError
+        ``dataset`` not a :class:`robviz.data.Dataset`.
     ValueError
         For sizes < 1.
     """
+    dataset = check_dataset("dataset", dataset)
     torch.manual_seed(seed)
     in_dim = 1
     for size in dataset.input_shape:

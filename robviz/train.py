@@ -21,7 +21,7 @@ from torch import nn
 
 from . import checks
 from .adversarial import AdversarialTraining
-from .data import Dataset
+from .data import Dataset, check_dataset
 from .models import TrainableModel
 from .runtime import atomic_write, evaluating, inference, predict
 
@@ -420,6 +420,8 @@ def fit(
 
     Raises
     ------
+    TypeError
+        ``data`` not a :class:`robviz.data.Dataset`.
     ValueError
         Empty or non-finite training or test inputs (naming the sample); labels not one integer
         per input or outside the head's classes [0, num_classes) (naming the sample).
@@ -428,6 +430,7 @@ def fit(
     """
     from tqdm.auto import tqdm
 
+    data = check_dataset("data", data)
     checks.finite_inputs("data.x_train", data.x_train)
     checks.finite_inputs("data.x_test", data.x_test)
     num_classes = getattr(model.objective, "num_classes", None)  # None: not declared
@@ -553,6 +556,8 @@ def fit_objectives(
 
     Raises
     ------
+    TypeError
+        ``data`` not a :class:`robviz.data.Dataset`.
     ValueError
         No objective, an unknown or repeated objective name (the dicts hold one model per name),
         or data :func:`fit` refuses.
@@ -561,6 +566,7 @@ def fit_objectives(
     """
     from .models import make_model
 
+    data = check_dataset("data", data)
     names = checks.unique_labels("objectives", objectives)
     if not names:
         raise ValueError("objectives is empty: name at least one objective to train")

@@ -34,7 +34,7 @@ from robviz.exact import linear_regions as exact_linear_regions
 from robviz.exact import milp as exact_milp
 from robviz.exact import paired as exact_paired
 from robviz.centers import feature_spread, mm_centers
-from robviz.data import gaussian_mixture
+from robviz.data import Dataset, gaussian_mixture
 from robviz.ensemble import Ensemble, adp_regularizer, solve_adp, transferability
 from robviz.landscape import trace_contour
 from robviz.models import make_model
@@ -1962,3 +1962,90 @@ def test_a_zero_direction_and_the_ends_of_lambda_are_still_measured():
     assert torch.equal(line.loss, line.loss[:1].expand_as(line.loss))
     effect = mixup_inference.mixing_effect(model, x, x, y, data.x_train, [0.0, 1.0], samples=2)
     assert effect.effect.tolist() == [0.0, 0.0]  # x_adv = x: no effect at either end
+
+
+# ----------------------------------------- wrong types: a name or tensors for a Dataset, int inputs
+
+
+def _dataset_entries() -> dict:
+    """Every public function of robviz with a parameter annotated ``Dataset`` alone.
+
+    name -> (function, that parameter's name). Found from the modules' ``__all__`` (deprecated
+    alias modules skipped), so a new one is checked without editing a list.
+    """
+    import importlib
+    import pkgutil
+    import warnings
+
+    import robviz
+
+    found = {}
+    for info in pkgutil.walk_packages(robviz.__path__, "robviz."):
+        if info.name.endswith("__main__"):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            try:
+                module = importlib.import_module(info.name)
+            except DeprecationWarning:  # an alias of a moved module: its new home is walked
+                continue
+        for name in getattr(module, "__all__", []):
+            function = getattr(module, name)
+            if not inspect.isfunction(function) or function.__module__ != info.name:
+                continue
+            for parameter in inspect.signature(function).parameters.values():
+                if parameter.annotation in ("Dataset", Dataset):
+                    found[f"{info.name}.{name}"] = (function, parameter.name)
+    return found
+
+
+DATASET_ENTRIES = _dataset_entries()
+# data only handed on to a callable the caller chooses (which may take anything)
+DATASET_PASSED_THROUGH = {"robviz.detect.study.detection_study"}
+
+
+def test_the_dataset_entries_are_found():
+    assert {
+        "robviz.models.make_model",
+        "robviz.train.fit",
+        "robviz.detect.study.default_detectors",
+    } <= set(DATASET_ENTRIES)
+    assert DATASET_PASSED_THROUGH <= set(DATASET_ENTRIES)
+
+
+@pytest.mark.parametrize("wrong", ["spirals", torch.zeros(4, 2), None])
+@pytest.mark.parametrize("name", sorted(set(DATASET_ENTRIES) - DATASET_PASSED_THROUGH))
+def test_entries_taking_a_dataset_refuse_anything_else_naming_it(name, wrong):
+    # AttributeError ('str' object has no attribute 'input_shape') deep inside before
+    function, parameter = DATASET_ENTRIES[name]
+    required = [
+        p.name
+        for p in inspect.signature(function).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD
+    ]
+    arguments = {p: None for p in required} | {parameter: wrong}
+    with pytest.raises(TypeError, match=f"^{parameter} must be a robviz.data.Dataset, got "):
+        function(**arguments)
+    if isinstance(wrong, str):
+        with pytest.raises(TypeError, match=r"robviz\.data\.load_dataset\('spirals'\)"):
+            function(**arguments)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.uint8, torch.bool])
+def test_a_classifier_refuses_integer_inputs_at_every_entry(dtype):
+    # torch's "mat1 and mat2 must have the same dtype" from inside the body before
+    model = make_model(gaussian_mixture(n_per_class=10, seed=0), "mmc")
+    x, y = torch.zeros(3, 2, dtype=dtype), torch.zeros(3, dtype=torch.int64)
+    calls = {
+        "forward": lambda: model(x),
+        "features": lambda: model.features(x),
+        "loss": lambda: model.loss(x, y),
+        "accuracy": lambda: accuracy(model, x, y),
+        "exact": lambda: exact.robust_accuracy(model, x, y, 0.1, bounds=(-5, 5)),
+    }
+    hint = " / 255 for 8-bit pixels" if dtype == torch.uint8 else ""
+    for call in calls.values():
+        with pytest.raises(TypeError, match=f"must be floating-point, got {dtype}.*x.float\\(\\)"):
+            call()
+    assert ("/ 255" in str(pytest.raises(TypeError, model, x).value)) == bool(hint)
+    assert model(x.float()).shape == (3, 4)  # the same inputs as floats are fine

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..data import Dataset
+from ..data import Dataset, check_dataset
 from ..models import Classifier
 from . import scores as detect  # the scores, by their wing-wide names
 
@@ -46,10 +46,13 @@ def default_detectors(model: Classifier, data: Dataset) -> dict:
 
     Raises
     ------
+    TypeError
+        ``data`` not a :class:`~robviz.data.Dataset`.
     ValueError
         No default K-density bandwidth for the model's objective (see
         :func:`~robviz.detect.scores.kd_bandwidth`).
     """
+    data = check_dataset("data", data)
     return {
         "Confidence": detect.confidence,
         "non-ME": detect.non_max_entropy_score,
