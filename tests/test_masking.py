@@ -233,3 +233,34 @@ def test_gradient_direction_refuses_labels_that_do_not_label_the_inputs():
     model = make_model(data, "sce")
     with pytest.raises(ValueError, match="y must hold one integer class label per input"):
         masking.gradient_direction(model, data.x_test[:4], data.y_test[:1])
+
+
+def test_the_whole_range_radius_gets_a_panel_of_its_own_when_it_would_squeeze_the_curve():
+    wide = masking.EpsCurve(
+        [0.0, 0.25, 0.5, 1.0, 2.0, 8.0], [0.9, 0.7, 0.5, 0.2, 0.1, 0.0], False, ""
+    )
+    masked = masking.EpsCurve(
+        [0.0, 0.25, 0.5, 1.0, 2.0, 8.0], [0.9, 0.8, 0.8, 0.8, 0.8, 0.6], True, ""
+    )
+    fig = viz.eps_curve_figure({"SCE": wide, "rounded SCE": masked})
+    assert fig.layout.xaxis2.domain[0] > 0.8  # a narrow second panel...
+    near = [t for t in fig.data if t.xaxis == "x"]
+    far = [t for t in fig.data if t.xaxis == "x2"]
+    assert [list(t.x) for t in near] == [[0.0, 0.25, 0.5, 1.0, 2.0]] * 2
+    assert [(list(t.x), list(t.y)) for t in far] == [([8.0], [0.0]), ([8.0], [60.0])]
+    assert list(fig.layout.xaxis2.tickvals) == [8.0]  # ...holding the whole range alone
+    # one legend entry per model, the far point in its group
+    assert [t.name for t in fig.data if t.showlegend is not False] == [
+        "SCE",
+        "rounded SCE (masked?)",
+    ]
+    assert {t.legendgroup for t in far} == {t.legendgroup for t in near}
+    # the same ε per pixel in both panels: 1/6 of the main panel's span over 0.14 / 0.86 of its width
+    low, high = fig.layout.xaxis2.range
+    assert high - low == pytest.approx(2.0 / 6)
+    # radii evenly spread (the last gap no longer than the span before it): one axis
+    even = masking.EpsCurve([0.0, 0.1, 0.2, 0.4], [0.9, 0.6, 0.3, 0.0], False, "")
+    fig = viz.eps_curve_figure({"SCE": even})
+    assert "xaxis2" not in fig.layout.to_plotly_json()
+    assert len(fig.data) == 1 and list(fig.data[0].x) == [0.0, 0.1, 0.2, 0.4]
+    assert fig.layout.xaxis.title.text == "radius ε (L∞)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from ..runtime import to_numpy
 from .inputs import figure_series, figure_values
@@ -25,6 +26,11 @@ __all__ = [
 def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> go.Figure:
     """Plot accuracy (%) against the radius ε, one line per model.
 
+    Carlini et al.'s check ends the radii on the whole input range, where every input is reachable
+    and the accuracy must be 0: a radius often many times the others. When the last radius is
+    further from the one before than the other radii span, it is drawn in a narrow panel of its
+    own beside the curve (a broken axis), so that it does not squeeze the curve into a corner.
+
     Parameters
     ----------
     curves : dict
@@ -44,6 +50,7 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
         No curve, a curve without radii, radii and accuracies of different lengths, a NaN or
         infinite radius or accuracy, or an accuracy outside [0, 1] (naming the model).
     """
+    radii: set[float] = set()
     for name in figure_series("curves", curves):
         eps = figure_values(f"curves[{name!r}].eps", curves[name].eps)
         accuracy = figure_values(f"curves[{name!r}].accuracy", curves[name].accuracy, within=(0, 1))
@@ -51,21 +58,63 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
             raise ValueError(
                 f"curves[{name!r}] has {len(accuracy)} accuracies for {len(eps)} radii"
             )
-    fig = go.Figure()
+        radii.update(float(e) for e in eps)
+    ordered = sorted(radii)
+    far = ordered[-1] if len(ordered) >= 3 else None
+    if far is not None and far - ordered[-2] <= ordered[-2] - ordered[0]:
+        far = None  # no gap to break: one axis
+    fig = (
+        make_subplots(
+            rows=1, cols=2, column_widths=[0.86, 0.14], horizontal_spacing=0.04, shared_yaxes=True
+        )
+        if far is not None
+        else go.Figure()
+    )
     colors = series_colors(curves)
     for i, (name, curve) in enumerate(curves.items()):
+        label = f"{name}{' (masked?)' if curve.looks_masked else ''}"
+        points = [(float(e), 100 * float(a)) for e, a in zip(curve.eps, curve.accuracy)]
+        near = [p for p in points if far is None or p[0] != far]
+        trace = go.Scatter(
+            x=[p[0] for p in near],
+            y=[p[1] for p in near],
+            mode="lines+markers",
+            name=label,
+            legendgroup=label,
+            line=dict(color=colors[i]),
+        )
+        if far is None:
+            fig.add_trace(trace)
+            continue
+        fig.add_trace(trace, row=1, col=1)
         fig.add_trace(
             go.Scatter(
-                x=curve.eps,
-                y=[100 * a for a in curve.accuracy],
-                mode="lines+markers",
-                name=f"{name}{' (masked?)' if curve.looks_masked else ''}",
-                line=dict(color=colors[i]),
-            )
+                x=[p[0] for p in points if p[0] == far],
+                y=[p[1] for p in points if p[0] == far],
+                mode="markers",
+                name=label,
+                legendgroup=label,
+                showlegend=False,
+                marker=dict(color=colors[i]),
+            ),
+            row=1,
+            col=2,
         )
-    fig.update_layout(
-        xaxis_title="radius ε (L∞)", yaxis_title="robust accuracy (%)", yaxis_range=[-3, 103]
-    )
+    fig.update_yaxes(range=[-3, 103])
+    if far is None:
+        fig.update_layout(xaxis_title="radius ε (L∞)", yaxis_title="robust accuracy (%)")
+    else:
+        half = (ordered[-2] - ordered[0]) / 12  # the main panel's ε per pixel: 0.14 / 0.86 ≈ 1/6
+        fig.update_xaxes(title_text="radius ε (L∞)", row=1, col=1)
+        fig.update_yaxes(title_text="robust accuracy (%)", row=1, col=1)
+        fig.update_xaxes(
+            title_text="whole range",
+            tickvals=[far],
+            ticktext=[f"{far:g}"],
+            range=[far - half, far + half],
+            row=1,
+            col=2,
+        )
     return fit_layout(fig, height=320, title=title, legend_rows="auto")
 
 
