@@ -368,3 +368,17 @@ def test_mi_output_is_the_authors_average_of_softmax_over_mixed_inputs():
     assert 0 < use_pl.sum() < len(x)  # both branches are exercised
     np.testing.assert_allclose(mi(x).exp().numpy(), np.where(use_pl[:, None], pl, ol), atol=1e-12)
     assert np.array_equal(mi.last_choice.numpy(), use_pl)
+
+
+def test_mi_robustness_takes_a_lambda_per_mode(toy):
+    """For an interpolated-AT model the paper's MI-OL mixes with lambda 0.6, not the default 0.5."""
+    data, model, xp, yp = toy
+    x, y = data.x_test[:40], data.y_test[:40]
+    common = dict(eps=0.5, alpha=0.125, bounds=data.bounds, steps=1, modes=("OL",))
+    table = mi_robustness(model, x, y, x, xp, yp, lam={"OL": 0.6}, **common)
+    for lam in (0.6, 0.5):
+        mi = MixupInference(model, xp, yp, mode="OL", lam=lam)
+        measured = accuracy(mi, x, y)
+        assert (table.get(model="MI-OL") == measured) == (lam == 0.6), lam
+    with pytest.raises(ValueError, match=r"lam names modes \['PL'\]"):
+        mi_robustness(model, x, y, x, xp, yp, lam={"PL": 0.6}, **common)
