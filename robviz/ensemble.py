@@ -459,7 +459,10 @@ class Ensemble(nn.Module):
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Return sum_k CE(y, F^k) + ADP_{alpha, beta}, averaged over the batch.
 
-        The paper's training objective (without the ADP term when alpha = beta = 0).
+        The paper's training objective (without the ADP term when alpha = beta = 0). CE is
+        computed from the logits, unbounded; the authors' Keras ``categorical_crossentropy`` clips
+        the probability to [1e-7, 1 - 1e-7], so there a member with F^k_y < 1e-7 adds at most
+        -log 1e-7 = 16.1 and no gradient. Elsewhere the two agree to float32 rounding.
 
         Parameters
         ----------

@@ -880,6 +880,7 @@ def mi_robustness(
     eot_samples: int = 2,
     modes: Sequence[str] = ("PL", "OL", "combined"),
     batch_size: int | None = 64,
+    lam: dict[str, float | tuple[float, float]] | None = None,
 ) -> RobustnessTable:
     """Accuracy of the bare model and of each MI variant, clean and under two attackers.
 
@@ -893,7 +894,9 @@ def mi_robustness(
       oblivious one.
 
     Each MI variant is a fresh :class:`MixupInference` (seed 0) with the paper's settings for its
-    mode, so the numbers are reproducible.
+    mode, so the numbers are reproducible. Those are for a mixup-trained model (lambda 0.5); for an
+    interpolated-AT model the paper and the authors' README take lambda_OL = 0.6: pass
+    ``lam={"OL": 0.6}`` (and ``{"combined": (0.5, 0.6)}`` for MI-Combined's branches).
 
     Parameters
     ----------
@@ -911,6 +914,9 @@ def mi_robustness(
         The adaptive attack's batch (None: all at once). Its graph holds ``batch_size x samples x
         eot_samples`` mixtures at once, so memory grows with it; the accuracies depend on it only
         through which partners are drawn.
+    lam : dict or None
+        lambda per mode, e.g. ``{"OL": 0.6}``; a mode not named takes its default, 0.5
+        (:data:`MI_DEFAULTS`). A value as :class:`MixupInference`'s ``lam``.
 
     Returns
     -------
@@ -939,6 +945,12 @@ def mi_robustness(
     num_classes = num_classes_of(model, x)
     y = checks.labels("y", y, n, num_classes=num_classes)
     checks.labels("y_pool", y_pool, len(x_pool), num_classes=num_classes)
+    lam = {} if lam is None else dict(lam)
+    if set(lam) - set(modes):
+        raise ValueError(
+            f"lam names modes {sorted(set(lam) - set(modes))} that are not among modes "
+            f"{list(modes)}"
+        )
 
     def rows(name: str, clean: float, oblivious: float, adaptive: float) -> list[dict]:
         return [
@@ -953,7 +965,7 @@ def mi_robustness(
     bare = accuracy(model, x_adv, y)
     table = rows("no MI", accuracy(model, x, y), bare, bare)
     for mode in modes:
-        mi = MixupInference(model, x_pool, y_pool, mode=mode)
+        mi = MixupInference(model, x_pool, y_pool, mode=mode, lam=lam.get(mode))
         adaptive = PGD(
             mi,
             eps=eps,

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -113,3 +114,23 @@ def test_old_keyword_names_still_work_with_a_deprecation_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the new names warn about nothing
         mm_centers(4, feature_dim=3)
+
+
+def authors_centers(L, d, C):
+    """The recursion of the authors' ``kernel_paras/craft_MMLDA.m``, in NumPy float64."""
+    mu = np.zeros((L, d))
+    mu[0, 0] = 1.0
+    for k in range(1, L):
+        for j in range(k):
+            mu[k, j] = -(1.0 / (L - 1) + mu[k] @ mu[j]) / mu[j, j]
+        if k < d:  # mu_L[L] is 0, and has no column when d = L - 1
+            mu[k, k] = math.sqrt(abs(1.0 - mu[k] @ mu[k]))
+    return C * mu
+
+
+@pytest.mark.parametrize("L,d", [(2, 1), (3, 2), (10, 9), (10, 64), (100, 256)])
+def test_exact_centers_are_the_authors_matrix_entry_by_entry(L, d):
+    # Not just any regular simplex: the authors' one (mu_1 = 10 e_1, lower-triangular), so features
+    # and checkpoints line up with theirs. Float32 rounding is about 5e-7 of the length 10.
+    expected = authors_centers(L, d, 10.0)
+    np.testing.assert_allclose(simplex_centers(L, d, 10.0).double().numpy(), expected, atol=1e-5)

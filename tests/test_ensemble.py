@@ -172,3 +172,44 @@ def test_theorems_numerically():
     assert torch.allclose(
         eq7.mean(0)[1:], torch.full((3,), (1 - target) / 3, dtype=torch.float64), atol=5e-3
     )
+
+
+class _FixedLogits(nn.Module):
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, x):
+        return self.logits
+
+
+def authors_loss(p, y, lamda, log_det_lamda):
+    """The authors' ``Loss_withEE_DPP`` (utils.py), written for (K, N, L) probabilities in NumPy.
+
+    y_pred is the members' softmax outputs side by side, y_true the one-hot label repeated K times;
+    the log-det mask drops the entries where y_true is 1. Keras's clip of the probabilities to
+    [1e-7, 1 - 1e-7] is left out (the inputs here stay inside it).
+    """
+    K, N, L = p.shape
+    y_pred = np.concatenate(list(p), axis=1)  # (N, K L)
+    y_true = np.tile(np.eye(L)[y], (1, K))
+    ce = sum(-(y_true[:, :L] * np.log(y_pred[:, k * L : (k + 1) * L])).sum(1) for k in range(K))
+    mean = sum(np.split(y_pred, K, axis=1)) / K
+    entropy = (-mean * np.log(mean + 1e-20)).sum(-1)
+    m = y_pred[(np.ones_like(y_true) - y_true) != 0].reshape(-1, K, L - 1)
+    m = m / np.linalg.norm(m, axis=2, keepdims=True)
+    log_det = np.linalg.slogdet(m @ m.transpose(0, 2, 1) + 1e-6 * np.eye(K)[None])[1]
+    return (ce - lamda * entropy - log_det_lamda * log_det).mean()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_ensemble_loss_is_the_authors_loss_with_their_constants(dtype):
+    g = torch.Generator().manual_seed(2)
+    logits = (3 * torch.randn(3, 25, 10, generator=g)).to(dtype)
+    y = torch.randint(0, 10, (25,), generator=g)
+    ens = Ensemble([_FixedLogits(logits[k]) for k in range(3)])  # the defaults: alpha 2, beta 0.5
+    expected = authors_loss(logits.softmax(-1).double().numpy(), y.numpy(), 2.0, 0.5)
+    ours = ens.loss(torch.zeros(25, 1, dtype=dtype), y).item()
+    assert ours == pytest.approx(expected, rel=1e-12 if dtype == torch.float64 else 1e-6)
+    mean = logits.softmax(-1).double().mean(0)
+    assert torch.allclose(ens(torch.zeros(25, 1)).double().exp(), mean, atol=1e-6)

@@ -2,6 +2,7 @@
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 
@@ -312,3 +313,72 @@ def test_per_sample_mixup_loss_is_the_soft_cross_entropy_of_the_mixed_labels():
         MixupModel(model, per_sample=True), data, steps=40, progress=False, record_every=0
     )
     assert history.objective == "sce" and accuracy(model, data.x_test, data.y_test) > 0.8
+
+
+class _Tanh(torch.nn.Module):
+    """A fixed nonlinear float64 model, so mixing inputs is not mixing outputs."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.w = 3 * torch.randn(5, 6, generator=g, dtype=torch.float64)
+        self.b = torch.randn(5, generator=g, dtype=torch.float64)
+
+    def forward(self, x):
+        return torch.tanh(x) @ self.w.T + self.b
+
+
+def _numpy_mi(model, x, partners, lam):
+    """mean over the partners x_s of softmax(f(lam x + (1 - lam) x_s)), per input, in NumPy."""
+    w, b = model.w.numpy(), model.b.numpy()
+    mixed = lam * x.numpy()[:, None] + (1 - lam) * partners.numpy()  # (B, n, D)
+    logits = np.tanh(mixed) @ w.T + b
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    return (p / p.sum(-1, keepdims=True)).mean(1)
+
+
+def test_mi_output_is_the_authors_average_of_softmax_over_mixed_inputs():
+    """attack_resnet_mixuptest_PL/_OL/_Combined.py: mix the *inputs*, (1 - lam) x_s + lam x, then
+    average the softmax outputs; Combined keeps MI-PL where max softmax f(x) minus max of the MI-PL
+    average is below the threshold."""
+    model = _Tanh()
+    g = torch.Generator().manual_seed(1)
+    x_pool, y_pool = torch.randn(40, 6, generator=g, dtype=torch.float64), torch.arange(5).repeat(8)
+    x = torch.randn(12, 6, generator=g, dtype=torch.float64)
+    predicted = model(x).argmax(1)
+    for mode, lam in (("PL", 0.5), ("OL", 0.6)):
+        mi = MixupInference(model, x_pool, y_pool, mode=mode, lam=lam, seed=3)
+        index = mi.draw(predicted, mi.samples, same=mode == "PL")
+        mi.reseed()
+        classes = mi.y_pool[index]
+        assert (
+            (classes == predicted[:, None]).all()
+            if mode == "PL"
+            else (classes != predicted[:, None]).all()
+        )
+        expected = _numpy_mi(model, x, mi.x_pool[index], lam)
+        np.testing.assert_allclose(mi(x).exp().numpy(), expected, atol=1e-12)
+    mi = MixupInference(model, x_pool, y_pool, mode="combined", lam=(0.5, 0.4), seed=1)
+    pl_index, ol_index = mi.draw(predicted, 5, same=True), mi.draw(predicted, 15, same=False)
+    mi.reseed()
+    pl = _numpy_mi(model, x, mi.x_pool[pl_index], 0.5)
+    ol = _numpy_mi(model, x, mi.x_pool[ol_index], 0.4)
+    clean = torch.softmax(model(x), 1).max(1).values.numpy()
+    use_pl = clean - pl.max(1) < 0.2
+    assert 0 < use_pl.sum() < len(x)  # both branches are exercised
+    np.testing.assert_allclose(mi(x).exp().numpy(), np.where(use_pl[:, None], pl, ol), atol=1e-12)
+    assert np.array_equal(mi.last_choice.numpy(), use_pl)
+
+
+def test_mi_robustness_takes_a_lambda_per_mode(toy):
+    """For an interpolated-AT model the paper's MI-OL mixes with lambda 0.6, not the default 0.5."""
+    data, model, xp, yp = toy
+    x, y = data.x_test[:40], data.y_test[:40]
+    common = dict(eps=0.5, alpha=0.125, bounds=data.bounds, steps=1, modes=("OL",))
+    table = mi_robustness(model, x, y, x, xp, yp, lam={"OL": 0.6}, **common)
+    for lam in (0.6, 0.5):
+        mi = MixupInference(model, xp, yp, mode="OL", lam=lam)
+        measured = accuracy(mi, x, y)
+        assert (table.get(model="MI-OL") == measured) == (lam == 0.6), lam
+    with pytest.raises(ValueError, match=r"lam names modes \['PL'\]"):
+        mi_robustness(model, x, y, x, xp, yp, lam={"PL": 0.6}, **common)

@@ -1,13 +1,15 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from robviz.centers import mm_centers
 from robviz.objectives import (
-    OBJECTIVES,
     MMC,
+    MMLDA,
+    OBJECTIVES,
     RCE,
     center_loss,
     cross_entropy_per_sample,
@@ -229,3 +231,51 @@ def test_per_sample_loss_passes_callables_through_and_rejects_the_rest():
     assert per_sample_loss(fn) is fn and per_sample_loss(fn, float64=True) is fn
     with pytest.raises(ValueError, match="Objective or a callable"):
         per_sample_loss(3.0)
+
+
+# ------------------------------------------------- against the authors' code, written out in NumPy
+
+
+def numpy_log_softmax(a):
+    a = a - a.max(axis=1, keepdims=True)
+    return a - np.log(np.exp(a).sum(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("factor", [1.0, 0.5])
+def test_mm_logits_and_losses_match_numpy_on_a_random_batch(dtype, factor):
+    """The authors' ``train.py``: logits -||z - mu_k||^2 (factor 1), MMC = dot_loss on them, MMLDA =
+    cross-entropy on their log-softmax; the paper's factor 1/2 scales the logits."""
+    g = torch.Generator().manual_seed(0)
+    z = (5 * torch.randn(17, 9, generator=g)).to(dtype)
+    y = torch.randint(0, 10, (17,), generator=g)
+    mu = mm_centers(10, 9, 10.0).to(dtype)
+    zn, mn, yn = z.double().numpy(), mu.double().numpy(), y.numpy()
+    logits = -factor * ((zn[:, None, :] - mn[None]) ** 2).sum(-1)
+    rows = np.arange(17)
+    tol = dict(rtol=1e-12) if dtype == torch.float64 else dict(rtol=1e-6)
+    head = MMC(10, 9, norm=10.0, factor=factor).to(dtype)
+    np.testing.assert_allclose(head(z).double().numpy(), logits, **tol)
+    mmc = -logits[rows, yn].mean()
+    np.testing.assert_allclose(mmc_loss(z, y, mu, factor).item(), mmc, **tol)
+    np.testing.assert_allclose(head.loss(z, head(z), y).item(), mmc, **tol)
+    mmlda = -numpy_log_softmax(logits)[rows, yn].mean()
+    np.testing.assert_allclose(mmlda_loss(z, y, mu, factor).item(), mmlda, **tol)
+    lda = MMLDA(10, 9, norm=10.0, factor=factor).to(dtype)
+    np.testing.assert_allclose(lda.loss(z, lda(z), y).item(), mmlda, **tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rce_loss_matches_the_authors_expression(dtype):
+    """``resnet_model_cifar.py``: (sum_i onehot_i log p_i - sum_i log p_i) / (L - 1)."""
+    g = torch.Generator().manual_seed(1)
+    h = (4 * torch.randn(23, 10, generator=g)).to(dtype)
+    y = torch.randint(0, 10, (23,), generator=g)
+    log_p = numpy_log_softmax(h.double().numpy())
+    expected = ((log_p[np.arange(23), y.numpy()] - log_p.sum(1)) / 9).mean()
+    np.testing.assert_allclose(
+        rce_loss(h, y).item(), expected, rtol=1e-12 if dtype == torch.float64 else 1e-6
+    )
+    head = RCE(10, 4)
+    z = torch.randn(5, 4, generator=g)
+    assert torch.equal(head.loss(z, h, y), rce_loss(h, y))

@@ -670,13 +670,23 @@ def _labelled(clean: npt.ArrayLike, adversarial: npt.ArrayLike) -> tuple[np.ndar
     return labels, np.concatenate([clean, adversarial])
 
 
-def roc_auc(scores_clean: npt.ArrayLike, scores_adversarial: npt.ArrayLike) -> float:
-    """Area under the ROC curve (``sklearn.metrics.roc_auc_score``), clean = positive.
+def roc_auc(
+    scores_clean: npt.ArrayLike, scores_adversarial: npt.ArrayLike, *, ties: str = "half"
+) -> float:
+    """Area under the ROC curve, clean = positive.
 
-    Higher score = normal.
+    Higher score = normal. The AUC is the rank-sum (Mann-Whitney) statistic: the share of (clean,
+    adversarial) pairs whose clean score is the higher one.
 
     1.0: every clean score above every adversarial one; 0.5: chance; 0.0: the detector is exactly
     reversed (the talk's 0.0 for confidence on C&W-hc).
+
+    Tied pairs are where the two conventions differ (only there): ``"half"``, the default, counts a
+    tie as 1/2 (``sklearn.metrics.roc_auc_score``); ``"authors"`` counts it as 0, as the RCE
+    authors' ``Matlab_scripts/AUC.m`` does (ranks from MATLAB's stable sort with the clean scores
+    listed first, so a tied clean score ranks below the adversarial one). Ties are common for
+    saturated scores: if every clean and 60 % of the adversarial confidences are 1.0 and the rest
+    0.9, ``"half"`` gives 0.7 and ``"authors"`` 0.4; all scores tied give 0.5 and 0.0.
 
     Parameters
     ----------
@@ -684,6 +694,8 @@ def roc_auc(scores_clean: npt.ArrayLike, scores_adversarial: npt.ArrayLike) -> f
         Scores (N_clean,) of the clean inputs.
     scores_adversarial : array-like
         Scores (N_adv,) of the adversarial inputs.
+    ties : str
+        ``"half"`` (default) or ``"authors"``, see above.
 
     Returns
     -------
@@ -693,8 +705,14 @@ def roc_auc(scores_clean: npt.ArrayLike, scores_adversarial: npt.ArrayLike) -> f
     Raises
     ------
     ValueError
-        Scores not 1-D, empty or not finite.
+        Scores not 1-D, empty or not finite; an unknown ``ties``.
     """
+    if ties == "authors":
+        clean, adversarial = _check_scores(scores_clean, scores_adversarial)
+        below = np.searchsorted(np.sort(adversarial), clean, side="left")  # strictly lower
+        return float(below.sum() / (len(clean) * len(adversarial)))
+    if ties != "half":
+        raise ValueError(f"ties must be 'half' or 'authors', got {ties!r}")
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(*_labelled(scores_clean, scores_adversarial)))

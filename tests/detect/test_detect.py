@@ -192,3 +192,65 @@ def test_detection_pairs_and_scores_follow_the_paper_protocol():
     assert all(len(c) == len(a) == pairs.count for c, a in scores.values())
     with pytest.raises(ValueError, match="same samples"):
         detect.detection_pairs(model, x[:-1], y, result)
+
+
+def authors_non_me(p):
+    """The RCE authors' ``test_adv.py``: sum(-log p * p * mask) / S + log S, S the non-max mass."""
+    mask = 1.0 - np.eye(p.shape[1])[p.argmax(1)]
+    s = (p * mask).sum(1)
+    return (-np.log(p) * p * mask).sum(1) / s + np.log(s)
+
+
+def test_non_max_entropy_matches_the_authors_expression():
+    logits = np.random.default_rng(1).normal(size=(40, 10)) * 3
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    np.testing.assert_allclose(detect.non_max_entropy(p), authors_non_me(p), rtol=1e-12)
+    np.testing.assert_allclose(detect.non_max_entropy_logits(logits), authors_non_me(p), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["rce", "sce"])
+def test_kernel_density_is_the_authors_matlab_formula_with_their_bandwidth(name):
+    """``auc_of_roc_RCE.m``: mean(exp(-sum((z - z_i).^2) / sigma2)) over the kernel points of the
+    predicted class, sigma2 = 0.1/0.26 (RCE) or 1/0.26 (CE)."""
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(4, 3, generator=g)
+    model = FixedFeatures(w, name=name)
+    x_train = torch.randn(200, 3, generator=g)
+    y_train = (x_train @ w.T).argmax(1)
+    kd = detect.KernelDensity().fit(model, x_train, y_train)  # 1000 per class: all of them
+    x = torch.randn(30, 3, generator=g)
+    sigma2 = {"rce": 0.1 / 0.26, "sce": 1.0 / 0.26}[name]
+    z_train, labels = x_train.double().numpy(), y_train.numpy()
+    expected = [
+        math.log(np.mean(np.exp(-((z_train[labels == k] - q) ** 2).sum(1) / sigma2)))
+        for q, k in zip(x.double().numpy(), (x @ w.T).argmax(1).tolist())
+    ]
+    np.testing.assert_allclose(kd(model, x), expected, rtol=1e-10)
+
+
+def authors_auc(clean, adversarial):
+    """The RCE authors' ``Matlab_scripts/AUC.m``: rank sum after a stable sort, clean first."""
+    scores = np.concatenate([clean, adversarial])
+    is_clean = np.arange(len(scores)) < len(clean)
+    order = np.argsort(scores, kind="stable")
+    rank_sum = (np.flatnonzero(is_clean[order]) + 1).sum()
+    m, n = len(clean), len(adversarial)
+    return (rank_sum - m * (m + 1) / 2) / (m * n)
+
+
+def test_roc_auc_counts_pairs_and_the_authors_convention_counts_ties_as_zero():
+    rng = np.random.default_rng(0)
+    clean, adv = rng.normal(size=50).round(1), (rng.normal(size=40) - 0.5).round(1)  # with ties
+    pairs = clean[:, None] - adv[None, :]
+    assert detect.roc_auc(clean, adv) == pytest.approx(
+        (pairs > 0).mean() + 0.5 * (pairs == 0).mean()
+    )
+    assert detect.roc_auc(clean, adv, ties="authors") == pytest.approx(authors_auc(clean, adv))
+    assert detect.roc_auc(clean, adv, ties="authors") == pytest.approx((pairs > 0).mean())
+    # saturated confidences: the docstring's example
+    saturated = np.r_[np.ones(60), np.full(40, 0.9)]
+    assert detect.roc_auc(np.ones(100), saturated) == pytest.approx(0.7)
+    assert detect.roc_auc(np.ones(100), saturated, ties="authors") == pytest.approx(0.4)
+    assert authors_auc(np.ones(100), saturated) == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="ties"):
+        detect.roc_auc(clean, adv, ties="average")
