@@ -255,7 +255,7 @@ def test_the_whole_range_radius_gets_a_panel_of_its_own_when_it_would_squeeze_th
         "rounded SCE (masked?)",
     ]
     assert {t.legendgroup for t in far} == {t.legendgroup for t in near}
-    # the same ε per pixel in both panels: 1/6 of the main panel's span over 0.14 / 0.86 of its width
+    # the same ε per pixel in both panels: 1/6 of the main span over 0.14 / 0.86 of its width
     low, high = fig.layout.xaxis2.range
     assert high - low == pytest.approx(2.0 / 6)
     # radii evenly spread (the last gap no longer than the span before it): one axis
