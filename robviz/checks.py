@@ -35,6 +35,7 @@ __all__ = [
     "scalar",
     "renamed",
     "finite_inputs",
+    "tensor_argument",
     "unique_labels",
 ]
 
@@ -335,8 +336,40 @@ def first_items(items: Sequence[object], shown: int = 5) -> str:
     return ", ".join(map(str, items[:shown])) + (", ..." if len(items) > shown else "")
 
 
+def tensor_argument(name: str, x: object) -> torch.Tensor:
+    """Return ``x`` if it is a tensor, else raise a ``ValueError`` naming ``name``.
+
+    For a model's inputs, which attacks, evaluators and exact methods take as tensors: a NumPy
+    array would fail later inside torch (``'numpy.ndarray' object has no attribute 'to'``) or be
+    converted to float64.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    x : object
+        What the caller passed.
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` itself.
+
+    Raises
+    ------
+    ValueError
+        ``x`` is a NumPy array, a list or anything else that is not a tensor.
+    """
+    if not torch.is_tensor(x):
+        raise ValueError(
+            f"{name} must be a tensor of shape (N, ...), got {type(x).__name__}: convert it "
+            f"first, e.g. torch.as_tensor({name}, dtype=torch.float32)"
+        )
+    return x
+
+
 def finite_inputs(
-    name: str, x: torch.Tensor | npt.ArrayLike, *, allow_empty: bool = False
+    name: str, x: torch.Tensor | npt.ArrayLike, *, allow_empty: bool = False, tensor: bool = False
 ) -> torch.Tensor:
     """Return ``x`` (N, ...), as a tensor, or raise a ``ValueError`` if it is unusable.
 
@@ -355,6 +388,9 @@ def finite_inputs(
         Inputs (N, ...); a non-tensor is converted with ``torch.as_tensor``.
     allow_empty : bool
         Let N = 0 through (for the callers where an empty batch has a meaning).
+    tensor : bool
+        Refuse anything but a tensor: a model's inputs, which every attack, evaluator and exact
+        method takes as tensors (their dtype and device are the model's, not NumPy's float64).
 
     Returns
     -------
@@ -365,8 +401,10 @@ def finite_inputs(
     ------
     ValueError
         A scalar (no sample axis), N = 0, or non-finite values (the error gives the first sample
-        indices and their count).
+        indices and their count); with ``tensor``, a NumPy array, list or other non-tensor.
     """
+    if tensor:
+        x = tensor_argument(name, x)
     if not torch.is_tensor(x):
         x = torch.as_tensor(np.asarray(x))
     if x.dim() == 0:

@@ -147,7 +147,7 @@ class MixupInference(nn.Module):
             raise ValueError(
                 f"mode must be one of {', '.join(map(repr, MI_DEFAULTS))}, got {mode!r}"
             )
-        checks.finite_inputs("x_pool", x_pool)
+        checks.finite_inputs("x_pool", x_pool, tensor=True)
         if (
             not torch.is_tensor(x_pool)
             or not torch.is_tensor(y_pool)
@@ -283,7 +283,8 @@ class MixupInference(nn.Module):
         ValueError
             ``x`` empty or non-finite (the error names the sample index).
         """
-        checks.finite_inputs("x", x)
+        checks.finite_inputs("x", x, tensor=True)
+        predicted = checks.labels("predicted", predicted, len(x), num_classes=len(self.counts))
         lam = (self.lam_pl if same else self.lam_ol) if lam is None else lam
         partners = self.x_pool[self.draw(predicted, n, same)]  # (B, n, ...)
         mixed = lam * x[:, None] + (1 - lam) * partners
@@ -337,7 +338,7 @@ class MixupInference(nn.Module):
         ValueError
             ``x`` empty or non-finite (the error names the sample index).
         """
-        checks.finite_inputs("x", x)
+        checks.finite_inputs("x", x, tensor=True)
         with torch.no_grad():
             clean = self.model(x).log_softmax(dim=1)
         predicted = clean.argmax(dim=1)
@@ -453,7 +454,7 @@ def mixup_batch(
         ``x`` empty or non-finite (the error names the sample index); ``y`` not one integer label
         per input; ``alpha`` not a finite number > 0.
     """
-    checks.finite_inputs("x", x)
+    checks.finite_inputs("x", x, tensor=True)
     y = checks.labels("y", y, len(x))
     alpha = checks.real("alpha", alpha, low=0, low_open=True)
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
@@ -823,7 +824,7 @@ def mixing_effect(
         [0, 1] (not a mixture: the input would be extrapolated away from its partner).
     """
     for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
-        checks.finite_inputs(name, value)
+        checks.finite_inputs(name, value, tensor=True)
     if x_adv.shape != x.shape:
         raise ValueError(
             f"x_adv must have the shape of x, {tuple(x.shape)}, got {tuple(x_adv.shape)}"
@@ -935,7 +936,7 @@ def mi_robustness(
         :class:`MixupInference` and :class:`~robviz.attacks.PGD` for the other arguments.
     """
     for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
-        checks.finite_inputs(name, value)
+        checks.finite_inputs(name, value, tensor=True)
     # Checked here, before any accuracy is computed, and under the names given here (the EOT
     # objective calls its count "samples").
     steps = checks.integer("steps", steps, low=1)

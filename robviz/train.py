@@ -333,7 +333,7 @@ def accuracy(model: Predictor, x: torch.Tensor, y: torch.Tensor, batch_size: int
     float
         The accuracy in [0, 1].
     """
-    checks.finite_inputs("x", x)
+    checks.finite_inputs("x", x, tensor=True)
     batch_size = checks.integer("batch_size", batch_size, low=1)
     logits = inference(model, x, batch_size=batch_size)
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1])

@@ -11,6 +11,7 @@ models, non-finite inputs, empty inputs and zero budgets without a hand-written 
 import inspect
 import json
 import math
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -2049,3 +2050,54 @@ def test_a_classifier_refuses_integer_inputs_at_every_entry(dtype):
             call()
     assert ("/ 255" in str(pytest.raises(TypeError, model, x).value)) == bool(hint)
     assert model(x.float()).shape == (3, 4)  # the same inputs as floats are fine
+
+
+# ------------------------------------- NumPy arrays and lists where a model's inputs belong (tensor
+
+TENSOR_REFUSAL = r"must be a (floating-point )?tensor of shape \(N, \.\.\.\), got (ndarray|list)"
+
+
+def _refuses_or_runs(call, x, y):
+    """Call with NumPy inputs x (and lists): a refusal naming the tensor, never torch's or NumPy's.
+
+    Entries that take array-likes (detectors, input_ball) may run instead. The labels y stay a
+    tensor (every entry converts labels, :func:`robviz.checks.labels`).
+    """
+    for convert in (lambda t: t.numpy(), lambda t: t.tolist()):
+        try:
+            call(convert(x), y)
+        except ValueError as error:
+            assert re.search(TENSOR_REFUSAL, str(error)), error
+
+
+@pytest.mark.parametrize("name", ATTACK_CLASSES)
+def test_every_attack_refuses_numpy_inputs_naming_the_tensor(blobs, name):
+    data, model = blobs
+    attack = fast_attack(name, model, data.bounds)
+    _refuses_or_runs(attack.run, data.x_test[:5], data.y_test[:5])
+
+
+@pytest.mark.parametrize("name", list(EVALUATORS))
+def test_every_evaluator_refuses_numpy_inputs_naming_the_tensor(name):
+    # AttributeError ('numpy.ndarray' object has no attribute 'to') from accuracy, robust_accuracy
+    # and mixing_effect before
+    data, model = trained(3, torch.float32)
+    call = lambda x, y: EVALUATORS[name](model, data, x, y)  # noqa: E731
+    _refuses_or_runs(call, data.x_test[:5], data.y_test[:5])
+
+
+@pytest.mark.parametrize("name", list(INPUT_ENTRIES))
+def test_every_exact_and_mi_entry_refuses_numpy_inputs_naming_the_tensor(spaces, name):
+    entry = INPUT_ENTRIES[name]
+    if entry["arg"] in ("x_low", "x_high"):  # boxes are NumPy arrays by design
+        return
+    x, y = getattr(spaces, f"{entry['space']}_x"), getattr(spaces, f"{entry['space']}_y")
+    _refuses_or_runs(lambda x, y: entry["call"](spaces, x, y), x, y)
+
+
+def test_accuracy_of_numpy_inputs_is_refused_and_of_tensors_measured():
+    data, model = trained(3, torch.float32)
+    x, y = data.x_test[:20], data.y_test[:20]
+    with pytest.raises(ValueError, match=r"x must be a tensor .* torch.as_tensor\(x, dtype="):
+        accuracy(model, x.numpy(), y)
+    assert 0 <= accuracy(model, x, y) <= 1

@@ -473,7 +473,7 @@ def robust_accuracy(
     """
     from tqdm.auto import tqdm
 
-    checks.finite_inputs("x", x)
+    checks.finite_inputs("x", x, tensor=True)
     y = checks.labels("y", y, len(x))
     kind = kind or ("images" if x.dim() == 4 else "toy")
     if attacks is None:

@@ -617,15 +617,11 @@ def robust_accuracy_curve(
 
 def _is_plane(x: object) -> bool:
     """Whether x holds 2-D points (N, 2), the inputs the linear-region enumeration handles."""
-    if not torch.is_tensor(x):
-        raise ValueError(f"x must be a tensor of shape (N, ...), got {type(x).__name__}")
-    return x.dim() == 2 and x.shape[1] == 2
+    return checks.tensor_argument("x", x).dim() == 2 and x.shape[1] == 2
 
 
 def _as_input(x: object, model: Predictor) -> torch.Tensor:
-    if not torch.is_tensor(x):
-        raise ValueError(f"x must be a tensor of shape (N, 2), got {type(x).__name__}")
-    if x.dim() != 2 or x.shape[1] != 2:
+    if checks.tensor_argument("x", x).dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(x.shape)}")
     return to_model(model, x)
 

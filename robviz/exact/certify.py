@@ -332,7 +332,7 @@ def margin_lower_bounds(
         first layer does not take, labels not of shape (N,) or out of range, and as
         :func:`network_layers`.
     """
-    checks.finite_inputs("x", x)
+    checks.finite_inputs("x", x, tensor=True)
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
     x_low, x_high = input_ball(x, eps, bounds)
@@ -452,7 +452,7 @@ def unstable_relus(
         ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size the model's
         first layer does not take, and as :func:`network_layers`.
     """
-    checks.finite_inputs("x", x)
+    checks.finite_inputs("x", x, tensor=True)
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
     x_low, x_high = input_ball(x, eps, bounds)

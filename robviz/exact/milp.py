@@ -373,10 +373,8 @@ def verify(
         dense matrix exceeds :data:`robviz.exact.linear_regions.MAX_DENSE_ENTRIES` entries, or more
         hidden ReLUs than :data:`MAX_MILP_RELUS`.
     """
-    if not torch.is_tensor(x) or x.dim() < 2:
-        raise ValueError(
-            f"x must be a tensor of shape (N, ...), got {getattr(x, 'shape', type(x).__name__)}"
-        )
+    if checks.tensor_argument("x", x).dim() < 2:
+        raise ValueError(f"x must be a tensor of shape (N, ...), got {tuple(x.shape)}")
     checks.finite_inputs("x", x)
     time_limit = checks.real("time_limit", time_limit, low=0, low_open=True)
     shared = time.perf_counter()
@@ -615,7 +613,8 @@ def minimal_linf_distance(
         one integer label per point in [0, L) (naming the sample index); and as :func:`verify`
         for bad arguments.
     """
-    centres, _ = input_ball(x, 0.0, bounds)  # checks x (finite, non-empty, inside) and bounds
+    # checks x (a finite, non-empty tensor inside the bounds) and bounds
+    centres, _ = input_ball(checks.tensor_argument("x", x), 0.0, bounds)
     time_limit = checks.real("time_limit", time_limit, low=0, low_open=True)
     low, high = checks.bounds(bounds)
     layers = network_layers(model, tuple(x.shape[1:]))
@@ -726,10 +725,8 @@ def relu_units(model: nn.Module, x: torch.Tensor) -> int:
     ValueError
         Unless x is a tensor holding exactly one input, with finite values.
     """
-    if not torch.is_tensor(x) or x.dim() < 2 or len(x) != 1:
-        raise ValueError(
-            f"x must be one input of shape (1, ...), got {getattr(x, 'shape', type(x).__name__)}"
-        )
+    if checks.tensor_argument("x", x).dim() < 2 or len(x) != 1:
+        raise ValueError(f"x must be one input of shape (1, ...), got {tuple(x.shape)}")
     checks.finite_inputs("x", x)
     counter = _ReluCounter()
     with counter:
