@@ -617,11 +617,13 @@ def robust_accuracy_curve(
 
 def _is_plane(x: object) -> bool:
     """Whether x holds 2-D points (N, 2), the inputs the linear-region enumeration handles."""
-    return checks.tensor_argument("x", x).dim() == 2 and x.shape[1] == 2
+    points = checks.tensor_argument("x", x)
+    return points.dim() == 2 and points.shape[1] == 2
 
 
 def _as_input(x: object, model: Predictor) -> torch.Tensor:
-    if checks.tensor_argument("x", x).dim() != 2 or x.shape[1] != 2:
+    x = checks.tensor_argument("x", x)
+    if x.dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(x.shape)}")
     return to_model(model, x)
 
