@@ -54,9 +54,18 @@ def _inputs(variant: int = 0) -> list[_Case]:
 
 
 def _pgd(
-    sign: float = 1.0, project: bool = True, clip: bool = True, use_sign: bool = True
+    sign: float = 1.0,
+    project: bool = True,
+    clip: bool = True,
+    use_sign: bool = True,
+    from_x: bool = False,
+    around_start: bool = False,
 ) -> _Maximization:
-    """PGD on cross-entropy from ``start``: the reference (defaults) and the usual slips."""
+    """PGD on cross-entropy from ``start``: the reference (defaults) and the usual slips.
+
+    ``from_x`` starts at the clean x instead of ``start``; ``around_start`` projects onto the ball
+    around ``start`` instead of the one around x.
+    """
 
     def run(
         model: nn.Module,
@@ -68,13 +77,14 @@ def _pgd(
         bounds: tuple[float, float],
         start: torch.Tensor,
     ) -> torch.Tensor:
-        x_adv = start.clone()
+        x_adv = (x if from_x else start).clone()
+        centre = start if around_start else x
         for _ in range(steps):
             x_adv = x_adv.detach().requires_grad_(True)
             (grad,) = torch.autograd.grad(F.cross_entropy(model(x_adv), y, reduction="sum"), x_adv)
             x_adv = x_adv.detach() + sign * alpha * (grad.sign() if use_sign else grad)
             if project:
-                x_adv = torch.max(torch.min(x_adv, x + eps), x - eps)
+                x_adv = torch.max(torch.min(x_adv, centre + eps), centre - eps)
             if clip:
                 x_adv = x_adv.clamp(*bounds)
         return x_adv.detach()
@@ -164,6 +174,16 @@ def inner_maximization(answer: object, seed: int = 0) -> tuple[bool, str]:
                 "It leaves the input box: clip x_adv to `bounds` after the projection.",
             ),
             Mistake(
+                _pgd(from_x=True),
+                "It starts at the clean x: start at `start`, the random point of the ball the "
+                "caller drew (PGD's random start), and keep x only as the centre of the ball.",
+            ),
+            Mistake(
+                _pgd(around_start=True),
+                "It projects onto the ball around `start`: the ball is centred on the clean x, "
+                "so clamp to [x - eps, x + eps] whatever the starting point.",
+            ),
+            Mistake(
                 _pgd(use_sign=False),
                 "It steps along the raw gradient: the L-inf step is alpha * sign(grad), "
                 "the steepest ascent inside a box.",
@@ -205,10 +225,10 @@ def twice_the_radius(answer: object) -> tuple[bool, str]:
             "a": "Robust accuracy can only fall as the radius grows: every ball of radius 2 eps "
             "holds the ball of radius "
             "eps. Nothing made the boundary keep a distance of 2 eps from the data.",
-            "c": "Training pushed the boundary to at least eps from the training points; points "
-            "whose distance grew "
-            "past eps often grew past 2 eps too. Compare the exact values of SCE and SCE-AT at 2 "
-            "eps.",
+            "c": "Training pushed the boundary away from the training points, beyond eps where it "
+            "could; a point whose distance grew past eps may have grown past 2 eps too, and "
+            "nothing stops the advantage at eps. Compare the exact values of SCE and SCE-AT at "
+            "2 eps.",
         },
         why="Right: the model is robust only where training put the boundary; at twice the radius "
         "it keeps part of "

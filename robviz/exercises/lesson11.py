@@ -33,6 +33,24 @@ def _corners(
     return torch.stack([one.clamp(min=0), two.clamp(min=0)])
 
 
+def _sorted_corners(
+    w: torch.Tensor, b: torch.Tensor, low: torch.Tensor, high: torch.Tensor
+) -> torch.Tensor:
+    """Take the smaller and the larger of the two corners' images (the slip).
+
+    Not a bound: with weights of both signs the lowest output mixes the corners.
+    """
+    one, two = low @ w.T + b, high @ w.T + b
+    return torch.stack([torch.min(one, two).clamp(min=0), torch.max(one, two).clamp(min=0)])
+
+
+def _swapped(
+    w: torch.Tensor, b: torch.Tensor, low: torch.Tensor, high: torch.Tensor
+) -> torch.Tensor:
+    """Return the right bounds in the wrong order, (high', low') (the slip)."""
+    return _reference(w, b, low, high).flip(0)
+
+
 def _no_relu(
     w: torch.Tensor, b: torch.Tensor, low: torch.Tensor, high: torch.Tensor
 ) -> torch.Tensor:
@@ -123,6 +141,18 @@ def interval_layer(answer: object, seed: int = 0) -> tuple[bool, str]:
                 "corner gives the *high* end. Use the centre (low + high) / 2 through W and the "
                 "radius "
                 "(high - low) / 2 through |W|.",
+            ),
+            Mistake(
+                _sorted_corners,
+                "It takes the smaller and the larger image of the two corners low and high: with "
+                "weights of both signs the lowest output takes low where a weight is positive and "
+                "high where it is negative, a point that is neither corner. Use the centre through "
+                "W and the radius through |W|.",
+            ),
+            Mistake(
+                _swapped,
+                "The bounds are right but in the wrong order: return (low', high'), the lower end "
+                "first.",
             ),
             Mistake(
                 _relu_first,

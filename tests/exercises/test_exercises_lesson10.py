@@ -33,6 +33,8 @@ def test_inner_maximization_solution_passes(seed):
         (dict(project=False), "eps-ball"),
         (dict(clip=False), "input box"),
         (dict(use_sign=False), "raw gradient"),
+        (dict(from_x=True), "starts at the clean x"),
+        (dict(around_start=True), "around `start`"),
     ],
 )
 def test_inner_maximization_slips_get_their_hints(lenient, slip, keyword):

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from robviz import exact, exercises
-from robviz.exercises.lesson11 import _corners, _inputs, _no_relu, _reference, _relu_first
+from robviz.exercises.lesson11 import (
+    _corners,
+    _inputs,
+    _no_relu,
+    _reference,
+    _relu_first,
+    _sorted_corners,
+    _swapped,
+)
 
 
 def interval_layer(w, b, low, high):
@@ -32,7 +40,13 @@ def test_interval_layer_solution_passes(seed):
 
 @pytest.mark.parametrize(
     "slip, keyword",
-    [(_corners, "corners"), (_no_relu, "stops before the ReLU"), (_relu_first, "before the layer")],
+    [
+        (_corners, "corners"),
+        (_no_relu, "stops before the ReLU"),
+        (_relu_first, "before the layer"),
+        (_sorted_corners, "smaller and the larger"),
+        (_swapped, "wrong order"),
+    ],
 )
 def test_interval_layer_slips_get_their_hints(lenient, slip, keyword):
     feedback = exercises.check("11.1", lambda w, b, low, high: tuple(slip(w, b, low, high)))
