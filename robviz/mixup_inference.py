@@ -284,7 +284,6 @@ class MixupInference(nn.Module):
             ``x`` empty or non-finite (the error names the sample index).
         """
         checks.finite_inputs("x", x, tensor=True)
-        predicted = checks.labels("predicted", predicted, len(x), num_classes=len(self.counts))
         lam = (self.lam_pl if same else self.lam_ol) if lam is None else lam
         partners = self.x_pool[self.draw(predicted, n, same)]  # (B, n, ...)
         mixed = lam * x[:, None] + (1 - lam) * partners
