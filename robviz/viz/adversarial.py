@@ -6,6 +6,7 @@ training, the clean/robust trade-off over the training radius, train vs test).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 import numpy.typing as npt
@@ -122,10 +123,12 @@ def accuracy_lines(
     title: str,
     dashed: Sequence[str] = (),
     markers: bool = True,
+    zoom: bool = False,
 ) -> go.Figure:
     """Plot accuracies against one variable, one line per series.
 
-    Accuracies are fractions in [0, 1], drawn in percent.
+    Accuracies are fractions in [0, 1], drawn in percent, on an axis from 0 to 100 % unless
+    ``zoom``.
 
     Parameters
     ----------
@@ -139,6 +142,9 @@ def accuracy_lines(
         Series drawn dashed (e.g. the test set beside the training set).
     markers : bool
         Draw a marker at every value.
+    zoom : bool
+        Fit the accuracy axis to the data, rounded out to multiples of 10 %, for curves that
+        differ by a few points; the axis title says that it does not start at 0.
 
     Returns
     -------
@@ -173,5 +179,16 @@ def accuracy_lines(
                 ),
             )
         )
-    fig.update_layout(xaxis_title=x_title, yaxis_title="accuracy (%)", yaxis_range=[-3, 103])
+    low, high = 0.0, 100.0
+    if zoom:
+        drawn = [100 * float(v) for values in series.values() for v in values]
+        low = max(0.0, 10 * math.floor(min(drawn) / 10))
+        high = min(100.0, 10 * math.ceil(max(drawn) / 10))
+        if high - low < 10:  # at least a 10-point window
+            low, high = (90.0, 100.0) if high == 100 else (low, low + 10)
+    fig.update_layout(
+        xaxis_title=x_title,
+        yaxis_title="accuracy (%)" if low == 0 else f"accuracy (%, axis from {low:g})",
+        yaxis_range=[low - 0.03 * (high - low), high + 0.03 * (high - low)],
+    )
     return fit_layout(fig, height=320, legend_rows="auto", title=title)

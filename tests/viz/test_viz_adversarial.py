@@ -46,3 +46,24 @@ def test_accuracy_lines_draw_percent_and_dash_the_named_series():
         viz.accuracy_lines([0, 1, 2], {"a": [0.1]}, x_title="x", title="t")
     with pytest.raises(ValueError, match="empty"):
         viz.accuracy_lines([0], {}, x_title="x", title="t")
+
+
+def test_accuracy_lines_zoom_to_the_data_in_tens_and_say_so():
+    series = {"sce": [0.50, 0.72, 0.62], "mmc": [0.63, 0.75, 0.781]}
+    full = viz.accuracy_lines([0, 60, 120], series, x_title="step", title="t")
+    assert list(full.layout.yaxis.range) == [-3, 103] and full.layout.yaxis.title.text == (
+        "accuracy (%)"
+    )
+    fig = viz.accuracy_lines([0, 60, 120], series, x_title="step", title="t", zoom=True)
+    low, high = fig.layout.yaxis.range
+    assert (low, high) == pytest.approx((50 - 0.9, 80 + 0.9))  # 50-80 % with 3 % margins
+    assert fig.layout.yaxis.title.text == "accuracy (%, axis from 50)"
+    # a zoom that reaches 0 is the plain axis; one value gets a 10-point window
+    assert (
+        viz.accuracy_lines(
+            [0, 1], {"a": [0.05, 0.3]}, x_title="x", title="t", zoom=True
+        ).layout.yaxis.title.text
+        == "accuracy (%)"
+    )
+    one = viz.accuracy_lines([0], {"a": [1.0]}, x_title="x", title="t", zoom=True)
+    assert list(one.layout.yaxis.range) == pytest.approx([90 - 0.3, 100 + 0.3])
