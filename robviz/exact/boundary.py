@@ -432,6 +432,7 @@ def minimal_distance(
     norm: str | float | None = None,
     bounds: Sequence[float] | Dataset,
     time_limit: float = 10.0,
+    progress: bool = True,
 ) -> torch.Tensor:
     """Return each x's exact distance to the nearest point of the box predicted as a class != y.
 
@@ -460,6 +461,9 @@ def minimal_distance(
         y_max), or a Dataset.
     time_limit : float
         Seconds of solving a point, for inputs that are not 2-D (ignored on the plane). Default 10.
+    progress : bool
+        Show a tqdm progress bar over the points of the mixed-integer programs (inputs that are
+        not 2-D; the plane's enumeration takes a second or two).
 
     Returns
     -------
@@ -486,7 +490,9 @@ def minimal_distance(
                 f"exact minimal distances of inputs that are not 2-D are computed for "
                 f"norm='Linf' only, got norm={norm!r}"
             )
-        return minimal_linf_distance(model, x, y, bounds=bounds, time_limit=time_limit)
+        return minimal_linf_distance(
+            model, x, y, bounds=bounds, time_limit=time_limit, progress=progress
+        )
     norm = "L2" if norm is None else norm
     boundary = decision_boundary(model, bounds)
     return boundary.distance(x, y, norm, prediction=_model_prediction(model, _as_input(x, model)))
@@ -501,6 +507,7 @@ def robust_accuracy(
     norm: str | float = "Linf",
     bounds: Sequence[float] | Dataset,
     time_limit: float = 10.0,
+    progress: bool = True,
 ) -> tuple[float, torch.Tensor] | Verification:
     """Return the exact robust accuracy at radius ``eps`` (the ball intersected with the input box).
 
@@ -525,6 +532,8 @@ def robust_accuracy(
     time_limit : float
         At most this many seconds a point, for inputs that are not 2-D (ignored on the plane).
         Default 10.
+    progress : bool
+        As in :func:`minimal_distance`.
 
     Returns
     -------
@@ -552,7 +561,7 @@ def robust_accuracy(
                 f"exact robustness of inputs that are not 2-D is computed for norm='Linf' "
                 f"only, got norm={norm!r}"
             )
-        return verify(model, x, y, eps, bounds=bounds, time_limit=time_limit)
+        return verify(model, x, y, eps, bounds=bounds, time_limit=time_limit, progress=progress)
     boundary = decision_boundary(model, bounds)
     return boundary.robust_accuracy(
         x, y, eps, norm, prediction=_model_prediction(model, _as_input(x, model))
@@ -568,6 +577,7 @@ def robust_accuracy_curve(
     norm: str | float = "Linf",
     bounds: Sequence[float] | Dataset,
     time_limit: float = 10.0,
+    progress: bool = True,
 ) -> list[float]:
     """Exact robust accuracy at every radius of ``eps_list``.
 
@@ -576,7 +586,7 @@ def robust_accuracy_curve(
 
     Parameters
     ----------
-    model, x, y, norm, bounds, time_limit
+    model, x, y, norm, bounds, time_limit, progress
         As in :func:`robust_accuracy`.
     eps_list : iterable of float
         The radii, each checked as ``eps`` of :func:`robust_accuracy`.
@@ -605,7 +615,9 @@ def robust_accuracy_curve(
                 f"only, got norm={norm!r}"
             )
         return [
-            verify(model, x, y, eps, bounds=bounds, time_limit=time_limit).accuracy
+            verify(
+                model, x, y, eps, bounds=bounds, time_limit=time_limit, progress=progress
+            ).accuracy
             for eps in eps_list
         ]
     boundary = decision_boundary(model, bounds)

@@ -327,6 +327,7 @@ def verify(
     *,
     bounds: Sequence[float] | Dataset,
     time_limit: float = 10.0,
+    progress: bool = True,
 ) -> Verification:
     """Decide exactly whether ``model`` keeps each prediction on the L-inf ball of radius ``eps``.
 
@@ -357,6 +358,8 @@ def verify(
     time_limit : float
         Seconds of solving per point (LPs and MILPs together); a point not decided in time is
         undecided. Default 10.
+    progress : bool
+        Show a tqdm progress bar over the points.
 
     Returns
     -------
@@ -405,7 +408,9 @@ def verify(
     seconds = np.full(
         n, (time.perf_counter() - shared) / max(n, 1)
     )  # the shared CROWN pass, split evenly
-    for i in range(n):
+    from tqdm.auto import tqdm
+
+    for i in tqdm(range(n), desc="exact verification (MILP)", disable=not progress, leave=False):
         begin = time.perf_counter()
         deadline = begin + time_limit
         if clean[i] != labels[i]:
@@ -573,6 +578,7 @@ def minimal_linf_distance(
     *,
     bounds: Sequence[float] | Dataset,
     time_limit: float = 10.0,
+    progress: bool = True,
 ) -> torch.Tensor:
     """Return the exact L-inf distance from each x to the nearest input predicted as another class.
 
@@ -596,6 +602,8 @@ def minimal_linf_distance(
         The input range (low, high), or a Dataset.
     time_limit : float
         Seconds of solving per point, all radii and classes together. Default 10.
+    progress : bool
+        Show a tqdm progress bar over the points.
 
     Returns
     -------
@@ -622,13 +630,22 @@ def minimal_linf_distance(
     labels = to_numpy(checks.labels("y", y, len(centres), num_classes=len(layers[-1][0])))
     out = np.zeros(len(labels))
     late = []
-    for i in range(len(labels)):
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(len(labels)), desc="exact distance (MILP)", disable=not progress, leave=False)
+    for i in bar:
         begin = time.perf_counter()
         radius, found = (high - low) / 16, None
         while found is None:
             left = time_limit - (time.perf_counter() - begin)
             result = verify(
-                model, x[i : i + 1], y[i : i + 1], radius, bounds=bounds, time_limit=max(left, 1e-6)
+                model,
+                x[i : i + 1],
+                y[i : i + 1],
+                radius,
+                bounds=bounds,
+                time_limit=max(left, 1e-6),
+                progress=False,
             )
             if result.verdicts[0] == UNDECIDED:
                 break

@@ -410,3 +410,27 @@ def test_minimal_distance_default_norm_is_linf_beyond_the_plane():
     default = exact.minimal_distance(model, x, y, bounds=(0, 1))
     assert torch.equal(default, exact.minimal_distance(model, x, y, norm="Linf", bounds=(0, 1)))
     assert (default > 0).all() and torch.isfinite(default).all()
+
+
+def test_the_programs_show_a_progress_bar_over_the_points_unless_told_not_to(capsys):
+    model = random_net(3, in_shape=(1, 3, 3), hidden=(6, 6), classes=3)
+    x, y = points(model, 3, in_shape=(1, 3, 3), seed=1)
+    calls = {
+        "exact verification (MILP)": lambda **k: (
+            exact.robust_accuracy(model, x, y, 0.05, bounds=(0, 1), **k).robust
+        ),
+        "exact distance (MILP)": lambda **k: exact.minimal_distance(
+            model, x, y, bounds=(0, 1), **k
+        ),
+    }
+    for label, call in calls.items():
+        quiet = call(progress=False)
+        assert "MILP" not in capsys.readouterr().err
+        shown = call()
+        err = capsys.readouterr().err
+        assert label in err and "0/3 " in err, err  # one bar over the three points
+        if label == "exact distance (MILP)":  # and no bar per point of its inner verifications
+            assert "verification" not in err
+        assert torch.equal(torch.as_tensor(quiet), torch.as_tensor(shown))
+    exact.robust_accuracy_curve(model, x, y, [0.0, 0.05], bounds=(0, 1), progress=False)
+    assert "MILP" not in capsys.readouterr().err
