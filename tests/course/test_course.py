@@ -625,6 +625,35 @@ def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_d
     assert tracker == {"kernelShutdown": True}
 
 
+def test_tasks_help_installs_nothing(monkeypatch, capsys):
+    """``tasks.py COMMAND --help`` prints that command's lines; it never builds .venv first.
+
+    The commands pass their other arguments on (to jupyter lab, pytest, ...), so a ``--help`` that
+    reached them would come only after minutes of installing.
+    """
+    tasks = _tasks()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("--help must not set anything up or start anything")
+
+    for name in ("ensure_venv", "ensure_test_tools", "build_lessons", "ensure_chromium"):
+        monkeypatch.setattr(tasks, name, refuse)
+    monkeypatch.setattr(tasks.subprocess, "call", refuse)
+    for command in tasks.COMMANDS:
+        for flag in ("--help", "-h"):
+            assert tasks.main([command, "--solutions", flag]) == 0
+            said = capsys.readouterr().out
+            assert f"python3 tasks.py {command} " in said, (command, said)
+            assert f"python3 tasks.py {'test' if command == 'lab' else 'lab'} " not in said
+            assert f"Other arguments go to {tasks.PASSED_TO[command][0]}" in said
+    assert tasks.main(["--help"]) == 0
+    said = capsys.readouterr().out
+    assert all(f"python3 tasks.py {c}" in said for c in tasks.COMMANDS)
+    assert tasks.main([]) == 2  # no command: the usage, as an error
+    assert tasks.main(["serve"]) == 2
+    assert "unknown command 'serve'" in capsys.readouterr().out
+
+
 def test_tasks_installs_test_tools_for_the_tests_only():
     tasks = _tasks()
     lab = [args for _, args in tasks.install_steps("torch==2.13.0")]
