@@ -786,3 +786,49 @@ def test_an_idle_kernel_is_culled_with_its_lesson_open_and_the_lesson_runs_again
         assert output.inner_text() == printed  # the page keeps its outputs
         (again,), reprinted = run_all(before=printed)
         assert again["id"] != kernel["id"] and "42 from process" in reprinted
+
+
+PLAN_ROW = re.compile(r"^\| (\d+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", re.MULTILINE)
+LESSON_NUMBERS = re.compile(r"[Ll]essons?\s+(\d+(?:\s*(?:,|and)\s*\d+)*)")
+
+
+def _header_paragraph(header: str, mark: str) -> str:
+    found = next((p for p in re.split(r"\n\s*\n", header) if mark in p), "")
+    return " ".join(found[found.index(mark) :].split()) if found else ""
+
+
+def test_the_guides_lesson_plan_is_the_lessons_own():
+    """docs/teaching.md's lesson plan: every lesson in order, with its header's title and time.
+
+    Each row's title is the one its notebook opens with, its run time ``about N s`` one the
+    header's ``**Time.**`` paragraph names (the README's table is bound to the same headers, by
+    tests/lessons/test_prose.py), and the lessons it lists before any parenthesis (lesson 0, the
+    setup, aside) are those of the header's ``**Prerequisites**``.
+    """
+    guide = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    plan = guide[guide.index("## Lesson plan") :]
+    rows = PLAN_ROW.findall(plan[: plan.index("\n### ")])
+    lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert [int(row[0]) for row in rows] == [int(p.name[:2]) for p in lessons], (
+        "the lesson plan lost, reordered or invented a lesson"
+    )
+    for (number, title, prerequisites, run_time, _), path in zip(rows, lessons, strict=True):
+        header = json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"]
+        header = "".join(header) if isinstance(header, list) else header
+        first = header.splitlines()[0].lstrip("# ").strip()
+        name = first.split(" · ", 1)[1] if first.startswith("Lesson") else first.split(" · ")[0]
+        assert title.strip().startswith(name), f"lesson {number}: '{title.strip()}', not '{name}'"
+        said = re.findall(r"(\d+) s\b", _header_paragraph(header, "**Time.**"))
+        seconds = re.match(r"about (\d+) s\b", run_time.strip())
+        assert seconds and seconds.group(1) in said, (
+            f"lesson {number}: the plan says '{run_time.strip()}', its header {said} s"
+        )
+        wanted = {
+            int(n)
+            for group in LESSON_NUMBERS.findall(_header_paragraph(header, "**Prerequisites"))
+            for n in re.findall(r"\d+", group)
+        }
+        listed = {int(n) for n in re.findall(r"\b\d+\b", re.sub(r"\(.*?\)", "", prerequisites))}
+        assert listed - {0} == wanted, (
+            f"lesson {number}: the plan says {listed}, its header {wanted}"
+        )
