@@ -832,3 +832,20 @@ def test_the_guides_lesson_plan_is_the_lessons_own():
         assert listed - {0} == wanted, (
             f"lesson {number}: the plan says {listed}, its header {wanted}"
         )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["student", "--out", "OUT"], ["course", "init", "OUT"], ["gallery", "--out", "OUT"]],
+    ids=["student", "course", "gallery"],
+)
+def test_a_mistyped_lessons_folder_is_named_as_missing(tmp_path, command):
+    """``--lessons`` naming no folder: one line saying so, not only that it holds no lessons."""
+    missing = tmp_path / "notebokos"
+    argv = [str(tmp_path / "out") if a == "OUT" else a for a in command]
+    with pytest.raises(SystemExit, match=re.escape(f"({missing} does not exist)")):
+        cli.main([*argv, "--lessons", str(missing)])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="no (lessons|notebooks)") as refused:
+        cli.main([*argv, "--lessons", str(tmp_path / "empty")])
+    assert "does not exist" not in str(refused.value)
