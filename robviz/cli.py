@@ -427,10 +427,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         The exit status 0; errors end with ``SystemExit`` (argparse's for bad flags, one line for
-        bad settings).
+        bad settings, the download error's message without a traceback when CIFAR cannot be
+        fetched).
     """
+    from .scale.cifar import CifarDownloadError
+
     args = vars(build_parser().parse_args(argv))
-    COMMANDS[args.pop("command")][1](args)
+    try:
+        COMMANDS[args.pop("command")][1](args)
+    except CifarDownloadError as error:  # offline: its message says how to fetch the archive
+        raise SystemExit(f"robviz: {error}") from None
     return 0
 
 

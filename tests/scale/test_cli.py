@@ -849,3 +849,20 @@ def test_the_top_level_help_names_every_command():
 
     description = build_parser().description
     assert all(re.search(rf"\b{name}\b", description) for name in COMMANDS), description
+
+
+def test_offline_cifar_is_the_download_message_without_a_traceback(tmp_path, monkeypatch):
+    """No CIFAR archive and no network: the command ends with how to fetch it, as SystemExit."""
+    from urllib.error import URLError
+
+    from robviz.scale import cifar
+
+    def offline(*args, **kwargs):
+        raise URLError("no route to host")
+
+    monkeypatch.setattr(cifar, "urlopen", offline)
+    with pytest.raises(SystemExit) as refused:
+        main(["train", "--dataset", "cifar10", "--data-root", str(tmp_path / "data"), "--quiet"])
+    message = str(refused.value)
+    assert message.startswith("robviz: could not download ") and "curl -L -o" in message
+    assert str(tmp_path / "data" / "cifar-10-python.tar.gz") in message
