@@ -798,12 +798,13 @@ def _header_paragraph(header: str, mark: str) -> str:
 
 
 def test_the_guides_lesson_plan_is_the_lessons_own():
-    """docs/teaching.md's lesson plan: every lesson in order, with its header's title and time.
+    """docs/teaching.md's lesson plan and per-lesson parts: each lesson's own title and time.
 
     Each row's title is the one its notebook opens with, its run time ``about N s`` one the
     header's ``**Time.**`` paragraph names (the README's table is bound to the same headers, by
     tests/lessons/test_prose.py), and the lessons it lists before any parenthesis (lesson 0, the
-    setup, aside) are those of the header's ``**Prerequisites**``.
+    setup, aside) are those of the header's ``**Prerequisites**``. The guide's part on the lesson,
+    ``### N · title``, has the same title.
     """
     guide = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
     plan = guide[guide.index("## Lesson plan") :]
@@ -832,6 +833,8 @@ def test_the_guides_lesson_plan_is_the_lessons_own():
         assert listed - {0} == wanted, (
             f"lesson {number}: the plan says {listed}, its header {wanted}"
         )
+        section = re.search(rf"^### {int(number)} · (.+)$", guide, re.MULTILINE)  # its own part
+        assert section and section.group(1).startswith(name), (number, section and section[0])
 
 
 @pytest.mark.parametrize(
