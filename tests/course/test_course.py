@@ -852,3 +852,17 @@ def test_a_mistyped_lessons_folder_is_named_as_missing(tmp_path, command):
     with pytest.raises(SystemExit, match="no (lessons|notebooks)") as refused:
         cli.main([*argv, "--lessons", str(tmp_path / "empty")])
     assert "does not exist" not in str(refused.value)
+
+
+def test_the_readme_counts_each_lessons_checked_exercises():
+    """The README's "N to M per lesson have a check cell" holds for every lesson."""
+    words = "zero one two three four five six seven eight nine ten".split()
+    said = re.search(
+        r"(\w+) to (\w+) per lesson have a check cell",
+        " ".join((ROOT / "README.md").read_text(encoding="utf-8").split()),
+    )
+    assert said, "the README no longer says how many exercises per lesson are checked"
+    low, high = words.index(said.group(1)), words.index(said.group(2))
+    counts = {p.name: len(course_exercises(json.loads(p.read_text()))) for p in NOTEBOOKS}
+    assert all(low <= n <= high for n in counts.values()), counts
+    assert {low, high} <= set(counts.values()), f"{counts}: the range is wider than the lessons"
