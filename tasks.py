@@ -35,10 +35,10 @@ STAMP = VENV / ".robviz-install-stamp"
 TEST_TOOLS = ROOT / ".venv-test"
 TEST_STAMP = TEST_TOOLS / ".robviz-test-install-stamp"
 
-# Pinned so pip picks a CPU wheel: an unpinned `torch` from PyPI pulls the
-# multi-GB CUDA build. GPU users can set ROBVIZ_TORCH (a pip requirement plus
-# optional pip options, e.g. ROBVIZ_TORCH=torch for the CUDA build) or use
-# environment.yml with conda instead.
+# The torch the lessons are tested with. Pinning picks the version, not the build: on Linux,
+# PyPI's wheel is a CUDA build (several GB with its nvidia-* packages), elsewhere a CPU one.
+# ROBVIZ_TORCH (a pip requirement plus optional pip options) picks another, e.g. PyTorch's CPU-only
+# wheels with its --index-url; or use environment.yml with conda instead.
 DEFAULT_TORCH = "torch==2.13.0"
 
 
@@ -376,7 +376,7 @@ def command_help(name: str) -> str:
     """The usage lines of ``name`` from this module's docstring, and where its arguments go.
 
     Printed for ``tasks.py NAME --help`` before anything is installed: the commands pass their other
-    arguments on, so a ``--help`` reaching them would first build .venv (minutes, 1.8 GB).
+    arguments on, so a ``--help`` reaching them would first build .venv (minutes, gigabytes).
     """
     lines = [
         line
