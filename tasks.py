@@ -5,8 +5,9 @@
     python3 tasks.py lab --solutions            # instructors: the solved lessons in notebooks/
     python3 tasks.py test [pytest args...]      # .venv, test tools in .venv-test, chromium, pytest
     python3 tasks.py test --quick               # unit tests only (no lesson runs, no browser)
-    python3 tasks.py notebooks                  # execute every lesson headless
+    python3 tasks.py notebooks [nbconvert args] # execute every lesson headless into build/executed
     python3 tasks.py gallery [--only 00 01]     # every lesson as static HTML in build/gallery
+    python3 tasks.py COMMAND --help             # that command's lines; installs nothing
 
 Everything the lessons need is installed by these commands into .venv, the test tools by `test`
 beside it into .venv-test (on the test run's PYTHONPATH only, never in the lab's environment);
@@ -34,10 +35,10 @@ STAMP = VENV / ".robviz-install-stamp"
 TEST_TOOLS = ROOT / ".venv-test"
 TEST_STAMP = TEST_TOOLS / ".robviz-test-install-stamp"
 
-# Pinned so pip picks a CPU wheel: an unpinned `torch` from PyPI pulls the
-# multi-GB CUDA build. GPU users can set ROBVIZ_TORCH (a pip requirement plus
-# optional pip options, e.g. ROBVIZ_TORCH=torch for the CUDA build) or use
-# environment.yml with conda instead.
+# The torch the lessons are tested with. Pinning picks the version, not the build: on Linux,
+# PyPI's wheel is a CUDA build (several GB with its nvidia-* packages), elsewhere a CPU one.
+# ROBVIZ_TORCH (a pip requirement plus optional pip options) picks another, e.g. PyTorch's CPU-only
+# wheels with its --index-url; or use environment.yml with conda instead.
 DEFAULT_TORCH = "torch==2.13.0"
 
 
@@ -361,11 +362,44 @@ def cmd_gallery(args: list[str]) -> int:
 
 COMMANDS = {"lab": cmd_lab, "test": cmd_test, "notebooks": cmd_notebooks, "gallery": cmd_gallery}
 
+#: Where each command's other arguments go, and how to list them once .venv exists.
+PASSED_TO = {
+    "lab": ("jupyter lab", ".venv/bin/jupyter lab --help"),
+    "test": ("pytest", ".venv/bin/python -m pytest --help"),
+    "notebooks": ("jupyter nbconvert", ".venv/bin/jupyter nbconvert --help"),
+    "gallery": ("robviz gallery", ".venv/bin/robviz gallery --help"),
+}
+HELP = ("-h", "--help")
+
+
+def command_help(name: str) -> str:
+    """The usage lines of ``name`` from this module's docstring, and where its arguments go.
+
+    Printed for ``tasks.py NAME --help`` before anything is installed: the commands pass their other
+    arguments on, so a ``--help`` reaching them would first build .venv (minutes, gigabytes).
+    """
+    lines = [
+        line
+        for line in __doc__.splitlines()
+        if line.strip().startswith(f"python3 tasks.py {name} ")
+    ]
+    tool, listed = PASSED_TO[name]
+    return "\n".join(
+        [*lines, "", f"Other arguments go to {tool} (`{listed}` lists them once .venv exists)."]
+    )
+
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in COMMANDS:
+    if not argv or argv[0] in HELP:
+        print(__doc__.strip())
+        return 0 if argv else 2
+    if argv[0] not in COMMANDS:
+        print(f"tasks.py: unknown command {argv[0]!r}; the commands are: {', '.join(COMMANDS)}\n")
         print(__doc__.strip())
         return 2
+    if any(arg in HELP for arg in argv[1:]):
+        print(command_help(argv[0]))
+        return 0
     try:
         return COMMANDS[argv[0]](argv[1:])
     except subprocess.CalledProcessError as exc:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from collections.abc import Sequence
@@ -33,7 +34,18 @@ from typing import Any, Literal, overload
 
 from . import scale
 
-__all__ = ["main", "build_parser", "COMMANDS", "settings_of", "student", "course", "gallery"]
+__all__ = [
+    "main",
+    "build_parser",
+    "COMMANDS",
+    "settings_of",
+    "train",
+    "evaluate",
+    "table",
+    "student",
+    "course",
+    "gallery",
+]
 
 
 def student(cfg: dict) -> list[Path]:
@@ -206,7 +218,7 @@ def _add_course(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "course",
         help="course init FOLDER: the lessons as an nbgrader course (config, source/, README)",
     )
-    c.add_argument("action", choices=["init"])
+    c.add_argument("action", choices=["init"], help="init: write a new course folder")
     c.add_argument("folder", help="the course folder to create (must not hold a course yet)")
     _suppressed(c, "--lessons", help="folder of the lessons (default: notebooks)")
     _suppressed(c, "--course-id", help="nbgrader's course id (default: robviz)")
@@ -310,18 +322,75 @@ def train(args: dict) -> dict:
     """
     from .scale.config import ResumeMismatch
 
+    run = settings_of("train", args)
     try:
-        return scale.train(settings_of("train", args))
+        results = scale.train(run)
     except ResumeMismatch as error:
         raise SystemExit(f"robviz: {error}") from None
+    # under torchrun only rank 0 writes the files (RANK is torchrun's)
+    if run.progress and os.environ.get("RANK", "0") == "0":
+        print(f"robviz: wrote {results['checkpoint']} and {Path(run.out) / 'results.json'}")
+    return results
+
+
+def evaluate(args: dict) -> dict:
+    """Run ``evaluate``: :func:`robviz.scale.evaluate`, then name the JSON file it wrote.
+
+    Parameters
+    ----------
+    args : dict
+        The parsed flags, read by :func:`settings_of`.
+
+    Returns
+    -------
+    dict
+        What :func:`robviz.scale.evaluate` returns.
+
+    Raises
+    ------
+    SystemExit
+        A settings error of :func:`settings_of`, as one clear line.
+    """
+    run = settings_of("evaluate", args)
+    results = scale.evaluate(run)
+    if run.progress:  # where robviz.scale.evaluate writes when --out is not given
+        out = Path(run.out) if run.out else Path(run.checkpoint).with_name("evaluation.json")
+        print(f"robviz: wrote {out}")
+    return results
+
+
+def table(args: dict) -> str:
+    """Run ``table``: :func:`robviz.scale.render_table`, then name the files it wrote.
+
+    Parameters
+    ----------
+    args : dict
+        The parsed flags, read by :func:`settings_of`.
+
+    Returns
+    -------
+    str
+        The markdown table.
+
+    Raises
+    ------
+    SystemExit
+        A settings error of :func:`settings_of`, as one clear line.
+    """
+    run = settings_of("table", args)
+    markdown = scale.render_table(run)
+    written = [path for path in (run.out, run.html) if path]
+    if run.progress and written:
+        print(f"robviz: wrote {' and '.join(written)}")
+    return markdown
 
 
 #: Each subcommand: (add its subparser, handle its parsed flags as a dict). A new command is one
 #: entry here.
 COMMANDS = {
     "train": (_add_train, train),
-    "evaluate": (_add_evaluate, lambda args: scale.evaluate(settings_of("evaluate", args))),
-    "table": (_add_table, lambda args: scale.render_table(settings_of("table", args))),
+    "evaluate": (_add_evaluate, evaluate),
+    "table": (_add_table, table),
     "student": (_add_student, student),
     "course": (_add_course, course),
     "gallery": (_add_gallery, gallery),
@@ -334,7 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     Every flag defaults to ``argparse.SUPPRESS``, so the parsed namespace holds only what was typed.
     """
     parser = argparse.ArgumentParser(
-        prog="robviz", description="Train and evaluate robust CIFAR models."
+        prog="robviz",
+        description="Train CIFAR ResNets, evaluate them with the talk's attacks and tabulate them "
+        "beside the talk (train, evaluate, table); write the lessons' student versions, an "
+        "nbgrader course and a static gallery (student, course, gallery).",
+        epilog="robviz COMMAND --help: that command's options.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for add, _ in COMMANDS.values():
@@ -354,10 +427,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         The exit status 0; errors end with ``SystemExit`` (argparse's for bad flags, one line for
-        bad settings).
+        bad settings, the download error's message without a traceback when CIFAR cannot be
+        fetched).
     """
+    from .scale.cifar import CifarDownloadError
+
     args = vars(build_parser().parse_args(argv))
-    COMMANDS[args.pop("command")][1](args)
+    try:
+        COMMANDS[args.pop("command")][1](args)
+    except CifarDownloadError as error:  # offline: its message says how to fetch the archive
+        raise SystemExit(f"robviz: {error}") from None
     return 0
 
 

@@ -226,6 +226,11 @@ def student_view(executed: dict) -> dict:
     return json.loads(nbformat.writes(node))
 
 
+def _missing(folder: Path) -> str:
+    """`` (FOLDER does not exist)`` when it does not: a mistyped ``--lessons`` names itself."""
+    return "" if folder.is_dir() else f" ({folder} does not exist)"
+
+
 def _write_notebooks(
     source: str | Path,
     out: str | Path,
@@ -236,7 +241,7 @@ def _write_notebooks(
     source, out = Path(source), Path(out)
     notebooks = sorted(source.glob("*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"no notebooks (*.ipynb) in {source}")
+        raise FileNotFoundError(f"no notebooks (*.ipynb) in {source}{_missing(source)}")
     if out.resolve() == source.resolve():
         raise ValueError("the student and lab versions must go to another folder than the lessons")
     out.mkdir(parents=True, exist_ok=True)
@@ -456,7 +461,7 @@ def init_course(
     folder, lessons = Path(folder), Path(lessons)
     paths = sorted(lessons.glob("*.ipynb"))
     if not paths:
-        raise FileNotFoundError(f"no lessons (*.ipynb) in {lessons}")
+        raise FileNotFoundError(f"no lessons (*.ipynb) in {lessons}{_missing(lessons)}")
     config = folder / "nbgrader_config.py"
     if config.exists():
         raise FileExistsError(

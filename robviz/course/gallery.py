@@ -420,7 +420,9 @@ def _lessons(folder: Path, only: Sequence[str] | None) -> list[Path]:
         paths = [p for p in paths if any(p.name.startswith(prefix) for prefix in only)]
     if not paths:
         raise FileNotFoundError(
-            f"no lessons (NN_*.ipynb) in {folder}" + (f" matching {list(only)}" if only else "")
+            f"no lessons (NN_*.ipynb) in {folder}"
+            + (f" matching {list(only)}" if only else "")
+            + ("" if folder.is_dir() else f" ({folder} does not exist)")
         )
     return paths
 

@@ -625,6 +625,35 @@ def test_the_student_lab_configuration_hides_nbgrader_and_shuts_closed_lessons_d
     assert tracker == {"kernelShutdown": True}
 
 
+def test_tasks_help_installs_nothing(monkeypatch, capsys):
+    """``tasks.py COMMAND --help`` prints that command's lines; it never builds .venv first.
+
+    The commands pass their other arguments on (to jupyter lab, pytest, ...), so a ``--help`` that
+    reached them would come only after minutes of installing.
+    """
+    tasks = _tasks()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("--help must not set anything up or start anything")
+
+    for name in ("ensure_venv", "ensure_test_tools", "build_lessons", "ensure_chromium"):
+        monkeypatch.setattr(tasks, name, refuse)
+    monkeypatch.setattr(tasks.subprocess, "call", refuse)
+    for command in tasks.COMMANDS:
+        for flag in ("--help", "-h"):
+            assert tasks.main([command, "--solutions", flag]) == 0
+            said = capsys.readouterr().out
+            assert f"python3 tasks.py {command} " in said, (command, said)
+            assert f"python3 tasks.py {'test' if command == 'lab' else 'lab'} " not in said
+            assert f"Other arguments go to {tasks.PASSED_TO[command][0]}" in said
+    assert tasks.main(["--help"]) == 0
+    said = capsys.readouterr().out
+    assert all(f"python3 tasks.py {c}" in said for c in tasks.COMMANDS)
+    assert tasks.main([]) == 2  # no command: the usage, as an error
+    assert tasks.main(["serve"]) == 2
+    assert "unknown command 'serve'" in capsys.readouterr().out
+
+
 def test_tasks_installs_test_tools_for_the_tests_only():
     tasks = _tasks()
     lab = [args for _, args in tasks.install_steps("torch==2.13.0")]
@@ -757,3 +786,83 @@ def test_an_idle_kernel_is_culled_with_its_lesson_open_and_the_lesson_runs_again
         assert output.inner_text() == printed  # the page keeps its outputs
         (again,), reprinted = run_all(before=printed)
         assert again["id"] != kernel["id"] and "42 from process" in reprinted
+
+
+PLAN_ROW = re.compile(r"^\| (\d+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", re.MULTILINE)
+LESSON_NUMBERS = re.compile(r"[Ll]essons?\s+(\d+(?:\s*(?:,|and)\s*\d+)*)")
+
+
+def _header_paragraph(header: str, mark: str) -> str:
+    found = next((p for p in re.split(r"\n\s*\n", header) if mark in p), "")
+    return " ".join(found[found.index(mark) :].split()) if found else ""
+
+
+def test_the_guides_lesson_plan_is_the_lessons_own():
+    """docs/teaching.md's lesson plan and per-lesson parts: each lesson's own title and time.
+
+    Each row's title is the one its notebook opens with, its run time ``about N s`` one the
+    header's ``**Time.**`` paragraph names (the README's table is bound to the same headers, by
+    tests/lessons/test_prose.py), and the lessons it lists before any parenthesis (lesson 0, the
+    setup, aside) are those of the header's ``**Prerequisites**``. The guide's part on the lesson,
+    ``### N · title``, has the same title.
+    """
+    guide = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    plan = guide[guide.index("## Lesson plan") :]
+    rows = PLAN_ROW.findall(plan[: plan.index("\n### ")])
+    lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert [int(row[0]) for row in rows] == [int(p.name[:2]) for p in lessons], (
+        "the lesson plan lost, reordered or invented a lesson"
+    )
+    for (number, title, prerequisites, run_time, _), path in zip(rows, lessons, strict=True):
+        header = json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"]
+        header = "".join(header) if isinstance(header, list) else header
+        first = header.splitlines()[0].lstrip("# ").strip()
+        name = first.split(" · ", 1)[1] if first.startswith("Lesson") else first.split(" · ")[0]
+        assert title.strip().startswith(name), f"lesson {number}: '{title.strip()}', not '{name}'"
+        said = re.findall(r"(\d+) s\b", _header_paragraph(header, "**Time.**"))
+        seconds = re.match(r"about (\d+) s\b", run_time.strip())
+        assert seconds and seconds.group(1) in said, (
+            f"lesson {number}: the plan says '{run_time.strip()}', its header {said} s"
+        )
+        wanted = {
+            int(n)
+            for group in LESSON_NUMBERS.findall(_header_paragraph(header, "**Prerequisites"))
+            for n in re.findall(r"\d+", group)
+        }
+        listed = {int(n) for n in re.findall(r"\b\d+\b", re.sub(r"\(.*?\)", "", prerequisites))}
+        assert listed - {0} == wanted, (
+            f"lesson {number}: the plan says {listed}, its header {wanted}"
+        )
+        section = re.search(rf"^### {int(number)} · (.+)$", guide, re.MULTILINE)  # its own part
+        assert section and section.group(1).startswith(name), (number, section and section[0])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["student", "--out", "OUT"], ["course", "init", "OUT"], ["gallery", "--out", "OUT"]],
+    ids=["student", "course", "gallery"],
+)
+def test_a_mistyped_lessons_folder_is_named_as_missing(tmp_path, command):
+    """``--lessons`` naming no folder: one line saying so, not only that it holds no lessons."""
+    missing = tmp_path / "notebokos"
+    argv = [str(tmp_path / "out") if a == "OUT" else a for a in command]
+    with pytest.raises(SystemExit, match=re.escape(f"({missing} does not exist)")):
+        cli.main([*argv, "--lessons", str(missing)])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="no (lessons|notebooks)") as refused:
+        cli.main([*argv, "--lessons", str(tmp_path / "empty")])
+    assert "does not exist" not in str(refused.value)
+
+
+def test_the_readme_counts_each_lessons_checked_exercises():
+    """The README's "N to M per lesson have a check cell" holds for every lesson."""
+    words = "zero one two three four five six seven eight nine ten".split()
+    said = re.search(
+        r"(\w+) to (\w+) per lesson have a check cell",
+        " ".join((ROOT / "README.md").read_text(encoding="utf-8").split()),
+    )
+    assert said, "the README no longer says how many exercises per lesson are checked"
+    low, high = words.index(said.group(1)), words.index(said.group(2))
+    counts = {p.name: len(course_exercises(json.loads(p.read_text()))) for p in NOTEBOOKS}
+    assert all(low <= n <= high for n in counts.values()), counts
+    assert {low, high} <= set(counts.values()), f"{counts}: the range is wider than the lessons"

@@ -788,7 +788,7 @@ def test_the_heatmap_says_not_run_where_the_table_does(tmp_path):
     main(TINY + ["--epochs", "1", "--out", str(run)])
     main(
         ["evaluate", str(run / "checkpoint.pt"), "--n", "8", "--quiet", "--threads", "1"]
-        + ["--attacks", "pgd", "--pgd-steps", "10"]
+        + ["--attacks", "pgd", "--pgd-steps", "10", "--threads", "1"]
     )
     models, columns, values, talk = measured_vs_talk(
         [run / "evaluation.json"], talk_rows=["mmc-AT-un"]
@@ -799,3 +799,70 @@ def test_the_heatmap_says_not_run_where_the_table_does(tmp_path):
     assert missing[clean] == f"not run<br>(talk {TALK_TABLE['mmc-AT-un']['clean']})"
     assert all(cell.startswith("not run") for cell in missing)
     assert not any("nan" in cell or "not run" in cell for cell in measured), measured
+
+
+def test_each_run_command_names_the_files_it_wrote(tmp_path, capsys, monkeypatch):
+    """train, evaluate and table end with one ``robviz: wrote`` line naming files that exist.
+
+    ``--quiet`` silences it; under torchrun only rank 0, which writes the files, says so.
+    """
+    monkeypatch.chdir(tmp_path)
+    loud = [a for a in TINY if a != "--quiet"]
+    main([*loud, "--epochs", "1", "--out", "run"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == f"robviz: wrote {Path('run', 'checkpoint.pt')} and {Path('run', 'results.json')}"
+    evaluate = [
+        "evaluate",
+        "run/checkpoint.pt",
+        "--n",
+        "4",
+        "--attacks",
+        "pgd",
+        "--pgd-steps",
+        "10",
+        "--threads",
+        "1",
+    ]
+    main(evaluate)  # no --out: evaluation.json next to the checkpoint
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "robviz: wrote run/evaluation.json"
+    assert (tmp_path / "run" / "evaluation.json").exists()
+    main(["table", "run/evaluation.json", "--out", "t.md", "--html", "t.html"])
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "robviz: wrote t.md and t.html"
+    assert (tmp_path / "t.md").exists() and (tmp_path / "t.html").exists()
+    main(["table", "run/evaluation.json"])  # printed only: nothing written, nothing claimed
+    assert "robviz: wrote" not in capsys.readouterr().out
+    import robviz.cli
+
+    with monkeypatch.context() as patch:  # torchrun's rank 1: the files are rank 0's
+        patch.setenv("RANK", "1")
+        patch.setattr(robviz.cli.scale, "train", lambda run: {"checkpoint": "elsewhere"})
+        main([*loud, "--epochs", "1", "--out", "run2"])
+        assert "robviz: wrote" not in capsys.readouterr().out
+    main([*TINY, "--epochs", "1", "--out", "run3"])
+    main([*evaluate, "--quiet"])
+    main(["table", "run/evaluation.json", "--out", "t.md", "--quiet"])
+    assert "robviz: wrote" not in capsys.readouterr().out
+
+
+def test_the_top_level_help_names_every_command():
+    from robviz.cli import COMMANDS, build_parser
+
+    description = build_parser().description
+    assert all(re.search(rf"\b{name}\b", description) for name in COMMANDS), description
+
+
+def test_offline_cifar_is_the_download_message_without_a_traceback(tmp_path, monkeypatch):
+    """No CIFAR archive and no network: the command ends with how to fetch it, as SystemExit."""
+    from urllib.error import URLError
+
+    from robviz.scale import cifar
+
+    def offline(*args, **kwargs):
+        raise URLError("no route to host")
+
+    monkeypatch.setattr(cifar, "urlopen", offline)
+    with pytest.raises(SystemExit) as refused:
+        main(["train", "--dataset", "cifar10", "--data-root", str(tmp_path / "data"), "--quiet"])
+    message = str(refused.value)
+    assert message.startswith("robviz: could not download ") and "curl -L -o" in message
+    assert str(tmp_path / "data" / "cifar-10-python.tar.gz") in message
