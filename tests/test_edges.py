@@ -1178,6 +1178,13 @@ def test_resume_with_changed_settings_is_refused_naming_each(tmp_path):
         SystemExit, match=r"lr 0.05 -> 0.5, seed 0 -> 7.*--resume\).*--out NEW, without --resume"
     ):
         main(TINY_RUN + ["--out", str(out), "--resume", "--lr", "0.5", "--seed", "7"])
+    # another objective or architecture: the same refusal, not load_state_dict's missing keys
+    for changed, message in (
+        (["--objective", "mmc"], "objective 'sce' -> 'mmc'"),
+        (["--arch", "resnet20"], "arch 'resnet8' -> 'resnet20'"),
+    ):
+        with pytest.raises(SystemExit, match=f"settings that differ .*: {message}"):
+            main(TINY_RUN + ["--out", str(out), "--resume", *changed])
     assert (out / "checkpoint.pt").read_bytes() == before  # nothing recorded that was not used
     main(TINY_RUN + ["--out", str(out), "--resume"])  # the same settings continue
     meta = _torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)["metadata"]

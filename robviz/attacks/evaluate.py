@@ -24,7 +24,7 @@ from .objectives import paper_objective
 if TYPE_CHECKING:
     from ..data import Dataset
 
-__all__ = ["TALK_EPS", "talk_battery", "robust_accuracy", "RobustnessTable"]
+__all__ = ["TALK_EPS", "talk_battery", "robust_accuracy", "clean_row", "RobustnessTable"]
 
 #: The talk's radii (L-inf). Images in [0, 1]: 8/255 and 16/255. Toy sets (standardized 2-D inputs,
 #: where two class means lie about 2 to 3 units apart): 0.25 and 0.5, radii at which an undefended
@@ -410,6 +410,48 @@ def _column(row: dict) -> str:
     )
 
 
+def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> dict:
+    """Return the ``"clean"`` row of a :class:`RobustnessTable`: the accuracy on ``x`` itself.
+
+    The row every attack's row is read against (:func:`robust_accuracy` starts with it).
+
+    Parameters
+    ----------
+    model : torch.nn.Module or callable
+        The classifier, x -> logits (N, L); evaluated in eval mode, in batches.
+    x : torch.Tensor
+        Inputs (N, ...).
+    y : torch.Tensor
+        Labels (N,).
+    name : str
+        The model's label in the table.
+
+    Returns
+    -------
+    dict
+        ``model``, ``attack="clean"``, ``eps=None``, ``accuracy``, ``distance=nan``, ``n`` and
+        ``robust``, the (N,) bool mask of correct predictions on the CPU.
+
+    Raises
+    ------
+    ValueError
+        ``x`` not a finite, non-empty tensor; ``y`` not one label per input in [0, L).
+    """
+    checks.finite_inputs("x", x, tensor=True)
+    logits = inference(model, x, batch_size=1024)
+    y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
+    correct = predict(logits).to(x.device) == y.to(x.device)
+    return dict(
+        model=name,
+        attack="clean",
+        eps=None,
+        accuracy=correct.float().mean().item(),
+        distance=math.nan,
+        n=len(x),
+        robust=correct.cpu(),
+    )
+
+
 def robust_accuracy(
     model: Predictor,
     x: torch.Tensor,
@@ -489,21 +531,10 @@ def robust_accuracy(
         )
     if name is None:
         name = getattr(getattr(model, "objective", None), "name", None) or type(model).__name__
-    logits = inference(model, x, batch_size=1024)
-    y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
-    correct = predict(logits).to(x.device) == y
+    rows = [clean_row(model, x, y, name)]
+    y = y.to(x.device)
+    correct = rows[0]["robust"].to(x.device)
     n = len(x)
-    rows = [
-        dict(
-            model=name,
-            attack="clean",
-            eps=None,
-            accuracy=correct.float().mean().item(),
-            distance=math.nan,
-            n=n,
-            robust=correct.cpu(),
-        )
-    ]
     jobs = []
     for index, eps in enumerate([None] if eps_list is None else list(eps_list)):
         for label, attack in attacks.items():

@@ -255,7 +255,7 @@ class TrainRun(RunConfig):
         choices=DATASETS,
     )
     data_root: str | None = _setting(
-        None, "cache folder of the CIFAR archives ($ROBVIZ_DATA or ~/.cache/robviz)"
+        None, "cache folder of the CIFAR archives (None: $ROBVIZ_DATA, else ~/.cache/robviz)"
     )
     arch: str = _setting("resnet20", choices=tuple(ARCHITECTURES))
     version: int = _setting(1, "1: original blocks, 2: pre-activation", type=int, choices=(1, 2))
@@ -273,8 +273,10 @@ class TrainRun(RunConfig):
         "paper",
         "paper: the papers' settings; paper-at: those with the talk's PGD-10 "
         "adversarial training (11 passes an image); authors: the authors' code for the objective "
-        "(or mmc-authors, rce-authors, adp-authors); fast: one-cycle on large batches. "
-        "Training prints each number's source",
+        "(or per paper mmc-authors, rce-authors, adp-authors; per script adp-at-authors: ADP's "
+        "adversarial training, mi-authors / mi-iat-authors: the mixup and interpolated-AT models "
+        "of Mixup Inference); fast: one-cycle on large batches. Training prints each number's "
+        "source",
         choices=tuple(RECIPES),
     )
     factor: float | None = _setting(
@@ -288,11 +290,18 @@ class TrainRun(RunConfig):
         "stop after this many optimizer steps (None: the recipe's; only rce-authors sets it)",
         type=int,
     )
-    batch_size: int | None = _setting(None, "global batch (all processes together)", type=int)
-    lr: float | None = _setting(None, type=float)
-    weight_decay: float | None = _setting(None, type=float)
+    batch_size: int | None = _setting(
+        None, "global batch, all processes together (None: the recipe's)", type=int
+    )
+    lr: float | None = _setting(
+        None, "the schedule's largest learning rate (None: the recipe's)", type=float
+    )
+    weight_decay: float | None = _setting(None, "None: the recipe's", type=float)
     adversarial: str | None = _setting(
-        None, "PGD-10 adversarial training", choices=("none", "untargeted", "targeted")
+        None,
+        "PGD-10 adversarial training, untargeted or targeted (a random class != y); none: clean "
+        "training (None: the recipe's; paper-at trains untargeted)",
+        choices=("none", "untargeted", "targeted"),
     )
     compile: bool = _setting(False, "torch.compile the training step (CUDA)")
     sync_bn: bool = _setting(False, "SyncBatchNorm across processes (CUDA)")
@@ -306,10 +315,12 @@ class TrainRun(RunConfig):
         None, "stop after this many epochs in this run (continue with --resume)", type=int
     )
     seed: int = _setting(0, type=int)
-    device: str | None = _setting(None)
-    threads: int | None = _setting(None, "CPU threads of PyTorch", type=int)
-    train_size: int | None = _setting(None, "use the first N training images", type=int)
-    test_size: int | None = _setting(None, "use the first N test images", type=int)
+    device: str | None = _setting(None, "e.g. cuda, cuda:1, cpu (None: CUDA when available)")
+    threads: int | None = _setting(
+        None, "CPU threads of PyTorch (None: PyTorch's default)", type=int
+    )
+    train_size: int | None = _setting(None, "use the first N training images (None: all)", type=int)
+    test_size: int | None = _setting(None, "use the first N test images (None: all)", type=int)
     progress: bool = _setting(
         True, "no progress output (progress=False)", flag="--quiet", value=False
     )
@@ -481,11 +492,19 @@ class EvaluateRun(RunConfig):
     checkpoint: str = _setting(MISSING, "checkpoint.pt written by `robviz train`", positional=True)
     out: str | None = _setting(None, "JSON file (None: evaluation.json next to the checkpoint)")
     n: int = _setting(1000, "test images", type=int)
-    attacks: tuple[str, ...] = _setting(ATTACKS, nargs="+", choices=ATTACKS)
+    attacks: tuple[str, ...] = _setting(
+        ATTACKS,
+        "pgd: the talk's PGD columns on the papers' objective (10/50 steps, targeted and "
+        "untargeted, 8/255 and 16/255); pgd-auto: untargeted PGD on the objective chosen against "
+        "exact values (the margin for MMC); cw: C&W L2; spsa: SPSA at 8/255; noise: Gaussian, "
+        "sigma 0.05; rotation: 30 degrees",
+        nargs="+",
+        choices=ATTACKS,
+    )
     name: str | None = _setting(
         None, "the model's row label (None: objective, -AT-tar/-AT-un for adversarial training)"
     )
-    batch_size: int = _setting(500, type=int)
+    batch_size: int = _setting(500, "images per attack batch", type=int)
     pgd_steps: tuple[int, ...] = _setting(
         (10, 50), "PGD columns to run", type=int, nargs="+", choices=(10, 50)
     )
@@ -494,8 +513,10 @@ class EvaluateRun(RunConfig):
     spsa_steps: int = _setting(10, "SPSA iterations (10, as the paper)", type=int)
     spsa_samples: int = _setting(128, "SPSA perturbations per iteration", type=int)
     seed: int = _setting(0, type=int)
-    device: str | None = _setting(None)
-    threads: int | None = _setting(None, "CPU threads of PyTorch", type=int)
+    device: str | None = _setting(None, "e.g. cuda, cpu (None: CUDA when available)")
+    threads: int | None = _setting(
+        None, "CPU threads of PyTorch (None: PyTorch's default)", type=int
+    )
     progress: bool = _setting(
         True, "don't print the table (progress=False)", flag="--quiet", value=False
     )
@@ -535,8 +556,8 @@ class TableRun(RunConfig):
     results: tuple[str, ...] = _setting(
         MISSING, "JSON files written by `robviz evaluate`", positional=True, nargs="+"
     )
-    out: str | None = _setting(None, "write the markdown here")
-    html: str | None = _setting(None, "write a plotly heatmap here")
+    out: str | None = _setting(None, "write the markdown here (None: print it only)")
+    html: str | None = _setting(None, "write a plotly heatmap here (None: none)")
     talk_rows: tuple[str, ...] = _setting(
         (),
         "rows of the talk's table to show even when no file measured them "

@@ -105,6 +105,7 @@ def _attack_rows(
         robust_accuracy,
         talk_battery,
     )
+    from ..attacks.evaluate import clean_row
 
     batch = run.batch_size
     attacks: dict[str, PGD] = {}
@@ -127,15 +128,6 @@ def _attack_rows(
     attacks = {key: attack for key, attack in attacks.items() if attack.steps in set(run.pgd_steps)}
     for attack in attacks.values():
         attack.batch_size = batch
-    table = robust_accuracy(
-        model,
-        x,
-        y,
-        attacks,
-        eps_list=TALK_EPS["images"] if attacks else None,
-        name=name,
-        progress=run.progress,
-    )
     extra: dict[str, Attack] = {}
     if "cw" in run.attacks:
         extra["C&W"] = CW(
@@ -156,10 +148,17 @@ def _attack_rows(
             samples=run.spsa_samples,
             batch_size=batch,
         )
-    if extra:
-        more = robust_accuracy(model, x, y, extra, eps_list=None, name=name, progress=run.progress)
-        # the same model: its rows join the table as they are (``+`` would rename it "sce #2")
-        table = RobustnessTable(table.rows + [row for row in more.rows if row["attack"] != "clean"])
+    # PGD swept over the talk's radii, C&W and SPSA at their own; only noise or rotation asked
+    # for: the clean row they are read against
+    rows: list[dict] = []
+    for battery, eps_list in ((attacks, TALK_EPS["images"]), (extra, None)):
+        if battery:
+            more = robust_accuracy(
+                model, x, y, battery, eps_list=eps_list, name=name, progress=run.progress
+            )
+            # the same model: its rows join the table as they are (``+`` would rename it)
+            rows += [r for r in more.rows if not rows or r["attack"] != "clean"]
+    table = RobustnessTable(rows or [clean_row(model, x, y, name)])
     if any(row["eps"] is not None for row in table.rows):
         table = table.with_worst_case()
     return table

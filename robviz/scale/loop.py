@@ -331,9 +331,10 @@ class _Trainer:
     def resume(self) -> None:
         """Restore the state of ``OUT/checkpoint.pt``.
 
-        Read with :func:`robviz.train.load_checkpoint`.
+        Read with :func:`robviz.train.read_checkpoint` (``weights_only=True``); the saved settings
+        are checked (:meth:`~robviz.scale.config.TrainRun.check_resume`) before the weights load.
         """
-        from ..train import load_checkpoint
+        from ..train import read_checkpoint
 
         if not self.checkpoint.exists():
             if self.dist.main:
@@ -342,8 +343,11 @@ class _Trainer:
                     flush=True,
                 )
             return
-        meta = load_checkpoint(self.checkpoint, self.model)
+        state = read_checkpoint(self.checkpoint)
+        meta = state["metadata"]
+        # the settings first: another objective or architecture would fail in load_state_dict
         self.run.check_resume(meta["config"], self.checkpoint)
+        self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(meta["optimizer"])
         self.scheduler.load_state_dict(meta["scheduler"])
         self.generator.set_state(meta["generator"])

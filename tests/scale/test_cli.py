@@ -77,6 +77,24 @@ def test_config_file_and_flags(tmp_path):
         main(TINY + ["--config", str(bad)])
 
 
+def test_evaluate_with_only_noise_and_rotation_gives_them_beside_the_clean_row(tmp_path):
+    # "attacks is empty" from robust_accuracy, with a traceback, before
+    run = tmp_path / "run"
+    main(TINY + ["--out", str(run), "--epochs", "1"])
+    common = ["evaluate", str(run / "checkpoint.pt"), "--n", "8", "--quiet", "--threads", "1"]
+    main(common + ["--out", str(tmp_path / "e.json"), "--attacks", "noise", "rotation"])
+    rows = json.loads((tmp_path / "e.json").read_text())["rows"]
+    assert [(row["attack"], row["eps"]) for row in rows] == [
+        ("clean", None),
+        ("noise", 0.05),
+        ("rotation", 30.0),
+    ]
+    main(common + ["--out", str(tmp_path / "p.json"), "--attacks", "pgd", "--pgd-steps", "10"])
+    with_pgd = json.loads((tmp_path / "p.json").read_text())["rows"]
+    assert with_pgd[0]["attack"] == "clean" and with_pgd[0]["accuracy"] == rows[0]["accuracy"]
+    assert sum(row["attack"] == "clean" for row in with_pgd) == 1
+
+
 def test_evaluate_writes_json_and_table_renders(tmp_path):
     run = tmp_path / "run"
     main(TINY + ["--out", str(run), "--epochs", "1"])
