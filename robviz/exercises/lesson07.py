@@ -111,6 +111,12 @@ def write_mi_prediction(answer: object, seed: int = 0) -> tuple[bool, str]:
                 "MI's.",
             ),
             Mistake(
+                lambda m, x, p, lam: m(_mix(x, p, lam)).log_softmax(dim=-1).mean(dim=1).exp(),
+                "Average the probabilities themselves, not their logs: exp(mean log p) is a "
+                "geometric mean, which no longer sums to 1 and lets one confident mixture veto "
+                "the others.",
+            ),
+            Mistake(
                 lambda m, x, p, lam: m(lam * x + (1 - lam) * p.mean(dim=1)).softmax(dim=1),
                 "Mix the input with each partner separately and average the n predictions; mixing "
                 "with the mean "

@@ -37,6 +37,12 @@ def test_mi_prediction_written_with_a_loop_passes():
             "not the logits",
         ),
         (
+            lambda m, x, p, lam: (
+                m(lam * x[:, None] + (1 - lam) * p).log_softmax(dim=-1).mean(dim=1).exp()
+            ),
+            "geometric mean",
+        ),
+        (
             lambda m, x, p, lam: m(lam * x + (1 - lam) * p.mean(dim=1)).softmax(dim=1),
             "mean of the partners",
         ),
