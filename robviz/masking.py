@@ -17,6 +17,7 @@ A ``looks_masked = False`` is no proof of robustness: it only says this check fo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -296,12 +297,14 @@ class BoxComparison:
     ``accuracy`` maps ``"clean"``, ``"white-box PGD"`` (``"white-box <class>"`` for another
     white-box attack), ``"black-box SPSA"`` and (with a surrogate) ``"transfer"`` to fractions.
     ``looks_masked`` when a black-box attack beats the white-box one by more than ``tolerance``.
+    ``spsa_delta`` is the finite-difference radius SPSA used (NaN when unknown).
     """
 
     eps: float
     accuracy: dict = field(default_factory=dict)
     looks_masked: bool = False
     verdict: str = ""
+    spsa_delta: float = math.nan
 
 
 def whitebox_vs_blackbox(
@@ -316,6 +319,7 @@ def whitebox_vs_blackbox(
     spsa_steps: int = 20,
     spsa_samples: int = 64,
     spsa_lr: float | None = None,
+    spsa_delta: float | None = None,
     white_attack: Attack | None = None,
     tolerance: float = 0.02,
     seed: int = 0,
@@ -340,6 +344,10 @@ def whitebox_vs_blackbox(
         Steps of the white-box PGD and of the transfer PGD. Default 20.
     spsa_steps, spsa_samples, spsa_lr
         SPSA's settings (lr default eps / 4).
+    spsa_delta : float or None
+        SPSA's finite-difference radius; None: min(0.01, eps / 2). A defense that is flat at that
+        scale (a rounded input, a quantized logit) hides its gradient from SPSA too; recorded as
+        ``BoxComparison.spsa_delta``.
     white_attack : robviz.attacks.Attack or None
         An Attack to use as the white-box attack instead of PGD (e.g. PGD with an EOT loss), of
         L-inf radius ``eps`` and in ``bounds``; its accuracy is keyed ``"white-box <its class>"``.
@@ -354,13 +362,15 @@ def whitebox_vs_blackbox(
     Raises
     ------
     ValueError
-        ``eps`` not > 0, ``spsa_lr`` not > 0 (None: eps / 4), ``tolerance`` < 0; a
+        ``eps`` not > 0, ``spsa_lr`` or ``spsa_delta`` not > 0, ``tolerance`` < 0; a
         ``white_attack`` of another radius, norm or bounds, or without a radius; what the attacks
         refuse (x empty or non-finite, labels outside [0, L), zero steps or samples).
     """
     eps = checks.real("eps", eps, low=0, low_open=True)
     # An lr of 0 is no SPSA step (refused by SPSA), not the default: only None is eps / 4.
     spsa_lr = checks.real("spsa_lr", spsa_lr, low=0, low_open=True, allow_none=True)
+    spsa_delta = checks.real("spsa_delta", spsa_delta, low=0, low_open=True, allow_none=True)
+    delta = min(0.01, eps / 2) if spsa_delta is None else spsa_delta
     tolerance = checks.real("tolerance", tolerance, low=0)
     correct = _correct(model, x, y)
     white = white_attack or _default_attack(model, eps, pgd_steps, seed, bounds)
@@ -376,7 +386,7 @@ def whitebox_vs_blackbox(
         eps=eps,
         steps=spsa_steps,
         lr=eps / 4 if spsa_lr is None else spsa_lr,
-        delta=min(0.01, eps / 2),
+        delta=delta,
         samples=spsa_samples,
         bounds=bounds,
         seed=seed,
@@ -402,7 +412,7 @@ def whitebox_vs_blackbox(
             f"no sign of masking: {white_name} ({100 * accuracy[white_name]:.1f}%) is at least as "
             f"strong as the black-box attacks ({100 * black:.1f}%)"
         )
-    return BoxComparison(float(eps), accuracy, masked, verdict)
+    return BoxComparison(float(eps), accuracy, masked, verdict, spsa_delta=delta)
 
 
 def _check_white_attack(attack: Attack, eps: float, bounds: tuple[float, float]) -> None:

@@ -264,3 +264,20 @@ def test_the_whole_range_radius_gets_a_panel_of_its_own_when_it_would_squeeze_th
     assert "xaxis2" not in fig.layout.to_plotly_json()
     assert len(fig.data) == 1 and list(fig.data[0].x) == [0.0, 0.1, 0.2, 0.4]
     assert fig.layout.xaxis.title.text == "radius ε (L∞)"
+
+
+def test_spsa_sees_a_rounded_model_only_with_a_radius_beyond_its_step(toy):
+    data, model, x, y = toy
+    box = dict(bounds=data.bounds, spsa_steps=10, spsa_samples=32)
+    rounded = Quantized(model, step=0.5)
+    small = masking.whitebox_vs_blackbox(rounded, x, y, 0.5, **box)
+    assert small.spsa_delta == 0.01  # the default: min(0.01, eps / 2)
+    wide = masking.whitebox_vs_blackbox(rounded, x, y, 0.5, spsa_delta=1.0, **box)
+    assert wide.spsa_delta == 1.0
+    # finite differences across the rounding step see the loss change that gradients cannot
+    assert wide.accuracy["black-box SPSA"] < small.accuracy["black-box SPSA"] - 0.05, (
+        wide.accuracy,
+        small.accuracy,
+    )
+    with pytest.raises(ValueError, match="spsa_delta must be"):
+        masking.whitebox_vs_blackbox(model, x, y, 0.5, spsa_delta=0.0, **box)
