@@ -541,7 +541,7 @@ def test_header_time_matches_the_readme():
 
 
 START_HERE_ROW = re.compile(
-    r"^\| (\d+) \| \[.*\]\((\d\d_\S+\.ipynb)\) \| ([^|]*) \| about (\d+) s\b", re.MULTILINE
+    r"^\| (\d+) \| \[(.*)\]\((\d\d_\S+\.ipynb)\) \| ([^|]*) \| about (\d+) s\b", re.MULTILINE
 )
 LESSON_NUMBERS = re.compile(r"[Ll]essons?\s+(\d+(?:\s*(?:,|and)\s*\d+)*)")
 
@@ -552,18 +552,22 @@ def _header_paragraph(name, mark):
 
 
 def test_start_here_table_matches_each_lessons_header():
-    """Lesson 0's table: each lesson's run time and prerequisites as its own header says them.
+    """Lesson 0's table: each lesson's title, run time and prerequisites as its own header says.
 
-    The time is one the header's ``**Time.**`` paragraph names; the lessons it builds on (outside
-    parentheses, which qualify a part) are those its ``**Prerequisites:**`` name.
+    The title is the one the lesson opens with (``# Lesson N · title``); the time is one the
+    header's ``**Time.**`` paragraph names; the lessons it builds on (outside parentheses, which
+    qualify a part) are those its ``**Prerequisites:**`` name.
     """
     start = nbformat.read(ROOT / "notebooks" / "00_start_here.ipynb", as_version=4)
     table = "\n".join(cell.source for cell in start.cells if cell.cell_type == "markdown")
     rows = START_HERE_ROW.findall(table)
     names = sorted(p.name for p in (ROOT / "notebooks").glob("[01]*.ipynb"))[1:]
-    assert [name for _, name, _, _ in rows] == names, "lesson 0's table lost a lesson or a time"
-    for number, name, builds_on, seconds in rows:
+    assert [name for _, _, name, _, _ in rows] == names, "lesson 0's table lost a lesson or a time"
+    for number, title, name, builds_on, seconds in rows:
         assert name.startswith(f"{int(number):02d}_"), (number, name)
+        first = nbformat.read(ROOT / "notebooks" / name, as_version=4).cells[0].source
+        own = first.splitlines()[0].split(" · ", 1)[1].strip()
+        assert title == own, f"{name}: lesson 0 calls it '{title}', the lesson '{own}'"
         said = re.findall(r"(\d+) s\b", _header_paragraph(name, "**Time.**"))
         assert seconds in said, f"{name}: the header says {', '.join(said)} s, lesson 0 {seconds} s"
         prerequisites = _header_paragraph(name, "**Prerequisites")
