@@ -55,6 +55,16 @@ def _reverse_without_normalization(h: torch.Tensor, y: torch.Tensor) -> torch.Te
     return -(reverse * F.log_softmax(h, dim=1)).sum(dim=1).mean()
 
 
+def _reverse_averaged_over_classes(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # `.mean(dim=1)` divides by all L classes, the true one included
+    reverse = 1.0 - F.one_hot(y, h.shape[1]).to(h.dtype)
+    return -(reverse * F.log_softmax(h, dim=1)).mean(dim=1).mean()
+
+
+def _complement_of_true_class(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return -torch.log1p(-F.softmax(h, dim=1).gather(1, y[:, None])).mean()
+
+
 def _reverse_summed_over_batch(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return rce_loss(h, y) * len(h)
 
@@ -103,6 +113,18 @@ def write_rce_loss(answer: object, seed: int = 0) -> tuple[bool, str]:
                 _reverse_without_normalization,
                 "The reverse label must be a probability vector: divide "
                 "1 - onehot_y by L - 1, so that its entries sum to 1.",
+            ),
+            Mistake(
+                _reverse_averaged_over_classes,
+                "You divide by L (a mean over all L classes); the reverse label spreads its mass "
+                "over the L - 1 classes other than y: divide 1 - onehot_y by L - 1, then *sum* "
+                "over the classes.",
+            ),
+            Mistake(
+                _complement_of_true_class,
+                "That is -log(1 - softmax(h)_y), which only pushes the true class down. RCE "
+                "matches the whole reverse label: -1/(L-1) times the sum of log softmax(h)_k "
+                "over the classes k != y.",
             ),
             Mistake(
                 _reverse_summed_over_batch,

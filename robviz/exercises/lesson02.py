@@ -52,6 +52,16 @@ def linear_score_change(answer: object) -> tuple[bool, str]:
                 "One pixel moves by at most eps, but all 64 move at once: add up eps * |w_i| over "
                 "the pixels.",
             ),
+            (
+                float(w.abs().sum()),
+                "That is ||w||_1, the change when every pixel moves by 1. Each pixel moves by eps: "
+                "multiply by eps = 8/255.",
+            ),
+            (
+                8 * float(w.abs().sum()),
+                "eps is 8/255, not 8: the pixels are in [0, 1] and the radius is 8 of 255 grey "
+                "levels.",
+            ),
         ],
         hint="FGSM moves pixel i by eps * sign(w_i); add up the changes w_i * eps * sign(w_i).",
     )
@@ -71,22 +81,28 @@ def _linear_model(generator: torch.Generator, features: int, classes: int) -> nn
 
 def _attack_inputs(
     seed: int, variant: int = 0
-) -> list[tuple[nn.Module, torch.Tensor, torch.Tensor, float]]:
-    """Linear models and inputs in [0, 1], some near the bounds so that clipping matters.
+) -> list[tuple[nn.Module, torch.Tensor, torch.Tensor, float, tuple[float, float]]]:
+    """Linear models, inputs and their bounds, some inputs on the bounds so that clipping matters.
 
-    A ``variant`` > 0 draws other models and adds one more shape (the hidden tests).
+    One case has bounds other than (0, 1), so a function that clips to (0, 1) instead of to its
+    ``bounds`` argument fails. A ``variant`` > 0 draws other models and adds one more shape (the
+    hidden tests).
     """
     generator = torch.Generator().manual_seed(seed + 100 * variant)
     cases = []
-    shapes = [(8, 2, 3, 0.25), (6, 5, 4, 0.1), (4, 64, 10, 8 / 255)] + [
-        (3, 7 + variant, 5, 0.05)
-    ] * (variant > 0)
-    for n, features, classes, eps in shapes:
+    shapes = [
+        (8, 2, 3, 0.25, (0.0, 1.0)),
+        (6, 5, 4, 0.1, (-1.0, 2.0)),
+        (4, 64, 10, 8 / 255, (0.0, 1.0)),
+    ]
+    shapes += [(3, 7 + variant, 5, 0.05, (0.0, 1.0))] * (variant > 0)
+    for n, features, classes, eps, (low, high) in shapes:
         model = _linear_model(generator, features, classes)
         x = torch.rand(n, features, generator=generator, dtype=torch.float64)
         x[0, 0], x[-1, -1] = 0.0, 1.0
+        x = low + (high - low) * x
         y = torch.randint(0, classes, (n,), generator=generator)
-        cases.append((model, x, y, eps))
+        cases.append((model, x, y, eps, (low, high)))
     return cases
 
 
@@ -129,8 +145,7 @@ def write_fgsm(answer: object, seed: int = 0) -> tuple[bool, str]:
     tuple of (bool, str)
         Whether the answer is right, and praise or a hint at the likely mistake.
     """
-    bounds = (0.0, 1.0)
-    inputs = [(model, x, y, eps, bounds) for model, x, y, eps in _attack_inputs(2, seed)]
+    inputs = list(_attack_inputs(2, seed))
     return expect_function(
         answer,
         _fgsm_reference,
@@ -158,6 +173,11 @@ def write_fgsm(answer: object, seed: int = 0) -> tuple[bool, str]:
                 "Clip the result to the data bounds (`.clamp(*bounds)`): an adversarial input must "
                 "still be a "
                 "valid input.",
+            ),
+            Mistake(
+                lambda m, x, y, e, b: (x + e * _input_gradient(m, x, y).sign()).clamp(0, 1),
+                "Clip to the `bounds` argument (`.clamp(*bounds)`), not to (0, 1): the data "
+                "sets have other ranges (the spirals' are (-4, 4)).",
             ),
             Mistake(
                 lambda m, x, y, e, b: x - e * _input_gradient(m, x, y).sign(),
@@ -238,10 +258,9 @@ def write_pgd(answer: object, seed: int = 0) -> tuple[bool, str]:
     tuple of (bool, str)
         Whether the answer is right, and praise or a hint at the likely mistake.
     """
-    bounds = (0.0, 1.0)
     inputs = [
         (model, x, y, eps, eps / 3, 8 + seed, bounds)
-        for model, x, y, eps in _attack_inputs(3, seed)
+        for model, x, y, eps, bounds in _attack_inputs(3, seed)
     ]
     return expect_function(
         answer,
@@ -256,6 +275,11 @@ def write_pgd(answer: object, seed: int = 0) -> tuple[bool, str]:
             Mistake(
                 lambda *args: _pgd_variant(*args, clip=False),
                 "Clip every iterate to the data bounds as well, after the projection.",
+            ),
+            Mistake(
+                lambda m, x, y, e, a, n, b: _pgd_variant(m, x, y, e, a, n, (0.0, 1.0)),
+                "Clip to the `bounds` argument (`.clamp(*bounds)`), not to (0, 1): the data "
+                "sets have other ranges (the spirals' are (-4, 4)).",
             ),
             *[
                 Mistake(
@@ -331,6 +355,15 @@ def worst_case_accuracy(answer: object, seed: int = 0) -> tuple[bool, str]:
                 "That is the strongest single attack's accuracy. Together the attacks do better: "
                 "one breaks some points, another breaks others. Per point, take `all` over the "
                 "attacks first, then the mean over the points.",
+            ),
+            Mistake(
+                lambda robust: 100 * _worst_case_reference(robust),
+                "That is a percentage: return the share of points, a number in [0, 1].",
+            ),
+            Mistake(
+                lambda robust: float(robust.all(dim=0).sum()),
+                "That counts the points every attack left correct; divide by the number of points "
+                "N for the share.",
             ),
             Mistake(
                 lambda robust: robust.double().mean().item(),

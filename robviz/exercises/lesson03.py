@@ -89,6 +89,33 @@ def _recursion_gram(
     return _gram(norm * mu[:, :dim])
 
 
+def _centered_one_hot_gram(
+    num_classes: int, dim: int, norm: float, *, normalize_last: bool = False
+) -> torch.Tensor:
+    """Return the Gram matrix of the centered one-hot vectors e_i - 1/L, cut or padded to d columns.
+
+    They form a simplex in L coordinates; cut to d = L - 1 they do not. ``normalize_last``
+    rescales to length ``norm`` after the cut instead of before it: both are known mistakes.
+    """
+    L = num_classes
+    centered = torch.eye(L, dtype=torch.float64) - 1.0 / L
+    if not normalize_last:
+        centered = centered / centered.norm(dim=1, keepdim=True)
+    mu = torch.zeros(L, dim, dtype=torch.float64)
+    mu[:, : min(L, dim)] = centered[:, : min(L, dim)]
+    if normalize_last:
+        mu = mu / mu.norm(dim=1, keepdim=True)
+    return _gram(norm * mu)
+
+
+_CENTERED_ONE_HOT_HINT = (
+    "Your centers are the centered one-hot vectors e_i - (1/L, ..., 1/L): a simplex, but in L "
+    "coordinates, and cutting them to d = L - 1 columns changes their lengths and angles. Write "
+    "them in an orthonormal basis of the L - 1 dimensions they span (`torch.linalg.qr`), or follow "
+    "the recursion of section 1."
+)
+
+
 @exercise("3.2", "Write the simplex (MM) centers")
 def write_simplex_centers(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``simplex(L, d, C)`` against robviz.centers.simplex_centers.
@@ -162,6 +189,13 @@ def write_simplex_centers(answer: object, seed: int = 0) -> tuple[bool, str]:
                 "are further apart, <mu_i, mu_j> = -C^2 / (L - 1), sum to zero, and fit in L - 1 "
                 "dimensions.",
             ),
+            *[
+                Mistake(
+                    lambda L, d, C, last=last: _centered_one_hot_gram(L, d, C, normalize_last=last),
+                    _CENTERED_ONE_HOT_HINT,
+                )
+                for last in (False, True)
+            ],
         ],
         rtol=1e-4,
         atol=1e-3,

@@ -1,6 +1,7 @@
 """Lesson 1's self-checks: the right answers pass, each known mistake gets its own hint."""
 
 import pytest
+import torch
 import torch.nn.functional as F
 
 from robviz import exercises
@@ -34,6 +35,11 @@ def test_rce_loss_passes_and_the_reference_itself_passes():
     [
         (lambda h, y: F.cross_entropy(h, y), "reverse"),
         (lambda h, y: _rce(h, y) * (h.shape[1] - 1), "L - 1"),
+        (lambda h, y: _rce(h, y) * (h.shape[1] - 1) / h.shape[1], "divide by L"),
+        (
+            lambda h, y: -torch.log(1 - F.softmax(h, dim=1).gather(1, y[:, None])).mean(),
+            "pushes the true class down",
+        ),
         (lambda h, y: _rce(h, y) * len(h), "mean"),
         (lambda h, y: _rce(-h, y), "prediction"),
     ],

@@ -41,6 +41,8 @@ def test_linear_score_change(lenient):
         (SCORE_EPS * SCORE_WEIGHTS.norm(), "L2"),
         (0.0, "cancel"),
         (SCORE_EPS, "all 64"),
+        (SCORE_WEIGHTS.abs().sum(), "multiply by eps"),
+        (8 * SCORE_WEIGHTS.abs().sum(), "not 8"),
     ]:
         feedback = exercises.check("2.1", wrong)
         assert not feedback and keyword in feedback.message
@@ -68,8 +70,24 @@ def test_fgsm_mistakes_get_their_hints(lenient, options, keyword):
     assert not feedback and keyword in feedback.message
 
 
+def test_fgsm_that_clips_to_the_unit_interval_is_caught(lenient):
+    """A function that ignores its ``bounds`` argument fails: one case has bounds (-1, 2)."""
+    feedback = exercises.check("2.2", lambda m, x, y, e, b: _fgsm(m, x, y, e, (0.0, 1.0)))
+    assert not feedback and "`bounds` argument" in feedback.message
+
+
 def test_pgd_passes():
     assert exercises.check("2.3", _pgd)
+    assert exercises.check("2.3", _pgd, seed=1)
+
+
+def test_pgd_that_clips_to_the_unit_interval_is_caught(lenient):
+    def unit_interval(model, x, y, eps, alpha, steps, bounds):
+        return _pgd(model, x, y, eps, alpha, steps, (0.0, 1.0))
+
+    for seed in (0, 1):
+        feedback = exercises.check("2.3", unit_interval, seed=seed)
+        assert not feedback and "`bounds` argument" in feedback.message
 
 
 @pytest.mark.parametrize(
@@ -118,6 +136,8 @@ def test_worst_case_passes_on_the_visible_and_hidden_inputs():
         (lambda robust: robust.any(dim=0).float().mean(), "best case"),
         (lambda robust: robust.float().mean(dim=1).min(), "strongest single attack"),
         (lambda robust: robust.float().mean(), "average attack"),
+        (lambda robust: 100 * robust.all(dim=0).float().mean(), "percentage"),
+        (lambda robust: robust.all(dim=0).sum(), "divide by the number of points"),
     ],
 )
 def test_worst_case_mistakes_get_their_hints(lenient, wrong, keyword):

@@ -20,6 +20,13 @@ def _simplex(L, d, C, target=None):
     return C * mu[:, :d]
 
 
+def _centered_one_hot(L, d, C):
+    """The simplex e_i - 1/L in L coordinates, cut to the first d: wrong for d = L - 1."""
+    centered = torch.eye(L, dtype=torch.float64) - 1 / L
+    centered = C * centered / centered.norm(dim=1, keepdim=True)
+    return torch.cat([centered, torch.zeros(L, max(d - L, 0), dtype=torch.float64)], dim=1)[:, :d]
+
+
 def test_simplex_dimension(lenient):
     assert exercises.check("3.1", 9)
     for wrong, keyword in [
@@ -45,6 +52,20 @@ def test_simplex_centers_pass_in_any_rotation():
     assert exercises.check("3.2", rotated)
 
 
+def test_centered_one_hot_in_an_orthonormal_basis_passes():
+    """The centered one-hot vectors written in L - 1 coordinates are a right answer."""
+
+    def centered_in_basis(L, d, C):
+        centered = torch.eye(L, dtype=torch.float64) - 1 / L
+        basis, _ = torch.linalg.qr(centered.T)  # its first L - 1 columns span the centered vectors
+        coordinates = centered @ basis[:, : L - 1]
+        coordinates = C * coordinates / coordinates.norm(dim=1, keepdim=True)
+        return torch.cat([coordinates, torch.zeros(L, d - (L - 1), dtype=torch.float64)], dim=1)
+
+    assert exercises.check("3.2", centered_in_basis)
+    assert exercises.check("3.2", centered_in_basis, seed=1)
+
+
 @pytest.mark.parametrize(
     "wrong, keyword",
     [
@@ -52,6 +73,7 @@ def test_simplex_centers_pass_in_any_rotation():
         (lambda L, d, C: _simplex(L, d, C**2), "length C^2"),
         (lambda L, d, C: _simplex(L, d, C, target=1 / (L - 1)), "positive"),
         (lambda L, d, C: C * torch.eye(L, d), "one-hot"),
+        (_centered_one_hot, "centered one-hot"),
     ],
 )
 def test_simplex_mistakes_get_their_hints(lenient, wrong, keyword):
