@@ -99,8 +99,11 @@ def spread_centers(
 
     For feature_dim < num_classes - 1, where no regular simplex exists. Like the authors' code,
     minimize the largest pairwise cosine with Adam (here a smooth maximum, log-sum-exp with a
-    growing sharpness) over unit vectors. In 2-D the optimum is the regular polygon, which is used
-    directly (and in 1-D the pair +-norm).
+    growing sharpness) over unit vectors. Where the optimum is known it is used directly: in 1-D
+    the pair +-norm, in 2-D the regular polygon, and for num_classes / 2 <= feature_dim <
+    num_classes - 1 the centers +-norm e_i, pairwise orthogonal or opposite (Rankin 1955: more than
+    d + 1 unit vectors in d dimensions always have two at an angle of at most 90 degrees, and 2d of
+    them reach it), so the smallest distance is norm * sqrt(2) for every such d.
 
     Parameters
     ----------
@@ -133,6 +136,11 @@ def spread_centers(
     if feature_dim == 2:
         angle = torch.arange(num_classes, dtype=torch.float64) * (2 * math.pi / num_classes)
         return (norm * torch.stack([angle.cos(), angle.sin()], dim=1)).float()
+    if num_classes / 2 <= feature_dim < num_classes - 1:  # Rankin's bound, reached exactly
+        centers = torch.zeros(num_classes, feature_dim)
+        index = torch.arange(num_classes)
+        centers[index, index // 2] = torch.where(index % 2 == 0, norm, -norm)
+        return centers
     generator = torch.Generator().manual_seed(seed)
     w = torch.randn(
         num_classes, feature_dim, generator=generator, dtype=torch.float64, requires_grad=True

@@ -134,3 +134,23 @@ def test_exact_centers_are_the_authors_matrix_entry_by_entry(L, d):
     # and checkpoints line up with theirs. Float32 rounding is about 5e-7 of the length 10.
     expected = authors_centers(L, d, 10.0)
     np.testing.assert_allclose(simplex_centers(L, d, 10.0).double().numpy(), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("num_classes", [5, 6, 7, 10, 11])
+def test_between_half_and_a_simplex_the_centers_reach_rankins_bound_exactly(num_classes):
+    # L > d + 1 unit vectors always have a pair at <= 90 degrees (Rankin 1955); with L <= 2d the
+    # centers +-C e_i reach it: every pair orthogonal or opposite
+    for feature_dim in range(math.ceil(num_classes / 2), num_classes - 1):
+        mu = mm_centers(num_classes, feature_dim, 3.0)
+        assert mu.shape == (num_classes, feature_dim)
+        assert torch.allclose(mu.norm(dim=1), torch.full((num_classes,), 3.0))
+        inner = (mu @ mu.T)[~torch.eye(num_classes, dtype=torch.bool)]
+        assert set(inner.tolist()) <= {0.0, -9.0} and inner.max() == 0.0
+
+
+def test_the_robustness_bound_of_ten_classes_never_falls_as_the_dimension_grows():
+    from robviz.theory import robustness_bound
+
+    bounds = [float(robustness_bound(mm_centers(10, d))) for d in range(2, 13)]
+    assert all(b <= c + 1e-9 for b, c in zip(bounds, bounds[1:])), bounds
+    assert bounds[3:7] == [pytest.approx(10 / math.sqrt(2))] * 4  # d = 5..8: Rankin's plateau
