@@ -6,6 +6,7 @@ attack's estimates, and the exact decision boundary as a line trace.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -225,7 +226,7 @@ def bounds_sandwich(
 
 
 def distance_scatter(
-    exact: dict | torch.Tensor, estimates: dict, *, title: str | None = None
+    exact: dict | torch.Tensor, estimates: dict, *, title: str | None = None, log: bool = False
 ) -> go.Figure:
     """Each estimate of the minimal distance (DeepFool, C&W, ...) against the exact one, per point.
 
@@ -242,6 +243,10 @@ def distance_scatter(
         against ``"SCE-AT"``, not ``"SCE"``), or against the only model's.
     title : str or None
         The figure title.
+    log : bool
+        Log axes, each from its smallest to its largest drawn distance, the diagonal across them:
+        an overestimate by a factor is then a height above the diagonal, and a few large
+        overestimates do not squeeze the other points into the bottom of the plot.
 
     Returns
     -------
@@ -266,6 +271,7 @@ def distance_scatter(
     figure = go.Figure()
     # the largest exact distance: the x axis and the diagonal end there, whatever the overestimates
     top = 0.0
+    low, guess_top = math.inf, 0.0  # for log axes: the smallest exact and the largest estimate
     # one colour per model (an estimate's colour is its model's), one symbol per attack
     colors = series_colors(figure_series("estimates", estimates))
     models = [_model_of(label, list(exact)) for label in estimates]
@@ -284,6 +290,8 @@ def distance_scatter(
             )
         keep = np.isfinite(truth) & np.isfinite(guess) & (truth > 0)
         top = max(top, float(np.max(truth[keep], initial=0)))
+        low = min(low, float(np.min(truth[keep], initial=math.inf)))
+        guess_top = max(guess_top, float(np.max(guess[keep], initial=0)))
         left_out = int((~keep).sum())
         figure.add_trace(
             go.Scatter(
@@ -301,19 +309,34 @@ def distance_scatter(
                 ),
             )
         )
+    ends = [low / 1.2, 1.2 * top] if log and top > 0 else [0, top]
     figure.add_trace(
         go.Scatter(
-            x=[0, top],
-            y=[0, top],
+            x=ends,
+            y=ends,
             mode="lines",
             name="estimate = exact",
             line=dict(color="black", dash="dot"),
         )
     )
-    figure.update_layout(
-        xaxis=dict(title="exact distance", range=[0, 1.05 * top] if top > 0 else None),
-        yaxis_title="attack's distance",
-    )
+    if log and top > 0:
+        figure.update_layout(
+            xaxis=dict(
+                title="exact distance (log scale)",
+                type="log",
+                range=[math.log10(ends[0]), math.log10(ends[1])],
+            ),
+            yaxis=dict(
+                title="attack's distance (log scale)",
+                type="log",
+                range=[math.log10(ends[0]), math.log10(1.2 * max(guess_top, top))],
+            ),
+        )
+    else:
+        figure.update_layout(
+            xaxis=dict(title="exact distance", range=[0, 1.05 * top] if top > 0 else None),
+            yaxis_title="attack's distance",
+        )
     # the legend in its band above the plot, as in every other figure (plotly's default column
     # on the right took a fifth of the width from the points)
     return fit_layout(

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -264,6 +266,25 @@ def test_distance_scatter_draws_each_estimate_against_its_own_model():
     # one model: every estimate is its own, whatever its label
     fig = distance_scatter(torch.tensor([0.1, 0.2]), {"DeepFool": torch.tensor([0.3, 0.4])})
     assert list(fig.data[0].x) == pytest.approx([0.1, 0.2])
+
+
+def test_distance_scatter_on_log_axes_spans_the_drawn_distances_with_the_diagonal():
+    """Lesson 2 patched the figure: one DeepFool estimate of 4.4 squeezed C&W's below 0.95."""
+    from robviz.viz.exact import distance_scatter
+
+    exact = {"MMC": torch.tensor([0.1, 0.4, 0.0, math.inf])}
+    estimates = {"MMC DeepFool": torch.tensor([4.4, 0.5, 0.3, math.inf])}
+    fig = distance_scatter(exact, estimates, log=True)
+    x_axis, y_axis = fig.layout.xaxis, fig.layout.yaxis
+    assert x_axis.type == y_axis.type == "log" and "log scale" in x_axis.title.text
+    assert x_axis.range == pytest.approx((math.log10(0.1 / 1.2), math.log10(0.4 * 1.2)))
+    assert y_axis.range == pytest.approx((math.log10(0.1 / 1.2), math.log10(4.4 * 1.2)))
+    diagonal = fig.data[-1]
+    assert diagonal.name == "estimate = exact" and list(diagonal.x) == list(diagonal.y)
+    assert list(diagonal.x) == pytest.approx([0.1 / 1.2, 0.4 * 1.2])
+    assert list(fig.data[0].x) == pytest.approx([0.1, 0.4])  # 0 and inf are not drawn
+    linear = distance_scatter(exact, estimates)
+    assert linear.layout.xaxis.type is None and list(linear.data[-1].x) == pytest.approx([0, 0.4])
 
 
 def test_distance_scatter_has_the_layout_of_every_figure():
