@@ -126,6 +126,7 @@ def spread_centers(
         ``num_classes`` < 2, ``feature_dim`` < 1 (or 1 with more than 2 classes), ``norm`` <= 0,
         ``steps`` < 1 (zero steps would return the random start as if it were spread).
     """
+    seed = checks.seed("seed", seed)
     num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
     steps = checks.integer("steps", steps, low=1)
     if feature_dim == 1:

@@ -596,6 +596,7 @@ def solve_adp(
         K < 2 or L < 2 (from :func:`adp_regularizer`), or ``y`` outside [0, L); ``steps`` < 1 or
         ``lr`` not > 0 (no descent: the random start, returned as if it were the optimum).
     """
+    seed = checks.seed("seed", seed)
     y = checks.integer("y", y, low=0, high=L - 1, note=f"one of the L = {L} classes")
     steps = checks.integer("steps", steps, low=1)
     lr = checks.real("lr", lr, low=0, low_open=True)

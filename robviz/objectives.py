@@ -1002,6 +1002,7 @@ def per_sample_loss(loss: Objective | LossFn, *, float64: bool = False) -> LossF
     ValueError
         ``loss`` is neither an :class:`Objective` nor callable.
     """
+    float64 = checks.flag("float64", float64)
     if not isinstance(loss, Objective):
         if callable(loss):
             return loss

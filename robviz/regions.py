@@ -110,6 +110,7 @@ def feature_regions(
     ValueError
         Features that are not 2-D, an invalid extent, or a history without snapshots.
     """
+    checks.model("model", model, needs=("objective",))
     if history.features is None:
         raise ValueError("history has no recorded features (fit records them at every snapshot)")
     extent = extent or feature_extent(history.features, centers=history.centers)
@@ -146,6 +147,7 @@ def input_regions(
     ValueError
         An invalid extent.
     """
+    checks.model("model", model)
     labels = (
         inference(model, grid_points(extent, resolution))
         .argmax(1)

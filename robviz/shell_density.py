@@ -336,6 +336,7 @@ def monte_carlo_shell_density(
         ``margin`` < 0, a box without lower < upper; bad ``num_shells``, ``edges``, ``quantiles``
         or ``spacing``.
     """
+    seed = checks.seed("seed", seed)
     z, y = _check_features(z, y)
     dim = z.shape[1]
     if dim > 3:
@@ -454,7 +455,10 @@ def sample_density(
     ValueError
         What :func:`mmc_shell_density` or :func:`monte_carlo_shell_density` refuses.
     """
+    checks.model("model", model, needs=("objective",))
+    seed = checks.seed("seed", seed)
     objective = model.objective
+    checks.finite_inputs("x", x, tensor=True)
     z = inference(model, x, method="features", batch_size=batch_size)
     # only an Objective declares a spherical loss (a head of another kind goes to per_sample_loss)
     spherical = objective.spherical_loss() if isinstance(objective, Objective) else None

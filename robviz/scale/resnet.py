@@ -335,6 +335,7 @@ def cifar_resnet(
     >>> model(torch.rand(2, 3, 32, 32)).shape
     torch.Size([2, 10])
     """
+    seed = None if seed is None else checks.seed("seed", seed)
     if seed is not None:
         torch.manual_seed(seed)
     key = str(objective).lower()
@@ -616,6 +617,7 @@ def cifar_adp_ensemble(
     ValueError
         For fewer than 2 members, or as :class:`CifarResNet`.
     """
+    seed = None if seed is None else checks.seed("seed", seed)
     if seed is not None:
         torch.manual_seed(seed)
     return ADPEnsemble(
@@ -681,6 +683,7 @@ def make_cifar_model(
         For an unknown ``arch`` or objective, a ``feature_dim`` for an ensemble objective, or as
         :class:`CifarResNet`.
     """
+    seed = None if seed is None else checks.seed("seed", seed)
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; valid names: {', '.join(ARCHITECTURES)}")
     common: dict[str, Any] = dict(

@@ -151,6 +151,7 @@ def accuracy_lines(
         No series or no x value, a series whose length is not that of ``x``, a NaN or infinite
         x value or accuracy, or an accuracy outside [0, 1] (naming the series and the index).
     """
+    markers = checks.flag("markers", markers)
     xs = figure_values("x", list(x)).tolist()
     for name in figure_series("series", series):
         figure_values(f"series[{name!r}]", series[name], within=(0, 1))

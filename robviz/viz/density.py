@@ -20,6 +20,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import checks
 from ..runtime import to_numpy
 from .features import _label, plane_axes
 from .inputs import figure_series, figure_values
@@ -185,6 +186,7 @@ def loss_contours_figure(
         panel or with an empty or non-finite curve, or a non-finite center (naming the grid or the
         curve).
     """
+    log10 = checks.flag("log10", log10)
     titled = list(grids.items()) if isinstance(grids, dict) else [(g.name, g) for g in grids]
     figure_series("grids", titled)
     for i, (name, grid) in enumerate(titled):
@@ -284,6 +286,7 @@ def curse_of_softmax_animation(
         grid value or center, or with ``log10`` a loss <= 0 (off the log axis), naming the
         argument and the index.
     """
+    log10 = checks.flag("log10", log10)
     for name, grid in (("softmax_grid", softmax_grid), ("mmc_grid", mmc_grid)):
         figure_values(f"{name}.values", grid.values)
     if centers is not None:
