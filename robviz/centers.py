@@ -213,6 +213,7 @@ def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         a NaN row that turns every distance after it into NaN); z not floating point or with a NaN
         or infinite value (the error names the sample); y not integer or with a label < 0.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
     if z.dim() != 2 or y.shape != z.shape[:1]:
         raise ValueError(
             f"expected features (N, d) and labels (N,), got {tuple(z.shape)} and {tuple(y.shape)}"
@@ -276,6 +277,7 @@ def class_mean_distance(z: torch.Tensor, y: torch.Tensor) -> float:
     ValueError
         z not (N, d) or y not (N,); a class in 0..max(y) without a sample; a single class.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
     return _between(_at_least_two_classes(class_means(z, y))).mean().item()
 
 
@@ -305,6 +307,7 @@ def feature_spread(z: torch.Tensor, y: torch.Tensor) -> float:
     ValueError
         z not (N, d) or y not (N,); a class in 0..max(y) without a sample; a single class.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
     means = _at_least_two_classes(class_means(z, y))
     within = (z - means[y]).norm(dim=1).mean()
     closest = _between(means).min()

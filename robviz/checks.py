@@ -415,12 +415,12 @@ def first_items(items: Sequence[object], shown: int = 5) -> str:
     return ", ".join(map(str, items[:shown])) + (", ..." if len(items) > shown else "")
 
 
-def tensor_argument(name: str, x: object) -> torch.Tensor:
-    """Return ``x`` if it is a tensor, else raise a ``ValueError`` naming ``name``.
+def tensor_argument(name: str, x: object, shape: str = "(N, ...)") -> torch.Tensor:
+    """Return ``x`` if it is a tensor of the ``shape``'s rank, else raise naming ``name``.
 
-    For a model's inputs, which attacks, evaluators and exact methods take as tensors: a NumPy
-    array would fail later inside torch (``'numpy.ndarray' object has no attribute 'to'``) or be
-    converted to float64.
+    For a model's inputs, which attacks, evaluators and exact methods take as tensors, and for the
+    features, logits and centers the losses take: a NumPy array would fail later inside torch
+    (``'numpy.ndarray' object has no attribute 'to'``) or be converted to float64.
 
     Parameters
     ----------
@@ -428,6 +428,9 @@ def tensor_argument(name: str, x: object) -> torch.Tensor:
         The argument's name, for the error.
     x : object
         What the caller passed.
+    shape : str
+        The expected shape as the docstrings write it, e.g. ``"(N, d)"``; one shape without
+        ``...`` has its number of axes checked too.
 
     Returns
     -------
@@ -437,13 +440,16 @@ def tensor_argument(name: str, x: object) -> torch.Tensor:
     Raises
     ------
     ValueError
-        ``x`` is a NumPy array, a list or anything else that is not a tensor.
+        ``x`` is a NumPy array, a list or anything else that is not a tensor, or has another
+        number of axes than ``shape``.
     """
     if not torch.is_tensor(x):
         raise ValueError(
-            f"{name} must be a tensor of shape (N, ...), got {type(x).__name__}: convert it "
+            f"{name} must be a tensor of shape {shape}, got {type(x).__name__}: convert it "
             f"first, e.g. torch.as_tensor({name}, dtype=torch.float32)"
         )
+    if "..." not in shape and " or " not in shape and x.dim() != len(shape.split(",")):
+        raise ValueError(f"{name} must be a tensor of shape {shape}, got shape {tuple(x.shape)}")
     return x
 
 

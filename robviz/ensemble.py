@@ -72,6 +72,7 @@ def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
     ValueError
         ``logits`` not (B, n, L) with n >= 1 (a mean over no sample is no probability).
     """
+    logits = checks.tensor_argument("logits", logits, "(B, n, L)")
     if logits.dim() != 3 or logits.shape[1] == 0:
         raise ValueError(f"logits must have shape (B, n, L) with n >= 1, got {tuple(logits.shape)}")
     return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])

@@ -63,6 +63,7 @@ def feature_extent(
         Features that are not 2-D, no feature, a NaN or infinite coordinate in ``features`` or
         ``centers`` (the error names the point of the flattened (P, 2) points), ``pad`` < 0.
     """
+    features = checks.tensor_argument("features", features, "(N, ...)")
     pad = checks.real("pad", pad, low=0)
     points = features.reshape(-1, features.shape[-1])
     if points.shape[1] != 2:

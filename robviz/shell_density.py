@@ -238,6 +238,7 @@ def mmc_shell_density(
         label in [0, L) per feature; centers of another dimension; ``factor`` not > 0; bad
         ``num_shells``, ``edges``, ``quantiles`` or ``spacing``.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
     z, y = _check_features(z, y)
     mu = as_centers(centers).to(z.device)
     if mu.shape[1] != z.shape[1]:
@@ -337,6 +338,7 @@ def monte_carlo_shell_density(
         or ``spacing``.
     """
     seed = checks.seed("seed", seed)
+    z = checks.tensor_argument("z", z, "(N, d)")
     z, y = _check_features(z, y)
     dim = z.shape[1]
     if dim > 3:

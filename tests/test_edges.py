@@ -2340,3 +2340,73 @@ def test_entries_taking_a_flag_refuse_anything_else_naming_it(name, wrong):
         result = entry(**arguments)
         if inspect.isgenerator(result):  # a generator (of batches) checks at its first item
             next(result)
+
+
+# ------------------------------- a NumPy array or a string where features, logits or centers belong
+
+#: The tensors of the feature space a computing entry takes, with a valid (N = 6, d = 2, L = 3)
+#: example of each; an entry's other tensors are given these too.
+FEATURE_TENSORS = {
+    "z": torch.randn(6, 2, generator=torch.Generator().manual_seed(0)),
+    "features": torch.randn(6, 2, generator=torch.Generator().manual_seed(1)),
+    "h": torch.randn(6, 3, generator=torch.Generator().manual_seed(2)),
+    "logits": torch.randn(6, 3, generator=torch.Generator().manual_seed(3)),
+    "centers": mm_centers(3, 2),
+    "means": mm_centers(3, 2),
+}
+FEATURE_VALUES = {**FEATURE_TENSORS, "y": torch.tensor([0, 1, 2, 0, 1, 2])}
+
+
+def _feature_tensor_entries() -> dict:
+    """Every public entry with a parameter of FEATURE_TENSORS annotated ``torch.Tensor``."""
+    found = {}
+    for name, obj in _public_entries().items():
+        # runtime sits beside checks in the house; figures draw arrays as well as tensors
+        if name.startswith(("robviz.runtime.", "robviz.viz.")):
+            continue
+        try:
+            parameters = inspect.signature(obj).parameters.values()
+        except ValueError:  # an exception class: no signature of its own
+            continue
+        for parameter in parameters:
+            if parameter.name in FEATURE_TENSORS and parameter.annotation == "torch.Tensor":
+                found[f"{name}:{parameter.name}"] = (obj, parameter.name)
+    return found
+
+
+FEATURE_TENSOR_ENTRIES = _feature_tensor_entries()
+
+
+def test_the_feature_tensor_entries_are_found():
+    assert {"robviz.objectives.mmc_loss:z", "robviz.objectives.sce_loss:h"} <= set(
+        FEATURE_TENSOR_ENTRIES
+    )
+
+
+@pytest.mark.parametrize("kind", ["numpy", "str"])
+@pytest.mark.parametrize("name", sorted(FEATURE_TENSOR_ENTRIES))
+def test_entries_taking_features_or_logits_refuse_anything_but_a_tensor_naming_it(name, kind):
+    # "'str' object has no attribute 'shape'" or "'numpy.ndarray' object has no attribute
+    # 'unsqueeze'" from inside the loss before
+    entry, argument = FEATURE_TENSOR_ENTRIES[name]
+    required = [
+        p.name
+        for p in inspect.signature(entry).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    arguments = {p: FEATURE_VALUES.get(p) for p in required}
+    arguments[argument] = FEATURE_VALUES[argument].numpy() if kind == "numpy" else "z"
+    with pytest.raises(ValueError, match=f"^{argument} must be a tensor of shape "):
+        entry(**arguments)
+
+
+def test_a_loss_refuses_features_of_another_rank_naming_the_shape():
+    # "The size of tensor a (2) must match ..." from inside torch before
+    z, y, centers = FEATURE_VALUES["z"], FEATURE_VALUES["y"], FEATURE_VALUES["centers"]
+    with pytest.raises(
+        ValueError, match=r"^z must be a tensor of shape \(N, d\), got shape \(2,\)"
+    ):
+        mmc_loss(z[0], y, centers)
+    with pytest.raises(ValueError, match=r"^centers must be a tensor of shape \(L, d\), got shape"):
+        mmc_loss(z, y, centers[None])
+    assert torch.isfinite(mmc_loss(z, y, centers))

@@ -154,6 +154,7 @@ def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     ValueError
         Fewer than 3 classes; ``y`` not one label in [0, L) per row of ``logits``.
     """
+    logits = checks.tensor_argument("logits", logits, "(N, L)")
     if logits.shape[1] < 3:
         raise ValueError(
             f"the DLR loss needs at least 3 classes, got logits of shape {tuple(logits.shape)}"
@@ -193,6 +194,7 @@ def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tenso
     ValueError
         Fewer than 4 classes; ``y`` or ``target`` not one label in [0, L) per row of ``logits``.
     """
+    logits = checks.tensor_argument("logits", logits, "(N, L)")
     if logits.shape[1] < 4:
         raise ValueError(
             f"the targeted DLR loss needs at least 4 classes, got logits {tuple(logits.shape)}"

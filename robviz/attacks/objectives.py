@@ -124,6 +124,7 @@ def mmc_objective(
         A function ``(model, x, labels) -> (N,)``.
 
     """
+    centers = checks.tensor_argument("centers", centers, "(L, d)")
 
     def objective(model: FeatureModel, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         z = model.features(x)

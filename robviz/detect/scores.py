@@ -459,6 +459,7 @@ def lid_mle(
         sample), or k out of range.
     """
     exclude_self = checks.flag("exclude_self", exclude_self)
+    z = checks.tensor_argument("z", z, "(N, d)")
     if z.dim() != 2 or reference.dim() != 2 or z.shape[1] != reference.shape[1]:
         raise ValueError(
             f"z and reference must be (N, d) and (M, d), got {tuple(z.shape)}, "

@@ -379,6 +379,7 @@ def adp_loss(
         From :func:`~robviz.ensemble.adp_regularizer` for K < 2, L < 2 or labels of the wrong shape
         or outside [0, L).
     """
+    logits = checks.tensor_argument("logits", logits, "(K, N, L)")
     logits = logits.float()
     # The regularizer first: it checks the shapes and the labels, naming y.
     regularizer = adp_regularizer(logits.softmax(dim=-1), y, alpha, beta)
