@@ -231,6 +231,7 @@ def trades_loss(
         x_adv not of x's shape, beta not a finite number > 0, or labels outside the model's classes
         (from ``model.loss``).
     """
+    checks.model("model", model, needs=("loss",))
     if x_adv.shape != x.shape:  # (1, ...) against (N, ...) would broadcast into a wrong KL
         raise ValueError(
             f"x_adv has shape {tuple(x_adv.shape)}, x {tuple(x.shape)}: TRADES compares each "
@@ -479,6 +480,7 @@ def exact_over_training(
     ValueError
         The history holds no model states, or an eps out of range.
     """
+    checks.model("model", model)
     from .exact import decision_boundary
     from .runtime import inference
 

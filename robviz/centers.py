@@ -129,6 +129,7 @@ def spread_centers(
         ``num_classes`` < 2, ``feature_dim`` < 1 (or 1 with more than 2 classes), ``norm`` <= 0,
         ``steps`` < 1 (zero steps would return the random start as if it were spread).
     """
+    seed = checks.seed("seed", seed)
     num_classes, feature_dim, norm = _check(num_classes, feature_dim, norm)
     steps = checks.integer("steps", steps, low=1)
     if feature_dim == 1:
@@ -220,6 +221,7 @@ def class_means(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         a NaN row that turns every distance after it into NaN); z not floating point or with a NaN
         or infinite value (the error names the sample); y not integer or with a label < 0.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
     if z.dim() != 2 or y.shape != z.shape[:1]:
         raise ValueError(
             f"expected features (N, d) and labels (N,), got {tuple(z.shape)} and {tuple(y.shape)}"
@@ -283,6 +285,7 @@ def class_mean_distance(z: torch.Tensor, y: torch.Tensor) -> float:
     ValueError
         z not (N, d) or y not (N,); a class in 0..max(y) without a sample; a single class.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
     return _between(_at_least_two_classes(class_means(z, y))).mean().item()
 
 
@@ -312,6 +315,7 @@ def feature_spread(z: torch.Tensor, y: torch.Tensor) -> float:
     ValueError
         z not (N, d) or y not (N,); a class in 0..max(y) without a sample; a single class.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
     means = _at_least_two_classes(class_means(z, y))
     within = (z - means[y]).norm(dim=1).mean()
     closest = _between(means).min()

@@ -30,12 +30,15 @@ _R = TypeVar("_R")
 __all__ = [
     "real",
     "integer",
+    "seed",
+    "flag",
     "choice",
     "norm_name",
     "scalar",
     "renamed",
     "finite_inputs",
     "tensor_argument",
+    "model",
     "unique_labels",
 ]
 
@@ -241,6 +244,82 @@ def integer(
     return number
 
 
+#: The largest seed every generator robviz seeds accepts (scikit-learn's ``random_state`` and
+#: NumPy's legacy seeding stop at 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+
+def seed(name: str, value: object) -> int:
+    """Return ``value`` as a seed, a Python int in [0, 2**32 - 1], or raise naming ``name``.
+
+    One check for every ``seed`` argument: NumPy, scikit-learn and torch each refuse a bad seed
+    in their own words, and some only when the seed is first used (an attack's first run).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : object
+        The seed: any integer type (as :func:`integer`).
+
+    Returns
+    -------
+    int
+        The seed.
+
+    Raises
+    ------
+    ValueError
+        Not an integer (a bool, a float, a string), negative or above ``MAX_SEED``.
+
+    Examples
+    --------
+    >>> seed("seed", np.int64(7))
+    7
+    """
+    number = integer(name, value, low=0, note=f"a seed, at most 2**32 - 1 = {MAX_SEED}")
+    if number > MAX_SEED:
+        raise ValueError(
+            f"{name} must be an integer >= 0 (a seed, at most 2**32 - 1 = {MAX_SEED}), "
+            f"got {value!r}"
+        )
+    return number
+
+
+def flag(name: str, value: object) -> bool:
+    """Return ``value`` as a Python bool, or raise a ``ValueError`` naming ``name``.
+
+    A switch is True or False (NumPy and 0-d tensor bools too): ``bool("False")`` is True, so a
+    string passed where a switch belongs would silently turn it on.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : object
+        The switch.
+
+    Returns
+    -------
+    bool
+        The switch.
+
+    Raises
+    ------
+    ValueError
+        Anything but a bool: a string, a number, None.
+
+    Examples
+    --------
+    >>> flag("targeted", np.bool_(True))
+    True
+    """
+    switch = scalar(value)
+    if not isinstance(switch, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(switch)
+
+
 def choice(name: str, value: _T, options: Collection[object]) -> _T:
     """Return ``value`` if it is one of ``options``, else raise a ``ValueError`` listing them.
 
@@ -336,12 +415,12 @@ def first_items(items: Sequence[object], shown: int = 5) -> str:
     return ", ".join(map(str, items[:shown])) + (", ..." if len(items) > shown else "")
 
 
-def tensor_argument(name: str, x: object) -> torch.Tensor:
-    """Return ``x`` if it is a tensor, else raise a ``ValueError`` naming ``name``.
+def tensor_argument(name: str, x: object, shape: str = "(N, ...)") -> torch.Tensor:
+    """Return ``x`` if it is a tensor of the ``shape``'s rank, else raise naming ``name``.
 
-    For a model's inputs, which attacks, evaluators and exact methods take as tensors: a NumPy
-    array would fail later inside torch (``'numpy.ndarray' object has no attribute 'to'``) or be
-    converted to float64.
+    For a model's inputs, which attacks, evaluators and exact methods take as tensors, and for the
+    features, logits and centers the losses take: a NumPy array would fail later inside torch
+    (``'numpy.ndarray' object has no attribute 'to'``) or be converted to float64.
 
     Parameters
     ----------
@@ -349,6 +428,9 @@ def tensor_argument(name: str, x: object) -> torch.Tensor:
         The argument's name, for the error.
     x : object
         What the caller passed.
+    shape : str
+        The expected shape as the docstrings write it, e.g. ``"(N, d)"``; one shape without
+        ``...`` has its number of axes checked too.
 
     Returns
     -------
@@ -358,14 +440,72 @@ def tensor_argument(name: str, x: object) -> torch.Tensor:
     Raises
     ------
     ValueError
-        ``x`` is a NumPy array, a list or anything else that is not a tensor.
+        ``x`` is a NumPy array, a list or anything else that is not a tensor, or has another
+        number of axes than ``shape``.
     """
     if not torch.is_tensor(x):
         raise ValueError(
-            f"{name} must be a tensor of shape (N, ...), got {type(x).__name__}: convert it "
+            f"{name} must be a tensor of shape {shape}, got {type(x).__name__}: convert it "
             f"first, e.g. torch.as_tensor({name}, dtype=torch.float32)"
         )
+    if "..." not in shape and " or " not in shape and x.dim() != len(shape.split(",")):
+        raise ValueError(f"{name} must be a tensor of shape {shape}, got shape {tuple(x.shape)}")
     return x
+
+
+#: What a model needs beyond ``model(x)``, by attribute, in the words of the model contract.
+_MODEL_NEEDS = {
+    "features": "model.features(x), the (N, d) features",
+    "loss": "model.loss(x, y), the training loss",
+    "objective": "model.objective, a robviz objective head",
+}
+
+
+def model(name: str, value: _T, *, needs: Collection[str] = (), module: bool = False) -> _T:
+    """Return ``value`` if it is a model with what the caller needs, else raise naming ``name``.
+
+    The first check of every entry that takes a model: a name, None or a list would fail inside
+    the first measurement (``'str' object is not callable``), or, for an attack, only when it
+    runs; a plain layer where a robviz model belongs fails inside torch
+    (``'Linear' object has no attribute 'objective'``).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : object
+        What the caller passed.
+    needs : collection of {"features", "loss", "objective"}
+        The attributes the caller uses beyond ``model(x)`` (the contract of
+        ``robviz.models``: ``FeatureModel``, ``TrainableModel``, a ``Classifier``'s head).
+    module : bool
+        Require a ``torch.nn.Module`` (its layers are read), not any callable.
+
+    Returns
+    -------
+    object
+        ``value`` itself.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is not callable (not a module, with ``module``), or lacks an attribute of
+        ``needs``; the error says what was expected and how to build one.
+    """
+    kind = "torch.nn.Module" if module else "model, x -> logits (N, L)"
+    if not callable(value) or (module and not isinstance(value, torch.nn.Module)):
+        raise TypeError(
+            f"{name} must be a {kind} (a robviz.models.Classifier, e.g. "
+            f"robviz.models.make_model(data, 'sce')), got {type(value).__name__}"
+        )
+    missing = [_MODEL_NEEDS[need] for need in needs if not hasattr(value, need)]
+    if missing:
+        raise TypeError(
+            f"{name} must be a robviz model with {' and '.join(missing)} (a "
+            f"robviz.models.Classifier, e.g. robviz.models.make_model(data, 'sce')), got "
+            f"{type(value).__name__}"
+        )
+    return value
 
 
 def finite_inputs(

@@ -250,6 +250,7 @@ def gaussian_mixture(
     ValueError
         For num_classes < 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
     """
+    seed = checks.seed("seed", seed)
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
     rng = np.random.default_rng(seed)
     angle = 2 * np.pi * np.arange(num_classes) / num_classes
@@ -298,6 +299,7 @@ def moons(
     """
     from sklearn.datasets import make_moons
 
+    seed = checks.seed("seed", seed)
     if num_classes != 2:
         raise ValueError(f"moons has exactly 2 classes, got num_classes={num_classes}")
     _, n_per_class, noise = _check_toy(2, n_per_class, noise)
@@ -348,6 +350,7 @@ def spirals(
         For num_classes < 2, n_per_class < 4, noise < 0, turns not a finite number or a test
         fraction outside (0, 1).
     """
+    seed = checks.seed("seed", seed)
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
     turns = checks.real("turns", turns)
     rng = np.random.default_rng(seed)
@@ -381,6 +384,7 @@ def digits(
     """
     from sklearn.datasets import load_digits
 
+    seed = checks.seed("seed", seed)
     bunch = load_digits()
     x = (bunch.images / 16.0).astype(np.float32)[:, None]
     return _split("digits", x, bunch.target, test_fraction, seed, (0.0, 1.0), device)
@@ -426,6 +430,7 @@ def mnist5k(
     Dataset
         Float32 images, int64 labels 0-9, ``bounds`` (0, 1).
     """
+    seed = checks.seed("seed", seed)
     x, y = _mnist5k_pixels()
     x = (x.reshape(-1, 1, 28, 28) / 255.0).astype(np.float32)
     return _split("mnist5k", x, y, test_fraction, seed, (0.0, 1.0), device)
@@ -571,6 +576,7 @@ def sample_per_class(
         ``per_class`` < 1 (-1 would slice off one sample per class, not draw none); ``y`` not
         integer labels >= 0; ``mask`` not one flag per label.
     """
+    seed = checks.seed("seed", seed)
     per_class = checks.integer("per_class", per_class, low=1)
     y = checks.labels("y", y, len(y), num_classes=int(y.max()) + 1 if len(y) else None)
     if mask is not None and tuple(mask.shape) != tuple(y.shape):

@@ -118,6 +118,8 @@ def tsne(
     """
     from openTSNE import TSNE
 
+    seed = checks.seed("seed", seed)
+    cache = checks.flag("cache", cache)
     x = _features_array(features)
     perplexity = checks.real(
         "perplexity",
@@ -242,6 +244,8 @@ def aligned_tsne(
         An empty sequence, frames of different N, ``n_iter`` or ``later_iter`` < 1, or what
         :func:`tsne` refuses.
     """
+    seed = checks.seed("seed", seed)
+    cache = checks.flag("cache", cache)
     frames = [_features_array(f, f"sequence[{i}]") for i, f in enumerate(sequence)]
     if not frames:
         raise ValueError("sequence is empty: pass at least one (N, d) feature array")

@@ -72,6 +72,7 @@ def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
     ValueError
         ``logits`` not (B, n, L) with n >= 1 (a mean over no sample is no probability).
     """
+    logits = checks.tensor_argument("logits", logits, "(B, n, L)")
     if logits.dim() != 3 or logits.shape[1] == 0:
         raise ValueError(f"logits must have shape (B, n, L) with n >= 1, got {tuple(logits.shape)}")
     return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
@@ -596,6 +597,7 @@ def solve_adp(
         K < 2 or L < 2 (from :func:`adp_regularizer`), or ``y`` outside [0, L); ``steps`` < 1 or
         ``lr`` not > 0 (no descent: the random start, returned as if it were the optimum).
     """
+    seed = checks.seed("seed", seed)
     y = checks.integer("y", y, low=0, high=L - 1, note=f"one of the L = {L} classes")
     steps = checks.integer("steps", steps, low=1)
     lr = checks.real("lr", lr, low=0, low_open=True)

@@ -208,6 +208,8 @@ def gsce_loss(
         A scale not > 0 (sigma = 0 makes a class's logit constant, sigma < 0 turns its well into a
         hill: neither is g-SCE); ``y`` not one label in [0, L) per feature.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
+    centers = checks.tensor_argument("centers", centers, "(L, d)")
     centers = centers.to(z)
     num_classes = centers.shape[0]
     sigma = torch.as_tensor(sigmas, dtype=z.dtype, device=z.device).expand(num_classes)
@@ -370,6 +372,7 @@ def feature_density(
         point the histogram would drop, a density lower than measured; the error names the point
         index); a bad ``extent`` or ``resolution``.
     """
+    features = checks.tensor_argument("features", features, "(P, 2) or (S, P, 2)")
     extent = _check_extent(extent)
     resolution = checks.integer("resolution", resolution, low=1)
     z = torch.as_tensor(features).detach().to(torch.float64).cpu()

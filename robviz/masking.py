@@ -151,6 +151,7 @@ def accuracy_vs_eps(
         verdict against a threshold no accuracy can meet); x empty or non-finite; y not one
         integer label per input in [0, L).
     """
+    checks.model("model", model)
     floor = checks.real("floor", floor, low=0, high=1)
     tolerance = checks.real("tolerance", tolerance, low=0)
     factory = attack_factory or (lambda m, e: _default_attack(m, e, bounds=bounds))
@@ -250,6 +251,7 @@ def accuracy_vs_steps(
         integer label per input
         in [0, L).
     """
+    checks.model("model", model)
     tolerance = checks.real("tolerance", tolerance, low=0)
     factory = attack_factory or (
         lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds)
@@ -366,6 +368,8 @@ def whitebox_vs_blackbox(
         ``white_attack`` of another radius, norm or bounds, or without a radius; what the attacks
         refuse (x empty or non-finite, labels outside [0, L), zero steps or samples).
     """
+    checks.model("model", model)
+    seed = checks.seed("seed", seed)
     eps = checks.real("eps", eps, low=0, low_open=True)
     # An lr of 0 is no SPSA step (refused by SPSA), not the default: only None is eps / 4.
     spsa_lr = checks.real("spsa_lr", spsa_lr, low=0, low_open=True, allow_none=True)
@@ -464,6 +468,7 @@ def gradient_direction(
     ValueError
         Empty or non-finite ``x``; ``y`` not one integer label per input in [0, L).
     """
+    checks.model("model", model)
     return _input_gradient(model, x, y, objective).sign()
 
 
@@ -574,6 +579,7 @@ def loss_along_direction(
         x's shape or non-finite (naming the sample); ``alphas`` empty, not 1-D or non-finite;
         ``roughness`` not > 0.
     """
+    checks.model("model", model)
     roughness = checks.real("roughness", roughness, low=0, low_open=True)
     x = to_model(model, checks.finite_inputs("x", x))
     grad = _input_gradient(model, x, y, objective)  # one pass: the default direction and the slope
@@ -681,6 +687,8 @@ def loss_landscape_2d(
         of x's shape or non-finite (naming the sample); ``alphas`` or ``betas`` empty, not 1-D or
         non-finite; ``roughness`` not > 0, ``plateau`` outside [0, 1].
     """
+    checks.model("model", model)
+    seed = checks.seed("seed", seed)
     roughness = checks.real("roughness", roughness, low=0, low_open=True)
     plateau = checks.real("plateau", plateau, low=0, high=1)
     x = to_model(model, checks.finite_inputs("x", x))

@@ -142,6 +142,8 @@ class MixupInference(nn.Module):
         threshold: float = 0.2,
         seed: int = 0,
     ) -> None:
+        checks.model("model", model, module=True)
+        seed = checks.seed("seed", seed)
         super().__init__()
         if mode not in MI_DEFAULTS:
             raise ValueError(
@@ -453,6 +455,7 @@ def mixup_batch(
         ``x`` empty or non-finite (the error names the sample index); ``y`` not one integer label
         per input; ``alpha`` not a finite number > 0.
     """
+    per_sample = checks.flag("per_sample", per_sample)
     checks.finite_inputs("x", x, tensor=True)
     y = checks.labels("y", y, len(x))
     alpha = checks.real("alpha", alpha, low=0, low_open=True)
@@ -512,8 +515,10 @@ def mixup_loss(
         ``per_sample`` for a model without ``features`` and ``objective`` (an ensemble); as
         :func:`mixup_batch` (``x`` empty or non-finite, alpha <= 0).
     """
+    checks.model("model", model, needs=("loss",))
     from .objectives import per_sample_loss
 
+    per_sample = checks.flag("per_sample", per_sample)
     x_mix, y_a, y_b, lam = mixup_batch(x, y, alpha, generator, per_sample=per_sample)
     if hasattr(model, "objective") and hasattr(model, "features"):
         z = model.features(x_mix)
@@ -574,6 +579,9 @@ class MixupModel(nn.Module):
         seed: int = 0,
         per_sample: bool = False,
     ) -> None:
+        checks.model("model", model, needs=("objective",))
+        seed = checks.seed("seed", seed)
+        per_sample = checks.flag("per_sample", per_sample)
         super().__init__()
         alpha = checks.real("alpha", alpha, low=0, low_open=True)
         self.classifier, self.alpha, self.attack, self.per_sample = (
@@ -734,6 +742,8 @@ def interpolated_adversarial_training(
     >>> objective = interpolated_adversarial_training(model, eps=0.25, bounds=data.bounds)
     >>> history = fit(objective, data, steps=10, progress=False)
     """
+    checks.model("model", model, needs=("objective",))
+    seed = checks.seed("seed", seed)
     from .attacks import PGD
 
     attack = PGD(
@@ -822,6 +832,8 @@ def mixing_effect(
         one integer label per input in [0, L) (naming the sample index); no lambda, or one outside
         [0, 1] (not a mixture: the input would be extrapolated away from its partner).
     """
+    checks.model("model", model)
+    seed = checks.seed("seed", seed)
     for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
         checks.finite_inputs(name, value, tensor=True)
     if x_adv.shape != x.shape:
@@ -934,6 +946,7 @@ def mi_robustness(
         the sample index); ``steps``, ``eot_samples`` or ``batch_size`` below 1 (named); and as
         :class:`MixupInference` and :class:`~robviz.attacks.PGD` for the other arguments.
     """
+    checks.model("model", model, module=True)
     for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
         checks.finite_inputs(name, value, tensor=True)
     # Checked here, before any accuracy is computed, and under the names given here (the EOT

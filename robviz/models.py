@@ -219,8 +219,10 @@ class SmallCNN(nn.Module):
 def _real_inputs(x: torch.Tensor) -> torch.Tensor:
     """Return ``x``, or raise a ``TypeError`` for integer inputs.
 
-    A body's first layer would fail with torch's "mat1 and mat2 must have the same dtype".
+    A body's first layer would fail with torch's "mat1 and mat2 must have the same dtype"; a NumPy
+    array is refused as every entry refuses it (:func:`robviz.checks.tensor_argument`).
     """
+    checks.tensor_argument("x", x)
     if not (x.is_floating_point() or x.is_complex()):
         hint = " / 255 for 8-bit pixels" if x.dtype == torch.uint8 else ""
         raise TypeError(
@@ -403,6 +405,7 @@ def make_model(
     ValueError
         For inputs that are neither 1-D nor images.
     """
+    seed = checks.seed("seed", seed)
     dataset = check_dataset("dataset", dataset)
     width = checks.integer("width", width, low=1, allow_none=True, note="None: the default")
     torch.manual_seed(seed)
@@ -476,6 +479,7 @@ def make_mlp(
     ValueError
         For sizes < 1.
     """
+    seed = checks.seed("seed", seed)
     dataset = check_dataset("dataset", dataset)
     torch.manual_seed(seed)
     in_dim = 1

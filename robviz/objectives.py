@@ -77,6 +77,8 @@ def squared_distances(z: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     ValueError
         Features and centers of two dimensions d.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
+    centers = checks.tensor_argument("centers", centers, "(L, d)")
     if z.shape[-1] != centers.shape[-1]:
         raise ValueError(
             f"z and centers must have one feature dimension d, got z {tuple(z.shape)} and centers "
@@ -106,6 +108,7 @@ def sce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         ``y`` not one integer label per sample, or a label outside [0, L)
         (:func:`robviz.checks.labels`).
     """
+    h = checks.tensor_argument("h", h, "(N, L)")
     return F.cross_entropy(h, checks.labels("y", y, len(h), num_classes=h.shape[1]))
 
 
@@ -142,6 +145,9 @@ def center_loss(
         ``y`` not one integer label per sample, or a label outside [0, L)
         (:func:`robviz.checks.labels`); ``weight`` < 0.
     """
+    h = checks.tensor_argument("h", h, "(N, L)")
+    z = checks.tensor_argument("z", z, "(N, d)")
+    centers = checks.tensor_argument("centers", centers, "(L, d)")
     y = checks.labels("y", y, len(z), num_classes=len(centers))
     weight = checks.real("weight", weight, low=0)
     pull = 0.5 * (z - centers[y]).pow(2).sum(dim=1).mean()
@@ -183,6 +189,8 @@ def lgm_loss(
         ``y`` not one integer label per sample, or a label outside [0, L)
         (:func:`robviz.checks.labels`); ``margin`` or ``weight`` < 0.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
+    means = checks.tensor_argument("means", means, "(L, d)")
     y = checks.labels("y", y, len(z), num_classes=len(means))
     margin = checks.real("margin", margin, low=0)
     weight = checks.real("weight", weight, low=0)
@@ -226,6 +234,8 @@ def mmlda_loss(
         (:func:`robviz.checks.labels`); ``factor`` not > 0; ``z`` and ``centers`` of two
         dimensions.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
+    centers = checks.tensor_argument("centers", centers, "(L, d)")
     factor = checks.real("factor", factor, low=0, low_open=True)
     return sce_loss(-factor * squared_distances(z, centers), y)
 
@@ -270,6 +280,8 @@ def mmc_loss(
         (:func:`robviz.checks.labels`); ``factor`` not > 0; ``z`` and ``centers`` of two
         dimensions.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
+    centers = checks.tensor_argument("centers", centers, "(L, d)")
     y = checks.labels("y", y, len(z), num_classes=len(centers))
     factor = checks.real("factor", factor, low=0, low_open=True)
     if z.shape[-1] != centers.shape[-1]:
@@ -309,6 +321,7 @@ def rce_loss(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         ``y`` not one integer label per sample, or a label outside [0, L)
         (:func:`robviz.checks.labels`); fewer than 2 classes.
     """
+    h = checks.tensor_argument("h", h, "(N, L)")
     num_classes = h.shape[1]
     if num_classes < 2:  # the reverse label 1/(L - 1) is 0/0
         raise ValueError(
@@ -521,6 +534,7 @@ def nearest_center_decision(
     biases : torch.Tensor
         -factor ||mu_k||^2, (L,).
     """
+    centers = checks.tensor_argument("centers", centers, "(L, d)")
     return 2 * factor * centers, -factor * centers.pow(2).sum(dim=1)
 
 
@@ -960,6 +974,7 @@ def cross_entropy_per_sample(h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         ``y`` not one integer label per row of ``h``, or a label outside [0, L)
         (:func:`robviz.checks.labels`).
     """
+    h = checks.tensor_argument("h", h, "(N, L)")
     y = checks.labels("y", y, len(h), num_classes=h.shape[1])
     others = torch.ones_like(h, dtype=torch.bool).scatter(1, y[:, None].long(), False)
     margins = (h - h.gather(1, y[:, None].long())).masked_fill(~others, -math.inf)
@@ -1002,6 +1017,7 @@ def per_sample_loss(loss: Objective | LossFn, *, float64: bool = False) -> LossF
     ValueError
         ``loss`` is neither an :class:`Objective` nor callable.
     """
+    float64 = checks.flag("float64", float64)
     if not isinstance(loss, Objective):
         if callable(loss):
             return loss

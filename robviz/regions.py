@@ -63,6 +63,7 @@ def feature_extent(
         Features that are not 2-D, no feature, a NaN or infinite coordinate in ``features`` or
         ``centers`` (the error names the point of the flattened (P, 2) points), ``pad`` < 0.
     """
+    features = checks.tensor_argument("features", features, "(N, ...)")
     pad = checks.real("pad", pad, low=0)
     points = features.reshape(-1, features.shape[-1])
     if points.shape[1] != 2:
@@ -110,6 +111,7 @@ def feature_regions(
     ValueError
         Features that are not 2-D, an invalid extent, or a history without snapshots.
     """
+    checks.model("model", model, needs=("objective",))
     if history.features is None:
         raise ValueError("history has no recorded features (fit records them at every snapshot)")
     extent = extent or feature_extent(history.features, centers=history.centers)
@@ -146,6 +148,7 @@ def input_regions(
     ValueError
         An invalid extent.
     """
+    checks.model("model", model)
     labels = (
         inference(model, grid_points(extent, resolution))
         .argmax(1)

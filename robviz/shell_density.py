@@ -238,6 +238,7 @@ def mmc_shell_density(
         label in [0, L) per feature; centers of another dimension; ``factor`` not > 0; bad
         ``num_shells``, ``edges``, ``quantiles`` or ``spacing``.
     """
+    z = checks.tensor_argument("z", z, "(N, d)")
     z, y = _check_features(z, y)
     mu = as_centers(centers).to(z.device)
     if mu.shape[1] != z.shape[1]:
@@ -336,6 +337,8 @@ def monte_carlo_shell_density(
         ``margin`` < 0, a box without lower < upper; bad ``num_shells``, ``edges``, ``quantiles``
         or ``spacing``.
     """
+    seed = checks.seed("seed", seed)
+    z = checks.tensor_argument("z", z, "(N, d)")
     z, y = _check_features(z, y)
     dim = z.shape[1]
     if dim > 3:
@@ -454,7 +457,10 @@ def sample_density(
     ValueError
         What :func:`mmc_shell_density` or :func:`monte_carlo_shell_density` refuses.
     """
+    checks.model("model", model, needs=("objective",))
+    seed = checks.seed("seed", seed)
     objective = model.objective
+    checks.finite_inputs("x", x, tensor=True)
     z = inference(model, x, method="features", batch_size=batch_size)
     # only an Objective declares a spherical loss (a head of another kind goes to per_sample_loss)
     spherical = objective.spherical_loss() if isinstance(objective, Objective) else None

@@ -155,6 +155,8 @@ class TrainConfig:
     record_models: bool = False
 
     def __post_init__(self) -> None:
+        self.seed = checks.seed("seed", self.seed)
+        self.record_models = checks.flag("record_models", self.record_models)
         self.steps = checks.integer("steps", self.steps, low=1)
         self.batch_size = checks.integer(
             "batch_size", self.batch_size, low=1, allow_none=True, note="None: full batch"
@@ -333,6 +335,7 @@ def accuracy(model: Predictor, x: torch.Tensor, y: torch.Tensor, batch_size: int
     float
         The accuracy in [0, 1].
     """
+    checks.model("model", model)
     checks.finite_inputs("x", x, tensor=True)
     batch_size = checks.integer("batch_size", batch_size, low=1)
     logits = inference(model, x, batch_size=batch_size)
@@ -430,6 +433,8 @@ def fit(
     """
     from tqdm.auto import tqdm
 
+    checks.model("model", model, needs=("objective", "loss"))
+    progress = checks.flag("progress", progress)
     data = check_dataset("data", data)
     checks.finite_inputs("data.x_train", data.x_train)
     checks.finite_inputs("data.x_test", data.x_test)
@@ -566,6 +571,8 @@ def fit_objectives(
     """
     from .models import make_model
 
+    seed = checks.seed("seed", seed)
+    progress = checks.flag("progress", progress)
     data = check_dataset("data", data)
     names = checks.unique_labels("objectives", objectives)
     if not names:
@@ -653,6 +660,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **metadata: 
     TypeError
         A metadata value that a safe load could not read (named with its key), before any writing.
     """
+    checks.model("model", model, module=True)
     path = Path(path)
     state = {
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -725,6 +733,7 @@ def load_checkpoint(
     RuntimeError
         The parameters do not fit ``model`` (``load_state_dict``).
     """
+    checks.model("model", model, module=True)
     state = read_checkpoint(path, map_location)
     model.load_state_dict(state["state_dict"])
     return state["metadata"]

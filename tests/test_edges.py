@@ -823,7 +823,9 @@ INPUT_ENTRIES = {
         "blobs", lambda c, x, y: _mi(c).mix(x, torch.zeros_like(y), 2, same=False)
     ),
     "mixup_batch": _entry("blobs", lambda c, x, y: mixup_inference.mixup_batch(x, y)),
-    "mixup_loss": _entry("blobs", lambda c, x, y: mixup_inference.mixup_loss(c.blobs_model, x, y)),
+    "mixup_loss": _entry(  # a trainable model: a plain network has no loss(x, y) to mix
+        "blobs", lambda c, x, y: mixup_inference.mixup_loss(make_model(c.data, "sce"), x, y)
+    ),
     "mixing_effect/x_adv": _entry(
         "blobs",
         lambda c, x, y: mixup_inference.mixing_effect(
@@ -2031,7 +2033,8 @@ def test_entries_taking_a_dataset_refuse_anything_else_naming_it(name, wrong):
         for p in inspect.signature(function).parameters.values()
         if p.default is inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD
     ]
-    arguments = {p: None for p in required} | {parameter: wrong}
+    model = make_model(gaussian_mixture(n_per_class=5, seed=0), "mmc")  # checked before the data
+    arguments = {p: model if p == "model" else None for p in required} | {parameter: wrong}
     with pytest.raises(TypeError, match=f"^{parameter} must be a robviz.data.Dataset, got "):
         function(**arguments)
     if isinstance(wrong, str):
@@ -2102,9 +2105,315 @@ def test_every_exact_and_mi_entry_refuses_numpy_inputs_naming_the_tensor(spaces,
     _refuses_or_runs(lambda x, y: entry["call"](spaces, x, y), x, y)
 
 
+def test_a_classifier_refuses_numpy_inputs_at_every_entry():
+    # "'numpy.ndarray' object has no attribute 'is_floating_point'" from the integer check of the
+    # Classifier's own entries (and 'to' from sample_density's inference) before
+    from robviz.shell_density import sample_density
+
+    data = gaussian_mixture(n_per_class=10, seed=0)
+    model = make_model(data, "mmc")
+    x, y = data.x_test[:5], data.y_test[:5]
+    calls = {
+        "forward": lambda x: model(x),
+        "features": lambda x: model.features(x),
+        "loss": lambda x: model.loss(x, y),
+        "sample_density": lambda x: sample_density(model, x, y),
+        "auto_objective": lambda x: attacks.auto_objective(model)(model, x, y),
+    }
+    for name, call in calls.items():
+        for convert in (lambda t: t.numpy(), lambda t: t.tolist()):
+            with pytest.raises(ValueError, match=TENSOR_REFUSAL):
+                call(convert(x))
+        call(x)  # the tensor itself is fine
+
+
 def test_accuracy_of_numpy_inputs_is_refused_and_of_tensors_measured():
     data, model = trained(3, torch.float32)
     x, y = data.x_test[:20], data.y_test[:20]
     with pytest.raises(ValueError, match=r"x must be a tensor .* torch.as_tensor\(x, dtype="):
         accuracy(model, x.numpy(), y)
     assert 0 <= accuracy(model, x, y) <= 1
+
+
+# ------------------------------------ something else where a model belongs: a name, None, a layer
+
+
+def _public_entries() -> dict:
+    """Every public function and class of robviz, from the modules' ``__all__``.
+
+    name -> object; deprecated alias modules are skipped (their new home is walked).
+    """
+    import importlib
+    import pkgutil
+    import warnings
+
+    import robviz
+
+    found = {}
+    for info in pkgutil.walk_packages(robviz.__path__, "robviz."):
+        if info.name.endswith("__main__"):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            try:
+                module = importlib.import_module(info.name)
+            except DeprecationWarning:
+                continue
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == info.name:
+                found[f"{info.name}.{name}"] = obj
+    return found
+
+
+#: What each model annotation needs beyond model(x): a plain nn.Linear lacks it.
+MODEL_KINDS = {
+    "Predictor": None,
+    "nn.Module": None,
+    "torch.nn.Module": None,
+    "FeatureModel": "features",
+    "TrainableModel": "loss",
+    "Classifier": "objective",
+    "_Fittable": "objective",
+}
+
+
+def _model_entries() -> dict:
+    """Every public entry with a ``model`` parameter: name -> (entry, annotation)."""
+    found = {}
+    for name, obj in _public_entries().items():
+        if name.startswith("robviz.runtime."):  # runtime sits beside checks: its callers check
+            continue
+        try:
+            parameter = inspect.signature(obj).parameters.get("model")
+        except ValueError:  # an exception class: no signature of its own
+            continue
+        if parameter is not None and parameter.annotation in MODEL_KINDS:
+            found[name] = (obj, parameter.annotation)
+    return found
+
+
+MODEL_ENTRIES = _model_entries()
+
+
+def test_the_model_entries_are_found():
+    assert {
+        "robviz.attacks.gradient.PGD",
+        "robviz.train.fit",
+        "robviz.train.accuracy",
+        "robviz.regions.feature_regions",
+        "robviz.exact.boundary.robust_accuracy",
+        "robviz.mixup_inference.mixup_loss",
+    } <= set(MODEL_ENTRIES)
+
+
+def _call_with_model(entry, model):
+    required = [
+        p.name
+        for p in inspect.signature(entry).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    return entry(**({p: None for p in required} | {"model": model}))
+
+
+@pytest.mark.parametrize("wrong", ["mmc", None, [0.5, 0.5], {}])
+@pytest.mark.parametrize("name", sorted(MODEL_ENTRIES))
+def test_entries_taking_a_model_refuse_anything_else_naming_it(name, wrong):
+    # "'str' object is not callable" from inside the first measurement, or an attack built on a
+    # name that failed only when run, before
+    entry, _ = MODEL_ENTRIES[name]
+    with pytest.raises(TypeError, match=f"^model must be a .*got {type(wrong).__name__}"):
+        _call_with_model(entry, wrong)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, (_, kind) in MODEL_ENTRIES.items() if MODEL_KINDS[kind])
+)
+def test_entries_needing_a_robviz_model_refuse_a_plain_layer_naming_what_is_missing(name):
+    # "'Linear' object has no attribute 'objective'" from inside torch before
+    entry, kind = MODEL_ENTRIES[name]
+    needed = MODEL_KINDS[kind]
+    with pytest.raises(TypeError, match=f"^model must be a .*model.{needed}.*got Linear"):
+        _call_with_model(entry, nn.Linear(2, 3))
+
+
+# ----------------------------------------------------------- a seed that is no seed: "0", 2.5, -1
+
+#: Seeds not checked here: runtime sits beside checks in the house (robviz.setup checks its own),
+#: and the exercises check their answers' seeds.
+SEEDS_ELSEWHERE = ("robviz.runtime.", "robviz.exercises.")
+
+
+def _seed_entries() -> dict:
+    """Every public entry with a ``seed`` parameter: name -> (entry, its default)."""
+    found = {}
+    for name, obj in _public_entries().items():
+        try:
+            parameter = inspect.signature(obj).parameters.get("seed")
+        except ValueError:  # an exception class: no signature of its own
+            continue
+        if parameter is not None and not name.startswith(SEEDS_ELSEWHERE):
+            found[name] = (obj, parameter.default)
+    return found
+
+
+SEED_ENTRIES = _seed_entries()
+
+
+def test_the_seed_entries_are_found():
+    assert {
+        "robviz.data.gaussian_mixture",
+        "robviz.attacks.base.Attack",
+        "robviz.models.make_model",
+        "robviz.train.TrainConfig",
+    } <= set(SEED_ENTRIES)
+
+
+@pytest.mark.parametrize("wrong", ["0", 2.5, -1, 2**32, True])
+@pytest.mark.parametrize("name", sorted(SEED_ENTRIES))
+def test_entries_taking_a_seed_refuse_anything_else_naming_it(name, wrong):
+    # NumPy's "SeedSequence expects int", scikit-learn's "random_state parameter" or torch's
+    # "manual_seed expected a long" from inside, or a seed that failed only when used, before
+    entry, _ = SEED_ENTRIES[name]
+    parameters = inspect.signature(entry).parameters.values()
+    required = [
+        p.name
+        for p in parameters
+        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    data = gaussian_mixture(num_classes=3, n_per_class=5, seed=0)
+    valid = {"model": make_model(data, "mmc"), "data": data, "dataset": data}
+    arguments = {p: valid.get(p) for p in required} | {"seed": wrong}
+    with pytest.raises(ValueError, match=r"^seed must be an integer >= 0"):
+        entry(**arguments)
+
+
+# ------------------------------------------------ a flag given a string: "False" is True to bool()
+
+#: Flags not checked here: the argument checks' own options, runtime (beside checks in the house),
+#: the exercises, and the records robviz fills in itself (a masking curve's ``looks_masked``).
+FLAGS_ELSEWHERE = ("robviz.checks.", "robviz.runtime.", "robviz.exercises.", "robviz.viz.inputs.")
+
+
+def _is_record(obj) -> bool:
+    """A dataclass without a check of its own (``__post_init__``): a result robviz fills in."""
+    import dataclasses
+
+    return dataclasses.is_dataclass(obj) and not hasattr(obj, "__post_init__")
+
+
+def _flag_entries() -> dict:
+    """Every public entry with a parameter annotated ``bool``: "name:flag" -> (entry, flag)."""
+    found = {}
+    for name, obj in _public_entries().items():
+        if name.startswith(FLAGS_ELSEWHERE) or _is_record(obj):
+            continue
+        try:
+            parameters = inspect.signature(obj).parameters.values()
+        except ValueError:  # an exception class: no signature of its own
+            continue
+        for parameter in parameters:
+            if parameter.annotation == "bool":
+                found[f"{name}:{parameter.name}"] = (obj, parameter.name)
+    return found
+
+
+FLAG_ENTRIES = _flag_entries()
+
+
+def test_the_flag_entries_are_found():
+    assert {
+        "robviz.attacks.base.Attack:targeted",
+        "robviz.attacks.gradient.PGD:random_start",
+        "robviz.mixup_inference.mixup_batch:per_sample",
+        "robviz.train.TrainConfig:record_models",
+    } <= set(FLAG_ENTRIES)
+
+
+@pytest.mark.parametrize("wrong", ["False", 1, None])
+@pytest.mark.parametrize("name", sorted(FLAG_ENTRIES))
+def test_entries_taking_a_flag_refuse_anything_else_naming_it(name, wrong):
+    # bool("False") is True: targeted="False" ran a targeted attack, without a word, before
+    entry, flag = FLAG_ENTRIES[name]
+    required = [
+        p.name
+        for p in inspect.signature(entry).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    data = gaussian_mixture(num_classes=3, n_per_class=5, seed=0)
+    valid = {"model": make_model(data, "mmc"), "data": data, "dataset": data}
+    arguments = {p: valid.get(p) for p in required} | {flag: wrong}
+    with pytest.raises(ValueError, match=f"^{flag} must be True or False, got {wrong!r}"):
+        result = entry(**arguments)
+        if inspect.isgenerator(result):  # a generator (of batches) checks at its first item
+            next(result)
+
+
+# ------------------------------- a NumPy array or a string where features, logits or centers belong
+
+#: The tensors of the feature space a computing entry takes, with a valid (N = 6, d = 2, L = 3)
+#: example of each; an entry's other tensors are given these too.
+FEATURE_TENSORS = {
+    "z": torch.randn(6, 2, generator=torch.Generator().manual_seed(0)),
+    "features": torch.randn(6, 2, generator=torch.Generator().manual_seed(1)),
+    "h": torch.randn(6, 3, generator=torch.Generator().manual_seed(2)),
+    "logits": torch.randn(6, 3, generator=torch.Generator().manual_seed(3)),
+    "centers": mm_centers(3, 2),
+    "means": mm_centers(3, 2),
+}
+FEATURE_VALUES = {**FEATURE_TENSORS, "y": torch.tensor([0, 1, 2, 0, 1, 2])}
+
+
+def _feature_tensor_entries() -> dict:
+    """Every public entry with a parameter of FEATURE_TENSORS annotated ``torch.Tensor``."""
+    found = {}
+    for name, obj in _public_entries().items():
+        # runtime sits beside checks in the house; figures draw arrays as well as tensors
+        if name.startswith(("robviz.runtime.", "robviz.viz.")):
+            continue
+        try:
+            parameters = inspect.signature(obj).parameters.values()
+        except ValueError:  # an exception class: no signature of its own
+            continue
+        for parameter in parameters:
+            if parameter.name in FEATURE_TENSORS and parameter.annotation == "torch.Tensor":
+                found[f"{name}:{parameter.name}"] = (obj, parameter.name)
+    return found
+
+
+FEATURE_TENSOR_ENTRIES = _feature_tensor_entries()
+
+
+def test_the_feature_tensor_entries_are_found():
+    assert {"robviz.objectives.mmc_loss:z", "robviz.objectives.sce_loss:h"} <= set(
+        FEATURE_TENSOR_ENTRIES
+    )
+
+
+@pytest.mark.parametrize("kind", ["numpy", "str"])
+@pytest.mark.parametrize("name", sorted(FEATURE_TENSOR_ENTRIES))
+def test_entries_taking_features_or_logits_refuse_anything_but_a_tensor_naming_it(name, kind):
+    # "'str' object has no attribute 'shape'" or "'numpy.ndarray' object has no attribute
+    # 'unsqueeze'" from inside the loss before
+    entry, argument = FEATURE_TENSOR_ENTRIES[name]
+    required = [
+        p.name
+        for p in inspect.signature(entry).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    arguments = {p: FEATURE_VALUES.get(p) for p in required}
+    arguments[argument] = FEATURE_VALUES[argument].numpy() if kind == "numpy" else "z"
+    with pytest.raises(ValueError, match=f"^{argument} must be a tensor of shape "):
+        entry(**arguments)
+
+
+def test_a_loss_refuses_features_of_another_rank_naming_the_shape():
+    # "The size of tensor a (2) must match ..." from inside torch before
+    z, y, centers = FEATURE_VALUES["z"], FEATURE_VALUES["y"], FEATURE_VALUES["centers"]
+    with pytest.raises(
+        ValueError, match=r"^z must be a tensor of shape \(N, d\), got shape \(2,\)"
+    ):
+        mmc_loss(z[0], y, centers)
+    with pytest.raises(ValueError, match=r"^centers must be a tensor of shape \(L, d\), got shape"):
+        mmc_loss(z, y, centers[None])
+    assert torch.isfinite(mmc_loss(z, y, centers))

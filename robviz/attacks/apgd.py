@@ -154,6 +154,7 @@ def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     ValueError
         Fewer than 3 classes; ``y`` not one label in [0, L) per row of ``logits``.
     """
+    logits = checks.tensor_argument("logits", logits, "(N, L)")
     if logits.shape[1] < 3:
         raise ValueError(
             f"the DLR loss needs at least 3 classes, got logits of shape {tuple(logits.shape)}"
@@ -193,6 +194,7 @@ def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tenso
     ValueError
         Fewer than 4 classes; ``y`` or ``target`` not one label in [0, L) per row of ``logits``.
     """
+    logits = checks.tensor_argument("logits", logits, "(N, L)")
     if logits.shape[1] < 4:
         raise ValueError(
             f"the targeted DLR loss needs at least 4 classes, got logits {tuple(logits.shape)}"
@@ -229,6 +231,7 @@ def dlr_objective(model: Predictor, x: torch.Tensor, labels: torch.Tensor) -> to
     ValueError
         Fewer than 3 classes.
     """
+    checks.model("model", model)
     return dlr_loss(model(x), labels)
 
 
@@ -322,6 +325,8 @@ class APGD(Attack):
         targeted: bool = False,
         **options: Any,
     ) -> None:
+        checks.model("model", model)
+        targeted = checks.flag("targeted", targeted)
         self.loss_name: str = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
         objective = self._pick_loss(model, loss)
         super().__init__(model, targeted=targeted, loss=objective, **options)
@@ -631,8 +636,11 @@ def auto_attack(
         x empty or non-finite, or y not one integer label per input in [0, L) (naming the sample
         index).
     """
+    checks.model("model", model)
+    seed = checks.seed("seed", seed)
     from tqdm.auto import tqdm
 
+    progress = checks.flag("progress", progress)
     x = to_model(
         model, checks.finite_inputs("x", x)
     )  # the model's dtype and device, as every attack's run

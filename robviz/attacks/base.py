@@ -98,6 +98,7 @@ def least_likely(model: Predictor, x: torch.Tensor) -> torch.Tensor:
         ``x`` with a NaN or infinite value (its logits would make class 0 the least likely; the
         error names the sample).
     """
+    checks.model("model", model)
     return model(checks.finite_inputs("x", x, allow_empty=True)).argmin(dim=1)
 
 
@@ -290,6 +291,9 @@ class Attack:
         device: torch.device | str | None = None,
         seed: int = 0,
     ) -> None:
+        checks.model("model", model)
+        seed = checks.seed("seed", seed)
+        targeted = checks.flag("targeted", targeted)
         self.model = model
         self.bounds = checks.bounds(bounds)
         self.targeted = bool(targeted)

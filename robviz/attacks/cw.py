@@ -161,6 +161,7 @@ class CW(_MarginSearch):
         abort_early: bool = True,
         **options: Any,
     ) -> None:
+        abort_early = checks.flag("abort_early", abort_early)
         super().__init__(
             model, c=c, kappa=kappa, steps=steps, lr=lr, binary_steps=binary_steps, **options
         )

@@ -99,6 +99,7 @@ class EOT(nn.Module):
     """
 
     def __init__(self, model: nn.Module, samples: int = 10):
+        checks.model("model", model)
         super().__init__()
         samples = checks.integer("samples", samples, low=1)
         self.model, self.samples = model, samples

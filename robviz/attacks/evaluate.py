@@ -69,6 +69,8 @@ def talk_battery(
         ``{"PGD10-tar": PGD, "PGD10-un": PGD, "PGD50-tar": PGD, "PGD50-un": PGD}``, in the table's
         order.
     """
+    checks.model("model", model)
+    seed = checks.seed("seed", seed)
     if kind not in TALK_EPS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, TALK_EPS))}, got {kind!r}")
     if bounds is None:
@@ -513,8 +515,10 @@ def robust_accuracy(
     >>> table = robust_accuracy(model, x, y, bounds=data.bounds, name="SCE", progress=False)
     >>> robust = table.get("PGD10-un", 8/255)          # a share of x, in [0, 1]: an upper bound
     """
+    checks.model("model", model)
     from tqdm.auto import tqdm
 
+    progress = checks.flag("progress", progress)
     checks.finite_inputs("x", x, tensor=True)
     y = checks.labels("y", y, len(x))
     kind = kind or ("images" if x.dim() == 4 else "toy")

@@ -127,6 +127,7 @@ class PGD(Attack):
         norm: str = "Linf",
         **options: Any,
     ) -> None:
+        random_start = checks.flag("random_start", random_start)
         super().__init__(model, **options)
         self.norm = norm_name(norm, allowed=("Linf", "L2"))
         self.eps = self._check_eps(eps)
@@ -242,6 +243,7 @@ class BIM(PGD):
         norm: str = "Linf",
         **options: Any,
     ) -> None:
+        random_start = checks.flag("random_start", random_start)
         super().__init__(
             model,
             eps=eps,

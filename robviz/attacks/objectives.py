@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Callable
 import torch
 import torch.nn.functional as F
 
+from .. import checks
+
 if TYPE_CHECKING:
     from ..models import FeatureModel, Predictor
 
@@ -59,6 +61,7 @@ def cross_entropy_objective(
     torch.Tensor
         Losses (N,).
     """
+    checks.model("model", model)
     return F.cross_entropy(model(x), labels, reduction="none")
 
 
@@ -86,6 +89,7 @@ def margin_objective(model: Predictor, x: torch.Tensor, labels: torch.Tensor) ->
     torch.Tensor
         Margins (N,).
     """
+    checks.model("model", model)
     logits = model(x)
     own = logits.gather(1, labels[:, None]).squeeze(1)
     others = logits.scatter(1, labels[:, None], float("-inf")).amax(dim=1)
@@ -120,6 +124,7 @@ def mmc_objective(
         A function ``(model, x, labels) -> (N,)``.
 
     """
+    centers = checks.tensor_argument("centers", centers, "(L, d)")
 
     def objective(model: FeatureModel, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         z = model.features(x)
@@ -201,6 +206,7 @@ def paper_objective(model: Predictor) -> Callable[..., torch.Tensor]:
         The head declares a name that is not in :data:`ATTACK_OBJECTIVES`, or ``"mmc"`` without a
         spherical loss (``spherical_loss()`` is None).
     """
+    checks.model("model", model)
     return _declared(model, "paper_attack_objective")
 
 
@@ -240,4 +246,5 @@ def auto_objective(model: Predictor) -> Callable[..., torch.Tensor]:
     ValueError
         The head declares a name that is not in :data:`ATTACK_OBJECTIVES`.
     """
+    checks.model("model", model)
     return _declared(model, "attack_objective")

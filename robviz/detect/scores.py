@@ -89,6 +89,7 @@ def confidence(model: Predictor, x: torch.Tensor) -> np.ndarray:
     ValueError
         Empty or non-finite x.
     """
+    checks.model("model", model)
     return to_numpy(_logits(model, x).double().log_softmax(dim=1).max(dim=1).values.exp())
 
 
@@ -201,6 +202,7 @@ def non_max_entropy_score(model: Predictor, x: torch.Tensor) -> np.ndarray:
     ValueError
         Empty or non-finite x, or fewer than 3 classes.
     """
+    checks.model("model", model)
     return non_max_entropy_logits(_logits(model, x))
 
 
@@ -279,6 +281,7 @@ class KernelDensity:
     """
 
     def __init__(self, sigma2: float | None = None, *, points_per_class: int = 1000, seed: int = 0):
+        seed = checks.seed("seed", seed)
         sigma2 = checks.real("sigma2", sigma2, low=0, low_open=True, allow_none=True)
         points_per_class = checks.integer("points_per_class", points_per_class, low=1)
         self.sigma2, self.points_per_class, self.seed = sigma2, points_per_class, seed
@@ -455,6 +458,8 @@ def lid_mle(
         z and reference not (N, d) and (M, d), a NaN or infinite value in either (naming the
         sample), or k out of range.
     """
+    exclude_self = checks.flag("exclude_self", exclude_self)
+    z = checks.tensor_argument("z", z, "(N, d)")
     if z.dim() != 2 or reference.dim() != 2 or z.shape[1] != reference.shape[1]:
         raise ValueError(
             f"z and reference must be (N, d) and (M, d), got {tuple(z.shape)}, "
@@ -507,6 +512,7 @@ class LID:
     """
 
     def __init__(self, k: int = 20, *, reference_size: int = 1000, seed: int = 0):
+        seed = checks.seed("seed", seed)
         k = checks.integer("k", k, low=2)
         reference_size = checks.integer(
             "reference_size", reference_size, low=k + 1, note=f"more than k = {k}"
@@ -639,6 +645,7 @@ def detection_pairs(
         When x, y and result do not describe the same samples, or a label lies outside the
         model's classes [0, L) (naming the sample index).
     """
+    checks.model("model", model)
     if len(x) != len(y) or len(result.success) != len(y):
         raise ValueError(
             f"x, y and result must describe the same samples, got {len(x)}, {len(y)}, "
@@ -771,6 +778,7 @@ def detection_scores(
         ``detection_pairs(...).count`` pairs (empty arrays when the attack left no pair: a detector
         refuses an empty input).
     """
+    checks.model("model", model, needs=("features",))
     keep = detection_pairs(model, x, y, result).pairs.to(x.device)
     if not bool(keep.any()):
         return {name: (np.zeros(0), np.zeros(0)) for name in detectors}
@@ -805,6 +813,7 @@ def non_me_domain(
         Dict with ``labels`` (R, R) predicted class, ``non_me`` (R, R) non-ME of softmax(output
         logits) and ``extent``; rows run along z2 (as ``robviz.data.grid_points``).
     """
+    checks.model("model", model, needs=("objective",))
     from ..data import grid_points
 
     if model.objective.feature_dim != 2:
@@ -852,6 +861,7 @@ def max_non_me_lines(
     ValueError
         The objective is not 3-class, 2-D and linear.
     """
+    checks.model("model", model, needs=("objective",))
     head = model.objective
     if head.num_classes != 3 or head.feature_dim != 2 or not hasattr(head, "linear"):
         raise ValueError(

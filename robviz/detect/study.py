@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .. import checks
 from ..data import Dataset, check_dataset
 from ..models import Classifier
 from . import scores as detect  # the scores, by their wing-wide names
@@ -52,6 +53,7 @@ def default_detectors(model: Classifier, data: Dataset) -> dict:
         No default K-density bandwidth for the model's objective (see
         :func:`~robviz.detect.scores.kd_bandwidth`).
     """
+    checks.model("model", model, needs=("objective",))
     data = check_dataset("data", data)
     return {
         "Confidence": detect.confidence,

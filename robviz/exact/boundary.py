@@ -400,6 +400,7 @@ def decision_boundary(model: nn.Module, bounds: Sequence[float] | Dataset) -> Ex
     ValueError
         For models whose inputs are not 2-D.
     """
+    checks.model("model", model, module=True)
     steps = affine_pieces(model)
     if steps[0][1][0].shape[1] != 2:
         raise ValueError(
@@ -482,6 +483,7 @@ def minimal_distance(
         labels of the wrong shape or out of range, and (inputs that are not 2-D) points not solved
         within ``time_limit`` seconds.
     """
+    checks.model("model", model, module=True)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)
     if not plane:
@@ -553,6 +555,7 @@ def robust_accuracy(
         For a bad ``eps``, and as :func:`minimal_distance` (on inputs that are not 2-D, as
         :func:`robviz.exact.milp.verify`; undecided points are not an error until unpacking).
     """
+    checks.model("model", model, module=True)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
     if not plane:
@@ -606,6 +609,7 @@ def robust_accuracy_curve(
         When a point is undecided within ``time_limit`` seconds (inputs that are not 2-D), and as
         :func:`robust_accuracy`.
     """
+    checks.model("model", model, module=True)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
     if not plane:
@@ -697,6 +701,7 @@ def grid_minimal_distance(
         names the sample index), ``y`` not one integer label per input in [0, L) (naming the
         sample index), another ``norm`` or bad bounds.
     """
+    checks.model("model", model)
     x = checks.finite_inputs("x", _as_input(x, model))
     y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x))
     norm = _norm_name(norm)

@@ -81,6 +81,7 @@ def network_layers(
         As :func:`~robviz.exact.linear_regions.affine_pieces` (no input shape for a conv, a dense
         matrix over the size limit).
     """
+    checks.model("model", model, module=True)
     steps = affine_pieces(model, input_shape)
     # pragma: no cover - affine_pieces starts with an affine map
     if any(kind == "relu" for kind, _ in steps[:1]):
@@ -332,6 +333,7 @@ def margin_lower_bounds(
         first layer does not take, labels not of shape (N,) or out of range, and as
         :func:`network_layers`.
     """
+    checks.model("model", model, module=True)
     checks.finite_inputs("x", x, tensor=True)
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")
@@ -403,6 +405,7 @@ def certified_robust(
     ValueError
         As :func:`margin_lower_bounds`.
     """
+    checks.model("model", model, module=True)
     margins = margin_lower_bounds(model, x, y, eps, bounds=bounds, method=method)  # checks all
     correct = inference(model, x).argmax(1).cpu() == checks.labels("y", y, len(x)).cpu()
     return correct & torch.from_numpy(margins.min(axis=1) > 0)
@@ -452,6 +455,7 @@ def unstable_relus(
         ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size the model's
         first layer does not take, and as :func:`network_layers`.
     """
+    checks.model("model", model, module=True)
     checks.finite_inputs("x", x, tensor=True)
     if method not in ("ibp", "crown"):
         raise ValueError(f"method must be 'ibp' or 'crown', got {method!r}")

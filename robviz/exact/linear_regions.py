@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from ..runtime import to_numpy
 
 if TYPE_CHECKING:
@@ -293,6 +294,7 @@ def affine_pieces(
         For an image layer without ``input_shape``, inputs of the wrong shape, or a dense matrix
         over :data:`MAX_DENSE_ENTRIES` entries.
     """
+    checks.model("model", model, module=True)
     shape = None if input_shape is None else tuple(int(s) for s in input_shape)
     body = getattr(model, "body", None)
     steps: list[tuple[str, Any]] = []

@@ -376,6 +376,7 @@ def verify(
         dense matrix exceeds :data:`robviz.exact.linear_regions.MAX_DENSE_ENTRIES` entries, or more
         hidden ReLUs than :data:`MAX_MILP_RELUS`.
     """
+    checks.model("model", model, module=True)
     if checks.tensor_argument("x", x).dim() < 2:
         raise ValueError(f"x must be a tensor of shape (N, ...), got {tuple(x.shape)}")
     checks.finite_inputs("x", x)
@@ -622,6 +623,7 @@ def minimal_linf_distance(
         for bad arguments.
     """
     # checks x (a finite, non-empty tensor inside the bounds) and bounds
+    checks.model("model", model, module=True)
     centres, _ = input_ball(checks.tensor_argument("x", x), 0.0, bounds)
     time_limit = checks.real("time_limit", time_limit, low=0, low_open=True)
     low, high = checks.bounds(bounds)
@@ -742,6 +744,7 @@ def relu_units(model: nn.Module, x: torch.Tensor) -> int:
     ValueError
         Unless x is a tensor holding exactly one input, with finite values.
     """
+    checks.model("model", model, module=True)
     if checks.tensor_argument("x", x).dim() < 2 or len(x) != 1:
         raise ValueError(f"x must be one input of shape (1, ...), got {tuple(x.shape)}")
     checks.finite_inputs("x", x)

@@ -29,6 +29,7 @@ from urllib.request import urlopen
 import numpy as np
 import torch
 
+from .. import checks
 from ..data import Dataset
 from ..runtime import atomic_write
 
@@ -306,6 +307,7 @@ def load_cifar(
     ValueError
         Checksum mismatch or a file that is not an official archive.
     """
+    download = checks.flag("download", download)
     key = str(name).lower().replace("-", "")
     if key not in CIFAR:
         raise ValueError(f"unknown CIFAR set {name!r}; valid names: {', '.join(CIFAR)}")
@@ -618,6 +620,8 @@ def gpu_batches(
         larger than the training set (raised at the first ``next``, as the function is a
         generator).
     """
+    augmentation = checks.flag("augmentation", augmentation)
+    channels_last = checks.flag("channels_last", channels_last)
     if method not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {method!r}; valid: {', '.join(AUGMENTATIONS)}")
     if batch_size < world_size or batch_size % world_size:

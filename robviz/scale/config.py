@@ -332,7 +332,8 @@ class TrainRun(RunConfig):
         checks.choice("objective", self.objective, OBJECTIVES)
         checks.choice("adversarial", self.adversarial, (None, "none", "untargeted", "targeted"))
         self.version = checks.integer("version", self.version, low=1, high=2)
-        for name, low in (("width", 1), ("checkpoint_every", 0), ("seed", 0)):
+        self.seed = checks.seed("seed", self.seed)
+        for name, low in (("width", 1), ("checkpoint_every", 0)):
             setattr(self, name, checks.integer(name, getattr(self, name), low=low))
         for name in (
             "feature_dim",
@@ -352,8 +353,7 @@ class TrainRun(RunConfig):
                 checks.real(name, getattr(self, name), low=0, low_open=low_open, allow_none=True),
             )
         for name in ("compile", "sync_bn", "resume", "progress"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+            setattr(self, name, checks.flag(name, getattr(self, name)))
         # the recipe's own errors (a factor for sce, adp-authors for mmc) at construction
         self.get_recipe()
 
@@ -522,6 +522,7 @@ class EvaluateRun(RunConfig):
     )
 
     def __post_init__(self) -> None:
+        self.progress = checks.flag("progress", self.progress)
         self.checkpoint = str(self.checkpoint)
         self.attacks, self.pgd_steps = tuple(self.attacks), tuple(self.pgd_steps)
         unknown = set(self.attacks) - set(ATTACKS)
@@ -540,7 +541,7 @@ class EvaluateRun(RunConfig):
             "spsa_samples",
         ):
             setattr(self, name, checks.integer(name, getattr(self, name), low=1))
-        self.seed = checks.integer("seed", self.seed, low=0)
+        self.seed = checks.seed("seed", self.seed)
         self.threads = checks.integer("threads", self.threads, low=1, allow_none=True)
 
 
@@ -569,6 +570,7 @@ class TableRun(RunConfig):
     )
 
     def __post_init__(self) -> None:
+        self.progress = checks.flag("progress", self.progress)
         self.talk_rows = (
             (self.talk_rows,)
             if isinstance(self.talk_rows, str)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .. import checks
 from ..runtime import atomic_write
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def synthetic_images(
     """
     from ..data import Dataset
 
+    seed = checks.seed("seed", seed)
     generator = torch.Generator().manual_seed(seed)
     coarse = torch.rand(num_classes, 3, 4, 4, generator=generator)
     templates = torch.nn.functional.interpolate(

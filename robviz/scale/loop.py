@@ -74,6 +74,7 @@ def training_attack(model: Predictor, recipe: Recipe) -> PGD:
     robviz.attacks.PGD
         The attack.
     """
+    checks.model("model", model)
     from ..attacks import PGD, paper_objective
 
     return PGD(
@@ -256,8 +257,10 @@ def accuracy(
         For an empty ``x``, or ``y`` not one integer label per image in [0, L) (naming the
         sample index).
     """
+    checks.model("model", model)
     from .cifar import to_float
 
+    channels_last = checks.flag("channels_last", channels_last)
     if len(x) == 0:
         raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is nothing to evaluate")
     y = checks.labels("y", y, len(x))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import torch
 from torch.optim.optimizer import ParamsT
 
+from .. import checks
 from .recipes import Recipe, lr_factor
 
 __all__ = ["make_optimizer", "make_scheduler", "KerasSGD", "KerasAdam"]
@@ -56,6 +57,7 @@ def make_optimizer(model: torch.nn.Module, recipe: Recipe) -> torch.optim.Optimi
     ValueError
         For ``rule="keras"`` SGD with Nesterov momentum (the authors' code has none).
     """
+    checks.model("model", model, module=True)
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if _decayed(p, recipe.decay_scope)]
     rest = [p for p in params if not _decayed(p, recipe.decay_scope)]

@@ -208,6 +208,8 @@ class Recipe:
     sources: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name in ("nesterov", "compile", "augment"):
+            setattr(self, name, checks.flag(name, getattr(self, name)))
         self.milestones = tuple(int(m) for m in self.milestones)
         if self.adversarial in ("none", ""):
             self.adversarial = None

@@ -335,6 +335,7 @@ def cifar_resnet(
     >>> model(torch.rand(2, 3, 32, 32)).shape
     torch.Size([2, 10])
     """
+    seed = None if seed is None else checks.seed("seed", seed)
     if seed is not None:
         torch.manual_seed(seed)
     key = str(objective).lower()
@@ -378,6 +379,7 @@ def adp_loss(
         From :func:`~robviz.ensemble.adp_regularizer` for K < 2, L < 2 or labels of the wrong shape
         or outside [0, L).
     """
+    logits = checks.tensor_argument("logits", logits, "(K, N, L)")
     logits = logits.float()
     # The regularizer first: it checks the shapes and the labels, naming y.
     regularizer = adp_regularizer(logits.softmax(dim=-1), y, alpha, beta)
@@ -616,6 +618,7 @@ def cifar_adp_ensemble(
     ValueError
         For fewer than 2 members, or as :class:`CifarResNet`.
     """
+    seed = None if seed is None else checks.seed("seed", seed)
     if seed is not None:
         torch.manual_seed(seed)
     return ADPEnsemble(
@@ -681,6 +684,7 @@ def make_cifar_model(
         For an unknown ``arch`` or objective, a ``feature_dim`` for an ensemble objective, or as
         :class:`CifarResNet`.
     """
+    seed = None if seed is None else checks.seed("seed", seed)
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; valid names: {', '.join(ARCHITECTURES)}")
     common: dict[str, Any] = dict(

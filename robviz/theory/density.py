@@ -167,6 +167,7 @@ def mmc_sample_density(
     float or torch.Tensor
         SD (or log SD), same kind as ``C``.
     """
+    log = checks.flag("log", log)
     factor = check_number(factor, "factor")
     c, log_numerator, back = _density_inputs(C, d, N, p_of_C, form)
     if form == "theorem":
@@ -330,6 +331,7 @@ def gsce_sample_density(
         SD (or log SD), same kind as ``C``; NaN where the contour does not exist.
 
     """
+    log = checks.flag("log", log)
     c, log_numerator, back = _density_inputs(C, d, N, p_of_C, form)
     sphere = gsce_contour(c, sigma_k, sigma_kt, mu_k, mu_kt, B_k, B_kt)
     if sphere.center.numel() != d:

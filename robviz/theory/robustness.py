@@ -220,6 +220,7 @@ def monte_carlo_expected_distance(
     MonteCarloEstimate
         :class:`MonteCarloEstimate` (mean, std_error, n).
     """
+    seed = checks.seed("seed", seed)
     delta = check_number(delta, "delta", positive=False)
     if delta < 0:
         raise ValueError(f"delta must be >= 0, got {delta!r}")

@@ -27,7 +27,7 @@ from .ensemble import (
 )
 from .exact import boundary_trace, bounds_sandwich, distance_scatter, exact_vs_attacks
 from .features import feature_animation, feature_figure, feature_panels
-from .inputs import figure_series, figure_values
+from .inputs import figure_mapping, figure_record, figure_series, figure_values
 from .masking import (
     box_comparison_figure,
     eps_curve_figure,
@@ -105,6 +105,8 @@ __all__ = [
     "loss_surface_figure",
     # the one check of figure data
     "figure_series",
+    "figure_mapping",
+    "figure_record",
     "figure_values",
     # the shared style
     "CLASS_COLORS",

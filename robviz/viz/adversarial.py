@@ -16,7 +16,7 @@ from .. import checks
 from ..runtime import to_numpy
 from .exact import boundary_trace
 from .features import _class_traces, _label, _panel_height, _panels, plane_axes
-from .inputs import figure_series, figure_values
+from .inputs import figure_mapping, figure_series, figure_values
 from .style import animate, fit_layout, plot_array, series_colors, series_dash
 
 __all__ = ["boundary_animation", "accuracy_lines"]
@@ -73,7 +73,7 @@ def boundary_animation(
         that are not one integer class per point, or a NaN or infinite point or boundary
         coordinate (naming the run and the snapshot).
     """
-    names = figure_series("boundaries", boundaries)
+    names = figure_mapping("boundaries", boundaries)
     steps = [int(s) for s in figure_series("steps", steps)]
     points = figure_values("x", x)
     labels = checks.labels("y", to_numpy(y), len(points)).numpy()
@@ -157,8 +157,9 @@ def accuracy_lines(
         No series or no x value, a series whose length is not that of ``x``, a NaN or infinite
         x value or accuracy, or an accuracy outside [0, 1] (naming the series and the index).
     """
+    markers = checks.flag("markers", markers)
     xs = figure_values("x", list(x)).tolist()
-    for name in figure_series("series", series):
+    for name in figure_mapping("series", series):
         figure_values(f"series[{name!r}]", series[name], within=(0, 1))
     fig = go.Figure()
     colors = series_colors(_label(name) for name in series)

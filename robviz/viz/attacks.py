@@ -13,7 +13,7 @@ from plotly.subplots import make_subplots
 
 from .. import checks
 from .features import _centers_trace, _region_trace, plane_axes
-from .inputs import figure_series, figure_values
+from .inputs import figure_mapping, figure_series, figure_values
 from .style import plot_array
 from .style import SERIES_COLORS, animate, class_color, fit_layout, series_colors
 
@@ -178,9 +178,9 @@ def attack_animation(
         shape, labels that are not N class indices, or a NaN or infinite input, feature or center
         (naming the argument and the step).
     """
-    if inputs.dim() != 3 or inputs.shape[-1] != 2:
+    if len(np.shape(inputs)) != 3 or np.shape(inputs)[-1] != 2:  # a tensor or an array
         raise ValueError(
-            f"attack_animation draws 2-D inputs of shape (T+1, N, 2), got {tuple(inputs.shape)}"
+            f"attack_animation draws 2-D inputs of shape (T+1, N, 2), got {np.shape(inputs)}"
         )
     figure_values("inputs", inputs)
     labels = checks.labels("labels", labels, inputs.shape[1])
@@ -263,10 +263,10 @@ def attack_animation(
         if regions is not None:
             extent = regions.extent
         else:
-            pts = traj.reshape(-1, 2)
-            pad = 0.1 * float((pts.max(0).values - pts.min(0).values).max()) + 1e-6
-            x_min, y_min = (pts.min(0).values - pad).tolist()
-            x_max, y_max = (pts.max(0).values + pad).tolist()
+            pts = plot_array(traj).reshape(-1, 2)  # a tensor or an array
+            pad = 0.1 * float((pts.max(0) - pts.min(0)).max()) + 1e-6
+            x_min, y_min = (pts.min(0) - pad).tolist()
+            x_max, y_max = (pts.max(0) + pad).tolist()
             extent = (x_min, x_max, y_min, y_max)
         sub = "x" if col == 1 else "z"
         plane_axes(
@@ -409,7 +409,7 @@ def distance_histogram(
     """
     arrays = {
         name: figure_values(f"distances[{name!r}]", distances[name], allow=("inf",))
-        for name in figure_series("distances", distances)
+        for name in figure_mapping("distances", distances)
     }
     fig = go.Figure()
     colors = series_colors(distances)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .inputs import figure_series, figure_values
+from .inputs import figure_mapping, figure_series, figure_values
 from .style import OBJECTIVE_LABELS, fit_layout, series_colors, series_dash
 
 __all__ = ["training_curves"]
@@ -59,7 +59,7 @@ def training_curves(
         infinite value of a drawn metric (a diverged run: its line would silently stop), or a
         value <= 0 of a metric in ``log_y`` (off its log axis), naming the run and the snapshot.
     """
-    figure_series("histories", histories)
+    figure_mapping("histories", histories)
     for metric in figure_series("metrics", metrics):
         if metric not in _METRIC_TITLES:
             raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(_METRIC_TITLES)}")

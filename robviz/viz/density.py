@@ -20,9 +20,10 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import checks
 from ..runtime import to_numpy
 from .features import _label, plane_axes
-from .inputs import figure_series, figure_values
+from .inputs import figure_mapping, figure_record, figure_series, figure_values
 from .style import (
     INK,
     animate,
@@ -185,6 +186,7 @@ def loss_contours_figure(
         panel or with an empty or non-finite curve, or a non-finite center (naming the grid or the
         curve).
     """
+    log10 = checks.flag("log10", log10)
     titled = list(grids.items()) if isinstance(grids, dict) else [(g.name, g) for g in grids]
     figure_series("grids", titled)
     for i, (name, grid) in enumerate(titled):
@@ -284,7 +286,9 @@ def curse_of_softmax_animation(
         grid value or center, or with ``log10`` a loss <= 0 (off the log axis), naming the
         argument and the index.
     """
+    log10 = checks.flag("log10", log10)
     for name, grid in (("softmax_grid", softmax_grid), ("mmc_grid", mmc_grid)):
+        figure_record(name, grid, "robviz.landscape.LossGrid", ("values", "extent"))
         figure_values(f"{name}.values", grid.values)
     if centers is not None:
         figure_values("centers", centers)
@@ -438,7 +442,7 @@ def density_heatmap_animation(
         No grid or no step, values that are not (S, R, R), or a NaN or infinite density (naming
         the run and the frame).
     """
-    names = figure_series("grids", grids)
+    names = figure_mapping("grids", grids)
     steps = [int(s) for s in figure_series("steps", steps)]
     for name in names:
         if grids[name].values.dim() != 3 or grids[name].values.shape[0] != len(steps):
@@ -566,7 +570,7 @@ def shell_density_figure(
         widths), densities whose shells span other quantiles, or ``quantiles`` other than theirs
         (naming the run).
     """
-    names = figure_series("densities", densities)
+    names = figure_mapping("densities", densities)
     animated = isinstance(densities[names[0]], (list, tuple))
     if animated:
         if steps is None or any(len(densities[n]) != len(steps) for n in names):
@@ -697,6 +701,7 @@ def sample_density_figure(
         Empty or non-finite losses, a log SD that is NaN or +inf, or a series whose two arrays
         differ in length (naming the series and the index).
     """
+    figure_mapping("theory", theory, allow_empty=True)
     to10 = 1 / math.log(10)
     fig = go.Figure()
     dashes = ["solid", "dash", "dot", "dashdot"]
@@ -786,9 +791,9 @@ def convergence_figure(
         or NaN or infinite step or value, or a value <= 0 in a ``log_y`` panel (off its log axis),
         naming the panel and the run.
     """
-    titles = figure_series("panels", panels)
+    titles = figure_mapping("panels", panels)
     for panel in titles:
-        for name in figure_series(f"panels[{panel!r}]", panels[panel]):
+        for name in figure_mapping(f"panels[{panel!r}]", panels[panel]):
             steps, values = panels[panel][name]
             steps = figure_values(f"panels[{panel!r}][{name!r}] steps", steps)
             values = figure_values(

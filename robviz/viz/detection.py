@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 
 from .. import checks
 from .features import _class_traces, _region_trace, plane_axes
-from .inputs import figure_series, figure_values
+from .inputs import figure_mapping, figure_series, figure_values
 from ..runtime import to_numpy
 from .style import OBJECTIVE_LABELS, animate, fit_layout, plot_array, series_color
 
@@ -72,7 +72,7 @@ def embedding_animation(
         NaN or infinite coordinate (naming the run and the frame), labels that are not one integer
         class per point, or frame labels that are not S.
     """
-    names = figure_series("embeddings", embeddings)
+    names = figure_mapping("embeddings", embeddings)
     arrays = {n: plot_array(figure_values(f"embeddings[{n!r}]", embeddings[n])) for n in names}
     shapes = {a.shape for a in arrays.values()}
     if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 2:
@@ -159,7 +159,7 @@ def non_me_domain_figure(
         No panel, or a panel with no feature, a NaN or infinite feature or line point (naming the
         panel and the index), or labels that are not one integer class per feature.
     """
-    names = figure_series("panels", panels)
+    names = figure_mapping("panels", panels)
     for name in names:
         features = figure_values(f"panels[{name!r}]['features']", panels[name]["features"])
         checks.labels(
@@ -227,9 +227,9 @@ def roc_figure(
         AUC, a rate outside [0, 1], or false- and true-positive rates of different lengths (naming
         the attack and the line).
     """
-    attacks = figure_series("curves", curves)
+    attacks = figure_mapping("curves", curves)
     for attack in attacks:
-        for name in figure_series(f"curves[{attack!r}]", curves[attack]):
+        for name in figure_mapping(f"curves[{attack!r}]", curves[attack]):
             fpr, tpr, auc = curves[attack][name]
             where = f"curves[{attack!r}][{name!r}]"
             fpr = figure_values(f"{where} fpr", fpr, within=(0, 1))
@@ -325,9 +325,9 @@ def detection_table(
         No attack, an attack without objectives, no detector at all, or an infinite AUC (naming
         the attack, the objective and the detector).
     """
-    attacks = figure_series("aucs", aucs)
+    attacks = figure_mapping("aucs", aucs)
     for attack in attacks:
-        for obj in figure_series(f"aucs[{attack!r}]", aucs[attack]):
+        for obj in figure_mapping(f"aucs[{attack!r}]", aucs[attack]):
             for d, value in aucs[attack][obj].items():
                 figure_values(f"aucs[{attack!r}][{obj!r}][{d!r}]", [value], allow=("nan",))
     detectors = list(dict.fromkeys(d for a in attacks for o in aucs[a] for d in aucs[a][o]))

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from .. import checks
 from ..runtime import to_numpy
-from .inputs import figure_series, figure_values
+from .inputs import figure_mapping, figure_values
 from .style import SERIES_COLORS, animate, fit_layout, plot_array, series_color, series_colors
 
 __all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "adp_optimum_figure"]
@@ -105,7 +105,7 @@ def ternary_animation(
         ensemble and the snapshot), a reference point that is not finite, or another number of
         snapshots than ``steps``.
     """
-    names = figure_series("points", points)
+    names = figure_mapping("points", points)
     arrays = [plot_array(figure_values(f"points[{n!r}]", points[n])) for n in names]
     if any(a.ndim != 4 or a.shape[-1] != 3 for a in arrays):
         raise ValueError("points must map names to (S, K, P, 3) arrays")
@@ -215,7 +215,8 @@ def diversity_figure(
         NaN or infinite step, diversity or angle (naming the run and the index).
     """
     count = len(figure_values("steps", steps))
-    for name in figure_series("diversity", diversity):
+    figure_mapping("angles", angles)
+    for name in figure_mapping("diversity", diversity):
         if name not in angles:
             raise ValueError(f"angles has no entry for {name!r}: it has {list(angles)}")
         for label, series in (("diversity", diversity), ("angles", angles)):
@@ -290,7 +291,7 @@ def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.F
         When ``matrices`` is empty, or a matrix is empty, not square or has a NaN or infinite
         entry or one outside [0, 1], naming its ensemble.
     """
-    names = figure_series("matrices", matrices)
+    names = figure_mapping("matrices", matrices)
     for name in names:
         figure_values(f"matrices[{name!r}]", matrices[name], within=(0, 1))
     fig = make_subplots(

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .inputs import figure_series, figure_values
+from .inputs import figure_mapping, figure_values
 from .style import NAMED_COLORS, fit_layout, plot_array, series_colors
 
 if TYPE_CHECKING:
@@ -84,8 +84,9 @@ def exact_vs_attacks(
         [0, 1] (naming the model and the attack).
     """
     eps = _radii(eps_list)
-    for model in figure_series("exact", exact):
+    for model in figure_mapping("exact", exact):
         _series(f"exact[{model!r}]", exact[model], len(eps))
+    figure_mapping("attacks", attacks, allow_empty=True)
     for model, per_model in attacks.items():
         if model not in exact:
             raise ValueError(f"attacks[{model!r}] has no exact curve: exact has {list(exact)}")
@@ -170,8 +171,8 @@ def bounds_sandwich(
         the panel and the series).
     """
     eps = _radii(eps_list)
-    for model in figure_series("panels", panels):
-        for name in figure_series(f"panels[{model!r}]", panels[model]):
+    for model in figure_mapping("panels", panels):
+        for name in figure_mapping(f"panels[{model!r}]", panels[model]):
             _series(f"panels[{model!r}][{name!r}]", panels[model][name], len(eps))
     names = list(dict.fromkeys(name for series in panels.values() for name in series))
     colors = series_colors(names)
@@ -263,17 +264,22 @@ def distance_scatter(
         an estimate of another length than its exact distances, or a distance that is empty, NaN
         or -inf (naming the model or the estimate and the sample index).
     """
+    if not isinstance(exact, dict) and not hasattr(exact, "shape"):  # a mapping, or one tensor
+        raise TypeError(
+            f"exact must be a mapping {{model: (N,) distances}} or one (N,) tensor, got "
+            f"{type(exact).__name__}"
+        )
     exact = exact if isinstance(exact, dict) else {"": exact}
     truths = {
         m: figure_values("exact" if m == "" else f"exact[{m!r}]", exact[m], allow=("inf",))
-        for m in figure_series("exact", exact)
+        for m in figure_mapping("exact", exact)
     }
     figure = go.Figure()
     # the largest exact distance: the x axis and the diagonal end there, whatever the overestimates
     top = 0.0
     low, guess_top = math.inf, 0.0  # for log axes: the smallest exact and the largest estimate
     # one colour per model (an estimate's colour is its model's), one symbol per attack
-    colors = series_colors(figure_series("estimates", estimates))
+    colors = series_colors(figure_mapping("estimates", estimates))
     models = [_model_of(label, list(exact)) for label in estimates]
     attacks = [
         label.removeprefix(m).strip() if label.startswith(m) else label

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 from .. import checks
 from ..regions import feature_extent
 from ..runtime import to_numpy
-from .inputs import figure_series, figure_values
+from .inputs import figure_mapping, figure_values
 from .style import (
     OBJECTIVE_LABELS,
     animate,
@@ -187,7 +187,7 @@ def feature_animation(
         history without probe features or with an empty probe set, NaN or infinite features
         (a diverged run; naming the run and the snapshot) or labels that do not fit them.
     """
-    names = figure_series("histories", histories)
+    names = figure_mapping("histories", histories)
     steps = histories[names[0]].step
     for name in names:
         h = histories[name]
@@ -287,7 +287,8 @@ def feature_panels(
         empty probe set, NaN or infinite features (a diverged run; naming the run and the
         snapshot) or labels that do not fit them.
     """
-    names = figure_series("histories", histories)
+    names = figure_mapping("histories", histories)
+    figure_mapping("regions", regions)
     for name in names:
         _check_history(name, histories[name])
         if name not in regions:
@@ -459,8 +460,8 @@ def feature_figure(
         When the features are not (N, 2), empty (N = 0) or not finite (naming the sample index),
         ``y`` is not one integer class per feature, or a center is NaN or infinite.
     """
-    if z.dim() != 2 or z.shape[-1] != 2:
-        raise ValueError(f"feature_figure draws 2-D features (N, 2), got shape {tuple(z.shape)}")
+    if len(np.shape(z)) != 2 or np.shape(z)[-1] != 2:  # a tensor or an array
+        raise ValueError(f"feature_figure draws 2-D features (N, 2), got shape {np.shape(z)}")
     figure_values("z", z)
     y = checks.labels("y", y, len(z))
     if centers is not None:

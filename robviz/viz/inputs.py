@@ -10,7 +10,8 @@ shows it in the figure, and its docstring says so.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +19,9 @@ import numpy.typing as npt
 from .. import checks
 from ..runtime import to_numpy
 
-__all__ = ["figure_series", "figure_values"]
+__all__ = ["figure_series", "figure_mapping", "figure_record", "figure_values"]
+
+_T = TypeVar("_T")
 
 _KINDS = ("nan", "inf", "-inf")
 
@@ -47,6 +50,76 @@ def figure_series(name: str, series: Iterable[object]) -> list:
     if not keys:
         raise ValueError(f"{name} is empty: there is nothing to draw")
     return keys
+
+
+def figure_mapping(name: str, series: object, *, allow_empty: bool = False) -> list:
+    """Return the keys of the mapping ``series``, or raise naming ``name``.
+
+    The check of every argument a builder reads as ``{name: data}``: a string, a list or a
+    tensor there would fail inside the builder (``'list' object has no attribute 'items'``).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    series : mapping
+        The series a builder draws, e.g. ``{model name: values}``.
+    allow_empty : bool
+        Let an empty mapping through (an optional set of extra series).
+
+    Returns
+    -------
+    list
+        The keys, in order.
+
+    Raises
+    ------
+    TypeError
+        ``series`` is not a mapping.
+    ValueError
+        ``series`` is empty (:func:`figure_series`), unless ``allow_empty``.
+    """
+    if not isinstance(series, Mapping):
+        raise TypeError(
+            f"{name} must be a mapping of series by name, e.g. {{'SCE': ...}}, got "
+            f"{type(series).__name__}"
+        )
+    return list(series) if allow_empty else figure_series(name, series)
+
+
+def figure_record(name: str, value: _T, kind: str, fields: Sequence[str]) -> _T:
+    """Return ``value`` if it has the ``fields`` of the result ``kind``, else raise naming ``name``.
+
+    The check of every argument a builder reads as a result of robviz (a ``LossSurface``, a
+    ``MixingEffect``, a ``Regions``): anything else would fail inside the builder
+    (``'str' object has no attribute 'alphas'``).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : object
+        What the caller passed.
+    kind : str
+        The result's class, e.g. ``"robviz.masking.LossSurface"``.
+    fields : sequence of str
+        The attributes the builder reads.
+
+    Returns
+    -------
+    object
+        ``value`` itself.
+
+    Raises
+    ------
+    TypeError
+        ``value`` lacks one of ``fields``.
+    """
+    if not all(hasattr(value, field) for field in fields):
+        raise TypeError(
+            f"{name} must be a {kind} (with .{', .'.join(fields)}), got {type(value).__name__}"
+        )
+    return value
 
 
 def figure_values(

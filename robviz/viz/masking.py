@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..runtime import to_numpy
-from .inputs import figure_series, figure_values
+from .inputs import figure_mapping, figure_record, figure_series, figure_values
 from .style import fit_layout, series_colors
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def eps_curve_figure(curves: dict, title: str = "Robust accuracy vs radius") -> 
         infinite radius or accuracy, or an accuracy outside [0, 1] (naming the model).
     """
     radii: set[float] = set()
-    for name in figure_series("curves", curves):
+    for name in figure_mapping("curves", curves):
         eps = figure_values(f"curves[{name!r}].eps", curves[name].eps)
         accuracy = figure_values(f"curves[{name!r}].accuracy", curves[name].accuracy, within=(0, 1))
         if len(eps) != len(accuracy):
@@ -143,6 +143,7 @@ def steps_curve_figure(
         or infinite value, a number of steps <= 0 (off the log axis) or an accuracy outside
         [0, 1].
     """
+    figure_record("curve", curve, "robviz.masking.StepsCurve", ("steps", "restarts", "accuracy"))
     figure_values("curve.steps", curve.steps, positive=True)  # on a log axis
     figure_values("curve.restarts", curve.restarts)
     grid = figure_values("curve.accuracy", curve.accuracy, within=(0, 1))
@@ -203,7 +204,7 @@ def box_comparison_figure(comparisons: dict, title: str = "White-box vs black-bo
         No model, no attack at all, or a NaN, infinite or outside [0, 1] accuracy (naming the
         model and the attack).
     """
-    for name in figure_series("comparisons", comparisons):
+    for name in figure_mapping("comparisons", comparisons):
         for attack, value in comparisons[name].accuracy.items():
             figure_values(f"comparisons[{name!r}].accuracy[{attack!r}]", [value], within=(0, 1))
     fig = go.Figure()
@@ -261,7 +262,7 @@ def loss_line_figure(
         No line, or a line with no alphas or a NaN or infinite alpha, loss or mean (naming the
         model).
     """
-    for name in figure_series("lines", lines):
+    for name in figure_mapping("lines", lines):
         figure_values(f"lines[{name!r}].alphas", lines[name].alphas)
         figure_values(f"lines[{name!r}].loss", lines[name].loss)
         figure_values(f"lines[{name!r}].mean", lines[name].mean)
@@ -320,6 +321,8 @@ def loss_surface_figure(
         When ``kind`` is neither ``"heatmap"`` nor ``"surface"``, or the grid is empty or has a NaN
         or infinite value (naming ``surface.alphas``, ``surface.betas`` or ``surface.loss``).
     """
+    fields = ("alphas", "betas", "loss")
+    figure_record("surface", surface, "robviz.masking.LossSurface", fields)
     a, b, z = (
         figure_values(f"surface.{field}", getattr(surface, field))
         for field in ("alphas", "betas", "loss")

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from .. import checks
 from ..runtime import to_numpy
-from .inputs import figure_values
+from .inputs import figure_record, figure_values
 from .style import animate, class_color, fit_layout, plot_array, series_color
 
 if TYPE_CHECKING:
@@ -65,8 +65,10 @@ def mixing_animation(
         are not one integer class per point, or a NaN or infinite weight, point or mixed point
         (naming the argument and the index).
     """
+    fields = ("mixed_clean", "mixed_adv")
+    figure_record("effect", effect, "robviz.mixup_inference.MixingEffect", fields)
     lams = figure_values("lams", lams).tolist()
-    for field in ("mixed_clean", "mixed_adv"):
+    for field in fields:
         if len(figure_values(f"effect.{field}", getattr(effect, field))) != len(lams):
             raise ValueError(f"effect.{field} must have one frame per mixing weight ({len(lams)})")
     x_train = figure_values("x_train", x_train)

@@ -18,6 +18,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from .. import checks
 from ..objectives import OBJECTIVES
 from ..runtime import to_numpy
 
@@ -453,6 +454,8 @@ def fit_layout(
     top_extra : int
         More room above the panels (e.g. for ternary corner titles above their panels).
     """
+    subplot_titles = checks.flag("subplot_titles", subplot_titles)
+    slider = checks.flag("slider", slider)
     rows = (
         legend_row_count(fig, 840 if width is None else min(int(width), MAX_WIDTH) - left - right)
         if legend_rows == "auto"

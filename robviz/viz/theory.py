@@ -110,6 +110,7 @@ def centers_figure(
         Centers that are not (L, d) with L >= 2, or have a NaN or infinite coordinate (naming the
         center), or an unknown ``matrix``.
     """
+    show_sphere = checks.flag("show_sphere", show_sphere)
     mu = figure_values("centers", centers)
     if mu.ndim != 2 or mu.shape[0] < 2:
         raise ValueError(f"centers must have shape (L, d) with L >= 2, got {mu.shape}")

@@ -57,6 +57,7 @@ class ObjectiveExplorer(Dashboard):
         seed: int = 0,
         device: torch.device | str = "cpu",
     ) -> None:
+        seed = checks.seed("seed", seed)
         checks.choice("dataset", dataset, TOY_CLASSES)
         checks.choice("objective", objective, OBJECTIVES)
         low, high = TOY_CLASSES[dataset]

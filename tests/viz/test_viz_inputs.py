@@ -8,6 +8,8 @@ for the builders that give a non-finite value a meaning, ``"meaning"`` (that val
 figure must label). A new builder without an entry fails the completeness test.
 """
 
+import dataclasses
+import inspect
 import json
 import re
 import math
@@ -34,6 +36,8 @@ NOT_FIGURE_BUILDERS = {
     "ball_outline",  # coordinates of an outline
     "boundary_trace",  # one trace (NaN there are its gaps between segments)
     "figure_series",
+    "figure_mapping",
+    "figure_record",
     "figure_values",
     "CLASS_COLORS",
     "SERIES_COLORS",
@@ -549,3 +553,56 @@ def test_steps_curve_refuses_a_step_count_off_its_log_axis():
     )
     with pytest.raises(ValueError, match="curve.steps has values <= 0 in 1 of 2"):
         viz.steps_curve_figure(curve)
+
+
+# ------------------------------------- another kind where a mapping, a result or a tensor belongs
+
+
+def _arguments(name):
+    """The valid example's arguments of the builder ``name``, by parameter name."""
+    args, kwargs = EXAMPLES[name].make("valid")
+    return dict(inspect.signature(getattr(viz, name)).bind(*args, **kwargs).arguments)
+
+
+#: (builder, argument) for every argument of the examples that is a mapping ({name: data}) or a
+#: result of robviz (a dataclass: LossSurface, MixingEffect, LossGrid, ...).
+MAPPINGS_AND_RESULTS = [
+    (name, argument)
+    for name in sorted(EXAMPLES)
+    for argument, value in _arguments(name).items()
+    if isinstance(value, dict) or dataclasses.is_dataclass(value)
+]
+#: (builder, argument) for every tensor argument of the examples.
+TENSORS = [
+    (name, argument)
+    for name in sorted(EXAMPLES)
+    for argument, value in _arguments(name).items()
+    if torch.is_tensor(value)
+]
+
+
+def test_the_mapping_result_and_tensor_arguments_are_found():
+    assert {("training_curves", "histories"), ("loss_surface_figure", "surface")} <= set(
+        MAPPINGS_AND_RESULTS
+    )
+    assert ("feature_figure", "z") in TENSORS
+
+
+@pytest.mark.parametrize("wrong", ["SCE", [0.5, 0.25]])
+@pytest.mark.parametrize("name, argument", MAPPINGS_AND_RESULTS)
+def test_a_mapping_or_result_argument_refuses_another_kind_naming_it(name, argument, wrong):
+    # "'list' object has no attribute 'items'" or "'str' object has no attribute 'alphas'" from
+    # inside the builder before
+    arguments = _arguments(name) | {argument: wrong}
+    with pytest.raises(
+        TypeError, match=f"^{re.escape(argument)} must be a .*got {type(wrong).__name__}"
+    ):
+        getattr(viz, name)(**arguments)
+
+
+@pytest.mark.parametrize("name, argument", TENSORS)
+def test_a_tensor_argument_takes_a_numpy_array_as_well(name, argument):
+    # "'numpy.ndarray' object has no attribute 'dim'" from attack_animation and feature_figure
+    arguments = _arguments(name)
+    arguments[argument] = arguments[argument].numpy()
+    assert getattr(viz, name)(**arguments).data
