@@ -439,6 +439,7 @@ def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> 
     ValueError
         ``x`` not a finite, non-empty tensor; ``y`` not one label per input in [0, L).
     """
+    checks.model("model", model)
     checks.finite_inputs("x", x, tensor=True)
     logits = inference(model, x, batch_size=1024)
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1])

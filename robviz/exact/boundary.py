@@ -484,6 +484,7 @@ def minimal_distance(
         within ``time_limit`` seconds.
     """
     checks.model("model", model, module=True)
+    progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)
     if not plane:
@@ -556,6 +557,7 @@ def robust_accuracy(
         :func:`robviz.exact.milp.verify`; undecided points are not an error until unpacking).
     """
     checks.model("model", model, module=True)
+    progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
     if not plane:
@@ -610,6 +612,7 @@ def robust_accuracy_curve(
         :func:`robust_accuracy`.
     """
     checks.model("model", model, module=True)
+    progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
     if not plane:

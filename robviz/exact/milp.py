@@ -377,6 +377,7 @@ def verify(
         hidden ReLUs than :data:`MAX_MILP_RELUS`.
     """
     checks.model("model", model, module=True)
+    progress = checks.flag("progress", progress)
     if checks.tensor_argument("x", x).dim() < 2:
         raise ValueError(f"x must be a tensor of shape (N, ...), got {tuple(x.shape)}")
     checks.finite_inputs("x", x)
@@ -624,6 +625,7 @@ def minimal_linf_distance(
     """
     # checks x (a finite, non-empty tensor inside the bounds) and bounds
     checks.model("model", model, module=True)
+    progress = checks.flag("progress", progress)
     centres, _ = input_ball(checks.tensor_argument("x", x), 0.0, bounds)
     time_limit = checks.real("time_limit", time_limit, low=0, low_open=True)
     low, high = checks.bounds(bounds)

@@ -158,6 +158,7 @@ def accuracy_lines(
         x value or accuracy, or an accuracy outside [0, 1] (naming the series and the index).
     """
     markers = checks.flag("markers", markers)
+    zoom = checks.flag("zoom", zoom)
     xs = figure_values("x", list(x)).tolist()
     for name in figure_mapping("series", series):
         figure_values(f"series[{name!r}]", series[name], within=(0, 1))

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import checks
 from .inputs import figure_mapping, figure_values
 from .style import NAMED_COLORS, fit_layout, plot_array, series_colors
 
@@ -264,6 +265,7 @@ def distance_scatter(
         an estimate of another length than its exact distances, or a distance that is empty, NaN
         or -inf (naming the model or the estimate and the sample index).
     """
+    log = checks.flag("log", log)
     if not isinstance(exact, dict) and not hasattr(exact, "shape"):  # a mapping, or one tensor
         raise TypeError(
             f"exact must be a mapping {{model: (N,) distances}} or one (N,) tensor, got "
