@@ -102,9 +102,13 @@ def auc_by_counting(answer: object) -> tuple[bool, str]:
     expected = roc_auc(_CLEAN, _ADVERSARIAL)
     above = (_CLEAN[:, None] > _ADVERSARIAL[None, :]).mean()
     ties = (_CLEAN[:, None] == _ADVERSARIAL[None, :]).mean()
+    # Pair counts step by 1/24 (a tie counts 1/2), so 0.01 tells every count apart and accepts
+    # 19/24 rounded to two places (0.79) or one (0.8).
     return expect_number(
         answer,
         expected,
+        rtol=0.0,
+        atol=0.01,
         mistakes=[
             (
                 1 - expected,
@@ -149,9 +153,9 @@ def auc_near_zero(answer: object) -> tuple[bool, str]:
             "ordering, upside down.",
             "c": "The AUC uses only pairs where the attack succeeded, and too few pairs leave the "
             "cell empty, not 0.",
-            "d": "The AUC compares scores; it says nothing about the attack's success rate (that "
-            "is printed with "
-            "the attacks). A failed attack contributes no pair at all.",
+            "d": "C&W-hc did fail on most of RCE's images (the success rates are printed with the "
+            "attacks), but a failed attack contributes no pair at all: the AUC is computed on the "
+            "pairs where it succeeded, and says how their scores compare with the clean ones.",
         },
         why="C&W-hc pushes the wrong class to a margin of 10, so its adversarial examples are "
         "*more* confident than "

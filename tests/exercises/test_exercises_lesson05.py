@@ -54,6 +54,18 @@ def test_auc_passes():
     assert exercises.check("5.2", 9.5 / 12)
 
 
+@pytest.mark.parametrize("rounded", [0.79, 0.792, 0.8])
+def test_auc_rounded_passes(rounded):
+    # 19/24 rounded to two or one decimals is right
+    assert exercises.check("5.2", rounded)
+
+
+def test_auc_tolerance_is_not_loose(lenient):
+    # one pair in 12 (1/24 with ties) changes the AUC by far more than the tolerance
+    feedback = exercises.check("5.2", 0.78)
+    assert not feedback and "too small" in feedback.message
+
+
 @pytest.mark.parametrize(
     "wrong, keyword",
     [
@@ -78,7 +90,9 @@ def test_auc_near_zero_choice():
     assert exercises.check("5.3", " B ")
 
 
-@pytest.mark.parametrize("wrong, keyword", [("a", "chance"), ("c", "empty"), ("d", "success rate")])
+@pytest.mark.parametrize(
+    "wrong, keyword", [("a", "chance"), ("c", "empty"), ("d", "pairs where it succeeded")]
+)
 def test_auc_near_zero_wrong_options_get_their_hints(lenient, wrong, keyword):
     feedback = exercises.check("5.3", wrong)
     assert not feedback and keyword in feedback.message

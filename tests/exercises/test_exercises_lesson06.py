@@ -87,6 +87,12 @@ def test_diversity_unknown_error_gets_the_general_hint(lenient):
 def test_eq7_passes():
     assert exercises.check("6.3", adp_optimum(2.0, 3, 10))
     assert exercises.check("6.3", 0.5878)
+    assert exercises.check("6.3", 0.59)  # F_y rounded to two decimals
+
+
+def test_eq7_tolerance_is_not_loose(lenient):
+    feedback = exercises.check("6.3", 0.595)
+    assert not feedback and "too large" in feedback.message
 
 
 @pytest.mark.parametrize(
