@@ -120,7 +120,8 @@ def density_ratio_in_64_dimensions(answer: object) -> tuple[bool, str]:
                 printed,
                 "That is the printed exponent (d - 1)/2. The lesson measured the exact shell "
                 "volume, whose "
-                "derivative in ℓ grows like ℓ^((d - 2)/2).",
+                "derivative in ℓ grows like ℓ^((d - 2)/2). (If you rounded to a whole number, give "
+                "one decimal: the two exponents' answers differ by less than one order.)",
             ),
             (
                 0.5 * d * math.log10(high / low),

@@ -10,7 +10,8 @@ from . import Mistake, exercise, expect_choice, expect_function, expect_number
 
 
 def _entropy(p: torch.Tensor) -> torch.Tensor:
-    return -(p * p.log()).sum(dim=1)
+    # xlogy: 0 log 0 = 0, so the known mistakes are recognized on rows with zeros too
+    return -torch.special.xlogy(p, p).sum(dim=1)
 
 
 def _without_max(p: torch.Tensor) -> torch.Tensor:
@@ -21,7 +22,8 @@ def _without_max(p: torch.Tensor) -> torch.Tensor:
 def write_non_max_entropy(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``non_me(probabilities)`` against robviz.detect.non_max_entropy.
 
-    On softmax outputs of random logits, from flat to confident, with L = 3, 5 and 10 classes.
+    On softmax outputs of random logits, from flat to confident, with L = 3, 5 and 10 classes, and
+    on rows with probabilities of exactly 0.
 
     Parameters
     ----------
@@ -44,6 +46,11 @@ def write_non_max_entropy(answer: object, seed: int = 0) -> tuple[bool, str]:
     ] * (seed > 0):
         logits = torch.randn(n, classes, generator=generator, dtype=torch.float64) * scale
         inputs.append((torch.softmax(logits, dim=1),))
+    # Probabilities of exactly 0, as a confident float32 softmax gives (the lesson's own RCE
+    # model): 0 log 0 = 0, never NaN.
+    inputs.append(
+        (torch.tensor([[0.9, 0.1, 0.0, 0.0], [0.5, 0.3, 0.2, 0.0]], dtype=torch.float64),)
+    )
     return expect_function(
         answer,
         non_max_entropy,

@@ -23,7 +23,13 @@ def non_me_by_dropping_the_column(p):
     keep = torch.ones_like(p, dtype=torch.bool).scatter(1, p.argmax(dim=1, keepdim=True), False)
     rest = p[keep].reshape(len(p), -1)
     rest = rest / rest.sum(dim=1, keepdim=True)
-    return -(rest * rest.log()).sum(dim=1)
+    return -torch.special.xlogy(rest, rest).sum(dim=1)
+
+
+def non_me_without_zero_log_zero(p):
+    rest = _without_max(p)
+    rest = rest / rest.sum(dim=1, keepdim=True)
+    return -(rest * rest.log()).sum(dim=1)  # NaN where a probability is exactly 0
 
 
 @pytest.mark.parametrize("answer", [non_me, non_me_by_dropping_the_column])
@@ -43,6 +49,12 @@ def test_non_me_passes(answer):
 def test_non_me_mistakes_get_their_hints(lenient, wrong, keyword):
     feedback = exercises.check("5.1", wrong)
     assert not feedback and keyword in feedback.message
+
+
+def test_non_me_nan_at_zero_probabilities_fails(lenient):
+    # a confident float32 softmax has probabilities of exactly 0: 0 log 0 must be 0, not NaN
+    feedback = exercises.check("5.1", non_me_without_zero_log_zero)
+    assert not feedback and "0 log 0 = 0" in feedback.message
 
 
 def test_non_me_unknown_error_gets_the_general_hint(lenient):

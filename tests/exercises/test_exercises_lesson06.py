@@ -9,7 +9,7 @@ from robviz.theory import adp_optimum
 
 
 def _entropy(p):
-    return -(p * p.log()).sum(dim=-1)
+    return -torch.special.xlogy(p, p).sum(dim=-1)
 
 
 def ensemble_entropy(p):
@@ -18,6 +18,13 @@ def ensemble_entropy(p):
 
 def test_ensemble_entropy_passes():
     assert exercises.check("6.1", ensemble_entropy)
+
+
+def test_ensemble_entropy_nan_at_zero_probabilities_fails(lenient):
+    # a class no member gives any probability: 0 log 0 must be 0, not NaN
+    mean = lambda p: p.mean(dim=0)  # noqa: E731
+    feedback = exercises.check("6.1", lambda p: -(mean(p) * mean(p).log()).sum(dim=-1))
+    assert not feedback and "0 log 0 = 0" in feedback.message
 
 
 @pytest.mark.parametrize(
