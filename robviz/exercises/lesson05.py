@@ -10,7 +10,8 @@ from . import Mistake, exercise, expect_choice, expect_function, expect_number
 
 
 def _entropy(p: torch.Tensor) -> torch.Tensor:
-    return -(p * p.log()).sum(dim=1)
+    # xlogy: 0 log 0 = 0, so the known mistakes are recognized on rows with zeros too
+    return -torch.special.xlogy(p, p).sum(dim=1)
 
 
 def _without_max(p: torch.Tensor) -> torch.Tensor:
@@ -21,7 +22,8 @@ def _without_max(p: torch.Tensor) -> torch.Tensor:
 def write_non_max_entropy(answer: object, seed: int = 0) -> tuple[bool, str]:
     """Check a student's ``non_me(probabilities)`` against robviz.detect.non_max_entropy.
 
-    On softmax outputs of random logits, from flat to confident, with L = 3, 5 and 10 classes.
+    On softmax outputs of random logits, from flat to confident, with L = 3, 5 and 10 classes, and
+    on rows with probabilities of exactly 0.
 
     Parameters
     ----------
@@ -44,6 +46,11 @@ def write_non_max_entropy(answer: object, seed: int = 0) -> tuple[bool, str]:
     ] * (seed > 0):
         logits = torch.randn(n, classes, generator=generator, dtype=torch.float64) * scale
         inputs.append((torch.softmax(logits, dim=1),))
+    # Probabilities of exactly 0, as a confident float32 softmax gives (the lesson's own RCE
+    # model): 0 log 0 = 0, never NaN.
+    inputs.append(
+        (torch.tensor([[0.9, 0.1, 0.0, 0.0], [0.5, 0.3, 0.2, 0.0]], dtype=torch.float64),)
+    )
     return expect_function(
         answer,
         non_max_entropy,
@@ -102,9 +109,13 @@ def auc_by_counting(answer: object) -> tuple[bool, str]:
     expected = roc_auc(_CLEAN, _ADVERSARIAL)
     above = (_CLEAN[:, None] > _ADVERSARIAL[None, :]).mean()
     ties = (_CLEAN[:, None] == _ADVERSARIAL[None, :]).mean()
+    # Pair counts step by 1/24 (a tie counts 1/2), so 0.01 tells every count apart and accepts
+    # 19/24 rounded to two places (0.79) or one (0.8).
     return expect_number(
         answer,
         expected,
+        rtol=0.0,
+        atol=0.01,
         mistakes=[
             (
                 1 - expected,
@@ -149,9 +160,9 @@ def auc_near_zero(answer: object) -> tuple[bool, str]:
             "ordering, upside down.",
             "c": "The AUC uses only pairs where the attack succeeded, and too few pairs leave the "
             "cell empty, not 0.",
-            "d": "The AUC compares scores; it says nothing about the attack's success rate (that "
-            "is printed with "
-            "the attacks). A failed attack contributes no pair at all.",
+            "d": "C&W-hc did fail on most of RCE's images (the success rates are printed with the "
+            "attacks), but a failed attack contributes no pair at all: the AUC is computed on the "
+            "pairs where it succeeded, and says how their scores compare with the clean ones.",
         },
         why="C&W-hc pushes the wrong class to a margin of 10, so its adversarial examples are "
         "*more* confident than "

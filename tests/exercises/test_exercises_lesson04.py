@@ -39,6 +39,22 @@ def test_density_orders_pass():
     assert exercises.check("4.2", 31 * math.log10(4))
 
 
+@pytest.mark.parametrize("rounded", [18.66, 18.7])
+def test_density_orders_rounded_pass(rounded):
+    # "how many orders of magnitude": the answer rounded to one or two decimals is right
+    assert exercises.check("4.2", rounded)
+
+
+def test_density_orders_tolerance_is_not_loose(lenient):
+    feedback = exercises.check("4.2", 18.55)
+    assert not feedback and "too small" in feedback.message
+
+
+def test_density_orders_ratio_instead_of_its_log(lenient):
+    feedback = exercises.check("4.2", 4.0**31)
+    assert not feedback and "log10" in feedback.message
+
+
 @pytest.mark.parametrize(
     "wrong, keyword",
     [

@@ -9,7 +9,7 @@ from robviz.theory import adp_optimum
 
 
 def _entropy(p):
-    return -(p * p.log()).sum(dim=-1)
+    return -torch.special.xlogy(p, p).sum(dim=-1)
 
 
 def ensemble_entropy(p):
@@ -18,6 +18,13 @@ def ensemble_entropy(p):
 
 def test_ensemble_entropy_passes():
     assert exercises.check("6.1", ensemble_entropy)
+
+
+def test_ensemble_entropy_nan_at_zero_probabilities_fails(lenient):
+    # a class no member gives any probability: 0 log 0 must be 0, not NaN
+    mean = lambda p: p.mean(dim=0)  # noqa: E731
+    feedback = exercises.check("6.1", lambda p: -(mean(p) * mean(p).log()).sum(dim=-1))
+    assert not feedback and "0 log 0 = 0" in feedback.message
 
 
 @pytest.mark.parametrize(
@@ -87,6 +94,12 @@ def test_diversity_unknown_error_gets_the_general_hint(lenient):
 def test_eq7_passes():
     assert exercises.check("6.3", adp_optimum(2.0, 3, 10))
     assert exercises.check("6.3", 0.5878)
+    assert exercises.check("6.3", 0.59)  # F_y rounded to two decimals
+
+
+def test_eq7_tolerance_is_not_loose(lenient):
+    feedback = exercises.check("6.3", 0.595)
+    assert not feedback and "too large" in feedback.message
 
 
 @pytest.mark.parametrize(
