@@ -405,8 +405,13 @@ def expect_choice(
 ) -> tuple[bool, str]:
     """Check a multiple-choice answer (compared case-insensitively when strings).
 
+    A string answer is read without surrounding spaces, brackets or a trailing full stop or
+    parenthesis, as students write options: ``"(b)"``, ``"b)"``, ``"B."`` are ``"b"``.
+
     Parameters
     ----------
+    answer : object
+        The student's answer.
     correct : str
         The right option.
     hints : dict
@@ -417,7 +422,7 @@ def expect_choice(
     """
 
     def norm(option: object) -> object:
-        return option.strip().lower() if isinstance(option, str) else option
+        return option.strip().strip("()[].").strip().lower() if isinstance(option, str) else option
 
     options = [correct, *hints]
     if norm(answer) == norm(correct):

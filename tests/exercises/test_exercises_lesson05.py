@@ -100,6 +100,14 @@ def test_auc_other_number_fails(lenient):
 def test_auc_near_zero_choice():
     assert exercises.check("5.3", "b")
     assert exercises.check("5.3", " B ")
+    # options as students write them: "(b)" was "not one of the options"
+    for written in ("(b)", "b)", "B.", "[b]"):
+        assert exercises.check("5.3", written), written
+
+
+def test_a_bracketed_wrong_option_still_gets_its_hint(lenient):
+    feedback = exercises.check("5.3", "(a)")
+    assert not feedback and "chance" in feedback.message
 
 
 @pytest.mark.parametrize(
