@@ -125,6 +125,56 @@ class DetectionStudy:
             a for a in both if self.aucs[a][model][detector] > self.aucs[a][baseline][detector]
         ]
 
+    def verdicts(
+        self, detector: str, model: str = "rce", baseline: str = "sce", z: float = 2.0
+    ) -> dict[str, str]:
+        """Return, per attack where both have an AUC, which model's ``detector`` AUC is higher.
+
+        Higher means by more than ``z`` standard errors of the difference, each AUC's from
+        :func:`~robviz.detect.scores.auc_standard_error` with its pair count, the two treated as
+        independent: a few dozen pairs make a single AUC noisy, and "higher" by any amount would
+        call noise a win.
+
+        Parameters
+        ----------
+        detector : str
+            The detector's name, a key of the AUC tables.
+        model, baseline : str
+            The two models compared.
+        z : float
+            How many standard errors of the difference count as a difference, > 0.
+
+        Returns
+        -------
+        dict
+            ``{attack: model, baseline or "within {z:g} SE"}``, in the order of the attacks.
+
+        Raises
+        ------
+        ValueError
+            ``z`` not > 0.
+        """
+        z = checks.real("z", z, low=0, low_open=True)
+        both, _ = self.compare(detector, model, baseline)
+        out = {}
+        for attack in both:
+            auc = {name: self.aucs[attack][name][detector] for name in (model, baseline)}
+            se = math.hypot(
+                *(
+                    detect.auc_standard_error(auc[n], self.pairs[attack, n], self.pairs[attack, n])
+                    for n in auc
+                )
+            )
+            difference = auc[model] - auc[baseline]
+            out[attack] = (
+                model
+                if difference > z * se
+                else baseline
+                if difference < -z * se
+                else f"within {z:g} SE"
+            )
+        return out
+
 
 def detection_study(
     models: dict,

@@ -100,3 +100,40 @@ def test_compare_and_custom_detectors(setting):
         "LID",
     }
     assert np.isfinite(study.aucs["FGSM"]["sce"]["non-ME"])
+
+
+def test_auc_standard_error_is_the_spread_of_aucs_over_repeated_experiments():
+    """Hanley and McNeil's formula is exact for exponential scores: check it by simulation."""
+    from robviz.detect import auc_standard_error
+
+    rng = np.random.default_rng(0)
+    n_clean, n_adversarial, experiments = 40, 25, 4000
+    # X ~ Exp(rate 1) (clean), Y ~ Exp(rate 4) (adversarial): P(X > Y) = 4 / (1 + 4) = 0.8
+    clean = rng.exponential(1.0, (experiments, n_clean))
+    adversarial = rng.exponential(0.25, (experiments, n_adversarial))
+    aucs = (clean[:, :, None] > adversarial[:, None, :]).mean(axis=(1, 2))
+    assert aucs.mean() == pytest.approx(0.8, abs=0.005)
+    assert auc_standard_error(0.8, n_clean, n_adversarial) == pytest.approx(aucs.std(), rel=0.05)
+    assert auc_standard_error(1.0, 10, 10) == 0.0 and auc_standard_error(0.5, 1, 1) > 0.4
+    with pytest.raises(ValueError, match="auc must be"):
+        auc_standard_error(1.2, 10, 10)
+    with pytest.raises(ValueError, match="n_clean must be an integer >= 1"):
+        auc_standard_error(0.8, 0, 10)
+
+
+def test_verdicts_call_a_difference_only_beyond_two_standard_errors():
+    from robviz.detect import DetectionStudy
+
+    study = DetectionStudy()
+    cells = {"A": (0.95, 0.60), "B": (0.62, 0.60), "C": (0.30, 0.90), "D": (math.nan, 0.7)}
+    for attack, (rce, sce) in cells.items():
+        study.aucs[attack] = {"rce": {"non-ME": rce}, "sce": {"non-ME": sce}}
+        study.pairs[attack, "rce"] = study.pairs[attack, "sce"] = 50
+    assert study.verdicts("non-ME") == {"A": "rce", "B": "within 2 SE", "C": "sce"}
+    # with few pairs even 0.95 against 0.60 is noise; a looser z calls B
+    for attack in cells:
+        study.pairs[attack, "rce"] = study.pairs[attack, "sce"] = 3
+    assert study.verdicts("non-ME")["A"] == "within 2 SE"
+    assert study.verdicts("non-ME", z=0.01)["B"] == "rce"
+    with pytest.raises(ValueError, match="z must be"):
+        study.verdicts("non-ME", z=0)
