@@ -300,11 +300,18 @@ def roc_figure(
 
 
 def detection_table(
-    aucs: dict, *, title: str = "AUC (10⁻²) of detecting adversarial examples"
+    aucs: dict,
+    *,
+    title: str = "AUC (10⁻²) of detecting adversarial examples",
+    pairs: dict | None = None,
+    z: float = 2.0,
 ) -> go.Figure:
     """Return the talk's table: rows attack x objective, columns detectors, AUC x 100.
 
-    Per attack and detector the better objective is bold.
+    Per attack and detector the better objective is bold; given ``pairs``, only where its AUC is
+    higher than every other objective's by more than ``z`` standard errors of the difference
+    (:func:`robviz.detect.auc_standard_error`, the AUCs treated as independent): on a few dozen
+    pairs a higher AUC by a point or two is noise, not a better objective.
 
     Parameters
     ----------
@@ -313,6 +320,11 @@ def detection_table(
         rank): the cell reads "–".
     title : str
         The figure title.
+    pairs : dict or None
+        ``pairs[attack, objective]``, the number of (clean, adversarial) pairs behind each AUC
+        (:attr:`robviz.detect.DetectionStudy.pairs`); None: bold the highest AUC whatever the gap.
+    z : float
+        With ``pairs``: how many standard errors of the difference make a higher AUC bold, > 0.
 
     Returns
     -------
@@ -323,8 +335,12 @@ def detection_table(
     ------
     ValueError
         No attack, an attack without objectives, no detector at all, or an infinite AUC (naming
-        the attack, the objective and the detector).
+        the attack, the objective and the detector); ``z`` not > 0, or ``pairs`` without the
+        count of a finite AUC.
     """
+    from ..detect import auc_standard_error
+
+    z = checks.real("z", z, low=0, low_open=True)
     attacks = figure_mapping("aucs", aucs)
     for attack in attacks:
         for obj in figure_mapping(f"aucs[{attack!r}]", aucs[attack]):
@@ -351,11 +367,25 @@ def detection_table(
                 ]
                 best = max(finite, default=float("nan"))
                 text = "–" if not np.isfinite(value) else f"{100 * value:.1f}"
-                cols[d].append(
-                    f"<b>{text}</b>"
-                    if np.isfinite(value) and value == best and len(objectives) > 1
-                    else text
-                )
+                bold = np.isfinite(value) and value == best and len(objectives) > 1
+                if bold and pairs is not None:
+
+                    def error(o: str) -> float:
+                        if (attack, o) not in pairs:
+                            raise ValueError(f"pairs has no count for ({attack!r}, {o!r})")
+                        n = pairs[attack, o]
+                        return auc_standard_error(aucs[attack][o][d], n, n)
+
+                    others = [
+                        o
+                        for o in objectives
+                        if o != obj and np.isfinite(aucs[attack][o].get(d, float("nan")))
+                    ]  # none: nothing it is shown to beat
+                    bold = bool(others) and all(
+                        value - aucs[attack][o][d] > z * math.hypot(error(obj), error(o))
+                        for o in others
+                    )
+                cols[d].append(f"<b>{text}</b>" if bold else text)
     fig = go.Figure(
         go.Table(
             header=dict(

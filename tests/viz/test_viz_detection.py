@@ -115,3 +115,27 @@ def test_detection_table_shades_each_attack_block_alike():
     }
     fills = vd.detection_table(aucs).data[0].cells.fill.color[0]
     assert list(fills) == ["#f4f4f4", "white", "white", "#f4f4f4"]
+
+
+def test_detection_table_given_pair_counts_bolds_only_differences_beyond_two_standard_errors():
+    aucs = {
+        "FGSM": {"sce": {"non-ME": 0.60}, "rce": {"non-ME": 0.95}},
+        "JSMA": {"sce": {"non-ME": 0.60}, "rce": {"non-ME": 0.62}},
+        "C&W-hc": {"sce": {"non-ME": 0.70}, "rce": {"non-ME": float("nan")}},
+    }
+    pairs = {(a, o): 50 for a in aucs for o in ("sce", "rce")}
+    plain = vd.detection_table(aucs).data[0].cells.values[2]
+    assert list(plain) == ["60.0", "<b>95.0</b>", "60.0", "<b>62.0</b>", "<b>70.0</b>", "–"]
+    cells = vd.detection_table(aucs, pairs=pairs).data[0].cells.values[2]
+    # 0.95 vs 0.60 on 50 pairs each is far beyond 2 SE (about 0.07); 0.62 vs 0.60 is noise; a
+    # single finite AUC has nothing to beat
+    assert list(cells) == ["60.0", "<b>95.0</b>", "60.0", "62.0", "70.0", "–"]
+    # as DetectionStudy.verdicts says
+    study = detect.DetectionStudy(aucs=aucs, pairs=pairs)
+    assert study.verdicts("non-ME") == {"FGSM": "rce", "JSMA": "within 2 SE"}
+    few = {key: 3 for key in pairs}
+    assert "<b>" not in "".join(vd.detection_table(aucs, pairs=few).data[0].cells.values[2])
+    with pytest.raises(ValueError, match=r"pairs has no count for \('FGSM', 'sce'\)"):
+        vd.detection_table(aucs, pairs={("FGSM", "rce"): 50})
+    with pytest.raises(ValueError, match="z must be"):
+        vd.detection_table(aucs, pairs=pairs, z=-1)
