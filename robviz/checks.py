@@ -342,7 +342,11 @@ def choice(name: str, value: _T, options: Collection[object]) -> _T:
     ValueError
         ``value`` not in ``options``.
     """
-    if value not in options:
+    try:
+        known = value in options
+    except TypeError:  # unhashable (a list, a dict): no key of a dict or set of options
+        known = False
+    if not known:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(repr, options))}")
     return value
 

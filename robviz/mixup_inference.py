@@ -145,7 +145,7 @@ class MixupInference(nn.Module):
         checks.model("model", model, module=True)
         seed = checks.seed("seed", seed)
         super().__init__()
-        if mode not in MI_DEFAULTS:
+        if not isinstance(mode, str) or mode not in MI_DEFAULTS:
             raise ValueError(
                 f"mode must be one of {', '.join(map(repr, MI_DEFAULTS))}, got {mode!r}"
             )

@@ -2417,3 +2417,18 @@ def test_a_loss_refuses_features_of_another_rank_naming_the_shape():
     with pytest.raises(ValueError, match=r"^centers must be a tensor of shape \(L, d\), got shape"):
         mmc_loss(z, y, centers[None])
     assert torch.isfinite(mmc_loss(z, y, centers))
+
+
+def test_a_list_where_a_name_belongs_is_an_unknown_name_not_unhashable():
+    # TypeError: unhashable type: 'list' from the dict lookup before
+    from robviz.attacks import talk_battery
+    from robviz.mixup_inference import MixupInference
+
+    with pytest.raises(ValueError, match=r"^unknown norm \['Linf'\]; valid: 'Linf', 'L2'"):
+        checks.choice("norm", ["Linf"], {"Linf": 1, "L2": 2})
+    data = gaussian_mixture(n_per_class=10, seed=0)
+    model = make_model(data, "sce")
+    with pytest.raises(ValueError, match=r"^kind must be one of 'images', 'toy', got \['toy'\]"):
+        talk_battery(model, kind=["toy"], bounds=data.bounds)
+    with pytest.raises(ValueError, match=r"^mode must be one of .*, got \['OL'\]"):
+        MixupInference(model, data.x_train, data.y_train, mode=["OL"])

@@ -71,7 +71,7 @@ def talk_battery(
     """
     checks.model("model", model)
     seed = checks.seed("seed", seed)
-    if kind not in TALK_EPS:
+    if not isinstance(kind, str) or kind not in TALK_EPS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, TALK_EPS))}, got {kind!r}")
     if bounds is None:
         if kind == "toy":
