@@ -33,6 +33,7 @@ __all__ = [
     "seed",
     "flag",
     "choice",
+    "extent",
     "norm_name",
     "scalar",
     "renamed",
@@ -318,6 +319,46 @@ def flag(name: str, value: object) -> bool:
     if not isinstance(switch, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(switch)
+
+
+def extent(name: str, value: object) -> tuple[float, float, float, float]:
+    """Return a plane's extent as four finite floats (x_min, x_max, y_min, y_max), min < max.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : sequence of float
+        (x_min, x_max, y_min, y_max).
+
+    Returns
+    -------
+    tuple of float
+        The four numbers.
+
+    Raises
+    ------
+    ValueError
+        Not four numbers (a pair, a string, None: Python's unpacking error before), a NaN or
+        infinite one, or min >= max.
+
+    Examples
+    --------
+    >>> extent("extent", (-3, 3, -2, 2))
+    (-3.0, 3.0, -2.0, 2.0)
+    """
+    try:
+        numbers = tuple(float(v) for v in value)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        numbers = ()
+    if len(numbers) != 4:
+        raise ValueError(f"{name} must be four numbers (x_min, x_max, y_min, y_max), got {value!r}")
+    x_min, x_max, y_min, y_max = numbers
+    if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, numbers))):
+        raise ValueError(
+            f"{name} must be finite (x_min, x_max, y_min, y_max) with min < max, got {value!r}"
+        )
+    return x_min, x_max, y_min, y_max
 
 
 def choice(name: str, value: _T, options: Collection[object]) -> _T:

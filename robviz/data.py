@@ -8,7 +8,6 @@ scaled to [0, 1] and shaped (N, 1, H, W); toy inputs are standardized 2-D points
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -537,11 +536,7 @@ def grid_points(extent: tuple[float, float, float, float], resolution: int = 100
         corner (x_min, y_min), none is no picture at all).
     """
     resolution = checks.integer("resolution", resolution, low=2)
-    x_min, x_max, y_min, y_max = extent
-    if not (x_max > x_min and y_max > y_min and all(map(math.isfinite, extent))):
-        raise ValueError(
-            f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent}"
-        )
+    x_min, x_max, y_min, y_max = checks.extent("extent", extent)
     xs = torch.linspace(x_min, x_max, resolution)
     ys = torch.linspace(y_min, y_max, resolution)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")

@@ -19,7 +19,6 @@ Adversarial Robustness", ICLR 2020.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,19 +42,6 @@ __all__ = [
     "DensityGrid",
     "feature_density",
 ]
-
-
-def _check_extent(extent: Sequence[float]) -> tuple[float, float, float, float]:
-    if len(extent) != 4:
-        raise ValueError(f"extent must be (x_min, x_max, y_min, y_max), got {extent!r}")
-    x_min, x_max, y_min, y_max = (float(v) for v in extent)
-    if not (
-        x_max > x_min and y_max > y_min and all(map(math.isfinite, (x_min, x_max, y_min, y_max)))
-    ):
-        raise ValueError(
-            f"extent must be finite (x_min, x_max, y_min, y_max) with min < max, got {extent!r}"
-        )
-    return x_min, x_max, y_min, y_max
 
 
 @dataclass
@@ -142,7 +128,7 @@ def loss_on_grid(
     >>> grid.values.shape
     torch.Size([5, 5])
     """
-    extent = _check_extent(extent)
+    extent = checks.extent("extent", extent)
     resolution = checks.integer("resolution", resolution, low=2)
     label = checks.integer("label", label, low=0)
     chunk_size = checks.integer("chunk_size", chunk_size, low=1)
@@ -299,7 +285,7 @@ def trace_contour(
         raise ValueError(f"start must be a finite point, got {z0.tolist()}")
     step = checks.real("step", step, low=0, low_open=True)
     max_steps = checks.integer("max_steps", max_steps, low=1)
-    bounds = None if extent is None else _check_extent(extent)
+    bounds = None if extent is None else checks.extent("extent", extent)
     target = torch.tensor([label], dtype=torch.long)
     level, _ = _loss_and_gradient(loss_fn, z0, target)
 
@@ -373,7 +359,7 @@ def feature_density(
         index); a bad ``extent`` or ``resolution``.
     """
     features = checks.tensor_argument("features", features, "(P, 2) or (S, P, 2)")
-    extent = _check_extent(extent)
+    extent = checks.extent("extent", extent)
     resolution = checks.integer("resolution", resolution, low=1)
     z = torch.as_tensor(features).detach().to(torch.float64).cpu()
     if z.shape[-1] != 2 or z.dim() not in (2, 3):

@@ -2432,3 +2432,24 @@ def test_a_list_where_a_name_belongs_is_an_unknown_name_not_unhashable():
         talk_battery(model, kind=["toy"], bounds=data.bounds)
     with pytest.raises(ValueError, match=r"^mode must be one of .*, got \['OL'\]"):
         MixupInference(model, data.x_train, data.y_train, mode=["OL"])
+
+
+@pytest.mark.parametrize(
+    "bad", [(0, 1), "abcd", None, (0, 1, 0, 1, 2), (0, 1, 1, 0), (0, math.nan, 0, 1)]
+)
+def test_a_plane_extent_that_is_not_four_finite_increasing_numbers_is_refused(bad):
+    # "not enough values to unpack" or a TypeError from Python before, for the short ones
+    from robviz.data import grid_points
+    from robviz.detect import max_non_me_lines
+    from robviz.landscape import feature_density
+
+    model = make_model(gaussian_mixture(num_classes=3, n_per_class=10, seed=0), "rce")
+    calls = {
+        "grid_points": lambda: grid_points(bad),
+        "input_regions": lambda: regions.input_regions(model, bad),
+        "feature_density": lambda: feature_density(torch.zeros(3, 2), bad),
+        "max_non_me_lines": lambda: max_non_me_lines(model, bad),
+    }
+    for call in calls.values():
+        with pytest.raises(ValueError, match=r"^extent must be (four numbers|finite)"):
+            call()

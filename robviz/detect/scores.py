@@ -918,7 +918,7 @@ def max_non_me_lines(
         )
     linear = cast(nn.Linear, head.linear)  # the linear head of sce and rce, checked above
     w, b = linear.weight.detach().cpu().double(), linear.bias.detach().cpu().double()
-    x0, x1, y0, y1 = extent
+    x0, x1, y0, y1 = checks.extent("extent", extent)
     span = 2 * max(x1 - x0, y1 - y0) + float(np.abs(np.array(extent)).max())
     lines = []
     for i, j, k in ((0, 1, 2), (0, 2, 1), (1, 2, 0)):
