@@ -453,11 +453,13 @@ def _to_tensor(value: object) -> torch.Tensor:
     raise TypeError(f"expected a tensor, an array or a number, got {type(value).__name__}")
 
 
-def _agrees(output: object, reference: object, rtol: float, atol: float) -> tuple[bool, str]:
+def _agrees(
+    output: object, reference: object, rtol: float, atol: float, equal_nan: bool = False
+) -> tuple[bool, str]:
     output, reference = _to_tensor(output), _to_tensor(reference)
     if output.shape != reference.shape:
         return False, f"returns shape {tuple(output.shape)}, expected {tuple(reference.shape)}"
-    if not torch.allclose(output, reference, rtol=rtol, atol=atol, equal_nan=False):
+    if not torch.allclose(output, reference, rtol=rtol, atol=atol, equal_nan=equal_nan):
         worst = (output - reference).abs().max().item()
         return False, f"differs from the reference by up to {worst:.3g}"
     return True, ""
@@ -534,8 +536,10 @@ def expect_function(
         return True, f"Your function agrees with the reference on {len(inputs)} test inputs."
     for mistake in mistakes:
         try:
+            # NaN where the mistake gives NaN too is the same behaviour (a log of 0 in both)
             if all(
-                _agrees(answer(*args), mistake.function(*args), rtol, atol)[0] for args in inputs
+                _agrees(answer(*args), mistake.function(*args), rtol, atol, equal_nan=True)[0]
+                for args in inputs
             ):
                 return False, f"Your function {first_problem}. {mistake.hint}"
         # a mistake that does not apply to these inputs is not this student's mistake

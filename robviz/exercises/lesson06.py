@@ -82,6 +82,13 @@ def write_ensemble_entropy(answer: object, seed: int = 0) -> tuple[bool, str]:
                 "entropy (confident members can still have an uncertain mean).",
             ),
             Mistake(
+                lambda p: -(p * p.log()).sum(dim=-1).mean(dim=0),
+                "That is the members' mean entropy. ADP rewards the entropy "
+                "of the *ensemble's* prediction, H(mean_k F^k): average the probabilities first, "
+                "then take the entropy. Mind 0 log 0 = 0 too: p.log() is -inf at a probability of "
+                "exactly 0, and 0 * -inf is NaN (torch.special.xlogy(p, p) gives 0).",
+            ),
+            Mistake(
                 lambda p: _entropy(p.sum(dim=0)),
                 "The ensemble predicts with the *mean* of its members' "
                 "probabilities: a sum over K members is not a probability vector (it sums to K).",
