@@ -38,6 +38,7 @@ __all__ = [
     "scalar",
     "renamed",
     "finite_inputs",
+    "as_tensor",
     "tensor_argument",
     "model",
     "unique_labels",
@@ -553,6 +554,41 @@ def model(name: str, value: _T, *, needs: Collection[str] = (), module: bool = F
     return value
 
 
+def as_tensor(name: str, value: object) -> torch.Tensor:
+    """Return ``value`` as a tensor: itself if it is one, else its conversion as numbers.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : torch.Tensor or array-like
+        A tensor, a NumPy array, or (nested) lists of numbers.
+
+    Returns
+    -------
+    torch.Tensor
+        ``value`` itself, or ``torch.as_tensor(np.asarray(value))``.
+
+    Raises
+    ------
+    ValueError
+        None, a dict, strings or rows of different lengths (torch's "Could not infer dtype" or
+        NumPy's "inhomogeneous shape" before), naming ``name``.
+    """
+    if torch.is_tensor(value):
+        return value
+    try:
+        array = np.asarray(value)
+    except ValueError:  # rows of different lengths
+        array = np.asarray(None)
+    if array.dtype == object or array.dtype.kind in "USV":
+        shown = f" {value!r}" if isinstance(value, str) or value is None else ""
+        raise ValueError(
+            f"{name} must be numbers (a tensor or an array), got {type(value).__name__}{shown}"
+        )
+    return torch.as_tensor(array)
+
+
 def finite_inputs(
     name: str, x: torch.Tensor | npt.ArrayLike, *, allow_empty: bool = False, tensor: bool = False
 ) -> torch.Tensor:
@@ -590,8 +626,7 @@ def finite_inputs(
     """
     if tensor:
         x = tensor_argument(name, x)
-    if not torch.is_tensor(x):
-        x = torch.as_tensor(np.asarray(x))
+    x = as_tensor(name, x)
     if x.dim() == 0:
         raise ValueError(f"{name} must have a sample axis, shape (N, ...), got a scalar")
     if len(x) == 0 and not allow_empty:
@@ -653,8 +688,7 @@ def labels(
     >>> labels("y", [0, 2, 1], 3, num_classes=3)
     tensor([0, 2, 1])
     """
-    if not torch.is_tensor(y):
-        y = torch.as_tensor(np.asarray(y))
+    y = as_tensor(name, y)
     if y.shape != (n,) or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
         raise ValueError(
             f"{name} must hold one integer class label per input, shape ({n},), got "

@@ -2453,3 +2453,16 @@ def test_a_plane_extent_that_is_not_four_finite_increasing_numbers_is_refused(ba
     for call in calls.values():
         with pytest.raises(ValueError, match=r"^extent must be (four numbers|finite)"):
             call()
+
+
+@pytest.mark.parametrize("bad", [None, {"a": 1}, "abc", [[1.0, 2.0], [3.0]]])
+def test_what_is_not_numbers_is_refused_naming_the_argument_before_any_conversion(bad):
+    # torch's "Could not infer dtype of NoneType" or NumPy's "inhomogeneous shape" before
+    message = r"must be numbers \(a tensor or an array\), got "
+    with pytest.raises(ValueError, match=rf"^centers {message}"):
+        theory.mahalanobis_distances(bad)
+    with pytest.raises(ValueError, match=rf"^z {message}"):
+        checks.finite_inputs("z", bad)
+    with pytest.raises(ValueError, match=rf"^y {message}"):
+        checks.labels("y", bad, 2)
+    assert torch.equal(checks.as_tensor("z", [[1, 2], [3, 4]]), torch.tensor([[1, 2], [3, 4]]))

@@ -141,7 +141,7 @@ def as_centers(centers: npt.ArrayLike | torch.Tensor) -> torch.Tensor:
         Not (L, d) with L >= 2, or a center with a NaN or infinite coordinate (the error names the
         center).
     """
-    mu = torch.as_tensor(centers).detach().to(torch.float64)
+    mu = checks.as_tensor("centers", centers).detach().to(torch.float64)
     if mu.dim() != 2 or mu.shape[0] < 2:
         raise ValueError(f"centers must have shape (L, d) with L >= 2, got {tuple(mu.shape)}")
     return checks.finite_inputs("centers", mu)
@@ -167,7 +167,7 @@ def cholesky(covariance: npt.ArrayLike | torch.Tensor, dim: int) -> torch.Tensor
     ValueError
         Not (dim, dim), not symmetric, or not positive definite.
     """
-    sigma = torch.as_tensor(covariance).detach().to(torch.float64)
+    sigma = checks.as_tensor("covariance", covariance).detach().to(torch.float64)
     if sigma.shape != (dim, dim):
         raise ValueError(f"covariance must have shape ({dim}, {dim}), got {tuple(sigma.shape)}")
     if not torch.allclose(sigma, sigma.T):
