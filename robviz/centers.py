@@ -12,6 +12,7 @@ Robustness", ICLR 2020.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -99,7 +100,9 @@ def spread_centers(
 
     For feature_dim < num_classes - 1, where no regular simplex exists. Like the authors' code,
     minimize the largest pairwise cosine with Adam (here a smooth maximum, log-sum-exp with a
-    growing sharpness) over unit vectors. Where the optimum is known it is used directly: in 1-D
+    growing sharpness) over unit vectors, keeping one dimension fewer's centers (padded with a
+    zero) where those are further apart, so the spread never falls as d grows. Where the optimum
+    is known it is used directly: in 1-D
     the pair +-norm, in 2-D the regular polygon, and for num_classes / 2 <= feature_dim <
     num_classes - 1 the centers +-norm e_i, pairwise orthogonal or opposite (Rankin 1955: more than
     d + 1 unit vectors in d dimensions always have two at an angle of at most 90 degrees, and 2d of
@@ -142,6 +145,19 @@ def spread_centers(
         index = torch.arange(num_classes)
         centers[index, index // 2] = torch.where(index % 2 == 0, norm, -norm)
         return centers
+    return (norm * _spread_directions(num_classes, feature_dim, steps, seed)).float()
+
+
+@functools.lru_cache(maxsize=64)
+def _spread_directions(num_classes: int, feature_dim: int, steps: int, seed: int) -> torch.Tensor:
+    """Return unit directions (L, d), float64, from Adam, or one dimension fewer's if better.
+
+    Centers that fit in d - 1 dimensions fit in d (a zero last coordinate): where Adam's local
+    optimum in d dimensions is worse than the one below, the one below is kept, so the smallest
+    distance never falls as d grows. Cached: the chain of lower dimensions is optimized once.
+    """
+    if feature_dim == 2:
+        return torch.nn.functional.normalize(spread_centers(num_classes, 2).double(), dim=1)
     generator = torch.Generator().manual_seed(seed)
     w = torch.randn(
         num_classes, feature_dim, generator=generator, dtype=torch.float64, requires_grad=True
@@ -159,7 +175,11 @@ def spread_centers(
         loss.backward()
         optimizer.step()
     u = torch.nn.functional.normalize(w.detach(), dim=1)
-    return (norm * u).float()
+    below = torch.nn.functional.pad(
+        _spread_directions(num_classes, feature_dim - 1, steps, seed), (0, 1)
+    )
+    largest = [float((v @ v.T)[off_diagonal].max()) for v in (u, below)]
+    return (u if largest[0] <= largest[1] else below).clone()
 
 
 @checks.renamed(dim="feature_dim")
