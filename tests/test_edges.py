@@ -1977,11 +1977,10 @@ def test_a_zero_direction_and_the_ends_of_lambda_are_still_measured():
 # ----------------------------------------- wrong types: a name or tensors for a Dataset, int inputs
 
 
-def _dataset_entries() -> dict:
-    """Every public function of robviz with a parameter annotated ``Dataset`` alone.
+def _public_entries() -> dict:
+    """Every public function and class of robviz, from the modules' ``__all__``.
 
-    name -> (function, that parameter's name). Found from the modules' ``__all__`` (deprecated
-    alias modules skipped), so a new one is checked without editing a list.
+    name -> object; deprecated alias modules are skipped (their new home is walked).
     """
     import importlib
     import pkgutil
@@ -1997,16 +1996,28 @@ def _dataset_entries() -> dict:
             warnings.simplefilter("error", DeprecationWarning)
             try:
                 module = importlib.import_module(info.name)
-            except DeprecationWarning:  # an alias of a moved module: its new home is walked
+            except DeprecationWarning:
                 continue
         for name in getattr(module, "__all__", []):
-            function = getattr(module, name)
-            if not inspect.isfunction(function) or function.__module__ != info.name:
-                continue
-            for parameter in inspect.signature(function).parameters.values():
-                if parameter.annotation in ("Dataset", Dataset):
-                    found[f"{info.name}.{name}"] = (function, parameter.name)
+            obj = getattr(module, name)
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == info.name:
+                found[f"{info.name}.{name}"] = obj
     return found
+
+
+def _dataset_entries() -> dict:
+    """Every public function of robviz with a parameter annotated ``Dataset`` alone.
+
+    name -> (function, that parameter's name), from :func:`_public_entries`, so a new one is
+    checked without editing a list.
+    """
+    return {
+        name: (function, parameter.name)
+        for name, function in _public_entries().items()
+        if inspect.isfunction(function)
+        for parameter in inspect.signature(function).parameters.values()
+        if parameter.annotation in ("Dataset", Dataset)
+    }
 
 
 DATASET_ENTRIES = _dataset_entries()
@@ -2136,34 +2147,6 @@ def test_accuracy_of_numpy_inputs_is_refused_and_of_tensors_measured():
 
 
 # ------------------------------------ something else where a model belongs: a name, None, a layer
-
-
-def _public_entries() -> dict:
-    """Every public function and class of robviz, from the modules' ``__all__``.
-
-    name -> object; deprecated alias modules are skipped (their new home is walked).
-    """
-    import importlib
-    import pkgutil
-    import warnings
-
-    import robviz
-
-    found = {}
-    for info in pkgutil.walk_packages(robviz.__path__, "robviz."):
-        if info.name.endswith("__main__"):
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", DeprecationWarning)
-            try:
-                module = importlib.import_module(info.name)
-            except DeprecationWarning:
-                continue
-        for name in getattr(module, "__all__", []):
-            obj = getattr(module, name)
-            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == info.name:
-                found[f"{info.name}.{name}"] = obj
-    return found
 
 
 #: What each model annotation needs beyond model(x): a plain nn.Linear lacks it.
