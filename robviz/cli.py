@@ -375,10 +375,14 @@ def table(args: dict) -> str:
     Raises
     ------
     SystemExit
-        A settings error of :func:`settings_of`, as one clear line.
+        A settings error of :func:`settings_of`, or a file that is not an evaluation file or
+        cannot be paired (``--paired``), as one clear line.
     """
     run = settings_of("table", args)
-    markdown = scale.render_table(run)
+    try:  # a file that is no evaluation file, or two that cannot be paired: one clear line
+        markdown = scale.render_table(run)
+    except ValueError as error:
+        raise SystemExit(f"robviz: {error}") from None
     written = [path for path in (run.out, run.html) if path]
     if run.progress and written:
         print(f"robviz: wrote {' and '.join(written)}")

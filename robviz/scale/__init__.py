@@ -18,9 +18,11 @@ derive from it, and :meth:`~RunConfig.from_dict` refuses unknown settings with a
 Modules: :mod:`~robviz.scale.config` (run configurations), :mod:`~robviz.scale.data` (data sets, the
 synthetic stand-in), :mod:`~robviz.scale.distributed` (torchrun set-up, the DDP loss module,
 autocast), :mod:`~robviz.scale.loop` (the epoch loop with exact resume, PGD adversarial training
-through :class:`robviz.attacks.PGD`), :mod:`~robviz.scale.evaluate` (the talk's attack battery),
-:mod:`~robviz.scale.table` (the talk's Table 2 beside measured numbers). Checkpoints are written
-with :func:`robviz.train.save_checkpoint` (atomic) and read with ``weights_only=True``.
+through :class:`robviz.attacks.PGD`), :mod:`~robviz.scale.evaluate` (the talk's attack battery,
+written with its per-image verdicts; :func:`paired_test`, the exact McNemar test of two models
+evaluated on the same images), :mod:`~robviz.scale.table` (the talk's Table 2 beside measured
+numbers). Checkpoints are written with :func:`robviz.train.save_checkpoint` (atomic) and read with
+``weights_only=True``.
 """
 
 from .config import (
@@ -35,9 +37,9 @@ from .config import (
 )
 from .data import load_data, synthetic_images, write_json
 from .distributed import Distributed, LossModule, autocast
-from .evaluate import evaluate, load_trained, rotate
+from .evaluate import evaluate, load_trained, paired_test, read_evaluation, rotate, verdicts
 from .loop import accuracy, adversarial_examples, train, training_attack, training_batch
-from .table import TALK_COLUMNS, TALK_TABLE, measured_vs_talk, render_table
+from .table import TALK_COLUMNS, TALK_TABLE, measured_vs_talk, paired_lines, render_table
 
 __all__ = [
     "RunConfig",
@@ -62,8 +64,12 @@ __all__ = [
     "evaluate",
     "load_trained",
     "rotate",
+    "read_evaluation",
+    "verdicts",
+    "paired_test",
     "TALK_TABLE",
     "TALK_COLUMNS",
     "measured_vs_talk",
+    "paired_lines",
     "render_table",
 ]

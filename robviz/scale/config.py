@@ -568,9 +568,15 @@ class TableRun(RunConfig):
     progress: bool = _setting(
         True, "don't print the table (progress=False)", flag="--quiet", value=False
     )
+    paired: bool = _setting(
+        False,
+        "two files: add the exact McNemar test of their worst-case verdicts at each radius "
+        "(the same images, evaluated by robviz evaluate)",
+    )
 
     def __post_init__(self) -> None:
         self.progress = checks.flag("progress", self.progress)
+        self.paired = checks.flag("paired", self.paired)
         self.talk_rows = (
             (self.talk_rows,)
             if isinstance(self.talk_rows, str)
@@ -587,6 +593,10 @@ class TableRun(RunConfig):
         self.results = tuple(map(str, self.results))
         if not self.results:
             raise ValueError("results must name at least one evaluation JSON file")
+        if self.paired and len(self.results) != 2:
+            raise ValueError(
+                f"paired compares two evaluation files: results names {len(self.results)}"
+            )
 
 
 #: The run configuration of each command.

@@ -1,12 +1,21 @@
-"""The talk's evaluation battery on a checkpoint of :func:`robviz.scale.train`, written as JSON."""
+"""The talk's evaluation battery on a checkpoint of :func:`robviz.scale.train`, written as JSON.
+
+The file keeps, beside each accuracy, the per-image verdicts it counts and the images it was
+measured on, so two models evaluated on the same images can be compared pairwise
+(:func:`paired_test`, the exact McNemar test).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -16,8 +25,9 @@ from .data import load_data, write_json
 
 if TYPE_CHECKING:
     from ..attacks import RobustnessTable
+    from ..exact.paired import PairedTest
 
-__all__ = ["evaluate", "load_trained", "rotate"]
+__all__ = ["evaluate", "load_trained", "rotate", "read_evaluation", "verdicts", "paired_test"]
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
@@ -184,29 +194,55 @@ def _perturbation_rows(
     rows = []
     for (label, value), xp in perturbed.items():
         pred = torch.cat([predict(model(xp[i : i + batch])) for i in range(0, len(xp), batch)])
+        kept = clean & (pred == y)
         rows.append(
             dict(
                 model=name,
                 attack=label,
                 eps=value,
-                accuracy=(clean & (pred == y)).float().mean().item(),
+                accuracy=kept.float().mean().item(),
                 distance=(xp - x).flatten(1).norm(dim=1).mean().item(),
                 n=len(x),
+                robust=kept.cpu(),
             )
         )
     return rows
 
 
-def _finite(row: dict) -> dict:
-    """Return the row as JSON holds it: non-finite numbers as None.
+def _json_row(row: dict) -> dict:
+    """Return the row as JSON holds it: non-finite numbers as None, the verdicts as 0/1 characters.
 
-    The per-point ``robust`` tensor is left out.
+    The per-point ``robust`` tensor becomes ``verdicts``, a string whose character i is ``"1"``
+    where image i counts (correct, and robust under the row's attack) and ``"0"`` where not: one
+    byte per image (10 kB per row for 10 000 images), readable by eye and by ``str.count``, where
+    a JSON list of ints takes about three bytes per image and, in the indented file, a line each.
+    ``accuracy`` is then the count over ``n`` in double precision (the table's float32 mean can
+    differ from it in the last digits), so the mean of the verdicts is the stored accuracy exactly.
     """
-    return {
+    out = {
         k: (None if isinstance(v, float) and not math.isfinite(v) else v)
         for k, v in row.items()
         if k != "robust"
     }
+    robust = row.get("robust")
+    if robust is not None:
+        robust = torch.as_tensor(robust, dtype=torch.bool).cpu()
+        out["accuracy"] = int(robust.sum()) / len(robust)
+        out["verdicts"] = "".join("1" if kept else "0" for kept in robust.tolist())
+    return out
+
+
+def _images(dataset: str, x: torch.Tensor, y: torch.Tensor) -> dict:
+    """Return the ``images`` entry: which test images were evaluated, and their fingerprint.
+
+    ``start`` and ``stop`` give the indices, ``range(start, stop)`` of the test set (the first
+    ``n``); ``sha256`` hashes the pixels and labels, so two files name the same images only when
+    they were read from the same data (the same indices of another data set or version differ).
+    """
+    digest = hashlib.sha256()
+    for tensor in (x, y):
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return dict(dataset=dataset, split="test", start=0, stop=len(x), sha256=digest.hexdigest())
 
 
 def evaluate(run: EvaluateRun | dict) -> dict:
@@ -235,8 +271,12 @@ def evaluate(run: EvaluateRun | dict) -> dict:
     dict
         What the JSON file holds: ``checkpoint``, ``model`` (the row label), ``n``, ``seconds``,
         ``config`` (the training settings), ``rows`` (of a :class:`robviz.attacks.RobustnessTable`;
-        noise and rotation rows carry sigma and the angle in ``eps``; non-finite numbers as None)
-        and ``markdown``.
+        noise and rotation rows carry sigma and the angle in ``eps``; non-finite numbers as None;
+        each row's ``verdicts``, a string of ``n`` characters, ``"1"`` where image i counts,
+        whose mean is the row's ``accuracy``), ``markdown`` and ``images`` (``dataset``,
+        ``split``, the indices ``range(start, stop)`` of the test images evaluated, and
+        ``sha256``, a hash of their pixels and labels). Files written before the verdicts were
+        recorded lack ``verdicts`` and ``images``; everything else is unchanged.
 
     Raises
     ------
@@ -256,6 +296,7 @@ def evaluate(run: EvaluateRun | dict) -> dict:
     data = load_data(
         trained.dataset, data_root=trained.data_root, train_size=trained.train_size, device=device
     )
+    images = _images(trained.dataset, data.x_test[: run.n], data.y_test[: run.n])
     x, y = to_float(data.x_test[: run.n]), data.y_test[: run.n]
     adversarial = meta["recipe"].get("adversarial")
     name = run.name or trained.objective + (
@@ -270,8 +311,9 @@ def evaluate(run: EvaluateRun | dict) -> dict:
         n=len(x),
         seconds=time.perf_counter() - began,
         config=trained.to_dict(),
-        rows=[_finite(row) for row in table.rows],
+        rows=[_json_row(row) for row in table.rows],
         markdown=table.to_markdown(),
+        images=images,
     )
     write_json(
         Path(run.out) if run.out else Path(run.checkpoint).with_name("evaluation.json"), results
@@ -279,3 +321,163 @@ def evaluate(run: EvaluateRun | dict) -> dict:
     if run.progress:
         print(table.to_markdown())
     return results
+
+
+def read_evaluation(source: str | Path | Mapping) -> dict:
+    """Return the contents of an evaluation file of :func:`evaluate`.
+
+    Files of any version are read, those written before the per-image verdicts were recorded
+    included (they have no ``images`` and no rows' ``verdicts``; :func:`verdicts` and
+    :func:`paired_test` refuse them, saying to re-run ``robviz evaluate``).
+
+    Parameters
+    ----------
+    source : str, Path or dict
+        The JSON file, or what :func:`evaluate` returned.
+
+    Returns
+    -------
+    dict
+        The file's keys, as :func:`evaluate` documents them.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``source``.
+    ValueError
+        ``source`` holds no list of ``rows``: not an evaluation file.
+    """
+    if isinstance(source, Mapping):
+        data, where = dict(source), "the evaluation given"
+    else:
+        data, where = json.loads(Path(source).read_text()), str(source)
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+        raise ValueError(f"{where} is not an evaluation file of robviz evaluate: no list of rows")
+    return data
+
+
+def _is_eps(value: float | None, eps: float | None) -> bool:
+    if value is None or eps is None:
+        return value is None and eps is None
+    return math.isclose(value, eps, abs_tol=1e-9)
+
+
+def _row(data: dict, attack: str, eps: float | None, name: str) -> dict:
+    row = next((r for r in data["rows"] if r["attack"] == attack and _is_eps(r["eps"], eps)), None)
+    if row is None:
+        columns = ", ".join(f"({r['attack']!r}, {r['eps']!r})" for r in data["rows"])
+        raise ValueError(
+            f"{name} has no row attack={attack!r}, eps={eps!r}; its (attack, eps): {columns}"
+        )
+    return row
+
+
+def _outdated(data: dict, name: str) -> ValueError:
+    return ValueError(
+        f"{name} ({data.get('model')!r}, checkpoint {data.get('checkpoint')!r}) was written "
+        "before robviz evaluate recorded per-image verdicts: re-run robviz evaluate on its "
+        "checkpoint"
+    )
+
+
+def verdicts(
+    evaluation: str | Path | Mapping, attack: str = "worst case", eps: float | None = 8 / 255
+) -> np.ndarray:
+    """Return the per-image verdicts of one row of an evaluation file.
+
+    Parameters
+    ----------
+    evaluation : str, Path or dict
+        An evaluation file of :func:`evaluate`, or what it returned.
+    attack : str, default "worst case"
+        The row's attack label: ``"clean"``, ``"PGD10-un"``, ``"worst case"`` (the images every
+        attack at ``eps`` failed on)...
+    eps : float or None, default 8/255
+        The row's radius (None for ``"clean"``, C&W; sigma for noise, degrees for rotation).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) bool, True where image ``images["start"] + i`` counts (correct, and robust under the
+        attack); its mean is the row's ``accuracy``.
+
+    Raises
+    ------
+    ValueError
+        No such row (the error lists the file's), or a file written before the verdicts were
+        recorded (re-run ``robviz evaluate``), or verdicts that are not n characters 0 or 1.
+    """
+    data = read_evaluation(evaluation)
+    name = "evaluation" if isinstance(evaluation, Mapping) else str(evaluation)
+    row = _row(data, attack, eps, name)
+    if "images" not in data or "verdicts" not in row:
+        raise _outdated(data, name)
+    text, n = row["verdicts"], data["images"]["stop"] - data["images"]["start"]
+    if not isinstance(text, str) or len(text) != n or set(text) - {"0", "1"}:
+        raise ValueError(
+            f"{name}: the verdicts of ({attack!r}, {eps!r}) must be {n} characters 0 or 1"
+        )
+    return np.frombuffer(text.encode("ascii"), dtype=np.uint8) == ord("1")
+
+
+def paired_test(
+    a: str | Path | Mapping,
+    b: str | Path | Mapping,
+    attack: str = "worst case",
+    eps: float | None = 8 / 255,
+) -> PairedTest:
+    """Return the exact McNemar test of two models' verdicts on the same images.
+
+    Only the images one model keeps and the other loses say which is more robust; under the null
+    of equal robustness each falls to either side with probability 1/2 (McNemar, "Note on the
+    sampling error of the difference between correlated proportions or percentages",
+    Psychometrika 12, 1947; the exact binomial form, :func:`robviz.exact.mcnemar`). Pairing uses
+    that both were measured on the same images: a binomial standard error per model ignores it.
+    On attack verdicts the test says whether the battery breaks more of one model's images than
+    of the other's; each verdict is still an upper bound on robustness.
+
+    Parameters
+    ----------
+    a, b : str, Path or dict
+        Evaluation files of :func:`evaluate` (or what it returned) of the two models.
+    attack : str, default "worst case"
+        The row compared, as :func:`verdicts` reads it: by default the worst case over the
+        attacks at ``eps``, the number to report; ``"clean"`` (with ``eps=None``) compares clean
+        accuracy.
+    eps : float or None, default 8/255
+        The row's radius.
+
+    Returns
+    -------
+    robviz.exact.paired.PairedTest
+        ``only_a`` images a keeps and b loses, ``only_b`` the reverse, and the two-sided ``pvalue``.
+
+    Raises
+    ------
+    ValueError
+        A file written before the verdicts were recorded (re-run ``robviz evaluate``); files that
+        evaluated different images (another data set, another ``n``) or whose worst case combines
+        different attacks; no such row.
+    """
+    from ..exact import mcnemar
+
+    data = {key: read_evaluation(value) for key, value in (("a", a), ("b", b))}
+    for key, value in data.items():
+        if "images" not in value:
+            raise _outdated(value, key)
+    images_a, images_b = data["a"]["images"], data["b"]["images"]
+    if images_a != images_b:
+        raise ValueError(
+            "a and b evaluated different images, so their verdicts cannot be paired: a "
+            f"{images_a['dataset']} test images {images_a['start']}..{images_a['stop'] - 1} "
+            f"(sha256 {images_a['sha256'][:12]}), b {images_b['dataset']} "
+            f"{images_b['start']}..{images_b['stop'] - 1} (sha256 {images_b['sha256'][:12]}); "
+            "evaluate both on the same data set with the same --n"
+        )
+    combined = [_row(value, attack, eps, key).get("attacks") for key, value in data.items()]
+    if combined[0] != combined[1]:
+        raise ValueError(
+            f"the {attack!r} rows at eps={eps!r} combine different attacks (a: {combined[0]}, "
+            f"b: {combined[1]}): evaluate both with the same --attacks and --pgd-steps"
+        )
+    return mcnemar(verdicts(data["a"], attack, eps), verdicts(data["b"], attack, eps))

@@ -5,16 +5,16 @@ The table is Table 2 of the MMC paper (ICLR 2020).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..runtime import atomic_write
 from .config import TableRun
+from .evaluate import paired_test, read_evaluation
 from .talk import TALK_COLUMNS, TALK_TABLE
 
-__all__ = ["TALK_TABLE", "TALK_COLUMNS", "measured_vs_talk", "render_table"]
+__all__ = ["TALK_TABLE", "TALK_COLUMNS", "measured_vs_talk", "paired_lines", "render_table"]
 
 
 def _nan(value: float | None) -> float:
@@ -53,7 +53,8 @@ def measured_vs_talk(
     Raises
     ------
     ValueError
-        For a label in ``talk_rows`` that is not a row of the talk's table.
+        For a label in ``talk_rows`` that is not a row of the talk's table, or a file that is not
+        an evaluation file.
     FileNotFoundError
         For a missing file.
     """
@@ -61,7 +62,7 @@ def measured_vs_talk(
 
     table = RobustnessTable()
     for path in paths:
-        data = json.loads(Path(path).read_text())
+        data = read_evaluation(path)
         table += RobustnessTable(
             [
                 {**row, "accuracy": _nan(row["accuracy"]), "distance": _nan(row.get("distance"))}
@@ -105,6 +106,47 @@ def _markdown(
     return "\n".join(lines)
 
 
+def paired_lines(a: str | Path, b: str | Path) -> list[str]:
+    """Return one line per radius: the exact McNemar test of two files' worst-case verdicts.
+
+    See :func:`robviz.scale.paired_test`.
+
+    Parameters
+    ----------
+    a, b : str or Path
+        Evaluation files of :func:`robviz.scale.evaluate`, on the same images.
+
+    Returns
+    -------
+    list of str
+        ``"worst case 8/255, 64 images: sce keeps 1, mmc keeps 46; only sce 0, only mmc 45;
+        exact McNemar p = ..."`` for each radius of a's worst-case rows.
+
+    Raises
+    ------
+    ValueError
+        As :func:`robviz.scale.paired_test`, or when ``a`` has no worst-case row.
+    """
+    from ..attacks.evaluate import format_eps
+
+    first, second = read_evaluation(a), read_evaluation(b)
+    radii = [row["eps"] for row in first["rows"] if row["attack"] == "worst case"]
+    if not radii:
+        raise ValueError(f"{a} has no worst-case row to pair: evaluate it with an attack battery")
+    names = first.get("model", "a"), second.get("model", "b")
+    if names[0] == names[1]:
+        names = f"{names[0]} (a)", f"{names[1]} (b)"
+    lines = []
+    for eps in radii:
+        test = paired_test(a, b, "worst case", eps)
+        lines.append(
+            f"worst case {format_eps(eps)}, {test.n} images: {names[0]} keeps {test.robust_a}, "
+            f"{names[1]} keeps {test.robust_b}; only {names[0]} {test.only_a}, only {names[1]} "
+            f"{test.only_b}; exact McNemar p = {test.pvalue:.3g}"
+        )
+    return lines
+
+
 def render_table(run: TableRun | dict) -> str:
     """Return the measured numbers of ``run.results`` with the talk's in parentheses, as markdown.
 
@@ -115,8 +157,10 @@ def render_table(run: TableRun | dict) -> str:
     ----------
     run : TableRun or dict
         The settings (a dict is read by :meth:`TableRun.from_dict`): ``results`` (the evaluation
-        JSON files), ``talk_rows``; the markdown is written to ``run.out`` and, as a plotly
-        heatmap, to ``run.html`` when given, and printed unless ``run.progress`` is False.
+        JSON files), ``talk_rows``, ``paired`` (two files: the exact McNemar test of their
+        worst-case verdicts at each radius follows the table, :func:`paired_lines`); the markdown
+        is written to ``run.out`` and, as a plotly heatmap, to ``run.html`` when given, and
+        printed unless ``run.progress`` is False.
 
     Returns
     -------
@@ -131,6 +175,12 @@ def render_table(run: TableRun | dict) -> str:
     run = TableRun.from_dict(run)
     models, columns, values, reference = measured_vs_talk(run.results, run.talk_rows)
     markdown = _markdown(models, columns, values, reference)
+    if run.paired:
+        lines = paired_lines(*run.results)
+        markdown += (
+            "\n\nPaired on the same images (McNemar 1947, exact binomial form):\n\n"
+            + "\n".join(f"* {line}" for line in lines)
+        )
     if run.out:
         Path(run.out).parent.mkdir(parents=True, exist_ok=True)
         atomic_write(run.out, markdown + "\n")

@@ -142,6 +142,9 @@ def test_evaluate_writes_json_and_table_renders(tmp_path):
     # C&W)
     worst = {row["eps"]: row for row in results["rows"] if row["attack"] == "worst case"}
     assert set(worst) == {8 / 255, 16 / 255} and "robust" not in worst[8 / 255]
+    # the per-image verdicts are a string of 0/1 characters in every row (the tensor is not JSON)
+    assert all(len(row["verdicts"]) == results["n"] == 8 for row in results["rows"])
+    assert results["images"]["stop"] == 8
     assert worst[8 / 255]["attacks"] == ["PGD10-tar", "PGD10-un", "PGD50-tar", "PGD50-un", "SPSA"]
     for eps, row in worst.items():
         assert row["accuracy"] <= min(
