@@ -3,16 +3,20 @@
 Core modules: ``centers`` (Max-Mahalanobis centers), ``objectives`` (SCE, center loss, L-GM, MMLDA,
 MMC, RCE), ``data``, ``models``, ``train`` (fit, History, checkpoints), ``adversarial`` (PGD
 adversarial training, TRADES), ``regions`` (decision regions), ``shell_density`` (the sample density
-of trained models, measured), ``embed`` (t-SNE, PCA), ``ensemble`` (ADP), ``mixup_inference``,
-``masking``, ``runtime`` (device and mode), ``checks``.
+of trained models, measured), ``landscape`` (losses on a 2-D feature grid, g-SCE contours),
+``embed`` (t-SNE, PCA), ``ensemble`` (ADP), ``mixup_inference``, ``masking`` (gradient-masking
+checks), ``runtime`` (device, mode, how models are run), ``checks`` (argument checks).
 
 Wings: ``attacks`` (one class per attack, robust-accuracy tables, the battery's sanity), ``exact``
 (the truth: exact boundaries in 2-D, exact verdicts by MILP, certified bounds), ``detect``
 (confidence, non-ME, kernel density, LID, ROC/AUC, the detection study), ``theory`` (the talk's
 theorems, one module per paper), ``viz`` (plotly figures), ``widgets`` (ipywidgets dashboards),
 ``exercises`` (self-checks with hints), ``course`` (nbgrader course, student versions, the static
-gallery), ``scale`` and ``cli`` (CIFAR ResNets at scale, in Python and from the command line).
-``docs/design.md`` draws the house.
+gallery), ``scale`` (CIFAR ResNets at scale). The ``robviz`` command (``cli``): ``train``,
+``evaluate`` and ``table`` over ``scale``; ``student``, ``course init`` and ``gallery`` over
+``course``. ``docs/design.md`` draws the house. The old top-level names of moved modules
+(``robviz.resnet``, ``robviz.detection_study``, ...) still import, with a ``DeprecationWarning``, in
+this release only.
 """
 
 from . import attacks, detect, embed, exercises, theory

@@ -12,10 +12,14 @@ One small class per attack on a shared base (torchattacks-style).
 | gradient, radius eps | FGSM, BIM, PGD, ILCM, MIM (``gradient.py``) | L-inf (PGD and BIM also L2) |
 | gradient-free, radius eps | SPSA (``spsa.py``) | L-inf |
 | smallest perturbation | CW, EAD (``cw.py``), DeepFool, JSMA (own files) | L2, L1, L2, L0 |
-| adaptive, radius eps | APGD, ``auto_attack`` (``apgd.py``); EOT (``eot.py``) | L-inf |
+| adaptive, radius eps | APGD, ``auto_attack`` (``apgd.py``) | L-inf |
 
-Objectives (``loss=``): :func:`cross_entropy_objective` (default), :func:`margin_objective`,
-:func:`mmc_objective`; :func:`auto_objective` picks the strongest measured one for a robviz model
+Randomized models (``eot.py``): :class:`EOT` wraps one as its mean over draws, which any attack
+then attacks; :func:`eot_objective` is the same as an objective.
+
+Objectives (``loss=``): :func:`cross_entropy_objective`, :func:`margin_objective`,
+:func:`mmc_objective`, :func:`dlr_objective` (APGD's DLR loss); :func:`auto_objective`, every
+attack's default, picks the strongest measured one for a robviz model
 (the margin for MMC), :func:`paper_objective` the papers' adaptive one (the MMC loss for MMC).
 Evaluation: :func:`robust_accuracy`, :func:`talk_battery`, :class:`RobustnessTable`
 (``with_worst_case``: the worst case over the battery, per point); :func:`battery_sanity`

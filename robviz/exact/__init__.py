@@ -44,12 +44,12 @@ attack.
     certified_robust(model, x_digits, y_digits, 0.1, bounds=(0, 1), method="crown")   # (N,) bool
     minimal_distance(model, x_digits, y_digits, norm="Linf", bounds=(0, 1))        # exact, by MILP
 
-The wing's modules: :mod:`robviz.exact.boundary` (:class:`ExactBoundary`, the distances and robust
-accuracy; re-exported here) and :mod:`robviz.exact.linear_regions` (the geometry under it: a ReLU
-model as affine maps and ReLUs, its linear regions, their split by predicted class),
-:mod:`robviz.exact.milp` (the MILP for inputs of any size) :mod:`robviz.exact.certify` (certified
-bounds) and :mod:`robviz.exact.paired` (the exact McNemar test: is one model more robust than
-another on the same points, :func:`mcnemar`).
+The wing's modules, their main names re-exported here: :mod:`robviz.exact.boundary`
+(:class:`ExactBoundary`, the distances and robust accuracy), :mod:`robviz.exact.linear_regions` (the
+geometry under it: a ReLU model as affine maps and ReLUs, its linear regions, their split by
+predicted class), :mod:`robviz.exact.milp` (the MILP for inputs of any size),
+:mod:`robviz.exact.certify` (certified bounds) and :mod:`robviz.exact.paired` (the exact McNemar
+test: is one model more robust than another on the same points, :func:`mcnemar`).
 """
 
 from .boundary import (
