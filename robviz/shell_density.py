@@ -18,6 +18,7 @@ All return a :class:`SampleDensity`. The closed forms these measurements are com
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -59,8 +60,8 @@ class SampleDensity:
         unknown (a Monte-Carlo sample that missed the shell).
     class_sizes : torch.Tensor
         (L,) points per class (N_k).
-    dim : int
-        The feature dimension d.
+    feature_dim : int
+        The feature dimension d (``dim`` is its old name, kept for one release).
     method : str
         "sphere" (exact MMC shells) or "monte-carlo" (volume estimated inside ``box``).
     box : torch.Tensor or None
@@ -79,11 +80,21 @@ class SampleDensity:
     log_volumes: torch.Tensor
     log_densities: torch.Tensor
     class_sizes: torch.Tensor
-    dim: int
+    feature_dim: int
     method: str
     box: torch.Tensor | None = None
     volume_hits: torch.Tensor | None = None
     quantiles: tuple[float, float] | None = None
+
+    @property
+    def dim(self) -> int:
+        """The old name of :attr:`feature_dim`, for one release."""
+        warnings.warn(
+            "SampleDensity.dim is now SampleDensity.feature_dim (the vocabulary's name for d)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.feature_dim
 
     @property
     def midpoints(self) -> torch.Tensor:

@@ -224,6 +224,9 @@ def test_shell_counts_follow_the_chi_square_law(dim, sigma):
     assert (result.counts - expected).abs().le(4 * expected.sqrt() + 2).all()
     assert torch.equal(result.class_sizes, torch.full((10,), 2000))
     assert result.log_densities.shape == (10, 12) and torch.isfinite(result.log_densities).all()
+    assert result.feature_dim == dim
+    with pytest.warns(DeprecationWarning, match="feature_dim"):
+        assert result.dim == dim  # the old name, for one release
 
 
 @pytest.mark.parametrize("dim,sigma", [(2, 1.0), (64, 0.5)])
