@@ -218,7 +218,7 @@ def _sample_density(variant):
         log_volumes=torch.zeros(2, 3),
         log_densities=log_densities,
         class_sizes=torch.tensor([3, 3]),
-        dim=2,
+        feature_dim=2,
         method="sphere",
         quantiles=(0.02, 0.98),
     )
