@@ -743,6 +743,7 @@ def interpolated_adversarial_training(
     >>> history = fit(objective, data, steps=10, progress=False)
     """
     checks.model("model", model, needs=("objective",))
+    steps = checks.integer("steps", steps, low=1)
     seed = checks.seed("seed", seed)
     from .attacks import PGD
 

@@ -375,6 +375,8 @@ def adp_optimum_figure(
         infinite or an F_y outside [0, 1] (naming the series and the index), or ``L`` not a
         positive integer.
     """
+    K = checks.integer("K", K, low=1)
+    L = checks.integer("L", L, low=2)
     L = checks.integer("L", L, low=1)
     if len(figure_values("alphas", alphas)) != len(figure_values("theory", theory, within=(0, 1))):
         raise ValueError("alphas and theory must have one value each per point of the curve")

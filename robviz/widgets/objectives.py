@@ -57,6 +57,10 @@ class ObjectiveExplorer(Dashboard):
         seed: int = 0,
         device: torch.device | str = "cpu",
     ) -> None:
+        steps = checks.integer("steps", steps, low=100, high=2000, note="the slider's range")
+        batch_size = checks.integer(
+            "batch_size", batch_size, low=0, allow_none=True, note="None or 0: the full batch"
+        )
         seed = checks.seed("seed", seed)
         checks.choice("dataset", dataset, TOY_CLASSES)
         checks.choice("objective", objective, OBJECTIVES)
