@@ -736,6 +736,11 @@ def interpolated_adversarial_training(
     MixupModel
         The training objective to pass to :func:`robviz.train.fit`.
 
+    Raises
+    ------
+    ValueError
+        ``steps`` not an integer >= 1 (a division by zero or a negative step size before).
+
     Examples
     --------
     >>> from robviz.train import fit

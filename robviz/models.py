@@ -172,6 +172,11 @@ class SmallCNN(nn.Module):
         d, the feature dimension.
     width : int
         The channels of the first convolution (the others have twice as many).
+
+    Raises
+    ------
+    ValueError
+        A size that is not an integer >= 1 (torch's "argument 'size' must be tuple of ints" before).
     """
 
     def __init__(self, in_channels: int = 1, feature_dim: int = 64, width: int = 32):

@@ -219,6 +219,11 @@ def monte_carlo_expected_distance(
     -------
     MonteCarloEstimate
         :class:`MonteCarloEstimate` (mean, std_error, n).
+
+    Raises
+    ------
+    ValueError
+        ``feature_dim`` or ``n`` not an integer (>= 1, >= 2), checked before any sampling.
     """
     feature_dim = checks.integer("feature_dim", feature_dim, low=1)
     n = checks.integer("n", n, low=2)

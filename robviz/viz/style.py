@@ -527,6 +527,11 @@ def frame_duration(frames: int, duration_ms: int = 0) -> int:
     -------
     int
         The time per frame, in ms.
+
+    Raises
+    ------
+    ValueError
+        ``frames`` not an integer >= 0.
     """
     frames = checks.integer("frames", frames, low=0)
     return int(max(duration_ms, MIN_FRAME_MS, MIN_ANIMATION_MS / max(frames, 1)))
