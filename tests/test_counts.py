@@ -14,11 +14,13 @@ import re
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from test_edges import _is_record, _public_entries
 
 from robviz.centers import mm_centers
 from robviz.data import gaussian_mixture
 from robviz.models import ToyMLP, make_model
+from robviz.runtime import inference
 
 #: Names of counts and sizes (a parameter's whole name).
 COUNT_NAME = re.compile(
@@ -165,6 +167,9 @@ def test_entries_taking_a_count_refuse_anything_else_naming_it(name, wrong):
 @pytest.mark.parametrize("hidden", [8, np.int64(8), np.int32(8), torch.tensor(8)])
 def test_a_count_of_any_integer_type_is_taken(hidden):
     assert ToyMLP(hidden=hidden).net[0].out_features == 8
+    # runtime's own check (it cannot import checks) takes the same types
+    x = torch.arange(20.0).reshape(10, 2)
+    assert torch.equal(inference(nn.Identity(), x, batch_size=hidden), x)
 
 
 #: The centers a closed form of robviz.theory takes, by name, and small valid values of the
