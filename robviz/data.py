@@ -299,8 +299,7 @@ def moons(
     from sklearn.datasets import make_moons
 
     seed = checks.seed("seed", seed)
-    if num_classes != 2:
-        raise ValueError(f"moons has exactly 2 classes, got num_classes={num_classes}")
+    checks.integer("num_classes", num_classes, low=2, high=2, note="moons has exactly 2 classes")
     _, n_per_class, noise = _check_toy(2, n_per_class, noise)
     x, y = make_moons(2 * n_per_class, noise=noise, random_state=seed)
     return _toy("moons", x, y, test_fraction, seed, device)

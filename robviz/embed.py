@@ -118,6 +118,10 @@ def tsne(
     """
     from openTSNE import TSNE
 
+    n_iter = checks.integer("n_iter", n_iter, low=1)
+    early_exaggeration_iter = checks.integer(
+        "early_exaggeration_iter", early_exaggeration_iter, low=0, allow_none=True
+    )
     seed = checks.seed("seed", seed)
     cache = checks.flag("cache", cache)
     x = _features_array(features)
@@ -158,10 +162,8 @@ def tsne(
     settings = dict(
         seed=seed,
         perplexity=float(perplexity),
-        n_iter=checks.integer("n_iter", n_iter, low=1),
-        early_exaggeration_iter=checks.integer(
-            "early_exaggeration_iter", early_exaggeration_iter, low=0
-        ),
+        n_iter=n_iter,
+        early_exaggeration_iter=early_exaggeration_iter,
     )
     key = _key(x, init if given else None, {**settings, "init": init if not given else "array"})
     path = None if cache_dir is None else Path(cache_dir) / f"{key}.npy"

@@ -272,6 +272,7 @@ def recorded_predictions(history: History, num_members: int) -> torch.Tensor:
     ValueError
         No recorded features, or their width is not a multiple of ``num_members``.
     """
+    num_members = checks.integer("num_members", num_members, low=1)
     features = history.features
     if features is None:
         raise ValueError("history has no recorded features (fit records them at every snapshot)")
@@ -597,6 +598,8 @@ def solve_adp(
         K < 2 or L < 2 (from :func:`adp_regularizer`), or ``y`` outside [0, L); ``steps`` < 1 or
         ``lr`` not > 0 (no descent: the random start, returned as if it were the optimum).
     """
+    K = checks.integer("K", K, low=2, note="an ensemble has 2 members or more")
+    L = checks.integer("L", L, low=2)
     seed = checks.seed("seed", seed)
     y = checks.integer("y", y, low=0, high=L - 1, note=f"one of the L = {L} classes")
     steps = checks.integer("steps", steps, low=1)

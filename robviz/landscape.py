@@ -272,6 +272,8 @@ def trace_contour(
         > 0, ``max_steps`` < 1, a bad ``extent``.
     """
     # a float64 CPU copy: Newton steps need the precision; the caller's head stays
+    max_steps = checks.integer("max_steps", max_steps, low=1)
+    newton_steps = checks.integer("newton_steps", newton_steps, low=0)
     if isinstance(loss, Objective):
         loss = copy.deepcopy(loss).to("cpu", torch.float64)
         label = checks.integer("label", label, low=0, high=loss.num_classes - 1)
@@ -284,7 +286,6 @@ def trace_contour(
     if not bool(torch.isfinite(z0).all()):
         raise ValueError(f"start must be a finite point, got {z0.tolist()}")
     step = checks.real("step", step, low=0, low_open=True)
-    max_steps = checks.integer("max_steps", max_steps, low=1)
     bounds = None if extent is None else checks.extent("extent", extent)
     target = torch.tensor([label], dtype=torch.long)
     level, _ = _loss_and_gradient(loss_fn, z0, target)

@@ -369,6 +369,9 @@ def whitebox_vs_blackbox(
         refuse (x empty or non-finite, labels outside [0, L), zero steps or samples).
     """
     checks.model("model", model)
+    pgd_steps = checks.integer("pgd_steps", pgd_steps, low=1)
+    spsa_steps = checks.integer("spsa_steps", spsa_steps, low=1)
+    spsa_samples = checks.integer("spsa_samples", spsa_samples, low=1)
     seed = checks.seed("seed", seed)
     eps = checks.real("eps", eps, low=0, low_open=True)
     # An lr of 0 is no SPSA step (refused by SPSA), not the default: only None is eps / 4.

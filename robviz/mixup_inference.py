@@ -736,6 +736,11 @@ def interpolated_adversarial_training(
     MixupModel
         The training objective to pass to :func:`robviz.train.fit`.
 
+    Raises
+    ------
+    ValueError
+        ``steps`` not an integer >= 1 (a division by zero or a negative step size before).
+
     Examples
     --------
     >>> from robviz.train import fit
@@ -743,6 +748,7 @@ def interpolated_adversarial_training(
     >>> history = fit(objective, data, steps=10, progress=False)
     """
     checks.model("model", model, needs=("objective",))
+    steps = checks.integer("steps", steps, low=1)
     seed = checks.seed("seed", seed)
     from .attacks import PGD
 

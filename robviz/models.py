@@ -121,11 +121,10 @@ class ToyMLP(nn.Module):
 
     def __init__(self, in_dim: int = 2, feature_dim: int = 2, hidden: int = 64, depth: int = 2):
         super().__init__()
-        if in_dim < 1 or feature_dim < 1 or hidden < 1 or depth < 1:
-            raise ValueError(
-                f"in_dim, feature_dim, hidden and depth must be >= 1, got {in_dim}, {feature_dim}, "
-                f"{hidden}, {depth}"
-            )
+        in_dim = checks.integer("in_dim", in_dim, low=1)
+        feature_dim = checks.integer("feature_dim", feature_dim, low=1)
+        hidden = checks.integer("hidden", hidden, low=1)
+        depth = checks.integer("depth", depth, low=1)
         layers, width = [], in_dim
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.ReLU()]
@@ -173,10 +172,18 @@ class SmallCNN(nn.Module):
         d, the feature dimension.
     width : int
         The channels of the first convolution (the others have twice as many).
+
+    Raises
+    ------
+    ValueError
+        A size that is not an integer >= 1 (torch's "argument 'size' must be tuple of ints" before).
     """
 
     def __init__(self, in_channels: int = 1, feature_dim: int = 64, width: int = 32):
         super().__init__()
+        in_channels = checks.integer("in_channels", in_channels, low=1)
+        feature_dim = checks.integer("feature_dim", feature_dim, low=1)
+        width = checks.integer("width", width, low=1)
         self.conv = nn.Sequential(
             nn.Conv2d(in_channels, width, 3, padding=1),
             nn.ReLU(),
@@ -405,6 +412,9 @@ def make_model(
     ValueError
         For inputs that are neither 1-D nor images.
     """
+    feature_dim = checks.integer(
+        "feature_dim", feature_dim, low=1, allow_none=True, note="None: the default"
+    )
     seed = checks.seed("seed", seed)
     dataset = check_dataset("dataset", dataset)
     width = checks.integer("width", width, low=1, allow_none=True, note="None: the default")
@@ -479,6 +489,9 @@ def make_mlp(
     ValueError
         For sizes < 1.
     """
+    feature_dim = checks.integer("feature_dim", feature_dim, low=1)
+    hidden = checks.integer("hidden", hidden, low=1)
+    depth = checks.integer("depth", depth, low=1)
     seed = checks.seed("seed", seed)
     dataset = check_dataset("dataset", dataset)
     torch.manual_seed(seed)

@@ -112,6 +112,7 @@ def feature_regions(
         Features that are not 2-D, an invalid extent, or a history without snapshots.
     """
     checks.model("model", model, needs=("objective",))
+    resolution = checks.integer("resolution", resolution, low=2)
     if history.features is None:
         raise ValueError("history has no recorded features (fit records them at every snapshot)")
     extent = extent or feature_extent(history.features, centers=history.centers)

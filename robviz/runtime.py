@@ -42,6 +42,24 @@ __all__ = [
 ]
 
 
+def _integer(name: str, value: object, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int in [low, high], else raise a ``ValueError`` naming ``name``.
+
+    The check of ``robviz.checks.integer`` in its wording (a bool, a float even when whole, a string
+    refused), for the few integers runtime takes itself: runtime sits beside ``checks`` on the
+    house's first floor and imports nothing of robviz.
+    """
+    number, item = None, value
+    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0:
+        item = value.item()  # a 0-d tensor or array, as checks.scalar
+    if not isinstance(item, (bool, np.bool_)) and isinstance(item, (int, np.integer)):
+        number = int(item)
+    if number is None or number < low or (high is not None and number > high):
+        most = "" if high is None else f" (at most {high})"
+        raise ValueError(f"{name} must be an integer >= {low}{most}, got {value!r}")
+    return number
+
+
 def pick_device(prefer: str | None = None) -> torch.device:
     """Return ``cuda`` when a GPU is present (or ``prefer`` names a device), else ``cpu``.
 
@@ -89,8 +107,15 @@ def seed_everything(seed: int = 0) -> None:
     Parameters
     ----------
     seed : int
-        The seed of Python's ``random``, NumPy's global generator and ``torch.manual_seed``.
+        The seed of Python's ``random``, NumPy's global generator and ``torch.manual_seed``: an
+        integer in [0, 2**32 - 1] (NumPy's limit).
+
+    Raises
+    ------
+    ValueError
+        ``seed`` not an integer in [0, 2**32 - 1] (a bool, a float, a string).
     """
+    seed = _integer("seed", seed, 0, 2**32 - 1)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -131,7 +156,12 @@ def setup(
     ------
     RuntimeError
         CUDA asked for but not available.
+    ValueError
+        ``seed`` or ``threads`` not an integer (>= 0), or ``small_models`` not True or False.
     """
+    threads = None if threads is None else _integer("threads", threads, 0)
+    if not isinstance(small_models, (bool, np.bool_)):
+        raise ValueError(f"small_models must be True or False, got {small_models!r}")
     seed_everything(seed)
     chosen = pick_device(device)
     if threads is None and small_models and chosen.type == "cpu":
@@ -279,14 +309,20 @@ def inference(
     method : str or None
         The method to call instead of ``model(x)``, e.g. ``"features"``.
     batch_size : int
-        Inputs per call.
+        Inputs per call, >= 1.
 
     Returns
     -------
     torch.Tensor
         The outputs concatenated along N, on the model's device; an empty ``x`` gives an empty
         output of the right trailing shape.
+
+    Raises
+    ------
+    ValueError
+        ``batch_size`` not an integer >= 1 (``range()``'s or ``torch.cat``'s error before).
     """
+    batch_size = _integer("batch_size", batch_size, 1)
     fn = model if method is None else getattr(model, method)
     x = to_model(model, x)
     with evaluating(model):

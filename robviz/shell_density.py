@@ -249,6 +249,7 @@ def mmc_shell_density(
         label in [0, L) per feature; centers of another dimension; ``factor`` not > 0; bad
         ``num_shells``, ``edges``, ``quantiles`` or ``spacing``.
     """
+    num_shells = checks.integer("num_shells", num_shells, low=1)
     z = checks.tensor_argument("z", z, "(N, d)")
     z, y = _check_features(z, y)
     mu = as_centers(centers).to(z.device)
@@ -348,6 +349,10 @@ def monte_carlo_shell_density(
         ``margin`` < 0, a box without lower < upper; bad ``num_shells``, ``edges``, ``quantiles``
         or ``spacing``.
     """
+    num_shells = checks.integer("num_shells", num_shells, low=1)
+    num_samples = checks.integer("num_samples", num_samples, low=1)
+    chunk_size = checks.integer("chunk_size", chunk_size, low=1)
+    num_classes = checks.integer("num_classes", num_classes, low=2, allow_none=True)
     seed = checks.seed("seed", seed)
     z = checks.tensor_argument("z", z, "(N, d)")
     z, y = _check_features(z, y)
@@ -357,8 +362,6 @@ def monte_carlo_shell_density(
             f"Monte-Carlo shell volumes need d <= 3 (got d={dim}); in higher dimension use "
             "mmc_shell_density (exact spherical shells) for MMC features"
         )
-    num_samples = checks.integer("num_samples", num_samples, low=1)
-    chunk_size = checks.integer("chunk_size", chunk_size, low=1)
     num_classes = int(y.max()) + 1 if num_classes is None else num_classes
     num_classes = checks.integer("num_classes", num_classes, low=2)
     y = checks.labels("y", y, len(z), num_classes=num_classes)
@@ -469,6 +472,8 @@ def sample_density(
         What :func:`mmc_shell_density` or :func:`monte_carlo_shell_density` refuses.
     """
     checks.model("model", model, needs=("objective",))
+    num_samples = checks.integer("num_samples", num_samples, low=1)
+    batch_size = checks.integer("batch_size", batch_size, low=1)
     seed = checks.seed("seed", seed)
     objective = model.objective
     checks.finite_inputs("x", x, tensor=True)

@@ -2222,9 +2222,8 @@ def test_entries_needing_a_robviz_model_refuse_a_plain_layer_naming_what_is_miss
 
 # ----------------------------------------------------------- a seed that is no seed: "0", 2.5, -1
 
-#: Seeds not checked here: runtime sits beside checks in the house (robviz.setup checks its own),
-#: and the exercises check their answers' seeds.
-SEEDS_ELSEWHERE = ("robviz.runtime.", "robviz.exercises.")
+#: Seeds not checked here: the exercises check their answers' seeds.
+SEEDS_ELSEWHERE = ("robviz.exercises.",)
 
 
 def _seed_entries() -> dict:
@@ -2273,9 +2272,9 @@ def test_entries_taking_a_seed_refuse_anything_else_naming_it(name, wrong):
 
 # ------------------------------------------------ a flag given a string: "False" is True to bool()
 
-#: Flags not checked here: the argument checks' own options, runtime (beside checks in the house),
-#: the exercises, and the records robviz fills in itself (a masking curve's ``looks_masked``).
-FLAGS_ELSEWHERE = ("robviz.checks.", "robviz.runtime.", "robviz.exercises.", "robviz.viz.inputs.")
+#: Flags not checked here: the argument checks' own options, the exercises, and the records robviz
+#: fills in itself (a masking curve's ``looks_masked``).
+FLAGS_ELSEWHERE = ("robviz.checks.", "robviz.exercises.", "robviz.viz.inputs.")
 
 
 def _is_record(obj) -> bool:

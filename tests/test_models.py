@@ -38,9 +38,9 @@ def test_wrong_input_shapes_raise_clear_errors():
         ToyMLP()(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="SmallCNN expects images"):
         SmallCNN()(torch.zeros(4, 8, 8))
-    for sizes in (dict(in_dim=0), dict(hidden=0), dict(depth=0), dict(feature_dim=0)):
-        with pytest.raises(ValueError, match="in_dim, feature_dim, hidden and depth must be >= 1"):
-            ToyMLP(**sizes)
+    for size in ("in_dim", "hidden", "depth", "feature_dim"):
+        with pytest.raises(ValueError, match=f"^{size} must be an integer >= 1, got 0"):
+            ToyMLP(**{size: 0})
 
 
 def test_make_mlp_builds_the_seeded_relu_network_exact_reads():

@@ -910,6 +910,7 @@ def max_non_me_lines(
         The objective is not 3-class, 2-D and linear.
     """
     checks.model("model", model, needs=("objective",))
+    num = checks.integer("num", num, low=2)
     head = model.objective
     if head.num_classes != 3 or head.feature_dim != 2 or not hasattr(head, "linear"):
         raise ValueError(

@@ -210,6 +210,7 @@ def detection_study(
     DetectionStudy
         A :class:`DetectionStudy` (AUCs, ROC curves and pair counts).
     """
+    min_pairs = checks.integer("min_pairs", min_pairs, low=1)
     study = DetectionStudy(min_pairs=min_pairs)
     fitted = {name: detectors(model, data) for name, model in models.items()}
     for attack, per_model in results.items():

@@ -705,12 +705,12 @@ def grid_minimal_distance(
         sample index), another ``norm`` or bad bounds.
     """
     checks.model("model", model)
+    resolution = checks.integer("resolution", resolution, low=2)
+    chunk = checks.integer("chunk", chunk, low=1)
     x = checks.finite_inputs("x", _as_input(x, model))
     y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x))
     norm = _norm_name(norm)
     box = input_box(bounds)
-    resolution = checks.integer("resolution", resolution, low=2)
-    chunk = checks.integer("chunk", chunk, low=1)
     from ..data import grid_points
 
     nodes = grid_points(box, resolution).to(x.device, x.dtype)

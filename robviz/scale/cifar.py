@@ -151,6 +151,7 @@ def md5sum(path: str | Path, chunk: int = 1 << 20) -> str:
     str
         The 32-character hex digest.
     """
+    chunk = checks.integer("chunk", chunk, low=1)
     digest = hashlib.md5()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(chunk), b""):
@@ -398,6 +399,7 @@ def augment_params(
     flip : torch.Tensor
         Flip flags (N,), bool, each True with probability 1/2.
     """
+    n = checks.integer("n", n, low=0)
     oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=device)
     ox = torch.randint(0, 2 * pad + 1, (n,), generator=generator, device=device)
     flip = torch.rand(n, generator=generator, device=device) < 0.5
@@ -491,6 +493,7 @@ def keras_shift_params(
     flip : torch.Tensor
         Flip flags (N,), bool.
     """
+    n = checks.integer("n", n, low=0)
     shifts = (torch.rand(n, 2, generator=generator, device=device) * 2 - 1) * shift
     flip = torch.rand(n, generator=generator, device=device) < 0.5
     return shifts, flip
@@ -622,6 +625,8 @@ def gpu_batches(
     """
     augmentation = checks.flag("augmentation", augmentation)
     channels_last = checks.flag("channels_last", channels_last)
+    world_size = checks.integer("world_size", world_size, low=1)
+    batch_size = checks.integer("batch_size", batch_size, low=1)
     if method not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {method!r}; valid: {', '.join(AUGMENTATIONS)}")
     if batch_size < world_size or batch_size % world_size:

@@ -52,6 +52,9 @@ def synthetic_images(
     """
     from ..data import Dataset
 
+    n_train = checks.integer("n_train", n_train, low=1)
+    n_test = checks.integer("n_test", n_test, low=1)
+    num_classes = checks.integer("num_classes", num_classes, low=2)
     seed = checks.seed("seed", seed)
     generator = torch.Generator().manual_seed(seed)
     coarse = torch.rand(num_classes, 3, 4, 4, generator=generator)
@@ -105,6 +108,8 @@ def load_data(
         For a name that is none of these (from :func:`robviz.scale.cifar.load_cifar`), or a
         cached CIFAR archive with the wrong checksum.
     """
+    train_size = checks.integer("train_size", train_size, low=1, allow_none=True)
+    test_size = checks.integer("test_size", test_size, low=1, allow_none=True)
     if dataset == "synthetic":
         data = synthetic_images(train_size or 512, test_size or 256, seed=1234, device=device)
     elif dataset == "mnist32":

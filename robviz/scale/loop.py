@@ -260,6 +260,7 @@ def accuracy(
     checks.model("model", model)
     from .cifar import to_float
 
+    batch_size = checks.integer("batch_size", batch_size, low=1)
     channels_last = checks.flag("channels_last", channels_last)
     if len(x) == 0:
         raise ValueError(f"x is empty (shape {tuple(x.shape)}): there is nothing to evaluate")

@@ -208,6 +208,7 @@ class Recipe:
     sources: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.at_steps = checks.integer("at_steps", self.at_steps, low=1)
         for name in ("nesterov", "compile", "augment"):
             setattr(self, name, checks.flag(name, getattr(self, name)))
         self.milestones = tuple(int(m) for m in self.milestones)

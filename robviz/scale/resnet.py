@@ -215,6 +215,10 @@ class CifarResNet(nn.Module):
         normalization: str = "batch",
         in_channels: int = 3,
     ):
+        depth = checks.integer("depth", depth, low=8, note="6n + 2: 8, 20, 32, 56, 110, ...")
+        width = checks.integer("width", width, low=1)
+        feature_dim = checks.integer("feature_dim", feature_dim, low=1, allow_none=True)
+        in_channels = checks.integer("in_channels", in_channels, low=1)
         norm = normalization
         super().__init__()
         if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
@@ -413,6 +417,7 @@ class ADPObjective(nn.Module):
 
     def __init__(self, num_classes: int, alpha: float, beta: float):
         super().__init__()
+        num_classes = checks.integer("num_classes", num_classes, low=2)
         self.num_classes, self.alpha, self.beta = num_classes, float(alpha), float(beta)
 
     @staticmethod
@@ -618,6 +623,7 @@ def cifar_adp_ensemble(
     ValueError
         For fewer than 2 members, or as :class:`CifarResNet`.
     """
+    members = checks.integer("members", members, low=2)
     seed = None if seed is None else checks.seed("seed", seed)
     if seed is not None:
         torch.manual_seed(seed)

@@ -248,8 +248,9 @@ def gsce_contour(
     Raises
     ------
     ValueError
-        A scale not > 0 or the two scales equal, a mean with a NaN or infinite entry, means of two
-        shapes, or a C not > 0.
+        A scale not > 0 or the two scales equal, a mean that is not numbers (None, a string: torch's
+        "Could not infer dtype" before) or has a NaN or infinite entry, means of two shapes, or a C
+        not > 0.
     """
     # The scales of Sigma = sigma I: a scale <= 0 is no Gaussian logit (a "sphere" of radius2 NaN)
     sigma_k = check_number(sigma_k, "sigma_k")
@@ -259,8 +260,8 @@ def gsce_contour(
             "sigma_k must differ from sigma_kt: with equal scales the contours are hyperplanes"
         )
     B_k, B_kt = check_number(B_k, "B_k", positive=False), check_number(B_kt, "B_kt", positive=False)
-    mu_k = torch.as_tensor(mu_k).detach().to(torch.float64).reshape(-1)
-    mu_kt = torch.as_tensor(mu_kt).detach().to(torch.float64).reshape(-1)
+    mu_k = checks.as_tensor("mu_k", mu_k).detach().to(torch.float64).reshape(-1)
+    mu_kt = checks.as_tensor("mu_kt", mu_kt).detach().to(torch.float64).reshape(-1)
     for name, mu in (("mu_k", mu_k), ("mu_kt", mu_kt)):
         if not bool(torch.isfinite(mu).all()):
             raise ValueError(f"{name} must be finite, got {mu.tolist()}")

@@ -219,13 +219,18 @@ def monte_carlo_expected_distance(
     -------
     MonteCarloEstimate
         :class:`MonteCarloEstimate` (mean, std_error, n).
+
+    Raises
+    ------
+    ValueError
+        ``feature_dim`` or ``n`` not an integer (>= 1, >= 2), checked before any sampling.
     """
+    feature_dim = checks.integer("feature_dim", feature_dim, low=1)
+    n = checks.integer("n", n, low=2)
     seed = checks.seed("seed", seed)
     delta = check_number(delta, "delta", positive=False)
     if delta < 0:
         raise ValueError(f"delta must be >= 0, got {delta!r}")
-    feature_dim = checks.integer("feature_dim", feature_dim, low=1)
-    n = checks.integer("n", n, low=2)
     chol = (
         torch.eye(feature_dim, dtype=torch.float64)
         if covariance is None

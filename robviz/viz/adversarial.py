@@ -73,6 +73,7 @@ def boundary_animation(
         that are not one integer class per point, or a NaN or infinite point or boundary
         coordinate (naming the run and the snapshot).
     """
+    columns = checks.integer("columns", columns, low=1, allow_none=True)
     names = figure_mapping("boundaries", boundaries)
     steps = [int(s) for s in figure_series("steps", steps)]
     points = figure_values("x", x)

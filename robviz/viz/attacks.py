@@ -61,6 +61,7 @@ def ball_outline(
     ValueError
         For an unknown ``norm``.
     """
+    points = checks.integer("points", points, low=3)
     cx, cy = (float(c) for c in center)
     if norm in ("Linf", "inf"):
         xs, ys = np.array([-1, 1, 1, -1, -1]), np.array([-1, -1, 1, 1, -1])

@@ -186,6 +186,7 @@ def loss_contours_figure(
         panel or with an empty or non-finite curve, or a non-finite center (naming the grid or the
         curve).
     """
+    ncontours = checks.integer("ncontours", ncontours, low=1)
     log10 = checks.flag("log10", log10)
     titled = list(grids.items()) if isinstance(grids, dict) else [(g.name, g) for g in grids]
     figure_series("grids", titled)
@@ -286,6 +287,7 @@ def curse_of_softmax_animation(
         grid value or center, or with ``log10`` a loss <= 0 (off the log axis), naming the
         argument and the index.
     """
+    num_frames = checks.integer("num_frames", num_frames, low=1)
     log10 = checks.flag("log10", log10)
     for name, grid in (("softmax_grid", softmax_grid), ("mmc_grid", mmc_grid)):
         figure_record(name, grid, "robviz.landscape.LossGrid", ("values", "extent"))

@@ -227,6 +227,7 @@ def roc_figure(
         AUC, a rate outside [0, 1], or false- and true-positive rates of different lengths (naming
         the attack and the line).
     """
+    columns = checks.integer("columns", columns, low=1)
     attacks = figure_mapping("curves", curves)
     for attack in attacks:
         for name in figure_mapping(f"curves[{attack!r}]", curves[attack]):

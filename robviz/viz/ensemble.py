@@ -372,10 +372,11 @@ def adp_optimum_figure(
     ------
     ValueError
         Empty alphas, a theory curve of another length, an alpha or F_y value that is NaN or
-        infinite or an F_y outside [0, 1] (naming the series and the index), or ``L`` not a
-        positive integer.
+        infinite or an F_y outside [0, 1] (naming the series and the index), ``K`` not an
+        integer >= 1 or ``L`` not an integer >= 2.
     """
-    L = checks.integer("L", L, low=1)
+    K = checks.integer("K", K, low=1)
+    L = checks.integer("L", L, low=2)
     if len(figure_values("alphas", alphas)) != len(figure_values("theory", theory, within=(0, 1))):
         raise ValueError("alphas and theory must have one value each per point of the curve")
     for name, (a, f) in (measured or {}).items():

@@ -187,6 +187,7 @@ def feature_animation(
         history without probe features or with an empty probe set, NaN or infinite features
         (a diverged run; naming the run and the snapshot) or labels that do not fit them.
     """
+    columns = checks.integer("columns", columns, low=1, allow_none=True)
     names = figure_mapping("histories", histories)
     steps = histories[names[0]].step
     for name in names:
@@ -287,6 +288,7 @@ def feature_panels(
         empty probe set, NaN or infinite features (a diverged run; naming the run and the
         snapshot) or labels that do not fit them.
     """
+    columns = checks.integer("columns", columns, low=1, allow_none=True)
     names = figure_mapping("histories", histories)
     figure_mapping("regions", regions)
     for name in names:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import checks
 from ..runtime import to_numpy
 from .inputs import figure_mapping, figure_record, figure_series, figure_values
 from .style import fit_layout, series_colors
@@ -262,6 +263,7 @@ def loss_line_figure(
         No line, or a line with no alphas or a NaN or infinite alpha, loss or mean (naming the
         model).
     """
+    samples = checks.integer("samples", samples, low=0)
     for name in figure_mapping("lines", lines):
         figure_values(f"lines[{name!r}].alphas", lines[name].alphas)
         figure_values(f"lines[{name!r}].loss", lines[name].loss)

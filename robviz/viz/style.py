@@ -150,6 +150,7 @@ def class_color(k: int) -> str:
         ``k`` < 0: no class (``robviz.runtime.predict`` gives -1 for non-finite logits), which
         the cycle would otherwise paint in the last class's colour.
     """
+    k = checks.integer("k", k)
     if k < 0:
         raise ValueError(
             f"k = {k} is no class index; -1 marks a prediction from non-finite logits "
@@ -526,7 +527,13 @@ def frame_duration(frames: int, duration_ms: int = 0) -> int:
     -------
     int
         The time per frame, in ms.
+
+    Raises
+    ------
+    ValueError
+        ``frames`` not an integer >= 0.
     """
+    frames = checks.integer("frames", frames, low=0)
     return int(max(duration_ms, MIN_FRAME_MS, MIN_ANIMATION_MS / max(frames, 1)))
 
 

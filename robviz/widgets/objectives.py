@@ -35,7 +35,8 @@ class ObjectiveExplorer(Dashboard):
         ``"spirals"``, ``"gaussians"`` (2-6 classes) or ``"moons"`` (2 classes: the slider is
         fixed).
     objective, num_classes, batch_size, steps
-        The initial control values.
+        The initial control values: ``batch_size`` None or 0 (the full batch), 16 or 64; ``steps``
+        an integer in the slider's range, 100 to 2000 (a value outside was clamped before).
     seed : int
         Seeds data, model and batches, so each setting always gives the same picture.
 
@@ -45,6 +46,12 @@ class ObjectiveExplorer(Dashboard):
         The ipywidgets box (CSS class ``robviz-explorer``); ``display(explorer)`` shows it.
     history, model
         The last run.
+
+    Raises
+    ------
+    ValueError
+        An unknown dataset or objective, or a number of classes, batch size or steps the controls
+        do not offer.
     """
 
     def __init__(
@@ -57,6 +64,11 @@ class ObjectiveExplorer(Dashboard):
         seed: int = 0,
         device: torch.device | str = "cpu",
     ) -> None:
+        steps = checks.integer("steps", steps, low=100, high=2000, note="the slider's range")
+        batch_size = checks.integer(
+            "batch_size", batch_size, low=0, allow_none=True, note="None or 0: the full batch"
+        )
+        checks.choice("batch_size", batch_size or 0, (0, 16, 64))  # the dropdown's options
         seed = checks.seed("seed", seed)
         checks.choice("dataset", dataset, TOY_CLASSES)
         checks.choice("objective", objective, OBJECTIVES)
