@@ -436,12 +436,13 @@ def make_model(
     return model.to(device if device is not None else dataset.x_train.device)
 
 
+@checks.renamed(hidden="width")
 def make_mlp(
     dataset: Dataset,
     objective: str = "sce",
     feature_dim: int = 10,
     *,
-    hidden: int = 32,
+    width: int = 32,
     depth: int = 2,
     seed: int = 0,
     device: torch.device | str | None = None,
@@ -449,8 +450,8 @@ def make_mlp(
 ) -> Classifier:
     """Return a seeded ReLU MLP classifier for inputs of any shape.
 
-    ``Flatten -> ToyMLP(in_dim=prod(input_shape), feature_dim, hidden, depth)`` and the objective's
-    head.
+    ``Flatten -> ToyMLP(in_dim=prod(input_shape), feature_dim, hidden=width, depth)`` and the
+    objective's head.
 
     The model :mod:`robviz.exact` decides exactly on images (a mixed-integer program per point,
     which the width-32 CNN of :func:`make_model` is too large for: 3328 ReLUs on the digits, over
@@ -466,8 +467,9 @@ def make_mlp(
         The objective's name in :data:`robviz.objectives.OBJECTIVES`.
     feature_dim : int
         The feature dimension d, the output of the body's last (linear) layer.
-    hidden : int
-        The width of the hidden ReLU layers.
+    width : int
+        The hidden ReLU layers' units, as ``make_model(width=)`` (``hidden``, its old name, is
+        kept for one release).
     depth : int
         The number of hidden ReLU layers.
     seed : int
@@ -490,7 +492,7 @@ def make_mlp(
         For sizes < 1.
     """
     feature_dim = checks.integer("feature_dim", feature_dim, low=1)
-    hidden = checks.integer("hidden", hidden, low=1)
+    width = checks.integer("width", width, low=1)
     depth = checks.integer("depth", depth, low=1)
     seed = checks.seed("seed", seed)
     dataset = check_dataset("dataset", dataset)
@@ -499,7 +501,7 @@ def make_mlp(
     for size in dataset.input_shape:
         in_dim *= int(size)
     body = nn.Sequential(
-        nn.Flatten(), ToyMLP(in_dim=in_dim, feature_dim=feature_dim, hidden=hidden, depth=depth)
+        nn.Flatten(), ToyMLP(in_dim=in_dim, feature_dim=feature_dim, hidden=width, depth=depth)
     )
     head = make_objective(objective, dataset.num_classes, feature_dim, **objective_options)
     model = Classifier(body, head)

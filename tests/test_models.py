@@ -48,18 +48,23 @@ def test_make_mlp_builds_the_seeded_relu_network_exact_reads():
     from robviz.models import make_mlp
 
     data = digits()
-    model = make_mlp(data, "mmc", hidden=16)
+    model = make_mlp(data, "mmc", width=16)
     assert model(data.x_test[:5]).shape == (5, 10) and model.features(data.x_test[:5]).shape == (
         5,
         10,
     )
-    same, other = make_mlp(data, "mmc", hidden=16), make_mlp(data, "mmc", hidden=16, seed=1)
+    same, other = make_mlp(data, "mmc", width=16), make_mlp(data, "mmc", width=16, seed=1)
     assert all(
         torch.equal(a, b) for a, b in zip(model.state_dict().values(), same.state_dict().values())
     )
     assert not torch.equal(model.body[1].net[0].weight, other.body[1].net[0].weight)
     # the affine MMC head folds into the last layer: three affine maps, ReLUs between them
     assert [w.shape for w, _ in network_layers(model)] == [(16, 64), (16, 16), (10, 16)]
+    with pytest.warns(DeprecationWarning, match="width"):  # the old keyword, for one release
+        old = make_mlp(data, "mmc", hidden=16)
+    assert all(
+        torch.equal(a, b) for a, b in zip(old.state_dict().values(), same.state_dict().values())
+    )
 
 
 def test_make_model_width_sets_the_body_width():
