@@ -148,20 +148,22 @@ class JSMA(Attack):
         m, d = a.shape
         if self.theta < 0:  # the mirrored search: a_i + a_j < 0 and b_i + b_j > 0
             a, b = -a, -b
-        # Features outside the domain can never qualify: a = -inf fails a_i + a_j > 0, b = +inf
-        # fails b_i + b_j < 0.
+        # A pair's score is relu(a_i + a_j) * relu(-(b_i + b_j)): positive exactly when
+        # a_i + a_j > 0 and b_i + b_j < 0, else 0. Features outside the domain never qualify:
+        # a = -inf and -b = -inf make both factors 0. nb_i + nb_j (nb = -b) is -(b_i + b_j) exactly
+        # (IEEE negation), so the scores are bit for bit those of masks then product: five passes
+        # over the (chunk, D, D) scores instead of ten.
         a = a.masked_fill(~domain, -math.inf)
-        b = b.masked_fill(~domain, math.inf)
+        nb = (-b).masked_fill(~domain, -math.inf)
         chunk = max(1, self.pair_scores_at_once // (d * d))
         best, found = [], []
         for i in range(0, m, chunk):
-            ai, bi = a[i : i + chunk], b[i : i + chunk]
-            # In place, to hold two (chunk, D, D) float tensors at a time: score = alpha, then
-            # -alpha * beta.
-            score, beta = ai[:, :, None] + ai[:, None, :], bi[:, :, None] + bi[:, None, :]
-            invalid = (score > 0).logical_and_(beta < 0).logical_not_()
-            score.mul_(beta).neg_().masked_fill_(invalid, 0.0)
-            del beta, invalid
+            ai, nbi = a[i : i + chunk], nb[i : i + chunk]
+            # In place, to hold two (chunk, D, D) float tensors at a time.
+            score = (ai[:, :, None] + ai[:, None, :]).clamp_(min=0)
+            beta = (nbi[:, :, None] + nbi[:, None, :]).clamp_(min=0)
+            score.mul_(beta)
+            del beta
             score.diagonal(dim1=1, dim2=2).zero_()  # a pair is two distinct features
             value, index = score.reshape(len(ai), -1).max(dim=1)
             best.append(index)
