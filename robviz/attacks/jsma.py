@@ -155,11 +155,23 @@ class JSMA(Attack):
         # over the (chunk, D, D) scores instead of ten.
         a = a.masked_fill(~domain, -math.inf)
         nb = (-b).masked_fill(~domain, -math.inf)
-        chunk = max(1, self.pair_scores_at_once // (d * d))
+        # Only features that can be in a qualifying pair are searched: a_i + a_j > 0 needs
+        # a_i > -max(a), and nb_i + nb_j > 0 needs nb_i > -max(nb). They come first, in feature
+        # order (a stable sort), so the pairs keep their order; every pair left out scores 0.
+        candidate = (a > -a.amax(dim=1, keepdim=True)) & (nb > -nb.amax(dim=1, keepdim=True))
+        k = int(candidate.sum(dim=1).max()) if m else 0
+        if k < 2:  # no sample has a pair that qualifies
+            none = torch.zeros(m, dtype=torch.long, device=a.device)
+            return none, none, torch.zeros(m, dtype=torch.bool, device=a.device)
+        features = torch.argsort((~candidate).to(torch.uint8), dim=1, stable=True)[:, :k]
+        kept = candidate.gather(1, features)
+        a = a.gather(1, features).masked_fill(~kept, -math.inf)
+        nb = nb.gather(1, features).masked_fill(~kept, -math.inf)
+        chunk = max(1, self.pair_scores_at_once // (k * k))
         best, found = [], []
         for i in range(0, m, chunk):
             ai, nbi = a[i : i + chunk], nb[i : i + chunk]
-            # In place, to hold two (chunk, D, D) float tensors at a time.
+            # In place, to hold two (chunk, K, K) float tensors at a time.
             score = (ai[:, :, None] + ai[:, None, :]).clamp_(min=0)
             beta = (nbi[:, :, None] + nbi[:, None, :]).clamp_(min=0)
             score.mul_(beta)
@@ -169,4 +181,6 @@ class JSMA(Attack):
             best.append(index)
             found.append(value > 0)
         best_pair = torch.cat(best)
-        return best_pair // d, best_pair % d, torch.cat(found)
+        first = features.gather(1, (best_pair // k)[:, None]).squeeze(1)
+        second = features.gather(1, (best_pair % k)[:, None]).squeeze(1)
+        return first, second, torch.cat(found)
