@@ -31,9 +31,9 @@ class JSMA(Attack):
     the target wins, after gamma * D features, or when no pair qualifies. For 2-D inputs it is
     degenerate (one pair).
 
-    Shape: x (N, ...) in bounds, target (N,) -> x_adv (N, ...). Each step scores all D^2 pairs of
-    every sample still running, ``pair_scores_at_once`` scores at a time (memory stays bounded; time
-    grows with D^2).
+    Shape: x (N, ...) in bounds, target (N,) -> x_adv (N, ...). Each step scores the K^2 pairs of
+    the K features that can still be in a qualifying pair (K <= D) of every sample still running,
+    ``pair_scores_at_once`` scores at a time (memory stays bounded; time grows with K^2).
 
     Parameters
     ----------
@@ -141,9 +141,10 @@ class JSMA(Attack):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return the saliency map's best pair per sample.
 
-        a, b (M, D) gradients, domain (M, D) -> (first, second, found), each (M,). The (M, D, D)
-        pair scores are built a few samples at a time (``pair_scores_at_once``), so memory stays
-        bounded on MNIST-sized inputs (D = 784: 0.6 M pairs per sample, 2.4 MB).
+        a, b (M, D) gradients, domain (M, D) -> (first, second, found), each (M,). The (M, K, K)
+        pair scores of the K candidate features are built a few samples at a time
+        (``pair_scores_at_once``), so memory stays bounded on MNIST-sized inputs (D = 784: up to
+        0.6 M pairs per sample, 2.4 MB).
         """
         m, d = a.shape
         if self.theta < 0:  # the mirrored search: a_i + a_j < 0 and b_i + b_j > 0
@@ -152,7 +153,7 @@ class JSMA(Attack):
         # a_i + a_j > 0 and b_i + b_j < 0, else 0. Features outside the domain never qualify:
         # a = -inf and -b = -inf make both factors 0. nb_i + nb_j (nb = -b) is -(b_i + b_j) exactly
         # (IEEE negation), so the scores are bit for bit those of masks then product: five passes
-        # over the (chunk, D, D) scores instead of ten.
+        # over the (chunk, K, K) scores instead of ten.
         a = a.masked_fill(~domain, -math.inf)
         nb = (-b).masked_fill(~domain, -math.inf)
         # Only features that can be in a qualifying pair are searched: a_i + a_j > 0 needs
