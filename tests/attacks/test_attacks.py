@@ -299,6 +299,25 @@ def test_jsma_best_pair_is_the_brute_force_best(digit_model):
             assert torch.isclose(scores[int(first[k]), int(second[k])], max(scores.values()))
 
 
+def test_jsma_best_pair_skips_only_features_that_cannot_qualify(digit_model):
+    # The search keeps the features that can be in a qualifying pair (a_i > -max a, -b_i > -max -b):
+    # a sample without any (empty domain, or every a negative) finds nothing, the others find the
+    # brute-force best over all D^2 pairs.
+    generator = torch.Generator().manual_seed(1)
+    a, b = torch.randn(4, 9, generator=generator), torch.randn(4, 9, generator=generator)
+    domain = torch.ones(4, 9, dtype=torch.bool)
+    domain[0] = False
+    a[1] = -a[1].abs()
+    first, second, found = JSMA(digit_model[1])._best_pairs(a, b, domain)
+    assert found.tolist() == [False, False, True, True]
+    for k in (2, 3):
+        pair = (a[k, :, None] + a[k, None, :]).clamp(min=0) * (
+            -(b[k, :, None] + b[k, None, :])
+        ).clamp(min=0)
+        pair.fill_diagonal_(0)
+        assert pair[first[k], second[k]] == pair.max() > 0
+
+
 def test_spsa_is_about_as_strong_as_pgd_without_gradients(toy):
     data, models = toy
     x, y, model = data.x_test, data.y_test, models["sce"]
