@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from . import checks
-from .runtime import predict
+from .runtime import predict, seeded
 from .data import Dataset, check_dataset
 from .objectives import Objective, make_objective
 
@@ -393,7 +393,8 @@ def make_model(
         images, the :class:`ToyMLP`'s hidden units (default 64) for 1-D inputs. Compute grows
         about as its square.
     seed : int
-        Seeds the initial weights (``torch.manual_seed``).
+        Seeds the initial weights (:func:`robviz.runtime.seeded`: torch's global generator is
+        left as the caller had it).
     device : torch.device or str or None
         Where the model goes; default the dataset's device.
     **objective_options
@@ -418,20 +419,20 @@ def make_model(
     seed = checks.seed("seed", seed)
     dataset = check_dataset("dataset", dataset)
     width = checks.integer("width", width, low=1, allow_none=True, note="None: the default")
-    torch.manual_seed(seed)
     shape = dataset.input_shape
-    body: nn.Module
-    if len(shape) == 1:
-        feature_dim = 2 if feature_dim is None else feature_dim
-        body = ToyMLP(in_dim=shape[0], feature_dim=feature_dim, hidden=width or 64)
-    elif len(shape) == 3:
-        feature_dim = 64 if feature_dim is None else feature_dim
-        body = SmallCNN(in_channels=shape[0], feature_dim=feature_dim, width=width or 32)
-    else:
+    if len(shape) not in (1, 3):
         raise ValueError(
             f"no default model for inputs of shape {shape}; build a Classifier yourself"
         )
-    head = make_objective(objective, dataset.num_classes, feature_dim, **objective_options)
+    body: nn.Module
+    with seeded(seed):  # the caller's random stream is left as it was
+        if len(shape) == 1:
+            feature_dim = 2 if feature_dim is None else feature_dim
+            body = ToyMLP(in_dim=shape[0], feature_dim=feature_dim, hidden=width or 64)
+        else:
+            feature_dim = 64 if feature_dim is None else feature_dim
+            body = SmallCNN(in_channels=shape[0], feature_dim=feature_dim, width=width or 32)
+        head = make_objective(objective, dataset.num_classes, feature_dim, **objective_options)
     model = Classifier(body, head)
     return model.to(device if device is not None else dataset.x_train.device)
 
@@ -473,7 +474,8 @@ def make_mlp(
     depth : int
         The number of hidden ReLU layers.
     seed : int
-        Seeds the initial weights (``torch.manual_seed``).
+        Seeds the initial weights (:func:`robviz.runtime.seeded`: torch's global generator is
+        left as the caller had it).
     device : torch.device or str or None
         Where the model goes; default the dataset's device.
     **objective_options
@@ -496,13 +498,13 @@ def make_mlp(
     depth = checks.integer("depth", depth, low=1)
     seed = checks.seed("seed", seed)
     dataset = check_dataset("dataset", dataset)
-    torch.manual_seed(seed)
     in_dim = 1
     for size in dataset.input_shape:
         in_dim *= int(size)
-    body = nn.Sequential(
-        nn.Flatten(), ToyMLP(in_dim=in_dim, feature_dim=feature_dim, hidden=width, depth=depth)
-    )
-    head = make_objective(objective, dataset.num_classes, feature_dim, **objective_options)
+    with seeded(seed):  # the caller's random stream is left as it was
+        body = nn.Sequential(
+            nn.Flatten(), ToyMLP(in_dim=in_dim, feature_dim=feature_dim, hidden=width, depth=depth)
+        )
+        head = make_objective(objective, dataset.num_classes, feature_dim, **objective_options)
     model = Classifier(body, head)
     return model.to(device if device is not None else dataset.x_train.device)

@@ -1,7 +1,8 @@
 """Shared notebook setup, how every measurement runs a model, and the shared conversions.
 
-The setup: device choice, the default/full switch, seeds. Running a model: :func:`evaluating`,
-:func:`frozen`, :func:`to_model`, :func:`inference`. The two conversions: :func:`to_numpy` (tensor
+The setup: device choice, the default/full switch, seeds (:func:`seeded`: a seeded block that
+leaves the caller's random stream alone). Running a model: :func:`evaluating`, :func:`frozen`,
+:func:`to_model`, :func:`inference`. The two conversions: :func:`to_numpy` (tensor
 to NumPy) and :func:`atomic_write` (a file appears whole or not at all).
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "pick_device",
     "full_mode",
     "seed_everything",
+    "seeded",
     "setup",
     "evaluating",
     "frozen",
@@ -119,6 +121,50 @@ def seed_everything(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def seeded(seed: int) -> contextlib.AbstractContextManager[None]:
+    """Run the block with torch's global CPU generator seeded, then give the caller's state back.
+
+    How a function with a ``seed`` draws from torch's global generator (``nn.Linear``'s
+    initialisation has no generator argument) without disturbing the caller's random stream, as
+    scikit-learn's ``random_state`` never does: ``setup(seed=1)`` then ``make_model(data)`` then
+    ``torch.randperm(n)`` gives the draw of seed 1, not the same draw for every ``setup`` seed.
+
+    Parameters
+    ----------
+    seed : int
+        The seed of the block, an integer in [0, 2**32 - 1].
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        The context: its block runs with the CPU generator seeded; on exit the generator is back in
+        the state it had before (``torch.random.fork_rng``). CUDA generators are neither seeded nor
+        touched.
+
+    Raises
+    ------
+    ValueError
+        ``seed`` not an integer in [0, 2**32 - 1] (when called, before any block runs).
+
+    Examples
+    --------
+    >>> with seeded(0):
+    ...     a = torch.rand(2)
+    >>> with seeded(0):
+    ...     b = torch.rand(2)
+    >>> bool((a == b).all())
+    True
+    """
+    return _seeded(_integer("seed", seed, 0, 2**32 - 1))
+
+
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        yield
 
 
 def setup(
@@ -214,7 +260,10 @@ def frozen(model: _M) -> Iterator[_M]:
     An attack differentiates with respect to its input only: with the parameters frozen, autograd
     neither records nor saves what their gradients would need, which makes every step of a
     gradient attack cheaper. Gradients already accumulated in ``.grad`` are untouched. Objects
-    without ``.parameters()`` (plain functions) pass through unchanged.
+    without ``.parameters()`` (plain functions) pass through unchanged. Autograd records inside
+    the block even when the caller runs in ``torch.no_grad()`` or ``torch.inference_mode()`` (an
+    evaluation loop's habit), so an attack gives the same result there (a tensor created inside
+    ``inference_mode`` is an inference tensor, which autograd refuses to save: clone it outside).
 
     Parameters
     ----------
@@ -232,7 +281,10 @@ def frozen(model: _M) -> Iterator[_M]:
         if flag:
             parameter.requires_grad_(False)
     try:
-        yield model
+        # The input gradient is recorded even inside the caller's ``torch.no_grad()`` or
+        # ``torch.inference_mode()`` (an evaluation loop's habit), where autograd recorded nothing.
+        with torch.inference_mode(False), torch.enable_grad():
+            yield model
     finally:
         for parameter, flag in zip(parameters, flags):
             if flag:

@@ -474,7 +474,9 @@ def robust_accuracy(
     A sample counts as robust when the model classifies it correctly both clean and under the
     attack, so every robust accuracy is at most the clean accuracy. For a targeted attack the
     prediction must still be y (not merely differ from the target), the accuracy the MMC authors'
-    code reports.
+    code reports. An attack built on another model (a surrogate, or a wrapper such as
+    ``EOT(model)``) is a transfer attack: its adversarial examples are judged by ``model``'s own
+    predictions, never by those of the model the attack was built on.
 
     Parameters
     ----------
@@ -483,7 +485,9 @@ def robust_accuracy(
     x, y : torch.Tensor
         Inputs (N, ...) and labels (N,).
     attacks : Mapping[str, Attack] or None
-        ``{name: Attack}``. None: :func:`talk_battery` (PGD10/PGD50, targeted/untargeted).
+        ``{name: Attack}``, each built on ``model`` for a white-box row (one built on another
+        model gives that attack's transfer accuracy). None: :func:`talk_battery` (PGD10/PGD50,
+        targeted/untargeted).
     eps_list : sequence of float or None
         Radii; every attack that has an ``eps`` is run at each (``attack.with_eps(eps)``), attacks
         without one (C&W, DeepFool, JSMA) once. None: the talk's radii ``TALK_EPS[kind]`` for the
@@ -551,10 +555,14 @@ def robust_accuracy(
         jobs, desc=f"robust accuracy {name}", disable=not progress, leave=False
     ):
         result = attack.run(x, y)
-        robust = correct & (
-            result.prediction == y
-        )  # a failed sample's prediction is -1: never robust
-        broken = correct & (result.prediction != y) & ~result.failed
+        prediction, failed = result.prediction, result.failed
+        if getattr(attack, "model", model) is not model:
+            # An attack built on another model (a surrogate, EOT(model)) is a transfer attack: its
+            # examples are judged by model, whose row this is, not by the model it was built on.
+            prediction = predict(inference(model, result.x_adv)).to(x.device)
+            failed = failed | (prediction < 0)
+        robust = correct & (prediction == y) & ~failed  # a failed sample is never robust
+        broken = correct & (prediction != y) & ~failed
         norms = lp_norm(result.x_adv - x, attack.norm)[broken]
         rows.append(
             dict(
@@ -564,7 +572,7 @@ def robust_accuracy(
                 accuracy=robust.float().mean().item(),
                 distance=norms.mean().item() if len(norms) else math.nan,
                 n=n,
-                failed=int((correct & result.failed).sum()),
+                failed=int((correct & failed).sum()),
                 robust=robust.cpu(),
             )
         )

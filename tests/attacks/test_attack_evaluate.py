@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from test_edges import ATTACK_CLASSES, fast_attack, trained
 
 from robviz.attacks import (
     CW,
@@ -115,3 +116,47 @@ def test_robust_accuracy_infers_images_and_formats_fractions_of_255():
     assert "PGD10-tar 8/255" in table.columns and "PGD50-un 16/255" in table.columns
     assert isinstance(table, RobustnessTable) and table.models == ["Sequential"]
     assert repr(RobustnessTable()) == "RobustnessTable(rows=[])"
+
+
+# ------------------------------------------- an attack built on another model: judged by the model
+
+
+def _surrogate(data, seed):
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, data.num_classes)
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(40):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(data.x_train), data.y_train).backward()
+        opt.step()
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", ATTACK_CLASSES)
+def test_an_attack_on_another_model_is_judged_by_the_model_of_the_row(name):
+    # The row read the surrogate's predictions: robust_accuracy(mmc, x, y, {"PGD": PGD(sce)}) gave
+    # MMC's clean accuracy combined with SCE's robustness, a number of neither model, before
+    data, model = trained(3, torch.float32)
+    model.eval()
+    surrogate = _surrogate(data, seed=1)
+    x, y = data.x_test[:30], data.y_test[:30]
+    attack = fast_attack(name, surrogate, data.bounds)
+    x_adv = fast_attack(name, surrogate, data.bounds).run(x, y).x_adv  # seeded: the same examples
+    with torch.no_grad():
+        expected = (model(x).argmax(1) == y) & (model(x_adv).argmax(1) == y)
+    table = robust_accuracy(model, x, y, {name: attack}, progress=False)
+    row = table.rows[1]
+    assert torch.equal(row["robust"], expected)
+    assert row["accuracy"] == pytest.approx(expected.float().mean().item())
+
+
+def test_an_attack_on_the_model_itself_keeps_its_own_predictions(toy):
+    data, model = toy
+    x, y = data.x_test[:20], data.y_test[:20]
+    attack = PGD(model, eps=0.5, steps=3, bounds=data.bounds)
+    result = PGD(model, eps=0.5, steps=3, bounds=data.bounds).run(x, y)
+    table = robust_accuracy(model, x, y, {"PGD": attack}, progress=False)
+    correct = table.rows[0]["robust"]
+    assert torch.equal(table.rows[1]["robust"], correct & (result.prediction == y))
