@@ -149,6 +149,7 @@ def spread_centers(
 
 
 @functools.lru_cache(maxsize=64)
+@torch.enable_grad()
 def _spread_directions(num_classes: int, feature_dim: int, steps: int, seed: int) -> torch.Tensor:
     """Return unit directions (L, d), float64, from Adam, or one dimension fewer's if better.
 

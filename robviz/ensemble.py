@@ -554,6 +554,7 @@ def transferability(
     return matrix
 
 
+@torch.enable_grad()
 def solve_adp(
     alpha: float,
     beta: float,

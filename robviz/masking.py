@@ -484,7 +484,7 @@ def _input_gradient(
     """
     x = to_model(model, checks.finite_inputs("x", x)).detach().requires_grad_(True)
     y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x)).to(x.device)
-    with evaluating(model):
+    with evaluating(model), torch.enable_grad():
         value = (objective or cross_entropy_objective)(model, x, y).sum()
         (grad,) = torch.autograd.grad(value, x)
     return grad

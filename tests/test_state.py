@@ -56,10 +56,6 @@ def _strict(reason: str, raises: type[Exception]):
 FIT_RESEEDS = _strict(
     "train.fit reseeds torch's global generator (torch.manual_seed)", AssertionError
 )
-#: robviz.scale.resnet documents "the global generator"; the same ``seeded(seed)`` fixes it.
-RESNET_RESEEDS = _strict(
-    "scale.resnet reseeds torch's global generator (torch.manual_seed)", AssertionError
-)
 #: The purpose of these is to seed the global generators.
 GLOBAL_SEEDERS = {"robviz.runtime.seed_everything", "robviz.runtime.setup"}
 
@@ -195,9 +191,6 @@ SEED_CALLS = {
 }
 #: The entries that still reseed the global generator, each with the fix it waits for.
 SEED_MARKS = {
-    "robviz.scale.resnet.cifar_adp_ensemble": RESNET_RESEEDS,
-    "robviz.scale.resnet.cifar_resnet": RESNET_RESEEDS,
-    "robviz.scale.resnet.make_cifar_model": RESNET_RESEEDS,
     "robviz.train.TrainConfig": FIT_RESEEDS,
     "robviz.train.fit_objectives": FIT_RESEEDS,
     "robviz.widgets.objectives.ObjectiveExplorer": FIT_RESEEDS,
@@ -285,19 +278,9 @@ def test_every_attack_gives_the_same_result_inside_no_grad(name, mode):
     assert torch.equal(result.success, expected.success)
 
 
-#: masking's input gradient (loss_along_direction, gradient_direction) differentiates outside
-#: Attack.run: ``with evaluating(model), torch.enable_grad():`` in masking._input_gradient.
-MASKING_GRADIENT = _strict(
-    "masking._input_gradient differentiates without torch.enable_grad()", RuntimeError
-)
-
-
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=MASKING_GRADIENT) if n == "loss_along_direction" else n
-        for n in EVALUATORS
-    ],
+    [n for n in EVALUATORS],
 )
 def test_every_evaluator_runs_inside_no_grad(name):
     data, model = trained(3, torch.float32)
@@ -318,13 +301,6 @@ DIFFERENTIATING = {
 }
 #: The entries that still differentiate without enabling gradients, each with the fix it waits for.
 DIFFERENTIATING_MARKS = {
-    "spread_centers": _strict(
-        "centers._spread_directions: torch.enable_grad() around its Adam loop", RuntimeError
-    ),
-    "solve_adp": _strict(
-        "ensemble.solve_adp: torch.enable_grad() around its Adam loop", RuntimeError
-    ),
-    "gradient_direction": MASKING_GRADIENT,
     "fit": _strict("train.fit: torch.enable_grad() around its loop", RuntimeError),
 }
 

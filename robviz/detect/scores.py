@@ -655,7 +655,15 @@ def detection_pairs(
     logits = _logits(model, x)
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
     correct = predict(logits).cpu() == y.cpu()
-    success = result.success.bool().cpu()
+    # Judged by model, whose pairs these are: a result of an attack on another model (a surrogate)
+    # carries that model's predictions.
+    adversarial = predict(_logits(model, result.x_adv)).cpu()  # -1: a non-finite output
+    if result.target is not None:
+        success = adversarial == result.target.cpu()
+    else:
+        success = (adversarial != y.cpu()) & (adversarial >= 0)
+    if result.failed is not None:
+        success &= ~result.failed.bool().cpu()
     return DetectionPairs(correct=correct, success=success, pairs=correct & success)
 
 

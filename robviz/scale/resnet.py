@@ -20,6 +20,7 @@ standard deviation, so attacks work in the [0, 1] pixel box.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +33,7 @@ from .. import checks
 from ..ensemble import adp_regularizer
 from ..models import Classifier
 from ..objectives import OBJECTIVES, make_objective
+from ..runtime import seeded
 
 __all__ = [
     "CIFAR_MEAN",
@@ -318,7 +320,8 @@ def cifar_resnet(
     version, width, normalization, in_channels
         As :class:`CifarResNet` (``norm``: the old name of ``normalization``).
     seed : int, optional
-        Seeds the initialisation (``torch.manual_seed``, the global generator); None leaves it.
+        Seeds the initialisation (:func:`robviz.runtime.seeded`: the caller's generator is left as
+        it was); None draws from the global generator.
     **objective_options
         Go to the objective's head (:func:`robviz.objectives.make_objective`), e.g. ``norm`` of
         the MM centers or ``factor``.
@@ -340,20 +343,20 @@ def cifar_resnet(
     torch.Size([2, 10])
     """
     seed = None if seed is None else checks.seed("seed", seed)
-    if seed is not None:
-        torch.manual_seed(seed)
     key = str(objective).lower()
     if feature_dim is None:
         feature_dim = _FEATURE_LAYER_DEFAULT.get(key)
-    body = CifarResNet(
-        depth,
-        version=version,
-        width=width,
-        feature_dim=feature_dim,
-        normalization=normalization,
-        in_channels=in_channels,
-    )
-    return Classifier(body, make_objective(key, num_classes, body.feature_dim, **objective_options))
+    with contextlib.nullcontext() if seed is None else seeded(seed):
+        body = CifarResNet(
+            depth,
+            version=version,
+            width=width,
+            feature_dim=feature_dim,
+            normalization=normalization,
+            in_channels=in_channels,
+        )
+        head = make_objective(key, num_classes, body.feature_dim, **objective_options)
+    return Classifier(body, head)
 
 
 def adp_loss(
@@ -610,8 +613,8 @@ def cifar_adp_ensemble(
     version, width, normalization, in_channels
         As :class:`CifarResNet` (``norm``: the old name of ``normalization``).
     seed : int, optional
-        Seeds the initialisation of all the members (``torch.manual_seed``, once, before the
-        first); None leaves it.
+        Seeds the initialisation of all the members (:func:`robviz.runtime.seeded`, once, around
+        them all: the caller's generator is left as it was); None draws from the global generator.
 
     Returns
     -------
@@ -625,10 +628,8 @@ def cifar_adp_ensemble(
     """
     members = checks.integer("members", members, low=2)
     seed = None if seed is None else checks.seed("seed", seed)
-    if seed is not None:
-        torch.manual_seed(seed)
-    return ADPEnsemble(
-        [
+    with contextlib.nullcontext() if seed is None else seeded(seed):
+        bodies = [
             cifar_resnet(
                 depth,
                 num_classes,
@@ -639,10 +640,8 @@ def cifar_adp_ensemble(
                 in_channels=in_channels,
             )
             for _ in range(members)
-        ],
-        alpha,
-        beta,
-    )
+        ]
+    return ADPEnsemble(bodies, alpha, beta)
 
 
 @checks.renamed(norm="normalization")

@@ -256,12 +256,6 @@ def test_roc_auc_counts_pairs_and_the_authors_convention_counts_ties_as_zero():
         detect.roc_auc(clean, adv, ties="average")
 
 
-@pytest.mark.xfail(
-    reason="detect.detection_pairs reads result.success, the predictions of the attack's own "
-    "model: judge result.x_adv by model (the proposed change in detect/scores.py)",
-    strict=True,
-    raises=AssertionError,
-)
 def test_detection_pairs_judge_a_surrogates_examples_by_the_model_scored():
     # A result of an attack on another model (a surrogate) carries that model's successes: the
     # pairs then held adversarial inputs the scored model still classifies correctly (digits, PGD
