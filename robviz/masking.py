@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import checks
-from .attacks import PGD, SPSA, Attack, cross_entropy_objective, margin_objective
+from .attacks import (
+    PGD,
+    SPSA,
+    Attack,
+    cross_entropy_objective,
+    judged_predictions,
+    margin_objective,
+)
 from .models import Predictor
 from .runtime import evaluating, inference, num_classes_of, predict, to_model
 
@@ -90,7 +97,17 @@ def _correct(model: Predictor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor
 
 def _robust(model: Predictor, x: torch.Tensor, y: torch.Tensor, attack: Attack) -> torch.Tensor:
     """Return (N,) bool on the CPU: correct clean and under the attack."""
-    return _correct(model, x, y) & (attack.run(x, y).prediction.cpu() == y.cpu())
+    return _correct(model, x, y) & _holds(model, x, y, attack)
+
+
+def _holds(model: Predictor, x: torch.Tensor, y: torch.Tensor, attack: Attack) -> torch.Tensor:
+    """Return (N,) bool on the CPU: ``model`` still predicts y on the attack's examples.
+
+    Judged by ``model`` (:func:`robviz.attacks.judged_predictions`), whatever model the attack
+    was built on; a failed sample never holds.
+    """
+    prediction, failed = judged_predictions(model, attack, attack.run(x, y))
+    return ((prediction == y) & ~failed).cpu()
 
 
 @dataclass
@@ -267,7 +284,7 @@ def accuracy_vs_steps(
         row, done = [], 0
         for restarts in restarts_list:
             for seed in range(done, restarts):
-                robust &= factory(model, eps, steps, seed).run(x, y).prediction.cpu() == y.cpu()
+                robust &= _holds(model, x, y, factory(model, eps, steps, seed))
             done = restarts
             row.append(robust.float().mean().item())
         grid.append(row)
@@ -386,7 +403,7 @@ def whitebox_vs_blackbox(
     white_name = f"white-box {type(white).__name__}"  # "white-box PGD" by default
     accuracy = {
         "clean": correct.float().mean().item(),
-        white_name: (correct & (white.run(x, y).prediction.cpu() == y.cpu())).float().mean().item(),
+        white_name: (correct & _holds(model, x, y, white)).float().mean().item(),
     }
     spsa = SPSA(
         model,
@@ -398,9 +415,7 @@ def whitebox_vs_blackbox(
         bounds=bounds,
         seed=seed,
     )
-    accuracy["black-box SPSA"] = (
-        (correct & (spsa.run(x, y).prediction.cpu() == y.cpu())).float().mean().item()
-    )
+    accuracy["black-box SPSA"] = (correct & _holds(model, x, y, spsa)).float().mean().item()
     if surrogate is not None:
         x_t = _default_attack(surrogate, eps, pgd_steps, seed, bounds)(x, y)
         accuracy["transfer"] = (correct & _correct(model, x_t, y)).float().mean().item()

@@ -281,3 +281,26 @@ def test_spsa_sees_a_rounded_model_only_with_a_radius_beyond_its_step(toy):
     )
     with pytest.raises(ValueError, match="spsa_delta must be"):
         masking.whitebox_vs_blackbox(model, x, y, 0.5, spsa_delta=0.0, **box)
+
+
+def test_an_attack_built_on_another_model_is_judged_by_the_model_studied(toy):
+    # A white attack or a factory's attack on a surrogate carries the surrogate's predictions: the
+    # curves and the white-vs-black comparison read them as the model's, before.
+    from robviz.attacks import PGD
+
+    data, model, x, y = toy
+    surrogate = make_model(data, "sce", seed=3)  # untrained: its predictions are not the model's
+    attack = PGD(surrogate, eps=0.5, steps=5, bounds=data.bounds)
+    x_adv = attack.run(x, y).x_adv
+    with torch.no_grad():
+        expected = ((model(x).argmax(1) == y) & (model(x_adv).argmax(1) == y)).float().mean()
+    with torch.no_grad():
+        own = ((model(x).argmax(1) == y) & (surrogate(x_adv).argmax(1) == y)).float().mean()
+    assert expected.item() != pytest.approx(own.item())  # the two readings differ here
+    box = dict(bounds=data.bounds, spsa_steps=2, spsa_samples=8)
+    compared = masking.whitebox_vs_blackbox(model, x, y, 0.5, white_attack=attack, **box)
+    assert compared.accuracy["white-box PGD"] == pytest.approx(expected.item())
+    curve = masking.accuracy_vs_eps(
+        model, x, y, [0.5], lambda m, e: attack.with_eps(e), bounds=data.bounds
+    )
+    assert curve.accuracy == [pytest.approx(expected.item())]

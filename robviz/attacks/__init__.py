@@ -39,7 +39,13 @@ from .base import Attack, AttackResult, Trajectory, least_likely, lp_norm, rando
 from .cw import CW, EAD
 from .deepfool import DeepFool
 from .eot import EOT, eot_objective
-from .evaluate import TALK_EPS, RobustnessTable, robust_accuracy, talk_battery
+from .evaluate import (
+    TALK_EPS,
+    RobustnessTable,
+    judged_predictions,
+    robust_accuracy,
+    talk_battery,
+)
 from .gradient import BIM, FGSM, ILCM, MIM, PGD
 from .jsma import JSMA
 from .objectives import (
@@ -77,6 +83,7 @@ __all__ = [
     "TALK_EPS",
     "talk_battery",
     "robust_accuracy",
+    "judged_predictions",
     "RobustnessTable",
     "battery_sanity",
     "BatteryCheck",

@@ -17,14 +17,21 @@ import torch
 from .. import checks
 from ..models import Predictor
 from ..runtime import inference, predict
-from .base import Attack, lp_norm
+from .base import Attack, AttackResult, lp_norm
 from .gradient import PGD
 from .objectives import paper_objective
 
 if TYPE_CHECKING:
     from ..data import Dataset
 
-__all__ = ["TALK_EPS", "talk_battery", "robust_accuracy", "clean_row", "RobustnessTable"]
+__all__ = [
+    "TALK_EPS",
+    "talk_battery",
+    "robust_accuracy",
+    "judged_predictions",
+    "clean_row",
+    "RobustnessTable",
+]
 
 #: The talk's radii (L-inf). Images in [0, 1]: 8/255 and 16/255. Toy sets (standardized 2-D inputs,
 #: where two class means lie about 2 to 3 units apart): 0.25 and 0.5, radii at which an undefended
@@ -455,6 +462,53 @@ def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> 
     )
 
 
+def judged_predictions(
+    model: Predictor, attack: Attack, result: AttackResult
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``model``'s predictions on an attack's examples, and which of them failed.
+
+    An attack built on ``model`` already predicted its examples with it (``result.prediction``).
+    One built on another model (a surrogate, or a wrapper such as ``EOT(model)``) is a transfer
+    attack: its result carries that other model's predictions, so the examples are predicted
+    again by ``model``, the model being judged. Every robustness count of robviz reads them here.
+
+    Parameters
+    ----------
+    model : Predictor
+        The model being judged.
+    attack : Attack
+        The attack that produced ``result`` (its ``model`` says whose predictions it holds).
+    result : AttackResult
+        ``attack.run(x, y)``.
+
+    Returns
+    -------
+    prediction : torch.Tensor
+        (N,) long, ``model``'s class for each adversarial example (-1 where its output is not
+        finite), on the device of ``result.x``.
+    failed : torch.Tensor
+        (N,) bool, samples whose iterate or output was not finite: never robust, never broken.
+
+    Raises
+    ------
+    TypeError
+        ``model`` not a model, ``attack`` not an :class:`Attack`, ``result`` not an
+        :class:`AttackResult`.
+    """
+    model = checks.model("model", model)
+    if not isinstance(attack, Attack):
+        raise TypeError(f"attack must be a robviz Attack, got {type(attack).__name__}")
+    if not isinstance(result, AttackResult):
+        raise TypeError(
+            f"result must be an AttackResult (attack.run(x, y)), got {type(result).__name__}"
+        )
+    failed = torch.zeros_like(result.success) if result.failed is None else result.failed
+    if attack.model is model:
+        return result.prediction, failed
+    prediction = predict(inference(model, result.x_adv)).to(result.x.device)
+    return prediction, failed | (prediction < 0)
+
+
 def robust_accuracy(
     model: Predictor,
     x: torch.Tensor,
@@ -555,12 +609,7 @@ def robust_accuracy(
         jobs, desc=f"robust accuracy {name}", disable=not progress, leave=False
     ):
         result = attack.run(x, y)
-        prediction, failed = result.prediction, result.failed
-        if getattr(attack, "model", model) is not model:
-            # An attack built on another model (a surrogate, EOT(model)) is a transfer attack: its
-            # examples are judged by model, whose row this is, not by the model it was built on.
-            prediction = predict(inference(model, result.x_adv)).to(x.device)
-            failed = failed | (prediction < 0)
+        prediction, failed = judged_predictions(model, attack, result)
         robust = correct & (prediction == y) & ~failed  # a failed sample is never robust
         broken = correct & (prediction != y) & ~failed
         norms = lp_norm(result.x_adv - x, attack.norm)[broken]
