@@ -239,6 +239,20 @@ def kd_bandwidth(objective: str) -> float:
     )
 
 
+def _check_fitted_on(detector: KernelDensity | LID, model: FeatureModel) -> None:
+    """Refuse to score with another model than the one fitted on.
+
+    The detector's reference features are that model's: another model's features measured
+    against them give numbers that look like scores and mean nothing.
+    """
+    if detector.model_ is not None and detector.model_ is not model:
+        name = type(detector).__name__
+        raise ValueError(
+            f"{name} was fitted on another model: its reference features are that model's; "
+            f"score with the model it was fitted on, or fit it on this one first"
+        )
+
+
 class KernelDensity:
     """Kernel density (K-density) on the features.
 
@@ -290,6 +304,7 @@ class KernelDensity:
         # what was asked for, so refitting on a model of another objective takes that model's.
         self.sigma2_: float | None = None
         self.kernel_points: dict[int, torch.Tensor] = {}
+        self.model_: FeatureModel | None = None  # the model fitted on: score refuses another
 
     def fit(self, model: Classifier, x: torch.Tensor, y: torch.Tensor) -> "KernelDensity":
         """Store up to ``points_per_class`` training features per class.
@@ -340,7 +355,7 @@ class KernelDensity:
         self.kernel_points = {
             int(k): z[labels.to(z.device) == k] for k in torch.unique(labels).tolist()
         }
-        self.sigma2_ = sigma2
+        self.sigma2_, self.model_ = sigma2, model
         return self
 
     @torch.no_grad()
@@ -401,10 +416,11 @@ class KernelDensity:
         Raises
         ------
         ValueError
-            Empty or non-finite x.
+            Empty or non-finite x; ``model`` not the model it was fitted on.
         RuntimeError
             Not fitted.
         """
+        _check_fitted_on(self, model)
         z = _features(model, x)
         predicted = _logits(model, x).argmax(
             dim=1
@@ -520,6 +536,7 @@ class LID:
         )
         self.k, self.reference_size, self.seed = k, reference_size, seed
         self.reference: torch.Tensor | None = None
+        self.model_: FeatureModel | None = None  # the model fitted on: score refuses another
 
     def fit(self, model: FeatureModel, x: torch.Tensor) -> "LID":
         """Draw the reference batch from ``x`` (clean training inputs) and store its features.
@@ -545,7 +562,7 @@ class LID:
             raise ValueError(f"need more than k = {self.k} reference inputs, got {len(x)}")
         generator = torch.Generator().manual_seed(self.seed)
         index = torch.randperm(len(x), generator=generator)[: self.reference_size].to(x.device)
-        self.reference = _features(model, x[index])
+        self.reference, self.model_ = _features(model, x[index]), model
         return self
 
     def score(
@@ -575,10 +592,11 @@ class LID:
         RuntimeError
             Not fitted.
         ValueError
-            Empty or non-finite x.
+            Empty or non-finite x; ``model`` not the model it was fitted on.
         """
         if self.reference is None:
             raise RuntimeError("LID is not fitted: call fit(model, x_train) first")
+        _check_fitted_on(self, model)
         return to_numpy(
             -lid_mle(_features(model, x), self.reference, self.k, exclude_self=exclude_self)
         )

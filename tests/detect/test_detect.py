@@ -270,3 +270,27 @@ def test_detection_pairs_judge_a_surrogates_examples_by_the_model_scored():
     with torch.no_grad():
         fooled = model.eval()(result.x_adv).argmax(1) != y
     assert torch.equal(pairs.success, fooled)
+
+
+@pytest.mark.parametrize(
+    "detector", [detect.KernelDensity(sigma2=1.0), detect.LID(k=3)], ids=["KernelDensity", "LID"]
+)
+def test_a_detector_refuses_to_score_with_another_model_than_it_was_fitted_on(detector):
+    # Another model's features against the fitted one's reference gave numbers that look like
+    # scores (kernel densities of -2972 or -850) and mean nothing, before.
+    data = gaussian_mixture(num_classes=3, n_per_class=20, seed=0)
+    model, other = make_model(data, "rce", seed=0), make_model(data, "rce", seed=1)
+    fit = (
+        (model, data.x_train, data.y_train)
+        if isinstance(detector, detect.KernelDensity)
+        else (
+            model,
+            data.x_train,
+        )
+    )
+    detector.fit(*fit)
+    assert detector.score(model, data.x_test[:5]).shape == (5,)
+    with pytest.raises(ValueError, match="fitted on another model"):
+        detector.score(other, data.x_test[:5])
+    detector.fit(other, *fit[1:])  # refitted on the other model: now that one scores
+    assert detector.score(other, data.x_test[:5]).shape == (5,)
