@@ -174,7 +174,8 @@ class PGD(Attack):
         Returns
         -------
         torch.Tensor
-            x_adv (N, ...), in the eps-ball around x and in the bounds.
+            x_adv (N, ...), in the eps-ball around x and in the bounds, laid out in memory like x,
+            without gradient history.
         """
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
         x_adv = start
@@ -183,11 +184,21 @@ class PGD(Attack):
             low, high = self._eps_box(x)
         for _ in range(self.steps):
             grad = self._gradient(x_adv, labels)
-            if self.norm == "Linf":
-                x_adv = torch.clamp(grad.sign_().mul_(alpha).add_(x_adv), min=low, max=high)
-            else:
-                delta = x_adv + alpha * grad / _flat_norm(grad) - x
-                x_adv = self._clip(x + delta * (self.eps / _flat_norm(delta)).clamp(max=1.0))
+            # the step is written into a tensor laid out like x: a clamp's own output is plain
+            # (N, C, H, W), which would switch channels-last inputs (the digits' images) to
+            # another convolution layout after the first step, a slower one on the CPU; no_grad:
+            # the step is never differentiated (the next gradient starts from a detached copy),
+            # and out= refuses inputs with gradient history
+            with torch.no_grad():
+                out = torch.empty_like(x)
+                if self.norm == "Linf":
+                    x_adv = torch.clamp(
+                        grad.sign_().mul_(alpha).add_(x_adv), min=low, max=high, out=out
+                    )
+                else:
+                    delta = x_adv + alpha * grad / _flat_norm(grad) - x
+                    step = x + delta * (self.eps / _flat_norm(delta)).clamp(max=1.0)
+                    x_adv = torch.clamp(step, min=self.bounds[0], max=self.bounds[1], out=out)
             self._log(x_adv)
         return x_adv
 
@@ -377,6 +388,7 @@ class MIM(Attack):
             grad = self._gradient(x_adv, labels)
             scale = grad.abs().mean(dim=dims, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
             momentum = self.decay * momentum + grad / scale
-            x_adv = torch.clamp(x_adv + alpha * momentum.sign(), min=low, max=high)
+            step = x_adv + alpha * momentum.sign()
+            x_adv = torch.clamp(step, min=low, max=high, out=torch.empty_like(x))  # x's layout
             self._log(x_adv)
         return x_adv
