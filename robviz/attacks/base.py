@@ -484,7 +484,11 @@ class Attack:
     def _gradient(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return d/dx of the summed ascent objective: each sample's own gradient, (N, ...)."""
         x = x.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(self._ascent(x, labels).sum(), x)
+        value = self._objective(x, labels)
+        # the gradient of the sum of +-value, as a vector-Jacobian product with +-1 per sample:
+        # the same numbers without the sum (and the negation when targeted) and their backward
+        weights = torch.full_like(value, -1.0 if self.targeted else 1.0)
+        (grad,) = torch.autograd.grad(value, x, weights)
         return grad
 
     def _clip(self, x: torch.Tensor) -> torch.Tensor:
