@@ -150,7 +150,8 @@ class PGD(Attack):
         torch.Tensor
             x_adv (N, ...), in the eps-ball and the bounds.
         """
-        start = self._clip(x + self._random_delta(x)) if self.random_start else x.clone()
+        # x itself without a random start: iterate never writes into its start
+        start = self._clip(x + self._random_delta(x)) if self.random_start else x
         return self.iterate(x, start, labels)
 
     def iterate(self, x: torch.Tensor, start: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -167,7 +168,7 @@ class PGD(Attack):
         x : torch.Tensor
             The clean inputs (N, ...), the centers of the eps-balls.
         start : torch.Tensor
-            The first iterate (N, ...).
+            The first iterate (N, ...); left unchanged.
         labels : torch.Tensor
             (N,) y, or the targets when targeted.
 
