@@ -389,7 +389,8 @@ class MIM(Attack):
             grad = self._gradient(x_adv, labels)
             scale = grad.abs().mean(dim=dims, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
             momentum = self.decay * momentum + grad / scale
-            step = x_adv + alpha * momentum.sign()
-            x_adv = torch.clamp(step, min=low, max=high, out=torch.empty_like(x))  # x's layout
+            with torch.no_grad():  # into x's layout, as in PGD.iterate
+                step = x_adv + alpha * momentum.sign()
+                x_adv = torch.clamp(step, min=low, max=high, out=torch.empty_like(x))
             self._log(x_adv)
         return x_adv
