@@ -15,6 +15,7 @@ base class does the chores once, so a PGD is a dozen readable lines. Conventions
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast, overload
@@ -484,7 +485,11 @@ class Attack:
     def _gradient(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Return d/dx of the summed ascent objective: each sample's own gradient, (N, ...)."""
         x = x.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(self._ascent(x, labels).sum(), x)
+        value = self._objective(x, labels)
+        # the gradient of the sum of +-value, as a vector-Jacobian product with +-1 per sample:
+        # the same numbers without the sum (and the negation when targeted) and their backward
+        weights = torch.full_like(value, -1.0 if self.targeted else 1.0)
+        (grad,) = torch.autograd.grad(value, x, weights)
         return grad
 
     def _clip(self, x: torch.Tensor) -> torch.Tensor:
@@ -551,7 +556,11 @@ class Attack:
                 f"x must be a floating-point tensor of shape (N, ...), got "
                 f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}"
             )
-        checks.finite_inputs("x", x)
+        # one pass for both checks: the min and max are finite exactly when every value is
+        # (aminmax propagates NaN); finite_inputs then names the bad samples, or the empty set
+        extremes = [float(v) for v in torch.aminmax(x)] if x.numel() else []
+        if not extremes or not all(math.isfinite(v) for v in extremes):
+            checks.finite_inputs("x", x)
         y = checks.labels("y", y, len(x))
         target = None if target is None else checks.labels("target", target, len(x))
         if target is not None and not self.targeted:
@@ -568,7 +577,7 @@ class Attack:
                 f"a target != y (or omit target: each input then gets a random class != y)"
             )
         low, high = self.bounds
-        smallest, largest = (float(v) for v in torch.aminmax(x))
+        smallest, largest = extremes or (low, high)  # (N, 0): no values to lie outside
         if smallest < low - 1e-6 or largest > high + 1e-6:
             raise ValueError(
                 f"inputs lie outside bounds {self.bounds} (min {smallest:.4g}, max "

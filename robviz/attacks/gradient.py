@@ -150,7 +150,8 @@ class PGD(Attack):
         torch.Tensor
             x_adv (N, ...), in the eps-ball and the bounds.
         """
-        start = self._clip(x + self._random_delta(x)) if self.random_start else x.clone()
+        # x itself without a random start: iterate never writes into its start
+        start = self._clip(x + self._random_delta(x)) if self.random_start else x
         return self.iterate(x, start, labels)
 
     def iterate(self, x: torch.Tensor, start: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -167,14 +168,15 @@ class PGD(Attack):
         x : torch.Tensor
             The clean inputs (N, ...), the centers of the eps-balls.
         start : torch.Tensor
-            The first iterate (N, ...).
+            The first iterate (N, ...); left unchanged.
         labels : torch.Tensor
             (N,) y, or the targets when targeted.
 
         Returns
         -------
         torch.Tensor
-            x_adv (N, ...), in the eps-ball around x and in the bounds.
+            x_adv (N, ...), in the eps-ball around x and in the bounds, laid out in memory like x,
+            without gradient history.
         """
         alpha = self.eps / self.steps if self.alpha is None else self.alpha
         x_adv = start
@@ -183,11 +185,21 @@ class PGD(Attack):
             low, high = self._eps_box(x)
         for _ in range(self.steps):
             grad = self._gradient(x_adv, labels)
-            if self.norm == "Linf":
-                x_adv = torch.clamp(grad.sign_().mul_(alpha).add_(x_adv), min=low, max=high)
-            else:
-                delta = x_adv + alpha * grad / _flat_norm(grad) - x
-                x_adv = self._clip(x + delta * (self.eps / _flat_norm(delta)).clamp(max=1.0))
+            # the step is written into a tensor laid out like x: a clamp's own output is plain
+            # (N, C, H, W), which would switch channels-last inputs (the digits' images) to
+            # another convolution layout after the first step, a slower one on the CPU; no_grad:
+            # the step is never differentiated (the next gradient starts from a detached copy),
+            # and out= refuses inputs with gradient history
+            with torch.no_grad():
+                out = torch.empty_like(x)
+                if self.norm == "Linf":
+                    x_adv = torch.clamp(
+                        grad.sign_().mul_(alpha).add_(x_adv), min=low, max=high, out=out
+                    )
+                else:
+                    delta = x_adv + alpha * grad / _flat_norm(grad) - x
+                    step = x + delta * (self.eps / _flat_norm(delta)).clamp(max=1.0)
+                    x_adv = torch.clamp(step, min=self.bounds[0], max=self.bounds[1], out=out)
             self._log(x_adv)
         return x_adv
 
@@ -377,6 +389,8 @@ class MIM(Attack):
             grad = self._gradient(x_adv, labels)
             scale = grad.abs().mean(dim=dims, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
             momentum = self.decay * momentum + grad / scale
-            x_adv = torch.clamp(x_adv + alpha * momentum.sign(), min=low, max=high)
+            with torch.no_grad():  # into x's layout, as in PGD.iterate
+                step = x_adv + alpha * momentum.sign()
+                x_adv = torch.clamp(step, min=low, max=high, out=torch.empty_like(x))
             self._log(x_adv)
         return x_adv

@@ -175,6 +175,29 @@ def test_pgd_matches_reference_on_images(digit_model):
     )
 
 
+def test_iterates_keep_the_layout_of_x_and_leave_the_start_alone(digit_model):
+    # one-channel images in channels-last strides (how the digits come): a clamp's own output is
+    # plain NCHW, which would move every step after the first to other convolution kernels
+    data, model = digit_model
+    clean, y = data.x_test[:16], data.y_test[:16]
+    x = torch.empty_strided(clean.shape, (64, 1, 8, 1)).copy_(clean)
+    plain = clean.clone(memory_format=torch.contiguous_format)  # NCHW strides (64, 64, 8, 1)
+    assert x.stride() != plain.stride()
+    for attack in (
+        PGD(model, eps=8 / 255, alpha=2 / 255, steps=3, random_start=False),
+        PGD(model, eps=0.5, alpha=0.1, steps=3, random_start=False, norm="L2"),
+        MIM(model, eps=8 / 255, alpha=2 / 255, steps=3),
+    ):
+        x_adv = attack(x, y)
+        assert x_adv.stride() == x.stride() and (x_adv != x).any(), attack
+        assert attack(plain, y).stride() == plain.stride(), attack
+    pgd = PGD(model, eps=8 / 255, alpha=2 / 255, steps=3)
+    start = (x + 4 / 255).clamp(0, 1)
+    before = start.clone()
+    pgd.iterate(x, start, y)
+    assert torch.equal(start, before)
+
+
 def test_matches_torchattacks(digit_model, torchattacks):
     data, model = digit_model
     x, y = data.x_test[:32], data.y_test[:32]
