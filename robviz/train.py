@@ -23,7 +23,7 @@ from . import checks
 from .adversarial import AdversarialTraining
 from .data import Dataset, check_dataset
 from .models import TrainableModel
-from .runtime import atomic_write, evaluating, inference, predict
+from .runtime import atomic_write, evaluating, inference, predict, seeded
 
 if TYPE_CHECKING:
     from .models import Classifier, Predictor
@@ -431,8 +431,6 @@ def fit(
     FloatingPointError
         When the loss becomes NaN or infinite (with the step and a hint).
     """
-    from tqdm.auto import tqdm
-
     checks.model("model", model, needs=("objective", "loss"))
     progress = checks.flag("progress", progress)
     data = check_dataset("data", data)
@@ -442,10 +440,17 @@ def fit(
     checks.labels("data.y_train", data.y_train, len(data.x_train), num_classes=num_classes)
     checks.labels("data.y_test", data.y_test, len(data.x_test), num_classes=num_classes)
     config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
+    model.to(data.x_train.device).train()
+    with seeded(config.seed), torch.enable_grad():  # the caller's random stream is left alone
+        return _train(model, data, config, progress)
+
+
+def _train(model: _Fittable, data: Dataset, config: TrainConfig, progress: bool) -> History:
+    from tqdm.auto import tqdm
+
     device = data.x_train.device
-    model.to(device).train()
     generator = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # inside seeded: dropout masks of this run only
 
     n = len(data.x_train)
     starts = torch.Generator().manual_seed(config.seed + 1)  # adversarial training's random starts

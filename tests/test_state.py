@@ -10,9 +10,6 @@ registries of ``test_edges`` so that a new entry is checked without editing a li
   "element 0 of tensors does not require grad" from deep inside, before;
 * an input changed in place, an input that requires gradients, gradients left in the model's
   ``.grad`` (an optimizer's next step would apply them).
-
-Entries whose fix lies in modules outside this change are marked ``xfail(strict=True)`` with the
-one-line change: they fail (XPASS) once it is applied, and the mark goes.
 """
 
 import random
@@ -46,16 +43,6 @@ from robviz.widgets import ObjectiveExplorer
 # --------------------------------------------------------------- a seed leaves the global RNG alone
 
 
-def _strict(reason: str, raises: type[Exception]):
-    """The mark of an entry whose fix waits outside this change: only its own failure counts."""
-    return pytest.mark.xfail(reason=reason, strict=True, raises=raises)
-
-
-#: The fix of robviz.train: ``with seeded(config.seed):`` (robviz.runtime) around fit's loop in
-#: place of ``torch.manual_seed(config.seed)`` (on a GPU, the model's device generator too).
-FIT_RESEEDS = _strict(
-    "train.fit reseeds torch's global generator (torch.manual_seed)", AssertionError
-)
 #: The purpose of these is to seed the global generators.
 GLOBAL_SEEDERS = {"robviz.runtime.seed_everything", "robviz.runtime.setup"}
 
@@ -189,12 +176,6 @@ SEED_CALLS = {
         dataset="gaussians", steps=100, seed=s
     ),
 }
-#: The entries that still reseed the global generator, each with the fix it waits for.
-SEED_MARKS = {
-    "robviz.train.TrainConfig": FIT_RESEEDS,
-    "robviz.train.fit_objectives": FIT_RESEEDS,
-    "robviz.widgets.objectives.ObjectiveExplorer": FIT_RESEEDS,
-}
 
 
 def test_every_entry_taking_a_seed_is_in_the_table():
@@ -209,11 +190,7 @@ def _global_state():
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(name, marks=SEED_MARKS.get(name, ()))
-        for name, call in SEED_CALLS.items()
-        if call is not None
-    ],
+    [name for name, call in SEED_CALLS.items() if call is not None],
 )
 def test_a_seed_leaves_the_callers_global_random_state_alone(small, name):
     # make_model reseeded torch's global generator: setup(seed=1) and setup(seed=2) then drew the
@@ -299,10 +276,6 @@ DIFFERENTIATING = {
     ),
     "fit": lambda: train.fit(*_model_data(), steps=2, progress=False),
 }
-#: The entries that still differentiate without enabling gradients, each with the fix it waits for.
-DIFFERENTIATING_MARKS = {
-    "fit": _strict("train.fit: torch.enable_grad() around its loop", RuntimeError),
-}
 
 
 def _model_data():
@@ -315,9 +288,7 @@ def _model_x_y():
     return model, data.x_test[:4], data.y_test[:4]
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=DIFFERENTIATING_MARKS.get(n, ())) for n in DIFFERENTIATING]
-)
+@pytest.mark.parametrize("name", list(DIFFERENTIATING))
 def test_every_differentiating_entry_runs_inside_no_grad(name):
     with torch.no_grad():
         DIFFERENTIATING[name]()

@@ -558,7 +558,7 @@ class Attack:
             )
         # one pass for both checks: the min and max are finite exactly when every value is
         # (aminmax propagates NaN); finite_inputs then names the bad samples, or the empty set
-        extremes = [float(v) for v in torch.aminmax(x)] if x.numel() else []
+        extremes = [float(v) for v in torch.aminmax(x.detach())] if x.numel() else []
         if not extremes or not all(math.isfinite(v) for v in extremes):
             checks.finite_inputs("x", x)
         y = checks.labels("y", y, len(x))
