@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from test_edges import _is_record, _public_entries
+from test_edges import _is_record, _public_entries, _public_parameters
 
 from robviz.centers import mm_centers
 from robviz.data import gaussian_mixture
@@ -61,23 +61,14 @@ ZERO_ALLOWED = {
 
 def _count_entries() -> dict:
     """Every public entry's count parameter: "name:parameter" -> (entry, parameter)."""
-    found = {}
-    for name, obj in _public_entries().items():
-        if name.startswith(ELSEWHERE) or _is_record(obj):
-            continue
-        try:
-            parameters = inspect.signature(obj).parameters.values()
-        except ValueError:  # an exception class: no signature of its own
-            continue
-        for parameter in parameters:
-            key = f"{name}:{parameter.name}"
-            if (
-                COUNT_NAME.match(parameter.name)
-                and parameter.annotation in INT_ANNOTATIONS
-                and key not in NOT_COUNTS
-            ):
-                found[key] = (obj, parameter.name)
-    return found
+    return {
+        f"{name}:{parameter.name}": (obj, parameter.name)
+        for name, obj, parameter in _public_parameters(skip=ELSEWHERE)
+        if COUNT_NAME.match(parameter.name)
+        and parameter.annotation in INT_ANNOTATIONS
+        and f"{name}:{parameter.name}" not in NOT_COUNTS
+        and not _is_record(obj)
+    }
 
 
 COUNT_ENTRIES = _count_entries()
@@ -191,11 +182,11 @@ THEORY_VALUES = {
 def _theory_center_entries() -> dict:
     """Every public function of robviz.theory taking centers: "name:parameter" -> (entry, it)."""
     return {
-        f"{name}:{parameter}": (obj, parameter)
-        for name, obj in _public_entries().items()
-        if name.startswith("robviz.theory.") and inspect.isfunction(obj)
-        for parameter in inspect.signature(obj).parameters
-        if parameter in THEORY_CENTERS
+        f"{name}:{parameter.name}": (obj, parameter.name)
+        for name, obj, parameter in _public_parameters()
+        if name.startswith("robviz.theory.")
+        and inspect.isfunction(obj)
+        and parameter.name in THEORY_CENTERS
     }
 
 

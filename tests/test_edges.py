@@ -2005,6 +2005,23 @@ def _public_entries() -> dict:
     return found
 
 
+def _public_parameters(skip: tuple[str, ...] = ()):
+    """Every parameter of every public entry: (entry name, entry, inspect.Parameter).
+
+    The one walk the registry tests read parameters from; entries whose name starts with one of
+    ``skip`` are left out, and so are exception classes (no signature of their own).
+    """
+    for name, obj in _public_entries().items():
+        if skip and name.startswith(skip):
+            continue
+        try:
+            parameters = inspect.signature(obj).parameters.values()
+        except ValueError:
+            continue
+        for parameter in parameters:
+            yield name, obj, parameter
+
+
 def _dataset_entries() -> dict:
     """Every public function of robviz with a parameter annotated ``Dataset`` alone.
 
@@ -2163,17 +2180,12 @@ MODEL_KINDS = {
 
 def _model_entries() -> dict:
     """Every public entry with a ``model`` parameter: name -> (entry, annotation)."""
-    found = {}
-    for name, obj in _public_entries().items():
-        if name.startswith("robviz.runtime."):  # runtime sits beside checks: its callers check
-            continue
-        try:
-            parameter = inspect.signature(obj).parameters.get("model")
-        except ValueError:  # an exception class: no signature of its own
-            continue
-        if parameter is not None and parameter.annotation in MODEL_KINDS:
-            found[name] = (obj, parameter.annotation)
-    return found
+    # runtime sits beside checks: its callers check
+    return {
+        name: (obj, parameter.annotation)
+        for name, obj, parameter in _public_parameters(skip=("robviz.runtime.",))
+        if parameter.name == "model" and parameter.annotation in MODEL_KINDS
+    }
 
 
 MODEL_ENTRIES = _model_entries()
@@ -2228,15 +2240,11 @@ SEEDS_ELSEWHERE = ("robviz.exercises.",)
 
 def _seed_entries() -> dict:
     """Every public entry with a ``seed`` parameter: name -> (entry, its default)."""
-    found = {}
-    for name, obj in _public_entries().items():
-        try:
-            parameter = inspect.signature(obj).parameters.get("seed")
-        except ValueError:  # an exception class: no signature of its own
-            continue
-        if parameter is not None and not name.startswith(SEEDS_ELSEWHERE):
-            found[name] = (obj, parameter.default)
-    return found
+    return {
+        name: (obj, parameter.default)
+        for name, obj, parameter in _public_parameters(skip=SEEDS_ELSEWHERE)
+        if parameter.name == "seed"
+    }
 
 
 SEED_ENTRIES = _seed_entries()
@@ -2286,18 +2294,11 @@ def _is_record(obj) -> bool:
 
 def _flag_entries() -> dict:
     """Every public entry with a parameter annotated ``bool``: "name:flag" -> (entry, flag)."""
-    found = {}
-    for name, obj in _public_entries().items():
-        if name.startswith(FLAGS_ELSEWHERE) or _is_record(obj):
-            continue
-        try:
-            parameters = inspect.signature(obj).parameters.values()
-        except ValueError:  # an exception class: no signature of its own
-            continue
-        for parameter in parameters:
-            if parameter.annotation == "bool":
-                found[f"{name}:{parameter.name}"] = (obj, parameter.name)
-    return found
+    return {
+        f"{name}:{parameter.name}": (obj, parameter.name)
+        for name, obj, parameter in _public_parameters(skip=FLAGS_ELSEWHERE)
+        if parameter.annotation == "bool" and not _is_record(obj)
+    }
 
 
 FLAG_ENTRIES = _flag_entries()
@@ -2348,19 +2349,12 @@ FEATURE_VALUES = {**FEATURE_TENSORS, "y": torch.tensor([0, 1, 2, 0, 1, 2])}
 
 def _feature_tensor_entries() -> dict:
     """Every public entry with a parameter of FEATURE_TENSORS annotated ``torch.Tensor``."""
-    found = {}
-    for name, obj in _public_entries().items():
-        # runtime sits beside checks in the house; figures draw arrays as well as tensors
-        if name.startswith(("robviz.runtime.", "robviz.viz.")):
-            continue
-        try:
-            parameters = inspect.signature(obj).parameters.values()
-        except ValueError:  # an exception class: no signature of its own
-            continue
-        for parameter in parameters:
-            if parameter.name in FEATURE_TENSORS and parameter.annotation == "torch.Tensor":
-                found[f"{name}:{parameter.name}"] = (obj, parameter.name)
-    return found
+    # runtime sits beside checks in the house; figures draw arrays as well as tensors
+    return {
+        f"{name}:{parameter.name}": (obj, parameter.name)
+        for name, obj, parameter in _public_parameters(skip=("robviz.runtime.", "robviz.viz."))
+        if parameter.name in FEATURE_TENSORS and parameter.annotation == "torch.Tensor"
+    }
 
 
 FEATURE_TENSOR_ENTRIES = _feature_tensor_entries()
