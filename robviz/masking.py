@@ -34,7 +34,7 @@ from .attacks import (
     margin_objective,
 )
 from .models import Predictor
-from .runtime import evaluating, inference, num_classes_of, predict, to_model
+from .runtime import evaluating, inference, num_classes_of, percent_text, predict, to_model
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -186,15 +186,14 @@ def accuracy_vs_eps(
     masked = rises or stuck
     if stuck:
         verdict = (
-            f"masked: accuracy is still {100 * accuracy[-1]:.1f}% at eps = {eps_list[-1]:g}, where "
-            "an attack "
-            f"that works must reach ~0%"
+            f"masked: accuracy is still {percent_text(100 * accuracy[-1])}% at eps = "
+            f"{eps_list[-1]:g}, where an attack that works must reach ~0%"
         )
     elif rises:
         verdict = "masked: accuracy rises with a larger radius, which a working attack never allows"
     else:
         verdict = (  # "monotonically" would be false for a rise within the tolerance
-            f"no sign of masking: accuracy reaches {100 * accuracy[-1]:.1f}% at eps = "
+            f"no sign of masking: accuracy reaches {percent_text(100 * accuracy[-1])}% at eps = "
             f"{eps_list[-1]:g} and never rises by more than {100 * tolerance:.0f} points from one "
             "radius to the next"
         )
@@ -302,8 +301,9 @@ def accuracy_vs_steps(
         )
     else:
         verdict = (  # "falls" would be false where noise within the tolerance lifts it
-            f"no sign of masking: accuracy is {100 * first:.1f}% at {steps_list[0]} step(s) and "
-            f"{100 * last:.1f}% at {steps_list[-1]} steps, {restarts_list[-1]} restart(s), never "
+            f"no sign of masking: accuracy is {percent_text(100 * first)}% at {steps_list[0]} "
+            f"step(s) and {percent_text(100 * last)}% at {steps_list[-1]} steps, "
+            f"{restarts_list[-1]} restart(s), never "
             f"rising by more than {100 * tolerance:.0f} points from one step count to the next"
         )
     return StepsCurve(steps_list, restarts_list, grid, masked, verdict)
@@ -426,13 +426,14 @@ def whitebox_vs_blackbox(
             (k for k in accuracy if k in ("black-box SPSA", "transfer")), key=accuracy.__getitem__
         )
         verdict = (
-            f"masked: {which} leaves {100 * black:.1f}% but {white_name} "
-            f"{100 * accuracy[white_name]:.1f}%; the white-box gradients mislead the attack"
+            f"masked: {which} leaves {percent_text(100 * black)}% but {white_name} "
+            f"{percent_text(100 * accuracy[white_name])}%; the white-box gradients mislead the "
+            "attack"
         )
     else:
         verdict = (
-            f"no sign of masking: {white_name} ({100 * accuracy[white_name]:.1f}%) is at least as "
-            f"strong as the black-box attacks ({100 * black:.1f}%)"
+            f"no sign of masking: {white_name} ({percent_text(100 * accuracy[white_name])}%) is at "
+            f"least as strong as the black-box attacks ({percent_text(100 * black)}%)"
         )
     return BoxComparison(float(eps), accuracy, masked, verdict, spsa_delta=delta)
 

@@ -40,6 +40,7 @@ __all__ = [
     "num_classes_of",
     "inference",
     "to_numpy",
+    "percent_text",
     "atomic_write",
 ]
 
@@ -452,6 +453,45 @@ def to_numpy(values: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> np.nd
         values = values.detach().cpu()
         values = (values.float() if values.dtype == torch.bfloat16 else values).numpy()
     return np.asarray(values, dtype=dtype)
+
+
+def percent_text(value: float, digits: int = 1) -> str:
+    """Format a percentage with ``digits`` decimals, never a rounded 0 or 100 that is not exact.
+
+    Rounding alone prints 99.96 % as ``"100.0"`` and 0.04 % as ``"0.0"``: every point robust,
+    every attack failed, where one point in 2500 says otherwise. A value strictly between 0 and
+    100 takes as many more decimals as it needs to read as what it is (``"99.96"``, ``"0.04"``).
+
+    Parameters
+    ----------
+    value : float
+        The percentage, in [0, 100] (a fraction times 100); NaN and values outside are formatted
+        as they are.
+    digits : int
+        Decimals shown for values that rounding leaves inside (0, 100).
+
+    Returns
+    -------
+    str
+        The number, without a percent sign.
+
+    Examples
+    --------
+    >>> percent_text(99.96), percent_text(100.0), percent_text(0.04), percent_text(12.345)
+    ('99.96', '100.0', '0.04', '12.3')
+    """
+    value = float(value)
+    text = f"{value:.{digits}f}"
+    if not 0 < value < 100:
+        return text
+    for more in range(digits + 1, digits + 8):
+        if float(text) not in (0.0, 100.0):
+            return text
+        text = f"{value:.{more}f}"
+    if float(text) not in (0.0, 100.0):
+        return text
+    # closer to 0 or 100 than the last decimal: an exponent, or the nines below 100
+    return f"{value:.1e}" if value < 50 else f"{100 - 10.0 ** -(digits + 7):.{digits + 7}f}"
 
 
 def atomic_write(

@@ -18,7 +18,7 @@ import torch
 
 from .. import checks
 from ..models import FeatureModel, Predictor
-from ..runtime import inference, predict, to_model
+from ..runtime import inference, percent_text, predict, to_model
 from .base import Attack, AttackObjective
 from .objectives import auto_objective, cross_entropy_objective, margin_objective
 
@@ -500,7 +500,7 @@ class AutoAttackResult:
         return self.robust.float().mean().item()
 
     def __repr__(self) -> str:
-        steps = ", ".join(f"{k}: {100 * v:.1f}%" for k, v in self.log.items())
+        steps = ", ".join(f"{k}: {percent_text(100 * v)}%" for k, v in self.log.items())
         return f"AutoAttackResult({steps})"
 
 
@@ -663,6 +663,6 @@ def auto_attack(
             robust[index[fooled]] = False
         key = "APGD-T (DLR)" if name.startswith("APGD-T") else name
         log[key] = robust.float().mean().item()
-        bar.set_postfix(robust=f"{100 * log[key]:.1f}%")
+        bar.set_postfix(robust=f"{percent_text(100 * log[key])}%")
     bar.close()
     return AutoAttackResult(x_adv, robust, log)

@@ -16,7 +16,7 @@ import torch
 
 from .. import checks
 from ..models import Predictor
-from ..runtime import inference, predict
+from ..runtime import inference, percent_text, predict
 from .base import Attack, AttackResult, lp_norm
 from .gradient import PGD
 from .objectives import paper_objective
@@ -399,7 +399,14 @@ class RobustnessTable:
         for model, row in zip(models, values):
             lines.append(
                 f"| {model} | "
-                + " | ".join("" if v != v else f"{v:.{digits}f}" for v in row)
+                + " | ".join(
+                    ""
+                    if v != v
+                    else percent_text(v, digits)
+                    if value == "accuracy"
+                    else f"{v:.{digits}f}"
+                    for v in row
+                )
                 + " |"
             )
         return "\n".join(lines)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import checks
+from ..runtime import percent_text
 from .evaluate import RobustnessTable, format_eps
 
 __all__ = ["BatteryCheck", "battery_sanity"]
@@ -140,8 +141,8 @@ def battery_sanity(
             )
             lines.append(
                 f"{row['model']}, eps {format_eps(row['eps'])}: {row['attack']} leaves "
-                f"{100 * row['accuracy']:.1f}% correct, one-step {one_step} "
-                f"{100 * ref['accuracy']:.1f}%"
+                f"{percent_text(100 * row['accuracy'])}% correct, one-step {one_step} "
+                f"{percent_text(100 * ref['accuracy'])}%"
                 + (
                     ""
                     if points is None

@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..runtime import atomic_write
+from ..runtime import atomic_write, percent_text
 from .config import TableRun
 from .evaluate import paired_test, read_evaluation
 from .talk import TALK_COLUMNS, TALK_TABLE
@@ -94,7 +94,7 @@ def _markdown(
         cells = [
             ("" if r is None else f"not run ({r})")
             if v != v
-            else f"{v:.1f}" + ("" if r is None else f" ({r})")
+            else percent_text(v) + ("" if r is None else f" ({r})")
             for v, r in zip(row, ref)
         ]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")

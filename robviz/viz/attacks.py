@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import checks
+from ..runtime import percent_text
 from .features import _centers_trace, _region_trace, plane_axes
 from .inputs import figure_mapping, figure_series, figure_values
 from .style import plot_array
@@ -332,7 +333,7 @@ def robustness_heatmap(
         raise ValueError(f"values must have shape {(len(rows), len(columns))}, got {z.shape}")
     text = [
         [
-            ("not run" if np.isnan(v) else f"{v:.1f}")
+            ("not run" if np.isnan(v) else percent_text(v))
             + (
                 ""
                 if reference is None or reference[i][j] is None

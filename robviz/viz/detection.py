@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 from .. import checks
 from .features import _class_traces, _region_trace, plane_axes
 from .inputs import figure_mapping, figure_series, figure_values
-from ..runtime import to_numpy
+from ..runtime import percent_text, to_numpy
 from .style import OBJECTIVE_LABELS, animate, fit_layout, plot_array, series_color
 
 __all__ = ["embedding_animation", "non_me_domain_figure", "roc_figure", "detection_table"]
@@ -275,7 +275,7 @@ def roc_figure(
                     legendgroup=name,
                     showlegend=first_panel.setdefault(name, p) == p,
                     line=dict(color=color, dash=dash, width=2),
-                    hovertemplate=f"{name}<br>AUC {100 * auc:.1f}<extra></extra>",
+                    hovertemplate=f"{name}<br>AUC {percent_text(100 * auc)}<extra></extra>",
                 ),
                 row=r,
                 col=c,
@@ -367,7 +367,7 @@ def detection_table(
                     if np.isfinite(v)
                 ]
                 best = max(finite, default=float("nan"))
-                text = "–" if not np.isfinite(value) else f"{100 * value:.1f}"
+                text = "–" if not np.isfinite(value) else percent_text(100 * value)
                 bold = np.isfinite(value) and value == best and len(objectives) > 1
                 if bold and pairs is not None:
 

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import checks
-from ..runtime import to_numpy
+from ..runtime import percent_text, to_numpy
 from .inputs import figure_mapping, figure_values
 from .style import SERIES_COLORS, animate, fit_layout, plot_array, series_color, series_colors
 
@@ -307,7 +307,9 @@ def transferability_heatmap(matrices: dict, *, title: str | None = None) -> go.F
                 z=z,
                 x=labels,
                 y=labels,
-                texttemplate="%{z:.1f}",  # one decimal in every cell (80.0, not 80)
+                # one decimal in every cell (80.0, not 80), never a rounded 100.0 or 0.0
+                text=[[percent_text(v) for v in row] for row in z],
+                texttemplate="%{text}",
                 zmin=0,
                 zmax=100,
                 colorscale=[[0, "#FFFFFF"], [1, SERIES_COLORS[0]]],

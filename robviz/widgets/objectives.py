@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import torch
 
 from .. import checks
+from ..runtime import percent_text
 from ..data import load_dataset
 from ..models import Classifier, make_model
 from ..objectives import OBJECTIVES
@@ -139,7 +140,7 @@ class ObjectiveExplorer(Dashboard):
         name = OBJECTIVE_LABELS[self.objective.value]
         title = (
             f"{name}: {self.num_classes.value} classes, test accuracy "
-            f"{100 * h.test_accuracy[-1]:.1f}% "
+            f"{percent_text(100 * h.test_accuracy[-1])}% "
             f"after {h.step[-1]} steps"
         )
         return feature_figure(
