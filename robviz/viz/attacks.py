@@ -16,7 +16,7 @@ from ..runtime import percent_text
 from .features import _centers_trace, _region_trace, plane_axes
 from .inputs import figure_mapping, figure_series, figure_values
 from .style import plot_array
-from .style import SERIES_COLORS, animate, class_color, fit_layout, series_colors
+from .style import SERIES_COLORS, animate, class_color, class_count, fit_layout, series_colors
 
 if TYPE_CHECKING:
     import torch
@@ -210,7 +210,10 @@ def attack_animation(
     fig = make_subplots(
         rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.08
     )
-    num_classes = int(max(int(labels.max()), int(predictions.max()))) + 1
+    num_classes = max(class_count("labels", labels), class_count("predictions", predictions))
+    for _, _, regions in panels:
+        if regions is not None:
+            class_count("the regions' labels", regions.labels)
 
     # Static traces (regions, balls, centers) come first; the animated paths follow and are the
     # frames' traces.

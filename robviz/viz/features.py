@@ -19,6 +19,7 @@ from .style import (
     OBJECTIVE_LABELS,
     animate,
     class_color,
+    class_count,
     fit_layout,
     plot_array,
 )
@@ -131,6 +132,7 @@ def _check_history(name: str, history: History) -> None:
     # the error's index is the snapshot
     figure_values(f"histories[{name!r}].features", history.features)
     checks.labels(f"histories[{name!r}].probe_y", history.probe_y, history.features.shape[1])
+    class_count(f"histories[{name!r}].probe_y", history.probe_y)
     if history.centers is not None:
         figure_values(f"histories[{name!r}].centers", history.centers)
 
@@ -295,6 +297,7 @@ def feature_panels(
         _check_history(name, histories[name])
         if name not in regions:
             raise ValueError(f"regions has no entry for {name!r}: it has {list(regions)}")
+        class_count(f"regions[{name!r}].labels", regions[name].labels)
     fig, columns = _panels(names, columns)
     for p, name in enumerate(names):
         h, reg = histories[name], regions[name]
@@ -468,12 +471,14 @@ def feature_figure(
     y = checks.labels("y", y, len(z))
     if centers is not None:
         figure_values("centers", centers)
-    num_classes = int(y.max()) + 1
+    num_classes = class_count("y", y)
     labels = (
         None
         if regions is None
         else (regions.labels[-1] if regions.labels.dim() == 3 else regions.labels)
     )
+    if labels is not None:
+        class_count("regions.labels", labels)
     traces = _panel_traces(
         z, y, num_classes, centers, labels, None if regions is None else regions.extent, True
     )

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from .. import checks
 from ..runtime import to_numpy
 from .inputs import figure_record, figure_values
-from .style import animate, class_color, fit_layout, plot_array, series_color
+from .style import animate, class_color, class_count, fit_layout, plot_array, series_color
 
 if TYPE_CHECKING:
     import torch
@@ -73,6 +73,7 @@ def mixing_animation(
             raise ValueError(f"effect.{field} must have one frame per mixing weight ({len(lams)})")
     x_train = figure_values("x_train", x_train)
     y_train = checks.labels("y_train", to_numpy(y_train), len(x_train)).numpy()
+    class_count("y_train", y_train)
     labels = [f"{lam:.1f}" for lam in lams]
     if len(set(labels)) != len(labels):
         labels = [f"{lam:.3g}" for lam in lams]

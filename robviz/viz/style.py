@@ -27,6 +27,7 @@ __all__ = [
     "SERIES_COLORS",
     "TEMPLATE",
     "class_color",
+    "class_count",
     "series_color",
     "NAMED_COLORS",
     "named_color",
@@ -131,13 +132,16 @@ MIN_ANIMATION_MS = 6000
 INK = "#333333"
 
 
-def class_color(k: int) -> str:
-    """Colour of class ``k`` (cycles after 10 classes).
+def class_color(k: int, *, cycle: bool = False) -> str:
+    """Colour of class ``k``: one of the ``len(CLASS_COLORS)`` (10) distinct class colours.
 
     Parameters
     ----------
     k : int
         The class index.
+    cycle : bool
+        Let classes past the palette take the colours again (class 10 class 0's): only for marks
+        that carry their class in writing too, as the labelled centers of ``robviz.viz.theory``.
 
     Returns
     -------
@@ -148,7 +152,9 @@ def class_color(k: int) -> str:
     ------
     ValueError
         ``k`` < 0: no class (``robviz.runtime.predict`` gives -1 for non-finite logits), which
-        the cycle would otherwise paint in the last class's colour.
+        the cycle would otherwise paint in the last class's colour; ``k`` >= 10 without ``cycle``:
+        it would be drawn in the colour of class ``k - 10`` (:func:`class_count` names the
+        argument with the classes).
     """
     k = checks.integer("k", k)
     if k < 0:
@@ -156,7 +162,47 @@ def class_color(k: int) -> str:
             f"k = {k} is no class index; -1 marks a prediction from non-finite logits "
             "(robviz.runtime.predict): draw it apart"
         )
+    if k >= len(CLASS_COLORS) and not cycle:
+        raise ValueError(
+            f"class {k} has no colour of its own: the class palette has {len(CLASS_COLORS)} "
+            f"colours, and class {k} would look like class {k % len(CLASS_COLORS)}"
+        )
     return CLASS_COLORS[k % len(CLASS_COLORS)]
+
+
+def class_count(name: str, labels: npt.ArrayLike) -> int:
+    """Return the number of classes a figure colours, ``max(labels) + 1``, or raise naming ``name``.
+
+    The check of every builder that colours points by class: past the 10 colours of
+    ``CLASS_COLORS`` two classes would share one, and the figure would show them as one class.
+
+    Parameters
+    ----------
+    name : str
+        The argument holding the labels, for the error.
+    labels : array-like of int
+        Class indices (-1, a prediction from non-finite logits, allowed: drawn apart).
+
+    Returns
+    -------
+    int
+        The number of classes coloured (at least 1).
+
+    Raises
+    ------
+    ValueError
+        A label >= ``len(CLASS_COLORS)``.
+    """
+    values = to_numpy(labels)
+    count = int(values.max()) + 1 if values.size else 1
+    if count > len(CLASS_COLORS):
+        raise ValueError(
+            f"{name} holds class {count - 1}, but the class palette has {len(CLASS_COLORS)} "
+            f"distinct colours: classes k and k + {len(CLASS_COLORS)} would look alike; draw at "
+            f"most {len(CLASS_COLORS)} classes (select the points of classes 0 to "
+            f"{len(CLASS_COLORS) - 1})"
+        )
+    return max(count, 1)
 
 
 def series_color(i: int) -> str:

@@ -168,7 +168,10 @@ def _centers_2d(
                 textposition="top center",
                 name=f"class {k}",
                 showlegend=False,
-                marker=dict(size=13, color=class_color(k), line=dict(width=1, color="white")),
+                # the label μk names the center: past 10 classes the colours repeat
+                marker=dict(
+                    size=13, color=class_color(k, cycle=True), line=dict(width=1, color="white")
+                ),
             )
         )
     reach = 1.25 * max(norm, float(np.abs(mu).max()))
@@ -265,7 +268,7 @@ def _centers_3d(
             # each center is labelled μk beside it; a legend entry would show one class's colour
             # for all of them (the 2-D figure has none either)
             showlegend=False,
-            marker=dict(size=6, color=[class_color(k) for k in range(len(mu))]),
+            marker=dict(size=6, color=[class_color(k, cycle=True) for k in range(len(mu))]),
         )
     )
     reach = 1.2 * max(norm, float(np.abs(mu).max()))

@@ -49,6 +49,7 @@ NOT_FIGURE_BUILDERS = {
     "MAX_HEIGHT",
     "NAMED_COLORS",
     "class_color",
+    "class_count",
     "series_color",
     "named_color",
     "series_colors",
@@ -606,3 +607,63 @@ def test_a_tensor_argument_takes_a_numpy_array_as_well(name, argument):
     arguments = _arguments(name)
     arguments[argument] = arguments[argument].numpy()
     assert getattr(viz, name)(**arguments).data
+
+
+def _past_palette(v):
+    """Labels of 6 points, one of them class 10 (past the 10 class colours) for variant "bad"."""
+    return Y6 if v != "bad" else torch.tensor([0, 1, 2, 0, 1, 10])
+
+
+#: Every builder that colours points by class, with one label past the palette where it names it.
+CLASS_COLOURED = {
+    "feature_figure": (lambda v: ((_rand(6, 2), _past_palette(v)), {}), "y"),
+    "attack_animation": (
+        lambda v: (
+            (torch.zeros(2, 6, 2), torch.zeros(2, 6, dtype=torch.long), _past_palette(v)),
+            {},
+        ),
+        "labels",
+    ),
+    "mixing_animation": (
+        lambda v: (mixing_animation("valid")[0][:3] + (_past_palette(v),), {}),
+        "y_train",
+    ),
+    "feature_animation": (
+        lambda v: (({"sce": dataclasses.replace(_history(), probe_y=_past_palette(v))},), {}),
+        "histories['sce'].probe_y",
+    ),
+    "feature_panels": (
+        lambda v: (
+            ({"sce": dataclasses.replace(_history(), probe_y=_past_palette(v))},),
+            {"regions": {"sce": _regions()}},
+        ),
+        "histories['sce'].probe_y",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLASS_COLOURED))
+def test_more_classes_than_colours_are_refused_naming_the_argument(name):
+    # Class 10 took class 0's colour: two classes drawn as one, silently.
+    make, argument = CLASS_COLOURED[name]
+    args, kwargs = make("valid")
+    getattr(viz, name)(*args, **kwargs)  # ten classes draw
+    args, kwargs = make("bad")
+    with pytest.raises(ValueError, match=re.escape(argument) + " holds class 10"):
+        getattr(viz, name)(*args, **kwargs)
+
+
+def test_class_colours_are_distinct_or_refused():
+    assert len(set(viz.CLASS_COLORS)) == len(viz.CLASS_COLORS)
+    with pytest.raises(ValueError, match="class 10 has no colour of its own"):
+        viz.class_color(10)
+    # marks labelled in writing (the centers of robviz.viz.theory) may cycle
+    assert viz.class_color(10, cycle=True) == viz.class_color(0)
+    regions = Regions(torch.full((4, 4), 11, dtype=torch.long), (-3.0, 3.0, -3.0, 3.0))
+    with pytest.raises(ValueError, match=r"regions.labels holds class 11"):
+        viz.feature_figure(_rand(6, 2), Y6, regions=regions)
+    # the mm-centers explorer allows 16 classes: its labelled centers still draw
+    from robviz.centers import mm_centers
+
+    assert viz.centers_figure(mm_centers(12, 2, 1.0)).data
+    assert viz.centers_figure(mm_centers(12, 3, 1.0)).data
