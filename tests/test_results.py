@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from robviz.attacks import RobustnessTable
 from robviz.runtime import percent_text
@@ -80,3 +81,63 @@ def test_scale_table_reads_no_rounded_extreme(tmp_path):
     path.write_text(json.dumps(dict(model="sce", n=2500, rows=rows)))
     markdown = _markdown(*measured_vs_talk([path]))
     assert "99.96" in markdown and "100.0" not in markdown, markdown
+
+
+def _robust_table():
+    """Two models: sce under PGD and FGSM at 0.1, mmc under PGD only; 4 points each."""
+    rows = []
+    for model, attacks in (("sce", ("PGD", "FGSM")), ("mmc", ("PGD",))):
+        for attack in attacks:
+            robust = torch.tensor([True, True, attack == "PGD", False])
+            rows.append(
+                dict(
+                    model=model,
+                    attack=attack,
+                    eps=0.1,
+                    accuracy=robust.float().mean().item(),
+                    distance=math.nan,
+                    n=4,
+                    robust=robust,
+                )
+            )
+    return RobustnessTable(rows)
+
+
+def test_worst_case_over_named_attacks_refuses_a_model_without_one():
+    # Before: mmc's "worst case" silently combined PGD alone (75 %) beside sce's PGD and FGSM.
+    table = _robust_table()
+    with pytest.raises(ValueError, match="'mmc' has no row of 'FGSM' at eps=0.1"):
+        table.with_worst_case(["PGD", "FGSM"])
+    worst = table.with_worst_case(["PGD"])
+    assert worst.get("worst case", 0.1, model="mmc") == 0.75
+    assert table.with_worst_case().get("worst case", 0.1, model="sce") == 0.5
+
+
+def test_robustness_table_refuses_names_it_does_not_have():
+    table = _robust_table()
+    with pytest.raises(ValueError, match="unknown value 'acuracy'"):
+        table.to_markdown("acuracy")  # before: a KeyError from inside pivot
+    with pytest.raises(ValueError, match="unknown model 'SCE'"):
+        table.get("PGD", 0.1, model="SCE")
+    # a key some rows lack is a blank cell, not a KeyError
+    rows = [dict(r, failed=0) if r["attack"] == "FGSM" else r for r in table.rows]
+    _, columns, values = RobustnessTable(rows).pivot("failed")
+    assert columns == ["PGD 0.1", "FGSM 0.1"] and values[0][1] == 0 and math.isnan(values[0][0])
+
+
+def test_detection_study_refuses_names_it_does_not_have():
+    from robviz.detect import DetectionStudy
+
+    aucs = {"FGSM": {"sce": {"LID": 0.6}, "rce": {"LID": 0.9}}}
+    study = DetectionStudy(aucs=aucs, pairs={("FGSM", "sce"): 50, ("FGSM", "rce"): 50})
+    assert study.compare("LID") == (["FGSM"], ["FGSM"])
+    for kwargs, match in (
+        (dict(detector="lid"), "unknown detector 'lid'"),
+        (dict(detector="LID", model="RCE"), "unknown model 'RCE'"),
+        (dict(detector="LID", baseline="ce"), "unknown baseline 'ce'"),
+        (dict(detector="LID", model="sce"), "both 'sce'"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            study.compare(**kwargs)
+        with pytest.raises(ValueError, match=match):
+            study.verdicts(**kwargs)

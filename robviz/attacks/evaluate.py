@@ -225,8 +225,8 @@ class RobustnessTable:
         Raises
         ------
         ValueError
-            ``model`` is None and the table has several models; ``eps`` is None and ``attack``
-            has rows at several radii.
+            ``model`` is None and the table has several models, or not a model of the table;
+            ``eps`` is None and ``attack`` has rows at several radii.
         KeyError
             No row matches (the error lists the columns), or the row has no key ``value``.
         """
@@ -236,6 +236,7 @@ class RobustnessTable:
                     f"the table has several models ({', '.join(self.models)}); pass model="
                 )
             model = self.models[0]
+        checks.choice("model", model, self.models)
         rows = [r for r in self.rows if r["model"] == model and r["attack"] == attack]
         if eps is None and len({r["eps"] for r in rows}) > 1:
             radii = ", ".join(f"{r['eps']:.4g}" for r in rows if r["eps"] is not None)
@@ -286,7 +287,8 @@ class RobustnessTable:
         ValueError
             ``attacks`` names no attack of the table; ``label`` is already an attack of the table; a
             row to combine has no per-point ``robust`` (a table not made by :func:`robust_accuracy`,
-            or read back from JSON); rows of one model measure different numbers of points.
+            or read back from JSON); rows of one model measure different numbers of points; a model
+            lacks one of ``attacks`` at one of its radii.
         """
         names = list(dict.fromkeys(row["attack"] for row in self.rows if row["attack"] != "clean"))
         if label in names or label == "clean":
@@ -334,6 +336,13 @@ class RobustnessTable:
                     f"the rows of {model!r} at eps={eps:g} measure different numbers of points: "
                     "the worst case needs the same points under every attack"
                 )
+            absent = [a for a in attacks or () if a not in {row["attack"] for row in rows}]
+            if absent:
+                # a worst case over fewer attacks reads higher, under the same label as the others
+                raise ValueError(
+                    f"{model!r} has no row of {', '.join(map(repr, absent))} at eps={eps:g}: the "
+                    "worst case over attacks= needs each of them at each radius of each model"
+                )
             robust = torch.stack([row["robust"] for row in rows]).all(dim=0)
             added.append(
                 dict(
@@ -367,10 +376,22 @@ class RobustnessTable:
         columns : list of str
             The column labels (C,).
         values : list of list of float
-            (M, C) values; NaN where a cell is empty.
+            (M, C) values; NaN where a cell is empty or its row has no ``value`` (``"failed"`` in
+            the clean row).
+
+        Raises
+        ------
+        ValueError
+            ``value`` is a key of no row (a misspelt key would otherwise give a table of blanks).
         """
+        keys = list(dict.fromkeys(k for row in self.rows for k in row))
+        numeric = [k for k in keys if k not in ("model", "attack", "eps", "robust", "attacks")]
+        if self.rows:
+            checks.choice("value", value, numeric)
         scale = 100.0 if value == "accuracy" else 1.0
-        cells = {(row["model"], _column(row)): scale * row[value] for row in self.rows}
+        cells = {
+            (row["model"], _column(row)): scale * row[value] for row in self.rows if value in row
+        }
         columns = self.columns
         return (
             self.models,
@@ -392,6 +413,11 @@ class RobustnessTable:
         -------
         str
             A Markdown table, a row per model and a column per attack and radius; empty cells blank.
+
+        Raises
+        ------
+        ValueError
+            ``value`` is a key of no row (see :meth:`pivot`).
         """
         models, columns, values = self.pivot(value)
         digits = digits if value == "accuracy" else max(digits, 3)

@@ -115,15 +115,37 @@ class DetectionStudy:
             The attacks where both models have a finite AUC for ``detector``.
         better : list of str
             Those of them where ``model``'s AUC is higher than ``baseline``'s.
+
+        Raises
+        ------
+        ValueError
+            ``detector``, ``model`` or ``baseline`` is not in the AUC tables (a misspelt name would
+            otherwise compare nothing), or ``model`` equals ``baseline``.
         """
+        self._check_names(detector, model, baseline)
         both = [
             a
             for a in self.aucs
-            if all(np.isfinite(self.aucs[a][o][detector]) for o in (baseline, model))
+            if all(
+                np.isfinite(self.aucs[a].get(o, {}).get(detector, math.nan))
+                for o in (baseline, model)
+            )
         ]
         return both, [
             a for a in both if self.aucs[a][model][detector] > self.aucs[a][baseline][detector]
         ]
+
+    def _check_names(self, detector: str, model: str, baseline: str) -> None:
+        """Raise a ``ValueError`` unless the names are a detector and two models of the tables."""
+        models = list(dict.fromkeys(o for a in self.aucs for o in self.aucs[a]))
+        detectors = list(
+            dict.fromkeys(d for a in self.aucs for o in self.aucs[a] for d in self.aucs[a][o])
+        )
+        checks.choice("detector", detector, detectors)
+        checks.choice("model", model, models)
+        checks.choice("baseline", baseline, models)
+        if model == baseline:
+            raise ValueError(f"model and baseline are both {model!r}: compare two models")
 
     def verdicts(
         self, detector: str, model: str = "rce", baseline: str = "sce", z: float = 2.0
@@ -152,7 +174,7 @@ class DetectionStudy:
         Raises
         ------
         ValueError
-            ``z`` not > 0.
+            ``z`` not > 0; a name not in the AUC tables (see :meth:`compare`).
         """
         z = checks.real("z", z, low=0, low_open=True)
         both, _ = self.compare(detector, model, baseline)
