@@ -349,10 +349,14 @@ def evaluate(args: dict) -> dict:
     Raises
     ------
     SystemExit
-        A settings error of :func:`settings_of`, as one clear line.
+        A settings error of :func:`settings_of` or one :func:`robviz.scale.evaluate` raises
+        (``--n`` larger than the test set), as one clear line.
     """
     run = settings_of("evaluate", args)
-    results = scale.evaluate(run)
+    try:  # a setting the checkpoint's data refuses (--n past the test set): one clear line
+        results = scale.evaluate(run)
+    except ValueError as error:
+        raise SystemExit(f"robviz: {error}") from None
     if run.progress:  # where robviz.scale.evaluate writes when --out is not given
         out = Path(run.out) if run.out else Path(run.checkpoint).with_name("evaluation.json")
         print(f"robviz: wrote {out}")

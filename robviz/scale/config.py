@@ -524,7 +524,14 @@ class EvaluateRun(RunConfig):
     def __post_init__(self) -> None:
         self.progress = checks.flag("progress", self.progress)
         self.checkpoint = str(self.checkpoint)
-        self.attacks, self.pgd_steps = tuple(self.attacks), tuple(self.pgd_steps)
+        # one name (a config file's "attacks": "pgd") is a list of one, not of its letters; a
+        # name given twice runs once
+        if isinstance(self.attacks, str):
+            self.attacks = (self.attacks,)
+        if isinstance(self.pgd_steps, int):
+            self.pgd_steps = (self.pgd_steps,)
+        self.attacks = tuple(dict.fromkeys(self.attacks))
+        self.pgd_steps = tuple(dict.fromkeys(self.pgd_steps))
         unknown = set(self.attacks) - set(ATTACKS)
         if unknown:
             raise ValueError(f"unknown attacks {sorted(unknown)}; valid: {', '.join(ATTACKS)}")
@@ -593,6 +600,11 @@ class TableRun(RunConfig):
         self.results = tuple(map(str, self.results))
         if not self.results:
             raise ValueError("results must name at least one evaluation JSON file")
+        resolved = [Path(path).resolve() for path in self.results]
+        repeated = [path for path, r in zip(self.results, resolved) if resolved.count(r) > 1]
+        if repeated:
+            # one file twice would show its model twice ("sce", "sce #2") as if measured twice
+            raise ValueError(f"results names the file {repeated[0]!r} more than once")
         if self.paired and len(self.results) != 2:
             raise ValueError(
                 f"paired compares two evaluation files: results names {len(self.results)}"

@@ -281,7 +281,7 @@ def evaluate(run: EvaluateRun | dict) -> dict:
     Raises
     ------
     ValueError
-        An invalid setting (see :class:`EvaluateRun`).
+        An invalid setting (see :class:`EvaluateRun`); ``n`` larger than the test set.
     FileNotFoundError
         No checkpoint.
     """
@@ -296,6 +296,12 @@ def evaluate(run: EvaluateRun | dict) -> dict:
     data = load_data(
         trained.dataset, data_root=trained.data_root, train_size=trained.train_size, device=device
     )
+    if run.n > len(data.x_test):
+        # slicing would silently measure fewer images than asked, beside the talk's numbers
+        raise ValueError(
+            f"n = {run.n} is more than the {len(data.x_test)} test images of "
+            f"{trained.dataset!r}: pass n (--n) of at most {len(data.x_test)}"
+        )
     images = _images(trained.dataset, data.x_test[: run.n], data.y_test[: run.n])
     x, y = to_float(data.x_test[: run.n]), data.y_test[: run.n]
     adversarial = meta["recipe"].get("adversarial")

@@ -887,3 +887,27 @@ def test_offline_cifar_is_the_download_message_without_a_traceback(tmp_path, mon
     message = str(refused.value)
     assert message.startswith("robviz: could not download ") and "curl -L -o" in message
     assert str(tmp_path / "data" / "cifar-10-python.tar.gz") in message
+
+
+def test_evaluate_refuses_more_images_than_the_test_set_has(tmp_path):
+    # Before: --n 100000 silently measured the 256 synthetic test images.
+    run = tmp_path / "run"
+    main(TINY + ["--out", str(run), "--epochs", "1"])
+    args = ["evaluate", str(run / "checkpoint.pt"), "--quiet", "--threads", "1"]
+    with pytest.raises(SystemExit, match="n = 100000 is more than the 256 test images"):
+        main(args + ["--n", "100000", "--attacks", "noise"])
+    main(args + ["--n", "256", "--attacks", "noise", "--out", str(tmp_path / "e.json")])
+    assert json.loads((tmp_path / "e.json").read_text())["n"] == 256
+
+
+def test_table_refuses_one_file_twice_and_evaluate_reads_one_attack_name(tmp_path):
+    # Before: one file twice gave its model two rows, "sce" and "sce #2".
+    from robviz.scale import EvaluateRun, TableRun
+
+    path = tmp_path / "e.json"
+    with pytest.raises(ValueError, match="more than once"):
+        TableRun(results=(str(path), str(tmp_path / "." / "e.json")))
+    # before: "unknown attacks ['d', 'g', 'p']", the letters of "pgd"
+    run = EvaluateRun.from_dict(dict(checkpoint="c.pt", attacks="pgd", pgd_steps=10))
+    assert run.attacks == ("pgd",) and run.pgd_steps == (10,)
+    assert EvaluateRun(checkpoint="c.pt", attacks=("cw", "cw", "pgd")).attacks == ("cw", "pgd")
