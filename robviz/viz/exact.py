@@ -227,6 +227,10 @@ def bounds_sandwich(
     )
 
 
+#: Distances are >= 0; an infinite one (no adversarial example in the box) is left out and counted.
+_DISTANCES = (0.0, math.inf)
+
+
 def distance_scatter(
     exact: dict | torch.Tensor, estimates: dict, *, title: str | None = None, log: bool = False
 ) -> go.Figure:
@@ -254,16 +258,16 @@ def distance_scatter(
     -------
     plotly.graph_objects.Figure
         The figure. A point is drawn where both distances are finite and the exact one is
-        positive; an infinite distance (no adversarial example in the box, or none found) or an
-        exact distance of 0 (the point is already misclassified) is not, and the estimate's legend
-        entry counts those points, "(k of N not drawn: ∞ or 0)".
+        positive (with ``log``, the estimate too); an infinite distance (no adversarial example in
+        the box, or none found) or an exact distance of 0 (the point is already misclassified) is
+        not, and the estimate's legend entry counts those points, "(k of N not drawn: ∞ or 0)".
 
     Raises
     ------
     ValueError
         No model or no estimate, an estimate whose label starts with no model name of several,
-        an estimate of another length than its exact distances, or a distance that is empty, NaN
-        or -inf (naming the model or the estimate and the sample index).
+        an estimate of another length than its exact distances, or a distance that is empty, NaN,
+        -inf or negative (naming the model or the estimate and the sample index).
     """
     log = checks.flag("log", log)
     if not isinstance(exact, dict) and not hasattr(exact, "shape"):  # a mapping, or one tensor
@@ -273,13 +277,16 @@ def distance_scatter(
         )
     exact = exact if isinstance(exact, dict) else {"": exact}
     truths = {
-        m: figure_values("exact" if m == "" else f"exact[{m!r}]", exact[m], allow=("inf",))
+        m: figure_values(
+            "exact" if m == "" else f"exact[{m!r}]", exact[m], allow=("inf",), within=_DISTANCES
+        )
         for m in figure_mapping("exact", exact)
     }
     figure = go.Figure()
     # the largest exact distance: the x axis and the diagonal end there, whatever the overestimates
     top = 0.0
-    low, guess_top = math.inf, 0.0  # for log axes: the smallest exact and the largest estimate
+    # for log axes: the smallest exact distance, the smallest and largest estimates
+    low, guess_low, guess_top = math.inf, math.inf, 0.0
     # one colour per model (an estimate's colour is its model's), one symbol per attack
     colors = series_colors(figure_mapping("estimates", estimates))
     models = [_model_of(label, list(exact)) for label in estimates]
@@ -291,14 +298,18 @@ def distance_scatter(
     for i, (label, values) in enumerate(estimates.items()):
         model = models[i]
         truth = plot_array(truths[model])
-        guess = plot_array(figure_values(f"estimates[{label!r}]", values, allow=("inf",)))
+        guess = plot_array(
+            figure_values(f"estimates[{label!r}]", values, allow=("inf",), within=_DISTANCES)
+        )
         if guess.shape != truth.shape:
             raise ValueError(
                 f"estimates[{label!r}] has shape {guess.shape}, its exact distances {truth.shape}"
             )
-        keep = np.isfinite(truth) & np.isfinite(guess) & (truth > 0)
+        # a log axis has no place for an estimate of 0 either: it is left out and counted
+        keep = np.isfinite(truth) & np.isfinite(guess) & (truth > 0) & (guess > 0 if log else True)
         top = max(top, float(np.max(truth[keep], initial=0)))
         low = min(low, float(np.min(truth[keep], initial=math.inf)))
+        guess_low = min(guess_low, float(np.min(guess[keep], initial=math.inf)))
         guess_top = max(guess_top, float(np.max(guess[keep], initial=0)))
         left_out = int((~keep).sum())
         figure.add_trace(
@@ -337,7 +348,12 @@ def distance_scatter(
             yaxis=dict(
                 title="attack's distance (log scale)",
                 type="log",
-                range=[math.log10(ends[0]), math.log10(1.2 * max(guess_top, top))],
+                # from the smallest estimate drawn: one below the smallest exact distance (an
+                # attack's rounding, or a bug to see) was cut off by a range starting at the latter
+                range=[
+                    math.log10(min(ends[0], guess_low / 1.2)),
+                    math.log10(1.2 * max(guess_top, top)),
+                ],
             ),
         )
     else:

@@ -667,3 +667,17 @@ def test_class_colours_are_distinct_or_refused():
 
     assert viz.centers_figure(mm_centers(12, 2, 1.0)).data
     assert viz.centers_figure(mm_centers(12, 3, 1.0)).data
+
+
+def test_distance_scatter_log_axes_cut_no_point_off():
+    # Before: the y axis began at the smallest exact distance / 1.2, so an estimate below it
+    # (0.5 against an exact 1.0) lay outside the plot, and an estimate of 0 vanished on the log
+    # axis without being counted.
+    exact = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    fig = viz.distance_scatter(exact, {"PGD": torch.tensor([0.5, 2.5, 3.5, 0.0])}, log=True)
+    points = fig.data[0]
+    assert list(points.y) == [0.5, 2.5, 3.5] and "(1 of 4 not drawn" in points.name
+    low, high = fig.layout.yaxis.range
+    assert 10**low <= min(points.y) and max(points.y) <= 10**high
+    with pytest.raises(ValueError, match=r"estimates\['PGD'\] has values outside \[0, inf\]"):
+        viz.distance_scatter(exact, {"PGD": torch.tensor([-0.5, 2.5, 3.5, 1.0])})
