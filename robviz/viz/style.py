@@ -156,6 +156,7 @@ def class_color(k: int, *, cycle: bool = False) -> str:
         it would be drawn in the colour of class ``k - 10`` (:func:`class_count` names the
         argument with the classes).
     """
+    cycle = checks.flag("cycle", cycle)
     k = checks.integer("k", k)
     if k < 0:
         raise ValueError(
