@@ -17,7 +17,7 @@ from ..runtime import to_numpy
 from .exact import boundary_trace
 from .features import _class_traces, _label, _panel_height, _panels, plane_axes
 from .inputs import figure_mapping, figure_series, figure_values
-from .style import animate, fit_layout, plot_array, series_colors, series_dash
+from .style import animate, distinct_labels, fit_layout, plot_array, series_colors, series_dash
 
 __all__ = ["boundary_animation", "accuracy_lines"]
 
@@ -164,7 +164,7 @@ def accuracy_lines(
     for name in figure_mapping("series", series):
         figure_values(f"series[{name!r}]", series[name], within=(0, 1))
     fig = go.Figure()
-    colors = series_colors(_label(name) for name in series)
+    colors = series_colors(distinct_labels("series", series))
     for i, (name, values) in enumerate(series.items()):
         values = [100 * float(v) for v in values]
         if len(values) != len(xs):

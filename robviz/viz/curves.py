@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .inputs import figure_mapping, figure_series, figure_values
-from .style import OBJECTIVE_LABELS, fit_layout, series_colors, series_dash
+from .style import OBJECTIVE_LABELS, distinct_labels, fit_layout, series_colors, series_dash
 
 __all__ = ["training_curves"]
 
@@ -75,7 +75,7 @@ def training_curves(
         subplot_titles=[_METRIC_TITLES[m] for m in metrics],
         horizontal_spacing=0.1,
     )
-    colors = series_colors(OBJECTIVE_LABELS.get(name, name) for name in histories)
+    colors = series_colors(distinct_labels("histories", histories))
     for i, (name, history) in enumerate(histories.items()):
         for j, metric in enumerate(metrics):
             fig.add_trace(

@@ -25,6 +25,7 @@ from ..runtime import to_numpy
 from .features import _label, plane_axes
 from .inputs import figure_mapping, figure_record, figure_series, figure_values
 from .style import (
+    distinct_labels,
     INK,
     animate,
     fit_layout,
@@ -608,7 +609,7 @@ def shell_density_figure(
         )
     quantiles = next(iter(spans))
 
-    colors = series_colors(_label(name) for name in names)
+    colors = series_colors(distinct_labels("densities", names))
 
     def lines(frame: dict) -> list[go.Scatter]:
         traces = []
@@ -807,7 +808,7 @@ def convergence_figure(
                 )
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.1)
     runs = list(dict.fromkeys(name for t in titles for name in panels[t]))
-    colors = series_colors(_label(name) for name in runs)
+    colors = series_colors(distinct_labels("the runs of panels", runs))
     first_panel: dict[str, int] = {}  # a run's legend entry: the first panel that draws it
     for j, panel in enumerate(titles):
         for name, (steps, values) in panels[panel].items():

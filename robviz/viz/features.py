@@ -16,6 +16,7 @@ from ..regions import feature_extent
 from ..runtime import to_numpy
 from .inputs import figure_mapping, figure_values
 from .style import (
+    distinct_labels,
     OBJECTIVE_LABELS,
     animate,
     class_color,
@@ -191,6 +192,7 @@ def feature_animation(
     """
     columns = checks.integer("columns", columns, low=1, allow_none=True)
     names = figure_mapping("histories", histories)
+    distinct_labels("histories", names)
     steps = histories[names[0]].step
     for name in names:
         h = histories[name]
@@ -292,6 +294,7 @@ def feature_panels(
     """
     columns = checks.integer("columns", columns, low=1, allow_none=True)
     names = figure_mapping("histories", histories)
+    distinct_labels("histories", names)
     figure_mapping("regions", regions)
     for name in names:
         _check_history(name, histories[name])

@@ -28,6 +28,7 @@ __all__ = [
     "TEMPLATE",
     "class_color",
     "class_count",
+    "distinct_labels",
     "series_color",
     "NAMED_COLORS",
     "named_color",
@@ -204,6 +205,47 @@ def class_count(name: str, labels: npt.ArrayLike) -> int:
             f"{len(CLASS_COLORS) - 1})"
         )
     return max(count, 1)
+
+
+def distinct_labels(name: str, keys: Iterable[object], labels: dict | None = None) -> list[str]:
+    """Return the label each key of ``name`` is drawn under, or raise when two keys share one.
+
+    Keys are relabelled for the figure (``"sce"`` -> ``"SCE"`` by :data:`OBJECTIVE_LABELS`); two
+    keys with one label (``"sce"`` and ``"SCE"``) would be two series drawn in one colour under one
+    legend entry, read as one.
+
+    Parameters
+    ----------
+    name : str
+        The argument whose keys these are, for the error.
+    keys : iterable
+        The keys, in drawing order.
+    labels : dict or None
+        Key -> label; None: :data:`OBJECTIVE_LABELS`. A key not in it is its own label (``str``).
+
+    Returns
+    -------
+    list of str
+        One label per key, in order.
+
+    Raises
+    ------
+    ValueError
+        Two keys with the same label, naming both.
+    """
+    labels = OBJECTIVE_LABELS if labels is None else labels
+    drawn: dict[str, object] = {}
+    out = []
+    for key in keys:
+        label = str(labels.get(key, key)) if isinstance(key, str) else str(key)
+        if label in drawn:
+            raise ValueError(
+                f"{name} has the keys {drawn[label]!r} and {key!r}, both drawn as {label!r}: two "
+                "series would look like one; rename one of them"
+            )
+        drawn[label] = key
+        out.append(label)
+    return out
 
 
 def series_color(i: int) -> str:

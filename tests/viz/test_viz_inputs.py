@@ -50,6 +50,7 @@ NOT_FIGURE_BUILDERS = {
     "NAMED_COLORS",
     "class_color",
     "class_count",
+    "distinct_labels",
     "series_color",
     "named_color",
     "series_colors",
@@ -681,3 +682,17 @@ def test_distance_scatter_log_axes_cut_no_point_off():
     assert 10**low <= min(points.y) and max(points.y) <= 10**high
     with pytest.raises(ValueError, match=r"estimates\['PGD'\] has values outside \[0, inf\]"):
         viz.distance_scatter(exact, {"PGD": torch.tensor([-0.5, 2.5, 3.5, 1.0])})
+
+
+def test_keys_drawn_under_one_label_are_refused():
+    # Before: {"sce": ..., "SCE": ...} drew two runs as "SCE" in one colour, read as one run.
+    curves = {"sce": _history(), "SCE": _history()}
+    with pytest.raises(ValueError, match="histories has the keys 'sce' and 'SCE', both drawn as"):
+        viz.training_curves(curves)
+    with pytest.raises(ValueError, match="histories has the keys 'sce' and 'SCE'"):
+        viz.feature_animation(curves)
+    with pytest.raises(ValueError, match="series has the keys 'sce' and 'SCE'"):
+        viz.accuracy_lines(
+            [0.0, 0.1], {"sce": [0.9, 0.5], "SCE": [0.8, 0.4]}, x_title="eps", title="t"
+        )
+    assert viz.distinct_labels("x", ["sce", "mmc", "mine"]) == ["SCE", "MMC", "mine"]
