@@ -21,7 +21,7 @@ from .. import checks
 from .features import _class_traces, _region_trace, plane_axes
 from .inputs import figure_mapping, figure_series, figure_values
 from ..runtime import percent_text, to_numpy
-from .style import OBJECTIVE_LABELS, animate, fit_layout, plot_array, series_color
+from .style import OBJECTIVE_LABELS, animate, class_count, fit_layout, plot_array, series_color
 
 __all__ = ["embedding_animation", "non_me_domain_figure", "roc_figure", "detection_table"]
 
@@ -84,7 +84,7 @@ def embedding_animation(
     frame_labels = [str(f) for f in (range(frames_n) if frame_labels is None else frame_labels)]
     if len(frame_labels) != frames_n:
         raise ValueError(f"frame_labels must have S = {frames_n} entries, got {len(frame_labels)}")
-    num_classes = int(labels.max()) + 1
+    num_classes = class_count("labels", labels)
     fig = make_subplots(
         rows=1, cols=len(names), subplot_titles=[_name(n) for n in names], horizontal_spacing=0.06
     )

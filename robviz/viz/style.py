@@ -755,10 +755,12 @@ def animate(
     Raises
     ------
     ValueError
-        No frame, not one label per frame, frames of another number of traces than ``traces``, or
-        an ``active`` that indexes no frame.
+        No frame, not one label per frame, two frames labelled alike (the slider would show the
+        first for both), frames of another number of traces than ``traces``, or an ``active`` that
+        indexes no frame.
     """
-    labels = [str(label) for label in labels]
+    # plotly finds a frame by its name: of two frames named alike, the slider shows the first twice
+    labels = checks.unique_labels("the frame labels", labels)
     if len(frames) != len(labels) or not frames:
         raise ValueError(f"one label per frame: {len(frames)} frames, {len(labels)} labels")
     # the play button and the slider; also refuses an active that indexes no frame

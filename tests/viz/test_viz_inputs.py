@@ -696,3 +696,13 @@ def test_keys_drawn_under_one_label_are_refused():
             [0.0, 0.1], {"sce": [0.9, 0.5], "SCE": [0.8, 0.4]}, x_title="eps", title="t"
         )
     assert viz.distinct_labels("x", ["sce", "mmc", "mine"]) == ["SCE", "MMC", "mine"]
+
+
+def test_frames_labelled_alike_are_refused():
+    # Before: plotly finds a frame by name, so the slider's second "a" showed the first frame.
+    embeddings = {"sce": _rand(3, 6, 2)}
+    with pytest.raises(ValueError, match="the frame labels must be unique, but 'a' appears"):
+        viz.embedding_animation(embeddings, Y6, frame_labels=["a", "a", "b"])
+    assert [f.name for f in viz.embedding_animation(embeddings, Y6).frames] == ["0", "1", "2"]
+    with pytest.raises(ValueError, match=r"labels holds class 10"):
+        viz.embedding_animation(embeddings, _past_palette("bad"))
