@@ -51,7 +51,7 @@ from torch.overrides import TorchFunctionMode
 
 from .. import checks
 from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers
-from ..runtime import inference, to_numpy
+from ..runtime import inference, percent_text, to_numpy
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -154,8 +154,8 @@ class Verification:
         return (
             f"Verification(eps={self.eps:g}, {counts[ROBUST]} robust, {counts[NOT_ROBUST]} not "
             "robust, "
-            f"{counts[UNDECIDED]} undecided, robust accuracy in [{self.lower:.4f}, "
-            f"{self.upper:.4f}])"
+            f"{counts[UNDECIDED]} undecided, robust accuracy in [{percent_text(100 * self.lower)}, "
+            f"{percent_text(100 * self.upper)}] %)"
         )
 
 

@@ -274,6 +274,15 @@ def test_undecided_with_a_tiny_time_limit():
     accuracy, robust = full
     assert accuracy == full.lower == robust.double().mean().item()
     assert "undecided" in repr(rushed)
+    # one point not robust in 2500 reads as such, never as a rounded 100 %
+    nearly = exact.Verification(
+        0.1,
+        np.array(["robust"] * 2499 + ["not robust"]),
+        torch.zeros(2500, 1),
+        np.array(["crown"] * 2500),
+        np.zeros(2500),
+    )
+    assert "robust accuracy in [99.96, 99.96] %" in repr(nearly)
 
 
 def test_curve_and_clear_errors():
