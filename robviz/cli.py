@@ -25,11 +25,12 @@ written to ``OUT/results.json`` and into the checkpoint.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal, overload
 
 from . import scale
@@ -46,6 +47,19 @@ __all__ = [
     "course",
     "gallery",
 ]
+
+
+@contextlib.contextmanager
+def _one_line(*errors: type[Exception]) -> Iterator[None]:
+    """Turn the errors a command expects (a bad setting, a missing file) into one ``robviz:`` line.
+
+    A user's mistake gets its message, not a traceback through robviz; anything else still
+    raises as it is.
+    """
+    try:
+        yield
+    except errors as error:
+        raise SystemExit(f"robviz: {error}") from None
 
 
 def student(cfg: dict) -> list[Path]:
@@ -75,12 +89,10 @@ def student(cfg: dict) -> list[Path]:
     """
     from .course import write_student_versions
 
-    try:
+    with _one_line(FileNotFoundError, ValueError):
         written = write_student_versions(
             cfg.get("lessons", "notebooks"), cfg.get("out", "build/student")
         )
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"robviz: {error}") from None
     print(f"robviz: wrote {len(written)} student notebook(s) to {written[0].parent}")
     return written
 
@@ -109,12 +121,10 @@ def course(cfg: dict) -> list[Path]:
     """
     from .course import init_course
 
-    try:
+    with _one_line(FileExistsError, FileNotFoundError, ValueError):
         written = init_course(
             cfg["folder"], cfg.get("lessons", "notebooks"), course_id=cfg.get("course_id", "robviz")
         )
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"robviz: {error}") from None
     print(
         f"robviz: wrote an nbgrader course of {len(written) - 2} lesson(s) to {cfg['folder']}; "
         f"see {written[1]} for generate / autograde / feedback"
@@ -149,12 +159,10 @@ def gallery(cfg: dict) -> list[Path]:
 
     from .course.gallery import GalleryError
 
-    try:
+    with _one_line(FileNotFoundError, ValueError, GalleryError):
         written = build_gallery(
             cfg.get("lessons", "notebooks"), cfg.get("out", "build/gallery"), only=cfg.get("only")
         )
-    except (FileNotFoundError, ValueError, GalleryError) as error:
-        raise SystemExit(f"robviz: {error}") from None
     print(f"robviz: wrote {len(written) - 1} lesson page(s) and {written[-1]}")
     return written
 
@@ -295,10 +303,8 @@ def settings_of(command: str, args: dict) -> scale.RunConfig:
             raise SystemExit(f"robviz: {path} must hold a JSON object of settings")
         cfg.update(loaded)
     cfg.update(args)
-    try:  # configuration errors as one clear line, before any data is loaded
+    with _one_line(ValueError):  # configuration errors, before any data is loaded
         return scale.RUNS[command].from_dict(cfg)
-    except ValueError as error:
-        raise SystemExit(f"robviz: {error}") from None
 
 
 def train(args: dict) -> dict:
@@ -323,10 +329,8 @@ def train(args: dict) -> dict:
     from .scale.config import ResumeMismatch
 
     run = settings_of("train", args)
-    try:
+    with _one_line(ResumeMismatch):
         results = scale.train(run)
-    except ResumeMismatch as error:
-        raise SystemExit(f"robviz: {error}") from None
     # under torchrun only rank 0 writes the files (RANK is torchrun's)
     if run.progress and os.environ.get("RANK", "0") == "0":
         print(f"robviz: wrote {results['checkpoint']} and {Path(run.out) / 'results.json'}")
@@ -353,10 +357,8 @@ def evaluate(args: dict) -> dict:
         (``--n`` larger than the test set), as one clear line.
     """
     run = settings_of("evaluate", args)
-    try:  # a setting the checkpoint's data refuses (--n past the test set): one clear line
+    with _one_line(ValueError):  # a setting the checkpoint's data refuses (--n past the test set)
         results = scale.evaluate(run)
-    except ValueError as error:
-        raise SystemExit(f"robviz: {error}") from None
     if run.progress:  # where robviz.scale.evaluate writes when --out is not given
         out = Path(run.out) if run.out else Path(run.checkpoint).with_name("evaluation.json")
         print(f"robviz: wrote {out}")
@@ -383,10 +385,8 @@ def table(args: dict) -> str:
         cannot be paired (``--paired``), as one clear line.
     """
     run = settings_of("table", args)
-    try:  # a file that is no evaluation file, or two that cannot be paired: one clear line
+    with _one_line(ValueError):  # a file that is no evaluation file, or two that cannot be paired
         markdown = scale.render_table(run)
-    except ValueError as error:
-        raise SystemExit(f"robviz: {error}") from None
     written = [path for path in (run.out, run.html) if path]
     if run.progress and written:
         print(f"robviz: wrote {' and '.join(written)}")
@@ -441,10 +441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .scale.cifar import CifarDownloadError
 
     args = vars(build_parser().parse_args(argv))
-    try:
+    with _one_line(CifarDownloadError):  # offline: its message says how to fetch the archive
         COMMANDS[args.pop("command")][1](args)
-    except CifarDownloadError as error:  # offline: its message says how to fetch the archive
-        raise SystemExit(f"robviz: {error}") from None
     return 0
 
 
