@@ -173,9 +173,16 @@ def _split(
     test_fraction = checks.real(
         "test_fraction", test_fraction, low=0, high=1, low_open=True, high_open=True
     )
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=test_fraction, random_state=seed, stratify=y
-    )
+    try:
+        x_tr, x_te, y_tr, y_te = train_test_split(
+            x, y, test_size=test_fraction, random_state=seed, stratify=y
+        )
+    except ValueError as error:  # scikit-learn's words name its test_size, not test_fraction
+        raise ValueError(
+            f"test_fraction={test_fraction} cannot split {len(y)} points of {len(np.unique(y))} "
+            f"classes with every class in both splits; choose one nearer 0.5 or more points "
+            f"({error})"
+        ) from None
     t = lambda a, dtype: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)  # noqa: E731
     return Dataset(
         name,
@@ -247,7 +254,8 @@ def gaussian_mixture(
     Raises
     ------
     ValueError
-        For num_classes < 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+        For num_classes < 2, n_per_class < 4, noise < 0, a test fraction outside (0, 1) or
+        one that leaves a class out of a split.
     """
     seed = checks.seed("seed", seed)
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
@@ -294,7 +302,8 @@ def moons(
     Raises
     ------
     ValueError
-        For num_classes other than 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+        For num_classes other than 2, n_per_class < 4, noise < 0, a test fraction outside (0, 1) or
+        one that leaves a class out of a split.
     """
     from sklearn.datasets import make_moons
 
@@ -345,8 +354,8 @@ def spirals(
     Raises
     ------
     ValueError
-        For num_classes < 2, n_per_class < 4, noise < 0, turns not a finite number or a test
-        fraction outside (0, 1).
+        For num_classes < 2, n_per_class < 4, noise < 0, turns not a finite number, a test
+        fraction outside (0, 1) or one that leaves a class out of a split.
     """
     seed = checks.seed("seed", seed)
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
@@ -379,6 +388,12 @@ def digits(
     -------
     Dataset
         Float32 images, int64 labels 0-9, ``bounds`` (0, 1).
+
+    Raises
+    ------
+    ValueError
+        A seed outside [0, 2**32 - 1], a test fraction outside (0, 1) or one that leaves a class
+        out of a split.
     """
     from sklearn.datasets import load_digits
 

@@ -520,10 +520,15 @@ def atomic_write(
 
     Raises
     ------
+    IsADirectoryError
+        ``path`` is a folder (before anything is written; ``os.replace`` would name only the
+        temporary file).
     OSError
         The folder does not exist or cannot be written (and whatever ``content`` raises).
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; name a file to write")
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         with open(temporary, "xb") as handle:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -702,11 +703,40 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
     ------
     FileNotFoundError
         No file at ``path``.
+    ValueError
+        ``path`` is a folder, a truncated or corrupt file, a file ``torch.load(weights_only=True)``
+        refuses, or a file that does not hold ``{"state_dict": dict, "metadata": dict}`` (a bare
+        ``state_dict`` saved with ``torch.save``), naming the path.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a checkpoint file")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, KeyError) as error:
+        # torch names none of these after the file: "[Errno 22] Invalid argument" for half a file,
+        # an empty EOFError for an empty one, "KeyError: 101" for text
+        raise ValueError(
+            f"{path} cannot be read as a checkpoint (truncated, corrupt, or not written by "
+            f"robviz.train.save_checkpoint): {type(error).__name__}: {error}"
+        ) from error
+    if not (
+        isinstance(state, dict)
+        and isinstance(state.get("state_dict"), dict)
+        and isinstance(state.get("metadata"), dict)
+    ):
+        found = (
+            f"the keys {checks.first_items(sorted(map(str, state)))}"
+            if isinstance(state, dict)
+            else f"a {type(state).__name__}"
+        )
+        raise ValueError(
+            f"{path} is not a checkpoint of robviz.train.save_checkpoint: it holds {found}, not "
+            "{'state_dict': ..., 'metadata': ...}"
+        )
+    return state
 
 
 def load_checkpoint(
@@ -735,6 +765,8 @@ def load_checkpoint(
     ------
     FileNotFoundError
         No file at ``path``.
+    ValueError
+        A file :func:`read_checkpoint` refuses (a folder, truncated, corrupt or foreign).
     RuntimeError
         The parameters do not fit ``model`` (``load_state_dict``).
     """
