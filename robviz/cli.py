@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import json
 import os
+import pickle
 import sys
 from pathlib import Path
 from collections.abc import Iterator, Sequence
@@ -436,14 +437,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit status 0; errors end with ``SystemExit`` (argparse's for bad flags, one line for
         bad settings, the download error's message without a traceback when CIFAR cannot be
-        fetched, one line for a file that is missing or cannot be read or written).
+        fetched, one line for a file that is missing or cannot be read or written, or a
+        checkpoint holding code).
     """
     from .scale.cifar import CifarDownloadError
 
     args = vars(build_parser().parse_args(argv))
     # offline: the download error's message says how to fetch the archive; a missing checkpoint
-    # or evaluation file, a folder where a file belongs: the OSError names the path
-    with _one_line(CifarDownloadError, OSError):
+    # or evaluation file, a folder where a file belongs: the OSError names the path; a checkpoint
+    # holding code: the refusal of torch.load(weights_only=True), naming the file
+    with _one_line(CifarDownloadError, OSError, pickle.UnpicklingError):
         COMMANDS[args.pop("command")][1](args)
     return 0
 

@@ -704,9 +704,12 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
     FileNotFoundError
         No file at ``path``.
     ValueError
-        ``path`` is a folder, a truncated or corrupt file, a file ``torch.load(weights_only=True)``
-        refuses, or a file that does not hold ``{"state_dict": dict, "metadata": dict}`` (a bare
-        ``state_dict`` saved with ``torch.save``), naming the path.
+        ``path`` is a folder, a truncated or corrupt file, or a file that does not hold
+        ``{"state_dict": dict, "metadata": dict}`` (a bare ``state_dict`` saved with
+        ``torch.save``), naming the path.
+    pickle.UnpicklingError
+        A file holding code (or a pickle it cannot read), which ``weights_only=True`` refuses,
+        naming the path.
     """
     path = Path(path)
     if not path.exists():
@@ -715,7 +718,9 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
         raise ValueError(f"{path} is a folder, not a checkpoint file")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, KeyError) as error:
+    except pickle.UnpicklingError as error:  # code in the file, or a broken pickle: the same kind
+        raise pickle.UnpicklingError(f"{path}: {error}") from error
+    except (RuntimeError, EOFError, OSError, KeyError) as error:
         # torch names none of these after the file: "[Errno 22] Invalid argument" for half a file,
         # an empty EOFError for an empty one, "KeyError: 101" for text
         raise ValueError(
@@ -767,6 +772,8 @@ def load_checkpoint(
         No file at ``path``.
     ValueError
         A file :func:`read_checkpoint` refuses (a folder, truncated, corrupt or foreign).
+    pickle.UnpicklingError
+        A file holding code, which ``weights_only=True`` refuses.
     RuntimeError
         The parameters do not fit ``model`` (``load_state_dict``).
     """

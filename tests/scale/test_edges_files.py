@@ -82,6 +82,11 @@ def test_evaluate_turns_unreadable_checkpoints_into_one_line(saved, toy):
             main(["evaluate", str(path), *QUIET, "--attacks", "noise"])
     with pytest.raises(ValueError, match="not a checkpoint of robviz train.*config"):
         load_trained(saved)  # a toy model's checkpoint: no run to rebuild the network from
+    evil = saved.with_name("evil.pt")
+    torch.save({"state_dict": {}, "metadata": {"f": print}}, evil)
+    # torch.load(weights_only=True)'s refusal, with the file's name, as one line
+    with pytest.raises(SystemExit, match=r"^robviz: .*evil.pt: Weights only load failed"):
+        main(["evaluate", str(evil), *QUIET, "--attacks", "noise"])
 
 
 def test_resume_from_a_corrupt_checkpoint_is_one_line(tmp_path):
