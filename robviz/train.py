@@ -246,12 +246,20 @@ class History:
         Raises
         ------
         ValueError
-            The history holds no snapshots.
+            The history holds no snapshots; ``frame`` not an integer; ``model``'s objective is not
+            the one this history trained (its parameters would not load, or mean another head).
         IndexError
             ``frame`` out of range.
         """
         if not self.head_states:
             raise ValueError("this history holds no snapshots")
+        frame = checks.integer("frame", frame)
+        checks.model("model", model, needs=("objective",))
+        if model.objective.name != self.objective:
+            raise ValueError(
+                f"this history trained a {self.objective} head, model's objective is "
+                f"{model.objective.name}: pass the model that fit trained"
+            )
         if not -len(self.head_states) <= frame < len(self.head_states):
             raise IndexError(
                 f"frame must index one of the {len(self.head_states)} snapshots, got {frame}"
@@ -269,7 +277,7 @@ class History:
         Raises
         ------
         ValueError
-            The run did not record models.
+            The run did not record models; ``frame`` not an integer.
         IndexError
             ``frame`` out of range.
 
@@ -287,6 +295,7 @@ class History:
         """
         if not self.model_states:
             raise ValueError("this history holds no model states; train with record_models=True")
+        frame = checks.integer("frame", frame)
         if not -len(self.model_states) <= frame < len(self.model_states):
             raise IndexError(
                 f"frame must index one of the {len(self.model_states)} snapshots, got {frame}"

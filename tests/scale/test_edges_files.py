@@ -211,11 +211,3 @@ def test_cifar_archives_that_are_not_tar_gz_are_refused_naming_the_file(tmp_path
         with pytest.raises(ValueError, match=f"is not a readable tar.gz archive .*{message}"):
             load_cifar("cifar10", tmp_path, download=False, md5=None)
 
-
-def test_a_test_fraction_that_leaves_a_class_out_names_test_fraction():
-    # before: scikit-learn's "The test_size = 1 should be greater or equal to the number of
-    # classes = 4", naming an argument robviz does not have
-    for fraction in (0.01, 0.99):
-        with pytest.raises(ValueError, match=f"test_fraction={fraction} cannot split 16 points"):
-            gaussian_mixture(num_classes=4, n_per_class=4, test_fraction=fraction)
-    assert len(gaussian_mixture(num_classes=4, n_per_class=4, test_fraction=0.5).x_test) == 8

@@ -1,0 +1,64 @@
+"""Degenerate settings of training and its measurements: each is refused naming the argument.
+
+A test fraction that leaves a class out of a split (scikit-learn's message named its own
+``test_size``), a history asked for the head of a model of another objective or at a float
+frame, and a sample density of points whose losses coincide (a result of NaNs only).
+"""
+
+import pytest
+import torch
+
+from robviz.data import gaussian_mixture
+from robviz.models import make_model
+from robviz.shell_density import mmc_shell_density, sample_density
+from robviz.centers import mm_centers
+from robviz.train import fit
+
+
+@pytest.fixture(scope="module")
+def trained():
+    data = gaussian_mixture(num_classes=3, n_per_class=20, seed=0)
+    model = make_model(data, "mmc", 2, seed=0)
+    history = fit(model, data, steps=4, record_every=2, record_models=True, progress=False)
+    return data, model, history
+
+
+def test_a_test_fraction_that_leaves_a_class_out_names_test_fraction():
+    # before: "The test_size = 1 should be greater or equal to the number of classes = 4",
+    # naming an argument robviz does not have
+    for fraction in (0.01, 0.99):
+        with pytest.raises(ValueError, match=f"test_fraction={fraction} cannot split 16 points"):
+            gaussian_mixture(num_classes=4, n_per_class=4, test_fraction=fraction)
+    assert len(gaussian_mixture(num_classes=4, n_per_class=4, test_fraction=0.5).x_test) == 8
+
+
+def test_head_at_refuses_a_model_of_another_objective_and_a_float_frame(trained):
+    data, model, history = trained
+    other = make_model(data, "sce", 2, seed=0)
+    # before: load_state_dict's RuntimeError "Missing key(s) ... linear.weight"
+    with pytest.raises(ValueError, match="this history trained a mmc head, model's objective is sce"):
+        history.head_at(other, 0)
+    # before: "list indices must be integers or slices, not float"
+    for method in (history.head_at, history.model_at):
+        with pytest.raises(ValueError, match="frame must be an integer"):
+            method(model, 1.0)
+    first = history.head_at(model, 0)
+    assert torch.equal(first.centers, model.objective.centers)  # MM centers are fixed
+    assert len(history) == 3 and history.model_at(model, -1).objective.name == "mmc"
+
+
+def test_a_density_with_no_shell_to_count_in_is_refused(trained):
+    data, model, _ = trained
+    # every point of a class at one feature: before, a SampleDensity of NaN edges and no counts
+    x = data.x_train[:1].repeat(6, 1)
+    y = data.y_train[:1].repeat(6)
+    with pytest.raises(ValueError, match="no class has two points of distinct loss"):
+        sample_density(model, x, y, num_shells=2)
+    centers = mm_centers(3, 2)
+    z = centers[torch.tensor([0, 1, 2])]  # one point per class
+    with pytest.raises(ValueError, match="no shell to count in"):
+        mmc_shell_density(z, torch.tensor([0, 1, 2]), centers)
+    # one class measurable is a density, the others stay NaN rows as documented
+    z = torch.cat([z, centers[:1] + torch.tensor([[0.5, 0.0]])])
+    density = mmc_shell_density(z, torch.tensor([0, 1, 2, 0]), centers, num_shells=1, quantiles=(0.0, 1.0))
+    assert density.counts[0].sum() == 2 and torch.isnan(density.edges[1:]).all()
