@@ -211,3 +211,19 @@ def test_cifar_archives_that_are_not_tar_gz_are_refused_naming_the_file(tmp_path
         with pytest.raises(ValueError, match=f"is not a readable tar.gz archive .*{message}"):
             load_cifar("cifar10", tmp_path, download=False, md5=None)
 
+
+
+def test_train_and_test_sizes_past_the_set_are_refused(tmp_path):
+    # before: --train-size 100000 on mnist32 trained on its 4000 images without a word (the kind
+    # robviz evaluate --n was fixed for)
+    from robviz.scale import load_data
+
+    with pytest.raises(ValueError, match="train_size = 100000 is more than the 4000 train images"):
+        load_data("mnist32", train_size=100_000)
+    with pytest.raises(ValueError, match="test_size = 2000 is more than the 1000 test images"):
+        load_data("mnist32", test_size=2000)
+    data = load_data("mnist32", train_size=4000, test_size=10)
+    assert (len(data.x_train), len(data.x_test)) == (4000, 10)
+    args = ["train", "--dataset", "mnist32", *QUIET, "--out", str(tmp_path / "run")]
+    with pytest.raises(SystemExit, match="^robviz: train_size = 100000 is more than"):
+        main(args + ["--train-size", "100000"])
