@@ -159,6 +159,24 @@ class RunConfig:
         return " ".join(shlex.quote(w) for w in words)
 
 
+def _device(value: str | None) -> str | None:
+    """Return ``value``, a device name or None; refuse one torch does not know, naming ``device``.
+
+    Checked with the other settings, so ``--device gpu`` is one line before anything is loaded.
+    """
+    import torch
+
+    if value is None:
+        return None
+    try:
+        torch.device(value)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device = {value!r} is not a device name such as 'cpu', 'cuda' or 'cuda:1' ({error})"
+        ) from None
+    return value
+
+
 def _default(f: Field[Any]) -> Any:
     return f.default_factory() if f.default_factory is not MISSING else f.default
 
@@ -240,7 +258,8 @@ class TrainRun(RunConfig):
     ------
     ValueError
         Unknown names, values out of range, or a recipe that does not apply (e.g. ``factor`` for an
-        objective without one), each naming the setting; an ``out`` that is an existing file.
+        objective without one), each naming the setting; an ``out`` that is an existing file, a
+        ``device`` torch does not know.
     """
 
     command: ClassVar[str] = "train"
@@ -356,6 +375,7 @@ class TrainRun(RunConfig):
             setattr(self, name, checks.flag(name, getattr(self, name)))
         # a file named as the run folder failed only at the first checkpoint, after an epoch
         self.out = checks.output_path("out", self.out, folder=True)
+        self.device = _device(self.device)
         # the recipe's own errors (a factor for sce, adp-authors for mmc) at construction
         self.get_recipe()
 
@@ -487,7 +507,7 @@ class EvaluateRun(RunConfig):
     ------
     ValueError
         Unknown names, unknown attacks, PGD columns other than 10 and 50, counts below 1, an
-        ``out`` that is an existing folder.
+        ``out`` that is an existing folder, a ``device`` torch does not know.
     """
 
     command: ClassVar[str] = "evaluate"
@@ -555,6 +575,7 @@ class EvaluateRun(RunConfig):
         self.threads = checks.integer("threads", self.threads, low=1, allow_none=True)
         if self.out is not None:  # a folder named as the file failed after every attack had run
             self.out = checks.output_path("out", self.out)
+        self.device = _device(self.device)
 
 
 @dataclass
