@@ -661,7 +661,9 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **metadata: 
     path : str or os.PathLike
         The file to write; missing parent folders are created.
     model : torch.nn.Module
-        Its ``state_dict`` is saved (CPU copies).
+        Its ``state_dict`` is saved (CPU copies); of a model wrapped in ``nn.DataParallel``,
+        ``DistributedDataParallel`` or ``torch.compile``, the wrapped model's (keys without the
+        ``module.`` or ``_orig_mod.`` prefix, so they load into the bare model).
     **metadata
         Plain metadata: numbers, strings, lists, dicts (see :func:`plain_metadata`).
 
@@ -677,6 +679,12 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **metadata: 
     """
     checks.model("model", model, module=True)
     path = Path(path)
+    # the network a wrapper holds, so the keys load into the bare model: DataParallel and DDP
+    # prefix every key with "module.", torch.compile with "_orig_mod."
+    while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)) or isinstance(
+        getattr(model, "_orig_mod", None), nn.Module
+    ):
+        model = model.module if hasattr(model, "module") else model._orig_mod
     state = {
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "metadata": plain_metadata(metadata),

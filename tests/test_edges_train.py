@@ -62,3 +62,19 @@ def test_a_density_with_no_shell_to_count_in_is_refused(trained):
     z = torch.cat([z, centers[:1] + torch.tensor([[0.5, 0.0]])])
     density = mmc_shell_density(z, torch.tensor([0, 1, 2, 0]), centers, num_shells=1, quantiles=(0.0, 1.0))
     assert density.counts[0].sum() == 2 and torch.isnan(density.edges[1:]).all()
+
+
+def test_a_wrapped_models_checkpoint_loads_into_the_bare_model(tmp_path, trained):
+    # before: keys "module.body..." (DataParallel, DDP) or "_orig_mod.body..." (torch.compile),
+    # which load_state_dict refuses on the model itself
+    from torch import nn
+
+    from robviz.train import load_checkpoint, save_checkpoint
+
+    data, model, _ = trained
+    for wrapped in (nn.DataParallel(model), torch.compile(model)):
+        path = save_checkpoint(tmp_path / "wrapped.pt", wrapped)
+        fresh = make_model(data, "mmc", 2, seed=1)
+        load_checkpoint(path, fresh)
+        for (key, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+            assert torch.equal(a, b), key
