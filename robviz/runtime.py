@@ -90,7 +90,7 @@ def pick_device(prefer: str | None = None) -> torch.device:
     if choice:
         try:
             device = torch.device(choice)
-        except (RuntimeError, TypeError) as error:  # torch's names the string, not where it came from
+        except (RuntimeError, TypeError) as error:  # names the string, not where it came from
             raise ValueError(
                 f"{source} = {choice!r} is not a device name such as 'cpu', 'cuda' or 'cuda:1' "
                 f"({error})"

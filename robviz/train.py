@@ -14,7 +14,7 @@ import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import numpy as np
 import torch
@@ -684,7 +684,8 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **metadata: 
     while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)) or isinstance(
         getattr(model, "_orig_mod", None), nn.Module
     ):
-        model = model.module if hasattr(model, "module") else model._orig_mod
+        inner = model.module if hasattr(model, "module") else model._orig_mod
+        model = cast(nn.Module, inner)
     state = {
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "metadata": plain_metadata(metadata),

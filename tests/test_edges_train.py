@@ -36,7 +36,9 @@ def test_head_at_refuses_a_model_of_another_objective_and_a_float_frame(trained)
     data, model, history = trained
     other = make_model(data, "sce", 2, seed=0)
     # before: load_state_dict's RuntimeError "Missing key(s) ... linear.weight"
-    with pytest.raises(ValueError, match="this history trained a mmc head, model's objective is sce"):
+    with pytest.raises(
+        ValueError, match="this history trained a mmc head, model's objective is sce"
+    ):
         history.head_at(other, 0)
     # before: "list indices must be integers or slices, not float"
     for method in (history.head_at, history.model_at):
@@ -60,7 +62,9 @@ def test_a_density_with_no_shell_to_count_in_is_refused(trained):
         mmc_shell_density(z, torch.tensor([0, 1, 2]), centers)
     # one class measurable is a density, the others stay NaN rows as documented
     z = torch.cat([z, centers[:1] + torch.tensor([[0.5, 0.0]])])
-    density = mmc_shell_density(z, torch.tensor([0, 1, 2, 0]), centers, num_shells=1, quantiles=(0.0, 1.0))
+    density = mmc_shell_density(
+        z, torch.tensor([0, 1, 2, 0]), centers, num_shells=1, quantiles=(0.0, 1.0)
+    )
     assert density.counts[0].sum() == 2 and torch.isnan(density.edges[1:]).all()
 
 

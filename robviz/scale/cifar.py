@@ -262,7 +262,9 @@ def _images(batch: dict, label_key: bytes, where: str) -> tuple[np.ndarray, np.n
     # floor pixels in [0, 1] to 0, a cast of labels to int64 would floor 1.5 to class 1
     if not (isinstance(batch, dict) and b"data" in batch and label_key in batch):
         found = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
-        raise ValueError(f"{where} must hold a dict with {b'data'!r} and {label_key!r}, got {found}")
+        raise ValueError(
+            f"{where} must hold a dict with {b'data'!r} and {label_key!r}, got {found}"
+        )
     data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key])
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         raise ValueError(
@@ -346,12 +348,13 @@ def load_cifar(
             f"Delete it to download again, or fetch it by hand:\n    curl -L -o {path} {url}"
         )
     members = [f"{spec.folder}/{f}" for f in spec.train_files + (spec.test_file,)]
+    # a truncated or foreign file: tarfile's, gzip's and zlib's errors name no file
     try:
         with tarfile.open(path, "r:gz") as tar:
             *parts, (x_test, y_test) = [
                 _images(_read_pickle(tar, m), spec.label_key, f"{m} in {path}") for m in members
             ]
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:  # their messages name no file
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise ValueError(
             f"{path} is not a readable tar.gz archive (truncated or another format): {error}"
         ) from error

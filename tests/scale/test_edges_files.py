@@ -93,7 +93,8 @@ def test_resume_from_a_corrupt_checkpoint_is_one_line(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "checkpoint.pt").write_bytes(b"PK\x03\x04 half a zip")
-    tiny = ["train", "--tiny", *QUIET, "--train-size", "16", "--test-size", "16", "--batch-size", "8"]
+    tiny = ["train", "--tiny", *QUIET, "--batch-size", "8"]
+    tiny += ["--train-size", "16", "--test-size", "16"]
     with pytest.raises(SystemExit, match=r"^robviz: .*checkpoint.pt cannot be read"):
         main(tiny + ["--out", str(run), "--resume"])
 
@@ -210,7 +211,6 @@ def test_cifar_archives_that_are_not_tar_gz_are_refused_naming_the_file(tmp_path
         path.write_bytes(content)
         with pytest.raises(ValueError, match=f"is not a readable tar.gz archive .*{message}"):
             load_cifar("cifar10", tmp_path, download=False, md5=None)
-
 
 
 def test_train_and_test_sizes_past_the_set_are_refused(tmp_path):
