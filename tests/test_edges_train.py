@@ -82,3 +82,29 @@ def test_a_wrapped_models_checkpoint_loads_into_the_bare_model(tmp_path, trained
         load_checkpoint(path, fresh)
         for (key, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
             assert torch.equal(a, b), key
+
+
+def test_tsne_recomputes_a_broken_cache_file_and_refuses_a_file_as_cache_dir(tmp_path):
+    # before: a cut-short file in cache_dir raised numpy's error naming no file, and a stored
+    # array of another shape was returned as the embedding; a file given as cache_dir failed
+    # only after the embedding had been computed
+    import numpy as np
+
+    from robviz import embed
+
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    first = embed.tsne(x, perplexity=5, n_iter=50, cache_dir=tmp_path)
+    (stored,) = tmp_path.glob("*.npy")
+    for broken in (stored.read_bytes()[:100], None):
+        if broken is None:
+            np.save(stored, np.zeros((3, 2), np.float32))  # another shape under this key
+        else:
+            stored.write_bytes(broken)
+        embed.clear_cache()
+        again = embed.tsne(x, perplexity=5, n_iter=50, cache_dir=tmp_path)
+        np.testing.assert_array_equal(again, first)  # seeded: the same embedding, recomputed
+        np.testing.assert_array_equal(np.load(stored), first)  # and the file replaced
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(ValueError, match="cache_dir = .*notes.txt' is a file"):
+        embed.tsne(x, perplexity=5, n_iter=50, cache_dir=a_file)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from .config import EvaluateRun, TrainRun
 from ..runtime import predict
 from .data import load_data, write_json
@@ -361,9 +362,10 @@ def read_evaluation(source: str | Path | Mapping) -> dict:
     FileNotFoundError
         No file at ``source``.
     ValueError
-        ``source`` is not JSON (a truncated file), or holds no list of ``rows`` each with an
-        ``attack``, an ``eps`` and an ``accuracy``: not an evaluation file (naming the file and
-        the row).
+        ``source`` is not JSON (a truncated file), or holds no list of ``rows`` each with a
+        ``model``, an ``attack``, an ``eps`` (None or a number >= 0) and an ``accuracy`` (None, for
+        not finite, or a fraction in [0, 1], never a percentage): not an evaluation file (naming
+        the file and the row).
     """
     if isinstance(source, Mapping):
         data, where = dict(source), "the evaluation given"
@@ -375,12 +377,19 @@ def read_evaluation(source: str | Path | Mapping) -> dict:
             raise ValueError(f"{where} is not a JSON file (truncated?): {error}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
         raise ValueError(f"{where} is not an evaluation file of robviz evaluate: no list of rows")
+    if not data["rows"]:
+        raise ValueError(f"{where} is not an evaluation file of robviz evaluate: no rows")
     for i, row in enumerate(data["rows"]):
-        if not (isinstance(row, dict) and {"attack", "eps", "accuracy"} <= row.keys()):
+        if not (isinstance(row, dict) and {"model", "attack", "eps", "accuracy"} <= row.keys()):
             raise ValueError(
                 f"{where} is not an evaluation file of robviz evaluate: rows[{i}] = {row!r:.80} "
-                "is not a row with an attack, an eps and an accuracy"
+                "is not a row with a model, an attack, an eps and an accuracy"
             )
+        # an accuracy in percent (85 for 85 %) would be tabulated as 8500 %
+        checks.real(
+            f"{where}: rows[{i}]['accuracy']", row["accuracy"], low=0, high=1, allow_none=True
+        )
+        checks.real(f"{where}: rows[{i}]['eps']", row["eps"], low=0, allow_none=True)
     return data
 
 

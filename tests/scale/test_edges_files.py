@@ -136,12 +136,26 @@ def test_atomic_write_refuses_a_folder_naming_it(tmp_path):
 
 def test_evaluation_files_of_another_shape_are_refused_naming_file_and_row(tmp_path):
     # before: the JSON error named no file; rows of another shape gave TypeError or KeyError
+    # tracebacks, an accuracy in percent (85) was tabulated as 8500.0, no rows as an empty table
+    row = {"model": "sce", "attack": "clean", "eps": None, "accuracy": 0.5}
     cases = {
         "truncated.json": ('{"rows": [{"attack": "clean", ', "not a JSON file"),
         "ints.json": (json.dumps({"rows": [1, 2]}), r"rows\[0\] = 1 is not a row"),
-        "short.json": (
-            json.dumps({"rows": [{"attack": "clean", "eps": None, "accuracy": 0.5}, {"eps": 1}]}),
-            r"rows\[1\] = \{'eps': 1\} is not a row with an attack, an eps and an accuracy",
+        "no-model.json": (
+            json.dumps({"rows": [row, {"attack": "clean", "eps": None, "accuracy": 0.5}]}),
+            r"rows\[1\] = .* is not a row with a model, an attack, an eps and an accuracy",
+        ),
+        "percent.json": (
+            json.dumps({"rows": [{**row, "accuracy": 85}]}),
+            r"rows\[0\]\['accuracy'\] must be a finite number in \[0, 1\] or None, got 85",
+        ),
+        "text-eps.json": (
+            json.dumps({"rows": [{**row, "eps": "8/255"}]}),
+            r"rows\[0\]\['eps'\] must be a finite number >= 0 or None, got '8/255'",
+        ),
+        "empty.json": (
+            json.dumps({"rows": []}),
+            "not an evaluation file of robviz evaluate: no rows",
         ),
     }
     for name, (text, message) in cases.items():
@@ -154,7 +168,7 @@ def test_evaluation_files_of_another_shape_are_refused_naming_file_and_row(tmp_p
             main(["table", str(path), "--quiet"])
     with pytest.raises(SystemExit, match="^robviz: .*absent.json"):
         main(["table", str(tmp_path / "absent.json"), "--quiet"])
-    good = {"rows": [{"attack": "clean", "eps": None, "accuracy": 0.5}]}
+    good = {"rows": [row, {**row, "accuracy": None}]}  # None: an accuracy that was not finite
     assert read_evaluation(good) == good
 
 
