@@ -55,7 +55,9 @@ class Dataset:
         (On construction) ``y_train`` or ``y_test`` not one integer label per input, or a label
         outside [0, num_classes) (naming the sample index); ``num_classes`` < 2; ``bounds`` not
         finite (low, high) with low < high; an input of ``x_train`` or ``x_test`` with a NaN or
-        infinite value (naming the sample index).
+        infinite value, or (floating-point inputs) a value outside ``bounds`` (naming the sample
+        index); ``x_train`` and ``x_test`` inputs of different shapes; ``x_train`` or ``x_test``
+        not a tensor (a NumPy array: wrap it with ``torch.as_tensor``).
     """
 
     name: str
@@ -77,8 +79,25 @@ class Dataset:
             ("train", self.x_train, self.y_train),
             ("test", self.x_test, self.y_test),
         ):
+            checks.tensor_argument(f"x_{name}", x)
             checks.finite_inputs(f"x_{name}", x, allow_empty=True)
             checks.labels(f"y_{name}", y, len(x), num_classes=num_classes)
+            if x.is_floating_point():  # uint8 pixels are in to_float's scale, not the bounds'
+                # an input outside its own box is moved by an attack's first clamp: a change that
+                # is the box's, counted as the attack's
+                outside = ((x < low) | (x > high)).flatten(1).any(dim=1)
+                if outside.any():
+                    index = torch.nonzero(outside).flatten().tolist()
+                    raise ValueError(
+                        f"x_{name} has values outside bounds {self.bounds} in {len(index)} of "
+                        f"{len(x)} samples, at sample index {checks.first_items(index)}: give "
+                        "bounds that hold the data"
+                    )
+        if self.x_test.shape[1:] != self.x_train.shape[1:]:
+            raise ValueError(
+                f"x_test inputs have shape {tuple(self.x_test.shape[1:])}, x_train inputs "
+                f"{tuple(self.x_train.shape[1:])}: one model cannot take both"
+            )
 
     @property
     def input_shape(self) -> tuple[int, ...]:

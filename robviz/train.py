@@ -12,7 +12,7 @@ import math
 import os
 import pickle
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
@@ -24,7 +24,7 @@ from . import checks
 from .adversarial import AdversarialTraining
 from .data import Dataset, check_dataset
 from .models import TrainableModel
-from .runtime import atomic_write, evaluating, inference, predict, seeded
+from .runtime import atomic_write, dtype_and_device, evaluating, inference, predict, seeded
 
 if TYPE_CHECKING:
     from .models import Classifier, Predictor
@@ -419,7 +419,8 @@ def fit(
         A :class:`robviz.models.Classifier` (anything with ``features``, ``objective`` and
         ``loss``).
     data : Dataset
-        A :class:`robviz.data.Dataset`; the model is moved to its device.
+        A :class:`robviz.data.Dataset`; the model is moved to its device, its floating-point
+        inputs are used in the model's dtype (float64 data trains a float32 model in float32).
     config : TrainConfig or None
         A :class:`TrainConfig`; keyword ``overrides`` replace its fields (``fit(m, d, steps=100)``).
     progress : bool
@@ -450,6 +451,11 @@ def fit(
     checks.labels("data.y_train", data.y_train, len(data.x_train), num_classes=num_classes)
     checks.labels("data.y_test", data.y_test, len(data.x_test), num_classes=num_classes)
     config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
+    dtype, _ = dtype_and_device(model)
+    if data.x_train.is_floating_point() and data.x_train.dtype != dtype:
+        # once, here: float64 data (torch.as_tensor of a NumPy array) in a float32 model's first
+        # layer is torch's "mat1 and mat2 must have the same dtype"
+        data = replace(data, x_train=data.x_train.to(dtype), x_test=data.x_test.to(dtype))
     model.to(data.x_train.device).train()
     with seeded(config.seed), torch.enable_grad():  # the caller's random stream is left alone
         return _train(model, data, config, progress)

@@ -108,3 +108,52 @@ def test_tsne_recomputes_a_broken_cache_file_and_refuses_a_file_as_cache_dir(tmp
     a_file.write_text("x")
     with pytest.raises(ValueError, match="cache_dir = .*notes.txt' is a file"):
         embed.tsne(x, perplexity=5, n_iter=50, cache_dir=a_file)
+
+
+def test_fit_trains_on_float64_data_as_on_float32(trained):
+    # before: torch's "mat1 and mat2 must have the same dtype, but got Double and Float" for a
+    # Dataset built from NumPy float64 arrays
+    from robviz.data import Dataset
+
+    data = trained[0]
+    wide = Dataset(
+        "wide",
+        data.x_train.double(),
+        data.y_train,
+        data.x_test.double(),
+        data.y_test,
+        3,
+        data.bounds,
+    )
+    runs = []
+    for d in (data, wide):
+        model = make_model(data, "mmc", 2, seed=0)
+        runs.append((model, fit(model, d, steps=5, record_every=1, progress=False)))
+    (a, history_a), (b, history_b) = runs
+    assert history_a.loss == history_b.loss and len(history_a.loss) == 6
+    for (key, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), key
+    assert wide.x_train.dtype == torch.float64  # the caller's dataset is left as it was
+
+
+def test_a_dataset_refuses_inputs_outside_its_bounds_arrays_and_mixed_shapes(trained):
+    # before: all three accepted; an attack's first clamp then moved every clean point outside
+    # the box, and a NumPy x_train failed later inside torch
+    from robviz.data import Dataset
+
+    data = trained[0]
+    x, y, xt, yt = data.x_train, data.y_train, data.x_test, data.y_test
+    shifted = x.clone()
+    shifted[[3, 7], 0] = data.bounds[1] + 0.5
+    with pytest.raises(
+        ValueError,
+        match=r"x_train has values outside bounds .* in 2 of 42 samples, at sample index 3, 7",
+    ):
+        Dataset("d", shifted, y, xt, yt, 3, data.bounds)
+    with pytest.raises(ValueError, match="x_train must be a tensor"):
+        Dataset("d", x.numpy(), y, xt, yt, 3, data.bounds)
+    with pytest.raises(ValueError, match=r"x_test inputs have shape \(1,\), x_train inputs \(2,\)"):
+        Dataset("d", x, y, xt[:, :1], yt, 3, data.bounds)
+    pixels = torch.full((4, 1, 2, 2), 255, dtype=torch.uint8)  # raw pixels: to_float's scale
+    labels = torch.tensor([0, 1, 0, 1])
+    assert Dataset("u8", pixels, labels, pixels, labels, 2, (0.0, 1.0)).x_train.max() == 255
