@@ -7,12 +7,14 @@ frame, and a sample density of points whose losses coincide (a result of NaNs on
 
 import pytest
 import torch
+from torch import nn
 
 from robviz.data import gaussian_mixture
 from robviz.models import make_model
+from robviz.regions import input_regions
 from robviz.shell_density import mmc_shell_density, sample_density
 from robviz.centers import mm_centers
-from robviz.train import fit
+from robviz.train import fit, load_checkpoint, save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +73,6 @@ def test_a_density_with_no_shell_to_count_in_is_refused(trained):
 def test_a_wrapped_models_checkpoint_loads_into_the_bare_model(tmp_path, trained):
     # before: keys "module.body..." (DataParallel, DDP) or "_orig_mod.body..." (torch.compile),
     # which load_state_dict refuses on the model itself
-    from torch import nn
-
-    from robviz.train import load_checkpoint, save_checkpoint
-
     data, model, _ = trained
     for wrapped in (nn.DataParallel(model), torch.compile(model)):
         path = save_checkpoint(tmp_path / "wrapped.pt", wrapped)
@@ -157,3 +155,19 @@ def test_a_dataset_refuses_inputs_outside_its_bounds_arrays_and_mixed_shapes(tra
     pixels = torch.full((4, 1, 2, 2), 255, dtype=torch.uint8)  # raw pixels: to_float's scale
     labels = torch.tensor([0, 1, 0, 1])
     assert Dataset("u8", pixels, labels, pixels, labels, 2, (0.0, 1.0)).x_train.max() == 255
+
+
+def test_input_regions_refuses_a_model_without_two_logits():
+    # before: one logit per input painted the whole plane class 0; a (N, 2, 1) output gave a
+    # picture of argmax over the wrong axis
+    one = nn.Linear(2, 1)
+    with torch.no_grad():
+        one.weight.copy_(torch.tensor([[1.0, 0.0]]))  # logit x: class 1 on the right half
+        one.bias.zero_()
+    for model in (one, lambda x: torch.stack([x, -x], 2)):
+        with pytest.raises(ValueError, match=r"model must return \(N, L\) logits with L >= 2"):
+            input_regions(model, (-1, 1, -1, 1), 4)
+    # the hint's two logits: class 1 exactly where the one logit is > 0
+    two = lambda x: torch.cat([torch.zeros(len(x), 1), one(x)], 1)  # noqa: E731
+    labels = input_regions(two, (-1, 1, -1, 1), 5).labels
+    assert labels.tolist() == [[0, 0, 0, 1, 1]] * 5  # x = -1, -0.5, 0 (a tie: 0), 0.5, 1
