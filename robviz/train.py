@@ -545,7 +545,7 @@ def _train(model: _Fittable, data: Dataset, config: TrainConfig, progress: bool)
 
 def fit_objectives(
     data: Dataset,
-    objectives: Iterable[str],
+    objectives: str | Iterable[str],
     config: TrainConfig | None = None,
     *,
     feature_dim: int | None = None,
@@ -560,8 +560,8 @@ def fit_objectives(
     ----------
     data : Dataset
         A :class:`robviz.data.Dataset`.
-    objectives : iterable of str
-        Objective names (see ``robviz.objectives.OBJECTIVES``).
+    objectives : str or iterable of str
+        Objective names (see ``robviz.objectives.OBJECTIVES``); one string is one name.
     config : TrainConfig or None
         The :class:`TrainConfig` of every run (see :func:`fit`).
     feature_dim : int or None
@@ -585,8 +585,8 @@ def fit_objectives(
     TypeError
         ``data`` not a :class:`robviz.data.Dataset`.
     ValueError
-        No objective, an unknown or repeated objective name (the dicts hold one model per name),
-        or data :func:`fit` refuses.
+        No objective, an unknown or repeated objective name, also in other letter case (the dicts
+        hold one model per name), or data :func:`fit` refuses.
     FloatingPointError
         A loss became NaN or infinite.
     """
@@ -595,9 +595,18 @@ def fit_objectives(
     seed = checks.seed("seed", seed)
     progress = checks.flag("progress", progress)
     data = check_dataset("data", data)
+    if isinstance(objectives, str):  # one name, not its letters ("sce" -> 's', 'c', 'e')
+        objectives = (objectives,)
     names = checks.unique_labels("objectives", objectives)
     if not names:
         raise ValueError("objectives is empty: name at least one objective to train")
+    seen: dict[str, str] = {}
+    for name in names:  # make_objective reads names case-insensitively: "mmc" and "MMC" are one
+        if seen.setdefault(name.lower(), name) != name:
+            raise ValueError(
+                f"objectives names one objective twice, {seen[name.lower()]!r} and {name!r}: "
+                "the dicts would hold the same model under two keys"
+            )
     models, histories = {}, {}
     for name in names:
         models[name] = make_model(data, name, feature_dim, width=width, seed=seed)

@@ -171,3 +171,15 @@ def test_input_regions_refuses_a_model_without_two_logits():
     two = lambda x: torch.cat([torch.zeros(len(x), 1), one(x)], 1)  # noqa: E731
     labels = input_regions(two, (-1, 1, -1, 1), 5).labels
     assert labels.tolist() == [[0, 0, 0, 1, 1]] * 5  # x = -1, -0.5, 0 (a tie: 0), 0.5, 1
+
+
+def test_fit_objectives_reads_one_string_as_one_name_and_refuses_one_objective_twice():
+    # before: "sce" trained 's' (unknown objective 's'), "mmc" was 'm' twice; ["mmc", "MMC"]
+    # trained the same objective twice under two keys
+    from robviz.train import fit_objectives
+
+    data = gaussian_mixture(num_classes=3, n_per_class=10, seed=0)
+    models, histories = fit_objectives(data, "sce", steps=1, progress=False)
+    assert list(models) == list(histories) == ["sce"] and histories["sce"].objective == "sce"
+    with pytest.raises(ValueError, match="one objective twice, 'mmc' and 'MMC'"):
+        fit_objectives(data, ["mmc", "MMC"], steps=1, progress=False)
