@@ -622,9 +622,10 @@ def plain_metadata(value: object, key: str = "metadata") -> object:
     Parameters
     ----------
     value : object
-        NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists,
-        paths strings, tensors detached CPU copies; None, bools, numbers, strings and lists, tuples
-        and dicts (string or integer keys) of those stay.
+        NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists
+        (of numbers: an object or datetime array is refused), paths strings, tensors detached CPU
+        copies; None, bools, numbers (complex too), strings and lists, tuples and dicts (string or
+        integer keys) of those stay.
     key : str
         How the error names ``value`` (nested entries extend it, e.g. ``metadata['config']``).
 
@@ -639,12 +640,14 @@ def plain_metadata(value: object, key: str = "metadata") -> object:
         For anything else, naming the key (e.g. ``metadata['config']``) and the type.
     """
     # first: np.float64 is also a float, but pickles as a NumPy object
+    # .item() and .tolist() go through the check again: a datetime64 gives a datetime, an object
+    # array anything, and a checkpoint holding those could not be read back
     if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
+        return plain_metadata(value.item(), key)
+    if value is None or isinstance(value, (bool, int, float, complex, str, torch.Tensor)):
         return value.detach().cpu().clone() if isinstance(value, torch.Tensor) else value
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return plain_metadata(value.tolist(), key)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, (list, tuple)):

@@ -14,7 +14,7 @@ from robviz.models import make_model
 from robviz.regions import input_regions
 from robviz.shell_density import mmc_shell_density, sample_density
 from robviz.centers import mm_centers
-from robviz.train import fit, load_checkpoint, save_checkpoint
+from robviz.train import fit, load_checkpoint, read_checkpoint, save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +183,23 @@ def test_fit_objectives_reads_one_string_as_one_name_and_refuses_one_objective_t
     assert list(models) == list(histories) == ["sce"] and histories["sce"].objective == "sce"
     with pytest.raises(ValueError, match="one objective twice, 'mmc' and 'MMC'"):
         fit_objectives(data, ["mmc", "MMC"], steps=1, progress=False)
+
+
+def test_metadata_a_safe_load_cannot_read_is_refused_before_writing(tmp_path):
+    # before: an object or datetime64 array (and a datetime64 scalar) passed plain_metadata, and
+    # the checkpoint written could not be read back (weights_only=True refused it)
+    import numpy as np
+
+    model = nn.Linear(2, 2)
+    path = tmp_path / "c.pt"
+    for value in (
+        np.array([1, print], dtype=object),
+        np.array(["2020-01-01"], dtype="datetime64[D]"),
+        np.datetime64("2020-01-01"),
+    ):
+        with pytest.raises(TypeError, match=r"metadata\['v'\]"):
+            save_checkpoint(path, model, v=value)
+        assert not path.exists()
+    kept = {"a": np.array([[1, 2]], np.int64), "b": np.float32(0.5), "c": np.array([1 + 2j])}
+    save_checkpoint(path, model, **kept)
+    assert read_checkpoint(path)["metadata"] == {"a": [[1, 2]], "b": 0.5, "c": [1 + 2j]}
