@@ -124,7 +124,8 @@ class TrainConfig:
     record_every : int
         Take a snapshot every this many steps (0: only the first and the last).
     probe_size : int
-        Training points whose features every snapshot records.
+        Training points whose features every snapshot records (all of them when the training set
+        is smaller).
     seed : int
         Seeds batch order and the probe choice (and, seeded ``seed + 1``, the random starts of
         adversarial training, so that a run with and without it sees the same batches).
