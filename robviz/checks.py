@@ -864,3 +864,53 @@ def moved(old: str, new: str) -> None:
         stacklevel=3,
     )
     sys.modules[old] = importlib.import_module(new)
+
+
+# ------------------------------------------------------------- paths a command writes (round 3)
+
+
+def output_path(name: str, value: object, *, folder: bool = False) -> str:
+    """Return ``value``, a path a command will write, as a string; refuse it before any work.
+
+    A file where a folder belongs (``robviz train --out results.json`` when that file exists),
+    a folder where a file belongs (``--out runs/``) or a path under an existing file would fail
+    only at the first write, after the training epoch or the attacks it was meant to keep.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : str or os.PathLike
+        The path; it need not exist.
+    folder : bool
+        True: ``value`` is a folder to write into; False: a file to write.
+
+    Returns
+    -------
+    str
+        ``value`` as a string.
+
+    Raises
+    ------
+    TypeError
+        ``value`` not a str or os.PathLike.
+    ValueError
+        An existing file given as a folder, an existing folder given as a file, or a path whose
+        nearest existing parent is a file (naming it).
+    """
+    import os
+    from pathlib import Path
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (a str or os.PathLike), got {type(value).__name__}")
+    path = Path(value)
+    if folder and path.is_file():
+        raise ValueError(f"{name} = {str(path)!r} is a file; name a folder to write into")
+    if not folder and path.is_dir():
+        raise ValueError(f"{name} = {str(path)!r} is a folder; name a file to write")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ValueError(
+            f"{name} = {str(path)!r} lies under {str(parent)!r}, which is a file, not a folder"
+        )
+    return os.fspath(path) if not isinstance(value, str) else value

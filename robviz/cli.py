@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import json
 import os
+import pickle
 import sys
 from pathlib import Path
 from collections.abc import Iterator, Sequence
@@ -323,13 +324,12 @@ def train(args: dict) -> dict:
     Raises
     ------
     SystemExit
-        A ``--resume`` with changed settings (``ResumeMismatch``), or a settings error of
-        :func:`settings_of`, as one clear line.
+        A ``--resume`` with changed settings (``ResumeMismatch``) or from a file that is no
+        checkpoint (truncated, corrupt), or a settings error of :func:`settings_of`, as one clear
+        line.
     """
-    from .scale.config import ResumeMismatch
-
     run = settings_of("train", args)
-    with _one_line(ResumeMismatch):
+    with _one_line(ValueError):  # ResumeMismatch is one, and a checkpoint that cannot be read
         results = scale.train(run)
     # under torchrun only rank 0 writes the files (RANK is torchrun's)
     if run.progress and os.environ.get("RANK", "0") == "0":
@@ -354,7 +354,8 @@ def evaluate(args: dict) -> dict:
     ------
     SystemExit
         A settings error of :func:`settings_of` or one :func:`robviz.scale.evaluate` raises
-        (``--n`` larger than the test set), as one clear line.
+        (``--n`` larger than the test set, a file that is no checkpoint of ``robviz train``), as
+        one clear line.
     """
     run = settings_of("evaluate", args)
     with _one_line(ValueError):  # a setting the checkpoint's data refuses (--n past the test set)
@@ -436,12 +437,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit status 0; errors end with ``SystemExit`` (argparse's for bad flags, one line for
         bad settings, the download error's message without a traceback when CIFAR cannot be
-        fetched).
+        fetched, one line for a file that is missing or cannot be read or written, or a
+        checkpoint holding code).
     """
     from .scale.cifar import CifarDownloadError
 
     args = vars(build_parser().parse_args(argv))
-    with _one_line(CifarDownloadError):  # offline: its message says how to fetch the archive
+    # offline: the download error's message says how to fetch the archive; a missing checkpoint
+    # or evaluation file, a folder where a file belongs: the OSError names the path; a checkpoint
+    # holding code: the refusal of torch.load(weights_only=True), naming the file
+    with _one_line(CifarDownloadError, OSError, pickle.UnpicklingError):
         COMMANDS[args.pop("command")][1](args)
     return 0
 

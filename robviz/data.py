@@ -55,7 +55,9 @@ class Dataset:
         (On construction) ``y_train`` or ``y_test`` not one integer label per input, or a label
         outside [0, num_classes) (naming the sample index); ``num_classes`` < 2; ``bounds`` not
         finite (low, high) with low < high; an input of ``x_train`` or ``x_test`` with a NaN or
-        infinite value (naming the sample index).
+        infinite value, or (floating-point inputs) a value outside ``bounds`` (naming the sample
+        index); ``x_train`` and ``x_test`` inputs of different shapes; ``x_train`` or ``x_test``
+        not a tensor (a NumPy array: wrap it with ``torch.as_tensor``).
     """
 
     name: str
@@ -77,8 +79,25 @@ class Dataset:
             ("train", self.x_train, self.y_train),
             ("test", self.x_test, self.y_test),
         ):
+            checks.tensor_argument(f"x_{name}", x)
             checks.finite_inputs(f"x_{name}", x, allow_empty=True)
             checks.labels(f"y_{name}", y, len(x), num_classes=num_classes)
+            if x.is_floating_point():  # uint8 pixels are in to_float's scale, not the bounds'
+                # an input outside its own box is moved by an attack's first clamp: a change that
+                # is the box's, counted as the attack's
+                outside = ((x < low) | (x > high)).flatten(1).any(dim=1)
+                if outside.any():
+                    index = torch.nonzero(outside).flatten().tolist()
+                    raise ValueError(
+                        f"x_{name} has values outside bounds {self.bounds} in {len(index)} of "
+                        f"{len(x)} samples, at sample index {checks.first_items(index)}: give "
+                        "bounds that hold the data"
+                    )
+        if self.x_test.shape[1:] != self.x_train.shape[1:]:
+            raise ValueError(
+                f"x_test inputs have shape {tuple(self.x_test.shape[1:])}, x_train inputs "
+                f"{tuple(self.x_train.shape[1:])}: one model cannot take both"
+            )
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -173,9 +192,16 @@ def _split(
     test_fraction = checks.real(
         "test_fraction", test_fraction, low=0, high=1, low_open=True, high_open=True
     )
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=test_fraction, random_state=seed, stratify=y
-    )
+    try:
+        x_tr, x_te, y_tr, y_te = train_test_split(
+            x, y, test_size=test_fraction, random_state=seed, stratify=y
+        )
+    except ValueError as error:  # scikit-learn's words name its test_size, not test_fraction
+        raise ValueError(
+            f"test_fraction={test_fraction} cannot split {len(y)} points of {len(np.unique(y))} "
+            f"classes with every class in both splits; choose one nearer 0.5 or more points "
+            f"({error})"
+        ) from None
     t = lambda a, dtype: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)  # noqa: E731
     return Dataset(
         name,
@@ -247,7 +273,8 @@ def gaussian_mixture(
     Raises
     ------
     ValueError
-        For num_classes < 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+        For num_classes < 2, n_per_class < 4, noise < 0, a test fraction outside (0, 1) or
+        one that leaves a class out of a split.
     """
     seed = checks.seed("seed", seed)
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
@@ -294,7 +321,8 @@ def moons(
     Raises
     ------
     ValueError
-        For num_classes other than 2, n_per_class < 4, noise < 0 or a test fraction outside (0, 1).
+        For num_classes other than 2, n_per_class < 4, noise < 0, a test fraction outside (0, 1) or
+        one that leaves a class out of a split.
     """
     from sklearn.datasets import make_moons
 
@@ -345,8 +373,8 @@ def spirals(
     Raises
     ------
     ValueError
-        For num_classes < 2, n_per_class < 4, noise < 0, turns not a finite number or a test
-        fraction outside (0, 1).
+        For num_classes < 2, n_per_class < 4, noise < 0, turns not a finite number, a test
+        fraction outside (0, 1) or one that leaves a class out of a split.
     """
     seed = checks.seed("seed", seed)
     num_classes, n_per_class, noise = _check_toy(num_classes, n_per_class, noise)
@@ -379,6 +407,12 @@ def digits(
     -------
     Dataset
         Float32 images, int64 labels 0-9, ``bounds`` (0, 1).
+
+    Raises
+    ------
+    ValueError
+        A seed outside [0, 2**32 - 1], a test fraction outside (0, 1) or one that leaves a class
+        out of a split.
     """
     from sklearn.datasets import load_digits
 

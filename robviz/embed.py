@@ -51,6 +51,21 @@ def _key(x: np.ndarray, init: npt.ArrayLike | None, settings: dict) -> str:
     return digest.hexdigest()
 
 
+def _cached_file(path: Path, n: int) -> np.ndarray | None:
+    """Return the (n, 2) finite embedding stored at ``path``, or None to compute it again.
+
+    A file cut short (a disk that filled up, a copy stopped midway) or of another shape is no
+    embedding of these features: it is computed again and replaced, never returned.
+    """
+    try:
+        stored = np.load(path)
+    except (OSError, ValueError, EOFError):
+        return None
+    if stored.shape != (n, 2) or not np.isfinite(stored).all():
+        return None
+    return stored.astype(np.float32, copy=False)
+
+
 def clear_cache() -> None:
     """Forget every cached embedding (the in-memory cache; files in a ``cache_dir`` stay)."""
     _CACHE.clear()
@@ -99,7 +114,8 @@ def tsne(
     cache : bool
         Reuse an embedding computed before for the same features and settings.
     cache_dir : str or pathlib.Path or None
-        Optional folder to keep embeddings on disk as ``<hash>.npy`` between runs.
+        Optional folder to keep embeddings on disk as ``<hash>.npy`` between runs (a stored file
+        that cannot be read, or is not N finite 2-D points, is computed again and replaced).
 
     Returns
     -------
@@ -112,7 +128,8 @@ def tsne(
         Bad shapes or settings; features that are all one vector (nothing to embed: every distance
         is 0, and t-SNE's affinities are 0/0); 1-D features with ``init="pca"`` (PCA needs d >= 2);
         ``n_iter`` < 1 (the start, returned as if it were an embedding) or
-        ``early_exaggeration_iter`` < 0; an array ``init`` with a NaN or infinite value.
+        ``early_exaggeration_iter`` < 0; an array ``init`` with a NaN or infinite value; a
+        ``cache_dir`` that is a file.
     FloatingPointError
         If openTSNE returns a non-finite embedding (never cached).
     """
@@ -124,6 +141,8 @@ def tsne(
     )
     seed = checks.seed("seed", seed)
     cache = checks.flag("cache", cache)
+    if cache_dir is not None:  # a file there would fail only after the embedding was computed
+        cache_dir = checks.output_path("cache_dir", cache_dir, folder=True)
     x = _features_array(features)
     perplexity = checks.real(
         "perplexity",
@@ -170,8 +189,10 @@ def tsne(
     if cache and key in _CACHE:
         return _CACHE[key].copy()
     if cache and path is not None and path.exists():
-        _CACHE[key] = np.load(path)
-        return _CACHE[key].copy()
+        stored = _cached_file(path, len(x))
+        if stored is not None:
+            _CACHE[key] = stored
+            return stored.copy()
     # openTSNE warns when an initial embedding is wider than 1e-2; a previous epoch's embedding is
     # kept at its own scale on purpose (shrinking it would make the frames of an animation jump), so
     # that warning is muted.

@@ -80,12 +80,21 @@ def pick_device(prefer: str | None = None) -> torch.device:
 
     Raises
     ------
+    ValueError
+        ``prefer`` or ``ROBVIZ_DEVICE`` is not a device name (``"gpu"``), naming which.
     RuntimeError
         A CUDA device is asked for (by ``prefer`` or ``ROBVIZ_DEVICE``) but none is available.
     """
+    source = "ROBVIZ_DEVICE" if os.environ.get("ROBVIZ_DEVICE") else "prefer"
     choice = os.environ.get("ROBVIZ_DEVICE") or prefer
     if choice:
-        device = torch.device(choice)
+        try:
+            device = torch.device(choice)
+        except (RuntimeError, TypeError) as error:  # names the string, not where it came from
+            raise ValueError(
+                f"{source} = {choice!r} is not a device name such as 'cpu', 'cuda' or 'cuda:1' "
+                f"({error})"
+            ) from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(
                 f"device {choice!r} requested but no CUDA GPU is available; use 'cpu'"
@@ -399,7 +408,14 @@ def predict(logits: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         Classes (N,) int64, -1 for a row with a NaN or infinite entry.
+
+    Raises
+    ------
+    ValueError
+        ``logits`` not of shape (N, L) (one sample's (L,) logits: an argmax over the batch).
     """
+    if logits.dim() != 2:
+        raise ValueError(f"logits must have shape (N, L), got {tuple(logits.shape)}")
     return logits.argmax(dim=1).masked_fill_(~torch.isfinite(logits).all(dim=1), -1)
 
 
@@ -475,11 +491,17 @@ def percent_text(value: float, digits: int = 1) -> str:
     str
         The number, without a percent sign.
 
+    Raises
+    ------
+    ValueError
+        ``digits`` not an integer >= 0.
+
     Examples
     --------
     >>> percent_text(99.96), percent_text(100.0), percent_text(0.04), percent_text(12.345)
     ('99.96', '100.0', '0.04', '12.3')
     """
+    digits = _integer("digits", digits, 0)
     value = float(value)
     text = f"{value:.{digits}f}"
     if not 0 < value < 100:
@@ -520,10 +542,15 @@ def atomic_write(
 
     Raises
     ------
+    IsADirectoryError
+        ``path`` is a folder (before anything is written; ``os.replace`` would name only the
+        temporary file).
     OSError
         The folder does not exist or cannot be written (and whatever ``content`` raises).
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; name a file to write")
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         with open(temporary, "xb") as handle:

@@ -50,7 +50,8 @@ class SampleDensity:
     Attributes
     ----------
     edges : torch.Tensor
-        (L, S + 1) shell edges in loss value, per class (NaN rows for classes without points).
+        (L, S + 1) shell edges in loss value, per class (NaN rows for classes without two points
+        of distinct loss: no shell to count in).
     counts : torch.Tensor
         (L, S) training points of each class in each shell (Delta N).
     log_volumes : torch.Tensor
@@ -169,6 +170,12 @@ def _shell_edges(
             row = torch.linspace(float(row[0]), float(row[-1]), num_shells + 1, dtype=torch.float64)
         if row[-1] > row[0]:
             rows[c] = row
+    if torch.isnan(rows).all():  # a density of NaNs only, measured nowhere: refuse it
+        raise ValueError(
+            "no class has two points of distinct loss between the quantiles "
+            f"{quantiles!r}: no shell to count in (all features identical per class, or one point "
+            "per class?); give more points, or edges"
+        )
     return rows
 
 
@@ -247,7 +254,8 @@ def mmc_shell_density(
     ValueError
         ``z`` not (N, d), empty or with a NaN or infinite value (naming the sample); ``y`` not one
         label in [0, L) per feature; centers of another dimension; ``factor`` not > 0; bad
-        ``num_shells``, ``edges``, ``quantiles`` or ``spacing``.
+        ``num_shells``, ``edges``, ``quantiles`` or ``spacing``; no class with two points of
+        distinct loss (no shell to count in).
     """
     num_shells = checks.integer("num_shells", num_shells, low=1)
     z = checks.tensor_argument("z", z, "(N, d)")
@@ -347,7 +355,7 @@ def monte_carlo_shell_density(
         ``z`` not (N, d) with d <= 3, empty or with a NaN or infinite value (naming the sample);
         ``y`` not one label in [0, L) per feature; ``num_samples`` or ``chunk_size`` < 1,
         ``margin`` < 0, a box without lower < upper; bad ``num_shells``, ``edges``, ``quantiles``
-        or ``spacing``.
+        or ``spacing``; no class with two points of distinct loss (no shell to count in).
     """
     num_shells = checks.integer("num_shells", num_shells, low=1)
     num_samples = checks.integer("num_samples", num_samples, low=1)

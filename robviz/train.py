@@ -10,10 +10,11 @@ from __future__ import annotations
 import copy
 import math
 import os
+import pickle
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from . import checks
 from .adversarial import AdversarialTraining
 from .data import Dataset, check_dataset
 from .models import TrainableModel
-from .runtime import atomic_write, evaluating, inference, predict, seeded
+from .runtime import atomic_write, dtype_and_device, evaluating, inference, predict, seeded
 
 if TYPE_CHECKING:
     from .models import Classifier, Predictor
@@ -123,7 +124,8 @@ class TrainConfig:
     record_every : int
         Take a snapshot every this many steps (0: only the first and the last).
     probe_size : int
-        Training points whose features every snapshot records.
+        Training points whose features every snapshot records (all of them when the training set
+        is smaller).
     seed : int
         Seeds batch order and the probe choice (and, seeded ``seed + 1``, the random starts of
         adversarial training, so that a run with and without it sees the same batches).
@@ -245,12 +247,20 @@ class History:
         Raises
         ------
         ValueError
-            The history holds no snapshots.
+            The history holds no snapshots; ``frame`` not an integer; ``model``'s objective is not
+            the one this history trained (its parameters would not load, or mean another head).
         IndexError
             ``frame`` out of range.
         """
         if not self.head_states:
             raise ValueError("this history holds no snapshots")
+        frame = checks.integer("frame", frame)
+        checks.model("model", model, needs=("objective",))
+        if model.objective.name != self.objective:
+            raise ValueError(
+                f"this history trained a {self.objective} head, model's objective is "
+                f"{model.objective.name}: pass the model that fit trained"
+            )
         if not -len(self.head_states) <= frame < len(self.head_states):
             raise IndexError(
                 f"frame must index one of the {len(self.head_states)} snapshots, got {frame}"
@@ -268,7 +278,7 @@ class History:
         Raises
         ------
         ValueError
-            The run did not record models.
+            The run did not record models; ``frame`` not an integer.
         IndexError
             ``frame`` out of range.
 
@@ -286,6 +296,7 @@ class History:
         """
         if not self.model_states:
             raise ValueError("this history holds no model states; train with record_models=True")
+        frame = checks.integer("frame", frame)
         if not -len(self.model_states) <= frame < len(self.model_states):
             raise IndexError(
                 f"frame must index one of the {len(self.model_states)} snapshots, got {frame}"
@@ -409,7 +420,8 @@ def fit(
         A :class:`robviz.models.Classifier` (anything with ``features``, ``objective`` and
         ``loss``).
     data : Dataset
-        A :class:`robviz.data.Dataset`; the model is moved to its device.
+        A :class:`robviz.data.Dataset`; the model is moved to its device, its floating-point
+        inputs are used in the model's dtype (float64 data trains a float32 model in float32).
     config : TrainConfig or None
         A :class:`TrainConfig`; keyword ``overrides`` replace its fields (``fit(m, d, steps=100)``).
     progress : bool
@@ -440,6 +452,11 @@ def fit(
     checks.labels("data.y_train", data.y_train, len(data.x_train), num_classes=num_classes)
     checks.labels("data.y_test", data.y_test, len(data.x_test), num_classes=num_classes)
     config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
+    dtype, _ = dtype_and_device(model)
+    if data.x_train.is_floating_point() and data.x_train.dtype != dtype:
+        # once, here: float64 data (torch.as_tensor of a NumPy array) in a float32 model's first
+        # layer is torch's "mat1 and mat2 must have the same dtype"
+        data = replace(data, x_train=data.x_train.to(dtype), x_test=data.x_test.to(dtype))
     model.to(data.x_train.device).train()
     with seeded(config.seed), torch.enable_grad():  # the caller's random stream is left alone
         return _train(model, data, config, progress)
@@ -529,7 +546,7 @@ def _train(model: _Fittable, data: Dataset, config: TrainConfig, progress: bool)
 
 def fit_objectives(
     data: Dataset,
-    objectives: Iterable[str],
+    objectives: str | Iterable[str],
     config: TrainConfig | None = None,
     *,
     feature_dim: int | None = None,
@@ -544,8 +561,8 @@ def fit_objectives(
     ----------
     data : Dataset
         A :class:`robviz.data.Dataset`.
-    objectives : iterable of str
-        Objective names (see ``robviz.objectives.OBJECTIVES``).
+    objectives : str or iterable of str
+        Objective names (see ``robviz.objectives.OBJECTIVES``); one string is one name.
     config : TrainConfig or None
         The :class:`TrainConfig` of every run (see :func:`fit`).
     feature_dim : int or None
@@ -569,8 +586,8 @@ def fit_objectives(
     TypeError
         ``data`` not a :class:`robviz.data.Dataset`.
     ValueError
-        No objective, an unknown or repeated objective name (the dicts hold one model per name),
-        or data :func:`fit` refuses.
+        No objective, an unknown or repeated objective name, also in other letter case (the dicts
+        hold one model per name), or data :func:`fit` refuses.
     FloatingPointError
         A loss became NaN or infinite.
     """
@@ -579,9 +596,18 @@ def fit_objectives(
     seed = checks.seed("seed", seed)
     progress = checks.flag("progress", progress)
     data = check_dataset("data", data)
+    if isinstance(objectives, str):  # one name, not its letters ("sce" -> 's', 'c', 'e')
+        objectives = (objectives,)
     names = checks.unique_labels("objectives", objectives)
     if not names:
         raise ValueError("objectives is empty: name at least one objective to train")
+    seen: dict[str, str] = {}
+    for name in names:  # make_objective reads names case-insensitively: "mmc" and "MMC" are one
+        if seen.setdefault(name.lower(), name) != name:
+            raise ValueError(
+                f"objectives names one objective twice, {seen[name.lower()]!r} and {name!r}: "
+                "the dicts would hold the same model under two keys"
+            )
     models, histories = {}, {}
     for name in names:
         models[name] = make_model(data, name, feature_dim, width=width, seed=seed)
@@ -597,9 +623,10 @@ def plain_metadata(value: object, key: str = "metadata") -> object:
     Parameters
     ----------
     value : object
-        NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists,
-        paths strings, tensors detached CPU copies; None, bools, numbers, strings and lists, tuples
-        and dicts (string or integer keys) of those stay.
+        NumPy scalars become Python numbers (``np.float64(0.9)`` -> ``0.9``), NumPy arrays lists
+        (of numbers: an object or datetime array is refused), paths strings, tensors detached CPU
+        copies; None, bools, numbers (complex too), strings and lists, tuples and dicts (string or
+        integer keys) of those stay.
     key : str
         How the error names ``value`` (nested entries extend it, e.g. ``metadata['config']``).
 
@@ -614,12 +641,14 @@ def plain_metadata(value: object, key: str = "metadata") -> object:
         For anything else, naming the key (e.g. ``metadata['config']``) and the type.
     """
     # first: np.float64 is also a float, but pickles as a NumPy object
+    # .item() and .tolist() go through the check again: a datetime64 gives a datetime, an object
+    # array anything, and a checkpoint holding those could not be read back
     if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
+        return plain_metadata(value.item(), key)
+    if value is None or isinstance(value, (bool, int, float, complex, str, torch.Tensor)):
         return value.detach().cpu().clone() if isinstance(value, torch.Tensor) else value
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return plain_metadata(value.tolist(), key)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, (list, tuple)):
@@ -651,7 +680,9 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **metadata: 
     path : str or os.PathLike
         The file to write; missing parent folders are created.
     model : torch.nn.Module
-        Its ``state_dict`` is saved (CPU copies).
+        Its ``state_dict`` is saved (CPU copies); of a model wrapped in ``nn.DataParallel``,
+        ``DistributedDataParallel`` or ``torch.compile``, the wrapped model's (keys without the
+        ``module.`` or ``_orig_mod.`` prefix, so they load into the bare model).
     **metadata
         Plain metadata: numbers, strings, lists, dicts (see :func:`plain_metadata`).
 
@@ -667,6 +698,13 @@ def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **metadata: 
     """
     checks.model("model", model, module=True)
     path = Path(path)
+    # the network a wrapper holds, so the keys load into the bare model: DataParallel and DDP
+    # prefix every key with "module.", torch.compile with "_orig_mod."
+    while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)) or isinstance(
+        getattr(model, "_orig_mod", None), nn.Module
+    ):
+        inner = model.module if hasattr(model, "module") else model._orig_mod
+        model = cast(nn.Module, inner)
     state = {
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "metadata": plain_metadata(metadata),
@@ -702,11 +740,45 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
     ------
     FileNotFoundError
         No file at ``path``.
+    ValueError
+        ``path`` is a folder, a truncated or corrupt file, or a file that does not hold
+        ``{"state_dict": dict, "metadata": dict}`` (a bare ``state_dict`` saved with
+        ``torch.save``), naming the path.
+    pickle.UnpicklingError
+        A file holding code (or a pickle it cannot read), which ``weights_only=True`` refuses,
+        naming the path.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a checkpoint file")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:  # code in the file, or a broken pickle: the same kind
+        raise pickle.UnpicklingError(f"{path}: {error}") from error
+    except (RuntimeError, EOFError, OSError, KeyError) as error:
+        # torch names none of these after the file: "[Errno 22] Invalid argument" for half a file,
+        # an empty EOFError for an empty one, "KeyError: 101" for text
+        raise ValueError(
+            f"{path} cannot be read as a checkpoint (truncated, corrupt, or not written by "
+            f"robviz.train.save_checkpoint): {type(error).__name__}: {error}"
+        ) from error
+    if not (
+        isinstance(state, dict)
+        and isinstance(state.get("state_dict"), dict)
+        and isinstance(state.get("metadata"), dict)
+    ):
+        found = (
+            f"the keys {checks.first_items(sorted(map(str, state)))}"
+            if isinstance(state, dict)
+            else f"a {type(state).__name__}"
+        )
+        raise ValueError(
+            f"{path} is not a checkpoint of robviz.train.save_checkpoint: it holds {found}, not "
+            "{'state_dict': ..., 'metadata': ...}"
+        )
+    return state
 
 
 def load_checkpoint(
@@ -735,6 +807,10 @@ def load_checkpoint(
     ------
     FileNotFoundError
         No file at ``path``.
+    ValueError
+        A file :func:`read_checkpoint` refuses (a folder, truncated, corrupt or foreign).
+    pickle.UnpicklingError
+        A file holding code, which ``weights_only=True`` refuses.
     RuntimeError
         The parameters do not fit ``model`` (``load_state_dict``).
     """

@@ -14,11 +14,13 @@ ready float batches, sharded by rank for data-parallel training, without DataLoa
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
 import pickle
 import tarfile
+import zlib
 from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,11 +257,27 @@ def _read_pickle(tar: tarfile.TarFile, member: str) -> dict:
     return _SafeUnpickler(io.BytesIO(handle.read()), encoding="bytes").load()
 
 
-def _images(batch: dict, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
-    data = np.asarray(batch[b"data"], dtype=np.uint8)
-    if data.ndim != 2 or data.shape[1] != 3072:
-        raise ValueError(f"a CIFAR batch holds (N, 3072) uint8 rows, got {data.shape}")
-    return data.reshape(-1, 3, 32, 32), np.asarray(batch[label_key], dtype=np.int64)
+def _images(batch: dict, label_key: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
+    # what the official files hold, checked as found: a cast to uint8 would wrap 300 to 44 and
+    # floor pixels in [0, 1] to 0, a cast of labels to int64 would floor 1.5 to class 1
+    if not (isinstance(batch, dict) and b"data" in batch and label_key in batch):
+        found = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
+        raise ValueError(
+            f"{where} must hold a dict with {b'data'!r} and {label_key!r}, got {found}"
+        )
+    data, labels = np.asarray(batch[b"data"]), np.asarray(batch[label_key])
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise ValueError(
+            f"{where} must hold (N, 3072) uint8 rows, got {data.dtype} of shape {data.shape}"
+        )
+    if labels.shape != (len(data),) or not (
+        labels.dtype.kind in "iu" or (labels.size == 0 and labels.dtype.kind == "f")
+    ):
+        raise ValueError(
+            f"{where} must hold one integer label per image, {len(data)} of them, got "
+            f"{labels.dtype} of shape {labels.shape}"
+        )
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 
 def load_cifar(
@@ -306,7 +324,9 @@ def load_cifar(
     CifarDownloadError
         Offline; the message gives the URL, the target path and a curl command.
     ValueError
-        Checksum mismatch or a file that is not an official archive.
+        Checksum mismatch or a file that is not an official archive: not a readable tar.gz
+        (truncated), a batch file missing, or one whose pixels are not (N, 3072) uint8 rows or whose
+        labels are not one integer per image (naming the batch file).
     """
     download = checks.flag("download", download)
     key = str(name).lower().replace("-", "")
@@ -327,14 +347,17 @@ def load_cifar(
             f"{path} has md5 {found}, expected {md5}: a partial or different file. "
             f"Delete it to download again, or fetch it by hand:\n    curl -L -o {path} {url}"
         )
-    with tarfile.open(path, "r:gz") as tar:
-        parts = [
-            _images(_read_pickle(tar, f"{spec.folder}/{f}"), spec.label_key)
-            for f in spec.train_files
-        ]
-        x_test, y_test = _images(
-            _read_pickle(tar, f"{spec.folder}/{spec.test_file}"), spec.label_key
-        )
+    members = [f"{spec.folder}/{f}" for f in spec.train_files + (spec.test_file,)]
+    # a truncated or foreign file: tarfile's, gzip's and zlib's errors name no file
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            *parts, (x_test, y_test) = [
+                _images(_read_pickle(tar, m), spec.label_key, f"{m} in {path}") for m in members
+            ]
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise ValueError(
+            f"{path} is not a readable tar.gz archive (truncated or another format): {error}"
+        ) from error
     x_train = np.concatenate([p[0] for p in parts])
     y_train = np.concatenate([p[1] for p in parts])
 

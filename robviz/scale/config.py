@@ -159,6 +159,24 @@ class RunConfig:
         return " ".join(shlex.quote(w) for w in words)
 
 
+def _device(value: str | None) -> str | None:
+    """Return ``value``, a device name or None; refuse one torch does not know, naming ``device``.
+
+    Checked with the other settings, so ``--device gpu`` is one line before anything is loaded.
+    """
+    import torch
+
+    if value is None:
+        return None
+    try:
+        torch.device(value)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device = {value!r} is not a device name such as 'cpu', 'cuda' or 'cuda:1' ({error})"
+        ) from None
+    return value
+
+
 def _default(f: Field[Any]) -> Any:
     return f.default_factory() if f.default_factory is not MISSING else f.default
 
@@ -240,7 +258,8 @@ class TrainRun(RunConfig):
     ------
     ValueError
         Unknown names, values out of range, or a recipe that does not apply (e.g. ``factor`` for an
-        objective without one), each naming the setting.
+        objective without one), each naming the setting; an ``out`` that is an existing file, a
+        ``device`` torch does not know.
     """
 
     command: ClassVar[str] = "train"
@@ -354,6 +373,9 @@ class TrainRun(RunConfig):
             )
         for name in ("compile", "sync_bn", "resume", "progress"):
             setattr(self, name, checks.flag(name, getattr(self, name)))
+        # a file named as the run folder failed only at the first checkpoint, after an epoch
+        self.out = checks.output_path("out", self.out, folder=True)
+        self.device = _device(self.device)
         # the recipe's own errors (a factor for sce, adp-authors for mmc) at construction
         self.get_recipe()
 
@@ -484,7 +506,8 @@ class EvaluateRun(RunConfig):
     Raises
     ------
     ValueError
-        Unknown names, unknown attacks, PGD columns other than 10 and 50, counts below 1.
+        Unknown names, unknown attacks, PGD columns other than 10 and 50, counts below 1, an
+        ``out`` that is an existing folder, a ``device`` torch does not know.
     """
 
     command: ClassVar[str] = "evaluate"
@@ -550,6 +573,9 @@ class EvaluateRun(RunConfig):
             setattr(self, name, checks.integer(name, getattr(self, name), low=1))
         self.seed = checks.seed("seed", self.seed)
         self.threads = checks.integer("threads", self.threads, low=1, allow_none=True)
+        if self.out is not None:  # a folder named as the file failed after every attack had run
+            self.out = checks.output_path("out", self.out)
+        self.device = _device(self.device)
 
 
 @dataclass
@@ -557,6 +583,12 @@ class TableRun(RunConfig):
     """A ``robviz table`` run: evaluation files beside the talk's Table 2.
 
     See :func:`robviz.scale.render_table`.
+
+    Raises
+    ------
+    ValueError
+        Unknown talk rows, no results or one file twice, ``paired`` without two files, an ``out``
+        or ``html`` that is an existing folder.
     """
 
     command: ClassVar[str] = "table"
@@ -605,6 +637,9 @@ class TableRun(RunConfig):
         if repeated:
             # one file twice would show its model twice ("sce", "sce #2") as if measured twice
             raise ValueError(f"results names the file {repeated[0]!r} more than once")
+        for name in ("out", "html"):
+            if getattr(self, name) is not None:
+                setattr(self, name, checks.output_path(name, getattr(self, name)))
         if self.paired and len(self.results) != 2:
             raise ValueError(
                 f"paired compares two evaluation files: results names {len(self.results)}"

@@ -105,8 +105,9 @@ def load_data(
     robviz.scale.cifar.CifarDownloadError
         When CIFAR is neither cached nor downloadable (with what to do by hand).
     ValueError
-        For a name that is none of these (from :func:`robviz.scale.cifar.load_cifar`), or a
-        cached CIFAR archive with the wrong checksum.
+        For a name that is none of these (from :func:`robviz.scale.cifar.load_cifar`), a cached
+        CIFAR archive with the wrong checksum, or a ``train_size``/``test_size`` larger than the
+        set's split.
     """
     train_size = checks.integer("train_size", train_size, low=1, allow_none=True)
     test_size = checks.integer("test_size", test_size, low=1, allow_none=True)
@@ -120,10 +121,17 @@ def load_data(
         from .cifar import load_cifar
 
         data = load_cifar(dataset, data_root, device=device, dtype=torch.uint8)
-    if train_size:
-        data.x_train, data.y_train = data.x_train[:train_size], data.y_train[:train_size]
-    if test_size:
-        data.x_test, data.y_test = data.x_test[:test_size], data.y_test[:test_size]
+    for split, size in (("train", train_size), ("test", test_size)):
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if size is not None and size > len(x):
+            # slicing would silently train or test on fewer images than asked
+            raise ValueError(
+                f"{split}_size = {size} is more than the {len(x)} {split} images of {dataset!r}: "
+                f"pass {split}_size (--{split}-size) of at most {len(x)}"
+            )
+        if size:
+            setattr(data, f"x_{split}", x[:size])
+            setattr(data, f"y_{split}", y[:size])
     return data
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from .config import EvaluateRun, TrainRun
 from ..runtime import predict
 from .data import load_data, write_json
@@ -80,11 +81,21 @@ def load_trained(
     ------
     FileNotFoundError
         No file at ``path``.
+    ValueError
+        A file that is no checkpoint (:func:`robviz.train.read_checkpoint`), or a checkpoint that
+        ``robviz train`` did not write (one of :func:`robviz.train.save_checkpoint` without its
+        ``config``, ``recipe`` and ``num_classes``).
     """
     from ..train import read_checkpoint
 
     state = read_checkpoint(path)
     meta = state["metadata"]
+    missing = [key for key in ("config", "recipe", "num_classes") if key not in meta]
+    if missing:  # a toy model's save_checkpoint: no run to rebuild the network from
+        raise ValueError(
+            f"{path} is not a checkpoint of robviz train: its metadata has no {missing}; load a "
+            "checkpoint of robviz.train.save_checkpoint with load_checkpoint(path, model)"
+        )
     run = TrainRun.from_dict(meta["config"])
     model = run.build_model(meta["num_classes"], meta["recipe"].get("factor"))
     model.load_state_dict(state["state_dict"])
@@ -351,14 +362,34 @@ def read_evaluation(source: str | Path | Mapping) -> dict:
     FileNotFoundError
         No file at ``source``.
     ValueError
-        ``source`` holds no list of ``rows``: not an evaluation file.
+        ``source`` is not JSON (a truncated file), or holds no list of ``rows`` each with a
+        ``model``, an ``attack``, an ``eps`` (None or a number >= 0) and an ``accuracy`` (None, for
+        not finite, or a fraction in [0, 1], never a percentage): not an evaluation file (naming
+        the file and the row).
     """
     if isinstance(source, Mapping):
         data, where = dict(source), "the evaluation given"
     else:
-        data, where = json.loads(Path(source).read_text()), str(source)
+        where = str(source)
+        try:
+            data = json.loads(Path(source).read_text())
+        except json.JSONDecodeError as error:  # its message names no file
+            raise ValueError(f"{where} is not a JSON file (truncated?): {error}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
         raise ValueError(f"{where} is not an evaluation file of robviz evaluate: no list of rows")
+    if not data["rows"]:
+        raise ValueError(f"{where} is not an evaluation file of robviz evaluate: no rows")
+    for i, row in enumerate(data["rows"]):
+        if not (isinstance(row, dict) and {"model", "attack", "eps", "accuracy"} <= row.keys()):
+            raise ValueError(
+                f"{where} is not an evaluation file of robviz evaluate: rows[{i}] = {row!r:.80} "
+                "is not a row with a model, an attack, an eps and an accuracy"
+            )
+        # an accuracy in percent (85 for 85 %) would be tabulated as 8500 %
+        checks.real(
+            f"{where}: rows[{i}]['accuracy']", row["accuracy"], low=0, high=1, allow_none=True
+        )
+        checks.real(f"{where}: rows[{i}]['eps']", row["eps"], low=0, allow_none=True)
     return data
 
 
