@@ -7,6 +7,7 @@ clean | eps = 8/255: PGD10-tar, PGD10-un, PGD50-tar, PGD50-un | eps = 16/255: th
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ __all__ = [
     "robust_accuracy",
     "judged_predictions",
     "clean_row",
+    "points_fingerprint",
     "RobustnessTable",
 ]
 
@@ -133,8 +135,10 @@ class RobustnessTable:
     (samples) and, in attack rows of :func:`robust_accuracy`, ``failed`` (correctly classified
     samples the attack could not evaluate, a non-finite iterate or output: counted as not robust,
     see :class:`~robviz.attacks.AttackResult`) and ``robust`` (the per-point result, an (n,) bool
-    CPU tensor: correct clean and under this attack; the clean row's is the clean correctness).
-    :meth:`with_worst_case` combines the ``robust`` of a radius's attacks.
+    CPU tensor: correct clean and under this attack; the clean row's is the clean correctness) and
+    ``points`` (:func:`points_fingerprint` of the inputs and labels measured, a string that JSON
+    keeps). :meth:`with_worst_case` combines the ``robust`` of a radius's attacks, and refuses rows
+    whose ``points`` differ (rows without ``points``, from older files, are combined unchecked).
 
     Model labels key the rows, so they are unique: adding a table whose model label is already taken
     renames the newcomer ``"sce #2"``, ``"sce #3"``... (and a table built with one (model, column)
@@ -287,8 +291,9 @@ class RobustnessTable:
         ValueError
             ``attacks`` names no attack of the table; ``label`` is already an attack of the table; a
             row to combine has no per-point ``robust`` (a table not made by :func:`robust_accuracy`,
-            or read back from JSON); rows of one model measure different numbers of points; a model
-            lacks one of ``attacks`` at one of its radii.
+            or read back from JSON); rows of one model measure different numbers of points, or
+            different points (their ``points`` fingerprints differ: the error names the attacks); a
+            model lacks one of ``attacks`` at one of its radii.
         """
         names = list(dict.fromkeys(row["attack"] for row in self.rows if row["attack"] != "clean"))
         if label in names or label == "clean":
@@ -336,6 +341,7 @@ class RobustnessTable:
                     f"the rows of {model!r} at eps={eps:g} measure different numbers of points: "
                     "the worst case needs the same points under every attack"
                 )
+            points = same_points(rows, f"{model!r} at eps={eps:g}")
             absent = [a for a in attacks or () if a not in {row["attack"] for row in rows}]
             if absent:
                 # a worst case over fewer attacks reads higher, under the same label as the others
@@ -354,6 +360,7 @@ class RobustnessTable:
                     n=len(robust),
                     robust=robust,
                     attacks=[row["attack"] for row in rows],
+                    **({} if points is None else {"points": points}),
                 )
             )
         return RobustnessTable(self.rows + added)
@@ -385,7 +392,9 @@ class RobustnessTable:
             ``value`` is a key of no row (a misspelt key would otherwise give a table of blanks).
         """
         keys = list(dict.fromkeys(k for row in self.rows for k in row))
-        numeric = [k for k in keys if k not in ("model", "attack", "eps", "robust", "attacks")]
+        numeric = [
+            k for k in keys if k not in ("model", "attack", "eps", "robust", "attacks", "points")
+        ]
         if self.rows:
             checks.choice("value", value, numeric)
         scale = 100.0 if value == "accuracy" else 1.0
@@ -444,6 +453,70 @@ class RobustnessTable:
         return self.to_markdown()
 
 
+def points_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
+    """Return a short fingerprint of the points ``(x, y)``: which inputs and labels were measured.
+
+    The first 16 hex digits of the SHA-256 of the inputs' shape, their values as float64 and the
+    labels as int64, so the same points in float32 or float64, on any device, in any memory layout,
+    give the same fingerprint, and any other inputs or labels (almost surely) another. Rows that a
+    per-point comparison pairs (:meth:`RobustnessTable.with_worst_case`,
+    :func:`~robviz.attacks.battery_sanity`) must carry the same one.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Inputs (N, ...).
+    y : torch.Tensor
+        Labels (N,).
+
+    Returns
+    -------
+    str
+        16 lowercase hex digits.
+    """
+    digest = hashlib.sha256(repr(tuple(x.shape)).encode())
+    # in chunks: a float64 copy of 10 000 CIFAR images at once would take 250 MB
+    for start in range(0, len(x), 1024):
+        chunk = x[start : start + 1024].detach().to("cpu", torch.float64).contiguous()
+        digest.update(chunk.numpy().tobytes())
+    digest.update(y.detach().to("cpu", torch.int64).contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def same_points(rows: Sequence[dict], where: str) -> str | None:
+    """Return the ``points`` fingerprint that ``rows`` share, refusing rows that measured others.
+
+    Rows without ``points`` (older files, rows made by hand) are not checked.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows of a :class:`RobustnessTable` that a per-point comparison pairs.
+    where : str
+        What the rows are, for the error (``"'sce' at eps=0.25"``).
+
+    Returns
+    -------
+    str or None
+        The shared fingerprint; None when no row has one.
+
+    Raises
+    ------
+    ValueError
+        Two rows carry different fingerprints: the error names their attacks.
+    """
+    prints = {row["points"]: row["attack"] for row in rows if row.get("points") is not None}
+    if len(prints) > 1:
+        named = ", ".join(
+            f"{row['attack']!r} ({row['points']})" for row in rows if row.get("points") is not None
+        )
+        raise ValueError(
+            f"the rows of {where} measured different points: {named}; a per-point comparison "
+            "needs every attack run on the same x and y"
+        )
+    return next(iter(prints), None)
+
+
 def _column(row: dict) -> str:
     return (
         row["attack"]
@@ -471,8 +544,9 @@ def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> 
     Returns
     -------
     dict
-        ``model``, ``attack="clean"``, ``eps=None``, ``accuracy``, ``distance=nan``, ``n`` and
-        ``robust``, the (N,) bool mask of correct predictions on the CPU.
+        ``model``, ``attack="clean"``, ``eps=None``, ``accuracy``, ``distance=nan``, ``n``,
+        ``robust``, the (N,) bool mask of correct predictions on the CPU, and ``points``, the
+        :func:`points_fingerprint` of ``(x, y)``.
 
     Raises
     ------
@@ -492,6 +566,7 @@ def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> 
         distance=math.nan,
         n=len(x),
         robust=correct.cpu(),
+        points=points_fingerprint(x, y),
     )
 
 
@@ -656,6 +731,7 @@ def robust_accuracy(
                 n=n,
                 failed=int((correct & failed).sum()),
                 robust=robust.cpu(),
+                points=rows[0]["points"],  # hashed once, by clean_row
             )
         )
     return RobustnessTable(rows)
