@@ -545,7 +545,7 @@ def _clean_logits(model: Predictor, x: torch.Tensor) -> torch.Tensor:
 
     BatchNorm statistics untouched, Dropout off.
     """
-    return inference(model, x)
+    return checks.logits("model", inference(model, x))
 
 
 def auto_attack(

@@ -555,7 +555,7 @@ def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> 
     """
     checks.model("model", model)
     checks.finite_inputs("x", x, tensor=True)
-    logits = inference(model, x, batch_size=1024)
+    logits = checks.logits("model", inference(model, x, batch_size=1024))
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
     correct = predict(logits).to(x.device) == y.to(x.device)
     return dict(

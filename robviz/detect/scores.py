@@ -49,7 +49,7 @@ KD_BANDWIDTH = {"rce": 0.1 / 0.26, "ce": 1.0 / 0.26}
 
 def _logits(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     """Return model(x) for a detector: inputs checked non-empty and finite, eval mode, batched."""
-    return inference(model, checks.finite_inputs("x", x))
+    return checks.logits("model", inference(model, checks.finite_inputs("x", x)))
 
 
 def _features(model: FeatureModel, x: torch.Tensor) -> torch.Tensor:
