@@ -171,6 +171,8 @@ class RobustnessTable:
             )
 
     def __add__(self, other: "RobustnessTable") -> "RobustnessTable":
+        if not isinstance(other, RobustnessTable):
+            return NotImplemented  # Python then raises a TypeError naming both types
         taken = set(self.models)
         renamed = {}
         for model in other.models:
@@ -289,13 +291,17 @@ class RobustnessTable:
         Raises
         ------
         ValueError
-            ``attacks`` names no attack of the table; ``label`` is already an attack of the table; a
+            ``attacks`` names no attack of the table; ``label`` is not a non-empty string, or is
+            already an attack of the table; a
             row to combine has no per-point ``robust`` (a table not made by :func:`robust_accuracy`,
             or read back from JSON); rows of one model measure different numbers of points, or
             different points (their ``points`` fingerprints differ: the error names the attacks); a
             model lacks one of ``attacks`` at one of its radii.
         """
         names = list(dict.fromkeys(row["attack"] for row in self.rows if row["attack"] != "clean"))
+        if not isinstance(label, str) or not label.strip():
+            # the label heads the new columns: "" would make them bare radii, "0.25"
+            raise ValueError(f"label must be a non-empty string, got {label!r}")
         if label in names or label == "clean":
             raise ValueError(
                 f"label {label!r} is already a column of the table: choose another label"
@@ -416,7 +422,7 @@ class RobustnessTable:
         value : str
             The row key shown: ``"accuracy"`` or ``"distance"`` for mean norms.
         digits : int
-            Decimals; at least 3 for any value other than ``"accuracy"``.
+            Decimals, >= 0; at least 3 for any value other than ``"accuracy"``.
 
         Returns
         -------
@@ -426,8 +432,9 @@ class RobustnessTable:
         Raises
         ------
         ValueError
-            ``value`` is a key of no row (see :meth:`pivot`).
+            ``value`` is a key of no row (see :meth:`pivot`); ``digits`` not an integer >= 0.
         """
+        digits = checks.integer("digits", digits, low=0)
         models, columns, values = self.pivot(value)
         digits = digits if value == "accuracy" else max(digits, 3)
         lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
@@ -523,6 +530,49 @@ def _column(row: dict) -> str:
         if row["attack"] == "clean"
         else f"{row['attack']} {format_eps(row['eps'])}".strip()
     )
+
+
+def _check_attacks(attacks: object) -> None:
+    """Refuse what is not ``{label: Attack}``, and labels that cannot head a column."""
+    if not isinstance(attacks, Mapping):
+        raise TypeError(
+            f"attacks must be a mapping {{label: Attack}}, got {type(attacks).__name__}: e.g. "
+            '{"PGD": PGD(model, ...)}'
+        )
+    for label, attack in attacks.items():
+        if not isinstance(attack, Attack):
+            raise TypeError(
+                f"attacks[{label!r}] must be a robviz Attack, got {type(attack).__name__}"
+            )
+        if not isinstance(label, str) or not label.strip() or label == "clean":
+            # "clean" is the clean row's column; "" would leave a bare radius as the column
+            raise ValueError(
+                f"attacks must be labelled by non-empty strings other than 'clean', got {label!r}"
+            )
+
+
+def _radii(eps_list: object) -> list[float]:
+    """Return ``eps_list`` as floats, each finite and >= 0, no two of them one column."""
+    try:
+        if isinstance(eps_list, (str, bytes)):
+            raise TypeError
+        radii = [checks.real("eps_list", eps, low=0) for eps in eps_list]  # type: ignore[attr-defined]
+    except TypeError:
+        raise TypeError(
+            f"eps_list must be a sequence of radii, e.g. [8/255, 16/255], got {eps_list!r}"
+        ) from None
+    if not radii:
+        raise ValueError(
+            "eps_list is empty: give at least one radius (None: each attack's own eps)"
+        )
+    labels = [format_eps(eps) for eps in radii]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        # each radius is one column of the table: a repeat would run every attack twice, then fail
+        raise ValueError(
+            f"eps_list repeats the radius {repeated[0]} (radii {labels}): give each radius once"
+        )
+    return radii
 
 
 def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> dict:
@@ -675,7 +725,13 @@ def robust_accuracy(
     ------
     ValueError
         x empty or non-finite, y not one integer label per input or outside the model's classes
-        [0, L) (naming the sample index), attacks or eps_list empty.
+        [0, L) (naming the sample index), attacks or eps_list empty; an attack labelled
+        ``"clean"`` or not by a non-empty string; a radius of ``eps_list`` negative, not finite, or
+        repeated (two radii that make one column, such as 0.25 twice); ``kind`` unknown. All
+        before any attack runs.
+    TypeError
+        ``attacks`` not a mapping of :class:`Attack`; ``eps_list`` not a sequence of numbers (a
+        single radius is ``[0.25]``).
 
     Examples
     --------
@@ -688,6 +744,8 @@ def robust_accuracy(
     progress = checks.flag("progress", progress)
     checks.finite_inputs("x", x, tensor=True)
     y = checks.labels("y", y, len(x))
+    if kind is not None:
+        checks.choice("kind", kind, TALK_EPS)
     kind = kind or ("images" if x.dim() == 4 else "toy")
     if attacks is None:
         attacks = talk_battery(model, kind, bounds)
@@ -696,10 +754,9 @@ def robust_accuracy(
         raise ValueError(
             "attacks is empty: give at least one {name: Attack} (None: the talk's battery)"
         )
-    if eps_list is not None and len(eps_list) == 0:
-        raise ValueError(
-            "eps_list is empty: give at least one radius (None: each attack's own eps)"
-        )
+    _check_attacks(attacks)
+    if eps_list is not None:
+        eps_list = _radii(eps_list)
     if name is None:
         name = getattr(getattr(model, "objective", None), "name", None) or type(model).__name__
     rows = [clean_row(model, x, y, name)]
