@@ -553,7 +553,8 @@ def _steps(name: str, steps: torch.Tensor | None, scale: float, num: int) -> tor
     steps = torch.as_tensor(steps).float()
     if steps.dim() != 1 or len(steps) < 2:
         raise ValueError(
-            f"{name} must be a 1-D sequence of steps, at least two, got {tuple(steps.shape)}"
+            f"{name} must be a 1-D sequence of steps, at least one pair of neighbours (two "
+            f"steps), got {tuple(steps.shape)}"
         )
     steps = checks.finite_inputs(name, steps)
     if not bool((steps.diff() > 0).all()):
