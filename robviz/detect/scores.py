@@ -136,7 +136,7 @@ def non_max_entropy(probabilities: npt.ArrayLike) -> np.ndarray:
     Parameters
     ----------
     probabilities : array-like or torch.Tensor
-        Probabilities (N, L), L >= 3.
+        Probabilities (N, L), L >= 3, each row summing to 1 (within 0.01).
 
     Returns
     -------
@@ -147,11 +147,22 @@ def non_max_entropy(probabilities: npt.ArrayLike) -> np.ndarray:
     ------
     ValueError
         ``probabilities`` is not (N, L) with L >= 3, has a NaN or infinite value (naming the
-        sample) or a negative one.
+        sample), a negative one, or a row not summing to 1 (logits passed by mistake: their
+        non-ME is :func:`non_max_entropy_logits`; the error names the rows).
     """
     p = _check_outputs(probabilities, "probabilities")
     if (p < 0).any():  # log of a negative number is NaN, and its term would be dropped as 0
         raise ValueError(f"probabilities must be >= 0, got {p.min()!r}")
+    # Positive logits would otherwise pass, renormalized as if they were probabilities: [2, 3, 5]
+    # scores 0.67 where its softmax scores 0.58.
+    off = np.flatnonzero(np.abs(p.sum(axis=1) - 1) > 1e-2)
+    if len(off):
+        raise ValueError(
+            f"probabilities must sum to 1 in each row, got {len(off)} of {len(p)} rows that do "
+            f"not, at sample index {checks.first_items(off.tolist())} (sums "
+            f"{checks.first_items([f'{v:.4g}' for v in p[off].sum(axis=1)])}): for logits use "
+            "non_max_entropy_logits"
+        )
     with np.errstate(divide="ignore"):
         return _non_max_entropy_log(np.log(p))
 
@@ -332,7 +343,13 @@ class KernelDensity:
             x and y of different lengths or y not 1-D; a label outside the model's classes [0, L)
             (naming the sample index); a class of the model without a sample in y; no default
             bandwidth for the model's objective (give ``sigma2``).
+        TypeError
+            ``model`` without ``features``, or without ``objective`` when ``sigma2`` is None.
         """
+        checks.model(
+            "model", model, needs=("features",) + (("objective",) if self.sigma2 is None else ())
+        )
+        y = checks.as_tensor("y", y)
         if len(x) != len(y) or y.dim() != 1:
             raise ValueError(
                 f"x and y must hold the same number of samples, y 1-D; got {tuple(x.shape)}, "
@@ -477,6 +494,7 @@ def lid_mle(
     """
     exclude_self = checks.flag("exclude_self", exclude_self)
     z = checks.tensor_argument("z", z, "(N, d)")
+    reference = checks.tensor_argument("reference", reference, "(M, d)")
     if z.dim() != 2 or reference.dim() != 2 or z.shape[1] != reference.shape[1]:
         raise ValueError(
             f"z and reference must be (N, d) and (M, d), got {tuple(z.shape)}, "
@@ -557,7 +575,10 @@ class LID:
         ------
         ValueError
             M <= k, or non-finite x.
+        TypeError
+            ``model`` without ``features``.
         """
+        checks.model("model", model, needs=("features",))
         if len(x) <= self.k:
             raise ValueError(f"need more than k = {self.k} reference inputs, got {len(x)}")
         generator = torch.Generator().manual_seed(self.seed)

@@ -1,0 +1,53 @@
+"""Detectors refuse logits given as probabilities, and models or references they cannot use."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from robviz import detect
+
+
+def test_non_max_entropy_refuses_rows_that_are_not_probabilities():
+    # positive logits passed as probabilities: before, scored 0.673 (the non-ME of 2/5, 3/5)
+    # where the softmax of the logits scores 0.582
+    logits = np.array([[1.0, 0.5, 0.2], [2.0, 3.0, 5.0]])
+    with pytest.raises(
+        ValueError, match=r"sum to 1 in each row, got 1 of 2 rows .* index 1 \(sums 10\)"
+    ):
+        detect.non_max_entropy(
+            np.vstack([np.exp(logits[:1]) / np.exp(logits[:1]).sum(), logits[1:]])
+        )
+    p = torch.softmax(torch.tensor(logits), dim=1)
+    assert detect.non_max_entropy(p)[1] == pytest.approx(0.5822031, abs=1e-6)
+    np.testing.assert_allclose(
+        detect.non_max_entropy(p), detect.non_max_entropy_logits(logits), rtol=1e-12
+    )
+    # probabilities rounded to float16 still sum to 1 within the tolerance
+    half = torch.softmax(torch.randn(6, 10), dim=1).half()
+    assert detect.non_max_entropy(half).shape == (6,)
+
+
+def test_lid_refuses_a_reference_that_is_not_a_tensor():
+    z = torch.zeros(3, 2)
+    with pytest.raises(ValueError, match="reference must be"):
+        detect.lid_mle(z, np.zeros((30, 2)), k=5)  # before: an AttributeError
+    assert math.isfinite(float(detect.lid_mle(torch.randn(3, 2), torch.randn(30, 2), k=5)[0]))
+
+
+def test_fitting_a_detector_on_a_model_without_features_names_the_model():
+    plain = torch.nn.Linear(2, 3)
+    x, y = torch.randn(40, 2), torch.arange(40) % 3
+    with pytest.raises(TypeError, match="model must be a robviz model with"):
+        detect.LID(k=3, reference_size=10).fit(plain, x)
+    with pytest.raises(TypeError, match="model must be a robviz model with"):
+        detect.KernelDensity().fit(plain, x, y)
+
+
+def test_kernel_density_fits_on_labels_held_in_numpy(trained_blobs):
+    data, model = trained_blobs(3)
+    kd = detect.KernelDensity(points_per_class=20)
+    a = kd.fit(model, data.x_train, data.y_train.numpy()).score(model, data.x_test[:5])
+    b = kd.fit(model, data.x_train, data.y_train).score(model, data.x_test[:5])
+    np.testing.assert_array_equal(a, b)
