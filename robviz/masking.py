@@ -638,7 +638,7 @@ def loss_along_direction(
     x = to_model(model, checks.finite_inputs("x", x))
     grad = _input_gradient(model, x, y, objective)  # one pass: the default direction and the slope
     d = grad.sign() if direction is None else _direction("direction", direction, x)
-    scale = float(x.abs().max()) or 1.0
+    scale = float(x.detach().abs().max()) or 1.0
     alphas = _steps("alphas", alphas, scale, 41)
     if not bool((alphas > 0).any()):
         raise ValueError(
@@ -757,7 +757,7 @@ def loss_landscape_2d(
         d2 = ((torch.rand(x.shape, generator=generator) < 0.5).float() * 2 - 1).to(x)
     else:
         d2 = _direction("d2", d2, x)
-    scale = float(x.abs().max()) or 1.0
+    scale = float(x.detach().abs().max()) or 1.0
     alphas = _steps("alphas", alphas, scale, 21)
     betas = _steps("betas", betas, scale, 21)
     with evaluating(model):

@@ -53,7 +53,9 @@ def _logits(model: Predictor, x: torch.Tensor) -> torch.Tensor:
 
 
 def _features(model: FeatureModel, x: torch.Tensor) -> torch.Tensor:
-    return inference(model, checks.finite_inputs("x", x), method="features")
+    """Return model.features(x), finite: a finite input can overflow the model (x = 1e38)."""
+    z = inference(model, checks.finite_inputs("x", x), method="features")
+    return checks.finite_inputs("model.features(x)", z)
 
 
 def _check_outputs(values: npt.ArrayLike, name: str) -> np.ndarray:
@@ -88,10 +90,12 @@ def confidence(model: Predictor, x: torch.Tensor) -> np.ndarray:
     Raises
     ------
     ValueError
-        Empty or non-finite x.
+        Empty or non-finite x, or an output of the model that is not finite (naming the samples).
     """
     checks.model("model", model)
-    return to_numpy(_logits(model, x).double().log_softmax(dim=1).max(dim=1).values.exp())
+    # a finite input can overflow the model: its NaN confidence would read as a score
+    logits = checks.finite_inputs("model(x)", _logits(model, x))
+    return to_numpy(logits.double().log_softmax(dim=1).max(dim=1).values.exp())
 
 
 def _non_max_entropy_log(log_scores: np.ndarray) -> np.ndarray:
@@ -433,7 +437,8 @@ class KernelDensity:
         Raises
         ------
         ValueError
-            Empty or non-finite x; ``model`` not the model it was fitted on.
+            Empty or non-finite x, or non-finite features of it (a finite input can overflow the
+            model); ``model`` not the model it was fitted on.
         RuntimeError
             Not fitted.
         """
@@ -574,7 +579,7 @@ class LID:
         Raises
         ------
         ValueError
-            M <= k, or non-finite x.
+            M <= k, or non-finite x or features of it.
         TypeError
             ``model`` without ``features``.
         """
@@ -613,7 +618,8 @@ class LID:
         RuntimeError
             Not fitted.
         ValueError
-            Empty or non-finite x; ``model`` not the model it was fitted on.
+            Empty or non-finite x, or non-finite features of it (a finite input can overflow the
+            model); ``model`` not the model it was fitted on.
         """
         if self.reference is None:
             raise RuntimeError("LID is not fitted: call fit(model, x_train) first")

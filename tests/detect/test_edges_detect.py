@@ -51,3 +51,22 @@ def test_kernel_density_fits_on_labels_held_in_numpy(trained_blobs):
     a = kd.fit(model, data.x_train, data.y_train.numpy()).score(model, data.x_test[:5])
     b = kd.fit(model, data.x_train, data.y_train).score(model, data.x_test[:5])
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("detector", ["confidence", "KernelDensity", "LID"])
+def test_a_finite_input_that_overflows_the_model_is_refused_not_scored_nan(trained_blobs, detector):
+    # x = 1e38 is finite, but the model's features and logits at it are not: before, confidence
+    # and log KD came back NaN for that sample, beside ordinary scores
+    data, model = trained_blobs(3)
+    x = data.x_test[:4].clone()
+    x[1] = 1e38
+    score = {
+        "confidence": lambda: detect.confidence,
+        "KernelDensity": lambda: detect.KernelDensity(points_per_class=10).fit(
+            model, data.x_train, data.y_train
+        ),
+        "LID": lambda: detect.LID(k=3, reference_size=20).fit(model, data.x_train),
+    }[detector]()
+    with pytest.raises(ValueError, match=r"non-finite values .* at sample index 1"):
+        score(model, x)
+    assert np.isfinite(score(model, x[[0, 2, 3]])).all()
