@@ -688,8 +688,10 @@ def detection_pairs(
     Raises
     ------
     ValueError
-        When x, y and result do not describe the same samples, or a label lies outside the
-        model's classes [0, L) (naming the sample index).
+        When x, y and result do not describe the same samples (their counts differ, or
+        ``result.x`` and ``result.y`` are not ``x`` and ``y``: the error names the first samples
+        that differ), or a label lies outside the model's classes [0, L) (naming the sample
+        index).
     """
     checks.model("model", model)
     if len(x) != len(y) or len(result.success) != len(y):
@@ -699,6 +701,7 @@ def detection_pairs(
         )
     logits = _logits(model, x)
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
+    _same_samples(x, y, result)
     correct = predict(logits).cpu() == y.cpu()
     # Judged by model, whose pairs these are: a result of an attack on another model (a surrogate)
     # carries that model's predictions.
@@ -710,6 +713,31 @@ def detection_pairs(
     if result.failed is not None:
         success &= ~result.failed.bool().cpu()
     return DetectionPairs(correct=correct, success=success, pairs=correct & success)
+
+
+def _same_samples(x: torch.Tensor, y: torch.Tensor, result: AttackResult) -> None:
+    """Refuse a result of an attack on other points than (x, y), even of the same count.
+
+    A pair is clean point i beside adversarial example i: a result of other points (another
+    slice, a shuffled copy) would pair each clean point with another point's example. The result
+    holds its clean inputs in the attacking model's dtype, so x is compared in that dtype.
+    """
+    if tuple(result.x.shape) != tuple(x.shape):
+        raise ValueError(
+            f"result must be the attack's result on x, of shape {tuple(x.shape)}, but its clean "
+            f"inputs have shape {tuple(result.x.shape)}"
+        )
+    shape = (len(x), -1)
+    x_there = x.detach().to(result.x.device, result.x.dtype).reshape(shape)
+    differ = (x_there != result.x.detach().reshape(shape)).any(dim=1).cpu()
+    differ |= y.cpu() != result.y.cpu()
+    if bool(differ.any()):
+        index = torch.nonzero(differ).flatten().tolist()
+        raise ValueError(
+            f"result must be the attack's result on x and y, but its clean inputs or labels "
+            f"differ at {len(index)} of {len(x)} samples (sample index "
+            f"{checks.first_items(index)}): run the attack on these x and y"
+        )
 
 
 def _check_scores(

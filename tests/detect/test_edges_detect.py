@@ -70,3 +70,25 @@ def test_a_finite_input_that_overflows_the_model_is_refused_not_scored_nan(train
     with pytest.raises(ValueError, match=r"non-finite values .* at sample index 1"):
         score(model, x)
     assert np.isfinite(score(model, x[[0, 2, 3]])).all()
+
+
+def test_pairs_refuse_a_result_of_other_points_of_the_same_count(trained_blobs):
+    # before: clean point i was paired with the adversarial example of another point, and the
+    # AUC computed from the mismatch
+    from robviz.attacks import PGD
+
+    data, model = trained_blobs(3)
+    x, y = data.x_test[:20], data.y_test[:20]
+    attack = PGD(model, eps=0.5, steps=3, bounds=data.bounds)
+    other = attack.run(data.x_test[20:40], data.y_test[20:40])
+    with pytest.raises(ValueError, match=r"result must be the attack's result on x and y"):
+        detect.detection_pairs(model, x, y, other)
+    with pytest.raises(ValueError, match=r"differ at 1 of 20 samples \(sample index 3\)"):
+        shifted = y.clone()
+        shifted[3] = (shifted[3] + 1) % 3
+        detect.detection_pairs(model, x, shifted, attack.run(x, y))
+    with pytest.raises(ValueError, match="result must be the attack's result on x and y"):
+        detect.detection_scores({"confidence": detect.confidence}, model, x, y, other)
+    # the result of these points, given in float64, pairs
+    pairs = detect.detection_pairs(model, x.double(), y, attack.run(x, y))
+    assert pairs.pairs.shape == (20,)
