@@ -29,6 +29,10 @@ def test_the_fingerprint_names_the_points_not_their_dtype_device_or_layout():
     assert points_fingerprint(x.flip(0), y.flip(0)) != fp  # the same points in another order
     assert points_fingerprint(x, y.roll(1)) != fp  # other labels
     assert points_fingerprint(x.reshape(6, 1, 2), y) != fp  # another shape
+    images = torch.rand(3, 3, 4, 4)
+    labels = torch.tensor([0, 1, 2])
+    channels_last = images.to(memory_format=torch.channels_last)
+    assert points_fingerprint(channels_last, labels) == points_fingerprint(images, labels)
 
 
 def test_every_row_of_robust_accuracy_carries_the_fingerprint_of_its_points():
