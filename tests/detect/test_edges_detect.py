@@ -92,3 +92,15 @@ def test_pairs_refuse_a_result_of_other_points_of_the_same_count(trained_blobs):
     # the result of these points, given in float64, pairs
     pairs = detect.detection_pairs(model, x.double(), y, attack.run(x, y))
     assert pairs.pairs.shape == (20,)
+
+
+def test_the_study_refuses_results_of_a_model_it_was_not_given(trained_blobs):
+    # before: a KeyError 'rce' after the detectors of every given model were fitted
+    from robviz.attacks import FGSM
+    from robviz.detect.study import detection_study
+
+    data, model = trained_blobs(3)
+    x, y = data.x_test[:20], data.y_test[:20]
+    result = FGSM(model, eps=0.5, bounds=data.bounds).run(x, y)
+    with pytest.raises(ValueError, match=r"results name models \['rce'\] that are not keys"):
+        detection_study({"sce": model}, data, x, y, {"FGSM": {"rce": result}})
