@@ -124,7 +124,7 @@ def least_likely(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     torch.Tensor
-        Classes (N,).
+        Classes (N,), on x's device. The model runs in eval mode, its own mode restored.
 
     Raises
     ------
@@ -134,7 +134,9 @@ def least_likely(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     """
     checks.model("model", model)
     x = checks.finite_inputs("x", x, allow_empty=True)
-    return checks.logits("model", model(x)).argmin(dim=1)
+    # eval mode, as every attack: a model left in train mode would update its BatchNorm statistics
+    # and draw its dropout here, a different target at every call
+    return checks.logits("model", inference(model, x)).argmin(dim=1).to(x.device)
 
 
 def random_target(

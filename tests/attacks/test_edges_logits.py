@@ -93,3 +93,17 @@ def test_two_logits_built_from_one_are_accepted_and_agree_with_the_sign():
     y = (one(x)[:, 0] > 0).long()
     table = robust_accuracy(Two(), x, y, bounds=BOUNDS, progress=False)
     assert table.get("clean") == 1.0
+
+
+def test_least_likely_runs_a_model_left_in_train_mode_in_eval_mode():
+    # before: each call updated the BatchNorm statistics and drew dropout, another target each time
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(2, 8), torch.nn.BatchNorm1d(8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 3)
+    ).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(16, 2)
+    first = least_likely(model, x)
+    assert torch.equal(first, least_likely(model, x)) and model.training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert torch.equal(first, model.eval()(x).argmin(dim=1))
