@@ -866,7 +866,7 @@ def moved(old: str, new: str) -> None:
     sys.modules[old] = importlib.import_module(new)
 
 
-# ------------------------------------------------------------- paths a command writes (round 3)
+# ------------------------------------------------------------------------ paths a command writes
 
 
 def output_path(name: str, value: object, *, folder: bool = False) -> str:
@@ -914,3 +914,42 @@ def output_path(name: str, value: object, *, folder: bool = False) -> str:
             f"{name} = {str(path)!r} lies under {str(parent)!r}, which is a file, not a folder"
         )
     return os.fspath(path) if not isinstance(value, str) else value
+
+
+# ------------------------------------------------------------------ a model's outputs: class logits
+
+
+def logits(name: str, value: torch.Tensor) -> torch.Tensor:
+    """Return ``value``, a model's output, when it is the logits of a classifier: (N, L), L >= 2.
+
+    A model with one output per input (a binary classifier's single logit, shape (N, 1)) predicts
+    class 0 for every input under argmax: every label-0 point would count as correct and robust,
+    every attack as failed. One of shape (N,) has no class axis at all.
+
+    Parameters
+    ----------
+    name : str
+        What produced the output, for the error (``"model"``).
+    value : torch.Tensor
+        The output.
+
+    Returns
+    -------
+    torch.Tensor
+        ``value`` itself.
+
+    Raises
+    ------
+    ValueError
+        ``value`` not of shape (N, L) with L >= 2: the error names ``name``, the shape, and how a
+        single logit z becomes two, ``torch.cat([torch.zeros_like(z), z], dim=1)`` (the same
+        sigmoid probability as a softmax over two classes).
+    """
+    if not torch.is_tensor(value) or value.dim() != 2 or value.shape[1] < 2:
+        shape = tuple(value.shape) if torch.is_tensor(value) else type(value).__name__
+        raise ValueError(
+            f"{name} must return class logits of shape (N, L) with L >= 2 classes, got {shape}: "
+            "argmax over one output predicts class 0 for every input; for a binary classifier "
+            "with one logit z return torch.cat([torch.zeros_like(z), z], dim=1)"
+        )
+    return value

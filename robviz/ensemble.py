@@ -93,6 +93,18 @@ def _check_probabilities(probabilities: torch.Tensor, y: torch.Tensor) -> None:
             f"{tuple(y.shape) if torch.is_tensor(y) else type(y).__name__}"
         )
     checks.labels("y", y, N, num_classes=L)
+    # Logits passed by mistake gave angles past 90 degrees and a NaN regularizer; a NaN row (a
+    # diverged member) passes, as NaN, for training to report.
+    with torch.no_grad():
+        off = ((probabilities.sum(-1) - 1).abs() > 1e-2) | (probabilities < 0).any(-1)  # (K, N)
+    if bool(off.any()):
+        member, sample = (int(i) for i in off.nonzero()[0])
+        raise ValueError(
+            f"probabilities must be the members' softmax outputs, entries >= 0 summing to 1 over "
+            f"the L classes; member {member} at sample index {sample} is not "
+            f"({checks.first_items([f'{v:.3g}' for v in probabilities[member, sample].tolist()])})"
+            ": for logits pass logits.softmax(-1)"
+        )
 
 
 def non_true_predictions(
@@ -114,8 +126,20 @@ def non_true_predictions(
     -------
     torch.Tensor
         (K, N, L - 1): the remaining labels in increasing order.
+
+    Raises
+    ------
+    ValueError
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L); rows
+        of ``probabilities`` that are no distribution (a negative entry, or not summing to 1); an
+        unknown ``normalize``.
     """
     _check_probabilities(probabilities, y)
+    return _non_true(probabilities, y, normalize)
+
+
+def _non_true(probabilities: torch.Tensor, y: torch.Tensor, normalize: str | None) -> torch.Tensor:
+    """Return :func:`non_true_predictions` of checked arguments."""
     K, N, L = probabilities.shape
     keep = ~F.one_hot(y, L).bool()  # (N, L)
     rest = probabilities[:, keep].reshape(K, N, L - 1)
@@ -129,8 +153,11 @@ def non_true_predictions(
 
 
 def _gram(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Return (N, K, K) Gram matrices M M^T of the L2-normalized non-true-label predictions."""
-    m = non_true_predictions(probabilities, y, "l2").transpose(0, 1)  # (N, K, L-1)
+    """Return (N, K, K) Gram matrices M M^T of the L2-normalized non-true-label predictions.
+
+    Of checked arguments (:func:`_check_probabilities`).
+    """
+    m = _non_true(probabilities, y, "l2").transpose(0, 1)  # (N, K, L-1)
     return m @ m.transpose(1, 2)
 
 
@@ -176,24 +203,35 @@ def adp_regularizer(
     Raises
     ------
     ValueError
-        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L), an
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L), rows
+        of ``probabilities`` that are no distribution (a negative entry, or not summing to 1), an
         unknown ``reduction``, or ``alpha`` or ``beta`` < 0 (a weight < 0 rewards the members for
         agreeing: the opposite of ADP).
     """
     _check_probabilities(probabilities, y)
     alpha = checks.real("alpha", alpha, low=0)
     beta = checks.real("beta", beta, low=0)
-    mean = probabilities.mean(0)  # (N, L)
-    entropy = -(mean * torch.log(mean + LOG_OFFSET)).sum(-1)
-    gram = _gram(probabilities, y)
-    eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
-    log_det = torch.logdet(gram + DET_OFFSET * eye)
-    value = -alpha * entropy - beta * log_det
+    value = _adp(probabilities, y, alpha, beta)
     if reduction == "none":
         return value
     if reduction == "mean":
         return value.mean()
     raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+
+
+def _adp(probabilities: torch.Tensor, y: torch.Tensor, alpha: float, beta: float) -> torch.Tensor:
+    """Return the (N,) ADP regularizer of checked arguments.
+
+    What :class:`Ensemble`'s loss adds at every training step: its probabilities are softmax
+    outputs by construction, so the checks of :func:`adp_regularizer` (about 7 % of a toy
+    ensemble's step) are left out there.
+    """
+    mean = probabilities.mean(0)  # (N, L)
+    entropy = -(mean * torch.log(mean + LOG_OFFSET)).sum(-1)
+    gram = _gram(probabilities, y)
+    eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
+    log_det = torch.logdet(gram + DET_OFFSET * eye)
+    return -alpha * entropy - beta * log_det
 
 
 @torch.no_grad()
@@ -218,8 +256,10 @@ def ensemble_diversity(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Te
     Raises
     ------
     ValueError
-        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L).
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L); rows
+        of ``probabilities`` that are no distribution (a negative entry, or not summing to 1).
     """
+    _check_probabilities(probabilities, y)
     return torch.linalg.det(_gram(probabilities, y).double()).clamp_min(0.0).to(probabilities.dtype)
 
 
@@ -244,8 +284,10 @@ def pairwise_angles(probabilities: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     Raises
     ------
     ValueError
-        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L).
+        Shapes other than (K, N, L) with K >= 2, L >= 2 and (N,) integer labels in [0, L); rows
+        of ``probabilities`` that are no distribution (a negative entry, or not summing to 1).
     """
+    _check_probabilities(probabilities, y)
     cosine = _gram(probabilities, y).clamp(-1.0, 1.0)
     return torch.rad2deg(torch.arccos(cosine))
 
@@ -491,7 +533,7 @@ class Ensemble(nn.Module):
             ce = ce + member_loss
         if self.alpha == 0 and self.beta == 0:
             return ce
-        return ce + adp_regularizer(logits.softmax(-1), y, self.alpha, self.beta)
+        return ce + _adp(logits.softmax(-1), y, self.alpha, self.beta).mean()
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:

@@ -33,8 +33,9 @@ from .attacks import (
     judged_predictions,
     margin_objective,
 )
+from .attacks.base import model_classes
 from .models import Predictor
-from .runtime import evaluating, inference, num_classes_of, percent_text, predict, to_model
+from .runtime import evaluating, inference, percent_text, predict, to_model
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -91,7 +92,7 @@ def _default_attack(
 def _correct(model: Predictor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Return (N,) bool on the CPU: the model classifies x as y."""
     x = checks.finite_inputs("x", x)
-    logits = inference(model, x)
+    logits = checks.logits("model", inference(model, x))
     return predict(logits).cpu() == checks.labels("y", y, len(x), num_classes=logits.shape[1]).cpu()
 
 
@@ -145,7 +146,8 @@ def accuracy_vs_eps(
     model, x, y
         The classifier, inputs (N, ...) and labels (N,).
     eps_list : sequence of float
-        Increasing radii.
+        Increasing radii (the verdict compares neighbouring radii and reads the last as the
+        largest).
     attack_factory : callable or None
         ``factory(model, eps) -> Attack``; default L-inf PGD-20 on the margin loss, step 2.5 eps /
         20.
@@ -164,17 +166,29 @@ def accuracy_vs_eps(
     Raises
     ------
     ValueError
-        An empty ``eps_list`` or an entry < 0; ``floor`` outside [0, 1] or ``tolerance`` < 0 (a
-        verdict against a threshold no accuracy can meet); x empty or non-finite; y not one
-        integer label per input in [0, L).
+        An empty ``eps_list``, an entry < 0, or radii not increasing (``[0.5, 0.1]`` read a falling
+        curve as rising); ``floor`` outside [0, 1] or ``tolerance`` < 0 (a verdict against a
+        threshold no accuracy can meet); x empty or non-finite; y not one integer label per input
+        in [0, L).
+    TypeError
+        ``eps_list`` a single number, not a sequence.
     """
     checks.model("model", model)
     floor = checks.real("floor", floor, low=0, high=1)
     tolerance = checks.real("tolerance", tolerance, low=0)
     factory = attack_factory or (lambda m, e: _default_attack(m, e, bounds=bounds))
+    if isinstance(eps_list, (str, bytes)) or not hasattr(eps_list, "__iter__"):
+        raise TypeError(
+            f"eps_list must be a sequence of radii, e.g. [0.0, 0.1, 1.0], got {eps_list!r}"
+        )
     eps_list = [checks.real("eps_list entry", e, low=0) for e in eps_list]
     if not eps_list:
         raise ValueError("eps_list is empty: give the radii, ending with the whole input range")
+    if any(b <= a for a, b in zip(eps_list, eps_list[1:])):
+        raise ValueError(
+            f"eps_list must be increasing, got {_listed(eps_list)}: the verdict compares "
+            "neighbouring radii and reads the last as the largest"
+        )
     accuracy = [
         _robust(model, x, y, factory(model, eps)).float().mean().item()
         if eps > 0
@@ -264,14 +278,18 @@ def accuracy_vs_steps(
     ------
     ValueError
         An entry < 1 or an empty list; ``tolerance`` < 0; x empty or non-finite; y not one
-        integer label per input
-        in [0, L).
+        integer label per input in [0, L).
+    TypeError
+        ``steps_list`` or ``restarts_list`` a single number, not a sequence.
     """
     checks.model("model", model)
     tolerance = checks.real("tolerance", tolerance, low=0)
     factory = attack_factory or (
         lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds)
     )
+    for name, counts in (("steps_list", steps_list), ("restarts_list", restarts_list)):
+        if isinstance(counts, (str, bytes)) or not hasattr(counts, "__iter__"):
+            raise TypeError(f"{name} must be a sequence of counts, e.g. (1, 5), got {counts!r}")
     # Zero steps or zero restarts attack nothing: the curve would show the clean accuracy as robust.
     steps_list = sorted(checks.integer("steps_list entry", s, low=1) for s in steps_list)
     restarts_list = sorted(checks.integer("restarts_list entry", r, low=1) for r in restarts_list)
@@ -499,7 +517,7 @@ def _input_gradient(
     x and y are checked and moved to the model's dtype and device.
     """
     x = to_model(model, checks.finite_inputs("x", x)).detach().requires_grad_(True)
-    y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x)).to(x.device)
+    y = checks.labels("y", y, len(x), num_classes=model_classes(model, x)).to(x.device)
     with evaluating(model), torch.enable_grad():
         value = (objective or cross_entropy_objective)(model, x, y).sum()
         (grad,) = torch.autograd.grad(value, x)
@@ -519,16 +537,32 @@ def _direction(name: str, d: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return checks.finite_inputs(name, d)
 
 
+def _listed(values: Sequence[float]) -> str:
+    """Return the first few ``values`` for an error, each in ``:g`` format."""
+    return checks.first_items([f"{v:g}" for v in values])
+
+
 def _steps(name: str, steps: torch.Tensor | None, scale: float, num: int) -> torch.Tensor:
-    """Return the step sizes (``num`` points of [-scale/2, scale/2] for None), 1-D and finite."""
+    """Return the step sizes (``num`` points of [-scale/2, scale/2] for None), 1-D and finite.
+
+    At least two, increasing: the checks compare the loss at neighbouring steps (unsorted steps
+    made a smooth loss read as jagged, one step left nothing to compare).
+    """
     if steps is None:
         return torch.linspace(-0.5, 0.5, num) * scale
     steps = torch.as_tensor(steps).float()
-    if steps.dim() != 1 or len(steps) == 0:
+    if steps.dim() != 1 or len(steps) < 2:
         raise ValueError(
-            f"{name} must be a 1-D sequence of steps, at least one, got {tuple(steps.shape)}"
+            f"{name} must be a 1-D sequence of steps, at least one pair of neighbours (two "
+            f"steps), got {tuple(steps.shape)}"
         )
-    return checks.finite_inputs(name, steps)
+    steps = checks.finite_inputs(name, steps)
+    if not bool((steps.diff() > 0).all()):
+        raise ValueError(
+            f"{name} must be increasing, got {_listed(steps.tolist())}: the checks compare "
+            "neighbouring steps"
+        )
+    return steps
 
 
 @torch.no_grad()
@@ -536,7 +570,7 @@ def _loss(
     model: Predictor, x: torch.Tensor, y: torch.Tensor, objective: _Objective | None
 ) -> torch.Tensor:
     x = to_model(model, checks.finite_inputs("x", x))
-    y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x)).to(x.device)
+    y = checks.labels("y", y, len(x), num_classes=model_classes(model, x)).to(x.device)
     return (objective or cross_entropy_objective)(model, x, y)
 
 
@@ -595,16 +629,22 @@ def loss_along_direction(
     ------
     ValueError
         Empty or non-finite x; y not one integer label per input in [0, L); a ``direction`` not of
-        x's shape or non-finite (naming the sample); ``alphas`` empty, not 1-D or non-finite;
-        ``roughness`` not > 0.
+        x's shape or non-finite (naming the sample); ``alphas`` not 1-D, fewer than two, not
+        increasing, non-finite or without a step > 0 (the check compares the loss ahead of x with
+        the loss at x); ``roughness`` not > 0.
     """
     checks.model("model", model)
     roughness = checks.real("roughness", roughness, low=0, low_open=True)
     x = to_model(model, checks.finite_inputs("x", x))
     grad = _input_gradient(model, x, y, objective)  # one pass: the default direction and the slope
     d = grad.sign() if direction is None else _direction("direction", direction, x)
-    scale = float(x.abs().max()) or 1.0
+    scale = float(x.detach().abs().max()) or 1.0
     alphas = _steps("alphas", alphas, scale, 41)
+    if not bool((alphas > 0).any()):
+        raise ValueError(
+            f"alphas must hold a step > 0, got {_listed(alphas.tolist())}: the check compares "
+            "the loss ahead of x, along the direction, with the loss at x"
+        )
     with evaluating(model):
         loss = torch.stack([_loss(model, x + float(a) * d, y, objective).cpu() for a in alphas])
     slope = (grad * d).reshape(len(x), -1).sum(dim=1).cpu()
@@ -703,8 +743,8 @@ def loss_landscape_2d(
     ------
     ValueError
         Empty or non-finite x; y not one integer label per input in [0, L); ``d1`` or ``d2`` not
-        of x's shape or non-finite (naming the sample); ``alphas`` or ``betas`` empty, not 1-D or
-        non-finite; ``roughness`` not > 0, ``plateau`` outside [0, 1].
+        of x's shape or non-finite (naming the sample); ``alphas`` or ``betas`` not 1-D, fewer
+        than two, not increasing or non-finite; ``roughness`` not > 0, ``plateau`` outside [0, 1].
     """
     checks.model("model", model)
     seed = checks.seed("seed", seed)
@@ -717,7 +757,7 @@ def loss_landscape_2d(
         d2 = ((torch.rand(x.shape, generator=generator) < 0.5).float() * 2 - 1).to(x)
     else:
         d2 = _direction("d2", d2, x)
-    scale = float(x.abs().max()) or 1.0
+    scale = float(x.detach().abs().max()) or 1.0
     alphas = _steps("alphas", alphas, scale, 21)
     betas = _steps("betas", betas, scale, 21)
     with evaluating(model):

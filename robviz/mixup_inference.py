@@ -40,10 +40,11 @@ from torch import nn
 
 from . import checks
 from .attacks import Attack, PGD, RobustnessTable
+from .attacks.base import model_classes
 from .attacks.eot import eot_objective
 from .ensemble import log_mean_softmax
 from .models import Classifier, Predictor, TrainableModel
-from .runtime import inference, num_classes_of, predict
+from .runtime import inference, predict
 from .train import accuracy
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ class MixupInference(nn.Module):
         self.threshold = checks.real("threshold", threshold, low=0, high=1)
         self.seed = seed
         # Every class of the model, and no other: MI-OL draws among the L - 1 other classes.
-        num_classes = num_classes_of(model, x_pool)
+        num_classes = model_classes(model, x_pool)
         checks.labels("y_pool", y_pool, len(x_pool), num_classes=num_classes)
         order = torch.argsort(y_pool.cpu(), stable=True)
         y_sorted = y_pool.cpu()[order].long()
@@ -283,11 +284,19 @@ class MixupInference(nn.Module):
         Raises
         ------
         ValueError
-            ``x`` empty or non-finite (the error names the sample index).
+            ``x`` empty or non-finite (the error names the sample index), or its inputs not of
+            the pool's shape (they would broadcast against the partners: a pool of (P, 1) mixed
+            into inputs of (N, 2) without a word).
         """
         checks.finite_inputs("x", x, tensor=True)
+        if x.shape[1:] != self.x_pool.shape[1:]:
+            shape = ", ".join(map(str, self.x_pool.shape[1:]))
+            raise ValueError(
+                f"x must hold inputs of the pool's shape, (N, {shape}), got {tuple(x.shape)}"
+            )
         lam = (self.lam_pl if same else self.lam_ol) if lam is None else lam
-        partners = self.x_pool[self.draw(predicted, n, same)]  # (B, n, ...)
+        # in x's dtype: a float64 pool beside a float32 model would reach the model as float64
+        partners = self.x_pool[self.draw(predicted, n, same)].to(x.dtype)  # (B, n, ...)
         mixed = lam * x[:, None] + (1 - lam) * partners
         return log_mean_softmax(self.model(mixed.reshape(-1, *x.shape[1:])).reshape(len(x), n, -1))
 
@@ -337,7 +346,8 @@ class MixupInference(nn.Module):
         Raises
         ------
         ValueError
-            ``x`` empty or non-finite (the error names the sample index).
+            ``x`` empty or non-finite (the error names the sample index), or its inputs not of
+            the pool's shape.
         """
         checks.finite_inputs("x", x, tensor=True)
         with torch.no_grad():
@@ -819,8 +829,8 @@ def mixing_effect(
         True labels (N,).
     x_pool : torch.Tensor
         The partners to draw from (M, ...).
-    lams : sequence of float
-        The mixing weights lambda (K,), each in [0, 1].
+    lams : sequence of float or float
+        The mixing weights lambda (K,), each in [0, 1]; a single number is one lambda.
     samples : int
         The number of partners per input, >= 1.
     seed : int
@@ -834,7 +844,8 @@ def mixing_effect(
     Raises
     ------
     ValueError
-        Empty or non-finite x, x_adv or x_pool; x_adv not of x's shape; ``samples`` < 1; ``y`` not
+        Empty or non-finite x, x_adv or x_pool; x_adv or the inputs of x_pool not of x's shape
+        (they would broadcast against x); ``samples`` < 1; ``y`` not
         one integer label per input in [0, L) (naming the sample index); no lambda, or one outside
         [0, 1] (not a mixture: the input would be extrapolated away from its partner).
     """
@@ -846,12 +857,19 @@ def mixing_effect(
         raise ValueError(
             f"x_adv must have the shape of x, {tuple(x.shape)}, got {tuple(x_adv.shape)}"
         )
+    if x_pool.shape[1:] != x.shape[1:]:
+        # they would broadcast: a pool of (P, 1) mixed into inputs of (N, 2) without a word
+        raise ValueError(
+            f"x_pool must hold inputs of the shape of x, (P, "
+            f"{', '.join(map(str, x.shape[1:]))}), got {tuple(x_pool.shape)}"
+        )
     samples = checks.integer("samples", samples, low=1)
-    y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x))
-    if len(lams) == 0:
+    y = checks.labels("y", y, len(x), num_classes=model_classes(model, x))
+    # float64, as given: a float32 copy would mix with 0.30000001 for 0.3; a single number is one
+    # lambda
+    lam_values = checks.as_tensor("lams", lams).to(torch.float64).reshape(-1)
+    if len(lam_values) == 0:
         raise ValueError("lams is empty: give at least one lambda")
-    # float64, as given: a float32 copy would mix with 0.30000001 for 0.3
-    lam_values = torch.as_tensor(lams, dtype=torch.float64).reshape(-1)
     for lam in lam_values.tolist():
         checks.real("lams entry", lam, low=0, high=1)
     generator = torch.Generator().manual_seed(seed)
@@ -949,19 +967,35 @@ def mi_robustness(
     ValueError
         ``x``, ``x_adv`` or ``x_pool`` empty or non-finite (the error names the argument and the
         sample index); ``y`` or ``y_pool`` not one integer label per input in [0, L) (naming
-        the sample index); ``steps``, ``eot_samples`` or ``batch_size`` below 1 (named); and as
-        :class:`MixupInference` and :class:`~robviz.attacks.PGD` for the other arguments.
+        the sample index); ``x_adv`` not of the shape of ``x``; ``modes`` empty, repeating a
+        mode (two rows of one label), or naming no mode of :data:`MI_DEFAULTS`; ``steps``,
+        ``eot_samples`` or ``batch_size`` below 1 (named); and as :class:`MixupInference` and
+        :class:`~robviz.attacks.PGD` for the other arguments. All before any accuracy is computed.
     """
     checks.model("model", model, module=True)
     for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
         checks.finite_inputs(name, value, tensor=True)
+    if x_adv.shape != x.shape:
+        raise ValueError(
+            f"x_adv must have the shape of x, {tuple(x.shape)}, got {tuple(x_adv.shape)}"
+        )
+    modes = [modes] if isinstance(modes, str) else list(modes)  # "PL" is one mode, not two
+    for mode in modes:
+        checks.choice("mode", mode, MI_DEFAULTS)
+    if not modes or len(set(modes)) != len(modes):
+        raise ValueError(
+            f"modes must name each MI variant once, at least one of "
+            f"{', '.join(map(repr, MI_DEFAULTS))}, got {modes}"
+        )
+    # the adaptive attack's settings, checked before the bare model's accuracy is computed
+    PGD(model, eps=eps, alpha=alpha, steps=steps, bounds=bounds)
     # Checked here, before any accuracy is computed, and under the names given here (the EOT
     # objective calls its count "samples").
     steps = checks.integer("steps", steps, low=1)
     eot_samples = checks.integer("eot_samples", eot_samples, low=1)
     batch_size = checks.integer("batch_size", batch_size, low=1, allow_none=True)
     n = len(x)
-    num_classes = num_classes_of(model, x)
+    num_classes = model_classes(model, x)
     y = checks.labels("y", y, n, num_classes=num_classes)
     checks.labels("y_pool", y_pool, len(x_pool), num_classes=num_classes)
     lam = {} if lam is None else dict(lam)

@@ -545,7 +545,7 @@ def _clean_logits(model: Predictor, x: torch.Tensor) -> torch.Tensor:
 
     BatchNorm statistics untouched, Dropout off.
     """
-    return inference(model, x)
+    return checks.logits("model", inference(model, x))
 
 
 def auto_attack(
@@ -633,17 +633,25 @@ def auto_attack(
     Raises
     ------
     ValueError
-        x empty or non-finite, or y not one integer label per input in [0, L) (naming the sample
-        index).
+        x empty or non-finite, or outside ``bounds``; y not one integer label per input in [0, L)
+        (naming the sample index); ``targets`` below 1; and as :class:`APGD` for ``eps``,
+        ``steps``, ``restarts``, ``bounds`` and ``loss``. All checked at entry, also when no point
+        is left to attack (a clean accuracy of 0 ran no stage and let eps = -1 pass).
     """
     checks.model("model", model)
     seed = checks.seed("seed", seed)
+    targets = checks.integer("targets", targets, low=1, allow_none=True, note="None: min(9, L - 1)")
     from tqdm.auto import tqdm
 
     progress = checks.flag("progress", progress)
     x = to_model(
         model, checks.finite_inputs("x", x)
     )  # the model's dtype and device, as every attack's run
+    # every stage's settings, checked once here, where the stages themselves may never run
+    template = APGD(
+        model, eps=eps, steps=steps, restarts=restarts, bounds=bounds, loss=loss or "auto"
+    )
+    template._check_inputs(x, checks.labels("y", y, len(x)), None)
     logits = _clean_logits(model, x)
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1]).to(x.device)
     robust = predict(logits) == y

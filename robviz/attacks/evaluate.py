@@ -7,6 +7,7 @@ clean | eps = 8/255: PGD10-tar, PGD10-un, PGD50-tar, PGD50-un | eps = 16/255: th
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ __all__ = [
     "robust_accuracy",
     "judged_predictions",
     "clean_row",
+    "points_fingerprint",
     "RobustnessTable",
 ]
 
@@ -133,8 +135,10 @@ class RobustnessTable:
     (samples) and, in attack rows of :func:`robust_accuracy`, ``failed`` (correctly classified
     samples the attack could not evaluate, a non-finite iterate or output: counted as not robust,
     see :class:`~robviz.attacks.AttackResult`) and ``robust`` (the per-point result, an (n,) bool
-    CPU tensor: correct clean and under this attack; the clean row's is the clean correctness).
-    :meth:`with_worst_case` combines the ``robust`` of a radius's attacks.
+    CPU tensor: correct clean and under this attack; the clean row's is the clean correctness) and
+    ``points`` (:func:`points_fingerprint` of the inputs and labels measured, a string that JSON
+    keeps). :meth:`with_worst_case` combines the ``robust`` of a radius's attacks, and refuses rows
+    whose ``points`` differ (rows without ``points``, from older files, are combined unchecked).
 
     Model labels key the rows, so they are unique: adding a table whose model label is already taken
     renames the newcomer ``"sce #2"``, ``"sce #3"``... (and a table built with one (model, column)
@@ -167,6 +171,8 @@ class RobustnessTable:
             )
 
     def __add__(self, other: "RobustnessTable") -> "RobustnessTable":
+        if not isinstance(other, RobustnessTable):
+            return NotImplemented  # Python then raises a TypeError naming both types
         taken = set(self.models)
         renamed = {}
         for model in other.models:
@@ -285,12 +291,17 @@ class RobustnessTable:
         Raises
         ------
         ValueError
-            ``attacks`` names no attack of the table; ``label`` is already an attack of the table; a
+            ``attacks`` names no attack of the table; ``label`` is not a non-empty string, or is
+            already an attack of the table; a
             row to combine has no per-point ``robust`` (a table not made by :func:`robust_accuracy`,
-            or read back from JSON); rows of one model measure different numbers of points; a model
-            lacks one of ``attacks`` at one of its radii.
+            or read back from JSON); rows of one model measure different numbers of points, or
+            different points (their ``points`` fingerprints differ: the error names the attacks); a
+            model lacks one of ``attacks`` at one of its radii.
         """
         names = list(dict.fromkeys(row["attack"] for row in self.rows if row["attack"] != "clean"))
+        if not isinstance(label, str) or not label.strip():
+            # the label heads the new columns: "" would make them bare radii, "0.25"
+            raise ValueError(f"label must be a non-empty string, got {label!r}")
         if label in names or label == "clean":
             raise ValueError(
                 f"label {label!r} is already a column of the table: choose another label"
@@ -336,6 +347,7 @@ class RobustnessTable:
                     f"the rows of {model!r} at eps={eps:g} measure different numbers of points: "
                     "the worst case needs the same points under every attack"
                 )
+            points = same_points(rows, f"{model!r} at eps={eps:g}")
             absent = [a for a in attacks or () if a not in {row["attack"] for row in rows}]
             if absent:
                 # a worst case over fewer attacks reads higher, under the same label as the others
@@ -354,6 +366,7 @@ class RobustnessTable:
                     n=len(robust),
                     robust=robust,
                     attacks=[row["attack"] for row in rows],
+                    **({} if points is None else {"points": points}),
                 )
             )
         return RobustnessTable(self.rows + added)
@@ -385,7 +398,9 @@ class RobustnessTable:
             ``value`` is a key of no row (a misspelt key would otherwise give a table of blanks).
         """
         keys = list(dict.fromkeys(k for row in self.rows for k in row))
-        numeric = [k for k in keys if k not in ("model", "attack", "eps", "robust", "attacks")]
+        numeric = [
+            k for k in keys if k not in ("model", "attack", "eps", "robust", "attacks", "points")
+        ]
         if self.rows:
             checks.choice("value", value, numeric)
         scale = 100.0 if value == "accuracy" else 1.0
@@ -407,7 +422,7 @@ class RobustnessTable:
         value : str
             The row key shown: ``"accuracy"`` or ``"distance"`` for mean norms.
         digits : int
-            Decimals; at least 3 for any value other than ``"accuracy"``.
+            Decimals, >= 0; at least 3 for any value other than ``"accuracy"``.
 
         Returns
         -------
@@ -417,8 +432,9 @@ class RobustnessTable:
         Raises
         ------
         ValueError
-            ``value`` is a key of no row (see :meth:`pivot`).
+            ``value`` is a key of no row (see :meth:`pivot`); ``digits`` not an integer >= 0.
         """
+        digits = checks.integer("digits", digits, low=0)
         models, columns, values = self.pivot(value)
         digits = digits if value == "accuracy" else max(digits, 3)
         lines = ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
@@ -444,12 +460,119 @@ class RobustnessTable:
         return self.to_markdown()
 
 
+def points_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
+    """Return a short fingerprint of the points ``(x, y)``: which inputs and labels were measured.
+
+    The first 16 hex digits of the SHA-256 of the inputs' shape, their values as float64 and the
+    labels as int64, so the same points in float32 or float64, on any device, in any memory layout,
+    give the same fingerprint, and any other inputs or labels (almost surely) another. Rows that a
+    per-point comparison pairs (:meth:`RobustnessTable.with_worst_case`,
+    :func:`~robviz.attacks.battery_sanity`) must carry the same one.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Inputs (N, ...).
+    y : torch.Tensor
+        Labels (N,).
+
+    Returns
+    -------
+    str
+        16 lowercase hex digits.
+    """
+    digest = hashlib.sha256(repr(tuple(x.shape)).encode())
+    # in chunks: a float64 copy of 10 000 CIFAR images at once would take 250 MB
+    for start in range(0, len(x), 1024):
+        chunk = x[start : start + 1024].detach().to("cpu", torch.float64).contiguous()
+        digest.update(chunk.numpy().tobytes())
+    digest.update(y.detach().to("cpu", torch.int64).contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def same_points(rows: Sequence[dict], where: str) -> str | None:
+    """Return the ``points`` fingerprint that ``rows`` share, refusing rows that measured others.
+
+    Rows without ``points`` (older files, rows made by hand) are not checked.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows of a :class:`RobustnessTable` that a per-point comparison pairs.
+    where : str
+        What the rows are, for the error (``"'sce' at eps=0.25"``).
+
+    Returns
+    -------
+    str or None
+        The shared fingerprint; None when no row has one.
+
+    Raises
+    ------
+    ValueError
+        Two rows carry different fingerprints: the error names their attacks.
+    """
+    prints = {row["points"]: row["attack"] for row in rows if row.get("points") is not None}
+    if len(prints) > 1:
+        named = ", ".join(
+            f"{row['attack']!r} ({row['points']})" for row in rows if row.get("points") is not None
+        )
+        raise ValueError(
+            f"the rows of {where} measured different points: {named}; a per-point comparison "
+            "needs every attack run on the same x and y"
+        )
+    return next(iter(prints), None)
+
+
 def _column(row: dict) -> str:
     return (
         row["attack"]
         if row["attack"] == "clean"
         else f"{row['attack']} {format_eps(row['eps'])}".strip()
     )
+
+
+def _check_attacks(attacks: object) -> None:
+    """Refuse what is not ``{label: Attack}``, and labels that cannot head a column."""
+    if not isinstance(attacks, Mapping):
+        raise TypeError(
+            f"attacks must be a mapping {{label: Attack}}, got {type(attacks).__name__}: e.g. "
+            '{"PGD": PGD(model, ...)}'
+        )
+    for label, attack in attacks.items():
+        if not isinstance(attack, Attack):
+            raise TypeError(
+                f"attacks[{label!r}] must be a robviz Attack, got {type(attack).__name__}"
+            )
+        if not isinstance(label, str) or not label.strip() or label == "clean":
+            # "clean" is the clean row's column; "" would leave a bare radius as the column
+            raise ValueError(
+                f"attacks must be labelled by non-empty strings other than 'clean', got {label!r}"
+            )
+
+
+def _radii(eps_list: object) -> list[float]:
+    """Return ``eps_list`` as floats, each finite and >= 0, no two of them one column."""
+    try:
+        if isinstance(eps_list, (str, bytes)):
+            raise TypeError
+        radii = [checks.real("eps_list", eps, low=0) for eps in eps_list]  # type: ignore[attr-defined]
+    except TypeError:
+        raise TypeError(
+            f"eps_list must be a sequence of radii, e.g. [8/255, 16/255], got {eps_list!r}"
+        ) from None
+    if not radii:
+        raise ValueError(
+            "eps_list is empty: give at least one radius (None: each attack's own eps)"
+        )
+    labels = [format_eps(eps) for eps in radii]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        # each radius is one column of the table: a repeat would run every attack twice, then fail
+        raise ValueError(
+            f"eps_list repeats the radius {repeated[0]} (radii {labels}): give each radius once"
+        )
+    return radii
 
 
 def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> dict:
@@ -471,8 +594,9 @@ def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> 
     Returns
     -------
     dict
-        ``model``, ``attack="clean"``, ``eps=None``, ``accuracy``, ``distance=nan``, ``n`` and
-        ``robust``, the (N,) bool mask of correct predictions on the CPU.
+        ``model``, ``attack="clean"``, ``eps=None``, ``accuracy``, ``distance=nan``, ``n``,
+        ``robust``, the (N,) bool mask of correct predictions on the CPU, and ``points``, the
+        :func:`points_fingerprint` of ``(x, y)``.
 
     Raises
     ------
@@ -481,7 +605,7 @@ def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> 
     """
     checks.model("model", model)
     checks.finite_inputs("x", x, tensor=True)
-    logits = inference(model, x, batch_size=1024)
+    logits = checks.logits("model", inference(model, x, batch_size=1024))
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
     correct = predict(logits).to(x.device) == y.to(x.device)
     return dict(
@@ -492,6 +616,7 @@ def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> 
         distance=math.nan,
         n=len(x),
         robust=correct.cpu(),
+        points=points_fingerprint(x, y),
     )
 
 
@@ -600,7 +725,13 @@ def robust_accuracy(
     ------
     ValueError
         x empty or non-finite, y not one integer label per input or outside the model's classes
-        [0, L) (naming the sample index), attacks or eps_list empty.
+        [0, L) (naming the sample index), attacks or eps_list empty; an attack labelled
+        ``"clean"`` or not by a non-empty string; a radius of ``eps_list`` negative, not finite, or
+        repeated (two radii that make one column, such as 0.25 twice); ``kind`` unknown. All
+        before any attack runs.
+    TypeError
+        ``attacks`` not a mapping of :class:`Attack`; ``eps_list`` not a sequence of numbers (a
+        single radius is ``[0.25]``).
 
     Examples
     --------
@@ -613,6 +744,8 @@ def robust_accuracy(
     progress = checks.flag("progress", progress)
     checks.finite_inputs("x", x, tensor=True)
     y = checks.labels("y", y, len(x))
+    if kind is not None:
+        checks.choice("kind", kind, TALK_EPS)
     kind = kind or ("images" if x.dim() == 4 else "toy")
     if attacks is None:
         attacks = talk_battery(model, kind, bounds)
@@ -621,10 +754,9 @@ def robust_accuracy(
         raise ValueError(
             "attacks is empty: give at least one {name: Attack} (None: the talk's battery)"
         )
-    if eps_list is not None and len(eps_list) == 0:
-        raise ValueError(
-            "eps_list is empty: give at least one radius (None: each attack's own eps)"
-        )
+    _check_attacks(attacks)
+    if eps_list is not None:
+        eps_list = _radii(eps_list)
     if name is None:
         name = getattr(getattr(model, "objective", None), "name", None) or type(model).__name__
     rows = [clean_row(model, x, y, name)]
@@ -656,6 +788,7 @@ def robust_accuracy(
                 n=n,
                 failed=int((correct & failed).sum()),
                 robust=robust.cpu(),
+                points=rows[0]["points"],  # hashed once, by clean_row
             )
         )
     return RobustnessTable(rows)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .. import checks
 from ..runtime import percent_text
-from .evaluate import RobustnessTable, format_eps
+from .evaluate import RobustnessTable, format_eps, same_points
 
 __all__ = ["BatteryCheck", "battery_sanity"]
 
@@ -81,7 +81,7 @@ def battery_sanity(
     ValueError
         ``one_step`` or a ``multi_step`` label is not an attack of the table, or ``one_step`` has no
         row with a radius; ``tolerance`` is negative or not finite; the two rows compared measure
-        different numbers of points.
+        different numbers of points, or different points (their ``points`` fingerprints differ).
     """
     tolerance = checks.real("tolerance", tolerance, low=0.0)
     names = list(dict.fromkeys(row["attack"] for row in table.rows if row["attack"] != "clean"))
@@ -122,6 +122,7 @@ def battery_sanity(
                     f"numbers of points ({row['n']} and {ref['n']}): compare attacks on the same "
                     "points"
                 )
+            same_points([ref, row], f"{row['model']!r} at eps={format_eps(row['eps'])}")
             check.compared += 1
             if row["accuracy"] <= ref["accuracy"] + tolerance:
                 continue

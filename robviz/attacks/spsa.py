@@ -29,7 +29,9 @@ class SPSA(Attack):
     talk's table).
 
     Shape: x (N, ...) in bounds, y (N,) -> x_adv (N, ...). Each step evaluates 2 * samples * N
-    inputs (limit memory with ``batch_size``); the trajectory has steps + 1 frames.
+    inputs (limit memory with ``batch_size``); the trajectory has steps + 1 frames. The random
+    directions are drawn per batch, so another ``batch_size`` draws other directions: the same
+    seed and batch size give the same result, another batch size one of the same distribution.
 
     Parameters
     ----------

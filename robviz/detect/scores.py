@@ -49,11 +49,13 @@ KD_BANDWIDTH = {"rce": 0.1 / 0.26, "ce": 1.0 / 0.26}
 
 def _logits(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     """Return model(x) for a detector: inputs checked non-empty and finite, eval mode, batched."""
-    return inference(model, checks.finite_inputs("x", x))
+    return checks.logits("model", inference(model, checks.finite_inputs("x", x)))
 
 
 def _features(model: FeatureModel, x: torch.Tensor) -> torch.Tensor:
-    return inference(model, checks.finite_inputs("x", x), method="features")
+    """Return model.features(x), finite: a finite input can overflow the model (x = 1e38)."""
+    z = inference(model, checks.finite_inputs("x", x), method="features")
+    return checks.finite_inputs("model.features(x)", z)
 
 
 def _check_outputs(values: npt.ArrayLike, name: str) -> np.ndarray:
@@ -88,10 +90,12 @@ def confidence(model: Predictor, x: torch.Tensor) -> np.ndarray:
     Raises
     ------
     ValueError
-        Empty or non-finite x.
+        Empty or non-finite x, or an output of the model that is not finite (naming the samples).
     """
     checks.model("model", model)
-    return to_numpy(_logits(model, x).double().log_softmax(dim=1).max(dim=1).values.exp())
+    # a finite input can overflow the model: its NaN confidence would read as a score
+    logits = checks.finite_inputs("model(x)", _logits(model, x))
+    return to_numpy(logits.double().log_softmax(dim=1).max(dim=1).values.exp())
 
 
 def _non_max_entropy_log(log_scores: np.ndarray) -> np.ndarray:
@@ -136,7 +140,7 @@ def non_max_entropy(probabilities: npt.ArrayLike) -> np.ndarray:
     Parameters
     ----------
     probabilities : array-like or torch.Tensor
-        Probabilities (N, L), L >= 3.
+        Probabilities (N, L), L >= 3, each row summing to 1 (within 0.01).
 
     Returns
     -------
@@ -147,11 +151,22 @@ def non_max_entropy(probabilities: npt.ArrayLike) -> np.ndarray:
     ------
     ValueError
         ``probabilities`` is not (N, L) with L >= 3, has a NaN or infinite value (naming the
-        sample) or a negative one.
+        sample), a negative one, or a row not summing to 1 (logits passed by mistake: their
+        non-ME is :func:`non_max_entropy_logits`; the error names the rows).
     """
     p = _check_outputs(probabilities, "probabilities")
     if (p < 0).any():  # log of a negative number is NaN, and its term would be dropped as 0
         raise ValueError(f"probabilities must be >= 0, got {p.min()!r}")
+    # Positive logits would otherwise pass, renormalized as if they were probabilities: [2, 3, 5]
+    # scores 0.67 where its softmax scores 0.58.
+    off = np.flatnonzero(np.abs(p.sum(axis=1) - 1) > 1e-2)
+    if len(off):
+        raise ValueError(
+            f"probabilities must sum to 1 in each row, got {len(off)} of {len(p)} rows that do "
+            f"not, at sample index {checks.first_items(off.tolist())} (sums "
+            f"{checks.first_items([f'{v:.4g}' for v in p[off].sum(axis=1)])}): for logits use "
+            "non_max_entropy_logits"
+        )
     with np.errstate(divide="ignore"):
         return _non_max_entropy_log(np.log(p))
 
@@ -332,7 +347,13 @@ class KernelDensity:
             x and y of different lengths or y not 1-D; a label outside the model's classes [0, L)
             (naming the sample index); a class of the model without a sample in y; no default
             bandwidth for the model's objective (give ``sigma2``).
+        TypeError
+            ``model`` without ``features``, or without ``objective`` when ``sigma2`` is None.
         """
+        checks.model(
+            "model", model, needs=("features",) + (("objective",) if self.sigma2 is None else ())
+        )
+        y = checks.as_tensor("y", y)
         if len(x) != len(y) or y.dim() != 1:
             raise ValueError(
                 f"x and y must hold the same number of samples, y 1-D; got {tuple(x.shape)}, "
@@ -416,7 +437,8 @@ class KernelDensity:
         Raises
         ------
         ValueError
-            Empty or non-finite x; ``model`` not the model it was fitted on.
+            Empty or non-finite x, or non-finite features of it (a finite input can overflow the
+            model); ``model`` not the model it was fitted on.
         RuntimeError
             Not fitted.
         """
@@ -477,6 +499,7 @@ def lid_mle(
     """
     exclude_self = checks.flag("exclude_self", exclude_self)
     z = checks.tensor_argument("z", z, "(N, d)")
+    reference = checks.tensor_argument("reference", reference, "(M, d)")
     if z.dim() != 2 or reference.dim() != 2 or z.shape[1] != reference.shape[1]:
         raise ValueError(
             f"z and reference must be (N, d) and (M, d), got {tuple(z.shape)}, "
@@ -556,8 +579,11 @@ class LID:
         Raises
         ------
         ValueError
-            M <= k, or non-finite x.
+            M <= k, or non-finite x or features of it.
+        TypeError
+            ``model`` without ``features``.
         """
+        checks.model("model", model, needs=("features",))
         if len(x) <= self.k:
             raise ValueError(f"need more than k = {self.k} reference inputs, got {len(x)}")
         generator = torch.Generator().manual_seed(self.seed)
@@ -592,7 +618,8 @@ class LID:
         RuntimeError
             Not fitted.
         ValueError
-            Empty or non-finite x; ``model`` not the model it was fitted on.
+            Empty or non-finite x, or non-finite features of it (a finite input can overflow the
+            model); ``model`` not the model it was fitted on.
         """
         if self.reference is None:
             raise RuntimeError("LID is not fitted: call fit(model, x_train) first")
@@ -661,8 +688,10 @@ def detection_pairs(
     Raises
     ------
     ValueError
-        When x, y and result do not describe the same samples, or a label lies outside the
-        model's classes [0, L) (naming the sample index).
+        When x, y and result do not describe the same samples (their counts differ, or
+        ``result.x`` and ``result.y`` are not ``x`` and ``y``: the error names the first samples
+        that differ), or a label lies outside the model's classes [0, L) (naming the sample
+        index).
     """
     checks.model("model", model)
     if len(x) != len(y) or len(result.success) != len(y):
@@ -672,6 +701,7 @@ def detection_pairs(
         )
     logits = _logits(model, x)
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1])
+    _same_samples(x, y, result)
     correct = predict(logits).cpu() == y.cpu()
     # Judged by model, whose pairs these are: a result of an attack on another model (a surrogate)
     # carries that model's predictions.
@@ -683,6 +713,31 @@ def detection_pairs(
     if result.failed is not None:
         success &= ~result.failed.bool().cpu()
     return DetectionPairs(correct=correct, success=success, pairs=correct & success)
+
+
+def _same_samples(x: torch.Tensor, y: torch.Tensor, result: AttackResult) -> None:
+    """Refuse a result of an attack on other points than (x, y), even of the same count.
+
+    A pair is clean point i beside adversarial example i: a result of other points (another
+    slice, a shuffled copy) would pair each clean point with another point's example. The result
+    holds its clean inputs in the attacking model's dtype, so x is compared in that dtype.
+    """
+    if tuple(result.x.shape) != tuple(x.shape):
+        raise ValueError(
+            f"result must be the attack's result on x, of shape {tuple(x.shape)}, but its clean "
+            f"inputs have shape {tuple(result.x.shape)}"
+        )
+    shape = (len(x), -1)
+    x_there = x.detach().to(result.x.device, result.x.dtype).reshape(shape)
+    differ = (x_there != result.x.detach().reshape(shape)).any(dim=1).cpu()
+    differ |= y.cpu() != result.y.cpu()
+    if bool(differ.any()):
+        index = torch.nonzero(differ).flatten().tolist()
+        raise ValueError(
+            f"result must be the attack's result on x and y, but its clean inputs or labels "
+            f"differ at {len(index)} of {len(x)} samples (sample index "
+            f"{checks.first_items(index)}): run the attack on these x and y"
+        )
 
 
 def _check_scores(

@@ -231,8 +231,21 @@ def detection_study(
     -------
     DetectionStudy
         A :class:`DetectionStudy` (AUCs, ROC curves and pair counts).
+
+    Raises
+    ------
+    ValueError
+        ``min_pairs`` below 1; ``results`` names a model that ``models`` lacks (checked before any
+        detector is fitted); a result of other points than ``x`` and ``y`` (see
+        :func:`~robviz.detect.scores.detection_pairs`).
     """
     min_pairs = checks.integer("min_pairs", min_pairs, low=1)
+    unknown = sorted({name for per_model in results.values() for name in per_model} - set(models))
+    if unknown:
+        raise ValueError(
+            f"results name models {unknown} that are not keys of models "
+            f"({', '.join(map(repr, models))}): results[attack][model] must use the same names"
+        )
     study = DetectionStudy(min_pairs=min_pairs)
     fitted = {name: detectors(model, data) for name, model in models.items()}
     for attack, per_model in results.items():
