@@ -33,9 +33,8 @@ from .attacks import (
     judged_predictions,
     margin_objective,
 )
-from .attacks.base import model_classes
 from .models import Predictor
-from .runtime import evaluating, inference, percent_text, predict, to_model
+from .runtime import evaluating, inference, num_classes_of, percent_text, predict, to_model
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -517,7 +516,7 @@ def _input_gradient(
     x and y are checked and moved to the model's dtype and device.
     """
     x = to_model(model, checks.finite_inputs("x", x)).detach().requires_grad_(True)
-    y = checks.labels("y", y, len(x), num_classes=model_classes(model, x)).to(x.device)
+    y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x)).to(x.device)
     with evaluating(model), torch.enable_grad():
         value = (objective or cross_entropy_objective)(model, x, y).sum()
         (grad,) = torch.autograd.grad(value, x)
@@ -570,7 +569,7 @@ def _loss(
     model: Predictor, x: torch.Tensor, y: torch.Tensor, objective: _Objective | None
 ) -> torch.Tensor:
     x = to_model(model, checks.finite_inputs("x", x))
-    y = checks.labels("y", y, len(x), num_classes=model_classes(model, x)).to(x.device)
+    y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x)).to(x.device)
     return (objective or cross_entropy_objective)(model, x, y)
 
 

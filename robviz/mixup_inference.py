@@ -40,11 +40,10 @@ from torch import nn
 
 from . import checks
 from .attacks import Attack, PGD, RobustnessTable
-from .attacks.base import model_classes
 from .attacks.eot import eot_objective
 from .ensemble import log_mean_softmax
 from .models import Classifier, Predictor, TrainableModel
-from .runtime import inference, predict
+from .runtime import inference, num_classes_of, predict
 from .train import accuracy
 
 if TYPE_CHECKING:
@@ -179,7 +178,7 @@ class MixupInference(nn.Module):
         self.threshold = checks.real("threshold", threshold, low=0, high=1)
         self.seed = seed
         # Every class of the model, and no other: MI-OL draws among the L - 1 other classes.
-        num_classes = model_classes(model, x_pool)
+        num_classes = num_classes_of(model, x_pool)
         checks.labels("y_pool", y_pool, len(x_pool), num_classes=num_classes)
         order = torch.argsort(y_pool.cpu(), stable=True)
         y_sorted = y_pool.cpu()[order].long()
@@ -864,7 +863,7 @@ def mixing_effect(
             f"{', '.join(map(str, x.shape[1:]))}), got {tuple(x_pool.shape)}"
         )
     samples = checks.integer("samples", samples, low=1)
-    y = checks.labels("y", y, len(x), num_classes=model_classes(model, x))
+    y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x))
     # float64, as given: a float32 copy would mix with 0.30000001 for 0.3; a single number is one
     # lambda
     lam_values = checks.as_tensor("lams", lams).to(torch.float64).reshape(-1)
@@ -995,7 +994,7 @@ def mi_robustness(
     eot_samples = checks.integer("eot_samples", eot_samples, low=1)
     batch_size = checks.integer("batch_size", batch_size, low=1, allow_none=True)
     n = len(x)
-    num_classes = model_classes(model, x)
+    num_classes = num_classes_of(model, x)
     y = checks.labels("y", y, n, num_classes=num_classes)
     checks.labels("y_pool", y_pool, len(x_pool), num_classes=num_classes)
     lam = {} if lam is None else dict(lam)

@@ -436,12 +436,29 @@ def num_classes_of(model: Predictor, x: torch.Tensor) -> int:
     Returns
     -------
     int
-        L.
+        L >= 2.
+
+    Raises
+    ------
+    ValueError
+        The model declares fewer than 2 classes, or its output is not (N, L) with L >= 2 (a
+        single logit, or no class axis: argmax would predict class 0 for every input), the error
+        worded as :func:`robviz.checks.logits`'s.
     """
-    num_classes = getattr(model, "num_classes", None)
-    if isinstance(num_classes, int):
-        return num_classes
-    return int(inference(model, x[:1]).shape[1])
+    declared = getattr(model, "num_classes", None)
+    if isinstance(declared, int) and not isinstance(declared, bool):
+        if declared < 2:
+            raise ValueError(f"model must predict at least 2 classes, it declares {declared}")
+        return declared
+    output = inference(model, x[:1])
+    if not torch.is_tensor(output) or output.dim() != 2 or output.shape[1] < 2:
+        shape = tuple(output.shape) if torch.is_tensor(output) else type(output).__name__
+        raise ValueError(
+            f"model must return class logits of shape (N, L) with L >= 2 classes, got {shape}: "
+            "argmax over one output predicts class 0 for every input; for a binary classifier "
+            "with one logit z return torch.cat([torch.zeros_like(z), z], dim=1)"
+        )
+    return int(output.shape[1])
 
 
 def to_numpy(values: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> np.ndarray:

@@ -25,7 +25,7 @@ import torch
 from .. import checks
 from ..checks import norm_name
 from ..models import FeatureModel, Predictor
-from ..runtime import dtype_and_device, evaluating, frozen, inference, predict
+from ..runtime import dtype_and_device, evaluating, frozen, inference, num_classes_of, predict
 from .objectives import auto_objective
 
 if TYPE_CHECKING:
@@ -75,40 +75,6 @@ def lp_norm(delta: torch.Tensor, p: str | float = "L2") -> torch.Tensor:
     return flat.norm(p=2 if name == "L2" else 1, dim=1)
 
 
-def model_classes(model: Predictor, x: torch.Tensor) -> int:
-    """Return the number of classes L that ``model`` predicts, what labels are checked against.
-
-    The model's ``num_classes`` when it declares one (a :class:`robviz.models.Classifier`), else
-    the width of its logits on the first input (eval mode, no gradients), checked by
-    :func:`robviz.checks.logits`.
-
-    Parameters
-    ----------
-    model : Predictor
-        The classifier, x -> logits (N, L).
-    x : torch.Tensor
-        Inputs (N, ...), N >= 1.
-
-    Returns
-    -------
-    int
-        L >= 2.
-
-    Raises
-    ------
-    ValueError
-        The model's output is not (N, L) with L >= 2 (a single logit, or no class axis), or it
-        declares fewer than 2 classes.
-    """
-    declared = getattr(model, "num_classes", None)
-    if isinstance(declared, int) and not isinstance(declared, bool):
-        if declared < 2:
-            raise ValueError(f"model must predict at least 2 classes, it declares {declared}")
-        return declared
-    return int(checks.logits("model", inference(model, x[:1])).shape[1])
-
-
-@torch.no_grad()
 def least_likely(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     """Return the least-likely class argmin_k model(x)_k of each input.
 
@@ -399,7 +365,7 @@ class Attack:
         self._generator.manual_seed(self.seed)
         try:
             with evaluating(self.model), frozen(self.model):
-                num_classes = model_classes(self.model, x)
+                num_classes = num_classes_of(self.model, x)
                 y = checks.labels("y", y, len(x), num_classes=num_classes)
                 if target is not None:
                     target = checks.labels("target", target, len(x), num_classes=num_classes)
@@ -553,7 +519,7 @@ class Attack:
         return torch.randn(*shape, generator=self._generator).to(like.device, like.dtype)
 
     def _default_target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return random_target(y, model_classes(self.model, x), self._generator)
+        return random_target(y, num_classes_of(self.model, x), self._generator)
 
     # ----------------------------------------------------------------------------------- validation
 

@@ -292,7 +292,8 @@ def affine_pieces(
         affine decision, or a network that does not end with an affine map.
     ValueError
         For an image layer without ``input_shape``, inputs of the wrong shape, or a dense matrix
-        over :data:`MAX_DENSE_ENTRIES` entries.
+        over :data:`MAX_DENSE_ENTRIES` entries, or a network with fewer than two outputs (one
+        logit: its argmax is class 0 for every input).
     """
     checks.model("model", model, module=True)
     shape = None if input_shape is None else tuple(int(s) for s in input_shape)
@@ -330,6 +331,13 @@ def affine_pieces(
             merged.append((kind, value))
     if not merged or merged[-1][0] != "affine":
         raise TypeError("robviz.exact needs a network that ends with an affine layer (the logits)")
+    if len(merged[-1][1][0]) < 2:  # argmax over one logit: class 0 everywhere, every point robust
+        raise ValueError(
+            f"model must return class logits of shape (N, L) with L >= 2 classes, got "
+            f"{len(merged[-1][1][0])} output per input: argmax over one output predicts class 0 "
+            "for every input; for a binary classifier with one logit z return "
+            "torch.cat([torch.zeros_like(z), z], dim=1)"
+        )
     if merged[0][0] != "affine":
         n_in = 2 if input_shape is None else math.prod(int(s) for s in input_shape)
         merged.insert(0, ("affine", (np.eye(n_in), np.zeros(n_in))))

@@ -9,7 +9,7 @@ import pytest
 import torch
 from test_edges import ATTACK_CLASSES, fast_attack
 
-from robviz import masking
+from robviz import exact, masking
 from robviz.attacks import auto_attack, least_likely, robust_accuracy
 from robviz.attacks.evaluate import clean_row
 from robviz.detect import confidence, detection_pairs, non_max_entropy_score
@@ -70,6 +70,29 @@ def test_every_entry_that_classifies_refuses_a_single_logit_model(entry, flat):
     x, y = points()
     with pytest.raises(ValueError, match=REFUSED):
         ENTRIES[entry](OneLogit(flat), x, y)
+
+
+EXACT = {
+    "robust_accuracy": lambda m, x, y: exact.robust_accuracy(m, x, y, 0.1, bounds=BOUNDS),
+    "minimal_distance": lambda m, x, y: exact.minimal_distance(m, x, y, bounds=BOUNDS),
+    "grid_minimal_distance": lambda m, x, y: exact.grid_minimal_distance(
+        m, x, y, bounds=BOUNDS, resolution=20
+    ),
+}
+
+
+@pytest.mark.parametrize("entry", EXACT)
+def test_exact_refuses_a_single_logit_network(entry):
+    # a network robviz.exact reads (a stack of layers) with one output per input
+    x, y = points()
+    with pytest.raises(ValueError, match=REFUSED):
+        EXACT[entry](torch.nn.Sequential(torch.nn.Linear(2, 1)), x, y)
+
+
+def test_the_grid_refuses_an_output_without_a_class_axis():
+    x, y = points()
+    with pytest.raises(ValueError, match=REFUSED):
+        EXACT["grid_minimal_distance"](OneLogit(flat=True), x, y)
 
 
 def test_detection_pairs_refuse_a_single_logit_model():
