@@ -398,7 +398,8 @@ def decision_boundary(model: nn.Module, bounds: Sequence[float] | Dataset) -> Ex
     TypeError
         For models that are not piecewise affine.
     ValueError
-        For models whose inputs are not 2-D.
+        For models whose inputs are not 2-D, or that give one logit (its argmax is always
+        class 0).
     """
     checks.model("model", model, module=True)
     steps = affine_pieces(model)

@@ -291,8 +291,9 @@ def affine_pieces(
         For layers that are neither affine nor ReLUs (MaxPool2d, Tanh, ...), a head without an
         affine decision, or a network that does not end with an affine map.
     ValueError
-        For an image layer without ``input_shape``, inputs of the wrong shape, or a dense matrix
-        over :data:`MAX_DENSE_ENTRIES` entries.
+        For an image layer without ``input_shape``, inputs of the wrong shape, a dense matrix
+        over :data:`MAX_DENSE_ENTRIES` entries, or a network of one logit (its argmax is always
+        class 0).
     """
     checks.model("model", model, module=True)
     shape = None if input_shape is None else tuple(int(s) for s in input_shape)
@@ -330,6 +331,14 @@ def affine_pieces(
             merged.append((kind, value))
     if not merged or merged[-1][0] != "affine":
         raise TypeError("robviz.exact needs a network that ends with an affine layer (the logits)")
+    if len(merged[-1][1][0]) < 2:
+        # The argmax of one logit is class 0 everywhere: every point of class 0 would be "robust".
+        raise ValueError(
+            "model gives one logit per input; robviz.exact reads the prediction as the argmax of "
+            "(N, L) logits, L >= 2, and the argmax of one logit is always class 0. For a binary "
+            "classifier of one logit z (class 1 where z > 0), give it the two logits (0, z): "
+            "append nn.Linear(1, 2) with weight [[0], [1]] and bias [0, 0]"
+        )
     if merged[0][0] != "affine":
         n_in = 2 if input_shape is None else math.prod(int(s) for s in input_shape)
         merged.insert(0, ("affine", (np.eye(n_in), np.zeros(n_in))))

@@ -242,7 +242,10 @@ def _program(layers: _Pairs, hidden: _Pairs, x_low: np.ndarray, x_high: np.ndarr
     for (w, b), (low, high) in zip(layers[:-1], hidden):
         h = len(w)
         a, d = slice(start, start + h), slice(start + h, start + 2 * h)
-        active, dead = low >= 0, high <= 0
+        # A neuron with l = u = 0 (a pruned row, or one fed only by dead neurons) is both: read it
+        # as dead (a = 0), not as active with d in [1, 0], which leaves the program infeasible.
+        dead = high <= 0
+        active = (low >= 0) & ~dead
         unstable = ~active & ~dead
         var_low += [np.maximum(low, 0.0), active.astype(float)]
         var_high += [np.maximum(high, 0.0), (~dead).astype(float)]
@@ -373,8 +376,8 @@ def verify(
     ValueError
         For inputs that are empty or non-finite (the error names the sample index; checked before
         the bounds), of the wrong size, labels out of range, a bad eps or time limit, a layer whose
-        dense matrix exceeds :data:`robviz.exact.linear_regions.MAX_DENSE_ENTRIES` entries, or more
-        hidden ReLUs than :data:`MAX_MILP_RELUS`.
+        dense matrix exceeds :data:`robviz.exact.linear_regions.MAX_DENSE_ENTRIES` entries, a
+        model of one logit, or more hidden ReLUs than :data:`MAX_MILP_RELUS`.
     """
     checks.model("model", model, module=True)
     progress = checks.flag("progress", progress)
@@ -618,10 +621,12 @@ def minimal_linf_distance(
     TypeError
         For models that are not ReLU networks.
     ValueError
-        Naming the points not solved within ``time_limit`` seconds each; inputs that are empty or
-        non-finite (naming the sample index); a ``time_limit`` that is not a number > 0; ``y`` not
-        one integer label per point in [0, L) (naming the sample index); and as :func:`verify`
-        for bad arguments.
+        Naming the points not solved within ``time_limit`` seconds each, and apart the points
+        undecided by a tie (another class's logit reaches the label's only where the float64
+        forward pass still predicts the label, as in a network of zero weights); inputs that are
+        empty or non-finite (naming the sample index); a ``time_limit`` that is not a number
+        > 0; ``y`` not one integer label per point in [0, L) (naming the sample index); and as
+        :func:`verify` for bad arguments.
     """
     # checks x (a finite, non-empty tensor inside the bounds) and bounds
     checks.model("model", model, module=True)
@@ -633,7 +638,7 @@ def minimal_linf_distance(
     _check_relus(layers)
     labels = to_numpy(checks.labels("y", y, len(centres), num_classes=len(layers[-1][0])))
     out = np.zeros(len(labels))
-    late = []
+    late, ties = [], []  # undecided: out of time, or a tie the forward pass does not break
     from tqdm.auto import tqdm
 
     bar = tqdm(range(len(labels)), desc="exact distance (MILP)", disable=not progress, leave=False)
@@ -661,7 +666,7 @@ def minimal_linf_distance(
                 radius = min(2 * radius, high - low)
         if found is None:
             if result.verdicts[0] == UNDECIDED:
-                late.append(i)
+                (ties if result.decided_by[0] == "tie" else late).append(i)
             out[i] = np.inf
             continue
         centre = centres[i]
@@ -696,6 +701,12 @@ def minimal_linf_distance(
         raise ValueError(
             f"{len(late)} points could not be solved within time_limit={time_limit:g} s each "
             f"(indices {late[:10]}); raise time_limit"
+        )
+    if ties:
+        raise ValueError(
+            f"{len(ties)} points are undecided by a tie: another class reaches the label's logit "
+            f"but a float64 forward pass still predicts the label (indices {ties[:10]}), so their "
+            f"distance is not defined by the program; a larger time_limit does not help"
         )
     return torch.from_numpy(out)
 
