@@ -1,0 +1,102 @@
+"""Figures of robviz.viz.exact and robviz.viz.theory at the edges of their inputs.
+
+Keys that read alike, values a figure's fixed axis would hide, degenerate ranges, boundary
+segments of the wrong shape or with NaN endpoints.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from robviz import viz
+from robviz.viz.style import MAX_HEIGHT
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: viz.exact_vs_attacks([0.0, 0.1], {1: [1.0, 0.5], "1": [1.0, 0.4]}, {}),
+        lambda: viz.exact_vs_attacks(
+            [0.0, 0.1], {"a": [1.0, 0.5]}, {"a": {2: [1.0, 0.6], "2": [1.0, 0.7]}}
+        ),
+        lambda: viz.bounds_sandwich([0.1], {1: {"exact": [0.5]}, "1": {"exact": [0.5]}}),
+        lambda: viz.bounds_sandwich([0.1], {"a": {3: [0.4]}, "b": {"3": [0.5]}}),
+        lambda: viz.distance_scatter(torch.tensor([0.1]), {1: [0.2], "1": [0.3]}),
+    ],
+    ids=["exact models", "attacks", "panels", "series", "estimates"],
+)
+def test_keys_that_read_alike_are_refused(call):
+    # one legend name (or subplot title) for two series: read as one
+    with pytest.raises(ValueError, match="both drawn as"):
+        call()
+
+
+def test_attacks_of_a_model_must_be_a_mapping():
+    with pytest.raises(TypeError, match=r"attacks\['a'\] must be a mapping"):
+        viz.exact_vs_attacks([0.0, 0.1], {"a": [1.0, 0.5]}, {"a": [1.0, 0.6]})
+
+
+def test_distance_scatter_takes_keys_of_any_type():
+    # the estimate "0 PGD" starts with the model 0's name; before: 'int' has no 'startswith'
+    fig = viz.distance_scatter(
+        {0: torch.tensor([0.1, 0.3]), 1: torch.tensor([0.2, 0.4])},
+        {"0 PGD": [0.2, 0.5], "1 PGD": [0.3, 0.4]},
+    )
+    drawn = {trace.name: list(trace.x) for trace in fig.data if trace.mode == "markers"}
+    np.testing.assert_allclose(drawn["0 PGD"], [0.1, 0.3], rtol=1e-6)
+    np.testing.assert_allclose(drawn["1 PGD"], [0.2, 0.4], rtol=1e-6)
+    one = viz.distance_scatter(torch.tensor([0.1]), {7: [0.2]})
+    assert one.data[0].name == "7"
+
+
+def test_boundary_trace_refuses_bad_segments():
+    with pytest.raises(ValueError, match=r"segments must have shape \(S, 2, 2\)"):
+        viz.boundary_trace(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="segments has non-finite values"):
+        viz.boundary_trace(np.array([[[0.0, 0.0], [1.0, 1.0]], [[0.0, np.nan], [1.0, 0.0]]]))
+    empty = viz.boundary_trace(np.zeros((0, 2, 2)))  # no boundary in the box: an empty line
+    assert len(empty.x) == 0
+    trace = viz.boundary_trace([[[0.0, 0.0], [1.0, 1.0]], [[2.0, 0.0], [3.0, 1.0]]])
+    np.testing.assert_array_equal(trace.x, np.array([0, 1, np.nan, 2, 3, np.nan], np.float32))
+
+
+def test_robustness_comparison_refuses_negative_bounds_and_keeps_a_range():
+    with pytest.raises(ValueError, match="random_bounds has values outside"):
+        viz.robustness_comparison_figure([-1.0, 0.5], 0.7)
+    with pytest.raises(ValueError, match="mm_bound must be a finite number >= 0"):
+        viz.robustness_comparison_figure([1.0, 0.5], -0.7)
+    with pytest.raises(ValueError, match="upper_bound must be"):
+        viz.robustness_comparison_figure([1.0, 0.5], 0.7, upper_bound=-1.0)
+    # coinciding centers: every bound 0, the axis [0, 1] (not the empty range [0, 0])
+    fig = viz.robustness_comparison_figure([0.0, 0.0], 0.0)
+    assert tuple(fig.layout.xaxis.range) == (0, 1.0)
+
+
+def test_expected_distance_figure_checks_its_monte_carlo_arguments():
+    deltas, values = [0.0, 1.0], [0.8, 1.0]
+    for bad in (math.nan, -3.0, "3"):
+        with pytest.raises(ValueError, match="num_errors must be a finite number >= 0"):
+            viz.expected_distance_figure(deltas, values, [0.8, 1.0], [0.1, 0.1], num_errors=bad)
+    with pytest.raises(ValueError, match="mc_errors has values outside"):
+        viz.expected_distance_figure(deltas, values, [0.8, 1.0], [-0.1, 0.1])
+    with pytest.raises(ValueError, match="pass mc_means with them"):
+        viz.expected_distance_figure(deltas, values, None, [0.1, 0.1])
+    with pytest.raises(ValueError, match="deltas has values outside"):
+        viz.expected_distance_figure([-1.0, 0.0], values)
+    fig = viz.expected_distance_figure(deltas, values, [0.8, 1.0], [0.1, 0.2], num_errors=2)
+    np.testing.assert_allclose(fig.data[-1].error_y.array, [0.2, 0.4], rtol=1e-6)
+    assert fig.layout.height <= MAX_HEIGHT
+
+
+def test_centers_figure_edges():
+    # every center at the origin: a unit range in 2-D, a named error for cosines in d > 3
+    fig = viz.centers_figure(np.zeros((2, 2)))
+    assert tuple(fig.layout.xaxis.range) == (-1.0, 1.0)
+    with pytest.raises(ValueError, match=r"centers at index \[0, 2\] lie at the origin"):
+        viz.centers_figure(np.array([[0.0] * 5, [1.0] * 5, [0.0] * 5]))
+    viz.centers_figure(np.zeros((3, 5)), matrix="distance")  # distances are defined
+    for bad in (0.0, -1.0, math.nan):
+        with pytest.raises(ValueError, match="max_distance must be a finite number > 0"):
+            viz.centers_figure(np.eye(5), matrix="distance", max_distance=bad)
