@@ -141,7 +141,8 @@ class ExactBoundary:
                 & (probe[:, 1] <= y1)
             )
             sides.append(np.where(inside, self.predict(probe), -1))
-        keep = (sides[0] >= 0) & (sides[1] >= 0) & (sides[0] != sides[1]) & (length > 1e-12)
+        # a length relative to the box: an absolute 1e-12 dropped every edge of a box 1e-12 wide
+        keep = (sides[0] >= 0) & (sides[1] >= 0) & (sides[0] != sides[1]) & (length > 1e-5 * step)
         keep &= label == np.minimum(sides[0], sides[1])
         return np.stack([starts[keep], ends[keep]], 1), np.stack(
             [sides[0][keep], sides[1][keep]], 1
@@ -163,7 +164,7 @@ class ExactBoundary:
         Parameters
         ----------
         x : torch.Tensor or np.ndarray
-            (N, 2) points inside the box (within 1e-9), read as float64.
+            (N, 2) points inside the box (within 1e-9 of its size), read as float64.
         norm : str
             ``"L2"`` or ``"Linf"`` (case-insensitive; ``"2"`` and ``"inf"`` also accepted).
 
@@ -231,7 +232,7 @@ class ExactBoundary:
         Parameters
         ----------
         x : torch.Tensor or np.ndarray
-            (N, 2) points inside the box (within 1e-9).
+            (N, 2) points inside the box (within 1e-9 of its size).
         y : torch.Tensor or np.ndarray
             (N,) labels in [0, L).
         norm : str
@@ -359,11 +360,12 @@ class ExactBoundary:
                 f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(points.shape)}"
             )
         x0, x1, y0, y1 = self.box
+        slack = 1e-9 * max(x1 - x0, y1 - y0)  # relative to the box, as every tolerance here
         if inside and not (
-            (points[:, 0] >= x0 - 1e-9).all()
-            and (points[:, 0] <= x1 + 1e-9).all()
-            and (points[:, 1] >= y0 - 1e-9).all()
-            and (points[:, 1] <= y1 + 1e-9).all()
+            (points[:, 0] >= x0 - slack).all()
+            and (points[:, 0] <= x1 + slack).all()
+            and (points[:, 1] >= y0 - slack).all()
+            and (points[:, 1] <= y1 + slack).all()
         ):
             raise ValueError(f"every input must lie in the box {self.box}")
         return points

@@ -97,7 +97,7 @@ def input_ball(
     Parameters
     ----------
     x : torch.Tensor or np.ndarray
-        (N, ...) inputs inside ``bounds`` (within 1e-9).
+        (N, ...) inputs inside ``bounds`` (within 1e-9 of its width).
     eps : float
         The L-inf radius, in the units of the inputs, >= 0.
     bounds : tuple of float or robviz.data.Dataset
@@ -121,7 +121,8 @@ def input_ball(
     low, high = checks.bounds(bounds)
     points = to_numpy(x, np.float64)
     points = points.reshape(len(points), int(np.prod(points.shape[1:])))
-    if points.min() < low - 1e-9 or points.max() > high + 1e-9:
+    slack = 1e-9 * (high - low)  # relative: an absolute 1e-9 is a whole range of (0, 1e-12)
+    if points.min() < low - slack or points.max() > high + slack:
         raise ValueError(f"every input must lie in bounds ({low:g}, {high:g})")
     return np.clip(points - eps, low, high), np.clip(points + eps, low, high)
 

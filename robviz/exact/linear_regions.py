@@ -449,6 +449,13 @@ def linear_regions(
     tiny_area = 1e-14 * scale**2
     w0, b0 = steps[0][1]
     square = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+    # floors[i]: 1e-13 of a bound on the terms of the pre-activations before step i, over the
+    # box and every activation pattern; their rounding stays far below it (see the tolerance)
+    level, floors = np.full(2, max(map(abs, box))), []
+    for kind, value in steps:
+        floors.append(1e-13 * float(level.max()))
+        if kind == "affine":
+            level = np.abs(value[0]) @ level + np.abs(value[1])
     stack = [
         (square, 1, w0, b0)
     ]  # (polygon, index of the next step, M, m): the current map is x -> M x + m
@@ -464,7 +471,11 @@ def linear_regions(
             stack.append((poly, index + 1, w @ m_w, w @ m_b + b))
             continue
         values = poly @ m_w.T + m_b  # (V, H) pre-activations at the vertices
-        tol = 1e-9 * (np.abs(values).max() + 1.0)
+        # Relative to the layer's own scale, never absolute: a ReLU network keeps its function
+        # when a layer's weights are multiplied by s and the next one's divided by s, and a floor
+        # of 1e-9 merged the regions of pre-activations below it (at s = 1e-9 a 2-8-3 network lost
+        # 7 of its 8 regions). The floor keeps rounding noise from splitting a polygon again.
+        tol = 1e-9 * np.abs(values).max() + floors[index]
         crossing = (values > tol).any(axis=0) & (values < -tol).any(axis=0)
         if crossing.any():
             j = int(np.argmax(crossing))
