@@ -100,3 +100,26 @@ def test_centers_figure_edges():
     for bad in (0.0, -1.0, math.nan):
         with pytest.raises(ValueError, match="max_distance must be a finite number > 0"):
             viz.centers_figure(np.eye(5), matrix="distance", max_distance=bad)
+
+
+def test_roc_figure_checks_each_line():
+    good = ([0.0, 0.5, 1.0], [0.0, 0.7, 1.0], 0.6)
+    viz.roc_figure({"PGD": {"SCE · KD": good}})
+    # an AUC of 1.5 was printed as "150 %" in the hover; a pair unpacked with Python's error
+    with pytest.raises(ValueError, match=r"auc must be a finite number in \[0, 1\]"):
+        viz.roc_figure({"PGD": {"SCE · KD": ([0.0, 1.0], [0.0, 1.0], 1.5)}})
+    with pytest.raises(
+        ValueError, match=r"curves\['PGD'\]\['SCE · KD'\] must be \(fpr, tpr, auc\)"
+    ):
+        viz.roc_figure({"PGD": {"SCE · KD": ([0.0, 1.0], [0.0, 1.0])}})
+
+
+def test_detection_table_checks_aucs_and_pair_counts():
+    for bad in (1.5, -0.1):
+        with pytest.raises(ValueError, match=r"aucs\['PGD'\]\['SCE'\]\['KD'\] has values outside"):
+            viz.detection_table({"PGD": {"SCE": {"KD": bad}}})
+    aucs = {"PGD": {"SCE": {"KD": 0.5}, "RCE": {"KD": 0.9}}}
+    # the error named auc_standard_error's n_clean, an argument the caller never passed
+    with pytest.raises(ValueError, match=r"pairs\[\('PGD', 'RCE'\)\] must be an integer >= 1"):
+        viz.detection_table(aucs, pairs={("PGD", "SCE"): 50, ("PGD", "RCE"): 0})
+    viz.detection_table(aucs, pairs={("PGD", "SCE"): 50, ("PGD", "RCE"): 50})
