@@ -32,7 +32,7 @@ from torch import nn
 
 from .. import checks
 from .linear_regions import affine_pieces
-from ..runtime import inference, to_numpy
+from ..runtime import inference, predict, to_numpy
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -384,7 +384,8 @@ def certified_robust(
 ) -> torch.Tensor:
     """Return the points certified robust at radius ``eps``.
 
-    A point is certified when it is classified correctly and every margin's lower bound
+    A point is certified when it is classified correctly (by finite logits:
+    :func:`robviz.runtime.predict`) and every margin's lower bound
     (:func:`margin_lower_bounds`) is > 0.
 
     Parameters
@@ -408,7 +409,8 @@ def certified_robust(
     """
     checks.model("model", model, module=True)
     margins = margin_lower_bounds(model, x, y, eps, bounds=bounds, method=method)  # checks all
-    correct = inference(model, x).argmax(1).cpu() == checks.labels("y", y, len(x)).cpu()
+    # predict: non-finite logits are no class (argmax would read NaN logits as class 0)
+    correct = predict(inference(model, x)).cpu() == checks.labels("y", y, len(x)).cpu()
     return correct & torch.from_numpy(margins.min(axis=1) > 0)
 
 

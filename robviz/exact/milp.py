@@ -17,7 +17,7 @@ ICLR 2019, https://arxiv.org/abs/1711.07356). Neurons that never change sign ins
 or l >= 0) need no d. So "is there an x' of class k?" is a mixed-integer linear program, solved by
 HiGHS through ``scipy.optimize.milp``. Per point and target class, cheapest first:
 
-1. the clean prediction (a misclassified point is its own witness);
+1. the clean prediction (a misclassified point, or one of non-finite logits, is its own witness);
 2. CROWN's certified margin bounds (:mod:`robviz.exact.certify`), which also give the bounds l, u;
 3. the LP relaxation (d in [0, 1]): a negative maximal margin rules the class out, and its optimum
    is tried as a witness, then the end of a short signed-gradient ascent of the class's margin from
@@ -51,7 +51,7 @@ from torch.overrides import TorchFunctionMode
 
 from .. import checks
 from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers
-from ..runtime import inference, percent_text, to_numpy
+from ..runtime import inference, percent_text, predict, to_numpy
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -395,7 +395,8 @@ def verify(
     hidden = crown_bounds(layers[:-1], x_low, x_high)
     labels = to_numpy(y).astype(np.int64)
     model64 = copy.deepcopy(model).cpu().double()
-    clean = inference(model64, x.double().cpu()).argmax(1).numpy()
+    # predict: -1 for non-finite logits, never the label (argmax reads NaN logits as class 0)
+    clean = predict(inference(model64, x.double().cpu())).numpy()
     shape = tuple(x.shape[1:])
 
     def misclassified(candidate: np.ndarray, i: int) -> np.ndarray | None:
@@ -405,7 +406,7 @@ def verify(
         """
         point = np.clip(candidate, x_low[i], x_high[i])
         logits = inference(model64, torch.from_numpy(point).reshape(1, *shape))
-        return point if logits.argmax(1).item() != labels[i] else None
+        return point if predict(logits).item() != labels[i] else None
 
     n = len(labels)
     verdicts, decided_by = np.full(n, ROBUST, dtype=object), np.full(n, "crown", dtype=object)
@@ -459,9 +460,8 @@ def _decide(
     deadline: float,
 ) -> tuple[str, str, np.ndarray | None]:
     """Return (verdict, decided_by, witness or None) for one correctly classified point."""
-    open_classes = [
-        k for k in range(len(margins)) if k != label and margins[k] <= 0
-    ]  # CROWN: margin_k > 0
+    # CROWN rules class k out where margin_k > 0; a NaN bound (an overflow) rules out nothing
+    open_classes = [k for k in range(len(margins)) if k != label and not margins[k] > 0]
     if not open_classes:
         return ROBUST, "crown", None
     program = _program(layers, hidden, x_low, x_high)

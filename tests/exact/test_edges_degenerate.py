@@ -114,3 +114,43 @@ def test_one_logit_made_two_logits_is_read():
     _, plane = exact.robust_accuracy(net, x, y, 0.05, bounds=(0, 1))
     assert torch.equal(milp.verify(net, x, y, 0.05, bounds=(0, 1), progress=False).robust, plane)
     assert np.isfinite(exact.minimal_distance(net, x, y, bounds=(0, 1)).numpy()).all()
+
+
+def overflowing_net(scale, dtype):
+    """A 2-4-3 ReLU network whose weights times ``scale`` overflow ``dtype`` on [0, 1]^2."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3)).to(dtype)
+    with torch.no_grad():
+        net[0].weight.mul_(scale)
+        net[0].bias.mul_(scale)
+        net[2].weight.mul_(scale)
+    return net.eval()
+
+
+def test_a_model_with_infinite_logits_is_never_certified():
+    # float32 logits of 1e40 are inf (finite in the float64 reading the bounds are computed in);
+    # argmax read the inf logits as the label and 3 of 8 points were "certified"
+    net = overflowing_net(1e20, torch.float32)
+    x = torch.rand(8, 2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        finite = torch.isfinite(net(x)).all(dim=1)
+        y = net.double()(x.double()).argmax(1)
+    net.float()
+    assert (~finite).sum() >= 6
+    certified = exact.certified_robust(net, x, y, 1e-3, bounds=(0, 1))
+    assert not (certified & ~finite).any()
+    assert certified[finite].all()  # the finite ones still are: the test can fail
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_nan_logits_are_no_class_for_verify():
+    # float64 logits inf - inf = NaN: argmax read them as class 0, a correct class-0 prediction
+    net = overflowing_net(1e160, torch.float64)
+    x = torch.rand(5, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.isnan(net(x)).any(dim=1).all()
+    y = torch.zeros(5, dtype=torch.long)
+    result = milp.verify(net, x, y, 0.1, bounds=(0, 1), progress=False)
+    assert list(result.verdicts) == [milp.NOT_ROBUST] * 5
+    assert list(result.decided_by) == ["clean"] * 5
+    torch.testing.assert_close(result.witnesses, x)
