@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .certify import real_inputs
 from .linear_regions import affine_pieces, class_pieces, input_box, linear_regions
 from .. import checks
 from ..models import Predictor
@@ -647,7 +648,7 @@ def _as_input(x: object, model: Predictor) -> torch.Tensor:
     x = checks.tensor_argument("x", x)
     if x.dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(x.shape)}")
-    return to_model(model, x)
+    return to_model(model, real_inputs(x))
 
 
 @torch.no_grad()

@@ -89,6 +89,27 @@ def network_layers(
     return [value for kind, value in steps if kind == "affine"]
 
 
+def real_inputs(x: torch.Tensor) -> torch.Tensor:
+    """Return ``x`` with integer (or bool) values as floats of the default dtype.
+
+    The inputs of :mod:`robviz.exact` are points of a real box, whose balls hold non-integer
+    points; :func:`robviz.runtime.inference` keeps an integer tensor's dtype (token ids), and a
+    Linear layer refuses it.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        (N, ...) inputs of any dtype.
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` itself when it is floating, else a float copy (the model's dtype follows in
+        :func:`robviz.runtime.inference`).
+    """
+    return x if x.is_floating_point() else x.to(torch.get_default_dtype())
+
+
 def input_ball(
     x: torch.Tensor | np.ndarray, eps: float, bounds: Sequence[float] | Dataset
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -410,7 +431,7 @@ def certified_robust(
     checks.model("model", model, module=True)
     margins = margin_lower_bounds(model, x, y, eps, bounds=bounds, method=method)  # checks all
     # predict: non-finite logits are no class (argmax would read NaN logits as class 0)
-    correct = predict(inference(model, x)).cpu() == checks.labels("y", y, len(x)).cpu()
+    correct = predict(inference(model, real_inputs(x))).cpu() == checks.labels("y", y, len(x)).cpu()
     return correct & torch.from_numpy(margins.min(axis=1) > 0)
 
 

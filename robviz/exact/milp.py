@@ -50,7 +50,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .. import checks
-from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers
+from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers, real_inputs
 from ..runtime import inference, percent_text, predict, to_numpy
 
 if TYPE_CHECKING:
@@ -763,5 +763,5 @@ def relu_units(model: nn.Module, x: torch.Tensor) -> int:
     checks.finite_inputs("x", x)
     counter = _ReluCounter()
     with counter:
-        inference(model, x)
+        inference(model, real_inputs(x))
     return counter.units
