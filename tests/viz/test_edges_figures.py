@@ -123,3 +123,20 @@ def test_detection_table_checks_aucs_and_pair_counts():
     with pytest.raises(ValueError, match=r"pairs\[\('PGD', 'RCE'\)\] must be an integer >= 1"):
         viz.detection_table(aucs, pairs={("PGD", "SCE"): 50, ("PGD", "RCE"): 0})
     viz.detection_table(aucs, pairs={("PGD", "SCE"): 50, ("PGD", "RCE"): 50})
+
+
+def test_points_of_the_plane_must_have_two_coordinates():
+    # (N, 3) points and (L, 3) centers were drawn by their first two coordinates, silently
+    z, y = torch.rand(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])
+    with pytest.raises(ValueError, match=r"centers must be \(L, 2\)"):
+        viz.feature_figure(z, y, centers=torch.rand(3, 3))
+    with pytest.raises(ValueError, match=r"centers must be \(L, 2\)"):
+        viz.feature_figure(z, y, centers=torch.rand(3))
+    assert viz.feature_figure(z, y, centers=torch.rand(3, 2)).data[-1].name == "centers"
+    segments = [np.array([[[0.0, -1.0], [0.0, 1.0]]]), np.zeros((0, 2, 2))]
+    box = {"extent": (-3.0, 3.0, -3.0, 3.0)}
+    with pytest.raises(ValueError, match=r"x must be points of the plane, \(N, 2\)"):
+        viz.boundary_animation({"SCE": segments}, [0, 10], torch.rand(6, 3), y, **box)
+    with pytest.raises(ValueError, match=r"boundaries\['SCE'\]\[0\] must be \(B, 2, 2\)"):
+        viz.boundary_animation({"SCE": [np.zeros((1, 4)), segments[1]]}, [0, 10], z, y, **box)
+    assert viz.boundary_animation({"SCE": segments}, [0, 10], z, y, **box).frames
