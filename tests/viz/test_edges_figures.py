@@ -140,3 +140,28 @@ def test_points_of_the_plane_must_have_two_coordinates():
     with pytest.raises(ValueError, match=r"boundaries\['SCE'\]\[0\] must be \(B, 2, 2\)"):
         viz.boundary_animation({"SCE": [np.zeros((1, 4)), segments[1]]}, [0, 10], z, y, **box)
     assert viz.boundary_animation({"SCE": segments}, [0, 10], z, y, **box).frames
+
+
+def test_ball_outline_reads_norms_as_the_attacks_do_and_checks_its_ball():
+    square = viz.ball_outline((0.0, 0.0), 0.5, "Linf")
+    for spelling in ("inf", "linf", math.inf):
+        np.testing.assert_array_equal(viz.ball_outline((0.0, 0.0), 0.5, spelling), square)
+    circle = viz.ball_outline(torch.tensor([1.0, 2.0]), 0.5, 2)  # refused as "unknown norm 2"
+    np.testing.assert_allclose(np.hypot(circle[0] - 1.0, circle[1] - 2.0), 0.5)
+    # a NaN radius drew nothing, a negative one the same square: both read as a ball
+    for bad in (math.nan, -0.5):
+        with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
+            viz.ball_outline((0.0, 0.0), bad, "L2")
+    with pytest.raises(ValueError, match="center must be 2 numbers"):
+        viz.ball_outline((0.0, 0.0, 0.0), 0.5, "L2")  # unpacking's "too many values" before
+    with pytest.raises(ValueError, match="center has non-finite values"):
+        viz.ball_outline((math.nan, 0.0), 0.5, "L2")
+
+
+def test_attack_animation_checks_eps_and_norm_once():
+    inputs = torch.rand(3, 2, 2, generator=torch.Generator().manual_seed(0))
+    predictions, labels = torch.zeros(3, 2, dtype=torch.long), torch.tensor([0, 1])
+    fig = viz.attack_animation(inputs, predictions, labels, eps=0.1, norm="l2")
+    assert fig.frames
+    with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
+        viz.attack_animation(inputs, predictions, labels, eps=math.nan)
