@@ -638,7 +638,9 @@ def minimal_linf_distance(
     _check_relus(layers)
     labels = to_numpy(checks.labels("y", y, len(centres), num_classes=len(layers[-1][0])))
     out = np.zeros(len(labels))
-    late, ties = [], []  # undecided: out of time, or a tie the forward pass does not break
+    # undecided: out of time, or a tie the forward pass does not break
+    late: list[int] = []
+    ties: list[int] = []
     from tqdm.auto import tqdm
 
     bar = tqdm(range(len(labels)), desc="exact distance (MILP)", disable=not progress, leave=False)

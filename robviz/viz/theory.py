@@ -423,8 +423,8 @@ def expected_distance_figure(
         places = len(figure_values(named, where, within=_HALF))
         if places != count:
             raise ValueError(f"mc_means has {count} values for {places} {named}")
-        errors = None if mc_errors is None else figure_values("mc_errors", mc_errors, within=_HALF)
-        if errors is not None and len(errors) != count:
+        spread = None if mc_errors is None else figure_values("mc_errors", mc_errors, within=_HALF)
+        if spread is not None and len(spread) != count:
             raise ValueError(f"mc_errors must have one value per mc_means value ({count})")
     delta = plot_array(deltas)
     fig = go.Figure()
