@@ -6,6 +6,7 @@ transferability matrix and the Eq. 7 optimum of ADP against measured predictions
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -374,15 +375,26 @@ def adp_optimum_figure(
     ------
     ValueError
         Empty alphas, a theory curve of another length, an alpha or F_y value that is NaN or
-        infinite or an F_y outside [0, 1] (naming the series and the index), ``K`` not an
-        integer >= 1 or ``L`` not an integer >= 2.
+        infinite, a negative alpha or an F_y outside [0, 1] (naming the series and the index), a
+        measured series that is not (alphas, F_y values), ``K`` not an integer >= 1 or ``L`` not
+        an integer >= 2.
+    TypeError
+        ``measured`` neither None nor a mapping.
     """
     K = checks.integer("K", K, low=1)
     L = checks.integer("L", L, low=2)
-    if len(figure_values("alphas", alphas)) != len(figure_values("theory", theory, within=(0, 1))):
+    # alpha weighs an entropy bonus: >= 0 (at 0, no ADP: F_y = 1)
+    weights = (0.0, math.inf)
+    if len(figure_values("alphas", alphas, within=weights)) != len(
+        figure_values("theory", theory, within=(0, 1))
+    ):
         raise ValueError("alphas and theory must have one value each per point of the curve")
-    for name, (a, f) in (measured or {}).items():
-        if len(figure_values(f"measured[{name!r}][0]", a)) != len(
+    measured = {} if measured is None else measured
+    for name in figure_mapping("measured", measured, allow_empty=True):
+        if not isinstance(measured[name], (tuple, list)) or len(measured[name]) != 2:
+            raise ValueError(f"measured[{name!r}] must be (alphas, F_y values)")
+        a, f = measured[name]
+        if len(figure_values(f"measured[{name!r}][0]", a, within=weights)) != len(
             figure_values(f"measured[{name!r}][1]", f, within=(0, 1))
         ):
             raise ValueError(f"measured[{name!r}]: one F_y value per alpha")
@@ -395,8 +407,8 @@ def adp_optimum_figure(
             line=dict(color="black"),
         )
     )
-    marker_colors = series_colors(measured or {}, colors)
-    for i, (name, (a, f)) in enumerate((measured or {}).items()):
+    marker_colors = series_colors(measured, colors)
+    for i, (name, (a, f)) in enumerate(measured.items()):
         fig.add_trace(
             go.Scatter(
                 x=plot_array(a),

@@ -165,3 +165,16 @@ def test_attack_animation_checks_eps_and_norm_once():
     assert fig.frames
     with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
         viz.attack_animation(inputs, predictions, labels, eps=math.nan)
+
+
+def test_adp_optimum_figure_checks_its_measured_series():
+    curve = ([1.0, 2.0], [0.6, 0.5])
+    with pytest.raises(TypeError, match="measured must be a mapping"):
+        viz.adp_optimum_figure(*curve, [(1.0, 0.5)], K=3, L=10)  # an AttributeError before
+    with pytest.raises(ValueError, match=r"measured\['a'\] must be \(alphas, F_y values\)"):
+        viz.adp_optimum_figure(*curve, {"a": (1.0, 0.5, 3)}, K=3, L=10)
+    with pytest.raises(ValueError, match="alphas has values outside"):
+        viz.adp_optimum_figure([-1.0, 2.0], curve[1], K=3, L=10)
+    # alpha = 0 is a plain ensemble, F_y = 1: drawn
+    fig = viz.adp_optimum_figure(*curve, {"no ADP": ([0.0], [1.0])}, K=3, L=10)
+    assert [t.name for t in fig.data][1] == "no ADP"
