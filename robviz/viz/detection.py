@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 
 from .. import checks
 from .features import _class_traces, _region_trace, plane_axes
-from .inputs import figure_mapping, figure_series, figure_values
+from .inputs import figure_fields, figure_mapping, figure_series, figure_values
 from ..runtime import percent_text, to_numpy
 from .style import OBJECTIVE_LABELS, animate, class_count, fit_layout, plot_array, series_color
 
@@ -232,12 +232,7 @@ def roc_figure(
     for attack in attacks:
         for name in figure_mapping(f"curves[{attack!r}]", curves[attack]):
             where = f"curves[{attack!r}][{name!r}]"
-            if (
-                not isinstance(curves[attack][name], (tuple, list))
-                or len(curves[attack][name]) != 3
-            ):
-                raise ValueError(f"{where} must be (fpr, tpr, auc), got {curves[attack][name]!r}")
-            fpr, tpr, auc = curves[attack][name]
+            fpr, tpr, auc = figure_fields(where, curves[attack][name], ("fpr", "tpr", "auc"))
             fpr = figure_values(f"{where} fpr", fpr, within=(0, 1))
             tpr = figure_values(f"{where} tpr", tpr, within=(0, 1))
             if fpr.shape != tpr.shape:

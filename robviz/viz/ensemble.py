@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from .. import checks
 from ..runtime import percent_text, to_numpy
-from .inputs import figure_mapping, figure_values
+from .inputs import figure_fields, figure_mapping, figure_values
 from .style import SERIES_COLORS, animate, fit_layout, plot_array, series_color, series_colors
 
 __all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "adp_optimum_figure"]
@@ -391,9 +391,7 @@ def adp_optimum_figure(
         raise ValueError("alphas and theory must have one value each per point of the curve")
     measured = {} if measured is None else measured
     for name in figure_mapping("measured", measured, allow_empty=True):
-        if not isinstance(measured[name], (tuple, list)) or len(measured[name]) != 2:
-            raise ValueError(f"measured[{name!r}] must be (alphas, F_y values)")
-        a, f = measured[name]
+        a, f = figure_fields(f"measured[{name!r}]", measured[name], ("alphas", "F_y values"))
         if len(figure_values(f"measured[{name!r}][0]", a, within=weights)) != len(
             figure_values(f"measured[{name!r}][1]", f, within=(0, 1))
         ):

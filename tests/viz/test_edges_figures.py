@@ -178,3 +178,32 @@ def test_adp_optimum_figure_checks_its_measured_series():
     # alpha = 0 is a plain ensemble, F_y = 1: drawn
     fig = viz.adp_optimum_figure(*curve, {"no ADP": ([0.0], [1.0])}, K=3, L=10)
     assert [t.name for t in fig.data][1] == "no ADP"
+
+
+@pytest.mark.parametrize(
+    "call, named",
+    [
+        (
+            lambda: viz.sample_density_figure([1.0, 2.0], [0.0, -1.0], {"MMC": ([1.0, 2.0],)}),
+            r"theory\['MMC'\] must be \(C, log SD\)",
+        ),
+        (
+            lambda: viz.convergence_figure({"loss": {"SCE": ([0, 1], [1.0, 0.5], [0.0, 0.0])}}),
+            r"panels\['loss'\]\['SCE'\] must be \(steps, values\)",
+        ),
+        (
+            lambda: viz.roc_figure({"PGD": {"KD": "curve"}}),
+            r"curves\['PGD'\]\['KD'\] must be \(fpr, tpr, auc\), got 'str'",
+        ),
+    ],
+    ids=["sample_density_figure", "convergence_figure", "roc_figure"],
+)
+def test_a_series_of_the_wrong_length_is_named(call, named):
+    # before: Python's "not enough values to unpack" / "too many values to unpack"
+    with pytest.raises(ValueError, match=named):
+        call()
+
+
+def test_sample_density_figure_takes_keys_of_any_type():
+    fig = viz.sample_density_figure([1.0, 2.0], [0.0, -1.0], {64: ([1.0, 2.0], [0.0, -1.0])})
+    assert fig.data[0].name == "64"  # "int + str" raised a TypeError
