@@ -207,3 +207,19 @@ def test_a_series_of_the_wrong_length_is_named(call, named):
 def test_sample_density_figure_takes_keys_of_any_type():
     fig = viz.sample_density_figure([1.0, 2.0], [0.0, -1.0], {64: ([1.0, 2.0], [0.0, -1.0])})
     assert fig.data[0].name == "64"  # "int + str" raised a TypeError
+
+
+def test_fit_layout_refuses_a_negative_plot_area_or_legend():
+    import plotly.graph_objects as go
+
+    def fig():
+        return go.Figure(go.Scatter(x=[1], y=[1], name="a"))
+
+    # height -5 gave a figure 99 px tall; legend_rows -2 moved the legend band over the title
+    for bad in (-5, 0, math.nan):
+        with pytest.raises(ValueError, match="height must be a finite number > 0"):
+            viz.fit_layout(fig(), height=bad)
+    for bad in (-2, "autox", 1.5):
+        with pytest.raises(ValueError, match="legend_rows must be an integer >= 0"):
+            viz.fit_layout(fig(), height=300, legend_rows=bad)
+    assert viz.fit_layout(fig(), height=300, legend_rows="auto").layout.height == 300 + 46 + 32 + 58
