@@ -154,3 +154,55 @@ def test_nan_logits_are_no_class_for_verify():
     assert list(result.verdicts) == [milp.NOT_ROBUST] * 5
     assert list(result.decided_by) == ["clean"] * 5
     torch.testing.assert_close(result.witnesses, x)
+
+
+class Residual(nn.Sequential):
+    """x + f(x): a Sequential whose forward is its own."""
+
+    def forward(self, x):
+        return x + super().forward(x)
+
+
+class Scaled(nn.Linear):
+    def forward(self, x):
+        return 10 * super().forward(x)
+
+
+class AlwaysOnDropout(nn.Dropout):
+    """Monte-Carlo dropout: random in eval mode too."""
+
+    def forward(self, x):
+        return nn.functional.dropout(x, self.p, training=True)
+
+
+class Plain(nn.Linear):
+    """A subclass that keeps Linear's forward (as torch's NonDynamicallyQuantizableLinear)."""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        lambda: [nn.Linear(2, 4), nn.ReLU(), Residual(nn.Linear(4, 4), nn.ReLU())],
+        lambda: [Scaled(2, 4), nn.ReLU()],
+        lambda: [nn.Linear(2, 4), AlwaysOnDropout(0.5), nn.ReLU()],
+    ],
+    ids=["residual Sequential", "scaled Linear", "always-on Dropout"],
+)
+def test_a_subclass_with_its_own_forward_is_refused(body):
+    # read as its base class, its logits differed from the model's by up to 2.9 (scaled Linear)
+    torch.manual_seed(0)
+    net = nn.Sequential(*body(), nn.Linear(4, 3)).double().eval()
+    with pytest.raises(TypeError, match="with a forward of its own"):
+        exact.decision_boundary(net, (0, 1))
+    x = torch.rand(3, 2, dtype=torch.float64)
+    with pytest.raises(TypeError, match="with a forward of its own"):
+        exact.certified_robust(net, x, torch.zeros(3, dtype=torch.long), 0.1, bounds=(0, 1))
+
+
+def test_a_subclass_keeping_the_forward_is_read():
+    torch.manual_seed(0)
+    net = nn.Sequential(Plain(2, 4), nn.ReLU(), nn.Linear(4, 3)).double().eval()
+    x = torch.rand(20, 2, dtype=torch.float64)
+    with torch.no_grad():
+        expected = net(x).argmax(1).numpy()
+    np.testing.assert_array_equal(exact.decision_boundary(net, (0, 1)).predict(x), expected)
