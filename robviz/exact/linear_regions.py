@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, cast
 
 import numpy as np
 import torch
@@ -154,6 +154,8 @@ def _batchnorm(
     return np.diag(np.repeat(scale, per_channel)), np.repeat(shift, per_channel)
 
 
+_M = TypeVar("_M", bound=nn.Module)
+
 # The layers read by their class, with the forward of that class only (see _plain).
 _READ: tuple[type[nn.Module], ...] = (
     nn.Linear,
@@ -168,7 +170,7 @@ _READ: tuple[type[nn.Module], ...] = (
 )
 
 
-def _plain(module: nn.Module, kind: type[nn.Module]) -> bool:
+def _plain(module: nn.Module, kind: type[_M]) -> TypeGuard[_M]:
     """Whether ``module`` is a ``kind`` that computes what ``kind`` computes.
 
     A subclass that overrides ``forward`` (a residual ``nn.Sequential``, a scaled ``nn.Linear``,
