@@ -89,25 +89,38 @@ def network_layers(
     return [value for kind, value in steps if kind == "affine"]
 
 
-def real_inputs(x: torch.Tensor) -> torch.Tensor:
-    """Return ``x`` with integer (or bool) values as floats of the default dtype.
+def floating_inputs(name: str, x: torch.Tensor | np.ndarray) -> None:
+    """Raise a ``TypeError`` naming ``name`` unless ``x`` holds floating-point values.
 
-    The inputs of :mod:`robviz.exact` are points of a real box, whose balls hold non-integer
-    points; :func:`robviz.runtime.inference` keeps an integer tensor's dtype (token ids), and a
-    Linear layer refuses it.
+    As a robviz model refuses them (``robviz.models``): 8-bit pixels 0..255 read in a box of
+    (0, 1) are no images of it, and a plain ``nn.Linear`` fails inside with torch's "mat1 and
+    mat2 must have the same dtype". One check for every entry of :mod:`robviz.exact`, before the
+    model or the box sees the inputs.
 
     Parameters
     ----------
-    x : torch.Tensor
-        (N, ...) inputs of any dtype.
+    name : str
+        The argument's name, for the error.
+    x : torch.Tensor or np.ndarray
+        The inputs.
 
-    Returns
-    -------
-    torch.Tensor
-        ``x`` itself when it is floating, else a float copy (the model's dtype follows in
-        :func:`robviz.runtime.inference`).
+    Raises
+    ------
+    TypeError
+        ``x`` of an integer or bool dtype (the error suggests ``x.float()``, and ``/ 255`` for
+        uint8).
     """
-    return x if x.is_floating_point() else x.to(torch.get_default_dtype())
+    if isinstance(x, torch.Tensor):
+        if x.is_floating_point():
+            return
+    elif not isinstance(x, np.ndarray) or np.issubdtype(x.dtype, np.floating):
+        return  # floating, or a list: the entry's own check of x names what it takes
+    dtype = x.dtype
+    hint = " / 255 for 8-bit pixels" if dtype in (torch.uint8, np.uint8) else ""
+    raise TypeError(
+        f"{name} must be floating-point, got {dtype}: the inputs are points of a real box; "
+        f"convert them first, e.g. {name}.float(){hint}"
+    )
 
 
 def input_ball(
@@ -138,6 +151,7 @@ def input_ball(
     """
     # First: a NaN passes the bounds check below (NaN < low is False) and gives a NaN ball.
     checks.finite_inputs("x", x)
+    floating_inputs("x", x)
     eps = checks.real("eps", eps, low=0)
     low, high = checks.bounds(bounds)
     points = to_numpy(x, np.float64)
@@ -431,7 +445,7 @@ def certified_robust(
     checks.model("model", model, module=True)
     margins = margin_lower_bounds(model, x, y, eps, bounds=bounds, method=method)  # checks all
     # predict: non-finite logits are no class (argmax would read NaN logits as class 0)
-    correct = predict(inference(model, real_inputs(x))).cpu() == checks.labels("y", y, len(x)).cpu()
+    correct = predict(inference(model, x)).cpu() == checks.labels("y", y, len(x)).cpu()
     return correct & torch.from_numpy(margins.min(axis=1) > 0)
 
 

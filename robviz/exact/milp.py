@@ -50,7 +50,13 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .. import checks
-from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers, real_inputs
+from .certify import (
+    crown_bounds,
+    floating_inputs,
+    input_ball,
+    margin_lower_bounds,
+    network_layers,
+)
 from ..runtime import inference, percent_text, predict, to_numpy
 
 if TYPE_CHECKING:
@@ -763,7 +769,8 @@ def relu_units(model: nn.Module, x: torch.Tensor) -> int:
     if checks.tensor_argument("x", x).dim() < 2 or len(x) != 1:
         raise ValueError(f"x must be one input of shape (1, ...), got {tuple(x.shape)}")
     checks.finite_inputs("x", x)
+    floating_inputs("x", x)
     counter = _ReluCounter()
     with counter:
-        inference(model, real_inputs(x))
+        inference(model, x)
     return counter.units
