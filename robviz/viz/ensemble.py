@@ -177,6 +177,10 @@ def ternary_animation(
     )
 
 
+#: The fixed y axes of :func:`diversity_figure`'s panels.
+_VOLUME_AXIS, _ANGLE_AXIS = (0.0, 1.02), (0.0, 92.0)
+
+
 def diversity_figure(
     steps: npt.ArrayLike,
     diversity: dict,
@@ -197,7 +201,7 @@ def diversity_figure(
     diversity : dict
         Maps a run's name to its mean diversity at each step, (S,), in [0, 1].
     angles : dict
-        Maps the same names to the mean pairwise angle at each step, (S,), in degrees.
+        Maps the same names to the mean pairwise angle at each step, (S,), in degrees, in [0, 90].
     title : str, optional
         The figure's title; a default one when None.
     colors : dict or None
@@ -212,16 +216,22 @@ def diversity_figure(
     Raises
     ------
     ValueError
-        No step or no run, a run without angles, a series of another length than ``steps``, or a
-        NaN or infinite step, diversity or angle (naming the run and the index).
+        No step or no run, a run without angles, a series of another length than ``steps``, a
+        NaN or infinite step, diversity or angle, a diversity above 1.02 or an angle above 92, or
+        either below 0 (off the panels' fixed axes; naming the run and the index).
     """
     count = len(figure_values("steps", steps))
     figure_mapping("angles", angles)
     for name in figure_mapping("diversity", diversity):
         if name not in angles:
             raise ValueError(f"angles has no entry for {name!r}: it has {list(angles)}")
-        for label, series in (("diversity", diversity), ("angles", angles)):
-            if len(figure_values(f"{label}[{name!r}]", series[name])) != count:
+        # the panels' fixed axes, a little beyond [0, 1] (a volume of unit vectors, 1 + 1e-7 by
+        # rounding at the optimum) and [0, 90] degrees (between nonnegative vectors)
+        for label, series, within in (
+            ("diversity", diversity, _VOLUME_AXIS),
+            ("angles", angles, _ANGLE_AXIS),
+        ):
+            if len(figure_values(f"{label}[{name!r}]", series[name], within=within)) != count:
                 raise ValueError(f"{label}[{name!r}] must have one value per step ({count})")
     fig = make_subplots(
         rows=1,
@@ -256,8 +266,8 @@ def diversity_figure(
             row=1,
             col=2,
         )
-    fig.update_yaxes(range=[0, 1.02], title_text="det(M Mᵀ)", row=1, col=1)
-    fig.update_yaxes(range=[0, 92], title_text="angle (degrees)", row=1, col=2)
+    fig.update_yaxes(range=list(_VOLUME_AXIS), title_text="det(M Mᵀ)", row=1, col=1)
+    fig.update_yaxes(range=list(_ANGLE_AXIS), title_text="angle (degrees)", row=1, col=2)
     fig.update_xaxes(title="training step")
     return fit_layout(
         fig,

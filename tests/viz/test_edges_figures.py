@@ -223,3 +223,16 @@ def test_fit_layout_refuses_a_negative_plot_area_or_legend():
         with pytest.raises(ValueError, match="legend_rows must be an integer >= 0"):
             viz.fit_layout(fig(), height=300, legend_rows=bad)
     assert viz.fit_layout(fig(), height=300, legend_rows="auto").layout.height == 300 + 46 + 32 + 58
+
+
+def test_diversity_figure_refuses_values_off_its_fixed_axes():
+    steps, angles = [0, 10], {"ADP": [60.0, 80.0]}
+    # a diversity of 30 or -0.5 was drawn off the axis [0, 1.02], invisible
+    for bad in ([0.2, 30.0], [-0.5, 0.2]):
+        with pytest.raises(ValueError, match=r"diversity\['ADP'\] has values outside"):
+            viz.diversity_figure(steps, {"ADP": bad}, angles)
+    with pytest.raises(ValueError, match=r"angles\['ADP'\] has values outside"):
+        viz.diversity_figure(steps, {"ADP": [0.2, 0.3]}, {"ADP": [60.0, 120.0]})
+    # the optimum's volume 1, rounded up, and the right angle of orthogonal members still draw
+    fig = viz.diversity_figure(steps, {"ADP": [0.5, 1.0000001]}, {"ADP": [60.0, 90.0]})
+    assert tuple(fig.layout.yaxis.range) == (0.0, 1.02)
