@@ -25,7 +25,8 @@ network is again affine maps and ReLUs. "Where the size allows": a matrix over
 (2048) hidden ReLUs for the exact program, is refused with a ``ValueError``; a MaxPool2d or any
 other layer that is neither affine nor a ReLU raises a ``TypeError``. Other models (ensembles that
 average softmaxes, randomized defenses) raise a ``TypeError``; :func:`grid_minimal_distance` gives
-them a grid estimate whose error is stated there.
+them a grid estimate whose error is stated there. A network of one logit (a binary classifier
+whose argmax is class 0 everywhere) raises a ``ValueError`` naming the two-logit remedy.
 
     boundary = decision_boundary(model, data.bounds)
     d = boundary.distance(x, y, norm="L2")                 # (N,) exact minimal distances
@@ -34,8 +35,9 @@ them a grid estimate whose error is stated there.
 On inputs of any other shape (digits, MNIST; MLP or small conv bodies), :func:`robust_accuracy`
 decides each point exactly at an L-inf radius by mixed-integer linear programming
 (:mod:`robviz.exact.milp`): three verdicts, robust, not robust (with a witness the model
-misclassifies) and undecided (the per-point time limit ran out), returned as a :class:`Verification`
-that unpacks like the 2-D pair. Networks too large for that get certified lower bounds
+misclassifies) and undecided (the per-point time limit ran out, or a tie that the float64 forward
+pass does not break, as in a network of zero weights), returned as a :class:`Verification` that
+unpacks like the 2-D pair. Networks too large for that get certified lower bounds
 (:mod:`robviz.exact.certify`: interval bound propagation and CROWN), so that certified <= exact <=
 attack.
 

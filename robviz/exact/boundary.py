@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .certify import floating_inputs
 from .linear_regions import affine_pieces, class_pieces, input_box, linear_regions
 from .. import checks
 from ..models import Predictor
@@ -141,7 +142,8 @@ class ExactBoundary:
                 & (probe[:, 1] <= y1)
             )
             sides.append(np.where(inside, self.predict(probe), -1))
-        keep = (sides[0] >= 0) & (sides[1] >= 0) & (sides[0] != sides[1]) & (length > 1e-12)
+        # a length relative to the box: an absolute 1e-12 dropped every edge of a box 1e-12 wide
+        keep = (sides[0] >= 0) & (sides[1] >= 0) & (sides[0] != sides[1]) & (length > 1e-5 * step)
         keep &= label == np.minimum(sides[0], sides[1])
         return np.stack([starts[keep], ends[keep]], 1), np.stack(
             [sides[0][keep], sides[1][keep]], 1
@@ -163,7 +165,7 @@ class ExactBoundary:
         Parameters
         ----------
         x : torch.Tensor or np.ndarray
-            (N, 2) points inside the box (within 1e-9), read as float64.
+            (N, 2) points inside the box (within 1e-9 of its size), read as float64.
         norm : str
             ``"L2"`` or ``"Linf"`` (case-insensitive; ``"2"`` and ``"inf"`` also accepted).
 
@@ -231,7 +233,7 @@ class ExactBoundary:
         Parameters
         ----------
         x : torch.Tensor or np.ndarray
-            (N, 2) points inside the box (within 1e-9).
+            (N, 2) points inside the box (within 1e-9 of its size).
         y : torch.Tensor or np.ndarray
             (N,) labels in [0, L).
         norm : str
@@ -359,11 +361,12 @@ class ExactBoundary:
                 f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(points.shape)}"
             )
         x0, x1, y0, y1 = self.box
+        slack = 1e-9 * max(x1 - x0, y1 - y0)  # relative to the box, as every tolerance here
         if inside and not (
-            (points[:, 0] >= x0 - 1e-9).all()
-            and (points[:, 0] <= x1 + 1e-9).all()
-            and (points[:, 1] >= y0 - 1e-9).all()
-            and (points[:, 1] <= y1 + 1e-9).all()
+            (points[:, 0] >= x0 - slack).all()
+            and (points[:, 0] <= x1 + slack).all()
+            and (points[:, 1] >= y0 - slack).all()
+            and (points[:, 1] <= y1 + slack).all()
         ):
             raise ValueError(f"every input must lie in the box {self.box}")
         return points
@@ -398,7 +401,8 @@ def decision_boundary(model: nn.Module, bounds: Sequence[float] | Dataset) -> Ex
     TypeError
         For models that are not piecewise affine.
     ValueError
-        For models whose inputs are not 2-D.
+        For models whose inputs are not 2-D, or that give one logit (its argmax is always
+        class 0).
     """
     checks.model("model", model, module=True)
     steps = affine_pieces(model)
@@ -487,6 +491,7 @@ def minimal_distance(
     progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)
+    floating_inputs("x", x)  # before the model or the box sees them
     if not plane:
         if norm is not None and _norm_name(norm) != "Linf":
             raise NotImplementedError(
@@ -560,6 +565,7 @@ def robust_accuracy(
     progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
+    floating_inputs("x", x)
     if not plane:
         if _norm_name(norm) != "Linf":
             raise NotImplementedError(
@@ -615,6 +621,7 @@ def robust_accuracy_curve(
     progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
+    floating_inputs("x", x)
     if not plane:
         if _norm_name(norm) != "Linf":
             raise NotImplementedError(
@@ -644,6 +651,7 @@ def _as_input(x: object, model: Predictor) -> torch.Tensor:
     x = checks.tensor_argument("x", x)
     if x.dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(x.shape)}")
+    floating_inputs("x", x)
     return to_model(model, x)
 
 

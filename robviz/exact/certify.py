@@ -32,7 +32,7 @@ from torch import nn
 
 from .. import checks
 from .linear_regions import affine_pieces
-from ..runtime import inference, to_numpy
+from ..runtime import inference, predict, to_numpy
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -89,6 +89,40 @@ def network_layers(
     return [value for kind, value in steps if kind == "affine"]
 
 
+def floating_inputs(name: str, x: torch.Tensor | np.ndarray) -> None:
+    """Raise a ``TypeError`` naming ``name`` unless ``x`` holds floating-point values.
+
+    As a robviz model refuses them (``robviz.models``): 8-bit pixels 0..255 read in a box of
+    (0, 1) are no images of it, and a plain ``nn.Linear`` fails inside with torch's "mat1 and
+    mat2 must have the same dtype". One check for every entry of :mod:`robviz.exact`, before the
+    model or the box sees the inputs.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    x : torch.Tensor or np.ndarray
+        The inputs.
+
+    Raises
+    ------
+    TypeError
+        ``x`` of an integer or bool dtype (the error suggests ``x.float()``, and ``/ 255`` for
+        uint8).
+    """
+    if isinstance(x, torch.Tensor):
+        if x.is_floating_point():
+            return
+    elif not isinstance(x, np.ndarray) or np.issubdtype(x.dtype, np.floating):
+        return  # floating, or a list: the entry's own check of x names what it takes
+    dtype = x.dtype
+    hint = " / 255 for 8-bit pixels" if dtype in (torch.uint8, np.uint8) else ""
+    raise TypeError(
+        f"{name} must be floating-point, got {dtype}: the inputs are points of a real box; "
+        f"convert them first, e.g. {name}.float(){hint}"
+    )
+
+
 def input_ball(
     x: torch.Tensor | np.ndarray, eps: float, bounds: Sequence[float] | Dataset
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +131,7 @@ def input_ball(
     Parameters
     ----------
     x : torch.Tensor or np.ndarray
-        (N, ...) inputs inside ``bounds`` (within 1e-9).
+        (N, ...) inputs inside ``bounds`` (within 1e-9 of its width).
     eps : float
         The L-inf radius, in the units of the inputs, >= 0.
     bounds : tuple of float or robviz.data.Dataset
@@ -117,11 +151,13 @@ def input_ball(
     """
     # First: a NaN passes the bounds check below (NaN < low is False) and gives a NaN ball.
     checks.finite_inputs("x", x)
+    floating_inputs("x", x)
     eps = checks.real("eps", eps, low=0)
     low, high = checks.bounds(bounds)
     points = to_numpy(x, np.float64)
     points = points.reshape(len(points), int(np.prod(points.shape[1:])))
-    if points.min() < low - 1e-9 or points.max() > high + 1e-9:
+    slack = 1e-9 * (high - low)  # relative: an absolute 1e-9 is a whole range of (0, 1e-12)
+    if points.min() < low - slack or points.max() > high + slack:
         raise ValueError(f"every input must lie in bounds ({low:g}, {high:g})")
     return np.clip(points - eps, low, high), np.clip(points + eps, low, high)
 
@@ -383,7 +419,8 @@ def certified_robust(
 ) -> torch.Tensor:
     """Return the points certified robust at radius ``eps``.
 
-    A point is certified when it is classified correctly and every margin's lower bound
+    A point is certified when it is classified correctly (by finite logits:
+    :func:`robviz.runtime.predict`) and every margin's lower bound
     (:func:`margin_lower_bounds`) is > 0.
 
     Parameters
@@ -407,7 +444,8 @@ def certified_robust(
     """
     checks.model("model", model, module=True)
     margins = margin_lower_bounds(model, x, y, eps, bounds=bounds, method=method)  # checks all
-    correct = inference(model, x).argmax(1).cpu() == checks.labels("y", y, len(x)).cpu()
+    # predict: non-finite logits are no class (argmax would read NaN logits as class 0)
+    correct = predict(inference(model, x)).cpu() == checks.labels("y", y, len(x)).cpu()
     return correct & torch.from_numpy(margins.min(axis=1) > 0)
 
 

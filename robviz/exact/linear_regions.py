@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, cast
 
 import numpy as np
 import torch
@@ -154,6 +154,32 @@ def _batchnorm(
     return np.diag(np.repeat(scale, per_channel)), np.repeat(shift, per_channel)
 
 
+_M = TypeVar("_M", bound=nn.Module)
+
+# The layers read by their class, with the forward of that class only (see _plain).
+_READ: tuple[type[nn.Module], ...] = (
+    nn.Linear,
+    nn.ReLU,
+    nn.Identity,
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.Flatten,
+    nn.Sequential,
+)
+
+
+def _plain(module: nn.Module, kind: type[_M]) -> TypeGuard[_M]:
+    """Whether ``module`` is a ``kind`` that computes what ``kind`` computes.
+
+    A subclass that overrides ``forward`` (a residual ``nn.Sequential``, a scaled ``nn.Linear``,
+    an always-on Monte-Carlo ``nn.Dropout``) is not read as its base class: its parameters alone
+    would give another function, without a word.
+    """
+    return isinstance(module, kind) and type(module).forward is kind.forward
+
+
 def _sequence(
     module: nn.Module, shape: tuple[int, ...] | None, steps: list[tuple[str, Any]]
 ) -> tuple[int, ...] | None:
@@ -162,7 +188,7 @@ def _sequence(
     ``shape`` is the shape of one input of ``module`` (without the batch dimension), or None when
     unknown (then only flat layers can be read); returns the shape of one output.
     """
-    if isinstance(module, nn.Linear):
+    if _plain(module, nn.Linear):
         if shape is not None and (len(shape) != 1 or shape[0] != module.in_features):
             first = not any(kind == "affine" for kind, _ in steps)
             if len(shape) != 1:
@@ -177,12 +203,12 @@ def _sequence(
             )
         steps.append(("affine", _affine(module.weight, module.bias)))
         return (module.out_features,)
-    if isinstance(module, nn.ReLU):
+    if _plain(module, nn.ReLU):
         steps.append(("relu", None))
         return shape
-    if isinstance(module, (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)):
+    if any(_plain(module, kind) for kind in _READ[2:7]):  # Identity and the Dropouts
         return shape  # Dropout is the identity in eval mode, where the model is read
-    if isinstance(module, nn.Flatten):
+    if _plain(module, nn.Flatten):
         if shape is None:
             return None
         if module.start_dim == 0 or module.start_dim == -len(shape) - 1:
@@ -206,7 +232,7 @@ def _sequence(
         w, b, shape = _image_map(module, shape)
         steps.append(("affine", (w, b)))
         return shape
-    if isinstance(module, nn.Sequential):
+    if _plain(module, nn.Sequential):
         for child in module:
             shape = _sequence(child, shape, steps)
         return shape
@@ -220,11 +246,18 @@ def _sequence(
         and isinstance(linear, nn.Module)
     ):
         return _sequence(linear, _sequence(conv, shape, steps), steps)
+    own = [kind.__name__ for kind in _READ if isinstance(module, kind)]
     raise TypeError(
         f"robviz.exact needs a piecewise-affine ReLU network ({_SUPPORTED}), got a "
-        f"{type(module).__name__}, which is neither an affine map nor a ReLU (nor a stack of "
-        f"them); bound its robustness with attacks (robviz.attacks), or on 2-D inputs use "
-        f"grid_minimal_distance for a grid estimate"
+        + (
+            f"{type(module).__name__}, a {own[0]} with a forward of its own, which its parameters "
+            f"alone do not describe; "
+            if own
+            else f"{type(module).__name__}, which is neither an affine map nor a ReLU (nor a "
+            f"stack of them); "
+        )
+        + "bound its robustness with attacks (robviz.attacks), or on 2-D inputs use "
+        "grid_minimal_distance for a grid estimate"
     )
 
 
@@ -288,8 +321,9 @@ def affine_pieces(
     Raises
     ------
     TypeError
-        For layers that are neither affine nor ReLUs (MaxPool2d, Tanh, ...), a head without an
-        affine decision, or a network that does not end with an affine map.
+        For layers that are neither affine nor ReLUs (MaxPool2d, Tanh, ...), a subclass of a
+        layer read here that overrides ``forward`` (a residual ``nn.Sequential``), a head without
+        an affine decision, or a network that does not end with an affine map.
     ValueError
         For an image layer without ``input_shape``, inputs of the wrong shape, or a dense matrix
         over :data:`MAX_DENSE_ENTRIES` entries, or a network with fewer than two outputs (one
@@ -448,6 +482,13 @@ def linear_regions(
     tiny_area = 1e-14 * scale**2
     w0, b0 = steps[0][1]
     square = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+    # floors[i]: 1e-13 of a bound on the terms of the pre-activations before step i, over the
+    # box and every activation pattern; their rounding stays far below it (see the tolerance)
+    level, floors = np.full(2, max(map(abs, box))), []
+    for kind, value in steps:
+        floors.append(1e-13 * float(level.max()))
+        if kind == "affine":
+            level = np.abs(value[0]) @ level + np.abs(value[1])
     stack = [
         (square, 1, w0, b0)
     ]  # (polygon, index of the next step, M, m): the current map is x -> M x + m
@@ -463,7 +504,11 @@ def linear_regions(
             stack.append((poly, index + 1, w @ m_w, w @ m_b + b))
             continue
         values = poly @ m_w.T + m_b  # (V, H) pre-activations at the vertices
-        tol = 1e-9 * (np.abs(values).max() + 1.0)
+        # Relative to the layer's own scale, never absolute: a ReLU network keeps its function
+        # when a layer's weights are multiplied by s and the next one's divided by s, and a floor
+        # of 1e-9 merged the regions of pre-activations below it (at s = 1e-9 a 2-8-3 network lost
+        # 7 of its 8 regions). The floor keeps rounding noise from splitting a polygon again.
+        tol = 1e-9 * np.abs(values).max() + floors[index]
         crossing = (values > tol).any(axis=0) & (values < -tol).any(axis=0)
         if crossing.any():
             j = int(np.argmax(crossing))

@@ -17,7 +17,7 @@ ICLR 2019, https://arxiv.org/abs/1711.07356). Neurons that never change sign ins
 or l >= 0) need no d. So "is there an x' of class k?" is a mixed-integer linear program, solved by
 HiGHS through ``scipy.optimize.milp``. Per point and target class, cheapest first:
 
-1. the clean prediction (a misclassified point is its own witness);
+1. the clean prediction (a misclassified point, or one of non-finite logits, is its own witness);
 2. CROWN's certified margin bounds (:mod:`robviz.exact.certify`), which also give the bounds l, u;
 3. the LP relaxation (d in [0, 1]): a negative maximal margin rules the class out, and its optimum
    is tried as a witness, then the end of a short signed-gradient ascent of the class's margin from
@@ -50,8 +50,14 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .. import checks
-from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers
-from ..runtime import inference, percent_text, to_numpy
+from .certify import (
+    crown_bounds,
+    floating_inputs,
+    input_ball,
+    margin_lower_bounds,
+    network_layers,
+)
+from ..runtime import inference, percent_text, predict, to_numpy
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -242,7 +248,10 @@ def _program(layers: _Pairs, hidden: _Pairs, x_low: np.ndarray, x_high: np.ndarr
     for (w, b), (low, high) in zip(layers[:-1], hidden):
         h = len(w)
         a, d = slice(start, start + h), slice(start + h, start + 2 * h)
-        active, dead = low >= 0, high <= 0
+        # A neuron with l = u = 0 (a pruned row, or one fed only by dead neurons) is both: read it
+        # as dead (a = 0), not as active with d in [1, 0], which leaves the program infeasible.
+        dead = high <= 0
+        active = (low >= 0) & ~dead
         unstable = ~active & ~dead
         var_low += [np.maximum(low, 0.0), active.astype(float)]
         var_high += [np.maximum(high, 0.0), (~dead).astype(float)]
@@ -373,8 +382,8 @@ def verify(
     ValueError
         For inputs that are empty or non-finite (the error names the sample index; checked before
         the bounds), of the wrong size, labels out of range, a bad eps or time limit, a layer whose
-        dense matrix exceeds :data:`robviz.exact.linear_regions.MAX_DENSE_ENTRIES` entries, or more
-        hidden ReLUs than :data:`MAX_MILP_RELUS`.
+        dense matrix exceeds :data:`robviz.exact.linear_regions.MAX_DENSE_ENTRIES` entries, a
+        model of one logit, or more hidden ReLUs than :data:`MAX_MILP_RELUS`.
     """
     checks.model("model", model, module=True)
     progress = checks.flag("progress", progress)
@@ -392,7 +401,8 @@ def verify(
     hidden = crown_bounds(layers[:-1], x_low, x_high)
     labels = to_numpy(y).astype(np.int64)
     model64 = copy.deepcopy(model).cpu().double()
-    clean = inference(model64, x.double().cpu()).argmax(1).numpy()
+    # predict: -1 for non-finite logits, never the label (argmax reads NaN logits as class 0)
+    clean = predict(inference(model64, x.double().cpu())).numpy()
     shape = tuple(x.shape[1:])
 
     def misclassified(candidate: np.ndarray, i: int) -> np.ndarray | None:
@@ -402,7 +412,7 @@ def verify(
         """
         point = np.clip(candidate, x_low[i], x_high[i])
         logits = inference(model64, torch.from_numpy(point).reshape(1, *shape))
-        return point if logits.argmax(1).item() != labels[i] else None
+        return point if predict(logits).item() != labels[i] else None
 
     n = len(labels)
     verdicts, decided_by = np.full(n, ROBUST, dtype=object), np.full(n, "crown", dtype=object)
@@ -456,9 +466,8 @@ def _decide(
     deadline: float,
 ) -> tuple[str, str, np.ndarray | None]:
     """Return (verdict, decided_by, witness or None) for one correctly classified point."""
-    open_classes = [
-        k for k in range(len(margins)) if k != label and margins[k] <= 0
-    ]  # CROWN: margin_k > 0
+    # CROWN rules class k out where margin_k > 0; a NaN bound (an overflow) rules out nothing
+    open_classes = [k for k in range(len(margins)) if k != label and not margins[k] > 0]
     if not open_classes:
         return ROBUST, "crown", None
     program = _program(layers, hidden, x_low, x_high)
@@ -618,10 +627,12 @@ def minimal_linf_distance(
     TypeError
         For models that are not ReLU networks.
     ValueError
-        Naming the points not solved within ``time_limit`` seconds each; inputs that are empty or
-        non-finite (naming the sample index); a ``time_limit`` that is not a number > 0; ``y`` not
-        one integer label per point in [0, L) (naming the sample index); and as :func:`verify`
-        for bad arguments.
+        Naming the points not solved within ``time_limit`` seconds each, and apart the points
+        undecided by a tie (another class's logit reaches the label's only where the float64
+        forward pass still predicts the label, as in a network of zero weights); inputs that are
+        empty or non-finite (naming the sample index); a ``time_limit`` that is not a number
+        > 0; ``y`` not one integer label per point in [0, L) (naming the sample index); and as
+        :func:`verify` for bad arguments.
     """
     # checks x (a finite, non-empty tensor inside the bounds) and bounds
     checks.model("model", model, module=True)
@@ -633,7 +644,9 @@ def minimal_linf_distance(
     _check_relus(layers)
     labels = to_numpy(checks.labels("y", y, len(centres), num_classes=len(layers[-1][0])))
     out = np.zeros(len(labels))
-    late = []
+    # undecided: out of time, or a tie the forward pass does not break
+    late: list[int] = []
+    ties: list[int] = []
     from tqdm.auto import tqdm
 
     bar = tqdm(range(len(labels)), desc="exact distance (MILP)", disable=not progress, leave=False)
@@ -661,7 +674,7 @@ def minimal_linf_distance(
                 radius = min(2 * radius, high - low)
         if found is None:
             if result.verdicts[0] == UNDECIDED:
-                late.append(i)
+                (ties if result.decided_by[0] == "tie" else late).append(i)
             out[i] = np.inf
             continue
         centre = centres[i]
@@ -696,6 +709,12 @@ def minimal_linf_distance(
         raise ValueError(
             f"{len(late)} points could not be solved within time_limit={time_limit:g} s each "
             f"(indices {late[:10]}); raise time_limit"
+        )
+    if ties:
+        raise ValueError(
+            f"{len(ties)} points are undecided by a tie: another class reaches the label's logit "
+            f"but a float64 forward pass still predicts the label (indices {ties[:10]}), so their "
+            f"distance is not defined by the program; a larger time_limit does not help"
         )
     return torch.from_numpy(out)
 
@@ -750,6 +769,7 @@ def relu_units(model: nn.Module, x: torch.Tensor) -> int:
     if checks.tensor_argument("x", x).dim() < 2 or len(x) != 1:
         raise ValueError(f"x must be one input of shape (1, ...), got {tuple(x.shape)}")
     checks.finite_inputs("x", x)
+    floating_inputs("x", x)
     counter = _ReluCounter()
     with counter:
         inference(model, x)

@@ -128,7 +128,7 @@ def as_centers(centers: npt.ArrayLike | torch.Tensor) -> torch.Tensor:
     Parameters
     ----------
     centers : array-like or torch.Tensor
-        Centers (L, d), L >= 2.
+        Centers (L, d), L >= 2, d >= 1.
 
     Returns
     -------
@@ -138,12 +138,14 @@ def as_centers(centers: npt.ArrayLike | torch.Tensor) -> torch.Tensor:
     Raises
     ------
     ValueError
-        Not (L, d) with L >= 2, or a center with a NaN or infinite coordinate (the error names the
-        center).
+        Not (L, d) with L >= 2 and d >= 1, or a center with a NaN or infinite coordinate (the
+        error names the center).
     """
     mu = checks.as_tensor("centers", centers).detach().to(torch.float64)
-    if mu.dim() != 2 or mu.shape[0] < 2:
-        raise ValueError(f"centers must have shape (L, d) with L >= 2, got {tuple(mu.shape)}")
+    if mu.dim() != 2 or mu.shape[0] < 2 or mu.shape[1] < 1:
+        raise ValueError(
+            f"centers must have shape (L, d) with L >= 2 and d >= 1, got {tuple(mu.shape)}"
+        )
     return checks.finite_inputs("centers", mu)
 
 
@@ -165,11 +167,15 @@ def cholesky(covariance: npt.ArrayLike | torch.Tensor, dim: int) -> torch.Tensor
     Raises
     ------
     ValueError
-        Not (dim, dim), not symmetric, or not positive definite.
+        Not (dim, dim), not finite, not symmetric, or not positive definite.
     """
     sigma = checks.as_tensor("covariance", covariance).detach().to(torch.float64)
     if sigma.shape != (dim, dim):
         raise ValueError(f"covariance must have shape ({dim}, {dim}), got {tuple(sigma.shape)}")
+    # First: a NaN fails allclose ("not symmetric"), and an infinite variance passes Cholesky.
+    if not bool(torch.isfinite(sigma).all()):
+        bad = int((~torch.isfinite(sigma)).sum())
+        raise ValueError(f"covariance must be finite, got {bad} NaN or infinite entries")
     if not torch.allclose(sigma, sigma.T):
         raise ValueError("covariance must be symmetric")
     chol, info = torch.linalg.cholesky_ex(sigma)

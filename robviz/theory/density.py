@@ -61,9 +61,12 @@ def _log_unit_ball(d: int) -> float:
 def _mmc_shell_log_volume(
     low: torch.Tensor, high: torch.Tensor, d: int, factor: float
 ) -> torch.Tensor:
-    # Vol = V_d (high/f)^{d/2} [1 - (low/high)^{d/2}], in log-space.
-    ratio = torch.where(high > 0, low / high, torch.zeros_like(high))
-    return _log_unit_ball(d) + 0.5 * d * torch.log(high / factor) + torch.log1p(-ratio.pow(0.5 * d))
+    # Vol = V_d (high/f)^{d/2} [1 - (low/high)^{d/2}], in log-space. The bracket is
+    # -expm1((d/2) log1p(-gap)) with gap = 1 - low/high = (high - low)/high: exact for a thin shell,
+    # where 1 - (low/high)^{d/2} would lose digits (1e-9 of the volume at a width of 1e-9).
+    gap = torch.where(high > 0, (high - low) / high, torch.ones_like(high))
+    bracket = -torch.expm1(0.5 * d * torch.log1p(-gap))
+    return _log_unit_ball(d) + 0.5 * d * torch.log(high / factor) + torch.log(bracket)
 
 
 def mmc_shell_log_volume(
@@ -114,7 +117,22 @@ def _density_inputs(
     check_positive(n, "N", strict=False)
     p, _ = as_float64(p_of_C(C) if callable(p_of_C) else p_of_C, "p_of_C")
     check_positive(p, "p_of_C (a probability density)", strict=False)
+    for name, value in (("N", n), ("p_of_C", p)):
+        _check_like_c(name, value, c)
     return c, torch.log(n) + torch.log(p), back
+
+
+def _check_like_c(name: str, value: torch.Tensor, c: torch.Tensor) -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``value`` is one number or shaped like C."""
+    try:
+        shape = torch.broadcast_shapes(value.shape, c.shape)
+    except RuntimeError:
+        shape = None
+    if shape is None or math.prod(shape) != c.numel():
+        raise ValueError(
+            f"{name} must be one number or a tensor of C's shape {tuple(c.shape)}, got shape "
+            f"{tuple(value.shape)}"
+        )
 
 
 def mmc_sample_density(
@@ -166,18 +184,25 @@ def mmc_sample_density(
     -------
     float or torch.Tensor
         SD (or log SD), same kind as ``C``.
+
+    Raises
+    ------
+    ValueError
+        A ``d`` not an integer >= 1, another ``form``, a ``factor`` not a finite number > 0, a C
+        not > 0, an N or p(C) < 0 or NaN, or an N or p(C) neither one number nor of C's shape.
     """
     log = checks.flag("log", log)
     factor = check_number(factor, "factor")
     c, log_numerator, back = _density_inputs(C, d, N, p_of_C, form)
     if form == "theorem":
-        log_sd = log_numerator - 0.5 * (d - 1) * torch.log(c)
+        # xlogy: 0 log(inf) is 0, so C = inf at d = 1 gives the limit, not NaN
+        log_sd = log_numerator - torch.xlogy(0.5 * (d - 1), c)
     else:
         log_dvol = (
             math.log(0.5 * d)
             + _log_unit_ball(d)
             - 0.5 * d * math.log(factor)
-            + 0.5 * (d - 2) * torch.log(c)
+            + torch.xlogy(0.5 * (d - 2), c)
         )
         log_sd = log_numerator - log_dvol
     return back(log_sd if log else torch.exp(log_sd))
@@ -249,8 +274,8 @@ def gsce_contour(
     ------
     ValueError
         A scale not > 0 or the two scales equal, a mean that is not numbers (None, a string: torch's
-        "Could not infer dtype" before) or has a NaN or infinite entry, means of two shapes, or a C
-        not > 0.
+        "Could not infer dtype" before) or has a NaN or infinite entry, means of two shapes or
+        empty, or a C not > 0.
     """
     # The scales of Sigma = sigma I: a scale <= 0 is no Gaussian logit (a "sphere" of radius2 NaN)
     sigma_k = check_number(sigma_k, "sigma_k")
@@ -265,6 +290,8 @@ def gsce_contour(
     for name, mu in (("mu_k", mu_k), ("mu_kt", mu_kt)):
         if not bool(torch.isfinite(mu).all()):
             raise ValueError(f"{name} must be finite, got {mu.tolist()}")
+    if mu_k.numel() == 0:
+        raise ValueError("mu_k and mu_kt must have d >= 1 entries, got none")
     if mu_k.shape != mu_kt.shape:
         raise ValueError(
             f"mu_k and mu_kt must have one shape, got {tuple(mu_k.shape)} and {tuple(mu_kt.shape)}"
@@ -331,6 +358,11 @@ def gsce_sample_density(
     float or torch.Tensor
         SD (or log SD), same kind as ``C``; NaN where the contour does not exist.
 
+    Raises
+    ------
+    ValueError
+        As :func:`mmc_sample_density` (but ``factor``) and :func:`gsce_contour`, or means whose
+        length is not ``d``.
     """
     log = checks.flag("log", log)
     c, log_numerator, back = _density_inputs(C, d, N, p_of_C, form)
@@ -338,12 +370,12 @@ def gsce_sample_density(
     if sphere.center.numel() != d:
         raise ValueError(f"mu_k has {sphere.center.numel()} entries but d = {d}")
     assert isinstance(sphere.radius2, torch.Tensor)  # c is a tensor, so the radius is one too
-    log_r2 = torch.log(sphere.radius2)
+    r2 = sphere.radius2
     if form == "theorem":
-        log_sd = log_numerator - 0.5 * (d - 1) * log_r2
+        log_sd = log_numerator - torch.xlogy(0.5 * (d - 1), r2)
     else:
         log_dr2 = -torch.log(-torch.expm1(-c)) - math.log(abs(sigma_k - sigma_kt))
         log_sd = log_numerator - (
-            math.log(0.5 * d) + _log_unit_ball(d) + 0.5 * (d - 2) * log_r2 + log_dr2
+            math.log(0.5 * d) + _log_unit_ball(d) + torch.xlogy(0.5 * (d - 2), r2) + log_dr2
         )
     return back(log_sd if log else torch.exp(log_sd))

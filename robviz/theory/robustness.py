@@ -95,8 +95,8 @@ def mahalanobis_distances(
     Raises
     ------
     ValueError
-        ``centers`` not (L, d) with L >= 2, or a center with a NaN or infinite coordinate; a
-        covariance not (d, d) symmetric positive definite.
+        ``centers`` not (L, d) with L >= 2 and d >= 1, or a center with a NaN or infinite
+        coordinate; a covariance not (d, d), finite, symmetric and positive definite.
     """
     mu = as_centers(centers)
     num_classes, dim = mu.shape
@@ -223,7 +223,8 @@ def monte_carlo_expected_distance(
     Raises
     ------
     ValueError
-        ``feature_dim`` or ``n`` not an integer (>= 1, >= 2), checked before any sampling.
+        ``feature_dim`` or ``n`` not an integer (>= 1, >= 2), checked before any sampling; a
+        ``delta`` not a finite number >= 0; a covariance as in :func:`mahalanobis_distances`.
     """
     feature_dim = checks.integer("feature_dim", feature_dim, low=1)
     n = checks.integer("n", n, low=2)

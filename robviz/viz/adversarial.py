@@ -69,18 +69,24 @@ def boundary_animation(
     Raises
     ------
     ValueError
-        No runs, no steps, a run with another number of snapshots than ``steps``, no points, labels
-        that are not one integer class per point, or a NaN or infinite point or boundary
-        coordinate (naming the run and the snapshot).
+        No runs, no steps, a run with another number of snapshots than ``steps``, no points or
+        points not (N, 2), labels that are not one integer class per point, segments not
+        (B, 2, 2), or a NaN or infinite point or boundary coordinate (naming the run and the
+        snapshot).
     """
     columns = checks.integer("columns", columns, low=1, allow_none=True)
     names = figure_mapping("boundaries", boundaries)
     steps = [int(s) for s in figure_series("steps", steps)]
     points = figure_values("x", x)
+    if points.ndim != 2 or points.shape[1] != 2:  # (N, 3) was drawn by its first two columns
+        raise ValueError(f"x must be points of the plane, (N, 2), got shape {points.shape}")
     labels = checks.labels("y", to_numpy(y), len(points)).numpy()
     for name in names:
         for f, segments in enumerate(boundaries[name]):
-            figure_values(f"boundaries[{name!r}][{f}]", segments, allow_empty=True)
+            where = f"boundaries[{name!r}][{f}]"
+            shape = figure_values(where, segments, allow_empty=True).shape
+            if len(shape) != 3 or shape[1:] != (2, 2):
+                raise ValueError(f"{where} must be (B, 2, 2) segments, got shape {shape}")
     for name in names:
         if len(boundaries[name]) != len(steps):
             raise ValueError(

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import checks
-from ..runtime import percent_text
+from ..runtime import percent_text, to_numpy
 from .features import _centers_trace, _region_trace, plane_axes
 from .inputs import figure_mapping, figure_series, figure_values
 from .style import plot_array
@@ -45,9 +45,10 @@ def ball_outline(
     center : sequence of 2 floats
         The ball's center (a tensor or array of 2 numbers will do).
     eps : float
-        The radius, in the plane's units.
-    norm : {"Linf", "inf", "L2", "L1"}
-        The norm of the ball.
+        The radius, in the plane's units, >= 0.
+    norm : {"Linf", "L2", "L1"}
+        The norm of the ball, in any spelling :func:`robviz.checks.norm_name` reads (``"inf"``,
+        ``2``, ``"l1"``), as the attacks take it.
     points : int, default 48
         The number of segments of the L2 circle (the square and the diamond need 4).
 
@@ -60,19 +61,23 @@ def ball_outline(
     Raises
     ------
     ValueError
-        For an unknown ``norm``.
+        For an unknown ``norm``, an ``eps`` not a finite number >= 0 (a NaN drew nothing), or a
+        center that is not 2 finite numbers.
     """
     points = checks.integer("points", points, low=3)
-    cx, cy = (float(c) for c in center)
-    if norm in ("Linf", "inf"):
+    norm = checks.norm_name(norm, allowed=("Linf", "L2", "L1"))
+    eps = checks.real("eps", eps, low=0)
+    middle = figure_values("center", np.reshape(to_numpy(center, np.float64), (-1,)))
+    if middle.shape != (2,):
+        raise ValueError(f"center must be 2 numbers, a point of the plane, got {middle.shape}")
+    cx, cy = float(middle[0]), float(middle[1])
+    if norm == "Linf":
         xs, ys = np.array([-1, 1, 1, -1, -1]), np.array([-1, -1, 1, 1, -1])
     elif norm == "L1":
         xs, ys = np.array([1, 0, -1, 0, 1]), np.array([0, 1, 0, -1, 0])
-    elif norm == "L2":
+    else:  # L2, the last norm norm_name lets through
         t = np.linspace(0, 2 * math.pi, points + 1)
         xs, ys = np.cos(t), np.sin(t)
-    else:
-        raise ValueError(f"unknown norm {norm!r}; valid: 'Linf', 'L2', 'L1'")
     return cx + eps * xs, cy + eps * ys
 
 
@@ -178,8 +183,12 @@ def attack_animation(
     ValueError
         Inputs that are not (T+1, N, 2), no step or no sample, predictions or features of another
         shape, labels that are not N class indices, or a NaN or infinite input, feature or center
-        (naming the argument and the step).
+        (naming the argument and the step); an ``eps`` not a finite number >= 0 or an unknown
+        ``norm``, as :func:`ball_outline`.
     """
+    if eps is not None:  # checked once here, not in the loop over the points
+        eps = checks.real("eps", eps, low=0)
+        norm = checks.norm_name(norm, allowed=("Linf", "L2", "L1"))
     if len(np.shape(inputs)) != 3 or np.shape(inputs)[-1] != 2:  # a tensor or an array
         raise ValueError(
             f"attack_animation draws 2-D inputs of shape (T+1, N, 2), got {np.shape(inputs)}"

@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 from .. import checks
 from ..runtime import to_numpy
 from .features import _label, plane_axes
-from .inputs import figure_mapping, figure_record, figure_series, figure_values
+from .inputs import figure_fields, figure_mapping, figure_record, figure_series, figure_values
 from .style import (
     distinct_labels,
     INK,
@@ -723,14 +723,15 @@ def sample_density_figure(
             notes.append(f"{off_axis} of {len(y)} at ℓ <= 0")
         return y, f" ({'; '.join(notes)}: not drawn)" if notes else ""
 
-    for i, (name, (c, log_sd)) in enumerate(theory.items()):
+    for i, name in enumerate(theory):
+        c, log_sd = figure_fields(f"theory[{name!r}]", theory[name], ("C", "log SD"))
         values, note = checked(f"theory[{name!r}][0]", f"theory[{name!r}][1]", c, log_sd)
         fig.add_trace(
             go.Scatter(
                 x=plot_array(c),
                 y=plot_array(values) * to10,
                 mode="lines",
-                name=name + note,
+                name=f"{name}{note}",
                 line=dict(color=series_color(i), width=3, dash=dashes[i % len(dashes)]),
             )
         )
@@ -740,7 +741,7 @@ def sample_density_figure(
             x=plot_array(losses),
             y=plot_array(values) * to10,
             mode="markers",
-            name=measured_name + note,
+            name=f"{measured_name}{note}",
             marker=dict(color=INK, size=9, symbol="circle-open", line=dict(width=2)),
         )
     )
@@ -797,7 +798,9 @@ def convergence_figure(
     titles = figure_mapping("panels", panels)
     for panel in titles:
         for name in figure_mapping(f"panels[{panel!r}]", panels[panel]):
-            steps, values = panels[panel][name]
+            steps, values = figure_fields(
+                f"panels[{panel!r}][{name!r}]", panels[panel][name], ("steps", "values")
+            )
             steps = figure_values(f"panels[{panel!r}][{name!r}] steps", steps)
             values = figure_values(
                 f"panels[{panel!r}][{name!r}] values", values, positive=panel in log_y

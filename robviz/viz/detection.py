@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 
 from .. import checks
 from .features import _class_traces, _region_trace, plane_axes
-from .inputs import figure_mapping, figure_series, figure_values
+from .inputs import figure_fields, figure_mapping, figure_series, figure_values
 from ..runtime import percent_text, to_numpy
 from .style import OBJECTIVE_LABELS, animate, class_count, fit_layout, plot_array, series_color
 
@@ -223,21 +223,21 @@ def roc_figure(
     Raises
     ------
     ValueError
-        No attack, an attack without curves, or a curve with no point, a NaN or infinite rate or
-        AUC, a rate outside [0, 1], or false- and true-positive rates of different lengths (naming
-        the attack and the line).
+        No attack, an attack without curves, a line that is not (fpr, tpr, auc), or a curve with
+        no point, a NaN or infinite rate or AUC, a rate or AUC outside [0, 1], or false- and
+        true-positive rates of different lengths (naming the attack and the line).
     """
     columns = checks.integer("columns", columns, low=1)
     attacks = figure_mapping("curves", curves)
     for attack in attacks:
         for name in figure_mapping(f"curves[{attack!r}]", curves[attack]):
-            fpr, tpr, auc = curves[attack][name]
             where = f"curves[{attack!r}][{name!r}]"
+            fpr, tpr, auc = figure_fields(where, curves[attack][name], ("fpr", "tpr", "auc"))
             fpr = figure_values(f"{where} fpr", fpr, within=(0, 1))
             tpr = figure_values(f"{where} tpr", tpr, within=(0, 1))
             if fpr.shape != tpr.shape:
                 raise ValueError(f"{where}: {len(fpr)} false-positive rates, {len(tpr)} true")
-            checks.real(f"{where} auc", auc)
+            checks.real(f"{where} auc", auc, low=0, high=1)  # the hover prints it in percent
     line_names = list(dict.fromkeys(n for a in attacks for n in curves[a]))
     detectors = list(dict.fromkeys(n.split(" · ")[-1] for n in line_names))
     rows = math.ceil(len(attacks) / columns)
@@ -335,9 +335,9 @@ def detection_table(
     Raises
     ------
     ValueError
-        No attack, an attack without objectives, no detector at all, or an infinite AUC (naming
-        the attack, the objective and the detector); ``z`` not > 0, or ``pairs`` without the
-        count of a finite AUC.
+        No attack, an attack without objectives, no detector at all, or an infinite AUC or one
+        outside [0, 1] (naming the attack, the objective and the detector); ``z`` not > 0, or
+        ``pairs`` without the count of a finite AUC.
     """
     from ..detect import auc_standard_error
 
@@ -346,7 +346,9 @@ def detection_table(
     for attack in attacks:
         for obj in figure_mapping(f"aucs[{attack!r}]", aucs[attack]):
             for d, value in aucs[attack][obj].items():
-                figure_values(f"aucs[{attack!r}][{obj!r}][{d!r}]", [value], allow=("nan",))
+                figure_values(
+                    f"aucs[{attack!r}][{obj!r}][{d!r}]", [value], allow=("nan",), within=(0, 1)
+                )
     detectors = list(dict.fromkeys(d for a in attacks for o in aucs[a] for d in aucs[a][o]))
     figure_series("the detectors of aucs", detectors)
     col_attack: list[str] = []
@@ -374,7 +376,8 @@ def detection_table(
                     def error(o: str) -> float:
                         if (attack, o) not in pairs:
                             raise ValueError(f"pairs has no count for ({attack!r}, {o!r})")
-                        n = pairs[attack, o]
+                        # named here: auc_standard_error would name its own n_clean
+                        n = checks.integer(f"pairs[{(attack, o)!r}]", pairs[attack, o], low=1)
                         return auc_standard_error(aucs[attack][o][d], n, n)
 
                     others = [

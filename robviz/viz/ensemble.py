@@ -6,6 +6,7 @@ transferability matrix and the Eq. 7 optimum of ADP against measured predictions
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from .. import checks
 from ..runtime import percent_text, to_numpy
-from .inputs import figure_mapping, figure_values
+from .inputs import figure_fields, figure_mapping, figure_values
 from .style import SERIES_COLORS, animate, fit_layout, plot_array, series_color, series_colors
 
 __all__ = ["ternary_animation", "diversity_figure", "transferability_heatmap", "adp_optimum_figure"]
@@ -176,6 +177,10 @@ def ternary_animation(
     )
 
 
+#: The fixed y axes of :func:`diversity_figure`'s panels.
+_VOLUME_AXIS, _ANGLE_AXIS = (0.0, 1.02), (0.0, 92.0)
+
+
 def diversity_figure(
     steps: npt.ArrayLike,
     diversity: dict,
@@ -196,7 +201,7 @@ def diversity_figure(
     diversity : dict
         Maps a run's name to its mean diversity at each step, (S,), in [0, 1].
     angles : dict
-        Maps the same names to the mean pairwise angle at each step, (S,), in degrees.
+        Maps the same names to the mean pairwise angle at each step, (S,), in degrees, in [0, 90].
     title : str, optional
         The figure's title; a default one when None.
     colors : dict or None
@@ -211,16 +216,22 @@ def diversity_figure(
     Raises
     ------
     ValueError
-        No step or no run, a run without angles, a series of another length than ``steps``, or a
-        NaN or infinite step, diversity or angle (naming the run and the index).
+        No step or no run, a run without angles, a series of another length than ``steps``, a
+        NaN or infinite step, diversity or angle, a diversity above 1.02 or an angle above 92, or
+        either below 0 (off the panels' fixed axes; naming the run and the index).
     """
     count = len(figure_values("steps", steps))
     figure_mapping("angles", angles)
     for name in figure_mapping("diversity", diversity):
         if name not in angles:
             raise ValueError(f"angles has no entry for {name!r}: it has {list(angles)}")
-        for label, series in (("diversity", diversity), ("angles", angles)):
-            if len(figure_values(f"{label}[{name!r}]", series[name])) != count:
+        # the panels' fixed axes, a little beyond [0, 1] (a volume of unit vectors, 1 + 1e-7 by
+        # rounding at the optimum) and [0, 90] degrees (between nonnegative vectors)
+        for label, series, within in (
+            ("diversity", diversity, _VOLUME_AXIS),
+            ("angles", angles, _ANGLE_AXIS),
+        ):
+            if len(figure_values(f"{label}[{name!r}]", series[name], within=within)) != count:
                 raise ValueError(f"{label}[{name!r}] must have one value per step ({count})")
     fig = make_subplots(
         rows=1,
@@ -255,8 +266,8 @@ def diversity_figure(
             row=1,
             col=2,
         )
-    fig.update_yaxes(range=[0, 1.02], title_text="det(M Mᵀ)", row=1, col=1)
-    fig.update_yaxes(range=[0, 92], title_text="angle (degrees)", row=1, col=2)
+    fig.update_yaxes(range=list(_VOLUME_AXIS), title_text="det(M Mᵀ)", row=1, col=1)
+    fig.update_yaxes(range=list(_ANGLE_AXIS), title_text="angle (degrees)", row=1, col=2)
     fig.update_xaxes(title="training step")
     return fit_layout(
         fig,
@@ -374,15 +385,24 @@ def adp_optimum_figure(
     ------
     ValueError
         Empty alphas, a theory curve of another length, an alpha or F_y value that is NaN or
-        infinite or an F_y outside [0, 1] (naming the series and the index), ``K`` not an
-        integer >= 1 or ``L`` not an integer >= 2.
+        infinite, a negative alpha or an F_y outside [0, 1] (naming the series and the index), a
+        measured series that is not (alphas, F_y values), ``K`` not an integer >= 1 or ``L`` not
+        an integer >= 2.
+    TypeError
+        ``measured`` neither None nor a mapping.
     """
     K = checks.integer("K", K, low=1)
     L = checks.integer("L", L, low=2)
-    if len(figure_values("alphas", alphas)) != len(figure_values("theory", theory, within=(0, 1))):
+    # alpha weighs an entropy bonus: >= 0 (at 0, no ADP: F_y = 1)
+    weights = (0.0, math.inf)
+    if len(figure_values("alphas", alphas, within=weights)) != len(
+        figure_values("theory", theory, within=(0, 1))
+    ):
         raise ValueError("alphas and theory must have one value each per point of the curve")
-    for name, (a, f) in (measured or {}).items():
-        if len(figure_values(f"measured[{name!r}][0]", a)) != len(
+    measured = {} if measured is None else measured
+    for name in figure_mapping("measured", measured, allow_empty=True):
+        a, f = figure_fields(f"measured[{name!r}]", measured[name], ("alphas", "F_y values"))
+        if len(figure_values(f"measured[{name!r}][0]", a, within=weights)) != len(
             figure_values(f"measured[{name!r}][1]", f, within=(0, 1))
         ):
             raise ValueError(f"measured[{name!r}]: one F_y value per alpha")
@@ -395,8 +415,8 @@ def adp_optimum_figure(
             line=dict(color="black"),
         )
     )
-    marker_colors = series_colors(measured or {}, colors)
-    for i, (name, (a, f)) in enumerate((measured or {}).items()):
+    marker_colors = series_colors(measured, colors)
+    for i, (name, (a, f)) in enumerate(measured.items()):
         fig.add_trace(
             go.Scatter(
                 x=plot_array(a),

@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from .. import checks
 from .inputs import figure_mapping, figure_values
-from .style import NAMED_COLORS, fit_layout, plot_array, series_colors
+from .style import NAMED_COLORS, distinct_labels, fit_layout, plot_array, series_colors
 
 if TYPE_CHECKING:
     import torch
@@ -81,16 +81,22 @@ def exact_vs_attacks(
     ------
     ValueError
         No radius or no model, an attack of a model ``exact`` does not have, a series whose length
-        is not that of ``eps_list``, a NaN or infinite radius or accuracy, or an accuracy outside
-        [0, 1] (naming the model and the attack).
+        is not that of ``eps_list``, a NaN or infinite radius or accuracy, an accuracy outside
+        [0, 1] (naming the model and the attack), or two models (two attacks of a model) whose
+        keys read alike (``1`` and ``"1"``: one legend name for two series).
+    TypeError
+        ``exact``, ``attacks`` or one model's attacks not a mapping.
     """
     eps = _radii(eps_list)
     for model in figure_mapping("exact", exact):
         _series(f"exact[{model!r}]", exact[model], len(eps))
+    distinct_labels("exact", exact, {})  # the legend names a model by str(key)
     figure_mapping("attacks", attacks, allow_empty=True)
     for model, per_model in attacks.items():
         if model not in exact:
             raise ValueError(f"attacks[{model!r}] has no exact curve: exact has {list(exact)}")
+        figure_mapping(f"attacks[{model!r}]", per_model, allow_empty=True)
+        distinct_labels(f"attacks[{model!r}]", per_model, {})
         for attack, accs in per_model.items():
             _series(f"attacks[{model!r}][{attack!r}]", accs, len(eps))
     figure = go.Figure()
@@ -168,19 +174,24 @@ def bounds_sandwich(
     ------
     ValueError
         No radius, no panel, a panel without series, a series whose length is not that of
-        ``eps_list``, a NaN or infinite radius or accuracy, or an accuracy outside [0, 1] (naming
-        the panel and the series).
+        ``eps_list``, a NaN or infinite radius or accuracy, an accuracy outside [0, 1] (naming
+        the panel and the series), or two panels (two series) whose keys read alike (``1`` and
+        ``"1"``).
+    TypeError
+        ``panels`` or a panel not a mapping.
     """
     eps = _radii(eps_list)
     for model in figure_mapping("panels", panels):
         for name in figure_mapping(f"panels[{model!r}]", panels[model]):
             _series(f"panels[{model!r}][{name!r}]", panels[model][name], len(eps))
+    titles = distinct_labels("panels", panels, {})  # the subplot titles
     names = list(dict.fromkeys(name for series in panels.values() for name in series))
+    distinct_labels("the series of panels", names, {})  # one legend entry per name
     colors = series_colors(names)
     fig = make_subplots(
         rows=1,
         cols=len(panels),
-        subplot_titles=list(panels),
+        subplot_titles=titles,
         shared_yaxes=True,
         horizontal_spacing=0.06,
     )
@@ -205,8 +216,8 @@ def bounds_sandwich(
                     x=eps,
                     y=values,
                     mode="lines+markers",
-                    name=name,
-                    legendgroup=name,
+                    name=str(name),
+                    legendgroup=str(name),
                     # the legend keeps the given order, whatever the drawing order
                     legendrank=1 + i,
                     showlegend=first_panel.setdefault(name, col) == col,
@@ -267,7 +278,10 @@ def distance_scatter(
     ValueError
         No model or no estimate, an estimate whose label starts with no model name of several,
         an estimate of another length than its exact distances, or a distance that is empty, NaN,
-        -inf or negative (naming the model or the estimate and the sample index).
+        -inf or negative (naming the model or the estimate and the sample index), or two models
+        (two estimates) whose keys read alike (``1`` and ``"1"``).
+    TypeError
+        ``exact`` neither a mapping nor one tensor, or ``estimates`` not a mapping.
     """
     log = checks.flag("log", log)
     if not isinstance(exact, dict) and not hasattr(exact, "shape"):  # a mapping, or one tensor
@@ -289,14 +303,17 @@ def distance_scatter(
     low, guess_low, guess_top = math.inf, math.inf, 0.0
     # one colour per model (an estimate's colour is its model's), one symbol per attack
     colors = series_colors(figure_mapping("estimates", estimates))
-    models = [_model_of(label, list(exact)) for label in estimates]
+    # keys are read by their str(): a label starts with its model's name, whatever their types
+    model_names = dict(zip(distinct_labels("exact", exact, {}), exact))
+    labels = distinct_labels("estimates", estimates, {})
+    models = [_model_of(label, list(model_names)) for label in labels]
     attacks = [
         label.removeprefix(m).strip() if label.startswith(m) else label
-        for label, m in zip(estimates, models)
+        for label, m in zip(labels, models)
     ]
     kinds = list(dict.fromkeys(attacks))
-    for i, (label, values) in enumerate(estimates.items()):
-        model = models[i]
+    for i, (label, values) in enumerate(zip(labels, estimates.values())):
+        model = model_names[models[i]]
         truth = plot_array(truths[model])
         guess = plot_array(
             figure_values(f"estimates[{label!r}]", values, allow=("inf",), within=_DISTANCES)
@@ -412,11 +429,23 @@ def boundary_trace(
     Returns
     -------
     plotly.graph_objects.Scatter
-        One line trace, with a gap between consecutive segments.
+        One line trace, with a gap between consecutive segments; no segment (S = 0) gives an
+        empty trace.
+
+    Raises
+    ------
+    ValueError
+        Segments not of shape (S, 2, 2), or with a NaN or infinite coordinate (naming the
+        segment): a NaN endpoint would silently drop its segment from the line.
     """
     if hasattr(segments, "segments"):
         segments = segments.segments()[0]
-    segments = np.asarray(segments, dtype=np.float64).reshape(-1, 2, 2)
+    segments = figure_values("segments", segments, allow_empty=True)
+    if segments.ndim != 3 or segments.shape[1:] != (2, 2):
+        raise ValueError(
+            f"segments must have shape (S, 2, 2): S segments of two endpoints (x, y), got "
+            f"{segments.shape}"
+        )
     gaps = np.full((len(segments), 1, 2), np.nan)
     path = np.concatenate([segments, gaps], axis=1).reshape(-1, 2)
     return go.Scatter(

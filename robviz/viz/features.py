@@ -466,14 +466,16 @@ def feature_figure(
     ------
     ValueError
         When the features are not (N, 2), empty (N = 0) or not finite (naming the sample index),
-        ``y`` is not one integer class per feature, or a center is NaN or infinite.
+        ``y`` is not one integer class per feature, or the centers are not (L, 2) or have a NaN
+        or infinite coordinate.
     """
     if len(np.shape(z)) != 2 or np.shape(z)[-1] != 2:  # a tensor or an array
         raise ValueError(f"feature_figure draws 2-D features (N, 2), got shape {np.shape(z)}")
     figure_values("z", z)
     y = checks.labels("y", y, len(z))
-    if centers is not None:
-        figure_values("centers", centers)
+    if centers is not None and figure_values("centers", centers).shape[1:] != (2,):
+        # (L, 3) centers were drawn by their first two coordinates, as if they were features
+        raise ValueError(f"centers must be (L, 2), as the features, got {tuple(np.shape(centers))}")
     num_classes = class_count("y", y)
     labels = (
         None

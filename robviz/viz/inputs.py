@@ -122,6 +122,37 @@ def figure_record(name: str, value: _T, kind: str, fields: Sequence[str]) -> _T:
     return value
 
 
+def figure_fields(name: str, value: object, fields: Sequence[str]) -> tuple:
+    """Return ``value`` as the tuple of its ``fields``, or raise naming ``name``.
+
+    The check of a series given as a tuple, e.g. ``(alphas, F_y values)`` or ``(fpr, tpr, auc)``:
+    another length failed in Python's unpacking ("not enough values to unpack"), naming nothing.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name with its key, for the error, e.g. ``"measured['SCE']"``.
+    value : object
+        What the caller passed.
+    fields : sequence of str
+        The names of the items, in order.
+
+    Returns
+    -------
+    tuple
+        ``tuple(value)``.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is not a tuple or list of ``len(fields)`` items.
+    """
+    if not isinstance(value, (tuple, list)) or len(value) != len(fields):
+        shown = type(value).__name__ if not isinstance(value, (tuple, list)) else len(value)
+        raise ValueError(f"{name} must be ({', '.join(fields)}), got {shown!r}")
+    return tuple(value)
+
+
 def figure_values(
     name: str,
     values: npt.ArrayLike,

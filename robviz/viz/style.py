@@ -543,9 +543,24 @@ def fit_layout(
         follows the column.
     top_extra : int
         More room above the panels (e.g. for ternary corner titles above their panels).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``fig`` itself, laid out.
+
+    Raises
+    ------
+    ValueError
+        A ``height`` not a finite number > 0 (a negative plot area gave a figure 99 px tall), or
+        ``legend_rows`` neither ``"auto"`` nor an integer >= 0 (a negative count moved the title
+        band up, under the legend).
     """
     subplot_titles = checks.flag("subplot_titles", subplot_titles)
     slider = checks.flag("slider", slider)
+    checks.real("height", height, low=0, low_open=True)
+    if legend_rows != "auto":
+        legend_rows = checks.integer("legend_rows", legend_rows, low=0, note='or "auto"')
     rows = (
         legend_row_count(fig, 840 if width is None else min(int(width), MAX_WIDTH) - left - right)
         if legend_rows == "auto"

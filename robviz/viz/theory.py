@@ -29,6 +29,10 @@ __all__ = ["centers_figure", "expected_distance_figure", "robustness_comparison_
 # ------------------------------------------------------------------------------------------ centers
 
 
+#: The range of a distance, an expected distance or a standard error: [0, inf).
+_HALF = (0.0, math.inf)
+
+
 def _closest_pairs(points: np.ndarray, tolerance: float = 1e-3) -> list[tuple[int, int]]:
     """Return the index pairs at the smallest pairwise distance: the pairs that set RB.
 
@@ -108,9 +112,11 @@ def centers_figure(
     ------
     ValueError
         Centers that are not (L, d) with L >= 2, or have a NaN or infinite coordinate (naming the
-        center), or an unknown ``matrix``.
+        center), an unknown ``matrix``, a center at the origin with ``matrix="cosine"`` (d > 3:
+        its cosines have no value), or a ``max_distance`` not a finite number > 0.
     """
     show_sphere = checks.flag("show_sphere", show_sphere)
+    max_distance = checks.real("max_distance", max_distance, low=0, low_open=True, allow_none=True)
     mu = figure_values("centers", centers)
     if mu.ndim != 2 or mu.shape[0] < 2:
         raise ValueError(f"centers must have shape (L, d) with L >= 2, got {mu.shape}")
@@ -122,6 +128,12 @@ def centers_figure(
             return _distance_heatmap(mu, title, max_distance)
         if matrix != "cosine":
             raise ValueError(f"matrix must be 'cosine' or 'distance', got {matrix!r}")
+        origin = np.flatnonzero(~np.linalg.norm(mu, axis=1).astype(bool)).tolist()
+        if origin:  # its cosines are 0/0: NaN cells, drawn blank
+            raise ValueError(
+                f"centers at index {origin} lie at the origin, where a cosine has no value; "
+                f"draw matrix='distance' instead"
+            )
         return _cosine_heatmap(mu, title)
     if dim == 1:
         mu = np.concatenate([mu, np.zeros_like(mu)], axis=1)
@@ -174,7 +186,8 @@ def _centers_2d(
                 ),
             )
         )
-    reach = 1.25 * max(norm, float(np.abs(mu).max()))
+    # every center at the origin: a unit range, not the empty range [0, 0]
+    reach = 1.25 * max(norm, float(np.abs(mu).max())) or 1.0
     fig.update_layout(
         xaxis=dict(title="z₁", range=[-reach, reach], constrain="domain"),
         yaxis=dict(title="z₂", range=[-reach, reach], scaleanchor="x"),
@@ -324,7 +337,7 @@ def _distance_heatmap(mu: np.ndarray, title: str, max_distance: float | None) ->
     distances = mahalanobis_distances(mu).numpy()
     labels = [f"μ{k}" for k in range(len(mu))]
     show_text = len(mu) <= 12
-    top = float(max_distance) if max_distance else float(distances.max()) or 1.0
+    top = float(max_distance) if max_distance is not None else float(distances.max()) or 1.0
     fig = go.Figure(
         go.Heatmap(
             z=plot_array(distances),
@@ -390,19 +403,28 @@ def expected_distance_figure(
     Raises
     ------
     ValueError
-        An empty curve, arrays of different lengths, or a NaN or infinite value (naming the
-        argument and the index).
+        An empty curve, arrays of different lengths, a NaN or infinite value or a negative one
+        (naming the argument and the index), a ``num_errors`` not a finite number >= 0, or
+        ``mc_errors`` or ``mc_deltas`` without ``mc_means``.
     """
-    if len(figure_values("deltas", deltas)) != len(figure_values("formula_values", formula_values)):
+    # Delta is a distance, E(d) and a standard error >= 0: a negative one is a mixed-up argument
+    count = len(figure_values("deltas", deltas, within=_HALF))
+    if count != len(figure_values("formula_values", formula_values, within=_HALF)):
         raise ValueError("deltas and formula_values must have one value each per point")
+    num_errors = checks.real("num_errors", num_errors, low=0)
+    if mc_means is None and (mc_errors is not None or mc_deltas is not None):
+        raise ValueError(
+            "mc_errors and mc_deltas describe Monte-Carlo points: pass mc_means with them"
+        )
     if mc_means is not None:
-        count = len(figure_values("mc_means", mc_means))
+        count = len(figure_values("mc_means", mc_means, within=_HALF))
         where = deltas if mc_deltas is None else mc_deltas
         named = "deltas" if mc_deltas is None else "mc_deltas"
-        places = len(figure_values(named, where))
+        places = len(figure_values(named, where, within=_HALF))
         if places != count:
             raise ValueError(f"mc_means has {count} values for {places} {named}")
-        if mc_errors is not None and len(figure_values("mc_errors", mc_errors)) != count:
+        spread = None if mc_errors is None else figure_values("mc_errors", mc_errors, within=_HALF)
+        if spread is not None and len(spread) != count:
             raise ValueError(f"mc_errors must have one value per mc_means value ({count})")
     delta = plot_array(deltas)
     fig = go.Figure()
@@ -491,11 +513,13 @@ def robustness_comparison_figure(
     Raises
     ------
     ValueError
-        No random bound, or a NaN or infinite bound (naming the argument and the index).
+        No random bound, or a NaN, infinite or negative bound (naming the argument and the
+        index).
     """
-    values = plot_array(figure_values("random_bounds", random_bounds))
-    mm_bound = checks.real("mm_bound", mm_bound)
-    upper_bound = checks.real("upper_bound", upper_bound, allow_none=True)
+    # RB_bar is half a distance, >= 0: the x axis starts at 0 and would hide a negative one
+    values = plot_array(figure_values("random_bounds", random_bounds, within=_HALF))
+    mm_bound = checks.real("mm_bound", mm_bound, low=0)
+    upper_bound = checks.real("upper_bound", upper_bound, low=0, allow_none=True)
     fig = go.Figure(
         go.Histogram(
             x=values, nbinsx=40, name=label, marker=dict(color=series_color(5)), opacity=0.85
@@ -516,7 +540,8 @@ def robustness_comparison_figure(
             annotation_text=f"simplex: {upper_bound:.3f}",
             annotation_position="bottom left",
         )
-    right = 1.08 * max(float(values.max()), float(mm_bound), float(upper_bound or 0.0))
+    # all bounds 0 (coinciding centers): a unit range, not the empty range [0, 0]
+    right = 1.08 * max(float(values.max()), float(mm_bound), float(upper_bound or 0.0)) or 1.0
     fig.update_layout(
         showlegend=True,
         xaxis=dict(title="RB̄ = ½ min ‖μ<sub>i</sub> − μ<sub>j</sub>‖", range=[0, right]),
