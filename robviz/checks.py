@@ -38,6 +38,7 @@ __all__ = [
     "scalar",
     "renamed",
     "finite_inputs",
+    "floating_inputs",
     "as_tensor",
     "tensor_argument",
     "model",
@@ -641,6 +642,44 @@ def finite_inputs(
                 f"at sample index {shown}: remove or repair them first"
             )
     return x
+
+
+def floating_inputs(name: str, x: _T) -> _T:
+    """Return ``x`` if it holds floating-point values, else raise a ``TypeError`` naming ``name``.
+
+    The one refusal of integer inputs, by a robviz model and by every entry of
+    :mod:`robviz.exact`: 8-bit pixels 0..255 read in a box of (0, 1) are no images of it, and a
+    plain ``nn.Linear`` fails inside with torch's "mat1 and mat2 must have the same dtype".
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    x : torch.Tensor or np.ndarray
+        The inputs; anything else (a list) is returned unchecked, for the caller's own check of
+        what it takes.
+
+    Returns
+    -------
+    torch.Tensor or np.ndarray
+        ``x`` itself.
+
+    Raises
+    ------
+    TypeError
+        ``x`` of an integer or bool dtype (the error suggests ``x.float()``, and ``/ 255`` for
+        uint8).
+    """
+    if isinstance(x, torch.Tensor) and not x.is_floating_point():
+        dtype: object = x.dtype
+    elif isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.floating):
+        dtype = x.dtype
+    else:
+        return x
+    hint = " / 255 for 8-bit pixels" if dtype in (torch.uint8, np.uint8) else ""
+    raise TypeError(
+        f"{name} must be floating-point, got {dtype}: convert them first, e.g. x.float(){hint}"
+    )
 
 
 def labels(

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .certify import floating_inputs
 from .linear_regions import affine_pieces, class_pieces, input_box, linear_regions
 from .. import checks
 from ..models import Predictor
@@ -491,7 +490,7 @@ def minimal_distance(
     progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)
-    floating_inputs("x", x)  # before the model or the box sees them
+    checks.floating_inputs("x", x)  # before the model or the box sees them
     if not plane:
         if norm is not None and _norm_name(norm) != "Linf":
             raise NotImplementedError(
@@ -565,7 +564,7 @@ def robust_accuracy(
     progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
-    floating_inputs("x", x)
+    checks.floating_inputs("x", x)
     if not plane:
         if _norm_name(norm) != "Linf":
             raise NotImplementedError(
@@ -621,7 +620,7 @@ def robust_accuracy_curve(
     progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
-    floating_inputs("x", x)
+    checks.floating_inputs("x", x)
     if not plane:
         if _norm_name(norm) != "Linf":
             raise NotImplementedError(
@@ -651,7 +650,7 @@ def _as_input(x: object, model: Predictor) -> torch.Tensor:
     x = checks.tensor_argument("x", x)
     if x.dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(x.shape)}")
-    floating_inputs("x", x)
+    checks.floating_inputs("x", x)
     return to_model(model, x)
 
 

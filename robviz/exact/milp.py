@@ -50,13 +50,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .. import checks
-from .certify import (
-    crown_bounds,
-    floating_inputs,
-    input_ball,
-    margin_lower_bounds,
-    network_layers,
-)
+from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers
 from ..runtime import inference, percent_text, predict, to_numpy
 
 if TYPE_CHECKING:
@@ -769,7 +763,7 @@ def relu_units(model: nn.Module, x: torch.Tensor) -> int:
     if checks.tensor_argument("x", x).dim() < 2 or len(x) != 1:
         raise ValueError(f"x must be one input of shape (1, ...), got {tuple(x.shape)}")
     checks.finite_inputs("x", x)
-    floating_inputs("x", x)
+    checks.floating_inputs("x", x)
     counter = _ReluCounter()
     with counter:
         inference(model, x)
