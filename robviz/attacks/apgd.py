@@ -651,7 +651,7 @@ def auto_attack(
     template = APGD(
         model, eps=eps, steps=steps, restarts=restarts, bounds=bounds, loss=loss or "auto"
     )
-    template._check_inputs(x, checks.labels("y", y, len(x)), None)
+    template._check_inputs(x, y, None)  # x in bounds, y one label per input
     logits = _clean_logits(model, x)
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1]).to(x.device)
     robust = predict(logits) == y
