@@ -33,6 +33,7 @@ __all__ = [
     "seed",
     "flag",
     "choice",
+    "sequence",
     "extent",
     "norm_name",
     "scalar",
@@ -321,6 +322,48 @@ def flag(name: str, value: object) -> bool:
     if not isinstance(switch, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(switch)
+
+
+def sequence(name: str, value: object, what: str) -> list:
+    """Return the items of ``value`` as a list, or raise a ``TypeError`` naming ``name``.
+
+    For the arguments that take several values (radii, step counts): a single number where a
+    list belongs (``eps_list=0.25``) would fail inside the loop over it, or a string be read as
+    its characters.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : object
+        The values: a list, a tuple, a 1-D array or tensor, any iterable.
+    what : str
+        What the items are, with an example, for the error (``"radii, e.g. [0.1, 0.2]"``).
+
+    Returns
+    -------
+    list
+        ``list(value)``; its items are checked by the caller.
+
+    Raises
+    ------
+    TypeError
+        ``value`` a string, or not iterable (a number, a 0-d array or tensor).
+
+    Examples
+    --------
+    >>> sequence("steps_list", (1, 5), "counts, e.g. (1, 5)")
+    [1, 5]
+    """
+    items = None
+    if not isinstance(value, (str, bytes)):
+        try:
+            items = list(value)  # type: ignore[call-overload]
+        except TypeError:  # a number, or a 0-d array or tensor (iterable by type only)
+            pass
+    if items is None:
+        raise TypeError(f"{name} must be a sequence of {what}, got {value!r}")
+    return items
 
 
 def extent(name: str, value: object) -> tuple[float, float, float, float]:

@@ -176,11 +176,10 @@ def accuracy_vs_eps(
     floor = checks.real("floor", floor, low=0, high=1)
     tolerance = checks.real("tolerance", tolerance, low=0)
     factory = attack_factory or (lambda m, e: _default_attack(m, e, bounds=bounds))
-    if isinstance(eps_list, (str, bytes)) or not hasattr(eps_list, "__iter__"):
-        raise TypeError(
-            f"eps_list must be a sequence of radii, e.g. [0.0, 0.1, 1.0], got {eps_list!r}"
-        )
-    eps_list = [checks.real("eps_list entry", e, low=0) for e in eps_list]
+    eps_list = [
+        checks.real("eps_list entry", e, low=0)
+        for e in checks.sequence("eps_list", eps_list, "radii, e.g. [0.0, 0.1, 1.0]")
+    ]
     if not eps_list:
         raise ValueError("eps_list is empty: give the radii, ending with the whole input range")
     if any(b <= a for a, b in zip(eps_list, eps_list[1:])):
@@ -286,9 +285,10 @@ def accuracy_vs_steps(
     factory = attack_factory or (
         lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds)
     )
-    for name, counts in (("steps_list", steps_list), ("restarts_list", restarts_list)):
-        if isinstance(counts, (str, bytes)) or not hasattr(counts, "__iter__"):
-            raise TypeError(f"{name} must be a sequence of counts, e.g. (1, 5), got {counts!r}")
+    steps_list, restarts_list = (
+        checks.sequence(name, counts, "counts, e.g. (1, 5)")
+        for name, counts in (("steps_list", steps_list), ("restarts_list", restarts_list))
+    )
     # Zero steps or zero restarts attack nothing: the curve would show the clean accuracy as robust.
     steps_list = sorted(checks.integer("steps_list entry", s, low=1) for s in steps_list)
     restarts_list = sorted(checks.integer("restarts_list entry", r, low=1) for r in restarts_list)

@@ -553,14 +553,10 @@ def _check_attacks(attacks: object) -> None:
 
 def _radii(eps_list: object) -> list[float]:
     """Return ``eps_list`` as floats, each finite and >= 0, no two of them one column."""
-    try:
-        if isinstance(eps_list, (str, bytes)):
-            raise TypeError
-        radii = [checks.real("eps_list", eps, low=0) for eps in eps_list]  # type: ignore[attr-defined]
-    except TypeError:
-        raise TypeError(
-            f"eps_list must be a sequence of radii, e.g. [8/255, 16/255], got {eps_list!r}"
-        ) from None
+    radii = [
+        checks.real("eps_list", eps, low=0)
+        for eps in checks.sequence("eps_list", eps_list, "radii, e.g. [8/255, 16/255]")
+    ]
     if not radii:
         raise ValueError(
             "eps_list is empty: give at least one radius (None: each attack's own eps)"
