@@ -168,7 +168,8 @@ def accuracy_vs_eps(
         An empty ``eps_list``, an entry < 0, or radii not increasing (``[0.5, 0.1]`` read a falling
         curve as rising); ``floor`` outside [0, 1] or ``tolerance`` < 0 (a verdict against a
         threshold no accuracy can meet); x empty or non-finite; y not one integer label per input
-        in [0, L).
+        in [0, L); a ``model`` whose output is not (N, L) logits with L >= 2
+        (:func:`robviz.checks.logits`).
     TypeError
         ``eps_list`` a single number, not a sequence.
     """
@@ -276,7 +277,8 @@ def accuracy_vs_steps(
     ------
     ValueError
         An entry < 1 or an empty list; ``tolerance`` < 0; x empty or non-finite; y not one
-        integer label per input in [0, L).
+        integer label per input in [0, L); a ``model`` whose output is not (N, L) logits with
+        L >= 2 (:func:`robviz.checks.logits`).
     TypeError
         ``steps_list`` or ``restarts_list`` a single number, not a sequence.
     """
@@ -400,7 +402,8 @@ def whitebox_vs_blackbox(
     ValueError
         ``eps`` not > 0, ``spsa_lr`` or ``spsa_delta`` not > 0, ``tolerance`` < 0; a
         ``white_attack`` of another radius, norm or bounds, or without a radius; what the attacks
-        refuse (x empty or non-finite, labels outside [0, L), zero steps or samples).
+        refuse (x empty or non-finite, labels outside [0, L), zero steps or samples); a ``model``
+        whose output is not (N, L) logits with L >= 2 (:func:`robviz.checks.logits`).
     """
     checks.model("model", model)
     pgd_steps = checks.integer("pgd_steps", pgd_steps, low=1)
