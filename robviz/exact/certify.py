@@ -114,6 +114,8 @@ def input_ball(
         For inputs that are empty or non-finite (the error names the sample index), an ``eps``
         that is not a finite number >= 0, bounds that are not finite (low, high) with low < high,
         or inputs outside ``bounds``.
+    TypeError
+        Inputs of integers (:func:`robviz.checks.floating_inputs`).
     """
     # First: a NaN passes the bounds check below (NaN < low is False) and gives a NaN ball.
     checks.finite_inputs("x", x)
@@ -328,7 +330,8 @@ def margin_lower_bounds(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks.
+        For models that are not ReLU networks, or inputs of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         For inputs that are empty or non-finite (the error names the sample index), another
         ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size the model's
@@ -404,7 +407,8 @@ def certified_robust(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks.
+        For models that are not ReLU networks, or inputs of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         As :func:`margin_lower_bounds`.
     """
@@ -453,7 +457,8 @@ def unstable_relus(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks.
+        For models that are not ReLU networks, or inputs of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         For inputs that are empty or non-finite (the error names the sample index), another
         ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size the model's

@@ -372,7 +372,8 @@ def verify(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks (a MaxPool2d, a Tanh, ...).
+        For models that are not ReLU networks (a MaxPool2d, a Tanh, ...), or inputs of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         For inputs that are empty or non-finite (the error names the sample index; checked before
         the bounds), of the wrong size, labels out of range, a bad eps or time limit, a layer whose
@@ -619,7 +620,8 @@ def minimal_linf_distance(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks.
+        For models that are not ReLU networks, or inputs of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         Naming the points not solved within ``time_limit`` seconds each, and apart the points
         undecided by a tie (another class's logit reaches the label's only where the float64
@@ -758,6 +760,8 @@ def relu_units(model: nn.Module, x: torch.Tensor) -> int:
     ------
     ValueError
         Unless x is a tensor holding exactly one input, with finite values.
+    TypeError
+        An ``x`` of integers (:func:`robviz.checks.floating_inputs`).
     """
     checks.model("model", model, module=True)
     if checks.tensor_argument("x", x).dim() < 2 or len(x) != 1:
