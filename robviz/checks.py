@@ -33,11 +33,13 @@ __all__ = [
     "seed",
     "flag",
     "choice",
+    "sequence",
     "extent",
     "norm_name",
     "scalar",
     "renamed",
     "finite_inputs",
+    "floating_inputs",
     "as_tensor",
     "tensor_argument",
     "model",
@@ -320,6 +322,48 @@ def flag(name: str, value: object) -> bool:
     if not isinstance(switch, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(switch)
+
+
+def sequence(name: str, value: object, what: str) -> list:
+    """Return the items of ``value`` as a list, or raise a ``TypeError`` naming ``name``.
+
+    For the arguments that take several values (radii, step counts): a single number where a
+    list belongs (``eps_list=0.25``) would fail inside the loop over it, or a string be read as
+    its characters.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    value : object
+        The values: a list, a tuple, a 1-D array or tensor, any iterable.
+    what : str
+        What the items are, with an example, for the error (``"radii, e.g. [0.1, 0.2]"``).
+
+    Returns
+    -------
+    list
+        ``list(value)``; its items are checked by the caller.
+
+    Raises
+    ------
+    TypeError
+        ``value`` a string, or not iterable (a number, a 0-d array or tensor).
+
+    Examples
+    --------
+    >>> sequence("steps_list", (1, 5), "counts, e.g. (1, 5)")
+    [1, 5]
+    """
+    items = None
+    if not isinstance(value, (str, bytes)):
+        try:
+            items = list(value)  # type: ignore[call-overload]
+        except TypeError:  # a number, or a 0-d array or tensor (iterable by type only)
+            pass
+    if items is None:
+        raise TypeError(f"{name} must be a sequence of {what}, got {value!r}")
+    return items
 
 
 def extent(name: str, value: object) -> tuple[float, float, float, float]:
@@ -641,6 +685,44 @@ def finite_inputs(
                 f"at sample index {shown}: remove or repair them first"
             )
     return x
+
+
+def floating_inputs(name: str, x: _T) -> _T:
+    """Return ``x`` if it holds floating-point values, else raise a ``TypeError`` naming ``name``.
+
+    The one refusal of integer inputs, by a robviz model and by every entry of
+    :mod:`robviz.exact`: 8-bit pixels 0..255 read in a box of (0, 1) are no images of it, and a
+    plain ``nn.Linear`` fails inside with torch's "mat1 and mat2 must have the same dtype".
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error.
+    x : torch.Tensor or np.ndarray
+        The inputs; anything else (a list) is returned unchecked, for the caller's own check of
+        what it takes.
+
+    Returns
+    -------
+    torch.Tensor or np.ndarray
+        ``x`` itself.
+
+    Raises
+    ------
+    TypeError
+        ``x`` of an integer or bool dtype (the error suggests ``x.float()``, and ``/ 255`` for
+        uint8).
+    """
+    if isinstance(x, torch.Tensor) and not x.is_floating_point():
+        dtype: object = x.dtype
+    elif isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.floating):
+        dtype = x.dtype
+    else:
+        return x
+    hint = " / 255 for 8-bit pixels" if dtype in (torch.uint8, np.uint8) else ""
+    raise TypeError(
+        f"{name} must be floating-point, got {dtype}: convert them first, e.g. x.float(){hint}"
+    )
 
 
 def labels(

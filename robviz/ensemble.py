@@ -78,7 +78,11 @@ def log_mean_softmax(logits: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(logits.log_softmax(dim=-1), dim=1) - math.log(logits.shape[1])
 
 
-def _check_probabilities(probabilities: torch.Tensor, y: torch.Tensor) -> None:
+def _check_shapes(probabilities: torch.Tensor, y: torch.Tensor) -> None:
+    """Refuse ``probabilities`` not (K, N, L) with K, L >= 2, and ``y`` not N labels in [0, L).
+
+    No host synchronization on a GPU (:func:`robviz.checks.labels`): what a training step checks.
+    """
     if not torch.is_tensor(probabilities) or probabilities.dim() != 3:
         got = tuple(probabilities.shape) if torch.is_tensor(probabilities) else type(probabilities)
         raise ValueError(f"probabilities must be a (K, N, L) tensor, got {got}")
@@ -93,6 +97,11 @@ def _check_probabilities(probabilities: torch.Tensor, y: torch.Tensor) -> None:
             f"{tuple(y.shape) if torch.is_tensor(y) else type(y).__name__}"
         )
     checks.labels("y", y, N, num_classes=L)
+
+
+def _check_probabilities(probabilities: torch.Tensor, y: torch.Tensor) -> None:
+    """Refuse what :func:`_check_shapes` refuses, and rows that are no distribution."""
+    _check_shapes(probabilities, y)
     # Logits passed by mistake gave angles past 90 degrees and a NaN regularizer; a NaN row (a
     # diverged member) passes, as NaN, for training to report.
     with torch.no_grad():
@@ -222,9 +231,10 @@ def adp_regularizer(
 def _adp(probabilities: torch.Tensor, y: torch.Tensor, alpha: float, beta: float) -> torch.Tensor:
     """Return the (N,) ADP regularizer of checked arguments.
 
-    What :class:`Ensemble`'s loss adds at every training step: its probabilities are softmax
-    outputs by construction, so the checks of :func:`adp_regularizer` (about 7 % of a toy
-    ensemble's step) are left out there.
+    What :class:`Ensemble`'s loss and :func:`robviz.scale.resnet.adp_loss` add at every training
+    step: their probabilities are softmax outputs by construction, so the check that the rows are
+    distributions (about 7 % of a toy ensemble's step, and a host synchronization per step on a
+    GPU) is left out there.
     """
     mean = probabilities.mean(0)  # (N, L)
     entropy = -(mean * torch.log(mean + LOG_OFFSET)).sum(-1)

@@ -168,7 +168,8 @@ def accuracy_vs_eps(
         An empty ``eps_list``, an entry < 0, or radii not increasing (``[0.5, 0.1]`` read a falling
         curve as rising); ``floor`` outside [0, 1] or ``tolerance`` < 0 (a verdict against a
         threshold no accuracy can meet); x empty or non-finite; y not one integer label per input
-        in [0, L).
+        in [0, L); a ``model`` whose output is not (N, L) logits with L >= 2
+        (:func:`robviz.checks.logits`).
     TypeError
         ``eps_list`` a single number, not a sequence.
     """
@@ -176,11 +177,10 @@ def accuracy_vs_eps(
     floor = checks.real("floor", floor, low=0, high=1)
     tolerance = checks.real("tolerance", tolerance, low=0)
     factory = attack_factory or (lambda m, e: _default_attack(m, e, bounds=bounds))
-    if isinstance(eps_list, (str, bytes)) or not hasattr(eps_list, "__iter__"):
-        raise TypeError(
-            f"eps_list must be a sequence of radii, e.g. [0.0, 0.1, 1.0], got {eps_list!r}"
-        )
-    eps_list = [checks.real("eps_list entry", e, low=0) for e in eps_list]
+    eps_list = [
+        checks.real("eps_list entry", e, low=0)
+        for e in checks.sequence("eps_list", eps_list, "radii, e.g. [0.0, 0.1, 1.0]")
+    ]
     if not eps_list:
         raise ValueError("eps_list is empty: give the radii, ending with the whole input range")
     if any(b <= a for a, b in zip(eps_list, eps_list[1:])):
@@ -277,7 +277,8 @@ def accuracy_vs_steps(
     ------
     ValueError
         An entry < 1 or an empty list; ``tolerance`` < 0; x empty or non-finite; y not one
-        integer label per input in [0, L).
+        integer label per input in [0, L); a ``model`` whose output is not (N, L) logits with
+        L >= 2 (:func:`robviz.checks.logits`).
     TypeError
         ``steps_list`` or ``restarts_list`` a single number, not a sequence.
     """
@@ -286,9 +287,10 @@ def accuracy_vs_steps(
     factory = attack_factory or (
         lambda m, e, s, seed: _default_attack(m, e, s, seed, bounds=bounds)
     )
-    for name, counts in (("steps_list", steps_list), ("restarts_list", restarts_list)):
-        if isinstance(counts, (str, bytes)) or not hasattr(counts, "__iter__"):
-            raise TypeError(f"{name} must be a sequence of counts, e.g. (1, 5), got {counts!r}")
+    steps_list, restarts_list = (
+        checks.sequence(name, counts, "counts, e.g. (1, 5)")
+        for name, counts in (("steps_list", steps_list), ("restarts_list", restarts_list))
+    )
     # Zero steps or zero restarts attack nothing: the curve would show the clean accuracy as robust.
     steps_list = sorted(checks.integer("steps_list entry", s, low=1) for s in steps_list)
     restarts_list = sorted(checks.integer("restarts_list entry", r, low=1) for r in restarts_list)
@@ -400,7 +402,8 @@ def whitebox_vs_blackbox(
     ValueError
         ``eps`` not > 0, ``spsa_lr`` or ``spsa_delta`` not > 0, ``tolerance`` < 0; a
         ``white_attack`` of another radius, norm or bounds, or without a radius; what the attacks
-        refuse (x empty or non-finite, labels outside [0, L), zero steps or samples).
+        refuse (x empty or non-finite, labels outside [0, L), zero steps or samples); a ``model``
+        whose output is not (N, L) logits with L >= 2 (:func:`robviz.checks.logits`).
     """
     checks.model("model", model)
     pgd_steps = checks.integer("pgd_steps", pgd_steps, low=1)

@@ -799,6 +799,25 @@ class MixingEffect:
     mixed_adv: torch.Tensor
 
 
+def _check_sets(x: torch.Tensor, x_adv: torch.Tensor, x_pool: torch.Tensor) -> None:
+    """Refuse x, x_adv and x_pool unless finite non-empty tensors of one input shape.
+
+    ``x_adv`` pairs with ``x`` sample by sample; the pool's inputs would broadcast against x (a
+    pool of (P, 1) mixed into inputs of (N, 2) without a word).
+    """
+    for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
+        checks.finite_inputs(name, value, tensor=True)
+    if x_adv.shape != x.shape:
+        raise ValueError(
+            f"x_adv must have the shape of x, {tuple(x.shape)}, got {tuple(x_adv.shape)}"
+        )
+    if x_pool.shape[1:] != x.shape[1:]:
+        raise ValueError(
+            f"x_pool must hold inputs of the shape of x, (P, "
+            f"{', '.join(map(str, x.shape[1:]))}), got {tuple(x_pool.shape)}"
+        )
+
+
 @torch.no_grad()
 def mixing_effect(
     model: Predictor,
@@ -850,18 +869,7 @@ def mixing_effect(
     """
     checks.model("model", model)
     seed = checks.seed("seed", seed)
-    for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
-        checks.finite_inputs(name, value, tensor=True)
-    if x_adv.shape != x.shape:
-        raise ValueError(
-            f"x_adv must have the shape of x, {tuple(x.shape)}, got {tuple(x_adv.shape)}"
-        )
-    if x_pool.shape[1:] != x.shape[1:]:
-        # they would broadcast: a pool of (P, 1) mixed into inputs of (N, 2) without a word
-        raise ValueError(
-            f"x_pool must hold inputs of the shape of x, (P, "
-            f"{', '.join(map(str, x.shape[1:]))}), got {tuple(x_pool.shape)}"
-        )
+    _check_sets(x, x_adv, x_pool)
     samples = checks.integer("samples", samples, low=1)
     y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x))
     # float64, as given: a float32 copy would mix with 0.30000001 for 0.3; a single number is one
@@ -966,18 +974,14 @@ def mi_robustness(
     ValueError
         ``x``, ``x_adv`` or ``x_pool`` empty or non-finite (the error names the argument and the
         sample index); ``y`` or ``y_pool`` not one integer label per input in [0, L) (naming
-        the sample index); ``x_adv`` not of the shape of ``x``; ``modes`` empty, repeating a
-        mode (two rows of one label), or naming no mode of :data:`MI_DEFAULTS`; ``steps``,
-        ``eot_samples`` or ``batch_size`` below 1 (named); and as :class:`MixupInference` and
-        :class:`~robviz.attacks.PGD` for the other arguments. All before any accuracy is computed.
+        the sample index); ``x_adv`` not of the shape of ``x``, or the inputs of ``x_pool`` not of
+        the shape of x's; ``modes`` empty, repeating a mode (two rows of one label), or naming no
+        mode of :data:`MI_DEFAULTS`; ``steps``, ``eot_samples`` or ``batch_size`` below 1 (named);
+        and as :class:`MixupInference` and :class:`~robviz.attacks.PGD` for the other arguments.
+        All before any accuracy is computed.
     """
     checks.model("model", model, module=True)
-    for name, value in (("x", x), ("x_adv", x_adv), ("x_pool", x_pool)):
-        checks.finite_inputs(name, value, tensor=True)
-    if x_adv.shape != x.shape:
-        raise ValueError(
-            f"x_adv must have the shape of x, {tuple(x.shape)}, got {tuple(x_adv.shape)}"
-        )
+    _check_sets(x, x_adv, x_pool)
     modes = [modes] if isinstance(modes, str) else list(modes)  # "PL" is one mode, not two
     for mode in modes:
         checks.choice("mode", mode, MI_DEFAULTS)

@@ -230,13 +230,7 @@ def _real_inputs(x: torch.Tensor) -> torch.Tensor:
     array is refused as every entry refuses it (:func:`robviz.checks.tensor_argument`).
     """
     checks.tensor_argument("x", x)
-    if not (x.is_floating_point() or x.is_complex()):
-        hint = " / 255 for 8-bit pixels" if x.dtype == torch.uint8 else ""
-        raise TypeError(
-            f"the model's inputs must be floating-point, got {x.dtype}: convert them first, "
-            f"e.g. x.float(){hint}"
-        )
-    return x
+    return x if x.is_complex() else checks.floating_inputs("the model's inputs", x)
 
 
 class Classifier(nn.Module):

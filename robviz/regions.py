@@ -148,16 +148,11 @@ def input_regions(
     ------
     ValueError
         An invalid extent; a model whose output is not (N, L) logits with L >= 2 (one logit per
-        input, or probabilities of another shape, would paint the whole plane class 0).
+        input, or probabilities of another shape, would paint the whole plane class 0), as
+        :func:`robviz.checks.logits`.
     """
     checks.model("model", model)
-    logits = inference(model, grid_points(extent, resolution))
-    if logits.dim() != 2 or logits.shape[1] < 2:
-        raise ValueError(
-            f"model must return (N, L) logits with L >= 2 classes, got shape "
-            f"{tuple(logits.shape)}; a one-logit binary model z is the two logits "
-            "torch.cat([torch.zeros_like(z), z], 1)"
-        )
+    logits = checks.logits("model", inference(model, grid_points(extent, resolution)))
     labels = logits.argmax(1).reshape(resolution, resolution).cpu()
     # grid_points unpacked extent into its four numbers.
     return Regions(labels, cast("tuple[float, float, float, float]", tuple(extent)))

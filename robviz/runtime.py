@@ -28,6 +28,7 @@ _M = TypeVar("_M")
 
 __all__ = [
     "pick_device",
+    "as_device",
     "full_mode",
     "seed_everything",
     "seeded",
@@ -63,6 +64,38 @@ def _integer(name: str, value: object, low: int, high: int | None = None) -> int
     return number
 
 
+def as_device(name: str, value: str | torch.device) -> torch.device:
+    """Return ``value`` as a ``torch.device``, or raise a ``ValueError`` naming ``name``.
+
+    Only the name is checked, not that the device is there: a run's settings name a GPU on a
+    machine without one (``robviz train --device cuda`` written on a laptop).
+
+    Parameters
+    ----------
+    name : str
+        Where the name came from, for the error (``"device"``, ``"ROBVIZ_DEVICE"``).
+    value : str or torch.device
+        A device name (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+
+    Returns
+    -------
+    torch.device
+        The device.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is not a device name (``"gpu"``); torch's own message names neither ``name``
+        nor the string.
+    """
+    try:
+        return torch.device(value)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"{name} = {value!r} is not a device name such as 'cpu', 'cuda' or 'cuda:1' ({error})"
+        ) from None
+
+
 def pick_device(prefer: str | None = None) -> torch.device:
     """Return ``cuda`` when a GPU is present (or ``prefer`` names a device), else ``cpu``.
 
@@ -88,13 +121,7 @@ def pick_device(prefer: str | None = None) -> torch.device:
     source = "ROBVIZ_DEVICE" if os.environ.get("ROBVIZ_DEVICE") else "prefer"
     choice = os.environ.get("ROBVIZ_DEVICE") or prefer
     if choice:
-        try:
-            device = torch.device(choice)
-        except (RuntimeError, TypeError) as error:  # names the string, not where it came from
-            raise ValueError(
-                f"{source} = {choice!r} is not a device name such as 'cpu', 'cuda' or 'cuda:1' "
-                f"({error})"
-            ) from None
+        device = as_device(source, choice)
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(
                 f"device {choice!r} requested but no CUDA GPU is available; use 'cpu'"

@@ -5,6 +5,7 @@ radii given largest first read a working attack as masked ("still 100 % at eps =
 steps read a smooth loss as jagged, or a smooth surface as having cliffs.
 """
 
+import numpy as np
 import pytest
 import torch
 
@@ -35,6 +36,13 @@ def test_counts_and_radii_given_bare_are_refused_naming_the_argument(trained):
         masking.accuracy_vs_steps(model, x, y, 0.5, steps_list=5, bounds=data.bounds)
     with pytest.raises(TypeError, match=r"restarts_list must be a sequence of counts"):
         masking.accuracy_vs_steps(model, x, y, 0.5, restarts_list=2, bounds=data.bounds)
+    # a 0-d tensor or array has __iter__ but no items: before, torch's "iteration over a 0-d
+    # tensor", naming no argument
+    for radius in (torch.tensor(0.5), np.array(0.5)):
+        with pytest.raises(TypeError, match=r"eps_list must be a sequence of radii"):
+            masking.accuracy_vs_eps(model, x, y, radius, bounds=data.bounds)
+    with pytest.raises(TypeError, match=r"steps_list must be a sequence of counts"):
+        masking.accuracy_vs_steps(model, x, y, 0.5, steps_list=torch.tensor(5), bounds=data.bounds)
 
 
 def shuffled(steps):

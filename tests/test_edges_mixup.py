@@ -74,6 +74,10 @@ def test_mi_robustness_checks_x_adv_and_the_attack_at_entry(setup):
         mi.mi_robustness(model, x, y, x_adv[:4], data.x_train, data.y_train, eps=0.3, **kwargs)
     with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
         mi.mi_robustness(model, x, y, x_adv, data.x_train, data.y_train, eps=-1.0, **kwargs)
+    # a pool of another input shape, refused at entry as by mixing_effect (before: after the bare
+    # model's accuracies, by the first MixupInference call)
+    with pytest.raises(ValueError, match=r"x_pool must hold inputs of the shape of x, \(P, 2\)"):
+        mi.mi_robustness(model, x, y, x_adv, data.x_train[:, :1], data.y_train, eps=0.3, **kwargs)
     # "PL" alone is the mode PL, not the modes "P" and "L"
     table = mi.mi_robustness(model, x, y, x_adv, data.x_train, data.y_train, eps=0.3, **kwargs)
     assert table.models == ["no MI", "MI-PL"]

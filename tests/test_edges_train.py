@@ -166,7 +166,9 @@ def test_input_regions_refuses_a_model_without_two_logits():
         one.weight.copy_(torch.tensor([[1.0, 0.0]]))  # logit x: class 1 on the right half
         one.bias.zero_()
     for model in (one, lambda x: torch.stack([x, -x], 2)):
-        with pytest.raises(ValueError, match=r"model must return \(N, L\) logits with L >= 2"):
+        with pytest.raises(
+            ValueError, match=r"model must return class logits of shape \(N, L\) with L >= 2"
+        ):
             input_regions(model, (-1, 1, -1, 1), 4)
     # the hint's two logits: class 1 exactly where the one logit is > 0
     two = lambda x: torch.cat([torch.zeros(len(x), 1), one(x)], 1)  # noqa: E731

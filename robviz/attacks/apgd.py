@@ -634,7 +634,8 @@ def auto_attack(
     ------
     ValueError
         x empty or non-finite, or outside ``bounds``; y not one integer label per input in [0, L)
-        (naming the sample index); ``targets`` below 1; and as :class:`APGD` for ``eps``,
+        (naming the sample index); ``targets`` below 1; a ``model`` whose output is not (N, L)
+        logits with L >= 2 (:func:`robviz.checks.logits`); and as :class:`APGD` for ``eps``,
         ``steps``, ``restarts``, ``bounds`` and ``loss``. All checked at entry, also when no point
         is left to attack (a clean accuracy of 0 ran no stage and let eps = -1 pass).
     """
@@ -651,7 +652,7 @@ def auto_attack(
     template = APGD(
         model, eps=eps, steps=steps, restarts=restarts, bounds=bounds, loss=loss or "auto"
     )
-    template._check_inputs(x, checks.labels("y", y, len(x)), None)
+    template._check_inputs(x, y, None)  # x in bounds, y one label per input
     logits = _clean_logits(model, x)
     y = checks.labels("y", y, len(x), num_classes=logits.shape[1]).to(x.device)
     robust = predict(logits) == y

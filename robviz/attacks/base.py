@@ -96,7 +96,8 @@ def least_likely(model: Predictor, x: torch.Tensor) -> torch.Tensor:
     ------
     ValueError
         ``x`` with a NaN or infinite value (its logits would make class 0 the least likely; the
-        error names the sample).
+        error names the sample); a ``model`` whose output is not (N, L) logits with L >= 2
+        (:func:`robviz.checks.logits`).
     """
     checks.model("model", model)
     x = checks.finite_inputs("x", x, allow_empty=True)

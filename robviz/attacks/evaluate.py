@@ -553,14 +553,10 @@ def _check_attacks(attacks: object) -> None:
 
 def _radii(eps_list: object) -> list[float]:
     """Return ``eps_list`` as floats, each finite and >= 0, no two of them one column."""
-    try:
-        if isinstance(eps_list, (str, bytes)):
-            raise TypeError
-        radii = [checks.real("eps_list", eps, low=0) for eps in eps_list]  # type: ignore[attr-defined]
-    except TypeError:
-        raise TypeError(
-            f"eps_list must be a sequence of radii, e.g. [8/255, 16/255], got {eps_list!r}"
-        ) from None
+    radii = [
+        checks.real("eps_list", eps, low=0)
+        for eps in checks.sequence("eps_list", eps_list, "radii, e.g. [8/255, 16/255]")
+    ]
     if not radii:
         raise ValueError(
             "eps_list is empty: give at least one radius (None: each attack's own eps)"
@@ -601,7 +597,8 @@ def clean_row(model: Predictor, x: torch.Tensor, y: torch.Tensor, name: str) -> 
     Raises
     ------
     ValueError
-        ``x`` not a finite, non-empty tensor; ``y`` not one label per input in [0, L).
+        ``x`` not a finite, non-empty tensor; ``y`` not one label per input in [0, L); a
+        ``model`` whose output is not (N, L) logits with L >= 2 (:func:`robviz.checks.logits`).
     """
     checks.model("model", model)
     checks.finite_inputs("x", x, tensor=True)
@@ -727,8 +724,9 @@ def robust_accuracy(
         x empty or non-finite, y not one integer label per input or outside the model's classes
         [0, L) (naming the sample index), attacks or eps_list empty; an attack labelled
         ``"clean"`` or not by a non-empty string; a radius of ``eps_list`` negative, not finite, or
-        repeated (two radii that make one column, such as 0.25 twice); ``kind`` unknown. All
-        before any attack runs.
+        repeated (two radii that make one column, such as 0.25 twice); ``kind`` unknown; a
+        ``model`` whose output is not (N, L) logits with L >= 2 (:func:`robviz.checks.logits`).
+        All before any attack runs.
     TypeError
         ``attacks`` not a mapping of :class:`Attack`; ``eps_list`` not a sequence of numbers (a
         single radius is ``[0.25]``).

@@ -90,7 +90,8 @@ def confidence(model: Predictor, x: torch.Tensor) -> np.ndarray:
     Raises
     ------
     ValueError
-        Empty or non-finite x, or an output of the model that is not finite (naming the samples).
+        Empty or non-finite x, or an output of the model that is not finite (naming the samples)
+        or not (N, L) logits with L >= 2 (:func:`robviz.checks.logits`).
     """
     checks.model("model", model)
     # a finite input can overflow the model: its NaN confidence would read as a score
@@ -216,7 +217,8 @@ def non_max_entropy_score(model: Predictor, x: torch.Tensor) -> np.ndarray:
     Raises
     ------
     ValueError
-        Empty or non-finite x, or fewer than 3 classes.
+        Empty or non-finite x, or fewer than 3 classes (a model of one logit as
+        :func:`robviz.checks.logits`).
     """
     checks.model("model", model)
     return non_max_entropy_logits(_logits(model, x))
@@ -691,7 +693,8 @@ def detection_pairs(
         When x, y and result do not describe the same samples (their counts differ, or
         ``result.x`` and ``result.y`` are not ``x`` and ``y``: the error names the first samples
         that differ), or a label lies outside the model's classes [0, L) (naming the sample
-        index).
+        index); a ``model`` whose output is not (N, L) logits with L >= 2
+        (:func:`robviz.checks.logits`).
     """
     checks.model("model", model)
     if len(x) != len(y) or len(result.success) != len(y):

@@ -14,7 +14,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .certify import floating_inputs
 from .linear_regions import affine_pieces, class_pieces, input_box, linear_regions
 from .. import checks
 from ..models import Predictor
@@ -480,7 +479,8 @@ def minimal_distance(
     NotImplementedError
         For ``norm="L2"`` given on inputs that are not 2-D.
     TypeError
-        For models that are not piecewise affine.
+        For models that are not piecewise affine, or an ``x`` of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         For an ``x`` that is not a tensor, is empty or has non-finite values (the error names the
         sample index; checked before the box), another ``norm``, bad bounds, points outside the box,
@@ -491,7 +491,7 @@ def minimal_distance(
     progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)
-    floating_inputs("x", x)  # before the model or the box sees them
+    checks.floating_inputs("x", x)  # before the model or the box sees them
     if not plane:
         if norm is not None and _norm_name(norm) != "Linf":
             raise NotImplementedError(
@@ -556,7 +556,7 @@ def robust_accuracy(
     NotImplementedError
         For ``norm="L2"`` on inputs that are not 2-D.
     TypeError
-        For models that are not piecewise affine.
+        As :func:`minimal_distance`.
     ValueError
         For a bad ``eps``, and as :func:`minimal_distance` (on inputs that are not 2-D, as
         :func:`robviz.exact.milp.verify`; undecided points are not an error until unpacking).
@@ -565,7 +565,7 @@ def robust_accuracy(
     progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
-    floating_inputs("x", x)
+    checks.floating_inputs("x", x)
     if not plane:
         if _norm_name(norm) != "Linf":
             raise NotImplementedError(
@@ -612,7 +612,7 @@ def robust_accuracy_curve(
     NotImplementedError
         For ``norm="L2"`` on inputs that are not 2-D.
     TypeError
-        For models that are not piecewise affine.
+        As :func:`minimal_distance`.
     ValueError
         When a point is undecided within ``time_limit`` seconds (inputs that are not 2-D), and as
         :func:`robust_accuracy`.
@@ -621,7 +621,7 @@ def robust_accuracy_curve(
     progress = checks.flag("progress", progress)
     plane = _is_plane(x)
     checks.finite_inputs("x", x)  # before the box check, which would call a NaN "outside"
-    floating_inputs("x", x)
+    checks.floating_inputs("x", x)
     if not plane:
         if _norm_name(norm) != "Linf":
             raise NotImplementedError(
@@ -651,8 +651,7 @@ def _as_input(x: object, model: Predictor) -> torch.Tensor:
     x = checks.tensor_argument("x", x)
     if x.dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"robviz.exact works on 2-D inputs of shape (N, 2), got {tuple(x.shape)}")
-    floating_inputs("x", x)
-    return to_model(model, x)
+    return to_model(model, x)  # x's dtype checked by the entry: to_model would convert integers
 
 
 @torch.no_grad()
@@ -711,11 +710,13 @@ def grid_minimal_distance(
         For an ``x`` that is not an (N, 2) tensor, is empty or has non-finite values (the error
         names the sample index), ``y`` not one integer label per input in [0, L) (naming the
         sample index), another ``norm`` or bad bounds.
+    TypeError
+        An ``x`` of integers (:func:`robviz.checks.floating_inputs`).
     """
     checks.model("model", model)
     resolution = checks.integer("resolution", resolution, low=2)
     chunk = checks.integer("chunk", chunk, low=1)
-    x = checks.finite_inputs("x", _as_input(x, model))
+    x = checks.finite_inputs("x", _as_input(checks.floating_inputs("x", x), model))
     y = checks.labels("y", y, len(x), num_classes=num_classes_of(model, x))
     norm = _norm_name(norm)
     box = input_box(bounds)

@@ -89,40 +89,6 @@ def network_layers(
     return [value for kind, value in steps if kind == "affine"]
 
 
-def floating_inputs(name: str, x: torch.Tensor | np.ndarray) -> None:
-    """Raise a ``TypeError`` naming ``name`` unless ``x`` holds floating-point values.
-
-    As a robviz model refuses them (``robviz.models``): 8-bit pixels 0..255 read in a box of
-    (0, 1) are no images of it, and a plain ``nn.Linear`` fails inside with torch's "mat1 and
-    mat2 must have the same dtype". One check for every entry of :mod:`robviz.exact`, before the
-    model or the box sees the inputs.
-
-    Parameters
-    ----------
-    name : str
-        The argument's name, for the error.
-    x : torch.Tensor or np.ndarray
-        The inputs.
-
-    Raises
-    ------
-    TypeError
-        ``x`` of an integer or bool dtype (the error suggests ``x.float()``, and ``/ 255`` for
-        uint8).
-    """
-    if isinstance(x, torch.Tensor):
-        if x.is_floating_point():
-            return
-    elif not isinstance(x, np.ndarray) or np.issubdtype(x.dtype, np.floating):
-        return  # floating, or a list: the entry's own check of x names what it takes
-    dtype = x.dtype
-    hint = " / 255 for 8-bit pixels" if dtype in (torch.uint8, np.uint8) else ""
-    raise TypeError(
-        f"{name} must be floating-point, got {dtype}: the inputs are points of a real box; "
-        f"convert them first, e.g. {name}.float(){hint}"
-    )
-
-
 def input_ball(
     x: torch.Tensor | np.ndarray, eps: float, bounds: Sequence[float] | Dataset
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -148,10 +114,12 @@ def input_ball(
         For inputs that are empty or non-finite (the error names the sample index), an ``eps``
         that is not a finite number >= 0, bounds that are not finite (low, high) with low < high,
         or inputs outside ``bounds``.
+    TypeError
+        Inputs of integers (:func:`robviz.checks.floating_inputs`).
     """
     # First: a NaN passes the bounds check below (NaN < low is False) and gives a NaN ball.
     checks.finite_inputs("x", x)
-    floating_inputs("x", x)
+    checks.floating_inputs("x", x)
     eps = checks.real("eps", eps, low=0)
     low, high = checks.bounds(bounds)
     points = to_numpy(x, np.float64)
@@ -362,7 +330,8 @@ def margin_lower_bounds(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks.
+        For models that are not ReLU networks, or inputs of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         For inputs that are empty or non-finite (the error names the sample index), another
         ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size the model's
@@ -438,7 +407,8 @@ def certified_robust(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks.
+        For models that are not ReLU networks, or inputs of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         As :func:`margin_lower_bounds`.
     """
@@ -487,7 +457,8 @@ def unstable_relus(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks.
+        For models that are not ReLU networks, or inputs of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         For inputs that are empty or non-finite (the error names the sample index), another
         ``method``, a bad ``eps`` or ``bounds``, inputs outside ``bounds`` or of a size the model's

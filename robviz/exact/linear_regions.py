@@ -365,13 +365,9 @@ def affine_pieces(
             merged.append((kind, value))
     if not merged or merged[-1][0] != "affine":
         raise TypeError("robviz.exact needs a network that ends with an affine layer (the logits)")
-    if len(merged[-1][1][0]) < 2:  # argmax over one logit: class 0 everywhere, every point robust
-        raise ValueError(
-            f"model must return class logits of shape (N, L) with L >= 2 classes, got "
-            f"{len(merged[-1][1][0])} output per input: argmax over one output predicts class 0 "
-            "for every input; for a binary classifier with one logit z return "
-            "torch.cat([torch.zeros_like(z), z], dim=1)"
-        )
+    # argmax over one logit: class 0 everywhere, every point robust; the last bias is the shape
+    # of one input's logits, (1, L)
+    checks.logits("model", torch.from_numpy(merged[-1][1][1]).reshape(1, -1))
     if merged[0][0] != "affine":
         n_in = 2 if input_shape is None else math.prod(int(s) for s in input_shape)
         merged.insert(0, ("affine", (np.eye(n_in), np.zeros(n_in))))

@@ -50,13 +50,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .. import checks
-from .certify import (
-    crown_bounds,
-    floating_inputs,
-    input_ball,
-    margin_lower_bounds,
-    network_layers,
-)
+from .certify import crown_bounds, input_ball, margin_lower_bounds, network_layers
 from ..runtime import inference, percent_text, predict, to_numpy
 
 if TYPE_CHECKING:
@@ -378,7 +372,8 @@ def verify(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks (a MaxPool2d, a Tanh, ...).
+        For models that are not ReLU networks (a MaxPool2d, a Tanh, ...), or inputs of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         For inputs that are empty or non-finite (the error names the sample index; checked before
         the bounds), of the wrong size, labels out of range, a bad eps or time limit, a layer whose
@@ -625,7 +620,8 @@ def minimal_linf_distance(
     Raises
     ------
     TypeError
-        For models that are not ReLU networks.
+        For models that are not ReLU networks, or inputs of integers
+        (:func:`robviz.checks.floating_inputs`).
     ValueError
         Naming the points not solved within ``time_limit`` seconds each, and apart the points
         undecided by a tie (another class's logit reaches the label's only where the float64
@@ -764,12 +760,14 @@ def relu_units(model: nn.Module, x: torch.Tensor) -> int:
     ------
     ValueError
         Unless x is a tensor holding exactly one input, with finite values.
+    TypeError
+        An ``x`` of integers (:func:`robviz.checks.floating_inputs`).
     """
     checks.model("model", model, module=True)
     if checks.tensor_argument("x", x).dim() < 2 or len(x) != 1:
         raise ValueError(f"x must be one input of shape (1, ...), got {tuple(x.shape)}")
     checks.finite_inputs("x", x)
-    floating_inputs("x", x)
+    checks.floating_inputs("x", x)
     counter = _ReluCounter()
     with counter:
         inference(model, x)

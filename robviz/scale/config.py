@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from .. import checks
 from .recipes import RECIPES, Recipe, get_recipe
 from ..objectives import OBJECTIVES as HEADS
+from ..runtime import as_device
 from .resnet import ARCHITECTURES, ENSEMBLE_OBJECTIVES, make_cifar_model
 from .talk import TALK_TABLE
 
@@ -164,16 +165,8 @@ def _device(value: str | None) -> str | None:
 
     Checked with the other settings, so ``--device gpu`` is one line before anything is loaded.
     """
-    import torch
-
-    if value is None:
-        return None
-    try:
-        torch.device(value)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(
-            f"device = {value!r} is not a device name such as 'cpu', 'cuda' or 'cuda:1' ({error})"
-        ) from None
+    if value is not None:
+        as_device("device", value)
     return value
 
 

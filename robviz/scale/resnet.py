@@ -30,7 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .. import checks
-from ..ensemble import adp_regularizer
+from ..ensemble import _adp, _check_shapes
 from ..models import Classifier
 from ..objectives import OBJECTIVES, make_objective
 from ..runtime import seeded
@@ -383,13 +383,15 @@ def adp_loss(
     Raises
     ------
     ValueError
-        From :func:`~robviz.ensemble.adp_regularizer` for K < 2, L < 2 or labels of the wrong shape
+        As :func:`~robviz.ensemble.adp_regularizer` for K < 2, L < 2 or labels of the wrong shape
         or outside [0, L).
     """
-    logits = checks.tensor_argument("logits", logits, "(K, N, L)")
-    logits = logits.float()
-    # The regularizer first: it checks the shapes and the labels, naming y.
-    regularizer = adp_regularizer(logits.softmax(dim=-1), y, alpha, beta)
+    logits = checks.tensor_argument("logits", logits, "(K, N, L)").float()
+    probabilities = logits.softmax(dim=-1)
+    # The shapes and the labels first, naming y; the rows are softmax outputs by construction, and
+    # adp_regularizer's check of that is a host synchronization every training step on a GPU.
+    _check_shapes(probabilities, y)
+    regularizer = _adp(probabilities, y, alpha, beta).mean()
     ce = sum(F.cross_entropy(logits[k], y) for k in range(logits.shape[0]))
     return ce + regularizer
 

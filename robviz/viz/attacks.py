@@ -186,7 +186,7 @@ def attack_animation(
         (naming the argument and the step); an ``eps`` not a finite number >= 0 or an unknown
         ``norm``, as :func:`ball_outline`.
     """
-    if eps is not None:  # checked once here, not in the loop over the points
+    if eps is not None:  # before any drawing; the legend names the norm by its canonical name
         eps = checks.real("eps", eps, low=0)
         norm = checks.norm_name(norm, allowed=("Linf", "L2", "L1"))
     if len(np.shape(inputs)) != 3 or np.shape(inputs)[-1] != 2:  # a tensor or an array
