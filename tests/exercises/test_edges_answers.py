@@ -142,3 +142,18 @@ def test_a_seed_that_is_not_a_non_negative_integer_is_refused_naming_seed(seed):
 def test_numpy_integer_seeds_are_seeds():
     right = lambda robust: robust.all(dim=0).double().mean().item()  # noqa: E731
     assert _check("2.4", right, seed=np.int64(1)).passed
+
+
+@pytest.mark.parametrize("wrong", ["one step less", "one step more", "step of eps"])
+@pytest.mark.parametrize("seed", [None, 1, 2])
+def test_pgd_with_another_number_of_steps_or_step_size_is_wrong_on_every_seed(wrong, seed):
+    # seed 2's cases all reach the same corner of the ball after 3 steps: they alone passed these
+    def pgd(model, x, y, eps, alpha, steps, bounds):
+        if wrong == "step of eps":
+            alpha = eps
+        else:
+            steps += -1 if wrong == "one step less" else 1
+        return lesson02._pgd_reference(model, x, y, eps, alpha, steps, bounds)
+
+    assert not _check("2.3", pgd, seed=seed).passed
+    assert _check("2.3", lesson02._pgd_reference, seed=seed).passed
