@@ -383,7 +383,8 @@ def expect_number(
     """
     try:
         value = _as_float(answer, "answer")
-    except (TypeError, ValueError) as exc:
+    # OverflowError: an int past float's range (10**400)
+    except (TypeError, ValueError, OverflowError) as exc:
         return (
             False,
             f"Expected a number{f' ({unit})' if unit else ''}; "
@@ -432,11 +433,18 @@ def expect_choice(
     def norm(option: object) -> object:
         return option.strip().strip("()[].").strip().lower() if isinstance(option, str) else option
 
+    def same(option: object) -> bool:
+        # an array answer compares element-wise, and one of several elements has no truth value
+        try:
+            return bool(norm(answer) == norm(option))
+        except (TypeError, ValueError, RuntimeError):
+            return False
+
     options = [correct, *hints]
-    if norm(answer) == norm(correct):
+    if same(correct):
         return True, why or "Right."
     for option, hint in hints.items():
-        if norm(answer) == norm(option):
+        if same(option):
             return False, hint
     listed = ", ".join(repr(option) for option in options)
     return False, f"{answer!r} is not one of the options: {listed}."

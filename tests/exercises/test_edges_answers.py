@@ -157,3 +157,13 @@ def test_pgd_with_another_number_of_steps_or_step_size_is_wrong_on_every_seed(wr
 
     assert not _check("2.3", pgd, seed=seed).passed
     assert _check("2.3", lesson02._pgd_reference, seed=seed).passed
+
+
+def test_a_choice_answered_with_an_array_of_several_options_is_not_a_traceback():
+    feedback = _check("1.1", np.array(["a point", "a line"]))
+    assert not feedback.passed and "is not one of the options" in feedback.message
+
+
+def test_a_number_past_floats_range_is_not_a_traceback():
+    feedback = _check("3.1", 10**400)
+    assert not feedback.passed and "Expected a number" in feedback.message
