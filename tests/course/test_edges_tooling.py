@@ -99,3 +99,53 @@ def test_a_timeout_that_is_not_a_whole_number_of_seconds_is_refused(tmp_path, ti
 def test_a_whole_timeout_reaches_the_configuration(tmp_path):
     written = init_course(tmp_path / "course", _folder(tmp_path, _lesson()), timeout=120)
     assert "c.Execute.timeout = 120\n" in written[0].read_text(encoding="utf-8")
+
+
+def _tiny_lessons(tmp_path: Path) -> Path:
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    for name in ("00_a", "01_b", "10_c", "11_d"):
+        notebook = {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [
+                {"cell_type": "markdown", "id": "title", "metadata": {}, "source": f"# {name}"}
+            ],
+        }
+        (lessons / f"{name}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    return lessons
+
+
+def _built(tmp_path: Path, only: object) -> list[str]:
+    from robviz.course.gallery import build_gallery
+
+    def executed(path: Path) -> dict:  # no kernel: the lesson as it is
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    pages = build_gallery(_tiny_lessons(tmp_path), tmp_path / "site", only=only, executed=executed)
+    return [page.name for page in pages]
+
+
+def test_gallery_only_given_as_one_string_is_one_prefix(tmp_path):
+    # "01" was read letter by letter, "0" and "1": every lesson of the folder was built
+    assert _built(tmp_path, "01") == ["01_b.html", "index.html"]
+
+
+def test_gallery_only_with_a_prefix_that_matches_no_lesson_names_it(tmp_path):
+    # "99" was left out silently: the site lacked a lesson asked for
+    with pytest.raises(FileNotFoundError, match=r"matches \['99'\]; the lessons are 00_a"):
+        _built(tmp_path, ["01", "99"])
+    assert not (tmp_path / "site").exists()
+
+
+def test_gallery_only_with_prefixes_that_all_match(tmp_path):
+    assert _built(tmp_path, ["00", "11"]) == ["00_a.html", "11_d.html", "index.html"]
+
+
+@pytest.mark.parametrize("timeout", [0, 2.5])
+def test_gallery_timeout_must_be_whole_seconds(tmp_path, timeout):
+    from robviz.course.gallery import build_gallery
+
+    with pytest.raises(ValueError, match="timeout"):
+        build_gallery(_tiny_lessons(tmp_path), tmp_path / "site", timeout=timeout)
