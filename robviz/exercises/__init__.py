@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable, TypeVar
 import numpy as np
 import torch
 
-from ..checks import integer
+from .. import checks
 
 __all__ = [
     "check",
@@ -272,13 +272,14 @@ def check(
     KeyError
         For an unknown exercise id.
     ValueError
-        For ``seed`` on an exercise without variants, or a ``seed`` that is not an integer >= 0.
+        For ``seed`` on an exercise without variants, or a ``seed`` that is no seed (a float, a
+        bool, a string, a negative number: :func:`robviz.checks.seed`).
     """
     exercise_id = str(exercise_id)
     checker = _exercise(exercise_id).checker
     if seed is not None:
         # 1.5 or True would silently be another seed's inputs
-        seed = integer("seed", seed, low=0)
+        seed = checks.seed("seed", seed)
     if seed is not None and not has_variants(exercise_id):
         raise ValueError(
             f"exercise {exercise_id} has one answer (a number or a choice): it has no other inputs "
