@@ -124,13 +124,17 @@ def course_exercises(notebook: dict) -> list[tuple[int, int, float]]:
     Raises
     ------
     ValueError
-        An answer cell not followed by a tests cell with points (a finite number > 0), a grade id
-        used twice, or a code cell with a solution region that is not an answer cell (nbgrader would
-        refuse the notebook later, with a less direct message).
+        An answer cell not followed by a tests cell with points (a finite number > 0), an answer or
+        tests cell without a grade id, a grade id used twice, or a code cell with a solution region
+        that is not an answer cell (nbgrader would refuse the notebook later, with a less direct
+        message).
     """
     cells, exercises, ids = notebook["cells"], [], set()
     for index, cell in enumerate(cells):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if (is_solution(cell) or is_graded(cell)) and not (grade_id and isinstance(grade_id, str)):
+            # nbgrader's validator refuses it only at generate_assignment
+            raise ValueError(f"cell {index} is an nbgrader cell without a grade_id")
         if grade_id is not None:
             if grade_id in ids:
                 raise ValueError(f"cell {index}: nbgrader grade_id {grade_id!r} is used twice")

@@ -149,3 +149,16 @@ def test_gallery_timeout_must_be_whole_seconds(tmp_path, timeout):
 
     with pytest.raises(ValueError, match="timeout"):
         build_gallery(_tiny_lessons(tmp_path), tmp_path / "site", timeout=timeout)
+
+
+@pytest.mark.parametrize("grade_id", [None, "", 3])
+@pytest.mark.parametrize("cell", [0, 1], ids=["answer", "tests"])
+def test_an_nbgrader_cell_without_a_grade_id_is_refused(cell, grade_id):
+    lesson = _lesson()
+    metadata = lesson["cells"][cell]["metadata"]["nbgrader"]
+    if grade_id is None:
+        del metadata["grade_id"]
+    else:
+        metadata["grade_id"] = grade_id
+    with pytest.raises(ValueError, match=f"cell {cell} is an nbgrader cell without a grade_id"):
+        course_exercises(lesson)
