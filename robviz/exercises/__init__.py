@@ -386,6 +386,11 @@ def expect_number(
         value = _as_float(answer, "answer")
     # OverflowError: an int past float's range (10**400)
     except (TypeError, ValueError, OverflowError) as exc:
+        if callable(answer):  # a function where its value was asked for
+            return False, (
+                f"Expected a number{f' ({unit})' if unit else ''}, got a function: write the "
+                "number itself, or call your function, `f(...)`, and give its result."
+            )
         return (
             False,
             f"Expected a number{f' ({unit})' if unit else ''}; "

@@ -167,3 +167,8 @@ def test_a_choice_answered_with_an_array_of_several_options_is_not_a_traceback()
 def test_a_number_past_floats_range_is_not_a_traceback():
     feedback = _check("3.1", 10**400)
     assert not feedback.passed and "Expected a number" in feedback.message
+
+
+def test_a_function_where_a_number_is_asked_for_is_told_to_call_it():
+    feedback = _check("3.1", lambda: 9)
+    assert not feedback.passed and "got a function" in feedback.message
