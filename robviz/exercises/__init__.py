@@ -34,7 +34,10 @@ import io
 import math
 import os
 import re
+import sysconfig
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
@@ -561,7 +564,7 @@ def expect_function(
         try:
             output = answer(*copies)
         except Exception as exc:  # a student's code may raise anything; say what and where
-            return False, f"Your function raised {type(exc).__name__}: {exc}"
+            return False, f"Your function raised {type(exc).__name__}: {exc}{_where(exc)}"
         changed = next((i for i, (a, c) in enumerate(zip(args, copies)) if _differ(a, c)), None)
         if changed is not None:
             return False, _changed_hint(_argument_name(reference, changed), args[changed])
@@ -597,6 +600,31 @@ def expect_function(
         except Exception:
             continue
     return False, f"Your function {first_problem}. {hint}".strip()
+
+
+def _where(exc: BaseException) -> str:
+    """Return `` (line N: `code`)`` for the student's line that raised ``exc``, or ``""``.
+
+    The deepest frame outside robviz and the installed packages (torch, NumPy, the standard
+    library): the student's own code, whether it raised there or called into a library that did.
+    """
+    libraries = (str(Path(__file__).resolve().parents[1]), *_LIBRARY_PATHS)
+    own = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not str(Path(frame.filename).resolve()).startswith(libraries)
+    ]
+    if not own:
+        return ""
+    line = (own[-1].line or "").strip()
+    return f" (line {own[-1].lineno}: `{line}`)" if line else f" (line {own[-1].lineno})"
+
+
+#: Where installed code lives: a frame there is not the student's.
+_LIBRARY_PATHS = tuple(
+    str(Path(path).resolve())
+    for path in {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
+)
 
 
 def _copied(args: tuple) -> tuple:

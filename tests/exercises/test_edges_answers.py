@@ -172,3 +172,27 @@ def test_a_number_past_floats_range_is_not_a_traceback():
 def test_a_function_where_a_number_is_asked_for_is_told_to_call_it():
     feedback = _check("3.1", lambda: 9)
     assert not feedback.passed and "got a function" in feedback.message
+
+
+def test_a_function_that_raises_is_shown_the_line_of_its_own_code_that_raised():
+    def worst_case(robust):
+        share = robust.all(dim=0).double().mean()
+        return share[3]  # a 0-d tensor has no index 3
+
+    feedback = _check("2.4", worst_case)
+    assert not feedback.passed
+    assert "Your function raised IndexError" in feedback.message
+    # the student's line, not one of torch's or robviz's
+    line = worst_case.__code__.co_firstlineno + 2
+    assert feedback.message.endswith(
+        f"(line {line}: `return share[3]  # a 0-d tensor has no index 3`)"
+    )
+
+
+def test_an_error_inside_torch_points_at_the_students_call():
+    def worst_case(robust):
+        return robust.double() @ torch.ones(robust.shape[0] + 1)
+
+    feedback = _check("2.4", worst_case)
+    assert "RuntimeError" in feedback.message
+    assert "`return robust.double() @ torch.ones(robust.shape[0] + 1)`" in feedback.message
