@@ -288,10 +288,17 @@ def cmd_lab(args: list[str]) -> int:
 def test_workers() -> int:
     """pytest-xdist workers: ROBVIZ_TEST_WORKERS, else one per core up to 4.
 
-    Each test runs on one thread.
+    Each test runs on one thread. A ROBVIZ_TEST_WORKERS that is not a whole number exits with a
+    message (SystemExit), before anything is installed.
     """
     wanted = os.environ.get("ROBVIZ_TEST_WORKERS")
-    return int(wanted) if wanted else max(1, min(os.cpu_count() or 1, 4))
+    if not wanted:
+        return max(1, min(os.cpu_count() or 1, 4))
+    if not wanted.strip().isdigit():  # 0 and 1 run the tests in one process, as pytest's -n 0
+        raise SystemExit(
+            f"tasks.py: ROBVIZ_TEST_WORKERS must be a whole number of workers, got {wanted!r}"
+        )
+    return int(wanted)
 
 
 #: What ``test --quick`` leaves out: the lesson runs and everything built on them (gallery, grading,
@@ -302,10 +309,10 @@ QUICK = ["-m", "not slow and not browser"]
 def cmd_test(args: list[str]) -> int:
     quick = "--quick" in args
     args = [*QUICK, *(a for a in args if a != "--quick")] if quick else args
+    workers = test_workers()  # a mistyped count is refused before minutes of installing
     ensure_test_tools()
     if not quick:
         ensure_chromium()
-    workers = test_workers()
     # --dist loadfile: a module's shared fixtures (a JupyterLab server, a trained model) stay in one
     # worker, so each is built once per run; the lesson runs are shared by all workers
     # (tests/lesson_runs.py). Files are handed out in the suite's own order (long files first,

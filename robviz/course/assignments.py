@@ -37,12 +37,14 @@ Run All leaves every exercise unanswered, and a student who is stuck unfolds the
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
+from ..checks import integer
 from ..runtime import atomic_write
 
 __all__ = [
@@ -122,17 +124,28 @@ def course_exercises(notebook: dict) -> list[tuple[int, int, float]]:
     Raises
     ------
     ValueError
-        An answer cell not followed by a tests cell with points, or a grade id used twice (nbgrader
-        would refuse the notebook later, with a less direct message).
+        An answer cell not followed by a tests cell with points (a finite number > 0), an answer or
+        tests cell without a grade id, a grade id used twice, or a code cell with a solution region
+        that is not an answer cell (nbgrader would refuse the notebook later, with a less direct
+        message).
     """
     cells, exercises, ids = notebook["cells"], [], set()
     for index, cell in enumerate(cells):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if (is_solution(cell) or is_graded(cell)) and not (grade_id and isinstance(grade_id, str)):
+            # nbgrader's validator refuses it only at generate_assignment
+            raise ValueError(f"cell {index} is an nbgrader cell without a grade_id")
         if grade_id is not None:
             if grade_id in ids:
                 raise ValueError(f"cell {index}: nbgrader grade_id {grade_id!r} is used twice")
             ids.add(grade_id)
         if not is_solution(cell):
+            if cell.get("cell_type") == "code" and _BEGIN_SOLUTION in _source(cell):
+                # nbgrader refuses it only later, at generate_assignment, without the cell
+                raise ValueError(
+                    f"cell {index} holds {_BEGIN_SOLUTION!r} but is not an nbgrader answer cell "
+                    "(metadata.nbgrader.solution = true)"
+                )
             continue
         following = next(
             (i for i in range(index + 1, len(cells)) if cells[i].get("cell_type") == "code"), None
@@ -141,9 +154,14 @@ def course_exercises(notebook: dict) -> list[tuple[int, int, float]]:
             raise ValueError(
                 f"answer cell {index} must be followed by an nbgrader tests cell (its check)"
             )
-        points = float(cells[following]["metadata"]["nbgrader"].get("points", 0))
-        if points <= 0:
-            raise ValueError(f"tests cell {following} must carry points > 0")
+        raw = cells[following]["metadata"]["nbgrader"].get("points", 0)
+        try:
+            points = float(raw)
+        except (TypeError, ValueError):
+            points = math.nan
+        # NaN points would pass a test `<= 0` and reach nbgrader's gradebook
+        if isinstance(raw, bool) or not math.isfinite(points) or points <= 0:
+            raise ValueError(f"tests cell {following} must carry points > 0, got {raw!r}")
         exercises.append((index, following, points))
     return exercises
 
@@ -250,10 +268,23 @@ def _write_notebooks(
         target = out / path.name
         if keep_existing and target.exists():
             continue
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-        atomic_write(target, json.dumps(convert(notebook), indent=1, ensure_ascii=False) + "\n")
+        atomic_write(
+            target, json.dumps(_converted(path, convert), indent=1, ensure_ascii=False) + "\n"
+        )
         written.append(target)
     return written
+
+
+def _converted(path: Path, convert: Callable[[dict], dict]) -> dict:
+    """Return ``convert`` of the notebook at ``path``; an error names the notebook.
+
+    In a folder of a dozen lessons, "cell 34: grade id used twice" does not say which one.
+    """
+    try:
+        return convert(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, RuntimeError) as exc:  # JSONDecodeError is a ValueError
+        kind = ValueError if isinstance(exc, ValueError) else RuntimeError
+        raise kind(f"{path.name}: {exc}") from exc
 
 
 def write_student_versions(source: str | Path, out: str | Path) -> list[Path]:
@@ -456,7 +487,8 @@ def init_course(
     FileNotFoundError
         No lesson in ``lessons``.
     ValueError
-        A lesson whose exercise cells are not marked for nbgrader (see :func:`course_exercises`).
+        A lesson whose exercise cells are not marked for nbgrader (see :func:`course_exercises`),
+        named in the message, or a ``timeout`` that is not an integer >= 1.
     """
     folder, lessons = Path(folder), Path(lessons)
     paths = sorted(lessons.glob("*.ipynb"))
@@ -467,10 +499,11 @@ def init_course(
         raise FileExistsError(
             f"{config} exists: {folder} already holds a course; choose an empty folder"
         )
+    timeout = integer("timeout", timeout, low=1)
     for path in paths:
-        course_exercises(json.loads(path.read_text(encoding="utf-8")))
+        _converted(path, lambda notebook: {"exercises": course_exercises(notebook)})
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(config, _CONFIG.format(course_id=course_id, stub=CODE_STUB, timeout=int(timeout)))
+    atomic_write(config, _CONFIG.format(course_id=course_id, stub=CODE_STUB, timeout=timeout))
     readme = folder / "README.md"
     atomic_write(readme, _README.format(course_id=course_id))
     written = [config, readme]

@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import checks
 from .kernels import SlicedKernelManager
 
 if TYPE_CHECKING:
@@ -416,7 +417,17 @@ def _lessons(folder: Path, only: Sequence[str] | None) -> list[Path]:
     With ``only``, those whose name starts so.
     """
     paths = sorted(folder.glob("[0-9]*.ipynb"))
+    if isinstance(only, str):
+        # one prefix: read letter by letter, "01" would select lessons 00-11
+        only = [only]
     if only:
+        unmatched = [prefix for prefix in only if not any(p.name.startswith(prefix) for p in paths)]
+        # a mistyped lesson is named, not silently left out of the site
+        if unmatched and len(unmatched) < len(only):
+            raise FileNotFoundError(
+                f"no lesson (NN_*.ipynb) in {folder} matches {unmatched}; the lessons are "
+                + ", ".join(p.name for p in paths)
+            )
         paths = [p for p in paths if any(p.name.startswith(prefix) for prefix in only)]
     if not paths:
         raise FileNotFoundError(
@@ -443,10 +454,11 @@ def build_gallery(
         directory.
     out : str or Path
         The site's folder; replaced as a whole when the build succeeds.
-    only : list of str or None
-        Lesson number prefixes (e.g. ``["00", "01"]``) to build a partial site.
+    only : list of str, str or None
+        Lesson number prefixes (e.g. ``["00", "01"]``, or one as a string) to build a partial site;
+        each must match a lesson.
     timeout : int
-        Seconds one cell may run.
+        Seconds one cell may run, an integer >= 1.
     executed : callable or None
         Instead of executing the student versions, a function ``executed(path) -> notebook`` that
         returns the lesson at ``path`` already executed with its solutions (e.g. a run shared with
@@ -463,7 +475,10 @@ def build_gallery(
     GalleryError
         A lesson failed to execute (the message names the lesson and the cell).
     FileNotFoundError
-        MathJax is not installed (:func:`mathjax_source`).
+        MathJax is not installed (:func:`mathjax_source`), no lesson in ``lessons``, or a prefix of
+        ``only`` that matches none.
+    ValueError
+        A ``timeout`` that is not an integer >= 1.
     """
     import plotly.offline
     from tqdm.auto import tqdm
@@ -471,6 +486,7 @@ def build_gallery(
     from .assignments import student_notebook, student_view
 
     lessons, out = Path(lessons).resolve(), Path(out)
+    timeout = checks.integer("timeout", timeout, low=1)
     paths = _lessons(lessons, only)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))

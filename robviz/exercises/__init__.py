@@ -26,16 +26,24 @@ Each lesson's exercises are registered in ``robviz/exercises/lessonNN.py``.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import html
 import inspect
+import io
 import math
 import os
 import re
+import sysconfig
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 import torch
+
+from .. import checks
 
 __all__ = [
     "check",
@@ -267,10 +275,14 @@ def check(
     KeyError
         For an unknown exercise id.
     ValueError
-        For ``seed`` on an exercise without variants.
+        For ``seed`` on an exercise without variants, or a ``seed`` that is no seed (a float, a
+        bool, a string, a negative number: :func:`robviz.checks.seed`).
     """
     exercise_id = str(exercise_id)
     checker = _exercise(exercise_id).checker
+    if seed is not None:
+        # 1.5 or True would silently be another seed's inputs
+        seed = checks.seed("seed", seed)
     if seed is not None and not has_variants(exercise_id):
         raise ValueError(
             f"exercise {exercise_id} has one answer (a number or a choice): it has no other inputs "
@@ -285,7 +297,7 @@ def check(
         )
     else:
         try:
-            passed, message = checker(answer) if seed is None else checker(answer, seed=int(seed))
+            passed, message = checker(answer) if seed is None else checker(answer, seed=seed)
         except _Unfinished as unfinished:
             passed, message = False, str(unfinished)
             feedback = Feedback(exercise_id, False, message, answered=False)
@@ -375,7 +387,13 @@ def expect_number(
     """
     try:
         value = _as_float(answer, "answer")
-    except (TypeError, ValueError) as exc:
+    # OverflowError: an int past float's range (10**400)
+    except (TypeError, ValueError, OverflowError) as exc:
+        if callable(answer):  # a function where its value was asked for
+            return False, (
+                f"Expected a number{f' ({unit})' if unit else ''}, got a function: write the "
+                "number itself, or call your function, `f(...)`, and give its result."
+            )
         return (
             False,
             f"Expected a number{f' ({unit})' if unit else ''}; "
@@ -424,11 +442,18 @@ def expect_choice(
     def norm(option: object) -> object:
         return option.strip().strip("()[].").strip().lower() if isinstance(option, str) else option
 
+    def same(option: object) -> bool:
+        # an array answer compares element-wise, and one of several elements has no truth value
+        try:
+            return bool(norm(answer) == norm(option))
+        except (TypeError, ValueError, RuntimeError):
+            return False
+
     options = [correct, *hints]
-    if norm(answer) == norm(correct):
+    if same(correct):
         return True, why or "Right."
     for option, hint in hints.items():
-        if norm(answer) == norm(option):
+        if same(option):
             return False, hint
     listed = ", ".join(repr(option) for option in options)
     return False, f"{answer!r} is not one of the options: {listed}."
@@ -446,11 +471,22 @@ class Mistake:
 
 
 def _to_tensor(value: object) -> torch.Tensor:
+    """Return ``value`` as a float64 tensor; a ``TypeError`` that completes "Your function ..."."""
     if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            raise TypeError("returns a complex tensor, expected real numbers")
         return value.detach().to(torch.float64)
     if isinstance(value, np.ndarray) or isinstance(value, (int, float, list, tuple)):
-        return torch.as_tensor(np.asarray(value, dtype=np.float64))
-    raise TypeError(f"expected a tensor, an array or a number, got {type(value).__name__}")
+        try:
+            return torch.as_tensor(np.asarray(value, dtype=np.float64))
+        # a ragged list, strings, tensors of several elements in a list
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise TypeError(
+                f"returns a value of type {type(value).__name__}, not an array of numbers ({exc})"
+            ) from None
+    raise TypeError(
+        f"returns a value of type {type(value).__name__}, expected a tensor, an array or a number"
+    )
 
 
 def _agrees(
@@ -460,6 +496,13 @@ def _agrees(
     if output.shape != reference.shape:
         return False, f"returns shape {tuple(output.shape)}, expected {tuple(reference.shape)}"
     if not torch.allclose(output, reference, rtol=rtol, atol=atol, equal_nan=equal_nan):
+        bad = ~output.isfinite() & reference.isfinite()
+        if bad.any():
+            # "differs by up to nan" would not say where to look
+            return False, (
+                f"returns NaN or inf at {int(bad.sum())} of {bad.numel()} entries where the "
+                "reference is finite (a log of 0, a division by 0?)"
+            )
         worst = (output - reference).abs().max().item()
         return False, f"differs from the reference by up to {worst:.3g}"
     return True, ""
@@ -515,10 +558,16 @@ def expect_function(
     inputs = list(inputs)
     first_problem = ""
     for args in inputs:
+        # the student's function gets copies: the reference and the mistakes must see the inputs
+        # as drawn, and a change to a copy shows a function that would change its caller's tensors
+        copies = _copied(args)
         try:
-            output = answer(*args)
+            output = answer(*copies)
         except Exception as exc:  # a student's code may raise anything; say what and where
-            return False, f"Your function raised {type(exc).__name__}: {exc}"
+            return False, f"Your function raised {type(exc).__name__}: {exc}{_where(exc)}"
+        changed = next((i for i, (a, c) in enumerate(zip(args, copies)) if _differ(a, c)), None)
+        if changed is not None:
+            return False, _changed_hint(_argument_name(reference, changed), args[changed])
         if output is Ellipsis or output is None:
             raise _Unfinished(
                 "Your function returns "
@@ -536,16 +585,107 @@ def expect_function(
         return True, f"Your function agrees with the reference on {len(inputs)} test inputs."
     for mistake in mistakes:
         try:
-            # NaN where the mistake gives NaN too is the same behaviour (a log of 0 in both)
-            if all(
-                _agrees(answer(*args), mistake.function(*args), rtol, atol, equal_nan=True)[0]
-                for args in inputs
-            ):
-                return False, f"Your function {first_problem}. {mistake.hint}"
+            # NaN where the mistake gives NaN too is the same behaviour (a log of 0 in both); the
+            # reruns are silent, so a function that prints shows its output once, not once a
+            # mistake
+            with contextlib.redirect_stdout(io.StringIO()):
+                if all(
+                    _agrees(
+                        answer(*_copied(args)), mistake.function(*args), rtol, atol, equal_nan=True
+                    )[0]
+                    for args in inputs
+                ):
+                    return False, f"Your function {first_problem}. {mistake.hint}"
         # a mistake that does not apply to these inputs is not this student's mistake
         except Exception:
             continue
     return False, f"Your function {first_problem}. {hint}".strip()
+
+
+def _where(exc: BaseException) -> str:
+    """Return `` (line N: `code`)`` for the student's line that raised ``exc``, or ``""``.
+
+    The deepest frame outside robviz and the installed packages (torch, NumPy, the standard
+    library): the student's own code, whether it raised there or called into a library that did.
+    """
+    libraries = (str(Path(__file__).resolve().parents[1]), *_LIBRARY_PATHS)
+    own = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not str(Path(frame.filename).resolve()).startswith(libraries)
+    ]
+    if not own:
+        return ""
+    line = (own[-1].line or "").strip()
+    return f" (line {own[-1].lineno}: `{line}`)" if line else f" (line {own[-1].lineno})"
+
+
+#: Where installed code lives: a frame there is not the student's.
+_LIBRARY_PATHS = tuple(
+    str(Path(path).resolve())
+    for path in {sysconfig.get_paths()[key] for key in ("stdlib", "purelib", "platlib")}
+)
+
+
+def _copied(args: tuple) -> tuple:
+    """Return copies of a call's tensors, arrays and modules (anything else is passed as is)."""
+
+    def one(value: object) -> object:
+        if isinstance(value, torch.Tensor):
+            # a leaf stays a leaf, with its requires_grad
+            return value.detach().clone().requires_grad_(value.requires_grad)
+        if isinstance(value, (np.ndarray, torch.nn.Module)):
+            return copy.deepcopy(value)
+        if isinstance(value, (list, tuple)):
+            return type(value)(one(item) for item in value)
+        return value
+
+    return tuple(one(value) for value in args)
+
+
+def _differ(original: object, copied: object) -> bool:
+    """Whether ``copied`` no longer holds the values of ``original`` (NaN equals NaN)."""
+
+    def same(a: torch.Tensor, b: torch.Tensor) -> bool:
+        a, b = a.detach(), b.detach()
+        return a.shape == b.shape and bool(((a == b) | (a.isnan() & b.isnan())).all())
+
+    if isinstance(original, torch.Tensor) and isinstance(copied, torch.Tensor):
+        return not same(original, copied)
+    if isinstance(original, np.ndarray) and isinstance(copied, np.ndarray):
+        return not same(torch.as_tensor(original), torch.as_tensor(copied))
+    if isinstance(original, torch.nn.Module) and isinstance(copied, torch.nn.Module):
+        mine, theirs = original.state_dict(), copied.state_dict()
+        return mine.keys() != theirs.keys() or any(not same(mine[k], theirs[k]) for k in mine)
+    if isinstance(original, list) and isinstance(copied, list) and len(original) != len(copied):
+        return True
+    if isinstance(original, (list, tuple)) and isinstance(copied, (list, tuple)):
+        return any(_differ(a, b) for a, b in zip(original, copied))
+    return False
+
+
+def _changed_hint(name: str, value: object) -> str:
+    """Return the hint for a function that changed its argument ``name`` in place."""
+    if isinstance(value, torch.nn.Module):
+        return (
+            f"Your function changes the weights of `{name}`: the caller's model must stay as it "
+            "was. Take gradients with respect to the input only (`torch.autograd.grad(loss, x)`) "
+            "and never step or zero the model's parameters."
+        )
+    return (
+        f"Your function changes its argument `{name}` in place (an in-place operation such as "
+        f"`+=`, `.add_()`, `.clamp_()` or `[...] =` on it): the caller's `{name}` must stay as it "
+        f"was. Work on a copy (`{name}.clone()`) or build a new tensor (`{name} = {name} + step`)."
+    )
+
+
+def _argument_name(function: Callable, index: int) -> str:
+    """Return the name of ``function``'s positional parameter ``index``, or "number index + 1"."""
+    try:
+        parameters = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        parameters = []
+    return parameters[index] if index < len(parameters) else f"number {index + 1}"
 
 
 # The lessons' exercises register themselves on import.

@@ -258,10 +258,13 @@ def write_pgd(answer: object, seed: int = 0) -> tuple[bool, str]:
     tuple of (bool, str)
         Whether the answer is right, and praise or a hint at the likely mistake.
     """
-    inputs = [
-        (model, x, y, eps, eps / 3, 8 + seed, bounds)
-        for model, x, y, eps, bounds in _attack_inputs(3, seed)
-    ]
+    cases = _attack_inputs(3, seed)
+    inputs = [(model, x, y, eps, eps / 3, 8 + seed, bounds) for model, x, y, eps, bounds in cases]
+    # Steps of eps/3 fill the ball in 3 steps, and where no gradient sign flips later, 7 or 20
+    # steps end at the same corner: one case whose steps add up to half the ball tells every
+    # number of steps (and a step other than alpha) apart.
+    model, x, y, eps, bounds = cases[0]
+    inputs.append((model, x, y, eps, eps / (2 * (8 + seed)), 8 + seed, bounds))
     return expect_function(
         answer,
         _pgd_reference,

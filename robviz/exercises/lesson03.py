@@ -7,7 +7,7 @@ import math
 import torch
 
 from ..centers import simplex_centers
-from . import Mistake, exercise, expect_function, expect_number
+from . import Mistake, _to_tensor, _where, exercise, expect_function, expect_number
 
 
 @exercise("3.1", "The smallest feature dimension for 10 simplex centers")
@@ -147,10 +147,14 @@ def write_simplex_centers(answer: object, seed: int = 0) -> tuple[bool, str]:
         except Exception as exc:  # a student's code may raise anything; say what and where
             return (
                 False,
-                f"Your function raised {type(exc).__name__}: {exc} (for L={num_classes}, d={dim}).",
+                f"Your function raised {type(exc).__name__}: {exc}{_where(exc)} (for "
+                f"L={num_classes}, d={dim}).",
             )
         if centers is not None and centers is not Ellipsis:
-            shape = tuple(torch.as_tensor(centers).shape)
+            try:
+                shape = tuple(_to_tensor(centers).shape)
+            except TypeError as exc:  # a string, a ragged list: say so, not a traceback
+                return False, f"Your function {exc} (for L={num_classes}, d={dim})."
             if shape != (num_classes, dim):
                 return False, (
                     f"For L={num_classes}, d={dim} your function returns shape {shape}; expected "

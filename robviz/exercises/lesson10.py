@@ -115,7 +115,10 @@ def _with_robviz(
 
 
 def _answer(function: Callable[..., object]) -> Callable[..., object]:
-    """Run a student's function on copies (it must not change the inputs), detached."""
+    """Run a student's function, its output detached.
+
+    ``expect_function`` gives it copies and fails it when it changes them.
+    """
 
     def run(
         model: nn.Module,
@@ -127,7 +130,7 @@ def _answer(function: Callable[..., object]) -> Callable[..., object]:
         bounds: tuple[float, float],
         start: torch.Tensor,
     ) -> object:
-        out = function(model, x.clone(), y.clone(), eps, alpha, steps, bounds, start.clone())
+        out = function(model, x, y, eps, alpha, steps, bounds, start)
         return out.detach() if torch.is_tensor(out) else out
 
     return run
