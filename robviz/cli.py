@@ -83,14 +83,14 @@ def student(cfg: dict) -> list[Path]:
     ------
     SystemExit
         No lesson folder or no lesson in it, or a lesson that is not a valid notebook
-        (:func:`robviz.course.write_student_versions`' ``FileNotFoundError`` or ``ValueError``), as
+        (:func:`robviz.course.write_student_versions`' ``FileNotFoundError`` or ``ValueError``), or
+        nbgrader's ``RuntimeError`` for a solution region it cannot read (naming the lesson), as
         one line.
-    RuntimeError
-        As :func:`robviz.course.write_student_versions` (with a traceback).
     """
     from .course import write_student_versions
 
-    with _one_line(FileNotFoundError, ValueError):
+    # nbgrader raises RuntimeError for an unclosed region: the instructor's typo, not a bug
+    with _one_line(FileNotFoundError, ValueError, RuntimeError):
         written = write_student_versions(
             cfg.get("lessons", "notebooks"), cfg.get("out", "build/student")
         )
@@ -118,11 +118,12 @@ def course(cfg: dict) -> list[Path]:
     Raises
     ------
     SystemExit
-        The folder already holds a course, or no lesson is found, as one line.
+        The folder already holds a course, no lesson is found, or a lesson nbgrader cannot read
+        (naming it), as one line.
     """
     from .course import init_course
 
-    with _one_line(FileExistsError, FileNotFoundError, ValueError):
+    with _one_line(FileExistsError, FileNotFoundError, ValueError, RuntimeError):
         written = init_course(
             cfg["folder"], cfg.get("lessons", "notebooks"), course_id=cfg.get("course_id", "robviz")
         )

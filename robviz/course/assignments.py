@@ -489,6 +489,9 @@ def init_course(
     ValueError
         A lesson whose exercise cells are not marked for nbgrader (see :func:`course_exercises`),
         named in the message, or a ``timeout`` that is not an integer >= 1.
+    RuntimeError
+        nbgrader's, naming the lesson, for a solution or hidden-tests region it cannot read (as
+        :func:`student_notebook`): found here, not later by ``generate_assignment``.
     """
     folder, lessons = Path(folder), Path(lessons)
     paths = sorted(lessons.glob("*.ipynb"))
@@ -500,8 +503,8 @@ def init_course(
             f"{config} exists: {folder} already holds a course; choose an empty folder"
         )
     timeout = integer("timeout", timeout, low=1)
-    for path in paths:
-        _converted(path, lambda notebook: {"exercises": course_exercises(notebook)})
+    for path in paths:  # what nbgrader's generate_assignment would refuse, refused now
+        _converted(path, student_notebook)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(config, _CONFIG.format(course_id=course_id, stub=CODE_STUB, timeout=timeout))
     readme = folder / "README.md"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from robviz import cli
 from robviz.course import course_exercises, init_course, write_student_versions
 
 
@@ -84,8 +85,15 @@ def test_an_error_in_one_lesson_of_a_folder_names_that_lesson(tmp_path, broken, 
 def test_an_unclosed_solution_region_names_its_lesson(tmp_path):
     broken = _lesson()
     broken["cells"][0]["source"] = "### BEGIN SOLUTION\na = 1"
+    lessons = _folder(tmp_path, broken)
     with pytest.raises(RuntimeError, match=r"^01_broken\.ipynb: .*end solution"):
-        write_student_versions(_folder(tmp_path, broken), tmp_path / "student")
+        write_student_versions(lessons, tmp_path / "student")
+    for command in (
+        ["student", "--out", str(tmp_path / "s")],
+        ["course", "init", str(tmp_path / "c")],
+    ):
+        with pytest.raises(SystemExit, match=r"^robviz: 01_broken\.ipynb: .*end solution"):
+            cli.main([*command, "--lessons", str(lessons)])  # the commands: one line
 
 
 @pytest.mark.parametrize("timeout", [0, 1.5, True, "900"])
