@@ -18,7 +18,7 @@ from .linear_regions import affine_pieces, class_pieces, input_box, linear_regio
 from .. import checks
 from ..models import Predictor
 from .milp import Verification, minimal_linf_distance, verify
-from ..runtime import inference, num_classes_of, to_model, to_numpy
+from ..runtime import inference, num_classes_of, predict, to_model, to_numpy
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -425,7 +425,8 @@ def decision_boundary(model: nn.Module, bounds: Sequence[float] | Dataset) -> Ex
 
 
 def _model_prediction(model: Predictor, x: torch.Tensor) -> torch.Tensor:
-    return inference(model, x).argmax(dim=1)
+    # -1 where the logits are not finite: no class, never the label (argmax of NaN is class 0)
+    return predict(inference(model, x))
 
 
 def minimal_distance(

@@ -4,6 +4,7 @@ The verdicts are checked against the plane's exact enumeration (an independent m
 undecided points against the reason they are given.
 """
 
+import math
 import numpy as np
 import pytest
 import torch
@@ -206,3 +207,18 @@ def test_a_subclass_keeping_the_forward_is_read():
     with torch.no_grad():
         expected = net(x).argmax(1).numpy()
     np.testing.assert_array_equal(exact.decision_boundary(net, (0, 1)).predict(x), expected)
+
+
+def test_the_grid_reads_non_finite_logits_as_no_class():
+    # logits (0, 0) left of x_0 = 0.5 and NaN right of it: before, the NaN half read as class 0
+    class HalfNaN(nn.Module):
+        def forward(self, x):
+            logits = torch.zeros(len(x), 2, dtype=x.dtype)
+            logits[x[:, 0] > 0.5] = math.nan
+            return logits
+
+    x = torch.tensor([[0.2, 0.5], [0.7, 0.5]])
+    y = torch.zeros(2, dtype=torch.long)
+    distance = exact.grid_minimal_distance(HalfNaN(), x, y, bounds=(0, 1), resolution=101)
+    assert distance[1] == 0.0  # a NaN prediction is not correct
+    assert abs(distance[0].item() - 0.31) < 0.011  # the nearest NaN node, x_0 = 0.51
