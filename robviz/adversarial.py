@@ -482,7 +482,7 @@ def exact_over_training(
     """
     checks.model("model", model)
     from .exact import decision_boundary
-    from .runtime import inference
+    from .runtime import inference, predict
 
     eps_list = [float(e) for e in eps_list]
     if not history.model_states:
@@ -495,7 +495,7 @@ def exact_over_training(
         snapshot = history.model_at(model, frame)
         boundary = decision_boundary(snapshot, bounds)
         for name, (x, y) in sets.items():
-            prediction = inference(snapshot, x.cpu()).argmax(1)
+            prediction = predict(inference(snapshot, x.cpu()))  # NaN logits: no class
             distance = boundary.distance(x.cpu(), y.cpu(), norm, prediction=prediction)
             accuracy[name][frame] = [
                 (distance > boundary.check_eps(e, norm)).double().mean().item() for e in eps_list

@@ -109,7 +109,8 @@ def feature_regions(
     Raises
     ------
     ValueError
-        Features that are not 2-D, an invalid extent, or a history without snapshots.
+        Features that are not 2-D, an invalid extent, a history without snapshots, or a head
+        whose logits are not finite at a grid point.
     """
     checks.model("model", model, needs=("objective",))
     resolution = checks.integer("resolution", resolution, low=2)
@@ -120,8 +121,27 @@ def feature_regions(
     frames = []
     for frame in range(len(history.head_states)):
         head = history.head_at(model, frame)
-        frames.append(head.output(head(points)).argmax(1).reshape(resolution, resolution))
+        logits = head.output(head(points))
+        frames.append(_grid_labels(logits, points, frame).reshape(resolution, resolution))
     return Regions(torch.stack(frames), extent)
+
+
+def _grid_labels(
+    logits: torch.Tensor, points: torch.Tensor, frame: int | None = None
+) -> torch.Tensor:
+    """Return the argmax of each grid point's logits; refuse non-finite ones, naming a point.
+
+    The argmax of a NaN row is class 0: the map would paint that part of the plane class 0.
+    """
+    bad = ~torch.isfinite(logits).all(dim=1)
+    if bool(bad.any()):
+        first = points[bad.nonzero()[0, 0]].tolist()
+        where = "" if frame is None else f" at snapshot {frame}"
+        raise ValueError(
+            f"the model's logits{where} are not finite at {int(bad.sum())} of {len(points)} grid "
+            f"points (the first at {first}): a region map would paint them class 0"
+        )
+    return logits.argmax(1)
 
 
 @torch.no_grad()
@@ -149,10 +169,11 @@ def input_regions(
     ValueError
         An invalid extent; a model whose output is not (N, L) logits with L >= 2 (one logit per
         input, or probabilities of another shape, would paint the whole plane class 0), as
-        :func:`robviz.checks.logits`.
+        :func:`robviz.checks.logits`; logits that are not finite at a grid point.
     """
     checks.model("model", model)
-    logits = checks.logits("model", inference(model, grid_points(extent, resolution)))
-    labels = logits.argmax(1).reshape(resolution, resolution).cpu()
+    points = grid_points(extent, resolution)
+    logits = checks.logits("model", inference(model, points))
+    labels = _grid_labels(logits, points).reshape(resolution, resolution).cpu()
     # grid_points unpacked extent into its four numbers.
     return Regions(labels, cast("tuple[float, float, float, float]", tuple(extent)))

@@ -206,3 +206,15 @@ def test_metadata_a_safe_load_cannot_read_is_refused_before_writing(tmp_path):
     kept = {"a": np.array([[1, 2]], np.int64), "b": np.float32(0.5), "c": np.array([1 + 2j])}
     save_checkpoint(path, model, **kept)
     assert read_checkpoint(path)["metadata"] == {"a": [[1, 2]], "b": 0.5, "c": [1 + 2j]}
+
+
+def test_region_maps_refuse_logits_that_are_not_finite():
+    # before: the NaN half of the plane was painted class 0
+    class HalfNaN(torch.nn.Module):
+        def forward(self, x):
+            logits = torch.zeros(len(x), 2, dtype=x.dtype)
+            logits[x[:, 0] > 0.5] = float("nan")
+            return logits
+
+    with pytest.raises(ValueError, match=r"not finite at \d+ of 100 grid points"):
+        input_regions(HalfNaN(), (0.0, 1.0, 0.0, 1.0), resolution=10)
