@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -281,8 +282,11 @@ def evaluate(run: EvaluateRun | dict) -> dict:
     -------
     dict
         What the JSON file holds: ``checkpoint``, ``model`` (the row label), ``n``, ``seconds``,
-        ``config`` (the training settings), ``rows`` (of a :class:`robviz.attacks.RobustnessTable`;
-        noise and rotation rows carry sigma and the angle in ``eps``; non-finite numbers as None;
+        ``config`` (the training settings), ``epochs_done`` and ``finished`` (False for a
+        checkpoint of a training stopped early, which also warns; None for checkpoints written
+        before the planned epochs were recorded), ``rows`` (of a
+        :class:`robviz.attacks.RobustnessTable`; noise and rotation rows carry sigma and the
+        angle in ``eps``; non-finite numbers as None;
         each row's ``verdicts``, a string of ``n`` characters, ``"1"`` where image i counts,
         whose mean is the row's ``accuracy``), ``markdown`` and ``images`` (``dataset``,
         ``split``, the indices ``range(start, stop)`` of the test images evaluated, and
@@ -295,6 +299,11 @@ def evaluate(run: EvaluateRun | dict) -> dict:
         An invalid setting (see :class:`EvaluateRun`); ``n`` larger than the test set.
     FileNotFoundError
         No checkpoint.
+
+    Warns
+    -----
+    UserWarning
+        The checkpoint holds a training stopped before its last epoch (``--stop-after``).
     """
     from .cifar import to_float
     from ..runtime import pick_device
@@ -313,6 +322,16 @@ def evaluate(run: EvaluateRun | dict) -> dict:
             f"n = {run.n} is more than the {len(data.x_test)} test images of "
             f"{trained.dataset!r}: pass n (--n) of at most {len(data.x_test)}"
         )
+    epochs_done, planned = int(meta["epoch"]), meta.get("planned_epochs")
+    finished = None if planned is None else epochs_done >= int(planned)
+    if finished is False:
+        warnings.warn(
+            f"{run.checkpoint} holds the model after epoch {epochs_done} of {planned}: its "
+            "training stopped early (`robviz train --resume` finishes it); the numbers are of "
+            "that model",
+            UserWarning,
+            stacklevel=2,
+        )
     images = _images(trained.dataset, data.x_test[: run.n], data.y_test[: run.n])
     x, y = to_float(data.x_test[: run.n]), data.y_test[: run.n]
     adversarial = meta["recipe"].get("adversarial")
@@ -328,6 +347,8 @@ def evaluate(run: EvaluateRun | dict) -> dict:
         n=len(x),
         seconds=time.perf_counter() - began,
         config=trained.to_dict(),
+        epochs_done=epochs_done,
+        finished=finished,
         rows=[_json_row(row) for row in table.rows],
         markdown=table.to_markdown(),
         images=images,

@@ -374,6 +374,7 @@ class _Trainer:
             config=self.run.saved(),
             recipe=self.recipe.to_dict(),
             epoch=epoch,
+            planned_epochs=self.epochs,  # so an evaluation can tell a run stopped early
             history=self.history,
             optimizer=self.optimizer.state_dict(),
             scheduler=self.scheduler.state_dict(),

@@ -4,6 +4,7 @@ Exact resume, evaluation JSON, tables, config files, run configurations.
 """
 
 import json
+import warnings
 import os
 import re
 import subprocess
@@ -93,6 +94,22 @@ def test_evaluate_with_only_noise_and_rotation_gives_them_beside_the_clean_row(t
     with_pgd = json.loads((tmp_path / "p.json").read_text())["rows"]
     assert with_pgd[0]["attack"] == "clean" and with_pgd[0]["accuracy"] == rows[0]["accuracy"]
     assert sum(row["attack"] == "clean" for row in with_pgd) == 1
+
+
+def test_evaluate_records_and_warns_about_a_training_stopped_early(tmp_path):
+    # before: the evaluation file did not say that the model had one epoch of two
+    run, common = tmp_path / "run", ["--n", "8", "--quiet", "--threads", "1", "--attacks", "noise"]
+    main(TINY + ["--out", str(run), "--epochs", "2", "--stop-after", "1"])
+    with pytest.warns(UserWarning, match=r"after epoch 1 of 2: its training stopped early"):
+        main(["evaluate", str(run / "checkpoint.pt"), "--out", str(tmp_path / "a.json"), *common])
+    early = json.loads((tmp_path / "a.json").read_text())
+    assert (early["epochs_done"], early["finished"]) == (1, False)
+    main(TINY + ["--out", str(run), "--epochs", "2", "--resume"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        main(["evaluate", str(run / "checkpoint.pt"), "--out", str(tmp_path / "b.json"), *common])
+    done = json.loads((tmp_path / "b.json").read_text())
+    assert (done["epochs_done"], done["finished"]) == (2, True)
 
 
 def test_evaluate_writes_json_and_table_renders(tmp_path):
