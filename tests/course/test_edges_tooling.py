@@ -13,18 +13,7 @@ import pytest
 
 from robviz import cli
 from robviz.course import course_exercises, init_course, write_student_versions
-
-
-def _code(source: str, **nbgrader: object) -> dict:
-    metadata = {"nbgrader": {"schema_version": 3, "locked": False, **nbgrader}} if nbgrader else {}
-    return {
-        "cell_type": "code",
-        "id": f"cell-{abs(hash(source)) % 10**8}",
-        "metadata": metadata,
-        "source": source,
-        "outputs": [],
-        "execution_count": None,
-    }
+from test_course import _code  # one way to write an nbgrader cell
 
 
 def _lesson(points: object = 1, answer_marked: bool = True) -> dict:
